@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# Installs and starts a Docker engine on a Debian host (as root), idempotently.
+# Also installs the host tools the image build needs: mmdebstrap (rootfs), Maven + a JDK (jars).
+# Usage: scripts/install-docker.sh        (safe to run again; does nothing when all is there)
+set -euo pipefail
+
+SOCKET="${DOCKER_HOST:-unix:///var/run/docker.sock}"
+SOCKET_PATH="${SOCKET#unix://}"
+
+log() { printf '[install-docker] %s\n' "$*" >&2; }
+
+if [ "$(id -u)" -ne 0 ]; then
+  log "must run as root (installs packages and starts dockerd)"; exit 1
+fi
+
+need=()
+command -v dockerd >/dev/null 2>&1 || need+=(docker.io)
+command -v iptables >/dev/null 2>&1 || need+=(iptables)
+command -v mmdebstrap >/dev/null 2>&1 || need+=(mmdebstrap)
+command -v mvn >/dev/null 2>&1 || need+=(maven)
+command -v java >/dev/null 2>&1 || need+=(openjdk-17-jdk-headless)
+# rdkafka is built from source by cargo (cmake-build); it needs these.
+command -v cmake >/dev/null 2>&1 || need+=(cmake)
+command -v g++ >/dev/null 2>&1 || need+=(g++)
+# librdkafka 2.12 includes curl/curl.h even when built without curl support.
+[ -f /usr/include/x86_64-linux-gnu/curl/curl.h ] || [ -f /usr/include/curl/curl.h ] || need+=(libcurl4-openssl-dev)
+if [ ${#need[@]} -gt 0 ]; then
+  log "installing: ${need[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+fi
+
+daemon_answers() { curl -fsS --max-time 2 --unix-socket "$SOCKET_PATH" http://localhost/_ping >/dev/null 2>&1; }
+
+if daemon_answers; then
+  log "docker daemon already answers at $SOCKET"
+  exit 0
+fi
+
+log "starting dockerd in the background (log: /var/log/dockerd.log)"
+# setsid: the daemon must outlive this script and the shell that ran it.
+setsid nohup dockerd --host "unix://$SOCKET_PATH" >/var/log/dockerd.log 2>&1 < /dev/null &
+
+for _ in $(seq 1 60); do
+  if daemon_answers; then log "docker daemon is ready"; exit 0; fi
+  sleep 0.5
+done
+log "dockerd did not answer within 30 s; last log lines:"
+tail -n 20 /var/log/dockerd.log >&2 || true
+exit 1

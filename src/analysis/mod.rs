@@ -1,0 +1,1 @@
+//! Pure analysis of a run's events into a `RunResult`.

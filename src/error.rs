@@ -1,0 +1,45 @@
+//! Top-level errors and the documented exit codes.
+
+use thiserror::Error;
+
+/// Exit codes (documented in the README).
+pub mod exit {
+    pub const PASSED: i32 = 0;
+    pub const EXPECTATIONS_FAILED: i32 = 1;
+    pub const INVALID_INPUT: i32 = 2;
+    pub const INCONCLUSIVE: i32 = 3;
+    pub const INFRASTRUCTURE: i32 = 4;
+    pub const INTERRUPTED: i32 = 130;
+}
+
+#[derive(Debug, Error)]
+pub enum Error {
+    #[error(transparent)]
+    Compose(#[from] crate::compose::ComposeError),
+    #[error(transparent)]
+    Experiment(#[from] crate::experiment::ExperimentError),
+    #[error(transparent)]
+    Docker(#[from] crate::docker::DockerError),
+    #[error(transparent)]
+    Kafka(#[from] crate::kafka::KafkaError),
+    #[error("interrupted")]
+    Interrupted,
+    #[error("{0}")]
+    Io(String),
+}
+
+impl Error {
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            Error::Compose(_) | Error::Experiment(_) => exit::INVALID_INPUT,
+            Error::Docker(_) | Error::Kafka(_) | Error::Io(_) => exit::INFRASTRUCTURE,
+            Error::Interrupted => exit::INTERRUPTED,
+        }
+    }
+}
+
+impl From<std::io::Error> for Error {
+    fn from(e: std::io::Error) -> Self {
+        Error::Io(e.to_string())
+    }
+}

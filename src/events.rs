@@ -1,0 +1,324 @@
+//! The one event stream of a run. Faults, observations and workload results are all
+//! `Event`s; analysis and every report read only these, so a saved `events.jsonl`
+//! re-renders the whole report.
+//!
+//! Time: `at_us` is microseconds on the monotonic clock since the run started (all
+//! durations are differences of it); `wall_ms` is the wall clock (Unix ms) at the same
+//! instant, for correlating with broker logs and Docker events.
+
+use serde::{Deserialize, Serialize};
+use std::io::{BufRead, Write};
+
+/// Broker id as Kafka reports it.
+pub type BrokerId = i32;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Event {
+    pub at_us: u64,
+    pub wall_ms: i64,
+    #[serde(flatten)]
+    pub kind: EventKind,
+}
+
+/// Where a fault's timestamp came from (its error bar differs).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum TimeSource {
+    /// Docker's events stream (`timeNano` of kill/die/pause/…), mapped onto the run clock.
+    DockerEvent,
+    /// The completion of the Docker API call that applied the fault.
+    ApiResponse,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PartitionState {
+    pub topic: String,
+    pub partition: i32,
+    /// `None` when the partition has no leader (offline).
+    pub leader: Option<BrokerId>,
+    pub leader_epoch: i32,
+    pub replicas: Vec<BrokerId>,
+    pub isr: Vec<BrokerId>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub offline_replicas: Vec<BrokerId>,
+}
+
+impl PartitionState {
+    pub fn key(&self) -> String {
+        format!("{}/{}", self.topic, self.partition)
+    }
+    /// The preferred leader is the first replica of the assignment.
+    pub fn preferred_leader(&self) -> Option<BrokerId> {
+        self.replicas.first().copied()
+    }
+}
+
+/// A snapshot of the cluster as the observer saw it.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct ClusterSnapshot {
+    /// Active controller (ZooKeeper: Metadata controller id; KRaft: quorum leader).
+    pub controller: Option<BrokerId>,
+    /// Brokers registered (alive, in Metadata).
+    pub brokers: Vec<BrokerId>,
+    pub partitions: Vec<PartitionState>,
+}
+
+impl ClusterSnapshot {
+    pub fn partition(&self, topic: &str, partition: i32) -> Option<&PartitionState> {
+        self.partitions
+            .iter()
+            .find(|p| p.topic == topic && p.partition == partition)
+    }
+}
+
+/// Per-partition summary of a workload phase, for reports.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AckGap {
+    pub topic: String,
+    pub partition: i32,
+    /// Last successful ack before the gap, and first one after (run clock, µs).
+    pub from_us: u64,
+    pub to_us: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "event", rename_all = "kebab-case")]
+pub enum EventKind {
+    /// First event of every run.
+    RunStarted {
+        experiment: String,
+        #[serde(default)]
+        variant: Option<String>,
+        cluster_name: String,
+        /// "zookeeper" or "kraft".
+        cluster_mode: String,
+        kafka_version: String,
+        /// Observer poll period: the error bar of every metadata-derived time.
+        observer_period_us: u64,
+        /// service name -> broker id, so reports can name brokers.
+        brokers: Vec<(String, BrokerId)>,
+        /// Broker settings in force that decide the numbers (e.g. zookeeper.session.timeout.ms).
+        #[serde(default)]
+        settings: Vec<(String, String)>,
+        #[serde(default)]
+        seed: u64,
+        #[serde(default)]
+        reused_cluster: bool,
+        /// The experiment's expectations, so a saved run re-evaluates them.
+        #[serde(default)]
+        expect: Vec<String>,
+    },
+    /// A named phase of the run begins (warm-up, fault, heal, verify…).
+    Phase { name: String },
+    /// A fault was applied. `target` is the role as written, `resolved` the services hit.
+    FaultInjected {
+        id: String,
+        kind: String,
+        target: String,
+        resolved: Vec<String>,
+        /// Broker ids of the resolved services (empty for ZooKeeper etc.).
+        #[serde(default)]
+        broker_ids: Vec<BrokerId>,
+        source: TimeSource,
+    },
+    /// A fault was reverted (healed).
+    FaultReverted {
+        id: String,
+        kind: String,
+        resolved: Vec<String>,
+        source: TimeSource,
+    },
+    /// A container lifecycle event seen on Docker's event stream (die, start, pause, …).
+    Container { service: String, action: String },
+    /// The observer saw a change; `snapshot` is the whole new view.
+    Observed { snapshot: ClusterSnapshot },
+    /// The observer could not get a view this poll (all brokers unreachable, …).
+    ObserverError { error: String },
+    /// A `wait-for` condition became true, or an assert was evaluated.
+    Condition {
+        step: String,
+        condition: String,
+        met: bool,
+    },
+    /// An unclean leader election was requested explicitly (KRaft ElectLeaders).
+    ElectionRequested {
+        topic: String,
+        partition: i32,
+        election_type: String,
+        result: String,
+    },
+    /// Workload progress, once a second: counts in the last interval.
+    WorkloadTick {
+        acked: u64,
+        failed: u64,
+        p99_us: u64,
+    },
+    /// A gap between consecutive successful acks on one partition (only gaps above the floor).
+    AckGap(AckGap),
+    /// Totals of the tracked producer when it stopped.
+    WorkloadDone(WorkloadSummary),
+    /// Result of re-reading every partition and checking message identities.
+    Verified(VerificationSummary),
+    /// A leadership change as Kafka itself logged it (for cross-checking the observer).
+    KafkaLog {
+        service: String,
+        /// The broker's own log timestamp (Unix ms).
+        logged_wall_ms: i64,
+        line: String,
+    },
+    /// Something went wrong; the run goes on or is aborted (see RunFinished).
+    Error { message: String },
+    /// Last event of every run.
+    RunFinished {
+        /// "completed", "aborted", "interrupted".
+        outcome: String,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct WorkloadSummary {
+    pub acks: String,
+    pub sent: u64,
+    pub acked: u64,
+    pub failed: u64,
+    pub unknown: u64,
+    pub duration_us: u64,
+    /// Latency histograms per phase, HdrHistogram V2 serialization, base64.
+    #[serde(default)]
+    pub latency_histograms: Vec<(String, String)>,
+    #[serde(default)]
+    pub errors: Vec<(String, u64)>,
+}
+
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct LostMessage {
+    pub topic: String,
+    pub partition: i32,
+    pub seq: u64,
+    pub offset: i64,
+    pub acked_at_us: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct PartitionVerification {
+    pub topic: String,
+    pub partition: i32,
+    pub acked: u64,
+    pub read: u64,
+    pub lost_acked: u64,
+    pub duplicated: u64,
+    pub reordered: u64,
+    pub unacked_present: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct VerificationSummary {
+    /// False when a partition could not be read to its high watermark.
+    pub complete: bool,
+    pub acked: u64,
+    pub read: u64,
+    pub lost_acked: u64,
+    pub duplicated: u64,
+    pub reordered: u64,
+    pub unacked_present: u64,
+    pub partitions: Vec<PartitionVerification>,
+    /// The first lost messages (capped), for the report.
+    pub lost_sample: Vec<LostMessage>,
+    #[serde(default)]
+    pub note: Option<String>,
+}
+
+/// Writes events as JSON lines. Each event is flushed at once so a crash loses nothing.
+pub struct EventWriter<W: Write> {
+    out: W,
+}
+
+impl<W: Write> EventWriter<W> {
+    pub fn new(out: W) -> Self {
+        Self { out }
+    }
+    pub fn write(&mut self, event: &Event) -> std::io::Result<()> {
+        serde_json::to_writer(&mut self.out, event)?;
+        self.out.write_all(b"\n")?;
+        self.out.flush()
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ReadEventsError {
+    #[error("cannot read events: {0}")]
+    Io(#[from] std::io::Error),
+    #[error("line {line}: not an event: {source}")]
+    Parse {
+        line: usize,
+        source: serde_json::Error,
+    },
+}
+
+/// Reads an `events.jsonl`. A truncated last line (crash while writing) is ignored.
+pub fn read_events(input: impl BufRead) -> Result<Vec<Event>, ReadEventsError> {
+    let lines: Vec<String> = input.lines().collect::<Result<_, _>>()?;
+    let mut events = Vec::with_capacity(lines.len());
+    let last = lines.len().saturating_sub(1);
+    for (i, line) in lines.iter().enumerate() {
+        if line.trim().is_empty() {
+            continue;
+        }
+        match serde_json::from_str(line) {
+            Ok(e) => events.push(e),
+            Err(_) if i == last => break,
+            Err(source) => return Err(ReadEventsError::Parse { line: i + 1, source }),
+        }
+    }
+    Ok(events)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trips_through_jsonl_and_tolerates_a_torn_last_line() {
+        let events = vec![
+            Event {
+                at_us: 0,
+                wall_ms: 1,
+                kind: EventKind::Phase { name: "warm-up".into() },
+            },
+            Event {
+                at_us: 5,
+                wall_ms: 2,
+                kind: EventKind::Observed {
+                    snapshot: ClusterSnapshot {
+                        controller: Some(1),
+                        brokers: vec![1, 2, 3],
+                        partitions: vec![PartitionState {
+                            topic: "t".into(),
+                            partition: 0,
+                            leader: None,
+                            leader_epoch: 3,
+                            replicas: vec![1, 2, 3],
+                            isr: vec![1],
+                            offline_replicas: vec![],
+                        }],
+                    },
+                },
+            },
+        ];
+        let mut buf = Vec::new();
+        let mut w = EventWriter::new(&mut buf);
+        for e in &events {
+            w.write(e).unwrap();
+        }
+        buf.extend_from_slice(b"{\"at_us\":9,\"wal");
+        let back = read_events(&buf[..]).unwrap();
+        assert_eq!(back, events);
+    }
+
+    #[test]
+    fn a_corrupt_line_in_the_middle_is_an_error_with_its_line() {
+        let text = "{\"at_us\":0,\"wall_ms\":0,\"event\":\"phase\",\"name\":\"a\"}\nnope\n{\"at_us\":0,\"wall_ms\":0,\"event\":\"phase\",\"name\":\"b\"}\n";
+        let err = read_events(text.as_bytes()).unwrap_err();
+        assert!(err.to_string().starts_with("line 2:"), "{err}");
+    }
+}

@@ -1,0 +1,542 @@
+//! The experiment file: what cluster, what topics and workload, which faults when, and what
+//! results are expected. Pure data; parsing with positioned errors lives in `load.rs`.
+
+use indexmap::IndexMap;
+use serde::{de, Deserialize, Deserializer, Serialize};
+use std::fmt;
+use std::path::PathBuf;
+use std::time::Duration;
+
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct Experiment {
+    pub name: String,
+    #[serde(default)]
+    pub description: String,
+    pub cluster: ClusterSpec,
+    #[serde(default)]
+    pub observer: ObserverSpec,
+    #[serde(default)]
+    pub topics: Vec<TopicSpec>,
+    #[serde(default)]
+    pub workload: Option<WorkloadSpec>,
+    #[serde(default)]
+    pub steps: Vec<Step>,
+    /// Expectations such as `failover.metadata_ms.max < 25s` (see `expr.rs`).
+    #[serde(default)]
+    pub expect: Vec<String>,
+    /// Axes over settings; the run covers their product. Keys: `broker:<property>`,
+    /// `topic:<config>`, `workload:<field>`, `cluster:compose`.
+    #[serde(default)]
+    pub matrix: IndexMap<String, Vec<serde_yaml_ng::Value>>,
+    /// Runs each combination this many times.
+    #[serde(default = "one")]
+    pub repeat: u32,
+    /// Seed for `random` targets; recorded in the events. Default: from the clock.
+    #[serde(default)]
+    pub seed: Option<u64>,
+}
+
+fn one() -> u32 {
+    1
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct ClusterSpec {
+    /// Compose file, relative to the experiment file.
+    pub compose: PathBuf,
+    /// Environment added to every broker service (e.g. `KAFKA_ZOOKEEPER_SESSION_TIMEOUT_MS`).
+    #[serde(default)]
+    pub broker_environment: IndexMap<String, String>,
+    /// Environment added per service.
+    #[serde(default)]
+    pub environment: IndexMap<String, IndexMap<String, String>>,
+    /// Reuse a running cluster started from the identical configuration (default true).
+    #[serde(default = "yes")]
+    pub reuse: bool,
+    /// How long to wait for the cluster to become ready.
+    #[serde(default = "default_ready_timeout", with = "humantime_serde")]
+    pub ready_timeout: Duration,
+}
+
+fn yes() -> bool {
+    true
+}
+fn default_ready_timeout() -> Duration {
+    Duration::from_secs(120)
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct ObserverSpec {
+    /// Metadata poll period; the error bar of every metadata-derived time.
+    #[serde(default = "default_period", with = "humantime_serde")]
+    pub period: Duration,
+}
+
+impl Default for ObserverSpec {
+    fn default() -> Self {
+        Self {
+            period: default_period(),
+        }
+    }
+}
+
+fn default_period() -> Duration {
+    Duration::from_millis(100)
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct TopicSpec {
+    pub name: String,
+    #[serde(default = "one_i32")]
+    pub partitions: i32,
+    #[serde(default = "three")]
+    pub replication_factor: i32,
+    /// Topic configs, e.g. `min.insync.replicas: 2`.
+    #[serde(default)]
+    pub config: IndexMap<String, ConfigValue>,
+    /// Explicit replica assignment per partition (broker ids); overrides partitions / RF.
+    #[serde(default)]
+    pub assignment: Vec<Vec<i32>>,
+}
+
+fn one_i32() -> i32 {
+    1
+}
+fn three() -> i32 {
+    3
+}
+
+/// A config value written as a string, number or boolean in YAML; Kafka wants strings.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(transparent)]
+pub struct ConfigValue(pub String);
+
+impl<'de> Deserialize<'de> for ConfigValue {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl de::Visitor<'_> for V {
+            type Value = ConfigValue;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a string, number or boolean")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<ConfigValue, E> {
+                Ok(ConfigValue(v.to_string()))
+            }
+            fn visit_bool<E: de::Error>(self, v: bool) -> Result<ConfigValue, E> {
+                Ok(ConfigValue(v.to_string()))
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<ConfigValue, E> {
+                Ok(ConfigValue(v.to_string()))
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<ConfigValue, E> {
+                Ok(ConfigValue(v.to_string()))
+            }
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<ConfigValue, E> {
+                Ok(ConfigValue(v.to_string()))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Acks {
+    #[serde(rename = "0")]
+    None,
+    #[serde(rename = "1")]
+    Leader,
+    All,
+}
+
+impl Acks {
+    pub fn as_kafka(&self) -> &'static str {
+        match self {
+            Acks::None => "0",
+            Acks::Leader => "1",
+            Acks::All => "all",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct WorkloadSpec {
+    /// Topic to write; default: the first topic.
+    #[serde(default)]
+    pub topic: Option<String>,
+    #[serde(default = "default_acks", deserialize_with = "deserialize_acks")]
+    pub acks: Acks,
+    #[serde(default)]
+    pub idempotence: bool,
+    /// Messages per second over all partitions; 0 = as fast as acks allow.
+    #[serde(default = "default_rate")]
+    pub rate: u32,
+    /// Payload size in bytes (at least the identity header, 32 bytes).
+    #[serde(default = "default_size")]
+    pub message_size: usize,
+    /// Producer `delivery.timeout.ms`.
+    #[serde(default = "default_delivery_timeout", with = "humantime_serde")]
+    pub delivery_timeout: Duration,
+    /// Producer `retries` (default: librdkafka's).
+    #[serde(default)]
+    pub retries: Option<u32>,
+    /// Extra librdkafka producer settings.
+    #[serde(default)]
+    pub producer_config: IndexMap<String, ConfigValue>,
+    /// Re-read every partition after heal and check every acked message (default true).
+    #[serde(default = "yes")]
+    pub verify: bool,
+}
+
+fn default_acks() -> Acks {
+    Acks::All
+}
+fn default_rate() -> u32 {
+    200
+}
+fn default_size() -> usize {
+    100
+}
+fn default_delivery_timeout() -> Duration {
+    Duration::from_secs(30)
+}
+
+/// `acks: 1`, `acks: all`, `acks: "0"` all work.
+fn deserialize_acks<'de, D: Deserializer<'de>>(d: D) -> Result<Acks, D::Error> {
+    let v = ConfigValue::deserialize(d)?;
+    match v.0.as_str() {
+        "0" => Ok(Acks::None),
+        "1" => Ok(Acks::Leader),
+        "all" | "-1" => Ok(Acks::All),
+        other => Err(de::Error::invalid_value(
+            de::Unexpected::Str(other),
+            &"0, 1 or all",
+        )),
+    }
+}
+
+/// One step of the timeline. Exactly one of `fault`, `heal`, `wait`, `wait-for`, `assert`,
+/// `elect` is set (checked by validation).
+#[derive(Debug, Clone, PartialEq, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct Step {
+    /// A name to refer to this step (its fault) later, e.g. in `heal`.
+    #[serde(default)]
+    pub name: Option<String>,
+    /// Start no earlier than this offset from the start of the workload.
+    #[serde(default, with = "humantime_serde")]
+    pub at: Option<Duration>,
+    #[serde(default)]
+    pub fault: Option<FaultSpec>,
+    /// Revert a fault by step name, or `all`.
+    #[serde(default)]
+    pub heal: Option<String>,
+    #[serde(default, with = "humantime_serde")]
+    pub wait: Option<Duration>,
+    #[serde(default)]
+    pub wait_for: Option<Condition>,
+    #[serde(default)]
+    pub assert: Option<Condition>,
+    /// Ask the controller for a leader election now (ElectLeaders).
+    #[serde(default)]
+    pub elect: Option<ElectSpec>,
+    /// Timeout for `wait-for` (default 60 s).
+    #[serde(default, with = "humantime_serde")]
+    pub timeout: Option<Duration>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum FaultKind {
+    /// SIGKILL. Healed by starting the container again.
+    Kill,
+    /// Graceful stop (SIGTERM, controlled shutdown). Healed by start.
+    Stop,
+    /// Start a stopped container (no revert).
+    Start,
+    /// Graceful restart (no revert needed).
+    Restart,
+    /// Freeze every process (cgroup freezer). Healed by unpause.
+    Pause,
+    Unpause,
+    /// Disconnect from the cluster network. Healed by connect.
+    Disconnect,
+    Connect,
+    /// Drop traffic between the target and `peers` (iptables in the target's namespace).
+    Partition,
+    /// Limit egress bandwidth (tc tbf).
+    Bandwidth,
+    /// Needs tc netem: refused with a capability error where the kernel lacks it.
+    Delay,
+    Loss,
+}
+
+impl FaultKind {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            FaultKind::Kill => "kill",
+            FaultKind::Stop => "stop",
+            FaultKind::Start => "start",
+            FaultKind::Restart => "restart",
+            FaultKind::Pause => "pause",
+            FaultKind::Unpause => "unpause",
+            FaultKind::Disconnect => "disconnect",
+            FaultKind::Connect => "connect",
+            FaultKind::Partition => "partition",
+            FaultKind::Bandwidth => "bandwidth",
+            FaultKind::Delay => "delay",
+            FaultKind::Loss => "loss",
+        }
+    }
+    /// Faults that leave the cluster damaged until reverted.
+    pub fn needs_revert(&self) -> bool {
+        matches!(
+            self,
+            FaultKind::Kill
+                | FaultKind::Stop
+                | FaultKind::Pause
+                | FaultKind::Disconnect
+                | FaultKind::Partition
+                | FaultKind::Bandwidth
+                | FaultKind::Delay
+                | FaultKind::Loss
+        )
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Direction {
+    /// Drop both ways.
+    #[default]
+    Both,
+    /// Drop what the target sends to the peers.
+    Outgoing,
+    /// Drop what the target receives from the peers.
+    Incoming,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct FaultSpec {
+    pub kind: FaultKind,
+    pub target: Target,
+    /// `partition`: the other side (services or roles).
+    #[serde(default)]
+    pub peers: Vec<Target>,
+    #[serde(default)]
+    pub direction: Direction,
+    /// `bandwidth`: rate as tc understands it, e.g. `1mbit`.
+    #[serde(default)]
+    pub rate: Option<String>,
+    /// `delay`: added latency.
+    #[serde(default, with = "humantime_serde")]
+    pub delay: Option<Duration>,
+    /// `loss`: percent of packets dropped.
+    #[serde(default)]
+    pub percent: Option<f64>,
+}
+
+/// Which services a fault hits, resolved when it is injected (and recorded).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(into = "String")]
+pub enum Target {
+    Service(String),
+    /// The active controller.
+    Controller,
+    LeaderOf(PartitionRef),
+    FollowersOf(PartitionRef),
+    IsrOf(PartitionRef),
+    /// One broker chosen with the run's seed.
+    Random,
+    /// Every broker but one (the one kept is chosen with the seed).
+    AllButOne,
+    /// Every broker.
+    AllBrokers,
+    /// The services of an earlier fault step (by name).
+    SameAs(String),
+}
+
+impl fmt::Display for Target {
+    fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        match self {
+            Target::Service(s) => write!(f, "{s}"),
+            Target::Controller => f.write_str("controller"),
+            Target::LeaderOf(p) => write!(f, "leader-of {p}"),
+            Target::FollowersOf(p) => write!(f, "followers-of {p}"),
+            Target::IsrOf(p) => write!(f, "isr-of {p}"),
+            Target::Random => f.write_str("random"),
+            Target::AllButOne => f.write_str("all-but-one"),
+            Target::AllBrokers => f.write_str("all-brokers"),
+            Target::SameAs(s) => write!(f, "same-as {s}"),
+        }
+    }
+}
+
+impl From<Target> for String {
+    fn from(t: Target) -> String {
+        t.to_string()
+    }
+}
+
+const TARGET_HINT: &str = "a service name, `controller`, `random`, `all-but-one`, `all-brokers`, \
+or one of {leader-of: topic/partition}, {followers-of: …}, {isr-of: …}, {same-as: step-name}";
+
+impl<'de> Deserialize<'de> for Target {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> de::Visitor<'de> for V {
+            type Value = Target;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str(TARGET_HINT)
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Target, E> {
+                Ok(match v {
+                    "controller" => Target::Controller,
+                    "random" => Target::Random,
+                    "all-but-one" => Target::AllButOne,
+                    "all-brokers" => Target::AllBrokers,
+                    "" => return Err(E::invalid_value(de::Unexpected::Str(v), &self)),
+                    s => Target::Service(s.to_string()),
+                })
+            }
+            fn visit_map<A: de::MapAccess<'de>>(self, mut map: A) -> Result<Target, A::Error> {
+                let key: String = map
+                    .next_key()?
+                    .ok_or_else(|| de::Error::invalid_length(0, &self))?;
+                let value: String = map.next_value()?;
+                let target = match key.as_str() {
+                    "leader-of" => Target::LeaderOf(value.parse().map_err(de::Error::custom)?),
+                    "followers-of" => {
+                        Target::FollowersOf(value.parse().map_err(de::Error::custom)?)
+                    }
+                    "isr-of" => Target::IsrOf(value.parse().map_err(de::Error::custom)?),
+                    "same-as" => Target::SameAs(value),
+                    "service" => Target::Service(value),
+                    other => {
+                        return Err(de::Error::unknown_field(
+                            other,
+                            &["leader-of", "followers-of", "isr-of", "same-as", "service"],
+                        ))
+                    }
+                };
+                if map.next_key::<String>()?.is_some() {
+                    return Err(de::Error::custom(
+                        "a target map has exactly one key, e.g. {leader-of: orders/0}",
+                    ));
+                }
+                Ok(target)
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// `topic/partition`, e.g. `orders/0`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(into = "String")]
+pub struct PartitionRef {
+    pub topic: String,
+    pub partition: i32,
+}
+
+impl fmt::Display for PartitionRef {
+    fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        write!(f, "{}/{}", self.topic, self.partition)
+    }
+}
+
+impl From<PartitionRef> for String {
+    fn from(p: PartitionRef) -> String {
+        p.to_string()
+    }
+}
+
+impl std::str::FromStr for PartitionRef {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        let (topic, partition) = s
+            .rsplit_once('/')
+            .ok_or_else(|| format!("`{s}` is not topic/partition (e.g. orders/0)"))?;
+        let partition = partition
+            .parse::<i32>()
+            .ok()
+            .filter(|p| *p >= 0)
+            .ok_or_else(|| format!("`{s}`: partition must be a number >= 0 (e.g. orders/0)"))?;
+        if topic.is_empty() {
+            return Err(format!("`{s}`: topic name is empty (e.g. orders/0)"));
+        }
+        Ok(PartitionRef {
+            topic: topic.to_string(),
+            partition,
+        })
+    }
+}
+
+impl<'de> Deserialize<'de> for PartitionRef {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        String::deserialize(d)?.parse().map_err(de::Error::custom)
+    }
+}
+
+/// A condition on the observed cluster, for `wait-for` and `assert`.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub enum Condition {
+    /// The partition's leader differs from its leader when the step started.
+    LeaderChanged(PartitionRef),
+    /// The partition has no leader.
+    PartitionOffline(PartitionRef),
+    /// The partition has a leader.
+    PartitionOnline(PartitionRef),
+    /// The ISR of the partition has exactly this many members.
+    IsrSize(IsrSizeCondition),
+    /// The leader is the preferred (first) replica.
+    PreferredLeader(PartitionRef),
+    /// The active controller differs from the one when the step started.
+    ControllerChanged(bool),
+    /// Every broker registered, every partition led, every ISR full.
+    ClusterHealthy(bool),
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct IsrSizeCondition {
+    pub partition: PartitionRef,
+    pub size: usize,
+}
+
+impl fmt::Display for Condition {
+    fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        match self {
+            Condition::LeaderChanged(p) => write!(f, "leader of {p} changed"),
+            Condition::PartitionOffline(p) => write!(f, "{p} offline"),
+            Condition::PartitionOnline(p) => write!(f, "{p} online"),
+            Condition::IsrSize(c) => write!(f, "isr of {} has size {}", c.partition, c.size),
+            Condition::PreferredLeader(p) => write!(f, "{p} led by its preferred replica"),
+            Condition::ControllerChanged(_) => f.write_str("controller changed"),
+            Condition::ClusterHealthy(_) => f.write_str("cluster healthy"),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct ElectSpec {
+    pub partition: PartitionRef,
+    #[serde(default)]
+    pub election_type: ElectionType,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ElectionType {
+    #[default]
+    Preferred,
+    Unclean,
+}

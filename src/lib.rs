@@ -1,0 +1,17 @@
+//! `chaos`: a chaos-testing harness for real Kafka clusters.
+//!
+//! Pure core (no Docker or Kafka imports, unit-tested in milliseconds):
+//! [`compose`], [`experiment`], [`events`], [`analysis`], [`report`].
+//! Effects behind small traits: [`docker`] (bollard), [`kafka`] (kafka-protocol, rdkafka).
+//! The orchestration of a run is in [`run`]; the CLI in [`cli`].
+
+pub mod analysis;
+pub mod cli;
+pub mod compose;
+pub mod docker;
+pub mod error;
+pub mod events;
+pub mod experiment;
+pub mod kafka;
+pub mod report;
+pub mod run;

@@ -1,0 +1,180 @@
+//! `result.json`: what a run measured, derived from the events by `analysis`. Every
+//! report format renders this (plus the events for pictures).
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Status {
+    Passed,
+    Failed,
+    Inconclusive,
+    Aborted,
+}
+
+impl Status {
+    /// Documented exit codes: 0 passed, 1 failed, 3 inconclusive, 4 aborted (infrastructure).
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            Status::Passed => 0,
+            Status::Failed => 1,
+            Status::Inconclusive => 3,
+            Status::Aborted => 4,
+        }
+    }
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Status::Passed => "passed",
+            Status::Failed => "failed",
+            Status::Inconclusive => "inconclusive",
+            Status::Aborted => "aborted",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunResult {
+    pub status: Status,
+    pub experiment: String,
+    #[serde(default)]
+    pub variant: Option<String>,
+    /// True when the run did not finish (aborted or interrupted): the numbers cover what was
+    /// measured until then.
+    pub partial: bool,
+    pub cluster: ClusterInfo,
+    /// Error bar of every metadata-derived time (the observer poll period), ms.
+    pub error_bar_ms: f64,
+    pub faults: Vec<FaultResult>,
+    pub partitions: Vec<PartitionResult>,
+    pub failover: FailoverSummary,
+    /// After a controller fault: fault → a different controller observed.
+    pub controller_failover_ms: Option<f64>,
+    /// Offline (no leader) time summed over partitions, ms.
+    pub offline: OfflineSummary,
+    pub workload: Option<WorkloadResult>,
+    pub verification: Option<crate::events::VerificationSummary>,
+    pub expectations: Vec<ExpectationResult>,
+    #[serde(default)]
+    pub errors: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ClusterInfo {
+    pub name: String,
+    /// "zookeeper" or "kraft".
+    pub mode: String,
+    pub kafka_version: String,
+    pub reused: bool,
+    /// Settings in force that decide the numbers.
+    pub settings: Vec<(String, String)>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FaultResult {
+    pub id: String,
+    pub kind: String,
+    pub target: String,
+    pub resolved: Vec<String>,
+    pub at_ms: f64,
+    pub healed_at_ms: Option<f64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct IsrChange {
+    pub at_ms: f64,
+    pub isr: Vec<i32>,
+    /// Time since the latest fault before it, ms.
+    pub since_fault_ms: Option<f64>,
+    /// Time since the latest heal before it, ms.
+    pub since_heal_ms: Option<f64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LeaderChange {
+    pub at_ms: f64,
+    pub leader: Option<i32>,
+    pub epoch: i32,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Interval {
+    pub from_ms: f64,
+    /// `None` when still open at the end of the run.
+    pub to_ms: Option<f64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PartitionResult {
+    pub topic: String,
+    pub partition: i32,
+    /// Fault → first observation of a new live leader, for a fault that hit this partition's leader.
+    pub failover_ms: Option<f64>,
+    /// Total time without a leader, ms.
+    pub offline_ms: f64,
+    pub offline_intervals: Vec<Interval>,
+    /// Total time with ISR smaller than the replica set, ms.
+    pub under_replicated_ms: f64,
+    pub leader_changes: Vec<LeaderChange>,
+    pub isr_changes: Vec<IsrChange>,
+    /// Last heal → leader back on the preferred replica, ms.
+    pub preferred_restored_ms: Option<f64>,
+    /// Client view: the longest gap between consecutive acks on this partition, ms.
+    pub unavailability_ms: Option<f64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct Stats {
+    pub count: usize,
+    pub min: Option<f64>,
+    pub p50: Option<f64>,
+    pub max: Option<f64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct FailoverSummary {
+    /// Metadata view: fault → new leader observed, over affected partitions, ms.
+    pub metadata_ms: Stats,
+    /// The error bar of metadata_ms (poll period), ms.
+    pub resolution_ms: f64,
+    /// Leaderless → leader elected, over partitions that went offline, ms.
+    pub election_ms: Stats,
+}
+
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct OfflineSummary {
+    pub total_ms: f64,
+    pub max_ms: f64,
+    pub partitions: usize,
+}
+
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct Latency {
+    pub p50: f64,
+    pub p99: f64,
+    pub p999: f64,
+    pub max: f64,
+}
+
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct WorkloadResult {
+    pub acks: String,
+    pub sent: u64,
+    pub acked: u64,
+    pub failed: u64,
+    pub unknown: u64,
+    pub throughput_per_s: f64,
+    pub latency_ms: Latency,
+    /// Per phase (before-fault, during, after-heal).
+    pub latency_by_phase_ms: Vec<(String, Latency)>,
+    /// Client view: longest gap between acks over all partitions, ms.
+    pub max_unavailability_ms: Option<f64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ExpectationResult {
+    pub expr: String,
+    /// The value found (as text, with unit), or `None` when there was no data.
+    pub actual: Option<String>,
+    /// `None`: no data — inconclusive, never a pass.
+    pub passed: Option<bool>,
+}
