@@ -22,6 +22,9 @@ pub enum Error {
     Docker(#[from] crate::docker::DockerError),
     #[error(transparent)]
     Kafka(#[from] crate::kafka::KafkaError),
+    /// Input that is wrong in a way only known after loading (e.g. a broker without a host listener).
+    #[error("{0}")]
+    Invalid(String),
     #[error("interrupted")]
     Interrupted,
     #[error("{0}")]
@@ -31,7 +34,7 @@ pub enum Error {
 impl Error {
     pub fn exit_code(&self) -> i32 {
         match self {
-            Error::Compose(_) | Error::Experiment(_) => exit::INVALID_INPUT,
+            Error::Compose(_) | Error::Experiment(_) | Error::Invalid(_) => exit::INVALID_INPUT,
             Error::Docker(_) | Error::Kafka(_) | Error::Io(_) => exit::INFRASTRUCTURE,
             Error::Interrupted => exit::INTERRUPTED,
         }

@@ -1,4 +1,52 @@
-//! Docker effects through bollard.
-#[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-pub struct DockerError(pub String);
+//! Docker effects, all through the Docker API (bollard): images, the cluster's containers and
+//! network, faults, the events stream and logs. Nothing here shells out to `docker`.
+
+pub mod client;
+pub mod cluster;
+pub mod events;
+pub mod faults;
+pub mod images;
+pub mod labels;
+pub mod logs;
+
+pub use client::connect;
+
+use thiserror::Error;
+
+#[derive(Debug, Error)]
+pub enum DockerError {
+    #[error("docker is not reachable at {socket}: {reason}\n  hint: start dockerd, or run scripts/install-docker.sh (as root)")]
+    NotReachable { socket: String, reason: String },
+    #[error("docker api: {context}: {source}")]
+    Api {
+        context: String,
+        #[source]
+        source: bollard::errors::Error,
+    },
+    #[error("image build failed: {0}")]
+    ImageBuild(String),
+    #[error("service {service} did not become ready within {waited_s} s: {reason}\n  last log lines of {service}:\n{logs}")]
+    NotReady {
+        service: String,
+        waited_s: u64,
+        reason: String,
+        logs: String,
+    },
+    #[error("refusing to touch container {name}: it does not carry this tool's labels (chaos.managed=true, chaos.cluster={cluster})\n  hint: remove or rename the foreign container, or use another cluster name")]
+    Foreign { name: String, cluster: String },
+    #[error("fault {fault} on {service}: {reason}")]
+    Fault {
+        fault: String,
+        service: String,
+        reason: String,
+    },
+    #[error("capability error: {0}")]
+    Capability(String),
+    #[error("{0}")]
+    Other(String),
+}
+
+pub(crate) fn api(context: impl Into<String>) -> impl FnOnce(bollard::errors::Error) -> DockerError {
+    let context = context.into();
+    move |source| DockerError::Api { context, source }
+}

@@ -1,0 +1,326 @@
+//! Creating, reusing, attaching to and removing a cluster's containers and network.
+//! Every resource carries our labels; nothing without them is touched.
+
+use super::plan::{Plan, Role, ServicePlan};
+use super::ready;
+use crate::docker::{api, labels, DockerError};
+use bollard::models::{
+    ContainerCreateBody, EndpointSettings, HealthConfig, HostConfig, NetworkCreateRequest, NetworkingConfig,
+    PortBinding, RestartPolicy, RestartPolicyNameEnum,
+};
+use bollard::query_parameters::{
+    CreateContainerOptionsBuilder, ListContainersOptionsBuilder, ListNetworksOptionsBuilder,
+    RemoveContainerOptionsBuilder,
+};
+use bollard::Docker;
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+const ROLE_KIND: &str = "chaos.role-kind";
+const BOOTSTRAP: &str = "chaos.bootstrap";
+const NETWORK: &str = "chaos.network";
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunningService {
+    pub name: String,
+    pub container_id: String,
+    pub container_name: String,
+    pub role: Role,
+    pub host_bootstrap: Option<String>,
+    /// Address on the cluster network (None while disconnected or stopped).
+    pub ip: Option<String>,
+    pub state: String,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Cluster {
+    pub name: String,
+    pub network: String,
+    pub mode: String,
+    pub config_hash: String,
+    pub services: Vec<RunningService>,
+    pub reused: bool,
+    pub ready_after: Duration,
+}
+
+impl Cluster {
+    pub fn service(&self, name: &str) -> Option<&RunningService> {
+        self.services.iter().find(|s| s.name == name)
+    }
+    pub fn brokers(&self) -> Vec<(&RunningService, i32)> {
+        self.services
+            .iter()
+            .filter_map(|s| match s.role {
+                Role::Broker { id, .. } => Some((s, id)),
+                _ => None,
+            })
+            .collect()
+    }
+    pub fn broker_service(&self, id: i32) -> Option<&RunningService> {
+        self.brokers().into_iter().find(|(_, b)| *b == id).map(|(s, _)| s)
+    }
+    pub fn broker_id(&self, service: &str) -> Option<i32> {
+        self.brokers().into_iter().find(|(s, _)| s.name == service).map(|(_, id)| id)
+    }
+    /// (broker id, host address) of every broker.
+    pub fn bootstrap(&self) -> Vec<(i32, String)> {
+        self.brokers()
+            .into_iter()
+            .filter_map(|(s, id)| s.host_bootstrap.clone().map(|a| (id, a)))
+            .collect()
+    }
+    pub fn bootstrap_list(&self) -> String {
+        self.bootstrap().into_iter().map(|(_, a)| a).collect::<Vec<_>>().join(",")
+    }
+}
+
+pub struct UpOptions<'a> {
+    pub reuse: bool,
+    pub ready_timeout: Duration,
+    pub progress: &'a (dyn Fn(&str) + Sync),
+}
+
+/// Starts the plan's cluster (or reuses a running one with the same configuration hash) and
+/// waits until ZooKeeper answers and every broker sees all brokers (KRaft: a quorum leader).
+pub async fn up(docker: &Docker, plan: &Plan, options: &UpOptions<'_>) -> Result<Cluster, DockerError> {
+    let started = Instant::now();
+    let existing = list(docker, Some(&plan.cluster)).await?;
+    let reusable = options.reuse
+        && !existing.is_empty()
+        && plan.services.iter().all(|s| {
+            existing.iter().any(|c| {
+                c.labels.as_ref().and_then(|l| l.get(labels::SERVICE)) == Some(&s.service.name)
+                    && c.labels.as_ref().and_then(|l| l.get(labels::CONFIG_HASH)) == Some(&plan.config_hash)
+            })
+        });
+    if reusable {
+        (options.progress)(&format!("reusing running cluster {} (same configuration)", plan.cluster));
+        crate::docker::faults::heal_everything(docker, &plan.cluster).await?;
+        let mut cluster = attach(docker, Some(&plan.cluster)).await?;
+        ready::wait(docker, &cluster, options.ready_timeout).await?;
+        cluster = attach(docker, Some(&plan.cluster)).await?;
+        cluster.reused = true;
+        cluster.ready_after = started.elapsed();
+        return Ok(cluster);
+    }
+    if !existing.is_empty() {
+        (options.progress)(&format!("removing cluster {} (configuration changed)", plan.cluster));
+        down(docker, Some(&plan.cluster)).await?;
+    }
+    refuse_foreign_names(docker, plan).await?;
+    create_network(docker, plan).await?;
+    for service in &plan.services {
+        // Dependencies must answer before a dependent starts (Kafka gives up on ZooKeeper
+        // after zookeeper.connection.timeout.ms).
+        for dep in &service.service.depends_on {
+            if let Some(dep) = plan.services.iter().find(|s| &s.service.name == dep) {
+                if let Role::ZooKeeper { .. } = dep.role {
+                    let partial = attach(docker, Some(&plan.cluster)).await?;
+                    if let Some(running) = partial.service(&dep.service.name) {
+                        ready::wait_service(docker, &partial, running, options.ready_timeout).await?;
+                    }
+                }
+            }
+        }
+        (options.progress)(&format!("starting {}", service.service.name));
+        create_and_start(docker, plan, service).await?;
+    }
+    let cluster = attach(docker, Some(&plan.cluster)).await?;
+    (options.progress)("waiting for the cluster to be ready");
+    ready::wait(docker, &cluster, options.ready_timeout).await?;
+    let mut cluster = attach(docker, Some(&plan.cluster)).await?;
+    cluster.ready_after = started.elapsed();
+    Ok(cluster)
+}
+
+async fn refuse_foreign_names(docker: &Docker, plan: &Plan) -> Result<(), DockerError> {
+    for service in &plan.services {
+        if let Ok(found) = docker.inspect_container(&service.container_name, None).await {
+            let ours = labels::is_ours(found.config.as_ref().and_then(|c| c.labels.as_ref()), Some(&plan.cluster));
+            if !ours {
+                return Err(DockerError::Foreign { name: service.container_name.clone(), cluster: plan.cluster.clone() });
+            }
+        }
+    }
+    Ok(())
+}
+
+async fn create_network(docker: &Docker, plan: &Plan) -> Result<(), DockerError> {
+    if let Ok(found) = docker.inspect_network(&plan.network, None::<bollard::query_parameters::InspectNetworkOptions>).await {
+        if labels::is_ours(found.labels.as_ref(), Some(&plan.cluster)) {
+            return Ok(());
+        }
+        return Err(DockerError::Foreign { name: format!("network {}", plan.network), cluster: plan.cluster.clone() });
+    }
+    let request = NetworkCreateRequest {
+        name: plan.network.clone(),
+        driver: Some("bridge".into()),
+        labels: Some(labels::for_cluster(&plan.cluster)),
+        ..Default::default()
+    };
+    docker.create_network(request).await.map_err(api(format!("create network {}", plan.network)))?;
+    Ok(())
+}
+
+async fn create_and_start(docker: &Docker, plan: &Plan, service: &ServicePlan) -> Result<(), DockerError> {
+    let s = &service.service;
+    let mut container_labels: HashMap<String, String> = s.labels.clone().into_iter().collect();
+    container_labels.extend(labels::for_service(&plan.cluster, &s.name, "service"));
+    container_labels.insert(labels::CONFIG_HASH.into(), plan.config_hash.clone());
+    container_labels.insert(ROLE_KIND.into(), service.role.as_label());
+    container_labels.insert(NETWORK.into(), plan.network.clone());
+    if let Some(b) = &service.host_bootstrap {
+        container_labels.insert(BOOTSTRAP.into(), b.clone());
+    }
+    let mut bindings: HashMap<String, Option<Vec<PortBinding>>> = HashMap::new();
+    for p in &s.ports {
+        bindings
+            .entry(format!("{}/{}", p.container_port, p.protocol))
+            .or_insert_with(|| Some(Vec::new()))
+            .get_or_insert_with(Vec::new)
+            .push(PortBinding {
+                // Published on loopback unless the compose file names an address on purpose.
+                host_ip: Some(p.host_ip.clone().unwrap_or_else(|| "127.0.0.1".into())),
+                host_port: Some(p.host_port.to_string()),
+            });
+    }
+    let hostname = s.hostname.clone().unwrap_or_else(|| s.name.clone());
+    let mut aliases = vec![s.name.clone()];
+    if hostname != s.name {
+        aliases.push(hostname.clone());
+    }
+    let body = ContainerCreateBody {
+        image: Some(s.image.clone()),
+        hostname: Some(hostname),
+        env: Some(s.environment.iter().map(|(k, v)| format!("{k}={v}")).collect()),
+        cmd: s.command.clone(),
+        entrypoint: s.entrypoint.clone(),
+        labels: Some(container_labels),
+        exposed_ports: Some(bindings.keys().cloned().collect()),
+        healthcheck: s.healthcheck.as_ref().map(|h| HealthConfig {
+            test: Some(h.test.clone()),
+            interval: h.interval.map(|d| d.as_nanos() as i64),
+            timeout: h.timeout.map(|d| d.as_nanos() as i64),
+            retries: h.retries.map(i64::from),
+            start_period: h.start_period.map(|d| d.as_nanos() as i64),
+            ..Default::default()
+        }),
+        host_config: Some(HostConfig {
+            port_bindings: Some(bindings),
+            network_mode: Some(plan.network.clone()),
+            // Docker must never undo a fault by restarting a killed broker.
+            restart_policy: Some(RestartPolicy { name: Some(RestartPolicyNameEnum::NO), maximum_retry_count: None }),
+            privileged: Some(false),
+            ..Default::default()
+        }),
+        networking_config: Some(NetworkingConfig {
+            endpoints_config: Some(HashMap::from([(
+                plan.network.clone(),
+                EndpointSettings { aliases: Some(aliases), ..Default::default() },
+            )])),
+        }),
+        ..Default::default()
+    };
+    let options = CreateContainerOptionsBuilder::default().name(&service.container_name).build();
+    docker
+        .create_container(Some(options), body)
+        .await
+        .map_err(api(format!("create container {} ({})", service.container_name, s.image)))?;
+    docker
+        .start_container(&service.container_name, None::<bollard::query_parameters::StartContainerOptions>)
+        .await
+        .map_err(|e| {
+            let hint = if e.to_string().contains("port is already allocated") || e.to_string().contains("address already in use") {
+                "\n  hint: a published port is taken by another process or container; free it or change the port in the compose file"
+            } else {
+                ""
+            };
+            DockerError::Other(format!("start {}: {e}{hint}", service.container_name))
+        })?;
+    Ok(())
+}
+
+/// Our containers (of one cluster, or all), running or not.
+pub async fn list(docker: &Docker, cluster: Option<&str>) -> Result<Vec<bollard::models::ContainerSummary>, DockerError> {
+    let options = ListContainersOptionsBuilder::default().all(true).filters(&labels::filter(cluster)).build();
+    let found = docker.list_containers(Some(options)).await.map_err(api("list containers"))?;
+    // The label filter is the daemon's; check again before anything destructive.
+    Ok(found.into_iter().filter(|c| labels::is_ours(c.labels.as_ref(), cluster)).collect())
+}
+
+/// Builds the view of a running cluster from its containers' labels alone.
+pub async fn attach(docker: &Docker, cluster: Option<&str>) -> Result<Cluster, DockerError> {
+    let containers = list(docker, cluster).await?;
+    let mut names: Vec<String> = containers
+        .iter()
+        .filter_map(|c| c.labels.as_ref()?.get(labels::CLUSTER).cloned())
+        .collect();
+    names.sort();
+    names.dedup();
+    let name = match (cluster, names.as_slice()) {
+        (Some(c), _) => c.to_string(),
+        (None, [one]) => one.clone(),
+        (None, []) => return Err(DockerError::Other("no cluster is running\n  hint: chaos up -f compose/seed.yml".into())),
+        (None, many) => {
+            return Err(DockerError::Other(format!(
+                "several clusters are running ({}); name one with --cluster",
+                many.join(", ")
+            )))
+        }
+    };
+    let mut services = Vec::new();
+    let mut network = format!("{name}-net");
+    let mut config_hash = String::new();
+    for c in containers.iter().filter(|c| c.labels.as_ref().and_then(|l| l.get(labels::CLUSTER)) == Some(&name)) {
+        let l = c.labels.clone().unwrap_or_default();
+        if l.get(labels::ROLE).map(String::as_str) != Some("service") {
+            continue;
+        }
+        if let Some(n) = l.get(NETWORK) {
+            network = n.clone();
+        }
+        config_hash = l.get(labels::CONFIG_HASH).cloned().unwrap_or_default();
+        let ip = c
+            .network_settings
+            .as_ref()
+            .and_then(|n| n.networks.as_ref())
+            .and_then(|n| n.get(&network))
+            .and_then(|e| e.ip_address.clone())
+            .filter(|ip| !ip.is_empty());
+        services.push(RunningService {
+            name: l.get(labels::SERVICE).cloned().unwrap_or_default(),
+            container_id: c.id.clone().unwrap_or_default(),
+            container_name: c.names.as_ref().and_then(|n| n.first()).map(|n| n.trim_start_matches('/').to_string()).unwrap_or_default(),
+            role: Role::from_label(l.get(ROLE_KIND).map(String::as_str).unwrap_or("other")),
+            host_bootstrap: l.get(BOOTSTRAP).cloned(),
+            ip,
+            state: c.state.as_ref().map(|s| s.to_string()).unwrap_or_default(),
+        });
+    }
+    services.sort_by(|a, b| a.name.cmp(&b.name));
+    let mode = if services.iter().any(|s| matches!(s.role, Role::Broker { kraft: true, .. })) { "kraft" } else { "zookeeper" };
+    Ok(Cluster { name, network, mode: mode.into(), config_hash, services, reused: false, ready_after: Duration::ZERO })
+}
+
+/// Removes our containers and networks (of one cluster, or all). Returns what it removed.
+pub async fn down(docker: &Docker, cluster: Option<&str>) -> Result<Vec<String>, DockerError> {
+    let mut removed = Vec::new();
+    for c in list(docker, cluster).await? {
+        let Some(id) = c.id.clone() else { continue };
+        let name = c.names.as_ref().and_then(|n| n.first()).cloned().unwrap_or(id.clone());
+        let options = RemoveContainerOptionsBuilder::default().force(true).v(true).build();
+        match docker.remove_container(&id, Some(options)).await {
+            Ok(()) => removed.push(format!("container {}", name.trim_start_matches('/'))),
+            Err(bollard::errors::Error::DockerResponseServerError { status_code: 404, .. }) => {}
+            Err(e) => return Err(api(format!("remove container {name}"))(e)),
+        }
+    }
+    let options = ListNetworksOptionsBuilder::default().filters(&labels::filter(cluster)).build();
+    let networks = docker.list_networks(Some(options)).await.map_err(api("list networks"))?;
+    for n in networks.into_iter().filter(|n| labels::is_ours(n.labels.as_ref(), cluster)) {
+        let Some(name) = n.name else { continue };
+        docker.remove_network(&name).await.map_err(api(format!("remove network {name}")))?;
+        removed.push(format!("network {name}"));
+    }
+    Ok(removed)
+}

@@ -1,0 +1,8 @@
+//! A cluster from a compose file: plan (pure), lifecycle through the Docker API, readiness.
+
+pub mod lifecycle;
+pub mod plan;
+pub mod ready;
+
+pub use lifecycle::{attach, down, up, Cluster, RunningService, UpOptions};
+pub use plan::{Plan, Role, ServicePlan};

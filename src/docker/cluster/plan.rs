@@ -1,0 +1,215 @@
+//! What to create for a compose project: each service's role (ZooKeeper, broker, other), its
+//! broker id, the address the host reaches it on, and a hash of the whole configuration so
+//! that a running cluster is reused only when it was started from the same one. Pure.
+
+use crate::compose::{ComposeProject, Service};
+use indexmap::IndexMap;
+use sha2::{Digest, Sha256};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Role {
+    ZooKeeper { client_port: u16 },
+    Broker { id: i32, kraft: bool },
+    Other,
+}
+
+impl Role {
+    pub fn as_label(&self) -> String {
+        match self {
+            Role::ZooKeeper { client_port } => format!("zookeeper:{client_port}"),
+            Role::Broker { id, kraft } => format!("broker:{id}:{}", if *kraft { "kraft" } else { "zookeeper" }),
+            Role::Other => "other".into(),
+        }
+    }
+    pub fn from_label(s: &str) -> Role {
+        let parts: Vec<&str> = s.split(':').collect();
+        match parts.as_slice() {
+            ["zookeeper", port] => port.parse().map(|client_port| Role::ZooKeeper { client_port }).unwrap_or(Role::Other),
+            ["broker", id, mode] => id.parse().map(|id| Role::Broker { id, kraft: *mode == "kraft" }).unwrap_or(Role::Other),
+            _ => Role::Other,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ServicePlan {
+    pub service: Service,
+    pub role: Role,
+    pub container_name: String,
+    /// `127.0.0.1:<port>`: a listener the broker advertises as localhost and publishes.
+    pub host_bootstrap: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Plan {
+    pub cluster: String,
+    pub network: String,
+    pub services: Vec<ServicePlan>,
+    pub config_hash: String,
+}
+
+impl Plan {
+    /// Applies environment overrides (`broker_env` to every broker, `service_env` per service).
+    pub fn new(
+        project: &ComposeProject,
+        broker_env: &IndexMap<String, String>,
+        service_env: &IndexMap<String, IndexMap<String, String>>,
+    ) -> Result<Plan, String> {
+        let cluster = project
+            .name
+            .clone()
+            .or_else(|| project.file.file_stem().map(|s| s.to_string_lossy().to_string()))
+            .unwrap_or_else(|| "chaos".into());
+        let cluster: String = cluster
+            .chars()
+            .map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c.to_ascii_lowercase() } else { '-' })
+            .collect();
+        let mut services = Vec::new();
+        for service in &project.services {
+            let mut service = service.clone();
+            if role_of(&service) != Role::Other {
+                if matches!(role_of(&service), Role::Broker { .. }) {
+                    for (k, v) in broker_env {
+                        service.environment.insert(k.clone(), v.clone());
+                    }
+                }
+            }
+            if let Some(extra) = service_env.get(&service.name) {
+                for (k, v) in extra {
+                    service.environment.insert(k.clone(), v.clone());
+                }
+            }
+            let role = role_of(&service);
+            let host_bootstrap = match role {
+                Role::Broker { .. } => Some(host_bootstrap(&service).ok_or_else(|| {
+                    format!(
+                        "service {}: no advertised listener reachable from the host; advertise \
+                         e.g. PLAINTEXT_HOST://localhost:29092 and publish that port",
+                        service.name
+                    )
+                })?),
+                _ => None,
+            };
+            let container_name = service
+                .container_name
+                .clone()
+                .unwrap_or_else(|| format!("{cluster}-{}", service.name));
+            services.push(ServicePlan { service, role, container_name, host_bootstrap });
+        }
+        let mut hasher = Sha256::new();
+        hasher.update(format!("{:?}", services));
+        let config_hash = format!("{:x}", hasher.finalize())[..16].to_string();
+        Ok(Plan { network: format!("{cluster}-net"), cluster, services, config_hash })
+    }
+
+    pub fn brokers(&self) -> impl Iterator<Item = (&ServicePlan, i32)> {
+        self.services.iter().filter_map(|s| match s.role {
+            Role::Broker { id, .. } => Some((s, id)),
+            _ => None,
+        })
+    }
+
+    pub fn mode(&self) -> &'static str {
+        if self.services.iter().any(|s| matches!(s.role, Role::Broker { kraft: true, .. })) {
+            "kraft"
+        } else {
+            "zookeeper"
+        }
+    }
+}
+
+/// ZooKeeper when it has a client port; a broker when it has a broker/node id.
+pub fn role_of(service: &Service) -> Role {
+    let env = &service.environment;
+    if let Some(port) = env.get("ZOOKEEPER_CLIENT_PORT").and_then(|p| p.parse().ok()) {
+        return Role::ZooKeeper { client_port: port };
+    }
+    let id = env
+        .get("KAFKA_BROKER_ID")
+        .or_else(|| env.get("KAFKA_NODE_ID"))
+        .and_then(|id| id.parse().ok());
+    match id {
+        Some(id) => Role::Broker { id, kraft: env.contains_key("KAFKA_PROCESS_ROLES") },
+        None => Role::Other,
+    }
+}
+
+/// The first advertised listener on localhost/127.0.0.1 whose port is published.
+fn host_bootstrap(service: &Service) -> Option<String> {
+    let advertised = service.environment.get("KAFKA_ADVERTISED_LISTENERS")?;
+    advertised.split(',').find_map(|listener| {
+        let (_, address) = listener.trim().split_once("://")?;
+        let (host, port) = address.rsplit_once(':')?;
+        let port: u16 = port.parse().ok()?;
+        if host != "localhost" && host != "127.0.0.1" {
+            return None;
+        }
+        service
+            .ports
+            .iter()
+            .find(|p| p.container_port == port)
+            .map(|p| format!("127.0.0.1:{}", p.host_port))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::compose::PortMapping;
+
+    fn broker(name: &str, id: &str, port: u16) -> Service {
+        let mut s = Service { name: name.into(), image: "img".into(), ..Default::default() };
+        s.environment.insert("KAFKA_BROKER_ID".into(), id.into());
+        s.environment.insert(
+            "KAFKA_ADVERTISED_LISTENERS".into(),
+            format!("PLAINTEXT://{name}:9092,PLAINTEXT_HOST://localhost:{port}"),
+        );
+        s.ports.push(PortMapping { host_ip: None, host_port: port, container_port: port, protocol: "tcp".into() });
+        s
+    }
+
+    fn project(services: Vec<Service>) -> ComposeProject {
+        ComposeProject { file: "compose/seed.yml".into(), name: None, services }
+    }
+
+    #[test]
+    fn roles_ids_and_host_bootstrap_come_from_the_environment() {
+        let mut zk = Service { name: "zookeeper-1".into(), image: "img".into(), ..Default::default() };
+        zk.environment.insert("ZOOKEEPER_CLIENT_PORT".into(), "2181".into());
+        let plan = Plan::new(&project(vec![zk, broker("kafka-1", "1", 29092)]), &IndexMap::new(), &IndexMap::new()).unwrap();
+        assert_eq!(plan.cluster, "seed");
+        assert_eq!(plan.services[0].role, Role::ZooKeeper { client_port: 2181 });
+        assert_eq!(plan.services[1].role, Role::Broker { id: 1, kraft: false });
+        assert_eq!(plan.services[1].host_bootstrap.as_deref(), Some("127.0.0.1:29092"));
+        assert_eq!(plan.services[1].container_name, "seed-kafka-1");
+        assert_eq!(plan.mode(), "zookeeper");
+    }
+
+    #[test]
+    fn broker_overrides_change_the_hash_and_reach_only_brokers() {
+        let mut zk = Service { name: "zookeeper-1".into(), image: "img".into(), ..Default::default() };
+        zk.environment.insert("ZOOKEEPER_CLIENT_PORT".into(), "2181".into());
+        let p = project(vec![zk, broker("kafka-1", "1", 29092)]);
+        let plain = Plan::new(&p, &IndexMap::new(), &IndexMap::new()).unwrap();
+        let env = IndexMap::from([("KAFKA_ZOOKEEPER_SESSION_TIMEOUT_MS".to_string(), "6000".to_string())]);
+        let tuned = Plan::new(&p, &env, &IndexMap::new()).unwrap();
+        assert_ne!(plain.config_hash, tuned.config_hash);
+        assert!(!tuned.services[0].service.environment.contains_key("KAFKA_ZOOKEEPER_SESSION_TIMEOUT_MS"));
+        assert_eq!(tuned.services[1].service.environment["KAFKA_ZOOKEEPER_SESSION_TIMEOUT_MS"], "6000");
+    }
+
+    #[test]
+    fn a_broker_without_a_host_listener_is_an_error_that_says_what_to_add() {
+        let mut b = broker("kafka-1", "1", 29092);
+        b.ports.clear();
+        let err = Plan::new(&project(vec![b]), &IndexMap::new(), &IndexMap::new()).unwrap_err();
+        assert!(err.contains("PLAINTEXT_HOST://localhost"), "{err}");
+    }
+
+    #[test]
+    fn role_labels_round_trip() {
+        for role in [Role::ZooKeeper { client_port: 2181 }, Role::Broker { id: 3, kraft: true }, Role::Other] {
+            assert_eq!(Role::from_label(&role.as_label()), role);
+        }
+    }
+}

@@ -1,0 +1,54 @@
+//! Docker's events stream for our cluster's containers: fault times come from here
+//! (`timeNano` of kill / die / pause / unpause / start), not from the clock around a call.
+
+use super::labels;
+use bollard::query_parameters::EventsOptionsBuilder;
+use bollard::Docker;
+use futures_util::StreamExt;
+use std::collections::HashMap;
+use tokio::sync::mpsc;
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ContainerEvent {
+    pub container_id: String,
+    pub service: Option<String>,
+    pub role: Option<String>,
+    pub action: String,
+    /// Unix time in nanoseconds, as the daemon stamped it.
+    pub time_nano: i64,
+}
+
+/// Subscribes to container events of `cluster`; the stream ends when the receiver is dropped.
+/// Returns once the daemon has accepted the subscription, so no event after it is missed.
+pub async fn subscribe(docker: &Docker, cluster: &str) -> mpsc::UnboundedReceiver<ContainerEvent> {
+    let filters = HashMap::from([
+        ("type".to_string(), vec!["container".to_string()]),
+        ("label".to_string(), vec![format!("{}={cluster}", labels::CLUSTER)]),
+    ]);
+    let options = EventsOptionsBuilder::default().filters(&filters).build();
+    let mut stream = docker.events(Some(options)).boxed();
+    let (tx, rx) = mpsc::unbounded_channel();
+    tokio::spawn(async move {
+        while let Some(item) = stream.next().await {
+            let Ok(message) = item else { break };
+            let actor = message.actor.unwrap_or_default();
+            let attributes = actor.attributes.unwrap_or_default();
+            let event = ContainerEvent {
+                container_id: actor.id.unwrap_or_default(),
+                service: attributes.get(labels::SERVICE).cloned(),
+                role: attributes.get(labels::ROLE).cloned(),
+                // "exec_start: sh -c …" → "exec_start"
+                action: message.action.unwrap_or_default().split(':').next().unwrap_or_default().to_string(),
+                time_nano: message.time_nano.unwrap_or_else(|| message.time.unwrap_or(0) * 1_000_000_000),
+            };
+            if tx.send(event).is_err() {
+                break;
+            }
+        }
+    });
+    // The request is sent when the stream is first polled (inside the task); give the
+    // daemon a moment to register it. A ping round-trip orders us after it.
+    tokio::task::yield_now().await;
+    let _ = docker.ping().await;
+    rx
+}

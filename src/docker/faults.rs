@@ -1,0 +1,320 @@
+//! Fault primitives on our own containers. Network faults run `iptables` / `tc` from a
+//! sidecar that shares the target's network namespace with NET_ADMIN only, so they work on
+//! any image (the target needs no tools and no extra capability).
+//!
+//! Rules live in a chain of our own (`CHAOS`) jumped to from INPUT and OUTPUT, so healing
+//! removes exactly what we added.
+
+use super::cluster::{Cluster, RunningService};
+use super::images::BASE_IMAGE;
+use super::{api, labels, DockerError};
+use crate::experiment::Direction;
+use bollard::exec::{StartExecOptions, StartExecResults};
+use bollard::models::{ContainerCreateBody, EndpointSettings, ExecConfig, HostConfig, NetworkConnectRequest, NetworkDisconnectRequest};
+use bollard::query_parameters::{
+    CreateContainerOptionsBuilder, KillContainerOptionsBuilder, RemoveContainerOptionsBuilder, StopContainerOptionsBuilder,
+};
+use bollard::Docker;
+use futures_util::StreamExt;
+
+const CHAIN: &str = "CHAOS";
+
+fn guard(service: &RunningService) -> Result<(), DockerError> {
+    // Every RunningService comes from `attach`, which only lists labelled containers; this
+    // is the last line of defence against an id from elsewhere.
+    if service.container_id.is_empty() {
+        return Err(DockerError::Other(format!("{}: no container", service.name)));
+    }
+    Ok(())
+}
+
+async fn ensure_ours(docker: &Docker, cluster: &str, service: &RunningService) -> Result<(), DockerError> {
+    guard(service)?;
+    let inspect = docker.inspect_container(&service.container_id, None).await.map_err(api(format!("inspect {}", service.name)))?;
+    if labels::is_ours(inspect.config.as_ref().and_then(|c| c.labels.as_ref()), Some(cluster)) {
+        Ok(())
+    } else {
+        Err(DockerError::Foreign { name: service.container_name.clone(), cluster: cluster.into() })
+    }
+}
+
+fn fault_err(fault: &str, service: &RunningService) -> impl FnOnce(bollard::errors::Error) -> DockerError {
+    let (fault, service) = (fault.to_string(), service.name.clone());
+    move |e| DockerError::Fault { fault, service, reason: e.to_string() }
+}
+
+pub async fn kill(docker: &Docker, cluster: &Cluster, s: &RunningService) -> Result<(), DockerError> {
+    ensure_ours(docker, &cluster.name, s).await?;
+    let options = KillContainerOptionsBuilder::default().signal("SIGKILL").build();
+    docker.kill_container(&s.container_id, Some(options)).await.map_err(fault_err("kill", s))
+}
+
+/// SIGTERM and wait (controlled shutdown moves leadership first).
+pub async fn stop(docker: &Docker, cluster: &Cluster, s: &RunningService) -> Result<(), DockerError> {
+    ensure_ours(docker, &cluster.name, s).await?;
+    let options = StopContainerOptionsBuilder::default().t(60).build();
+    docker.stop_container(&s.container_id, Some(options)).await.map_err(fault_err("stop", s))
+}
+
+pub async fn start(docker: &Docker, cluster: &Cluster, s: &RunningService) -> Result<(), DockerError> {
+    ensure_ours(docker, &cluster.name, s).await?;
+    match docker.start_container(&s.container_id, None::<bollard::query_parameters::StartContainerOptions>).await {
+        Ok(()) => Ok(()),
+        // 304: already running.
+        Err(bollard::errors::Error::DockerResponseServerError { status_code: 304, .. }) => Ok(()),
+        Err(e) => Err(fault_err("start", s)(e)),
+    }
+}
+
+pub async fn restart(docker: &Docker, cluster: &Cluster, s: &RunningService) -> Result<(), DockerError> {
+    ensure_ours(docker, &cluster.name, s).await?;
+    let options = bollard::query_parameters::RestartContainerOptionsBuilder::default().t(60).build();
+    docker.restart_container(&s.container_id, Some(options)).await.map_err(fault_err("restart", s))
+}
+
+pub async fn pause(docker: &Docker, cluster: &Cluster, s: &RunningService) -> Result<(), DockerError> {
+    ensure_ours(docker, &cluster.name, s).await?;
+    docker.pause_container(&s.container_id).await.map_err(fault_err("pause", s))
+}
+
+pub async fn unpause(docker: &Docker, cluster: &Cluster, s: &RunningService) -> Result<(), DockerError> {
+    ensure_ours(docker, &cluster.name, s).await?;
+    match docker.unpause_container(&s.container_id).await {
+        Ok(()) => Ok(()),
+        Err(e) if e.to_string().contains("is not paused") => Ok(()),
+        Err(e) => Err(fault_err("unpause", s)(e)),
+    }
+}
+
+pub async fn disconnect(docker: &Docker, cluster: &Cluster, s: &RunningService) -> Result<(), DockerError> {
+    ensure_ours(docker, &cluster.name, s).await?;
+    let request = NetworkDisconnectRequest { container: s.container_id.clone(), force: Some(true) };
+    docker.disconnect_network(&cluster.network, request).await.map_err(fault_err("disconnect", s))
+}
+
+pub async fn connect(docker: &Docker, cluster: &Cluster, s: &RunningService) -> Result<(), DockerError> {
+    ensure_ours(docker, &cluster.name, s).await?;
+    let request = NetworkConnectRequest {
+        container: s.container_id.clone(),
+        // The service name must resolve again for its peers.
+        endpoint_config: Some(EndpointSettings { aliases: Some(vec![s.name.clone()]), ..Default::default() }),
+    };
+    match docker.connect_network(&cluster.network, request).await {
+        Ok(()) => Ok(()),
+        Err(e) if e.to_string().contains("already exists") => Ok(()),
+        Err(e) => Err(fault_err("connect", s)(e)),
+    }
+}
+
+fn sidecar_name(s: &RunningService) -> String {
+    format!("{}-netfault", s.container_name)
+}
+
+/// Creates (or finds) the sidecar in `s`'s network namespace.
+async fn sidecar(docker: &Docker, cluster: &Cluster, s: &RunningService) -> Result<String, DockerError> {
+    ensure_ours(docker, &cluster.name, s).await?;
+    let name = sidecar_name(s);
+    if let Ok(found) = docker.inspect_container(&name, None).await {
+        if labels::is_ours(found.config.as_ref().and_then(|c| c.labels.as_ref()), Some(&cluster.name)) {
+            if found.state.and_then(|s| s.running) == Some(true) {
+                return Ok(name);
+            }
+            remove_sidecar(docker, &name).await?;
+        } else {
+            return Err(DockerError::Foreign { name, cluster: cluster.name.clone() });
+        }
+    }
+    let body = ContainerCreateBody {
+        image: Some(BASE_IMAGE.into()),
+        cmd: Some(vec!["sleep".into(), "infinity".into()]),
+        labels: Some(labels::for_service(&cluster.name, &s.name, "sidecar")),
+        host_config: Some(HostConfig {
+            network_mode: Some(format!("container:{}", s.container_id)),
+            cap_add: Some(vec!["NET_ADMIN".into()]),
+            privileged: Some(false),
+            auto_remove: Some(false),
+            ..Default::default()
+        }),
+        ..Default::default()
+    };
+    let options = CreateContainerOptionsBuilder::default().name(&name).build();
+    docker.create_container(Some(options), body).await.map_err(api(format!("create sidecar {name}")))?;
+    docker
+        .start_container(&name, None::<bollard::query_parameters::StartContainerOptions>)
+        .await
+        .map_err(api(format!("start sidecar {name}")))?;
+    Ok(name)
+}
+
+async fn remove_sidecar(docker: &Docker, name: &str) -> Result<(), DockerError> {
+    let options = RemoveContainerOptionsBuilder::default().force(true).build();
+    match docker.remove_container(name, Some(options)).await {
+        Ok(()) | Err(bollard::errors::Error::DockerResponseServerError { status_code: 404, .. }) => Ok(()),
+        Err(e) => Err(api(format!("remove sidecar {name}"))(e)),
+    }
+}
+
+/// Runs a command in a container; returns (exit code, output).
+pub async fn exec(docker: &Docker, container: &str, cmd: &[&str]) -> Result<(i64, String), DockerError> {
+    let config = ExecConfig {
+        attach_stdout: Some(true),
+        attach_stderr: Some(true),
+        cmd: Some(cmd.iter().map(|s| s.to_string()).collect()),
+        ..Default::default()
+    };
+    let created = docker.create_exec(container, config).await.map_err(api(format!("exec in {container}")))?;
+    let mut output = String::new();
+    if let StartExecResults::Attached { output: mut stream, .. } = docker
+        .start_exec(&created.id, None::<StartExecOptions>)
+        .await
+        .map_err(api(format!("exec in {container}")))?
+    {
+        while let Some(chunk) = stream.next().await {
+            if let Ok(chunk) = chunk {
+                output.push_str(&String::from_utf8_lossy(&chunk.into_bytes()));
+            }
+        }
+    }
+    let inspect = docker.inspect_exec(&created.id).await.map_err(api(format!("exec in {container}")))?;
+    Ok((inspect.exit_code.unwrap_or(-1), output))
+}
+
+async fn run_in(docker: &Docker, sidecar: &str, service: &RunningService, fault: &str, cmd: &[&str]) -> Result<(), DockerError> {
+    let (code, output) = exec(docker, sidecar, cmd).await?;
+    if code != 0 {
+        return Err(DockerError::Fault {
+            fault: fault.into(),
+            service: service.name.clone(),
+            reason: format!("`{}` exited {code}: {}", cmd.join(" "), output.trim()),
+        });
+    }
+    Ok(())
+}
+
+/// The iptables rule specs (without -A/-D) that cut `target` from `peer_ips`.
+pub fn partition_rules(peer_ips: &[String], direction: Direction) -> Vec<Vec<String>> {
+    let mut rules = Vec::new();
+    for ip in peer_ips {
+        if matches!(direction, Direction::Both | Direction::Outgoing) {
+            rules.push(vec!["-d".into(), ip.clone(), "-j".into(), "DROP".into()]);
+        }
+        if matches!(direction, Direction::Both | Direction::Incoming) {
+            rules.push(vec!["-s".into(), ip.clone(), "-j".into(), "DROP".into()]);
+        }
+    }
+    rules
+}
+
+/// Drops traffic between `target` and `peers`. Returns the rules added (for the heal).
+pub async fn partition(
+    docker: &Docker,
+    cluster: &Cluster,
+    target: &RunningService,
+    peers: &[&RunningService],
+    direction: Direction,
+) -> Result<Vec<Vec<String>>, DockerError> {
+    let peer_ips: Vec<String> = peers
+        .iter()
+        .map(|p| p.ip.clone().ok_or_else(|| DockerError::Fault {
+            fault: "partition".into(),
+            service: target.name.clone(),
+            reason: format!("peer {} has no address on the cluster network (stopped or disconnected?)", p.name),
+        }))
+        .collect::<Result<_, _>>()?;
+    let sc = sidecar(docker, cluster, target).await?;
+    let setup = format!(
+        "iptables -N {CHAIN} 2>/dev/null; iptables -C INPUT -j {CHAIN} 2>/dev/null || iptables -I INPUT -j {CHAIN}; \
+         iptables -C OUTPUT -j {CHAIN} 2>/dev/null || iptables -I OUTPUT -j {CHAIN}"
+    );
+    run_in(docker, &sc, target, "partition", &["sh", "-c", &setup]).await?;
+    let rules = partition_rules(&peer_ips, direction);
+    for rule in &rules {
+        let mut cmd = vec!["iptables", "-A", CHAIN];
+        cmd.extend(rule.iter().map(String::as_str));
+        run_in(docker, &sc, target, "partition", &cmd).await?;
+    }
+    Ok(rules)
+}
+
+pub async fn heal_partition(docker: &Docker, cluster: &Cluster, target: &RunningService, rules: &[Vec<String>]) -> Result<(), DockerError> {
+    let sc = sidecar(docker, cluster, target).await?;
+    for rule in rules {
+        let mut cmd = vec!["iptables", "-D", CHAIN];
+        cmd.extend(rule.iter().map(String::as_str));
+        run_in(docker, &sc, target, "heal partition", &cmd).await?;
+    }
+    Ok(())
+}
+
+/// Egress bandwidth limit with tc tbf (works without netem).
+pub async fn bandwidth(docker: &Docker, cluster: &Cluster, target: &RunningService, rate: &str) -> Result<(), DockerError> {
+    let sc = sidecar(docker, cluster, target).await?;
+    run_in(docker, &sc, target, "bandwidth", &["tc", "qdisc", "replace", "dev", "eth0", "root", "tbf", "rate", rate, "burst", "32kbit", "latency", "400ms"]).await
+}
+
+pub async fn heal_bandwidth(docker: &Docker, cluster: &Cluster, target: &RunningService) -> Result<(), DockerError> {
+    let sc = sidecar(docker, cluster, target).await?;
+    let (_, _) = exec(docker, &sc, &["tc", "qdisc", "del", "dev", "eth0", "root"]).await?;
+    Ok(())
+}
+
+/// Whether this kernel has tc netem (delay / loss faults need it). Probed in a throwaway
+/// sidecar of `target` on its loopback device, which nothing else uses.
+pub async fn netem_available(docker: &Docker, cluster: &Cluster, target: &RunningService) -> Result<bool, DockerError> {
+    let sc = sidecar(docker, cluster, target).await?;
+    let (code, _) = exec(docker, &sc, &["tc", "qdisc", "add", "dev", "lo", "root", "netem", "delay", "1ms"]).await?;
+    if code == 0 {
+        let _ = exec(docker, &sc, &["tc", "qdisc", "del", "dev", "lo", "root"]).await?;
+    }
+    remove_sidecar(docker, &sidecar_name(target)).await?;
+    Ok(code == 0)
+}
+
+/// Removes every sidecar of the target after clearing its rules and qdisc.
+pub async fn clear_network_faults(docker: &Docker, sidecar: &str) -> Result<(), DockerError> {
+    let cleanup = format!(
+        "iptables -D INPUT -j {CHAIN} 2>/dev/null; iptables -D OUTPUT -j {CHAIN} 2>/dev/null; \
+         iptables -F {CHAIN} 2>/dev/null; iptables -X {CHAIN} 2>/dev/null; tc qdisc del dev eth0 root 2>/dev/null; true"
+    );
+    let _ = exec(docker, sidecar, &["sh", "-c", &cleanup]).await;
+    remove_sidecar(docker, sidecar).await
+}
+
+/// Brings every container of the cluster back: rules deleted and sidecars removed, paused
+/// ones unpaused, disconnected ones reconnected, stopped ones started. Used by reverts on
+/// abort, by a reused cluster, and by `chaos clean`. Returns what it did.
+pub async fn heal_everything(docker: &Docker, cluster_name: &str) -> Result<Vec<String>, DockerError> {
+    let mut done = Vec::new();
+    let containers = super::cluster::lifecycle::list(docker, Some(cluster_name)).await?;
+    for c in &containers {
+        let l = c.labels.clone().unwrap_or_default();
+        let name = c.names.as_ref().and_then(|n| n.first()).map(|n| n.trim_start_matches('/').to_string()).unwrap_or_default();
+        if l.get(labels::ROLE).map(String::as_str) == Some("sidecar") {
+            if c.state.as_ref().map(|s| s.to_string()).as_deref() == Some("running") {
+                clear_network_faults(docker, &name).await?;
+            } else {
+                remove_sidecar(docker, &name).await?;
+            }
+            done.push(format!("removed network-fault sidecar {name} (rules cleared)"));
+        }
+    }
+    let cluster = super::cluster::attach(docker, Some(cluster_name)).await?;
+    for s in &cluster.services {
+        match s.state.as_str() {
+            "paused" => {
+                unpause(docker, &cluster, s).await?;
+                done.push(format!("unpaused {}", s.name));
+            }
+            "exited" | "created" => {
+                start(docker, &cluster, s).await?;
+                done.push(format!("started {}", s.name));
+            }
+            _ => {}
+        }
+        if s.ip.is_none() && s.state != "exited" {
+            connect(docker, &cluster, s).await?;
+            done.push(format!("reconnected {}", s.name));
+        }
+    }
+    Ok(done)
+}
