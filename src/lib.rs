@@ -7,6 +7,7 @@
 
 pub mod analysis;
 pub mod cli;
+pub mod clock;
 pub mod compose;
 pub mod docker;
 pub mod error;

@@ -1,1 +1,94 @@
-//! TODO
+//! Topic set-up and the broker settings in force (DescribeConfigs), through rdkafka's admin
+//! client.
+
+use super::KafkaError;
+use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, ResourceSpecifier, TopicReplication};
+use rdkafka::client::DefaultClientContext;
+use rdkafka::config::ClientConfig;
+use std::time::Duration;
+
+pub struct TopicPlan {
+    pub name: String,
+    pub partitions: i32,
+    pub replication_factor: i32,
+    pub assignment: Vec<Vec<i32>>,
+    pub config: Vec<(String, String)>,
+}
+
+fn admin(bootstrap: &str) -> Result<AdminClient<DefaultClientContext>, KafkaError> {
+    ClientConfig::new()
+        .set("bootstrap.servers", bootstrap)
+        .set("broker.address.family", "v4")
+        .create()
+        .map_err(|e| KafkaError::Client(format!("admin client: {e}")))
+}
+
+fn options() -> AdminOptions {
+    AdminOptions::new().operation_timeout(Some(Duration::from_secs(30))).request_timeout(Some(Duration::from_secs(30)))
+}
+
+/// Deletes the topics if they exist (a run starts from empty topics).
+pub async fn delete_topics(bootstrap: &str, names: &[String]) -> Result<(), KafkaError> {
+    if names.is_empty() {
+        return Ok(());
+    }
+    let client = admin(bootstrap)?;
+    let refs: Vec<&str> = names.iter().map(String::as_str).collect();
+    let results = client.delete_topics(&refs, &options()).await.map_err(|e| KafkaError::Client(format!("delete topics: {e}")))?;
+    for r in results {
+        if let Err((topic, code)) = r {
+            if code != rdkafka::types::RDKafkaErrorCode::UnknownTopicOrPartition {
+                return Err(KafkaError::Client(format!("delete topic {topic}: {code}")));
+            }
+        }
+    }
+    Ok(())
+}
+
+pub async fn create_topics(bootstrap: &str, topics: &[TopicPlan]) -> Result<(), KafkaError> {
+    let client = admin(bootstrap)?;
+    let rows: Vec<Vec<&[i32]>> = topics.iter().map(|t| t.assignment.iter().map(Vec::as_slice).collect()).collect();
+    let new_topics: Vec<NewTopic> = topics
+        .iter()
+        .zip(&rows)
+        .map(|(t, rows)| {
+            let replication = if t.assignment.is_empty() {
+                TopicReplication::Fixed(t.replication_factor)
+            } else {
+                TopicReplication::Variable(rows.as_slice())
+            };
+            let partitions = if t.assignment.is_empty() { t.partitions } else { t.assignment.len() as i32 };
+            let mut nt = NewTopic::new(&t.name, partitions, replication);
+            for (k, v) in &t.config {
+                nt = nt.set(k, v);
+            }
+            nt
+        })
+        .collect();
+    let results = client.create_topics(&new_topics, &options()).await.map_err(|e| KafkaError::Client(format!("create topics: {e}")))?;
+    for r in results {
+        if let Err((topic, code)) = r {
+            return Err(KafkaError::Client(format!("create topic {topic}: {code}")));
+        }
+    }
+    Ok(())
+}
+
+/// The values in force on a broker for `names` (defaults included), as the broker reports them.
+pub async fn broker_settings(bootstrap: &str, broker: i32, names: &[&str]) -> Result<Vec<(String, String)>, KafkaError> {
+    let client = admin(bootstrap)?;
+    let results = client
+        .describe_configs(&[ResourceSpecifier::Broker(broker)], &options())
+        .await
+        .map_err(|e| KafkaError::Client(format!("describe configs: {e}")))?;
+    let mut out = Vec::new();
+    for r in results {
+        let resource = r.map_err(|e| KafkaError::Client(format!("describe configs: {e}")))?;
+        for name in names {
+            if let Some(entry) = resource.get(name) {
+                out.push((name.to_string(), entry.value.clone().unwrap_or_default()));
+            }
+        }
+    }
+    Ok(out)
+}

@@ -4,6 +4,7 @@
 
 pub mod admin;
 pub mod metadata;
+pub mod payload;
 pub mod producer;
 pub mod reader;
 pub mod wire;

@@ -1,1 +1,312 @@
-//! TODO
+//! The tracked producer: every message sequence-numbered per partition, its outcome recorded
+//! (acked with offset and time, failed with the error, or unknown when it timed out), latency
+//! in an HdrHistogram per phase, and gaps between acks per partition (client-visible
+//! unavailability). Sends from one thread at a fixed rate; outcomes arrive on librdkafka's
+//! delivery callback.
+
+use super::payload::{self, Identity, HEADER_LEN};
+use super::KafkaError;
+use crate::analysis::verify::AckLedger;
+use crate::clock::EventSink;
+use crate::events::{AckGap, EventKind, WorkloadSummary};
+use base64::Engine;
+use hdrhistogram::serialization::{Serializer, V2Serializer};
+use hdrhistogram::Histogram;
+use rdkafka::config::ClientConfig;
+use rdkafka::message::Message;
+use rdkafka::producer::{BaseRecord, DeliveryResult, Producer, ProducerContext, ThreadedProducer};
+use rdkafka::types::RDKafkaErrorCode;
+use rdkafka::ClientContext;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+pub const PHASES: [&str; 3] = ["before-fault", "during-fault", "after-heal"];
+
+#[derive(Debug, Clone)]
+pub struct ProducerOptions {
+    pub bootstrap: String,
+    pub topic: String,
+    pub partitions: i32,
+    /// "0", "1" or "all".
+    pub acks: String,
+    pub idempotence: bool,
+    /// Messages per second over all partitions; 0 = unlimited.
+    pub rate: u32,
+    pub message_size: usize,
+    pub delivery_timeout: Duration,
+    pub retries: Option<u32>,
+    pub extra: Vec<(String, String)>,
+    pub producer_id: u64,
+}
+
+struct Shared {
+    sink: EventSink,
+    ledger: Mutex<AckLedger>,
+    phase: AtomicUsize,
+    sent: AtomicU64,
+    acked: AtomicU64,
+    failed: AtomicU64,
+    timed_out: AtomicU64,
+    histograms: Mutex<Vec<Histogram<u64>>>,
+    interval: Mutex<Histogram<u64>>,
+    interval_acked: AtomicU64,
+    interval_failed: AtomicU64,
+    last_ack_us: Mutex<Vec<u64>>,
+    errors: Mutex<Vec<(String, u64)>>,
+    gap_floor_us: u64,
+    topic: String,
+    producer_id: u64,
+}
+
+struct TrackingContext(Arc<Shared>);
+
+impl ClientContext for TrackingContext {}
+
+impl ProducerContext for TrackingContext {
+    type DeliveryOpaque = ();
+
+    fn delivery(&self, result: &DeliveryResult<'_>, _: ()) {
+        let shared = &self.0;
+        let now = shared.sink.clock().now_us();
+        let (message, error) = match result {
+            Ok(m) => (m, None),
+            Err((e, m)) => (m, Some(e)),
+        };
+        let Some(id) = message.payload().and_then(payload::decode) else { return };
+        if id.producer_id != shared.producer_id {
+            return;
+        }
+        match error {
+            None => {
+                shared.acked.fetch_add(1, Ordering::Relaxed);
+                shared.interval_acked.fetch_add(1, Ordering::Relaxed);
+                if let Ok(mut ledger) = shared.ledger.lock() {
+                    ledger.record_ack(id.partition, id.seq, message.offset(), now);
+                }
+                let latency = now.saturating_sub(id.sent_at_us).max(1);
+                let phase = shared.phase.load(Ordering::Relaxed).min(PHASES.len() - 1);
+                if let Ok(mut h) = shared.histograms.lock() {
+                    h[phase].saturating_record(latency);
+                }
+                if let Ok(mut h) = shared.interval.lock() {
+                    h.saturating_record(latency);
+                }
+                if let Ok(mut last) = shared.last_ack_us.lock() {
+                    if let Some(slot) = last.get_mut(id.partition as usize) {
+                        if *slot > 0 && now.saturating_sub(*slot) > shared.gap_floor_us {
+                            shared.sink.emit(EventKind::AckGap(AckGap {
+                                topic: shared.topic.clone(),
+                                partition: id.partition,
+                                from_us: *slot,
+                                to_us: now,
+                            }));
+                        }
+                        *slot = (*slot).max(now);
+                    }
+                }
+            }
+            Some(e) => {
+                let timed_out = e.rdkafka_error_code() == Some(RDKafkaErrorCode::MessageTimedOut);
+                if timed_out {
+                    shared.timed_out.fetch_add(1, Ordering::Relaxed);
+                } else {
+                    shared.failed.fetch_add(1, Ordering::Relaxed);
+                }
+                shared.interval_failed.fetch_add(1, Ordering::Relaxed);
+                if let Ok(mut errors) = shared.errors.lock() {
+                    let text = e.to_string();
+                    match errors.iter_mut().find(|(t, _)| *t == text) {
+                        Some((_, n)) => *n += 1,
+                        None => errors.push((text, 1)),
+                    }
+                }
+            }
+        }
+    }
+}
+
+pub struct TrackedProducer {
+    shared: Arc<Shared>,
+    stop: Arc<AtomicBool>,
+    sender: Option<std::thread::JoinHandle<()>>,
+    producer: ThreadedProducer<TrackingContext>,
+    started: Instant,
+    options: ProducerOptions,
+}
+
+fn histogram() -> Histogram<u64> {
+    // 1 µs .. 1 h at 3 significant digits.
+    Histogram::new_with_bounds(1, 3_600_000_000, 3).unwrap_or_else(|_| Histogram::new(3).expect("3 sigfig histogram"))
+}
+
+impl TrackedProducer {
+    pub fn start(options: ProducerOptions, sink: EventSink) -> Result<Self, KafkaError> {
+        let per_partition_interval_us = if options.rate > 0 { 1_000_000 * options.partitions as u64 / options.rate as u64 } else { 0 };
+        let shared = Arc::new(Shared {
+            sink,
+            ledger: Mutex::new(AckLedger::new(&options.topic, options.partitions)),
+            phase: AtomicUsize::new(0),
+            sent: AtomicU64::new(0),
+            acked: AtomicU64::new(0),
+            failed: AtomicU64::new(0),
+            timed_out: AtomicU64::new(0),
+            histograms: Mutex::new(PHASES.iter().map(|_| histogram()).collect()),
+            interval: Mutex::new(histogram()),
+            interval_acked: AtomicU64::new(0),
+            interval_failed: AtomicU64::new(0),
+            last_ack_us: Mutex::new(vec![0; options.partitions.max(0) as usize]),
+            errors: Mutex::new(Vec::new()),
+            // A gap worth recording: well above the normal spacing of acks on a partition.
+            gap_floor_us: (per_partition_interval_us * 5).max(200_000),
+            topic: options.topic.clone(),
+            producer_id: options.producer_id,
+        });
+        let mut config = ClientConfig::new();
+        config
+            .set("bootstrap.servers", &options.bootstrap)
+            .set("broker.address.family", "v4")
+            .set("acks", &options.acks)
+            .set("enable.idempotence", options.idempotence.to_string())
+            .set("delivery.timeout.ms", options.delivery_timeout.as_millis().to_string())
+            .set("linger.ms", "5")
+            .set("statistics.interval.ms", "0");
+        if let Some(r) = options.retries {
+            config.set("retries", r.to_string());
+        }
+        for (k, v) in &options.extra {
+            config.set(k, v);
+        }
+        let producer: ThreadedProducer<TrackingContext> = config
+            .create_with_context(TrackingContext(shared.clone()))
+            .map_err(|e| KafkaError::Client(format!("producer: {e}")))?;
+        let stop = Arc::new(AtomicBool::new(false));
+        let sender = {
+            let (producer, shared, stop, options) = (producer.clone(), shared.clone(), stop.clone(), options.clone());
+            std::thread::Builder::new()
+                .name("chaos-producer".into())
+                .spawn(move || send_loop(&producer, &shared, &stop, &options))
+                .map_err(|e| KafkaError::Client(format!("producer thread: {e}")))?
+        };
+        Ok(Self { shared, stop, sender: Some(sender), producer, started: Instant::now(), options })
+    }
+
+    /// Switches the latency histogram (before-fault, during-fault, after-heal).
+    pub fn set_phase(&self, phase: usize) {
+        self.shared.phase.store(phase, Ordering::Relaxed);
+    }
+
+    /// Counts since the last call, and the p99 latency over them (µs).
+    pub fn tick(&self) -> EventKind {
+        let acked = self.shared.interval_acked.swap(0, Ordering::Relaxed);
+        let failed = self.shared.interval_failed.swap(0, Ordering::Relaxed);
+        let p99_us = self
+            .shared
+            .interval
+            .lock()
+            .map(|mut h| {
+                let p = h.value_at_quantile(0.99);
+                h.reset();
+                p
+            })
+            .unwrap_or(0);
+        EventKind::WorkloadTick { acked, failed, p99_us }
+    }
+
+    pub fn acked(&self) -> u64 {
+        self.shared.acked.load(Ordering::Relaxed)
+    }
+
+    /// Stops sending, waits for every outstanding message's outcome (up to the delivery
+    /// timeout), and returns the summary and the ledger of acks for verification.
+    pub fn finish(mut self) -> (WorkloadSummary, AckLedger) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(sender) = self.sender.take() {
+            let _ = sender.join();
+        }
+        let duration_us = self.started.elapsed().as_micros() as u64;
+        let _ = self.producer.flush(self.options.delivery_timeout + Duration::from_secs(5));
+        let s = &self.shared;
+        let sent = s.sent.load(Ordering::Relaxed);
+        let acked = s.acked.load(Ordering::Relaxed);
+        let failed = s.failed.load(Ordering::Relaxed);
+        let timed_out = s.timed_out.load(Ordering::Relaxed);
+        let latency_histograms = s
+            .histograms
+            .lock()
+            .map(|hs| {
+                PHASES
+                    .iter()
+                    .zip(hs.iter())
+                    .filter(|(_, h)| h.len() > 0)
+                    .filter_map(|(name, h)| {
+                        let mut bytes = Vec::new();
+                        V2Serializer::new().serialize(h, &mut bytes).ok()?;
+                        Some((name.to_string(), base64::engine::general_purpose::STANDARD.encode(bytes)))
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        let summary = WorkloadSummary {
+            acks: self.options.acks.clone(),
+            sent,
+            acked,
+            failed,
+            // Timed out, or never answered before the flush gave up: written or not, unknown.
+            unknown: timed_out + sent.saturating_sub(acked + failed + timed_out),
+            duration_us,
+            latency_histograms,
+            errors: s.errors.lock().map(|e| e.clone()).unwrap_or_default(),
+        };
+        let ledger = std::mem::replace(&mut *s.ledger.lock().unwrap_or_else(|e| e.into_inner()), AckLedger::new(&s.topic, 0));
+        (summary, ledger)
+    }
+}
+
+fn send_loop(producer: &ThreadedProducer<TrackingContext>, shared: &Shared, stop: &AtomicBool, options: &ProducerOptions) {
+    let clock = *shared.sink.clock();
+    let partitions = options.partitions.max(1);
+    let mut seqs = vec![0u64; partitions as usize];
+    let mut buf = vec![0u8; options.message_size.max(HEADER_LEN)];
+    let interval = (options.rate > 0).then(|| Duration::from_secs_f64(1.0 / options.rate as f64));
+    let started = Instant::now();
+    let mut n: u64 = 0;
+    while !stop.load(Ordering::Relaxed) {
+        if let Some(interval) = interval {
+            let due = started + interval.mul_f64(n as f64);
+            let now = Instant::now();
+            if due > now {
+                std::thread::sleep((due - now).min(Duration::from_millis(50)));
+                continue;
+            }
+        }
+        let partition = (n % partitions as u64) as i32;
+        let seq = seqs[partition as usize];
+        let id = Identity { producer_id: options.producer_id, partition, seq, sent_at_us: clock.now_us() };
+        payload::encode(&id, &mut buf);
+        let record: BaseRecord<'_, (), [u8], ()> = BaseRecord::to(&options.topic).partition(partition).payload(&buf[..]);
+        match producer.send(record) {
+            Ok(()) => {
+                seqs[partition as usize] += 1;
+                shared.sent.fetch_add(1, Ordering::Relaxed);
+                if let Ok(mut ledger) = shared.ledger.lock() {
+                    ledger.record_sent(partition, seq);
+                }
+                n += 1;
+            }
+            Err((e, _)) if e.rdkafka_error_code() == Some(RDKafkaErrorCode::QueueFull) => {
+                // Back-pressure: librdkafka's queue is full (e.g. partition offline).
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            Err((e, _)) => {
+                shared.failed.fetch_add(1, Ordering::Relaxed);
+                seqs[partition as usize] += 1;
+                shared.sent.fetch_add(1, Ordering::Relaxed);
+                if let Ok(mut errors) = shared.errors.lock() {
+                    errors.push((format!("send: {e}"), 1));
+                }
+                n += 1;
+            }
+        }
+    }
+}

@@ -1,1 +1,91 @@
-//! TODO
+//! The re-read after heal: every partition from the beginning to its high watermark, each
+//! message's identity handed to the checker. If a partition cannot be read to the end (it is
+//! offline), the result says so (`complete: false`).
+
+use super::payload;
+use super::KafkaError;
+use crate::analysis::verify::{AckLedger, ReadChecker};
+use crate::events::VerificationSummary;
+use rdkafka::config::ClientConfig;
+use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::message::Message;
+use rdkafka::{Offset, TopicPartitionList};
+use std::time::{Duration, Instant};
+
+pub struct ReadOptions {
+    pub bootstrap: String,
+    pub topic: String,
+    pub partitions: i32,
+    pub producer_id: u64,
+    /// Give up (result incomplete) after this long.
+    pub timeout: Duration,
+}
+
+/// Blocking (librdkafka); call from `spawn_blocking`.
+pub fn reread_and_check(options: &ReadOptions, ledger: &AckLedger) -> Result<VerificationSummary, KafkaError> {
+    let consumer: BaseConsumer = ClientConfig::new()
+        .set("bootstrap.servers", &options.bootstrap)
+        .set("broker.address.family", "v4")
+        .set("group.id", format!("chaos-verify-{}", options.producer_id))
+        .set("enable.auto.commit", "false")
+        .set("enable.partition.eof", "false")
+        .set("auto.offset.reset", "earliest")
+        .create()
+        .map_err(|e| KafkaError::Client(format!("consumer: {e}")))?;
+    let deadline = Instant::now() + options.timeout;
+    let mut high = vec![None::<i64>; options.partitions.max(0) as usize];
+    let mut notes = Vec::new();
+    for p in 0..options.partitions {
+        match consumer.fetch_watermarks(&options.topic, p, Duration::from_secs(10)) {
+            Ok((_, hw)) => high[p as usize] = Some(hw),
+            Err(e) => notes.push(format!("{}/{p}: no high watermark ({e})", options.topic)),
+        }
+    }
+    let mut assignment = TopicPartitionList::new();
+    for (p, hw) in high.iter().enumerate() {
+        if hw.is_some_and(|hw| hw > 0) {
+            assignment
+                .add_partition_offset(&options.topic, p as i32, Offset::Beginning)
+                .map_err(|e| KafkaError::Client(e.to_string()))?;
+        }
+    }
+    let mut checker = ReadChecker::new(ledger);
+    let mut next = vec![0i64; high.len()];
+    let done = |next: &[i64]| high.iter().zip(next).all(|(hw, n)| hw.is_none_or(|hw| *n >= hw));
+    if assignment.count() > 0 {
+        consumer.assign(&assignment).map_err(|e| KafkaError::Client(format!("assign: {e}")))?;
+        while !done(&next) && Instant::now() < deadline {
+            match consumer.poll(Duration::from_millis(500)) {
+                Some(Ok(m)) => {
+                    let p = m.partition();
+                    if let Some(slot) = next.get_mut(p as usize) {
+                        *slot = (*slot).max(m.offset() + 1);
+                    }
+                    if let Some(id) = m.payload().and_then(payload::decode) {
+                        if id.producer_id == options.producer_id && id.partition == p {
+                            checker.observe(p, id.seq, m.offset());
+                        }
+                    }
+                }
+                Some(Err(e)) => notes.push(format!("read error: {e}")),
+                None => {}
+            }
+        }
+    }
+    let mut complete = high.iter().all(Option::is_some);
+    for (p, (hw, n)) in high.iter().zip(&next).enumerate() {
+        if let Some(hw) = hw {
+            if n < hw {
+                complete = false;
+                notes.push(format!("{}/{p}: read to offset {n} of {hw} before the timeout", options.topic));
+            }
+        }
+    }
+    let mut summary = checker.finish(ledger, complete);
+    if !notes.is_empty() {
+        notes.dedup();
+        notes.truncate(10);
+        summary.note = Some(notes.join("; "));
+    }
+    Ok(summary)
+}

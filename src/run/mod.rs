@@ -1,16 +1,287 @@
-//! Orchestration of a run.
-use crate::error::Error;
+//! `chaos run`: experiments (files or directories) → variants (matrix × repeat) → a cluster
+//! (reused when its configuration is unchanged) → one event stream per run → analysis →
+//! reports. Interrupts heal first, then write a partial report.
+
+mod conditions;
+mod docker_events;
+mod execute;
+mod faults;
+pub mod observer;
+mod outcome;
+mod reports;
+
+pub use outcome::worst_exit_code;
+
+use crate::cli::Progress;
+use crate::docker::{self, cluster};
+use crate::error::{exit, Error};
+use crate::events::EventKind;
+use crate::experiment::{self, Experiment, FaultKind};
+use crate::report::RunResult;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use tokio::sync::watch;
 
 #[derive(Debug, clap::Args)]
 pub struct RunArgs {
+    /// Experiment files, or directories of *.yaml / *.yml (a suite).
+    #[arg(required = true)]
     pub files: Vec<PathBuf>,
+    /// Where run directories are written.
+    #[arg(long, default_value = "reports")]
+    pub reports: PathBuf,
+    /// Leave the cluster running (healed) after the run.
+    #[arg(long)]
+    pub keep: bool,
+    /// Start a fresh cluster even when a matching one is running.
+    #[arg(long)]
+    pub fresh: bool,
+    /// Write a JUnit XML file (one test case per experiment × variant).
+    #[arg(long)]
+    pub junit: Option<PathBuf>,
+    /// Write a markdown summary (e.g. $GITHUB_STEP_SUMMARY).
+    #[arg(long)]
+    pub summary_md: Option<PathBuf>,
 }
 
-pub async fn run_cli(_args: RunArgs) -> Result<i32, Error> {
-    Ok(0)
+/// Expands directories into their experiment files (sorted).
+fn experiment_files(inputs: &[PathBuf]) -> Result<Vec<PathBuf>, Error> {
+    let mut files = Vec::new();
+    for input in inputs {
+        if input.is_dir() {
+            let mut found: Vec<PathBuf> = std::fs::read_dir(input)
+                .map_err(|e| Error::Invalid(format!("{}: {e}", input.display())))?
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| p.extension().is_some_and(|e| e == "yaml" || e == "yml"))
+                .collect();
+            found.sort();
+            files.extend(found);
+        } else {
+            files.push(input.clone());
+        }
+    }
+    Ok(files)
 }
 
-pub fn rerender(_dir: &Path) -> Result<i32, Error> {
-    Ok(0)
+pub async fn run_cli(args: RunArgs) -> Result<i32, Error> {
+    // Everything is validated before any cluster starts.
+    let mut plans = Vec::new();
+    for file in experiment_files(&args.files)? {
+        let exp = experiment::load(&file)?;
+        let compose_file = experiment::compose_path(&exp, &file);
+        let project = crate::compose::load(&compose_file)?;
+        experiment::validate_against_compose(&exp, &file, &project)?;
+        plans.push((file, exp, project));
+    }
+    let progress = Progress::new();
+    let say = |m: &str| progress.say(m);
+    let docker = docker::connect().await?;
+    let (interrupt_tx, interrupt) = watch::channel(false);
+    let current_cluster: Arc<Mutex<Option<String>>> = Arc::new(Mutex::new(None));
+    spawn_signal_handler(interrupt_tx, current_cluster.clone(), docker.clone());
+
+    let mut results: Vec<RunResult> = Vec::new();
+    let mut codes = Vec::new();
+    let mut clusters_used: Vec<String> = Vec::new();
+    'files: for (file, exp, project) in &plans {
+        for variant in experiment::matrix::expand(exp) {
+            for repeat in 1..=exp.repeat.max(1) {
+                if *interrupt.borrow() {
+                    break 'files;
+                }
+                let label = variant_label(exp, &variant.name, repeat);
+                progress.line(&format!("== {label}"));
+                let outcome = run_variant(&docker, file, &variant.experiment, project, &variant.name, repeat, &args, &say, interrupt.clone(), &current_cluster).await;
+                match outcome {
+                    Ok((result, dir, cluster_name)) => {
+                        if !clusters_used.contains(&cluster_name) {
+                            clusters_used.push(cluster_name);
+                        }
+                        progress.line(&crate::report::render_table(&result));
+                        progress.line(&format!("reports: {}", dir.display()));
+                        codes.push(outcome::exit_code_of(&result, *interrupt.borrow()));
+                        results.push(result);
+                    }
+                    Err(e) => {
+                        progress.line(&format!("error: {e}"));
+                        codes.push(e.exit_code());
+                        if matches!(e, Error::Interrupted) {
+                            break 'files;
+                        }
+                    }
+                }
+            }
+        }
+    }
+    if results.len() > 1 {
+        progress.line(&crate::report::render_comparison(&results));
+    }
+    if let Some(path) = &args.junit {
+        let bytes = crate::report::render_junit(&results).map_err(Error::Io)?;
+        crate::report::write_atomically(path, &bytes)?;
+    }
+    if let Some(path) = &args.summary_md {
+        let mut md = String::new();
+        for r in &results {
+            md.push_str(&crate::report::render_markdown(r));
+            md.push('\n');
+        }
+        if results.len() > 1 {
+            md.push_str(&crate::report::render_comparison(&results));
+        }
+        append_or_write(path, md.as_bytes())?;
+    }
+    if !args.keep {
+        for name in &clusters_used {
+            say(&format!("removing cluster {name} (use --keep to leave it running)"));
+            cluster::down(&docker, Some(name)).await?;
+        }
+    }
+    progress.finish();
+    Ok(worst_exit_code(&codes))
+}
+
+/// $GITHUB_STEP_SUMMARY is appended to; other files are replaced.
+fn append_or_write(path: &Path, bytes: &[u8]) -> Result<(), Error> {
+    if std::env::var_os("GITHUB_STEP_SUMMARY").is_some_and(|s| Path::new(&s) == path) {
+        use std::io::Write;
+        let mut f = std::fs::OpenOptions::new().create(true).append(true).open(path)?;
+        f.write_all(bytes)?;
+        Ok(())
+    } else {
+        crate::report::write_atomically(path, bytes).map_err(Into::into)
+    }
+}
+
+fn variant_label(exp: &Experiment, variant: &str, repeat: u32) -> String {
+    let mut label = exp.name.clone();
+    if !variant.is_empty() {
+        label.push_str(&format!(" [{variant}]"));
+    }
+    if exp.repeat > 1 {
+        label.push_str(&format!(" (repeat {repeat}/{})", exp.repeat));
+    }
+    label
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn run_variant(
+    docker: &bollard::Docker,
+    file: &Path,
+    exp: &Experiment,
+    project: &crate::compose::ComposeProject,
+    variant: &str,
+    repeat: u32,
+    args: &RunArgs,
+    say: &(dyn Fn(&str) + Sync),
+    interrupt: watch::Receiver<bool>,
+    current_cluster: &Mutex<Option<String>>,
+) -> Result<(RunResult, PathBuf, String), Error> {
+    // A matrix axis may change the compose file.
+    let project = if experiment::compose_path(exp, file) != project.file {
+        crate::compose::load(&experiment::compose_path(exp, file))?
+    } else {
+        project.clone()
+    };
+    let plan = cluster::Plan::new(&project, &exp.cluster.broker_environment, &exp.cluster.environment)
+        .map_err(|e| Error::Invalid(format!("{}: {e}", project.file.display())))?;
+    let images: Vec<String> = plan.services.iter().map(|s| s.service.image.clone()).collect();
+    docker::images::ensure_for(docker, &images, say).await?;
+    if let Ok(mut c) = current_cluster.lock() {
+        *c = Some(plan.cluster.clone());
+    }
+    let options = cluster::UpOptions { reuse: exp.cluster.reuse && !args.fresh, ready_timeout: exp.cluster.ready_timeout, progress: say };
+    let cluster = cluster::up(docker, &plan, &options).await?;
+    say(&format!(
+        "cluster {} ready in {:.1} s{}",
+        cluster.name,
+        cluster.ready_after.as_secs_f64(),
+        if cluster.reused { " (reused)" } else { "" }
+    ));
+    if exp.steps.iter().any(|s| s.fault.as_ref().is_some_and(|f| matches!(f.kind, FaultKind::Delay | FaultKind::Loss))) {
+        let probe = cluster.services.first().ok_or_else(|| Error::Invalid("the cluster has no services".into()))?;
+        if !docker::faults::netem_available(docker, &cluster, probe).await? {
+            return Err(Error::Invalid(format!(
+                "{}: capability error: `delay` and `loss` faults need tc netem, which this kernel lacks \
+                 (`tc qdisc add … netem` fails: \"Specified qdisc kind is unknown\")\n  hint: use `bandwidth` (tc tbf) or \
+                 `partition` (iptables) faults, or run on a kernel with sch_netem",
+                file.display()
+            )));
+        }
+    }
+    let dir = reports::run_dir(&args.reports, &exp.name, variant, repeat)?;
+    let recorder = reports::Recorder::start(&dir)?;
+    let sink = recorder.sink();
+    let seed = exp.seed.unwrap_or_else(|| rand::random::<u32>() as u64);
+    let settings = reports::settings_in_force(docker, &cluster).await;
+    sink.emit(EventKind::RunStarted {
+        experiment: exp.name.clone(),
+        variant: (!variant.is_empty()).then(|| variant.to_string()),
+        cluster_name: cluster.name.clone(),
+        cluster_mode: cluster.mode.clone(),
+        kafka_version: reports::kafka_version(docker, &cluster).await,
+        observer_period_us: exp.observer.period.as_micros() as u64,
+        brokers: cluster.brokers().into_iter().map(|(s, id)| (s.name.clone(), id)).collect(),
+        settings,
+        seed,
+        reused_cluster: cluster.reused,
+        expect: exp.expect.clone(),
+    });
+    let ctx = execute::RunContext { docker, cluster: &cluster, experiment: exp, sink: sink.clone(), seed, producer_id: rand::random(), progress: say };
+    let outcome = execute::execute(&ctx, interrupt).await;
+    let finished = match &outcome {
+        Ok(()) => "completed",
+        Err(Error::Interrupted) => "interrupted",
+        Err(_) => "aborted",
+    };
+    if let Err(e) = &outcome {
+        sink.emit(EventKind::Error { message: e.to_string() });
+        // Belt and braces: whatever the fault registry did, nothing of ours stays faulted.
+        if let Err(heal) = docker::faults::heal_everything(docker, &cluster.name).await {
+            sink.emit(EventKind::Error { message: format!("heal everything: {heal}") });
+        }
+    }
+    sink.emit(EventKind::RunFinished { outcome: finished.into() });
+    let events = recorder.finish().await?;
+    let result = reports::analyze_and_write(&dir, &events)?;
+    if let Err(Error::Interrupted) = outcome {
+        return Ok((result, dir, cluster.name.clone()));
+    }
+    if let Err(e) = outcome {
+        // A partial report is written; the error still decides the exit code.
+        eprintln!("partial report written to {}", dir.display());
+        return Err(e);
+    }
+    Ok((result, dir, cluster.name.clone()))
+}
+
+/// First Ctrl-C / SIGTERM: stop the steps, heal, write a partial report. Second: heal the
+/// network and unpause right now, then exit 130.
+fn spawn_signal_handler(tx: watch::Sender<bool>, current: Arc<Mutex<Option<String>>>, docker: bollard::Docker) {
+    tokio::spawn(async move {
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+        match term.as_mut() {
+            Some(t) => tokio::select! { _ = tokio::signal::ctrl_c() => {}, _ = t.recv() => {} },
+            None => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+        eprintln!("\ninterrupted: healing every fault, then writing a partial report (again to abort at once)");
+        let _ = tx.send(true);
+        let _ = tokio::signal::ctrl_c().await;
+        let name = current.lock().ok().and_then(|c| c.clone());
+        if let Some(name) = name {
+            let _ = docker::faults::heal_everything(&docker, &name).await;
+        }
+        std::process::exit(exit::INTERRUPTED);
+    });
+}
+
+/// `chaos report <dir>`: re-renders result.json, summary.md and the table from events.jsonl.
+pub fn rerender(dir: &Path) -> Result<i32, Error> {
+    let file = std::fs::File::open(dir.join("events.jsonl")).map_err(|e| Error::Invalid(format!("{}: {e}", dir.join("events.jsonl").display())))?;
+    let events = crate::events::read_events(std::io::BufReader::new(file)).map_err(|e| Error::Invalid(format!("{}: {e}", dir.display())))?;
+    let result = reports::analyze_and_write(dir, &events)?;
+    println!("{}", crate::report::render_table(&result));
+    Ok(outcome::exit_code_of(&result, false))
 }

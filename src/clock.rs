@@ -1,0 +1,80 @@
+//! The run clock: monotonic microseconds since the run started, plus the wall time of the same
+//! instant. Docker event times (wall, ns) are mapped onto it through the anchor.
+
+use crate::events::{Event, EventKind};
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use tokio::sync::mpsc::UnboundedSender;
+
+#[derive(Debug, Clone, Copy)]
+pub struct Clock {
+    start: Instant,
+    start_wall_ns: i128,
+}
+
+impl Clock {
+    pub fn start() -> Self {
+        let start = Instant::now();
+        let start_wall_ns = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_nanos() as i128)
+            .unwrap_or(0);
+        Self { start, start_wall_ns }
+    }
+
+    pub fn now_us(&self) -> u64 {
+        self.start.elapsed().as_micros() as u64
+    }
+
+    pub fn at_us_of(&self, instant: Instant) -> u64 {
+        instant.saturating_duration_since(self.start).as_micros() as u64
+    }
+
+    pub fn wall_ms_at(&self, at_us: u64) -> i64 {
+        ((self.start_wall_ns / 1_000_000) + (at_us / 1000) as i128) as i64
+    }
+
+    /// A wall-clock time in Unix nanoseconds (e.g. Docker's `timeNano`) on the run clock.
+    pub fn at_us_of_wall_ns(&self, wall_ns: i64) -> u64 {
+        ((wall_ns as i128 - self.start_wall_ns).max(0) / 1000) as u64
+    }
+
+    pub fn at_us_of_wall_ms(&self, wall_ms: i64) -> u64 {
+        self.at_us_of_wall_ns(wall_ms.saturating_mul(1_000_000))
+    }
+}
+
+/// Where every part of a run sends its events; stamped on the run clock.
+#[derive(Debug, Clone)]
+pub struct EventSink {
+    clock: Clock,
+    tx: UnboundedSender<Event>,
+}
+
+impl EventSink {
+    pub fn new(clock: Clock, tx: UnboundedSender<Event>) -> Self {
+        Self { clock, tx }
+    }
+    pub fn clock(&self) -> &Clock {
+        &self.clock
+    }
+    pub fn emit(&self, kind: EventKind) {
+        self.emit_at(self.clock.now_us(), kind);
+    }
+    pub fn emit_at(&self, at_us: u64, kind: EventKind) {
+        let _ = self.tx.send(Event { at_us, wall_ms: self.clock.wall_ms_at(at_us), kind });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wall_times_map_onto_the_run_clock() {
+        let clock = Clock::start();
+        let wall_ns = clock.start_wall_ns as i64 + 1_500_000_000;
+        assert_eq!(clock.at_us_of_wall_ns(wall_ns), 1_500_000);
+        assert_eq!(clock.at_us_of_wall_ns(0), 0, "before the run clamps to 0");
+        assert_eq!(clock.wall_ms_at(2_000), (clock.start_wall_ns / 1_000_000) as i64 + 2);
+    }
+}

@@ -1,0 +1,97 @@
+//! `wait-for` / `assert` conditions on the observed cluster. Pure.
+
+use crate::events::{BrokerId, ClusterSnapshot};
+use crate::experiment::Condition;
+
+/// What the cluster looked like when the step began ("changed" is relative to it).
+#[derive(Debug, Clone, Default)]
+pub struct Baseline {
+    pub snapshot: ClusterSnapshot,
+}
+
+pub fn is_met(condition: &Condition, now: &ClusterSnapshot, baseline: &Baseline, expected_brokers: &[BrokerId]) -> bool {
+    let part = |p: &crate::experiment::PartitionRef| now.partition(&p.topic, p.partition);
+    match condition {
+        Condition::LeaderChanged(p) => {
+            let before = baseline.snapshot.partition(&p.topic, p.partition).and_then(|s| s.leader);
+            part(p).is_some_and(|s| s.leader.is_some() && s.leader != before)
+        }
+        Condition::PartitionOffline(p) => part(p).is_some_and(|s| s.leader.is_none()),
+        Condition::PartitionOnline(p) => part(p).is_some_and(|s| s.leader.is_some()),
+        Condition::IsrSize(c) => part(&c.partition).is_some_and(|s| s.isr.len() == c.size),
+        Condition::PreferredLeader(p) => part(p).is_some_and(|s| s.leader.is_some() && s.leader == s.preferred_leader()),
+        Condition::ControllerChanged(want) => {
+            let changed = now.controller.is_some() && now.controller != baseline.snapshot.controller;
+            changed == *want
+        }
+        Condition::ClusterHealthy(want) => {
+            let healthy = expected_brokers.iter().all(|b| now.brokers.contains(b))
+                && !now.partitions.is_empty()
+                && now.partitions.iter().all(|p| {
+                    p.leader.is_some() && {
+                        let mut isr = p.isr.clone();
+                        let mut replicas = p.replicas.clone();
+                        isr.sort_unstable();
+                        replicas.sort_unstable();
+                        isr == replicas
+                    }
+                });
+            healthy == *want
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::events::PartitionState;
+    use crate::experiment::{IsrSizeCondition, PartitionRef};
+
+    fn snap(leader: Option<i32>, isr: &[i32], controller: i32) -> ClusterSnapshot {
+        ClusterSnapshot {
+            controller: Some(controller),
+            brokers: vec![1, 2, 3],
+            partitions: vec![PartitionState {
+                topic: "orders".into(),
+                partition: 0,
+                leader,
+                leader_epoch: 0,
+                replicas: vec![1, 2, 3],
+                isr: isr.to_vec(),
+                offline_replicas: vec![],
+            }],
+        }
+    }
+
+    fn p() -> PartitionRef {
+        "orders/0".parse().unwrap()
+    }
+
+    #[test]
+    fn leader_changed_needs_a_new_live_leader() {
+        let base = Baseline { snapshot: snap(Some(1), &[1, 2, 3], 1) };
+        assert!(!is_met(&Condition::LeaderChanged(p()), &snap(Some(1), &[1, 2, 3], 1), &base, &[]));
+        assert!(!is_met(&Condition::LeaderChanged(p()), &snap(None, &[1], 1), &base, &[]));
+        assert!(is_met(&Condition::LeaderChanged(p()), &snap(Some(2), &[2, 3], 1), &base, &[]));
+    }
+
+    #[test]
+    fn isr_size_offline_preferred_and_health() {
+        let base = Baseline::default();
+        let c = Condition::IsrSize(IsrSizeCondition { partition: p(), size: 1 });
+        assert!(is_met(&c, &snap(Some(1), &[1], 1), &base, &[]));
+        assert!(is_met(&Condition::PartitionOffline(p()), &snap(None, &[1], 1), &base, &[]));
+        assert!(is_met(&Condition::PreferredLeader(p()), &snap(Some(1), &[1], 1), &base, &[]));
+        assert!(!is_met(&Condition::PreferredLeader(p()), &snap(Some(2), &[1, 2], 1), &base, &[]));
+        assert!(is_met(&Condition::ClusterHealthy(true), &snap(Some(2), &[3, 2, 1], 1), &base, &[1, 2, 3]));
+        assert!(!is_met(&Condition::ClusterHealthy(true), &snap(Some(2), &[2, 1], 1), &base, &[1, 2, 3]));
+        assert!(!is_met(&Condition::ClusterHealthy(true), &ClusterSnapshot::default(), &base, &[1]));
+    }
+
+    #[test]
+    fn controller_changed_is_relative_to_the_step_start() {
+        let base = Baseline { snapshot: snap(Some(1), &[1], 1) };
+        assert!(!is_met(&Condition::ControllerChanged(true), &snap(Some(1), &[1], 1), &base, &[]));
+        assert!(is_met(&Condition::ControllerChanged(true), &snap(Some(1), &[1], 2), &base, &[]));
+    }
+}

@@ -1,0 +1,310 @@
+//! One run of one experiment variant against a running cluster: topics, observer, workload,
+//! steps, heal, verification. Everything measured goes to the event stream.
+
+use super::conditions::{self, Baseline};
+use super::docker_events::DockerEventLog;
+use super::faults::Faults;
+use crate::clock::EventSink;
+use crate::docker::cluster::Cluster;
+use crate::docker::DockerError;
+use crate::error::Error;
+use crate::events::{BrokerId, ClusterSnapshot, EventKind};
+use crate::experiment::{Condition, ElectionType, Experiment, Step};
+use crate::kafka::metadata;
+use crate::kafka::producer::{ProducerOptions, TrackedProducer};
+use crate::kafka::wire::Connection;
+use crate::run::observer::{Observer, ObserverOptions};
+use bollard::Docker;
+use rand::SeedableRng;
+use std::time::{Duration, Instant};
+use tokio::sync::watch;
+
+const DEFAULT_WAIT_TIMEOUT: Duration = Duration::from_secs(60);
+/// After the last step: every fault reverted, then the cluster must be whole again.
+const HEAL_TIMEOUT: Duration = Duration::from_secs(180);
+
+pub struct RunContext<'a> {
+    pub docker: &'a Docker,
+    pub cluster: &'a Cluster,
+    pub experiment: &'a Experiment,
+    pub sink: EventSink,
+    pub seed: u64,
+    pub producer_id: u64,
+    pub progress: &'a (dyn Fn(&str) + Sync),
+}
+
+/// Runs the experiment; faults are reverted whatever happens. `interrupt` resolves on Ctrl-C.
+pub async fn execute(ctx: &RunContext<'_>, interrupt: watch::Receiver<bool>) -> Result<(), Error> {
+    let exp = ctx.experiment;
+    let bootstrap = ctx.cluster.bootstrap_list();
+    let topics: Vec<String> = exp.topics.iter().map(|t| t.name.clone()).collect();
+    (ctx.progress)("creating topics");
+    setup_topics(ctx).await?;
+
+    let events_rx = crate::docker::events::subscribe(ctx.docker, &ctx.cluster.name).await;
+    let docker_events = DockerEventLog::start(events_rx, ctx.sink.clone());
+    let observer = Observer::start(
+        ObserverOptions {
+            endpoints: ctx.cluster.bootstrap(),
+            kraft: ctx.cluster.mode == "kraft",
+            period: exp.observer.period,
+            topics: topics.clone(),
+        },
+        ctx.sink.clone(),
+    );
+    let expected_brokers: Vec<BrokerId> = ctx.cluster.brokers().into_iter().map(|(_, id)| id).collect();
+    let mut view = observer.view();
+    wait_condition(&mut view, &Condition::ClusterHealthy(true), &Baseline::default(), &expected_brokers, Duration::from_secs(60))
+        .await
+        .map_err(|_| Error::Io("the topics did not become fully replicated within 60 s".into()))?;
+
+    let producer = match &exp.workload {
+        Some(w) => {
+            let topic = w.topic.clone().or_else(|| topics.first().cloned()).unwrap_or_default();
+            let partitions = exp.topics.iter().find(|t| t.name == topic).map(|t| if t.assignment.is_empty() { t.partitions } else { t.assignment.len() as i32 }).unwrap_or(1);
+            Some(
+                TrackedProducer::start(
+                    ProducerOptions {
+                        bootstrap: bootstrap.clone(),
+                        topic,
+                        partitions,
+                        acks: w.acks.as_kafka().into(),
+                        idempotence: w.idempotence,
+                        rate: w.rate,
+                        message_size: w.message_size,
+                        delivery_timeout: w.delivery_timeout,
+                        retries: w.retries,
+                        extra: w.producer_config.iter().map(|(k, v)| (k.clone(), v.0.clone())).collect(),
+                        producer_id: ctx.producer_id,
+                    },
+                    ctx.sink.clone(),
+                )
+                .map_err(Error::Kafka)?,
+            )
+        }
+        None => None,
+    };
+    let ticker = producer.as_ref().map(|_| ());
+    let mut faults = Faults {
+        docker: ctx.docker,
+        cluster: ctx.cluster,
+        sink: ctx.sink.clone(),
+        events: docker_events,
+        rng: rand::rngs::StdRng::seed_from_u64(ctx.seed),
+        active: Vec::new(),
+        resolved: Default::default(),
+    };
+
+    ctx.sink.emit(EventKind::Phase { name: "steps".into() });
+    let started = Instant::now();
+    let steps_result = {
+        let steps = run_steps(ctx, &mut faults, &observer, producer.as_ref(), &expected_brokers, started);
+        let mut interrupt = interrupt.clone();
+        let tick = tick_workload(producer.as_ref(), &ctx.sink, ticker.is_some());
+        tokio::select! {
+            r = steps => r,
+            _ = interrupt.wait_for(|i| *i) => Err(Error::Interrupted),
+            _ = tick => unreachable!("the tick loop never ends"),
+        }
+    };
+
+    // Heal: always, whatever happened above.
+    ctx.sink.emit(EventKind::Phase { name: "heal".into() });
+    (ctx.progress)("healing: reverting every fault");
+    let heal_result = faults.heal("all").await;
+    if let Some(p) = &producer {
+        p.set_phase(2);
+    }
+    if let Err(e) = &heal_result {
+        ctx.sink.emit(EventKind::Error { message: format!("heal: {e}") });
+    }
+    let interrupted = matches!(steps_result, Err(Error::Interrupted));
+    if !interrupted {
+        (ctx.progress)("waiting for every partition to be led and fully replicated");
+        let mut view = observer.view();
+        let whole = Condition::ClusterHealthy(true);
+        let baseline = Baseline::default();
+        let healed = tokio::select! {
+            r = wait_condition(&mut view, &whole, &baseline, &expected_brokers, HEAL_TIMEOUT) => r,
+            _ = tick_workload(producer.as_ref(), &ctx.sink, ticker.is_some()) => unreachable!(),
+        };
+        if healed.is_err() {
+            ctx.sink.emit(EventKind::Error { message: format!("the cluster was not whole again within {} s of the heal", HEAL_TIMEOUT.as_secs()) });
+        }
+    }
+
+    if let Some(p) = producer {
+        ctx.sink.emit(EventKind::Phase { name: "drain".into() });
+        (ctx.progress)("stopping the workload, waiting for outstanding acks");
+        let (summary, ledger) = tokio::task::spawn_blocking(move || p.finish()).await.map_err(|e| Error::Io(e.to_string()))?;
+        ctx.sink.emit(EventKind::WorkloadDone(summary));
+        let verify = exp.workload.as_ref().is_some_and(|w| w.verify);
+        if verify && !interrupted {
+            ctx.sink.emit(EventKind::Phase { name: "verify".into() });
+            (ctx.progress)("re-reading every partition and checking every acked message");
+            let w = exp.workload.as_ref();
+            let topic = w.and_then(|w| w.topic.clone()).or_else(|| topics.first().cloned()).unwrap_or_default();
+            let partitions = exp.topics.iter().find(|t| t.name == topic).map(|t| if t.assignment.is_empty() { t.partitions } else { t.assignment.len() as i32 }).unwrap_or(1);
+            let options = crate::kafka::reader::ReadOptions {
+                bootstrap: bootstrap.clone(),
+                topic,
+                partitions,
+                producer_id: ctx.producer_id,
+                timeout: Duration::from_secs(120),
+            };
+            let summary = tokio::task::spawn_blocking(move || crate::kafka::reader::reread_and_check(&options, &ledger))
+                .await
+                .map_err(|e| Error::Io(e.to_string()))?;
+            match summary {
+                Ok(s) => ctx.sink.emit(EventKind::Verified(s)),
+                Err(e) => ctx.sink.emit(EventKind::Error { message: format!("verification: {e}") }),
+            }
+        }
+    }
+    observer.stop();
+    steps_result?;
+    heal_result.map_err(Error::Docker)
+}
+
+async fn tick_workload(producer: Option<&TrackedProducer>, sink: &EventSink, enabled: bool) {
+    if !enabled {
+        return std::future::pending().await;
+    }
+    let mut interval = tokio::time::interval(Duration::from_secs(1));
+    interval.tick().await;
+    loop {
+        interval.tick().await;
+        if let Some(p) = producer {
+            sink.emit(p.tick());
+        }
+    }
+}
+
+async fn setup_topics(ctx: &RunContext<'_>) -> Result<(), Error> {
+    let bootstrap = ctx.cluster.bootstrap_list();
+    let names: Vec<String> = ctx.experiment.topics.iter().map(|t| t.name.clone()).collect();
+    crate::kafka::admin::delete_topics(&bootstrap, &names).await?;
+    // Deletion is asynchronous: wait until the topics are gone from every broker's metadata.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let snapshot = metadata::snapshot(&ctx.cluster.bootstrap(), ctx.cluster.mode == "kraft", Duration::from_secs(3)).await?;
+        if !snapshot.partitions.iter().any(|p| names.contains(&p.topic)) {
+            break;
+        }
+        if Instant::now() > deadline {
+            return Err(Error::Io("old topics were not deleted within 60 s".into()));
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    let plans: Vec<crate::kafka::admin::TopicPlan> = ctx
+        .experiment
+        .topics
+        .iter()
+        .map(|t| crate::kafka::admin::TopicPlan {
+            name: t.name.clone(),
+            partitions: t.partitions,
+            replication_factor: t.replication_factor,
+            assignment: t.assignment.clone(),
+            config: t.config.iter().map(|(k, v)| (k.clone(), v.0.clone())).collect(),
+        })
+        .collect();
+    // A just-deleted topic can still be "marked for deletion" for a moment.
+    let mut attempt = 0;
+    loop {
+        match crate::kafka::admin::create_topics(&bootstrap, &plans).await {
+            Ok(()) => return Ok(()),
+            Err(e) if attempt < 20 && e.to_string().contains("already exists") => {
+                attempt += 1;
+                tokio::time::sleep(Duration::from_millis(500)).await;
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+}
+
+/// Waits until `condition` holds on the observed view; returns when it first did.
+async fn wait_condition(
+    view: &mut watch::Receiver<ClusterSnapshot>,
+    condition: &Condition,
+    baseline: &Baseline,
+    expected_brokers: &[BrokerId],
+    timeout: Duration,
+) -> Result<(), ()> {
+    let check = |s: &ClusterSnapshot| conditions::is_met(condition, s, baseline, expected_brokers);
+    tokio::time::timeout(timeout, view.wait_for(check)).await.map_err(|_| ())?.map_err(|_| ())?;
+    Ok(())
+}
+
+fn step_label(i: usize, step: &Step) -> String {
+    step.name.clone().unwrap_or_else(|| format!("step-{}", i + 1))
+}
+
+async fn run_steps(
+    ctx: &RunContext<'_>,
+    faults: &mut Faults<'_>,
+    observer: &Observer,
+    producer: Option<&TrackedProducer>,
+    expected_brokers: &[BrokerId],
+    started: Instant,
+) -> Result<(), Error> {
+    for (i, step) in ctx.experiment.steps.iter().enumerate() {
+        let label = step_label(i, step);
+        if let Some(at) = step.at {
+            // Scheduling, not measuring: the step starts at this offset.
+            tokio::time::sleep_until((started + at).into()).await;
+        }
+        let baseline = Baseline { snapshot: observer.current() };
+        if let Some(spec) = &step.fault {
+            (ctx.progress)(&format!("{label}: {} {}", spec.kind.as_str(), spec.target));
+            if let Some(p) = producer {
+                p.set_phase(1);
+            }
+            faults.inject(&label, spec, &baseline.snapshot).await?;
+        } else if let Some(target) = &step.heal {
+            (ctx.progress)(&format!("{label}: heal {target}"));
+            faults.heal(target).await?;
+        } else if let Some(d) = step.wait {
+            (ctx.progress)(&format!("{label}: wait {}", humantime::format_duration(d)));
+            tokio::time::sleep(d).await;
+        } else if let Some(condition) = &step.wait_for {
+            let timeout = step.timeout.unwrap_or(DEFAULT_WAIT_TIMEOUT);
+            (ctx.progress)(&format!("{label}: wait for {condition} (up to {})", humantime::format_duration(timeout)));
+            let mut view = observer.view();
+            let met = wait_condition(&mut view, condition, &baseline, expected_brokers, timeout).await.is_ok();
+            ctx.sink.emit(EventKind::Condition { step: label.clone(), condition: condition.to_string(), met });
+        } else if let Some(condition) = &step.assert {
+            let met = conditions::is_met(condition, &observer.current(), &baseline, expected_brokers);
+            ctx.sink.emit(EventKind::Condition { step: label.clone(), condition: condition.to_string(), met });
+        } else if let Some(elect) = &step.elect {
+            let unclean = elect.election_type == ElectionType::Unclean;
+            (ctx.progress)(&format!("{label}: request {} election of {}", if unclean { "unclean" } else { "preferred" }, elect.partition));
+            let result = request_election(ctx.cluster, &observer.current(), &elect.partition.topic, elect.partition.partition, unclean).await;
+            ctx.sink.emit(EventKind::ElectionRequested {
+                topic: elect.partition.topic.clone(),
+                partition: elect.partition.partition,
+                election_type: if unclean { "unclean" } else { "preferred" }.into(),
+                result: result.unwrap_or_else(|e| format!("failed: {e}")),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// ElectLeaders goes to the controller in ZooKeeper mode; KRaft brokers forward it.
+async fn request_election(cluster: &Cluster, view: &ClusterSnapshot, topic: &str, partition: i32, unclean: bool) -> Result<String, DockerError> {
+    let mut endpoints = cluster.bootstrap();
+    if let Some(c) = view.controller {
+        endpoints.sort_by_key(|(id, _)| *id != c);
+    }
+    let mut last = String::from("no broker");
+    for (_, addr) in endpoints {
+        match Connection::connect(&addr, Duration::from_secs(2)).await {
+            Ok(mut conn) => match metadata::elect_leader(&mut conn, topic, partition, unclean, Duration::from_secs(10)).await {
+                Ok(r) => return Ok(r),
+                Err(e) => last = e.to_string(),
+            },
+            Err(e) => last = e.to_string(),
+        }
+    }
+    Err(DockerError::Other(last))
+}

@@ -1,0 +1,138 @@
+//! A run's directory: the event stream written as it happens (nothing measured is lost on a
+//! crash), then result.json and summary.md derived from it — the same path `chaos report`
+//! takes from a saved events.jsonl.
+
+use crate::clock::{Clock, EventSink};
+use crate::docker::cluster::Cluster;
+use crate::error::Error;
+use crate::events::{Event, EventKind, EventWriter};
+use crate::report::RunResult;
+use std::path::{Path, PathBuf};
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+
+pub fn run_dir(root: &Path, experiment: &str, variant: &str, repeat: u32) -> Result<PathBuf, Error> {
+    let stamp = humantime::format_rfc3339_seconds(std::time::SystemTime::now())
+        .to_string()
+        .replace(['-', ':'], "")
+        .replace('T', "-")
+        .trim_end_matches('Z')
+        .to_string();
+    let mut name = slug(experiment);
+    if !variant.is_empty() {
+        name.push('-');
+        name.push_str(&slug(variant));
+    }
+    if repeat > 1 {
+        name.push_str(&format!("-r{repeat}"));
+    }
+    let mut dir = root.join(format!("{name}-{stamp}"));
+    let mut n = 1;
+    while dir.exists() {
+        n += 1;
+        dir = root.join(format!("{name}-{stamp}-{n}"));
+    }
+    std::fs::create_dir_all(&dir).map_err(|e| Error::Io(format!("{}: {e}", dir.display())))?;
+    Ok(dir)
+}
+
+fn slug(s: &str) -> String {
+    let mut out = String::new();
+    for c in s.chars() {
+        if c.is_ascii_alphanumeric() || c == '.' {
+            out.push(c.to_ascii_lowercase());
+        } else if !out.ends_with('-') {
+            out.push('-');
+        }
+    }
+    out.trim_matches('-').to_string()
+}
+
+/// Writes every event to events.jsonl as it arrives and keeps them for the analysis.
+pub struct Recorder {
+    sink: EventSink,
+    writer: JoinHandle<Result<Vec<Event>, Error>>,
+}
+
+impl Recorder {
+    pub fn start(dir: &Path) -> Result<Self, Error> {
+        let file = std::fs::File::create(dir.join("events.jsonl"))?;
+        let (tx, mut rx) = mpsc::unbounded_channel::<Event>();
+        let writer = tokio::task::spawn_blocking(move || {
+            let mut out = EventWriter::new(std::io::BufWriter::new(file));
+            let mut events = Vec::new();
+            while let Some(event) = rx.blocking_recv() {
+                let last = matches!(event.kind, EventKind::RunFinished { .. });
+                out.write(&event).map_err(|e| Error::Io(format!("events.jsonl: {e}")))?;
+                events.push(event);
+                if last {
+                    break;
+                }
+            }
+            Ok(events)
+        });
+        Ok(Self { sink: EventSink::new(Clock::start(), tx), writer })
+    }
+
+    pub fn sink(&self) -> EventSink {
+        self.sink.clone()
+    }
+
+    /// Waits for RunFinished to be written; returns every event.
+    pub async fn finish(self) -> Result<Vec<Event>, Error> {
+        self.writer.await.map_err(|e| Error::Io(e.to_string()))?
+    }
+}
+
+/// Analysis and the files derived from events: result.json and summary.md.
+pub fn analyze_and_write(dir: &Path, events: &[Event]) -> Result<RunResult, Error> {
+    let mut result = crate::analysis::analyze(events);
+    let expect: Vec<String> = events
+        .iter()
+        .find_map(|e| match &e.kind {
+            EventKind::RunStarted { expect, .. } => Some(expect.clone()),
+            _ => None,
+        })
+        .unwrap_or_default();
+    let json = serde_json::to_value(&result).map_err(|e| Error::Io(e.to_string()))?;
+    result.expectations = crate::experiment::expr::evaluate_all(&expect, &json);
+    crate::analysis::conclude(&mut result);
+    crate::report::write_atomically(&dir.join("result.json"), &crate::report::render_json(&result))?;
+    crate::report::write_atomically(&dir.join("summary.md"), crate::report::render_markdown(&result).as_bytes())?;
+    Ok(result)
+}
+
+/// Broker settings that decide the numbers, as the broker reports them (defaults included).
+pub async fn settings_in_force(_docker: &bollard::Docker, cluster: &Cluster) -> Vec<(String, String)> {
+    const KEYS: &[&str] = &[
+        "zookeeper.session.timeout.ms",
+        "replica.lag.time.max.ms",
+        "unclean.leader.election.enable",
+        "min.insync.replicas",
+        "controlled.shutdown.enable",
+        "auto.leader.rebalance.enable",
+        "leader.imbalance.check.interval.seconds",
+        "broker.session.timeout.ms",
+        "broker.heartbeat.interval.ms",
+    ];
+    let Some((id, addr)) = cluster.bootstrap().into_iter().next() else { return Vec::new() };
+    let mut settings = crate::kafka::admin::broker_settings(&addr, id, KEYS).await.unwrap_or_default();
+    if cluster.mode == "kraft" {
+        settings.retain(|(k, _)| k != "zookeeper.session.timeout.ms");
+    } else {
+        settings.retain(|(k, _)| !k.starts_with("broker."));
+    }
+    settings
+}
+
+/// The version a broker logged at start-up.
+pub async fn kafka_version(docker: &bollard::Docker, cluster: &Cluster) -> String {
+    for (service, _) in cluster.brokers() {
+        if let Ok(log) = crate::docker::logs::since(docker, &service.container_id, 0).await {
+            if let Some(v) = crate::docker::logs::kafka_version(&log) {
+                return v;
+            }
+        }
+    }
+    "unknown".into()
+}
