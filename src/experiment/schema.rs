@@ -484,9 +484,10 @@ impl<'de> Deserialize<'de> for PartitionRef {
     }
 }
 
-/// A condition on the observed cluster, for `wait-for` and `assert`.
+/// A condition on the observed cluster, for `wait-for` and `assert`. Written as a one-key
+/// map, e.g. `{leader-changed: orders/0}` (see `ConditionRepr`).
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
-#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+#[serde(rename_all = "kebab-case", try_from = "ConditionRepr")]
 pub enum Condition {
     /// The partition's leader differs from its leader when the step started.
     LeaderChanged(PartitionRef),
@@ -502,6 +503,41 @@ pub enum Condition {
     ControllerChanged(bool),
     /// Every broker registered, every partition led, every ISR full.
     ClusterHealthy(bool),
+}
+
+/// YAML form of a condition: a map with exactly one of these keys. (serde_yaml_ng reads
+/// externally tagged enums only as YAML tags, so the map form is spelled out here.)
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct ConditionRepr {
+    leader_changed: Option<PartitionRef>,
+    partition_offline: Option<PartitionRef>,
+    partition_online: Option<PartitionRef>,
+    isr_size: Option<IsrSizeCondition>,
+    preferred_leader: Option<PartitionRef>,
+    controller_changed: Option<bool>,
+    cluster_healthy: Option<bool>,
+}
+
+impl TryFrom<ConditionRepr> for Condition {
+    type Error = String;
+    fn try_from(r: ConditionRepr) -> Result<Self, String> {
+        let mut found: Vec<Condition> = Vec::new();
+        found.extend(r.leader_changed.map(Condition::LeaderChanged));
+        found.extend(r.partition_offline.map(Condition::PartitionOffline));
+        found.extend(r.partition_online.map(Condition::PartitionOnline));
+        found.extend(r.isr_size.map(Condition::IsrSize));
+        found.extend(r.preferred_leader.map(Condition::PreferredLeader));
+        found.extend(r.controller_changed.map(Condition::ControllerChanged));
+        found.extend(r.cluster_healthy.map(Condition::ClusterHealthy));
+        match found.len() {
+            1 => Ok(found.remove(0)),
+            0 => Err("a condition needs one of leader-changed, partition-offline, partition-online, \
+isr-size, preferred-leader, controller-changed, cluster-healthy"
+                .into()),
+            _ => Err("a condition has exactly one key, e.g. {leader-changed: orders/0}".into()),
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
@@ -531,6 +567,10 @@ pub struct ElectSpec {
     pub partition: PartitionRef,
     #[serde(default)]
     pub election_type: ElectionType,
+    /// Unclean elections only: skip the request (and record that) when the topic's
+    /// `unclean.leader.election.enable` is not true — the operator's choice, kept across a matrix.
+    #[serde(default)]
+    pub if_topic_allows: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize)]

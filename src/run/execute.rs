@@ -278,7 +278,15 @@ async fn run_steps(
         } else if let Some(elect) = &step.elect {
             let unclean = elect.election_type == ElectionType::Unclean;
             (ctx.progress)(&format!("{label}: request {} election of {}", if unclean { "unclean" } else { "preferred" }, elect.partition));
-            let result = request_election(ctx.cluster, &observer.current(), &elect.partition.topic, elect.partition.partition, unclean).await;
+            let allowed = ctx.experiment.topics.iter().any(|t| {
+                t.name == elect.partition.topic
+                    && t.config.get("unclean.leader.election.enable").is_some_and(|v| v.0 == "true")
+            });
+            let result = if unclean && elect.if_topic_allows && !allowed {
+                Ok("skipped: the topic does not allow unclean leader election".to_string())
+            } else {
+                request_election(ctx.cluster, &observer.current(), &elect.partition.topic, elect.partition.partition, unclean).await
+            };
             ctx.sink.emit(EventKind::ElectionRequested {
                 topic: elect.partition.topic.clone(),
                 partition: elect.partition.partition,
