@@ -267,7 +267,7 @@ fn send_loop(producer: &ThreadedProducer<TrackingContext>, shared: &Shared, stop
     let clock = *shared.sink.clock();
     let partitions = options.partitions.max(1);
     let mut seqs = vec![0u64; partitions as usize];
-    let mut buf = vec![0u8; options.message_size.max(HEADER_LEN)];
+    let mut buf = vec![b'.'; options.message_size.max(HEADER_LEN)];
     let interval = (options.rate > 0).then(|| Duration::from_secs_f64(1.0 / options.rate as f64));
     let started = Instant::now();
     let mut n: u64 = 0;

@@ -108,6 +108,7 @@ pub async fn up(docker: &Docker, plan: &Plan, options: &UpOptions<'_>) -> Result
         down(docker, Some(&plan.cluster)).await?;
     }
     refuse_foreign_names(docker, plan).await?;
+    free_ports_held_by_our_other_clusters(docker, plan, options.progress).await?;
     create_network(docker, plan).await?;
     for service in &plan.services {
         // Dependencies must answer before a dependent starts (Kafka gives up on ZooKeeper
@@ -131,6 +132,29 @@ pub async fn up(docker: &Docker, plan: &Plan, options: &UpOptions<'_>) -> Result
     let mut cluster = attach(docker, Some(&plan.cluster)).await?;
     cluster.ready_after = started.elapsed();
     Ok(cluster)
+}
+
+/// Only one of our clusters can hold a host port: another one of ours that publishes a port
+/// this plan needs is removed (with a message). Foreign containers are never touched; if one
+/// holds the port, starting fails with a hint.
+async fn free_ports_held_by_our_other_clusters(docker: &Docker, plan: &Plan, progress: &(dyn Fn(&str) + Sync)) -> Result<(), DockerError> {
+    let wanted: Vec<u16> = plan.services.iter().flat_map(|s| s.service.ports.iter().map(|p| p.host_port)).collect();
+    let mut holders: Vec<String> = list(docker, None)
+        .await?
+        .into_iter()
+        .filter(|c| {
+            c.ports.as_ref().is_some_and(|ports| ports.iter().any(|p| p.public_port.is_some_and(|pp| wanted.contains(&pp))))
+        })
+        .filter_map(|c| c.labels.as_ref()?.get(labels::CLUSTER).cloned())
+        .filter(|name| *name != plan.cluster)
+        .collect();
+    holders.sort();
+    holders.dedup();
+    for other in holders {
+        progress(&format!("removing cluster {other}: it holds host ports that {} needs", plan.cluster));
+        down(docker, Some(&other)).await?;
+    }
+    Ok(())
 }
 
 async fn refuse_foreign_names(docker: &Docker, plan: &Plan) -> Result<(), DockerError> {

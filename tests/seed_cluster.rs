@@ -1,0 +1,164 @@
+//! Real-cluster tests on the seed's ZooKeeper + 3-broker cluster (compose/seed.yml), with
+//! shortened broker timeouts (tests/experiments/*). One test at a time; the cluster is
+//! reused between tests whose configuration is identical.
+
+mod cluster_lifecycle;
+mod common;
+
+use common::*;
+use serde_json::Value;
+use std::time::{Duration, Instant};
+
+#[test]
+fn seed_up_status_produce_consume_down_and_an_unlabelled_decoy_survives() {
+    let _one = cluster_test();
+    cluster_lifecycle::lifecycle("compose/seed.yml", "seed");
+}
+
+fn run(experiment: &str, test: &str) -> (Option<i32>, Vec<Value>, std::path::PathBuf) {
+    let reports = reports_dir(test);
+    let out = chaos(&["run", experiment, "--keep", "--reports", reports.to_str().unwrap()]);
+    (out.status.code(), results(&reports), reports)
+}
+
+fn events_of(reports: &std::path::Path) -> String {
+    run_dirs(reports).iter().map(|d| std::fs::read_to_string(d.join("events.jsonl")).unwrap_or_default()).collect()
+}
+
+#[test]
+fn leader_kill_failover_follows_the_zookeeper_session_timeout() {
+    let _one = cluster_test();
+    let (code, results, reports) = run("tests/experiments/leader-kill-fast.yaml", "seed-leader-kill");
+    let r = &results[0];
+    // zookeeper.session.timeout.ms = 6000; ZooKeeper expires sessions on its 2 s tick.
+    let failover = f64_at(r, "/failover/metadata_ms/max");
+    assert!((5_000.0..=10_000.0).contains(&failover), "failover {failover} ms outside 5–10 s for a 6 s session");
+    assert_eq!(f64_at(r, "/failover/resolution_ms"), 100.0, "error bar = observer period");
+    assert_eq!(f64_at(r, "/verification/lost_acked"), 0.0);
+    assert!(f64_at(r, "/workload/acked") > 500.0);
+    assert_eq!(r["status"], "passed", "{r:#}");
+    assert_eq!(code, Some(0));
+    let events = events_of(&reports);
+    assert!(events.contains(r#""event":"fault-injected""#) && events.contains(r#""source":"docker-event""#), "fault time must come from Docker's events");
+    assert_everything_healed();
+}
+
+#[test]
+fn controller_kill_elects_a_new_controller_after_the_session_expires() {
+    let _one = cluster_test();
+    let (code, results, _) = run("tests/experiments/controller-kill-fast.yaml", "seed-controller-kill");
+    let r = &results[0];
+    let failover = f64_at(r, "/controller_failover_ms");
+    assert!((5_000.0..=10_000.0).contains(&failover), "controller failover {failover} ms outside 5–10 s for a 6 s session");
+    assert_eq!(f64_at(r, "/verification/lost_acked"), 0.0);
+    assert_eq!(code, Some(0), "{r:#}");
+    assert_everything_healed();
+}
+
+#[test]
+fn a_run_without_faults_reports_no_failover_no_offline_time_and_no_loss() {
+    let _one = cluster_test();
+    let (code, results, _) = run("tests/experiments/no-fault.yaml", "seed-no-fault");
+    let r = &results[0];
+    assert_eq!(f64_at(r, "/failover/metadata_ms/count"), 0.0);
+    assert_eq!(f64_at(r, "/offline/total_ms"), 0.0);
+    assert_eq!(f64_at(r, "/verification/lost_acked"), 0.0);
+    assert_eq!(f64_at(r, "/verification/duplicated"), 0.0);
+    assert!(f64_at(r, "/verification/acked") > 1000.0);
+    assert_eq!(r["verification"]["complete"], true);
+    assert_eq!(code, Some(0));
+}
+
+/// Count of our messages Kafka's own console consumer reads from orders (independent re-read).
+fn console_consumer_count() -> usize {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let docker = chaos::docker::connect().await.unwrap();
+        let cluster = chaos::docker::cluster::attach(&docker, Some("seed")).await.unwrap();
+        let broker = cluster.service("kafka-1").unwrap();
+        let (code, out) = chaos::docker::faults::exec(
+            &docker,
+            &broker.container_id,
+            &["sh", "-c", "java -cp '/opt/kafka/libs/*' kafka.tools.ConsoleConsumer --bootstrap-server kafka-1:9092 --topic orders --from-beginning --timeout-ms 20000 2>/dev/null"],
+        )
+        .await
+        .unwrap();
+        assert!(code == 0 || code == 1, "console consumer exited {code}");
+        out.lines().filter(|l| l.starts_with("CHS1 ")).count()
+    })
+}
+
+#[test]
+fn unclean_election_trades_offline_time_for_acked_loss() {
+    let _one = cluster_test();
+    let (_, results, _) = run("tests/experiments/unclean-fast.yaml", "seed-unclean");
+    assert_eq!(results.len(), 2, "one result per variant");
+    let by = |v: &str| results.iter().find(|r| r["variant"].as_str().unwrap_or_default().contains(v)).unwrap_or_else(|| panic!("no {v} variant"));
+    let (clean, unclean) = (by("false"), by("true"));
+    let offline = |r: &Value| f64_at(r, "/partitions/0/offline_ms");
+    // false: offline until A returns (at least the 20 s wait-for), nothing acked lost.
+    assert_eq!(f64_at(clean, "/verification/lost_acked"), 0.0, "{clean:#}");
+    assert!(offline(clean) > 15_000.0, "clean: offline {} ms", offline(clean));
+    // true: an out-of-sync replica leads; what only A had is lost when A truncates.
+    assert!(f64_at(unclean, "/verification/lost_acked") > 0.0, "{unclean:#}");
+    assert!(offline(unclean) < offline(clean), "unclean election must shorten the offline window");
+    assert_eq!(unclean["verification"]["complete"], true);
+    // Independent re-read with Kafka's console consumer of the last variant's topic.
+    assert_eq!(console_consumer_count() as f64, f64_at(unclean, "/verification/read"), "console consumer and chaos read different counts");
+    assert_everything_healed();
+}
+
+fn wait_for_faults(reports: &std::path::Path, n: usize) {
+    let deadline = Instant::now() + Duration::from_secs(180);
+    while Instant::now() < deadline {
+        if events_of(reports).matches(r#""event":"fault-injected""#).count() >= n {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    panic!("faults were not injected in time: {}", events_of(reports));
+}
+
+fn spawn_run(reports: &std::path::Path) -> std::process::Child {
+    std::process::Command::new(env!("CARGO_BIN_EXE_chaos"))
+        .args(["run", "tests/experiments/interrupt.yaml", "--keep", "--reports", reports.to_str().unwrap()])
+        .current_dir(repo())
+        .spawn()
+        .unwrap()
+}
+
+fn signal(child: &std::process::Child, sig: &str) {
+    let status = std::process::Command::new("kill").args([sig, &child.id().to_string()]).status().unwrap();
+    assert!(status.success());
+}
+
+#[test]
+fn sigint_during_a_pause_and_a_partition_heals_and_writes_a_partial_report() {
+    let _one = cluster_test();
+    let reports = reports_dir("seed-sigint");
+    let mut child = spawn_run(&reports);
+    wait_for_faults(&reports, 2);
+    signal(&child, "-INT");
+    let code = child.wait().unwrap().code();
+    assert_eq!(code, Some(130), "interrupted runs exit 130");
+    assert_everything_healed();
+    let results = results(&reports);
+    assert_eq!(results.len(), 1, "a partial report is written");
+    assert_eq!(results[0]["partial"], true);
+    assert!(events_of(&reports).contains(r#""event":"fault-reverted""#));
+}
+
+#[test]
+fn sigkill_of_the_harness_then_chaos_clean_heals() {
+    let _one = cluster_test();
+    let reports = reports_dir("seed-sigkill");
+    let mut child = spawn_run(&reports);
+    wait_for_faults(&reports, 2);
+    signal(&child, "-KILL");
+    let _ = child.wait();
+    let out = chaos(&["clean"]);
+    assert!(out.status.success());
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(said.contains("unpaused") && said.contains("sidecar"), "clean must say what it healed: {said}");
+    assert_everything_healed();
+}
