@@ -1,7 +1,6 @@
 //! Real-cluster tests on compose/kraft.yml (three combined broker+controller nodes, Kafka 4),
 //! with shortened broker timeouts. One test at a time; the cluster is reused between tests.
 
-mod cluster_lifecycle;
 mod common;
 
 use common::*;
@@ -9,7 +8,7 @@ use common::*;
 #[test]
 fn kraft_up_status_produce_consume_down_and_an_unlabelled_decoy_survives() {
     let _one = cluster_test();
-    cluster_lifecycle::lifecycle("compose/kraft.yml", "kraft");
+    common::lifecycle::lifecycle("compose/kraft.yml", "kraft");
 }
 
 fn run(experiment: &str, test: &str) -> (Option<i32>, serde_json::Value) {

@@ -2,7 +2,6 @@
 //! shortened broker timeouts (tests/experiments/*). One test at a time; the cluster is
 //! reused between tests whose configuration is identical.
 
-mod cluster_lifecycle;
 mod common;
 
 use common::*;
@@ -12,7 +11,7 @@ use std::time::{Duration, Instant};
 #[test]
 fn seed_up_status_produce_consume_down_and_an_unlabelled_decoy_survives() {
     let _one = cluster_test();
-    cluster_lifecycle::lifecycle("compose/seed.yml", "seed");
+    common::lifecycle::lifecycle("compose/seed.yml", "seed");
 }
 
 fn run(experiment: &str, test: &str) -> (Option<i32>, Vec<Value>, std::path::PathBuf) {

@@ -3,6 +3,8 @@
 //! when Docker is not reachable.
 #![allow(dead_code)]
 
+pub mod lifecycle;
+
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

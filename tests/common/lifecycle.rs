@@ -2,7 +2,7 @@
 //! produce and consume through every host listener, and tear down without touching a decoy.
 #![allow(dead_code)]
 
-use crate::common::*;
+use super::*;
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
 use rdkafka::client::DefaultClientContext;
 use rdkafka::config::ClientConfig;
