@@ -270,7 +270,12 @@ pub async fn netem_available(docker: &Docker, cluster: &Cluster, target: &Runnin
     Ok(code == 0)
 }
 
-/// Removes every sidecar of the target after clearing its rules and qdisc.
+/// Removes `s`'s sidecar once no fault needs it (clears our chain and qdisc first).
+pub async fn remove_network_sidecar(docker: &Docker, s: &RunningService) -> Result<(), DockerError> {
+    clear_network_faults(docker, &sidecar_name(s)).await
+}
+
+/// Clears the rules and qdisc a sidecar added, then removes it.
 pub async fn clear_network_faults(docker: &Docker, sidecar: &str) -> Result<(), DockerError> {
     let cleanup = format!(
         "iptables -D INPUT -j {CHAIN} 2>/dev/null; iptables -D OUTPUT -j {CHAIN} 2>/dev/null; \

@@ -226,6 +226,17 @@ impl Faults<'_> {
             }
             _ => None,
         };
+        if matches!(active.kind, FaultKind::Partition | FaultKind::Bandwidth) {
+            // The sidecar goes once no other network fault in force uses it.
+            for name in &active.services {
+                let still_used = self.active.iter().any(|a| {
+                    matches!(a.kind, FaultKind::Partition | FaultKind::Bandwidth) && a.services.contains(name)
+                });
+                if !still_used {
+                    docker_faults::remove_network_sidecar(self.docker, self.service(name)?).await?;
+                }
+            }
+        }
         let (at, source) = self.stamp(event_ns);
         self.sink.emit_at(at, EventKind::FaultReverted {
             id: active.id.clone(),
