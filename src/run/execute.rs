@@ -162,8 +162,24 @@ pub async fn execute(ctx: &RunContext<'_>, interrupt: watch::Receiver<bool>) -> 
         }
     }
     observer.stop();
+    record_kafka_leadership_log(ctx, &topics).await;
     steps_result?;
     heal_result.map_err(Error::Docker)
+}
+
+/// Kafka's own record of every leadership change during the run (the new leader's log line),
+/// to cross-check the observer's times.
+async fn record_kafka_leadership_log(ctx: &RunContext<'_>, topics: &[String]) {
+    let since_s = ctx.sink.clock().wall_ms_at(0) / 1000;
+    for (service, _) in ctx.cluster.brokers() {
+        let Ok(log) = crate::docker::logs::since(ctx.docker, &service.container_id, since_s).await else { continue };
+        for entry in crate::docker::logs::leadership_lines(&log) {
+            if topics.contains(&entry.topic) {
+                let at = ctx.sink.clock().at_us_of_wall_ms(entry.logged_wall_ms);
+                ctx.sink.emit_at(at, EventKind::KafkaLog { service: service.name.clone(), logged_wall_ms: entry.logged_wall_ms, line: entry.line });
+            }
+        }
+    }
 }
 
 async fn tick_workload(producer: Option<&TrackedProducer>, sink: &EventSink, enabled: bool) {
