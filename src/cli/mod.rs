@@ -38,6 +38,11 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Live view, refreshed every second: controller, brokers, leader and ISR per partition.
+    Watch {
+        #[arg(long)]
+        cluster: Option<String>,
+    },
     /// Remove the containers and networks this tool created (all clusters, or one).
     Down {
         #[arg(long)]
@@ -102,6 +107,7 @@ async fn dispatch(cli: Cli) -> Result<i32, Error> {
             Ok(exit::PASSED)
         }
         Command::Status { cluster, json } => status::run(cluster.as_deref(), json).await,
+        Command::Watch { cluster } => status::watch(cluster.as_deref()).await,
         Command::Down { cluster } => {
             let docker = docker::connect().await?;
             let removed = cluster::down(&docker, cluster.as_deref()).await?;

@@ -39,33 +39,88 @@ pub async fn run(cluster_name: Option<&str>, json: bool) -> Result<i32, Error> {
     println!("{}", services.build().with(Style::rounded()));
     match snapshot {
         Ok(view) => {
-            let name_of = |id: i32| cluster.broker_service(id).map(|s| format!("{id} ({})", s.name)).unwrap_or(id.to_string());
-            println!(
-                "brokers registered: {}    controller: {}",
-                view.brokers.iter().map(|b| name_of(*b)).collect::<Vec<_>>().join(", "),
-                view.controller.map(name_of).unwrap_or_else(|| "none".into())
-            );
-            if view.partitions.is_empty() {
-                println!("no topics");
-            } else {
-                let mut parts = Builder::default();
-                parts.push_record(["partition", "leader", "epoch", "replicas", "isr"]);
-                for p in &view.partitions {
-                    parts.push_record([
-                        p.key(),
-                        p.leader.map(|l| l.to_string()).unwrap_or_else(|| "none (offline)".into()),
-                        p.leader_epoch.to_string(),
-                        format!("{:?}", p.replicas),
-                        format!("{:?}", p.isr),
-                    ]);
-                }
-                println!("{}", parts.build().with(Style::rounded()));
-            }
+            print!("{}", render_view(&cluster, &view));
             Ok(exit::PASSED)
         }
         Err(e) => {
             println!("cluster view unavailable: {e}");
             Ok(exit::INFRASTRUCTURE)
         }
+    }
+}
+
+/// Brokers, controller and the leader / ISR table of a view.
+pub fn render_view(cluster: &cluster::Cluster, view: &crate::events::ClusterSnapshot) -> String {
+    let name_of = |id: i32| cluster.broker_service(id).map(|s| format!("{id} ({})", s.name)).unwrap_or(id.to_string());
+    let mut out = format!(
+        "brokers registered: {}    controller: {}\n",
+        view.brokers.iter().map(|b| name_of(*b)).collect::<Vec<_>>().join(", "),
+        view.controller.map(name_of).unwrap_or_else(|| "none".into())
+    );
+    if view.partitions.is_empty() {
+        out.push_str("no topics\n");
+        return out;
+    }
+    let mut parts = Builder::default();
+    parts.push_record(["partition", "leader", "epoch", "replicas", "isr", ""]);
+    for p in &view.partitions {
+        let note = if p.leader.is_none() {
+            "OFFLINE"
+        } else if p.isr.len() < p.replicas.len() {
+            "under-replicated"
+        } else {
+            ""
+        };
+        parts.push_record([
+            p.key(),
+            p.leader.map(|l| l.to_string()).unwrap_or_else(|| "none".into()),
+            p.leader_epoch.to_string(),
+            format!("{:?}", p.replicas),
+            format!("{:?}", p.isr),
+            note.to_string(),
+        ]);
+    }
+    out.push_str(&parts.build().with(Style::rounded()).to_string());
+    out.push('\n');
+    out
+}
+
+/// `chaos watch`: the view refreshed every second (the part of Kafka-UI that matters during
+/// chaos), beside a run. Ends on Ctrl-C.
+pub async fn watch(cluster_name: Option<&str>) -> Result<i32, Error> {
+    use std::io::{IsTerminal, Write};
+    let docker = docker::connect().await?;
+    let mut ticker = tokio::time::interval(Duration::from_secs(1));
+    loop {
+        tokio::select! {
+            _ = ticker.tick() => {}
+            _ = tokio::signal::ctrl_c() => return Ok(exit::PASSED),
+        }
+        let cluster = match cluster::attach(&docker, cluster_name).await {
+            Ok(c) => c,
+            Err(e) => {
+                println!("{e}");
+                continue;
+            }
+        };
+        let states: Vec<String> = cluster.services.iter().map(|s| format!("{} {}", s.name, s.state)).collect();
+        let view = metadata::snapshot(&cluster.bootstrap(), cluster.mode == "kraft", Duration::from_millis(800)).await;
+        let mut screen = String::new();
+        if std::io::stdout().is_terminal() {
+            screen.push_str("\x1b[2J\x1b[H");
+        }
+        screen.push_str(&format!(
+            "{} cluster {} ({})    {}\n",
+            humantime::format_rfc3339_seconds(std::time::SystemTime::now()),
+            cluster.name,
+            cluster.mode,
+            states.join(" · ")
+        ));
+        match view {
+            Ok(v) => screen.push_str(&render_view(&cluster, &v)),
+            Err(e) => screen.push_str(&format!("cluster view unavailable: {e}\n")),
+        }
+        print!("{screen}");
+        let _ = std::io::stdout().flush();
     }
 }
