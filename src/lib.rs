@@ -6,6 +6,7 @@
 //! The orchestration of a run is in [`run`]; the CLI in [`cli`].
 
 pub mod analysis;
+pub mod bench;
 pub mod cli;
 pub mod clock;
 pub mod compose;

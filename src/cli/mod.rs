@@ -60,6 +60,9 @@ pub enum Command {
     },
     /// Run experiments (files or directories of *.yaml) and write reports.
     Run(crate::run::RunArgs),
+    /// Benchmarks of the harness itself (throughput vs kafka-producer-perf-test, verification
+    /// speed and memory, overhead, time to ready); writes reports/bench-*/bench.md.
+    Bench(crate::bench::BenchArgs),
     /// Re-render a run's reports from its events.jsonl.
     Report {
         dir: PathBuf,
@@ -155,6 +158,7 @@ async fn dispatch(cli: Cli) -> Result<i32, Error> {
             Ok(exit::PASSED)
         }
         Command::Run(args) => crate::run::run_cli(args).await,
+        Command::Bench(args) => crate::bench::run(args).await,
         Command::Report { dir } => crate::run::rerender(&dir),
     }
 }

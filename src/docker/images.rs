@@ -183,6 +183,12 @@ pub async fn ensure_kafka(docker: &Docker, image: &KafkaImage, progress: Progres
     Ok(Built { tag: image.tag.into(), cached: false, seconds: started.elapsed().as_secs_f64() })
 }
 
+/// The cached jar directory of an image, if fetched.
+pub fn jar_dir(image: &KafkaImage) -> Option<PathBuf> {
+    let dir = cache_dir().join(format!("jars-{}-{}", image.kafka_version, hash_of(&[image.pom])));
+    dir.join(".complete").exists().then_some(dir)
+}
+
 /// Jars come from Maven Central through `mvn dependency:copy-dependencies`, cached per pom.
 async fn fetch_jars(image: &KafkaImage, progress: Progress<'_>) -> Result<PathBuf, DockerError> {
     let dir = cache_dir().join(format!("jars-{}-{}", image.kafka_version, hash_of(&[image.pom])));

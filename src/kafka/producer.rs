@@ -38,6 +38,8 @@ pub struct ProducerOptions {
     pub retries: Option<u32>,
     pub extra: Vec<(String, String)>,
     pub producer_id: u64,
+    /// Stop sending after this many messages (benchmarks); None = until `finish`.
+    pub max_messages: Option<u64>,
 }
 
 struct Shared {
@@ -217,6 +219,21 @@ impl TrackedProducer {
         self.shared.acked.load(Ordering::Relaxed)
     }
 
+    /// Messages handed to librdkafka so far.
+    pub fn sent(&self) -> u64 {
+        self.shared.sent.load(Ordering::Relaxed)
+    }
+
+    /// Waits until `max_messages` have been handed over, then finishes (benchmarks).
+    pub fn finish_when_sent(self) -> (WorkloadSummary, AckLedger) {
+        if let Some(sender) = &self.sender {
+            while !sender.is_finished() {
+                std::thread::sleep(Duration::from_millis(5));
+            }
+        }
+        self.finish()
+    }
+
     /// Stops sending, waits for every outstanding message's outcome (up to the delivery
     /// timeout), and returns the summary and the ledger of acks for verification.
     pub fn finish(mut self) -> (WorkloadSummary, AckLedger) {
@@ -269,15 +286,20 @@ fn send_loop(producer: &ThreadedProducer<TrackingContext>, shared: &Shared, stop
     let mut seqs = vec![0u64; partitions as usize];
     let mut buf = vec![b'.'; options.message_size.max(HEADER_LEN)];
     let interval = (options.rate > 0).then(|| Duration::from_secs_f64(1.0 / options.rate as f64));
-    let started = Instant::now();
+    let mut started_shift = Instant::now();
     let mut n: u64 = 0;
-    while !stop.load(Ordering::Relaxed) {
+    while !stop.load(Ordering::Relaxed) && options.max_messages.is_none_or(|max| n < max) {
         if let Some(interval) = interval {
-            let due = started + interval.mul_f64(n as f64);
+            let due = started_shift + interval.mul_f64(n as f64);
             let now = Instant::now();
             if due > now {
                 std::thread::sleep((due - now).min(Duration::from_millis(50)));
                 continue;
+            }
+            if now - due > Duration::from_secs(1) {
+                // Far behind (the queue was full during an outage): resume the rate from now
+                // instead of bursting the backlog into a cluster that just recovered.
+                started_shift = now - interval.mul_f64(n as f64);
             }
         }
         let partition = (n % partitions as u64) as i32;

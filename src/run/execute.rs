@@ -76,6 +76,7 @@ pub async fn execute(ctx: &RunContext<'_>, interrupt: watch::Receiver<bool>) -> 
                         retries: w.retries,
                         extra: w.producer_config.iter().map(|(k, v)| (k.clone(), v.0.clone())).collect(),
                         producer_id: ctx.producer_id,
+                        max_messages: None,
                     },
                     ctx.sink.clone(),
                 )

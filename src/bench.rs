@@ -1,0 +1,307 @@
+//! `chaos bench`: the harness's own numbers, each reproducible with one command, written as a
+//! report (bench.md, bench.json) with the machine facts beside them. Not a timed test.
+//!
+//! 1. Tracked workload throughput vs Kafka's kafka-producer-perf-test (same jars, same cluster,
+//!    same acks / size / partitions, both through the host listeners).
+//! 2. Verification speed and peak memory on N acked messages (pure, synthetic).
+//! 3. Harness overhead: CPU and memory of this process during a steady observed workload, and
+//!    the observer's request rate.
+//! 4. Time to a ready cluster, fresh and reused.
+
+use crate::analysis::verify::{AckLedger, ReadChecker};
+use crate::clock::{Clock, EventSink};
+use crate::docker::{self, cluster};
+use crate::error::Error;
+use crate::kafka::producer::{ProducerOptions, TrackedProducer};
+use crate::run::observer::{Observer, ObserverOptions};
+use serde::Serialize;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+#[derive(Debug, clap::Args)]
+pub struct BenchArgs {
+    /// Messages for the throughput comparison.
+    #[arg(long, default_value_t = 200_000)]
+    pub messages: u64,
+    /// Messages for the verification benchmark.
+    #[arg(long, default_value_t = 10_000_000)]
+    pub verify_messages: u64,
+    /// Seconds of steady workload for the overhead measurement.
+    #[arg(long, default_value_t = 30)]
+    pub overhead_seconds: u64,
+    #[arg(long, default_value = "reports")]
+    pub reports: PathBuf,
+    /// Only the pure verification benchmark (no cluster).
+    #[arg(long)]
+    pub verify_only: bool,
+}
+
+#[derive(Debug, Default, Serialize)]
+struct BenchReport {
+    machine: Vec<(String, String)>,
+    throughput: Option<Throughput>,
+    verification: Verification,
+    overhead: Option<Overhead>,
+    ready: Vec<(String, f64)>,
+}
+
+#[derive(Debug, Serialize)]
+struct Throughput {
+    messages: u64,
+    message_size: usize,
+    acks: String,
+    partitions: i32,
+    chaos_per_s: f64,
+    perf_test_per_s: f64,
+    ratio: f64,
+}
+
+#[derive(Debug, Default, Serialize)]
+pub struct Verification {
+    pub messages: u64,
+    pub seconds: f64,
+    pub messages_per_s: f64,
+    pub heap_bytes: usize,
+    pub bytes_per_message: f64,
+}
+
+#[derive(Debug, Serialize)]
+struct Overhead {
+    seconds: f64,
+    rate: u32,
+    cpu_percent_of_one_core: f64,
+    peak_rss_mb: f64,
+    observer_requests_per_s: f64,
+}
+
+fn machine() -> Vec<(String, String)> {
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|c| c.lines().find(|l| l.starts_with("model name")).map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string()))
+        .unwrap_or_default();
+    let mem = std::fs::read_to_string("/proc/meminfo").ok().and_then(|m| m.lines().next().map(|l| l.split_whitespace().nth(1).unwrap_or("0").to_string())).unwrap_or_default();
+    vec![
+        ("cpus".into(), std::thread::available_parallelism().map(|n| n.to_string()).unwrap_or_default()),
+        ("cpu model".into(), cpu),
+        ("memory".into(), format!("{:.1} GiB", mem.parse::<f64>().unwrap_or(0.0) / 1_048_576.0)),
+        ("kernel".into(), std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default().trim().to_string()),
+        ("chaos".into(), env!("CARGO_PKG_VERSION").to_string()),
+        ("build".into(), if cfg!(debug_assertions) { "debug" } else { "release" }.into()),
+    ]
+}
+
+/// CPU seconds (user + system) of this process so far, and its peak RSS in bytes.
+fn process_usage() -> (f64, u64) {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    let after_comm = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or("");
+    let fields: Vec<&str> = after_comm.split_whitespace().collect();
+    // utime and stime are fields 14 and 15 (1-based) of stat, i.e. 11 and 12 after the comm.
+    let ticks: f64 = fields.get(11).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0) + fields.get(12).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
+    let hwm_kb = std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| s.lines().find(|l| l.starts_with("VmHWM:")).and_then(|l| l.split_whitespace().nth(1)?.parse::<u64>().ok()))
+        .unwrap_or(0);
+    (ticks / 100.0, hwm_kb * 1024)
+}
+
+pub fn bench_verification(messages: u64) -> Verification {
+    let partitions = 6;
+    let started = Instant::now();
+    let mut ledger = AckLedger::new("bench", partitions);
+    let per = messages / partitions as u64;
+    for p in 0..partitions {
+        for seq in 0..per {
+            ledger.record_sent(p, seq);
+            ledger.record_ack(p, seq, seq as i64, seq);
+        }
+    }
+    let mut checker = ReadChecker::new(&ledger);
+    for p in 0..partitions {
+        for seq in 0..per {
+            // One message in a million missing: the checker must still find it.
+            if seq % 1_000_000 != 999_999 {
+                checker.observe(p, seq, seq as i64);
+            }
+        }
+    }
+    let heap = ledger.approx_heap_bytes() + checker.approx_heap_bytes();
+    let summary = checker.finish(&ledger, true);
+    let seconds = started.elapsed().as_secs_f64();
+    assert!(summary.acked == per * partitions as u64, "the benchmark's own check failed");
+    Verification {
+        messages: per * partitions as u64,
+        seconds,
+        messages_per_s: (per * partitions as u64) as f64 / seconds,
+        heap_bytes: heap,
+        bytes_per_message: heap as f64 / (per * partitions as u64).max(1) as f64,
+    }
+}
+
+pub async fn run(args: BenchArgs) -> Result<i32, Error> {
+    let mut report = BenchReport { machine: machine(), ..Default::default() };
+    eprintln!("verification: {} messages", args.verify_messages);
+    let n = args.verify_messages;
+    report.verification = tokio::task::spawn_blocking(move || bench_verification(n)).await.map_err(|e| Error::Io(e.to_string()))?;
+    if !args.verify_only {
+        let docker = docker::connect().await?;
+        let project = crate::compose::load(Path::new("compose/seed.yml"))?;
+        let plan = cluster::Plan::new(&project, &Default::default(), &Default::default()).map_err(Error::Invalid)?;
+        let say = |m: &str| eprintln!("{m}");
+        let images: Vec<String> = plan.services.iter().map(|s| s.service.image.clone()).collect();
+        docker::images::ensure_for(&docker, &images, &say).await?;
+        let fresh = cluster::up(&docker, &plan, &cluster::UpOptions { reuse: false, ready_timeout: Duration::from_secs(180), progress: &say }).await?;
+        report.ready.push(("seed, fresh".into(), fresh.ready_after.as_secs_f64()));
+        let reused = cluster::up(&docker, &plan, &cluster::UpOptions { reuse: true, ready_timeout: Duration::from_secs(180), progress: &say }).await?;
+        report.ready.push(("seed, reused".into(), reused.ready_after.as_secs_f64()));
+        report.throughput = Some(throughput(&reused, args.messages).await?);
+        report.overhead = Some(overhead(&reused, args.overhead_seconds).await?);
+        let kraft = crate::compose::load(Path::new("compose/kraft.yml"))?;
+        let kplan = cluster::Plan::new(&kraft, &Default::default(), &Default::default()).map_err(Error::Invalid)?;
+        let k = cluster::up(&docker, &kplan, &cluster::UpOptions { reuse: false, ready_timeout: Duration::from_secs(180), progress: &say }).await?;
+        report.ready.push(("kraft, fresh".into(), k.ready_after.as_secs_f64()));
+        cluster::down(&docker, Some(&k.name)).await?;
+    }
+    let dir = args.reports.join(format!("bench-{}", humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string().replace([':', '-'], "")));
+    std::fs::create_dir_all(&dir)?;
+    let md = render(&report);
+    crate::report::write_atomically(&dir.join("bench.md"), md.as_bytes())?;
+    crate::report::write_atomically(&dir.join("bench.json"), &serde_json::to_vec_pretty(&report).unwrap_or_default())?;
+    println!("{md}\nwritten to {}", dir.display());
+    Ok(0)
+}
+
+async fn fresh_topic(bootstrap: &str, partitions: i32) -> Result<(), Error> {
+    crate::kafka::admin::delete_topics(bootstrap, &["bench".into()]).await?;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let plan = crate::kafka::admin::TopicPlan { name: "bench".into(), partitions, replication_factor: 3, assignment: vec![], config: vec![] };
+    for _ in 0..20 {
+        if crate::kafka::admin::create_topics(bootstrap, std::slice::from_ref(&plan)).await.is_ok() {
+            tokio::time::sleep(Duration::from_secs(2)).await;
+            return Ok(());
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    Err(Error::Io("could not create the bench topic".into()))
+}
+
+async fn throughput(cluster: &cluster::Cluster, messages: u64) -> Result<Throughput, Error> {
+    let (partitions, size, acks) = (3, 100usize, "all");
+    let bootstrap = cluster.bootstrap_list();
+    fresh_topic(&bootstrap, partitions).await?;
+    eprintln!("throughput: chaos tracked producer, {messages} messages");
+    let (tx, _rx) = tokio::sync::mpsc::unbounded_channel();
+    let sink = EventSink::new(Clock::start(), tx);
+    let options = ProducerOptions {
+        bootstrap: bootstrap.clone(),
+        topic: "bench".into(),
+        partitions,
+        acks: acks.into(),
+        idempotence: false,
+        rate: 0,
+        message_size: size,
+        delivery_timeout: Duration::from_secs(60),
+        retries: None,
+        extra: vec![],
+        producer_id: 1,
+        max_messages: Some(messages),
+    };
+    let started = Instant::now();
+    let producer = TrackedProducer::start(options, sink).map_err(Error::Kafka)?;
+    let (summary, _) = tokio::task::spawn_blocking(move || producer.finish_when_sent()).await.map_err(|e| Error::Io(e.to_string()))?;
+    let chaos_per_s = summary.acked as f64 / started.elapsed().as_secs_f64();
+
+    eprintln!("throughput: kafka-producer-perf-test, {messages} messages");
+    fresh_topic(&bootstrap, partitions).await?;
+    let jars = crate::docker::images::jar_dir(&crate::docker::images::ZOOKEEPER_MODE)
+        .ok_or_else(|| Error::Io("the Kafka jars are not cached; run chaos images build".into()))?;
+    let out = tokio::process::Command::new("java")
+        .args(["-Xmx512m", "-cp", &format!("{}/*", jars.display()), "org.apache.kafka.tools.ProducerPerformance"])
+        .args(["--topic", "bench", "--num-records", &messages.to_string(), "--record-size", &size.to_string(), "--throughput", "-1"])
+        .args(["--producer-props", &format!("bootstrap.servers={bootstrap}"), &format!("acks={acks}"), "linger.ms=5"])
+        .output()
+        .await
+        .map_err(|e| Error::Io(format!("java: {e}")))?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    let perf_test_per_s = text
+        .lines()
+        .filter(|l| l.contains("records sent"))
+        .last()
+        .and_then(|l| l.split(',').nth(1)?.split_whitespace().next()?.parse::<f64>().ok())
+        .ok_or_else(|| Error::Io(format!("no summary from ProducerPerformance: {text}{}", String::from_utf8_lossy(&out.stderr))))?;
+    Ok(Throughput { messages, message_size: size, acks: acks.into(), partitions, chaos_per_s, perf_test_per_s, ratio: chaos_per_s / perf_test_per_s })
+}
+
+async fn overhead(cluster: &cluster::Cluster, seconds: u64) -> Result<Overhead, Error> {
+    let rate = 500;
+    let bootstrap = cluster.bootstrap_list();
+    fresh_topic(&bootstrap, 3).await?;
+    eprintln!("overhead: {seconds} s of a steady {rate} msg/s workload with the observer at 100 ms");
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let drain = tokio::spawn(async move { while rx.recv().await.is_some() {} });
+    let sink = EventSink::new(Clock::start(), tx);
+    let observer = Observer::start(
+        ObserverOptions { endpoints: cluster.bootstrap(), kraft: false, period: Duration::from_millis(100), topics: vec!["bench".into()] },
+        sink.clone(),
+    );
+    let options = ProducerOptions {
+        bootstrap,
+        topic: "bench".into(),
+        partitions: 3,
+        acks: "all".into(),
+        idempotence: false,
+        rate,
+        message_size: 100,
+        delivery_timeout: Duration::from_secs(30),
+        retries: None,
+        extra: vec![],
+        producer_id: 2,
+        max_messages: None,
+    };
+    let producer = TrackedProducer::start(options, sink).map_err(Error::Kafka)?;
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let (cpu0, _) = process_usage();
+    let t0 = Instant::now();
+    tokio::time::sleep(Duration::from_secs(seconds)).await;
+    let (cpu1, rss) = process_usage();
+    let elapsed = t0.elapsed().as_secs_f64();
+    observer.stop();
+    let _ = tokio::task::spawn_blocking(move || producer.finish()).await;
+    drain.abort();
+    Ok(Overhead {
+        seconds: elapsed,
+        rate,
+        cpu_percent_of_one_core: 100.0 * (cpu1 - cpu0) / elapsed,
+        peak_rss_mb: rss as f64 / 1_048_576.0,
+        // One Metadata request per broker per period.
+        observer_requests_per_s: cluster.bootstrap().len() as f64 * 10.0,
+    })
+}
+
+fn render(r: &BenchReport) -> String {
+    let mut md = String::from("# chaos bench\n\n| machine | |\n|---|---|\n");
+    for (k, v) in &r.machine {
+        md.push_str(&format!("| {k} | {v} |\n"));
+    }
+    md.push_str("\n| benchmark | result | target |\n|---|---|---|\n");
+    if let Some(t) = &r.throughput {
+        md.push_str(&format!(
+            "| tracked producer vs kafka-producer-perf-test ({} msgs, {} B, acks={}, {} partitions) | {:.0} vs {:.0} msg/s = **{:.2}×** | ≥ 0.9× |\n",
+            t.messages, t.message_size, t.acks, t.partitions, t.chaos_per_s, t.perf_test_per_s, t.ratio
+        ));
+    }
+    let v = &r.verification;
+    md.push_str(&format!(
+        "| verification of {} acked messages | {:.2} s ({:.1} M msg/s), {:.2} B/msg heap | < 5 s, < 4 B/msg |\n",
+        v.messages, v.seconds, v.messages_per_s / 1e6, v.bytes_per_message
+    ));
+    if let Some(o) = &r.overhead {
+        md.push_str(&format!(
+            "| harness overhead ({} msg/s, observer 100 ms, {:.0} s) | {:.1} % of one core, peak RSS {:.0} MB, {:.0} metadata req/s | < 10 % of one core |\n",
+            o.rate, o.seconds, o.cpu_percent_of_one_core, o.peak_rss_mb, o.observer_requests_per_s
+        ));
+    }
+    for (what, s) in &r.ready {
+        md.push_str(&format!("| time to a ready cluster ({what}) | {s:.1} s | |\n"));
+    }
+    md
+}
