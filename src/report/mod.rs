@@ -1,5 +1,6 @@
 //! Report exporters (TEMPORARY stand-in until merge).
 pub mod result;
+pub mod timeline;
 pub use result::*;
 pub fn render_table(r: &RunResult) -> String { format!("{:#?}", r) }
 pub fn render_json(r: &RunResult) -> Vec<u8> { serde_json::to_vec_pretty(r).unwrap_or_default() }

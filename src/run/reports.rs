@@ -99,6 +99,10 @@ pub fn analyze_and_write(dir: &Path, events: &[Event]) -> Result<RunResult, Erro
     crate::analysis::conclude(&mut result);
     crate::report::write_atomically(&dir.join("result.json"), &crate::report::render_json(&result))?;
     crate::report::write_atomically(&dir.join("summary.md"), crate::report::render_markdown(&result).as_bytes())?;
+    match crate::report::timeline::render_timeline_svg(events) {
+        Ok(svg) => crate::report::write_atomically(&dir.join("timeline.svg"), svg.as_bytes())?,
+        Err(e) => eprintln!("timeline.svg not written: {e}"),
+    }
     Ok(result)
 }
 
