@@ -122,6 +122,14 @@ pub async fn execute(ctx: &RunContext<'_>, interrupt: watch::Receiver<bool>) -> 
     let interrupted = matches!(steps_result, Err(Error::Interrupted));
     if !interrupted {
         (ctx.progress)("waiting for every partition to be led and fully replicated");
+        // Every broker must answer for itself first: right after a revert the metadata can
+        // still show the pre-fault view (the cluster has not noticed the fault yet).
+        let mut answering = observer.answering();
+        let all_answer = tokio::time::timeout(HEAL_TIMEOUT, answering.wait_for(|a| expected_brokers.iter().all(|b| a.contains(b))));
+        let _ = tokio::select! {
+            r = all_answer => r.is_ok(),
+            _ = tick_workload(producer.as_ref(), &ctx.sink, ticker.is_some()) => unreachable!(),
+        };
         let mut view = observer.view();
         let whole = Condition::ClusterHealthy(true);
         let baseline = Baseline::default();

@@ -33,20 +33,27 @@ struct State {
 pub struct Observer {
     tasks: Vec<JoinHandle<()>>,
     view: watch::Receiver<ClusterSnapshot>,
+    answering: watch::Receiver<Vec<BrokerId>>,
 }
 
 impl Observer {
     pub fn start(options: ObserverOptions, sink: EventSink) -> Self {
         let (tx, view) = watch::channel(ClusterSnapshot::default());
+        let (answering_tx, answering) = watch::channel(Vec::new());
         let state = Arc::new(Mutex::new(State::default()));
-        let tx = Arc::new(tx);
+        let tx = Arc::new((tx, answering_tx));
         let options = Arc::new(options);
         let mut tasks = Vec::new();
         for (id, addr) in options.endpoints.clone() {
             let (state, tx, sink, options) = (state.clone(), tx.clone(), sink.clone(), options.clone());
             tasks.push(tokio::spawn(async move { poll_broker(id, addr, options, state, tx, sink).await }));
         }
-        Self { tasks, view }
+        Self { tasks, view, answering }
+    }
+
+    /// Brokers whose own metadata answer is fresh (alive and reachable right now).
+    pub fn answering(&self) -> watch::Receiver<Vec<BrokerId>> {
+        self.answering.clone()
     }
 
     pub fn view(&self) -> watch::Receiver<ClusterSnapshot> {
@@ -69,7 +76,7 @@ async fn poll_broker(
     addr: String,
     options: Arc<ObserverOptions>,
     state: Arc<Mutex<State>>,
-    tx: Arc<watch::Sender<ClusterSnapshot>>,
+    tx: Arc<(watch::Sender<ClusterSnapshot>, watch::Sender<Vec<BrokerId>>)>,
     sink: EventSink,
 ) {
     let request_timeout = Duration::from_secs(2);
@@ -109,13 +116,20 @@ async fn poll_broker(
 }
 
 /// Merges the fresh answers and emits an event when the merged view changed.
-fn publish(state: &Mutex<State>, tx: &watch::Sender<ClusterSnapshot>, sink: &EventSink, options: &ObserverOptions) {
+fn publish(state: &Mutex<State>, tx: &(watch::Sender<ClusterSnapshot>, watch::Sender<Vec<BrokerId>>), sink: &EventSink, options: &ObserverOptions) {
     let Ok(mut s) = state.lock() else { return };
     let now = Instant::now();
     // An answer older than this no longer speaks for its broker (frozen, dead, cut off).
     let fresh = (options.period * 5).max(Duration::from_secs(1));
     s.views.retain(|_, (at, _)| now.duration_since(*at) <= fresh);
     s.quorum.retain(|_, (at, _)| now.duration_since(*at) <= fresh);
+    let mut answering: Vec<BrokerId> = s.views.keys().copied().collect();
+    answering.sort_unstable();
+    tx.1.send_if_modified(|a| {
+        let changed = *a != answering;
+        *a = answering.clone();
+        changed
+    });
     if s.views.is_empty() {
         let since = *s.blind_since.get_or_insert(now);
         if !s.reported_blind && now.duration_since(since) >= fresh {
@@ -133,6 +147,6 @@ fn publish(state: &Mutex<State>, tx: &watch::Sender<ClusterSnapshot>, sink: &Eve
     if s.last.as_ref() != Some(&merged) {
         s.last = Some(merged.clone());
         sink.emit(EventKind::Observed { snapshot: merged.clone() });
-        tx.send_replace(merged);
+        tx.0.send_replace(merged);
     }
 }
