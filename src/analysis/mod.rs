@@ -1,6 +1,90 @@
-//! Pure analysis of a run's events into a `RunResult` (TEMPORARY stand-in until merge).
+//! Pure analysis of a run's events into a `RunResult`: failover, controller failover, ISR
+//! timeline, offline and under-replicated intervals, preferred-leader restoration, client
+//! view, verification, and the cross-check against Kafka's own log. Events may come out of
+//! order (Docker events are stamped by the daemon); they are sorted by time first.
+
+pub mod kafka_log;
+mod partitions;
+mod stats;
+mod status;
 pub mod verify;
-use crate::events::Event;
-use crate::report::RunResult;
-pub fn analyze(_events: &[Event]) -> RunResult { unimplemented!() }
-pub fn conclude(_r: &mut RunResult) {}
+mod workload;
+
+pub use status::conclude;
+
+use crate::events::{Event, EventKind};
+use crate::report::{ClusterInfo, FailoverSummary, FaultResult, OfflineSummary, RunResult, Status};
+
+pub(crate) fn ms(us: u64) -> f64 {
+    us as f64 / 1000.0
+}
+
+pub fn analyze(events: &[Event]) -> RunResult {
+    let mut sorted: Vec<&Event> = events.iter().collect();
+    sorted.sort_by_key(|e| e.at_us);
+    let mut result = RunResult {
+        status: Status::Inconclusive,
+        experiment: "unknown".into(),
+        variant: None,
+        partial: true,
+        cluster: ClusterInfo { name: "unknown".into(), mode: "unknown".into(), kafka_version: "unknown".into(), reused: false, settings: vec![] },
+        error_bar_ms: 0.0,
+        faults: vec![],
+        partitions: vec![],
+        failover: FailoverSummary::default(),
+        controller_failover_ms: None,
+        offline: OfflineSummary::default(),
+        workload: None,
+        verification: None,
+        expectations: vec![],
+        log_check: None,
+        errors: vec![],
+    };
+    let mut started = false;
+    for e in &sorted {
+        match &e.kind {
+            EventKind::RunStarted { experiment, variant, cluster_name, cluster_mode, kafka_version, observer_period_us, settings, reused_cluster, .. } => {
+                started = true;
+                result.experiment = experiment.clone();
+                result.variant = variant.clone();
+                result.cluster = ClusterInfo {
+                    name: cluster_name.clone(),
+                    mode: cluster_mode.clone(),
+                    kafka_version: kafka_version.clone(),
+                    reused: *reused_cluster,
+                    settings: settings.clone(),
+                };
+                result.error_bar_ms = ms(*observer_period_us);
+            }
+            EventKind::FaultInjected { id, kind, target, resolved, .. } => result.faults.push(FaultResult {
+                id: id.clone(),
+                kind: kind.clone(),
+                target: target.clone(),
+                resolved: resolved.clone(),
+                at_ms: ms(e.at_us),
+                healed_at_ms: None,
+            }),
+            EventKind::FaultReverted { id, .. } => {
+                if let Some(f) = result.faults.iter_mut().rev().find(|f| &f.id == id && f.healed_at_ms.is_none()) {
+                    f.healed_at_ms = Some(ms(e.at_us));
+                }
+            }
+            EventKind::Verified(v) => result.verification = Some(v.clone()),
+            EventKind::Error { message } => result.errors.push(message.clone()),
+            EventKind::RunFinished { outcome } => result.partial = outcome != "completed",
+            _ => {}
+        }
+    }
+    if !started {
+        result.errors.push("no run-started event: the run's settings are unknown".into());
+    }
+    result.failover.resolution_ms = result.error_bar_ms;
+    let timeline = partitions::Timeline::build(&sorted);
+    partitions::fill(&mut result, &timeline, &sorted);
+    result.workload = workload::summarize(&sorted, &mut result.errors);
+    if let Some(w) = &mut result.workload {
+        w.max_unavailability_ms = result.partitions.iter().filter_map(|p| p.unavailability_ms).fold(None, |m, v| Some(m.map_or(v, |m: f64| m.max(v))));
+    }
+    conclude(&mut result);
+    result
+}

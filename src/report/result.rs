@@ -54,8 +54,23 @@ pub struct RunResult {
     pub workload: Option<WorkloadResult>,
     pub verification: Option<crate::events::VerificationSummary>,
     pub expectations: Vec<ExpectationResult>,
+    /// The observer's leader changes against the times Kafka logged them.
+    #[serde(default)]
+    pub log_check: Option<LogCheck>,
     #[serde(default)]
     pub errors: Vec<String>,
+}
+
+/// Observed leader change time minus the new leader's own log time ("Leader t-p … starts at
+/// leader epoch N"), per matched change. Expected in [0, error bar + a request's time].
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct LogCheck {
+    pub matched: usize,
+    /// Observed changes with no log line (e.g. logs rotated) — not counted as failures.
+    pub unmatched: usize,
+    pub offsets_ms: Vec<f64>,
+    pub min_offset_ms: Option<f64>,
+    pub max_offset_ms: Option<f64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
