@@ -58,6 +58,14 @@ pub struct ClusterSpec {
     /// How long to wait for the cluster to become ready.
     #[serde(default = "default_ready_timeout", with = "humantime_serde")]
     pub ready_timeout: Duration,
+    /// Unmeasured traffic to a scratch topic after a fresh start: JVMs on a small machine are
+    /// slow until their JIT has warmed up, which would skew the first latencies. 0s disables.
+    #[serde(default = "default_warm_up", with = "humantime_serde")]
+    pub warm_up: Duration,
+}
+
+fn default_warm_up() -> Duration {
+    Duration::from_secs(15)
 }
 
 fn yes() -> bool {

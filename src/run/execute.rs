@@ -205,6 +205,38 @@ async fn tick_workload(producer: Option<&TrackedProducer>, sink: &EventSink, ena
     }
 }
 
+const WARM_UP_TOPIC: &str = "chaos-warm-up";
+
+/// Unmeasured produce traffic so the brokers' JIT is warm before anything is measured.
+pub async fn warm_up(cluster: &Cluster, duration: Duration) -> Result<(), Error> {
+    let bootstrap = cluster.bootstrap_list();
+    let plan = crate::kafka::admin::TopicPlan { name: WARM_UP_TOPIC.into(), partitions: 3, replication_factor: 3.min(cluster.brokers().len() as i32), assignment: vec![], config: vec![] };
+    let _ = crate::kafka::admin::create_topics(&bootstrap, std::slice::from_ref(&plan)).await;
+    let (tx, _rx) = tokio::sync::mpsc::unbounded_channel();
+    let sink = EventSink::new(crate::clock::Clock::start(), tx);
+    let producer = TrackedProducer::start(
+        ProducerOptions {
+            bootstrap: bootstrap.clone(),
+            topic: WARM_UP_TOPIC.into(),
+            partitions: 3,
+            acks: "all".into(),
+            idempotence: false,
+            rate: 1000,
+            message_size: 100,
+            delivery_timeout: Duration::from_secs(30),
+            retries: None,
+            extra: vec![],
+            producer_id: 0,
+            max_messages: None,
+        },
+        sink,
+    )?;
+    tokio::time::sleep(duration).await;
+    let _ = tokio::task::spawn_blocking(move || producer.finish()).await;
+    crate::kafka::admin::delete_topics(&bootstrap, &[WARM_UP_TOPIC.into()]).await?;
+    Ok(())
+}
+
 async fn setup_topics(ctx: &RunContext<'_>) -> Result<(), Error> {
     let bootstrap = ctx.cluster.bootstrap_list();
     let names: Vec<String> = ctx.experiment.topics.iter().map(|t| t.name.clone()).collect();

@@ -209,6 +209,10 @@ async fn run_variant(
             )));
         }
     }
+    if !cluster.reused && !exp.cluster.warm_up.is_zero() {
+        say(&format!("warming up the fresh cluster for {} (unmeasured)", humantime::format_duration(exp.cluster.warm_up)));
+        execute::warm_up(&cluster, exp.cluster.warm_up).await?;
+    }
     let dir = reports::run_dir(&args.reports, &exp.name, variant, repeat)?;
     let recorder = reports::Recorder::start(&dir)?;
     let sink = recorder.sink();
