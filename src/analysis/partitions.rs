@@ -113,7 +113,7 @@ pub fn fill(result: &mut RunResult, timeline: &Timeline, events: &[&Event]) {
         if let Some(from) = under_from {
             pr.under_replicated_ms += ms(timeline.end_us.saturating_sub(from));
         }
-        pr.offline_ms = pr.offline_intervals.iter().map(|i| i.to_ms.unwrap_or(ms(timeline.end_us)) - i.from_ms).sum();
+        pr.offline_ms = pr.offline_intervals.iter().map(|i| i.to_ms.unwrap_or(ms(timeline.end_us)) - i.from_ms).fold(0.0, |a, b| a + b);
         for (fault_at, brokers) in &faults {
             if brokers.is_empty() {
                 continue;

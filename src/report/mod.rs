@@ -1,10 +1,24 @@
-//! Report exporters (TEMPORARY stand-in until merge).
+//! Report exporters: one per format, each returning bytes or text from a `RunResult` (and the
+//! events, for pictures).
+
+mod compare;
+mod files;
+mod format;
+mod junit;
+mod markdown;
 pub mod result;
+mod table;
 pub mod timeline;
+
+pub use compare::render_comparison;
+pub use files::write_atomically;
+pub use junit::render_junit;
+pub use markdown::render_markdown;
 pub use result::*;
-pub fn render_table(r: &RunResult) -> String { format!("{:#?}", r) }
-pub fn render_json(r: &RunResult) -> Vec<u8> { serde_json::to_vec_pretty(r).unwrap_or_default() }
-pub fn render_markdown(r: &RunResult) -> String { format!("{:?}", r.status) }
-pub fn render_junit(_r: &[RunResult]) -> Result<Vec<u8>, String> { Ok(vec![]) }
-pub fn render_comparison(_r: &[RunResult]) -> String { String::new() }
-pub fn write_atomically(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> { std::fs::write(path, bytes) }
+pub use table::render_table;
+
+pub fn render_json(r: &RunResult) -> Vec<u8> {
+    let mut bytes = serde_json::to_vec_pretty(r).unwrap_or_default();
+    bytes.push(b'\n');
+    bytes
+}

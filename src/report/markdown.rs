@@ -1,0 +1,80 @@
+//! summary.md and the CI step summary: the table's content as markdown.
+
+use super::format::{count, duration_ms, measured, opt_ms};
+use super::RunResult;
+
+pub fn render_markdown(r: &RunResult) -> String {
+    let variant = r.variant.as_ref().map(|v| format!(" `{v}`")).unwrap_or_default();
+    let mut md = format!(
+        "### {}{variant} — **{}**{}\n\n{} mode, Kafka {}; metadata times ± {} (observer poll period).\n\n",
+        r.experiment,
+        r.status.as_str(),
+        if r.partial { " (partial)" } else { "" },
+        r.cluster.mode,
+        r.cluster.kafka_version,
+        duration_ms(r.error_bar_ms)
+    );
+    if !r.cluster.settings.is_empty() {
+        md.push_str(&format!("Settings in force: {}\n\n", r.cluster.settings.iter().map(|(k, v)| format!("`{k}={v}`")).collect::<Vec<_>>().join(", ")));
+    }
+    if !r.faults.is_empty() {
+        md.push_str("| fault | target | hit | at | healed |\n|---|---|---|---|---|\n");
+        for f in &r.faults {
+            md.push_str(&format!("| {} | {} | {} | {} | {} |\n", f.kind, f.target, f.resolved.join(", "), duration_ms(f.at_ms), opt_ms(f.healed_at_ms)));
+        }
+        md.push('\n');
+    }
+    md.push_str("| partition | failover | offline | under-replicated | ISR changes | preferred back | client gap |\n|---|---|---|---|---|---|---|\n");
+    for p in &r.partitions {
+        md.push_str(&format!(
+            "| {}/{} | {} | {} | {} | {} | {} | {} |\n",
+            p.topic,
+            p.partition,
+            measured(p.failover_ms, r.error_bar_ms),
+            duration_ms(p.offline_ms),
+            duration_ms(p.under_replicated_ms),
+            p.isr_changes.len(),
+            opt_ms(p.preferred_restored_ms),
+            opt_ms(p.unavailability_ms)
+        ));
+    }
+    md.push_str(&format!("\nController failover: {}.\n", measured(r.controller_failover_ms, r.error_bar_ms)));
+    if let Some(w) = &r.workload {
+        md.push_str(&format!(
+            "\nWorkload (acks={}): {} sent, {} acked, {} failed, {} unknown; {:.0} msg/s; latency p50 {}, p99 {}, max {}.\n",
+            w.acks,
+            count(w.sent),
+            count(w.acked),
+            count(w.failed),
+            count(w.unknown),
+            w.throughput_per_s,
+            duration_ms(w.latency_ms.p50),
+            duration_ms(w.latency_ms.p99),
+            duration_ms(w.latency_ms.max)
+        ));
+    }
+    if let Some(v) = &r.verification {
+        md.push_str(&format!(
+            "\nVerification{}: **{} acked lost**, {} duplicated, {} reordered, {} unacked-but-present ({} acked, {} read).\n",
+            if v.complete { "" } else { " (INCOMPLETE)" },
+            count(v.lost_acked),
+            count(v.duplicated),
+            count(v.reordered),
+            count(v.unacked_present),
+            count(v.acked),
+            count(v.read)
+        ));
+    }
+    if !r.expectations.is_empty() {
+        md.push_str("\n| expectation | actual | |\n|---|---|---|\n");
+        for e in &r.expectations {
+            let verdict = match e.passed {
+                Some(true) => "✅ pass",
+                Some(false) => "❌ fail",
+                None => "⚠️ no data",
+            };
+            md.push_str(&format!("| `{}` | {} | {verdict} |\n", e.expr, e.actual.clone().unwrap_or_else(|| "—".into())));
+        }
+    }
+    md
+}

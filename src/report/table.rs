@@ -1,0 +1,128 @@
+//! The terminal report (tabled).
+
+use super::format::{count, duration_ms, measured, opt_ms};
+use super::RunResult;
+use tabled::{builder::Builder, settings::Style};
+
+fn table(rows: Vec<Vec<String>>) -> String {
+    let mut b = Builder::default();
+    for r in rows {
+        b.push_record(r);
+    }
+    b.build().with(Style::rounded()).to_string()
+}
+
+pub fn render_table(r: &RunResult) -> String {
+    let mut out = String::new();
+    let variant = r.variant.as_ref().map(|v| format!(" [{v}]")).unwrap_or_default();
+    out.push_str(&format!(
+        "{}{variant}: {}{}  —  {} mode, Kafka {}{}; times ± {} (observer poll)\n",
+        r.experiment,
+        r.status.as_str().to_uppercase(),
+        if r.partial { " (partial)" } else { "" },
+        r.cluster.mode,
+        r.cluster.kafka_version,
+        if r.cluster.reused { ", reused cluster" } else { "" },
+        duration_ms(r.error_bar_ms)
+    ));
+    if !r.cluster.settings.is_empty() {
+        out.push_str(&format!(
+            "settings: {}\n",
+            r.cluster.settings.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("  ")
+        ));
+    }
+    if !r.faults.is_empty() {
+        let mut rows = vec![vec!["fault".into(), "target".into(), "hit".into(), "at".into(), "healed".into()]];
+        for f in &r.faults {
+            rows.push(vec![f.kind.clone(), f.target.clone(), f.resolved.join(", "), duration_ms(f.at_ms), opt_ms(f.healed_at_ms)]);
+        }
+        out.push_str(&table(rows));
+        out.push('\n');
+    }
+    let mut rows = vec![vec![
+        "partition".into(),
+        "failover".into(),
+        "offline".into(),
+        "under-replicated".into(),
+        "ISR changes".into(),
+        "min ISR".into(),
+        "preferred back".into(),
+        "client gap".into(),
+    ]];
+    for p in &r.partitions {
+        rows.push(vec![
+            format!("{}/{}", p.topic, p.partition),
+            measured(p.failover_ms, r.error_bar_ms),
+            duration_ms(p.offline_ms),
+            duration_ms(p.under_replicated_ms),
+            p.isr_changes.len().to_string(),
+            p.isr_changes.iter().map(|c| c.isr.len()).min().map(|m| m.to_string()).unwrap_or_else(|| "—".into()),
+            opt_ms(p.preferred_restored_ms),
+            opt_ms(p.unavailability_ms),
+        ]);
+    }
+    out.push_str(&table(rows));
+    out.push('\n');
+    let fo = &r.failover.metadata_ms;
+    out.push_str(&format!(
+        "failover (metadata): min {} / p50 {} / max {} over {} partition(s), ± {}    controller failover: {}\n",
+        opt_ms(fo.min),
+        opt_ms(fo.p50),
+        opt_ms(fo.max),
+        fo.count,
+        duration_ms(r.failover.resolution_ms),
+        measured(r.controller_failover_ms, r.error_bar_ms)
+    ));
+    if let Some(w) = &r.workload {
+        out.push_str(&format!(
+            "workload (acks={}): sent {} · acked {} · failed {} · unknown {} · {:.0} msg/s · latency p50 {} p99 {} max {}\n",
+            w.acks,
+            count(w.sent),
+            count(w.acked),
+            count(w.failed),
+            count(w.unknown),
+            w.throughput_per_s,
+            duration_ms(w.latency_ms.p50),
+            duration_ms(w.latency_ms.p99),
+            duration_ms(w.latency_ms.max)
+        ));
+    }
+    if let Some(v) = &r.verification {
+        out.push_str(&format!(
+            "verification: acked {} · read {} · LOST {} · duplicated {} · reordered {} · unacked-present {}{}\n",
+            count(v.acked),
+            count(v.read),
+            count(v.lost_acked),
+            count(v.duplicated),
+            count(v.reordered),
+            count(v.unacked_present),
+            if v.complete { String::new() } else { format!(" · INCOMPLETE ({})", v.note.clone().unwrap_or_default()) }
+        ));
+    }
+    if let Some(c) = &r.log_check {
+        out.push_str(&format!(
+            "cross-check with Kafka's log: {} leader change(s) matched, observed {}…{} after Kafka logged them{}\n",
+            c.matched,
+            opt_ms(c.min_offset_ms),
+            opt_ms(c.max_offset_ms),
+            if c.unmatched > 0 { format!(", {} not found in the log", c.unmatched) } else { String::new() }
+        ));
+    }
+    if !r.expectations.is_empty() {
+        let mut rows = vec![vec!["expectation".into(), "actual".into(), "".into()]];
+        for e in &r.expectations {
+            let verdict = match e.passed {
+                Some(true) => "PASS",
+                Some(false) => "FAIL",
+                None => "NO DATA",
+            };
+            rows.push(vec![e.expr.clone(), e.actual.clone().unwrap_or_else(|| "—".into()), verdict.into()]);
+        }
+        out.push_str(&table(rows));
+        out.push('\n');
+    }
+    for e in &r.errors {
+        out.push_str(&format!("error: {e}\n"));
+    }
+    out
+}
