@@ -1,23 +1,55 @@
-//! TEMPORARY stand-in until the real loader lands (same public API).
+//! Experiment files: schema, loading with positioned errors, static validation, validation
+//! against the compose file, expectations and matrices.
+
+mod error;
+pub mod expr;
+pub mod matrix;
 pub mod schema;
+mod validate;
+
+pub use error::{from_serde as input_error_from_serde, line_of_item, line_of_key, read_text, InputError, MAX_FILE_BYTES};
 pub use schema::*;
+
 use std::path::{Path, PathBuf};
-#[derive(Debug, thiserror::Error)]
+
+#[derive(Debug, Clone, thiserror::Error)]
 #[error("{0}")]
-pub struct ExperimentError(pub String);
+pub struct ExperimentError(pub InputError);
+
+impl From<InputError> for ExperimentError {
+    fn from(e: InputError) -> Self {
+        ExperimentError(e)
+    }
+}
+
+/// Reads, parses and statically validates an experiment file.
 pub fn load(path: &Path) -> Result<Experiment, ExperimentError> {
-    let text = std::fs::read_to_string(path).map_err(|e| ExperimentError(e.to_string()))?;
-    serde_yaml_ng::from_str(&text).map_err(|e| ExperimentError(format!("{}: {e}", path.display())))
+    let text = read_text(path, "experiment file")?;
+    parse(&text, path)
 }
+
+pub fn parse(text: &str, file: &Path) -> Result<Experiment, ExperimentError> {
+    if text.trim().lines().all(|l| l.trim().is_empty() || l.trim_start().starts_with('#')) {
+        return Err(InputError {
+            file: file.into(),
+            line: None,
+            column: None,
+            path: String::new(),
+            message: "empty experiment file".into(),
+            hint: Some("start from one of experiments/*.yaml".into()),
+        }
+        .into());
+    }
+    let de = serde_yaml_ng::Deserializer::from_str(text);
+    let exp: Experiment = serde_path_to_error::deserialize(de).map_err(|e| error::from_serde(file, e))?;
+    validate::statically(&exp, text, file)?;
+    Ok(exp)
+}
+
+/// The compose file, relative to the experiment file's directory.
 pub fn compose_path(exp: &Experiment, experiment_file: &Path) -> PathBuf {
-    experiment_file.parent().unwrap_or(Path::new(".")).join(&exp.cluster.compose)
+    let base = experiment_file.parent().unwrap_or(Path::new("."));
+    base.join(&exp.cluster.compose)
 }
-pub fn validate_against_compose(_exp: &Experiment, _file: &Path, _compose: &crate::compose::ComposeProject) -> Result<(), ExperimentError> { Ok(()) }
-pub mod matrix {
-    use super::Experiment;
-    pub struct Variant { pub name: String, pub experiment: Experiment }
-    pub fn expand(exp: &Experiment) -> Vec<Variant> { vec![Variant { name: String::new(), experiment: exp.clone() }] }
-}
-pub mod expr {
-    pub fn evaluate_all(_texts: &[String], _result: &serde_json::Value) -> Vec<crate::report::ExpectationResult> { vec![] }
-}
+
+pub use validate::against_compose as validate_against_compose;

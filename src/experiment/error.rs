@@ -1,0 +1,152 @@
+//! Errors in input files, positioned: `file:line:column: field.path: message` and a hint.
+
+use std::fmt;
+use std::path::PathBuf;
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct InputError {
+    pub file: PathBuf,
+    pub line: Option<usize>,
+    pub column: Option<usize>,
+    /// Field path, e.g. `steps[3].wait-for`; empty for the whole file.
+    pub path: String,
+    pub message: String,
+    pub hint: Option<String>,
+}
+
+impl fmt::Display for InputError {
+    fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        write!(f, "{}", self.file.display())?;
+        if let Some(line) = self.line {
+            write!(f, ":{line}")?;
+            if let Some(col) = self.column {
+                write!(f, ":{col}")?;
+            }
+        }
+        if !self.path.is_empty() && self.path != "." {
+            write!(f, ": {}", self.path)?;
+        }
+        write!(f, ": {}", self.message)?;
+        if let Some(hint) = &self.hint {
+            write!(f, "\n  hint: {hint}")?;
+        }
+        Ok(())
+    }
+}
+
+/// Largest input file accepted.
+pub const MAX_FILE_BYTES: usize = 1 << 20;
+
+/// Reads a file as UTF-8 text no larger than `MAX_FILE_BYTES`.
+pub fn read_text(path: &std::path::Path, what: &str) -> Result<String, InputError> {
+    let err = |line: Option<usize>, message: String, hint: Option<&str>| InputError {
+        file: path.to_path_buf(),
+        line,
+        column: None,
+        path: String::new(),
+        message,
+        hint: hint.map(str::to_string),
+    };
+    let bytes = std::fs::read(path).map_err(|e| err(None, format!("cannot read {what}: {e}"), None))?;
+    if bytes.len() > MAX_FILE_BYTES {
+        return Err(err(None, format!("{what} is {} bytes; the limit is {MAX_FILE_BYTES}", bytes.len()), Some("split it, or check that this is the file you meant")));
+    }
+    String::from_utf8(bytes).map_err(|e| {
+        let valid = &e.as_bytes()[..e.utf8_error().valid_up_to()];
+        let line = valid.iter().filter(|b| **b == b'\n').count() + 1;
+        err(Some(line), format!("{what} is not UTF-8 (invalid byte at offset {})", e.utf8_error().valid_up_to()), Some("save the file as UTF-8"))
+    })
+}
+
+/// Turns a serde_yaml_ng error (through serde_path_to_error) into a positioned error.
+pub fn from_serde(file: &std::path::Path, e: serde_path_to_error::Error<serde_yaml_ng::Error>) -> InputError {
+    let path = e.path().to_string();
+    let inner = e.into_inner();
+    let location = inner.location();
+    let mut message = inner.to_string();
+    // The location is printed separately; drop serde_yaml's own " at line X column Y".
+    if let Some(i) = message.find(" at line ") {
+        message.truncate(i);
+    }
+    let hint = hint_for(&message);
+    InputError {
+        file: file.to_path_buf(),
+        line: location.as_ref().map(|l| l.line()),
+        column: location.as_ref().map(|l| l.column()),
+        path,
+        message,
+        hint,
+    }
+}
+
+fn hint_for(message: &str) -> Option<String> {
+    if message.contains("unknown field") {
+        Some("check the spelling; keys are kebab-case (e.g. replication-factor, wait-for)".into())
+    } else if message.contains("time unit") || message.contains("expected number") && message.contains("duration") || message.contains("invalid duration") {
+        Some("durations look like 500ms, 30s, 2m, 1h".into())
+    } else if message.contains("unknown variant") {
+        Some("use one of the values listed".into())
+    } else if message.contains("missing field") {
+        Some("add the field; see experiments/ for complete examples".into())
+    } else if message.contains("recursion limit") || message.contains("repetition limit") {
+        Some("the file nests or repeats aliases too deeply to be an experiment".into())
+    } else {
+        None
+    }
+}
+
+/// 1-based line of the `index`-th item of the top-level list `key` (e.g. steps[3]).
+pub fn line_of_item(text: &str, key: &str, index: usize) -> Option<usize> {
+    let lines: Vec<&str> = text.lines().collect();
+    let start = lines.iter().position(|l| l.trim_end() == format!("{key}:") || l.starts_with(&format!("{key}: ")))?;
+    let mut item_indent: Option<usize> = None;
+    let mut seen = 0;
+    for (i, line) in lines.iter().enumerate().skip(start + 1) {
+        let trimmed = line.trim_start();
+        if trimmed.is_empty() || trimmed.starts_with('#') {
+            continue;
+        }
+        let indent = line.len() - trimmed.len();
+        if indent == 0 && !trimmed.starts_with('-') {
+            break;
+        }
+        if trimmed.starts_with("- ") || trimmed == "-" {
+            if item_indent.is_none() {
+                item_indent = Some(indent);
+            }
+            if Some(indent) == item_indent {
+                if seen == index {
+                    return Some(i + 1);
+                }
+                seen += 1;
+            }
+        }
+    }
+    None
+}
+
+/// 1-based line of a top-level key.
+pub fn line_of_key(text: &str, key: &str) -> Option<usize> {
+    text.lines().position(|l| l.starts_with(&format!("{key}:"))).map(|i| i + 1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_list_items_and_keys() {
+        let text = "name: x\nsteps:\n  # warm-up\n  - wait: 1s\n  - name: a\n    fault: {kind: kill}\n  - heal: a\nexpect:\n  - a < 1\n";
+        assert_eq!(line_of_item(text, "steps", 0), Some(4));
+        assert_eq!(line_of_item(text, "steps", 2), Some(7));
+        assert_eq!(line_of_item(text, "steps", 3), None);
+        assert_eq!(line_of_item(text, "expect", 0), Some(9));
+        assert_eq!(line_of_key(text, "expect"), Some(8));
+    }
+
+    #[test]
+    fn display_names_file_line_column_path_and_hint() {
+        let e = InputError { file: "x.yaml".into(), line: Some(3), column: Some(5), path: "steps[0].wait".into(), message: "bad".into(), hint: Some("do this".into()) };
+        assert_eq!(e.to_string(), "x.yaml:3:5: steps[0].wait: bad\n  hint: do this");
+    }
+}
