@@ -166,6 +166,9 @@ pub enum EventKind {
         logged_wall_ms: i64,
         line: String,
     },
+    /// Something the harness did or saw that a reader of the report should know (e.g. a broker
+    /// that exited after its heal and was started again).
+    Note { message: String },
     /// Something went wrong; the run goes on or is aborted (see RunFinished).
     Error { message: String },
     /// Last event of every run.

@@ -38,6 +38,7 @@ pub fn analyze(events: &[Event]) -> RunResult {
         verification: None,
         expectations: vec![],
         log_check: None,
+        notes: vec![],
         errors: vec![],
     };
     let mut started = false;
@@ -71,6 +72,7 @@ pub fn analyze(events: &[Event]) -> RunResult {
             }
             EventKind::Verified(v) => result.verification = Some(v.clone()),
             EventKind::Error { message } => result.errors.push(message.clone()),
+            EventKind::Note { message } => result.notes.push(message.clone()),
             EventKind::RunFinished { outcome } => result.partial = outcome != "completed",
             _ => {}
         }

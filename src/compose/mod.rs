@@ -145,7 +145,7 @@ fn names(n: Option<Names>) -> Vec<String> {
 
 fn command(c: Command) -> Vec<String> {
     match c {
-        Command::List(l) => l,
+        Command::List(l) => l.into_iter().map(|s| s.0).collect(),
         Command::Line(line) => {
             // Simple shell words: whitespace-separated, single or double quotes group.
             let mut words = Vec::new();

@@ -109,7 +109,7 @@ pub enum Names {
 #[serde(untagged, expecting = "a string or a list of strings")]
 pub enum Command {
     Line(String),
-    List(Vec<String>),
+    List(Vec<Scalar>),
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]

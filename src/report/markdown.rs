@@ -65,6 +65,9 @@ pub fn render_markdown(r: &RunResult) -> String {
             count(v.read)
         ));
     }
+    for n in &r.notes {
+        md.push_str(&format!("\nNote: {n}\n"));
+    }
     if !r.expectations.is_empty() {
         md.push_str("\n| expectation | actual | |\n|---|---|---|\n");
         for e in &r.expectations {

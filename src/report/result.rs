@@ -58,6 +58,8 @@ pub struct RunResult {
     #[serde(default)]
     pub log_check: Option<LogCheck>,
     #[serde(default)]
+    pub notes: Vec<String>,
+    #[serde(default)]
     pub errors: Vec<String>,
 }
 

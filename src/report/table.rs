@@ -121,6 +121,9 @@ pub fn render_table(r: &RunResult) -> String {
         out.push_str(&table(rows));
         out.push('\n');
     }
+    for n in &r.notes {
+        out.push_str(&format!("note: {n}\n"));
+    }
     for e in &r.errors {
         out.push_str(&format!("error: {e}\n"));
     }

@@ -94,7 +94,9 @@ pub async fn execute(ctx: &RunContext<'_>, interrupt: watch::Receiver<bool>) -> 
         rng: rand::rngs::StdRng::seed_from_u64(ctx.seed),
         active: Vec::new(),
         resolved: Default::default(),
+        down_on_purpose: Default::default(),
     };
+    let supervisor = tokio::spawn(supervise(ctx.docker.clone(), ctx.cluster.name.clone(), faults.down_on_purpose.clone(), ctx.sink.clone()));
 
     ctx.sink.emit(EventKind::Phase { name: "steps".into() });
     let started = Instant::now();
@@ -171,9 +173,40 @@ pub async fn execute(ctx: &RunContext<'_>, interrupt: watch::Receiver<bool>) -> 
         }
     }
     observer.stop();
+    supervisor.abort();
     record_kafka_leadership_log(ctx, &topics).await;
     steps_result?;
     heal_result.map_err(Error::Docker)
+}
+
+/// Starts again a service that exited although no fault keeps it down — e.g. a ZooKeeper-mode
+/// broker restarted before its old session expired exits with NodeExistsException on
+/// /brokers/ids/N. That is Kafka's behaviour, recorded as a note; the heal still has to hold.
+async fn supervise(docker: bollard::Docker, cluster: String, down_on_purpose: std::sync::Arc<std::sync::Mutex<Vec<String>>>, sink: EventSink) {
+    let mut ticker = tokio::time::interval(Duration::from_secs(1));
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut last_start: std::collections::HashMap<String, Instant> = Default::default();
+    loop {
+        ticker.tick().await;
+        let Ok(view) = crate::docker::cluster::attach(&docker, Some(&cluster)).await else { continue };
+        let down = down_on_purpose.lock().map(|d| d.clone()).unwrap_or_default();
+        for s in &view.services {
+            if !(s.state == "exited" || s.state == "dead") || down.contains(&s.name) {
+                continue;
+            }
+            if last_start.get(&s.name).is_some_and(|t| t.elapsed() < Duration::from_secs(2)) {
+                continue;
+            }
+            let why = crate::docker::logs::tail(&docker, &s.container_id, 200)
+                .await
+                .ok()
+                .and_then(|log| log.lines().rev().find(|l| l.contains("ERROR") || l.contains("Exception")).map(|l| l.chars().take(240).collect::<String>()))
+                .unwrap_or_else(|| "no error in its log".into());
+            sink.emit(EventKind::Note { message: format!("{} exited although no fault holds it down ({why}); started it again", s.name) });
+            last_start.insert(s.name.clone(), Instant::now());
+            let _ = crate::docker::faults::start(&docker, &view, s).await;
+        }
+    }
 }
 
 /// Kafka's own record of every leadership change during the run (the new leader's log line),

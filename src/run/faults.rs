@@ -33,6 +33,8 @@ pub struct Faults<'a> {
     pub active: Vec<Active>,
     /// Services each named fault step resolved to (for `same-as`).
     pub resolved: HashMap<String, Vec<String>>,
+    /// Services stopped or killed on purpose right now (the supervisor leaves them alone).
+    pub down_on_purpose: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
 }
 
 /// Resolves a target against the current view. Errors name the role.
@@ -178,6 +180,13 @@ impl Faults<'_> {
             }
             kind => self.apply(kind, &names, moment_actions(kind)).await?,
         };
+        if let Ok(mut down) = self.down_on_purpose.lock() {
+            match spec.kind {
+                FaultKind::Kill | FaultKind::Stop => down.extend(names.iter().cloned()),
+                FaultKind::Start => down.retain(|n| !names.contains(n)),
+                _ => {}
+            }
+        }
         let (at, source) = self.stamp(event_ns);
         let broker_ids = names.iter().filter_map(|n| self.cluster.broker_id(n)).collect();
         self.sink.emit_at(at, EventKind::FaultInjected {
@@ -209,7 +218,12 @@ impl Faults<'_> {
 
     async fn revert(&self, active: &Active) -> Result<(), DockerError> {
         let event_ns = match active.kind {
-            FaultKind::Kill | FaultKind::Stop => self.apply(FaultKind::Start, &active.services, revert_actions(active.kind)).await?.0,
+            FaultKind::Kill | FaultKind::Stop => {
+                if let Ok(mut down) = self.down_on_purpose.lock() {
+                    down.retain(|n| !active.services.contains(n));
+                }
+                self.apply(FaultKind::Start, &active.services, revert_actions(active.kind)).await?.0
+            }
             FaultKind::Pause => self.apply(FaultKind::Unpause, &active.services, revert_actions(active.kind)).await?.0,
             FaultKind::Disconnect => self.apply(FaultKind::Connect, &active.services, &[]).await?.0,
             FaultKind::Partition => {

@@ -135,6 +135,9 @@ fn publish(state: &Mutex<State>, tx: &(watch::Sender<ClusterSnapshot>, watch::Se
         if !s.reported_blind && now.duration_since(since) >= fresh {
             s.reported_blind = true;
             sink.emit(EventKind::ObserverError { error: "no broker answered metadata requests".into() });
+            // Nothing is known now: conditions must not be judged on the last, stale view.
+            s.last = Some(ClusterSnapshot::default());
+            tx.0.send_replace(ClusterSnapshot::default());
         }
         return;
     }
