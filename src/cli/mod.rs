@@ -63,6 +63,12 @@ pub enum Command {
     /// Benchmarks of the harness itself (throughput vs kafka-producer-perf-test, verification
     /// speed and memory, overhead, time to ready); writes reports/bench-*/bench.md.
     Bench(crate::bench::BenchArgs),
+    /// Side by side: several run directories (or a parent of them), with the differences
+    /// beyond noise.
+    Compare {
+        #[arg(required = true)]
+        dirs: Vec<PathBuf>,
+    },
     /// Re-render a run's reports from its events.jsonl.
     Report {
         dir: PathBuf,
@@ -160,5 +166,6 @@ async fn dispatch(cli: Cli) -> Result<i32, Error> {
         Command::Run(args) => crate::run::run_cli(args).await,
         Command::Bench(args) => crate::bench::run(args).await,
         Command::Report { dir } => crate::run::rerender(&dir),
+        Command::Compare { dirs } => crate::run::compare(&dirs),
     }
 }

@@ -6,6 +6,7 @@ mod files;
 mod format;
 mod junit;
 mod markdown;
+mod noise;
 pub mod result;
 mod table;
 pub mod timeline;
@@ -14,6 +15,7 @@ pub use compare::render_comparison;
 pub use files::write_atomically;
 pub use junit::render_junit;
 pub use markdown::render_markdown;
+pub use noise::differences_beyond_noise;
 pub use result::*;
 pub use table::render_table;
 

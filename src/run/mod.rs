@@ -115,6 +115,9 @@ pub async fn run_cli(args: RunArgs) -> Result<i32, Error> {
     }
     if results.len() > 1 {
         progress.line(&crate::report::render_comparison(&results));
+        for d in crate::report::differences_beyond_noise(&results) {
+            progress.line(&format!("beyond noise: {d}"));
+        }
     }
     if let Some(path) = &args.junit {
         let bytes = crate::report::render_junit(&results).map_err(Error::Io)?;
@@ -288,4 +291,39 @@ pub fn rerender(dir: &Path) -> Result<i32, Error> {
     let result = reports::analyze_and_write(dir, &events)?;
     println!("{}", crate::report::render_table(&result));
     Ok(outcome::exit_code_of(&result, false))
+}
+
+/// `chaos compare`: results re-derived from each run's events, side by side.
+pub fn compare(dirs: &[PathBuf]) -> Result<i32, Error> {
+    let mut runs: Vec<PathBuf> = Vec::new();
+    for d in dirs {
+        if d.join("events.jsonl").exists() {
+            runs.push(d.clone());
+        } else if d.is_dir() {
+            let mut inner: Vec<PathBuf> = std::fs::read_dir(d)?.filter_map(|e| e.ok().map(|e| e.path())).filter(|p| p.join("events.jsonl").exists()).collect();
+            inner.sort();
+            runs.extend(inner);
+        } else {
+            return Err(Error::Invalid(format!("{}: not a run directory (no events.jsonl)", d.display())));
+        }
+    }
+    let mut results = Vec::new();
+    for dir in &runs {
+        let file = std::fs::File::open(dir.join("events.jsonl"))?;
+        let events = crate::events::read_events(std::io::BufReader::new(file)).map_err(|e| Error::Invalid(format!("{}: {e}", dir.display())))?;
+        let mut result = crate::analysis::analyze(&events);
+        let expect: Vec<String> = events.iter().find_map(|e| match &e.kind { EventKind::RunStarted { expect, .. } => Some(expect.clone()), _ => None }).unwrap_or_default();
+        result.expectations = crate::experiment::expr::evaluate_all(&expect, &serde_json::to_value(&result).unwrap_or_default());
+        crate::analysis::conclude(&mut result);
+        results.push(result);
+    }
+    println!("{}", crate::report::render_comparison(&results));
+    let differences = crate::report::differences_beyond_noise(&results);
+    if differences.is_empty() {
+        println!("no difference beyond noise");
+    }
+    for d in differences {
+        println!("beyond noise: {d}");
+    }
+    Ok(exit::PASSED)
 }
