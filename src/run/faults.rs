@@ -139,9 +139,17 @@ impl Faults<'_> {
         let names = resolve(&spec.target, view, self.cluster, &self.resolved, &mut self.rng)
             .map_err(|e| DockerError::Fault { fault: spec.kind.as_str().into(), service: spec.target.to_string(), reason: e })?;
         let mut active = Active { id: id.to_string(), kind: spec.kind, services: names.clone(), rules: Vec::new() };
-        // Registered first: a failure half-way still reverts what was applied.
+        // Registered first: a failure half-way still reverts what was applied, and the
+        // supervisor must not restart a broker that is being stopped on purpose.
         if spec.kind.needs_revert() {
             self.active.push(active.clone());
+        }
+        if let Ok(mut down) = self.down_on_purpose.lock() {
+            match spec.kind {
+                FaultKind::Kill | FaultKind::Stop => down.extend(names.iter().cloned()),
+                FaultKind::Start => down.retain(|n| !names.contains(n)),
+                _ => {}
+            }
         }
         let (event_ns, _) = match spec.kind {
             FaultKind::Partition => {
@@ -180,13 +188,6 @@ impl Faults<'_> {
             }
             kind => self.apply(kind, &names, moment_actions(kind)).await?,
         };
-        if let Ok(mut down) = self.down_on_purpose.lock() {
-            match spec.kind {
-                FaultKind::Kill | FaultKind::Stop => down.extend(names.iter().cloned()),
-                FaultKind::Start => down.retain(|n| !names.contains(n)),
-                _ => {}
-            }
-        }
         let (at, source) = self.stamp(event_ns);
         let broker_ids = names.iter().filter_map(|n| self.cluster.broker_id(n)).collect();
         self.sink.emit_at(at, EventKind::FaultInjected {
