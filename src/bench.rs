@@ -77,16 +77,49 @@ struct Overhead {
 fn machine() -> Vec<(String, String)> {
     let cpu = std::fs::read_to_string("/proc/cpuinfo")
         .ok()
-        .and_then(|c| c.lines().find(|l| l.starts_with("model name")).map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string()))
+        .and_then(|c| {
+            c.lines()
+                .find(|l| l.starts_with("model name"))
+                .map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string())
+        })
         .unwrap_or_default();
-    let mem = std::fs::read_to_string("/proc/meminfo").ok().and_then(|m| m.lines().next().map(|l| l.split_whitespace().nth(1).unwrap_or("0").to_string())).unwrap_or_default();
+    let mem = std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|m| {
+            m.lines()
+                .next()
+                .map(|l| l.split_whitespace().nth(1).unwrap_or("0").to_string())
+        })
+        .unwrap_or_default();
     vec![
-        ("cpus".into(), std::thread::available_parallelism().map(|n| n.to_string()).unwrap_or_default()),
+        (
+            "cpus".into(),
+            std::thread::available_parallelism()
+                .map(|n| n.to_string())
+                .unwrap_or_default(),
+        ),
         ("cpu model".into(), cpu),
-        ("memory".into(), format!("{:.1} GiB", mem.parse::<f64>().unwrap_or(0.0) / 1_048_576.0)),
-        ("kernel".into(), std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default().trim().to_string()),
+        (
+            "memory".into(),
+            format!("{:.1} GiB", mem.parse::<f64>().unwrap_or(0.0) / 1_048_576.0),
+        ),
+        (
+            "kernel".into(),
+            std::fs::read_to_string("/proc/sys/kernel/osrelease")
+                .unwrap_or_default()
+                .trim()
+                .to_string(),
+        ),
         ("chaos".into(), env!("CARGO_PKG_VERSION").to_string()),
-        ("build".into(), if cfg!(debug_assertions) { "debug" } else { "release" }.into()),
+        (
+            "build".into(),
+            if cfg!(debug_assertions) {
+                "debug"
+            } else {
+                "release"
+            }
+            .into(),
+        ),
     ]
 }
 
@@ -96,10 +129,21 @@ fn process_usage() -> (f64, u64) {
     let after_comm = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or("");
     let fields: Vec<&str> = after_comm.split_whitespace().collect();
     // utime and stime are fields 14 and 15 (1-based) of stat, i.e. 11 and 12 after the comm.
-    let ticks: f64 = fields.get(11).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0) + fields.get(12).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
+    let ticks: f64 = fields
+        .get(11)
+        .and_then(|v| v.parse::<f64>().ok())
+        .unwrap_or(0.0)
+        + fields
+            .get(12)
+            .and_then(|v| v.parse::<f64>().ok())
+            .unwrap_or(0.0);
     let hwm_kb = std::fs::read_to_string("/proc/self/status")
         .ok()
-        .and_then(|s| s.lines().find(|l| l.starts_with("VmHWM:")).and_then(|l| l.split_whitespace().nth(1)?.parse::<u64>().ok()))
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1)?.parse::<u64>().ok())
+        })
         .unwrap_or(0);
     (ticks / 100.0, hwm_kb * 1024)
 }
@@ -127,7 +171,10 @@ pub fn bench_verification(messages: u64) -> Verification {
     let heap = ledger.approx_heap_bytes() + checker.approx_heap_bytes();
     let summary = checker.finish(&ledger, true);
     let seconds = started.elapsed().as_secs_f64();
-    assert!(summary.acked == per * partitions as u64, "the benchmark's own check failed");
+    assert!(
+        summary.acked == per * partitions as u64,
+        "the benchmark's own check failed"
+    );
     Verification {
         messages: per * partitions as u64,
         seconds,
@@ -138,34 +185,86 @@ pub fn bench_verification(messages: u64) -> Verification {
 }
 
 pub async fn run(args: BenchArgs) -> Result<i32, Error> {
-    let mut report = BenchReport { machine: machine(), ..Default::default() };
+    let mut report = BenchReport {
+        machine: machine(),
+        ..Default::default()
+    };
     eprintln!("verification: {} messages", args.verify_messages);
     let n = args.verify_messages;
-    report.verification = tokio::task::spawn_blocking(move || bench_verification(n)).await.map_err(|e| Error::Io(e.to_string()))?;
+    report.verification = tokio::task::spawn_blocking(move || bench_verification(n))
+        .await
+        .map_err(|e| Error::Io(e.to_string()))?;
     if !args.verify_only {
         let docker = docker::connect().await?;
         let project = crate::compose::load(Path::new("compose/seed.yml"))?;
-        let plan = cluster::Plan::new(&project, &Default::default(), &Default::default()).map_err(Error::Invalid)?;
+        let plan = cluster::Plan::new(&project, &Default::default(), &Default::default())
+            .map_err(Error::Invalid)?;
         let say = |m: &str| eprintln!("{m}");
-        let images: Vec<String> = plan.services.iter().map(|s| s.service.image.clone()).collect();
+        let images: Vec<String> = plan
+            .services
+            .iter()
+            .map(|s| s.service.image.clone())
+            .collect();
         docker::images::ensure_for(&docker, &images, &say).await?;
-        let fresh = cluster::up(&docker, &plan, &cluster::UpOptions { reuse: false, ready_timeout: Duration::from_secs(180), progress: &say }).await?;
-        report.ready.push(("seed, fresh".into(), fresh.ready_after.as_secs_f64()));
-        let reused = cluster::up(&docker, &plan, &cluster::UpOptions { reuse: true, ready_timeout: Duration::from_secs(180), progress: &say }).await?;
-        report.ready.push(("seed, reused".into(), reused.ready_after.as_secs_f64()));
+        let fresh = cluster::up(
+            &docker,
+            &plan,
+            &cluster::UpOptions {
+                reuse: false,
+                ready_timeout: Duration::from_secs(180),
+                progress: &say,
+            },
+        )
+        .await?;
+        report
+            .ready
+            .push(("seed, fresh".into(), fresh.ready_after.as_secs_f64()));
+        let reused = cluster::up(
+            &docker,
+            &plan,
+            &cluster::UpOptions {
+                reuse: true,
+                ready_timeout: Duration::from_secs(180),
+                progress: &say,
+            },
+        )
+        .await?;
+        report
+            .ready
+            .push(("seed, reused".into(), reused.ready_after.as_secs_f64()));
         report.throughput = Some(throughput(&reused, args.messages).await?);
         report.overhead = Some(overhead(&reused, args.overhead_seconds).await?);
         let kraft = crate::compose::load(Path::new("compose/kraft.yml"))?;
-        let kplan = cluster::Plan::new(&kraft, &Default::default(), &Default::default()).map_err(Error::Invalid)?;
-        let k = cluster::up(&docker, &kplan, &cluster::UpOptions { reuse: false, ready_timeout: Duration::from_secs(180), progress: &say }).await?;
-        report.ready.push(("kraft, fresh".into(), k.ready_after.as_secs_f64()));
+        let kplan = cluster::Plan::new(&kraft, &Default::default(), &Default::default())
+            .map_err(Error::Invalid)?;
+        let k = cluster::up(
+            &docker,
+            &kplan,
+            &cluster::UpOptions {
+                reuse: false,
+                ready_timeout: Duration::from_secs(180),
+                progress: &say,
+            },
+        )
+        .await?;
+        report
+            .ready
+            .push(("kraft, fresh".into(), k.ready_after.as_secs_f64()));
         cluster::down(&docker, Some(&k.name)).await?;
     }
-    let dir = args.reports.join(format!("bench-{}", humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string().replace([':', '-'], "")));
+    let dir = args.reports.join(format!(
+        "bench-{}",
+        humantime::format_rfc3339_seconds(std::time::SystemTime::now())
+            .to_string()
+            .replace([':', '-'], "")
+    ));
     std::fs::create_dir_all(&dir)?;
     let md = render(&report);
     crate::report::write_atomically(&dir.join("bench.md"), md.as_bytes())?;
-    crate::report::write_atomically(&dir.join("bench.json"), &serde_json::to_vec_pretty(&report).unwrap_or_default())?;
+    crate::report::write_atomically(
+        &dir.join("bench.json"),
+        &serde_json::to_vec_pretty(&report).unwrap_or_default(),
+    )?;
     println!("{md}\nwritten to {}", dir.display());
     Ok(0)
 }
@@ -173,9 +272,18 @@ pub async fn run(args: BenchArgs) -> Result<i32, Error> {
 async fn fresh_topic(bootstrap: &str, partitions: i32) -> Result<(), Error> {
     crate::kafka::admin::delete_topics(bootstrap, &["bench".into()]).await?;
     tokio::time::sleep(Duration::from_secs(2)).await;
-    let plan = crate::kafka::admin::TopicPlan { name: "bench".into(), partitions, replication_factor: 3, assignment: vec![], config: vec![] };
+    let plan = crate::kafka::admin::TopicPlan {
+        name: "bench".into(),
+        partitions,
+        replication_factor: 3,
+        assignment: vec![],
+        config: vec![],
+    };
     for _ in 0..20 {
-        if crate::kafka::admin::create_topics(bootstrap, std::slice::from_ref(&plan)).await.is_ok() {
+        if crate::kafka::admin::create_topics(bootstrap, std::slice::from_ref(&plan))
+            .await
+            .is_ok()
+        {
             tokio::time::sleep(Duration::from_secs(2)).await;
             return Ok(());
         }
@@ -207,7 +315,9 @@ async fn throughput(cluster: &cluster::Cluster, messages: u64) -> Result<Through
     };
     let started = Instant::now();
     let producer = TrackedProducer::start(options, sink).map_err(Error::Kafka)?;
-    let (summary, _) = tokio::task::spawn_blocking(move || producer.finish_when_sent()).await.map_err(|e| Error::Io(e.to_string()))?;
+    let (summary, _) = tokio::task::spawn_blocking(move || producer.finish_when_sent())
+        .await
+        .map_err(|e| Error::Io(e.to_string()))?;
     let chaos_per_s = summary.acked as f64 / started.elapsed().as_secs_f64();
 
     eprintln!("throughput: kafka-producer-perf-test, {messages} messages");
@@ -215,9 +325,28 @@ async fn throughput(cluster: &cluster::Cluster, messages: u64) -> Result<Through
     let jars = crate::docker::images::jar_dir(&crate::docker::images::ZOOKEEPER_MODE)
         .ok_or_else(|| Error::Io("the Kafka jars are not cached; run chaos images build".into()))?;
     let out = tokio::process::Command::new("java")
-        .args(["-Xmx512m", "-cp", &format!("{}/*", jars.display()), "org.apache.kafka.tools.ProducerPerformance"])
-        .args(["--topic", "bench", "--num-records", &messages.to_string(), "--record-size", &size.to_string(), "--throughput", "-1"])
-        .args(["--producer-props", &format!("bootstrap.servers={bootstrap}"), &format!("acks={acks}"), "linger.ms=5"])
+        .args([
+            "-Xmx512m",
+            "-cp",
+            &format!("{}/*", jars.display()),
+            "org.apache.kafka.tools.ProducerPerformance",
+        ])
+        .args([
+            "--topic",
+            "bench",
+            "--num-records",
+            &messages.to_string(),
+            "--record-size",
+            &size.to_string(),
+            "--throughput",
+            "-1",
+        ])
+        .args([
+            "--producer-props",
+            &format!("bootstrap.servers={bootstrap}"),
+            &format!("acks={acks}"),
+            "linger.ms=5",
+        ])
         .output()
         .await
         .map_err(|e| Error::Io(format!("java: {e}")))?;
@@ -226,21 +355,48 @@ async fn throughput(cluster: &cluster::Cluster, messages: u64) -> Result<Through
         .lines()
         .filter(|l| l.contains("records sent"))
         .last()
-        .and_then(|l| l.split(',').nth(1)?.split_whitespace().next()?.parse::<f64>().ok())
-        .ok_or_else(|| Error::Io(format!("no summary from ProducerPerformance: {text}{}", String::from_utf8_lossy(&out.stderr))))?;
-    Ok(Throughput { messages, message_size: size, acks: acks.into(), partitions, chaos_per_s, perf_test_per_s, ratio: chaos_per_s / perf_test_per_s })
+        .and_then(|l| {
+            l.split(',')
+                .nth(1)?
+                .split_whitespace()
+                .next()?
+                .parse::<f64>()
+                .ok()
+        })
+        .ok_or_else(|| {
+            Error::Io(format!(
+                "no summary from ProducerPerformance: {text}{}",
+                String::from_utf8_lossy(&out.stderr)
+            ))
+        })?;
+    Ok(Throughput {
+        messages,
+        message_size: size,
+        acks: acks.into(),
+        partitions,
+        chaos_per_s,
+        perf_test_per_s,
+        ratio: chaos_per_s / perf_test_per_s,
+    })
 }
 
 async fn overhead(cluster: &cluster::Cluster, seconds: u64) -> Result<Overhead, Error> {
     let rate = 500;
     let bootstrap = cluster.bootstrap_list();
     fresh_topic(&bootstrap, 3).await?;
-    eprintln!("overhead: {seconds} s of a steady {rate} msg/s workload with the observer at 100 ms");
+    eprintln!(
+        "overhead: {seconds} s of a steady {rate} msg/s workload with the observer at 100 ms"
+    );
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
     let drain = tokio::spawn(async move { while rx.recv().await.is_some() {} });
     let sink = EventSink::new(Clock::start(), tx);
     let observer = Observer::start(
-        ObserverOptions { endpoints: cluster.bootstrap(), kraft: false, period: Duration::from_millis(100), topics: vec!["bench".into()] },
+        ObserverOptions {
+            endpoints: cluster.bootstrap(),
+            kraft: false,
+            period: Duration::from_millis(100),
+            topics: vec!["bench".into()],
+        },
         sink.clone(),
     );
     let options = ProducerOptions {
@@ -301,7 +457,9 @@ fn render(r: &BenchReport) -> String {
         ));
     }
     for (what, s) in &r.ready {
-        md.push_str(&format!("| time to a ready cluster ({what}) | {s:.1} s | |\n"));
+        md.push_str(&format!(
+            "| time to a ready cluster ({what}) | {s:.1} s | |\n"
+        ));
     }
     md
 }

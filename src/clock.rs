@@ -18,7 +18,10 @@ impl Clock {
             .duration_since(UNIX_EPOCH)
             .map(|d| d.as_nanos() as i128)
             .unwrap_or(0);
-        Self { start, start_wall_ns }
+        Self {
+            start,
+            start_wall_ns,
+        }
     }
 
     pub fn now_us(&self) -> u64 {
@@ -61,7 +64,11 @@ impl EventSink {
         self.emit_at(self.clock.now_us(), kind);
     }
     pub fn emit_at(&self, at_us: u64, kind: EventKind) {
-        let _ = self.tx.send(Event { at_us, wall_ms: self.clock.wall_ms_at(at_us), kind });
+        let _ = self.tx.send(Event {
+            at_us,
+            wall_ms: self.clock.wall_ms_at(at_us),
+            kind,
+        });
     }
 }
 
@@ -75,6 +82,9 @@ mod tests {
         let wall_ns = clock.start_wall_ns as i64 + 1_500_000_000;
         assert_eq!(clock.at_us_of_wall_ns(wall_ns), 1_500_000);
         assert_eq!(clock.at_us_of_wall_ns(0), 0, "before the run clamps to 0");
-        assert_eq!(clock.wall_ms_at(2_000), (clock.start_wall_ns / 1_000_000) as i64 + 2);
+        assert_eq!(
+            clock.wall_ms_at(2_000),
+            (clock.start_wall_ns / 1_000_000) as i64 + 2
+        );
     }
 }

@@ -270,7 +270,12 @@ pub fn read_events(input: impl BufRead) -> Result<Vec<Event>, ReadEventsError> {
         match serde_json::from_str(line) {
             Ok(e) => events.push(e),
             Err(_) if i == last => break,
-            Err(source) => return Err(ReadEventsError::Parse { line: i + 1, source }),
+            Err(source) => {
+                return Err(ReadEventsError::Parse {
+                    line: i + 1,
+                    source,
+                })
+            }
         }
     }
     Ok(events)
@@ -286,7 +291,9 @@ mod tests {
             Event {
                 at_us: 0,
                 wall_ms: 1,
-                kind: EventKind::Phase { name: "warm-up".into() },
+                kind: EventKind::Phase {
+                    name: "warm-up".into(),
+                },
             },
             Event {
                 at_us: 5,

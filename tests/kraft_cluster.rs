@@ -13,18 +13,30 @@ fn kraft_up_status_produce_consume_down_and_an_unlabelled_decoy_survives() {
 
 fn run(experiment: &str, test: &str) -> (Option<i32>, serde_json::Value) {
     let reports = reports_dir(test);
-    let out = chaos(&["run", experiment, "--keep", "--reports", reports.to_str().unwrap()]);
+    let out = chaos(&[
+        "run",
+        experiment,
+        "--keep",
+        "--reports",
+        reports.to_str().unwrap(),
+    ]);
     (out.status.code(), results(&reports).remove(0))
 }
 
 #[test]
 fn kraft_leader_kill_failover_follows_the_broker_session_timeout() {
     let _one = cluster_test();
-    let (code, r) = run("tests/experiments/kraft-leader-kill-fast.yaml", "kraft-leader-kill");
+    let (code, r) = run(
+        "tests/experiments/kraft-leader-kill-fast.yaml",
+        "kraft-leader-kill",
+    );
     // broker.session.timeout.ms = 4000 (heartbeats every 500 ms): fenced after ~4 s — unless
     // the leader was also the quorum leader, when a controller election comes first.
     let failover = f64_at(&r, "/failover/metadata_ms/max");
-    assert!((2_500.0..=9_000.0).contains(&failover), "failover {failover} ms outside 2.5–9 s for a 4 s session");
+    assert!(
+        (2_500.0..=9_000.0).contains(&failover),
+        "failover {failover} ms outside 2.5–9 s for a 4 s session"
+    );
     assert_eq!(f64_at(&r, "/verification/lost_acked"), 0.0);
     assert_eq!(r["cluster"]["mode"], "kraft");
     assert_eq!(code, Some(0), "{r:#}");
@@ -34,7 +46,10 @@ fn kraft_leader_kill_failover_follows_the_broker_session_timeout() {
 #[test]
 fn kraft_controller_kill_moves_the_quorum_leadership_in_seconds() {
     let _one = cluster_test();
-    let (code, r) = run("tests/experiments/kraft-controller-kill-fast.yaml", "kraft-controller-kill");
+    let (code, r) = run(
+        "tests/experiments/kraft-controller-kill-fast.yaml",
+        "kraft-controller-kill",
+    );
     // controller.quorum.election.timeout.ms 1000 / fetch.timeout.ms 2000: a new quorum leader
     // within a few seconds, far below a ZooKeeper session.
     let failover = f64_at(&r, "/controller_failover_ms");

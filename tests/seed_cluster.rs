@@ -16,39 +16,68 @@ fn seed_up_status_produce_consume_down_and_an_unlabelled_decoy_survives() {
 
 fn run(experiment: &str, test: &str) -> (Option<i32>, Vec<Value>, std::path::PathBuf) {
     let reports = reports_dir(test);
-    let out = chaos(&["run", experiment, "--keep", "--reports", reports.to_str().unwrap()]);
+    let out = chaos(&[
+        "run",
+        experiment,
+        "--keep",
+        "--reports",
+        reports.to_str().unwrap(),
+    ]);
     (out.status.code(), results(&reports), reports)
 }
 
 fn events_of(reports: &std::path::Path) -> String {
-    run_dirs(reports).iter().map(|d| std::fs::read_to_string(d.join("events.jsonl")).unwrap_or_default()).collect()
+    run_dirs(reports)
+        .iter()
+        .map(|d| std::fs::read_to_string(d.join("events.jsonl")).unwrap_or_default())
+        .collect()
 }
 
 #[test]
 fn leader_kill_failover_follows_the_zookeeper_session_timeout() {
     let _one = cluster_test();
-    let (code, results, reports) = run("tests/experiments/leader-kill-fast.yaml", "seed-leader-kill");
+    let (code, results, reports) = run(
+        "tests/experiments/leader-kill-fast.yaml",
+        "seed-leader-kill",
+    );
     let r = &results[0];
     // zookeeper.session.timeout.ms = 6000; ZooKeeper expires sessions on its 2 s tick.
     let failover = f64_at(r, "/failover/metadata_ms/max");
-    assert!((5_000.0..=10_000.0).contains(&failover), "failover {failover} ms outside 5–10 s for a 6 s session");
-    assert_eq!(f64_at(r, "/failover/resolution_ms"), 100.0, "error bar = observer period");
+    assert!(
+        (5_000.0..=10_000.0).contains(&failover),
+        "failover {failover} ms outside 5–10 s for a 6 s session"
+    );
+    assert_eq!(
+        f64_at(r, "/failover/resolution_ms"),
+        100.0,
+        "error bar = observer period"
+    );
     assert_eq!(f64_at(r, "/verification/lost_acked"), 0.0);
     assert!(f64_at(r, "/workload/acked") > 500.0);
     assert_eq!(r["status"], "passed", "{r:#}");
     assert_eq!(code, Some(0));
     let events = events_of(&reports);
-    assert!(events.contains(r#""event":"fault-injected""#) && events.contains(r#""source":"docker-event""#), "fault time must come from Docker's events");
+    assert!(
+        events.contains(r#""event":"fault-injected""#)
+            && events.contains(r#""source":"docker-event""#),
+        "fault time must come from Docker's events"
+    );
     assert_everything_healed();
 }
 
 #[test]
 fn controller_kill_elects_a_new_controller_after_the_session_expires() {
     let _one = cluster_test();
-    let (code, results, _) = run("tests/experiments/controller-kill-fast.yaml", "seed-controller-kill");
+    let (code, results, _) = run(
+        "tests/experiments/controller-kill-fast.yaml",
+        "seed-controller-kill",
+    );
     let r = &results[0];
     let failover = f64_at(r, "/controller_failover_ms");
-    assert!((5_000.0..=10_000.0).contains(&failover), "controller failover {failover} ms outside 5–10 s for a 6 s session");
+    assert!(
+        (5_000.0..=10_000.0).contains(&failover),
+        "controller failover {failover} ms outside 5–10 s for a 6 s session"
+    );
     assert_eq!(f64_at(r, "/verification/lost_acked"), 0.0);
     assert_eq!(code, Some(0), "{r:#}");
     assert_everything_healed();
@@ -92,25 +121,48 @@ fn unclean_election_trades_offline_time_for_acked_loss() {
     let _one = cluster_test();
     let (_, results, _) = run("tests/experiments/unclean-fast.yaml", "seed-unclean");
     assert_eq!(results.len(), 2, "one result per variant");
-    let by = |v: &str| results.iter().find(|r| r["variant"].as_str().unwrap_or_default().contains(v)).unwrap_or_else(|| panic!("no {v} variant"));
+    let by = |v: &str| {
+        results
+            .iter()
+            .find(|r| r["variant"].as_str().unwrap_or_default().contains(v))
+            .unwrap_or_else(|| panic!("no {v} variant"))
+    };
     let (clean, unclean) = (by("false"), by("true"));
     let offline = |r: &Value| f64_at(r, "/partitions/0/offline_ms");
     // false: offline until A returns (at least the 20 s wait-for), nothing acked lost.
     assert_eq!(f64_at(clean, "/verification/lost_acked"), 0.0, "{clean:#}");
-    assert!(offline(clean) > 15_000.0, "clean: offline {} ms", offline(clean));
+    assert!(
+        offline(clean) > 15_000.0,
+        "clean: offline {} ms",
+        offline(clean)
+    );
     // true: an out-of-sync replica leads; what only A had is lost when A truncates.
-    assert!(f64_at(unclean, "/verification/lost_acked") > 0.0, "{unclean:#}");
-    assert!(offline(unclean) < offline(clean), "unclean election must shorten the offline window");
+    assert!(
+        f64_at(unclean, "/verification/lost_acked") > 0.0,
+        "{unclean:#}"
+    );
+    assert!(
+        offline(unclean) < offline(clean),
+        "unclean election must shorten the offline window"
+    );
     assert_eq!(unclean["verification"]["complete"], true);
     // Independent re-read with Kafka's console consumer of the last variant's topic.
-    assert_eq!(console_consumer_count() as f64, f64_at(unclean, "/verification/read"), "console consumer and chaos read different counts");
+    assert_eq!(
+        console_consumer_count() as f64,
+        f64_at(unclean, "/verification/read"),
+        "console consumer and chaos read different counts"
+    );
     assert_everything_healed();
 }
 
 fn wait_for_faults(reports: &std::path::Path, n: usize) {
     let deadline = Instant::now() + Duration::from_secs(180);
     while Instant::now() < deadline {
-        if events_of(reports).matches(r#""event":"fault-injected""#).count() >= n {
+        if events_of(reports)
+            .matches(r#""event":"fault-injected""#)
+            .count()
+            >= n
+        {
             return;
         }
         std::thread::sleep(Duration::from_millis(200));
@@ -120,14 +172,23 @@ fn wait_for_faults(reports: &std::path::Path, n: usize) {
 
 fn spawn_run(reports: &std::path::Path) -> std::process::Child {
     std::process::Command::new(env!("CARGO_BIN_EXE_chaos"))
-        .args(["run", "tests/experiments/interrupt.yaml", "--keep", "--reports", reports.to_str().unwrap()])
+        .args([
+            "run",
+            "tests/experiments/interrupt.yaml",
+            "--keep",
+            "--reports",
+            reports.to_str().unwrap(),
+        ])
         .current_dir(repo())
         .spawn()
         .unwrap()
 }
 
 fn signal(child: &std::process::Child, sig: &str) {
-    let status = std::process::Command::new("kill").args([sig, &child.id().to_string()]).status().unwrap();
+    let status = std::process::Command::new("kill")
+        .args([sig, &child.id().to_string()])
+        .status()
+        .unwrap();
     assert!(status.success());
 }
 
@@ -158,6 +219,9 @@ fn sigkill_of_the_harness_then_chaos_clean_heals() {
     let out = chaos(&["clean"]);
     assert!(out.status.success());
     let said = String::from_utf8_lossy(&out.stdout);
-    assert!(said.contains("unpaused") && said.contains("sidecar"), "clean must say what it healed: {said}");
+    assert!(
+        said.contains("unpaused") && said.contains("sidecar"),
+        "clean must say what it healed: {said}"
+    );
     assert_everything_healed();
 }

@@ -20,8 +20,13 @@ fn parse_leadership_line(line: &str) -> Option<LoggedLeadership> {
     let rest = &line[line.find("] Leader ")? + "] Leader ".len()..];
     let (tp, rest) = rest.split_once(' ')?;
     let (topic, partition) = tp.rsplit_once('-')?;
-    let epoch_text = &rest[rest.find("starts at leader epoch ")? + "starts at leader epoch ".len()..];
-    let leader_epoch = epoch_text.split(|c: char| !c.is_ascii_digit()).next()?.parse().ok()?;
+    let epoch_text =
+        &rest[rest.find("starts at leader epoch ")? + "starts at leader epoch ".len()..];
+    let leader_epoch = epoch_text
+        .split(|c: char| !c.is_ascii_digit())
+        .next()?
+        .parse()
+        .ok()?;
     Some(LoggedLeadership {
         logged_wall_ms: parse_log4j_timestamp(line)?,
         topic: topic.to_string(),
@@ -40,7 +45,10 @@ fn parse_log4j_timestamp(line: &str) -> Option<i64> {
     let (hms, millis) = time.split_once(',')?;
     let mut t = hms.split(':').map(|x| x.parse::<i64>());
     let (h, min, s) = (t.next()?.ok()?, t.next()?.ok()?, t.next()?.ok()?);
-    Some((days_from_civil(y, m, day) * 86_400 + h * 3600 + min * 60 + s) * 1000 + millis.parse::<i64>().ok()?)
+    Some(
+        (days_from_civil(y, m, day) * 86_400 + h * 3600 + min * 60 + s) * 1000
+            + millis.parse::<i64>().ok()?,
+    )
 }
 
 /// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
@@ -61,7 +69,10 @@ mod tests {
     fn parses_the_leader_line_of_kafka_3_and_4() {
         let line = "[2026-11-24 22:03:14,470] INFO [Broker id=1] Leader orders-0 with topic id Some(qKiQIipIQK-JuTFfJuntCA) starts at leader epoch 1 from offset 161 with partition epoch 1, high watermark 160, ISR [1,3], adding replicas [] and removing replicas [] . Previous leader Some(2) and previous leader epoch was 0. (state.change.logger)";
         let parsed = leadership_lines(&format!("noise\n{line}\n")).remove(0);
-        assert_eq!((parsed.topic.as_str(), parsed.partition, parsed.leader_epoch), ("orders", 0, 1));
+        assert_eq!(
+            (parsed.topic.as_str(), parsed.partition, parsed.leader_epoch),
+            ("orders", 0, 1)
+        );
         // 2026-11-24T22:03:14.470Z
         assert_eq!(parsed.logged_wall_ms, 1_795_557_794_470);
         let dashed = line.replace("orders-0", "my-topic-12");

@@ -27,7 +27,13 @@ pub fn analyze(events: &[Event]) -> RunResult {
         experiment: "unknown".into(),
         variant: None,
         partial: true,
-        cluster: ClusterInfo { name: "unknown".into(), mode: "unknown".into(), kafka_version: "unknown".into(), reused: false, settings: vec![] },
+        cluster: ClusterInfo {
+            name: "unknown".into(),
+            mode: "unknown".into(),
+            kafka_version: "unknown".into(),
+            reused: false,
+            settings: vec![],
+        },
         error_bar_ms: 0.0,
         faults: vec![],
         partitions: vec![],
@@ -44,7 +50,17 @@ pub fn analyze(events: &[Event]) -> RunResult {
     let mut started = false;
     for e in &sorted {
         match &e.kind {
-            EventKind::RunStarted { experiment, variant, cluster_name, cluster_mode, kafka_version, observer_period_us, settings, reused_cluster, .. } => {
+            EventKind::RunStarted {
+                experiment,
+                variant,
+                cluster_name,
+                cluster_mode,
+                kafka_version,
+                observer_period_us,
+                settings,
+                reused_cluster,
+                ..
+            } => {
                 started = true;
                 result.experiment = experiment.clone();
                 result.variant = variant.clone();
@@ -57,7 +73,13 @@ pub fn analyze(events: &[Event]) -> RunResult {
                 };
                 result.error_bar_ms = ms(*observer_period_us);
             }
-            EventKind::FaultInjected { id, kind, target, resolved, .. } => result.faults.push(FaultResult {
+            EventKind::FaultInjected {
+                id,
+                kind,
+                target,
+                resolved,
+                ..
+            } => result.faults.push(FaultResult {
                 id: id.clone(),
                 kind: kind.clone(),
                 target: target.clone(),
@@ -66,7 +88,12 @@ pub fn analyze(events: &[Event]) -> RunResult {
                 healed_at_ms: None,
             }),
             EventKind::FaultReverted { id, .. } => {
-                if let Some(f) = result.faults.iter_mut().rev().find(|f| &f.id == id && f.healed_at_ms.is_none()) {
+                if let Some(f) = result
+                    .faults
+                    .iter_mut()
+                    .rev()
+                    .find(|f| &f.id == id && f.healed_at_ms.is_none())
+                {
                     f.healed_at_ms = Some(ms(e.at_us));
                 }
             }
@@ -78,14 +105,20 @@ pub fn analyze(events: &[Event]) -> RunResult {
         }
     }
     if !started {
-        result.errors.push("no run-started event: the run's settings are unknown".into());
+        result
+            .errors
+            .push("no run-started event: the run's settings are unknown".into());
     }
     result.failover.resolution_ms = result.error_bar_ms;
     let timeline = partitions::Timeline::build(&sorted);
     partitions::fill(&mut result, &timeline, &sorted);
     result.workload = workload::summarize(&sorted, &mut result.errors);
     if let Some(w) = &mut result.workload {
-        w.max_unavailability_ms = result.partitions.iter().filter_map(|p| p.unavailability_ms).fold(None, |m, v| Some(m.map_or(v, |m: f64| m.max(v))));
+        w.max_unavailability_ms = result
+            .partitions
+            .iter()
+            .filter_map(|p| p.unavailability_ms)
+            .fold(None, |m, v| Some(m.map_or(v, |m: f64| m.max(v))));
     }
     conclude(&mut result);
     result

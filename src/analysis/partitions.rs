@@ -5,7 +5,9 @@
 use super::kafka_log::leadership_lines;
 use super::{ms, stats::stats};
 use crate::events::{BrokerId, Event, EventKind, PartitionState};
-use crate::report::{Interval, IsrChange, LeaderChange, LogCheck, OfflineSummary, PartitionResult, RunResult};
+use crate::report::{
+    Interval, IsrChange, LeaderChange, LogCheck, OfflineSummary, PartitionResult, RunResult,
+};
 use std::collections::BTreeMap;
 
 /// Every distinct state of every partition, and of the controller, in time order.
@@ -25,20 +27,30 @@ impl Timeline {
                     controller.push((e.at_us, snapshot.controller));
                 }
                 for p in &snapshot.partitions {
-                    let history = partitions.entry((p.topic.clone(), p.partition)).or_default();
+                    let history = partitions
+                        .entry((p.topic.clone(), p.partition))
+                        .or_default();
                     if history.last().map(|(_, s)| s) != Some(p) {
                         history.push((e.at_us, p.clone()));
                     }
                 }
             }
         }
-        Timeline { partitions, controller, end_us: events.last().map(|e| e.at_us).unwrap_or(0) }
+        Timeline {
+            partitions,
+            controller,
+            end_us: events.last().map(|e| e.at_us).unwrap_or(0),
+        }
     }
 }
 
 /// The state in force at `t` (the latest observed at or before it).
 fn at<T>(history: &[(u64, T)], t: u64) -> Option<&T> {
-    history.iter().take_while(|(at, _)| *at <= t).last().map(|(_, s)| s)
+    history
+        .iter()
+        .take_while(|(at, _)| *at <= t)
+        .last()
+        .map(|(_, s)| s)
 }
 
 fn same_set(a: &[i32], b: &[i32]) -> bool {
@@ -56,7 +68,11 @@ pub fn fill(result: &mut RunResult, timeline: &Timeline, events: &[&Event]) {
             _ => None,
         })
         .collect();
-    let heals: Vec<u64> = events.iter().filter(|e| matches!(e.kind, EventKind::FaultReverted { .. })).map(|e| e.at_us).collect();
+    let heals: Vec<u64> = events
+        .iter()
+        .filter(|e| matches!(e.kind, EventKind::FaultReverted { .. }))
+        .map(|e| e.at_us)
+        .collect();
     let mut failovers = Vec::new();
     let mut elections = Vec::new();
     let mut offline = OfflineSummary::default();
@@ -77,20 +93,36 @@ pub fn fill(result: &mut RunResult, timeline: &Timeline, events: &[&Event]) {
         let mut offline_from: Option<u64> = None;
         let mut under_from: Option<u64> = None;
         for (t, s) in history {
-            if prev.is_none_or(|p| (p.leader, p.leader_epoch) != (s.leader, s.leader_epoch)) && prev.is_some() {
-                pr.leader_changes.push(LeaderChange { at_ms: ms(*t), leader: s.leader, epoch: s.leader_epoch });
+            if prev.is_none_or(|p| (p.leader, p.leader_epoch) != (s.leader, s.leader_epoch))
+                && prev.is_some()
+            {
+                pr.leader_changes.push(LeaderChange {
+                    at_ms: ms(*t),
+                    leader: s.leader,
+                    epoch: s.leader_epoch,
+                });
             }
             if let Some(p) = prev {
                 if !same_set(&p.isr, &s.isr) {
-                    let since = |times: &[u64]| times.iter().filter(|x| **x <= *t).last().map(|x| ms(t - x));
+                    let since = |times: &[u64]| {
+                        times.iter().filter(|x| **x <= *t).last().map(|x| ms(t - x))
+                    };
                     let fault_times: Vec<u64> = faults.iter().map(|(f, _)| *f).collect();
-                    pr.isr_changes.push(IsrChange { at_ms: ms(*t), isr: s.isr.clone(), since_fault_ms: since(&fault_times), since_heal_ms: since(&heals) });
+                    pr.isr_changes.push(IsrChange {
+                        at_ms: ms(*t),
+                        isr: s.isr.clone(),
+                        since_fault_ms: since(&fault_times),
+                        since_heal_ms: since(&heals),
+                    });
                 }
             }
             match (offline_from, s.leader) {
                 (None, None) => offline_from = Some(*t),
                 (Some(from), Some(_)) => {
-                    pr.offline_intervals.push(Interval { from_ms: ms(from), to_ms: Some(ms(*t)) });
+                    pr.offline_intervals.push(Interval {
+                        from_ms: ms(from),
+                        to_ms: Some(ms(*t)),
+                    });
                     elections.push(ms(t - from));
                     offline_from = None;
                 }
@@ -108,21 +140,32 @@ pub fn fill(result: &mut RunResult, timeline: &Timeline, events: &[&Event]) {
             prev = Some(s);
         }
         if let Some(from) = offline_from {
-            pr.offline_intervals.push(Interval { from_ms: ms(from), to_ms: None });
+            pr.offline_intervals.push(Interval {
+                from_ms: ms(from),
+                to_ms: None,
+            });
         }
         if let Some(from) = under_from {
             pr.under_replicated_ms += ms(timeline.end_us.saturating_sub(from));
         }
-        pr.offline_ms = pr.offline_intervals.iter().map(|i| i.to_ms.unwrap_or(ms(timeline.end_us)) - i.from_ms).fold(0.0, |a, b| a + b);
+        pr.offline_ms = pr
+            .offline_intervals
+            .iter()
+            .map(|i| i.to_ms.unwrap_or(ms(timeline.end_us)) - i.from_ms)
+            .fold(0.0, |a, b| a + b);
         for (fault_at, brokers) in &faults {
             if brokers.is_empty() {
                 continue;
             }
-            let Some(before) = at(history, *fault_at) else { continue };
+            let Some(before) = at(history, *fault_at) else {
+                continue;
+            };
             if !before.leader.is_some_and(|l| brokers.contains(&l)) {
                 continue;
             }
-            let new_leader = history.iter().find(|(t, s)| *t > *fault_at && s.leader.is_some_and(|l| !brokers.contains(&l)));
+            let new_leader = history
+                .iter()
+                .find(|(t, s)| *t > *fault_at && s.leader.is_some_and(|l| !brokers.contains(&l)));
             if let Some((t, _)) = new_leader {
                 let v = ms(t - fault_at);
                 failovers.push(v);
@@ -134,7 +177,11 @@ pub fn fill(result: &mut RunResult, timeline: &Timeline, events: &[&Event]) {
                 if state.leader.is_none() || state.leader != state.preferred_leader() {
                     pr.preferred_restored_ms = history
                         .iter()
-                        .find(|(t, s)| *t > *last_heal && s.leader.is_some() && s.leader == s.preferred_leader())
+                        .find(|(t, s)| {
+                            *t > *last_heal
+                                && s.leader.is_some()
+                                && s.leader == s.preferred_leader()
+                        })
                         .map(|(t, _)| ms(t - last_heal));
                 }
             }
@@ -142,7 +189,9 @@ pub fn fill(result: &mut RunResult, timeline: &Timeline, events: &[&Event]) {
         pr.unavailability_ms = events
             .iter()
             .filter_map(|e| match &e.kind {
-                EventKind::AckGap(g) if g.topic == *topic && g.partition == *partition => Some(ms(g.to_us.saturating_sub(g.from_us))),
+                EventKind::AckGap(g) if g.topic == *topic && g.partition == *partition => {
+                    Some(ms(g.to_us.saturating_sub(g.from_us)))
+                }
                 _ => None,
             })
             .fold(None, |m: Option<f64>, v| Some(m.map_or(v, |m| m.max(v))));
@@ -175,7 +224,10 @@ fn log_check(timeline: &Timeline, events: &[&Event]) -> Option<LogCheck> {
     let logged: Vec<(u64, crate::analysis::kafka_log::LoggedLeadership)> = events
         .iter()
         .filter_map(|e| match &e.kind {
-            EventKind::KafkaLog { line, .. } => leadership_lines(line).into_iter().next().map(|l| (e.at_us, l)),
+            EventKind::KafkaLog { line, .. } => leadership_lines(line)
+                .into_iter()
+                .next()
+                .map(|l| (e.at_us, l)),
             _ => None,
         })
         .collect();
@@ -186,13 +238,19 @@ fn log_check(timeline: &Timeline, events: &[&Event]) -> Option<LogCheck> {
     for ((topic, partition), history) in &timeline.partitions {
         for pair in history.windows(2) {
             let (t, s) = &pair[1];
-            if s.leader.is_none() || (pair[0].1.leader, pair[0].1.leader_epoch) == (s.leader, s.leader_epoch) {
+            if s.leader.is_none()
+                || (pair[0].1.leader, pair[0].1.leader_epoch) == (s.leader, s.leader_epoch)
+            {
                 continue;
             }
-            match logged.iter().find(|(_, l)| l.topic == *topic && l.partition == *partition && l.leader_epoch == s.leader_epoch) {
+            match logged.iter().find(|(_, l)| {
+                l.topic == *topic && l.partition == *partition && l.leader_epoch == s.leader_epoch
+            }) {
                 Some((logged_at, _)) => {
                     check.matched += 1;
-                    check.offsets_ms.push((*t as f64 - *logged_at as f64) / 1000.0);
+                    check
+                        .offsets_ms
+                        .push((*t as f64 - *logged_at as f64) / 1000.0);
                 }
                 None => check.unmatched += 1,
             }

@@ -19,7 +19,10 @@ mod tests {
     #[test]
     fn median_is_a_measured_value() {
         let s = super::stats(&[3.0, 1.0, 2.0, 10.0]);
-        assert_eq!((s.count, s.min, s.p50, s.max), (4, Some(1.0), Some(2.0), Some(10.0)));
+        assert_eq!(
+            (s.count, s.min, s.p50, s.max),
+            (4, Some(1.0), Some(2.0), Some(10.0))
+        );
         assert_eq!(super::stats(&[]).p50, None);
     }
 }

@@ -9,7 +9,9 @@ pub fn conclude(r: &mut RunResult) {
         Status::Aborted
     } else if r.expectations.iter().any(|e| e.passed == Some(false)) {
         Status::Failed
-    } else if r.expectations.iter().any(|e| e.passed.is_none()) || r.verification.as_ref().is_some_and(|v| !v.complete) {
+    } else if r.expectations.iter().any(|e| e.passed.is_none())
+        || r.verification.as_ref().is_some_and(|v| !v.complete)
+    {
         Status::Inconclusive
     } else {
         Status::Passed

@@ -55,7 +55,11 @@ pub struct AckLedger {
 
 impl AckLedger {
     pub fn new(topic: &str, partitions: i32) -> Self {
-        Self { topic: topic.to_string(), partitions: vec![PartitionLedger::default(); partitions.max(0) as usize], acked: 0 }
+        Self {
+            topic: topic.to_string(),
+            partitions: vec![PartitionLedger::default(); partitions.max(0) as usize],
+            acked: 0,
+        }
     }
 
     fn partition(&mut self, p: i32) -> Option<&mut PartitionLedger> {
@@ -69,13 +73,26 @@ impl AckLedger {
     }
 
     pub fn record_ack(&mut self, partition: i32, seq: u64, offset: i64, at_us: u64) {
-        let Some(p) = self.partition(partition) else { return };
+        let Some(p) = self.partition(partition) else {
+            return;
+        };
         if p.acked.set(seq) {
             return;
         }
         match p.runs.last_mut() {
-            Some(r) if r.seq + r.len as u64 == seq && r.offset + r.len as i64 == offset && r.len < u32::MAX => r.len += 1,
-            _ => p.runs.push(AckRun { seq, offset, len: 1, first_ack_us: at_us }),
+            Some(r)
+                if r.seq + r.len as u64 == seq
+                    && r.offset + r.len as i64 == offset
+                    && r.len < u32::MAX =>
+            {
+                r.len += 1
+            }
+            _ => p.runs.push(AckRun {
+                seq,
+                offset,
+                len: 1,
+                first_ack_us: at_us,
+            }),
         }
         self.acked += 1;
     }
@@ -95,7 +112,10 @@ impl AckLedger {
     }
 
     pub fn approx_heap_bytes(&self) -> usize {
-        self.partitions.iter().map(|p| p.acked.bytes() + p.runs.capacity() * std::mem::size_of::<AckRun>()).sum()
+        self.partitions
+            .iter()
+            .map(|p| p.acked.bytes() + p.runs.capacity() * std::mem::size_of::<AckRun>())
+            .sum()
     }
 }
 
@@ -115,12 +135,19 @@ pub struct ReadChecker {
 
 impl ReadChecker {
     pub fn new(ledger: &AckLedger) -> Self {
-        Self { partitions: vec![PartitionRead::default(); ledger.partitions.len()] }
+        Self {
+            partitions: vec![PartitionRead::default(); ledger.partitions.len()],
+        }
     }
 
     /// One message as read (in log order).
     pub fn observe(&mut self, partition: i32, seq: u64, _offset: i64) {
-        let Some(p) = usize::try_from(partition).ok().and_then(|i| self.partitions.get_mut(i)) else { return };
+        let Some(p) = usize::try_from(partition)
+            .ok()
+            .and_then(|i| self.partitions.get_mut(i))
+        else {
+            return;
+        };
         p.read += 1;
         if p.seen.set(seq) {
             p.duplicated += 1;
@@ -136,7 +163,10 @@ impl ReadChecker {
     }
 
     pub fn finish(self, ledger: &AckLedger, complete: bool) -> VerificationSummary {
-        let mut summary = VerificationSummary { complete, ..Default::default() };
+        let mut summary = VerificationSummary {
+            complete,
+            ..Default::default()
+        };
         for (i, (read, acked)) in self.partitions.iter().zip(&ledger.partitions).enumerate() {
             let mut pv = PartitionVerification {
                 topic: ledger.topic.clone(),
@@ -159,7 +189,13 @@ impl ReadChecker {
                     let seq = w as u64 * 64 + bits.trailing_zeros() as u64;
                     bits &= bits - 1;
                     let (offset, acked_at_us) = ledger.ack_of(i, seq);
-                    summary.lost_sample.push(LostMessage { topic: ledger.topic.clone(), partition: i as i32, seq, offset, acked_at_us });
+                    summary.lost_sample.push(LostMessage {
+                        topic: ledger.topic.clone(),
+                        partition: i as i32,
+                        seq,
+                        offset,
+                        acked_at_us,
+                    });
                 }
             }
             summary.acked += pv.acked;
@@ -198,7 +234,17 @@ mod tests {
             c.observe(p, s, s as i64);
         }
         let v = c.finish(&l, true);
-        assert_eq!((v.acked, v.read, v.lost_acked, v.duplicated, v.reordered, v.unacked_present), (3, 3, 0, 0, 0, 0));
+        assert_eq!(
+            (
+                v.acked,
+                v.read,
+                v.lost_acked,
+                v.duplicated,
+                v.reordered,
+                v.unacked_present
+            ),
+            (3, 3, 0, 0, 0, 0)
+        );
     }
 
     #[test]
@@ -216,7 +262,10 @@ mod tests {
         assert_eq!(v.reordered, 1);
         assert_eq!(v.unacked_present, 1);
         assert_eq!(v.lost_sample[0].seq, 2);
-        assert_eq!(v.lost_sample[0].offset, 2, "offset at ack comes from the run");
+        assert_eq!(
+            v.lost_sample[0].offset, 2,
+            "offset at ack comes from the run"
+        );
     }
 
     #[test]
@@ -236,7 +285,10 @@ mod tests {
         }
         let v = c.finish(&l, true);
         assert_eq!(v.lost_acked, 5);
-        assert_eq!(v.lost_sample.iter().map(|m| m.seq).collect::<Vec<_>>(), vec![5, 6, 7, 8, 9]);
+        assert_eq!(
+            v.lost_sample.iter().map(|m| m.seq).collect::<Vec<_>>(),
+            vec![5, 6, 7, 8, 9]
+        );
     }
 
     #[test]
@@ -262,7 +314,10 @@ mod tests {
             c.observe(0, s, s as i64);
         }
         let bytes = l.approx_heap_bytes() + c.approx_heap_bytes();
-        assert!((bytes as f64) / (n as f64) < 0.5, "{bytes} bytes for {n} messages");
+        assert!(
+            (bytes as f64) / (n as f64) < 0.5,
+            "{bytes} bytes for {n} messages"
+        );
         assert_eq!(c.finish(&l, true).lost_acked, 0);
     }
 }

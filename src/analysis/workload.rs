@@ -27,7 +27,11 @@ pub fn summarize(events: &[&Event], errors: &mut Vec<String>) -> Option<Workload
         let decoded = base64::engine::general_purpose::STANDARD
             .decode(encoded)
             .map_err(|e| e.to_string())
-            .and_then(|bytes| Deserializer::new().deserialize::<u64, _>(&mut &bytes[..]).map_err(|e| format!("{e:?}")));
+            .and_then(|bytes| {
+                Deserializer::new()
+                    .deserialize::<u64, _>(&mut &bytes[..])
+                    .map_err(|e| format!("{e:?}"))
+            });
         match decoded {
             Ok(h) => {
                 by_phase.push((phase.clone(), latency(&h)));
@@ -47,7 +51,11 @@ pub fn summarize(events: &[&Event], errors: &mut Vec<String>) -> Option<Workload
         acked: done.acked,
         failed: done.failed,
         unknown: done.unknown,
-        throughput_per_s: if done.duration_us > 0 { done.acked as f64 / (done.duration_us as f64 / 1e6) } else { 0.0 },
+        throughput_per_s: if done.duration_us > 0 {
+            done.acked as f64 / (done.duration_us as f64 / 1e6)
+        } else {
+            0.0
+        },
         latency_ms: all.as_ref().map(latency).unwrap_or_default(),
         latency_by_phase_ms: by_phase,
         max_unavailability_ms: None,

@@ -12,7 +12,11 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 #[derive(Debug, Parser)]
-#[command(name = "chaos", version, about = "Chaos experiments on real Kafka clusters: failover, ISR and acked-data loss, measured")]
+#[command(
+    name = "chaos",
+    version,
+    about = "Chaos experiments on real Kafka clusters: failover, ISR and acked-data loss, measured"
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -70,9 +74,7 @@ pub enum Command {
         dirs: Vec<PathBuf>,
     },
     /// Re-render a run's reports from its events.jsonl.
-    Report {
-        dir: PathBuf,
-    },
+    Report { dir: PathBuf },
 }
 
 #[derive(Debug, Subcommand)]
@@ -93,16 +95,28 @@ pub async fn main(cli: Cli) -> i32 {
 
 async fn dispatch(cli: Cli) -> Result<i32, Error> {
     match cli.command {
-        Command::Up { file, timeout, fresh } => {
+        Command::Up {
+            file,
+            timeout,
+            fresh,
+        } => {
             let progress = Progress::new();
             let project = crate::compose::load(&file)?;
             let plan = cluster::Plan::new(&project, &Default::default(), &Default::default())
                 .map_err(|e| Error::Invalid(format!("{}: {e}", file.display())))?;
             let docker = docker::connect().await?;
             let say = |m: &str| progress.say(m);
-            let images: Vec<String> = plan.services.iter().map(|s| s.service.image.clone()).collect();
+            let images: Vec<String> = plan
+                .services
+                .iter()
+                .map(|s| s.service.image.clone())
+                .collect();
             docker::images::ensure_for(&docker, &images, &say).await?;
-            let options = cluster::UpOptions { reuse: !fresh, ready_timeout: timeout, progress: &say };
+            let options = cluster::UpOptions {
+                reuse: !fresh,
+                ready_timeout: timeout,
+                progress: &say,
+            };
             let cluster = cluster::up(&docker, &plan, &options).await?;
             progress.finish();
             println!(
@@ -152,14 +166,21 @@ async fn dispatch(cli: Cli) -> Result<i32, Error> {
             }
             Ok(exit::PASSED)
         }
-        Command::Images { action: ImagesAction::Build } => {
+        Command::Images {
+            action: ImagesAction::Build,
+        } => {
             let progress = Progress::new();
             let docker = docker::connect().await?;
             let say = |m: &str| progress.say(m);
             let built = docker::images::ensure_all(&docker, &say).await?;
             progress.finish();
             for b in built {
-                println!("{:<28} {:>7.1} s  {}", b.tag, b.seconds, if b.cached { "cached" } else { "built" });
+                println!(
+                    "{:<28} {:>7.1} s  {}",
+                    b.tag,
+                    b.seconds,
+                    if b.cached { "cached" } else { "built" }
+                );
             }
             Ok(exit::PASSED)
         }

@@ -9,7 +9,12 @@ use tabled::{builder::Builder, settings::Style};
 pub async fn run(cluster_name: Option<&str>, json: bool) -> Result<i32, Error> {
     let docker = docker::connect().await?;
     let cluster = cluster::attach(&docker, cluster_name).await?;
-    let snapshot = metadata::snapshot(&cluster.bootstrap(), cluster.mode == "kraft", Duration::from_secs(3)).await;
+    let snapshot = metadata::snapshot(
+        &cluster.bootstrap(),
+        cluster.mode == "kraft",
+        Duration::from_secs(3),
+    )
+    .await;
     if json {
         let value = serde_json::json!({
             "cluster": cluster.name,
@@ -21,7 +26,10 @@ pub async fn run(cluster_name: Option<&str>, json: bool) -> Result<i32, Error> {
             "view": snapshot.as_ref().ok(),
             "view_error": snapshot.as_ref().err().map(|e| e.to_string()),
         });
-        println!("{}", serde_json::to_string_pretty(&value).unwrap_or_default());
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&value).unwrap_or_default()
+        );
         return Ok(exit::PASSED);
     }
     println!("cluster {} ({} mode)", cluster.name, cluster.mode);
@@ -51,11 +59,22 @@ pub async fn run(cluster_name: Option<&str>, json: bool) -> Result<i32, Error> {
 
 /// Brokers, controller and the leader / ISR table of a view.
 pub fn render_view(cluster: &cluster::Cluster, view: &crate::events::ClusterSnapshot) -> String {
-    let name_of = |id: i32| cluster.broker_service(id).map(|s| format!("{id} ({})", s.name)).unwrap_or(id.to_string());
+    let name_of = |id: i32| {
+        cluster
+            .broker_service(id)
+            .map(|s| format!("{id} ({})", s.name))
+            .unwrap_or(id.to_string())
+    };
     let mut out = format!(
         "brokers registered: {}    controller: {}\n",
-        view.brokers.iter().map(|b| name_of(*b)).collect::<Vec<_>>().join(", "),
-        view.controller.map(name_of).unwrap_or_else(|| "none".into())
+        view.brokers
+            .iter()
+            .map(|b| name_of(*b))
+            .collect::<Vec<_>>()
+            .join(", "),
+        view.controller
+            .map(name_of)
+            .unwrap_or_else(|| "none".into())
     );
     if view.partitions.is_empty() {
         out.push_str("no topics\n");
@@ -73,7 +92,9 @@ pub fn render_view(cluster: &cluster::Cluster, view: &crate::events::ClusterSnap
         };
         parts.push_record([
             p.key(),
-            p.leader.map(|l| l.to_string()).unwrap_or_else(|| "none".into()),
+            p.leader
+                .map(|l| l.to_string())
+                .unwrap_or_else(|| "none".into()),
             p.leader_epoch.to_string(),
             format!("{:?}", p.replicas),
             format!("{:?}", p.isr),
@@ -103,8 +124,17 @@ pub async fn watch(cluster_name: Option<&str>) -> Result<i32, Error> {
                 continue;
             }
         };
-        let states: Vec<String> = cluster.services.iter().map(|s| format!("{} {}", s.name, s.state)).collect();
-        let view = metadata::snapshot(&cluster.bootstrap(), cluster.mode == "kraft", Duration::from_millis(800)).await;
+        let states: Vec<String> = cluster
+            .services
+            .iter()
+            .map(|s| format!("{} {}", s.name, s.state))
+            .collect();
+        let view = metadata::snapshot(
+            &cluster.bootstrap(),
+            cluster.mode == "kraft",
+            Duration::from_millis(800),
+        )
+        .await;
         let mut screen = String::new();
         if std::io::stdout().is_terminal() {
             screen.push_str("\x1b[2J\x1b[H");

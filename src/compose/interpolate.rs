@@ -4,7 +4,10 @@
 
 /// Returns the interpolated text, or (line, message) for a missing required variable or a
 /// malformed reference.
-pub fn interpolate(text: &str, vars: &dyn Fn(&str) -> Option<String>) -> Result<String, (usize, String)> {
+pub fn interpolate(
+    text: &str,
+    vars: &dyn Fn(&str) -> Option<String>,
+) -> Result<String, (usize, String)> {
     let mut out = String::with_capacity(text.len());
     for (i, line) in text.split_inclusive('\n').enumerate() {
         if line.trim_start().starts_with('#') {
@@ -26,12 +29,16 @@ fn interpolate_line(line: &str, vars: &dyn Fn(&str) -> Option<String>) -> Result
             out.push('$');
             rest = tail;
         } else if let Some(inner_start) = after.strip_prefix('{') {
-            let end = inner_start.find('}').ok_or_else(|| format!("unclosed `${{` in `{}`", line.trim()))?;
+            let end = inner_start
+                .find('}')
+                .ok_or_else(|| format!("unclosed `${{` in `{}`", line.trim()))?;
             let inner = &inner_start[..end];
             out.push_str(&expand(inner, vars)?);
             rest = &inner_start[end + 1..];
         } else {
-            let name_len = after.find(|c: char| !(c.is_ascii_alphanumeric() || c == '_')).unwrap_or(after.len());
+            let name_len = after
+                .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+                .unwrap_or(after.len());
             if name_len == 0 {
                 out.push('$');
                 rest = after;
@@ -46,7 +53,9 @@ fn interpolate_line(line: &str, vars: &dyn Fn(&str) -> Option<String>) -> Result
 }
 
 fn expand(inner: &str, vars: &dyn Fn(&str) -> Option<String>) -> Result<String, String> {
-    let name_len = inner.find(|c: char| !(c.is_ascii_alphanumeric() || c == '_')).unwrap_or(inner.len());
+    let name_len = inner
+        .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+        .unwrap_or(inner.len());
     let (name, modifier) = inner.split_at(name_len);
     if name.is_empty() {
         return Err(format!("`${{{inner}}}` has no variable name"));
@@ -54,10 +63,16 @@ fn expand(inner: &str, vars: &dyn Fn(&str) -> Option<String>) -> Result<String, 
     let value = vars(name);
     Ok(match modifier {
         "" => value.unwrap_or_default(),
-        m if m.starts_with(":-") => value.filter(|v| !v.is_empty()).unwrap_or_else(|| m[2..].to_string()),
+        m if m.starts_with(":-") => value
+            .filter(|v| !v.is_empty())
+            .unwrap_or_else(|| m[2..].to_string()),
         m if m.starts_with('-') => value.unwrap_or_else(|| m[1..].to_string()),
-        m if m.starts_with(":?") => value.filter(|v| !v.is_empty()).ok_or_else(|| format!("variable {name} is required: {}", &m[2..]))?,
-        m if m.starts_with('?') => value.ok_or_else(|| format!("variable {name} is required: {}", &m[1..]))?,
+        m if m.starts_with(":?") => value
+            .filter(|v| !v.is_empty())
+            .ok_or_else(|| format!("variable {name} is required: {}", &m[2..]))?,
+        m if m.starts_with('?') => {
+            value.ok_or_else(|| format!("variable {name} is required: {}", &m[1..]))?
+        }
         m => return Err(format!("unsupported modifier `{m}` in `${{{inner}}}`")),
     })
 }
@@ -70,7 +85,11 @@ pub fn parse_dotenv(text: &str) -> Vec<(String, String)> {
         .filter_map(|l| {
             let (k, v) = l.strip_prefix("export ").unwrap_or(l).split_once('=')?;
             let v = v.trim();
-            let v = v.strip_prefix('"').and_then(|v| v.strip_suffix('"')).or_else(|| v.strip_prefix('\'').and_then(|v| v.strip_suffix('\''))).unwrap_or(v);
+            let v = v
+                .strip_prefix('"')
+                .and_then(|v| v.strip_suffix('"'))
+                .or_else(|| v.strip_prefix('\'').and_then(|v| v.strip_suffix('\'')))
+                .unwrap_or(v);
             Some((k.trim().to_string(), v.to_string()))
         })
         .collect()
@@ -91,17 +110,35 @@ mod tests {
     #[test]
     fn every_form_expands() {
         let t = interpolate("a: ${IMAGE}\nb: ${MISSING:-dflt}\nc: ${EMPTY:-x}\nd: ${EMPTY-x}\ne: $IMAGE!\nf: $$HOME\n# ${NOPE:?not here}\n", &vars).unwrap();
-        assert_eq!(t, "a: cp/kafka:7\nb: dflt\nc: x\nd: \ne: cp/kafka:7!\nf: $HOME\n# ${NOPE:?not here}\n");
+        assert_eq!(
+            t,
+            "a: cp/kafka:7\nb: dflt\nc: x\nd: \ne: cp/kafka:7!\nf: $HOME\n# ${NOPE:?not here}\n"
+        );
     }
 
     #[test]
     fn required_and_malformed_references_name_the_line() {
-        assert_eq!(interpolate("a: 1\nb: ${NEED:?set NEED}\n", &vars).unwrap_err().0, 2);
-        assert!(interpolate("a: ${OPEN\n", &vars).unwrap_err().1.contains("unclosed"));
+        assert_eq!(
+            interpolate("a: 1\nb: ${NEED:?set NEED}\n", &vars)
+                .unwrap_err()
+                .0,
+            2
+        );
+        assert!(interpolate("a: ${OPEN\n", &vars)
+            .unwrap_err()
+            .1
+            .contains("unclosed"));
     }
 
     #[test]
     fn dotenv_lines() {
-        assert_eq!(parse_dotenv("# c\nA=1\nexport B=\"two\"\n\nC='3'\n"), vec![("A".into(), "1".into()), ("B".into(), "two".into()), ("C".into(), "3".into())]);
+        assert_eq!(
+            parse_dotenv("# c\nA=1\nexport B=\"two\"\n\nC='3'\n"),
+            vec![
+                ("A".into(), "1".into()),
+                ("B".into(), "two".into()),
+                ("C".into(), "3".into())
+            ]
+        );
     }
 }

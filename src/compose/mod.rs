@@ -33,41 +33,106 @@ pub fn load(path: &Path) -> Result<ComposeProject, ComposeError> {
         .and_then(|p| std::fs::read_to_string(p).ok())
         .map(|t| parse_dotenv(&t))
         .unwrap_or_default();
-    let vars = move |name: &str| std::env::var(name).ok().or_else(|| dotenv.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone()));
+    let vars = move |name: &str| {
+        std::env::var(name).ok().or_else(|| {
+            dotenv
+                .iter()
+                .find(|(k, _)| k == name)
+                .map(|(_, v)| v.clone())
+        })
+    };
     parse(&text, path, &vars)
 }
 
-pub fn parse(text: &str, file: &Path, vars: &dyn Fn(&str) -> Option<String>) -> Result<ComposeProject, ComposeError> {
+pub fn parse(
+    text: &str,
+    file: &Path,
+    vars: &dyn Fn(&str) -> Option<String>,
+) -> Result<ComposeProject, ComposeError> {
     let err = |line: Option<usize>, path: String, message: String, hint: Option<String>| {
-        ComposeError(InputError { file: file.to_path_buf(), line, column: None, path, message, hint })
+        ComposeError(InputError {
+            file: file.to_path_buf(),
+            line,
+            column: None,
+            path,
+            message,
+            hint,
+        })
     };
-    let text = interpolate(text, vars).map_err(|(line, m)| err(Some(line), String::new(), m, Some("set the variable, or give a default: ${VAR:-default}".into())))?;
-    if text.lines().all(|l| l.trim().is_empty() || l.trim_start().starts_with('#')) {
-        return Err(err(None, String::new(), "empty compose file: no services".into(), None));
+    let text = interpolate(text, vars).map_err(|(line, m)| {
+        err(
+            Some(line),
+            String::new(),
+            m,
+            Some("set the variable, or give a default: ${VAR:-default}".into()),
+        )
+    })?;
+    if text
+        .lines()
+        .all(|l| l.trim().is_empty() || l.trim_start().starts_with('#'))
+    {
+        return Err(err(
+            None,
+            String::new(),
+            "empty compose file: no services".into(),
+            None,
+        ));
     }
     let de = serde_yaml_ng::Deserializer::from_str(&text);
     let raw: RawFile = serde_path_to_error::deserialize(de).map_err(|e| {
         let mut e = crate::experiment::InputError::from(ComposeErrorSource(e, file));
         if e.message.contains("unknown field") {
-            e.hint = Some(format!("not supported by chaos's compose loader ({SUPPORTED})"));
+            e.hint = Some(format!(
+                "not supported by chaos's compose loader ({SUPPORTED})"
+            ));
         }
         ComposeError(e)
     })?;
-    let line_of_service = |name: &str| text.lines().position(|l| l.trim_end() == format!("  {name}:") || l.trim_start().starts_with(&format!("{name}:")) && l.starts_with("  ") && !l.starts_with("    ")).map(|i| i + 1);
+    let line_of_service = |name: &str| {
+        text.lines()
+            .position(|l| {
+                l.trim_end() == format!("  {name}:")
+                    || l.trim_start().starts_with(&format!("{name}:"))
+                        && l.starts_with("  ")
+                        && !l.starts_with("    ")
+            })
+            .map(|i| i + 1)
+    };
     let services_raw = raw.services.unwrap_or_default();
     if services_raw.is_empty() {
-        return Err(err(None, "services".into(), "no services".into(), Some("a cluster file lists its services under services:".into())));
+        return Err(err(
+            None,
+            "services".into(),
+            "no services".into(),
+            Some("a cluster file lists its services under services:".into()),
+        ));
     }
     let mut services: IndexMap<String, Service> = IndexMap::new();
     for (name, s) in services_raw {
         let at = line_of_service(&name);
         let path = |field: &str| format!("services.{name}.{field}");
-        let image = s.image.ok_or_else(|| err(at, path("image"), "a service needs an image".into(), None))?;
-        let mut service = Service { name: name.clone(), image, hostname: s.hostname, container_name: s.container_name, restart: s.restart, ..Default::default() };
+        let image = s
+            .image
+            .ok_or_else(|| err(at, path("image"), "a service needs an image".into(), None))?;
+        let mut service = Service {
+            name: name.clone(),
+            image,
+            hostname: s.hostname,
+            container_name: s.container_name,
+            restart: s.restart,
+            ..Default::default()
+        };
         service.environment = key_values(s.environment, vars);
         service.labels = key_values(s.labels, vars);
         for (i, p) in s.ports.unwrap_or_default().into_iter().enumerate() {
-            service.ports.push(port(p).map_err(|m| err(at, format!("services.{name}.ports[{i}]"), m, Some("e.g. \"127.0.0.1:29092:29092\" (ranges are not supported)".into())))?);
+            service.ports.push(port(p).map_err(|m| {
+                err(
+                    at,
+                    format!("services.{name}.ports[{i}]"),
+                    m,
+                    Some("e.g. \"127.0.0.1:29092:29092\" (ranges are not supported)".into()),
+                )
+            })?);
         }
         service.depends_on = names(s.depends_on);
         service.networks = names(s.networks);
@@ -76,8 +141,17 @@ pub fn parse(text: &str, file: &Path, vars: &dyn Fn(&str) -> Option<String>) -> 
         service.entrypoint = s.entrypoint.map(command);
         if let Some(h) = s.healthcheck {
             let d = |v: Option<String>, field: &str| -> Result<Option<Duration>, ComposeError> {
-                v.map(|t| humantime::parse_duration(&t).map_err(|e| err(at, path(&format!("healthcheck.{field}")), format!("`{t}`: {e}"), Some("durations look like 10s, 1m30s".into()))))
-                    .transpose()
+                v.map(|t| {
+                    humantime::parse_duration(&t).map_err(|e| {
+                        err(
+                            at,
+                            path(&format!("healthcheck.{field}")),
+                            format!("`{t}`: {e}"),
+                            Some("durations look like 10s, 1m30s".into()),
+                        )
+                    })
+                })
+                .transpose()
             };
             service.healthcheck = Some(Healthcheck {
                 test: command(h.test),
@@ -94,21 +168,46 @@ pub fn parse(text: &str, file: &Path, vars: &dyn Fn(&str) -> Option<String>) -> 
     for s in services.values() {
         for d in &s.depends_on {
             if !services.contains_key(d) {
-                return Err(err(line_of_service(&s.name), format!("services.{}.depends_on", s.name), format!("unknown service `{d}`"), Some(format!("services: {}", known.join(", ")))));
+                return Err(err(
+                    line_of_service(&s.name),
+                    format!("services.{}.depends_on", s.name),
+                    format!("unknown service `{d}`"),
+                    Some(format!("services: {}", known.join(", "))),
+                ));
             }
         }
         deps.insert(s.name.clone(), s.depends_on.clone());
         if let Some(c) = &s.container_name {
-            if services.values().filter(|o| o.container_name.as_ref() == Some(c)).count() > 1 {
-                return Err(err(line_of_service(&s.name), format!("services.{}.container_name", s.name), format!("container name `{c}` is used twice"), None));
+            if services
+                .values()
+                .filter(|o| o.container_name.as_ref() == Some(c))
+                .count()
+                > 1
+            {
+                return Err(err(
+                    line_of_service(&s.name),
+                    format!("services.{}.container_name", s.name),
+                    format!("container name `{c}` is used twice"),
+                    None,
+                ));
             }
         }
     }
-    let order = order::start_order(&deps).map_err(|cycle| err(line_of_service(&cycle[0]), format!("services.{}.depends_on", cycle[0]), format!("circular depends_on: {}", cycle.join(" → ")), None))?;
+    let order = order::start_order(&deps).map_err(|cycle| {
+        err(
+            line_of_service(&cycle[0]),
+            format!("services.{}.depends_on", cycle[0]),
+            format!("circular depends_on: {}", cycle.join(" → ")),
+            None,
+        )
+    })?;
     Ok(ComposeProject {
         file: file.to_path_buf(),
         name: raw.name,
-        services: order.iter().filter_map(|n| services.get(n).cloned()).collect(),
+        services: order
+            .iter()
+            .filter_map(|n| services.get(n).cloned())
+            .collect(),
     })
 }
 
@@ -120,10 +219,16 @@ impl From<ComposeErrorSource<'_>> for InputError {
     }
 }
 
-fn key_values(kv: Option<KeyValues>, vars: &dyn Fn(&str) -> Option<String>) -> IndexMap<String, String> {
+fn key_values(
+    kv: Option<KeyValues>,
+    vars: &dyn Fn(&str) -> Option<String>,
+) -> IndexMap<String, String> {
     match kv {
         None => IndexMap::new(),
-        Some(KeyValues::Map(m)) => m.into_iter().map(|(k, v)| (k, v.map(|v| v.0).unwrap_or_default())).collect(),
+        Some(KeyValues::Map(m)) => m
+            .into_iter()
+            .map(|(k, v)| (k, v.map(|v| v.0).unwrap_or_default()))
+            .collect(),
         Some(KeyValues::List(l)) => l
             .into_iter()
             .filter_map(|item| match item.split_once('=') {
@@ -181,10 +286,18 @@ fn port(p: RawPort) -> Result<PortMapping, String> {
     match p {
         RawPort::Long(l) => {
             let host_port = match l.published {
-                Some(p) => p.0.parse().map_err(|_| format!("published port `{}` is not a port number", p.0))?,
+                Some(p) => {
+                    p.0.parse()
+                        .map_err(|_| format!("published port `{}` is not a port number", p.0))?
+                }
                 None => l.target,
             };
-            Ok(PortMapping { host_ip: l.host_ip, host_port, container_port: l.target, protocol: l.protocol.unwrap_or_else(|| "tcp".into()) })
+            Ok(PortMapping {
+                host_ip: l.host_ip,
+                host_port,
+                container_port: l.target,
+                protocol: l.protocol.unwrap_or_else(|| "tcp".into()),
+            })
         }
         RawPort::Short(s) => {
             let text = s.0;
@@ -196,14 +309,26 @@ fn port(p: RawPort) -> Result<PortMapping, String> {
                 return Err(format!("`{text}`: port ranges are not supported"));
             }
             let parts: Vec<&str> = spec.split(':').collect();
-            let num = |s: &str| s.parse::<u16>().map_err(|_| format!("`{text}`: `{s}` is not a port number"));
+            let num = |s: &str| {
+                s.parse::<u16>()
+                    .map_err(|_| format!("`{text}`: `{s}` is not a port number"))
+            };
             let (host_ip, host, container) = match parts.as_slice() {
                 [c] => (None, num(c)?, num(c)?),
                 [h, c] => (None, num(h)?, num(c)?),
                 [ip, h, c] => (Some(ip.to_string()), num(h)?, num(c)?),
-                _ => return Err(format!("`{text}` is not host:container or ip:host:container")),
+                _ => {
+                    return Err(format!(
+                        "`{text}` is not host:container or ip:host:container"
+                    ))
+                }
             };
-            Ok(PortMapping { host_ip, host_port: host, container_port: container, protocol })
+            Ok(PortMapping {
+                host_ip,
+                host_port: host,
+                container_port: container,
+                protocol,
+            })
         }
     }
 }
@@ -222,11 +347,26 @@ mod tests {
 
     #[test]
     fn the_seed_file_loads_in_start_order_with_defaults_and_overrides() {
-        let p = load(Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/compose/seed.yml"))).unwrap();
+        let p = load(Path::new(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/compose/seed.yml"
+        )))
+        .unwrap();
         let names: Vec<&str> = p.services.iter().map(|s| s.name.as_str()).collect();
         assert_eq!(names[0], "zookeeper-1");
-        assert_eq!(p.service("kafka-1").unwrap().environment["KAFKA_BROKER_ID"], "1");
-        assert_eq!(p.service("kafka-2").unwrap().ports[0], PortMapping { host_ip: Some("127.0.0.1".into()), host_port: 39092, container_port: 39092, protocol: "tcp".into() });
+        assert_eq!(
+            p.service("kafka-1").unwrap().environment["KAFKA_BROKER_ID"],
+            "1"
+        );
+        assert_eq!(
+            p.service("kafka-2").unwrap().ports[0],
+            PortMapping {
+                host_ip: Some("127.0.0.1".into()),
+                host_port: 39092,
+                container_port: 39092,
+                protocol: "tcp".into()
+            }
+        );
         let p = parse_str("services:\n  k:\n    image: ${KAFKA_IMAGE:-chaos/kafka:3.9.1}\n  z:\n    image: ${ZK:-chaos/kafka:3.9.1}\n").unwrap();
         assert_eq!(p.services[0].image, "confluentinc/cp-kafka:7.9.1");
         assert_eq!(p.services[1].image, "chaos/kafka:3.9.1");
@@ -244,8 +384,14 @@ mod tests {
         assert_eq!(a.environment["KAFKA_IMAGE"], "confluentinc/cp-kafka:7.9.1");
         assert!(!a.environment.contains_key("GONE"));
         assert_eq!(a.ports.len(), 3);
-        assert_eq!((a.ports[2].host_port, a.ports[2].host_ip.as_deref()), (10, Some("0.0.0.0")));
-        assert_eq!(a.command.as_ref().unwrap(), &vec!["sh".to_string(), "-c".into(), "echo hi there".into()]);
+        assert_eq!(
+            (a.ports[2].host_port, a.ports[2].host_ip.as_deref()),
+            (10, Some("0.0.0.0"))
+        );
+        assert_eq!(
+            a.command.as_ref().unwrap(),
+            &vec!["sh".to_string(), "-c".into(), "echo hi there".into()]
+        );
         assert_eq!(a.depends_on, vec!["b"]);
         assert_eq!(p.service("b").unwrap().environment["T"], "true");
     }
@@ -261,12 +407,28 @@ mod tests {
     #[test]
     fn semantic_errors() {
         assert!(parse_str("").unwrap_err().contains("empty compose file"));
-        assert!(parse_str("services: {}\n").unwrap_err().contains("no services"));
-        assert!(parse_str("services:\n  a:\n    environment: {}\n").unwrap_err().contains("needs an image"));
+        assert!(parse_str("services: {}\n")
+            .unwrap_err()
+            .contains("no services"));
+        assert!(parse_str("services:\n  a:\n    environment: {}\n")
+            .unwrap_err()
+            .contains("needs an image"));
         let e = parse_str("services:\n  a:\n    image: x\n    depends_on: [b]\n  b:\n    image: x\n    depends_on: [a]\n").unwrap_err();
         assert!(e.contains("circular depends_on: a → b → a"), "{e}");
-        assert!(parse_str("services:\n  a:\n    image: x\n    depends_on: [zz]\n").unwrap_err().contains("unknown service `zz`"));
-        assert!(parse_str("services:\n  a:\n    image: x\n    ports: [\"9000-9002:9000-9002\"]\n").unwrap_err().contains("ranges"));
-        assert!(parse_str("services:\n  a:\n    image: ${NEED:?must be set}\n").unwrap_err().contains("NEED is required"));
+        assert!(
+            parse_str("services:\n  a:\n    image: x\n    depends_on: [zz]\n")
+                .unwrap_err()
+                .contains("unknown service `zz`")
+        );
+        assert!(
+            parse_str("services:\n  a:\n    image: x\n    ports: [\"9000-9002:9000-9002\"]\n")
+                .unwrap_err()
+                .contains("ranges")
+        );
+        assert!(
+            parse_str("services:\n  a:\n    image: ${NEED:?must be set}\n")
+                .unwrap_err()
+                .contains("NEED is required")
+        );
     }
 }

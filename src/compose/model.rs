@@ -113,7 +113,10 @@ pub enum Command {
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]
-#[serde(untagged, expecting = "\"host:container\", \"ip:host:container\", a port number, or a map with target/published")]
+#[serde(
+    untagged,
+    expecting = "\"host:container\", \"ip:host:container\", a port number, or a map with target/published"
+)]
 pub enum RawPort {
     Short(Scalar),
     Long(LongPort),

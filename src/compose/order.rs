@@ -12,7 +12,13 @@ pub fn start_order(deps: &IndexMap<String, Vec<String>>) -> Result<Vec<String>, 
     }
     let mut marks: IndexMap<&str, Mark> = deps.keys().map(|k| (k.as_str(), Mark::New)).collect();
     let mut order = Vec::new();
-    fn visit<'a>(n: &'a str, deps: &'a IndexMap<String, Vec<String>>, marks: &mut IndexMap<&'a str, Mark>, stack: &mut Vec<String>, order: &mut Vec<String>) -> Result<(), Vec<String>> {
+    fn visit<'a>(
+        n: &'a str,
+        deps: &'a IndexMap<String, Vec<String>>,
+        marks: &mut IndexMap<&'a str, Mark>,
+        stack: &mut Vec<String>,
+        order: &mut Vec<String>,
+    ) -> Result<(), Vec<String>> {
         match marks.get(n).copied() {
             Some(Mark::Done) | None => return Ok(()),
             Some(Mark::Active) => {
@@ -44,12 +50,19 @@ mod tests {
     use super::*;
 
     fn deps(list: &[(&str, &[&str])]) -> IndexMap<String, Vec<String>> {
-        list.iter().map(|(k, v)| (k.to_string(), v.iter().map(|s| s.to_string()).collect())).collect()
+        list.iter()
+            .map(|(k, v)| (k.to_string(), v.iter().map(|s| s.to_string()).collect()))
+            .collect()
     }
 
     #[test]
     fn dependencies_come_first_and_file_order_is_kept() {
-        let order = start_order(&deps(&[("kafka-1", &["zk"]), ("kafka-2", &["zk"]), ("zk", &[])])).unwrap();
+        let order = start_order(&deps(&[
+            ("kafka-1", &["zk"]),
+            ("kafka-2", &["zk"]),
+            ("zk", &[]),
+        ]))
+        .unwrap();
         assert_eq!(order, vec!["zk", "kafka-1", "kafka-2"]);
     }
 

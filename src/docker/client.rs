@@ -16,10 +16,13 @@ pub async fn connect() -> Result<Docker, DockerError> {
         reason,
     };
     let docker = Docker::connect_with_defaults().map_err(|e| not_reachable(e.to_string()))?;
-    let docker = tokio::time::timeout(std::time::Duration::from_secs(10), docker.negotiate_version())
-        .await
-        .map_err(|_| not_reachable("no answer within 10 s".into()))?
-        .map_err(|e| not_reachable(e.to_string()))?;
+    let docker = tokio::time::timeout(
+        std::time::Duration::from_secs(10),
+        docker.negotiate_version(),
+    )
+    .await
+    .map_err(|_| not_reachable("no answer within 10 s".into()))?
+    .map_err(|e| not_reachable(e.to_string()))?;
     docker
         .ping()
         .await

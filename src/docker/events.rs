@@ -23,7 +23,10 @@ pub struct ContainerEvent {
 pub async fn subscribe(docker: &Docker, cluster: &str) -> mpsc::UnboundedReceiver<ContainerEvent> {
     let filters = HashMap::from([
         ("type".to_string(), vec!["container".to_string()]),
-        ("label".to_string(), vec![format!("{}={cluster}", labels::CLUSTER)]),
+        (
+            "label".to_string(),
+            vec![format!("{}={cluster}", labels::CLUSTER)],
+        ),
     ]);
     let options = EventsOptionsBuilder::default().filters(&filters).build();
     let mut stream = docker.events(Some(options)).boxed();
@@ -38,8 +41,16 @@ pub async fn subscribe(docker: &Docker, cluster: &str) -> mpsc::UnboundedReceive
                 service: attributes.get(labels::SERVICE).cloned(),
                 role: attributes.get(labels::ROLE).cloned(),
                 // "exec_start: sh -c …" → "exec_start"
-                action: message.action.unwrap_or_default().split(':').next().unwrap_or_default().to_string(),
-                time_nano: message.time_nano.unwrap_or_else(|| message.time.unwrap_or(0) * 1_000_000_000),
+                action: message
+                    .action
+                    .unwrap_or_default()
+                    .split(':')
+                    .next()
+                    .unwrap_or_default()
+                    .to_string(),
+                time_nano: message
+                    .time_nano
+                    .unwrap_or_else(|| message.time.unwrap_or(0) * 1_000_000_000),
             };
             if tx.send(event).is_err() {
                 break;

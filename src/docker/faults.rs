@@ -10,9 +10,13 @@ use super::images::BASE_IMAGE;
 use super::{api, labels, DockerError};
 use crate::experiment::Direction;
 use bollard::exec::{StartExecOptions, StartExecResults};
-use bollard::models::{ContainerCreateBody, EndpointSettings, ExecConfig, HostConfig, NetworkConnectRequest, NetworkDisconnectRequest};
+use bollard::models::{
+    ContainerCreateBody, EndpointSettings, ExecConfig, HostConfig, NetworkConnectRequest,
+    NetworkDisconnectRequest,
+};
 use bollard::query_parameters::{
-    CreateContainerOptionsBuilder, KillContainerOptionsBuilder, RemoveContainerOptionsBuilder, StopContainerOptionsBuilder,
+    CreateContainerOptionsBuilder, KillContainerOptionsBuilder, RemoveContainerOptionsBuilder,
+    StopContainerOptionsBuilder,
 };
 use bollard::Docker;
 use futures_util::StreamExt;
@@ -23,61 +27,132 @@ fn guard(service: &RunningService) -> Result<(), DockerError> {
     // Every RunningService comes from `attach`, which only lists labelled containers; this
     // is the last line of defence against an id from elsewhere.
     if service.container_id.is_empty() {
-        return Err(DockerError::Other(format!("{}: no container", service.name)));
+        return Err(DockerError::Other(format!(
+            "{}: no container",
+            service.name
+        )));
     }
     Ok(())
 }
 
-async fn ensure_ours(docker: &Docker, cluster: &str, service: &RunningService) -> Result<(), DockerError> {
+async fn ensure_ours(
+    docker: &Docker,
+    cluster: &str,
+    service: &RunningService,
+) -> Result<(), DockerError> {
     guard(service)?;
-    let inspect = docker.inspect_container(&service.container_id, None).await.map_err(api(format!("inspect {}", service.name)))?;
-    if labels::is_ours(inspect.config.as_ref().and_then(|c| c.labels.as_ref()), Some(cluster)) {
+    let inspect = docker
+        .inspect_container(&service.container_id, None)
+        .await
+        .map_err(api(format!("inspect {}", service.name)))?;
+    if labels::is_ours(
+        inspect.config.as_ref().and_then(|c| c.labels.as_ref()),
+        Some(cluster),
+    ) {
         Ok(())
     } else {
-        Err(DockerError::Foreign { name: service.container_name.clone(), cluster: cluster.into() })
+        Err(DockerError::Foreign {
+            name: service.container_name.clone(),
+            cluster: cluster.into(),
+        })
     }
 }
 
-fn fault_err(fault: &str, service: &RunningService) -> impl FnOnce(bollard::errors::Error) -> DockerError {
+fn fault_err(
+    fault: &str,
+    service: &RunningService,
+) -> impl FnOnce(bollard::errors::Error) -> DockerError {
     let (fault, service) = (fault.to_string(), service.name.clone());
-    move |e| DockerError::Fault { fault, service, reason: e.to_string() }
+    move |e| DockerError::Fault {
+        fault,
+        service,
+        reason: e.to_string(),
+    }
 }
 
-pub async fn kill(docker: &Docker, cluster: &Cluster, s: &RunningService) -> Result<(), DockerError> {
+pub async fn kill(
+    docker: &Docker,
+    cluster: &Cluster,
+    s: &RunningService,
+) -> Result<(), DockerError> {
     ensure_ours(docker, &cluster.name, s).await?;
-    let options = KillContainerOptionsBuilder::default().signal("SIGKILL").build();
-    docker.kill_container(&s.container_id, Some(options)).await.map_err(fault_err("kill", s))
+    let options = KillContainerOptionsBuilder::default()
+        .signal("SIGKILL")
+        .build();
+    docker
+        .kill_container(&s.container_id, Some(options))
+        .await
+        .map_err(fault_err("kill", s))
 }
 
 /// SIGTERM and wait (controlled shutdown moves leadership first).
-pub async fn stop(docker: &Docker, cluster: &Cluster, s: &RunningService) -> Result<(), DockerError> {
+pub async fn stop(
+    docker: &Docker,
+    cluster: &Cluster,
+    s: &RunningService,
+) -> Result<(), DockerError> {
     ensure_ours(docker, &cluster.name, s).await?;
     let options = StopContainerOptionsBuilder::default().t(60).build();
-    docker.stop_container(&s.container_id, Some(options)).await.map_err(fault_err("stop", s))
+    docker
+        .stop_container(&s.container_id, Some(options))
+        .await
+        .map_err(fault_err("stop", s))
 }
 
-pub async fn start(docker: &Docker, cluster: &Cluster, s: &RunningService) -> Result<(), DockerError> {
+pub async fn start(
+    docker: &Docker,
+    cluster: &Cluster,
+    s: &RunningService,
+) -> Result<(), DockerError> {
     ensure_ours(docker, &cluster.name, s).await?;
-    match docker.start_container(&s.container_id, None::<bollard::query_parameters::StartContainerOptions>).await {
+    match docker
+        .start_container(
+            &s.container_id,
+            None::<bollard::query_parameters::StartContainerOptions>,
+        )
+        .await
+    {
         Ok(()) => Ok(()),
         // 304: already running.
-        Err(bollard::errors::Error::DockerResponseServerError { status_code: 304, .. }) => Ok(()),
+        Err(bollard::errors::Error::DockerResponseServerError {
+            status_code: 304, ..
+        }) => Ok(()),
         Err(e) => Err(fault_err("start", s)(e)),
     }
 }
 
-pub async fn restart(docker: &Docker, cluster: &Cluster, s: &RunningService) -> Result<(), DockerError> {
+pub async fn restart(
+    docker: &Docker,
+    cluster: &Cluster,
+    s: &RunningService,
+) -> Result<(), DockerError> {
     ensure_ours(docker, &cluster.name, s).await?;
-    let options = bollard::query_parameters::RestartContainerOptionsBuilder::default().t(60).build();
-    docker.restart_container(&s.container_id, Some(options)).await.map_err(fault_err("restart", s))
+    let options = bollard::query_parameters::RestartContainerOptionsBuilder::default()
+        .t(60)
+        .build();
+    docker
+        .restart_container(&s.container_id, Some(options))
+        .await
+        .map_err(fault_err("restart", s))
 }
 
-pub async fn pause(docker: &Docker, cluster: &Cluster, s: &RunningService) -> Result<(), DockerError> {
+pub async fn pause(
+    docker: &Docker,
+    cluster: &Cluster,
+    s: &RunningService,
+) -> Result<(), DockerError> {
     ensure_ours(docker, &cluster.name, s).await?;
-    docker.pause_container(&s.container_id).await.map_err(fault_err("pause", s))
+    docker
+        .pause_container(&s.container_id)
+        .await
+        .map_err(fault_err("pause", s))
 }
 
-pub async fn unpause(docker: &Docker, cluster: &Cluster, s: &RunningService) -> Result<(), DockerError> {
+pub async fn unpause(
+    docker: &Docker,
+    cluster: &Cluster,
+    s: &RunningService,
+) -> Result<(), DockerError> {
     ensure_ours(docker, &cluster.name, s).await?;
     match docker.unpause_container(&s.container_id).await {
         Ok(()) => Ok(()),
@@ -86,18 +161,35 @@ pub async fn unpause(docker: &Docker, cluster: &Cluster, s: &RunningService) -> 
     }
 }
 
-pub async fn disconnect(docker: &Docker, cluster: &Cluster, s: &RunningService) -> Result<(), DockerError> {
+pub async fn disconnect(
+    docker: &Docker,
+    cluster: &Cluster,
+    s: &RunningService,
+) -> Result<(), DockerError> {
     ensure_ours(docker, &cluster.name, s).await?;
-    let request = NetworkDisconnectRequest { container: s.container_id.clone(), force: Some(true) };
-    docker.disconnect_network(&cluster.network, request).await.map_err(fault_err("disconnect", s))
+    let request = NetworkDisconnectRequest {
+        container: s.container_id.clone(),
+        force: Some(true),
+    };
+    docker
+        .disconnect_network(&cluster.network, request)
+        .await
+        .map_err(fault_err("disconnect", s))
 }
 
-pub async fn connect(docker: &Docker, cluster: &Cluster, s: &RunningService) -> Result<(), DockerError> {
+pub async fn connect(
+    docker: &Docker,
+    cluster: &Cluster,
+    s: &RunningService,
+) -> Result<(), DockerError> {
     ensure_ours(docker, &cluster.name, s).await?;
     let request = NetworkConnectRequest {
         container: s.container_id.clone(),
         // The service name must resolve again for its peers.
-        endpoint_config: Some(EndpointSettings { aliases: Some(vec![s.name.clone()]), ..Default::default() }),
+        endpoint_config: Some(EndpointSettings {
+            aliases: Some(vec![s.name.clone()]),
+            ..Default::default()
+        }),
     };
     match docker.connect_network(&cluster.network, request).await {
         Ok(()) => Ok(()),
@@ -111,17 +203,27 @@ fn sidecar_name(s: &RunningService) -> String {
 }
 
 /// Creates (or finds) the sidecar in `s`'s network namespace.
-async fn sidecar(docker: &Docker, cluster: &Cluster, s: &RunningService) -> Result<String, DockerError> {
+async fn sidecar(
+    docker: &Docker,
+    cluster: &Cluster,
+    s: &RunningService,
+) -> Result<String, DockerError> {
     ensure_ours(docker, &cluster.name, s).await?;
     let name = sidecar_name(s);
     if let Ok(found) = docker.inspect_container(&name, None).await {
-        if labels::is_ours(found.config.as_ref().and_then(|c| c.labels.as_ref()), Some(&cluster.name)) {
+        if labels::is_ours(
+            found.config.as_ref().and_then(|c| c.labels.as_ref()),
+            Some(&cluster.name),
+        ) {
             if found.state.and_then(|s| s.running) == Some(true) {
                 return Ok(name);
             }
             remove_sidecar(docker, &name).await?;
         } else {
-            return Err(DockerError::Foreign { name, cluster: cluster.name.clone() });
+            return Err(DockerError::Foreign {
+                name,
+                cluster: cluster.name.clone(),
+            });
         }
     }
     let body = ContainerCreateBody {
@@ -138,9 +240,15 @@ async fn sidecar(docker: &Docker, cluster: &Cluster, s: &RunningService) -> Resu
         ..Default::default()
     };
     let options = CreateContainerOptionsBuilder::default().name(&name).build();
-    docker.create_container(Some(options), body).await.map_err(api(format!("create sidecar {name}")))?;
     docker
-        .start_container(&name, None::<bollard::query_parameters::StartContainerOptions>)
+        .create_container(Some(options), body)
+        .await
+        .map_err(api(format!("create sidecar {name}")))?;
+    docker
+        .start_container(
+            &name,
+            None::<bollard::query_parameters::StartContainerOptions>,
+        )
         .await
         .map_err(api(format!("start sidecar {name}")))?;
     Ok(name)
@@ -149,22 +257,34 @@ async fn sidecar(docker: &Docker, cluster: &Cluster, s: &RunningService) -> Resu
 async fn remove_sidecar(docker: &Docker, name: &str) -> Result<(), DockerError> {
     let options = RemoveContainerOptionsBuilder::default().force(true).build();
     match docker.remove_container(name, Some(options)).await {
-        Ok(()) | Err(bollard::errors::Error::DockerResponseServerError { status_code: 404, .. }) => Ok(()),
+        Ok(())
+        | Err(bollard::errors::Error::DockerResponseServerError {
+            status_code: 404, ..
+        }) => Ok(()),
         Err(e) => Err(api(format!("remove sidecar {name}"))(e)),
     }
 }
 
 /// Runs a command in a container; returns (exit code, output).
-pub async fn exec(docker: &Docker, container: &str, cmd: &[&str]) -> Result<(i64, String), DockerError> {
+pub async fn exec(
+    docker: &Docker,
+    container: &str,
+    cmd: &[&str],
+) -> Result<(i64, String), DockerError> {
     let config = ExecConfig {
         attach_stdout: Some(true),
         attach_stderr: Some(true),
         cmd: Some(cmd.iter().map(|s| s.to_string()).collect()),
         ..Default::default()
     };
-    let created = docker.create_exec(container, config).await.map_err(api(format!("exec in {container}")))?;
+    let created = docker
+        .create_exec(container, config)
+        .await
+        .map_err(api(format!("exec in {container}")))?;
     let mut output = String::new();
-    if let StartExecResults::Attached { output: mut stream, .. } = docker
+    if let StartExecResults::Attached {
+        output: mut stream, ..
+    } = docker
         .start_exec(&created.id, None::<StartExecOptions>)
         .await
         .map_err(api(format!("exec in {container}")))?
@@ -175,11 +295,20 @@ pub async fn exec(docker: &Docker, container: &str, cmd: &[&str]) -> Result<(i64
             }
         }
     }
-    let inspect = docker.inspect_exec(&created.id).await.map_err(api(format!("exec in {container}")))?;
+    let inspect = docker
+        .inspect_exec(&created.id)
+        .await
+        .map_err(api(format!("exec in {container}")))?;
     Ok((inspect.exit_code.unwrap_or(-1), output))
 }
 
-async fn run_in(docker: &Docker, sidecar: &str, service: &RunningService, fault: &str, cmd: &[&str]) -> Result<(), DockerError> {
+async fn run_in(
+    docker: &Docker,
+    sidecar: &str,
+    service: &RunningService,
+    fault: &str,
+    cmd: &[&str],
+) -> Result<(), DockerError> {
     let (code, output) = exec(docker, sidecar, cmd).await?;
     if code != 0 {
         return Err(DockerError::Fault {
@@ -215,11 +344,16 @@ pub async fn partition(
 ) -> Result<Vec<Vec<String>>, DockerError> {
     let peer_ips: Vec<String> = peers
         .iter()
-        .map(|p| p.ip.clone().ok_or_else(|| DockerError::Fault {
-            fault: "partition".into(),
-            service: target.name.clone(),
-            reason: format!("peer {} has no address on the cluster network (stopped or disconnected?)", p.name),
-        }))
+        .map(|p| {
+            p.ip.clone().ok_or_else(|| DockerError::Fault {
+                fault: "partition".into(),
+                service: target.name.clone(),
+                reason: format!(
+                    "peer {} has no address on the cluster network (stopped or disconnected?)",
+                    p.name
+                ),
+            })
+        })
         .collect::<Result<_, _>>()?;
     let sc = sidecar(docker, cluster, target).await?;
     let setup = format!(
@@ -236,7 +370,12 @@ pub async fn partition(
     Ok(rules)
 }
 
-pub async fn heal_partition(docker: &Docker, cluster: &Cluster, target: &RunningService, rules: &[Vec<String>]) -> Result<(), DockerError> {
+pub async fn heal_partition(
+    docker: &Docker,
+    cluster: &Cluster,
+    target: &RunningService,
+    rules: &[Vec<String>],
+) -> Result<(), DockerError> {
     let sc = sidecar(docker, cluster, target).await?;
     for rule in rules {
         let mut cmd = vec!["iptables", "-D", CHAIN];
@@ -247,12 +386,31 @@ pub async fn heal_partition(docker: &Docker, cluster: &Cluster, target: &Running
 }
 
 /// Egress bandwidth limit with tc tbf (works without netem).
-pub async fn bandwidth(docker: &Docker, cluster: &Cluster, target: &RunningService, rate: &str) -> Result<(), DockerError> {
+pub async fn bandwidth(
+    docker: &Docker,
+    cluster: &Cluster,
+    target: &RunningService,
+    rate: &str,
+) -> Result<(), DockerError> {
     let sc = sidecar(docker, cluster, target).await?;
-    run_in(docker, &sc, target, "bandwidth", &["tc", "qdisc", "replace", "dev", "eth0", "root", "tbf", "rate", rate, "burst", "32kbit", "latency", "400ms"]).await
+    run_in(
+        docker,
+        &sc,
+        target,
+        "bandwidth",
+        &[
+            "tc", "qdisc", "replace", "dev", "eth0", "root", "tbf", "rate", rate, "burst",
+            "32kbit", "latency", "400ms",
+        ],
+    )
+    .await
 }
 
-pub async fn heal_bandwidth(docker: &Docker, cluster: &Cluster, target: &RunningService) -> Result<(), DockerError> {
+pub async fn heal_bandwidth(
+    docker: &Docker,
+    cluster: &Cluster,
+    target: &RunningService,
+) -> Result<(), DockerError> {
     let sc = sidecar(docker, cluster, target).await?;
     let (_, _) = exec(docker, &sc, &["tc", "qdisc", "del", "dev", "eth0", "root"]).await?;
     Ok(())
@@ -260,9 +418,20 @@ pub async fn heal_bandwidth(docker: &Docker, cluster: &Cluster, target: &Running
 
 /// Whether this kernel has tc netem (delay / loss faults need it). Probed in a throwaway
 /// sidecar of `target` on its loopback device, which nothing else uses.
-pub async fn netem_available(docker: &Docker, cluster: &Cluster, target: &RunningService) -> Result<bool, DockerError> {
+pub async fn netem_available(
+    docker: &Docker,
+    cluster: &Cluster,
+    target: &RunningService,
+) -> Result<bool, DockerError> {
     let sc = sidecar(docker, cluster, target).await?;
-    let (code, _) = exec(docker, &sc, &["tc", "qdisc", "add", "dev", "lo", "root", "netem", "delay", "1ms"]).await?;
+    let (code, _) = exec(
+        docker,
+        &sc,
+        &[
+            "tc", "qdisc", "add", "dev", "lo", "root", "netem", "delay", "1ms",
+        ],
+    )
+    .await?;
     if code == 0 {
         let _ = exec(docker, &sc, &["tc", "qdisc", "del", "dev", "lo", "root"]).await?;
     }
@@ -271,7 +440,10 @@ pub async fn netem_available(docker: &Docker, cluster: &Cluster, target: &Runnin
 }
 
 /// Removes `s`'s sidecar once no fault needs it (clears our chain and qdisc first).
-pub async fn remove_network_sidecar(docker: &Docker, s: &RunningService) -> Result<(), DockerError> {
+pub async fn remove_network_sidecar(
+    docker: &Docker,
+    s: &RunningService,
+) -> Result<(), DockerError> {
     clear_network_faults(docker, &sidecar_name(s)).await
 }
 
@@ -288,19 +460,29 @@ pub async fn clear_network_faults(docker: &Docker, sidecar: &str) -> Result<(), 
 /// Brings every container of the cluster back: rules deleted and sidecars removed, paused
 /// ones unpaused, disconnected ones reconnected, stopped ones started. Used by reverts on
 /// abort, by a reused cluster, and by `chaos clean`. Returns what it did.
-pub async fn heal_everything(docker: &Docker, cluster_name: &str) -> Result<Vec<String>, DockerError> {
+pub async fn heal_everything(
+    docker: &Docker,
+    cluster_name: &str,
+) -> Result<Vec<String>, DockerError> {
     let mut done = Vec::new();
     let containers = super::cluster::lifecycle::list(docker, Some(cluster_name)).await?;
     for c in &containers {
         let l = c.labels.clone().unwrap_or_default();
-        let name = c.names.as_ref().and_then(|n| n.first()).map(|n| n.trim_start_matches('/').to_string()).unwrap_or_default();
+        let name = c
+            .names
+            .as_ref()
+            .and_then(|n| n.first())
+            .map(|n| n.trim_start_matches('/').to_string())
+            .unwrap_or_default();
         if l.get(labels::ROLE).map(String::as_str) == Some("sidecar") {
             if c.state.as_ref().map(|s| s.to_string()).as_deref() == Some("running") {
                 clear_network_faults(docker, &name).await?;
             } else {
                 remove_sidecar(docker, &name).await?;
             }
-            done.push(format!("removed network-fault sidecar {name} (rules cleared)"));
+            done.push(format!(
+                "removed network-fault sidecar {name} (rules cleared)"
+            ));
         }
     }
     let cluster = super::cluster::attach(docker, Some(cluster_name)).await?;

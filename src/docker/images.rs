@@ -57,7 +57,10 @@ pub struct Built {
 pub type Progress<'a> = &'a (dyn Fn(&str) + Sync);
 
 /// Builds what is missing; a second call with nothing changed takes well under a second.
-pub async fn ensure_all(docker: &Docker, progress: Progress<'_>) -> Result<Vec<Built>, DockerError> {
+pub async fn ensure_all(
+    docker: &Docker,
+    progress: Progress<'_>,
+) -> Result<Vec<Built>, DockerError> {
     let mut built = vec![ensure_base(docker, progress).await?];
     for image in ALL {
         built.push(ensure_kafka(docker, image, progress).await?);
@@ -67,7 +70,11 @@ pub async fn ensure_all(docker: &Docker, progress: Progress<'_>) -> Result<Vec<B
 
 /// Builds the images the given tags need, when they are ours (`chaos/…`); other images
 /// (e.g. confluentinc/cp-kafka) must be present already.
-pub async fn ensure_for(docker: &Docker, tags: &[String], progress: Progress<'_>) -> Result<(), DockerError> {
+pub async fn ensure_for(
+    docker: &Docker,
+    tags: &[String],
+    progress: Progress<'_>,
+) -> Result<(), DockerError> {
     let mut need_base = false;
     for tag in tags {
         if let Some(image) = ALL.iter().find(|i| i.tag == tag) {
@@ -106,10 +113,16 @@ pub async fn ensure_base(docker: &Docker, progress: Progress<'_>) -> Result<Buil
     let started = std::time::Instant::now();
     let hash = hash_of(&["bookworm", BASE_PACKAGES]);
     if image_hash(docker, BASE_IMAGE).await.as_deref() == Some(hash.as_str()) {
-        return Ok(Built { tag: BASE_IMAGE.into(), cached: true, seconds: started.elapsed().as_secs_f64() });
+        return Ok(Built {
+            tag: BASE_IMAGE.into(),
+            cached: true,
+            seconds: started.elapsed().as_secs_f64(),
+        });
     }
     let mirror = debian_mirror();
-    progress(&format!("building {BASE_IMAGE}: mmdebstrap bookworm from {mirror} (~30 s)"));
+    progress(&format!(
+        "building {BASE_IMAGE}: mmdebstrap bookworm from {mirror} (~30 s)"
+    ));
     let work = tempdir("base")?;
     let rootfs = work.join("rootfs.tar");
     let output = tokio::process::Command::new("mmdebstrap")
@@ -130,7 +143,9 @@ pub async fn ensure_base(docker: &Docker, progress: Progress<'_>) -> Result<Buil
         )));
     }
     progress(&format!("importing {BASE_IMAGE} through the Docker API"));
-    let file = tokio::fs::File::open(&rootfs).await.map_err(|e| DockerError::ImageBuild(e.to_string()))?;
+    let file = tokio::fs::File::open(&rootfs)
+        .await
+        .map_err(|e| DockerError::ImageBuild(e.to_string()))?;
     let body = bollard::body_try_stream(tokio_util::io::ReaderStream::new(file));
     let (repo, tag) = BASE_IMAGE.split_once(':').unwrap_or((BASE_IMAGE, "latest"));
     let options = CreateImageOptionsBuilder::default()
@@ -148,10 +163,18 @@ pub async fn ensure_base(docker: &Docker, progress: Progress<'_>) -> Result<Buil
         item.map_err(api("import base image"))?;
     }
     let _ = std::fs::remove_dir_all(&work);
-    Ok(Built { tag: BASE_IMAGE.into(), cached: false, seconds: started.elapsed().as_secs_f64() })
+    Ok(Built {
+        tag: BASE_IMAGE.into(),
+        cached: false,
+        seconds: started.elapsed().as_secs_f64(),
+    })
 }
 
-pub async fn ensure_kafka(docker: &Docker, image: &KafkaImage, progress: Progress<'_>) -> Result<Built, DockerError> {
+pub async fn ensure_kafka(
+    docker: &Docker,
+    image: &KafkaImage,
+    progress: Progress<'_>,
+) -> Result<Built, DockerError> {
     let started = std::time::Instant::now();
     let base_id = docker
         .inspect_image(BASE_IMAGE)
@@ -161,17 +184,28 @@ pub async fn ensure_kafka(docker: &Docker, image: &KafkaImage, progress: Progres
         .unwrap_or_default();
     let hash = hash_of(&[&base_id, image.pom, DOCKERFILE, ENTRYPOINT, LOG4J, LOG4J2]);
     if image_hash(docker, image.tag).await.as_deref() == Some(hash.as_str()) {
-        return Ok(Built { tag: image.tag.into(), cached: true, seconds: started.elapsed().as_secs_f64() });
+        return Ok(Built {
+            tag: image.tag.into(),
+            cached: true,
+            seconds: started.elapsed().as_secs_f64(),
+        });
     }
     let jars = fetch_jars(image, progress).await?;
-    progress(&format!("building {} (Kafka {}, {} mode)", image.tag, image.kafka_version, image.mode));
-    let context = build_context(&jars, image, &hash).map_err(|e| DockerError::ImageBuild(format!("build context: {e}")))?;
+    progress(&format!(
+        "building {} (Kafka {}, {} mode)",
+        image.tag, image.kafka_version, image.mode
+    ));
+    let context = build_context(&jars, image, &hash)
+        .map_err(|e| DockerError::ImageBuild(format!("build context: {e}")))?;
     let options = BuildImageOptionsBuilder::default()
         .dockerfile("Dockerfile")
         .t(image.tag)
         .rm(true)
         .forcerm(true)
-        .buildargs(&std::collections::HashMap::from([("BASE".to_string(), BASE_IMAGE.to_string())]))
+        .buildargs(&std::collections::HashMap::from([(
+            "BASE".to_string(),
+            BASE_IMAGE.to_string(),
+        )]))
         .build();
     let mut stream = docker.build_image(options, None, Some(bollard::body_full(context.into())));
     while let Some(item) = stream.next().await {
@@ -180,24 +214,40 @@ pub async fn ensure_kafka(docker: &Docker, image: &KafkaImage, progress: Progres
             return Err(DockerError::ImageBuild(format!("{}: {err}", image.tag)));
         }
     }
-    Ok(Built { tag: image.tag.into(), cached: false, seconds: started.elapsed().as_secs_f64() })
+    Ok(Built {
+        tag: image.tag.into(),
+        cached: false,
+        seconds: started.elapsed().as_secs_f64(),
+    })
 }
 
 /// The cached jar directory of an image, if fetched.
 pub fn jar_dir(image: &KafkaImage) -> Option<PathBuf> {
-    let dir = cache_dir().join(format!("jars-{}-{}", image.kafka_version, hash_of(&[image.pom])));
+    let dir = cache_dir().join(format!(
+        "jars-{}-{}",
+        image.kafka_version,
+        hash_of(&[image.pom])
+    ));
     dir.join(".complete").exists().then_some(dir)
 }
 
 /// Jars come from Maven Central through `mvn dependency:copy-dependencies`, cached per pom.
 async fn fetch_jars(image: &KafkaImage, progress: Progress<'_>) -> Result<PathBuf, DockerError> {
-    let dir = cache_dir().join(format!("jars-{}-{}", image.kafka_version, hash_of(&[image.pom])));
+    let dir = cache_dir().join(format!(
+        "jars-{}-{}",
+        image.kafka_version,
+        hash_of(&[image.pom])
+    ));
     if dir.join(".complete").exists() {
         return Ok(dir);
     }
-    progress(&format!("fetching Kafka {} jars with Maven", image.kafka_version));
+    progress(&format!(
+        "fetching Kafka {} jars with Maven",
+        image.kafka_version
+    ));
     let work = tempdir("pom")?;
-    std::fs::write(work.join("pom.xml"), image.pom).map_err(|e| DockerError::ImageBuild(e.to_string()))?;
+    std::fs::write(work.join("pom.xml"), image.pom)
+        .map_err(|e| DockerError::ImageBuild(e.to_string()))?;
     let staging = dir.with_extension("partial");
     let _ = std::fs::remove_dir_all(&staging);
     let output = tokio::process::Command::new("mvn")
@@ -207,9 +257,11 @@ async fn fetch_jars(image: &KafkaImage, progress: Progress<'_>) -> Result<PathBu
         .stdin(Stdio::null())
         .output()
         .await
-        .map_err(|e| DockerError::ImageBuild(format!(
-            "cannot run mvn: {e}\n  hint: run scripts/install-docker.sh (installs Maven)"
-        )))?;
+        .map_err(|e| {
+            DockerError::ImageBuild(format!(
+                "cannot run mvn: {e}\n  hint: run scripts/install-docker.sh (installs Maven)"
+            ))
+        })?;
     let _ = std::fs::remove_dir_all(&work);
     if !output.status.success() {
         return Err(DockerError::ImageBuild(format!(
@@ -218,7 +270,8 @@ async fn fetch_jars(image: &KafkaImage, progress: Progress<'_>) -> Result<PathBu
             tail(&String::from_utf8_lossy(&output.stdout), 15)
         )));
     }
-    std::fs::write(staging.join(".complete"), b"").map_err(|e| DockerError::ImageBuild(e.to_string()))?;
+    std::fs::write(staging.join(".complete"), b"")
+        .map_err(|e| DockerError::ImageBuild(e.to_string()))?;
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::rename(&staging, &dir).map_err(|e| DockerError::ImageBuild(e.to_string()))?;
     Ok(dir)
@@ -237,14 +290,22 @@ fn build_context(jars: &Path, image: &KafkaImage, hash: &str) -> std::io::Result
     for entry in std::fs::read_dir(jars)? {
         let path = entry?.path();
         if path.extension().is_some_and(|e| e == "jar") {
-            let name = format!("jars/{}", path.file_name().unwrap_or_default().to_string_lossy());
+            let name = format!(
+                "jars/{}",
+                path.file_name().unwrap_or_default().to_string_lossy()
+            );
             tar.append_path_with_name(&path, name)?;
         }
     }
     tar.into_inner()
 }
 
-fn append(tar: &mut tar::Builder<Vec<u8>>, name: &str, data: &[u8], mode: u32) -> std::io::Result<()> {
+fn append(
+    tar: &mut tar::Builder<Vec<u8>>,
+    name: &str,
+    data: &[u8],
+    mode: u32,
+) -> std::io::Result<()> {
     let mut header = tar::Header::new_gnu();
     header.set_size(data.len() as u64);
     header.set_mode(mode);
@@ -257,7 +318,8 @@ pub fn debian_mirror() -> String {
     if let Ok(m) = std::env::var("CHAOS_DEBIAN_MIRROR") {
         return m;
     }
-    let sources = std::fs::read_to_string("/etc/apt/sources.list.d/debian.sources").unwrap_or_default();
+    let sources =
+        std::fs::read_to_string("/etc/apt/sources.list.d/debian.sources").unwrap_or_default();
     if let Some(uri) = sources
         .lines()
         .filter_map(|l| l.strip_prefix("URIs:"))
@@ -269,7 +331,11 @@ pub fn debian_mirror() -> String {
     let list = std::fs::read_to_string("/etc/apt/sources.list").unwrap_or_default();
     list.lines()
         .filter(|l| l.starts_with("deb ") && !l.contains("security"))
-        .find_map(|l| l.split_whitespace().find(|w| w.starts_with("http")).map(str::to_string))
+        .find_map(|l| {
+            l.split_whitespace()
+                .find(|w| w.starts_with("http"))
+                .map(str::to_string)
+        })
         .unwrap_or_else(|| "http://deb.debian.org/debian".to_string())
 }
 
@@ -283,7 +349,8 @@ fn cache_dir() -> PathBuf {
 
 fn tempdir(what: &str) -> Result<PathBuf, DockerError> {
     let dir = cache_dir().join(format!("tmp-{what}-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).map_err(|e| DockerError::ImageBuild(format!("{}: {e}", dir.display())))?;
+    std::fs::create_dir_all(&dir)
+        .map_err(|e| DockerError::ImageBuild(format!("{}: {e}", dir.display())))?;
     Ok(dir)
 }
 

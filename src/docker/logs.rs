@@ -7,17 +7,33 @@ use bollard::Docker;
 use futures_util::StreamExt;
 
 pub async fn tail(docker: &Docker, container: &str, lines: usize) -> Result<String, DockerError> {
-    let options = LogsOptionsBuilder::default().stdout(true).stderr(true).tail(&lines.to_string()).build();
+    let options = LogsOptionsBuilder::default()
+        .stdout(true)
+        .stderr(true)
+        .tail(&lines.to_string())
+        .build();
     collect(docker, container, options).await
 }
 
 /// Everything the container logged since `since_unix_s`.
-pub async fn since(docker: &Docker, container: &str, since_unix_s: i64) -> Result<String, DockerError> {
-    let options = LogsOptionsBuilder::default().stdout(true).stderr(true).since(since_unix_s as i32).build();
+pub async fn since(
+    docker: &Docker,
+    container: &str,
+    since_unix_s: i64,
+) -> Result<String, DockerError> {
+    let options = LogsOptionsBuilder::default()
+        .stdout(true)
+        .stderr(true)
+        .since(since_unix_s as i32)
+        .build();
     collect(docker, container, options).await
 }
 
-async fn collect(docker: &Docker, container: &str, options: bollard::query_parameters::LogsOptions) -> Result<String, DockerError> {
+async fn collect(
+    docker: &Docker,
+    container: &str,
+    options: bollard::query_parameters::LogsOptions,
+) -> Result<String, DockerError> {
     let mut stream = docker.logs(container, Some(options));
     let mut text = String::new();
     while let Some(chunk) = stream.next().await {

@@ -46,7 +46,9 @@ pub enum DockerError {
     Other(String),
 }
 
-pub(crate) fn api(context: impl Into<String>) -> impl FnOnce(bollard::errors::Error) -> DockerError {
+pub(crate) fn api(
+    context: impl Into<String>,
+) -> impl FnOnce(bollard::errors::Error) -> DockerError {
     let context = context.into();
     move |source| DockerError::Api { context, source }
 }

@@ -47,19 +47,37 @@ pub fn read_text(path: &std::path::Path, what: &str) -> Result<String, InputErro
         message,
         hint: hint.map(str::to_string),
     };
-    let bytes = std::fs::read(path).map_err(|e| err(None, format!("cannot read {what}: {e}"), None))?;
+    let bytes =
+        std::fs::read(path).map_err(|e| err(None, format!("cannot read {what}: {e}"), None))?;
     if bytes.len() > MAX_FILE_BYTES {
-        return Err(err(None, format!("{what} is {} bytes; the limit is {MAX_FILE_BYTES}", bytes.len()), Some("split it, or check that this is the file you meant")));
+        return Err(err(
+            None,
+            format!(
+                "{what} is {} bytes; the limit is {MAX_FILE_BYTES}",
+                bytes.len()
+            ),
+            Some("split it, or check that this is the file you meant"),
+        ));
     }
     String::from_utf8(bytes).map_err(|e| {
         let valid = &e.as_bytes()[..e.utf8_error().valid_up_to()];
         let line = valid.iter().filter(|b| **b == b'\n').count() + 1;
-        err(Some(line), format!("{what} is not UTF-8 (invalid byte at offset {})", e.utf8_error().valid_up_to()), Some("save the file as UTF-8"))
+        err(
+            Some(line),
+            format!(
+                "{what} is not UTF-8 (invalid byte at offset {})",
+                e.utf8_error().valid_up_to()
+            ),
+            Some("save the file as UTF-8"),
+        )
     })
 }
 
 /// Turns a serde_yaml_ng error (through serde_path_to_error) into a positioned error.
-pub fn from_serde(file: &std::path::Path, e: serde_path_to_error::Error<serde_yaml_ng::Error>) -> InputError {
+pub fn from_serde(
+    file: &std::path::Path,
+    e: serde_path_to_error::Error<serde_yaml_ng::Error>,
+) -> InputError {
     let path = e.path().to_string();
     let inner = e.into_inner();
     let location = inner.location();
@@ -82,7 +100,10 @@ pub fn from_serde(file: &std::path::Path, e: serde_path_to_error::Error<serde_ya
 fn hint_for(message: &str) -> Option<String> {
     if message.contains("unknown field") {
         Some("check the spelling; keys are kebab-case (e.g. replication-factor, wait-for)".into())
-    } else if message.contains("time unit") || message.contains("expected number") && message.contains("duration") || message.contains("invalid duration") {
+    } else if message.contains("time unit")
+        || message.contains("expected number") && message.contains("duration")
+        || message.contains("invalid duration")
+    {
         Some("durations look like 500ms, 30s, 2m, 1h".into())
     } else if message.contains("unknown variant") {
         Some("use one of the values listed".into())
@@ -98,7 +119,9 @@ fn hint_for(message: &str) -> Option<String> {
 /// 1-based line of the `index`-th item of the top-level list `key` (e.g. steps[3]).
 pub fn line_of_item(text: &str, key: &str, index: usize) -> Option<usize> {
     let lines: Vec<&str> = text.lines().collect();
-    let start = lines.iter().position(|l| l.trim_end() == format!("{key}:") || l.starts_with(&format!("{key}: ")))?;
+    let start = lines
+        .iter()
+        .position(|l| l.trim_end() == format!("{key}:") || l.starts_with(&format!("{key}: ")))?;
     let mut item_indent: Option<usize> = None;
     let mut seen = 0;
     for (i, line) in lines.iter().enumerate().skip(start + 1) {
@@ -127,7 +150,9 @@ pub fn line_of_item(text: &str, key: &str, index: usize) -> Option<usize> {
 
 /// 1-based line of a top-level key.
 pub fn line_of_key(text: &str, key: &str) -> Option<usize> {
-    text.lines().position(|l| l.starts_with(&format!("{key}:"))).map(|i| i + 1)
+    text.lines()
+        .position(|l| l.starts_with(&format!("{key}:")))
+        .map(|i| i + 1)
 }
 
 #[cfg(test)]
@@ -146,7 +171,17 @@ mod tests {
 
     #[test]
     fn display_names_file_line_column_path_and_hint() {
-        let e = InputError { file: "x.yaml".into(), line: Some(3), column: Some(5), path: "steps[0].wait".into(), message: "bad".into(), hint: Some("do this".into()) };
-        assert_eq!(e.to_string(), "x.yaml:3:5: steps[0].wait: bad\n  hint: do this");
+        let e = InputError {
+            file: "x.yaml".into(),
+            line: Some(3),
+            column: Some(5),
+            path: "steps[0].wait".into(),
+            message: "bad".into(),
+            hint: Some("do this".into()),
+        };
+        assert_eq!(
+            e.to_string(),
+            "x.yaml:3:5: steps[0].wait: bad\n  hint: do this"
+        );
     }
 }

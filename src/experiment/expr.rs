@@ -53,7 +53,14 @@ fn canonical(path: &str) -> String {
 }
 
 pub fn parse_expectation(s: &str) -> Result<Expectation, String> {
-    const OPS: [(&str, Op); 6] = [("<=", Op::Le), (">=", Op::Ge), ("==", Op::Eq), ("!=", Op::Ne), ("<", Op::Lt), (">", Op::Gt)];
+    const OPS: [(&str, Op); 6] = [
+        ("<=", Op::Le),
+        (">=", Op::Ge),
+        ("==", Op::Eq),
+        ("!=", Op::Ne),
+        ("<", Op::Lt),
+        (">", Op::Gt),
+    ];
     let (i, text, op) = OPS
         .iter()
         .filter_map(|(t, op)| s.find(t).map(|i| (i, *t, *op)))
@@ -62,10 +69,17 @@ pub fn parse_expectation(s: &str) -> Result<Expectation, String> {
     let path = s[..i].trim();
     let value = s[i + text.len()..].trim();
     if path.is_empty() || value.is_empty() {
-        return Err(format!("`{s}`: expected `<path> <op> <value>`, e.g. `verification.lost_acked == 0`"));
+        return Err(format!(
+            "`{s}`: expected `<path> <op> <value>`, e.g. `verification.lost_acked == 0`"
+        ));
     }
-    if !path.chars().all(|c| c.is_ascii_alphanumeric() || "._[]/*-".contains(c)) {
-        return Err(format!("`{s}`: `{path}` is not a result path (e.g. failover.metadata_ms.max)"));
+    if !path
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || "._[]/*-".contains(c))
+    {
+        return Err(format!(
+            "`{s}`: `{path}` is not a result path (e.g. failover.metadata_ms.max)"
+        ));
     }
     let value = match value {
         "true" => Expected::Bool(true),
@@ -83,7 +97,12 @@ pub fn parse_expectation(s: &str) -> Result<Expectation, String> {
     if matches!(value, Expected::Bool(_)) && !matches!(op, Op::Eq | Op::Ne) {
         return Err(format!("`{s}`: true/false compare with == or != only"));
     }
-    Ok(Expectation { text: s.to_string(), path: split_path(&canonical(path)), op, value })
+    Ok(Expectation {
+        text: s.to_string(),
+        path: split_path(&canonical(path)),
+        op,
+        value,
+    })
 }
 
 /// `partitions[orders/0].offline_ms` → ["partitions", "[orders/0]", "offline_ms"].
@@ -121,9 +140,13 @@ fn split_path(path: &str) -> Vec<String> {
 
 /// Resolves the path to numbers (several for `[*]`).
 fn resolve(value: &Value, path: &[String]) -> Vec<Value> {
-    let Some((head, rest)) = path.split_first() else { return vec![value.clone()] };
+    let Some((head, rest)) = path.split_first() else {
+        return vec![value.clone()];
+    };
     if let Some(selector) = head.strip_prefix('[').and_then(|h| h.strip_suffix(']')) {
-        let Some(items) = value.as_array() else { return vec![] };
+        let Some(items) = value.as_array() else {
+            return vec![];
+        };
         if selector == "*" {
             return items.iter().flat_map(|i| resolve(i, rest)).collect();
         }
@@ -132,7 +155,9 @@ fn resolve(value: &Value, path: &[String]) -> Vec<Value> {
         }
         return items
             .iter()
-            .filter(|i| format!("{}/{}", i["topic"].as_str().unwrap_or(""), i["partition"]) == selector)
+            .filter(|i| {
+                format!("{}/{}", i["topic"].as_str().unwrap_or(""), i["partition"]) == selector
+            })
             .flat_map(|i| resolve(i, rest))
             .collect();
     }
@@ -143,18 +168,37 @@ fn resolve(value: &Value, path: &[String]) -> Vec<Value> {
 }
 
 pub fn evaluate(exp: &Expectation, result: &Value) -> ExpectationResult {
-    let found: Vec<Value> = resolve(result, &exp.path).into_iter().filter(|v| !v.is_null()).collect();
-    let no_data = || ExpectationResult { expr: exp.text.clone(), actual: None, passed: None };
+    let found: Vec<Value> = resolve(result, &exp.path)
+        .into_iter()
+        .filter(|v| !v.is_null())
+        .collect();
+    let no_data = || ExpectationResult {
+        expr: exp.text.clone(),
+        actual: None,
+        passed: None,
+    };
     match &exp.value {
         Expected::Bool(want) => {
-            let Some(actual) = found.first().and_then(Value::as_bool) else { return no_data() };
-            let passed = if exp.op == Op::Eq { actual == *want } else { actual != *want };
-            ExpectationResult { expr: exp.text.clone(), actual: Some(actual.to_string()), passed: Some(passed) }
+            let Some(actual) = found.first().and_then(Value::as_bool) else {
+                return no_data();
+            };
+            let passed = if exp.op == Op::Eq {
+                actual == *want
+            } else {
+                actual != *want
+            };
+            ExpectationResult {
+                expr: exp.text.clone(),
+                actual: Some(actual.to_string()),
+                passed: Some(passed),
+            }
         }
         Expected::Number(want) | Expected::Millis(want) => {
             let numbers: Vec<f64> = found.iter().filter_map(Value::as_f64).collect();
             // Over several values ([*]) the worst case counts: the largest.
-            let Some(actual) = numbers.into_iter().reduce(f64::max) else { return no_data() };
+            let Some(actual) = numbers.into_iter().reduce(f64::max) else {
+                return no_data();
+            };
             let passed = match exp.op {
                 Op::Lt => actual < *want,
                 Op::Le => actual <= *want,
@@ -163,8 +207,16 @@ pub fn evaluate(exp: &Expectation, result: &Value) -> ExpectationResult {
                 Op::Eq => (actual - want).abs() < 1e-9,
                 Op::Ne => (actual - want).abs() >= 1e-9,
             };
-            let shown = if matches!(exp.value, Expected::Millis(_)) { format!("{actual:.0} ms") } else { format!("{actual}") };
-            ExpectationResult { expr: exp.text.clone(), actual: Some(shown), passed: Some(passed) }
+            let shown = if matches!(exp.value, Expected::Millis(_)) {
+                format!("{actual:.0} ms")
+            } else {
+                format!("{actual}")
+            };
+            ExpectationResult {
+                expr: exp.text.clone(),
+                actual: Some(shown),
+                passed: Some(passed),
+            }
         }
     }
 }
@@ -174,7 +226,11 @@ pub fn evaluate_all(texts: &[String], result: &Value) -> Vec<ExpectationResult> 
         .iter()
         .map(|t| match parse_expectation(t) {
             Ok(e) => evaluate(&e, result),
-            Err(why) => ExpectationResult { expr: t.clone(), actual: Some(format!("invalid: {why}")), passed: None },
+            Err(why) => ExpectationResult {
+                expr: t.clone(),
+                actual: Some(format!("invalid: {why}")),
+                passed: None,
+            },
         })
         .collect()
 }
@@ -205,7 +261,10 @@ mod tests {
     fn durations_numbers_bools_and_aliases() {
         assert_eq!(eval("failover.metadata.max < 25s").passed, Some(true));
         assert_eq!(eval("failover.metadata_ms.max < 6s").passed, Some(false));
-        assert_eq!(eval("failover.metadata_ms.max < 6s").actual.as_deref(), Some("6292 ms"));
+        assert_eq!(
+            eval("failover.metadata_ms.max < 6s").actual.as_deref(),
+            Some("6292 ms")
+        );
         assert_eq!(eval("verification.lost_acked == 0").passed, Some(true));
         assert_eq!(eval("offline.total == 0").passed, Some(true));
         assert_eq!(eval("verification.complete == true").passed, Some(true));
@@ -213,10 +272,19 @@ mod tests {
 
     #[test]
     fn partition_selectors_and_the_worst_of_many() {
-        assert_eq!(eval("partitions[orders/0].offline_ms > 0").passed, Some(true));
-        assert_eq!(eval("partitions[orders/1].offline_ms > 0").passed, Some(false));
+        assert_eq!(
+            eval("partitions[orders/0].offline_ms > 0").passed,
+            Some(true)
+        );
+        assert_eq!(
+            eval("partitions[orders/1].offline_ms > 0").passed,
+            Some(false)
+        );
         assert_eq!(eval("partitions[*].offline_ms < 1s").passed, Some(false));
-        assert_eq!(eval("partitions[*].failover_ms <= 6292ms").passed, Some(true));
+        assert_eq!(
+            eval("partitions[*].failover_ms <= 6292ms").passed,
+            Some(true)
+        );
     }
 
     #[test]
@@ -228,7 +296,13 @@ mod tests {
 
     #[test]
     fn malformed_expectations_say_why() {
-        for bad in ["failover.max", "< 3s", "a.b < soon", "a.b > true", "a b < 1"] {
+        for bad in [
+            "failover.max",
+            "< 3s",
+            "a.b < soon",
+            "a.b > true",
+            "a b < 1",
+        ] {
             assert!(parse_expectation(bad).is_err(), "{bad}");
         }
         let r = evaluate_all(&["nonsense".into()], &result());

@@ -33,36 +33,57 @@ fn scalar(v: &Value) -> String {
         Value::String(s) => s.clone(),
         Value::Bool(b) => b.to_string(),
         Value::Number(n) => n.to_string(),
-        other => serde_yaml_ng::to_string(other).unwrap_or_default().trim().to_string(),
+        other => serde_yaml_ng::to_string(other)
+            .unwrap_or_default()
+            .trim()
+            .to_string(),
     }
 }
 
 /// Applies one axis value. Errors say what is wrong with the axis.
 pub fn apply(exp: &mut Experiment, key: &str, value: &Value) -> Result<(), String> {
     if let Some(prop) = key.strip_prefix("broker:") {
-        exp.cluster.broker_environment.insert(property_to_env(prop), scalar(value));
+        exp.cluster
+            .broker_environment
+            .insert(property_to_env(prop), scalar(value));
     } else if let Some(config) = key.strip_prefix("topic:") {
         for t in &mut exp.topics {
-            t.config.insert(config.to_string(), ConfigValue(scalar(value)));
+            t.config
+                .insert(config.to_string(), ConfigValue(scalar(value)));
         }
     } else if let Some(field) = key.strip_prefix("workload:") {
-        let workload = exp.workload.as_ref().ok_or_else(|| format!("matrix axis {key}: the experiment has no workload"))?;
+        let workload = exp
+            .workload
+            .as_ref()
+            .ok_or_else(|| format!("matrix axis {key}: the experiment has no workload"))?;
         let mut map = match serde_yaml_ng::to_value(workload).map_err(|e| e.to_string())? {
             Value::Mapping(m) => m,
             _ => return Err("workload is not a map".into()),
         };
         map.insert(Value::String(field.to_string()), value.clone());
-        exp.workload = Some(serde_yaml_ng::from_value(Value::Mapping(map)).map_err(|e| format!("matrix axis {key}: {e}"))?);
+        exp.workload = Some(
+            serde_yaml_ng::from_value(Value::Mapping(map))
+                .map_err(|e| format!("matrix axis {key}: {e}"))?,
+        );
     } else if key == "cluster:compose" {
         exp.cluster.compose = scalar(value).into();
     } else {
-        return Err(format!("matrix axis `{key}` has no known prefix ({})", PREFIXES.join(", ")));
+        return Err(format!(
+            "matrix axis `{key}` has no known prefix ({})",
+            PREFIXES.join(", ")
+        ));
     }
     Ok(())
 }
 
 pub fn expand(exp: &Experiment) -> Vec<Variant> {
-    let mut variants = vec![Variant { name: String::new(), experiment: Experiment { matrix: Default::default(), ..exp.clone() } }];
+    let mut variants = vec![Variant {
+        name: String::new(),
+        experiment: Experiment {
+            matrix: Default::default(),
+            ..exp.clone()
+        },
+    }];
     for (key, values) in &exp.matrix {
         let label = key.split_once(':').map(|(_, k)| k).unwrap_or(key);
         let mut next = Vec::new();
@@ -73,8 +94,15 @@ pub fn expand(exp: &Experiment) -> Vec<Variant> {
                     continue; // validation reports it
                 }
                 let part = format!("{label}={}", scalar(value));
-                let name = if v.name.is_empty() { part } else { format!("{}, {part}", v.name) };
-                next.push(Variant { name, experiment: e });
+                let name = if v.name.is_empty() {
+                    part
+                } else {
+                    format!("{}, {part}", v.name)
+                };
+                next.push(Variant {
+                    name,
+                    experiment: e,
+                });
             }
         }
         variants = next;
@@ -88,8 +116,14 @@ mod tests {
 
     #[test]
     fn properties_map_back_to_cp_variables() {
-        assert_eq!(property_to_env("unclean.leader.election.enable"), "KAFKA_UNCLEAN_LEADER_ELECTION_ENABLE");
-        assert_eq!(property_to_env("confluent.support_metrics-enable"), "KAFKA_CONFLUENT_SUPPORT__METRICS___ENABLE");
+        assert_eq!(
+            property_to_env("unclean.leader.election.enable"),
+            "KAFKA_UNCLEAN_LEADER_ELECTION_ENABLE"
+        );
+        assert_eq!(
+            property_to_env("confluent.support_metrics-enable"),
+            "KAFKA_CONFLUENT_SUPPORT__METRICS___ENABLE"
+        );
     }
 
     #[test]
@@ -98,17 +132,33 @@ mod tests {
         let exp: Experiment = serde_yaml_ng::from_str(text).unwrap();
         let v = expand(&exp);
         assert_eq!(v.len(), 4);
-        assert_eq!(v[0].name, "unclean.leader.election.enable=false, acks=1, replica.lag.time.max.ms=10000");
-        assert_eq!(v[3].experiment.topics[0].config["unclean.leader.election.enable"].0, "true");
-        assert_eq!(v[3].experiment.workload.as_ref().unwrap().acks.as_kafka(), "all");
-        assert_eq!(v[0].experiment.workload.as_ref().unwrap().acks.as_kafka(), "1");
-        assert_eq!(v[0].experiment.cluster.broker_environment["KAFKA_REPLICA_LAG_TIME_MAX_MS"], "10000");
+        assert_eq!(
+            v[0].name,
+            "unclean.leader.election.enable=false, acks=1, replica.lag.time.max.ms=10000"
+        );
+        assert_eq!(
+            v[3].experiment.topics[0].config["unclean.leader.election.enable"].0,
+            "true"
+        );
+        assert_eq!(
+            v[3].experiment.workload.as_ref().unwrap().acks.as_kafka(),
+            "all"
+        );
+        assert_eq!(
+            v[0].experiment.workload.as_ref().unwrap().acks.as_kafka(),
+            "1"
+        );
+        assert_eq!(
+            v[0].experiment.cluster.broker_environment["KAFKA_REPLICA_LAG_TIME_MAX_MS"],
+            "10000"
+        );
         assert!(v[0].experiment.matrix.is_empty());
     }
 
     #[test]
     fn no_matrix_is_one_unnamed_variant() {
-        let exp: Experiment = serde_yaml_ng::from_str("name: m\ncluster: {compose: c.yml}\n").unwrap();
+        let exp: Experiment =
+            serde_yaml_ng::from_str("name: m\ncluster: {compose: c.yml}\n").unwrap();
         let v = expand(&exp);
         assert_eq!(v.len(), 1);
         assert!(v[0].name.is_empty());

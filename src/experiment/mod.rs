@@ -7,7 +7,10 @@ pub mod matrix;
 pub mod schema;
 mod validate;
 
-pub use error::{from_serde as input_error_from_serde, line_of_item, line_of_key, read_text, InputError, MAX_FILE_BYTES};
+pub use error::{
+    from_serde as input_error_from_serde, line_of_item, line_of_key, read_text, InputError,
+    MAX_FILE_BYTES,
+};
 pub use schema::*;
 
 use std::path::{Path, PathBuf};
@@ -29,7 +32,11 @@ pub fn load(path: &Path) -> Result<Experiment, ExperimentError> {
 }
 
 pub fn parse(text: &str, file: &Path) -> Result<Experiment, ExperimentError> {
-    if text.trim().lines().all(|l| l.trim().is_empty() || l.trim_start().starts_with('#')) {
+    if text
+        .trim()
+        .lines()
+        .all(|l| l.trim().is_empty() || l.trim_start().starts_with('#'))
+    {
         return Err(InputError {
             file: file.into(),
             line: None,
@@ -41,7 +48,8 @@ pub fn parse(text: &str, file: &Path) -> Result<Experiment, ExperimentError> {
         .into());
     }
     let de = serde_yaml_ng::Deserializer::from_str(text);
-    let exp: Experiment = serde_path_to_error::deserialize(de).map_err(|e| error::from_serde(file, e))?;
+    let exp: Experiment =
+        serde_path_to_error::deserialize(de).map_err(|e| error::from_serde(file, e))?;
     validate::statically(&exp, text, file)?;
     Ok(exp)
 }

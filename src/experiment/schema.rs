@@ -540,9 +540,11 @@ impl TryFrom<ConditionRepr> for Condition {
         found.extend(r.cluster_healthy.map(Condition::ClusterHealthy));
         match found.len() {
             1 => Ok(found.remove(0)),
-            0 => Err("a condition needs one of leader-changed, partition-offline, partition-online, \
+            0 => Err(
+                "a condition needs one of leader-changed, partition-offline, partition-online, \
 isr-size, preferred-leader, controller-changed, cluster-healthy"
-                .into()),
+                    .into(),
+            ),
             _ => Err("a condition has exactly one key, e.g. {leader-changed: orders/0}".into()),
         }
     }

@@ -17,7 +17,13 @@ struct Checker<'a> {
 }
 
 impl Checker<'_> {
-    fn err(&self, line: Option<usize>, path: impl Into<String>, message: impl Into<String>, hint: Option<&str>) -> ExperimentError {
+    fn err(
+        &self,
+        line: Option<usize>,
+        path: impl Into<String>,
+        message: impl Into<String>,
+        hint: Option<&str>,
+    ) -> ExperimentError {
         ExperimentError(InputError {
             file: self.file.to_path_buf(),
             line,
@@ -27,20 +33,52 @@ impl Checker<'_> {
             hint: hint.map(str::to_string),
         })
     }
-    fn step(&self, i: usize, field: &str, message: impl Into<String>, hint: Option<&str>) -> ExperimentError {
-        let path = if field.is_empty() { format!("steps[{i}]") } else { format!("steps[{i}].{field}") };
+    fn step(
+        &self,
+        i: usize,
+        field: &str,
+        message: impl Into<String>,
+        hint: Option<&str>,
+    ) -> ExperimentError {
+        let path = if field.is_empty() {
+            format!("steps[{i}]")
+        } else {
+            format!("steps[{i}].{field}")
+        };
         self.err(line_of_item(self.text, "steps", i), path, message, hint)
     }
 }
 
 fn partition_count(exp: &Experiment, topic: &str) -> Option<i32> {
-    exp.topics.iter().find(|t| t.name == topic).map(|t| if t.assignment.is_empty() { t.partitions } else { t.assignment.len() as i32 })
+    exp.topics.iter().find(|t| t.name == topic).map(|t| {
+        if t.assignment.is_empty() {
+            t.partitions
+        } else {
+            t.assignment.len() as i32
+        }
+    })
 }
 
-fn check_partition(c: &Checker, exp: &Experiment, i: usize, field: &str, p: &PartitionRef) -> Result<(), ExperimentError> {
+fn check_partition(
+    c: &Checker,
+    exp: &Experiment,
+    i: usize,
+    field: &str,
+    p: &PartitionRef,
+) -> Result<(), ExperimentError> {
     match partition_count(exp, &p.topic) {
-        None => Err(c.step(i, field, format!("topic `{}` is not declared in `topics`", p.topic), Some("declare it under topics: (name, partitions, replication-factor)"))),
-        Some(n) if p.partition >= n => Err(c.step(i, field, format!("{p}: topic {} has {n} partition(s)", p.topic), Some("partitions are numbered from 0"))),
+        None => Err(c.step(
+            i,
+            field,
+            format!("topic `{}` is not declared in `topics`", p.topic),
+            Some("declare it under topics: (name, partitions, replication-factor)"),
+        )),
+        Some(n) if p.partition >= n => Err(c.step(
+            i,
+            field,
+            format!("{p}: topic {} has {n} partition(s)", p.topic),
+            Some("partitions are numbered from 0"),
+        )),
         Some(_) => Ok(()),
     }
 }
@@ -54,7 +92,10 @@ fn target_partition(t: &Target) -> Option<&PartitionRef> {
 
 fn condition_partition(c: &Condition) -> Option<&PartitionRef> {
     match c {
-        Condition::LeaderChanged(p) | Condition::PartitionOffline(p) | Condition::PartitionOnline(p) | Condition::PreferredLeader(p) => Some(p),
+        Condition::LeaderChanged(p)
+        | Condition::PartitionOffline(p)
+        | Condition::PartitionOnline(p)
+        | Condition::PreferredLeader(p) => Some(p),
         Condition::IsrSize(s) => Some(&s.partition),
         Condition::ControllerChanged(_) | Condition::ClusterHealthy(_) => None,
     }
@@ -64,13 +105,21 @@ fn condition_partition(c: &Condition) -> Option<&PartitionRef> {
 fn is_tc_rate(rate: &str) -> bool {
     let digits = rate.trim_end_matches(|c: char| c.is_ascii_alphabetic());
     let unit = &rate[digits.len()..];
-    !digits.is_empty() && digits.parse::<f64>().is_ok_and(|v| v > 0.0) && ["bit", "kbit", "mbit", "gbit", "bps", "kbps", "mbps", "gbps"].contains(&unit.to_ascii_lowercase().as_str())
+    !digits.is_empty()
+        && digits.parse::<f64>().is_ok_and(|v| v > 0.0)
+        && ["bit", "kbit", "mbit", "gbit", "bps", "kbps", "mbps", "gbps"]
+            .contains(&unit.to_ascii_lowercase().as_str())
 }
 
 pub fn statically(exp: &Experiment, text: &str, file: &Path) -> Result<(), ExperimentError> {
     let c = Checker { text, file };
     if exp.name.trim().is_empty() {
-        return Err(c.err(line_of_key(text, "name"), "name", "the experiment needs a name", None));
+        return Err(c.err(
+            line_of_key(text, "name"),
+            "name",
+            "the experiment needs a name",
+            None,
+        ));
     }
     for (i, t) in exp.topics.iter().enumerate() {
         let at = line_of_item(text, "topics", i);
@@ -78,59 +127,140 @@ pub fn statically(exp: &Experiment, text: &str, file: &Path) -> Result<(), Exper
             return Err(c.err(at, format!("topics[{i}].name"), "empty topic name", None));
         }
         if t.partitions < 1 || t.replication_factor < 1 {
-            return Err(c.err(at, format!("topics[{i}]"), "partitions and replication-factor must be at least 1", None));
+            return Err(c.err(
+                at,
+                format!("topics[{i}]"),
+                "partitions and replication-factor must be at least 1",
+                None,
+            ));
         }
         if let Some(first) = t.assignment.first() {
             if first.is_empty() || t.assignment.iter().any(|r| r.len() != first.len()) {
-                return Err(c.err(at, format!("topics[{i}].assignment"), "every partition needs the same, non-zero number of replicas", Some("e.g. assignment: [[1, 2, 3], [2, 3, 1]]")));
+                return Err(c.err(
+                    at,
+                    format!("topics[{i}].assignment"),
+                    "every partition needs the same, non-zero number of replicas",
+                    Some("e.g. assignment: [[1, 2, 3], [2, 3, 1]]"),
+                ));
             }
         }
         if exp.topics.iter().filter(|o| o.name == t.name).count() > 1 {
-            return Err(c.err(at, format!("topics[{i}].name"), format!("topic `{}` is declared twice", t.name), None));
+            return Err(c.err(
+                at,
+                format!("topics[{i}].name"),
+                format!("topic `{}` is declared twice", t.name),
+                None,
+            ));
         }
     }
-    if exp.observer.period < Duration::from_millis(10) || exp.observer.period > Duration::from_secs(10) {
-        return Err(c.err(line_of_key(text, "observer"), "observer.period", "the observer period must be between 10ms and 10s", Some("100ms is the default: the error bar of every failover time")));
+    if exp.observer.period < Duration::from_millis(10)
+        || exp.observer.period > Duration::from_secs(10)
+    {
+        return Err(c.err(
+            line_of_key(text, "observer"),
+            "observer.period",
+            "the observer period must be between 10ms and 10s",
+            Some("100ms is the default: the error bar of every failover time"),
+        ));
     }
     if let Some(w) = &exp.workload {
         if w.message_size > 1 << 20 {
-            return Err(c.err(line_of_key(text, "workload"), "workload.message-size", "message-size is larger than 1 MiB", None));
+            return Err(c.err(
+                line_of_key(text, "workload"),
+                "workload.message-size",
+                "message-size is larger than 1 MiB",
+                None,
+            ));
         }
         if let Some(t) = &w.topic {
             if partition_count(exp, t).is_none() {
-                return Err(c.err(line_of_key(text, "workload"), "workload.topic", format!("topic `{t}` is not declared in `topics`"), None));
+                return Err(c.err(
+                    line_of_key(text, "workload"),
+                    "workload.topic",
+                    format!("topic `{t}` is not declared in `topics`"),
+                    None,
+                ));
             }
         }
         if exp.topics.is_empty() {
-            return Err(c.err(line_of_key(text, "workload"), "workload", "a workload needs a topic", Some("declare one under topics:")));
+            return Err(c.err(
+                line_of_key(text, "workload"),
+                "workload",
+                "a workload needs a topic",
+                Some("declare one under topics:"),
+            ));
         }
     }
     if exp.repeat == 0 || exp.repeat > 100 {
-        return Err(c.err(line_of_key(text, "repeat"), "repeat", "repeat must be between 1 and 100", None));
+        return Err(c.err(
+            line_of_key(text, "repeat"),
+            "repeat",
+            "repeat must be between 1 and 100",
+            None,
+        ));
     }
     for (key, values) in &exp.matrix {
         let at = line_of_key(text, "matrix");
         if !matrix::PREFIXES.iter().any(|p| key.starts_with(p)) {
-            return Err(c.err(at, format!("matrix.{key}"), format!("unknown axis `{key}`"), Some("axes start with broker:, topic:, workload: or are cluster:compose")));
+            return Err(c.err(
+                at,
+                format!("matrix.{key}"),
+                format!("unknown axis `{key}`"),
+                Some("axes start with broker:, topic:, workload: or are cluster:compose"),
+            ));
         }
         if values.is_empty() {
-            return Err(c.err(at, format!("matrix.{key}"), "an axis needs at least one value", None));
+            return Err(c.err(
+                at,
+                format!("matrix.{key}"),
+                "an axis needs at least one value",
+                None,
+            ));
         }
         let mut probe = exp.clone();
         for v in values {
-            matrix::apply(&mut probe, key, v).map_err(|e| c.err(at, format!("matrix.{key}"), e, None))?;
+            matrix::apply(&mut probe, key, v)
+                .map_err(|e| c.err(at, format!("matrix.{key}"), e, None))?;
         }
     }
     for (i, e) in exp.expect.iter().enumerate() {
-        parse_expectation(e).map_err(|why| c.err(line_of_item(text, "expect", i), format!("expect[{i}]"), why, Some("e.g. failover.metadata.max < 25s, verification.lost_acked == 0")))?;
+        parse_expectation(e).map_err(|why| {
+            c.err(
+                line_of_item(text, "expect", i),
+                format!("expect[{i}]"),
+                why,
+                Some("e.g. failover.metadata.max < 25s, verification.lost_acked == 0"),
+            )
+        })?;
     }
     let mut names: HashMap<&str, (usize, Option<FaultKind>)> = HashMap::new();
     for (i, step) in exp.steps.iter().enumerate() {
-        let actions = [step.fault.is_some(), step.heal.is_some(), step.wait.is_some(), step.wait_for.is_some(), step.assert.is_some(), step.elect.is_some()];
+        let actions = [
+            step.fault.is_some(),
+            step.heal.is_some(),
+            step.wait.is_some(),
+            step.wait_for.is_some(),
+            step.assert.is_some(),
+            step.elect.is_some(),
+        ];
         match actions.iter().filter(|a| **a).count() {
-            0 => return Err(c.step(i, "", "a step needs one action", Some("one of fault, heal, wait, wait-for, assert, elect"))),
+            0 => {
+                return Err(c.step(
+                    i,
+                    "",
+                    "a step needs one action",
+                    Some("one of fault, heal, wait, wait-for, assert, elect"),
+                ))
+            }
             1 => {}
-            _ => return Err(c.step(i, "", "a step has exactly one action", Some("split it into several steps"))),
+            _ => {
+                return Err(c.step(
+                    i,
+                    "",
+                    "a step has exactly one action",
+                    Some("split it into several steps"),
+                ))
+            }
         }
         if step.timeout.is_some() && step.wait_for.is_none() {
             return Err(c.step(i, "timeout", "timeout belongs to a wait-for step", None));
@@ -151,11 +281,41 @@ pub fn statically(exp: &Experiment, text: &str, file: &Path) -> Result<(), Exper
             if target != "all" {
                 match names.get(target.as_str()) {
                     Some((_, Some(kind))) if kind.needs_revert() => {}
-                    Some((_, Some(kind))) => return Err(c.step(i, "heal", format!("step `{target}` ({}) leaves nothing to heal", kind.as_str()), None)),
-                    Some((_, None)) => return Err(c.step(i, "heal", format!("step `{target}` is not a fault"), None)),
+                    Some((_, Some(kind))) => {
+                        return Err(c.step(
+                            i,
+                            "heal",
+                            format!("step `{target}` ({}) leaves nothing to heal", kind.as_str()),
+                            None,
+                        ))
+                    }
+                    Some((_, None)) => {
+                        return Err(c.step(
+                            i,
+                            "heal",
+                            format!("step `{target}` is not a fault"),
+                            None,
+                        ))
+                    }
                     None => {
-                        let known: Vec<&str> = names.iter().filter(|(_, (_, k))| k.is_some()).map(|(n, _)| *n).collect();
-                        return Err(c.step(i, "heal", format!("no earlier fault step is named `{target}`"), Some(&format!("name the fault step (name: …); earlier fault steps: {}", if known.is_empty() { "none".into() } else { known.join(", ") }))));
+                        let known: Vec<&str> = names
+                            .iter()
+                            .filter(|(_, (_, k))| k.is_some())
+                            .map(|(n, _)| *n)
+                            .collect();
+                        return Err(c.step(
+                            i,
+                            "heal",
+                            format!("no earlier fault step is named `{target}`"),
+                            Some(&format!(
+                                "name the fault step (name: …); earlier fault steps: {}",
+                                if known.is_empty() {
+                                    "none".into()
+                                } else {
+                                    known.join(", ")
+                                }
+                            )),
+                        ));
                     }
                 }
             }
@@ -172,51 +332,124 @@ pub fn statically(exp: &Experiment, text: &str, file: &Path) -> Result<(), Exper
     Ok(())
 }
 
-fn validate_fault(c: &Checker, exp: &Experiment, i: usize, f: &FaultSpec, names: &HashMap<&str, (usize, Option<FaultKind>)>) -> Result<(), ExperimentError> {
-    for (field, t) in std::iter::once(("fault.target", &f.target)).chain(f.peers.iter().map(|p| ("fault.peers", p))) {
+fn validate_fault(
+    c: &Checker,
+    exp: &Experiment,
+    i: usize,
+    f: &FaultSpec,
+    names: &HashMap<&str, (usize, Option<FaultKind>)>,
+) -> Result<(), ExperimentError> {
+    for (field, t) in std::iter::once(("fault.target", &f.target))
+        .chain(f.peers.iter().map(|p| ("fault.peers", p)))
+    {
         if let Some(p) = target_partition(t) {
             check_partition(c, exp, i, field, p)?;
         }
         if let Target::SameAs(step) = t {
-            if !names.get(step.as_str()).is_some_and(|(j, k)| *j < i && k.is_some()) {
-                return Err(c.step(i, field, format!("same-as `{step}`: no earlier fault step has that name"), None));
+            if !names
+                .get(step.as_str())
+                .is_some_and(|(j, k)| *j < i && k.is_some())
+            {
+                return Err(c.step(
+                    i,
+                    field,
+                    format!("same-as `{step}`: no earlier fault step has that name"),
+                    None,
+                ));
             }
         }
     }
     let partition = f.kind == FaultKind::Partition;
     if !partition && (!f.peers.is_empty() || f.direction != Direction::Both) {
-        return Err(c.step(i, "fault", "peers and direction belong to partition faults", None));
+        return Err(c.step(
+            i,
+            "fault",
+            "peers and direction belong to partition faults",
+            None,
+        ));
     }
     if partition && f.peers.is_empty() {
-        return Err(c.step(i, "fault.peers", "a partition fault needs peers (the other side)", Some("e.g. peers: [zookeeper-1]")));
+        return Err(c.step(
+            i,
+            "fault.peers",
+            "a partition fault needs peers (the other side)",
+            Some("e.g. peers: [zookeeper-1]"),
+        ));
     }
     match f.kind {
         FaultKind::Bandwidth => match &f.rate {
             Some(r) if is_tc_rate(r) => {}
-            Some(r) => return Err(c.step(i, "fault.rate", format!("`{r}` is not a tc rate"), Some("e.g. 1mbit, 500kbit"))),
-            None => return Err(c.step(i, "fault.rate", "a bandwidth fault needs a rate", Some("e.g. rate: 1mbit"))),
+            Some(r) => {
+                return Err(c.step(
+                    i,
+                    "fault.rate",
+                    format!("`{r}` is not a tc rate"),
+                    Some("e.g. 1mbit, 500kbit"),
+                ))
+            }
+            None => {
+                return Err(c.step(
+                    i,
+                    "fault.rate",
+                    "a bandwidth fault needs a rate",
+                    Some("e.g. rate: 1mbit"),
+                ))
+            }
         },
-        FaultKind::Delay if f.delay.is_none() => return Err(c.step(i, "fault.delay", "a delay fault needs delay", Some("e.g. delay: 100ms"))),
+        FaultKind::Delay if f.delay.is_none() => {
+            return Err(c.step(
+                i,
+                "fault.delay",
+                "a delay fault needs delay",
+                Some("e.g. delay: 100ms"),
+            ))
+        }
         FaultKind::Loss if !f.percent.is_some_and(|p| (0.0..=100.0).contains(&p)) => {
-            return Err(c.step(i, "fault.percent", "a loss fault needs percent between 0 and 100", None))
+            return Err(c.step(
+                i,
+                "fault.percent",
+                "a loss fault needs percent between 0 and 100",
+                None,
+            ))
         }
         _ => {}
     }
-    if f.rate.is_some() && f.kind != FaultKind::Bandwidth || f.delay.is_some() && f.kind != FaultKind::Delay || f.percent.is_some() && f.kind != FaultKind::Loss {
-        return Err(c.step(i, "fault", format!("rate, delay and percent belong to bandwidth, delay and loss faults, not {}", f.kind.as_str()), None));
+    if f.rate.is_some() && f.kind != FaultKind::Bandwidth
+        || f.delay.is_some() && f.kind != FaultKind::Delay
+        || f.percent.is_some() && f.kind != FaultKind::Loss
+    {
+        return Err(c.step(
+            i,
+            "fault",
+            format!(
+                "rate, delay and percent belong to bandwidth, delay and loss faults, not {}",
+                f.kind.as_str()
+            ),
+            None,
+        ));
     }
     Ok(())
 }
 
 /// Services named in targets, peers and per-service environment exist in the compose file.
-pub fn against_compose(exp: &Experiment, file: &Path, compose: &ComposeProject) -> Result<(), ExperimentError> {
+pub fn against_compose(
+    exp: &Experiment,
+    file: &Path,
+    compose: &ComposeProject,
+) -> Result<(), ExperimentError> {
     let text = std::fs::read_to_string(file).unwrap_or_default();
     let c = Checker { text: &text, file };
     let known: Vec<&str> = compose.services.iter().map(|s| s.name.as_str()).collect();
-    let hint = format!("services in {}: {}", compose.file.display(), known.join(", "));
+    let hint = format!(
+        "services in {}: {}",
+        compose.file.display(),
+        known.join(", ")
+    );
     for (i, step) in exp.steps.iter().enumerate() {
         let Some(f) = &step.fault else { continue };
-        for (field, t) in std::iter::once(("fault.target", &f.target)).chain(f.peers.iter().map(|p| ("fault.peers", p))) {
+        for (field, t) in std::iter::once(("fault.target", &f.target))
+            .chain(f.peers.iter().map(|p| ("fault.peers", p)))
+        {
             if let Target::Service(name) = t {
                 if !known.contains(&name.as_str()) {
                     return Err(c.step(i, field, format!("`{name}` is neither a service of the compose file nor a role"), Some(&format!("{hint}; roles: controller, random, all-but-one, all-brokers, {{leader-of: t/p}}, {{followers-of: t/p}}, {{isr-of: t/p}}"))));
@@ -226,7 +459,12 @@ pub fn against_compose(exp: &Experiment, file: &Path, compose: &ComposeProject) 
     }
     for service in exp.cluster.environment.keys() {
         if !known.contains(&service.as_str()) {
-            return Err(c.err(line_of_key(&text, "cluster"), format!("cluster.environment.{service}"), format!("no service `{service}` in the compose file"), Some(&hint)));
+            return Err(c.err(
+                line_of_key(&text, "cluster"),
+                format!("cluster.environment.{service}"),
+                format!("no service `{service}` in the compose file"),
+                Some(&hint),
+            ));
         }
     }
     Ok(())
@@ -237,10 +475,13 @@ mod tests {
     use super::super::parse;
     use std::path::Path;
 
-    const BASE: &str = "name: t\ncluster: {compose: c.yml}\ntopics:\n  - {name: orders, partitions: 2}\n";
+    const BASE: &str =
+        "name: t\ncluster: {compose: c.yml}\ntopics:\n  - {name: orders, partitions: 2}\n";
 
     fn err(steps: &str) -> String {
-        parse(&format!("{BASE}{steps}"), Path::new("e.yaml")).unwrap_err().to_string()
+        parse(&format!("{BASE}{steps}"), Path::new("e.yaml"))
+            .unwrap_err()
+            .to_string()
     }
 
     #[test]
@@ -252,11 +493,17 @@ mod tests {
     #[test]
     fn steps_are_checked_with_their_line() {
         let e = err("steps:\n  - wait: 1s\n  - heal: nope\n");
-        assert!(e.starts_with("e.yaml:7: steps[1].heal: no earlier fault step is named `nope`"), "{e}");
+        assert!(
+            e.starts_with("e.yaml:7: steps[1].heal: no earlier fault step is named `nope`"),
+            "{e}"
+        );
         let e = err("steps:\n  - wait: 1s\n    heal: all\n");
         assert!(e.contains("exactly one action"), "{e}");
         let e = err("steps:\n  - fault: {kind: kill, target: {leader-of: orders/5}}\n");
-        assert!(e.contains("orders/5: topic orders has 2 partition(s)"), "{e}");
+        assert!(
+            e.contains("orders/5: topic orders has 2 partition(s)"),
+            "{e}"
+        );
         let e = err("steps:\n  - fault: {kind: partition, target: kafka-1}\n");
         assert!(e.contains("needs peers"), "{e}");
         let e = err("steps:\n  - fault: {kind: bandwidth, target: kafka-1, rate: fast}\n");
@@ -267,11 +514,24 @@ mod tests {
 
     #[test]
     fn serde_errors_carry_line_column_and_path() {
-        let e = parse("name: t\ncluster: {compose: c.yml}\nsteps:\n  - wait: soon\n", Path::new("e.yaml")).unwrap_err().to_string();
+        let e = parse(
+            "name: t\ncluster: {compose: c.yml}\nsteps:\n  - wait: soon\n",
+            Path::new("e.yaml"),
+        )
+        .unwrap_err()
+        .to_string();
         assert!(e.starts_with("e.yaml:4:"), "{e}");
         assert!(e.contains("steps[0].wait"), "{e}");
-        let e = parse("name: t\ncluster: {compose: c.yml}\ntopic: []\n", Path::new("e.yaml")).unwrap_err().to_string();
-        assert!(e.contains("unknown field `topic`") && e.contains("hint"), "{e}");
+        let e = parse(
+            "name: t\ncluster: {compose: c.yml}\ntopic: []\n",
+            Path::new("e.yaml"),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.contains("unknown field `topic`") && e.contains("hint"),
+            "{e}"
+        );
         let e = parse("", Path::new("e.yaml")).unwrap_err().to_string();
         assert!(e.contains("empty experiment file"), "{e}");
     }

@@ -24,7 +24,9 @@ fn admin(bootstrap: &str) -> Result<AdminClient<DefaultClientContext>, KafkaErro
 }
 
 fn options() -> AdminOptions {
-    AdminOptions::new().operation_timeout(Some(Duration::from_secs(30))).request_timeout(Some(Duration::from_secs(30)))
+    AdminOptions::new()
+        .operation_timeout(Some(Duration::from_secs(30)))
+        .request_timeout(Some(Duration::from_secs(30)))
 }
 
 /// Deletes the topics if they exist (a run starts from empty topics).
@@ -34,7 +36,10 @@ pub async fn delete_topics(bootstrap: &str, names: &[String]) -> Result<(), Kafk
     }
     let client = admin(bootstrap)?;
     let refs: Vec<&str> = names.iter().map(String::as_str).collect();
-    let results = client.delete_topics(&refs, &options()).await.map_err(|e| KafkaError::Client(format!("delete topics: {e}")))?;
+    let results = client
+        .delete_topics(&refs, &options())
+        .await
+        .map_err(|e| KafkaError::Client(format!("delete topics: {e}")))?;
     for r in results {
         if let Err((topic, code)) = r {
             if code != rdkafka::types::RDKafkaErrorCode::UnknownTopicOrPartition {
@@ -47,7 +52,10 @@ pub async fn delete_topics(bootstrap: &str, names: &[String]) -> Result<(), Kafk
 
 pub async fn create_topics(bootstrap: &str, topics: &[TopicPlan]) -> Result<(), KafkaError> {
     let client = admin(bootstrap)?;
-    let rows: Vec<Vec<&[i32]>> = topics.iter().map(|t| t.assignment.iter().map(Vec::as_slice).collect()).collect();
+    let rows: Vec<Vec<&[i32]>> = topics
+        .iter()
+        .map(|t| t.assignment.iter().map(Vec::as_slice).collect())
+        .collect();
     let new_topics: Vec<NewTopic> = topics
         .iter()
         .zip(&rows)
@@ -57,7 +65,11 @@ pub async fn create_topics(bootstrap: &str, topics: &[TopicPlan]) -> Result<(), 
             } else {
                 TopicReplication::Variable(rows.as_slice())
             };
-            let partitions = if t.assignment.is_empty() { t.partitions } else { t.assignment.len() as i32 };
+            let partitions = if t.assignment.is_empty() {
+                t.partitions
+            } else {
+                t.assignment.len() as i32
+            };
             let mut nt = NewTopic::new(&t.name, partitions, replication);
             for (k, v) in &t.config {
                 nt = nt.set(k, v);
@@ -65,7 +77,10 @@ pub async fn create_topics(bootstrap: &str, topics: &[TopicPlan]) -> Result<(), 
             nt
         })
         .collect();
-    let results = client.create_topics(&new_topics, &options()).await.map_err(|e| KafkaError::Client(format!("create topics: {e}")))?;
+    let results = client
+        .create_topics(&new_topics, &options())
+        .await
+        .map_err(|e| KafkaError::Client(format!("create topics: {e}")))?;
     for r in results {
         if let Err((topic, code)) = r {
             return Err(KafkaError::Client(format!("create topic {topic}: {code}")));
@@ -75,7 +90,11 @@ pub async fn create_topics(bootstrap: &str, topics: &[TopicPlan]) -> Result<(), 
 }
 
 /// The values in force on a broker for `names` (defaults included), as the broker reports them.
-pub async fn broker_settings(bootstrap: &str, broker: i32, names: &[&str]) -> Result<Vec<(String, String)>, KafkaError> {
+pub async fn broker_settings(
+    bootstrap: &str,
+    broker: i32,
+    names: &[&str],
+) -> Result<Vec<(String, String)>, KafkaError> {
     let client = admin(bootstrap)?;
     let results = client
         .describe_configs(&[ResourceSpecifier::Broker(broker)], &options())

@@ -8,7 +8,9 @@ use super::KafkaError;
 use crate::events::{BrokerId, ClusterSnapshot, PartitionState};
 use kafka_protocol::messages::describe_quorum_request::{PartitionData, TopicData};
 use kafka_protocol::messages::elect_leaders_request::TopicPartitions;
-use kafka_protocol::messages::{DescribeQuorumRequest, ElectLeadersRequest, MetadataRequest, TopicName};
+use kafka_protocol::messages::{
+    DescribeQuorumRequest, ElectLeadersRequest, MetadataRequest, TopicName,
+};
 use kafka_protocol::protocol::StrBytes;
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -30,14 +32,21 @@ fn broker_id(id: i32) -> Option<BrokerId> {
     (id >= 0).then_some(id)
 }
 
-pub async fn fetch_view(conn: &mut Connection, timeout: Duration) -> Result<BrokerView, KafkaError> {
-    let request = MetadataRequest::default().with_topics(None).with_allow_auto_topic_creation(false);
+pub async fn fetch_view(
+    conn: &mut Connection,
+    timeout: Duration,
+) -> Result<BrokerView, KafkaError> {
+    let request = MetadataRequest::default()
+        .with_topics(None)
+        .with_allow_auto_topic_creation(false);
     let response = conn.send(&request, METADATA_VERSION, timeout).await?;
     let mut brokers: Vec<BrokerId> = response.brokers.iter().map(|b| b.node_id.0).collect();
     brokers.sort_unstable();
     let mut partitions = Vec::new();
     for topic in &response.topics {
-        let Some(name) = topic.name.as_ref() else { continue };
+        let Some(name) = topic.name.as_ref() else {
+            continue;
+        };
         if topic.error_code != 0 || name.0.starts_with("__") {
             continue;
         }
@@ -54,7 +63,11 @@ pub async fn fetch_view(conn: &mut Connection, timeout: Duration) -> Result<Brok
         }
     }
     partitions.sort_by(|a, b| (&a.topic, a.partition).cmp(&(&b.topic, b.partition)));
-    Ok(BrokerView { controller: broker_id(response.controller_id.0), brokers, partitions })
+    Ok(BrokerView {
+        controller: broker_id(response.controller_id.0),
+        brokers,
+        partitions,
+    })
 }
 
 fn sorted(mut v: Vec<i32>) -> Vec<i32> {
@@ -63,11 +76,16 @@ fn sorted(mut v: Vec<i32>) -> Vec<i32> {
 }
 
 /// KRaft: the quorum leader (active controller) and its epoch.
-pub async fn fetch_quorum_leader(conn: &mut Connection, timeout: Duration) -> Result<Option<(BrokerId, i32)>, KafkaError> {
+pub async fn fetch_quorum_leader(
+    conn: &mut Connection,
+    timeout: Duration,
+) -> Result<Option<(BrokerId, i32)>, KafkaError> {
     let request = DescribeQuorumRequest::default().with_topics(vec![TopicData::default()
         .with_topic_name(TopicName(StrBytes::from_static_str("__cluster_metadata")))
         .with_partitions(vec![PartitionData::default().with_partition_index(0)])]);
-    let response = conn.send(&request, DESCRIBE_QUORUM_VERSION, timeout).await?;
+    let response = conn
+        .send(&request, DESCRIBE_QUORUM_VERSION, timeout)
+        .await?;
     if response.error_code != 0 {
         return Err(KafkaError::Protocol {
             addr: conn.addr().into(),
@@ -84,14 +102,26 @@ pub async fn fetch_quorum_leader(conn: &mut Connection, timeout: Duration) -> Re
 
 /// Asks the controller for a leader election (0 = preferred, 1 = unclean). Returns Kafka's
 /// answer for the partition as text ("ok" or the error).
-pub async fn elect_leader(conn: &mut Connection, topic: &str, partition: i32, unclean: bool, timeout: Duration) -> Result<String, KafkaError> {
+pub async fn elect_leader(
+    conn: &mut Connection,
+    topic: &str,
+    partition: i32,
+    unclean: bool,
+    timeout: Duration,
+) -> Result<String, KafkaError> {
     let request = ElectLeadersRequest::default()
         .with_election_type(if unclean { 1 } else { 0 })
         .with_topic_partitions(Some(vec![TopicPartitions::default()
             .with_topic(TopicName(StrBytes::from_string(topic.to_string())))
             .with_partitions(vec![partition])]))
         .with_timeout_ms(timeout.as_millis() as i32);
-    let response = conn.send(&request, ELECT_LEADERS_VERSION, timeout + Duration::from_secs(1)).await?;
+    let response = conn
+        .send(
+            &request,
+            ELECT_LEADERS_VERSION,
+            timeout + Duration::from_secs(1),
+        )
+        .await?;
     if response.error_code != 0 {
         return Ok(format!("error code {}", response.error_code));
     }
@@ -105,7 +135,10 @@ pub async fn elect_leader(conn: &mut Connection, topic: &str, partition: i32, un
         Some(p) => format!(
             "error code {}{}",
             p.error_code,
-            p.error_message.as_ref().map(|m| format!(": {m}")).unwrap_or_default()
+            p.error_message
+                .as_ref()
+                .map(|m| format!(": {m}"))
+                .unwrap_or_default()
         ),
         None => "no result for the partition".into(),
     })
@@ -117,7 +150,8 @@ pub async fn elect_leader(conn: &mut Connection, topic: &str, partition: i32, un
 /// on a tie the controller's own answer wins, else the first in `views` order.
 /// The controller is the majority answer (ZooKeeper mode) unless `quorum_leader` is known.
 pub fn merge(views: &[(BrokerId, BrokerView)], quorum_leader: Option<BrokerId>) -> ClusterSnapshot {
-    let controller = quorum_leader.or_else(|| majority(views.iter().filter_map(|(_, v)| v.controller)));
+    let controller =
+        quorum_leader.or_else(|| majority(views.iter().filter_map(|(_, v)| v.controller)));
     let rank = |from: BrokerId| if Some(from) == controller { 0 } else { 1 };
     let mut ordered: Vec<&(BrokerId, BrokerView)> = views.iter().collect();
     ordered.sort_by_key(|(from, _)| rank(*from));
@@ -133,8 +167,15 @@ pub fn merge(views: &[(BrokerId, BrokerView)], quorum_leader: Option<BrokerId>) 
             }
         }
     }
-    let brokers = ordered.first().map(|(_, v)| v.brokers.clone()).unwrap_or_default();
-    ClusterSnapshot { controller, brokers, partitions: partitions.into_values().collect() }
+    let brokers = ordered
+        .first()
+        .map(|(_, v)| v.brokers.clone())
+        .unwrap_or_default();
+    ClusterSnapshot {
+        controller,
+        brokers,
+        partitions: partitions.into_values().collect(),
+    }
 }
 
 fn majority(ids: impl Iterator<Item = BrokerId>) -> Option<BrokerId> {
@@ -142,7 +183,10 @@ fn majority(ids: impl Iterator<Item = BrokerId>) -> Option<BrokerId> {
     for id in ids {
         *counts.entry(id).or_default() += 1;
     }
-    counts.into_iter().max_by_key(|(id, n)| (*n, -*id)).map(|(id, _)| id)
+    counts
+        .into_iter()
+        .max_by_key(|(id, n)| (*n, -*id))
+        .map(|(id, _)| id)
 }
 
 #[cfg(test)]
@@ -162,7 +206,11 @@ mod tests {
     }
 
     fn view(controller: i32, part: PartitionState) -> BrokerView {
-        BrokerView { controller: Some(controller), brokers: vec![1, 2, 3], partitions: vec![part] }
+        BrokerView {
+            controller: Some(controller),
+            brokers: vec![1, 2, 3],
+            partitions: vec![part],
+        }
     }
 
     #[test]
@@ -201,11 +249,19 @@ mod tests {
 
 /// One merged snapshot from every broker at once (for `status` and readiness), each asked
 /// with `timeout`; brokers that do not answer are left out.
-pub async fn snapshot(endpoints: &[(BrokerId, String)], kraft: bool, timeout: Duration) -> Result<ClusterSnapshot, KafkaError> {
+pub async fn snapshot(
+    endpoints: &[(BrokerId, String)],
+    kraft: bool,
+    timeout: Duration,
+) -> Result<ClusterSnapshot, KafkaError> {
     let asks = endpoints.iter().map(|(id, addr)| async move {
         let mut conn = Connection::connect(addr, timeout).await?;
         let view = fetch_view(&mut conn, timeout).await?;
-        let quorum = if kraft { fetch_quorum_leader(&mut conn, timeout).await.ok().flatten() } else { None };
+        let quorum = if kraft {
+            fetch_quorum_leader(&mut conn, timeout).await.ok().flatten()
+        } else {
+            None
+        };
         Ok::<_, KafkaError>((*id, view, quorum))
     });
     let answers = futures_util::future::join_all(asks).await;
@@ -227,7 +283,11 @@ pub async fn snapshot(endpoints: &[(BrokerId, String)], kraft: bool, timeout: Du
     }
     if views.is_empty() {
         return Err(KafkaError::NoBroker {
-            tried: endpoints.iter().map(|(_, a)| a.as_str()).collect::<Vec<_>>().join(","),
+            tried: endpoints
+                .iter()
+                .map(|(_, a)| a.as_str())
+                .collect::<Vec<_>>()
+                .join(","),
             last: last_error.unwrap_or_else(|| "no brokers".into()),
         });
     }

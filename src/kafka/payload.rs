@@ -19,7 +19,11 @@ pub struct Identity {
 pub fn encode(id: &Identity, buf: &mut [u8]) {
     use std::io::Write;
     let mut cursor = std::io::Cursor::new(&mut buf[..HEADER_LEN]);
-    let _ = write!(cursor, "CHS1 {:016x} {:05} {:020} {:020} ", id.producer_id, id.partition, id.seq, id.sent_at_us);
+    let _ = write!(
+        cursor,
+        "CHS1 {:016x} {:05} {:020} {:020} ",
+        id.producer_id, id.partition, id.seq, id.sent_at_us
+    );
 }
 
 pub fn decode(buf: &[u8]) -> Option<Identity> {
@@ -42,7 +46,12 @@ mod tests {
 
     #[test]
     fn identity_round_trips_and_foreign_payloads_are_rejected() {
-        let id = Identity { producer_id: u64::MAX, partition: 2, seq: 123_456, sent_at_us: 99 };
+        let id = Identity {
+            producer_id: u64::MAX,
+            partition: 2,
+            seq: 123_456,
+            sent_at_us: 99,
+        };
         let mut buf = vec![b'.'; 100];
         encode(&id, &mut buf);
         assert_eq!(decode(&buf), Some(id));

@@ -75,7 +75,9 @@ impl ProducerContext for TrackingContext {
             Ok(m) => (m, None),
             Err((e, m)) => (m, Some(e)),
         };
-        let Some(id) = message.payload().and_then(payload::decode) else { return };
+        let Some(id) = message.payload().and_then(payload::decode) else {
+            return;
+        };
         if id.producer_id != shared.producer_id {
             return;
         }
@@ -139,12 +141,17 @@ pub struct TrackedProducer {
 
 fn histogram() -> Histogram<u64> {
     // 1 µs .. 1 h at 3 significant digits.
-    Histogram::new_with_bounds(1, 3_600_000_000, 3).unwrap_or_else(|_| Histogram::new(3).expect("3 sigfig histogram"))
+    Histogram::new_with_bounds(1, 3_600_000_000, 3)
+        .unwrap_or_else(|_| Histogram::new(3).expect("3 sigfig histogram"))
 }
 
 impl TrackedProducer {
     pub fn start(options: ProducerOptions, sink: EventSink) -> Result<Self, KafkaError> {
-        let per_partition_interval_us = if options.rate > 0 { 1_000_000 * options.partitions as u64 / options.rate as u64 } else { 0 };
+        let per_partition_interval_us = if options.rate > 0 {
+            1_000_000 * options.partitions as u64 / options.rate as u64
+        } else {
+            0
+        };
         let shared = Arc::new(Shared {
             sink,
             ledger: Mutex::new(AckLedger::new(&options.topic, options.partitions)),
@@ -170,7 +177,10 @@ impl TrackedProducer {
             .set("broker.address.family", "v4")
             .set("acks", &options.acks)
             .set("enable.idempotence", options.idempotence.to_string())
-            .set("delivery.timeout.ms", options.delivery_timeout.as_millis().to_string())
+            .set(
+                "delivery.timeout.ms",
+                options.delivery_timeout.as_millis().to_string(),
+            )
             .set("linger.ms", "5")
             .set("statistics.interval.ms", "0");
         if let Some(r) = options.retries {
@@ -184,13 +194,25 @@ impl TrackedProducer {
             .map_err(|e| KafkaError::Client(format!("producer: {e}")))?;
         let stop = Arc::new(AtomicBool::new(false));
         let sender = {
-            let (producer, shared, stop, options) = (producer.clone(), shared.clone(), stop.clone(), options.clone());
+            let (producer, shared, stop, options) = (
+                producer.clone(),
+                shared.clone(),
+                stop.clone(),
+                options.clone(),
+            );
             std::thread::Builder::new()
                 .name("chaos-producer".into())
                 .spawn(move || send_loop(&producer, &shared, &stop, &options))
                 .map_err(|e| KafkaError::Client(format!("producer thread: {e}")))?
         };
-        Ok(Self { shared, stop, sender: Some(sender), producer, started: Instant::now(), options })
+        Ok(Self {
+            shared,
+            stop,
+            sender: Some(sender),
+            producer,
+            started: Instant::now(),
+            options,
+        })
     }
 
     /// Switches the latency histogram (before-fault, during-fault, after-heal).
@@ -212,7 +234,11 @@ impl TrackedProducer {
                 p
             })
             .unwrap_or(0);
-        EventKind::WorkloadTick { acked, failed, p99_us }
+        EventKind::WorkloadTick {
+            acked,
+            failed,
+            p99_us,
+        }
     }
 
     pub fn acked(&self) -> u64 {
@@ -242,7 +268,9 @@ impl TrackedProducer {
             let _ = sender.join();
         }
         let duration_us = self.started.elapsed().as_micros() as u64;
-        let _ = self.producer.flush(self.options.delivery_timeout + Duration::from_secs(5));
+        let _ = self
+            .producer
+            .flush(self.options.delivery_timeout + Duration::from_secs(5));
         let s = &self.shared;
         let sent = s.sent.load(Ordering::Relaxed);
         let acked = s.acked.load(Ordering::Relaxed);
@@ -259,7 +287,10 @@ impl TrackedProducer {
                     .filter_map(|(name, h)| {
                         let mut bytes = Vec::new();
                         V2Serializer::new().serialize(h, &mut bytes).ok()?;
-                        Some((name.to_string(), base64::engine::general_purpose::STANDARD.encode(bytes)))
+                        Some((
+                            name.to_string(),
+                            base64::engine::general_purpose::STANDARD.encode(bytes),
+                        ))
                     })
                     .collect()
             })
@@ -275,12 +306,20 @@ impl TrackedProducer {
             latency_histograms,
             errors: s.errors.lock().map(|e| e.clone()).unwrap_or_default(),
         };
-        let ledger = std::mem::replace(&mut *s.ledger.lock().unwrap_or_else(|e| e.into_inner()), AckLedger::new(&s.topic, 0));
+        let ledger = std::mem::replace(
+            &mut *s.ledger.lock().unwrap_or_else(|e| e.into_inner()),
+            AckLedger::new(&s.topic, 0),
+        );
         (summary, ledger)
     }
 }
 
-fn send_loop(producer: &ThreadedProducer<TrackingContext>, shared: &Shared, stop: &AtomicBool, options: &ProducerOptions) {
+fn send_loop(
+    producer: &ThreadedProducer<TrackingContext>,
+    shared: &Shared,
+    stop: &AtomicBool,
+    options: &ProducerOptions,
+) {
     let clock = *shared.sink.clock();
     let partitions = options.partitions.max(1);
     let mut seqs = vec![0u64; partitions as usize];
@@ -304,9 +343,16 @@ fn send_loop(producer: &ThreadedProducer<TrackingContext>, shared: &Shared, stop
         }
         let partition = (n % partitions as u64) as i32;
         let seq = seqs[partition as usize];
-        let id = Identity { producer_id: options.producer_id, partition, seq, sent_at_us: clock.now_us() };
+        let id = Identity {
+            producer_id: options.producer_id,
+            partition,
+            seq,
+            sent_at_us: clock.now_us(),
+        };
         payload::encode(&id, &mut buf);
-        let record: BaseRecord<'_, (), [u8], ()> = BaseRecord::to(&options.topic).partition(partition).payload(&buf[..]);
+        let record: BaseRecord<'_, (), [u8], ()> = BaseRecord::to(&options.topic)
+            .partition(partition)
+            .payload(&buf[..]);
         match producer.send(record) {
             Ok(()) => {
                 seqs[partition as usize] += 1;

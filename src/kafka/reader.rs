@@ -22,7 +22,10 @@ pub struct ReadOptions {
 }
 
 /// Blocking (librdkafka); call from `spawn_blocking`.
-pub fn reread_and_check(options: &ReadOptions, ledger: &AckLedger) -> Result<VerificationSummary, KafkaError> {
+pub fn reread_and_check(
+    options: &ReadOptions,
+    ledger: &AckLedger,
+) -> Result<VerificationSummary, KafkaError> {
     let consumer: BaseConsumer = ClientConfig::new()
         .set("bootstrap.servers", &options.bootstrap)
         .set("broker.address.family", "v4")
@@ -51,9 +54,15 @@ pub fn reread_and_check(options: &ReadOptions, ledger: &AckLedger) -> Result<Ver
     }
     let mut checker = ReadChecker::new(ledger);
     let mut next = vec![0i64; high.len()];
-    let done = |next: &[i64]| high.iter().zip(next).all(|(hw, n)| hw.is_none_or(|hw| *n >= hw));
+    let done = |next: &[i64]| {
+        high.iter()
+            .zip(next)
+            .all(|(hw, n)| hw.is_none_or(|hw| *n >= hw))
+    };
     if assignment.count() > 0 {
-        consumer.assign(&assignment).map_err(|e| KafkaError::Client(format!("assign: {e}")))?;
+        consumer
+            .assign(&assignment)
+            .map_err(|e| KafkaError::Client(format!("assign: {e}")))?;
         while !done(&next) && Instant::now() < deadline {
             match consumer.poll(Duration::from_millis(500)) {
                 Some(Ok(m)) => {
@@ -77,7 +86,10 @@ pub fn reread_and_check(options: &ReadOptions, ledger: &AckLedger) -> Result<Ver
         if let Some(hw) = hw {
             if n < hw {
                 complete = false;
-                notes.push(format!("{}/{p}: read to offset {n} of {hw} before the timeout", options.topic));
+                notes.push(format!(
+                    "{}/{p}: read to offset {n} of {hw} before the timeout",
+                    options.topic
+                ));
             }
         }
     }

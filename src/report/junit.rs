@@ -19,7 +19,13 @@ pub fn render_junit(results: &[RunResult]) -> Result<Vec<u8>, String> {
                     .expectations
                     .iter()
                     .filter(|e| e.passed == Some(false))
-                    .map(|e| format!("{} (actual {})", e.expr, e.actual.clone().unwrap_or_else(|| "no data".into())))
+                    .map(|e| {
+                        format!(
+                            "{} (actual {})",
+                            e.expr,
+                            e.actual.clone().unwrap_or_else(|| "no data".into())
+                        )
+                    })
                     .collect();
                 s.set_message(failed.join("; "));
                 s.set_type("expectation failed");
@@ -27,8 +33,12 @@ pub fn render_junit(results: &[RunResult]) -> Result<Vec<u8>, String> {
             }
             Status::Inconclusive | Status::Aborted => {
                 let mut s = TestCaseStatus::non_success(NonSuccessKind::Error);
-                let mut reasons: Vec<String> =
-                    r.expectations.iter().filter(|e| e.passed.is_none()).map(|e| format!("{}: no data", e.expr)).collect();
+                let mut reasons: Vec<String> = r
+                    .expectations
+                    .iter()
+                    .filter(|e| e.passed.is_none())
+                    .map(|e| format!("{}: no data", e.expr))
+                    .collect();
                 reasons.extend(r.errors.iter().cloned());
                 if r.verification.as_ref().is_some_and(|v| !v.complete) {
                     reasons.push("the re-read did not complete".into());
@@ -44,5 +54,8 @@ pub fn render_junit(results: &[RunResult]) -> Result<Vec<u8>, String> {
         suite.add_test_case(case);
     }
     report.add_test_suite(suite);
-    report.to_string().map(String::into_bytes).map_err(|e| e.to_string())
+    report
+        .to_string()
+        .map(String::into_bytes)
+        .map_err(|e| e.to_string())
 }

@@ -4,7 +4,11 @@ use super::format::{count, duration_ms, measured, opt_ms};
 use super::RunResult;
 
 pub fn render_markdown(r: &RunResult) -> String {
-    let variant = r.variant.as_ref().map(|v| format!(" `{v}`")).unwrap_or_default();
+    let variant = r
+        .variant
+        .as_ref()
+        .map(|v| format!(" `{v}`"))
+        .unwrap_or_default();
     let mut md = format!(
         "### {}{variant} — **{}**{}\n\n{} mode, Kafka {}; metadata times ± {} (observer poll period).\n\n",
         r.experiment,
@@ -15,12 +19,27 @@ pub fn render_markdown(r: &RunResult) -> String {
         duration_ms(r.error_bar_ms)
     );
     if !r.cluster.settings.is_empty() {
-        md.push_str(&format!("Settings in force: {}\n\n", r.cluster.settings.iter().map(|(k, v)| format!("`{k}={v}`")).collect::<Vec<_>>().join(", ")));
+        md.push_str(&format!(
+            "Settings in force: {}\n\n",
+            r.cluster
+                .settings
+                .iter()
+                .map(|(k, v)| format!("`{k}={v}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
     }
     if !r.faults.is_empty() {
         md.push_str("| fault | target | hit | at | healed |\n|---|---|---|---|---|\n");
         for f in &r.faults {
-            md.push_str(&format!("| {} | {} | {} | {} | {} |\n", f.kind, f.target, f.resolved.join(", "), duration_ms(f.at_ms), opt_ms(f.healed_at_ms)));
+            md.push_str(&format!(
+                "| {} | {} | {} | {} | {} |\n",
+                f.kind,
+                f.target,
+                f.resolved.join(", "),
+                duration_ms(f.at_ms),
+                opt_ms(f.healed_at_ms)
+            ));
         }
         md.push('\n');
     }
@@ -38,7 +57,10 @@ pub fn render_markdown(r: &RunResult) -> String {
             opt_ms(p.unavailability_ms)
         ));
     }
-    md.push_str(&format!("\nController failover: {}.\n", measured(r.controller_failover_ms, r.error_bar_ms)));
+    md.push_str(&format!(
+        "\nController failover: {}.\n",
+        measured(r.controller_failover_ms, r.error_bar_ms)
+    ));
     if let Some(w) = &r.workload {
         md.push_str(&format!(
             "\nWorkload (acks={}): {} sent, {} acked, {} failed, {} unknown; {:.0} msg/s; latency p50 {}, p99 {}, max {}.\n",
@@ -76,7 +98,11 @@ pub fn render_markdown(r: &RunResult) -> String {
                 Some(false) => "❌ fail",
                 None => "⚠️ no data",
             };
-            md.push_str(&format!("| `{}` | {} | {verdict} |\n", e.expr, e.actual.clone().unwrap_or_else(|| "—".into())));
+            md.push_str(&format!(
+                "| `{}` | {} | {verdict} |\n",
+                e.expr,
+                e.actual.clone().unwrap_or_else(|| "—".into())
+            ));
         }
     }
     md

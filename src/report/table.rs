@@ -14,7 +14,11 @@ fn table(rows: Vec<Vec<String>>) -> String {
 
 pub fn render_table(r: &RunResult) -> String {
     let mut out = String::new();
-    let variant = r.variant.as_ref().map(|v| format!(" [{v}]")).unwrap_or_default();
+    let variant = r
+        .variant
+        .as_ref()
+        .map(|v| format!(" [{v}]"))
+        .unwrap_or_default();
     out.push_str(&format!(
         "{}{variant}: {}{}  —  {} mode, Kafka {}{}; times ± {} (observer poll)\n",
         r.experiment,
@@ -22,19 +26,40 @@ pub fn render_table(r: &RunResult) -> String {
         if r.partial { " (partial)" } else { "" },
         r.cluster.mode,
         r.cluster.kafka_version,
-        if r.cluster.reused { ", reused cluster" } else { "" },
+        if r.cluster.reused {
+            ", reused cluster"
+        } else {
+            ""
+        },
         duration_ms(r.error_bar_ms)
     ));
     if !r.cluster.settings.is_empty() {
         out.push_str(&format!(
             "settings: {}\n",
-            r.cluster.settings.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("  ")
+            r.cluster
+                .settings
+                .iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect::<Vec<_>>()
+                .join("  ")
         ));
     }
     if !r.faults.is_empty() {
-        let mut rows = vec![vec!["fault".into(), "target".into(), "hit".into(), "at".into(), "healed".into()]];
+        let mut rows = vec![vec![
+            "fault".into(),
+            "target".into(),
+            "hit".into(),
+            "at".into(),
+            "healed".into(),
+        ]];
         for f in &r.faults {
-            rows.push(vec![f.kind.clone(), f.target.clone(), f.resolved.join(", "), duration_ms(f.at_ms), opt_ms(f.healed_at_ms)]);
+            rows.push(vec![
+                f.kind.clone(),
+                f.target.clone(),
+                f.resolved.join(", "),
+                duration_ms(f.at_ms),
+                opt_ms(f.healed_at_ms),
+            ]);
         }
         out.push_str(&table(rows));
         out.push('\n');
@@ -56,7 +81,12 @@ pub fn render_table(r: &RunResult) -> String {
             duration_ms(p.offline_ms),
             duration_ms(p.under_replicated_ms),
             p.isr_changes.len().to_string(),
-            p.isr_changes.iter().map(|c| c.isr.len()).min().map(|m| m.to_string()).unwrap_or_else(|| "—".into()),
+            p.isr_changes
+                .iter()
+                .map(|c| c.isr.len())
+                .min()
+                .map(|m| m.to_string())
+                .unwrap_or_else(|| "—".into()),
             opt_ms(p.preferred_restored_ms),
             opt_ms(p.unavailability_ms),
         ]);
@@ -116,7 +146,11 @@ pub fn render_table(r: &RunResult) -> String {
                 Some(false) => "FAIL",
                 None => "NO DATA",
             };
-            rows.push(vec![e.expr.clone(), e.actual.clone().unwrap_or_else(|| "—".into()), verdict.into()]);
+            rows.push(vec![
+                e.expr.clone(),
+                e.actual.clone().unwrap_or_else(|| "—".into()),
+                verdict.into(),
+            ]);
         }
         out.push_str(&table(rows));
         out.push('\n');

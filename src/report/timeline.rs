@@ -43,8 +43,20 @@ pub fn render_timeline_svg(events: &[Event]) -> Result<String, String> {
     for e in &events {
         let t = secs(e.at_us);
         match &e.kind {
-            EventKind::RunStarted { experiment, variant, cluster_mode, kafka_version, .. } => {
-                title = format!("{experiment}{} — {cluster_mode}, Kafka {kafka_version}", variant.as_ref().map(|v| format!(" [{v}]")).unwrap_or_default());
+            EventKind::RunStarted {
+                experiment,
+                variant,
+                cluster_mode,
+                kafka_version,
+                ..
+            } => {
+                title = format!(
+                    "{experiment}{} — {cluster_mode}, Kafka {kafka_version}",
+                    variant
+                        .as_ref()
+                        .map(|v| format!(" [{v}]"))
+                        .unwrap_or_default()
+                );
             }
             EventKind::Observed { snapshot } => {
                 let close = |segments: &mut Vec<Segment>, leader: Option<i32>, under: bool| {
@@ -54,7 +66,12 @@ pub fn render_timeline_svg(events: &[Event]) -> Result<String, String> {
                         }
                         last.to = t;
                     }
-                    segments.push(Segment { from: t, to: end, leader, under_replicated: under });
+                    segments.push(Segment {
+                        from: t,
+                        to: end,
+                        leader,
+                        under_replicated: under,
+                    });
                 };
                 close(&mut controller, snapshot.controller, false);
                 for p in &snapshot.partitions {
@@ -63,12 +80,27 @@ pub fn render_timeline_svg(events: &[Event]) -> Result<String, String> {
                             brokers_seen.push(l);
                         }
                     }
-                    close(lanes.entry(p.key()).or_default(), p.leader, p.isr.len() < p.replicas.len());
+                    close(
+                        lanes.entry(p.key()).or_default(),
+                        p.leader,
+                        p.isr.len() < p.replicas.len(),
+                    );
                 }
             }
-            EventKind::FaultInjected { id, kind, resolved, .. } => faults.push((id.clone(), format!("{kind} {}", resolved.join(",")), t, None)),
+            EventKind::FaultInjected {
+                id, kind, resolved, ..
+            } => faults.push((
+                id.clone(),
+                format!("{kind} {}", resolved.join(",")),
+                t,
+                None,
+            )),
             EventKind::FaultReverted { id, .. } => {
-                if let Some(f) = faults.iter_mut().rev().find(|f| f.3.is_none() && &f.0 == id) {
+                if let Some(f) = faults
+                    .iter_mut()
+                    .rev()
+                    .find(|f| f.3.is_none() && &f.0 == id)
+                {
                     f.3 = Some(t);
                 }
             }
@@ -80,13 +112,16 @@ pub fn render_timeline_svg(events: &[Event]) -> Result<String, String> {
         }
     }
     brokers_seen.sort_unstable();
-    let lane_names: Vec<String> = std::iter::once("controller".to_string()).chain(lanes.keys().cloned()).collect();
+    let lane_names: Vec<String> = std::iter::once("controller".to_string())
+        .chain(lanes.keys().cloned())
+        .collect();
     let lane_height = 28u32;
     let lanes_px = 70 + lane_height * lane_names.len() as u32;
     let (width, charts_px) = (1200u32, 300u32);
     let mut svg = String::new();
     {
-        let root = SVGBackend::with_string(&mut svg, (width, lanes_px + charts_px)).into_drawing_area();
+        let root =
+            SVGBackend::with_string(&mut svg, (width, lanes_px + charts_px)).into_drawing_area();
         let err = |e: DrawingAreaErrorKind<_>| e.to_string();
         root.fill(&WHITE).map_err(err)?;
         let (top, bottom) = root.split_vertically(lanes_px);
@@ -98,16 +133,38 @@ pub fn render_timeline_svg(events: &[Event]) -> Result<String, String> {
             .y_label_area_size(110)
             .build_cartesian_2d(0f64..end, 0f64..n)
             .map_err(err)?;
-        chart.configure_mesh().disable_y_mesh().y_labels(0).x_label_formatter(&|x| format!("{x:.0}s")).draw().map_err(err)?;
+        chart
+            .configure_mesh()
+            .disable_y_mesh()
+            .y_labels(0)
+            .x_label_formatter(&|x| format!("{x:.0}s"))
+            .draw()
+            .map_err(err)?;
         for (i, name) in lane_names.iter().enumerate() {
             let (px, py) = chart.backend_coord(&(0.0, n - 0.5 - i as f64));
-            top.draw(&Text::new(name.clone(), (px - 100, py - 6), ("sans-serif", 12))).map_err(err)?;
+            top.draw(&Text::new(
+                name.clone(),
+                (px - 100, py - 6),
+                ("sans-serif", 12),
+            ))
+            .map_err(err)?;
         }
         // Fault windows behind everything.
         for (_, label, from, to) in &faults {
             let to = to.unwrap_or(end);
-            chart.draw_series(std::iter::once(Rectangle::new([(*from, 0.0), (to, n)], RGBColor(220, 50, 47).mix(0.12).filled()))).map_err(err)?;
-            chart.draw_series(std::iter::once(Text::new(label.clone(), (*from, n - 0.05), ("sans-serif", 11).into_font().color(&RGBColor(160, 30, 30))))).map_err(err)?;
+            chart
+                .draw_series(std::iter::once(Rectangle::new(
+                    [(*from, 0.0), (to, n)],
+                    RGBColor(220, 50, 47).mix(0.12).filled(),
+                )))
+                .map_err(err)?;
+            chart
+                .draw_series(std::iter::once(Text::new(
+                    label.clone(),
+                    (*from, n - 0.05),
+                    ("sans-serif", 11).into_font().color(&RGBColor(160, 30, 30)),
+                )))
+                .map_err(err)?;
         }
         let lane_y = |i: usize| n - 1.0 - i as f64;
         let mut draw_lane = |i: usize, segments: &[Segment]| -> Result<(), String> {
@@ -117,12 +174,28 @@ pub fn render_timeline_svg(events: &[Event]) -> Result<String, String> {
                     Some(l) => broker_colour(l).mix(0.85),
                     None => RGBColor(220, 20, 20).mix(1.0),
                 };
-                chart.draw_series(std::iter::once(Rectangle::new([(s.from, y + 0.15), (s.to, y + 0.85)], colour.filled()))).map_err(err)?;
+                chart
+                    .draw_series(std::iter::once(Rectangle::new(
+                        [(s.from, y + 0.15), (s.to, y + 0.85)],
+                        colour.filled(),
+                    )))
+                    .map_err(err)?;
                 if s.under_replicated {
-                    chart.draw_series(std::iter::once(Rectangle::new([(s.from, y + 0.15), (s.to, y + 0.4)], RGBColor(255, 193, 7).filled()))).map_err(err)?;
+                    chart
+                        .draw_series(std::iter::once(Rectangle::new(
+                            [(s.from, y + 0.15), (s.to, y + 0.4)],
+                            RGBColor(255, 193, 7).filled(),
+                        )))
+                        .map_err(err)?;
                 }
                 if let (Some(l), true) = (s.leader, s.to - s.from > end / 60.0) {
-                    chart.draw_series(std::iter::once(Text::new(l.to_string(), (s.from + end / 400.0, y + 0.75), ("sans-serif", 11).into_font().color(&WHITE)))).map_err(err)?;
+                    chart
+                        .draw_series(std::iter::once(Text::new(
+                            l.to_string(),
+                            (s.from + end / 400.0, y + 0.75),
+                            ("sans-serif", 11).into_font().color(&WHITE),
+                        )))
+                        .map_err(err)?;
                 }
             }
             Ok(())
@@ -131,24 +204,75 @@ pub fn render_timeline_svg(events: &[Event]) -> Result<String, String> {
         for (i, segments) in lanes.values().enumerate() {
             draw_lane(i + 1, segments)?;
         }
-        let legend: Vec<String> = brokers_seen.iter().map(|b| format!("■ leader {b}")).collect();
+        let legend: Vec<String> = brokers_seen
+            .iter()
+            .map(|b| format!("■ leader {b}"))
+            .collect();
         let mut x = end * 0.55;
         for (b, text) in brokers_seen.iter().zip(legend) {
-            chart.draw_series(std::iter::once(Text::new(text, (x, n + 0.0), ("sans-serif", 11).into_font().color(&broker_colour(*b))))).map_err(err)?;
+            chart
+                .draw_series(std::iter::once(Text::new(
+                    text,
+                    (x, n + 0.0),
+                    ("sans-serif", 11).into_font().color(&broker_colour(*b)),
+                )))
+                .map_err(err)?;
             x += end * 0.08;
         }
-        chart.draw_series(std::iter::once(Text::new("■ offline", (x, n), ("sans-serif", 11).into_font().color(&RED)))).map_err(err)?;
-        chart.draw_series(std::iter::once(Text::new("■ under-replicated", (x + end * 0.07, n), ("sans-serif", 11).into_font().color(&RGBColor(255, 160, 0))))).map_err(err)?;
+        chart
+            .draw_series(std::iter::once(Text::new(
+                "■ offline",
+                (x, n),
+                ("sans-serif", 11).into_font().color(&RED),
+            )))
+            .map_err(err)?;
+        chart
+            .draw_series(std::iter::once(Text::new(
+                "■ under-replicated",
+                (x + end * 0.07, n),
+                ("sans-serif", 11).into_font().color(&RGBColor(255, 160, 0)),
+            )))
+            .map_err(err)?;
 
         let (tp_area, lat_area) = bottom.split_vertically(charts_px / 2);
         let max_tp = throughput.iter().map(|(_, v)| *v).fold(1.0, f64::max) * 1.1;
-        let mut tp = ChartBuilder::on(&tp_area).margin(8).x_label_area_size(18).y_label_area_size(110).build_cartesian_2d(0f64..end, 0f64..max_tp).map_err(err)?;
-        tp.configure_mesh().y_desc("acked/s").x_label_formatter(&|x| format!("{x:.0}s")).draw().map_err(err)?;
-        tp.draw_series(AreaSeries::new(throughput.iter().copied(), 0.0, RGBColor(31, 119, 180).mix(0.3)).border_style(RGBColor(31, 119, 180))).map_err(err)?;
+        let mut tp = ChartBuilder::on(&tp_area)
+            .margin(8)
+            .x_label_area_size(18)
+            .y_label_area_size(110)
+            .build_cartesian_2d(0f64..end, 0f64..max_tp)
+            .map_err(err)?;
+        tp.configure_mesh()
+            .y_desc("acked/s")
+            .x_label_formatter(&|x| format!("{x:.0}s"))
+            .draw()
+            .map_err(err)?;
+        tp.draw_series(
+            AreaSeries::new(
+                throughput.iter().copied(),
+                0.0,
+                RGBColor(31, 119, 180).mix(0.3),
+            )
+            .border_style(RGBColor(31, 119, 180)),
+        )
+        .map_err(err)?;
         let max_lat = p99.iter().map(|(_, v)| *v).fold(1.0, f64::max) * 1.1;
-        let mut lat = ChartBuilder::on(&lat_area).margin(8).x_label_area_size(18).y_label_area_size(110).build_cartesian_2d(0f64..end, 0f64..max_lat).map_err(err)?;
-        lat.configure_mesh().y_desc("p99 ms").x_label_formatter(&|x| format!("{x:.0}s")).draw().map_err(err)?;
-        lat.draw_series(LineSeries::new(p99.iter().copied(), RGBColor(214, 39, 40).stroke_width(2))).map_err(err)?;
+        let mut lat = ChartBuilder::on(&lat_area)
+            .margin(8)
+            .x_label_area_size(18)
+            .y_label_area_size(110)
+            .build_cartesian_2d(0f64..end, 0f64..max_lat)
+            .map_err(err)?;
+        lat.configure_mesh()
+            .y_desc("p99 ms")
+            .x_label_formatter(&|x| format!("{x:.0}s"))
+            .draw()
+            .map_err(err)?;
+        lat.draw_series(LineSeries::new(
+            p99.iter().copied(),
+            RGBColor(214, 39, 40).stroke_width(2),
+        ))
+        .map_err(err)?;
         root.present().map_err(err)?;
     }
     Ok(svg)
@@ -160,7 +284,11 @@ mod tests {
     use crate::events::{ClusterSnapshot, PartitionState};
 
     fn ev(at_ms: u64, kind: EventKind) -> Event {
-        Event { at_us: at_ms * 1000, wall_ms: 0, kind }
+        Event {
+            at_us: at_ms * 1000,
+            wall_ms: 0,
+            kind,
+        }
     }
 
     fn snap(leader: Option<i32>, isr: &[i32]) -> EventKind {
@@ -168,7 +296,15 @@ mod tests {
             snapshot: ClusterSnapshot {
                 controller: Some(1),
                 brokers: vec![1, 2, 3],
-                partitions: vec![PartitionState { topic: "orders".into(), partition: 0, leader, leader_epoch: 0, replicas: vec![1, 2, 3], isr: isr.to_vec(), offline_replicas: vec![] }],
+                partitions: vec![PartitionState {
+                    topic: "orders".into(),
+                    partition: 0,
+                    leader,
+                    leader_epoch: 0,
+                    replicas: vec![1, 2, 3],
+                    isr: isr.to_vec(),
+                    offline_replicas: vec![],
+                }],
             },
         }
     }
@@ -177,20 +313,61 @@ mod tests {
     fn the_timeline_has_lanes_fault_bands_and_workload_charts() {
         let events = vec![
             ev(0, snap(Some(1), &[1, 2, 3])),
-            ev(1000, EventKind::FaultInjected { id: "k".into(), kind: "kill".into(), target: "leader-of orders/0".into(), resolved: vec!["kafka-1".into()], broker_ids: vec![1], source: crate::events::TimeSource::DockerEvent }),
-            ev(1000, EventKind::WorkloadTick { acked: 200, failed: 0, p99_us: 9000 }),
+            ev(
+                1000,
+                EventKind::FaultInjected {
+                    id: "k".into(),
+                    kind: "kill".into(),
+                    target: "leader-of orders/0".into(),
+                    resolved: vec!["kafka-1".into()],
+                    broker_ids: vec![1],
+                    source: crate::events::TimeSource::DockerEvent,
+                },
+            ),
+            ev(
+                1000,
+                EventKind::WorkloadTick {
+                    acked: 200,
+                    failed: 0,
+                    p99_us: 9000,
+                },
+            ),
             ev(7000, snap(None, &[1])),
             ev(7500, snap(Some(2), &[2, 3])),
-            ev(9000, EventKind::FaultReverted { id: "k".into(), kind: "kill".into(), resolved: vec!["kafka-1".into()], source: crate::events::TimeSource::DockerEvent }),
-            ev(9000, EventKind::WorkloadTick { acked: 150, failed: 0, p99_us: 40000 }),
+            ev(
+                9000,
+                EventKind::FaultReverted {
+                    id: "k".into(),
+                    kind: "kill".into(),
+                    resolved: vec!["kafka-1".into()],
+                    source: crate::events::TimeSource::DockerEvent,
+                },
+            ),
+            ev(
+                9000,
+                EventKind::WorkloadTick {
+                    acked: 150,
+                    failed: 0,
+                    p99_us: 40000,
+                },
+            ),
         ];
         let svg = render_timeline_svg(&events).unwrap();
         assert!(svg.starts_with("<svg"));
         let text: String = svg.split('\n').map(str::trim).collect();
-        assert!(text.contains(">orders/0<") && text.contains(">controller<"), "lane labels");
+        assert!(
+            text.contains(">orders/0<") && text.contains(">controller<"),
+            "lane labels"
+        );
         assert!(svg.contains("kill kafka-1"), "fault band label");
-        assert!(svg.contains("acked/s") && svg.contains("p99 ms"), "workload charts");
-        assert!(svg.to_uppercase().contains("#DC1414"), "an offline span in red");
+        assert!(
+            svg.contains("acked/s") && svg.contains("p99 ms"),
+            "workload charts"
+        );
+        assert!(
+            svg.to_uppercase().contains("#DC1414"),
+            "an offline span in red"
+        );
     }
 
     #[test]

@@ -9,19 +9,30 @@ pub struct Baseline {
     pub snapshot: ClusterSnapshot,
 }
 
-pub fn is_met(condition: &Condition, now: &ClusterSnapshot, baseline: &Baseline, expected_brokers: &[BrokerId]) -> bool {
+pub fn is_met(
+    condition: &Condition,
+    now: &ClusterSnapshot,
+    baseline: &Baseline,
+    expected_brokers: &[BrokerId],
+) -> bool {
     let part = |p: &crate::experiment::PartitionRef| now.partition(&p.topic, p.partition);
     match condition {
         Condition::LeaderChanged(p) => {
-            let before = baseline.snapshot.partition(&p.topic, p.partition).and_then(|s| s.leader);
+            let before = baseline
+                .snapshot
+                .partition(&p.topic, p.partition)
+                .and_then(|s| s.leader);
             part(p).is_some_and(|s| s.leader.is_some() && s.leader != before)
         }
         Condition::PartitionOffline(p) => part(p).is_some_and(|s| s.leader.is_none()),
         Condition::PartitionOnline(p) => part(p).is_some_and(|s| s.leader.is_some()),
         Condition::IsrSize(c) => part(&c.partition).is_some_and(|s| s.isr.len() == c.size),
-        Condition::PreferredLeader(p) => part(p).is_some_and(|s| s.leader.is_some() && s.leader == s.preferred_leader()),
+        Condition::PreferredLeader(p) => {
+            part(p).is_some_and(|s| s.leader.is_some() && s.leader == s.preferred_leader())
+        }
         Condition::ControllerChanged(want) => {
-            let changed = now.controller.is_some() && now.controller != baseline.snapshot.controller;
+            let changed =
+                now.controller.is_some() && now.controller != baseline.snapshot.controller;
             changed == *want
         }
         Condition::ClusterHealthy(want) => {
@@ -69,29 +80,91 @@ mod tests {
 
     #[test]
     fn leader_changed_needs_a_new_live_leader() {
-        let base = Baseline { snapshot: snap(Some(1), &[1, 2, 3], 1) };
-        assert!(!is_met(&Condition::LeaderChanged(p()), &snap(Some(1), &[1, 2, 3], 1), &base, &[]));
-        assert!(!is_met(&Condition::LeaderChanged(p()), &snap(None, &[1], 1), &base, &[]));
-        assert!(is_met(&Condition::LeaderChanged(p()), &snap(Some(2), &[2, 3], 1), &base, &[]));
+        let base = Baseline {
+            snapshot: snap(Some(1), &[1, 2, 3], 1),
+        };
+        assert!(!is_met(
+            &Condition::LeaderChanged(p()),
+            &snap(Some(1), &[1, 2, 3], 1),
+            &base,
+            &[]
+        ));
+        assert!(!is_met(
+            &Condition::LeaderChanged(p()),
+            &snap(None, &[1], 1),
+            &base,
+            &[]
+        ));
+        assert!(is_met(
+            &Condition::LeaderChanged(p()),
+            &snap(Some(2), &[2, 3], 1),
+            &base,
+            &[]
+        ));
     }
 
     #[test]
     fn isr_size_offline_preferred_and_health() {
         let base = Baseline::default();
-        let c = Condition::IsrSize(IsrSizeCondition { partition: p(), size: 1 });
+        let c = Condition::IsrSize(IsrSizeCondition {
+            partition: p(),
+            size: 1,
+        });
         assert!(is_met(&c, &snap(Some(1), &[1], 1), &base, &[]));
-        assert!(is_met(&Condition::PartitionOffline(p()), &snap(None, &[1], 1), &base, &[]));
-        assert!(is_met(&Condition::PreferredLeader(p()), &snap(Some(1), &[1], 1), &base, &[]));
-        assert!(!is_met(&Condition::PreferredLeader(p()), &snap(Some(2), &[1, 2], 1), &base, &[]));
-        assert!(is_met(&Condition::ClusterHealthy(true), &snap(Some(2), &[3, 2, 1], 1), &base, &[1, 2, 3]));
-        assert!(!is_met(&Condition::ClusterHealthy(true), &snap(Some(2), &[2, 1], 1), &base, &[1, 2, 3]));
-        assert!(!is_met(&Condition::ClusterHealthy(true), &ClusterSnapshot::default(), &base, &[1]));
+        assert!(is_met(
+            &Condition::PartitionOffline(p()),
+            &snap(None, &[1], 1),
+            &base,
+            &[]
+        ));
+        assert!(is_met(
+            &Condition::PreferredLeader(p()),
+            &snap(Some(1), &[1], 1),
+            &base,
+            &[]
+        ));
+        assert!(!is_met(
+            &Condition::PreferredLeader(p()),
+            &snap(Some(2), &[1, 2], 1),
+            &base,
+            &[]
+        ));
+        assert!(is_met(
+            &Condition::ClusterHealthy(true),
+            &snap(Some(2), &[3, 2, 1], 1),
+            &base,
+            &[1, 2, 3]
+        ));
+        assert!(!is_met(
+            &Condition::ClusterHealthy(true),
+            &snap(Some(2), &[2, 1], 1),
+            &base,
+            &[1, 2, 3]
+        ));
+        assert!(!is_met(
+            &Condition::ClusterHealthy(true),
+            &ClusterSnapshot::default(),
+            &base,
+            &[1]
+        ));
     }
 
     #[test]
     fn controller_changed_is_relative_to_the_step_start() {
-        let base = Baseline { snapshot: snap(Some(1), &[1], 1) };
-        assert!(!is_met(&Condition::ControllerChanged(true), &snap(Some(1), &[1], 1), &base, &[]));
-        assert!(is_met(&Condition::ControllerChanged(true), &snap(Some(1), &[1], 2), &base, &[]));
+        let base = Baseline {
+            snapshot: snap(Some(1), &[1], 1),
+        };
+        assert!(!is_met(
+            &Condition::ControllerChanged(true),
+            &snap(Some(1), &[1], 1),
+            &base,
+            &[]
+        ));
+        assert!(is_met(
+            &Condition::ControllerChanged(true),
+            &snap(Some(1), &[1], 2),
+            &base,
+            &[]
+        ));
     }
 }

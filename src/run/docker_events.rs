@@ -9,7 +9,9 @@ use std::time::Duration;
 use tokio::sync::{mpsc, Notify};
 
 /// Container lifecycle actions worth a place on the timeline (exec_* and attach are noise).
-const TIMELINE_ACTIONS: &[&str] = &["kill", "die", "stop", "start", "restart", "pause", "unpause", "oom"];
+const TIMELINE_ACTIONS: &[&str] = &[
+    "kill", "die", "stop", "start", "restart", "pause", "unpause", "oom",
+];
 
 #[derive(Clone)]
 pub struct DockerEventLog {
@@ -19,16 +21,24 @@ pub struct DockerEventLog {
 
 impl DockerEventLog {
     pub fn start(mut rx: mpsc::UnboundedReceiver<ContainerEvent>, sink: EventSink) -> Self {
-        let log = Self { seen: Arc::new(Mutex::new(Vec::new())), notify: Arc::new(Notify::new()) };
+        let log = Self {
+            seen: Arc::new(Mutex::new(Vec::new())),
+            notify: Arc::new(Notify::new()),
+        };
         let forward = log.clone();
         tokio::spawn(async move {
             while let Some(event) = rx.recv().await {
-                if event.role.as_deref() == Some("service") && TIMELINE_ACTIONS.contains(&event.action.as_str()) {
+                if event.role.as_deref() == Some("service")
+                    && TIMELINE_ACTIONS.contains(&event.action.as_str())
+                {
                     let at = sink.clock().at_us_of_wall_ns(event.time_nano);
-                    sink.emit_at(at, EventKind::Container {
-                        service: event.service.clone().unwrap_or_default(),
-                        action: event.action.clone(),
-                    });
+                    sink.emit_at(
+                        at,
+                        EventKind::Container {
+                            service: event.service.clone().unwrap_or_default(),
+                            action: event.action.clone(),
+                        },
+                    );
                 }
                 if let Ok(mut seen) = forward.seen.lock() {
                     seen.push(event);
@@ -44,11 +54,24 @@ impl DockerEventLog {
 
     /// The first event on `container_id` with one of `actions` at or after `since_ns`,
     /// waiting up to `timeout` for it.
-    pub async fn wait_for(&self, container_id: &str, actions: &[&str], since_ns: i64, timeout: Duration) -> Option<ContainerEvent> {
+    pub async fn wait_for(
+        &self,
+        container_id: &str,
+        actions: &[&str],
+        since_ns: i64,
+        timeout: Duration,
+    ) -> Option<ContainerEvent> {
         let find = || {
-            self.seen.lock().ok()?.iter().find(|e| {
-                e.container_id == container_id && actions.contains(&e.action.as_str()) && e.time_nano >= since_ns
-            }).cloned()
+            self.seen
+                .lock()
+                .ok()?
+                .iter()
+                .find(|e| {
+                    e.container_id == container_id
+                        && actions.contains(&e.action.as_str())
+                        && e.time_nano >= since_ns
+                })
+                .cloned()
         };
         let deadline = tokio::time::Instant::now() + timeout;
         loop {

@@ -52,16 +52,42 @@ pub async fn execute(ctx: &RunContext<'_>, interrupt: watch::Receiver<bool>) -> 
         },
         ctx.sink.clone(),
     );
-    let expected_brokers: Vec<BrokerId> = ctx.cluster.brokers().into_iter().map(|(_, id)| id).collect();
+    let expected_brokers: Vec<BrokerId> = ctx
+        .cluster
+        .brokers()
+        .into_iter()
+        .map(|(_, id)| id)
+        .collect();
     let mut view = observer.view();
-    wait_condition(&mut view, &Condition::ClusterHealthy(true), &Baseline::default(), &expected_brokers, Duration::from_secs(60))
-        .await
-        .map_err(|_| Error::Io("the topics did not become fully replicated within 60 s".into()))?;
+    wait_condition(
+        &mut view,
+        &Condition::ClusterHealthy(true),
+        &Baseline::default(),
+        &expected_brokers,
+        Duration::from_secs(60),
+    )
+    .await
+    .map_err(|_| Error::Io("the topics did not become fully replicated within 60 s".into()))?;
 
     let producer = match &exp.workload {
         Some(w) => {
-            let topic = w.topic.clone().or_else(|| topics.first().cloned()).unwrap_or_default();
-            let partitions = exp.topics.iter().find(|t| t.name == topic).map(|t| if t.assignment.is_empty() { t.partitions } else { t.assignment.len() as i32 }).unwrap_or(1);
+            let topic = w
+                .topic
+                .clone()
+                .or_else(|| topics.first().cloned())
+                .unwrap_or_default();
+            let partitions = exp
+                .topics
+                .iter()
+                .find(|t| t.name == topic)
+                .map(|t| {
+                    if t.assignment.is_empty() {
+                        t.partitions
+                    } else {
+                        t.assignment.len() as i32
+                    }
+                })
+                .unwrap_or(1);
             Some(
                 TrackedProducer::start(
                     ProducerOptions {
@@ -74,7 +100,11 @@ pub async fn execute(ctx: &RunContext<'_>, interrupt: watch::Receiver<bool>) -> 
                         message_size: w.message_size,
                         delivery_timeout: w.delivery_timeout,
                         retries: w.retries,
-                        extra: w.producer_config.iter().map(|(k, v)| (k.clone(), v.0.clone())).collect(),
+                        extra: w
+                            .producer_config
+                            .iter()
+                            .map(|(k, v)| (k.clone(), v.0.clone()))
+                            .collect(),
                         producer_id: ctx.producer_id,
                         max_messages: None,
                     },
@@ -96,12 +126,26 @@ pub async fn execute(ctx: &RunContext<'_>, interrupt: watch::Receiver<bool>) -> 
         resolved: Default::default(),
         down_on_purpose: Default::default(),
     };
-    let supervisor = tokio::spawn(supervise(ctx.docker.clone(), ctx.cluster.name.clone(), faults.down_on_purpose.clone(), ctx.sink.clone()));
+    let supervisor = tokio::spawn(supervise(
+        ctx.docker.clone(),
+        ctx.cluster.name.clone(),
+        faults.down_on_purpose.clone(),
+        ctx.sink.clone(),
+    ));
 
-    ctx.sink.emit(EventKind::Phase { name: "steps".into() });
+    ctx.sink.emit(EventKind::Phase {
+        name: "steps".into(),
+    });
     let started = Instant::now();
     let steps_result = {
-        let steps = run_steps(ctx, &mut faults, &observer, producer.as_ref(), &expected_brokers, started);
+        let steps = run_steps(
+            ctx,
+            &mut faults,
+            &observer,
+            producer.as_ref(),
+            &expected_brokers,
+            started,
+        );
         let mut interrupt = interrupt.clone();
         let tick = tick_workload(producer.as_ref(), &ctx.sink, ticker.is_some());
         tokio::select! {
@@ -112,14 +156,18 @@ pub async fn execute(ctx: &RunContext<'_>, interrupt: watch::Receiver<bool>) -> 
     };
 
     // Heal: always, whatever happened above.
-    ctx.sink.emit(EventKind::Phase { name: "heal".into() });
+    ctx.sink.emit(EventKind::Phase {
+        name: "heal".into(),
+    });
     (ctx.progress)("healing: reverting every fault");
     let heal_result = faults.heal("all").await;
     if let Some(p) = &producer {
         p.set_phase(2);
     }
     if let Err(e) = &heal_result {
-        ctx.sink.emit(EventKind::Error { message: format!("heal: {e}") });
+        ctx.sink.emit(EventKind::Error {
+            message: format!("heal: {e}"),
+        });
     }
     let interrupted = matches!(steps_result, Err(Error::Interrupted));
     if !interrupted {
@@ -127,7 +175,10 @@ pub async fn execute(ctx: &RunContext<'_>, interrupt: watch::Receiver<bool>) -> 
         // Every broker must answer for itself first: right after a revert the metadata can
         // still show the pre-fault view (the cluster has not noticed the fault yet).
         let mut answering = observer.answering();
-        let all_answer = tokio::time::timeout(HEAL_TIMEOUT, answering.wait_for(|a| expected_brokers.iter().all(|b| a.contains(b))));
+        let all_answer = tokio::time::timeout(
+            HEAL_TIMEOUT,
+            answering.wait_for(|a| expected_brokers.iter().all(|b| a.contains(b))),
+        );
         let _ = tokio::select! {
             r = all_answer => r.is_ok(),
             _ = tick_workload(producer.as_ref(), &ctx.sink, ticker.is_some()) => unreachable!(),
@@ -140,22 +191,47 @@ pub async fn execute(ctx: &RunContext<'_>, interrupt: watch::Receiver<bool>) -> 
             _ = tick_workload(producer.as_ref(), &ctx.sink, ticker.is_some()) => unreachable!(),
         };
         if healed.is_err() {
-            ctx.sink.emit(EventKind::Error { message: format!("the cluster was not whole again within {} s of the heal", HEAL_TIMEOUT.as_secs()) });
+            ctx.sink.emit(EventKind::Error {
+                message: format!(
+                    "the cluster was not whole again within {} s of the heal",
+                    HEAL_TIMEOUT.as_secs()
+                ),
+            });
         }
     }
 
     if let Some(p) = producer {
-        ctx.sink.emit(EventKind::Phase { name: "drain".into() });
+        ctx.sink.emit(EventKind::Phase {
+            name: "drain".into(),
+        });
         (ctx.progress)("stopping the workload, waiting for outstanding acks");
-        let (summary, ledger) = tokio::task::spawn_blocking(move || p.finish()).await.map_err(|e| Error::Io(e.to_string()))?;
+        let (summary, ledger) = tokio::task::spawn_blocking(move || p.finish())
+            .await
+            .map_err(|e| Error::Io(e.to_string()))?;
         ctx.sink.emit(EventKind::WorkloadDone(summary));
         let verify = exp.workload.as_ref().is_some_and(|w| w.verify);
         if verify && !interrupted {
-            ctx.sink.emit(EventKind::Phase { name: "verify".into() });
+            ctx.sink.emit(EventKind::Phase {
+                name: "verify".into(),
+            });
             (ctx.progress)("re-reading every partition and checking every acked message");
             let w = exp.workload.as_ref();
-            let topic = w.and_then(|w| w.topic.clone()).or_else(|| topics.first().cloned()).unwrap_or_default();
-            let partitions = exp.topics.iter().find(|t| t.name == topic).map(|t| if t.assignment.is_empty() { t.partitions } else { t.assignment.len() as i32 }).unwrap_or(1);
+            let topic = w
+                .and_then(|w| w.topic.clone())
+                .or_else(|| topics.first().cloned())
+                .unwrap_or_default();
+            let partitions = exp
+                .topics
+                .iter()
+                .find(|t| t.name == topic)
+                .map(|t| {
+                    if t.assignment.is_empty() {
+                        t.partitions
+                    } else {
+                        t.assignment.len() as i32
+                    }
+                })
+                .unwrap_or(1);
             let options = crate::kafka::reader::ReadOptions {
                 bootstrap: bootstrap.clone(),
                 topic,
@@ -163,12 +239,16 @@ pub async fn execute(ctx: &RunContext<'_>, interrupt: watch::Receiver<bool>) -> 
                 producer_id: ctx.producer_id,
                 timeout: Duration::from_secs(120),
             };
-            let summary = tokio::task::spawn_blocking(move || crate::kafka::reader::reread_and_check(&options, &ledger))
-                .await
-                .map_err(|e| Error::Io(e.to_string()))?;
+            let summary = tokio::task::spawn_blocking(move || {
+                crate::kafka::reader::reread_and_check(&options, &ledger)
+            })
+            .await
+            .map_err(|e| Error::Io(e.to_string()))?;
             match summary {
                 Ok(s) => ctx.sink.emit(EventKind::Verified(s)),
-                Err(e) => ctx.sink.emit(EventKind::Error { message: format!("verification: {e}") }),
+                Err(e) => ctx.sink.emit(EventKind::Error {
+                    message: format!("verification: {e}"),
+                }),
             }
         }
     }
@@ -182,27 +262,50 @@ pub async fn execute(ctx: &RunContext<'_>, interrupt: watch::Receiver<bool>) -> 
 /// Starts again a service that exited although no fault keeps it down — e.g. a ZooKeeper-mode
 /// broker restarted before its old session expired exits with NodeExistsException on
 /// /brokers/ids/N. That is Kafka's behaviour, recorded as a note; the heal still has to hold.
-async fn supervise(docker: bollard::Docker, cluster: String, down_on_purpose: std::sync::Arc<std::sync::Mutex<Vec<String>>>, sink: EventSink) {
+async fn supervise(
+    docker: bollard::Docker,
+    cluster: String,
+    down_on_purpose: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+    sink: EventSink,
+) {
     let mut ticker = tokio::time::interval(Duration::from_secs(1));
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut last_start: std::collections::HashMap<String, Instant> = Default::default();
     loop {
         ticker.tick().await;
-        let Ok(view) = crate::docker::cluster::attach(&docker, Some(&cluster)).await else { continue };
-        let down = down_on_purpose.lock().map(|d| d.clone()).unwrap_or_default();
+        let Ok(view) = crate::docker::cluster::attach(&docker, Some(&cluster)).await else {
+            continue;
+        };
+        let down = down_on_purpose
+            .lock()
+            .map(|d| d.clone())
+            .unwrap_or_default();
         for s in &view.services {
             if !(s.state == "exited" || s.state == "dead") || down.contains(&s.name) {
                 continue;
             }
-            if last_start.get(&s.name).is_some_and(|t| t.elapsed() < Duration::from_secs(2)) {
+            if last_start
+                .get(&s.name)
+                .is_some_and(|t| t.elapsed() < Duration::from_secs(2))
+            {
                 continue;
             }
             let why = crate::docker::logs::tail(&docker, &s.container_id, 200)
                 .await
                 .ok()
-                .and_then(|log| log.lines().rev().find(|l| l.contains("ERROR") || l.contains("Exception")).map(|l| l.chars().take(240).collect::<String>()))
+                .and_then(|log| {
+                    log.lines()
+                        .rev()
+                        .find(|l| l.contains("ERROR") || l.contains("Exception"))
+                        .map(|l| l.chars().take(240).collect::<String>())
+                })
                 .unwrap_or_else(|| "no error in its log".into());
-            sink.emit(EventKind::Note { message: format!("{} exited although no fault holds it down ({why}); started it again", s.name) });
+            sink.emit(EventKind::Note {
+                message: format!(
+                    "{} exited although no fault holds it down ({why}); started it again",
+                    s.name
+                ),
+            });
             last_start.insert(s.name.clone(), Instant::now());
             let _ = crate::docker::faults::start(&docker, &view, s).await;
         }
@@ -214,11 +317,21 @@ async fn supervise(docker: bollard::Docker, cluster: String, down_on_purpose: st
 async fn record_kafka_leadership_log(ctx: &RunContext<'_>, topics: &[String]) {
     let since_s = ctx.sink.clock().wall_ms_at(0) / 1000;
     for (service, _) in ctx.cluster.brokers() {
-        let Ok(log) = crate::docker::logs::since(ctx.docker, &service.container_id, since_s).await else { continue };
+        let Ok(log) = crate::docker::logs::since(ctx.docker, &service.container_id, since_s).await
+        else {
+            continue;
+        };
         for entry in crate::docker::logs::leadership_lines(&log) {
             if topics.contains(&entry.topic) {
                 let at = ctx.sink.clock().at_us_of_wall_ms(entry.logged_wall_ms);
-                ctx.sink.emit_at(at, EventKind::KafkaLog { service: service.name.clone(), logged_wall_ms: entry.logged_wall_ms, line: entry.line });
+                ctx.sink.emit_at(
+                    at,
+                    EventKind::KafkaLog {
+                        service: service.name.clone(),
+                        logged_wall_ms: entry.logged_wall_ms,
+                        line: entry.line,
+                    },
+                );
             }
         }
     }
@@ -243,7 +356,13 @@ const WARM_UP_TOPIC: &str = "chaos-warm-up";
 /// Unmeasured produce traffic so the brokers' JIT is warm before anything is measured.
 pub async fn warm_up(cluster: &Cluster, duration: Duration) -> Result<(), Error> {
     let bootstrap = cluster.bootstrap_list();
-    let plan = crate::kafka::admin::TopicPlan { name: WARM_UP_TOPIC.into(), partitions: 3, replication_factor: 3.min(cluster.brokers().len() as i32), assignment: vec![], config: vec![] };
+    let plan = crate::kafka::admin::TopicPlan {
+        name: WARM_UP_TOPIC.into(),
+        partitions: 3,
+        replication_factor: 3.min(cluster.brokers().len() as i32),
+        assignment: vec![],
+        config: vec![],
+    };
     let _ = crate::kafka::admin::create_topics(&bootstrap, std::slice::from_ref(&plan)).await;
     let (tx, _rx) = tokio::sync::mpsc::unbounded_channel();
     let sink = EventSink::new(crate::clock::Clock::start(), tx);
@@ -272,12 +391,22 @@ pub async fn warm_up(cluster: &Cluster, duration: Duration) -> Result<(), Error>
 
 async fn setup_topics(ctx: &RunContext<'_>) -> Result<(), Error> {
     let bootstrap = ctx.cluster.bootstrap_list();
-    let names: Vec<String> = ctx.experiment.topics.iter().map(|t| t.name.clone()).collect();
+    let names: Vec<String> = ctx
+        .experiment
+        .topics
+        .iter()
+        .map(|t| t.name.clone())
+        .collect();
     crate::kafka::admin::delete_topics(&bootstrap, &names).await?;
     // Deletion is asynchronous: wait until the topics are gone from every broker's metadata.
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
-        let snapshot = metadata::snapshot(&ctx.cluster.bootstrap(), ctx.cluster.mode == "kraft", Duration::from_secs(3)).await?;
+        let snapshot = metadata::snapshot(
+            &ctx.cluster.bootstrap(),
+            ctx.cluster.mode == "kraft",
+            Duration::from_secs(3),
+        )
+        .await?;
         if !snapshot.partitions.iter().any(|p| names.contains(&p.topic)) {
             break;
         }
@@ -295,7 +424,11 @@ async fn setup_topics(ctx: &RunContext<'_>) -> Result<(), Error> {
             partitions: t.partitions,
             replication_factor: t.replication_factor,
             assignment: t.assignment.clone(),
-            config: t.config.iter().map(|(k, v)| (k.clone(), v.0.clone())).collect(),
+            config: t
+                .config
+                .iter()
+                .map(|(k, v)| (k.clone(), v.0.clone()))
+                .collect(),
         })
         .collect();
     // A just-deleted topic can still be "marked for deletion" for a moment.
@@ -321,12 +454,17 @@ async fn wait_condition(
     timeout: Duration,
 ) -> Result<(), ()> {
     let check = |s: &ClusterSnapshot| conditions::is_met(condition, s, baseline, expected_brokers);
-    tokio::time::timeout(timeout, view.wait_for(check)).await.map_err(|_| ())?.map_err(|_| ())?;
+    tokio::time::timeout(timeout, view.wait_for(check))
+        .await
+        .map_err(|_| ())?
+        .map_err(|_| ())?;
     Ok(())
 }
 
 fn step_label(i: usize, step: &Step) -> String {
-    step.name.clone().unwrap_or_else(|| format!("step-{}", i + 1))
+    step.name
+        .clone()
+        .unwrap_or_else(|| format!("step-{}", i + 1))
 }
 
 async fn run_steps(
@@ -343,7 +481,9 @@ async fn run_steps(
             // Scheduling, not measuring: the step starts at this offset.
             tokio::time::sleep_until((started + at).into()).await;
         }
-        let baseline = Baseline { snapshot: observer.current() };
+        let baseline = Baseline {
+            snapshot: observer.current(),
+        };
         if let Some(spec) = &step.fault {
             (ctx.progress)(&format!("{label}: {} {}", spec.kind.as_str(), spec.target));
             if let Some(p) = producer {
@@ -358,24 +498,51 @@ async fn run_steps(
             tokio::time::sleep(d).await;
         } else if let Some(condition) = &step.wait_for {
             let timeout = step.timeout.unwrap_or(DEFAULT_WAIT_TIMEOUT);
-            (ctx.progress)(&format!("{label}: wait for {condition} (up to {})", humantime::format_duration(timeout)));
+            (ctx.progress)(&format!(
+                "{label}: wait for {condition} (up to {})",
+                humantime::format_duration(timeout)
+            ));
             let mut view = observer.view();
-            let met = wait_condition(&mut view, condition, &baseline, expected_brokers, timeout).await.is_ok();
-            ctx.sink.emit(EventKind::Condition { step: label.clone(), condition: condition.to_string(), met });
+            let met = wait_condition(&mut view, condition, &baseline, expected_brokers, timeout)
+                .await
+                .is_ok();
+            ctx.sink.emit(EventKind::Condition {
+                step: label.clone(),
+                condition: condition.to_string(),
+                met,
+            });
         } else if let Some(condition) = &step.assert {
-            let met = conditions::is_met(condition, &observer.current(), &baseline, expected_brokers);
-            ctx.sink.emit(EventKind::Condition { step: label.clone(), condition: condition.to_string(), met });
+            let met =
+                conditions::is_met(condition, &observer.current(), &baseline, expected_brokers);
+            ctx.sink.emit(EventKind::Condition {
+                step: label.clone(),
+                condition: condition.to_string(),
+                met,
+            });
         } else if let Some(elect) = &step.elect {
             let unclean = elect.election_type == ElectionType::Unclean;
-            (ctx.progress)(&format!("{label}: request {} election of {}", if unclean { "unclean" } else { "preferred" }, elect.partition));
+            (ctx.progress)(&format!(
+                "{label}: request {} election of {}",
+                if unclean { "unclean" } else { "preferred" },
+                elect.partition
+            ));
             let allowed = ctx.experiment.topics.iter().any(|t| {
                 t.name == elect.partition.topic
-                    && t.config.get("unclean.leader.election.enable").is_some_and(|v| v.0 == "true")
+                    && t.config
+                        .get("unclean.leader.election.enable")
+                        .is_some_and(|v| v.0 == "true")
             });
             let result = if unclean && elect.if_topic_allows && !allowed {
                 Ok("skipped: the topic does not allow unclean leader election".to_string())
             } else {
-                request_election(ctx.cluster, &observer.current(), &elect.partition.topic, elect.partition.partition, unclean).await
+                request_election(
+                    ctx.cluster,
+                    &observer.current(),
+                    &elect.partition.topic,
+                    elect.partition.partition,
+                    unclean,
+                )
+                .await
             };
             ctx.sink.emit(EventKind::ElectionRequested {
                 topic: elect.partition.topic.clone(),
@@ -389,7 +556,13 @@ async fn run_steps(
 }
 
 /// ElectLeaders goes to the controller in ZooKeeper mode; KRaft brokers forward it.
-async fn request_election(cluster: &Cluster, view: &ClusterSnapshot, topic: &str, partition: i32, unclean: bool) -> Result<String, DockerError> {
+async fn request_election(
+    cluster: &Cluster,
+    view: &ClusterSnapshot,
+    topic: &str,
+    partition: i32,
+    unclean: bool,
+) -> Result<String, DockerError> {
     let mut endpoints = cluster.bootstrap();
     if let Some(c) = view.controller {
         endpoints.sort_by_key(|(id, _)| *id != c);
@@ -397,7 +570,15 @@ async fn request_election(cluster: &Cluster, view: &ClusterSnapshot, topic: &str
     let mut last = String::from("no broker");
     for (_, addr) in endpoints {
         match Connection::connect(&addr, Duration::from_secs(2)).await {
-            Ok(mut conn) => match metadata::elect_leader(&mut conn, topic, partition, unclean, Duration::from_secs(10)).await {
+            Ok(mut conn) => match metadata::elect_leader(
+                &mut conn,
+                topic,
+                partition,
+                unclean,
+                Duration::from_secs(10),
+            )
+            .await
+            {
                 Ok(r) => return Ok(r),
                 Err(e) => last = e.to_string(),
             },

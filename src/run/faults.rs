@@ -38,25 +38,63 @@ pub struct Faults<'a> {
 }
 
 /// Resolves a target against the current view. Errors name the role.
-pub fn resolve(target: &Target, view: &ClusterSnapshot, cluster: &Cluster, resolved: &HashMap<String, Vec<String>>, rng: &mut StdRng) -> Result<Vec<String>, String> {
-    let broker_name = |id: i32| cluster.broker_service(id).map(|s| s.name.clone()).ok_or_else(|| format!("broker {id} is not a service of cluster {}", cluster.name));
-    let brokers: Vec<String> = cluster.brokers().into_iter().map(|(s, _)| s.name.clone()).collect();
+pub fn resolve(
+    target: &Target,
+    view: &ClusterSnapshot,
+    cluster: &Cluster,
+    resolved: &HashMap<String, Vec<String>>,
+    rng: &mut StdRng,
+) -> Result<Vec<String>, String> {
+    let broker_name = |id: i32| {
+        cluster
+            .broker_service(id)
+            .map(|s| s.name.clone())
+            .ok_or_else(|| format!("broker {id} is not a service of cluster {}", cluster.name))
+    };
+    let brokers: Vec<String> = cluster
+        .brokers()
+        .into_iter()
+        .map(|(s, _)| s.name.clone())
+        .collect();
     let partition = |p: &crate::experiment::PartitionRef| {
-        view.partition(&p.topic, p.partition).cloned().ok_or_else(|| format!("{target}: partition {p} is not in the observed metadata"))
+        view.partition(&p.topic, p.partition)
+            .cloned()
+            .ok_or_else(|| format!("{target}: partition {p} is not in the observed metadata"))
     };
     let names = match target {
         Target::Service(name) => {
-            cluster.service(name).ok_or_else(|| format!("service {name} is not in cluster {}", cluster.name))?;
+            cluster
+                .service(name)
+                .ok_or_else(|| format!("service {name} is not in cluster {}", cluster.name))?;
             vec![name.clone()]
         }
-        Target::Controller => vec![broker_name(view.controller.ok_or("controller: no active controller observed")?)?],
-        Target::LeaderOf(p) => vec![broker_name(partition(p)?.leader.ok_or_else(|| format!("leader-of {p}: the partition has no leader"))?)?],
+        Target::Controller => vec![broker_name(
+            view.controller
+                .ok_or("controller: no active controller observed")?,
+        )?],
+        Target::LeaderOf(p) => {
+            vec![broker_name(partition(p)?.leader.ok_or_else(|| {
+                format!("leader-of {p}: the partition has no leader")
+            })?)?]
+        }
         Target::FollowersOf(p) => {
             let state = partition(p)?;
-            state.replicas.iter().filter(|r| Some(**r) != state.leader).map(|r| broker_name(*r)).collect::<Result<_, _>>()?
+            state
+                .replicas
+                .iter()
+                .filter(|r| Some(**r) != state.leader)
+                .map(|r| broker_name(*r))
+                .collect::<Result<_, _>>()?
         }
-        Target::IsrOf(p) => partition(p)?.isr.iter().map(|r| broker_name(*r)).collect::<Result<_, _>>()?,
-        Target::Random => vec![brokers.choose(rng).cloned().ok_or("random: the cluster has no brokers")?],
+        Target::IsrOf(p) => partition(p)?
+            .isr
+            .iter()
+            .map(|r| broker_name(*r))
+            .collect::<Result<_, _>>()?,
+        Target::Random => vec![brokers
+            .choose(rng)
+            .cloned()
+            .ok_or("random: the cluster has no brokers")?],
         Target::AllButOne => {
             let mut all = brokers.clone();
             all.shuffle(rng);
@@ -65,7 +103,10 @@ pub fn resolve(target: &Target, view: &ClusterSnapshot, cluster: &Cluster, resol
             all
         }
         Target::AllBrokers => brokers,
-        Target::SameAs(step) => resolved.get(step).cloned().ok_or_else(|| format!("same-as {step}: no fault step named {step} ran before"))?,
+        Target::SameAs(step) => resolved
+            .get(step)
+            .cloned()
+            .ok_or_else(|| format!("same-as {step}: no fault step named {step} ran before"))?,
     };
     if names.is_empty() {
         return Err(format!("{target} resolved to no service"));
@@ -93,11 +134,18 @@ fn revert_actions(kind: FaultKind) -> &'static [&'static str] {
 
 impl Faults<'_> {
     fn service(&self, name: &str) -> Result<&crate::docker::cluster::RunningService, DockerError> {
-        self.cluster.service(name).ok_or_else(|| DockerError::Other(format!("no service {name}")))
+        self.cluster
+            .service(name)
+            .ok_or_else(|| DockerError::Other(format!("no service {name}")))
     }
 
     /// Applies one primitive to every service; returns the earliest Docker event time (ns).
-    async fn apply(&self, kind: FaultKind, names: &[String], actions: &[&str]) -> Result<(Option<i64>, Vec<(String, Vec<Vec<String>>)>), DockerError> {
+    async fn apply(
+        &self,
+        kind: FaultKind,
+        names: &[String],
+        actions: &[&str],
+    ) -> Result<(Option<i64>, Vec<(String, Vec<Vec<String>>)>), DockerError> {
         let since = wall_now_ns() - 1_000_000;
         let mut rules = Vec::new();
         for name in names {
@@ -109,9 +157,14 @@ impl Faults<'_> {
                 FaultKind::Restart => docker_faults::restart(self.docker, self.cluster, s).await?,
                 FaultKind::Pause => docker_faults::pause(self.docker, self.cluster, s).await?,
                 FaultKind::Unpause => docker_faults::unpause(self.docker, self.cluster, s).await?,
-                FaultKind::Disconnect => docker_faults::disconnect(self.docker, self.cluster, s).await?,
+                FaultKind::Disconnect => {
+                    docker_faults::disconnect(self.docker, self.cluster, s).await?
+                }
                 FaultKind::Connect => docker_faults::connect(self.docker, self.cluster, s).await?,
-                FaultKind::Partition | FaultKind::Bandwidth | FaultKind::Delay | FaultKind::Loss => {
+                FaultKind::Partition
+                | FaultKind::Bandwidth
+                | FaultKind::Delay
+                | FaultKind::Loss => {
                     unreachable!("handled by inject")
                 }
             }
@@ -120,7 +173,11 @@ impl Faults<'_> {
         if !actions.is_empty() {
             for name in names {
                 let s = self.service(name)?;
-                if let Some(e) = self.events.wait_for(&s.container_id, actions, since, Duration::from_secs(3)).await {
+                if let Some(e) = self
+                    .events
+                    .wait_for(&s.container_id, actions, since, Duration::from_secs(3))
+                    .await
+                {
                     earliest = Some(earliest.map_or(e.time_nano, |t| t.min(e.time_nano)));
                 }
             }
@@ -130,15 +187,38 @@ impl Faults<'_> {
 
     fn stamp(&self, event_ns: Option<i64>) -> (u64, TimeSource) {
         match event_ns {
-            Some(ns) => (self.sink.clock().at_us_of_wall_ns(ns), TimeSource::DockerEvent),
+            Some(ns) => (
+                self.sink.clock().at_us_of_wall_ns(ns),
+                TimeSource::DockerEvent,
+            ),
             None => (self.sink.clock().now_us(), TimeSource::ApiResponse),
         }
     }
 
-    pub async fn inject(&mut self, id: &str, spec: &FaultSpec, view: &ClusterSnapshot) -> Result<(), DockerError> {
-        let names = resolve(&spec.target, view, self.cluster, &self.resolved, &mut self.rng)
-            .map_err(|e| DockerError::Fault { fault: spec.kind.as_str().into(), service: spec.target.to_string(), reason: e })?;
-        let mut active = Active { id: id.to_string(), kind: spec.kind, services: names.clone(), rules: Vec::new() };
+    pub async fn inject(
+        &mut self,
+        id: &str,
+        spec: &FaultSpec,
+        view: &ClusterSnapshot,
+    ) -> Result<(), DockerError> {
+        let names = resolve(
+            &spec.target,
+            view,
+            self.cluster,
+            &self.resolved,
+            &mut self.rng,
+        )
+        .map_err(|e| DockerError::Fault {
+            fault: spec.kind.as_str().into(),
+            service: spec.target.to_string(),
+            reason: e,
+        })?;
+        let mut active = Active {
+            id: id.to_string(),
+            kind: spec.kind,
+            services: names.clone(),
+            rules: Vec::new(),
+        };
         // Registered first: a failure half-way still reverts what was applied, and the
         // supervisor must not restart a broker that is being stopped on purpose.
         if spec.kind.needs_revert() {
@@ -155,17 +235,31 @@ impl Faults<'_> {
             FaultKind::Partition => {
                 let mut peers = Vec::new();
                 for p in &spec.peers {
-                    peers.extend(resolve(p, view, self.cluster, &self.resolved, &mut self.rng).map_err(|e| DockerError::Fault {
-                        fault: "partition".into(),
-                        service: p.to_string(),
-                        reason: e,
-                    })?);
+                    peers.extend(
+                        resolve(p, view, self.cluster, &self.resolved, &mut self.rng).map_err(
+                            |e| DockerError::Fault {
+                                fault: "partition".into(),
+                                service: p.to_string(),
+                                reason: e,
+                            },
+                        )?,
+                    );
                 }
                 peers.retain(|p| !names.contains(p));
                 for name in &names {
                     let target = self.service(name)?;
-                    let peer_services: Vec<_> = peers.iter().filter_map(|p| self.cluster.service(p)).collect();
-                    let added = docker_faults::partition(self.docker, self.cluster, target, &peer_services, spec.direction).await?;
+                    let peer_services: Vec<_> = peers
+                        .iter()
+                        .filter_map(|p| self.cluster.service(p))
+                        .collect();
+                    let added = docker_faults::partition(
+                        self.docker,
+                        self.cluster,
+                        target,
+                        &peer_services,
+                        spec.direction,
+                    )
+                    .await?;
                     active.rules.push((name.clone(), added));
                     if let Some(a) = self.active.last_mut() {
                         a.rules = active.rules.clone();
@@ -176,7 +270,8 @@ impl Faults<'_> {
             FaultKind::Bandwidth => {
                 let rate = spec.rate.clone().unwrap_or_else(|| "1mbit".into());
                 for name in &names {
-                    docker_faults::bandwidth(self.docker, self.cluster, self.service(name)?, &rate).await?;
+                    docker_faults::bandwidth(self.docker, self.cluster, self.service(name)?, &rate)
+                        .await?;
                 }
                 (None, Vec::new())
             }
@@ -189,15 +284,21 @@ impl Faults<'_> {
             kind => self.apply(kind, &names, moment_actions(kind)).await?,
         };
         let (at, source) = self.stamp(event_ns);
-        let broker_ids = names.iter().filter_map(|n| self.cluster.broker_id(n)).collect();
-        self.sink.emit_at(at, EventKind::FaultInjected {
-            id: id.to_string(),
-            kind: spec.kind.as_str().into(),
-            target: spec.target.to_string(),
-            resolved: names.clone(),
-            broker_ids,
-            source,
-        });
+        let broker_ids = names
+            .iter()
+            .filter_map(|n| self.cluster.broker_id(n))
+            .collect();
+        self.sink.emit_at(
+            at,
+            EventKind::FaultInjected {
+                id: id.to_string(),
+                kind: spec.kind.as_str().into(),
+                target: spec.target.to_string(),
+                resolved: names.clone(),
+                broker_ids,
+                source,
+            },
+        );
         self.resolved.insert(id.to_string(), names);
         Ok(())
     }
@@ -223,19 +324,44 @@ impl Faults<'_> {
                 if let Ok(mut down) = self.down_on_purpose.lock() {
                     down.retain(|n| !active.services.contains(n));
                 }
-                self.apply(FaultKind::Start, &active.services, revert_actions(active.kind)).await?.0
+                self.apply(
+                    FaultKind::Start,
+                    &active.services,
+                    revert_actions(active.kind),
+                )
+                .await?
+                .0
             }
-            FaultKind::Pause => self.apply(FaultKind::Unpause, &active.services, revert_actions(active.kind)).await?.0,
-            FaultKind::Disconnect => self.apply(FaultKind::Connect, &active.services, &[]).await?.0,
+            FaultKind::Pause => {
+                self.apply(
+                    FaultKind::Unpause,
+                    &active.services,
+                    revert_actions(active.kind),
+                )
+                .await?
+                .0
+            }
+            FaultKind::Disconnect => {
+                self.apply(FaultKind::Connect, &active.services, &[])
+                    .await?
+                    .0
+            }
             FaultKind::Partition => {
                 for (name, rules) in &active.rules {
-                    docker_faults::heal_partition(self.docker, self.cluster, self.service(name)?, rules).await?;
+                    docker_faults::heal_partition(
+                        self.docker,
+                        self.cluster,
+                        self.service(name)?,
+                        rules,
+                    )
+                    .await?;
                 }
                 None
             }
             FaultKind::Bandwidth => {
                 for name in &active.services {
-                    docker_faults::heal_bandwidth(self.docker, self.cluster, self.service(name)?).await?;
+                    docker_faults::heal_bandwidth(self.docker, self.cluster, self.service(name)?)
+                        .await?;
                 }
                 None
             }
@@ -245,7 +371,8 @@ impl Faults<'_> {
             // The sidecar goes once no other network fault in force uses it.
             for name in &active.services {
                 let still_used = self.active.iter().any(|a| {
-                    matches!(a.kind, FaultKind::Partition | FaultKind::Bandwidth) && a.services.contains(name)
+                    matches!(a.kind, FaultKind::Partition | FaultKind::Bandwidth)
+                        && a.services.contains(name)
                 });
                 if !still_used {
                     docker_faults::remove_network_sidecar(self.docker, self.service(name)?).await?;
@@ -253,12 +380,15 @@ impl Faults<'_> {
             }
         }
         let (at, source) = self.stamp(event_ns);
-        self.sink.emit_at(at, EventKind::FaultReverted {
-            id: active.id.clone(),
-            kind: active.kind.as_str().into(),
-            resolved: active.services.clone(),
-            source,
-        });
+        self.sink.emit_at(
+            at,
+            EventKind::FaultReverted {
+                id: active.id.clone(),
+                kind: active.kind.as_str().into(),
+                resolved: active.services.clone(),
+                source,
+            },
+        );
         Ok(())
     }
 }

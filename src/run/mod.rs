@@ -91,7 +91,19 @@ pub async fn run_cli(args: RunArgs) -> Result<i32, Error> {
                 }
                 let label = variant_label(exp, &variant.name, repeat);
                 progress.line(&format!("== {label}"));
-                let outcome = run_variant(&docker, file, &variant.experiment, project, &variant.name, repeat, &args, &say, interrupt.clone(), &current_cluster).await;
+                let outcome = run_variant(
+                    &docker,
+                    file,
+                    &variant.experiment,
+                    project,
+                    &variant.name,
+                    repeat,
+                    &args,
+                    &say,
+                    interrupt.clone(),
+                    &current_cluster,
+                )
+                .await;
                 match outcome {
                     Ok((result, dir, cluster_name)) => {
                         if !clusters_used.contains(&cluster_name) {
@@ -136,7 +148,9 @@ pub async fn run_cli(args: RunArgs) -> Result<i32, Error> {
     }
     if !args.keep {
         for name in &clusters_used {
-            say(&format!("removing cluster {name} (use --keep to leave it running)"));
+            say(&format!(
+                "removing cluster {name} (use --keep to leave it running)"
+            ));
             cluster::down(&docker, Some(name)).await?;
         }
     }
@@ -148,7 +162,10 @@ pub async fn run_cli(args: RunArgs) -> Result<i32, Error> {
 fn append_or_write(path: &Path, bytes: &[u8]) -> Result<(), Error> {
     if std::env::var_os("GITHUB_STEP_SUMMARY").is_some_and(|s| Path::new(&s) == path) {
         use std::io::Write;
-        let mut f = std::fs::OpenOptions::new().create(true).append(true).open(path)?;
+        let mut f = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)?;
         f.write_all(bytes)?;
         Ok(())
     } else {
@@ -186,14 +203,26 @@ async fn run_variant(
     } else {
         project.clone()
     };
-    let plan = cluster::Plan::new(&project, &exp.cluster.broker_environment, &exp.cluster.environment)
-        .map_err(|e| Error::Invalid(format!("{}: {e}", project.file.display())))?;
-    let images: Vec<String> = plan.services.iter().map(|s| s.service.image.clone()).collect();
+    let plan = cluster::Plan::new(
+        &project,
+        &exp.cluster.broker_environment,
+        &exp.cluster.environment,
+    )
+    .map_err(|e| Error::Invalid(format!("{}: {e}", project.file.display())))?;
+    let images: Vec<String> = plan
+        .services
+        .iter()
+        .map(|s| s.service.image.clone())
+        .collect();
     docker::images::ensure_for(docker, &images, say).await?;
     if let Ok(mut c) = current_cluster.lock() {
         *c = Some(plan.cluster.clone());
     }
-    let options = cluster::UpOptions { reuse: exp.cluster.reuse && !args.fresh, ready_timeout: exp.cluster.ready_timeout, progress: say };
+    let options = cluster::UpOptions {
+        reuse: exp.cluster.reuse && !args.fresh,
+        ready_timeout: exp.cluster.ready_timeout,
+        progress: say,
+    };
     let cluster = cluster::up(docker, &plan, &options).await?;
     say(&format!(
         "cluster {} ready in {:.1} s{}",
@@ -201,8 +230,15 @@ async fn run_variant(
         cluster.ready_after.as_secs_f64(),
         if cluster.reused { " (reused)" } else { "" }
     ));
-    if exp.steps.iter().any(|s| s.fault.as_ref().is_some_and(|f| matches!(f.kind, FaultKind::Delay | FaultKind::Loss))) {
-        let probe = cluster.services.first().ok_or_else(|| Error::Invalid("the cluster has no services".into()))?;
+    if exp.steps.iter().any(|s| {
+        s.fault
+            .as_ref()
+            .is_some_and(|f| matches!(f.kind, FaultKind::Delay | FaultKind::Loss))
+    }) {
+        let probe = cluster
+            .services
+            .first()
+            .ok_or_else(|| Error::Invalid("the cluster has no services".into()))?;
         if !docker::faults::netem_available(docker, &cluster, probe).await? {
             return Err(Error::Invalid(format!(
                 "{}: capability error: `delay` and `loss` faults need tc netem, which this kernel lacks \
@@ -213,7 +249,10 @@ async fn run_variant(
         }
     }
     if !cluster.reused && !exp.cluster.warm_up.is_zero() {
-        say(&format!("warming up the fresh cluster for {} (unmeasured)", humantime::format_duration(exp.cluster.warm_up)));
+        say(&format!(
+            "warming up the fresh cluster for {} (unmeasured)",
+            humantime::format_duration(exp.cluster.warm_up)
+        ));
         execute::warm_up(&cluster, exp.cluster.warm_up).await?;
     }
     let dir = reports::run_dir(&args.reports, &exp.name, variant, repeat)?;
@@ -228,13 +267,25 @@ async fn run_variant(
         cluster_mode: cluster.mode.clone(),
         kafka_version: reports::kafka_version(docker, &cluster).await,
         observer_period_us: exp.observer.period.as_micros() as u64,
-        brokers: cluster.brokers().into_iter().map(|(s, id)| (s.name.clone(), id)).collect(),
+        brokers: cluster
+            .brokers()
+            .into_iter()
+            .map(|(s, id)| (s.name.clone(), id))
+            .collect(),
         settings,
         seed,
         reused_cluster: cluster.reused,
         expect: exp.expect.clone(),
     });
-    let ctx = execute::RunContext { docker, cluster: &cluster, experiment: exp, sink: sink.clone(), seed, producer_id: rand::random(), progress: say };
+    let ctx = execute::RunContext {
+        docker,
+        cluster: &cluster,
+        experiment: exp,
+        sink: sink.clone(),
+        seed,
+        producer_id: rand::random(),
+        progress: say,
+    };
     let outcome = execute::execute(&ctx, interrupt).await;
     let finished = match &outcome {
         Ok(()) => "completed",
@@ -242,13 +293,19 @@ async fn run_variant(
         Err(_) => "aborted",
     };
     if let Err(e) = &outcome {
-        sink.emit(EventKind::Error { message: e.to_string() });
+        sink.emit(EventKind::Error {
+            message: e.to_string(),
+        });
         // Belt and braces: whatever the fault registry did, nothing of ours stays faulted.
         if let Err(heal) = docker::faults::heal_everything(docker, &cluster.name).await {
-            sink.emit(EventKind::Error { message: format!("heal everything: {heal}") });
+            sink.emit(EventKind::Error {
+                message: format!("heal everything: {heal}"),
+            });
         }
     }
-    sink.emit(EventKind::RunFinished { outcome: finished.into() });
+    sink.emit(EventKind::RunFinished {
+        outcome: finished.into(),
+    });
     let events = recorder.finish().await?;
     let result = reports::analyze_and_write(&dir, &events)?;
     if let Err(Error::Interrupted) = outcome {
@@ -264,9 +321,14 @@ async fn run_variant(
 
 /// First Ctrl-C / SIGTERM: stop the steps, heal, write a partial report. Second: heal the
 /// network and unpause right now, then exit 130.
-fn spawn_signal_handler(tx: watch::Sender<bool>, current: Arc<Mutex<Option<String>>>, docker: bollard::Docker) {
+fn spawn_signal_handler(
+    tx: watch::Sender<bool>,
+    current: Arc<Mutex<Option<String>>>,
+    docker: bollard::Docker,
+) {
     tokio::spawn(async move {
-        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+        let mut term =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
         match term.as_mut() {
             Some(t) => tokio::select! { _ = tokio::signal::ctrl_c() => {}, _ = t.recv() => {} },
             None => {
@@ -286,8 +348,10 @@ fn spawn_signal_handler(tx: watch::Sender<bool>, current: Arc<Mutex<Option<Strin
 
 /// `chaos report <dir>`: re-renders result.json, summary.md and the table from events.jsonl.
 pub fn rerender(dir: &Path) -> Result<i32, Error> {
-    let file = std::fs::File::open(dir.join("events.jsonl")).map_err(|e| Error::Invalid(format!("{}: {e}", dir.join("events.jsonl").display())))?;
-    let events = crate::events::read_events(std::io::BufReader::new(file)).map_err(|e| Error::Invalid(format!("{}: {e}", dir.display())))?;
+    let file = std::fs::File::open(dir.join("events.jsonl"))
+        .map_err(|e| Error::Invalid(format!("{}: {e}", dir.join("events.jsonl").display())))?;
+    let events = crate::events::read_events(std::io::BufReader::new(file))
+        .map_err(|e| Error::Invalid(format!("{}: {e}", dir.display())))?;
     let result = reports::analyze_and_write(dir, &events)?;
     println!("{}", crate::report::render_table(&result));
     Ok(outcome::exit_code_of(&result, false))
@@ -300,20 +364,36 @@ pub fn compare(dirs: &[PathBuf]) -> Result<i32, Error> {
         if d.join("events.jsonl").exists() {
             runs.push(d.clone());
         } else if d.is_dir() {
-            let mut inner: Vec<PathBuf> = std::fs::read_dir(d)?.filter_map(|e| e.ok().map(|e| e.path())).filter(|p| p.join("events.jsonl").exists()).collect();
+            let mut inner: Vec<PathBuf> = std::fs::read_dir(d)?
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| p.join("events.jsonl").exists())
+                .collect();
             inner.sort();
             runs.extend(inner);
         } else {
-            return Err(Error::Invalid(format!("{}: not a run directory (no events.jsonl)", d.display())));
+            return Err(Error::Invalid(format!(
+                "{}: not a run directory (no events.jsonl)",
+                d.display()
+            )));
         }
     }
     let mut results = Vec::new();
     for dir in &runs {
         let file = std::fs::File::open(dir.join("events.jsonl"))?;
-        let events = crate::events::read_events(std::io::BufReader::new(file)).map_err(|e| Error::Invalid(format!("{}: {e}", dir.display())))?;
+        let events = crate::events::read_events(std::io::BufReader::new(file))
+            .map_err(|e| Error::Invalid(format!("{}: {e}", dir.display())))?;
         let mut result = crate::analysis::analyze(&events);
-        let expect: Vec<String> = events.iter().find_map(|e| match &e.kind { EventKind::RunStarted { expect, .. } => Some(expect.clone()), _ => None }).unwrap_or_default();
-        result.expectations = crate::experiment::expr::evaluate_all(&expect, &serde_json::to_value(&result).unwrap_or_default());
+        let expect: Vec<String> = events
+            .iter()
+            .find_map(|e| match &e.kind {
+                EventKind::RunStarted { expect, .. } => Some(expect.clone()),
+                _ => None,
+            })
+            .unwrap_or_default();
+        result.expectations = crate::experiment::expr::evaluate_all(
+            &expect,
+            &serde_json::to_value(&result).unwrap_or_default(),
+        );
         crate::analysis::conclude(&mut result);
         results.push(result);
     }

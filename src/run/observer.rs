@@ -45,10 +45,17 @@ impl Observer {
         let options = Arc::new(options);
         let mut tasks = Vec::new();
         for (id, addr) in options.endpoints.clone() {
-            let (state, tx, sink, options) = (state.clone(), tx.clone(), sink.clone(), options.clone());
-            tasks.push(tokio::spawn(async move { poll_broker(id, addr, options, state, tx, sink).await }));
+            let (state, tx, sink, options) =
+                (state.clone(), tx.clone(), sink.clone(), options.clone());
+            tasks.push(tokio::spawn(async move {
+                poll_broker(id, addr, options, state, tx, sink).await
+            }));
         }
-        Self { tasks, view, answering }
+        Self {
+            tasks,
+            view,
+            answering,
+        }
     }
 
     /// Brokers whose own metadata answer is fresh (alive and reachable right now).
@@ -86,7 +93,9 @@ async fn poll_broker(
     loop {
         ticker.tick().await;
         if conn.is_none() {
-            conn = Connection::connect(&addr, Duration::from_secs(1)).await.ok();
+            conn = Connection::connect(&addr, Duration::from_secs(1))
+                .await
+                .ok();
         }
         let Some(c) = conn.as_mut() else {
             publish(&state, &tx, &sink, &options);
@@ -94,14 +103,18 @@ async fn poll_broker(
         };
         let view = metadata::fetch_view(c, request_timeout).await;
         let quorum = if options.kraft && view.is_ok() {
-            metadata::fetch_quorum_leader(c, request_timeout).await.ok().flatten()
+            metadata::fetch_quorum_leader(c, request_timeout)
+                .await
+                .ok()
+                .flatten()
         } else {
             None
         };
         let received = Instant::now();
         match view {
             Ok(mut view) => {
-                view.partitions.retain(|p| options.topics.contains(&p.topic));
+                view.partitions
+                    .retain(|p| options.topics.contains(&p.topic));
                 if let Ok(mut s) = state.lock() {
                     s.views.insert(id, (received, view));
                     if let Some(q) = quorum {
@@ -116,13 +129,20 @@ async fn poll_broker(
 }
 
 /// Merges the fresh answers and emits an event when the merged view changed.
-fn publish(state: &Mutex<State>, tx: &(watch::Sender<ClusterSnapshot>, watch::Sender<Vec<BrokerId>>), sink: &EventSink, options: &ObserverOptions) {
+fn publish(
+    state: &Mutex<State>,
+    tx: &(watch::Sender<ClusterSnapshot>, watch::Sender<Vec<BrokerId>>),
+    sink: &EventSink,
+    options: &ObserverOptions,
+) {
     let Ok(mut s) = state.lock() else { return };
     let now = Instant::now();
     // An answer older than this no longer speaks for its broker (frozen, dead, cut off).
     let fresh = (options.period * 5).max(Duration::from_secs(1));
-    s.views.retain(|_, (at, _)| now.duration_since(*at) <= fresh);
-    s.quorum.retain(|_, (at, _)| now.duration_since(*at) <= fresh);
+    s.views
+        .retain(|_, (at, _)| now.duration_since(*at) <= fresh);
+    s.quorum
+        .retain(|_, (at, _)| now.duration_since(*at) <= fresh);
     let mut answering: Vec<BrokerId> = s.views.keys().copied().collect();
     answering.sort_unstable();
     tx.1.send_if_modified(|a| {
@@ -134,7 +154,9 @@ fn publish(state: &Mutex<State>, tx: &(watch::Sender<ClusterSnapshot>, watch::Se
         let since = *s.blind_since.get_or_insert(now);
         if !s.reported_blind && now.duration_since(since) >= fresh {
             s.reported_blind = true;
-            sink.emit(EventKind::ObserverError { error: "no broker answered metadata requests".into() });
+            sink.emit(EventKind::ObserverError {
+                error: "no broker answered metadata requests".into(),
+            });
             // Nothing is known now: conditions must not be judged on the last, stale view.
             s.last = Some(ClusterSnapshot::default());
             tx.0.send_replace(ClusterSnapshot::default());
@@ -143,13 +165,24 @@ fn publish(state: &Mutex<State>, tx: &(watch::Sender<ClusterSnapshot>, watch::Se
     }
     s.blind_since = None;
     s.reported_blind = false;
-    let mut views: Vec<(BrokerId, BrokerView)> = s.views.iter().map(|(id, (_, v))| (*id, v.clone())).collect();
+    let mut views: Vec<(BrokerId, BrokerView)> = s
+        .views
+        .iter()
+        .map(|(id, (_, v))| (*id, v.clone()))
+        .collect();
     views.sort_by_key(|(id, _)| *id);
-    let quorum_leader = s.quorum.values().map(|(_, q)| *q).max_by_key(|(_, epoch)| *epoch).map(|(leader, _)| leader);
+    let quorum_leader = s
+        .quorum
+        .values()
+        .map(|(_, q)| *q)
+        .max_by_key(|(_, epoch)| *epoch)
+        .map(|(leader, _)| leader);
     let merged = metadata::merge(&views, quorum_leader);
     if s.last.as_ref() != Some(&merged) {
         s.last = Some(merged.clone());
-        sink.emit(EventKind::Observed { snapshot: merged.clone() });
+        sink.emit(EventKind::Observed {
+            snapshot: merged.clone(),
+        });
         tx.0.send_replace(merged);
     }
 }

@@ -25,7 +25,11 @@ pub fn worst_exit_code(codes: &[i32]) -> i32 {
         exit::INFRASTRUCTURE => 4,
         _ => 5,
     };
-    codes.iter().copied().max_by_key(|c| rank(*c)).unwrap_or(exit::PASSED)
+    codes
+        .iter()
+        .copied()
+        .max_by_key(|c| rank(*c))
+        .unwrap_or(exit::PASSED)
 }
 
 #[cfg(test)]

@@ -11,7 +11,12 @@ use std::path::{Path, PathBuf};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
-pub fn run_dir(root: &Path, experiment: &str, variant: &str, repeat: u32) -> Result<PathBuf, Error> {
+pub fn run_dir(
+    root: &Path,
+    experiment: &str,
+    variant: &str,
+    repeat: u32,
+) -> Result<PathBuf, Error> {
     let stamp = humantime::format_rfc3339_seconds(std::time::SystemTime::now())
         .to_string()
         .replace(['-', ':'], "")
@@ -63,7 +68,8 @@ impl Recorder {
             let mut events = Vec::new();
             while let Some(event) = rx.blocking_recv() {
                 let last = matches!(event.kind, EventKind::RunFinished { .. });
-                out.write(&event).map_err(|e| Error::Io(format!("events.jsonl: {e}")))?;
+                out.write(&event)
+                    .map_err(|e| Error::Io(format!("events.jsonl: {e}")))?;
                 events.push(event);
                 if last {
                     break;
@@ -71,7 +77,10 @@ impl Recorder {
             }
             Ok(events)
         });
-        Ok(Self { sink: EventSink::new(Clock::start(), tx), writer })
+        Ok(Self {
+            sink: EventSink::new(Clock::start(), tx),
+            writer,
+        })
     }
 
     pub fn sink(&self) -> EventSink {
@@ -97,8 +106,14 @@ pub fn analyze_and_write(dir: &Path, events: &[Event]) -> Result<RunResult, Erro
     let json = serde_json::to_value(&result).map_err(|e| Error::Io(e.to_string()))?;
     result.expectations = crate::experiment::expr::evaluate_all(&expect, &json);
     crate::analysis::conclude(&mut result);
-    crate::report::write_atomically(&dir.join("result.json"), &crate::report::render_json(&result))?;
-    crate::report::write_atomically(&dir.join("summary.md"), crate::report::render_markdown(&result).as_bytes())?;
+    crate::report::write_atomically(
+        &dir.join("result.json"),
+        &crate::report::render_json(&result),
+    )?;
+    crate::report::write_atomically(
+        &dir.join("summary.md"),
+        crate::report::render_markdown(&result).as_bytes(),
+    )?;
     match crate::report::timeline::render_timeline_svg(events) {
         Ok(svg) => crate::report::write_atomically(&dir.join("timeline.svg"), svg.as_bytes())?,
         Err(e) => eprintln!("timeline.svg not written: {e}"),
@@ -107,7 +122,10 @@ pub fn analyze_and_write(dir: &Path, events: &[Event]) -> Result<RunResult, Erro
 }
 
 /// Broker settings that decide the numbers, as the broker reports them (defaults included).
-pub async fn settings_in_force(_docker: &bollard::Docker, cluster: &Cluster) -> Vec<(String, String)> {
+pub async fn settings_in_force(
+    _docker: &bollard::Docker,
+    cluster: &Cluster,
+) -> Vec<(String, String)> {
     const KEYS: &[&str] = &[
         "zookeeper.session.timeout.ms",
         "replica.lag.time.max.ms",
@@ -119,8 +137,12 @@ pub async fn settings_in_force(_docker: &bollard::Docker, cluster: &Cluster) -> 
         "broker.session.timeout.ms",
         "broker.heartbeat.interval.ms",
     ];
-    let Some((id, addr)) = cluster.bootstrap().into_iter().next() else { return Vec::new() };
-    let mut settings = crate::kafka::admin::broker_settings(&addr, id, KEYS).await.unwrap_or_default();
+    let Some((id, addr)) = cluster.bootstrap().into_iter().next() else {
+        return Vec::new();
+    };
+    let mut settings = crate::kafka::admin::broker_settings(&addr, id, KEYS)
+        .await
+        .unwrap_or_default();
     if cluster.mode == "kraft" {
         settings.retain(|(k, _)| k != "zookeeper.session.timeout.ms");
     } else {

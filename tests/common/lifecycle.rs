@@ -18,16 +18,35 @@ pub fn start_decoy(name: &str) -> String {
     let rt = tokio::runtime::Runtime::new().unwrap();
     rt.block_on(async {
         use bollard::models::ContainerCreateBody;
-        use bollard::query_parameters::{CreateContainerOptionsBuilder, RemoveContainerOptionsBuilder};
+        use bollard::query_parameters::{
+            CreateContainerOptionsBuilder, RemoveContainerOptionsBuilder,
+        };
         let docker = chaos::docker::connect().await.unwrap();
-        let _ = docker.remove_container(name, Some(RemoveContainerOptionsBuilder::default().force(true).build())).await;
+        let _ = docker
+            .remove_container(
+                name,
+                Some(RemoveContainerOptionsBuilder::default().force(true).build()),
+            )
+            .await;
         let body = ContainerCreateBody {
             image: Some(chaos::docker::images::BASE_IMAGE.into()),
             cmd: Some(vec!["sleep".into(), "infinity".into()]),
             ..Default::default()
         };
-        let created = docker.create_container(Some(CreateContainerOptionsBuilder::default().name(name).build()), body).await.unwrap();
-        docker.start_container(name, None::<bollard::query_parameters::StartContainerOptions>).await.unwrap();
+        let created = docker
+            .create_container(
+                Some(CreateContainerOptionsBuilder::default().name(name).build()),
+                body,
+            )
+            .await
+            .unwrap();
+        docker
+            .start_container(
+                name,
+                None::<bollard::query_parameters::StartContainerOptions>,
+            )
+            .await
+            .unwrap();
         created.id
     })
 }
@@ -36,7 +55,13 @@ pub fn decoy_state(name: &str) -> Option<String> {
     let rt = tokio::runtime::Runtime::new().unwrap();
     rt.block_on(async {
         let docker = chaos::docker::connect().await.unwrap();
-        docker.inspect_container(name, None).await.ok()?.state?.status.map(|s| s.to_string())
+        docker
+            .inspect_container(name, None)
+            .await
+            .ok()?
+            .state?
+            .status
+            .map(|s| s.to_string())
     })
 }
 
@@ -44,7 +69,9 @@ pub fn remove_decoy(name: &str) {
     let rt = tokio::runtime::Runtime::new().unwrap();
     rt.block_on(async {
         let docker = chaos::docker::connect().await.unwrap();
-        let options = bollard::query_parameters::RemoveContainerOptionsBuilder::default().force(true).build();
+        let options = bollard::query_parameters::RemoveContainerOptionsBuilder::default()
+            .force(true)
+            .build();
         let _ = docker.remove_container(name, Some(options)).await;
     });
 }
@@ -60,12 +87,21 @@ pub fn status_json() -> Value {
 pub fn produce_and_consume_through_each_listener(listeners: &[&str], topic: &str) {
     let rt = tokio::runtime::Runtime::new().unwrap();
     let all = listeners.join(",");
-    let admin: AdminClient<DefaultClientContext> = ClientConfig::new().set("bootstrap.servers", &all).set("broker.address.family", "v4").create().unwrap();
+    let admin: AdminClient<DefaultClientContext> = ClientConfig::new()
+        .set("bootstrap.servers", &all)
+        .set("broker.address.family", "v4")
+        .create()
+        .unwrap();
     let options = AdminOptions::new().operation_timeout(Some(Duration::from_secs(30)));
     let _ = rt.block_on(admin.delete_topics(&[topic], &options));
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
-        let created = rt.block_on(admin.create_topics(&[NewTopic::new(topic, 3, TopicReplication::Fixed(3))], &options)).unwrap();
+        let created = rt
+            .block_on(admin.create_topics(
+                &[NewTopic::new(topic, 3, TopicReplication::Fixed(3))],
+                &options,
+            ))
+            .unwrap();
         match &created[0] {
             Ok(_) => break,
             Err((_, code)) if Instant::now() < deadline => {
@@ -83,7 +119,14 @@ pub fn produce_and_consume_through_each_listener(listeners: &[&str], topic: &str
             .create()
             .unwrap();
         let payload = format!("hello through {listener}");
-        producer.send(BaseRecord::<(), str>::to(topic).partition(i as i32 % 3).payload(&payload)).map_err(|(e, _)| e).unwrap();
+        producer
+            .send(
+                BaseRecord::<(), str>::to(topic)
+                    .partition(i as i32 % 3)
+                    .payload(&payload),
+            )
+            .map_err(|(e, _)| e)
+            .unwrap();
         producer.flush(Duration::from_secs(30)).unwrap();
         let consumer: BaseConsumer = ClientConfig::new()
             .set("bootstrap.servers", *listener)
@@ -93,7 +136,8 @@ pub fn produce_and_consume_through_each_listener(listeners: &[&str], topic: &str
             .create()
             .unwrap();
         let mut tpl = TopicPartitionList::new();
-        tpl.add_partition_offset(topic, i as i32 % 3, Offset::Beginning).unwrap();
+        tpl.add_partition_offset(topic, i as i32 % 3, Offset::Beginning)
+            .unwrap();
         consumer.assign(&tpl).unwrap();
         let deadline = Instant::now() + Duration::from_secs(30);
         let mut got = Vec::new();
@@ -102,7 +146,10 @@ pub fn produce_and_consume_through_each_listener(listeners: &[&str], topic: &str
                 got.push(String::from_utf8_lossy(m.payload().unwrap_or_default()).to_string());
             }
         }
-        assert!(got.contains(&payload), "did not read back through {listener}: {got:?}");
+        assert!(
+            got.contains(&payload),
+            "did not read back through {listener}: {got:?}"
+        );
     }
 }
 
@@ -120,11 +167,22 @@ pub fn lifecycle(compose: &str, cluster: &str) {
     produce_and_consume_through_each_listener(&listeners, "lifecycle");
     let status = status_json();
     assert_eq!(status["cluster"], cluster);
-    let brokers: Vec<i64> = status["view"]["brokers"].as_array().unwrap().iter().filter_map(Value::as_i64).collect();
+    let brokers: Vec<i64> = status["view"]["brokers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(Value::as_i64)
+        .collect();
     assert_eq!(brokers, vec![1, 2, 3]);
-    assert!(status["view"]["controller"].as_i64().is_some(), "no controller: {status:#}");
+    assert!(
+        status["view"]["controller"].as_i64().is_some(),
+        "no controller: {status:#}"
+    );
     let partitions = status["view"]["partitions"].as_array().unwrap();
-    let lifecycle: Vec<&Value> = partitions.iter().filter(|p| p["topic"] == "lifecycle").collect();
+    let lifecycle: Vec<&Value> = partitions
+        .iter()
+        .filter(|p| p["topic"] == "lifecycle")
+        .collect();
     assert_eq!(lifecycle.len(), 3);
     for p in lifecycle {
         assert!(p["leader"].as_i64().is_some(), "{p}");
@@ -139,9 +197,15 @@ pub fn lifecycle(compose: &str, cluster: &str) {
     let rt = tokio::runtime::Runtime::new().unwrap();
     let left = rt.block_on(async {
         let docker = chaos::docker::connect().await.unwrap();
-        chaos::docker::cluster::lifecycle::list(&docker, Some(cluster)).await.unwrap()
+        chaos::docker::cluster::lifecycle::list(&docker, Some(cluster))
+            .await
+            .unwrap()
     });
     assert!(left.is_empty(), "labelled containers left: {left:?}");
-    assert_eq!(decoy_state(decoy).as_deref(), Some("running"), "the unlabelled decoy must survive up/down/clean");
+    assert_eq!(
+        decoy_state(decoy).as_deref(),
+        Some("running"),
+        "the unlabelled decoy must survive up/down/clean"
+    );
     remove_decoy(decoy);
 }

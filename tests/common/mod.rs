@@ -14,7 +14,9 @@ static ONE_CLUSTER_AT_A_TIME: Mutex<()> = Mutex::new(());
 
 /// Serialises the tests of this binary and checks that Docker answers.
 pub fn cluster_test() -> MutexGuard<'static, ()> {
-    let guard = ONE_CLUSTER_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let guard = ONE_CLUSTER_AT_A_TIME
+        .lock()
+        .unwrap_or_else(|e| e.into_inner());
     let rt = tokio::runtime::Runtime::new().expect("tokio runtime");
     if let Err(e) = rt.block_on(chaos::docker::connect()) {
         panic!("real-cluster test needs Docker and it is not reachable ({e}); run scripts/install-docker.sh as root");
@@ -59,20 +61,29 @@ pub fn results(reports: &Path) -> Vec<Value> {
         .collect();
     dirs.sort();
     dirs.iter()
-        .map(|d| serde_json::from_slice(&std::fs::read(d.join("result.json")).expect("result.json")).expect("json"))
+        .map(|d| {
+            serde_json::from_slice(&std::fs::read(d.join("result.json")).expect("result.json"))
+                .expect("json")
+        })
         .collect()
 }
 
 pub fn run_dirs(reports: &Path) -> Vec<PathBuf> {
     let mut dirs: Vec<PathBuf> = std::fs::read_dir(reports)
-        .map(|r| r.filter_map(|e| e.ok().map(|e| e.path())).filter(|p| p.is_dir()).collect())
+        .map(|r| {
+            r.filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| p.is_dir())
+                .collect()
+        })
         .unwrap_or_default();
     dirs.sort();
     dirs
 }
 
 pub fn f64_at(v: &Value, pointer: &str) -> f64 {
-    v.pointer(pointer).and_then(Value::as_f64).unwrap_or_else(|| panic!("{pointer} missing in {v:#}"))
+    v.pointer(pointer)
+        .and_then(Value::as_f64)
+        .unwrap_or_else(|| panic!("{pointer} missing in {v:#}"))
 }
 
 /// Nothing of ours is left faulted: no paused container, no network-fault sidecar, every
@@ -81,15 +92,23 @@ pub fn assert_everything_healed() {
     let rt = tokio::runtime::Runtime::new().expect("tokio runtime");
     rt.block_on(async {
         let docker = chaos::docker::connect().await.expect("docker");
-        let containers = chaos::docker::cluster::lifecycle::list(&docker, None).await.expect("list");
+        let containers = chaos::docker::cluster::lifecycle::list(&docker, None)
+            .await
+            .expect("list");
         for c in &containers {
             let labels = c.labels.clone().unwrap_or_default();
             let name = c.names.clone().unwrap_or_default().join(",");
             let state = c.state.as_ref().map(|s| s.to_string()).unwrap_or_default();
-            assert_ne!(labels.get("chaos.role").map(String::as_str), Some("sidecar"), "sidecar {name} left behind");
+            assert_ne!(
+                labels.get("chaos.role").map(String::as_str),
+                Some("sidecar"),
+                "sidecar {name} left behind"
+            );
             assert_eq!(state, "running", "{name} is {state}");
         }
-        let cluster = chaos::docker::cluster::attach(&docker, None).await.expect("attach");
+        let cluster = chaos::docker::cluster::attach(&docker, None)
+            .await
+            .expect("attach");
         for s in &cluster.services {
             assert!(s.ip.is_some(), "{} is not on the cluster network", s.name);
         }

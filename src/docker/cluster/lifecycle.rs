@@ -5,8 +5,8 @@ use super::plan::{Plan, Role, ServicePlan};
 use super::ready;
 use crate::docker::{api, labels, DockerError};
 use bollard::models::{
-    ContainerCreateBody, EndpointSettings, HealthConfig, HostConfig, NetworkCreateRequest, NetworkingConfig,
-    PortBinding, RestartPolicy, RestartPolicyNameEnum,
+    ContainerCreateBody, EndpointSettings, HealthConfig, HostConfig, NetworkCreateRequest,
+    NetworkingConfig, PortBinding, RestartPolicy, RestartPolicyNameEnum,
 };
 use bollard::query_parameters::{
     CreateContainerOptionsBuilder, ListContainersOptionsBuilder, ListNetworksOptionsBuilder,
@@ -57,10 +57,16 @@ impl Cluster {
             .collect()
     }
     pub fn broker_service(&self, id: i32) -> Option<&RunningService> {
-        self.brokers().into_iter().find(|(_, b)| *b == id).map(|(s, _)| s)
+        self.brokers()
+            .into_iter()
+            .find(|(_, b)| *b == id)
+            .map(|(s, _)| s)
     }
     pub fn broker_id(&self, service: &str) -> Option<i32> {
-        self.brokers().into_iter().find(|(s, _)| s.name == service).map(|(_, id)| id)
+        self.brokers()
+            .into_iter()
+            .find(|(s, _)| s.name == service)
+            .map(|(_, id)| id)
     }
     /// (broker id, host address) of every broker.
     pub fn bootstrap(&self) -> Vec<(i32, String)> {
@@ -70,7 +76,11 @@ impl Cluster {
             .collect()
     }
     pub fn bootstrap_list(&self) -> String {
-        self.bootstrap().into_iter().map(|(_, a)| a).collect::<Vec<_>>().join(",")
+        self.bootstrap()
+            .into_iter()
+            .map(|(_, a)| a)
+            .collect::<Vec<_>>()
+            .join(",")
     }
 }
 
@@ -82,7 +92,11 @@ pub struct UpOptions<'a> {
 
 /// Starts the plan's cluster (or reuses a running one with the same configuration hash) and
 /// waits until ZooKeeper answers and every broker sees all brokers (KRaft: a quorum leader).
-pub async fn up(docker: &Docker, plan: &Plan, options: &UpOptions<'_>) -> Result<Cluster, DockerError> {
+pub async fn up(
+    docker: &Docker,
+    plan: &Plan,
+    options: &UpOptions<'_>,
+) -> Result<Cluster, DockerError> {
     let started = Instant::now();
     let existing = list(docker, Some(&plan.cluster)).await?;
     let reusable = options.reuse
@@ -90,11 +104,15 @@ pub async fn up(docker: &Docker, plan: &Plan, options: &UpOptions<'_>) -> Result
         && plan.services.iter().all(|s| {
             existing.iter().any(|c| {
                 c.labels.as_ref().and_then(|l| l.get(labels::SERVICE)) == Some(&s.service.name)
-                    && c.labels.as_ref().and_then(|l| l.get(labels::CONFIG_HASH)) == Some(&plan.config_hash)
+                    && c.labels.as_ref().and_then(|l| l.get(labels::CONFIG_HASH))
+                        == Some(&plan.config_hash)
             })
         });
     if reusable {
-        (options.progress)(&format!("reusing running cluster {} (same configuration)", plan.cluster));
+        (options.progress)(&format!(
+            "reusing running cluster {} (same configuration)",
+            plan.cluster
+        ));
         crate::docker::faults::heal_everything(docker, &plan.cluster).await?;
         let mut cluster = attach(docker, Some(&plan.cluster)).await?;
         ready::wait(docker, &cluster, options.ready_timeout).await?;
@@ -104,7 +122,10 @@ pub async fn up(docker: &Docker, plan: &Plan, options: &UpOptions<'_>) -> Result
         return Ok(cluster);
     }
     if !existing.is_empty() {
-        (options.progress)(&format!("removing cluster {} (configuration changed)", plan.cluster));
+        (options.progress)(&format!(
+            "removing cluster {} (configuration changed)",
+            plan.cluster
+        ));
         down(docker, Some(&plan.cluster)).await?;
     }
     refuse_foreign_names(docker, plan).await?;
@@ -118,7 +139,8 @@ pub async fn up(docker: &Docker, plan: &Plan, options: &UpOptions<'_>) -> Result
                 if let Role::ZooKeeper { .. } = dep.role {
                     let partial = attach(docker, Some(&plan.cluster)).await?;
                     if let Some(running) = partial.service(&dep.service.name) {
-                        ready::wait_service(docker, &partial, running, options.ready_timeout).await?;
+                        ready::wait_service(docker, &partial, running, options.ready_timeout)
+                            .await?;
                     }
                 }
             }
@@ -137,13 +159,25 @@ pub async fn up(docker: &Docker, plan: &Plan, options: &UpOptions<'_>) -> Result
 /// Only one of our clusters can hold a host port: another one of ours that publishes a port
 /// this plan needs is removed (with a message). Foreign containers are never touched; if one
 /// holds the port, starting fails with a hint.
-async fn free_ports_held_by_our_other_clusters(docker: &Docker, plan: &Plan, progress: &(dyn Fn(&str) + Sync)) -> Result<(), DockerError> {
-    let wanted: Vec<u16> = plan.services.iter().flat_map(|s| s.service.ports.iter().map(|p| p.host_port)).collect();
+async fn free_ports_held_by_our_other_clusters(
+    docker: &Docker,
+    plan: &Plan,
+    progress: &(dyn Fn(&str) + Sync),
+) -> Result<(), DockerError> {
+    let wanted: Vec<u16> = plan
+        .services
+        .iter()
+        .flat_map(|s| s.service.ports.iter().map(|p| p.host_port))
+        .collect();
     let mut holders: Vec<String> = list(docker, None)
         .await?
         .into_iter()
         .filter(|c| {
-            c.ports.as_ref().is_some_and(|ports| ports.iter().any(|p| p.public_port.is_some_and(|pp| wanted.contains(&pp))))
+            c.ports.as_ref().is_some_and(|ports| {
+                ports
+                    .iter()
+                    .any(|p| p.public_port.is_some_and(|pp| wanted.contains(&pp)))
+            })
         })
         .filter_map(|c| c.labels.as_ref()?.get(labels::CLUSTER).cloned())
         .filter(|name| *name != plan.cluster)
@@ -151,7 +185,10 @@ async fn free_ports_held_by_our_other_clusters(docker: &Docker, plan: &Plan, pro
     holders.sort();
     holders.dedup();
     for other in holders {
-        progress(&format!("removing cluster {other}: it holds host ports that {} needs", plan.cluster));
+        progress(&format!(
+            "removing cluster {other}: it holds host ports that {} needs",
+            plan.cluster
+        ));
         down(docker, Some(&other)).await?;
     }
     Ok(())
@@ -159,10 +196,19 @@ async fn free_ports_held_by_our_other_clusters(docker: &Docker, plan: &Plan, pro
 
 async fn refuse_foreign_names(docker: &Docker, plan: &Plan) -> Result<(), DockerError> {
     for service in &plan.services {
-        if let Ok(found) = docker.inspect_container(&service.container_name, None).await {
-            let ours = labels::is_ours(found.config.as_ref().and_then(|c| c.labels.as_ref()), Some(&plan.cluster));
+        if let Ok(found) = docker
+            .inspect_container(&service.container_name, None)
+            .await
+        {
+            let ours = labels::is_ours(
+                found.config.as_ref().and_then(|c| c.labels.as_ref()),
+                Some(&plan.cluster),
+            );
             if !ours {
-                return Err(DockerError::Foreign { name: service.container_name.clone(), cluster: plan.cluster.clone() });
+                return Err(DockerError::Foreign {
+                    name: service.container_name.clone(),
+                    cluster: plan.cluster.clone(),
+                });
             }
         }
     }
@@ -170,11 +216,20 @@ async fn refuse_foreign_names(docker: &Docker, plan: &Plan) -> Result<(), Docker
 }
 
 async fn create_network(docker: &Docker, plan: &Plan) -> Result<(), DockerError> {
-    if let Ok(found) = docker.inspect_network(&plan.network, None::<bollard::query_parameters::InspectNetworkOptions>).await {
+    if let Ok(found) = docker
+        .inspect_network(
+            &plan.network,
+            None::<bollard::query_parameters::InspectNetworkOptions>,
+        )
+        .await
+    {
         if labels::is_ours(found.labels.as_ref(), Some(&plan.cluster)) {
             return Ok(());
         }
-        return Err(DockerError::Foreign { name: format!("network {}", plan.network), cluster: plan.cluster.clone() });
+        return Err(DockerError::Foreign {
+            name: format!("network {}", plan.network),
+            cluster: plan.cluster.clone(),
+        });
     }
     let request = NetworkCreateRequest {
         name: plan.network.clone(),
@@ -182,11 +237,18 @@ async fn create_network(docker: &Docker, plan: &Plan) -> Result<(), DockerError>
         labels: Some(labels::for_cluster(&plan.cluster)),
         ..Default::default()
     };
-    docker.create_network(request).await.map_err(api(format!("create network {}", plan.network)))?;
+    docker
+        .create_network(request)
+        .await
+        .map_err(api(format!("create network {}", plan.network)))?;
     Ok(())
 }
 
-async fn create_and_start(docker: &Docker, plan: &Plan, service: &ServicePlan) -> Result<(), DockerError> {
+async fn create_and_start(
+    docker: &Docker,
+    plan: &Plan,
+    service: &ServicePlan,
+) -> Result<(), DockerError> {
     let s = &service.service;
     let mut container_labels: HashMap<String, String> = s.labels.clone().into_iter().collect();
     container_labels.extend(labels::for_service(&plan.cluster, &s.name, "service"));
@@ -216,7 +278,12 @@ async fn create_and_start(docker: &Docker, plan: &Plan, service: &ServicePlan) -
     let body = ContainerCreateBody {
         image: Some(s.image.clone()),
         hostname: Some(hostname),
-        env: Some(s.environment.iter().map(|(k, v)| format!("{k}={v}")).collect()),
+        env: Some(
+            s.environment
+                .iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect(),
+        ),
         cmd: s.command.clone(),
         entrypoint: s.entrypoint.clone(),
         labels: Some(container_labels),
@@ -233,23 +300,34 @@ async fn create_and_start(docker: &Docker, plan: &Plan, service: &ServicePlan) -
             port_bindings: Some(bindings),
             network_mode: Some(plan.network.clone()),
             // Docker must never undo a fault by restarting a killed broker.
-            restart_policy: Some(RestartPolicy { name: Some(RestartPolicyNameEnum::NO), maximum_retry_count: None }),
+            restart_policy: Some(RestartPolicy {
+                name: Some(RestartPolicyNameEnum::NO),
+                maximum_retry_count: None,
+            }),
             privileged: Some(false),
             ..Default::default()
         }),
         networking_config: Some(NetworkingConfig {
             endpoints_config: Some(HashMap::from([(
                 plan.network.clone(),
-                EndpointSettings { aliases: Some(aliases), ..Default::default() },
+                EndpointSettings {
+                    aliases: Some(aliases),
+                    ..Default::default()
+                },
             )])),
         }),
         ..Default::default()
     };
-    let options = CreateContainerOptionsBuilder::default().name(&service.container_name).build();
+    let options = CreateContainerOptionsBuilder::default()
+        .name(&service.container_name)
+        .build();
     docker
         .create_container(Some(options), body)
         .await
-        .map_err(api(format!("create container {} ({})", service.container_name, s.image)))?;
+        .map_err(api(format!(
+            "create container {} ({})",
+            service.container_name, s.image
+        )))?;
     docker
         .start_container(&service.container_name, None::<bollard::query_parameters::StartContainerOptions>)
         .await
@@ -265,11 +343,23 @@ async fn create_and_start(docker: &Docker, plan: &Plan, service: &ServicePlan) -
 }
 
 /// Our containers (of one cluster, or all), running or not.
-pub async fn list(docker: &Docker, cluster: Option<&str>) -> Result<Vec<bollard::models::ContainerSummary>, DockerError> {
-    let options = ListContainersOptionsBuilder::default().all(true).filters(&labels::filter(cluster)).build();
-    let found = docker.list_containers(Some(options)).await.map_err(api("list containers"))?;
+pub async fn list(
+    docker: &Docker,
+    cluster: Option<&str>,
+) -> Result<Vec<bollard::models::ContainerSummary>, DockerError> {
+    let options = ListContainersOptionsBuilder::default()
+        .all(true)
+        .filters(&labels::filter(cluster))
+        .build();
+    let found = docker
+        .list_containers(Some(options))
+        .await
+        .map_err(api("list containers"))?;
     // The label filter is the daemon's; check again before anything destructive.
-    Ok(found.into_iter().filter(|c| labels::is_ours(c.labels.as_ref(), cluster)).collect())
+    Ok(found
+        .into_iter()
+        .filter(|c| labels::is_ours(c.labels.as_ref(), cluster))
+        .collect())
 }
 
 /// Builds the view of a running cluster from its containers' labels alone.
@@ -284,7 +374,11 @@ pub async fn attach(docker: &Docker, cluster: Option<&str>) -> Result<Cluster, D
     let name = match (cluster, names.as_slice()) {
         (Some(c), _) => c.to_string(),
         (None, [one]) => one.clone(),
-        (None, []) => return Err(DockerError::Other("no cluster is running\n  hint: chaos up -f compose/seed.yml".into())),
+        (None, []) => {
+            return Err(DockerError::Other(
+                "no cluster is running\n  hint: chaos up -f compose/seed.yml".into(),
+            ))
+        }
         (None, many) => {
             return Err(DockerError::Other(format!(
                 "several clusters are running ({}); name one with --cluster",
@@ -295,7 +389,10 @@ pub async fn attach(docker: &Docker, cluster: Option<&str>) -> Result<Cluster, D
     let mut services = Vec::new();
     let mut network = format!("{name}-net");
     let mut config_hash = String::new();
-    for c in containers.iter().filter(|c| c.labels.as_ref().and_then(|l| l.get(labels::CLUSTER)) == Some(&name)) {
+    for c in containers
+        .iter()
+        .filter(|c| c.labels.as_ref().and_then(|l| l.get(labels::CLUSTER)) == Some(&name))
+    {
         let l = c.labels.clone().unwrap_or_default();
         if l.get(labels::ROLE).map(String::as_str) != Some("service") {
             continue;
@@ -314,7 +411,12 @@ pub async fn attach(docker: &Docker, cluster: Option<&str>) -> Result<Cluster, D
         services.push(RunningService {
             name: l.get(labels::SERVICE).cloned().unwrap_or_default(),
             container_id: c.id.clone().unwrap_or_default(),
-            container_name: c.names.as_ref().and_then(|n| n.first()).map(|n| n.trim_start_matches('/').to_string()).unwrap_or_default(),
+            container_name: c
+                .names
+                .as_ref()
+                .and_then(|n| n.first())
+                .map(|n| n.trim_start_matches('/').to_string())
+                .unwrap_or_default(),
             role: Role::from_label(l.get(ROLE_KIND).map(String::as_str).unwrap_or("other")),
             host_bootstrap: l.get(BOOTSTRAP).cloned(),
             ip,
@@ -322,8 +424,23 @@ pub async fn attach(docker: &Docker, cluster: Option<&str>) -> Result<Cluster, D
         });
     }
     services.sort_by(|a, b| a.name.cmp(&b.name));
-    let mode = if services.iter().any(|s| matches!(s.role, Role::Broker { kraft: true, .. })) { "kraft" } else { "zookeeper" };
-    Ok(Cluster { name, network, mode: mode.into(), config_hash, services, reused: false, ready_after: Duration::ZERO })
+    let mode = if services
+        .iter()
+        .any(|s| matches!(s.role, Role::Broker { kraft: true, .. }))
+    {
+        "kraft"
+    } else {
+        "zookeeper"
+    };
+    Ok(Cluster {
+        name,
+        network,
+        mode: mode.into(),
+        config_hash,
+        services,
+        reused: false,
+        ready_after: Duration::ZERO,
+    })
 }
 
 /// Removes our containers and networks (of one cluster, or all). Returns what it removed.
@@ -331,19 +448,40 @@ pub async fn down(docker: &Docker, cluster: Option<&str>) -> Result<Vec<String>,
     let mut removed = Vec::new();
     for c in list(docker, cluster).await? {
         let Some(id) = c.id.clone() else { continue };
-        let name = c.names.as_ref().and_then(|n| n.first()).cloned().unwrap_or(id.clone());
-        let options = RemoveContainerOptionsBuilder::default().force(true).v(true).build();
+        let name = c
+            .names
+            .as_ref()
+            .and_then(|n| n.first())
+            .cloned()
+            .unwrap_or(id.clone());
+        let options = RemoveContainerOptionsBuilder::default()
+            .force(true)
+            .v(true)
+            .build();
         match docker.remove_container(&id, Some(options)).await {
             Ok(()) => removed.push(format!("container {}", name.trim_start_matches('/'))),
-            Err(bollard::errors::Error::DockerResponseServerError { status_code: 404, .. }) => {}
+            Err(bollard::errors::Error::DockerResponseServerError {
+                status_code: 404, ..
+            }) => {}
             Err(e) => return Err(api(format!("remove container {name}"))(e)),
         }
     }
-    let options = ListNetworksOptionsBuilder::default().filters(&labels::filter(cluster)).build();
-    let networks = docker.list_networks(Some(options)).await.map_err(api("list networks"))?;
-    for n in networks.into_iter().filter(|n| labels::is_ours(n.labels.as_ref(), cluster)) {
+    let options = ListNetworksOptionsBuilder::default()
+        .filters(&labels::filter(cluster))
+        .build();
+    let networks = docker
+        .list_networks(Some(options))
+        .await
+        .map_err(api("list networks"))?;
+    for n in networks
+        .into_iter()
+        .filter(|n| labels::is_ours(n.labels.as_ref(), cluster))
+    {
         let Some(name) = n.name else { continue };
-        docker.remove_network(&name).await.map_err(api(format!("remove network {name}")))?;
+        docker
+            .remove_network(&name)
+            .await
+            .map_err(api(format!("remove network {name}")))?;
         removed.push(format!("network {name}"));
     }
     Ok(removed)

@@ -17,15 +17,26 @@ impl Role {
     pub fn as_label(&self) -> String {
         match self {
             Role::ZooKeeper { client_port } => format!("zookeeper:{client_port}"),
-            Role::Broker { id, kraft } => format!("broker:{id}:{}", if *kraft { "kraft" } else { "zookeeper" }),
+            Role::Broker { id, kraft } => {
+                format!("broker:{id}:{}", if *kraft { "kraft" } else { "zookeeper" })
+            }
             Role::Other => "other".into(),
         }
     }
     pub fn from_label(s: &str) -> Role {
         let parts: Vec<&str> = s.split(':').collect();
         match parts.as_slice() {
-            ["zookeeper", port] => port.parse().map(|client_port| Role::ZooKeeper { client_port }).unwrap_or(Role::Other),
-            ["broker", id, mode] => id.parse().map(|id| Role::Broker { id, kraft: *mode == "kraft" }).unwrap_or(Role::Other),
+            ["zookeeper", port] => port
+                .parse()
+                .map(|client_port| Role::ZooKeeper { client_port })
+                .unwrap_or(Role::Other),
+            ["broker", id, mode] => id
+                .parse()
+                .map(|id| Role::Broker {
+                    id,
+                    kraft: *mode == "kraft",
+                })
+                .unwrap_or(Role::Other),
             _ => Role::Other,
         }
     }
@@ -58,11 +69,22 @@ impl Plan {
         let cluster = project
             .name
             .clone()
-            .or_else(|| project.file.file_stem().map(|s| s.to_string_lossy().to_string()))
+            .or_else(|| {
+                project
+                    .file
+                    .file_stem()
+                    .map(|s| s.to_string_lossy().to_string())
+            })
             .unwrap_or_else(|| "chaos".into());
         let cluster: String = cluster
             .chars()
-            .map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c.to_ascii_lowercase() } else { '-' })
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                    c.to_ascii_lowercase()
+                } else {
+                    '-'
+                }
+            })
             .collect();
         let mut services = Vec::new();
         for service in &project.services {
@@ -94,12 +116,22 @@ impl Plan {
                 .container_name
                 .clone()
                 .unwrap_or_else(|| format!("{cluster}-{}", service.name));
-            services.push(ServicePlan { service, role, container_name, host_bootstrap });
+            services.push(ServicePlan {
+                service,
+                role,
+                container_name,
+                host_bootstrap,
+            });
         }
         let mut hasher = Sha256::new();
         hasher.update(format!("{:?}", services));
         let config_hash = format!("{:x}", hasher.finalize())[..16].to_string();
-        Ok(Plan { network: format!("{cluster}-net"), cluster, services, config_hash })
+        Ok(Plan {
+            network: format!("{cluster}-net"),
+            cluster,
+            services,
+            config_hash,
+        })
     }
 
     pub fn brokers(&self) -> impl Iterator<Item = (&ServicePlan, i32)> {
@@ -110,7 +142,11 @@ impl Plan {
     }
 
     pub fn mode(&self) -> &'static str {
-        if self.services.iter().any(|s| matches!(s.role, Role::Broker { kraft: true, .. })) {
+        if self
+            .services
+            .iter()
+            .any(|s| matches!(s.role, Role::Broker { kraft: true, .. }))
+        {
             "kraft"
         } else {
             "zookeeper"
@@ -121,7 +157,10 @@ impl Plan {
 /// ZooKeeper when it has a client port; a broker when it has a broker/node id.
 pub fn role_of(service: &Service) -> Role {
     let env = &service.environment;
-    if let Some(port) = env.get("ZOOKEEPER_CLIENT_PORT").and_then(|p| p.parse().ok()) {
+    if let Some(port) = env
+        .get("ZOOKEEPER_CLIENT_PORT")
+        .and_then(|p| p.parse().ok())
+    {
         return Role::ZooKeeper { client_port: port };
     }
     let id = env
@@ -129,7 +168,10 @@ pub fn role_of(service: &Service) -> Role {
         .or_else(|| env.get("KAFKA_NODE_ID"))
         .and_then(|id| id.parse().ok());
     match id {
-        Some(id) => Role::Broker { id, kraft: env.contains_key("KAFKA_PROCESS_ROLES") },
+        Some(id) => Role::Broker {
+            id,
+            kraft: env.contains_key("KAFKA_PROCESS_ROLES"),
+        },
         None => Role::Other,
     }
 }
@@ -158,44 +200,90 @@ mod tests {
     use crate::compose::PortMapping;
 
     fn broker(name: &str, id: &str, port: u16) -> Service {
-        let mut s = Service { name: name.into(), image: "img".into(), ..Default::default() };
+        let mut s = Service {
+            name: name.into(),
+            image: "img".into(),
+            ..Default::default()
+        };
         s.environment.insert("KAFKA_BROKER_ID".into(), id.into());
         s.environment.insert(
             "KAFKA_ADVERTISED_LISTENERS".into(),
             format!("PLAINTEXT://{name}:9092,PLAINTEXT_HOST://localhost:{port}"),
         );
-        s.ports.push(PortMapping { host_ip: None, host_port: port, container_port: port, protocol: "tcp".into() });
+        s.ports.push(PortMapping {
+            host_ip: None,
+            host_port: port,
+            container_port: port,
+            protocol: "tcp".into(),
+        });
         s
     }
 
     fn project(services: Vec<Service>) -> ComposeProject {
-        ComposeProject { file: "compose/seed.yml".into(), name: None, services }
+        ComposeProject {
+            file: "compose/seed.yml".into(),
+            name: None,
+            services,
+        }
     }
 
     #[test]
     fn roles_ids_and_host_bootstrap_come_from_the_environment() {
-        let mut zk = Service { name: "zookeeper-1".into(), image: "img".into(), ..Default::default() };
-        zk.environment.insert("ZOOKEEPER_CLIENT_PORT".into(), "2181".into());
-        let plan = Plan::new(&project(vec![zk, broker("kafka-1", "1", 29092)]), &IndexMap::new(), &IndexMap::new()).unwrap();
+        let mut zk = Service {
+            name: "zookeeper-1".into(),
+            image: "img".into(),
+            ..Default::default()
+        };
+        zk.environment
+            .insert("ZOOKEEPER_CLIENT_PORT".into(), "2181".into());
+        let plan = Plan::new(
+            &project(vec![zk, broker("kafka-1", "1", 29092)]),
+            &IndexMap::new(),
+            &IndexMap::new(),
+        )
+        .unwrap();
         assert_eq!(plan.cluster, "seed");
         assert_eq!(plan.services[0].role, Role::ZooKeeper { client_port: 2181 });
-        assert_eq!(plan.services[1].role, Role::Broker { id: 1, kraft: false });
-        assert_eq!(plan.services[1].host_bootstrap.as_deref(), Some("127.0.0.1:29092"));
+        assert_eq!(
+            plan.services[1].role,
+            Role::Broker {
+                id: 1,
+                kraft: false
+            }
+        );
+        assert_eq!(
+            plan.services[1].host_bootstrap.as_deref(),
+            Some("127.0.0.1:29092")
+        );
         assert_eq!(plan.services[1].container_name, "seed-kafka-1");
         assert_eq!(plan.mode(), "zookeeper");
     }
 
     #[test]
     fn broker_overrides_change_the_hash_and_reach_only_brokers() {
-        let mut zk = Service { name: "zookeeper-1".into(), image: "img".into(), ..Default::default() };
-        zk.environment.insert("ZOOKEEPER_CLIENT_PORT".into(), "2181".into());
+        let mut zk = Service {
+            name: "zookeeper-1".into(),
+            image: "img".into(),
+            ..Default::default()
+        };
+        zk.environment
+            .insert("ZOOKEEPER_CLIENT_PORT".into(), "2181".into());
         let p = project(vec![zk, broker("kafka-1", "1", 29092)]);
         let plain = Plan::new(&p, &IndexMap::new(), &IndexMap::new()).unwrap();
-        let env = IndexMap::from([("KAFKA_ZOOKEEPER_SESSION_TIMEOUT_MS".to_string(), "6000".to_string())]);
+        let env = IndexMap::from([(
+            "KAFKA_ZOOKEEPER_SESSION_TIMEOUT_MS".to_string(),
+            "6000".to_string(),
+        )]);
         let tuned = Plan::new(&p, &env, &IndexMap::new()).unwrap();
         assert_ne!(plain.config_hash, tuned.config_hash);
-        assert!(!tuned.services[0].service.environment.contains_key("KAFKA_ZOOKEEPER_SESSION_TIMEOUT_MS"));
-        assert_eq!(tuned.services[1].service.environment["KAFKA_ZOOKEEPER_SESSION_TIMEOUT_MS"], "6000");
+        assert!(!tuned.services[0]
+            .service
+            .environment
+            .contains_key("KAFKA_ZOOKEEPER_SESSION_TIMEOUT_MS"));
+        assert_eq!(
+            tuned.services[1].service.environment["KAFKA_ZOOKEEPER_SESSION_TIMEOUT_MS"],
+            "6000"
+        );
     }
 
     #[test]
@@ -208,7 +296,11 @@ mod tests {
 
     #[test]
     fn role_labels_round_trip() {
-        for role in [Role::ZooKeeper { client_port: 2181 }, Role::Broker { id: 3, kraft: true }, Role::Other] {
+        for role in [
+            Role::ZooKeeper { client_port: 2181 },
+            Role::Broker { id: 3, kraft: true },
+            Role::Other,
+        ] {
             assert_eq!(Role::from_label(&role.as_label()), role);
         }
     }

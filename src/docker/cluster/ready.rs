@@ -12,7 +12,11 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 const POLL: Duration = Duration::from_millis(250);
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(2);
 
-pub async fn wait(docker: &Docker, cluster: &Cluster, timeout: Duration) -> Result<(), DockerError> {
+pub async fn wait(
+    docker: &Docker,
+    cluster: &Cluster,
+    timeout: Duration,
+) -> Result<(), DockerError> {
     let deadline = Instant::now() + timeout;
     for service in &cluster.services {
         let left = deadline.saturating_duration_since(Instant::now());
@@ -21,7 +25,12 @@ pub async fn wait(docker: &Docker, cluster: &Cluster, timeout: Duration) -> Resu
     Ok(())
 }
 
-pub async fn wait_service(docker: &Docker, cluster: &Cluster, service: &RunningService, timeout: Duration) -> Result<(), DockerError> {
+pub async fn wait_service(
+    docker: &Docker,
+    cluster: &Cluster,
+    service: &RunningService,
+    timeout: Duration,
+) -> Result<(), DockerError> {
     let started = Instant::now();
     loop {
         let mut last = match check(cluster, service).await {
@@ -42,12 +51,19 @@ pub async fn wait_service(docker: &Docker, cluster: &Cluster, service: &RunningS
     }
 }
 
-async fn not_ready(docker: &Docker, service: &RunningService, started: Instant, reason: String) -> DockerError {
+async fn not_ready(
+    docker: &Docker,
+    service: &RunningService,
+    started: Instant,
+    reason: String,
+) -> DockerError {
     DockerError::NotReady {
         service: service.name.clone(),
         waited_s: started.elapsed().as_secs(),
         reason,
-        logs: logs::tail(docker, &service.container_id, 25).await.unwrap_or_else(|e| format!("(no logs: {e})")),
+        logs: logs::tail(docker, &service.container_id, 25)
+            .await
+            .unwrap_or_else(|e| format!("(no logs: {e})")),
     }
 }
 
@@ -55,15 +71,28 @@ async fn not_ready(docker: &Docker, service: &RunningService, started: Instant, 
 pub async fn check(cluster: &Cluster, service: &RunningService) -> Result<(), String> {
     match service.role {
         Role::ZooKeeper { client_port } => {
-            let ip = service.ip.as_ref().ok_or("no address on the cluster network")?;
-            zookeeper_srvr(&format!("{ip}:{client_port}")).await.map(|_| ())
+            let ip = service
+                .ip
+                .as_ref()
+                .ok_or("no address on the cluster network")?;
+            zookeeper_srvr(&format!("{ip}:{client_port}"))
+                .await
+                .map(|_| ())
         }
         Role::Broker { kraft, .. } => {
             let addr = service.host_bootstrap.as_ref().ok_or("no host listener")?;
-            let mut conn = Connection::connect(addr, REQUEST_TIMEOUT).await.map_err(|e| e.to_string())?;
-            let view = metadata::fetch_view(&mut conn, REQUEST_TIMEOUT).await.map_err(|e| e.to_string())?;
+            let mut conn = Connection::connect(addr, REQUEST_TIMEOUT)
+                .await
+                .map_err(|e| e.to_string())?;
+            let view = metadata::fetch_view(&mut conn, REQUEST_TIMEOUT)
+                .await
+                .map_err(|e| e.to_string())?;
             let expected: Vec<i32> = cluster.brokers().into_iter().map(|(_, id)| id).collect();
-            let missing: Vec<i32> = expected.iter().copied().filter(|id| !view.brokers.contains(id)).collect();
+            let missing: Vec<i32> = expected
+                .iter()
+                .copied()
+                .filter(|id| !view.brokers.contains(id))
+                .collect();
             if !missing.is_empty() {
                 return Err(format!("brokers not registered yet: {missing:?}"));
             }
@@ -84,16 +113,26 @@ pub async fn check(cluster: &Cluster, service: &RunningService) -> Result<(), St
 /// ZooKeeper's four-letter word `srvr`: answers with its version and mode when serving.
 pub async fn zookeeper_srvr(addr: &str) -> Result<String, String> {
     let exchange = async {
-        let mut stream = tokio::net::TcpStream::connect(addr).await.map_err(|e| e.to_string())?;
+        let mut stream = tokio::net::TcpStream::connect(addr)
+            .await
+            .map_err(|e| e.to_string())?;
         stream.write_all(b"srvr").await.map_err(|e| e.to_string())?;
         let mut answer = String::new();
-        stream.read_to_string(&mut answer).await.map_err(|e| e.to_string())?;
+        stream
+            .read_to_string(&mut answer)
+            .await
+            .map_err(|e| e.to_string())?;
         Ok::<_, String>(answer)
     };
-    let answer = tokio::time::timeout(REQUEST_TIMEOUT, exchange).await.map_err(|_| "srvr timed out".to_string())??;
+    let answer = tokio::time::timeout(REQUEST_TIMEOUT, exchange)
+        .await
+        .map_err(|_| "srvr timed out".to_string())??;
     if answer.contains("Mode:") {
         Ok(answer)
     } else {
-        Err(format!("not serving yet: {}", answer.lines().next().unwrap_or("no answer")))
+        Err(format!(
+            "not serving yet: {}",
+            answer.lines().next().unwrap_or("no answer")
+        ))
     }
 }
