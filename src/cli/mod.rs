@@ -73,6 +73,17 @@ pub enum Command {
         #[arg(required = true)]
         dirs: Vec<PathBuf>,
     },
+    /// Compare the latest run of each experiment with the previous ones (history.jsonl);
+    /// exits 1 on a regression.
+    Trend {
+        #[arg(long, default_value = "reports/history.jsonl")]
+        history: PathBuf,
+        #[arg(long, default_value_t = 5)]
+        previous: usize,
+        /// A time this many times the previous median is a regression.
+        #[arg(long, default_value_t = 1.5)]
+        ratio: f64,
+    },
     /// Re-render a run's reports from its events.jsonl.
     Report { dir: PathBuf },
 }
@@ -188,5 +199,10 @@ async fn dispatch(cli: Cli) -> Result<i32, Error> {
         Command::Bench(args) => crate::bench::run(args).await,
         Command::Report { dir } => crate::run::rerender(&dir),
         Command::Compare { dirs } => crate::run::compare(&dirs),
+        Command::Trend {
+            history,
+            previous,
+            ratio,
+        } => crate::run::trend(&history, previous, ratio),
     }
 }

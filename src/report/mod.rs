@@ -10,6 +10,7 @@ mod noise;
 pub mod result;
 mod table;
 pub mod timeline;
+pub mod trend;
 
 pub use compare::render_comparison;
 pub use files::write_atomically;

@@ -112,6 +112,7 @@ pub async fn run_cli(args: RunArgs) -> Result<i32, Error> {
                         progress.line(&crate::report::render_table(&result));
                         progress.line(&format!("reports: {}", dir.display()));
                         codes.push(outcome::exit_code_of(&result, *interrupt.borrow()));
+                        append_history(&args.reports, &result);
                         results.push(result);
                     }
                     Err(e) => {
@@ -156,6 +157,47 @@ pub async fn run_cli(args: RunArgs) -> Result<i32, Error> {
     }
     progress.finish();
     Ok(worst_exit_code(&codes))
+}
+
+/// One line per run in `<reports>/history.jsonl`, for `chaos trend`.
+fn append_history(reports: &Path, result: &RunResult) {
+    use std::io::Write;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    let entry = crate::report::trend::HistoryEntry::of(result, now);
+    if let Ok(mut line) = serde_json::to_vec(&entry) {
+        line.push(b'\n');
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(reports.join("history.jsonl"));
+        if let Err(e) = file.and_then(|mut f| f.write_all(&line)) {
+            eprintln!("history.jsonl not updated: {e}");
+        }
+    }
+}
+
+/// `chaos trend`: the latest run of each experiment against the previous ones.
+pub fn trend(history: &Path, previous: usize, ratio: f64) -> Result<i32, Error> {
+    let text = std::fs::read_to_string(history)
+        .map_err(|e| Error::Invalid(format!("{}: {e}", history.display())))?;
+    let entries: Vec<crate::report::trend::HistoryEntry> = text
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect();
+    let regressions = crate::report::trend::regressions(&entries, previous, ratio, 500.0);
+    println!("{} runs in {}", entries.len(), history.display());
+    if regressions.is_empty() {
+        println!("no regression against the previous {previous} runs");
+        return Ok(exit::PASSED);
+    }
+    for r in &regressions {
+        println!("REGRESSION {r}");
+    }
+    Ok(exit::EXPECTATIONS_FAILED)
 }
 
 /// $GITHUB_STEP_SUMMARY is appended to; other files are replaced.

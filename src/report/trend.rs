@@ -1,0 +1,149 @@
+//! Trends across nightly runs: each run appends one line to `history.jsonl`; `chaos trend`
+//! compares the latest entry of every experiment × variant with the previous ones.
+
+use super::RunResult;
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HistoryEntry {
+    pub unix_s: u64,
+    pub experiment: String,
+    pub variant: Option<String>,
+    pub status: String,
+    pub failover_p50_ms: Option<f64>,
+    pub failover_max_ms: Option<f64>,
+    pub controller_failover_ms: Option<f64>,
+    pub offline_total_ms: f64,
+    pub lost_acked: Option<u64>,
+    pub latency_p99_ms: Option<f64>,
+}
+
+impl HistoryEntry {
+    pub fn of(r: &RunResult, unix_s: u64) -> Self {
+        Self {
+            unix_s,
+            experiment: r.experiment.clone(),
+            variant: r.variant.clone(),
+            status: r.status.as_str().into(),
+            failover_p50_ms: r.failover.metadata_ms.p50,
+            failover_max_ms: r.failover.metadata_ms.max,
+            controller_failover_ms: r.controller_failover_ms,
+            offline_total_ms: r.offline.total_ms,
+            lost_acked: r.verification.as_ref().map(|v| v.lost_acked),
+            latency_p99_ms: r.workload.as_ref().map(|w| w.latency_ms.p99),
+        }
+    }
+}
+
+fn median(mut v: Vec<f64>) -> Option<f64> {
+    v.sort_by(|a, b| a.total_cmp(b));
+    (!v.is_empty()).then(|| v[(v.len() - 1) / 2])
+}
+
+/// Regressions of the latest entry of each experiment × variant against the median of up to
+/// `previous` earlier entries: a time up by more than `ratio` (and by more than `floor_ms`, the
+/// measurement's own noise), new acked loss, or a status that stopped passing.
+pub fn regressions(
+    history: &[HistoryEntry],
+    previous: usize,
+    ratio: f64,
+    floor_ms: f64,
+) -> Vec<String> {
+    let mut keys: Vec<(String, Option<String>)> = history
+        .iter()
+        .map(|h| (h.experiment.clone(), h.variant.clone()))
+        .collect();
+    keys.sort();
+    keys.dedup();
+    let mut out = Vec::new();
+    for (experiment, variant) in keys {
+        let runs: Vec<&HistoryEntry> = history
+            .iter()
+            .filter(|h| h.experiment == experiment && h.variant == variant)
+            .collect();
+        let Some((latest, before)) = runs.split_last() else {
+            continue;
+        };
+        let before: Vec<&&HistoryEntry> = before.iter().rev().take(previous).collect();
+        if before.is_empty() {
+            continue;
+        }
+        let name = match &variant {
+            Some(v) => format!("{experiment} [{v}]"),
+            None => experiment.clone(),
+        };
+        let times: [(&str, fn(&HistoryEntry) -> Option<f64>); 4] = [
+            ("failover p50", |h| h.failover_p50_ms),
+            ("controller failover", |h| h.controller_failover_ms),
+            ("offline total", |h| Some(h.offline_total_ms)),
+            ("latency p99", |h| h.latency_p99_ms),
+        ];
+        for (what, get) in times {
+            if let (Some(now), Some(then)) = (
+                get(latest),
+                median(before.iter().filter_map(|h| get(h)).collect()),
+            ) {
+                if now > then * ratio && now - then > floor_ms {
+                    out.push(format!(
+                        "{name}: {what} {now:.0} ms, was {then:.0} ms (median of {})",
+                        before.len()
+                    ));
+                }
+            }
+        }
+        if latest.lost_acked.unwrap_or(0) > 0
+            && before.iter().all(|h| h.lost_acked.unwrap_or(0) == 0)
+        {
+            out.push(format!(
+                "{name}: {} acked messages lost, none before",
+                latest.lost_acked.unwrap_or(0)
+            ));
+        }
+        if latest.status != "passed" && before.iter().all(|h| h.status == "passed") {
+            out.push(format!("{name}: {} (passed before)", latest.status));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(failover: f64, lost: u64, status: &str) -> HistoryEntry {
+        HistoryEntry {
+            unix_s: 0,
+            experiment: "leader-kill".into(),
+            variant: None,
+            status: status.into(),
+            failover_p50_ms: Some(failover),
+            failover_max_ms: Some(failover),
+            controller_failover_ms: None,
+            offline_total_ms: 0.0,
+            lost_acked: Some(lost),
+            latency_p99_ms: None,
+        }
+    }
+
+    #[test]
+    fn slower_failover_new_loss_and_a_new_failure_are_flagged() {
+        let h = vec![
+            entry(6000.0, 0, "passed"),
+            entry(6100.0, 0, "passed"),
+            entry(18000.0, 3, "failed"),
+        ];
+        let r = regressions(&h, 5, 1.5, 200.0);
+        assert_eq!(r.len(), 3, "{r:?}");
+        assert!(r[0].contains("failover p50 18000 ms, was 6000 ms"));
+    }
+
+    #[test]
+    fn noise_is_not_a_regression() {
+        let h = vec![entry(6000.0, 0, "passed"), entry(6150.0, 0, "passed")];
+        assert!(regressions(&h, 5, 1.5, 200.0).is_empty());
+        assert!(
+            regressions(&h[..1], 5, 1.5, 200.0).is_empty(),
+            "one run has nothing to compare"
+        );
+    }
+}
