@@ -22,6 +22,24 @@ impl Timeline {
         let mut partitions: BTreeMap<(String, i32), Vec<(u64, PartitionState)>> = BTreeMap::new();
         let mut controller: Vec<(u64, Option<BrokerId>)> = Vec::new();
         for e in events {
+            // No broker answered: none can lead a partition for a client either. Every
+            // partition counts as leaderless until the next observation says otherwise.
+            if let EventKind::ObserverError { .. } = &e.kind {
+                for history in partitions.values_mut() {
+                    if let Some((_, last)) = history.last() {
+                        if last.leader.is_some() {
+                            let blind = PartitionState {
+                                leader: None,
+                                ..last.clone()
+                            };
+                            history.push((e.at_us, blind));
+                        }
+                    }
+                }
+                if controller.last().is_some_and(|(_, c)| c.is_some()) {
+                    controller.push((e.at_us, None));
+                }
+            }
             if let EventKind::Observed { snapshot } = &e.kind {
                 if controller.last().map(|(_, c)| *c) != Some(snapshot.controller) {
                     controller.push((e.at_us, snapshot.controller));
@@ -260,4 +278,124 @@ fn log_check(timeline: &Timeline, events: &[&Event]) -> Option<LogCheck> {
     check.min_offset_ms = s.min;
     check.max_offset_ms = s.max;
     Some(check)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::events::{ClusterSnapshot, TimeSource};
+
+    fn ev(at_ms: u64, kind: EventKind) -> Event {
+        Event {
+            at_us: at_ms * 1000,
+            wall_ms: 0,
+            kind,
+        }
+    }
+
+    fn snap(leader: Option<i32>, epoch: i32, isr: &[i32], controller: i32) -> EventKind {
+        EventKind::Observed {
+            snapshot: ClusterSnapshot {
+                controller: Some(controller),
+                brokers: vec![1, 2, 3],
+                partitions: vec![PartitionState {
+                    topic: "orders".into(),
+                    partition: 0,
+                    leader,
+                    leader_epoch: epoch,
+                    replicas: vec![1, 2, 3],
+                    isr: isr.to_vec(),
+                    offline_replicas: vec![],
+                }],
+            },
+        }
+    }
+
+    fn kill(at_ms: u64, broker: i32) -> Event {
+        ev(
+            at_ms,
+            EventKind::FaultInjected {
+                id: "k".into(),
+                kind: "kill".into(),
+                target: "t".into(),
+                resolved: vec![],
+                broker_ids: vec![broker],
+                source: TimeSource::DockerEvent,
+            },
+        )
+    }
+
+    fn analyze(events: Vec<Event>) -> RunResult {
+        crate::analysis::analyze(&events)
+    }
+
+    #[test]
+    fn failover_is_fault_to_a_new_live_leader_and_the_stale_leader_does_not_count() {
+        let r = analyze(vec![
+            ev(0, snap(Some(1), 0, &[1, 2, 3], 1)),
+            kill(1000, 1),
+            // ZooKeeper mode: the dead leader stays in the metadata until its session expires.
+            ev(5000, snap(Some(1), 0, &[1, 2, 3], 1)),
+            ev(7100, snap(Some(2), 1, &[2, 3], 2)),
+            ev(
+                9000,
+                EventKind::FaultReverted {
+                    id: "k".into(),
+                    kind: "kill".into(),
+                    resolved: vec![],
+                    source: TimeSource::DockerEvent,
+                },
+            ),
+            ev(12000, snap(Some(2), 1, &[1, 2, 3], 2)),
+            ev(15000, snap(Some(1), 2, &[1, 2, 3], 2)),
+        ]);
+        let p = &r.partitions[0];
+        assert_eq!(p.failover_ms, Some(6100.0));
+        assert_eq!(r.failover.metadata_ms.max, Some(6100.0));
+        assert_eq!(r.controller_failover_ms, Some(6100.0));
+        assert_eq!(p.isr_changes.len(), 2);
+        assert_eq!(p.isr_changes[0].since_fault_ms, Some(6100.0));
+        assert_eq!(p.isr_changes[1].since_heal_ms, Some(3000.0));
+        assert_eq!(p.under_replicated_ms, 12000.0 - 7100.0);
+        assert_eq!(p.preferred_restored_ms, Some(6000.0));
+        assert_eq!(p.offline_ms, 0.0);
+        assert_eq!(p.leader_changes.len(), 2);
+    }
+
+    #[test]
+    fn offline_spans_and_elections_including_blind_observer_gaps() {
+        let r = analyze(vec![
+            ev(0, snap(Some(1), 0, &[1], 1)),
+            kill(1000, 1),
+            ev(
+                1500,
+                EventKind::ObserverError {
+                    error: "no broker answered".into(),
+                },
+            ),
+            ev(9000, snap(None, 1, &[1], 2)),
+            ev(11000, snap(Some(2), 2, &[2], 2)),
+        ]);
+        let p = &r.partitions[0];
+        assert_eq!(p.offline_intervals.len(), 1);
+        assert_eq!(
+            p.offline_ms, 9500.0,
+            "offline from the moment nothing answered"
+        );
+        assert_eq!(r.failover.election_ms.max, Some(9500.0));
+        assert_eq!(r.offline.partitions, 1);
+    }
+
+    #[test]
+    fn out_of_order_events_are_sorted_and_an_open_offline_span_runs_to_the_end() {
+        let r = analyze(vec![
+            ev(3000, snap(None, 1, &[1], 1)),
+            ev(0, snap(Some(1), 0, &[1], 1)),
+            ev(5000, EventKind::Phase { name: "end".into() }),
+        ]);
+        assert_eq!(r.partitions[0].offline_intervals[0].to_ms, None);
+        assert_eq!(r.partitions[0].offline_ms, 2000.0);
+        assert!(r.partial, "no run-finished: partial");
+        assert!(!r.errors.is_empty(), "no run-started is reported");
+    }
 }

@@ -9,6 +9,18 @@ pub struct Baseline {
     pub snapshot: ClusterSnapshot,
 }
 
+/// The view with every partition led by one of `down` shown leaderless (its leader is known
+/// dead: we killed or stopped it).
+pub fn without_leaders(view: &ClusterSnapshot, down: &[BrokerId]) -> ClusterSnapshot {
+    let mut view = view.clone();
+    for p in &mut view.partitions {
+        if p.leader.is_some_and(|l| down.contains(&l)) {
+            p.leader = None;
+        }
+    }
+    view
+}
+
 pub fn is_met(
     condition: &Condition,
     now: &ClusterSnapshot,

@@ -453,7 +453,27 @@ async fn wait_condition(
     expected_brokers: &[BrokerId],
     timeout: Duration,
 ) -> Result<(), ()> {
-    let check = |s: &ClusterSnapshot| conditions::is_met(condition, s, baseline, expected_brokers);
+    wait_condition_knowing(view, condition, baseline, expected_brokers, &[], timeout).await
+}
+
+/// Like `wait_condition`, but a broker we hold down (killed or stopped) never counts as a
+/// live leader, whatever stale metadata still says.
+async fn wait_condition_knowing(
+    view: &mut watch::Receiver<ClusterSnapshot>,
+    condition: &Condition,
+    baseline: &Baseline,
+    expected_brokers: &[BrokerId],
+    down: &[BrokerId],
+    timeout: Duration,
+) -> Result<(), ()> {
+    let check = |s: &ClusterSnapshot| {
+        conditions::is_met(
+            condition,
+            &conditions::without_leaders(s, down),
+            baseline,
+            expected_brokers,
+        )
+    };
     tokio::time::timeout(timeout, view.wait_for(check))
         .await
         .map_err(|_| ())?
