@@ -4,6 +4,7 @@
 mod compare;
 mod files;
 mod format;
+mod html;
 mod junit;
 mod markdown;
 mod noise;
@@ -14,6 +15,7 @@ pub mod trend;
 
 pub use compare::render_comparison;
 pub use files::write_atomically;
+pub use html::render_html;
 pub use junit::render_junit;
 pub use markdown::render_markdown;
 pub use noise::differences_beyond_noise;

@@ -114,10 +114,18 @@ pub fn analyze_and_write(dir: &Path, events: &[Event]) -> Result<RunResult, Erro
         &dir.join("summary.md"),
         crate::report::render_markdown(&result).as_bytes(),
     )?;
-    match crate::report::timeline::render_timeline_svg(events) {
-        Ok(svg) => crate::report::write_atomically(&dir.join("timeline.svg"), svg.as_bytes())?,
-        Err(e) => eprintln!("timeline.svg not written: {e}"),
-    }
+    let svg = match crate::report::timeline::render_timeline_svg(events) {
+        Ok(svg) => {
+            crate::report::write_atomically(&dir.join("timeline.svg"), svg.as_bytes())?;
+            Some(svg)
+        }
+        Err(e) => {
+            eprintln!("timeline.svg not written: {e}");
+            None
+        }
+    };
+    let html = crate::report::render_html(&result, svg.as_deref());
+    crate::report::write_atomically(&dir.join("report.html"), html.as_bytes())?;
     Ok(result)
 }
 
