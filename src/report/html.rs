@@ -4,7 +4,9 @@
 use super::RunResult;
 
 fn escape(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
 }
 
 pub fn render_html(r: &RunResult, timeline_svg: Option<&str>) -> String {
@@ -36,12 +38,25 @@ pre{{background:#f6f8fa;padding:1em;overflow-x:auto;font-size:13px}} svg{{max-wi
 mod tests {
     #[test]
     fn the_page_is_self_contained_and_escaped() {
-        let events = crate::events::read_events(&include_bytes!("../../tests/fixtures/events/leader-kill.jsonl")[..]).unwrap();
+        let events = crate::events::read_events(
+            &include_bytes!("../../tests/fixtures/events/leader-kill.jsonl")[..],
+        )
+        .unwrap();
         let r = crate::analysis::analyze(&events);
         let svg = crate::report::timeline::render_timeline_svg(&events).unwrap();
         let html = super::render_html(&r, Some(&svg));
-        assert!(html.starts_with("<!doctype html>") && html.contains("<svg") && html.contains("leader-kill"));
-        assert!(!html.contains("http://") || html.matches("http://").all(|_| html.contains("xmlns=\"http://www.w3.org/2000/svg\"")), "no network assets");
+        assert!(
+            html.starts_with("<!doctype html>")
+                && html.contains("<svg")
+                && html.contains("leader-kill")
+        );
+        assert!(
+            !html.contains("http://")
+                || html
+                    .matches("http://")
+                    .all(|_| html.contains("xmlns=\"http://www.w3.org/2000/svg\"")),
+            "no network assets"
+        );
         assert!(!html.contains("<script"));
     }
 }
