@@ -523,7 +523,12 @@ async fn run_steps(
                 humantime::format_duration(timeout)
             ));
             let mut view = observer.view();
-            let met = wait_condition(&mut view, condition, &baseline, expected_brokers, timeout)
+            let down: Vec<BrokerId> = faults
+                .down_on_purpose
+                .lock()
+                .map(|d| d.iter().filter_map(|n| ctx.cluster.broker_id(n)).collect())
+                .unwrap_or_default();
+            let met = wait_condition_knowing(&mut view, condition, &baseline, expected_brokers, &down, timeout)
                 .await
                 .is_ok();
             ctx.sink.emit(EventKind::Condition {
