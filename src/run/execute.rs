@@ -273,13 +273,15 @@ async fn supervise(
     let mut last_start: std::collections::HashMap<String, Instant> = Default::default();
     loop {
         ticker.tick().await;
-        let Ok(view) = crate::docker::cluster::attach(&docker, Some(&cluster)).await else {
-            continue;
-        };
+        // Read what is held down before looking at the containers: a heal that lands in
+        // between must not look like an unexpected exit.
         let down = down_on_purpose
             .lock()
             .map(|d| d.clone())
             .unwrap_or_default();
+        let Ok(view) = crate::docker::cluster::attach(&docker, Some(&cluster)).await else {
+            continue;
+        };
         for s in &view.services {
             if !(s.state == "exited" || s.state == "dead") || down.contains(&s.name) {
                 continue;
@@ -528,9 +530,16 @@ async fn run_steps(
                 .lock()
                 .map(|d| d.iter().filter_map(|n| ctx.cluster.broker_id(n)).collect())
                 .unwrap_or_default();
-            let met = wait_condition_knowing(&mut view, condition, &baseline, expected_brokers, &down, timeout)
-                .await
-                .is_ok();
+            let met = wait_condition_knowing(
+                &mut view,
+                condition,
+                &baseline,
+                expected_brokers,
+                &down,
+                timeout,
+            )
+            .await
+            .is_ok();
             ctx.sink.emit(EventKind::Condition {
                 step: label.clone(),
                 condition: condition.to_string(),
