@@ -107,7 +107,7 @@ fn console_consumer_count() -> usize {
         let (code, out) = chaos::docker::faults::exec(
             &docker,
             &broker.container_id,
-            &["sh", "-c", "java -cp '/opt/kafka/libs/*' kafka.tools.ConsoleConsumer --bootstrap-server kafka-1:9092 --topic orders --from-beginning --timeout-ms 20000 2>/dev/null"],
+            &["sh", "-c", "java -cp '/opt/kafka/libs/*' org.apache.kafka.tools.consumer.ConsoleConsumer --bootstrap-server kafka-1:9092 --topic orders --from-beginning --timeout-ms 20000 2>/dev/null"],
         )
         .await
         .unwrap();

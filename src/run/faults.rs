@@ -321,16 +321,18 @@ impl Faults<'_> {
     async fn revert(&self, active: &Active) -> Result<(), DockerError> {
         let event_ns = match active.kind {
             FaultKind::Kill | FaultKind::Stop => {
+                let started = self
+                    .apply(
+                        FaultKind::Start,
+                        &active.services,
+                        revert_actions(active.kind),
+                    )
+                    .await;
+                // Only once it runs again may the supervisor restart it when it exits.
                 if let Ok(mut down) = self.down_on_purpose.lock() {
                     down.retain(|n| !active.services.contains(n));
                 }
-                self.apply(
-                    FaultKind::Start,
-                    &active.services,
-                    revert_actions(active.kind),
-                )
-                .await?
-                .0
+                started?.0
             }
             FaultKind::Pause => {
                 self.apply(
