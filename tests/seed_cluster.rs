@@ -146,6 +146,10 @@ fn unclean_election_trades_offline_time_for_acked_loss() {
         "unclean election must shorten the offline window"
     );
     assert_eq!(unclean["verification"]["complete"], true);
+    assert_eq!(
+        unclean["cluster"]["reused"], true,
+        "the second combination reuses the cluster"
+    );
     // Independent re-read with Kafka's console consumer of the last variant's topic.
     assert_eq!(
         console_consumer_count() as f64,
@@ -223,5 +227,62 @@ fn sigkill_of_the_harness_then_chaos_clean_heals() {
         said.contains("unpaused") && said.contains("sidecar"),
         "clean must say what it healed: {said}"
     );
+    assert_everything_healed();
+}
+
+#[test]
+fn every_other_fault_kind_is_applied_resolved_and_reverted() {
+    let _one = cluster_test();
+    let (code, results, reports) = run("tests/experiments/fault-kinds.yaml", "seed-fault-kinds");
+    let r = &results[0];
+    let faults = r["faults"].as_array().unwrap();
+    let kinds: Vec<&str> = faults.iter().map(|f| f["kind"].as_str().unwrap()).collect();
+    assert_eq!(
+        kinds,
+        vec!["disconnect", "bandwidth", "pause", "restart", "kill"]
+    );
+    for f in faults.iter().filter(|f| f["kind"] != "restart") {
+        assert!(f["healed_at_ms"].as_f64().is_some(), "not healed: {f}");
+    }
+    assert_eq!(
+        faults[4]["resolved"].as_array().unwrap().len(),
+        2,
+        "all-but-one of three brokers"
+    );
+    let isr_changes = r["partitions"][0]["isr_changes"].as_array().unwrap();
+    assert!(
+        isr_changes
+            .iter()
+            .any(|c| c["isr"].as_array().unwrap().len() == 1),
+        "disconnecting the followers must shrink the ISR to 1"
+    );
+    assert_eq!(r["verification"]["complete"], true);
+    assert_eq!(code, Some(0), "{r:#}");
+    let events = events_of(&reports);
+    assert!(
+        events.contains(r#""seed":7"#),
+        "the seed of random targets is recorded"
+    );
+    assert_everything_healed();
+}
+
+#[test]
+fn a_fault_that_needs_netem_stops_with_a_capability_error() {
+    let _one = cluster_test();
+    let reports = reports_dir("seed-netem");
+    let out = chaos(&[
+        "run",
+        "tests/experiments/netem.yaml",
+        "--keep",
+        "--reports",
+        reports.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("capability error") && stderr.contains("netem"),
+        "{stderr}"
+    );
+    assert!(run_dirs(&reports).is_empty(), "nothing ran");
     assert_everything_healed();
 }

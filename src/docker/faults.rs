@@ -376,6 +376,10 @@ pub async fn heal_partition(
     target: &RunningService,
     rules: &[Vec<String>],
 ) -> Result<(), DockerError> {
+    if !is_running(docker, target).await {
+        // Its network namespace went with it; a restart starts from a clean one.
+        return remove_sidecar(docker, &sidecar_name(target)).await;
+    }
     let sc = sidecar(docker, cluster, target).await?;
     for rule in rules {
         let mut cmd = vec!["iptables", "-D", CHAIN];
@@ -411,9 +415,21 @@ pub async fn heal_bandwidth(
     cluster: &Cluster,
     target: &RunningService,
 ) -> Result<(), DockerError> {
+    if !is_running(docker, target).await {
+        return remove_sidecar(docker, &sidecar_name(target)).await;
+    }
     let sc = sidecar(docker, cluster, target).await?;
     let (_, _) = exec(docker, &sc, &["tc", "qdisc", "del", "dev", "eth0", "root"]).await?;
     Ok(())
+}
+
+async fn is_running(docker: &Docker, s: &RunningService) -> bool {
+    docker
+        .inspect_container(&s.container_id, None)
+        .await
+        .ok()
+        .and_then(|c| c.state?.running)
+        .unwrap_or(false)
 }
 
 /// Whether this kernel has tc netem (delay / loss faults need it). Probed in a throwaway
@@ -444,6 +460,9 @@ pub async fn remove_network_sidecar(
     docker: &Docker,
     s: &RunningService,
 ) -> Result<(), DockerError> {
+    if !is_running(docker, s).await {
+        return remove_sidecar(docker, &sidecar_name(s)).await;
+    }
     clear_network_faults(docker, &sidecar_name(s)).await
 }
 
