@@ -41,11 +41,13 @@ fn leader_kill_failover_follows_the_zookeeper_session_timeout() {
         "seed-leader-kill",
     );
     let r = &results[0];
-    // zookeeper.session.timeout.ms = 6000; ZooKeeper expires sessions on its 2 s tick.
+    // zookeeper.session.timeout.ms = 6000. ZooKeeper counts the timeout from the session's
+    // last heartbeat (the client pings every third of it) and expires on its 2 s tick: the
+    // broker is declared dead 4–8 s after the kill, plus the election and the poll period.
     let failover = f64_at(r, "/failover/metadata_ms/max");
     assert!(
-        (5_000.0..=10_000.0).contains(&failover),
-        "failover {failover} ms outside 5–10 s for a 6 s session"
+        (3_800.0..=10_000.0).contains(&failover),
+        "failover {failover} ms outside 3.8–10 s for a 6 s session"
     );
     assert_eq!(
         f64_at(r, "/failover/resolution_ms"),
@@ -75,8 +77,8 @@ fn controller_kill_elects_a_new_controller_after_the_session_expires() {
     let r = &results[0];
     let failover = f64_at(r, "/controller_failover_ms");
     assert!(
-        (5_000.0..=10_000.0).contains(&failover),
-        "controller failover {failover} ms outside 5–10 s for a 6 s session"
+        (3_800.0..=10_000.0).contains(&failover),
+        "controller failover {failover} ms outside 3.8–10 s for a 6 s session (expiry counts from the last heartbeat)"
     );
     assert_eq!(f64_at(r, "/verification/lost_acked"), 0.0);
     assert_eq!(code, Some(0), "{r:#}");
