@@ -126,10 +126,17 @@ pub async fn run_cli(args: RunArgs) -> Result<i32, Error> {
             }
         }
     }
-    if results.len() > 1 {
-        progress.line(&crate::report::render_comparison(&results));
-        for d in crate::report::differences_beyond_noise(&results) {
-            progress.line(&format!("beyond noise: {d}"));
+    // Variants and repeats of one experiment side by side (different experiments are not
+    // comparable).
+    let mut names: Vec<&str> = results.iter().map(|r| r.experiment.as_str()).collect();
+    names.dedup();
+    for name in names {
+        let group: Vec<RunResult> = results.iter().filter(|r| r.experiment == name).cloned().collect();
+        if group.len() > 1 {
+            progress.line(&crate::report::render_comparison(&group));
+            for d in crate::report::differences_beyond_noise(&group) {
+                progress.line(&format!("beyond noise: {d}"));
+            }
         }
     }
     if let Some(path) = &args.junit {
@@ -142,9 +149,7 @@ pub async fn run_cli(args: RunArgs) -> Result<i32, Error> {
             md.push_str(&crate::report::render_markdown(r));
             md.push('\n');
         }
-        if results.len() > 1 {
-            md.push_str(&crate::report::render_comparison(&results));
-        }
+
         append_or_write(path, md.as_bytes())?;
     }
     if !args.keep {
