@@ -268,6 +268,21 @@ impl TrackedProducer {
             let _ = sender.join();
         }
         let duration_us = self.started.elapsed().as_micros() as u64;
+        // A partition that has not acked for a while when sending stops has an open gap: the
+        // client saw it unavailable until the end of the workload.
+        let stopped_at = self.shared.sink.clock().now_us();
+        if let Ok(last) = self.shared.last_ack_us.lock() {
+            for (partition, last) in last.iter().enumerate() {
+                if *last > 0 && stopped_at.saturating_sub(*last) > self.shared.gap_floor_us {
+                    self.shared.sink.emit(EventKind::AckGap(AckGap {
+                        topic: self.shared.topic.clone(),
+                        partition: partition as i32,
+                        from_us: *last,
+                        to_us: stopped_at,
+                    }));
+                }
+            }
+        }
         let _ = self
             .producer
             .flush(self.options.delivery_timeout + Duration::from_secs(5));

@@ -87,6 +87,27 @@ pub fn render_timeline_svg(events: &[Event]) -> Result<String, String> {
                     );
                 }
             }
+            // No broker answered: every partition (and the controller) is unknown and, for
+            // clients, offline until the next observation.
+            EventKind::ObserverError { .. } => {
+                let blind = |segments: &mut Vec<Segment>| {
+                    if let Some(last) = segments.last_mut() {
+                        if last.leader.is_some() {
+                            last.to = t;
+                            segments.push(Segment {
+                                from: t,
+                                to: end,
+                                leader: None,
+                                under_replicated: false,
+                            });
+                        }
+                    }
+                };
+                blind(&mut controller);
+                for segments in lanes.values_mut() {
+                    blind(segments);
+                }
+            }
             EventKind::FaultInjected {
                 id, kind, resolved, ..
             } => faults.push((

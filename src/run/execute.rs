@@ -602,22 +602,29 @@ async fn request_election(
         endpoints.sort_by_key(|(id, _)| *id != c);
     }
     let mut last = String::from("no broker");
-    for (_, addr) in endpoints {
-        match Connection::connect(&addr, Duration::from_secs(2)).await {
-            Ok(mut conn) => match metadata::elect_leader(
-                &mut conn,
-                topic,
-                partition,
-                unclean,
-                Duration::from_secs(10),
-            )
-            .await
-            {
-                Ok(r) => return Ok(r),
-                Err(e) => last = e.to_string(),
-            },
-            Err(e) => last = e.to_string(),
+    // Brokers that were just started may refuse or drop connections for a few seconds: keep
+    // asking (every broker in turn) until one answers, for up to 30 s.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while Instant::now() < deadline {
+        for (_, addr) in &endpoints {
+            let answer = match Connection::connect(addr, Duration::from_secs(2)).await {
+                Ok(mut conn) => metadata::elect_leader(
+                    &mut conn,
+                    topic,
+                    partition,
+                    unclean,
+                    Duration::from_secs(10),
+                )
+                .await
+                .map_err(|e| e.to_string()),
+                Err(e) => Err(e.to_string()),
+            };
+            match answer {
+                Ok(r) => return Ok(format!("{r} (answered by {addr})")),
+                Err(e) => last = e,
+            }
         }
+        tokio::time::sleep(Duration::from_secs(1)).await;
     }
     Err(DockerError::Other(last))
 }

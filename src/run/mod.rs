@@ -131,7 +131,11 @@ pub async fn run_cli(args: RunArgs) -> Result<i32, Error> {
     let mut names: Vec<&str> = results.iter().map(|r| r.experiment.as_str()).collect();
     names.dedup();
     for name in names {
-        let group: Vec<RunResult> = results.iter().filter(|r| r.experiment == name).cloned().collect();
+        let group: Vec<RunResult> = results
+            .iter()
+            .filter(|r| r.experiment == name)
+            .cloned()
+            .collect();
         if group.len() > 1 {
             progress.line(&crate::report::render_comparison(&group));
             for d in crate::report::differences_beyond_noise(&group) {
