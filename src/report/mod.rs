@@ -8,6 +8,7 @@ mod html;
 mod junit;
 mod markdown;
 mod noise;
+pub mod repeats;
 pub mod result;
 mod table;
 pub mod timeline;

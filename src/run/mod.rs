@@ -433,20 +433,7 @@ pub fn compare(dirs: &[PathBuf]) -> Result<i32, Error> {
         let file = std::fs::File::open(dir.join("events.jsonl"))?;
         let events = crate::events::read_events(std::io::BufReader::new(file))
             .map_err(|e| Error::Invalid(format!("{}: {e}", dir.display())))?;
-        let mut result = crate::analysis::analyze(&events);
-        let expect: Vec<String> = events
-            .iter()
-            .find_map(|e| match &e.kind {
-                EventKind::RunStarted { expect, .. } => Some(expect.clone()),
-                _ => None,
-            })
-            .unwrap_or_default();
-        result.expectations = crate::experiment::expr::evaluate_all(
-            &expect,
-            &serde_json::to_value(&result).unwrap_or_default(),
-        );
-        crate::analysis::conclude(&mut result);
-        results.push(result);
+        results.push(reports::result_of(&events));
     }
     println!("{}", crate::report::render_comparison(&results));
     let differences = crate::report::differences_beyond_noise(&results);

@@ -93,8 +93,9 @@ impl Recorder {
     }
 }
 
-/// Analysis and the files derived from events: result.json and summary.md.
-pub fn analyze_and_write(dir: &Path, events: &[Event]) -> Result<RunResult, Error> {
+/// The result of a run from its events alone: analysis, then the expectations the run
+/// recorded in its first event, then the status.
+pub fn result_of(events: &[Event]) -> RunResult {
     let mut result = crate::analysis::analyze(events);
     let expect: Vec<String> = events
         .iter()
@@ -103,9 +104,16 @@ pub fn analyze_and_write(dir: &Path, events: &[Event]) -> Result<RunResult, Erro
             _ => None,
         })
         .unwrap_or_default();
-    let json = serde_json::to_value(&result).map_err(|e| Error::Io(e.to_string()))?;
+    let json = serde_json::to_value(&result).unwrap_or_default();
     result.expectations = crate::experiment::expr::evaluate_all(&expect, &json);
     crate::analysis::conclude(&mut result);
+    result
+}
+
+/// The result and the files derived from the events: result.json, summary.md, timeline.svg,
+/// report.html.
+pub fn analyze_and_write(dir: &Path, events: &[Event]) -> Result<RunResult, Error> {
+    let result = result_of(events);
     crate::report::write_atomically(
         &dir.join("result.json"),
         &crate::report::render_json(&result),
