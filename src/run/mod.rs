@@ -104,11 +104,14 @@ pub async fn run_cli(args: RunArgs) -> Result<i32, Error> {
                     &current_cluster,
                 )
                 .await;
+                // Whatever happened, the cluster this variant started is ours to remove.
+                if let Some(name) = current_cluster.lock().ok().and_then(|c| c.clone()) {
+                    if !clusters_used.contains(&name) {
+                        clusters_used.push(name);
+                    }
+                }
                 match outcome {
-                    Ok((result, dir, cluster_name)) => {
-                        if !clusters_used.contains(&cluster_name) {
-                            clusters_used.push(cluster_name);
-                        }
+                    Ok((result, dir, _)) => {
                         progress.line(&crate::report::render_table(&result));
                         progress.line(&format!("reports: {}", dir.display()));
                         codes.push(outcome::exit_code_of(&result, *interrupt.borrow()));
@@ -305,6 +308,9 @@ async fn run_variant(
             humantime::format_duration(exp.cluster.warm_up)
         ));
         execute::warm_up(&cluster, exp.cluster.warm_up).await?;
+    }
+    if *interrupt.borrow() {
+        return Err(Error::Interrupted);
     }
     let dir = reports::run_dir(&args.reports, &exp.name, variant, repeat)?;
     let recorder = reports::Recorder::start(&dir)?;
