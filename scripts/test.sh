@@ -10,7 +10,12 @@ if [ "$(id -u)" -eq 0 ]; then scripts/install-docker.sh; else sudo scripts/insta
 cargo build --locked --bins
 target/debug/chaos images build
 status=0
-cargo test --locked --no-fail-fast "$@" || status=$?
+log=$(mktemp)
+cargo test --locked --no-fail-fast "$@" 2>&1 | tee "$log" || status=$?
+# One closing line over every test binary.
+awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($i ~ /^passed/) p += $(i-1); if ($i ~ /^failed/) f += $(i-1) } }
+     END { printf "tests: %d passed, %d failed\n", p, f }' "$log"
+rm -f "$log"
 # Real-cluster tests keep one cluster running for each other (reuse); remove it now.
 target/debug/chaos clean --all >/dev/null 2>&1 || true
 exit $status
