@@ -35,7 +35,7 @@ pub fn render_table(r: &RunResult) -> String {
     ));
     if !r.cluster.settings.is_empty() {
         out.push_str(&format!(
-            "settings: {}\n",
+            "broker settings: {}\n",
             r.cluster
                 .settings
                 .iter()
