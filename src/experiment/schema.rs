@@ -111,6 +111,35 @@ pub struct TopicSpec {
     pub assignment: Vec<Vec<i32>>,
 }
 
+impl TopicSpec {
+    /// Partitions of the topic: the assignment's rows when one is given.
+    pub fn partition_count(&self) -> i32 {
+        if self.assignment.is_empty() {
+            self.partitions
+        } else {
+            self.assignment.len() as i32
+        }
+    }
+}
+
+impl Experiment {
+    /// The topic the workload writes (its own, else the first declared) and its partitions.
+    pub fn workload_topic(&self) -> Option<(String, i32)> {
+        let w = self.workload.as_ref()?;
+        let name = w
+            .topic
+            .clone()
+            .or_else(|| self.topics.first().map(|t| t.name.clone()))?;
+        let partitions = self
+            .topics
+            .iter()
+            .find(|t| t.name == name)
+            .map(TopicSpec::partition_count)
+            .unwrap_or(1);
+        Some((name, partitions))
+    }
+}
+
 fn one_i32() -> i32 {
     1
 }

@@ -50,13 +50,10 @@ impl Checker<'_> {
 }
 
 fn partition_count(exp: &Experiment, topic: &str) -> Option<i32> {
-    exp.topics.iter().find(|t| t.name == topic).map(|t| {
-        if t.assignment.is_empty() {
-            t.partitions
-        } else {
-            t.assignment.len() as i32
-        }
-    })
+    exp.topics
+        .iter()
+        .find(|t| t.name == topic)
+        .map(TopicSpec::partition_count)
 }
 
 fn check_partition(

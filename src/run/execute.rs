@@ -71,23 +71,7 @@ pub async fn execute(ctx: &RunContext<'_>, interrupt: watch::Receiver<bool>) -> 
 
     let producer = match &exp.workload {
         Some(w) => {
-            let topic = w
-                .topic
-                .clone()
-                .or_else(|| topics.first().cloned())
-                .unwrap_or_default();
-            let partitions = exp
-                .topics
-                .iter()
-                .find(|t| t.name == topic)
-                .map(|t| {
-                    if t.assignment.is_empty() {
-                        t.partitions
-                    } else {
-                        t.assignment.len() as i32
-                    }
-                })
-                .unwrap_or(1);
+            let (topic, partitions) = exp.workload_topic().unwrap_or_default();
             Some(
                 TrackedProducer::start(
                     ProducerOptions {
@@ -215,23 +199,7 @@ pub async fn execute(ctx: &RunContext<'_>, interrupt: watch::Receiver<bool>) -> 
                 name: "verify".into(),
             });
             (ctx.progress)("re-reading every partition and checking every acked message");
-            let w = exp.workload.as_ref();
-            let topic = w
-                .and_then(|w| w.topic.clone())
-                .or_else(|| topics.first().cloned())
-                .unwrap_or_default();
-            let partitions = exp
-                .topics
-                .iter()
-                .find(|t| t.name == topic)
-                .map(|t| {
-                    if t.assignment.is_empty() {
-                        t.partitions
-                    } else {
-                        t.assignment.len() as i32
-                    }
-                })
-                .unwrap_or(1);
+            let (topic, partitions) = exp.workload_topic().unwrap_or_default();
             let options = crate::kafka::reader::ReadOptions {
                 bootstrap: bootstrap.clone(),
                 topic,
