@@ -140,6 +140,13 @@ pub async fn run_cli(args: RunArgs) -> Result<i32, Error> {
             .cloned()
             .collect();
         if group.len() > 1 {
+            let page = args.reports.join(format!("{name}-matrix.html"));
+            if let Err(e) = crate::report::write_atomically(
+                &page,
+                crate::report::render_matrix_html(&group).as_bytes(),
+            ) {
+                eprintln!("{}: {e}", page.display());
+            }
             progress.line(&crate::report::render_comparison(&group));
             for d in crate::report::differences_beyond_noise(&group) {
                 progress.line(&format!("beyond noise: {d}"));
