@@ -1,62 +1,101 @@
-//! Whether two measured values differ beyond their noise: the error bar of each number
-//! (the observer's poll period) and, with repeats, the spread of the repeats.
+//! Whether measured values differ beyond their noise. Repeats of one experiment × variant are
+//! taken together first: two groups differ when their ranges (min – max over repeats, widened
+//! by the error bar of each number, the observer's poll period) do not overlap.
 
 use super::RunResult;
 
-/// Describes differences between the first result and each other one that exceed the noise.
-pub fn differences_beyond_noise(results: &[RunResult]) -> Vec<String> {
-    let Some(base) = results.first() else {
-        return vec![];
-    };
-    let label = |r: &RunResult| match &r.variant {
+type Metric = fn(&RunResult) -> Option<f64>;
+
+fn label(r: &RunResult) -> String {
+    match &r.variant {
         Some(v) => format!("{} [{v}]", r.experiment),
         None => r.experiment.clone(),
+    }
+}
+
+/// Describes the differences between the first group and each other group that exceed the noise.
+pub fn differences_beyond_noise(results: &[RunResult]) -> Vec<String> {
+    let mut groups: Vec<(String, Vec<&RunResult>)> = Vec::new();
+    for r in results {
+        let key = label(r);
+        match groups.iter_mut().find(|(k, _)| *k == key) {
+            Some((_, g)) => g.push(r),
+            None => groups.push((key, vec![r])),
+        }
+    }
+    let Some((base_name, base)) = groups.first() else {
+        return vec![];
+    };
+    let metrics: [(&str, Metric); 3] = [
+        ("failover max", |r| r.failover.metadata_ms.max),
+        ("controller failover", |r| r.controller_failover_ms),
+        ("offline total", |r| Some(r.offline.total_ms)),
+    ];
+    let range = |g: &[&RunResult], get: Metric| -> Option<(f64, f64, f64)> {
+        let mut v: Vec<f64> = g.iter().filter_map(|r| get(r)).collect();
+        v.sort_by(|a, b| a.total_cmp(b));
+        let bar = g.iter().map(|r| r.error_bar_ms).fold(0.0, f64::max);
+        Some((*v.first()? - bar, v[(v.len() - 1) / 2], *v.last()? + bar))
     };
     let mut out = Vec::new();
-    for other in &results[1..] {
-        let bar = base.error_bar_ms.max(other.error_bar_ms);
-        let pairs = [
-            (
-                "failover p50",
-                base.failover.metadata_ms.p50,
-                other.failover.metadata_ms.p50,
-            ),
-            (
-                "controller failover",
-                base.controller_failover_ms,
-                other.controller_failover_ms,
-            ),
-            (
-                "offline total",
-                Some(base.offline.total_ms),
-                Some(other.offline.total_ms),
-            ),
-        ];
-        for (what, a, b) in pairs {
-            if let (Some(a), Some(b)) = (a, b) {
-                // Each time is ± one poll period: a difference above two is real.
-                if (a - b).abs() > 2.0 * bar {
-                    out.push(format!(
-                        "{what}: {} {:.0} ms vs {} {:.0} ms (beyond ±{:.0} ms)",
-                        label(base),
-                        a,
-                        label(other),
-                        b,
-                        bar
-                    ));
+    for (name, other) in &groups[1..] {
+        for (what, get) in metrics {
+            if let (Some((a_lo, a_mid, a_hi)), Some((b_lo, b_mid, b_hi))) =
+                (range(base, get), range(other, get))
+            {
+                if a_hi < b_lo || b_hi < a_lo {
+                    out.push(format!("{what}: {base_name} {a_mid:.0} ms vs {name} {b_mid:.0} ms (ranges with error bars do not overlap)"));
                 }
             }
         }
-        let lost = |r: &RunResult| r.verification.as_ref().map(|v| v.lost_acked);
+        let lost = |g: &[&RunResult]| {
+            g.iter()
+                .filter_map(|r| r.verification.as_ref().map(|v| v.lost_acked))
+                .max()
+        };
         if let (Some(a), Some(b)) = (lost(base), lost(other)) {
             if (a == 0) != (b == 0) {
                 out.push(format!(
-                    "acked loss: {} lost {a}, {} lost {b}",
-                    label(base),
-                    label(other)
+                    "acked loss: {base_name} lost up to {a}, {name} lost up to {b}"
                 ));
             }
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(variant: &str, failover: f64) -> RunResult {
+        let events = crate::events::read_events(
+            &include_bytes!("../../tests/fixtures/events/leader-kill.jsonl")[..],
+        )
+        .unwrap();
+        let mut r = crate::analysis::analyze(&events);
+        r.variant = Some(variant.into());
+        r.failover.metadata_ms.max = Some(failover);
+        r
+    }
+
+    #[test]
+    fn repeats_of_one_variant_are_not_compared_with_each_other() {
+        let d = differences_beyond_noise(&[
+            run("6s", 6000.0),
+            run("6s", 6700.0),
+            run("12s", 9200.0),
+            run("12s", 10500.0),
+        ]);
+        assert_eq!(d.len(), 1, "{d:?}");
+        assert!(d[0].starts_with("failover max"));
+    }
+
+    #[test]
+    fn overlapping_ranges_are_noise() {
+        assert!(
+            differences_beyond_noise(&[run("a", 6000.0), run("a", 7000.0), run("b", 6900.0)])
+                .is_empty()
+        );
+    }
 }
