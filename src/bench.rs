@@ -354,7 +354,7 @@ async fn throughput(cluster: &cluster::Cluster, messages: u64) -> Result<Through
     let perf_test_per_s = text
         .lines()
         .filter(|l| l.contains("records sent"))
-        .last()
+        .next_back()
         .and_then(|l| {
             l.split(',')
                 .nth(1)?

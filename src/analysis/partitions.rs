@@ -123,7 +123,11 @@ pub fn fill(result: &mut RunResult, timeline: &Timeline, events: &[&Event]) {
             if let Some(p) = prev {
                 if !same_set(&p.isr, &s.isr) {
                     let since = |times: &[u64]| {
-                        times.iter().filter(|x| **x <= *t).last().map(|x| ms(t - x))
+                        times
+                            .iter()
+                            .filter(|x| **x <= *t)
+                            .next_back()
+                            .map(|x| ms(t - x))
                     };
                     let fault_times: Vec<u64> = faults.iter().map(|(f, _)| *f).collect();
                     pr.isr_changes.push(IsrChange {

@@ -19,14 +19,14 @@ use std::time::Duration;
 
 #[derive(Debug, Clone, thiserror::Error)]
 #[error("{0}")]
-pub struct ComposeError(pub InputError);
+pub struct ComposeError(pub Box<InputError>);
 
 const SUPPORTED: &str = "services keys: image, environment, ports, depends_on, hostname, container_name, command, \
 entrypoint, healthcheck, labels, networks, profiles, restart; top level: version, name, services, networks";
 
 /// Reads a compose file; variables come from the process environment, then a `.env` beside it.
 pub fn load(path: &Path) -> Result<ComposeProject, ComposeError> {
-    let text = read_text(path, "compose file").map_err(ComposeError)?;
+    let text = read_text(path, "compose file").map_err(|e| ComposeError(Box::new(e)))?;
     let dotenv = path
         .parent()
         .map(|d| d.join(".env"))
@@ -50,14 +50,14 @@ pub fn parse(
     vars: &dyn Fn(&str) -> Option<String>,
 ) -> Result<ComposeProject, ComposeError> {
     let err = |line: Option<usize>, path: String, message: String, hint: Option<String>| {
-        ComposeError(InputError {
+        ComposeError(Box::new(InputError {
             file: file.to_path_buf(),
             line,
             column: None,
             path,
             message,
             hint,
-        })
+        }))
     };
     let text = interpolate(text, vars).map_err(|(line, m)| {
         err(
@@ -86,7 +86,7 @@ pub fn parse(
                 "not supported by chaos's compose loader ({SUPPORTED})"
             ));
         }
-        ComposeError(e)
+        ComposeError(Box::new(e))
     })?;
     let line_of_service = |name: &str| {
         text.lines()

@@ -17,11 +17,11 @@ use std::path::{Path, PathBuf};
 
 #[derive(Debug, Clone, thiserror::Error)]
 #[error("{0}")]
-pub struct ExperimentError(pub InputError);
+pub struct ExperimentError(pub Box<InputError>);
 
 impl From<InputError> for ExperimentError {
     fn from(e: InputError) -> Self {
-        ExperimentError(e)
+        ExperimentError(Box::new(e))
     }
 }
 

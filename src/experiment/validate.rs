@@ -24,14 +24,14 @@ impl Checker<'_> {
         message: impl Into<String>,
         hint: Option<&str>,
     ) -> ExperimentError {
-        ExperimentError(InputError {
+        ExperimentError(Box::new(InputError {
             file: self.file.to_path_buf(),
             line,
             column: None,
             path: path.into(),
             message: message.into(),
             hint: hint.map(str::to_string),
-        })
+        }))
     }
     fn step(
         &self,

@@ -298,7 +298,7 @@ impl TrackedProducer {
                 PHASES
                     .iter()
                     .zip(hs.iter())
-                    .filter(|(_, h)| h.len() > 0)
+                    .filter(|(_, h)| !h.is_empty())
                     .filter_map(|(name, h)| {
                         let mut bytes = Vec::new();
                         V2Serializer::new().serialize(h, &mut bytes).ok()?;

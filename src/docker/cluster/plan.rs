@@ -89,11 +89,9 @@ impl Plan {
         let mut services = Vec::new();
         for service in &project.services {
             let mut service = service.clone();
-            if role_of(&service) != Role::Other {
-                if matches!(role_of(&service), Role::Broker { .. }) {
-                    for (k, v) in broker_env {
-                        service.environment.insert(k.clone(), v.clone());
-                    }
+            if matches!(role_of(&service), Role::Broker { .. }) {
+                for (k, v) in broker_env {
+                    service.environment.insert(k.clone(), v.clone());
                 }
             }
             if let Some(extra) = service_env.get(&service.name) {
