@@ -288,3 +288,45 @@ fn a_fault_that_needs_netem_stops_with_a_capability_error() {
     assert!(run_dirs(&reports).is_empty(), "nothing ran");
     assert_everything_healed();
 }
+
+#[test]
+fn a_matrix_with_repeats_reuses_the_cluster_and_compares_the_combinations() {
+    let _one = cluster_test();
+    let reports = reports_dir("seed-repeat");
+    let out = chaos(&[
+        "run",
+        "tests/experiments/repeat-fast.yaml",
+        "--keep",
+        "--reports",
+        reports.to_str().unwrap(),
+    ]);
+    let results = results(&reports);
+    assert_eq!(results.len(), 4, "2 combinations × 2 repeats");
+    assert!(
+        results
+            .iter()
+            .skip(1)
+            .all(|r| r["cluster"]["reused"] == true),
+        "the cluster must not be restarted between runs"
+    );
+    for r in &results {
+        assert_eq!(
+            f64_at(r, "/verification/lost_acked"),
+            0.0,
+            "graceful stop with acks=all loses nothing"
+        );
+        assert!(
+            f64_at(r, "/failover/metadata_ms/max") < 3_000.0,
+            "controlled shutdown moves leadership quickly"
+        );
+    }
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("(n=2)"),
+        "repeats are summarised with their count: {stderr}"
+    );
+    let page =
+        std::fs::read_to_string(reports.join("repeat-fast-matrix.html")).expect("matrix page");
+    assert!(page.contains("2 combination(s)") && page.matches("<svg").count() == 3);
+    assert_eq!(out.status.code(), Some(0));
+}
