@@ -161,26 +161,31 @@ fn unclean_election_trades_offline_time_for_acked_loss() {
     assert_everything_healed();
 }
 
-fn wait_for_faults(reports: &std::path::Path, n: usize) {
+/// Waits until the run's events hold `n` lines containing `needle`.
+fn wait_for_events(reports: &std::path::Path, needle: &str, n: usize) {
     let deadline = Instant::now() + Duration::from_secs(180);
     while Instant::now() < deadline {
-        if events_of(reports)
-            .matches(r#""event":"fault-injected""#)
-            .count()
-            >= n
-        {
+        if events_of(reports).matches(needle).count() >= n {
             return;
         }
-        std::thread::sleep(Duration::from_millis(200));
+        std::thread::sleep(Duration::from_millis(100));
     }
-    panic!("faults were not injected in time: {}", events_of(reports));
+    panic!("no {needle} in time: {}", events_of(reports));
 }
 
-fn spawn_run(reports: &std::path::Path) -> std::process::Child {
+fn wait_for_faults(reports: &std::path::Path, n: usize) {
+    wait_for_events(reports, r#""event":"fault-injected""#, n);
+}
+
+fn phase(name: &str) -> String {
+    format!(r#""event":"phase","name":"{name}""#)
+}
+
+fn spawn_run(experiment: &str, reports: &std::path::Path) -> std::process::Child {
     std::process::Command::new(env!("CARGO_BIN_EXE_chaos"))
         .args([
             "run",
-            "tests/experiments/interrupt.yaml",
+            experiment,
             "--keep",
             "--reports",
             reports.to_str().unwrap(),
@@ -198,27 +203,100 @@ fn signal(child: &std::process::Child, sig: &str) {
     assert!(status.success());
 }
 
+/// SIGINT once the events show `point`; the run must exit 130 soon, healed, with a partial
+/// report. Returns the run's events.
+fn interrupt_at(experiment: &str, test: &str, point: &str, times: usize) -> String {
+    let reports = reports_dir(test);
+    let mut child = spawn_run(experiment, &reports);
+    wait_for_events(&reports, point, times);
+    signal(&child, "-INT");
+    let signalled = Instant::now();
+    let code = child.wait().unwrap().code();
+    assert_eq!(code, Some(130), "{test}: interrupted runs exit 130");
+    assert!(
+        signalled.elapsed() < Duration::from_secs(60),
+        "{test}: the run must stop promptly after Ctrl-C, took {:?}",
+        signalled.elapsed()
+    );
+    assert_everything_healed();
+    let results = results(&reports);
+    assert_eq!(results.len(), 1, "{test}: a partial report is written");
+    assert_eq!(results[0]["partial"], true, "{test}");
+    events_of(&reports)
+}
+
 #[test]
 fn sigint_during_a_pause_and_a_partition_heals_and_writes_a_partial_report() {
     let _one = cluster_test();
-    let reports = reports_dir("seed-sigint");
-    let mut child = spawn_run(&reports);
-    wait_for_faults(&reports, 2);
-    signal(&child, "-INT");
-    let code = child.wait().unwrap().code();
-    assert_eq!(code, Some(130), "interrupted runs exit 130");
-    assert_everything_healed();
-    let results = results(&reports);
-    assert_eq!(results.len(), 1, "a partial report is written");
-    assert_eq!(results[0]["partial"], true);
-    assert!(events_of(&reports).contains(r#""event":"fault-reverted""#));
+    // A decoy named like a compose service must survive faults, the interrupt and the heal.
+    common::lifecycle::start_decoy("kafka-2");
+    let events = interrupt_at(
+        "tests/experiments/interrupt.yaml",
+        "seed-sigint",
+        r#""event":"fault-injected""#,
+        2,
+    );
+    assert!(events.contains(r#""event":"fault-reverted""#), "{events}");
+    assert_eq!(
+        common::lifecycle::decoy_state("kafka-2").as_deref(),
+        Some("running")
+    );
+    common::lifecycle::remove_decoy("kafka-2");
+}
+
+#[test]
+fn sigint_before_the_first_fault_stops_without_injecting_anything() {
+    let _one = cluster_test();
+    let events = interrupt_at(
+        "tests/experiments/interrupt.yaml",
+        "seed-sigint-before",
+        &phase("steps"),
+        1,
+    );
+    assert!(
+        !events.contains(r#""event":"fault-injected""#),
+        "no fault after Ctrl-C: {events}"
+    );
+    assert!(!events.contains(&phase("verify")), "{events}");
+}
+
+#[test]
+fn sigint_during_the_heal_wait_stops_it_and_skips_the_reread() {
+    let _one = cluster_test();
+    let events = interrupt_at(
+        "tests/experiments/interrupt-heal.yaml",
+        "seed-sigint-heal",
+        &phase("heal"),
+        1,
+    );
+    assert!(events.contains(r#""event":"fault-reverted""#), "{events}");
+    assert!(
+        !events.contains(&phase("verify")),
+        "no re-read after Ctrl-C: {events}"
+    );
+}
+
+#[test]
+fn sigint_during_the_reread_abandons_it_and_reports_no_verification() {
+    let _one = cluster_test();
+    let events = interrupt_at(
+        "tests/experiments/interrupt-reread.yaml",
+        "seed-sigint-reread",
+        &phase("verify"),
+        1,
+    );
+    assert!(
+        events.contains("the re-read was interrupted"),
+        "the signal must land during the re-read: {events}"
+    );
+    assert!(!events.contains(r#""event":"verified""#), "{events}");
 }
 
 #[test]
 fn sigkill_of_the_harness_then_chaos_clean_heals() {
     let _one = cluster_test();
     let reports = reports_dir("seed-sigkill");
-    let mut child = spawn_run(&reports);
+    let mut child = spawn_run("tests/experiments/interrupt.yaml", &reports);
     wait_for_faults(&reports, 2);
     signal(&child, "-KILL");
     let _ = child.wait();
@@ -226,9 +304,34 @@ fn sigkill_of_the_harness_then_chaos_clean_heals() {
     assert!(out.status.success());
     let said = String::from_utf8_lossy(&out.stdout);
     assert!(
-        said.contains("unpaused") && said.contains("sidecar"),
+        said.contains("unpaused") && said.contains("orphaned network-fault sidecar"),
         "clean must say what it healed: {said}"
     );
+    assert_everything_healed();
+}
+
+#[test]
+fn sigkill_of_the_harness_then_the_next_run_sweeps_the_orphans() {
+    let _one = cluster_test();
+    let reports = reports_dir("seed-sigkill-sweep");
+    let mut child = spawn_run("tests/experiments/interrupt.yaml", &reports);
+    wait_for_faults(&reports, 2);
+    signal(&child, "-KILL");
+    let _ = child.wait();
+    let next = reports_dir("seed-sigkill-next");
+    let out = chaos(&[
+        "run",
+        "tests/experiments/no-fault.yaml",
+        "--keep",
+        "--reports",
+        next.to_str().unwrap(),
+    ]);
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        said.contains("orphan sweep") && said.contains("owner pid"),
+        "the next run must say what it swept: {said}"
+    );
+    assert_eq!(out.status.code(), Some(0), "{said}");
     assert_everything_healed();
 }
 
@@ -329,4 +432,118 @@ fn a_matrix_with_repeats_reuses_the_cluster_and_compares_the_combinations() {
         std::fs::read_to_string(reports.join("repeat-fast-matrix.html")).expect("matrix page");
     assert!(page.contains("2 combination(s)") && page.matches("<svg").count() == 3);
     assert_eq!(out.status.code(), Some(0));
+}
+
+/// A broker setting as the broker reported it at the start of the run.
+fn setting(r: &Value, key: &str) -> f64 {
+    r["cluster"]["settings"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|kv| kv[0] == key)
+        .and_then(|kv| kv[1].as_str()?.parse().ok())
+        .unwrap_or_else(|| panic!("{key} not recorded: {r:#}"))
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    let n = v.len();
+    if n % 2 == 1 {
+        v[n / 2]
+    } else {
+        (v[n / 2 - 1] + v[n / 2]) / 2.0
+    }
+}
+
+/// Groups `value` of each run by `key`'s setting: (setting, values), settings ascending.
+fn by_setting(results: &[Value], key: &str, value: impl Fn(&Value) -> f64) -> Vec<(f64, Vec<f64>)> {
+    let mut groups: Vec<(f64, Vec<f64>)> = Vec::new();
+    for r in results {
+        let s = setting(r, key);
+        match groups.iter_mut().find(|(k, _)| *k == s) {
+            Some((_, v)) => v.push(value(r)),
+            None => groups.push((s, vec![value(r)])),
+        }
+    }
+    groups.sort_by(|a, b| a.0.total_cmp(&b.0));
+    groups
+}
+
+#[test]
+fn failover_time_follows_zookeeper_session_timeout_across_two_settings() {
+    let _one = cluster_test();
+    let (code, results, _) = run(
+        "tests/experiments/fidelity-session-timeout.yaml",
+        "seed-fidelity-session",
+    );
+    assert_eq!(results.len(), 4, "2 settings × 2 repeats");
+    const TICK_MS: f64 = 2_000.0; // ZOOKEEPER_TICK_TIME of compose/seed.yml
+    let groups = by_setting(&results, "zookeeper.session.timeout.ms", |r| {
+        f64_at(r, "/failover/metadata_ms/max")
+    });
+    assert_eq!(groups.len(), 2, "{groups:?}");
+    for (timeout, failovers) in &groups {
+        for f in failovers {
+            // The broker's ZooKeeper client pings every third of the timeout, so its session
+            // expires 2/3–1 × the timeout after the kill, rounded up to ZooKeeper's tick; the
+            // controller's election, the metadata update and the poll period follow (≤ 2 s).
+            let (low, high) = (timeout * 2.0 / 3.0 - 100.0, timeout + TICK_MS + 2_000.0);
+            assert!(
+                (low..=high).contains(f),
+                "failover {f} ms outside {low}–{high} ms for a {timeout} ms session"
+            );
+        }
+    }
+    let (t1, m1) = (groups[0].0, median(groups[0].1.clone()));
+    let (t2, m2) = (groups[1].0, median(groups[1].1.clone()));
+    let (dt, dm) = (t2 - t1, m2 - m1);
+    eprintln!("fidelity: session {t1} → {t2} ms moved the failover median {m1:.0} → {m2:.0} ms (Δ {dm:.0} ms for Δ {dt:.0} ms)");
+    // Expected Δ ≈ 5/6 of the settings' difference (the mean heartbeat phase); the two-run
+    // medians carry the heartbeat phase and the tick rounding as their error.
+    assert!(
+        (dt / 3.0..=dt + TICK_MS).contains(&dm),
+        "median moved {dm:.0} ms for a {dt:.0} ms change of zookeeper.session.timeout.ms"
+    );
+    assert_eq!(code, Some(0));
+    assert_everything_healed();
+}
+
+#[test]
+fn isr_shrink_follows_replica_lag_time_max_across_two_settings() {
+    let _one = cluster_test();
+    let (code, results, _) = run("tests/experiments/fidelity-lag.yaml", "seed-fidelity-lag");
+    assert_eq!(results.len(), 4, "2 settings × 2 repeats");
+    let shrink = |r: &Value| {
+        r["partitions"][0]["isr_changes"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|c| c["isr"].as_array().map(Vec::len) == Some(2))
+            .and_then(|c| c["since_fault_ms"].as_f64())
+            .unwrap_or_else(|| panic!("no ISR shrink after the freeze: {r:#}"))
+    };
+    let groups = by_setting(&results, "replica.lag.time.max.ms", shrink);
+    assert_eq!(groups.len(), 2, "{groups:?}");
+    for (lag, shrinks) in &groups {
+        for s in shrinks {
+            // The leader checks every half of the lag: a frozen follower leaves the ISR
+            // 1–1.5 × the lag after its last fetch, then the controller writes the change and
+            // the metadata carries it (≤ 2 s with the poll period).
+            let (low, high) = (lag - 500.0, lag * 1.5 + 2_000.0);
+            assert!(
+                (low..=high).contains(s),
+                "ISR shrink {s} ms outside {low}–{high} ms for replica.lag.time.max.ms {lag}"
+            );
+        }
+    }
+    let (l1, m1) = (groups[0].0, median(groups[0].1.clone()));
+    let (l2, m2) = (groups[1].0, median(groups[1].1.clone()));
+    let (dl, dm) = (l2 - l1, m2 - m1);
+    eprintln!("fidelity: lag {l1} → {l2} ms moved the ISR-shrink median {m1:.0} → {m2:.0} ms (Δ {dm:.0} ms for Δ {dl:.0} ms)");
+    assert!(
+        (dl / 2.0..=dl * 2.0).contains(&dm),
+        "median moved {dm:.0} ms for a {dl:.0} ms change of replica.lag.time.max.ms"
+    );
+    assert_eq!(code, Some(0));
+    assert_everything_healed();
 }

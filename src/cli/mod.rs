@@ -155,6 +155,10 @@ async fn dispatch(cli: Cli) -> Result<i32, Error> {
         }
         Command::Clean { all } => {
             let docker = docker::connect().await?;
+            let orphans = docker::sweep::sweep_orphans(&docker).await?;
+            for done in &orphans {
+                println!("{done}");
+            }
             let containers = cluster::lifecycle::list(&docker, None).await?;
             let mut clusters: Vec<String> = containers
                 .iter()
@@ -172,7 +176,7 @@ async fn dispatch(cli: Cli) -> Result<i32, Error> {
                     println!("removed {r}");
                 }
             }
-            if clusters.is_empty() {
+            if clusters.is_empty() && orphans.is_empty() {
                 println!("nothing to clean");
             }
             Ok(exit::PASSED)

@@ -254,7 +254,7 @@ async fn sidecar(
     Ok(name)
 }
 
-async fn remove_sidecar(docker: &Docker, name: &str) -> Result<(), DockerError> {
+pub(crate) async fn remove_sidecar(docker: &Docker, name: &str) -> Result<(), DockerError> {
     let options = RemoveContainerOptionsBuilder::default().force(true).build();
     match docker.remove_container(name, Some(options)).await {
         Ok(())

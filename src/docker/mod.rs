@@ -8,6 +8,7 @@ pub mod faults;
 pub mod images;
 pub mod labels;
 pub mod logs;
+pub mod sweep;
 
 pub use client::connect;
 

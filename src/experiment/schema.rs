@@ -388,6 +388,9 @@ pub enum Target {
     Controller,
     LeaderOf(PartitionRef),
     FollowersOf(PartitionRef),
+    /// One follower: not the active controller when another follower exists (freezing the
+    /// controller also stalls ISR changes, which go through it), else the lowest broker id.
+    FollowerOf(PartitionRef),
     IsrOf(PartitionRef),
     /// One broker chosen with the run's seed.
     Random,
@@ -406,6 +409,7 @@ impl fmt::Display for Target {
             Target::Controller => f.write_str("controller"),
             Target::LeaderOf(p) => write!(f, "leader-of {p}"),
             Target::FollowersOf(p) => write!(f, "followers-of {p}"),
+            Target::FollowerOf(p) => write!(f, "follower-of {p}"),
             Target::IsrOf(p) => write!(f, "isr-of {p}"),
             Target::Random => f.write_str("random"),
             Target::AllButOne => f.write_str("all-but-one"),
@@ -422,7 +426,8 @@ impl From<Target> for String {
 }
 
 const TARGET_HINT: &str = "a service name, `controller`, `random`, `all-but-one`, `all-brokers`, \
-or one of {leader-of: topic/partition}, {followers-of: …}, {isr-of: …}, {same-as: step-name}";
+or one of {leader-of: topic/partition}, {followers-of: …}, {follower-of: …}, {isr-of: …}, \
+{same-as: step-name}";
 
 impl<'de> Deserialize<'de> for Target {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -452,13 +457,21 @@ impl<'de> Deserialize<'de> for Target {
                     "followers-of" => {
                         Target::FollowersOf(value.parse().map_err(de::Error::custom)?)
                     }
+                    "follower-of" => Target::FollowerOf(value.parse().map_err(de::Error::custom)?),
                     "isr-of" => Target::IsrOf(value.parse().map_err(de::Error::custom)?),
                     "same-as" => Target::SameAs(value),
                     "service" => Target::Service(value),
                     other => {
                         return Err(de::Error::unknown_field(
                             other,
-                            &["leader-of", "followers-of", "isr-of", "same-as", "service"],
+                            &[
+                                "leader-of",
+                                "followers-of",
+                                "follower-of",
+                                "isr-of",
+                                "same-as",
+                                "service",
+                            ],
                         ))
                     }
                 };

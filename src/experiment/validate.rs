@@ -82,7 +82,9 @@ fn check_partition(
 
 fn target_partition(t: &Target) -> Option<&PartitionRef> {
     match t {
-        Target::LeaderOf(p) | Target::FollowersOf(p) | Target::IsrOf(p) => Some(p),
+        Target::LeaderOf(p) | Target::FollowersOf(p) | Target::FollowerOf(p) | Target::IsrOf(p) => {
+            Some(p)
+        }
         _ => None,
     }
 }
@@ -449,7 +451,7 @@ pub fn against_compose(
         {
             if let Target::Service(name) = t {
                 if !known.contains(&name.as_str()) {
-                    return Err(c.step(i, field, format!("`{name}` is neither a service of the compose file nor a role"), Some(&format!("{hint}; roles: controller, random, all-but-one, all-brokers, {{leader-of: t/p}}, {{followers-of: t/p}}, {{isr-of: t/p}}"))));
+                    return Err(c.step(i, field, format!("`{name}` is neither a service of the compose file nor a role"), Some(&format!("{hint}; roles: controller, random, all-but-one, all-brokers, {{leader-of: t/p}}, {{followers-of: t/p}}, {{follower-of: t/p}}, {{isr-of: t/p}}"))));
                 }
             }
         }

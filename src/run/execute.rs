@@ -59,14 +59,17 @@ pub async fn execute(ctx: &RunContext<'_>, interrupt: watch::Receiver<bool>) -> 
         .map(|(_, id)| id)
         .collect();
     let mut view = observer.view();
-    wait_condition(
-        &mut view,
-        &Condition::ClusterHealthy(true),
-        &Baseline::default(),
-        &expected_brokers,
-        Duration::from_secs(60),
+    unless_interrupted(
+        &interrupt,
+        wait_condition(
+            &mut view,
+            &Condition::ClusterHealthy(true),
+            &Baseline::default(),
+            &expected_brokers,
+            Duration::from_secs(60),
+        ),
     )
-    .await
+    .await?
     .map_err(|_| Error::Io("the topics did not become fully replicated within 60 s".into()))?;
 
     let producer = match &exp.workload {
@@ -130,11 +133,9 @@ pub async fn execute(ctx: &RunContext<'_>, interrupt: watch::Receiver<bool>) -> 
             &expected_brokers,
             started,
         );
-        let mut interrupt = interrupt.clone();
         let tick = tick_workload(producer.as_ref(), &ctx.sink, ticker.is_some());
         tokio::select! {
-            r = steps => r,
-            _ = interrupt.wait_for(|i| *i) => Err(Error::Interrupted),
+            r = unless_interrupted(&interrupt, steps) => r.and_then(|r| r),
             _ = tick => unreachable!("the tick loop never ends"),
         }
     };
@@ -153,8 +154,9 @@ pub async fn execute(ctx: &RunContext<'_>, interrupt: watch::Receiver<bool>) -> 
             message: format!("heal: {e}"),
         });
     }
-    let interrupted = matches!(steps_result, Err(Error::Interrupted));
-    if !interrupted {
+    // A Ctrl-C during the heal wait or the re-read cuts them short: the faults are already
+    // reverted, and what was measured so far goes into a partial report.
+    if !is_interrupted(&interrupt) {
         (ctx.progress)("waiting for every partition to be led and fully replicated");
         // Every broker must answer for itself first: right after a revert the metadata can
         // still show the pre-fault view (the cluster has not noticed the fault yet).
@@ -163,18 +165,24 @@ pub async fn execute(ctx: &RunContext<'_>, interrupt: watch::Receiver<bool>) -> 
             HEAL_TIMEOUT,
             answering.wait_for(|a| expected_brokers.iter().all(|b| a.contains(b))),
         );
-        let _ = tokio::select! {
-            r = all_answer => r.is_ok(),
+        let answered = tokio::select! {
+            r = unless_interrupted(&interrupt, all_answer) => r.map(|r| r.is_ok()),
             _ = tick_workload(producer.as_ref(), &ctx.sink, ticker.is_some()) => unreachable!(),
         };
         let mut view = observer.view();
         let whole = Condition::ClusterHealthy(true);
         let baseline = Baseline::default();
-        let healed = tokio::select! {
-            r = wait_condition(&mut view, &whole, &baseline, &expected_brokers, HEAL_TIMEOUT) => r,
-            _ = tick_workload(producer.as_ref(), &ctx.sink, ticker.is_some()) => unreachable!(),
+        let healed = match answered {
+            Err(interrupted) => Err(interrupted),
+            Ok(_) => tokio::select! {
+                r = unless_interrupted(
+                    &interrupt,
+                    wait_condition(&mut view, &whole, &baseline, &expected_brokers, HEAL_TIMEOUT),
+                ) => r,
+                _ = tick_workload(producer.as_ref(), &ctx.sink, ticker.is_some()) => unreachable!(),
+            },
         };
-        if healed.is_err() {
+        if let Ok(Err(_)) = healed {
             ctx.sink.emit(EventKind::Error {
                 message: format!(
                     "the cluster was not whole again within {} s of the heal",
@@ -194,7 +202,7 @@ pub async fn execute(ctx: &RunContext<'_>, interrupt: watch::Receiver<bool>) -> 
             .map_err(|e| Error::Io(e.to_string()))?;
         ctx.sink.emit(EventKind::WorkloadDone(summary));
         let verify = exp.workload.as_ref().is_some_and(|w| w.verify);
-        if verify && !interrupted {
+        if verify && !is_interrupted(&interrupt) {
             ctx.sink.emit(EventKind::Phase {
                 name: "verify".into(),
             });
@@ -207,16 +215,20 @@ pub async fn execute(ctx: &RunContext<'_>, interrupt: watch::Receiver<bool>) -> 
                 producer_id: ctx.producer_id,
                 timeout: Duration::from_secs(120),
             };
-            let summary = tokio::task::spawn_blocking(move || {
+            let reread = tokio::task::spawn_blocking(move || {
                 crate::kafka::reader::reread_and_check(&options, &ledger)
-            })
-            .await
-            .map_err(|e| Error::Io(e.to_string()))?;
-            match summary {
-                Ok(s) => ctx.sink.emit(EventKind::Verified(s)),
-                Err(e) => ctx.sink.emit(EventKind::Error {
-                    message: format!("verification: {e}"),
+            });
+            // An interrupted re-read is abandoned (the blocking reader ends with the process).
+            match unless_interrupted(&interrupt, reread).await {
+                Err(_) => ctx.sink.emit(EventKind::Note {
+                    message: "the re-read was interrupted: no verification".into(),
                 }),
+                Ok(joined) => match joined.map_err(|e| Error::Io(e.to_string()))? {
+                    Ok(s) => ctx.sink.emit(EventKind::Verified(s)),
+                    Err(e) => ctx.sink.emit(EventKind::Error {
+                        message: format!("verification: {e}"),
+                    }),
+                },
             }
         }
     }
@@ -224,7 +236,28 @@ pub async fn execute(ctx: &RunContext<'_>, interrupt: watch::Receiver<bool>) -> 
     supervisor.abort();
     record_kafka_leadership_log(ctx, &topics).await;
     steps_result?;
-    heal_result.map_err(Error::Docker)
+    heal_result.map_err(Error::Docker)?;
+    if is_interrupted(&interrupt) {
+        return Err(Error::Interrupted);
+    }
+    Ok(())
+}
+
+/// Resolves `work`, or stops with `Error::Interrupted` as soon as Ctrl-C / SIGTERM arrives.
+pub async fn unless_interrupted<T>(
+    interrupt: &watch::Receiver<bool>,
+    work: impl std::future::Future<Output = T>,
+) -> Result<T, Error> {
+    let mut interrupt = interrupt.clone();
+    tokio::select! {
+        r = work => Ok(r),
+        // A dropped sender (no signal handler) never interrupts: the pattern disables the branch.
+        Ok(_) = interrupt.wait_for(|i| *i) => Err(Error::Interrupted),
+    }
+}
+
+pub fn is_interrupted(interrupt: &watch::Receiver<bool>) -> bool {
+    *interrupt.borrow()
 }
 
 /// Starts again a service that exited although no fault keeps it down — e.g. a ZooKeeper-mode

@@ -86,6 +86,20 @@ pub fn resolve(
                 .map(|r| broker_name(*r))
                 .collect::<Result<_, _>>()?
         }
+        Target::FollowerOf(p) => {
+            let state = partition(p)?;
+            let mut followers: Vec<i32> = state
+                .replicas
+                .iter()
+                .copied()
+                .filter(|r| Some(*r) != state.leader)
+                .collect();
+            followers.sort_by_key(|r| (Some(*r) == view.controller, *r));
+            match followers.first() {
+                Some(id) => vec![broker_name(*id)?],
+                None => vec![],
+            }
+        }
         Target::IsrOf(p) => partition(p)?
             .isr
             .iter()

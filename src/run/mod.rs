@@ -76,6 +76,10 @@ pub async fn run_cli(args: RunArgs) -> Result<i32, Error> {
     let progress = Progress::new();
     let say = |m: &str| progress.say(m);
     let docker = docker::connect().await?;
+    // What an earlier killed run left behind (its owner process is gone) is healed first.
+    for done in docker::sweep::sweep_orphans(&docker).await? {
+        progress.line(&format!("orphan sweep: {done}"));
+    }
     let (interrupt_tx, interrupt) = watch::channel(false);
     let current_cluster: Arc<Mutex<Option<String>>> = Arc::new(Mutex::new(None));
     spawn_signal_handler(interrupt_tx, current_cluster.clone(), docker.clone());
@@ -284,7 +288,8 @@ async fn run_variant(
         ready_timeout: exp.cluster.ready_timeout,
         progress: say,
     };
-    let cluster = cluster::up(docker, &plan, &options).await?;
+    let cluster =
+        execute::unless_interrupted(&interrupt, cluster::up(docker, &plan, &options)).await??;
     say(&format!(
         "cluster {} ready in {:.1} s{}",
         cluster.name,
@@ -314,9 +319,10 @@ async fn run_variant(
             "warming up the fresh cluster for {} (unmeasured)",
             humantime::format_duration(exp.cluster.warm_up)
         ));
-        execute::warm_up(&cluster, exp.cluster.warm_up).await?;
+        execute::unless_interrupted(&interrupt, execute::warm_up(&cluster, exp.cluster.warm_up))
+            .await??;
     }
-    if *interrupt.borrow() {
+    if execute::is_interrupted(&interrupt) {
         return Err(Error::Interrupted);
     }
     let dir = reports::run_dir(&args.reports, &exp.name, variant, repeat)?;
