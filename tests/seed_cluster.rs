@@ -26,13 +26,6 @@ fn run(experiment: &str, test: &str) -> (Option<i32>, Vec<Value>, std::path::Pat
     (out.status.code(), results(&reports), reports)
 }
 
-fn events_of(reports: &std::path::Path) -> String {
-    run_dirs(reports)
-        .iter()
-        .map(|d| std::fs::read_to_string(d.join("events.jsonl")).unwrap_or_default())
-        .collect()
-}
-
 #[test]
 fn leader_kill_failover_follows_the_zookeeper_session_timeout() {
     let _one = cluster_test();
@@ -159,18 +152,6 @@ fn unclean_election_trades_offline_time_for_acked_loss() {
         "console consumer and chaos read different counts"
     );
     assert_everything_healed();
-}
-
-/// Waits until the run's events hold `n` lines containing `needle`.
-fn wait_for_events(reports: &std::path::Path, needle: &str, n: usize) {
-    let deadline = Instant::now() + Duration::from_secs(180);
-    while Instant::now() < deadline {
-        if events_of(reports).matches(needle).count() >= n {
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    panic!("no {needle} in time: {}", events_of(reports));
 }
 
 fn wait_for_faults(reports: &std::path::Path, n: usize) {

@@ -45,6 +45,8 @@ pub enum DockerError {
     Capability(String),
     #[error("{0}")]
     Other(String),
+    #[error("the docker daemon stopped answering during the run ({0})\n  hint: start dockerd again (scripts/install-docker.sh), then `chaos clean` heals or removes what the run left; what was measured is in the partial report")]
+    Lost(String),
 }
 
 pub(crate) fn api(

@@ -3,10 +3,11 @@
 
 use crate::clock::EventSink;
 use crate::docker::events::ContainerEvent;
+use crate::docker::DockerError;
 use crate::events::EventKind;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use tokio::sync::{mpsc, Notify};
+use tokio::sync::{mpsc, watch, Notify};
 
 /// Container lifecycle actions worth a place on the timeline (exec_* and attach are noise).
 const TIMELINE_ACTIONS: &[&str] = &[
@@ -17,13 +18,17 @@ const TIMELINE_ACTIONS: &[&str] = &[
 pub struct DockerEventLog {
     seen: Arc<Mutex<Vec<ContainerEvent>>>,
     notify: Arc<Notify>,
+    /// Turns true when the daemon closes the events stream (e.g. dockerd stopped).
+    ended: watch::Receiver<bool>,
 }
 
 impl DockerEventLog {
     pub fn start(mut rx: mpsc::UnboundedReceiver<ContainerEvent>, sink: EventSink) -> Self {
+        let (ended_tx, ended) = watch::channel(false);
         let log = Self {
             seen: Arc::new(Mutex::new(Vec::new())),
             notify: Arc::new(Notify::new()),
+            ended,
         };
         let forward = log.clone();
         tokio::spawn(async move {
@@ -48,8 +53,24 @@ impl DockerEventLog {
                 }
                 forward.notify.notify_waiters();
             }
+            let _ = ended_tx.send(true);
         });
         log
+    }
+
+    /// Resolves when the Docker daemon is gone: its events stream ended and a ping fails.
+    /// An event-driven watchdog (no polling while the daemon is there). If the stream ends
+    /// but the daemon still answers, this never resolves.
+    pub async fn daemon_lost(&self, docker: &bollard::Docker) -> DockerError {
+        let mut ended = self.ended.clone();
+        if ended.wait_for(|e| *e).await.is_err() {
+            return std::future::pending().await;
+        }
+        match tokio::time::timeout(Duration::from_secs(5), docker.ping()).await {
+            Ok(Ok(_)) => std::future::pending().await,
+            Ok(Err(e)) => DockerError::Lost(e.to_string()),
+            Err(_) => DockerError::Lost("no answer to a ping within 5 s".into()),
+        }
     }
 
     /// The first event on `container_id` with one of `actions` at or after `since_ns`,

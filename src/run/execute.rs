@@ -107,7 +107,7 @@ pub async fn execute(ctx: &RunContext<'_>, interrupt: watch::Receiver<bool>) -> 
         docker: ctx.docker,
         cluster: ctx.cluster,
         sink: ctx.sink.clone(),
-        events: docker_events,
+        events: docker_events.clone(),
         rng: rand::rngs::StdRng::seed_from_u64(ctx.seed),
         active: Vec::new(),
         resolved: Default::default(),
@@ -136,6 +136,7 @@ pub async fn execute(ctx: &RunContext<'_>, interrupt: watch::Receiver<bool>) -> 
         let tick = tick_workload(producer.as_ref(), &ctx.sink, ticker.is_some());
         tokio::select! {
             r = unless_interrupted(&interrupt, steps) => r.and_then(|r| r),
+            lost = docker_events.daemon_lost(ctx.docker) => Err(Error::Docker(lost)),
             _ = tick => unreachable!("the tick loop never ends"),
         }
     };
@@ -156,7 +157,9 @@ pub async fn execute(ctx: &RunContext<'_>, interrupt: watch::Receiver<bool>) -> 
     }
     // A Ctrl-C during the heal wait or the re-read cuts them short: the faults are already
     // reverted, and what was measured so far goes into a partial report.
-    if !is_interrupted(&interrupt) {
+    // Without the daemon there is no cluster to wait for or to re-read.
+    let docker_lost = matches!(steps_result, Err(Error::Docker(DockerError::Lost(_))));
+    if !is_interrupted(&interrupt) && !docker_lost {
         (ctx.progress)("waiting for every partition to be led and fully replicated");
         // Every broker must answer for itself first: right after a revert the metadata can
         // still show the pre-fault view (the cluster has not noticed the fault yet).
@@ -202,7 +205,7 @@ pub async fn execute(ctx: &RunContext<'_>, interrupt: watch::Receiver<bool>) -> 
             .map_err(|e| Error::Io(e.to_string()))?;
         ctx.sink.emit(EventKind::WorkloadDone(summary));
         let verify = exp.workload.as_ref().is_some_and(|w| w.verify);
-        if verify && !is_interrupted(&interrupt) {
+        if verify && !is_interrupted(&interrupt) && !docker_lost {
             ctx.sink.emit(EventKind::Phase {
                 name: "verify".into(),
             });

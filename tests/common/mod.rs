@@ -9,6 +9,7 @@ use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::{Mutex, MutexGuard};
+use std::time::{Duration, Instant};
 
 static ONE_CLUSTER_AT_A_TIME: Mutex<()> = Mutex::new(());
 
@@ -113,4 +114,24 @@ pub fn assert_everything_healed() {
             assert!(s.ip.is_some(), "{} is not on the cluster network", s.name);
         }
     });
+}
+
+/// Every events.jsonl under `reports`, concatenated.
+pub fn events_of(reports: &std::path::Path) -> String {
+    run_dirs(reports)
+        .iter()
+        .map(|d| std::fs::read_to_string(d.join("events.jsonl")).unwrap_or_default())
+        .collect()
+}
+
+/// Waits until the run's events hold `n` lines containing `needle`.
+pub fn wait_for_events(reports: &Path, needle: &str, n: usize) {
+    let deadline = Instant::now() + Duration::from_secs(180);
+    while Instant::now() < deadline {
+        if events_of(reports).matches(needle).count() >= n {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    panic!("no {needle} in time: {}", events_of(reports));
 }
