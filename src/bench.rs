@@ -312,6 +312,8 @@ async fn throughput(cluster: &cluster::Cluster, messages: u64) -> Result<Through
         extra: vec![],
         producer_id: 1,
         max_messages: Some(messages),
+        keys: Default::default(),
+        key_seed: 0,
     };
     let started = Instant::now();
     let producer = TrackedProducer::start(options, sink).map_err(Error::Kafka)?;
@@ -412,6 +414,8 @@ async fn overhead(cluster: &cluster::Cluster, seconds: u64) -> Result<Overhead, 
         extra: vec![],
         producer_id: 2,
         max_messages: None,
+        keys: Default::default(),
+        key_seed: 0,
     };
     let producer = TrackedProducer::start(options, sink).map_err(Error::Kafka)?;
     tokio::time::sleep(Duration::from_secs(3)).await;

@@ -18,8 +18,10 @@ pub enum Error {
     Compose(#[from] crate::compose::ComposeError),
     #[error(transparent)]
     Experiment(#[from] crate::experiment::ExperimentError),
+    #[cfg(feature = "runtime")]
     #[error(transparent)]
     Docker(#[from] crate::docker::DockerError),
+    #[cfg(feature = "runtime")]
     #[error(transparent)]
     Kafka(#[from] crate::kafka::KafkaError),
     /// Input that is wrong in a way only known after loading (e.g. a broker without a host listener).
@@ -35,7 +37,9 @@ impl Error {
     pub fn exit_code(&self) -> i32 {
         match self {
             Error::Compose(_) | Error::Experiment(_) | Error::Invalid(_) => exit::INVALID_INPUT,
-            Error::Docker(_) | Error::Kafka(_) | Error::Io(_) => exit::INFRASTRUCTURE,
+            #[cfg(feature = "runtime")]
+            Error::Docker(_) | Error::Kafka(_) => exit::INFRASTRUCTURE,
+            Error::Io(_) => exit::INFRASTRUCTURE,
             Error::Interrupted => exit::INTERRUPTED,
         }
     }

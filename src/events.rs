@@ -191,6 +191,9 @@ pub struct WorkloadSummary {
     pub latency_histograms: Vec<(String, String)>,
     #[serde(default)]
     pub errors: Vec<(String, u64)>,
+    /// The key strategy, when messages carried keys.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub keys: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]

@@ -6,14 +6,20 @@
 //! The orchestration of a run is in [`run`]; the CLI in [`cli`].
 
 pub mod analysis;
+#[cfg(feature = "runtime")]
 pub mod bench;
+#[cfg(feature = "runtime")]
 pub mod cli;
 pub mod clock;
 pub mod compose;
+#[cfg(feature = "runtime")]
 pub mod docker;
 pub mod error;
 pub mod events;
 pub mod experiment;
+#[cfg(feature = "runtime")]
 pub mod kafka;
+pub mod keys;
 pub mod report;
+#[cfg(feature = "runtime")]
 pub mod run;

@@ -87,7 +87,19 @@ fn a_run_without_faults_reports_no_failover_no_offline_time_and_no_loss() {
     assert_eq!(f64_at(r, "/offline/total_ms"), 0.0);
     assert_eq!(f64_at(r, "/verification/lost_acked"), 0.0);
     assert_eq!(f64_at(r, "/verification/duplicated"), 0.0);
-    assert!(f64_at(r, "/verification/acked") > 1000.0);
+    assert_eq!(
+        f64_at(r, "/workload/sent"),
+        1500.0,
+        "messages: 1500 stops the producer"
+    );
+    assert_eq!(f64_at(r, "/verification/acked"), 1500.0);
+    assert_eq!(r["workload"]["keys"], "random of 1000 keys");
+    let per_partition = r["verification"]["partitions"].as_array().unwrap();
+    assert_eq!(per_partition.len(), 3);
+    for p in per_partition {
+        // 1000 random keys over 3 partitions: each gets about a third.
+        assert!(f64_at(p, "/acked") > 300.0, "keys must spread: {p}");
+    }
     assert_eq!(r["verification"]["complete"], true);
     assert_eq!(code, Some(0));
 }

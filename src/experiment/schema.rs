@@ -228,6 +228,13 @@ pub struct WorkloadSpec {
     /// Re-read every partition after heal and check every acked message (default true).
     #[serde(default = "yes")]
     pub verify: bool,
+    /// Message keys: `none` (partitions in turn), {round-robin: N} or {random: N} (Kafka's
+    /// murmur2 partitioner decides the partition).
+    #[serde(default)]
+    pub keys: crate::keys::KeyStrategy,
+    /// Stop sending after this many messages (default: until the steps end).
+    #[serde(default)]
+    pub messages: Option<u64>,
 }
 
 fn default_acks() -> Acks {

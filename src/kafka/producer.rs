@@ -38,8 +38,11 @@ pub struct ProducerOptions {
     pub retries: Option<u32>,
     pub extra: Vec<(String, String)>,
     pub producer_id: u64,
-    /// Stop sending after this many messages (benchmarks); None = until `finish`.
+    /// Stop sending after this many messages; None = until `finish`.
     pub max_messages: Option<u64>,
+    pub keys: crate::keys::KeyStrategy,
+    /// Seeds the random key choice (the run's seed).
+    pub key_seed: u64,
 }
 
 struct Shared {
@@ -320,6 +323,8 @@ impl TrackedProducer {
             duration_us,
             latency_histograms,
             errors: s.errors.lock().map(|e| e.clone()).unwrap_or_default(),
+            keys: (self.options.keys != crate::keys::KeyStrategy::None)
+                .then(|| self.options.keys.to_string()),
         };
         let ledger = std::mem::replace(
             &mut *s.ledger.lock().unwrap_or_else(|e| e.into_inner()),
@@ -337,6 +342,7 @@ fn send_loop(
 ) {
     let clock = *shared.sink.clock();
     let partitions = options.partitions.max(1);
+    let keys = crate::keys::KeyPlan::new(options.keys, partitions, options.key_seed);
     let mut seqs = vec![0u64; partitions as usize];
     let mut buf = vec![b'.'; options.message_size.max(HEADER_LEN)];
     let interval = (options.rate > 0).then(|| Duration::from_secs_f64(1.0 / options.rate as f64));
@@ -356,7 +362,7 @@ fn send_loop(
                 started_shift = now - interval.mul_f64(n as f64);
             }
         }
-        let partition = (n % partitions as u64) as i32;
+        let (key, partition) = keys.at(n);
         let seq = seqs[partition as usize];
         let id = Identity {
             producer_id: options.producer_id,
@@ -365,9 +371,12 @@ fn send_loop(
             sent_at_us: clock.now_us(),
         };
         payload::encode(&id, &mut buf);
-        let record: BaseRecord<'_, (), [u8], ()> = BaseRecord::to(&options.topic)
+        let mut record: BaseRecord<'_, [u8], [u8], ()> = BaseRecord::to(&options.topic)
             .partition(partition)
             .payload(&buf[..]);
+        if let Some(key) = key {
+            record = record.key(key);
+        }
         match producer.send(record) {
             Ok(()) => {
                 seqs[partition as usize] += 1;

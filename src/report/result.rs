@@ -185,6 +185,9 @@ pub struct WorkloadResult {
     pub latency_by_phase_ms: Vec<(String, Latency)>,
     /// Client view: longest gap between acks over all partitions, ms.
     pub max_unavailability_ms: Option<f64>,
+    /// The key strategy, when messages carried keys.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub keys: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

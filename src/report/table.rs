@@ -105,8 +105,9 @@ pub fn render_table(r: &RunResult) -> String {
     ));
     if let Some(w) = &r.workload {
         out.push_str(&format!(
-            "workload (acks={}): sent {} · acked {} · failed {} · unknown {} · {:.0} msg/s · latency p50 {} p99 {} max {}\n",
+            "workload (acks={}{}): sent {} · acked {} · failed {} · unknown {} · {:.0} msg/s · latency p50 {} p99 {} max {}\n",
             w.acks,
+            w.keys.as_ref().map(|k| format!(", keys {k}")).unwrap_or_default(),
             count(w.sent),
             count(w.acked),
             count(w.failed),

@@ -93,7 +93,9 @@ pub async fn execute(ctx: &RunContext<'_>, interrupt: watch::Receiver<bool>) -> 
                             .map(|(k, v)| (k.clone(), v.0.clone()))
                             .collect(),
                         producer_id: ctx.producer_id,
-                        max_messages: None,
+                        max_messages: w.messages,
+                        keys: w.keys,
+                        key_seed: ctx.seed,
                     },
                     ctx.sink.clone(),
                 )
@@ -386,6 +388,8 @@ pub async fn warm_up(cluster: &Cluster, duration: Duration) -> Result<(), Error>
             extra: vec![],
             producer_id: 0,
             max_messages: None,
+            keys: Default::default(),
+            key_seed: 0,
         },
         sink,
     )?;
