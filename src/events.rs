@@ -157,6 +157,8 @@ pub enum EventKind {
     AckGap(AckGap),
     /// Totals of the tracked producer when it stopped.
     WorkloadDone(WorkloadSummary),
+    /// The concurrent consumer's summary (when the workload has `consumer: true`).
+    ConsumerDone(ConsumerSummary),
     /// Result of re-reading every partition and checking message identities.
     Verified(VerificationSummary),
     /// A leadership change as Kafka itself logged it (for cross-checking the observer).
@@ -194,6 +196,23 @@ pub struct WorkloadSummary {
     /// The key strategy, when messages carried keys.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub keys: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct ConsumerSummary {
+    pub received: u64,
+    /// End-to-end latency per phase, HdrHistogram V2 serialization, base64.
+    pub latency_histograms: Vec<(String, String)>,
+    /// Per partition, the longest time between two deliveries (or from the first send).
+    pub gaps: Vec<ConsumerSilence>,
+}
+
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct ConsumerSilence {
+    pub topic: String,
+    pub partition: i32,
+    pub from_us: u64,
+    pub to_us: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]

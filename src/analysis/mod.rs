@@ -41,6 +41,7 @@ pub fn analyze(events: &[Event]) -> RunResult {
         controller_failover_ms: None,
         offline: OfflineSummary::default(),
         workload: None,
+        consumer: None,
         verification: None,
         expectations: vec![],
         log_check: None,
@@ -113,6 +114,7 @@ pub fn analyze(events: &[Event]) -> RunResult {
     let timeline = partitions::Timeline::build(&sorted);
     partitions::fill(&mut result, &timeline, &sorted);
     result.workload = workload::summarize(&sorted, &mut result.errors);
+    result.consumer = workload::summarize_consumer(&sorted, &mut result.errors);
     if let Some(w) = &mut result.workload {
         w.max_unavailability_ms = result
             .partitions

@@ -2,7 +2,7 @@
 
 use super::ms;
 use crate::events::{Event, EventKind};
-use crate::report::{Latency, WorkloadResult};
+use crate::report::{ConsumerGap, ConsumerResult, Latency, WorkloadResult};
 use base64::Engine;
 use hdrhistogram::serialization::Deserializer;
 use hdrhistogram::Histogram;
@@ -21,9 +21,34 @@ pub fn summarize(events: &[&Event], errors: &mut Vec<String>) -> Option<Workload
         EventKind::WorkloadDone(w) => Some(w),
         _ => None,
     })?;
+    let (all, by_phase) = merge_histograms(&done.latency_histograms, errors);
+    Some(WorkloadResult {
+        acks: done.acks.clone(),
+        sent: done.sent,
+        acked: done.acked,
+        failed: done.failed,
+        unknown: done.unknown,
+        throughput_per_s: if done.duration_us > 0 {
+            done.acked as f64 / (done.duration_us as f64 / 1e6)
+        } else {
+            0.0
+        },
+        latency_ms: all.as_ref().map(latency).unwrap_or_default(),
+        latency_by_phase_ms: by_phase,
+        max_unavailability_ms: None,
+        keys: done.keys.clone(),
+    })
+}
+
+/// Decodes per-phase histograms (HdrHistogram V2, base64): the latency of each phase and of
+/// all phases together.
+fn merge_histograms(
+    encoded: &[(String, String)],
+    errors: &mut Vec<String>,
+) -> (Option<Histogram<u64>>, Vec<(String, Latency)>) {
     let mut all: Option<Histogram<u64>> = None;
     let mut by_phase = Vec::new();
-    for (phase, encoded) in &done.latency_histograms {
+    for (phase, encoded) in encoded {
         let decoded = base64::engine::general_purpose::STANDARD
             .decode(encoded)
             .map_err(|e| e.to_string())
@@ -45,20 +70,90 @@ pub fn summarize(events: &[&Event], errors: &mut Vec<String>) -> Option<Workload
             Err(e) => errors.push(format!("latency histogram of {phase}: {e}")),
         }
     }
-    Some(WorkloadResult {
-        acks: done.acks.clone(),
-        sent: done.sent,
-        acked: done.acked,
-        failed: done.failed,
-        unknown: done.unknown,
-        throughput_per_s: if done.duration_us > 0 {
-            done.acked as f64 / (done.duration_us as f64 / 1e6)
-        } else {
-            0.0
-        },
-        latency_ms: all.as_ref().map(latency).unwrap_or_default(),
-        latency_by_phase_ms: by_phase,
-        max_unavailability_ms: None,
-        keys: done.keys.clone(),
+    (all, by_phase)
+}
+
+/// The concurrent consumer's view: end-to-end latency and the longest silence of a partition.
+pub fn summarize_consumer(events: &[&Event], errors: &mut Vec<String>) -> Option<ConsumerResult> {
+    let done = events.iter().rev().find_map(|e| match &e.kind {
+        EventKind::ConsumerDone(c) => Some(c),
+        _ => None,
+    })?;
+    let (all, by_phase) = merge_histograms(&done.latency_histograms, errors);
+    let longest_gap = done
+        .gaps
+        .iter()
+        .max_by_key(|g| g.to_us.saturating_sub(g.from_us))
+        .map(|g| ConsumerGap {
+            topic: g.topic.clone(),
+            partition: g.partition,
+            ms: ms(g.to_us.saturating_sub(g.from_us)),
+            from_ms: ms(g.from_us),
+            to_ms: ms(g.to_us),
+        });
+    Some(ConsumerResult {
+        received: done.received,
+        e2e_latency_ms: all.as_ref().map(latency).unwrap_or_default(),
+        e2e_by_phase_ms: by_phase,
+        longest_gap,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::events::{ConsumerSilence, ConsumerSummary};
+    use hdrhistogram::serialization::{Serializer, V2Serializer};
+
+    fn encoded(values_us: &[u64]) -> String {
+        let mut h = Histogram::<u64>::new_with_bounds(1, 3_600_000_000, 3).unwrap();
+        for v in values_us {
+            h.record(*v).unwrap();
+        }
+        let mut bytes = Vec::new();
+        V2Serializer::new().serialize(&h, &mut bytes).unwrap();
+        base64::engine::general_purpose::STANDARD.encode(bytes)
+    }
+
+    #[test]
+    fn the_consumer_summary_gives_end_to_end_latency_and_the_longest_silence() {
+        let done = Event {
+            at_us: 10,
+            wall_ms: 0,
+            kind: EventKind::ConsumerDone(ConsumerSummary {
+                received: 4,
+                latency_histograms: vec![
+                    ("before-fault".into(), encoded(&[2_000, 3_000])),
+                    ("during-fault".into(), encoded(&[9_000_000, 10_000])),
+                ],
+                gaps: vec![
+                    ConsumerSilence {
+                        topic: "orders".into(),
+                        partition: 0,
+                        from_us: 1_000_000,
+                        to_us: 8_000_000,
+                    },
+                    ConsumerSilence {
+                        topic: "orders".into(),
+                        partition: 1,
+                        from_us: 1_000_000,
+                        to_us: 1_200_000,
+                    },
+                ],
+            }),
+        };
+        let mut errors = vec![];
+        let c = summarize_consumer(&[&done], &mut errors).unwrap();
+        assert!(errors.is_empty(), "{errors:?}");
+        assert_eq!(c.received, 4);
+        assert_eq!(c.e2e_by_phase_ms.len(), 2);
+        assert!((8_990.0..9_010.0).contains(&c.e2e_latency_ms.max), "{c:?}");
+        let gap = c.longest_gap.unwrap();
+        assert_eq!((gap.partition, gap.ms, gap.from_ms), (0, 7_000.0, 1_000.0));
+    }
+
+    #[test]
+    fn no_consumer_no_section() {
+        assert!(summarize_consumer(&[], &mut vec![]).is_none());
+    }
 }

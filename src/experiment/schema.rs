@@ -235,6 +235,10 @@ pub struct WorkloadSpec {
     /// Stop sending after this many messages (default: until the steps end).
     #[serde(default)]
     pub messages: Option<u64>,
+    /// Also consume the topic while the run goes on: end-to-end latency and the longest time
+    /// a partition delivered nothing to a consumer.
+    #[serde(default)]
+    pub consumer: bool,
 }
 
 fn default_acks() -> Acks {

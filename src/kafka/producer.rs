@@ -48,7 +48,7 @@ pub struct ProducerOptions {
 struct Shared {
     sink: EventSink,
     ledger: Mutex<AckLedger>,
-    phase: AtomicUsize,
+    phase: Arc<AtomicUsize>,
     sent: AtomicU64,
     acked: AtomicU64,
     failed: AtomicU64,
@@ -142,7 +142,24 @@ pub struct TrackedProducer {
     options: ProducerOptions,
 }
 
-fn histogram() -> Histogram<u64> {
+/// Per-phase histograms as (phase, base64 of HdrHistogram V2), empty phases left out.
+pub(crate) fn encode_histograms(hs: &[Histogram<u64>]) -> Vec<(String, String)> {
+    PHASES
+        .iter()
+        .zip(hs.iter())
+        .filter(|(_, h)| !h.is_empty())
+        .filter_map(|(name, h)| {
+            let mut bytes = Vec::new();
+            V2Serializer::new().serialize(h, &mut bytes).ok()?;
+            Some((
+                name.to_string(),
+                base64::engine::general_purpose::STANDARD.encode(bytes),
+            ))
+        })
+        .collect()
+}
+
+pub(crate) fn histogram() -> Histogram<u64> {
     // 1 µs .. 1 h at 3 significant digits.
     Histogram::new_with_bounds(1, 3_600_000_000, 3)
         .unwrap_or_else(|_| Histogram::new(3).expect("3 sigfig histogram"))
@@ -158,7 +175,7 @@ impl TrackedProducer {
         let shared = Arc::new(Shared {
             sink,
             ledger: Mutex::new(AckLedger::new(&options.topic, options.partitions)),
-            phase: AtomicUsize::new(0),
+            phase: Arc::new(AtomicUsize::new(0)),
             sent: AtomicU64::new(0),
             acked: AtomicU64::new(0),
             failed: AtomicU64::new(0),
@@ -216,6 +233,11 @@ impl TrackedProducer {
             started: Instant::now(),
             options,
         })
+    }
+
+    /// The phase switch, shared with the live consumer so both histograms agree.
+    pub fn phase_handle(&self) -> Arc<AtomicUsize> {
+        self.shared.phase.clone()
     }
 
     /// Switches the latency histogram (before-fault, during-fault, after-heal).
@@ -297,21 +319,7 @@ impl TrackedProducer {
         let latency_histograms = s
             .histograms
             .lock()
-            .map(|hs| {
-                PHASES
-                    .iter()
-                    .zip(hs.iter())
-                    .filter(|(_, h)| !h.is_empty())
-                    .filter_map(|(name, h)| {
-                        let mut bytes = Vec::new();
-                        V2Serializer::new().serialize(h, &mut bytes).ok()?;
-                        Some((
-                            name.to_string(),
-                            base64::engine::general_purpose::STANDARD.encode(bytes),
-                        ))
-                    })
-                    .collect()
-            })
+            .map(|hs| encode_histograms(&hs))
             .unwrap_or_default();
         let summary = WorkloadSummary {
             acks: self.options.acks.clone(),

@@ -76,6 +76,24 @@ pub fn render_markdown(r: &RunResult) -> String {
             duration_ms(w.latency_ms.max)
         ));
     }
+    if let Some(c) = &r.consumer {
+        md.push_str(&format!(
+            "\nConsumer: {} received; end-to-end latency p50 {}, p99 {}, max {}{}.\n",
+            count(c.received),
+            duration_ms(c.e2e_latency_ms.p50),
+            duration_ms(c.e2e_latency_ms.p99),
+            duration_ms(c.e2e_latency_ms.max),
+            c.longest_gap
+                .as_ref()
+                .map(|g| format!(
+                    "; longest silence {} on {}/{}",
+                    duration_ms(g.ms),
+                    g.topic,
+                    g.partition
+                ))
+                .unwrap_or_default()
+        ));
+    }
     if let Some(v) = &r.verification {
         md.push_str(&format!(
             "\nVerification{}: **{} acked lost**, {} duplicated, {} reordered, {} unacked-but-present ({} acked, {} read).\n",

@@ -52,6 +52,9 @@ pub struct RunResult {
     /// Offline (no leader) time summed over partitions, ms.
     pub offline: OfflineSummary,
     pub workload: Option<WorkloadResult>,
+    /// The concurrent consumer (`workload: {consumer: true}`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub consumer: Option<ConsumerResult>,
     pub verification: Option<crate::events::VerificationSummary>,
     pub expectations: Vec<ExpectationResult>,
     /// The observer's leader changes against the times Kafka logged them.
@@ -170,6 +173,28 @@ pub struct Latency {
     pub p99: f64,
     pub p999: f64,
     pub max: f64,
+}
+
+/// What a consumer reading alongside the workload saw.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct ConsumerResult {
+    /// Our messages delivered to it (duplicates included).
+    pub received: u64,
+    /// Send → delivered to the consumer, one clock.
+    pub e2e_latency_ms: Latency,
+    /// Per phase (before-fault, during, after-heal).
+    pub e2e_by_phase_ms: Vec<(String, Latency)>,
+    /// The longest time a partition delivered nothing while messages were being sent.
+    pub longest_gap: Option<ConsumerGap>,
+}
+
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct ConsumerGap {
+    pub topic: String,
+    pub partition: i32,
+    pub ms: f64,
+    pub from_ms: f64,
+    pub to_ms: f64,
 }
 
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]

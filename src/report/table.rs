@@ -118,6 +118,24 @@ pub fn render_table(r: &RunResult) -> String {
             duration_ms(w.latency_ms.max)
         ));
     }
+    if let Some(c) = &r.consumer {
+        out.push_str(&format!(
+            "consumer: received {} · end-to-end p50 {} p99 {} max {}{}\n",
+            count(c.received),
+            duration_ms(c.e2e_latency_ms.p50),
+            duration_ms(c.e2e_latency_ms.p99),
+            duration_ms(c.e2e_latency_ms.max),
+            c.longest_gap
+                .as_ref()
+                .map(|g| format!(
+                    " · longest silence {} on {}/{}",
+                    duration_ms(g.ms),
+                    g.topic,
+                    g.partition
+                ))
+                .unwrap_or_default()
+        ));
+    }
     if let Some(v) = &r.verification {
         out.push_str(&format!(
             "verification: acked {} · read {} · LOST {} · duplicated {} · reordered {} · unacked-present {}{}\n",

@@ -104,6 +104,23 @@ pub async fn execute(ctx: &RunContext<'_>, interrupt: watch::Receiver<bool>) -> 
         }
         None => None,
     };
+    let live_consumer = match (&exp.workload, &producer) {
+        (Some(w), Some(p)) if w.consumer => {
+            let (topic, partitions) = exp.workload_topic().unwrap_or_default();
+            Some(
+                crate::kafka::live_consumer::LiveConsumer::start(
+                    &bootstrap,
+                    &topic,
+                    partitions,
+                    ctx.producer_id,
+                    p.phase_handle(),
+                    ctx.sink.clone(),
+                )
+                .map_err(Error::Kafka)?,
+            )
+        }
+        _ => None,
+    };
     let ticker = producer.as_ref().map(|_| ());
     let mut faults = Faults {
         docker: ctx.docker,
@@ -205,7 +222,16 @@ pub async fn execute(ctx: &RunContext<'_>, interrupt: watch::Receiver<bool>) -> 
         let (summary, ledger) = tokio::task::spawn_blocking(move || p.finish())
             .await
             .map_err(|e| Error::Io(e.to_string()))?;
+        let acked = summary.acked;
         ctx.sink.emit(EventKind::WorkloadDone(summary));
+        if let Some(c) = live_consumer {
+            // The consumer reads on until it has every acked message (or 10 s passed).
+            let seen =
+                tokio::task::spawn_blocking(move || c.finish(acked, Duration::from_secs(10)))
+                    .await
+                    .map_err(|e| Error::Io(e.to_string()))?;
+            ctx.sink.emit(EventKind::ConsumerDone(seen));
+        }
         let verify = exp.workload.as_ref().is_some_and(|w| w.verify);
         if verify && !is_interrupted(&interrupt) && !docker_lost {
             ctx.sink.emit(EventKind::Phase {

@@ -1,0 +1,157 @@
+//! The optional concurrent consumer (`workload: {consumer: true}`): reads the workload's
+//! topic while the run goes on, for end-to-end latency (send → delivered to a consumer, on
+//! the run's one clock) and for what a consumer sees during a fault: the longest time each
+//! partition delivered nothing.
+
+use super::payload;
+use super::producer::{encode_histograms, histogram, PHASES};
+use super::KafkaError;
+use crate::clock::EventSink;
+use crate::events::{ConsumerSilence, ConsumerSummary};
+use hdrhistogram::Histogram;
+use rdkafka::config::ClientConfig;
+use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::message::Message;
+use rdkafka::{Offset, TopicPartitionList};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+pub struct LiveConsumer {
+    stop: Arc<AtomicBool>,
+    /// Stop once this many of our messages were received (set by `finish`).
+    enough: Arc<AtomicU64>,
+    reader: std::thread::JoinHandle<ConsumerSummary>,
+}
+
+struct Reading {
+    consumer: BaseConsumer,
+    sink: EventSink,
+    topic: String,
+    producer_id: u64,
+    histograms: Vec<Histogram<u64>>,
+    received: u64,
+    /// Per partition: the last delivery, and the longest silence so far.
+    last_us: Vec<Option<u64>>,
+    longest: Vec<Option<(u64, u64)>>,
+    started_us: u64,
+}
+
+impl LiveConsumer {
+    pub fn start(
+        bootstrap: &str,
+        topic: &str,
+        partitions: i32,
+        producer_id: u64,
+        phase: Arc<AtomicUsize>,
+        sink: EventSink,
+    ) -> Result<Self, KafkaError> {
+        let consumer: BaseConsumer = ClientConfig::new()
+            .set("bootstrap.servers", bootstrap)
+            .set("broker.address.family", "v4")
+            .set("group.id", format!("chaos-live-{producer_id}"))
+            .set("enable.auto.commit", "false")
+            .set("enable.partition.eof", "false")
+            .set("fetch.wait.max.ms", "50")
+            .create()
+            .map_err(|e| KafkaError::Client(format!("live consumer: {e}")))?;
+        let mut assignment = TopicPartitionList::new();
+        for p in 0..partitions {
+            assignment
+                .add_partition_offset(topic, p, Offset::Beginning)
+                .map_err(|e| KafkaError::Client(e.to_string()))?;
+        }
+        consumer
+            .assign(&assignment)
+            .map_err(|e| KafkaError::Client(format!("live consumer assign: {e}")))?;
+        let stop = Arc::new(AtomicBool::new(false));
+        let enough = Arc::new(AtomicU64::new(u64::MAX));
+        let started_us = sink.clock().now_us();
+        let n = partitions.max(0) as usize;
+        let mut reading = Reading {
+            consumer,
+            sink,
+            topic: topic.to_string(),
+            producer_id,
+            histograms: PHASES.iter().map(|_| histogram()).collect(),
+            received: 0,
+            last_us: vec![None; n],
+            longest: vec![None; n],
+            started_us,
+        };
+        let reader = {
+            let (stop, enough, phase) = (stop.clone(), enough.clone(), phase.clone());
+            std::thread::Builder::new()
+                .name("chaos-live-consumer".into())
+                .spawn(move || reading.run(&stop, &enough, &phase))
+                .map_err(|e| KafkaError::Client(format!("live consumer thread: {e}")))?
+        };
+        Ok(Self {
+            stop,
+            enough,
+            reader,
+        })
+    }
+
+    /// Reads on until `acked` of our messages arrived or `grace` passed, then stops.
+    pub fn finish(self, acked: u64, grace: Duration) -> ConsumerSummary {
+        self.enough.store(acked, Ordering::Relaxed);
+        let deadline = Instant::now() + grace;
+        while !self.reader.is_finished() && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        self.stop.store(true, Ordering::Relaxed);
+        self.reader.join().unwrap_or_default()
+    }
+}
+
+impl Reading {
+    fn run(
+        &mut self,
+        stop: &AtomicBool,
+        enough: &AtomicU64,
+        phase: &AtomicUsize,
+    ) -> ConsumerSummary {
+        while !stop.load(Ordering::Relaxed) && self.received < enough.load(Ordering::Relaxed) {
+            let Some(Ok(m)) = self.consumer.poll(Duration::from_millis(100)) else {
+                continue;
+            };
+            let Some(id) = m.payload().and_then(payload::decode) else {
+                continue;
+            };
+            if id.producer_id != self.producer_id {
+                continue;
+            }
+            let now = self.sink.clock().now_us();
+            self.received += 1;
+            let phase = phase.load(Ordering::Relaxed).min(PHASES.len() - 1);
+            self.histograms[phase].saturating_record(now.saturating_sub(id.sent_at_us).max(1));
+            let p = m.partition() as usize;
+            if let (Some(last), Some(longest)) = (self.last_us.get_mut(p), self.longest.get_mut(p))
+            {
+                let from = last.unwrap_or(self.started_us);
+                if longest.is_none_or(|(a, b)| now.saturating_sub(from) > b - a) {
+                    *longest = Some((from, now));
+                }
+                *last = Some(now);
+            }
+        }
+        ConsumerSummary {
+            received: self.received,
+            latency_histograms: encode_histograms(&self.histograms),
+            gaps: self
+                .longest
+                .iter()
+                .enumerate()
+                .filter_map(|(p, g)| {
+                    g.map(|(from_us, to_us)| ConsumerSilence {
+                        topic: self.topic.clone(),
+                        partition: p as i32,
+                        from_us,
+                        to_us,
+                    })
+                })
+                .collect(),
+        }
+    }
+}
