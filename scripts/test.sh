@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The test command: on a fresh Debian machine it installs the Docker engine and the build tools
 # (scripts/install-docker.sh), builds the images (no registry needed), then runs every test —
-# unit tests, the bad-input corpus, and the real-cluster tests (ZooKeeper and KRaft).
+# unit tests, the bad-input corpus, golden files, the real-cluster tests (ZooKeeper and KRaft),
+# then a short fuzz run of the parsers.
 # Real-cluster tests fail (never skip) when Docker is not reachable.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -16,6 +17,8 @@ cargo test --locked --no-fail-fast "$@" 2>&1 | tee "$log" || status=$?
 awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($i ~ /^passed/) p += $(i-1); if ($i ~ /^failed/) f += $(i-1) } }
      END { printf "tests: %d passed, %d failed\n", p, f }' "$log"
 rm -f "$log"
+# A short fuzz run of the experiment and compose parsers (cargo-fuzz, nightly; 60 s each).
+FUZZ_SECONDS="${FUZZ_SECONDS:-60}" scripts/fuzz.sh || status=1
 # Real-cluster tests keep one cluster running for each other (reuse); remove it now.
 target/debug/chaos clean --all >/dev/null 2>&1 || true
 exit $status
