@@ -39,6 +39,21 @@ fn kraft_leader_kill_failover_follows_the_broker_session_timeout() {
     );
     assert_eq!(f64_at(&r, "/verification/lost_acked"), 0.0);
     assert_eq!(r["cluster"]["mode"], "kraft");
+    // The finalized feature levels are recorded (ELR, KIP-966, changes unclean elections).
+    let features: Vec<String> = r["cluster"]["settings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|kv| kv[0].as_str().is_some_and(|k| k.starts_with("feature:")))
+        .map(|kv| format!("{}={}", kv[0].as_str().unwrap(), kv[1].as_str().unwrap()))
+        .collect();
+    eprintln!("finalized features: {features:?}");
+    assert!(
+        features
+            .iter()
+            .any(|f| f.starts_with("feature:metadata.version=")),
+        "{features:?}"
+    );
     assert_eq!(code, Some(0), "{r:#}");
     assert_everything_healed();
 }

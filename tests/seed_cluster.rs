@@ -475,6 +475,46 @@ fn by_setting(results: &[Value], key: &str, value: impl Fn(&Value) -> f64) -> Ve
     groups
 }
 
+/// A measured time tracks a broker setting: with two settings × repeats, every value lies in
+/// the window `window(setting)` predicts, and the medians move by `expected_shift(Δsetting)`.
+struct Tracking<'a> {
+    setting: &'a str,
+    what: &'a str,
+    window: &'a dyn Fn(f64) -> (f64, f64),
+    expected_shift: &'a dyn Fn(f64) -> (f64, f64),
+}
+
+fn assert_tracks(results: &[Value], value: impl Fn(&Value) -> f64, t: Tracking) {
+    assert_eq!(results.len(), 4, "2 settings × 2 repeats");
+    let groups = by_setting(results, t.setting, value);
+    assert_eq!(groups.len(), 2, "{groups:?}");
+    for (setting, values) in &groups {
+        let (low, high) = (t.window)(*setting);
+        for v in values {
+            assert!(
+                (low..=high).contains(v),
+                "{} {v} ms outside {low}–{high} ms for {} {setting}",
+                t.what,
+                t.setting
+            );
+        }
+    }
+    let (s1, m1) = (groups[0].0, median(groups[0].1.clone()));
+    let (s2, m2) = (groups[1].0, median(groups[1].1.clone()));
+    let (ds, dm) = (s2 - s1, m2 - m1);
+    eprintln!(
+        "fidelity: {} {s1} → {s2} ms moved the {} median {m1:.0} → {m2:.0} ms (Δ {dm:.0} ms for Δ {ds:.0} ms)",
+        t.setting, t.what
+    );
+    let (low, high) = (t.expected_shift)(ds);
+    assert!(
+        (low..=high).contains(&dm),
+        "the {} median moved {dm:.0} ms for a {ds:.0} ms change of {}",
+        t.what,
+        t.setting
+    );
+}
+
 #[test]
 fn failover_time_follows_zookeeper_session_timeout_across_two_settings() {
     let _one = cluster_test();
@@ -482,33 +522,21 @@ fn failover_time_follows_zookeeper_session_timeout_across_two_settings() {
         "tests/experiments/fidelity-session-timeout.yaml",
         "seed-fidelity-session",
     );
-    assert_eq!(results.len(), 4, "2 settings × 2 repeats");
     const TICK_MS: f64 = 2_000.0; // ZOOKEEPER_TICK_TIME of compose/seed.yml
-    let groups = by_setting(&results, "zookeeper.session.timeout.ms", |r| {
-        f64_at(r, "/failover/metadata_ms/max")
-    });
-    assert_eq!(groups.len(), 2, "{groups:?}");
-    for (timeout, failovers) in &groups {
-        for f in failovers {
+    assert_tracks(
+        &results,
+        |r| f64_at(r, "/failover/metadata_ms/max"),
+        Tracking {
+            setting: "zookeeper.session.timeout.ms",
+            what: "failover",
             // The broker's ZooKeeper client pings every third of the timeout, so its session
             // expires 2/3–1 × the timeout after the kill, rounded up to ZooKeeper's tick; the
             // controller's election, the metadata update and the poll period follow (≤ 2 s).
-            let (low, high) = (timeout * 2.0 / 3.0 - 100.0, timeout + TICK_MS + 2_000.0);
-            assert!(
-                (low..=high).contains(f),
-                "failover {f} ms outside {low}–{high} ms for a {timeout} ms session"
-            );
-        }
-    }
-    let (t1, m1) = (groups[0].0, median(groups[0].1.clone()));
-    let (t2, m2) = (groups[1].0, median(groups[1].1.clone()));
-    let (dt, dm) = (t2 - t1, m2 - m1);
-    eprintln!("fidelity: session {t1} → {t2} ms moved the failover median {m1:.0} → {m2:.0} ms (Δ {dm:.0} ms for Δ {dt:.0} ms)");
-    // Expected Δ ≈ 5/6 of the settings' difference (the mean heartbeat phase); the two-run
-    // medians carry the heartbeat phase and the tick rounding as their error.
-    assert!(
-        (dt / 3.0..=dt + TICK_MS).contains(&dm),
-        "median moved {dm:.0} ms for a {dt:.0} ms change of zookeeper.session.timeout.ms"
+            window: &|timeout| (timeout * 2.0 / 3.0 - 100.0, timeout + TICK_MS + 2_000.0),
+            // Expected Δ ≈ 5/6 of the settings' difference (the mean heartbeat phase); the
+            // two-run medians carry the heartbeat phase and the tick rounding as their error.
+            expected_shift: &|dt| (dt / 3.0, dt + TICK_MS),
+        },
     );
     assert_eq!(code, Some(0));
     assert_everything_healed();
@@ -518,7 +546,6 @@ fn failover_time_follows_zookeeper_session_timeout_across_two_settings() {
 fn isr_shrink_follows_replica_lag_time_max_across_two_settings() {
     let _one = cluster_test();
     let (code, results, _) = run("tests/experiments/fidelity-lag.yaml", "seed-fidelity-lag");
-    assert_eq!(results.len(), 4, "2 settings × 2 repeats");
     let shrink = |r: &Value| {
         r["partitions"][0]["isr_changes"]
             .as_array()
@@ -528,27 +555,18 @@ fn isr_shrink_follows_replica_lag_time_max_across_two_settings() {
             .and_then(|c| c["since_fault_ms"].as_f64())
             .unwrap_or_else(|| panic!("no ISR shrink after the freeze: {r:#}"))
     };
-    let groups = by_setting(&results, "replica.lag.time.max.ms", shrink);
-    assert_eq!(groups.len(), 2, "{groups:?}");
-    for (lag, shrinks) in &groups {
-        for s in shrinks {
+    assert_tracks(
+        &results,
+        shrink,
+        Tracking {
+            setting: "replica.lag.time.max.ms",
+            what: "ISR shrink",
             // The leader checks every half of the lag: a frozen follower leaves the ISR
             // 1–1.5 × the lag after its last fetch, then the controller writes the change and
             // the metadata carries it (≤ 2 s with the poll period).
-            let (low, high) = (lag - 500.0, lag * 1.5 + 2_000.0);
-            assert!(
-                (low..=high).contains(s),
-                "ISR shrink {s} ms outside {low}–{high} ms for replica.lag.time.max.ms {lag}"
-            );
-        }
-    }
-    let (l1, m1) = (groups[0].0, median(groups[0].1.clone()));
-    let (l2, m2) = (groups[1].0, median(groups[1].1.clone()));
-    let (dl, dm) = (l2 - l1, m2 - m1);
-    eprintln!("fidelity: lag {l1} → {l2} ms moved the ISR-shrink median {m1:.0} → {m2:.0} ms (Δ {dm:.0} ms for Δ {dl:.0} ms)");
-    assert!(
-        (dl / 2.0..=dl * 2.0).contains(&dm),
-        "median moved {dm:.0} ms for a {dl:.0} ms change of replica.lag.time.max.ms"
+            window: &|lag| (lag - 500.0, lag * 1.5 + 2_000.0),
+            expected_shift: &|dl| (dl / 2.0, dl * 2.0),
+        },
     );
     assert_eq!(code, Some(0));
     assert_everything_healed();

@@ -487,14 +487,9 @@ pub async fn heal_everything(
     let containers = super::cluster::lifecycle::list(docker, Some(cluster_name)).await?;
     for c in &containers {
         let l = c.labels.clone().unwrap_or_default();
-        let name = c
-            .names
-            .as_ref()
-            .and_then(|n| n.first())
-            .map(|n| n.trim_start_matches('/').to_string())
-            .unwrap_or_default();
+        let name = super::cluster::lifecycle::name_of(c);
         if l.get(labels::ROLE).map(String::as_str) == Some("sidecar") {
-            if c.state.as_ref().map(|s| s.to_string()).as_deref() == Some("running") {
+            if super::cluster::lifecycle::is_running(c) {
                 clear_network_faults(docker, &name).await?;
             } else {
                 remove_sidecar(docker, &name).await?;

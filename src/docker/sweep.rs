@@ -34,15 +34,10 @@ pub async fn sweep_orphans(docker: &Docker) -> Result<Vec<String>, DockerError> 
         if !is_orphan(&l, owner_alive) {
             continue;
         }
-        let name = c
-            .names
-            .as_ref()
-            .and_then(|n| n.first())
-            .map(|n| n.trim_start_matches('/').to_string())
-            .unwrap_or_default();
+        let name = lifecycle::name_of(&c);
         let owner = l.get(labels::OWNER_PID).cloned().unwrap_or_default();
         let cluster = l.get(labels::CLUSTER).cloned().unwrap_or_default();
-        let running = c.state.as_ref().map(|s| s.to_string()).as_deref() == Some("running");
+        let running = lifecycle::is_running(&c);
         if l.get(labels::ROLE).map(String::as_str) == Some("sidecar") && running {
             faults::clear_network_faults(docker, &name).await?;
             done.push(format!(

@@ -3,6 +3,7 @@
 //! and the tracked workload and re-read (rdkafka).
 
 pub mod admin;
+pub mod features;
 pub mod live_consumer;
 pub mod metadata;
 pub mod payload;

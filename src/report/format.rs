@@ -49,3 +49,18 @@ mod tests {
         assert_eq!(count(1_234_567), "1,234,567");
     }
 }
+
+/// "longest silence 9.55 s on orders/0", or nothing without a silence.
+pub fn consumer_silence(c: &super::ConsumerResult, lead: &str) -> String {
+    c.longest_gap
+        .as_ref()
+        .map(|g| {
+            format!(
+                "{lead}longest silence {} on {}/{}",
+                duration_ms(g.ms),
+                g.topic,
+                g.partition
+            )
+        })
+        .unwrap_or_default()
+}

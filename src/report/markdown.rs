@@ -83,15 +83,7 @@ pub fn render_markdown(r: &RunResult) -> String {
             duration_ms(c.e2e_latency_ms.p50),
             duration_ms(c.e2e_latency_ms.p99),
             duration_ms(c.e2e_latency_ms.max),
-            c.longest_gap
-                .as_ref()
-                .map(|g| format!(
-                    "; longest silence {} on {}/{}",
-                    duration_ms(g.ms),
-                    g.topic,
-                    g.partition
-                ))
-                .unwrap_or_default()
+            super::format::consumer_silence(c, "; ")
         ));
     }
     if let Some(v) = &r.verification {

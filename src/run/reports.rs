@@ -164,6 +164,16 @@ pub async fn settings_in_force(
     } else {
         settings.retain(|(k, _)| !k.starts_with("broker."));
     }
+    // Finalized feature levels (e.g. eligible.leader.replicas.version), as `feature:<name>`.
+    if let Ok(features) =
+        crate::kafka::features::finalized_features(&addr, std::time::Duration::from_secs(5)).await
+    {
+        settings.extend(
+            features
+                .into_iter()
+                .map(|(name, level)| (format!("feature:{name}"), level.to_string())),
+        );
+    }
     settings
 }
 

@@ -362,6 +362,20 @@ pub async fn list(
         .collect())
 }
 
+/// A listed container's name, without Docker's leading slash.
+pub fn name_of(c: &bollard::models::ContainerSummary) -> String {
+    c.names
+        .as_ref()
+        .and_then(|n| n.first())
+        .map(|n| n.trim_start_matches('/').to_string())
+        .unwrap_or_default()
+}
+
+/// True when a listed container is running.
+pub fn is_running(c: &bollard::models::ContainerSummary) -> bool {
+    c.state.as_ref().map(|s| s.to_string()).as_deref() == Some("running")
+}
+
 /// Builds the view of a running cluster from its containers' labels alone.
 pub async fn attach(docker: &Docker, cluster: Option<&str>) -> Result<Cluster, DockerError> {
     let containers = list(docker, cluster).await?;
