@@ -355,8 +355,7 @@ async fn throughput(cluster: &cluster::Cluster, messages: u64) -> Result<Through
     let text = String::from_utf8_lossy(&out.stdout);
     let perf_test_per_s = text
         .lines()
-        .filter(|l| l.contains("records sent"))
-        .next_back()
+        .rfind(|l| l.contains("records sent"))
         .and_then(|l| {
             l.split(',')
                 .nth(1)?

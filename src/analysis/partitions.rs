@@ -122,13 +122,8 @@ pub fn fill(result: &mut RunResult, timeline: &Timeline, events: &[&Event]) {
             }
             if let Some(p) = prev {
                 if !same_set(&p.isr, &s.isr) {
-                    let since = |times: &[u64]| {
-                        times
-                            .iter()
-                            .filter(|x| **x <= *t)
-                            .next_back()
-                            .map(|x| ms(t - x))
-                    };
+                    let since =
+                        |times: &[u64]| times.iter().rfind(|x| **x <= *t).map(|x| ms(t - x));
                     let fault_times: Vec<u64> = faults.iter().map(|(f, _)| *f).collect();
                     pr.isr_changes.push(IsrChange {
                         at_ms: ms(*t),

@@ -51,6 +51,8 @@ pub fn kafka_version(log: &str) -> Option<String> {
     })
 }
 
+pub use crate::analysis::kafka_log::{leadership_lines, LoggedLeadership};
+
 #[cfg(test)]
 mod tests {
     #[test]
@@ -60,5 +62,3 @@ mod tests {
         assert_eq!(super::kafka_version("nothing"), None);
     }
 }
-
-pub use crate::analysis::kafka_log::{leadership_lines, LoggedLeadership};

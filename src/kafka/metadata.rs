@@ -189,6 +189,53 @@ fn majority(ids: impl Iterator<Item = BrokerId>) -> Option<BrokerId> {
         .map(|(id, _)| id)
 }
 
+/// One merged snapshot from every broker at once (for `status` and readiness), each asked
+/// with `timeout`; brokers that do not answer are left out.
+pub async fn snapshot(
+    endpoints: &[(BrokerId, String)],
+    kraft: bool,
+    timeout: Duration,
+) -> Result<ClusterSnapshot, KafkaError> {
+    let asks = endpoints.iter().map(|(id, addr)| async move {
+        let mut conn = Connection::connect(addr, timeout).await?;
+        let view = fetch_view(&mut conn, timeout).await?;
+        let quorum = if kraft {
+            fetch_quorum_leader(&mut conn, timeout).await.ok().flatten()
+        } else {
+            None
+        };
+        Ok::<_, KafkaError>((*id, view, quorum))
+    });
+    let answers = futures_util::future::join_all(asks).await;
+    let mut views = Vec::new();
+    let mut quorum: Option<(BrokerId, i32)> = None;
+    let mut last_error = None;
+    for answer in answers {
+        match answer {
+            Ok((id, view, q)) => {
+                views.push((id, view));
+                if let Some(q) = q {
+                    if quorum.is_none_or(|(_, epoch)| q.1 > epoch) {
+                        quorum = Some(q);
+                    }
+                }
+            }
+            Err(e) => last_error = Some(e.to_string()),
+        }
+    }
+    if views.is_empty() {
+        return Err(KafkaError::NoBroker {
+            tried: endpoints
+                .iter()
+                .map(|(_, a)| a.as_str())
+                .collect::<Vec<_>>()
+                .join(","),
+            last: last_error.unwrap_or_else(|| "no brokers".into()),
+        });
+    }
+    Ok(merge(&views, quorum.map(|(id, _)| id)))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -245,51 +292,4 @@ mod tests {
         assert_eq!(merged.controller, None);
         assert!(merged.partitions.is_empty());
     }
-}
-
-/// One merged snapshot from every broker at once (for `status` and readiness), each asked
-/// with `timeout`; brokers that do not answer are left out.
-pub async fn snapshot(
-    endpoints: &[(BrokerId, String)],
-    kraft: bool,
-    timeout: Duration,
-) -> Result<ClusterSnapshot, KafkaError> {
-    let asks = endpoints.iter().map(|(id, addr)| async move {
-        let mut conn = Connection::connect(addr, timeout).await?;
-        let view = fetch_view(&mut conn, timeout).await?;
-        let quorum = if kraft {
-            fetch_quorum_leader(&mut conn, timeout).await.ok().flatten()
-        } else {
-            None
-        };
-        Ok::<_, KafkaError>((*id, view, quorum))
-    });
-    let answers = futures_util::future::join_all(asks).await;
-    let mut views = Vec::new();
-    let mut quorum: Option<(BrokerId, i32)> = None;
-    let mut last_error = None;
-    for answer in answers {
-        match answer {
-            Ok((id, view, q)) => {
-                views.push((id, view));
-                if let Some(q) = q {
-                    if quorum.is_none_or(|(_, epoch)| q.1 > epoch) {
-                        quorum = Some(q);
-                    }
-                }
-            }
-            Err(e) => last_error = Some(e.to_string()),
-        }
-    }
-    if views.is_empty() {
-        return Err(KafkaError::NoBroker {
-            tried: endpoints
-                .iter()
-                .map(|(_, a)| a.as_str())
-                .collect::<Vec<_>>()
-                .join(","),
-            last: last_error.unwrap_or_else(|| "no brokers".into()),
-        });
-    }
-    Ok(merge(&views, quorum.map(|(id, _)| id)))
 }

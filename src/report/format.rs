@@ -36,20 +36,6 @@ pub fn count(n: u64) -> String {
     out
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn units_follow_magnitude() {
-        assert_eq!(duration_ms(850.2), "850 ms");
-        assert_eq!(duration_ms(6292.3), "6.29 s");
-        assert_eq!(duration_ms(18_260.0), "18.3 s");
-        assert_eq!(measured(Some(6292.3), 100.0), "6.29 s ± 100 ms");
-        assert_eq!(count(1_234_567), "1,234,567");
-    }
-}
-
 /// "longest silence 9.55 s on orders/0", or nothing without a silence.
 pub fn consumer_silence(c: &super::ConsumerResult, lead: &str) -> String {
     c.longest_gap
@@ -63,4 +49,18 @@ pub fn consumer_silence(c: &super::ConsumerResult, lead: &str) -> String {
             )
         })
         .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn units_follow_magnitude() {
+        assert_eq!(duration_ms(850.2), "850 ms");
+        assert_eq!(duration_ms(6292.3), "6.29 s");
+        assert_eq!(duration_ms(18_260.0), "18.3 s");
+        assert_eq!(measured(Some(6292.3), 100.0), "6.29 s ± 100 ms");
+        assert_eq!(count(1_234_567), "1,234,567");
+    }
 }

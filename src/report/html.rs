@@ -34,55 +34,6 @@ pre{{background:#f6f8fa;padding:1em;overflow-x:auto;font-size:13px}} svg{{max-wi
     )
 }
 
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn the_page_is_self_contained_and_escaped() {
-        let events = crate::events::read_events(
-            &include_bytes!("../../tests/fixtures/events/leader-kill.jsonl")[..],
-        )
-        .unwrap();
-        let r = crate::analysis::analyze(&events);
-        let svg = crate::report::timeline::render_timeline_svg(&events).unwrap();
-        let html = super::render_html(&r, Some(&svg));
-        assert!(
-            html.starts_with("<!doctype html>")
-                && html.contains("<svg")
-                && html.contains("leader-kill")
-        );
-        assert!(
-            !html.contains("http://")
-                || html
-                    .matches("http://")
-                    .all(|_| html.contains("xmlns=\"http://www.w3.org/2000/svg\"")),
-            "no network assets"
-        );
-        assert!(!html.contains("<script"));
-    }
-
-    #[test]
-    fn the_matrix_page_has_a_bar_per_combination_with_repeat_whiskers() {
-        let events = crate::events::read_events(
-            &include_bytes!("../../tests/fixtures/events/leader-kill.jsonl")[..],
-        )
-        .unwrap();
-        let base = crate::analysis::analyze(&events);
-        let mut a = base.clone();
-        a.variant = Some("acks=1".into());
-        let mut a2 = a.clone();
-        a2.failover.metadata_ms.max = Some(7000.0);
-        let mut b = base.clone();
-        b.variant = Some("acks=all".into());
-        let html = super::render_matrix_html(&[a, a2, b]);
-        assert!(html.contains("2 combination(s)"));
-        assert_eq!(html.matches("<svg").count(), 3, "one chart per metric");
-        assert!(
-            html.contains("acks=1") && html.contains("(n=2)") && html.contains("<line"),
-            "repeats get a whisker"
-        );
-    }
-}
-
 /// One page comparing the combinations of a matrix run (and their repeats): the comparison
 /// table, and a bar per combination for each headline metric — the median, with a whisker
 /// from min to max when there are repeats.
@@ -168,4 +119,53 @@ pub fn render_matrix_html(results: &[RunResult]) -> String {
         table = escape(&super::render_comparison(results)),
         bar = first.error_bar_ms,
     )
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_page_is_self_contained_and_escaped() {
+        let events = crate::events::read_events(
+            &include_bytes!("../../tests/fixtures/events/leader-kill.jsonl")[..],
+        )
+        .unwrap();
+        let r = crate::analysis::analyze(&events);
+        let svg = crate::report::timeline::render_timeline_svg(&events).unwrap();
+        let html = super::render_html(&r, Some(&svg));
+        assert!(
+            html.starts_with("<!doctype html>")
+                && html.contains("<svg")
+                && html.contains("leader-kill")
+        );
+        assert!(
+            !html.contains("http://")
+                || html
+                    .matches("http://")
+                    .all(|_| html.contains("xmlns=\"http://www.w3.org/2000/svg\"")),
+            "no network assets"
+        );
+        assert!(!html.contains("<script"));
+    }
+
+    #[test]
+    fn the_matrix_page_has_a_bar_per_combination_with_repeat_whiskers() {
+        let events = crate::events::read_events(
+            &include_bytes!("../../tests/fixtures/events/leader-kill.jsonl")[..],
+        )
+        .unwrap();
+        let base = crate::analysis::analyze(&events);
+        let mut a = base.clone();
+        a.variant = Some("acks=1".into());
+        let mut a2 = a.clone();
+        a2.failover.metadata_ms.max = Some(7000.0);
+        let mut b = base.clone();
+        b.variant = Some("acks=all".into());
+        let html = super::render_matrix_html(&[a, a2, b]);
+        assert!(html.contains("2 combination(s)"));
+        assert_eq!(html.matches("<svg").count(), 3, "one chart per metric");
+        assert!(
+            html.contains("acks=1") && html.contains("(n=2)") && html.contains("<line"),
+            "repeats get a whisker"
+        );
+    }
 }
