@@ -55,7 +55,8 @@ fn table_markdown_junit_json_and_timeline_render() {
         md.contains("| orders/0 |") && md.contains("⚠️ no data"),
         "{md}"
     );
-    let junit = String::from_utf8(chaos::report::render_junit(std::slice::from_ref(&r)).unwrap()).unwrap();
+    let junit =
+        String::from_utf8(chaos::report::render_junit(std::slice::from_ref(&r)).unwrap()).unwrap();
     assert!(
         junit.contains("<testcase")
             && junit.contains("<error")

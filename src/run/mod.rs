@@ -356,7 +356,24 @@ async fn run_variant(
         producer_id: rand::random(),
         progress: say,
     };
-    let outcome = execute::execute(&ctx, interrupt).await;
+    // A panic inside the run (a bug of ours) must not leave faults in force: it becomes an
+    // error, so the heal below and the partial report still happen.
+    let outcome = {
+        use futures_util::FutureExt;
+        std::panic::AssertUnwindSafe(execute::execute(&ctx, interrupt))
+            .catch_unwind()
+            .await
+            .unwrap_or_else(|panic| {
+                let what = panic
+                    .downcast_ref::<&str>()
+                    .map(|s| s.to_string())
+                    .or_else(|| panic.downcast_ref::<String>().cloned())
+                    .unwrap_or_else(|| "unknown".into());
+                Err(Error::Io(format!(
+                    "internal error (a panic: {what}); every fault was healed"
+                )))
+            })
+    };
     let finished = match &outcome {
         Ok(()) => "completed",
         Err(Error::Interrupted) => "interrupted",
