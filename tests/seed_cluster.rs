@@ -571,3 +571,24 @@ fn isr_shrink_follows_replica_lag_time_max_across_two_settings() {
     assert_eq!(code, Some(0));
     assert_everything_healed();
 }
+
+#[test]
+fn a_taken_port_is_an_infrastructure_error_with_a_hint() {
+    let _one = cluster_test();
+    // The cluster must be down for its port to be free for us to take.
+    assert!(chaos(&["down", "--cluster", "seed"]).status.success());
+    let taken = std::net::TcpListener::bind("127.0.0.1:49092").expect("take kafka-3's port");
+    let out = chaos(&["up", "-f", "compose/seed.yml"]);
+    drop(taken);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(
+        out.status.code(),
+        Some(4),
+        "infrastructure errors exit 4: {stderr}"
+    );
+    assert!(
+        stderr.contains("a published port is taken"),
+        "the error says what to do: {stderr}"
+    );
+    assert!(chaos(&["clean", "--all"]).status.success());
+}

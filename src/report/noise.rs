@@ -13,6 +13,18 @@ fn label(r: &RunResult) -> String {
     }
 }
 
+/// Why a difference counts: with repeats, the ranges over them; with a single run on either
+/// side only the error bar is known, and the claim says so.
+fn why(a_runs: usize, b_runs: usize) -> String {
+    if a_runs < 2 || b_runs < 2 {
+        "beyond the error bar; single runs, so run-to-run noise is unknown: use repeat ≥ 2".into()
+    } else {
+        format!(
+            "ranges over {a_runs} and {b_runs} repeats, widened by the error bar, do not overlap"
+        )
+    }
+}
+
 /// Describes the differences between the first group and each other group that exceed the noise.
 pub fn differences_beyond_noise(results: &[RunResult]) -> Vec<String> {
     let mut groups: Vec<(String, Vec<&RunResult>)> = Vec::new();
@@ -44,7 +56,10 @@ pub fn differences_beyond_noise(results: &[RunResult]) -> Vec<String> {
                 (range(base, get), range(other, get))
             {
                 if a_hi < b_lo || b_hi < a_lo {
-                    out.push(format!("{what}: {base_name} {a_mid:.0} ms vs {name} {b_mid:.0} ms (ranges with error bars do not overlap)"));
+                    out.push(format!(
+                        "{what}: {base_name} {a_mid:.0} ms vs {name} {b_mid:.0} ms ({})",
+                        why(base.len(), other.len())
+                    ));
                 }
             }
         }
@@ -55,8 +70,13 @@ pub fn differences_beyond_noise(results: &[RunResult]) -> Vec<String> {
         };
         if let (Some(a), Some(b)) = (lost(base), lost(other)) {
             if (a == 0) != (b == 0) {
+                let caveat = if base.len() < 2 || other.len() < 2 {
+                    " (single runs: repeat ≥ 2 to see whether it always happens)"
+                } else {
+                    ""
+                };
                 out.push(format!(
-                    "acked loss: {base_name} lost up to {a}, {name} lost up to {b}"
+                    "acked loss: {base_name} lost up to {a}, {name} lost up to {b}{caveat}"
                 ));
             }
         }
@@ -89,6 +109,14 @@ mod tests {
         ]);
         assert_eq!(d.len(), 1, "{d:?}");
         assert!(d[0].starts_with("failover max"));
+        assert!(d[0].contains("ranges over 2 and 2 repeats"), "{d:?}");
+    }
+
+    #[test]
+    fn a_single_run_difference_says_its_noise_is_unknown() {
+        let d = differences_beyond_noise(&[run("a", 6000.0), run("b", 9000.0)]);
+        assert_eq!(d.len(), 1, "{d:?}");
+        assert!(d[0].contains("run-to-run noise is unknown"), "{d:?}");
     }
 
     #[test]

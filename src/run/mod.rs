@@ -457,12 +457,20 @@ pub fn compare(dirs: &[PathBuf]) -> Result<i32, Error> {
                 .collect();
             inner.sort();
             runs.extend(inner);
+        } else if d.is_file() {
+            // A shell glob over a reports directory also matches its pages (e.g. *-matrix.html).
+            eprintln!("{}: a file, not a run directory; skipped", d.display());
         } else {
             return Err(Error::Invalid(format!(
                 "{}: not a run directory (no events.jsonl)",
                 d.display()
             )));
         }
+    }
+    if runs.is_empty() {
+        return Err(Error::Invalid(
+            "no run directories given (each holds an events.jsonl)".into(),
+        ));
     }
     let mut results = Vec::new();
     for dir in &runs {
