@@ -30,12 +30,18 @@ fn kraft_leader_kill_failover_follows_the_broker_session_timeout() {
         "tests/experiments/kraft-leader-kill-fast.yaml",
         "kraft-leader-kill",
     );
-    // broker.session.timeout.ms = 4000 (heartbeats every 500 ms): fenced after ~4 s — unless
-    // the leader was also the quorum leader, when a controller election comes first.
+    // broker.session.timeout.ms = 4000 (heartbeats every 500 ms): fenced after ~4 s. When the
+    // killed leader was also the active controller (combined mode), a quorum election comes
+    // first and the new controller gives every broker a fresh session before it fences the dead
+    // one (measured: controller 2.1 s, leader 10.0 s).
     let failover = f64_at(&r, "/failover/metadata_ms/max");
+    let high = match r["controller_failover_ms"].as_f64() {
+        Some(controller) => controller + 2.0 * 4_000.0 + 2_000.0,
+        None => 9_000.0,
+    };
     assert!(
-        (2_500.0..=9_000.0).contains(&failover),
-        "failover {failover} ms outside 2.5–9 s for a 4 s session"
+        (2_500.0..=high).contains(&failover),
+        "failover {failover} ms outside 2.5–{high} ms for a 4 s session"
     );
     assert_eq!(f64_at(&r, "/verification/lost_acked"), 0.0);
     assert_eq!(r["cluster"]["mode"], "kraft");
