@@ -592,3 +592,81 @@ fn a_taken_port_is_an_infrastructure_error_with_a_hint() {
     );
     assert!(chaos(&["clean", "--all"]).status.success());
 }
+
+/// A tiny tmpfs (root, as the test command runs) stands for a full disk; unmounted on drop.
+struct FullDisk(std::path::PathBuf);
+
+impl FullDisk {
+    fn mount(test: &str, size: &str) -> Self {
+        let dir = repo().join("target").join("test-reports").join(test);
+        let _ = std::process::Command::new("umount").arg(&dir).status();
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let status = std::process::Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
+            .arg(&dir)
+            .status()
+            .expect("mount");
+        assert!(status.success(), "mounting a small tmpfs needs root");
+        Self(dir)
+    }
+}
+
+impl Drop for FullDisk {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount").arg(&self.0).status();
+    }
+}
+
+#[test]
+fn a_full_disk_while_writing_reports_is_exit_4_and_nothing_measured_is_lost() {
+    let _one = cluster_test();
+    let disk = FullDisk::mount("seed-full-disk", "24k");
+    let out = chaos(&[
+        "run",
+        "tests/experiments/no-fault.yaml",
+        "--keep",
+        "--reports",
+        disk.0.to_str().unwrap(),
+    ]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(
+        out.status.code(),
+        Some(4),
+        "infrastructure errors exit 4: {stderr}"
+    );
+    assert!(
+        stderr.contains("could not write every report") && stderr.contains("No space left"),
+        "the error names the files and the cause: {stderr}"
+    );
+    assert!(
+        stderr.contains("verification: acked 1,500"),
+        "the measured table is still shown: {stderr}"
+    );
+    // No half-written file: whatever is there parses.
+    for dir in run_dirs(&disk.0) {
+        if let Ok(text) = std::fs::read_to_string(dir.join("result.json")) {
+            serde_json::from_str::<Value>(&text).expect("result.json is whole");
+        }
+    }
+    drop(disk);
+
+    // A disk full already during the run: events.jsonl stops, the run does not.
+    let disk = FullDisk::mount("seed-full-disk-early", "4k");
+    let out = chaos(&[
+        "run",
+        "tests/experiments/no-fault.yaml",
+        "--keep",
+        "--reports",
+        disk.0.to_str().unwrap(),
+    ]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(4), "{stderr}");
+    assert!(
+        stderr.contains("events.jsonl: No space left")
+            && stderr.contains("the table above is everything measured")
+            && stderr.contains("verification: acked 1,500"),
+        "{stderr}"
+    );
+    assert_everything_healed();
+}

@@ -393,8 +393,14 @@ async fn run_variant(
     sink.emit(EventKind::RunFinished {
         outcome: finished.into(),
     });
-    let events = recorder.finish().await?;
-    let result = reports::analyze_and_write(&dir, &events)?;
+    let (events, events_unwritten) = recorder.finish().await?;
+    let (result, mut unwritten) = reports::analyze_and_write(&dir, &events);
+    unwritten.splice(0..0, events_unwritten);
+    if !unwritten.is_empty() {
+        // Nothing measured is lost: the table goes to the terminal before the error.
+        eprintln!("{}", crate::report::render_table(&result));
+        return Err(reports::unwritten_error(&dir, &unwritten));
+    }
     if let Err(Error::Interrupted) = outcome {
         return Ok((result, dir, cluster.name.clone()));
     }
@@ -439,8 +445,11 @@ pub fn rerender(dir: &Path) -> Result<i32, Error> {
         .map_err(|e| Error::Invalid(format!("{}: {e}", dir.join("events.jsonl").display())))?;
     let events = crate::events::read_events(std::io::BufReader::new(file))
         .map_err(|e| Error::Invalid(format!("{}: {e}", dir.display())))?;
-    let result = reports::analyze_and_write(dir, &events)?;
+    let (result, unwritten) = reports::analyze_and_write(dir, &events);
     println!("{}", crate::report::render_table(&result));
+    if !unwritten.is_empty() {
+        return Err(reports::unwritten_error(dir, &unwritten));
+    }
     Ok(outcome::exit_code_of(&result, false))
 }
 

@@ -56,7 +56,7 @@ fn slug(s: &str) -> String {
 /// Writes every event to events.jsonl as it arrives and keeps them for the analysis.
 pub struct Recorder {
     sink: EventSink,
-    writer: JoinHandle<Result<Vec<Event>, Error>>,
+    writer: JoinHandle<Result<(Vec<Event>, Option<String>), Error>>,
 }
 
 impl Recorder {
@@ -66,16 +66,22 @@ impl Recorder {
         let writer = tokio::task::spawn_blocking(move || {
             let mut out = EventWriter::new(std::io::BufWriter::new(file));
             let mut events = Vec::new();
+            // A failed write (e.g. a full disk) stops the file, not the run: every event is
+            // still kept in memory for the analysis and the table.
+            let mut write_error = None;
             while let Some(event) = rx.blocking_recv() {
                 let last = matches!(event.kind, EventKind::RunFinished { .. });
-                out.write(&event)
-                    .map_err(|e| Error::Io(format!("events.jsonl: {e}")))?;
+                if write_error.is_none() {
+                    if let Err(e) = out.write(&event) {
+                        write_error = Some(format!("events.jsonl: {e}"));
+                    }
+                }
                 events.push(event);
                 if last {
                     break;
                 }
             }
-            Ok(events)
+            Ok((events, write_error))
         });
         Ok(Self {
             sink: EventSink::new(Clock::start(), tx),
@@ -87,8 +93,9 @@ impl Recorder {
         self.sink.clone()
     }
 
-    /// Waits for RunFinished to be written; returns every event.
-    pub async fn finish(self) -> Result<Vec<Event>, Error> {
+    /// Waits for RunFinished; returns every event, and the write error of events.jsonl if
+    /// the file could not be written whole.
+    pub async fn finish(self) -> Result<(Vec<Event>, Option<String>), Error> {
         self.writer.await.map_err(|e| Error::Io(e.to_string()))?
     }
 }
@@ -111,30 +118,50 @@ pub fn result_of(events: &[Event]) -> RunResult {
 }
 
 /// The result and the files derived from the events: result.json, summary.md, timeline.svg,
-/// report.html.
-pub fn analyze_and_write(dir: &Path, events: &[Event]) -> Result<RunResult, Error> {
+/// report.html. Every file is tried even when one fails (e.g. a full disk); the result is
+/// returned with the files that could not be written, `<file>: <reason>` each.
+pub fn analyze_and_write(dir: &Path, events: &[Event]) -> (RunResult, Vec<String>) {
     let result = result_of(events);
-    crate::report::write_atomically(
-        &dir.join("result.json"),
-        &crate::report::render_json(&result),
-    )?;
-    crate::report::write_atomically(
-        &dir.join("summary.md"),
+    let mut unwritten = Vec::new();
+    let mut write = |name: &str, bytes: &[u8]| {
+        if let Err(e) = crate::report::write_atomically(&dir.join(name), bytes) {
+            unwritten.push(format!("{name}: {e}"));
+        }
+    };
+    write("result.json", &crate::report::render_json(&result));
+    write(
+        "summary.md",
         crate::report::render_markdown(&result).as_bytes(),
-    )?;
+    );
     let svg = match crate::report::timeline::render_timeline_svg(events) {
         Ok(svg) => {
-            crate::report::write_atomically(&dir.join("timeline.svg"), svg.as_bytes())?;
+            write("timeline.svg", svg.as_bytes());
             Some(svg)
         }
         Err(e) => {
-            eprintln!("timeline.svg not written: {e}");
+            eprintln!("timeline.svg not rendered: {e}");
             None
         }
     };
     let html = crate::report::render_html(&result, svg.as_deref());
-    crate::report::write_atomically(&dir.join("report.html"), html.as_bytes())?;
-    Ok(result)
+    write("report.html", html.as_bytes());
+    (result, unwritten)
+}
+
+/// The error for reports that could not be written; what was measured is still in memory
+/// (printed as the table) and, unless it is among them, in events.jsonl.
+pub fn unwritten_error(dir: &Path, unwritten: &[String]) -> Error {
+    let events_kept = !unwritten.iter().any(|u| u.starts_with("events.jsonl"));
+    Error::Io(format!(
+        "could not write every report in {}: {}\n  hint: free disk space or pass --reports on another disk; {}",
+        dir.display(),
+        unwritten.join("; "),
+        if events_kept {
+            format!("events.jsonl holds everything measured: `chaos report {}` renders the rest", dir.display())
+        } else {
+            "the table above is everything measured".to_string()
+        }
+    ))
 }
 
 /// Broker settings that decide the numbers, as the broker reports them (defaults included).
