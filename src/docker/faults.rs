@@ -254,7 +254,7 @@ async fn sidecar(
     Ok(name)
 }
 
-pub(crate) async fn remove_sidecar(docker: &Docker, name: &str) -> Result<(), DockerError> {
+async fn remove_sidecar(docker: &Docker, name: &str) -> Result<(), DockerError> {
     let options = RemoveContainerOptionsBuilder::default().force(true).build();
     match docker.remove_container(name, Some(options)).await {
         Ok(())
@@ -476,6 +476,26 @@ pub async fn clear_network_faults(docker: &Docker, sidecar: &str) -> Result<(), 
     remove_sidecar(docker, sidecar).await
 }
 
+/// Removes a helper container (network-fault sidecar or tool); a running sidecar first clears
+/// the rules and qdisc it added in its target's network namespace. Returns its name.
+pub async fn retire_helper(
+    docker: &Docker,
+    c: &bollard::models::ContainerSummary,
+) -> Result<String, DockerError> {
+    let name = super::cluster::lifecycle::name_of(c);
+    let sidecar = c
+        .labels
+        .as_ref()
+        .and_then(|l| l.get(labels::ROLE))
+        .is_some_and(|r| r == "sidecar");
+    if sidecar && super::cluster::lifecycle::is_running(c) {
+        clear_network_faults(docker, &name).await?;
+    } else {
+        remove_sidecar(docker, &name).await?;
+    }
+    Ok(name)
+}
+
 /// Brings every container of the cluster back: rules deleted and sidecars removed, paused
 /// ones unpaused, disconnected ones reconnected, stopped ones started. Used by reverts on
 /// abort, by a reused cluster, and by `chaos clean`. Returns what it did.
@@ -487,13 +507,8 @@ pub async fn heal_everything(
     let containers = super::cluster::lifecycle::list(docker, Some(cluster_name)).await?;
     for c in &containers {
         let l = c.labels.clone().unwrap_or_default();
-        let name = super::cluster::lifecycle::name_of(c);
         if l.get(labels::ROLE).map(String::as_str) == Some("sidecar") {
-            if super::cluster::lifecycle::is_running(c) {
-                clear_network_faults(docker, &name).await?;
-            } else {
-                remove_sidecar(docker, &name).await?;
-            }
+            let name = retire_helper(docker, c).await?;
             done.push(format!(
                 "removed network-fault sidecar {name} (rules cleared)"
             ));

@@ -4,7 +4,6 @@
 //! (a kept cluster outlives its owner on purpose).
 
 use super::{cluster::lifecycle, faults, labels, DockerError};
-use bollard::query_parameters::RemoveContainerOptionsBuilder;
 use bollard::Docker;
 use std::collections::HashMap;
 
@@ -34,33 +33,16 @@ pub async fn sweep_orphans(docker: &Docker) -> Result<Vec<String>, DockerError> 
         if !is_orphan(&l, owner_alive) {
             continue;
         }
-        let name = lifecycle::name_of(&c);
         let owner = l.get(labels::OWNER_PID).cloned().unwrap_or_default();
         let cluster = l.get(labels::CLUSTER).cloned().unwrap_or_default();
-        let running = lifecycle::is_running(&c);
-        if l.get(labels::ROLE).map(String::as_str) == Some("sidecar") && running {
-            faults::clear_network_faults(docker, &name).await?;
-            done.push(format!(
-                "{cluster}: removed orphaned network-fault sidecar {name} (owner pid {owner} is gone; rules cleared)"
-            ));
-        } else {
-            let options = RemoveContainerOptionsBuilder::default().force(true).build();
-            match docker.remove_container(&name, Some(options)).await {
-                Ok(()) => {}
-                Err(bollard::errors::Error::DockerResponseServerError {
-                    status_code: 404, ..
-                }) => continue,
-                Err(e) => {
-                    return Err(DockerError::Api {
-                        context: format!("remove orphaned {name}"),
-                        source: e,
-                    })
-                }
-            }
-            done.push(format!(
-                "{cluster}: removed orphaned helper {name} (owner pid {owner} is gone)"
-            ));
-        }
+        let what = match l.get(labels::ROLE).map(String::as_str) {
+            Some("sidecar") => "network-fault sidecar",
+            _ => "helper",
+        };
+        let name = faults::retire_helper(docker, &c).await?;
+        done.push(format!(
+            "{cluster}: removed orphaned {what} {name} (owner pid {owner} is gone)"
+        ));
     }
     Ok(done)
 }
