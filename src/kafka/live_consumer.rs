@@ -15,13 +15,15 @@ use rdkafka::message::Message;
 use rdkafka::{Offset, TopicPartitionList};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 pub struct LiveConsumer {
     stop: Arc<AtomicBool>,
     /// Stop once this many of our messages were received (set by `finish`).
     enough: Arc<AtomicU64>,
-    reader: std::thread::JoinHandle<ConsumerSummary>,
+    /// Signalled when the reader stops by itself (it has `enough`).
+    done: std::sync::mpsc::Receiver<()>,
+    reader: Option<std::thread::JoinHandle<ConsumerSummary>>,
 }
 
 struct Reading {
@@ -79,29 +81,42 @@ impl LiveConsumer {
             longest: vec![None; n],
             started_us,
         };
+        let (done_tx, done) = std::sync::mpsc::channel();
         let reader = {
             let (stop, enough, phase) = (stop.clone(), enough.clone(), phase.clone());
             std::thread::Builder::new()
                 .name("chaos-live-consumer".into())
-                .spawn(move || reading.run(&stop, &enough, &phase))
+                .spawn(move || {
+                    let summary = reading.run(&stop, &enough, &phase);
+                    let _ = done_tx.send(());
+                    summary
+                })
                 .map_err(|e| KafkaError::Client(format!("live consumer thread: {e}")))?
         };
         Ok(Self {
             stop,
             enough,
-            reader,
+            done,
+            reader: Some(reader),
         })
     }
 
     /// Reads on until `acked` of our messages arrived or `grace` passed, then stops.
-    pub fn finish(self, acked: u64, grace: Duration) -> ConsumerSummary {
+    pub fn finish(mut self, acked: u64, grace: Duration) -> ConsumerSummary {
         self.enough.store(acked, Ordering::Relaxed);
-        let deadline = Instant::now() + grace;
-        while !self.reader.is_finished() && Instant::now() < deadline {
-            std::thread::sleep(Duration::from_millis(20));
-        }
+        let _ = self.done.recv_timeout(grace);
         self.stop.store(true, Ordering::Relaxed);
-        self.reader.join().unwrap_or_default()
+        self.reader
+            .take()
+            .and_then(|r| r.join().ok())
+            .unwrap_or_default()
+    }
+}
+
+/// A run that ends early (an error before `finish`) must not leave the reader polling.
+impl Drop for LiveConsumer {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
     }
 }
 

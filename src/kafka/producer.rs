@@ -342,6 +342,13 @@ impl TrackedProducer {
     }
 }
 
+/// A run that ends early (an error before `finish`) must not leave the sender producing.
+impl Drop for TrackedProducer {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+    }
+}
+
 fn send_loop(
     producer: &ThreadedProducer<TrackingContext>,
     shared: &Shared,

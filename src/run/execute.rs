@@ -183,26 +183,27 @@ pub async fn execute(ctx: &RunContext<'_>, interrupt: watch::Receiver<bool>) -> 
         // Every broker must answer for itself first: right after a revert the metadata can
         // still show the pre-fault view (the cluster has not noticed the fault yet).
         let mut answering = observer.answering();
-        let all_answer = tokio::time::timeout(
-            HEAL_TIMEOUT,
-            answering.wait_for(|a| expected_brokers.iter().all(|b| a.contains(b))),
-        );
-        let answered = tokio::select! {
-            r = unless_interrupted(&interrupt, all_answer) => r.map(|r| r.is_ok()),
-            _ = tick_workload(producer.as_ref(), &ctx.sink, ticker.is_some()) => unreachable!(),
-        };
         let mut view = observer.view();
         let whole = Condition::ClusterHealthy(true);
         let baseline = Baseline::default();
-        let healed = match answered {
-            Err(interrupted) => Err(interrupted),
-            Ok(_) => tokio::select! {
-                r = unless_interrupted(
-                    &interrupt,
-                    wait_condition(&mut view, &whole, &baseline, &expected_brokers, HEAL_TIMEOUT),
-                ) => r,
-                _ = tick_workload(producer.as_ref(), &ctx.sink, ticker.is_some()) => unreachable!(),
-            },
+        let heal_wait = async {
+            let _ = tokio::time::timeout(
+                HEAL_TIMEOUT,
+                answering.wait_for(|a| expected_brokers.iter().all(|b| a.contains(b))),
+            )
+            .await;
+            wait_condition(
+                &mut view,
+                &whole,
+                &baseline,
+                &expected_brokers,
+                HEAL_TIMEOUT,
+            )
+            .await
+        };
+        let healed = tokio::select! {
+            r = unless_interrupted(&interrupt, heal_wait) => r,
+            _ = tick_workload(producer.as_ref(), &ctx.sink, ticker.is_some()) => unreachable!(),
         };
         if let Ok(Err(_)) = healed {
             ctx.sink.emit(EventKind::Error {
@@ -225,11 +226,16 @@ pub async fn execute(ctx: &RunContext<'_>, interrupt: watch::Receiver<bool>) -> 
         let acked = summary.acked;
         ctx.sink.emit(EventKind::WorkloadDone(summary));
         if let Some(c) = live_consumer {
-            // The consumer reads on until it has every acked message (or 10 s passed).
-            let seen =
-                tokio::task::spawn_blocking(move || c.finish(acked, Duration::from_secs(10)))
-                    .await
-                    .map_err(|e| Error::Io(e.to_string()))?;
+            // The consumer reads on until it has every acked message (or 10 s passed); an
+            // interrupted run or a lost daemon does not wait for it.
+            let grace = if is_interrupted(&interrupt) || docker_lost {
+                Duration::ZERO
+            } else {
+                Duration::from_secs(10)
+            };
+            let seen = tokio::task::spawn_blocking(move || c.finish(acked, grace))
+                .await
+                .map_err(|e| Error::Io(e.to_string()))?;
             ctx.sink.emit(EventKind::ConsumerDone(seen));
         }
         let verify = exp.workload.as_ref().is_some_and(|w| w.verify);

@@ -369,9 +369,7 @@ async fn run_variant(
                     .map(|s| s.to_string())
                     .or_else(|| panic.downcast_ref::<String>().cloned())
                     .unwrap_or_else(|| "unknown".into());
-                Err(Error::Io(format!(
-                    "internal error (a panic: {what}); every fault was healed"
-                )))
+                Err(Error::Io(format!("internal error (a panic: {what})")))
             })
     };
     let finished = match &outcome {
