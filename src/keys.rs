@@ -7,17 +7,18 @@ use serde::de::{self, Deserializer};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
-/// `keys:` of a workload.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
-#[serde(into = "String")]
+/// `keys:` of a workload: `none`, `{round-robin: N}` or `{random: N}` — read with
+/// serde_yaml_ng's `singleton_map` (one-key map form of an enum).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
 pub enum KeyStrategy {
     /// No key; partitions in turn (an even spread).
     #[default]
     None,
     /// `key-0` … `key-(n-1)` in turn.
-    RoundRobin(u32),
+    RoundRobin(#[serde(deserialize_with = "key_count")] u32),
     /// One of `key-0` … `key-(n-1)` at random, seeded with the run's seed.
-    Random(u32),
+    Random(#[serde(deserialize_with = "key_count")] u32),
 }
 
 /// The most distinct keys a workload may use (their partitions are computed up front).
@@ -33,55 +34,15 @@ impl fmt::Display for KeyStrategy {
     }
 }
 
-impl From<KeyStrategy> for String {
-    fn from(k: KeyStrategy) -> String {
-        k.to_string()
+/// `{round-robin: N}` / `{random: N}`: N distinct keys, 1 … MAX_KEYS.
+fn key_count<'de, D: Deserializer<'de>>(d: D) -> Result<u32, D::Error> {
+    let n = u32::deserialize(d)?;
+    if !(1..=MAX_KEYS).contains(&n) {
+        return Err(de::Error::custom(format!(
+            "{n} keys: expected 1 … {MAX_KEYS} distinct keys"
+        )));
     }
-}
-
-const KEYS_HINT: &str = "`none`, {round-robin: N} or {random: N} (N distinct keys, 1 … 10000000)";
-
-impl<'de> Deserialize<'de> for KeyStrategy {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> de::Visitor<'de> for V {
-            type Value = KeyStrategy;
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str(KEYS_HINT)
-            }
-            fn visit_str<E: de::Error>(self, v: &str) -> Result<KeyStrategy, E> {
-                match v {
-                    "none" => Ok(KeyStrategy::None),
-                    _ => Err(E::invalid_value(de::Unexpected::Str(v), &self)),
-                }
-            }
-            fn visit_map<A: de::MapAccess<'de>>(self, mut map: A) -> Result<KeyStrategy, A::Error> {
-                let key: String = map
-                    .next_key()?
-                    .ok_or_else(|| de::Error::invalid_length(0, &self))?;
-                let n: u32 = map.next_value()?;
-                if !(1..=MAX_KEYS).contains(&n) {
-                    return Err(de::Error::custom(format!(
-                        "{n} keys: expected 1 … {MAX_KEYS} distinct keys"
-                    )));
-                }
-                let strategy = match key.as_str() {
-                    "round-robin" => KeyStrategy::RoundRobin(n),
-                    "random" => KeyStrategy::Random(n),
-                    other => {
-                        return Err(de::Error::unknown_field(other, &["round-robin", "random"]))
-                    }
-                };
-                if map.next_key::<String>()?.is_some() {
-                    return Err(de::Error::custom(
-                        "`keys` has exactly one key, e.g. {random: 1000}",
-                    ));
-                }
-                Ok(strategy)
-            }
-        }
-        d.deserialize_any(V)
-    }
+    Ok(n)
 }
 
 /// Kafka's murmur2 (org.apache.kafka.common.utils.Utils.murmur2).
@@ -245,7 +206,11 @@ mod tests {
 
     #[test]
     fn keys_parse_from_yaml_with_clear_errors() {
-        let parse = |s: &str| serde_yaml_ng::from_str::<KeyStrategy>(s);
+        let parse = |s: &str| -> Result<KeyStrategy, serde_yaml_ng::Error> {
+            serde_yaml_ng::with::singleton_map::deserialize(serde_yaml_ng::Deserializer::from_str(
+                s,
+            ))
+        };
         assert_eq!(parse("none").unwrap(), KeyStrategy::None);
         assert_eq!(parse("{random: 1000}").unwrap(), KeyStrategy::Random(1000));
         assert_eq!(

@@ -230,7 +230,7 @@ pub struct WorkloadSpec {
     pub verify: bool,
     /// Message keys: `none` (partitions in turn), {round-robin: N} or {random: N} (Kafka's
     /// murmur2 partitioner decides the partition).
-    #[serde(default)]
+    #[serde(default, with = "serde_yaml_ng::with::singleton_map")]
     pub keys: crate::keys::KeyStrategy,
     /// Stop sending after this many messages (default: until the steps end).
     #[serde(default)]
