@@ -50,15 +50,7 @@ fn docker_stopped_mid_run_exits_4_with_a_partial_report() {
     let _one = cluster_test();
     let reports = reports_dir("docker-outage");
     let log = std::fs::File::create(reports.join("chaos.stderr")).unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_chaos"))
-        .args([
-            "run",
-            "tests/experiments/interrupt.yaml",
-            "--keep",
-            "--reports",
-            reports.to_str().unwrap(),
-        ])
-        .current_dir(repo())
+    let mut child = run_command("tests/experiments/interrupt.yaml", &reports)
         .stdout(Stdio::null())
         .stderr(log)
         .spawn()

@@ -2,20 +2,16 @@
 //! (tests/fixtures/events/leader-kill.jsonl) must not change unnoticed. Review a change with
 //! `cargo insta review` (or INSTA_UPDATE=always), then commit the snapshot.
 
+#[path = "common/fixture.rs"]
+mod fixture;
+
 fn result() -> chaos::report::RunResult {
-    let text = include_bytes!("fixtures/events/leader-kill.jsonl");
-    let events = chaos::events::read_events(&text[..]).unwrap();
-    let mut r = chaos::analysis::analyze(&events);
-    r.expectations = chaos::experiment::expr::evaluate_all(
-        &[
-            "failover.metadata.max < 12s".into(),
-            "verification.lost_acked == 0".into(),
-            "failover.metadata.max < 5s".into(),
-        ],
-        &serde_json::to_value(&r).unwrap(),
-    );
-    chaos::analysis::conclude(&mut r);
-    r
+    fixture::fixture_result(&[
+        "failover.metadata.max < 12s",
+        "verification.lost_acked == 0",
+        "failover.metadata.max < 5s",
+    ])
+    .1
 }
 
 #[test]

@@ -13,13 +13,7 @@ fn kraft_up_status_produce_consume_down_and_an_unlabelled_decoy_survives() {
 
 fn run(experiment: &str, test: &str) -> (Option<i32>, serde_json::Value) {
     let reports = reports_dir(test);
-    let out = chaos(&[
-        "run",
-        experiment,
-        "--keep",
-        "--reports",
-        reports.to_str().unwrap(),
-    ]);
+    let out = chaos_run(experiment, &reports);
     (out.status.code(), results(&reports).remove(0))
 }
 

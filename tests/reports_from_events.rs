@@ -1,19 +1,14 @@
 //! Every report renders from a saved events.jsonl alone (a real leader-kill run on the seed
 //! cluster, session timeout 6 s), with the numbers the events imply.
 
+#[path = "common/fixture.rs"]
+mod fixture;
+
 fn result() -> (Vec<chaos::events::Event>, chaos::report::RunResult) {
-    let text = include_bytes!("fixtures/events/leader-kill.jsonl");
-    let events = chaos::events::read_events(&text[..]).unwrap();
-    let mut r = chaos::analysis::analyze(&events);
-    r.expectations = chaos::experiment::expr::evaluate_all(
-        &[
-            "failover.metadata.max < 12s".into(),
-            "partitions[orders/0].preferred_restored_ms < 30s".into(),
-        ],
-        &serde_json::to_value(&r).unwrap(),
-    );
-    chaos::analysis::conclude(&mut r);
-    (events, r)
+    fixture::fixture_result(&[
+        "failover.metadata.max < 12s",
+        "partitions[orders/0].preferred_restored_ms < 30s",
+    ])
 }
 
 #[test]
@@ -67,4 +62,43 @@ fn table_markdown_junit_json_and_timeline_render() {
     assert_eq!(json["status"], "inconclusive");
     let svg = chaos::report::timeline::render_timeline_svg(&events).unwrap();
     assert!(svg.contains("kill kafka-3"));
+}
+
+#[test]
+fn compare_skips_files_a_glob_matched_and_compares_the_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let events = std::fs::read("tests/fixtures/events/leader-kill.jsonl").unwrap();
+    let mut args = vec!["compare".to_string()];
+    for run in ["run-a", "run-b"] {
+        std::fs::create_dir(dir.path().join(run)).unwrap();
+        std::fs::write(dir.path().join(run).join("events.jsonl"), &events).unwrap();
+        args.push(dir.path().join(run).display().to_string());
+    }
+    let page = dir.path().join("leader-kill-matrix.html");
+    std::fs::write(&page, "<html></html>").unwrap();
+    args.push(page.display().to_string());
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_chaos"))
+        .args(&args)
+        .output()
+        .unwrap();
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("a file, not a run directory; skipped"),
+        "{stderr}"
+    );
+    assert!(stdout.contains("(n=2)"), "both runs compared: {stdout}");
+
+    let only_files = std::process::Command::new(env!("CARGO_BIN_EXE_chaos"))
+        .args(["compare", &page.display().to_string()])
+        .output()
+        .unwrap();
+    assert_eq!(
+        only_files.status.code(),
+        Some(2),
+        "no run directory is invalid input"
+    );
 }

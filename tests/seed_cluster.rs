@@ -16,13 +16,7 @@ fn seed_up_status_produce_consume_down_and_an_unlabelled_decoy_survives() {
 
 fn run(experiment: &str, test: &str) -> (Option<i32>, Vec<Value>, std::path::PathBuf) {
     let reports = reports_dir(test);
-    let out = chaos(&[
-        "run",
-        experiment,
-        "--keep",
-        "--reports",
-        reports.to_str().unwrap(),
-    ]);
+    let out = chaos_run(experiment, &reports);
     (out.status.code(), results(&reports), reports)
 }
 
@@ -188,17 +182,7 @@ fn phase(name: &str) -> String {
 }
 
 fn spawn_run(experiment: &str, reports: &std::path::Path) -> std::process::Child {
-    std::process::Command::new(env!("CARGO_BIN_EXE_chaos"))
-        .args([
-            "run",
-            experiment,
-            "--keep",
-            "--reports",
-            reports.to_str().unwrap(),
-        ])
-        .current_dir(repo())
-        .spawn()
-        .unwrap()
+    run_command(experiment, reports).spawn().unwrap()
 }
 
 fn signal(child: &std::process::Child, sig: &str) {
@@ -325,13 +309,7 @@ fn sigkill_of_the_harness_then_the_next_run_sweeps_the_orphans() {
     signal(&child, "-KILL");
     let _ = child.wait();
     let next = reports_dir("seed-sigkill-next");
-    let out = chaos(&[
-        "run",
-        "tests/experiments/no-fault.yaml",
-        "--keep",
-        "--reports",
-        next.to_str().unwrap(),
-    ]);
+    let out = chaos_run("tests/experiments/no-fault.yaml", &next);
     let said = String::from_utf8_lossy(&out.stderr);
     assert!(
         said.contains("orphan sweep") && said.contains("owner pid"),
@@ -381,13 +359,7 @@ fn every_other_fault_kind_is_applied_resolved_and_reverted() {
 fn a_fault_that_needs_netem_stops_with_a_capability_error() {
     let _one = cluster_test();
     let reports = reports_dir("seed-netem");
-    let out = chaos(&[
-        "run",
-        "tests/experiments/netem.yaml",
-        "--keep",
-        "--reports",
-        reports.to_str().unwrap(),
-    ]);
+    let out = chaos_run("tests/experiments/netem.yaml", &reports);
     assert_eq!(out.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
@@ -402,13 +374,7 @@ fn a_fault_that_needs_netem_stops_with_a_capability_error() {
 fn a_matrix_with_repeats_reuses_the_cluster_and_compares_the_combinations() {
     let _one = cluster_test();
     let reports = reports_dir("seed-repeat");
-    let out = chaos(&[
-        "run",
-        "tests/experiments/repeat-fast.yaml",
-        "--keep",
-        "--reports",
-        reports.to_str().unwrap(),
-    ]);
+    let out = chaos_run("tests/experiments/repeat-fast.yaml", &reports);
     let results = results(&reports);
     assert_eq!(results.len(), 4, "2 combinations × 2 repeats");
     assert!(
@@ -622,13 +588,7 @@ impl Drop for FullDisk {
 fn a_full_disk_while_writing_reports_is_exit_4_and_nothing_measured_is_lost() {
     let _one = cluster_test();
     let disk = FullDisk::mount("seed-full-disk", "24k");
-    let out = chaos(&[
-        "run",
-        "tests/experiments/no-fault.yaml",
-        "--keep",
-        "--reports",
-        disk.0.to_str().unwrap(),
-    ]);
+    let out = chaos_run("tests/experiments/no-fault.yaml", &disk.0);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(
         out.status.code(),
@@ -653,13 +613,7 @@ fn a_full_disk_while_writing_reports_is_exit_4_and_nothing_measured_is_lost() {
 
     // A disk full already during the run: events.jsonl stops, the run does not.
     let disk = FullDisk::mount("seed-full-disk-early", "4k");
-    let out = chaos(&[
-        "run",
-        "tests/experiments/no-fault.yaml",
-        "--keep",
-        "--reports",
-        disk.0.to_str().unwrap(),
-    ]);
+    let out = chaos_run("tests/experiments/no-fault.yaml", &disk.0);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(4), "{stderr}");
     assert!(

@@ -15,8 +15,8 @@ fn label(r: &RunResult) -> String {
 
 /// Why a difference counts: with repeats, the ranges over them; with a single run on either
 /// side only the error bar is known, and the claim says so.
-fn why(a_runs: usize, b_runs: usize) -> String {
-    if a_runs < 2 || b_runs < 2 {
+fn why(single: bool, a_runs: usize, b_runs: usize) -> String {
+    if single {
         "beyond the error bar; single runs, so run-to-run noise is unknown: use repeat ≥ 2".into()
     } else {
         format!(
@@ -51,6 +51,7 @@ pub fn differences_beyond_noise(results: &[RunResult]) -> Vec<String> {
     };
     let mut out = Vec::new();
     for (name, other) in &groups[1..] {
+        let single = base.len() < 2 || other.len() < 2;
         for (what, get) in metrics {
             if let (Some((a_lo, a_mid, a_hi)), Some((b_lo, b_mid, b_hi))) =
                 (range(base, get), range(other, get))
@@ -58,7 +59,7 @@ pub fn differences_beyond_noise(results: &[RunResult]) -> Vec<String> {
                 if a_hi < b_lo || b_hi < a_lo {
                     out.push(format!(
                         "{what}: {base_name} {a_mid:.0} ms vs {name} {b_mid:.0} ms ({})",
-                        why(base.len(), other.len())
+                        why(single, base.len(), other.len())
                     ));
                 }
             }
@@ -70,7 +71,7 @@ pub fn differences_beyond_noise(results: &[RunResult]) -> Vec<String> {
         };
         if let (Some(a), Some(b)) = (lost(base), lost(other)) {
             if (a == 0) != (b == 0) {
-                let caveat = if base.len() < 2 || other.len() < 2 {
+                let caveat = if single {
                     " (single runs: repeat ≥ 2 to see whether it always happens)"
                 } else {
                     ""

@@ -45,6 +45,27 @@ pub fn chaos(args: &[&str]) -> Output {
     out
 }
 
+/// `chaos run <experiment> --keep --reports <reports>`: the cluster stays up for the next test.
+pub fn run_command(experiment: &str, reports: &Path) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_chaos"));
+    command
+        .args(["run", experiment, "--keep", "--reports"])
+        .arg(reports)
+        .current_dir(repo());
+    command
+}
+
+/// `run_command` to its end, logged like `chaos`.
+pub fn chaos_run(experiment: &str, reports: &Path) -> Output {
+    chaos(&[
+        "run",
+        experiment,
+        "--keep",
+        "--reports",
+        reports.to_str().expect("a UTF-8 reports path"),
+    ])
+}
+
 /// A fresh reports directory for one test.
 pub fn reports_dir(test: &str) -> PathBuf {
     let dir = repo().join("target").join("test-reports").join(test);
