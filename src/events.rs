@@ -79,6 +79,13 @@ pub struct AckGap {
     /// Last successful ack before the gap, and first one after (run clock, µs).
     pub from_us: u64,
     pub to_us: u64,
+    /// No ack came at all until the workload stopped at `to_us`: the client did not resume.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub open: bool,
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -131,14 +138,31 @@ pub enum EventKind {
     /// A container lifecycle event seen on Docker's event stream (die, start, pause, …).
     Container { service: String, action: String },
     /// The observer saw a change; `snapshot` is the whole new view.
-    Observed { snapshot: ClusterSnapshot },
-    /// The observer could not get a view this poll (all brokers unreachable, …).
-    ObserverError { error: String },
-    /// A `wait-for` condition became true, or an assert was evaluated.
+    Observed {
+        snapshot: ClusterSnapshot,
+        /// When the observer last had a view before this one (run clock, µs): the change
+        /// happened in between, so this is the real error bar of the time.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        previous_view_us: Option<u64>,
+    },
+    /// The observer lost sight of the cluster: no broker answered for a while. Until the next
+    /// `observed`, the cluster's state is unknown (not offline).
+    ObserverError {
+        error: String,
+        /// The last time any broker had answered (run clock, µs).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        last_view_us: Option<u64>,
+    },
+    /// A `wait-for` condition became true or timed out, or an assert was evaluated.
     Condition {
         step: String,
         condition: String,
         met: bool,
+        #[serde(default, skip_serializing_if = "is_default")]
+        check: ConditionCheck,
+        /// A wait-for that did not hold: what it makes of the run.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        on_timeout: Option<OnTimeout>,
     },
     /// An unclean leader election was requested explicitly (KRaft ElectLeaders).
     ElectionRequested {
@@ -178,6 +202,32 @@ pub enum EventKind {
         /// "completed", "aborted", "interrupted".
         outcome: String,
     },
+}
+
+fn is_default<T: Default + PartialEq>(v: &T) -> bool {
+    *v == T::default()
+}
+
+/// How a condition was checked: waited for (up to a timeout) or asserted once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ConditionCheck {
+    #[default]
+    WaitFor,
+    Assert,
+}
+
+/// What a timed-out `wait-for` makes of the run's status (`on-timeout:` in a step).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum OnTimeout {
+    /// The run could not show what it set out to: inconclusive (exit 3).
+    #[default]
+    Inconclusive,
+    /// The condition is a requirement: the run failed (exit 1).
+    Fail,
+    /// The timeout is an accepted outcome: shown, but the status does not change.
+    Continue,
 }
 
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
@@ -249,8 +299,88 @@ pub struct VerificationSummary {
     pub partitions: Vec<PartitionVerification>,
     /// The first lost messages (capped), for the report.
     pub lost_sample: Vec<LostMessage>,
+    /// Messages whose outcome the client never learned, resolved by the re-read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unknown: Option<UnknownOutcomes>,
     #[serde(default)]
     pub note: Option<String>,
+}
+
+/// Why the client does not know whether a message was written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum UnknownCause {
+    /// Timed out still queued in the client: never sent (no leader to send it to).
+    TimedOutQueued,
+    /// Timed out with its request in flight: the broker may have written it.
+    TimedOutInFlight,
+    /// No outcome at all before the producer's final flush gave up.
+    NoAnswer,
+}
+
+impl UnknownCause {
+    pub fn describe(&self) -> &'static str {
+        match self {
+            UnknownCause::TimedOutQueued => "timed out queued (never sent)",
+            UnknownCause::TimedOutInFlight => "timed out in flight",
+            UnknownCause::NoAnswer => "never answered before the flush",
+        }
+    }
+}
+
+/// Unknown outcomes of one cause and phase, split by what the re-read found.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct UnresolvedClass {
+    pub cause: UnknownCause,
+    /// The workload phase the message was sent in.
+    pub phase: String,
+    /// In the log: written, only the ack was lost.
+    pub written: u64,
+    pub not_written: u64,
+}
+
+/// Every message whose outcome the client did not learn, looked up in the re-read.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct UnknownOutcomes {
+    pub total: u64,
+    pub written: u64,
+    pub not_written: u64,
+    pub classes: Vec<UnresolvedClass>,
+    /// Reported failed (not persisted) by the client, but in the log all the same.
+    #[serde(default)]
+    pub failed_but_written: u64,
+}
+
+impl UnknownOutcomes {
+    pub fn add(&mut self, cause: UnknownCause, phase: &str, written: bool) {
+        self.total += 1;
+        if written {
+            self.written += 1;
+        } else {
+            self.not_written += 1;
+        }
+        let class = match self
+            .classes
+            .iter_mut()
+            .find(|c| c.cause == cause && c.phase == phase)
+        {
+            Some(c) => c,
+            None => {
+                self.classes.push(UnresolvedClass {
+                    cause,
+                    phase: phase.to_string(),
+                    written: 0,
+                    not_written: 0,
+                });
+                self.classes.last_mut().expect("just pushed")
+            }
+        };
+        if written {
+            class.written += 1;
+        } else {
+            class.not_written += 1;
+        }
+    }
 }
 
 /// Writes events as JSON lines. Each event is flushed at once so a crash loses nothing.
@@ -334,6 +464,7 @@ mod tests {
                             offline_replicas: vec![],
                         }],
                     },
+                    previous_view_us: None,
                 },
             },
         ];

@@ -12,8 +12,10 @@ mod workload;
 
 pub use status::conclude;
 
-use crate::events::{Event, EventKind};
-use crate::report::{ClusterInfo, FailoverSummary, FaultResult, OfflineSummary, RunResult, Status};
+use crate::events::{ConditionCheck, Event, EventKind};
+use crate::report::{
+    ClusterInfo, ConditionResult, FailoverSummary, FaultResult, OfflineSummary, RunResult, Status,
+};
 
 pub(crate) fn ms(us: u64) -> f64 {
     us as f64 / 1000.0
@@ -40,10 +42,12 @@ pub fn analyze(events: &[Event]) -> RunResult {
         failover: FailoverSummary::default(),
         controller_failover_ms: None,
         offline: OfflineSummary::default(),
+        unobserved: vec![],
         workload: None,
         consumer: None,
         verification: None,
         expectations: vec![],
+        conditions: vec![],
         log_check: None,
         notes: vec![],
         errors: vec![],
@@ -98,6 +102,21 @@ pub fn analyze(events: &[Event]) -> RunResult {
                     f.healed_at_ms = Some(ms(e.at_us));
                 }
             }
+            EventKind::Condition {
+                step,
+                condition,
+                met,
+                check,
+                on_timeout,
+            } => result.conditions.push(ConditionResult {
+                step: step.clone(),
+                condition: condition.clone(),
+                check: *check,
+                met: *met,
+                at_ms: ms(e.at_us),
+                on_timeout: (!*met && *check == ConditionCheck::WaitFor)
+                    .then(|| on_timeout.unwrap_or_default()),
+            }),
             EventKind::Verified(v) => result.verification = Some(v.clone()),
             EventKind::Error { message } => result.errors.push(message.clone()),
             EventKind::Note { message } => result.notes.push(message.clone()),
@@ -115,7 +134,22 @@ pub fn analyze(events: &[Event]) -> RunResult {
     partitions::fill(&mut result, &timeline, &sorted);
     result.workload = workload::summarize(&sorted, &mut result.errors);
     result.consumer = workload::summarize_consumer(&sorted, &mut result.errors);
+    result.unobserved = timeline
+        .blind
+        .iter()
+        .map(|(from, to)| crate::report::Interval {
+            from_ms: ms(*from),
+            to_ms: to.map(ms),
+        })
+        .collect();
     if let Some(w) = &mut result.workload {
+        w.not_resumed = result
+            .partitions
+            .iter()
+            .filter(|p| p.resumed == Some(false))
+            .map(|p| format!("{}/{}", p.topic, p.partition))
+            .collect();
+        w.resumed = w.not_resumed.is_empty();
         w.max_unavailability_ms = result
             .partitions
             .iter()

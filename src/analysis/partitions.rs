@@ -10,10 +10,15 @@ use crate::report::{
 };
 use std::collections::BTreeMap;
 
-/// Every distinct state of every partition, and of the controller, in time order.
+/// Every distinct state of every partition, and of the controller, in time order; and the
+/// spans in which the observer saw nothing (the state then is unknown, not offline).
 pub struct Timeline {
     pub partitions: BTreeMap<(String, i32), Vec<(u64, PartitionState)>>,
     pub controller: Vec<(u64, Option<BrokerId>)>,
+    /// (from, to): from the last view before the observer went blind to the next view.
+    pub blind: Vec<(u64, Option<u64>)>,
+    /// Each observation's time and the time of the view before it (its real error bar).
+    pub previous_view: BTreeMap<u64, u64>,
     pub end_us: u64,
 }
 
@@ -21,45 +26,141 @@ impl Timeline {
     pub fn build(events: &[&Event]) -> Self {
         let mut partitions: BTreeMap<(String, i32), Vec<(u64, PartitionState)>> = BTreeMap::new();
         let mut controller: Vec<(u64, Option<BrokerId>)> = Vec::new();
+        let mut blind: Vec<(u64, Option<u64>)> = Vec::new();
+        let mut previous_view = BTreeMap::new();
         for e in events {
-            // No broker answered: none can lead a partition for a client either. Every
-            // partition counts as leaderless until the next observation says otherwise.
-            if let EventKind::ObserverError { .. } = &e.kind {
-                for history in partitions.values_mut() {
-                    if let Some((_, last)) = history.last() {
-                        if last.leader.is_some() {
-                            let blind = PartitionState {
-                                leader: None,
-                                ..last.clone()
-                            };
-                            history.push((e.at_us, blind));
+            match &e.kind {
+                EventKind::ObserverError { last_view_us, .. } => {
+                    if blind.last().is_none_or(|(_, to)| to.is_some()) {
+                        blind.push((last_view_us.unwrap_or(e.at_us).min(e.at_us), None));
+                    }
+                }
+                EventKind::Observed {
+                    snapshot,
+                    previous_view_us,
+                } => {
+                    if let Some((_, to @ None)) = blind.last_mut() {
+                        *to = Some(e.at_us);
+                    }
+                    if let Some(prev) = previous_view_us {
+                        previous_view.insert(e.at_us, *prev);
+                    }
+                    // An empty view is what a blind observer publishes: not a state.
+                    if snapshot.brokers.is_empty() && snapshot.partitions.is_empty() {
+                        continue;
+                    }
+                    if controller.last().map(|(_, c)| *c) != Some(snapshot.controller) {
+                        controller.push((e.at_us, snapshot.controller));
+                    }
+                    for p in &snapshot.partitions {
+                        let history = partitions
+                            .entry((p.topic.clone(), p.partition))
+                            .or_default();
+                        if history.last().map(|(_, s)| s) != Some(p) {
+                            history.push((e.at_us, p.clone()));
                         }
                     }
                 }
-                if controller.last().is_some_and(|(_, c)| c.is_some()) {
-                    controller.push((e.at_us, None));
-                }
-            }
-            if let EventKind::Observed { snapshot } = &e.kind {
-                if controller.last().map(|(_, c)| *c) != Some(snapshot.controller) {
-                    controller.push((e.at_us, snapshot.controller));
-                }
-                for p in &snapshot.partitions {
-                    let history = partitions
-                        .entry((p.topic.clone(), p.partition))
-                        .or_default();
-                    if history.last().map(|(_, s)| s) != Some(p) {
-                        history.push((e.at_us, p.clone()));
-                    }
-                }
+                _ => {}
             }
         }
         Timeline {
             partitions,
             controller,
+            blind,
+            previous_view,
             end_us: events.last().map(|e| e.at_us).unwrap_or(0),
         }
     }
+
+    /// The error bar of an observation at `t`: the time since the view before it (at least
+    /// the poll period, more after the observer was blind).
+    pub fn error_bar_us(&self, t: u64, period_us: u64) -> u64 {
+        let blind_before = self
+            .blind
+            .iter()
+            .filter(|(_, to)| *to == Some(t))
+            .map(|(from, _)| t.saturating_sub(*from))
+            .max()
+            .unwrap_or(0);
+        let since_previous = self
+            .previous_view
+            .get(&t)
+            .map(|prev| t.saturating_sub(*prev))
+            .unwrap_or(period_us);
+        since_previous.max(blind_before).max(period_us)
+    }
+}
+
+/// Brokers a fault holds unreachable for clients (killed, stopped, frozen, disconnected):
+/// (broker, from, until the fault was reverted).
+fn held_down(events: &[&Event]) -> Vec<(BrokerId, u64, Option<u64>)> {
+    let mut down: Vec<(String, BrokerId, u64, Option<u64>)> = Vec::new();
+    for e in events {
+        match &e.kind {
+            EventKind::FaultInjected {
+                id,
+                kind,
+                broker_ids,
+                ..
+            } if matches!(kind.as_str(), "kill" | "stop" | "pause" | "disconnect") => {
+                for b in broker_ids {
+                    down.push((id.clone(), *b, e.at_us, None));
+                }
+            }
+            EventKind::FaultReverted { id, .. } => {
+                for d in down.iter_mut().filter(|d| &d.0 == id && d.3.is_none()) {
+                    d.3 = Some(e.at_us);
+                }
+            }
+            _ => {}
+        }
+    }
+    down.into_iter().map(|(_, b, f, t)| (b, f, t)).collect()
+}
+
+/// Intervals in which the partition had no usable leader: none in the metadata, or one that
+/// a fault holds down (a killed ZooKeeper-mode leader stays listed until its session expires).
+fn unavailable_intervals(
+    history: &[(u64, PartitionState)],
+    down: &[(BrokerId, u64, Option<u64>)],
+) -> Vec<(u64, Option<u64>)> {
+    let Some(first) = history.first().map(|(t, _)| *t) else {
+        return vec![];
+    };
+    let mut points: Vec<u64> = history.iter().map(|(t, _)| *t).collect();
+    for (_, from, to) in down {
+        points.push(*from);
+        points.extend(*to);
+    }
+    points.retain(|t| *t >= first);
+    points.sort_unstable();
+    points.dedup();
+    let mut intervals = Vec::new();
+    let mut open: Option<u64> = None;
+    for t in points {
+        let Some(state) = at(history, t) else {
+            continue;
+        };
+        let unusable = match state.leader {
+            None => true,
+            Some(l) => down
+                .iter()
+                .any(|(b, from, to)| *b == l && *from <= t && to.is_none_or(|to| t < to)),
+        };
+        match (open, unusable) {
+            (None, true) => open = Some(t),
+            (Some(from), false) => {
+                intervals.push((from, Some(t)));
+                open = None;
+            }
+            _ => {}
+        }
+    }
+    if let Some(from) = open {
+        intervals.push((from, None));
+    }
+    intervals
 }
 
 /// The state in force at `t` (the latest observed at or before it).
@@ -78,7 +179,31 @@ fn same_set(a: &[i32], b: &[i32]) -> bool {
     a == b
 }
 
+/// Partition back online (metadata) at `online_at` → the first ack after it. The ack that
+/// ends the gap spanning that moment; a client that saw the new leader a little before the
+/// observer did (within the poll period) recovered at once. An open gap (no ack until the
+/// workload stopped at `done`): the recovery took at least until then.
+fn recovery(
+    gaps: &[&crate::events::AckGap],
+    online_at: u64,
+    period_us: u64,
+    done: u64,
+) -> Option<f64> {
+    let spanning = gaps
+        .iter()
+        .filter(|g| g.from_us < online_at && g.to_us + period_us >= online_at)
+        .min_by_key(|g| g.to_us)?;
+    if spanning.open {
+        return Some(ms(spanning.to_us.max(done).saturating_sub(online_at)));
+    }
+    Some(ms(spanning.to_us.saturating_sub(online_at)))
+}
+
 pub fn fill(result: &mut RunResult, timeline: &Timeline, events: &[&Event]) {
+    let workload_done_us = events.iter().find_map(|e| match e.kind {
+        EventKind::WorkloadDone(_) => Some(e.at_us),
+        _ => None,
+    });
     let faults: Vec<(u64, Vec<BrokerId>)> = events
         .iter()
         .filter_map(|e| match &e.kind {
@@ -92,8 +217,11 @@ pub fn fill(result: &mut RunResult, timeline: &Timeline, events: &[&Event]) {
         .map(|e| e.at_us)
         .collect();
     let mut failovers = Vec::new();
+    let mut failover_error_us: u64 = 0;
     let mut elections = Vec::new();
     let mut offline = OfflineSummary::default();
+    let down = held_down(events);
+    let period_us = (result.error_bar_ms * 1000.0) as u64;
     for ((topic, partition), history) in &timeline.partitions {
         let mut pr = PartitionResult {
             topic: topic.clone(),
@@ -106,6 +234,11 @@ pub fn fill(result: &mut RunResult, timeline: &Timeline, events: &[&Event]) {
             isr_changes: vec![],
             preferred_restored_ms: None,
             unavailability_ms: None,
+            unavailable_ms: 0.0,
+            unavailable_intervals: vec![],
+            failover_error_ms: None,
+            recovery_ms: None,
+            resumed: None,
         };
         let mut prev: Option<&PartitionState> = None;
         let mut offline_from: Option<u64> = None;
@@ -186,6 +319,11 @@ pub fn fill(result: &mut RunResult, timeline: &Timeline, events: &[&Event]) {
             if let Some((t, _)) = new_leader {
                 let v = ms(t - fault_at);
                 failovers.push(v);
+                if pr.failover_ms.is_none_or(|m| v >= m) {
+                    let error = timeline.error_bar_us(*t, period_us);
+                    pr.failover_error_ms = Some(ms(error));
+                    failover_error_us = failover_error_us.max(error);
+                }
                 pr.failover_ms = Some(pr.failover_ms.map_or(v, |m: f64| m.max(v)));
             }
         }
@@ -203,15 +341,36 @@ pub fn fill(result: &mut RunResult, timeline: &Timeline, events: &[&Event]) {
                 }
             }
         }
-        pr.unavailability_ms = events
+        let gaps: Vec<&crate::events::AckGap> = events
             .iter()
             .filter_map(|e| match &e.kind {
-                EventKind::AckGap(g) if g.topic == *topic && g.partition == *partition => {
-                    Some(ms(g.to_us.saturating_sub(g.from_us)))
-                }
+                EventKind::AckGap(g) if g.topic == *topic && g.partition == *partition => Some(g),
                 _ => None,
             })
+            .collect();
+        pr.unavailability_ms = gaps
+            .iter()
+            .map(|g| ms(g.to_us.saturating_sub(g.from_us)))
             .fold(None, |m: Option<f64>, v| Some(m.map_or(v, |m| m.max(v))));
+        let unavailable = unavailable_intervals(history, &down);
+        pr.unavailable_ms = unavailable
+            .iter()
+            .map(|(from, to)| ms(to.unwrap_or(timeline.end_us).saturating_sub(*from)))
+            .sum();
+        pr.unavailable_intervals = unavailable
+            .iter()
+            .map(|(from, to)| Interval {
+                from_ms: ms(*from),
+                to_ms: to.map(ms),
+            })
+            .collect();
+        if let Some(done) = workload_done_us {
+            // Acks flowed at the end unless a gap was still open when the workload stopped.
+            pr.resumed = Some(!gaps.iter().any(|g| g.open));
+            if let Some((_, Some(online_at))) = unavailable.last() {
+                pr.recovery_ms = recovery(&gaps, *online_at, period_us, done);
+            }
+        }
         if pr.offline_ms > 0.0 {
             offline.partitions += 1;
             offline.total_ms += pr.offline_ms;
@@ -220,6 +379,9 @@ pub fn fill(result: &mut RunResult, timeline: &Timeline, events: &[&Event]) {
         result.partitions.push(pr);
     }
     result.failover.metadata_ms = stats(&failovers);
+    if failover_error_us > 0 {
+        result.failover.resolution_ms = ms(failover_error_us);
+    }
     result.failover.election_ms = stats(&elections);
     result.offline = offline;
     result.controller_failover_ms = faults.iter().find_map(|(fault_at, brokers)| {
@@ -307,6 +469,7 @@ mod tests {
                     offline_replicas: vec![],
                 }],
             },
+            previous_view_us: None,
         }
     }
 
@@ -362,27 +525,97 @@ mod tests {
     }
 
     #[test]
-    fn offline_spans_and_elections_including_blind_observer_gaps() {
+    fn a_blind_observer_is_unknown_time_never_offline_and_widens_the_error_bar() {
         let r = analyze(vec![
-            ev(0, snap(Some(1), 0, &[1], 1)),
+            ev(0, snap(Some(1), 0, &[1, 2], 1)),
             kill(1000, 1),
             ev(
                 1500,
                 EventKind::ObserverError {
                     error: "no broker answered".into(),
+                    last_view_us: Some(1_400_000),
                 },
             ),
+            ev(9000, snap(Some(2), 1, &[2], 2)),
+            ev(11000, snap(Some(2), 1, &[1, 2], 2)),
+        ]);
+        let p = &r.partitions[0];
+        assert!(p.offline_intervals.is_empty(), "{p:?}");
+        assert_eq!(p.offline_ms, 0.0);
+        assert_eq!(r.unobserved.len(), 1);
+        assert_eq!(
+            (r.unobserved[0].from_ms, r.unobserved[0].to_ms),
+            (1400.0, Some(9000.0))
+        );
+        assert_eq!(p.failover_ms, Some(8000.0));
+        // The new leader was first seen 7.6 s after the last view: that is the error bar.
+        assert_eq!(p.failover_error_ms, Some(7600.0));
+        // Unavailable from the kill (the leader was held down) to the new leader.
+        assert_eq!(p.unavailable_ms, 8000.0);
+    }
+
+    #[test]
+    fn offline_spans_and_elections() {
+        let r = analyze(vec![
+            ev(0, snap(Some(1), 0, &[1], 1)),
+            kill(1000, 1),
             ev(9000, snap(None, 1, &[1], 2)),
             ev(11000, snap(Some(2), 2, &[2], 2)),
         ]);
         let p = &r.partitions[0];
         assert_eq!(p.offline_intervals.len(), 1);
-        assert_eq!(
-            p.offline_ms, 9500.0,
-            "offline from the moment nothing answered"
-        );
-        assert_eq!(r.failover.election_ms.max, Some(9500.0));
+        assert_eq!(p.offline_ms, 2000.0);
+        assert_eq!(r.failover.election_ms.max, Some(2000.0));
         assert_eq!(r.offline.partitions, 1);
+        // Kafka calls it offline for 2 s; clients had no leader from the kill: 10 s.
+        assert_eq!(p.unavailable_ms, 10000.0);
+    }
+
+    fn gap(from_ms: u64, to_ms: u64, open: bool) -> Event {
+        ev(
+            to_ms,
+            EventKind::AckGap(crate::events::AckGap {
+                topic: "orders".into(),
+                partition: 0,
+                from_us: from_ms * 1000,
+                to_us: to_ms * 1000,
+                open,
+            }),
+        )
+    }
+
+    fn done(at_ms: u64) -> Event {
+        ev(
+            at_ms,
+            EventKind::WorkloadDone(crate::events::WorkloadSummary::default()),
+        )
+    }
+
+    #[test]
+    fn recovery_is_back_online_to_the_first_ack_and_an_open_gap_did_not_resume() {
+        let events = |g: Event| {
+            vec![
+                ev(0, snap(Some(1), 0, &[1, 2], 1)),
+                kill(1000, 1),
+                ev(7000, snap(Some(2), 1, &[2], 2)),
+                g,
+                done(20000),
+            ]
+        };
+        let r = analyze(events(gap(990, 7450, false)));
+        let p = &r.partitions[0];
+        assert_eq!(p.recovery_ms, Some(450.0));
+        assert_eq!(p.resumed, Some(true));
+        assert!(r.workload.is_none() || r.workload.as_ref().unwrap().resumed);
+        let r = analyze(events(gap(990, 19000, true)));
+        let p = &r.partitions[0];
+        assert_eq!(p.resumed, Some(false));
+        assert_eq!(
+            p.recovery_ms,
+            Some(13000.0),
+            "a lower bound: online → the stop"
+        );
+        assert!(crate::report::render_table(&r).contains("did not resume"));
     }
 
     #[test]

@@ -2,18 +2,111 @@
 
 use crate::report::{RunResult, Status};
 
-/// Aborted when the run did not complete; failed when an expectation failed; inconclusive when
-/// one had no data or the re-read was incomplete; passed otherwise.
+/// Aborted when the run did not complete; failed when an expectation or an assert step failed
+/// (or a wait-for marked `on-timeout: fail` timed out); inconclusive when an expectation had no
+/// data, a wait-for timed out or the re-read was incomplete; passed otherwise.
 pub fn conclude(r: &mut RunResult) {
+    let verdicts: Vec<Status> = r.conditions.iter().filter_map(|c| c.verdict()).collect();
     r.status = if r.partial {
         Status::Aborted
-    } else if r.expectations.iter().any(|e| e.passed == Some(false)) {
+    } else if r.expectations.iter().any(|e| e.passed == Some(false))
+        || verdicts.contains(&Status::Failed)
+    {
         Status::Failed
     } else if r.expectations.iter().any(|e| e.passed.is_none())
+        || verdicts.contains(&Status::Inconclusive)
         || r.verification.as_ref().is_some_and(|v| !v.complete)
     {
         Status::Inconclusive
     } else {
         Status::Passed
     };
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::events::{ConditionCheck, Event, EventKind, OnTimeout};
+    use crate::report::Status;
+
+    fn run_with(conditions: Vec<EventKind>) -> crate::report::RunResult {
+        let mut events = vec![EventKind::RunStarted {
+            experiment: "x".into(),
+            variant: None,
+            cluster_name: "c".into(),
+            cluster_mode: "zookeeper".into(),
+            kafka_version: "3.9.1".into(),
+            observer_period_us: 100_000,
+            brokers: vec![],
+            settings: vec![],
+            seed: 0,
+            reused_cluster: false,
+            expect: vec![],
+        }];
+        events.extend(conditions);
+        events.push(EventKind::RunFinished {
+            outcome: "completed".into(),
+        });
+        let events: Vec<Event> = events
+            .into_iter()
+            .enumerate()
+            .map(|(i, kind)| Event {
+                at_us: i as u64 * 1000,
+                wall_ms: 0,
+                kind,
+            })
+            .collect();
+        crate::analysis::analyze(&events)
+    }
+
+    fn condition(met: bool, check: ConditionCheck, on_timeout: Option<OnTimeout>) -> EventKind {
+        EventKind::Condition {
+            step: "step-2".into(),
+            condition: "leader of orders/0 changed".into(),
+            met,
+            check,
+            on_timeout,
+        }
+    }
+
+    #[test]
+    fn a_timed_out_wait_makes_the_run_inconclusive_unless_the_step_says_otherwise() {
+        let met = run_with(vec![condition(true, ConditionCheck::WaitFor, None)]);
+        assert_eq!(met.status, Status::Passed);
+        let timed_out = run_with(vec![condition(
+            false,
+            ConditionCheck::WaitFor,
+            Some(OnTimeout::Inconclusive),
+        )]);
+        assert_eq!(timed_out.status, Status::Inconclusive);
+        assert!(
+            crate::report::render_table(&timed_out).contains("TIMED OUT: step-2"),
+            "the table shows it"
+        );
+        // An old events.jsonl has no on-timeout: a timeout there is inconclusive too.
+        let old = run_with(vec![condition(false, ConditionCheck::WaitFor, None)]);
+        assert_eq!(old.status, Status::Inconclusive);
+        let required = run_with(vec![condition(
+            false,
+            ConditionCheck::WaitFor,
+            Some(OnTimeout::Fail),
+        )]);
+        assert_eq!(required.status, Status::Failed);
+        let accepted = run_with(vec![condition(
+            false,
+            ConditionCheck::WaitFor,
+            Some(OnTimeout::Continue),
+        )]);
+        assert_eq!(accepted.status, Status::Passed);
+        assert!(crate::report::render_table(&accepted).contains("accepted (on-timeout: continue)"));
+    }
+
+    #[test]
+    fn a_failed_assert_fails_the_run() {
+        let r = run_with(vec![condition(false, ConditionCheck::Assert, None)]);
+        assert_eq!(r.status, Status::Failed);
+        assert!(crate::report::render_junit(&[r.clone()])
+            .map(|x| String::from_utf8_lossy(&x).contains("ASSERT FAILED"))
+            .unwrap());
+        assert_eq!(r.conditions[0].on_timeout, None);
+    }
 }

@@ -3,7 +3,9 @@
 //! (seq, offset, ack time) that grow while both advance by one — the normal case — so ten
 //! million messages cost a few bits each.
 
-use crate::events::{LostMessage, PartitionVerification, VerificationSummary};
+use crate::events::{
+    LostMessage, PartitionVerification, UnknownCause, UnknownOutcomes, VerificationSummary,
+};
 
 const LOST_SAMPLE: usize = 100;
 
@@ -25,6 +27,9 @@ impl BitSet {
     fn count(&self) -> u64 {
         self.words.iter().map(|w| w.count_ones() as u64).sum()
     }
+    fn word(&self, w: usize) -> u64 {
+        self.words.get(w).copied().unwrap_or(0)
+    }
     fn bytes(&self) -> usize {
         self.words.capacity() * 8
     }
@@ -42,8 +47,25 @@ struct AckRun {
 #[derive(Debug, Default, Clone)]
 struct PartitionLedger {
     acked: BitSet,
+    /// Definitely not written (a non-retriable error: librdkafka says not persisted).
+    failed: BitSet,
+    /// Timed out before it was ever sent to a broker (no leader to send it to).
+    timed_out_queued: BitSet,
+    /// Timed out after it was sent: the broker may or may not have written it.
+    timed_out_in_flight: BitSet,
     sent: u64,
     runs: Vec<AckRun>,
+}
+
+/// How a message that was not acked ended, as the client saw it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NotAcked {
+    /// A definite error: not written.
+    Failed,
+    /// Timed out while still queued in the client (never sent).
+    TimedOutQueued,
+    /// Timed out with a request in flight: written or not, unknown until the re-read.
+    TimedOutInFlight,
 }
 
 #[derive(Debug, Default, Clone)]
@@ -51,6 +73,8 @@ pub struct AckLedger {
     topic: String,
     partitions: Vec<PartitionLedger>,
     acked: u64,
+    /// Where each workload phase began: (phase name, the first seq of each partition in it).
+    phase_starts: Vec<(String, Vec<u64>)>,
 }
 
 impl AckLedger {
@@ -59,6 +83,7 @@ impl AckLedger {
             topic: topic.to_string(),
             partitions: vec![PartitionLedger::default(); partitions.max(0) as usize],
             acked: 0,
+            phase_starts: vec![],
         }
     }
 
@@ -101,6 +126,35 @@ impl AckLedger {
         self.acked
     }
 
+    /// A message that was not acked: a definite failure or a timeout (see `NotAcked`).
+    pub fn record_not_acked(&mut self, partition: i32, seq: u64, how: NotAcked) {
+        if let Some(p) = self.partition(partition) {
+            match how {
+                NotAcked::Failed => p.failed.set(seq),
+                NotAcked::TimedOutQueued => p.timed_out_queued.set(seq),
+                NotAcked::TimedOutInFlight => p.timed_out_in_flight.set(seq),
+            };
+        }
+    }
+
+    /// A workload phase begins: messages sent from now on belong to it.
+    pub fn begin_phase(&mut self, name: &str) {
+        if self.phase_starts.last().is_some_and(|(n, _)| n == name) {
+            return;
+        }
+        let next: Vec<u64> = self.partitions.iter().map(|p| p.sent).collect();
+        self.phase_starts.push((name.to_string(), next));
+    }
+
+    fn phase_of(&self, partition: usize, seq: u64) -> &str {
+        self.phase_starts
+            .iter()
+            .rev()
+            .find(|(_, starts)| starts.get(partition).is_some_and(|s| *s <= seq))
+            .map(|(n, _)| n.as_str())
+            .unwrap_or("before-fault")
+    }
+
     /// Offset and (approximate: its run's first) ack time of an acked seq.
     fn ack_of(&self, partition: usize, seq: u64) -> (i64, u64) {
         let runs = &self.partitions[partition].runs;
@@ -114,7 +168,13 @@ impl AckLedger {
     pub fn approx_heap_bytes(&self) -> usize {
         self.partitions
             .iter()
-            .map(|p| p.acked.bytes() + p.runs.capacity() * std::mem::size_of::<AckRun>())
+            .map(|p| {
+                p.acked.bytes()
+                    + p.failed.bytes()
+                    + p.timed_out_queued.bytes()
+                    + p.timed_out_in_flight.bytes()
+                    + p.runs.capacity() * std::mem::size_of::<AckRun>()
+            })
             .sum()
     }
 }
@@ -167,6 +227,7 @@ impl ReadChecker {
             complete,
             ..Default::default()
         };
+        let mut unknown = UnknownOutcomes::default();
         for (i, (read, acked)) in self.partitions.iter().zip(&ledger.partitions).enumerate() {
             let mut pv = PartitionVerification {
                 topic: ledger.topic.clone(),
@@ -198,6 +259,7 @@ impl ReadChecker {
                     });
                 }
             }
+            classify_unresolved(&mut unknown, ledger, i, acked, &read.seen);
             summary.acked += pv.acked;
             summary.read += pv.read;
             summary.lost_acked += pv.lost_acked;
@@ -206,10 +268,55 @@ impl ReadChecker {
             summary.unacked_present += pv.unacked_present;
             summary.partitions.push(pv);
         }
+        if unknown.total > 0 || unknown.failed_but_written > 0 {
+            summary.unknown = Some(unknown);
+        }
         if !complete {
             summary.note = Some("the re-read did not reach every partition's high watermark: counts are a lower bound".into());
         }
         summary
+    }
+}
+
+/// Every message of `partition` that was sent but not acked, looked up in what the re-read
+/// saw: timed out (queued or in flight) or never answered → written or not; a definite
+/// failure that is in the log anyway is counted apart (the client was told wrong).
+fn classify_unresolved(
+    out: &mut UnknownOutcomes,
+    ledger: &AckLedger,
+    partition: usize,
+    p: &PartitionLedger,
+    seen: &BitSet,
+) {
+    let words = (p.sent as usize).div_ceil(64);
+    for w in 0..words {
+        // Bits past `sent` in the last word are not messages.
+        let valid = if (w + 1) * 64 <= p.sent as usize {
+            u64::MAX
+        } else {
+            (1u64 << (p.sent % 64)) - 1
+        };
+        let acked = p.acked.word(w);
+        let failed = p.failed.word(w) & !acked;
+        let queued = p.timed_out_queued.word(w) & !acked & !failed;
+        let in_flight = p.timed_out_in_flight.word(w) & !acked & !failed & !queued;
+        let no_answer = valid & !acked & !failed & !queued & !in_flight;
+        let read = seen.word(w);
+        out.failed_but_written += (failed & read).count_ones() as u64;
+        for (cause, bits) in [
+            (UnknownCause::TimedOutQueued, queued),
+            (UnknownCause::TimedOutInFlight, in_flight),
+            (UnknownCause::NoAnswer, no_answer),
+        ] {
+            let mut rest = bits;
+            while rest != 0 {
+                let bit = rest.trailing_zeros() as u64;
+                rest &= rest - 1;
+                let seq = w as u64 * 64 + bit;
+                let written = read & (1 << bit) != 0;
+                out.add(cause, ledger.phase_of(partition, seq), written);
+            }
+        }
     }
 }
 
@@ -289,6 +396,51 @@ mod tests {
             v.lost_sample.iter().map(|m| m.seq).collect::<Vec<_>>(),
             vec![5, 6, 7, 8, 9]
         );
+    }
+
+    #[test]
+    fn unknown_outcomes_are_resolved_by_the_reread_and_add_up() {
+        use crate::events::UnknownCause as C;
+        let mut l = AckLedger::new("t", 1);
+        l.begin_phase("before-fault");
+        for s in 0..4 {
+            l.record_sent(0, s);
+            l.record_ack(0, s, s as i64, s);
+        }
+        l.begin_phase("during-fault");
+        // 4, 5 timed out queued; 6, 7 in flight; 8 failed; 9, 10 never answered.
+        for s in 4..11 {
+            l.record_sent(0, s);
+        }
+        for s in [4, 5] {
+            l.record_not_acked(0, s, NotAcked::TimedOutQueued);
+        }
+        for s in [6, 7] {
+            l.record_not_acked(0, s, NotAcked::TimedOutInFlight);
+        }
+        l.record_not_acked(0, 8, NotAcked::Failed);
+        let mut c = ReadChecker::new(&l);
+        // The log has 0..4, the in-flight 7 (its ack was lost), 8 (failed, yet written) and 10.
+        for s in [0, 1, 2, 3, 7, 8, 10] {
+            c.observe(0, s, 0);
+        }
+        let v = c.finish(&l, true);
+        let u = v.unknown.expect("unknown outcomes");
+        assert_eq!((u.total, u.written, u.not_written), (6, 2, 4));
+        assert_eq!(u.failed_but_written, 1);
+        let class = |cause| {
+            u.classes
+                .iter()
+                .find(|c| c.cause == cause)
+                .map(|c| (c.phase.as_str(), c.written, c.not_written))
+        };
+        assert_eq!(class(C::TimedOutQueued), Some(("during-fault", 0, 2)));
+        assert_eq!(class(C::TimedOutInFlight), Some(("during-fault", 1, 1)));
+        assert_eq!(class(C::NoAnswer), Some(("during-fault", 1, 1)));
+        let sum: u64 = u.classes.iter().map(|c| c.written + c.not_written).sum();
+        assert_eq!(sum, u.total, "the classes add up");
+        // Read-but-never-acked still counts every unacked message found in the log.
+        assert_eq!(v.unacked_present, 3);
     }
 
     #[test]

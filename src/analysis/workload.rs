@@ -36,6 +36,8 @@ pub fn summarize(events: &[&Event], errors: &mut Vec<String>) -> Option<Workload
         latency_ms: all.as_ref().map(latency).unwrap_or_default(),
         latency_by_phase_ms: by_phase,
         max_unavailability_ms: None,
+        resumed: true,
+        not_resumed: vec![],
         keys: done.keys.clone(),
     })
 }

@@ -239,6 +239,15 @@ pub struct WorkloadSpec {
     /// a partition delivered nothing to a consumer.
     #[serde(default)]
     pub consumer: bool,
+    /// After the last heal, once every partition is led and fully replicated, the workload
+    /// goes on until every partition has been acked again, for at most this long: a client
+    /// that does not resume is seen, not cut off.
+    #[serde(default = "default_recovery_window", with = "humantime_serde")]
+    pub recovery_window: Duration,
+}
+
+fn default_recovery_window() -> Duration {
+    Duration::from_secs(10)
 }
 
 fn default_acks() -> Acks {
@@ -296,7 +305,12 @@ pub struct Step {
     /// Timeout for `wait-for` (default 60 s).
     #[serde(default, with = "humantime_serde")]
     pub timeout: Option<Duration>,
+    /// What a `wait-for` that times out makes of the run (default: inconclusive).
+    #[serde(default)]
+    pub on_timeout: Option<OnTimeout>,
 }
+
+pub use crate::events::OnTimeout;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "kebab-case")]

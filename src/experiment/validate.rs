@@ -264,6 +264,14 @@ pub fn statically(exp: &Experiment, text: &str, file: &Path) -> Result<(), Exper
         if step.timeout.is_some() && step.wait_for.is_none() {
             return Err(c.step(i, "timeout", "timeout belongs to a wait-for step", None));
         }
+        if step.on_timeout.is_some() && step.wait_for.is_none() {
+            return Err(c.step(
+                i,
+                "on-timeout",
+                "on-timeout belongs to a wait-for step",
+                Some("a failed assert always fails the run"),
+            ));
+        }
         if let Some(name) = &step.name {
             if name.trim().is_empty() || name == "all" {
                 return Err(c.step(i, "name", format!("`{name}` cannot name a step"), None));

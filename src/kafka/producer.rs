@@ -6,7 +6,7 @@
 
 use super::payload::{self, Identity, HEADER_LEN};
 use super::KafkaError;
-use crate::analysis::verify::AckLedger;
+use crate::analysis::verify::{AckLedger, NotAcked};
 use crate::clock::EventSink;
 use crate::events::{AckGap, EventKind, WorkloadSummary};
 use base64::Engine;
@@ -60,6 +60,8 @@ struct Shared {
     last_ack_us: Mutex<Vec<u64>>,
     errors: Mutex<Vec<(String, u64)>>,
     gap_floor_us: u64,
+    /// When the producer started (run clock, µs): a partition never acked is silent since.
+    started_at_us: u64,
     topic: String,
     producer_id: u64,
 }
@@ -88,9 +90,7 @@ impl ProducerContext for TrackingContext {
             None => {
                 shared.acked.fetch_add(1, Ordering::Relaxed);
                 shared.interval_acked.fetch_add(1, Ordering::Relaxed);
-                if let Ok(mut ledger) = shared.ledger.lock() {
-                    ledger.record_ack(id.partition, id.seq, message.offset(), now);
-                }
+                lock(&shared.ledger).record_ack(id.partition, id.seq, message.offset(), now);
                 let latency = now.saturating_sub(id.sent_at_us).max(1);
                 let phase = shared.phase.load(Ordering::Relaxed).min(PHASES.len() - 1);
                 if let Ok(mut h) = shared.histograms.lock() {
@@ -107,6 +107,7 @@ impl ProducerContext for TrackingContext {
                                 partition: id.partition,
                                 from_us: *slot,
                                 to_us: now,
+                                open: false,
                             }));
                         }
                         *slot = (*slot).max(now);
@@ -115,10 +116,24 @@ impl ProducerContext for TrackingContext {
             }
             Some(e) => {
                 let timed_out = e.rdkafka_error_code() == Some(RDKafkaErrorCode::MessageTimedOut);
-                if timed_out {
-                    shared.timed_out.fetch_add(1, Ordering::Relaxed);
-                } else {
+                // librdkafka knows whether the message ever left the client.
+                // SAFETY: the message pointer is valid for the duration of the callback.
+                let status = unsafe { rdkafka::bindings::rd_kafka_message_status(message.ptr()) };
+                let never_sent = status
+                    == rdkafka::bindings::rd_kafka_msg_status_t::RD_KAFKA_MSG_STATUS_NOT_PERSISTED;
+                let how = match (timed_out, never_sent) {
+                    (true, true) => NotAcked::TimedOutQueued,
+                    (true, false) => NotAcked::TimedOutInFlight,
+                    // Not persisted for sure: a definite failure. Otherwise the error left the
+                    // outcome open (e.g. a timeout reported as a request error): unknown.
+                    (false, true) => NotAcked::Failed,
+                    (false, false) => NotAcked::TimedOutInFlight,
+                };
+                lock(&shared.ledger).record_not_acked(id.partition, id.seq, how);
+                if how == NotAcked::Failed {
                     shared.failed.fetch_add(1, Ordering::Relaxed);
+                } else {
+                    shared.timed_out.fetch_add(1, Ordering::Relaxed);
                 }
                 shared.interval_failed.fetch_add(1, Ordering::Relaxed);
                 if let Ok(mut errors) = shared.errors.lock() {
@@ -140,6 +155,12 @@ pub struct TrackedProducer {
     producer: ThreadedProducer<TrackingContext>,
     started: Instant,
     options: ProducerOptions,
+}
+
+/// The ledger must never drop an ack: a panic elsewhere while holding the lock (a poisoned
+/// lock) must not make verification report loss that did not happen.
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 /// Per-phase histograms as (phase, base64 of HdrHistogram V2), empty phases left out.
@@ -172,9 +193,14 @@ impl TrackedProducer {
         } else {
             0
         };
+        let started_at_us = sink.clock().now_us();
         let shared = Arc::new(Shared {
             sink,
-            ledger: Mutex::new(AckLedger::new(&options.topic, options.partitions)),
+            ledger: Mutex::new({
+                let mut ledger = AckLedger::new(&options.topic, options.partitions);
+                ledger.begin_phase(PHASES[0]);
+                ledger
+            }),
             phase: Arc::new(AtomicUsize::new(0)),
             sent: AtomicU64::new(0),
             acked: AtomicU64::new(0),
@@ -188,6 +214,7 @@ impl TrackedProducer {
             errors: Mutex::new(Vec::new()),
             // A gap worth recording: well above the normal spacing of acks on a partition.
             gap_floor_us: (per_partition_interval_us * 5).max(200_000),
+            started_at_us,
             topic: options.topic.clone(),
             producer_id: options.producer_id,
         });
@@ -240,9 +267,12 @@ impl TrackedProducer {
         self.shared.phase.clone()
     }
 
-    /// Switches the latency histogram (before-fault, during-fault, after-heal).
+    /// Switches the latency histogram (before-fault, during-fault, after-heal); messages sent
+    /// from now on count in this phase.
     pub fn set_phase(&self, phase: usize) {
+        let phase = phase.min(PHASES.len() - 1);
         self.shared.phase.store(phase, Ordering::Relaxed);
+        lock(&self.shared.ledger).begin_phase(PHASES[phase]);
     }
 
     /// Counts since the last call, and the p99 latency over them (µs).
@@ -264,6 +294,13 @@ impl TrackedProducer {
             failed,
             p99_us,
         }
+    }
+
+    /// Whether every partition has had an ack at or after `t_us` (run clock).
+    pub fn every_partition_acked_since(&self, t_us: u64) -> bool {
+        lock(&self.shared.last_ack_us)
+            .iter()
+            .all(|last| *last >= t_us)
     }
 
     pub fn acked(&self) -> u64 {
@@ -293,24 +330,27 @@ impl TrackedProducer {
             let _ = sender.join();
         }
         let duration_us = self.started.elapsed().as_micros() as u64;
-        // A partition that has not acked for a while when sending stops has an open gap: the
-        // client saw it unavailable until the end of the workload.
         let stopped_at = self.shared.sink.clock().now_us();
-        if let Ok(last) = self.shared.last_ack_us.lock() {
-            for (partition, last) in last.iter().enumerate() {
-                if *last > 0 && stopped_at.saturating_sub(*last) > self.shared.gap_floor_us {
-                    self.shared.sink.emit(EventKind::AckGap(AckGap {
-                        topic: self.shared.topic.clone(),
-                        partition: partition as i32,
-                        from_us: *last,
-                        to_us: stopped_at,
-                    }));
-                }
-            }
-        }
         let _ = self
             .producer
             .flush(self.options.delivery_timeout + Duration::from_secs(5));
+        // A partition with no ack for a while when sending stopped, and none during the flush
+        // either, has an open gap: the client never resumed it. (Acks during the flush close
+        // their gap in the delivery callback.)
+        let flushed_at = self.shared.sink.clock().now_us();
+        let started_at = self.shared.started_at_us;
+        for (partition, last) in lock(&self.shared.last_ack_us).iter().enumerate() {
+            let last = if *last > 0 { *last } else { started_at };
+            if stopped_at.saturating_sub(last) > self.shared.gap_floor_us {
+                self.shared.sink.emit(EventKind::AckGap(AckGap {
+                    topic: self.shared.topic.clone(),
+                    partition: partition as i32,
+                    from_us: last,
+                    to_us: flushed_at,
+                    open: true,
+                }));
+            }
+        }
         let s = &self.shared;
         let sent = s.sent.load(Ordering::Relaxed);
         let acked = s.acked.load(Ordering::Relaxed);
@@ -334,10 +374,7 @@ impl TrackedProducer {
             keys: (self.options.keys != crate::keys::KeyStrategy::None)
                 .then(|| self.options.keys.to_string()),
         };
-        let ledger = std::mem::replace(
-            &mut *s.ledger.lock().unwrap_or_else(|e| e.into_inner()),
-            AckLedger::new(&s.topic, 0),
-        );
+        let ledger = std::mem::replace(&mut *lock(&s.ledger), AckLedger::new(&s.topic, 0));
         (summary, ledger)
     }
 }
@@ -396,9 +433,7 @@ fn send_loop(
             Ok(()) => {
                 seqs[partition as usize] += 1;
                 shared.sent.fetch_add(1, Ordering::Relaxed);
-                if let Ok(mut ledger) = shared.ledger.lock() {
-                    ledger.record_sent(partition, seq);
-                }
+                lock(&shared.ledger).record_sent(partition, seq);
                 n += 1;
             }
             Err((e, _)) if e.rdkafka_error_code() == Some(RDKafkaErrorCode::QueueFull) => {

@@ -51,6 +51,70 @@ pub fn consumer_silence(c: &super::ConsumerResult, lead: &str) -> String {
         .unwrap_or_default()
 }
 
+/// The client's recovery of a partition: "450 ms", "did not resume (≥ 13.0 s)", or "—".
+pub fn recovery(p: &super::PartitionResult) -> String {
+    match (p.resumed, p.recovery_ms) {
+        (Some(false), Some(at_least)) => format!("did not resume (≥ {})", duration_ms(at_least)),
+        (Some(false), None) => "did not resume".into(),
+        (_, Some(ms)) => duration_ms(ms),
+        (_, None) => "—".into(),
+    }
+}
+
+/// "unknown outcomes 4,162: 1,900 written (only the ack was lost) · 2,262 not written", then a
+/// line per cause and phase.
+pub fn unknown_outcomes(u: &crate::events::UnknownOutcomes) -> String {
+    let mut out = format!(
+        "unknown outcomes {}: {} written (only the ack was lost) · {} not written\n",
+        count(u.total),
+        count(u.written),
+        count(u.not_written)
+    );
+    let mut classes = u.classes.clone();
+    classes.sort_by(|a, b| (a.cause, &a.phase).cmp(&(b.cause, &b.phase)));
+    for c in &classes {
+        out.push_str(&format!(
+            "  {} during {}: {} written · {} not written\n",
+            c.cause.describe(),
+            c.phase,
+            count(c.written),
+            count(c.not_written)
+        ));
+    }
+    if u.failed_but_written > 0 {
+        out.push_str(&format!(
+            "  reported failed by the client, yet in the log: {}\n",
+            count(u.failed_but_written)
+        ));
+    }
+    out
+}
+
+/// A wait-for that timed out or an assert that did not hold, with what it made of the run.
+pub fn unmet_condition(c: &super::ConditionResult) -> String {
+    use crate::events::{ConditionCheck, OnTimeout};
+    let consequence = match (c.check, c.on_timeout.unwrap_or_default()) {
+        (ConditionCheck::Assert, _) => "the run failed",
+        (ConditionCheck::WaitFor, OnTimeout::Fail) => "the run failed (on-timeout: fail)",
+        (ConditionCheck::WaitFor, OnTimeout::Inconclusive) => "the run is inconclusive",
+        (ConditionCheck::WaitFor, OnTimeout::Continue) => "accepted (on-timeout: continue)",
+    };
+    match c.check {
+        ConditionCheck::WaitFor => format!(
+            "TIMED OUT: {} waited for `{}` until {}: {consequence}",
+            c.step,
+            c.condition,
+            duration_ms(c.at_ms)
+        ),
+        ConditionCheck::Assert => format!(
+            "ASSERT FAILED: {} `{}` did not hold at {}: {consequence}",
+            c.step,
+            c.condition,
+            duration_ms(c.at_ms)
+        ),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

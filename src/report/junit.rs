@@ -15,7 +15,7 @@ pub fn render_junit(results: &[RunResult]) -> Result<Vec<u8>, String> {
             Status::Passed => TestCaseStatus::success(),
             Status::Failed => {
                 let mut s = TestCaseStatus::non_success(NonSuccessKind::Failure);
-                let failed: Vec<String> = r
+                let mut failed: Vec<String> = r
                     .expectations
                     .iter()
                     .filter(|e| e.passed == Some(false))
@@ -27,6 +27,12 @@ pub fn render_junit(results: &[RunResult]) -> Result<Vec<u8>, String> {
                         )
                     })
                     .collect();
+                failed.extend(
+                    r.conditions
+                        .iter()
+                        .filter(|c| c.verdict() == Some(Status::Failed))
+                        .map(super::format::unmet_condition),
+                );
                 s.set_message(failed.join("; "));
                 s.set_type("expectation failed");
                 s
@@ -39,6 +45,12 @@ pub fn render_junit(results: &[RunResult]) -> Result<Vec<u8>, String> {
                     .filter(|e| e.passed.is_none())
                     .map(|e| format!("{}: no data", e.expr))
                     .collect();
+                reasons.extend(
+                    r.conditions
+                        .iter()
+                        .filter(|c| c.verdict() == Some(Status::Inconclusive))
+                        .map(super::format::unmet_condition),
+                );
                 reasons.extend(r.errors.iter().cloned());
                 if r.verification.as_ref().is_some_and(|v| !v.complete) {
                     reasons.push("the re-read did not complete".into());

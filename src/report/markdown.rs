@@ -43,18 +43,20 @@ pub fn render_markdown(r: &RunResult) -> String {
         }
         md.push('\n');
     }
-    md.push_str("| partition | failover | offline | under-replicated | ISR changes | preferred back | client gap |\n|---|---|---|---|---|---|---|\n");
+    md.push_str("| partition | failover | unavailable | offline | under-replicated | ISR changes | preferred back | client gap | recovery |\n|---|---|---|---|---|---|---|---|---|\n");
     for p in &r.partitions {
         md.push_str(&format!(
-            "| {}/{} | {} | {} | {} | {} | {} | {} |\n",
+            "| {}/{} | {} | {} | {} | {} | {} | {} | {} | {} |\n",
             p.topic,
             p.partition,
-            measured(p.failover_ms, r.error_bar_ms),
+            measured(p.failover_ms, p.failover_error_ms.unwrap_or(r.error_bar_ms)),
+            duration_ms(p.unavailable_ms),
             duration_ms(p.offline_ms),
             duration_ms(p.under_replicated_ms),
             p.isr_changes.len(),
             opt_ms(p.preferred_restored_ms),
-            opt_ms(p.unavailability_ms)
+            opt_ms(p.unavailability_ms),
+            super::format::recovery(p)
         ));
     }
     md.push_str(&format!(
@@ -115,6 +117,16 @@ pub fn render_markdown(r: &RunResult) -> String {
                 e.actual.clone().unwrap_or_else(|| "—".into())
             ));
         }
+    }
+    let unmet: Vec<String> = r
+        .conditions
+        .iter()
+        .filter(|c| !c.met)
+        .map(|c| format!("- {}\n", super::format::unmet_condition(c)))
+        .collect();
+    if !unmet.is_empty() {
+        md.push('\n');
+        md.push_str(&unmet.concat());
     }
     md
 }

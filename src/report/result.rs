@@ -51,12 +51,19 @@ pub struct RunResult {
     pub controller_failover_ms: Option<f64>,
     /// Offline (no leader) time summed over partitions, ms.
     pub offline: OfflineSummary,
+    /// Spans in which the observer saw nothing (no broker answered): the cluster's state then
+    /// is unknown — neither offline nor online.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unobserved: Vec<Interval>,
     pub workload: Option<WorkloadResult>,
     /// The concurrent consumer (`workload: {consumer: true}`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub consumer: Option<ConsumerResult>,
     pub verification: Option<crate::events::VerificationSummary>,
     pub expectations: Vec<ExpectationResult>,
+    /// Every `wait-for` and `assert` step, met or not.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub conditions: Vec<ConditionResult>,
     /// The observer's leader changes against the times Kafka logged them.
     #[serde(default)]
     pub log_check: Option<LogCheck>,
@@ -140,6 +147,23 @@ pub struct PartitionResult {
     pub preferred_restored_ms: Option<f64>,
     /// Client view: the longest gap between consecutive acks on this partition, ms.
     pub unavailability_ms: Option<f64>,
+    /// Time with no usable leader: none in the metadata, or one that a fault holds down
+    /// (killed, stopped, frozen, disconnected). Kafka's "offline" is only the first.
+    #[serde(default)]
+    pub unavailable_ms: f64,
+    #[serde(default)]
+    pub unavailable_intervals: Vec<Interval>,
+    /// The error bar `failover_ms` really had: from the observer's view before the new
+    /// leader was seen to the view that showed it (the poll period, more after a blind spell).
+    #[serde(default)]
+    pub failover_error_ms: Option<f64>,
+    /// Client view: usable again (end of the last unavailable interval) → first ack after it.
+    /// A lower bound when `resumed` is false.
+    #[serde(default)]
+    pub recovery_ms: Option<f64>,
+    /// Whether acks were flowing on this partition when the workload stopped.
+    #[serde(default)]
+    pub resumed: Option<bool>,
 }
 
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
@@ -154,7 +178,8 @@ pub struct Stats {
 pub struct FailoverSummary {
     /// Metadata view: fault → new leader observed, over affected partitions, ms.
     pub metadata_ms: Stats,
-    /// The error bar of metadata_ms (poll period), ms.
+    /// The error bar of metadata_ms: the poll period, or the largest real gap between the
+    /// observer's views around a failover (after a blind spell), ms.
     pub resolution_ms: f64,
     /// Leaderless → leader elected, over partitions that went offline, ms.
     pub election_ms: Stats,
@@ -210,9 +235,47 @@ pub struct WorkloadResult {
     pub latency_by_phase_ms: Vec<(String, Latency)>,
     /// Client view: longest gap between acks over all partitions, ms.
     pub max_unavailability_ms: Option<f64>,
+    /// Acks were flowing on every partition when the workload stopped.
+    #[serde(default = "yes")]
+    pub resumed: bool,
+    /// Partitions that had no ack at all at the end of the workload.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub not_resumed: Vec<String>,
     /// The key strategy, when messages carried keys.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub keys: Option<String>,
+}
+
+/// A `wait-for` (met, or timed out) or an `assert` (held or not) as the run saw it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ConditionResult {
+    pub step: String,
+    pub condition: String,
+    pub check: crate::events::ConditionCheck,
+    pub met: bool,
+    /// When it was met, timed out or asserted (run clock), ms.
+    pub at_ms: f64,
+    /// A wait-for that timed out: what it made of the run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub on_timeout: Option<crate::events::OnTimeout>,
+}
+
+impl ConditionResult {
+    /// What this condition makes of the run's status, if anything.
+    pub fn verdict(&self) -> Option<Status> {
+        use crate::events::{ConditionCheck, OnTimeout};
+        match (self.met, self.check, self.on_timeout.unwrap_or_default()) {
+            (true, _, _) => None,
+            (false, ConditionCheck::Assert, _) => Some(Status::Failed),
+            (false, ConditionCheck::WaitFor, OnTimeout::Fail) => Some(Status::Failed),
+            (false, ConditionCheck::WaitFor, OnTimeout::Inconclusive) => Some(Status::Inconclusive),
+            (false, ConditionCheck::WaitFor, OnTimeout::Continue) => None,
+        }
+    }
+}
+
+fn yes() -> bool {
+    true
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

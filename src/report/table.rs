@@ -67,17 +67,20 @@ pub fn render_table(r: &RunResult) -> String {
     let mut rows = vec![vec![
         "partition".into(),
         "failover".into(),
+        "unavailable".into(),
         "offline".into(),
         "under-replicated".into(),
         "ISR changes".into(),
         "min ISR".into(),
         "preferred back".into(),
         "client gap".into(),
+        "recovery".into(),
     ]];
     for p in &r.partitions {
         rows.push(vec![
             format!("{}/{}", p.topic, p.partition),
-            measured(p.failover_ms, r.error_bar_ms),
+            measured(p.failover_ms, p.failover_error_ms.unwrap_or(r.error_bar_ms)),
+            duration_ms(p.unavailable_ms),
             duration_ms(p.offline_ms),
             duration_ms(p.under_replicated_ms),
             p.isr_changes.len().to_string(),
@@ -89,10 +92,18 @@ pub fn render_table(r: &RunResult) -> String {
                 .unwrap_or_else(|| "—".into()),
             opt_ms(p.preferred_restored_ms),
             opt_ms(p.unavailability_ms),
+            super::format::recovery(p),
         ]);
     }
     out.push_str(&table(rows));
     out.push('\n');
+    for u in &r.unobserved {
+        out.push_str(&format!(
+            "observer blind {} – {}: no broker answered; the cluster's state then is unknown (not counted as offline)\n",
+            duration_ms(u.from_ms),
+            opt_ms(u.to_ms)
+        ));
+    }
     let fo = &r.failover.metadata_ms;
     out.push_str(&format!(
         "failover (metadata): min {} / p50 {} / max {} over {} partition(s), ± {}    controller failover: {}\n",
@@ -103,6 +114,12 @@ pub fn render_table(r: &RunResult) -> String {
         duration_ms(r.failover.resolution_ms),
         measured(r.controller_failover_ms, r.error_bar_ms)
     ));
+    if let Some(w) = r.workload.as_ref().filter(|w| !w.resumed) {
+        out.push_str(&format!(
+            "CLIENT DID NOT RESUME on {}: no ack at all when the workload stopped (see recovery)\n",
+            w.not_resumed.join(", ")
+        ));
+    }
     if let Some(w) = &r.workload {
         out.push_str(&format!(
             "workload (acks={}{}): sent {} · acked {} · failed {} · unknown {} · {:.0} msg/s · latency p50 {} p99 {} max {}\n",
@@ -140,6 +157,9 @@ pub fn render_table(r: &RunResult) -> String {
             if v.complete { String::new() } else { format!(" · INCOMPLETE ({})", v.note.clone().unwrap_or_default()) }
         ));
     }
+    if let Some(u) = r.verification.as_ref().and_then(|v| v.unknown.as_ref()) {
+        out.push_str(&super::format::unknown_outcomes(u));
+    }
     if let Some(c) = &r.log_check {
         out.push_str(&format!(
             "cross-check with Kafka's log: {} leader change(s) matched, observed {}…{} after Kafka logged them{}\n",
@@ -165,6 +185,9 @@ pub fn render_table(r: &RunResult) -> String {
         }
         out.push_str(&table(rows));
         out.push('\n');
+    }
+    for c in r.conditions.iter().filter(|c| !c.met) {
+        out.push_str(&format!("{}\n", super::format::unmet_condition(c)));
     }
     for n in &r.notes {
         out.push_str(&format!("note: {n}\n"));

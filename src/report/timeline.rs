@@ -40,6 +40,7 @@ pub fn render_timeline_svg(events: &[Event]) -> Result<String, String> {
     let mut throughput: Vec<(f64, f64)> = Vec::new();
     let mut p99: Vec<(f64, f64)> = Vec::new();
     let mut brokers_seen: Vec<i32> = Vec::new();
+    let mut blind: Vec<(f64, Option<f64>)> = Vec::new();
     for e in &events {
         let t = secs(e.at_us);
         match &e.kind {
@@ -58,7 +59,14 @@ pub fn render_timeline_svg(events: &[Event]) -> Result<String, String> {
                         .unwrap_or_default()
                 );
             }
-            EventKind::Observed { snapshot } => {
+            EventKind::Observed { snapshot, .. } => {
+                if let Some((_, to @ None)) = blind.last_mut() {
+                    *to = Some(t);
+                }
+                // A blind observer publishes an empty view: not a state of the cluster.
+                if snapshot.brokers.is_empty() && snapshot.partitions.is_empty() {
+                    continue;
+                }
                 let close = |segments: &mut Vec<Segment>, leader: Option<i32>, under: bool| {
                     if let Some(last) = segments.last_mut() {
                         if last.leader == leader && last.under_replicated == under {
@@ -87,25 +95,10 @@ pub fn render_timeline_svg(events: &[Event]) -> Result<String, String> {
                     );
                 }
             }
-            // No broker answered: every partition (and the controller) is unknown and, for
-            // clients, offline until the next observation.
-            EventKind::ObserverError { .. } => {
-                let blind = |segments: &mut Vec<Segment>| {
-                    if let Some(last) = segments.last_mut() {
-                        if last.leader.is_some() {
-                            last.to = t;
-                            segments.push(Segment {
-                                from: t,
-                                to: end,
-                                leader: None,
-                                under_replicated: false,
-                            });
-                        }
-                    }
-                };
-                blind(&mut controller);
-                for segments in lanes.values_mut() {
-                    blind(segments);
+            // No broker answered: the state of every lane is unknown until the next view.
+            EventKind::ObserverError { last_view_us, .. } => {
+                if blind.last().is_none_or(|(_, to)| to.is_some()) {
+                    blind.push((last_view_us.map(secs).unwrap_or(t).min(t), None));
                 }
             }
             EventKind::FaultInjected {
@@ -225,6 +218,15 @@ pub fn render_timeline_svg(events: &[Event]) -> Result<String, String> {
         for (i, segments) in lanes.values().enumerate() {
             draw_lane(i + 1, segments)?;
         }
+        // What the observer could not see is grey over every lane: unknown, not offline.
+        for (from, to) in &blind {
+            chart
+                .draw_series(std::iter::once(Rectangle::new(
+                    [(*from, 0.0), (to.unwrap_or(end), n - 0.0)],
+                    RGBColor(150, 150, 150).mix(0.9).filled(),
+                )))
+                .map_err(err)?;
+        }
         let legend: Vec<String> = brokers_seen
             .iter()
             .map(|b| format!("■ leader {b}"))
@@ -327,6 +329,7 @@ mod tests {
                     offline_replicas: vec![],
                 }],
             },
+            previous_view_us: None,
         }
     }
 

@@ -8,7 +8,7 @@ use crate::clock::EventSink;
 use crate::docker::cluster::Cluster;
 use crate::docker::DockerError;
 use crate::error::Error;
-use crate::events::{BrokerId, ClusterSnapshot, EventKind};
+use crate::events::{BrokerId, ClusterSnapshot, ConditionCheck, EventKind};
 use crate::experiment::{Condition, ElectionType, Experiment, Step};
 use crate::kafka::metadata;
 use crate::kafka::producer::{ProducerOptions, TrackedProducer};
@@ -215,6 +215,32 @@ pub async fn execute(ctx: &RunContext<'_>, interrupt: watch::Receiver<bool>) -> 
         }
     }
 
+    // Recovery window: the workload goes on until every partition has an ack again (from
+    // now, the cluster being whole), or the window ends — so a client that does not resume
+    // shows up as such instead of being cut off by the drain.
+    if let (Some(p), Some(w)) = (&producer, &exp.workload) {
+        if !is_interrupted(&interrupt) && !docker_lost && !w.recovery_window.is_zero() {
+            ctx.sink.emit(EventKind::Phase {
+                name: "recovery-window".into(),
+            });
+            (ctx.progress)(&format!(
+                "recovery window: until every partition is acked again (up to {})",
+                humantime::format_duration(w.recovery_window)
+            ));
+            let from = ctx.sink.clock().now_us();
+            let resumed = async {
+                let mut check = tokio::time::interval(Duration::from_millis(100));
+                while !p.every_partition_acked_since(from) {
+                    check.tick().await;
+                }
+            };
+            let window = tokio::time::timeout(w.recovery_window, resumed);
+            tokio::select! {
+                _ = unless_interrupted(&interrupt, window) => {}
+                _ = tick_workload(producer.as_ref(), &ctx.sink, ticker.is_some()) => unreachable!(),
+            }
+        }
+    }
     if let Some(p) = producer {
         ctx.sink.emit(EventKind::Phase {
             name: "drain".into(),
@@ -537,15 +563,23 @@ async fn run_steps(
     expected_brokers: &[BrokerId],
     started: Instant,
 ) -> Result<(), Error> {
+    // "Changed" in a wait-for is relative to the cluster as it was when the latest fault, heal
+    // or election step began (a graceful stop moves leadership while `docker stop` still
+    // runs), or when the latest wait-for was met; before any of those, the start of the steps.
+    let mut baseline = Baseline {
+        snapshot: observer.current(),
+    };
     for (i, step) in ctx.experiment.steps.iter().enumerate() {
         let label = step_label(i, step);
         if let Some(at) = step.at {
             // Scheduling, not measuring: the step starts at this offset.
             tokio::time::sleep_until((started + at).into()).await;
         }
-        let baseline = Baseline {
-            snapshot: observer.current(),
-        };
+        if step.fault.is_some() || step.heal.is_some() || step.elect.is_some() {
+            baseline = Baseline {
+                snapshot: observer.current(),
+            };
+        }
         if let Some(spec) = &step.fault {
             (ctx.progress)(&format!("{label}: {} {}", spec.kind.as_str(), spec.target));
             if let Some(p) = producer {
@@ -580,10 +614,22 @@ async fn run_steps(
             )
             .await
             .is_ok();
+            if met {
+                baseline = Baseline {
+                    snapshot: observer.current(),
+                };
+            } else {
+                (ctx.progress)(&format!(
+                    "{label}: TIMED OUT after {} waiting for {condition}",
+                    humantime::format_duration(timeout)
+                ));
+            }
             ctx.sink.emit(EventKind::Condition {
                 step: label.clone(),
                 condition: condition.to_string(),
                 met,
+                check: ConditionCheck::WaitFor,
+                on_timeout: (!met).then(|| step.on_timeout.unwrap_or_default()),
             });
         } else if let Some(condition) = &step.assert {
             let met =
@@ -592,6 +638,8 @@ async fn run_steps(
                 step: label.clone(),
                 condition: condition.to_string(),
                 met,
+                check: ConditionCheck::Assert,
+                on_timeout: None,
             });
         } else if let Some(elect) = &step.elect {
             let unclean = elect.election_type == ElectionType::Unclean;

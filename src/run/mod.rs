@@ -347,6 +347,11 @@ async fn run_variant(
         reused_cluster: cluster.reused,
         expect: exp.expect.clone(),
     });
+    if let Some(why) = &cluster.replaced_unready {
+        sink.emit(EventKind::Note {
+            message: why.clone(),
+        });
+    }
     let ctx = execute::RunContext {
         docker,
         cluster: &cluster,

@@ -26,6 +26,8 @@ struct State {
     views: HashMap<BrokerId, (Instant, BrokerView)>,
     quorum: HashMap<BrokerId, (Instant, (BrokerId, i32))>,
     last: Option<ClusterSnapshot>,
+    /// The last time any broker answered (run clock, µs).
+    last_view_us: Option<u64>,
     blind_since: Option<Instant>,
     reported_blind: bool,
 }
@@ -86,7 +88,68 @@ async fn poll_broker(
     tx: Arc<(watch::Sender<ClusterSnapshot>, watch::Sender<Vec<BrokerId>>)>,
     sink: EventSink,
 ) {
+    // KRaft's active controller comes from DescribeQuorum, which stalls while the quorum
+    // elects: it runs on a connection and task of its own, so it never delays Metadata.
+    let quorum_task = options.kraft.then(|| {
+        let (addr, options, state) = (addr.clone(), options.clone(), state.clone());
+        tokio::spawn(async move { poll_quorum(id, addr, options, state).await })
+    });
+    let _stop_quorum = AbortOnDrop(quorum_task);
     let request_timeout = Duration::from_secs(2);
+    let mut ticker = tokio::time::interval(options.period);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut conn: Option<Connection> = None;
+    let mut previous_answer_us: Option<u64> = None;
+    loop {
+        ticker.tick().await;
+        if conn.is_none() {
+            conn = Connection::connect(&addr, Duration::from_secs(1))
+                .await
+                .ok();
+        }
+        let Some(c) = conn.as_mut() else {
+            publish(&state, &tx, &sink, &options, None);
+            continue;
+        };
+        match metadata::fetch_view(c, request_timeout).await {
+            Ok(mut view) => {
+                let received = Instant::now();
+                let received_us = sink.clock().now_us();
+                view.partitions
+                    .retain(|p| options.topics.contains(&p.topic));
+                if let Ok(mut s) = state.lock() {
+                    s.views.insert(id, (received, view));
+                }
+                publish(&state, &tx, &sink, &options, previous_answer_us);
+                previous_answer_us = Some(received_us);
+            }
+            // A timed-out request may still be answered later: never read that answer as the
+            // next request's (a fresh connection next time).
+            Err(_) => {
+                conn = None;
+                publish(&state, &tx, &sink, &options, None);
+            }
+        }
+    }
+}
+
+struct AbortOnDrop(Option<JoinHandle<()>>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        if let Some(t) = &self.0 {
+            t.abort();
+        }
+    }
+}
+
+/// KRaft: the quorum leader as this broker knows it, on its own connection.
+async fn poll_quorum(
+    id: BrokerId,
+    addr: String,
+    options: Arc<ObserverOptions>,
+    state: Arc<Mutex<State>>,
+) {
     let mut ticker = tokio::time::interval(options.period);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut conn: Option<Connection> = None;
@@ -97,34 +160,16 @@ async fn poll_broker(
                 .await
                 .ok();
         }
-        let Some(c) = conn.as_mut() else {
-            publish(&state, &tx, &sink, &options);
-            continue;
-        };
-        let view = metadata::fetch_view(c, request_timeout).await;
-        let quorum = if options.kraft && view.is_ok() {
-            metadata::fetch_quorum_leader(c, request_timeout)
-                .await
-                .ok()
-                .flatten()
-        } else {
-            None
-        };
-        let received = Instant::now();
-        match view {
-            Ok(mut view) => {
-                view.partitions
-                    .retain(|p| options.topics.contains(&p.topic));
+        let Some(c) = conn.as_mut() else { continue };
+        match metadata::fetch_quorum_leader(c, Duration::from_secs(2)).await {
+            Ok(Some(q)) => {
                 if let Ok(mut s) = state.lock() {
-                    s.views.insert(id, (received, view));
-                    if let Some(q) = quorum {
-                        s.quorum.insert(id, (received, q));
-                    }
+                    s.quorum.insert(id, (Instant::now(), q));
                 }
             }
+            Ok(None) => {}
             Err(_) => conn = None,
         }
-        publish(&state, &tx, &sink, &options);
     }
 }
 
@@ -134,6 +179,7 @@ fn publish(
     tx: &(watch::Sender<ClusterSnapshot>, watch::Sender<Vec<BrokerId>>),
     sink: &EventSink,
     options: &ObserverOptions,
+    previous_answer_us: Option<u64>,
 ) {
     let Ok(mut s) = state.lock() else { return };
     let now = Instant::now();
@@ -156,6 +202,7 @@ fn publish(
             s.reported_blind = true;
             sink.emit(EventKind::ObserverError {
                 error: "no broker answered metadata requests".into(),
+                last_view_us: s.last_view_us,
             });
             // Nothing is known now: conditions must not be judged on the last, stale view.
             s.last = Some(ClusterSnapshot::default());
@@ -165,6 +212,14 @@ fn publish(
     }
     s.blind_since = None;
     s.reported_blind = false;
+    let now_us = sink.clock().now_us();
+    // The change (if any) happened after this broker's previous answer, or after the last
+    // view at all when the observer had been blind.
+    let previous_view_us = match (previous_answer_us, s.last_view_us) {
+        (Some(p), _) => Some(p),
+        (None, last) => last,
+    };
+    s.last_view_us = Some(now_us);
     let mut views: Vec<(BrokerId, BrokerView)> = s
         .views
         .iter()
@@ -182,6 +237,7 @@ fn publish(
         s.last = Some(merged.clone());
         sink.emit(EventKind::Observed {
             snapshot: merged.clone(),
+            previous_view_us,
         });
         tx.0.send_replace(merged);
     }

@@ -41,6 +41,8 @@ pub struct Cluster {
     pub services: Vec<RunningService>,
     pub reused: bool,
     pub ready_after: Duration,
+    /// Why a running cluster that could have been reused was replaced (it was not ready).
+    pub replaced_unready: Option<String>,
 }
 
 impl Cluster {
@@ -108,24 +110,42 @@ pub async fn up(
                         == Some(&plan.config_hash)
             })
         });
+    let mut replaced = None;
     if reusable {
         (options.progress)(&format!(
             "reusing running cluster {} (same configuration)",
             plan.cluster
         ));
         crate::docker::faults::heal_everything(docker, &plan.cluster).await?;
-        let mut cluster = attach(docker, Some(&plan.cluster)).await?;
-        ready::wait(docker, &cluster, options.ready_timeout).await?;
-        cluster = attach(docker, Some(&plan.cluster)).await?;
-        cluster.reused = true;
-        cluster.ready_after = started.elapsed();
-        return Ok(cluster);
+        let cluster = attach(docker, Some(&plan.cluster)).await?;
+        // A healthy reused cluster is ready at once; one that an earlier run left broken
+        // (e.g. a broker that never registered again) is replaced instead of failing the run.
+        let patience = options.ready_timeout.min(REUSE_READY_TIMEOUT);
+        match ready::wait(docker, &cluster, patience).await {
+            Ok(()) => {
+                let mut cluster = attach(docker, Some(&plan.cluster)).await?;
+                cluster.reused = true;
+                cluster.ready_after = started.elapsed();
+                return Ok(cluster);
+            }
+            Err(e) => {
+                let why = format!(
+                    "the running cluster {} was not ready within {} s ({e}): replaced by a fresh one",
+                    plan.cluster,
+                    patience.as_secs()
+                );
+                (options.progress)(&why);
+                replaced = Some(why);
+            }
+        }
     }
     if !existing.is_empty() {
-        (options.progress)(&format!(
-            "removing cluster {} (configuration changed)",
-            plan.cluster
-        ));
+        if replaced.is_none() {
+            (options.progress)(&format!(
+                "removing cluster {} (configuration changed)",
+                plan.cluster
+            ));
+        }
         down(docker, Some(&plan.cluster)).await?;
     }
     refuse_foreign_names(docker, plan).await?;
@@ -153,8 +173,12 @@ pub async fn up(
     ready::wait(docker, &cluster, options.ready_timeout).await?;
     let mut cluster = attach(docker, Some(&plan.cluster)).await?;
     cluster.ready_after = started.elapsed();
+    cluster.replaced_unready = replaced;
     Ok(cluster)
 }
+
+/// How long a reused cluster may take to be ready before it is replaced.
+const REUSE_READY_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Only one of our clusters can hold a host port: another one of ours that publishes a port
 /// this plan needs is removed (with a message). Foreign containers are never touched; if one
@@ -454,6 +478,7 @@ pub async fn attach(docker: &Docker, cluster: Option<&str>) -> Result<Cluster, D
         services,
         reused: false,
         ready_after: Duration::ZERO,
+        replaced_unready: None,
     })
 }
 
