@@ -1,14 +1,15 @@
 //! The part of the Docker Compose format the cluster files use: services, image, environment
 //! (map or list), ports, depends_on, hostname / container_name, networks, command, entrypoint,
-//! healthcheck, labels, profiles, restart — with `${VAR}` / `${VAR:-default}` interpolation
-//! from the process environment and a `.env` beside the file. Any other key is an error naming
-//! file, line and key. Pure: no Docker here.
+//! healthcheck, labels, profiles, restart — with compose's interpolation (`${VAR}`, `$VAR`,
+//! `${VAR:-default}`, `${VAR-default}`, `${VAR:?err}`, `${VAR?err}`, `${VAR:+alt}`,
+//! `${VAR+alt}`, `$$`, nested defaults) from the process environment and a `.env` beside the
+//! file. Any other key is an error naming file, line and key. Pure: no Docker here.
 
 mod interpolate;
 mod model;
 mod order;
 
-pub use interpolate::{interpolate, parse_dotenv};
+pub use interpolate::{interpolate, parse_dotenv, InterpolationError, InterpolationErrorKind};
 pub use model::{ComposeProject, Healthcheck, PortMapping, Service};
 
 use crate::experiment::{read_text, InputError};
@@ -59,13 +60,15 @@ pub fn parse(
             hint,
         }))
     };
-    let text = interpolate(text, vars).map_err(|(line, m)| {
-        err(
-            Some(line),
-            String::new(),
-            m,
-            Some("set the variable, or give a default: ${VAR:-default}".into()),
-        )
+    let text = interpolate(text, vars).map_err(|e| {
+        ComposeError(Box::new(InputError {
+            file: file.to_path_buf(),
+            line: Some(e.line),
+            column: Some(e.column),
+            path: String::new(),
+            message: e.kind.to_string(),
+            hint: Some(e.kind.hint()),
+        }))
     })?;
     if text
         .lines()
@@ -430,5 +433,24 @@ mod tests {
                 .unwrap_err()
                 .contains("NEED is required")
         );
+    }
+
+    #[test]
+    fn interpolation_errors_name_file_line_column_and_a_hint() {
+        let e = parse_str("services:\n  a:\n    image: ${NEED:?must be set}\n").unwrap_err();
+        assert!(
+            e.starts_with("c.yml:3:12: variable NEED is required: must be set"),
+            "{e}"
+        );
+        assert!(e.contains("hint: set NEED in the environment"), "{e}");
+        let e = parse_str("services:\n  a:\n    image: ${IMG:-${KAFKA_IMAGE}\n").unwrap_err();
+        assert!(e.starts_with("c.yml:3:12: unclosed `${`"), "{e}");
+        assert!(e.contains("hint: each `${` needs its `}`"), "{e}");
+        let e = parse_str("services:\n  a:\n    image: ${IMG:=x}\n").unwrap_err();
+        assert!(e.contains("unsupported operator `:=`"), "{e}");
+        assert!(e.contains("hint: supported: ${VAR}"), "{e}");
+        // The nested default that used to come out as `${KAFKA_IMAGE}` followed by a `}`.
+        let p = parse_str("services:\n  a:\n    image: ${IMG:-${KAFKA_IMAGE}}\n").unwrap();
+        assert_eq!(p.services[0].image, "confluentinc/cp-kafka:7.9.1");
     }
 }
