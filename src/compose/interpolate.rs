@@ -338,20 +338,54 @@ fn required(
     )
 }
 
-/// Parses a `.env` file: `KEY=value` lines, `#` comments, optional quotes.
-pub fn parse_dotenv(text: &str) -> Vec<(String, String)> {
-    text.lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty() && !l.starts_with('#'))
-        .filter_map(|l| {
-            let (k, v) = l.strip_prefix("export ").unwrap_or(l).split_once('=')?;
-            let v = v.trim();
-            let v = v
-                .strip_prefix('"')
-                .and_then(|v| v.strip_suffix('"'))
-                .or_else(|| v.strip_prefix('\'').and_then(|v| v.strip_suffix('\'')))
-                .unwrap_or(v);
-            Some((k.trim().to_string(), v.to_string()))
+/// A `.env` file that could not be read as `KEY=value` lines.
+#[derive(Debug, thiserror::Error)]
+#[error("{message}")]
+pub struct DotenvError {
+    /// 1-based line, when the parser's report identifies it.
+    pub line: Option<usize>,
+    pub message: String,
+    #[source]
+    pub source: dotenvy::Error,
+}
+
+/// Parses a `.env` file with `dotenvy` (the usual dotenv rules: `#` comments, `export `
+/// prefix, single quotes literal, double quotes with `\n` `\"` `\\` `\$` escapes, multi-line
+/// quoted values, `$VAR` / `${VAR}` expansion from the process environment and earlier lines).
+pub fn parse_dotenv(text: &str) -> Result<Vec<(String, String)>, DotenvError> {
+    dotenvy::from_read_iter(text.as_bytes())
+        .map(|item| {
+            item.map_err(|source| {
+                let line = match &source {
+                    // dotenvy gives the offending text (a line, or the value part of it), not
+                    // its number: find the first non-comment line holding it.
+                    dotenvy::Error::LineParse(fragment, _) => {
+                        let first = fragment.lines().next().unwrap_or_default().trim();
+                        (!first.is_empty())
+                            .then(|| {
+                                text.lines().position(|l| {
+                                    !l.trim_start().starts_with('#') && l.contains(first)
+                                })
+                            })
+                            .flatten()
+                            .map(|i| i + 1)
+                    }
+                    _ => None,
+                };
+                let message = match &source {
+                    dotenvy::Error::LineParse(fragment, index) => format!(
+                        "cannot parse `{}` (at character {})",
+                        fragment.trim_end(),
+                        index + 1
+                    ),
+                    other => other.to_string(),
+                };
+                DotenvError {
+                    line,
+                    message,
+                    source,
+                }
+            })
         })
         .collect()
 }
@@ -497,14 +531,44 @@ mod tests {
     }
 
     #[test]
-    fn dotenv_lines() {
-        assert_eq!(
-            parse_dotenv("# c\nA=1\nexport B=\"two\"\n\nC='3'\n"),
-            vec![
-                ("A".into(), "1".into()),
-                ("B".into(), "two".into()),
-                ("C".into(), "3".into())
-            ]
-        );
+    fn dotenv_quoting_escapes_comments_and_export() {
+        let parsed = parse_dotenv(concat!(
+            "# c\n",
+            "A=1\n",
+            "export B=\"two\"\n",
+            "\n",
+            "C='3 $A \\n'\n",
+            "D=\"line\\none \\\"q\\\" \\$A\"\n",
+            "E=plain # trailing comment\n",
+            "F=\"multi\nline\"\n",
+            "G=${A}x\n",
+        ))
+        .unwrap();
+        let get = |k: &str| {
+            parsed
+                .iter()
+                .find(|(key, _)| key == k)
+                .map(|(_, v)| v.as_str())
+        };
+        assert_eq!(get("A"), Some("1"));
+        assert_eq!(get("B"), Some("two"));
+        // Single quotes: literal.
+        assert_eq!(get("C"), Some("3 $A \\n"));
+        // Double quotes: escapes.
+        assert_eq!(get("D"), Some("line\none \"q\" $A"));
+        assert_eq!(get("E"), Some("plain"));
+        assert_eq!(get("F"), Some("multi\nline"));
+        // Earlier lines expand in later ones.
+        assert_eq!(get("G"), Some("1x"));
+    }
+
+    #[test]
+    fn a_malformed_dotenv_line_is_an_error_with_its_line() {
+        let e = parse_dotenv("A=1\n# ok\nB=two words\n").unwrap_err();
+        assert_eq!(e.line, Some(3), "{e}");
+        assert!(e.message.contains("two words"), "{e}");
+        let e = parse_dotenv("A=1\n1BAD=x\n").unwrap_err();
+        assert_eq!(e.line, Some(2), "{e}");
+        assert!(parse_dotenv("A=\"never closed\n").is_err());
     }
 }

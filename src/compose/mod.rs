@@ -9,7 +9,9 @@ mod interpolate;
 mod model;
 mod order;
 
-pub use interpolate::{interpolate, parse_dotenv, InterpolationError, InterpolationErrorKind};
+pub use interpolate::{
+    interpolate, parse_dotenv, DotenvError, InterpolationError, InterpolationErrorKind,
+};
 pub use model::{ComposeProject, Healthcheck, PortMapping, Service};
 
 use crate::experiment::{read_text, InputError};
@@ -25,17 +27,24 @@ pub struct ComposeError(pub Box<InputError>);
 const SUPPORTED: &str = "services keys: image, environment, ports, depends_on, hostname, container_name, command, \
 entrypoint, healthcheck, labels, networks, profiles, restart; top level: version, name, services, networks";
 
-/// Reads a compose file; variables come from the process environment, then a `.env` beside it.
+/// Reads a compose file; variables come from the process environment, then a `.env` beside
+/// it (compose's precedence: the environment wins).
 pub fn load(path: &Path) -> Result<ComposeProject, ComposeError> {
+    load_with_env(path, &|name| std::env::var(name).ok())
+}
+
+/// `load` with the process environment given, so tests need not change the real one.
+fn load_with_env(
+    path: &Path,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<ComposeProject, ComposeError> {
     let text = read_text(path, "compose file").map_err(|e| ComposeError(Box::new(e)))?;
-    let dotenv = path
-        .parent()
-        .map(|d| d.join(".env"))
-        .and_then(|p| std::fs::read_to_string(p).ok())
-        .map(|t| parse_dotenv(&t))
-        .unwrap_or_default();
+    let dotenv = match path.parent().map(|d| d.join(".env")) {
+        Some(env_file) => read_dotenv(&env_file)?,
+        None => Vec::new(),
+    };
     let vars = move |name: &str| {
-        std::env::var(name).ok().or_else(|| {
+        env(name).or_else(|| {
             dotenv
                 .iter()
                 .find(|(k, _)| k == name)
@@ -43,6 +52,41 @@ pub fn load(path: &Path) -> Result<ComposeProject, ComposeError> {
         })
     };
     parse(&text, path, &vars)
+}
+
+/// The `.env` file's variables; none when there is no such file.
+fn read_dotenv(env_file: &Path) -> Result<Vec<(String, String)>, ComposeError> {
+    let input_error = |line, message, hint: Option<&str>| {
+        ComposeError(Box::new(InputError {
+            file: env_file.to_path_buf(),
+            line,
+            column: None,
+            path: String::new(),
+            message,
+            hint: hint.map(str::to_string),
+        }))
+    };
+    match std::fs::metadata(env_file) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => {
+            return Err(input_error(
+                None,
+                format!("cannot read .env file: {e}"),
+                None,
+            ))
+        }
+        // A directory named `.env` is not compose's file either.
+        Ok(m) if !m.is_file() => return Ok(Vec::new()),
+        Ok(_) => {}
+    }
+    let text = read_text(env_file, ".env file").map_err(|e| ComposeError(Box::new(e)))?;
+    parse_dotenv(&text).map_err(|e| {
+        input_error(
+            e.line,
+            e.message,
+            Some("lines are KEY=value; quote a value with spaces: KEY=\"a b\" or KEY='a b'"),
+        )
+    })
 }
 
 pub fn parse(
@@ -397,6 +441,40 @@ mod tests {
         );
         assert_eq!(a.depends_on, vec!["b"]);
         assert_eq!(p.service("b").unwrap().environment["T"], "true");
+    }
+
+    #[test]
+    fn dotenv_beside_the_file_fills_variables_and_the_environment_wins() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("c.yml");
+        std::fs::write(
+            &file,
+            "services:\n  a:\n    image: ${IMAGE}\n    environment:\n      FROM_ENV: ${BOTH}\n      QUOTED: ${QUOTED}\n",
+        )
+        .unwrap();
+        std::fs::write(
+            dir.path().join(".env"),
+            "# images\nexport IMAGE='img:1' # local\nBOTH=from-dotenv\nQUOTED=\"a \\\"b\\\" c\"\n",
+        )
+        .unwrap();
+        let env = |name: &str| (name == "BOTH").then(|| "from-env".to_string());
+        let p = load_with_env(&file, &env).unwrap();
+        let a = &p.services[0];
+        assert_eq!(a.image, "img:1");
+        assert_eq!(a.environment["FROM_ENV"], "from-env");
+        assert_eq!(a.environment["QUOTED"], "a \"b\" c");
+    }
+
+    #[test]
+    fn a_malformed_dotenv_is_an_error_naming_it_and_its_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("c.yml");
+        std::fs::write(&file, "services:\n  a:\n    image: x\n").unwrap();
+        std::fs::write(dir.path().join(".env"), "A=1\nB=two words\n").unwrap();
+        let e = load_with_env(&file, &|_| None).unwrap_err().to_string();
+        let env_file = dir.path().join(".env").display().to_string();
+        assert!(e.starts_with(&format!("{env_file}:2: ")), "{e}");
+        assert!(e.contains("hint: lines are KEY=value"), "{e}");
     }
 
     #[test]
