@@ -17,6 +17,8 @@ pub enum InterpolationErrorKind {
     BadName { reference: String },
     #[error("unsupported operator `{operator}` in `{reference}`")]
     BadOperator { reference: String, operator: String },
+    #[error("references nested more than {limit} deep")]
+    TooDeep { limit: usize },
 }
 
 impl InterpolationErrorKind {
@@ -34,6 +36,9 @@ impl InterpolationErrorKind {
                 "a variable name is letters, digits and `_`, not starting with a digit: ${NAME}"
                     .into()
             }
+            Self::TooDeep { .. } => "a default rarely needs more than two levels: \
+                ${A:-${B:-c}}"
+                .into(),
             Self::BadOperator { .. } => "supported: ${VAR}, ${VAR:-default}, ${VAR-default}, \
                 ${VAR:?error}, ${VAR?error}, ${VAR:+replacement}, ${VAR+replacement}; \
                 $$ for a literal $"
@@ -69,7 +74,7 @@ pub fn interpolate(
             column: line[..at].chars().count() + 1,
             kind,
         };
-        let (pieces, _) = parse_word(line, 0, None).map_err(located)?;
+        let (pieces, _) = parse_word(line, 0, None, 0).map_err(located)?;
         eval(&pieces, vars, &mut out).map_err(located)?;
     }
     Ok(out)
@@ -105,6 +110,10 @@ enum Piece<'a> {
 
 type Located = (usize, InterpolationErrorKind);
 
+/// Nesting limit: parsing and evaluation recurse once per level, and a 1 MiB line of `${A:-`
+/// must be an error, not a stack overflow.
+const MAX_DEPTH: usize = 16;
+
 fn is_name_start(c: char) -> bool {
     c.is_ascii_alphabetic() || c == '_'
 }
@@ -118,11 +127,13 @@ fn name_len(s: &str) -> usize {
 }
 
 /// Parses `line[pos..]` up to its end, or, inside `${…}` opened at `opened`, up to the `}`
-/// closing it. Returns the pieces and the offset just past what was consumed.
+/// closing it, `depth` levels deep. Returns the pieces and the offset just past what was
+/// consumed.
 fn parse_word(
     line: &str,
     mut pos: usize,
     opened: Option<usize>,
+    depth: usize,
 ) -> Result<(Vec<Piece<'_>>, usize), Located> {
     let mut pieces = Vec::new();
     let mut text_start = pos;
@@ -163,7 +174,10 @@ fn parse_word(
             if at > text_start {
                 pieces.push(Piece::Text(&line[text_start..at]));
             }
-            let (piece, end) = parse_braced(line, at)?;
+            if depth >= MAX_DEPTH {
+                return Err((at, InterpolationErrorKind::TooDeep { limit: MAX_DEPTH }));
+            }
+            let (piece, end) = parse_braced(line, at, depth + 1)?;
             pieces.push(piece);
             pos = end;
             text_start = pos;
@@ -187,7 +201,7 @@ fn parse_word(
 }
 
 /// Parses the `${…}` whose `$` is at `at`.
-fn parse_braced(line: &str, at: usize) -> Result<(Piece<'_>, usize), Located> {
+fn parse_braced(line: &str, at: usize, depth: usize) -> Result<(Piece<'_>, usize), Located> {
     let inner = &line[at + 2..];
     let n = name_len(inner);
     let reference = |line: &str| {
@@ -229,7 +243,7 @@ fn parse_braced(line: &str, at: usize) -> Result<(Piece<'_>, usize), Located> {
     match op {
         _ if rest.starts_with('}') => Ok((Piece::Var { name, at, op: None }, after_name + 1)),
         Some((token, op)) => {
-            let (word, end) = parse_word(line, after_name + token.len(), Some(at))?;
+            let (word, end) = parse_word(line, after_name + token.len(), Some(at), depth)?;
             Ok((
                 Piece::Var {
                     name,
@@ -522,6 +536,17 @@ mod tests {
         ));
         // Every kind has a hint.
         assert!(kind("${A:=x}").hint().contains("${VAR:+replacement}"));
+    }
+
+    #[test]
+    fn deep_nesting_is_an_error_not_a_stack_overflow() {
+        let deep = format!("{}x{}", "${A:-".repeat(200_000), "}".repeat(200_000));
+        assert_eq!(
+            kind(&deep),
+            InterpolationErrorKind::TooDeep { limit: MAX_DEPTH }
+        );
+        let ok = format!("{}x{}", "${A:-".repeat(MAX_DEPTH), "}".repeat(MAX_DEPTH));
+        assert_eq!(one(&ok), "x");
     }
 
     #[test]
