@@ -204,8 +204,8 @@ fn parse_word(
 fn parse_braced(line: &str, at: usize, depth: usize) -> Result<(Piece<'_>, usize), Located> {
     let inner = &line[at + 2..];
     let n = name_len(inner);
-    let reference = |line: &str| {
-        // The reference as written, for messages: up to its closing brace when there is one.
+    // The reference as written, for messages: up to its closing brace when there is one.
+    let reference = || {
         let tail = &line[at..];
         tail.find('}')
             .map_or(tail.trim_end(), |e| &tail[..=e])
@@ -223,7 +223,7 @@ fn parse_braced(line: &str, at: usize, depth: usize) -> Result<(Piece<'_>, usize
         return Err((
             at,
             InterpolationErrorKind::BadName {
-                reference: reference(line),
+                reference: reference(),
             },
         ));
     }
@@ -270,14 +270,14 @@ fn parse_braced(line: &str, at: usize, depth: usize) -> Result<(Piece<'_>, usize
                 return Err((
                     at,
                     InterpolationErrorKind::BadName {
-                        reference: reference(line),
+                        reference: reference(),
                     },
                 ));
             }
             Err((
                 at,
                 InterpolationErrorKind::BadOperator {
-                    reference: reference(line),
+                    reference: reference(),
                     operator,
                 },
             ))
