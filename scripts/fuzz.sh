@@ -9,9 +9,17 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds="${FUZZ_SECONDS:-60}"
 
+# cargo-fuzz needs the nightly toolchain (for -Zsanitizer). With rustup it is installed here
+# (minimal profile: no docs), so a fresh machine does not stop at this step; without rustup
+# there is no way to add a toolchain, so that stays an error.
 if ! cargo +nightly --version >/dev/null 2>&1; then
-  echo "fuzz: the nightly Rust toolchain is missing (cargo-fuzz needs it): rustup toolchain install nightly" >&2
-  exit 1
+  if command -v rustup >/dev/null 2>&1; then
+    echo "fuzz: the nightly Rust toolchain is missing (cargo-fuzz needs it); installing it: rustup toolchain install nightly --profile minimal" >&2
+    rustup toolchain install nightly --profile minimal >&2
+  else
+    echo "fuzz: the nightly Rust toolchain is missing (cargo-fuzz needs it) and rustup is not installed: install rustup (https://rustup.rs), then rustup toolchain install nightly" >&2
+    exit 1
+  fi
 fi
 if ! cargo fuzz --version >/dev/null 2>&1; then
   echo "fuzz: installing cargo-fuzz"

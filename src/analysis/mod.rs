@@ -36,6 +36,7 @@ pub fn analyze(events: &[Event]) -> RunResult {
             reused: false,
             settings: vec![],
         },
+        duration_ms: None,
         error_bar_ms: 0.0,
         faults: vec![],
         partitions: vec![],
@@ -53,6 +54,7 @@ pub fn analyze(events: &[Event]) -> RunResult {
         errors: vec![],
     };
     let mut started = false;
+    let (mut started_at, mut finished_at) = (None, None);
     for e in &sorted {
         match &e.kind {
             EventKind::RunStarted {
@@ -67,6 +69,7 @@ pub fn analyze(events: &[Event]) -> RunResult {
                 ..
             } => {
                 started = true;
+                started_at.get_or_insert(e.at_us);
                 result.experiment = experiment.clone();
                 result.variant = variant.clone();
                 result.cluster = ClusterInfo {
@@ -120,7 +123,10 @@ pub fn analyze(events: &[Event]) -> RunResult {
             EventKind::Verified(v) => result.verification = Some(v.clone()),
             EventKind::Error { message } => result.errors.push(message.clone()),
             EventKind::Note { message } => result.notes.push(message.clone()),
-            EventKind::RunFinished { outcome } => result.partial = outcome != "completed",
+            EventKind::RunFinished { outcome } => {
+                result.partial = outcome != "completed";
+                finished_at = Some(e.at_us);
+            }
             _ => {}
         }
     }
@@ -129,6 +135,10 @@ pub fn analyze(events: &[Event]) -> RunResult {
             .errors
             .push("no run-started event: the run's settings are unknown".into());
     }
+    // Broker log lines may be stamped before the run started: the run's own events bound it.
+    let start = started_at.or(sorted.first().map(|e| e.at_us));
+    let end = finished_at.or(sorted.last().map(|e| e.at_us));
+    result.duration_ms = start.zip(end).map(|(s, e)| ms(e.saturating_sub(s)));
     result.failover.resolution_ms = result.error_bar_ms;
     let timeline = partitions::Timeline::build(&sorted);
     partitions::fill(&mut result, &timeline, &sorted);
@@ -158,4 +168,33 @@ pub fn analyze(events: &[Event]) -> RunResult {
     }
     conclude(&mut result);
     result
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn event(at_us: u64, kind: EventKind) -> Event {
+        Event {
+            at_us,
+            wall_ms: 0,
+            kind,
+        }
+    }
+
+    #[test]
+    fn the_duration_spans_run_started_to_run_finished() {
+        let text = include_bytes!("../../tests/fixtures/events/leader-kill.jsonl");
+        let events = crate::events::read_events(&text[..]).unwrap();
+        // run-started at 260 809 µs, run-finished at 16 425 186 µs.
+        assert_eq!(analyze(&events).duration_ms, Some(16_164.377));
+    }
+
+    #[test]
+    fn without_start_or_finish_the_first_and_last_events_bound_it() {
+        let note = |m: &str| EventKind::Note { message: m.into() };
+        let events = [event(5_000, note("b")), event(2_000, note("a"))];
+        assert_eq!(analyze(&events).duration_ms, Some(3.0));
+        assert_eq!(analyze(&[]).duration_ms, None);
+    }
 }

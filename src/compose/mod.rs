@@ -1,14 +1,19 @@
 //! The part of the Docker Compose format the cluster files use: services, image, environment
 //! (map or list), ports, depends_on, hostname / container_name, networks, command, entrypoint,
-//! healthcheck, labels, profiles, restart — with `${VAR}` / `${VAR:-default}` interpolation
-//! from the process environment and a `.env` beside the file. Any other key is an error naming
-//! file, line and key. Pure: no Docker here.
+//! healthcheck, labels, profiles, restart — with compose's interpolation (`${VAR}`, `$VAR`,
+//! `${VAR:-default}`, `${VAR-default}`, `${VAR:?err}`, `${VAR?err}`, `${VAR:+alt}`,
+//! `${VAR+alt}`, `$$`, nested defaults) from the process environment and a `.env` beside the
+//! file. `profiles` follow compose: a service listing some starts only when one is active
+//! (`load_with_profiles`, or `COMPOSE_PROFILES`). Any other key is an error naming file, line
+//! and key. Pure: no Docker here.
 
 mod interpolate;
 mod model;
 mod order;
 
-pub use interpolate::{interpolate, parse_dotenv};
+pub use interpolate::{
+    interpolate, parse_dotenv, DotenvError, InterpolationError, InterpolationErrorKind,
+};
 pub use model::{ComposeProject, Healthcheck, PortMapping, Service};
 
 use crate::experiment::{read_text, InputError};
@@ -24,30 +29,127 @@ pub struct ComposeError(pub Box<InputError>);
 const SUPPORTED: &str = "services keys: image, environment, ports, depends_on, hostname, container_name, command, \
 entrypoint, healthcheck, labels, networks, profiles, restart; top level: version, name, services, networks";
 
-/// Reads a compose file; variables come from the process environment, then a `.env` beside it.
+/// Reads a compose file; variables come from the process environment, then a `.env` beside
+/// it (compose's precedence: the environment wins). Active profiles come from
+/// `COMPOSE_PROFILES`; see `load_with_profiles`.
 pub fn load(path: &Path) -> Result<ComposeProject, ComposeError> {
+    load_with_profiles(path, &[])
+}
+
+/// `load` with compose's `--profile` (repeatable): a service listing `profiles:` is kept only
+/// when one of them is active. As in docker compose, profiles given here replace those of
+/// `COMPOSE_PROFILES` (comma-separated, from the environment or `.env`), which apply only when
+/// none are given; `*` activates every profile.
+pub fn load_with_profiles(
+    path: &Path,
+    profiles: &[String],
+) -> Result<ComposeProject, ComposeError> {
+    load_with_env(path, profiles, &|name| std::env::var(name).ok())
+}
+
+/// `load` with the process environment given, so tests need not change the real one.
+fn load_with_env(
+    path: &Path,
+    profiles: &[String],
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<ComposeProject, ComposeError> {
     let text = read_text(path, "compose file").map_err(|e| ComposeError(Box::new(e)))?;
-    let dotenv = path
-        .parent()
-        .map(|d| d.join(".env"))
-        .and_then(|p| std::fs::read_to_string(p).ok())
-        .map(|t| parse_dotenv(&t))
-        .unwrap_or_default();
+    let dotenv = match path.parent().map(|d| d.join(".env")) {
+        Some(env_file) => read_dotenv(&env_file)?,
+        None => Vec::new(),
+    };
     let vars = move |name: &str| {
-        std::env::var(name).ok().or_else(|| {
+        env(name).or_else(|| {
             dotenv
                 .iter()
                 .find(|(k, _)| k == name)
                 .map(|(_, v)| v.clone())
         })
     };
-    parse(&text, path, &vars)
+    parse_with_profiles(&text, path, &vars, profiles)
 }
 
+/// The `.env` file's variables; none when there is no such file.
+fn read_dotenv(env_file: &Path) -> Result<Vec<(String, String)>, ComposeError> {
+    let input_error = |line, message, hint: Option<&str>| {
+        ComposeError(Box::new(InputError {
+            file: env_file.to_path_buf(),
+            line,
+            column: None,
+            path: String::new(),
+            message,
+            hint: hint.map(str::to_string),
+        }))
+    };
+    match std::fs::metadata(env_file) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => {
+            return Err(input_error(
+                None,
+                format!("cannot read .env file: {e}"),
+                None,
+            ))
+        }
+        // A directory named `.env` is not compose's file either.
+        Ok(m) if !m.is_file() => return Ok(Vec::new()),
+        Ok(_) => {}
+    }
+    let text = read_text(env_file, ".env file").map_err(|e| ComposeError(Box::new(e)))?;
+    parse_dotenv(&text).map_err(|e| {
+        input_error(
+            e.line,
+            e.message,
+            Some("lines are KEY=value; quote a value with spaces: KEY=\"a b\" or KEY='a b'"),
+        )
+    })
+}
+
+/// Parses compose text; `COMPOSE_PROFILES` is read through `vars`.
 pub fn parse(
     text: &str,
     file: &Path,
     vars: &dyn Fn(&str) -> Option<String>,
+) -> Result<ComposeProject, ComposeError> {
+    parse_with_profiles(text, file, vars, &[])
+}
+
+/// The profiles in force: those asked for, else `COMPOSE_PROFILES` (compose's rule: the
+/// option replaces the variable, it does not add to it).
+fn active_profiles(asked: &[String], vars: &dyn Fn(&str) -> Option<String>) -> Vec<String> {
+    let listed: Vec<String> = if asked.is_empty() {
+        vars("COMPOSE_PROFILES")
+            .unwrap_or_default()
+            .split(',')
+            .map(|p| p.trim().to_string())
+            .collect()
+    } else {
+        asked.iter().map(|p| p.trim().to_string()).collect()
+    };
+    listed.into_iter().filter(|p| !p.is_empty()).collect()
+}
+
+/// Compose's rule: no `profiles:` means always; otherwise one of them must be active.
+fn enabled(service: &Service, active: &[String]) -> bool {
+    service.profiles.is_empty()
+        || active
+            .iter()
+            .any(|a| a == "*" || service.profiles.contains(a))
+}
+
+/// Compose's profile names: `[a-zA-Z0-9][a-zA-Z0-9_.-]+`.
+fn valid_profile_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    chars.next().is_some_and(|c| c.is_ascii_alphanumeric())
+        && name.len() >= 2
+        && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'))
+}
+
+/// `parse` with compose's `--profile` (see `load_with_profiles`).
+pub fn parse_with_profiles(
+    text: &str,
+    file: &Path,
+    vars: &dyn Fn(&str) -> Option<String>,
+    profiles: &[String],
 ) -> Result<ComposeProject, ComposeError> {
     let err = |line: Option<usize>, path: String, message: String, hint: Option<String>| {
         ComposeError(Box::new(InputError {
@@ -59,13 +161,15 @@ pub fn parse(
             hint,
         }))
     };
-    let text = interpolate(text, vars).map_err(|(line, m)| {
-        err(
-            Some(line),
-            String::new(),
-            m,
-            Some("set the variable, or give a default: ${VAR:-default}".into()),
-        )
+    let text = interpolate(text, vars).map_err(|e| {
+        ComposeError(Box::new(InputError {
+            file: file.to_path_buf(),
+            line: Some(e.line),
+            column: Some(e.column),
+            path: String::new(),
+            message: e.kind.to_string(),
+            hint: Some(e.kind.hint()),
+        }))
     })?;
     if text
         .lines()
@@ -108,6 +212,8 @@ pub fn parse(
         ));
     }
     let mut services: IndexMap<String, Service> = IndexMap::new();
+    // Every dependency with its `required` (compose's default: true).
+    let mut dependencies: IndexMap<String, Vec<(String, bool)>> = IndexMap::new();
     for (name, s) in services_raw {
         let at = line_of_service(&name);
         let path = |field: &str| format!("services.{name}.{field}");
@@ -134,9 +240,26 @@ pub fn parse(
                 )
             })?);
         }
-        service.depends_on = names(s.depends_on);
+        let deps = dependencies_of(s.depends_on).map_err(|(dep, m)| {
+            err(
+                at,
+                format!("services.{name}.depends_on.{dep}.required"),
+                m,
+                Some("required: true or required: false".into()),
+            )
+        })?;
+        service.depends_on = deps.iter().map(|(d, _)| d.clone()).collect();
+        dependencies.insert(name.clone(), deps);
         service.networks = names(s.networks);
         service.profiles = s.profiles.unwrap_or_default();
+        if let Some(bad) = service.profiles.iter().find(|p| !valid_profile_name(p)) {
+            return Err(err(
+                at,
+                path("profiles"),
+                format!("`{bad}` is not a profile name"),
+                Some("profile names match [a-zA-Z0-9][a-zA-Z0-9_.-]+".into()),
+            ));
+        }
         service.command = s.command.map(command);
         service.entrypoint = s.entrypoint.map(command);
         if let Some(h) = s.healthcheck {
@@ -164,18 +287,76 @@ pub fn parse(
         services.insert(name, service);
     }
     let known: Vec<String> = services.keys().cloned().collect();
-    let mut deps: IndexMap<String, Vec<String>> = IndexMap::new();
-    for s in services.values() {
-        for d in &s.depends_on {
-            if !services.contains_key(d) {
+    // A typo in a dependency is an error whether or not its service is enabled.
+    for (name, deps) in &dependencies {
+        if let Some((d, _)) = deps.iter().find(|(d, _)| !services.contains_key(d)) {
+            return Err(err(
+                line_of_service(name),
+                format!("services.{name}.depends_on"),
+                format!("unknown service `{d}`"),
+                Some(format!("services: {}", known.join(", "))),
+            ));
+        }
+    }
+    let active = active_profiles(profiles, vars);
+    // Disabled services and their profiles, for the messages.
+    let disabled: IndexMap<String, Vec<String>> = services
+        .values()
+        .filter(|s| !enabled(s, &active))
+        .map(|s| (s.name.clone(), s.profiles.clone()))
+        .collect();
+    services.retain(|name, _| !disabled.contains_key(name));
+    let enable_hint = |profiles: &[String]| {
+        format!(
+            "enable a profile: --profile {p} or COMPOSE_PROFILES={p} (profiles: {})",
+            profiles.join(", "),
+            p = profiles.first().map_or("NAME", String::as_str)
+        )
+    };
+    if services.is_empty() {
+        let mut all: Vec<String> = disabled.values().flatten().cloned().collect();
+        all.sort();
+        all.dedup();
+        return Err(err(
+            None,
+            "services".into(),
+            format!(
+                "every service is disabled by its profiles (active: {})",
+                if active.is_empty() {
+                    "none".to_string()
+                } else {
+                    active.join(", ")
+                }
+            ),
+            Some(enable_hint(&all)),
+        ));
+    }
+    for s in services.values_mut() {
+        for (d, required) in &dependencies[&s.name] {
+            let Some(their_profiles) = disabled.get(d) else {
+                continue;
+            };
+            if *required {
+                // Compose refuses this too: a dependency is never enabled implicitly.
                 return Err(err(
                     line_of_service(&s.name),
                     format!("services.{}.depends_on", s.name),
-                    format!("unknown service `{d}`"),
-                    Some(format!("services: {}", known.join(", "))),
+                    format!(
+                        "service `{d}` is required by `{}` but is disabled by its profiles",
+                        s.name
+                    ),
+                    Some(format!(
+                        "{}, or mark the dependency `required: false`",
+                        enable_hint(their_profiles)
+                    )),
                 ));
             }
+            // `required: false`: compose starts the service without it.
+            s.depends_on.retain(|x| x != d);
         }
+    }
+    let mut deps: IndexMap<String, Vec<String>> = IndexMap::new();
+    for s in services.values() {
         deps.insert(s.name.clone(), s.depends_on.clone());
         if let Some(c) = &s.container_name {
             if services
@@ -235,6 +416,23 @@ fn key_values(
                 Some((k, v)) => Some((k.to_string(), v.to_string())),
                 // "- KEY" alone takes KEY from the environment, or is dropped.
                 None => vars(&item).map(|v| (item, v)),
+            })
+            .collect(),
+    }
+}
+
+/// depends_on as (service, required): the list form is always required; the map form may say
+/// `required: false` (compose's optional dependency). Err: (service, message).
+fn dependencies_of(n: Option<Names>) -> Result<Vec<(String, bool)>, (String, String)> {
+    match n {
+        None => Ok(vec![]),
+        Some(Names::List(l)) => Ok(l.into_iter().map(|d| (d, true)).collect()),
+        Some(Names::Map(m)) => m
+            .into_iter()
+            .map(|(d, v)| match v.get("required") {
+                None => Ok((d, true)),
+                Some(serde_yaml_ng::Value::Bool(b)) => Ok((d, *b)),
+                Some(_) => Err((d, "`required` must be true or false".to_string())),
             })
             .collect(),
     }
@@ -397,6 +595,155 @@ mod tests {
     }
 
     #[test]
+    fn dotenv_beside_the_file_fills_variables_and_the_environment_wins() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("c.yml");
+        std::fs::write(
+            &file,
+            "services:\n  a:\n    image: ${IMAGE}\n    environment:\n      FROM_ENV: ${BOTH}\n      QUOTED: ${QUOTED}\n",
+        )
+        .unwrap();
+        std::fs::write(
+            dir.path().join(".env"),
+            "# images\nexport IMAGE='img:1' # local\nBOTH=from-dotenv\nQUOTED=\"a \\\"b\\\" c\"\n",
+        )
+        .unwrap();
+        let env = |name: &str| (name == "BOTH").then(|| "from-env".to_string());
+        let p = load_with_env(&file, &[], &env).unwrap();
+        let a = &p.services[0];
+        assert_eq!(a.image, "img:1");
+        assert_eq!(a.environment["FROM_ENV"], "from-env");
+        assert_eq!(a.environment["QUOTED"], "a \"b\" c");
+    }
+
+    #[test]
+    fn a_malformed_dotenv_is_an_error_naming_it_and_its_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("c.yml");
+        std::fs::write(&file, "services:\n  a:\n    image: x\n").unwrap();
+        std::fs::write(dir.path().join(".env"), "A=1\nB=two words\n").unwrap();
+        let e = load_with_env(&file, &[], &|_| None)
+            .unwrap_err()
+            .to_string();
+        let env_file = dir.path().join(".env").display().to_string();
+        assert!(e.starts_with(&format!("{env_file}:2: ")), "{e}");
+        assert!(e.contains("hint: lines are KEY=value"), "{e}");
+    }
+
+    /// The compose reference's example: web always; test_lib and coverage_lib with `test`;
+    /// debug_lib with `debug`, depending on test_lib.
+    const PROFILED: &str = "services:\n  web:\n    image: w\n  test_lib:\n    image: t\n    profiles: [test]\n  coverage_lib:\n    image: c\n    depends_on: [test_lib]\n    profiles: [test]\n  debug_lib:\n    image: d\n    depends_on: [test_lib]\n    profiles: [debug]\n";
+
+    fn started(
+        text: &str,
+        profiles: &[&str],
+        compose_profiles: Option<&str>,
+    ) -> Result<Vec<String>, String> {
+        let vars = |name: &str| {
+            (name == "COMPOSE_PROFILES")
+                .then(|| compose_profiles.map(str::to_string))
+                .flatten()
+        };
+        let profiles: Vec<String> = profiles.iter().map(|p| p.to_string()).collect();
+        parse_with_profiles(text, Path::new("c.yml"), &vars, &profiles)
+            .map(|p| p.services.into_iter().map(|s| s.name).collect())
+            .map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn a_service_with_profiles_starts_only_when_one_is_active() {
+        assert_eq!(started(PROFILED, &[], None).unwrap(), ["web"]);
+        assert_eq!(
+            started(PROFILED, &["test"], None).unwrap(),
+            ["web", "test_lib", "coverage_lib"]
+        );
+        // COMPOSE_PROFILES, comma-separated, when no profile is given.
+        assert_eq!(
+            started(PROFILED, &[], Some("test, debug")).unwrap(),
+            ["web", "test_lib", "coverage_lib", "debug_lib"]
+        );
+        // Profiles given replace COMPOSE_PROFILES, as compose's --profile does.
+        assert_eq!(
+            started(PROFILED, &["test"], Some("nothing")).unwrap(),
+            ["web", "test_lib", "coverage_lib"]
+        );
+        assert_eq!(started(PROFILED, &["*"], None).unwrap().len(), 4);
+        assert_eq!(started(PROFILED, &[], Some("*")).unwrap().len(), 4);
+        // `load` reads COMPOSE_PROFILES from the environment or `.env`.
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("c.yml");
+        std::fs::write(&file, PROFILED).unwrap();
+        std::fs::write(dir.path().join(".env"), "COMPOSE_PROFILES=test\n").unwrap();
+        assert_eq!(
+            load_with_env(&file, &[], &|_| None).unwrap().services.len(),
+            3
+        );
+        let env = |n: &str| (n == "COMPOSE_PROFILES").then(|| "debug,test".to_string());
+        assert_eq!(load_with_env(&file, &[], &env).unwrap().services.len(), 4);
+    }
+
+    #[test]
+    fn a_dependency_disabled_by_profiles_is_an_error_naming_file_and_line() {
+        let e = started(PROFILED, &["debug"], None).unwrap_err();
+        assert!(
+            e.starts_with(
+                "c.yml:11: services.debug_lib.depends_on: service `test_lib` is required by `debug_lib` but is disabled by its profiles"
+            ),
+            "{e}"
+        );
+        assert!(e.contains("hint: enable a profile: --profile test"), "{e}");
+        // Compose's optional dependency: started without it.
+        let optional = PROFILED.replace(
+            "    depends_on: [test_lib]\n    profiles: [debug]",
+            "    depends_on: {test_lib: {condition: service_started, required: false}}\n    profiles: [debug]",
+        );
+        let p = parse_with_profiles(
+            &optional,
+            Path::new("c.yml"),
+            &|_| None,
+            &["debug".to_string()],
+        )
+        .unwrap();
+        assert!(p.service("debug_lib").unwrap().depends_on.is_empty());
+        assert!(p.service("test_lib").is_none());
+        // A typo in a disabled service's dependency is still an error.
+        let typo = PROFILED.replace(
+            "depends_on: [test_lib]\n    profiles: [debug]",
+            "depends_on: [tset_lib]\n    profiles: [debug]",
+        );
+        assert!(started(&typo, &[], None)
+            .unwrap_err()
+            .contains("unknown service `tset_lib`"));
+    }
+
+    #[test]
+    fn profile_errors() {
+        let e = started(
+            "services:\n  a:\n    image: x\n    profiles: [dev]\n",
+            &[],
+            None,
+        )
+        .unwrap_err();
+        assert!(
+            e.contains("every service is disabled by its profiles (active: none)"),
+            "{e}"
+        );
+        assert!(e.contains("--profile dev"), "{e}");
+        let e = started(
+            "services:\n  a:\n    image: x\n    profiles: [\"-x\"]\n",
+            &[],
+            None,
+        )
+        .unwrap_err();
+        assert!(
+            e.starts_with("c.yml:2: services.a.profiles: `-x` is not a profile name"),
+            "{e}"
+        );
+        let e = started("services:\n  a:\n    image: x\n    depends_on: {b: {required: maybe}}\n  b:\n    image: x\n", &[], None).unwrap_err();
+        assert!(e.contains("`required` must be true or false"), "{e}");
+    }
+
+    #[test]
     fn unsupported_keys_name_file_line_and_key() {
         let e = parse_str("services:\n  a:\n    image: x\n    privileged: true\n").unwrap_err();
         assert!(e.starts_with("c.yml:4:"), "{e}");
@@ -430,5 +777,24 @@ mod tests {
                 .unwrap_err()
                 .contains("NEED is required")
         );
+    }
+
+    #[test]
+    fn interpolation_errors_name_file_line_column_and_a_hint() {
+        let e = parse_str("services:\n  a:\n    image: ${NEED:?must be set}\n").unwrap_err();
+        assert!(
+            e.starts_with("c.yml:3:12: variable NEED is required: must be set"),
+            "{e}"
+        );
+        assert!(e.contains("hint: set NEED in the environment"), "{e}");
+        let e = parse_str("services:\n  a:\n    image: ${IMG:-${KAFKA_IMAGE}\n").unwrap_err();
+        assert!(e.starts_with("c.yml:3:12: unclosed `${`"), "{e}");
+        assert!(e.contains("hint: each `${` needs its `}`"), "{e}");
+        let e = parse_str("services:\n  a:\n    image: ${IMG:=x}\n").unwrap_err();
+        assert!(e.contains("unsupported operator `:=`"), "{e}");
+        assert!(e.contains("hint: supported: ${VAR}"), "{e}");
+        // The nested default that used to come out as `${KAFKA_IMAGE}` followed by a `}`.
+        let p = parse_str("services:\n  a:\n    image: ${IMG:-${KAFKA_IMAGE}}\n").unwrap();
+        assert_eq!(p.services[0].image, "confluentinc/cp-kafka:7.9.1");
     }
 }

@@ -17,7 +17,7 @@ pub mod trend;
 pub use compare::render_comparison;
 pub use files::write_atomically;
 pub use html::{render_html, render_matrix_html};
-pub use junit::render_junit;
+pub use junit::{render_junit, run_label};
 pub use markdown::render_markdown;
 pub use noise::differences_beyond_noise;
 pub use result::*;

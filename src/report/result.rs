@@ -42,6 +42,10 @@ pub struct RunResult {
     /// measured until then.
     pub partial: bool,
     pub cluster: ClusterInfo,
+    /// Run started → run finished (or first → last event when either is missing), ms. `None`
+    /// for a result.json written before it was recorded.
+    #[serde(default)]
+    pub duration_ms: Option<f64>,
     /// Error bar of every metadata-derived time (the observer poll period), ms.
     pub error_bar_ms: f64,
     pub faults: Vec<FaultResult>,
