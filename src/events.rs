@@ -71,6 +71,15 @@ impl ClusterSnapshot {
     }
 }
 
+/// One effective topic setting and where its value comes from.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TopicSetting {
+    pub name: String,
+    pub value: String,
+    /// "topic" (set on the topic), "broker" (the broker's setting), "default" (Kafka's).
+    pub source: String,
+}
+
 /// Per-partition summary of a workload phase, for reports.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AckGap {
@@ -114,6 +123,12 @@ pub enum EventKind {
         /// The experiment's expectations, so a saved run re-evaluates them.
         #[serde(default)]
         expect: Vec<String>,
+    },
+    /// A topic's settings in force once it was created (DescribeConfigs on the topic): these,
+    /// not the broker defaults, decide e.g. unclean election and min.insync.replicas.
+    TopicSettings {
+        topic: String,
+        settings: Vec<TopicSetting>,
     },
     /// A named phase of the run begins (warm-up, fault, heal, verify…).
     Phase { name: String },

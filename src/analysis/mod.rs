@@ -35,6 +35,7 @@ pub fn analyze(events: &[Event]) -> RunResult {
             kafka_version: "unknown".into(),
             reused: false,
             settings: vec![],
+            topic_settings: vec![],
         },
         duration_ms: None,
         error_bar_ms: 0.0,
@@ -78,6 +79,7 @@ pub fn analyze(events: &[Event]) -> RunResult {
                     kafka_version: kafka_version.clone(),
                     reused: *reused_cluster,
                     settings: settings.clone(),
+                    topic_settings: std::mem::take(&mut result.cluster.topic_settings),
                 };
                 result.error_bar_ms = ms(*observer_period_us);
             }
@@ -120,6 +122,10 @@ pub fn analyze(events: &[Event]) -> RunResult {
                 on_timeout: (!*met && *check == ConditionCheck::WaitFor)
                     .then(|| on_timeout.unwrap_or_default()),
             }),
+            EventKind::TopicSettings { topic, settings } => result
+                .cluster
+                .topic_settings
+                .push((topic.clone(), settings.clone())),
             EventKind::Verified(v) => result.verification = Some(v.clone()),
             EventKind::Error { message } => result.errors.push(message.clone()),
             EventKind::Note { message } => result.notes.push(message.clone()),

@@ -111,3 +111,41 @@ pub async fn broker_settings(
     }
     Ok(out)
 }
+
+/// A topic's effective values for `names` and where each comes from (the topic itself, the
+/// broker, or Kafka's default), as the broker reports them.
+pub async fn topic_settings(
+    bootstrap: &str,
+    topic: &str,
+    names: &[&str],
+) -> Result<Vec<crate::events::TopicSetting>, KafkaError> {
+    use rdkafka::admin::ConfigSource;
+    let client = admin(bootstrap)?;
+    let results = client
+        .describe_configs(&[ResourceSpecifier::Topic(topic)], &options())
+        .await
+        .map_err(|e| KafkaError::Client(format!("describe configs of {topic}: {e}")))?;
+    let mut out = Vec::new();
+    for r in results {
+        let resource =
+            r.map_err(|e| KafkaError::Client(format!("describe configs of {topic}: {e}")))?;
+        for name in names {
+            if let Some(entry) = resource.get(name) {
+                let source = match entry.source {
+                    ConfigSource::DynamicTopic => "topic",
+                    ConfigSource::DynamicBroker
+                    | ConfigSource::DynamicDefaultBroker
+                    | ConfigSource::StaticBroker => "broker",
+                    ConfigSource::Default => "default",
+                    ConfigSource::Unknown => "unknown",
+                };
+                out.push(crate::events::TopicSetting {
+                    name: name.to_string(),
+                    value: entry.value.clone().unwrap_or_default(),
+                    source: source.into(),
+                });
+            }
+        }
+    }
+    Ok(out)
+}

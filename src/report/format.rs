@@ -51,6 +51,15 @@ pub fn consumer_silence(c: &super::ConsumerResult, lead: &str) -> String {
         .unwrap_or_default()
 }
 
+/// "unclean.leader.election.enable=true (topic)  min.insync.replicas=1 (default)".
+pub fn topic_settings(settings: &[crate::events::TopicSetting]) -> String {
+    settings
+        .iter()
+        .map(|s| format!("{}={} ({})", s.name, s.value, s.source))
+        .collect::<Vec<_>>()
+        .join("  ")
+}
+
 /// The client's recovery of a partition: "450 ms", "did not resume (≥ 13.0 s)", or "—".
 pub fn recovery(p: &super::PartitionResult) -> String {
     match (p.resumed, p.recovery_ms) {

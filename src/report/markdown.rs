@@ -18,6 +18,12 @@ pub fn render_markdown(r: &RunResult) -> String {
         r.cluster.kafka_version,
         duration_ms(r.error_bar_ms)
     );
+    for (topic, settings) in &r.cluster.topic_settings {
+        md.push_str(&format!(
+            "Topic `{topic}` in force: {}\n\n",
+            super::format::topic_settings(settings)
+        ));
+    }
     if !r.cluster.settings.is_empty() {
         md.push_str(&format!(
             "Settings in force: {}\n\n",

@@ -98,6 +98,9 @@ pub struct ClusterInfo {
     pub reused: bool,
     /// Settings in force that decide the numbers.
     pub settings: Vec<(String, String)>,
+    /// Each workload topic's effective settings and their source (topic / broker / default).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub topic_settings: Vec<(String, Vec<crate::events::TopicSetting>)>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

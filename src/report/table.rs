@@ -33,6 +33,12 @@ pub fn render_table(r: &RunResult) -> String {
         },
         duration_ms(r.error_bar_ms)
     ));
+    for (topic, settings) in &r.cluster.topic_settings {
+        out.push_str(&format!(
+            "topic {topic} in force: {}\n",
+            super::format::topic_settings(settings)
+        ));
+    }
     if !r.cluster.settings.is_empty() {
         out.push_str(&format!(
             "broker settings: {}\n",

@@ -40,6 +40,7 @@ pub async fn execute(ctx: &RunContext<'_>, interrupt: watch::Receiver<bool>) -> 
     let topics: Vec<String> = exp.topics.iter().map(|t| t.name.clone()).collect();
     (ctx.progress)("creating topics");
     setup_topics(ctx).await?;
+    record_topic_settings(ctx).await;
 
     let events_rx = crate::docker::events::subscribe(ctx.docker, &ctx.cluster.name).await;
     let docker_events = DockerEventLog::start(events_rx, ctx.sink.clone());
@@ -455,6 +456,27 @@ pub async fn warm_up(cluster: &Cluster, duration: Duration) -> Result<(), Error>
     let _ = tokio::task::spawn_blocking(move || producer.finish()).await;
     crate::kafka::admin::delete_topics(&bootstrap, &[WARM_UP_TOPIC.into()]).await?;
     Ok(())
+}
+
+/// The settings that decide availability and loss, as each topic has them in force.
+async fn record_topic_settings(ctx: &RunContext<'_>) {
+    const KEYS: &[&str] = &[
+        "unclean.leader.election.enable",
+        "min.insync.replicas",
+        "retention.ms",
+    ];
+    let bootstrap = ctx.cluster.bootstrap_list();
+    for topic in &ctx.experiment.topics {
+        match crate::kafka::admin::topic_settings(&bootstrap, &topic.name, KEYS).await {
+            Ok(settings) => ctx.sink.emit(EventKind::TopicSettings {
+                topic: topic.name.clone(),
+                settings,
+            }),
+            Err(e) => ctx.sink.emit(EventKind::Note {
+                message: format!("settings of topic {} unknown: {e}", topic.name),
+            }),
+        }
+    }
 }
 
 async fn setup_topics(ctx: &RunContext<'_>) -> Result<(), Error> {
