@@ -194,6 +194,16 @@ pub enum EventKind {
     },
     /// A gap between consecutive successful acks on one partition (only gaps above the floor).
     AckGap(AckGap),
+    /// A fresh producer's single write to a partition that had just become usable again
+    /// (`became_usable_us`: its leader in the metadata, alive). The event's time is the ack.
+    Probe {
+        topic: String,
+        partition: i32,
+        became_usable_us: u64,
+        acked: bool,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        error: Option<String>,
+    },
     /// Totals of the tracked producer when it stopped.
     WorkloadDone(WorkloadSummary),
     /// The concurrent consumer's summary (when the workload has `consumer: true`).

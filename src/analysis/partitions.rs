@@ -239,7 +239,25 @@ pub fn fill(result: &mut RunResult, timeline: &Timeline, events: &[&Event]) {
             failover_error_ms: None,
             recovery_ms: None,
             resumed: None,
+            fresh_client_ms: None,
+            probe_error: None,
         };
+        for e in events {
+            if let EventKind::Probe {
+                topic: t,
+                partition: p,
+                became_usable_us,
+                acked,
+                error,
+            } = &e.kind
+            {
+                if t == topic && p == partition {
+                    pr.fresh_client_ms =
+                        acked.then(|| ms(e.at_us.saturating_sub(*became_usable_us)));
+                    pr.probe_error = error.clone();
+                }
+            }
+        }
         let mut prev: Option<&PartitionState> = None;
         let mut offline_from: Option<u64> = None;
         let mut under_from: Option<u64> = None;

@@ -7,6 +7,7 @@ pub mod features;
 pub mod live_consumer;
 pub mod metadata;
 pub mod payload;
+pub mod probe;
 pub mod producer;
 pub mod reader;
 pub mod wire;

@@ -62,11 +62,16 @@ pub fn topic_settings(settings: &[crate::events::TopicSetting]) -> String {
 
 /// The client's recovery of a partition: "450 ms", "did not resume (≥ 13.0 s)", or "—".
 pub fn recovery(p: &super::PartitionResult) -> String {
-    match (p.resumed, p.recovery_ms) {
+    let ours = match (p.resumed, p.recovery_ms) {
         (Some(false), Some(at_least)) => format!("did not resume (≥ {})", duration_ms(at_least)),
         (Some(false), None) => "did not resume".into(),
         (_, Some(ms)) => duration_ms(ms),
         (_, None) => "—".into(),
+    };
+    match (p.fresh_client_ms, &p.probe_error) {
+        (Some(fresh), _) => format!("{ours} (fresh client {})", duration_ms(fresh)),
+        (None, Some(_)) => format!("{ours} (fresh client failed)"),
+        (None, None) => ours,
     }
 }
 

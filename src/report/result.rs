@@ -171,6 +171,13 @@ pub struct PartitionResult {
     /// Whether acks were flowing on this partition when the workload stopped.
     #[serde(default)]
     pub resumed: Option<bool>,
+    /// A fresh producer's write after the partition became usable again: usable → its ack,
+    /// ms (the last such probe). Beside `recovery_ms` it tells the cluster's recovery from
+    /// the long-lived client's. `None` with `probe_error` when the probe failed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fresh_client_ms: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub probe_error: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]

@@ -133,6 +133,32 @@ pub async fn execute(ctx: &RunContext<'_>, interrupt: watch::Receiver<bool>) -> 
         resolved: Default::default(),
         down_on_purpose: Default::default(),
     };
+    // A fresh client's write to each partition that becomes usable again, beside the
+    // long-lived producer's first ack (is a slow recovery the cluster's or the client's?).
+    let prober = exp.workload.as_ref().map(|w| {
+        let (topic, _) = exp.workload_topic().unwrap_or_default();
+        tokio::spawn(probe_recoveries(
+            observer.view(),
+            faults.down_on_purpose.clone(),
+            ctx.cluster
+                .brokers()
+                .into_iter()
+                .map(|(s, id)| (s.name.clone(), id))
+                .collect(),
+            topic,
+            std::sync::Arc::new(crate::kafka::probe::ProbeOptions {
+                bootstrap: bootstrap.clone(),
+                acks: w.acks.as_kafka().into(),
+                extra: w
+                    .producer_config
+                    .iter()
+                    .map(|(k, v)| (k.clone(), v.0.clone()))
+                    .collect(),
+                timeout: Duration::from_secs(10),
+            }),
+            ctx.sink.clone(),
+        ))
+    });
     let supervisor = tokio::spawn(supervise(
         ctx.docker.clone(),
         ctx.cluster.name.clone(),
@@ -298,6 +324,9 @@ pub async fn execute(ctx: &RunContext<'_>, interrupt: watch::Receiver<bool>) -> 
     }
     observer.stop();
     supervisor.abort();
+    if let Some(p) = prober {
+        p.abort();
+    }
     record_kafka_leadership_log(ctx, &topics).await;
     steps_result?;
     heal_result.map_err(Error::Docker)?;
@@ -375,6 +404,56 @@ async fn supervise(
             });
             last_start.insert(s.name.clone(), Instant::now());
             let _ = crate::docker::faults::start(&docker, &view, s).await;
+        }
+    }
+}
+
+/// Watches the observed view; when a partition of `topic` becomes usable again (a leader in
+/// the metadata that no fault holds down), a fresh producer writes one message to it.
+async fn probe_recoveries(
+    mut view: watch::Receiver<ClusterSnapshot>,
+    down: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+    brokers: Vec<(String, BrokerId)>,
+    topic: String,
+    options: std::sync::Arc<crate::kafka::probe::ProbeOptions>,
+    sink: EventSink,
+) {
+    let mut usable: std::collections::HashMap<i32, bool> = Default::default();
+    let mut probes = tokio::task::JoinSet::new();
+    while view.changed().await.is_ok() {
+        let snapshot = view.borrow_and_update().clone();
+        // A blind observer's empty view says nothing about usability.
+        if snapshot.partitions.is_empty() {
+            continue;
+        }
+        let held: Vec<BrokerId> = down
+            .lock()
+            .map(|d| {
+                brokers
+                    .iter()
+                    .filter(|(name, _)| d.contains(name))
+                    .map(|(_, id)| *id)
+                    .collect()
+            })
+            .unwrap_or_default();
+        for p in snapshot.partitions.iter().filter(|p| p.topic == topic) {
+            let now_usable = p.leader.is_some_and(|l| !held.contains(&l));
+            if usable.insert(p.partition, now_usable) == Some(false) && now_usable {
+                let became_usable_us = sink.clock().now_us();
+                let (options, topic, sink, partition) =
+                    (options.clone(), topic.clone(), sink.clone(), p.partition);
+                probes.spawn(async move {
+                    let result =
+                        crate::kafka::probe::probe_once(&options, &topic, partition).await;
+                    sink.emit(EventKind::Probe {
+                        topic,
+                        partition,
+                        became_usable_us,
+                        acked: result.is_ok(),
+                        error: result.err().map(|e| e.to_string()),
+                    });
+                });
+            }
         }
     }
 }

@@ -201,6 +201,12 @@ pub async fn settings_in_force(
                 .map(|(name, level)| (format!("feature:{name}"), level.to_string())),
         );
     }
+    // The client library decides how fast a long-lived producer recovers (reconnect back-off,
+    // metadata refresh, its own bugs): which one measured is part of the result.
+    settings.push((
+        "client:librdkafka".into(),
+        rdkafka::util::get_rdkafka_version().1,
+    ));
     settings
 }
 

@@ -1,0 +1,46 @@
+//! A fresh client's view of a recovery: when a partition becomes usable again, a new producer
+//! (no reconnect back-off, no stale metadata) writes one message to it. Beside the long-lived
+//! tracked producer's first ack, it tells the cluster's recovery from the client's.
+
+use super::KafkaError;
+use rdkafka::config::ClientConfig;
+use rdkafka::producer::{FutureProducer, FutureRecord};
+use std::time::Duration;
+
+pub struct ProbeOptions {
+    pub bootstrap: String,
+    pub acks: String,
+    pub extra: Vec<(String, String)>,
+    pub timeout: Duration,
+}
+
+/// Sends one probe message to `topic`/`partition` with a new producer; resolves when it is
+/// acked (Ok) or failed/timed out (Err).
+pub async fn probe_once(
+    options: &ProbeOptions,
+    topic: &str,
+    partition: i32,
+) -> Result<(), KafkaError> {
+    let mut config = ClientConfig::new();
+    config
+        .set("bootstrap.servers", &options.bootstrap)
+        .set("broker.address.family", "v4")
+        .set("acks", &options.acks)
+        .set("linger.ms", "0")
+        .set("message.timeout.ms", options.timeout.as_millis().to_string());
+    for (k, v) in &options.extra {
+        config.set(k, v);
+    }
+    let producer: FutureProducer = config
+        .create()
+        .map_err(|e| KafkaError::Client(format!("probe producer: {e}")))?;
+    // Not a tracked message: the verification ignores payloads without our identity header.
+    let record = FutureRecord::<(), [u8]>::to(topic)
+        .partition(partition)
+        .payload(b"chaos-probe");
+    producer
+        .send(record, options.timeout)
+        .await
+        .map(|_| ())
+        .map_err(|(e, _)| KafkaError::Client(format!("probe of {topic}/{partition}: {e}")))
+}
