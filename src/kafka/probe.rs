@@ -27,7 +27,10 @@ pub async fn probe_once(
         .set("broker.address.family", "v4")
         .set("acks", &options.acks)
         .set("linger.ms", "0")
-        .set("message.timeout.ms", options.timeout.as_millis().to_string());
+        .set(
+            "message.timeout.ms",
+            options.timeout.as_millis().to_string(),
+        );
     for (k, v) in &options.extra {
         config.set(k, v);
     }

@@ -443,8 +443,7 @@ async fn probe_recoveries(
                 let (options, topic, sink, partition) =
                     (options.clone(), topic.clone(), sink.clone(), p.partition);
                 probes.spawn(async move {
-                    let result =
-                        crate::kafka::probe::probe_once(&options, &topic, partition).await;
+                    let result = crate::kafka::probe::probe_once(&options, &topic, partition).await;
                     sink.emit(EventKind::Probe {
                         topic,
                         partition,
