@@ -46,7 +46,7 @@ fn validate_prints_every_error_and_exits_2() {
     std::fs::write(
         dir.path().join("b-unknown-service.yaml"),
         format!(
-            "name: b\ncluster: {{compose: {}}}\nsteps:\n  - fault: {{kind: kill, target: kafka-9}}\n",
+            "name: b\ncluster: {{compose: {}}}\nsteps:\n  - fault: {{kind: kill, target: kafka-9}}\n  - fault: {{kind: pause, target: kafka-8}}\n",
             Path::new(env!("CARGO_MANIFEST_DIR"))
                 .join("tests/fixtures/good/compose.yml")
                 .display()
@@ -63,10 +63,12 @@ fn validate_prints_every_error_and_exits_2() {
     );
     let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
     assert_eq!(out.status.code(), Some(2), "{stderr}");
-    assert_eq!(stderr.matches("error: ").count(), 2, "{stderr}");
+    // Every error: the missing compose file, and both unknown services of the other file.
+    assert_eq!(stderr.matches("error: ").count(), 3, "{stderr}");
     assert!(stderr.contains("nope.yml"), "{stderr}");
     assert!(
-        stderr.contains("b-unknown-service.yaml:4: steps[0].fault.target: `kafka-9`"),
+        stderr.contains("b-unknown-service.yaml:4: steps[0].fault.target: `kafka-9`")
+            && stderr.contains("b-unknown-service.yaml:5: steps[1].fault.target: `kafka-8`"),
         "{stderr}"
     );
     assert!(

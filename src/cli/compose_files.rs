@@ -348,7 +348,7 @@ mod tests {
             Some("from-dot-env")
         );
         let env = write(dir.path(), "other.env", "ZK_IMAGE=from-env-file\n");
-        let p = load(&[base.clone()], &[env], None).expect("loaded");
+        let p = load(std::slice::from_ref(&base), &[env], None).expect("loaded");
         assert_eq!(
             p.service("zookeeper-1").map(|s| s.image.as_str()),
             Some("from-env-file")

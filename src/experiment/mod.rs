@@ -61,3 +61,4 @@ pub fn compose_path(exp: &Experiment, experiment_file: &Path) -> PathBuf {
 }
 
 pub use validate::against_compose as validate_against_compose;
+pub use validate::against_compose_all as validate_against_compose_all;

@@ -431,11 +431,25 @@ fn validate_fault(
 }
 
 /// Services named in targets, peers and per-service environment exist in the compose file.
+/// The first problem; [`against_compose_all`] gives every one.
 pub fn against_compose(
     exp: &Experiment,
     file: &Path,
     compose: &ComposeProject,
 ) -> Result<(), ExperimentError> {
+    match against_compose_all(exp, file, compose).into_iter().next() {
+        Some(e) => Err(e),
+        None => Ok(()),
+    }
+}
+
+/// Every service named in targets, peers or per-service environment that the compose file
+/// lacks, one error each, in file order.
+pub fn against_compose_all(
+    exp: &Experiment,
+    file: &Path,
+    compose: &ComposeProject,
+) -> Vec<ExperimentError> {
     let text = std::fs::read_to_string(file).unwrap_or_default();
     let c = Checker { text: &text, file };
     let known: Vec<&str> = compose.services.iter().map(|s| s.name.as_str()).collect();
@@ -444,6 +458,7 @@ pub fn against_compose(
         compose.file.display(),
         known.join(", ")
     );
+    let mut errors = Vec::new();
     for (i, step) in exp.steps.iter().enumerate() {
         let Some(f) = &step.fault else { continue };
         for (field, t) in std::iter::once(("fault.target", &f.target))
@@ -451,14 +466,14 @@ pub fn against_compose(
         {
             if let Target::Service(name) = t {
                 if !known.contains(&name.as_str()) {
-                    return Err(c.step(i, field, format!("`{name}` is neither a service of the compose file nor a role"), Some(&format!("{hint}; roles: controller, random, all-but-one, all-brokers, {{leader-of: t/p}}, {{followers-of: t/p}}, {{follower-of: t/p}}, {{isr-of: t/p}}"))));
+                    errors.push(c.step(i, field, format!("`{name}` is neither a service of the compose file nor a role"), Some(&format!("{hint}; roles: controller, random, all-but-one, all-brokers, {{leader-of: t/p}}, {{followers-of: t/p}}, {{follower-of: t/p}}, {{isr-of: t/p}}"))));
                 }
             }
         }
     }
     for service in exp.cluster.environment.keys() {
         if !known.contains(&service.as_str()) {
-            return Err(c.err(
+            errors.push(c.err(
                 line_of_key(&text, "cluster"),
                 format!("cluster.environment.{service}"),
                 format!("no service `{service}` in the compose file"),
@@ -466,7 +481,7 @@ pub fn against_compose(
             ));
         }
     }
-    Ok(())
+    errors
 }
 
 #[cfg(test)]

@@ -70,12 +70,12 @@ pub fn prepare(file: &Path) -> Result<Prepared, Vec<Error>> {
             None => {
                 let project = match crate::compose::load(&path) {
                     Ok(project) => {
-                        match experiment::validate_against_compose(&exp, file, &project) {
-                            Ok(()) => Some(project),
-                            Err(e) => {
-                                errors.push(e.into());
-                                None
-                            }
+                        let wrong = experiment::validate_against_compose_all(&exp, file, &project);
+                        if wrong.is_empty() {
+                            Some(project)
+                        } else {
+                            errors.extend(wrong.into_iter().map(Error::from));
+                            None
                         }
                     }
                     Err(e) => {
