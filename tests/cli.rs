@@ -53,6 +53,12 @@ fn validate_prints_every_error_and_exits_2() {
         ),
     )
     .expect("write");
+    // Two problems in one file: both reported.
+    std::fs::write(
+        dir.path().join("c-two-problems.yaml"),
+        "name: c\ncluster: {compose: x.yml}\nrepeat: 0\nexpect:\n  - lost ==\n",
+    )
+    .expect("write");
     let out = chaos(
         &[
             "validate",
@@ -63,8 +69,14 @@ fn validate_prints_every_error_and_exits_2() {
     );
     let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
     assert_eq!(out.status.code(), Some(2), "{stderr}");
-    // Every error: the missing compose file, and both unknown services of the other file.
-    assert_eq!(stderr.matches("error: ").count(), 3, "{stderr}");
+    // Every error: the missing compose file, both unknown services of the second file, both
+    // problems of the third.
+    assert_eq!(stderr.matches("error: ").count(), 5, "{stderr}");
+    assert!(
+        stderr.contains("c-two-problems.yaml:3: repeat:")
+            && stderr.contains("c-two-problems.yaml:5: expect[0]:"),
+        "{stderr}"
+    );
     assert!(stderr.contains("nope.yml"), "{stderr}");
     assert!(
         stderr.contains("b-unknown-service.yaml:4: steps[0].fault.target: `kafka-9`")

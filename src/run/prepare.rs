@@ -2,7 +2,7 @@
 //! `chaos run --dry-run`: each experiment file is loaded and validated, each compose file it
 //! (or a matrix variant) names is loaded and the experiment validated against it, and each
 //! variant's cluster plan is built. Errors are collected, not stopped at: one per problem
-//! found (within one experiment file, parsing stops at its first error).
+//! found (a file that does not parse as YAML of the schema has one: serde stops there).
 
 use crate::compose::ComposeProject;
 use crate::docker::{cluster::Plan, images};
@@ -58,7 +58,8 @@ pub fn experiment_files(inputs: &[PathBuf]) -> Result<Vec<PathBuf>, Error> {
 
 /// Validates one experiment file as `run` does before starting anything.
 pub fn prepare(file: &Path) -> Result<Prepared, Vec<Error>> {
-    let exp = experiment::load(file).map_err(|e| vec![Error::from(e)])?;
+    let exp = experiment::load_all(file)
+        .map_err(|errors| errors.into_iter().map(Error::from).collect::<Vec<_>>())?;
     let mut errors: Vec<Error> = Vec::new();
     // Compose files by path, loaded and checked once each.
     let mut composes: Vec<(PathBuf, Option<ComposeProject>)> = Vec::new();
