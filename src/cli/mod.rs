@@ -128,6 +128,8 @@ pub enum Command {
     Validate {
         #[arg(required = true)]
         files: Vec<PathBuf>,
+        #[command(flatten)]
+        compose: crate::run::ComposeOverrides,
     },
     /// Benchmarks of the harness itself (throughput vs kafka-producer-perf-test, verification
     /// speed and memory, overhead, time to ready); writes reports/bench-*/bench.md.
@@ -288,7 +290,7 @@ async fn dispatch(cli: Cli) -> Result<i32, Error> {
             Ok(exit::PASSED)
         }
         Command::Run(args) => crate::run::run_cli(args).await,
-        Command::Validate { files } => Ok(validate(&files)),
+        Command::Validate { files, compose } => Ok(validate(&files, &compose)),
         Command::Bench(args) => crate::bench::run(args).await,
         Command::Report { dir } => crate::run::rerender(&dir),
         Command::Compare { dirs, json } => crate::run::compare(&dirs, json),
@@ -327,8 +329,8 @@ async fn dispatch(cli: Cli) -> Result<i32, Error> {
 
 /// `chaos validate`: every file checked as `run` checks it before starting; every error
 /// printed. 0 when all are valid, 2 otherwise.
-fn validate(files: &[PathBuf]) -> i32 {
-    let (good, errors) = crate::run::prepare_all(files);
+fn validate(files: &[PathBuf], compose: &crate::run::ComposeOverrides) -> i32 {
+    let (good, errors) = crate::run::prepare_all(files, compose);
     for p in &good {
         let clusters: Vec<&str> = {
             let mut c: Vec<&str> = p.variants.iter().map(|v| v.plan.cluster.as_str()).collect();
@@ -434,12 +436,25 @@ mod tests {
 
     #[test]
     fn new_commands_and_flags_parse() {
-        let cli = parse(&["run", "--dry-run", "--fresh", "a.yaml", "dir/"]).expect("parses");
+        let cli = parse(&[
+            "run",
+            "--dry-run",
+            "--fresh",
+            "a.yaml",
+            "dir/",
+            "-p",
+            "x",
+            "--env-file",
+            "e",
+        ])
+        .expect("parses");
         let Command::Run(args) = cli.command else {
             panic!("not run")
         };
         assert!(args.dry_run && args.fresh);
         assert_eq!(args.files.len(), 2);
+        assert_eq!(args.compose.project_name.as_deref(), Some("x"));
+        assert_eq!(args.compose.env_files, [PathBuf::from("e")]);
         assert!(matches!(
             parse(&["validate", "a.yaml"]).expect("parses").command,
             Command::Validate { .. }

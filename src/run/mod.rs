@@ -13,7 +13,7 @@ mod reports;
 pub mod signals;
 
 pub use outcome::worst_exit_code;
-pub use prepare::{prepare, prepare_all, Prepared, PreparedVariant};
+pub use prepare::{prepare, prepare_all, ComposeOverrides, Prepared, PreparedVariant};
 
 use crate::cli::Progress;
 use crate::docker::{self, cluster};
@@ -49,6 +49,8 @@ pub struct RunArgs {
     /// variants × repeats, steps, expectations) and change nothing.
     #[arg(long)]
     pub dry_run: bool,
+    #[command(flatten)]
+    pub compose: ComposeOverrides,
 }
 
 /// Several errors as one: every one is printed (`error: …` each), the first decides the
@@ -63,7 +65,7 @@ pub fn all_errors(mut errors: Vec<Error>) -> Result<(), Error> {
 
 pub async fn run_cli(args: RunArgs) -> Result<i32, Error> {
     // Everything is validated before any cluster starts; every error is reported.
-    let (plans, errors) = prepare::prepare_all(&args.files);
+    let (plans, errors) = prepare::prepare_all(&args.files, &args.compose);
     all_errors(errors)?;
     if args.dry_run {
         return dry_run(&plans, args.fresh).await;

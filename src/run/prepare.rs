@@ -10,6 +10,20 @@ use crate::error::Error;
 use crate::experiment::{self, Experiment};
 use std::path::{Path, PathBuf};
 
+/// Compose-like flags of `run` and `validate`, applied to every compose file an experiment
+/// names.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct ComposeOverrides {
+    /// Variables for ${VAR} in the compose files instead of the .env beside each (repeatable;
+    /// the process environment still wins).
+    #[arg(long = "env-file")]
+    pub env_files: Vec<PathBuf>,
+    /// The cluster (compose project) name for every experiment, instead of the compose
+    /// file's `name:` or stem.
+    #[arg(short = 'p', long = "project-name")]
+    pub project_name: Option<String>,
+}
+
 /// One matrix variant, ready to run.
 #[derive(Debug, Clone)]
 pub struct PreparedVariant {
@@ -57,7 +71,7 @@ pub fn experiment_files(inputs: &[PathBuf]) -> Result<Vec<PathBuf>, Error> {
 }
 
 /// Validates one experiment file as `run` does before starting anything.
-pub fn prepare(file: &Path) -> Result<Prepared, Vec<Error>> {
+pub fn prepare(file: &Path, overrides: &ComposeOverrides) -> Result<Prepared, Vec<Error>> {
     let exp = experiment::load_all(file)
         .map_err(|errors| errors.into_iter().map(Error::from).collect::<Vec<_>>())?;
     let mut errors: Vec<Error> = Vec::new();
@@ -69,7 +83,11 @@ pub fn prepare(file: &Path) -> Result<Prepared, Vec<Error>> {
         let project = match composes.iter().find(|(p, _)| *p == path) {
             Some((_, project)) => project.clone(),
             None => {
-                let project = match crate::compose::load(&path) {
+                let project = match crate::cli::load_compose_files(
+                    std::slice::from_ref(&path),
+                    &overrides.env_files,
+                    overrides.project_name.as_deref(),
+                ) {
                     Ok(project) => {
                         let wrong = experiment::validate_against_compose_all(&exp, file, &project);
                         if wrong.is_empty() {
@@ -124,14 +142,17 @@ pub fn prepare(file: &Path) -> Result<Prepared, Vec<Error>> {
 }
 
 /// Validates every file (directories expanded); returns the good ones and every error.
-pub fn prepare_all(inputs: &[PathBuf]) -> (Vec<Prepared>, Vec<Error>) {
+pub fn prepare_all(
+    inputs: &[PathBuf],
+    overrides: &ComposeOverrides,
+) -> (Vec<Prepared>, Vec<Error>) {
     let mut good = Vec::new();
     let mut errors = Vec::new();
     for input in inputs {
         match experiment_files(std::slice::from_ref(input)) {
             Ok(files) => {
                 for file in files {
-                    match prepare(&file) {
+                    match prepare(&file, overrides) {
                         Ok(p) => good.push(p),
                         Err(e) => errors.extend(e),
                     }
@@ -361,7 +382,11 @@ mod tests {
 
     #[test]
     fn a_good_file_prepares_with_its_plan() {
-        let p = prepare(&fixture("tests/fixtures/good/experiment.yaml")).expect("valid");
+        let p = prepare(
+            &fixture("tests/fixtures/good/experiment.yaml"),
+            &ComposeOverrides::default(),
+        )
+        .expect("valid");
         assert_eq!(p.variants.len(), 1);
         assert_eq!(p.variants[0].plan.brokers().count(), 3);
     }
@@ -376,7 +401,10 @@ mod tests {
         .expect("write");
         std::fs::write(dir.path().join("b.yaml"), "name: b\n").expect("write");
         let good = fixture("tests/fixtures/good/experiment.yaml");
-        let (ok, errors) = prepare_all(&[dir.path().to_path_buf(), good]);
+        let (ok, errors) = prepare_all(
+            &[dir.path().to_path_buf(), good],
+            &ComposeOverrides::default(),
+        );
         assert_eq!(ok.len(), 1);
         assert_eq!(errors.len(), 2, "{errors:?}");
         assert!(errors[0].to_string().contains("nope.yml"), "{}", errors[0]);
@@ -386,14 +414,40 @@ mod tests {
     #[test]
     fn an_empty_directory_is_an_error() {
         let dir = tempfile::tempdir().expect("tempdir");
-        let (ok, errors) = prepare_all(&[dir.path().to_path_buf()]);
+        let (ok, errors) = prepare_all(&[dir.path().to_path_buf()], &ComposeOverrides::default());
         assert!(ok.is_empty());
         assert!(errors[0].to_string().contains("no experiment files"));
     }
 
     #[test]
+    fn project_name_and_env_file_reach_every_variant() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let env = dir.path().join("images.env");
+        std::fs::write(&env, "KAFKA_IMAGE=confluentinc/cp-kafka:7.9.1\n").expect("write");
+        let exp = fixture("experiments/compare-unclean.yaml");
+        let overrides = ComposeOverrides {
+            env_files: vec![env],
+            project_name: Some("Mine".into()),
+        };
+        let p = prepare(&exp, &overrides).expect("valid");
+        for v in &p.variants {
+            assert_eq!(v.plan.cluster, "mine");
+            assert!(
+                v.images
+                    .contains(&"confluentinc/cp-kafka:7.9.1".to_string()),
+                "{:?}",
+                v.images
+            );
+        }
+    }
+
+    #[test]
     fn the_dry_run_says_what_would_happen_or_that_docker_is_unreachable() {
-        let p = prepare(&fixture("tests/fixtures/good/experiment.yaml")).expect("valid");
+        let p = prepare(
+            &fixture("tests/fixtures/good/experiment.yaml"),
+            &ComposeOverrides::default(),
+        )
+        .expect("valid");
         let text = render_dry_run(&p, false, &|_, _| ClusterState::DockerUnreachable);
         assert!(
             text.contains("1 variant(s) × 1 repeat(s) = 1 run(s)"),
