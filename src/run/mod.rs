@@ -97,7 +97,8 @@ pub async fn run_cli(args: RunArgs) -> Result<i32, Error> {
         outcome = run_all(&docker, &plans, &args, &progress, interrupt, &current_cluster) => outcome,
         () = aborted => {
             progress.finish();
-            Err(Error::Interrupted)
+            eprintln!("aborted: network rules cleared and containers unpaused; no report written (`chaos clean` heals anything left)");
+            Ok(exit::INTERRUPTED)
         }
     };
     handler.abort();
