@@ -195,17 +195,11 @@ pub async fn run(args: BenchArgs) -> Result<i32, Error> {
         .await
         .map_err(|e| Error::Io(e.to_string()))?;
     if !args.verify_only {
+        let [plan, kplan] = plans()?;
         let docker = docker::connect().await?;
-        let project = crate::compose::load(Path::new("compose/seed.yml"))?;
-        let plan = cluster::Plan::new(&project, &Default::default(), &Default::default())
-            .map_err(Error::Invalid)?;
         let say = |m: &str| eprintln!("{m}");
-        let images: Vec<String> = plan
-            .services
-            .iter()
-            .map(|s| s.service.image.clone())
-            .collect();
-        docker::images::ensure_for(&docker, &images, &say).await?;
+        // Every image either cluster needs, built on first use (a fresh machine has none).
+        docker::images::ensure_for(&docker, &images_needed(&[&plan, &kplan]), &say).await?;
         let fresh = cluster::up(
             &docker,
             &plan,
@@ -234,9 +228,6 @@ pub async fn run(args: BenchArgs) -> Result<i32, Error> {
             .push(("seed, reused".into(), reused.ready_after.as_secs_f64()));
         report.throughput = Some(throughput(&reused, args.messages).await?);
         report.overhead = Some(overhead(&reused, args.overhead_seconds).await?);
-        let kraft = crate::compose::load(Path::new("compose/kraft.yml"))?;
-        let kplan = cluster::Plan::new(&kraft, &Default::default(), &Default::default())
-            .map_err(Error::Invalid)?;
         let k = cluster::up(
             &docker,
             &kplan,
@@ -267,6 +258,31 @@ pub async fn run(args: BenchArgs) -> Result<i32, Error> {
     )?;
     println!("{md}\nwritten to {}", dir.display());
     Ok(0)
+}
+
+/// The clusters the benchmark starts: the seed (ZooKeeper mode) and KRaft.
+pub const COMPOSE_FILES: [&str; 2] = ["compose/seed.yml", "compose/kraft.yml"];
+
+fn plans() -> Result<[cluster::Plan; 2], Error> {
+    let plan = |file: &str| -> Result<cluster::Plan, Error> {
+        let project = crate::compose::load(Path::new(file))?;
+        cluster::Plan::new(&project, &Default::default(), &Default::default())
+            .map_err(|e| Error::Invalid(format!("{file}: {e}")))
+    };
+    Ok([plan(COMPOSE_FILES[0])?, plan(COMPOSE_FILES[1])?])
+}
+
+/// The images of every cluster the benchmark starts (no faults: no sidecar).
+pub fn images_needed(plans: &[&cluster::Plan]) -> Vec<String> {
+    let mut all: Vec<String> = Vec::new();
+    for plan in plans {
+        for image in docker::images::needed_for_plan(plan, None) {
+            if !all.contains(&image) {
+                all.push(image);
+            }
+        }
+    }
+    all
 }
 
 async fn fresh_topic(bootstrap: &str, partitions: i32) -> Result<(), Error> {
@@ -465,4 +481,29 @@ fn render(r: &BenchReport) -> String {
         ));
     }
     md
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bench_builds_the_images_of_both_clusters_it_starts() {
+        // Unit-level: which images the command needs (starting the clusters is a real test).
+        let dir = std::env::current_dir().expect("cwd");
+        assert!(
+            dir.join(COMPOSE_FILES[1]).exists(),
+            "run from the crate root"
+        );
+        let [seed, kraft] = plans().expect("the shipped compose files plan");
+        let images = images_needed(&[&seed, &kraft]);
+        assert!(
+            images.contains(&crate::docker::images::ZOOKEEPER_MODE.tag.to_string()),
+            "{images:?}"
+        );
+        assert!(
+            images.contains(&crate::docker::images::KRAFT_MODE.tag.to_string()),
+            "{images:?}"
+        );
+    }
 }

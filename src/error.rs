@@ -31,6 +31,10 @@ pub enum Error {
     Interrupted,
     #[error("{0}")]
     Io(String),
+    /// Independent problems (e.g. one per invalid experiment file), every one reported; the
+    /// first decides the exit code.
+    #[error("{}", .0.iter().map(|e| e.to_string()).collect::<Vec<_>>().join("\nerror: "))]
+    Several(Vec<Error>),
 }
 
 impl Error {
@@ -41,6 +45,10 @@ impl Error {
             Error::Docker(_) | Error::Kafka(_) => exit::INFRASTRUCTURE,
             Error::Io(_) => exit::INFRASTRUCTURE,
             Error::Interrupted => exit::INTERRUPTED,
+            Error::Several(errors) => errors
+                .first()
+                .map(Error::exit_code)
+                .unwrap_or(exit::INVALID_INPUT),
         }
     }
 }
@@ -48,5 +56,20 @@ impl Error {
 impl From<std::io::Error> for Error {
     fn from(e: std::io::Error) -> Self {
         Error::Io(e.to_string())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn several_errors_are_all_printed_and_the_first_decides_the_exit_code() {
+        let e = Error::Several(vec![
+            Error::Invalid("a.yaml:3: bad".into()),
+            Error::Io("disk".into()),
+        ]);
+        assert_eq!(e.to_string(), "a.yaml:3: bad\nerror: disk");
+        assert_eq!(e.exit_code(), exit::INVALID_INPUT);
     }
 }

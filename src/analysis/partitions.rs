@@ -374,7 +374,7 @@ pub fn fill(result: &mut RunResult, timeline: &Timeline, events: &[&Event]) {
         pr.unavailable_ms = unavailable
             .iter()
             .map(|(from, to)| ms(to.unwrap_or(timeline.end_us).saturating_sub(*from)))
-            .sum();
+            .fold(0.0, |a, b| a + b);
         pr.unavailable_intervals = unavailable
             .iter()
             .map(|(from, to)| Interval {

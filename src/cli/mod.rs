@@ -1,13 +1,17 @@
 //! Command-line interface: clap maps flags to options; the work is in the library.
 
+mod compose_files;
+pub mod github;
 mod progress;
 mod status;
+pub mod style;
 
-pub use progress::Progress;
+pub use compose_files::load as load_compose_files;
+pub use progress::{log_filter, set_verbosity, verbosity, Progress, Verbosity};
 
 use crate::docker::{self, cluster};
 use crate::error::{exit, Error};
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -18,16 +22,71 @@ use std::time::Duration;
     about = "Chaos experiments on real Kafka clusters: failover, ISR and acked-data loss, measured"
 )]
 pub struct Cli {
+    /// Only results (the final tables and status lines) and errors.
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
+    /// More detail: -v debug logging of chaos itself, -vv also the Kafka client's.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
     #[command(subcommand)]
     pub command: Command,
 }
 
+impl Cli {
+    pub fn verbosity(&self) -> Verbosity {
+        Verbosity::from_flags(self.quiet, self.verbose)
+    }
+}
+
+/// Sets the verbosity and installs the tracing subscriber (stderr; `CHAOS_LOG` overrides the
+/// filter, e.g. CHAOS_LOG=librdkafka=warn).
+pub fn init_logging(cli: &Cli) {
+    let v = cli.verbosity();
+    set_verbosity(v);
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("CHAOS_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(log_filter(v))),
+        )
+        .with_ansi(style::stderr_colored())
+        .with_writer(std::io::stderr)
+        .init();
+}
+
+/// Writes to stdout, ignoring a closed pipe (`chaos man | head`) instead of panicking as
+/// `println!` does.
+pub fn out(text: &str) {
+    use std::io::Write;
+    let mut stdout = std::io::stdout().lock();
+    let _ = stdout.write_all(text.as_bytes());
+    let _ = stdout.flush();
+}
+
+/// `-p/--project-name` (compose's name) or `--cluster`: which cluster.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ClusterArg {
+    /// The cluster (compose project) name; default: the only running one.
+    #[arg(long = "cluster", short = 'p', visible_alias = "project-name")]
+    pub name: Option<String>,
+}
+
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Start a cluster from a compose file and wait until it is ready.
+    /// Start a cluster from compose files and wait until it is ready.
     Up {
+        /// Compose file; several are merged in order, as `docker compose -f a -f b` does.
         #[arg(short = 'f', long = "file", default_value = "compose/seed.yml")]
-        file: PathBuf,
+        files: Vec<PathBuf>,
+        /// Variables for ${VAR} instead of the .env beside the first file (repeatable; the
+        /// process environment still wins).
+        #[arg(long = "env-file")]
+        env_files: Vec<PathBuf>,
+        /// The cluster (compose project) name; default: the file's `name:`, else its stem.
+        #[arg(short = 'p', long = "project-name")]
+        project_name: Option<String>,
+        /// Compose profiles to enable (repeatable).
+        #[arg(long = "profile")]
+        profiles: Vec<String>,
         /// How long to wait for readiness.
         #[arg(long, default_value = "180s", value_parser = humantime::parse_duration)]
         timeout: Duration,
@@ -37,20 +96,20 @@ pub enum Command {
     },
     /// Services, brokers, controller, and leader / ISR per partition.
     Status {
-        #[arg(long)]
-        cluster: Option<String>,
+        #[command(flatten)]
+        cluster: ClusterArg,
         #[arg(long)]
         json: bool,
     },
     /// Live view, refreshed every second: controller, brokers, leader and ISR per partition.
     Watch {
-        #[arg(long)]
-        cluster: Option<String>,
+        #[command(flatten)]
+        cluster: ClusterArg,
     },
     /// Remove the containers and networks this tool created (all clusters, or one).
     Down {
-        #[arg(long)]
-        cluster: Option<String>,
+        #[command(flatten)]
+        cluster: ClusterArg,
     },
     /// Heal what earlier runs left (rules, paused or disconnected containers); --all removes the clusters too.
     Clean {
@@ -64,6 +123,14 @@ pub enum Command {
     },
     /// Run experiments (files or directories of *.yaml) and write reports.
     Run(crate::run::RunArgs),
+    /// Check experiment files (or directories of them) against their compose files, as `run`
+    /// does before starting; every error is printed. Exit 0 when all are valid, 2 otherwise.
+    Validate {
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        #[command(flatten)]
+        compose: crate::run::ComposeOverrides,
+    },
     /// Benchmarks of the harness itself (throughput vs kafka-producer-perf-test, verification
     /// speed and memory, overhead, time to ready); writes reports/bench-*/bench.md.
     Bench(crate::bench::BenchArgs),
@@ -72,6 +139,9 @@ pub enum Command {
     Compare {
         #[arg(required = true)]
         dirs: Vec<PathBuf>,
+        /// One JSON document (each run's result and the differences) instead of the table.
+        #[arg(long)]
+        json: bool,
     },
     /// Compare the latest run of each experiment with the previous ones (history.jsonl);
     /// exits 1 on a regression.
@@ -83,9 +153,19 @@ pub enum Command {
         /// A time this many times the previous median is a regression.
         #[arg(long, default_value_t = 1.5)]
         ratio: f64,
+        /// One JSON document instead of the text.
+        #[arg(long)]
+        json: bool,
     },
     /// Re-render a run's reports from its events.jsonl.
     Report { dir: PathBuf },
+    /// Print a shell completion script (e.g. `chaos completions bash > /etc/bash_completion.d/chaos`).
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff), e.g. `chaos man > chaos.1`.
+    Man,
 }
 
 #[derive(Debug, Subcommand)]
@@ -107,22 +187,26 @@ pub async fn main(cli: Cli) -> i32 {
 async fn dispatch(cli: Cli) -> Result<i32, Error> {
     match cli.command {
         Command::Up {
-            file,
+            files,
+            env_files,
+            project_name,
+            profiles,
             timeout,
             fresh,
         } => {
+            let project =
+                load_compose_files(&files, &env_files, project_name.as_deref(), &profiles)?;
             let progress = Progress::new();
-            let project = crate::compose::load(&file)?;
             let plan = cluster::Plan::new(&project, &Default::default(), &Default::default())
-                .map_err(|e| Error::Invalid(format!("{}: {e}", file.display())))?;
+                .map_err(|e| Error::Invalid(format!("{}: {e}", project.file.display())))?;
             let docker = docker::connect().await?;
             let say = |m: &str| progress.say(m);
-            let images: Vec<String> = plan
-                .services
-                .iter()
-                .map(|s| s.service.image.clone())
-                .collect();
-            docker::images::ensure_for(&docker, &images, &say).await?;
+            docker::images::ensure_for(
+                &docker,
+                &docker::images::needed_for_plan(&plan, None),
+                &say,
+            )
+            .await?;
             let options = cluster::UpOptions {
                 reuse: !fresh,
                 ready_timeout: timeout,
@@ -140,11 +224,11 @@ async fn dispatch(cli: Cli) -> Result<i32, Error> {
             );
             Ok(exit::PASSED)
         }
-        Command::Status { cluster, json } => status::run(cluster.as_deref(), json).await,
-        Command::Watch { cluster } => status::watch(cluster.as_deref()).await,
+        Command::Status { cluster, json } => status::run(cluster.name.as_deref(), json).await,
+        Command::Watch { cluster } => status::watch(cluster.name.as_deref()).await,
         Command::Down { cluster } => {
             let docker = docker::connect().await?;
-            let removed = cluster::down(&docker, cluster.as_deref()).await?;
+            let removed = cluster::down(&docker, cluster.name.as_deref()).await?;
             if removed.is_empty() {
                 println!("nothing to remove");
             }
@@ -200,13 +284,194 @@ async fn dispatch(cli: Cli) -> Result<i32, Error> {
             Ok(exit::PASSED)
         }
         Command::Run(args) => crate::run::run_cli(args).await,
+        Command::Validate { files, compose } => Ok(validate(&files, &compose)),
         Command::Bench(args) => crate::bench::run(args).await,
         Command::Report { dir } => crate::run::rerender(&dir),
-        Command::Compare { dirs } => crate::run::compare(&dirs),
+        Command::Compare { dirs, json } => crate::run::compare(&dirs, json),
         Command::Trend {
             history,
             previous,
             ratio,
-        } => crate::run::trend(&history, previous, ratio),
+            json,
+        } => crate::run::trend(&history, previous, ratio, json),
+        Command::Completions { shell } => {
+            // For the name it was called by: a renamed or symlinked binary completes too.
+            let name = std::env::args_os()
+                .next()
+                .and_then(|a| {
+                    std::path::Path::new(&a)
+                        .file_name()
+                        .map(|n| n.to_string_lossy().to_string())
+                })
+                .filter(|n| !n.is_empty())
+                .unwrap_or_else(|| "chaos".into());
+            let mut script = Vec::new();
+            clap_complete::generate(shell, &mut Cli::command(), name, &mut script);
+            out(&String::from_utf8_lossy(&script));
+            Ok(exit::PASSED)
+        }
+        Command::Man => {
+            let mut page = Vec::new();
+            clap_mangen::Man::new(Cli::command())
+                .render(&mut page)
+                .map_err(|e| Error::Io(format!("rendering the man page: {e}")))?;
+            out(&String::from_utf8_lossy(&page));
+            Ok(exit::PASSED)
+        }
+    }
+}
+
+/// `chaos validate`: every file checked as `run` checks it before starting; every error
+/// printed. 0 when all are valid, 2 otherwise.
+fn validate(files: &[PathBuf], compose: &crate::run::ComposeOverrides) -> i32 {
+    let (good, errors) = crate::run::prepare_all(files, compose);
+    for p in &good {
+        let clusters: Vec<&str> = {
+            let mut c: Vec<&str> = p.variants.iter().map(|v| v.plan.cluster.as_str()).collect();
+            c.dedup();
+            c
+        };
+        println!(
+            "ok: {} ({}: {} variant(s) × {} repeat(s), cluster {})",
+            p.file.display(),
+            p.experiment.name,
+            p.variants.len(),
+            p.experiment.repeat.max(1),
+            clusters.join(", ")
+        );
+    }
+    for e in &errors {
+        eprintln!("error: {e}");
+    }
+    if errors.is_empty() {
+        exit::PASSED
+    } else {
+        eprintln!("{} error(s); {} file(s) valid", errors.len(), good.len());
+        exit::INVALID_INPUT
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(args: &[&str]) -> Result<Cli, clap::Error> {
+        Cli::try_parse_from(std::iter::once("chaos").chain(args.iter().copied()))
+    }
+
+    #[test]
+    fn the_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn up_takes_compose_like_flags() {
+        let cli = parse(&[
+            "up",
+            "-f",
+            "a.yml",
+            "-f",
+            "b.yml",
+            "--env-file",
+            "x.env",
+            "-p",
+            "mine",
+            "--profile",
+            "ui",
+        ])
+        .expect("parses");
+        let Command::Up {
+            files,
+            env_files,
+            project_name,
+            profiles,
+            ..
+        } = cli.command
+        else {
+            panic!("not up: {:?}", cli.command)
+        };
+        assert_eq!(files, [PathBuf::from("a.yml"), PathBuf::from("b.yml")]);
+        assert_eq!(env_files, [PathBuf::from("x.env")]);
+        assert_eq!(project_name.as_deref(), Some("mine"));
+        assert_eq!(profiles, ["ui"]);
+        let Command::Up { files, .. } = parse(&["up"]).expect("parses").command else {
+            panic!("not up")
+        };
+        assert_eq!(files, [PathBuf::from("compose/seed.yml")]);
+    }
+
+    #[test]
+    fn project_name_selects_the_cluster_everywhere() {
+        for args in [
+            &["status", "-p", "seed"][..],
+            &["status", "--project-name", "seed"],
+            &["down", "--cluster", "seed"],
+            &["watch", "-p", "seed"],
+        ] {
+            let cli = parse(args).expect("parses");
+            let name = match cli.command {
+                Command::Status { cluster, .. }
+                | Command::Down { cluster }
+                | Command::Watch { cluster } => cluster.name,
+                other => panic!("{other:?}"),
+            };
+            assert_eq!(name.as_deref(), Some("seed"), "{args:?}");
+        }
+    }
+
+    #[test]
+    fn quiet_and_verbose_are_global_and_exclusive() {
+        let cli = parse(&["run", "-q", "x.yaml"]).expect("parses");
+        assert_eq!(cli.verbosity(), Verbosity::Quiet);
+        let cli = parse(&["-vv", "status"]).expect("parses");
+        assert_eq!(cli.verbosity(), Verbosity::VeryVerbose);
+        assert!(parse(&["-q", "-v", "status"]).is_err());
+    }
+
+    #[test]
+    fn new_commands_and_flags_parse() {
+        let cli = parse(&[
+            "run",
+            "--dry-run",
+            "--fresh",
+            "a.yaml",
+            "dir/",
+            "-p",
+            "x",
+            "--env-file",
+            "e",
+        ])
+        .expect("parses");
+        let Command::Run(args) = cli.command else {
+            panic!("not run")
+        };
+        assert!(args.dry_run && args.fresh);
+        assert_eq!(args.files.len(), 2);
+        assert_eq!(args.compose.project_name.as_deref(), Some("x"));
+        assert_eq!(args.compose.env_files, [PathBuf::from("e")]);
+        assert!(matches!(
+            parse(&["validate", "a.yaml"]).expect("parses").command,
+            Command::Validate { .. }
+        ));
+        assert!(parse(&["validate"]).is_err(), "validate needs a file");
+        assert!(matches!(
+            parse(&["completions", "zsh"]).expect("parses").command,
+            Command::Completions {
+                shell: clap_complete::Shell::Zsh
+            }
+        ));
+        assert!(parse(&["completions", "tcsh"]).is_err());
+        assert!(matches!(
+            parse(&["man"]).expect("parses").command,
+            Command::Man
+        ));
+        assert!(matches!(
+            parse(&["compare", "--json", "a"]).expect("parses").command,
+            Command::Compare { json: true, .. }
+        ));
+        assert!(matches!(
+            parse(&["trend", "--json"]).expect("parses").command,
+            Command::Trend { json: true, .. }
+        ));
     }
 }

@@ -1,17 +1,73 @@
 //! Progress display: a spinner on a terminal, plain timestamped lines otherwise (CI logs).
+//! `--quiet` keeps only results (the final tables and status lines) and errors; `-v` adds
+//! debug logging (see [`log_filter`]).
 
 use indicatif::{ProgressBar, ProgressStyle};
 use std::io::IsTerminal;
+use std::sync::atomic::{AtomicU8, Ordering};
 use std::time::{Duration, Instant};
+
+/// How much the CLI says, from `--quiet` / `-v`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Verbosity {
+    /// Only results and errors.
+    Quiet = 0,
+    Normal = 1,
+    /// Progress plus debug logging.
+    Verbose = 2,
+    /// Also the Kafka client's own logging.
+    VeryVerbose = 3,
+}
+
+impl Verbosity {
+    pub fn from_flags(quiet: bool, verbose: u8) -> Self {
+        match (quiet, verbose) {
+            (true, _) => Verbosity::Quiet,
+            (false, 0) => Verbosity::Normal,
+            (false, 1) => Verbosity::Verbose,
+            (false, _) => Verbosity::VeryVerbose,
+        }
+    }
+}
+
+static VERBOSITY: AtomicU8 = AtomicU8::new(Verbosity::Normal as u8);
+
+/// Set once by the CLI before any output.
+pub fn set_verbosity(v: Verbosity) {
+    VERBOSITY.store(v as u8, Ordering::Relaxed);
+}
+
+pub fn verbosity() -> Verbosity {
+    match VERBOSITY.load(Ordering::Relaxed) {
+        0 => Verbosity::Quiet,
+        1 => Verbosity::Normal,
+        2 => Verbosity::Verbose,
+        _ => Verbosity::VeryVerbose,
+    }
+}
+
+/// The tracing filter for a verbosity (`CHAOS_LOG` overrides it). librdkafka reports every
+/// refused connection during a fault as an error: expected here, and the run records what
+/// matters, so it is silent unless asked for with -vv.
+pub fn log_filter(v: Verbosity) -> &'static str {
+    match v {
+        Verbosity::Quiet => "error,librdkafka=off,rdkafka=off",
+        Verbosity::Normal => "warn,librdkafka=off,rdkafka=off",
+        Verbosity::Verbose => "warn,chaos=debug,librdkafka=off,rdkafka=off",
+        Verbosity::VeryVerbose => "debug,librdkafka=info,rdkafka=info",
+    }
+}
 
 pub struct Progress {
     bar: Option<ProgressBar>,
     started: Instant,
+    quiet: bool,
 }
 
 impl Progress {
     pub fn new() -> Self {
-        let bar = std::io::stderr().is_terminal().then(|| {
+        let quiet = verbosity() == Verbosity::Quiet;
+        let bar = (!quiet && std::io::stderr().is_terminal()).then(|| {
             let bar = ProgressBar::new_spinner();
             bar.set_style(
                 ProgressStyle::with_template("{spinner} [{elapsed:>4}] {msg}")
@@ -23,18 +79,42 @@ impl Progress {
         Self {
             bar,
             started: Instant::now(),
+            quiet,
         }
     }
 
     pub fn say(&self, message: &str) {
+        if self.quiet {
+            return;
+        }
         match &self.bar {
             Some(bar) => bar.set_message(message.to_string()),
             None => eprintln!("[{:>6.1}s] {message}", self.started.elapsed().as_secs_f64()),
         }
     }
 
-    /// A line that stays (above the spinner on a terminal).
+    /// A line that stays (above the spinner on a terminal); not shown with --quiet.
     pub fn line(&self, message: &str) {
+        if self.quiet {
+            return;
+        }
+        self.always(message);
+    }
+
+    /// A result (a run's table, a comparison): shown even with --quiet, without a timestamp.
+    pub fn result(&self, message: &str) {
+        match &self.bar {
+            Some(bar) => bar.println(message),
+            None => eprintln!("{message}"),
+        }
+    }
+
+    /// An error: always shown.
+    pub fn error(&self, message: &str) {
+        self.always(message);
+    }
+
+    fn always(&self, message: &str) {
         match &self.bar {
             Some(bar) => bar.println(message),
             None => eprintln!("[{:>6.1}s] {message}", self.started.elapsed().as_secs_f64()),
@@ -51,5 +131,28 @@ impl Progress {
 impl Default for Progress {
     fn default() -> Self {
         Self::new()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flags_map_to_verbosity_and_log_filters() {
+        assert_eq!(Verbosity::from_flags(true, 2), Verbosity::Quiet);
+        assert_eq!(Verbosity::from_flags(false, 0), Verbosity::Normal);
+        assert_eq!(Verbosity::from_flags(false, 1), Verbosity::Verbose);
+        assert_eq!(Verbosity::from_flags(false, 5), Verbosity::VeryVerbose);
+        assert!(log_filter(Verbosity::Verbose).contains("chaos=debug"));
+        assert!(log_filter(Verbosity::Quiet).starts_with("error"));
+        for v in [
+            Verbosity::Quiet,
+            Verbosity::Normal,
+            Verbosity::Verbose,
+            Verbosity::VeryVerbose,
+        ] {
+            tracing_subscriber::EnvFilter::try_new(log_filter(v)).expect("a valid filter");
+        }
     }
 }

@@ -68,6 +68,35 @@ pub async fn ensure_all(
     Ok(built)
 }
 
+/// The images a cluster needs before it starts: every service's image, and the sidecar image
+/// ([`BASE_IMAGE`]) when network faults will run — whoever built the service images (a
+/// cluster on Confluent's images still gets its iptables / tc from our sidecar). In order,
+/// without repeats; [`ensure_for`] builds those that are ours.
+pub fn needed<'a>(
+    service_images: impl IntoIterator<Item = &'a str>,
+    network_sidecar: bool,
+) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    let sidecar = network_sidecar.then_some(BASE_IMAGE);
+    for tag in service_images.into_iter().chain(sidecar) {
+        if !out.iter().any(|t| t == tag) {
+            out.push(tag.to_string());
+        }
+    }
+    out
+}
+
+/// The images a cluster plan (and, for a run, the experiment's faults) needs.
+pub fn needed_for_plan(
+    plan: &super::cluster::Plan,
+    experiment: Option<&crate::experiment::Experiment>,
+) -> Vec<String> {
+    needed(
+        plan.services.iter().map(|s| s.service.image.as_str()),
+        experiment.is_some_and(|e| e.needs_network_sidecar()),
+    )
+}
+
 /// Builds the images the given tags need, when they are ours (`chaos/…`); other images
 /// (e.g. confluentinc/cp-kafka) must be present already.
 pub async fn ensure_for(
@@ -357,4 +386,74 @@ fn tempdir(what: &str) -> Result<PathBuf, DockerError> {
 fn tail(text: &str, lines: usize) -> String {
     let all: Vec<&str> = text.lines().collect();
     all[all.len().saturating_sub(lines)..].join("\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::experiment::{FaultKind, FaultSpec, Step, Target};
+
+    fn with_fault(kind: FaultKind) -> crate::experiment::Experiment {
+        let mut e =
+            crate::experiment::parse("name: t\ncluster: {compose: c.yml}\n", Path::new("t.yaml"))
+                .expect("a minimal experiment");
+        e.steps.push(Step {
+            fault: Some(FaultSpec {
+                kind,
+                target: Target::Service("kafka-1".into()),
+                peers: vec![],
+                direction: Default::default(),
+                rate: None,
+                delay: None,
+                percent: None,
+            }),
+            ..Default::default()
+        });
+        e
+    }
+
+    const CONFLUENT: [&str; 2] = [
+        "confluentinc/cp-zookeeper:7.9.1",
+        "confluentinc/cp-kafka:7.9.1",
+    ];
+
+    #[test]
+    fn network_faults_need_the_sidecar_image_on_any_cluster() {
+        for kind in [
+            FaultKind::Partition,
+            FaultKind::Bandwidth,
+            FaultKind::Delay,
+            FaultKind::Loss,
+        ] {
+            let exp = with_fault(kind);
+            assert!(exp.needs_network_sidecar(), "{kind:?}");
+            assert_eq!(
+                needed(CONFLUENT, exp.needs_network_sidecar()),
+                vec![CONFLUENT[0], CONFLUENT[1], BASE_IMAGE],
+                "{kind:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn other_faults_need_only_the_service_images() {
+        for kind in [
+            FaultKind::Kill,
+            FaultKind::Stop,
+            FaultKind::Pause,
+            FaultKind::Disconnect,
+            FaultKind::Connect,
+            FaultKind::Restart,
+        ] {
+            let exp = with_fault(kind);
+            assert!(!exp.needs_network_sidecar(), "{kind:?}");
+            assert_eq!(needed(CONFLUENT, false), CONFLUENT.to_vec());
+        }
+        // Our own images: listed once, the base only when asked for (ensure_for builds it
+        // for any chaos/kafka image anyway).
+        assert_eq!(
+            needed([ZOOKEEPER_MODE.tag, ZOOKEEPER_MODE.tag, BASE_IMAGE], false),
+            vec![ZOOKEEPER_MODE.tag, BASE_IMAGE]
+        );
+    }
 }

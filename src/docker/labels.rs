@@ -10,19 +10,26 @@ pub const SERVICE: &str = "chaos.service";
 pub const CONFIG_HASH: &str = "chaos.config-hash";
 /// "service", "sidecar" (network fault helper) or "tool" (one-off helper containers).
 pub const ROLE: &str = "chaos.role";
-/// Pid and host of the `chaos` process that created it, for the orphan sweep.
+/// Pid of the `chaos` process that created it, for the orphan sweep.
 pub const OWNER_PID: &str = "chaos.owner-pid";
+/// That process's start time (field 22 of /proc/<pid>/stat, clock ticks since boot): a pid
+/// reused by another process has another start time.
+pub const OWNER_START: &str = "chaos.owner-start";
+/// The host the owner runs on (/etc/machine-id, else the hostname): a pid means nothing on
+/// another host.
+pub const OWNER_HOST: &str = "chaos.owner-host";
 /// So `docker compose -p <cluster>` tools see our containers as a project.
 pub const COMPOSE_PROJECT: &str = "com.docker.compose.project";
 pub const COMPOSE_SERVICE: &str = "com.docker.compose.service";
 
 pub fn for_cluster(cluster: &str) -> HashMap<String, String> {
-    HashMap::from([
+    let mut labels = HashMap::from([
         (MANAGED.to_string(), "true".to_string()),
         (CLUSTER.to_string(), cluster.to_string()),
         (COMPOSE_PROJECT.to_string(), cluster.to_string()),
-        (OWNER_PID.to_string(), std::process::id().to_string()),
-    ])
+    ]);
+    labels.extend(super::sweep::Owner::this_process().labels());
+    labels
 }
 
 pub fn for_service(cluster: &str, service: &str, role: &str) -> HashMap<String, String> {
@@ -63,5 +70,13 @@ mod tests {
         foreign.remove(MANAGED);
         assert!(!is_ours(Some(&foreign), None));
         assert!(!is_ours(None, None));
+    }
+
+    #[test]
+    fn every_resource_names_its_owner_pid_start_time_and_host() {
+        let l = for_service("seed", "kafka-1", "sidecar");
+        assert_eq!(l[OWNER_PID], std::process::id().to_string());
+        assert!(l[OWNER_START].parse::<u64>().is_ok(), "{l:?}");
+        assert!(!l[OWNER_HOST].is_empty(), "{l:?}");
     }
 }

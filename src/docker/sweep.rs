@@ -2,47 +2,265 @@
 //! `chaos` process is gone have nobody left to revert them. The start of every run and
 //! `chaos clean` clear their rules and remove them. Cluster services are healed separately
 //! (a kept cluster outlives its owner on purpose).
+//!
+//! An owner is identified by pid, the process's start time and the host it runs on, so that
+//! neither the binary's name nor a pid reused by another process, nor the same pid on another
+//! host sharing the Docker daemon, decides whether a live run's helpers are removed.
 
 use super::{cluster::lifecycle, faults, labels, DockerError};
 use bollard::Docker;
 use std::collections::HashMap;
+use std::fmt;
+use std::sync::OnceLock;
+
+/// The process that created a resource, as recorded in its labels.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Owner {
+    pub pid: u32,
+    /// Clock ticks since boot at which the process started; `None` on labels written before
+    /// start times were recorded.
+    pub start_time: Option<u64>,
+    /// `None` on labels written before hosts were recorded.
+    pub host: Option<String>,
+}
+
+impl Owner {
+    /// This process (computed once).
+    pub fn this_process() -> &'static Owner {
+        static THIS: OnceLock<Owner> = OnceLock::new();
+        THIS.get_or_init(|| {
+            let pid = std::process::id();
+            Owner {
+                pid,
+                start_time: start_time_of(pid),
+                host: Some(host_id()),
+            }
+        })
+    }
+
+    /// The labels that record this owner.
+    pub fn labels(&self) -> Vec<(String, String)> {
+        let mut l = vec![(labels::OWNER_PID.to_string(), self.pid.to_string())];
+        if let Some(s) = self.start_time {
+            l.push((labels::OWNER_START.to_string(), s.to_string()));
+        }
+        if let Some(h) = &self.host {
+            l.push((labels::OWNER_HOST.to_string(), h.clone()));
+        }
+        l
+    }
+
+    /// The owner recorded in a resource's labels; `None` when there is no readable pid.
+    pub fn from_labels(l: &HashMap<String, String>) -> Option<Owner> {
+        Some(Owner {
+            pid: l.get(labels::OWNER_PID)?.parse().ok()?,
+            start_time: l.get(labels::OWNER_START).and_then(|s| s.parse().ok()),
+            host: l
+                .get(labels::OWNER_HOST)
+                .map(|h| h.trim().to_string())
+                .filter(|h| !h.is_empty()),
+        })
+    }
+}
+
+/// What the sweep needs to know about the processes of this host.
+pub trait Processes {
+    /// This host's id (see [`host_id`]).
+    fn host_id(&self) -> &str;
+    /// Start time of a running process, `None` when no process has that pid.
+    fn start_time(&self, pid: u32) -> Option<u64>;
+    /// The rule for labels without a start time: a process with that pid that is a `chaos`
+    /// binary (named `chaos`, or named like this very binary).
+    fn legacy_alive(&self, pid: u32) -> bool;
+}
+
+/// What the sweep decides about one container.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Verdict {
+    /// A cluster service (or anything that is not a helper): never swept.
+    NotAHelper,
+    /// Its owner runs: leave it.
+    OwnerAlive,
+    /// Its owner is gone: clear and remove it.
+    Orphan,
+    /// Its owner runs on another host sharing this Docker daemon: whether it lives cannot be
+    /// known here, so it is never swept.
+    OtherHost(String),
+}
+
+/// The decision for one container's labels.
+pub fn judge(l: &HashMap<String, String>, processes: &dyn Processes) -> Verdict {
+    if !matches!(
+        l.get(labels::ROLE).map(String::as_str),
+        Some("sidecar" | "tool")
+    ) {
+        return Verdict::NotAHelper;
+    }
+    let Some(owner) = Owner::from_labels(l) else {
+        return Verdict::Orphan;
+    };
+    if let Some(host) = &owner.host {
+        if host != processes.host_id() {
+            return Verdict::OtherHost(host.clone());
+        }
+    }
+    let alive = match owner.start_time {
+        Some(start) => processes.start_time(owner.pid) == Some(start),
+        None => processes.legacy_alive(owner.pid),
+    };
+    if alive {
+        Verdict::OwnerAlive
+    } else {
+        Verdict::Orphan
+    }
+}
 
 /// A helper whose owner process is not alive. Services are never orphans (`--keep`).
-pub fn is_orphan(labels: &HashMap<String, String>, owner_alive: impl Fn(u32) -> bool) -> bool {
-    let helper = matches!(
-        labels.get(labels::ROLE).map(String::as_str),
-        Some("sidecar" | "tool")
-    );
-    let owner = labels
-        .get(labels::OWNER_PID)
-        .and_then(|p| p.parse::<u32>().ok());
-    helper && owner.is_none_or(|pid| !owner_alive(pid))
+pub fn is_orphan(l: &HashMap<String, String>, processes: &dyn Processes) -> bool {
+    judge(l, processes) == Verdict::Orphan
 }
 
-/// True when `pid` is a running `chaos` process on this host (a reused pid of another
-/// program does not count).
-pub fn owner_alive(pid: u32) -> bool {
-    std::fs::read_to_string(format!("/proc/{pid}/comm")).is_ok_and(|comm| comm.trim() == "chaos")
+/// Field 22 of /proc/<pid>/stat (start time in clock ticks after boot). The fields are
+/// counted after the command name's closing parenthesis, since the name may hold spaces.
+pub fn parse_start_time(stat: &str) -> Option<u64> {
+    let (_, after_comm) = stat.rsplit_once(')')?;
+    // After ")" come field 3 (state), 4, …: field 22 is the 20th.
+    after_comm.split_whitespace().nth(19)?.parse().ok()
 }
 
-/// Clears and removes every orphaned helper; returns what it did, one line each.
-pub async fn sweep_orphans(docker: &Docker) -> Result<Vec<String>, DockerError> {
+pub fn start_time_of(pid: u32) -> Option<u64> {
+    parse_start_time(&std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?)
+}
+
+/// /etc/machine-id, else the hostname (trimmed); "unknown" when neither can be read.
+pub fn host_id() -> String {
+    [
+        "/etc/machine-id",
+        "/proc/sys/kernel/hostname",
+        "/etc/hostname",
+    ]
+    .iter()
+    .filter_map(|p| std::fs::read_to_string(p).ok())
+    .map(|s| s.trim().to_string())
+    .find(|s| !s.is_empty())
+    .unwrap_or_else(|| "unknown".to_string())
+}
+
+/// The processes of this host, read from /proc.
+pub struct LocalProcesses {
+    host: String,
+    own_comm: Option<String>,
+}
+
+impl LocalProcesses {
+    pub fn new() -> Self {
+        Self {
+            host: Owner::this_process().host.clone().unwrap_or_else(host_id),
+            own_comm: comm_of("self"),
+        }
+    }
+}
+
+impl Default for LocalProcesses {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+fn comm_of(pid: &str) -> Option<String> {
+    std::fs::read_to_string(format!("/proc/{pid}/comm"))
+        .ok()
+        .map(|c| c.trim().to_string())
+}
+
+impl Processes for LocalProcesses {
+    fn host_id(&self) -> &str {
+        &self.host
+    }
+    fn start_time(&self, pid: u32) -> Option<u64> {
+        start_time_of(pid)
+    }
+    fn legacy_alive(&self, pid: u32) -> bool {
+        comm_of(&pid.to_string())
+            .is_some_and(|c| c == "chaos" || Some(&c) == self.own_comm.as_ref())
+    }
+}
+
+/// What the sweep did (or deliberately did not do) about one helper.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SweepNote {
+    Removed {
+        cluster: String,
+        what: &'static str,
+        name: String,
+        owner_pid: String,
+    },
+    /// Owned by a process on another host: left alone.
+    LeftAlone {
+        cluster: String,
+        what: &'static str,
+        name: String,
+        host: String,
+    },
+}
+
+impl fmt::Display for SweepNote {
+    fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        match self {
+            SweepNote::Removed {
+                cluster,
+                what,
+                name,
+                owner_pid,
+            } => write!(
+                f,
+                "{cluster}: removed orphaned {what} {name} (owner pid {owner_pid} is gone)"
+            ),
+            SweepNote::LeftAlone {
+                cluster,
+                what,
+                name,
+                host,
+            } => write!(
+                f,
+                "{cluster}: left {what} {name} alone: its owner runs on another host ({host}); \
+                 helpers of another host are never swept (run `chaos clean` there)"
+            ),
+        }
+    }
+}
+
+/// Clears and removes every orphaned helper; returns what it did, one note each.
+pub async fn sweep_orphans(docker: &Docker) -> Result<Vec<SweepNote>, DockerError> {
+    let processes = LocalProcesses::new();
     let mut done = Vec::new();
     for c in lifecycle::list(docker, None).await? {
         let l = c.labels.clone().unwrap_or_default();
-        if !is_orphan(&l, owner_alive) {
-            continue;
-        }
-        let owner = l.get(labels::OWNER_PID).cloned().unwrap_or_default();
+        let verdict = judge(&l, &processes);
         let cluster = l.get(labels::CLUSTER).cloned().unwrap_or_default();
         let what = match l.get(labels::ROLE).map(String::as_str) {
             Some("sidecar") => "network-fault sidecar",
             _ => "helper",
         };
-        let name = faults::retire_helper(docker, &c).await?;
-        done.push(format!(
-            "{cluster}: removed orphaned {what} {name} (owner pid {owner} is gone)"
-        ));
+        match verdict {
+            Verdict::NotAHelper | Verdict::OwnerAlive => {}
+            Verdict::OtherHost(host) => done.push(SweepNote::LeftAlone {
+                cluster,
+                what,
+                name: lifecycle::name_of(&c),
+                host,
+            }),
+            Verdict::Orphan => {
+                let owner_pid = l.get(labels::OWNER_PID).cloned().unwrap_or_default();
+                let name = faults::retire_helper(docker, &c).await?;
+                done.push(SweepNote::Removed {
+                    cluster,
+                    what,
+                    name,
+                    owner_pid,
+                });
+            }
+        }
     }
     Ok(done)
 }
@@ -51,28 +269,125 @@ pub async fn sweep_orphans(docker: &Docker) -> Result<Vec<String>, DockerError> 
 mod tests {
     use super::*;
 
-    fn helper(role: &str, pid: &str) -> HashMap<String, String> {
-        let mut l = labels::for_service("seed", "kafka-1", role);
-        l.insert(labels::OWNER_PID.into(), pid.into());
+    /// A host with given processes (pid → (start time, name)).
+    struct Fake {
+        host: &'static str,
+        procs: Vec<(u32, u64, &'static str)>,
+    }
+
+    impl Processes for Fake {
+        fn host_id(&self) -> &str {
+            self.host
+        }
+        fn start_time(&self, pid: u32) -> Option<u64> {
+            self.procs.iter().find(|p| p.0 == pid).map(|p| p.1)
+        }
+        fn legacy_alive(&self, pid: u32) -> bool {
+            self.procs.iter().any(|p| p.0 == pid && p.2 == "chaos")
+        }
+    }
+
+    fn here() -> Fake {
+        Fake {
+            host: "host-a",
+            procs: vec![(41, 1000, "kafka-chaos"), (42, 2000, "chaos")],
+        }
+    }
+
+    fn helper(role: &str, owner: &[(&str, &str)]) -> HashMap<String, String> {
+        let mut l = HashMap::from([
+            (labels::MANAGED.to_string(), "true".to_string()),
+            (labels::CLUSTER.to_string(), "seed".to_string()),
+            (labels::ROLE.to_string(), role.to_string()),
+        ]);
+        for (k, v) in owner {
+            l.insert(k.to_string(), v.to_string());
+        }
         l
     }
 
+    const PID: &str = labels::OWNER_PID;
+    const START: &str = labels::OWNER_START;
+    const HOST: &str = labels::OWNER_HOST;
+
     #[test]
-    fn a_helper_of_a_dead_owner_is_an_orphan() {
-        assert!(is_orphan(&helper("sidecar", "41"), |_| false));
-        assert!(is_orphan(&helper("tool", "41"), |_| false));
-        assert!(is_orphan(&helper("sidecar", "not-a-pid"), |_| true));
+    fn alive_means_same_host_same_pid_and_same_start_time_whatever_the_binary_is_called() {
+        // pid 41 is a binary named kafka-chaos: alive, its name does not matter.
+        let l = helper("sidecar", &[(PID, "41"), (START, "1000"), (HOST, "host-a")]);
+        assert_eq!(judge(&l, &here()), Verdict::OwnerAlive);
+        let l = helper("tool", &[(PID, "41"), (START, "1000"), (HOST, "host-a")]);
+        assert_eq!(judge(&l, &here()), Verdict::OwnerAlive);
     }
 
     #[test]
-    fn a_live_owners_helper_and_any_service_are_left_alone() {
-        assert!(!is_orphan(&helper("sidecar", "41"), |pid| pid == 41));
-        assert!(!is_orphan(&helper("service", "41"), |_| false));
+    fn a_reused_pid_or_a_gone_process_is_an_orphan() {
+        let l = helper("sidecar", &[(PID, "41"), (START, "999"), (HOST, "host-a")]);
+        assert_eq!(judge(&l, &here()), Verdict::Orphan);
+        let l = helper("sidecar", &[(PID, "77"), (START, "1000"), (HOST, "host-a")]);
+        assert_eq!(judge(&l, &here()), Verdict::Orphan);
+        let l = helper("sidecar", &[(PID, "not-a-pid"), (START, "1000")]);
+        assert_eq!(judge(&l, &here()), Verdict::Orphan);
+        let l = helper("sidecar", &[]);
+        assert_eq!(judge(&l, &here()), Verdict::Orphan);
     }
 
     #[test]
-    fn this_test_process_is_not_a_chaos_owner() {
-        assert!(!owner_alive(std::process::id()));
-        assert!(!owner_alive(u32::MAX));
+    fn a_helper_of_another_host_is_never_swept() {
+        // Same pid and start time, other host: whether it lives is unknowable here.
+        let l = helper("sidecar", &[(PID, "41"), (START, "1000"), (HOST, "host-b")]);
+        assert_eq!(judge(&l, &here()), Verdict::OtherHost("host-b".into()));
+        let l = helper("sidecar", &[(PID, "99"), (START, "5"), (HOST, "host-b")]);
+        assert_eq!(judge(&l, &here()), Verdict::OtherHost("host-b".into()));
+        assert!(!is_orphan(&l, &here()));
+    }
+
+    #[test]
+    fn old_labels_without_a_start_time_fall_back_to_the_process_name() {
+        assert_eq!(
+            judge(&helper("sidecar", &[(PID, "42")]), &here()),
+            Verdict::OwnerAlive
+        );
+        assert_eq!(
+            judge(&helper("sidecar", &[(PID, "41")]), &here()),
+            Verdict::Orphan
+        );
+        assert_eq!(
+            judge(&helper("sidecar", &[(PID, "7")]), &here()),
+            Verdict::Orphan
+        );
+    }
+
+    #[test]
+    fn services_are_never_orphans() {
+        let l = helper("service", &[(PID, "7"), (HOST, "host-b")]);
+        assert_eq!(judge(&l, &here()), Verdict::NotAHelper);
+        assert_eq!(judge(&HashMap::new(), &here()), Verdict::NotAHelper);
+    }
+
+    #[test]
+    fn start_time_is_field_22_even_when_the_name_holds_spaces_and_parens() {
+        let stat = "1234 (my (odd) chaos) S 1 1234 1234 0 -1 4194560 100 0 0 0 5 3 0 0 20 0 4 0 987654 1000000 200";
+        assert_eq!(parse_start_time(stat), Some(987654));
+        assert_eq!(parse_start_time("garbage"), None);
+        assert_eq!(parse_start_time("1 (x) S 1 2"), None);
+    }
+
+    #[test]
+    fn this_process_is_alive_by_its_own_labels_and_a_changed_start_time_is_not() {
+        let me = Owner::this_process();
+        assert!(me.start_time.is_some());
+        let mut l: HashMap<String, String> = me.labels().into_iter().collect();
+        l.insert(labels::ROLE.into(), "sidecar".into());
+        let local = LocalProcesses::new();
+        assert_eq!(judge(&l, &local), Verdict::OwnerAlive);
+        l.insert(
+            labels::OWNER_START.into(),
+            (me.start_time.unwrap_or(0) + 1).to_string(),
+        );
+        assert_eq!(judge(&l, &local), Verdict::Orphan);
+        // The test binary is not called chaos: by the old rule it is not an owner, unless it
+        // is this very binary (its own name).
+        assert!(local.legacy_alive(std::process::id()));
+        assert!(!local.legacy_alive(u32::MAX));
     }
 }

@@ -31,7 +31,26 @@ pub fn load(path: &Path) -> Result<Experiment, ExperimentError> {
     parse(&text, path)
 }
 
+/// Like [`load`], with every static problem of the file (one when it does not parse).
+pub fn load_all(path: &Path) -> Result<Experiment, Vec<ExperimentError>> {
+    let text = read_text(path, "experiment file").map_err(|e| vec![e.into()])?;
+    let exp = parse_unchecked(&text, path).map_err(|e| vec![e])?;
+    let errors = validate::statically_all(&exp, &text, path);
+    if errors.is_empty() {
+        Ok(exp)
+    } else {
+        Err(errors)
+    }
+}
+
 pub fn parse(text: &str, file: &Path) -> Result<Experiment, ExperimentError> {
+    let exp = parse_unchecked(text, file)?;
+    validate::statically(&exp, text, file)?;
+    Ok(exp)
+}
+
+/// Parsed, not yet statically validated.
+fn parse_unchecked(text: &str, file: &Path) -> Result<Experiment, ExperimentError> {
     if text
         .trim()
         .lines()
@@ -48,10 +67,7 @@ pub fn parse(text: &str, file: &Path) -> Result<Experiment, ExperimentError> {
         .into());
     }
     let de = serde_yaml_ng::Deserializer::from_str(text);
-    let exp: Experiment =
-        serde_path_to_error::deserialize(de).map_err(|e| error::from_serde(file, e))?;
-    validate::statically(&exp, text, file)?;
-    Ok(exp)
+    serde_path_to_error::deserialize(de).map_err(|e| error::from_serde(file, e).into())
 }
 
 /// The compose file, relative to the experiment file's directory.
@@ -61,3 +77,4 @@ pub fn compose_path(exp: &Experiment, experiment_file: &Path) -> PathBuf {
 }
 
 pub use validate::against_compose as validate_against_compose;
+pub use validate::against_compose_all as validate_against_compose_all;

@@ -123,6 +123,15 @@ impl TopicSpec {
 }
 
 impl Experiment {
+    /// True when a step injects a fault through a network sidecar (see
+    /// [`FaultKind::uses_sidecar`]), whose image must then be present whatever the cluster's
+    /// images are.
+    pub fn needs_network_sidecar(&self) -> bool {
+        self.steps
+            .iter()
+            .any(|s| s.fault.as_ref().is_some_and(|f| f.kind.uses_sidecar()))
+    }
+
     /// The topic the workload writes (its own, else the first declared) and its partitions.
     pub fn workload_topic(&self) -> Option<(String, i32)> {
         let w = self.workload.as_ref()?;
@@ -354,6 +363,15 @@ impl FaultKind {
             FaultKind::Delay => "delay",
             FaultKind::Loss => "loss",
         }
+    }
+    /// Faults applied from a network sidecar (the `chaos/base` image, with iptables and tc)
+    /// sharing the target's network namespace. `disconnect` / `connect` go through the Docker
+    /// API and need none; `delay` / `loss` need one to probe for tc netem.
+    pub fn uses_sidecar(&self) -> bool {
+        matches!(
+            self,
+            FaultKind::Partition | FaultKind::Bandwidth | FaultKind::Delay | FaultKind::Loss
+        )
     }
     /// Faults that leave the cluster damaged until reverted.
     pub fn needs_revert(&self) -> bool {

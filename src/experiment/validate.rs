@@ -110,8 +110,46 @@ fn is_tc_rate(rate: &str) -> bool {
             .contains(&unit.to_ascii_lowercase().as_str())
 }
 
+/// The first problem of an experiment that serde cannot see (see [`statically_all`]).
 pub fn statically(exp: &Experiment, text: &str, file: &Path) -> Result<(), ExperimentError> {
+    match statically_all(exp, text, file).into_iter().next() {
+        Some(e) => Err(e),
+        None => Ok(()),
+    }
+}
+
+/// Every problem serde cannot see, in file order: one per section, topic, matrix axis,
+/// expectation and step (the first of each). A step's name counts even when the step has
+/// another problem, so that later steps naming it are not reported too.
+pub fn statically_all(exp: &Experiment, text: &str, file: &Path) -> Vec<ExperimentError> {
     let c = Checker { text, file };
+    let mut errors = Vec::new();
+    let mut keep = |r: Result<(), ExperimentError>| {
+        if let Err(e) = r {
+            errors.push(e);
+        }
+    };
+    keep(check_name(&c, exp, text));
+    for (i, t) in exp.topics.iter().enumerate() {
+        keep(check_topic(&c, exp, text, i, t));
+    }
+    keep(check_observer(&c, exp, text));
+    keep(check_workload(&c, exp, text));
+    keep(check_repeat(&c, exp, text));
+    for (key, values) in &exp.matrix {
+        keep(check_axis(&c, exp, text, key, values));
+    }
+    for (i, e) in exp.expect.iter().enumerate() {
+        keep(check_expectation(&c, text, i, e));
+    }
+    let mut names: HashMap<&str, (usize, Option<FaultKind>)> = HashMap::new();
+    for (i, step) in exp.steps.iter().enumerate() {
+        keep(check_step(&c, exp, i, step, &mut names));
+    }
+    errors
+}
+
+fn check_name(c: &Checker, exp: &Experiment, text: &str) -> Result<(), ExperimentError> {
     if exp.name.trim().is_empty() {
         return Err(c.err(
             line_of_key(text, "name"),
@@ -120,38 +158,50 @@ pub fn statically(exp: &Experiment, text: &str, file: &Path) -> Result<(), Exper
             None,
         ));
     }
-    for (i, t) in exp.topics.iter().enumerate() {
-        let at = line_of_item(text, "topics", i);
-        if t.name.trim().is_empty() {
-            return Err(c.err(at, format!("topics[{i}].name"), "empty topic name", None));
-        }
-        if t.partitions < 1 || t.replication_factor < 1 {
+    Ok(())
+}
+
+fn check_topic(
+    c: &Checker,
+    exp: &Experiment,
+    text: &str,
+    i: usize,
+    t: &TopicSpec,
+) -> Result<(), ExperimentError> {
+    let at = line_of_item(text, "topics", i);
+    if t.name.trim().is_empty() {
+        return Err(c.err(at, format!("topics[{i}].name"), "empty topic name", None));
+    }
+    if t.partitions < 1 || t.replication_factor < 1 {
+        return Err(c.err(
+            at,
+            format!("topics[{i}]"),
+            "partitions and replication-factor must be at least 1",
+            None,
+        ));
+    }
+    if let Some(first) = t.assignment.first() {
+        if first.is_empty() || t.assignment.iter().any(|r| r.len() != first.len()) {
             return Err(c.err(
                 at,
-                format!("topics[{i}]"),
-                "partitions and replication-factor must be at least 1",
-                None,
-            ));
-        }
-        if let Some(first) = t.assignment.first() {
-            if first.is_empty() || t.assignment.iter().any(|r| r.len() != first.len()) {
-                return Err(c.err(
-                    at,
-                    format!("topics[{i}].assignment"),
-                    "every partition needs the same, non-zero number of replicas",
-                    Some("e.g. assignment: [[1, 2, 3], [2, 3, 1]]"),
-                ));
-            }
-        }
-        if exp.topics.iter().filter(|o| o.name == t.name).count() > 1 {
-            return Err(c.err(
-                at,
-                format!("topics[{i}].name"),
-                format!("topic `{}` is declared twice", t.name),
-                None,
+                format!("topics[{i}].assignment"),
+                "every partition needs the same, non-zero number of replicas",
+                Some("e.g. assignment: [[1, 2, 3], [2, 3, 1]]"),
             ));
         }
     }
+    if exp.topics.iter().filter(|o| o.name == t.name).count() > 1 {
+        return Err(c.err(
+            at,
+            format!("topics[{i}].name"),
+            format!("topic `{}` is declared twice", t.name),
+            None,
+        ));
+    }
+    Ok(())
+}
+
+fn check_observer(c: &Checker, exp: &Experiment, text: &str) -> Result<(), ExperimentError> {
     if exp.observer.period < Duration::from_millis(10)
         || exp.observer.period > Duration::from_secs(10)
     {
@@ -162,6 +212,10 @@ pub fn statically(exp: &Experiment, text: &str, file: &Path) -> Result<(), Exper
             Some("100ms is the default: the error bar of every failover time"),
         ));
     }
+    Ok(())
+}
+
+fn check_workload(c: &Checker, exp: &Experiment, text: &str) -> Result<(), ExperimentError> {
     if let Some(w) = &exp.workload {
         if w.message_size > 1 << 20 {
             return Err(c.err(
@@ -190,6 +244,10 @@ pub fn statically(exp: &Experiment, text: &str, file: &Path) -> Result<(), Exper
             ));
         }
     }
+    Ok(())
+}
+
+fn check_repeat(c: &Checker, exp: &Experiment, text: &str) -> Result<(), ExperimentError> {
     if exp.repeat == 0 || exp.repeat > 100 {
         return Err(c.err(
             line_of_key(text, "repeat"),
@@ -198,143 +256,155 @@ pub fn statically(exp: &Experiment, text: &str, file: &Path) -> Result<(), Exper
             None,
         ));
     }
-    for (key, values) in &exp.matrix {
-        let at = line_of_key(text, "matrix");
-        if !matrix::PREFIXES.iter().any(|p| key.starts_with(p)) {
-            return Err(c.err(
-                at,
-                format!("matrix.{key}"),
-                format!("unknown axis `{key}`"),
-                Some("axes start with broker:, topic:, workload: or are cluster:compose"),
-            ));
-        }
-        if values.is_empty() {
-            return Err(c.err(
-                at,
-                format!("matrix.{key}"),
-                "an axis needs at least one value",
-                None,
-            ));
-        }
-        let mut probe = exp.clone();
-        for v in values {
-            matrix::apply(&mut probe, key, v)
-                .map_err(|e| c.err(at, format!("matrix.{key}"), e, None))?;
-        }
+    Ok(())
+}
+
+fn check_axis(
+    c: &Checker,
+    exp: &Experiment,
+    text: &str,
+    key: &str,
+    values: &[serde_yaml_ng::Value],
+) -> Result<(), ExperimentError> {
+    let at = line_of_key(text, "matrix");
+    if !matrix::PREFIXES.iter().any(|p| key.starts_with(p)) {
+        return Err(c.err(
+            at,
+            format!("matrix.{key}"),
+            format!("unknown axis `{key}`"),
+            Some("axes start with broker:, topic:, workload: or are cluster:compose"),
+        ));
     }
-    for (i, e) in exp.expect.iter().enumerate() {
-        parse_expectation(e).map_err(|why| {
-            c.err(
-                line_of_item(text, "expect", i),
-                format!("expect[{i}]"),
-                why,
-                Some("e.g. failover.metadata.max < 25s, verification.lost_acked == 0"),
-            )
-        })?;
+    if values.is_empty() {
+        return Err(c.err(
+            at,
+            format!("matrix.{key}"),
+            "an axis needs at least one value",
+            None,
+        ));
     }
-    let mut names: HashMap<&str, (usize, Option<FaultKind>)> = HashMap::new();
-    for (i, step) in exp.steps.iter().enumerate() {
-        let actions = [
-            step.fault.is_some(),
-            step.heal.is_some(),
-            step.wait.is_some(),
-            step.wait_for.is_some(),
-            step.assert.is_some(),
-            step.elect.is_some(),
-        ];
-        match actions.iter().filter(|a| **a).count() {
-            0 => {
-                return Err(c.step(
-                    i,
-                    "",
-                    "a step needs one action",
-                    Some("one of fault, heal, wait, wait-for, assert, elect"),
-                ))
-            }
-            1 => {}
-            _ => {
-                return Err(c.step(
-                    i,
-                    "",
-                    "a step has exactly one action",
-                    Some("split it into several steps"),
-                ))
-            }
+    let mut probe = exp.clone();
+    for v in values {
+        matrix::apply(&mut probe, key, v)
+            .map_err(|e| c.err(at, format!("matrix.{key}"), e, None))?;
+    }
+    Ok(())
+}
+
+fn check_expectation(c: &Checker, text: &str, i: usize, e: &str) -> Result<(), ExperimentError> {
+    parse_expectation(e).map_err(|why| {
+        c.err(
+            line_of_item(text, "expect", i),
+            format!("expect[{i}]"),
+            why,
+            Some("e.g. failover.metadata.max < 25s, verification.lost_acked == 0"),
+        )
+    })?;
+    Ok(())
+}
+
+fn check_step<'a>(
+    c: &Checker,
+    exp: &Experiment,
+    i: usize,
+    step: &'a Step,
+    names: &mut HashMap<&'a str, (usize, Option<FaultKind>)>,
+) -> Result<(), ExperimentError> {
+    if let Some(name) = &step.name {
+        if name.trim().is_empty() || name == "all" {
+            return Err(c.step(i, "name", format!("`{name}` cannot name a step"), None));
         }
-        if step.timeout.is_some() && step.wait_for.is_none() {
-            return Err(c.step(i, "timeout", "timeout belongs to a wait-for step", None));
+        if names.contains_key(name.as_str()) {
+            return Err(c.step(i, "name", format!("step name `{name}` is used twice"), None));
         }
-        if step.on_timeout.is_some() && step.wait_for.is_none() {
+        names.insert(name, (i, step.fault.as_ref().map(|f| f.kind)));
+    }
+    let actions = [
+        step.fault.is_some(),
+        step.heal.is_some(),
+        step.wait.is_some(),
+        step.wait_for.is_some(),
+        step.assert.is_some(),
+        step.elect.is_some(),
+    ];
+    match actions.iter().filter(|a| **a).count() {
+        0 => {
             return Err(c.step(
                 i,
-                "on-timeout",
-                "on-timeout belongs to a wait-for step",
-                Some("a failed assert always fails the run"),
-            ));
+                "",
+                "a step needs one action",
+                Some("one of fault, heal, wait, wait-for, assert, elect"),
+            ))
         }
-        if let Some(name) = &step.name {
-            if name.trim().is_empty() || name == "all" {
-                return Err(c.step(i, "name", format!("`{name}` cannot name a step"), None));
-            }
-            if names.contains_key(name.as_str()) {
-                return Err(c.step(i, "name", format!("step name `{name}` is used twice"), None));
-            }
-            names.insert(name, (i, step.fault.as_ref().map(|f| f.kind)));
+        1 => {}
+        _ => {
+            return Err(c.step(
+                i,
+                "",
+                "a step has exactly one action",
+                Some("split it into several steps"),
+            ))
         }
-        if let Some(f) = &step.fault {
-            validate_fault(&c, exp, i, f, &names)?;
-        }
-        if let Some(target) = &step.heal {
-            if target != "all" {
-                match names.get(target.as_str()) {
-                    Some((_, Some(kind))) if kind.needs_revert() => {}
-                    Some((_, Some(kind))) => {
-                        return Err(c.step(
-                            i,
-                            "heal",
-                            format!("step `{target}` ({}) leaves nothing to heal", kind.as_str()),
-                            None,
-                        ))
-                    }
-                    Some((_, None)) => {
-                        return Err(c.step(
-                            i,
-                            "heal",
-                            format!("step `{target}` is not a fault"),
-                            None,
-                        ))
-                    }
-                    None => {
-                        let known: Vec<&str> = names
-                            .iter()
-                            .filter(|(_, (_, k))| k.is_some())
-                            .map(|(n, _)| *n)
-                            .collect();
-                        return Err(c.step(
-                            i,
-                            "heal",
-                            format!("no earlier fault step is named `{target}`"),
-                            Some(&format!(
-                                "name the fault step (name: …); earlier fault steps: {}",
-                                if known.is_empty() {
-                                    "none".into()
-                                } else {
-                                    known.join(", ")
-                                }
-                            )),
-                        ));
-                    }
+    }
+    if step.timeout.is_some() && step.wait_for.is_none() {
+        return Err(c.step(i, "timeout", "timeout belongs to a wait-for step", None));
+    }
+    if step.on_timeout.is_some() && step.wait_for.is_none() {
+        return Err(c.step(
+            i,
+            "on-timeout",
+            "on-timeout belongs to a wait-for step",
+            Some("a failed assert always fails the run"),
+        ));
+    }
+    if let Some(f) = &step.fault {
+        validate_fault(c, exp, i, f, names)?;
+    }
+    if let Some(target) = &step.heal {
+        if target != "all" {
+            match names.get(target.as_str()) {
+                Some((_, Some(kind))) if kind.needs_revert() => {}
+                Some((_, Some(kind))) => {
+                    return Err(c.step(
+                        i,
+                        "heal",
+                        format!("step `{target}` ({}) leaves nothing to heal", kind.as_str()),
+                        None,
+                    ))
+                }
+                Some((_, None)) => {
+                    return Err(c.step(i, "heal", format!("step `{target}` is not a fault"), None))
+                }
+                None => {
+                    let known: Vec<&str> = names
+                        .iter()
+                        .filter(|(_, (_, k))| k.is_some())
+                        .map(|(n, _)| *n)
+                        .collect();
+                    return Err(c.step(
+                        i,
+                        "heal",
+                        format!("no earlier fault step is named `{target}`"),
+                        Some(&format!(
+                            "name the fault step (name: …); earlier fault steps: {}",
+                            if known.is_empty() {
+                                "none".into()
+                            } else {
+                                known.join(", ")
+                            }
+                        )),
+                    ));
                 }
             }
         }
-        for (field, cond) in [("wait-for", &step.wait_for), ("assert", &step.assert)] {
-            if let Some(p) = cond.as_ref().and_then(condition_partition) {
-                check_partition(&c, exp, i, field, p)?;
-            }
+    }
+    for (field, cond) in [("wait-for", &step.wait_for), ("assert", &step.assert)] {
+        if let Some(p) = cond.as_ref().and_then(condition_partition) {
+            check_partition(c, exp, i, field, p)?;
         }
-        if let Some(e) = &step.elect {
-            check_partition(&c, exp, i, "elect.partition", &e.partition)?;
-        }
+    }
+    if let Some(e) = &step.elect {
+        check_partition(c, exp, i, "elect.partition", &e.partition)?;
     }
     Ok(())
 }
@@ -439,11 +509,25 @@ fn validate_fault(
 }
 
 /// Services named in targets, peers and per-service environment exist in the compose file.
+/// The first problem; [`against_compose_all`] gives every one.
 pub fn against_compose(
     exp: &Experiment,
     file: &Path,
     compose: &ComposeProject,
 ) -> Result<(), ExperimentError> {
+    match against_compose_all(exp, file, compose).into_iter().next() {
+        Some(e) => Err(e),
+        None => Ok(()),
+    }
+}
+
+/// Every service named in targets, peers or per-service environment that the compose file
+/// lacks, one error each, in file order.
+pub fn against_compose_all(
+    exp: &Experiment,
+    file: &Path,
+    compose: &ComposeProject,
+) -> Vec<ExperimentError> {
     let text = std::fs::read_to_string(file).unwrap_or_default();
     let c = Checker { text: &text, file };
     let known: Vec<&str> = compose.services.iter().map(|s| s.name.as_str()).collect();
@@ -452,6 +536,7 @@ pub fn against_compose(
         compose.file.display(),
         known.join(", ")
     );
+    let mut errors = Vec::new();
     for (i, step) in exp.steps.iter().enumerate() {
         let Some(f) = &step.fault else { continue };
         for (field, t) in std::iter::once(("fault.target", &f.target))
@@ -459,14 +544,14 @@ pub fn against_compose(
         {
             if let Target::Service(name) = t {
                 if !known.contains(&name.as_str()) {
-                    return Err(c.step(i, field, format!("`{name}` is neither a service of the compose file nor a role"), Some(&format!("{hint}; roles: controller, random, all-but-one, all-brokers, {{leader-of: t/p}}, {{followers-of: t/p}}, {{follower-of: t/p}}, {{isr-of: t/p}}"))));
+                    errors.push(c.step(i, field, format!("`{name}` is neither a service of the compose file nor a role"), Some(&format!("{hint}; roles: controller, random, all-but-one, all-brokers, {{leader-of: t/p}}, {{followers-of: t/p}}, {{follower-of: t/p}}, {{isr-of: t/p}}"))));
                 }
             }
         }
     }
     for service in exp.cluster.environment.keys() {
         if !known.contains(&service.as_str()) {
-            return Err(c.err(
+            errors.push(c.err(
                 line_of_key(&text, "cluster"),
                 format!("cluster.environment.{service}"),
                 format!("no service `{service}` in the compose file"),
@@ -474,7 +559,7 @@ pub fn against_compose(
             ));
         }
     }
-    Ok(())
+    errors
 }
 
 #[cfg(test)]
@@ -517,6 +602,41 @@ mod tests {
         assert!(e.contains("not a tc rate"), "{e}");
         let e = err("steps:\n  - wait: 1s\n    timeout: 3s\n");
         assert!(e.contains("timeout belongs to a wait-for"), "{e}");
+    }
+
+    #[test]
+    fn every_problem_is_found_and_the_first_is_the_one_parse_reports() {
+        let text = format!(
+            "{BASE}steps:\n  - name: k\n    wait: 1s\n    heal: all\n  - heal: nope\n  - fault: {{kind: kill, target: {{leader-of: orders/5}}}}\n  - heal: k\nexpect:\n  - failover.metadata.max <\n"
+        );
+        let exp: super::super::Experiment = serde_yaml_ng::from_str(&text).unwrap();
+        let all: Vec<String> = super::statically_all(&exp, &text, Path::new("e.yaml"))
+            .iter()
+            .map(|e| e.to_string())
+            .collect();
+        assert_eq!(all.len(), 5, "{all:#?}");
+        assert!(all[0].contains("expect[0]"), "{}", all[0]);
+        assert!(
+            all[1].contains("steps[0]: a step has exactly one action"),
+            "{}",
+            all[1]
+        );
+        assert!(
+            all[2].contains("steps[1].heal: no earlier fault step is named `nope`"),
+            "{}",
+            all[2]
+        );
+        assert!(all[3].contains("orders/5"), "{}", all[3]);
+        // steps[0] is named k although it has another problem; it is no fault, so:
+        assert!(
+            all[4].contains("steps[3].heal: step `k` is not a fault"),
+            "{}",
+            all[4]
+        );
+        assert_eq!(
+            parse(&text, Path::new("e.yaml")).unwrap_err().to_string(),
+            all[0]
+        );
     }
 
     #[test]

@@ -8,19 +8,22 @@ mod execute;
 mod faults;
 pub mod observer;
 mod outcome;
+pub mod prepare;
 mod reports;
+pub mod signals;
 
 pub use outcome::worst_exit_code;
+pub use prepare::{prepare, prepare_all, ComposeOverrides, Prepared, PreparedVariant};
 
 use crate::cli::Progress;
 use crate::docker::{self, cluster};
 use crate::error::{exit, Error};
 use crate::events::EventKind;
-use crate::experiment::{self, Experiment, FaultKind};
+use crate::experiment::{Experiment, FaultKind};
 use crate::report::RunResult;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
-use tokio::sync::watch;
+use tokio::sync::{oneshot, watch};
 
 #[derive(Debug, clap::Args)]
 pub struct RunArgs {
@@ -42,53 +45,126 @@ pub struct RunArgs {
     /// Write a markdown summary (e.g. $GITHUB_STEP_SUMMARY).
     #[arg(long)]
     pub summary_md: Option<PathBuf>,
+    /// Print the plan (compose file, cluster started or reused, broker settings, topics,
+    /// variants × repeats, steps, expectations) and change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    #[command(flatten)]
+    pub compose: ComposeOverrides,
 }
 
-/// Expands directories into their experiment files (sorted).
-fn experiment_files(inputs: &[PathBuf]) -> Result<Vec<PathBuf>, Error> {
-    let mut files = Vec::new();
-    for input in inputs {
-        if input.is_dir() {
-            let mut found: Vec<PathBuf> = std::fs::read_dir(input)
-                .map_err(|e| Error::Invalid(format!("{}: {e}", input.display())))?
-                .filter_map(|e| e.ok().map(|e| e.path()))
-                .filter(|p| p.extension().is_some_and(|e| e == "yaml" || e == "yml"))
-                .collect();
-            found.sort();
-            files.extend(found);
-        } else {
-            files.push(input.clone());
-        }
+/// Several errors as one: every one is printed (`error: …` each), the first decides the
+/// exit code.
+pub fn all_errors(mut errors: Vec<Error>) -> Result<(), Error> {
+    match errors.len() {
+        0 => Ok(()),
+        1 => Err(errors.remove(0)),
+        _ => Err(Error::Several(errors)),
     }
-    Ok(files)
 }
 
 pub async fn run_cli(args: RunArgs) -> Result<i32, Error> {
-    // Everything is validated before any cluster starts.
-    let mut plans = Vec::new();
-    for file in experiment_files(&args.files)? {
-        let exp = experiment::load(&file)?;
-        let compose_file = experiment::compose_path(&exp, &file);
-        let project = crate::compose::load(&compose_file)?;
-        experiment::validate_against_compose(&exp, &file, &project)?;
-        plans.push((file, exp, project));
+    // Everything is validated before any cluster starts; every error is reported.
+    let (plans, errors) = prepare::prepare_all(&args.files, &args.compose);
+    all_errors(errors)?;
+    if args.dry_run {
+        return dry_run(&plans, args.fresh).await;
     }
     let progress = Progress::new();
-    let say = |m: &str| progress.say(m);
     let docker = docker::connect().await?;
     // What an earlier killed run left behind (its owner process is gone) is healed first.
     for done in docker::sweep::sweep_orphans(&docker).await? {
         progress.line(&format!("orphan sweep: {done}"));
     }
     let (interrupt_tx, interrupt) = watch::channel(false);
+    let (abort_tx, abort_rx) = oneshot::channel();
     let current_cluster: Arc<Mutex<Option<String>>> = Arc::new(Mutex::new(None));
-    spawn_signal_handler(interrupt_tx, current_cluster.clone(), docker.clone());
+    let handler = spawn_signal_handler(
+        interrupt_tx,
+        current_cluster.clone(),
+        docker.clone(),
+        abort_tx,
+    );
+    // The second signal ends the run at once (its faults were healed by the handler); the
+    // caller exits 130.
+    let aborted = async {
+        match abort_rx.await {
+            Ok(()) => (),
+            Err(_) => std::future::pending().await,
+        }
+    };
+    let outcome = tokio::select! {
+        outcome = run_all(&docker, &plans, &args, &progress, interrupt, &current_cluster) => outcome,
+        () = aborted => {
+            progress.finish();
+            eprintln!("aborted: network rules cleared and containers unpaused; no report written (`chaos clean` heals anything left)");
+            Ok(exit::INTERRUPTED)
+        }
+    };
+    handler.abort();
+    outcome
+}
 
+/// `chaos run --dry-run`: the plan, without changing anything. Docker is asked (read-only)
+/// whether a matching cluster runs; when it cannot be reached the answer is "unknown".
+async fn dry_run(plans: &[Prepared], fresh: bool) -> Result<i32, Error> {
+    use std::collections::HashMap;
+    let docker = tokio::time::timeout(std::time::Duration::from_secs(5), docker::connect())
+        .await
+        .ok()
+        .and_then(Result::ok);
+    let mut existing: HashMap<String, Option<Vec<bollard::models::ContainerSummary>>> =
+        HashMap::new();
+    for v in plans.iter().flat_map(|p| &p.variants) {
+        if existing.contains_key(&v.plan.cluster) {
+            continue;
+        }
+        let found = match &docker {
+            Some(d) => cluster::lifecycle::list(d, Some(&v.plan.cluster))
+                .await
+                .ok(),
+            None => None,
+        };
+        existing.insert(v.plan.cluster.clone(), found);
+    }
+    let mut text = String::new();
+    for (i, p) in plans.iter().enumerate() {
+        if i > 0 {
+            text.push('\n');
+        }
+        text.push_str(&prepare::render_dry_run(
+            p,
+            fresh,
+            &|v, reuse| match existing.get(&v.plan.cluster) {
+                Some(Some(containers)) => {
+                    prepare::ClusterState::Known(cluster::decide_start(&v.plan, containers, reuse))
+                }
+                _ => prepare::ClusterState::DockerUnreachable,
+            },
+        ));
+    }
+    text.push_str("dry run: nothing was started, stopped or changed\n");
+    crate::cli::out(&text);
+    Ok(exit::PASSED)
+}
+
+async fn run_all(
+    docker: &bollard::Docker,
+    plans: &[Prepared],
+    args: &RunArgs,
+    progress: &Progress,
+    interrupt: watch::Receiver<bool>,
+    current_cluster: &Mutex<Option<String>>,
+) -> Result<i32, Error> {
+    let say = |m: &str| progress.say(m);
+    let github = crate::cli::github::on_github_actions();
     let mut results: Vec<RunResult> = Vec::new();
     let mut codes = Vec::new();
     let mut clusters_used: Vec<String> = Vec::new();
-    'files: for (file, exp, project) in &plans {
-        for variant in experiment::matrix::expand(exp) {
+    'files: for prepared in plans {
+        let exp = &prepared.experiment;
+        let file = &prepared.file;
+        for variant in &prepared.variants {
             for repeat in 1..=exp.repeat.max(1) {
                 if *interrupt.borrow() {
                     break 'files;
@@ -96,16 +172,14 @@ pub async fn run_cli(args: RunArgs) -> Result<i32, Error> {
                 let label = variant_label(exp, &variant.name, repeat);
                 progress.line(&format!("== {label}"));
                 let outcome = run_variant(
-                    &docker,
+                    docker,
                     file,
-                    &variant.experiment,
-                    project,
-                    &variant.name,
+                    variant,
                     repeat,
-                    &args,
+                    args,
                     &say,
                     interrupt.clone(),
-                    &current_cluster,
+                    current_cluster,
                 )
                 .await;
                 // Whatever happened, the cluster this variant started is ours to remove.
@@ -116,14 +190,25 @@ pub async fn run_cli(args: RunArgs) -> Result<i32, Error> {
                 }
                 match outcome {
                     Ok((result, dir, _)) => {
-                        progress.line(&crate::report::render_table(&result));
+                        progress.result(&crate::cli::style::verdicts(
+                            &crate::report::render_table(&result),
+                            crate::cli::style::stderr_colored(),
+                        ));
                         progress.line(&format!("reports: {}", dir.display()));
+                        if github {
+                            let text = std::fs::read_to_string(file).unwrap_or_default();
+                            for a in
+                                crate::cli::github::expectation_annotations(file, &text, &result)
+                            {
+                                println!("{a}");
+                            }
+                        }
                         codes.push(outcome::exit_code_of(&result, *interrupt.borrow()));
                         append_history(&args.reports, &result);
                         results.push(result);
                     }
                     Err(e) => {
-                        progress.line(&format!("error: {e}"));
+                        progress.error(&format!("error: {e}"));
                         codes.push(e.exit_code());
                         if matches!(e, Error::Interrupted) {
                             break 'files;
@@ -151,9 +236,9 @@ pub async fn run_cli(args: RunArgs) -> Result<i32, Error> {
             ) {
                 eprintln!("{}: {e}", page.display());
             }
-            progress.line(&crate::report::render_comparison(&group));
+            progress.result(&crate::report::render_comparison(&group));
             for d in crate::report::differences_beyond_noise(&group) {
-                progress.line(&format!("beyond noise: {d}"));
+                progress.result(&format!("beyond noise: {d}"));
             }
         }
     }
@@ -175,7 +260,7 @@ pub async fn run_cli(args: RunArgs) -> Result<i32, Error> {
             say(&format!(
                 "removing cluster {name} (use --keep to leave it running)"
             ));
-            cluster::down(&docker, Some(name)).await?;
+            cluster::down(docker, Some(name)).await?;
         }
     }
     progress.finish();
@@ -202,25 +287,56 @@ fn append_history(reports: &Path, result: &RunResult) {
     }
 }
 
-/// `chaos trend`: the latest run of each experiment against the previous ones.
-pub fn trend(history: &Path, previous: usize, ratio: f64) -> Result<i32, Error> {
+/// `chaos trend`: the latest run of each experiment against the previous ones. With `json`,
+/// one JSON document on stdout instead of the text.
+pub fn trend(history: &Path, previous: usize, ratio: f64, json: bool) -> Result<i32, Error> {
     let text = std::fs::read_to_string(history)
         .map_err(|e| Error::Invalid(format!("{}: {e}", history.display())))?;
+    let mut unreadable = 0usize;
     let entries: Vec<crate::report::trend::HistoryEntry> = text
         .lines()
         .filter(|l| !l.trim().is_empty())
-        .filter_map(|l| serde_json::from_str(l).ok())
+        .filter_map(|l| {
+            let entry = serde_json::from_str(l).ok();
+            unreadable += usize::from(entry.is_none());
+            entry
+        })
         .collect();
     let regressions = crate::report::trend::regressions(&entries, previous, ratio, 500.0);
+    let code = if regressions.is_empty() {
+        exit::PASSED
+    } else {
+        exit::EXPECTATIONS_FAILED
+    };
+    if json {
+        let value = serde_json::json!({
+            "history": history,
+            "runs": entries.len(),
+            "unreadable_lines": unreadable,
+            "previous": previous,
+            "ratio": ratio,
+            "regression": !regressions.is_empty(),
+            "regressions": regressions,
+        });
+        crate::cli::out(&format!(
+            "{}\n",
+            serde_json::to_string_pretty(&value).unwrap_or_default()
+        ));
+        return Ok(code);
+    }
     println!("{} runs in {}", entries.len(), history.display());
     if regressions.is_empty() {
         println!("no regression against the previous {previous} runs");
-        return Ok(exit::PASSED);
+        return Ok(code);
     }
+    let color = crate::cli::style::stdout_colored();
     for r in &regressions {
-        println!("REGRESSION {r}");
+        println!(
+            "{} {r}",
+            crate::cli::style::paint("REGRESSION", crate::cli::style::Verdict::Fail, color)
+        );
     }
-    Ok(exit::EXPECTATIONS_FAILED)
+    Ok(code)
 }
 
 /// $GITHUB_STEP_SUMMARY is appended to; other files are replaced.
@@ -253,33 +369,18 @@ fn variant_label(exp: &Experiment, variant: &str, repeat: u32) -> String {
 async fn run_variant(
     docker: &bollard::Docker,
     file: &Path,
-    exp: &Experiment,
-    project: &crate::compose::ComposeProject,
-    variant: &str,
+    variant: &PreparedVariant,
     repeat: u32,
     args: &RunArgs,
     say: &(dyn Fn(&str) + Sync),
     interrupt: watch::Receiver<bool>,
     current_cluster: &Mutex<Option<String>>,
 ) -> Result<(RunResult, PathBuf, String), Error> {
-    // A matrix axis may change the compose file.
-    let project = if experiment::compose_path(exp, file) != project.file {
-        crate::compose::load(&experiment::compose_path(exp, file))?
-    } else {
-        project.clone()
-    };
-    let plan = cluster::Plan::new(
-        &project,
-        &exp.cluster.broker_environment,
-        &exp.cluster.environment,
-    )
-    .map_err(|e| Error::Invalid(format!("{}: {e}", project.file.display())))?;
-    let images: Vec<String> = plan
-        .services
-        .iter()
-        .map(|s| s.service.image.clone())
-        .collect();
-    docker::images::ensure_for(docker, &images, say).await?;
+    let exp = &variant.experiment;
+    let variant_name = variant.name.as_str();
+    let plan = &variant.plan;
+    // Service images and, for network faults, the sidecar's: built when they are ours.
+    docker::images::ensure_for(docker, &variant.images, say).await?;
     if let Ok(mut c) = current_cluster.lock() {
         *c = Some(plan.cluster.clone());
     }
@@ -289,7 +390,7 @@ async fn run_variant(
         progress: say,
     };
     let cluster =
-        execute::unless_interrupted(&interrupt, cluster::up(docker, &plan, &options)).await??;
+        execute::unless_interrupted(&interrupt, cluster::up(docker, plan, &options)).await??;
     say(&format!(
         "cluster {} ready in {:.1} s{}",
         cluster.name,
@@ -325,14 +426,14 @@ async fn run_variant(
     if execute::is_interrupted(&interrupt) {
         return Err(Error::Interrupted);
     }
-    let dir = reports::run_dir(&args.reports, &exp.name, variant, repeat)?;
+    let dir = reports::run_dir(&args.reports, &exp.name, variant_name, repeat)?;
     let recorder = reports::Recorder::start(&dir)?;
     let sink = recorder.sink();
     let seed = exp.seed.unwrap_or_else(|| rand::random::<u32>() as u64);
     let settings = reports::settings_in_force(docker, &cluster).await;
     sink.emit(EventKind::RunStarted {
         experiment: exp.name.clone(),
-        variant: (!variant.is_empty()).then(|| variant.to_string()),
+        variant: (!variant_name.is_empty()).then(|| variant_name.to_string()),
         cluster_name: cluster.name.clone(),
         cluster_mode: cluster.mode.clone(),
         kafka_version: reports::kafka_version(docker, &cluster).await,
@@ -415,31 +516,28 @@ async fn run_variant(
     Ok((result, dir, cluster.name.clone()))
 }
 
-/// First Ctrl-C / SIGTERM: stop the steps, heal, write a partial report. Second: heal the
-/// network and unpause right now, then exit 130.
+/// First Ctrl-C / SIGTERM: stop the steps, heal, write a partial report. Second (either
+/// kind): heal the network and unpause right now, then tell the run to end (exit 130).
 fn spawn_signal_handler(
     tx: watch::Sender<bool>,
     current: Arc<Mutex<Option<String>>>,
     docker: bollard::Docker,
-) {
+    abort: oneshot::Sender<()>,
+) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
-        let mut term =
-            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
-        match term.as_mut() {
-            Some(t) => tokio::select! { _ = tokio::signal::ctrl_c() => {}, _ = t.recv() => {} },
-            None => {
-                let _ = tokio::signal::ctrl_c().await;
-            }
+        let second = signals::first_stops_second_aborts(signals::os_interrupts(), &tx, |_| {
+            eprintln!("\ninterrupted: healing every fault, then writing a partial report (again to abort at once)");
+        })
+        .await;
+        if second.is_none() {
+            return;
         }
-        eprintln!("\ninterrupted: healing every fault, then writing a partial report (again to abort at once)");
-        let _ = tx.send(true);
-        let _ = tokio::signal::ctrl_c().await;
         let name = current.lock().ok().and_then(|c| c.clone());
         if let Some(name) = name {
             let _ = docker::faults::heal_everything(&docker, &name).await;
         }
-        std::process::exit(exit::INTERRUPTED);
-    });
+        let _ = abort.send(());
+    })
 }
 
 /// `chaos report <dir>`: re-renders result.json, summary.md and the table from events.jsonl.
@@ -449,7 +547,13 @@ pub fn rerender(dir: &Path) -> Result<i32, Error> {
     let events = crate::events::read_events(std::io::BufReader::new(file))
         .map_err(|e| Error::Invalid(format!("{}: {e}", dir.display())))?;
     let (result, unwritten) = reports::analyze_and_write(dir, &events);
-    println!("{}", crate::report::render_table(&result));
+    println!(
+        "{}",
+        crate::cli::style::verdicts(
+            &crate::report::render_table(&result),
+            crate::cli::style::stdout_colored()
+        )
+    );
     if !unwritten.is_empty() {
         return Err(reports::unwritten_error(dir, &unwritten));
     }
@@ -457,7 +561,7 @@ pub fn rerender(dir: &Path) -> Result<i32, Error> {
 }
 
 /// `chaos compare`: results re-derived from each run's events, side by side.
-pub fn compare(dirs: &[PathBuf]) -> Result<i32, Error> {
+pub fn compare(dirs: &[PathBuf], json: bool) -> Result<i32, Error> {
     let mut runs: Vec<PathBuf> = Vec::new();
     for d in dirs {
         if d.join("events.jsonl").exists() {
@@ -491,8 +595,22 @@ pub fn compare(dirs: &[PathBuf]) -> Result<i32, Error> {
             .map_err(|e| Error::Invalid(format!("{}: {e}", dir.display())))?;
         results.push(reports::result_of(&events));
     }
-    println!("{}", crate::report::render_comparison(&results));
     let differences = crate::report::differences_beyond_noise(&results);
+    if json {
+        let value = serde_json::json!({
+            "runs": runs.iter().zip(&results).map(|(dir, result)| serde_json::json!({
+                "dir": dir,
+                "result": result,
+            })).collect::<Vec<_>>(),
+            "differences_beyond_noise": differences,
+        });
+        crate::cli::out(&format!(
+            "{}\n",
+            serde_json::to_string_pretty(&value).unwrap_or_default()
+        ));
+        return Ok(exit::PASSED);
+    }
+    println!("{}", crate::report::render_comparison(&results));
     if differences.is_empty() {
         println!("no difference beyond noise");
     }

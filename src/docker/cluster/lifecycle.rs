@@ -86,6 +86,52 @@ impl Cluster {
     }
 }
 
+/// What `up` does with a plan, given the containers of its cluster that exist.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StartDecision {
+    /// A cluster from the identical configuration exists: reuse it.
+    Reuse,
+    /// A cluster of that name exists but differs (or reuse is off): remove it, then start.
+    Recreate,
+    /// Nothing of that name exists: start.
+    Start,
+}
+
+impl std::fmt::Display for StartDecision {
+    fn fmt(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str(match self {
+            StartDecision::Reuse => "reuse the running cluster (same configuration)",
+            StartDecision::Recreate => {
+                "remove the existing cluster of that name and start a fresh one"
+            }
+            StartDecision::Start => "start a fresh cluster",
+        })
+    }
+}
+
+/// Pure: reuse only when every planned service exists with the plan's configuration hash.
+pub fn decide_start(
+    plan: &Plan,
+    existing: &[bollard::models::ContainerSummary],
+    reuse: bool,
+) -> StartDecision {
+    if existing.is_empty() {
+        return StartDecision::Start;
+    }
+    let same = plan.services.iter().all(|s| {
+        existing.iter().any(|c| {
+            c.labels.as_ref().and_then(|l| l.get(labels::SERVICE)) == Some(&s.service.name)
+                && c.labels.as_ref().and_then(|l| l.get(labels::CONFIG_HASH))
+                    == Some(&plan.config_hash)
+        })
+    });
+    if reuse && same {
+        StartDecision::Reuse
+    } else {
+        StartDecision::Recreate
+    }
+}
+
 pub struct UpOptions<'a> {
     pub reuse: bool,
     pub ready_timeout: Duration,
@@ -101,17 +147,9 @@ pub async fn up(
 ) -> Result<Cluster, DockerError> {
     let started = Instant::now();
     let existing = list(docker, Some(&plan.cluster)).await?;
-    let reusable = options.reuse
-        && !existing.is_empty()
-        && plan.services.iter().all(|s| {
-            existing.iter().any(|c| {
-                c.labels.as_ref().and_then(|l| l.get(labels::SERVICE)) == Some(&s.service.name)
-                    && c.labels.as_ref().and_then(|l| l.get(labels::CONFIG_HASH))
-                        == Some(&plan.config_hash)
-            })
-        });
+    let decision = decide_start(plan, &existing, options.reuse);
     let mut replaced = None;
-    if reusable {
+    if decision == StartDecision::Reuse {
         (options.progress)(&format!(
             "reusing running cluster {} (same configuration)",
             plan.cluster
@@ -139,7 +177,7 @@ pub async fn up(
             }
         }
     }
-    if !existing.is_empty() {
+    if decision == StartDecision::Recreate || replaced.is_some() {
         if replaced.is_none() {
             (options.progress)(&format!(
                 "removing cluster {} (configuration changed)",

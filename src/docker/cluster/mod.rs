@@ -4,5 +4,7 @@ pub mod lifecycle;
 pub mod plan;
 pub mod ready;
 
-pub use lifecycle::{attach, down, up, Cluster, RunningService, UpOptions};
+pub use lifecycle::{
+    attach, decide_start, down, up, Cluster, RunningService, StartDecision, UpOptions,
+};
 pub use plan::{Plan, Role, ServicePlan};

@@ -1,0 +1,471 @@
+//! Everything `chaos run` checks before it touches Docker, shared with `chaos validate` and
+//! `chaos run --dry-run`: each experiment file is loaded and validated, each compose file it
+//! (or a matrix variant) names is loaded and the experiment validated against it, and each
+//! variant's cluster plan is built. Errors are collected, not stopped at: one per problem
+//! found (a file that does not parse as YAML of the schema has one: serde stops there).
+
+use crate::compose::ComposeProject;
+use crate::docker::{cluster::Plan, images};
+use crate::error::Error;
+use crate::experiment::{self, Experiment};
+use std::path::{Path, PathBuf};
+
+/// Compose-like flags of `run` and `validate`, applied to every compose file an experiment
+/// names.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct ComposeOverrides {
+    /// Variables for ${VAR} in the compose files instead of the .env beside each (repeatable;
+    /// the process environment still wins).
+    #[arg(long = "env-file")]
+    pub env_files: Vec<PathBuf>,
+    /// The cluster (compose project) name for every experiment, instead of the compose
+    /// file's `name:` or stem.
+    #[arg(short = 'p', long = "project-name")]
+    pub project_name: Option<String>,
+}
+
+/// One matrix variant, ready to run.
+#[derive(Debug, Clone)]
+pub struct PreparedVariant {
+    /// e.g. "unclean.leader.election.enable=true"; empty without a matrix.
+    pub name: String,
+    pub experiment: Experiment,
+    pub project: ComposeProject,
+    pub plan: Plan,
+    /// Service images, and the network sidecar's when a fault needs it.
+    pub images: Vec<String>,
+}
+
+/// One experiment file, validated.
+#[derive(Debug, Clone)]
+pub struct Prepared {
+    pub file: PathBuf,
+    pub experiment: Experiment,
+    pub variants: Vec<PreparedVariant>,
+}
+
+/// Expands directories into their experiment files (sorted); a directory without any is an
+/// error, so that a typo'd suite does not pass by running nothing.
+pub fn experiment_files(inputs: &[PathBuf]) -> Result<Vec<PathBuf>, Error> {
+    let mut files = Vec::new();
+    for input in inputs {
+        if input.is_dir() {
+            let mut found: Vec<PathBuf> = std::fs::read_dir(input)
+                .map_err(|e| Error::Invalid(format!("{}: {e}", input.display())))?
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| p.extension().is_some_and(|e| e == "yaml" || e == "yml"))
+                .collect();
+            if found.is_empty() {
+                return Err(Error::Invalid(format!(
+                    "{}: no experiment files (*.yaml, *.yml) in this directory",
+                    input.display()
+                )));
+            }
+            found.sort();
+            files.extend(found);
+        } else {
+            files.push(input.clone());
+        }
+    }
+    Ok(files)
+}
+
+/// Validates one experiment file as `run` does before starting anything.
+pub fn prepare(file: &Path, overrides: &ComposeOverrides) -> Result<Prepared, Vec<Error>> {
+    let exp = experiment::load_all(file)
+        .map_err(|errors| errors.into_iter().map(Error::from).collect::<Vec<_>>())?;
+    let mut errors: Vec<Error> = Vec::new();
+    // Compose files by path, loaded and checked once each.
+    let mut composes: Vec<(PathBuf, Option<ComposeProject>)> = Vec::new();
+    let mut variants = Vec::new();
+    for variant in experiment::matrix::expand(&exp) {
+        let path = experiment::compose_path(&variant.experiment, file);
+        let project = match composes.iter().find(|(p, _)| *p == path) {
+            Some((_, project)) => project.clone(),
+            None => {
+                let project = match crate::cli::load_compose_files(
+                    std::slice::from_ref(&path),
+                    &overrides.env_files,
+                    overrides.project_name.as_deref(),
+                    &[],
+                ) {
+                    Ok(project) => {
+                        let wrong = experiment::validate_against_compose_all(&exp, file, &project);
+                        if wrong.is_empty() {
+                            Some(project)
+                        } else {
+                            errors.extend(wrong.into_iter().map(Error::from));
+                            None
+                        }
+                    }
+                    Err(e) => {
+                        errors.push(e.into());
+                        None
+                    }
+                };
+                composes.push((path, project.clone()));
+                project
+            }
+        };
+        let Some(project) = project else { continue };
+        let plan = match Plan::new(
+            &project,
+            &variant.experiment.cluster.broker_environment,
+            &variant.experiment.cluster.environment,
+        ) {
+            Ok(plan) => plan,
+            Err(e) => {
+                let e = Error::Invalid(format!("{}: {e}", project.file.display()));
+                if !errors.iter().any(|o| o.to_string() == e.to_string()) {
+                    errors.push(e);
+                }
+                continue;
+            }
+        };
+        let images = images::needed_for_plan(&plan, Some(&variant.experiment));
+        variants.push(PreparedVariant {
+            name: variant.name,
+            experiment: variant.experiment,
+            project,
+            plan,
+            images,
+        });
+    }
+    if errors.is_empty() {
+        Ok(Prepared {
+            file: file.to_path_buf(),
+            experiment: exp,
+            variants,
+        })
+    } else {
+        Err(errors)
+    }
+}
+
+/// Validates every file (directories expanded); returns the good ones and every error.
+pub fn prepare_all(
+    inputs: &[PathBuf],
+    overrides: &ComposeOverrides,
+) -> (Vec<Prepared>, Vec<Error>) {
+    let mut good = Vec::new();
+    let mut errors = Vec::new();
+    for input in inputs {
+        match experiment_files(std::slice::from_ref(input)) {
+            Ok(files) => {
+                for file in files {
+                    match prepare(&file, overrides) {
+                        Ok(p) => good.push(p),
+                        Err(e) => errors.extend(e),
+                    }
+                }
+            }
+            Err(e) => errors.push(e),
+        }
+    }
+    (good, errors)
+}
+
+/// Whether a variant's cluster would be reused, as far as can be known without changing
+/// anything.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ClusterState {
+    /// The decision `chaos up` would take now.
+    Known(crate::docker::cluster::StartDecision),
+    /// Docker could not be asked.
+    DockerUnreachable,
+}
+
+/// The plan `chaos run --dry-run` prints: compose file and cluster, whether it would be
+/// started or reused, resolved broker settings, topics, variants × repeats, steps and
+/// expectations. Pure; `state` tells what Docker would do with a plan.
+pub fn render_dry_run(
+    p: &Prepared,
+    fresh: bool,
+    state: &dyn Fn(&PreparedVariant, bool) -> ClusterState,
+) -> String {
+    use std::fmt::Write;
+    let exp = &p.experiment;
+    let mut out = String::new();
+    let repeats = exp.repeat.max(1);
+    let _ = writeln!(
+        out,
+        "experiment {} ({}): {} variant(s) × {} repeat(s) = {} run(s)",
+        exp.name,
+        p.file.display(),
+        p.variants.len(),
+        repeats,
+        p.variants.len() as u32 * repeats
+    );
+    if !exp.description.trim().is_empty() {
+        let _ = writeln!(out, "  {}", exp.description.trim());
+    }
+    let mut previous_brokers: Option<Vec<String>> = None;
+    for v in &p.variants {
+        let e = &v.experiment;
+        let reuse = e.cluster.reuse && !fresh;
+        let label = if v.name.is_empty() {
+            "the run".to_string()
+        } else {
+            format!("variant [{}]", v.name)
+        };
+        let _ = writeln!(out, "{label}:");
+        let _ = writeln!(
+            out,
+            "  compose file: {}    cluster: {} ({} mode)",
+            v.project.file.display(),
+            v.plan.cluster,
+            v.plan.mode()
+        );
+        let cluster_line = match state(v, reuse) {
+            ClusterState::Known(d) => d.to_string(),
+            ClusterState::DockerUnreachable => {
+                if reuse {
+                    "start or reuse: unknown (Docker unreachable)".to_string()
+                } else {
+                    "start a fresh cluster (reuse off); Docker unreachable".to_string()
+                }
+            }
+        };
+        let _ = writeln!(
+            out,
+            "  cluster: {cluster_line}; images: {}",
+            v.images.join(", ")
+        );
+        if !e.cluster.broker_environment.is_empty() {
+            let _ = writeln!(
+                out,
+                "  broker environment (added to every broker): {}",
+                e.cluster
+                    .broker_environment
+                    .iter()
+                    .map(|(k, v)| format!("{k}={v}"))
+                    .collect::<Vec<_>>()
+                    .join("  ")
+            );
+        }
+        for (service, env) in &e.cluster.environment {
+            let _ = writeln!(
+                out,
+                "  environment of {service}: {}",
+                env.iter()
+                    .map(|(k, v)| format!("{k}={v}"))
+                    .collect::<Vec<_>>()
+                    .join("  ")
+            );
+        }
+        let brokers: Vec<String> = v
+            .plan
+            .brokers()
+            .map(|(s, id)| {
+                let mut env: Vec<String> = s
+                    .service
+                    .environment
+                    .iter()
+                    .filter(|(k, _)| k.starts_with("KAFKA_"))
+                    .map(|(k, v)| format!("{k}={v}"))
+                    .collect();
+                env.sort();
+                format!(
+                    "  broker {id} ({}, {}, host {}): {}",
+                    s.service.name,
+                    s.service.image,
+                    s.host_bootstrap.as_deref().unwrap_or("—"),
+                    env.join("  ")
+                )
+            })
+            .collect();
+        if previous_brokers.as_ref() == Some(&brokers) {
+            let _ = writeln!(out, "  brokers: as above");
+        } else {
+            for line in &brokers {
+                let _ = writeln!(out, "{line}");
+            }
+        }
+        previous_brokers = Some(brokers);
+        for t in &e.topics {
+            let config = t
+                .config
+                .iter()
+                .map(|(k, v)| format!("{k}={}", v.0))
+                .collect::<Vec<_>>()
+                .join(", ");
+            let _ = writeln!(
+                out,
+                "  topic {}: {} partition(s), replication factor {}{}",
+                t.name,
+                t.partition_count(),
+                if t.assignment.is_empty() {
+                    t.replication_factor
+                } else {
+                    t.assignment[0].len() as i32
+                },
+                if config.is_empty() {
+                    String::new()
+                } else {
+                    format!(", {config}")
+                }
+            );
+        }
+        if let Some(w) = &e.workload {
+            let _ = writeln!(
+                out,
+                "  workload: acks={} rate={} msg/s size={} B delivery-timeout={}{}{}",
+                w.acks.as_kafka(),
+                w.rate,
+                w.message_size,
+                humantime::format_duration(w.delivery_timeout),
+                if w.idempotence { " idempotence" } else { "" },
+                if w.consumer { " consumer" } else { "" }
+            );
+        }
+    }
+    let _ = writeln!(
+        out,
+        "steps (observer every {}):",
+        humantime::format_duration(exp.observer.period)
+    );
+    if exp.steps.is_empty() {
+        let _ = writeln!(out, "  (none)");
+    }
+    for (i, s) in exp.steps.iter().enumerate() {
+        let _ = writeln!(out, "  {}. {}", i + 1, describe_step(s));
+    }
+    let _ = writeln!(out, "expectations:");
+    if exp.expect.is_empty() {
+        let _ = writeln!(out, "  (none)");
+    }
+    for e in &exp.expect {
+        let _ = writeln!(out, "  - {e}");
+    }
+    out
+}
+
+fn describe_step(s: &experiment::Step) -> String {
+    let mut d = match (&s.fault, &s.heal, &s.wait, &s.wait_for, &s.assert, &s.elect) {
+        (Some(f), ..) => {
+            let mut d = format!("fault {} on {}", f.kind.as_str(), f.target);
+            if !f.peers.is_empty() {
+                let peers: Vec<String> = f.peers.iter().map(|p| p.to_string()).collect();
+                d.push_str(&format!(" from [{}] ({:?})", peers.join(", "), f.direction));
+            }
+            if let Some(r) = &f.rate {
+                d.push_str(&format!(" rate {r}"));
+            }
+            d
+        }
+        (_, Some(h), ..) => format!("heal {h}"),
+        (_, _, Some(w), ..) => format!("wait {}", humantime::format_duration(*w)),
+        (_, _, _, Some(c), ..) => format!(
+            "wait for {c} (timeout {})",
+            humantime::format_duration(s.timeout.unwrap_or(std::time::Duration::from_secs(60)))
+        ),
+        (_, _, _, _, Some(c), _) => format!("assert {c}"),
+        (.., Some(e)) => format!("elect {:?} leader of {}", e.election_type, e.partition),
+        _ => "nothing".into(),
+    };
+    if let Some(name) = &s.name {
+        d = format!("[{name}] {d}");
+    }
+    if let Some(at) = s.at {
+        d.push_str(&format!(" (at {})", humantime::format_duration(at)));
+    }
+    d
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::docker::cluster::StartDecision;
+
+    fn fixture(name: &str) -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join(name)
+    }
+
+    #[test]
+    fn a_good_file_prepares_with_its_plan() {
+        let p = prepare(
+            &fixture("tests/fixtures/good/experiment.yaml"),
+            &ComposeOverrides::default(),
+        )
+        .expect("valid");
+        assert_eq!(p.variants.len(), 1);
+        assert_eq!(p.variants[0].plan.brokers().count(), 3);
+    }
+
+    #[test]
+    fn every_bad_file_is_reported_not_just_the_first() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        std::fs::write(
+            dir.path().join("a.yaml"),
+            "name: a\ncluster: {compose: nope.yml}\n",
+        )
+        .expect("write");
+        std::fs::write(dir.path().join("b.yaml"), "name: b\n").expect("write");
+        let good = fixture("tests/fixtures/good/experiment.yaml");
+        let (ok, errors) = prepare_all(
+            &[dir.path().to_path_buf(), good],
+            &ComposeOverrides::default(),
+        );
+        assert_eq!(ok.len(), 1);
+        assert_eq!(errors.len(), 2, "{errors:?}");
+        assert!(errors[0].to_string().contains("nope.yml"), "{}", errors[0]);
+        assert!(errors[1].to_string().contains("b.yaml"), "{}", errors[1]);
+    }
+
+    #[test]
+    fn an_empty_directory_is_an_error() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (ok, errors) = prepare_all(&[dir.path().to_path_buf()], &ComposeOverrides::default());
+        assert!(ok.is_empty());
+        assert!(errors[0].to_string().contains("no experiment files"));
+    }
+
+    #[test]
+    fn project_name_and_env_file_reach_every_variant() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let env = dir.path().join("images.env");
+        std::fs::write(&env, "KAFKA_IMAGE=confluentinc/cp-kafka:7.9.1\n").expect("write");
+        let exp = fixture("experiments/compare-unclean.yaml");
+        let overrides = ComposeOverrides {
+            env_files: vec![env],
+            project_name: Some("Mine".into()),
+        };
+        let p = prepare(&exp, &overrides).expect("valid");
+        for v in &p.variants {
+            assert_eq!(v.plan.cluster, "mine");
+            assert!(
+                v.images
+                    .contains(&"confluentinc/cp-kafka:7.9.1".to_string()),
+                "{:?}",
+                v.images
+            );
+        }
+    }
+
+    #[test]
+    fn the_dry_run_says_what_would_happen_or_that_docker_is_unreachable() {
+        let p = prepare(
+            &fixture("tests/fixtures/good/experiment.yaml"),
+            &ComposeOverrides::default(),
+        )
+        .expect("valid");
+        let text = render_dry_run(&p, false, &|_, _| ClusterState::DockerUnreachable);
+        assert!(
+            text.contains("1 variant(s) × 1 repeat(s) = 1 run(s)"),
+            "{text}"
+        );
+        assert!(text.contains("unknown (Docker unreachable)"), "{text}");
+        assert!(text.contains("topic orders: 3 partition(s)"), "{text}");
+        assert!(
+            text.contains("[k] fault kill on leader-of orders/0"),
+            "{text}"
+        );
+        assert!(text.contains("- failover.metadata.max < 25s"), "{text}");
+        assert!(text.contains("broker 1 (kafka-1"), "{text}");
+        let text = render_dry_run(&p, true, &|_, reuse| {
+            assert!(!reuse, "--fresh turns reuse off");
+            ClusterState::Known(StartDecision::Recreate)
+        });
+        assert!(text.contains("remove the existing cluster"), "{text}");
+    }
+}
