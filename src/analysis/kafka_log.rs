@@ -36,10 +36,11 @@ fn parse_leadership_line(line: &str) -> Option<LoggedLeadership> {
     })
 }
 
-/// "[2026-11-24 22:03:14,470] …" → Unix ms (UTC).
+/// "[2026-11-24 22:03:14,470] …" (Kafka 3, log4j) or "[2026-11-27T11:24:20,068] …" (Kafka 4,
+/// log4j2) → Unix ms (UTC).
 fn parse_log4j_timestamp(line: &str) -> Option<i64> {
     let stamp = line.strip_prefix('[')?.get(..23)?;
-    let (date, time) = stamp.split_once(' ')?;
+    let (date, time) = stamp.split_once([' ', 'T'])?;
     let mut d = date.split('-').map(|x| x.parse::<i64>());
     let (y, m, day) = (d.next()?.ok()?, d.next()?.ok()?, d.next()?.ok()?);
     let (hms, millis) = time.split_once(',')?;
@@ -78,6 +79,15 @@ mod tests {
         let dashed = line.replace("orders-0", "my-topic-12");
         let parsed = leadership_lines(&dashed).remove(0);
         assert_eq!((parsed.topic.as_str(), parsed.partition), ("my-topic", 12));
+    }
+
+    #[test]
+    fn parses_kafka_4_log4j2_lines_with_a_t_between_date_and_time() {
+        let line = "[2026-11-27T11:24:20,068] INFO [Broker id=2] Leader orders-0 with topic id Some(SJtpIGWMS5GRKJKxlX7WpQ) starts at leader epoch 1 from offset 201 with partition epoch 1, high watermark 200, ISR [2,3], adding replicas [] and removing replicas [] . Previous leader Some(1) and previous leader epoch was 0. (state.change.logger)";
+        let parsed = leadership_lines(line).remove(0);
+        assert_eq!((parsed.partition, parsed.leader_epoch), (0, 1));
+        // 2026-11-27T11:24:20.068Z
+        assert_eq!(parsed.logged_wall_ms, 1_795_778_660_068);
     }
 
     #[test]

@@ -222,6 +222,8 @@ pub fn fill(result: &mut RunResult, timeline: &Timeline, events: &[&Event]) {
     let mut offline = OfflineSummary::default();
     let down = held_down(events);
     let period_us = (result.error_bar_ms * 1000.0) as u64;
+    let logged = logged_leadership(events);
+    let mut failovers_logged = Vec::new();
     for ((topic, partition), history) in &timeline.partitions {
         let mut pr = PartitionResult {
             topic: topic.clone(),
@@ -241,6 +243,7 @@ pub fn fill(result: &mut RunResult, timeline: &Timeline, events: &[&Event]) {
             resumed: None,
             fresh_client_ms: None,
             probe_error: None,
+            failover_log_ms: None,
         };
         for e in events {
             if let EventKind::Probe {
@@ -334,7 +337,19 @@ pub fn fill(result: &mut RunResult, timeline: &Timeline, events: &[&Event]) {
             let new_leader = history
                 .iter()
                 .find(|(t, s)| *t > *fault_at && s.leader.is_some_and(|l| !brokers.contains(&l)));
-            if let Some((t, _)) = new_leader {
+            if let Some((t, state)) = new_leader {
+                // The new leader's own log line for that epoch: the same host clock as the
+                // fault's Docker event, to the millisecond.
+                if let Some(logged_at) = logged.iter().find_map(|(at, l)| {
+                    (l.topic == *topic
+                        && l.partition == *partition
+                        && l.leader_epoch == state.leader_epoch)
+                        .then_some(*at)
+                }) {
+                    let v = ms(logged_at.saturating_sub(*fault_at));
+                    failovers_logged.push(v);
+                    pr.failover_log_ms = Some(pr.failover_log_ms.map_or(v, |m: f64| m.max(v)));
+                }
                 let v = ms(t - fault_at);
                 failovers.push(v);
                 if pr.failover_ms.is_none_or(|m| v >= m) {
@@ -397,6 +412,7 @@ pub fn fill(result: &mut RunResult, timeline: &Timeline, events: &[&Event]) {
         result.partitions.push(pr);
     }
     result.failover.metadata_ms = stats(&failovers);
+    result.failover.log_ms = stats(&failovers_logged);
     if failover_error_us > 0 {
         result.failover.resolution_ms = ms(failover_error_us);
     }
@@ -416,9 +432,11 @@ pub fn fill(result: &mut RunResult, timeline: &Timeline, events: &[&Event]) {
     result.log_check = log_check(timeline, events);
 }
 
-/// Each observed leader change against the new leader's own log line for the same epoch.
-fn log_check(timeline: &Timeline, events: &[&Event]) -> Option<LogCheck> {
-    let logged: Vec<(u64, crate::analysis::kafka_log::LoggedLeadership)> = events
+/// Every leadership change the brokers logged, at its log time (run clock).
+fn logged_leadership(
+    events: &[&Event],
+) -> Vec<(u64, crate::analysis::kafka_log::LoggedLeadership)> {
+    events
         .iter()
         .filter_map(|e| match &e.kind {
             EventKind::KafkaLog { line, .. } => leadership_lines(line)
@@ -427,7 +445,12 @@ fn log_check(timeline: &Timeline, events: &[&Event]) -> Option<LogCheck> {
                 .map(|l| (e.at_us, l)),
             _ => None,
         })
-        .collect();
+        .collect()
+}
+
+/// Each observed leader change against the new leader's own log line for the same epoch.
+fn log_check(timeline: &Timeline, events: &[&Event]) -> Option<LogCheck> {
+    let logged = logged_leadership(events);
     if logged.is_empty() {
         return None;
     }
@@ -570,6 +593,32 @@ mod tests {
         assert_eq!(p.failover_error_ms, Some(7600.0));
         // Unavailable from the kill (the leader was held down) to the new leader.
         assert_eq!(p.unavailable_ms, 8000.0);
+    }
+
+    #[test]
+    fn the_new_leaders_log_line_gives_the_failover_to_the_millisecond() {
+        let log = |at_ms: u64, epoch: i32| {
+            ev(
+                at_ms,
+                EventKind::KafkaLog {
+                    service: "kafka-2".into(),
+                    logged_wall_ms: 0,
+                    line: format!("[2026-11-27T11:24:20,068] INFO [Broker id=2] Leader orders-0 with topic id Some(x) starts at leader epoch {epoch} from offset 1 (state.change.logger)"),
+                },
+            )
+        };
+        let r = analyze(vec![
+            ev(0, snap(Some(1), 0, &[1, 2], 1)),
+            kill(1000, 1),
+            log(6_937, 1),
+            ev(7000, snap(Some(2), 1, &[2], 2)),
+        ]);
+        let p = &r.partitions[0];
+        assert_eq!(p.failover_ms, Some(6000.0));
+        assert_eq!(p.failover_log_ms, Some(5937.0));
+        assert_eq!(r.failover.log_ms.max, Some(5937.0));
+        let table = crate::report::render_table(&r);
+        assert!(table.contains("5.94 s ± 1 ms (log; poll 6.00 s"), "{table}");
     }
 
     #[test]

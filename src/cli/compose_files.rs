@@ -382,7 +382,9 @@ mod tests {
             "unknown.yml",
             "services:\n  kafka-1:\n    privileged: true\n",
         );
-        let e = load(&[base, unknown], &[], None, &[]).unwrap_err().to_string();
+        let e = load(&[base, unknown], &[], None, &[])
+            .unwrap_err()
+            .to_string();
         assert!(
             e.contains("base.yml + ") && e.contains("unknown.yml") && e.contains("privileged"),
             "{e}"

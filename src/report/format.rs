@@ -16,6 +16,16 @@ pub fn opt_ms(ms: Option<f64>) -> String {
     ms.map(duration_ms).unwrap_or_else(|| "—".into())
 }
 
+/// A failover: from the new leader's own log line (± 1 ms) where there is one, with the
+/// poll-derived time beside it; else the poll-derived time with its error bar.
+pub fn failover(p: &super::PartitionResult, error_bar_ms: f64) -> String {
+    let polled = measured(p.failover_ms, p.failover_error_ms.unwrap_or(error_bar_ms));
+    match (p.failover_log_ms, p.failover_ms) {
+        (Some(logged), Some(_)) => format!("{} ± 1 ms (log; poll {polled})", duration_ms(logged)),
+        _ => polled,
+    }
+}
+
 /// A metadata-derived time with the observer's poll period as its error bar.
 pub fn measured(ms: Option<f64>, error_bar_ms: f64) -> String {
     match ms {

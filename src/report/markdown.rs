@@ -55,7 +55,7 @@ pub fn render_markdown(r: &RunResult) -> String {
             "| {}/{} | {} | {} | {} | {} | {} | {} | {} | {} |\n",
             p.topic,
             p.partition,
-            measured(p.failover_ms, p.failover_error_ms.unwrap_or(r.error_bar_ms)),
+            super::format::failover(p, r.error_bar_ms),
             duration_ms(p.unavailable_ms),
             duration_ms(p.offline_ms),
             duration_ms(p.under_replicated_ms),

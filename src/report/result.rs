@@ -160,6 +160,11 @@ pub struct PartitionResult {
     pub unavailable_ms: f64,
     #[serde(default)]
     pub unavailable_intervals: Vec<Interval>,
+    /// Fault → the new leader's own log line ("Leader t-p … starts at leader epoch N"), ms:
+    /// broker and Docker on one host clock, ± 1 ms (the log's resolution). The primary
+    /// failover time where the line was found; `failover_ms` (polls) cross-checks it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failover_log_ms: Option<f64>,
     /// The error bar `failover_ms` really had: from the observer's view before the new
     /// leader was seen to the view that showed it (the poll period, more after a blind spell).
     #[serde(default)]
@@ -197,6 +202,9 @@ pub struct FailoverSummary {
     pub resolution_ms: f64,
     /// Leaderless → leader elected, over partitions that went offline, ms.
     pub election_ms: Stats,
+    /// Fault → the new leader's log line, over affected partitions, ms (± 1 ms).
+    #[serde(default)]
+    pub log_ms: Stats,
 }
 
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]

@@ -85,7 +85,7 @@ pub fn render_table(r: &RunResult) -> String {
     for p in &r.partitions {
         rows.push(vec![
             format!("{}/{}", p.topic, p.partition),
-            measured(p.failover_ms, p.failover_error_ms.unwrap_or(r.error_bar_ms)),
+            super::format::failover(p, r.error_bar_ms),
             duration_ms(p.unavailable_ms),
             duration_ms(p.offline_ms),
             duration_ms(p.under_replicated_ms),
@@ -111,6 +111,16 @@ pub fn render_table(r: &RunResult) -> String {
         ));
     }
     let fo = &r.failover.metadata_ms;
+    let lo = &r.failover.log_ms;
+    if lo.count > 0 {
+        out.push_str(&format!(
+            "failover (broker log, ± 1 ms): min {} / p50 {} / max {} over {} partition(s)\n",
+            opt_ms(lo.min),
+            opt_ms(lo.p50),
+            opt_ms(lo.max),
+            lo.count
+        ));
+    }
     out.push_str(&format!(
         "failover (metadata): min {} / p50 {} / max {} over {} partition(s), ± {}    controller failover: {}\n",
         opt_ms(fo.min),

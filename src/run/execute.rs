@@ -420,7 +420,14 @@ async fn probe_recoveries(
 ) {
     let mut usable: std::collections::HashMap<i32, bool> = Default::default();
     let mut probes = tokio::task::JoinSet::new();
-    while view.changed().await.is_ok() {
+    // A fault holds a leader down before the metadata changes (a killed ZooKeeper-mode
+    // leader stays listed for seconds): look again every 100 ms, not only on changes.
+    let mut recheck = tokio::time::interval(Duration::from_millis(100));
+    loop {
+        tokio::select! {
+            changed = view.changed() => if changed.is_err() { break },
+            _ = recheck.tick() => {}
+        }
         let snapshot = view.borrow_and_update().clone();
         // A blind observer's empty view says nothing about usability.
         if snapshot.partitions.is_empty() {
