@@ -31,15 +31,28 @@ fn leader_kill_failover_follows_the_zookeeper_session_timeout() {
     // zookeeper.session.timeout.ms = 6000. ZooKeeper counts the timeout from the session's
     // last heartbeat (the client pings every third of it) and expires on its 2 s tick: the
     // broker is declared dead 4–8 s after the kill, plus the election and the poll period.
+    // Session expiry lands between 2/3·T (the last ping was T/3 before the kill) and
+    // T + tick (ZooKeeper expires sessions on its 2 s tick) = 4–8 s; the controller's election
+    // and the new leader's LeaderAndIsr add a few hundred ms on two busy cores.
     let failover = f64_at(r, "/failover/metadata_ms/max");
+    let logged = f64_at(r, "/failover/log_ms/max");
     assert!(
-        (3_800.0..=10_000.0).contains(&failover),
-        "failover {failover} ms outside 3.8–10 s for a 6 s session"
+        (3_900.0..=9_000.0).contains(&logged),
+        "failover {logged} ms (broker log) outside 3.9–9 s for a 6 s session"
     );
-    assert_eq!(
-        f64_at(r, "/failover/resolution_ms"),
-        100.0,
-        "error bar = observer period"
+    // The poll-derived time agrees with the log's within its own error bar (the poll period).
+    let error = f64_at(r, "/partitions/0/failover_error_ms");
+    assert!(error <= 250.0, "error bar {error} ms");
+    assert!(
+        (-50.0..=error + 150.0).contains(&(failover - logged)),
+        "poll {failover} ms vs log {logged} ms"
+    );
+    assert!(r.get("unobserved").is_none(), "observer blind: {r:#}");
+    // The client resumed, and a fresh client wrote as soon as the partition was usable.
+    assert_eq!(r["workload"]["resumed"], true);
+    assert!(
+        f64_at(r, "/partitions/0/fresh_client_ms") < 3_000.0,
+        "{r:#}"
     );
     assert_eq!(f64_at(r, "/verification/lost_acked"), 0.0);
     assert!(f64_at(r, "/workload/acked") > 500.0);
