@@ -745,3 +745,48 @@ fn a_full_disk_while_writing_reports_is_exit_4_and_nothing_measured_is_lost() {
     );
     assert_everything_healed();
 }
+
+/// Freezes a broker's JVM behind Docker's back (SIGSTOP, not a pause): Docker still reports it
+/// running, so nothing a heal does brings it back.
+fn freeze_behind_dockers_back(container: &str) {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let docker = chaos::docker::connect().await.unwrap();
+        docker
+            .kill_container(
+                container,
+                Some(
+                    bollard::query_parameters::KillContainerOptionsBuilder::default()
+                        .signal("SIGSTOP")
+                        .build(),
+                ),
+            )
+            .await
+            .unwrap();
+    });
+}
+
+#[test]
+fn a_reused_cluster_that_is_not_ready_is_replaced_by_a_fresh_one() {
+    let _one = cluster_test();
+    // The shared cluster exists (started or reused) and is ready.
+    let (code, _, _) = run("tests/experiments/no-fault.yaml", "seed-unready-before");
+    assert_eq!(code, Some(0));
+    // An earlier test leaves a broker that can no longer register: ZooKeeper expires the
+    // frozen broker's session after 6 s and the cluster is not ready any more.
+    freeze_behind_dockers_back("seed-kafka-3");
+    let (code, results, _) = run("tests/experiments/no-fault.yaml", "seed-unready-after");
+    let r = &results[0];
+    assert_eq!(code, Some(0), "{r:#}");
+    assert_eq!(r["cluster"]["reused"], false, "{r:#}");
+    assert!(
+        r["notes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|n| n.as_str().unwrap().contains("replaced by a fresh one")),
+        "the run says why it did not reuse the cluster: {r:#}"
+    );
+    assert_eq!(f64_at(r, "/verification/lost_acked"), 0.0);
+    assert_everything_healed();
+}

@@ -62,6 +62,8 @@ struct Shared {
     gap_floor_us: u64,
     /// When the producer started (run clock, µs): a partition never acked is silent since.
     started_at_us: u64,
+    /// The last message handed to librdkafka (run clock, µs).
+    last_send_us: AtomicU64,
     topic: String,
     producer_id: u64,
 }
@@ -215,6 +217,7 @@ impl TrackedProducer {
             // A gap worth recording: well above the normal spacing of acks on a partition.
             gap_floor_us: (per_partition_interval_us * 5).max(200_000),
             started_at_us,
+            last_send_us: AtomicU64::new(started_at_us),
             topic: options.topic.clone(),
             producer_id: options.producer_id,
         });
@@ -296,6 +299,11 @@ impl TrackedProducer {
         }
     }
 
+    /// Whether the producer still sends (it stops at its message count, if any).
+    pub fn is_sending(&self) -> bool {
+        self.sender.as_ref().is_some_and(|s| !s.is_finished())
+    }
+
     /// Whether every partition has had an ack at or after `t_us` (run clock).
     pub fn every_partition_acked_since(&self, t_us: u64) -> bool {
         lock(&self.shared.last_ack_us)
@@ -330,7 +338,8 @@ impl TrackedProducer {
             let _ = sender.join();
         }
         let duration_us = self.started.elapsed().as_micros() as u64;
-        let stopped_at = self.shared.sink.clock().now_us();
+        // Sending stopped here (earlier than now when a message count was reached).
+        let stopped_at = self.shared.last_send_us.load(Ordering::Relaxed);
         let _ = self
             .producer
             .flush(self.options.delivery_timeout + Duration::from_secs(5));
@@ -434,6 +443,7 @@ fn send_loop(
                 seqs[partition as usize] += 1;
                 shared.sent.fetch_add(1, Ordering::Relaxed);
                 lock(&shared.ledger).record_sent(partition, seq);
+                shared.last_send_us.store(id.sent_at_us, Ordering::Relaxed);
                 n += 1;
             }
             Err((e, _)) if e.rdkafka_error_code() == Some(RDKafkaErrorCode::QueueFull) => {

@@ -257,7 +257,8 @@ pub async fn execute(ctx: &RunContext<'_>, interrupt: watch::Receiver<bool>) -> 
             let from = ctx.sink.clock().now_us();
             let resumed = async {
                 let mut check = tokio::time::interval(Duration::from_millis(100));
-                while !p.every_partition_acked_since(from) {
+                // A producer that reached its message count sends nothing more to wait for.
+                while p.is_sending() && !p.every_partition_acked_since(from) {
                     check.tick().await;
                 }
             };
