@@ -280,6 +280,13 @@ pub struct ConsumerSummary {
     pub latency_histograms: Vec<(String, String)>,
     /// Per partition, the longest time between two deliveries (or from the first send).
     pub gaps: Vec<ConsumerSilence>,
+    /// Our messages delivered to it more than once.
+    #[serde(default)]
+    pub duplicates: u64,
+    /// Times a partition's delivered offsets went back (a re-fetch after a leader change or
+    /// a truncation).
+    #[serde(default)]
+    pub rewinds: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
@@ -324,6 +331,10 @@ pub struct VerificationSummary {
     pub partitions: Vec<PartitionVerification>,
     /// The first lost messages (capped), for the report.
     pub lost_sample: Vec<LostMessage>,
+    /// Messages the live consumer received that the re-read no longer finds: consumed, then
+    /// truncated away. `None` without a live consumer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub consumed_then_lost: Option<u64>,
     /// Messages whose outcome the client never learned, resolved by the re-read.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub unknown: Option<UnknownOutcomes>,

@@ -207,6 +207,15 @@ fn unclean_election_trades_offline_time_for_acked_loss() {
         offline(unclean) < offline(clean),
         "unclean election must shorten the offline window"
     );
+    // A consumer read what A acknowledged alone (A's high watermark moved with A alone), and
+    // the unclean election then truncated it: the worst case, reported as such.
+    let consumed_lost = f64_at(unclean, "/verification/consumed_then_lost");
+    assert!(
+        consumed_lost > 0.0
+            && consumed_lost <= lost + f64_at(unclean, "/verification/unacked_present"),
+        "consumed then lost {consumed_lost} vs lost {lost}"
+    );
+    assert_eq!(f64_at(clean, "/verification/consumed_then_lost"), 0.0);
     assert_eq!(unclean["verification"]["complete"], true);
     assert_eq!(
         unclean["cluster"]["reused"], true,

@@ -188,6 +188,29 @@ struct PartitionRead {
     highest: Option<u64>,
 }
 
+/// The messages (per partition, by sequence) some reader saw: the live consumer's record, to
+/// find what it consumed that the cluster later lost.
+#[derive(Debug, Default, Clone)]
+pub struct SeenSet {
+    partitions: Vec<BitSet>,
+}
+
+impl SeenSet {
+    pub fn new(partitions: i32) -> Self {
+        Self {
+            partitions: vec![BitSet::default(); partitions.max(0) as usize],
+        }
+    }
+
+    /// Records `seq` of `partition`; true when it had been seen before (a duplicate).
+    pub fn insert(&mut self, partition: i32, seq: u64) -> bool {
+        usize::try_from(partition)
+            .ok()
+            .and_then(|p| self.partitions.get_mut(p))
+            .is_some_and(|b| b.set(seq))
+    }
+}
+
 #[derive(Debug)]
 pub struct ReadChecker {
     partitions: Vec<PartitionRead>,
@@ -220,6 +243,24 @@ impl ReadChecker {
 
     pub fn approx_heap_bytes(&self) -> usize {
         self.partitions.iter().map(|p| p.seen.bytes()).sum()
+    }
+
+    /// Messages another reader consumed that this re-read no longer finds: consumed, then
+    /// truncated away (e.g. by an unclean election) — data a consumer acted on and the cluster
+    /// lost.
+    pub fn consumed_then_lost(&self, consumed: &SeenSet) -> u64 {
+        self.partitions
+            .iter()
+            .zip(&consumed.partitions)
+            .map(|(read, consumed)| {
+                consumed
+                    .words
+                    .iter()
+                    .enumerate()
+                    .map(|(w, c)| (c & !read.seen.word(w)).count_ones() as u64)
+                    .sum::<u64>()
+            })
+            .sum()
     }
 
     pub fn finish(self, ledger: &AckLedger, complete: bool) -> VerificationSummary {
@@ -441,6 +482,22 @@ mod tests {
         assert_eq!(sum, u.total, "the classes add up");
         // Read-but-never-acked still counts every unacked message found in the log.
         assert_eq!(v.unacked_present, 3);
+    }
+
+    #[test]
+    fn what_a_consumer_saw_and_the_reread_no_longer_finds_was_consumed_then_lost() {
+        let l = ledger(&[(0, 0, 0), (0, 1, 1), (0, 2, 2)]);
+        let mut consumed = SeenSet::new(2);
+        for s in [0, 1, 2] {
+            assert!(!consumed.insert(0, s));
+        }
+        assert!(consumed.insert(0, 2), "a second delivery is a duplicate");
+        let mut c = ReadChecker::new(&l);
+        c.observe(0, 0, 0);
+        assert_eq!(c.consumed_then_lost(&consumed), 2);
+        c.observe(0, 1, 1);
+        c.observe(0, 2, 2);
+        assert_eq!(c.consumed_then_lost(&consumed), 0);
     }
 
     #[test]

@@ -98,6 +98,8 @@ pub fn summarize_consumer(events: &[&Event], errors: &mut Vec<String>) -> Option
         e2e_latency_ms: all.as_ref().map(latency).unwrap_or_default(),
         e2e_by_phase_ms: by_phase,
         longest_gap,
+        duplicates: done.duplicates,
+        rewinds: done.rewinds,
     })
 }
 
@@ -142,6 +144,8 @@ mod tests {
                         to_us: 1_200_000,
                     },
                 ],
+                duplicates: 0,
+                rewinds: 0,
             }),
         };
         let mut errors = vec![];

@@ -6,6 +6,7 @@
 use super::payload;
 use super::producer::{encode_histograms, histogram, PHASES};
 use super::KafkaError;
+use crate::analysis::verify::SeenSet;
 use crate::clock::EventSink;
 use crate::events::{ConsumerSilence, ConsumerSummary};
 use hdrhistogram::Histogram;
@@ -23,7 +24,7 @@ pub struct LiveConsumer {
     enough: Arc<AtomicU64>,
     /// Signalled when the reader stops by itself (it has `enough`).
     done: std::sync::mpsc::Receiver<()>,
-    reader: Option<std::thread::JoinHandle<ConsumerSummary>>,
+    reader: Option<std::thread::JoinHandle<(ConsumerSummary, SeenSet)>>,
 }
 
 struct Reading {
@@ -37,6 +38,11 @@ struct Reading {
     last_us: Vec<Option<u64>>,
     longest: Vec<Option<(u64, u64)>>,
     started_us: u64,
+    /// Every message delivered, for duplicates and for what the cluster later lost.
+    seen: SeenSet,
+    duplicates: u64,
+    last_offset: Vec<Option<i64>>,
+    rewinds: u64,
 }
 
 impl LiveConsumer {
@@ -80,6 +86,10 @@ impl LiveConsumer {
             last_us: vec![None; n],
             longest: vec![None; n],
             started_us,
+            seen: SeenSet::new(partitions),
+            duplicates: 0,
+            last_offset: vec![None; n],
+            rewinds: 0,
         };
         let (done_tx, done) = std::sync::mpsc::channel();
         let reader = {
@@ -101,8 +111,9 @@ impl LiveConsumer {
         })
     }
 
-    /// Reads on until `acked` of our messages arrived or `grace` passed, then stops.
-    pub fn finish(mut self, acked: u64, grace: Duration) -> ConsumerSummary {
+    /// Reads on until `acked` of our messages arrived or `grace` passed, then stops. Returns
+    /// what it saw, and which messages (to compare with the re-read).
+    pub fn finish(mut self, acked: u64, grace: Duration) -> (ConsumerSummary, SeenSet) {
         self.enough.store(acked, Ordering::Relaxed);
         let _ = self.done.recv_timeout(grace);
         self.stop.store(true, Ordering::Relaxed);
@@ -126,7 +137,7 @@ impl Reading {
         stop: &AtomicBool,
         enough: &AtomicU64,
         phase: &AtomicUsize,
-    ) -> ConsumerSummary {
+    ) -> (ConsumerSummary, SeenSet) {
         while !stop.load(Ordering::Relaxed) && self.received < enough.load(Ordering::Relaxed) {
             let Some(Ok(m)) = self.consumer.poll(Duration::from_millis(100)) else {
                 continue;
@@ -142,6 +153,15 @@ impl Reading {
             let phase = phase.load(Ordering::Relaxed).min(PHASES.len() - 1);
             self.histograms[phase].saturating_record(now.saturating_sub(id.sent_at_us).max(1));
             let p = m.partition() as usize;
+            if self.seen.insert(m.partition(), id.seq) {
+                self.duplicates += 1;
+            }
+            if let Some(last) = self.last_offset.get_mut(p) {
+                if last.is_some_and(|l| m.offset() <= l) {
+                    self.rewinds += 1;
+                }
+                *last = Some(m.offset());
+            }
             if let (Some(last), Some(longest)) = (self.last_us.get_mut(p), self.longest.get_mut(p))
             {
                 let from = last.unwrap_or(self.started_us);
@@ -151,8 +171,10 @@ impl Reading {
                 *last = Some(now);
             }
         }
-        ConsumerSummary {
+        let summary = ConsumerSummary {
             received: self.received,
+            duplicates: self.duplicates,
+            rewinds: self.rewinds,
             latency_histograms: encode_histograms(&self.histograms),
             gaps: self
                 .longest
@@ -167,6 +189,7 @@ impl Reading {
                     })
                 })
                 .collect(),
-        }
+        };
+        (summary, std::mem::take(&mut self.seen))
     }
 }

@@ -4,7 +4,7 @@
 
 use super::payload;
 use super::KafkaError;
-use crate::analysis::verify::{AckLedger, ReadChecker};
+use crate::analysis::verify::{AckLedger, ReadChecker, SeenSet};
 use crate::events::VerificationSummary;
 use rdkafka::config::ClientConfig;
 use rdkafka::consumer::{BaseConsumer, Consumer};
@@ -25,6 +25,7 @@ pub struct ReadOptions {
 pub fn reread_and_check(
     options: &ReadOptions,
     ledger: &AckLedger,
+    consumed: Option<&SeenSet>,
 ) -> Result<VerificationSummary, KafkaError> {
     let consumer: BaseConsumer = ClientConfig::new()
         .set("bootstrap.servers", &options.bootstrap)
@@ -93,7 +94,9 @@ pub fn reread_and_check(
             }
         }
     }
+    let consumed_then_lost = consumed.map(|c| checker.consumed_then_lost(c));
     let mut summary = checker.finish(ledger, complete);
+    summary.consumed_then_lost = consumed_then_lost;
     if !notes.is_empty() {
         notes.dedup();
         notes.truncate(10);

@@ -233,6 +233,12 @@ pub struct ConsumerResult {
     pub e2e_by_phase_ms: Vec<(String, Latency)>,
     /// The longest time a partition delivered nothing while messages were being sent.
     pub longest_gap: Option<ConsumerGap>,
+    /// Our messages delivered to it more than once.
+    #[serde(default)]
+    pub duplicates: u64,
+    /// Times a partition's delivered offsets went back.
+    #[serde(default)]
+    pub rewinds: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]

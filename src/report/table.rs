@@ -153,8 +153,10 @@ pub fn render_table(r: &RunResult) -> String {
     }
     if let Some(c) = &r.consumer {
         out.push_str(&format!(
-            "consumer: received {} · end-to-end p50 {} p99 {} max {}{}\n",
+            "consumer: received {} · duplicates {} · rewinds {} · end-to-end p50 {} p99 {} max {}{}\n",
             count(c.received),
+            count(c.duplicates),
+            count(c.rewinds),
             duration_ms(c.e2e_latency_ms.p50),
             duration_ms(c.e2e_latency_ms.p99),
             duration_ms(c.e2e_latency_ms.max),
@@ -171,6 +173,13 @@ pub fn render_table(r: &RunResult) -> String {
             count(v.reordered),
             count(v.unacked_present),
             if v.complete { String::new() } else { format!(" · INCOMPLETE ({})", v.note.clone().unwrap_or_default()) }
+        ));
+    }
+    if let Some(n) = r.verification.as_ref().and_then(|v| v.consumed_then_lost) {
+        out.push_str(&format!(
+            "consumed then lost: {} message(s) the live consumer received are gone from the log{}\n",
+            count(n),
+            if n > 0 { " (a consumer acted on data the cluster then truncated)" } else { "" }
         ));
     }
     if let Some(u) = r.verification.as_ref().and_then(|v| v.unknown.as_ref()) {

@@ -279,6 +279,7 @@ pub async fn execute(ctx: &RunContext<'_>, interrupt: watch::Receiver<bool>) -> 
             .map_err(|e| Error::Io(e.to_string()))?;
         let acked = summary.acked;
         ctx.sink.emit(EventKind::WorkloadDone(summary));
+        let mut consumed = None;
         if let Some(c) = live_consumer {
             // The consumer reads on until it has every acked message (or 10 s passed); an
             // interrupted run or a lost daemon does not wait for it.
@@ -287,10 +288,11 @@ pub async fn execute(ctx: &RunContext<'_>, interrupt: watch::Receiver<bool>) -> 
             } else {
                 Duration::from_secs(10)
             };
-            let seen = tokio::task::spawn_blocking(move || c.finish(acked, grace))
+            let (seen, which) = tokio::task::spawn_blocking(move || c.finish(acked, grace))
                 .await
                 .map_err(|e| Error::Io(e.to_string()))?;
             ctx.sink.emit(EventKind::ConsumerDone(seen));
+            consumed = Some(which);
         }
         let verify = exp.workload.as_ref().is_some_and(|w| w.verify);
         if verify && !is_interrupted(&interrupt) && !docker_lost {
@@ -307,7 +309,7 @@ pub async fn execute(ctx: &RunContext<'_>, interrupt: watch::Receiver<bool>) -> 
                 timeout: Duration::from_secs(120),
             };
             let reread = tokio::task::spawn_blocking(move || {
-                crate::kafka::reader::reread_and_check(&options, &ledger)
+                crate::kafka::reader::reread_and_check(&options, &ledger, consumed.as_ref())
             });
             // An interrupted re-read is abandoned (the blocking reader ends with the process).
             match unless_interrupted(&interrupt, reread).await {
