@@ -30,10 +30,11 @@ impl Timeline {
         let mut previous_view = BTreeMap::new();
         for e in events {
             match &e.kind {
-                EventKind::ObserverError { last_view_us, .. } => {
-                    if blind.last().is_none_or(|(_, to)| to.is_some()) {
-                        blind.push((last_view_us.unwrap_or(e.at_us).min(e.at_us), None));
-                    }
+                // A new blind spell, unless one is still open.
+                EventKind::ObserverError { last_view_us, .. }
+                    if blind.last().is_none_or(|(_, to)| to.is_some()) =>
+                {
+                    blind.push((last_view_us.unwrap_or(e.at_us).min(e.at_us), None));
                 }
                 EventKind::Observed {
                     snapshot,

@@ -104,7 +104,7 @@ mod tests {
     fn a_failed_assert_fails_the_run() {
         let r = run_with(vec![condition(false, ConditionCheck::Assert, None)]);
         assert_eq!(r.status, Status::Failed);
-        assert!(crate::report::render_junit(&[r.clone()])
+        assert!(crate::report::render_junit(std::slice::from_ref(&r))
             .map(|x| String::from_utf8_lossy(&x).contains("ASSERT FAILED"))
             .unwrap());
         assert_eq!(r.conditions[0].on_timeout, None);

@@ -96,10 +96,10 @@ pub fn render_timeline_svg(events: &[Event]) -> Result<String, String> {
                 }
             }
             // No broker answered: the state of every lane is unknown until the next view.
-            EventKind::ObserverError { last_view_us, .. } => {
-                if blind.last().is_none_or(|(_, to)| to.is_some()) {
-                    blind.push((last_view_us.map(secs).unwrap_or(t).min(t), None));
-                }
+            EventKind::ObserverError { last_view_us, .. }
+                if blind.last().is_none_or(|(_, to)| to.is_some()) =>
+            {
+                blind.push((last_view_us.map(secs).unwrap_or(t).min(t), None));
             }
             EventKind::FaultInjected {
                 id, kind, resolved, ..
@@ -256,6 +256,17 @@ pub fn render_timeline_svg(events: &[Event]) -> Result<String, String> {
                 ("sans-serif", 11).into_font().color(&RGBColor(255, 160, 0)),
             )))
             .map_err(err)?;
+        if !blind.is_empty() {
+            chart
+                .draw_series(std::iter::once(Text::new(
+                    "■ unknown (no broker answered)",
+                    (x + end * 0.19, n),
+                    ("sans-serif", 11)
+                        .into_font()
+                        .color(&RGBColor(120, 120, 120)),
+                )))
+                .map_err(err)?;
+        }
 
         let (tp_area, lat_area) = bottom.split_vertically(charts_px / 2);
         let max_tp = throughput.iter().map(|(_, v)| *v).fold(1.0, f64::max) * 1.1;
