@@ -96,18 +96,12 @@ async fn poll_broker(
     });
     let _stop_quorum = AbortOnDrop(quorum_task);
     let request_timeout = Duration::from_secs(2);
-    let mut ticker = tokio::time::interval(options.period);
-    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut ticker = poll_ticker(options.period);
     let mut conn: Option<Connection> = None;
     let mut previous_answer_us: Option<u64> = None;
     loop {
         ticker.tick().await;
-        if conn.is_none() {
-            conn = Connection::connect(&addr, Duration::from_secs(1))
-                .await
-                .ok();
-        }
-        let Some(c) = conn.as_mut() else {
+        let Some(c) = connected(&mut conn, &addr).await else {
             publish(&state, &tx, &sink, &options, None);
             continue;
         };
@@ -133,6 +127,21 @@ async fn poll_broker(
     }
 }
 
+/// A poll every `period`; a slow poll delays the next instead of bursting to catch up.
+fn poll_ticker(period: Duration) -> tokio::time::Interval {
+    let mut ticker = tokio::time::interval(period);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    ticker
+}
+
+/// The connection, opened again if the last one failed (None while the broker refuses).
+async fn connected<'a>(conn: &'a mut Option<Connection>, addr: &str) -> Option<&'a mut Connection> {
+    if conn.is_none() {
+        *conn = Connection::connect(addr, Duration::from_secs(1)).await.ok();
+    }
+    conn.as_mut()
+}
+
 struct AbortOnDrop(Option<JoinHandle<()>>);
 
 impl Drop for AbortOnDrop {
@@ -150,17 +159,13 @@ async fn poll_quorum(
     options: Arc<ObserverOptions>,
     state: Arc<Mutex<State>>,
 ) {
-    let mut ticker = tokio::time::interval(options.period);
-    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut ticker = poll_ticker(options.period);
     let mut conn: Option<Connection> = None;
     loop {
         ticker.tick().await;
-        if conn.is_none() {
-            conn = Connection::connect(&addr, Duration::from_secs(1))
-                .await
-                .ok();
-        }
-        let Some(c) = conn.as_mut() else { continue };
+        let Some(c) = connected(&mut conn, &addr).await else {
+            continue;
+        };
         match metadata::fetch_quorum_leader(c, Duration::from_secs(2)).await {
             Ok(Some(q)) => {
                 if let Ok(mut s) = state.lock() {
