@@ -81,14 +81,30 @@ pub struct ObserverSpec {
     /// Metadata poll period; the error bar of every metadata-derived time.
     #[serde(default = "default_period", with = "humantime_serde")]
     pub period: Duration,
+    /// The faster poll period for `fast-for` after each fault and heal, when leadership moves.
+    #[serde(default = "default_fast_period", with = "humantime_serde")]
+    pub fast_period: Duration,
+    /// How long to poll at `fast-period` after each fault and heal (0s: never).
+    #[serde(default = "default_fast_for", with = "humantime_serde")]
+    pub fast_for: Duration,
 }
 
 impl Default for ObserverSpec {
     fn default() -> Self {
         Self {
             period: default_period(),
+            fast_period: default_fast_period(),
+            fast_for: default_fast_for(),
         }
     }
+}
+
+fn default_fast_period() -> Duration {
+    Duration::from_millis(20)
+}
+
+fn default_fast_for() -> Duration {
+    Duration::from_secs(5)
 }
 
 fn default_period() -> Duration {

@@ -49,6 +49,7 @@ pub async fn execute(ctx: &RunContext<'_>, interrupt: watch::Receiver<bool>) -> 
             endpoints: ctx.cluster.bootstrap(),
             kraft: ctx.cluster.mode == "kraft",
             period: exp.observer.period,
+            fast_period: exp.observer.fast_period,
             topics: topics.clone(),
         },
         ctx.sink.clone(),
@@ -689,6 +690,7 @@ async fn run_steps(
             baseline = Baseline {
                 snapshot: observer.current(),
             };
+            observer.burst(ctx.experiment.observer.fast_for);
         }
         if let Some(spec) = &step.fault {
             (ctx.progress)(&format!("{label}: {} {}", spec.kind.as_str(), spec.target));

@@ -17,6 +17,8 @@ pub struct ObserverOptions {
     pub endpoints: Vec<(BrokerId, String)>,
     pub kraft: bool,
     pub period: Duration,
+    /// The poll period during a burst (after a fault or a heal).
+    pub fast_period: Duration,
     /// Only these topics are reported.
     pub topics: Vec<String>,
 }
@@ -32,8 +34,28 @@ struct State {
     reported_blind: bool,
 }
 
+/// Until when the observer polls at its fast period (None: not now).
+#[derive(Clone, Default)]
+struct Burst(Arc<Mutex<Option<Instant>>>);
+
+impl Burst {
+    fn period(&self, options: &ObserverOptions) -> Duration {
+        let fast = self
+            .0
+            .lock()
+            .map(|until| until.is_some_and(|u| Instant::now() < u))
+            .unwrap_or(false);
+        if fast {
+            options.fast_period.min(options.period)
+        } else {
+            options.period
+        }
+    }
+}
+
 pub struct Observer {
     tasks: Vec<JoinHandle<()>>,
+    burst: Burst,
     view: watch::Receiver<ClusterSnapshot>,
     answering: watch::Receiver<Vec<BrokerId>>,
 }
@@ -45,18 +67,34 @@ impl Observer {
         let state = Arc::new(Mutex::new(State::default()));
         let tx = Arc::new((tx, answering_tx));
         let options = Arc::new(options);
+        let burst = Burst::default();
         let mut tasks = Vec::new();
         for (id, addr) in options.endpoints.clone() {
-            let (state, tx, sink, options) =
-                (state.clone(), tx.clone(), sink.clone(), options.clone());
+            let (state, tx, sink, options, burst) = (
+                state.clone(),
+                tx.clone(),
+                sink.clone(),
+                options.clone(),
+                burst.clone(),
+            );
             tasks.push(tokio::spawn(async move {
-                poll_broker(id, addr, options, state, tx, sink).await
+                poll_broker(id, addr, options, state, tx, sink, burst).await
             }));
         }
         Self {
             tasks,
+            burst,
             view,
             answering,
+        }
+    }
+
+    /// Polls at the fast period for `duration` from now (after a fault or a heal, when
+    /// leadership moves): finer times where they matter, without the cost all run long.
+    pub fn burst(&self, duration: Duration) {
+        if let Ok(mut until) = self.burst.0.lock() {
+            let end = Instant::now() + duration;
+            *until = Some(until.map_or(end, |u| u.max(end)));
         }
     }
 
@@ -87,6 +125,7 @@ async fn poll_broker(
     state: Arc<Mutex<State>>,
     tx: Arc<(watch::Sender<ClusterSnapshot>, watch::Sender<Vec<BrokerId>>)>,
     sink: EventSink,
+    burst: Burst,
 ) {
     // KRaft's active controller comes from DescribeQuorum, which stalls while the quorum
     // elects: it runs on a connection and task of its own, so it never delays Metadata.
@@ -96,11 +135,14 @@ async fn poll_broker(
     });
     let _stop_quorum = AbortOnDrop(quorum_task);
     let request_timeout = Duration::from_secs(2);
-    let mut ticker = poll_ticker(options.period);
     let mut conn: Option<Connection> = None;
     let mut previous_answer_us: Option<u64> = None;
+    let mut next = tokio::time::Instant::now();
     loop {
-        ticker.tick().await;
+        // The next poll one period after the last began (the fast one during a burst); a slow
+        // poll delays the next instead of bursting to catch up.
+        tokio::time::sleep_until(next).await;
+        next = tokio::time::Instant::now().max(next) + burst.period(&options);
         let Some(c) = connected(&mut conn, &addr).await else {
             publish(&state, &tx, &sink, &options, None);
             continue;
