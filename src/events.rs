@@ -206,6 +206,9 @@ pub enum EventKind {
     },
     /// Totals of the tracked producer when it stopped.
     WorkloadDone(WorkloadSummary),
+    /// A partition delivered nothing to the live consumer for a while (above 200 ms): the last
+    /// delivery before and the first after.
+    ConsumerGap(ConsumerSilence),
     /// The concurrent consumer's summary (when the workload has `consumer: true`).
     ConsumerDone(ConsumerSummary),
     /// Result of re-reading every partition and checking message identities.

@@ -184,20 +184,16 @@ fn same_set(a: &[i32], b: &[i32]) -> bool {
 /// ends the gap spanning that moment; a client that saw the new leader a little before the
 /// observer did (within the poll period) recovered at once. An open gap (no ack until the
 /// workload stopped at `done`): the recovery took at least until then.
-fn recovery(
-    gaps: &[&crate::events::AckGap],
-    online_at: u64,
-    period_us: u64,
-    done: u64,
-) -> Option<f64> {
-    let spanning = gaps
+/// Gaps are (from, to, open).
+fn recovery(gaps: &[(u64, u64, bool)], online_at: u64, period_us: u64, done: u64) -> Option<f64> {
+    let (_, to, open) = gaps
         .iter()
-        .filter(|g| g.from_us < online_at && g.to_us + period_us >= online_at)
-        .min_by_key(|g| g.to_us)?;
-    if spanning.open {
-        return Some(ms(spanning.to_us.max(done).saturating_sub(online_at)));
+        .filter(|(from, to, _)| *from < online_at && to + period_us >= online_at)
+        .min_by_key(|(_, to, _)| *to)?;
+    if *open {
+        return Some(ms((*to).max(done).saturating_sub(online_at)));
     }
-    Some(ms(spanning.to_us.saturating_sub(online_at)))
+    Some(ms(to.saturating_sub(online_at)))
 }
 
 pub fn fill(result: &mut RunResult, timeline: &Timeline, events: &[&Event]) {
@@ -245,6 +241,7 @@ pub fn fill(result: &mut RunResult, timeline: &Timeline, events: &[&Event]) {
             fresh_client_ms: None,
             probe_error: None,
             failover_log_ms: None,
+            consumer_recovery_ms: None,
         };
         for e in events {
             if let EventKind::Probe {
@@ -402,7 +399,21 @@ pub fn fill(result: &mut RunResult, timeline: &Timeline, events: &[&Event]) {
             // Acks flowed at the end unless a gap was still open when the workload stopped.
             pr.resumed = Some(!gaps.iter().any(|g| g.open));
             if let Some((_, Some(online_at))) = unavailable.last() {
-                pr.recovery_ms = recovery(&gaps, *online_at, period_us, done);
+                let acks: Vec<(u64, u64, bool)> =
+                    gaps.iter().map(|g| (g.from_us, g.to_us, g.open)).collect();
+                pr.recovery_ms = recovery(&acks, *online_at, period_us, done);
+                let deliveries: Vec<(u64, u64, bool)> = events
+                    .iter()
+                    .filter_map(|e| match &e.kind {
+                        EventKind::ConsumerGap(g)
+                            if g.topic == *topic && g.partition == *partition =>
+                        {
+                            Some((g.from_us, g.to_us, false))
+                        }
+                        _ => None,
+                    })
+                    .collect();
+                pr.consumer_recovery_ms = recovery(&deliveries, *online_at, period_us, done);
             }
         }
         if pr.offline_ms > 0.0 {

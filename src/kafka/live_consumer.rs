@@ -8,7 +8,10 @@ use super::producer::{encode_histograms, histogram, PHASES};
 use super::KafkaError;
 use crate::analysis::verify::SeenSet;
 use crate::clock::EventSink;
-use crate::events::{ConsumerSilence, ConsumerSummary};
+use crate::events::{ConsumerSilence, ConsumerSummary, EventKind};
+
+/// A silence worth recording: well above the spacing of deliveries at the usual rates.
+const GAP_FLOOR_US: u64 = 200_000;
 use hdrhistogram::Histogram;
 use rdkafka::config::ClientConfig;
 use rdkafka::consumer::{BaseConsumer, Consumer};
@@ -165,6 +168,14 @@ impl Reading {
             if let (Some(last), Some(longest)) = (self.last_us.get_mut(p), self.longest.get_mut(p))
             {
                 let from = last.unwrap_or(self.started_us);
+                if last.is_some() && now.saturating_sub(from) > GAP_FLOOR_US {
+                    self.sink.emit(EventKind::ConsumerGap(ConsumerSilence {
+                        topic: self.topic.clone(),
+                        partition: m.partition(),
+                        from_us: from,
+                        to_us: now,
+                    }));
+                }
                 if longest.is_none_or(|(a, b)| now.saturating_sub(from) > b - a) {
                     *longest = Some((from, now));
                 }

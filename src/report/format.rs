@@ -78,9 +78,14 @@ pub fn recovery(p: &super::PartitionResult) -> String {
         (_, Some(ms)) => duration_ms(ms),
         (_, None) => "—".into(),
     };
+    let consumer = p
+        .consumer_recovery_ms
+        .map(|c| format!(", consumer {}", duration_ms(c)))
+        .unwrap_or_default();
     match (p.fresh_client_ms, &p.probe_error) {
-        (Some(fresh), _) => format!("{ours} (fresh client {})", duration_ms(fresh)),
-        (None, Some(_)) => format!("{ours} (fresh client failed)"),
+        (Some(fresh), _) => format!("{ours} (fresh client {}{consumer})", duration_ms(fresh)),
+        (None, Some(_)) => format!("{ours} (fresh client failed{consumer})"),
+        (None, None) if !consumer.is_empty() => format!("{ours} ({})", &consumer[2..]),
         (None, None) => ours,
     }
 }

@@ -173,6 +173,9 @@ pub struct PartitionResult {
     /// A lower bound when `resumed` is false.
     #[serde(default)]
     pub recovery_ms: Option<f64>,
+    /// The live consumer's view: usable again → its first delivery of the partition after.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub consumer_recovery_ms: Option<f64>,
     /// Whether acks were flowing on this partition when the workload stopped.
     #[serde(default)]
     pub resumed: Option<bool>,
