@@ -38,7 +38,8 @@ pub fn render_timeline_svg(events: &[Event]) -> Result<String, String> {
     let mut controller: Vec<Segment> = Vec::new();
     let mut faults: Vec<(String, String, f64, Option<f64>)> = Vec::new();
     let mut throughput: Vec<(f64, f64)> = Vec::new();
-    let mut p99: Vec<(f64, f64)> = Vec::new();
+    // A second with no ack has no latency: a gap in the line, not a zero.
+    let mut p99: Vec<Option<(f64, f64)>> = Vec::new();
     let mut brokers_seen: Vec<i32> = Vec::new();
     let mut blind: Vec<(f64, Option<f64>)> = Vec::new();
     for e in &events {
@@ -120,7 +121,7 @@ pub fn render_timeline_svg(events: &[Event]) -> Result<String, String> {
             }
             EventKind::WorkloadTick { acked, p99_us, .. } => {
                 throughput.push((t, *acked as f64));
-                p99.push((t, *p99_us as f64 / 1000.0));
+                p99.push((*acked > 0).then(|| (t, *p99_us as f64 / 1000.0)));
             }
             _ => {}
         }
@@ -290,7 +291,7 @@ pub fn render_timeline_svg(events: &[Event]) -> Result<String, String> {
             .border_style(RGBColor(31, 119, 180)),
         )
         .map_err(err)?;
-        let max_lat = p99.iter().map(|(_, v)| *v).fold(1.0, f64::max) * 1.1;
+        let max_lat = p99.iter().flatten().map(|(_, v)| *v).fold(1.0, f64::max) * 1.1;
         let mut lat = ChartBuilder::on(&lat_area)
             .margin(8)
             .x_label_area_size(18)
@@ -302,11 +303,13 @@ pub fn render_timeline_svg(events: &[Event]) -> Result<String, String> {
             .x_label_formatter(&|x| format!("{x:.0}s"))
             .draw()
             .map_err(err)?;
-        lat.draw_series(LineSeries::new(
-            p99.iter().copied(),
-            RGBColor(214, 39, 40).stroke_width(2),
-        ))
-        .map_err(err)?;
+        for run in p99.split(Option::is_none).filter(|run| !run.is_empty()) {
+            lat.draw_series(LineSeries::new(
+                run.iter().flatten().copied(),
+                RGBColor(214, 39, 40).stroke_width(2),
+            ))
+            .map_err(err)?;
+        }
         root.present().map_err(err)?;
     }
     Ok(svg)
