@@ -260,8 +260,8 @@ pub fn render_timeline_svg(events: &[Event]) -> Result<String, String> {
         if !blind.is_empty() {
             chart
                 .draw_series(std::iter::once(Text::new(
-                    "■ unknown (no broker answered)",
-                    (x + end * 0.19, n),
+                    "■ unknown",
+                    (x + end * 0.17, n),
                     ("sans-serif", 11)
                         .into_font()
                         .color(&RGBColor(120, 120, 120)),
