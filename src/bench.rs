@@ -3,7 +3,9 @@
 //!
 //! 1. Tracked workload throughput vs Kafka's kafka-producer-perf-test (same jars, same cluster,
 //!    same acks / size / partitions, both through the host listeners).
-//! 2. Verification speed and peak memory on N acked messages (pure, synthetic).
+//!    Beside it, an untracked rdkafka producer with the same settings: the cost of tracking.
+//! 2. Verification speed and peak memory on N acked messages (pure, synthetic), in order and
+//!    under a realistic ack pattern (random keys, acks out of order, failures and timeouts).
 //! 3. Harness overhead: CPU and memory of this process during a steady observed workload, and
 //!    the observer's request rate.
 //! 4. Time to a ready cluster, fresh and reused.
@@ -41,6 +43,8 @@ struct BenchReport {
     machine: Vec<(String, String)>,
     throughput: Option<Throughput>,
     verification: Verification,
+    /// The ledger with random keys, out-of-order acks, failures and timeouts.
+    verification_realistic: Verification,
     overhead: Option<Overhead>,
     ready: Vec<(String, f64)>,
 }
@@ -54,6 +58,10 @@ struct Throughput {
     chaos_per_s: f64,
     perf_test_per_s: f64,
     ratio: f64,
+    /// A plain rdkafka producer, same settings, no tracking.
+    untracked_per_s: f64,
+    /// 1 − tracked / untracked: what tracking every message costs.
+    tracking_cost: f64,
 }
 
 #[derive(Debug, Default, Serialize)]
@@ -148,6 +156,96 @@ fn process_usage() -> (f64, u64) {
     (ticks / 100.0, hwm_kb * 1024)
 }
 
+/// The ledger as a real run fills it: keyed messages spread unevenly over partitions, the
+/// partitions' acks interleaved, each partition's in append order except a retried batch now
+/// and then (0.2 %: two acks swapped, their offsets too), 1 % timed out or failed, offsets
+/// with holes (other producers' records). Memory per message is what it costs.
+pub fn bench_verification_realistic(messages: u64) -> Verification {
+    use crate::analysis::verify::NotAcked;
+    use rand::seq::SliceRandom;
+    use rand::{Rng, SeedableRng};
+    #[derive(Clone, Copy)]
+    enum Outcome {
+        Sent,
+        Acked(i64),
+        Not(NotAcked),
+    }
+    let partitions = 6;
+    let mut rng = rand::rngs::StdRng::seed_from_u64(7);
+    // The pattern first (not timed): what the producer's callbacks would report, in order.
+    let mut script: Vec<(i32, u64, Outcome)> = Vec::with_capacity(2 * messages as usize);
+    let mut next_seq = vec![0u64; partitions as usize];
+    let mut next_offset = vec![0i64; partitions as usize];
+    let mut window: Vec<(i32, u64)> = Vec::with_capacity(500);
+    let mut flush = |window: &mut Vec<(i32, u64)>, script: &mut Vec<(i32, u64, Outcome)>| {
+        // Interleaved across partitions, in order within each (librdkafka reports a
+        // partition's deliveries in order), but for a retried batch now and then.
+        window.shuffle(&mut rng);
+        window.sort_by_key(|(p, seq)| (*p, *seq));
+        for i in 1..window.len() {
+            if window[i].0 == window[i - 1].0 && rng.gen_range(0..500) == 0 {
+                window.swap(i, i - 1);
+            }
+        }
+        for (p, seq) in window.drain(..) {
+            let outcome = match rng.gen_range(0..200) {
+                0 => Outcome::Not(NotAcked::TimedOutInFlight),
+                1 => Outcome::Not(NotAcked::Failed),
+                _ => {
+                    let o = &mut next_offset[p as usize];
+                    // Now and then another producer's records in between.
+                    *o += if rng.gen_range(0..50) == 0 { 3 } else { 1 };
+                    Outcome::Acked(*o)
+                }
+            };
+            script.push((p, seq, outcome));
+        }
+    };
+    let mut keys = rand::rngs::StdRng::seed_from_u64(11);
+    for _ in 0..messages {
+        // Keys hash unevenly: partition 5 gets about twice the others.
+        let p = keys.gen_range(0..partitions + 1).min(partitions - 1);
+        let seq = next_seq[p as usize];
+        next_seq[p as usize] += 1;
+        script.push((p, seq, Outcome::Sent));
+        window.push((p, seq));
+        if window.len() == 500 {
+            flush(&mut window, &mut script);
+        }
+    }
+    flush(&mut window, &mut script);
+    let started = Instant::now();
+    let mut ledger = AckLedger::new("bench", partitions);
+    let mut acked = 0u64;
+    for (p, seq, outcome) in &script {
+        match outcome {
+            Outcome::Sent => ledger.record_sent(*p, *seq),
+            Outcome::Acked(offset) => {
+                ledger.record_ack(*p, *seq, *offset, *seq);
+                acked += 1;
+            }
+            Outcome::Not(how) => ledger.record_not_acked(*p, *seq, *how),
+        }
+    }
+    let mut checker = ReadChecker::new(&ledger);
+    for p in 0..partitions {
+        for seq in 0..next_seq[p as usize] {
+            checker.observe(p, seq, seq as i64);
+        }
+    }
+    let heap = ledger.approx_heap_bytes() + checker.approx_heap_bytes();
+    let summary = checker.finish(&ledger, true);
+    let seconds = started.elapsed().as_secs_f64();
+    assert!(summary.acked == acked, "the benchmark's own check failed");
+    Verification {
+        messages,
+        seconds,
+        messages_per_s: messages as f64 / seconds,
+        heap_bytes: heap,
+        bytes_per_message: heap as f64 / messages.max(1) as f64,
+    }
+}
+
 pub fn bench_verification(messages: u64) -> Verification {
     let partitions = 6;
     let started = Instant::now();
@@ -194,6 +292,11 @@ pub async fn run(args: BenchArgs) -> Result<i32, Error> {
     report.verification = tokio::task::spawn_blocking(move || bench_verification(n))
         .await
         .map_err(|e| Error::Io(e.to_string()))?;
+    eprintln!("verification, realistic ack pattern: {n} messages");
+    report.verification_realistic =
+        tokio::task::spawn_blocking(move || bench_verification_realistic(n))
+            .await
+            .map_err(|e| Error::Io(e.to_string()))?;
     if !args.verify_only {
         let [plan, kplan] = plans()?;
         let docker = docker::connect().await?;
@@ -338,6 +441,15 @@ async fn throughput(cluster: &cluster::Cluster, messages: u64) -> Result<Through
         .map_err(|e| Error::Io(e.to_string()))?;
     let chaos_per_s = summary.acked as f64 / started.elapsed().as_secs_f64();
 
+    eprintln!("throughput: untracked rdkafka producer, {messages} messages");
+    fresh_topic(&bootstrap, partitions).await?;
+    let untracked_per_s = {
+        let bootstrap = bootstrap.clone();
+        tokio::task::spawn_blocking(move || untracked(&bootstrap, partitions, size, acks, messages))
+            .await
+            .map_err(|e| Error::Io(e.to_string()))??
+    };
+
     eprintln!("throughput: kafka-producer-perf-test, {messages} messages");
     fresh_topic(&bootstrap, partitions).await?;
     let jars = crate::docker::images::jar_dir(&crate::docker::images::ZOOKEEPER_MODE)
@@ -394,7 +506,59 @@ async fn throughput(cluster: &cluster::Cluster, messages: u64) -> Result<Through
         chaos_per_s,
         perf_test_per_s,
         ratio: chaos_per_s / perf_test_per_s,
+        untracked_per_s,
+        tracking_cost: 1.0 - chaos_per_s / untracked_per_s,
     })
+}
+
+/// The same producer settings as the tracked one (acks, linger 5 ms, 100 B, partitions in
+/// turn), with a delivery callback that only counts: acked messages per second.
+fn untracked(
+    bootstrap: &str,
+    partitions: i32,
+    size: usize,
+    acks: &str,
+    messages: u64,
+) -> Result<f64, Error> {
+    use rdkafka::producer::{
+        BaseRecord, DeliveryResult, Producer, ProducerContext, ThreadedProducer,
+    };
+    use std::sync::atomic::{AtomicU64, Ordering};
+    struct Count(AtomicU64);
+    impl rdkafka::ClientContext for Count {}
+    impl ProducerContext for Count {
+        type DeliveryOpaque = ();
+        fn delivery(&self, r: &DeliveryResult<'_>, _: ()) {
+            if r.is_ok() {
+                self.0.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+    }
+    let producer: ThreadedProducer<Count> = rdkafka::config::ClientConfig::new()
+        .set("bootstrap.servers", bootstrap)
+        .set("broker.address.family", "v4")
+        .set("acks", acks)
+        .set("linger.ms", "5")
+        .create_with_context(Count(AtomicU64::new(0)))
+        .map_err(|e| Error::Io(format!("untracked producer: {e}")))?;
+    let payload = vec![b'.'; size];
+    let started = Instant::now();
+    let mut n = 0u64;
+    while n < messages {
+        let record: BaseRecord<'_, [u8], [u8], ()> = BaseRecord::to("bench")
+            .partition((n % partitions as u64) as i32)
+            .payload(&payload[..]);
+        match producer.send(record) {
+            Ok(()) => n += 1,
+            // Back-pressure, as in the tracked producer.
+            Err(_) => std::thread::sleep(Duration::from_millis(1)),
+        }
+    }
+    producer
+        .flush(Duration::from_secs(60))
+        .map_err(|e| Error::Io(format!("untracked producer flush: {e}")))?;
+    let acked = producer.context().0.load(Ordering::Relaxed);
+    Ok(acked as f64 / started.elapsed().as_secs_f64())
 }
 
 async fn overhead(cluster: &cluster::Cluster, seconds: u64) -> Result<Overhead, Error> {
@@ -465,10 +629,21 @@ fn render(r: &BenchReport) -> String {
             t.messages, t.message_size, t.acks, t.partitions, t.chaos_per_s, t.perf_test_per_s, t.ratio
         ));
     }
+    if let Some(t) = &r.throughput {
+        md.push_str(&format!(
+            "| tracked producer vs an untracked rdkafka producer, same settings | {:.0} vs {:.0} msg/s: tracking costs **{:.1} %** | ≤ 5 % |\n",
+            t.chaos_per_s, t.untracked_per_s, t.tracking_cost * 100.0
+        ));
+    }
     let v = &r.verification;
     md.push_str(&format!(
         "| verification of {} acked messages | {:.2} s ({:.1} M msg/s), {:.2} B/msg heap | < 5 s, < 4 B/msg |\n",
         v.messages, v.seconds, v.messages_per_s / 1e6, v.bytes_per_message
+    ));
+    let v = &r.verification_realistic;
+    md.push_str(&format!(
+        "| the same with random keys, 0.2 % of acks reordered by retries, 1 % failed or timed out, offset holes | {:.2} s ({:.1} M msg/s), {:.2} B/msg heap | < 5 s, < 4 B/msg |\n",
+        v.seconds, v.messages_per_s / 1e6, v.bytes_per_message
     ));
     if let Some(o) = &r.overhead {
         md.push_str(&format!(
