@@ -62,6 +62,11 @@ struct Throughput {
     untracked_per_s: f64,
     /// 1 − tracked / untracked: what tracking every message costs.
     tracking_cost: f64,
+    /// The re-read with verification of the same messages, and Kafka's console consumer
+    /// reading them (its JVM start included, as a user would run it).
+    reread_per_s: f64,
+    console_consumer_per_s: f64,
+    reread_ratio: f64,
 }
 
 #[derive(Debug, Default, Serialize)]
@@ -436,10 +441,63 @@ async fn throughput(cluster: &cluster::Cluster, messages: u64) -> Result<Through
     };
     let started = Instant::now();
     let producer = TrackedProducer::start(options, sink).map_err(Error::Kafka)?;
-    let (summary, _) = tokio::task::spawn_blocking(move || producer.finish_when_sent())
+    let (summary, ledger) = tokio::task::spawn_blocking(move || producer.finish_when_sent())
         .await
         .map_err(|e| Error::Io(e.to_string()))?;
     let chaos_per_s = summary.acked as f64 / started.elapsed().as_secs_f64();
+
+    // The same topic re-read end to end: our re-read + verification vs Kafka's own console
+    // consumer reading it (no checking at all), both from the host listeners.
+    eprintln!(
+        "re-read: chaos re-read + verification vs kafka-console-consumer, {messages} messages"
+    );
+    let read_options = crate::kafka::reader::ReadOptions {
+        bootstrap: bootstrap.clone(),
+        topic: "bench".into(),
+        partitions,
+        producer_id: 1,
+        timeout: Duration::from_secs(600),
+    };
+    let started = Instant::now();
+    let verified = tokio::task::spawn_blocking(move || {
+        crate::kafka::reader::reread_and_check(&read_options, &ledger, None)
+    })
+    .await
+    .map_err(|e| Error::Io(e.to_string()))?
+    .map_err(Error::Kafka)?;
+    let reread_per_s = verified.read as f64 / started.elapsed().as_secs_f64();
+    let jars = crate::docker::images::jar_dir(&crate::docker::images::ZOOKEEPER_MODE)
+        .ok_or_else(|| Error::Io("the Kafka jars are not cached; run chaos images build".into()))?;
+    let started = Instant::now();
+    let out = tokio::process::Command::new("java")
+        .args([
+            "-Xmx512m",
+            "-cp",
+            &format!("{}/*", jars.display()),
+            "org.apache.kafka.tools.consumer.ConsoleConsumer",
+            "--bootstrap-server",
+            &bootstrap,
+            "--topic",
+            "bench",
+            "--from-beginning",
+            "--max-messages",
+            &verified.read.to_string(),
+            "--timeout-ms",
+            "60000",
+        ])
+        .stdout(std::process::Stdio::null())
+        .output()
+        .await
+        .map_err(|e| Error::Io(format!("java: {e}")))?;
+    let console_seconds = started.elapsed().as_secs_f64();
+    let console_per_s = if out.status.success() {
+        verified.read as f64 / console_seconds
+    } else {
+        return Err(Error::Io(format!(
+            "console consumer failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        )));
+    };
 
     eprintln!("throughput: untracked rdkafka producer, {messages} messages");
     fresh_topic(&bootstrap, partitions).await?;
@@ -508,6 +566,9 @@ async fn throughput(cluster: &cluster::Cluster, messages: u64) -> Result<Through
         ratio: chaos_per_s / perf_test_per_s,
         untracked_per_s,
         tracking_cost: 1.0 - chaos_per_s / untracked_per_s,
+        reread_per_s,
+        console_consumer_per_s: console_per_s,
+        reread_ratio: reread_per_s / console_per_s,
     })
 }
 
@@ -633,6 +694,12 @@ fn render(r: &BenchReport) -> String {
         md.push_str(&format!(
             "| tracked producer vs an untracked rdkafka producer, same settings | {:.0} vs {:.0} msg/s: tracking costs **{:.1} %** | ≤ 5 % |\n",
             t.chaos_per_s, t.untracked_per_s, t.tracking_cost * 100.0
+        ));
+    }
+    if let Some(t) = &r.throughput {
+        md.push_str(&format!(
+            "| re-read + verification of those {} messages from the cluster vs kafka-console-consumer reading them | {:.0} vs {:.0} msg/s = **{:.2}×** | ≥ 1.0× |\n",
+            t.messages, t.reread_per_s, t.console_consumer_per_s, t.reread_ratio
         ));
     }
     let v = &r.verification;
