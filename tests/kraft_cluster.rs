@@ -104,10 +104,10 @@ fn kraft_controller_kill_moves_the_quorum_leadership_in_seconds() {
         assert!(error <= 100.0, "error bar {error} ms: {p:#}");
         let (polled, logged) = (f64_at(p, "/failover_ms"), f64_at(p, "/failover_log_ms"));
         assert!(
-            // The metadata follows the leader's own log line: the controller's UpdateMetadata
-            // reaches the brokers after the new leader processed its LeaderAndIsr (≈ 100–300 ms
-            // on two busy cores), then the next poll sees it.
-            (-50.0..=error + 400.0).contains(&(polled - logged)),
+            // The new leader logs when it applies the metadata record; the other brokers apply
+            // it on their own schedule: either can come first (hundreds of ms on two busy
+            // cores), then the next poll sees it.
+            (-400.0..=error + 400.0).contains(&(polled - logged)),
             "poll {polled} ms vs log {logged} ms"
         );
     }

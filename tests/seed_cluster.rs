@@ -44,10 +44,10 @@ fn leader_kill_failover_follows_the_zookeeper_session_timeout() {
     let error = f64_at(r, "/partitions/0/failover_error_ms");
     assert!(error <= 250.0, "error bar {error} ms");
     assert!(
-        // The metadata follows the leader's own log line: the controller's UpdateMetadata
-        // reaches the brokers after the new leader processed its LeaderAndIsr (≈ 100–300 ms
-        // on two busy cores), then the next poll sees it.
-        (-50.0..=error + 400.0).contains(&(failover - logged)),
+        // The controller sends LeaderAndIsr to the new leader and UpdateMetadata to every broker
+        // at once: either can be handled first (measured −76 … +300 ms on two busy cores), then
+        // the next poll sees the metadata.
+        (-400.0..=error + 400.0).contains(&(failover - logged)),
         "poll {failover} ms vs log {logged} ms"
     );
     assert!(r.get("unobserved").is_none(), "observer blind: {r:#}");

@@ -142,10 +142,27 @@ pub async fn pause(
     s: &RunningService,
 ) -> Result<(), DockerError> {
     ensure_ours(docker, &cluster.name, s).await?;
-    docker
-        .pause_container(&s.container_id)
-        .await
-        .map_err(fault_err("pause", s))
+    // The cgroup freezer can fail to settle on a busy host ("unable to freeze": a task stuck in
+    // the kernel); runc thaws the container again, so asking once more is safe. The fault's
+    // time is the Docker `pause` event of the attempt that succeeded.
+    let mut attempt = 0;
+    loop {
+        match docker.pause_container(&s.container_id).await {
+            Ok(()) => return Ok(()),
+            Err(bollard::errors::Error::DockerResponseServerError {
+                status_code: 500,
+                message,
+            }) if message.contains("unable to freeze") && attempt < 3 => {
+                attempt += 1;
+                tracing::warn!(
+                    "pause of {} did not freeze ({message}); trying again",
+                    s.name
+                );
+                tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+            }
+            Err(e) => return Err(fault_err("pause", s)(e)),
+        }
+    }
 }
 
 pub async fn unpause(
