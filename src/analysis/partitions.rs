@@ -93,10 +93,20 @@ impl Timeline {
     }
 }
 
-/// Brokers a fault holds unreachable for clients (killed, stopped, frozen, disconnected):
-/// (broker, from, until the fault was reverted).
-fn held_down(events: &[&Event]) -> Vec<(BrokerId, u64, Option<u64>)> {
-    let mut down: Vec<(String, BrokerId, u64, Option<u64>)> = Vec::new();
+/// A broker a fault holds unreachable for clients: from the fault to its revert.
+struct HeldDown {
+    broker: BrokerId,
+    from: u64,
+    to: Option<u64>,
+    /// Killed or stopped: its process died, so a leadership it held before is gone for good
+    /// (a restarted broker leads again only under a new leader epoch). Frozen or cut off: it
+    /// serves again as soon as the fault is reverted.
+    died: bool,
+}
+
+/// Brokers a fault holds unreachable for clients (killed, stopped, frozen, disconnected).
+fn held_down(events: &[&Event]) -> Vec<HeldDown> {
+    let mut down: Vec<(String, HeldDown)> = Vec::new();
     for e in events {
         match &e.kind {
             EventKind::FaultInjected {
@@ -106,33 +116,43 @@ fn held_down(events: &[&Event]) -> Vec<(BrokerId, u64, Option<u64>)> {
                 ..
             } if matches!(kind.as_str(), "kill" | "stop" | "pause" | "disconnect") => {
                 for b in broker_ids {
-                    down.push((id.clone(), *b, e.at_us, None));
+                    down.push((
+                        id.clone(),
+                        HeldDown {
+                            broker: *b,
+                            from: e.at_us,
+                            to: None,
+                            died: matches!(kind.as_str(), "kill" | "stop"),
+                        },
+                    ));
                 }
             }
             EventKind::FaultReverted { id, .. } => {
-                for d in down.iter_mut().filter(|d| &d.0 == id && d.3.is_none()) {
-                    d.3 = Some(e.at_us);
+                for (_, d) in down.iter_mut().filter(|(i, d)| i == id && d.to.is_none()) {
+                    d.to = Some(e.at_us);
                 }
             }
             _ => {}
         }
     }
-    down.into_iter().map(|(_, b, f, t)| (b, f, t)).collect()
+    down.into_iter().map(|(_, d)| d).collect()
 }
 
 /// Intervals in which the partition had no usable leader: none in the metadata, or one that
-/// a fault holds down (a killed ZooKeeper-mode leader stays listed until its session expires).
+/// a fault holds down (a killed ZooKeeper-mode leader stays listed until its session expires),
+/// or a leadership whose broker died while holding it — still listed under the same epoch
+/// after the broker was started again, it serves nothing until a new election.
 fn unavailable_intervals(
     history: &[(u64, PartitionState)],
-    down: &[(BrokerId, u64, Option<u64>)],
+    down: &[HeldDown],
 ) -> Vec<(u64, Option<u64>)> {
     let Some(first) = history.first().map(|(t, _)| *t) else {
         return vec![];
     };
     let mut points: Vec<u64> = history.iter().map(|(t, _)| *t).collect();
-    for (_, from, to) in down {
-        points.push(*from);
-        points.extend(*to);
+    for d in down {
+        points.push(d.from);
+        points.extend(d.to);
     }
     points.retain(|t| *t >= first);
     points.sort_unstable();
@@ -140,14 +160,26 @@ fn unavailable_intervals(
     let mut intervals = Vec::new();
     let mut open: Option<u64> = None;
     for t in points {
-        let Some(state) = at(history, t) else {
+        // The state in force at t, and since when it is (the same leader and epoch).
+        let Some(i) = history.iter().rposition(|(at, _)| *at <= t) else {
             continue;
         };
+        let state = &history[i].1;
+        let since = history[..=i]
+            .iter()
+            .rev()
+            .take_while(|(_, s)| (s.leader, s.leader_epoch) == (state.leader, state.leader_epoch))
+            .last()
+            .map(|(at, _)| *at)
+            .unwrap_or(history[i].0);
         let unusable = match state.leader {
             None => true,
-            Some(l) => down
-                .iter()
-                .any(|(b, from, to)| *b == l && *from <= t && to.is_none_or(|to| t < to)),
+            Some(l) => down.iter().any(|d| {
+                d.broker == l
+                    && d.from <= t
+                    && (d.to.is_none_or(|to| t < to)
+                        || (d.died && d.to.is_some_and(|to| to > since)))
+            }),
         };
         match (open, unusable) {
             (None, true) => open = Some(t),
@@ -631,6 +663,29 @@ mod tests {
         assert_eq!(r.failover.log_ms.max, Some(5937.0));
         let table = crate::report::render_table(&r);
         assert!(table.contains("5.94 s ± 1 ms (log; poll 6.00 s"), "{table}");
+    }
+
+    #[test]
+    fn a_killed_leader_started_again_before_the_failover_is_still_unusable_until_the_election() {
+        let heal = |at_ms: u64| {
+            ev(
+                at_ms,
+                EventKind::FaultReverted {
+                    id: "k".into(),
+                    kind: "kill".into(),
+                    resolved: vec![],
+                    source: TimeSource::DockerEvent,
+                },
+            )
+        };
+        let r = analyze(vec![
+            ev(0, snap(Some(1), 0, &[1, 2], 1)),
+            kill(1000, 1),
+            // Started again at 3.5 s while still listed as leader (epoch 0): not serving.
+            heal(3500),
+            ev(7000, snap(Some(2), 1, &[2], 2)),
+        ]);
+        assert_eq!(r.partitions[0].unavailable_ms, 6000.0);
     }
 
     #[test]
