@@ -98,10 +98,11 @@ fn kraft_controller_kill_moves_the_quorum_leadership_in_seconds() {
     for p in &moved {
         // Observed within the poll period of the previous view (no blind spell), and the new
         // leader's own log line (Kafka 4, log4j2 format) gives the same failover to the ms.
-        // The observer polls every 20 ms for 5 s after the fault (observer.fast-for), and the
-        // quorum election takes ~1–3 s: the new leader is seen within a fast period or two.
+        // The observer polls every 20 ms for 5 s after the fault (observer.fast-for), 100 ms
+        // after that; the partition moves 3–7 s after the kill: the error bar is one poll
+        // period of the broker that showed it, plus that request's own time.
         let error = f64_at(p, "/failover_error_ms");
-        assert!(error <= 100.0, "error bar {error} ms: {p:#}");
+        assert!(error <= 250.0, "error bar {error} ms: {p:#}");
         let (polled, logged) = (f64_at(p, "/failover_ms"), f64_at(p, "/failover_log_ms"));
         assert!(
             // The new leader logs when it applies the metadata record; the other brokers apply
