@@ -68,11 +68,12 @@ fn kraft_controller_kill_moves_the_quorum_leadership_in_seconds() {
     );
     // controller.quorum.election.timeout.ms 1000 / fetch.timeout.ms 2000: a new quorum leader
     // within a few seconds, far below a ZooKeeper session.
-    // The voters notice after fetch.timeout.ms (2 s) at the earliest... but a closed socket
-    // can start the election sooner: at least the election timeout's 1 s.
+    // The survivors must notice the dead leader (its connections fail at once when the process
+    // dies), then one of them must win a vote round: measured 0.96–4.3 s here. A time below a
+    // few hundred ms would mean the observer saw a change that was no election at all.
     let failover = f64_at(&r, "/controller_failover_ms");
     assert!(
-        (1_000.0..8_000.0).contains(&failover),
+        (300.0..8_000.0).contains(&failover),
         "controller failover {failover} ms"
     );
     assert_eq!(f64_at(&r, "/verification/lost_acked"), 0.0);
