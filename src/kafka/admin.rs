@@ -89,27 +89,43 @@ pub async fn create_topics(bootstrap: &str, topics: &[TopicPlan]) -> Result<(), 
     Ok(())
 }
 
+/// The entries of one resource's configuration that `names` asks for (DescribeConfigs).
+async fn described(
+    bootstrap: &str,
+    resource: ResourceSpecifier<'_>,
+    names: &[&str],
+) -> Result<Vec<rdkafka::admin::ConfigEntry>, KafkaError> {
+    let what = format!("describe configs of {resource:?}");
+    let client = admin(bootstrap)?;
+    let results = client
+        .describe_configs(&[resource], &options())
+        .await
+        .map_err(|e| KafkaError::Client(format!("{what}: {e}")))?;
+    let mut out = Vec::new();
+    for r in results {
+        let mut resource = r.map_err(|e| KafkaError::Client(format!("{what}: {e}")))?;
+        for name in names {
+            if let Some(i) = resource.entries.iter().position(|e| e.name == *name) {
+                out.push(resource.entries.swap_remove(i));
+            }
+        }
+    }
+    Ok(out)
+}
+
 /// The values in force on a broker for `names` (defaults included), as the broker reports them.
 pub async fn broker_settings(
     bootstrap: &str,
     broker: i32,
     names: &[&str],
 ) -> Result<Vec<(String, String)>, KafkaError> {
-    let client = admin(bootstrap)?;
-    let results = client
-        .describe_configs(&[ResourceSpecifier::Broker(broker)], &options())
-        .await
-        .map_err(|e| KafkaError::Client(format!("describe configs: {e}")))?;
-    let mut out = Vec::new();
-    for r in results {
-        let resource = r.map_err(|e| KafkaError::Client(format!("describe configs: {e}")))?;
-        for name in names {
-            if let Some(entry) = resource.get(name) {
-                out.push((name.to_string(), entry.value.clone().unwrap_or_default()));
-            }
-        }
-    }
-    Ok(out)
+    Ok(
+        described(bootstrap, ResourceSpecifier::Broker(broker), names)
+            .await?
+            .into_iter()
+            .map(|e| (e.name, e.value.unwrap_or_default()))
+            .collect(),
+    )
 }
 
 /// A topic's effective values for `names` and where each comes from (the topic itself, the
@@ -120,32 +136,23 @@ pub async fn topic_settings(
     names: &[&str],
 ) -> Result<Vec<crate::events::TopicSetting>, KafkaError> {
     use rdkafka::admin::ConfigSource;
-    let client = admin(bootstrap)?;
-    let results = client
-        .describe_configs(&[ResourceSpecifier::Topic(topic)], &options())
-        .await
-        .map_err(|e| KafkaError::Client(format!("describe configs of {topic}: {e}")))?;
-    let mut out = Vec::new();
-    for r in results {
-        let resource =
-            r.map_err(|e| KafkaError::Client(format!("describe configs of {topic}: {e}")))?;
-        for name in names {
-            if let Some(entry) = resource.get(name) {
-                let source = match entry.source {
-                    ConfigSource::DynamicTopic => "topic",
-                    ConfigSource::DynamicBroker
-                    | ConfigSource::DynamicDefaultBroker
-                    | ConfigSource::StaticBroker => "broker",
-                    ConfigSource::Default => "default",
-                    ConfigSource::Unknown => "unknown",
-                };
-                out.push(crate::events::TopicSetting {
-                    name: name.to_string(),
-                    value: entry.value.clone().unwrap_or_default(),
-                    source: source.into(),
-                });
+    Ok(described(bootstrap, ResourceSpecifier::Topic(topic), names)
+        .await?
+        .into_iter()
+        .map(|entry| {
+            let source = match entry.source {
+                ConfigSource::DynamicTopic => "topic",
+                ConfigSource::DynamicBroker
+                | ConfigSource::DynamicDefaultBroker
+                | ConfigSource::StaticBroker => "broker",
+                ConfigSource::Default => "default",
+                ConfigSource::Unknown => "unknown",
+            };
+            crate::events::TopicSetting {
+                name: entry.name,
+                value: entry.value.unwrap_or_default(),
+                source: source.into(),
             }
-        }
-    }
-    Ok(out)
+        })
+        .collect())
 }
