@@ -23,3 +23,5 @@ pub mod keys;
 pub mod report;
 #[cfg(feature = "runtime")]
 pub mod run;
+#[cfg(feature = "runtime")]
+pub mod serve;

@@ -157,6 +157,9 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// A local web view of the reports folder: every run, its page, comparisons, trends and
+    /// the running cluster (read-only; `chaos run --serve` adds the live run).
+    Serve(crate::serve::ServeArgs),
     /// Re-render a run's reports from its events.jsonl.
     Report { dir: PathBuf },
     /// Print a shell completion script (e.g. `chaos completions bash > /etc/bash_completion.d/chaos`).
@@ -287,6 +290,7 @@ async fn dispatch(cli: Cli) -> Result<i32, Error> {
         Command::Validate { files, compose } => Ok(validate(&files, &compose)),
         Command::Bench(args) => crate::bench::run(args).await,
         Command::Report { dir } => crate::run::rerender(&dir),
+        Command::Serve(args) => crate::serve::serve(args).await,
         Command::Compare { dirs, json } => crate::run::compare(&dirs, json),
         Command::Trend {
             history,

@@ -4,7 +4,7 @@
 mod compare;
 mod files;
 mod format;
-mod html;
+pub mod html;
 mod junit;
 mod markdown;
 mod noise;
@@ -16,6 +16,7 @@ pub mod trend;
 
 pub use compare::render_comparison;
 pub use files::write_atomically;
+pub use format::{duration_ms as format_duration_ms, opt_ms as format_duration_opt};
 pub use html::{render_html, render_matrix_html};
 pub use junit::{render_junit, run_label};
 pub use markdown::render_markdown;

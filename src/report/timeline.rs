@@ -28,6 +28,12 @@ fn broker_colour(id: i32) -> RGBColor {
     COLOURS[(id.unsigned_abs() as usize) % COLOURS.len()]
 }
 
+/// A broker's colour in the timeline, for HTML next to it (the live lanes).
+pub fn broker_colour_hex(id: i32) -> String {
+    let RGBColor(r, g, b) = broker_colour(id);
+    format!("#{r:02x}{g:02x}{b:02x}")
+}
+
 pub fn render_timeline_svg(events: &[Event]) -> Result<String, String> {
     let mut events: Vec<&Event> = events.iter().collect();
     events.sort_by_key(|e| e.at_us);

@@ -14,6 +14,7 @@ pub mod signals;
 
 pub use outcome::worst_exit_code;
 pub use prepare::{prepare, prepare_all, ComposeOverrides, Prepared, PreparedVariant};
+pub use reports::result_of;
 
 use crate::cli::Progress;
 use crate::docker::{self, cluster};
@@ -51,6 +52,8 @@ pub struct RunArgs {
     pub dry_run: bool,
     #[command(flatten)]
     pub compose: ComposeOverrides,
+    #[command(flatten)]
+    pub serve: crate::serve::RunServeArgs,
 }
 
 /// Several errors as one: every one is printed (`error: …` each), the first decides the
@@ -70,6 +73,7 @@ pub async fn run_cli(args: RunArgs) -> Result<i32, Error> {
     if args.dry_run {
         return dry_run(&plans, args.fresh).await;
     }
+    let served = crate::serve::ForRun::start(&args.serve, &args.reports).await?;
     let progress = Progress::new();
     let docker = docker::connect().await?;
     // What an earlier killed run left behind (its owner process is gone) is healed first.
@@ -102,6 +106,9 @@ pub async fn run_cli(args: RunArgs) -> Result<i32, Error> {
         }
     };
     handler.abort();
+    if let Some(served) = served {
+        served.finish(args.keep).await;
+    }
     outcome
 }
 

@@ -63,6 +63,11 @@ impl Recorder {
     pub fn start(dir: &Path) -> Result<Self, Error> {
         let file = std::fs::File::create(dir.join("events.jsonl"))?;
         let (tx, mut rx) = mpsc::unbounded_channel::<Event>();
+        // `run --serve`: every event also goes to the live web view (an append, never a wait).
+        let live = crate::serve::live::installed();
+        if let (Some(live), Some(name)) = (live, dir.file_name()) {
+            live.begin_run(&name.to_string_lossy());
+        }
         let writer = tokio::task::spawn_blocking(move || {
             let mut out = EventWriter::new(std::io::BufWriter::new(file));
             let mut events = Vec::new();
@@ -75,6 +80,9 @@ impl Recorder {
                     if let Err(e) = out.write(&event) {
                         write_error = Some(format!("events.jsonl: {e}"));
                     }
+                }
+                if let Some(live) = live {
+                    live.push(&event);
                 }
                 events.push(event);
                 if last {

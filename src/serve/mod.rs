@@ -1,0 +1,347 @@
+//! `chaos serve` and `chaos run --serve`: a local, read-only web view of the reports folder
+//! and of the run in progress. One binary, every asset embedded (no Node, nothing fetched
+//! from the internet), bound to 127.0.0.1 unless told otherwise. The pages render with the
+//! report's own code (report::html, report::timeline): one rendering path for report.html,
+//! the served run page and the live page.
+//!
+//! Safety: nothing here changes the cluster or starts a run; files are served only from the
+//! reports folder, by names listed from it (no path is ever joined from a request); the Host
+//! header must name this server (a DNS-rebinding page cannot read it).
+
+pub mod live;
+mod pages;
+
+use axum::extract::{Request, State};
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+pub use live::LiveHub;
+
+/// `chaos serve`.
+#[derive(Debug, clap::Args)]
+pub struct ServeArgs {
+    /// The reports folder to browse.
+    #[arg(long, default_value = "reports")]
+    pub reports: PathBuf,
+    /// Port (0: any free port; the address is printed).
+    #[arg(long, default_value_t = 8080)]
+    pub port: u16,
+    /// Address to bind; 127.0.0.1 keeps the view on this machine.
+    #[arg(long, default_value = "127.0.0.1")]
+    pub bind: IpAddr,
+}
+
+/// `chaos run --serve`: the same server for the duration of the run.
+#[derive(Debug, Clone, clap::Args)]
+pub struct RunServeArgs {
+    /// Serve the live web view of the run (and the reports folder) while it runs; with
+    /// --keep, until Ctrl-C after the run.
+    #[arg(long)]
+    pub serve: bool,
+    /// Port of the web view (0: any free port).
+    #[arg(long, default_value_t = 8080, requires = "serve")]
+    pub serve_port: u16,
+    /// Address of the web view.
+    #[arg(long, default_value = "127.0.0.1", requires = "serve")]
+    pub serve_bind: IpAddr,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("{0}")]
+    Unavailable(String),
+    #[error("{0}")]
+    Internal(String),
+}
+
+impl IntoResponse for ServeError {
+    fn into_response(self) -> Response {
+        let (status, title) = match &self {
+            ServeError::NotFound(_) => (StatusCode::NOT_FOUND, "Not found"),
+            ServeError::BadRequest(_) => (StatusCode::BAD_REQUEST, "Bad request"),
+            ServeError::Forbidden(_) => (StatusCode::FORBIDDEN, "Forbidden"),
+            ServeError::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "Unavailable"),
+            ServeError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "Error"),
+        };
+        let body = pages::shell(
+            title,
+            "",
+            &format!(
+                "<h1>{title}</h1><p class=\"err\" id=\"error\">{}</p><p><a href=\"/\">all reports</a></p>",
+                crate::report::html::escape(&self.to_string())
+            ),
+        );
+        (
+            status,
+            [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+            body,
+        )
+            .into_response()
+    }
+}
+
+/// The last rendered live view: (run, events rendered, html).
+type ViewCache = Arc<Mutex<Option<(Option<String>, usize, Arc<String>)>>>;
+
+#[derive(Clone)]
+pub(crate) struct AppState {
+    reports: PathBuf,
+    hub: Option<LiveHub>,
+    port: u16,
+    bound: IpAddr,
+    /// The last rendered live view (run, upto) → html: several pages share one render.
+    view_cache: ViewCache,
+}
+
+/// The router of the web view over `reports`, with the live feed of `hub` if any. `port`
+/// and `bound` are what the Host header must name.
+pub fn router(reports: PathBuf, hub: Option<LiveHub>, bound: IpAddr, port: u16) -> Router {
+    let state = AppState {
+        reports,
+        hub,
+        port,
+        bound,
+        view_cache: Arc::new(Mutex::new(None)),
+    };
+    Router::new()
+        .route("/", get(pages::reports))
+        .route("/runs/{id}", get(pages::run_page))
+        .route("/runs/{id}/files/{name}", get(pages::run_file))
+        .route("/compare", get(pages::compare))
+        .route("/trend", get(pages::trend))
+        .route("/cluster", get(pages::cluster))
+        .route("/live", get(pages::live_page))
+        .route("/api/live/events", get(pages::live_events))
+        .route("/api/live/view", get(pages::live_view))
+        .route("/api/live/status", get(pages::live_status))
+        .route("/assets/{name}", get(pages::asset))
+        .fallback(pages::not_found)
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            check_host,
+        ))
+        .with_state(state)
+}
+
+/// The Host header must name this server: 127.0.0.1, localhost, [::1], the bound address,
+/// or (bound to every interface) any IP literal — with our port. A DNS-rebinding attack
+/// comes with a domain name and is refused.
+pub fn host_allowed(host: &str, bound: IpAddr, port: u16) -> bool {
+    let (name, host_port) = match host.rsplit_once(':') {
+        Some((n, p)) if !n.is_empty() && (!n.contains(':') || n.starts_with('[')) => (n, p),
+        _ => return false,
+    };
+    if host_port.parse::<u16>().ok() != Some(port) {
+        return false;
+    }
+    let ip: Option<IpAddr> = name
+        .strip_prefix('[')
+        .and_then(|n| n.strip_suffix(']'))
+        .unwrap_or(name)
+        .parse()
+        .ok();
+    name.eq_ignore_ascii_case("localhost")
+        || match ip {
+            Some(ip) => ip.is_loopback() || ip == bound || bound.is_unspecified(),
+            None => false,
+        }
+}
+
+async fn check_host(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let host = request
+        .headers()
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .map(str::to_string);
+    let Some(host) = host else {
+        return ServeError::BadRequest("no Host header".into()).into_response();
+    };
+    if !host_allowed(&host, state.bound, state.port) {
+        return ServeError::Forbidden(format!(
+            "Host `{host}` is not this server (only 127.0.0.1:{p}, localhost:{p}, [::1]:{p} or the bound address; DNS-rebinding protection)",
+            p = state.port
+        ))
+        .into_response();
+    }
+    let mut response = next.run(request).await;
+    let headers = response.headers_mut();
+    // Everything comes from this server: no script, style or picture from elsewhere.
+    headers.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static("default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'"),
+    );
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    response
+}
+
+/// A server bound and running in the background.
+pub struct Running {
+    pub addr: SocketAddr,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Running {
+    pub fn stop(self) {
+        self.task.abort();
+    }
+}
+
+/// Binds and serves in the background.
+pub async fn start(
+    reports: PathBuf,
+    hub: Option<LiveHub>,
+    bind: IpAddr,
+    port: u16,
+) -> Result<Running, crate::error::Error> {
+    let listener = tokio::net::TcpListener::bind((bind, port))
+        .await
+        .map_err(|e| {
+            crate::error::Error::Io(format!(
+                "cannot listen on {}: {e}\n  hint: another port with --port / --serve-port (0 picks a free one)",
+                SocketAddr::new(bind, port)
+            ))
+        })?;
+    let addr = listener.local_addr()?;
+    let app = router(reports, hub, bind, addr.port());
+    let task = tokio::spawn(async move {
+        if let Err(e) = axum::serve(listener, app).await {
+            eprintln!("web view stopped: {e}");
+        }
+    });
+    Ok(Running { addr, task })
+}
+
+fn url(addr: SocketAddr, path: &str) -> String {
+    match addr.ip() {
+        ip if ip.is_unspecified() => format!("http://127.0.0.1:{}{path}", addr.port()),
+        IpAddr::V6(ip) => format!("http://[{ip}]:{}{path}", addr.port()),
+        IpAddr::V4(ip) => format!("http://{ip}:{}{path}", addr.port()),
+    }
+}
+
+/// `chaos serve`: until Ctrl-C or SIGTERM.
+pub async fn serve(args: ServeArgs) -> Result<i32, crate::error::Error> {
+    if !args.reports.is_dir() {
+        return Err(crate::error::Error::Invalid(format!(
+            "{}: not a directory (the reports folder to browse; --reports DIR)",
+            args.reports.display()
+        )));
+    }
+    let running = start(args.reports.clone(), None, args.bind, args.port).await?;
+    println!(
+        "serving {} on {}  (Ctrl-C to stop)",
+        args.reports.display(),
+        url(running.addr, "/")
+    );
+    wait_for_interrupt().await;
+    running.stop();
+    Ok(crate::error::exit::PASSED)
+}
+
+async fn wait_for_interrupt() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        if let Ok(mut term) = signal(SignalKind::terminate()) {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
+            }
+            return;
+        }
+    }
+    let _ = tokio::signal::ctrl_c().await;
+}
+
+/// The web view of `chaos run --serve`: started before the first run, fed by every run's
+/// Recorder through the installed hub.
+pub struct ForRun {
+    running: Running,
+}
+
+impl ForRun {
+    pub async fn start(
+        args: &RunServeArgs,
+        reports: &std::path::Path,
+    ) -> Result<Option<Self>, crate::error::Error> {
+        if !args.serve {
+            return Ok(None);
+        }
+        std::fs::create_dir_all(reports)?;
+        let hub = live::install(LiveHub::new()).clone();
+        let running = start(
+            reports.to_path_buf(),
+            Some(hub),
+            args.serve_bind,
+            args.serve_port,
+        )
+        .await?;
+        eprintln!("live view: {}", url(running.addr, "/live"));
+        Ok(Some(Self { running }))
+    }
+
+    /// After the runs: with --keep the view stays up (the cluster does too) until Ctrl-C.
+    pub async fn finish(self, keep: bool) {
+        if keep {
+            eprintln!(
+                "live view still at {} while the cluster is kept (Ctrl-C to stop)",
+                url(self.running.addr, "/live")
+            );
+            wait_for_interrupt().await;
+        }
+        self.running.stop();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::host_allowed;
+    use std::net::IpAddr;
+
+    #[test]
+    fn only_this_servers_names_pass_the_host_check() {
+        let lo: IpAddr = "127.0.0.1".parse().unwrap();
+        for ok in [
+            "127.0.0.1:8080",
+            "localhost:8080",
+            "LOCALHOST:8080",
+            "[::1]:8080",
+        ] {
+            assert!(host_allowed(ok, lo, 8080), "{ok}");
+        }
+        for bad in [
+            "127.0.0.1:8081",
+            "evil.example:8080",
+            "127.0.0.1",
+            "localhost",
+            "",
+            ":8080",
+            "127.0.0.1.nip.io:8080",
+            "[::1]",
+            "192.168.1.5:8080",
+        ] {
+            assert!(!host_allowed(bad, lo, 8080), "{bad}");
+        }
+        let any: IpAddr = "0.0.0.0".parse().unwrap();
+        assert!(host_allowed("192.168.1.5:8080", any, 8080));
+        assert!(!host_allowed("attacker.example:8080", any, 8080));
+        let own: IpAddr = "10.0.0.7".parse().unwrap();
+        assert!(host_allowed("10.0.0.7:9000", own, 9000));
+        assert!(!host_allowed("10.0.0.8:9000", own, 9000));
+    }
+}
