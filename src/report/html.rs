@@ -646,7 +646,7 @@ fn bar_chart(title: &str, unit: &str, get: Metric, groups: &[(String, Vec<&RunRe
             ));
             continue;
         };
-        let scale = |v: f64| label_w + (width - label_w - 140.0) * v / top;
+        let scale = |v: f64| label_w + (width - label_w - 230.0) * v / top;
         svg.push_str(&format!("<rect x=\"{label_w}\" y=\"{}\" width=\"{:.1}\" height=\"{}\" fill=\"#1f77b4\" opacity=\"0.8\"/>", y + 4.0, scale(s.median) - label_w, bar_h - 8.0));
         if s.n > 1 {
             // The error bar: min to max over the repeats, with end caps.

@@ -1,0 +1,271 @@
+//! The web view in a real browser (Debian's headless Chromium through chromedriver).
+//! - the reports page of a matrix (saved events, no cluster): filter, select two runs,
+//!   compare; then all four runs, with their repeat ranges as error bars;
+//! - the live page during a real leader-kill run (`chaos run … --serve`): the fault band and
+//!   the leader change appear without a reload, the final table at the end, and a page
+//!   opened mid-run holds the same history as the one opened at the start.
+//!
+//! Both fail — never skip — without Chromium (installed with apt when missing) or Docker.
+//! Screenshots go to target/test-reports/<test>/.
+
+#[path = "common/browser.rs"]
+mod browser;
+mod common;
+
+use browser::Browser;
+use std::io::BufRead;
+use std::process::Stdio;
+use std::sync::Mutex;
+use std::time::Duration;
+
+/// One browser at a time: two Chromiums beside a Kafka cluster are too much for two cores.
+static ONE_BROWSER: Mutex<()> = Mutex::new(());
+
+const FIXTURE: &str = include_str!("fixtures/events/leader-kill.jsonl");
+
+/// A matrix of two variants × two repeats from the saved real run; the `acks=1` runs lost
+/// messages and failed over 3 s later, so the comparison has something to show.
+fn matrix_reports(dir: &std::path::Path) {
+    let mut n = 0;
+    for (variant, lost, shift_ms) in [("acks=1", 1262u64, 3000u64), ("acks=all", 0, 0)] {
+        for repeat in 1..=2u64 {
+            n += 1;
+            let run = dir.join(format!(
+                "leader-kill-fast-{}-r{repeat}-20261127-1000{n:02}",
+                variant.replace('=', "-")
+            ));
+            std::fs::create_dir_all(&run).unwrap();
+            let mut events = chaos::events::read_events(FIXTURE.as_bytes()).unwrap();
+            for e in &mut events {
+                e.wall_ms += (n as i64) * 60_000;
+                match &mut e.kind {
+                    chaos::events::EventKind::RunStarted { variant: v, .. } => {
+                        *v = Some(variant.to_string())
+                    }
+                    chaos::events::EventKind::Verified(v) => {
+                        v.lost_acked = lost + repeat * 10 * u64::from(lost > 0);
+                    }
+                    _ => {}
+                }
+                // Everything after the fault later by `shift_ms` (+ 250 ms for the repeat).
+                if e.at_us > 3_800_000 {
+                    e.at_us += (shift_ms + repeat * 250) * 1000;
+                }
+            }
+            let mut text = String::new();
+            for e in &events {
+                text.push_str(&serde_json::to_string(e).unwrap());
+                text.push('\n');
+            }
+            std::fs::write(run.join("events.jsonl"), text).unwrap();
+        }
+    }
+}
+
+#[test]
+fn the_reports_page_compares_two_runs_of_a_matrix() {
+    let _one = ONE_BROWSER.lock().unwrap_or_else(|e| e.into_inner());
+    let out = common::reports_dir("serve_browser_compare");
+    let reports = out.join("reports");
+    matrix_reports(&reports);
+    let served = browser::chaos_serve(&reports);
+    let b = Browser::start();
+    b.goto(&format!("http://{}/", served.addr));
+    b.wait_for(
+        "four runs listed",
+        "return document.querySelectorAll('#runs tbody tr').length === 4",
+        Duration::from_secs(20),
+    );
+    // The filter hides what does not match, as you type.
+    b.eval("const f = document.getElementById('filter'); f.value = 'acks=all'; f.dispatchEvent(new Event('input')); return true;");
+    let visible = b.eval("return [...document.querySelectorAll('#runs tbody tr')].filter(r => r.style.display !== 'none').length");
+    assert_eq!(visible, 2);
+    b.eval("const f = document.getElementById('filter'); f.value = ''; f.dispatchEvent(new Event('input')); return true;");
+    assert_eq!(
+        b.eval("return document.getElementById('compare-button').disabled"),
+        true,
+        "compare needs two runs"
+    );
+    // One run of each variant.
+    b.eval("for (const v of ['acks-1-r1', 'acks-all-r1']) { document.querySelector(`#runs input[value*='${v}']`).click(); } return true;");
+    b.click("#compare-button");
+    let table = b.wait_for(
+        "the comparison",
+        "const t = document.getElementById('compare-table'); return t && t.innerText",
+        Duration::from_secs(20),
+    );
+    let table = table.as_str().unwrap().to_string();
+    assert!(
+        table.contains("leader-kill-fast [acks=1]")
+            && table.contains("leader-kill-fast [acks=all]"),
+        "{table}"
+    );
+    assert!(
+        table.contains("1,272") || table.contains("1272"),
+        "acked lost of acks=1: {table}"
+    );
+    let beyond = b.eval("return document.getElementById('beyond-noise').innerText");
+    assert!(
+        beyond.as_str().unwrap().contains("acked loss"),
+        "beyond noise: {beyond}"
+    );
+    // All four: repeats collapse into medians with min–max error bars.
+    b.goto(&format!("http://{}/", served.addr));
+    b.wait_for(
+        "the list again",
+        "return document.querySelectorAll('#runs input[type=checkbox]').length === 4",
+        Duration::from_secs(20),
+    );
+    b.eval("document.querySelectorAll('#runs input[type=checkbox]').forEach(c => c.click()); return true;");
+    b.click("#compare-button");
+    b.wait_for(
+        "error bars over repeats",
+        "return document.querySelectorAll('#comparison svg line.range').length >= 2",
+        Duration::from_secs(20),
+    );
+    let table = b.eval("return document.getElementById('compare-table').innerText");
+    assert!(table.as_str().unwrap().contains("(n=2)"), "{table}");
+    b.screenshot(&out.join("compare.png"));
+    assert!(out.join("compare.png").metadata().unwrap().len() > 10_000);
+}
+
+/// The live page of `chaos run tests/experiments/leader-kill-fast.yaml --serve` on the seed
+/// cluster (reused when running, kept for the next test).
+#[test]
+fn the_live_page_shows_a_leader_kill_as_it_happens() {
+    let _one = ONE_BROWSER.lock().unwrap_or_else(|e| e.into_inner());
+    let _cluster = common::cluster_test();
+    let out = common::reports_dir("serve_browser_live");
+    let reports = out.join("reports");
+    // The browser first: its start is not part of the run.
+    let b = Browser::start();
+    let mut child = common::run_command("tests/experiments/leader-kill-fast.yaml", &reports)
+        .args(["--serve", "--serve-port", "0"])
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("chaos run");
+    let stderr = child.stderr.take().expect("stderr");
+    let (tx, rx) = std::sync::mpsc::channel();
+    let log = std::thread::spawn(move || {
+        let mut all = String::new();
+        for line in std::io::BufReader::new(stderr)
+            .lines()
+            .map_while(Result::ok)
+        {
+            eprintln!("chaos: {line}");
+            if line.starts_with("live view: ") {
+                let _ = tx.send(browser::address_in(&line));
+            }
+            all.push_str(&line);
+            all.push('\n');
+        }
+        all
+    });
+    let addr = rx
+        .recv_timeout(Duration::from_secs(60))
+        .expect("chaos run printed the live view's address")
+        .expect("an address");
+    let live = format!("http://{addr}/live");
+    let first = b.window();
+    b.goto(&live);
+    b.eval("window.openedOnce = true; return true;");
+    // The fault band in the timeline, without a reload.
+    b.wait_for(
+        "the fault band",
+        "const t = document.getElementById('timeline'); return t && t.textContent.includes('kill kafka-')",
+        Duration::from_secs(240),
+    );
+    let change = b.wait_for(
+        "the leader change of orders/0",
+        "const li = [...document.querySelectorAll('#happenings li.leader')].find(l => /orders\\/0 leader \\d+ → \\d+/.test(l.textContent)); return li ? li.textContent : null",
+        Duration::from_secs(120),
+    );
+    eprintln!("seen: {change}");
+    assert_eq!(
+        b.eval("return window.openedOnce === true"),
+        true,
+        "the page was not reloaded"
+    );
+    b.screenshot(&out.join("live-failover.png"));
+    // A second page, opened while the run is still going.
+    let status = common_http_status(addr);
+    assert_eq!(
+        status["finished"], false,
+        "the second page must open mid-run: {status}"
+    );
+    let second = b.new_window();
+    b.goto(&live);
+    // Both pages end with the final table.
+    for handle in [&second, &first] {
+        b.switch_to(handle);
+        b.wait_for(
+            "the final table",
+            "const s = document.getElementById('live-state'); return s && s.dataset.finished === 'true' && document.getElementById('expectations') && document.getElementById('verdict').textContent",
+            Duration::from_secs(240),
+        );
+    }
+    let history = "return JSON.stringify({ids: window.chaosLive.ids, events: window.chaosLive.events, duplicates: window.chaosLive.duplicates})";
+    b.switch_to(&first);
+    let a: serde_json::Value = serde_json::from_str(b.eval(history).as_str().unwrap()).unwrap();
+    b.screenshot(&out.join("live-final.png"));
+    b.switch_to(&second);
+    let m: serde_json::Value = serde_json::from_str(b.eval(history).as_str().unwrap()).unwrap();
+    assert_eq!(a["duplicates"], 0);
+    assert_eq!(m["duplicates"], 0);
+    let ids: Vec<u64> = a["ids"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_u64().unwrap())
+        .collect();
+    assert!(ids.len() > 20, "{} events", ids.len());
+    assert!(
+        ids.windows(2).all(|w| w[1] == w[0] + 1),
+        "no gap in the ids: {ids:?}"
+    );
+    assert_eq!(a["ids"], m["ids"], "the same history on both pages");
+    assert_eq!(a["events"], m["events"]);
+    // The page's verdict is the run's.
+    let verdict = b.eval("return document.getElementById('verdict').textContent");
+    let stop = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(stop.success());
+    let code = child.wait().expect("chaos run exits").code();
+    let output = log.join().expect("stderr");
+    let results = common::results(&reports);
+    assert_eq!(results.len(), 1, "{output}");
+    assert_eq!(verdict, results[0]["status"], "{output}");
+    let events_on_disk = common::events_of(&reports).lines().count();
+    assert_eq!(
+        events_on_disk,
+        ids.len(),
+        "the page got every event of events.jsonl"
+    );
+    assert_eq!(
+        code,
+        Some(if results[0]["status"] == "passed" {
+            0
+        } else {
+            1
+        }),
+        "{output}"
+    );
+    assert!(out.join("live-final.png").metadata().unwrap().len() > 10_000);
+}
+
+fn common_http_status(addr: std::net::SocketAddr) -> serde_json::Value {
+    let mut stream = std::net::TcpStream::connect(addr).expect("connect");
+    use std::io::{Read, Write};
+    write!(
+        stream,
+        "GET /api/live/status HTTP/1.1\r\nHost: 127.0.0.1:{}\r\nConnection: close\r\n\r\n",
+        addr.port()
+    )
+    .unwrap();
+    let mut text = String::new();
+    stream.read_to_string(&mut text).unwrap();
+    let body = text.split_once("\r\n\r\n").map(|x| x.1).unwrap_or("");
+    serde_json::from_str(body).unwrap_or_else(|e| panic!("{e}: {text}"))
+}
