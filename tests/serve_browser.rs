@@ -139,12 +139,14 @@ fn the_live_page_shows_a_leader_kill_as_it_happens() {
     let reports = out.join("reports");
     // The browser first: its start is not part of the run.
     let b = Browser::start();
-    let mut child = common::run_command("tests/experiments/leader-kill-fast.yaml", &reports)
-        .args(["--serve", "--serve-port", "0"])
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("chaos run");
-    let stderr = child.stderr.take().expect("stderr");
+    let mut child = Interrupted(
+        common::run_command("tests/experiments/leader-kill-fast.yaml", &reports)
+            .args(["--serve", "--serve-port", "0"])
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("chaos run"),
+    );
+    let stderr = child.0.stderr.take().expect("stderr");
     let (tx, rx) = std::sync::mpsc::channel();
     let log = std::thread::spawn(move || {
         let mut all = String::new();
@@ -177,7 +179,7 @@ fn the_live_page_shows_a_leader_kill_as_it_happens() {
     );
     let change = b.wait_for(
         "the leader change of orders/0",
-        "const li = [...document.querySelectorAll('#happenings li.leader')].find(l => /orders\\/0 leader \\d+ → \\d+/.test(l.textContent)); return li ? li.textContent : null",
+        "const li = [...document.querySelectorAll('#happenings li.leader')].find(l => /orders\\/0 leader (\\d+|none) → \\d+/.test(l.textContent)); return li ? li.textContent : null",
         Duration::from_secs(120),
     );
     eprintln!("seen: {change}");
@@ -227,12 +229,23 @@ fn the_live_page_shows_a_leader_kill_as_it_happens() {
     assert_eq!(a["events"], m["events"]);
     // The page's verdict is the run's.
     let verdict = b.eval("return document.getElementById('verdict').textContent");
-    let stop = std::process::Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .expect("kill");
-    assert!(stop.success());
-    let code = child.wait().expect("chaos run exits").code();
+    // The cluster page: the kept cluster, read-only, as the brokers report it.
+    b.goto(&format!("http://{addr}/cluster"));
+    let controller = b.wait_for(
+        "the cluster page",
+        "const c = document.getElementById('controller'); return c && document.querySelectorAll('#lanes tbody tr[data-partition^=\"orders/\"]').length === 3 && c.textContent",
+        Duration::from_secs(30),
+    );
+    eprintln!("cluster page: controller {controller}");
+    let settings = b.eval("return document.getElementById('settings').innerText");
+    assert!(
+        settings
+            .as_str()
+            .unwrap()
+            .contains("zookeeper.session.timeout.ms\t6000"),
+        "{settings}"
+    );
+    let code = child.stop();
     let output = log.join().expect("stderr");
     let results = common::results(&reports);
     assert_eq!(results.len(), 1, "{output}");
@@ -253,6 +266,41 @@ fn the_live_page_shows_a_leader_kill_as_it_happens() {
         "{output}"
     );
     assert!(out.join("live-final.png").metadata().unwrap().len() > 10_000);
+}
+
+/// `chaos run --serve --keep` serves until Ctrl-C: interrupted when the test ends, also
+/// when it fails (it must not linger holding the cluster).
+struct Interrupted(std::process::Child);
+
+impl Interrupted {
+    fn stop(&mut self) -> Option<i32> {
+        let _ = std::process::Command::new("kill")
+            .args(["-INT", &self.0.id().to_string()])
+            .status();
+        self.0.wait().expect("chaos run exits").code()
+    }
+}
+
+impl Drop for Interrupted {
+    fn drop(&mut self) {
+        // Mid-run, the first Ctrl-C heals and writes a partial report; a second one aborts.
+        for _ in 0..2 {
+            if !matches!(self.0.try_wait(), Ok(None)) {
+                return;
+            }
+            let _ = std::process::Command::new("kill")
+                .args(["-INT", &self.0.id().to_string()])
+                .status();
+            for _ in 0..600 {
+                if !matches!(self.0.try_wait(), Ok(None)) {
+                    return;
+                }
+                std::thread::sleep(Duration::from_millis(100));
+            }
+        }
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
 }
 
 fn common_http_status(addr: std::net::SocketAddr) -> serde_json::Value {

@@ -107,7 +107,9 @@ pub async fn run_cli(args: RunArgs) -> Result<i32, Error> {
     };
     handler.abort();
     if let Some(served) = served {
-        served.finish(args.keep).await;
+        // An interrupted run ends the view too; a kept cluster keeps it up until Ctrl-C.
+        let interrupted = matches!(outcome, Ok(exit::INTERRUPTED) | Err(Error::Interrupted));
+        served.finish(args.keep && !interrupted).await;
     }
     outcome
 }

@@ -468,22 +468,48 @@ pub async fn trend(
     Ok(Html(shell("trend", "trend", &body)))
 }
 
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClusterQuery {
+    name: Option<String>,
+}
+
 /// The running cluster, read-only: services, brokers, controller, topics, leader / ISR,
-/// the broker settings in force.
-pub async fn cluster(State(_state): State<AppState>) -> Html<String> {
-    let body = match tokio::time::timeout(std::time::Duration::from_secs(8), cluster_body()).await
+/// the broker settings in force. Which one: `?name=`, else the live run's, else the only one.
+pub async fn cluster(
+    State(state): State<AppState>,
+    query: Result<Query<ClusterQuery>, QueryRejection>,
+) -> Result<Html<String>, ServeError> {
+    let Query(query) = query.map_err(bad_query)?;
+    let live_cluster = state.hub.as_ref().and_then(|hub| {
+        hub.snapshot(None)
+            .events
+            .iter()
+            .find_map(|e| match &e.kind {
+                crate::events::EventKind::RunStarted { cluster_name, .. } => {
+                    Some(cluster_name.clone())
+                }
+                _ => None,
+            })
+    });
+    let wanted = query.name.or(live_cluster);
+    let body = match tokio::time::timeout(
+        std::time::Duration::from_secs(8),
+        cluster_body(wanted),
+    )
+    .await
     {
         Ok(Ok(body)) => body,
         Ok(Err(why)) => format!(
-            "<h1>Cluster</h1><p id=\"no-cluster\">No cluster to show: {}</p>",
-            escape(&why)
+            "<h1>Cluster</h1><p id=\"no-cluster\">{why}</p>"
         ),
         Err(_) => "<h1>Cluster</h1><p id=\"no-cluster\">No answer from Docker or the brokers within 8 s.</p>".into(),
     };
-    Html(shell("cluster", "cluster", &body))
+    Ok(Html(shell("cluster", "cluster", &body)))
 }
 
-async fn cluster_body() -> Result<String, String> {
+/// The cluster's page, or why there is none (HTML).
+async fn cluster_body(wanted: Option<String>) -> Result<String, String> {
     use crate::docker::{self, cluster};
     const SETTINGS: &[&str] = &[
         "zookeeper.session.timeout.ms",
@@ -497,10 +523,27 @@ async fn cluster_body() -> Result<String, String> {
         "broker.session.timeout.ms",
         "broker.heartbeat.interval.ms",
     ];
-    let docker = docker::connect().await.map_err(|e| e.to_string())?;
-    let cluster = cluster::attach(&docker, None)
+    let no = |e: &dyn std::fmt::Display| format!("No cluster to show: {}", escape(&e.to_string()));
+    let docker = docker::connect().await.map_err(|e| no(&e))?;
+    let containers = cluster::lifecycle::list(&docker, None)
         .await
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| no(&e))?;
+    let mut names: Vec<String> = containers
+        .iter()
+        .filter_map(|c| c.labels.as_ref()?.get(docker::labels::CLUSTER).cloned())
+        .collect();
+    names.sort();
+    names.dedup();
+    let name = match (wanted, names.as_slice()) {
+        (_, []) => return Err("No cluster is running (start one with <code>chaos up</code> or <code>chaos run … --keep</code>).".into()),
+        (Some(w), _) if names.contains(&w) => w,
+        (Some(w), _) => return Err(format!("No cluster named <code>{}</code> is running; running: {}", escape(&w), cluster_links(&names))),
+        (None, [one]) => one.clone(),
+        (None, _) => return Err(format!("Several clusters are running: {}", cluster_links(&names))),
+    };
+    let cluster = cluster::attach(&docker, Some(&name))
+        .await
+        .map_err(|e| no(&e))?;
     let mut body = format!(
         "<h1>Cluster {}</h1><p class=\"sub\">{} mode · read-only view, refreshed on reload</p>",
         escape(&cluster.name),
@@ -570,6 +613,20 @@ async fn cluster_body() -> Result<String, String> {
         }
     }
     Ok(body)
+}
+
+fn cluster_links(names: &[String]) -> String {
+    names
+        .iter()
+        .map(|n| {
+            format!(
+                "<a href=\"/cluster?name={}\">{}</a>",
+                percent_encode(n),
+                escape(n)
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// Each partition as a lane: its leader coloured as in the timeline, red without a leader,
