@@ -279,8 +279,8 @@ fn phase(name: &str) -> String {
     format!(r#""event":"phase","name":"{name}""#)
 }
 
-fn spawn_run(experiment: &str, reports: &std::path::Path) -> std::process::Child {
-    run_command(experiment, reports).spawn().unwrap()
+fn spawn_run(experiment: &str, reports: &std::path::Path) -> common::RunningChaos {
+    common::RunningChaos::spawn(experiment, reports)
 }
 
 fn signal(child: &std::process::Child, sig: &str) {
