@@ -12,7 +12,7 @@ mod workload;
 
 pub use status::conclude;
 
-use crate::events::{ConditionCheck, Event, EventKind};
+use crate::events::{ConditionCheck, Event, EventKind, RunOutcome};
 use crate::report::{
     ClusterInfo, ConditionResult, FailoverSummary, FaultResult, OfflineSummary, RunResult, Status,
 };
@@ -31,7 +31,7 @@ pub fn analyze(events: &[Event]) -> RunResult {
         partial: true,
         cluster: ClusterInfo {
             name: "unknown".into(),
-            mode: "unknown".into(),
+            mode: None,
             kafka_version: "unknown".into(),
             reused: false,
             settings: vec![],
@@ -75,7 +75,7 @@ pub fn analyze(events: &[Event]) -> RunResult {
                 result.variant = variant.clone();
                 result.cluster = ClusterInfo {
                     name: cluster_name.clone(),
-                    mode: cluster_mode.clone(),
+                    mode: Some(*cluster_mode),
                     kafka_version: kafka_version.clone(),
                     reused: *reused_cluster,
                     settings: settings.clone(),
@@ -91,7 +91,7 @@ pub fn analyze(events: &[Event]) -> RunResult {
                 ..
             } => result.faults.push(FaultResult {
                 id: id.clone(),
-                kind: kind.clone(),
+                kind: *kind,
                 target: target.clone(),
                 resolved: resolved.clone(),
                 at_ms: ms(e.at_us),
@@ -130,7 +130,7 @@ pub fn analyze(events: &[Event]) -> RunResult {
             EventKind::Error { message } => result.errors.push(message.clone()),
             EventKind::Note { message } => result.notes.push(message.clone()),
             EventKind::RunFinished { outcome } => {
-                result.partial = outcome != "completed";
+                result.partial = *outcome != RunOutcome::Completed;
                 finished_at = Some(e.at_us);
             }
             _ => {}

@@ -114,7 +114,7 @@ fn held_down(events: &[&Event]) -> Vec<HeldDown> {
                 kind,
                 broker_ids,
                 ..
-            } if matches!(kind.as_str(), "kill" | "stop" | "pause" | "disconnect") => {
+            } if kind.makes_broker_unusable() => {
                 for b in broker_ids {
                     down.push((
                         id.clone(),
@@ -122,7 +122,7 @@ fn held_down(events: &[&Event]) -> Vec<HeldDown> {
                             broker: *b,
                             from: e.at_us,
                             to: None,
-                            died: matches!(kind.as_str(), "kill" | "stop"),
+                            died: kind.ends_process(),
                         },
                     ));
                 }
@@ -563,7 +563,7 @@ mod tests {
             at_ms,
             EventKind::FaultInjected {
                 id: "k".into(),
-                kind: "kill".into(),
+                kind: crate::events::FaultKind::Kill,
                 target: "t".into(),
                 resolved: vec![],
                 broker_ids: vec![broker],
@@ -588,7 +588,7 @@ mod tests {
                 9000,
                 EventKind::FaultReverted {
                     id: "k".into(),
-                    kind: "kill".into(),
+                    kind: crate::events::FaultKind::Kill,
                     resolved: vec![],
                     source: TimeSource::DockerEvent,
                 },
@@ -672,7 +672,7 @@ mod tests {
                 at_ms,
                 EventKind::FaultReverted {
                     id: "k".into(),
-                    kind: "kill".into(),
+                    kind: crate::events::FaultKind::Kill,
                     resolved: vec![],
                     source: TimeSource::DockerEvent,
                 },
@@ -757,7 +757,12 @@ mod tests {
         let r = analyze(vec![
             ev(3000, snap(None, 1, &[1], 1)),
             ev(0, snap(Some(1), 0, &[1], 1)),
-            ev(5000, EventKind::Phase { name: "end".into() }),
+            ev(
+                5000,
+                EventKind::Phase {
+                    name: crate::events::RunPhase::Drain,
+                },
+            ),
         ]);
         assert_eq!(r.partitions[0].offline_intervals[0].to_ms, None);
         assert_eq!(r.partitions[0].offline_ms, 2000.0);

@@ -33,7 +33,7 @@ mod tests {
             experiment: "x".into(),
             variant: None,
             cluster_name: "c".into(),
-            cluster_mode: "zookeeper".into(),
+            cluster_mode: crate::events::ClusterMode::Zookeeper,
             kafka_version: "3.9.1".into(),
             observer_period_us: 100_000,
             brokers: vec![],
@@ -44,7 +44,7 @@ mod tests {
         }];
         events.extend(conditions);
         events.push(EventKind::RunFinished {
-            outcome: "completed".into(),
+            outcome: crate::events::RunOutcome::Completed,
         });
         let events: Vec<Event> = events
             .into_iter()

@@ -23,7 +23,7 @@ pub fn summarize(events: &[&Event], errors: &mut Vec<String>) -> Option<Workload
     })?;
     let (all, by_phase) = merge_histograms(&done.latency_histograms, errors);
     Some(WorkloadResult {
-        acks: done.acks.clone(),
+        acks: done.acks,
         sent: done.sent,
         acked: done.acked,
         failed: done.failed,

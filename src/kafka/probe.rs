@@ -9,7 +9,7 @@ use std::time::Duration;
 
 pub struct ProbeOptions {
     pub bootstrap: String,
-    pub acks: String,
+    pub acks: crate::events::Acks,
     pub extra: Vec<(String, String)>,
     pub timeout: Duration,
 }
@@ -25,7 +25,7 @@ pub async fn probe_once(
     config
         .set("bootstrap.servers", &options.bootstrap)
         .set("broker.address.family", "v4")
-        .set("acks", &options.acks)
+        .set("acks", options.acks.as_kafka())
         .set("linger.ms", "0")
         .set(
             "message.timeout.ms",

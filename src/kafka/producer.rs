@@ -8,6 +8,7 @@ use super::payload::{self, Identity, HEADER_LEN};
 use super::KafkaError;
 use crate::analysis::verify::{AckLedger, NotAcked};
 use crate::clock::EventSink;
+use crate::events::LatencyPhase;
 use crate::events::{AckGap, EventKind, WorkloadSummary};
 use base64::Engine;
 use hdrhistogram::serialization::{Serializer, V2Serializer};
@@ -21,7 +22,12 @@ use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-pub const PHASES: [&str; 3] = ["before-fault", "during-fault", "after-heal"];
+/// The latency phases' names, by index (the index is what the hot path stores).
+pub const PHASES: [&str; 3] = [
+    LatencyPhase::BeforeFault.as_str(),
+    LatencyPhase::DuringFault.as_str(),
+    LatencyPhase::AfterHeal.as_str(),
+];
 
 #[derive(Debug, Clone)]
 pub struct ProducerOptions {
@@ -29,7 +35,7 @@ pub struct ProducerOptions {
     pub topic: String,
     pub partitions: i32,
     /// "0", "1" or "all".
-    pub acks: String,
+    pub acks: crate::events::Acks,
     pub idempotence: bool,
     /// Messages per second over all partitions; 0 = unlimited.
     pub rate: u32,
@@ -225,7 +231,7 @@ impl TrackedProducer {
         config
             .set("bootstrap.servers", &options.bootstrap)
             .set("broker.address.family", "v4")
-            .set("acks", &options.acks)
+            .set("acks", options.acks.as_kafka())
             .set("enable.idempotence", options.idempotence.to_string())
             .set(
                 "delivery.timeout.ms",
@@ -272,10 +278,9 @@ impl TrackedProducer {
 
     /// Switches the latency histogram (before-fault, during-fault, after-heal); messages sent
     /// from now on count in this phase.
-    pub fn set_phase(&self, phase: usize) {
-        let phase = phase.min(PHASES.len() - 1);
-        self.shared.phase.store(phase, Ordering::Relaxed);
-        lock(&self.shared.ledger).begin_phase(PHASES[phase]);
+    pub fn set_phase(&self, phase: LatencyPhase) {
+        self.shared.phase.store(phase.index(), Ordering::Relaxed);
+        lock(&self.shared.ledger).begin_phase(phase.as_str());
     }
 
     /// Counts since the last call, and the p99 latency over them (µs).
@@ -371,7 +376,7 @@ impl TrackedProducer {
             .map(|hs| encode_histograms(&hs))
             .unwrap_or_default();
         let summary = WorkloadSummary {
-            acks: self.options.acks.clone(),
+            acks: self.options.acks,
             sent,
             acked,
             failed,

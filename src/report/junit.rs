@@ -102,7 +102,7 @@ pub fn render_junit(results: &[RunResult]) -> Result<Vec<u8>, String> {
             case.set_time(time);
             total += time;
         }
-        case.set_classname(format!("chaos.{}", r.cluster.mode));
+        case.set_classname(format!("chaos.{}", r.cluster.mode_name()));
         case.set_system_out(super::render_table(r));
         suite.add_test_case(case);
     }

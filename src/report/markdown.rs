@@ -14,7 +14,7 @@ pub fn render_markdown(r: &RunResult) -> String {
         r.experiment,
         r.status.as_str(),
         if r.partial { " (partial)" } else { "" },
-        r.cluster.mode,
+        r.cluster.mode_name(),
         r.cluster.kafka_version,
         duration_ms(r.error_bar_ms)
     );

@@ -355,7 +355,7 @@ mod tests {
                 1000,
                 EventKind::FaultInjected {
                     id: "k".into(),
-                    kind: "kill".into(),
+                    kind: crate::events::FaultKind::Kill,
                     target: "leader-of orders/0".into(),
                     resolved: vec!["kafka-1".into()],
                     broker_ids: vec![1],
@@ -376,7 +376,7 @@ mod tests {
                 9000,
                 EventKind::FaultReverted {
                     id: "k".into(),
-                    kind: "kill".into(),
+                    kind: crate::events::FaultKind::Kill,
                     resolved: vec!["kafka-1".into()],
                     source: crate::events::TimeSource::DockerEvent,
                 },

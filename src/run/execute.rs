@@ -3,12 +3,12 @@
 
 use super::conditions::{self, Baseline};
 use super::docker_events::DockerEventLog;
-use super::faults::Faults;
+use super::faults::{Faults, HealTarget};
 use crate::clock::EventSink;
 use crate::docker::cluster::Cluster;
 use crate::docker::DockerError;
 use crate::error::Error;
-use crate::events::{BrokerId, ClusterSnapshot, ConditionCheck, EventKind};
+use crate::events::{BrokerId, ClusterSnapshot, ConditionCheck, EventKind, LatencyPhase, RunPhase};
 use crate::experiment::{Condition, ElectionType, Experiment, Step};
 use crate::kafka::metadata;
 use crate::kafka::producer::{ProducerOptions, TrackedProducer};
@@ -47,7 +47,7 @@ pub async fn execute(ctx: &RunContext<'_>, interrupt: watch::Receiver<bool>) -> 
     let observer = Observer::start(
         ObserverOptions {
             endpoints: ctx.cluster.bootstrap(),
-            kraft: ctx.cluster.mode == "kraft",
+            kraft: ctx.cluster.mode == crate::events::ClusterMode::Kraft,
             period: exp.observer.period,
             fast_period: exp.observer.fast_period,
             topics: topics.clone(),
@@ -83,7 +83,7 @@ pub async fn execute(ctx: &RunContext<'_>, interrupt: watch::Receiver<bool>) -> 
                         bootstrap: bootstrap.clone(),
                         topic,
                         partitions,
-                        acks: w.acks.as_kafka().into(),
+                        acks: w.acks,
                         idempotence: w.idempotence,
                         rate: w.rate,
                         message_size: w.message_size,
@@ -149,7 +149,7 @@ pub async fn execute(ctx: &RunContext<'_>, interrupt: watch::Receiver<bool>) -> 
             topic,
             std::sync::Arc::new(crate::kafka::probe::ProbeOptions {
                 bootstrap: bootstrap.clone(),
-                acks: w.acks.as_kafka().into(),
+                acks: w.acks,
                 extra: w
                     .producer_config
                     .iter()
@@ -168,7 +168,7 @@ pub async fn execute(ctx: &RunContext<'_>, interrupt: watch::Receiver<bool>) -> 
     ));
 
     ctx.sink.emit(EventKind::Phase {
-        name: "steps".into(),
+        name: RunPhase::Steps,
     });
     let started = Instant::now();
     let steps_result = {
@@ -190,12 +190,12 @@ pub async fn execute(ctx: &RunContext<'_>, interrupt: watch::Receiver<bool>) -> 
 
     // Heal: always, whatever happened above.
     ctx.sink.emit(EventKind::Phase {
-        name: "heal".into(),
+        name: RunPhase::Heal,
     });
     (ctx.progress)("healing: reverting every fault");
-    let heal_result = faults.heal("all").await;
+    let heal_result = faults.heal(HealTarget::All).await;
     if let Some(p) = &producer {
-        p.set_phase(2);
+        p.set_phase(LatencyPhase::AfterHeal);
     }
     if let Err(e) = &heal_result {
         ctx.sink.emit(EventKind::Error {
@@ -249,7 +249,7 @@ pub async fn execute(ctx: &RunContext<'_>, interrupt: watch::Receiver<bool>) -> 
     if let (Some(p), Some(w)) = (&producer, &exp.workload) {
         if !is_interrupted(&interrupt) && !docker_lost && !w.recovery_window.is_zero() {
             ctx.sink.emit(EventKind::Phase {
-                name: "recovery-window".into(),
+                name: RunPhase::RecoveryWindow,
             });
             (ctx.progress)(&format!(
                 "recovery window: until every partition is acked again (up to {})",
@@ -272,7 +272,7 @@ pub async fn execute(ctx: &RunContext<'_>, interrupt: watch::Receiver<bool>) -> 
     }
     if let Some(p) = producer {
         ctx.sink.emit(EventKind::Phase {
-            name: "drain".into(),
+            name: RunPhase::Drain,
         });
         (ctx.progress)("stopping the workload, waiting for outstanding acks");
         let (summary, ledger) = tokio::task::spawn_blocking(move || p.finish())
@@ -298,7 +298,7 @@ pub async fn execute(ctx: &RunContext<'_>, interrupt: watch::Receiver<bool>) -> 
         let verify = exp.workload.as_ref().is_some_and(|w| w.verify);
         if verify && !is_interrupted(&interrupt) && !docker_lost {
             ctx.sink.emit(EventKind::Phase {
-                name: "verify".into(),
+                name: RunPhase::Verify,
             });
             (ctx.progress)("re-reading every partition and checking every acked message");
             let (topic, partitions) = exp.workload_topic().unwrap_or_default();
@@ -535,7 +535,7 @@ pub async fn warm_up(cluster: &Cluster, duration: Duration) -> Result<(), Error>
             bootstrap: bootstrap.clone(),
             topic: WARM_UP_TOPIC.into(),
             partitions: 3,
-            acks: "all".into(),
+            acks: crate::events::Acks::All,
             idempotence: false,
             rate: 1000,
             message_size: 100,
@@ -590,7 +590,7 @@ async fn setup_topics(ctx: &RunContext<'_>) -> Result<(), Error> {
     loop {
         let snapshot = metadata::snapshot(
             &ctx.cluster.bootstrap(),
-            ctx.cluster.mode == "kraft",
+            ctx.cluster.mode == crate::events::ClusterMode::Kraft,
             Duration::from_secs(3),
         )
         .await?;
@@ -703,12 +703,12 @@ async fn run_steps(
         if let Some(spec) = &step.fault {
             (ctx.progress)(&format!("{label}: {} {}", spec.kind.as_str(), spec.target));
             if let Some(p) = producer {
-                p.set_phase(1);
+                p.set_phase(LatencyPhase::DuringFault);
             }
             faults.inject(&label, spec, &baseline.snapshot).await?;
         } else if let Some(target) = &step.heal {
             (ctx.progress)(&format!("{label}: heal {target}"));
-            faults.heal(target).await?;
+            faults.heal(HealTarget::Step(target)).await?;
         } else if let Some(d) = step.wait {
             (ctx.progress)(&format!("{label}: wait {}", humantime::format_duration(d)));
             tokio::time::sleep(d).await;
@@ -789,7 +789,7 @@ async fn run_steps(
             ctx.sink.emit(EventKind::ElectionRequested {
                 topic: elect.partition.topic.clone(),
                 partition: elect.partition.partition,
-                election_type: if unclean { "unclean" } else { "preferred" }.into(),
+                election_type: elect.election_type,
                 result: result.unwrap_or_else(|e| format!("failed: {e}")),
             });
         }

@@ -24,6 +24,15 @@ pub struct Active {
     pub rules: Vec<(String, Vec<Vec<String>>)>,
 }
 
+/// What a heal reverts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HealTarget<'a> {
+    /// Every active fault, the last applied first.
+    All,
+    /// The fault applied by the step with this id.
+    Step(&'a str),
+}
+
 pub struct Faults<'a> {
     pub docker: &'a Docker,
     pub cluster: &'a Cluster,
@@ -306,7 +315,7 @@ impl Faults<'_> {
             at,
             EventKind::FaultInjected {
                 id: id.to_string(),
-                kind: spec.kind.as_str().into(),
+                kind: spec.kind,
                 target: spec.target.to_string(),
                 resolved: names.clone(),
                 broker_ids,
@@ -318,14 +327,18 @@ impl Faults<'_> {
     }
 
     /// Reverts the fault with this id (or every active fault for `all`), newest first.
-    pub async fn heal(&mut self, id: &str) -> Result<(), DockerError> {
+    /// Reverts the step's fault, or every active one in reverse order of application.
+    pub async fn heal(&mut self, target: HealTarget<'_>) -> Result<(), DockerError> {
         let mut first_error = None;
-        while let Some(pos) = self.active.iter().rposition(|a| id == "all" || a.id == id) {
+        while let Some(pos) = self.active.iter().rposition(|a| match target {
+            HealTarget::All => true,
+            HealTarget::Step(id) => a.id == id,
+        }) {
             let active = self.active.remove(pos);
             if let Err(e) = self.revert(&active).await {
                 first_error.get_or_insert(e);
             }
-            if id != "all" {
+            if matches!(target, HealTarget::Step(_)) {
                 break;
             }
         }
@@ -400,7 +413,7 @@ impl Faults<'_> {
             at,
             EventKind::FaultReverted {
                 id: active.id.clone(),
-                kind: active.kind.as_str().into(),
+                kind: active.kind,
                 resolved: active.services.clone(),
                 source,
             },

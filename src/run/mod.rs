@@ -18,7 +18,7 @@ pub use prepare::{prepare, prepare_all, ComposeOverrides, Prepared, PreparedVari
 use crate::cli::Progress;
 use crate::docker::{self, cluster};
 use crate::error::{exit, Error};
-use crate::events::EventKind;
+use crate::events::{EventKind, RunOutcome};
 use crate::experiment::{Experiment, FaultKind};
 use crate::report::RunResult;
 use std::path::{Path, PathBuf};
@@ -435,7 +435,7 @@ async fn run_variant(
         experiment: exp.name.clone(),
         variant: (!variant_name.is_empty()).then(|| variant_name.to_string()),
         cluster_name: cluster.name.clone(),
-        cluster_mode: cluster.mode.clone(),
+        cluster_mode: cluster.mode,
         kafka_version: reports::kafka_version(docker, &cluster).await,
         observer_period_us: exp.observer.period.as_micros() as u64,
         brokers: cluster
@@ -479,9 +479,9 @@ async fn run_variant(
             })
     };
     let finished = match &outcome {
-        Ok(()) => "completed",
-        Err(Error::Interrupted) => "interrupted",
-        Err(_) => "aborted",
+        Ok(()) => RunOutcome::Completed,
+        Err(Error::Interrupted) => RunOutcome::Interrupted,
+        Err(_) => RunOutcome::Aborted,
     };
     if let Err(e) = &outcome {
         sink.emit(EventKind::Error {
@@ -494,9 +494,7 @@ async fn run_variant(
             });
         }
     }
-    sink.emit(EventKind::RunFinished {
-        outcome: finished.into(),
-    });
+    sink.emit(EventKind::RunFinished { outcome: finished });
     let (events, events_unwritten) = recorder.finish().await?;
     let (result, mut unwritten) = reports::analyze_and_write(&dir, &events);
     unwritten.splice(0..0, events_unwritten);

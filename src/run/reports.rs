@@ -186,7 +186,7 @@ pub async fn settings_in_force(
     let mut settings = crate::kafka::admin::broker_settings(&addr, id, KEYS)
         .await
         .unwrap_or_default();
-    if cluster.mode == "kraft" {
+    if cluster.mode == crate::events::ClusterMode::Kraft {
         settings.retain(|(k, _)| k != "zookeeper.session.timeout.ms");
     } else {
         settings.retain(|(k, _)| !k.starts_with("broker."));

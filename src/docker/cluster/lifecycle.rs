@@ -36,7 +36,7 @@ pub struct RunningService {
 pub struct Cluster {
     pub name: String,
     pub network: String,
-    pub mode: String,
+    pub mode: crate::events::ClusterMode,
     pub config_hash: String,
     pub services: Vec<RunningService>,
     pub reused: bool,
@@ -500,18 +500,11 @@ pub async fn attach(docker: &Docker, cluster: Option<&str>) -> Result<Cluster, D
         });
     }
     services.sort_by(|a, b| a.name.cmp(&b.name));
-    let mode = if services
-        .iter()
-        .any(|s| matches!(s.role, Role::Broker { kraft: true, .. }))
-    {
-        "kraft"
-    } else {
-        "zookeeper"
-    };
+    let mode = super::plan::mode_of(services.iter().map(|s| &s.role));
     Ok(Cluster {
         name,
         network,
-        mode: mode.into(),
+        mode,
         config_hash,
         services,
         reused: false,

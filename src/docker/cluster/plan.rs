@@ -3,8 +3,21 @@
 //! that a running cluster is reused only when it was started from the same one. Pure.
 
 use crate::compose::{ComposeProject, Service};
+use crate::events::ClusterMode;
 use indexmap::IndexMap;
 use sha2::{Digest, Sha256};
+
+/// KRaft when any broker runs in KRaft mode.
+pub fn mode_of<'a>(roles: impl IntoIterator<Item = &'a Role>) -> ClusterMode {
+    if roles
+        .into_iter()
+        .any(|r| matches!(r, Role::Broker { kraft: true, .. }))
+    {
+        ClusterMode::Kraft
+    } else {
+        ClusterMode::Zookeeper
+    }
+}
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Role {
@@ -139,16 +152,8 @@ impl Plan {
         })
     }
 
-    pub fn mode(&self) -> &'static str {
-        if self
-            .services
-            .iter()
-            .any(|s| matches!(s.role, Role::Broker { kraft: true, .. }))
-        {
-            "kraft"
-        } else {
-            "zookeeper"
-        }
+    pub fn mode(&self) -> ClusterMode {
+        mode_of(self.services.iter().map(|s| &s.role))
     }
 }
 
@@ -254,7 +259,7 @@ mod tests {
             Some("127.0.0.1:29092")
         );
         assert_eq!(plan.services[1].container_name, "seed-kafka-1");
-        assert_eq!(plan.mode(), "zookeeper");
+        assert_eq!(plan.mode(), ClusterMode::Zookeeper);
     }
 
     #[test]
