@@ -17,9 +17,11 @@ pub mod docker;
 pub mod error;
 pub mod events;
 pub mod experiment;
+pub mod input;
 #[cfg(feature = "runtime")]
 pub mod kafka;
 pub mod keys;
+pub mod model;
 pub mod report;
 #[cfg(feature = "runtime")]
 pub mod run;

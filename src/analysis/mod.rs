@@ -13,7 +13,7 @@ mod workload;
 pub use status::conclude;
 
 use crate::events::{ConditionCheck, Event, EventKind, RunOutcome};
-use crate::report::{
+use crate::model::{
     ClusterInfo, ConditionResult, FailoverSummary, FaultResult, OfflineSummary, RunResult, Status,
 };
 

@@ -5,7 +5,7 @@
 use super::kafka_log::leadership_lines;
 use super::{ms, stats::stats};
 use crate::events::{BrokerId, Event, EventKind, PartitionState};
-use crate::report::{
+use crate::model::{
     Interval, IsrChange, LeaderChange, LogCheck, OfflineSummary, PartitionResult, RunResult,
 };
 use std::collections::BTreeMap;

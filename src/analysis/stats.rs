@@ -1,6 +1,6 @@
 //! Min / median / max of a sample.
 
-use crate::report::Stats;
+use crate::model::Stats;
 
 /// The median of an even count is the lower middle value (a measured value, not a mean).
 pub fn stats(values: &[f64]) -> Stats {

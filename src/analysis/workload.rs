@@ -2,7 +2,7 @@
 
 use super::ms;
 use crate::events::{Event, EventKind};
-use crate::report::{ConsumerGap, ConsumerResult, Latency, WorkloadResult};
+use crate::model::{ConsumerGap, ConsumerResult, Latency, WorkloadResult};
 use base64::Engine;
 use hdrhistogram::serialization::Deserializer;
 use hdrhistogram::Histogram;

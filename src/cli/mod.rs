@@ -1,12 +1,12 @@
 //! Command-line interface: clap maps flags to options; the work is in the library.
 
-mod compose_files;
 pub mod github;
 mod progress;
+mod reports;
 mod status;
 pub mod style;
 
-pub use compose_files::load as load_compose_files;
+pub use crate::compose::files::load as load_compose_files;
 pub use progress::{log_filter, set_verbosity, verbosity, Progress, Verbosity};
 
 use crate::docker::{self, cluster};
@@ -283,17 +283,17 @@ async fn dispatch(cli: Cli) -> Result<i32, Error> {
             }
             Ok(exit::PASSED)
         }
-        Command::Run(args) => crate::run::run_cli(args).await,
+        Command::Run(args) => crate::run::run_cli(args, &progress::TerminalReporter::new()).await,
         Command::Validate { files, compose } => Ok(validate(&files, &compose)),
         Command::Bench(args) => crate::bench::run(args).await,
-        Command::Report { dir } => crate::run::rerender(&dir),
-        Command::Compare { dirs, json } => crate::run::compare(&dirs, json),
+        Command::Report { dir } => reports::rerender(&dir),
+        Command::Compare { dirs, json } => reports::compare(&dirs, json),
         Command::Trend {
             history,
             previous,
             ratio,
             json,
-        } => crate::run::trend(&history, previous, ratio, json),
+        } => reports::trend(&history, previous, ratio, json),
         Command::Completions { shell } => {
             // For the name it was called by: a renamed or symlinked binary completes too.
             let name = std::env::args_os()

@@ -7,6 +7,7 @@
 //! (`load_with_profiles`, or `COMPOSE_PROFILES`). Any other key is an error naming file, line
 //! and key. Pure: no Docker here.
 
+pub mod files;
 mod interpolate;
 mod model;
 mod order;
@@ -16,7 +17,7 @@ pub use interpolate::{
 };
 pub use model::{ComposeProject, Healthcheck, PortMapping, Service};
 
-use crate::experiment::{read_text, InputError};
+use crate::input::{read_text, InputError};
 use indexmap::IndexMap;
 use model::{Command, KeyValues, Names, RawFile, RawPort};
 use std::path::Path;
@@ -184,7 +185,7 @@ pub fn parse_with_profiles(
     }
     let de = serde_yaml_ng::Deserializer::from_str(&text);
     let raw: RawFile = serde_path_to_error::deserialize(de).map_err(|e| {
-        let mut e = crate::experiment::InputError::from(ComposeErrorSource(e, file));
+        let mut e = crate::input::InputError::from(ComposeErrorSource(e, file));
         if e.message.contains("unknown field") {
             e.hint = Some(format!(
                 "not supported by chaos's compose loader ({SUPPORTED})"
@@ -396,7 +397,7 @@ struct ComposeErrorSource<'a>(serde_path_to_error::Error<serde_yaml_ng::Error>, 
 
 impl From<ComposeErrorSource<'_>> for InputError {
     fn from(s: ComposeErrorSource<'_>) -> InputError {
-        crate::experiment::input_error_from_serde(s.1, s.0)
+        crate::input::from_serde(s.1, s.0)
     }
 }
 

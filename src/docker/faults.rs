@@ -5,8 +5,8 @@
 //! Rules live in a chain of our own (`CHAOS`) jumped to from INPUT and OUTPUT, so healing
 //! removes exactly what we added.
 
-use super::cluster::{Cluster, RunningService};
 use super::images::BASE_IMAGE;
+use super::inventory::{self, Cluster, RunningService};
 use super::{api, labels, DockerError};
 use crate::experiment::Direction;
 use bollard::exec::{StartExecOptions, StartExecResults};
@@ -499,13 +499,13 @@ pub async fn retire_helper(
     docker: &Docker,
     c: &bollard::models::ContainerSummary,
 ) -> Result<String, DockerError> {
-    let name = super::cluster::lifecycle::name_of(c);
+    let name = inventory::name_of(c);
     let sidecar = c
         .labels
         .as_ref()
         .and_then(|l| l.get(labels::ROLE))
         .is_some_and(|r| r == "sidecar");
-    if sidecar && super::cluster::lifecycle::is_running(c) {
+    if sidecar && inventory::is_running(c) {
         clear_network_faults(docker, &name).await?;
     } else {
         remove_sidecar(docker, &name).await?;
@@ -521,7 +521,7 @@ pub async fn heal_everything(
     cluster_name: &str,
 ) -> Result<Vec<String>, DockerError> {
     let mut done = Vec::new();
-    let containers = super::cluster::lifecycle::list(docker, Some(cluster_name)).await?;
+    let containers = inventory::list(docker, Some(cluster_name)).await?;
     for c in &containers {
         let l = c.labels.clone().unwrap_or_default();
         if l.get(labels::ROLE).map(String::as_str) == Some("sidecar") {
@@ -531,7 +531,7 @@ pub async fn heal_everything(
             ));
         }
     }
-    let cluster = super::cluster::attach(docker, Some(cluster_name)).await?;
+    let cluster = inventory::attach(docker, Some(cluster_name)).await?;
     for s in &cluster.services {
         match s.state.as_str() {
             "paused" => {

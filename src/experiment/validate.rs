@@ -1,12 +1,12 @@
 //! Static validation of an experiment (what serde cannot check), and validation against the
 //! compose file it names. Errors name the step and field and, where it can be found, the line.
 
-use super::error::{line_of_item, line_of_key, InputError};
 use super::expr::parse_expectation;
 use super::matrix;
 use super::schema::*;
 use super::ExperimentError;
 use crate::compose::ComposeProject;
+use crate::input::{line_of_item, line_of_key, InputError};
 use std::collections::HashMap;
 use std::path::Path;
 use std::time::Duration;

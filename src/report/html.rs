@@ -1,7 +1,7 @@
 //! report.html: one self-contained page (no network assets): the summary, the timeline and
 //! the verification, for a person to read at a glance.
 
-use super::RunResult;
+use crate::model::RunResult;
 
 fn escape(s: &str) -> String {
     s.replace('&', "&amp;")

@@ -1,7 +1,7 @@
 //! JUnit XML (quick-junit): one test case per run (experiment × variant × repeat), named as the
 //! CLI labels the run, timed by the run's duration.
 
-use super::{RunResult, Status};
+use crate::model::{RunResult, Status};
 use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
 use std::collections::HashMap;
 use std::time::Duration;

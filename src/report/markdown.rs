@@ -1,7 +1,7 @@
 //! summary.md and the CI step summary: the table's content as markdown.
 
 use super::format::{count, duration_ms, measured, opt_ms};
-use super::RunResult;
+use crate::model::RunResult;
 
 pub fn render_markdown(r: &RunResult) -> String {
     let variant = r

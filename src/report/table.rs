@@ -1,7 +1,7 @@
 //! The terminal report (tabled).
 
 use super::format::{count, duration_ms, measured, opt_ms};
-use super::RunResult;
+use crate::model::RunResult;
 use tabled::{builder::Builder, settings::Style};
 
 fn table(rows: Vec<Vec<String>>) -> String {

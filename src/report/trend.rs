@@ -1,7 +1,7 @@
 //! Trends across nightly runs: each run appends one line to `history.jsonl`; `chaos trend`
 //! compares the latest entry of every experiment × variant with the previous ones.
 
-use super::RunResult;
+use crate::model::RunResult;
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -9,18 +9,20 @@ mod faults;
 pub mod observer;
 mod outcome;
 pub mod prepare;
+mod progress;
 mod reports;
 pub mod signals;
 
-pub use outcome::worst_exit_code;
+pub use outcome::{exit_code_of, worst_exit_code};
 pub use prepare::{prepare, prepare_all, ComposeOverrides, Prepared, PreparedVariant};
+pub use progress::{Reporter, RunnerEvent};
+pub use reports::{analyze_and_write, result_of, unwritten_error};
 
-use crate::cli::Progress;
 use crate::docker::{self, cluster};
 use crate::error::{exit, Error};
 use crate::events::{EventKind, RunOutcome};
 use crate::experiment::{Experiment, FaultKind};
-use crate::report::RunResult;
+use crate::model::RunResult;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use tokio::sync::{oneshot, watch};
@@ -63,18 +65,17 @@ pub fn all_errors(mut errors: Vec<Error>) -> Result<(), Error> {
     }
 }
 
-pub async fn run_cli(args: RunArgs) -> Result<i32, Error> {
+pub async fn run_cli(args: RunArgs, reporter: &dyn Reporter) -> Result<i32, Error> {
     // Everything is validated before any cluster starts; every error is reported.
     let (plans, errors) = prepare::prepare_all(&args.files, &args.compose);
     all_errors(errors)?;
     if args.dry_run {
-        return dry_run(&plans, args.fresh).await;
+        return dry_run(&plans, args.fresh, reporter).await;
     }
-    let progress = Progress::new();
     let docker = docker::connect().await?;
     // What an earlier killed run left behind (its owner process is gone) is healed first.
     for done in docker::sweep::sweep_orphans(&docker).await? {
-        progress.line(&format!("orphan sweep: {done}"));
+        reporter.report(RunnerEvent::Line(&format!("orphan sweep: {done}")));
     }
     let (interrupt_tx, interrupt) = watch::channel(false);
     let (abort_tx, abort_rx) = oneshot::channel();
@@ -94,10 +95,10 @@ pub async fn run_cli(args: RunArgs) -> Result<i32, Error> {
         }
     };
     let outcome = tokio::select! {
-        outcome = run_all(&docker, &plans, &args, &progress, interrupt, &current_cluster) => outcome,
+        outcome = run_all(&docker, &plans, &args, reporter, interrupt, &current_cluster) => outcome,
         () = aborted => {
-            progress.finish();
-            eprintln!("aborted: network rules cleared and containers unpaused; no report written (`chaos clean` heals anything left)");
+            reporter.report(RunnerEvent::Line("aborted: network rules cleared and containers unpaused; no report written (`chaos clean` heals anything left)"));
+            reporter.report(RunnerEvent::Finished);
             Ok(exit::INTERRUPTED)
         }
     };
@@ -107,7 +108,7 @@ pub async fn run_cli(args: RunArgs) -> Result<i32, Error> {
 
 /// `chaos run --dry-run`: the plan, without changing anything. Docker is asked (read-only)
 /// whether a matching cluster runs; when it cannot be reached the answer is "unknown".
-async fn dry_run(plans: &[Prepared], fresh: bool) -> Result<i32, Error> {
+async fn dry_run(plans: &[Prepared], fresh: bool, reporter: &dyn Reporter) -> Result<i32, Error> {
     use std::collections::HashMap;
     let docker = tokio::time::timeout(std::time::Duration::from_secs(5), docker::connect())
         .await
@@ -144,7 +145,7 @@ async fn dry_run(plans: &[Prepared], fresh: bool) -> Result<i32, Error> {
         ));
     }
     text.push_str("dry run: nothing was started, stopped or changed\n");
-    crate::cli::out(&text);
+    reporter.report(RunnerEvent::Output(&text));
     Ok(exit::PASSED)
 }
 
@@ -152,12 +153,11 @@ async fn run_all(
     docker: &bollard::Docker,
     plans: &[Prepared],
     args: &RunArgs,
-    progress: &Progress,
+    reporter: &dyn Reporter,
     interrupt: watch::Receiver<bool>,
     current_cluster: &Mutex<Option<String>>,
 ) -> Result<i32, Error> {
-    let say = |m: &str| progress.say(m);
-    let github = crate::cli::github::on_github_actions();
+    let say = |m: &str| reporter.report(RunnerEvent::Status(m));
     let mut results: Vec<RunResult> = Vec::new();
     let mut codes = Vec::new();
     let mut clusters_used: Vec<String> = Vec::new();
@@ -170,14 +170,14 @@ async fn run_all(
                     break 'files;
                 }
                 let label = variant_label(exp, &variant.name, repeat);
-                progress.line(&format!("== {label}"));
+                reporter.report(RunnerEvent::Line(&format!("== {label}")));
                 let outcome = run_variant(
                     docker,
                     file,
                     variant,
                     repeat,
                     args,
-                    &say,
+                    reporter,
                     interrupt.clone(),
                     current_cluster,
                 )
@@ -190,25 +190,21 @@ async fn run_all(
                 }
                 match outcome {
                     Ok((result, dir, _)) => {
-                        progress.result(&crate::cli::style::verdicts(
-                            &crate::report::render_table(&result),
-                            crate::cli::style::stderr_colored(),
-                        ));
-                        progress.line(&format!("reports: {}", dir.display()));
-                        if github {
-                            let text = std::fs::read_to_string(file).unwrap_or_default();
-                            for a in
-                                crate::cli::github::expectation_annotations(file, &text, &result)
-                            {
-                                println!("{a}");
-                            }
-                        }
+                        reporter.report(RunnerEvent::VariantFinished {
+                            result: &result,
+                            dir: &dir,
+                            experiment_file: file,
+                        });
                         codes.push(outcome::exit_code_of(&result, *interrupt.borrow()));
-                        append_history(&args.reports, &result);
+                        if let Err(e) = append_history(&args.reports, &result) {
+                            reporter.report(RunnerEvent::Warning(&format!(
+                                "history.jsonl not updated: {e}"
+                            )));
+                        }
                         results.push(result);
                     }
                     Err(e) => {
-                        progress.error(&format!("error: {e}"));
+                        reporter.report(RunnerEvent::VariantFailed { error: &e });
                         codes.push(e.exit_code());
                         if matches!(e, Error::Interrupted) {
                             break 'files;
@@ -234,12 +230,12 @@ async fn run_all(
                 &page,
                 crate::report::render_matrix_html(&group).as_bytes(),
             ) {
-                eprintln!("{}: {e}", page.display());
+                reporter.report(RunnerEvent::Warning(&format!("{}: {e}", page.display())));
             }
-            progress.result(&crate::report::render_comparison(&group));
-            for d in crate::report::differences_beyond_noise(&group) {
-                progress.result(&format!("beyond noise: {d}"));
-            }
+            reporter.report(RunnerEvent::Comparison {
+                table: &crate::report::render_comparison(&group),
+                beyond_noise: &crate::report::differences_beyond_noise(&group),
+            });
         }
     }
     if let Some(path) = &args.junit {
@@ -263,80 +259,25 @@ async fn run_all(
             cluster::down(docker, Some(name)).await?;
         }
     }
-    progress.finish();
+    reporter.report(RunnerEvent::Finished);
     Ok(worst_exit_code(&codes))
 }
 
 /// One line per run in `<reports>/history.jsonl`, for `chaos trend`.
-fn append_history(reports: &Path, result: &RunResult) {
+fn append_history(reports: &Path, result: &RunResult) -> std::io::Result<()> {
     use std::io::Write;
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs())
         .unwrap_or(0);
     let entry = crate::report::trend::HistoryEntry::of(result, now);
-    if let Ok(mut line) = serde_json::to_vec(&entry) {
-        line.push(b'\n');
-        let file = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(reports.join("history.jsonl"));
-        if let Err(e) = file.and_then(|mut f| f.write_all(&line)) {
-            eprintln!("history.jsonl not updated: {e}");
-        }
-    }
-}
-
-/// `chaos trend`: the latest run of each experiment against the previous ones. With `json`,
-/// one JSON document on stdout instead of the text.
-pub fn trend(history: &Path, previous: usize, ratio: f64, json: bool) -> Result<i32, Error> {
-    let text = std::fs::read_to_string(history)
-        .map_err(|e| Error::Invalid(format!("{}: {e}", history.display())))?;
-    let mut unreadable = 0usize;
-    let entries: Vec<crate::report::trend::HistoryEntry> = text
-        .lines()
-        .filter(|l| !l.trim().is_empty())
-        .filter_map(|l| {
-            let entry = serde_json::from_str(l).ok();
-            unreadable += usize::from(entry.is_none());
-            entry
-        })
-        .collect();
-    let regressions = crate::report::trend::regressions(&entries, previous, ratio, 500.0);
-    let code = if regressions.is_empty() {
-        exit::PASSED
-    } else {
-        exit::EXPECTATIONS_FAILED
-    };
-    if json {
-        let value = serde_json::json!({
-            "history": history,
-            "runs": entries.len(),
-            "unreadable_lines": unreadable,
-            "previous": previous,
-            "ratio": ratio,
-            "regression": !regressions.is_empty(),
-            "regressions": regressions,
-        });
-        crate::cli::out(&format!(
-            "{}\n",
-            serde_json::to_string_pretty(&value).unwrap_or_default()
-        ));
-        return Ok(code);
-    }
-    println!("{} runs in {}", entries.len(), history.display());
-    if regressions.is_empty() {
-        println!("no regression against the previous {previous} runs");
-        return Ok(code);
-    }
-    let color = crate::cli::style::stdout_colored();
-    for r in &regressions {
-        println!(
-            "{} {r}",
-            crate::cli::style::paint("REGRESSION", crate::cli::style::Verdict::Fail, color)
-        );
-    }
-    Ok(code)
+    let mut line = serde_json::to_vec(&entry)?;
+    line.push(b'\n');
+    std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(reports.join("history.jsonl"))?
+        .write_all(&line)
 }
 
 /// $GITHUB_STEP_SUMMARY is appended to; other files are replaced.
@@ -372,10 +313,11 @@ async fn run_variant(
     variant: &PreparedVariant,
     repeat: u32,
     args: &RunArgs,
-    say: &(dyn Fn(&str) + Sync),
+    reporter: &dyn Reporter,
     interrupt: watch::Receiver<bool>,
     current_cluster: &Mutex<Option<String>>,
 ) -> Result<(RunResult, PathBuf, String), Error> {
+    let say = &|m: &str| reporter.report(RunnerEvent::Status(m));
     let exp = &variant.experiment;
     let variant_name = variant.name.as_str();
     let plan = &variant.plan;
@@ -500,7 +442,10 @@ async fn run_variant(
     unwritten.splice(0..0, events_unwritten);
     if !unwritten.is_empty() {
         // Nothing measured is lost: the table goes to the terminal before the error.
-        eprintln!("{}", crate::report::render_table(&result));
+        reporter.report(RunnerEvent::PartialResult {
+            result: &result,
+            dir: &dir,
+        });
         return Err(reports::unwritten_error(&dir, &unwritten));
     }
     if let Err(Error::Interrupted) = outcome {
@@ -508,7 +453,10 @@ async fn run_variant(
     }
     if let Err(e) = outcome {
         // A partial report is written; the error still decides the exit code.
-        eprintln!("partial report written to {}", dir.display());
+        reporter.report(RunnerEvent::Line(&format!(
+            "partial report written to {}",
+            dir.display()
+        )));
         return Err(e);
     }
     Ok((result, dir, cluster.name.clone()))
@@ -536,84 +484,4 @@ fn spawn_signal_handler(
         }
         let _ = abort.send(());
     })
-}
-
-/// `chaos report <dir>`: re-renders result.json, summary.md and the table from events.jsonl.
-pub fn rerender(dir: &Path) -> Result<i32, Error> {
-    let file = std::fs::File::open(dir.join("events.jsonl"))
-        .map_err(|e| Error::Invalid(format!("{}: {e}", dir.join("events.jsonl").display())))?;
-    let events = crate::events::read_events(std::io::BufReader::new(file))
-        .map_err(|e| Error::Invalid(format!("{}: {e}", dir.display())))?;
-    let (result, unwritten) = reports::analyze_and_write(dir, &events);
-    println!(
-        "{}",
-        crate::cli::style::verdicts(
-            &crate::report::render_table(&result),
-            crate::cli::style::stdout_colored()
-        )
-    );
-    if !unwritten.is_empty() {
-        return Err(reports::unwritten_error(dir, &unwritten));
-    }
-    Ok(outcome::exit_code_of(&result, false))
-}
-
-/// `chaos compare`: results re-derived from each run's events, side by side.
-pub fn compare(dirs: &[PathBuf], json: bool) -> Result<i32, Error> {
-    let mut runs: Vec<PathBuf> = Vec::new();
-    for d in dirs {
-        if d.join("events.jsonl").exists() {
-            runs.push(d.clone());
-        } else if d.is_dir() {
-            let mut inner: Vec<PathBuf> = std::fs::read_dir(d)?
-                .filter_map(|e| e.ok().map(|e| e.path()))
-                .filter(|p| p.join("events.jsonl").exists())
-                .collect();
-            inner.sort();
-            runs.extend(inner);
-        } else if d.is_file() {
-            // A shell glob over a reports directory also matches its pages (e.g. *-matrix.html).
-            eprintln!("{}: a file, not a run directory; skipped", d.display());
-        } else {
-            return Err(Error::Invalid(format!(
-                "{}: not a run directory (no events.jsonl)",
-                d.display()
-            )));
-        }
-    }
-    if runs.is_empty() {
-        return Err(Error::Invalid(
-            "no run directories given (each holds an events.jsonl)".into(),
-        ));
-    }
-    let mut results = Vec::new();
-    for dir in &runs {
-        let file = std::fs::File::open(dir.join("events.jsonl"))?;
-        let events = crate::events::read_events(std::io::BufReader::new(file))
-            .map_err(|e| Error::Invalid(format!("{}: {e}", dir.display())))?;
-        results.push(reports::result_of(&events));
-    }
-    let differences = crate::report::differences_beyond_noise(&results);
-    if json {
-        let value = serde_json::json!({
-            "runs": runs.iter().zip(&results).map(|(dir, result)| serde_json::json!({
-                "dir": dir,
-                "result": result,
-            })).collect::<Vec<_>>(),
-            "differences_beyond_noise": differences,
-        });
-        crate::cli::out(&format!(
-            "{}\n",
-            serde_json::to_string_pretty(&value).unwrap_or_default()
-        ));
-        return Ok(exit::PASSED);
-    }
-    println!("{}", crate::report::render_comparison(&results));
-    if differences.is_empty() {
-        println!("no difference beyond noise");
-    }
-    for d in differences {
-        println!("beyond noise: {d}");
-    }
-    Ok(exit::PASSED)
 }

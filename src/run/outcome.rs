@@ -1,7 +1,7 @@
 //! Exit codes of a run and of a suite (the worst outcome wins).
 
 use crate::error::exit;
-use crate::report::{RunResult, Status};
+use crate::model::{RunResult, Status};
 
 pub fn exit_code_of(result: &RunResult, interrupted: bool) -> i32 {
     if interrupted {

@@ -6,7 +6,7 @@ use crate::clock::{Clock, EventSink};
 use crate::docker::cluster::Cluster;
 use crate::error::Error;
 use crate::events::{Event, EventKind, EventWriter};
-use crate::report::RunResult;
+use crate::model::RunResult;
 use std::path::{Path, PathBuf};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
