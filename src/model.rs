@@ -15,11 +15,12 @@ pub enum Status {
 impl Status {
     /// Documented exit codes: 0 passed, 1 failed, 3 inconclusive, 4 aborted (infrastructure).
     pub fn exit_code(&self) -> i32 {
+        use crate::error::exit;
         match self {
-            Status::Passed => 0,
-            Status::Failed => 1,
-            Status::Inconclusive => 3,
-            Status::Aborted => 4,
+            Status::Passed => exit::PASSED,
+            Status::Failed => exit::EXPECTATIONS_FAILED,
+            Status::Inconclusive => exit::INCONCLUSIVE,
+            Status::Aborted => exit::INFRASTRUCTURE,
         }
     }
     pub fn as_str(&self) -> &'static str {

@@ -5,7 +5,7 @@
 
 pub mod kafka_log;
 mod partitions;
-mod stats;
+pub mod stats;
 mod status;
 pub mod verify;
 mod workload;
@@ -19,6 +19,12 @@ use crate::model::{
 
 pub(crate) fn ms(us: u64) -> f64 {
     us as f64 / 1000.0
+}
+
+/// The spans in which the observer saw nothing (run clock, µs; open when it never saw again):
+/// the state of the cluster is unknown there, not offline. `events` sorted by time.
+pub fn blind_spans(events: &[&Event]) -> Vec<(u64, Option<u64>)> {
+    partitions::Timeline::build(events).blind
 }
 
 pub fn analyze(events: &[Event]) -> RunResult {

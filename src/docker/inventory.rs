@@ -208,12 +208,7 @@ pub async fn attach(docker: &Docker, cluster: Option<&str>) -> Result<Cluster, D
         services.push(RunningService {
             name: l.get(labels::SERVICE).cloned().unwrap_or_default(),
             container_id: c.id.clone().unwrap_or_default(),
-            container_name: c
-                .names
-                .as_ref()
-                .and_then(|n| n.first())
-                .map(|n| n.trim_start_matches('/').to_string())
-                .unwrap_or_default(),
+            container_name: name_of(c),
             role: Role::from_label(l.get(ROLE_KIND).map(String::as_str).unwrap_or("other")),
             host_bootstrap: l.get(BOOTSTRAP).cloned(),
             ip,

@@ -37,7 +37,7 @@ impl HistoryEntry {
 
 fn median(mut v: Vec<f64>) -> Option<f64> {
     v.sort_by(|a, b| a.total_cmp(b));
-    (!v.is_empty()).then(|| v[(v.len() - 1) / 2])
+    crate::analysis::stats::median_of_sorted(&v)
 }
 
 /// Regressions of the latest entry of each experiment × variant against the median of up to

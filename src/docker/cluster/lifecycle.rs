@@ -341,18 +341,13 @@ pub async fn down(docker: &Docker, cluster: Option<&str>) -> Result<Vec<String>,
     let mut removed = Vec::new();
     for c in list(docker, cluster).await? {
         let Some(id) = c.id.clone() else { continue };
-        let name = c
-            .names
-            .as_ref()
-            .and_then(|n| n.first())
-            .cloned()
-            .unwrap_or(id.clone());
+        let name = name_of(&c);
         let options = RemoveContainerOptionsBuilder::default()
             .force(true)
             .v(true)
             .build();
         match docker.remove_container(&id, Some(options)).await {
-            Ok(()) => removed.push(format!("container {}", name.trim_start_matches('/'))),
+            Ok(()) => removed.push(format!("container {name}")),
             Err(bollard::errors::Error::DockerResponseServerError {
                 status_code: 404, ..
             }) => {}
