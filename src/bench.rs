@@ -296,7 +296,7 @@ pub async fn run(args: BenchArgs) -> Result<i32, Error> {
     let n = args.verify_messages;
     report.verification = tokio::task::spawn_blocking(move || bench_verification(n))
         .await
-        .map_err(|e| Error::Io(e.to_string()))?;
+        .map_err(Error::task("the verification benchmark"))?;
 
     if !args.verify_only {
         let [plan, kplan] = plans()?;
@@ -353,7 +353,7 @@ pub async fn run(args: BenchArgs) -> Result<i32, Error> {
     report.verification_realistic =
         tokio::task::spawn_blocking(move || bench_verification_realistic(n))
             .await
-            .map_err(|e| Error::Io(e.to_string()))?;
+            .map_err(Error::task("the realistic verification benchmark"))?;
     let dir = args.reports.join(format!(
         "bench-{}",
         humantime::format_rfc3339_seconds(std::time::SystemTime::now())
@@ -416,7 +416,9 @@ async fn fresh_topic(bootstrap: &str, partitions: i32) -> Result<(), Error> {
         }
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
-    Err(Error::Io("could not create the bench topic".into()))
+    Err(Error::Infrastructure(
+        "could not create the bench topic".into(),
+    ))
 }
 
 async fn throughput(cluster: &cluster::Cluster, messages: u64) -> Result<Throughput, Error> {
@@ -446,7 +448,7 @@ async fn throughput(cluster: &cluster::Cluster, messages: u64) -> Result<Through
     let producer = TrackedProducer::start(options, sink).map_err(Error::Kafka)?;
     let (summary, ledger) = tokio::task::spawn_blocking(move || producer.finish_when_sent())
         .await
-        .map_err(|e| Error::Io(e.to_string()))?;
+        .map_err(Error::task("the tracked producer"))?;
     let chaos_per_s = summary.acked as f64 / started.elapsed().as_secs_f64();
 
     // The same topic re-read end to end: our re-read + verification vs Kafka's own console
@@ -466,11 +468,12 @@ async fn throughput(cluster: &cluster::Cluster, messages: u64) -> Result<Through
         crate::kafka::reader::reread_and_check(&read_options, &ledger, None)
     })
     .await
-    .map_err(|e| Error::Io(e.to_string()))?
+    .map_err(Error::task("the re-read"))?
     .map_err(Error::Kafka)?;
     let reread_per_s = verified.read as f64 / started.elapsed().as_secs_f64();
-    let jars = crate::docker::images::jar_dir(&crate::docker::images::ZOOKEEPER_MODE)
-        .ok_or_else(|| Error::Io("the Kafka jars are not cached; run chaos images build".into()))?;
+    let jars = crate::docker::images::jar_dir(&crate::docker::images::ZOOKEEPER_MODE).ok_or_else(
+        || Error::Infrastructure("the Kafka jars are not cached; run chaos images build".into()),
+    )?;
     let started = Instant::now();
     let out = tokio::process::Command::new("java")
         .args([
@@ -491,12 +494,12 @@ async fn throughput(cluster: &cluster::Cluster, messages: u64) -> Result<Through
         .stdout(std::process::Stdio::null())
         .output()
         .await
-        .map_err(|e| Error::Io(format!("java: {e}")))?;
+        .map_err(|e| Error::Infrastructure(format!("java: {e}")))?;
     let console_seconds = started.elapsed().as_secs_f64();
     let console_per_s = if out.status.success() {
         verified.read as f64 / console_seconds
     } else {
-        return Err(Error::Io(format!(
+        return Err(Error::Infrastructure(format!(
             "console consumer failed: {}",
             String::from_utf8_lossy(&out.stderr)
         )));
@@ -508,13 +511,14 @@ async fn throughput(cluster: &cluster::Cluster, messages: u64) -> Result<Through
         let bootstrap = bootstrap.clone();
         tokio::task::spawn_blocking(move || untracked(&bootstrap, partitions, size, acks, messages))
             .await
-            .map_err(|e| Error::Io(e.to_string()))??
+            .map_err(Error::task("the untracked producer"))??
     };
 
     eprintln!("throughput: kafka-producer-perf-test, {messages} messages");
     fresh_topic(&bootstrap, partitions).await?;
-    let jars = crate::docker::images::jar_dir(&crate::docker::images::ZOOKEEPER_MODE)
-        .ok_or_else(|| Error::Io("the Kafka jars are not cached; run chaos images build".into()))?;
+    let jars = crate::docker::images::jar_dir(&crate::docker::images::ZOOKEEPER_MODE).ok_or_else(
+        || Error::Infrastructure("the Kafka jars are not cached; run chaos images build".into()),
+    )?;
     let out = tokio::process::Command::new("java")
         .args([
             "-Xmx512m",
@@ -540,7 +544,7 @@ async fn throughput(cluster: &cluster::Cluster, messages: u64) -> Result<Through
         ])
         .output()
         .await
-        .map_err(|e| Error::Io(format!("java: {e}")))?;
+        .map_err(|e| Error::Infrastructure(format!("java: {e}")))?;
     let text = String::from_utf8_lossy(&out.stdout);
     let perf_test_per_s = text
         .lines()
@@ -554,7 +558,7 @@ async fn throughput(cluster: &cluster::Cluster, messages: u64) -> Result<Through
                 .ok()
         })
         .ok_or_else(|| {
-            Error::Io(format!(
+            Error::Infrastructure(format!(
                 "no summary from ProducerPerformance: {text}{}",
                 String::from_utf8_lossy(&out.stderr)
             ))
@@ -604,7 +608,7 @@ fn untracked(
         .set("acks", acks)
         .set("linger.ms", "5")
         .create_with_context(Count(AtomicU64::new(0)))
-        .map_err(|e| Error::Io(format!("untracked producer: {e}")))?;
+        .map_err(|e| Error::Infrastructure(format!("untracked producer: {e}")))?;
     let payload = vec![b'.'; size];
     let started = Instant::now();
     let mut n = 0u64;
@@ -620,7 +624,7 @@ fn untracked(
     }
     producer
         .flush(Duration::from_secs(60))
-        .map_err(|e| Error::Io(format!("untracked producer flush: {e}")))?;
+        .map_err(|e| Error::Infrastructure(format!("untracked producer flush: {e}")))?;
     let acked = producer.context().0.load(Ordering::Relaxed);
     Ok(acked as f64 / started.elapsed().as_secs_f64())
 }

@@ -314,7 +314,7 @@ async fn dispatch(cli: Cli) -> Result<i32, Error> {
             let mut page = Vec::new();
             clap_mangen::Man::new(Cli::command())
                 .render(&mut page)
-                .map_err(|e| Error::Io(format!("rendering the man page: {e}")))?;
+                .map_err(Error::io("rendering the man page"))?;
             out(&String::from_utf8_lossy(&page));
             Ok(exit::PASSED)
         }

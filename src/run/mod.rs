@@ -2,16 +2,20 @@
 //! (reused when its configuration is unchanged) → one event stream per run → analysis →
 //! reports. Interrupts heal first, then write a partial report.
 
+mod background;
 mod conditions;
 mod docker_events;
-mod execute;
 mod faults;
 pub mod observer;
 mod outcome;
 pub mod prepare;
 mod progress;
 mod reports;
+mod session;
+pub mod shutdown;
 pub mod signals;
+mod steps;
+mod topics;
 
 pub use outcome::{exit_code_of, worst_exit_code};
 pub use prepare::{prepare, prepare_all, ComposeOverrides, Prepared, PreparedVariant};
@@ -23,9 +27,10 @@ use crate::error::{exit, Error};
 use crate::events::{EventKind, RunOutcome};
 use crate::experiment::{Experiment, FaultKind};
 use crate::model::RunResult;
+use shutdown::{Shutdown, ShutdownTrigger};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
-use tokio::sync::{oneshot, watch};
+use tokio::sync::oneshot;
 
 #[derive(Debug, clap::Args)]
 pub struct RunArgs {
@@ -77,27 +82,33 @@ pub async fn run_cli(args: RunArgs, reporter: &dyn Reporter) -> Result<i32, Erro
     for done in docker::sweep::sweep_orphans(&docker).await? {
         reporter.report(RunnerEvent::Line(&format!("orphan sweep: {done}")));
     }
-    let (interrupt_tx, interrupt) = watch::channel(false);
+    let (trigger, shutdown) = Shutdown::new();
     let (abort_tx, abort_rx) = oneshot::channel();
     let current_cluster: Arc<Mutex<Option<String>>> = Arc::new(Mutex::new(None));
-    let handler = spawn_signal_handler(
-        interrupt_tx,
-        current_cluster.clone(),
-        docker.clone(),
-        abort_tx,
-    );
+    let handler = spawn_signal_handler(trigger, current_cluster.clone(), docker.clone(), abort_tx);
     // The second signal ends the run at once (its faults were healed by the handler); the
     // caller exits 130.
     let aborted = async {
         match abort_rx.await {
-            Ok(()) => (),
+            Ok(healed) => healed,
             Err(_) => std::future::pending().await,
         }
     };
+    let announce = async {
+        shutdown.wait().await;
+        reporter.report(RunnerEvent::Line(
+            "interrupted: healing every fault, then writing a partial report (again to abort at once)",
+        ));
+        std::future::pending::<()>().await
+    };
     let outcome = tokio::select! {
-        outcome = run_all(&docker, &plans, &args, reporter, interrupt, &current_cluster) => outcome,
-        () = aborted => {
-            reporter.report(RunnerEvent::Line("aborted: network rules cleared and containers unpaused; no report written (`chaos clean` heals anything left)"));
+        outcome = run_all(&docker, &plans, &args, reporter, shutdown.clone(), &current_cluster) => outcome,
+        () = announce => unreachable!("the announcement never ends"),
+        healed = aborted => {
+            match healed {
+                Ok(()) => reporter.report(RunnerEvent::Line("aborted: network rules cleared and containers unpaused; no report written (`chaos clean` heals anything left)")),
+                Err(e) => reporter.report(RunnerEvent::Warning(&format!("aborted, but healing failed: {e}; run `chaos clean`"))),
+            }
             reporter.report(RunnerEvent::Finished);
             Ok(exit::INTERRUPTED)
         }
@@ -154,7 +165,7 @@ async fn run_all(
     plans: &[Prepared],
     args: &RunArgs,
     reporter: &dyn Reporter,
-    interrupt: watch::Receiver<bool>,
+    shutdown: Shutdown,
     current_cluster: &Mutex<Option<String>>,
 ) -> Result<i32, Error> {
     let say = |m: &str| reporter.report(RunnerEvent::Status(m));
@@ -166,7 +177,7 @@ async fn run_all(
         let file = &prepared.file;
         for variant in &prepared.variants {
             for repeat in 1..=exp.repeat.max(1) {
-                if *interrupt.borrow() {
+                if shutdown.is_set() {
                     break 'files;
                 }
                 let label = variant_label(exp, &variant.name, repeat);
@@ -178,7 +189,7 @@ async fn run_all(
                     repeat,
                     args,
                     reporter,
-                    interrupt.clone(),
+                    shutdown.clone(),
                     current_cluster,
                 )
                 .await;
@@ -195,7 +206,7 @@ async fn run_all(
                             dir: &dir,
                             experiment_file: file,
                         });
-                        codes.push(outcome::exit_code_of(&result, *interrupt.borrow()));
+                        codes.push(outcome::exit_code_of(&result, shutdown.is_set()));
                         if let Err(e) = append_history(&args.reports, &result) {
                             reporter.report(RunnerEvent::Warning(&format!(
                                 "history.jsonl not updated: {e}"
@@ -239,7 +250,7 @@ async fn run_all(
         }
     }
     if let Some(path) = &args.junit {
-        let bytes = crate::report::render_junit(&results).map_err(Error::Io)?;
+        let bytes = crate::report::render_junit(&results).map_err(Error::Infrastructure)?;
         crate::report::write_atomically(path, &bytes)?;
     }
     if let Some(path) = &args.summary_md {
@@ -314,7 +325,7 @@ async fn run_variant(
     repeat: u32,
     args: &RunArgs,
     reporter: &dyn Reporter,
-    interrupt: watch::Receiver<bool>,
+    shutdown: Shutdown,
     current_cluster: &Mutex<Option<String>>,
 ) -> Result<(RunResult, PathBuf, String), Error> {
     let say = &|m: &str| reporter.report(RunnerEvent::Status(m));
@@ -331,8 +342,9 @@ async fn run_variant(
         ready_timeout: exp.cluster.ready_timeout,
         progress: say,
     };
-    let cluster =
-        execute::unless_interrupted(&interrupt, cluster::up(docker, plan, &options)).await??;
+    let cluster = shutdown
+        .guard(cluster::up(docker, plan, &options))
+        .await??;
     say(&format!(
         "cluster {} ready in {:.1} s{}",
         cluster.name,
@@ -362,10 +374,11 @@ async fn run_variant(
             "warming up the fresh cluster for {} (unmeasured)",
             humantime::format_duration(exp.cluster.warm_up)
         ));
-        execute::unless_interrupted(&interrupt, execute::warm_up(&cluster, exp.cluster.warm_up))
+        shutdown
+            .guard(topics::warm_up(&cluster, exp.cluster.warm_up))
             .await??;
     }
-    if execute::is_interrupted(&interrupt) {
+    if shutdown.is_set() {
         return Err(Error::Interrupted);
     }
     let dir = reports::run_dir(&args.reports, &exp.name, variant_name, repeat)?;
@@ -395,7 +408,7 @@ async fn run_variant(
             message: why.clone(),
         });
     }
-    let ctx = execute::RunContext {
+    let ctx = session::RunContext {
         docker,
         cluster: &cluster,
         experiment: exp,
@@ -408,7 +421,7 @@ async fn run_variant(
     // error, so the heal below and the partial report still happen.
     let outcome = {
         use futures_util::FutureExt;
-        std::panic::AssertUnwindSafe(execute::execute(&ctx, interrupt))
+        std::panic::AssertUnwindSafe(session::execute(&ctx, shutdown))
             .catch_unwind()
             .await
             .unwrap_or_else(|panic| {
@@ -417,7 +430,7 @@ async fn run_variant(
                     .map(|s| s.to_string())
                     .or_else(|| panic.downcast_ref::<String>().cloned())
                     .unwrap_or_else(|| "unknown".into());
-                Err(Error::Io(format!("internal error (a panic: {what})")))
+                Err(Error::Panic(what))
             })
     };
     let finished = match &outcome {
@@ -465,23 +478,25 @@ async fn run_variant(
 /// First Ctrl-C / SIGTERM: stop the steps, heal, write a partial report. Second (either
 /// kind): heal the network and unpause right now, then tell the run to end (exit 130).
 fn spawn_signal_handler(
-    tx: watch::Sender<bool>,
+    trigger: ShutdownTrigger,
     current: Arc<Mutex<Option<String>>>,
     docker: bollard::Docker,
-    abort: oneshot::Sender<()>,
+    abort: oneshot::Sender<Result<(), docker::DockerError>>,
 ) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
-        let second = signals::first_stops_second_aborts(signals::os_interrupts(), &tx, |_| {
-            eprintln!("\ninterrupted: healing every fault, then writing a partial report (again to abort at once)");
-        })
-        .await;
+        let second =
+            signals::first_stops_second_aborts(signals::os_interrupts(), &trigger, |_| {}).await;
         if second.is_none() {
             return;
         }
-        let name = current.lock().ok().and_then(|c| c.clone());
-        if let Some(name) = name {
-            let _ = docker::faults::heal_everything(&docker, &name).await;
-        }
-        let _ = abort.send(());
+        let name = current.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        let healed = match name {
+            Some(name) => docker::faults::heal_everything(&docker, &name)
+                .await
+                .map(|_| ()),
+            None => Ok(()),
+        };
+        // The receiver is gone only when the run already ended: nothing left to abort.
+        let _ = abort.send(healed);
     })
 }

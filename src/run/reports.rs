@@ -37,7 +37,7 @@ pub fn run_dir(
         n += 1;
         dir = root.join(format!("{name}-{stamp}-{n}"));
     }
-    std::fs::create_dir_all(&dir).map_err(|e| Error::Io(format!("{}: {e}", dir.display())))?;
+    std::fs::create_dir_all(&dir).map_err(Error::io(dir.display()))?;
     Ok(dir)
 }
 
@@ -96,7 +96,9 @@ impl Recorder {
     /// Waits for RunFinished; returns every event, and the write error of events.jsonl if
     /// the file could not be written whole.
     pub async fn finish(self) -> Result<(Vec<Event>, Option<String>), Error> {
-        self.writer.await.map_err(|e| Error::Io(e.to_string()))?
+        self.writer
+            .await
+            .map_err(Error::task("the events writer"))?
     }
 }
 
@@ -152,7 +154,7 @@ pub fn analyze_and_write(dir: &Path, events: &[Event]) -> (RunResult, Vec<String
 /// (printed as the table) and, unless it is among them, in events.jsonl.
 pub fn unwritten_error(dir: &Path, unwritten: &[String]) -> Error {
     let events_kept = !unwritten.iter().any(|u| u.starts_with("events.jsonl"));
-    Error::Io(format!(
+    Error::Infrastructure(format!(
         "could not write every report in {}: {}\n  hint: free disk space or pass --reports on another disk; {}",
         dir.display(),
         unwritten.join("; "),
