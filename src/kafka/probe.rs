@@ -36,7 +36,7 @@ pub async fn probe_once(
     }
     let producer: FutureProducer = config
         .create()
-        .map_err(|e| KafkaError::Client(format!("probe producer: {e}")))?;
+        .map_err(KafkaError::client("probe producer"))?;
     // Not a tracked message: the verification ignores payloads without our identity header.
     let record = FutureRecord::<(), [u8]>::to(topic)
         .partition(partition)
@@ -45,5 +45,5 @@ pub async fn probe_once(
         .send(record, options.timeout)
         .await
         .map(|_| ())
-        .map_err(|(e, _)| KafkaError::Client(format!("probe of {topic}/{partition}: {e}")))
+        .map_err(|(e, _)| KafkaError::client(format!("probe of {topic}/{partition}"))(e))
 }

@@ -51,14 +51,18 @@ pub(super) async fn supervise(
                         .map(|l| l.chars().take(240).collect::<String>())
                 })
                 .unwrap_or_else(|| "no error in its log".into());
-            sink.emit(EventKind::Note {
-                message: format!(
+            last_start.insert(s.name.clone(), Instant::now());
+            let message = match crate::docker::faults::start(&docker, &view, s).await {
+                Ok(()) => format!(
                     "{} exited although no fault holds it down ({why}); started it again",
                     s.name
                 ),
-            });
-            last_start.insert(s.name.clone(), Instant::now());
-            let _ = crate::docker::faults::start(&docker, &view, s).await;
+                Err(e) => format!(
+                    "{} exited although no fault holds it down ({why}); starting it again failed: {e}",
+                    s.name
+                ),
+            };
+            sink.emit(EventKind::Note { message });
         }
     }
 }

@@ -45,7 +45,8 @@ impl DockerEventLog {
                         },
                     );
                 }
-                if let Ok(mut seen) = forward.seen.lock() {
+                {
+                    let mut seen = forward.seen.lock().unwrap_or_else(|e| e.into_inner());
                     seen.push(event);
                     if seen.len() > 10_000 {
                         seen.drain(..5_000);

@@ -334,9 +334,7 @@ async fn run_variant(
     let plan = &variant.plan;
     // Service images and, for network faults, the sidecar's: built when they are ours.
     docker::images::ensure_for(docker, &variant.images, say).await?;
-    if let Ok(mut c) = current_cluster.lock() {
-        *c = Some(plan.cluster.clone());
-    }
+    *current_cluster.lock().unwrap_or_else(|e| e.into_inner()) = Some(plan.cluster.clone());
     let options = cluster::UpOptions {
         reuse: exp.cluster.reuse && !args.fresh,
         ready_timeout: exp.cluster.ready_timeout,

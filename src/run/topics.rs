@@ -121,7 +121,10 @@ pub(super) async fn setup_topics(ctx: &RunContext<'_>) -> Result<(), Error> {
     loop {
         match crate::kafka::admin::create_topics(&bootstrap, &plans).await {
             Ok(()) => return Ok(()),
-            Err(e) if attempt < 20 && e.to_string().contains("already exists") => {
+            Err(e)
+                if attempt < 20
+                    && e.code() == Some(rdkafka::types::RDKafkaErrorCode::TopicAlreadyExists) =>
+            {
                 attempt += 1;
                 tokio::time::sleep(Duration::from_millis(500)).await;
             }
