@@ -24,6 +24,9 @@ pub enum Error {
     #[cfg(feature = "runtime")]
     #[error(transparent)]
     Kafka(#[from] crate::kafka::KafkaError),
+    #[cfg(feature = "runtime")]
+    #[error(transparent)]
+    Fault(#[from] crate::run::FaultError),
     /// Input that is wrong in a way only known after loading (e.g. a broker without a host listener).
     #[error("{0}")]
     Invalid(String),
@@ -67,7 +70,7 @@ impl Error {
         match self {
             Error::Compose(_) | Error::Experiment(_) | Error::Invalid(_) => exit::INVALID_INPUT,
             #[cfg(feature = "runtime")]
-            Error::Docker(_) | Error::Kafka(_) => exit::INFRASTRUCTURE,
+            Error::Docker(_) | Error::Kafka(_) | Error::Fault(_) => exit::INFRASTRUCTURE,
             Error::Io { .. }
             | Error::Panic(_)
             | Error::Timeout { .. }
@@ -84,6 +87,18 @@ impl Error {
 }
 
 impl Error {
+    /// The place brokers run went away (the Docker daemon stopped answering): there is no
+    /// cluster left to wait for or to re-read.
+    #[cfg(feature = "runtime")]
+    pub fn platform_lost(&self) -> bool {
+        use crate::platform::PlatformError;
+        matches!(
+            self,
+            Error::Docker(crate::docker::DockerError::Lost(_))
+                | Error::Fault(crate::run::FaultError::Platform(PlatformError::Lost(_)))
+        )
+    }
+
     /// `map_err(Error::io(path))`: an I/O error about a named file.
     pub fn io(what: impl std::fmt::Display) -> impl FnOnce(std::io::Error) -> Error {
         move |source| Error::Io {

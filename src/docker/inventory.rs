@@ -2,7 +2,7 @@
 //! The lowest layer of `docker`: faults act on these, the lifecycle creates them.
 
 use crate::docker::{api, labels, DockerError};
-use crate::events::ClusterMode;
+pub use crate::platform::{mode_of, Cluster, Role, RunningService};
 use bollard::query_parameters::ListContainersOptionsBuilder;
 use bollard::Docker;
 use std::time::Duration;
@@ -10,120 +10,6 @@ use std::time::Duration;
 pub(crate) const ROLE_KIND: &str = "chaos.role-kind";
 pub(crate) const BOOTSTRAP: &str = "chaos.bootstrap";
 pub(crate) const NETWORK: &str = "chaos.network";
-
-/// KRaft when any broker runs in KRaft mode.
-pub fn mode_of<'a>(roles: impl IntoIterator<Item = &'a Role>) -> ClusterMode {
-    if roles
-        .into_iter()
-        .any(|r| matches!(r, Role::Broker { kraft: true, .. }))
-    {
-        ClusterMode::Kraft
-    } else {
-        ClusterMode::Zookeeper
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Role {
-    ZooKeeper { client_port: u16 },
-    Broker { id: i32, kraft: bool },
-    Other,
-}
-
-impl Role {
-    pub fn as_label(&self) -> String {
-        match self {
-            Role::ZooKeeper { client_port } => format!("zookeeper:{client_port}"),
-            Role::Broker { id, kraft } => {
-                format!("broker:{id}:{}", if *kraft { "kraft" } else { "zookeeper" })
-            }
-            Role::Other => "other".into(),
-        }
-    }
-    pub fn from_label(s: &str) -> Role {
-        let parts: Vec<&str> = s.split(':').collect();
-        match parts.as_slice() {
-            ["zookeeper", port] => port
-                .parse()
-                .map(|client_port| Role::ZooKeeper { client_port })
-                .unwrap_or(Role::Other),
-            ["broker", id, mode] => id
-                .parse()
-                .map(|id| Role::Broker {
-                    id,
-                    kraft: *mode == "kraft",
-                })
-                .unwrap_or(Role::Other),
-            _ => Role::Other,
-        }
-    }
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub struct RunningService {
-    pub name: String,
-    pub container_id: String,
-    pub container_name: String,
-    pub role: Role,
-    pub host_bootstrap: Option<String>,
-    /// Address on the cluster network (None while disconnected or stopped).
-    pub ip: Option<String>,
-    pub state: String,
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub struct Cluster {
-    pub name: String,
-    pub network: String,
-    pub mode: crate::events::ClusterMode,
-    pub config_hash: String,
-    pub services: Vec<RunningService>,
-    pub reused: bool,
-    pub ready_after: Duration,
-    /// Why a running cluster that could have been reused was replaced (it was not ready).
-    pub replaced_unready: Option<String>,
-}
-
-impl Cluster {
-    pub fn service(&self, name: &str) -> Option<&RunningService> {
-        self.services.iter().find(|s| s.name == name)
-    }
-    pub fn brokers(&self) -> Vec<(&RunningService, i32)> {
-        self.services
-            .iter()
-            .filter_map(|s| match s.role {
-                Role::Broker { id, .. } => Some((s, id)),
-                _ => None,
-            })
-            .collect()
-    }
-    pub fn broker_service(&self, id: i32) -> Option<&RunningService> {
-        self.brokers()
-            .into_iter()
-            .find(|(_, b)| *b == id)
-            .map(|(s, _)| s)
-    }
-    pub fn broker_id(&self, service: &str) -> Option<i32> {
-        self.brokers()
-            .into_iter()
-            .find(|(s, _)| s.name == service)
-            .map(|(_, id)| id)
-    }
-    /// (broker id, host address) of every broker.
-    pub fn bootstrap(&self) -> Vec<(i32, String)> {
-        self.brokers()
-            .into_iter()
-            .filter_map(|(s, id)| s.host_bootstrap.clone().map(|a| (id, a)))
-            .collect()
-    }
-    pub fn bootstrap_list(&self) -> String {
-        self.bootstrap()
-            .into_iter()
-            .map(|(_, a)| a)
-            .collect::<Vec<_>>()
-            .join(",")
-    }
-}
 
 /// Our containers (of one cluster, or all), running or not.
 pub async fn list(

@@ -107,10 +107,3 @@ impl DockerEventLog {
         }
     }
 }
-
-pub fn wall_now_ns() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_nanos() as i64)
-        .unwrap_or(0)
-}

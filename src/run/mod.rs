@@ -5,6 +5,7 @@
 mod background;
 mod conditions;
 mod docker_events;
+mod docker_platform;
 mod faults;
 pub mod observer;
 mod outcome;
@@ -17,6 +18,7 @@ pub mod signals;
 mod steps;
 mod topics;
 
+pub use faults::FaultError;
 pub use outcome::{exit_code_of, worst_exit_code};
 pub use prepare::{prepare, prepare_all, ComposeOverrides, Prepared, PreparedVariant};
 pub use progress::{Reporter, RunnerEvent};

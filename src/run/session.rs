@@ -4,14 +4,14 @@
 
 use super::background;
 use super::docker_events::DockerEventLog;
-use super::faults::{Faults, HealTarget};
+use super::docker_platform::DockerPlatform;
+use super::faults::{FaultError, Faults, HealTarget};
 use super::shutdown::Shutdown;
 use super::steps;
 use super::topics;
 use crate::analysis::verify::{AckLedger, SeenSet};
 use crate::clock::EventSink;
 use crate::docker::cluster::Cluster;
-use crate::docker::DockerError;
 use crate::error::Error;
 use crate::events::{BrokerId, ClusterMode, EventKind, LatencyPhase, RunPhase};
 use crate::experiment::{Condition, Experiment, WorkloadSpec};
@@ -42,7 +42,7 @@ pub async fn execute(ctx: &RunContext<'_>, shutdown: Shutdown) -> Result<(), Err
     let mut session = RunSession::set_up(ctx, shutdown).await?;
     let steps = session.steps().await;
     // Without the daemon there is no cluster to wait for or to re-read.
-    session.docker_lost = matches!(steps, Err(Error::Docker(DockerError::Lost(_))));
+    session.docker_lost = steps.as_ref().is_err_and(Error::platform_lost);
     let healed = session.heal().await;
     session.wait_until_whole().await;
     session.recovery_window().await;
@@ -67,7 +67,7 @@ pub struct RunSession<'a> {
     expected_brokers: Vec<BrokerId>,
     observer: Observer,
     docker_events: DockerEventLog,
-    faults: Faults<'a>,
+    faults: Faults<'a, DockerPlatform<'a>>,
     producer: Option<TrackedProducer>,
     live_consumer: Option<LiveConsumer>,
     /// The supervisor and the fresh-client prober: stopped when the run ends.
@@ -140,10 +140,13 @@ impl<'a> RunSession<'a> {
             _ => None,
         };
         let faults = Faults {
-            docker: ctx.docker,
+            platform: DockerPlatform {
+                docker: ctx.docker,
+                cluster: ctx.cluster,
+                events: docker_events.clone(),
+            },
             cluster: ctx.cluster,
             sink: ctx.sink.clone(),
-            events: docker_events.clone(),
             rng: rand::rngs::StdRng::seed_from_u64(ctx.seed),
             active: Vec::new(),
             resolved: Default::default(),
@@ -199,7 +202,7 @@ impl<'a> RunSession<'a> {
     }
 
     /// Reverts every fault, whatever happened before.
-    pub async fn heal(&mut self) -> Result<(), DockerError> {
+    pub async fn heal(&mut self) -> Result<(), FaultError> {
         let ctx = self.ctx;
         ctx.sink.emit(EventKind::Phase {
             name: RunPhase::Heal,
@@ -382,7 +385,7 @@ impl<'a> RunSession<'a> {
     pub async fn finish(
         self,
         steps: Result<(), Error>,
-        healed: Result<(), DockerError>,
+        healed: Result<(), FaultError>,
     ) -> Result<(), Error> {
         self.observer.stop();
         for task in &self.background {
@@ -390,7 +393,7 @@ impl<'a> RunSession<'a> {
         }
         background::record_kafka_leadership_log(self.ctx, &self.topics).await;
         steps?;
-        healed.map_err(Error::Docker)?;
+        healed?;
         if self.shutdown.is_set() {
             return Err(Error::Interrupted);
         }
@@ -433,7 +436,7 @@ fn start_prober(
     ctx: &RunContext<'_>,
     w: &WorkloadSpec,
     observer: &Observer,
-    faults: &Faults<'_>,
+    faults: &Faults<'_, DockerPlatform<'_>>,
 ) -> JoinHandle<()> {
     let (topic, _) = ctx.experiment.workload_topic().unwrap_or_default();
     tokio::spawn(background::probe_recoveries(

@@ -11,6 +11,7 @@ use crate::kafka::metadata;
 use crate::kafka::producer::TrackedProducer;
 use crate::kafka::wire::Connection;
 use crate::kafka::KafkaError;
+use crate::platform::FaultPlatform;
 use crate::run::observer::Observer;
 use std::time::{Duration, Instant};
 use tokio::sync::watch;
@@ -65,7 +66,7 @@ pub(super) fn step_label(i: usize, step: &Step) -> String {
 /// start of the steps.
 pub(super) async fn run_steps(
     ctx: &RunContext<'_>,
-    faults: &mut Faults<'_>,
+    faults: &mut Faults<'_, impl FaultPlatform>,
     observer: &Observer,
     producer: Option<&TrackedProducer>,
     expected_brokers: &[BrokerId],
@@ -91,16 +92,16 @@ pub(super) async fn run_steps(
     Ok(())
 }
 
-struct StepRunner<'r, 'c, 'f> {
+struct StepRunner<'r, 'c, 'f, P: FaultPlatform> {
     ctx: &'r RunContext<'c>,
-    faults: &'r mut Faults<'f>,
+    faults: &'r mut Faults<'f, P>,
     observer: &'r Observer,
     producer: Option<&'r TrackedProducer>,
     expected_brokers: &'r [BrokerId],
     baseline: Baseline,
 }
 
-impl StepRunner<'_, '_, '_> {
+impl<P: FaultPlatform> StepRunner<'_, '_, '_, P> {
     fn say(&self, message: &str) {
         (self.ctx.progress)(message)
     }
@@ -277,4 +278,75 @@ pub(super) async fn request_election(
             .join(", "),
         last,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::events::PartitionState;
+    use crate::experiment::PartitionRef;
+
+    fn view(leader: Option<BrokerId>, epoch: i32) -> ClusterSnapshot {
+        ClusterSnapshot {
+            controller: Some(1),
+            brokers: vec![1, 2, 3],
+            partitions: vec![PartitionState {
+                topic: "orders".into(),
+                partition: 0,
+                leader,
+                leader_epoch: epoch,
+                replicas: vec![2, 3, 1],
+                isr: vec![2, 3, 1],
+                offline_replicas: vec![],
+            }],
+        }
+    }
+
+    fn online() -> Condition {
+        Condition::PartitionOnline(PartitionRef {
+            topic: "orders".into(),
+            partition: 0,
+        })
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_leader_we_hold_down_is_no_leader_whatever_stale_metadata_says() {
+        let (tx, mut rx) = watch::channel(view(Some(2), 0));
+        let (condition, baseline) = (online(), Baseline::default());
+        let waiting = wait_condition_knowing(
+            &mut rx,
+            &condition,
+            &baseline,
+            &[1, 2, 3],
+            &[2],
+            Duration::from_secs(10),
+        );
+        let elect = async {
+            tokio::time::sleep(Duration::from_secs(3)).await;
+            tx.send_replace(view(Some(3), 1));
+        };
+        let (met, ()) = tokio::join!(waiting, elect);
+        assert_eq!(met, Ok(()));
+        assert_eq!(
+            rx.borrow().partitions[0].leader,
+            Some(3),
+            "met on the new leader"
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_condition_that_never_holds_times_out() {
+        let (_tx, mut rx) = watch::channel(view(Some(2), 0));
+        let (condition, baseline) = (online(), Baseline::default());
+        let met = wait_condition_knowing(
+            &mut rx,
+            &condition,
+            &baseline,
+            &[1, 2, 3],
+            &[2],
+            Duration::from_secs(5),
+        )
+        .await;
+        assert_eq!(met, Err(()));
+    }
 }
