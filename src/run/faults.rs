@@ -210,6 +210,41 @@ impl<P: FaultPlatform> Faults<'_, P> {
         }
     }
 
+    /// Cuts each target from the peers; the rules each one got are registered as they are
+    /// added (a failure half-way still deletes what was added).
+    async fn inject_partition(
+        &mut self,
+        spec: &FaultSpec,
+        names: &[String],
+        view: &ClusterSnapshot,
+    ) -> Result<Vec<(String, NetworkRules)>, FaultError> {
+        let mut rules: Vec<(String, NetworkRules)> = Vec::new();
+        let mut peers = Vec::new();
+        for p in &spec.peers {
+            peers.extend(
+                resolve(p, view, self.cluster, &self.resolved, &mut self.rng).map_err(
+                    |reason| FaultError::Target {
+                        fault: FaultKind::Partition,
+                        target: p.to_string(),
+                        reason,
+                    },
+                )?,
+            );
+        }
+        peers.retain(|p| !names.contains(p));
+        for name in names {
+            let added = self
+                .platform
+                .partition(name, &peers, spec.direction)
+                .await?;
+            rules.push((name.clone(), added));
+            if let Some(a) = self.active.last_mut() {
+                a.rules = rules.clone();
+            }
+        }
+        Ok(rules)
+    }
+
     pub async fn inject(
         &mut self,
         id: &str,
@@ -252,29 +287,7 @@ impl<P: FaultPlatform> Faults<'_, P> {
         }
         let event_ns = match spec.kind {
             FaultKind::Partition => {
-                let mut peers = Vec::new();
-                for p in &spec.peers {
-                    peers.extend(
-                        resolve(p, view, self.cluster, &self.resolved, &mut self.rng).map_err(
-                            |reason| FaultError::Target {
-                                fault: FaultKind::Partition,
-                                target: p.to_string(),
-                                reason,
-                            },
-                        )?,
-                    );
-                }
-                peers.retain(|p| !names.contains(p));
-                for name in &names {
-                    let added = self
-                        .platform
-                        .partition(name, &peers, spec.direction)
-                        .await?;
-                    active.rules.push((name.clone(), added));
-                    if let Some(a) = self.active.last_mut() {
-                        a.rules = active.rules.clone();
-                    }
-                }
+                active.rules = self.inject_partition(spec, &names, view).await?;
                 None
             }
             FaultKind::Bandwidth => {

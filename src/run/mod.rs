@@ -196,7 +196,11 @@ async fn run_all(
                 )
                 .await;
                 // Whatever happened, the cluster this variant started is ours to remove.
-                if let Some(name) = current_cluster.lock().ok().and_then(|c| c.clone()) {
+                let current = current_cluster
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .clone();
+                if let Some(name) = current {
                     if !clusters_used.contains(&name) {
                         clusters_used.push(name);
                     }
@@ -227,6 +231,26 @@ async fn run_all(
             }
         }
     }
+    write_suite_reports(&results, args, reporter)?;
+    if !args.keep {
+        for name in &clusters_used {
+            say(&format!(
+                "removing cluster {name} (use --keep to leave it running)"
+            ));
+            cluster::down(docker, Some(name)).await?;
+        }
+    }
+    reporter.report(RunnerEvent::Finished);
+    Ok(worst_exit_code(&codes))
+}
+
+/// What a suite of runs adds to each run's own reports: the comparison of the variants and
+/// repeats of each experiment (page and terminal), the JUnit file, the markdown summary.
+fn write_suite_reports(
+    results: &[RunResult],
+    args: &RunArgs,
+    reporter: &dyn Reporter,
+) -> Result<(), Error> {
     // Variants and repeats of one experiment side by side (different experiments are not
     // comparable).
     let mut names: Vec<&str> = results.iter().map(|r| r.experiment.as_str()).collect();
@@ -252,28 +276,19 @@ async fn run_all(
         }
     }
     if let Some(path) = &args.junit {
-        let bytes = crate::report::render_junit(&results).map_err(Error::Infrastructure)?;
+        let bytes = crate::report::render_junit(results).map_err(Error::Infrastructure)?;
         crate::report::write_atomically(path, &bytes)?;
     }
     if let Some(path) = &args.summary_md {
         let mut md = String::new();
-        for r in &results {
+        for r in results {
             md.push_str(&crate::report::render_markdown(r));
             md.push('\n');
         }
 
         append_or_write(path, md.as_bytes())?;
     }
-    if !args.keep {
-        for name in &clusters_used {
-            say(&format!(
-                "removing cluster {name} (use --keep to leave it running)"
-            ));
-            cluster::down(docker, Some(name)).await?;
-        }
-    }
-    reporter.report(RunnerEvent::Finished);
-    Ok(worst_exit_code(&codes))
+    Ok(())
 }
 
 /// One line per run in `<reports>/history.jsonl`, for `chaos trend`.
@@ -319,7 +334,7 @@ fn variant_label(exp: &Experiment, variant: &str, repeat: u32) -> String {
     label
 }
 
-#[allow(clippy::too_many_arguments)]
+#[allow(clippy::too_many_arguments)] // the variant, where it runs, and the run's three channels
 async fn run_variant(
     docker: &bollard::Docker,
     file: &Path,
@@ -332,82 +347,13 @@ async fn run_variant(
 ) -> Result<(RunResult, PathBuf, String), Error> {
     let say = &|m: &str| reporter.report(RunnerEvent::Status(m));
     let exp = &variant.experiment;
-    let variant_name = variant.name.as_str();
-    let plan = &variant.plan;
-    // Service images and, for network faults, the sidecar's: built when they are ours.
-    docker::images::ensure_for(docker, &variant.images, say).await?;
-    *current_cluster.lock().unwrap_or_else(|e| e.into_inner()) = Some(plan.cluster.clone());
-    let options = cluster::UpOptions {
-        reuse: exp.cluster.reuse && !args.fresh,
-        ready_timeout: exp.cluster.ready_timeout,
-        progress: say,
-    };
-    let cluster = shutdown
-        .guard(cluster::up(docker, plan, &options))
-        .await??;
-    say(&format!(
-        "cluster {} ready in {:.1} s{}",
-        cluster.name,
-        cluster.ready_after.as_secs_f64(),
-        if cluster.reused { " (reused)" } else { "" }
-    ));
-    if exp.steps.iter().any(|s| {
-        s.fault
-            .as_ref()
-            .is_some_and(|f| matches!(f.kind, FaultKind::Delay | FaultKind::Loss))
-    }) {
-        let probe = cluster
-            .services
-            .first()
-            .ok_or_else(|| Error::Invalid("the cluster has no services".into()))?;
-        if !docker::faults::netem_available(docker, &cluster, probe).await? {
-            return Err(Error::Invalid(format!(
-                "{}: capability error: `delay` and `loss` faults need tc netem, which this kernel lacks \
-                 (`tc qdisc add … netem` fails: \"Specified qdisc kind is unknown\")\n  hint: use `bandwidth` (tc tbf) or \
-                 `partition` (iptables) faults, or run on a kernel with sch_netem",
-                file.display()
-            )));
-        }
-    }
-    if !cluster.reused && !exp.cluster.warm_up.is_zero() {
-        say(&format!(
-            "warming up the fresh cluster for {} (unmeasured)",
-            humantime::format_duration(exp.cluster.warm_up)
-        ));
-        shutdown
-            .guard(topics::warm_up(&cluster, exp.cluster.warm_up))
-            .await??;
-    }
-    if shutdown.is_set() {
-        return Err(Error::Interrupted);
-    }
-    let dir = reports::run_dir(&args.reports, &exp.name, variant_name, repeat)?;
+    *current_cluster.lock().unwrap_or_else(|e| e.into_inner()) = Some(variant.plan.cluster.clone());
+    let cluster = ready_cluster(docker, file, variant, args, say, &shutdown).await?;
+    let dir = reports::run_dir(&args.reports, &exp.name, &variant.name, repeat)?;
     let recorder = reports::Recorder::start(&dir)?;
     let sink = recorder.sink();
     let seed = exp.seed.unwrap_or_else(|| rand::random::<u32>() as u64);
-    let settings = reports::settings_in_force(docker, &cluster).await;
-    sink.emit(EventKind::RunStarted {
-        experiment: exp.name.clone(),
-        variant: (!variant_name.is_empty()).then(|| variant_name.to_string()),
-        cluster_name: cluster.name.clone(),
-        cluster_mode: cluster.mode,
-        kafka_version: reports::kafka_version(docker, &cluster).await,
-        observer_period_us: exp.observer.period.as_micros() as u64,
-        brokers: cluster
-            .brokers()
-            .into_iter()
-            .map(|(s, id)| (s.name.clone(), id))
-            .collect(),
-        settings,
-        seed,
-        reused_cluster: cluster.reused,
-        expect: exp.expect.clone(),
-    });
-    if let Some(why) = &cluster.replaced_unready {
-        sink.emit(EventKind::Note {
-            message: why.clone(),
-        });
-    }
+    record_start(docker, &cluster, variant, seed, &sink).await;
     let ctx = session::RunContext {
         docker,
         cluster: &cluster,
@@ -417,22 +363,7 @@ async fn run_variant(
         producer_id: rand::random(),
         progress: say,
     };
-    // A panic inside the run (a bug of ours) must not leave faults in force: it becomes an
-    // error, so the heal below and the partial report still happen.
-    let outcome = {
-        use futures_util::FutureExt;
-        std::panic::AssertUnwindSafe(session::execute(&ctx, shutdown))
-            .catch_unwind()
-            .await
-            .unwrap_or_else(|panic| {
-                let what = panic
-                    .downcast_ref::<&str>()
-                    .map(|s| s.to_string())
-                    .or_else(|| panic.downcast_ref::<String>().cloned())
-                    .unwrap_or_else(|| "unknown".into());
-                Err(Error::Panic(what))
-            })
-    };
+    let outcome = execute_catching_panics(&ctx, shutdown).await;
     let finished = match &outcome {
         Ok(()) => RunOutcome::Completed,
         Err(Error::Interrupted) => RunOutcome::Interrupted,
@@ -461,18 +392,133 @@ async fn run_variant(
         });
         return Err(reports::unwritten_error(&dir, &unwritten));
     }
-    if let Err(Error::Interrupted) = outcome {
-        return Ok((result, dir, cluster.name.clone()));
+    match outcome {
+        Ok(()) | Err(Error::Interrupted) => Ok((result, dir, cluster.name.clone())),
+        Err(e) => {
+            // A partial report is written; the error still decides the exit code.
+            reporter.report(RunnerEvent::Line(&format!(
+                "partial report written to {}",
+                dir.display()
+            )));
+            Err(e)
+        }
     }
-    if let Err(e) = outcome {
-        // A partial report is written; the error still decides the exit code.
-        reporter.report(RunnerEvent::Line(&format!(
-            "partial report written to {}",
-            dir.display()
-        )));
-        return Err(e);
+}
+
+/// The variant's cluster, up and ready: images built when they are ours, a running cluster
+/// reused when it was started from the same configuration, the kernel asked for what the
+/// faults need, and a fresh cluster warmed up.
+async fn ready_cluster(
+    docker: &bollard::Docker,
+    file: &Path,
+    variant: &PreparedVariant,
+    args: &RunArgs,
+    say: &(dyn Fn(&str) + Sync),
+    shutdown: &Shutdown,
+) -> Result<cluster::Cluster, Error> {
+    let exp = &variant.experiment;
+    // Service images and, for network faults, the sidecar's: built when they are ours.
+    docker::images::ensure_for(docker, &variant.images, say).await?;
+    let options = cluster::UpOptions {
+        reuse: exp.cluster.reuse && !args.fresh,
+        ready_timeout: exp.cluster.ready_timeout,
+        progress: say,
+    };
+    let cluster = shutdown
+        .guard(cluster::up(docker, &variant.plan, &options))
+        .await??;
+    say(&format!(
+        "cluster {} ready in {:.1} s{}",
+        cluster.name,
+        cluster.ready_after.as_secs_f64(),
+        if cluster.reused { " (reused)" } else { "" }
+    ));
+    let needs_netem = exp.steps.iter().any(|s| {
+        s.fault
+            .as_ref()
+            .is_some_and(|f| matches!(f.kind, FaultKind::Delay | FaultKind::Loss))
+    });
+    if needs_netem {
+        let probe = cluster
+            .services
+            .first()
+            .ok_or_else(|| Error::Invalid("the cluster has no services".into()))?;
+        if !docker::faults::netem_available(docker, &cluster, probe).await? {
+            return Err(Error::Invalid(format!(
+                "{}: capability error: `delay` and `loss` faults need tc netem, which this kernel lacks \
+                 (`tc qdisc add … netem` fails: \"Specified qdisc kind is unknown\")\n  hint: use `bandwidth` (tc tbf) or \
+                 `partition` (iptables) faults, or run on a kernel with sch_netem",
+                file.display()
+            )));
+        }
     }
-    Ok((result, dir, cluster.name.clone()))
+    if !cluster.reused && !exp.cluster.warm_up.is_zero() {
+        say(&format!(
+            "warming up the fresh cluster for {} (unmeasured)",
+            humantime::format_duration(exp.cluster.warm_up)
+        ));
+        shutdown
+            .guard(topics::warm_up(&cluster, exp.cluster.warm_up))
+            .await??;
+    }
+    if shutdown.is_set() {
+        return Err(Error::Interrupted);
+    }
+    Ok(cluster)
+}
+
+/// The run's first event: what ran where, with the settings in force and the expectations.
+async fn record_start(
+    docker: &bollard::Docker,
+    cluster: &cluster::Cluster,
+    variant: &PreparedVariant,
+    seed: u64,
+    sink: &crate::clock::EventSink,
+) {
+    let exp = &variant.experiment;
+    let settings = reports::settings_in_force(docker, cluster).await;
+    sink.emit(EventKind::RunStarted {
+        experiment: exp.name.clone(),
+        variant: (!variant.name.is_empty()).then(|| variant.name.clone()),
+        cluster_name: cluster.name.clone(),
+        cluster_mode: cluster.mode,
+        kafka_version: reports::kafka_version(docker, cluster).await,
+        observer_period_us: exp.observer.period.as_micros() as u64,
+        brokers: cluster
+            .brokers()
+            .into_iter()
+            .map(|(s, id)| (s.name.clone(), id))
+            .collect(),
+        settings,
+        seed,
+        reused_cluster: cluster.reused,
+        expect: exp.expect.clone(),
+    });
+    if let Some(why) = &cluster.replaced_unready {
+        sink.emit(EventKind::Note {
+            message: why.clone(),
+        });
+    }
+}
+
+/// A panic inside the run (a bug of ours) must not leave faults in force: it becomes an
+/// error, so the heal and the partial report still happen.
+async fn execute_catching_panics(
+    ctx: &session::RunContext<'_>,
+    shutdown: Shutdown,
+) -> Result<(), Error> {
+    use futures_util::FutureExt;
+    std::panic::AssertUnwindSafe(session::execute(ctx, shutdown))
+        .catch_unwind()
+        .await
+        .unwrap_or_else(|panic| {
+            let what = panic
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "unknown".into());
+            Err(Error::Panic(what))
+        })
 }
 
 /// First Ctrl-C / SIGTERM: stop the steps, heal, write a partial report. Second (either

@@ -123,20 +123,7 @@ impl<'a> RunSession<'a> {
             None => None,
         };
         let live_consumer = match (&exp.workload, &producer) {
-            (Some(w), Some(p)) if w.consumer => {
-                let (topic, partitions) = exp.workload_topic().unwrap_or_default();
-                Some(
-                    LiveConsumer::start(
-                        &ctx.cluster.bootstrap_list(),
-                        &topic,
-                        partitions,
-                        ctx.producer_id,
-                        p.phase_handle(),
-                        ctx.sink.clone(),
-                    )
-                    .map_err(Error::Kafka)?,
-                )
-            }
+            (Some(w), Some(p)) if w.consumer => Some(start_live_consumer(ctx, p)?),
             _ => None,
         };
         let faults = Faults {
@@ -427,6 +414,22 @@ fn start_producer(ctx: &RunContext<'_>, w: &WorkloadSpec) -> Result<TrackedProdu
             keys: w.keys,
             key_seed: ctx.seed,
         },
+        ctx.sink.clone(),
+    )
+    .map_err(Error::Kafka)
+}
+
+fn start_live_consumer(
+    ctx: &RunContext<'_>,
+    producer: &TrackedProducer,
+) -> Result<LiveConsumer, Error> {
+    let (topic, partitions) = ctx.experiment.workload_topic().unwrap_or_default();
+    LiveConsumer::start(
+        &ctx.cluster.bootstrap_list(),
+        &topic,
+        partitions,
+        ctx.producer_id,
+        producer.phase_handle(),
         ctx.sink.clone(),
     )
     .map_err(Error::Kafka)
