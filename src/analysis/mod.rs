@@ -52,7 +52,7 @@ pub fn analyze(events: &[Event]) -> RunResult {
     result.unobserved = timeline
         .blind
         .iter()
-        .map(|(from, to)| crate::report::Interval {
+        .map(|(from, to)| crate::model::Interval {
             from_ms: ms(*from),
             to_ms: to.map(ms),
         })
