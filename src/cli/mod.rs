@@ -184,6 +184,7 @@ pub async fn main(cli: Cli) -> i32 {
     }
 }
 
+// Long by nature: one arm per subcommand, each mapping flags to one library call.
 async fn dispatch(cli: Cli) -> Result<i32, Error> {
     match cli.command {
         Command::Up {

@@ -56,7 +56,8 @@ pub struct Faults<'a, P: FaultPlatform> {
     pub down_on_purpose: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
 }
 
-/// Resolves a target against the current view. Errors name the role.
+/// Resolves a target against the current view. Errors name the role. (One arm per target
+/// kind, kept together so the kinds read side by side.)
 pub fn resolve(
     target: &Target,
     view: &ClusterSnapshot,
