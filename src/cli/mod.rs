@@ -123,6 +123,10 @@ pub enum Command {
     },
     /// Run experiments (files or directories of *.yaml) and write reports.
     Run(crate::run::RunArgs),
+    /// Observe a cluster chaos did not start while something else disturbs it (a rolling
+    /// restart, an upgrade): the observer, a tracked workload on a topic of its own and the
+    /// final verification; no faults. Reports as for a run.
+    Observe(crate::run::observe::ObserveArgs),
     /// Check experiment files (or directories of them) against their compose files, as `run`
     /// does before starting; every error is printed. Exit 0 when all are valid, 2 otherwise.
     Validate {
@@ -285,6 +289,9 @@ async fn dispatch(cli: Cli) -> Result<i32, Error> {
             Ok(exit::PASSED)
         }
         Command::Run(args) => crate::run::run_cli(args, &progress::TerminalReporter::new()).await,
+        Command::Observe(args) => {
+            crate::run::observe::observe(args, &progress::TerminalReporter::new()).await
+        }
         Command::Validate { files, compose } => Ok(validate(&files, &compose)),
         Command::Bench(args) => crate::bench::run(args).await,
         Command::Report { dir } => reports::rerender(&dir),

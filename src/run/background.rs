@@ -135,8 +135,11 @@ pub(super) async fn probe_recoveries(
 /// to cross-check the observer's times.
 pub(super) async fn record_kafka_leadership_log(ctx: &RunContext<'_>, topics: &[String]) {
     let since_s = ctx.sink.clock().wall_ms_at(0) / 1000;
+    let Some(docker) = ctx.docker else {
+        return;
+    };
     for (service, _) in ctx.cluster.brokers() {
-        let Ok(log) = crate::docker::logs::since(ctx.docker, &service.container_id, since_s).await
+        let Ok(log) = crate::docker::logs::since(docker, &service.container_id, since_s).await
         else {
             continue;
         };

@@ -7,6 +7,7 @@ mod conditions;
 mod docker_events;
 mod docker_platform;
 mod faults;
+pub mod observe;
 pub mod observer;
 mod outcome;
 pub mod prepare;
@@ -355,7 +356,7 @@ async fn run_variant(
     let seed = exp.seed.unwrap_or_else(|| rand::random::<u32>() as u64);
     record_start(docker, &cluster, variant, seed, &sink).await;
     let ctx = session::RunContext {
-        docker,
+        docker: Some(docker),
         cluster: &cluster,
         experiment: exp,
         sink: sink.clone(),
@@ -364,6 +365,28 @@ async fn run_variant(
         progress: say,
     };
     let outcome = execute_catching_panics(&ctx, shutdown).await;
+    let (result, dir) = close_run(
+        recorder,
+        dir,
+        outcome,
+        Some((docker, &cluster.name)),
+        reporter,
+    )
+    .await?;
+    Ok((result, dir, cluster.name.clone()))
+}
+
+/// Ends a run: its outcome recorded (and, on an error, every fault of ours healed once more),
+/// the reports written from the events. A run that failed still has its partial report; the
+/// error decides the exit code.
+async fn close_run(
+    recorder: reports::Recorder,
+    dir: PathBuf,
+    outcome: Result<(), Error>,
+    heal: Option<(&bollard::Docker, &str)>,
+    reporter: &dyn Reporter,
+) -> Result<(RunResult, PathBuf), Error> {
+    let sink = recorder.sink();
     let finished = match &outcome {
         Ok(()) => RunOutcome::Completed,
         Err(Error::Interrupted) => RunOutcome::Interrupted,
@@ -374,13 +397,16 @@ async fn run_variant(
             message: e.to_string(),
         });
         // Belt and braces: whatever the fault registry did, nothing of ours stays faulted.
-        if let Err(heal) = docker::faults::heal_everything(docker, &cluster.name).await {
-            sink.emit(EventKind::Error {
-                message: format!("heal everything: {heal}"),
-            });
+        if let Some((docker, cluster)) = heal {
+            if let Err(heal) = docker::faults::heal_everything(docker, cluster).await {
+                sink.emit(EventKind::Error {
+                    message: format!("heal everything: {heal}"),
+                });
+            }
         }
     }
     sink.emit(EventKind::RunFinished { outcome: finished });
+    drop(sink);
     let (events, events_unwritten) = recorder.finish().await?;
     let (result, mut unwritten) = reports::analyze_and_write(&dir, &events);
     unwritten.splice(0..0, events_unwritten);
@@ -393,7 +419,7 @@ async fn run_variant(
         return Err(reports::unwritten_error(&dir, &unwritten));
     }
     match outcome {
-        Ok(()) | Err(Error::Interrupted) => Ok((result, dir, cluster.name.clone())),
+        Ok(()) | Err(Error::Interrupted) => Ok((result, dir)),
         Err(e) => {
             // A partial report is written; the error still decides the exit code.
             reporter.report(RunnerEvent::Line(&format!(
@@ -476,7 +502,7 @@ async fn record_start(
     sink: &crate::clock::EventSink,
 ) {
     let exp = &variant.experiment;
-    let settings = reports::settings_in_force(docker, cluster).await;
+    let settings = reports::settings_in_force(cluster).await;
     sink.emit(EventKind::RunStarted {
         experiment: exp.name.clone(),
         variant: (!variant.name.is_empty()).then(|| variant.name.clone()),

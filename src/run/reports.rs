@@ -167,10 +167,7 @@ pub fn unwritten_error(dir: &Path, unwritten: &[String]) -> Error {
 }
 
 /// Broker settings that decide the numbers, as the broker reports them (defaults included).
-pub async fn settings_in_force(
-    _docker: &bollard::Docker,
-    cluster: &Cluster,
-) -> Vec<(String, String)> {
+pub async fn settings_in_force(cluster: &Cluster) -> Vec<(String, String)> {
     const KEYS: &[&str] = &[
         "zookeeper.session.timeout.ms",
         "replica.lag.time.max.ms",

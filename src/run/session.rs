@@ -14,9 +14,10 @@ use crate::clock::EventSink;
 use crate::docker::cluster::Cluster;
 use crate::error::Error;
 use crate::events::{BrokerId, ClusterMode, EventKind, LatencyPhase, RunPhase};
-use crate::experiment::{Condition, Experiment, WorkloadSpec};
+use crate::experiment::{Condition, Direction, Experiment, WorkloadSpec};
 use crate::kafka::live_consumer::LiveConsumer;
 use crate::kafka::producer::{ProducerOptions, TrackedProducer};
+use crate::platform::{FaultPlatform, Lifecycle, NetworkRules, PlatformError};
 use crate::run::conditions::Baseline;
 use crate::run::observer::{Observer, ObserverOptions};
 use bollard::Docker;
@@ -28,7 +29,9 @@ use tokio::task::JoinHandle;
 const HEAL_TIMEOUT: Duration = Duration::from_secs(180);
 
 pub struct RunContext<'a> {
-    pub docker: &'a Docker,
+    /// The engine that runs the cluster; None for a cluster chaos did not start (`observe`):
+    /// no faults, no container events, no broker logs.
+    pub docker: Option<&'a Docker>,
     pub cluster: &'a Cluster,
     pub experiment: &'a Experiment,
     pub sink: EventSink,
@@ -66,8 +69,8 @@ pub struct RunSession<'a> {
     topics: Vec<String>,
     expected_brokers: Vec<BrokerId>,
     observer: Observer,
-    docker_events: DockerEventLog,
-    faults: Faults<'a, DockerPlatform<'a>>,
+    docker_events: Option<DockerEventLog>,
+    faults: Faults<'a, RunPlatform<'a>>,
     producer: Option<TrackedProducer>,
     live_consumer: Option<LiveConsumer>,
     /// The supervisor and the fresh-client prober: stopped when the run ends.
@@ -85,8 +88,13 @@ impl<'a> RunSession<'a> {
         topics::setup_topics(ctx).await?;
         topics::record_topic_settings(ctx).await;
 
-        let events_rx = crate::docker::events::subscribe(ctx.docker, &ctx.cluster.name).await;
-        let docker_events = DockerEventLog::start(events_rx, ctx.sink.clone());
+        let docker_events = match ctx.docker {
+            Some(docker) => {
+                let events_rx = crate::docker::events::subscribe(docker, &ctx.cluster.name).await;
+                Some(DockerEventLog::start(events_rx, ctx.sink.clone()))
+            }
+            None => None,
+        };
         let observer = Observer::start(
             ObserverOptions {
                 endpoints: ctx.cluster.bootstrap(),
@@ -126,12 +134,16 @@ impl<'a> RunSession<'a> {
             (Some(w), Some(p)) if w.consumer => Some(start_live_consumer(ctx, p)?),
             _ => None,
         };
-        let faults = Faults {
-            platform: DockerPlatform {
-                docker: ctx.docker,
+        let platform = match (ctx.docker, &docker_events) {
+            (Some(docker), Some(events)) => RunPlatform::Docker(DockerPlatform {
+                docker,
                 cluster: ctx.cluster,
-                events: docker_events.clone(),
-            },
+                events: events.clone(),
+            }),
+            _ => RunPlatform::External,
+        };
+        let faults = Faults {
+            platform,
             cluster: ctx.cluster,
             sink: ctx.sink.clone(),
             rng: rand::rngs::StdRng::seed_from_u64(ctx.seed),
@@ -139,12 +151,15 @@ impl<'a> RunSession<'a> {
             resolved: Default::default(),
             down_on_purpose: Default::default(),
         };
-        let mut background = vec![tokio::spawn(background::supervise(
-            ctx.docker.clone(),
-            ctx.cluster.name.clone(),
-            faults.down_on_purpose.clone(),
-            ctx.sink.clone(),
-        ))];
+        let mut background = Vec::new();
+        if let Some(docker) = ctx.docker {
+            background.push(tokio::spawn(background::supervise(
+                docker.clone(),
+                ctx.cluster.name.clone(),
+                faults.down_on_purpose.clone(),
+                ctx.sink.clone(),
+            )));
+        }
         // A fresh client's write to each partition that becomes usable again, beside the
         // long-lived producer's first ack (is a slow recovery the cluster's or the client's?).
         if let Some(w) = &exp.workload {
@@ -181,9 +196,15 @@ impl<'a> RunSession<'a> {
             Instant::now(),
         );
         let tick = background::tick_workload(self.producer.as_ref(), &ctx.sink);
+        let daemon_lost = async {
+            match (&self.docker_events, ctx.docker) {
+                (Some(events), Some(docker)) => events.daemon_lost(docker).await,
+                _ => std::future::pending().await,
+            }
+        };
         tokio::select! {
             r = self.shutdown.guard(steps) => r.and_then(|r| r),
-            lost = self.docker_events.daemon_lost(ctx.docker) => Err(Error::Docker(lost)),
+            lost = daemon_lost => Err(Error::Docker(lost)),
             _ = tick => unreachable!("the tick loop never ends"),
         }
     }
@@ -439,7 +460,7 @@ fn start_prober(
     ctx: &RunContext<'_>,
     w: &WorkloadSpec,
     observer: &Observer,
-    faults: &Faults<'_, DockerPlatform<'_>>,
+    faults: &Faults<'_, RunPlatform<'_>>,
 ) -> JoinHandle<()> {
     let (topic, _) = ctx.experiment.workload_topic().unwrap_or_default();
     tokio::spawn(background::probe_recoveries(
@@ -459,4 +480,78 @@ fn start_prober(
         }),
         ctx.sink.clone(),
     ))
+}
+
+/// Where the run's faults go: the Docker engine that runs the cluster, or nowhere for a
+/// cluster chaos did not start (every fault is refused, with the reason).
+pub enum RunPlatform<'a> {
+    Docker(DockerPlatform<'a>),
+    External,
+}
+
+fn not_ours() -> PlatformError {
+    PlatformError::Capability(
+        "this cluster was not started by chaos (observe): faults need a cluster chaos started"
+            .into(),
+    )
+}
+
+impl FaultPlatform for RunPlatform<'_> {
+    async fn act(&self, action: Lifecycle, service: &str) -> Result<(), PlatformError> {
+        match self {
+            RunPlatform::Docker(d) => d.act(action, service).await,
+            RunPlatform::External => Err(not_ours()),
+        }
+    }
+    async fn moment(
+        &self,
+        service: &str,
+        action: Lifecycle,
+        since_ns: i64,
+        wait: Duration,
+    ) -> Option<i64> {
+        match self {
+            RunPlatform::Docker(d) => d.moment(service, action, since_ns, wait).await,
+            RunPlatform::External => None,
+        }
+    }
+    async fn partition(
+        &self,
+        service: &str,
+        peers: &[String],
+        direction: Direction,
+    ) -> Result<NetworkRules, PlatformError> {
+        match self {
+            RunPlatform::Docker(d) => d.partition(service, peers, direction).await,
+            RunPlatform::External => Err(not_ours()),
+        }
+    }
+    async fn heal_partition(
+        &self,
+        service: &str,
+        rules: &NetworkRules,
+    ) -> Result<(), PlatformError> {
+        match self {
+            RunPlatform::Docker(d) => d.heal_partition(service, rules).await,
+            RunPlatform::External => Err(not_ours()),
+        }
+    }
+    async fn bandwidth(&self, service: &str, rate: &str) -> Result<(), PlatformError> {
+        match self {
+            RunPlatform::Docker(d) => d.bandwidth(service, rate).await,
+            RunPlatform::External => Err(not_ours()),
+        }
+    }
+    async fn heal_bandwidth(&self, service: &str) -> Result<(), PlatformError> {
+        match self {
+            RunPlatform::Docker(d) => d.heal_bandwidth(service).await,
+            RunPlatform::External => Err(not_ours()),
+        }
+    }
+    async fn retire_network_helper(&self, service: &str) -> Result<(), PlatformError> {
+        match self {
+            RunPlatform::Docker(d) => d.retire_network_helper(service).await,
+            RunPlatform::External => Err(not_ours()),
+        }
+    }
 }
