@@ -164,7 +164,8 @@ fn process_usage() -> (f64, u64) {
 /// The ledger as a real run fills it: keyed messages spread unevenly over partitions, the
 /// partitions' acks interleaved, each partition's in append order except a retried batch now
 /// and then (0.2 %: two acks swapped, their offsets too), 1 % timed out or failed, offsets
-/// with holes (other producers' records). Memory per message is what it costs.
+/// with holes (other producers' records). Memory per message is what it costs. (One script
+/// read top to bottom: the pattern, then the timed part.)
 pub fn bench_verification_realistic(messages: u64) -> Verification {
     use crate::analysis::verify::NotAcked;
     use rand::seq::SliceRandom;
@@ -287,6 +288,7 @@ pub fn bench_verification(messages: u64) -> Verification {
     }
 }
 
+/// The benchmark suite in the order its report lists it (read top to bottom).
 pub async fn run(args: BenchArgs) -> Result<i32, Error> {
     let mut report = BenchReport {
         machine: machine(),
@@ -296,7 +298,7 @@ pub async fn run(args: BenchArgs) -> Result<i32, Error> {
     let n = args.verify_messages;
     report.verification = tokio::task::spawn_blocking(move || bench_verification(n))
         .await
-        .map_err(|e| Error::Io(e.to_string()))?;
+        .map_err(Error::task("the verification benchmark"))?;
 
     if !args.verify_only {
         let [plan, kplan] = plans()?;
@@ -353,7 +355,7 @@ pub async fn run(args: BenchArgs) -> Result<i32, Error> {
     report.verification_realistic =
         tokio::task::spawn_blocking(move || bench_verification_realistic(n))
             .await
-            .map_err(|e| Error::Io(e.to_string()))?;
+            .map_err(Error::task("the realistic verification benchmark"))?;
     let dir = args.reports.join(format!(
         "bench-{}",
         humantime::format_rfc3339_seconds(std::time::SystemTime::now())
@@ -416,21 +418,68 @@ async fn fresh_topic(bootstrap: &str, partitions: i32) -> Result<(), Error> {
         }
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
-    Err(Error::Io("could not create the bench topic".into()))
+    Err(Error::Infrastructure(
+        "could not create the bench topic".into(),
+    ))
 }
 
 async fn throughput(cluster: &cluster::Cluster, messages: u64) -> Result<Throughput, Error> {
     let (partitions, size, acks) = (3, 100usize, "all");
     let bootstrap = cluster.bootstrap_list();
     fresh_topic(&bootstrap, partitions).await?;
+    let (chaos_per_s, ledger) = tracked_rate(&bootstrap, partitions, size, messages).await?;
+
+    // The same topic re-read end to end: our re-read + verification vs Kafka's own console
+    // consumer reading it (no checking at all), both from the host listeners.
+    eprintln!(
+        "re-read: chaos re-read + verification vs kafka-console-consumer, {messages} messages"
+    );
+    let (reread_per_s, read) = reread_rate(&bootstrap, partitions, ledger).await?;
+    let console_per_s = console_consumer_rate(&bootstrap, read).await?;
+
+    eprintln!("throughput: untracked rdkafka producer, {messages} messages");
+    fresh_topic(&bootstrap, partitions).await?;
+    let untracked_per_s = {
+        let bootstrap = bootstrap.clone();
+        tokio::task::spawn_blocking(move || untracked(&bootstrap, partitions, size, acks, messages))
+            .await
+            .map_err(Error::task("the untracked producer"))??
+    };
+
+    eprintln!("throughput: kafka-producer-perf-test, {messages} messages");
+    fresh_topic(&bootstrap, partitions).await?;
+    let perf_test_per_s = perf_test_rate(&bootstrap, size, acks, messages).await?;
+    Ok(Throughput {
+        messages,
+        message_size: size,
+        acks: acks.into(),
+        partitions,
+        chaos_per_s,
+        perf_test_per_s,
+        ratio: chaos_per_s / perf_test_per_s,
+        untracked_per_s,
+        tracking_cost: 1.0 - chaos_per_s / untracked_per_s,
+        reread_per_s,
+        console_consumer_per_s: console_per_s,
+        reread_ratio: reread_per_s / console_per_s,
+    })
+}
+
+/// The tracked producer, as fast as acks allow: acked messages per second, and its ledger.
+async fn tracked_rate(
+    bootstrap: &str,
+    partitions: i32,
+    size: usize,
+    messages: u64,
+) -> Result<(f64, crate::analysis::verify::AckLedger), Error> {
     eprintln!("throughput: chaos tracked producer, {messages} messages");
     let (tx, _rx) = tokio::sync::mpsc::unbounded_channel();
     let sink = EventSink::new(Clock::start(), tx);
     let options = ProducerOptions {
-        bootstrap: bootstrap.clone(),
+        bootstrap: bootstrap.to_string(),
         topic: "bench".into(),
         partitions,
-        acks: acks.into(),
+        acks: crate::events::Acks::All,
         idempotence: false,
         rate: 0,
         message_size: size,
@@ -446,16 +495,20 @@ async fn throughput(cluster: &cluster::Cluster, messages: u64) -> Result<Through
     let producer = TrackedProducer::start(options, sink).map_err(Error::Kafka)?;
     let (summary, ledger) = tokio::task::spawn_blocking(move || producer.finish_when_sent())
         .await
-        .map_err(|e| Error::Io(e.to_string()))?;
+        .map_err(Error::task("the tracked producer"))?;
     let chaos_per_s = summary.acked as f64 / started.elapsed().as_secs_f64();
 
-    // The same topic re-read end to end: our re-read + verification vs Kafka's own console
-    // consumer reading it (no checking at all), both from the host listeners.
-    eprintln!(
-        "re-read: chaos re-read + verification vs kafka-console-consumer, {messages} messages"
-    );
+    Ok((chaos_per_s, ledger))
+}
+
+/// Our re-read and verification of the topic: messages per second, and how many it read.
+async fn reread_rate(
+    bootstrap: &str,
+    partitions: i32,
+    ledger: crate::analysis::verify::AckLedger,
+) -> Result<(f64, u64), Error> {
     let read_options = crate::kafka::reader::ReadOptions {
-        bootstrap: bootstrap.clone(),
+        bootstrap: bootstrap.to_string(),
         topic: "bench".into(),
         partitions,
         producer_id: 1,
@@ -466,11 +519,17 @@ async fn throughput(cluster: &cluster::Cluster, messages: u64) -> Result<Through
         crate::kafka::reader::reread_and_check(&read_options, &ledger, None)
     })
     .await
-    .map_err(|e| Error::Io(e.to_string()))?
+    .map_err(Error::task("the re-read"))?
     .map_err(Error::Kafka)?;
     let reread_per_s = verified.read as f64 / started.elapsed().as_secs_f64();
-    let jars = crate::docker::images::jar_dir(&crate::docker::images::ZOOKEEPER_MODE)
-        .ok_or_else(|| Error::Io("the Kafka jars are not cached; run chaos images build".into()))?;
+    Ok((reread_per_s, verified.read))
+}
+
+/// Kafka's console consumer reading the same `read` messages: messages per second.
+async fn console_consumer_rate(bootstrap: &str, read: u64) -> Result<f64, Error> {
+    let jars = crate::docker::images::jar_dir(&crate::docker::images::ZOOKEEPER_MODE).ok_or_else(
+        || Error::Infrastructure("the Kafka jars are not cached; run chaos images build".into()),
+    )?;
     let started = Instant::now();
     let out = tokio::process::Command::new("java")
         .args([
@@ -479,42 +538,41 @@ async fn throughput(cluster: &cluster::Cluster, messages: u64) -> Result<Through
             &format!("{}/*", jars.display()),
             "org.apache.kafka.tools.consumer.ConsoleConsumer",
             "--bootstrap-server",
-            &bootstrap,
+            bootstrap,
             "--topic",
             "bench",
             "--from-beginning",
             "--max-messages",
-            &verified.read.to_string(),
+            &read.to_string(),
             "--timeout-ms",
             "60000",
         ])
         .stdout(std::process::Stdio::null())
         .output()
         .await
-        .map_err(|e| Error::Io(format!("java: {e}")))?;
+        .map_err(|e| Error::Infrastructure(format!("java: {e}")))?;
     let console_seconds = started.elapsed().as_secs_f64();
     let console_per_s = if out.status.success() {
-        verified.read as f64 / console_seconds
+        read as f64 / console_seconds
     } else {
-        return Err(Error::Io(format!(
+        return Err(Error::Infrastructure(format!(
             "console consumer failed: {}",
             String::from_utf8_lossy(&out.stderr)
         )));
     };
+    Ok(console_per_s)
+}
 
-    eprintln!("throughput: untracked rdkafka producer, {messages} messages");
-    fresh_topic(&bootstrap, partitions).await?;
-    let untracked_per_s = {
-        let bootstrap = bootstrap.clone();
-        tokio::task::spawn_blocking(move || untracked(&bootstrap, partitions, size, acks, messages))
-            .await
-            .map_err(|e| Error::Io(e.to_string()))??
-    };
-
-    eprintln!("throughput: kafka-producer-perf-test, {messages} messages");
-    fresh_topic(&bootstrap, partitions).await?;
-    let jars = crate::docker::images::jar_dir(&crate::docker::images::ZOOKEEPER_MODE)
-        .ok_or_else(|| Error::Io("the Kafka jars are not cached; run chaos images build".into()))?;
+/// Kafka's own producer benchmark with the same settings: records per second.
+async fn perf_test_rate(
+    bootstrap: &str,
+    size: usize,
+    acks: &str,
+    messages: u64,
+) -> Result<f64, Error> {
+    let jars = crate::docker::images::jar_dir(&crate::docker::images::ZOOKEEPER_MODE).ok_or_else(
+        || Error::Infrastructure("the Kafka jars are not cached; run chaos images build".into()),
+    )?;
     let out = tokio::process::Command::new("java")
         .args([
             "-Xmx512m",
@@ -540,7 +598,7 @@ async fn throughput(cluster: &cluster::Cluster, messages: u64) -> Result<Through
         ])
         .output()
         .await
-        .map_err(|e| Error::Io(format!("java: {e}")))?;
+        .map_err(|e| Error::Infrastructure(format!("java: {e}")))?;
     let text = String::from_utf8_lossy(&out.stdout);
     let perf_test_per_s = text
         .lines()
@@ -554,25 +612,12 @@ async fn throughput(cluster: &cluster::Cluster, messages: u64) -> Result<Through
                 .ok()
         })
         .ok_or_else(|| {
-            Error::Io(format!(
+            Error::Infrastructure(format!(
                 "no summary from ProducerPerformance: {text}{}",
                 String::from_utf8_lossy(&out.stderr)
             ))
         })?;
-    Ok(Throughput {
-        messages,
-        message_size: size,
-        acks: acks.into(),
-        partitions,
-        chaos_per_s,
-        perf_test_per_s,
-        ratio: chaos_per_s / perf_test_per_s,
-        untracked_per_s,
-        tracking_cost: 1.0 - chaos_per_s / untracked_per_s,
-        reread_per_s,
-        console_consumer_per_s: console_per_s,
-        reread_ratio: reread_per_s / console_per_s,
-    })
+    Ok(perf_test_per_s)
 }
 
 /// The same producer settings as the tracked one (acks, linger 5 ms, 100 B, partitions in
@@ -604,7 +649,7 @@ fn untracked(
         .set("acks", acks)
         .set("linger.ms", "5")
         .create_with_context(Count(AtomicU64::new(0)))
-        .map_err(|e| Error::Io(format!("untracked producer: {e}")))?;
+        .map_err(|e| Error::Infrastructure(format!("untracked producer: {e}")))?;
     let payload = vec![b'.'; size];
     let started = Instant::now();
     let mut n = 0u64;
@@ -620,7 +665,7 @@ fn untracked(
     }
     producer
         .flush(Duration::from_secs(60))
-        .map_err(|e| Error::Io(format!("untracked producer flush: {e}")))?;
+        .map_err(|e| Error::Infrastructure(format!("untracked producer flush: {e}")))?;
     let acked = producer.context().0.load(Ordering::Relaxed);
     Ok(acked as f64 / started.elapsed().as_secs_f64())
 }
@@ -649,7 +694,7 @@ async fn overhead(cluster: &cluster::Cluster, seconds: u64) -> Result<Overhead, 
         bootstrap,
         topic: "bench".into(),
         partitions: 3,
-        acks: "all".into(),
+        acks: crate::events::Acks::All,
         idempotence: false,
         rate,
         message_size: 100,

@@ -24,13 +24,41 @@ pub enum Error {
     #[cfg(feature = "runtime")]
     #[error(transparent)]
     Kafka(#[from] crate::kafka::KafkaError),
+    #[cfg(feature = "runtime")]
+    #[error(transparent)]
+    Fault(#[from] crate::run::FaultError),
     /// Input that is wrong in a way only known after loading (e.g. a broker without a host listener).
     #[error("{0}")]
     Invalid(String),
     #[error("interrupted")]
     Interrupted,
+    /// A file or directory of ours could not be read or written.
+    #[error("{}{source}", prefix(what))]
+    Io {
+        what: String,
+        #[source]
+        source: std::io::Error,
+    },
+    /// A task of the run panicked or was cancelled.
+    #[cfg(feature = "runtime")]
+    #[error("{what} failed: {source}")]
+    Task {
+        what: &'static str,
+        #[source]
+        source: tokio::task::JoinError,
+    },
+    /// A panic caught at the top of a run (its partial report is still written).
+    #[error("internal error (a panic: {0})")]
+    Panic(String),
+    /// Something the run waited for did not happen in time.
+    #[error("{what} within {} s", .after.as_secs())]
+    Timeout {
+        what: String,
+        after: std::time::Duration,
+    },
+    /// Another infrastructure failure, described (e.g. an external tool that failed).
     #[error("{0}")]
-    Io(String),
+    Infrastructure(String),
     /// Independent problems (e.g. one per invalid experiment file), every one reported; the
     /// first decides the exit code.
     #[error("{}", .0.iter().map(|e| e.to_string()).collect::<Vec<_>>().join("\nerror: "))]
@@ -42,8 +70,13 @@ impl Error {
         match self {
             Error::Compose(_) | Error::Experiment(_) | Error::Invalid(_) => exit::INVALID_INPUT,
             #[cfg(feature = "runtime")]
-            Error::Docker(_) | Error::Kafka(_) => exit::INFRASTRUCTURE,
-            Error::Io(_) => exit::INFRASTRUCTURE,
+            Error::Docker(_) | Error::Kafka(_) | Error::Fault(_) => exit::INFRASTRUCTURE,
+            Error::Io { .. }
+            | Error::Panic(_)
+            | Error::Timeout { .. }
+            | Error::Infrastructure(_) => exit::INFRASTRUCTURE,
+            #[cfg(feature = "runtime")]
+            Error::Task { .. } => exit::INFRASTRUCTURE,
             Error::Interrupted => exit::INTERRUPTED,
             Error::Several(errors) => errors
                 .first()
@@ -53,9 +86,47 @@ impl Error {
     }
 }
 
+impl Error {
+    /// The place brokers run went away (the Docker daemon stopped answering): there is no
+    /// cluster left to wait for or to re-read.
+    #[cfg(feature = "runtime")]
+    pub fn platform_lost(&self) -> bool {
+        use crate::platform::PlatformError;
+        matches!(
+            self,
+            Error::Docker(crate::docker::DockerError::Lost(_))
+                | Error::Fault(crate::run::FaultError::Platform(PlatformError::Lost(_)))
+        )
+    }
+
+    /// `map_err(Error::io(path))`: an I/O error about a named file.
+    pub fn io(what: impl std::fmt::Display) -> impl FnOnce(std::io::Error) -> Error {
+        move |source| Error::Io {
+            what: what.to_string(),
+            source,
+        }
+    }
+    /// `map_err(Error::task("the re-read"))`: a joined task that panicked or was cancelled.
+    #[cfg(feature = "runtime")]
+    pub fn task(what: &'static str) -> impl FnOnce(tokio::task::JoinError) -> Error {
+        move |source| Error::Task { what, source }
+    }
+}
+
+fn prefix(what: &str) -> String {
+    if what.is_empty() {
+        String::new()
+    } else {
+        format!("{what}: ")
+    }
+}
+
 impl From<std::io::Error> for Error {
-    fn from(e: std::io::Error) -> Self {
-        Error::Io(e.to_string())
+    fn from(source: std::io::Error) -> Self {
+        Error::Io {
+            what: String::new(),
+            source,
+        }
     }
 }
 
@@ -67,7 +138,7 @@ mod tests {
     fn several_errors_are_all_printed_and_the_first_decides_the_exit_code() {
         let e = Error::Several(vec![
             Error::Invalid("a.yaml:3: bad".into()),
-            Error::Io("disk".into()),
+            Error::Infrastructure("disk".into()),
         ]);
         assert_eq!(e.to_string(), "a.yaml:3: bad\nerror: disk");
         assert_eq!(e.exit_code(), exit::INVALID_INPUT);

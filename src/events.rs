@@ -97,6 +97,201 @@ fn is_false(b: &bool) -> bool {
     !*b
 }
 
+// The closed sets of the vocabulary: enums whose JSON is the same string as before.
+
+/// How the cluster keeps its metadata.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ClusterMode {
+    #[default]
+    Zookeeper,
+    Kraft,
+}
+
+impl ClusterMode {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            ClusterMode::Zookeeper => "zookeeper",
+            ClusterMode::Kraft => "kraft",
+        }
+    }
+}
+
+impl std::fmt::Display for ClusterMode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// How a run ended (its last event).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RunOutcome {
+    Completed,
+    /// Stopped by an error.
+    Aborted,
+    /// Stopped by Ctrl-C / SIGTERM.
+    Interrupted,
+}
+
+/// The phases of a run, in order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RunPhase {
+    Steps,
+    Heal,
+    RecoveryWindow,
+    Drain,
+    Verify,
+}
+
+/// The workload's latency phases: its histograms are kept apart per phase.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum LatencyPhase {
+    BeforeFault,
+    DuringFault,
+    AfterHeal,
+}
+
+impl LatencyPhase {
+    pub const ALL: [LatencyPhase; 3] = [
+        LatencyPhase::BeforeFault,
+        LatencyPhase::DuringFault,
+        LatencyPhase::AfterHeal,
+    ];
+    pub const fn as_str(&self) -> &'static str {
+        match self {
+            LatencyPhase::BeforeFault => "before-fault",
+            LatencyPhase::DuringFault => "during-fault",
+            LatencyPhase::AfterHeal => "after-heal",
+        }
+    }
+    pub fn index(&self) -> usize {
+        *self as usize
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Acks {
+    #[serde(rename = "0")]
+    None,
+    #[serde(rename = "1")]
+    Leader,
+    #[default]
+    All,
+}
+
+impl std::fmt::Display for Acks {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_kafka())
+    }
+}
+
+impl Acks {
+    pub fn as_kafka(&self) -> &'static str {
+        match self {
+            Acks::None => "0",
+            Acks::Leader => "1",
+            Acks::All => "all",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum FaultKind {
+    /// SIGKILL. Healed by starting the container again.
+    Kill,
+    /// Graceful stop (SIGTERM, controlled shutdown). Healed by start.
+    Stop,
+    /// Start a stopped container (no revert).
+    Start,
+    /// Graceful restart (no revert needed).
+    Restart,
+    /// Freeze every process (cgroup freezer). Healed by unpause.
+    Pause,
+    Unpause,
+    /// Disconnect from the cluster network. Healed by connect.
+    Disconnect,
+    Connect,
+    /// Drop traffic between the target and `peers` (iptables in the target's namespace).
+    Partition,
+    /// Limit egress bandwidth (tc tbf).
+    Bandwidth,
+    /// Needs tc netem: refused with a capability error where the kernel lacks it.
+    Delay,
+    Loss,
+}
+
+impl std::fmt::Display for FaultKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FaultKind {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            FaultKind::Kill => "kill",
+            FaultKind::Stop => "stop",
+            FaultKind::Start => "start",
+            FaultKind::Restart => "restart",
+            FaultKind::Pause => "pause",
+            FaultKind::Unpause => "unpause",
+            FaultKind::Disconnect => "disconnect",
+            FaultKind::Connect => "connect",
+            FaultKind::Partition => "partition",
+            FaultKind::Bandwidth => "bandwidth",
+            FaultKind::Delay => "delay",
+            FaultKind::Loss => "loss",
+        }
+    }
+    /// Faults applied from a network sidecar (the `chaos/base` image, with iptables and tc)
+    /// sharing the target's network namespace. `disconnect` / `connect` go through the Docker
+    /// API and need none; `delay` / `loss` need one to probe for tc netem.
+    pub fn uses_sidecar(&self) -> bool {
+        matches!(
+            self,
+            FaultKind::Partition | FaultKind::Bandwidth | FaultKind::Delay | FaultKind::Loss
+        )
+    }
+    /// The broker cannot serve while this fault lasts (its process is gone, frozen or cut off).
+    pub fn makes_broker_unusable(&self) -> bool {
+        matches!(
+            self,
+            FaultKind::Kill | FaultKind::Stop | FaultKind::Pause | FaultKind::Disconnect
+        )
+    }
+    /// The broker's process ends: a leader it had is gone until a new one is elected.
+    pub fn ends_process(&self) -> bool {
+        matches!(self, FaultKind::Kill | FaultKind::Stop)
+    }
+    /// Faults that leave the cluster damaged until reverted.
+    pub fn needs_revert(&self) -> bool {
+        matches!(
+            self,
+            FaultKind::Kill
+                | FaultKind::Stop
+                | FaultKind::Pause
+                | FaultKind::Disconnect
+                | FaultKind::Partition
+                | FaultKind::Bandwidth
+                | FaultKind::Delay
+                | FaultKind::Loss
+        )
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ElectionType {
+    #[default]
+    Preferred,
+    Unclean,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "event", rename_all = "kebab-case")]
 pub enum EventKind {
@@ -106,8 +301,7 @@ pub enum EventKind {
         #[serde(default)]
         variant: Option<String>,
         cluster_name: String,
-        /// "zookeeper" or "kraft".
-        cluster_mode: String,
+        cluster_mode: ClusterMode,
         kafka_version: String,
         /// Observer poll period: the error bar of every metadata-derived time.
         observer_period_us: u64,
@@ -131,11 +325,11 @@ pub enum EventKind {
         settings: Vec<TopicSetting>,
     },
     /// A named phase of the run begins (warm-up, fault, heal, verify…).
-    Phase { name: String },
+    Phase { name: RunPhase },
     /// A fault was applied. `target` is the role as written, `resolved` the services hit.
     FaultInjected {
         id: String,
-        kind: String,
+        kind: FaultKind,
         target: String,
         resolved: Vec<String>,
         /// Broker ids of the resolved services (empty for ZooKeeper etc.).
@@ -146,7 +340,7 @@ pub enum EventKind {
     /// A fault was reverted (healed).
     FaultReverted {
         id: String,
-        kind: String,
+        kind: FaultKind,
         resolved: Vec<String>,
         source: TimeSource,
     },
@@ -183,7 +377,7 @@ pub enum EventKind {
     ElectionRequested {
         topic: String,
         partition: i32,
-        election_type: String,
+        election_type: ElectionType,
         result: String,
     },
     /// Workload progress, once a second: counts in the last interval.
@@ -226,10 +420,7 @@ pub enum EventKind {
     /// Something went wrong; the run goes on or is aborted (see RunFinished).
     Error { message: String },
     /// Last event of every run.
-    RunFinished {
-        /// "completed", "aborted", "interrupted".
-        outcome: String,
-    },
+    RunFinished { outcome: RunOutcome },
 }
 
 fn is_default<T: Default + PartialEq>(v: &T) -> bool {
@@ -260,7 +451,7 @@ pub enum OnTimeout {
 
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct WorkloadSummary {
-    pub acks: String,
+    pub acks: Acks,
     pub sent: u64,
     pub acked: u64,
     pub failed: u64,
@@ -483,7 +674,7 @@ mod tests {
                 at_us: 0,
                 wall_ms: 1,
                 kind: EventKind::Phase {
-                    name: "warm-up".into(),
+                    name: RunPhase::Steps,
                 },
             },
             Event {
@@ -519,7 +710,7 @@ mod tests {
 
     #[test]
     fn a_corrupt_line_in_the_middle_is_an_error_with_its_line() {
-        let text = "{\"at_us\":0,\"wall_ms\":0,\"event\":\"phase\",\"name\":\"a\"}\nnope\n{\"at_us\":0,\"wall_ms\":0,\"event\":\"phase\",\"name\":\"b\"}\n";
+        let text = "{\"at_us\":0,\"wall_ms\":0,\"event\":\"phase\",\"name\":\"steps\"}\nnope\n{\"at_us\":0,\"wall_ms\":0,\"event\":\"phase\",\"name\":\"heal\"}\n";
         let err = read_events(text.as_bytes()).unwrap_err();
         assert!(err.to_string().starts_with("line 2:"), "{err}");
     }

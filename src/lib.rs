@@ -17,9 +17,12 @@ pub mod docker;
 pub mod error;
 pub mod events;
 pub mod experiment;
+pub mod input;
 #[cfg(feature = "runtime")]
 pub mod kafka;
 pub mod keys;
+pub mod model;
+pub mod platform;
 pub mod report;
 #[cfg(feature = "runtime")]
 pub mod run;

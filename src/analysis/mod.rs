@@ -5,15 +5,15 @@
 
 pub mod kafka_log;
 mod partitions;
-mod stats;
+pub mod stats;
 mod status;
 pub mod verify;
 mod workload;
 
 pub use status::conclude;
 
-use crate::events::{ConditionCheck, Event, EventKind};
-use crate::report::{
+use crate::events::{ConditionCheck, Event, EventKind, RunOutcome};
+use crate::model::{
     ClusterInfo, ConditionResult, FailoverSummary, FaultResult, OfflineSummary, RunResult, Status,
 };
 
@@ -21,17 +21,57 @@ pub(crate) fn ms(us: u64) -> f64 {
     us as f64 / 1000.0
 }
 
+/// The spans in which the observer saw nothing (run clock, µs; open when it never saw again):
+/// the state of the cluster is unknown there, not offline. `events` sorted by time.
+pub fn blind_spans(events: &[&Event]) -> Vec<(u64, Option<u64>)> {
+    partitions::Timeline::build(events).blind
+}
+
 pub fn analyze(events: &[Event]) -> RunResult {
     let mut sorted: Vec<&Event> = events.iter().collect();
     sorted.sort_by_key(|e| e.at_us);
-    let mut result = RunResult {
+    let mut result = empty_result();
+    let mut bounds = Bounds::default();
+    for e in &sorted {
+        record_event(&mut result, e, &mut bounds);
+    }
+    if !bounds.started {
+        result
+            .errors
+            .push("no run-started event: the run's settings are unknown".into());
+    }
+    // Broker log lines may be stamped before the run started: the run's own events bound it.
+    let start = bounds.started_at.or(sorted.first().map(|e| e.at_us));
+    let end = bounds.finished_at.or(sorted.last().map(|e| e.at_us));
+    result.duration_ms = start.zip(end).map(|(s, e)| ms(e.saturating_sub(s)));
+    result.failover.resolution_ms = result.error_bar_ms;
+    let timeline = partitions::Timeline::build(&sorted);
+    partitions::fill(&mut result, &timeline, &sorted);
+    result.workload = workload::summarize(&sorted, &mut result.errors);
+    result.consumer = workload::summarize_consumer(&sorted, &mut result.errors);
+    result.unobserved = timeline
+        .blind
+        .iter()
+        .map(|(from, to)| crate::model::Interval {
+            from_ms: ms(*from),
+            to_ms: to.map(ms),
+        })
+        .collect();
+    workload_totals(&mut result);
+    conclude(&mut result);
+    result
+}
+
+/// A result that says nothing yet (unknown, partial, inconclusive) until events say more.
+fn empty_result() -> RunResult {
+    RunResult {
         status: Status::Inconclusive,
         experiment: "unknown".into(),
         variant: None,
         partial: true,
         cluster: ClusterInfo {
             name: "unknown".into(),
-            mode: "unknown".into(),
+            mode: None,
             kafka_version: "unknown".into(),
             reused: false,
             settings: vec![],
@@ -53,111 +93,101 @@ pub fn analyze(events: &[Event]) -> RunResult {
         log_check: None,
         notes: vec![],
         errors: vec![],
-    };
-    let mut started = false;
-    let (mut started_at, mut finished_at) = (None, None);
-    for e in &sorted {
-        match &e.kind {
-            EventKind::RunStarted {
-                experiment,
-                variant,
-                cluster_name,
-                cluster_mode,
-                kafka_version,
-                observer_period_us,
-                settings,
-                reused_cluster,
-                ..
-            } => {
-                started = true;
-                started_at.get_or_insert(e.at_us);
-                result.experiment = experiment.clone();
-                result.variant = variant.clone();
-                result.cluster = ClusterInfo {
-                    name: cluster_name.clone(),
-                    mode: cluster_mode.clone(),
-                    kafka_version: kafka_version.clone(),
-                    reused: *reused_cluster,
-                    settings: settings.clone(),
-                    topic_settings: std::mem::take(&mut result.cluster.topic_settings),
-                };
-                result.error_bar_ms = ms(*observer_period_us);
-            }
-            EventKind::FaultInjected {
-                id,
-                kind,
-                target,
-                resolved,
-                ..
-            } => result.faults.push(FaultResult {
-                id: id.clone(),
-                kind: kind.clone(),
-                target: target.clone(),
-                resolved: resolved.clone(),
-                at_ms: ms(e.at_us),
-                healed_at_ms: None,
-            }),
-            EventKind::FaultReverted { id, .. } => {
-                if let Some(f) = result
-                    .faults
-                    .iter_mut()
-                    .rev()
-                    .find(|f| &f.id == id && f.healed_at_ms.is_none())
-                {
-                    f.healed_at_ms = Some(ms(e.at_us));
-                }
-            }
-            EventKind::Condition {
-                step,
-                condition,
-                met,
-                check,
-                on_timeout,
-            } => result.conditions.push(ConditionResult {
-                step: step.clone(),
-                condition: condition.clone(),
-                check: *check,
-                met: *met,
-                at_ms: ms(e.at_us),
-                on_timeout: (!*met && *check == ConditionCheck::WaitFor)
-                    .then(|| on_timeout.unwrap_or_default()),
-            }),
-            EventKind::TopicSettings { topic, settings } => result
-                .cluster
-                .topic_settings
-                .push((topic.clone(), settings.clone())),
-            EventKind::Verified(v) => result.verification = Some(v.clone()),
-            EventKind::Error { message } => result.errors.push(message.clone()),
-            EventKind::Note { message } => result.notes.push(message.clone()),
-            EventKind::RunFinished { outcome } => {
-                result.partial = outcome != "completed";
-                finished_at = Some(e.at_us);
-            }
-            _ => {}
+    }
+}
+
+/// When the run started and finished, as its own events say.
+#[derive(Default)]
+struct Bounds {
+    started: bool,
+    started_at: Option<u64>,
+    finished_at: Option<u64>,
+}
+
+/// The run-level facts of one event: settings, faults, conditions, notes, errors, the end.
+fn record_event(result: &mut RunResult, e: &Event, bounds: &mut Bounds) {
+    match &e.kind {
+        EventKind::RunStarted {
+            experiment,
+            variant,
+            cluster_name,
+            cluster_mode,
+            kafka_version,
+            observer_period_us,
+            settings,
+            reused_cluster,
+            ..
+        } => {
+            bounds.started = true;
+            bounds.started_at.get_or_insert(e.at_us);
+            result.experiment = experiment.clone();
+            result.variant = variant.clone();
+            result.cluster = ClusterInfo {
+                name: cluster_name.clone(),
+                mode: Some(*cluster_mode),
+                kafka_version: kafka_version.clone(),
+                reused: *reused_cluster,
+                settings: settings.clone(),
+                topic_settings: std::mem::take(&mut result.cluster.topic_settings),
+            };
+            result.error_bar_ms = ms(*observer_period_us);
         }
+        EventKind::FaultInjected {
+            id,
+            kind,
+            target,
+            resolved,
+            ..
+        } => result.faults.push(FaultResult {
+            id: id.clone(),
+            kind: *kind,
+            target: target.clone(),
+            resolved: resolved.clone(),
+            at_ms: ms(e.at_us),
+            healed_at_ms: None,
+        }),
+        EventKind::FaultReverted { id, .. } => {
+            if let Some(f) = result
+                .faults
+                .iter_mut()
+                .rev()
+                .find(|f| &f.id == id && f.healed_at_ms.is_none())
+            {
+                f.healed_at_ms = Some(ms(e.at_us));
+            }
+        }
+        EventKind::Condition {
+            step,
+            condition,
+            met,
+            check,
+            on_timeout,
+        } => result.conditions.push(ConditionResult {
+            step: step.clone(),
+            condition: condition.clone(),
+            check: *check,
+            met: *met,
+            at_ms: ms(e.at_us),
+            on_timeout: (!*met && *check == ConditionCheck::WaitFor)
+                .then(|| on_timeout.unwrap_or_default()),
+        }),
+        EventKind::TopicSettings { topic, settings } => result
+            .cluster
+            .topic_settings
+            .push((topic.clone(), settings.clone())),
+        EventKind::Verified(v) => result.verification = Some(v.clone()),
+        EventKind::Error { message } => result.errors.push(message.clone()),
+        EventKind::Note { message } => result.notes.push(message.clone()),
+        EventKind::RunFinished { outcome } => {
+            result.partial = *outcome != RunOutcome::Completed;
+            bounds.finished_at = Some(e.at_us);
+        }
+        _ => {}
     }
-    if !started {
-        result
-            .errors
-            .push("no run-started event: the run's settings are unknown".into());
-    }
-    // Broker log lines may be stamped before the run started: the run's own events bound it.
-    let start = started_at.or(sorted.first().map(|e| e.at_us));
-    let end = finished_at.or(sorted.last().map(|e| e.at_us));
-    result.duration_ms = start.zip(end).map(|(s, e)| ms(e.saturating_sub(s)));
-    result.failover.resolution_ms = result.error_bar_ms;
-    let timeline = partitions::Timeline::build(&sorted);
-    partitions::fill(&mut result, &timeline, &sorted);
-    result.workload = workload::summarize(&sorted, &mut result.errors);
-    result.consumer = workload::summarize_consumer(&sorted, &mut result.errors);
-    result.unobserved = timeline
-        .blind
-        .iter()
-        .map(|(from, to)| crate::report::Interval {
-            from_ms: ms(*from),
-            to_ms: to.map(ms),
-        })
-        .collect();
+}
+
+/// The workload's totals over partitions: which never resumed, the longest ack gap.
+fn workload_totals(result: &mut RunResult) {
     if let Some(w) = &mut result.workload {
         w.not_resumed = result
             .partitions
@@ -172,8 +202,6 @@ pub fn analyze(events: &[Event]) -> RunResult {
             .filter_map(|p| p.unavailability_ms)
             .fold(None, |m, v| Some(m.map_or(v, |m: f64| m.max(v))));
     }
-    conclude(&mut result);
-    result
 }
 
 #[cfg(test)]

@@ -5,7 +5,7 @@
 use super::kafka_log::leadership_lines;
 use super::{ms, stats::stats};
 use crate::events::{BrokerId, Event, EventKind, PartitionState};
-use crate::report::{
+use crate::model::{
     Interval, IsrChange, LeaderChange, LogCheck, OfflineSummary, PartitionResult, RunResult,
 };
 use std::collections::BTreeMap;
@@ -114,7 +114,7 @@ fn held_down(events: &[&Event]) -> Vec<HeldDown> {
                 kind,
                 broker_ids,
                 ..
-            } if matches!(kind.as_str(), "kill" | "stop" | "pause" | "disconnect") => {
+            } if kind.makes_broker_unusable() => {
                 for b in broker_ids {
                     down.push((
                         id.clone(),
@@ -122,7 +122,7 @@ fn held_down(events: &[&Event]) -> Vec<HeldDown> {
                             broker: *b,
                             from: e.at_us,
                             to: None,
-                            died: matches!(kind.as_str(), "kill" | "stop"),
+                            died: kind.ends_process(),
                         },
                     ));
                 }
@@ -228,226 +228,57 @@ fn recovery(gaps: &[(u64, u64, bool)], online_at: u64, period_us: u64, done: u64
     Some(ms(to.saturating_sub(online_at)))
 }
 
+/// What the whole run says that every partition's analysis needs.
+struct RunFacts {
+    workload_done_us: Option<u64>,
+    /// (time, broker ids hit) of every fault.
+    faults: Vec<(u64, Vec<BrokerId>)>,
+    heals: Vec<u64>,
+    down: Vec<HeldDown>,
+    period_us: u64,
+    logged: Vec<(u64, crate::analysis::kafka_log::LoggedLeadership)>,
+}
+
+/// Failover times over every partition, gathered as each is analysed.
+#[derive(Default)]
+struct Failovers {
+    metadata: Vec<f64>,
+    logged: Vec<f64>,
+    elections: Vec<f64>,
+    error_us: u64,
+}
+
 pub fn fill(result: &mut RunResult, timeline: &Timeline, events: &[&Event]) {
-    let workload_done_us = events.iter().find_map(|e| match e.kind {
-        EventKind::WorkloadDone(_) => Some(e.at_us),
-        _ => None,
-    });
-    let faults: Vec<(u64, Vec<BrokerId>)> = events
-        .iter()
-        .filter_map(|e| match &e.kind {
-            EventKind::FaultInjected { broker_ids, .. } => Some((e.at_us, broker_ids.clone())),
+    let facts = RunFacts {
+        workload_done_us: events.iter().find_map(|e| match e.kind {
+            EventKind::WorkloadDone(_) => Some(e.at_us),
             _ => None,
-        })
-        .collect();
-    let heals: Vec<u64> = events
-        .iter()
-        .filter(|e| matches!(e.kind, EventKind::FaultReverted { .. }))
-        .map(|e| e.at_us)
-        .collect();
-    let mut failovers = Vec::new();
-    let mut failover_error_us: u64 = 0;
-    let mut elections = Vec::new();
-    let mut offline = OfflineSummary::default();
-    let down = held_down(events);
-    let period_us = (result.error_bar_ms * 1000.0) as u64;
-    let logged = logged_leadership(events);
-    let mut failovers_logged = Vec::new();
-    for ((topic, partition), history) in &timeline.partitions {
-        let mut pr = PartitionResult {
-            topic: topic.clone(),
-            partition: *partition,
-            failover_ms: None,
-            offline_ms: 0.0,
-            offline_intervals: vec![],
-            under_replicated_ms: 0.0,
-            leader_changes: vec![],
-            isr_changes: vec![],
-            preferred_restored_ms: None,
-            unavailability_ms: None,
-            unavailable_ms: 0.0,
-            unavailable_intervals: vec![],
-            failover_error_ms: None,
-            recovery_ms: None,
-            resumed: None,
-            fresh_client_ms: None,
-            probe_error: None,
-            failover_log_ms: None,
-            consumer_recovery_ms: None,
-        };
-        for e in events {
-            if let EventKind::Probe {
-                topic: t,
-                partition: p,
-                became_usable_us,
-                acked,
-                error,
-            } = &e.kind
-            {
-                if t == topic && p == partition {
-                    pr.fresh_client_ms =
-                        acked.then(|| ms(e.at_us.saturating_sub(*became_usable_us)));
-                    pr.probe_error = error.clone();
-                }
-            }
-        }
-        let mut prev: Option<&PartitionState> = None;
-        let mut offline_from: Option<u64> = None;
-        let mut under_from: Option<u64> = None;
-        for (t, s) in history {
-            if prev.is_none_or(|p| (p.leader, p.leader_epoch) != (s.leader, s.leader_epoch))
-                && prev.is_some()
-            {
-                pr.leader_changes.push(LeaderChange {
-                    at_ms: ms(*t),
-                    leader: s.leader,
-                    epoch: s.leader_epoch,
-                });
-            }
-            if let Some(p) = prev {
-                if !same_set(&p.isr, &s.isr) {
-                    let since =
-                        |times: &[u64]| times.iter().rfind(|x| **x <= *t).map(|x| ms(t - x));
-                    let fault_times: Vec<u64> = faults.iter().map(|(f, _)| *f).collect();
-                    pr.isr_changes.push(IsrChange {
-                        at_ms: ms(*t),
-                        isr: s.isr.clone(),
-                        since_fault_ms: since(&fault_times),
-                        since_heal_ms: since(&heals),
-                    });
-                }
-            }
-            match (offline_from, s.leader) {
-                (None, None) => offline_from = Some(*t),
-                (Some(from), Some(_)) => {
-                    pr.offline_intervals.push(Interval {
-                        from_ms: ms(from),
-                        to_ms: Some(ms(*t)),
-                    });
-                    elections.push(ms(t - from));
-                    offline_from = None;
-                }
-                _ => {}
-            }
-            let under = s.isr.len() < s.replicas.len();
-            match (under_from, under) {
-                (None, true) => under_from = Some(*t),
-                (Some(from), false) => {
-                    pr.under_replicated_ms += ms(t - from);
-                    under_from = None;
-                }
-                _ => {}
-            }
-            prev = Some(s);
-        }
-        if let Some(from) = offline_from {
-            pr.offline_intervals.push(Interval {
-                from_ms: ms(from),
-                to_ms: None,
-            });
-        }
-        if let Some(from) = under_from {
-            pr.under_replicated_ms += ms(timeline.end_us.saturating_sub(from));
-        }
-        pr.offline_ms = pr
-            .offline_intervals
-            .iter()
-            .map(|i| i.to_ms.unwrap_or(ms(timeline.end_us)) - i.from_ms)
-            .fold(0.0, |a, b| a + b);
-        for (fault_at, brokers) in &faults {
-            if brokers.is_empty() {
-                continue;
-            }
-            let Some(before) = at(history, *fault_at) else {
-                continue;
-            };
-            if !before.leader.is_some_and(|l| brokers.contains(&l)) {
-                continue;
-            }
-            let new_leader = history
-                .iter()
-                .find(|(t, s)| *t > *fault_at && s.leader.is_some_and(|l| !brokers.contains(&l)));
-            if let Some((t, state)) = new_leader {
-                // The new leader's own log line for that epoch: the same host clock as the
-                // fault's Docker event, to the millisecond.
-                if let Some(logged_at) = logged.iter().find_map(|(at, l)| {
-                    (l.topic == *topic
-                        && l.partition == *partition
-                        && l.leader_epoch == state.leader_epoch)
-                        .then_some(*at)
-                }) {
-                    let v = ms(logged_at.saturating_sub(*fault_at));
-                    failovers_logged.push(v);
-                    pr.failover_log_ms = Some(pr.failover_log_ms.map_or(v, |m: f64| m.max(v)));
-                }
-                let v = ms(t - fault_at);
-                failovers.push(v);
-                if pr.failover_ms.is_none_or(|m| v >= m) {
-                    let error = timeline.error_bar_us(*t, period_us);
-                    pr.failover_error_ms = Some(ms(error));
-                    failover_error_us = failover_error_us.max(error);
-                }
-                pr.failover_ms = Some(pr.failover_ms.map_or(v, |m: f64| m.max(v)));
-            }
-        }
-        if let Some(last_heal) = heals.last() {
-            if let Some(state) = at(history, *last_heal) {
-                if state.leader.is_none() || state.leader != state.preferred_leader() {
-                    pr.preferred_restored_ms = history
-                        .iter()
-                        .find(|(t, s)| {
-                            *t > *last_heal
-                                && s.leader.is_some()
-                                && s.leader == s.preferred_leader()
-                        })
-                        .map(|(t, _)| ms(t - last_heal));
-                }
-            }
-        }
-        let gaps: Vec<&crate::events::AckGap> = events
+        }),
+        faults: events
             .iter()
             .filter_map(|e| match &e.kind {
-                EventKind::AckGap(g) if g.topic == *topic && g.partition == *partition => Some(g),
+                EventKind::FaultInjected { broker_ids, .. } => Some((e.at_us, broker_ids.clone())),
                 _ => None,
             })
-            .collect();
-        pr.unavailability_ms = gaps
+            .collect(),
+        heals: events
             .iter()
-            .map(|g| ms(g.to_us.saturating_sub(g.from_us)))
-            .fold(None, |m: Option<f64>, v| Some(m.map_or(v, |m| m.max(v))));
-        let unavailable = unavailable_intervals(history, &down);
-        pr.unavailable_ms = unavailable
-            .iter()
-            .map(|(from, to)| ms(to.unwrap_or(timeline.end_us).saturating_sub(*from)))
-            .fold(0.0, |a, b| a + b);
-        pr.unavailable_intervals = unavailable
-            .iter()
-            .map(|(from, to)| Interval {
-                from_ms: ms(*from),
-                to_ms: to.map(ms),
-            })
-            .collect();
-        if let Some(done) = workload_done_us {
-            // Acks flowed at the end unless a gap was still open when the workload stopped.
-            pr.resumed = Some(!gaps.iter().any(|g| g.open));
-            if let Some((_, Some(online_at))) = unavailable.last() {
-                let acks: Vec<(u64, u64, bool)> =
-                    gaps.iter().map(|g| (g.from_us, g.to_us, g.open)).collect();
-                pr.recovery_ms = recovery(&acks, *online_at, period_us, done);
-                let deliveries: Vec<(u64, u64, bool)> = events
-                    .iter()
-                    .filter_map(|e| match &e.kind {
-                        EventKind::ConsumerGap(g)
-                            if g.topic == *topic && g.partition == *partition =>
-                        {
-                            Some((g.from_us, g.to_us, false))
-                        }
-                        _ => None,
-                    })
-                    .collect();
-                pr.consumer_recovery_ms = recovery(&deliveries, *online_at, period_us, done);
-            }
-        }
+            .filter(|e| matches!(e.kind, EventKind::FaultReverted { .. }))
+            .map(|e| e.at_us)
+            .collect(),
+        down: held_down(events),
+        period_us: (result.error_bar_ms * 1000.0) as u64,
+        logged: logged_leadership(events),
+    };
+    let mut failovers = Failovers::default();
+    let mut offline = OfflineSummary::default();
+    for ((topic, partition), history) in &timeline.partitions {
+        let mut pr = empty_result(topic, *partition);
+        probe_of(&mut pr, events);
+        walk_history(&mut pr, history, &facts, timeline, &mut failovers);
+        failovers_of(&mut pr, history, &facts, timeline, &mut failovers);
+        pr.preferred_restored_ms = preferred_restored(history, &facts);
+        client_view(&mut pr, history, &facts, timeline, events);
         if pr.offline_ms > 0.0 {
             offline.partitions += 1;
             offline.total_ms += pr.offline_ms;
@@ -455,14 +286,14 @@ pub fn fill(result: &mut RunResult, timeline: &Timeline, events: &[&Event]) {
         }
         result.partitions.push(pr);
     }
-    result.failover.metadata_ms = stats(&failovers);
-    result.failover.log_ms = stats(&failovers_logged);
-    if failover_error_us > 0 {
-        result.failover.resolution_ms = ms(failover_error_us);
+    result.failover.metadata_ms = stats(&failovers.metadata);
+    result.failover.log_ms = stats(&failovers.logged);
+    if failovers.error_us > 0 {
+        result.failover.resolution_ms = ms(failovers.error_us);
     }
-    result.failover.election_ms = stats(&elections);
+    result.failover.election_ms = stats(&failovers.elections);
     result.offline = offline;
-    result.controller_failover_ms = faults.iter().find_map(|(fault_at, brokers)| {
+    result.controller_failover_ms = facts.faults.iter().find_map(|(fault_at, brokers)| {
         let before = at(&timeline.controller, *fault_at)?.as_ref()?;
         if !brokers.contains(before) {
             return None;
@@ -474,6 +305,235 @@ pub fn fill(result: &mut RunResult, timeline: &Timeline, events: &[&Event]) {
             .map(|(t, _)| ms(t - fault_at))
     });
     result.log_check = log_check(timeline, events);
+}
+
+fn empty_result(topic: &str, partition: i32) -> PartitionResult {
+    PartitionResult {
+        topic: topic.to_string(),
+        partition,
+        failover_ms: None,
+        offline_ms: 0.0,
+        offline_intervals: vec![],
+        under_replicated_ms: 0.0,
+        leader_changes: vec![],
+        isr_changes: vec![],
+        preferred_restored_ms: None,
+        unavailability_ms: None,
+        unavailable_ms: 0.0,
+        unavailable_intervals: vec![],
+        failover_error_ms: None,
+        recovery_ms: None,
+        resumed: None,
+        fresh_client_ms: None,
+        probe_error: None,
+        failover_log_ms: None,
+        consumer_recovery_ms: None,
+    }
+}
+
+/// The fresh client's write once the partition was usable again.
+fn probe_of(pr: &mut PartitionResult, events: &[&Event]) {
+    for e in events {
+        if let EventKind::Probe {
+            topic,
+            partition,
+            became_usable_us,
+            acked,
+            error,
+        } = &e.kind
+        {
+            if *topic == pr.topic && *partition == pr.partition {
+                pr.fresh_client_ms = acked.then(|| ms(e.at_us.saturating_sub(*became_usable_us)));
+                pr.probe_error = error.clone();
+            }
+        }
+    }
+}
+
+/// Leader changes, ISR changes, offline and under-replicated time, from the observed history.
+fn walk_history(
+    pr: &mut PartitionResult,
+    history: &[(u64, PartitionState)],
+    facts: &RunFacts,
+    timeline: &Timeline,
+    failovers: &mut Failovers,
+) {
+    let mut prev: Option<&PartitionState> = None;
+    let mut offline_from: Option<u64> = None;
+    let mut under_from: Option<u64> = None;
+    let fault_times: Vec<u64> = facts.faults.iter().map(|(f, _)| *f).collect();
+    let since = |times: &[u64], t: u64| times.iter().rfind(|x| **x <= t).map(|x| ms(t - x));
+    for (t, s) in history {
+        if let Some(p) = prev {
+            if (p.leader, p.leader_epoch) != (s.leader, s.leader_epoch) {
+                pr.leader_changes.push(LeaderChange {
+                    at_ms: ms(*t),
+                    leader: s.leader,
+                    epoch: s.leader_epoch,
+                });
+            }
+            if !same_set(&p.isr, &s.isr) {
+                pr.isr_changes.push(IsrChange {
+                    at_ms: ms(*t),
+                    isr: s.isr.clone(),
+                    since_fault_ms: since(&fault_times, *t),
+                    since_heal_ms: since(&facts.heals, *t),
+                });
+            }
+        }
+        match (offline_from, s.leader) {
+            (None, None) => offline_from = Some(*t),
+            (Some(from), Some(_)) => {
+                pr.offline_intervals.push(Interval {
+                    from_ms: ms(from),
+                    to_ms: Some(ms(*t)),
+                });
+                failovers.elections.push(ms(t - from));
+                offline_from = None;
+            }
+            _ => {}
+        }
+        let under = s.isr.len() < s.replicas.len();
+        match (under_from, under) {
+            (None, true) => under_from = Some(*t),
+            (Some(from), false) => {
+                pr.under_replicated_ms += ms(t - from);
+                under_from = None;
+            }
+            _ => {}
+        }
+        prev = Some(s);
+    }
+    if let Some(from) = offline_from {
+        pr.offline_intervals.push(Interval {
+            from_ms: ms(from),
+            to_ms: None,
+        });
+    }
+    if let Some(from) = under_from {
+        pr.under_replicated_ms += ms(timeline.end_us.saturating_sub(from));
+    }
+    pr.offline_ms = pr
+        .offline_intervals
+        .iter()
+        .map(|i| i.to_ms.unwrap_or(ms(timeline.end_us)) - i.from_ms)
+        .fold(0.0, |a, b| a + b);
+}
+
+/// For every fault that hit this partition's leader: the time to a leader elsewhere, from
+/// the metadata (with its error bar) and from the new leader's own log line.
+fn failovers_of(
+    pr: &mut PartitionResult,
+    history: &[(u64, PartitionState)],
+    facts: &RunFacts,
+    timeline: &Timeline,
+    failovers: &mut Failovers,
+) {
+    for (fault_at, brokers) in &facts.faults {
+        if brokers.is_empty() {
+            continue;
+        }
+        let Some(before) = at(history, *fault_at) else {
+            continue;
+        };
+        if !before.leader.is_some_and(|l| brokers.contains(&l)) {
+            continue;
+        }
+        let new_leader = history
+            .iter()
+            .find(|(t, s)| *t > *fault_at && s.leader.is_some_and(|l| !brokers.contains(&l)));
+        let Some((t, state)) = new_leader else {
+            continue;
+        };
+        // The new leader's own log line for that epoch: the same host clock as the fault's
+        // Docker event, to the millisecond.
+        if let Some(logged_at) = facts.logged.iter().find_map(|(at, l)| {
+            (l.topic == pr.topic
+                && l.partition == pr.partition
+                && l.leader_epoch == state.leader_epoch)
+                .then_some(*at)
+        }) {
+            let v = ms(logged_at.saturating_sub(*fault_at));
+            failovers.logged.push(v);
+            pr.failover_log_ms = Some(pr.failover_log_ms.map_or(v, |m: f64| m.max(v)));
+        }
+        let v = ms(t - fault_at);
+        failovers.metadata.push(v);
+        if pr.failover_ms.is_none_or(|m| v >= m) {
+            let error = timeline.error_bar_us(*t, facts.period_us);
+            pr.failover_error_ms = Some(ms(error));
+            failovers.error_us = failovers.error_us.max(error);
+        }
+        pr.failover_ms = Some(pr.failover_ms.map_or(v, |m: f64| m.max(v)));
+    }
+}
+
+/// After the last heal, the time until the preferred replica leads again (when it did not).
+fn preferred_restored(history: &[(u64, PartitionState)], facts: &RunFacts) -> Option<f64> {
+    let last_heal = facts.heals.last()?;
+    let state = at(history, *last_heal)?;
+    if state.leader.is_some() && state.leader == state.preferred_leader() {
+        return None;
+    }
+    history
+        .iter()
+        .find(|(t, s)| *t > *last_heal && s.leader.is_some() && s.leader == s.preferred_leader())
+        .map(|(t, _)| ms(t - last_heal))
+}
+
+/// The client's side: the longest ack gap, the time the partition was unusable, whether acks
+/// flowed again and how long after the partition came back, for the producer and the live
+/// consumer.
+fn client_view(
+    pr: &mut PartitionResult,
+    history: &[(u64, PartitionState)],
+    facts: &RunFacts,
+    timeline: &Timeline,
+    events: &[&Event],
+) {
+    let gaps: Vec<&crate::events::AckGap> = events
+        .iter()
+        .filter_map(|e| match &e.kind {
+            EventKind::AckGap(g) if g.topic == pr.topic && g.partition == pr.partition => Some(g),
+            _ => None,
+        })
+        .collect();
+    pr.unavailability_ms = gaps
+        .iter()
+        .map(|g| ms(g.to_us.saturating_sub(g.from_us)))
+        .fold(None, |m: Option<f64>, v| Some(m.map_or(v, |m| m.max(v))));
+    let unavailable = unavailable_intervals(history, &facts.down);
+    pr.unavailable_ms = unavailable
+        .iter()
+        .map(|(from, to)| ms(to.unwrap_or(timeline.end_us).saturating_sub(*from)))
+        .fold(0.0, |a, b| a + b);
+    pr.unavailable_intervals = unavailable
+        .iter()
+        .map(|(from, to)| Interval {
+            from_ms: ms(*from),
+            to_ms: to.map(ms),
+        })
+        .collect();
+    let Some(done) = facts.workload_done_us else {
+        return;
+    };
+    // Acks flowed at the end unless a gap was still open when the workload stopped.
+    pr.resumed = Some(!gaps.iter().any(|g| g.open));
+    if let Some((_, Some(online_at))) = unavailable.last() {
+        let acks: Vec<(u64, u64, bool)> =
+            gaps.iter().map(|g| (g.from_us, g.to_us, g.open)).collect();
+        pr.recovery_ms = recovery(&acks, *online_at, facts.period_us, done);
+        let deliveries: Vec<(u64, u64, bool)> = events
+            .iter()
+            .filter_map(|e| match &e.kind {
+                EventKind::ConsumerGap(g) if g.topic == pr.topic && g.partition == pr.partition => {
+                    Some((g.from_us, g.to_us, false))
+                }
+                _ => None,
+            })
+            .collect();
+        pr.consumer_recovery_ms = recovery(&deliveries, *online_at, facts.period_us, done);
+    }
 }
 
 /// Every leadership change the brokers logged, at its log time (run clock).
@@ -563,7 +623,7 @@ mod tests {
             at_ms,
             EventKind::FaultInjected {
                 id: "k".into(),
-                kind: "kill".into(),
+                kind: crate::events::FaultKind::Kill,
                 target: "t".into(),
                 resolved: vec![],
                 broker_ids: vec![broker],
@@ -588,7 +648,7 @@ mod tests {
                 9000,
                 EventKind::FaultReverted {
                     id: "k".into(),
-                    kind: "kill".into(),
+                    kind: crate::events::FaultKind::Kill,
                     resolved: vec![],
                     source: TimeSource::DockerEvent,
                 },
@@ -672,7 +732,7 @@ mod tests {
                 at_ms,
                 EventKind::FaultReverted {
                     id: "k".into(),
-                    kind: "kill".into(),
+                    kind: crate::events::FaultKind::Kill,
                     resolved: vec![],
                     source: TimeSource::DockerEvent,
                 },
@@ -757,7 +817,12 @@ mod tests {
         let r = analyze(vec![
             ev(3000, snap(None, 1, &[1], 1)),
             ev(0, snap(Some(1), 0, &[1], 1)),
-            ev(5000, EventKind::Phase { name: "end".into() }),
+            ev(
+                5000,
+                EventKind::Phase {
+                    name: crate::events::RunPhase::Drain,
+                },
+            ),
         ]);
         assert_eq!(r.partitions[0].offline_intervals[0].to_ms, None);
         assert_eq!(r.partitions[0].offline_ms, 2000.0);

@@ -1,15 +1,20 @@
 //! Min / median / max of a sample.
 
-use crate::report::Stats;
+use crate::model::Stats;
 
-/// The median of an even count is the lower middle value (a measured value, not a mean).
+/// The one median of the project: of an even count, the lower middle value (a measured value,
+/// not a mean), so a table and a "beyond noise" line never disagree.
+pub fn median_of_sorted(sorted: &[f64]) -> Option<f64> {
+    (!sorted.is_empty()).then(|| sorted[(sorted.len() - 1) / 2])
+}
+
 pub fn stats(values: &[f64]) -> Stats {
     let mut v: Vec<f64> = values.iter().copied().filter(|x| x.is_finite()).collect();
     v.sort_by(|a, b| a.total_cmp(b));
     Stats {
         count: v.len(),
         min: v.first().copied(),
-        p50: (!v.is_empty()).then(|| v[(v.len() - 1) / 2]),
+        p50: median_of_sorted(&v),
         max: v.last().copied(),
     }
 }

@@ -1,6 +1,6 @@
 //! The run's status from its outcome, expectations and verification.
 
-use crate::report::{RunResult, Status};
+use crate::model::{RunResult, Status};
 
 /// Aborted when the run did not complete; failed when an expectation or an assert step failed
 /// (or a wait-for marked `on-timeout: fail` timed out); inconclusive when an expectation had no
@@ -26,14 +26,14 @@ pub fn conclude(r: &mut RunResult) {
 #[cfg(test)]
 mod tests {
     use crate::events::{ConditionCheck, Event, EventKind, OnTimeout};
-    use crate::report::Status;
+    use crate::model::Status;
 
-    fn run_with(conditions: Vec<EventKind>) -> crate::report::RunResult {
+    fn run_with(conditions: Vec<EventKind>) -> crate::model::RunResult {
         let mut events = vec![EventKind::RunStarted {
             experiment: "x".into(),
             variant: None,
             cluster_name: "c".into(),
-            cluster_mode: "zookeeper".into(),
+            cluster_mode: crate::events::ClusterMode::Zookeeper,
             kafka_version: "3.9.1".into(),
             observer_period_us: 100_000,
             brokers: vec![],
@@ -44,7 +44,7 @@ mod tests {
         }];
         events.extend(conditions);
         events.push(EventKind::RunFinished {
-            outcome: "completed".into(),
+            outcome: crate::events::RunOutcome::Completed,
         });
         let events: Vec<Event> = events
             .into_iter()

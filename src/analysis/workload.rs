@@ -2,7 +2,7 @@
 
 use super::ms;
 use crate::events::{Event, EventKind};
-use crate::report::{ConsumerGap, ConsumerResult, Latency, WorkloadResult};
+use crate::model::{ConsumerGap, ConsumerResult, Latency, WorkloadResult};
 use base64::Engine;
 use hdrhistogram::serialization::Deserializer;
 use hdrhistogram::Histogram;
@@ -23,7 +23,7 @@ pub fn summarize(events: &[&Event], errors: &mut Vec<String>) -> Option<Workload
     })?;
     let (all, by_phase) = merge_histograms(&done.latency_histograms, errors);
     Some(WorkloadResult {
-        acks: done.acks.clone(),
+        acks: done.acks,
         sent: done.sent,
         acked: done.acked,
         failed: done.failed,

@@ -3,7 +3,7 @@
 //! the experiment file that holds it. An expectation without data gets a `::warning`.
 
 use crate::experiment::line_of_item;
-use crate::report::RunResult;
+use crate::model::RunResult;
 use std::path::Path;
 
 pub fn on_github_actions() -> bool {
@@ -74,7 +74,7 @@ fn expect_items(text: &str) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::report::result::ExpectationResult;
+    use crate::model::ExpectationResult;
 
     const TEXT: &str = "name: leader-kill\n\
 cluster: {compose: c.yml}\n\

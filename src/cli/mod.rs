@@ -1,12 +1,12 @@
 //! Command-line interface: clap maps flags to options; the work is in the library.
 
-mod compose_files;
 pub mod github;
 mod progress;
+mod reports;
 mod status;
 pub mod style;
 
-pub use compose_files::load as load_compose_files;
+pub use crate::compose::files::load as load_compose_files;
 pub use progress::{log_filter, set_verbosity, verbosity, Progress, Verbosity};
 
 use crate::docker::{self, cluster};
@@ -123,6 +123,10 @@ pub enum Command {
     },
     /// Run experiments (files or directories of *.yaml) and write reports.
     Run(crate::run::RunArgs),
+    /// Observe a cluster chaos did not start while something else disturbs it (a rolling
+    /// restart, an upgrade): the observer, a tracked workload on a topic of its own and the
+    /// final verification; no faults. Reports as for a run.
+    Observe(crate::run::observe::ObserveArgs),
     /// Check experiment files (or directories of them) against their compose files, as `run`
     /// does before starting; every error is printed. Exit 0 when all are valid, 2 otherwise.
     Validate {
@@ -187,6 +191,7 @@ pub async fn main(cli: Cli) -> i32 {
     }
 }
 
+// Long by nature: one arm per subcommand, each mapping flags to one library call.
 async fn dispatch(cli: Cli) -> Result<i32, Error> {
     match cli.command {
         Command::Up {
@@ -286,18 +291,21 @@ async fn dispatch(cli: Cli) -> Result<i32, Error> {
             }
             Ok(exit::PASSED)
         }
-        Command::Run(args) => crate::run::run_cli(args).await,
+        Command::Run(args) => crate::run::run_cli(args, &progress::TerminalReporter::new()).await,
+        Command::Observe(args) => {
+            crate::run::observe::observe(args, &progress::TerminalReporter::new()).await
+        }
         Command::Validate { files, compose } => Ok(validate(&files, &compose)),
         Command::Bench(args) => crate::bench::run(args).await,
-        Command::Report { dir } => crate::run::rerender(&dir),
+        Command::Report { dir } => reports::rerender(&dir),
         Command::Serve(args) => crate::serve::serve(args).await,
-        Command::Compare { dirs, json } => crate::run::compare(&dirs, json),
+        Command::Compare { dirs, json } => reports::compare(&dirs, json),
         Command::Trend {
             history,
             previous,
             ratio,
             json,
-        } => crate::run::trend(&history, previous, ratio, json),
+        } => reports::trend(&history, previous, ratio, json),
         Command::Completions { shell } => {
             // For the name it was called by: a renamed or symlinked binary completes too.
             let name = std::env::args_os()
@@ -318,7 +326,7 @@ async fn dispatch(cli: Cli) -> Result<i32, Error> {
             let mut page = Vec::new();
             clap_mangen::Man::new(Cli::command())
                 .render(&mut page)
-                .map_err(|e| Error::Io(format!("rendering the man page: {e}")))?;
+                .map_err(Error::io("rendering the man page"))?;
             out(&String::from_utf8_lossy(&page));
             Ok(exit::PASSED)
         }

@@ -134,6 +134,77 @@ impl Default for Progress {
     }
 }
 
+/// `chaos run`'s terminal: the runner's events as spinner messages, lines and tables, and
+/// GitHub annotations for unmet expectations when run on GitHub Actions.
+pub struct TerminalReporter {
+    progress: Progress,
+    github: bool,
+}
+
+impl TerminalReporter {
+    pub fn new() -> Self {
+        Self {
+            progress: Progress::new(),
+            github: super::github::on_github_actions(),
+        }
+    }
+}
+
+impl Default for TerminalReporter {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl crate::run::Reporter for TerminalReporter {
+    fn report(&self, event: crate::run::RunnerEvent<'_>) {
+        use crate::run::RunnerEvent as E;
+        let table = |r| {
+            super::style::verdicts(
+                &crate::report::render_table(r),
+                super::style::stderr_colored(),
+            )
+        };
+        match event {
+            E::Status(m) => self.progress.say(m),
+            E::Line(m) => self.progress.line(m),
+            E::VariantFinished {
+                result,
+                dir,
+                experiment_file,
+            } => {
+                self.progress.result(&table(result));
+                self.progress.line(&format!("reports: {}", dir.display()));
+                if self.github {
+                    let text = std::fs::read_to_string(experiment_file).unwrap_or_default();
+                    for a in super::github::expectation_annotations(experiment_file, &text, result)
+                    {
+                        println!("{a}");
+                    }
+                }
+            }
+            E::PartialResult { result, dir } => {
+                self.progress.result(&table(result));
+                self.progress
+                    .line(&format!("partial report in {}", dir.display()));
+            }
+            E::VariantFailed { error } => self.progress.error(&format!("error: {error}")),
+            E::Comparison {
+                table,
+                beyond_noise,
+            } => {
+                self.progress.result(table);
+                for d in beyond_noise {
+                    self.progress.result(&format!("beyond noise: {d}"));
+                }
+            }
+            E::Warning(m) => self.progress.error(m),
+            E::Output(text) => super::out(text),
+            E::Finished => self.progress.finish(),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

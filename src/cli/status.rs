@@ -11,7 +11,7 @@ pub async fn run(cluster_name: Option<&str>, json: bool) -> Result<i32, Error> {
     let cluster = cluster::attach(&docker, cluster_name).await?;
     let snapshot = metadata::snapshot(
         &cluster.bootstrap(),
-        cluster.mode == "kraft",
+        cluster.mode == crate::events::ClusterMode::Kraft,
         Duration::from_secs(3),
     )
     .await;
@@ -131,7 +131,7 @@ pub async fn watch(cluster_name: Option<&str>) -> Result<i32, Error> {
             .collect();
         let view = metadata::snapshot(
             &cluster.bootstrap(),
-            cluster.mode == "kraft",
+            cluster.mode == crate::events::ClusterMode::Kraft,
             Duration::from_millis(800),
         )
         .await;

@@ -7,6 +7,7 @@
 //! (`load_with_profiles`, or `COMPOSE_PROFILES`). Any other key is an error naming file, line
 //! and key. Pure: no Docker here.
 
+pub mod files;
 mod interpolate;
 mod model;
 mod order;
@@ -16,7 +17,7 @@ pub use interpolate::{
 };
 pub use model::{ComposeProject, Healthcheck, PortMapping, Service};
 
-use crate::experiment::{read_text, InputError};
+use crate::input::{read_text, InputError};
 use indexmap::IndexMap;
 use model::{Command, KeyValues, Names, RawFile, RawPort};
 use std::path::Path;
@@ -151,16 +152,6 @@ pub fn parse_with_profiles(
     vars: &dyn Fn(&str) -> Option<String>,
     profiles: &[String],
 ) -> Result<ComposeProject, ComposeError> {
-    let err = |line: Option<usize>, path: String, message: String, hint: Option<String>| {
-        ComposeError(Box::new(InputError {
-            file: file.to_path_buf(),
-            line,
-            column: None,
-            path,
-            message,
-            hint,
-        }))
-    };
     let text = interpolate(text, vars).map_err(|e| {
         ComposeError(Box::new(InputError {
             file: file.to_path_buf(),
@@ -171,11 +162,12 @@ pub fn parse_with_profiles(
             hint: Some(e.kind.hint()),
         }))
     })?;
+    let loader = Loader { file, text: &text };
     if text
         .lines()
         .all(|l| l.trim().is_empty() || l.trim_start().starts_with('#'))
     {
-        return Err(err(
+        return Err(loader.err(
             None,
             String::new(),
             "empty compose file: no services".into(),
@@ -184,7 +176,7 @@ pub fn parse_with_profiles(
     }
     let de = serde_yaml_ng::Deserializer::from_str(&text);
     let raw: RawFile = serde_path_to_error::deserialize(de).map_err(|e| {
-        let mut e = crate::experiment::InputError::from(ComposeErrorSource(e, file));
+        let mut e = crate::input::InputError::from(ComposeErrorSource(e, file));
         if e.message.contains("unknown field") {
             e.hint = Some(format!(
                 "not supported by chaos's compose loader ({SUPPORTED})"
@@ -192,19 +184,9 @@ pub fn parse_with_profiles(
         }
         ComposeError(Box::new(e))
     })?;
-    let line_of_service = |name: &str| {
-        text.lines()
-            .position(|l| {
-                l.trim_end() == format!("  {name}:")
-                    || l.trim_start().starts_with(&format!("{name}:"))
-                        && l.starts_with("  ")
-                        && !l.starts_with("    ")
-            })
-            .map(|i| i + 1)
-    };
     let services_raw = raw.services.unwrap_or_default();
     if services_raw.is_empty() {
-        return Err(err(
+        return Err(loader.err(
             None,
             "services".into(),
             "no services".into(),
@@ -215,168 +197,24 @@ pub fn parse_with_profiles(
     // Every dependency with its `required` (compose's default: true).
     let mut dependencies: IndexMap<String, Vec<(String, bool)>> = IndexMap::new();
     for (name, s) in services_raw {
-        let at = line_of_service(&name);
-        let path = |field: &str| format!("services.{name}.{field}");
-        let image = s
-            .image
-            .ok_or_else(|| err(at, path("image"), "a service needs an image".into(), None))?;
-        let mut service = Service {
-            name: name.clone(),
-            image,
-            hostname: s.hostname,
-            container_name: s.container_name,
-            restart: s.restart,
-            ..Default::default()
-        };
-        service.environment = key_values(s.environment, vars);
-        service.labels = key_values(s.labels, vars);
-        for (i, p) in s.ports.unwrap_or_default().into_iter().enumerate() {
-            service.ports.push(port(p).map_err(|m| {
-                err(
-                    at,
-                    format!("services.{name}.ports[{i}]"),
-                    m,
-                    Some("e.g. \"127.0.0.1:29092:29092\" (ranges are not supported)".into()),
-                )
-            })?);
-        }
-        let deps = dependencies_of(s.depends_on).map_err(|(dep, m)| {
-            err(
-                at,
-                format!("services.{name}.depends_on.{dep}.required"),
-                m,
-                Some("required: true or required: false".into()),
-            )
-        })?;
-        service.depends_on = deps.iter().map(|(d, _)| d.clone()).collect();
+        let (service, deps) = loader.service(&name, s, vars)?;
         dependencies.insert(name.clone(), deps);
-        service.networks = names(s.networks);
-        service.profiles = s.profiles.unwrap_or_default();
-        if let Some(bad) = service.profiles.iter().find(|p| !valid_profile_name(p)) {
-            return Err(err(
-                at,
-                path("profiles"),
-                format!("`{bad}` is not a profile name"),
-                Some("profile names match [a-zA-Z0-9][a-zA-Z0-9_.-]+".into()),
-            ));
-        }
-        service.command = s.command.map(command);
-        service.entrypoint = s.entrypoint.map(command);
-        if let Some(h) = s.healthcheck {
-            let d = |v: Option<String>, field: &str| -> Result<Option<Duration>, ComposeError> {
-                v.map(|t| {
-                    humantime::parse_duration(&t).map_err(|e| {
-                        err(
-                            at,
-                            path(&format!("healthcheck.{field}")),
-                            format!("`{t}`: {e}"),
-                            Some("durations look like 10s, 1m30s".into()),
-                        )
-                    })
-                })
-                .transpose()
-            };
-            service.healthcheck = Some(Healthcheck {
-                test: command(h.test),
-                interval: d(h.interval, "interval")?,
-                timeout: d(h.timeout, "timeout")?,
-                retries: h.retries,
-                start_period: d(h.start_period, "start_period")?,
-            });
-        }
         services.insert(name, service);
     }
-    let known: Vec<String> = services.keys().cloned().collect();
-    // A typo in a dependency is an error whether or not its service is enabled.
-    for (name, deps) in &dependencies {
-        if let Some((d, _)) = deps.iter().find(|(d, _)| !services.contains_key(d)) {
-            return Err(err(
-                line_of_service(name),
-                format!("services.{name}.depends_on"),
-                format!("unknown service `{d}`"),
-                Some(format!("services: {}", known.join(", "))),
-            ));
-        }
-    }
-    let active = active_profiles(profiles, vars);
-    // Disabled services and their profiles, for the messages.
-    let disabled: IndexMap<String, Vec<String>> = services
+    loader.check_dependencies_exist(&services, &dependencies)?;
+    loader.apply_profiles(
+        &mut services,
+        &dependencies,
+        &active_profiles(profiles, vars),
+    )?;
+    loader.check_container_names(&services)?;
+    let deps: IndexMap<String, Vec<String>> = services
         .values()
-        .filter(|s| !enabled(s, &active))
-        .map(|s| (s.name.clone(), s.profiles.clone()))
+        .map(|s| (s.name.clone(), s.depends_on.clone()))
         .collect();
-    services.retain(|name, _| !disabled.contains_key(name));
-    let enable_hint = |profiles: &[String]| {
-        format!(
-            "enable a profile: --profile {p} or COMPOSE_PROFILES={p} (profiles: {})",
-            profiles.join(", "),
-            p = profiles.first().map_or("NAME", String::as_str)
-        )
-    };
-    if services.is_empty() {
-        let mut all: Vec<String> = disabled.values().flatten().cloned().collect();
-        all.sort();
-        all.dedup();
-        return Err(err(
-            None,
-            "services".into(),
-            format!(
-                "every service is disabled by its profiles (active: {})",
-                if active.is_empty() {
-                    "none".to_string()
-                } else {
-                    active.join(", ")
-                }
-            ),
-            Some(enable_hint(&all)),
-        ));
-    }
-    for s in services.values_mut() {
-        for (d, required) in &dependencies[&s.name] {
-            let Some(their_profiles) = disabled.get(d) else {
-                continue;
-            };
-            if *required {
-                // Compose refuses this too: a dependency is never enabled implicitly.
-                return Err(err(
-                    line_of_service(&s.name),
-                    format!("services.{}.depends_on", s.name),
-                    format!(
-                        "service `{d}` is required by `{}` but is disabled by its profiles",
-                        s.name
-                    ),
-                    Some(format!(
-                        "{}, or mark the dependency `required: false`",
-                        enable_hint(their_profiles)
-                    )),
-                ));
-            }
-            // `required: false`: compose starts the service without it.
-            s.depends_on.retain(|x| x != d);
-        }
-    }
-    let mut deps: IndexMap<String, Vec<String>> = IndexMap::new();
-    for s in services.values() {
-        deps.insert(s.name.clone(), s.depends_on.clone());
-        if let Some(c) = &s.container_name {
-            if services
-                .values()
-                .filter(|o| o.container_name.as_ref() == Some(c))
-                .count()
-                > 1
-            {
-                return Err(err(
-                    line_of_service(&s.name),
-                    format!("services.{}.container_name", s.name),
-                    format!("container name `{c}` is used twice"),
-                    None,
-                ));
-            }
-        }
-    }
     let order = order::start_order(&deps).map_err(|cycle| {
-        err(
-            line_of_service(&cycle[0]),
+        loader.err(
+            loader.line_of_service(&cycle[0]),
             format!("services.{}.depends_on", cycle[0]),
             format!("circular depends_on: {}", cycle.join(" → ")),
             None,
@@ -392,11 +230,246 @@ pub fn parse_with_profiles(
     })
 }
 
+/// One compose file being loaded: where its errors point.
+struct Loader<'a> {
+    file: &'a Path,
+    /// The interpolated text (lines of services are found in it).
+    text: &'a str,
+}
+
+impl Loader<'_> {
+    fn err(
+        &self,
+        line: Option<usize>,
+        path: String,
+        message: String,
+        hint: Option<String>,
+    ) -> ComposeError {
+        ComposeError(Box::new(InputError {
+            file: self.file.to_path_buf(),
+            line,
+            column: None,
+            path,
+            message,
+            hint,
+        }))
+    }
+
+    fn line_of_service(&self, name: &str) -> Option<usize> {
+        self.text
+            .lines()
+            .position(|l| {
+                l.trim_end() == format!("  {name}:")
+                    || l.trim_start().starts_with(&format!("{name}:"))
+                        && l.starts_with("  ")
+                        && !l.starts_with("    ")
+            })
+            .map(|i| i + 1)
+    }
+
+    /// One service from its raw form, with its dependencies and their `required`.
+    fn service(
+        &self,
+        name: &str,
+        s: model::RawService,
+        vars: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<(Service, Vec<(String, bool)>), ComposeError> {
+        let at = self.line_of_service(name);
+        let path = |field: &str| format!("services.{name}.{field}");
+        let image = s
+            .image
+            .ok_or_else(|| self.err(at, path("image"), "a service needs an image".into(), None))?;
+        let mut service = Service {
+            name: name.to_string(),
+            image,
+            hostname: s.hostname,
+            container_name: s.container_name,
+            restart: s.restart,
+            ..Default::default()
+        };
+        service.environment = key_values(s.environment, vars);
+        service.labels = key_values(s.labels, vars);
+        for (i, p) in s.ports.unwrap_or_default().into_iter().enumerate() {
+            service.ports.push(port(p).map_err(|m| {
+                self.err(
+                    at,
+                    format!("services.{name}.ports[{i}]"),
+                    m,
+                    Some("e.g. \"127.0.0.1:29092:29092\" (ranges are not supported)".into()),
+                )
+            })?);
+        }
+        let deps = dependencies_of(s.depends_on).map_err(|(dep, m)| {
+            self.err(
+                at,
+                format!("services.{name}.depends_on.{dep}.required"),
+                m,
+                Some("required: true or required: false".into()),
+            )
+        })?;
+        service.depends_on = deps.iter().map(|(d, _)| d.clone()).collect();
+        service.networks = names(s.networks);
+        service.profiles = s.profiles.unwrap_or_default();
+        if let Some(bad) = service.profiles.iter().find(|p| !valid_profile_name(p)) {
+            return Err(self.err(
+                at,
+                path("profiles"),
+                format!("`{bad}` is not a profile name"),
+                Some("profile names match [a-zA-Z0-9][a-zA-Z0-9_.-]+".into()),
+            ));
+        }
+        service.command = s.command.map(command);
+        service.entrypoint = s.entrypoint.map(command);
+        if let Some(h) = s.healthcheck {
+            service.healthcheck = Some(self.healthcheck(name, h)?);
+        }
+        Ok((service, deps))
+    }
+
+    fn healthcheck(
+        &self,
+        name: &str,
+        h: model::RawHealthcheck,
+    ) -> Result<Healthcheck, ComposeError> {
+        let d = |v: Option<String>, field: &str| -> Result<Option<Duration>, ComposeError> {
+            v.map(|t| {
+                humantime::parse_duration(&t).map_err(|e| {
+                    self.err(
+                        self.line_of_service(name),
+                        format!("services.{name}.healthcheck.{field}"),
+                        format!("`{t}`: {e}"),
+                        Some("durations look like 10s, 1m30s".into()),
+                    )
+                })
+            })
+            .transpose()
+        };
+        Ok(Healthcheck {
+            test: command(h.test),
+            interval: d(h.interval, "interval")?,
+            timeout: d(h.timeout, "timeout")?,
+            retries: h.retries,
+            start_period: d(h.start_period, "start_period")?,
+        })
+    }
+
+    /// A typo in a dependency is an error whether or not its service is enabled.
+    fn check_dependencies_exist(
+        &self,
+        services: &IndexMap<String, Service>,
+        dependencies: &IndexMap<String, Vec<(String, bool)>>,
+    ) -> Result<(), ComposeError> {
+        let known: Vec<&str> = services.keys().map(String::as_str).collect();
+        for (name, deps) in dependencies {
+            if let Some((d, _)) = deps.iter().find(|(d, _)| !services.contains_key(d)) {
+                return Err(self.err(
+                    self.line_of_service(name),
+                    format!("services.{name}.depends_on"),
+                    format!("unknown service `{d}`"),
+                    Some(format!("services: {}", known.join(", "))),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// Drops the services their profiles disable; a required dependency on one is an error
+    /// (compose refuses it too), an optional one is dropped from `depends_on`.
+    fn apply_profiles(
+        &self,
+        services: &mut IndexMap<String, Service>,
+        dependencies: &IndexMap<String, Vec<(String, bool)>>,
+        active: &[String],
+    ) -> Result<(), ComposeError> {
+        // Disabled services and their profiles, for the messages.
+        let disabled: IndexMap<String, Vec<String>> = services
+            .values()
+            .filter(|s| !enabled(s, active))
+            .map(|s| (s.name.clone(), s.profiles.clone()))
+            .collect();
+        services.retain(|name, _| !disabled.contains_key(name));
+        let enable_hint = |profiles: &[String]| {
+            format!(
+                "enable a profile: --profile {p} or COMPOSE_PROFILES={p} (profiles: {})",
+                profiles.join(", "),
+                p = profiles.first().map_or("NAME", String::as_str)
+            )
+        };
+        if services.is_empty() {
+            let mut all: Vec<String> = disabled.values().flatten().cloned().collect();
+            all.sort();
+            all.dedup();
+            return Err(self.err(
+                None,
+                "services".into(),
+                format!(
+                    "every service is disabled by its profiles (active: {})",
+                    if active.is_empty() {
+                        "none".to_string()
+                    } else {
+                        active.join(", ")
+                    }
+                ),
+                Some(enable_hint(&all)),
+            ));
+        }
+        for s in services.values_mut() {
+            for (d, required) in &dependencies[&s.name] {
+                let Some(their_profiles) = disabled.get(d) else {
+                    continue;
+                };
+                if *required {
+                    // Compose refuses this too: a dependency is never enabled implicitly.
+                    return Err(self.err(
+                        self.line_of_service(&s.name),
+                        format!("services.{}.depends_on", s.name),
+                        format!(
+                            "service `{d}` is required by `{}` but is disabled by its profiles",
+                            s.name
+                        ),
+                        Some(format!(
+                            "{}, or mark the dependency `required: false`",
+                            enable_hint(their_profiles)
+                        )),
+                    ));
+                }
+                // `required: false`: compose starts the service without it.
+                s.depends_on.retain(|x| x != d);
+            }
+        }
+        Ok(())
+    }
+
+    fn check_container_names(
+        &self,
+        services: &IndexMap<String, Service>,
+    ) -> Result<(), ComposeError> {
+        for s in services.values() {
+            let Some(c) = &s.container_name else {
+                continue;
+            };
+            let uses = services
+                .values()
+                .filter(|o| o.container_name.as_ref() == Some(c))
+                .count();
+            if uses > 1 {
+                return Err(self.err(
+                    self.line_of_service(&s.name),
+                    format!("services.{}.container_name", s.name),
+                    format!("container name `{c}` is used twice"),
+                    None,
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
 struct ComposeErrorSource<'a>(serde_path_to_error::Error<serde_yaml_ng::Error>, &'a Path);
 
 impl From<ComposeErrorSource<'_>> for InputError {
     fn from(s: ComposeErrorSource<'_>) -> InputError {
-        crate::experiment::input_error_from_serde(s.1, s.0)
+        crate::input::from_serde(s.1, s.0)
     }
 }
 

@@ -5,8 +5,8 @@
 //! Rules live in a chain of our own (`CHAOS`) jumped to from INPUT and OUTPUT, so healing
 //! removes exactly what we added.
 
-use super::cluster::{Cluster, RunningService};
 use super::images::BASE_IMAGE;
+use super::inventory::{self, Cluster, RunningService};
 use super::{api, labels, DockerError};
 use crate::experiment::Direction;
 use bollard::exec::{StartExecOptions, StartExecResults};
@@ -173,7 +173,12 @@ pub async fn unpause(
     ensure_ours(docker, &cluster.name, s).await?;
     match docker.unpause_container(&s.container_id).await {
         Ok(()) => Ok(()),
-        Err(e) if e.to_string().contains("is not paused") => Ok(()),
+        // Docker 20.10 answers 500 for "not paused" (no finer code): the status first, then
+        // the daemon's message, which is all there is to tell it from a real failure.
+        Err(bollard::errors::Error::DockerResponseServerError {
+            status_code: 500,
+            message,
+        }) if message.contains("is not paused") => Ok(()),
         Err(e) => Err(fault_err("unpause", s)(e)),
     }
 }
@@ -210,7 +215,11 @@ pub async fn connect(
     };
     match docker.connect_network(&cluster.network, request).await {
         Ok(()) => Ok(()),
-        Err(e) if e.to_string().contains("already exists") => Ok(()),
+        // 403 Forbidden: the endpoint already exists — it is connected already (measured on
+        // Engine 20.10).
+        Err(bollard::errors::Error::DockerResponseServerError {
+            status_code: 403, ..
+        }) => Ok(()),
         Err(e) => Err(fault_err("connect", s)(e)),
     }
 }
@@ -489,6 +498,8 @@ pub async fn clear_network_faults(docker: &Docker, sidecar: &str) -> Result<(), 
         "iptables -D INPUT -j {CHAIN} 2>/dev/null; iptables -D OUTPUT -j {CHAIN} 2>/dev/null; \
          iptables -F {CHAIN} 2>/dev/null; iptables -X {CHAIN} 2>/dev/null; tc qdisc del dev eth0 root 2>/dev/null; true"
     );
+    // The script always exits 0; the exec itself fails only when the sidecar is not running,
+    // i.e. its target's network namespace is gone, and the rules with it.
     let _ = exec(docker, sidecar, &["sh", "-c", &cleanup]).await;
     remove_sidecar(docker, sidecar).await
 }
@@ -499,13 +510,13 @@ pub async fn retire_helper(
     docker: &Docker,
     c: &bollard::models::ContainerSummary,
 ) -> Result<String, DockerError> {
-    let name = super::cluster::lifecycle::name_of(c);
+    let name = inventory::name_of(c);
     let sidecar = c
         .labels
         .as_ref()
         .and_then(|l| l.get(labels::ROLE))
         .is_some_and(|r| r == "sidecar");
-    if sidecar && super::cluster::lifecycle::is_running(c) {
+    if sidecar && inventory::is_running(c) {
         clear_network_faults(docker, &name).await?;
     } else {
         remove_sidecar(docker, &name).await?;
@@ -521,7 +532,7 @@ pub async fn heal_everything(
     cluster_name: &str,
 ) -> Result<Vec<String>, DockerError> {
     let mut done = Vec::new();
-    let containers = super::cluster::lifecycle::list(docker, Some(cluster_name)).await?;
+    let containers = inventory::list(docker, Some(cluster_name)).await?;
     for c in &containers {
         let l = c.labels.clone().unwrap_or_default();
         if l.get(labels::ROLE).map(String::as_str) == Some("sidecar") {
@@ -531,7 +542,7 @@ pub async fn heal_everything(
             ));
         }
     }
-    let cluster = super::cluster::attach(docker, Some(cluster_name)).await?;
+    let cluster = inventory::attach(docker, Some(cluster_name)).await?;
     for s in &cluster.services {
         match s.state.as_str() {
             "paused" => {

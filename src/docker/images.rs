@@ -20,21 +20,21 @@ pub const KAFKA_VERSION_LABEL: &str = "chaos.kafka-version";
 pub struct KafkaImage {
     pub tag: &'static str,
     pub kafka_version: &'static str,
-    pub mode: &'static str,
+    pub mode: crate::events::ClusterMode,
     pub pom: &'static str,
 }
 
 pub const ZOOKEEPER_MODE: KafkaImage = KafkaImage {
     tag: "chaos/kafka:3.9.1",
     kafka_version: "3.9.1",
-    mode: "zookeeper",
+    mode: crate::events::ClusterMode::Zookeeper,
     pom: include_str!("../../images/zk/pom.xml"),
 };
 
 pub const KRAFT_MODE: KafkaImage = KafkaImage {
     tag: "chaos/kafka:4.1.1",
     kafka_version: "4.1.1",
-    mode: "kraft",
+    mode: crate::events::ClusterMode::Kraft,
     pom: include_str!("../../images/kraft/pom.xml"),
 };
 

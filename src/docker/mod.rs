@@ -6,6 +6,7 @@ pub mod cluster;
 pub mod events;
 pub mod faults;
 pub mod images;
+pub mod inventory;
 pub mod labels;
 pub mod logs;
 pub mod sweep;

@@ -1,13 +1,12 @@
 //! Experiment files: schema, loading with positioned errors, static validation, validation
 //! against the compose file, expectations and matrices.
 
-mod error;
 pub mod expr;
 pub mod matrix;
 pub mod schema;
 mod validate;
 
-pub use error::{
+pub use crate::input::{
     from_serde as input_error_from_serde, line_of_item, line_of_key, read_text, InputError,
     MAX_FILE_BYTES,
 };
@@ -67,7 +66,7 @@ fn parse_unchecked(text: &str, file: &Path) -> Result<Experiment, ExperimentErro
         .into());
     }
     let de = serde_yaml_ng::Deserializer::from_str(text);
-    serde_path_to_error::deserialize(de).map_err(|e| error::from_serde(file, e).into())
+    serde_path_to_error::deserialize(de).map_err(|e| crate::input::from_serde(file, e).into())
 }
 
 /// The compose file, relative to the experiment file's directory.

@@ -205,26 +205,6 @@ impl<'de> Deserialize<'de> for ConfigValue {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Acks {
-    #[serde(rename = "0")]
-    None,
-    #[serde(rename = "1")]
-    Leader,
-    All,
-}
-
-impl Acks {
-    pub fn as_kafka(&self) -> &'static str {
-        match self {
-            Acks::None => "0",
-            Acks::Leader => "1",
-            Acks::All => "all",
-        }
-    }
-}
-
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct WorkloadSpec {
@@ -335,75 +315,7 @@ pub struct Step {
     pub on_timeout: Option<OnTimeout>,
 }
 
-pub use crate::events::OnTimeout;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum FaultKind {
-    /// SIGKILL. Healed by starting the container again.
-    Kill,
-    /// Graceful stop (SIGTERM, controlled shutdown). Healed by start.
-    Stop,
-    /// Start a stopped container (no revert).
-    Start,
-    /// Graceful restart (no revert needed).
-    Restart,
-    /// Freeze every process (cgroup freezer). Healed by unpause.
-    Pause,
-    Unpause,
-    /// Disconnect from the cluster network. Healed by connect.
-    Disconnect,
-    Connect,
-    /// Drop traffic between the target and `peers` (iptables in the target's namespace).
-    Partition,
-    /// Limit egress bandwidth (tc tbf).
-    Bandwidth,
-    /// Needs tc netem: refused with a capability error where the kernel lacks it.
-    Delay,
-    Loss,
-}
-
-impl FaultKind {
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            FaultKind::Kill => "kill",
-            FaultKind::Stop => "stop",
-            FaultKind::Start => "start",
-            FaultKind::Restart => "restart",
-            FaultKind::Pause => "pause",
-            FaultKind::Unpause => "unpause",
-            FaultKind::Disconnect => "disconnect",
-            FaultKind::Connect => "connect",
-            FaultKind::Partition => "partition",
-            FaultKind::Bandwidth => "bandwidth",
-            FaultKind::Delay => "delay",
-            FaultKind::Loss => "loss",
-        }
-    }
-    /// Faults applied from a network sidecar (the `chaos/base` image, with iptables and tc)
-    /// sharing the target's network namespace. `disconnect` / `connect` go through the Docker
-    /// API and need none; `delay` / `loss` need one to probe for tc netem.
-    pub fn uses_sidecar(&self) -> bool {
-        matches!(
-            self,
-            FaultKind::Partition | FaultKind::Bandwidth | FaultKind::Delay | FaultKind::Loss
-        )
-    }
-    /// Faults that leave the cluster damaged until reverted.
-    pub fn needs_revert(&self) -> bool {
-        matches!(
-            self,
-            FaultKind::Kill
-                | FaultKind::Stop
-                | FaultKind::Pause
-                | FaultKind::Disconnect
-                | FaultKind::Partition
-                | FaultKind::Bandwidth
-                | FaultKind::Delay
-                | FaultKind::Loss
-        )
-    }
-}
+pub use crate::events::{Acks, ElectionType, FaultKind, OnTimeout};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize)]
 #[serde(rename_all = "kebab-case")]
@@ -682,12 +594,4 @@ pub struct ElectSpec {
     /// `unclean.leader.election.enable` is not true — the operator's choice, kept across a matrix.
     #[serde(default)]
     pub if_topic_allows: bool,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum ElectionType {
-    #[default]
-    Preferred,
-    Unclean,
 }

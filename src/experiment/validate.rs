@@ -1,12 +1,12 @@
 //! Static validation of an experiment (what serde cannot check), and validation against the
 //! compose file it names. Errors name the step and field and, where it can be found, the line.
 
-use super::error::{line_of_item, line_of_key, InputError};
 use super::expr::parse_expectation;
 use super::matrix;
 use super::schema::*;
 use super::ExperimentError;
 use crate::compose::ComposeProject;
+use crate::input::{line_of_item, line_of_key, InputError};
 use std::collections::HashMap;
 use std::path::Path;
 use std::time::Duration;
@@ -303,22 +303,54 @@ fn check_expectation(c: &Checker, text: &str, i: usize, e: &str) -> Result<(), E
     Ok(())
 }
 
-fn check_step<'a>(
+/// `heal: <step>` names an earlier fault step that leaves something to revert.
+fn check_heal(
     c: &Checker,
-    exp: &Experiment,
     i: usize,
-    step: &'a Step,
-    names: &mut HashMap<&'a str, (usize, Option<FaultKind>)>,
+    target: &str,
+    names: &HashMap<&str, (usize, Option<FaultKind>)>,
 ) -> Result<(), ExperimentError> {
-    if let Some(name) = &step.name {
-        if name.trim().is_empty() || name == "all" {
-            return Err(c.step(i, "name", format!("`{name}` cannot name a step"), None));
+    if target != "all" {
+        match names.get(target) {
+            Some((_, Some(kind))) if kind.needs_revert() => {}
+            Some((_, Some(kind))) => {
+                return Err(c.step(
+                    i,
+                    "heal",
+                    format!("step `{target}` ({}) leaves nothing to heal", kind.as_str()),
+                    None,
+                ))
+            }
+            Some((_, None)) => {
+                return Err(c.step(i, "heal", format!("step `{target}` is not a fault"), None))
+            }
+            None => {
+                let known: Vec<&str> = names
+                    .iter()
+                    .filter(|(_, (_, k))| k.is_some())
+                    .map(|(n, _)| *n)
+                    .collect();
+                return Err(c.step(
+                    i,
+                    "heal",
+                    format!("no earlier fault step is named `{target}`"),
+                    Some(&format!(
+                        "name the fault step (name: …); earlier fault steps: {}",
+                        if known.is_empty() {
+                            "none".into()
+                        } else {
+                            known.join(", ")
+                        }
+                    )),
+                ));
+            }
         }
-        if names.contains_key(name.as_str()) {
-            return Err(c.step(i, "name", format!("step name `{name}` is used twice"), None));
-        }
-        names.insert(name, (i, step.fault.as_ref().map(|f| f.kind)));
     }
+    Ok(())
+}
+
+/// A step does exactly one thing.
+fn check_one_action(c: &Checker, i: usize, step: &Step) -> Result<(), ExperimentError> {
     let actions = [
         step.fault.is_some(),
         step.heal.is_some(),
@@ -346,6 +378,26 @@ fn check_step<'a>(
             ))
         }
     }
+    Ok(())
+}
+
+fn check_step<'a>(
+    c: &Checker,
+    exp: &Experiment,
+    i: usize,
+    step: &'a Step,
+    names: &mut HashMap<&'a str, (usize, Option<FaultKind>)>,
+) -> Result<(), ExperimentError> {
+    if let Some(name) = &step.name {
+        if name.trim().is_empty() || name == "all" {
+            return Err(c.step(i, "name", format!("`{name}` cannot name a step"), None));
+        }
+        if names.contains_key(name.as_str()) {
+            return Err(c.step(i, "name", format!("step name `{name}` is used twice"), None));
+        }
+        names.insert(name, (i, step.fault.as_ref().map(|f| f.kind)));
+    }
+    check_one_action(c, i, step)?;
     if step.timeout.is_some() && step.wait_for.is_none() {
         return Err(c.step(i, "timeout", "timeout belongs to a wait-for step", None));
     }
@@ -361,42 +413,7 @@ fn check_step<'a>(
         validate_fault(c, exp, i, f, names)?;
     }
     if let Some(target) = &step.heal {
-        if target != "all" {
-            match names.get(target.as_str()) {
-                Some((_, Some(kind))) if kind.needs_revert() => {}
-                Some((_, Some(kind))) => {
-                    return Err(c.step(
-                        i,
-                        "heal",
-                        format!("step `{target}` ({}) leaves nothing to heal", kind.as_str()),
-                        None,
-                    ))
-                }
-                Some((_, None)) => {
-                    return Err(c.step(i, "heal", format!("step `{target}` is not a fault"), None))
-                }
-                None => {
-                    let known: Vec<&str> = names
-                        .iter()
-                        .filter(|(_, (_, k))| k.is_some())
-                        .map(|(n, _)| *n)
-                        .collect();
-                    return Err(c.step(
-                        i,
-                        "heal",
-                        format!("no earlier fault step is named `{target}`"),
-                        Some(&format!(
-                            "name the fault step (name: …); earlier fault steps: {}",
-                            if known.is_empty() {
-                                "none".into()
-                            } else {
-                                known.join(", ")
-                            }
-                        )),
-                    ));
-                }
-            }
-        }
+        check_heal(c, i, target, names)?;
     }
     for (field, cond) in [("wait-for", &step.wait_for), ("assert", &step.assert)] {
         if let Some(p) = cond.as_ref().and_then(condition_partition) {
@@ -453,6 +470,11 @@ fn validate_fault(
             Some("e.g. peers: [zookeeper-1]"),
         ));
     }
+    check_fault_parameters(c, i, f)
+}
+
+/// Each fault kind's own parameters, and no parameter of another kind.
+fn check_fault_parameters(c: &Checker, i: usize, f: &FaultSpec) -> Result<(), ExperimentError> {
     match f.kind {
         FaultKind::Bandwidth => match &f.rate {
             Some(r) if is_tc_rate(r) => {}

@@ -20,7 +20,7 @@ fn admin(bootstrap: &str) -> Result<AdminClient<DefaultClientContext>, KafkaErro
         .set("bootstrap.servers", bootstrap)
         .set("broker.address.family", "v4")
         .create()
-        .map_err(|e| KafkaError::Client(format!("admin client: {e}")))
+        .map_err(KafkaError::client("admin client"))
 }
 
 fn options() -> AdminOptions {
@@ -39,11 +39,14 @@ pub async fn delete_topics(bootstrap: &str, names: &[String]) -> Result<(), Kafk
     let results = client
         .delete_topics(&refs, &options())
         .await
-        .map_err(|e| KafkaError::Client(format!("delete topics: {e}")))?;
+        .map_err(KafkaError::client("delete topics"))?;
     for r in results {
         if let Err((topic, code)) = r {
             if code != rdkafka::types::RDKafkaErrorCode::UnknownTopicOrPartition {
-                return Err(KafkaError::Client(format!("delete topic {topic}: {code}")));
+                return Err(KafkaError::Rejected {
+                    what: format!("delete topic {topic}"),
+                    code,
+                });
             }
         }
     }
@@ -80,10 +83,13 @@ pub async fn create_topics(bootstrap: &str, topics: &[TopicPlan]) -> Result<(), 
     let results = client
         .create_topics(&new_topics, &options())
         .await
-        .map_err(|e| KafkaError::Client(format!("create topics: {e}")))?;
+        .map_err(KafkaError::client("create topics"))?;
     for r in results {
         if let Err((topic, code)) = r {
-            return Err(KafkaError::Client(format!("create topic {topic}: {code}")));
+            return Err(KafkaError::Rejected {
+                what: format!("create topic {topic}"),
+                code,
+            });
         }
     }
     Ok(())
@@ -100,10 +106,13 @@ async fn described(
     let results = client
         .describe_configs(&[resource], &options())
         .await
-        .map_err(|e| KafkaError::Client(format!("{what}: {e}")))?;
+        .map_err(KafkaError::client(&what))?;
     let mut out = Vec::new();
     for r in results {
-        let mut resource = r.map_err(|e| KafkaError::Client(format!("{what}: {e}")))?;
+        let mut resource = r.map_err(|code| KafkaError::Rejected {
+            what: what.clone(),
+            code,
+        })?;
         for name in names {
             if let Some(i) = resource.entries.iter().position(|e| e.name == *name) {
                 out.push(resource.entries.swap_remove(i));

@@ -65,16 +65,16 @@ impl LiveConsumer {
             .set("enable.partition.eof", "false")
             .set("fetch.wait.max.ms", "50")
             .create()
-            .map_err(|e| KafkaError::Client(format!("live consumer: {e}")))?;
+            .map_err(KafkaError::client("live consumer"))?;
         let mut assignment = TopicPartitionList::new();
         for p in 0..partitions {
             assignment
                 .add_partition_offset(topic, p, Offset::Beginning)
-                .map_err(|e| KafkaError::Client(e.to_string()))?;
+                .map_err(KafkaError::client("live consumer assignment"))?;
         }
         consumer
             .assign(&assignment)
-            .map_err(|e| KafkaError::Client(format!("live consumer assign: {e}")))?;
+            .map_err(KafkaError::client("live consumer assign"))?;
         let stop = Arc::new(AtomicBool::new(false));
         let enough = Arc::new(AtomicU64::new(u64::MAX));
         let started_us = sink.clock().now_us();
@@ -104,7 +104,10 @@ impl LiveConsumer {
                     let _ = done_tx.send(());
                     summary
                 })
-                .map_err(|e| KafkaError::Client(format!("live consumer thread: {e}")))?
+                .map_err(|source| KafkaError::Thread {
+                    what: "live consumer thread",
+                    source,
+                })?
         };
         Ok(Self {
             stop,

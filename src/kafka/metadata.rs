@@ -100,6 +100,53 @@ pub async fn fetch_quorum_leader(
         .and_then(|p| broker_id(p.leader_id.0).map(|l| (l, p.leader_epoch))))
 }
 
+/// A cluster chaos did not start, from a bootstrap list: every broker's id and advertised
+/// address (as the listener asked advertises them), and whether it runs KRaft (DescribeQuorum
+/// answers). The first address that answers decides.
+pub async fn discover(
+    bootstrap: &str,
+    timeout: Duration,
+) -> Result<(Vec<(BrokerId, String)>, bool), KafkaError> {
+    let mut last = String::from("an empty bootstrap list");
+    for addr in bootstrap
+        .split(',')
+        .map(str::trim)
+        .filter(|a| !a.is_empty())
+    {
+        let mut conn = match Connection::connect(addr, timeout).await {
+            Ok(c) => c,
+            Err(e) => {
+                last = e.to_string();
+                continue;
+            }
+        };
+        let request = MetadataRequest::default()
+            .with_topics(Some(vec![]))
+            .with_allow_auto_topic_creation(false);
+        let response = match conn.send(&request, METADATA_VERSION, timeout).await {
+            Ok(r) => r,
+            Err(e) => {
+                last = e.to_string();
+                continue;
+            }
+        };
+        let mut brokers: Vec<(BrokerId, String)> = response
+            .brokers
+            .iter()
+            .map(|b| (b.node_id.0, format!("{}:{}", b.host.as_str(), b.port)))
+            .collect();
+        brokers.sort();
+        let kraft = fetch_quorum_leader(&mut conn, timeout)
+            .await
+            .is_ok_and(|q| q.is_some());
+        return Ok((brokers, kraft));
+    }
+    Err(KafkaError::NoBroker {
+        tried: bootstrap.into(),
+        last,
+    })
+}
+
 /// Asks the controller for a leader election (0 = preferred, 1 = unclean). Returns Kafka's
 /// answer for the partition as text ("ok" or the error).
 pub async fn elect_leader(

@@ -26,6 +26,42 @@ pub enum KafkaError {
     },
     #[error("no broker answered (tried {tried}): {last}")]
     NoBroker { tried: String, last: String },
-    #[error("{0}")]
-    Client(String),
+    /// librdkafka failed (creating a client, assigning, producing).
+    #[error("{what}: {source}")]
+    Client {
+        what: String,
+        #[source]
+        source: rdkafka::error::KafkaError,
+    },
+    /// The cluster answered a request with an error code (matched on the code, never the text).
+    #[error("{what}: {code}")]
+    Rejected {
+        what: String,
+        code: rdkafka::types::RDKafkaErrorCode,
+    },
+    /// A client thread could not be started.
+    #[error("{what}: {source}")]
+    Thread {
+        what: &'static str,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+impl KafkaError {
+    /// `map_err(KafkaError::client("create topics"))`.
+    pub fn client(what: impl std::fmt::Display) -> impl FnOnce(rdkafka::error::KafkaError) -> Self {
+        move |source| KafkaError::Client {
+            what: what.to_string(),
+            source,
+        }
+    }
+    /// The error code the cluster answered with, if that is what this is.
+    pub fn code(&self) -> Option<rdkafka::types::RDKafkaErrorCode> {
+        match self {
+            KafkaError::Rejected { code, .. } => Some(*code),
+            KafkaError::Client { source, .. } => source.rdkafka_error_code(),
+            _ => None,
+        }
+    }
 }

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 pub struct ProbeOptions {
     pub bootstrap: String,
-    pub acks: String,
+    pub acks: crate::events::Acks,
     pub extra: Vec<(String, String)>,
     pub timeout: Duration,
 }
@@ -25,7 +25,7 @@ pub async fn probe_once(
     config
         .set("bootstrap.servers", &options.bootstrap)
         .set("broker.address.family", "v4")
-        .set("acks", &options.acks)
+        .set("acks", options.acks.as_kafka())
         .set("linger.ms", "0")
         .set(
             "message.timeout.ms",
@@ -36,7 +36,7 @@ pub async fn probe_once(
     }
     let producer: FutureProducer = config
         .create()
-        .map_err(|e| KafkaError::Client(format!("probe producer: {e}")))?;
+        .map_err(KafkaError::client("probe producer"))?;
     // Not a tracked message: the verification ignores payloads without our identity header.
     let record = FutureRecord::<(), [u8]>::to(topic)
         .partition(partition)
@@ -45,5 +45,5 @@ pub async fn probe_once(
         .send(record, options.timeout)
         .await
         .map(|_| ())
-        .map_err(|(e, _)| KafkaError::Client(format!("probe of {topic}/{partition}: {e}")))
+        .map_err(|(e, _)| KafkaError::client(format!("probe of {topic}/{partition}"))(e))
 }

@@ -8,6 +8,7 @@ use super::payload::{self, Identity, HEADER_LEN};
 use super::KafkaError;
 use crate::analysis::verify::{AckLedger, NotAcked};
 use crate::clock::EventSink;
+use crate::events::LatencyPhase;
 use crate::events::{AckGap, EventKind, WorkloadSummary};
 use base64::Engine;
 use hdrhistogram::serialization::{Serializer, V2Serializer};
@@ -21,7 +22,12 @@ use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-pub const PHASES: [&str; 3] = ["before-fault", "during-fault", "after-heal"];
+/// The latency phases' names, by index (the index is what the hot path stores).
+pub const PHASES: [&str; 3] = [
+    LatencyPhase::BeforeFault.as_str(),
+    LatencyPhase::DuringFault.as_str(),
+    LatencyPhase::AfterHeal.as_str(),
+];
 
 #[derive(Debug, Clone)]
 pub struct ProducerOptions {
@@ -29,7 +35,7 @@ pub struct ProducerOptions {
     pub topic: String,
     pub partitions: i32,
     /// "0", "1" or "all".
-    pub acks: String,
+    pub acks: crate::events::Acks,
     pub idempotence: bool,
     /// Messages per second over all partitions; 0 = unlimited.
     pub rate: u32,
@@ -95,25 +101,21 @@ impl ProducerContext for TrackingContext {
                 lock(&shared.ledger).record_ack(id.partition, id.seq, message.offset(), now);
                 let latency = now.saturating_sub(id.sent_at_us).max(1);
                 let phase = shared.phase.load(Ordering::Relaxed).min(PHASES.len() - 1);
-                if let Ok(mut h) = shared.histograms.lock() {
-                    h[phase].saturating_record(latency);
-                }
-                if let Ok(mut h) = shared.interval.lock() {
-                    h.saturating_record(latency);
-                }
-                if let Ok(mut last) = shared.last_ack_us.lock() {
-                    if let Some(slot) = last.get_mut(id.partition as usize) {
-                        if *slot > 0 && now.saturating_sub(*slot) > shared.gap_floor_us {
-                            shared.sink.emit(EventKind::AckGap(AckGap {
-                                topic: shared.topic.clone(),
-                                partition: id.partition,
-                                from_us: *slot,
-                                to_us: now,
-                                open: false,
-                            }));
-                        }
-                        *slot = (*slot).max(now);
+                // Poison-proof locks: a panic elsewhere must not make acks vanish from the
+                // measurements (verification would then report loss that did not happen).
+                lock(&shared.histograms)[phase].saturating_record(latency);
+                lock(&shared.interval).saturating_record(latency);
+                if let Some(slot) = lock(&shared.last_ack_us).get_mut(id.partition as usize) {
+                    if *slot > 0 && now.saturating_sub(*slot) > shared.gap_floor_us {
+                        shared.sink.emit(EventKind::AckGap(AckGap {
+                            topic: shared.topic.clone(),
+                            partition: id.partition,
+                            from_us: *slot,
+                            to_us: now,
+                            open: false,
+                        }));
                     }
+                    *slot = (*slot).max(now);
                 }
             }
             Some(e) => {
@@ -138,7 +140,8 @@ impl ProducerContext for TrackingContext {
                     shared.timed_out.fetch_add(1, Ordering::Relaxed);
                 }
                 shared.interval_failed.fetch_add(1, Ordering::Relaxed);
-                if let Ok(mut errors) = shared.errors.lock() {
+                {
+                    let mut errors = lock(&shared.errors);
                     let text = e.to_string();
                     match errors.iter_mut().find(|(t, _)| *t == text) {
                         Some((_, n)) => *n += 1,
@@ -225,7 +228,7 @@ impl TrackedProducer {
         config
             .set("bootstrap.servers", &options.bootstrap)
             .set("broker.address.family", "v4")
-            .set("acks", &options.acks)
+            .set("acks", options.acks.as_kafka())
             .set("enable.idempotence", options.idempotence.to_string())
             .set(
                 "delivery.timeout.ms",
@@ -241,7 +244,7 @@ impl TrackedProducer {
         }
         let producer: ThreadedProducer<TrackingContext> = config
             .create_with_context(TrackingContext(shared.clone()))
-            .map_err(|e| KafkaError::Client(format!("producer: {e}")))?;
+            .map_err(KafkaError::client("producer"))?;
         let stop = Arc::new(AtomicBool::new(false));
         let sender = {
             let (producer, shared, stop, options) = (
@@ -253,7 +256,10 @@ impl TrackedProducer {
             std::thread::Builder::new()
                 .name("chaos-producer".into())
                 .spawn(move || send_loop(&producer, &shared, &stop, &options))
-                .map_err(|e| KafkaError::Client(format!("producer thread: {e}")))?
+                .map_err(|source| KafkaError::Thread {
+                    what: "producer thread",
+                    source,
+                })?
         };
         Ok(Self {
             shared,
@@ -272,10 +278,9 @@ impl TrackedProducer {
 
     /// Switches the latency histogram (before-fault, during-fault, after-heal); messages sent
     /// from now on count in this phase.
-    pub fn set_phase(&self, phase: usize) {
-        let phase = phase.min(PHASES.len() - 1);
-        self.shared.phase.store(phase, Ordering::Relaxed);
-        lock(&self.shared.ledger).begin_phase(PHASES[phase]);
+    pub fn set_phase(&self, phase: LatencyPhase) {
+        self.shared.phase.store(phase.index(), Ordering::Relaxed);
+        lock(&self.shared.ledger).begin_phase(phase.as_str());
     }
 
     /// Counts since the last call, and the p99 latency over them (µs).
@@ -335,11 +340,16 @@ impl TrackedProducer {
     pub fn finish(mut self) -> (WorkloadSummary, AckLedger) {
         self.stop.store(true, Ordering::Relaxed);
         if let Some(sender) = self.sender.take() {
-            let _ = sender.join();
+            if sender.join().is_err() {
+                // The send loop panicked: what it sent is in the ledger; say so.
+                lock(&self.shared.errors).push(("the send loop panicked".into(), 1));
+            }
         }
         let duration_us = self.started.elapsed().as_micros() as u64;
         // Sending stopped here (earlier than now when a message count was reached).
         let stopped_at = self.shared.last_send_us.load(Ordering::Relaxed);
+        // A flush that times out leaves messages without an outcome: they stay "unknown" in
+        // the ledger and the summary, which is what happened.
         let _ = self
             .producer
             .flush(self.options.delivery_timeout + Duration::from_secs(5));
@@ -371,7 +381,7 @@ impl TrackedProducer {
             .map(|hs| encode_histograms(&hs))
             .unwrap_or_default();
         let summary = WorkloadSummary {
-            acks: self.options.acks.clone(),
+            acks: self.options.acks,
             sent,
             acked,
             failed,
@@ -454,9 +464,7 @@ fn send_loop(
                 shared.failed.fetch_add(1, Ordering::Relaxed);
                 seqs[partition as usize] += 1;
                 shared.sent.fetch_add(1, Ordering::Relaxed);
-                if let Ok(mut errors) = shared.errors.lock() {
-                    errors.push((format!("send: {e}"), 1));
-                }
+                lock(&shared.errors).push((format!("send: {e}"), 1));
                 n += 1;
             }
         }

@@ -35,7 +35,7 @@ pub fn reread_and_check(
         .set("enable.partition.eof", "false")
         .set("auto.offset.reset", "earliest")
         .create()
-        .map_err(|e| KafkaError::Client(format!("consumer: {e}")))?;
+        .map_err(KafkaError::client("consumer"))?;
     let deadline = Instant::now() + options.timeout;
     let mut high = vec![None::<i64>; options.partitions.max(0) as usize];
     let mut notes = Vec::new();
@@ -50,7 +50,7 @@ pub fn reread_and_check(
         if hw.is_some_and(|hw| hw > 0) {
             assignment
                 .add_partition_offset(&options.topic, p as i32, Offset::Beginning)
-                .map_err(|e| KafkaError::Client(e.to_string()))?;
+                .map_err(KafkaError::client("assignment"))?;
         }
     }
     let mut checker = ReadChecker::new(ledger);
@@ -63,7 +63,7 @@ pub fn reread_and_check(
     if assignment.count() > 0 {
         consumer
             .assign(&assignment)
-            .map_err(|e| KafkaError::Client(format!("assign: {e}")))?;
+            .map_err(KafkaError::client("assign"))?;
         while !done(&next) && Instant::now() < deadline {
             match consumer.poll(Duration::from_millis(500)) {
                 Some(Ok(m)) => {

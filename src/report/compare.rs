@@ -1,7 +1,7 @@
 //! Side-by-side comparison of runs (matrix variants, repeats, or `chaos compare`).
 
 use super::format::{count, opt_ms};
-use super::RunResult;
+use crate::model::RunResult;
 use tabled::{builder::Builder, settings::Style};
 
 /// Repeats of one experiment × variant collapse into one column of median [min – max] and a

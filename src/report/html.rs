@@ -5,7 +5,7 @@
 //! rendering path: the pictures are `timeline.svg` and the comparison charts made here.
 
 use super::format::{count, duration_ms, measured, opt_ms};
-use super::{RunResult, Status};
+use crate::model::{RunResult, Status};
 
 /// The style of every page (static report, served pages, live page).
 pub const CSS: &str = include_str!("report.css");
@@ -46,7 +46,7 @@ pub fn render_run_body_live(r: &RunResult, timeline_svg: Option<&str>, running: 
     out.push_str(&format!(
         "<h1 id=\"run-title\">{}</h1>\n<p class=\"sub\">{} mode, Kafka {}{}{} · times ± {} (observer poll){}</p>\n",
         escape(&title_of(r)),
-        escape(&r.cluster.mode),
+        r.cluster.mode_name(),
         escape(&r.cluster.kafka_version),
         if r.cluster.reused { ", reused cluster" } else { "" },
         r.duration_ms
@@ -295,7 +295,7 @@ fn details(r: &RunResult, running: bool) -> String {
             .iter()
             .map(|f| {
                 vec![
-                    f.kind.clone(),
+                    f.kind.to_string(),
                     f.target.clone(),
                     f.resolved.join(", "),
                     duration_ms(f.at_ms),

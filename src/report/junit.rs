@@ -1,7 +1,7 @@
 //! JUnit XML (quick-junit): one test case per run (experiment × variant × repeat), named as the
 //! CLI labels the run, timed by the run's duration.
 
-use super::{RunResult, Status};
+use crate::model::{RunResult, Status};
 use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
 use std::collections::HashMap;
 use std::time::Duration;
@@ -102,7 +102,7 @@ pub fn render_junit(results: &[RunResult]) -> Result<Vec<u8>, String> {
             case.set_time(time);
             total += time;
         }
-        case.set_classname(format!("chaos.{}", r.cluster.mode));
+        case.set_classname(format!("chaos.{}", r.cluster.mode_name()));
         case.set_system_out(super::render_table(r));
         suite.add_test_case(case);
     }

@@ -1,7 +1,7 @@
 //! summary.md and the CI step summary: the table's content as markdown.
 
 use super::format::{count, duration_ms, measured, opt_ms};
-use super::RunResult;
+use crate::model::RunResult;
 
 pub fn render_markdown(r: &RunResult) -> String {
     let variant = r
@@ -14,7 +14,7 @@ pub fn render_markdown(r: &RunResult) -> String {
         r.experiment,
         r.status.as_str(),
         if r.partial { " (partial)" } else { "" },
-        r.cluster.mode,
+        r.cluster.mode_name(),
         r.cluster.kafka_version,
         duration_ms(r.error_bar_ms)
     );

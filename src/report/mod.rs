@@ -9,11 +9,12 @@ mod junit;
 mod markdown;
 mod noise;
 pub mod repeats;
-pub mod result;
 mod table;
 pub mod timeline;
 pub mod trend;
 
+/// The result model lives in `crate::model`; re-exported for the renderers' callers.
+pub use crate::model::*;
 pub use compare::render_comparison;
 pub use files::write_atomically;
 pub use format::{duration_ms as format_duration_ms, opt_ms as format_duration_opt};
@@ -21,7 +22,6 @@ pub use html::{render_html, render_matrix_html};
 pub use junit::{render_junit, run_label};
 pub use markdown::render_markdown;
 pub use noise::differences_beyond_noise;
-pub use result::*;
 pub use table::render_table;
 
 pub fn render_json(r: &RunResult) -> Vec<u8> {

@@ -2,7 +2,7 @@
 //! taken together first: two groups differ when their ranges (min – max over repeats, widened
 //! by the error bar of each number, the observer's poll period) do not overlap.
 
-use super::RunResult;
+use crate::model::RunResult;
 
 type Metric = fn(&RunResult) -> Option<f64>;
 

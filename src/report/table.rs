@@ -1,7 +1,7 @@
 //! The terminal report (tabled).
 
 use super::format::{count, duration_ms, measured, opt_ms};
-use super::RunResult;
+use crate::model::RunResult;
 use tabled::{builder::Builder, settings::Style};
 
 fn table(rows: Vec<Vec<String>>) -> String {
@@ -24,7 +24,7 @@ pub fn render_table(r: &RunResult) -> String {
         r.experiment,
         r.status.as_str().to_uppercase(),
         if r.partial { " (partial)" } else { "" },
-        r.cluster.mode,
+        r.cluster.mode_name(),
         r.cluster.kafka_version,
         if r.cluster.reused {
             ", reused cluster"
@@ -60,7 +60,7 @@ pub fn render_table(r: &RunResult) -> String {
         ]];
         for f in &r.faults {
             rows.push(vec![
-                f.kind.clone(),
+                f.kind.to_string(),
                 f.target.clone(),
                 f.resolved.join(", "),
                 duration_ms(f.at_ms),

@@ -47,7 +47,11 @@ pub fn render_timeline_svg(events: &[Event]) -> Result<String, String> {
     // A second with no ack has no latency: a gap in the line, not a zero.
     let mut p99: Vec<Option<(f64, f64)>> = Vec::new();
     let mut brokers_seen: Vec<i32> = Vec::new();
-    let mut blind: Vec<(f64, Option<f64>)> = Vec::new();
+    // What the observer could not see, as the analysis decided it (one rule, not two).
+    let blind: Vec<(f64, Option<f64>)> = crate::analysis::blind_spans(&events)
+        .into_iter()
+        .map(|(from, to)| (secs(from), to.map(secs)))
+        .collect();
     for e in &events {
         let t = secs(e.at_us);
         match &e.kind {
@@ -67,9 +71,6 @@ pub fn render_timeline_svg(events: &[Event]) -> Result<String, String> {
                 );
             }
             EventKind::Observed { snapshot, .. } => {
-                if let Some((_, to @ None)) = blind.last_mut() {
-                    *to = Some(t);
-                }
                 // A blind observer publishes an empty view: not a state of the cluster.
                 if snapshot.brokers.is_empty() && snapshot.partitions.is_empty() {
                     continue;
@@ -101,12 +102,6 @@ pub fn render_timeline_svg(events: &[Event]) -> Result<String, String> {
                         p.isr.len() < p.replicas.len(),
                     );
                 }
-            }
-            // No broker answered: the state of every lane is unknown until the next view.
-            EventKind::ObserverError { last_view_us, .. }
-                if blind.last().is_none_or(|(_, to)| to.is_some()) =>
-            {
-                blind.push((last_view_us.map(secs).unwrap_or(t).min(t), None));
             }
             EventKind::FaultInjected {
                 id, kind, resolved, ..
@@ -361,7 +356,7 @@ mod tests {
                 1000,
                 EventKind::FaultInjected {
                     id: "k".into(),
-                    kind: "kill".into(),
+                    kind: crate::events::FaultKind::Kill,
                     target: "leader-of orders/0".into(),
                     resolved: vec!["kafka-1".into()],
                     broker_ids: vec![1],
@@ -382,7 +377,7 @@ mod tests {
                 9000,
                 EventKind::FaultReverted {
                     id: "k".into(),
-                    kind: "kill".into(),
+                    kind: crate::events::FaultKind::Kill,
                     resolved: vec!["kafka-1".into()],
                     source: crate::events::TimeSource::DockerEvent,
                 },

@@ -1,7 +1,7 @@
 //! Trends across nightly runs: each run appends one line to `history.jsonl`; `chaos trend`
 //! compares the latest entry of every experiment × variant with the previous ones.
 
-use super::RunResult;
+use crate::model::RunResult;
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -37,7 +37,7 @@ impl HistoryEntry {
 
 fn median(mut v: Vec<f64>) -> Option<f64> {
     v.sort_by(|a, b| a.total_cmp(b));
-    (!v.is_empty()).then(|| v[(v.len() - 1) / 2])
+    crate::analysis::stats::median_of_sorted(&v)
 }
 
 /// Regressions of the latest entry of each experiment × variant against the median of up to

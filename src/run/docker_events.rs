@@ -45,7 +45,8 @@ impl DockerEventLog {
                         },
                     );
                 }
-                if let Ok(mut seen) = forward.seen.lock() {
+                {
+                    let mut seen = forward.seen.lock().unwrap_or_else(|e| e.into_inner());
                     seen.push(event);
                     if seen.len() > 10_000 {
                         seen.drain(..5_000);
@@ -105,11 +106,4 @@ impl DockerEventLog {
             }
         }
     }
-}
-
-pub fn wall_now_ns() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_nanos() as i64)
-        .unwrap_or(0)
 }

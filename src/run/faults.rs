@@ -2,13 +2,10 @@
 //! Docker's events, and every revert registered before the fault is applied so that success,
 //! failure and Ctrl-C all heal.
 
-use super::docker_events::{wall_now_ns, DockerEventLog};
 use crate::clock::EventSink;
-use crate::docker::cluster::Cluster;
-use crate::docker::{faults as docker_faults, DockerError};
 use crate::events::{ClusterSnapshot, EventKind, TimeSource};
 use crate::experiment::{FaultKind, FaultSpec, Target};
-use bollard::Docker;
+use crate::platform::{Cluster, FaultPlatform, Lifecycle, NetworkRules, PlatformError};
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
 use std::collections::HashMap;
@@ -21,14 +18,36 @@ pub struct Active {
     pub kind: FaultKind,
     pub services: Vec<String>,
     /// Partition faults: the rules added per service.
-    pub rules: Vec<(String, Vec<Vec<String>>)>,
+    pub rules: Vec<(String, NetworkRules)>,
 }
 
-pub struct Faults<'a> {
-    pub docker: &'a Docker,
+/// Why a fault could not be applied or reverted.
+#[derive(Debug, thiserror::Error)]
+pub enum FaultError {
+    /// The target did not resolve to a service (no leader, no such step, …).
+    #[error("fault {fault} on {target}: {reason}")]
+    Target {
+        fault: FaultKind,
+        target: String,
+        reason: String,
+    },
+    #[error(transparent)]
+    Platform(#[from] PlatformError),
+}
+
+/// What a heal reverts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HealTarget<'a> {
+    /// Every active fault, the last applied first.
+    All,
+    /// The fault applied by the step with this id.
+    Step(&'a str),
+}
+
+pub struct Faults<'a, P: FaultPlatform> {
+    pub platform: P,
     pub cluster: &'a Cluster,
     pub sink: EventSink,
-    pub events: DockerEventLog,
     pub rng: StdRng,
     pub active: Vec<Active>,
     /// Services each named fault step resolved to (for `same-as`).
@@ -37,7 +56,8 @@ pub struct Faults<'a> {
     pub down_on_purpose: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
 }
 
-/// Resolves a target against the current view. Errors name the role.
+/// Resolves a target against the current view. Errors name the role. (One arm per target
+/// kind, kept together so the kinds read side by side.)
 pub fn resolve(
     target: &Target,
     view: &ClusterSnapshot,
@@ -128,75 +148,57 @@ pub fn resolve(
     Ok(names)
 }
 
-fn moment_actions(kind: FaultKind) -> &'static [&'static str] {
-    match kind {
-        FaultKind::Kill | FaultKind::Stop | FaultKind::Restart => &["kill"],
-        FaultKind::Start => &["start"],
-        FaultKind::Pause => &["pause"],
-        FaultKind::Unpause => &["unpause"],
-        _ => &[],
-    }
+/// The lifecycle action a fault kind is, and the platform event that marks its moment (a
+/// graceful stop's moment is the kill that ends the process, as Docker reports it).
+fn lifecycle_of(kind: FaultKind) -> Option<(Lifecycle, Option<Lifecycle>)> {
+    Some(match kind {
+        FaultKind::Kill => (Lifecycle::Kill, Some(Lifecycle::Kill)),
+        FaultKind::Stop => (Lifecycle::Stop, Some(Lifecycle::Kill)),
+        FaultKind::Restart => (Lifecycle::Restart, Some(Lifecycle::Kill)),
+        FaultKind::Start => (Lifecycle::Start, Some(Lifecycle::Start)),
+        FaultKind::Pause => (Lifecycle::Pause, Some(Lifecycle::Pause)),
+        FaultKind::Unpause => (Lifecycle::Unpause, Some(Lifecycle::Unpause)),
+        FaultKind::Disconnect => (Lifecycle::Disconnect, None),
+        FaultKind::Connect => (Lifecycle::Connect, None),
+        FaultKind::Partition | FaultKind::Bandwidth | FaultKind::Delay | FaultKind::Loss => {
+            return None
+        }
+    })
 }
 
-fn revert_actions(kind: FaultKind) -> &'static [&'static str] {
-    match kind {
-        FaultKind::Kill | FaultKind::Stop => &["start"],
-        FaultKind::Pause => &["unpause"],
-        _ => &[],
-    }
+fn wall_now_ns() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos() as i64)
+        .unwrap_or(0)
 }
 
-impl Faults<'_> {
-    fn service(&self, name: &str) -> Result<&crate::docker::cluster::RunningService, DockerError> {
-        self.cluster
-            .service(name)
-            .ok_or_else(|| DockerError::Other(format!("no service {name}")))
-    }
-
-    /// Applies one primitive to every service; returns the earliest Docker event time (ns).
+impl<P: FaultPlatform> Faults<'_, P> {
+    /// Applies one lifecycle action to every service; returns the earliest time the
+    /// platform saw it take effect (Unix ns).
     async fn apply(
         &self,
-        kind: FaultKind,
+        action: Lifecycle,
+        moment: Option<Lifecycle>,
         names: &[String],
-        actions: &[&str],
-    ) -> Result<(Option<i64>, Vec<(String, Vec<Vec<String>>)>), DockerError> {
+    ) -> Result<Option<i64>, PlatformError> {
         let since = wall_now_ns() - 1_000_000;
-        let mut rules = Vec::new();
         for name in names {
-            let s = self.service(name)?;
-            match kind {
-                FaultKind::Kill => docker_faults::kill(self.docker, self.cluster, s).await?,
-                FaultKind::Stop => docker_faults::stop(self.docker, self.cluster, s).await?,
-                FaultKind::Start => docker_faults::start(self.docker, self.cluster, s).await?,
-                FaultKind::Restart => docker_faults::restart(self.docker, self.cluster, s).await?,
-                FaultKind::Pause => docker_faults::pause(self.docker, self.cluster, s).await?,
-                FaultKind::Unpause => docker_faults::unpause(self.docker, self.cluster, s).await?,
-                FaultKind::Disconnect => {
-                    docker_faults::disconnect(self.docker, self.cluster, s).await?
-                }
-                FaultKind::Connect => docker_faults::connect(self.docker, self.cluster, s).await?,
-                FaultKind::Partition
-                | FaultKind::Bandwidth
-                | FaultKind::Delay
-                | FaultKind::Loss => {
-                    unreachable!("handled by inject")
-                }
-            }
+            self.platform.act(action, name).await?;
         }
         let mut earliest: Option<i64> = None;
-        if !actions.is_empty() {
+        if let Some(moment) = moment {
             for name in names {
-                let s = self.service(name)?;
-                if let Some(e) = self
-                    .events
-                    .wait_for(&s.container_id, actions, since, Duration::from_secs(3))
+                if let Some(t) = self
+                    .platform
+                    .moment(name, moment, since, Duration::from_secs(3))
                     .await
                 {
-                    earliest = Some(earliest.map_or(e.time_nano, |t| t.min(e.time_nano)));
+                    earliest = Some(earliest.map_or(t, |e| e.min(t)));
                 }
             }
         }
-        Ok((earliest, std::mem::take(&mut rules)))
+        Ok(earliest)
     }
 
     fn stamp(&self, event_ns: Option<i64>) -> (u64, TimeSource) {
@@ -209,12 +211,47 @@ impl Faults<'_> {
         }
     }
 
+    /// Cuts each target from the peers; the rules each one got are registered as they are
+    /// added (a failure half-way still deletes what was added).
+    async fn inject_partition(
+        &mut self,
+        spec: &FaultSpec,
+        names: &[String],
+        view: &ClusterSnapshot,
+    ) -> Result<Vec<(String, NetworkRules)>, FaultError> {
+        let mut rules: Vec<(String, NetworkRules)> = Vec::new();
+        let mut peers = Vec::new();
+        for p in &spec.peers {
+            peers.extend(
+                resolve(p, view, self.cluster, &self.resolved, &mut self.rng).map_err(
+                    |reason| FaultError::Target {
+                        fault: FaultKind::Partition,
+                        target: p.to_string(),
+                        reason,
+                    },
+                )?,
+            );
+        }
+        peers.retain(|p| !names.contains(p));
+        for name in names {
+            let added = self
+                .platform
+                .partition(name, &peers, spec.direction)
+                .await?;
+            rules.push((name.clone(), added));
+            if let Some(a) = self.active.last_mut() {
+                a.rules = rules.clone();
+            }
+        }
+        Ok(rules)
+    }
+
     pub async fn inject(
         &mut self,
         id: &str,
         spec: &FaultSpec,
         view: &ClusterSnapshot,
-    ) -> Result<(), DockerError> {
+    ) -> Result<(), FaultError> {
         let names = resolve(
             &spec.target,
             view,
@@ -222,10 +259,10 @@ impl Faults<'_> {
             &self.resolved,
             &mut self.rng,
         )
-        .map_err(|e| DockerError::Fault {
-            fault: spec.kind.as_str().into(),
-            service: spec.target.to_string(),
-            reason: e,
+        .map_err(|reason| FaultError::Target {
+            fault: spec.kind,
+            target: spec.target.to_string(),
+            reason,
         })?;
         let mut active = Active {
             id: id.to_string(),
@@ -238,64 +275,40 @@ impl Faults<'_> {
         if spec.kind.needs_revert() {
             self.active.push(active.clone());
         }
-        if let Ok(mut down) = self.down_on_purpose.lock() {
+        {
+            let mut down = self
+                .down_on_purpose
+                .lock()
+                .unwrap_or_else(|e| e.into_inner());
             match spec.kind {
                 FaultKind::Kill | FaultKind::Stop => down.extend(names.iter().cloned()),
                 FaultKind::Start => down.retain(|n| !names.contains(n)),
                 _ => {}
             }
         }
-        let (event_ns, _) = match spec.kind {
+        let event_ns = match spec.kind {
             FaultKind::Partition => {
-                let mut peers = Vec::new();
-                for p in &spec.peers {
-                    peers.extend(
-                        resolve(p, view, self.cluster, &self.resolved, &mut self.rng).map_err(
-                            |e| DockerError::Fault {
-                                fault: "partition".into(),
-                                service: p.to_string(),
-                                reason: e,
-                            },
-                        )?,
-                    );
-                }
-                peers.retain(|p| !names.contains(p));
-                for name in &names {
-                    let target = self.service(name)?;
-                    let peer_services: Vec<_> = peers
-                        .iter()
-                        .filter_map(|p| self.cluster.service(p))
-                        .collect();
-                    let added = docker_faults::partition(
-                        self.docker,
-                        self.cluster,
-                        target,
-                        &peer_services,
-                        spec.direction,
-                    )
-                    .await?;
-                    active.rules.push((name.clone(), added));
-                    if let Some(a) = self.active.last_mut() {
-                        a.rules = active.rules.clone();
-                    }
-                }
-                (None, Vec::new())
+                active.rules = self.inject_partition(spec, &names, view).await?;
+                None
             }
             FaultKind::Bandwidth => {
                 let rate = spec.rate.clone().unwrap_or_else(|| "1mbit".into());
                 for name in &names {
-                    docker_faults::bandwidth(self.docker, self.cluster, self.service(name)?, &rate)
-                        .await?;
+                    self.platform.bandwidth(name, &rate).await?;
                 }
-                (None, Vec::new())
+                None
             }
             FaultKind::Delay | FaultKind::Loss => {
-                return Err(DockerError::Capability(format!(
+                return Err(PlatformError::Capability(format!(
                     "fault {} needs tc netem, which this kernel lacks",
-                    spec.kind.as_str()
-                )))
+                    spec.kind
+                ))
+                .into())
             }
-            kind => self.apply(kind, &names, moment_actions(kind)).await?,
+            kind => match lifecycle_of(kind) {
+                Some((action, moment)) => self.apply(action, moment, &names).await?,
+                None => None,
+            },
         };
         let (at, source) = self.stamp(event_ns);
         let broker_ids = names
@@ -306,7 +319,7 @@ impl Faults<'_> {
             at,
             EventKind::FaultInjected {
                 id: id.to_string(),
-                kind: spec.kind.as_str().into(),
+                kind: spec.kind,
                 target: spec.target.to_string(),
                 resolved: names.clone(),
                 broker_ids,
@@ -317,67 +330,58 @@ impl Faults<'_> {
         Ok(())
     }
 
-    /// Reverts the fault with this id (or every active fault for `all`), newest first.
-    pub async fn heal(&mut self, id: &str) -> Result<(), DockerError> {
+    /// Reverts the step's fault, or every active one in reverse order of application.
+    pub async fn heal(&mut self, target: HealTarget<'_>) -> Result<(), FaultError> {
         let mut first_error = None;
-        while let Some(pos) = self.active.iter().rposition(|a| id == "all" || a.id == id) {
+        while let Some(pos) = self.active.iter().rposition(|a| match target {
+            HealTarget::All => true,
+            HealTarget::Step(id) => a.id == id,
+        }) {
             let active = self.active.remove(pos);
             if let Err(e) = self.revert(&active).await {
                 first_error.get_or_insert(e);
             }
-            if id != "all" {
+            if matches!(target, HealTarget::Step(_)) {
                 break;
             }
         }
         first_error.map_or(Ok(()), Err)
     }
 
-    async fn revert(&self, active: &Active) -> Result<(), DockerError> {
+    async fn revert(&self, active: &Active) -> Result<(), FaultError> {
         let event_ns = match active.kind {
             FaultKind::Kill | FaultKind::Stop => {
                 let started = self
-                    .apply(
-                        FaultKind::Start,
-                        &active.services,
-                        revert_actions(active.kind),
-                    )
+                    .apply(Lifecycle::Start, Some(Lifecycle::Start), &active.services)
                     .await;
                 // Only once it runs again may the supervisor restart it when it exits.
-                if let Ok(mut down) = self.down_on_purpose.lock() {
-                    down.retain(|n| !active.services.contains(n));
-                }
-                started?.0
+                self.down_on_purpose
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .retain(|n| !active.services.contains(n));
+                started?
             }
             FaultKind::Pause => {
                 self.apply(
-                    FaultKind::Unpause,
+                    Lifecycle::Unpause,
+                    Some(Lifecycle::Unpause),
                     &active.services,
-                    revert_actions(active.kind),
                 )
                 .await?
-                .0
             }
             FaultKind::Disconnect => {
-                self.apply(FaultKind::Connect, &active.services, &[])
+                self.apply(Lifecycle::Connect, None, &active.services)
                     .await?
-                    .0
             }
             FaultKind::Partition => {
                 for (name, rules) in &active.rules {
-                    docker_faults::heal_partition(
-                        self.docker,
-                        self.cluster,
-                        self.service(name)?,
-                        rules,
-                    )
-                    .await?;
+                    self.platform.heal_partition(name, rules).await?;
                 }
                 None
             }
             FaultKind::Bandwidth => {
                 for name in &active.services {
-                    docker_faults::heal_bandwidth(self.docker, self.cluster, self.service(name)?)
-                        .await?;
+                    self.platform.heal_bandwidth(name).await?;
                 }
                 None
             }
@@ -391,7 +395,7 @@ impl Faults<'_> {
                         && a.services.contains(name)
                 });
                 if !still_used {
-                    docker_faults::remove_network_sidecar(self.docker, self.service(name)?).await?;
+                    self.platform.retire_network_helper(name).await?;
                 }
             }
         }
@@ -400,11 +404,332 @@ impl Faults<'_> {
             at,
             EventKind::FaultReverted {
                 id: active.id.clone(),
-                kind: active.kind.as_str().into(),
+                kind: active.kind,
                 resolved: active.services.clone(),
                 source,
             },
         );
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! The orchestration of faults against a recording fake platform: target resolution,
+    //! registration before application, heal ordering, the supervisor's list — in milliseconds.
+    use super::*;
+    use crate::events::PartitionState;
+    use crate::experiment::{Direction, PartitionRef};
+    use crate::platform::{Role, RunningService};
+    use rand::SeedableRng;
+    use std::sync::Mutex;
+
+    /// Records every call; fails the calls it is told to.
+    #[derive(Default)]
+    struct Fake {
+        calls: Mutex<Vec<String>>,
+        fail: Vec<String>,
+    }
+
+    impl Fake {
+        fn record(&self, call: String) -> Result<(), PlatformError> {
+            let refuse = self.fail.contains(&call);
+            self.calls.lock().unwrap().push(call.clone());
+            if refuse {
+                return Err(PlatformError::Failed {
+                    action: call,
+                    service: String::new(),
+                    source: "refused by the fake".into(),
+                });
+            }
+            Ok(())
+        }
+    }
+
+    impl FaultPlatform for &Fake {
+        async fn act(&self, action: Lifecycle, service: &str) -> Result<(), PlatformError> {
+            self.record(format!("{action:?} {service}"))
+        }
+        async fn moment(&self, _: &str, _: Lifecycle, since_ns: i64, _: Duration) -> Option<i64> {
+            Some(since_ns + 5_000_000)
+        }
+        async fn partition(
+            &self,
+            service: &str,
+            peers: &[String],
+            _: Direction,
+        ) -> Result<NetworkRules, PlatformError> {
+            self.record(format!("partition {service} from {}", peers.join(",")))?;
+            Ok(vec![vec![format!("rule-{service}")]])
+        }
+        async fn heal_partition(
+            &self,
+            service: &str,
+            rules: &NetworkRules,
+        ) -> Result<(), PlatformError> {
+            self.record(format!("heal-partition {service} {}", rules[0][0]))
+        }
+        async fn bandwidth(&self, service: &str, rate: &str) -> Result<(), PlatformError> {
+            self.record(format!("bandwidth {service} {rate}"))
+        }
+        async fn heal_bandwidth(&self, service: &str) -> Result<(), PlatformError> {
+            self.record(format!("heal-bandwidth {service}"))
+        }
+        async fn retire_network_helper(&self, service: &str) -> Result<(), PlatformError> {
+            self.record(format!("retire {service}"))
+        }
+    }
+
+    fn cluster() -> Cluster {
+        let service = |name: &str, role| RunningService {
+            name: name.into(),
+            container_id: format!("id-{name}"),
+            container_name: format!("seed-{name}"),
+            role,
+            host_bootstrap: None,
+            ip: Some("10.0.0.2".into()),
+            state: "running".into(),
+        };
+        Cluster {
+            name: "seed".into(),
+            network: "seed".into(),
+            mode: crate::events::ClusterMode::Zookeeper,
+            config_hash: String::new(),
+            services: vec![
+                service("zookeeper", Role::ZooKeeper { client_port: 2181 }),
+                service(
+                    "kafka-1",
+                    Role::Broker {
+                        id: 1,
+                        kraft: false,
+                    },
+                ),
+                service(
+                    "kafka-2",
+                    Role::Broker {
+                        id: 2,
+                        kraft: false,
+                    },
+                ),
+                service(
+                    "kafka-3",
+                    Role::Broker {
+                        id: 3,
+                        kraft: false,
+                    },
+                ),
+            ],
+            reused: false,
+            ready_after: Duration::ZERO,
+            replaced_unready: None,
+        }
+    }
+
+    fn view() -> ClusterSnapshot {
+        ClusterSnapshot {
+            controller: Some(3),
+            brokers: vec![1, 2, 3],
+            partitions: vec![PartitionState {
+                topic: "orders".into(),
+                partition: 0,
+                leader: Some(2),
+                leader_epoch: 0,
+                replicas: vec![2, 3, 1],
+                isr: vec![2, 3, 1],
+                offline_replicas: vec![],
+            }],
+        }
+    }
+
+    fn orders0() -> PartitionRef {
+        PartitionRef {
+            topic: "orders".into(),
+            partition: 0,
+        }
+    }
+
+    fn spec(kind: FaultKind, target: Target) -> FaultSpec {
+        FaultSpec {
+            kind,
+            target,
+            peers: vec![],
+            direction: Direction::default(),
+            rate: None,
+            delay: None,
+            percent: None,
+        }
+    }
+
+    fn faults<'a>(
+        fake: &'a Fake,
+        cluster: &'a Cluster,
+    ) -> (
+        Faults<'a, &'a Fake>,
+        tokio::sync::mpsc::UnboundedReceiver<crate::events::Event>,
+    ) {
+        let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+        let faults = Faults {
+            platform: fake,
+            cluster,
+            sink: EventSink::new(crate::clock::Clock::start(), tx),
+            rng: StdRng::seed_from_u64(7),
+            active: vec![],
+            resolved: HashMap::new(),
+            down_on_purpose: Default::default(),
+        };
+        (faults, rx)
+    }
+
+    fn resolve_one(target: Target) -> Result<Vec<String>, String> {
+        resolve(
+            &target,
+            &view(),
+            &cluster(),
+            &HashMap::new(),
+            &mut StdRng::seed_from_u64(1),
+        )
+    }
+
+    #[test]
+    fn targets_resolve_against_the_observed_view() {
+        assert_eq!(
+            resolve_one(Target::LeaderOf(orders0())).unwrap(),
+            ["kafka-2"]
+        );
+        assert_eq!(resolve_one(Target::Controller).unwrap(), ["kafka-3"]);
+        assert_eq!(
+            resolve_one(Target::FollowersOf(orders0())).unwrap(),
+            ["kafka-3", "kafka-1"]
+        );
+        // One follower, never the controller when another follower exists.
+        assert_eq!(
+            resolve_one(Target::FollowerOf(orders0())).unwrap(),
+            ["kafka-1"]
+        );
+        assert_eq!(resolve_one(Target::AllButOne).unwrap().len(), 2);
+        let missing = PartitionRef {
+            topic: "orders".into(),
+            partition: 9,
+        };
+        let e = resolve_one(Target::LeaderOf(missing)).unwrap_err();
+        assert!(
+            e.contains("orders/9") && e.contains("not in the observed metadata"),
+            "{e}"
+        );
+        let e = resolve_one(Target::SameAs("kill-it".into())).unwrap_err();
+        assert!(e.contains("no fault step named kill-it"), "{e}");
+        assert!(resolve_one(Target::Service("nope".into())).is_err());
+    }
+
+    #[tokio::test]
+    async fn heal_all_reverts_the_newest_first_and_a_step_heal_only_its_own() {
+        let (fake, c) = (Fake::default(), cluster());
+        let (mut f, _rx) = faults(&fake, &c);
+        f.inject(
+            "k",
+            &spec(FaultKind::Kill, Target::LeaderOf(orders0())),
+            &view(),
+        )
+        .await
+        .unwrap();
+        f.inject("p", &spec(FaultKind::Pause, Target::Controller), &view())
+            .await
+            .unwrap();
+        let mut cut = spec(FaultKind::Partition, Target::Service("kafka-1".into()));
+        cut.peers = vec![Target::AllBrokers];
+        f.inject("c", &cut, &view()).await.unwrap();
+        assert_eq!(*f.down_on_purpose.lock().unwrap(), ["kafka-2"]);
+
+        f.heal(HealTarget::Step("p")).await.unwrap();
+        f.heal(HealTarget::All).await.unwrap();
+        assert_eq!(
+            *fake.calls.lock().unwrap(),
+            [
+                "Kill kafka-2",
+                "Pause kafka-3",
+                "partition kafka-1 from kafka-2,kafka-3",
+                "Unpause kafka-3",
+                "heal-partition kafka-1 rule-kafka-1",
+                "retire kafka-1",
+                "Start kafka-2",
+            ]
+        );
+        assert!(f.active.is_empty());
+        assert!(f.down_on_purpose.lock().unwrap().is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_fault_that_fails_half_way_is_still_reverted() {
+        // The followers are kafka-3 then kafka-1: the second pause fails.
+        let fake = Fake {
+            fail: vec!["Pause kafka-1".into()],
+            ..Default::default()
+        };
+        let c = cluster();
+        let (mut f, _rx) = faults(&fake, &c);
+        let both = spec(FaultKind::Pause, Target::FollowersOf(orders0()));
+        assert!(f.inject("p", &both, &view()).await.is_err());
+        assert_eq!(f.active.len(), 1, "registered before it was applied");
+        f.heal(HealTarget::All).await.unwrap();
+        assert_eq!(
+            *fake.calls.lock().unwrap(),
+            [
+                "Pause kafka-3",
+                "Pause kafka-1",
+                "Unpause kafka-3",
+                "Unpause kafka-1"
+            ]
+        );
+    }
+
+    #[tokio::test]
+    async fn netem_faults_are_a_capability_error_and_touch_nothing() {
+        let (fake, c) = (Fake::default(), cluster());
+        let (mut f, _rx) = faults(&fake, &c);
+        let e = f
+            .inject("d", &spec(FaultKind::Delay, Target::Controller), &view())
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(e, FaultError::Platform(PlatformError::Capability(_))),
+            "{e}"
+        );
+        assert!(fake.calls.lock().unwrap().is_empty());
+    }
+
+    #[tokio::test]
+    async fn fault_times_come_from_the_platform_events_and_the_resolution_is_recorded() {
+        let (fake, c) = (Fake::default(), cluster());
+        let (mut f, mut rx) = faults(&fake, &c);
+        f.inject(
+            "k",
+            &spec(FaultKind::Kill, Target::LeaderOf(orders0())),
+            &view(),
+        )
+        .await
+        .unwrap();
+        let event = rx.try_recv().unwrap();
+        match event.kind {
+            EventKind::FaultInjected {
+                resolved,
+                broker_ids,
+                source,
+                ..
+            } => {
+                assert_eq!(resolved, ["kafka-2"]);
+                assert_eq!(broker_ids, [2]);
+                assert_eq!(source, TimeSource::DockerEvent);
+            }
+            other => panic!("{other:?}"),
+        }
+        // `same-as` finds what the step hit.
+        f.inject(
+            "again",
+            &spec(FaultKind::Pause, Target::SameAs("k".into())),
+            &view(),
+        )
+        .await
+        .unwrap();
+        assert_eq!(fake.calls.lock().unwrap().last().unwrap(), "Pause kafka-2");
     }
 }

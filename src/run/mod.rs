@@ -2,29 +2,38 @@
 //! (reused when its configuration is unchanged) → one event stream per run → analysis →
 //! reports. Interrupts heal first, then write a partial report.
 
+mod background;
 mod conditions;
 mod docker_events;
-mod execute;
+mod docker_platform;
 mod faults;
+pub mod observe;
 pub mod observer;
 mod outcome;
 pub mod prepare;
+mod progress;
 mod reports;
+mod session;
+pub mod shutdown;
 pub mod signals;
+mod steps;
+mod topics;
 
-pub use outcome::worst_exit_code;
+pub use faults::FaultError;
+pub use outcome::{exit_code_of, worst_exit_code};
 pub use prepare::{prepare, prepare_all, ComposeOverrides, Prepared, PreparedVariant};
-pub use reports::result_of;
+pub use progress::{Reporter, RunnerEvent};
+pub use reports::{analyze_and_write, result_of, unwritten_error};
 
-use crate::cli::Progress;
 use crate::docker::{self, cluster};
 use crate::error::{exit, Error};
-use crate::events::EventKind;
+use crate::events::{EventKind, RunOutcome};
 use crate::experiment::{Experiment, FaultKind};
-use crate::report::RunResult;
+use crate::model::RunResult;
+use shutdown::{Shutdown, ShutdownTrigger};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
-use tokio::sync::{oneshot, watch};
+use tokio::sync::oneshot;
 
 #[derive(Debug, clap::Args)]
 pub struct RunArgs {
@@ -66,42 +75,47 @@ pub fn all_errors(mut errors: Vec<Error>) -> Result<(), Error> {
     }
 }
 
-pub async fn run_cli(args: RunArgs) -> Result<i32, Error> {
+pub async fn run_cli(args: RunArgs, reporter: &dyn Reporter) -> Result<i32, Error> {
     // Everything is validated before any cluster starts; every error is reported.
     let (plans, errors) = prepare::prepare_all(&args.files, &args.compose);
     all_errors(errors)?;
     if args.dry_run {
-        return dry_run(&plans, args.fresh).await;
+        return dry_run(&plans, args.fresh, reporter).await;
     }
     let served = crate::serve::ForRun::start(&args.serve, &args.reports).await?;
-    let progress = Progress::new();
     let docker = docker::connect().await?;
     // What an earlier killed run left behind (its owner process is gone) is healed first.
     for done in docker::sweep::sweep_orphans(&docker).await? {
-        progress.line(&format!("orphan sweep: {done}"));
+        reporter.report(RunnerEvent::Line(&format!("orphan sweep: {done}")));
     }
-    let (interrupt_tx, interrupt) = watch::channel(false);
+    let (trigger, shutdown) = Shutdown::new();
     let (abort_tx, abort_rx) = oneshot::channel();
     let current_cluster: Arc<Mutex<Option<String>>> = Arc::new(Mutex::new(None));
-    let handler = spawn_signal_handler(
-        interrupt_tx,
-        current_cluster.clone(),
-        docker.clone(),
-        abort_tx,
-    );
+    let handler = spawn_signal_handler(trigger, current_cluster.clone(), docker.clone(), abort_tx);
     // The second signal ends the run at once (its faults were healed by the handler); the
     // caller exits 130.
     let aborted = async {
         match abort_rx.await {
-            Ok(()) => (),
+            Ok(healed) => healed,
             Err(_) => std::future::pending().await,
         }
     };
+    let announce = async {
+        shutdown.wait().await;
+        reporter.report(RunnerEvent::Line(
+            "interrupted: healing every fault, then writing a partial report (again to abort at once)",
+        ));
+        std::future::pending::<()>().await
+    };
     let outcome = tokio::select! {
-        outcome = run_all(&docker, &plans, &args, &progress, interrupt, &current_cluster) => outcome,
-        () = aborted => {
-            progress.finish();
-            eprintln!("aborted: network rules cleared and containers unpaused; no report written (`chaos clean` heals anything left)");
+        outcome = run_all(&docker, &plans, &args, reporter, shutdown.clone(), &current_cluster) => outcome,
+        () = announce => unreachable!("the announcement never ends"),
+        healed = aborted => {
+            match healed {
+                Ok(()) => reporter.report(RunnerEvent::Line("aborted: network rules cleared and containers unpaused; no report written (`chaos clean` heals anything left)")),
+                Err(e) => reporter.report(RunnerEvent::Warning(&format!("aborted, but healing failed: {e}; run `chaos clean`"))),
+            }
+            reporter.report(RunnerEvent::Finished);
             Ok(exit::INTERRUPTED)
         }
     };
@@ -116,7 +130,7 @@ pub async fn run_cli(args: RunArgs) -> Result<i32, Error> {
 
 /// `chaos run --dry-run`: the plan, without changing anything. Docker is asked (read-only)
 /// whether a matching cluster runs; when it cannot be reached the answer is "unknown".
-async fn dry_run(plans: &[Prepared], fresh: bool) -> Result<i32, Error> {
+async fn dry_run(plans: &[Prepared], fresh: bool, reporter: &dyn Reporter) -> Result<i32, Error> {
     use std::collections::HashMap;
     let docker = tokio::time::timeout(std::time::Duration::from_secs(5), docker::connect())
         .await
@@ -153,7 +167,7 @@ async fn dry_run(plans: &[Prepared], fresh: bool) -> Result<i32, Error> {
         ));
     }
     text.push_str("dry run: nothing was started, stopped or changed\n");
-    crate::cli::out(&text);
+    reporter.report(RunnerEvent::Output(&text));
     Ok(exit::PASSED)
 }
 
@@ -161,12 +175,11 @@ async fn run_all(
     docker: &bollard::Docker,
     plans: &[Prepared],
     args: &RunArgs,
-    progress: &Progress,
-    interrupt: watch::Receiver<bool>,
+    reporter: &dyn Reporter,
+    shutdown: Shutdown,
     current_cluster: &Mutex<Option<String>>,
 ) -> Result<i32, Error> {
-    let say = |m: &str| progress.say(m);
-    let github = crate::cli::github::on_github_actions();
+    let say = |m: &str| reporter.report(RunnerEvent::Status(m));
     let mut results: Vec<RunResult> = Vec::new();
     let mut codes = Vec::new();
     let mut clusters_used: Vec<String> = Vec::new();
@@ -175,49 +188,49 @@ async fn run_all(
         let file = &prepared.file;
         for variant in &prepared.variants {
             for repeat in 1..=exp.repeat.max(1) {
-                if *interrupt.borrow() {
+                if shutdown.is_set() {
                     break 'files;
                 }
                 let label = variant_label(exp, &variant.name, repeat);
-                progress.line(&format!("== {label}"));
+                reporter.report(RunnerEvent::Line(&format!("== {label}")));
                 let outcome = run_variant(
                     docker,
                     file,
                     variant,
                     repeat,
                     args,
-                    &say,
-                    interrupt.clone(),
+                    reporter,
+                    shutdown.clone(),
                     current_cluster,
                 )
                 .await;
                 // Whatever happened, the cluster this variant started is ours to remove.
-                if let Some(name) = current_cluster.lock().ok().and_then(|c| c.clone()) {
+                let current = current_cluster
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .clone();
+                if let Some(name) = current {
                     if !clusters_used.contains(&name) {
                         clusters_used.push(name);
                     }
                 }
                 match outcome {
                     Ok((result, dir, _)) => {
-                        progress.result(&crate::cli::style::verdicts(
-                            &crate::report::render_table(&result),
-                            crate::cli::style::stderr_colored(),
-                        ));
-                        progress.line(&format!("reports: {}", dir.display()));
-                        if github {
-                            let text = std::fs::read_to_string(file).unwrap_or_default();
-                            for a in
-                                crate::cli::github::expectation_annotations(file, &text, &result)
-                            {
-                                println!("{a}");
-                            }
+                        reporter.report(RunnerEvent::VariantFinished {
+                            result: &result,
+                            dir: &dir,
+                            experiment_file: file,
+                        });
+                        codes.push(outcome::exit_code_of(&result, shutdown.is_set()));
+                        if let Err(e) = append_history(&args.reports, &result) {
+                            reporter.report(RunnerEvent::Warning(&format!(
+                                "history.jsonl not updated: {e}"
+                            )));
                         }
-                        codes.push(outcome::exit_code_of(&result, *interrupt.borrow()));
-                        append_history(&args.reports, &result);
                         results.push(result);
                     }
                     Err(e) => {
-                        progress.error(&format!("error: {e}"));
+                        reporter.report(RunnerEvent::VariantFailed { error: &e });
                         codes.push(e.exit_code());
                         if matches!(e, Error::Interrupted) {
                             break 'files;
@@ -227,6 +240,26 @@ async fn run_all(
             }
         }
     }
+    write_suite_reports(&results, args, reporter)?;
+    if !args.keep {
+        for name in &clusters_used {
+            say(&format!(
+                "removing cluster {name} (use --keep to leave it running)"
+            ));
+            cluster::down(docker, Some(name)).await?;
+        }
+    }
+    reporter.report(RunnerEvent::Finished);
+    Ok(worst_exit_code(&codes))
+}
+
+/// What a suite of runs adds to each run's own reports: the comparison of the variants and
+/// repeats of each experiment (page and terminal), the JUnit file, the markdown summary.
+fn write_suite_reports(
+    results: &[RunResult],
+    args: &RunArgs,
+    reporter: &dyn Reporter,
+) -> Result<(), Error> {
     // Variants and repeats of one experiment side by side (different experiments are not
     // comparable).
     let mut names: Vec<&str> = results.iter().map(|r| r.experiment.as_str()).collect();
@@ -243,109 +276,45 @@ async fn run_all(
                 &page,
                 crate::report::render_matrix_html(&group).as_bytes(),
             ) {
-                eprintln!("{}: {e}", page.display());
+                reporter.report(RunnerEvent::Warning(&format!("{}: {e}", page.display())));
             }
-            progress.result(&crate::report::render_comparison(&group));
-            for d in crate::report::differences_beyond_noise(&group) {
-                progress.result(&format!("beyond noise: {d}"));
-            }
+            reporter.report(RunnerEvent::Comparison {
+                table: &crate::report::render_comparison(&group),
+                beyond_noise: &crate::report::differences_beyond_noise(&group),
+            });
         }
     }
     if let Some(path) = &args.junit {
-        let bytes = crate::report::render_junit(&results).map_err(Error::Io)?;
+        let bytes = crate::report::render_junit(results).map_err(Error::Infrastructure)?;
         crate::report::write_atomically(path, &bytes)?;
     }
     if let Some(path) = &args.summary_md {
         let mut md = String::new();
-        for r in &results {
+        for r in results {
             md.push_str(&crate::report::render_markdown(r));
             md.push('\n');
         }
 
         append_or_write(path, md.as_bytes())?;
     }
-    if !args.keep {
-        for name in &clusters_used {
-            say(&format!(
-                "removing cluster {name} (use --keep to leave it running)"
-            ));
-            cluster::down(docker, Some(name)).await?;
-        }
-    }
-    progress.finish();
-    Ok(worst_exit_code(&codes))
+    Ok(())
 }
 
 /// One line per run in `<reports>/history.jsonl`, for `chaos trend`.
-fn append_history(reports: &Path, result: &RunResult) {
+fn append_history(reports: &Path, result: &RunResult) -> std::io::Result<()> {
     use std::io::Write;
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs())
         .unwrap_or(0);
     let entry = crate::report::trend::HistoryEntry::of(result, now);
-    if let Ok(mut line) = serde_json::to_vec(&entry) {
-        line.push(b'\n');
-        let file = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(reports.join("history.jsonl"));
-        if let Err(e) = file.and_then(|mut f| f.write_all(&line)) {
-            eprintln!("history.jsonl not updated: {e}");
-        }
-    }
-}
-
-/// `chaos trend`: the latest run of each experiment against the previous ones. With `json`,
-/// one JSON document on stdout instead of the text.
-pub fn trend(history: &Path, previous: usize, ratio: f64, json: bool) -> Result<i32, Error> {
-    let text = std::fs::read_to_string(history)
-        .map_err(|e| Error::Invalid(format!("{}: {e}", history.display())))?;
-    let mut unreadable = 0usize;
-    let entries: Vec<crate::report::trend::HistoryEntry> = text
-        .lines()
-        .filter(|l| !l.trim().is_empty())
-        .filter_map(|l| {
-            let entry = serde_json::from_str(l).ok();
-            unreadable += usize::from(entry.is_none());
-            entry
-        })
-        .collect();
-    let regressions = crate::report::trend::regressions(&entries, previous, ratio, 500.0);
-    let code = if regressions.is_empty() {
-        exit::PASSED
-    } else {
-        exit::EXPECTATIONS_FAILED
-    };
-    if json {
-        let value = serde_json::json!({
-            "history": history,
-            "runs": entries.len(),
-            "unreadable_lines": unreadable,
-            "previous": previous,
-            "ratio": ratio,
-            "regression": !regressions.is_empty(),
-            "regressions": regressions,
-        });
-        crate::cli::out(&format!(
-            "{}\n",
-            serde_json::to_string_pretty(&value).unwrap_or_default()
-        ));
-        return Ok(code);
-    }
-    println!("{} runs in {}", entries.len(), history.display());
-    if regressions.is_empty() {
-        println!("no regression against the previous {previous} runs");
-        return Ok(code);
-    }
-    let color = crate::cli::style::stdout_colored();
-    for r in &regressions {
-        println!(
-            "{} {r}",
-            crate::cli::style::paint("REGRESSION", crate::cli::style::Verdict::Fail, color)
-        );
-    }
-    Ok(code)
+    let mut line = serde_json::to_vec(&entry)?;
+    line.push(b'\n');
+    std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(reports.join("history.jsonl"))?
+        .write_all(&line)
 }
 
 /// $GITHUB_STEP_SUMMARY is appended to; other files are replaced.
@@ -374,43 +343,136 @@ fn variant_label(exp: &Experiment, variant: &str, repeat: u32) -> String {
     label
 }
 
-#[allow(clippy::too_many_arguments)]
+#[allow(clippy::too_many_arguments)] // the variant, where it runs, and the run's three channels
 async fn run_variant(
     docker: &bollard::Docker,
     file: &Path,
     variant: &PreparedVariant,
     repeat: u32,
     args: &RunArgs,
-    say: &(dyn Fn(&str) + Sync),
-    interrupt: watch::Receiver<bool>,
+    reporter: &dyn Reporter,
+    shutdown: Shutdown,
     current_cluster: &Mutex<Option<String>>,
 ) -> Result<(RunResult, PathBuf, String), Error> {
+    let say = &|m: &str| reporter.report(RunnerEvent::Status(m));
     let exp = &variant.experiment;
-    let variant_name = variant.name.as_str();
-    let plan = &variant.plan;
+    *current_cluster.lock().unwrap_or_else(|e| e.into_inner()) = Some(variant.plan.cluster.clone());
+    let cluster = ready_cluster(docker, file, variant, args, say, &shutdown).await?;
+    let dir = reports::run_dir(&args.reports, &exp.name, &variant.name, repeat)?;
+    let recorder = reports::Recorder::start(&dir)?;
+    let sink = recorder.sink();
+    let seed = exp.seed.unwrap_or_else(|| rand::random::<u32>() as u64);
+    record_start(docker, &cluster, variant, seed, &sink).await;
+    let ctx = session::RunContext {
+        docker: Some(docker),
+        cluster: &cluster,
+        experiment: exp,
+        sink: sink.clone(),
+        seed,
+        producer_id: rand::random(),
+        progress: say,
+    };
+    let outcome = execute_catching_panics(&ctx, shutdown).await;
+    let (result, dir) = close_run(
+        recorder,
+        dir,
+        outcome,
+        Some((docker, &cluster.name)),
+        reporter,
+    )
+    .await?;
+    Ok((result, dir, cluster.name.clone()))
+}
+
+/// Ends a run: its outcome recorded (and, on an error, every fault of ours healed once more),
+/// the reports written from the events. A run that failed still has its partial report; the
+/// error decides the exit code.
+async fn close_run(
+    recorder: reports::Recorder,
+    dir: PathBuf,
+    outcome: Result<(), Error>,
+    heal: Option<(&bollard::Docker, &str)>,
+    reporter: &dyn Reporter,
+) -> Result<(RunResult, PathBuf), Error> {
+    let sink = recorder.sink();
+    let finished = match &outcome {
+        Ok(()) => RunOutcome::Completed,
+        Err(Error::Interrupted) => RunOutcome::Interrupted,
+        Err(_) => RunOutcome::Aborted,
+    };
+    if let Err(e) = &outcome {
+        sink.emit(EventKind::Error {
+            message: e.to_string(),
+        });
+        // Belt and braces: whatever the fault registry did, nothing of ours stays faulted.
+        if let Some((docker, cluster)) = heal {
+            if let Err(heal) = docker::faults::heal_everything(docker, cluster).await {
+                sink.emit(EventKind::Error {
+                    message: format!("heal everything: {heal}"),
+                });
+            }
+        }
+    }
+    sink.emit(EventKind::RunFinished { outcome: finished });
+    drop(sink);
+    let (events, events_unwritten) = recorder.finish().await?;
+    let (result, mut unwritten) = reports::analyze_and_write(&dir, &events);
+    unwritten.splice(0..0, events_unwritten);
+    if !unwritten.is_empty() {
+        // Nothing measured is lost: the table goes to the terminal before the error.
+        reporter.report(RunnerEvent::PartialResult {
+            result: &result,
+            dir: &dir,
+        });
+        return Err(reports::unwritten_error(&dir, &unwritten));
+    }
+    match outcome {
+        Ok(()) | Err(Error::Interrupted) => Ok((result, dir)),
+        Err(e) => {
+            // A partial report is written; the error still decides the exit code.
+            reporter.report(RunnerEvent::Line(&format!(
+                "partial report written to {}",
+                dir.display()
+            )));
+            Err(e)
+        }
+    }
+}
+
+/// The variant's cluster, up and ready: images built when they are ours, a running cluster
+/// reused when it was started from the same configuration, the kernel asked for what the
+/// faults need, and a fresh cluster warmed up.
+async fn ready_cluster(
+    docker: &bollard::Docker,
+    file: &Path,
+    variant: &PreparedVariant,
+    args: &RunArgs,
+    say: &(dyn Fn(&str) + Sync),
+    shutdown: &Shutdown,
+) -> Result<cluster::Cluster, Error> {
+    let exp = &variant.experiment;
     // Service images and, for network faults, the sidecar's: built when they are ours.
     docker::images::ensure_for(docker, &variant.images, say).await?;
-    if let Ok(mut c) = current_cluster.lock() {
-        *c = Some(plan.cluster.clone());
-    }
     let options = cluster::UpOptions {
         reuse: exp.cluster.reuse && !args.fresh,
         ready_timeout: exp.cluster.ready_timeout,
         progress: say,
     };
-    let cluster =
-        execute::unless_interrupted(&interrupt, cluster::up(docker, plan, &options)).await??;
+    let cluster = shutdown
+        .guard(cluster::up(docker, &variant.plan, &options))
+        .await??;
     say(&format!(
         "cluster {} ready in {:.1} s{}",
         cluster.name,
         cluster.ready_after.as_secs_f64(),
         if cluster.reused { " (reused)" } else { "" }
     ));
-    if exp.steps.iter().any(|s| {
+    let needs_netem = exp.steps.iter().any(|s| {
         s.fault
             .as_ref()
             .is_some_and(|f| matches!(f.kind, FaultKind::Delay | FaultKind::Loss))
-    }) {
+    });
+    if needs_netem {
         let probe = cluster
             .services
             .first()
@@ -429,23 +491,32 @@ async fn run_variant(
             "warming up the fresh cluster for {} (unmeasured)",
             humantime::format_duration(exp.cluster.warm_up)
         ));
-        execute::unless_interrupted(&interrupt, execute::warm_up(&cluster, exp.cluster.warm_up))
+        shutdown
+            .guard(topics::warm_up(&cluster, exp.cluster.warm_up))
             .await??;
     }
-    if execute::is_interrupted(&interrupt) {
+    if shutdown.is_set() {
         return Err(Error::Interrupted);
     }
-    let dir = reports::run_dir(&args.reports, &exp.name, variant_name, repeat)?;
-    let recorder = reports::Recorder::start(&dir)?;
-    let sink = recorder.sink();
-    let seed = exp.seed.unwrap_or_else(|| rand::random::<u32>() as u64);
-    let settings = reports::settings_in_force(docker, &cluster).await;
+    Ok(cluster)
+}
+
+/// The run's first event: what ran where, with the settings in force and the expectations.
+async fn record_start(
+    docker: &bollard::Docker,
+    cluster: &cluster::Cluster,
+    variant: &PreparedVariant,
+    seed: u64,
+    sink: &crate::clock::EventSink,
+) {
+    let exp = &variant.experiment;
+    let settings = reports::settings_in_force(cluster).await;
     sink.emit(EventKind::RunStarted {
         experiment: exp.name.clone(),
-        variant: (!variant_name.is_empty()).then(|| variant_name.to_string()),
+        variant: (!variant.name.is_empty()).then(|| variant.name.clone()),
         cluster_name: cluster.name.clone(),
-        cluster_mode: cluster.mode.clone(),
-        kafka_version: reports::kafka_version(docker, &cluster).await,
+        cluster_mode: cluster.mode,
+        kafka_version: reports::kafka_version(docker, cluster).await,
         observer_period_us: exp.observer.period.as_micros() as u64,
         brokers: cluster
             .brokers()
@@ -462,169 +533,50 @@ async fn run_variant(
             message: why.clone(),
         });
     }
-    let ctx = execute::RunContext {
-        docker,
-        cluster: &cluster,
-        experiment: exp,
-        sink: sink.clone(),
-        seed,
-        producer_id: rand::random(),
-        progress: say,
-    };
-    // A panic inside the run (a bug of ours) must not leave faults in force: it becomes an
-    // error, so the heal below and the partial report still happen.
-    let outcome = {
-        use futures_util::FutureExt;
-        std::panic::AssertUnwindSafe(execute::execute(&ctx, interrupt))
-            .catch_unwind()
-            .await
-            .unwrap_or_else(|panic| {
-                let what = panic
-                    .downcast_ref::<&str>()
-                    .map(|s| s.to_string())
-                    .or_else(|| panic.downcast_ref::<String>().cloned())
-                    .unwrap_or_else(|| "unknown".into());
-                Err(Error::Io(format!("internal error (a panic: {what})")))
-            })
-    };
-    let finished = match &outcome {
-        Ok(()) => "completed",
-        Err(Error::Interrupted) => "interrupted",
-        Err(_) => "aborted",
-    };
-    if let Err(e) = &outcome {
-        sink.emit(EventKind::Error {
-            message: e.to_string(),
-        });
-        // Belt and braces: whatever the fault registry did, nothing of ours stays faulted.
-        if let Err(heal) = docker::faults::heal_everything(docker, &cluster.name).await {
-            sink.emit(EventKind::Error {
-                message: format!("heal everything: {heal}"),
-            });
-        }
-    }
-    sink.emit(EventKind::RunFinished {
-        outcome: finished.into(),
-    });
-    let (events, events_unwritten) = recorder.finish().await?;
-    let (result, mut unwritten) = reports::analyze_and_write(&dir, &events);
-    unwritten.splice(0..0, events_unwritten);
-    if !unwritten.is_empty() {
-        // Nothing measured is lost: the table goes to the terminal before the error.
-        eprintln!("{}", crate::report::render_table(&result));
-        return Err(reports::unwritten_error(&dir, &unwritten));
-    }
-    if let Err(Error::Interrupted) = outcome {
-        return Ok((result, dir, cluster.name.clone()));
-    }
-    if let Err(e) = outcome {
-        // A partial report is written; the error still decides the exit code.
-        eprintln!("partial report written to {}", dir.display());
-        return Err(e);
-    }
-    Ok((result, dir, cluster.name.clone()))
+}
+
+/// A panic inside the run (a bug of ours) must not leave faults in force: it becomes an
+/// error, so the heal and the partial report still happen.
+async fn execute_catching_panics(
+    ctx: &session::RunContext<'_>,
+    shutdown: Shutdown,
+) -> Result<(), Error> {
+    use futures_util::FutureExt;
+    std::panic::AssertUnwindSafe(session::execute(ctx, shutdown))
+        .catch_unwind()
+        .await
+        .unwrap_or_else(|panic| {
+            let what = panic
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "unknown".into());
+            Err(Error::Panic(what))
+        })
 }
 
 /// First Ctrl-C / SIGTERM: stop the steps, heal, write a partial report. Second (either
 /// kind): heal the network and unpause right now, then tell the run to end (exit 130).
 fn spawn_signal_handler(
-    tx: watch::Sender<bool>,
+    trigger: ShutdownTrigger,
     current: Arc<Mutex<Option<String>>>,
     docker: bollard::Docker,
-    abort: oneshot::Sender<()>,
+    abort: oneshot::Sender<Result<(), docker::DockerError>>,
 ) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
-        let second = signals::first_stops_second_aborts(signals::os_interrupts(), &tx, |_| {
-            eprintln!("\ninterrupted: healing every fault, then writing a partial report (again to abort at once)");
-        })
-        .await;
+        let second =
+            signals::first_stops_second_aborts(signals::os_interrupts(), &trigger, |_| {}).await;
         if second.is_none() {
             return;
         }
-        let name = current.lock().ok().and_then(|c| c.clone());
-        if let Some(name) = name {
-            let _ = docker::faults::heal_everything(&docker, &name).await;
-        }
-        let _ = abort.send(());
+        let name = current.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        let healed = match name {
+            Some(name) => docker::faults::heal_everything(&docker, &name)
+                .await
+                .map(|_| ()),
+            None => Ok(()),
+        };
+        // The receiver is gone only when the run already ended: nothing left to abort.
+        let _ = abort.send(healed);
     })
-}
-
-/// `chaos report <dir>`: re-renders result.json, summary.md and the table from events.jsonl.
-pub fn rerender(dir: &Path) -> Result<i32, Error> {
-    let file = std::fs::File::open(dir.join("events.jsonl"))
-        .map_err(|e| Error::Invalid(format!("{}: {e}", dir.join("events.jsonl").display())))?;
-    let events = crate::events::read_events(std::io::BufReader::new(file))
-        .map_err(|e| Error::Invalid(format!("{}: {e}", dir.display())))?;
-    let (result, unwritten) = reports::analyze_and_write(dir, &events);
-    println!(
-        "{}",
-        crate::cli::style::verdicts(
-            &crate::report::render_table(&result),
-            crate::cli::style::stdout_colored()
-        )
-    );
-    if !unwritten.is_empty() {
-        return Err(reports::unwritten_error(dir, &unwritten));
-    }
-    Ok(outcome::exit_code_of(&result, false))
-}
-
-/// `chaos compare`: results re-derived from each run's events, side by side.
-pub fn compare(dirs: &[PathBuf], json: bool) -> Result<i32, Error> {
-    let mut runs: Vec<PathBuf> = Vec::new();
-    for d in dirs {
-        if d.join("events.jsonl").exists() {
-            runs.push(d.clone());
-        } else if d.is_dir() {
-            let mut inner: Vec<PathBuf> = std::fs::read_dir(d)?
-                .filter_map(|e| e.ok().map(|e| e.path()))
-                .filter(|p| p.join("events.jsonl").exists())
-                .collect();
-            inner.sort();
-            runs.extend(inner);
-        } else if d.is_file() {
-            // A shell glob over a reports directory also matches its pages (e.g. *-matrix.html).
-            eprintln!("{}: a file, not a run directory; skipped", d.display());
-        } else {
-            return Err(Error::Invalid(format!(
-                "{}: not a run directory (no events.jsonl)",
-                d.display()
-            )));
-        }
-    }
-    if runs.is_empty() {
-        return Err(Error::Invalid(
-            "no run directories given (each holds an events.jsonl)".into(),
-        ));
-    }
-    let mut results = Vec::new();
-    for dir in &runs {
-        let file = std::fs::File::open(dir.join("events.jsonl"))?;
-        let events = crate::events::read_events(std::io::BufReader::new(file))
-            .map_err(|e| Error::Invalid(format!("{}: {e}", dir.display())))?;
-        results.push(reports::result_of(&events));
-    }
-    let differences = crate::report::differences_beyond_noise(&results);
-    if json {
-        let value = serde_json::json!({
-            "runs": runs.iter().zip(&results).map(|(dir, result)| serde_json::json!({
-                "dir": dir,
-                "result": result,
-            })).collect::<Vec<_>>(),
-            "differences_beyond_noise": differences,
-        });
-        crate::cli::out(&format!(
-            "{}\n",
-            serde_json::to_string_pretty(&value).unwrap_or_default()
-        ));
-        return Ok(exit::PASSED);
-    }
-    println!("{}", crate::report::render_comparison(&results));
-    if differences.is_empty() {
-        println!("no difference beyond noise");
-    }
-    for d in differences {
-        println!("beyond noise: {d}");
-    }
-    Ok(exit::PASSED)
 }

@@ -1,18 +1,13 @@
 //! Exit codes of a run and of a suite (the worst outcome wins).
 
 use crate::error::exit;
-use crate::report::{RunResult, Status};
+use crate::model::RunResult;
 
 pub fn exit_code_of(result: &RunResult, interrupted: bool) -> i32 {
     if interrupted {
         return exit::INTERRUPTED;
     }
-    match result.status {
-        Status::Passed => exit::PASSED,
-        Status::Failed => exit::EXPECTATIONS_FAILED,
-        Status::Inconclusive => exit::INCONCLUSIVE,
-        Status::Aborted => exit::INFRASTRUCTURE,
-    }
+    result.status.exit_code()
 }
 
 /// Severity order: passed < failed < inconclusive < invalid < infrastructure < interrupted.

@@ -83,7 +83,7 @@ pub fn prepare(file: &Path, overrides: &ComposeOverrides) -> Result<Prepared, Ve
         let project = match composes.iter().find(|(p, _)| *p == path) {
             Some((_, project)) => project.clone(),
             None => {
-                let project = match crate::cli::load_compose_files(
+                let project = match crate::compose::files::load(
                     std::slice::from_ref(&path),
                     &overrides.env_files,
                     overrides.project_name.as_deref(),

@@ -6,7 +6,7 @@ use crate::clock::{Clock, EventSink};
 use crate::docker::cluster::Cluster;
 use crate::error::Error;
 use crate::events::{Event, EventKind, EventWriter};
-use crate::report::RunResult;
+use crate::model::RunResult;
 use std::path::{Path, PathBuf};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
@@ -37,7 +37,7 @@ pub fn run_dir(
         n += 1;
         dir = root.join(format!("{name}-{stamp}-{n}"));
     }
-    std::fs::create_dir_all(&dir).map_err(|e| Error::Io(format!("{}: {e}", dir.display())))?;
+    std::fs::create_dir_all(&dir).map_err(Error::io(dir.display()))?;
     Ok(dir)
 }
 
@@ -104,7 +104,9 @@ impl Recorder {
     /// Waits for RunFinished; returns every event, and the write error of events.jsonl if
     /// the file could not be written whole.
     pub async fn finish(self) -> Result<(Vec<Event>, Option<String>), Error> {
-        self.writer.await.map_err(|e| Error::Io(e.to_string()))?
+        self.writer
+            .await
+            .map_err(Error::task("the events writer"))?
     }
 }
 
@@ -160,7 +162,7 @@ pub fn analyze_and_write(dir: &Path, events: &[Event]) -> (RunResult, Vec<String
 /// (printed as the table) and, unless it is among them, in events.jsonl.
 pub fn unwritten_error(dir: &Path, unwritten: &[String]) -> Error {
     let events_kept = !unwritten.iter().any(|u| u.starts_with("events.jsonl"));
-    Error::Io(format!(
+    Error::Infrastructure(format!(
         "could not write every report in {}: {}\n  hint: free disk space or pass --reports on another disk; {}",
         dir.display(),
         unwritten.join("; "),
@@ -173,10 +175,7 @@ pub fn unwritten_error(dir: &Path, unwritten: &[String]) -> Error {
 }
 
 /// Broker settings that decide the numbers, as the broker reports them (defaults included).
-pub async fn settings_in_force(
-    _docker: &bollard::Docker,
-    cluster: &Cluster,
-) -> Vec<(String, String)> {
+pub async fn settings_in_force(cluster: &Cluster) -> Vec<(String, String)> {
     const KEYS: &[&str] = &[
         "zookeeper.session.timeout.ms",
         "replica.lag.time.max.ms",
@@ -194,7 +193,7 @@ pub async fn settings_in_force(
     let mut settings = crate::kafka::admin::broker_settings(&addr, id, KEYS)
         .await
         .unwrap_or_default();
-    if cluster.mode == "kraft" {
+    if cluster.mode == crate::events::ClusterMode::Kraft {
         settings.retain(|(k, _)| k != "zookeeper.session.timeout.ms");
     } else {
         settings.retain(|(k, _)| !k.starts_with("broker."));

@@ -3,8 +3,8 @@
 //! network rules and unpausing). The sequence logic is generic over a stream of signals so
 //! that it is tested without sending real ones.
 
+use super::shutdown::ShutdownTrigger;
 use futures_util::{Stream, StreamExt};
-use tokio::sync::watch;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Interrupt {
@@ -19,7 +19,7 @@ pub enum Interrupt {
 /// before a second signal.
 pub async fn first_stops_second_aborts<S>(
     mut signals: S,
-    stop: &watch::Sender<bool>,
+    stop: &ShutdownTrigger,
     on_first: impl FnOnce(Interrupt),
 ) -> Option<Interrupt>
 where
@@ -27,7 +27,7 @@ where
 {
     let first = signals.next().await?;
     on_first(first);
-    let _ = stop.send(true);
+    stop.trigger();
     signals.next().await
 }
 
@@ -62,7 +62,7 @@ mod tests {
     use std::time::Duration;
 
     async fn sequence(signals: Vec<Interrupt>) -> (Option<Interrupt>, bool, Option<Interrupt>) {
-        let (tx, rx) = watch::channel(false);
+        let (tx, rx) = crate::run::shutdown::Shutdown::new();
         let mut first = None;
         // The stream stays open after its items (as the OS's does): never-ending.
         let stream = futures_util::stream::iter(signals).chain(futures_util::stream::pending());
@@ -73,7 +73,7 @@ mod tests {
         .await
         .ok()
         .flatten();
-        let stopped = *rx.borrow();
+        let stopped = rx.is_set();
         (first, stopped, second)
     }
 

@@ -242,8 +242,9 @@ pub fn live_view(events: &[Arc<Event>]) -> LiveView {
                     .push((t, "", format!("run of {experiment} started")));
             }
             EventKind::Phase { name } => {
-                view.phase = Some(name.clone());
+                let name = kebab(name);
                 view.happenings.push((t, "", format!("phase: {name}")));
+                view.phase = Some(name);
             }
             EventKind::FaultInjected {
                 id, kind, resolved, ..
@@ -373,7 +374,8 @@ pub fn live_view(events: &[Arc<Event>]) -> LiveView {
             }
             EventKind::RunFinished { outcome } => {
                 view.finished = true;
-                view.happenings.push((t, "", format!("run {outcome}")));
+                view.happenings
+                    .push((t, "", format!("run {}", kebab(outcome))));
             }
             _ => {}
         }
@@ -385,6 +387,14 @@ pub fn live_view(events: &[Arc<Event>]) -> LiveView {
     }
     view.faults_in_force = fault_ids.into_iter().map(|(_, l, t)| (l, t)).collect();
     view
+}
+
+/// An enum of the event vocabulary as it reads in events.jsonl ("recovery-window").
+fn kebab(value: &impl serde::Serialize) -> String {
+    serde_json::to_value(value)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default()
 }
 
 fn opt_id(id: Option<i32>) -> String {
@@ -407,7 +417,7 @@ mod tests {
         ev(
             i,
             EventKind::Phase {
-                name: format!("p{i}"),
+                name: crate::events::RunPhase::Steps,
             },
         )
     }

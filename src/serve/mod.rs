@@ -211,7 +211,7 @@ pub async fn start(
     let listener = tokio::net::TcpListener::bind((bind, port))
         .await
         .map_err(|e| {
-            crate::error::Error::Io(format!(
+            crate::error::Error::Infrastructure(format!(
                 "cannot listen on {}: {e}\n  hint: another port with --port / --serve-port (0 picks a free one)",
                 SocketAddr::new(bind, port)
             ))

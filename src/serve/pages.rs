@@ -547,7 +547,7 @@ async fn cluster_body(wanted: Option<String>) -> Result<String, String> {
     let mut body = format!(
         "<h1>Cluster {}</h1><p class=\"sub\">{} mode · read-only view, refreshed on reload</p>",
         escape(&cluster.name),
-        escape(&cluster.mode)
+        cluster.mode
     );
     body.push_str("<h2>Services</h2><table id=\"services\"><thead><tr><th>service</th><th>container</th><th>state</th><th>role</th><th>host address</th></tr></thead><tbody>");
     for s in &cluster.services {
@@ -563,7 +563,7 @@ async fn cluster_body(wanted: Option<String>) -> Result<String, String> {
     body.push_str("</tbody></table>");
     let view = crate::kafka::metadata::snapshot(
         &cluster.bootstrap(),
-        cluster.mode == "kraft",
+        cluster.mode == crate::events::ClusterMode::Kraft,
         std::time::Duration::from_secs(3),
     )
     .await;

@@ -156,3 +156,57 @@ pub fn wait_for_events(reports: &Path, needle: &str, n: usize) {
     }
     panic!("no {needle} in time: {}", events_of(reports));
 }
+
+/// A `chaos run` child that cannot outlive its test: if the test fails while the run goes on,
+/// dropping this interrupts it (SIGINT: it heals), kills it after 60 s and sweeps with
+/// `chaos clean`, so the next test — which takes the cluster lock as soon as this one panics —
+/// never shares the cluster with an orphaned run.
+pub struct RunningChaos(pub std::process::Child);
+
+impl RunningChaos {
+    pub fn spawn(experiment: &str, reports: &Path) -> Self {
+        RunningChaos(
+            run_command(experiment, reports)
+                .spawn()
+                .expect("spawn chaos run"),
+        )
+    }
+}
+
+impl std::ops::Deref for RunningChaos {
+    type Target = std::process::Child;
+    fn deref(&self) -> &Self::Target {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for RunningChaos {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        &mut self.0
+    }
+}
+
+impl Drop for RunningChaos {
+    fn drop(&mut self) {
+        if !matches!(self.0.try_wait(), Ok(None)) {
+            return;
+        }
+        eprintln!("test ended with `chaos run` still going: interrupting it");
+        let _ = Command::new("kill")
+            .args(["-INT", &self.0.id().to_string()])
+            .status();
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while Instant::now() < deadline {
+            if !matches!(self.0.try_wait(), Ok(None)) {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+        let _ = Command::new(env!("CARGO_BIN_EXE_chaos"))
+            .arg("clean")
+            .current_dir(repo())
+            .output();
+    }
+}

@@ -9,82 +9,14 @@ use bollard::models::{
     NetworkingConfig, PortBinding, RestartPolicy, RestartPolicyNameEnum,
 };
 use bollard::query_parameters::{
-    CreateContainerOptionsBuilder, ListContainersOptionsBuilder, ListNetworksOptionsBuilder,
-    RemoveContainerOptionsBuilder,
+    CreateContainerOptionsBuilder, ListNetworksOptionsBuilder, RemoveContainerOptionsBuilder,
 };
 use bollard::Docker;
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-const ROLE_KIND: &str = "chaos.role-kind";
-const BOOTSTRAP: &str = "chaos.bootstrap";
-const NETWORK: &str = "chaos.network";
-
-#[derive(Debug, Clone, PartialEq)]
-pub struct RunningService {
-    pub name: String,
-    pub container_id: String,
-    pub container_name: String,
-    pub role: Role,
-    pub host_bootstrap: Option<String>,
-    /// Address on the cluster network (None while disconnected or stopped).
-    pub ip: Option<String>,
-    pub state: String,
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub struct Cluster {
-    pub name: String,
-    pub network: String,
-    pub mode: String,
-    pub config_hash: String,
-    pub services: Vec<RunningService>,
-    pub reused: bool,
-    pub ready_after: Duration,
-    /// Why a running cluster that could have been reused was replaced (it was not ready).
-    pub replaced_unready: Option<String>,
-}
-
-impl Cluster {
-    pub fn service(&self, name: &str) -> Option<&RunningService> {
-        self.services.iter().find(|s| s.name == name)
-    }
-    pub fn brokers(&self) -> Vec<(&RunningService, i32)> {
-        self.services
-            .iter()
-            .filter_map(|s| match s.role {
-                Role::Broker { id, .. } => Some((s, id)),
-                _ => None,
-            })
-            .collect()
-    }
-    pub fn broker_service(&self, id: i32) -> Option<&RunningService> {
-        self.brokers()
-            .into_iter()
-            .find(|(_, b)| *b == id)
-            .map(|(s, _)| s)
-    }
-    pub fn broker_id(&self, service: &str) -> Option<i32> {
-        self.brokers()
-            .into_iter()
-            .find(|(s, _)| s.name == service)
-            .map(|(_, id)| id)
-    }
-    /// (broker id, host address) of every broker.
-    pub fn bootstrap(&self) -> Vec<(i32, String)> {
-        self.brokers()
-            .into_iter()
-            .filter_map(|(s, id)| s.host_bootstrap.clone().map(|a| (id, a)))
-            .collect()
-    }
-    pub fn bootstrap_list(&self) -> String {
-        self.bootstrap()
-            .into_iter()
-            .map(|(_, a)| a)
-            .collect::<Vec<_>>()
-            .join(",")
-    }
-}
+pub use crate::docker::inventory::{attach, list, name_of, Cluster, RunningService};
+use crate::docker::inventory::{BOOTSTRAP, NETWORK, ROLE_KIND};
 
 /// What `up` does with a plan, given the containers of its cluster that exist.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -404,139 +336,18 @@ async fn create_and_start(
     Ok(())
 }
 
-/// Our containers (of one cluster, or all), running or not.
-pub async fn list(
-    docker: &Docker,
-    cluster: Option<&str>,
-) -> Result<Vec<bollard::models::ContainerSummary>, DockerError> {
-    let options = ListContainersOptionsBuilder::default()
-        .all(true)
-        .filters(&labels::filter(cluster))
-        .build();
-    let found = docker
-        .list_containers(Some(options))
-        .await
-        .map_err(api("list containers"))?;
-    // The label filter is the daemon's; check again before anything destructive.
-    Ok(found
-        .into_iter()
-        .filter(|c| labels::is_ours(c.labels.as_ref(), cluster))
-        .collect())
-}
-
-/// A listed container's name, without Docker's leading slash.
-pub fn name_of(c: &bollard::models::ContainerSummary) -> String {
-    c.names
-        .as_ref()
-        .and_then(|n| n.first())
-        .map(|n| n.trim_start_matches('/').to_string())
-        .unwrap_or_default()
-}
-
-/// True when a listed container is running.
-pub fn is_running(c: &bollard::models::ContainerSummary) -> bool {
-    c.state.as_ref().map(|s| s.to_string()).as_deref() == Some("running")
-}
-
-/// Builds the view of a running cluster from its containers' labels alone.
-pub async fn attach(docker: &Docker, cluster: Option<&str>) -> Result<Cluster, DockerError> {
-    let containers = list(docker, cluster).await?;
-    let mut names: Vec<String> = containers
-        .iter()
-        .filter_map(|c| c.labels.as_ref()?.get(labels::CLUSTER).cloned())
-        .collect();
-    names.sort();
-    names.dedup();
-    let name = match (cluster, names.as_slice()) {
-        (Some(c), _) => c.to_string(),
-        (None, [one]) => one.clone(),
-        (None, []) => {
-            return Err(DockerError::Other(
-                "no cluster is running\n  hint: chaos up -f compose/seed.yml".into(),
-            ))
-        }
-        (None, many) => {
-            return Err(DockerError::Other(format!(
-                "several clusters are running ({}); name one with --cluster",
-                many.join(", ")
-            )))
-        }
-    };
-    let mut services = Vec::new();
-    let mut network = format!("{name}-net");
-    let mut config_hash = String::new();
-    for c in containers
-        .iter()
-        .filter(|c| c.labels.as_ref().and_then(|l| l.get(labels::CLUSTER)) == Some(&name))
-    {
-        let l = c.labels.clone().unwrap_or_default();
-        if l.get(labels::ROLE).map(String::as_str) != Some("service") {
-            continue;
-        }
-        if let Some(n) = l.get(NETWORK) {
-            network = n.clone();
-        }
-        config_hash = l.get(labels::CONFIG_HASH).cloned().unwrap_or_default();
-        let ip = c
-            .network_settings
-            .as_ref()
-            .and_then(|n| n.networks.as_ref())
-            .and_then(|n| n.get(&network))
-            .and_then(|e| e.ip_address.clone())
-            .filter(|ip| !ip.is_empty());
-        services.push(RunningService {
-            name: l.get(labels::SERVICE).cloned().unwrap_or_default(),
-            container_id: c.id.clone().unwrap_or_default(),
-            container_name: c
-                .names
-                .as_ref()
-                .and_then(|n| n.first())
-                .map(|n| n.trim_start_matches('/').to_string())
-                .unwrap_or_default(),
-            role: Role::from_label(l.get(ROLE_KIND).map(String::as_str).unwrap_or("other")),
-            host_bootstrap: l.get(BOOTSTRAP).cloned(),
-            ip,
-            state: c.state.as_ref().map(|s| s.to_string()).unwrap_or_default(),
-        });
-    }
-    services.sort_by(|a, b| a.name.cmp(&b.name));
-    let mode = if services
-        .iter()
-        .any(|s| matches!(s.role, Role::Broker { kraft: true, .. }))
-    {
-        "kraft"
-    } else {
-        "zookeeper"
-    };
-    Ok(Cluster {
-        name,
-        network,
-        mode: mode.into(),
-        config_hash,
-        services,
-        reused: false,
-        ready_after: Duration::ZERO,
-        replaced_unready: None,
-    })
-}
-
 /// Removes our containers and networks (of one cluster, or all). Returns what it removed.
 pub async fn down(docker: &Docker, cluster: Option<&str>) -> Result<Vec<String>, DockerError> {
     let mut removed = Vec::new();
     for c in list(docker, cluster).await? {
         let Some(id) = c.id.clone() else { continue };
-        let name = c
-            .names
-            .as_ref()
-            .and_then(|n| n.first())
-            .cloned()
-            .unwrap_or(id.clone());
+        let name = name_of(&c);
         let options = RemoveContainerOptionsBuilder::default()
             .force(true)
             .v(true)
             .build();
         match docker.remove_container(&id, Some(options)).await {
-            Ok(()) => removed.push(format!("container {}", name.trim_start_matches('/'))),
+            Ok(()) => removed.push(format!("container {name}")),
             Err(bollard::errors::Error::DockerResponseServerError {
                 status_code: 404, ..
             }) => {}

@@ -4,7 +4,6 @@ pub mod lifecycle;
 pub mod plan;
 pub mod ready;
 
-pub use lifecycle::{
-    attach, decide_start, down, up, Cluster, RunningService, StartDecision, UpOptions,
-};
+pub use crate::docker::inventory::{attach, Cluster, RunningService};
+pub use lifecycle::{decide_start, down, up, StartDecision, UpOptions};
 pub use plan::{Plan, Role, ServicePlan};

@@ -3,44 +3,10 @@
 //! that a running cluster is reused only when it was started from the same one. Pure.
 
 use crate::compose::{ComposeProject, Service};
+pub use crate::docker::inventory::{mode_of, Role};
+use crate::events::ClusterMode;
 use indexmap::IndexMap;
 use sha2::{Digest, Sha256};
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Role {
-    ZooKeeper { client_port: u16 },
-    Broker { id: i32, kraft: bool },
-    Other,
-}
-
-impl Role {
-    pub fn as_label(&self) -> String {
-        match self {
-            Role::ZooKeeper { client_port } => format!("zookeeper:{client_port}"),
-            Role::Broker { id, kraft } => {
-                format!("broker:{id}:{}", if *kraft { "kraft" } else { "zookeeper" })
-            }
-            Role::Other => "other".into(),
-        }
-    }
-    pub fn from_label(s: &str) -> Role {
-        let parts: Vec<&str> = s.split(':').collect();
-        match parts.as_slice() {
-            ["zookeeper", port] => port
-                .parse()
-                .map(|client_port| Role::ZooKeeper { client_port })
-                .unwrap_or(Role::Other),
-            ["broker", id, mode] => id
-                .parse()
-                .map(|id| Role::Broker {
-                    id,
-                    kraft: *mode == "kraft",
-                })
-                .unwrap_or(Role::Other),
-            _ => Role::Other,
-        }
-    }
-}
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct ServicePlan {
@@ -139,16 +105,8 @@ impl Plan {
         })
     }
 
-    pub fn mode(&self) -> &'static str {
-        if self
-            .services
-            .iter()
-            .any(|s| matches!(s.role, Role::Broker { kraft: true, .. }))
-        {
-            "kraft"
-        } else {
-            "zookeeper"
-        }
+    pub fn mode(&self) -> ClusterMode {
+        mode_of(self.services.iter().map(|s| &s.role))
     }
 }
 
@@ -254,7 +212,7 @@ mod tests {
             Some("127.0.0.1:29092")
         );
         assert_eq!(plan.services[1].container_name, "seed-kafka-1");
-        assert_eq!(plan.mode(), "zookeeper");
+        assert_eq!(plan.mode(), ClusterMode::Zookeeper);
     }
 
     #[test]

@@ -8,7 +8,7 @@
 //! maps are merged recursively and other values replaced by the later file.
 
 use crate::compose::{self, ComposeError, ComposeProject};
-use crate::experiment::{read_text, InputError};
+use crate::input::{read_text, InputError};
 use serde_yaml_ng::{Mapping, Value};
 use std::path::{Path, PathBuf};
 

@@ -15,11 +15,12 @@ pub enum Status {
 impl Status {
     /// Documented exit codes: 0 passed, 1 failed, 3 inconclusive, 4 aborted (infrastructure).
     pub fn exit_code(&self) -> i32 {
+        use crate::error::exit;
         match self {
-            Status::Passed => 0,
-            Status::Failed => 1,
-            Status::Inconclusive => 3,
-            Status::Aborted => 4,
+            Status::Passed => exit::PASSED,
+            Status::Failed => exit::EXPECTATIONS_FAILED,
+            Status::Inconclusive => exit::INCONCLUSIVE,
+            Status::Aborted => exit::INFRASTRUCTURE,
         }
     }
     pub fn as_str(&self) -> &'static str {
@@ -92,8 +93,8 @@ pub struct LogCheck {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ClusterInfo {
     pub name: String,
-    /// "zookeeper" or "kraft".
-    pub mode: String,
+    /// None when the events hold no run-started.
+    pub mode: Option<crate::events::ClusterMode>,
     pub kafka_version: String,
     pub reused: bool,
     /// Settings in force that decide the numbers.
@@ -103,10 +104,17 @@ pub struct ClusterInfo {
     pub topic_settings: Vec<(String, Vec<crate::events::TopicSetting>)>,
 }
 
+impl ClusterInfo {
+    /// "zookeeper", "kraft", or "unknown" when the events hold no run-started.
+    pub fn mode_name(&self) -> &'static str {
+        self.mode.map_or("unknown", |m| m.as_str())
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FaultResult {
     pub id: String,
-    pub kind: String,
+    pub kind: crate::events::FaultKind,
     pub target: String,
     pub resolved: Vec<String>,
     pub at_ms: f64,
@@ -255,7 +263,7 @@ pub struct ConsumerGap {
 
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct WorkloadResult {
-    pub acks: String,
+    pub acks: crate::events::Acks,
     pub sent: u64,
     pub acked: u64,
     pub failed: u64,

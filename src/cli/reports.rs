@@ -1,0 +1,136 @@
+//! The commands that read saved runs — `chaos report`, `compare`, `trend` — and print them.
+
+use crate::error::{exit, Error};
+use std::path::{Path, PathBuf};
+
+/// `chaos trend`: the latest run of each experiment against the previous ones. With `json`,
+/// one JSON document on stdout instead of the text.
+pub fn trend(history: &Path, previous: usize, ratio: f64, json: bool) -> Result<i32, Error> {
+    let text = std::fs::read_to_string(history)
+        .map_err(|e| Error::Invalid(format!("{}: {e}", history.display())))?;
+    let mut unreadable = 0usize;
+    let entries: Vec<crate::report::trend::HistoryEntry> = text
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .filter_map(|l| {
+            let entry = serde_json::from_str(l).ok();
+            unreadable += usize::from(entry.is_none());
+            entry
+        })
+        .collect();
+    let regressions = crate::report::trend::regressions(&entries, previous, ratio, 500.0);
+    let code = if regressions.is_empty() {
+        exit::PASSED
+    } else {
+        exit::EXPECTATIONS_FAILED
+    };
+    if json {
+        let value = serde_json::json!({
+            "history": history,
+            "runs": entries.len(),
+            "unreadable_lines": unreadable,
+            "previous": previous,
+            "ratio": ratio,
+            "regression": !regressions.is_empty(),
+            "regressions": regressions,
+        });
+        super::out(&format!(
+            "{}\n",
+            serde_json::to_string_pretty(&value).unwrap_or_default()
+        ));
+        return Ok(code);
+    }
+    println!("{} runs in {}", entries.len(), history.display());
+    if regressions.is_empty() {
+        println!("no regression against the previous {previous} runs");
+        return Ok(code);
+    }
+    let color = super::style::stdout_colored();
+    for r in &regressions {
+        println!(
+            "{} {r}",
+            super::style::paint("REGRESSION", super::style::Verdict::Fail, color)
+        );
+    }
+    Ok(code)
+}
+
+/// `chaos report <dir>`: re-renders result.json, summary.md and the table from events.jsonl.
+pub fn rerender(dir: &Path) -> Result<i32, Error> {
+    let file = std::fs::File::open(dir.join("events.jsonl"))
+        .map_err(|e| Error::Invalid(format!("{}: {e}", dir.join("events.jsonl").display())))?;
+    let events = crate::events::read_events(std::io::BufReader::new(file))
+        .map_err(|e| Error::Invalid(format!("{}: {e}", dir.display())))?;
+    let (result, unwritten) = crate::run::analyze_and_write(dir, &events);
+    println!(
+        "{}",
+        super::style::verdicts(
+            &crate::report::render_table(&result),
+            super::style::stdout_colored()
+        )
+    );
+    if !unwritten.is_empty() {
+        return Err(crate::run::unwritten_error(dir, &unwritten));
+    }
+    Ok(crate::run::exit_code_of(&result, false))
+}
+
+/// `chaos compare`: results re-derived from each run's events, side by side.
+pub fn compare(dirs: &[PathBuf], json: bool) -> Result<i32, Error> {
+    let mut runs: Vec<PathBuf> = Vec::new();
+    for d in dirs {
+        if d.join("events.jsonl").exists() {
+            runs.push(d.clone());
+        } else if d.is_dir() {
+            let mut inner: Vec<PathBuf> = std::fs::read_dir(d)?
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| p.join("events.jsonl").exists())
+                .collect();
+            inner.sort();
+            runs.extend(inner);
+        } else if d.is_file() {
+            // A shell glob over a reports directory also matches its pages (e.g. *-matrix.html).
+            eprintln!("{}: a file, not a run directory; skipped", d.display());
+        } else {
+            return Err(Error::Invalid(format!(
+                "{}: not a run directory (no events.jsonl)",
+                d.display()
+            )));
+        }
+    }
+    if runs.is_empty() {
+        return Err(Error::Invalid(
+            "no run directories given (each holds an events.jsonl)".into(),
+        ));
+    }
+    let mut results = Vec::new();
+    for dir in &runs {
+        let file = std::fs::File::open(dir.join("events.jsonl"))?;
+        let events = crate::events::read_events(std::io::BufReader::new(file))
+            .map_err(|e| Error::Invalid(format!("{}: {e}", dir.display())))?;
+        results.push(crate::run::result_of(&events));
+    }
+    let differences = crate::report::differences_beyond_noise(&results);
+    if json {
+        let value = serde_json::json!({
+            "runs": runs.iter().zip(&results).map(|(dir, result)| serde_json::json!({
+                "dir": dir,
+                "result": result,
+            })).collect::<Vec<_>>(),
+            "differences_beyond_noise": differences,
+        });
+        super::out(&format!(
+            "{}\n",
+            serde_json::to_string_pretty(&value).unwrap_or_default()
+        ));
+        return Ok(exit::PASSED);
+    }
+    println!("{}", crate::report::render_comparison(&results));
+    if differences.is_empty() {
+        println!("no difference beyond noise");
+    }
+    for d in differences {
+        println!("beyond noise: {d}");
+    }
+    Ok(exit::PASSED)
+}

@@ -1,0 +1,205 @@
+//! The seam between the runner and the place brokers run. The runner sees a cluster as
+//! services with roles (this module's data, no platform types) and asks a [`FaultPlatform`]
+//! to act on them; Docker on one engine is one implementation (`run::docker_platform`), a
+//! recording fake tests the orchestration in milliseconds, and `docs/kubernetes.md` maps each
+//! operation to the Kubernetes API. Pure: no Docker or Kafka imports.
+
+use crate::events::ClusterMode;
+use crate::experiment::Direction;
+use std::future::Future;
+use std::time::Duration;
+
+/// KRaft when any broker runs in KRaft mode.
+pub fn mode_of<'a>(roles: impl IntoIterator<Item = &'a Role>) -> ClusterMode {
+    if roles
+        .into_iter()
+        .any(|r| matches!(r, Role::Broker { kraft: true, .. }))
+    {
+        ClusterMode::Kraft
+    } else {
+        ClusterMode::Zookeeper
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Role {
+    ZooKeeper { client_port: u16 },
+    Broker { id: i32, kraft: bool },
+    Other,
+}
+
+impl Role {
+    pub fn as_label(&self) -> String {
+        match self {
+            Role::ZooKeeper { client_port } => format!("zookeeper:{client_port}"),
+            Role::Broker { id, kraft } => {
+                format!("broker:{id}:{}", if *kraft { "kraft" } else { "zookeeper" })
+            }
+            Role::Other => "other".into(),
+        }
+    }
+    pub fn from_label(s: &str) -> Role {
+        let parts: Vec<&str> = s.split(':').collect();
+        match parts.as_slice() {
+            ["zookeeper", port] => port
+                .parse()
+                .map(|client_port| Role::ZooKeeper { client_port })
+                .unwrap_or(Role::Other),
+            ["broker", id, mode] => id
+                .parse()
+                .map(|id| Role::Broker {
+                    id,
+                    kraft: *mode == "kraft",
+                })
+                .unwrap_or(Role::Other),
+            _ => Role::Other,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunningService {
+    pub name: String,
+    pub container_id: String,
+    pub container_name: String,
+    pub role: Role,
+    pub host_bootstrap: Option<String>,
+    /// Address on the cluster network (None while disconnected or stopped).
+    pub ip: Option<String>,
+    pub state: String,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Cluster {
+    pub name: String,
+    pub network: String,
+    pub mode: crate::events::ClusterMode,
+    pub config_hash: String,
+    pub services: Vec<RunningService>,
+    pub reused: bool,
+    pub ready_after: Duration,
+    /// Why a running cluster that could have been reused was replaced (it was not ready).
+    pub replaced_unready: Option<String>,
+}
+
+impl Cluster {
+    pub fn service(&self, name: &str) -> Option<&RunningService> {
+        self.services.iter().find(|s| s.name == name)
+    }
+    pub fn brokers(&self) -> Vec<(&RunningService, i32)> {
+        self.services
+            .iter()
+            .filter_map(|s| match s.role {
+                Role::Broker { id, .. } => Some((s, id)),
+                _ => None,
+            })
+            .collect()
+    }
+    pub fn broker_service(&self, id: i32) -> Option<&RunningService> {
+        self.brokers()
+            .into_iter()
+            .find(|(_, b)| *b == id)
+            .map(|(s, _)| s)
+    }
+    pub fn broker_id(&self, service: &str) -> Option<i32> {
+        self.brokers()
+            .into_iter()
+            .find(|(s, _)| s.name == service)
+            .map(|(_, id)| id)
+    }
+    /// (broker id, host address) of every broker.
+    pub fn bootstrap(&self) -> Vec<(i32, String)> {
+        self.brokers()
+            .into_iter()
+            .filter_map(|(s, id)| s.host_bootstrap.clone().map(|a| (id, a)))
+            .collect()
+    }
+    pub fn bootstrap_list(&self) -> String {
+        self.bootstrap()
+            .into_iter()
+            .map(|(_, a)| a)
+            .collect::<Vec<_>>()
+            .join(",")
+    }
+}
+
+/// A lifecycle action on one service.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lifecycle {
+    Kill,
+    Stop,
+    Start,
+    Restart,
+    Pause,
+    Unpause,
+    Disconnect,
+    Connect,
+}
+
+/// Network rules a partition added to one service (to delete exactly those on heal).
+pub type NetworkRules = Vec<Vec<String>>;
+
+/// Why the platform could not do what the runner asked.
+#[derive(Debug, thiserror::Error)]
+pub enum PlatformError {
+    /// The platform refused or failed; `source` is its own error.
+    #[error("{action} {service}: {source}")]
+    Failed {
+        action: String,
+        service: String,
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+    /// The place lacks what the fault needs (e.g. tc netem in the kernel).
+    #[error("{0}")]
+    Capability(String),
+    /// The platform itself went away (e.g. the Docker daemon stopped answering).
+    #[error("{0}")]
+    Lost(String),
+}
+
+/// What the runner's faults ask of the place brokers run. Every method acts on one service
+/// by name; the platform owns how (Docker API calls, pod deletes, exec'd `kill -STOP`, …).
+pub trait FaultPlatform: Sync {
+    fn act(
+        &self,
+        action: Lifecycle,
+        service: &str,
+    ) -> impl Future<Output = Result<(), PlatformError>> + Send;
+    /// When the platform's own event stream saw `action` take effect on `service` (Unix ns),
+    /// after `since_ns`, waiting up to `wait`; None when it has no such stream or saw nothing.
+    fn moment(
+        &self,
+        service: &str,
+        action: Lifecycle,
+        since_ns: i64,
+        wait: Duration,
+    ) -> impl Future<Output = Option<i64>> + Send;
+    /// Drops traffic between `service` and `peers`; returns the rules it added.
+    fn partition(
+        &self,
+        service: &str,
+        peers: &[String],
+        direction: Direction,
+    ) -> impl Future<Output = Result<NetworkRules, PlatformError>> + Send;
+    fn heal_partition(
+        &self,
+        service: &str,
+        rules: &NetworkRules,
+    ) -> impl Future<Output = Result<(), PlatformError>> + Send;
+    /// Limits `service`'s egress to `rate` (tc syntax, e.g. "1mbit").
+    fn bandwidth(
+        &self,
+        service: &str,
+        rate: &str,
+    ) -> impl Future<Output = Result<(), PlatformError>> + Send;
+    fn heal_bandwidth(
+        &self,
+        service: &str,
+    ) -> impl Future<Output = Result<(), PlatformError>> + Send;
+    /// Removes the network helper next to `service` once no fault needs it.
+    fn retire_network_helper(
+        &self,
+        service: &str,
+    ) -> impl Future<Output = Result<(), PlatformError>> + Send;
+}

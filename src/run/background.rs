@@ -1,0 +1,174 @@
+//! What runs beside the steps: the supervisor that restarts a broker Kafka itself let exit,
+//! the fresh-client probes, the workload's ticks, and Kafka's own leadership log at the end.
+
+use super::session::RunContext;
+use crate::clock::EventSink;
+use crate::events::{BrokerId, ClusterSnapshot, EventKind};
+use crate::kafka::producer::TrackedProducer;
+use std::time::{Duration, Instant};
+use tokio::sync::watch;
+
+/// Starts again a service that exited although no fault keeps it down — e.g. a ZooKeeper-mode
+/// broker restarted before its old session expired exits with NodeExistsException on
+/// /brokers/ids/N. That is Kafka's behaviour, recorded as a note; the heal still has to hold.
+pub(super) async fn supervise(
+    docker: bollard::Docker,
+    cluster: String,
+    down_on_purpose: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+    sink: EventSink,
+) {
+    let mut ticker = tokio::time::interval(Duration::from_secs(1));
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut last_start: std::collections::HashMap<String, Instant> = Default::default();
+    loop {
+        ticker.tick().await;
+        // Read what is held down before looking at the containers: a heal that lands in
+        // between must not look like an unexpected exit.
+        let down = down_on_purpose
+            .lock()
+            .map(|d| d.clone())
+            .unwrap_or_default();
+        let Ok(view) = crate::docker::cluster::attach(&docker, Some(&cluster)).await else {
+            continue;
+        };
+        for s in &view.services {
+            if !(s.state == "exited" || s.state == "dead") || down.contains(&s.name) {
+                continue;
+            }
+            if last_start
+                .get(&s.name)
+                .is_some_and(|t| t.elapsed() < Duration::from_secs(2))
+            {
+                continue;
+            }
+            let why = crate::docker::logs::tail(&docker, &s.container_id, 200)
+                .await
+                .ok()
+                .and_then(|log| {
+                    log.lines()
+                        .rev()
+                        .find(|l| l.contains("ERROR") || l.contains("Exception"))
+                        .map(|l| l.chars().take(240).collect::<String>())
+                })
+                .unwrap_or_else(|| "no error in its log".into());
+            last_start.insert(s.name.clone(), Instant::now());
+            let message = match crate::docker::faults::start(&docker, &view, s).await {
+                Ok(()) => format!(
+                    "{} exited although no fault holds it down ({why}); started it again",
+                    s.name
+                ),
+                Err(e) => format!(
+                    "{} exited although no fault holds it down ({why}); starting it again failed: {e}",
+                    s.name
+                ),
+            };
+            sink.emit(EventKind::Note { message });
+        }
+    }
+}
+
+/// Watches the observed view; when a partition of `topic` becomes usable again (a leader in
+/// the metadata that no fault holds down), a fresh producer writes one message to it.
+pub(super) async fn probe_recoveries(
+    mut view: watch::Receiver<ClusterSnapshot>,
+    down: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+    brokers: Vec<(String, BrokerId)>,
+    topic: String,
+    options: std::sync::Arc<crate::kafka::probe::ProbeOptions>,
+    sink: EventSink,
+) {
+    let mut usable: std::collections::HashMap<i32, bool> = Default::default();
+    let mut died_leading: std::collections::HashMap<i32, (Option<BrokerId>, i32)> =
+        Default::default();
+    let mut probes = tokio::task::JoinSet::new();
+    // A fault holds a leader down before the metadata changes (a killed ZooKeeper-mode
+    // leader stays listed for seconds): look again every 100 ms, not only on changes.
+    let mut recheck = tokio::time::interval(Duration::from_millis(100));
+    loop {
+        tokio::select! {
+            changed = view.changed() => if changed.is_err() { break },
+            _ = recheck.tick() => {}
+        }
+        let snapshot = view.borrow_and_update().clone();
+        // A blind observer's empty view says nothing about usability.
+        if snapshot.partitions.is_empty() {
+            continue;
+        }
+        let held: Vec<BrokerId> = down
+            .lock()
+            .map(|d| {
+                brokers
+                    .iter()
+                    .filter(|(name, _)| d.contains(name))
+                    .map(|(_, id)| *id)
+                    .collect()
+            })
+            .unwrap_or_default();
+        for p in snapshot.partitions.iter().filter(|p| p.topic == topic) {
+            // A leadership whose broker we killed or stopped serves nothing again, even once
+            // the broker runs again, until a new election (a new leader epoch).
+            if p.leader.is_some_and(|l| held.contains(&l)) {
+                died_leading.insert(p.partition, (p.leader, p.leader_epoch));
+            }
+            let now_usable = p.leader.is_some_and(|l| !held.contains(&l))
+                && died_leading.get(&p.partition) != Some(&(p.leader, p.leader_epoch));
+            if usable.insert(p.partition, now_usable) == Some(false) && now_usable {
+                let became_usable_us = sink.clock().now_us();
+                let (options, topic, sink, partition) =
+                    (options.clone(), topic.clone(), sink.clone(), p.partition);
+                probes.spawn(async move {
+                    let result = crate::kafka::probe::probe_once(&options, &topic, partition).await;
+                    sink.emit(EventKind::Probe {
+                        topic,
+                        partition,
+                        became_usable_us,
+                        acked: result.is_ok(),
+                        error: result.err().map(|e| e.to_string()),
+                    });
+                });
+            }
+        }
+    }
+}
+
+/// Kafka's own record of every leadership change during the run (the new leader's log line),
+/// to cross-check the observer's times.
+pub(super) async fn record_kafka_leadership_log(ctx: &RunContext<'_>, topics: &[String]) {
+    let since_s = ctx.sink.clock().wall_ms_at(0) / 1000;
+    let Some(docker) = ctx.docker else {
+        return;
+    };
+    for (service, _) in ctx.cluster.brokers() {
+        let Ok(log) = crate::docker::logs::since(docker, &service.container_id, since_s).await
+        else {
+            continue;
+        };
+        for entry in crate::docker::logs::leadership_lines(&log) {
+            if topics.contains(&entry.topic) {
+                let at = ctx.sink.clock().at_us_of_wall_ms(entry.logged_wall_ms);
+                ctx.sink.emit_at(
+                    at,
+                    EventKind::KafkaLog {
+                        service: service.name.clone(),
+                        logged_wall_ms: entry.logged_wall_ms,
+                        line: entry.line,
+                    },
+                );
+            }
+        }
+    }
+}
+
+/// The workload's progress once a second, for ever (it runs beside a phase); without a
+/// workload, never anything.
+pub(super) async fn tick_workload(producer: Option<&TrackedProducer>, sink: &EventSink) {
+    let Some(producer) = producer else {
+        return std::future::pending().await;
+    };
+    let mut interval = tokio::time::interval(Duration::from_secs(1));
+    interval.tick().await;
+    loop {
+        interval.tick().await;
+        sink.emit(producer.tick());
+    }
+}

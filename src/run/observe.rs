@@ -1,0 +1,209 @@
+//! `chaos observe`: a cluster chaos did not start, while something else disturbs it (a rolling
+//! restart, an upgrade, an operator's change). No faults of ours: the observer, a tracked
+//! workload on a topic of our own and the final verification run, and the reports are those
+//! of a run.
+
+use super::progress::{Reporter, RunnerEvent};
+use super::shutdown::Shutdown;
+use super::{close_run, execute_catching_panics, reports, session, signals};
+use crate::error::{exit, Error};
+use crate::events::{ClusterMode, EventKind};
+use crate::experiment::Experiment;
+use crate::platform::{Cluster, Role, RunningService};
+use std::path::PathBuf;
+use std::time::Duration;
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct ObserveArgs {
+    /// The cluster's bootstrap addresses, as a client reaches them (host:port,…).
+    #[arg(long, required = true)]
+    pub bootstrap: String,
+    /// How long to observe.
+    #[arg(long, default_value = "60s", value_parser = humantime::parse_duration)]
+    pub duration: Duration,
+    /// The workload's topic: deleted and created fresh at the start — never name a topic
+    /// whose data matters.
+    #[arg(long, default_value = "chaos-observe")]
+    pub topic: String,
+    #[arg(long, default_value_t = 3)]
+    pub partitions: i32,
+    /// Replication factor (at most the number of brokers).
+    #[arg(long, default_value_t = 3)]
+    pub replication_factor: i32,
+    /// The topic's min.insync.replicas.
+    #[arg(long, default_value_t = 2)]
+    pub min_insync_replicas: u32,
+    /// Messages per second.
+    #[arg(long, default_value_t = 200)]
+    pub rate: u32,
+    /// The run's name in its reports.
+    #[arg(long, default_value = "observe")]
+    pub name: String,
+    /// Where the run directory is written.
+    #[arg(long, default_value = "reports")]
+    pub reports: PathBuf,
+}
+
+/// The experiment `observe` runs: one topic, the tracked workload (acks=all) with a live
+/// consumer, and a single step — waiting.
+pub fn experiment_for(args: &ObserveArgs, brokers: usize) -> Result<Experiment, Error> {
+    let yaml = format!(
+        "name: {name:?}\n\
+         cluster: {{compose: external, warm-up: 0s}}\n\
+         topics:\n  - name: {topic:?}\n    partitions: {partitions}\n    replication-factor: {rf}\n    config: {{min.insync.replicas: \"{isr}\"}}\n\
+         workload: {{acks: all, rate: {rate}, consumer: true}}\n\
+         steps:\n  - wait: {duration}\n",
+        name = args.name,
+        topic = args.topic,
+        partitions = args.partitions.max(1),
+        rf = args.replication_factor.clamp(1, brokers.max(1) as i32),
+        isr = args.min_insync_replicas.max(1),
+        rate = args.rate,
+        duration = humantime::format_duration(args.duration),
+    );
+    serde_yaml_ng::from_str(&yaml)
+        .map_err(|e| Error::Invalid(format!("observe: {e} (from the flags)")))
+}
+
+/// The cluster as the runner sees it, from the brokers' own metadata.
+fn external_cluster(brokers: &[(i32, String)], kraft: bool) -> Cluster {
+    Cluster {
+        name: "external".into(),
+        network: String::new(),
+        mode: if kraft {
+            ClusterMode::Kraft
+        } else {
+            ClusterMode::Zookeeper
+        },
+        config_hash: String::new(),
+        services: brokers
+            .iter()
+            .map(|(id, addr)| RunningService {
+                name: format!("broker-{id}"),
+                container_id: String::new(),
+                container_name: String::new(),
+                role: Role::Broker { id: *id, kraft },
+                host_bootstrap: Some(addr.clone()),
+                ip: None,
+                state: "running".into(),
+            })
+            .collect(),
+        reused: true,
+        ready_after: Duration::ZERO,
+        replaced_unready: None,
+    }
+}
+
+pub async fn observe(args: ObserveArgs, reporter: &dyn Reporter) -> Result<i32, Error> {
+    let say = &|m: &str| reporter.report(RunnerEvent::Status(m));
+    let (brokers, kraft) =
+        crate::kafka::metadata::discover(&args.bootstrap, Duration::from_secs(5))
+            .await
+            .map_err(Error::Kafka)?;
+    let cluster = external_cluster(&brokers, kraft);
+    let exp = experiment_for(&args, brokers.len())?;
+    say(&format!(
+        "observing {} ({} broker(s), {} mode) for {}",
+        args.bootstrap,
+        brokers.len(),
+        cluster.mode,
+        humantime::format_duration(args.duration)
+    ));
+    let (trigger, shutdown) = Shutdown::new();
+    // No faults of ours to heal: the first signal stops and reports, the second one ends the
+    // process at once (the caller exits 130).
+    let handler = tokio::spawn(async move {
+        signals::first_stops_second_aborts(signals::os_interrupts(), &trigger, |_| {}).await
+    });
+    let dir = reports::run_dir(&args.reports, &exp.name, "", 1)?;
+    let recorder = reports::Recorder::start(&dir)?;
+    let sink = recorder.sink();
+    let seed = rand::random::<u32>() as u64;
+    sink.emit(EventKind::RunStarted {
+        experiment: exp.name.clone(),
+        variant: None,
+        cluster_name: cluster.name.clone(),
+        cluster_mode: cluster.mode,
+        kafka_version: "unknown (not started by chaos)".into(),
+        observer_period_us: exp.observer.period.as_micros() as u64,
+        brokers: cluster
+            .brokers()
+            .into_iter()
+            .map(|(s, id)| (s.name.clone(), id))
+            .collect(),
+        settings: reports::settings_in_force(&cluster).await,
+        seed,
+        reused_cluster: true,
+        expect: vec![],
+    });
+    sink.emit(EventKind::Note {
+        message: format!(
+            "cluster not started by chaos, observed at {}: no faults of ours, no container \
+             events and no broker logs (no cross-check with Kafka's own log)",
+            args.bootstrap
+        ),
+    });
+    let ctx = session::RunContext {
+        docker: None,
+        cluster: &cluster,
+        experiment: &exp,
+        sink: sink.clone(),
+        seed,
+        producer_id: rand::random(),
+        progress: say,
+    };
+    let outcome = tokio::select! {
+        outcome = execute_catching_panics(&ctx, shutdown.clone()) => outcome,
+        Ok(Some(_)) = handler => return Ok(exit::INTERRUPTED),
+    };
+    drop(sink);
+    let (result, dir) = close_run(recorder, dir, outcome, None, reporter).await?;
+    reporter.report(RunnerEvent::VariantFinished {
+        result: &result,
+        dir: &dir,
+        experiment_file: std::path::Path::new("(observe)"),
+    });
+    reporter.report(RunnerEvent::Finished);
+    Ok(super::outcome::exit_code_of(&result, shutdown.is_set()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct T {
+        #[command(flatten)]
+        args: ObserveArgs,
+    }
+
+    #[test]
+    fn the_flags_make_a_valid_experiment_with_one_wait() {
+        let t = T::parse_from([
+            "t",
+            "--bootstrap",
+            "h:1",
+            "--duration",
+            "90s",
+            "--rate",
+            "50",
+        ]);
+        let exp = experiment_for(&t.args, 2).unwrap();
+        assert_eq!(exp.steps.len(), 1);
+        assert_eq!(exp.steps[0].wait, Some(Duration::from_secs(90)));
+        // The replication factor never exceeds the brokers found.
+        assert_eq!(exp.topics[0].replication_factor, 2);
+        assert_eq!(exp.topics[0].name, "chaos-observe");
+        let w = exp.workload.unwrap();
+        assert_eq!((w.rate, w.consumer), (50, true));
+    }
+
+    #[test]
+    fn the_cluster_is_named_by_broker_ids_and_addresses() {
+        let c = external_cluster(&[(1, "a:1".into()), (2, "b:2".into())], true);
+        assert_eq!(c.bootstrap_list(), "a:1,b:2");
+        assert_eq!(c.mode, ClusterMode::Kraft);
+        assert_eq!(c.broker_id("broker-2"), Some(2));
+    }
+}

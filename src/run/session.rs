@@ -1,0 +1,557 @@
+//! One run of one experiment variant against a running cluster, phase by phase: set up
+//! (topics, observer, workload), steps, heal, wait until whole, recovery window, drain,
+//! verify. Faults are reverted whatever happens; everything measured goes to the event stream.
+
+use super::background;
+use super::docker_events::DockerEventLog;
+use super::docker_platform::DockerPlatform;
+use super::faults::{FaultError, Faults, HealTarget};
+use super::shutdown::Shutdown;
+use super::steps;
+use super::topics;
+use crate::analysis::verify::{AckLedger, SeenSet};
+use crate::clock::EventSink;
+use crate::docker::cluster::Cluster;
+use crate::error::Error;
+use crate::events::{BrokerId, ClusterMode, EventKind, LatencyPhase, RunPhase};
+use crate::experiment::{Condition, Direction, Experiment, WorkloadSpec};
+use crate::kafka::live_consumer::LiveConsumer;
+use crate::kafka::producer::{ProducerOptions, TrackedProducer};
+use crate::platform::{FaultPlatform, Lifecycle, NetworkRules, PlatformError};
+use crate::run::conditions::Baseline;
+use crate::run::observer::{Observer, ObserverOptions};
+use bollard::Docker;
+use rand::SeedableRng;
+use std::time::{Duration, Instant};
+use tokio::task::JoinHandle;
+
+/// After the last step: every fault reverted, then the cluster must be whole again.
+const HEAL_TIMEOUT: Duration = Duration::from_secs(180);
+
+pub struct RunContext<'a> {
+    /// The engine that runs the cluster; None for a cluster chaos did not start (`observe`):
+    /// no faults, no container events, no broker logs.
+    pub docker: Option<&'a Docker>,
+    pub cluster: &'a Cluster,
+    pub experiment: &'a Experiment,
+    pub sink: EventSink,
+    pub seed: u64,
+    pub producer_id: u64,
+    pub progress: &'a (dyn Fn(&str) + Sync),
+}
+
+/// Runs the experiment's phases in order; faults are reverted whatever happens.
+pub async fn execute(ctx: &RunContext<'_>, shutdown: Shutdown) -> Result<(), Error> {
+    let mut session = RunSession::set_up(ctx, shutdown).await?;
+    let steps = session.steps().await;
+    // Without the daemon there is no cluster to wait for or to re-read.
+    session.docker_lost = steps.as_ref().is_err_and(Error::platform_lost);
+    let healed = session.heal().await;
+    session.wait_until_whole().await;
+    session.recovery_window().await;
+    let drained = session.drain().await?;
+    if let Some(drained) = drained {
+        session.verify(drained).await?;
+    }
+    session.finish(steps, healed).await
+}
+
+/// What the drain hands to the verification.
+pub struct Drained {
+    ledger: AckLedger,
+    consumed: Option<SeenSet>,
+}
+
+/// The state a run carries from phase to phase.
+pub struct RunSession<'a> {
+    ctx: &'a RunContext<'a>,
+    shutdown: Shutdown,
+    topics: Vec<String>,
+    expected_brokers: Vec<BrokerId>,
+    observer: Observer,
+    docker_events: Option<DockerEventLog>,
+    faults: Faults<'a, RunPlatform<'a>>,
+    producer: Option<TrackedProducer>,
+    live_consumer: Option<LiveConsumer>,
+    /// The supervisor and the fresh-client prober: stopped when the run ends.
+    background: Vec<JoinHandle<()>>,
+    docker_lost: bool,
+}
+
+impl<'a> RunSession<'a> {
+    /// Fresh topics, the observer and Docker's events, a whole cluster, then the workload and
+    /// what runs beside the steps.
+    pub async fn set_up(ctx: &'a RunContext<'a>, shutdown: Shutdown) -> Result<Self, Error> {
+        let exp = ctx.experiment;
+        let topics: Vec<String> = exp.topics.iter().map(|t| t.name.clone()).collect();
+        (ctx.progress)("creating topics");
+        topics::setup_topics(ctx).await?;
+        topics::record_topic_settings(ctx).await;
+
+        let docker_events = match ctx.docker {
+            Some(docker) => {
+                let events_rx = crate::docker::events::subscribe(docker, &ctx.cluster.name).await;
+                Some(DockerEventLog::start(events_rx, ctx.sink.clone()))
+            }
+            None => None,
+        };
+        let observer = Observer::start(
+            ObserverOptions {
+                endpoints: ctx.cluster.bootstrap(),
+                kraft: ctx.cluster.mode == ClusterMode::Kraft,
+                period: exp.observer.period,
+                fast_period: exp.observer.fast_period,
+                topics: topics.clone(),
+            },
+            ctx.sink.clone(),
+        );
+        let expected_brokers: Vec<BrokerId> = ctx
+            .cluster
+            .brokers()
+            .into_iter()
+            .map(|(_, id)| id)
+            .collect();
+        let mut view = observer.view();
+        shutdown
+            .guard(steps::wait_condition(
+                &mut view,
+                &Condition::ClusterHealthy(true),
+                &Baseline::default(),
+                &expected_brokers,
+                Duration::from_secs(60),
+            ))
+            .await?
+            .map_err(|()| Error::Timeout {
+                what: "the topics did not become fully replicated".into(),
+                after: Duration::from_secs(60),
+            })?;
+
+        let producer = match &exp.workload {
+            Some(w) => Some(start_producer(ctx, w)?),
+            None => None,
+        };
+        let live_consumer = match (&exp.workload, &producer) {
+            (Some(w), Some(p)) if w.consumer => Some(start_live_consumer(ctx, p)?),
+            _ => None,
+        };
+        let platform = match (ctx.docker, &docker_events) {
+            (Some(docker), Some(events)) => RunPlatform::Docker(DockerPlatform {
+                docker,
+                cluster: ctx.cluster,
+                events: events.clone(),
+            }),
+            _ => RunPlatform::External,
+        };
+        let faults = Faults {
+            platform,
+            cluster: ctx.cluster,
+            sink: ctx.sink.clone(),
+            rng: rand::rngs::StdRng::seed_from_u64(ctx.seed),
+            active: Vec::new(),
+            resolved: Default::default(),
+            down_on_purpose: Default::default(),
+        };
+        let mut background = Vec::new();
+        if let Some(docker) = ctx.docker {
+            background.push(tokio::spawn(background::supervise(
+                docker.clone(),
+                ctx.cluster.name.clone(),
+                faults.down_on_purpose.clone(),
+                ctx.sink.clone(),
+            )));
+        }
+        // A fresh client's write to each partition that becomes usable again, beside the
+        // long-lived producer's first ack (is a slow recovery the cluster's or the client's?).
+        if let Some(w) = &exp.workload {
+            background.push(start_prober(ctx, w, &observer, &faults));
+        }
+        Ok(Self {
+            ctx,
+            shutdown,
+            topics,
+            expected_brokers,
+            observer,
+            docker_events,
+            faults,
+            producer,
+            live_consumer,
+            background,
+            docker_lost: false,
+        })
+    }
+
+    /// The experiment's steps, the workload ticking beside them; stops at Ctrl-C or when the
+    /// Docker daemon goes away.
+    pub async fn steps(&mut self) -> Result<(), Error> {
+        let ctx = self.ctx;
+        ctx.sink.emit(EventKind::Phase {
+            name: RunPhase::Steps,
+        });
+        let steps = steps::run_steps(
+            ctx,
+            &mut self.faults,
+            &self.observer,
+            self.producer.as_ref(),
+            &self.expected_brokers,
+            Instant::now(),
+        );
+        let tick = background::tick_workload(self.producer.as_ref(), &ctx.sink);
+        let daemon_lost = async {
+            match (&self.docker_events, ctx.docker) {
+                (Some(events), Some(docker)) => events.daemon_lost(docker).await,
+                _ => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            r = self.shutdown.guard(steps) => r.and_then(|r| r),
+            lost = daemon_lost => Err(Error::Docker(lost)),
+            _ = tick => unreachable!("the tick loop never ends"),
+        }
+    }
+
+    /// Reverts every fault, whatever happened before.
+    pub async fn heal(&mut self) -> Result<(), FaultError> {
+        let ctx = self.ctx;
+        ctx.sink.emit(EventKind::Phase {
+            name: RunPhase::Heal,
+        });
+        (ctx.progress)("healing: reverting every fault");
+        let healed = self.faults.heal(HealTarget::All).await;
+        if let Some(p) = &self.producer {
+            p.set_phase(LatencyPhase::AfterHeal);
+        }
+        if let Err(e) = &healed {
+            ctx.sink.emit(EventKind::Error {
+                message: format!("heal: {e}"),
+            });
+        }
+        healed
+    }
+
+    /// A Ctrl-C or a lost daemon skips what follows the heal: the faults are already
+    /// reverted, and what was measured so far goes into a partial report.
+    fn cut_short(&self) -> bool {
+        self.shutdown.is_set() || self.docker_lost
+    }
+
+    /// Until every partition is led and fully replicated again (up to 180 s; a timeout is
+    /// recorded as an error, not hidden).
+    pub async fn wait_until_whole(&mut self) {
+        if self.cut_short() {
+            return;
+        }
+        let ctx = self.ctx;
+        (ctx.progress)("waiting for every partition to be led and fully replicated");
+        // Every broker must answer for itself first: right after a revert the metadata can
+        // still show the pre-fault view (the cluster has not noticed the fault yet).
+        let mut answering = self.observer.answering();
+        let mut view = self.observer.view();
+        let expected = &self.expected_brokers;
+        let heal_wait = async {
+            let all_answer = answering.wait_for(|a| expected.iter().all(|b| a.contains(b)));
+            if tokio::time::timeout(HEAL_TIMEOUT, all_answer)
+                .await
+                .is_err()
+            {
+                ctx.sink.emit(EventKind::Note {
+                    message: format!(
+                        "not every broker answered the observer within {} s of the heal",
+                        HEAL_TIMEOUT.as_secs()
+                    ),
+                });
+            }
+            steps::wait_condition(
+                &mut view,
+                &Condition::ClusterHealthy(true),
+                &Baseline::default(),
+                expected,
+                HEAL_TIMEOUT,
+            )
+            .await
+        };
+        let healed = tokio::select! {
+            r = self.shutdown.guard(heal_wait) => r,
+            _ = background::tick_workload(self.producer.as_ref(), &ctx.sink) => unreachable!(),
+        };
+        if let Ok(Err(())) = healed {
+            ctx.sink.emit(EventKind::Error {
+                message: format!(
+                    "the cluster was not whole again within {} s of the heal",
+                    HEAL_TIMEOUT.as_secs()
+                ),
+            });
+        }
+    }
+
+    /// The workload goes on until every partition has an ack again (from now, the cluster
+    /// being whole), or the window ends — so a client that does not resume shows up as such
+    /// instead of being cut off by the drain.
+    pub async fn recovery_window(&mut self) {
+        let (Some(p), Some(w)) = (&self.producer, &self.ctx.experiment.workload) else {
+            return;
+        };
+        if self.cut_short() || w.recovery_window.is_zero() {
+            return;
+        }
+        let ctx = self.ctx;
+        ctx.sink.emit(EventKind::Phase {
+            name: RunPhase::RecoveryWindow,
+        });
+        (ctx.progress)(&format!(
+            "recovery window: until every partition is acked again (up to {})",
+            humantime::format_duration(w.recovery_window)
+        ));
+        let from = ctx.sink.clock().now_us();
+        let resumed = async {
+            let mut check = tokio::time::interval(Duration::from_millis(100));
+            // A producer that reached its message count sends nothing more to wait for.
+            while p.is_sending() && !p.every_partition_acked_since(from) {
+                check.tick().await;
+            }
+        };
+        let window = tokio::time::timeout(w.recovery_window, resumed);
+        tokio::select! {
+            _ = self.shutdown.guard(window) => {}
+            _ = background::tick_workload(Some(p), &ctx.sink) => unreachable!(),
+        }
+    }
+
+    /// Stops the workload and waits for its outstanding acks; the live consumer reads on
+    /// until it has every acked message (up to 10 s). Returns what the verification needs,
+    /// when it is to run.
+    pub async fn drain(&mut self) -> Result<Option<Drained>, Error> {
+        let Some(p) = self.producer.take() else {
+            return Ok(None);
+        };
+        let ctx = self.ctx;
+        ctx.sink.emit(EventKind::Phase {
+            name: RunPhase::Drain,
+        });
+        (ctx.progress)("stopping the workload, waiting for outstanding acks");
+        let (summary, ledger) = tokio::task::spawn_blocking(move || p.finish())
+            .await
+            .map_err(Error::task("the workload's drain"))?;
+        let acked = summary.acked;
+        ctx.sink.emit(EventKind::WorkloadDone(summary));
+        let mut consumed = None;
+        if let Some(c) = self.live_consumer.take() {
+            // An interrupted run or a lost daemon does not wait for the consumer.
+            let grace = if self.cut_short() {
+                Duration::ZERO
+            } else {
+                Duration::from_secs(10)
+            };
+            let (seen, which) = tokio::task::spawn_blocking(move || c.finish(acked, grace))
+                .await
+                .map_err(Error::task("the live consumer's drain"))?;
+            ctx.sink.emit(EventKind::ConsumerDone(seen));
+            consumed = Some(which);
+        }
+        let verify = ctx.experiment.workload.as_ref().is_some_and(|w| w.verify);
+        Ok((verify && !self.cut_short()).then_some(Drained { ledger, consumed }))
+    }
+
+    /// Re-reads every partition to its high watermark and checks every acked message.
+    pub async fn verify(&mut self, drained: Drained) -> Result<(), Error> {
+        let ctx = self.ctx;
+        ctx.sink.emit(EventKind::Phase {
+            name: RunPhase::Verify,
+        });
+        (ctx.progress)("re-reading every partition and checking every acked message");
+        let (topic, partitions) = ctx.experiment.workload_topic().unwrap_or_default();
+        let options = crate::kafka::reader::ReadOptions {
+            bootstrap: ctx.cluster.bootstrap_list(),
+            topic,
+            partitions,
+            producer_id: ctx.producer_id,
+            timeout: Duration::from_secs(120),
+        };
+        let reread = tokio::task::spawn_blocking(move || {
+            crate::kafka::reader::reread_and_check(
+                &options,
+                &drained.ledger,
+                drained.consumed.as_ref(),
+            )
+        });
+        // An interrupted re-read is abandoned (the blocking reader ends with the process).
+        match self.shutdown.guard(reread).await {
+            Err(_) => ctx.sink.emit(EventKind::Note {
+                message: "the re-read was interrupted: no verification".into(),
+            }),
+            Ok(joined) => match joined.map_err(Error::task("the re-read"))? {
+                Ok(s) => ctx.sink.emit(EventKind::Verified(s)),
+                Err(e) => ctx.sink.emit(EventKind::Error {
+                    message: format!("verification: {e}"),
+                }),
+            },
+        }
+        Ok(())
+    }
+
+    /// Stops what ran beside the steps, records Kafka's own leadership log, and decides the
+    /// run's outcome: the steps' error first, then the heal's, then an interrupt.
+    pub async fn finish(
+        self,
+        steps: Result<(), Error>,
+        healed: Result<(), FaultError>,
+    ) -> Result<(), Error> {
+        self.observer.stop();
+        for task in &self.background {
+            task.abort();
+        }
+        background::record_kafka_leadership_log(self.ctx, &self.topics).await;
+        steps?;
+        healed?;
+        if self.shutdown.is_set() {
+            return Err(Error::Interrupted);
+        }
+        Ok(())
+    }
+}
+
+fn producer_config(w: &WorkloadSpec) -> Vec<(String, String)> {
+    w.producer_config
+        .iter()
+        .map(|(k, v)| (k.clone(), v.0.clone()))
+        .collect()
+}
+
+fn start_producer(ctx: &RunContext<'_>, w: &WorkloadSpec) -> Result<TrackedProducer, Error> {
+    let (topic, partitions) = ctx.experiment.workload_topic().unwrap_or_default();
+    TrackedProducer::start(
+        ProducerOptions {
+            bootstrap: ctx.cluster.bootstrap_list(),
+            topic,
+            partitions,
+            acks: w.acks,
+            idempotence: w.idempotence,
+            rate: w.rate,
+            message_size: w.message_size,
+            delivery_timeout: w.delivery_timeout,
+            retries: w.retries,
+            extra: producer_config(w),
+            producer_id: ctx.producer_id,
+            max_messages: w.messages,
+            keys: w.keys,
+            key_seed: ctx.seed,
+        },
+        ctx.sink.clone(),
+    )
+    .map_err(Error::Kafka)
+}
+
+fn start_live_consumer(
+    ctx: &RunContext<'_>,
+    producer: &TrackedProducer,
+) -> Result<LiveConsumer, Error> {
+    let (topic, partitions) = ctx.experiment.workload_topic().unwrap_or_default();
+    LiveConsumer::start(
+        &ctx.cluster.bootstrap_list(),
+        &topic,
+        partitions,
+        ctx.producer_id,
+        producer.phase_handle(),
+        ctx.sink.clone(),
+    )
+    .map_err(Error::Kafka)
+}
+
+fn start_prober(
+    ctx: &RunContext<'_>,
+    w: &WorkloadSpec,
+    observer: &Observer,
+    faults: &Faults<'_, RunPlatform<'_>>,
+) -> JoinHandle<()> {
+    let (topic, _) = ctx.experiment.workload_topic().unwrap_or_default();
+    tokio::spawn(background::probe_recoveries(
+        observer.view(),
+        faults.down_on_purpose.clone(),
+        ctx.cluster
+            .brokers()
+            .into_iter()
+            .map(|(s, id)| (s.name.clone(), id))
+            .collect(),
+        topic,
+        std::sync::Arc::new(crate::kafka::probe::ProbeOptions {
+            bootstrap: ctx.cluster.bootstrap_list(),
+            acks: w.acks,
+            extra: producer_config(w),
+            timeout: Duration::from_secs(10),
+        }),
+        ctx.sink.clone(),
+    ))
+}
+
+/// Where the run's faults go: the Docker engine that runs the cluster, or nowhere for a
+/// cluster chaos did not start (every fault is refused, with the reason).
+pub enum RunPlatform<'a> {
+    Docker(DockerPlatform<'a>),
+    External,
+}
+
+fn not_ours() -> PlatformError {
+    PlatformError::Capability(
+        "this cluster was not started by chaos (observe): faults need a cluster chaos started"
+            .into(),
+    )
+}
+
+impl FaultPlatform for RunPlatform<'_> {
+    async fn act(&self, action: Lifecycle, service: &str) -> Result<(), PlatformError> {
+        match self {
+            RunPlatform::Docker(d) => d.act(action, service).await,
+            RunPlatform::External => Err(not_ours()),
+        }
+    }
+    async fn moment(
+        &self,
+        service: &str,
+        action: Lifecycle,
+        since_ns: i64,
+        wait: Duration,
+    ) -> Option<i64> {
+        match self {
+            RunPlatform::Docker(d) => d.moment(service, action, since_ns, wait).await,
+            RunPlatform::External => None,
+        }
+    }
+    async fn partition(
+        &self,
+        service: &str,
+        peers: &[String],
+        direction: Direction,
+    ) -> Result<NetworkRules, PlatformError> {
+        match self {
+            RunPlatform::Docker(d) => d.partition(service, peers, direction).await,
+            RunPlatform::External => Err(not_ours()),
+        }
+    }
+    async fn heal_partition(
+        &self,
+        service: &str,
+        rules: &NetworkRules,
+    ) -> Result<(), PlatformError> {
+        match self {
+            RunPlatform::Docker(d) => d.heal_partition(service, rules).await,
+            RunPlatform::External => Err(not_ours()),
+        }
+    }
+    async fn bandwidth(&self, service: &str, rate: &str) -> Result<(), PlatformError> {
+        match self {
+            RunPlatform::Docker(d) => d.bandwidth(service, rate).await,
+            RunPlatform::External => Err(not_ours()),
+        }
+    }
+    async fn heal_bandwidth(&self, service: &str) -> Result<(), PlatformError> {
+        match self {
+            RunPlatform::Docker(d) => d.heal_bandwidth(service).await,
+            RunPlatform::External => Err(not_ours()),
+        }
+    }
+    async fn retire_network_helper(&self, service: &str) -> Result<(), PlatformError> {
+        match self {
+            RunPlatform::Docker(d) => d.retire_network_helper(service).await,
+            RunPlatform::External => Err(not_ours()),
+        }
+    }
+}

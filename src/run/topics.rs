@@ -1,0 +1,134 @@
+//! The experiment's topics: created fresh for every run (after the old ones are gone), their
+//! settings in force recorded, and the unmeasured warm-up of a fresh cluster.
+
+use super::session::RunContext;
+use crate::clock::EventSink;
+use crate::docker::cluster::Cluster;
+use crate::error::Error;
+use crate::events::EventKind;
+use crate::kafka::metadata;
+use crate::kafka::producer::{ProducerOptions, TrackedProducer};
+use std::time::{Duration, Instant};
+
+const WARM_UP_TOPIC: &str = "chaos-warm-up";
+
+/// Unmeasured produce traffic so the brokers' JIT is warm before anything is measured.
+pub async fn warm_up(cluster: &Cluster, duration: Duration) -> Result<(), Error> {
+    let bootstrap = cluster.bootstrap_list();
+    let plan = crate::kafka::admin::TopicPlan {
+        name: WARM_UP_TOPIC.into(),
+        partitions: 3,
+        replication_factor: 3.min(cluster.brokers().len() as i32),
+        assignment: vec![],
+        config: vec![],
+    };
+    let _ = crate::kafka::admin::create_topics(&bootstrap, std::slice::from_ref(&plan)).await;
+    let (tx, _rx) = tokio::sync::mpsc::unbounded_channel();
+    let sink = EventSink::new(crate::clock::Clock::start(), tx);
+    let producer = TrackedProducer::start(
+        ProducerOptions {
+            bootstrap: bootstrap.clone(),
+            topic: WARM_UP_TOPIC.into(),
+            partitions: 3,
+            acks: crate::events::Acks::All,
+            idempotence: false,
+            rate: 1000,
+            message_size: 100,
+            delivery_timeout: Duration::from_secs(30),
+            retries: None,
+            extra: vec![],
+            producer_id: 0,
+            max_messages: None,
+            keys: Default::default(),
+            key_seed: 0,
+        },
+        sink,
+    )?;
+    tokio::time::sleep(duration).await;
+    let _ = tokio::task::spawn_blocking(move || producer.finish()).await;
+    crate::kafka::admin::delete_topics(&bootstrap, &[WARM_UP_TOPIC.into()]).await?;
+    Ok(())
+}
+
+/// The settings that decide availability and loss, as each topic has them in force.
+pub(super) async fn record_topic_settings(ctx: &RunContext<'_>) {
+    const KEYS: &[&str] = &[
+        "unclean.leader.election.enable",
+        "min.insync.replicas",
+        "retention.ms",
+    ];
+    let bootstrap = ctx.cluster.bootstrap_list();
+    for topic in &ctx.experiment.topics {
+        match crate::kafka::admin::topic_settings(&bootstrap, &topic.name, KEYS).await {
+            Ok(settings) => ctx.sink.emit(EventKind::TopicSettings {
+                topic: topic.name.clone(),
+                settings,
+            }),
+            Err(e) => ctx.sink.emit(EventKind::Note {
+                message: format!("settings of topic {} unknown: {e}", topic.name),
+            }),
+        }
+    }
+}
+
+pub(super) async fn setup_topics(ctx: &RunContext<'_>) -> Result<(), Error> {
+    let bootstrap = ctx.cluster.bootstrap_list();
+    let names: Vec<String> = ctx
+        .experiment
+        .topics
+        .iter()
+        .map(|t| t.name.clone())
+        .collect();
+    crate::kafka::admin::delete_topics(&bootstrap, &names).await?;
+    // Deletion is asynchronous: wait until the topics are gone from every broker's metadata.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let snapshot = metadata::snapshot(
+            &ctx.cluster.bootstrap(),
+            ctx.cluster.mode == crate::events::ClusterMode::Kraft,
+            Duration::from_secs(3),
+        )
+        .await?;
+        if !snapshot.partitions.iter().any(|p| names.contains(&p.topic)) {
+            break;
+        }
+        if Instant::now() > deadline {
+            return Err(Error::Timeout {
+                what: "old topics were not deleted".into(),
+                after: Duration::from_secs(60),
+            });
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    let plans: Vec<crate::kafka::admin::TopicPlan> = ctx
+        .experiment
+        .topics
+        .iter()
+        .map(|t| crate::kafka::admin::TopicPlan {
+            name: t.name.clone(),
+            partitions: t.partitions,
+            replication_factor: t.replication_factor,
+            assignment: t.assignment.clone(),
+            config: t
+                .config
+                .iter()
+                .map(|(k, v)| (k.clone(), v.0.clone()))
+                .collect(),
+        })
+        .collect();
+    // A just-deleted topic can still be "marked for deletion" for a moment.
+    let mut attempt = 0;
+    loop {
+        match crate::kafka::admin::create_topics(&bootstrap, &plans).await {
+            Ok(()) => return Ok(()),
+            Err(e)
+                if attempt < 20
+                    && e.code() == Some(rdkafka::types::RDKafkaErrorCode::TopicAlreadyExists) =>
+            {
+                attempt += 1;
+                tokio::time::sleep(Duration::from_millis(500)).await;
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+}
