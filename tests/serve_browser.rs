@@ -182,7 +182,10 @@ fn the_live_page_shows_a_leader_kill_as_it_happens() {
         "const li = [...document.querySelectorAll('#happenings li.leader')].find(l => /orders\\/0 leader (\\d+|none) → \\d+/.test(l.textContent)); return li ? li.textContent : null",
         Duration::from_secs(120),
     );
-    eprintln!("seen: {change}");
+    eprintln!(
+        "seen: {change}; the runner then: {}",
+        b.eval("const n = document.getElementById('now'); return n ? n.textContent : ''")
+    );
     assert_eq!(
         b.eval("return window.openedOnce === true"),
         true,

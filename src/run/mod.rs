@@ -83,6 +83,11 @@ pub async fn run_cli(args: RunArgs, reporter: &dyn Reporter) -> Result<i32, Erro
         return dry_run(&plans, args.fresh, reporter).await;
     }
     let served = crate::serve::ForRun::start(&args.serve, &args.reports).await?;
+    let live_reporter = served.as_ref().map(|s| s.reporter(reporter));
+    let reporter: &dyn Reporter = match &live_reporter {
+        Some(r) => r,
+        None => reporter,
+    };
     let docker = docker::connect().await?;
     // What an earlier killed run left behind (its owner process is gone) is healed first.
     for done in docker::sweep::sweep_orphans(&docker).await? {

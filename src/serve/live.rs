@@ -21,6 +21,9 @@ struct Inner {
     events: Vec<Arc<Event>>,
     json: Vec<Arc<str>>,
     finished: bool,
+    /// What the runner says it is doing now (e.g. "step-3: wait for leader of orders/0
+    /// changed (up to 40s)"): the conditions being waited for.
+    now: Option<String>,
     /// Per connected client, the next index it will be sent (for status and tests).
     clients: Vec<Weak<AtomicUsize>>,
 }
@@ -50,6 +53,8 @@ pub struct Batch {
 /// What the page needs to render the current run up to an index.
 pub struct Snapshot {
     pub run: Option<String>,
+    /// The runner's current status line.
+    pub now: Option<String>,
     pub base: usize,
     pub events: Vec<Arc<Event>>,
     pub finished: bool,
@@ -147,6 +152,7 @@ impl LiveHub {
         };
         Snapshot {
             run: inner.run.clone(),
+            now: inner.now.clone(),
             base: inner.base,
             events: inner.events[..len].to_vec(),
             finished: inner.finished && len == inner.events.len(),
@@ -175,6 +181,11 @@ impl LiveHub {
             .iter()
             .filter_map(|c| c.upgrade().map(|p| p.load(Ordering::Relaxed)))
             .collect()
+    }
+
+    /// The runner's status line (not an event: it is not saved, only shown).
+    pub fn set_now(&self, now: &str) {
+        self.lock().now = Some(now.to_string());
     }
 
     /// (run, total events pushed, finished).

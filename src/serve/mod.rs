@@ -268,10 +268,27 @@ async fn wait_for_interrupt() {
     let _ = tokio::signal::ctrl_c().await;
 }
 
+/// Passes the runner's events on to the terminal's reporter, and its status line (the step
+/// in progress, e.g. what a `wait-for` waits for) to the live page.
+pub struct LiveReporter<'a> {
+    inner: &'a dyn crate::run::Reporter,
+    hub: LiveHub,
+}
+
+impl crate::run::Reporter for LiveReporter<'_> {
+    fn report(&self, event: crate::run::RunnerEvent<'_>) {
+        if let crate::run::RunnerEvent::Status(now) = &event {
+            self.hub.set_now(now);
+        }
+        self.inner.report(event);
+    }
+}
+
 /// The web view of `chaos run --serve`: started before the first run, fed by every run's
 /// Recorder through the installed hub.
 pub struct ForRun {
     running: Running,
+    hub: LiveHub,
 }
 
 impl ForRun {
@@ -286,13 +303,21 @@ impl ForRun {
         let hub = live::install(LiveHub::new()).clone();
         let running = start(
             reports.to_path_buf(),
-            Some(hub),
+            Some(hub.clone()),
             args.serve_bind,
             args.serve_port,
         )
         .await?;
         eprintln!("live view: {}", url(running.addr, "/live"));
-        Ok(Some(Self { running }))
+        Ok(Some(Self { running, hub }))
+    }
+
+    /// `inner`, with the status line also shown on the live page.
+    pub fn reporter<'a>(&self, inner: &'a dyn crate::run::Reporter) -> LiveReporter<'a> {
+        LiveReporter {
+            inner,
+            hub: self.hub.clone(),
+        }
     }
 
     /// After the runs: with --keep the view stays up (the cluster does too) until Ctrl-C.

@@ -790,11 +790,15 @@ fn render_live(snapshot: &live::Snapshot) -> String {
         snapshot.finished
     );
     out.push_str(&format!(
-        "<div class=\"livebar\"><span class=\"verdict {}\" id=\"live-status\">{}</span><span>phase: <b id=\"phase\">{}</b></span><span>{}</span><span id=\"acked\">acked/s: {}</span><span id=\"p99\">p99: {}</span><span class=\"muted\">{} event(s) · <a href=\"/runs/{}\">run page</a></span></div>",
+        "<div class=\"livebar\"><span class=\"verdict {}\" id=\"live-status\">{}</span><span>phase: <b id=\"phase\">{}</b></span><span>{}</span>{}<span id=\"acked\">acked/s: {}</span><span id=\"p99\">p99: {}</span><span class=\"muted\">{} event(s) · <a href=\"/runs/{}\">run page</a></span></div>",
         if running { "running" } else { result.status.as_str() },
         if running { "RUNNING".to_string() } else { format!("FINISHED: {}", result.status.as_str()) },
         escape(view.phase.as_deref().unwrap_or("starting")),
         crate::report::format_duration_ms(view.elapsed_ms),
+        match (&snapshot.now, running) {
+            (Some(now), true) => format!("<span id=\"now\">now: <b>{}</b></span>", escape(now)),
+            _ => String::new(),
+        },
         view.last_tick.map(|(a, _)| a.to_string()).unwrap_or_else(|| "—".into()),
         // No ack in the last second: no latency to show (a gap, not 0 ms).
         match view.last_tick {
