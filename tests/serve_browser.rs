@@ -3,7 +3,7 @@
 //!   compare; then all four runs, with their repeat ranges as error bars;
 //! - the live page during a real leader-kill run (`chaos run … --serve`): the fault band and
 //!   the leader change appear without a reload, the final table at the end, and a page
-//!   opened mid-run holds the same history as the one opened at the start.
+//!   opened (and reloaded) mid-run holds the same history as the one opened at the start.
 //!
 //! Both fail — never skip — without Chromium (installed with apt when missing) or Docker.
 //! Screenshots go to target/test-reports/<test>/.
@@ -200,6 +200,23 @@ fn the_live_page_shows_a_leader_kill_as_it_happens() {
     );
     let second = b.new_window();
     b.goto(&live);
+    b.wait_for(
+        "the second page's first events",
+        "return window.chaosLive && window.chaosLive.ids.length > 0",
+        Duration::from_secs(30),
+    );
+    // And reloaded, still mid-run: it starts again from the run's first event.
+    assert_eq!(
+        common_http_status(addr)["finished"],
+        false,
+        "reload mid-run"
+    );
+    b.eval("location.reload(); return true;");
+    b.wait_for(
+        "the reloaded page's events",
+        "return window.chaosLive && window.chaosLive.ids.length > 0 && window.chaosLive.ids[0] === 0",
+        Duration::from_secs(30),
+    );
     // Both pages end with the final table.
     for handle in [&second, &first] {
         b.switch_to(handle);
