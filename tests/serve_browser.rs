@@ -226,12 +226,21 @@ fn the_live_page_shows_a_leader_kill_as_it_happens() {
             Duration::from_secs(240),
         );
     }
-    let history = "return JSON.stringify({ids: window.chaosLive.ids, events: window.chaosLive.events, duplicates: window.chaosLive.duplicates})";
+    let history = "return JSON.stringify({ids: window.chaosLive.ids, events: window.chaosLive.events, duplicates: window.chaosLive.duplicates, renders: window.chaosLive.renders, seconds: performance.now() / 1000})";
     b.switch_to(&first);
     let a: serde_json::Value = serde_json::from_str(b.eval(history).as_str().unwrap()).unwrap();
     b.screenshot(&out.join("live-final.png"));
     b.switch_to(&second);
     let m: serde_json::Value = serde_json::from_str(b.eval(history).as_str().unwrap()).unwrap();
+    // Re-rendered as events came, at most twice a second (one render in flight at a time).
+    let (renders, seconds) = (
+        a["renders"].as_f64().unwrap(),
+        a["seconds"].as_f64().unwrap(),
+    );
+    assert!(
+        renders >= 3.0 && renders <= 2.0 * seconds + 2.0,
+        "{renders} renders in {seconds:.1} s"
+    );
     assert_eq!(a["duplicates"], 0);
     assert_eq!(m["duplicates"], 0);
     let ids: Vec<u64> = a["ids"]
