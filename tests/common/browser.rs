@@ -100,12 +100,15 @@ impl Browser {
     pub fn start() -> Browser {
         ensure_installed();
         let port = free_port();
-        let driver = Command::new(CHROMEDRIVER)
-            .arg(format!("--port={port}"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start chromedriver");
+        // Killed if anything below fails: a failed start leaves no chromedriver behind.
+        let mut driver = Killed(Some(
+            Command::new(CHROMEDRIVER)
+                .arg(format!("--port={port}"))
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("start chromedriver"),
+        ));
         let deadline = Instant::now() + Duration::from_secs(30);
         while TcpStream::connect(("127.0.0.1", port)).is_err() {
             assert!(Instant::now() < deadline, "chromedriver did not listen");
@@ -135,7 +138,7 @@ impl Browser {
             .unwrap_or_else(|| panic!("no session: {answer}"))
             .to_string();
         Browser {
-            driver,
+            driver: driver.0.take().expect("the driver"),
             port,
             session,
             _profile: profile,
@@ -238,6 +241,17 @@ impl Browser {
             .decode(png.as_str().expect("base64"))
             .expect("png");
         std::fs::write(path, bytes).expect("write screenshot");
+    }
+}
+
+struct Killed(Option<Child>);
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        if let Some(child) = &mut self.0 {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
     }
 }
 
