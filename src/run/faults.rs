@@ -54,6 +54,8 @@ pub struct Faults<'a, P: FaultPlatform> {
     pub resolved: HashMap<String, Vec<String>>,
     /// Services stopped or killed on purpose right now (the supervisor leaves them alone).
     pub down_on_purpose: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+    /// The leaderships that died with a broker we killed or stopped.
+    pub dead_leaderships: std::sync::Arc<std::sync::Mutex<super::conditions::DeadLeaderships>>,
 }
 
 /// Resolves a target against the current view. Errors name the role. (One arm per target
@@ -281,7 +283,17 @@ impl<P: FaultPlatform> Faults<'_, P> {
                 .lock()
                 .unwrap_or_else(|e| e.into_inner());
             match spec.kind {
-                FaultKind::Kill | FaultKind::Stop => down.extend(names.iter().cloned()),
+                FaultKind::Kill | FaultKind::Stop => {
+                    down.extend(names.iter().cloned());
+                    let ids: Vec<i32> = names
+                        .iter()
+                        .filter_map(|n| self.cluster.broker_id(n))
+                        .collect();
+                    self.dead_leaderships
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .note(view, &ids);
+                }
                 FaultKind::Start => down.retain(|n| !names.contains(n)),
                 _ => {}
             }
@@ -576,6 +588,7 @@ mod tests {
             active: vec![],
             resolved: HashMap::new(),
             down_on_purpose: Default::default(),
+            dead_leaderships: Default::default(),
         };
         (faults, rx)
     }

@@ -150,6 +150,7 @@ impl<'a> RunSession<'a> {
             active: Vec::new(),
             resolved: Default::default(),
             down_on_purpose: Default::default(),
+            dead_leaderships: Default::default(),
         };
         let mut background = Vec::new();
         if let Some(docker) = ctx.docker {

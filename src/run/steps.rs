@@ -26,23 +26,35 @@ pub(super) async fn wait_condition(
     expected_brokers: &[BrokerId],
     timeout: Duration,
 ) -> Result<(), ()> {
-    wait_condition_knowing(view, condition, baseline, expected_brokers, &[], timeout).await
+    let none = conditions::DeadLeaderships::default();
+    wait_condition_knowing(
+        view,
+        condition,
+        baseline,
+        expected_brokers,
+        &[],
+        &none,
+        timeout,
+    )
+    .await
 }
 
 /// Like `wait_condition`, but a broker we hold down (killed or stopped) never counts as a
-/// live leader, whatever stale metadata still says.
+/// live leader, nor does a leadership that died with its broker, whatever stale metadata
+/// still says.
 pub(super) async fn wait_condition_knowing(
     view: &mut watch::Receiver<ClusterSnapshot>,
     condition: &Condition,
     baseline: &Baseline,
     expected_brokers: &[BrokerId],
     down: &[BrokerId],
+    dead: &conditions::DeadLeaderships,
     timeout: Duration,
 ) -> Result<(), ()> {
     let check = |s: &ClusterSnapshot| {
         conditions::is_met(
             condition,
-            &conditions::without_leaders(s, down),
+            &dead.usable_view(s, down),
             baseline,
             expected_brokers,
         )
@@ -156,12 +168,19 @@ impl<P: FaultPlatform> StepRunner<'_, '_, '_, P> {
             .iter()
             .filter_map(|n| self.ctx.cluster.broker_id(n))
             .collect();
+        let dead = self
+            .faults
+            .dead_leaderships
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
         let met = wait_condition_knowing(
             &mut view,
             condition,
             &self.baseline,
             self.expected_brokers,
             &down,
+            &dead,
             timeout,
         )
         .await
@@ -319,6 +338,7 @@ mod tests {
             &baseline,
             &[1, 2, 3],
             &[2],
+            &conditions::DeadLeaderships::default(),
             Duration::from_secs(10),
         );
         let elect = async {
@@ -344,6 +364,7 @@ mod tests {
             &baseline,
             &[1, 2, 3],
             &[2],
+            &conditions::DeadLeaderships::default(),
             Duration::from_secs(5),
         )
         .await;
