@@ -329,16 +329,20 @@ mod tests {
     }
 
     #[tokio::test(start_paused = true)]
-    async fn a_leader_we_hold_down_is_no_leader_whatever_stale_metadata_says() {
+    async fn a_leader_we_killed_is_no_leader_whatever_stale_metadata_says() {
         let (tx, mut rx) = watch::channel(view(Some(2), 0));
         let (condition, baseline) = (online(), Baseline::default());
+        // Broker 2 was killed while leading, and runs again (held by no fault any more): the
+        // metadata still shows its old leadership.
+        let mut dead = conditions::DeadLeaderships::default();
+        dead.note(&view(Some(2), 0), &[2]);
         let waiting = wait_condition_knowing(
             &mut rx,
             &condition,
             &baseline,
             &[1, 2, 3],
-            &[2],
-            &conditions::DeadLeaderships::default(),
+            &[],
+            &dead,
             Duration::from_secs(10),
         );
         let elect = async {
@@ -358,13 +362,14 @@ mod tests {
     async fn a_condition_that_never_holds_times_out() {
         let (_tx, mut rx) = watch::channel(view(Some(2), 0));
         let (condition, baseline) = (online(), Baseline::default());
+        let dead = conditions::DeadLeaderships::default();
         let met = wait_condition_knowing(
             &mut rx,
             &condition,
             &baseline,
             &[1, 2, 3],
             &[2],
-            &conditions::DeadLeaderships::default(),
+            &dead,
             Duration::from_secs(5),
         )
         .await;
