@@ -26,11 +26,8 @@ pub fn render_markdown(r: &RunResult) -> String {
     }
     if !r.cluster.settings.is_empty() {
         md.push_str(&format!(
-            "Settings in force: {}\n\n",
-            format!(
-                "`{}`",
-                super::key_values(r.cluster.settings.iter().map(|(k, v)| (k, v)), "`, `")
-            )
+            "Settings in force: `{}`\n\n",
+            super::key_values(r.cluster.settings.iter().map(|(k, v)| (k, v)), "`, `")
         ));
     }
     if !r.faults.is_empty() {
