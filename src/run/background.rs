@@ -1,7 +1,7 @@
 //! What runs beside the steps: the supervisor that restarts a broker Kafka itself let exit,
 //! the fresh-client probes, the workload's ticks, and Kafka's own leadership log at the end.
 
-use super::session::RunContext;
+use super::context::RunContext;
 use crate::clock::EventSink;
 use crate::events::{BrokerId, ClusterSnapshot, EventKind};
 use crate::kafka::producer::TrackedProducer;

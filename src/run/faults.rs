@@ -5,7 +5,7 @@
 use crate::clock::EventSink;
 use crate::events::{ClusterSnapshot, EventKind, TimeSource};
 use crate::experiment::{FaultKind, FaultSpec, Target};
-use crate::platform::{Cluster, FaultPlatform, Lifecycle, NetworkRules, PlatformError};
+use crate::platform::{Cluster, FaultError, FaultPlatform, Lifecycle, NetworkRules, PlatformError};
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
 use std::collections::HashMap;
@@ -19,20 +19,6 @@ pub struct Active {
     pub services: Vec<String>,
     /// Partition faults: the rules added per service.
     pub rules: Vec<(String, NetworkRules)>,
-}
-
-/// Why a fault could not be applied or reverted.
-#[derive(Debug, thiserror::Error)]
-pub enum FaultError {
-    /// The target did not resolve to a service (no leader, no such step, …).
-    #[error("fault {fault} on {target}: {reason}")]
-    Target {
-        fault: FaultKind,
-        target: String,
-        reason: String,
-    },
-    #[error(transparent)]
-    Platform(#[from] PlatformError),
 }
 
 /// What a heal reverts.

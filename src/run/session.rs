@@ -3,42 +3,29 @@
 //! verify. Faults are reverted whatever happens; everything measured goes to the event stream.
 
 use super::background;
+pub use super::context::RunContext;
 use super::docker_events::DockerEventLog;
 use super::docker_platform::DockerPlatform;
-use super::faults::{FaultError, Faults, HealTarget};
+use super::faults::{Faults, HealTarget};
 use super::shutdown::Shutdown;
 use super::steps;
 use super::topics;
 use crate::analysis::verify::{AckLedger, SeenSet};
-use crate::clock::EventSink;
-use crate::docker::cluster::Cluster;
 use crate::error::Error;
 use crate::events::{BrokerId, ClusterMode, EventKind, LatencyPhase, RunPhase};
-use crate::experiment::{Condition, Direction, Experiment, WorkloadSpec};
+use crate::experiment::{Condition, Direction, WorkloadSpec};
 use crate::kafka::live_consumer::LiveConsumer;
 use crate::kafka::producer::{ProducerOptions, TrackedProducer};
+use crate::platform::FaultError;
 use crate::platform::{FaultPlatform, Lifecycle, NetworkRules, PlatformError};
 use crate::run::conditions::Baseline;
 use crate::run::observer::{Observer, ObserverOptions};
-use bollard::Docker;
 use rand::SeedableRng;
 use std::time::{Duration, Instant};
 use tokio::task::JoinHandle;
 
 /// After the last step: every fault reverted, then the cluster must be whole again.
 const HEAL_TIMEOUT: Duration = Duration::from_secs(180);
-
-pub struct RunContext<'a> {
-    /// The engine that runs the cluster; None for a cluster chaos did not start (`observe`):
-    /// no faults, no container events, no broker logs.
-    pub docker: Option<&'a Docker>,
-    pub cluster: &'a Cluster,
-    pub experiment: &'a Experiment,
-    pub sink: EventSink,
-    pub seed: u64,
-    pub producer_id: u64,
-    pub progress: &'a (dyn Fn(&str) + Sync),
-}
 
 /// Runs the experiment's phases in order; faults are reverted whatever happens.
 pub async fn execute(ctx: &RunContext<'_>, shutdown: Shutdown) -> Result<(), Error> {

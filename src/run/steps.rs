@@ -1,8 +1,8 @@
 //! The experiment's steps, one after the other: faults, heals, waits, conditions, elections.
 
 use super::conditions::{self, Baseline};
+use super::context::RunContext;
 use super::faults::{Faults, HealTarget};
-use super::session::RunContext;
 use crate::docker::cluster::Cluster;
 use crate::error::Error;
 use crate::events::{BrokerId, ClusterSnapshot, ConditionCheck, EventKind, LatencyPhase};
