@@ -82,16 +82,7 @@ impl<'a> RunSession<'a> {
             }
             None => None,
         };
-        let observer = Observer::start(
-            ObserverOptions {
-                endpoints: ctx.cluster.bootstrap(),
-                kraft: ctx.cluster.mode == ClusterMode::Kraft,
-                period: exp.observer.period,
-                fast_period: exp.observer.fast_period,
-                topics: topics.clone(),
-            },
-            ctx.sink.clone(),
-        );
+        let observer = start_observer(ctx, &topics);
         let expected_brokers: Vec<BrokerId> = ctx
             .cluster
             .brokers()
@@ -121,16 +112,8 @@ impl<'a> RunSession<'a> {
             (Some(w), Some(p)) if w.consumer => Some(start_live_consumer(ctx, p)?),
             _ => None,
         };
-        let platform = match (ctx.docker, &docker_events) {
-            (Some(docker), Some(events)) => RunPlatform::Docker(DockerPlatform {
-                docker,
-                cluster: ctx.cluster,
-                events: events.clone(),
-            }),
-            _ => RunPlatform::External,
-        };
         let faults = Faults {
-            platform,
+            platform: RunPlatform::of(ctx, docker_events.as_ref()),
             cluster: ctx.cluster,
             sink: ctx.sink.clone(),
             rng: rand::rngs::StdRng::seed_from_u64(ctx.seed),
@@ -475,6 +458,33 @@ fn start_prober(
 pub enum RunPlatform<'a> {
     Docker(DockerPlatform<'a>),
     External,
+}
+
+impl<'a> RunPlatform<'a> {
+    fn of(ctx: &RunContext<'a>, events: Option<&DockerEventLog>) -> Self {
+        match (ctx.docker, events) {
+            (Some(docker), Some(events)) => RunPlatform::Docker(DockerPlatform {
+                docker,
+                cluster: ctx.cluster,
+                events: events.clone(),
+            }),
+            _ => RunPlatform::External,
+        }
+    }
+}
+
+fn start_observer(ctx: &RunContext<'_>, topics: &[String]) -> Observer {
+    let exp = ctx.experiment;
+    Observer::start(
+        ObserverOptions {
+            endpoints: ctx.cluster.bootstrap(),
+            kraft: ctx.cluster.mode == ClusterMode::Kraft,
+            period: exp.observer.period,
+            fast_period: exp.observer.fast_period,
+            topics: topics.to_vec(),
+        },
+        ctx.sink.clone(),
+    )
 }
 
 fn not_ours() -> PlatformError {
