@@ -50,7 +50,7 @@ pub fn render_matrix_html(results: &[RunResult]) -> String {
             None => groups.push((key, vec![r])),
         }
     }
-    let metrics: [(&str, &str, fn(&RunResult) -> Option<f64>); 3] = [
+    let metrics: [(&str, &str, crate::model::Metric); 3] = [
         ("failover (max)", "ms", |r| r.failover.metadata_ms.max),
         ("offline (total)", "ms", |r| Some(r.offline.total_ms)),
         ("acked messages lost", "", |r| {
