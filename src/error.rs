@@ -26,7 +26,7 @@ pub enum Error {
     Kafka(#[from] crate::kafka::KafkaError),
     #[cfg(feature = "runtime")]
     #[error(transparent)]
-    Fault(#[from] crate::run::FaultError),
+    Fault(#[from] crate::platform::FaultError),
     /// Input that is wrong in a way only known after loading (e.g. a broker without a host listener).
     #[error("{0}")]
     Invalid(String),
@@ -95,7 +95,9 @@ impl Error {
         matches!(
             self,
             Error::Docker(crate::docker::DockerError::Lost(_))
-                | Error::Fault(crate::run::FaultError::Platform(PlatformError::Lost(_)))
+                | Error::Fault(crate::platform::FaultError::Platform(PlatformError::Lost(
+                    _
+                )))
         )
     }
 

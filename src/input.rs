@@ -38,6 +38,7 @@ impl fmt::Display for InputError {
 pub const MAX_FILE_BYTES: usize = 1 << 20;
 
 /// Reads a file as UTF-8 text no larger than `MAX_FILE_BYTES`.
+#[allow(clippy::result_large_err)] // once per input file; the callers box it into their own errors
 pub fn read_text(path: &std::path::Path, what: &str) -> Result<String, InputError> {
     let err = |line: Option<usize>, message: String, hint: Option<&str>| InputError {
         file: path.to_path_buf(),

@@ -90,6 +90,9 @@ pub struct LogCheck {
     pub max_offset_ms: Option<f64>,
 }
 
+/// A number read off a result (None when it has no data), for the reports that compare.
+pub type Metric = fn(&RunResult) -> Option<f64>;
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ClusterInfo {
     pub name: String,

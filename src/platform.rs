@@ -5,7 +5,7 @@
 //! operation to the Kubernetes API. Pure: no Docker or Kafka imports.
 
 use crate::events::ClusterMode;
-use crate::experiment::Direction;
+use crate::experiment::{Direction, FaultKind};
 use std::future::Future;
 use std::time::Duration;
 
@@ -156,6 +156,20 @@ pub enum PlatformError {
     /// The platform itself went away (e.g. the Docker daemon stopped answering).
     #[error("{0}")]
     Lost(String),
+}
+
+/// Why a fault could not be applied or reverted.
+#[derive(Debug, thiserror::Error)]
+pub enum FaultError {
+    /// The target did not resolve to a service (no leader, no such step, …).
+    #[error("fault {fault} on {target}: {reason}")]
+    Target {
+        fault: FaultKind,
+        target: String,
+        reason: String,
+    },
+    #[error(transparent)]
+    Platform(#[from] PlatformError),
 }
 
 /// What the runner's faults ask of the place brokers run. Every method acts on one service

@@ -832,3 +832,106 @@ fn a_reused_cluster_that_is_not_ready_is_replaced_by_a_fresh_one() {
     assert_eq!(f64_at(r, "/verification/lost_acked"), 0.0);
     assert_everything_healed();
 }
+
+/// The newest observed snapshot in the run's events after line `after`: every partition of
+/// the observed topic led and fully replicated.
+fn whole_after(reports: &std::path::Path, after: usize) -> bool {
+    events_of(reports)
+        .lines()
+        .skip(after)
+        .filter(|l| l.contains(r#""event":"observed""#))
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .last()
+        .is_some_and(|e| {
+            let parts = e["snapshot"]["partitions"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default();
+            !parts.is_empty()
+                && parts.iter().all(|p| {
+                    !p["leader"].is_null()
+                        && p["isr"].as_array().map(Vec::len)
+                            == p["replicas"].as_array().map(Vec::len)
+                })
+        })
+}
+
+#[test]
+fn observe_measures_a_rolling_restart_done_by_someone_else() {
+    let _one = cluster_test();
+    // The seed cluster up (reused when it runs): the "someone else's" cluster here.
+    let up = reports_dir("seed-observe-up");
+    assert!(chaos_run("tests/experiments/no-fault.yaml", &up)
+        .status
+        .success());
+    let reports = reports_dir("seed-observe");
+    let mut child = common::RunningChaos(
+        std::process::Command::new(env!("CARGO_BIN_EXE_chaos"))
+            .args(["observe", "--bootstrap", "127.0.0.1:29092,127.0.0.1:29093"])
+            .args(["--duration", "90s", "--rate", "200", "--reports"])
+            .arg(&reports)
+            .current_dir(repo())
+            .spawn()
+            .unwrap(),
+    );
+    wait_for_events(&reports, &phase("steps"), 1);
+    // A rolling restart as an operator does it: one broker at a time, the next once the
+    // cluster is whole again (as the observer saw it).
+    for service in ["kafka-1", "kafka-2", "kafka-3"] {
+        let seen = events_of(&reports).lines().count();
+        let name = std::process::Command::new("docker")
+            .args(["ps", "-q", "--filter", "label=chaos.cluster=seed"])
+            .args(["--filter", &format!("label=chaos.service={service}")])
+            .output()
+            .unwrap();
+        let id = String::from_utf8_lossy(&name.stdout).trim().to_string();
+        assert!(!id.is_empty(), "{service} runs");
+        let restarted = std::process::Command::new("docker")
+            .args(["restart", "-t", "30", &id])
+            .status()
+            .unwrap();
+        assert!(restarted.success());
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while !whole_after(&reports, seen) {
+            assert!(
+                Instant::now() < deadline,
+                "not whole within 60 s of restarting {service}"
+            );
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+    let code = child.wait().unwrap().code();
+    let results = results(&reports);
+    let r = &results[0];
+    assert_eq!(code, Some(0), "{r:#}");
+    assert_eq!(r["cluster"]["name"], "external");
+    assert!(
+        r["notes"].to_string().contains("not started by chaos"),
+        "{r:#}"
+    );
+    // Leadership moved (each restarted leader hands its partitions over), and the ISR
+    // shrank and grew back on every partition.
+    let partitions = r["partitions"].as_array().unwrap();
+    assert!(
+        partitions
+            .iter()
+            .any(|p| !p["leader_changes"].as_array().unwrap().is_empty()),
+        "{r:#}"
+    );
+    assert!(
+        partitions
+            .iter()
+            .all(|p| p["isr_changes"].as_array().unwrap().len() >= 2),
+        "{r:#}"
+    );
+    // A clean rolling restart with acks=all and min.insync.replicas=2 loses nothing, and the
+    // client went on writing.
+    assert_eq!(f64_at(r, "/verification/lost_acked"), 0.0, "{r:#}");
+    assert!(f64_at(r, "/verification/acked") > 5_000.0, "{r:#}");
+    assert_eq!(r["workload"]["resumed"], true, "{r:#}");
+    // Nothing of Docker's: no container events, no fault of ours.
+    let events = events_of(&reports);
+    assert!(!events.contains(r#""event":"container""#));
+    assert!(!events.contains(r#""event":"fault-injected""#));
+    assert_everything_healed();
+}

@@ -30,7 +30,7 @@ fn render_repeats(groups: &[(String, Vec<&RunResult>)]) -> String {
     let mut header = vec!["".to_string()];
     header.extend(groups.iter().map(|(k, _)| k.clone()));
     b.push_record(header);
-    let metrics: [(&str, fn(&RunResult) -> Option<f64>); 5] = [
+    let metrics: [(&str, crate::model::Metric); 5] = [
         ("failover max", |r| r.failover.metadata_ms.max),
         ("controller failover", |r| r.controller_failover_ms),
         ("offline total", |r| Some(r.offline.total_ms)),

@@ -121,12 +121,14 @@ pub fn unknown_outcomes(u: &crate::events::UnknownOutcomes) -> String {
 
 /// A wait-for that timed out or an assert that did not hold, with what it made of the run.
 pub fn unmet_condition(c: &super::ConditionResult) -> String {
-    use crate::events::{ConditionCheck, OnTimeout};
-    let consequence = match (c.check, c.on_timeout.unwrap_or_default()) {
-        (ConditionCheck::Assert, _) => "the run failed",
-        (ConditionCheck::WaitFor, OnTimeout::Fail) => "the run failed (on-timeout: fail)",
-        (ConditionCheck::WaitFor, OnTimeout::Inconclusive) => "the run is inconclusive",
-        (ConditionCheck::WaitFor, OnTimeout::Continue) => "accepted (on-timeout: continue)",
+    use crate::events::ConditionCheck;
+    use crate::model::Status;
+    // The consequence is the condition's own verdict (one rule), said in words.
+    let consequence = match (c.verdict(), c.check) {
+        (Some(Status::Failed), ConditionCheck::Assert) => "the run failed",
+        (Some(Status::Failed), ConditionCheck::WaitFor) => "the run failed (on-timeout: fail)",
+        (Some(_), _) => "the run is inconclusive",
+        (None, _) => "accepted (on-timeout: continue)",
     };
     match c.check {
         ConditionCheck::WaitFor => format!(

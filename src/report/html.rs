@@ -578,7 +578,7 @@ fn list(lines: &[String]) -> String {
     out
 }
 
-type Metric = fn(&RunResult) -> Option<f64>;
+use crate::model::Metric;
 
 /// The comparison's metrics: name, unit ("ms" or a count), value of one run.
 const METRICS: [(&str, &str, Metric); 6] = [

@@ -26,13 +26,8 @@ pub fn render_markdown(r: &RunResult) -> String {
     }
     if !r.cluster.settings.is_empty() {
         md.push_str(&format!(
-            "Settings in force: {}\n\n",
-            r.cluster
-                .settings
-                .iter()
-                .map(|(k, v)| format!("`{k}={v}`"))
-                .collect::<Vec<_>>()
-                .join(", ")
+            "Settings in force: `{}`\n\n",
+            super::key_values(r.cluster.settings.iter().map(|(k, v)| (k, v)), "`, `")
         ));
     }
     if !r.faults.is_empty() {

@@ -24,6 +24,19 @@ pub use markdown::render_markdown;
 pub use noise::differences_beyond_noise;
 pub use table::render_table;
 
+/// Settings as the reports print them: `key=value`, separated by `sep` (the one format of
+/// the table, the markdown and the dry-run plan).
+pub fn key_values<'a>(
+    pairs: impl IntoIterator<Item = (&'a String, &'a String)>,
+    sep: &str,
+) -> String {
+    pairs
+        .into_iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect::<Vec<_>>()
+        .join(sep)
+}
+
 pub fn render_json(r: &RunResult) -> Vec<u8> {
     let mut bytes = serde_json::to_vec_pretty(r).unwrap_or_default();
     bytes.push(b'\n');

@@ -42,12 +42,7 @@ pub fn render_table(r: &RunResult) -> String {
     if !r.cluster.settings.is_empty() {
         out.push_str(&format!(
             "broker settings: {}\n",
-            r.cluster
-                .settings
-                .iter()
-                .map(|(k, v)| format!("{k}={v}"))
-                .collect::<Vec<_>>()
-                .join("  ")
+            super::key_values(r.cluster.settings.iter().map(|(k, v)| (k, v)), "  ")
         ));
     }
     if !r.faults.is_empty() {

@@ -72,7 +72,8 @@ pub fn regressions(
             Some(v) => format!("{experiment} [{v}]"),
             None => experiment.clone(),
         };
-        let times: [(&str, fn(&HistoryEntry) -> Option<f64>); 4] = [
+        type Time = fn(&HistoryEntry) -> Option<f64>;
+        let times: [(&str, Time); 4] = [
             ("failover p50", |h| h.failover_p50_ms),
             ("controller failover", |h| h.controller_failover_ms),
             ("offline total", |h| Some(h.offline_total_ms)),

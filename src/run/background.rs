@@ -1,7 +1,7 @@
 //! What runs beside the steps: the supervisor that restarts a broker Kafka itself let exit,
 //! the fresh-client probes, the workload's ticks, and Kafka's own leadership log at the end.
 
-use super::session::RunContext;
+use super::context::RunContext;
 use crate::clock::EventSink;
 use crate::events::{BrokerId, ClusterSnapshot, EventKind};
 use crate::kafka::producer::TrackedProducer;
@@ -78,8 +78,7 @@ pub(super) async fn probe_recoveries(
     sink: EventSink,
 ) {
     let mut usable: std::collections::HashMap<i32, bool> = Default::default();
-    let mut died_leading: std::collections::HashMap<i32, (Option<BrokerId>, i32)> =
-        Default::default();
+    let mut dead = super::conditions::DeadLeaderships::default();
     let mut probes = tokio::task::JoinSet::new();
     // A fault holds a leader down before the metadata changes (a killed ZooKeeper-mode
     // leader stays listed for seconds): look again every 100 ms, not only on changes.
@@ -94,24 +93,17 @@ pub(super) async fn probe_recoveries(
         if snapshot.partitions.is_empty() {
             continue;
         }
-        let held: Vec<BrokerId> = down
-            .lock()
-            .map(|d| {
-                brokers
-                    .iter()
-                    .filter(|(name, _)| d.contains(name))
-                    .map(|(_, id)| *id)
-                    .collect()
-            })
-            .unwrap_or_default();
+        let held: Vec<BrokerId> = {
+            let d = down.lock().unwrap_or_else(|e| e.into_inner());
+            brokers
+                .iter()
+                .filter(|(name, _)| d.contains(name))
+                .map(|(_, id)| *id)
+                .collect()
+        };
+        dead.note(&snapshot, &held);
         for p in snapshot.partitions.iter().filter(|p| p.topic == topic) {
-            // A leadership whose broker we killed or stopped serves nothing again, even once
-            // the broker runs again, until a new election (a new leader epoch).
-            if p.leader.is_some_and(|l| held.contains(&l)) {
-                died_leading.insert(p.partition, (p.leader, p.leader_epoch));
-            }
-            let now_usable = p.leader.is_some_and(|l| !held.contains(&l))
-                && died_leading.get(&p.partition) != Some(&(p.leader, p.leader_epoch));
+            let now_usable = dead.usable(p, &held);
             if usable.insert(p.partition, now_usable) == Some(false) && now_usable {
                 let became_usable_us = sink.clock().now_us();
                 let (options, topic, sink, partition) =

@@ -9,16 +9,41 @@ pub struct Baseline {
     pub snapshot: ClusterSnapshot,
 }
 
-/// The view with every partition led by one of `down` shown leaderless (its leader is known
-/// dead: we killed or stopped it).
-pub fn without_leaders(view: &ClusterSnapshot, down: &[BrokerId]) -> ClusterSnapshot {
-    let mut view = view.clone();
-    for p in &mut view.partitions {
-        if p.leader.is_some_and(|l| down.contains(&l)) {
-            p.leader = None;
+/// Leaderships that are gone: a partition whose leader we killed or stopped serves nothing
+/// again — even once that broker runs again — until a new election (a new leader epoch),
+/// whatever stale metadata still says. One rule for the wait-for conditions and the
+/// fresh-client probes (the analysis applies it to the recorded history).
+#[derive(Debug, Clone, Default)]
+pub struct DeadLeaderships(std::collections::HashMap<(String, i32), (Option<BrokerId>, i32)>);
+
+impl DeadLeaderships {
+    /// Notes every partition that `view` shows led by a broker in `held` (killed or stopped).
+    pub fn note(&mut self, view: &ClusterSnapshot, held: &[BrokerId]) {
+        for p in &view.partitions {
+            if p.leader.is_some_and(|l| held.contains(&l)) {
+                self.0
+                    .insert((p.topic.clone(), p.partition), (p.leader, p.leader_epoch));
+            }
         }
     }
-    view
+
+    /// Whether the partition's leader can serve: one, not held down, and not a leadership
+    /// that died.
+    pub fn usable(&self, p: &crate::events::PartitionState, held: &[BrokerId]) -> bool {
+        p.leader.is_some_and(|l| !held.contains(&l))
+            && self.0.get(&(p.topic.clone(), p.partition)) != Some(&(p.leader, p.leader_epoch))
+    }
+
+    /// The view with every leader that cannot serve shown as none.
+    pub fn usable_view(&self, view: &ClusterSnapshot, held: &[BrokerId]) -> ClusterSnapshot {
+        let mut usable = view.clone();
+        for p in &mut usable.partitions {
+            if p.leader.is_some() && !self.usable(p, held) {
+                p.leader = None;
+            }
+        }
+        usable
+    }
 }
 
 pub fn is_met(
@@ -178,5 +203,58 @@ mod tests {
             &base,
             &[]
         ));
+    }
+}
+
+#[cfg(test)]
+mod dead_leadership_tests {
+    use super::*;
+    use crate::events::PartitionState;
+
+    fn view(leader: Option<BrokerId>, epoch: i32) -> ClusterSnapshot {
+        ClusterSnapshot {
+            controller: Some(1),
+            brokers: vec![1, 2, 3],
+            partitions: vec![PartitionState {
+                topic: "t".into(),
+                partition: 0,
+                leader,
+                leader_epoch: epoch,
+                replicas: vec![2, 1, 3],
+                isr: vec![1, 2, 3],
+                offline_replicas: vec![],
+            }],
+        }
+    }
+
+    #[test]
+    fn a_killed_leader_serves_nothing_until_a_new_epoch_even_once_it_runs_again() {
+        let mut dead = DeadLeaderships::default();
+        dead.note(&view(Some(2), 4), &[2]);
+        // Held down: not usable.
+        assert_eq!(
+            dead.usable_view(&view(Some(2), 4), &[2]).partitions[0].leader,
+            None
+        );
+        // Running again, but the metadata still shows the dead leadership: not usable.
+        assert_eq!(
+            dead.usable_view(&view(Some(2), 4), &[]).partitions[0].leader,
+            None
+        );
+        // Re-elected (the same broker, a new epoch) or another leader: usable.
+        assert_eq!(
+            dead.usable_view(&view(Some(2), 5), &[]).partitions[0].leader,
+            Some(2)
+        );
+        assert_eq!(
+            dead.usable_view(&view(Some(3), 5), &[]).partitions[0].leader,
+            Some(3)
+        );
+        // A pause (not noted) only counts while held.
+        let fresh = DeadLeaderships::default();
+        assert_eq!(
+            fresh.usable_view(&view(Some(2), 4), &[]).partitions[0].leader,
+            Some(2)
+        );
     }
 }

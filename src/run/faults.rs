@@ -5,7 +5,7 @@
 use crate::clock::EventSink;
 use crate::events::{ClusterSnapshot, EventKind, TimeSource};
 use crate::experiment::{FaultKind, FaultSpec, Target};
-use crate::platform::{Cluster, FaultPlatform, Lifecycle, NetworkRules, PlatformError};
+use crate::platform::{Cluster, FaultError, FaultPlatform, Lifecycle, NetworkRules, PlatformError};
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
 use std::collections::HashMap;
@@ -19,20 +19,6 @@ pub struct Active {
     pub services: Vec<String>,
     /// Partition faults: the rules added per service.
     pub rules: Vec<(String, NetworkRules)>,
-}
-
-/// Why a fault could not be applied or reverted.
-#[derive(Debug, thiserror::Error)]
-pub enum FaultError {
-    /// The target did not resolve to a service (no leader, no such step, …).
-    #[error("fault {fault} on {target}: {reason}")]
-    Target {
-        fault: FaultKind,
-        target: String,
-        reason: String,
-    },
-    #[error(transparent)]
-    Platform(#[from] PlatformError),
 }
 
 /// What a heal reverts.
@@ -54,6 +40,8 @@ pub struct Faults<'a, P: FaultPlatform> {
     pub resolved: HashMap<String, Vec<String>>,
     /// Services stopped or killed on purpose right now (the supervisor leaves them alone).
     pub down_on_purpose: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+    /// The leaderships that died with a broker we killed or stopped.
+    pub dead_leaderships: std::sync::Arc<std::sync::Mutex<super::conditions::DeadLeaderships>>,
 }
 
 /// Resolves a target against the current view. Errors name the role. (One arm per target
@@ -218,7 +206,7 @@ impl<P: FaultPlatform> Faults<'_, P> {
         spec: &FaultSpec,
         names: &[String],
         view: &ClusterSnapshot,
-    ) -> Result<Vec<(String, NetworkRules)>, FaultError> {
+    ) -> Result<(), FaultError> {
         let mut rules: Vec<(String, NetworkRules)> = Vec::new();
         let mut peers = Vec::new();
         for p in &spec.peers {
@@ -243,7 +231,7 @@ impl<P: FaultPlatform> Faults<'_, P> {
                 a.rules = rules.clone();
             }
         }
-        Ok(rules)
+        Ok(())
     }
 
     pub async fn inject(
@@ -264,52 +252,18 @@ impl<P: FaultPlatform> Faults<'_, P> {
             target: spec.target.to_string(),
             reason,
         })?;
-        let mut active = Active {
-            id: id.to_string(),
-            kind: spec.kind,
-            services: names.clone(),
-            rules: Vec::new(),
-        };
         // Registered first: a failure half-way still reverts what was applied, and the
         // supervisor must not restart a broker that is being stopped on purpose.
         if spec.kind.needs_revert() {
-            self.active.push(active.clone());
+            self.active.push(Active {
+                id: id.to_string(),
+                kind: spec.kind,
+                services: names.clone(),
+                rules: Vec::new(),
+            });
         }
-        {
-            let mut down = self
-                .down_on_purpose
-                .lock()
-                .unwrap_or_else(|e| e.into_inner());
-            match spec.kind {
-                FaultKind::Kill | FaultKind::Stop => down.extend(names.iter().cloned()),
-                FaultKind::Start => down.retain(|n| !names.contains(n)),
-                _ => {}
-            }
-        }
-        let event_ns = match spec.kind {
-            FaultKind::Partition => {
-                active.rules = self.inject_partition(spec, &names, view).await?;
-                None
-            }
-            FaultKind::Bandwidth => {
-                let rate = spec.rate.clone().unwrap_or_else(|| "1mbit".into());
-                for name in &names {
-                    self.platform.bandwidth(name, &rate).await?;
-                }
-                None
-            }
-            FaultKind::Delay | FaultKind::Loss => {
-                return Err(PlatformError::Capability(format!(
-                    "fault {} needs tc netem, which this kernel lacks",
-                    spec.kind
-                ))
-                .into())
-            }
-            kind => match lifecycle_of(kind) {
-                Some((action, moment)) => self.apply(action, moment, &names).await?,
-                None => None,
-            },
-        };
+        self.hold_down(spec.kind, &names, view);
+        let event_ns = self.apply_fault(spec, &names, view).await?;
         let (at, source) = self.stamp(event_ns);
         let broker_ids = names
             .iter()
@@ -328,6 +282,63 @@ impl<P: FaultPlatform> Faults<'_, P> {
         );
         self.resolved.insert(id.to_string(), names);
         Ok(())
+    }
+
+    /// What the supervisor must leave alone (killed or stopped on purpose), and the
+    /// leaderships that die with those brokers.
+    fn hold_down(&self, kind: FaultKind, names: &[String], view: &ClusterSnapshot) {
+        let mut down = self
+            .down_on_purpose
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        match kind {
+            FaultKind::Kill | FaultKind::Stop => {
+                down.extend(names.iter().cloned());
+                let ids: Vec<i32> = names
+                    .iter()
+                    .filter_map(|n| self.cluster.broker_id(n))
+                    .collect();
+                self.dead_leaderships
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .note(view, &ids);
+            }
+            FaultKind::Start => down.retain(|n| !names.contains(n)),
+            _ => {}
+        }
+    }
+
+    /// Applies the fault to every service; returns when the platform saw it (Unix ns).
+    async fn apply_fault(
+        &mut self,
+        spec: &FaultSpec,
+        names: &[String],
+        view: &ClusterSnapshot,
+    ) -> Result<Option<i64>, FaultError> {
+        Ok(match spec.kind {
+            FaultKind::Partition => {
+                self.inject_partition(spec, names, view).await?;
+                None
+            }
+            FaultKind::Bandwidth => {
+                let rate = spec.rate.clone().unwrap_or_else(|| "1mbit".into());
+                for name in names {
+                    self.platform.bandwidth(name, &rate).await?;
+                }
+                None
+            }
+            FaultKind::Delay | FaultKind::Loss => {
+                return Err(PlatformError::Capability(format!(
+                    "fault {} needs tc netem, which this kernel lacks",
+                    spec.kind
+                ))
+                .into())
+            }
+            kind => match lifecycle_of(kind) {
+                Some((action, moment)) => self.apply(action, moment, names).await?,
+                None => None,
+            },
+        })
     }
 
     /// Reverts the step's fault, or every active one in reverse order of application.
@@ -576,6 +587,7 @@ mod tests {
             active: vec![],
             resolved: HashMap::new(),
             down_on_purpose: Default::default(),
+            dead_leaderships: Default::default(),
         };
         (faults, rx)
     }

@@ -4,6 +4,7 @@
 
 mod background;
 mod conditions;
+mod context;
 mod docker_events;
 mod docker_platform;
 mod faults;
@@ -19,7 +20,7 @@ pub mod signals;
 mod steps;
 mod topics;
 
-pub use faults::FaultError;
+pub use crate::platform::FaultError;
 pub use outcome::{exit_code_of, worst_exit_code};
 pub use prepare::{prepare, prepare_all, ComposeOverrides, Prepared, PreparedVariant};
 pub use progress::{Reporter, RunnerEvent};

@@ -235,22 +235,14 @@ pub fn render_dry_run(
             let _ = writeln!(
                 out,
                 "  broker environment (added to every broker): {}",
-                e.cluster
-                    .broker_environment
-                    .iter()
-                    .map(|(k, v)| format!("{k}={v}"))
-                    .collect::<Vec<_>>()
-                    .join("  ")
+                crate::report::key_values(&e.cluster.broker_environment, "  ")
             );
         }
         for (service, env) in &e.cluster.environment {
             let _ = writeln!(
                 out,
                 "  environment of {service}: {}",
-                env.iter()
-                    .map(|(k, v)| format!("{k}={v}"))
-                    .collect::<Vec<_>>()
-                    .join("  ")
+                crate::report::key_values(env, "  ")
             );
         }
         let brokers: Vec<String> = v

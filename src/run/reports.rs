@@ -56,8 +56,11 @@ fn slug(s: &str) -> String {
 /// Writes every event to events.jsonl as it arrives and keeps them for the analysis.
 pub struct Recorder {
     sink: EventSink,
-    writer: JoinHandle<Result<(Vec<Event>, Option<String>), Error>>,
+    writer: JoinHandle<Result<Recorded, Error>>,
 }
+
+/// Every event of the run, and the error that stopped events.jsonl (if one did).
+type Recorded = (Vec<Event>, Option<String>);
 
 impl Recorder {
     pub fn start(dir: &Path) -> Result<Self, Error> {

@@ -3,42 +3,29 @@
 //! verify. Faults are reverted whatever happens; everything measured goes to the event stream.
 
 use super::background;
+pub use super::context::RunContext;
 use super::docker_events::DockerEventLog;
 use super::docker_platform::DockerPlatform;
-use super::faults::{FaultError, Faults, HealTarget};
+use super::faults::{Faults, HealTarget};
 use super::shutdown::Shutdown;
 use super::steps;
 use super::topics;
 use crate::analysis::verify::{AckLedger, SeenSet};
-use crate::clock::EventSink;
-use crate::docker::cluster::Cluster;
 use crate::error::Error;
 use crate::events::{BrokerId, ClusterMode, EventKind, LatencyPhase, RunPhase};
-use crate::experiment::{Condition, Direction, Experiment, WorkloadSpec};
+use crate::experiment::{Condition, Direction, WorkloadSpec};
 use crate::kafka::live_consumer::LiveConsumer;
 use crate::kafka::producer::{ProducerOptions, TrackedProducer};
+use crate::platform::FaultError;
 use crate::platform::{FaultPlatform, Lifecycle, NetworkRules, PlatformError};
 use crate::run::conditions::Baseline;
 use crate::run::observer::{Observer, ObserverOptions};
-use bollard::Docker;
 use rand::SeedableRng;
 use std::time::{Duration, Instant};
 use tokio::task::JoinHandle;
 
 /// After the last step: every fault reverted, then the cluster must be whole again.
 const HEAL_TIMEOUT: Duration = Duration::from_secs(180);
-
-pub struct RunContext<'a> {
-    /// The engine that runs the cluster; None for a cluster chaos did not start (`observe`):
-    /// no faults, no container events, no broker logs.
-    pub docker: Option<&'a Docker>,
-    pub cluster: &'a Cluster,
-    pub experiment: &'a Experiment,
-    pub sink: EventSink,
-    pub seed: u64,
-    pub producer_id: u64,
-    pub progress: &'a (dyn Fn(&str) + Sync),
-}
 
 /// Runs the experiment's phases in order; faults are reverted whatever happens.
 pub async fn execute(ctx: &RunContext<'_>, shutdown: Shutdown) -> Result<(), Error> {
@@ -95,16 +82,7 @@ impl<'a> RunSession<'a> {
             }
             None => None,
         };
-        let observer = Observer::start(
-            ObserverOptions {
-                endpoints: ctx.cluster.bootstrap(),
-                kraft: ctx.cluster.mode == ClusterMode::Kraft,
-                period: exp.observer.period,
-                fast_period: exp.observer.fast_period,
-                topics: topics.clone(),
-            },
-            ctx.sink.clone(),
-        );
+        let observer = start_observer(ctx, &topics);
         let expected_brokers: Vec<BrokerId> = ctx
             .cluster
             .brokers()
@@ -134,22 +112,15 @@ impl<'a> RunSession<'a> {
             (Some(w), Some(p)) if w.consumer => Some(start_live_consumer(ctx, p)?),
             _ => None,
         };
-        let platform = match (ctx.docker, &docker_events) {
-            (Some(docker), Some(events)) => RunPlatform::Docker(DockerPlatform {
-                docker,
-                cluster: ctx.cluster,
-                events: events.clone(),
-            }),
-            _ => RunPlatform::External,
-        };
         let faults = Faults {
-            platform,
+            platform: RunPlatform::of(ctx, docker_events.as_ref()),
             cluster: ctx.cluster,
             sink: ctx.sink.clone(),
             rng: rand::rngs::StdRng::seed_from_u64(ctx.seed),
             active: Vec::new(),
             resolved: Default::default(),
             down_on_purpose: Default::default(),
+            dead_leaderships: Default::default(),
         };
         let mut background = Vec::new();
         if let Some(docker) = ctx.docker {
@@ -487,6 +458,33 @@ fn start_prober(
 pub enum RunPlatform<'a> {
     Docker(DockerPlatform<'a>),
     External,
+}
+
+impl<'a> RunPlatform<'a> {
+    fn of(ctx: &RunContext<'a>, events: Option<&DockerEventLog>) -> Self {
+        match (ctx.docker, events) {
+            (Some(docker), Some(events)) => RunPlatform::Docker(DockerPlatform {
+                docker,
+                cluster: ctx.cluster,
+                events: events.clone(),
+            }),
+            _ => RunPlatform::External,
+        }
+    }
+}
+
+fn start_observer(ctx: &RunContext<'_>, topics: &[String]) -> Observer {
+    let exp = ctx.experiment;
+    Observer::start(
+        ObserverOptions {
+            endpoints: ctx.cluster.bootstrap(),
+            kraft: ctx.cluster.mode == ClusterMode::Kraft,
+            period: exp.observer.period,
+            fast_period: exp.observer.fast_period,
+            topics: topics.to_vec(),
+        },
+        ctx.sink.clone(),
+    )
 }
 
 fn not_ours() -> PlatformError {

@@ -1,8 +1,8 @@
 //! The experiment's steps, one after the other: faults, heals, waits, conditions, elections.
 
 use super::conditions::{self, Baseline};
+use super::context::RunContext;
 use super::faults::{Faults, HealTarget};
-use super::session::RunContext;
 use crate::docker::cluster::Cluster;
 use crate::error::Error;
 use crate::events::{BrokerId, ClusterSnapshot, ConditionCheck, EventKind, LatencyPhase};
@@ -26,23 +26,35 @@ pub(super) async fn wait_condition(
     expected_brokers: &[BrokerId],
     timeout: Duration,
 ) -> Result<(), ()> {
-    wait_condition_knowing(view, condition, baseline, expected_brokers, &[], timeout).await
+    let none = conditions::DeadLeaderships::default();
+    wait_condition_knowing(
+        view,
+        condition,
+        baseline,
+        expected_brokers,
+        &[],
+        &none,
+        timeout,
+    )
+    .await
 }
 
 /// Like `wait_condition`, but a broker we hold down (killed or stopped) never counts as a
-/// live leader, whatever stale metadata still says.
+/// live leader, nor does a leadership that died with its broker, whatever stale metadata
+/// still says.
 pub(super) async fn wait_condition_knowing(
     view: &mut watch::Receiver<ClusterSnapshot>,
     condition: &Condition,
     baseline: &Baseline,
     expected_brokers: &[BrokerId],
     down: &[BrokerId],
+    dead: &conditions::DeadLeaderships,
     timeout: Duration,
 ) -> Result<(), ()> {
     let check = |s: &ClusterSnapshot| {
         conditions::is_met(
             condition,
-            &conditions::without_leaders(s, down),
+            &dead.usable_view(s, down),
             baseline,
             expected_brokers,
         )
@@ -156,12 +168,19 @@ impl<P: FaultPlatform> StepRunner<'_, '_, '_, P> {
             .iter()
             .filter_map(|n| self.ctx.cluster.broker_id(n))
             .collect();
+        let dead = self
+            .faults
+            .dead_leaderships
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
         let met = wait_condition_knowing(
             &mut view,
             condition,
             &self.baseline,
             self.expected_brokers,
             &down,
+            &dead,
             timeout,
         )
         .await
@@ -310,15 +329,20 @@ mod tests {
     }
 
     #[tokio::test(start_paused = true)]
-    async fn a_leader_we_hold_down_is_no_leader_whatever_stale_metadata_says() {
+    async fn a_leader_we_killed_is_no_leader_whatever_stale_metadata_says() {
         let (tx, mut rx) = watch::channel(view(Some(2), 0));
         let (condition, baseline) = (online(), Baseline::default());
+        // Broker 2 was killed while leading, and runs again (held by no fault any more): the
+        // metadata still shows its old leadership.
+        let mut dead = conditions::DeadLeaderships::default();
+        dead.note(&view(Some(2), 0), &[2]);
         let waiting = wait_condition_knowing(
             &mut rx,
             &condition,
             &baseline,
             &[1, 2, 3],
-            &[2],
+            &[],
+            &dead,
             Duration::from_secs(10),
         );
         let elect = async {
@@ -338,12 +362,14 @@ mod tests {
     async fn a_condition_that_never_holds_times_out() {
         let (_tx, mut rx) = watch::channel(view(Some(2), 0));
         let (condition, baseline) = (online(), Baseline::default());
+        let dead = conditions::DeadLeaderships::default();
         let met = wait_condition_knowing(
             &mut rx,
             &condition,
             &baseline,
             &[1, 2, 3],
             &[2],
+            &dead,
             Duration::from_secs(5),
         )
         .await;

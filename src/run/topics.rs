@@ -1,7 +1,7 @@
 //! The experiment's topics: created fresh for every run (after the old ones are gone), their
 //! settings in force recorded, and the unmeasured warm-up of a fresh cluster.
 
-use super::session::RunContext;
+use super::context::RunContext;
 use crate::clock::EventSink;
 use crate::docker::cluster::Cluster;
 use crate::error::Error;

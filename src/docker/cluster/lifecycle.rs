@@ -244,6 +244,35 @@ async fn create_and_start(
     service: &ServicePlan,
 ) -> Result<(), DockerError> {
     let s = &service.service;
+    let options = CreateContainerOptionsBuilder::default()
+        .name(&service.container_name)
+        .build();
+    docker
+        .create_container(Some(options), container_body(plan, service))
+        .await
+        .map_err(api(format!(
+            "create container {} ({})",
+            service.container_name, s.image
+        )))?;
+    docker
+        .start_container(&service.container_name, None::<bollard::query_parameters::StartContainerOptions>)
+        .await
+        .map_err(|e| {
+            // Docker answers a taken port with a 500 whose message is the only tell.
+            let hint = if e.to_string().contains("port is already allocated") || e.to_string().contains("address already in use") {
+                "\n  hint: a published port is taken by another process or container; free it or change the port in the compose file"
+            } else {
+                ""
+            };
+            DockerError::Other(format!("start {}: {e}{hint}", service.container_name))
+        })?;
+    Ok(())
+}
+
+/// The container a service plan asks for: our labels, ports on loopback unless the compose
+/// file names an address, no restart policy, the cluster network with the service's aliases.
+fn container_body(plan: &Plan, service: &ServicePlan) -> ContainerCreateBody {
+    let s = &service.service;
     let mut container_labels: HashMap<String, String> = s.labels.clone().into_iter().collect();
     container_labels.extend(labels::for_service(&plan.cluster, &s.name, "service"));
     container_labels.insert(labels::CONFIG_HASH.into(), plan.config_hash.clone());
@@ -312,28 +341,7 @@ async fn create_and_start(
         }),
         ..Default::default()
     };
-    let options = CreateContainerOptionsBuilder::default()
-        .name(&service.container_name)
-        .build();
-    docker
-        .create_container(Some(options), body)
-        .await
-        .map_err(api(format!(
-            "create container {} ({})",
-            service.container_name, s.image
-        )))?;
-    docker
-        .start_container(&service.container_name, None::<bollard::query_parameters::StartContainerOptions>)
-        .await
-        .map_err(|e| {
-            let hint = if e.to_string().contains("port is already allocated") || e.to_string().contains("address already in use") {
-                "\n  hint: a published port is taken by another process or container; free it or change the port in the compose file"
-            } else {
-                ""
-            };
-            DockerError::Other(format!("start {}: {e}{hint}", service.container_name))
-        })?;
-    Ok(())
+    body
 }
 
 /// Removes our containers and networks (of one cluster, or all). Returns what it removed.
