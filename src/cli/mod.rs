@@ -122,7 +122,7 @@ pub enum Command {
         action: ImagesAction,
     },
     /// Run experiments (files or directories of *.yaml) and write reports.
-    Run(crate::run::RunArgs),
+    Run(RunCommand),
     /// Observe a cluster chaos did not start while something else disturbs it (a rolling
     /// restart, an upgrade): the observer, a tracked workload on a topic of its own and the
     /// final verification; no faults. Reports as for a run.
@@ -175,6 +175,15 @@ pub enum Command {
     Man,
 }
 
+/// `chaos run`: the runner's options, and the live web view's.
+#[derive(Debug, clap::Args)]
+pub struct RunCommand {
+    #[command(flatten)]
+    pub run: crate::run::RunArgs,
+    #[command(flatten)]
+    pub serve: crate::serve::RunServeArgs,
+}
+
 #[derive(Debug, Subcommand)]
 pub enum ImagesAction {
     Build,
@@ -189,6 +198,36 @@ pub async fn main(cli: Cli) -> i32 {
             e.exit_code()
         }
     }
+}
+
+/// `chaos run`, with the live web view when `--serve` asks for it: the view is the CLI's
+/// (a reporter and an event tap around the runner), the runner does not know it.
+async fn run_with_view(
+    run: crate::run::RunArgs,
+    serve: crate::serve::RunServeArgs,
+) -> Result<i32, Error> {
+    let terminal = progress::TerminalReporter::new();
+    let served = if run.dry_run {
+        None
+    } else {
+        crate::serve::ForRun::start(&serve, &run.reports).await?
+    };
+    let live = served.as_ref().map(|s| s.reporter(&terminal));
+    let reporter: &dyn crate::run::Reporter = match &live {
+        Some(r) => r,
+        None => &terminal,
+    };
+    let keep = run.keep;
+    let outcome = crate::run::run_cli(run, reporter).await;
+    if let Some(served) = served {
+        // An interrupted run ends the view too; a kept cluster keeps it up until Ctrl-C.
+        let interrupted = matches!(
+            outcome,
+            Ok(crate::error::exit::INTERRUPTED) | Err(Error::Interrupted)
+        );
+        served.finish(keep && !interrupted).await;
+    }
+    outcome
 }
 
 // Long by nature: one arm per subcommand, each mapping flags to one library call.
@@ -291,7 +330,7 @@ async fn dispatch(cli: Cli) -> Result<i32, Error> {
             }
             Ok(exit::PASSED)
         }
-        Command::Run(args) => crate::run::run_cli(args, &progress::TerminalReporter::new()).await,
+        Command::Run(RunCommand { run, serve }) => run_with_view(run, serve).await,
         Command::Observe(args) => {
             crate::run::observe::observe(args, &progress::TerminalReporter::new()).await
         }
@@ -454,7 +493,7 @@ mod tests {
             "e",
         ])
         .expect("parses");
-        let Command::Run(args) = cli.command else {
+        let Command::Run(RunCommand { run: args, .. }) = cli.command else {
             panic!("not run")
         };
         assert!(args.dry_run && args.fresh);

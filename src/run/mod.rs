@@ -62,8 +62,6 @@ pub struct RunArgs {
     pub dry_run: bool,
     #[command(flatten)]
     pub compose: ComposeOverrides,
-    #[command(flatten)]
-    pub serve: crate::serve::RunServeArgs,
 }
 
 /// Several errors as one: every one is printed (`error: …` each), the first decides the
@@ -83,12 +81,6 @@ pub async fn run_cli(args: RunArgs, reporter: &dyn Reporter) -> Result<i32, Erro
     if args.dry_run {
         return dry_run(&plans, args.fresh, reporter).await;
     }
-    let served = crate::serve::ForRun::start(&args.serve, &args.reports).await?;
-    let live_reporter = served.as_ref().map(|s| s.reporter(reporter));
-    let reporter: &dyn Reporter = match &live_reporter {
-        Some(r) => r,
-        None => reporter,
-    };
     let docker = docker::connect().await?;
     // What an earlier killed run left behind (its owner process is gone) is healed first.
     for done in docker::sweep::sweep_orphans(&docker).await? {
@@ -126,11 +118,6 @@ pub async fn run_cli(args: RunArgs, reporter: &dyn Reporter) -> Result<i32, Erro
         }
     };
     handler.abort();
-    if let Some(served) = served {
-        // An interrupted run ends the view too; a kept cluster keeps it up until Ctrl-C.
-        let interrupted = matches!(outcome, Ok(exit::INTERRUPTED) | Err(Error::Interrupted));
-        served.finish(args.keep && !interrupted).await;
-    }
     outcome
 }
 

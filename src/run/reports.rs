@@ -67,7 +67,7 @@ impl Recorder {
         let file = std::fs::File::create(dir.join("events.jsonl"))?;
         let (tx, mut rx) = mpsc::unbounded_channel::<Event>();
         // `run --serve`: every event also goes to the live web view (an append, never a wait).
-        let live = crate::serve::live::installed();
+        let live = crate::events::tap();
         if let (Some(live), Some(name)) = (live, dir.file_name()) {
             live.begin_run(&name.to_string_lossy());
         }

@@ -68,9 +68,21 @@ pub fn installed() -> Option<&'static LiveHub> {
     INSTALLED.get()
 }
 
-/// Installs `hub` for this process (once; a second call keeps the first).
+/// Installs `hub` for this process (once; a second call keeps the first), and as the
+/// process's event tap: the recorder publishes every event of every run to it.
 pub fn install(hub: LiveHub) -> &'static LiveHub {
-    INSTALLED.get_or_init(|| hub)
+    let hub: &'static LiveHub = INSTALLED.get_or_init(|| hub);
+    crate::events::install_tap(hub);
+    hub
+}
+
+impl crate::events::EventTap for LiveHub {
+    fn begin_run(&self, run: &str) {
+        LiveHub::begin_run(self, run)
+    }
+    fn push(&self, event: &Event) {
+        LiveHub::push(self, event)
+    }
 }
 
 impl LiveHub {
