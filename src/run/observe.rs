@@ -88,7 +88,7 @@ fn external_cluster(brokers: &[(i32, String)], kraft: bool) -> Cluster {
                 state: "running".into(),
             })
             .collect(),
-        reused: true,
+        reused: false,
         ready_after: Duration::ZERO,
         replaced_unready: None,
     }
@@ -133,7 +133,8 @@ pub async fn observe(args: ObserveArgs, reporter: &dyn Reporter) -> Result<i32, 
             .collect(),
         settings: reports::settings_in_force(&cluster).await,
         seed,
-        reused_cluster: true,
+        // Not ours to reuse: the header says what Kafka's version says, "not started by chaos".
+        reused_cluster: false,
         expect: vec![],
     });
     sink.emit(EventKind::Note {
