@@ -3,6 +3,7 @@
 //! view, verification, and the cross-check against Kafka's own log. Events may come out of
 //! order (Docker events are stamped by the daemon); they are sorted by time first.
 
+pub mod group;
 pub mod kafka_log;
 mod partitions;
 pub mod stats;
@@ -54,6 +55,7 @@ pub fn analyze(events: &[Event]) -> RunResult {
         workload: None,
         consumer: None,
         verification: None,
+        group: None,
         expectations: vec![],
         conditions: vec![],
         log_check: None,
@@ -156,6 +158,7 @@ pub fn analyze(events: &[Event]) -> RunResult {
     partitions::fill(&mut result, &timeline, &sorted);
     result.workload = workload::summarize(&sorted, &mut result.errors);
     result.consumer = workload::summarize_consumer(&sorted, &mut result.errors);
+    result.group = workload::summarize_group(&sorted);
     result.unobserved = timeline
         .blind
         .iter()

@@ -4,6 +4,7 @@
 
 pub mod admin;
 pub mod features;
+pub mod group;
 pub mod live_consumer;
 pub mod metadata;
 pub mod payload;

@@ -123,6 +123,39 @@ pub async fn execute(ctx: &RunContext<'_>, interrupt: watch::Receiver<bool>) -> 
         }
         _ => None,
     };
+    let group = match (&exp.workload, &producer) {
+        (Some(w), Some(_)) => match &w.group {
+            Some(g) => {
+                let (topic, partitions) = exp.workload_topic().unwrap_or_default();
+                Some(std::sync::Arc::new(
+                    crate::kafka::group::GroupWorkload::start(
+                        crate::kafka::group::GroupOptions {
+                            bootstrap: bootstrap.clone(),
+                            topic,
+                            partitions,
+                            group_id: group_id(&g.id, ctx.producer_id),
+                            members: g.members,
+                            commit: g.commit,
+                            commit_interval: g.commit_interval,
+                            processing: g.processing,
+                            session_timeout: g.session_timeout,
+                            max_poll_interval: g.max_poll_interval,
+                            extra: g
+                                .consumer_config
+                                .iter()
+                                .map(|(k, v)| (k.clone(), v.0.clone()))
+                                .collect(),
+                            producer_id: ctx.producer_id,
+                        },
+                        ctx.sink.clone(),
+                    )
+                    .map_err(Error::Kafka)?,
+                ))
+            }
+            None => None,
+        },
+        _ => None,
+    };
     let ticker = producer.as_ref().map(|_| ());
     let mut faults = Faults {
         docker: ctx.docker,
@@ -133,6 +166,13 @@ pub async fn execute(ctx: &RunContext<'_>, interrupt: watch::Receiver<bool>) -> 
         active: Vec::new(),
         resolved: Default::default(),
         down_on_purpose: Default::default(),
+        group: group.clone(),
+        coordinator_keys: exp
+            .workload
+            .iter()
+            .filter_map(|w| w.group.as_ref())
+            .map(|g| (g.id.clone(), group_id(&g.id, ctx.producer_id)))
+            .collect(),
     };
     // A fresh client's write to each partition that becomes usable again, beside the
     // long-lived producer's first ack (is a slow recovery the cluster's or the client's?).
@@ -167,6 +207,28 @@ pub async fn execute(ctx: &RunContext<'_>, interrupt: watch::Receiver<bool>) -> 
         ctx.sink.clone(),
     ));
 
+    if let Some(g) = &group {
+        // Faults are meant for a formed group: every partition held by a member first.
+        (ctx.progress)("waiting for the consumer group to be assigned every partition");
+        let formed = async {
+            while !g.fully_assigned() {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        };
+        if unless_interrupted(
+            &interrupt,
+            tokio::time::timeout(Duration::from_secs(60), formed),
+        )
+        .await?
+        .is_err()
+        {
+            ctx.sink.emit(EventKind::Note {
+                message: "the consumer group was not assigned every partition within 60 s; \
+                          the steps start anyway"
+                    .into(),
+            });
+        }
+    }
     ctx.sink.emit(EventKind::Phase {
         name: RunPhase::Steps,
     });
@@ -180,7 +242,12 @@ pub async fn execute(ctx: &RunContext<'_>, interrupt: watch::Receiver<bool>) -> 
             &expected_brokers,
             started,
         );
-        let tick = tick_workload(producer.as_ref(), &ctx.sink, ticker.is_some());
+        let tick = tick_workload(
+            producer.as_ref(),
+            group.as_deref(),
+            &ctx.sink,
+            ticker.is_some(),
+        );
         tokio::select! {
             r = unless_interrupted(&interrupt, steps) => r.and_then(|r| r),
             lost = docker_events.daemon_lost(ctx.docker) => Err(Error::Docker(lost)),
@@ -231,7 +298,7 @@ pub async fn execute(ctx: &RunContext<'_>, interrupt: watch::Receiver<bool>) -> 
         };
         let healed = tokio::select! {
             r = unless_interrupted(&interrupt, heal_wait) => r,
-            _ = tick_workload(producer.as_ref(), &ctx.sink, ticker.is_some()) => unreachable!(),
+            _ = tick_workload(producer.as_ref(), group.as_deref(), &ctx.sink, ticker.is_some()) => unreachable!(),
         };
         if let Ok(Err(_)) = healed {
             ctx.sink.emit(EventKind::Error {
@@ -266,7 +333,7 @@ pub async fn execute(ctx: &RunContext<'_>, interrupt: watch::Receiver<bool>) -> 
             let window = tokio::time::timeout(w.recovery_window, resumed);
             tokio::select! {
                 _ = unless_interrupted(&interrupt, window) => {}
-                _ = tick_workload(producer.as_ref(), &ctx.sink, ticker.is_some()) => unreachable!(),
+                _ = tick_workload(producer.as_ref(), group.as_deref(), &ctx.sink, ticker.is_some()) => unreachable!(),
             }
         }
     }
@@ -295,6 +362,32 @@ pub async fn execute(ctx: &RunContext<'_>, interrupt: watch::Receiver<bool>) -> 
             ctx.sink.emit(EventKind::ConsumerDone(seen));
             consumed = Some(which);
         }
+        // The group reads on until it processed every acked message (or 20 s passed); then
+        // its members commit and leave. Its history is judged after the re-read (skips).
+        faults.group = None;
+        let mut group_record = None;
+        if let Some(g) = group.and_then(std::sync::Arc::into_inner) {
+            let grace = if is_interrupted(&interrupt) || docker_lost {
+                Duration::ZERO
+            } else {
+                Duration::from_secs(20)
+            };
+            (ctx.progress)("letting the consumer group catch up");
+            let (history, commit_failures, errors) =
+                tokio::task::spawn_blocking(move || g.finish(acked, grace))
+                    .await
+                    .map_err(|e| Error::Io(e.to_string()))?;
+            group_record = Some((history, commit_failures, errors));
+        }
+        let group_seen = group_record.as_ref().map(|(h, _, _)| {
+            let (_, partitions) = exp.workload_topic().unwrap_or_default();
+            let mut seen = crate::analysis::verify::SeenSet::new(partitions);
+            for p in &h.processed {
+                seen.insert(p.partition, p.seq);
+            }
+            seen
+        });
+        let mut unprocessed = None;
         let verify = exp.workload.as_ref().is_some_and(|w| w.verify);
         if verify && !is_interrupted(&interrupt) && !docker_lost {
             ctx.sink.emit(EventKind::Phase {
@@ -309,8 +402,14 @@ pub async fn execute(ctx: &RunContext<'_>, interrupt: watch::Receiver<bool>) -> 
                 producer_id: ctx.producer_id,
                 timeout: Duration::from_secs(120),
             };
+            let group_seen = group_seen.clone();
             let reread = tokio::task::spawn_blocking(move || {
-                crate::kafka::reader::reread_and_check(&options, &ledger, consumed.as_ref())
+                crate::kafka::reader::reread_and_check_with_group(
+                    &options,
+                    &ledger,
+                    consumed.as_ref(),
+                    group_seen.as_ref(),
+                )
             });
             // An interrupted re-read is abandoned (the blocking reader ends with the process).
             match unless_interrupted(&interrupt, reread).await {
@@ -318,11 +417,42 @@ pub async fn execute(ctx: &RunContext<'_>, interrupt: watch::Receiver<bool>) -> 
                     message: "the re-read was interrupted: no verification".into(),
                 }),
                 Ok(joined) => match joined.map_err(|e| Error::Io(e.to_string()))? {
-                    Ok(s) => ctx.sink.emit(EventKind::Verified(s)),
+                    Ok((s, u)) => {
+                        unprocessed = u;
+                        ctx.sink.emit(EventKind::Verified(s))
+                    }
                     Err(e) => ctx.sink.emit(EventKind::Error {
                         message: format!("verification: {e}"),
                     }),
                 },
+            }
+        }
+        if let (Some((history, commit_failures, errors)), Some(w)) = (group_record, &exp.workload) {
+            if let Some(g) = &w.group {
+                let (topic, partitions) = exp.workload_topic().unwrap_or_default();
+                let check = crate::analysis::group::check(&history);
+                ctx.sink
+                    .emit(EventKind::GroupDone(crate::events::GroupSummary {
+                        group_id: group_id(&g.id, ctx.producer_id),
+                        topic,
+                        partitions,
+                        members: g.members,
+                        commit: g.commit,
+                        commit_interval_us: g.commit_interval.as_micros() as u64,
+                        session_timeout_ms: g.session_timeout.as_millis() as u64,
+                        max_poll_interval_ms: g.max_poll_interval.as_millis() as u64,
+                        processed: check.processed,
+                        distinct: check.distinct,
+                        duplicates: check.duplicates,
+                        duplicate_causes: check.causes,
+                        duplicate_sample: check.sample,
+                        skipped: unprocessed.map(|(s, _)| s),
+                        unprocessed_tail: unprocessed.map(|(_, t)| t),
+                        commits: history.commits.len() as u64,
+                        commit_failures,
+                        gaps: check.gaps,
+                        errors,
+                    }));
             }
         }
     }
@@ -501,7 +631,12 @@ async fn record_kafka_leadership_log(ctx: &RunContext<'_>, topics: &[String]) {
     }
 }
 
-async fn tick_workload(producer: Option<&TrackedProducer>, sink: &EventSink, enabled: bool) {
+async fn tick_workload(
+    producer: Option<&TrackedProducer>,
+    group: Option<&crate::kafka::group::GroupWorkload>,
+    sink: &EventSink,
+    enabled: bool,
+) {
     if !enabled {
         return std::future::pending().await;
     }
@@ -512,7 +647,16 @@ async fn tick_workload(producer: Option<&TrackedProducer>, sink: &EventSink, ena
         if let Some(p) = producer {
             sink.emit(p.tick());
         }
+        if let Some(g) = group {
+            sink.emit(g.tick());
+        }
     }
+}
+
+/// The group id on the cluster: the experiment's name for it plus the run's producer id, so
+/// no run starts from another's committed offsets.
+fn group_id(name: &str, producer_id: u64) -> String {
+    format!("{name}-{producer_id:016x}")
 }
 
 const WARM_UP_TOPIC: &str = "chaos-warm-up";

@@ -44,6 +44,11 @@ pub struct Faults<'a> {
     pub resolved: HashMap<String, Vec<String>>,
     /// Services stopped or killed on purpose right now (the supervisor leaves them alone).
     pub down_on_purpose: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+    /// The workload's consumer group, for member faults.
+    pub group: Option<std::sync::Arc<crate::kafka::group::GroupWorkload>>,
+    /// Names in `coordinator-of` / `transaction-coordinator-of` → the id on the cluster (the
+    /// workload's group and transactional id carry the run's producer id).
+    pub coordinator_keys: HashMap<String, String>,
 }
 
 /// Resolves a target against the current view. Errors name the role.
@@ -130,6 +135,10 @@ pub fn resolve(
             .get(step)
             .cloned()
             .ok_or_else(|| format!("same-as {step}: no fault step named {step} ran before"))?,
+        Target::Member(m) => vec![format!("member-{m}")],
+        Target::CoordinatorOf(_) | Target::TransactionCoordinatorOf(_) => {
+            return Err(format!("{target}: resolved by FindCoordinator before this"))
+        }
     };
     if names.is_empty() {
         return Err(format!("{target} resolved to no service"));
@@ -187,7 +196,10 @@ impl Faults<'_> {
                 FaultKind::Partition
                 | FaultKind::Bandwidth
                 | FaultKind::Delay
-                | FaultKind::Loss => {
+                | FaultKind::Loss
+                | FaultKind::MemberCrash
+                | FaultKind::MemberLeave
+                | FaultKind::MemberPause => {
                     unreachable!("handled by inject")
                 }
             }
@@ -218,14 +230,52 @@ impl Faults<'_> {
         }
     }
 
+    /// `coordinator-of` / `transaction-coordinator-of`: the broker FindCoordinator names now,
+    /// as a service target (any broker may answer; the first that does wins).
+    async fn coordinator_target(&self, target: &Target) -> Result<Option<Target>, String> {
+        use crate::kafka::metadata::{find_coordinator, CoordinatorKind};
+        let (kind, name) = match target {
+            Target::CoordinatorOf(g) => (CoordinatorKind::Group, g),
+            Target::TransactionCoordinatorOf(t) => (CoordinatorKind::Transaction, t),
+            _ => return Ok(None),
+        };
+        let key = self.coordinator_keys.get(name).unwrap_or(name);
+        let mut last = String::from("no broker answered");
+        for (_, addr) in self.cluster.bootstrap() {
+            let timeout = Duration::from_secs(3);
+            let answer = match crate::kafka::wire::Connection::connect(&addr, timeout).await {
+                Ok(mut conn) => find_coordinator(&mut conn, kind, key, timeout).await,
+                Err(e) => Err(e),
+            };
+            match answer {
+                Ok(broker) => {
+                    let service = self.cluster.broker_service(broker).ok_or_else(|| {
+                        format!("{target}: coordinator {broker} is not a service of the cluster")
+                    })?;
+                    return Ok(Some(Target::Service(service.name.clone())));
+                }
+                Err(e) => last = e.to_string(),
+            }
+        }
+        Err(format!("{target} (`{key}`): {last}"))
+    }
+
     pub async fn inject(
         &mut self,
         id: &str,
         spec: &FaultSpec,
         view: &ClusterSnapshot,
     ) -> Result<(), DockerError> {
+        let coordinator =
+            self.coordinator_target(&spec.target)
+                .await
+                .map_err(|e| DockerError::Fault {
+                    fault: spec.kind.as_str().into(),
+                    service: spec.target.to_string(),
+                    reason: e,
+                })?;
         let names = resolve(
-            &spec.target,
+            coordinator.as_ref().unwrap_or(&spec.target),
             view,
             self.cluster,
             &self.resolved,
@@ -295,6 +345,20 @@ impl Faults<'_> {
                 for name in &names {
                     docker_faults::bandwidth(self.docker, self.cluster, self.service(name)?, &rate)
                         .await?;
+                }
+                (None, Vec::new())
+            }
+            kind if kind.is_member_fault() => {
+                let group = self.group.as_ref().ok_or_else(|| {
+                    DockerError::Other(format!("{kind}: the workload has no consumer group"))
+                })?;
+                for m in names
+                    .iter()
+                    .filter_map(|n| crate::analysis::group::member_of(n))
+                {
+                    group
+                        .fault(m, kind)
+                        .map_err(|e| DockerError::Other(e.to_string()))?;
                 }
                 (None, Vec::new())
             }
@@ -391,6 +455,20 @@ impl Faults<'_> {
                 for name in &active.services {
                     docker_faults::heal_bandwidth(self.docker, self.cluster, self.service(name)?)
                         .await?;
+                }
+                None
+            }
+            kind if kind.is_member_fault() => {
+                if let Some(group) = &self.group {
+                    for m in active
+                        .services
+                        .iter()
+                        .filter_map(|n| crate::analysis::group::member_of(n))
+                    {
+                        group
+                            .heal(m, kind)
+                            .map_err(|e| DockerError::Other(e.to_string()))?;
+                    }
                 }
                 None
             }
