@@ -442,6 +442,9 @@ pub enum EventKind {
     },
     /// The consumer group's record once it stopped, checked (after the re-read when there is one).
     GroupDone(GroupSummary),
+    /// The transactional producer's record, checked against a read_committed and a
+    /// read_uncommitted re-read.
+    TransactionsDone(TransactionSummary),
     /// Result of re-reading every partition and checking message identities.
     Verified(VerificationSummary),
     /// A leadership change as Kafka itself logged it (for cross-checking the observer).
@@ -653,6 +656,52 @@ pub struct GroupSummary {
     /// Per partition, the times nobody processed it (above 500 ms) while the workload ran.
     #[serde(default)]
     pub gaps: Vec<ProcessingGap>,
+    #[serde(default)]
+    pub errors: Vec<String>,
+}
+
+/// A committed (or unknown) transaction only partly visible to read_committed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AtomicityViolation {
+    pub txn: u64,
+    pub size: u64,
+    pub visible: u64,
+    /// (partition, offset) of every visible message of it.
+    pub offsets: Vec<(i32, i64)>,
+}
+
+/// What the transactional producer did and what the exactly-once checker found.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct TransactionSummary {
+    #[serde(default)]
+    pub transactional_id: String,
+    #[serde(default)]
+    pub size: u32,
+    #[serde(default)]
+    pub abort_every: u32,
+    pub committed: u64,
+    pub aborted: u64,
+    /// Commit and abort both failed: either may have happened.
+    pub unknown: u64,
+    /// Messages read by the read_committed and the read_uncommitted re-read.
+    pub read_committed: u64,
+    pub read_uncommitted: u64,
+    /// Committed transactions partly visible to read_committed.
+    pub atomicity_violations: u64,
+    #[serde(default)]
+    pub violation_sample: Vec<AtomicityViolation>,
+    /// Messages of aborted transactions visible to read_committed.
+    pub aborted_visible: u64,
+    /// Committed transactions with no message visible at all.
+    pub committed_missing: u64,
+    pub duplicates: u64,
+    pub reordered: u64,
+    /// Messages of aborted transactions the read_uncommitted reader saw: > 0 shows the
+    /// isolation check could have failed.
+    pub aborted_seen_uncommitted: u64,
+    /// The re-read reached the end of every partition (both readers).
+    #[serde(default)]
+    pub complete: bool,
     #[serde(default)]
     pub errors: Vec<String>,
 }

@@ -68,6 +68,9 @@ pub struct RunResult {
     /// The consumer group (`workload.group`): duplicates, skips, rebalances, lag.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub group: Option<GroupResult>,
+    /// The transactional producer (`workload.transactions`) and the exactly-once checks.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub transactions: Option<crate::events::TransactionSummary>,
     pub expectations: Vec<ExpectationResult>,
     /// Every `wait-for` and `assert` step, met or not.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]

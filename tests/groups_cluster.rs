@@ -94,3 +94,33 @@ fn a_crashed_member_is_noticed_after_the_session_timeout_and_a_coordinator_kill_
     assert_eq!(g["skipped"], 0, "{g:#}");
     assert_eq!(f64_at(&r, "/verification/lost_acked"), 0.0);
 }
+
+#[test]
+fn every_committed_transaction_is_whole_under_a_leader_kill_and_aborted_ones_stay_hidden() {
+    let _one = cluster_test();
+    let (code, r, _) = run(
+        "tests/experiments/eos-leader-kill-fast.yaml",
+        "eos-leader-kill",
+    );
+    assert_eq!(code, Some(0), "{r:#}");
+    let t = &r["transactions"];
+    assert_eq!(t["complete"], true, "{t:#}");
+    assert!(f64_at(&r, "/transactions/committed") >= 10.0, "{t:#}");
+    assert_eq!(t["atomicity_violations"], 0, "{t:#}");
+    assert_eq!(t["aborted_visible"], 0, "{t:#}");
+    assert_eq!(t["committed_missing"], 0, "{t:#}");
+    assert_eq!(t["duplicates"], 0, "{t:#}");
+    // The read_uncommitted reader sees the aborted transactions: the isolation check could
+    // have failed and did not.
+    assert!(f64_at(&r, "/transactions/aborted") >= 1.0, "{t:#}");
+    assert!(
+        f64_at(&r, "/transactions/aborted_seen_uncommitted") > 0.0,
+        "the read_uncommitted reader saw no aborted message: {t:#}"
+    );
+    // Every committed message visible: committed transactions × size.
+    assert_eq!(
+        f64_at(&r, "/transactions/read_committed"),
+        f64_at(&r, "/transactions/committed") * 10.0,
+        "{t:#}"
+    );
+}

@@ -8,6 +8,7 @@ pub mod kafka_log;
 mod partitions;
 pub mod stats;
 mod status;
+pub mod transactions;
 pub mod verify;
 mod workload;
 
@@ -56,6 +57,7 @@ pub fn analyze(events: &[Event]) -> RunResult {
         consumer: None,
         verification: None,
         group: None,
+        transactions: None,
         expectations: vec![],
         conditions: vec![],
         log_check: None,
@@ -135,6 +137,7 @@ pub fn analyze(events: &[Event]) -> RunResult {
                 .topic_settings
                 .push((topic.clone(), settings.clone())),
             EventKind::Verified(v) => result.verification = Some(v.clone()),
+            EventKind::TransactionsDone(t) => result.transactions = Some(t.clone()),
             EventKind::Error { message } => result.errors.push(message.clone()),
             EventKind::Note { message } => result.notes.push(message.clone()),
             EventKind::RunFinished { outcome } => {

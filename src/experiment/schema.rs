@@ -252,6 +252,42 @@ pub struct WorkloadSpec {
     /// A consumer group reading the topic: duplicates, skips, rebalances, lag.
     #[serde(default)]
     pub group: Option<GroupSpec>,
+    /// A transactional producer beside the tracked one: atomicity and isolation under faults.
+    #[serde(default)]
+    pub transactions: Option<TransactionSpec>,
+}
+
+/// `workload.transactions`: a transactional producer (idempotent, `transactional.id` from the
+/// run) writing transactions of `size` messages across the partitions, every `abort-every`-th
+/// aborted on purpose.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct TransactionSpec {
+    /// The name in targets (`transaction-coordinator-of: <id>`); the transactional.id on the
+    /// cluster is `<id>-<run's producer id>`.
+    #[serde(default = "default_txn_id")]
+    pub id: String,
+    #[serde(default = "default_txn_size")]
+    pub size: u32,
+    /// Abort every n-th transaction on purpose (0: never).
+    #[serde(default = "default_abort_every")]
+    pub abort_every: u32,
+    /// Between transactions (pacing).
+    #[serde(default = "default_txn_pause", with = "humantime_serde")]
+    pub pause: Duration,
+}
+
+fn default_txn_id() -> String {
+    "chaos-tx".into()
+}
+fn default_txn_size() -> u32 {
+    10
+}
+fn default_abort_every() -> u32 {
+    5
+}
+fn default_txn_pause() -> Duration {
+    Duration::from_millis(50)
 }
 
 /// `workload.group`: N consumers in one group (librdkafka), inside the harness.

@@ -264,6 +264,16 @@ fn check_workload(c: &Checker, exp: &Experiment, text: &str) -> Result<(), Exper
                 ));
             }
         }
+        if let Some(t) = &w.transactions {
+            if t.size == 0 || t.size > 10_000 || t.id.trim().is_empty() {
+                return Err(c.err(
+                    line_of_key(text, "workload"),
+                    "workload.transactions",
+                    "transactions need a size between 1 and 10000 and a non-empty id",
+                    Some("e.g. transactions: {size: 10, abort-every: 5}"),
+                ));
+            }
+        }
         if exp.topics.is_empty() {
             return Err(c.err(
                 line_of_key(text, "workload"),

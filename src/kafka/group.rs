@@ -99,6 +99,10 @@ impl Shared {
 struct MemberContext {
     index: u32,
     shared: Arc<Shared>,
+    /// Offsets stored since the last sync commit (partition → next offset): what that commit
+    /// carries, as librdkafka calls no commit callback for a sync commit. Revoked partitions
+    /// leave it (librdkafka drops their stored offsets).
+    stored: Mutex<BTreeMap<i32, i64>>,
 }
 
 impl ClientContext for MemberContext {}
@@ -125,6 +129,11 @@ impl ConsumerContext for MemberContext {
         }
         if let Ok(mut owners) = self.shared.owners.lock() {
             owners.retain(|_, m| *m != self.index);
+        }
+        if let Ok(mut stored) = self.stored.lock() {
+            for e in list.elements() {
+                stored.remove(&e.partition());
+            }
         }
         if self.shared.stopping.load(Ordering::SeqCst) {
             return;
@@ -398,6 +407,7 @@ fn create_consumer(
         .create_with_context(MemberContext {
             index,
             shared: shared.clone(),
+            stored: Mutex::default(),
         })
         .map_err(|e| KafkaError::Client(format!("group member {index}: {e}")))?;
     consumer
@@ -419,13 +429,36 @@ fn run_member(
     } else {
         RdCommit::Sync
     };
+    let sync = o.commit == CommitMode::Sync;
     let mut dirty = false;
     let mut last_commit = Instant::now();
     let mut last_lag = Instant::now();
     let commit = |consumer: &BaseConsumer<MemberContext>| {
-        // Nothing stored yet for any partition is not a failure.
-        if let Err(e) = consumer.commit_consumer_state(mode) {
-            if !e.to_string().contains("No offset stored") {
+        let pending = consumer
+            .context()
+            .stored
+            .lock()
+            .map(|mut s| std::mem::take(&mut *s))
+            .unwrap_or_default();
+        match consumer.commit_consumer_state(mode) {
+            Ok(()) if sync => {
+                let at_us = shared.sink.clock().now_us();
+                if let Ok(mut h) = shared.history.lock() {
+                    h.commits
+                        .extend(pending.into_iter().map(|(partition, offset)| Commit {
+                            member: index,
+                            partition,
+                            offset,
+                            at_us,
+                        }));
+                }
+            }
+            // Async: the commit callback reports the outcome.
+            Ok(()) => {}
+            // Nothing stored yet for any partition is not a failure.
+            Err(e) if e.to_string().contains("No offset stored") => {}
+            Err(e) => {
+                shared.commit_failures.fetch_add(1, Ordering::Relaxed);
                 shared.error(format!("member {index}: commit: {e}"));
             }
         }
@@ -477,8 +510,13 @@ fn run_member(
                 }
                 if explicit {
                     // Processed: only now may its offset be committed.
-                    if let Err(e) = consumer.store_offset_from_message(&m) {
-                        shared.error(format!("member {index}: store offset: {e}"));
+                    match consumer.store_offset_from_message(&m) {
+                        Ok(()) => {
+                            if let Ok(mut stored) = consumer.context().stored.lock() {
+                                stored.insert(m.partition(), m.offset() + 1);
+                            }
+                        }
+                        Err(e) => shared.error(format!("member {index}: store offset: {e}")),
                     }
                     dirty = true;
                 }

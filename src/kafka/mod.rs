@@ -11,6 +11,7 @@ pub mod payload;
 pub mod probe;
 pub mod producer;
 pub mod reader;
+pub mod transactions;
 pub mod wire;
 
 use thiserror::Error;

@@ -45,6 +45,9 @@ pub fn reread_and_check_with_group(
         .set("enable.auto.commit", "false")
         .set("enable.partition.eof", "false")
         .set("auto.offset.reset", "earliest")
+        // Every message in the log counts, also past another producer's open transaction
+        // (librdkafka's default, read_committed, stops at the last stable offset).
+        .set("isolation.level", "read_uncommitted")
         .create()
         .map_err(|e| KafkaError::Client(format!("consumer: {e}")))?;
     let deadline = Instant::now() + options.timeout;

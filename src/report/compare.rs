@@ -189,5 +189,23 @@ fn render_single(results: &[RunResult]) -> String {
         }));
         b.push_record(row("group resumed max", &|r| opt_ms(group_resumed_max(r))));
     }
+    if results.iter().any(|r| r.transactions.is_some()) {
+        b.push_record(row("txn committed / aborted", &|r| {
+            r.transactions.as_ref().map_or_else(
+                || "—".into(),
+                |t| format!("{} / {}", count(t.committed), count(t.aborted)),
+            )
+        }));
+        b.push_record(row("atomicity violations", &|r| {
+            r.transactions
+                .as_ref()
+                .map_or_else(|| "—".into(), |t| count(t.atomicity_violations))
+        }));
+        b.push_record(row("aborted visible", &|r| {
+            r.transactions
+                .as_ref()
+                .map_or_else(|| "—".into(), |t| count(t.aborted_visible))
+        }));
+    }
     b.build().with(Style::rounded()).to_string()
 }

@@ -223,6 +223,34 @@ pub fn group_lines(g: &super::GroupResult) -> Vec<String> {
     lines
 }
 
+/// The transactional producer and the exactly-once checks, in lines.
+pub fn transaction_lines(t: &crate::events::TransactionSummary) -> Vec<String> {
+    let mut lines = vec![format!(
+        "transactions {} (size {}, abort every {}): committed {} · aborted {} · unknown {} · read_committed {} msgs: ATOMICITY VIOLATIONS {} · aborted visible {} · committed missing {} · duplicates {} · reordered {} · read_uncommitted saw {} aborted msgs{}",
+        t.transactional_id,
+        t.size,
+        t.abort_every,
+        count(t.committed),
+        count(t.aborted),
+        count(t.unknown),
+        count(t.read_committed),
+        count(t.atomicity_violations),
+        count(t.aborted_visible),
+        count(t.committed_missing),
+        count(t.duplicates),
+        count(t.reordered),
+        count(t.aborted_seen_uncommitted),
+        if t.complete { "" } else { " · re-read INCOMPLETE" },
+    )];
+    for v in t.violation_sample.iter().take(5) {
+        lines.push(format!(
+            "half-visible transaction {}: {} of {} messages visible at (partition, offset) {:?}",
+            v.txn, v.visible, v.size, v.offsets
+        ));
+    }
+    lines
+}
+
 /// An enum's kebab-case JSON name.
 fn serde_plain<T: serde::Serialize>(v: &T) -> String {
     serde_json::to_value(v)

@@ -94,6 +94,11 @@ pub fn render_markdown(r: &RunResult) -> String {
             super::format::consumer_silence(c, "; ")
         ));
     }
+    if let Some(t) = &r.transactions {
+        for line in super::format::transaction_lines(t) {
+            md.push_str(&format!("- {line}\n"));
+        }
+    }
     if let Some(g) = &r.group {
         md.push('\n');
         for line in super::format::group_lines(g) {

@@ -163,6 +163,12 @@ pub fn render_table(r: &RunResult) -> String {
             super::format::consumer_silence(c, " · ")
         ));
     }
+    if let Some(t) = &r.transactions {
+        for line in super::format::transaction_lines(t) {
+            out.push_str(&line);
+            out.push('\n');
+        }
+    }
     if let Some(g) = &r.group {
         for line in super::format::group_lines(g) {
             out.push_str(&line);

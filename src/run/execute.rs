@@ -156,6 +156,34 @@ pub async fn execute(ctx: &RunContext<'_>, interrupt: watch::Receiver<bool>) -> 
         },
         _ => None,
     };
+    // Transactional messages carry a producer id of their own: the acked-message checker and
+    // the group read past them.
+    let txn_producer_id = ctx.producer_id ^ 0x5458_0000_0000_0000;
+    let txn_producer = match (&exp.workload, &producer) {
+        (Some(w), Some(_)) => match &w.transactions {
+            Some(t) => {
+                let (topic, partitions) = exp.workload_topic().unwrap_or_default();
+                Some(
+                    crate::kafka::transactions::TxnProducer::start(
+                        crate::kafka::transactions::TxnOptions {
+                            bootstrap: bootstrap.clone(),
+                            topic,
+                            partitions,
+                            transactional_id: group_id(&t.id, ctx.producer_id),
+                            producer_id: txn_producer_id,
+                            size: t.size,
+                            abort_every: t.abort_every,
+                            pause: t.pause,
+                        },
+                        ctx.sink.clone(),
+                    )
+                    .map_err(Error::Kafka)?,
+                )
+            }
+            None => None,
+        },
+        _ => None,
+    };
     let ticker = producer.as_ref().map(|_| ());
     let mut faults = Faults {
         docker: ctx.docker,
@@ -172,6 +200,12 @@ pub async fn execute(ctx: &RunContext<'_>, interrupt: watch::Receiver<bool>) -> 
             .iter()
             .filter_map(|w| w.group.as_ref())
             .map(|g| (g.id.clone(), group_id(&g.id, ctx.producer_id)))
+            .chain(
+                exp.workload
+                    .iter()
+                    .filter_map(|w| w.transactions.as_ref())
+                    .map(|t| (t.id.clone(), group_id(&t.id, ctx.producer_id))),
+            )
             .collect(),
     };
     // A fresh client's write to each partition that becomes usable again, beside the
@@ -426,6 +460,60 @@ pub async fn execute(ctx: &RunContext<'_>, interrupt: watch::Receiver<bool>) -> 
                     }),
                 },
             }
+        }
+        if let (Some(t), Some(spec)) = (
+            txn_producer,
+            exp.workload.as_ref().and_then(|w| w.transactions.as_ref()),
+        ) {
+            (ctx.progress)("stopping the transactional producer; re-reading read_committed and read_uncommitted");
+            let (topic, partitions) = exp.workload_topic().unwrap_or_default();
+            let transactional_id = group_id(&spec.id, ctx.producer_id);
+            let (size, abort_every) = (spec.size, spec.abort_every);
+            let reread = !is_interrupted(&interrupt) && !docker_lost;
+            let bootstrap = bootstrap.clone();
+            let summary = tokio::task::spawn_blocking(move || {
+                use crate::kafka::transactions::reread as read;
+                let (txns, mut errors) = t.finish();
+                let timeout = Duration::from_secs(60);
+                let (committed, uncommitted, complete) = if reread {
+                    let c = read(
+                        &bootstrap,
+                        &topic,
+                        partitions,
+                        txn_producer_id,
+                        true,
+                        timeout,
+                    );
+                    let u = read(
+                        &bootstrap,
+                        &topic,
+                        partitions,
+                        txn_producer_id,
+                        false,
+                        timeout,
+                    );
+                    match (c, u) {
+                        (Ok((c, c_end)), Ok((u, u_end))) => (c, u, c_end && u_end),
+                        (c, u) => {
+                            errors
+                                .extend(c.err().into_iter().chain(u.err()).map(|e| e.to_string()));
+                            (vec![], vec![], false)
+                        }
+                    }
+                } else {
+                    (vec![], vec![], false)
+                };
+                let mut s = crate::analysis::transactions::check(&txns, &committed, &uncommitted);
+                s.transactional_id = transactional_id;
+                s.size = size;
+                s.abort_every = abort_every;
+                s.complete = complete;
+                s.errors = errors;
+                s
+            })
+            .await
+            .map_err(|e| Error::Io(e.to_string()))?;
+            ctx.sink.emit(EventKind::TransactionsDone(summary));
         }
         if let (Some((history, commit_failures, errors)), Some(w)) = (group_record, &exp.workload) {
             if let Some(g) = &w.group {
