@@ -114,8 +114,10 @@ impl MemberContext {
 }
 
 impl ConsumerContext for MemberContext {
-    fn pre_rebalance(&self, _: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
+    fn pre_rebalance(&self, consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
         let (change, list) = match rebalance {
+            // Lost: taken away without a clean revoke (session expired, max poll exceeded).
+            Rebalance::Revoke(l) if consumer.assignment_lost() => (RebalanceChange::Lost, *l),
             Rebalance::Revoke(l) => (RebalanceChange::Revoked, *l),
             Rebalance::Assign(_) => return,
             Rebalance::Error(e) => {

@@ -91,6 +91,47 @@ fn create(o: &TxnOptions) -> Result<TxProducer, String> {
     Ok(producer)
 }
 
+fn retriable(e: &RdError) -> bool {
+    matches!(e, RdError::Transaction(t) if t.is_retriable())
+}
+
+/// Commits (or aborts) the open transaction. A timed-out call is retried ("retry call to
+/// resume": e.g. while the transaction coordinator moves), a commit that needs an abort is
+/// aborted; only when that fails too is the outcome unknown.
+fn end_transaction(p: &TxProducer, commit: bool, note: &mut dyn FnMut(String)) -> TxnOutcome {
+    const ATTEMPTS: u32 = 6;
+    const ATTEMPT: Duration = Duration::from_secs(10);
+    if commit {
+        for attempt in 1..=ATTEMPTS {
+            match p.commit_transaction(ATTEMPT) {
+                Ok(()) => return TxnOutcome::Committed,
+                Err(e) if retriable(&e) && attempt < ATTEMPTS => {
+                    note(format!("commit (retried): {e}"))
+                }
+                Err(e) if requires_abort(&e) => {
+                    note(format!("commit: {e}"));
+                    break;
+                }
+                Err(e) => {
+                    note(format!("commit: {e}"));
+                    return TxnOutcome::Unknown;
+                }
+            }
+        }
+    }
+    for attempt in 1..=ATTEMPTS {
+        match p.abort_transaction(ATTEMPT) {
+            Ok(()) => return TxnOutcome::Aborted,
+            Err(e) if retriable(&e) && attempt < ATTEMPTS => note(format!("abort (retried): {e}")),
+            Err(e) => {
+                note(format!("abort: {e}"));
+                return TxnOutcome::Unknown;
+            }
+        }
+    }
+    TxnOutcome::Unknown
+}
+
 fn requires_abort(e: &RdError) -> bool {
     matches!(e, RdError::Transaction(t) if t.txn_requires_abort())
 }
@@ -176,40 +217,14 @@ fn run(o: &TxnOptions, sink: &EventSink, stop: &AtomicBool) -> (Vec<Txn>, Vec<St
         }
         let abort =
             send_failed || (o.abort_every > 0 && (id + 1).is_multiple_of(o.abort_every as u64));
-        let outcome = if abort {
+        if abort && !send_failed {
             // Written first, then aborted: an abort right after the sends would purge them
             // from the client's queue and the log would hold nothing to hide.
-            if !send_failed {
-                if let Err(e) = p.flush(TIMEOUT) {
-                    note(&mut errors, format!("flush before abort: {e}"));
-                }
+            if let Err(e) = p.flush(TIMEOUT) {
+                note(&mut errors, format!("flush before abort: {e}"));
             }
-            match p.abort_transaction(TIMEOUT) {
-                Ok(()) => TxnOutcome::Aborted,
-                Err(e) => {
-                    note(&mut errors, format!("abort: {e}"));
-                    TxnOutcome::Unknown
-                }
-            }
-        } else {
-            match p.commit_transaction(TIMEOUT) {
-                Ok(()) => TxnOutcome::Committed,
-                Err(e) if requires_abort(&e) => {
-                    note(&mut errors, format!("commit: {e}"));
-                    match p.abort_transaction(TIMEOUT) {
-                        Ok(()) => TxnOutcome::Aborted,
-                        Err(e) => {
-                            note(&mut errors, format!("abort after a failed commit: {e}"));
-                            TxnOutcome::Unknown
-                        }
-                    }
-                }
-                Err(e) => {
-                    note(&mut errors, format!("commit: {e}"));
-                    TxnOutcome::Unknown
-                }
-            }
-        };
+        }
+        let outcome = end_transaction(&p, !abort, &mut |e| note(&mut errors, e));
         let healthy = !matches!(outcome, TxnOutcome::Unknown);
         txns.push(Txn {
             id,
