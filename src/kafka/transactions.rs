@@ -92,7 +92,12 @@ fn create(o: &TxnOptions) -> Result<TxProducer, String> {
 }
 
 fn retriable(e: &RdError) -> bool {
-    matches!(e, RdError::Transaction(t) if t.is_retriable())
+    match e {
+        RdError::Transaction(t) => t.is_retriable(),
+        // commit_transaction's own flush timed out: the commit is still in progress.
+        RdError::Flush(RDKafkaErrorCode::OperationTimedOut) => true,
+        _ => false,
+    }
 }
 
 /// Commits (or aborts) the open transaction. A timed-out call is retried ("retry call to

@@ -161,13 +161,12 @@ fn render_single(results: &[RunResult]) -> String {
     if results.iter().any(|r| r.group.is_some()) {
         let dash = || "—".to_string();
         b.push_record(row("group commit", &|r| {
-            r.group.as_ref().map_or_else(dash, |g| {
-                format!(
-                    "{} {}",
-                    g.commit.as_str(),
-                    opt_ms(Some(g.commit_interval_ms))
-                )
-            })
+            r.group
+                .as_ref()
+                .map_or_else(dash, |g| match g.commit_interval_ms {
+                    0.0 => format!("{} after every message", g.commit.as_str()),
+                    ms => format!("{} every {}", g.commit.as_str(), opt_ms(Some(ms))),
+                })
         }));
         b.push_record(row("group duplicates", &|r| {
             r.group.as_ref().map_or_else(dash, |g| count(g.duplicates))

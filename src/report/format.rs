@@ -261,6 +261,40 @@ fn serde_plain<T: serde::Serialize>(v: &T) -> String {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn the_group_lines_name_the_causes_the_rebalances_and_a_group_that_never_rebalanced() {
+        use crate::events::{CommitMode, DuplicateCause};
+        let mut g = super::super::GroupResult {
+            group_id: "g-1".into(),
+            members: 3,
+            commit: CommitMode::Sync,
+            commit_interval_ms: 0.0,
+            duplicates: 7,
+            duplicate_causes: vec![(DuplicateCause::RebalanceFromCommitted, 7)],
+            skipped: Some(0),
+            rebalances: vec![crate::model::Interval {
+                from_ms: 1_000.0,
+                to_ms: Some(3_500.0),
+            }],
+            resumed_after_fault: vec![("crash".into(), Some(9_000.0)), ("kill".into(), None)],
+            error_bar_ms: 100.0,
+            ..Default::default()
+        };
+        let lines = super::group_lines(&g).join("\n");
+        assert!(lines.contains("commit sync after every message"), "{lines}");
+        assert!(
+            lines.contains("duplicates 7 (7 rebalance-from-committed)"),
+            "{lines}"
+        );
+        assert!(lines.contains("rebalances: 1 — 2.50 s"), "{lines}");
+        assert!(
+            lines.contains("crash 9.00 s, kill no rebalance after it"),
+            "{lines}"
+        );
+        g.skipped = None;
+        assert!(super::group_lines(&g)[0].contains("skipped — (no re-read)"));
+    }
+
     use super::*;
 
     #[test]
