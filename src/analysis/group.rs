@@ -388,6 +388,21 @@ mod tests {
         );
         assert_eq!(resumed, vec![("crash".to_string(), Some(9_500))]);
 
+        // The same callbacks while the group was still forming (before the steps) are no
+        // rebalance under a fault.
+        let mut forming: Vec<Event> = events[..3].to_vec();
+        forming.push(ev(50, rb(0, Revoked, &[0])));
+        forming.push(ev(60, rb(0, Assigned, &[0])));
+        forming.push(ev(
+            100,
+            EventKind::Phase {
+                name: crate::events::RunPhase::Steps,
+            },
+        ));
+        forming.extend(events[3..].iter().cloned());
+        let refs_forming: Vec<&Event> = forming.iter().collect();
+        assert_eq!(rebalances(&refs_forming, 3).0.len(), 1);
+
         // Without the survivors' reassignment the group never resumes: open episode, None.
         let (episodes, resumed) = rebalances(&refs[..6], 3);
         assert_eq!(episodes[0].to_us, None);

@@ -432,6 +432,17 @@ mod tests {
             svg.to_uppercase().contains("#DC1414"),
             "an offline span in red"
         );
+        assert!(!svg.contains("group lag"), "no group, no lag lane");
+        let mut with_group = events.clone();
+        with_group.push(ev(
+            8000,
+            EventKind::GroupTick {
+                processed: 10,
+                lag: Some(420),
+            },
+        ));
+        let svg = render_timeline_svg(&with_group).unwrap();
+        assert!(svg.contains("group lag"), "the group's lag lane");
     }
 
     #[test]
