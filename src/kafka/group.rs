@@ -76,6 +76,9 @@ struct Shared {
     history: Mutex<GroupHistory>,
     processed_in_tick: AtomicU64,
     processed_total: AtomicU64,
+    /// Distinct messages processed (duplicates do not bring the group closer to done).
+    distinct: Mutex<crate::analysis::verify::SeenSet>,
+    distinct_total: AtomicU64,
     commit_failures: AtomicU64,
     /// (member, partition) → lag, for the partitions each member holds.
     lag: Mutex<BTreeMap<(u32, i32), i64>>,
@@ -207,13 +210,15 @@ pub struct GroupWorkload {
 
 impl GroupWorkload {
     pub fn start(options: GroupOptions, sink: EventSink) -> Result<Self, KafkaError> {
-        let n = options.members;
+        let (n, partitions) = (options.members, options.partitions);
         let shared = Arc::new(Shared {
             options,
             sink,
             history: Mutex::default(),
             processed_in_tick: AtomicU64::new(0),
             processed_total: AtomicU64::new(0),
+            distinct: Mutex::new(crate::analysis::verify::SeenSet::new(partitions)),
+            distinct_total: AtomicU64::new(0),
             commit_failures: AtomicU64::new(0),
             lag: Mutex::default(),
             owners: Mutex::default(),
@@ -288,11 +293,13 @@ impl GroupWorkload {
         self.shared.processed_total.load(Ordering::Relaxed)
     }
 
-    /// Lets the members read on until they processed `enough` messages or `grace` passed,
+    /// Lets the members read on until they processed `enough` distinct messages or `grace` passed,
     /// then stops them (each commits and leaves). Blocking.
     pub fn finish(self, enough: u64, grace: Duration) -> (GroupHistory, u64, Vec<String>) {
         let deadline = Instant::now() + grace;
-        while self.processed() < enough && Instant::now() < deadline {
+        while self.shared.distinct_total.load(Ordering::Relaxed) < enough
+            && Instant::now() < deadline
+        {
             std::thread::sleep(Duration::from_millis(50));
         }
         let members = self
@@ -505,6 +512,13 @@ fn run_member(
                     }
                     shared.processed_in_tick.fetch_add(1, Ordering::Relaxed);
                     shared.processed_total.fetch_add(1, Ordering::Relaxed);
+                    let again = shared
+                        .distinct
+                        .lock()
+                        .map_or(true, |mut d| d.insert(m.partition(), id.seq));
+                    if !again {
+                        shared.distinct_total.fetch_add(1, Ordering::Relaxed);
+                    }
                     if !o.processing.is_zero() {
                         // Simulated work, not a measurement.
                         std::thread::sleep(o.processing);
