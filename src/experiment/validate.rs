@@ -517,6 +517,16 @@ fn validate_fault(
         }
         _ => {}
     }
+    if let Target::CoordinatorOf(name) | Target::TransactionCoordinatorOf(name) = &f.target {
+        if name.trim().is_empty() {
+            return Err(c.step(
+                i,
+                "fault.target",
+                "the coordinator target needs a group or transactional id",
+                Some("e.g. target: {coordinator-of: chaos-group}"),
+            ));
+        }
+    }
     if f.peers.iter().any(|p| matches!(p, Target::Member(_))) {
         return Err(c.step(
             i,
