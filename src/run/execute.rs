@@ -249,12 +249,12 @@ pub async fn execute(ctx: &RunContext<'_>, interrupt: watch::Receiver<bool>) -> 
                 tokio::time::sleep(Duration::from_millis(50)).await;
             }
         };
-        if unless_interrupted(
+        // An interrupt here falls through to the steps, which stop at once and heal.
+        if let Ok(Err(_)) = unless_interrupted(
             &interrupt,
             tokio::time::timeout(Duration::from_secs(60), formed),
         )
-        .await?
-        .is_err()
+        .await
         {
             ctx.sink.emit(EventKind::Note {
                 message: "the consumer group was not assigned every partition within 60 s; \
