@@ -223,6 +223,14 @@ pub enum FaultKind {
     /// Needs tc netem: refused with a capability error where the kernel lacks it.
     Delay,
     Loss,
+    /// A consumer-group member (inside the harness) stops polling and heartbeating without
+    /// leaving: the group rebalances after `session.timeout.ms`. Healed by a new member.
+    MemberCrash,
+    /// A member leaves the group cleanly (LeaveGroup). Healed by a new member.
+    MemberLeave,
+    /// A member stops polling (still heartbeating): after `max.poll.interval.ms` the client
+    /// leaves the group itself. Healed by polling again (it rejoins).
+    MemberPause,
 }
 
 impl std::fmt::Display for FaultKind {
@@ -246,6 +254,9 @@ impl FaultKind {
             FaultKind::Bandwidth => "bandwidth",
             FaultKind::Delay => "delay",
             FaultKind::Loss => "loss",
+            FaultKind::MemberCrash => "member-crash",
+            FaultKind::MemberLeave => "member-leave",
+            FaultKind::MemberPause => "member-pause",
         }
     }
     /// Faults applied from a network sidecar (the `chaos/base` image, with iptables and tc)
@@ -268,11 +279,21 @@ impl FaultKind {
     pub fn ends_process(&self) -> bool {
         matches!(self, FaultKind::Kill | FaultKind::Stop)
     }
-    /// Faults that leave the cluster damaged until reverted.
+    /// Faults on a consumer-group member inside the harness, not on a container.
+    pub fn is_member_fault(&self) -> bool {
+        matches!(
+            self,
+            FaultKind::MemberCrash | FaultKind::MemberLeave | FaultKind::MemberPause
+        )
+    }
+    /// Faults that leave the cluster (or the group) damaged until reverted.
     pub fn needs_revert(&self) -> bool {
         matches!(
             self,
-            FaultKind::Kill
+            FaultKind::MemberCrash
+                | FaultKind::MemberLeave
+                | FaultKind::MemberPause
+                | FaultKind::Kill
                 | FaultKind::Stop
                 | FaultKind::Pause
                 | FaultKind::Disconnect
@@ -405,6 +426,25 @@ pub enum EventKind {
     ConsumerGap(ConsumerSilence),
     /// The concurrent consumer's summary (when the workload has `consumer: true`).
     ConsumerDone(ConsumerSummary),
+    /// A consumer-group member's own rebalance callback: partitions assigned to it, or
+    /// revoked / lost. Stamped when the callback ran (inside the member's poll).
+    GroupRebalance {
+        member: u32,
+        change: RebalanceChange,
+        partitions: Vec<i32>,
+    },
+    /// The consumer group's progress, once a second: messages processed in the interval and
+    /// the lag (high watermark − position, summed over the partitions members hold).
+    GroupTick {
+        processed: u64,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        lag: Option<u64>,
+    },
+    /// The consumer group's record once it stopped, checked (after the re-read when there is one).
+    GroupDone(GroupSummary),
+    /// The transactional producer's record, checked against a read_committed and a
+    /// read_uncommitted re-read.
+    TransactionsDone(TransactionSummary),
     /// Result of re-reading every partition and checking message identities.
     Verified(VerificationSummary),
     /// A leadership change as Kafka itself logged it (for cross-checking the observer).
@@ -481,6 +521,189 @@ pub struct ConsumerSummary {
     /// a truncation).
     #[serde(default)]
     pub rewinds: u64,
+}
+
+/// What a member's rebalance callback reported.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RebalanceChange {
+    Assigned,
+    Revoked,
+    /// The member lost its partitions without a clean revoke (e.g. after max.poll.interval.ms).
+    Lost,
+}
+
+/// How the group's members commit their offsets (`workload.group.commit`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum CommitMode {
+    /// librdkafka commits the offsets it handed out every `commit-interval`.
+    #[default]
+    Auto,
+    /// The member commits what it processed, blocking, every `commit-interval` (0: after
+    /// every message).
+    Sync,
+    /// As `sync`, without waiting for the answer.
+    Async,
+}
+
+impl CommitMode {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            CommitMode::Auto => "auto",
+            CommitMode::Sync => "sync",
+            CommitMode::Async => "async",
+        }
+    }
+}
+
+/// Why a message was processed twice by the group.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum DuplicateCause {
+    /// Another member got the partition in a rebalance and re-read it from the last
+    /// committed offset (at-least-once, as designed).
+    RebalanceFromCommitted,
+    /// The same member re-read it from the last committed offset (it left and rejoined).
+    RejoinFromCommitted,
+    /// Processed again although an offset past it had been committed: not explained by
+    /// the commit protocol (an anomaly).
+    BehindCommitted,
+    /// The same member read it again without being assigned the partition anew (its fetch
+    /// position went back, e.g. an offset reset).
+    RefetchedWithoutRebalance,
+    /// The log holds the message twice (a producer retry without idempotence).
+    DuplicateInLog,
+}
+
+impl DuplicateCause {
+    pub fn describe(&self) -> &'static str {
+        match self {
+            DuplicateCause::RebalanceFromCommitted => {
+                "re-delivered to another member after a rebalance, from the last committed offset"
+            }
+            DuplicateCause::RejoinFromCommitted => {
+                "re-delivered to the same member after it rejoined, from the last committed offset"
+            }
+            DuplicateCause::BehindCommitted => {
+                "re-delivered although a later offset was committed (anomaly)"
+            }
+            DuplicateCause::RefetchedWithoutRebalance => {
+                "read again by the same member without a rebalance (fetch position went back)"
+            }
+            DuplicateCause::DuplicateInLog => "in the log twice (producer retry)",
+        }
+    }
+}
+
+/// One message the group processed twice.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DuplicateSample {
+    pub partition: i32,
+    pub seq: u64,
+    pub first_member: u32,
+    pub first_offset: i64,
+    pub first_at_us: u64,
+    pub again_member: u32,
+    pub again_offset: i64,
+    pub again_at_us: u64,
+    /// The last offset committed for the partition before it was processed again.
+    #[serde(default)]
+    pub committed: Option<i64>,
+    pub cause: DuplicateCause,
+}
+
+/// A time a partition's messages were not processed by anyone (above the floor).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ProcessingGap {
+    pub partition: i32,
+    pub from_us: u64,
+    pub to_us: u64,
+}
+
+/// What the consumer group did and what the checker found.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct GroupSummary {
+    pub group_id: String,
+    pub topic: String,
+    pub partitions: i32,
+    pub members: u32,
+    pub commit: CommitMode,
+    pub commit_interval_us: u64,
+    pub session_timeout_ms: u64,
+    pub max_poll_interval_ms: u64,
+    /// Our messages processed, duplicates included.
+    pub processed: u64,
+    pub distinct: u64,
+    /// Messages processed more than once (each extra processing counts once).
+    pub duplicates: u64,
+    pub duplicate_causes: Vec<(DuplicateCause, u64)>,
+    /// The first duplicates, for the report.
+    #[serde(default)]
+    pub duplicate_sample: Vec<DuplicateSample>,
+    /// Acked, in the re-read, never processed, below what the group processed of the partition.
+    /// `None` without a re-read.
+    #[serde(default)]
+    pub skipped: Option<u64>,
+    /// Acked and in the re-read but past what the group had processed when it stopped (lag,
+    /// not a skip).
+    #[serde(default)]
+    pub unprocessed_tail: Option<u64>,
+    #[serde(default)]
+    pub commits: u64,
+    #[serde(default)]
+    pub commit_failures: u64,
+    /// Per partition, the times nobody processed it (above 500 ms) while the workload ran.
+    #[serde(default)]
+    pub gaps: Vec<ProcessingGap>,
+    #[serde(default)]
+    pub errors: Vec<String>,
+}
+
+/// A committed (or unknown) transaction only partly visible to read_committed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AtomicityViolation {
+    pub txn: u64,
+    pub size: u64,
+    pub visible: u64,
+    /// (partition, offset) of every visible message of it.
+    pub offsets: Vec<(i32, i64)>,
+}
+
+/// What the transactional producer did and what the exactly-once checker found.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct TransactionSummary {
+    #[serde(default)]
+    pub transactional_id: String,
+    #[serde(default)]
+    pub size: u32,
+    #[serde(default)]
+    pub abort_every: u32,
+    pub committed: u64,
+    pub aborted: u64,
+    /// Commit and abort both failed: either may have happened.
+    pub unknown: u64,
+    /// Messages read by the read_committed and the read_uncommitted re-read.
+    pub read_committed: u64,
+    pub read_uncommitted: u64,
+    /// Committed transactions partly visible to read_committed.
+    pub atomicity_violations: u64,
+    #[serde(default)]
+    pub violation_sample: Vec<AtomicityViolation>,
+    /// Messages of aborted transactions visible to read_committed.
+    pub aborted_visible: u64,
+    /// Committed transactions with no message visible at all.
+    pub committed_missing: u64,
+    pub duplicates: u64,
+    pub reordered: u64,
+    /// Messages of aborted transactions the read_uncommitted reader saw: > 0 shows the
+    /// isolation check could have failed.
+    pub aborted_seen_uncommitted: u64,
+    /// The re-read reached the end of every partition (both readers).
+    #[serde(default)]
+    pub complete: bool,
+    #[serde(default)]
+    pub errors: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]

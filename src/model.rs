@@ -65,6 +65,12 @@ pub struct RunResult {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub consumer: Option<ConsumerResult>,
     pub verification: Option<crate::events::VerificationSummary>,
+    /// The consumer group (`workload.group`): duplicates, skips, rebalances, lag.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group: Option<GroupResult>,
+    /// The transactional producer (`workload.transactions`) and the exactly-once checks.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub transactions: Option<crate::events::TransactionSummary>,
     pub expectations: Vec<ExpectationResult>,
     /// Every `wait-for` and `assert` step, met or not.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -253,6 +259,43 @@ pub struct ConsumerResult {
     /// Times a partition's delivered offsets went back.
     #[serde(default)]
     pub rewinds: u64,
+}
+
+/// What the consumer group did and what the checker found.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct GroupResult {
+    pub group_id: String,
+    pub members: u32,
+    pub commit: crate::events::CommitMode,
+    pub commit_interval_ms: f64,
+    pub session_timeout_ms: u64,
+    pub max_poll_interval_ms: u64,
+    pub processed: u64,
+    pub distinct: u64,
+    /// Messages processed more than once, by cause.
+    pub duplicates: u64,
+    pub duplicate_causes: Vec<(crate::events::DuplicateCause, u64)>,
+    #[serde(default)]
+    pub duplicate_sample: Vec<crate::events::DuplicateSample>,
+    /// Acked, present in the re-read, never processed (below the group's progress).
+    pub skipped: Option<u64>,
+    /// Acked and present but beyond what the group had processed when it stopped.
+    pub unprocessed_tail: Option<u64>,
+    pub commits: u64,
+    pub commit_failures: u64,
+    /// Each rebalance: the first revoke callback → every partition held by a live member.
+    pub rebalances: Vec<Interval>,
+    pub rebalance_ms: Stats,
+    /// Per fault: fault → the end of the first rebalance after it (`None`: no rebalance
+    /// completed after it).
+    pub resumed_after_fault: Vec<(String, Option<f64>)>,
+    /// The longest time a partition was processed by nobody.
+    pub longest_gap: Option<ConsumerGap>,
+    /// The largest lag seen (high watermark − position, summed over held partitions).
+    pub lag_max: Option<u64>,
+    /// Callback and processing times are taken inside the members' polls: ± the poll timeout
+    /// plus one message's processing, ms.
+    pub error_bar_ms: f64,
 }
 
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]

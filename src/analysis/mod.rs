@@ -3,10 +3,12 @@
 //! view, verification, and the cross-check against Kafka's own log. Events may come out of
 //! order (Docker events are stamped by the daemon); they are sorted by time first.
 
+pub mod group;
 pub mod kafka_log;
 mod partitions;
 pub mod stats;
 mod status;
+pub mod transactions;
 pub mod verify;
 mod workload;
 
@@ -49,6 +51,7 @@ pub fn analyze(events: &[Event]) -> RunResult {
     partitions::fill(&mut result, &timeline, &sorted);
     result.workload = workload::summarize(&sorted, &mut result.errors);
     result.consumer = workload::summarize_consumer(&sorted, &mut result.errors);
+    result.group = workload::summarize_group(&sorted);
     result.unobserved = timeline
         .blind
         .iter()
@@ -88,6 +91,8 @@ fn empty_result() -> RunResult {
         workload: None,
         consumer: None,
         verification: None,
+        group: None,
+        transactions: None,
         expectations: vec![],
         conditions: vec![],
         log_check: None,
@@ -176,6 +181,7 @@ fn record_event(result: &mut RunResult, e: &Event, bounds: &mut Bounds) {
             .topic_settings
             .push((topic.clone(), settings.clone())),
         EventKind::Verified(v) => result.verification = Some(v.clone()),
+        EventKind::TransactionsDone(t) => result.transactions = Some(t.clone()),
         EventKind::Error { message } => result.errors.push(message.clone()),
         EventKind::Note { message } => result.notes.push(message.clone()),
         EventKind::RunFinished { outcome } => {

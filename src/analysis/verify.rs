@@ -24,6 +24,10 @@ impl BitSet {
         self.words[w] |= 1 << b;
         was
     }
+    fn highest(&self) -> Option<u64> {
+        let (w, word) = self.words.iter().enumerate().rfind(|(_, w)| **w != 0)?;
+        Some(w as u64 * 64 + 63 - word.leading_zeros() as u64)
+    }
     fn count(&self) -> u64 {
         self.words.iter().map(|w| w.count_ones() as u64).sum()
     }
@@ -263,6 +267,32 @@ impl ReadChecker {
             .sum()
     }
 
+    /// Acked messages this re-read found that a consumer group never processed: `skipped`
+    /// below the highest sequence the group processed of the partition, `tail` above it (the
+    /// group had not got there yet: lag, not a skip).
+    pub fn unprocessed(&self, ledger: &AckLedger, processed: &SeenSet) -> (u64, u64) {
+        let (mut skipped, mut tail) = (0, 0);
+        for (i, (read, acked)) in self.partitions.iter().zip(&ledger.partitions).enumerate() {
+            let done = processed.partitions.get(i);
+            let highest = done.and_then(BitSet::highest);
+            let words = read.seen.words.len();
+            for w in 0..words {
+                let mut bits =
+                    read.seen.word(w) & acked.acked.word(w) & !done.map_or(0, |d| d.word(w));
+                while bits != 0 {
+                    let seq = w as u64 * 64 + bits.trailing_zeros() as u64;
+                    bits &= bits - 1;
+                    if highest.is_some_and(|h| seq < h) {
+                        skipped += 1;
+                    } else {
+                        tail += 1;
+                    }
+                }
+            }
+        }
+        (skipped, tail)
+    }
+
     pub fn finish(self, ledger: &AckLedger, complete: bool) -> VerificationSummary {
         let mut summary = VerificationSummary {
             complete,
@@ -372,6 +402,37 @@ mod tests {
             l.record_ack(*p, *seq, *off, 1000 + *seq);
         }
         l
+    }
+
+    #[test]
+    fn a_group_that_missed_an_acked_message_below_its_progress_skipped_it() {
+        let acks: Vec<(i32, u64, i64)> = (0..200).map(|s| (0, s, s as i64)).collect();
+        let l = ledger(&acks);
+        let mut c = ReadChecker::new(&l);
+        for s in 0..200 {
+            c.observe(0, s, s as i64);
+        }
+        let mut all = SeenSet::new(2);
+        for s in 0..200 {
+            all.insert(0, s);
+        }
+        assert_eq!(
+            c.unprocessed(&l, &all),
+            (0, 0),
+            "a complete group skips nothing"
+        );
+        // 70 and 130 never processed; the group got to 150: two skips, 49 still to come.
+        let mut holes = SeenSet::new(2);
+        for s in (0..=150).filter(|s| *s != 70 && *s != 130) {
+            holes.insert(0, s);
+        }
+        assert_eq!(c.unprocessed(&l, &holes), (2, 49));
+        // A message the group never saw that the re-read did not find either is loss, not a skip.
+        let mut lost = ReadChecker::new(&l);
+        for s in (0..200).filter(|s| *s != 70) {
+            lost.observe(0, s, s as i64);
+        }
+        assert_eq!(lost.unprocessed(&l, &holes), (1, 49));
     }
 
     #[test]

@@ -2,7 +2,7 @@
 
 use super::ms;
 use crate::events::{Event, EventKind};
-use crate::model::{ConsumerGap, ConsumerResult, Latency, WorkloadResult};
+use crate::model::{ConsumerGap, ConsumerResult, GroupResult, Interval, Latency, WorkloadResult};
 use base64::Engine;
 use hdrhistogram::serialization::Deserializer;
 use hdrhistogram::Histogram;
@@ -102,6 +102,91 @@ pub fn summarize_consumer(events: &[&Event], errors: &mut Vec<String>) -> Option
         rewinds: done.rewinds,
     })
 }
+
+/// The consumer group's section: the members' summary plus the rebalances and resume times
+/// the analysis reads off the callbacks and faults. `None` when the run had no group.
+pub fn summarize_group(events: &[&Event]) -> Option<GroupResult> {
+    let done = events.iter().rev().find_map(|e| match &e.kind {
+        EventKind::GroupDone(g) => Some(g),
+        _ => None,
+    });
+    let any_callback = events
+        .iter()
+        .any(|e| matches!(e.kind, EventKind::GroupRebalance { .. }));
+    if done.is_none() && !any_callback {
+        return None;
+    }
+    let partitions = done.map(|d| d.partitions).unwrap_or_else(|| {
+        events
+            .iter()
+            .filter_map(|e| match &e.kind {
+                EventKind::GroupRebalance { partitions, .. } => partitions.iter().max().copied(),
+                _ => None,
+            })
+            .max()
+            .map_or(0, |p| p + 1)
+    });
+    let (episodes, resumed) = super::group::rebalances(events, partitions);
+    let rebalances: Vec<Interval> = episodes
+        .iter()
+        .map(|e| Interval {
+            from_ms: ms(e.from_us),
+            to_ms: e.to_us.map(ms),
+        })
+        .collect();
+    let durations: Vec<f64> = episodes
+        .iter()
+        .filter_map(|e| e.to_us.map(|t| ms(t - e.from_us)))
+        .collect();
+    let lag_max = events
+        .iter()
+        .filter_map(|e| match &e.kind {
+            EventKind::GroupTick { lag, .. } => *lag,
+            _ => None,
+        })
+        .max();
+    let d = done.cloned().unwrap_or_default();
+    let longest_gap = d
+        .gaps
+        .iter()
+        .max_by_key(|g| g.to_us.saturating_sub(g.from_us))
+        .map(|g| ConsumerGap {
+            topic: d.topic.clone(),
+            partition: g.partition,
+            ms: ms(g.to_us.saturating_sub(g.from_us)),
+            from_ms: ms(g.from_us),
+            to_ms: ms(g.to_us),
+        });
+    Some(GroupResult {
+        group_id: d.group_id,
+        members: d.members,
+        commit: d.commit,
+        commit_interval_ms: ms(d.commit_interval_us),
+        session_timeout_ms: d.session_timeout_ms,
+        max_poll_interval_ms: d.max_poll_interval_ms,
+        processed: d.processed,
+        distinct: d.distinct,
+        duplicates: d.duplicates,
+        duplicate_causes: d.duplicate_causes,
+        duplicate_sample: d.duplicate_sample,
+        skipped: d.skipped,
+        unprocessed_tail: d.unprocessed_tail,
+        commits: d.commits,
+        commit_failures: d.commit_failures,
+        rebalances,
+        rebalance_ms: super::stats::stats(&durations),
+        resumed_after_fault: resumed
+            .into_iter()
+            .map(|(id, us)| (id, us.map(ms)))
+            .collect(),
+        longest_gap,
+        lag_max,
+        error_bar_ms: GROUP_POLL_MS,
+    })
+}
+
+/// The members' poll timeout: callbacks run inside a poll, so their times are late by up to this.
+pub const GROUP_POLL_MS: f64 = 100.0;
 
 #[cfg(test)]
 mod tests {

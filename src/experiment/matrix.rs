@@ -60,7 +60,24 @@ pub fn apply(exp: &mut Experiment, key: &str, value: &Value) -> Result<(), Strin
             Value::Mapping(m) => m,
             _ => return Err("workload is not a map".into()),
         };
-        map.insert(Value::String(field.to_string()), value.clone());
+        // `workload:group.commit`: one level down (a map created when absent).
+        match field.split_once('.') {
+            Some((outer, inner)) => {
+                let entry = map
+                    .entry(Value::String(outer.to_string()))
+                    .or_insert_with(|| Value::Mapping(Default::default()));
+                if entry.is_null() {
+                    *entry = Value::Mapping(Default::default());
+                }
+                let Value::Mapping(m) = entry else {
+                    return Err(format!("matrix axis {key}: workload.{outer} is not a map"));
+                };
+                m.insert(Value::String(inner.to_string()), value.clone());
+            }
+            None => {
+                map.insert(Value::String(field.to_string()), value.clone());
+            }
+        }
         exp.workload = Some(
             serde_yaml_ng::from_value(Value::Mapping(map))
                 .map_err(|e| format!("matrix axis {key}: {e}"))?,

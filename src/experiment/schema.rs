@@ -249,6 +249,93 @@ pub struct WorkloadSpec {
     /// that does not resume is seen, not cut off.
     #[serde(default = "default_recovery_window", with = "humantime_serde")]
     pub recovery_window: Duration,
+    /// A consumer group reading the topic: duplicates, skips, rebalances, lag.
+    #[serde(default)]
+    pub group: Option<GroupSpec>,
+    /// A transactional producer beside the tracked one: atomicity and isolation under faults.
+    #[serde(default)]
+    pub transactions: Option<TransactionSpec>,
+}
+
+/// `workload.transactions`: a transactional producer (idempotent, `transactional.id` from the
+/// run) writing transactions of `size` messages across the partitions, every `abort-every`-th
+/// aborted on purpose.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct TransactionSpec {
+    /// The name in targets (`transaction-coordinator-of: <id>`); the transactional.id on the
+    /// cluster is `<id>-<run's producer id>`.
+    #[serde(default = "default_txn_id")]
+    pub id: String,
+    #[serde(default = "default_txn_size")]
+    pub size: u32,
+    /// Abort every n-th transaction on purpose (0: never).
+    #[serde(default = "default_abort_every")]
+    pub abort_every: u32,
+    /// Between transactions (pacing).
+    #[serde(default = "default_txn_pause", with = "humantime_serde")]
+    pub pause: Duration,
+}
+
+fn default_txn_id() -> String {
+    "chaos-tx".into()
+}
+fn default_txn_size() -> u32 {
+    10
+}
+fn default_abort_every() -> u32 {
+    5
+}
+fn default_txn_pause() -> Duration {
+    Duration::from_millis(50)
+}
+
+/// `workload.group`: N consumers in one group (librdkafka), inside the harness.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct GroupSpec {
+    /// The group's name in targets (`coordinator-of: <id>`); the group id on the cluster is
+    /// `<id>-<run's producer id>`, so a run never inherits another's commits.
+    #[serde(default = "default_group_id")]
+    pub id: String,
+    #[serde(default = "default_members")]
+    pub members: u32,
+    #[serde(default)]
+    pub commit: crate::events::CommitMode,
+    /// Auto: `auto.commit.interval.ms`; sync/async: how often the member commits (0s: after
+    /// every message).
+    #[serde(default = "default_commit_interval", with = "humantime_serde")]
+    pub commit_interval: Duration,
+    /// Simulated work per message (the member sleeps; nothing is measured with it).
+    #[serde(default = "default_processing", with = "humantime_serde")]
+    pub processing: Duration,
+    #[serde(default = "default_session_timeout", with = "humantime_serde")]
+    pub session_timeout: Duration,
+    #[serde(default = "default_max_poll_interval", with = "humantime_serde")]
+    pub max_poll_interval: Duration,
+    /// Extra librdkafka consumer settings.
+    #[serde(default)]
+    pub consumer_config: IndexMap<String, ConfigValue>,
+}
+
+fn default_group_id() -> String {
+    "chaos-group".into()
+}
+fn default_members() -> u32 {
+    3
+}
+fn default_commit_interval() -> Duration {
+    Duration::from_secs(1)
+}
+fn default_processing() -> Duration {
+    Duration::from_millis(5)
+}
+fn default_session_timeout() -> Duration {
+    // librdkafka's default (45 s since 2.0; the broker's group.min/max bound it).
+    Duration::from_secs(45)
+}
+fn default_max_poll_interval() -> Duration {
+    Duration::from_secs(300)
 }
 
 fn default_recovery_window() -> Duration {
@@ -371,6 +458,13 @@ pub enum Target {
     AllBrokers,
     /// The services of an earlier fault step (by name).
     SameAs(String),
+    /// The broker coordinating a consumer group (FindCoordinator); the workload's group by
+    /// its `id`, any other name as written.
+    CoordinatorOf(String),
+    /// The broker coordinating a transactional id (FindCoordinator, key type transaction).
+    TransactionCoordinatorOf(String),
+    /// A member (0-based) of the workload's consumer group, for member-* faults.
+    Member(u32),
 }
 
 impl fmt::Display for Target {
@@ -386,6 +480,9 @@ impl fmt::Display for Target {
             Target::AllButOne => f.write_str("all-but-one"),
             Target::AllBrokers => f.write_str("all-brokers"),
             Target::SameAs(s) => write!(f, "same-as {s}"),
+            Target::CoordinatorOf(g) => write!(f, "coordinator-of {g}"),
+            Target::TransactionCoordinatorOf(t) => write!(f, "transaction-coordinator-of {t}"),
+            Target::Member(m) => write!(f, "member {m}"),
         }
     }
 }
@@ -398,7 +495,7 @@ impl From<Target> for String {
 
 const TARGET_HINT: &str = "a service name, `controller`, `random`, `all-but-one`, `all-brokers`, \
 or one of {leader-of: topic/partition}, {followers-of: …}, {follower-of: …}, {isr-of: …}, \
-{same-as: step-name}";
+{same-as: step-name}, {coordinator-of: group}, {transaction-coordinator-of: id}, {member: N}";
 
 impl<'de> Deserialize<'de> for Target {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -422,8 +519,16 @@ impl<'de> Deserialize<'de> for Target {
                 let key: String = map
                     .next_key()?
                     .ok_or_else(|| de::Error::invalid_length(0, &self))?;
-                let value: String = map.next_value()?;
+                let value: ConfigValue = map.next_value()?;
+                let value = value.0;
                 let target = match key.as_str() {
+                    "coordinator-of" => Target::CoordinatorOf(value),
+                    "transaction-coordinator-of" => Target::TransactionCoordinatorOf(value),
+                    "member" => Target::Member(value.parse().map_err(|_| {
+                        de::Error::custom(format!(
+                            "member: `{value}` is not a member number (0, 1, …)"
+                        ))
+                    })?),
                     "leader-of" => Target::LeaderOf(value.parse().map_err(de::Error::custom)?),
                     "followers-of" => {
                         Target::FollowersOf(value.parse().map_err(de::Error::custom)?)
@@ -442,6 +547,9 @@ impl<'de> Deserialize<'de> for Target {
                                 "isr-of",
                                 "same-as",
                                 "service",
+                                "coordinator-of",
+                                "transaction-coordinator-of",
+                                "member",
                             ],
                         ))
                     }

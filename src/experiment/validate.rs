@@ -235,6 +235,45 @@ fn check_workload(c: &Checker, exp: &Experiment, text: &str) -> Result<(), Exper
                 ));
             }
         }
+        if let Some(g) = &w.group {
+            let bad = if g.members == 0 || g.members > 32 {
+                Some(("members", "members must be between 1 and 32"))
+            } else if g.session_timeout < Duration::from_secs(1) {
+                Some(("session-timeout", "session-timeout must be at least 1s"))
+            } else if g.max_poll_interval < g.session_timeout {
+                Some((
+                    "max-poll-interval",
+                    "max-poll-interval must be at least the session timeout (librdkafka refuses less)",
+                ))
+            } else if g.commit == crate::events::CommitMode::Auto && g.commit_interval.is_zero() {
+                Some((
+                    "commit-interval",
+                    "auto commit needs a commit-interval above 0 (0s means every message, for sync or async)",
+                ))
+            } else if g.id.trim().is_empty() {
+                Some(("id", "the group id is empty"))
+            } else {
+                None
+            };
+            if let Some((field, message)) = bad {
+                return Err(c.err(
+                    line_of_key(text, "group").or(line_of_key(text, "workload")),
+                    format!("workload.group.{field}"),
+                    message,
+                    Some("e.g. group: {members: 3, commit: sync, session-timeout: 10s}"),
+                ));
+            }
+        }
+        if let Some(t) = &w.transactions {
+            if t.size == 0 || t.size > 10_000 || t.id.trim().is_empty() {
+                return Err(c.err(
+                    line_of_key(text, "workload"),
+                    "workload.transactions",
+                    "transactions need a size between 1 and 10000 and a non-empty id",
+                    Some("e.g. transactions: {size: 10, abort-every: 5}"),
+                ));
+            }
+        }
         if exp.topics.is_empty() {
             return Err(c.err(
                 line_of_key(text, "workload"),
@@ -452,6 +491,66 @@ fn validate_fault(
                 ));
             }
         }
+    }
+    let group = exp.workload.as_ref().and_then(|w| w.group.as_ref());
+    match (&f.target, f.kind.is_member_fault()) {
+        (Target::Member(m), true) => match group {
+            None => {
+                return Err(c.step(
+                    i,
+                    "fault.target",
+                    format!("{} needs a consumer group in the workload", f.kind.as_str()),
+                    Some("e.g. workload: {group: {members: 3}}"),
+                ))
+            }
+            Some(g) if *m >= g.members => {
+                return Err(c.step(
+                    i,
+                    "fault.target",
+                    format!("member {m}: the group has {} members (0-based)", g.members),
+                    None,
+                ))
+            }
+            Some(_) => {}
+        },
+        (_, true) => {
+            return Err(c.step(
+                i,
+                "fault.target",
+                format!("{} targets a group member", f.kind.as_str()),
+                Some("e.g. target: {member: 0}"),
+            ))
+        }
+        (Target::Member(_), false) => {
+            return Err(c.step(
+                i,
+                "fault.kind",
+                format!(
+                    "a member target takes member-crash, member-leave or member-pause, not {}",
+                    f.kind.as_str()
+                ),
+                None,
+            ))
+        }
+        _ => {}
+    }
+    if let Target::CoordinatorOf(name) | Target::TransactionCoordinatorOf(name) = &f.target {
+        if name.trim().is_empty() {
+            return Err(c.step(
+                i,
+                "fault.target",
+                "the coordinator target needs a group or transactional id",
+                Some("e.g. target: {coordinator-of: chaos-group}"),
+            ));
+        }
+    }
+    if f.peers.iter().any(|p| matches!(p, Target::Member(_))) {
+        return Err(c.step(
+            i,
+            "fault.peers",
+            "peers are brokers, not group members",
+            None,
+        ));
     }
     let partition = f.kind == FaultKind::Partition;
     if !partition && (!f.peers.is_empty() || f.direction != Direction::Both) {

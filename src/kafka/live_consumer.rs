@@ -64,6 +64,8 @@ impl LiveConsumer {
             .set("enable.auto.commit", "false")
             .set("enable.partition.eof", "false")
             .set("fetch.wait.max.ms", "50")
+            // Not held back by another producer's open transaction (see reader.rs).
+            .set("isolation.level", "read_uncommitted")
             .create()
             .map_err(KafkaError::client("live consumer"))?;
         let mut assignment = TopicPartitionList::new();

@@ -191,6 +191,61 @@ pub async fn elect_leader(
     })
 }
 
+/// FindCoordinator v4 (batched keys) is served by Kafka 3.x and 4.x alike.
+const FIND_COORDINATOR_VERSION: i16 = 4;
+
+/// Whose coordinator FindCoordinator asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CoordinatorKind {
+    Group = 0,
+    Transaction = 1,
+}
+
+/// The broker coordinating a consumer group or a transactional id. An unknown group still has
+/// a coordinator (the one its id hashes to); an unknown transactional id has none yet
+/// (COORDINATOR_NOT_AVAILABLE until the producer first asks).
+pub async fn find_coordinator(
+    conn: &mut Connection,
+    kind: CoordinatorKind,
+    key: &str,
+    timeout: Duration,
+) -> Result<BrokerId, KafkaError> {
+    let request = kafka_protocol::messages::FindCoordinatorRequest::default()
+        .with_key_type(kind as i8)
+        .with_coordinator_keys(vec![StrBytes::from_string(key.to_string())]);
+    let response = conn
+        .send(&request, FIND_COORDINATOR_VERSION, timeout)
+        .await?;
+    let c = response
+        .coordinators
+        .iter()
+        .find(|c| c.key.as_str() == key)
+        .ok_or_else(|| KafkaError::Protocol {
+            addr: conn.addr().into(),
+            api: "FindCoordinator",
+            reason: format!("no answer for `{key}`"),
+        })?;
+    if c.error_code != 0 {
+        return Err(KafkaError::Protocol {
+            addr: conn.addr().into(),
+            api: "FindCoordinator",
+            reason: format!(
+                "`{key}`: error code {}{}",
+                c.error_code,
+                c.error_message
+                    .as_ref()
+                    .map(|m| format!(": {}", m.as_str()))
+                    .unwrap_or_default()
+            ),
+        });
+    }
+    broker_id(c.node_id.0).ok_or_else(|| KafkaError::Protocol {
+        addr: conn.addr().into(),
+        api: "FindCoordinator",
+        reason: format!("`{key}`: no coordinator"),
+    })
+}
+
 /// Merges the latest fresh answers of several brokers into one snapshot.
 /// Per partition the answer with the highest leader epoch wins (a broker cut from the
 /// cluster keeps serving stale metadata; a newer epoch always comes from a later election);

@@ -4,12 +4,14 @@
 
 pub mod admin;
 pub mod features;
+pub mod group;
 pub mod live_consumer;
 pub mod metadata;
 pub mod payload;
 pub mod probe;
 pub mod producer;
 pub mod reader;
+pub mod transactions;
 pub mod wire;
 
 use thiserror::Error;
@@ -39,6 +41,10 @@ pub enum KafkaError {
         what: String,
         code: rdkafka::types::RDKafkaErrorCode,
     },
+    /// The harness's own client workload refused a request (e.g. a fault on a member that
+    /// does not exist).
+    #[error("{0}")]
+    Workload(String),
     /// A client thread could not be started.
     #[error("{what}: {source}")]
     Thread {

@@ -27,6 +27,17 @@ pub fn reread_and_check(
     ledger: &AckLedger,
     consumed: Option<&SeenSet>,
 ) -> Result<VerificationSummary, KafkaError> {
+    reread_and_check_with_group(options, ledger, consumed, None).map(|(s, _)| s)
+}
+
+/// As `reread_and_check`; with what a consumer group processed, also the acked messages in
+/// the log it never processed: (skipped, unprocessed tail), see `ReadChecker::unprocessed`.
+pub fn reread_and_check_with_group(
+    options: &ReadOptions,
+    ledger: &AckLedger,
+    consumed: Option<&SeenSet>,
+    group: Option<&SeenSet>,
+) -> Result<(VerificationSummary, Option<(u64, u64)>), KafkaError> {
     let consumer: BaseConsumer = ClientConfig::new()
         .set("bootstrap.servers", &options.bootstrap)
         .set("broker.address.family", "v4")
@@ -34,6 +45,9 @@ pub fn reread_and_check(
         .set("enable.auto.commit", "false")
         .set("enable.partition.eof", "false")
         .set("auto.offset.reset", "earliest")
+        // Every message in the log counts, also past another producer's open transaction
+        // (librdkafka's default, read_committed, stops at the last stable offset).
+        .set("isolation.level", "read_uncommitted")
         .create()
         .map_err(KafkaError::client("consumer"))?;
     let deadline = Instant::now() + options.timeout;
@@ -95,6 +109,7 @@ pub fn reread_and_check(
         }
     }
     let consumed_then_lost = consumed.map(|c| checker.consumed_then_lost(c));
+    let unprocessed = group.map(|g| checker.unprocessed(ledger, g));
     let mut summary = checker.finish(ledger, complete);
     summary.consumed_then_lost = consumed_then_lost;
     if !notes.is_empty() {
@@ -102,5 +117,5 @@ pub fn reread_and_check(
         notes.truncate(10);
         summary.note = Some(notes.join("; "));
     }
-    Ok(summary)
+    Ok((summary, unprocessed))
 }

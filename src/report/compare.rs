@@ -24,13 +24,16 @@ pub fn render_comparison(results: &[RunResult]) -> String {
     render_single(results)
 }
 
+/// A row of the repeats table: its name and how to read it from a run.
+type Metric = (&'static str, fn(&RunResult) -> Option<f64>);
+
 fn render_repeats(groups: &[(String, Vec<&RunResult>)]) -> String {
     use super::repeats::spread;
     let mut b = Builder::default();
     let mut header = vec!["".to_string()];
     header.extend(groups.iter().map(|(k, _)| k.clone()));
     b.push_record(header);
-    let metrics: [(&str, crate::model::Metric); 5] = [
+    let metrics: [Metric; 5] = [
         ("failover max", |r| r.failover.metadata_ms.max),
         ("controller failover", |r| r.controller_failover_ms),
         ("offline total", |r| Some(r.offline.total_ms)),
@@ -64,7 +67,48 @@ fn render_repeats(groups: &[(String, Vec<&RunResult>)]) -> String {
         }));
         b.push_record(row);
     }
+    if groups
+        .iter()
+        .any(|(_, g)| g.iter().any(|r| r.group.is_some()))
+    {
+        let group_metrics: [Metric; 4] = [
+            ("group duplicates", |r| {
+                r.group.as_ref().map(|g| g.duplicates as f64)
+            }),
+            ("group skipped", |r| {
+                r.group.as_ref().and_then(|g| g.skipped).map(|s| s as f64)
+            }),
+            ("rebalance max", |r| {
+                r.group.as_ref().and_then(|g| g.rebalance_ms.max)
+            }),
+            ("group resumed max", |r| group_resumed_max(r)),
+        ];
+        for (name, get) in group_metrics {
+            let mut row = vec![name.to_string()];
+            row.extend(groups.iter().map(|(_, g)| {
+                let values: Vec<f64> = g.iter().filter_map(|r| get(r)).collect();
+                match spread(&values) {
+                    Some(s) if !name.starts_with("rebalance") && !name.ends_with("resumed max") => {
+                        format!("{:.0} [{:.0} – {:.0}] (n={})", s.median, s.min, s.max, s.n)
+                    }
+                    Some(s) => s.to_string(),
+                    None => "—".into(),
+                }
+            }));
+            b.push_record(row);
+        }
+    }
     b.build().with(Style::rounded()).to_string()
+}
+
+/// The longest fault → group-whole-again time of a run.
+fn group_resumed_max(r: &RunResult) -> Option<f64> {
+    r.group
+        .as_ref()?
+        .resumed_after_fault
+        .iter()
+        .filter_map(|(_, ms)| *ms)
+        .reduce(f64::max)
 }
 
 fn render_single(results: &[RunResult]) -> String {
@@ -114,5 +158,53 @@ fn render_single(results: &[RunResult]) -> String {
     b.push_record(row("client gap max", &|r| {
         opt_ms(r.workload.as_ref().and_then(|w| w.max_unavailability_ms))
     }));
+    if results.iter().any(|r| r.group.is_some()) {
+        let dash = || "—".to_string();
+        b.push_record(row("group commit", &|r| {
+            r.group
+                .as_ref()
+                .map_or_else(dash, |g| match g.commit_interval_ms {
+                    0.0 => format!("{} after every message", g.commit.as_str()),
+                    ms => format!("{} every {}", g.commit.as_str(), opt_ms(Some(ms))),
+                })
+        }));
+        b.push_record(row("group duplicates", &|r| {
+            r.group.as_ref().map_or_else(dash, |g| count(g.duplicates))
+        }));
+        b.push_record(row("group skipped", &|r| {
+            r.group
+                .as_ref()
+                .and_then(|g| g.skipped)
+                .map_or_else(dash, count)
+        }));
+        b.push_record(row("rebalances", &|r| {
+            r.group.as_ref().map_or_else(dash, |g| {
+                format!(
+                    "{} (max {})",
+                    g.rebalances.len(),
+                    opt_ms(g.rebalance_ms.max)
+                )
+            })
+        }));
+        b.push_record(row("group resumed max", &|r| opt_ms(group_resumed_max(r))));
+    }
+    if results.iter().any(|r| r.transactions.is_some()) {
+        b.push_record(row("txn committed / aborted", &|r| {
+            r.transactions.as_ref().map_or_else(
+                || "—".into(),
+                |t| format!("{} / {}", count(t.committed), count(t.aborted)),
+            )
+        }));
+        b.push_record(row("atomicity violations", &|r| {
+            r.transactions
+                .as_ref()
+                .map_or_else(|| "—".into(), |t| count(t.atomicity_violations))
+        }));
+        b.push_record(row("aborted visible", &|r| {
+            r.transactions
+                .as_ref()
+                .map_or_else(|| "—".into(), |t| count(t.aborted_visible))
+        }));
+    }
     b.build().with(Style::rounded()).to_string()
 }

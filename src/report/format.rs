@@ -146,8 +146,157 @@ pub fn unmet_condition(c: &super::ConditionResult) -> String {
     }
 }
 
+/// The consumer group in lines (terminal and Markdown alike): what it processed and what the
+/// checker found, its rebalances, and the first duplicate as an example.
+pub fn group_lines(g: &super::GroupResult) -> Vec<String> {
+    use crate::events::CommitMode;
+    let commit = match (g.commit, g.commit_interval_ms) {
+        (CommitMode::Auto, i) => format!("auto every {}", duration_ms(i)),
+        (m, 0.0) => format!("{} after every message", m.as_str()),
+        (m, i) => format!("{} every {}", m.as_str(), duration_ms(i)),
+    };
+    let causes = g
+        .duplicate_causes
+        .iter()
+        .map(|(c, n)| format!("{} {}", count(*n), serde_plain(c)))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let opt = |v: Option<u64>| v.map(count).unwrap_or_else(|| "— (no re-read)".into());
+    let mut lines = vec![format!(
+        "group {} ({} members, commit {commit}, session {}, max poll {}): processed {} · distinct {} · duplicates {}{} · skipped {} · past its progress {} · commits {}{} · lag max {}",
+        g.group_id,
+        g.members,
+        duration_ms(g.session_timeout_ms as f64),
+        duration_ms(g.max_poll_interval_ms as f64),
+        count(g.processed),
+        count(g.distinct),
+        count(g.duplicates),
+        if causes.is_empty() { String::new() } else { format!(" ({causes})") },
+        opt(g.skipped),
+        opt(g.unprocessed_tail),
+        count(g.commits),
+        if g.commit_failures > 0 { format!(" ({} failed)", count(g.commit_failures)) } else { String::new() },
+        g.lag_max.map(count).unwrap_or_else(|| "—".into()),
+    )];
+    let rebalances = g
+        .rebalances
+        .iter()
+        .map(|r| match r.to_ms {
+            Some(to) => duration_ms(to - r.from_ms),
+            None => "not finished".into(),
+        })
+        .collect::<Vec<_>>()
+        .join(", ");
+    let resumed = g
+        .resumed_after_fault
+        .iter()
+        .map(|(id, ms)| match ms {
+            Some(ms) => format!("{id} {}", duration_ms(*ms)),
+            None => format!("{id} no rebalance after it"),
+        })
+        .collect::<Vec<_>>()
+        .join(", ");
+    lines.push(format!(
+        "rebalances: {}{} (first revoke → every partition held by a live member, ± {} each end){}{}",
+        g.rebalances.len(),
+        if rebalances.is_empty() { String::new() } else { format!(" — {rebalances}") },
+        duration_ms(g.error_bar_ms),
+        if resumed.is_empty() { String::new() } else { format!(" · fault → group whole again: {resumed}") },
+        g.longest_gap
+            .as_ref()
+            .map(|gap| format!(" · longest unprocessed: {}/{} {}", gap.topic, gap.partition, duration_ms(gap.ms)))
+            .unwrap_or_default(),
+    ));
+    if let Some(d) = g.duplicate_sample.first() {
+        lines.push(format!(
+            "first duplicate: partition {} seq {} — member {} at offset {} ({}), again member {} at offset {} ({}), last commit before {}: {}",
+            d.partition,
+            d.seq,
+            d.first_member,
+            d.first_offset,
+            duration_ms(d.first_at_us as f64 / 1000.0),
+            d.again_member,
+            d.again_offset,
+            duration_ms(d.again_at_us as f64 / 1000.0),
+            d.committed.map(|c| c.to_string()).unwrap_or_else(|| "none".into()),
+            d.cause.describe()
+        ));
+    }
+    lines
+}
+
+/// The transactional producer and the exactly-once checks, in lines.
+pub fn transaction_lines(t: &crate::events::TransactionSummary) -> Vec<String> {
+    let mut lines = vec![format!(
+        "transactions {} (size {}, abort every {}): committed {} · aborted {} · unknown {} · read_committed {} msgs: ATOMICITY VIOLATIONS {} · aborted visible {} · committed missing {} · duplicates {} · reordered {} · read_uncommitted saw {} aborted msgs{}",
+        t.transactional_id,
+        t.size,
+        t.abort_every,
+        count(t.committed),
+        count(t.aborted),
+        count(t.unknown),
+        count(t.read_committed),
+        count(t.atomicity_violations),
+        count(t.aborted_visible),
+        count(t.committed_missing),
+        count(t.duplicates),
+        count(t.reordered),
+        count(t.aborted_seen_uncommitted),
+        if t.complete { "" } else { " · re-read INCOMPLETE" },
+    )];
+    for v in t.violation_sample.iter().take(5) {
+        lines.push(format!(
+            "half-visible transaction {}: {} of {} messages visible at (partition, offset) {:?}",
+            v.txn, v.visible, v.size, v.offsets
+        ));
+    }
+    lines
+}
+
+/// An enum's kebab-case JSON name.
+fn serde_plain<T: serde::Serialize>(v: &T) -> String {
+    serde_json::to_value(v)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default()
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn the_group_lines_name_the_causes_the_rebalances_and_a_group_that_never_rebalanced() {
+        use crate::events::{CommitMode, DuplicateCause};
+        let mut g = super::super::GroupResult {
+            group_id: "g-1".into(),
+            members: 3,
+            commit: CommitMode::Sync,
+            commit_interval_ms: 0.0,
+            duplicates: 7,
+            duplicate_causes: vec![(DuplicateCause::RebalanceFromCommitted, 7)],
+            skipped: Some(0),
+            rebalances: vec![crate::model::Interval {
+                from_ms: 1_000.0,
+                to_ms: Some(3_500.0),
+            }],
+            resumed_after_fault: vec![("crash".into(), Some(9_000.0)), ("kill".into(), None)],
+            error_bar_ms: 100.0,
+            ..Default::default()
+        };
+        let lines = super::group_lines(&g).join("\n");
+        assert!(lines.contains("commit sync after every message"), "{lines}");
+        assert!(
+            lines.contains("duplicates 7 (7 rebalance-from-committed)"),
+            "{lines}"
+        );
+        assert!(lines.contains("rebalances: 1 — 2.50 s"), "{lines}");
+        assert!(
+            lines.contains("crash 9.00 s, kill no rebalance after it"),
+            "{lines}"
+        );
+        g.skipped = None;
+        assert!(super::group_lines(&g)[0].contains("skipped — (no re-read)"));
+    }
+
     use super::*;
 
     #[test]

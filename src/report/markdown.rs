@@ -89,6 +89,17 @@ pub fn render_markdown(r: &RunResult) -> String {
             super::format::consumer_silence(c, "; ")
         ));
     }
+    if let Some(t) = &r.transactions {
+        for line in super::format::transaction_lines(t) {
+            md.push_str(&format!("- {line}\n"));
+        }
+    }
+    if let Some(g) = &r.group {
+        md.push('\n');
+        for line in super::format::group_lines(g) {
+            md.push_str(&format!("- {line}\n"));
+        }
+    }
     if let Some(v) = &r.verification {
         md.push_str(&format!(
             "\nVerification{}: **{} acked lost**, {} duplicated, {} reordered, {} unacked-but-present ({} acked, {} read).\n",

@@ -158,6 +158,18 @@ pub fn render_table(r: &RunResult) -> String {
             super::format::consumer_silence(c, " · ")
         ));
     }
+    if let Some(t) = &r.transactions {
+        for line in super::format::transaction_lines(t) {
+            out.push_str(&line);
+            out.push('\n');
+        }
+    }
+    if let Some(g) = &r.group {
+        for line in super::format::group_lines(g) {
+            out.push_str(&line);
+            out.push('\n');
+        }
+    }
     if let Some(v) = &r.verification {
         out.push_str(&format!(
             "verification: acked {} · read {} · LOST {} · duplicated {} · reordered {} · unacked-present {}{}\n",

@@ -47,6 +47,8 @@ pub fn render_timeline_svg(events: &[Event]) -> Result<String, String> {
     // A second with no ack has no latency: a gap in the line, not a zero.
     let mut p99: Vec<Option<(f64, f64)>> = Vec::new();
     let mut brokers_seen: Vec<i32> = Vec::new();
+    // The consumer group's lag, once a second (a lane of its own when the run had a group).
+    let mut lag: Vec<(f64, f64)> = Vec::new();
     // What the observer could not see, as the analysis decided it (one rule, not two).
     let blind: Vec<(f64, Option<f64>)> = crate::analysis::blind_spans(&events)
         .into_iter()
@@ -120,6 +122,7 @@ pub fn render_timeline_svg(events: &[Event]) -> Result<String, String> {
                     f.3 = Some(t);
                 }
             }
+            EventKind::GroupTick { lag: Some(l), .. } => lag.push((t, *l as f64)),
             EventKind::WorkloadTick { acked, p99_us, .. } => {
                 throughput.push((t, *acked as f64));
                 p99.push((*acked > 0).then(|| (t, *p99_us as f64 / 1000.0)));
@@ -133,7 +136,7 @@ pub fn render_timeline_svg(events: &[Event]) -> Result<String, String> {
         .collect();
     let lane_height = 28u32;
     let lanes_px = 70 + lane_height * lane_names.len() as u32;
-    let (width, charts_px) = (1200u32, 300u32);
+    let (width, charts_px) = (1200u32, if lag.is_empty() { 300u32 } else { 450 });
     let mut svg = String::new();
     {
         let root =
@@ -270,7 +273,14 @@ pub fn render_timeline_svg(events: &[Event]) -> Result<String, String> {
                 .map_err(err)?;
         }
 
-        let (tp_area, lat_area) = bottom.split_vertically(charts_px / 2);
+        let (tp_area, lat_area, lag_area) = if lag.is_empty() {
+            let (tp, lat) = bottom.split_vertically(charts_px / 2);
+            (tp, lat, None)
+        } else {
+            let (tp, rest) = bottom.split_vertically(charts_px / 3);
+            let (lat, lag) = rest.split_vertically(charts_px / 3);
+            (tp, lat, Some(lag))
+        };
         let max_tp = throughput.iter().map(|(_, v)| *v).fold(1.0, f64::max) * 1.1;
         let mut tp = ChartBuilder::on(&tp_area)
             .margin(8)
@@ -310,6 +320,27 @@ pub fn render_timeline_svg(events: &[Event]) -> Result<String, String> {
                 RGBColor(214, 39, 40).stroke_width(2),
             ))
             .map_err(err)?;
+        }
+        if let Some(area) = lag_area {
+            let max_lag = lag.iter().map(|(_, v)| *v).fold(1.0, f64::max) * 1.1;
+            let mut chart = ChartBuilder::on(&area)
+                .margin(8)
+                .x_label_area_size(18)
+                .y_label_area_size(110)
+                .build_cartesian_2d(0f64..end, 0f64..max_lag)
+                .map_err(err)?;
+            chart
+                .configure_mesh()
+                .y_desc("group lag")
+                .x_label_formatter(&|x| format!("{x:.0}s"))
+                .draw()
+                .map_err(err)?;
+            chart
+                .draw_series(LineSeries::new(
+                    lag.iter().copied(),
+                    RGBColor(148, 103, 189).stroke_width(2),
+                ))
+                .map_err(err)?;
         }
         root.present().map_err(err)?;
     }
@@ -407,6 +438,17 @@ mod tests {
             svg.to_uppercase().contains("#DC1414"),
             "an offline span in red"
         );
+        assert!(!svg.contains("group lag"), "no group, no lag lane");
+        let mut with_group = events.clone();
+        with_group.push(ev(
+            8000,
+            EventKind::GroupTick {
+                processed: 10,
+                lag: Some(420),
+            },
+        ));
+        let svg = render_timeline_svg(&with_group).unwrap();
+        assert!(svg.contains("group lag"), "the group's lag lane");
     }
 
     #[test]

@@ -153,7 +153,11 @@ pub(super) async fn record_kafka_leadership_log(ctx: &RunContext<'_>, topics: &[
 
 /// The workload's progress once a second, for ever (it runs beside a phase); without a
 /// workload, never anything.
-pub(super) async fn tick_workload(producer: Option<&TrackedProducer>, sink: &EventSink) {
+pub(super) async fn tick_workload(
+    producer: Option<&TrackedProducer>,
+    group: Option<&crate::kafka::group::GroupWorkload>,
+    sink: &EventSink,
+) {
     let Some(producer) = producer else {
         return std::future::pending().await;
     };
@@ -162,5 +166,8 @@ pub(super) async fn tick_workload(producer: Option<&TrackedProducer>, sink: &Eve
     loop {
         interval.tick().await;
         sink.emit(producer.tick());
+        if let Some(g) = group {
+            sink.emit(g.tick());
+        }
     }
 }

@@ -42,6 +42,12 @@ pub struct Faults<'a, P: FaultPlatform> {
     pub down_on_purpose: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
     /// The leaderships that died with a broker we killed or stopped.
     pub dead_leaderships: std::sync::Arc<std::sync::Mutex<super::conditions::DeadLeaderships>>,
+    /// The workload's consumer group, for member faults (they act inside the harness, not on
+    /// the platform).
+    pub group: Option<std::sync::Arc<crate::kafka::group::GroupWorkload>>,
+    /// Names in `coordinator-of` / `transaction-coordinator-of` → the id on the cluster (the
+    /// workload's group and transactional id carry the run's producer id).
+    pub coordinator_keys: HashMap<String, String>,
 }
 
 /// Resolves a target against the current view. Errors name the role. (One arm per target
@@ -129,6 +135,10 @@ pub fn resolve(
             .get(step)
             .cloned()
             .ok_or_else(|| format!("same-as {step}: no fault step named {step} ran before"))?,
+        Target::Member(m) => vec![format!("member-{m}")],
+        Target::CoordinatorOf(_) | Target::TransactionCoordinatorOf(_) => {
+            return Err(format!("{target}: resolved by FindCoordinator before this"))
+        }
     };
     if names.is_empty() {
         return Err(format!("{target} resolved to no service"));
@@ -148,9 +158,13 @@ fn lifecycle_of(kind: FaultKind) -> Option<(Lifecycle, Option<Lifecycle>)> {
         FaultKind::Unpause => (Lifecycle::Unpause, Some(Lifecycle::Unpause)),
         FaultKind::Disconnect => (Lifecycle::Disconnect, None),
         FaultKind::Connect => (Lifecycle::Connect, None),
-        FaultKind::Partition | FaultKind::Bandwidth | FaultKind::Delay | FaultKind::Loss => {
-            return None
-        }
+        FaultKind::Partition
+        | FaultKind::Bandwidth
+        | FaultKind::Delay
+        | FaultKind::Loss
+        | FaultKind::MemberCrash
+        | FaultKind::MemberLeave
+        | FaultKind::MemberPause => return None,
     })
 }
 
@@ -234,14 +248,52 @@ impl<P: FaultPlatform> Faults<'_, P> {
         Ok(())
     }
 
+    /// `coordinator-of` / `transaction-coordinator-of`: the broker FindCoordinator names now,
+    /// as a service target (any broker may answer; the first that does wins).
+    async fn coordinator_target(&self, target: &Target) -> Result<Option<Target>, String> {
+        use crate::kafka::metadata::{find_coordinator, CoordinatorKind};
+        let (kind, name) = match target {
+            Target::CoordinatorOf(g) => (CoordinatorKind::Group, g),
+            Target::TransactionCoordinatorOf(t) => (CoordinatorKind::Transaction, t),
+            _ => return Ok(None),
+        };
+        let key = self.coordinator_keys.get(name).unwrap_or(name);
+        let mut last = String::from("no broker answered");
+        for (_, addr) in self.cluster.bootstrap() {
+            let timeout = Duration::from_secs(3);
+            let answer = match crate::kafka::wire::Connection::connect(&addr, timeout).await {
+                Ok(mut conn) => find_coordinator(&mut conn, kind, key, timeout).await,
+                Err(e) => Err(e),
+            };
+            match answer {
+                Ok(broker) => {
+                    let service = self.cluster.broker_service(broker).ok_or_else(|| {
+                        format!("{target}: coordinator {broker} is not a service of the cluster")
+                    })?;
+                    return Ok(Some(Target::Service(service.name.clone())));
+                }
+                Err(e) => last = e.to_string(),
+            }
+        }
+        Err(format!("{target} (`{key}`): {last}"))
+    }
+
     pub async fn inject(
         &mut self,
         id: &str,
         spec: &FaultSpec,
         view: &ClusterSnapshot,
     ) -> Result<(), FaultError> {
+        let coordinator = self
+            .coordinator_target(&spec.target)
+            .await
+            .map_err(|reason| FaultError::Target {
+                fault: spec.kind,
+                target: spec.target.to_string(),
+                reason,
+            })?;
         let names = resolve(
-            &spec.target,
+            coordinator.as_ref().unwrap_or(&spec.target),
             view,
             self.cluster,
             &self.resolved,
@@ -327,6 +379,24 @@ impl<P: FaultPlatform> Faults<'_, P> {
                 }
                 None
             }
+            kind if kind.is_member_fault() => {
+                let group = self.group.as_ref().ok_or_else(|| FaultError::Target {
+                    fault: kind,
+                    target: spec.target.to_string(),
+                    reason: "the workload has no consumer group".into(),
+                })?;
+                for m in names
+                    .iter()
+                    .filter_map(|n| crate::analysis::group::member_of(n))
+                {
+                    group.fault(m, kind).map_err(|e| FaultError::Target {
+                        fault: kind,
+                        target: spec.target.to_string(),
+                        reason: e.to_string(),
+                    })?;
+                }
+                None
+            }
             FaultKind::Delay | FaultKind::Loss => {
                 return Err(PlatformError::Capability(format!(
                     "fault {} needs tc netem, which this kernel lacks",
@@ -393,6 +463,22 @@ impl<P: FaultPlatform> Faults<'_, P> {
             FaultKind::Bandwidth => {
                 for name in &active.services {
                     self.platform.heal_bandwidth(name).await?;
+                }
+                None
+            }
+            kind if kind.is_member_fault() => {
+                if let Some(group) = &self.group {
+                    for m in active
+                        .services
+                        .iter()
+                        .filter_map(|n| crate::analysis::group::member_of(n))
+                    {
+                        group.heal(m, kind).map_err(|e| FaultError::Target {
+                            fault: kind,
+                            target: m.to_string(),
+                            reason: e.to_string(),
+                        })?;
+                    }
                 }
                 None
             }
@@ -588,6 +674,8 @@ mod tests {
             resolved: HashMap::new(),
             down_on_purpose: Default::default(),
             dead_leaderships: Default::default(),
+            group: None,
+            coordinator_keys: HashMap::new(),
         };
         (faults, rx)
     }

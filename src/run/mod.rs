@@ -2,6 +2,7 @@
 //! (reused when its configuration is unchanged) → one event stream per run → analysis →
 //! reports. Interrupts heal first, then write a partial report.
 
+mod app_workloads;
 mod background;
 mod conditions;
 mod context;

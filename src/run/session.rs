@@ -2,6 +2,7 @@
 //! (topics, observer, workload), steps, heal, wait until whole, recovery window, drain,
 //! verify. Faults are reverted whatever happens; everything measured goes to the event stream.
 
+use super::app_workloads;
 use super::background;
 pub use super::context::RunContext;
 use super::docker_events::DockerEventLog;
@@ -14,6 +15,7 @@ use crate::analysis::verify::{AckLedger, SeenSet};
 use crate::error::Error;
 use crate::events::{BrokerId, ClusterMode, EventKind, LatencyPhase, RunPhase};
 use crate::experiment::{Condition, Direction, WorkloadSpec};
+use crate::kafka::group::GroupWorkload;
 use crate::kafka::live_consumer::LiveConsumer;
 use crate::kafka::producer::{ProducerOptions, TrackedProducer};
 use crate::platform::FaultError;
@@ -40,6 +42,7 @@ pub async fn execute(ctx: &RunContext<'_>, shutdown: Shutdown) -> Result<(), Err
     if let Some(drained) = drained {
         session.verify(drained).await?;
     }
+    session.judge_app_workloads().await?;
     session.finish(steps, healed).await
 }
 
@@ -47,6 +50,8 @@ pub async fn execute(ctx: &RunContext<'_>, shutdown: Shutdown) -> Result<(), Err
 pub struct Drained {
     ledger: AckLedger,
     consumed: Option<SeenSet>,
+    /// What the consumer group processed, for its skip check.
+    group_seen: Option<SeenSet>,
 }
 
 /// The state a run carries from phase to phase.
@@ -60,6 +65,12 @@ pub struct RunSession<'a> {
     faults: Faults<'a, RunPlatform<'a>>,
     producer: Option<TrackedProducer>,
     live_consumer: Option<LiveConsumer>,
+    group: Option<std::sync::Arc<GroupWorkload>>,
+    txn_producer: Option<crate::kafka::transactions::TxnProducer>,
+    /// The group after its drain, judged once the re-read says what it skipped.
+    group_record: Option<app_workloads::GroupRecord>,
+    /// (skipped, unprocessed tail) of the group, from the re-read.
+    unprocessed: Option<(u64, u64)>,
     /// The supervisor and the fresh-client prober: stopped when the run ends.
     background: Vec<JoinHandle<()>>,
     docker_lost: bool,
@@ -112,6 +123,13 @@ impl<'a> RunSession<'a> {
             (Some(w), Some(p)) if w.consumer => Some(start_live_consumer(ctx, p)?),
             _ => None,
         };
+        let (group, txn_producer) = match (&exp.workload, &producer) {
+            (Some(w), Some(_)) => (
+                app_workloads::start_group(ctx, w)?,
+                app_workloads::start_transactions(ctx, w)?,
+            ),
+            _ => (None, None),
+        };
         let faults = Faults {
             platform: RunPlatform::of(ctx, docker_events.as_ref()),
             cluster: ctx.cluster,
@@ -121,6 +139,8 @@ impl<'a> RunSession<'a> {
             resolved: Default::default(),
             down_on_purpose: Default::default(),
             dead_leaderships: Default::default(),
+            group: group.clone(),
+            coordinator_keys: app_workloads::coordinator_keys(ctx),
         };
         let mut background = Vec::new();
         if let Some(docker) = ctx.docker {
@@ -136,6 +156,12 @@ impl<'a> RunSession<'a> {
         if let Some(w) = &exp.workload {
             background.push(start_prober(ctx, w, &observer, &faults));
         }
+        if let Some(g) = &group {
+            // An interrupt here falls through to the steps, which stop at once and heal.
+            let _ = shutdown
+                .guard(app_workloads::wait_until_formed(ctx, g))
+                .await;
+        }
         Ok(Self {
             ctx,
             shutdown,
@@ -146,6 +172,10 @@ impl<'a> RunSession<'a> {
             faults,
             producer,
             live_consumer,
+            group,
+            txn_producer,
+            group_record: None,
+            unprocessed: None,
             background,
             docker_lost: false,
         })
@@ -166,7 +196,8 @@ impl<'a> RunSession<'a> {
             &self.expected_brokers,
             Instant::now(),
         );
-        let tick = background::tick_workload(self.producer.as_ref(), &ctx.sink);
+        let tick =
+            background::tick_workload(self.producer.as_ref(), self.group.as_deref(), &ctx.sink);
         let daemon_lost = async {
             match (&self.docker_events, ctx.docker) {
                 (Some(events), Some(docker)) => events.daemon_lost(docker).await,
@@ -242,7 +273,7 @@ impl<'a> RunSession<'a> {
         };
         let healed = tokio::select! {
             r = self.shutdown.guard(heal_wait) => r,
-            _ = background::tick_workload(self.producer.as_ref(), &ctx.sink) => unreachable!(),
+            _ = background::tick_workload(self.producer.as_ref(), self.group.as_deref(), &ctx.sink) => unreachable!(),
         };
         if let Ok(Err(())) = healed {
             ctx.sink.emit(EventKind::Error {
@@ -283,7 +314,7 @@ impl<'a> RunSession<'a> {
         let window = tokio::time::timeout(w.recovery_window, resumed);
         tokio::select! {
             _ = self.shutdown.guard(window) => {}
-            _ = background::tick_workload(Some(p), &ctx.sink) => unreachable!(),
+            _ = background::tick_workload(Some(p), self.group.as_deref(), &ctx.sink) => unreachable!(),
         }
     }
 
@@ -318,8 +349,24 @@ impl<'a> RunSession<'a> {
             ctx.sink.emit(EventKind::ConsumerDone(seen));
             consumed = Some(which);
         }
+        // The fault registry lets go of the group, so that it can be drained.
+        self.faults.group = None;
+        if let Some(g) = self.group.take() {
+            let grace = if self.cut_short() {
+                Duration::ZERO
+            } else {
+                Duration::from_secs(20)
+            };
+            self.group_record = app_workloads::drain_group(ctx, g, acked, grace).await?;
+        }
+        let (_, partitions) = ctx.experiment.workload_topic().unwrap_or_default();
+        let group_seen = self.group_record.as_ref().map(|r| r.seen(partitions));
         let verify = ctx.experiment.workload.as_ref().is_some_and(|w| w.verify);
-        Ok((verify && !self.cut_short()).then_some(Drained { ledger, consumed }))
+        Ok((verify && !self.cut_short()).then_some(Drained {
+            ledger,
+            consumed,
+            group_seen,
+        }))
     }
 
     /// Re-reads every partition to its high watermark and checks every acked message.
@@ -338,10 +385,11 @@ impl<'a> RunSession<'a> {
             timeout: Duration::from_secs(120),
         };
         let reread = tokio::task::spawn_blocking(move || {
-            crate::kafka::reader::reread_and_check(
+            crate::kafka::reader::reread_and_check_with_group(
                 &options,
                 &drained.ledger,
                 drained.consumed.as_ref(),
+                drained.group_seen.as_ref(),
             )
         });
         // An interrupted re-read is abandoned (the blocking reader ends with the process).
@@ -350,11 +398,25 @@ impl<'a> RunSession<'a> {
                 message: "the re-read was interrupted: no verification".into(),
             }),
             Ok(joined) => match joined.map_err(Error::task("the re-read"))? {
-                Ok(s) => ctx.sink.emit(EventKind::Verified(s)),
+                Ok((s, unprocessed)) => {
+                    self.unprocessed = unprocessed;
+                    ctx.sink.emit(EventKind::Verified(s))
+                }
                 Err(e) => ctx.sink.emit(EventKind::Error {
                     message: format!("verification: {e}"),
                 }),
             },
+        }
+        Ok(())
+    }
+
+    /// The transactional producer's and the consumer group's verdicts, after the re-read.
+    pub async fn judge_app_workloads(&mut self) -> Result<(), Error> {
+        if let Some(t) = self.txn_producer.take() {
+            app_workloads::finish_transactions(self.ctx, t, !self.cut_short()).await?;
+        }
+        if let Some(record) = self.group_record.take() {
+            app_workloads::record_group(self.ctx, record, self.unprocessed);
         }
         Ok(())
     }

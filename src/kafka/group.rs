@@ -1,0 +1,627 @@
+//! The consumer group (`workload.group`): N members in one group, each a librdkafka consumer
+//! on a thread of its own, reading the workload's topic, recording every message it processed
+//! (by identity and offset), every commit its commit callback confirmed and every rebalance
+//! callback — the history the pure checker in `analysis::group` judges. Member faults
+//! (crash, leave, pause) are applied here, inside the harness.
+
+use super::payload;
+use super::KafkaError;
+use crate::analysis::group::{Assignment, Commit, GroupHistory, Processed};
+use crate::clock::EventSink;
+use crate::events::{CommitMode, EventKind, FaultKind, RebalanceChange};
+use rdkafka::config::ClientConfig;
+use rdkafka::consumer::{
+    BaseConsumer, CommitMode as RdCommit, Consumer, ConsumerContext, Rebalance,
+};
+use rdkafka::error::KafkaResult;
+use rdkafka::message::Message;
+use rdkafka::{ClientContext, TopicPartitionList};
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+/// The poll timeout: rebalance callbacks run inside a poll, so this bounds how late their
+/// time can be (with one message's processing).
+const POLL: Duration = Duration::from_millis(100);
+
+#[derive(Debug, Clone)]
+pub struct GroupOptions {
+    pub bootstrap: String,
+    pub topic: String,
+    pub partitions: i32,
+    /// The group id on the cluster.
+    pub group_id: String,
+    pub members: u32,
+    pub commit: CommitMode,
+    pub commit_interval: Duration,
+    pub processing: Duration,
+    pub session_timeout: Duration,
+    pub max_poll_interval: Duration,
+    pub extra: Vec<(String, String)>,
+    pub producer_id: u64,
+}
+
+/// What a member thread is told to do, checked before every poll.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
+enum Command {
+    Run = 0,
+    /// Stop polling (librdkafka keeps heartbeating until max.poll.interval.ms, then leaves).
+    Pause = 1,
+    /// Close the consumer: LeaveGroup.
+    Leave = 2,
+    /// Destroy the client without closing: no LeaveGroup, no more heartbeats.
+    Crash = 3,
+    /// End of the run: commit what was processed, close.
+    Stop = 4,
+}
+
+impl Command {
+    fn of(v: u8) -> Command {
+        match v {
+            1 => Command::Pause,
+            2 => Command::Leave,
+            3 => Command::Crash,
+            4 => Command::Stop,
+            _ => Command::Run,
+        }
+    }
+}
+
+struct Shared {
+    options: GroupOptions,
+    sink: EventSink,
+    history: Mutex<GroupHistory>,
+    processed_in_tick: AtomicU64,
+    processed_total: AtomicU64,
+    /// Distinct messages processed (duplicates do not bring the group closer to done).
+    distinct: Mutex<crate::analysis::verify::SeenSet>,
+    distinct_total: AtomicU64,
+    commit_failures: AtomicU64,
+    /// (member, partition) → lag, for the partitions each member holds.
+    lag: Mutex<BTreeMap<(u32, i32), i64>>,
+    /// partition → the member holding it, from the callbacks.
+    owners: Mutex<BTreeMap<i32, u32>>,
+    /// The run is over: the members' closing revokes are not a rebalance.
+    stopping: AtomicBool,
+    errors: Mutex<Vec<String>>,
+}
+
+impl Shared {
+    fn error(&self, message: String) {
+        if let Ok(mut e) = self.errors.lock() {
+            if e.len() < 20 && !e.contains(&message) {
+                e.push(message);
+            }
+        }
+    }
+}
+
+struct MemberContext {
+    index: u32,
+    shared: Arc<Shared>,
+    /// Offsets stored since the last sync commit (partition → next offset): what that commit
+    /// carries, as librdkafka calls no commit callback for a sync commit. Revoked partitions
+    /// leave it (librdkafka drops their stored offsets).
+    stored: Mutex<BTreeMap<i32, i64>>,
+}
+
+impl ClientContext for MemberContext {}
+
+impl MemberContext {
+    fn partitions(list: &TopicPartitionList) -> Vec<i32> {
+        list.elements().iter().map(|e| e.partition()).collect()
+    }
+}
+
+impl ConsumerContext for MemberContext {
+    fn pre_rebalance(&self, consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
+        let (change, list) = match rebalance {
+            // Lost: taken away without a clean revoke (session expired, max poll exceeded).
+            Rebalance::Revoke(l) if consumer.assignment_lost() => (RebalanceChange::Lost, *l),
+            Rebalance::Revoke(l) => (RebalanceChange::Revoked, *l),
+            Rebalance::Assign(_) => return,
+            Rebalance::Error(e) => {
+                self.shared
+                    .error(format!("member {}: rebalance error: {e}", self.index));
+                return;
+            }
+        };
+        if let Ok(mut lag) = self.shared.lag.lock() {
+            lag.retain(|(m, _), _| *m != self.index);
+        }
+        if let Ok(mut owners) = self.shared.owners.lock() {
+            owners.retain(|_, m| *m != self.index);
+        }
+        if let Ok(mut stored) = self.stored.lock() {
+            for e in list.elements() {
+                stored.remove(&e.partition());
+            }
+        }
+        if self.shared.stopping.load(Ordering::SeqCst) {
+            return;
+        }
+        self.shared.sink.emit(EventKind::GroupRebalance {
+            member: self.index,
+            change,
+            partitions: Self::partitions(list),
+        });
+    }
+
+    fn post_rebalance(&self, _: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
+        let Rebalance::Assign(list) = rebalance else {
+            return;
+        };
+        let partitions = Self::partitions(list);
+        let at_us = self.shared.sink.clock().now_us();
+        if let Ok(mut owners) = self.shared.owners.lock() {
+            owners.extend(partitions.iter().map(|p| (*p, self.index)));
+        }
+        if let Ok(mut h) = self.shared.history.lock() {
+            h.assignments.extend(partitions.iter().map(|p| Assignment {
+                member: self.index,
+                partition: *p,
+                at_us,
+            }));
+        }
+        self.shared.sink.emit_at(
+            at_us,
+            EventKind::GroupRebalance {
+                member: self.index,
+                change: RebalanceChange::Assigned,
+                partitions,
+            },
+        );
+    }
+
+    fn commit_callback(&self, result: KafkaResult<()>, offsets: &TopicPartitionList) {
+        let at_us = self.shared.sink.clock().now_us();
+        if result.is_err() {
+            self.shared.commit_failures.fetch_add(1, Ordering::Relaxed);
+            return;
+        }
+        let Ok(mut h) = self.shared.history.lock() else {
+            return;
+        };
+        for e in offsets.elements() {
+            if let (Ok(()), rdkafka::Offset::Offset(o)) = (e.error(), e.offset()) {
+                h.commits.push(Commit {
+                    member: self.index,
+                    partition: e.partition(),
+                    offset: o,
+                    at_us,
+                });
+            }
+        }
+    }
+}
+
+struct Member {
+    command: Arc<AtomicU8>,
+    thread: Option<JoinHandle<()>>,
+}
+
+pub struct GroupWorkload {
+    shared: Arc<Shared>,
+    members: Mutex<Vec<Member>>,
+}
+
+impl GroupWorkload {
+    pub fn start(options: GroupOptions, sink: EventSink) -> Result<Self, KafkaError> {
+        let (n, partitions) = (options.members, options.partitions);
+        let shared = Arc::new(Shared {
+            options,
+            sink,
+            history: Mutex::default(),
+            processed_in_tick: AtomicU64::new(0),
+            processed_total: AtomicU64::new(0),
+            distinct: Mutex::new(crate::analysis::verify::SeenSet::new(partitions)),
+            distinct_total: AtomicU64::new(0),
+            commit_failures: AtomicU64::new(0),
+            lag: Mutex::default(),
+            owners: Mutex::default(),
+            stopping: AtomicBool::new(false),
+            errors: Mutex::default(),
+        });
+        let members = (0..n)
+            .map(|i| spawn_member(i, &shared))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Self {
+            shared,
+            members: Mutex::new(members),
+        })
+    }
+
+    /// Applies a member fault.
+    pub fn fault(&self, member: u32, kind: FaultKind) -> Result<(), KafkaError> {
+        let command = match kind {
+            FaultKind::MemberCrash => Command::Crash,
+            FaultKind::MemberLeave => Command::Leave,
+            FaultKind::MemberPause => Command::Pause,
+            other => {
+                return Err(KafkaError::Workload(format!(
+                    "{other} is not a member fault"
+                )))
+            }
+        };
+        let members = self.members.lock().map_err(|_| poisoned())?;
+        let m = members
+            .get(member as usize)
+            .ok_or_else(|| KafkaError::Workload(format!("no member {member}")))?;
+        m.command.store(command as u8, Ordering::SeqCst);
+        Ok(())
+    }
+
+    /// Reverts a member fault: a paused member polls again (and rejoins); a crashed or departed
+    /// one is replaced by a new consumer under the same number.
+    pub fn heal(&self, member: u32, kind: FaultKind) -> Result<(), KafkaError> {
+        let mut members = self.members.lock().map_err(|_| poisoned())?;
+        let slot = members
+            .get_mut(member as usize)
+            .ok_or_else(|| KafkaError::Workload(format!("no member {member}")))?;
+        if kind == FaultKind::MemberPause {
+            slot.command.store(Command::Run as u8, Ordering::SeqCst);
+            return Ok(());
+        }
+        // The old thread has ended (or is closing); its consumer is gone from the group.
+        *slot = spawn_member(member, &self.shared)?;
+        Ok(())
+    }
+
+    pub fn tick(&self) -> EventKind {
+        let lag = self
+            .shared
+            .lag
+            .lock()
+            .ok()
+            .filter(|l| !l.is_empty())
+            .map(|l| l.values().map(|v| (*v).max(0) as u64).sum());
+        EventKind::GroupTick {
+            processed: self.shared.processed_in_tick.swap(0, Ordering::Relaxed),
+            lag,
+        }
+    }
+
+    /// Every partition of the topic is held by a member (the group has formed).
+    pub fn fully_assigned(&self) -> bool {
+        let n = self.shared.options.partitions;
+        self.shared
+            .owners
+            .lock()
+            .is_ok_and(|o| (0..n).all(|p| o.contains_key(&p)))
+    }
+
+    pub fn processed(&self) -> u64 {
+        self.shared.processed_total.load(Ordering::Relaxed)
+    }
+
+    /// Lets the members read on until they processed `enough` distinct messages or `grace` passed,
+    /// then stops them (each commits and leaves). Blocking.
+    pub fn finish(self, enough: u64, grace: Duration) -> (GroupHistory, u64, Vec<String>) {
+        let deadline = Instant::now() + grace;
+        while self.shared.distinct_total.load(Ordering::Relaxed) < enough
+            && Instant::now() < deadline
+        {
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let members = self
+            .members
+            .lock()
+            .map(|mut m| std::mem::take(&mut *m))
+            .unwrap_or_default();
+        self.shared.stopping.store(true, Ordering::SeqCst);
+        for m in &members {
+            // A crashed or departed member stays so; the rest stop (paused ones too).
+            let _ = m
+                .command
+                .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |c| {
+                    matches!(Command::of(c), Command::Run | Command::Pause)
+                        .then_some(Command::Stop as u8)
+                });
+        }
+        for mut m in members {
+            if let Some(t) = m.thread.take() {
+                let _ = t.join();
+            }
+        }
+        let history = self
+            .shared
+            .history
+            .lock()
+            .map(|h| h.clone())
+            .unwrap_or_default();
+        let errors = self
+            .shared
+            .errors
+            .lock()
+            .map(|e| e.clone())
+            .unwrap_or_default();
+        (
+            history,
+            self.shared.commit_failures.load(Ordering::Relaxed),
+            errors,
+        )
+    }
+}
+
+/// A run that ends early must not leave members polling.
+impl Drop for GroupWorkload {
+    fn drop(&mut self) {
+        if let Ok(members) = self.members.lock() {
+            for m in members.iter() {
+                let _ = m
+                    .command
+                    .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |c| {
+                        matches!(Command::of(c), Command::Run | Command::Pause)
+                            .then_some(Command::Stop as u8)
+                    });
+            }
+        }
+    }
+}
+
+fn poisoned() -> KafkaError {
+    KafkaError::Workload("group state poisoned".into())
+}
+
+fn spawn_member(index: u32, shared: &Arc<Shared>) -> Result<Member, KafkaError> {
+    let command = Arc::new(AtomicU8::new(Command::Run as u8));
+    let consumer = create_consumer(index, shared)?;
+    let thread = {
+        let (shared, command) = (shared.clone(), command.clone());
+        std::thread::Builder::new()
+            .name(format!("chaos-group-member-{index}"))
+            .spawn(move || run_member(index, consumer, &shared, &command))
+            .map_err(|source| KafkaError::Thread {
+                what: "group member thread",
+                source,
+            })?
+    };
+    Ok(Member {
+        command,
+        thread: Some(thread),
+    })
+}
+
+fn create_consumer(
+    index: u32,
+    shared: &Arc<Shared>,
+) -> Result<BaseConsumer<MemberContext>, KafkaError> {
+    let o = &shared.options;
+    let explicit = o.commit != CommitMode::Auto;
+    let mut config = ClientConfig::new();
+    config
+        .set("bootstrap.servers", &o.bootstrap)
+        .set("broker.address.family", "v4")
+        .set("group.id", &o.group_id)
+        .set("client.id", format!("chaos-member-{index}"))
+        .set("auto.offset.reset", "earliest")
+        .set("enable.partition.eof", "false")
+        .set("fetch.wait.max.ms", "50")
+        .set(
+            "session.timeout.ms",
+            o.session_timeout.as_millis().to_string(),
+        )
+        .set(
+            "max.poll.interval.ms",
+            o.max_poll_interval.as_millis().to_string(),
+        )
+        .set("enable.auto.commit", (!explicit).to_string())
+        .set("enable.auto.offset.store", (!explicit).to_string());
+    if !explicit {
+        config.set(
+            "auto.commit.interval.ms",
+            o.commit_interval.as_millis().max(1).to_string(),
+        );
+    }
+    for (k, v) in &o.extra {
+        config.set(k, v);
+    }
+    let consumer: BaseConsumer<MemberContext> = config
+        .create_with_context(MemberContext {
+            index,
+            shared: shared.clone(),
+            stored: Mutex::default(),
+        })
+        .map_err(KafkaError::client(format!("group member {index}")))?;
+    consumer
+        .subscribe(&[&o.topic])
+        .map_err(KafkaError::client(format!(
+            "group member {index} subscribe"
+        )))?;
+    Ok(consumer)
+}
+
+fn run_member(
+    index: u32,
+    consumer: BaseConsumer<MemberContext>,
+    shared: &Shared,
+    command: &AtomicU8,
+) {
+    let o = &shared.options;
+    let explicit = o.commit != CommitMode::Auto;
+    let mode = if o.commit == CommitMode::Async {
+        RdCommit::Async
+    } else {
+        RdCommit::Sync
+    };
+    let sync = o.commit == CommitMode::Sync;
+    let mut dirty = false;
+    let mut last_commit = Instant::now();
+    let mut last_lag = Instant::now();
+    let commit = |consumer: &BaseConsumer<MemberContext>| {
+        let pending = consumer
+            .context()
+            .stored
+            .lock()
+            .map(|mut s| std::mem::take(&mut *s))
+            .unwrap_or_default();
+        match consumer.commit_consumer_state(mode) {
+            Ok(()) if sync => {
+                let at_us = shared.sink.clock().now_us();
+                if let Ok(mut h) = shared.history.lock() {
+                    h.commits
+                        .extend(pending.into_iter().map(|(partition, offset)| Commit {
+                            member: index,
+                            partition,
+                            offset,
+                            at_us,
+                        }));
+                }
+            }
+            // Async: the commit callback reports the outcome.
+            Ok(()) => {}
+            // Nothing stored yet for any partition is not a failure.
+            Err(e) if e.to_string().contains("No offset stored") => {}
+            Err(e) => {
+                shared.commit_failures.fetch_add(1, Ordering::Relaxed);
+                shared.error(format!("member {index}: commit: {e}"));
+            }
+        }
+    };
+    loop {
+        match Command::of(command.load(Ordering::SeqCst)) {
+            Command::Run => {}
+            Command::Pause => {
+                std::thread::sleep(Duration::from_millis(20));
+                continue;
+            }
+            Command::Stop | Command::Leave => {
+                if explicit && dirty {
+                    commit(&consumer);
+                }
+                // Dropping closes the consumer: revoke callback, LeaveGroup.
+                drop(consumer);
+                clear_lag(shared, index);
+                return;
+            }
+            Command::Crash => {
+                crash(consumer);
+                clear_lag(shared, index);
+                return;
+            }
+        }
+        match consumer.poll(POLL) {
+            Some(Ok(m)) => {
+                let id = m.payload().and_then(payload::decode);
+                if let Some(id) =
+                    id.filter(|id| id.producer_id == o.producer_id && id.partition == m.partition())
+                {
+                    let at_us = shared.sink.clock().now_us();
+                    if let Ok(mut h) = shared.history.lock() {
+                        h.processed.push(Processed {
+                            member: index,
+                            partition: m.partition(),
+                            seq: id.seq,
+                            offset: m.offset(),
+                            at_us,
+                        });
+                    }
+                    shared.processed_in_tick.fetch_add(1, Ordering::Relaxed);
+                    shared.processed_total.fetch_add(1, Ordering::Relaxed);
+                    let again = shared
+                        .distinct
+                        .lock()
+                        .map_or(true, |mut d| d.insert(m.partition(), id.seq));
+                    if !again {
+                        shared.distinct_total.fetch_add(1, Ordering::Relaxed);
+                    }
+                    if !o.processing.is_zero() {
+                        // Simulated work, not a measurement.
+                        std::thread::sleep(o.processing);
+                    }
+                }
+                if explicit {
+                    // Processed: only now may its offset be committed.
+                    match consumer.store_offset_from_message(&m) {
+                        Ok(()) => {
+                            if let Ok(mut stored) = consumer.context().stored.lock() {
+                                stored.insert(m.partition(), m.offset() + 1);
+                            }
+                        }
+                        Err(e) => shared.error(format!("member {index}: store offset: {e}")),
+                    }
+                    dirty = true;
+                }
+            }
+            Some(Err(e)) => shared.error(format!("member {index}: {e}")),
+            None => {}
+        }
+        if explicit && dirty && last_commit.elapsed() >= o.commit_interval {
+            commit(&consumer);
+            dirty = false;
+            last_commit = Instant::now();
+        }
+        if last_lag.elapsed() >= Duration::from_secs(1) {
+            record_lag(&consumer, shared, index);
+            last_lag = Instant::now();
+        }
+    }
+}
+
+fn clear_lag(shared: &Shared, index: u32) {
+    if let Ok(mut lag) = shared.lag.lock() {
+        lag.retain(|(m, _), _| *m != index);
+    }
+}
+
+/// Lag per held partition from the client's cached high watermark (no request) and position.
+fn record_lag(consumer: &BaseConsumer<MemberContext>, shared: &Shared, index: u32) {
+    let Ok(position) = consumer.position() else {
+        return;
+    };
+    let Ok(topic) = std::ffi::CString::new(shared.options.topic.as_str()) else {
+        return;
+    };
+    let mut fresh = Vec::new();
+    for e in position.elements() {
+        let (mut low, mut high) = (0i64, 0i64);
+        // SAFETY: the client pointer is alive (we hold the consumer); the out-parameters are
+        // plain integers owned by this frame.
+        let err = unsafe {
+            rdkafka::bindings::rd_kafka_get_watermark_offsets(
+                consumer.client().native_ptr(),
+                topic.as_ptr(),
+                e.partition(),
+                &mut low,
+                &mut high,
+            )
+        };
+        if err != rdkafka::bindings::rd_kafka_resp_err_t::RD_KAFKA_RESP_ERR_NO_ERROR || high < 0 {
+            continue;
+        }
+        let lag = match e.offset() {
+            rdkafka::Offset::Offset(p) => high - p,
+            // Nothing fetched yet: everything up to the high watermark is behind.
+            _ => high - low,
+        };
+        fresh.push(((index, e.partition()), lag));
+    }
+    if let Ok(mut lag) = shared.lag.lock() {
+        lag.retain(|(m, _), _| *m != index);
+        lag.extend(fresh);
+    }
+}
+
+/// Kills the client the way a crashed process would look to the group: no LeaveGroup, no
+/// final commit, no more heartbeats (`RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE`). The Rust
+/// wrapper is leaked so its Drop (which closes the consumer) never runs; the destroy runs
+/// on a thread of its own in case it waits for librdkafka's threads.
+fn crash(consumer: BaseConsumer<MemberContext>) {
+    let ptr = consumer.client().native_ptr() as usize;
+    std::mem::forget(consumer);
+    let _ = std::thread::Builder::new()
+        .name("chaos-member-crash".into())
+        .spawn(move || {
+            // SAFETY: the consumer was forgotten above, so nothing else uses or frees the
+            // handle; this is its only destroy.
+            unsafe {
+                rdkafka::bindings::rd_kafka_destroy_flags(
+                    ptr as *mut rdkafka::bindings::rd_kafka_t,
+                    rdkafka::bindings::RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE,
+                )
+            }
+        });
+}

@@ -1,0 +1,252 @@
+//! What applications see beside the tracked producer: a consumer group (`workload.group`) and
+//! a transactional producer (`workload.transactions`), started with the workload and judged
+//! after the re-read.
+
+use super::context::RunContext;
+use crate::analysis::group::GroupHistory;
+use crate::analysis::verify::SeenSet;
+use crate::error::Error;
+use crate::events::EventKind;
+use crate::experiment::WorkloadSpec;
+use crate::kafka::group::{GroupOptions, GroupWorkload};
+use crate::kafka::transactions::{TxnOptions, TxnProducer};
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// The group id (or transactional id) on the cluster: the experiment's name for it plus the
+/// run's producer id, so no run starts from another's committed offsets.
+pub fn cluster_id(name: &str, producer_id: u64) -> String {
+    format!("{name}-{producer_id:016x}")
+}
+
+/// Transactional messages carry a producer id of their own: the acked-message checker and
+/// the group read past them.
+pub fn txn_producer_id(producer_id: u64) -> u64 {
+    producer_id ^ 0x5458_0000_0000_0000
+}
+
+pub fn start_group(
+    ctx: &RunContext<'_>,
+    w: &WorkloadSpec,
+) -> Result<Option<Arc<GroupWorkload>>, Error> {
+    let Some(g) = &w.group else {
+        return Ok(None);
+    };
+    let (topic, partitions) = ctx.experiment.workload_topic().unwrap_or_default();
+    let group = GroupWorkload::start(
+        GroupOptions {
+            bootstrap: ctx.cluster.bootstrap_list(),
+            topic,
+            partitions,
+            group_id: cluster_id(&g.id, ctx.producer_id),
+            members: g.members,
+            commit: g.commit,
+            commit_interval: g.commit_interval,
+            processing: g.processing,
+            session_timeout: g.session_timeout,
+            max_poll_interval: g.max_poll_interval,
+            extra: g
+                .consumer_config
+                .iter()
+                .map(|(k, v)| (k.clone(), v.0.clone()))
+                .collect(),
+            producer_id: ctx.producer_id,
+        },
+        ctx.sink.clone(),
+    )
+    .map_err(Error::Kafka)?;
+    Ok(Some(Arc::new(group)))
+}
+
+pub fn start_transactions(
+    ctx: &RunContext<'_>,
+    w: &WorkloadSpec,
+) -> Result<Option<TxnProducer>, Error> {
+    let Some(t) = &w.transactions else {
+        return Ok(None);
+    };
+    let (topic, partitions) = ctx.experiment.workload_topic().unwrap_or_default();
+    let producer = TxnProducer::start(
+        TxnOptions {
+            bootstrap: ctx.cluster.bootstrap_list(),
+            topic,
+            partitions,
+            transactional_id: cluster_id(&t.id, ctx.producer_id),
+            producer_id: txn_producer_id(ctx.producer_id),
+            size: t.size,
+            abort_every: t.abort_every,
+            pause: t.pause,
+        },
+        ctx.sink.clone(),
+    )
+    .map_err(Error::Kafka)?;
+    Ok(Some(producer))
+}
+
+/// `coordinator-of: <name>` → the id FindCoordinator is asked about.
+pub fn coordinator_keys(ctx: &RunContext<'_>) -> HashMap<String, String> {
+    let w = ctx.experiment.workload.iter();
+    w.clone()
+        .filter_map(|w| w.group.as_ref().map(|g| &g.id))
+        .chain(w.filter_map(|w| w.transactions.as_ref().map(|t| &t.id)))
+        .map(|name| (name.clone(), cluster_id(name, ctx.producer_id)))
+        .collect()
+}
+
+/// Faults are meant for a formed group: waits until every partition is held by a member (up
+/// to 60 s; a group that did not form is a note, and the steps start anyway).
+pub async fn wait_until_formed(ctx: &RunContext<'_>, group: &GroupWorkload) {
+    (ctx.progress)("waiting for the consumer group to be assigned every partition");
+    let formed = async {
+        let mut check = tokio::time::interval(Duration::from_millis(50));
+        while !group.fully_assigned() {
+            check.tick().await;
+        }
+    };
+    if tokio::time::timeout(Duration::from_secs(60), formed)
+        .await
+        .is_err()
+    {
+        ctx.sink.emit(EventKind::Note {
+            message: "the consumer group was not assigned every partition within 60 s; \
+                      the steps start anyway"
+                .into(),
+        });
+    }
+}
+
+/// What the group did, kept from its drain to after the re-read (skips need the log).
+pub struct GroupRecord {
+    history: GroupHistory,
+    commit_failures: u64,
+    errors: Vec<String>,
+}
+
+impl GroupRecord {
+    /// Every message the group processed, for the re-read's skip check.
+    pub fn seen(&self, partitions: i32) -> SeenSet {
+        let mut seen = SeenSet::new(partitions);
+        for p in &self.history.processed {
+            seen.insert(p.partition, p.seq);
+        }
+        seen
+    }
+}
+
+/// The group reads on until it processed every acked message (or `grace` passed); then its
+/// members commit and leave.
+pub async fn drain_group(
+    ctx: &RunContext<'_>,
+    group: Arc<GroupWorkload>,
+    acked: u64,
+    grace: Duration,
+) -> Result<Option<GroupRecord>, Error> {
+    // The fault registry holds a clone until the run's faults are done with it.
+    let Some(group) = Arc::into_inner(group) else {
+        ctx.sink.emit(EventKind::Error {
+            message: "the consumer group is still shared: not drained".into(),
+        });
+        return Ok(None);
+    };
+    (ctx.progress)("letting the consumer group catch up");
+    let (history, commit_failures, errors) =
+        tokio::task::spawn_blocking(move || group.finish(acked, grace))
+            .await
+            .map_err(Error::task("the consumer group's drain"))?;
+    Ok(Some(GroupRecord {
+        history,
+        commit_failures,
+        errors,
+    }))
+}
+
+/// The group's summary: duplicates with their causes, skips (from the re-read), commits.
+pub fn record_group(ctx: &RunContext<'_>, record: GroupRecord, unprocessed: Option<(u64, u64)>) {
+    let Some(g) = ctx
+        .experiment
+        .workload
+        .as_ref()
+        .and_then(|w| w.group.as_ref())
+    else {
+        return;
+    };
+    let (topic, partitions) = ctx.experiment.workload_topic().unwrap_or_default();
+    let check = crate::analysis::group::check(&record.history);
+    ctx.sink
+        .emit(EventKind::GroupDone(crate::events::GroupSummary {
+            group_id: cluster_id(&g.id, ctx.producer_id),
+            topic,
+            partitions,
+            members: g.members,
+            commit: g.commit,
+            commit_interval_us: g.commit_interval.as_micros() as u64,
+            session_timeout_ms: g.session_timeout.as_millis() as u64,
+            max_poll_interval_ms: g.max_poll_interval.as_millis() as u64,
+            processed: check.processed,
+            distinct: check.distinct,
+            duplicates: check.duplicates,
+            duplicate_causes: check.causes,
+            duplicate_sample: check.sample,
+            skipped: unprocessed.map(|(s, _)| s),
+            unprocessed_tail: unprocessed.map(|(_, t)| t),
+            commits: record.history.commits.len() as u64,
+            commit_failures: record.commit_failures,
+            gaps: check.gaps,
+            errors: record.errors,
+        }));
+}
+
+/// Stops the transactional producer and, unless the run was cut short, re-reads the topic
+/// `read_committed` and `read_uncommitted`: atomicity, aborted messages visible, order.
+pub async fn finish_transactions(
+    ctx: &RunContext<'_>,
+    producer: TxnProducer,
+    reread: bool,
+) -> Result<(), Error> {
+    let Some(spec) = ctx
+        .experiment
+        .workload
+        .as_ref()
+        .and_then(|w| w.transactions.as_ref())
+    else {
+        return Ok(());
+    };
+    (ctx.progress)(
+        "stopping the transactional producer; re-reading read_committed and read_uncommitted",
+    );
+    let (topic, partitions) = ctx.experiment.workload_topic().unwrap_or_default();
+    let transactional_id = cluster_id(&spec.id, ctx.producer_id);
+    let (size, abort_every) = (spec.size, spec.abort_every);
+    let bootstrap = ctx.cluster.bootstrap_list();
+    let txn_id = txn_producer_id(ctx.producer_id);
+    let summary = tokio::task::spawn_blocking(move || {
+        use crate::kafka::transactions::reread as read;
+        let (txns, mut errors) = producer.finish();
+        let timeout = Duration::from_secs(60);
+        let (committed, uncommitted, complete) = if reread {
+            let c = read(&bootstrap, &topic, partitions, txn_id, true, timeout);
+            let u = read(&bootstrap, &topic, partitions, txn_id, false, timeout);
+            match (c, u) {
+                (Ok((c, c_end)), Ok((u, u_end))) => (c, u, c_end && u_end),
+                (c, u) => {
+                    errors.extend(c.err().into_iter().chain(u.err()).map(|e| e.to_string()));
+                    (vec![], vec![], false)
+                }
+            }
+        } else {
+            (vec![], vec![], false)
+        };
+        let mut s = crate::analysis::transactions::check(&txns, &committed, &uncommitted);
+        s.transactional_id = transactional_id;
+        s.size = size;
+        s.abort_every = abort_every;
+        s.complete = complete;
+        s.errors = errors;
+        s
+    })
+    .await
+    .map_err(Error::task("the transactions' re-read"))?;
+    ctx.sink.emit(EventKind::TransactionsDone(summary));
+    Ok(())
+}

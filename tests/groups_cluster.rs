@@ -1,0 +1,166 @@
+//! Real-cluster tests of the consumer group (`workload.group`) on the shared seed test cluster
+//! (the broker environment of leader-kill-fast, so the running cluster is reused).
+
+mod common;
+
+use common::*;
+use serde_json::Value;
+
+fn run(experiment: &str, test: &str) -> (Option<i32>, Value, String) {
+    let reports = reports_dir(test);
+    let out = chaos_run(experiment, &reports);
+    let results = results(&reports);
+    assert_eq!(results.len(), 1, "one run expected");
+    (
+        out.status.code(),
+        results.into_iter().next().expect("a result"),
+        events_of(&reports),
+    )
+}
+
+#[test]
+fn a_group_without_faults_processes_every_acked_message_once() {
+    let _one = cluster_test();
+    let (code, r, _) = run(
+        "tests/experiments/group-no-fault-fast.yaml",
+        "group-no-fault",
+    );
+    let g = &r["group"];
+    assert_eq!(code, Some(0), "{r:#}");
+    assert_eq!(g["duplicates"], 0, "{g:#}");
+    assert_eq!(g["skipped"], 0, "{g:#}");
+    assert_eq!(g["unprocessed_tail"], 0, "{g:#}");
+    // Every acked message processed: distinct == acked (nothing else is on the topic).
+    assert_eq!(
+        f64_at(&r, "/group/distinct"),
+        f64_at(&r, "/workload/acked"),
+        "{g:#}"
+    );
+    assert!(
+        f64_at(&r, "/group/commits") > 0.0,
+        "sync commit committed nothing: {g:#}"
+    );
+    assert_eq!(g["rebalances"].as_array().map(Vec::len), Some(0), "{g:#}");
+}
+
+#[test]
+fn a_crashed_member_is_noticed_after_the_session_timeout_and_a_coordinator_kill_rebalances() {
+    let _one = cluster_test();
+    let (code, r, events) = run("tests/experiments/group-faults-fast.yaml", "group-faults");
+    assert_eq!(code, Some(0), "{r:#}");
+    let g = &r["group"];
+    let resumed: Vec<(String, Option<f64>)> =
+        serde_json::from_value(g["resumed_after_fault"].clone()).expect("resumed_after_fault");
+    let after = |id: &str| {
+        resumed
+            .iter()
+            .find(|(f, _)| f == id)
+            .unwrap_or_else(|| panic!("no resume time for {id}: {g:#}"))
+            .1
+            .unwrap_or_else(|| panic!("the group never became whole after {id}: {g:#}"))
+    };
+    // session.timeout.ms = 6000, heartbeat.interval.ms = 3000 (librdkafka's default): the
+    // coordinator expires the crashed member 3–6 s after the crash (its last heartbeat was up
+    // to one interval before), the survivors learn of the rebalance at their next heartbeat
+    // (≤ 3 s) and rejoin. Window [T − hb, T + hb + 2 s] = [3, 11] s, ± the 100 ms poll.
+    let crash = after("crash");
+    assert!(
+        (2_900.0..=11_100.0).contains(&crash),
+        "crash → group whole again {crash} ms, outside [3, 11] s for a 6 s session: {g:#}"
+    );
+    // The coordinator's broker is killed: the group must rebalance on the new coordinator and
+    // become whole again (the __consumer_offsets leader moves after the 6 s ZooKeeper session).
+    let coordinator = after("kill-coordinator");
+    assert!(
+        coordinator < 30_000.0,
+        "kill-coordinator → group whole again {coordinator} ms: {g:#}"
+    );
+    assert!(
+        events.contains(r#""target":"coordinator-of chaos-group""#),
+        "the kill was not aimed at the coordinator"
+    );
+    // Auto commit every 5 s: the crashed member's partitions are re-read from the last
+    // commit, so some messages are processed twice — and none behind a committed offset.
+    let causes: Vec<(String, u64)> =
+        serde_json::from_value(g["duplicate_causes"].clone()).expect("causes");
+    assert!(
+        f64_at(&r, "/group/duplicates") > 0.0,
+        "auto commit every 5 s and two rebalances but no duplicate: {g:#}"
+    );
+    assert!(
+        !causes.iter().any(|(c, _)| c == "behind-committed"),
+        "re-delivered behind a committed offset: {g:#}"
+    );
+    assert_eq!(g["skipped"], 0, "{g:#}");
+    assert_eq!(f64_at(&r, "/verification/lost_acked"), 0.0);
+}
+
+#[test]
+fn every_committed_transaction_is_whole_under_a_leader_kill_and_aborted_ones_stay_hidden() {
+    let _one = cluster_test();
+    let (code, r, _) = run(
+        "tests/experiments/eos-leader-kill-fast.yaml",
+        "eos-leader-kill",
+    );
+    assert_eq!(code, Some(0), "{r:#}");
+    let t = &r["transactions"];
+    assert_eq!(t["complete"], true, "{t:#}");
+    assert!(f64_at(&r, "/transactions/committed") >= 10.0, "{t:#}");
+    assert_eq!(t["atomicity_violations"], 0, "{t:#}");
+    assert_eq!(t["aborted_visible"], 0, "{t:#}");
+    assert_eq!(t["committed_missing"], 0, "{t:#}");
+    assert_eq!(t["duplicates"], 0, "{t:#}");
+    // The read_uncommitted reader sees the aborted transactions: the isolation check could
+    // have failed and did not.
+    assert!(f64_at(&r, "/transactions/aborted") >= 1.0, "{t:#}");
+    assert!(
+        f64_at(&r, "/transactions/aborted_seen_uncommitted") > 0.0,
+        "the read_uncommitted reader saw no aborted message: {t:#}"
+    );
+    // Every committed message visible: committed transactions × size.
+    assert_eq!(
+        f64_at(&r, "/transactions/read_committed"),
+        f64_at(&r, "/transactions/committed") * 10.0,
+        "{t:#}"
+    );
+}
+
+#[test]
+#[ignore = "not yet run against a real cluster: written at the deadline while the cluster lock \
+            was unavailable; run with --ignored, then drop this attribute"]
+fn a_member_that_leaves_is_replaced_at_once_and_one_that_stops_polling_after_max_poll_interval() {
+    let _one = cluster_test();
+    let (code, r, events) = run(
+        "tests/experiments/group-leave-pause-fast.yaml",
+        "group-leave-pause",
+    );
+    assert_eq!(code, Some(0), "{r:#}");
+    let g = &r["group"];
+    let resumed: Vec<(String, Option<f64>)> =
+        serde_json::from_value(g["resumed_after_fault"].clone()).expect("resumed_after_fault");
+    let after = |id: &str| {
+        resumed
+            .iter()
+            .find(|(f, _)| f == id)
+            .and_then(|(_, ms)| *ms)
+            .unwrap_or_else(|| panic!("the group never became whole after {id}: {g:#}"))
+    };
+    // LeaveGroup: the coordinator rebalances at once; the survivors hear of it at their next
+    // heartbeat (heartbeat.interval.ms 3000), so well inside the 6 s session.
+    let leave = after("leave");
+    assert!(leave < 4_500.0, "leave → whole again {leave} ms: {g:#}");
+    // No poll for longer than max.poll.interval.ms (7 s): librdkafka leaves the group itself,
+    // then the same ≤ 3 s until the survivors rejoin. Window [7, 11] s, ± the 100 ms poll.
+    let pause = after("pause");
+    assert!(
+        (6_900.0..=11_100.0).contains(&pause),
+        "pause → whole again {pause} ms, outside [7, 11] s for max.poll.interval.ms 7 s: {g:#}"
+    );
+    // The paused member's own callback says its partitions were lost, not cleanly revoked.
+    assert!(
+        events.contains(r#""member":2,"change":"lost""#)
+            || events.contains(r#""member":2,"change":"revoked""#),
+        "no callback of the paused member: {g:#}"
+    );
+    assert_eq!(g["skipped"], 0, "{g:#}");
+}
