@@ -504,13 +504,37 @@ async fn record_start(
     sink: &crate::clock::EventSink,
 ) {
     let exp = &variant.experiment;
-    let settings = reports::settings_in_force(cluster).await;
-    sink.emit(EventKind::RunStarted {
+    sink.emit(run_started(
+        exp,
+        (!variant.name.is_empty()).then(|| variant.name.clone()),
+        cluster,
+        reports::kafka_version(docker, cluster).await,
+        reports::settings_in_force(cluster).await,
+        seed,
+    ));
+    if let Some(why) = &cluster.replaced_unready {
+        sink.emit(EventKind::Note {
+            message: why.clone(),
+        });
+    }
+}
+
+/// A run's first event: what ran where, with the settings in force and the expectations (so
+/// a saved run re-evaluates them).
+fn run_started(
+    exp: &Experiment,
+    variant: Option<String>,
+    cluster: &cluster::Cluster,
+    kafka_version: String,
+    settings: Vec<(String, String)>,
+    seed: u64,
+) -> EventKind {
+    EventKind::RunStarted {
         experiment: exp.name.clone(),
-        variant: (!variant.name.is_empty()).then(|| variant.name.clone()),
+        variant,
         cluster_name: cluster.name.clone(),
         cluster_mode: cluster.mode,
-        kafka_version: reports::kafka_version(docker, cluster).await,
+        kafka_version,
         observer_period_us: exp.observer.period.as_micros() as u64,
         brokers: cluster
             .brokers()
@@ -521,11 +545,6 @@ async fn record_start(
         seed,
         reused_cluster: cluster.reused,
         expect: exp.expect.clone(),
-    });
-    if let Some(why) = &cluster.replaced_unready {
-        sink.emit(EventKind::Note {
-            message: why.clone(),
-        });
     }
 }
 

@@ -5,7 +5,7 @@
 
 use super::progress::{Reporter, RunnerEvent};
 use super::shutdown::Shutdown;
-use super::{close_run, execute_catching_panics, reports, session, signals};
+use super::{close_run, execute_catching_panics, reports, run_started, session, signals};
 use crate::error::{exit, Error};
 use crate::events::{ClusterMode, EventKind};
 use crate::experiment::Experiment;
@@ -119,24 +119,15 @@ pub async fn observe(args: ObserveArgs, reporter: &dyn Reporter) -> Result<i32, 
     let recorder = reports::Recorder::start(&dir)?;
     let sink = recorder.sink();
     let seed = rand::random::<u32>() as u64;
-    sink.emit(EventKind::RunStarted {
-        experiment: exp.name.clone(),
-        variant: None,
-        cluster_name: cluster.name.clone(),
-        cluster_mode: cluster.mode,
-        kafka_version: "unknown (not started by chaos)".into(),
-        observer_period_us: exp.observer.period.as_micros() as u64,
-        brokers: cluster
-            .brokers()
-            .into_iter()
-            .map(|(s, id)| (s.name.clone(), id))
-            .collect(),
-        settings: reports::settings_in_force(&cluster).await,
+    // Not ours (never "reused"): the header says "not started by chaos" in Kafka's version.
+    sink.emit(run_started(
+        &exp,
+        None,
+        &cluster,
+        "unknown (not started by chaos)".into(),
+        reports::settings_in_force(&cluster).await,
         seed,
-        // Not ours to reuse: the header says what Kafka's version says, "not started by chaos".
-        reused_cluster: false,
-        expect: vec![],
-    });
+    ));
     sink.emit(EventKind::Note {
         message: format!(
             "cluster not started by chaos, observed at {}: no faults of ours, no container \
