@@ -261,6 +261,41 @@ fn serde_plain<T: serde::Serialize>(v: &T) -> String {
         .unwrap_or_default()
 }
 
+/// The partition table's columns, as the terminal table and the run page print them.
+pub const PARTITION_COLUMNS: [&str; 10] = [
+    "partition",
+    "failover",
+    "unavailable",
+    "offline",
+    "under-replicated",
+    "ISR changes",
+    "min ISR",
+    "preferred back",
+    "client gap",
+    "recovery",
+];
+
+/// One partition's row under `PARTITION_COLUMNS`.
+pub fn partition_row(p: &crate::model::PartitionResult, error_bar_ms: f64) -> Vec<String> {
+    vec![
+        format!("{}/{}", p.topic, p.partition),
+        failover(p, error_bar_ms),
+        duration_ms(p.unavailable_ms),
+        duration_ms(p.offline_ms),
+        duration_ms(p.under_replicated_ms),
+        p.isr_changes.len().to_string(),
+        p.isr_changes
+            .iter()
+            .map(|c| c.isr.len())
+            .min()
+            .map(|m| m.to_string())
+            .unwrap_or_else(|| "—".into()),
+        opt_ms(p.preferred_restored_ms),
+        opt_ms(p.unavailability_ms),
+        recovery(p),
+    ]
+}
+
 #[cfg(test)]
 mod tests {
     #[test]

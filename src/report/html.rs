@@ -315,40 +315,11 @@ fn details(r: &RunResult, running: bool) -> String {
         let rows: Vec<Vec<String>> = r
             .partitions
             .iter()
-            .map(|p| {
-                vec![
-                    format!("{}/{}", p.topic, p.partition),
-                    super::format::failover(p, r.error_bar_ms),
-                    duration_ms(p.unavailable_ms),
-                    duration_ms(p.offline_ms),
-                    duration_ms(p.under_replicated_ms),
-                    p.isr_changes.len().to_string(),
-                    p.isr_changes
-                        .iter()
-                        .map(|c| c.isr.len())
-                        .min()
-                        .map(|m| m.to_string())
-                        .unwrap_or_else(|| "—".into()),
-                    opt_ms(p.preferred_restored_ms),
-                    opt_ms(p.unavailability_ms),
-                    super::format::recovery(p),
-                ]
-            })
+            .map(|p| super::format::partition_row(p, r.error_bar_ms))
             .collect();
         out.push_str(&html_table(
             "partitions",
-            &[
-                "partition",
-                "failover",
-                "unavailable",
-                "offline",
-                "under-replicated",
-                "ISR changes",
-                "min ISR",
-                "preferred back",
-                "client gap",
-                "recovery",
-            ],
+            &super::format::PARTITION_COLUMNS,
             &rows,
             2,
         ));

@@ -65,36 +65,9 @@ pub fn render_table(r: &RunResult) -> String {
         out.push_str(&table(rows));
         out.push('\n');
     }
-    let mut rows = vec![vec![
-        "partition".into(),
-        "failover".into(),
-        "unavailable".into(),
-        "offline".into(),
-        "under-replicated".into(),
-        "ISR changes".into(),
-        "min ISR".into(),
-        "preferred back".into(),
-        "client gap".into(),
-        "recovery".into(),
-    ]];
+    let mut rows = vec![super::format::PARTITION_COLUMNS.map(String::from).to_vec()];
     for p in &r.partitions {
-        rows.push(vec![
-            format!("{}/{}", p.topic, p.partition),
-            super::format::failover(p, r.error_bar_ms),
-            duration_ms(p.unavailable_ms),
-            duration_ms(p.offline_ms),
-            duration_ms(p.under_replicated_ms),
-            p.isr_changes.len().to_string(),
-            p.isr_changes
-                .iter()
-                .map(|c| c.isr.len())
-                .min()
-                .map(|m| m.to_string())
-                .unwrap_or_else(|| "—".into()),
-            opt_ms(p.preferred_restored_ms),
-            opt_ms(p.unavailability_ms),
-            super::format::recovery(p),
-        ]);
+        rows.push(super::format::partition_row(p, r.error_bar_ms));
     }
     out.push_str(&table(rows));
     out.push('\n');
