@@ -296,6 +296,29 @@ pub fn partition_row(p: &crate::model::PartitionResult, error_bar_ms: f64) -> Ve
     ]
 }
 
+/// The workload's line of the terminal table and the run page: ("acks=…, keys …",
+/// "sent … · acked … · … latency p50 … p99 … max …").
+pub fn workload_line(w: &crate::model::WorkloadResult) -> (String, String) {
+    (
+        format!(
+            "acks={}{}",
+            w.acks,
+            w.keys.as_ref().map(|k| format!(", keys {k}")).unwrap_or_default()
+        ),
+        format!(
+            "sent {} · acked {} · failed {} · unknown {} · {:.0} msg/s · latency p50 {} p99 {} max {}",
+            count(w.sent),
+            count(w.acked),
+            count(w.failed),
+            count(w.unknown),
+            w.throughput_per_s,
+            duration_ms(w.latency_ms.p50),
+            duration_ms(w.latency_ms.p99),
+            duration_ms(w.latency_ms.max)
+        ),
+    )
+}
+
 #[cfg(test)]
 mod tests {
     #[test]

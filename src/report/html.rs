@@ -355,19 +355,8 @@ fn details(r: &RunResult, running: bool) -> String {
     }
     if let Some(w) = &r.workload {
         out.push_str("<h2>Workload</h2>\n");
-        let mut lines = vec![format!(
-            "acks={}{}: sent {} · acked {} · failed {} · unknown {} · {:.0} msg/s · latency p50 {} p99 {} max {}",
-            w.acks,
-            w.keys.as_ref().map(|k| format!(", keys {k}")).unwrap_or_default(),
-            count(w.sent),
-            count(w.acked),
-            count(w.failed),
-            count(w.unknown),
-            w.throughput_per_s,
-            duration_ms(w.latency_ms.p50),
-            duration_ms(w.latency_ms.p99),
-            duration_ms(w.latency_ms.max)
-        )];
+        let (acks, counts) = super::format::workload_line(w);
+        let mut lines = vec![format!("{acks}: {counts}")];
         if !w.resumed {
             lines.push(format!(
                 "CLIENT DID NOT RESUME on {}: no ack at all when the workload stopped",

@@ -105,19 +105,8 @@ pub fn render_table(r: &RunResult) -> String {
         ));
     }
     if let Some(w) = &r.workload {
-        out.push_str(&format!(
-            "workload (acks={}{}): sent {} · acked {} · failed {} · unknown {} · {:.0} msg/s · latency p50 {} p99 {} max {}\n",
-            w.acks,
-            w.keys.as_ref().map(|k| format!(", keys {k}")).unwrap_or_default(),
-            count(w.sent),
-            count(w.acked),
-            count(w.failed),
-            count(w.unknown),
-            w.throughput_per_s,
-            duration_ms(w.latency_ms.p50),
-            duration_ms(w.latency_ms.p99),
-            duration_ms(w.latency_ms.max)
-        ));
+        let (acks, counts) = super::format::workload_line(w);
+        out.push_str(&format!("workload ({acks}): {counts}\n"));
     }
     if let Some(c) = &r.consumer {
         out.push_str(&format!(
