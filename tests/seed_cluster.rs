@@ -565,7 +565,15 @@ fn a_matrix_with_repeats_reuses_the_cluster_and_compares_the_combinations() {
     );
     let page =
         std::fs::read_to_string(reports.join("repeat-fast-matrix.html")).expect("matrix page");
-    assert!(page.contains("2 combination(s)") && page.matches("<svg").count() == 3);
+    assert!(page.contains("2 combination(s)"), "matrix page: {page}");
+    // A chart per headline metric (failover, controller failover, offline, acked lost, client
+    // gap, p99 latency); a combination without the value (no controller stopped) says "no data".
+    assert_eq!(page.matches("<svg").count(), 6, "a chart per headline metric");
+    // Each combination ran twice: its failover bar carries a min–max whisker.
+    assert!(
+        page.matches("class=\"range\"").count() >= 2,
+        "repeats get an error bar"
+    );
     assert_eq!(out.status.code(), Some(0));
 }
 
