@@ -335,6 +335,9 @@ pub enum EventKind {
         seed: u64,
         #[serde(default)]
         reused_cluster: bool,
+        /// The compose project the run attached to (a cluster chaos did not start).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        attached_project: Option<String>,
         /// The experiment's expectations, so a saved run re-evaluates them.
         #[serde(default)]
         expect: Vec<String>,

@@ -156,9 +156,32 @@ pub fn line_of_key(text: &str, key: &str) -> Option<usize> {
         .map(|i| i + 1)
 }
 
+/// The line (1-based) of `key` inside the top-level `section` (block or flow style); the
+/// section's own line when the key is not on a line of its own.
+pub fn line_of_nested_key(text: &str, section: &str, key: &str) -> Option<usize> {
+    let start = line_of_key(text, section)?;
+    let own_line = format!("{key}:");
+    text.lines()
+        .enumerate()
+        .skip(start)
+        .take_while(|(_, l)| l.is_empty() || l.starts_with(' ') || l.starts_with('#'))
+        .find(|(_, l)| l.trim_start().starts_with(&own_line))
+        .map(|(i, _)| i + 1)
+        .or(Some(start))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn finds_keys_inside_a_section() {
+        let text = "name: x\ncluster:\n  compose: c.yml\n  attach:\n    project: p\nsteps: []\nattach: 1\n";
+        assert_eq!(line_of_nested_key(text, "cluster", "attach"), Some(4));
+        assert_eq!(line_of_nested_key(text, "cluster", "project"), Some(5));
+        assert_eq!(line_of_nested_key(text, "cluster", "reuse"), Some(2));
+        assert_eq!(line_of_nested_key(text, "matrix", "reuse"), None);
+    }
 
     #[test]
     fn finds_list_items_and_keys() {

@@ -106,6 +106,9 @@ pub struct ClusterInfo {
     pub mode: Option<crate::events::ClusterMode>,
     pub kafka_version: String,
     pub reused: bool,
+    /// The compose project the run attached to (started without chaos).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attached_project: Option<String>,
     /// Settings in force that decide the numbers.
     pub settings: Vec<(String, String)>,
     /// Each workload topic's effective settings and their source (topic / broker / default).
@@ -114,6 +117,16 @@ pub struct ClusterInfo {
 }
 
 impl ClusterInfo {
+    /// How the cluster came to be, for headers: "", ", reused cluster" or ", attached to
+    /// compose project X".
+    pub fn origin_suffix(&self) -> String {
+        match &self.attached_project {
+            Some(p) => format!(", attached to compose project {p}"),
+            None if self.reused => ", reused cluster".into(),
+            None => String::new(),
+        }
+    }
+
     /// "zookeeper", "kraft", or "unknown" when the events hold no run-started.
     pub fn mode_name(&self) -> &'static str {
         self.mode.map_or("unknown", |m| m.as_str())

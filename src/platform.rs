@@ -69,9 +69,23 @@ pub struct RunningService {
     pub state: String,
 }
 
+/// Who started the cluster, and so what the tool may do to its containers.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum Origin {
+    /// Created from a compose file by this tool: faulted, healed, reused and removed by it.
+    #[default]
+    Started,
+    /// A compose project someone else started (`cluster: {attach: {project}}`): its containers
+    /// are faulted and healed, never created, restarted from scratch or removed.
+    Attached { project: String },
+    /// Reached over the network only (`chaos observe`): no faults, no container events.
+    External,
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct Cluster {
     pub name: String,
+    pub origin: Origin,
     pub network: String,
     pub mode: crate::events::ClusterMode,
     pub config_hash: String,

@@ -230,17 +230,23 @@ fn unclean_election_trades_offline_time_for_acked_loss() {
         unclean["cluster"]["reused"], true,
         "the second combination reuses the cluster"
     );
-    for r in [clean, unclean] {
+    // A fresh client (no back-off) writes within a few seconds of the partition being usable:
+    // the cluster was ready. With unclean election B leads, warm: < 1 s measured here (0.3–0.7
+    // s). Without, the leader is A, just restarted after a SIGKILL (log recovery, a cold JVM):
+    // 1.9–2.3 s measured here, so its bound leaves room for a slower CI machine.
+    for (r, fresh_bound_ms) in [(clean, 6_000.0), (unclean, 3_000.0)] {
         // The long-lived producer resumed (the recovery window waits for it). How long it took
         // is librdkafka's doing (2.12.1: 1–9 s, once 27 s, behind its reconnect back-off and a
-        // delegation race; see README "Client recovery"), so it is measured, not bounded here;
-        // a fresh client, with no back-off, writes within a few seconds of the partition being
-        // usable: the cluster was ready.
+        // delegation race; see README "Client recovery"), so it is measured, not bounded here.
         assert_eq!(r["workload"]["resumed"], true, "{r:#}");
         let recovery = f64_at(r, "/partitions/0/recovery_ms");
         assert!(recovery >= 0.0, "recovery {recovery} ms");
         let fresh = f64_at(r, "/partitions/0/fresh_client_ms");
-        assert!((0.0..=3_000.0).contains(&fresh), "fresh client {fresh} ms");
+        assert!(
+            (0.0..=fresh_bound_ms).contains(&fresh),
+            "fresh client {fresh} ms (bound {fresh_bound_ms} ms) in {}",
+            r["variant"]
+        );
         // Every unknown outcome is resolved by the re-read, and the classes add up.
         let unknown = f64_at(r, "/workload/unknown");
         if unknown > 0.0 {
@@ -568,7 +574,11 @@ fn a_matrix_with_repeats_reuses_the_cluster_and_compares_the_combinations() {
     assert!(page.contains("2 combination(s)"), "matrix page: {page}");
     // A chart per headline metric (failover, controller failover, offline, acked lost, client
     // gap, p99 latency); a combination without the value (no controller stopped) says "no data".
-    assert_eq!(page.matches("<svg").count(), 6, "a chart per headline metric");
+    assert_eq!(
+        page.matches("<svg").count(),
+        6,
+        "a chart per headline metric"
+    );
     // Each combination ran twice: its failover bar carries a min–max whisker.
     assert!(
         page.matches("class=\"range\"").count() >= 2,
@@ -942,4 +952,147 @@ fn observe_measures_a_rolling_restart_done_by_someone_else() {
     assert!(!events.contains(r#""event":"container""#));
     assert!(!events.contains(r#""event":"fault-injected""#));
     assert_everything_healed();
+}
+
+/// A compose project started with `docker-compose` (not by chaos), taken down when the test
+/// ends however it ends.
+struct UserProject(&'static str);
+
+impl UserProject {
+    fn compose(&self, args: &[&str]) -> std::process::Output {
+        let out = std::process::Command::new("docker-compose")
+            .args(["-p", self.0, "-f", "compose/seed.yml"])
+            .args(["-f", "tests/compose/attach-timeouts.yml"])
+            .args(args)
+            .current_dir(repo())
+            .output()
+            .expect("docker-compose (scripts/install-docker.sh installs it)");
+        eprintln!(
+            "$ docker-compose {}\n{}",
+            args.join(" "),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        out
+    }
+
+    /// The project's containers (running ones unless `all`), ids sorted.
+    fn containers(&self, all: bool) -> Vec<String> {
+        let label = format!("label=com.docker.compose.project={}", self.0);
+        let mut args = vec!["ps", "-q", "--no-trunc", "--filter", &label];
+        if all {
+            args.push("-a");
+        }
+        let out = std::process::Command::new("docker")
+            .args(&args)
+            .output()
+            .unwrap();
+        let mut ids: Vec<String> = String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .map(str::to_string)
+            .collect();
+        ids.sort();
+        ids
+    }
+}
+
+impl Drop for UserProject {
+    fn drop(&mut self) {
+        self.compose(&["down", "-v", "--timeout", "5"]);
+    }
+}
+
+#[test]
+fn a_compose_project_started_without_chaos_is_faulted_healed_and_left_in_place() {
+    let _one = cluster_test();
+    // One cluster fits: the shared seed cluster goes; the next seed test starts it again.
+    assert!(chaos(&["down"]).status.success());
+    let project = UserProject("chaos-attach-test");
+    let up = project.compose(&["up", "-d"]);
+    assert!(up.status.success(), "docker-compose up failed");
+    let before = project.containers(false);
+    assert_eq!(before.len(), 4, "ZooKeeper and 3 brokers run");
+
+    // Without --keep: an attached project is never removed at the end of a run.
+    let reports = reports_dir("seed-attach");
+    let out = chaos(&[
+        "run",
+        "tests/experiments/attach-fast.yaml",
+        "--reports",
+        reports.to_str().unwrap(),
+    ]);
+    let results = results(&reports);
+    let r = &results[0];
+    assert_eq!(out.status.code(), Some(0), "{r:#}");
+    assert_eq!(r["status"], "passed", "{r:#}");
+    assert_eq!(r["cluster"]["attached_project"], "chaos-attach-test");
+    assert!(
+        String::from_utf8_lossy(&out.stderr)
+            .contains("attached to compose project chaos-attach-test"),
+        "the header says where it ran"
+    );
+    // Brokers were found by their compose labels and the faults hit them: the kill's time is
+    // Docker's event for the user's container, the partition went through our sidecar.
+    let faults = r["faults"].as_array().unwrap();
+    assert_eq!(faults.len(), 2, "{r:#}");
+    for f in faults {
+        assert!(
+            f["resolved"][0].as_str().unwrap().starts_with("kafka-"),
+            "{f:#}"
+        );
+        assert!(f["healed_at_ms"].as_f64().is_some(), "healed: {f:#}");
+    }
+    let events = events_of(&reports);
+    assert!(
+        events.contains(r#""event":"container","service":""#),
+        "container events of the project"
+    );
+    let failover = f64_at(r, "/failover/metadata_ms/max");
+    // A kill: the controller notices when the ZooKeeper session (6 s) expires.
+    assert!(
+        (4_000.0..=15_000.0).contains(&failover),
+        "failover {failover} ms"
+    );
+    assert_eq!(f64_at(r, "/verification/lost_acked"), 0.0, "{r:#}");
+    assert_eq!(r["verification"]["complete"], true);
+
+    // The same containers, all running again; nothing of ours left beside them.
+    assert_eq!(
+        project.containers(false),
+        before,
+        "no container created, removed or left down"
+    );
+    assert_eq!(project.containers(true), before);
+    let ours = std::process::Command::new("docker")
+        .args([
+            "ps",
+            "-aq",
+            "--filter",
+            "label=chaos.cluster=chaos-attach-test",
+        ])
+        .output()
+        .unwrap();
+    assert!(ours.stdout.is_empty(), "a helper of ours was left behind");
+    let clean = chaos(&["clean", "--project", "chaos-attach-test"]);
+    assert!(clean.status.success());
+    assert!(String::from_utf8_lossy(&clean.stdout).contains("chaos-attach-test: nothing to heal"));
+
+    // A project that is not there: a clear error naming it, with a hint, and nothing run.
+    let missing = reports_dir("seed-attach-missing");
+    let text = "name: missing\ncluster:\n  attach: { project: chaos-no-such-project }\ntopics: [{ name: orders }]\nsteps:\n  - wait: 1s\n";
+    let file = missing.join("missing.yaml");
+    std::fs::write(&file, text).unwrap();
+    let out = chaos(&[
+        "run",
+        file.to_str().unwrap(),
+        "--reports",
+        missing.to_str().unwrap(),
+    ]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_ne!(out.status.code(), Some(0));
+    assert!(
+        stderr.contains("no container of compose project `chaos-no-such-project`")
+            && stderr.contains("hint:"),
+        "{stderr}"
+    );
+    assert!(common::results(&missing).is_empty(), "nothing ran");
 }

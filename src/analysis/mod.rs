@@ -77,6 +77,7 @@ fn empty_result() -> RunResult {
             mode: None,
             kafka_version: "unknown".into(),
             reused: false,
+            attached_project: None,
             settings: vec![],
             topic_settings: vec![],
         },
@@ -121,6 +122,7 @@ fn record_event(result: &mut RunResult, e: &Event, bounds: &mut Bounds) {
             observer_period_us,
             settings,
             reused_cluster,
+            attached_project,
             ..
         } => {
             bounds.started = true;
@@ -132,6 +134,7 @@ fn record_event(result: &mut RunResult, e: &Event, bounds: &mut Bounds) {
                 mode: Some(*cluster_mode),
                 kafka_version: kafka_version.clone(),
                 reused: *reused_cluster,
+                attached_project: attached_project.clone(),
                 settings: settings.clone(),
                 topic_settings: std::mem::take(&mut result.cluster.topic_settings),
             };

@@ -40,6 +40,7 @@ mod tests {
             settings: vec![],
             seed: 0,
             reused_cluster: false,
+            attached_project: None,
             expect: vec![],
         }];
         events.extend(conditions);

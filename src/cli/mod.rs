@@ -115,6 +115,10 @@ pub enum Command {
     Clean {
         #[arg(long)]
         all: bool,
+        /// Also heal a compose project a run attached to (`cluster: {attach: …}`): unpause its
+        /// containers, clear our network rules, reconnect; never starts or removes any of them.
+        #[arg(long = "project", value_name = "PROJECT")]
+        projects: Vec<String>,
     },
     /// Build the images locally (Debian base, Kafka 3.9 for ZooKeeper mode, Kafka 4 for KRaft).
     Images {
@@ -284,7 +288,7 @@ async fn dispatch(cli: Cli) -> Result<i32, Error> {
             }
             Ok(exit::PASSED)
         }
-        Command::Clean { all } => {
+        Command::Clean { all, projects } => {
             let docker = docker::connect().await?;
             let orphans = docker::sweep::sweep_orphans(&docker).await?;
             for done in &orphans {
@@ -298,8 +302,23 @@ async fn dispatch(cli: Cli) -> Result<i32, Error> {
             clusters.sort();
             clusters.dedup();
             for name in &clusters {
-                for done in docker::faults::heal_everything(&docker, name).await? {
+                for done in docker::faults::heal_everything(
+                    &docker,
+                    &docker::labels::Scope::Cluster(name.clone()),
+                )
+                .await?
+                {
                     println!("{name}: {done}");
+                }
+            }
+            for project in &projects {
+                let scope = docker::labels::Scope::Project(project.clone());
+                let done = docker::faults::heal_everything(&docker, &scope).await?;
+                if done.is_empty() {
+                    println!("{project}: nothing to heal");
+                }
+                for d in done {
+                    println!("{project}: {d}");
                 }
             }
             if all {
@@ -307,7 +326,7 @@ async fn dispatch(cli: Cli) -> Result<i32, Error> {
                     println!("removed {r}");
                 }
             }
-            if clusters.is_empty() && orphans.is_empty() {
+            if clusters.is_empty() && orphans.is_empty() && projects.is_empty() {
                 println!("nothing to clean");
             }
             Ok(exit::PASSED)
@@ -378,7 +397,7 @@ fn validate(files: &[PathBuf], compose: &crate::run::ComposeOverrides) -> i32 {
     let (good, errors) = crate::run::prepare_all(files, compose);
     for p in &good {
         let clusters: Vec<&str> = {
-            let mut c: Vec<&str> = p.variants.iter().map(|v| v.plan.cluster.as_str()).collect();
+            let mut c: Vec<&str> = p.variants.iter().map(|v| v.cluster_name()).collect();
             c.dedup();
             c
         };

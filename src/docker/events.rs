@@ -5,7 +5,6 @@ use super::labels;
 use bollard::query_parameters::EventsOptionsBuilder;
 use bollard::Docker;
 use futures_util::StreamExt;
-use std::collections::HashMap;
 use tokio::sync::mpsc;
 
 #[derive(Debug, Clone, PartialEq)]
@@ -20,14 +19,12 @@ pub struct ContainerEvent {
 
 /// Subscribes to container events of `cluster`; the stream ends when the receiver is dropped.
 /// Returns once the daemon has accepted the subscription, so no event after it is missed.
-pub async fn subscribe(docker: &Docker, cluster: &str) -> mpsc::UnboundedReceiver<ContainerEvent> {
-    let filters = HashMap::from([
-        ("type".to_string(), vec!["container".to_string()]),
-        (
-            "label".to_string(),
-            vec![format!("{}={cluster}", labels::CLUSTER)],
-        ),
-    ]);
+pub async fn subscribe(
+    docker: &Docker,
+    scope: &labels::Scope,
+) -> mpsc::UnboundedReceiver<ContainerEvent> {
+    let mut filters = scope.filter();
+    filters.insert("type".to_string(), vec!["container".to_string()]);
     let options = EventsOptionsBuilder::default().filters(&filters).build();
     let mut stream = docker.events(Some(options)).boxed();
     let (tx, rx) = mpsc::unbounded_channel();
@@ -38,8 +35,16 @@ pub async fn subscribe(docker: &Docker, cluster: &str) -> mpsc::UnboundedReceive
             let attributes = actor.attributes.unwrap_or_default();
             let event = ContainerEvent {
                 container_id: actor.id.unwrap_or_default(),
-                service: attributes.get(labels::SERVICE).cloned(),
-                role: attributes.get(labels::ROLE).cloned(),
+                // An attached project's containers carry compose's labels only: they are
+                // its services.
+                service: attributes
+                    .get(labels::SERVICE)
+                    .or_else(|| attributes.get(labels::COMPOSE_SERVICE))
+                    .cloned(),
+                role: attributes
+                    .get(labels::ROLE)
+                    .cloned()
+                    .or_else(|| Some("service".to_string())),
                 // "exec_start: sh -c …" → "exec_start"
                 action: message
                     .action

@@ -7,6 +7,7 @@
 
 use super::images::BASE_IMAGE;
 use super::inventory::{self, Cluster, RunningService};
+use super::labels::Scope;
 use super::{api, labels, DockerError};
 use crate::experiment::Direction;
 use bollard::exec::{StartExecOptions, StartExecResults};
@@ -37,7 +38,7 @@ fn guard(service: &RunningService) -> Result<(), DockerError> {
 
 async fn ensure_ours(
     docker: &Docker,
-    cluster: &str,
+    cluster: &Cluster,
     service: &RunningService,
 ) -> Result<(), DockerError> {
     guard(service)?;
@@ -45,17 +46,20 @@ async fn ensure_ours(
         .inspect_container(&service.container_id, None)
         .await
         .map_err(api(format!("inspect {}", service.name)))?;
-    if labels::is_ours(
-        inspect.config.as_ref().and_then(|c| c.labels.as_ref()),
-        Some(cluster),
-    ) {
-        Ok(())
-    } else {
-        Err(DockerError::Foreign {
-            name: service.container_name.clone(),
-            cluster: cluster.into(),
-        })
+    let scope = Scope::of(cluster);
+    if scope.admits(inspect.config.as_ref().and_then(|c| c.labels.as_ref())) {
+        return Ok(());
     }
+    Err(match scope {
+        Scope::Cluster(cluster) => DockerError::Foreign {
+            name: service.container_name.clone(),
+            cluster,
+        },
+        Scope::Project(project) => DockerError::NotInProject {
+            name: service.container_name.clone(),
+            project,
+        },
+    })
 }
 
 fn fault_err(
@@ -75,7 +79,7 @@ pub async fn kill(
     cluster: &Cluster,
     s: &RunningService,
 ) -> Result<(), DockerError> {
-    ensure_ours(docker, &cluster.name, s).await?;
+    ensure_ours(docker, cluster, s).await?;
     let options = KillContainerOptionsBuilder::default()
         .signal("SIGKILL")
         .build();
@@ -91,7 +95,7 @@ pub async fn stop(
     cluster: &Cluster,
     s: &RunningService,
 ) -> Result<(), DockerError> {
-    ensure_ours(docker, &cluster.name, s).await?;
+    ensure_ours(docker, cluster, s).await?;
     let options = StopContainerOptionsBuilder::default().t(60).build();
     docker
         .stop_container(&s.container_id, Some(options))
@@ -104,7 +108,7 @@ pub async fn start(
     cluster: &Cluster,
     s: &RunningService,
 ) -> Result<(), DockerError> {
-    ensure_ours(docker, &cluster.name, s).await?;
+    ensure_ours(docker, cluster, s).await?;
     match docker
         .start_container(
             &s.container_id,
@@ -126,7 +130,7 @@ pub async fn restart(
     cluster: &Cluster,
     s: &RunningService,
 ) -> Result<(), DockerError> {
-    ensure_ours(docker, &cluster.name, s).await?;
+    ensure_ours(docker, cluster, s).await?;
     let options = bollard::query_parameters::RestartContainerOptionsBuilder::default()
         .t(60)
         .build();
@@ -141,7 +145,7 @@ pub async fn pause(
     cluster: &Cluster,
     s: &RunningService,
 ) -> Result<(), DockerError> {
-    ensure_ours(docker, &cluster.name, s).await?;
+    ensure_ours(docker, cluster, s).await?;
     // The cgroup freezer can fail to settle on a busy host ("unable to freeze": a task stuck in
     // the kernel); runc thaws the container again, so asking once more is safe. The fault's
     // time is the Docker `pause` event of the attempt that succeeded.
@@ -170,7 +174,7 @@ pub async fn unpause(
     cluster: &Cluster,
     s: &RunningService,
 ) -> Result<(), DockerError> {
-    ensure_ours(docker, &cluster.name, s).await?;
+    ensure_ours(docker, cluster, s).await?;
     match docker.unpause_container(&s.container_id).await {
         Ok(()) => Ok(()),
         // Docker 20.10 answers 500 for "not paused" (no finer code): the status first, then
@@ -188,7 +192,7 @@ pub async fn disconnect(
     cluster: &Cluster,
     s: &RunningService,
 ) -> Result<(), DockerError> {
-    ensure_ours(docker, &cluster.name, s).await?;
+    ensure_ours(docker, cluster, s).await?;
     let request = NetworkDisconnectRequest {
         container: s.container_id.clone(),
         force: Some(true),
@@ -204,7 +208,7 @@ pub async fn connect(
     cluster: &Cluster,
     s: &RunningService,
 ) -> Result<(), DockerError> {
-    ensure_ours(docker, &cluster.name, s).await?;
+    ensure_ours(docker, cluster, s).await?;
     let request = NetworkConnectRequest {
         container: s.container_id.clone(),
         // The service name must resolve again for its peers.
@@ -234,7 +238,7 @@ async fn sidecar(
     cluster: &Cluster,
     s: &RunningService,
 ) -> Result<String, DockerError> {
-    ensure_ours(docker, &cluster.name, s).await?;
+    ensure_ours(docker, cluster, s).await?;
     let name = sidecar_name(s);
     if let Ok(found) = docker.inspect_container(&name, None).await {
         if labels::is_ours(
@@ -255,7 +259,7 @@ async fn sidecar(
     let body = ContainerCreateBody {
         image: Some(BASE_IMAGE.into()),
         cmd: Some(vec!["sleep".into(), "infinity".into()]),
-        labels: Some(labels::for_service(&cluster.name, &s.name, "sidecar")),
+        labels: Some(Scope::of(cluster).helper_labels(&s.name, "sidecar")),
         host_config: Some(HostConfig {
             network_mode: Some(format!("container:{}", s.container_id)),
             cap_add: Some(vec!["NET_ADMIN".into()]),
@@ -527,12 +531,9 @@ pub async fn retire_helper(
 /// Brings every container of the cluster back: rules deleted and sidecars removed, paused
 /// ones unpaused, disconnected ones reconnected, stopped ones started. Used by reverts on
 /// abort, by a reused cluster, and by `chaos clean`. Returns what it did.
-pub async fn heal_everything(
-    docker: &Docker,
-    cluster_name: &str,
-) -> Result<Vec<String>, DockerError> {
+pub async fn heal_everything(docker: &Docker, scope: &Scope) -> Result<Vec<String>, DockerError> {
     let mut done = Vec::new();
-    let containers = inventory::list(docker, Some(cluster_name)).await?;
+    let containers = inventory::list(docker, Some(scope.name())).await?;
     for c in &containers {
         let l = c.labels.clone().unwrap_or_default();
         if l.get(labels::ROLE).map(String::as_str) == Some("sidecar") {
@@ -542,12 +543,28 @@ pub async fn heal_everything(
             ));
         }
     }
-    let cluster = inventory::attach(docker, Some(cluster_name)).await?;
+    let cluster = match inventory::view(docker, scope).await {
+        Ok(cluster) => cluster,
+        // An attached project that is gone has nothing left to heal.
+        Err(DockerError::Other(_)) if matches!(scope, Scope::Project(_)) => return Ok(done),
+        Err(e) => return Err(e),
+    };
     for s in &cluster.services {
         match s.state.as_str() {
             "paused" => {
                 unpause(docker, &cluster, s).await?;
                 done.push(format!("unpaused {}", s.name));
+            }
+            // Ours are started again; an attached project's stopped container may have been
+            // stopped by its owner, so it is named, not started.
+            "exited" | "created" if matches!(scope, Scope::Project(_)) => {
+                done.push(format!(
+                    "{} is not running (not started: the project is not ours; \
+                     `docker compose -p {} start {}` if a run left it down)",
+                    s.name,
+                    scope.name(),
+                    s.name
+                ));
             }
             "exited" | "created" => {
                 start(docker, &cluster, s).await?;
@@ -555,7 +572,7 @@ pub async fn heal_everything(
             }
             _ => {}
         }
-        if s.ip.is_none() && s.state != "exited" {
+        if s.ip.is_none() && s.state != "exited" && s.state != "created" {
             connect(docker, &cluster, s).await?;
             done.push(format!("reconnected {}", s.name));
         }

@@ -1,8 +1,10 @@
 //! What runs: our containers found by their labels, as a cluster of services with roles.
 //! The lowest layer of `docker`: faults act on these, the lifecycle creates them.
 
+use crate::compose::{ComposeProject, PortMapping, Service};
+use crate::docker::labels::Scope;
 use crate::docker::{api, labels, DockerError};
-pub use crate::platform::{mode_of, Cluster, Role, RunningService};
+pub use crate::platform::{mode_of, Cluster, Origin, Role, RunningService};
 use bollard::query_parameters::ListContainersOptionsBuilder;
 use bollard::Docker;
 use std::time::Duration;
@@ -105,6 +107,7 @@ pub async fn attach(docker: &Docker, cluster: Option<&str>) -> Result<Cluster, D
     let mode = mode_of(services.iter().map(|s| &s.role));
     Ok(Cluster {
         name,
+        origin: Origin::Started,
         network,
         mode,
         config_hash,
@@ -112,5 +115,195 @@ pub async fn attach(docker: &Docker, cluster: Option<&str>) -> Result<Cluster, D
         reused: false,
         ready_after: Duration::ZERO,
         replaced_unready: None,
+    })
+}
+
+/// The running view of whatever `scope` names: our cluster, or an attached project.
+pub async fn view(docker: &Docker, scope: &Scope) -> Result<Cluster, DockerError> {
+    match scope {
+        Scope::Cluster(name) => attach(docker, Some(name)).await,
+        Scope::Project(project) => attach_project(docker, project).await.map(|(c, _)| c),
+    }
+}
+
+/// A compose project someone else started (`docker compose -p <project> up`), seen as a
+/// cluster: each container's service, role and host address come from its own configuration
+/// (environment, published ports) by the rules a compose file of ours follows. Also returns
+/// the project as a compose model, to check an experiment's service names against it.
+pub async fn attach_project(
+    docker: &Docker,
+    project: &str,
+) -> Result<(Cluster, ComposeProject), DockerError> {
+    let scope = Scope::Project(project.to_string());
+    let options = ListContainersOptionsBuilder::default()
+        .all(true)
+        .filters(&scope.filter())
+        .build();
+    let found = docker
+        .list_containers(Some(options))
+        .await
+        .map_err(api("list containers"))?;
+    let mut compose = ComposeProject {
+        file: format!("compose project {project}").into(),
+        name: Some(project.to_string()),
+        services: Vec::new(),
+    };
+    let mut containers = Vec::new();
+    for c in found.iter().filter(|c| scope.admits(c.labels.as_ref())) {
+        let id = c.id.clone().unwrap_or_default();
+        let inspect = docker
+            .inspect_container(&id, None)
+            .await
+            .map_err(api(format!("inspect {}", name_of(c))))?;
+        let config = inspect.config.unwrap_or_default();
+        let labels = config.labels.unwrap_or_default();
+        let service = Service {
+            name: labels
+                .get(labels::COMPOSE_SERVICE)
+                .cloned()
+                .unwrap_or_else(|| name_of(c)),
+            image: config.image.unwrap_or_default(),
+            environment: config
+                .env
+                .unwrap_or_default()
+                .iter()
+                .filter_map(|kv| kv.split_once('='))
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+            ports: published_ports(inspect.host_config.as_ref()),
+            container_name: Some(name_of(c)),
+            ..Default::default()
+        };
+        let networks: Vec<(String, Option<String>)> = inspect
+            .network_settings
+            .and_then(|n| n.networks)
+            .unwrap_or_default()
+            .into_iter()
+            .map(|(name, e)| (name, e.ip_address.filter(|ip| !ip.is_empty())))
+            .collect();
+        compose.services.push(service.clone());
+        containers.push((c, service, networks));
+    }
+    if containers.is_empty() {
+        return Err(DockerError::Other(format!(
+            "no container of compose project `{project}` is there (label \
+             com.docker.compose.project={project})\n  hint: start it (`docker compose -p {project} up -d`), \
+             or check the name with `docker ps --format '{{{{.Label \"com.docker.compose.project\"}}}}'`"
+        )));
+    }
+    // The cluster network: the one the brokers share, `<project>_default` first.
+    let default = format!("{project}_default");
+    let mut shared: Vec<String> = containers
+        .iter()
+        .filter(|(_, s, _)| matches!(role_of(s), Role::Broker { .. }))
+        .flat_map(|(_, _, n)| n.iter().map(|(name, _)| name.clone()))
+        .collect();
+    shared.sort_by_key(|n| (*n != default, n.clone()));
+    let network = shared.into_iter().next().unwrap_or(default);
+    let mut services = Vec::new();
+    for (c, service, networks) in &containers {
+        let role = role_of(service);
+        let host_bootstrap = host_bootstrap(service);
+        if matches!(role, Role::Broker { .. }) && host_bootstrap.is_none() {
+            return Err(DockerError::Other(format!(
+                "compose project {project}, service {}: no advertised listener this host can reach\n  \
+                 hint: advertise one on localhost and publish its port (e.g. \
+                 PLAINTEXT_HOST://localhost:29092 with ports \"127.0.0.1:29092:29092\")",
+                service.name
+            )));
+        }
+        services.push(RunningService {
+            name: service.name.clone(),
+            container_id: c.id.clone().unwrap_or_default(),
+            container_name: name_of(c),
+            role,
+            host_bootstrap,
+            ip: networks
+                .iter()
+                .find(|(n, _)| *n == network)
+                .and_then(|(_, ip)| ip.clone()),
+            state: c.state.as_ref().map(|s| s.to_string()).unwrap_or_default(),
+        });
+    }
+    services.sort_by(|a, b| a.name.cmp(&b.name));
+    let mode = mode_of(services.iter().map(|s| &s.role));
+    let cluster = Cluster {
+        name: project.to_string(),
+        origin: Origin::Attached {
+            project: project.to_string(),
+        },
+        network,
+        mode,
+        config_hash: String::new(),
+        services,
+        reused: true,
+        ready_after: Duration::ZERO,
+        replaced_unready: None,
+    };
+    Ok((cluster, compose))
+}
+
+/// The container ports published on the host, as compose mappings.
+fn published_ports(host: Option<&bollard::models::HostConfig>) -> Vec<PortMapping> {
+    let Some(bindings) = host.and_then(|h| h.port_bindings.as_ref()) else {
+        return Vec::new();
+    };
+    let mut ports = Vec::new();
+    for (container, published) in bindings {
+        let (port, protocol) = container.split_once('/').unwrap_or((container, "tcp"));
+        let Ok(container_port) = port.parse() else {
+            continue;
+        };
+        for b in published.iter().flatten() {
+            if let Some(host_port) = b.host_port.as_deref().and_then(|p| p.parse().ok()) {
+                ports.push(PortMapping {
+                    host_ip: b.host_ip.clone().filter(|ip| !ip.is_empty()),
+                    host_port,
+                    container_port,
+                    protocol: protocol.to_string(),
+                });
+            }
+        }
+    }
+    ports
+}
+
+/// ZooKeeper when it has a client port; a broker when it has a broker/node id.
+pub fn role_of(service: &Service) -> Role {
+    let env = &service.environment;
+    if let Some(port) = env
+        .get("ZOOKEEPER_CLIENT_PORT")
+        .and_then(|p| p.parse().ok())
+    {
+        return Role::ZooKeeper { client_port: port };
+    }
+    let id = env
+        .get("KAFKA_BROKER_ID")
+        .or_else(|| env.get("KAFKA_NODE_ID"))
+        .and_then(|id| id.parse().ok());
+    match id {
+        Some(id) => Role::Broker {
+            id,
+            kraft: env.contains_key("KAFKA_PROCESS_ROLES"),
+        },
+        None => Role::Other,
+    }
+}
+
+/// The first advertised listener on localhost/127.0.0.1 whose port is published.
+pub(crate) fn host_bootstrap(service: &Service) -> Option<String> {
+    let advertised = service.environment.get("KAFKA_ADVERTISED_LISTENERS")?;
+    advertised.split(',').find_map(|listener| {
+        let (_, address) = listener.trim().split_once("://")?;
+        let (host, port) = address.rsplit_once(':')?;
+        let port: u16 = port.parse().ok()?;
+        if host != "localhost" && host != "127.0.0.1" {
+            return None;
+        }
+        service
+            .ports
+            .iter()
+            .find(|p| p.container_port == port)
+            .map(|p| format!("127.0.0.1:{}", p.host_port))
     })
 }

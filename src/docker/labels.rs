@@ -40,6 +40,66 @@ pub fn for_service(cluster: &str, service: &str, role: &str) -> HashMap<String, 
     labels
 }
 
+/// The containers one cluster's operations may touch.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Scope {
+    /// A cluster this tool created: `chaos.managed=true`, `chaos.cluster=<name>`.
+    Cluster(String),
+    /// A compose project someone else started: `com.docker.compose.project=<name>`. Its
+    /// containers are faulted and healed, never created or removed; our helpers next to them
+    /// carry `chaos.cluster=<name>` (and no compose labels, so compose never counts them).
+    Project(String),
+}
+
+impl Scope {
+    pub fn of(cluster: &crate::platform::Cluster) -> Scope {
+        match &cluster.origin {
+            crate::platform::Origin::Attached { project } => Scope::Project(project.clone()),
+            _ => Scope::Cluster(cluster.name.clone()),
+        }
+    }
+
+    /// The cluster name our own helpers are labelled with.
+    pub fn name(&self) -> &str {
+        match self {
+            Scope::Cluster(name) | Scope::Project(name) => name,
+        }
+    }
+
+    /// May a fault act on a service container with these labels?
+    pub fn admits(&self, labels: Option<&HashMap<String, String>>) -> bool {
+        match self {
+            Scope::Cluster(name) => is_ours(labels, Some(name)),
+            // The project's own containers, never one of our helpers.
+            Scope::Project(project) => labels.is_some_and(|l| {
+                l.get(COMPOSE_PROJECT) == Some(project) && !is_ours(Some(l), None)
+            }),
+        }
+    }
+
+    /// Filter for the daemon's list and events calls: the scope's service containers (and,
+    /// for our clusters, our helpers).
+    pub fn filter(&self) -> HashMap<String, Vec<String>> {
+        match self {
+            Scope::Cluster(name) => filter(Some(name)),
+            Scope::Project(project) => HashMap::from([(
+                "label".to_string(),
+                vec![format!("{COMPOSE_PROJECT}={project}")],
+            )]),
+        }
+    }
+
+    /// Labels for a helper container (network-fault sidecar) next to `service`.
+    pub fn helper_labels(&self, service: &str, role: &str) -> HashMap<String, String> {
+        let mut labels = for_service(self.name(), service, role);
+        if matches!(self, Scope::Project(_)) {
+            labels.remove(COMPOSE_PROJECT);
+            labels.remove(COMPOSE_SERVICE);
+        }
+        labels
+    }
+}
+
 /// True when `labels` mark a resource of ours (of `cluster`, when given).
 pub fn is_ours(labels: Option<&HashMap<String, String>>, cluster: Option<&str>) -> bool {
     let Some(labels) = labels else { return false };
@@ -70,6 +130,29 @@ mod tests {
         foreign.remove(MANAGED);
         assert!(!is_ours(Some(&foreign), None));
         assert!(!is_ours(None, None));
+    }
+
+    #[test]
+    fn an_attached_project_admits_its_containers_but_not_our_helpers_or_other_projects() {
+        let project = Scope::Project("shop".into());
+        let theirs = HashMap::from([(COMPOSE_PROJECT.to_string(), "shop".to_string())]);
+        assert!(project.admits(Some(&theirs)));
+        let other = HashMap::from([(COMPOSE_PROJECT.to_string(), "billing".to_string())]);
+        assert!(!project.admits(Some(&other)));
+        assert!(!project.admits(None));
+        // Our sidecar next to one of its containers: not a service, and invisible to compose.
+        let helper = project.helper_labels("kafka-1", "sidecar");
+        assert!(!project.admits(Some(&helper)));
+        assert!(is_ours(Some(&helper), Some("shop")));
+        assert!(!helper.contains_key(COMPOSE_PROJECT) && !helper.contains_key(COMPOSE_SERVICE));
+        // A cluster of ours does not admit the project's containers, and vice versa.
+        let ours = Scope::Cluster("shop".into());
+        assert!(!ours.admits(Some(&theirs)));
+        assert!(ours.admits(Some(&for_service("shop", "kafka-1", "service"))));
+        assert_eq!(
+            project.filter()["label"],
+            vec!["com.docker.compose.project=shop".to_string()]
+        );
     }
 
     #[test]

@@ -36,6 +36,8 @@ pub enum DockerError {
     },
     #[error("refusing to touch container {name}: it does not carry this tool's labels (chaos.managed=true, chaos.cluster={cluster})\n  hint: remove or rename the foreign container, or use another cluster name")]
     Foreign { name: String, cluster: String },
+    #[error("refusing to touch container {name}: it is not a container of compose project {project} (label com.docker.compose.project={project}), or it is one of this tool's helpers")]
+    NotInProject { name: String, project: String },
     #[error("fault {fault} on {service}: {reason}")]
     Fault {
         fault: String,

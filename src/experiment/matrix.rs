@@ -83,7 +83,7 @@ pub fn apply(exp: &mut Experiment, key: &str, value: &Value) -> Result<(), Strin
                 .map_err(|e| format!("matrix axis {key}: {e}"))?,
         );
     } else if key == "cluster:compose" {
-        exp.cluster.compose = scalar(value).into();
+        exp.cluster.compose = Some(scalar(value).into());
     } else {
         return Err(format!(
             "matrix axis `{key}` has no known prefix ({})",

@@ -69,10 +69,11 @@ fn parse_unchecked(text: &str, file: &Path) -> Result<Experiment, ExperimentErro
     serde_path_to_error::deserialize(de).map_err(|e| crate::input::from_serde(file, e).into())
 }
 
-/// The compose file, relative to the experiment file's directory.
-pub fn compose_path(exp: &Experiment, experiment_file: &Path) -> PathBuf {
+/// The compose file, relative to the experiment file's directory; None when the experiment
+/// attaches to a running project instead.
+pub fn compose_path(exp: &Experiment, experiment_file: &Path) -> Option<PathBuf> {
     let base = experiment_file.parent().unwrap_or(Path::new("."));
-    base.join(&exp.cluster.compose)
+    exp.cluster.compose.as_ref().map(|c| base.join(c))
 }
 
 pub use validate::against_compose as validate_against_compose;

@@ -44,8 +44,12 @@ fn one() -> u32 {
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct ClusterSpec {
-    /// Compose file, relative to the experiment file.
-    pub compose: PathBuf,
+    /// Compose file, relative to the experiment file: the cluster this tool starts (or reuses).
+    #[serde(default)]
+    pub compose: Option<PathBuf>,
+    /// Instead of `compose`: a compose project someone else started.
+    #[serde(default)]
+    pub attach: Option<AttachSpec>,
     /// Environment added to every broker service (e.g. `KAFKA_ZOOKEEPER_SESSION_TIMEOUT_MS`).
     #[serde(default)]
     pub broker_environment: IndexMap<String, String>,
@@ -62,6 +66,16 @@ pub struct ClusterSpec {
     /// slow until their JIT has warmed up, which would skew the first latencies. 0s disables.
     #[serde(default = "default_warm_up", with = "humantime_serde")]
     pub warm_up: Duration,
+}
+
+/// `cluster.attach`: run against a compose project started without this tool (`docker compose
+/// -p <project> up`). Its containers are faulted and healed, never created or removed;
+/// nothing outside the project is touched.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct AttachSpec {
+    /// The compose project name (the `com.docker.compose.project` label of its containers).
+    pub project: String,
 }
 
 fn default_warm_up() -> Duration {

@@ -6,7 +6,7 @@ use super::matrix;
 use super::schema::*;
 use super::ExperimentError;
 use crate::compose::ComposeProject;
-use crate::input::{line_of_item, line_of_key, InputError};
+use crate::input::{line_of_item, line_of_key, line_of_nested_key, InputError};
 use std::collections::HashMap;
 use std::path::Path;
 use std::time::Duration;
@@ -130,6 +130,7 @@ pub fn statically_all(exp: &Experiment, text: &str, file: &Path) -> Vec<Experime
         }
     };
     keep(check_name(&c, exp, text));
+    keep(check_cluster(&c, exp, text));
     for (i, t) in exp.topics.iter().enumerate() {
         keep(check_topic(&c, exp, text, i, t));
     }
@@ -156,6 +157,65 @@ fn check_name(c: &Checker, exp: &Experiment, text: &str) -> Result<(), Experimen
             "name",
             "the experiment needs a name",
             None,
+        ));
+    }
+    Ok(())
+}
+
+/// A cluster is either started from a compose file or attached to; an attached project's
+/// containers exist already, so nothing that configures them at creation applies.
+fn check_cluster(c: &Checker, exp: &Experiment, text: &str) -> Result<(), ExperimentError> {
+    let cluster = &exp.cluster;
+    let at = line_of_key(text, "cluster");
+    let Some(attach) = &cluster.attach else {
+        if cluster.compose.is_none() {
+            return Err(c.err(
+                at,
+                "cluster",
+                "the cluster needs `compose:` (a compose file this tool starts) or `attach:` (a running compose project)",
+                Some("cluster: {compose: ../compose/seed.yml}, or cluster: {attach: {project: my-kafka}}"),
+            ));
+        }
+        return Ok(());
+    };
+    if cluster.compose.is_some() {
+        return Err(c.err(
+            line_of_nested_key(text, "cluster", "attach"),
+            "cluster.attach",
+            "`compose` and `attach` exclude each other: a cluster is started by this tool or by someone else",
+            Some("keep `attach: {project: …}` to run against a running project; keep `compose:` to start one"),
+        ));
+    }
+    if attach.project.trim().is_empty() {
+        return Err(c.err(
+            line_of_nested_key(text, "cluster", "project"),
+            "cluster.attach.project",
+            "the compose project name is empty",
+            Some("the name `docker compose ls` (or the com.docker.compose.project label) shows"),
+        ));
+    }
+    let created: [(&str, bool); 2] = [
+        ("broker-environment", !cluster.broker_environment.is_empty()),
+        ("environment", !cluster.environment.is_empty()),
+    ];
+    if let Some((field, _)) = created.iter().find(|(_, set)| *set) {
+        return Err(c.err(
+            line_of_nested_key(text, "cluster", field),
+            format!("cluster.{field}"),
+            format!("`{field}` configures containers this tool creates; an attached project's containers exist already"),
+            Some("set it in the project's compose file and recreate the project, or start the cluster with `compose:`"),
+        ));
+    }
+    if let Some(axis) = exp
+        .matrix
+        .keys()
+        .find(|k| k.starts_with("broker:") || k.starts_with("cluster:"))
+    {
+        return Err(c.err(
+            line_of_key(text, "matrix").or(at),
+            format!("matrix.{axis}"),
+            format!("the axis `{axis}` needs a cluster this tool starts; an attached project keeps its settings"),
+            Some("topic: and workload: axes work on an attached project"),
         ));
     }
     Ok(())
@@ -701,6 +761,49 @@ mod tests {
     fn a_good_experiment_passes() {
         let text = format!("{BASE}steps:\n  - name: k\n    fault: {{kind: kill, target: {{leader-of: orders/1}}}}\n  - wait-for: {{leader-changed: orders/1}}\n    timeout: 10s\n  - heal: k\nexpect:\n  - failover.metadata.max < 25s\n");
         parse(&text, Path::new("e.yaml")).unwrap();
+    }
+
+    #[test]
+    fn a_cluster_is_started_from_compose_or_attached_never_both_or_neither() {
+        let parse_err = |text: &str| {
+            parse(text, Path::new("e.yaml"))
+                .map(|_| String::new())
+                .unwrap_or_else(|e| e.to_string())
+        };
+        let ok = "name: t\ncluster:\n  attach: {project: shop}\ntopics: [{name: orders}]\nmatrix:\n  topic:min.insync.replicas: [1, 2]\n";
+        assert_eq!(parse_err(ok), "");
+        let e = parse_err("name: t\ncluster: {reuse: true}\n");
+        assert!(
+            e.starts_with("e.yaml:2: cluster: the cluster needs `compose:`"),
+            "{e}"
+        );
+        let e = parse_err("name: t\ncluster:\n  compose: c.yml\n  attach: {project: shop}\n");
+        assert!(
+            e.starts_with("e.yaml:4: cluster.attach: `compose` and `attach` exclude each other"),
+            "{e}"
+        );
+        let e = parse_err(
+            "name: t\ncluster:\n  attach: {project: shop}\n  broker-environment: {KAFKA_X: '1'}\n",
+        );
+        assert!(
+            e.starts_with("e.yaml:4: cluster.broker-environment: `broker-environment` configures containers this tool creates"),
+            "{e}"
+        );
+        let e = parse_err(
+            "name: t\ncluster:\n  attach: {project: shop}\nmatrix:\n  broker:replica.lag.time.max.ms: [5000]\n",
+        );
+        assert!(
+            e.contains("matrix.broker:replica.lag.time.max.ms: the axis")
+                && e.contains("hint: topic: and workload: axes work on an attached project"),
+            "{e}"
+        );
+        let e = parse_err("name: t\ncluster:\n  attach: {project: ' '}\n");
+        assert!(
+            e.contains("cluster.attach.project: the compose project name is empty"),
+            "{e}"
+        );
+        let e = parse_err("name: t\ncluster:\n  attach: {projekt: shop}\n");
+        assert!(e.contains("unknown field `projekt`"), "{e}");
     }
 
     #[test]

@@ -48,7 +48,7 @@ pub fn render_run_body_live(r: &RunResult, timeline_svg: Option<&str>, running: 
         escape(&title_of(r)),
         r.cluster.mode_name(),
         escape(&r.cluster.kafka_version),
-        if r.cluster.reused { ", reused cluster" } else { "" },
+        escape(&r.cluster.origin_suffix()),
         r.duration_ms
             .map(|d| format!(" · {}", duration_ms(d)))
             .unwrap_or_default(),

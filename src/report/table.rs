@@ -26,11 +26,7 @@ pub fn render_table(r: &RunResult) -> String {
         if r.partial { " (partial)" } else { "" },
         r.cluster.mode_name(),
         r.cluster.kafka_version,
-        if r.cluster.reused {
-            ", reused cluster"
-        } else {
-            ""
-        },
+        r.cluster.origin_suffix(),
         duration_ms(r.error_bar_ms)
     ));
     for (topic, settings) in &r.cluster.topic_settings {

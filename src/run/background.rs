@@ -13,13 +13,24 @@ use tokio::sync::watch;
 /// /brokers/ids/N. That is Kafka's behaviour, recorded as a note; the heal still has to hold.
 pub(super) async fn supervise(
     docker: bollard::Docker,
-    cluster: String,
+    scope: crate::docker::labels::Scope,
     down_on_purpose: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
     sink: EventSink,
 ) {
     let mut ticker = tokio::time::interval(Duration::from_secs(1));
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut last_start: std::collections::HashMap<String, Instant> = Default::default();
+    // What was down before the run (an attached project's one-off or stopped container) is
+    // not ours to start.
+    let down_before: Vec<String> = match crate::docker::inventory::view(&docker, &scope).await {
+        Ok(view) => view
+            .services
+            .iter()
+            .filter(|s| s.state != "running" && s.state != "paused")
+            .map(|s| s.name.clone())
+            .collect(),
+        Err(_) => Vec::new(),
+    };
     loop {
         ticker.tick().await;
         // Read what is held down before looking at the containers: a heal that lands in
@@ -28,11 +39,14 @@ pub(super) async fn supervise(
             .lock()
             .map(|d| d.clone())
             .unwrap_or_default();
-        let Ok(view) = crate::docker::cluster::attach(&docker, Some(&cluster)).await else {
+        let Ok(view) = crate::docker::inventory::view(&docker, &scope).await else {
             continue;
         };
         for s in &view.services {
-            if !(s.state == "exited" || s.state == "dead") || down.contains(&s.name) {
+            if !(s.state == "exited" || s.state == "dead")
+                || down.contains(&s.name)
+                || down_before.contains(&s.name)
+            {
                 continue;
             }
             if last_start

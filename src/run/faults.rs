@@ -30,6 +30,17 @@ pub enum HealTarget<'a> {
     Step(&'a str),
 }
 
+impl<'a> HealTarget<'a> {
+    /// A `heal:` step's value: `all`, or the name of an earlier fault step.
+    pub fn of_step(value: &'a str) -> HealTarget<'a> {
+        if value == "all" {
+            HealTarget::All
+        } else {
+            HealTarget::Step(value)
+        }
+    }
+}
+
 pub struct Faults<'a, P: FaultPlatform> {
     pub platform: P,
     pub cluster: &'a Cluster,
@@ -108,7 +119,15 @@ pub fn resolve(
                 .copied()
                 .filter(|r| Some(*r) != state.leader)
                 .collect();
-            followers.sort_by_key(|r| (Some(*r) == view.controller, *r));
+            // A follower in sync and alive first (not one a fault holds down, which is still
+            // listed among the replicas), never the controller when another follower exists.
+            followers.sort_by_key(|r| {
+                (
+                    !state.isr.contains(r) || !view.brokers.contains(r),
+                    Some(*r) == view.controller,
+                    *r,
+                )
+            });
             match followers.first() {
                 Some(id) => vec![broker_name(*id)?],
                 None => vec![],
@@ -589,6 +608,7 @@ mod tests {
         };
         Cluster {
             name: "seed".into(),
+            origin: crate::platform::Origin::Started,
             network: "seed".into(),
             mode: crate::events::ClusterMode::Zookeeper,
             config_hash: String::new(),
@@ -707,6 +727,22 @@ mod tests {
             ["kafka-1"]
         );
         assert_eq!(resolve_one(Target::AllButOne).unwrap().len(), 2);
+        // After a kill of kafka-1 the metadata still lists it among the replicas: the one
+        // follower is one in sync, even the controller.
+        let mut after_kill = view();
+        after_kill.brokers = vec![2, 3];
+        after_kill.partitions[0].isr = vec![2, 3];
+        assert_eq!(
+            resolve(
+                &Target::FollowerOf(orders0()),
+                &after_kill,
+                &cluster(),
+                &HashMap::new(),
+                &mut StdRng::seed_from_u64(1),
+            )
+            .unwrap(),
+            ["kafka-3"]
+        );
         let missing = PartitionRef {
             topic: "orders".into(),
             partition: 9,
@@ -740,8 +776,11 @@ mod tests {
         f.inject("c", &cut, &view()).await.unwrap();
         assert_eq!(*f.down_on_purpose.lock().unwrap(), ["kafka-2"]);
 
-        f.heal(HealTarget::Step("p")).await.unwrap();
-        f.heal(HealTarget::All).await.unwrap();
+        f.heal(HealTarget::of_step("p")).await.unwrap();
+        // `heal: all` (validation accepts it as every fault) is every fault, not a step
+        // named "all".
+        f.heal(HealTarget::of_step("all")).await.unwrap();
+        assert!(f.active.is_empty(), "heal: all leaves nothing active");
         assert_eq!(
             *fake.calls.lock().unwrap(),
             [

@@ -27,6 +27,7 @@ pub use prepare::{prepare, prepare_all, ComposeOverrides, Prepared, PreparedVari
 pub use progress::{Reporter, RunnerEvent};
 pub use reports::{analyze_and_write, result_of, unwritten_error};
 
+use crate::docker::labels::Scope;
 use crate::docker::{self, cluster};
 use crate::error::{exit, Error};
 use crate::events::{EventKind, RunOutcome};
@@ -89,7 +90,7 @@ pub async fn run_cli(args: RunArgs, reporter: &dyn Reporter) -> Result<i32, Erro
     }
     let (trigger, shutdown) = Shutdown::new();
     let (abort_tx, abort_rx) = oneshot::channel();
-    let current_cluster: Arc<Mutex<Option<String>>> = Arc::new(Mutex::new(None));
+    let current_cluster: Arc<Mutex<Option<Scope>>> = Arc::new(Mutex::new(None));
     let handler = spawn_signal_handler(trigger, current_cluster.clone(), docker.clone(), abort_tx);
     // The second signal ends the run at once (its faults were healed by the handler); the
     // caller exits 130.
@@ -133,16 +134,17 @@ async fn dry_run(plans: &[Prepared], fresh: bool, reporter: &dyn Reporter) -> Re
     let mut existing: HashMap<String, Option<Vec<bollard::models::ContainerSummary>>> =
         HashMap::new();
     for v in plans.iter().flat_map(|p| &p.variants) {
-        if existing.contains_key(&v.plan.cluster) {
+        let prepare::ClusterSource::Compose { plan, .. } = &v.cluster else {
+            continue;
+        };
+        if existing.contains_key(&plan.cluster) {
             continue;
         }
         let found = match &docker {
-            Some(d) => cluster::lifecycle::list(d, Some(&v.plan.cluster))
-                .await
-                .ok(),
+            Some(d) => cluster::lifecycle::list(d, Some(&plan.cluster)).await.ok(),
             None => None,
         };
-        existing.insert(v.plan.cluster.clone(), found);
+        existing.insert(plan.cluster.clone(), found);
     }
     let mut text = String::new();
     for (i, p) in plans.iter().enumerate() {
@@ -152,11 +154,14 @@ async fn dry_run(plans: &[Prepared], fresh: bool, reporter: &dyn Reporter) -> Re
         text.push_str(&prepare::render_dry_run(
             p,
             fresh,
-            &|v, reuse| match existing.get(&v.plan.cluster) {
-                Some(Some(containers)) => {
-                    prepare::ClusterState::Known(cluster::decide_start(&v.plan, containers, reuse))
-                }
-                _ => prepare::ClusterState::DockerUnreachable,
+            &|v, reuse| match &v.cluster {
+                prepare::ClusterSource::Attach { .. } => prepare::ClusterState::Attached,
+                prepare::ClusterSource::Compose { plan, .. } => match existing.get(&plan.cluster) {
+                    Some(Some(containers)) => {
+                        prepare::ClusterState::Known(cluster::decide_start(plan, containers, reuse))
+                    }
+                    _ => prepare::ClusterState::DockerUnreachable,
+                },
             },
         ));
     }
@@ -171,11 +176,13 @@ async fn run_all(
     args: &RunArgs,
     reporter: &dyn Reporter,
     shutdown: Shutdown,
-    current_cluster: &Mutex<Option<String>>,
+    current_cluster: &Mutex<Option<Scope>>,
 ) -> Result<i32, Error> {
     let say = |m: &str| reporter.report(RunnerEvent::Status(m));
     let mut results: Vec<RunResult> = Vec::new();
     let mut codes = Vec::new();
+    // Clusters this run started (or reused): removed at the end unless --keep. An attached
+    // project is never removed.
     let mut clusters_used: Vec<String> = Vec::new();
     'files: for prepared in plans {
         let exp = &prepared.experiment;
@@ -203,7 +210,7 @@ async fn run_all(
                     .lock()
                     .unwrap_or_else(|e| e.into_inner())
                     .clone();
-                if let Some(name) = current {
+                if let Some(Scope::Cluster(name)) = current {
                     if !clusters_used.contains(&name) {
                         clusters_used.push(name);
                     }
@@ -346,11 +353,14 @@ async fn run_variant(
     args: &RunArgs,
     reporter: &dyn Reporter,
     shutdown: Shutdown,
-    current_cluster: &Mutex<Option<String>>,
+    current_cluster: &Mutex<Option<Scope>>,
 ) -> Result<(RunResult, PathBuf, String), Error> {
     let say = &|m: &str| reporter.report(RunnerEvent::Status(m));
     let exp = &variant.experiment;
-    *current_cluster.lock().unwrap_or_else(|e| e.into_inner()) = Some(variant.plan.cluster.clone());
+    *current_cluster.lock().unwrap_or_else(|e| e.into_inner()) = Some(match &variant.cluster {
+        prepare::ClusterSource::Compose { plan, .. } => Scope::Cluster(plan.cluster.clone()),
+        prepare::ClusterSource::Attach { project } => Scope::Project(project.clone()),
+    });
     let cluster = ready_cluster(docker, file, variant, args, say, &shutdown).await?;
     let dir = reports::run_dir(&args.reports, &exp.name, &variant.name, repeat)?;
     let recorder = reports::Recorder::start(&dir)?;
@@ -371,7 +381,7 @@ async fn run_variant(
         recorder,
         dir,
         outcome,
-        Some((docker, &cluster.name)),
+        Some((docker, Scope::of(&cluster))),
         reporter,
     )
     .await?;
@@ -385,7 +395,7 @@ async fn close_run(
     recorder: reports::Recorder,
     dir: PathBuf,
     outcome: Result<(), Error>,
-    heal: Option<(&bollard::Docker, &str)>,
+    heal: Option<(&bollard::Docker, Scope)>,
     reporter: &dyn Reporter,
 ) -> Result<(RunResult, PathBuf), Error> {
     let sink = recorder.sink();
@@ -399,8 +409,8 @@ async fn close_run(
             message: e.to_string(),
         });
         // Belt and braces: whatever the fault registry did, nothing of ours stays faulted.
-        if let Some((docker, cluster)) = heal {
-            if let Err(heal) = docker::faults::heal_everything(docker, cluster).await {
+        if let Some((docker, scope)) = heal {
+            if let Err(heal) = docker::faults::heal_everything(docker, &scope).await {
                 sink.emit(EventKind::Error {
                     message: format!("heal everything: {heal}"),
                 });
@@ -447,20 +457,30 @@ async fn ready_cluster(
     let exp = &variant.experiment;
     // Service images and, for network faults, the sidecar's: built when they are ours.
     docker::images::ensure_for(docker, &variant.images, say).await?;
-    let options = cluster::UpOptions {
-        reuse: exp.cluster.reuse && !args.fresh,
-        ready_timeout: exp.cluster.ready_timeout,
-        progress: say,
+    let cluster = match &variant.cluster {
+        prepare::ClusterSource::Compose { plan, .. } => {
+            let options = cluster::UpOptions {
+                reuse: exp.cluster.reuse && !args.fresh,
+                ready_timeout: exp.cluster.ready_timeout,
+                progress: say,
+            };
+            let cluster = shutdown
+                .guard(cluster::up(docker, plan, &options))
+                .await??;
+            say(&format!(
+                "cluster {} ready in {:.1} s{}",
+                cluster.name,
+                cluster.ready_after.as_secs_f64(),
+                if cluster.reused { " (reused)" } else { "" }
+            ));
+            cluster
+        }
+        prepare::ClusterSource::Attach { project } => {
+            shutdown
+                .guard(attached_cluster(docker, file, variant, project, say))
+                .await??
+        }
     };
-    let cluster = shutdown
-        .guard(cluster::up(docker, &variant.plan, &options))
-        .await??;
-    say(&format!(
-        "cluster {} ready in {:.1} s{}",
-        cluster.name,
-        cluster.ready_after.as_secs_f64(),
-        if cluster.reused { " (reused)" } else { "" }
-    ));
     let needs_netem = exp.steps.iter().any(|s| {
         s.fault
             .as_ref()
@@ -495,6 +515,49 @@ async fn ready_cluster(
     Ok(cluster)
 }
 
+/// A compose project someone else started, found by its label, the experiment checked
+/// against its services, and ready (every service answers).
+async fn attached_cluster(
+    docker: &bollard::Docker,
+    file: &Path,
+    variant: &PreparedVariant,
+    project: &str,
+    say: &(dyn Fn(&str) + Sync),
+) -> Result<cluster::Cluster, Error> {
+    let exp = &variant.experiment;
+    let started = std::time::Instant::now();
+    say(&format!("attaching to compose project {project}"));
+    let (mut cluster, compose) = docker::inventory::attach_project(docker, project).await?;
+    let wrong = crate::experiment::validate_against_compose_all(exp, file, &compose);
+    all_errors(wrong.into_iter().map(Error::from).collect())?;
+    if cluster.brokers().is_empty() {
+        return Err(Error::Invalid(format!(
+            "compose project {project}: no broker among its services ({})\n  hint: a broker is a \
+             container with KAFKA_BROKER_ID or KAFKA_NODE_ID in its environment",
+            cluster
+                .services
+                .iter()
+                .map(|s| s.name.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        )));
+    }
+    cluster::ready::wait(docker, &cluster, exp.cluster.ready_timeout).await?;
+    cluster.ready_after = started.elapsed();
+    say(&format!(
+        "compose project {project} attached: {} service(s), brokers {}, ready in {:.1} s",
+        cluster.services.len(),
+        cluster
+            .brokers()
+            .iter()
+            .map(|(s, id)| format!("{id} ({})", s.name))
+            .collect::<Vec<_>>()
+            .join(", "),
+        cluster.ready_after.as_secs_f64()
+    ));
+    Ok(cluster)
+}
+
 /// The run's first event: what ran where, with the settings in force and the expectations.
 async fn record_start(
     docker: &bollard::Docker,
@@ -512,6 +575,14 @@ async fn record_start(
         reports::settings_in_force(cluster).await,
         seed,
     ));
+    if let crate::platform::Origin::Attached { project } = &cluster.origin {
+        sink.emit(EventKind::Note {
+            message: format!(
+                "attached to compose project {project}, started without chaos: its containers \
+                 were faulted and healed, never created or removed"
+            ),
+        });
+    }
     if let Some(why) = &cluster.replaced_unready {
         sink.emit(EventKind::Note {
             message: why.clone(),
@@ -544,6 +615,10 @@ fn run_started(
         settings,
         seed,
         reused_cluster: cluster.reused,
+        attached_project: match &cluster.origin {
+            crate::platform::Origin::Attached { project } => Some(project.clone()),
+            _ => None,
+        },
         expect: exp.expect.clone(),
     }
 }
@@ -572,7 +647,7 @@ async fn execute_catching_panics(
 /// kind): heal the network and unpause right now, then tell the run to end (exit 130).
 fn spawn_signal_handler(
     trigger: ShutdownTrigger,
-    current: Arc<Mutex<Option<String>>>,
+    current: Arc<Mutex<Option<Scope>>>,
     docker: bollard::Docker,
     abort: oneshot::Sender<Result<(), docker::DockerError>>,
 ) -> tokio::task::JoinHandle<()> {
@@ -582,9 +657,9 @@ fn spawn_signal_handler(
         if second.is_none() {
             return;
         }
-        let name = current.lock().unwrap_or_else(|e| e.into_inner()).clone();
-        let healed = match name {
-            Some(name) => docker::faults::heal_everything(&docker, &name)
+        let scope = current.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        let healed = match scope {
+            Some(scope) => docker::faults::heal_everything(&docker, &scope)
                 .await
                 .map(|_| ()),
             None => Ok(()),

@@ -69,6 +69,7 @@ pub fn experiment_for(args: &ObserveArgs, brokers: usize) -> Result<Experiment, 
 fn external_cluster(brokers: &[(i32, String)], kraft: bool) -> Cluster {
     Cluster {
         name: "external".into(),
+        origin: crate::platform::Origin::External,
         network: String::new(),
         mode: if kraft {
             ClusterMode::Kraft

@@ -30,10 +30,29 @@ pub struct PreparedVariant {
     /// e.g. "unclean.leader.election.enable=true"; empty without a matrix.
     pub name: String,
     pub experiment: Experiment,
-    pub project: ComposeProject,
-    pub plan: Plan,
+    pub cluster: ClusterSource,
     /// Service images, and the network sidecar's when a fault needs it.
     pub images: Vec<String>,
+}
+
+/// Where a variant's cluster comes from.
+#[derive(Debug, Clone)]
+pub enum ClusterSource {
+    /// Started (or reused) by this tool from a compose file.
+    Compose { project: ComposeProject, plan: Plan },
+    /// A compose project someone else started; found, and the experiment checked against
+    /// it, when the run starts.
+    Attach { project: String },
+}
+
+impl PreparedVariant {
+    /// The cluster's name: the plan's, or the attached project's.
+    pub fn cluster_name(&self) -> &str {
+        match &self.cluster {
+            ClusterSource::Compose { plan, .. } => &plan.cluster,
+            ClusterSource::Attach { project } => project,
+        }
+    }
 }
 
 /// One experiment file, validated.
@@ -79,7 +98,22 @@ pub fn prepare(file: &Path, overrides: &ComposeOverrides) -> Result<Prepared, Ve
     let mut composes: Vec<(PathBuf, Option<ComposeProject>)> = Vec::new();
     let mut variants = Vec::new();
     for variant in experiment::matrix::expand(&exp) {
-        let path = experiment::compose_path(&variant.experiment, file);
+        let Some(path) = experiment::compose_path(&variant.experiment, file) else {
+            let Some(attach) = variant.experiment.cluster.attach.clone() else {
+                continue; // validation said why
+            };
+            // Only the sidecar image, when network faults need it: the project's are there.
+            let images = images::needed([], variant.experiment.needs_network_sidecar());
+            variants.push(PreparedVariant {
+                name: variant.name,
+                experiment: variant.experiment,
+                cluster: ClusterSource::Attach {
+                    project: attach.project,
+                },
+                images,
+            });
+            continue;
+        };
         let project = match composes.iter().find(|(p, _)| *p == path) {
             Some((_, project)) => project.clone(),
             None => {
@@ -126,8 +160,7 @@ pub fn prepare(file: &Path, overrides: &ComposeOverrides) -> Result<Prepared, Ve
         variants.push(PreparedVariant {
             name: variant.name,
             experiment: variant.experiment,
-            project,
-            plan,
+            cluster: ClusterSource::Compose { project, plan },
             images,
         });
     }
@@ -173,6 +206,8 @@ pub enum ClusterState {
     Known(crate::docker::cluster::StartDecision),
     /// Docker could not be asked.
     DockerUnreachable,
+    /// A project someone else started: attached to, never started.
+    Attached,
 }
 
 /// The plan `chaos run --dry-run` prints: compose file and cluster, whether it would be
@@ -209,14 +244,28 @@ pub fn render_dry_run(
             format!("variant [{}]", v.name)
         };
         let _ = writeln!(out, "{label}:");
-        let _ = writeln!(
-            out,
-            "  compose file: {}    cluster: {} ({} mode)",
-            v.project.file.display(),
-            v.plan.cluster,
-            v.plan.mode()
-        );
+        let plan = match &v.cluster {
+            ClusterSource::Compose { project, plan } => {
+                let _ = writeln!(
+                    out,
+                    "  compose file: {}    cluster: {} ({} mode)",
+                    project.file.display(),
+                    plan.cluster,
+                    plan.mode()
+                );
+                Some(plan)
+            }
+            ClusterSource::Attach { project } => {
+                let _ = writeln!(
+                    out,
+                    "  compose project: {project} (started without chaos; its services and \
+                     brokers are found when the run starts)"
+                );
+                None
+            }
+        };
         let cluster_line = match state(v, reuse) {
+            ClusterState::Attached => "attach (nothing started or removed)".to_string(),
             ClusterState::Known(d) => d.to_string(),
             ClusterState::DockerUnreachable => {
                 if reuse {
@@ -245,9 +294,9 @@ pub fn render_dry_run(
                 crate::report::key_values(env, "  ")
             );
         }
-        let brokers: Vec<String> = v
-            .plan
-            .brokers()
+        let brokers: Vec<String> = plan
+            .into_iter()
+            .flat_map(|plan| plan.brokers())
             .map(|(s, id)| {
                 let mut env: Vec<String> = s
                     .service
@@ -381,7 +430,10 @@ mod tests {
         )
         .expect("valid");
         assert_eq!(p.variants.len(), 1);
-        assert_eq!(p.variants[0].plan.brokers().count(), 3);
+        let ClusterSource::Compose { plan, .. } = &p.variants[0].cluster else {
+            panic!("a compose cluster")
+        };
+        assert_eq!(plan.brokers().count(), 3);
     }
 
     #[test]
@@ -424,7 +476,7 @@ mod tests {
         };
         let p = prepare(&exp, &overrides).expect("valid");
         for v in &p.variants {
-            assert_eq!(v.plan.cluster, "mine");
+            assert_eq!(v.cluster_name(), "mine");
             assert!(
                 v.images
                     .contains(&"confluentinc/cp-kafka:7.9.1".to_string()),

@@ -88,7 +88,11 @@ impl<'a> RunSession<'a> {
 
         let docker_events = match ctx.docker {
             Some(docker) => {
-                let events_rx = crate::docker::events::subscribe(docker, &ctx.cluster.name).await;
+                let events_rx = crate::docker::events::subscribe(
+                    docker,
+                    &crate::docker::labels::Scope::of(ctx.cluster),
+                )
+                .await;
                 Some(DockerEventLog::start(events_rx, ctx.sink.clone()))
             }
             None => None,
@@ -146,7 +150,7 @@ impl<'a> RunSession<'a> {
         if let Some(docker) = ctx.docker {
             background.push(tokio::spawn(background::supervise(
                 docker.clone(),
-                ctx.cluster.name.clone(),
+                crate::docker::labels::Scope::of(ctx.cluster),
                 faults.down_on_purpose.clone(),
                 ctx.sink.clone(),
             )));

@@ -139,7 +139,7 @@ impl<P: FaultPlatform> StepRunner<'_, '_, '_, P> {
                 .await?;
         } else if let Some(target) = &step.heal {
             self.say(&format!("{label}: heal {target}"));
-            self.faults.heal(HealTarget::Step(target)).await?;
+            self.faults.heal(HealTarget::of_step(target)).await?;
         } else if let Some(d) = step.wait {
             self.say(&format!("{label}: wait {}", humantime::format_duration(d)));
             tokio::time::sleep(d).await;

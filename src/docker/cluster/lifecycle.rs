@@ -86,7 +86,11 @@ pub async fn up(
             "reusing running cluster {} (same configuration)",
             plan.cluster
         ));
-        crate::docker::faults::heal_everything(docker, &plan.cluster).await?;
+        crate::docker::faults::heal_everything(
+            docker,
+            &labels::Scope::Cluster(plan.cluster.clone()),
+        )
+        .await?;
         let cluster = attach(docker, Some(&plan.cluster)).await?;
         // A healthy reused cluster is ready at once; one that an earlier run left broken
         // (e.g. a broker that never registered again) is replaced instead of failing the run.

@@ -3,7 +3,8 @@
 //! that a running cluster is reused only when it was started from the same one. Pure.
 
 use crate::compose::{ComposeProject, Service};
-pub use crate::docker::inventory::{mode_of, Role};
+use crate::docker::inventory::host_bootstrap;
+pub use crate::docker::inventory::{mode_of, role_of, Role};
 use crate::events::ClusterMode;
 use indexmap::IndexMap;
 use sha2::{Digest, Sha256};
@@ -108,46 +109,6 @@ impl Plan {
     pub fn mode(&self) -> ClusterMode {
         mode_of(self.services.iter().map(|s| &s.role))
     }
-}
-
-/// ZooKeeper when it has a client port; a broker when it has a broker/node id.
-pub fn role_of(service: &Service) -> Role {
-    let env = &service.environment;
-    if let Some(port) = env
-        .get("ZOOKEEPER_CLIENT_PORT")
-        .and_then(|p| p.parse().ok())
-    {
-        return Role::ZooKeeper { client_port: port };
-    }
-    let id = env
-        .get("KAFKA_BROKER_ID")
-        .or_else(|| env.get("KAFKA_NODE_ID"))
-        .and_then(|id| id.parse().ok());
-    match id {
-        Some(id) => Role::Broker {
-            id,
-            kraft: env.contains_key("KAFKA_PROCESS_ROLES"),
-        },
-        None => Role::Other,
-    }
-}
-
-/// The first advertised listener on localhost/127.0.0.1 whose port is published.
-fn host_bootstrap(service: &Service) -> Option<String> {
-    let advertised = service.environment.get("KAFKA_ADVERTISED_LISTENERS")?;
-    advertised.split(',').find_map(|listener| {
-        let (_, address) = listener.trim().split_once("://")?;
-        let (host, port) = address.rsplit_once(':')?;
-        let port: u16 = port.parse().ok()?;
-        if host != "localhost" && host != "127.0.0.1" {
-            return None;
-        }
-        service
-            .ports
-            .iter()
-            .find(|p| p.container_port == port)
-            .map(|p| format!("127.0.0.1:{}", p.host_port))
-    })
 }
 
 #[cfg(test)]
