@@ -14,7 +14,10 @@ pub struct Baseline {
 /// whatever stale metadata still says. One rule for the wait-for conditions and the
 /// fresh-client probes (the analysis applies it to the recorded history).
 #[derive(Debug, Clone, Default)]
-pub struct DeadLeaderships(std::collections::HashMap<(String, i32), (Option<BrokerId>, i32)>);
+pub struct DeadLeaderships(
+    // topic → partition → (leader, epoch): looked up by `&str`, no key built per check.
+    std::collections::HashMap<String, std::collections::HashMap<i32, (Option<BrokerId>, i32)>>,
+);
 
 impl DeadLeaderships {
     /// Notes every partition that `view` shows led by a broker in `held` (killed or stopped).
@@ -22,7 +25,9 @@ impl DeadLeaderships {
         for p in &view.partitions {
             if p.leader.is_some_and(|l| held.contains(&l)) {
                 self.0
-                    .insert((p.topic.clone(), p.partition), (p.leader, p.leader_epoch));
+                    .entry(p.topic.clone())
+                    .or_default()
+                    .insert(p.partition, (p.leader, p.leader_epoch));
             }
         }
     }
@@ -31,7 +36,8 @@ impl DeadLeaderships {
     /// that died.
     pub fn usable(&self, p: &crate::events::PartitionState, held: &[BrokerId]) -> bool {
         p.leader.is_some_and(|l| !held.contains(&l))
-            && self.0.get(&(p.topic.clone(), p.partition)) != Some(&(p.leader, p.leader_epoch))
+            && self.0.get(p.topic.as_str()).and_then(|t| t.get(&p.partition))
+                != Some(&(p.leader, p.leader_epoch))
     }
 
     /// The view with every leader that cannot serve shown as none.
