@@ -250,6 +250,55 @@ pub fn transaction_lines(t: &crate::events::TransactionSummary) -> Vec<String> {
             v.txn, v.visible, v.size, v.offsets
         ));
     }
+    if let Some(l) = &t.live {
+        lines.push(format!(
+            "live read_committed reader: {} msgs · committed seen whole {} · ATOMICITY VIOLATIONS {} · aborted visible {} · committed never seen {} · duplicates {} · reordered {} · commit → visible p50 {}, max {}{}",
+            count(l.read),
+            count(l.committed_seen),
+            count(l.atomicity_violations),
+            count(l.aborted_visible),
+            count(l.committed_missing),
+            count(l.duplicates),
+            count(l.reordered),
+            l.visible_after_commit_p50_ms.map_or_else(|| "—".into(), duration_ms),
+            l.visible_after_commit_max_ms.map_or_else(|| "—".into(), duration_ms),
+            if l.complete { "" } else { " · did not reach the end: INCOMPLETE" },
+        ));
+        for v in l.violation_sample.iter().take(5) {
+            lines.push(format!(
+                "seen partly live, never completed: transaction {}: {} of {} messages at (partition, offset) {:?}",
+                v.txn, v.visible, v.size, v.offsets
+            ));
+        }
+    }
+    if let Some(r) = &t.read_process_write {
+        lines.push(format!(
+            "read-process-write {} → {} (group {}): {} inputs, {} consumed (committed offsets {:?}): processed once {} · PROCESSED TWICE {} · MISSING {} · output beyond committed offset {} · not yet consumed {} · rewinds {}{}",
+            r.input_topic,
+            r.output_topic,
+            r.group_id,
+            count(r.inputs),
+            count(r.consumed),
+            r.committed_offsets,
+            count(r.processed_once),
+            count(r.processed_twice),
+            count(r.missing),
+            count(r.beyond_committed),
+            count(r.unprocessed_tail),
+            count(r.rewinds),
+            if r.complete { "" } else { " · INCOMPLETE" },
+        ));
+        for o in r.offenders.iter().take(5) {
+            lines.push(format!(
+                "{}: input {}/{} → outputs (partition, offset) {:?} in transactions {:?}",
+                o.anomaly.as_str(),
+                o.input_partition,
+                o.input_offset,
+                o.outputs,
+                o.txns
+            ));
+        }
+    }
     lines
 }
 
