@@ -192,7 +192,7 @@ pub fn check_read_process_write(
         committed_offsets: committed_offsets.to_vec(),
         ..Default::default()
     };
-    let mut offend = |out: &mut ReadProcessWriteSummary,
+    let offend = |out: &mut ReadProcessWriteSummary,
                       anomaly: ProcessingAnomaly,
                       input: (i32, i64),
                       reads: &[&TxnRead]| {

@@ -174,7 +174,6 @@ pub fn run(o: &TxnOptions, input: &Input<'_>, sink: &EventSink, stop: &AtomicBoo
         }
         if batch.is_empty() {
             if stop.load(Ordering::SeqCst) && drained(&c, input, &next) {
-                source = Some(c);
                 producer = Some(p);
                 break;
             }

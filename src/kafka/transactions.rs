@@ -512,7 +512,7 @@ fn live(
     stop: &AtomicBool,
 ) -> LiveRecord {
     let mut record = LiveRecord::default();
-    let mut receive = |m: &rdkafka::message::BorrowedMessage<'_>, reads: &mut Vec<TxnRead>| {
+    let receive = |m: &rdkafka::message::BorrowedMessage<'_>, reads: &mut Vec<TxnRead>| {
         if let Some((id, txn, input)) = m.payload().and_then(|b| decode_txn(b, o.producer_id)) {
             reads.push(TxnRead {
                 partition: m.partition(),
