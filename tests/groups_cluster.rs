@@ -125,6 +125,18 @@ fn every_committed_transaction_is_whole_under_a_leader_kill_and_aborted_ones_sta
         f64_at(&r, "/transactions/committed") * 10.0,
         "{t:#}"
     );
+    // The live read_committed reader, through the kill: nothing aborted, nothing half.
+    let live = &t["live"];
+    assert_eq!(live["complete"], true, "{live:#}");
+    assert!(f64_at(&r, "/transactions/live/read") > 0.0, "{live:#}");
+    assert_eq!(live["atomicity_violations"], 0, "{live:#}");
+    assert_eq!(live["aborted_visible"], 0, "{live:#}");
+    assert_eq!(live["duplicates"], 0, "{live:#}");
+    assert_eq!(
+        f64_at(&r, "/transactions/live/committed_seen"),
+        f64_at(&r, "/transactions/committed"),
+        "{live:#}"
+    );
 }
 
 #[test]

@@ -7,7 +7,7 @@
 
 use super::payload::Identity;
 use super::transactions::{
-    create, encode_txn, end_transaction, fatal, fence_if_needed, note, TxProducer, TxnOptions,
+    create, dispose, encode_txn, end_transaction, fatal, fence_if_needed, note, TxProducer, TxnOptions,
     TxnRecord,
 };
 use crate::analysis::transactions::{Txn, TxnOutcome};
@@ -174,6 +174,7 @@ pub fn run(o: &TxnOptions, input: &Input<'_>, sink: &EventSink, stop: &AtomicBoo
         }
         if batch.is_empty() {
             if stop.load(Ordering::SeqCst) && drained(&c, input, &next) {
+                source = Some(c);
                 producer = Some(p);
                 break;
             }
@@ -265,13 +266,19 @@ pub fn run(o: &TxnOptions, input: &Input<'_>, sink: &EventSink, stop: &AtomicBoo
                 // Committed or not, nobody knows: a new producer settles it, then the group's
                 // committed offsets say where to go on.
                 record.rewinds += 1;
-                drop(c);
-                drop(p);
+                dispose(c);
+                dispose(p);
                 next.iter_mut().for_each(|n| *n = None);
             }
         }
     }
     fence_if_needed(o, producer.is_none(), &mut record.errors);
+    if let Some(c) = source {
+        dispose(c);
+    }
+    if let Some(p) = producer {
+        dispose(p);
+    }
     record
 }
 

@@ -203,6 +203,16 @@ pub(super) fn fatal(e: &RdError) -> bool {
     matches!(e, RdError::Transaction(t) if t.is_fatal())
 }
 
+/// Destroys a librdkafka client on a thread of its own: a consumer that lived through a
+/// broker going down and coming back can wait forever in `rd_kafka_destroy` for its broker
+/// threads (librdkafka issue #4674, seen here with 2.12.1 after a leader kill), and the run
+/// must not wait with it.
+pub(super) fn dispose<T: Send + 'static>(client: T) {
+    let _ = std::thread::Builder::new()
+        .name("chaos-rdkafka-destroy".into())
+        .spawn(move || drop(client));
+}
+
 /// Keeps the first 20 distinct errors.
 pub(super) fn note(errors: &mut Vec<String>, e: String) {
     if errors.len() < 20 && !errors.contains(&e) {
@@ -534,7 +544,7 @@ fn live(
     // On to the end with a fresh consumer: the old one reported the end of a partition only
     // once, maybe long before the last transactions.
     let positions = consumer.position().ok();
-    drop(consumer);
+    dispose(consumer);
     let start: Vec<Offset> = (0..o.partitions)
         .map(|p| {
             positions
@@ -566,6 +576,7 @@ fn live(
         }
     }
     record.complete = at_end.iter().all(|e| *e);
+    dispose(consumer);
     record
 }
 
