@@ -709,10 +709,10 @@ pub struct TransactionSummary {
     pub topic: String,
     /// What a read_committed consumer saw while the run went on (faults included).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub live: Option<LiveTransactionView>,
+    pub live: Option<Box<LiveTransactionView>>,
     /// Read-process-write: each input processed exactly once in the committed output.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub read_process_write: Option<ReadProcessWriteSummary>,
+    pub read_process_write: Option<Box<ReadProcessWriteSummary>>,
 }
 
 /// The live read_committed reader's view: it consumed the transactional topic while the

@@ -193,9 +193,9 @@ pub fn check_read_process_write(
         ..Default::default()
     };
     let offend = |out: &mut ReadProcessWriteSummary,
-                      anomaly: ProcessingAnomaly,
-                      input: (i32, i64),
-                      reads: &[&TxnRead]| {
+                  anomaly: ProcessingAnomaly,
+                  input: (i32, i64),
+                  reads: &[&TxnRead]| {
         if out.offenders.len() < SAMPLE {
             let txns = if anomaly == ProcessingAnomaly::Missing {
                 let mut t: Vec<u64> = uncommitted_output

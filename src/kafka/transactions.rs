@@ -236,8 +236,17 @@ pub(super) fn encode_txn(identity: &Identity, txn: u64, input: Option<(i32, i64)
     buf
 }
 
-/// (identity, transaction id, input) of one of `producer_id`'s transactional messages.
-fn decode_txn(buf: &[u8], producer_id: u64) -> Option<(Identity, u64, Option<(i32, i64)>)> {
+/// One of our transactional messages, decoded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct TxnMessage {
+    identity: Identity,
+    txn: u64,
+    /// Read-process-write: the input's (partition, offset).
+    input: Option<(i32, i64)>,
+}
+
+/// One of `producer_id`'s transactional messages, if `buf` is one.
+fn decode_txn(buf: &[u8], producer_id: u64) -> Option<TxnMessage> {
     let id = payload::decode(buf)?;
     if id.producer_id != producer_id {
         return None;
@@ -255,7 +264,11 @@ fn decode_txn(buf: &[u8], producer_id: u64) -> Option<(Identity, u64, Option<(i3
             let (p, o) = t.split_once(' ')?;
             Some((p.parse().ok()?, o.parse().ok()?))
         });
-    Some((id, txn, input))
+    Some(TxnMessage {
+        identity: id,
+        txn,
+        input,
+    })
 }
 
 /// A transaction left open holds every read_committed reader at its first offset (the last
@@ -409,14 +422,13 @@ pub fn reread(
     while !at_end.iter().all(|e| *e) && Instant::now() < deadline {
         match consumer.poll(Duration::from_millis(500)) {
             Some(Ok(m)) => {
-                if let Some((id, txn, input)) = m.payload().and_then(|b| decode_txn(b, producer_id))
-                {
+                if let Some(t) = m.payload().and_then(|b| decode_txn(b, producer_id)) {
                     out.push(TxnRead {
                         partition: m.partition(),
-                        seq: id.seq,
+                        seq: t.identity.seq,
                         offset: m.offset(),
-                        txn,
-                        input,
+                        txn: t.txn,
+                        input: t.input,
                         at_us: 0,
                     });
                 }
@@ -523,13 +535,13 @@ fn live(
 ) -> LiveRecord {
     let mut record = LiveRecord::default();
     let receive = |m: &rdkafka::message::BorrowedMessage<'_>, reads: &mut Vec<TxnRead>| {
-        if let Some((id, txn, input)) = m.payload().and_then(|b| decode_txn(b, o.producer_id)) {
+        if let Some(t) = m.payload().and_then(|b| decode_txn(b, o.producer_id)) {
             reads.push(TxnRead {
                 partition: m.partition(),
-                seq: id.seq,
+                seq: t.identity.seq,
                 offset: m.offset(),
-                txn,
-                input,
+                txn: t.txn,
+                input: t.input,
                 at_us: sink.clock().now_us(),
             });
         }
@@ -669,10 +681,17 @@ mod tests {
         };
         let plain = encode_txn(&id, 12, None);
         assert_eq!(plain.len(), HEADER_LEN + 26, "the plain layout as before");
-        assert_eq!(decode_txn(&plain, 7), Some((id, 12, None)));
+        let decoded = |identity, txn, input| {
+            Some(TxnMessage {
+                identity,
+                txn,
+                input,
+            })
+        };
+        assert_eq!(decode_txn(&plain, 7), decoded(id, 12, None));
         assert_eq!(decode_txn(&plain, 8), None, "another producer's");
         let rpw = encode_txn(&id, 12, Some((1, 123_456)));
-        assert_eq!(decode_txn(&rpw, 7), Some((id, 12, Some((1, 123_456)))));
+        assert_eq!(decode_txn(&rpw, 7), decoded(id, 12, Some((1, 123_456))));
         assert!(rpw.is_ascii());
     }
 }

@@ -275,7 +275,7 @@ pub async fn finish_transactions(
         let live = workload.live.map(|l| {
             let seen = l.finish();
             errors.extend(seen.errors);
-            check::check_live(&record.txns, &seen.reads, seen.complete)
+            Box::new(check::check_live(&record.txns, &seen.reads, seen.complete))
         });
         let timeout = Duration::from_secs(60);
         let (committed, uncommitted, complete) = if reread {
@@ -325,7 +325,7 @@ pub async fn finish_transactions(
             r.group_id = group_id;
             r.rewinds = record.rewinds;
             r.complete = complete;
-            s.read_process_write = Some(r);
+            s.read_process_write = Some(Box::new(r));
         }
         s.transactional_id = transactional_id;
         s.topic = topic;
