@@ -371,6 +371,62 @@ pub fn workload_line(w: &crate::model::WorkloadResult) -> (String, String) {
 #[cfg(test)]
 mod tests {
     #[test]
+    fn the_transaction_lines_carry_the_live_view_and_name_read_process_write_offenders() {
+        use crate::events::{
+            LiveTransactionView, ProcessingAnomaly, ProcessingOffender, ReadProcessWriteSummary,
+            TransactionSummary,
+        };
+        let mut t = TransactionSummary {
+            transactional_id: "tx-1".into(),
+            complete: true,
+            ..Default::default()
+        };
+        assert_eq!(
+            super::transaction_lines(&t).len(),
+            1,
+            "no live reader, no loop"
+        );
+        t.live = Some(Box::new(LiveTransactionView {
+            read: 1_482,
+            aborted_visible: 2,
+            visible_after_commit_p50_ms: Some(33.4),
+            complete: true,
+            ..Default::default()
+        }));
+        t.read_process_write = Some(Box::new(ReadProcessWriteSummary {
+            input_topic: "orders".into(),
+            output_topic: "orders-out".into(),
+            processed_twice: 1,
+            complete: false,
+            offenders: vec![ProcessingOffender {
+                anomaly: ProcessingAnomaly::ProcessedTwice,
+                input_partition: 0,
+                input_offset: 10,
+                outputs: vec![(0, 10), (0, 20)],
+                txns: vec![1, 2],
+            }],
+            ..Default::default()
+        }));
+        let lines = super::transaction_lines(&t);
+        assert!(
+            lines[1].starts_with("live read_committed reader: 1,482 msgs")
+                && lines[1].contains("aborted visible 2")
+                && lines[1].contains("commit → visible p50 33 ms, max —"),
+            "{lines:?}"
+        );
+        assert!(
+            lines[2].contains("orders → orders-out")
+                && lines[2].contains("PROCESSED TWICE 1")
+                && lines[2].ends_with("INCOMPLETE"),
+            "{lines:?}"
+        );
+        assert_eq!(
+            lines[3],
+            "processed twice: input 0/10 → outputs (partition, offset) [(0, 10), (0, 20)] in transactions [1, 2]"
+        );
+    }
+
+    #[test]
     fn the_group_lines_name_the_causes_the_rebalances_and_a_group_that_never_rebalanced() {
         use crate::events::{CommitMode, DuplicateCause};
         let mut g = super::super::GroupResult {
