@@ -280,7 +280,8 @@ pub struct TransactionSpec {
     /// Abort every n-th transaction on purpose (0: never).
     #[serde(default = "default_abort_every")]
     pub abort_every: u32,
-    /// Between transactions (pacing).
+    /// Between transactions (pacing); read-process-write: how long a transaction waits for
+    /// its inputs (it takes what arrived, up to `size`).
     #[serde(default = "default_txn_pause", with = "humantime_serde")]
     pub pause: Duration,
     /// Consume the workload's topic (what the tracked producer writes) and write one message

@@ -2,8 +2,8 @@
 //! Up to `size` inputs per transaction, one output each (carrying the input's partition and
 //! offset), the consumed offsets committed inside the transaction with
 //! `send_offsets_to_transaction`. After an abort (on purpose or not) the loop goes back to its
-//! last committed offsets with a new input consumer; after an unknown outcome it starts again from the group's committed
-//! offsets with a new producer (which fences the old one).
+//! last committed offsets with a new input consumer; after an unknown outcome it starts again
+//! from the group's committed offsets with a new producer (which fences the old one).
 
 use super::payload::Identity;
 use super::transactions::{
