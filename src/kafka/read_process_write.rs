@@ -7,7 +7,7 @@
 
 use super::payload::Identity;
 use super::transactions::{
-    create, dispose, encode_txn, end_transaction, fatal, fence_if_needed, note, TxProducer,
+    create, dispose, encode_txn, end_transaction, fatal, fence_if_needed, note, Stop, TxProducer,
     TxnOptions, TxnRecord,
 };
 use crate::analysis::transactions::{Txn, TxnOutcome};
@@ -19,7 +19,6 @@ use rdkafka::message::Message;
 use rdkafka::producer::{BaseRecord, Producer};
 use rdkafka::types::RDKafkaErrorCode;
 use rdkafka::{Offset, TopicPartitionList};
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 const TIMEOUT: Duration = Duration::from_secs(30);
@@ -93,7 +92,7 @@ fn drained(consumer: &BaseConsumer, input: &Input<'_>, next: &[Option<i64>]) -> 
     })
 }
 
-pub fn run(o: &TxnOptions, input: &Input<'_>, sink: &EventSink, stop: &AtomicBool) -> TxnRecord {
+pub(super) fn run(o: &TxnOptions, input: &Input<'_>, sink: &EventSink, stop: &Stop) -> TxnRecord {
     let mut record = TxnRecord::default();
     let parts = input.partitions.max(1) as usize;
     let out_parts = o.partitions.max(1);
@@ -107,7 +106,10 @@ pub fn run(o: &TxnOptions, input: &Input<'_>, sink: &EventSink, stop: &AtomicBoo
     let mut drain_until: Option<Instant> = None;
     let window = o.pause.max(Duration::from_millis(10));
     loop {
-        if stop.load(Ordering::SeqCst) {
+        if stop.at_once() {
+            break;
+        }
+        if stop.is_set() {
             let until = *drain_until.get_or_insert_with(|| Instant::now() + DRAIN);
             if Instant::now() >= until {
                 note(
@@ -178,7 +180,7 @@ pub fn run(o: &TxnOptions, input: &Input<'_>, sink: &EventSink, stop: &AtomicBoo
             }
         }
         if batch.is_empty() {
-            if stop.load(Ordering::SeqCst) && drained(&c, input, &next) {
+            if stop.is_set() && drained(&c, input, &next) {
                 source = Some(c);
                 producer = Some(p);
                 break;

@@ -74,14 +74,37 @@ pub struct TxnOptions {
     pub source: TxnSource,
 }
 
+/// How a client thread is told to end: finish (read or process on to the end, bounded by
+/// [`DRAIN`]) or at once (an interrupted run, or dropped).
+#[derive(Debug, Default)]
+pub(super) struct Stop {
+    finish: AtomicBool,
+    now: AtomicBool,
+}
+
+impl Stop {
+    pub(super) fn is_set(&self) -> bool {
+        self.finish.load(Ordering::SeqCst) || self.now.load(Ordering::SeqCst)
+    }
+    pub(super) fn at_once(&self) -> bool {
+        self.now.load(Ordering::SeqCst)
+    }
+    fn set(&self, drain: bool) {
+        self.finish.store(true, Ordering::SeqCst);
+        if !drain {
+            self.now.store(true, Ordering::SeqCst);
+        }
+    }
+}
+
 pub struct TxnProducer {
-    stop: Arc<AtomicBool>,
+    stop: Arc<Stop>,
     thread: Option<std::thread::JoinHandle<TxnRecord>>,
 }
 
 impl TxnProducer {
     pub fn start(options: TxnOptions, sink: EventSink) -> Result<Self, KafkaError> {
-        let stop = Arc::new(AtomicBool::new(false));
+        let stop = Arc::new(Stop::default());
         let thread = {
             let stop = stop.clone();
             std::thread::Builder::new()
@@ -114,10 +137,10 @@ impl TxnProducer {
         })
     }
 
-    /// Stops after the transaction in progress (read-process-write: once every input is
-    /// processed, for at most 30 s); blocking.
-    pub fn finish(mut self) -> TxnRecord {
-        self.stop.store(true, Ordering::SeqCst);
+    /// Stops after the transaction in progress (read-process-write with `drain`: once every
+    /// input is processed, for at most 30 s); blocking.
+    pub fn finish(mut self, drain: bool) -> TxnRecord {
+        self.stop.set(drain);
         self.thread
             .take()
             .and_then(|t| t.join().ok())
@@ -127,7 +150,7 @@ impl TxnProducer {
 
 impl Drop for TxnProducer {
     fn drop(&mut self) {
-        self.stop.store(true, Ordering::SeqCst);
+        self.stop.set(false);
     }
 }
 
@@ -282,13 +305,13 @@ pub(super) fn fence_if_needed(o: &TxnOptions, needed: bool, errors: &mut Vec<Str
     }
 }
 
-fn run(o: &TxnOptions, sink: &EventSink, stop: &AtomicBool) -> TxnRecord {
+fn run(o: &TxnOptions, sink: &EventSink, stop: &Stop) -> TxnRecord {
     let mut txns = Vec::new();
     let mut errors: Vec<String> = Vec::new();
     let mut seqs = vec![0u64; o.partitions.max(1) as usize];
     let mut producer: Option<TxProducer> = None;
     let mut id = 0u64;
-    while !stop.load(Ordering::SeqCst) {
+    while !stop.is_set() {
         let p = match producer.take() {
             Some(p) => p,
             // A fatal error (e.g. fenced) needs a new producer: init_transactions again, which
@@ -333,7 +356,7 @@ fn run(o: &TxnOptions, sink: &EventSink, stop: &AtomicBool) -> TxnRecord {
                 match p.send(record) {
                     Ok(()) => break,
                     Err((RdError::MessageProduction(RDKafkaErrorCode::QueueFull), r))
-                        if !stop.load(Ordering::SeqCst) =>
+                        if !stop.is_set() =>
                     {
                         // Queue full: let librdkafka drain, then try again.
                         std::thread::sleep(Duration::from_millis(10));
@@ -448,7 +471,7 @@ pub fn reread(
 /// recording each transactional message with its receive time; once stopped, reads on to the
 /// end of every partition (a fresh consumer from its positions, so the end is reported anew).
 pub struct LiveTxnReader {
-    stop: Arc<AtomicBool>,
+    stop: Arc<Stop>,
     thread: Option<std::thread::JoinHandle<LiveRecord>>,
 }
 
@@ -470,7 +493,7 @@ pub struct LiveOptions {
 
 impl LiveTxnReader {
     pub fn start(o: LiveOptions, sink: EventSink) -> Result<Self, KafkaError> {
-        let stop = Arc::new(AtomicBool::new(false));
+        let stop = Arc::new(Stop::default());
         let start = (0..o.partitions).map(|_| Offset::Beginning).collect();
         let consumer = live_consumer(&o, start)?;
         let thread = {
@@ -489,9 +512,10 @@ impl LiveTxnReader {
         })
     }
 
-    /// Call once the transactional producer stopped: reads on to the end; blocking.
-    pub fn finish(mut self) -> LiveRecord {
-        self.stop.store(true, Ordering::SeqCst);
+    /// Call once the transactional producer stopped: with `drain` reads on to the end (at most
+    /// 30 s); blocking.
+    pub fn finish(mut self, drain: bool) -> LiveRecord {
+        self.stop.set(drain);
         self.thread
             .take()
             .and_then(|t| t.join().ok())
@@ -501,7 +525,7 @@ impl LiveTxnReader {
 
 impl Drop for LiveTxnReader {
     fn drop(&mut self) {
-        self.stop.store(true, Ordering::SeqCst);
+        self.stop.set(false);
     }
 }
 
@@ -527,12 +551,7 @@ fn live_consumer(o: &LiveOptions, start: Vec<Offset>) -> Result<BaseConsumer, Ka
     Ok(consumer)
 }
 
-fn live(
-    o: &LiveOptions,
-    consumer: BaseConsumer,
-    sink: &EventSink,
-    stop: &AtomicBool,
-) -> LiveRecord {
+fn live(o: &LiveOptions, consumer: BaseConsumer, sink: &EventSink, stop: &Stop) -> LiveRecord {
     let mut record = LiveRecord::default();
     let receive = |m: &rdkafka::message::BorrowedMessage<'_>, reads: &mut Vec<TxnRead>| {
         if let Some(t) = m.payload().and_then(|b| decode_txn(b, o.producer_id)) {
@@ -546,7 +565,7 @@ fn live(
             });
         }
     };
-    while !stop.load(Ordering::SeqCst) {
+    while !stop.is_set() {
         match consumer.poll(Duration::from_millis(100)) {
             Some(Ok(m)) => receive(&m, &mut record.reads),
             Some(Err(RdError::PartitionEOF(_))) | None => {}
@@ -557,6 +576,9 @@ fn live(
     // once, maybe long before the last transactions.
     let positions = consumer.position().ok();
     dispose(consumer);
+    if stop.at_once() {
+        return record;
+    }
     let start: Vec<Offset> = (0..o.partitions)
         .map(|p| {
             positions

@@ -270,10 +270,10 @@ pub async fn finish_transactions(
     let summary = tokio::task::spawn_blocking(move || {
         use crate::analysis::transactions as check;
         use crate::kafka::transactions::{committed_offsets, read_offsets, reread as read};
-        let record = workload.producer.finish();
+        let record = workload.producer.finish(reread);
         let mut errors = record.errors;
         let live = workload.live.map(|l| {
-            let seen = l.finish();
+            let seen = l.finish(reread);
             errors.extend(seen.errors);
             Box::new(check::check_live(&record.txns, &seen.reads, seen.complete))
         });
