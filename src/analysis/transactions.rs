@@ -59,7 +59,12 @@ struct Visibility {
     visible_after_commit_us: Vec<u64>,
 }
 
-fn visibility(txns: &[Txn], reads: &[TxnRead]) -> Visibility {
+/// `judged`: whether a transaction seen partly is a violation (the reader got past it).
+fn visibility(
+    txns: &[Txn],
+    reads: &[TxnRead],
+    judged: impl Fn(&Txn, &HashSet<(i32, u64)>) -> bool,
+) -> Visibility {
     let mut out = Visibility::default();
     // Visible messages per transaction, with their offsets.
     let mut visible: BTreeMap<u64, Vec<TxnRead>> = BTreeMap::new();
@@ -86,7 +91,7 @@ fn visibility(txns: &[Txn], reads: &[TxnRead]) -> Visibility {
                 out.committed_missing += 1
             }
             TxnOutcome::Committed | TxnOutcome::Unknown
-                if present > 0 && present < t.messages.len() =>
+                if present > 0 && present < t.messages.len() && judged(t, &seen_of) =>
             {
                 out.atomicity_violations += 1;
                 if out.sample.len() < SAMPLE {
@@ -118,7 +123,7 @@ pub fn check(
 ) -> TransactionSummary {
     let by_id: HashMap<u64, &Txn> = txns.iter().map(|t| (t.id, t)).collect();
     let count = |o: TxnOutcome| txns.iter().filter(|t| t.outcome == o).count() as u64;
-    let v = visibility(txns, committed_read);
+    let v = visibility(txns, committed_read, |_, _| true);
     TransactionSummary {
         committed: count(TxnOutcome::Committed),
         aborted: count(TxnOutcome::Aborted),
@@ -147,9 +152,23 @@ pub fn check(
 }
 
 /// The live read_committed reader's view. `complete`: it read on to the end of every
-/// partition after the producer stopped, so a transaction seen partly was never completed.
+/// partition after the producer stopped, so a transaction seen partly was never completed;
+/// without it, only one the reader got past is.
 pub fn check_live(txns: &[Txn], live: &[TxnRead], complete: bool) -> LiveTransactionView {
-    let mut v = visibility(txns, live);
+    // Without the end, a transaction seen partly is judged only if the reader got past each
+    // of its missing messages (a later message of the partition arrived): never completed.
+    let mut last: HashMap<i32, u64> = HashMap::new();
+    for r in live {
+        let l = last.entry(r.partition).or_insert(r.seq);
+        *l = (*l).max(r.seq);
+    }
+    let mut v = visibility(txns, live, |t, seen| {
+        complete
+            || t.messages
+                .iter()
+                .filter(|m| !seen.contains(m))
+                .all(|(p, seq)| last.get(p).is_some_and(|l| l > seq))
+    });
     v.visible_after_commit_us.sort_unstable();
     let ms = |us: u64| us as f64 / 1000.0;
     let lags = &v.visible_after_commit_us;
@@ -497,5 +516,25 @@ mod tests {
         committed.extend(read(&txns[1]).into_iter().take(4));
         let s = check(&txns, &committed, &committed);
         assert_eq!((s.aborted_visible, s.atomicity_violations), (10, 1));
+    }
+
+    #[test]
+    fn a_live_reader_cut_short_judges_only_the_transactions_it_got_past() {
+        let txns = vec![
+            txn(0, TxnOutcome::Committed, 0, 0..10),
+            txn(1, TxnOutcome::Committed, 0, 10..20),
+        ];
+        // Stopped in the middle of transaction 1: not a violation, the rest may have come.
+        let mut live = read(&txns[0]);
+        live.extend(read(&txns[1]).into_iter().take(4));
+        let v = check_live(&txns, &live, false);
+        assert_eq!((v.atomicity_violations, v.committed_seen), (0, 1));
+        // Transaction 0 partly seen but transaction 1 after it: 0's rest never came.
+        let mut live = read(&txns[0]);
+        live.truncate(5);
+        live.extend(read(&txns[1]));
+        let v = check_live(&txns, &live, false);
+        assert_eq!(v.atomicity_violations, 1);
+        assert_eq!(v.violation_sample[0].txn, 0);
     }
 }
