@@ -568,7 +568,11 @@ fn a_matrix_with_repeats_reuses_the_cluster_and_compares_the_combinations() {
     assert!(page.contains("2 combination(s)"), "matrix page: {page}");
     // A chart per headline metric (failover, controller failover, offline, acked lost, client
     // gap, p99 latency); a combination without the value (no controller stopped) says "no data".
-    assert_eq!(page.matches("<svg").count(), 6, "a chart per headline metric");
+    assert_eq!(
+        page.matches("<svg").count(),
+        6,
+        "a chart per headline metric"
+    );
     // Each combination ran twice: its failover bar carries a min–max whisker.
     assert!(
         page.matches("class=\"range\"").count() >= 2,

@@ -302,8 +302,13 @@ fn check_workload(c: &Checker, exp: &Experiment, text: &str) -> Result<(), Exper
                 _ => None,
             };
             if let Some((field, message)) = bad {
+                // `transactions:` sits under `workload:`, indented.
+                let line = text
+                    .lines()
+                    .position(|l| l.trim_start().starts_with("transactions:"))
+                    .map(|i| i + 1);
                 return Err(c.err(
-                    line_of_key(text, "transactions").or(line_of_key(text, "workload")),
+                    line.or(line_of_key(text, "workload")),
                     format!("workload.transactions.{field}"),
                     message,
                     rpw_hint,
