@@ -707,6 +707,111 @@ pub struct TransactionSummary {
     pub complete: bool,
     #[serde(default)]
     pub errors: Vec<String>,
+    /// The topic the transactions wrote (the output topic under read-process-write).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub topic: String,
+    /// What a read_committed consumer saw while the run went on (faults included).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub live: Option<Box<LiveTransactionView>>,
+    /// Read-process-write: each input processed exactly once in the committed output.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub read_process_write: Option<Box<ReadProcessWriteSummary>>,
+}
+
+/// The live read_committed reader's view: it consumed the transactional topic while the
+/// faults happened, then on to the end once the transactional producer had stopped.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct LiveTransactionView {
+    /// Transactional messages it received, duplicates included.
+    pub read: u64,
+    /// Committed transactions it saw whole.
+    pub committed_seen: u64,
+    /// Committed (or unknown) transactions it saw partly and never completed.
+    pub atomicity_violations: u64,
+    #[serde(default)]
+    pub violation_sample: Vec<AtomicityViolation>,
+    /// Messages of aborted transactions it received (must be 0).
+    pub aborted_visible: u64,
+    /// Committed transactions it never saw a message of.
+    pub committed_missing: u64,
+    /// Messages it received more than once.
+    pub duplicates: u64,
+    pub reordered: u64,
+    /// From the producer's commit returning to the live reader holding the transaction's
+    /// last message (0 when the reader was first: the markers are written before the answer).
+    #[serde(default)]
+    pub visible_after_commit_p50_ms: Option<f64>,
+    #[serde(default)]
+    pub visible_after_commit_max_ms: Option<f64>,
+    /// It reached the end of every partition after the producer stopped.
+    pub complete: bool,
+}
+
+/// What a read-process-write offender is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ProcessingAnomaly {
+    /// The input is in the committed output more than once.
+    ProcessedTwice,
+    /// The input's offset was committed but no committed output carries it.
+    Missing,
+    /// Committed output for an input whose offset was never committed: output and offsets
+    /// were not committed together.
+    BeyondCommittedOffset,
+}
+
+impl ProcessingAnomaly {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ProcessingAnomaly::ProcessedTwice => "processed twice",
+            ProcessingAnomaly::Missing => "missing",
+            ProcessingAnomaly::BeyondCommittedOffset => "output beyond the committed offset",
+        }
+    }
+}
+
+/// One input the read-process-write check found wrong, with where its output went.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ProcessingOffender {
+    pub anomaly: ProcessingAnomaly,
+    pub input_partition: i32,
+    pub input_offset: i64,
+    /// (partition, offset) of each committed output carrying it (read_committed).
+    pub outputs: Vec<(i32, i64)>,
+    /// The transactions of those outputs; for a missing input, the transactions a
+    /// read_uncommitted reader found it in (aborted or unknown ones).
+    pub txns: Vec<u64>,
+}
+
+/// The consume → transform → produce loop (`read-process-write: true`): the consumed offsets
+/// are committed inside each transaction (`send_offsets_to_transaction`).
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct ReadProcessWriteSummary {
+    pub input_topic: String,
+    pub output_topic: String,
+    /// The consumer group whose offsets the transactions commit.
+    pub group_id: String,
+    /// Messages in the input topic's log (re-read after the run).
+    pub inputs: u64,
+    /// Per input partition, the group's committed offset after the run.
+    pub committed_offsets: Vec<(i32, i64)>,
+    /// Inputs below the committed offsets: each must be in the committed output once.
+    pub consumed: u64,
+    pub processed_once: u64,
+    /// Inputs in the committed output more than once (each extra copy counts once).
+    pub processed_twice: u64,
+    /// Inputs below the committed offset with no committed output.
+    pub missing: u64,
+    /// Committed outputs of inputs at or past the committed offset.
+    pub beyond_committed: u64,
+    /// Inputs past the committed offsets when the loop stopped (not yet consumed).
+    pub unprocessed_tail: u64,
+    /// Times the loop went back to its last committed offsets (after each abort).
+    pub rewinds: u64,
+    #[serde(default)]
+    pub offenders: Vec<ProcessingOffender>,
+    /// The committed offsets were read from the cluster.
+    pub complete: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]

@@ -125,6 +125,85 @@ fn every_committed_transaction_is_whole_under_a_leader_kill_and_aborted_ones_sta
         f64_at(&r, "/transactions/committed") * 10.0,
         "{t:#}"
     );
+    // The live read_committed reader, through the kill: nothing aborted, nothing half.
+    let live = &t["live"];
+    assert_eq!(live["complete"], true, "{live:#}");
+    assert!(f64_at(&r, "/transactions/live/read") > 0.0, "{live:#}");
+    assert_eq!(live["atomicity_violations"], 0, "{live:#}");
+    assert_eq!(live["aborted_visible"], 0, "{live:#}");
+    assert_eq!(live["duplicates"], 0, "{live:#}");
+    assert_eq!(
+        f64_at(&r, "/transactions/live/committed_seen"),
+        f64_at(&r, "/transactions/committed"),
+        "{live:#}"
+    );
+}
+
+#[test]
+fn read_process_write_processes_every_input_exactly_once_under_an_output_leader_kill() {
+    let _one = cluster_test();
+    let started = std::time::Instant::now();
+    let (code, r, events) = run("tests/experiments/eos-rpw-fast.yaml", "eos-rpw");
+    eprintln!("eos-rpw took {:.1} s", started.elapsed().as_secs_f64());
+    assert_eq!(code, Some(0), "{r:#}");
+    assert!(
+        events.contains(r#""target":"leader-of orders-out/0""#),
+        "the kill was not aimed at the output topic's leader"
+    );
+    let t = &r["transactions"];
+    assert_eq!(t["topic"], "orders-out", "{t:#}");
+    assert_eq!(t["complete"], true, "{t:#}");
+    assert!(f64_at(&r, "/transactions/committed") >= 4.0, "{t:#}");
+    // The output's transactions: whole or not at all, nothing aborted visible.
+    assert_eq!(t["atomicity_violations"], 0, "{t:#}");
+    assert_eq!(t["aborted_visible"], 0, "{t:#}");
+    assert_eq!(t["committed_missing"], 0, "{t:#}");
+    assert_eq!(t["duplicates"], 0, "{t:#}");
+    // The read_uncommitted reader sees the aborted outputs: the check could have failed.
+    assert!(
+        f64_at(&r, "/transactions/aborted_seen_uncommitted") > 0.0,
+        "the read_uncommitted reader saw no aborted message: {t:#}"
+    );
+    // The live read_committed reader, through the kill.
+    let live = &t["live"];
+    assert_eq!(live["complete"], true, "{live:#}");
+    assert!(f64_at(&r, "/transactions/live/read") > 0.0, "{live:#}");
+    assert_eq!(live["atomicity_violations"], 0, "{live:#}");
+    assert_eq!(live["aborted_visible"], 0, "{live:#}");
+    assert_eq!(live["duplicates"], 0, "{live:#}");
+    assert_eq!(
+        f64_at(&r, "/transactions/live/read"),
+        f64_at(&r, "/transactions/read_committed"),
+        "the live reader saw what the re-read found: {live:#}"
+    );
+    // Every input below the committed offsets in the committed output exactly once.
+    let p = &t["read_process_write"];
+    assert_eq!(p["complete"], true, "{p:#}");
+    assert_eq!(p["processed_twice"], 0, "{p:#}");
+    assert_eq!(p["missing"], 0, "{p:#}");
+    assert_eq!(p["beyond_committed"], 0, "{p:#}");
+    assert!(
+        f64_at(&r, "/transactions/read_process_write/consumed") > 0.0,
+        "{p:#}"
+    );
+    assert_eq!(
+        f64_at(&r, "/transactions/read_process_write/processed_once"),
+        f64_at(&r, "/transactions/read_process_write/consumed"),
+        "{p:#}"
+    );
+    // The loop drains its input before it stops: every acked input processed.
+    assert_eq!(p["unprocessed_tail"], 0, "{p:#}");
+    assert!(
+        f64_at(&r, "/transactions/read_process_write/inputs") >= f64_at(&r, "/workload/acked"),
+        "{p:#}"
+    );
+    // Each abort sent the loop back to its committed offsets.
+    assert!(
+        f64_at(&r, "/transactions/read_process_write/rewinds")
+            >= f64_at(&r, "/transactions/aborted"),
+        "{p:#}"
+    );
+    assert_eq!(f64_at(&r, "/verification/lost_acked"), 0.0);
 }
 
 #[test]

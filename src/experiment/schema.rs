@@ -162,6 +162,14 @@ impl Experiment {
             .any(|s| s.fault.as_ref().is_some_and(|f| f.kind.uses_sidecar()))
     }
 
+    /// A declared topic's partition count.
+    pub fn partition_count(&self, topic: &str) -> Option<i32> {
+        self.topics
+            .iter()
+            .find(|t| t.name == topic)
+            .map(TopicSpec::partition_count)
+    }
+
     /// The topic the workload writes (its own, else the first declared) and its partitions.
     pub fn workload_topic(&self) -> Option<(String, i32)> {
         let w = self.workload.as_ref()?;
@@ -286,9 +294,31 @@ pub struct TransactionSpec {
     /// Abort every n-th transaction on purpose (0: never).
     #[serde(default = "default_abort_every")]
     pub abort_every: u32,
-    /// Between transactions (pacing).
+    /// Between transactions (pacing); read-process-write: how long a transaction waits for
+    /// its inputs (it takes what arrived, up to `size`).
     #[serde(default = "default_txn_pause", with = "humantime_serde")]
     pub pause: Duration,
+    /// Consume the workload's topic (what the tracked producer writes) and write one message
+    /// per input to `output-topic`, committing the consumed offsets inside each transaction
+    /// (`send_offsets_to_transaction`): each input must be in the committed output once.
+    /// `size` is then the most inputs per transaction.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub read_process_write: bool,
+    /// Where read-process-write writes: a topic declared under `topics:` (so the run creates
+    /// it fresh and faults can aim at its leaders), not the workload's own topic.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub output_topic: Option<String>,
+}
+
+impl TransactionSpec {
+    /// The topic the transactions write: the output topic under read-process-write, else the
+    /// workload's topic.
+    pub fn written_topic(&self, workload_topic: &str) -> String {
+        match (&self.output_topic, self.read_process_write) {
+            (Some(t), true) => t.clone(),
+            _ => workload_topic.to_string(),
+        }
+    }
 }
 
 fn default_txn_id() -> String {

@@ -333,6 +333,47 @@ fn check_workload(c: &Checker, exp: &Experiment, text: &str) -> Result<(), Exper
                     Some("e.g. transactions: {size: 10, abort-every: 5}"),
                 ));
             }
+            let rpw_hint = Some(
+                "e.g. transactions: {size: 10, read-process-write: true, output-topic: orders-out} \
+                 with orders-out under topics:",
+            );
+            let input = w
+                .topic
+                .clone()
+                .or_else(|| exp.topics.first().map(|t| t.name.clone()));
+            let bad = match (t.read_process_write, &t.output_topic) {
+                (true, None) => Some((
+                    "output-topic",
+                    "read-process-write needs an output-topic to write to".to_string(),
+                )),
+                (false, Some(_)) => Some((
+                    "output-topic",
+                    "output-topic is for read-process-write: true (plain transactions write the workload's topic)"
+                        .to_string(),
+                )),
+                (true, Some(o)) if partition_count(exp, o).is_none() => Some((
+                    "output-topic",
+                    format!("topic `{o}` is not declared in `topics` (the run creates it fresh from there)"),
+                )),
+                (true, Some(o)) if input.as_deref() == Some(o.as_str()) => Some((
+                    "output-topic",
+                    format!("`{o}` is the input (the workload's topic): read-process-write needs another topic to write"),
+                )),
+                _ => None,
+            };
+            if let Some((field, message)) = bad {
+                // `transactions:` sits under `workload:`, indented.
+                let line = text
+                    .lines()
+                    .position(|l| l.trim_start().starts_with("transactions:"))
+                    .map(|i| i + 1);
+                return Err(c.err(
+                    line.or(line_of_key(text, "workload")),
+                    format!("workload.transactions.{field}"),
+                    message,
+                    rpw_hint,
+                ));
+            }
         }
         if exp.topics.is_empty() {
             return Err(c.err(
@@ -755,6 +796,51 @@ mod tests {
         parse(&format!("{BASE}{steps}"), Path::new("e.yaml"))
             .unwrap_err()
             .to_string()
+    }
+
+    #[test]
+    fn read_process_write_needs_a_declared_output_topic_other_than_its_input() {
+        let base = "name: t\ncluster: {compose: c.yml}\ntopics:\n  - {name: orders, partitions: 2}\n  - {name: out, partitions: 2}\n";
+        let parse_with = |tx: &str| {
+            parse(
+                &format!("{base}workload:\n  transactions: {tx}\n"),
+                Path::new("e.yaml"),
+            )
+        };
+        let ok = parse_with("{size: 10, read-process-write: true, output-topic: out}").unwrap();
+        let t = ok.workload.unwrap().transactions.unwrap();
+        assert!(t.read_process_write);
+        assert_eq!(t.written_topic("orders"), "out");
+        let e = parse_with("{read-process-write: true}")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains(
+                "workload.transactions.output-topic: read-process-write needs an output-topic"
+            ),
+            "{e}"
+        );
+        let e = parse_with("{output-topic: out}").unwrap_err().to_string();
+        assert!(
+            e.contains("output-topic is for read-process-write: true"),
+            "{e}"
+        );
+        let e = parse_with("{read-process-write: true, output-topic: nope}")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("topic `nope` is not declared"), "{e}");
+        let e = parse_with("{read-process-write: true, output-topic: orders}")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("is the input"), "{e}");
+        let e = parse_with("{read-process-write: yes please}")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("read-process-write"), "{e}");
+        let e = parse_with("{read-proces-write: true}")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("unknown field"), "{e}");
     }
 
     #[test]

@@ -10,6 +10,7 @@ pub mod metadata;
 pub mod payload;
 pub mod probe;
 pub mod producer;
+pub mod read_process_write;
 pub mod reader;
 pub mod transactions;
 pub mod wire;

@@ -1,7 +1,10 @@
-//! The transactional producer (`workload.transactions`) and the two re-reads of its messages
-//! (read_committed and read_uncommitted) for the exactly-once checker in
-//! `analysis::transactions`. Its messages carry the identity header of their own producer id
-//! (so the acked-message checker and the group ignore them) and, after it, `TXN <id> `.
+//! The transactional producer (`workload.transactions`), its read-process-write variant (a
+//! consume → produce loop committing the consumed offsets inside each transaction), the live
+//! read_committed reader and the two re-reads (read_committed and read_uncommitted) for the
+//! exactly-once checker in `analysis::transactions`. Its messages carry the identity header of
+//! their own producer id (so the acked-message checker and the group ignore them) and, after
+//! it, `TXN <id, 20>`; a read-process-write output then ` IN <partition, 5> <offset, 20>`, the
+//! input it was made from.
 
 use super::payload::{self, Identity, HEADER_LEN};
 use super::KafkaError;
@@ -15,14 +18,44 @@ use rdkafka::producer::{BaseRecord, DefaultProducerContext, Producer, ThreadedPr
 use rdkafka::types::RDKafkaErrorCode;
 
 /// Delivery reports are served by the producer's own thread: commit and abort need them.
-type TxProducer = ThreadedProducer<DefaultProducerContext>;
+pub(super) type TxProducer = ThreadedProducer<DefaultProducerContext>;
 use rdkafka::{Offset, TopicPartitionList};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 const TXN_TAG: &[u8; 4] = b"TXN ";
+const IN_TAG: &[u8; 4] = b" IN ";
+/// `TXN ` and the transaction id.
+const TXN_LEN: usize = 24;
+/// ` IN `, the input partition, a space and the input offset.
+const IN_LEN: usize = 4 + 5 + 1 + 20;
 const TIMEOUT: Duration = Duration::from_secs(30);
+/// After the stop, how long the loop and the live reader read on to the end.
+const DRAIN: Duration = Duration::from_secs(30);
+
+/// Where a transaction's messages come from.
+#[derive(Debug, Clone)]
+pub enum TxnSource {
+    /// `size` generated messages per transaction, across the partitions.
+    Generated,
+    /// Read-process-write: up to `size` messages consumed from `input_topic` per transaction,
+    /// one output each, the consumed offsets of `group_id` committed inside it.
+    Consumed {
+        input_topic: String,
+        input_partitions: i32,
+        group_id: String,
+    },
+}
+
+/// What the transactional producer (or loop) did.
+#[derive(Debug, Default)]
+pub struct TxnRecord {
+    pub txns: Vec<Txn>,
+    pub errors: Vec<String>,
+    /// Read-process-write: times it went back to the last committed offsets.
+    pub rewinds: u64,
+}
 
 #[derive(Debug, Clone)]
 pub struct TxnOptions {
@@ -35,23 +68,64 @@ pub struct TxnOptions {
     pub size: u32,
     /// Every n-th transaction is aborted on purpose (0: none).
     pub abort_every: u32,
-    /// Between transactions (pacing, not a measurement).
+    /// Between transactions (pacing, not a measurement); read-process-write waits this long
+    /// for a transaction's inputs.
     pub pause: Duration,
+    pub source: TxnSource,
+}
+
+/// How a client thread is told to end: finish (read or process on to the end, bounded by
+/// [`DRAIN`]) or at once (an interrupted run, or dropped).
+#[derive(Debug, Default)]
+pub(super) struct Stop {
+    finish: AtomicBool,
+    now: AtomicBool,
+}
+
+impl Stop {
+    pub(super) fn is_set(&self) -> bool {
+        self.finish.load(Ordering::SeqCst) || self.now.load(Ordering::SeqCst)
+    }
+    pub(super) fn at_once(&self) -> bool {
+        self.now.load(Ordering::SeqCst)
+    }
+    fn set(&self, drain: bool) {
+        self.finish.store(true, Ordering::SeqCst);
+        if !drain {
+            self.now.store(true, Ordering::SeqCst);
+        }
+    }
 }
 
 pub struct TxnProducer {
-    stop: Arc<AtomicBool>,
-    thread: Option<std::thread::JoinHandle<(Vec<Txn>, Vec<String>)>>,
+    stop: Arc<Stop>,
+    thread: Option<std::thread::JoinHandle<TxnRecord>>,
 }
 
 impl TxnProducer {
     pub fn start(options: TxnOptions, sink: EventSink) -> Result<Self, KafkaError> {
-        let stop = Arc::new(AtomicBool::new(false));
+        let stop = Arc::new(Stop::default());
         let thread = {
             let stop = stop.clone();
             std::thread::Builder::new()
                 .name("chaos-txn-producer".into())
-                .spawn(move || run(&options, &sink, &stop))
+                .spawn(move || match &options.source {
+                    TxnSource::Generated => run(&options, &sink, &stop),
+                    TxnSource::Consumed {
+                        input_topic,
+                        input_partitions,
+                        group_id,
+                    } => super::read_process_write::run(
+                        &options,
+                        &super::read_process_write::Input {
+                            topic: input_topic,
+                            partitions: *input_partitions,
+                            group_id,
+                        },
+                        &sink,
+                        &stop,
+                    ),
+                })
                 .map_err(|source| KafkaError::Thread {
                     what: "transactional producer thread",
                     source,
@@ -63,9 +137,10 @@ impl TxnProducer {
         })
     }
 
-    /// Stops after the transaction in progress; blocking.
-    pub fn finish(mut self) -> (Vec<Txn>, Vec<String>) {
-        self.stop.store(true, Ordering::SeqCst);
+    /// Stops after the transaction in progress (read-process-write with `drain`: once every
+    /// input is processed, for at most 30 s); blocking.
+    pub fn finish(mut self, drain: bool) -> TxnRecord {
+        self.stop.set(drain);
         self.thread
             .take()
             .and_then(|t| t.join().ok())
@@ -75,11 +150,11 @@ impl TxnProducer {
 
 impl Drop for TxnProducer {
     fn drop(&mut self) {
-        self.stop.store(true, Ordering::SeqCst);
+        self.stop.set(false);
     }
 }
 
-fn create(o: &TxnOptions) -> Result<TxProducer, String> {
+pub(super) fn create(o: &TxnOptions) -> Result<TxProducer, String> {
     let producer: TxProducer = ClientConfig::new()
         .set("bootstrap.servers", &o.bootstrap)
         .set("broker.address.family", "v4")
@@ -106,7 +181,11 @@ fn retriable(e: &RdError) -> bool {
 /// Commits (or aborts) the open transaction. A timed-out call is retried ("retry call to
 /// resume": e.g. while the transaction coordinator moves), a commit that needs an abort is
 /// aborted; only when that fails too is the outcome unknown.
-fn end_transaction(p: &TxProducer, commit: bool, note: &mut dyn FnMut(String)) -> TxnOutcome {
+pub(super) fn end_transaction(
+    p: &TxProducer,
+    commit: bool,
+    note: &mut dyn FnMut(String),
+) -> TxnOutcome {
     const ATTEMPTS: u32 = 6;
     const ATTEMPT: Duration = Duration::from_secs(10);
     if commit {
@@ -140,25 +219,99 @@ fn end_transaction(p: &TxProducer, commit: bool, note: &mut dyn FnMut(String)) -
     TxnOutcome::Unknown
 }
 
-fn requires_abort(e: &RdError) -> bool {
+pub(super) fn requires_abort(e: &RdError) -> bool {
     matches!(e, RdError::Transaction(t) if t.txn_requires_abort())
 }
-fn fatal(e: &RdError) -> bool {
+pub(super) fn fatal(e: &RdError) -> bool {
     matches!(e, RdError::Transaction(t) if t.is_fatal())
 }
 
-fn run(o: &TxnOptions, sink: &EventSink, stop: &AtomicBool) -> (Vec<Txn>, Vec<String>) {
+/// Destroys a librdkafka client on a thread of its own: a consumer that lived through a
+/// broker going down and coming back can wait forever in `rd_kafka_destroy` for its broker
+/// threads (librdkafka issue #4674, seen here with 2.12.1 after a leader kill), and the run
+/// must not wait with it.
+pub(super) fn dispose<T: Send + 'static>(client: T) {
+    let _ = std::thread::Builder::new()
+        .name("chaos-rdkafka-destroy".into())
+        .spawn(move || drop(client));
+}
+
+/// Keeps the first 20 distinct errors.
+pub(super) fn note(errors: &mut Vec<String>, e: String) {
+    if errors.len() < 20 && !errors.contains(&e) {
+        errors.push(e);
+    }
+}
+
+/// The payload of a transactional message: identity header, transaction id, and for
+/// read-process-write the input it was made from.
+pub(super) fn encode_txn(identity: &Identity, txn: u64, input: Option<(i32, i64)>) -> Vec<u8> {
+    use std::io::Write;
+    let mut buf = vec![b'.'; HEADER_LEN + TXN_LEN + input.map_or(2, |_| IN_LEN)];
+    payload::encode(identity, &mut buf);
+    let mut tail = std::io::Cursor::new(&mut buf[HEADER_LEN..]);
+    let _ = tail.write_all(TXN_TAG);
+    let _ = write!(tail, "{txn:020}");
+    if let Some((partition, offset)) = input {
+        let _ = tail.write_all(IN_TAG);
+        let _ = write!(tail, "{partition:05} {offset:020}");
+    }
+    buf
+}
+
+/// One of our transactional messages, decoded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct TxnMessage {
+    identity: Identity,
+    txn: u64,
+    /// Read-process-write: the input's (partition, offset).
+    input: Option<(i32, i64)>,
+}
+
+/// One of `producer_id`'s transactional messages, if `buf` is one.
+fn decode_txn(buf: &[u8], producer_id: u64) -> Option<TxnMessage> {
+    let id = payload::decode(buf)?;
+    if id.producer_id != producer_id {
+        return None;
+    }
+    let txn = buf
+        .get(HEADER_LEN..HEADER_LEN + TXN_LEN)
+        .filter(|t| t.starts_with(TXN_TAG))
+        .and_then(|t| std::str::from_utf8(&t[4..]).ok())
+        .and_then(|t| t.parse().ok())?;
+    let input = buf
+        .get(HEADER_LEN + TXN_LEN..HEADER_LEN + TXN_LEN + IN_LEN)
+        .filter(|t| t.starts_with(IN_TAG))
+        .and_then(|t| std::str::from_utf8(&t[4..]).ok())
+        .and_then(|t| {
+            let (p, o) = t.split_once(' ')?;
+            Some((p.parse().ok()?, o.parse().ok()?))
+        });
+    Some(TxnMessage {
+        identity: id,
+        txn,
+        input,
+    })
+}
+
+/// A transaction left open holds every read_committed reader at its first offset (the last
+/// stable offset) until the coordinator times it out: a new producer with the same
+/// transactional.id fences the old one and aborts it now.
+pub(super) fn fence_if_needed(o: &TxnOptions, needed: bool, errors: &mut Vec<String>) {
+    if needed {
+        if let Err(e) = create(o) {
+            note(errors, format!("fencing the last producer: {e}"));
+        }
+    }
+}
+
+fn run(o: &TxnOptions, sink: &EventSink, stop: &Stop) -> TxnRecord {
     let mut txns = Vec::new();
     let mut errors: Vec<String> = Vec::new();
-    let note = |errors: &mut Vec<String>, e: String| {
-        if errors.len() < 20 && !errors.contains(&e) {
-            errors.push(e);
-        }
-    };
     let mut seqs = vec![0u64; o.partitions.max(1) as usize];
     let mut producer: Option<TxProducer> = None;
     let mut id = 0u64;
-    while !stop.load(Ordering::SeqCst) {
+    while !stop.is_set() {
         let p = match producer.take() {
             Some(p) => p,
             // A fatal error (e.g. fenced) needs a new producer: init_transactions again, which
@@ -186,18 +339,16 @@ fn run(o: &TxnOptions, sink: &EventSink, stop: &AtomicBool) -> (Vec<Txn>, Vec<St
             let partition = (i as i32) % o.partitions.max(1);
             let seq = seqs[partition as usize];
             seqs[partition as usize] += 1;
-            let mut buf = vec![b'.'; HEADER_LEN + 26];
-            payload::encode(
+            let buf = encode_txn(
                 &Identity {
                     producer_id: o.producer_id,
                     partition,
                     seq,
                     sent_at_us: sink.clock().now_us(),
                 },
-                &mut buf,
+                id,
+                None,
             );
-            buf[HEADER_LEN..HEADER_LEN + 4].copy_from_slice(TXN_TAG);
-            buf[HEADER_LEN + 4..HEADER_LEN + 24].copy_from_slice(format!("{id:020}").as_bytes());
             let mut record = BaseRecord::<(), [u8]>::to(&o.topic)
                 .partition(partition)
                 .payload(&buf[..]);
@@ -205,7 +356,7 @@ fn run(o: &TxnOptions, sink: &EventSink, stop: &AtomicBool) -> (Vec<Txn>, Vec<St
                 match p.send(record) {
                     Ok(()) => break,
                     Err((RdError::MessageProduction(RDKafkaErrorCode::QueueFull), r))
-                        if !stop.load(Ordering::SeqCst) =>
+                        if !stop.is_set() =>
                     {
                         // Queue full: let librdkafka drain, then try again.
                         std::thread::sleep(Duration::from_millis(10));
@@ -238,6 +389,7 @@ fn run(o: &TxnOptions, sink: &EventSink, stop: &AtomicBool) -> (Vec<Txn>, Vec<St
             id,
             outcome,
             messages,
+            ended_at_us: sink.clock().now_us(),
         });
         id += 1;
         if healthy {
@@ -245,15 +397,12 @@ fn run(o: &TxnOptions, sink: &EventSink, stop: &AtomicBool) -> (Vec<Txn>, Vec<St
         }
         std::thread::sleep(o.pause);
     }
-    // A transaction left open holds every read_committed reader at its first offset (the
-    // last stable offset) until the coordinator times it out: a new producer with the same
-    // transactional.id fences the old one and aborts it now.
-    if producer.is_none() {
-        if let Err(e) = create(o) {
-            note(&mut errors, format!("fencing the last producer: {e}"));
-        }
+    fence_if_needed(o, producer.is_none(), &mut errors);
+    TxnRecord {
+        txns,
+        errors,
+        rewinds: 0,
     }
-    (txns, errors)
 }
 
 /// Reads every partition to its end with one isolation level; returns the transactional
@@ -296,24 +445,14 @@ pub fn reread(
     while !at_end.iter().all(|e| *e) && Instant::now() < deadline {
         match consumer.poll(Duration::from_millis(500)) {
             Some(Ok(m)) => {
-                let Some(payload) = m.payload() else { continue };
-                let Some(id) = payload::decode(payload) else {
-                    continue;
-                };
-                if id.producer_id != producer_id {
-                    continue;
-                }
-                let txn = payload
-                    .get(HEADER_LEN..HEADER_LEN + 24)
-                    .filter(|t| t.starts_with(TXN_TAG))
-                    .and_then(|t| std::str::from_utf8(&t[4..]).ok())
-                    .and_then(|t| t.parse().ok());
-                if let Some(txn) = txn {
+                if let Some(t) = m.payload().and_then(|b| decode_txn(b, producer_id)) {
                     out.push(TxnRead {
                         partition: m.partition(),
-                        seq: id.seq,
+                        seq: t.identity.seq,
                         offset: m.offset(),
-                        txn,
+                        txn: t.txn,
+                        input: t.input,
+                        at_us: 0,
                     });
                 }
             }
@@ -326,4 +465,255 @@ pub fn reread(
         }
     }
     Ok((out, at_end.iter().all(|e| *e)))
+}
+
+/// The live read_committed reader: consumes the transactional topic while the run goes on,
+/// recording each transactional message with its receive time; once stopped, reads on to the
+/// end of every partition (a fresh consumer from its positions, so the end is reported anew).
+pub struct LiveTxnReader {
+    stop: Arc<Stop>,
+    thread: Option<std::thread::JoinHandle<LiveRecord>>,
+}
+
+/// What the live reader saw; `complete`: it reached the end of every partition after the stop.
+#[derive(Debug, Default)]
+pub struct LiveRecord {
+    pub reads: Vec<TxnRead>,
+    pub complete: bool,
+    pub errors: Vec<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct LiveOptions {
+    pub bootstrap: String,
+    pub topic: String,
+    pub partitions: i32,
+    pub producer_id: u64,
+}
+
+impl LiveTxnReader {
+    pub fn start(o: LiveOptions, sink: EventSink) -> Result<Self, KafkaError> {
+        let stop = Arc::new(Stop::default());
+        let start = (0..o.partitions).map(|_| Offset::Beginning).collect();
+        let consumer = live_consumer(&o, start)?;
+        let thread = {
+            let stop = stop.clone();
+            std::thread::Builder::new()
+                .name("chaos-txn-live".into())
+                .spawn(move || live(&o, consumer, &sink, &stop))
+                .map_err(|source| KafkaError::Thread {
+                    what: "live read_committed reader thread",
+                    source,
+                })?
+        };
+        Ok(Self {
+            stop,
+            thread: Some(thread),
+        })
+    }
+
+    /// Call once the transactional producer stopped: with `drain` reads on to the end (at most
+    /// 30 s); blocking.
+    pub fn finish(mut self, drain: bool) -> LiveRecord {
+        self.stop.set(drain);
+        self.thread
+            .take()
+            .and_then(|t| t.join().ok())
+            .unwrap_or_default()
+    }
+}
+
+impl Drop for LiveTxnReader {
+    fn drop(&mut self) {
+        self.stop.set(false);
+    }
+}
+
+fn live_consumer(o: &LiveOptions, start: Vec<Offset>) -> Result<BaseConsumer, KafkaError> {
+    let consumer: BaseConsumer = ClientConfig::new()
+        .set("bootstrap.servers", &o.bootstrap)
+        .set("broker.address.family", "v4")
+        .set("group.id", format!("chaos-txn-live-{:016x}", o.producer_id))
+        .set("enable.auto.commit", "false")
+        .set("enable.partition.eof", "true")
+        .set("isolation.level", "read_committed")
+        .create()
+        .map_err(KafkaError::client("live read_committed reader"))?;
+    let mut assignment = TopicPartitionList::new();
+    for (p, offset) in start.into_iter().enumerate() {
+        assignment
+            .add_partition_offset(&o.topic, p as i32, offset)
+            .map_err(KafkaError::client("live reader assignment"))?;
+    }
+    consumer
+        .assign(&assignment)
+        .map_err(KafkaError::client("live reader assign"))?;
+    Ok(consumer)
+}
+
+fn live(o: &LiveOptions, consumer: BaseConsumer, sink: &EventSink, stop: &Stop) -> LiveRecord {
+    let mut record = LiveRecord::default();
+    let receive = |m: &rdkafka::message::BorrowedMessage<'_>, reads: &mut Vec<TxnRead>| {
+        if let Some(t) = m.payload().and_then(|b| decode_txn(b, o.producer_id)) {
+            reads.push(TxnRead {
+                partition: m.partition(),
+                seq: t.identity.seq,
+                offset: m.offset(),
+                txn: t.txn,
+                input: t.input,
+                at_us: sink.clock().now_us(),
+            });
+        }
+    };
+    while !stop.is_set() {
+        match consumer.poll(Duration::from_millis(100)) {
+            Some(Ok(m)) => receive(&m, &mut record.reads),
+            Some(Err(RdError::PartitionEOF(_))) | None => {}
+            Some(Err(e)) => note(&mut record.errors, format!("live reader: {e}")),
+        }
+    }
+    // On to the end with a fresh consumer: the old one reported the end of a partition only
+    // once, maybe long before the last transactions.
+    let positions = consumer.position().ok();
+    dispose(consumer);
+    if stop.at_once() {
+        return record;
+    }
+    let start: Vec<Offset> = (0..o.partitions)
+        .map(|p| {
+            positions
+                .as_ref()
+                .and_then(|l| l.find_partition(&o.topic, p))
+                .map(|e| e.offset())
+                .filter(|off| matches!(off, Offset::Offset(_)))
+                .unwrap_or(Offset::Beginning)
+        })
+        .collect();
+    let consumer = match live_consumer(o, start) {
+        Ok(c) => c,
+        Err(e) => {
+            note(&mut record.errors, e.to_string());
+            return record;
+        }
+    };
+    let mut at_end = vec![false; o.partitions.max(0) as usize];
+    let deadline = Instant::now() + DRAIN;
+    while !at_end.iter().all(|e| *e) && Instant::now() < deadline {
+        match consumer.poll(Duration::from_millis(200)) {
+            Some(Ok(m)) => receive(&m, &mut record.reads),
+            Some(Err(RdError::PartitionEOF(p))) => {
+                if let Some(e) = at_end.get_mut(p as usize) {
+                    *e = true;
+                }
+            }
+            Some(Err(_)) | None => {}
+        }
+    }
+    record.complete = at_end.iter().all(|e| *e);
+    dispose(consumer);
+    record
+}
+
+/// (partition, offset) of every message in `topic` (read_uncommitted, to the end of every
+/// partition): the read-process-write loop's inputs. And whether every end was reached.
+pub fn read_offsets(
+    bootstrap: &str,
+    topic: &str,
+    partitions: i32,
+    timeout: Duration,
+) -> Result<(Vec<(i32, i64)>, bool), KafkaError> {
+    let consumer: BaseConsumer = ClientConfig::new()
+        .set("bootstrap.servers", bootstrap)
+        .set("broker.address.family", "v4")
+        .set("group.id", "chaos-rpw-input-reread")
+        .set("enable.auto.commit", "false")
+        .set("enable.partition.eof", "true")
+        .create()
+        .map_err(KafkaError::client("input re-read"))?;
+    let mut assignment = TopicPartitionList::new();
+    for p in 0..partitions {
+        assignment
+            .add_partition_offset(topic, p, Offset::Beginning)
+            .map_err(KafkaError::client("input re-read assignment"))?;
+    }
+    consumer
+        .assign(&assignment)
+        .map_err(KafkaError::client("input re-read assign"))?;
+    let mut at_end = vec![false; partitions.max(0) as usize];
+    let mut out = Vec::new();
+    let deadline = Instant::now() + timeout;
+    while !at_end.iter().all(|e| *e) && Instant::now() < deadline {
+        match consumer.poll(Duration::from_millis(500)) {
+            Some(Ok(m)) => out.push((m.partition(), m.offset())),
+            Some(Err(RdError::PartitionEOF(p))) => {
+                if let Some(e) = at_end.get_mut(p as usize) {
+                    *e = true;
+                }
+            }
+            Some(Err(_)) | None => {}
+        }
+    }
+    Ok((out, at_end.iter().all(|e| *e)))
+}
+
+/// The group's committed offsets on `topic` (partitions without one are left out).
+pub fn committed_offsets(
+    bootstrap: &str,
+    group_id: &str,
+    topic: &str,
+    partitions: i32,
+) -> Result<Vec<(i32, i64)>, KafkaError> {
+    let consumer: BaseConsumer = ClientConfig::new()
+        .set("bootstrap.servers", bootstrap)
+        .set("broker.address.family", "v4")
+        .set("group.id", group_id)
+        .set("enable.auto.commit", "false")
+        // Waits for offsets a transaction still holds (KIP-447's require_stable).
+        .set("isolation.level", "read_committed")
+        .create()
+        .map_err(KafkaError::client("committed offsets"))?;
+    let mut list = TopicPartitionList::new();
+    for p in 0..partitions {
+        list.add_partition(topic, p);
+    }
+    let committed = consumer
+        .committed_offsets(list, TIMEOUT)
+        .map_err(KafkaError::client("committed offsets"))?;
+    Ok(committed
+        .elements()
+        .iter()
+        .filter_map(|e| match e.offset() {
+            Offset::Offset(o) => Some((e.partition(), o)),
+            _ => None,
+        })
+        .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_transactional_payload_round_trips_with_and_without_its_input() {
+        let id = Identity {
+            producer_id: 7,
+            partition: 2,
+            seq: 41,
+            sent_at_us: 5,
+        };
+        let plain = encode_txn(&id, 12, None);
+        assert_eq!(plain.len(), HEADER_LEN + 26, "the plain layout as before");
+        let decoded = |identity, txn, input| {
+            Some(TxnMessage {
+                identity,
+                txn,
+                input,
+            })
+        };
+        assert_eq!(decode_txn(&plain, 7), decoded(id, 12, None));
+        assert_eq!(decode_txn(&plain, 8), None, "another producer's");
+        let rpw = encode_txn(&id, 12, Some((1, 123_456)));
+        assert_eq!(decode_txn(&rpw, 7), decoded(id, 12, Some((1, 123_456))));
+        assert!(rpw.is_ascii());
+    }
 }

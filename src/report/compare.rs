@@ -205,6 +205,30 @@ fn render_single(results: &[RunResult]) -> String {
                 .as_ref()
                 .map_or_else(|| "—".into(), |t| count(t.aborted_visible))
         }));
+        b.push_record(row("live: atomicity / aborted visible", &|r| {
+            r.transactions
+                .as_ref()
+                .and_then(|t| t.live.as_ref())
+                .map_or_else(
+                    || "—".into(),
+                    |l| {
+                        format!(
+                            "{} / {}",
+                            count(l.atomicity_violations),
+                            count(l.aborted_visible)
+                        )
+                    },
+                )
+        }));
+        b.push_record(row("inputs processed twice / missing", &|r| {
+            r.transactions
+                .as_ref()
+                .and_then(|t| t.read_process_write.as_ref())
+                .map_or_else(
+                    || "—".into(),
+                    |p| format!("{} / {}", count(p.processed_twice), count(p.missing)),
+                )
+        }));
     }
     b.build().with(Style::rounded()).to_string()
 }

@@ -250,6 +250,55 @@ pub fn transaction_lines(t: &crate::events::TransactionSummary) -> Vec<String> {
             v.txn, v.visible, v.size, v.offsets
         ));
     }
+    if let Some(l) = &t.live {
+        lines.push(format!(
+            "live read_committed reader: {} msgs · committed seen whole {} · ATOMICITY VIOLATIONS {} · aborted visible {} · committed never seen {} · duplicates {} · reordered {} · commit → visible p50 {}, max {}{}",
+            count(l.read),
+            count(l.committed_seen),
+            count(l.atomicity_violations),
+            count(l.aborted_visible),
+            count(l.committed_missing),
+            count(l.duplicates),
+            count(l.reordered),
+            l.visible_after_commit_p50_ms.map_or_else(|| "—".into(), duration_ms),
+            l.visible_after_commit_max_ms.map_or_else(|| "—".into(), duration_ms),
+            if l.complete { "" } else { " · did not reach the end: INCOMPLETE" },
+        ));
+        for v in l.violation_sample.iter().take(5) {
+            lines.push(format!(
+                "seen partly live, never completed: transaction {}: {} of {} messages at (partition, offset) {:?}",
+                v.txn, v.visible, v.size, v.offsets
+            ));
+        }
+    }
+    if let Some(r) = &t.read_process_write {
+        lines.push(format!(
+            "read-process-write {} → {} (group {}): {} inputs, {} consumed (committed offsets {:?}): processed once {} · PROCESSED TWICE {} · MISSING {} · output beyond committed offset {} · not yet consumed {} · rewinds {}{}",
+            r.input_topic,
+            r.output_topic,
+            r.group_id,
+            count(r.inputs),
+            count(r.consumed),
+            r.committed_offsets,
+            count(r.processed_once),
+            count(r.processed_twice),
+            count(r.missing),
+            count(r.beyond_committed),
+            count(r.unprocessed_tail),
+            count(r.rewinds),
+            if r.complete { "" } else { " · INCOMPLETE" },
+        ));
+        for o in r.offenders.iter().take(5) {
+            lines.push(format!(
+                "{}: input {}/{} → outputs (partition, offset) {:?} in transactions {:?}",
+                o.anomaly.as_str(),
+                o.input_partition,
+                o.input_offset,
+                o.outputs,
+                o.txns
+            ));
+        }
+    }
     lines
 }
 
@@ -321,6 +370,62 @@ pub fn workload_line(w: &crate::model::WorkloadResult) -> (String, String) {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn the_transaction_lines_carry_the_live_view_and_name_read_process_write_offenders() {
+        use crate::events::{
+            LiveTransactionView, ProcessingAnomaly, ProcessingOffender, ReadProcessWriteSummary,
+            TransactionSummary,
+        };
+        let mut t = TransactionSummary {
+            transactional_id: "tx-1".into(),
+            complete: true,
+            ..Default::default()
+        };
+        assert_eq!(
+            super::transaction_lines(&t).len(),
+            1,
+            "no live reader, no loop"
+        );
+        t.live = Some(Box::new(LiveTransactionView {
+            read: 1_482,
+            aborted_visible: 2,
+            visible_after_commit_p50_ms: Some(33.4),
+            complete: true,
+            ..Default::default()
+        }));
+        t.read_process_write = Some(Box::new(ReadProcessWriteSummary {
+            input_topic: "orders".into(),
+            output_topic: "orders-out".into(),
+            processed_twice: 1,
+            complete: false,
+            offenders: vec![ProcessingOffender {
+                anomaly: ProcessingAnomaly::ProcessedTwice,
+                input_partition: 0,
+                input_offset: 10,
+                outputs: vec![(0, 10), (0, 20)],
+                txns: vec![1, 2],
+            }],
+            ..Default::default()
+        }));
+        let lines = super::transaction_lines(&t);
+        assert!(
+            lines[1].starts_with("live read_committed reader: 1,482 msgs")
+                && lines[1].contains("aborted visible 2")
+                && lines[1].contains("commit → visible p50 33 ms, max —"),
+            "{lines:?}"
+        );
+        assert!(
+            lines[2].contains("orders → orders-out")
+                && lines[2].contains("PROCESSED TWICE 1")
+                && lines[2].ends_with("INCOMPLETE"),
+            "{lines:?}"
+        );
+        assert_eq!(
+            lines[3],
+            "processed twice: input 0/10 → outputs (partition, offset) [(0, 10), (0, 20)] in transactions [1, 2]"
+        );
+    }
+
     #[test]
     fn the_group_lines_name_the_causes_the_rebalances_and_a_group_that_never_rebalanced() {
         use crate::events::{CommitMode, DuplicateCause};

@@ -385,6 +385,10 @@ fn details(r: &RunResult, running: bool) -> String {
         }
         out.push_str(&list(&lines));
     }
+    if let Some(t) = &r.transactions {
+        out.push_str("<h2>Transactions</h2>\n");
+        out.push_str(&list(&super::format::transaction_lines(t)));
+    }
     if let Some(v) = &r.verification {
         out.push_str("<h2>Verification</h2>\n");
         let mut rows: Vec<Vec<String>> = v

@@ -9,7 +9,7 @@ use crate::error::Error;
 use crate::events::EventKind;
 use crate::experiment::WorkloadSpec;
 use crate::kafka::group::{GroupOptions, GroupWorkload};
-use crate::kafka::transactions::{TxnOptions, TxnProducer};
+use crate::kafka::transactions::{LiveOptions, LiveTxnReader, TxnOptions, TxnProducer, TxnSource};
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
@@ -59,29 +59,72 @@ pub fn start_group(
     Ok(Some(Arc::new(group)))
 }
 
+/// The transactional producer (or read-process-write loop) and its live read_committed reader.
+pub struct TxnWorkload {
+    producer: TxnProducer,
+    live: Option<LiveTxnReader>,
+}
+
+/// The consumer group whose offsets the read-process-write transactions commit.
+fn rpw_group_id(transactional_id: &str) -> String {
+    format!("{transactional_id}-rpw")
+}
+
 pub fn start_transactions(
     ctx: &RunContext<'_>,
     w: &WorkloadSpec,
-) -> Result<Option<TxnProducer>, Error> {
+) -> Result<Option<TxnWorkload>, Error> {
     let Some(t) = &w.transactions else {
         return Ok(None);
     };
-    let (topic, partitions) = ctx.experiment.workload_topic().unwrap_or_default();
+    let (input, input_partitions) = ctx.experiment.workload_topic().unwrap_or_default();
+    let topic = t.written_topic(&input);
+    let partitions = ctx.experiment.partition_count(&topic).unwrap_or(1);
+    let transactional_id = cluster_id(&t.id, ctx.producer_id);
+    let source = if t.read_process_write {
+        TxnSource::Consumed {
+            input_topic: input,
+            input_partitions,
+            group_id: rpw_group_id(&transactional_id),
+        }
+    } else {
+        TxnSource::Generated
+    };
+    let bootstrap = ctx.cluster.bootstrap_list();
+    // The live reader first: it reads from the beginning, so it misses nothing either way.
+    let live = match LiveTxnReader::start(
+        LiveOptions {
+            bootstrap: bootstrap.clone(),
+            topic: topic.clone(),
+            partitions,
+            producer_id: txn_producer_id(ctx.producer_id),
+        },
+        ctx.sink.clone(),
+    ) {
+        Ok(l) => Some(l),
+        Err(e) => {
+            ctx.sink.emit(EventKind::Error {
+                message: format!("the live read_committed reader did not start: {e}"),
+            });
+            None
+        }
+    };
     let producer = TxnProducer::start(
         TxnOptions {
-            bootstrap: ctx.cluster.bootstrap_list(),
+            bootstrap,
             topic,
             partitions,
-            transactional_id: cluster_id(&t.id, ctx.producer_id),
+            transactional_id,
             producer_id: txn_producer_id(ctx.producer_id),
             size: t.size,
             abort_every: t.abort_every,
             pause: t.pause,
+            source,
         },
         ctx.sink.clone(),
     )
     .map_err(Error::Kafka)?;
-    Ok(Some(producer))
+    Ok(Some(TxnWorkload { producer, live }))
 }
 
 /// `coordinator-of: <name>` → the id FindCoordinator is asked about.
@@ -197,11 +240,13 @@ pub fn record_group(ctx: &RunContext<'_>, record: GroupRecord, unprocessed: Opti
         }));
 }
 
-/// Stops the transactional producer and, unless the run was cut short, re-reads the topic
-/// `read_committed` and `read_uncommitted`: atomicity, aborted messages visible, order.
+/// Stops the transactional producer (read-process-write: once its input is processed), lets
+/// the live reader read on to the end and, unless the run was cut short, re-reads the topic
+/// `read_committed` and `read_uncommitted`: atomicity, aborted messages visible, order, and
+/// for read-process-write each input processed once.
 pub async fn finish_transactions(
     ctx: &RunContext<'_>,
-    producer: TxnProducer,
+    workload: TxnWorkload,
     reread: bool,
 ) -> Result<(), Error> {
     let Some(spec) = ctx
@@ -215,14 +260,23 @@ pub async fn finish_transactions(
     (ctx.progress)(
         "stopping the transactional producer; re-reading read_committed and read_uncommitted",
     );
-    let (topic, partitions) = ctx.experiment.workload_topic().unwrap_or_default();
+    let (input, input_partitions) = ctx.experiment.workload_topic().unwrap_or_default();
+    let topic = spec.written_topic(&input);
+    let partitions = ctx.experiment.partition_count(&topic).unwrap_or(1);
     let transactional_id = cluster_id(&spec.id, ctx.producer_id);
-    let (size, abort_every) = (spec.size, spec.abort_every);
+    let (size, abort_every, rpw) = (spec.size, spec.abort_every, spec.read_process_write);
     let bootstrap = ctx.cluster.bootstrap_list();
     let txn_id = txn_producer_id(ctx.producer_id);
     let summary = tokio::task::spawn_blocking(move || {
-        use crate::kafka::transactions::reread as read;
-        let (txns, mut errors) = producer.finish();
+        use crate::analysis::transactions as check;
+        use crate::kafka::transactions::{committed_offsets, read_offsets, reread as read};
+        let record = workload.producer.finish(reread);
+        let mut errors = record.errors;
+        let live = workload.live.map(|l| {
+            let seen = l.finish(reread);
+            errors.extend(seen.errors);
+            Box::new(check::check_live(&record.txns, &seen.reads, seen.complete))
+        });
         let timeout = Duration::from_secs(60);
         let (committed, uncommitted, complete) = if reread {
             let c = read(&bootstrap, &topic, partitions, txn_id, true, timeout);
@@ -237,11 +291,48 @@ pub async fn finish_transactions(
         } else {
             (vec![], vec![], false)
         };
-        let mut s = crate::analysis::transactions::check(&txns, &committed, &uncommitted);
+        let mut s = check::check(&record.txns, &committed, &uncommitted);
+        if rpw {
+            let group_id = rpw_group_id(&transactional_id);
+            let mut complete = reread;
+            let inputs = if reread {
+                match read_offsets(&bootstrap, &input, input_partitions, timeout) {
+                    Ok((inputs, at_end)) => {
+                        complete &= at_end;
+                        inputs
+                    }
+                    Err(e) => {
+                        errors.push(e.to_string());
+                        complete = false;
+                        vec![]
+                    }
+                }
+            } else {
+                vec![]
+            };
+            let offsets = match committed_offsets(&bootstrap, &group_id, &input, input_partitions) {
+                Ok(o) => o,
+                Err(e) => {
+                    errors.push(e.to_string());
+                    complete = false;
+                    vec![]
+                }
+            };
+            let mut r =
+                check::check_read_process_write(&inputs, &offsets, &committed, &uncommitted);
+            r.input_topic = input;
+            r.output_topic = topic.clone();
+            r.group_id = group_id;
+            r.rewinds = record.rewinds;
+            r.complete = complete;
+            s.read_process_write = Some(Box::new(r));
+        }
         s.transactional_id = transactional_id;
+        s.topic = topic;
         s.size = size;
         s.abort_every = abort_every;
         s.complete = complete;
+        s.live = live;
         s.errors = errors;
         s
     })

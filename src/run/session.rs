@@ -66,7 +66,7 @@ pub struct RunSession<'a> {
     producer: Option<TrackedProducer>,
     live_consumer: Option<LiveConsumer>,
     group: Option<std::sync::Arc<GroupWorkload>>,
-    txn_producer: Option<crate::kafka::transactions::TxnProducer>,
+    txn_producer: Option<app_workloads::TxnWorkload>,
     /// The group after its drain, judged once the re-read says what it skipped.
     group_record: Option<app_workloads::GroupRecord>,
     /// (skipped, unprocessed tail) of the group, from the re-read.

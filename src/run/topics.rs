@@ -116,19 +116,25 @@ pub(super) async fn setup_topics(ctx: &RunContext<'_>) -> Result<(), Error> {
                 .collect(),
         })
         .collect();
-    // A just-deleted topic can still be "marked for deletion" for a moment.
-    let mut attempt = 0;
-    loop {
-        match crate::kafka::admin::create_topics(&bootstrap, &plans).await {
-            Ok(()) => return Ok(()),
-            Err(e)
-                if attempt < 20
-                    && e.code() == Some(rdkafka::types::RDKafkaErrorCode::TopicAlreadyExists) =>
-            {
-                attempt += 1;
-                tokio::time::sleep(Duration::from_millis(500)).await;
+    // A just-deleted topic can still be "marked for deletion" for a moment. One topic at a
+    // time: retrying them together would meet the ones created on the first try as "already
+    // exists" for ever.
+    for plan in &plans {
+        let mut attempt = 0;
+        loop {
+            match crate::kafka::admin::create_topics(&bootstrap, std::slice::from_ref(plan)).await {
+                Ok(()) => break,
+                Err(e)
+                    if attempt < 20
+                        && e.code()
+                            == Some(rdkafka::types::RDKafkaErrorCode::TopicAlreadyExists) =>
+                {
+                    attempt += 1;
+                    tokio::time::sleep(Duration::from_millis(500)).await;
+                }
+                Err(e) => return Err(e.into()),
             }
-            Err(e) => return Err(e.into()),
         }
     }
+    Ok(())
 }
