@@ -36,7 +36,10 @@ impl DeadLeaderships {
     /// that died.
     pub fn usable(&self, p: &crate::events::PartitionState, held: &[BrokerId]) -> bool {
         p.leader.is_some_and(|l| !held.contains(&l))
-            && self.0.get(p.topic.as_str()).and_then(|t| t.get(&p.partition))
+            && self
+                .0
+                .get(p.topic.as_str())
+                .and_then(|t| t.get(&p.partition))
                 != Some(&(p.leader, p.leader_epoch))
     }
 
