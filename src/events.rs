@@ -448,6 +448,8 @@ pub enum EventKind {
     /// The transactional producer's record, checked against a read_committed and a
     /// read_uncommitted re-read.
     TransactionsDone(TransactionSummary),
+    /// The transactional producer's commit or abort returned (or both failed), at that moment.
+    TransactionEnded { id: u64, outcome: TxnOutcome },
     /// Result of re-reading every partition and checking message identities.
     Verified(VerificationSummary),
     /// A leadership change as Kafka itself logged it (for cross-checking the observer).
@@ -673,6 +675,17 @@ pub struct AtomicityViolation {
     pub offsets: Vec<(i32, i64)>,
 }
 
+/// How a transaction ended, as the producer saw it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum TxnOutcome {
+    Committed,
+    /// Aborted on purpose (`abort-every`) or after an error.
+    Aborted,
+    /// Commit and abort both failed: either may have happened.
+    Unknown,
+}
+
 /// What the transactional producer did and what the exactly-once checker found.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct TransactionSummary {
@@ -707,6 +720,12 @@ pub struct TransactionSummary {
     pub complete: bool,
     #[serde(default)]
     pub errors: Vec<String>,
+    /// The longest time without a commit, between transaction ends: from a commit (or the
+    /// first transaction's end) to the next commit (or, with none after it, the last
+    /// transaction's end). How long exactly-once processing made no progress: the
+    /// transactional client gap.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub longest_without_commit_ms: Option<f64>,
     /// The topic the transactions wrote (the output topic under read-process-write).
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub topic: String,

@@ -12,15 +12,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 /// The violations kept for the report.
 const SAMPLE: usize = 20;
 
-/// How a transaction ended, as the producer saw it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TxnOutcome {
-    Committed,
-    /// Aborted on purpose (`abort-every`) or after an error.
-    Aborted,
-    /// Commit and abort both failed: either may have happened.
-    Unknown,
-}
+pub use crate::events::TxnOutcome;
 
 /// One transaction and the messages it wrote: (partition, seq) with seq per partition.
 #[derive(Debug, Clone, PartialEq)]
@@ -147,8 +139,32 @@ pub fn check(
                     .is_some_and(|t| t.outcome == TxnOutcome::Aborted)
             })
             .count() as u64,
+        longest_without_commit_ms: longest_without_commit(txns).map(|us| us as f64 / 1000.0),
         ..Default::default()
     }
+}
+
+/// The longest time without a commit, in µs (see `TransactionSummary`); None with fewer than
+/// two transactions.
+pub fn longest_without_commit(txns: &[Txn]) -> Option<u64> {
+    let mut ends: Vec<(u64, bool)> = txns
+        .iter()
+        .map(|t| (t.ended_at_us, t.outcome == TxnOutcome::Committed))
+        .collect();
+    ends.sort_unstable();
+    let (first, last) = (ends.first()?.0, ends.last()?.0);
+    if ends.len() < 2 {
+        return None;
+    }
+    let mut longest = 0;
+    let mut since = first;
+    for &(at, committed) in &ends {
+        if committed {
+            longest = longest.max(at - since);
+            since = at;
+        }
+    }
+    Some(longest.max(last - since))
 }
 
 /// The live read_committed reader's view. `complete`: it read on to the end of every
@@ -283,6 +299,48 @@ pub fn check_read_process_write(
         );
     }
     out
+}
+
+#[cfg(test)]
+mod gap_tests {
+    use super::*;
+
+    fn ended(at_ms: u64, outcome: TxnOutcome) -> Txn {
+        Txn {
+            id: at_ms,
+            outcome,
+            messages: vec![],
+            ended_at_us: at_ms * 1000,
+        }
+    }
+
+    #[test]
+    fn the_longest_time_without_a_commit_counts_aborts_and_the_tail() {
+        use TxnOutcome::*;
+        // Commits every 300 ms, then 9 s of aborts and unknowns around a fault, then commits.
+        let mut txns = vec![
+            ended(0, Committed),
+            ended(300, Committed),
+            ended(600, Aborted),
+        ];
+        txns.extend([
+            ended(4_000, Unknown),
+            ended(9_300, Committed),
+            ended(9_600, Committed),
+        ]);
+        assert_eq!(longest_without_commit(&txns), Some(9_000_000));
+        // No commit after the fault: the tail to the last end counts.
+        let stuck = vec![
+            ended(0, Committed),
+            ended(300, Aborted),
+            ended(7_300, Unknown),
+        ];
+        assert_eq!(longest_without_commit(&stuck), Some(7_300_000));
+        // Never a commit: the whole span.
+        let never = vec![ended(100, Aborted), ended(2_100, Unknown)];
+        assert_eq!(longest_without_commit(&never), Some(2_000_000));
+        assert_eq!(longest_without_commit(&[ended(5, Committed)]), None);
+    }
 }
 
 #[cfg(test)]

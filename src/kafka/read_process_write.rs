@@ -248,6 +248,7 @@ pub(super) fn run(o: &TxnOptions, input: &Input<'_>, sink: &EventSink, stop: &St
             }
         }
         let outcome = end_transaction(&p, !abort, &mut |e| note(&mut record.errors, e));
+        sink.emit(crate::events::EventKind::TransactionEnded { id, outcome });
         record.txns.push(Txn {
             id,
             outcome,

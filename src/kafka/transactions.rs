@@ -385,6 +385,7 @@ fn run(o: &TxnOptions, sink: &EventSink, stop: &Stop) -> TxnRecord {
         }
         let outcome = end_transaction(&p, !abort, &mut |e| note(&mut errors, e));
         let healthy = !matches!(outcome, TxnOutcome::Unknown);
+        sink.emit(crate::events::EventKind::TransactionEnded { id, outcome });
         txns.push(Txn {
             id,
             outcome,

@@ -228,13 +228,16 @@ pub fn group_lines(g: &super::GroupResult) -> Vec<String> {
 /// The transactional producer and the exactly-once checks, in lines.
 pub fn transaction_lines(t: &crate::events::TransactionSummary) -> Vec<String> {
     let mut lines = vec![format!(
-        "transactions {} (size {}, abort every {}): committed {} · aborted {} · unknown {} · read_committed {} msgs: ATOMICITY VIOLATIONS {} · aborted visible {} · committed missing {} · duplicates {} · reordered {} · read_uncommitted saw {} aborted msgs{}",
+        "transactions {} (size {}, abort every {}): committed {} · aborted {} · unknown {}{} · read_committed {} msgs: ATOMICITY VIOLATIONS {} · aborted visible {} · committed missing {} · duplicates {} · reordered {} · read_uncommitted saw {} aborted msgs{}",
         t.transactional_id,
         t.size,
         t.abort_every,
         count(t.committed),
         count(t.aborted),
         count(t.unknown),
+        t.longest_without_commit_ms
+            .map(|ms| format!(" · longest without a commit {}", duration_ms(ms)))
+            .unwrap_or_default(),
         count(t.read_committed),
         count(t.atomicity_violations),
         count(t.aborted_visible),

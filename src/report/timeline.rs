@@ -3,7 +3,7 @@
 //! shaded bands; throughput and p99 latency of the workload below on the same time axis.
 //! Rendered from the events alone, like every report.
 
-use crate::events::{Event, EventKind};
+use crate::events::{Event, EventKind, TxnOutcome};
 use plotters::prelude::*;
 use std::collections::BTreeMap;
 
@@ -49,6 +49,8 @@ pub fn render_timeline_svg(events: &[Event]) -> Result<String, String> {
     let mut brokers_seen: Vec<i32> = Vec::new();
     // The consumer group's lag, once a second (a lane of its own when the run had a group).
     let mut lag: Vec<(f64, f64)> = Vec::new();
+    // Each transaction's end (commit, abort, unknown): a chart of its own when there were any.
+    let mut txn_ends: Vec<(f64, TxnOutcome)> = Vec::new();
     // What the observer could not see, as the analysis decided it (one rule, not two).
     let blind: Vec<(f64, Option<f64>)> = crate::analysis::blind_spans(&events)
         .into_iter()
@@ -123,6 +125,7 @@ pub fn render_timeline_svg(events: &[Event]) -> Result<String, String> {
                 }
             }
             EventKind::GroupTick { lag: Some(l), .. } => lag.push((t, *l as f64)),
+            EventKind::TransactionEnded { outcome, .. } => txn_ends.push((t, *outcome)),
             EventKind::WorkloadTick { acked, p99_us, .. } => {
                 throughput.push((t, *acked as f64));
                 p99.push((*acked > 0).then(|| (t, *p99_us as f64 / 1000.0)));
@@ -136,7 +139,8 @@ pub fn render_timeline_svg(events: &[Event]) -> Result<String, String> {
         .collect();
     let lane_height = 28u32;
     let lanes_px = 70 + lane_height * lane_names.len() as u32;
-    let (width, charts_px) = (1200u32, if lag.is_empty() { 300u32 } else { 450 });
+    let extra_charts = u32::from(!lag.is_empty()) + u32::from(!txn_ends.is_empty());
+    let (width, charts_px) = (1200u32, 300u32 + 150 * extra_charts);
     let mut svg = String::new();
     {
         let root =
@@ -273,13 +277,18 @@ pub fn render_timeline_svg(events: &[Event]) -> Result<String, String> {
                 .map_err(err)?;
         }
 
-        let (tp_area, lat_area, lag_area) = if lag.is_empty() {
-            let (tp, lat) = bottom.split_vertically(charts_px / 2);
-            (tp, lat, None)
-        } else {
-            let (tp, rest) = bottom.split_vertically(charts_px / 3);
-            let (lat, lag) = rest.split_vertically(charts_px / 3);
-            (tp, lat, Some(lag))
+        // Throughput, latency, then the group's lag and the transactions when there are any,
+        // each 150 px.
+        let (tp_area, rest) = bottom.split_vertically(150);
+        let (lat_area, rest) = rest.split_vertically(150);
+        let (lag_area, txn_area) = match (lag.is_empty(), txn_ends.is_empty()) {
+            (true, true) => (None, None),
+            (false, true) => (Some(rest), None),
+            (true, false) => (None, Some(rest)),
+            (false, false) => {
+                let (lag, txns) = rest.split_vertically(150);
+                (Some(lag), Some(txns))
+            }
         };
         let max_tp = throughput.iter().map(|(_, v)| *v).fold(1.0, f64::max) * 1.1;
         let mut tp = ChartBuilder::on(&tp_area)
@@ -340,6 +349,33 @@ pub fn render_timeline_svg(events: &[Event]) -> Result<String, String> {
                     lag.iter().copied(),
                     RGBColor(148, 103, 189).stroke_width(2),
                 ))
+                .map_err(err)?;
+        }
+        if let Some(area) = txn_area {
+            // One tick per transaction end: committed full height (green), aborted half
+            // (orange), unknown full height (dark red): the gaps are when nothing committed.
+            let mut chart = ChartBuilder::on(&area)
+                .margin(8)
+                .x_label_area_size(18)
+                .y_label_area_size(110)
+                .build_cartesian_2d(0f64..end, 0f64..1.1)
+                .map_err(err)?;
+            chart
+                .configure_mesh()
+                .y_desc("transactions")
+                .y_labels(0)
+                .x_label_formatter(&|x| format!("{x:.0}s"))
+                .draw()
+                .map_err(err)?;
+            chart
+                .draw_series(txn_ends.iter().map(|(t, outcome)| {
+                    let (height, colour) = match outcome {
+                        TxnOutcome::Committed => (1.0, RGBColor(44, 160, 44)),
+                        TxnOutcome::Aborted => (0.5, RGBColor(255, 127, 14)),
+                        TxnOutcome::Unknown => (1.0, RGBColor(148, 0, 0)),
+                    };
+                    PathElement::new(vec![(*t, 0.0), (*t, height)], colour.stroke_width(2))
+                }))
                 .map_err(err)?;
         }
         root.present().map_err(err)?;
@@ -439,6 +475,7 @@ mod tests {
             "an offline span in red"
         );
         assert!(!svg.contains("group lag"), "no group, no lag lane");
+        assert!(!svg.contains("transactions"), "no transactions, no chart");
         let mut with_group = events.clone();
         with_group.push(ev(
             8000,
@@ -449,6 +486,33 @@ mod tests {
         ));
         let svg = render_timeline_svg(&with_group).unwrap();
         assert!(svg.contains("group lag"), "the group's lag lane");
+        // Transactions: one tick per end, coloured by outcome, below the lag.
+        let mut with_txns = with_group.clone();
+        for (at_ms, outcome) in [
+            (1_000, TxnOutcome::Committed),
+            (1_300, TxnOutcome::Aborted),
+            (6_000, TxnOutcome::Unknown),
+        ] {
+            with_txns.push(ev(
+                at_ms,
+                EventKind::TransactionEnded { id: at_ms, outcome },
+            ));
+        }
+        let svg = render_timeline_svg(&with_txns).unwrap();
+        assert!(svg.contains("transactions") && svg.contains("group lag"));
+        for colour in ["#2CA02C", "#FF7F0E", "#940000"] {
+            assert!(svg.to_uppercase().contains(colour), "{colour} tick");
+        }
+        let height = |s: &str| {
+            s.split("height=\"")
+                .nth(1)
+                .and_then(|h| h.split('"').next())
+                .map(str::to_string)
+        };
+        assert_ne!(
+            height(&svg),
+            height(&render_timeline_svg(&with_group).unwrap())
+        );
     }
 
     #[test]
