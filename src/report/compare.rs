@@ -195,6 +195,13 @@ fn render_single(results: &[RunResult]) -> String {
                 |t| format!("{} / {}", count(t.committed), count(t.aborted)),
             )
         }));
+        b.push_record(row("longest without a commit", &|r| {
+            opt_ms(
+                r.transactions
+                    .as_ref()
+                    .and_then(|t| t.longest_without_commit_ms),
+            )
+        }));
         b.push_record(row("atomicity violations", &|r| {
             r.transactions
                 .as_ref()
