@@ -235,12 +235,34 @@ fn unclean_election_trades_offline_time_for_acked_loss() {
     // s). Without, the leader is A, just restarted after a SIGKILL (log recovery, a cold JVM):
     // 1.9–2.3 s measured here, so its bound leaves room for a slower CI machine.
     for (r, fresh_bound_ms) in [(clean, 6_000.0), (unclean, 3_000.0)] {
-        // The long-lived producer resumed (the recovery window waits for it). How long it took
-        // is librdkafka's doing (2.12.1: 1–9 s, once 27 s, behind its reconnect back-off and a
-        // delegation race; see README "Client recovery"), so it is measured, not bounded here.
-        assert_eq!(r["workload"]["resumed"], true, "{r:#}");
+        // Whether and when the long-lived producer resumed is librdkafka's doing (2.12.1:
+        // 1–9 s, once 27 s, behind its reconnect back-off; in about one run in ten never, its
+        // "leader -1" reversion; see README "Client recovery"), so the test checks that the
+        // report says which: the time it took, or "did not resume" with the time waited as a
+        // lower bound — never a number that looks like a recovery.
         let recovery = f64_at(r, "/partitions/0/recovery_ms");
-        assert!(recovery >= 0.0, "recovery {recovery} ms");
+        let resumed = r["workload"]["resumed"] == true;
+        assert_eq!(r["partitions"][0]["resumed"], resumed, "{r:#}");
+        if resumed {
+            assert!(recovery >= 0.0, "recovery {recovery} ms");
+        } else {
+            // Run directories are named after the variant: …-enable-true-<time>.
+            let setting = r["variant"].as_str().unwrap().rsplit('=').next().unwrap();
+            let dir = run_dirs(&reports)
+                .into_iter()
+                .find(|d| d.to_string_lossy().contains(&format!("enable-{setting}-")))
+                .expect("the variant's run directory");
+            let summary = std::fs::read_to_string(dir.join("summary.md")).unwrap();
+            assert!(
+                summary.contains("did not resume"),
+                "a client that did not resume is said so: {summary}"
+            );
+            assert!(recovery > 10_000.0, "waited {recovery} ms (a lower bound)");
+            eprintln!(
+                "note: the long-lived producer did not resume in {} (librdkafka), waited {recovery} ms",
+                r["variant"]
+            );
+        }
         let fresh = f64_at(r, "/partitions/0/fresh_client_ms");
         assert!(
             (0.0..=fresh_bound_ms).contains(&fresh),

@@ -5,19 +5,16 @@
 //! last committed offsets with a new input consumer; after an unknown outcome it starts again
 //! from the group's committed offsets with a new producer (which fences the old one).
 
-use super::payload::Identity;
 use super::transactions::{
-    create, dispose, encode_txn, end_transaction, fatal, fence_if_needed, note, Stop, TxProducer,
+    create, dispose, end_transaction, fatal, fence_if_needed, note, send_one, Stop, TxProducer,
     TxnOptions, TxnRecord,
 };
 use crate::analysis::transactions::{Txn, TxnOutcome};
 use crate::clock::EventSink;
 use rdkafka::config::ClientConfig;
 use rdkafka::consumer::{BaseConsumer, Consumer};
-use rdkafka::error::KafkaError as RdError;
 use rdkafka::message::Message;
-use rdkafka::producer::{BaseRecord, Producer};
-use rdkafka::types::RDKafkaErrorCode;
+use rdkafka::producer::Producer;
 use rdkafka::{Offset, TopicPartitionList};
 use std::time::{Duration, Instant};
 
@@ -203,39 +200,15 @@ pub(super) fn run(o: &TxnOptions, input: &Input<'_>, sink: &EventSink, stop: &St
         let mut failed = false;
         for &(in_partition, in_offset) in &batch {
             let partition = in_partition % out_parts;
-            let seq = seqs[partition as usize];
-            seqs[partition as usize] += 1;
-            let buf = encode_txn(
-                &Identity {
-                    producer_id: o.producer_id,
-                    partition,
-                    seq,
-                    sent_at_us: sink.clock().now_us(),
-                },
-                id,
-                Some((in_partition, in_offset)),
-            );
-            let mut record_out = BaseRecord::<(), [u8]>::to(&o.topic)
-                .partition(partition)
-                .payload(&buf[..]);
-            loop {
-                match p.send(record_out) {
-                    Ok(()) => break,
-                    Err((RdError::MessageProduction(RDKafkaErrorCode::QueueFull), r)) => {
-                        std::thread::sleep(Duration::from_millis(10));
-                        record_out = r;
-                    }
-                    Err((e, _)) => {
-                        note(&mut record.errors, format!("send: {e}"));
-                        failed = true;
-                        break;
-                    }
+            let input = Some((in_partition, in_offset));
+            match send_one(&p, o, sink, stop, &mut seqs, partition, id, input) {
+                Ok(seq) => messages.push((partition, seq)),
+                Err(e) => {
+                    note(&mut record.errors, e);
+                    failed = true;
+                    break;
                 }
             }
-            if failed {
-                break;
-            }
-            messages.push((partition, seq));
         }
         if !failed {
             failed = !send_offsets(&p, &c, input, &batch, &mut record.errors);

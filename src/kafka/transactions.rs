@@ -305,6 +305,48 @@ pub(super) fn fence_if_needed(o: &TxnOptions, needed: bool, errors: &mut Vec<Str
     }
 }
 
+/// Sends one message of transaction `txn` to `partition` with its next sequence (carrying its
+/// input under read-process-write), waiting while the client's queue is full until `stop`.
+/// Returns the sequence, or why the client refused it.
+#[allow(clippy::too_many_arguments)] // the message's coordinates, where it goes, and the stop
+pub(super) fn send_one(
+    p: &TxProducer,
+    o: &TxnOptions,
+    sink: &EventSink,
+    stop: &Stop,
+    seqs: &mut [u64],
+    partition: i32,
+    txn: u64,
+    input: Option<(i32, i64)>,
+) -> Result<u64, String> {
+    let seq = seqs[partition as usize];
+    seqs[partition as usize] += 1;
+    let buf = encode_txn(
+        &Identity {
+            producer_id: o.producer_id,
+            partition,
+            seq,
+            sent_at_us: sink.clock().now_us(),
+        },
+        txn,
+        input,
+    );
+    let mut record = BaseRecord::<(), [u8]>::to(&o.topic)
+        .partition(partition)
+        .payload(&buf[..]);
+    loop {
+        match p.send(record) {
+            Ok(()) => return Ok(seq),
+            Err((RdError::MessageProduction(RDKafkaErrorCode::QueueFull), r)) if !stop.is_set() => {
+                // Queue full: let librdkafka drain, then try again.
+                std::thread::sleep(Duration::from_millis(10));
+                record = r;
+            }
+            Err((e, _)) => return Err(format!("send: {e}")),
+        }
+    }
+}
+
 fn run(o: &TxnOptions, sink: &EventSink, stop: &Stop) -> TxnRecord {
     let mut txns = Vec::new();
     let mut errors: Vec<String> = Vec::new();
@@ -337,42 +379,14 @@ fn run(o: &TxnOptions, sink: &EventSink, stop: &Stop) -> TxnRecord {
         let mut send_failed = false;
         for i in 0..o.size {
             let partition = (i as i32) % o.partitions.max(1);
-            let seq = seqs[partition as usize];
-            seqs[partition as usize] += 1;
-            let buf = encode_txn(
-                &Identity {
-                    producer_id: o.producer_id,
-                    partition,
-                    seq,
-                    sent_at_us: sink.clock().now_us(),
-                },
-                id,
-                None,
-            );
-            let mut record = BaseRecord::<(), [u8]>::to(&o.topic)
-                .partition(partition)
-                .payload(&buf[..]);
-            loop {
-                match p.send(record) {
-                    Ok(()) => break,
-                    Err((RdError::MessageProduction(RDKafkaErrorCode::QueueFull), r))
-                        if !stop.is_set() =>
-                    {
-                        // Queue full: let librdkafka drain, then try again.
-                        std::thread::sleep(Duration::from_millis(10));
-                        record = r;
-                    }
-                    Err((e, _)) => {
-                        note(&mut errors, format!("send: {e}"));
-                        send_failed = true;
-                        break;
-                    }
+            match send_one(&p, o, sink, stop, &mut seqs, partition, id, None) {
+                Ok(seq) => messages.push((partition, seq)),
+                Err(e) => {
+                    note(&mut errors, e);
+                    send_failed = true;
+                    break;
                 }
             }
-            if send_failed {
-                break;
-            }
-            messages.push((partition, seq));
         }
         let abort =
             send_failed || (o.abort_every > 0 && (id + 1).is_multiple_of(o.abort_every as u64));
