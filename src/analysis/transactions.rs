@@ -108,10 +108,12 @@ fn visibility(
     out
 }
 
+/// `span_us`: the producer's start and stop, when known (a stall at either end counts).
 pub fn check(
     txns: &[Txn],
     committed_read: &[TxnRead],
     uncommitted_read: &[TxnRead],
+    span_us: Option<(u64, u64)>,
 ) -> TransactionSummary {
     let by_id: HashMap<u64, &Txn> = txns.iter().map(|t| (t.id, t)).collect();
     let count = |o: TxnOutcome| txns.iter().filter(|t| t.outcome == o).count() as u64;
@@ -139,23 +141,26 @@ pub fn check(
                     .is_some_and(|t| t.outcome == TxnOutcome::Aborted)
             })
             .count() as u64,
-        longest_without_commit_ms: longest_without_commit(txns).map(|us| us as f64 / 1000.0),
+        longest_without_commit_ms: longest_without_commit(txns, span_us)
+            .map(|us| us as f64 / 1000.0),
         ..Default::default()
     }
 }
 
-/// The longest time without a commit, in µs (see `TransactionSummary`); None with fewer than
-/// two transactions.
-pub fn longest_without_commit(txns: &[Txn]) -> Option<u64> {
+/// The longest time without a commit, in µs: between the producer's start (else the first
+/// transaction's end), each commit, and its stop (else the last transaction's end). None
+/// without a span and with fewer than two transactions.
+pub fn longest_without_commit(txns: &[Txn], span_us: Option<(u64, u64)>) -> Option<u64> {
     let mut ends: Vec<(u64, bool)> = txns
         .iter()
         .map(|t| (t.ended_at_us, t.outcome == TxnOutcome::Committed))
         .collect();
     ends.sort_unstable();
-    let (first, last) = (ends.first()?.0, ends.last()?.0);
-    if ends.len() < 2 {
-        return None;
-    }
+    let (first, last) = match span_us {
+        Some((start, stop)) => (start, stop.max(ends.last().map_or(stop, |e| e.0))),
+        None if ends.len() >= 2 => (ends[0].0, ends[ends.len() - 1].0),
+        None => return None,
+    };
     let mut longest = 0;
     let mut since = first;
     for &(at, committed) in &ends {
@@ -328,18 +333,29 @@ mod gap_tests {
             ended(9_300, Committed),
             ended(9_600, Committed),
         ]);
-        assert_eq!(longest_without_commit(&txns), Some(9_000_000));
+        assert_eq!(longest_without_commit(&txns, None), Some(9_000_000));
         // No commit after the fault: the tail to the last end counts.
         let stuck = vec![
             ended(0, Committed),
             ended(300, Aborted),
             ended(7_300, Unknown),
         ];
-        assert_eq!(longest_without_commit(&stuck), Some(7_300_000));
+        assert_eq!(longest_without_commit(&stuck, None), Some(7_300_000));
         // Never a commit: the whole span.
         let never = vec![ended(100, Aborted), ended(2_100, Unknown)];
-        assert_eq!(longest_without_commit(&never), Some(2_000_000));
-        assert_eq!(longest_without_commit(&[ended(5, Committed)]), None);
+        assert_eq!(longest_without_commit(&never, None), Some(2_000_000));
+        assert_eq!(longest_without_commit(&[ended(5, Committed)], None), None);
+        // With the producer's start and stop: one commit, then stuck until the stop 40 s
+        // later — 40 s, not "no value".
+        let one = [ended(2_000, Committed)];
+        assert_eq!(
+            longest_without_commit(&one, Some((0, 42_000_000))),
+            Some(40_000_000)
+        );
+        assert_eq!(
+            longest_without_commit(&[], Some((0, 5_000_000))),
+            Some(5_000_000)
+        );
     }
 }
 
@@ -378,7 +394,7 @@ mod tests {
         ];
         let committed: Vec<TxnRead> = [&txns[0], &txns[2]].into_iter().flat_map(read).collect();
         let uncommitted: Vec<TxnRead> = txns.iter().flat_map(read).collect();
-        let s = check(&txns, &committed, &uncommitted);
+        let s = check(&txns, &committed, &uncommitted, None);
         assert_eq!((s.committed, s.aborted), (2, 1));
         assert_eq!(
             (
@@ -403,7 +419,7 @@ mod tests {
         committed.truncate(6); // 4 of 10 missing: half visible
         committed.push(read(&txns[1])[3]); // one aborted message visible
         committed.push(committed[0]); // and a duplicate, out of order
-        let s = check(&txns, &committed, &[]);
+        let s = check(&txns, &committed, &[], None);
         assert_eq!(s.atomicity_violations, 1);
         assert_eq!(s.violation_sample[0].txn, 7);
         assert_eq!(
@@ -423,7 +439,7 @@ mod tests {
             "no uncommitted reader: nothing proven"
         );
         // A committed transaction not visible at all is counted apart (loss, not atomicity).
-        let s = check(&txns[..1], &[], &[]);
+        let s = check(&txns[..1], &[], &[], None);
         assert_eq!((s.committed_missing, s.atomicity_violations), (1, 0));
     }
 
@@ -572,7 +588,7 @@ mod tests {
         ];
         let mut committed = read(&txns[0]);
         committed.extend(read(&txns[1]).into_iter().take(4));
-        let s = check(&txns, &committed, &committed);
+        let s = check(&txns, &committed, &committed, None);
         assert_eq!((s.aborted_visible, s.atomicity_violations), (10, 1));
     }
 

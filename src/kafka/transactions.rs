@@ -55,6 +55,8 @@ pub struct TxnRecord {
     pub errors: Vec<String>,
     /// Read-process-write: times it went back to the last committed offsets.
     pub rewinds: u64,
+    /// From its start to its stop, on the run's clock (µs): the span a stall is judged in.
+    pub span_us: Option<(u64, u64)>,
 }
 
 #[derive(Debug, Clone)]
@@ -100,11 +102,14 @@ impl Stop {
 pub struct TxnProducer {
     stop: Arc<Stop>,
     thread: Option<std::thread::JoinHandle<TxnRecord>>,
+    clock: crate::clock::Clock,
+    started_at_us: u64,
 }
 
 impl TxnProducer {
     pub fn start(options: TxnOptions, sink: EventSink) -> Result<Self, KafkaError> {
         let stop = Arc::new(Stop::default());
+        let (clock, started_at_us) = (*sink.clock(), sink.clock().now_us());
         let thread = {
             let stop = stop.clone();
             std::thread::Builder::new()
@@ -134,6 +139,8 @@ impl TxnProducer {
         Ok(Self {
             stop,
             thread: Some(thread),
+            clock,
+            started_at_us,
         })
     }
 
@@ -141,10 +148,13 @@ impl TxnProducer {
     /// input is processed, for at most 30 s); blocking.
     pub fn finish(mut self, drain: bool) -> TxnRecord {
         self.stop.set(drain);
-        self.thread
+        let mut record: TxnRecord = self
+            .thread
             .take()
             .and_then(|t| t.join().ok())
-            .unwrap_or_default()
+            .unwrap_or_default();
+        record.span_us = Some((self.started_at_us, self.clock.now_us()));
+        record
     }
 }
 
@@ -417,6 +427,7 @@ fn run(o: &TxnOptions, sink: &EventSink, stop: &Stop) -> TxnRecord {
         txns,
         errors,
         rewinds: 0,
+        span_us: None,
     }
 }
 

@@ -291,7 +291,7 @@ pub async fn finish_transactions(
         } else {
             (vec![], vec![], false)
         };
-        let mut s = check::check(&record.txns, &committed, &uncommitted);
+        let mut s = check::check(&record.txns, &committed, &uncommitted, record.span_us);
         if rpw {
             let group_id = rpw_group_id(&transactional_id);
             let mut complete = reread;
