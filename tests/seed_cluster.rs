@@ -65,14 +65,16 @@ fn leader_kill_failover_follows_the_zookeeper_session_timeout() {
     );
     assert_eq!(f64_at(r, "/verification/lost_acked"), 0.0);
     assert!(f64_at(r, "/workload/acked") > 500.0);
-    // The live consumer got every acked message, and saw orders/0 silent for about the
-    // failover (its longest silence, from the last delivery before the kill).
+    // The live consumer got every acked message, and saw a partition silent for about the
+    // failover (its longest silence, from the last delivery before the kill). Not always
+    // orders/0: with acks=all and min.insync.replicas=2 every partition whose ISR held the
+    // killed broker stalls too until the ISR shrinks (seen: 5.18 s on orders/2 beside a 4.97 s
+    // failover of orders/0).
     assert!(
         f64_at(r, "/consumer/received") >= f64_at(r, "/workload/acked"),
         "{r:#}"
     );
     assert!(f64_at(r, "/consumer/e2e_latency_ms/p50") > 0.0);
-    assert_eq!(r["consumer"]["longest_gap"]["partition"], 0, "{r:#}");
     let silence = f64_at(r, "/consumer/longest_gap/ms");
     assert!(
         silence >= failover - 1_000.0,
