@@ -126,12 +126,7 @@ fn every_committed_transaction_is_whole_under_a_leader_kill_and_aborted_ones_sta
         "{t:#}"
     );
     // The live read_committed reader, through the kill: nothing aborted, nothing half.
-    let live = &t["live"];
-    assert_eq!(live["complete"], true, "{live:#}");
-    assert!(f64_at(&r, "/transactions/live/read") > 0.0, "{live:#}");
-    assert_eq!(live["atomicity_violations"], 0, "{live:#}");
-    assert_eq!(live["aborted_visible"], 0, "{live:#}");
-    assert_eq!(live["duplicates"], 0, "{live:#}");
+    let live = assert_live_reader_clean(&r);
     assert_eq!(
         f64_at(&r, "/transactions/live/committed_seen"),
         f64_at(&r, "/transactions/committed"),
@@ -165,12 +160,7 @@ fn read_process_write_processes_every_input_exactly_once_under_an_output_leader_
         "the read_uncommitted reader saw no aborted message: {t:#}"
     );
     // The live read_committed reader, through the kill.
-    let live = &t["live"];
-    assert_eq!(live["complete"], true, "{live:#}");
-    assert!(f64_at(&r, "/transactions/live/read") > 0.0, "{live:#}");
-    assert_eq!(live["atomicity_violations"], 0, "{live:#}");
-    assert_eq!(live["aborted_visible"], 0, "{live:#}");
-    assert_eq!(live["duplicates"], 0, "{live:#}");
+    let live = assert_live_reader_clean(&r);
     assert_eq!(
         f64_at(&r, "/transactions/live/read"),
         f64_at(&r, "/transactions/read_committed"),
@@ -242,4 +232,16 @@ fn a_member_that_leaves_is_replaced_at_once_and_one_that_stops_polling_after_max
         "no callback of the paused member: {g:#}"
     );
     assert_eq!(g["skipped"], 0, "{g:#}");
+}
+
+/// The live read_committed reader read to the end, saw something, and saw nothing aborted,
+/// nothing half-visible, nothing twice.
+fn assert_live_reader_clean(r: &Value) -> &Value {
+    let live = &r["transactions"]["live"];
+    assert_eq!(live["complete"], true, "{live:#}");
+    assert!(f64_at(r, "/transactions/live/read") > 0.0, "{live:#}");
+    assert_eq!(live["atomicity_violations"], 0, "{live:#}");
+    assert_eq!(live["aborted_visible"], 0, "{live:#}");
+    assert_eq!(live["duplicates"], 0, "{live:#}");
+    live
 }
