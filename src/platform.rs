@@ -231,3 +231,69 @@ pub trait FaultPlatform: Sync {
         service: &str,
     ) -> impl Future<Output = Result<(), PlatformError>> + Send;
 }
+
+/// No platform: a cluster chaos did not start (`observe`). Every fault is refused with the
+/// reason; nothing has a moment.
+impl<P: FaultPlatform + Sync> FaultPlatform for Option<P> {
+    async fn act(&self, action: Lifecycle, service: &str) -> Result<(), PlatformError> {
+        match self {
+            Some(p) => p.act(action, service).await,
+            None => Err(not_ours()),
+        }
+    }
+    async fn moment(
+        &self,
+        service: &str,
+        action: Lifecycle,
+        since_ns: i64,
+        wait: Duration,
+    ) -> Option<i64> {
+        self.as_ref()?.moment(service, action, since_ns, wait).await
+    }
+    async fn partition(
+        &self,
+        service: &str,
+        peers: &[String],
+        direction: Direction,
+    ) -> Result<NetworkRules, PlatformError> {
+        match self {
+            Some(p) => p.partition(service, peers, direction).await,
+            None => Err(not_ours()),
+        }
+    }
+    async fn heal_partition(
+        &self,
+        service: &str,
+        rules: &NetworkRules,
+    ) -> Result<(), PlatformError> {
+        match self {
+            Some(p) => p.heal_partition(service, rules).await,
+            None => Err(not_ours()),
+        }
+    }
+    async fn bandwidth(&self, service: &str, rate: &str) -> Result<(), PlatformError> {
+        match self {
+            Some(p) => p.bandwidth(service, rate).await,
+            None => Err(not_ours()),
+        }
+    }
+    async fn heal_bandwidth(&self, service: &str) -> Result<(), PlatformError> {
+        match self {
+            Some(p) => p.heal_bandwidth(service).await,
+            None => Err(not_ours()),
+        }
+    }
+    async fn retire_network_helper(&self, service: &str) -> Result<(), PlatformError> {
+        match self {
+            Some(p) => p.retire_network_helper(service).await,
+            None => Err(not_ours()),
+        }
+    }
+}
+
+fn not_ours() -> PlatformError {
+    PlatformError::Capability(
+        "this cluster was not started by chaos (observe): faults need a cluster chaos started"
+            .into(),
+    )
+}

@@ -14,12 +14,11 @@ use super::topics;
 use crate::analysis::verify::{AckLedger, SeenSet};
 use crate::error::Error;
 use crate::events::{BrokerId, ClusterMode, EventKind, LatencyPhase, RunPhase};
-use crate::experiment::{Condition, Direction, WorkloadSpec};
+use crate::experiment::{Condition, WorkloadSpec};
 use crate::kafka::group::GroupWorkload;
 use crate::kafka::live_consumer::LiveConsumer;
 use crate::kafka::producer::{ProducerOptions, TrackedProducer};
 use crate::platform::FaultError;
-use crate::platform::{FaultPlatform, Lifecycle, NetworkRules, PlatformError};
 use crate::run::conditions::Baseline;
 use crate::run::observer::{Observer, ObserverOptions};
 use rand::SeedableRng;
@@ -135,7 +134,7 @@ impl<'a> RunSession<'a> {
             _ => (None, None),
         };
         let faults = Faults {
-            platform: RunPlatform::of(ctx, docker_events.as_ref()),
+            platform: run_platform(ctx, docker_events.as_ref()),
             cluster: ctx.cluster,
             sink: ctx.sink.clone(),
             rng: rand::rngs::StdRng::seed_from_u64(ctx.seed),
@@ -519,23 +518,18 @@ fn start_prober(
     ))
 }
 
-/// Where the run's faults go: the Docker engine that runs the cluster, or nowhere for a
-/// cluster chaos did not start (every fault is refused, with the reason).
-pub enum RunPlatform<'a> {
-    Docker(DockerPlatform<'a>),
-    External,
-}
+/// Where the run's faults go: the Docker engine that runs the cluster, or nowhere (None) for
+/// a cluster chaos did not start — every fault is then refused with the reason.
+pub type RunPlatform<'a> = Option<DockerPlatform<'a>>;
 
-impl<'a> RunPlatform<'a> {
-    fn of(ctx: &RunContext<'a>, events: Option<&DockerEventLog>) -> Self {
-        match (ctx.docker, events) {
-            (Some(docker), Some(events)) => RunPlatform::Docker(DockerPlatform {
-                docker,
-                cluster: ctx.cluster,
-                events: events.clone(),
-            }),
-            _ => RunPlatform::External,
-        }
+fn run_platform<'a>(ctx: &RunContext<'a>, events: Option<&DockerEventLog>) -> RunPlatform<'a> {
+    match (ctx.docker, events) {
+        (Some(docker), Some(events)) => Some(DockerPlatform {
+            docker,
+            cluster: ctx.cluster,
+            events: events.clone(),
+        }),
+        _ => None,
     }
 }
 
@@ -551,71 +545,4 @@ fn start_observer(ctx: &RunContext<'_>, topics: &[String]) -> Observer {
         },
         ctx.sink.clone(),
     )
-}
-
-fn not_ours() -> PlatformError {
-    PlatformError::Capability(
-        "this cluster was not started by chaos (observe): faults need a cluster chaos started"
-            .into(),
-    )
-}
-
-impl FaultPlatform for RunPlatform<'_> {
-    async fn act(&self, action: Lifecycle, service: &str) -> Result<(), PlatformError> {
-        match self {
-            RunPlatform::Docker(d) => d.act(action, service).await,
-            RunPlatform::External => Err(not_ours()),
-        }
-    }
-    async fn moment(
-        &self,
-        service: &str,
-        action: Lifecycle,
-        since_ns: i64,
-        wait: Duration,
-    ) -> Option<i64> {
-        match self {
-            RunPlatform::Docker(d) => d.moment(service, action, since_ns, wait).await,
-            RunPlatform::External => None,
-        }
-    }
-    async fn partition(
-        &self,
-        service: &str,
-        peers: &[String],
-        direction: Direction,
-    ) -> Result<NetworkRules, PlatformError> {
-        match self {
-            RunPlatform::Docker(d) => d.partition(service, peers, direction).await,
-            RunPlatform::External => Err(not_ours()),
-        }
-    }
-    async fn heal_partition(
-        &self,
-        service: &str,
-        rules: &NetworkRules,
-    ) -> Result<(), PlatformError> {
-        match self {
-            RunPlatform::Docker(d) => d.heal_partition(service, rules).await,
-            RunPlatform::External => Err(not_ours()),
-        }
-    }
-    async fn bandwidth(&self, service: &str, rate: &str) -> Result<(), PlatformError> {
-        match self {
-            RunPlatform::Docker(d) => d.bandwidth(service, rate).await,
-            RunPlatform::External => Err(not_ours()),
-        }
-    }
-    async fn heal_bandwidth(&self, service: &str) -> Result<(), PlatformError> {
-        match self {
-            RunPlatform::Docker(d) => d.heal_bandwidth(service).await,
-            RunPlatform::External => Err(not_ours()),
-        }
-    }
-    async fn retire_network_helper(&self, service: &str) -> Result<(), PlatformError> {
-        match self {
-            RunPlatform::Docker(d) => d.retire_network_helper(service).await,
-            RunPlatform::External => Err(not_ours()),
-        }
-    }
 }
