@@ -231,6 +231,14 @@ pub enum FaultKind {
     /// A member stops polling (still heartbeating): after `max.poll.interval.ms` the client
     /// leaves the group itself. Healed by polling again (it rejoins).
     MemberPause,
+    /// A host failure: every container on the target's node killed at once. Healed by
+    /// starting them again.
+    NodeCrash,
+    /// A VM stall: every container on the target's node frozen. Healed by unpause.
+    NodePause,
+    /// The target's node cut from the other nodes (iptables in each of its containers;
+    /// `peers` narrows the other side). Healed by deleting the rules.
+    NodePartition,
 }
 
 impl std::fmt::Display for FaultKind {
@@ -257,27 +265,46 @@ impl FaultKind {
             FaultKind::MemberCrash => "member-crash",
             FaultKind::MemberLeave => "member-leave",
             FaultKind::MemberPause => "member-pause",
+            FaultKind::NodeCrash => "node-crash",
+            FaultKind::NodePause => "node-pause",
+            FaultKind::NodePartition => "node-partition",
         }
+    }
+    /// A node fault is its per-container fault applied to every container of a node at once.
+    pub fn per_container(&self) -> FaultKind {
+        match self {
+            FaultKind::NodeCrash => FaultKind::Kill,
+            FaultKind::NodePause => FaultKind::Pause,
+            FaultKind::NodePartition => FaultKind::Partition,
+            other => *other,
+        }
+    }
+    /// Acts on whole nodes: the target names a node, or a service whose node is meant.
+    pub fn is_node_fault(&self) -> bool {
+        matches!(
+            self,
+            FaultKind::NodeCrash | FaultKind::NodePause | FaultKind::NodePartition
+        )
     }
     /// Faults applied from a network sidecar (the `chaos/base` image, with iptables and tc)
     /// sharing the target's network namespace. `disconnect` / `connect` go through the Docker
     /// API and need none; `delay` / `loss` need one to probe for tc netem.
     pub fn uses_sidecar(&self) -> bool {
         matches!(
-            self,
+            self.per_container(),
             FaultKind::Partition | FaultKind::Bandwidth | FaultKind::Delay | FaultKind::Loss
         )
     }
     /// The broker cannot serve while this fault lasts (its process is gone, frozen or cut off).
     pub fn makes_broker_unusable(&self) -> bool {
         matches!(
-            self,
+            self.per_container(),
             FaultKind::Kill | FaultKind::Stop | FaultKind::Pause | FaultKind::Disconnect
         )
     }
     /// The broker's process ends: a leader it had is gone until a new one is elected.
     pub fn ends_process(&self) -> bool {
-        matches!(self, FaultKind::Kill | FaultKind::Stop)
+        matches!(self.per_container(), FaultKind::Kill | FaultKind::Stop)
     }
     /// Faults on a consumer-group member inside the harness, not on a container.
     pub fn is_member_fault(&self) -> bool {
@@ -289,7 +316,7 @@ impl FaultKind {
     /// Faults that leave the cluster (or the group) damaged until reverted.
     pub fn needs_revert(&self) -> bool {
         matches!(
-            self,
+            self.per_container(),
             FaultKind::MemberCrash
                 | FaultKind::MemberLeave
                 | FaultKind::MemberPause

@@ -67,6 +67,32 @@ pub struct RunningService {
     /// Address on the cluster network (None while disconnected or stopped).
     pub ip: Option<String>,
     pub state: String,
+    /// Its placement (`x-chaos-node`): the host it runs on, and what node faults act on.
+    /// None: unplaced, on the one engine (all unplaced services are one node, [`LOCAL_NODE`]).
+    pub node: Option<String>,
+}
+
+/// The node of unplaced services: the one engine the harness talks to by default.
+pub const LOCAL_NODE: &str = "local";
+
+impl RunningService {
+    pub fn node_name(&self) -> &str {
+        self.node.as_deref().unwrap_or(LOCAL_NODE)
+    }
+}
+
+/// A node of a cluster spread over several Docker engines (from the nodes file).
+#[derive(Debug, Clone, PartialEq)]
+pub struct NodeInfo {
+    pub name: String,
+    /// The engine's address as declared (`tcp://10.250.0.11:2375`, `unix:///…`).
+    pub engine: String,
+    /// Where the node's published ports are reached, from the harness and the other nodes.
+    pub address: String,
+    /// The engine's clock minus the harness's (ns), estimated from its `/info` answer at the
+    /// midpoint of the request, and the error of that estimate (half the round trip).
+    pub clock_offset_ns: i64,
+    pub clock_error_ns: i64,
 }
 
 /// Who started the cluster, and so what the tool may do to its containers.
@@ -94,6 +120,8 @@ pub struct Cluster {
     pub ready_after: Duration,
     /// Why a running cluster that could have been reused was replaced (it was not ready).
     pub replaced_unready: Option<String>,
+    /// The engines it runs on, when more than the one (empty: one engine).
+    pub nodes: Vec<NodeInfo>,
 }
 
 impl Cluster {
@@ -127,6 +155,22 @@ impl Cluster {
             .into_iter()
             .filter_map(|(s, id)| s.host_bootstrap.clone().map(|a| (id, a)))
             .collect()
+    }
+    /// The services on any of `nodes` (placement names), in the cluster's order.
+    pub fn services_on<'a>(&'a self, nodes: &'a [&str]) -> impl Iterator<Item = &'a RunningService> {
+        self.services
+            .iter()
+            .filter(move |s| nodes.contains(&s.node_name()))
+    }
+    /// The distinct placement names, in order of first appearance.
+    pub fn node_names(&self) -> Vec<&str> {
+        let mut names: Vec<&str> = Vec::new();
+        for s in &self.services {
+            if !names.contains(&s.node_name()) {
+                names.push(s.node_name());
+            }
+        }
+        names
     }
     pub fn bootstrap_list(&self) -> String {
         self.bootstrap()

@@ -12,6 +12,8 @@ use std::time::Duration;
 pub(crate) const ROLE_KIND: &str = "chaos.role-kind";
 pub(crate) const BOOTSTRAP: &str = "chaos.bootstrap";
 pub(crate) const NETWORK: &str = "chaos.network";
+/// The service's placement (`x-chaos-node`), when it has one.
+pub(crate) const NODE: &str = "chaos.node";
 
 /// Our containers (of one cluster, or all), running or not.
 pub async fn list(
@@ -101,6 +103,7 @@ pub async fn attach(docker: &Docker, cluster: Option<&str>) -> Result<Cluster, D
             host_bootstrap: l.get(BOOTSTRAP).cloned(),
             ip,
             state: c.state.as_ref().map(|s| s.to_string()).unwrap_or_default(),
+            node: l.get(NODE).cloned(),
         });
     }
     services.sort_by(|a, b| a.name.cmp(&b.name));
@@ -115,6 +118,7 @@ pub async fn attach(docker: &Docker, cluster: Option<&str>) -> Result<Cluster, D
         reused: false,
         ready_after: Duration::ZERO,
         replaced_unready: None,
+        nodes: Vec::new(),
     })
 }
 
@@ -223,6 +227,7 @@ pub async fn attach_project(
                 .find(|(n, _)| *n == network)
                 .and_then(|(_, ip)| ip.clone()),
             state: c.state.as_ref().map(|s| s.to_string()).unwrap_or_default(),
+            node: None,
         });
     }
     services.sort_by(|a, b| a.name.cmp(&b.name));
@@ -239,6 +244,7 @@ pub async fn attach_project(
         reused: true,
         ready_after: Duration::ZERO,
         replaced_unready: None,
+        nodes: Vec::new(),
     };
     Ok((cluster, compose))
 }

@@ -509,6 +509,10 @@ pub enum Target {
     TransactionCoordinatorOf(String),
     /// A member (0-based) of the workload's consumer group, for member-* faults.
     Member(u32),
+    /// Every service on a node (a placement name, `x-chaos-node` in the compose file).
+    Node(String),
+    /// Every service on the node(s) the inner target's services run on.
+    NodeOf(Box<Target>),
 }
 
 impl fmt::Display for Target {
@@ -527,6 +531,8 @@ impl fmt::Display for Target {
             Target::CoordinatorOf(g) => write!(f, "coordinator-of {g}"),
             Target::TransactionCoordinatorOf(t) => write!(f, "transaction-coordinator-of {t}"),
             Target::Member(m) => write!(f, "member {m}"),
+            Target::Node(n) => write!(f, "node {n}"),
+            Target::NodeOf(t) => write!(f, "node-of {t}"),
         }
     }
 }
@@ -539,7 +545,8 @@ impl From<Target> for String {
 
 const TARGET_HINT: &str = "a service name, `controller`, `random`, `all-but-one`, `all-brokers`, \
 or one of {leader-of: topic/partition}, {followers-of: …}, {follower-of: …}, {isr-of: …}, \
-{same-as: step-name}, {coordinator-of: group}, {transaction-coordinator-of: id}, {member: N}";
+{same-as: step-name}, {coordinator-of: group}, {transaction-coordinator-of: id}, {member: N}, \
+{node: name}, {node-of: <target>}";
 
 impl<'de> Deserialize<'de> for Target {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -563,6 +570,15 @@ impl<'de> Deserialize<'de> for Target {
                 let key: String = map
                     .next_key()?
                     .ok_or_else(|| de::Error::invalid_length(0, &self))?;
+                if key == "node-of" {
+                    let inner: Target = map.next_value()?;
+                    if map.next_key::<String>()?.is_some() {
+                        return Err(de::Error::custom(
+                            "a target map has exactly one key, e.g. {node-of: {leader-of: orders/0}}",
+                        ));
+                    }
+                    return Ok(Target::NodeOf(Box::new(inner)));
+                }
                 let value: ConfigValue = map.next_value()?;
                 let value = value.0;
                 let target = match key.as_str() {
@@ -581,6 +597,7 @@ impl<'de> Deserialize<'de> for Target {
                     "isr-of" => Target::IsrOf(value.parse().map_err(de::Error::custom)?),
                     "same-as" => Target::SameAs(value),
                     "service" => Target::Service(value),
+                    "node" => Target::Node(value),
                     other => {
                         return Err(de::Error::unknown_field(
                             other,
@@ -594,6 +611,8 @@ impl<'de> Deserialize<'de> for Target {
                                 "coordinator-of",
                                 "transaction-coordinator-of",
                                 "member",
+                                "node",
+                                "node-of",
                             ],
                         ))
                     }

@@ -85,6 +85,7 @@ fn target_partition(t: &Target) -> Option<&PartitionRef> {
         Target::LeaderOf(p) | Target::FollowersOf(p) | Target::FollowerOf(p) | Target::IsrOf(p) => {
             Some(p)
         }
+        Target::NodeOf(inner) => target_partition(inner),
         _ => None,
     }
 }
@@ -579,7 +580,19 @@ fn validate_fault(
         if let Some(p) = target_partition(t) {
             check_partition(c, exp, i, field, p)?;
         }
-        if let Target::SameAs(step) = t {
+        let innermost = match t {
+            Target::NodeOf(inner) => inner.as_ref(),
+            t => t,
+        };
+        if matches!(innermost, Target::NodeOf(_) | Target::Member(_)) && innermost != t {
+            return Err(c.step(
+                i,
+                field,
+                format!("`{t}`: node-of takes a service, a role or a partition's broker"),
+                Some("e.g. {node-of: {leader-of: orders/0}} or {node-of: kafka-1}"),
+            ));
+        }
+        if let Target::SameAs(step) = innermost {
             if !names
                 .get(step.as_str())
                 .is_some_and(|(j, k)| *j < i && k.is_some())
@@ -654,11 +667,13 @@ fn validate_fault(
         ));
     }
     let partition = f.kind == FaultKind::Partition;
-    if !partition && (!f.peers.is_empty() || f.direction != Direction::Both) {
+    if f.kind.per_container() != FaultKind::Partition
+        && (!f.peers.is_empty() || f.direction != Direction::Both)
+    {
         return Err(c.step(
             i,
             "fault",
-            "peers and direction belong to partition faults",
+            "peers and direction belong to partition and node-partition faults",
             None,
         ));
     }

@@ -155,6 +155,23 @@ pub fn resolve(
             .cloned()
             .ok_or_else(|| format!("same-as {step}: no fault step named {step} ran before"))?,
         Target::Member(m) => vec![format!("member-{m}")],
+        Target::Node(node) => {
+            let on: Vec<String> = cluster
+                .services_on(&[node.as_str()])
+                .map(|s| s.name.clone())
+                .collect();
+            if on.is_empty() {
+                return Err(format!(
+                    "node {node}: no service of cluster {} runs there (nodes: {})",
+                    cluster.name,
+                    cluster.node_names().join(", ")
+                ));
+            }
+            on
+        }
+        Target::NodeOf(inner) => {
+            services_on_nodes_of(&resolve(inner, view, cluster, resolved, rng)?, cluster)
+        }
         Target::CoordinatorOf(_) | Target::TransactionCoordinatorOf(_) => {
             return Err(format!("{target}: resolved by FindCoordinator before this"))
         }
@@ -163,6 +180,19 @@ pub fn resolve(
         return Err(format!("{target} resolved to no service"));
     }
     Ok(names)
+}
+
+/// Every service on the nodes `names` run on (a node fault's reach), in the cluster's order.
+pub fn services_on_nodes_of(names: &[String], cluster: &Cluster) -> Vec<String> {
+    let nodes: Vec<&str> = names
+        .iter()
+        .filter_map(|n| cluster.service(n))
+        .map(|s| s.node_name())
+        .collect();
+    cluster
+        .services_on(&nodes)
+        .map(|s| s.name.clone())
+        .collect()
 }
 
 /// The lifecycle action a fault kind is, and the platform event that marks its moment (a
@@ -184,6 +214,7 @@ fn lifecycle_of(kind: FaultKind) -> Option<(Lifecycle, Option<Lifecycle>)> {
         | FaultKind::MemberCrash
         | FaultKind::MemberLeave
         | FaultKind::MemberPause => return None,
+        node_fault => return lifecycle_of(node_fault.per_container()),
     })
 }
 
@@ -202,10 +233,20 @@ impl<P: FaultPlatform> Faults<'_, P> {
         action: Lifecycle,
         moment: Option<Lifecycle>,
         names: &[String],
+        at_once: bool,
     ) -> Result<Option<i64>, PlatformError> {
         let since = wall_now_ns() - 1_000_000;
-        for name in names {
-            self.platform.act(action, name).await?;
+        if at_once {
+            // A node fault: every container of the node in the same instant, as a host dies.
+            let acts = names.iter().map(|name| self.platform.act(action, name));
+            futures_util::future::join_all(acts)
+                .await
+                .into_iter()
+                .collect::<Result<Vec<()>, _>>()?;
+        } else {
+            for name in names {
+                self.platform.act(action, name).await?;
+            }
         }
         let mut earliest: Option<i64> = None;
         if let Some(moment) = moment {
@@ -253,7 +294,24 @@ impl<P: FaultPlatform> Faults<'_, P> {
                 )?,
             );
         }
+        if spec.kind == FaultKind::NodePartition && spec.peers.is_empty() {
+            // The other side of a node partition: every service on another node.
+            peers = self
+                .cluster
+                .services
+                .iter()
+                .map(|s| s.name.clone())
+                .collect();
+        }
         peers.retain(|p| !names.contains(p));
+        if peers.is_empty() {
+            return Err(FaultError::Target {
+                fault: spec.kind,
+                target: spec.target.to_string(),
+                reason: "no peer is left on the other side (every service is on that node)"
+                    .into(),
+            });
+        }
         for name in names {
             let added = self
                 .platform
@@ -311,7 +369,7 @@ impl<P: FaultPlatform> Faults<'_, P> {
                 target: spec.target.to_string(),
                 reason,
             })?;
-        let names = resolve(
+        let mut names = resolve(
             coordinator.as_ref().unwrap_or(&spec.target),
             view,
             self.cluster,
@@ -323,6 +381,9 @@ impl<P: FaultPlatform> Faults<'_, P> {
             target: spec.target.to_string(),
             reason,
         })?;
+        if spec.kind.is_node_fault() {
+            names = services_on_nodes_of(&names, self.cluster);
+        }
         // Registered first: a failure half-way still reverts what was applied, and the
         // supervisor must not restart a broker that is being stopped on purpose.
         if spec.kind.needs_revert() {
@@ -362,7 +423,7 @@ impl<P: FaultPlatform> Faults<'_, P> {
             .down_on_purpose
             .lock()
             .unwrap_or_else(|e| e.into_inner());
-        match kind {
+        match kind.per_container() {
             FaultKind::Kill | FaultKind::Stop => {
                 down.extend(names.iter().cloned());
                 let ids: Vec<i32> = names
@@ -387,7 +448,7 @@ impl<P: FaultPlatform> Faults<'_, P> {
         view: &ClusterSnapshot,
     ) -> Result<Option<i64>, FaultError> {
         Ok(match spec.kind {
-            FaultKind::Partition => {
+            FaultKind::Partition | FaultKind::NodePartition => {
                 self.inject_partition(spec, names, view).await?;
                 None
             }
@@ -424,7 +485,10 @@ impl<P: FaultPlatform> Faults<'_, P> {
                 .into())
             }
             kind => match lifecycle_of(kind) {
-                Some((action, moment)) => self.apply(action, moment, names).await?,
+                Some((action, moment)) => {
+                    self.apply(action, moment, names, kind.is_node_fault())
+                        .await?
+                }
                 None => None,
             },
         })
@@ -449,10 +513,18 @@ impl<P: FaultPlatform> Faults<'_, P> {
     }
 
     async fn revert(&self, active: &Active) -> Result<(), FaultError> {
-        let event_ns = match active.kind {
+        let event_ns = match active.kind.per_container() {
             FaultKind::Kill | FaultKind::Stop => {
+                // ZooKeeper first: a broker started before it answers may give up on it.
+                let mut order = active.services.clone();
+                order.sort_by_key(|n| {
+                    !matches!(
+                        self.cluster.service(n).map(|s| &s.role),
+                        Some(crate::platform::Role::ZooKeeper { .. })
+                    )
+                });
                 let started = self
-                    .apply(Lifecycle::Start, Some(Lifecycle::Start), &active.services)
+                    .apply(Lifecycle::Start, Some(Lifecycle::Start), &order, false)
                     .await;
                 // Only once it runs again may the supervisor restart it when it exits.
                 self.down_on_purpose
@@ -466,11 +538,12 @@ impl<P: FaultPlatform> Faults<'_, P> {
                     Lifecycle::Unpause,
                     Some(Lifecycle::Unpause),
                     &active.services,
+                    active.kind.is_node_fault(),
                 )
                 .await?
             }
             FaultKind::Disconnect => {
-                self.apply(Lifecycle::Connect, None, &active.services)
+                self.apply(Lifecycle::Connect, None, &active.services, false)
                     .await?
             }
             FaultKind::Partition => {
@@ -503,11 +576,14 @@ impl<P: FaultPlatform> Faults<'_, P> {
             }
             _ => None,
         };
-        if matches!(active.kind, FaultKind::Partition | FaultKind::Bandwidth) {
+        let networked = |k: FaultKind| {
+            matches!(k.per_container(), FaultKind::Partition | FaultKind::Bandwidth)
+        };
+        if networked(active.kind) {
             // The sidecar goes once no other network fault in force uses it.
             for name in &active.services {
                 let still_used = self.active.iter().any(|a| {
-                    matches!(a.kind, FaultKind::Partition | FaultKind::Bandwidth)
+                    networked(a.kind)
                         && a.services.contains(name)
                 });
                 if !still_used {
@@ -605,6 +681,7 @@ mod tests {
             host_bootstrap: None,
             ip: Some("10.0.0.2".into()),
             state: "running".into(),
+            node: None,
         };
         Cluster {
             name: "seed".into(),
@@ -639,7 +716,82 @@ mod tests {
             reused: false,
             ready_after: Duration::ZERO,
             replaced_unready: None,
+            nodes: Vec::new(),
         }
+    }
+
+    /// ZooKeeper and kafka-1 on n1, kafka-2 on n2, kafka-3 on n3.
+    fn placed() -> Cluster {
+        let mut c = cluster();
+        for s in &mut c.services {
+            s.node = Some(
+                match s.name.as_str() {
+                    "kafka-2" => "n2",
+                    "kafka-3" => "n3",
+                    _ => "n1",
+                }
+                .into(),
+            );
+        }
+        c
+    }
+
+    #[tokio::test]
+    async fn node_faults_act_on_every_service_of_the_node_and_heal_zookeeper_first() {
+        let (fake, c) = (Fake::default(), placed());
+        let (mut f, _rx) = faults(&fake, &c);
+        f.inject(
+            "crash",
+            &spec(FaultKind::NodeCrash, Target::Service("kafka-1".into())),
+            &view(),
+        )
+        .await
+        .unwrap();
+        assert_eq!(f.resolved["crash"], ["zookeeper", "kafka-1"]);
+        // Both held down: the supervisor must not restart either.
+        assert_eq!(
+            *f.down_on_purpose.lock().unwrap(),
+            ["zookeeper", "kafka-1"]
+        );
+        // The controller (kafka-3) is alone on n3: cut from every service elsewhere.
+        f.inject(
+            "cut",
+            &spec(
+                FaultKind::NodePartition,
+                Target::NodeOf(Box::new(Target::Controller)),
+            ),
+            &view(),
+        )
+        .await
+        .unwrap();
+        f.heal(HealTarget::All).await.unwrap();
+        let calls = fake.calls.lock().unwrap().clone();
+        assert_eq!(
+            calls,
+            [
+                "Kill zookeeper",
+                "Kill kafka-1",
+                "partition kafka-3 from zookeeper,kafka-1,kafka-2",
+                "heal-partition kafka-3 rule-kafka-3",
+                "retire kafka-3",
+                "Start zookeeper",
+                "Start kafka-1",
+            ]
+        );
+        let e = resolve(
+            &Target::Node("n9".into()),
+            &view(),
+            &c,
+            &HashMap::new(),
+            &mut StdRng::seed_from_u64(1),
+        )
+        .unwrap_err();
+        assert!(e.contains("node n9") && e.contains("n1, n2, n3"), "{e}");
+        // Unplaced services are one node: a node crash on one engine takes them all.
+        assert_eq!(
+            services_on_nodes_of(&["kafka-2".into()], &cluster()),
+            ["zookeeper", "kafka-1", "kafka-2", "kafka-3"]
+        );
     }
 
     fn view() -> ClusterSnapshot {

@@ -87,11 +87,13 @@ fn external_cluster(brokers: &[(i32, String)], kraft: bool) -> Cluster {
                 host_bootstrap: Some(addr.clone()),
                 ip: None,
                 state: "running".into(),
+                node: None,
             })
             .collect(),
         reused: false,
         ready_after: Duration::ZERO,
         replaced_unready: None,
+        nodes: Vec::new(),
     }
 }
 
