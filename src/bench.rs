@@ -303,11 +303,12 @@ pub async fn run(args: BenchArgs) -> Result<i32, Error> {
     if !args.verify_only {
         let [plan, kplan] = plans()?;
         let docker = docker::connect().await?;
+        let engines = docker::engines::Engines::one(docker.clone());
         let say = |m: &str| eprintln!("{m}");
         // Every image either cluster needs, built on first use (a fresh machine has none).
         docker::images::ensure_for(&docker, &images_needed(&[&plan, &kplan]), &say).await?;
         let fresh = cluster::up(
-            &docker,
+            &engines,
             &plan,
             &cluster::UpOptions {
                 reuse: false,
@@ -320,7 +321,7 @@ pub async fn run(args: BenchArgs) -> Result<i32, Error> {
             .ready
             .push(("seed, fresh".into(), fresh.ready_after.as_secs_f64()));
         let reused = cluster::up(
-            &docker,
+            &engines,
             &plan,
             &cluster::UpOptions {
                 reuse: true,
@@ -335,7 +336,7 @@ pub async fn run(args: BenchArgs) -> Result<i32, Error> {
         report.throughput = Some(throughput(&reused, args.messages).await?);
         report.overhead = Some(overhead(&reused, args.overhead_seconds).await?);
         let k = cluster::up(
-            &docker,
+            &engines,
             &kplan,
             &cluster::UpOptions {
                 reuse: false,
@@ -347,7 +348,7 @@ pub async fn run(args: BenchArgs) -> Result<i32, Error> {
         report
             .ready
             .push(("kraft, fresh".into(), k.ready_after.as_secs_f64()));
-        cluster::down(&docker, Some(&k.name)).await?;
+        cluster::down(&engines, Some(&k.name)).await?;
     }
     // Last: its scripted ack pattern takes a few hundred MB, which would otherwise be the peak
     // RSS the overhead measurement reports.
@@ -379,7 +380,7 @@ pub const COMPOSE_FILES: [&str; 2] = ["compose/seed.yml", "compose/kraft.yml"];
 fn plans() -> Result<[cluster::Plan; 2], Error> {
     let plan = |file: &str| -> Result<cluster::Plan, Error> {
         let project = crate::compose::load(Path::new(file))?;
-        cluster::Plan::new(&project, &Default::default(), &Default::default())
+        cluster::Plan::new(&project, &Default::default(), &Default::default(), None)
             .map_err(|e| Error::Invalid(format!("{file}: {e}")))
     };
     Ok([plan(COMPOSE_FILES[0])?, plan(COMPOSE_FILES[1])?])

@@ -27,6 +27,9 @@ pub enum Error {
     #[cfg(feature = "runtime")]
     #[error(transparent)]
     Fault(#[from] crate::platform::FaultError),
+    /// A file of ours that is wrong where it stands (e.g. the nodes file).
+    #[error("{0}")]
+    Input(Box<crate::input::InputError>),
     /// Input that is wrong in a way only known after loading (e.g. a broker without a host listener).
     #[error("{0}")]
     Invalid(String),
@@ -65,10 +68,18 @@ pub enum Error {
     Several(Vec<Error>),
 }
 
+impl From<crate::input::InputError> for Error {
+    fn from(e: crate::input::InputError) -> Error {
+        Error::Input(Box::new(e))
+    }
+}
+
 impl Error {
     pub fn exit_code(&self) -> i32 {
         match self {
-            Error::Compose(_) | Error::Experiment(_) | Error::Invalid(_) => exit::INVALID_INPUT,
+            Error::Compose(_) | Error::Experiment(_) | Error::Invalid(_) | Error::Input(_) => {
+                exit::INVALID_INPUT
+            }
             #[cfg(feature = "runtime")]
             Error::Docker(_) | Error::Kafka(_) | Error::Fault(_) => exit::INFRASTRUCTURE,
             Error::Io { .. }

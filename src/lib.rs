@@ -22,6 +22,7 @@ pub mod input;
 pub mod kafka;
 pub mod keys;
 pub mod model;
+pub mod nodes;
 pub mod platform;
 pub mod report;
 #[cfg(feature = "runtime")]

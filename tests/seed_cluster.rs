@@ -140,7 +140,7 @@ fn console_consumer_count() -> usize {
     let rt = tokio::runtime::Runtime::new().unwrap();
     rt.block_on(async {
         let docker = chaos::docker::connect().await.unwrap();
-        let cluster = chaos::docker::cluster::attach(&docker, Some("seed")).await.unwrap();
+        let cluster = chaos::docker::inventory::attach_on(&docker, Some("seed")).await.unwrap();
         let broker = cluster.service("kafka-1").unwrap();
         let (code, out) = chaos::docker::faults::exec(
             &docker,
@@ -531,7 +531,7 @@ fn a_fault_that_needs_netem_stops_with_a_capability_error_or_delays_for_real() {
     // Ask the kernel ourselves (a NET_ADMIN sidecar next to a broker), independently of the run.
     let netem = tokio::runtime::Runtime::new().unwrap().block_on(async {
         let docker = chaos::docker::connect().await.unwrap();
-        let cluster = chaos::docker::cluster::attach(&docker, Some("seed"))
+        let cluster = chaos::docker::inventory::attach_on(&docker, Some("seed"))
             .await
             .unwrap();
         let broker = cluster.service("kafka-1").unwrap().clone();

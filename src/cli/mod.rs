@@ -68,6 +68,27 @@ pub struct ClusterArg {
     /// The cluster (compose project) name; default: the only running one.
     #[arg(long = "cluster", short = 'p', visible_alias = "project-name")]
     pub name: Option<String>,
+    #[command(flatten)]
+    pub nodes: NodesArg,
+}
+
+/// `--nodes FILE` (or CHAOS_NODES): the Docker engines a cluster spans.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct NodesArg {
+    /// A nodes file: the cluster spans these Docker engines (see README, "Several hosts").
+    #[arg(long = "nodes", env = "CHAOS_NODES", value_name = "FILE")]
+    pub file: Option<PathBuf>,
+}
+
+impl NodesArg {
+    /// The engines: each node's, or the one (`DOCKER_HOST` / the default socket).
+    pub async fn engines(&self) -> Result<docker::engines::Engines, Error> {
+        let nodes = match &self.file {
+            Some(path) => Some(crate::nodes::NodesFile::load(path)?),
+            None => None,
+        };
+        Ok(docker::engines::Engines::connect(nodes.as_ref()).await?)
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -93,6 +114,8 @@ pub enum Command {
         /// Recreate even when a cluster with the same configuration is running.
         #[arg(long)]
         fresh: bool,
+        #[command(flatten)]
+        nodes: NodesArg,
     },
     /// Services, brokers, controller, and leader / ISR per partition.
     Status {
@@ -119,6 +142,8 @@ pub enum Command {
         /// containers, clear our network rules, reconnect; never starts or removes any of them.
         #[arg(long = "project", value_name = "PROJECT")]
         projects: Vec<String>,
+        #[command(flatten)]
+        nodes: NodesArg,
     },
     /// Build the images locally (Debian base, Kafka 3.9 for ZooKeeper mode, Kafka 4 for KRaft).
     Images {
@@ -244,26 +269,35 @@ async fn dispatch(cli: Cli) -> Result<i32, Error> {
             profiles,
             timeout,
             fresh,
+            nodes,
         } => {
             let project =
                 load_compose_files(&files, &env_files, project_name.as_deref(), &profiles)?;
             let progress = Progress::new();
-            let plan = cluster::Plan::new(&project, &Default::default(), &Default::default())
-                .map_err(|e| Error::Invalid(format!("{}: {e}", project.file.display())))?;
-            let docker = docker::connect().await?;
-            let say = |m: &str| progress.say(m);
-            docker::images::ensure_for(
-                &docker,
-                &docker::images::needed_for_plan(&plan, None),
-                &say,
+            let nodes_file = match &nodes.file {
+                Some(path) => Some(crate::nodes::NodesFile::load(path)?),
+                None => None,
+            };
+            let plan = cluster::Plan::new(
+                &project,
+                &Default::default(),
+                &Default::default(),
+                nodes_file.as_ref(),
             )
-            .await?;
+            .map_err(|e| Error::Invalid(format!("{}: {e}", project.file.display())))?;
+            let engines = docker::engines::Engines::connect(nodes_file.as_ref()).await?;
+            let say = |m: &str| progress.say(m);
+            let images = docker::images::needed_for_plan(&plan, None);
+            docker::images::ensure_for(engines.local(), &images, &say).await?;
+            if engines.is_several() {
+                docker::images::distribute(&engines, &images, &say).await?;
+            }
             let options = cluster::UpOptions {
                 reuse: !fresh,
                 ready_timeout: timeout,
                 progress: &say,
             };
-            let cluster = cluster::up(&docker, &plan, &options).await?;
+            let cluster = cluster::up(&engines, &plan, &options).await?;
             progress.finish();
             println!(
                 "cluster {} ({} mode) ready in {:.1} s{}; bootstrap {}",
@@ -275,11 +309,15 @@ async fn dispatch(cli: Cli) -> Result<i32, Error> {
             );
             Ok(exit::PASSED)
         }
-        Command::Status { cluster, json } => status::run(cluster.name.as_deref(), json).await,
-        Command::Watch { cluster } => status::watch(cluster.name.as_deref()).await,
+        Command::Status { cluster, json } => {
+            status::run(&cluster.nodes.engines().await?, cluster.name.as_deref(), json).await
+        }
+        Command::Watch { cluster } => {
+            status::watch(&cluster.nodes.engines().await?, cluster.name.as_deref()).await
+        }
         Command::Down { cluster } => {
-            let docker = docker::connect().await?;
-            let removed = cluster::down(&docker, cluster.name.as_deref()).await?;
+            let engines = cluster.nodes.engines().await?;
+            let removed = cluster::down(&engines, cluster.name.as_deref()).await?;
             if removed.is_empty() {
                 println!("nothing to remove");
             }
@@ -288,13 +326,21 @@ async fn dispatch(cli: Cli) -> Result<i32, Error> {
             }
             Ok(exit::PASSED)
         }
-        Command::Clean { all, projects } => {
-            let docker = docker::connect().await?;
-            let orphans = docker::sweep::sweep_orphans(&docker).await?;
+        Command::Clean {
+            all,
+            projects,
+            nodes,
+        } => {
+            let engines = nodes.engines().await?;
+            let mut orphans = Vec::new();
+            let mut containers = Vec::new();
+            for docker in engines.all() {
+                orphans.extend(docker::sweep::sweep_orphans(docker).await?);
+                containers.extend(cluster::lifecycle::list(docker, None).await?);
+            }
             for done in &orphans {
                 println!("{done}");
             }
-            let containers = cluster::lifecycle::list(&docker, None).await?;
             let mut clusters: Vec<String> = containers
                 .iter()
                 .filter_map(|c| c.labels.as_ref()?.get(docker::labels::CLUSTER).cloned())
@@ -303,7 +349,7 @@ async fn dispatch(cli: Cli) -> Result<i32, Error> {
             clusters.dedup();
             for name in &clusters {
                 for done in docker::faults::heal_everything(
-                    &docker,
+                    &engines,
                     &docker::labels::Scope::Cluster(name.clone()),
                 )
                 .await?
@@ -313,7 +359,7 @@ async fn dispatch(cli: Cli) -> Result<i32, Error> {
             }
             for project in &projects {
                 let scope = docker::labels::Scope::Project(project.clone());
-                let done = docker::faults::heal_everything(&docker, &scope).await?;
+                let done = docker::faults::heal_everything(&engines, &scope).await?;
                 if done.is_empty() {
                     println!("{project}: nothing to heal");
                 }
@@ -322,7 +368,7 @@ async fn dispatch(cli: Cli) -> Result<i32, Error> {
                 }
             }
             if all {
-                for r in cluster::down(&docker, None).await? {
+                for r in cluster::down(&engines, None).await? {
                     println!("removed {r}");
                 }
             }

@@ -6,9 +6,12 @@ use crate::kafka::metadata;
 use std::time::Duration;
 use tabled::{builder::Builder, settings::Style};
 
-pub async fn run(cluster_name: Option<&str>, json: bool) -> Result<i32, Error> {
-    let docker = docker::connect().await?;
-    let cluster = cluster::attach(&docker, cluster_name).await?;
+pub async fn run(
+    engines: &docker::engines::Engines,
+    cluster_name: Option<&str>,
+    json: bool,
+) -> Result<i32, Error> {
+    let cluster = cluster::attach(engines, cluster_name).await?;
     let snapshot = metadata::snapshot(
         &cluster.bootstrap(),
         cluster.mode == crate::events::ClusterMode::Kraft,
@@ -108,16 +111,18 @@ pub fn render_view(cluster: &cluster::Cluster, view: &crate::events::ClusterSnap
 
 /// `chaos watch`: the view refreshed every second (the part of Kafka-UI that matters during
 /// chaos), beside a run. Ends on Ctrl-C.
-pub async fn watch(cluster_name: Option<&str>) -> Result<i32, Error> {
+pub async fn watch(
+    engines: &docker::engines::Engines,
+    cluster_name: Option<&str>,
+) -> Result<i32, Error> {
     use std::io::{IsTerminal, Write};
-    let docker = docker::connect().await?;
     let mut ticker = tokio::time::interval(Duration::from_secs(1));
     loop {
         tokio::select! {
             _ = ticker.tick() => {}
             _ = tokio::signal::ctrl_c() => return Ok(exit::PASSED),
         }
-        let cluster = match cluster::attach(&docker, cluster_name).await {
+        let cluster = match cluster::attach(engines, cluster_name).await {
             Ok(c) => c,
             Err(e) => {
                 println!("{e}");

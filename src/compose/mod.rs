@@ -287,6 +287,17 @@ impl Loader<'_> {
             restart: s.restart,
             ..Default::default()
         };
+        if let Some(node) = s.x_chaos_node {
+            if !valid_profile_name(&node) {
+                return Err(self.err(
+                    at,
+                    path("x-chaos-node"),
+                    format!("`{node}` is not a node name"),
+                    Some("node names match [a-zA-Z0-9][a-zA-Z0-9_.-]+, e.g. x-chaos-node: n2".into()),
+                ));
+            }
+            service.node = Some(node);
+        }
         service.environment = key_values(s.environment, vars);
         service.labels = key_values(s.labels, vars);
         for (i, p) in s.ports.unwrap_or_default().into_iter().enumerate() {

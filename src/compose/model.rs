@@ -37,6 +37,9 @@ pub struct Service {
     pub networks: Vec<String>,
     pub profiles: Vec<String>,
     pub restart: Option<String>,
+    /// `x-chaos-node`: the node it runs on (a name from the nodes file) and the unit node
+    /// faults act on. Without a nodes file every node is on the one engine.
+    pub node: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -158,6 +161,8 @@ pub struct RawService {
     pub networks: Option<Names>,
     pub profiles: Option<Vec<String>>,
     pub restart: Option<String>,
+    #[serde(rename = "x-chaos-node")]
+    pub x_chaos_node: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]

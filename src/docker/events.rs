@@ -17,17 +17,32 @@ pub struct ContainerEvent {
     pub time_nano: i64,
 }
 
-/// Subscribes to container events of `cluster`; the stream ends when the receiver is dropped.
-/// Returns once the daemon has accepted the subscription, so no event after it is missed.
+/// Subscribes to container events of `cluster` on every engine in use, merged into one
+/// stream on the harness's clock (each node's event times less its measured clock offset).
+/// The stream ends when the receiver is dropped, or when every engine's stream has ended.
+/// Returns once each daemon has accepted the subscription, so no event after it is missed.
 pub async fn subscribe(
-    docker: &Docker,
+    engines: &super::engines::Engines,
     scope: &labels::Scope,
 ) -> mpsc::UnboundedReceiver<ContainerEvent> {
+    let (tx, rx) = mpsc::unbounded_channel();
+    for (node, docker) in engines.named() {
+        let offset = node.map_or(0, |n| n.clock_offset_ns);
+        subscribe_on(docker, scope, offset, tx.clone()).await;
+    }
+    rx
+}
+
+async fn subscribe_on(
+    docker: &Docker,
+    scope: &labels::Scope,
+    clock_offset_ns: i64,
+    tx: mpsc::UnboundedSender<ContainerEvent>,
+) {
     let mut filters = scope.filter();
     filters.insert("type".to_string(), vec!["container".to_string()]);
     let options = EventsOptionsBuilder::default().filters(&filters).build();
     let mut stream = docker.events(Some(options)).boxed();
-    let (tx, rx) = mpsc::unbounded_channel();
     tokio::spawn(async move {
         while let Some(item) = stream.next().await {
             let Ok(message) = item else { break };
@@ -55,7 +70,8 @@ pub async fn subscribe(
                     .to_string(),
                 time_nano: message
                     .time_nano
-                    .unwrap_or_else(|| message.time.unwrap_or(0) * 1_000_000_000),
+                    .unwrap_or_else(|| message.time.unwrap_or(0) * 1_000_000_000)
+                    - clock_offset_ns,
             };
             if tx.send(event).is_err() {
                 break;
@@ -66,5 +82,4 @@ pub async fn subscribe(
     // daemon a moment to register it. A ping round-trip orders us after it.
     tokio::task::yield_now().await;
     let _ = docker.ping().await;
-    rx
 }

@@ -372,10 +372,18 @@ pub async fn partition(
     peers: &[&RunningService],
     direction: Direction,
 ) -> Result<Vec<Vec<String>>, DockerError> {
-    let peer_ips: Vec<String> = peers
+    // A peer on another node is reached through its node's address (its published ports),
+    // and its traffic arrives from that address: the rules name the node.
+    let address_of = |p: &RunningService| match cluster.nodes.iter().find(|n| {
+        p.node.as_deref() == Some(n.name.as_str()) && p.node != target.node
+    }) {
+        Some(node) => Some(node.address.clone()),
+        None => p.ip.clone(),
+    };
+    let mut peer_ips: Vec<String> = peers
         .iter()
         .map(|p| {
-            p.ip.clone().ok_or_else(|| DockerError::Fault {
+            address_of(p).ok_or_else(|| DockerError::Fault {
                 fault: "partition".into(),
                 service: target.name.clone(),
                 reason: format!(
@@ -385,6 +393,8 @@ pub async fn partition(
             })
         })
         .collect::<Result<_, _>>()?;
+    peer_ips.sort();
+    peer_ips.dedup();
     let sc = sidecar(docker, cluster, target).await?;
     let setup = format!(
         "iptables -N {CHAIN} 2>/dev/null; iptables -C INPUT -j {CHAIN} 2>/dev/null || iptables -I INPUT -j {CHAIN}; \
@@ -531,7 +541,19 @@ pub async fn retire_helper(
 /// Brings every container of the cluster back: rules deleted and sidecars removed, paused
 /// ones unpaused, disconnected ones reconnected, stopped ones started. Used by reverts on
 /// abort, by a reused cluster, and by `chaos clean`. Returns what it did.
-pub async fn heal_everything(docker: &Docker, scope: &Scope) -> Result<Vec<String>, DockerError> {
+pub async fn heal_everything(
+    engines: &super::engines::Engines,
+    scope: &Scope,
+) -> Result<Vec<String>, DockerError> {
+    let mut done = Vec::new();
+    for docker in engines.all() {
+        done.extend(heal_everything_on(docker, scope).await?);
+    }
+    Ok(done)
+}
+
+/// [`heal_everything`] on one engine: the containers it runs.
+async fn heal_everything_on(docker: &Docker, scope: &Scope) -> Result<Vec<String>, DockerError> {
     let mut done = Vec::new();
     let containers = inventory::list(docker, Some(scope.name())).await?;
     for c in &containers {
@@ -543,7 +565,7 @@ pub async fn heal_everything(docker: &Docker, scope: &Scope) -> Result<Vec<Strin
             ));
         }
     }
-    let cluster = match inventory::view(docker, scope).await {
+    let cluster = match inventory::view_on(docker, scope).await {
         Ok(cluster) => cluster,
         // An attached project that is gone has nothing left to heal.
         Err(DockerError::Other(_)) if matches!(scope, Scope::Project(_)) => return Ok(done),

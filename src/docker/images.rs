@@ -124,6 +124,57 @@ pub async fn ensure_for(
     Ok(())
 }
 
+/// Copies the images to every node's engine that lacks them or has another build (compared
+/// by image id), streamed from the local engine (`docker save | docker load`, no registry).
+/// An image the local engine lacks is left for the node to have (e.g. pulled there).
+pub async fn distribute(
+    engines: &super::engines::Engines,
+    tags: &[String],
+    progress: Progress<'_>,
+) -> Result<(), DockerError> {
+    let local = engines.local();
+    for tag in tags {
+        let Ok(wanted) = local.inspect_image(tag).await else {
+            continue;
+        };
+        for (node, docker) in engines.named() {
+            let Some(node) = node else { continue };
+            let have = docker.inspect_image(tag).await.ok().and_then(|i| i.id);
+            if have.is_some() && have == wanted.id {
+                continue;
+            }
+            progress(&format!("copying image {tag} to node {} ({})", node.name, node.engine));
+            let export = local.export_image(tag);
+            let mut load = docker.import_image_stream(
+                bollard::query_parameters::ImportImageOptionsBuilder::default()
+                    .quiet(true)
+                    .build(),
+                export,
+                None,
+            );
+            while let Some(step) = load.next().await {
+                let step = step.map_err(api(format!("load {tag} into node {}", node.name)))?;
+                if let Some(e) = step.error_detail.and_then(|d| d.message) {
+                    return Err(DockerError::ImageBuild(format!(
+                        "loading {tag} into node {}: {e}",
+                        node.name
+                    )));
+                }
+            }
+            let have = docker.inspect_image(tag).await.ok().and_then(|i| i.id);
+            if have != wanted.id {
+                return Err(DockerError::ImageBuild(format!(
+                    "node {}: image {tag} is {} after loading, not {}",
+                    node.name,
+                    have.as_deref().unwrap_or("missing"),
+                    wanted.id.as_deref().unwrap_or("?")
+                )));
+            }
+        }
+    }
+    Ok(())
+}
+
 async fn image_hash(docker: &Docker, tag: &str) -> Option<String> {
     let inspect = docker.inspect_image(tag).await.ok()?;
     inspect.config?.labels?.get(IMAGE_HASH_LABEL).cloned()

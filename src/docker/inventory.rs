@@ -49,9 +49,30 @@ pub fn is_running(c: &bollard::models::ContainerSummary) -> bool {
     c.state.as_ref().map(|s| s.to_string()).as_deref() == Some("running")
 }
 
-/// Builds the view of a running cluster from its containers' labels alone.
-pub async fn attach(docker: &Docker, cluster: Option<&str>) -> Result<Cluster, DockerError> {
-    let containers = list(docker, cluster).await?;
+/// Builds the view of a running cluster from its containers' labels alone, on every engine
+/// in use (each service's node is in its labels).
+pub async fn attach(
+    engines: &super::engines::Engines,
+    cluster: Option<&str>,
+) -> Result<Cluster, DockerError> {
+    let mut containers = Vec::new();
+    for docker in engines.all() {
+        containers.extend(list(docker, cluster).await?);
+    }
+    let mut found = from_containers(&containers, cluster)?;
+    found.nodes = engines.node_infos();
+    Ok(found)
+}
+
+/// [`attach`] on one engine.
+pub async fn attach_on(docker: &Docker, cluster: Option<&str>) -> Result<Cluster, DockerError> {
+    from_containers(&list(docker, cluster).await?, cluster)
+}
+
+fn from_containers(
+    containers: &[bollard::models::ContainerSummary],
+    cluster: Option<&str>,
+) -> Result<Cluster, DockerError> {
     let mut names: Vec<String> = containers
         .iter()
         .filter_map(|c| c.labels.as_ref()?.get(labels::CLUSTER).cloned())
@@ -122,10 +143,24 @@ pub async fn attach(docker: &Docker, cluster: Option<&str>) -> Result<Cluster, D
     })
 }
 
-/// The running view of whatever `scope` names: our cluster, or an attached project.
-pub async fn view(docker: &Docker, scope: &Scope) -> Result<Cluster, DockerError> {
+/// The running view of whatever `scope` names: our cluster, or an attached project (on the
+/// local engine: attaching spans one engine).
+pub async fn view(
+    engines: &super::engines::Engines,
+    scope: &Scope,
+) -> Result<Cluster, DockerError> {
     match scope {
-        Scope::Cluster(name) => attach(docker, Some(name)).await,
+        Scope::Cluster(name) => attach(engines, Some(name)).await,
+        Scope::Project(project) => attach_project(engines.local(), project)
+            .await
+            .map(|(c, _)| c),
+    }
+}
+
+/// [`view`] of the containers on one engine.
+pub async fn view_on(docker: &Docker, scope: &Scope) -> Result<Cluster, DockerError> {
+    match scope {
+        Scope::Cluster(name) => attach_on(docker, Some(name)).await,
         Scope::Project(project) => attach_project(docker, project).await.map(|(c, _)| c),
     }
 }

@@ -2,6 +2,7 @@
 //! network, faults, the events stream and logs. Nothing here shells out to `docker`.
 
 pub mod client;
+pub mod engines;
 pub mod cluster;
 pub mod events;
 pub mod faults;

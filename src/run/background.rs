@@ -12,7 +12,7 @@ use tokio::sync::watch;
 /// broker restarted before its old session expired exits with NodeExistsException on
 /// /brokers/ids/N. That is Kafka's behaviour, recorded as a note; the heal still has to hold.
 pub(super) async fn supervise(
-    docker: bollard::Docker,
+    engines: crate::docker::engines::Engines,
     scope: crate::docker::labels::Scope,
     down_on_purpose: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
     sink: EventSink,
@@ -22,7 +22,7 @@ pub(super) async fn supervise(
     let mut last_start: std::collections::HashMap<String, Instant> = Default::default();
     // What was down before the run (an attached project's one-off or stopped container) is
     // not ours to start.
-    let down_before: Vec<String> = match crate::docker::inventory::view(&docker, &scope).await {
+    let down_before: Vec<String> = match crate::docker::inventory::view(&engines, &scope).await {
         Ok(view) => view
             .services
             .iter()
@@ -39,7 +39,7 @@ pub(super) async fn supervise(
             .lock()
             .map(|d| d.clone())
             .unwrap_or_default();
-        let Ok(view) = crate::docker::inventory::view(&docker, &scope).await else {
+        let Ok(view) = crate::docker::inventory::view(&engines, &scope).await else {
             continue;
         };
         for s in &view.services {
@@ -55,7 +55,8 @@ pub(super) async fn supervise(
             {
                 continue;
             }
-            let why = crate::docker::logs::tail(&docker, &s.container_id, 200)
+            let docker = engines.of(s);
+            let why = crate::docker::logs::tail(docker, &s.container_id, 200)
                 .await
                 .ok()
                 .and_then(|log| {
@@ -66,7 +67,7 @@ pub(super) async fn supervise(
                 })
                 .unwrap_or_else(|| "no error in its log".into());
             last_start.insert(s.name.clone(), Instant::now());
-            let message = match crate::docker::faults::start(&docker, &view, s).await {
+            let message = match crate::docker::faults::start(docker, &view, s).await {
                 Ok(()) => format!(
                     "{} exited although no fault holds it down ({why}); started it again",
                     s.name
@@ -141,17 +142,28 @@ pub(super) async fn probe_recoveries(
 /// to cross-check the observer's times.
 pub(super) async fn record_kafka_leadership_log(ctx: &RunContext<'_>, topics: &[String]) {
     let since_s = ctx.sink.clock().wall_ms_at(0) / 1000;
-    let Some(docker) = ctx.docker else {
+    let Some(engines) = ctx.docker else {
         return;
     };
     for (service, _) in ctx.cluster.brokers() {
+        let docker = engines.of(service);
         let Ok(log) = crate::docker::logs::since(docker, &service.container_id, since_s).await
         else {
             continue;
         };
+        // A broker on another node logs on that node's clock: brought to ours.
+        let offset_ms = ctx
+            .cluster
+            .nodes
+            .iter()
+            .find(|n| service.node.as_deref() == Some(n.name.as_str()))
+            .map_or(0, |n| n.clock_offset_ns / 1_000_000);
         for entry in crate::docker::logs::leadership_lines(&log) {
             if topics.contains(&entry.topic) {
-                let at = ctx.sink.clock().at_us_of_wall_ms(entry.logged_wall_ms);
+                let at = ctx
+                    .sink
+                    .clock()
+                    .at_us_of_wall_ms((entry.logged_wall_ms as i64 - offset_ms).max(0) as _);
                 ctx.sink.emit_at(
                     at,
                     EventKind::KafkaLog {

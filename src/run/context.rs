@@ -3,12 +3,11 @@
 use crate::clock::EventSink;
 use crate::experiment::Experiment;
 use crate::platform::Cluster;
-use bollard::Docker;
 
 pub struct RunContext<'a> {
     /// The engine that runs the cluster; None for a cluster chaos did not start (`observe`):
     /// no faults, no container events, no broker logs.
-    pub docker: Option<&'a Docker>,
+    pub docker: Option<&'a crate::docker::engines::Engines>,
     pub cluster: &'a Cluster,
     pub experiment: &'a Experiment,
     pub sink: EventSink,

@@ -62,16 +62,19 @@ impl DockerEventLog {
     /// Resolves when the Docker daemon is gone: its events stream ended and a ping fails.
     /// An event-driven watchdog (no polling while the daemon is there). If the stream ends
     /// but the daemon still answers, this never resolves.
-    pub async fn daemon_lost(&self, docker: &bollard::Docker) -> DockerError {
+    pub async fn daemon_lost(&self, engines: &crate::docker::engines::Engines) -> DockerError {
         let mut ended = self.ended.clone();
         if ended.wait_for(|e| *e).await.is_err() {
             return std::future::pending().await;
         }
-        match tokio::time::timeout(Duration::from_secs(5), docker.ping()).await {
-            Ok(Ok(_)) => std::future::pending().await,
-            Ok(Err(e)) => DockerError::Lost(e.to_string()),
-            Err(_) => DockerError::Lost("no answer to a ping within 5 s".into()),
+        for docker in engines.all() {
+            match tokio::time::timeout(Duration::from_secs(5), docker.ping()).await {
+                Ok(Ok(_)) => {}
+                Ok(Err(e)) => return DockerError::Lost(e.to_string()),
+                Err(_) => return DockerError::Lost("no answer to a ping within 5 s".into()),
+            }
         }
+        std::future::pending().await
     }
 
     /// The first event on `container_id` with one of `actions` at or after `since_ns`,

@@ -7,11 +7,11 @@ use crate::experiment::Direction;
 use crate::platform::{
     Cluster, FaultPlatform, Lifecycle, NetworkRules, PlatformError, RunningService,
 };
-use bollard::Docker;
 use std::time::Duration;
 
 pub struct DockerPlatform<'a> {
-    pub docker: &'a Docker,
+    /// Every call goes to the engine that runs the service's container.
+    pub docker: &'a crate::docker::engines::Engines,
     pub cluster: &'a Cluster,
     pub events: DockerEventLog,
 }
@@ -55,7 +55,8 @@ fn platform_error(action: &str, service: &str) -> impl FnOnce(DockerError) -> Pl
 
 impl FaultPlatform for DockerPlatform<'_> {
     async fn act(&self, action: Lifecycle, service: &str) -> Result<(), PlatformError> {
-        let (d, c, s) = (self.docker, self.cluster, self.service(service)?);
+        let s = self.service(service)?;
+        let (d, c) = (self.docker.of(s), self.cluster);
         let done = match action {
             Lifecycle::Kill => docker_faults::kill(d, c, s).await,
             Lifecycle::Stop => docker_faults::stop(d, c, s).await,
@@ -94,7 +95,7 @@ impl FaultPlatform for DockerPlatform<'_> {
             .iter()
             .filter_map(|p| self.cluster.service(p))
             .collect();
-        docker_faults::partition(self.docker, self.cluster, target, &peers, direction)
+        docker_faults::partition(self.docker.of(target), self.cluster, target, &peers, direction)
             .await
             .map_err(platform_error("partition", service))
     }
@@ -104,25 +105,29 @@ impl FaultPlatform for DockerPlatform<'_> {
         service: &str,
         rules: &NetworkRules,
     ) -> Result<(), PlatformError> {
-        docker_faults::heal_partition(self.docker, self.cluster, self.service(service)?, rules)
+        let s = self.service(service)?;
+        docker_faults::heal_partition(self.docker.of(s), self.cluster, s, rules)
             .await
             .map_err(platform_error("heal partition of", service))
     }
 
     async fn bandwidth(&self, service: &str, rate: &str) -> Result<(), PlatformError> {
-        docker_faults::bandwidth(self.docker, self.cluster, self.service(service)?, rate)
+        let s = self.service(service)?;
+        docker_faults::bandwidth(self.docker.of(s), self.cluster, s, rate)
             .await
             .map_err(platform_error("bandwidth", service))
     }
 
     async fn heal_bandwidth(&self, service: &str) -> Result<(), PlatformError> {
-        docker_faults::heal_bandwidth(self.docker, self.cluster, self.service(service)?)
+        let s = self.service(service)?;
+        docker_faults::heal_bandwidth(self.docker.of(s), self.cluster, s)
             .await
             .map_err(platform_error("heal bandwidth of", service))
     }
 
     async fn retire_network_helper(&self, service: &str) -> Result<(), PlatformError> {
-        docker_faults::remove_network_sidecar(self.docker, self.service(service)?)
+        let s = self.service(service)?;
+        docker_faults::remove_network_sidecar(self.docker.of(s), s)
             .await
             .map_err(platform_error("remove the network sidecar of", service))
     }

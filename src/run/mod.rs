@@ -83,15 +83,21 @@ pub async fn run_cli(args: RunArgs, reporter: &dyn Reporter) -> Result<i32, Erro
     if args.dry_run {
         return dry_run(&plans, args.fresh, reporter).await;
     }
-    let docker = docker::connect().await?;
+    let nodes = match &args.compose.nodes {
+        Some(path) => Some(crate::nodes::NodesFile::load(path)?),
+        None => None,
+    };
+    let engines = docker::engines::Engines::connect(nodes.as_ref()).await?;
     // What an earlier killed run left behind (its owner process is gone) is healed first.
-    for done in docker::sweep::sweep_orphans(&docker).await? {
-        reporter.report(RunnerEvent::Line(&format!("orphan sweep: {done}")));
+    for docker in engines.all() {
+        for done in docker::sweep::sweep_orphans(docker).await? {
+            reporter.report(RunnerEvent::Line(&format!("orphan sweep: {done}")));
+        }
     }
     let (trigger, shutdown) = Shutdown::new();
     let (abort_tx, abort_rx) = oneshot::channel();
     let current_cluster: Arc<Mutex<Option<Scope>>> = Arc::new(Mutex::new(None));
-    let handler = spawn_signal_handler(trigger, current_cluster.clone(), docker.clone(), abort_tx);
+    let handler = spawn_signal_handler(trigger, current_cluster.clone(), engines.clone(), abort_tx);
     // The second signal ends the run at once (its faults were healed by the handler); the
     // caller exits 130.
     let aborted = async {
@@ -108,7 +114,7 @@ pub async fn run_cli(args: RunArgs, reporter: &dyn Reporter) -> Result<i32, Erro
         std::future::pending::<()>().await
     };
     let outcome = tokio::select! {
-        outcome = run_all(&docker, &plans, &args, reporter, shutdown.clone(), &current_cluster) => outcome,
+        outcome = run_all(&engines, &plans, &args, reporter, shutdown.clone(), &current_cluster) => outcome,
         () = announce => unreachable!("the announcement never ends"),
         healed = aborted => {
             match healed {
@@ -171,7 +177,7 @@ async fn dry_run(plans: &[Prepared], fresh: bool, reporter: &dyn Reporter) -> Re
 }
 
 async fn run_all(
-    docker: &bollard::Docker,
+    engines: &docker::engines::Engines,
     plans: &[Prepared],
     args: &RunArgs,
     reporter: &dyn Reporter,
@@ -195,7 +201,7 @@ async fn run_all(
                 let label = variant_label(exp, &variant.name, repeat);
                 reporter.report(RunnerEvent::Line(&format!("== {label}")));
                 let outcome = run_variant(
-                    docker,
+                    engines,
                     file,
                     variant,
                     repeat,
@@ -247,7 +253,7 @@ async fn run_all(
             say(&format!(
                 "removing cluster {name} (use --keep to leave it running)"
             ));
-            cluster::down(docker, Some(name)).await?;
+            cluster::down(engines, Some(name)).await?;
         }
     }
     reporter.report(RunnerEvent::Finished);
@@ -346,7 +352,7 @@ fn variant_label(exp: &Experiment, variant: &str, repeat: u32) -> String {
 
 #[allow(clippy::too_many_arguments)] // the variant, where it runs, and the run's three channels
 async fn run_variant(
-    docker: &bollard::Docker,
+    engines: &docker::engines::Engines,
     file: &Path,
     variant: &PreparedVariant,
     repeat: u32,
@@ -361,14 +367,14 @@ async fn run_variant(
         prepare::ClusterSource::Compose { plan, .. } => Scope::Cluster(plan.cluster.clone()),
         prepare::ClusterSource::Attach { project } => Scope::Project(project.clone()),
     });
-    let cluster = ready_cluster(docker, file, variant, args, say, &shutdown).await?;
+    let cluster = ready_cluster(engines, file, variant, args, say, &shutdown).await?;
     let dir = reports::run_dir(&args.reports, &exp.name, &variant.name, repeat)?;
     let recorder = reports::Recorder::start(&dir)?;
     let sink = recorder.sink();
     let seed = exp.seed.unwrap_or_else(|| rand::random::<u32>() as u64);
-    record_start(docker, &cluster, variant, seed, &sink).await;
+    record_start(engines, &cluster, variant, seed, &sink).await;
     let ctx = session::RunContext {
-        docker: Some(docker),
+        docker: Some(engines),
         cluster: &cluster,
         experiment: exp,
         sink: sink.clone(),
@@ -381,7 +387,7 @@ async fn run_variant(
         recorder,
         dir,
         outcome,
-        Some((docker, Scope::of(&cluster))),
+        Some((engines, Scope::of(&cluster))),
         reporter,
     )
     .await?;
@@ -395,7 +401,7 @@ async fn close_run(
     recorder: reports::Recorder,
     dir: PathBuf,
     outcome: Result<(), Error>,
-    heal: Option<(&bollard::Docker, Scope)>,
+    heal: Option<(&docker::engines::Engines, Scope)>,
     reporter: &dyn Reporter,
 ) -> Result<(RunResult, PathBuf), Error> {
     let sink = recorder.sink();
@@ -409,8 +415,8 @@ async fn close_run(
             message: e.to_string(),
         });
         // Belt and braces: whatever the fault registry did, nothing of ours stays faulted.
-        if let Some((docker, scope)) = heal {
-            if let Err(heal) = docker::faults::heal_everything(docker, &scope).await {
+        if let Some((engines, scope)) = heal {
+            if let Err(heal) = docker::faults::heal_everything(engines, &scope).await {
                 sink.emit(EventKind::Error {
                     message: format!("heal everything: {heal}"),
                 });
@@ -447,7 +453,7 @@ async fn close_run(
 /// reused when it was started from the same configuration, the kernel asked for what the
 /// faults need, and a fresh cluster warmed up.
 async fn ready_cluster(
-    docker: &bollard::Docker,
+    engines: &docker::engines::Engines,
     file: &Path,
     variant: &PreparedVariant,
     args: &RunArgs,
@@ -456,7 +462,10 @@ async fn ready_cluster(
 ) -> Result<cluster::Cluster, Error> {
     let exp = &variant.experiment;
     // Service images and, for network faults, the sidecar's: built when they are ours.
-    docker::images::ensure_for(docker, &variant.images, say).await?;
+    docker::images::ensure_for(engines.local(), &variant.images, say).await?;
+    if engines.is_several() {
+        docker::images::distribute(engines, &variant.images, say).await?;
+    }
     let cluster = match &variant.cluster {
         prepare::ClusterSource::Compose { plan, .. } => {
             let options = cluster::UpOptions {
@@ -465,7 +474,7 @@ async fn ready_cluster(
                 progress: say,
             };
             let cluster = shutdown
-                .guard(cluster::up(docker, plan, &options))
+                .guard(cluster::up(engines, plan, &options))
                 .await??;
             say(&format!(
                 "cluster {} ready in {:.1} s{}",
@@ -477,7 +486,7 @@ async fn ready_cluster(
         }
         prepare::ClusterSource::Attach { project } => {
             shutdown
-                .guard(attached_cluster(docker, file, variant, project, say))
+                .guard(attached_cluster(engines, file, variant, project, say))
                 .await??
         }
     };
@@ -491,7 +500,7 @@ async fn ready_cluster(
             .services
             .first()
             .ok_or_else(|| Error::Invalid("the cluster has no services".into()))?;
-        if !docker::faults::netem_available(docker, &cluster, probe).await? {
+        if !docker::faults::netem_available(engines.of(probe), &cluster, probe).await? {
             return Err(Error::Invalid(format!(
                 "{}: capability error: `delay` and `loss` faults need tc netem, which this kernel lacks \
                  (`tc qdisc add … netem` fails: \"Specified qdisc kind is unknown\")\n  hint: use `bandwidth` (tc tbf) or \
@@ -518,7 +527,7 @@ async fn ready_cluster(
 /// A compose project someone else started, found by its label, the experiment checked
 /// against its services, and ready (every service answers).
 async fn attached_cluster(
-    docker: &bollard::Docker,
+    engines: &docker::engines::Engines,
     file: &Path,
     variant: &PreparedVariant,
     project: &str,
@@ -527,7 +536,7 @@ async fn attached_cluster(
     let exp = &variant.experiment;
     let started = std::time::Instant::now();
     say(&format!("attaching to compose project {project}"));
-    let (mut cluster, compose) = docker::inventory::attach_project(docker, project).await?;
+    let (mut cluster, compose) = docker::inventory::attach_project(engines.local(), project).await?;
     let wrong = crate::experiment::validate_against_compose_all(exp, file, &compose);
     all_errors(wrong.into_iter().map(Error::from).collect())?;
     if cluster.brokers().is_empty() {
@@ -542,7 +551,7 @@ async fn attached_cluster(
                 .join(", ")
         )));
     }
-    cluster::ready::wait(docker, &cluster, exp.cluster.ready_timeout).await?;
+    cluster::ready::wait(engines, &cluster, exp.cluster.ready_timeout).await?;
     cluster.ready_after = started.elapsed();
     say(&format!(
         "compose project {project} attached: {} service(s), brokers {}, ready in {:.1} s",
@@ -560,7 +569,7 @@ async fn attached_cluster(
 
 /// The run's first event: what ran where, with the settings in force and the expectations.
 async fn record_start(
-    docker: &bollard::Docker,
+    engines: &docker::engines::Engines,
     cluster: &cluster::Cluster,
     variant: &PreparedVariant,
     seed: u64,
@@ -571,7 +580,7 @@ async fn record_start(
         exp,
         (!variant.name.is_empty()).then(|| variant.name.clone()),
         cluster,
-        reports::kafka_version(docker, cluster).await,
+        reports::kafka_version(engines, cluster).await,
         reports::settings_in_force(cluster).await,
         seed,
     ));
@@ -648,7 +657,7 @@ async fn execute_catching_panics(
 fn spawn_signal_handler(
     trigger: ShutdownTrigger,
     current: Arc<Mutex<Option<Scope>>>,
-    docker: bollard::Docker,
+    engines: docker::engines::Engines,
     abort: oneshot::Sender<Result<(), docker::DockerError>>,
 ) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
@@ -659,7 +668,7 @@ fn spawn_signal_handler(
         }
         let scope = current.lock().unwrap_or_else(|e| e.into_inner()).clone();
         let healed = match scope {
-            Some(scope) => docker::faults::heal_everything(&docker, &scope)
+            Some(scope) => docker::faults::heal_everything(&engines, &scope)
                 .await
                 .map(|_| ()),
             None => Ok(()),

@@ -22,6 +22,10 @@ pub struct ComposeOverrides {
     /// file's `name:` or stem.
     #[arg(short = 'p', long = "project-name")]
     pub project_name: Option<String>,
+    /// A nodes file: run each service on the Docker engine its `x-chaos-node` names (see
+    /// README, "Several hosts"). Without it every service runs on the one engine.
+    #[arg(long = "nodes", env = "CHAOS_NODES", value_name = "FILE")]
+    pub nodes: Option<PathBuf>,
 }
 
 /// One matrix variant, ready to run.
@@ -93,6 +97,12 @@ pub fn experiment_files(inputs: &[PathBuf]) -> Result<Vec<PathBuf>, Error> {
 pub fn prepare(file: &Path, overrides: &ComposeOverrides) -> Result<Prepared, Vec<Error>> {
     let exp = experiment::load_all(file)
         .map_err(|errors| errors.into_iter().map(Error::from).collect::<Vec<_>>())?;
+    let nodes = match &overrides.nodes {
+        Some(path) => Some(
+            crate::nodes::NodesFile::load(path).map_err(|e| vec![Error::from(e)])?,
+        ),
+        None => None,
+    };
     let mut errors: Vec<Error> = Vec::new();
     // Compose files by path, loaded and checked once each.
     let mut composes: Vec<(PathBuf, Option<ComposeProject>)> = Vec::new();
@@ -146,6 +156,7 @@ pub fn prepare(file: &Path, overrides: &ComposeOverrides) -> Result<Prepared, Ve
             &project,
             &variant.experiment.cluster.broker_environment,
             &variant.experiment.cluster.environment,
+            nodes.as_ref(),
         ) {
             Ok(plan) => plan,
             Err(e) => {
@@ -473,6 +484,7 @@ mod tests {
         let overrides = ComposeOverrides {
             env_files: vec![env],
             project_name: Some("Mine".into()),
+            nodes: None,
         };
         let p = prepare(&exp, &overrides).expect("valid");
         for v in &p.variants {

@@ -221,9 +221,12 @@ pub async fn settings_in_force(cluster: &Cluster) -> Vec<(String, String)> {
 }
 
 /// The version a broker logged at start-up.
-pub async fn kafka_version(docker: &bollard::Docker, cluster: &Cluster) -> String {
+pub async fn kafka_version(
+    engines: &crate::docker::engines::Engines,
+    cluster: &Cluster,
+) -> String {
     for (service, _) in cluster.brokers() {
-        if let Ok(log) = crate::docker::logs::since(docker, &service.container_id, 0).await {
+        if let Ok(log) = crate::docker::logs::since(engines.of(service), &service.container_id, 0).await {
             if let Some(v) = crate::docker::logs::kafka_version(&log) {
                 return v;
             }

@@ -541,7 +541,7 @@ async fn cluster_body(wanted: Option<String>) -> Result<String, String> {
         (None, [one]) => one.clone(),
         (None, _) => return Err(format!("Several clusters are running: {}", cluster_links(&names))),
     };
-    let cluster = cluster::attach(&docker, Some(&name))
+    let cluster = cluster::attach(&docker::engines::Engines::one(docker.clone()), Some(&name))
         .await
         .map_err(|e| no(&e))?;
     let mut body = format!(

@@ -128,7 +128,7 @@ pub fn assert_everything_healed() {
             );
             assert_eq!(state, "running", "{name} is {state}");
         }
-        let cluster = chaos::docker::cluster::attach(&docker, None)
+        let cluster = chaos::docker::inventory::attach_on(&docker, None)
             .await
             .expect("attach");
         for s in &cluster.services {

@@ -11,12 +11,13 @@ use bollard::models::{
 use bollard::query_parameters::{
     CreateContainerOptionsBuilder, ListNetworksOptionsBuilder, RemoveContainerOptionsBuilder,
 };
+use crate::docker::engines::Engines;
 use bollard::Docker;
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 pub use crate::docker::inventory::{attach, list, name_of, Cluster, RunningService};
-use crate::docker::inventory::{BOOTSTRAP, NETWORK, ROLE_KIND};
+use crate::docker::inventory::{BOOTSTRAP, NETWORK, NODE, ROLE_KIND};
 
 /// What `up` does with a plan, given the containers of its cluster that exist.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -73,12 +74,15 @@ pub struct UpOptions<'a> {
 /// Starts the plan's cluster (or reuses a running one with the same configuration hash) and
 /// waits until ZooKeeper answers and every broker sees all brokers (KRaft: a quorum leader).
 pub async fn up(
-    docker: &Docker,
+    engines: &Engines,
     plan: &Plan,
     options: &UpOptions<'_>,
 ) -> Result<Cluster, DockerError> {
     let started = Instant::now();
-    let existing = list(docker, Some(&plan.cluster)).await?;
+    let mut existing = Vec::new();
+    for docker in engines.all() {
+        existing.extend(list(docker, Some(&plan.cluster)).await?);
+    }
     let decision = decide_start(plan, &existing, options.reuse);
     let mut replaced = None;
     if decision == StartDecision::Reuse {
@@ -87,17 +91,17 @@ pub async fn up(
             plan.cluster
         ));
         crate::docker::faults::heal_everything(
-            docker,
+            engines,
             &labels::Scope::Cluster(plan.cluster.clone()),
         )
         .await?;
-        let cluster = attach(docker, Some(&plan.cluster)).await?;
+        let cluster = attach(engines, Some(&plan.cluster)).await?;
         // A healthy reused cluster is ready at once; one that an earlier run left broken
         // (e.g. a broker that never registered again) is replaced instead of failing the run.
         let patience = options.ready_timeout.min(REUSE_READY_TIMEOUT);
-        match ready::wait(docker, &cluster, patience).await {
+        match ready::wait(engines, &cluster, patience).await {
             Ok(()) => {
-                let mut cluster = attach(docker, Some(&plan.cluster)).await?;
+                let mut cluster = attach(engines, Some(&plan.cluster)).await?;
                 cluster.reused = true;
                 cluster.ready_after = started.elapsed();
                 return Ok(cluster);
@@ -120,32 +124,42 @@ pub async fn up(
                 plan.cluster
             ));
         }
-        down(docker, Some(&plan.cluster)).await?;
+        down(engines, Some(&plan.cluster)).await?;
     }
-    refuse_foreign_names(docker, plan).await?;
-    free_ports_held_by_our_other_clusters(docker, plan, options.progress).await?;
-    create_network(docker, plan).await?;
+    refuse_foreign_names(engines, plan).await?;
+    for docker in engines.all() {
+        free_ports_held_by_our_other_clusters(engines, docker, plan, options.progress).await?;
+    }
+    let mut networked: Vec<Option<&str>> = Vec::new();
+    for service in &plan.services {
+        let node = service.service.node.as_deref();
+        let docker = engines.on(node);
+        if !networked.iter().any(|n| std::ptr::eq(engines.on(*n), docker)) {
+            create_network(docker, plan).await?;
+            networked.push(node);
+        }
+    }
     for service in &plan.services {
         // Dependencies must answer before a dependent starts (Kafka gives up on ZooKeeper
         // after zookeeper.connection.timeout.ms).
         for dep in &service.service.depends_on {
             if let Some(dep) = plan.services.iter().find(|s| &s.service.name == dep) {
                 if let Role::ZooKeeper { .. } = dep.role {
-                    let partial = attach(docker, Some(&plan.cluster)).await?;
+                    let partial = attach(engines, Some(&plan.cluster)).await?;
                     if let Some(running) = partial.service(&dep.service.name) {
-                        ready::wait_service(docker, &partial, running, options.ready_timeout)
+                        ready::wait_service(engines, &partial, running, options.ready_timeout)
                             .await?;
                     }
                 }
             }
         }
         (options.progress)(&format!("starting {}", service.service.name));
-        create_and_start(docker, plan, service).await?;
+        create_and_start(engines.on(service.service.node.as_deref()), plan, service).await?;
     }
-    let cluster = attach(docker, Some(&plan.cluster)).await?;
+    let cluster = attach(engines, Some(&plan.cluster)).await?;
     (options.progress)("waiting for the cluster to be ready");
-    ready::wait(docker, &cluster, options.ready_timeout).await?;
-    let mut cluster = attach(docker, Some(&plan.cluster)).await?;
+    ready::wait(engines, &cluster, options.ready_timeout).await?;
+    let mut cluster = attach(engines, Some(&plan.cluster)).await?;
     cluster.ready_after = started.elapsed();
     cluster.replaced_unready = replaced;
     Ok(cluster)
@@ -158,6 +172,7 @@ const REUSE_READY_TIMEOUT: Duration = Duration::from_secs(30);
 /// this plan needs is removed (with a message). Foreign containers are never touched; if one
 /// holds the port, starting fails with a hint.
 async fn free_ports_held_by_our_other_clusters(
+    engines: &Engines,
     docker: &Docker,
     plan: &Plan,
     progress: &(dyn Fn(&str) + Sync),
@@ -187,13 +202,14 @@ async fn free_ports_held_by_our_other_clusters(
             "removing cluster {other}: it holds host ports that {} needs",
             plan.cluster
         ));
-        down(docker, Some(&other)).await?;
+        down(engines, Some(&other)).await?;
     }
     Ok(())
 }
 
-async fn refuse_foreign_names(docker: &Docker, plan: &Plan) -> Result<(), DockerError> {
+async fn refuse_foreign_names(engines: &Engines, plan: &Plan) -> Result<(), DockerError> {
     for service in &plan.services {
+        let docker = engines.on(service.service.node.as_deref());
         if let Ok(found) = docker
             .inspect_container(&service.container_name, None)
             .await
@@ -285,6 +301,9 @@ fn container_body(plan: &Plan, service: &ServicePlan) -> ContainerCreateBody {
     if let Some(b) = &service.host_bootstrap {
         container_labels.insert(BOOTSTRAP.into(), b.clone());
     }
+    if let Some(node) = &s.node {
+        container_labels.insert(NODE.into(), node.clone());
+    }
     let mut bindings: HashMap<String, Option<Vec<PortBinding>>> = HashMap::new();
     for p in &s.ports {
         bindings
@@ -326,6 +345,8 @@ fn container_body(plan: &Plan, service: &ServicePlan) -> ContainerCreateBody {
         host_config: Some(HostConfig {
             port_bindings: Some(bindings),
             network_mode: Some(plan.network.clone()),
+            // Across nodes: the other nodes' services by name, at their node's address.
+            extra_hosts: Some(service.placement.extra_hosts.clone()).filter(|h| !h.is_empty()),
             // Docker must never undo a fault by restarting a killed broker.
             restart_policy: Some(RestartPolicy {
                 name: Some(RestartPolicyNameEnum::NO),
@@ -348,8 +369,22 @@ fn container_body(plan: &Plan, service: &ServicePlan) -> ContainerCreateBody {
     body
 }
 
-/// Removes our containers and networks (of one cluster, or all). Returns what it removed.
-pub async fn down(docker: &Docker, cluster: Option<&str>) -> Result<Vec<String>, DockerError> {
+/// Removes our containers and networks (of one cluster, or all) on every engine in use.
+/// Returns what it removed.
+pub async fn down(engines: &Engines, cluster: Option<&str>) -> Result<Vec<String>, DockerError> {
+    let mut removed = Vec::new();
+    for (node, docker) in engines.named() {
+        let here = down_on(docker, cluster).await?;
+        removed.extend(here.into_iter().map(|r| match node {
+            Some(n) => format!("{r} on {}", n.name),
+            None => r,
+        }));
+    }
+    Ok(removed)
+}
+
+/// [`down`] on one engine.
+pub async fn down_on(docker: &Docker, cluster: Option<&str>) -> Result<Vec<String>, DockerError> {
     let mut removed = Vec::new();
     for c in list(docker, cluster).await? {
         let Some(id) = c.id.clone() else { continue };

@@ -14,8 +14,11 @@ pub struct ServicePlan {
     pub service: Service,
     pub role: Role,
     pub container_name: String,
-    /// `127.0.0.1:<port>`: a listener the broker advertises as localhost and publishes.
+    /// `127.0.0.1:<port>`: a listener the broker advertises as localhost and publishes (on
+    /// a node of several: `<node address>:<port>`).
     pub host_bootstrap: Option<String>,
+    /// Where it runs when the cluster spans several engines (see [`crate::nodes`]).
+    pub placement: crate::nodes::Placement,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -32,6 +35,7 @@ impl Plan {
         project: &ComposeProject,
         broker_env: &IndexMap<String, String>,
         service_env: &IndexMap<String, IndexMap<String, String>>,
+        nodes: Option<&crate::nodes::NodesFile>,
     ) -> Result<Plan, String> {
         let cluster = project
             .name
@@ -53,7 +57,7 @@ impl Plan {
                 }
             })
             .collect();
-        let mut services = Vec::new();
+        let mut configured = Vec::new();
         for service in &project.services {
             let mut service = service.clone();
             if matches!(role_of(&service), Role::Broker { .. }) {
@@ -66,9 +70,23 @@ impl Plan {
                     service.environment.insert(k.clone(), v.clone());
                 }
             }
+            configured.push(service);
+        }
+        // Across several engines each service is rewritten for its node (after the host
+        // listener is found on the file's own terms: a localhost listener).
+        let as_written = configured.clone();
+        let placements = match nodes {
+            Some(nodes) => crate::nodes::place(&mut configured, nodes)?,
+            None => vec![crate::nodes::Placement::default(); configured.len()],
+        };
+        let mut services = Vec::new();
+        for ((service, written), placement) in configured.into_iter().zip(&as_written).zip(placements) {
             let role = role_of(&service);
             let host_bootstrap = match role {
-                Role::Broker { .. } => Some(host_bootstrap(&service).ok_or_else(|| {
+                Role::Broker { .. } => Some(host_bootstrap(written).map(|b| match &placement.address {
+                    Some(a) => b.replacen("127.0.0.1", a, 1),
+                    None => b,
+                }).ok_or_else(|| {
                     format!(
                         "service {}: no advertised listener reachable from the host; advertise \
                          e.g. PLAINTEXT_HOST://localhost:29092 and publish that port",
@@ -86,6 +104,7 @@ impl Plan {
                 role,
                 container_name,
                 host_bootstrap,
+                placement,
             });
         }
         let mut hasher = Sha256::new();
@@ -157,6 +176,7 @@ mod tests {
             &project(vec![zk, broker("kafka-1", "1", 29092)]),
             &IndexMap::new(),
             &IndexMap::new(),
+            None,
         )
         .unwrap();
         assert_eq!(plan.cluster, "seed");
@@ -186,12 +206,12 @@ mod tests {
         zk.environment
             .insert("ZOOKEEPER_CLIENT_PORT".into(), "2181".into());
         let p = project(vec![zk, broker("kafka-1", "1", 29092)]);
-        let plain = Plan::new(&p, &IndexMap::new(), &IndexMap::new()).unwrap();
+        let plain = Plan::new(&p, &IndexMap::new(), &IndexMap::new(), None).unwrap();
         let env = IndexMap::from([(
             "KAFKA_ZOOKEEPER_SESSION_TIMEOUT_MS".to_string(),
             "6000".to_string(),
         )]);
-        let tuned = Plan::new(&p, &env, &IndexMap::new()).unwrap();
+        let tuned = Plan::new(&p, &env, &IndexMap::new(), None).unwrap();
         assert_ne!(plain.config_hash, tuned.config_hash);
         assert!(!tuned.services[0]
             .service
@@ -207,7 +227,7 @@ mod tests {
     fn a_broker_without_a_host_listener_is_an_error_that_says_what_to_add() {
         let mut b = broker("kafka-1", "1", 29092);
         b.ports.clear();
-        let err = Plan::new(&project(vec![b]), &IndexMap::new(), &IndexMap::new()).unwrap_err();
+        let err = Plan::new(&project(vec![b]), &IndexMap::new(), &IndexMap::new(), None).unwrap_err();
         assert!(err.contains("PLAINTEXT_HOST://localhost"), "{err}");
     }
 

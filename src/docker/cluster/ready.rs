@@ -13,24 +13,25 @@ const POLL: Duration = Duration::from_millis(250);
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(2);
 
 pub async fn wait(
-    docker: &Docker,
+    engines: &crate::docker::engines::Engines,
     cluster: &Cluster,
     timeout: Duration,
 ) -> Result<(), DockerError> {
     let deadline = Instant::now() + timeout;
     for service in &cluster.services {
         let left = deadline.saturating_duration_since(Instant::now());
-        wait_service(docker, cluster, service, left.max(Duration::from_secs(1))).await?;
+        wait_service(engines, cluster, service, left.max(Duration::from_secs(1))).await?;
     }
     Ok(())
 }
 
 pub async fn wait_service(
-    docker: &Docker,
+    engines: &crate::docker::engines::Engines,
     cluster: &Cluster,
     service: &RunningService,
     timeout: Duration,
 ) -> Result<(), DockerError> {
+    let docker = engines.of(service);
     let started = Instant::now();
     loop {
         let mut last = match check(cluster, service).await {
@@ -71,10 +72,19 @@ async fn not_ready(
 pub async fn check(cluster: &Cluster, service: &RunningService) -> Result<(), String> {
     match service.role {
         Role::ZooKeeper { client_port } => {
-            let ip = service
-                .ip
-                .as_ref()
-                .ok_or("no address on the cluster network")?;
+            // On a node of several, through the node's address (the client port is published
+            // there); on one engine, the container's own address.
+            let node = cluster
+                .nodes
+                .iter()
+                .find(|n| service.node.as_deref() == Some(n.name.as_str()));
+            let ip = match node {
+                Some(n) => &n.address,
+                None => service
+                    .ip
+                    .as_ref()
+                    .ok_or("no address on the cluster network")?,
+            };
             zookeeper_srvr(&format!("{ip}:{client_port}"))
                 .await
                 .map(|_| ())
