@@ -163,7 +163,7 @@ pub(super) async fn record_kafka_leadership_log(ctx: &RunContext<'_>, topics: &[
                 let at = ctx
                     .sink
                     .clock()
-                    .at_us_of_wall_ms((entry.logged_wall_ms as i64 - offset_ms).max(0) as _);
+                    .at_us_of_wall_ms((entry.logged_wall_ms - offset_ms).max(0));
                 ctx.sink.emit_at(
                     at,
                     EventKind::KafkaLog {
