@@ -332,6 +332,19 @@ impl FaultKind {
     }
 }
 
+/// A host of a cluster over several Docker engines: where it is, its clock against the
+/// harness's (its events and logs are brought to the harness clock by this offset; the error
+/// enters the error bar of times that cross hosts), and what ran on it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunNode {
+    pub name: String,
+    pub engine: String,
+    pub address: String,
+    pub clock_offset_us: i64,
+    pub clock_error_us: i64,
+    pub services: Vec<String>,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum ElectionType {
@@ -368,6 +381,9 @@ pub enum EventKind {
         /// The experiment's expectations, so a saved run re-evaluates them.
         #[serde(default)]
         expect: Vec<String>,
+        /// The hosts (Docker engines) the cluster spans, when more than one.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        nodes: Vec<RunNode>,
     },
     /// A topic's settings in force once it was created (DescribeConfigs on the topic): these,
     /// not the broker defaults, decide e.g. unclean election and min.insync.replicas.

@@ -114,16 +114,41 @@ pub struct ClusterInfo {
     /// Each workload topic's effective settings and their source (topic / broker / default).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub topic_settings: Vec<(String, Vec<crate::events::TopicSetting>)>,
+    /// The hosts the cluster spanned (empty: one Docker engine).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub nodes: Vec<crate::events::RunNode>,
 }
 
 impl ClusterInfo {
     /// How the cluster came to be, for headers: "", ", reused cluster" or ", attached to
     /// compose project X".
     pub fn origin_suffix(&self) -> String {
-        match &self.attached_project {
+        let mut suffix = match &self.attached_project {
             Some(p) => format!(", attached to compose project {p}"),
             None if self.reused => ", reused cluster".into(),
             None => String::new(),
+        };
+        if !self.nodes.is_empty() {
+            suffix.push_str(&format!(
+                ", on {} hosts ({})",
+                self.nodes.len(),
+                self.nodes
+                    .iter()
+                    .map(|n| n.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ));
+        }
+        suffix
+    }
+
+    /// What the error bar is made of: the observer's poll, and the hosts' clocks when the
+    /// cluster spans several.
+    pub fn error_bar_source(&self) -> &'static str {
+        if self.nodes.is_empty() {
+            "observer poll"
+        } else {
+            "observer poll + host clocks"
         }
     }
 

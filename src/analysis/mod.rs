@@ -80,6 +80,7 @@ fn empty_result() -> RunResult {
             attached_project: None,
             settings: vec![],
             topic_settings: vec![],
+            nodes: vec![],
         },
         duration_ms: None,
         error_bar_ms: 0.0,
@@ -123,6 +124,7 @@ fn record_event(result: &mut RunResult, e: &Event, bounds: &mut Bounds) {
             settings,
             reused_cluster,
             attached_project,
+            nodes,
             ..
         } => {
             bounds.started = true;
@@ -137,8 +139,12 @@ fn record_event(result: &mut RunResult, e: &Event, bounds: &mut Bounds) {
                 attached_project: attached_project.clone(),
                 settings: settings.clone(),
                 topic_settings: std::mem::take(&mut result.cluster.topic_settings),
+                nodes: nodes.clone(),
             };
-            result.error_bar_ms = ms(*observer_period_us);
+            // A fault's time comes from its host's events, a failover's end from the
+            // observer: across hosts, the clock estimate's error adds to the poll's.
+            let clock_error_us = nodes.iter().map(|n| n.clock_error_us.max(0)).max().unwrap_or(0);
+            result.error_bar_ms = ms(*observer_period_us) + ms(clock_error_us as u64);
         }
         EventKind::FaultInjected {
             id,

@@ -41,6 +41,7 @@ mod tests {
             seed: 0,
             reused_cluster: false,
             attached_project: None,
+            nodes: vec![],
             expect: vec![],
         }];
         events.extend(conditions);
@@ -67,6 +68,58 @@ mod tests {
             check,
             on_timeout,
         }
+    }
+
+    #[test]
+    fn hosts_clocks_widen_the_error_bar_and_every_report_names_the_hosts() {
+        let mut r = run_with(vec![]);
+        assert_eq!(r.error_bar_ms, 100.0);
+        let mut events = vec![Event {
+            at_us: 0,
+            wall_ms: 0,
+            kind: EventKind::RunStarted {
+                experiment: "x".into(),
+                variant: None,
+                cluster_name: "c".into(),
+                cluster_mode: crate::events::ClusterMode::Zookeeper,
+                kafka_version: "3.9.1".into(),
+                observer_period_us: 100_000,
+                brokers: vec![],
+                settings: vec![],
+                seed: 0,
+                reused_cluster: false,
+                attached_project: None,
+                nodes: ["n1", "n2"]
+                    .iter()
+                    .enumerate()
+                    .map(|(i, n)| crate::events::RunNode {
+                        name: n.to_string(),
+                        engine: format!("tcp://10.0.0.{i}:2375"),
+                        address: format!("10.0.0.{i}"),
+                        clock_offset_us: 40,
+                        clock_error_us: 300 + i as i64 * 2_200,
+                        services: vec![format!("kafka-{i}")],
+                    })
+                    .collect(),
+                expect: vec![],
+            },
+        }];
+        events.push(Event {
+            at_us: 10,
+            wall_ms: 0,
+            kind: EventKind::RunFinished {
+                outcome: crate::events::RunOutcome::Completed,
+            },
+        });
+        r = crate::analysis::analyze(&events);
+        assert_eq!(r.error_bar_ms, 102.5);
+        let table = crate::report::render_table(&r);
+        assert!(
+            table.contains("on 2 hosts (n1, n2); times ± 102 ms (observer poll + host clocks)")
+                && table.contains("host n2: tcp://10.0.0.1:2375 at 10.0.0.1, clock +0.04 ms ± 2.50 ms: kafka-1"),
+            "{table}"
+        );
+        assert!(crate::report::render_markdown(&r).contains("Host n1: "));
     }
 
     #[test]

@@ -474,3 +474,17 @@ mod tests {
         assert_eq!(count(1_234_567), "1,234,567");
     }
 }
+
+/// One host of a cluster over several engines: "n1: tcp://… at 10.0.0.1, clock +0.02 ms ±
+/// 0.31 ms: zookeeper-1, kafka-1".
+pub fn host_line(n: &crate::events::RunNode) -> String {
+    format!(
+        "{}: {} at {}, clock {:+.2} ms ± {:.2} ms: {}",
+        n.name,
+        n.engine,
+        n.address,
+        n.clock_offset_us as f64 / 1000.0,
+        n.clock_error_us as f64 / 1000.0,
+        n.services.join(", ")
+    )
+}

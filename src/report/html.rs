@@ -44,7 +44,7 @@ pub fn render_run_body(r: &RunResult, timeline_svg: Option<&str>) -> String {
 pub fn render_run_body_live(r: &RunResult, timeline_svg: Option<&str>, running: bool) -> String {
     let mut out = String::new();
     out.push_str(&format!(
-        "<h1 id=\"run-title\">{}</h1>\n<p class=\"sub\">{} mode, Kafka {}{}{} · times ± {} (observer poll){}</p>\n",
+        "<h1 id=\"run-title\">{}</h1>\n<p class=\"sub\">{} mode, Kafka {}{}{} · times ± {} ({}){}</p>\n",
         escape(&title_of(r)),
         r.cluster.mode_name(),
         escape(&r.cluster.kafka_version),
@@ -53,6 +53,7 @@ pub fn render_run_body_live(r: &RunResult, timeline_svg: Option<&str>, running: 
             .map(|d| format!(" · {}", duration_ms(d)))
             .unwrap_or_default(),
         duration_ms(r.error_bar_ms),
+        r.cluster.error_bar_source(),
         if r.partial { " · <b>partial</b>: the numbers cover what was measured until then" } else { "" },
     ));
     out.push_str(&headline(r, running));
@@ -519,6 +520,12 @@ fn details(r: &RunResult, running: bool) -> String {
         ));
     }
     lines.push(format!("cluster {}", r.cluster.name));
+    lines.extend(
+        r.cluster
+            .nodes
+            .iter()
+            .map(|n| format!("host {}", super::format::host_line(n))),
+    );
     out.push_str(&list(&lines));
     if !r.notes.is_empty() || !r.errors.is_empty() {
         out.push_str("<h2>Notes</h2>\n<ul class=\"lines\">");

@@ -30,6 +30,9 @@ pub fn render_markdown(r: &RunResult) -> String {
             super::key_values(r.cluster.settings.iter().map(|(k, v)| (k, v)), "`, `")
         ));
     }
+    for n in &r.cluster.nodes {
+        md.push_str(&format!("Host {}\n\n", super::format::host_line(n)));
+    }
     if !r.faults.is_empty() {
         md.push_str("| fault | target | hit | at | healed |\n|---|---|---|---|---|\n");
         for f in &r.faults {

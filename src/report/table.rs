@@ -20,15 +20,19 @@ pub fn render_table(r: &RunResult) -> String {
         .map(|v| format!(" [{v}]"))
         .unwrap_or_default();
     out.push_str(&format!(
-        "{}{variant}: {}{}  —  {} mode, Kafka {}{}; times ± {} (observer poll)\n",
+        "{}{variant}: {}{}  —  {} mode, Kafka {}{}; times ± {} ({})\n",
         r.experiment,
         r.status.as_str().to_uppercase(),
         if r.partial { " (partial)" } else { "" },
         r.cluster.mode_name(),
         r.cluster.kafka_version,
         r.cluster.origin_suffix(),
-        duration_ms(r.error_bar_ms)
+        duration_ms(r.error_bar_ms),
+        r.cluster.error_bar_source()
     ));
+    for n in &r.cluster.nodes {
+        out.push_str(&format!("host {}\n", super::format::host_line(n)));
+    }
     for (topic, settings) in &r.cluster.topic_settings {
         out.push_str(&format!(
             "topic {topic} in force: {}\n",

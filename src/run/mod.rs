@@ -629,6 +629,21 @@ fn run_started(
             _ => None,
         },
         expect: exp.expect.clone(),
+        nodes: cluster
+            .nodes
+            .iter()
+            .map(|n| crate::events::RunNode {
+                name: n.name.clone(),
+                engine: n.engine.clone(),
+                address: n.address.clone(),
+                clock_offset_us: n.clock_offset_ns / 1000,
+                clock_error_us: n.clock_error_ns / 1000,
+                services: cluster
+                    .services_on(&[n.name.as_str()])
+                    .map(|s| s.name.clone())
+                    .collect(),
+            })
+            .collect(),
     }
 }
 
