@@ -317,8 +317,13 @@ pub fn render_dry_run(
                     .map(|(k, v)| format!("{k}={v}"))
                     .collect();
                 env.sort();
+                let node = match (&s.service.node, &s.placement.address) {
+                    (Some(n), Some(a)) => format!(", on {n} at {a}"),
+                    (Some(n), None) => format!(", node {n} (one engine)"),
+                    _ => String::new(),
+                };
                 format!(
-                    "  broker {id} ({}, {}, host {}): {}",
+                    "  broker {id} ({}, {}{node}, host {}): {}",
                     s.service.name,
                     s.service.image,
                     s.host_bootstrap.as_deref().unwrap_or("—"),

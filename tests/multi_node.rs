@@ -1,0 +1,185 @@
+//! A cluster over three hosts: three Docker engines in containers (`scripts/nodes.sh`, test
+//! infrastructure built from the project's own image build; no registry), ZooKeeper + 3
+//! brokers spread over them (compose/multi-node.yml), and the shipped experiments of
+//! experiments/multi-node/ run on them as a user runs them: a leader kill, a crash of the
+//! leader's host, a partition of the controller's host. Then the same experiment unchanged on
+//! one engine. Nothing may be left on any node.
+
+mod common;
+
+use common::*;
+use serde_json::Value;
+use std::process::Command;
+
+const NODES_FILE: &str = "nodes/test-nodes.yaml";
+const ENGINES: [&str; 3] = [
+    "tcp://10.250.0.11:2375",
+    "tcp://10.250.0.12:2375",
+    "tcp://10.250.0.13:2375",
+];
+
+fn nodes_script(action: &str) {
+    let out = Command::new("bash")
+        .args(["scripts/nodes.sh", action])
+        .current_dir(repo())
+        .output()
+        .expect("run scripts/nodes.sh");
+    eprintln!(
+        "$ scripts/nodes.sh {action}\n{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        out.status.success(),
+        "scripts/nodes.sh {action} failed: the three test nodes are needed (they never skip)"
+    );
+}
+
+/// Our containers and networks on one node's engine (any cluster).
+fn left_on(engine: &str) -> Vec<String> {
+    let rt = tokio::runtime::Runtime::new().expect("tokio runtime");
+    rt.block_on(async {
+        let docker = bollard::Docker::connect_with_http(engine, 30, bollard::API_DEFAULT_VERSION)
+            .expect("engine");
+        let mut left: Vec<String> = chaos::docker::cluster::lifecycle::list(&docker, None)
+            .await
+            .expect("list containers")
+            .iter()
+            .map(|c| format!("container {}", chaos::docker::cluster::lifecycle::name_of(c)))
+            .collect();
+        let networks = docker
+            .list_networks(None::<bollard::query_parameters::ListNetworksOptions>)
+            .await
+            .expect("list networks");
+        left.extend(
+            networks
+                .into_iter()
+                .filter(|n| chaos::docker::labels::is_ours(n.labels.as_ref(), None))
+                .map(|n| format!("network {}", n.name.unwrap_or_default())),
+        );
+        left
+    })
+}
+
+fn fault<'a>(r: &'a Value, kind: &str) -> &'a Value {
+    r["faults"]
+        .as_array()
+        .expect("faults")
+        .iter()
+        .find(|f| f["kind"] == kind)
+        .unwrap_or_else(|| panic!("no {kind} fault in {r:#}"))
+}
+
+fn hit(f: &Value) -> Vec<String> {
+    let mut hit: Vec<String> = f["resolved"]
+        .as_array()
+        .expect("resolved")
+        .iter()
+        .map(|s| s.as_str().unwrap().to_string())
+        .collect();
+    hit.sort();
+    hit
+}
+
+/// The node a service ran on, from the run's own record.
+fn node_of(r: &Value, service: &str) -> String {
+    r["cluster"]["nodes"]
+        .as_array()
+        .expect("cluster.nodes")
+        .iter()
+        .find(|n| n["services"].as_array().unwrap().iter().any(|s| s == service))
+        .map(|n| n["name"].as_str().unwrap().to_string())
+        .unwrap_or_else(|| panic!("{service} on no node"))
+}
+
+#[test]
+fn experiments_run_on_three_hosts_and_unchanged_on_one_engine() {
+    let _one = cluster_test();
+    nodes_script("up");
+    let reports = reports_dir("multi-node");
+    // As a user: the whole directory, one command, no --keep.
+    let out = chaos(&[
+        "run",
+        "--nodes",
+        NODES_FILE,
+        "experiments/multi-node/",
+        "--reports",
+        reports.to_str().unwrap(),
+    ]);
+    let runs = results(&reports);
+    let by_name = |name: &str| -> &Value {
+        runs.iter()
+            .find(|r| r["experiment"] == name)
+            .unwrap_or_else(|| panic!("no run of {name}"))
+    };
+    for r in &runs {
+        // Every service on its node, every node's clock measured, nothing acked lost.
+        let nodes = r["cluster"]["nodes"].as_array().expect("cluster.nodes");
+        assert_eq!(nodes.len(), 3, "{r:#}");
+        for (i, n) in nodes.iter().enumerate() {
+            let i = i + 1;
+            assert_eq!(n["engine"], ENGINES[i - 1]);
+            let mut services: Vec<&str> = n["services"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|s| s.as_str().unwrap())
+                .collect();
+            services.sort();
+            assert_eq!(services, [format!("kafka-{i}"), format!("zookeeper-{i}")]);
+            // Engines in containers share this kernel's clock: the offset is within its error.
+            let (offset, error) = (f64_at(n, "/clock_offset_us"), f64_at(n, "/clock_error_us"));
+            assert!(error >= 0.0 && error < 50_000.0, "clock error {error} µs");
+            assert!(offset.abs() <= error + 2_000.0, "clock offset {offset} ± {error} µs");
+        }
+        assert_eq!(f64_at(r, "/verification/lost_acked"), 0.0, "{r:#}");
+        assert!(f64_at(r, "/verification/acked") > 1_000.0, "{r:#}");
+        assert!(f64_at(r, "/error_bar_ms") >= 100.0);
+    }
+
+    // A leader kill across hosts: the failover follows the 6 s ZooKeeper session.
+    let kill = by_name("multi-node-leader-kill");
+    assert_eq!(hit(fault(kill, "kill")).len(), 1);
+    let failover = f64_at(kill, "/failover/metadata_ms/max");
+    assert!((4_000.0..15_000.0).contains(&failover), "leader-kill failover {failover} ms");
+
+    // A host crash: the broker and ZooKeeper server of one host, killed together.
+    let crash = by_name("multi-node-node-crash");
+    let crashed = hit(fault(crash, "node-crash"));
+    assert_eq!(crashed.len(), 2, "{crashed:?}");
+    assert_eq!(node_of(crash, &crashed[0]), node_of(crash, &crashed[1]));
+    assert!(crashed.iter().any(|s| s.starts_with("kafka-")) && crashed.iter().any(|s| s.starts_with("zookeeper-")));
+    let failover = f64_at(crash, "/failover/metadata_ms/max");
+    assert!((4_000.0..20_000.0).contains(&failover), "node-crash failover {failover} ms");
+
+    // The controller's host cut from the others: a controller elected on the majority side.
+    let cut = by_name("multi-node-node-partition");
+    let isolated = hit(fault(cut, "node-partition"));
+    assert_eq!(isolated.len(), 2, "{isolated:?}");
+    assert_eq!(node_of(cut, &isolated[0]), node_of(cut, &isolated[1]));
+    let controller = f64_at(cut, "/controller_failover_ms");
+    assert!((2_000.0..20_000.0).contains(&controller), "controller failover {controller} ms");
+
+    assert_eq!(out.status.code(), Some(0), "every multi-node experiment passes");
+    for engine in ENGINES {
+        assert_eq!(left_on(engine), Vec::<String>::new(), "left on {engine}");
+    }
+
+    // The same experiment, unchanged, on one engine: the host is a group of containers.
+    let one = reports_dir("multi-node-one-engine");
+    let out = chaos(&[
+        "run",
+        "experiments/multi-node/node-crash.yaml",
+        "--reports",
+        one.to_str().unwrap(),
+    ]);
+    let r = results(&one).remove(0);
+    assert!(r["cluster"].get("nodes").is_none(), "one engine: no hosts recorded");
+    let crashed = hit(fault(&r, "node-crash"));
+    assert_eq!(crashed.len(), 2, "{crashed:?}");
+    let n = |s: &str| s.rsplit('-').next().unwrap().to_string();
+    assert_eq!(n(&crashed[0]), n(&crashed[1]), "kafka-N and zookeeper-N: {crashed:?}");
+    assert_eq!(f64_at(&r, "/verification/lost_acked"), 0.0);
+    assert_eq!(out.status.code(), Some(0), "{r:#}");
+    nodes_script("down");
+}
