@@ -2,6 +2,7 @@
 # The test command: on a fresh Debian machine it installs the Docker engine and the build tools
 # (scripts/install-docker.sh), builds the images (no registry needed), then runs every test —
 # unit tests, the bad-input corpus, golden files, the real-cluster tests (ZooKeeper and KRaft),
+# a cluster over three Docker hosts (scripts/nodes.sh: engines in containers, test infrastructure),
 # the web view in a real browser (headless Chromium),
 # then a short fuzz run of the parsers.
 # Real-cluster tests fail (never skip) when Docker is not reachable.
