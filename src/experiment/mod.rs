@@ -78,3 +78,30 @@ pub fn compose_path(exp: &Experiment, experiment_file: &Path) -> Option<PathBuf>
 
 pub use validate::against_compose as validate_against_compose;
 pub use validate::against_compose_all as validate_against_compose_all;
+
+/// The connection security an experiment's clients use: its `cluster.client-security` with
+/// the password from the environment and the files found (relative to the experiment file);
+/// None when the experiment does not say (the environment decides). Checked before any
+/// cluster starts; an error names the file, line and field.
+pub fn client_security(
+    exp: &Experiment,
+    experiment_file: &Path,
+    lookup: &dyn Fn(&str) -> Option<String>,
+) -> Result<Option<crate::security::ClientSecurity>, ExperimentError> {
+    let Some(spec) = &exp.cluster.client_security else {
+        return Ok(None);
+    };
+    let base = experiment_file.parent().unwrap_or(Path::new("."));
+    spec.resolve(base, lookup).map(Some).map_err(|e| {
+        let text = read_text(experiment_file, "experiment file").unwrap_or_default();
+        InputError {
+            file: experiment_file.into(),
+            line: validate::security_error_line(&text, &e.field),
+            column: None,
+            path: e.field,
+            message: e.message,
+            hint: e.hint,
+        }
+        .into()
+    })
+}
