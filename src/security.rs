@@ -248,8 +248,7 @@ pub struct ClientSecurity {
 
 /// A configuration problem: what is wrong, where (a field of the experiment, a variable or a
 /// flag) and a hint. Never contains the password.
-#[derive(Debug, Clone, PartialEq, thiserror::Error)]
-#[error("{field}: {message}")]
+#[derive(Debug, Clone, PartialEq)]
 pub struct SecurityError {
     pub field: String,
     pub message: String,
@@ -264,14 +263,20 @@ impl SecurityError {
             hint: hint.map(str::to_string),
         }
     }
-    /// The message with its hint, for places that print one line of text.
-    pub fn with_hint(&self) -> String {
-        match &self.hint {
-            Some(h) => format!("{self} (hint: {h})"),
-            None => self.to_string(),
+}
+
+/// `field: message`, and the hint on a line of its own (as input errors print).
+impl fmt::Display for SecurityError {
+    fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        write!(f, "{}: {}", self.field, self.message)?;
+        if let Some(hint) = &self.hint {
+            write!(f, "\n  hint: {hint}")?;
         }
+        Ok(())
     }
 }
+
+impl std::error::Error for SecurityError {}
 
 /// Names of the fields, for errors: the experiment's keys, the variables, or the flags.
 struct Names {

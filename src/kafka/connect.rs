@@ -4,7 +4,7 @@
 //! it. One cluster at a time per process: `chaos` installs the environment's settings at
 //! start, a run installs its experiment's before it touches the cluster, `observe` its flags'.
 
-use crate::security::ClientSecurity;
+use crate::security::{ClientSecurity, SecurityError, SecurityInput};
 use openssl::ssl::{SslConnector, SslFiletype, SslMethod};
 use rdkafka::config::ClientConfig;
 use std::sync::{Arc, OnceLock, RwLock};
@@ -70,6 +70,17 @@ pub fn current() -> Arc<Profile> {
     Arc::new(Profile::new(ClientSecurity::default()))
 }
 
+/// The security the `CHAOS_KAFKA_*` variables describe (plaintext when none is set).
+pub fn from_environment() -> Result<ClientSecurity, SecurityError> {
+    from_environment_and(SecurityInput::default())
+}
+
+/// `flags` over the `CHAOS_KAFKA_*` variables, field by field.
+pub fn from_environment_and(flags: SecurityInput) -> Result<ClientSecurity, SecurityError> {
+    let lookup = |k: &str| std::env::var(k).ok();
+    flags.or(SecurityInput::from_env(&lookup)?).resolve(&lookup)
+}
+
 /// The start of every rdkafka client's configuration: the bootstrap list, IPv4 (the brokers'
 /// host listeners are published on 127.0.0.1), and the connection security in force.
 pub fn client_config(bootstrap: &str) -> ClientConfig {
@@ -90,7 +101,7 @@ pub fn client_config_with(bootstrap: &str, security: &ClientSecurity) -> ClientC
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::security::{SaslMechanism, SecurityInput, SecurityProtocol};
+    use crate::security::{SaslMechanism, SecurityProtocol};
 
     #[test]
     fn every_client_config_carries_the_security_and_redacts_the_password() {
