@@ -244,13 +244,13 @@ pub async fn authenticate(
             .concat();
             round(conn, token, user, timeout)
                 .await
-                .map_err(|r| failed(r))?;
+                .map_err(&failed)?;
         }
         Some(hash) => {
             let mut scram = ScramClient::new(hash, user, creds.password.clone(), random_nonce());
             let first = round(conn, scram.client_first().into_bytes(), user, timeout)
                 .await
-                .map_err(|r| failed(r))?;
+                .map_err(&failed)?;
             let first = String::from_utf8(first)
                 .map_err(|_| failed("server-first message is not UTF-8".into()))?;
             let last = scram
@@ -258,7 +258,7 @@ pub async fn authenticate(
                 .map_err(|e| failed(e.to_string()))?;
             let last = round(conn, last.into_bytes(), user, timeout)
                 .await
-                .map_err(|r| failed(r))?;
+                .map_err(&failed)?;
             let last = String::from_utf8(last)
                 .map_err(|_| failed("server-final message is not UTF-8".into()))?;
             scram
