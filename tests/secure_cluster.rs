@@ -367,6 +367,24 @@ fn tls_and_sasl_clients_write_and_reread_without_printing_the_password() {
         String::from_utf8_lossy(&untrusted.stdout)
     );
 
+    // A plaintext client on a SASL listener is told what the silence means.
+    let plaintext = chaos_with(
+        &[
+            "observe",
+            "--bootstrap",
+            "127.0.0.1:29194",
+            "--reports",
+            refused_reports.to_str().unwrap(),
+        ],
+        &[],
+    );
+    assert_eq!(plaintext.status.code(), Some(4));
+    assert!(
+        String::from_utf8_lossy(&plaintext.stderr).contains("a listener that needs TLS or SASL"),
+        "{}",
+        String::from_utf8_lossy(&plaintext.stderr)
+    );
+
     assert_secret_absent(
         &password,
         &[&run, &observe, &status, &refused, &untrusted],

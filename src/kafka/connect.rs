@@ -127,6 +127,37 @@ mod tests {
     }
 
     #[test]
+    fn no_rdkafka_client_is_configured_anywhere_else() {
+        // Every client starts from client_config, so none connects without the security.
+        fn walk(dir: &std::path::Path, found: &mut Vec<String>) {
+            for e in std::fs::read_dir(dir).unwrap().flatten() {
+                let p = e.path();
+                if p.is_dir() {
+                    walk(&p, found);
+                } else if p.extension().is_some_and(|x| x == "rs")
+                    && !p.ends_with("kafka/connect.rs")
+                {
+                    let text = std::fs::read_to_string(&p).unwrap();
+                    if text.contains(concat!("ClientConfig", "::new("))
+                        || text.contains(concat!(".set(\"bootstrap", ".servers\""))
+                    {
+                        found.push(p.display().to_string());
+                    }
+                }
+            }
+        }
+        let mut found = Vec::new();
+        walk(
+            &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src"),
+            &mut found,
+        );
+        assert!(
+            found.is_empty(),
+            "configure rdkafka through kafka::client_config: {found:?}"
+        );
+    }
+
+    #[test]
     fn a_tls_connector_only_for_tls_protocols() {
         let sec = SecurityInput {
             protocol: Some(SecurityProtocol::Ssl),

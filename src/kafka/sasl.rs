@@ -242,9 +242,7 @@ pub async fn authenticate(
                 creds.password.expose().as_bytes(),
             ]
             .concat();
-            round(conn, token, user, timeout)
-                .await
-                .map_err(&failed)?;
+            round(conn, token, user, timeout).await.map_err(&failed)?;
         }
         Some(hash) => {
             let mut scram = ScramClient::new(hash, user, creds.password.clone(), random_nonce());

@@ -4,6 +4,7 @@
 //! library librdkafka links too) and SASL (`sasl`).
 
 use super::KafkaError;
+use crate::security::SecurityProtocol;
 use bytes::{Buf, BufMut, BytesMut};
 use kafka_protocol::messages::{RequestHeader, ResponseHeader};
 use kafka_protocol::protocol::{Decodable, Encodable, HeaderVersion, Request, StrBytes};
@@ -23,6 +24,9 @@ pub struct Connection {
     addr: String,
     stream: Box<dyn Stream>,
     correlation_id: i32,
+    /// A broker that needs TLS or SASL closes a plaintext connection without a word: the
+    /// error then says so.
+    plaintext: bool,
 }
 
 impl Connection {
@@ -72,6 +76,7 @@ impl Connection {
             addr: addr.to_string(),
             stream,
             correlation_id: 0,
+            plaintext: profile.security.protocol() == SecurityProtocol::Plaintext,
         };
         if let Some(creds) = profile.security.sasl() {
             let left = deadline.saturating_duration_since(tokio::time::Instant::now());
@@ -126,9 +131,10 @@ impl Connection {
         let mut frame = BytesMut::with_capacity(body.len() + 4);
         frame.put_i32(body.len() as i32);
         frame.extend_from_slice(&body);
+        let plaintext = self.plaintext;
         let io = |e: std::io::Error| KafkaError::Connection {
             addr: self.addr.clone(),
-            reason: e.to_string(),
+            reason: closed_reason(&e, plaintext),
         };
         self.stream.write_all(&frame).await.map_err(io)?;
         let len = self.stream.read_i32().await.map_err(io)?;
@@ -166,6 +172,16 @@ fn api_name<R: Request>() -> &'static str {
 fn host_of(addr: &str) -> &str {
     let host = addr.rsplit_once(':').map_or(addr, |(h, _)| h);
     host.trim_start_matches('[').trim_end_matches(']')
+}
+
+fn closed_reason(e: &std::io::Error, plaintext: bool) -> String {
+    if plaintext && e.kind() == std::io::ErrorKind::UnexpectedEof {
+        "the broker closed the connection (a listener that needs TLS or SASL does that to a \
+         plaintext client: set CHAOS_KAFKA_SECURITY_PROTOCOL, or observe's --security-protocol)"
+            .into()
+    } else {
+        e.to_string()
+    }
 }
 
 /// OpenSSL's error with the certificate check's verdict when that is what failed.
