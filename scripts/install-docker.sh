@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs and starts a Docker engine on a Debian host (as root), idempotently.
-# Also installs the host tools the image build needs: mmdebstrap (rootfs), Maven + a JDK (jars).
+# Also installs the host tools the image build needs: mmdebstrap (rootfs), Maven + a JDK (jars),
+# and the build's C dependencies (cmake, g++, curl and OpenSSL headers).
 # Usage: scripts/install-docker.sh        (safe to run again; does nothing when all is there)
 set -euo pipefail
 
@@ -27,6 +28,11 @@ command -v cmake >/dev/null 2>&1 || need+=(cmake)
 command -v g++ >/dev/null 2>&1 || need+=(g++)
 # librdkafka 2.12 includes curl/curl.h even when built without curl support.
 [ -f /usr/include/x86_64-linux-gnu/curl/curl.h ] || [ -f /usr/include/curl/curl.h ] || need+=(libcurl4-openssl-dev)
+# TLS and SASL/SCRAM: librdkafka (rdkafka's `ssl` feature) and the wire client link OpenSSL.
+[ -f /usr/include/openssl/ssl.h ] || need+=(libssl-dev)
+command -v pkg-config >/dev/null 2>&1 || need+=(pkg-config)
+# The secured-cluster test makes its CA and certificates with the openssl CLI.
+command -v openssl >/dev/null 2>&1 || need+=(openssl)
 if [ ${#need[@]} -gt 0 ]; then
   log "installing: ${need[*]}"
   export DEBIAN_FRONTEND=noninteractive

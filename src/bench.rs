@@ -644,9 +644,7 @@ fn untracked(
             }
         }
     }
-    let producer: ThreadedProducer<Count> = rdkafka::config::ClientConfig::new()
-        .set("bootstrap.servers", bootstrap)
-        .set("broker.address.family", "v4")
+    let producer: ThreadedProducer<Count> = crate::kafka::client_config(bootstrap)
         .set("acks", acks)
         .set("linger.ms", "5")
         .create_with_context(Count(AtomicU64::new(0)))

@@ -18,6 +18,9 @@ pub enum Error {
     Compose(#[from] crate::compose::ComposeError),
     #[error(transparent)]
     Experiment(#[from] crate::experiment::ExperimentError),
+    /// The connection security from the environment or the flags.
+    #[error(transparent)]
+    Security(#[from] crate::security::SecurityError),
     #[cfg(feature = "runtime")]
     #[error(transparent)]
     Docker(#[from] crate::docker::DockerError),
@@ -77,9 +80,11 @@ impl From<crate::input::InputError> for Error {
 impl Error {
     pub fn exit_code(&self) -> i32 {
         match self {
-            Error::Compose(_) | Error::Experiment(_) | Error::Invalid(_) | Error::Input(_) => {
-                exit::INVALID_INPUT
-            }
+            Error::Compose(_)
+            | Error::Experiment(_)
+            | Error::Security(_)
+            | Error::Invalid(_)
+            | Error::Input(_) => exit::INVALID_INPUT,
             #[cfg(feature = "runtime")]
             Error::Docker(_) | Error::Kafka(_) | Error::Fault(_) => exit::INFRASTRUCTURE,
             Error::Io { .. }

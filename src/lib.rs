@@ -27,5 +27,6 @@ pub mod platform;
 pub mod report;
 #[cfg(feature = "runtime")]
 pub mod run;
+pub mod security;
 #[cfg(feature = "runtime")]
 pub mod serve;

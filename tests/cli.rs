@@ -295,3 +295,36 @@ fn a_nodes_file_places_services_and_its_mistakes_name_file_line_and_service() {
     let said = text(&out.stderr);
     assert!(said.contains("bad.yaml:2: nodes.n1.engine: `ftp://x` is not an engine address"), "{said}");
 }
+
+#[test]
+fn a_bad_connection_security_is_an_input_error_before_anything_connects() {
+    let out = chaos(&["status"], &[("CHAOS_KAFKA_SECURITY_PROTOCOL", "tls")]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    let said = text(&out.stderr);
+    assert!(
+        said.contains("CHAOS_KAFKA_SECURITY_PROTOCOL: unknown security protocol `tls`")
+            && said.contains("hint: e.g. CHAOS_KAFKA_SECURITY_PROTOCOL=sasl-ssl"),
+        "{said}"
+    );
+    // SASL without its password: named, and never taken from a flag.
+    let out = chaos(
+        &[
+            "observe",
+            "--bootstrap",
+            "127.0.0.1:1",
+            "--security-protocol",
+            "sasl-ssl",
+            "--sasl-mechanism",
+            "scram-sha-512",
+            "--sasl-username",
+            "alice",
+        ],
+        &[("CHAOS_KAFKA_SASL_PASSWORD", "")],
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("CHAOS_KAFKA_SASL_PASSWORD: the SASL password is not set"),
+        "{}",
+        text(&out.stderr)
+    );
+}

@@ -261,6 +261,19 @@ async fn run_with_view(
 
 // Long by nature: one arm per subcommand, each mapping flags to one library call.
 async fn dispatch(cli: Cli) -> Result<i32, Error> {
+    // Every command that talks to Kafka connects as CHAOS_KAFKA_* says (an experiment's
+    // `client-security` and observe's flags take over where they are given).
+    if matches!(
+        cli.command,
+        Command::Up { .. }
+            | Command::Status { .. }
+            | Command::Watch { .. }
+            | Command::Run(_)
+            | Command::Bench(_)
+            | Command::Serve(_)
+    ) {
+        crate::kafka::connect::install(crate::kafka::connect::from_environment()?);
+    }
     match cli.command {
         Command::Up {
             files,

@@ -66,6 +66,10 @@ pub struct ClusterSpec {
     /// slow until their JIT has warmed up, which would skew the first latencies. 0s disables.
     #[serde(default = "default_warm_up", with = "humantime_serde")]
     pub warm_up: Duration,
+    /// How the harness's clients connect (TLS, SASL); default: the CHAOS_KAFKA_* environment,
+    /// else plaintext. The password is never in the file (`password-env`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_security: Option<crate::security::ClientSecuritySpec>,
 }
 
 /// `cluster.attach`: run against a compose project started without this tool (`docker compose

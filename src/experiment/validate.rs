@@ -132,6 +132,7 @@ pub fn statically_all(exp: &Experiment, text: &str, file: &Path) -> Vec<Experime
     };
     keep(check_name(&c, exp, text));
     keep(check_cluster(&c, exp, text));
+    keep(check_client_security(&c, exp, text));
     for (i, t) in exp.topics.iter().enumerate() {
         keep(check_topic(&c, exp, text, i, t));
     }
@@ -220,6 +221,32 @@ fn check_cluster(c: &Checker, exp: &Experiment, text: &str) -> Result<(), Experi
         ));
     }
     Ok(())
+}
+
+/// `cluster.client-security`: what holds without the environment (the password variable and
+/// the files are checked when a run starts).
+fn check_client_security(c: &Checker, exp: &Experiment, text: &str) -> Result<(), ExperimentError> {
+    let Some(spec) = &exp.cluster.client_security else {
+        return Ok(());
+    };
+    spec.check().map_err(|e| {
+        c.err(
+            security_error_line(text, &e.field),
+            e.field,
+            e.message,
+            e.hint.as_deref(),
+        )
+    })
+}
+
+/// The line of a `cluster.client-security.…` field: its last key, else the section's.
+pub(crate) fn security_error_line(text: &str, field: &str) -> Option<usize> {
+    let cluster = line_of_key(text, "cluster");
+    // line_of_nested_key answers the section's line for a key it does not find.
+    let found =
+        |key: &str| line_of_nested_key(text, "cluster", key).filter(|l| Some(*l) != cluster);
+    let key = field.rsplit('.').next().unwrap_or("client-security");
+    found(key).or_else(|| found("client-security")).or(cluster)
 }
 
 fn check_topic(
@@ -905,6 +932,39 @@ mod tests {
         );
         let e = parse_err("name: t\ncluster:\n  attach: {projekt: shop}\n");
         assert!(e.contains("unknown field `projekt`"), "{e}");
+    }
+
+    #[test]
+    fn client_security_errors_name_file_line_field_and_hint() {
+        let parse_err = |text: &str| {
+            parse(text, Path::new("e.yaml"))
+                .map(|_| String::new())
+                .unwrap_or_else(|e| e.to_string())
+        };
+        let ok = "name: t\ncluster:\n  compose: c.yml\n  client-security:\n    protocol: sasl-ssl\n    sasl: {mechanism: scram-sha-512, username: alice, password-env: KAFKA_PW}\n    tls: {ca-file: ca.pem}\n";
+        assert_eq!(parse_err(ok), "");
+        let e = parse_err(
+            "name: t\ncluster:\n  compose: c.yml\n  client-security:\n    protocol: sasl-ssl\n",
+        );
+        assert!(
+            e.starts_with(
+                "e.yaml:4: cluster.client-security.sasl: protocol sasl-ssl needs SASL settings"
+            ) && e.contains("hint: e.g. sasl: {mechanism: scram-sha-512"),
+            "{e}"
+        );
+        let e = parse_err("name: t\ncluster:\n  compose: c.yml\n  client-security:\n    protocol: sasl-plaintext\n    sasl:\n      mechanism: plain\n      username: a\n      password-env: not a name\n");
+        assert!(
+            e.starts_with("e.yaml:9: cluster.client-security.sasl.password-env: `not a name`"),
+            "{e}"
+        );
+        // The password itself has no place in the file.
+        let e = parse_err("name: t\ncluster:\n  compose: c.yml\n  client-security:\n    protocol: sasl-plaintext\n    sasl:\n      mechanism: plain\n      username: a\n      password: hunter2\n");
+        assert!(
+            e.contains("e.yaml:9") && e.contains("unknown field `password`"),
+            "{e}"
+        );
+        let e = parse_err("name: t\ncluster:\n  compose: c.yml\n  client-security: {protocol: sasl-ssl, sasl: {mechanism: scram-sha-1, username: a}}\n");
+        assert!(e.contains("unknown variant `scram-sha-1`"), "{e}");
     }
 
     #[test]

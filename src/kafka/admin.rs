@@ -4,7 +4,6 @@
 use super::KafkaError;
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, ResourceSpecifier, TopicReplication};
 use rdkafka::client::DefaultClientContext;
-use rdkafka::config::ClientConfig;
 use std::time::Duration;
 
 pub struct TopicPlan {
@@ -16,9 +15,7 @@ pub struct TopicPlan {
 }
 
 fn admin(bootstrap: &str) -> Result<AdminClient<DefaultClientContext>, KafkaError> {
-    ClientConfig::new()
-        .set("bootstrap.servers", bootstrap)
-        .set("broker.address.family", "v4")
+    super::client_config(bootstrap)
         .create()
         .map_err(KafkaError::client("admin client"))
 }

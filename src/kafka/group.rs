@@ -9,7 +9,6 @@ use super::KafkaError;
 use crate::analysis::group::{Assignment, Commit, GroupHistory, Processed};
 use crate::clock::EventSink;
 use crate::events::{CommitMode, EventKind, FaultKind, RebalanceChange};
-use rdkafka::config::ClientConfig;
 use rdkafka::consumer::{
     BaseConsumer, CommitMode as RdCommit, Consumer, ConsumerContext, Rebalance,
 };
@@ -391,10 +390,8 @@ fn create_consumer(
 ) -> Result<BaseConsumer<MemberContext>, KafkaError> {
     let o = &shared.options;
     let explicit = o.commit != CommitMode::Auto;
-    let mut config = ClientConfig::new();
+    let mut config = super::client_config(&o.bootstrap);
     config
-        .set("bootstrap.servers", &o.bootstrap)
-        .set("broker.address.family", "v4")
         .set("group.id", &o.group_id)
         .set("client.id", format!("chaos-member-{index}"))
         .set("auto.offset.reset", "earliest")

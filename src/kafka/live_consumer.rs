@@ -13,7 +13,6 @@ use crate::events::{ConsumerSilence, ConsumerSummary, EventKind};
 /// A silence worth recording: well above the spacing of deliveries at the usual rates.
 const GAP_FLOOR_US: u64 = 200_000;
 use hdrhistogram::Histogram;
-use rdkafka::config::ClientConfig;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::message::Message;
 use rdkafka::{Offset, TopicPartitionList};
@@ -57,9 +56,7 @@ impl LiveConsumer {
         phase: Arc<AtomicUsize>,
         sink: EventSink,
     ) -> Result<Self, KafkaError> {
-        let consumer: BaseConsumer = ClientConfig::new()
-            .set("bootstrap.servers", bootstrap)
-            .set("broker.address.family", "v4")
+        let consumer: BaseConsumer = super::client_config(bootstrap)
             .set("group.id", format!("chaos-live-{producer_id}"))
             .set("enable.auto.commit", "false")
             .set("enable.partition.eof", "false")

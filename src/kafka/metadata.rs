@@ -115,6 +115,8 @@ pub async fn discover(
     {
         let mut conn = match Connection::connect(addr, timeout).await {
             Ok(c) => c,
+            // Wrong credentials or certificates fail on every broker alike: say so at once.
+            Err(e @ (KafkaError::Authentication { .. } | KafkaError::Tls { .. })) => return Err(e),
             Err(e) => {
                 last = e.to_string();
                 continue;

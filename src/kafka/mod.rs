@@ -3,6 +3,7 @@
 //! and the tracked workload and re-read (rdkafka).
 
 pub mod admin;
+pub mod connect;
 pub mod features;
 pub mod group;
 pub mod live_consumer;
@@ -12,9 +13,11 @@ pub mod probe;
 pub mod producer;
 pub mod read_process_write;
 pub mod reader;
+pub mod sasl;
 pub mod transactions;
 pub mod wire;
 
+pub use connect::client_config;
 use thiserror::Error;
 
 #[derive(Debug, Error)]
@@ -25,6 +28,17 @@ pub enum KafkaError {
     Protocol {
         addr: String,
         api: &'static str,
+        reason: String,
+    },
+    /// TLS failed (the handshake, a certificate, the CA or client files).
+    #[error("{addr}: TLS: {reason}")]
+    Tls { addr: String, reason: String },
+    /// The broker refused our SASL credentials, or the exchange failed: not worth retrying
+    /// with the same settings.
+    #[error("{addr}: SASL {mechanism} authentication failed: {reason}")]
+    Authentication {
+        addr: String,
+        mechanism: crate::security::SaslMechanism,
         reason: String,
     },
     #[error("no broker answered (tried {tried}): {last}")]

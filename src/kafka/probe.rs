@@ -3,7 +3,6 @@
 //! tracked producer's first ack, it tells the cluster's recovery from the client's.
 
 use super::KafkaError;
-use rdkafka::config::ClientConfig;
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use std::time::Duration;
 
@@ -21,10 +20,8 @@ pub async fn probe_once(
     topic: &str,
     partition: i32,
 ) -> Result<(), KafkaError> {
-    let mut config = ClientConfig::new();
+    let mut config = super::client_config(&options.bootstrap);
     config
-        .set("bootstrap.servers", &options.bootstrap)
-        .set("broker.address.family", "v4")
         .set("acks", options.acks.as_kafka())
         .set("linger.ms", "0")
         .set(

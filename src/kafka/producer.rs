@@ -13,7 +13,6 @@ use crate::events::{AckGap, EventKind, WorkloadSummary};
 use base64::Engine;
 use hdrhistogram::serialization::{Serializer, V2Serializer};
 use hdrhistogram::Histogram;
-use rdkafka::config::ClientConfig;
 use rdkafka::message::Message;
 use rdkafka::producer::{BaseRecord, DeliveryResult, Producer, ProducerContext, ThreadedProducer};
 use rdkafka::types::RDKafkaErrorCode;
@@ -224,10 +223,8 @@ impl TrackedProducer {
             topic: options.topic.clone(),
             producer_id: options.producer_id,
         });
-        let mut config = ClientConfig::new();
+        let mut config = super::client_config(&options.bootstrap);
         config
-            .set("bootstrap.servers", &options.bootstrap)
-            .set("broker.address.family", "v4")
             .set("acks", options.acks.as_kafka())
             .set("enable.idempotence", options.idempotence.to_string())
             .set(

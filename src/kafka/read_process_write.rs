@@ -11,7 +11,6 @@ use super::transactions::{
 };
 use crate::analysis::transactions::{Txn, TxnOutcome};
 use crate::clock::EventSink;
-use rdkafka::config::ClientConfig;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::message::Message;
 use rdkafka::producer::Producer;
@@ -35,9 +34,7 @@ fn consumer(
     input: &Input<'_>,
     start: &[Option<i64>],
 ) -> Result<BaseConsumer, String> {
-    let consumer: BaseConsumer = ClientConfig::new()
-        .set("bootstrap.servers", &o.bootstrap)
-        .set("broker.address.family", "v4")
+    let consumer: BaseConsumer = super::client_config(&o.bootstrap)
         .set("group.id", input.group_id)
         .set("enable.auto.commit", "false")
         .set("enable.auto.offset.store", "false")

@@ -6,7 +6,6 @@ use super::payload;
 use super::KafkaError;
 use crate::analysis::verify::{AckLedger, ReadChecker, SeenSet};
 use crate::events::VerificationSummary;
-use rdkafka::config::ClientConfig;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::message::Message;
 use rdkafka::{Offset, TopicPartitionList};
@@ -38,9 +37,7 @@ pub fn reread_and_check_with_group(
     consumed: Option<&SeenSet>,
     group: Option<&SeenSet>,
 ) -> Result<(VerificationSummary, Option<(u64, u64)>), KafkaError> {
-    let consumer: BaseConsumer = ClientConfig::new()
-        .set("bootstrap.servers", &options.bootstrap)
-        .set("broker.address.family", "v4")
+    let consumer: BaseConsumer = super::client_config(&options.bootstrap)
         .set("group.id", format!("chaos-verify-{}", options.producer_id))
         .set("enable.auto.commit", "false")
         .set("enable.partition.eof", "false")

@@ -10,7 +10,6 @@ use super::payload::{self, Identity, HEADER_LEN};
 use super::KafkaError;
 use crate::analysis::transactions::{Txn, TxnOutcome, TxnRead};
 use crate::clock::EventSink;
-use rdkafka::config::ClientConfig;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::error::KafkaError as RdError;
 use rdkafka::message::Message;
@@ -165,9 +164,7 @@ impl Drop for TxnProducer {
 }
 
 pub(super) fn create(o: &TxnOptions) -> Result<TxProducer, String> {
-    let producer: TxProducer = ClientConfig::new()
-        .set("bootstrap.servers", &o.bootstrap)
-        .set("broker.address.family", "v4")
+    let producer: TxProducer = super::client_config(&o.bootstrap)
         .set("transactional.id", &o.transactional_id)
         .set("enable.idempotence", "true")
         .set("acks", "all")
@@ -446,9 +443,7 @@ pub fn reread(
     } else {
         "read_uncommitted"
     };
-    let consumer: BaseConsumer = ClientConfig::new()
-        .set("bootstrap.servers", bootstrap)
-        .set("broker.address.family", "v4")
+    let consumer: BaseConsumer = super::client_config(bootstrap)
         .set("group.id", format!("chaos-txn-verify-{producer_id:016x}"))
         .set("enable.auto.commit", "false")
         // End of partition (past control records and aborted data too) ends the read.
@@ -556,9 +551,7 @@ impl Drop for LiveTxnReader {
 }
 
 fn live_consumer(o: &LiveOptions, start: Vec<Offset>) -> Result<BaseConsumer, KafkaError> {
-    let consumer: BaseConsumer = ClientConfig::new()
-        .set("bootstrap.servers", &o.bootstrap)
-        .set("broker.address.family", "v4")
+    let consumer: BaseConsumer = super::client_config(&o.bootstrap)
         .set("group.id", format!("chaos-txn-live-{:016x}", o.producer_id))
         .set("enable.auto.commit", "false")
         .set("enable.partition.eof", "true")
@@ -648,9 +641,7 @@ pub fn read_offsets(
     partitions: i32,
     timeout: Duration,
 ) -> Result<(Vec<(i32, i64)>, bool), KafkaError> {
-    let consumer: BaseConsumer = ClientConfig::new()
-        .set("bootstrap.servers", bootstrap)
-        .set("broker.address.family", "v4")
+    let consumer: BaseConsumer = super::client_config(bootstrap)
         .set("group.id", "chaos-rpw-input-reread")
         .set("enable.auto.commit", "false")
         .set("enable.partition.eof", "true")
@@ -689,9 +680,7 @@ pub fn committed_offsets(
     topic: &str,
     partitions: i32,
 ) -> Result<Vec<(i32, i64)>, KafkaError> {
-    let consumer: BaseConsumer = ClientConfig::new()
-        .set("bootstrap.servers", bootstrap)
-        .set("broker.address.family", "v4")
+    let consumer: BaseConsumer = super::client_config(bootstrap)
         .set("group.id", group_id)
         .set("enable.auto.commit", "false")
         // Waits for offsets a transaction still holds (KIP-447's require_stable).

@@ -1,41 +1,88 @@
 //! A minimal Kafka protocol client: one connection, one request at a time, with a timeout.
 //! Enough for Metadata, DescribeQuorum and ElectLeaders, which librdkafka does not expose.
+//! It connects with the connection security in force (`connect::current`): TLS (OpenSSL, the
+//! library librdkafka links too) and SASL (`sasl`).
 
 use super::KafkaError;
+use crate::security::SecurityProtocol;
 use bytes::{Buf, BufMut, BytesMut};
 use kafka_protocol::messages::{RequestHeader, ResponseHeader};
 use kafka_protocol::protocol::{Decodable, Encodable, HeaderVersion, Request, StrBytes};
+use std::pin::Pin;
 use std::time::Duration;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 /// Largest response we accept (a metadata response of a big cluster is far smaller).
 const MAX_RESPONSE: usize = 64 << 20;
 
+/// A TCP stream, or TLS over one.
+trait Stream: AsyncRead + AsyncWrite + Unpin + Send {}
+impl<T: AsyncRead + AsyncWrite + Unpin + Send> Stream for T {}
+
 pub struct Connection {
     addr: String,
-    stream: TcpStream,
+    stream: Box<dyn Stream>,
     correlation_id: i32,
+    /// A broker that needs TLS or SASL closes a plaintext connection without a word: the
+    /// error then says so.
+    plaintext: bool,
 }
 
 impl Connection {
+    /// Connects to `addr` (host:port) with the security in force: TCP, then TLS and SASL
+    /// when configured, all within `timeout`.
     pub async fn connect(addr: &str, timeout: Duration) -> Result<Self, KafkaError> {
-        let stream = tokio::time::timeout(timeout, TcpStream::connect(addr))
+        let profile = super::connect::current();
+        let timed_out = |what: &str| KafkaError::Connection {
+            addr: addr.into(),
+            reason: format!("{what} timed out"),
+        };
+        let deadline = tokio::time::Instant::now() + timeout;
+        let tcp = tokio::time::timeout_at(deadline, TcpStream::connect(addr))
             .await
-            .map_err(|_| KafkaError::Connection {
-                addr: addr.into(),
-                reason: "connect timed out".into(),
-            })?
+            .map_err(|_| timed_out("connect"))?
             .map_err(|e| KafkaError::Connection {
                 addr: addr.into(),
                 reason: e.to_string(),
             })?;
-        let _ = stream.set_nodelay(true);
-        Ok(Self {
+        let _ = tcp.set_nodelay(true);
+        let stream: Box<dyn Stream> = match profile.tls_connector() {
+            None => Box::new(tcp),
+            Some(connector) => {
+                let tls = |reason: String| KafkaError::Tls {
+                    addr: addr.into(),
+                    reason,
+                };
+                let connector = connector.map_err(tls)?;
+                let verify = profile.security.tls().is_none_or(|t| t.verify_hostname);
+                let host = host_of(addr);
+                let ssl = connector
+                    .configure()
+                    .map_err(|e| tls(e.to_string()))?
+                    .verify_hostname(verify)
+                    .into_ssl(host)
+                    .map_err(|e| tls(e.to_string()))?;
+                let mut stream =
+                    tokio_openssl::SslStream::new(ssl, tcp).map_err(|e| tls(e.to_string()))?;
+                tokio::time::timeout_at(deadline, Pin::new(&mut stream).connect())
+                    .await
+                    .map_err(|_| timed_out("TLS handshake"))?
+                    .map_err(|e| tls(handshake_error(&e, &stream)))?;
+                Box::new(stream)
+            }
+        };
+        let mut conn = Self {
             addr: addr.to_string(),
             stream,
             correlation_id: 0,
-        })
+            plaintext: profile.security.protocol() == SecurityProtocol::Plaintext,
+        };
+        if let Some(creds) = profile.security.sasl() {
+            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+            super::sasl::authenticate(&mut conn, creds, left.max(Duration::from_millis(1))).await?;
+        }
+        Ok(conn)
     }
 
     pub fn addr(&self) -> &str {
@@ -84,9 +131,10 @@ impl Connection {
         let mut frame = BytesMut::with_capacity(body.len() + 4);
         frame.put_i32(body.len() as i32);
         frame.extend_from_slice(&body);
+        let plaintext = self.plaintext;
         let io = |e: std::io::Error| KafkaError::Connection {
             addr: self.addr.clone(),
-            reason: e.to_string(),
+            reason: closed_reason(&e, plaintext),
         };
         self.stream.write_all(&frame).await.map_err(io)?;
         let len = self.stream.read_i32().await.map_err(io)?;
@@ -114,6 +162,50 @@ fn api_name<R: Request>() -> &'static str {
         43 => "ElectLeaders",
         55 => "DescribeQuorum",
         18 => "ApiVersions",
+        17 => "SaslHandshake",
+        36 => "SaslAuthenticate",
         _ => "request",
+    }
+}
+
+/// The host of `host:port` (also `[v6]:port`), for SNI and the certificate's name check.
+fn host_of(addr: &str) -> &str {
+    let host = addr.rsplit_once(':').map_or(addr, |(h, _)| h);
+    host.trim_start_matches('[').trim_end_matches(']')
+}
+
+fn closed_reason(e: &std::io::Error, plaintext: bool) -> String {
+    if plaintext && e.kind() == std::io::ErrorKind::UnexpectedEof {
+        "the broker closed the connection (a listener that needs TLS or SASL does that to a \
+         plaintext client: set CHAOS_KAFKA_SECURITY_PROTOCOL, or observe's --security-protocol)"
+            .into()
+    } else {
+        e.to_string()
+    }
+}
+
+/// OpenSSL's error with the certificate check's verdict when that is what failed.
+fn handshake_error(
+    e: &openssl::ssl::Error,
+    stream: &tokio_openssl::SslStream<TcpStream>,
+) -> String {
+    let verify = stream.ssl().verify_result();
+    if verify != openssl::x509::X509VerifyResult::OK {
+        format!("certificate verification failed: {}", verify.error_string())
+    } else {
+        format!("handshake failed: {e}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::host_of;
+
+    #[test]
+    fn hosts_for_sni_and_name_checks() {
+        assert_eq!(host_of("localhost:9093"), "localhost");
+        assert_eq!(host_of("127.0.0.1:9093"), "127.0.0.1");
+        assert_eq!(host_of("[::1]:9093"), "::1");
+        assert_eq!(host_of("kafka-1"), "kafka-1");
     }
 }

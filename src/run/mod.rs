@@ -78,7 +78,20 @@ pub fn all_errors(mut errors: Vec<Error>) -> Result<(), Error> {
 
 pub async fn run_cli(args: RunArgs, reporter: &dyn Reporter) -> Result<i32, Error> {
     // Everything is validated before any cluster starts; every error is reported.
-    let (plans, errors) = prepare::prepare_all(&args.files, &args.compose);
+    let (plans, mut errors) = prepare::prepare_all(&args.files, &args.compose);
+    // Each experiment's connection security (its own, else the environment's), checked
+    // before any cluster starts.
+    let default_security = crate::kafka::connect::current().security.clone();
+    let securities: Vec<_> = plans
+        .iter()
+        .map(|p| {
+            crate::experiment::client_security(&p.experiment, &p.file, &|k| std::env::var(k).ok())
+                .map_err(|e| errors.push(e.into()))
+                .ok()
+                .flatten()
+                .unwrap_or_else(|| default_security.clone())
+        })
+        .collect();
     all_errors(errors)?;
     if args.dry_run {
         return dry_run(&plans, args.fresh, reporter).await;
@@ -114,7 +127,7 @@ pub async fn run_cli(args: RunArgs, reporter: &dyn Reporter) -> Result<i32, Erro
         std::future::pending::<()>().await
     };
     let outcome = tokio::select! {
-        outcome = run_all(&engines, &plans, &args, reporter, shutdown.clone(), &current_cluster) => outcome,
+        outcome = run_all(&engines, &plans, &securities, &args, reporter, shutdown.clone(), &current_cluster) => outcome,
         () = announce => unreachable!("the announcement never ends"),
         healed = aborted => {
             match healed {
@@ -176,9 +189,11 @@ async fn dry_run(plans: &[Prepared], fresh: bool, reporter: &dyn Reporter) -> Re
     Ok(exit::PASSED)
 }
 
+#[allow(clippy::too_many_arguments)] // the plans, how to run them, and the run's channels
 async fn run_all(
     engines: &docker::engines::Engines,
     plans: &[Prepared],
+    securities: &[crate::security::ClientSecurity],
     args: &RunArgs,
     reporter: &dyn Reporter,
     shutdown: Shutdown,
@@ -190,7 +205,9 @@ async fn run_all(
     // Clusters this run started (or reused): removed at the end unless --keep. An attached
     // project is never removed.
     let mut clusters_used: Vec<String> = Vec::new();
-    'files: for prepared in plans {
+    'files: for (prepared, security) in plans.iter().zip(securities) {
+        // Before anything connects: the readiness check, the observer, every client.
+        crate::kafka::connect::install(security.clone());
         let exp = &prepared.experiment;
         let file = &prepared.file;
         for variant in &prepared.variants {
@@ -373,6 +390,12 @@ async fn run_variant(
     let sink = recorder.sink();
     let seed = exp.seed.unwrap_or_else(|| rand::random::<u32>() as u64);
     record_start(engines, &cluster, variant, seed, &sink).await;
+    let security = &crate::kafka::connect::current().security;
+    if security.protocol() != crate::security::SecurityProtocol::Plaintext {
+        sink.emit(EventKind::Note {
+            message: format!("clients connect over {security}"),
+        });
+    }
     let ctx = session::RunContext {
         docker: Some(engines),
         cluster: &cluster,

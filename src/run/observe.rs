@@ -10,6 +10,7 @@ use crate::error::{exit, Error};
 use crate::events::{ClusterMode, EventKind};
 use crate::experiment::Experiment;
 use crate::platform::{Cluster, Role, RunningService};
+use crate::security::{SaslMechanism, SecurityInput, SecurityProtocol};
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -42,6 +43,51 @@ pub struct ObserveArgs {
     /// Where the run directory is written.
     #[arg(long, default_value = "reports")]
     pub reports: PathBuf,
+    #[command(flatten)]
+    pub security: SecurityFlags,
+}
+
+/// How the clients connect; each flag overrides its CHAOS_KAFKA_* variable. The password is
+/// read from CHAOS_KAFKA_SASL_PASSWORD only, never from a flag.
+#[derive(Debug, Clone, Default, clap::Args)]
+#[command(next_help_heading = "Connection security (default: the CHAOS_KAFKA_* environment)")]
+pub struct SecurityFlags {
+    /// plaintext, ssl, sasl-plaintext or sasl-ssl [env: CHAOS_KAFKA_SECURITY_PROTOCOL].
+    #[arg(long, value_name = "PROTOCOL")]
+    pub security_protocol: Option<SecurityProtocol>,
+    /// plain, scram-sha-256 or scram-sha-512 [env: CHAOS_KAFKA_SASL_MECHANISM].
+    #[arg(long, value_name = "MECHANISM")]
+    pub sasl_mechanism: Option<SaslMechanism>,
+    /// [env: CHAOS_KAFKA_SASL_USERNAME]; the password: CHAOS_KAFKA_SASL_PASSWORD.
+    #[arg(long, value_name = "USER")]
+    pub sasl_username: Option<String>,
+    /// PEM file of the CA that signed the brokers' certificates [env: CHAOS_KAFKA_SSL_CA].
+    #[arg(long, value_name = "FILE")]
+    pub ssl_ca: Option<PathBuf>,
+    /// Client certificate (PEM) for mutual TLS [env: CHAOS_KAFKA_SSL_CERT].
+    #[arg(long, value_name = "FILE")]
+    pub ssl_cert: Option<PathBuf>,
+    /// The client certificate's key (PEM) [env: CHAOS_KAFKA_SSL_KEY].
+    #[arg(long, value_name = "FILE")]
+    pub ssl_key: Option<PathBuf>,
+    /// Do not check that a broker's certificate names its host [env:
+    /// CHAOS_KAFKA_SSL_VERIFY_HOSTNAME=false].
+    #[arg(long)]
+    pub ssl_no_verify_hostname: bool,
+}
+
+impl SecurityFlags {
+    pub fn to_input(&self) -> SecurityInput {
+        SecurityInput {
+            protocol: self.security_protocol,
+            mechanism: self.sasl_mechanism,
+            username: self.sasl_username.clone(),
+            ca_file: self.ssl_ca.clone(),
+            cert_file: self.ssl_cert.clone(),
+            key_file: self.ssl_key.clone(),
+            verify_hostname: self.ssl_no_verify_hostname.then_some(false),
+        }
+    }
 }
 
 /// The experiment `observe` runs: one topic, the tracked workload (acks=all) with a live
@@ -99,6 +145,9 @@ fn external_cluster(brokers: &[(i32, String)], kraft: bool) -> Cluster {
 
 pub async fn observe(args: ObserveArgs, reporter: &dyn Reporter) -> Result<i32, Error> {
     let say = &|m: &str| reporter.report(RunnerEvent::Status(m));
+    let security = crate::kafka::connect::from_environment_and(args.security.to_input())?;
+    let connected_as = security.to_string();
+    crate::kafka::connect::install(security);
     let (brokers, kraft) =
         crate::kafka::metadata::discover(&args.bootstrap, Duration::from_secs(5))
             .await
@@ -106,7 +155,7 @@ pub async fn observe(args: ObserveArgs, reporter: &dyn Reporter) -> Result<i32, 
     let cluster = external_cluster(&brokers, kraft);
     let exp = experiment_for(&args, brokers.len())?;
     say(&format!(
-        "observing {} ({} broker(s), {} mode) for {}",
+        "observing {} ({} broker(s), {} mode, {connected_as}) for {}",
         args.bootstrap,
         brokers.len(),
         cluster.mode,
@@ -133,8 +182,8 @@ pub async fn observe(args: ObserveArgs, reporter: &dyn Reporter) -> Result<i32, 
     ));
     sink.emit(EventKind::Note {
         message: format!(
-            "cluster not started by chaos, observed at {}: no faults of ours, no container \
-             events and no broker logs (no cross-check with Kafka's own log)",
+            "cluster not started by chaos, observed at {} over {connected_as}: no faults of \
+             ours, no container events and no broker logs (no cross-check with Kafka's own log)",
             args.bootstrap
         ),
     });
@@ -192,6 +241,30 @@ mod tests {
         assert_eq!(exp.topics[0].name, "chaos-observe");
         let w = exp.workload.unwrap();
         assert_eq!((w.rate, w.consumer), (50, true));
+    }
+
+    #[test]
+    fn security_flags_parse_in_both_spellings_and_take_no_password() {
+        let t = T::parse_from([
+            "t",
+            "--bootstrap",
+            "h:1",
+            "--security-protocol",
+            "SASL_SSL",
+            "--sasl-mechanism",
+            "scram-sha-512",
+            "--sasl-username",
+            "alice",
+            "--ssl-no-verify-hostname",
+        ]);
+        let input = t.args.security.to_input();
+        assert_eq!(input.protocol, Some(SecurityProtocol::SaslSsl));
+        assert_eq!(input.mechanism, Some(SaslMechanism::ScramSha512));
+        assert_eq!(input.verify_hostname, Some(false));
+        assert!(T::try_parse_from(["t", "--bootstrap", "h:1", "--sasl-password", "x"]).is_err());
+        assert!(
+            T::try_parse_from(["t", "--bootstrap", "h:1", "--security-protocol", "tls"]).is_err()
+        );
     }
 
     #[test]

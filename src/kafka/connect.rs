@@ -1,0 +1,174 @@
+//! The connection security in force for this process, applied by both clients: every rdkafka
+//! client is configured by [`client_config`], every wire connection is opened by
+//! `wire::Connection::connect`, and both read [`current`], so no client can connect without
+//! it. One cluster at a time per process: `chaos` installs the environment's settings at
+//! start, a run installs its experiment's before it touches the cluster, `observe` its flags'.
+
+use crate::security::{ClientSecurity, SecurityError, SecurityInput};
+use openssl::ssl::{SslConnector, SslFiletype, SslMethod};
+use rdkafka::config::ClientConfig;
+use std::sync::{Arc, OnceLock, RwLock};
+
+static CURRENT: RwLock<Option<Arc<Profile>>> = RwLock::new(None);
+
+/// The security and, built on first use, the wire client's TLS connector (the CA and client
+/// files are read once).
+#[derive(Debug)]
+pub struct Profile {
+    pub security: ClientSecurity,
+    tls: OnceLock<Result<SslConnector, String>>,
+}
+
+impl Profile {
+    pub fn new(security: ClientSecurity) -> Self {
+        Self {
+            security,
+            tls: OnceLock::new(),
+        }
+    }
+
+    /// The TLS connector, when the protocol uses TLS; an error names the file that failed.
+    pub fn tls_connector(&self) -> Option<Result<&SslConnector, String>> {
+        let tls = self.security.tls()?;
+        let built = self.tls.get_or_init(|| {
+            let named = |what: &str, path: &std::path::Path| {
+                let what = what.to_string();
+                let path = path.display().to_string();
+                move |e: openssl::error::ErrorStack| format!("{what} {path}: {e}")
+            };
+            let mut b = SslConnector::builder(SslMethod::tls_client())
+                .map_err(|e| format!("TLS set-up: {e}"))?;
+            match &tls.ca_file {
+                Some(ca) => b.set_ca_file(ca).map_err(named("CA file", ca))?,
+                None => b
+                    .set_default_verify_paths()
+                    .map_err(|e| format!("the system's CA certificates: {e}"))?,
+            }
+            if let Some((cert, key)) = &tls.client_cert {
+                b.set_certificate_chain_file(cert)
+                    .map_err(named("client certificate", cert))?;
+                b.set_private_key_file(key, SslFiletype::PEM)
+                    .map_err(named("client key", key))?;
+            }
+            Ok(b.build())
+        });
+        Some(built.as_ref().map_err(Clone::clone))
+    }
+}
+
+/// From now on every new client of this process connects with `security`.
+pub fn install(security: ClientSecurity) {
+    let profile = Arc::new(Profile::new(security));
+    *CURRENT.write().unwrap_or_else(|e| e.into_inner()) = Some(profile);
+}
+
+/// The security in force (plaintext until something is installed).
+pub fn current() -> Arc<Profile> {
+    if let Some(p) = CURRENT.read().unwrap_or_else(|e| e.into_inner()).as_ref() {
+        return p.clone();
+    }
+    Arc::new(Profile::new(ClientSecurity::default()))
+}
+
+/// The security the `CHAOS_KAFKA_*` variables describe (plaintext when none is set).
+pub fn from_environment() -> Result<ClientSecurity, SecurityError> {
+    from_environment_and(SecurityInput::default())
+}
+
+/// `flags` over the `CHAOS_KAFKA_*` variables, field by field.
+pub fn from_environment_and(flags: SecurityInput) -> Result<ClientSecurity, SecurityError> {
+    let lookup = |k: &str| std::env::var(k).ok();
+    flags.or(SecurityInput::from_env(&lookup)?).resolve(&lookup)
+}
+
+/// The start of every rdkafka client's configuration: the bootstrap list, IPv4 (the brokers'
+/// host listeners are published on 127.0.0.1), and the connection security in force.
+pub fn client_config(bootstrap: &str) -> ClientConfig {
+    client_config_with(bootstrap, &current().security)
+}
+
+pub fn client_config_with(bootstrap: &str, security: &ClientSecurity) -> ClientConfig {
+    let mut config = ClientConfig::new();
+    config
+        .set("bootstrap.servers", bootstrap)
+        .set("broker.address.family", "v4");
+    security.apply_rdkafka(&mut |k, v| {
+        config.set(k, v);
+    });
+    config
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::security::{SaslMechanism, SecurityProtocol};
+
+    #[test]
+    fn every_client_config_carries_the_security_and_redacts_the_password() {
+        let sec = SecurityInput {
+            protocol: Some(SecurityProtocol::SaslPlaintext),
+            mechanism: Some(SaslMechanism::ScramSha512),
+            username: Some("alice".into()),
+            ..Default::default()
+        }
+        .resolve(&|k| (k == crate::security::env::PASSWORD).then(|| "pw-xyzzy".into()))
+        .unwrap();
+        let c = client_config_with("h:1", &sec);
+        assert_eq!(c.get("bootstrap.servers"), Some("h:1"));
+        assert_eq!(c.get("security.protocol"), Some("sasl_plaintext"));
+        assert_eq!(c.get("sasl.mechanism"), Some("SCRAM-SHA-512"));
+        assert_eq!(c.get("sasl.password"), Some("pw-xyzzy"));
+        // rdkafka's own Debug hides it too (-vv logs client configurations).
+        assert!(!format!("{c:?}").contains("xyzzy"));
+        // Plaintext: what the clients always had.
+        let plain = client_config_with("h:1", &ClientSecurity::default());
+        assert_eq!(plain.get("security.protocol"), None);
+        assert_eq!(plain.get("broker.address.family"), Some("v4"));
+    }
+
+    #[test]
+    fn no_rdkafka_client_is_configured_anywhere_else() {
+        // Every client starts from client_config, so none connects without the security.
+        fn walk(dir: &std::path::Path, found: &mut Vec<String>) {
+            for e in std::fs::read_dir(dir).unwrap().flatten() {
+                let p = e.path();
+                if p.is_dir() {
+                    walk(&p, found);
+                } else if p.extension().is_some_and(|x| x == "rs")
+                    && !p.ends_with("kafka/connect.rs")
+                {
+                    let text = std::fs::read_to_string(&p).unwrap();
+                    if text.contains(concat!("ClientConfig", "::new("))
+                        || text.contains(concat!(".set(\"bootstrap", ".servers\""))
+                    {
+                        found.push(p.display().to_string());
+                    }
+                }
+            }
+        }
+        let mut found = Vec::new();
+        walk(
+            &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src"),
+            &mut found,
+        );
+        assert!(
+            found.is_empty(),
+            "configure rdkafka through kafka::client_config: {found:?}"
+        );
+    }
+
+    #[test]
+    fn a_tls_connector_only_for_tls_protocols() {
+        let sec = SecurityInput {
+            protocol: Some(SecurityProtocol::Ssl),
+            ..Default::default()
+        }
+        .resolve(&|_| None)
+        .unwrap();
+        // The system store works without a file.
+        assert!(Profile::new(sec).tls_connector().unwrap().is_ok());
+        assert!(Profile::new(ClientSecurity::default())
+            .tls_connector()
+            .is_none());
+    }
+}
