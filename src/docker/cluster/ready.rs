@@ -36,7 +36,11 @@ pub async fn wait_service(
     loop {
         let mut last = match check(cluster, service).await {
             Ok(()) => return Ok(()),
-            Err(reason) => reason,
+            // Wrong credentials or an untrusted certificate do not get better by waiting.
+            Err(Unready::Refused(reason)) => {
+                return Err(not_ready(docker, service, started, reason).await)
+            }
+            Err(Unready::Yet(reason)) => reason,
         };
         if let Ok(inspect) = docker.inspect_container(&service.container_id, None).await {
             let state = inspect.state.unwrap_or_default();
@@ -68,8 +72,36 @@ async fn not_ready(
     }
 }
 
+/// Why a service is not ready: not yet, or refused for good (authentication, TLS).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Unready {
+    Yet(String),
+    Refused(String),
+}
+
+impl From<String> for Unready {
+    fn from(reason: String) -> Unready {
+        Unready::Yet(reason)
+    }
+}
+
+impl From<&str> for Unready {
+    fn from(reason: &str) -> Unready {
+        Unready::Yet(reason.to_string())
+    }
+}
+
+fn unready(e: crate::kafka::KafkaError) -> Unready {
+    match e {
+        crate::kafka::KafkaError::Authentication { .. } | crate::kafka::KafkaError::Tls { .. } => {
+            Unready::Refused(e.to_string())
+        }
+        other => Unready::Yet(other.to_string()),
+    }
+}
+
 /// One readiness check of one service.
-pub async fn check(cluster: &Cluster, service: &RunningService) -> Result<(), String> {
+pub async fn check(cluster: &Cluster, service: &RunningService) -> Result<(), Unready> {
     match service.role {
         Role::ZooKeeper { client_port } => {
             // On a node of several, through the node's address (the client port is published
@@ -88,15 +120,16 @@ pub async fn check(cluster: &Cluster, service: &RunningService) -> Result<(), St
             zookeeper_srvr(&format!("{ip}:{client_port}"))
                 .await
                 .map(|_| ())
+                .map_err(Unready::Yet)
         }
         Role::Broker { kraft, .. } => {
             let addr = service.host_bootstrap.as_ref().ok_or("no host listener")?;
             let mut conn = Connection::connect(addr, REQUEST_TIMEOUT)
                 .await
-                .map_err(|e| e.to_string())?;
+                .map_err(unready)?;
             let view = metadata::fetch_view(&mut conn, REQUEST_TIMEOUT)
                 .await
-                .map_err(|e| e.to_string())?;
+                .map_err(unready)?;
             let expected: Vec<i32> = cluster.brokers().into_iter().map(|(_, id)| id).collect();
             let missing: Vec<i32> = expected
                 .iter()
@@ -104,12 +137,12 @@ pub async fn check(cluster: &Cluster, service: &RunningService) -> Result<(), St
                 .filter(|id| !view.brokers.contains(id))
                 .collect();
             if !missing.is_empty() {
-                return Err(format!("brokers not registered yet: {missing:?}"));
+                return Err(format!("brokers not registered yet: {missing:?}").into());
             }
             if kraft {
                 metadata::fetch_quorum_leader(&mut conn, REQUEST_TIMEOUT)
                     .await
-                    .map_err(|e| e.to_string())?
+                    .map_err(unready)?
                     .ok_or("the KRaft quorum has no leader yet")?;
             } else if view.controller.is_none() {
                 return Err("no active controller yet".into());
