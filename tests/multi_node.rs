@@ -129,7 +129,7 @@ fn experiments_run_on_three_hosts_and_unchanged_on_one_engine() {
             assert_eq!(services, [format!("kafka-{i}"), format!("zookeeper-{i}")]);
             // Engines in containers share this kernel's clock: the offset is within its error.
             let (offset, error) = (f64_at(n, "/clock_offset_us"), f64_at(n, "/clock_error_us"));
-            assert!(error >= 0.0 && error < 50_000.0, "clock error {error} µs");
+            assert!((0.0..50_000.0).contains(&error), "clock error {error} µs");
             assert!(offset.abs() <= error + 2_000.0, "clock offset {offset} ± {error} µs");
         }
         assert_eq!(f64_at(r, "/verification/lost_acked"), 0.0, "{r:#}");

@@ -371,6 +371,20 @@ pub fn workload_line(w: &crate::model::WorkloadResult) -> (String, String) {
     )
 }
 
+/// One host of a cluster over several engines: "n1: tcp://… at 10.0.0.1, clock +0.02 ms ±
+/// 0.31 ms: zookeeper-1, kafka-1".
+pub fn host_line(n: &crate::events::RunNode) -> String {
+    format!(
+        "{}: {} at {}, clock {:+.2} ms ± {:.2} ms: {}",
+        n.name,
+        n.engine,
+        n.address,
+        n.clock_offset_us as f64 / 1000.0,
+        n.clock_error_us as f64 / 1000.0,
+        n.services.join(", ")
+    )
+}
+
 #[cfg(test)]
 mod tests {
     #[test]
@@ -473,18 +487,4 @@ mod tests {
         assert_eq!(measured(Some(6292.3), 100.0), "6.29 s ± 100 ms");
         assert_eq!(count(1_234_567), "1,234,567");
     }
-}
-
-/// One host of a cluster over several engines: "n1: tcp://… at 10.0.0.1, clock +0.02 ms ±
-/// 0.31 ms: zookeeper-1, kafka-1".
-pub fn host_line(n: &crate::events::RunNode) -> String {
-    format!(
-        "{}: {} at {}, clock {:+.2} ms ± {:.2} ms: {}",
-        n.name,
-        n.engine,
-        n.address,
-        n.clock_offset_us as f64 / 1000.0,
-        n.clock_error_us as f64 / 1000.0,
-        n.services.join(", ")
-    )
 }
