@@ -14,8 +14,11 @@
 # host's cgroup tree (v1) and a volume on /var/lib/docker run dockerd 20.10 with overlay2.
 # Each inner engine gets its own bridge and address pool (10.21N.0.0/16, bridge 10.22N.0.1/24)
 # so nothing overlaps this host's 172.17/16. The nodes sit on one network of their own
-# (10.250.0.0/24, node N at 10.250.0.1N); the engines listen on tcp://10.250.0.1N:2375 without
-# TLS — reachable from this host and the other nodes only, test infrastructure only.
+# (10.250.0.0/24, node N at 10.250.0.1N); nodes 1 and 2 listen on tcp://10.250.0.1N:2375
+# without TLS, node 3 on tcp://10.250.0.13:2376 with TLS (dockerd --tlsverify; a CA, its
+# certificate and a client certificate made here with openssl in nodes/tls/), so both ways
+# of reaching an engine are exercised — reachable from this host and the other nodes only,
+# test infrastructure only. Images are loaded through each node's own socket (docker exec).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -45,31 +48,63 @@ build_image() {
 }
 
 address() { echo "10.250.0.1$1"; }
+# Node 3 speaks TLS only.
+tls_node() { [ "$1" = 3 ]; }
+engine() { if tls_node "$1"; then echo "tcp://$(address "$1"):2376"; else echo "tcp://$(address "$1"):2375"; fi; }
+
+TLS_DIR=nodes/tls
+make_certs() {
+  [ -s "$TLS_DIR/cert.pem" ] && [ -s "$TLS_DIR/server-cert.pem" ] && return
+  mkdir -p "$TLS_DIR"
+  log "making a CA, node 3's certificate and a client certificate in $TLS_DIR"
+  (
+    cd "$TLS_DIR"
+    openssl req -x509 -newkey rsa:2048 -nodes -days 30 -subj /CN=chaos-test-ca \
+      -keyout ca-key.pem -out ca.pem 2>/dev/null
+    openssl req -newkey rsa:2048 -nodes -subj /CN=chaos-node-3 -keyout server-key.pem -out server.csr 2>/dev/null
+    printf 'subjectAltName=IP:%s,DNS:node3\nextendedKeyUsage=serverAuth\n' "$(address 3)" >server.ext
+    openssl x509 -req -in server.csr -CA ca.pem -CAkey ca-key.pem -CAcreateserial -days 30 \
+      -extfile server.ext -out server-cert.pem 2>/dev/null
+    openssl req -newkey rsa:2048 -nodes -subj /CN=chaos-harness -keyout key.pem -out client.csr 2>/dev/null
+    printf 'extendedKeyUsage=clientAuth\n' >client.ext
+    openssl x509 -req -in client.csr -CA ca.pem -CAkey ca-key.pem -CAcreateserial -days 30 \
+      -extfile client.ext -out cert.pem 2>/dev/null
+    rm -f ./*.csr ./*.ext ca.srl
+    chmod 644 ./*.pem
+  )
+}
 
 up() {
   local n=${1:-3}
   build_image
+  make_certs
   docker network inspect "$NETWORK" >/dev/null 2>&1 ||
     docker network create --label "$LABEL" --subnet 10.250.0.0/24 "$NETWORK" >/dev/null
   for i in $(seq 1 "$n"); do
     local name=chaos-node-$i
-    if [ "$(docker inspect -f '{{.State.Running}}' "$name" 2>/dev/null)" = true ]; then continue; fi
+    local listen=(--host=tcp://0.0.0.0:2375) tls_label=plain
+    if tls_node "$i"; then
+      listen=(--host=tcp://0.0.0.0:2376 --tlsverify --tlscacert=/tls/ca.pem
+        --tlscert=/tls/server-cert.pem --tlskey=/tls/server-key.pem)
+      tls_label=tls
+    fi
+    if [ "$(docker inspect -f '{{.State.Running}} {{index .Config.Labels "chaos.node-engine"}}' "$name" 2>/dev/null)" = "true $tls_label" ]; then continue; fi
     docker rm -f "$name" >/dev/null 2>&1 || true
-    log "starting $name at $(address "$i")"
-    docker run -d --name "$name" --hostname "node$i" --label "$LABEL" \
+    log "starting $name at $(engine "$i")"
+    docker run -d --name "$name" --hostname "node$i" --label "$LABEL" --label "chaos.node-engine=$tls_label" \
       --network "$NETWORK" --ip "$(address "$i")" \
       --cap-add ALL --cap-drop SYS_RESOURCE \
       --security-opt seccomp=unconfined --security-opt apparmor=unconfined \
       --security-opt systempaths=unconfined \
       -v /sys/fs/cgroup:/sys/fs/cgroup:rw --cgroupns host \
-      -v "chaos-node-$i-docker:/var/lib/docker" \
-      "$IMAGE" dockerd --host=tcp://0.0.0.0:2375 --host=unix:///var/run/docker.sock \
+      -v "chaos-node-$i-docker:/var/lib/docker" -v "$PWD/$TLS_DIR:/tls:ro" \
+      "$IMAGE" dockerd "${listen[@]}" --host=unix:///var/run/docker.sock \
       --bip "10.22$i.0.1/24" --default-address-pool "base=10.21$i.0.0/16,size=24" \
       --storage-driver overlay2 >/dev/null
   done
   for i in $(seq 1 "$n"); do
-    local engine=tcp://$(address "$i"):2375 waited=0
-    until curl -fsS --max-time 2 "http://$(address "$i"):2375/_ping" >/dev/null 2>&1; do
+    local waited=0
+    until docker exec "chaos-node-$i" docker version >/dev/null 2>&1; do
       waited=$((waited + 1))
       if [ "$waited" -gt 60 ]; then
         log "chaos-node-$i: the engine did not answer within 60 s"; docker logs --tail 30 "chaos-node-$i" >&2; exit 1
@@ -81,13 +116,13 @@ up() {
       docker image inspect "$image" >/dev/null 2>&1 || continue
       local want have
       want=$(docker image inspect -f '{{.Id}}' "$image")
-      have=$(docker -H "$engine" image inspect -f '{{.Id}}' "$image" 2>/dev/null || true)
+      have=$(docker exec "chaos-node-$i" docker image inspect -f '{{.Id}}' "$image" 2>/dev/null || true)
       if [ "$want" != "$have" ]; then
         log "loading $image into chaos-node-$i"
-        docker save "$image" | docker -H "$engine" load >/dev/null
+        docker save "$image" | docker exec -i "chaos-node-$i" docker load >/dev/null
       fi
     done
-    echo "node$i $engine"
+    echo "node$i $(engine "$i")"
   done
 }
 
@@ -101,8 +136,8 @@ down() {
 status() {
   for name in $(docker ps --filter "label=$LABEL" --format '{{.Names}}' | sort); do
     local i=${name##*-}
-    echo "== $name tcp://$(address "$i"):2375"
-    docker -H "tcp://$(address "$i"):2375" ps --format '  {{.Names}} {{.Status}}' || true
+    echo "== $name $(engine "$i")"
+    docker exec "$name" docker ps --format '  {{.Names}} {{.Status}}' || true
   done
 }
 

@@ -33,6 +33,19 @@ pub struct NodeSpec {
     /// defaults to the host of a `tcp://` engine.
     #[serde(default)]
     pub address: Option<String>,
+    /// TLS to a `tcp://` engine (dockerd `--tlsverify`): PEM files, relative to the nodes file.
+    #[serde(default)]
+    pub tls: Option<EngineTls>,
+}
+
+/// The client side of an engine's TLS: the CA that signed the engine's certificate, and our
+/// certificate and key (what `docker --tlsverify --tlscacert --tlscert --tlskey` take).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct EngineTls {
+    pub ca: PathBuf,
+    pub cert: PathBuf,
+    pub key: PathBuf,
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -53,6 +66,8 @@ pub struct Node {
     pub name: String,
     pub engine: String,
     pub address: String,
+    /// Resolved against the nodes file's directory.
+    pub tls: Option<EngineTls>,
 }
 
 impl NodesFile {
@@ -111,6 +126,7 @@ impl NodesFile {
                     ))
                 }
             };
+            let is_tcp = host.is_some();
             let address = match (spec.address, host) {
                 (Some(a), _) if !a.trim().is_empty() => a,
                 (_, Some(h)) if !h.is_empty() => h,
@@ -123,12 +139,32 @@ impl NodesFile {
                     ))
                 }
             };
+            let tls = match spec.tls {
+                Some(_) if !is_tcp => {
+                    return Err(err(
+                        &name,
+                        ".tls",
+                        "TLS is for a tcp:// engine".into(),
+                        "a unix socket needs no TLS; drop tls: or use tcp://host:2376",
+                    ))
+                }
+                Some(t) => {
+                    let base = path.parent().unwrap_or(Path::new("."));
+                    Some(EngineTls {
+                        ca: base.join(t.ca),
+                        cert: base.join(t.cert),
+                        key: base.join(t.key),
+                    })
+                }
+                None => None,
+            };
             nodes.insert(
                 name.clone(),
                 Node {
                     name,
                     engine: spec.engine,
                     address,
+                    tls,
                 },
             );
         }
@@ -337,6 +373,20 @@ mod tests {
         assert_eq!(n.nodes["n1"].address, "10.250.0.11");
         assert_eq!(n.nodes["n2"].engine, "unix:///tmp/n2.sock");
         assert_eq!(n.nodes["n2"].address, "10.250.0.12");
+        let tls = NodesFile::parse(
+            Path::new("conf/nodes.yaml"),
+            "nodes:\n  n1:\n    engine: tcp://h:2376\n    tls: {ca: tls/ca.pem, cert: tls/cert.pem, key: tls/key.pem}\n",
+        )
+        .unwrap();
+        let t = tls.nodes["n1"].tls.as_ref().unwrap();
+        assert_eq!(t.ca, Path::new("conf/tls/ca.pem"));
+        assert_eq!(t.key, Path::new("conf/tls/key.pem"));
+        let e = NodesFile::parse(
+            Path::new("nodes.yaml"),
+            "nodes:\n  n1:\n    engine: unix:///s\n    address: a\n    tls: {ca: a, cert: b, key: c}\n",
+        )
+        .unwrap_err();
+        assert_eq!(e.path, "nodes.n1.tls");
         let e = NodesFile::parse(
             Path::new("nodes.yaml"),
             "nodes:\n  n1:\n    engine: unix:///tmp/n1.sock\n",

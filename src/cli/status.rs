@@ -25,6 +25,7 @@ pub async fn run(
             "services": cluster.services.iter().map(|s| serde_json::json!({
                 "name": s.name, "container": s.container_name, "state": s.state,
                 "role": s.role.as_label(), "host_bootstrap": s.host_bootstrap, "ip": s.ip,
+                "node": s.node,
             })).collect::<Vec<_>>(),
             "view": snapshot.as_ref().ok(),
             "view_error": snapshot.as_ref().err().map(|e| e.to_string()),
@@ -37,7 +38,7 @@ pub async fn run(
     }
     println!("cluster {} ({} mode)", cluster.name, cluster.mode);
     let mut services = Builder::default();
-    services.push_record(["service", "container", "state", "role", "host address"]);
+    services.push_record(["service", "container", "state", "role", "host address", "node"]);
     for s in &cluster.services {
         services.push_record([
             s.name.clone(),
@@ -45,6 +46,7 @@ pub async fn run(
             s.state.clone(),
             s.role.as_label(),
             s.host_bootstrap.clone().unwrap_or_default(),
+            s.node.clone().unwrap_or_default(),
         ]);
     }
     println!("{}", services.build().with(Style::rounded()));

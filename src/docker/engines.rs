@@ -30,7 +30,7 @@ impl Engines {
         let local = super::connect().await?;
         let mut engines = Engines::one(local);
         for node in nodes.iter().flat_map(|n| n.nodes.values()) {
-            let docker = connect_node(&node.engine).await?;
+            let docker = connect_node(&node.engine, node.tls.as_ref()).await?;
             let (offset, error) = clock_offset(&docker).await.map_err(|e| {
                 DockerError::NotReachable {
                     socket: format!("{} (node {})", node.engine, node.name),
@@ -95,25 +95,37 @@ impl Engines {
     }
 }
 
-async fn connect_node(engine: &str) -> Result<Docker, DockerError> {
+async fn connect_node(
+    engine: &str,
+    tls: Option<&crate::nodes::EngineTls>,
+) -> Result<Docker, DockerError> {
     let not_reachable = |reason: String| DockerError::NotReachable {
         socket: engine.to_string(),
         reason,
     };
-    let docker = if engine.starts_with("unix://") {
-        Docker::connect_with_unix(engine, 120, bollard::API_DEFAULT_VERSION)
-    } else {
-        Docker::connect_with_http(engine, 120, bollard::API_DEFAULT_VERSION)
+    let docker = match tls {
+        _ if engine.starts_with("unix://") => {
+            Docker::connect_with_unix(engine, 120, bollard::API_DEFAULT_VERSION)
+        }
+        Some(t) => Docker::connect_with_ssl(
+            engine,
+            &t.key,
+            &t.cert,
+            &t.ca,
+            120,
+            bollard::API_DEFAULT_VERSION,
+        ),
+        None => Docker::connect_with_http(engine, 120, bollard::API_DEFAULT_VERSION),
     }
-    .map_err(|e| not_reachable(e.to_string()))?;
+    .map_err(|e| not_reachable(format!("{e}{}", source_chain(&e))))?;
     let docker = tokio::time::timeout(Duration::from_secs(10), docker.negotiate_version())
         .await
         .map_err(|_| not_reachable("no answer within 10 s".into()))?
-        .map_err(|e| not_reachable(e.to_string()))?;
+        .map_err(|e| not_reachable(format!("{e}{}", source_chain(&e))))?;
     docker
         .ping()
         .await
-        .map_err(|e| not_reachable(e.to_string()))?;
+        .map_err(|e| not_reachable(format!("{e}{}", source_chain(&e))))?;
     Ok(docker)
 }
 
@@ -136,6 +148,17 @@ async fn clock_offset(docker: &Docker) -> Result<(i64, i64), String> {
         }
     }
     best.ok_or_else(|| "no clock sample".into())
+}
+
+/// The causes under an error (a TLS failure's reason is often two levels down).
+fn source_chain(e: &dyn std::error::Error) -> String {
+    let mut out = String::new();
+    let mut next = e.source();
+    while let Some(cause) = next {
+        out.push_str(&format!(": {cause}"));
+        next = cause.source();
+    }
+    out
 }
 
 fn wall_ns() -> i64 {
