@@ -301,10 +301,7 @@ async fn dispatch(cli: Cli) -> Result<i32, Error> {
             let engines = docker::engines::Engines::connect(nodes_file.as_ref()).await?;
             let say = |m: &str| progress.say(m);
             let images = docker::images::needed_for_plan(&plan, None);
-            docker::images::ensure_for(engines.local(), &images, &say).await?;
-            if engines.is_several() {
-                docker::images::distribute(&engines, &images, &say).await?;
-            }
+            docker::images::ensure_on_engines(&engines, &images, &say).await?;
             let options = cluster::UpOptions {
                 reuse: !fresh,
                 ready_timeout: timeout,

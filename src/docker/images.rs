@@ -124,6 +124,51 @@ pub async fn ensure_for(
     Ok(())
 }
 
+/// The images on every engine in use: ours built on the local engine and streamed to each
+/// node; another (e.g. confluentinc/cp-kafka) copied from the local engine when it has it,
+/// else pulled by the node that lacks it (a registry may be reachable from there).
+pub async fn ensure_on_engines(
+    engines: &super::engines::Engines,
+    tags: &[String],
+    progress: Progress<'_>,
+) -> Result<(), DockerError> {
+    if !engines.is_several() {
+        return ensure_for(engines.local(), tags, progress).await;
+    }
+    let ours: Vec<String> = tags
+        .iter()
+        .filter(|t| *t == BASE_IMAGE || ALL.iter().any(|i| i.tag == t.as_str()))
+        .cloned()
+        .collect();
+    ensure_for(engines.local(), &ours, progress).await?;
+    distribute(engines, tags, progress).await?;
+    for tag in tags.iter().filter(|t| !ours.contains(t)) {
+        for (node, docker) in engines.named() {
+            let Some(node) = node else { continue };
+            if docker.inspect_image(tag).await.is_ok() {
+                continue;
+            }
+            progress(&format!("pulling {tag} on node {}", node.name));
+            let (repo, version) = tag.rsplit_once(':').unwrap_or((tag, "latest"));
+            let options = CreateImageOptionsBuilder::default()
+                .from_image(repo)
+                .tag(version)
+                .build();
+            let mut pull = docker.create_image(Some(options), None, None);
+            while let Some(step) = pull.next().await {
+                step.map_err(|e| {
+                    DockerError::ImageBuild(format!(
+                        "node {} lacks image {tag}, this engine too, and the node could not pull it: {e}\n  \
+                         hint: load it there (docker save {tag} | docker -H {} load)",
+                        node.name, node.engine
+                    ))
+                })?;
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Copies the images to every node's engine that lacks them or has another build (compared
 /// by image id), streamed from the local engine (`docker save | docker load`, no registry).
 /// An image the local engine lacks is left for the node to have (e.g. pulled there).

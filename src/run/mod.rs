@@ -485,10 +485,7 @@ async fn ready_cluster(
 ) -> Result<cluster::Cluster, Error> {
     let exp = &variant.experiment;
     // Service images and, for network faults, the sidecar's: built when they are ours.
-    docker::images::ensure_for(engines.local(), &variant.images, say).await?;
-    if engines.is_several() {
-        docker::images::distribute(engines, &variant.images, say).await?;
-    }
+    docker::images::ensure_on_engines(engines, &variant.images, say).await?;
     let cluster = match &variant.cluster {
         prepare::ClusterSource::Compose { plan, .. } => {
             let options = cluster::UpOptions {
