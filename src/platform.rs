@@ -276,68 +276,75 @@ pub trait FaultPlatform: Sync {
     ) -> impl Future<Output = Result<(), PlatformError>> + Send;
 }
 
-/// No platform: a cluster chaos did not start (`observe`). Every fault is refused with the
-/// reason; nothing has a moment.
-impl<P: FaultPlatform + Sync> FaultPlatform for Option<P> {
-    async fn act(&self, action: Lifecycle, service: &str) -> Result<(), PlatformError> {
-        match self {
-            Some(p) => p.act(action, service).await,
-            None => Err(not_ours()),
-        }
-    }
-    async fn moment(
+/// What a run asks of the place brokers run besides faults: the services as they are now
+/// (the supervisor's view), their logs (Kafka's version, its leadership lines for the
+/// cross-check), and noticing that the platform itself went away. Its lifecycle events reach
+/// the run's stream from the implementation (Docker's events stream on one or several
+/// engines); [`FaultPlatform::moment`] reads them. Docker is one implementation
+/// (`run::docker_platform::DockerRun`), [`NotStarted`] the other (`observe`).
+pub trait ClusterPlatform: Sync {
+    /// Every service with its state now.
+    fn services(&self) -> impl Future<Output = Result<Vec<RunningService>, PlatformError>> + Send;
+    /// What `service` logged since a Unix second.
+    fn logs_since(
         &self,
         service: &str,
-        action: Lifecycle,
-        since_ns: i64,
-        wait: Duration,
-    ) -> Option<i64> {
-        self.as_ref()?.moment(service, action, since_ns, wait).await
+        since_unix_s: i64,
+    ) -> impl Future<Output = Result<String, PlatformError>> + Send;
+    /// Resolves when the platform is gone (never while it answers).
+    fn lost(&self) -> impl Future<Output = PlatformError> + Send;
+}
+
+/// No platform: a cluster chaos did not start (`observe`). Every fault is refused with the
+/// reason; nothing has a moment, a log or a state; it is never lost.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NotStarted;
+
+impl FaultPlatform for NotStarted {
+    async fn act(&self, _: Lifecycle, _: &str) -> Result<(), PlatformError> {
+        Err(not_ours())
+    }
+    async fn moment(&self, _: &str, _: Lifecycle, _: i64, _: Duration) -> Option<i64> {
+        None
     }
     async fn partition(
         &self,
-        service: &str,
-        peers: &[String],
-        direction: Direction,
+        _: &str,
+        _: &[String],
+        _: Direction,
     ) -> Result<NetworkRules, PlatformError> {
-        match self {
-            Some(p) => p.partition(service, peers, direction).await,
-            None => Err(not_ours()),
-        }
+        Err(not_ours())
     }
-    async fn heal_partition(
-        &self,
-        service: &str,
-        rules: &NetworkRules,
-    ) -> Result<(), PlatformError> {
-        match self {
-            Some(p) => p.heal_partition(service, rules).await,
-            None => Err(not_ours()),
-        }
+    async fn heal_partition(&self, _: &str, _: &NetworkRules) -> Result<(), PlatformError> {
+        Err(not_ours())
     }
-    async fn bandwidth(&self, service: &str, rate: &str) -> Result<(), PlatformError> {
-        match self {
-            Some(p) => p.bandwidth(service, rate).await,
-            None => Err(not_ours()),
-        }
+    async fn bandwidth(&self, _: &str, _: &str) -> Result<(), PlatformError> {
+        Err(not_ours())
     }
-    async fn heal_bandwidth(&self, service: &str) -> Result<(), PlatformError> {
-        match self {
-            Some(p) => p.heal_bandwidth(service).await,
-            None => Err(not_ours()),
-        }
+    async fn heal_bandwidth(&self, _: &str) -> Result<(), PlatformError> {
+        Err(not_ours())
     }
-    async fn retire_network_helper(&self, service: &str) -> Result<(), PlatformError> {
-        match self {
-            Some(p) => p.retire_network_helper(service).await,
-            None => Err(not_ours()),
-        }
+    async fn retire_network_helper(&self, _: &str) -> Result<(), PlatformError> {
+        Err(not_ours())
+    }
+}
+
+impl ClusterPlatform for NotStarted {
+    async fn services(&self) -> Result<Vec<RunningService>, PlatformError> {
+        Err(not_ours())
+    }
+    async fn logs_since(&self, _: &str, _: i64) -> Result<String, PlatformError> {
+        Err(not_ours())
+    }
+    async fn lost(&self) -> PlatformError {
+        std::future::pending().await
     }
 }
 
 fn not_ours() -> PlatformError {
     PlatformError::Capability(
-        "this cluster was not started by chaos (observe): faults need a cluster chaos started"
+        "this cluster was not started by chaos (observe): faults, container states and logs \
+         need a cluster chaos started"
             .into(),
     )
 }

@@ -62,6 +62,14 @@ fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
     era * 146_097 + doe - 719_468
 }
 
+/// The Kafka version a broker logged at start-up ("Kafka version: 3.9.1").
+pub fn kafka_version(log: &str) -> Option<String> {
+    log.lines().find_map(|l| {
+        let rest = &l[l.find("Kafka version: ")? + "Kafka version: ".len()..];
+        Some(rest.split_whitespace().next()?.to_string())
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

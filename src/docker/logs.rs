@@ -43,15 +43,7 @@ async fn collect(
     Ok(text)
 }
 
-/// The Kafka version a broker logged at start-up ("Kafka version: 3.9.1").
-pub fn kafka_version(log: &str) -> Option<String> {
-    log.lines().find_map(|l| {
-        let rest = &l[l.find("Kafka version: ")? + "Kafka version: ".len()..];
-        Some(rest.split_whitespace().next()?.to_string())
-    })
-}
-
-pub use crate::analysis::kafka_log::{leadership_lines, LoggedLeadership};
+pub use crate::analysis::kafka_log::{kafka_version, leadership_lines, LoggedLeadership};
 
 #[cfg(test)]
 mod tests {

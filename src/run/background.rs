@@ -5,15 +5,15 @@ use super::context::RunContext;
 use crate::clock::EventSink;
 use crate::events::{BrokerId, ClusterSnapshot, EventKind};
 use crate::kafka::producer::TrackedProducer;
+use crate::platform::{ClusterPlatform, FaultPlatform, Lifecycle};
 use std::time::{Duration, Instant};
 use tokio::sync::watch;
 
 /// Starts again a service that exited although no fault keeps it down — e.g. a ZooKeeper-mode
 /// broker restarted before its old session expired exits with NodeExistsException on
 /// /brokers/ids/N. That is Kafka's behaviour, recorded as a note; the heal still has to hold.
-pub(super) async fn supervise(
-    engines: crate::docker::engines::Engines,
-    scope: crate::docker::labels::Scope,
+pub(super) async fn supervise<P: ClusterPlatform + FaultPlatform>(
+    platform: P,
     down_on_purpose: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
     sink: EventSink,
 ) {
@@ -22,9 +22,8 @@ pub(super) async fn supervise(
     let mut last_start: std::collections::HashMap<String, Instant> = Default::default();
     // What was down before the run (an attached project's one-off or stopped container) is
     // not ours to start.
-    let down_before: Vec<String> = match crate::docker::inventory::view(&engines, &scope).await {
-        Ok(view) => view
-            .services
+    let down_before: Vec<String> = match platform.services().await {
+        Ok(services) => services
             .iter()
             .filter(|s| s.state != "running" && s.state != "paused")
             .map(|s| s.name.clone())
@@ -39,10 +38,10 @@ pub(super) async fn supervise(
             .lock()
             .map(|d| d.clone())
             .unwrap_or_default();
-        let Ok(view) = crate::docker::inventory::view(&engines, &scope).await else {
+        let Ok(services) = platform.services().await else {
             continue;
         };
-        for s in &view.services {
+        for s in &services {
             if !(s.state == "exited" || s.state == "dead")
                 || down.contains(&s.name)
                 || down_before.contains(&s.name)
@@ -55,8 +54,8 @@ pub(super) async fn supervise(
             {
                 continue;
             }
-            let docker = engines.of(s);
-            let why = crate::docker::logs::tail(docker, &s.container_id, 200)
+            let why = platform
+                .logs_since(&s.name, 0)
                 .await
                 .ok()
                 .and_then(|log| {
@@ -67,7 +66,7 @@ pub(super) async fn supervise(
                 })
                 .unwrap_or_else(|| "no error in its log".into());
             last_start.insert(s.name.clone(), Instant::now());
-            let message = match crate::docker::faults::start(docker, &view, s).await {
+            let message = match platform.act(Lifecycle::Start, &s.name).await {
                 Ok(()) => format!(
                     "{} exited although no fault holds it down ({why}); started it again",
                     s.name
@@ -140,15 +139,14 @@ pub(super) async fn probe_recoveries(
 
 /// Kafka's own record of every leadership change during the run (the new leader's log line),
 /// to cross-check the observer's times.
-pub(super) async fn record_kafka_leadership_log(ctx: &RunContext<'_>, topics: &[String]) {
+pub(super) async fn record_kafka_leadership_log(
+    ctx: &RunContext<'_>,
+    platform: &impl ClusterPlatform,
+    topics: &[String],
+) {
     let since_s = ctx.sink.clock().wall_ms_at(0) / 1000;
-    let Some(engines) = ctx.docker else {
-        return;
-    };
     for (service, _) in ctx.cluster.brokers() {
-        let docker = engines.of(service);
-        let Ok(log) = crate::docker::logs::since(docker, &service.container_id, since_s).await
-        else {
+        let Ok(log) = platform.logs_since(&service.name, since_s).await else {
             continue;
         };
         // A broker on another node logs on that node's clock: brought to ours.
@@ -158,7 +156,7 @@ pub(super) async fn record_kafka_leadership_log(ctx: &RunContext<'_>, topics: &[
             .iter()
             .find(|n| service.node.as_deref() == Some(n.name.as_str()))
             .map_or(0, |n| n.clock_offset_ns / 1_000_000);
-        for entry in crate::docker::logs::leadership_lines(&log) {
+        for entry in crate::analysis::kafka_log::leadership_lines(&log) {
             if topics.contains(&entry.topic) {
                 let at = ctx
                     .sink

@@ -1,13 +1,11 @@
-//! What every phase of a run reads: where it runs, the experiment, the event sink.
+//! What every phase of a run reads: the cluster, the experiment, the event sink. (Where it
+//! runs is the platform the session is given.)
 
 use crate::clock::EventSink;
 use crate::experiment::Experiment;
 use crate::platform::Cluster;
 
 pub struct RunContext<'a> {
-    /// The engine that runs the cluster; None for a cluster chaos did not start (`observe`):
-    /// no faults, no container events, no broker logs.
-    pub docker: Option<&'a crate::docker::engines::Engines>,
     pub cluster: &'a Cluster,
     pub experiment: &'a Experiment,
     pub sink: EventSink,

@@ -1,22 +1,40 @@
-//! The fault seam on one Docker engine: lifecycle actions through the Docker API, their
-//! moments from Docker's event stream, network faults from a NET_ADMIN sidecar.
+//! The platform a run asks everything of, on Docker (one engine or several): lifecycle
+//! actions through the Docker API, their moments from Docker's event stream (merged over the
+//! engines on the harness clock), network faults from a NET_ADMIN sidecar, the services'
+//! states and logs. The runner sees it only as a [`FaultPlatform`] and a [`ClusterPlatform`].
 
 use super::docker_events::DockerEventLog;
+use crate::clock::EventSink;
+use crate::docker::engines::Engines;
 use crate::docker::{faults as docker_faults, DockerError};
 use crate::experiment::Direction;
 use crate::platform::{
-    Cluster, FaultPlatform, Lifecycle, NetworkRules, PlatformError, RunningService,
+    Cluster, ClusterPlatform, FaultPlatform, Lifecycle, NetworkRules, PlatformError,
+    RunningService,
 };
 use std::time::Duration;
 
-pub struct DockerPlatform<'a> {
+#[derive(Clone)]
+pub struct DockerRun {
     /// Every call goes to the engine that runs the service's container.
-    pub docker: &'a crate::docker::engines::Engines,
-    pub cluster: &'a Cluster,
-    pub events: DockerEventLog,
+    docker: Engines,
+    cluster: Cluster,
+    events: DockerEventLog,
 }
 
-impl DockerPlatform<'_> {
+impl DockerRun {
+    /// Subscribes to the cluster's container events on every engine (each forwarded into the
+    /// run's stream on the harness clock) before anything is done to it.
+    pub async fn start(engines: &Engines, cluster: &Cluster, sink: EventSink) -> DockerRun {
+        let scope = crate::docker::labels::Scope::of(cluster);
+        let rx = crate::docker::events::subscribe(engines, &scope).await;
+        DockerRun {
+            docker: engines.clone(),
+            cluster: cluster.clone(),
+            events: DockerEventLog::start(rx, sink),
+        }
+    }
+
     fn service(&self, name: &str) -> Result<&RunningService, PlatformError> {
         self.cluster
             .service(name)
@@ -53,10 +71,10 @@ fn platform_error(action: &str, service: &str) -> impl FnOnce(DockerError) -> Pl
     }
 }
 
-impl FaultPlatform for DockerPlatform<'_> {
+impl FaultPlatform for DockerRun {
     async fn act(&self, action: Lifecycle, service: &str) -> Result<(), PlatformError> {
         let s = self.service(service)?;
-        let (d, c) = (self.docker.of(s), self.cluster);
+        let (d, c) = (self.docker.of(s), &self.cluster);
         let done = match action {
             Lifecycle::Kill => docker_faults::kill(d, c, s).await,
             Lifecycle::Stop => docker_faults::stop(d, c, s).await,
@@ -95,7 +113,7 @@ impl FaultPlatform for DockerPlatform<'_> {
             .iter()
             .filter_map(|p| self.cluster.service(p))
             .collect();
-        docker_faults::partition(self.docker.of(target), self.cluster, target, &peers, direction)
+        docker_faults::partition(self.docker.of(target), &self.cluster, target, &peers, direction)
             .await
             .map_err(platform_error("partition", service))
     }
@@ -106,21 +124,21 @@ impl FaultPlatform for DockerPlatform<'_> {
         rules: &NetworkRules,
     ) -> Result<(), PlatformError> {
         let s = self.service(service)?;
-        docker_faults::heal_partition(self.docker.of(s), self.cluster, s, rules)
+        docker_faults::heal_partition(self.docker.of(s), &self.cluster, s, rules)
             .await
             .map_err(platform_error("heal partition of", service))
     }
 
     async fn bandwidth(&self, service: &str, rate: &str) -> Result<(), PlatformError> {
         let s = self.service(service)?;
-        docker_faults::bandwidth(self.docker.of(s), self.cluster, s, rate)
+        docker_faults::bandwidth(self.docker.of(s), &self.cluster, s, rate)
             .await
             .map_err(platform_error("bandwidth", service))
     }
 
     async fn heal_bandwidth(&self, service: &str) -> Result<(), PlatformError> {
         let s = self.service(service)?;
-        docker_faults::heal_bandwidth(self.docker.of(s), self.cluster, s)
+        docker_faults::heal_bandwidth(self.docker.of(s), &self.cluster, s)
             .await
             .map_err(platform_error("heal bandwidth of", service))
     }
@@ -130,5 +148,27 @@ impl FaultPlatform for DockerPlatform<'_> {
         docker_faults::remove_network_sidecar(self.docker.of(s), s)
             .await
             .map_err(platform_error("remove the network sidecar of", service))
+    }
+}
+
+impl ClusterPlatform for DockerRun {
+    async fn services(&self) -> Result<Vec<RunningService>, PlatformError> {
+        let scope = crate::docker::labels::Scope::of(&self.cluster);
+        crate::docker::inventory::view(&self.docker, &scope)
+            .await
+            .map(|view| view.services)
+            .map_err(platform_error("list the services of", &self.cluster.name))
+    }
+
+    async fn logs_since(&self, service: &str, since_unix_s: i64) -> Result<String, PlatformError> {
+        let s = self.service(service)?;
+        crate::docker::logs::since(self.docker.of(s), &s.container_id, since_unix_s)
+            .await
+            .map_err(platform_error("read the log of", service))
+    }
+
+    async fn lost(&self) -> PlatformError {
+        // The daemon's own words ("stopped answering during the run", with the hint).
+        PlatformError::Lost(self.events.daemon_lost(&self.docker).await.to_string())
     }
 }

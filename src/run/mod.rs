@@ -389,7 +389,9 @@ async fn run_variant(
     let recorder = reports::Recorder::start(&dir)?;
     let sink = recorder.sink();
     let seed = exp.seed.unwrap_or_else(|| rand::random::<u32>() as u64);
-    record_start(engines, &cluster, variant, seed, &sink).await;
+    // Docker's events (on every engine) flow into the run's stream from here on.
+    let platform = docker_platform::DockerRun::start(engines, &cluster, sink.clone()).await;
+    record_start(&platform, &cluster, variant, seed, &sink).await;
     let security = &crate::kafka::connect::current().security;
     if security.protocol() != crate::security::SecurityProtocol::Plaintext {
         sink.emit(EventKind::Note {
@@ -397,7 +399,6 @@ async fn run_variant(
         });
     }
     let ctx = session::RunContext {
-        docker: Some(engines),
         cluster: &cluster,
         experiment: exp,
         sink: sink.clone(),
@@ -405,7 +406,7 @@ async fn run_variant(
         producer_id: rand::random(),
         progress: say,
     };
-    let outcome = execute_catching_panics(&ctx, shutdown).await;
+    let outcome = execute_catching_panics(&ctx, platform, shutdown).await;
     let (result, dir) = close_run(
         recorder,
         dir,
@@ -589,7 +590,7 @@ async fn attached_cluster(
 
 /// The run's first event: what ran where, with the settings in force and the expectations.
 async fn record_start(
-    engines: &docker::engines::Engines,
+    platform: &impl crate::platform::ClusterPlatform,
     cluster: &cluster::Cluster,
     variant: &PreparedVariant,
     seed: u64,
@@ -600,7 +601,7 @@ async fn record_start(
         exp,
         (!variant.name.is_empty()).then(|| variant.name.clone()),
         cluster,
-        reports::kafka_version(engines, cluster).await,
+        reports::kafka_version(platform, cluster).await,
         reports::settings_in_force(cluster).await,
         seed,
     ));
@@ -669,12 +670,16 @@ fn run_started(
 
 /// A panic inside the run (a bug of ours) must not leave faults in force: it becomes an
 /// error, so the heal and the partial report still happen.
-async fn execute_catching_panics(
+async fn execute_catching_panics<P>(
     ctx: &session::RunContext<'_>,
+    platform: P,
     shutdown: Shutdown,
-) -> Result<(), Error> {
+) -> Result<(), Error>
+where
+    P: crate::platform::FaultPlatform + crate::platform::ClusterPlatform + Clone + Send + 'static,
+{
     use futures_util::FutureExt;
-    std::panic::AssertUnwindSafe(session::execute(ctx, shutdown))
+    std::panic::AssertUnwindSafe(session::execute(ctx, platform, shutdown))
         .catch_unwind()
         .await
         .unwrap_or_else(|panic| {

@@ -188,7 +188,6 @@ pub async fn observe(args: ObserveArgs, reporter: &dyn Reporter) -> Result<i32, 
         ),
     });
     let ctx = session::RunContext {
-        docker: None,
         cluster: &cluster,
         experiment: &exp,
         sink: sink.clone(),
@@ -197,7 +196,7 @@ pub async fn observe(args: ObserveArgs, reporter: &dyn Reporter) -> Result<i32, 
         progress: say,
     };
     let outcome = tokio::select! {
-        outcome = execute_catching_panics(&ctx, shutdown.clone()) => outcome,
+        outcome = execute_catching_panics(&ctx, crate::platform::NotStarted, shutdown.clone()) => outcome,
         Ok(Some(_)) = handler => return Ok(exit::INTERRUPTED),
     };
     drop(sink);

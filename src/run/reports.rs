@@ -3,7 +3,7 @@
 //! takes from a saved events.jsonl.
 
 use crate::clock::{Clock, EventSink};
-use crate::docker::cluster::Cluster;
+use crate::platform::Cluster;
 use crate::error::Error;
 use crate::events::{Event, EventKind, EventWriter};
 use crate::model::RunResult;
@@ -222,12 +222,12 @@ pub async fn settings_in_force(cluster: &Cluster) -> Vec<(String, String)> {
 
 /// The version a broker logged at start-up.
 pub async fn kafka_version(
-    engines: &crate::docker::engines::Engines,
+    platform: &impl crate::platform::ClusterPlatform,
     cluster: &Cluster,
 ) -> String {
     for (service, _) in cluster.brokers() {
-        if let Ok(log) = crate::docker::logs::since(engines.of(service), &service.container_id, 0).await {
-            if let Some(v) = crate::docker::logs::kafka_version(&log) {
+        if let Ok(log) = platform.logs_since(&service.name, 0).await {
+            if let Some(v) = crate::analysis::kafka_log::kafka_version(&log) {
                 return v;
             }
         }

@@ -5,8 +5,6 @@
 use super::app_workloads;
 use super::background;
 pub use super::context::RunContext;
-use super::docker_events::DockerEventLog;
-use super::docker_platform::DockerPlatform;
 use super::faults::{Faults, HealTarget};
 use super::shutdown::Shutdown;
 use super::steps;
@@ -18,7 +16,7 @@ use crate::experiment::{Condition, WorkloadSpec};
 use crate::kafka::group::GroupWorkload;
 use crate::kafka::live_consumer::LiveConsumer;
 use crate::kafka::producer::{ProducerOptions, TrackedProducer};
-use crate::platform::FaultError;
+use crate::platform::{ClusterPlatform, FaultError, FaultPlatform};
 use crate::run::conditions::Baseline;
 use crate::run::observer::{Observer, ObserverOptions};
 use rand::SeedableRng;
@@ -29,11 +27,16 @@ use tokio::task::JoinHandle;
 const HEAL_TIMEOUT: Duration = Duration::from_secs(180);
 
 /// Runs the experiment's phases in order; faults are reverted whatever happens.
-pub async fn execute(ctx: &RunContext<'_>, shutdown: Shutdown) -> Result<(), Error> {
-    let mut session = RunSession::set_up(ctx, shutdown).await?;
+/// The place brokers run is one thing the run asks of (`P`): Docker for the clusters chaos
+/// starts or attaches to, [`crate::platform::NotStarted`] for `observe`.
+pub async fn execute<P>(ctx: &RunContext<'_>, platform: P, shutdown: Shutdown) -> Result<(), Error>
+where
+    P: FaultPlatform + ClusterPlatform + Clone + Send + 'static,
+{
+    let mut session = RunSession::set_up(ctx, platform, shutdown).await?;
     let steps = session.steps().await;
-    // Without the daemon there is no cluster to wait for or to re-read.
-    session.docker_lost = steps.as_ref().is_err_and(Error::platform_lost);
+    // Without the platform there is no cluster to wait for or to re-read.
+    session.platform_lost = steps.as_ref().is_err_and(Error::platform_lost);
     let healed = session.heal().await;
     session.wait_until_whole().await;
     session.recovery_window().await;
@@ -54,14 +57,13 @@ pub struct Drained {
 }
 
 /// The state a run carries from phase to phase.
-pub struct RunSession<'a> {
+pub struct RunSession<'a, P: FaultPlatform> {
     ctx: &'a RunContext<'a>,
     shutdown: Shutdown,
     topics: Vec<String>,
     expected_brokers: Vec<BrokerId>,
     observer: Observer,
-    docker_events: Option<DockerEventLog>,
-    faults: Faults<'a, RunPlatform<'a>>,
+    faults: Faults<'a, P>,
     producer: Option<TrackedProducer>,
     live_consumer: Option<LiveConsumer>,
     group: Option<std::sync::Arc<GroupWorkload>>,
@@ -72,30 +74,26 @@ pub struct RunSession<'a> {
     unprocessed: Option<(u64, u64)>,
     /// The supervisor and the fresh-client prober: stopped when the run ends.
     background: Vec<JoinHandle<()>>,
-    docker_lost: bool,
+    platform_lost: bool,
 }
 
-impl<'a> RunSession<'a> {
-    /// Fresh topics, the observer and Docker's events, a whole cluster, then the workload and
-    /// what runs beside the steps.
-    pub async fn set_up(ctx: &'a RunContext<'a>, shutdown: Shutdown) -> Result<Self, Error> {
+impl<'a, P> RunSession<'a, P>
+where
+    P: FaultPlatform + ClusterPlatform + Clone + Send + 'static,
+{
+    /// Fresh topics, the observer, a whole cluster, then the workload and what runs beside
+    /// the steps.
+    pub async fn set_up(
+        ctx: &'a RunContext<'a>,
+        platform: P,
+        shutdown: Shutdown,
+    ) -> Result<Self, Error> {
         let exp = ctx.experiment;
         let topics: Vec<String> = exp.topics.iter().map(|t| t.name.clone()).collect();
         (ctx.progress)("creating topics");
         topics::setup_topics(ctx).await?;
         topics::record_topic_settings(ctx).await;
 
-        let docker_events = match ctx.docker {
-            Some(docker) => {
-                let events_rx = crate::docker::events::subscribe(
-                    docker,
-                    &crate::docker::labels::Scope::of(ctx.cluster),
-                )
-                .await;
-                Some(DockerEventLog::start(events_rx, ctx.sink.clone()))
-            }
-            None => None,
-        };
         let observer = start_observer(ctx, &topics);
         let expected_brokers: Vec<BrokerId> = ctx
             .cluster
@@ -134,7 +132,7 @@ impl<'a> RunSession<'a> {
             _ => (None, None),
         };
         let faults = Faults {
-            platform: run_platform(ctx, docker_events.as_ref()),
+            platform: platform.clone(),
             cluster: ctx.cluster,
             sink: ctx.sink.clone(),
             rng: rand::rngs::StdRng::seed_from_u64(ctx.seed),
@@ -146,10 +144,10 @@ impl<'a> RunSession<'a> {
             coordinator_keys: app_workloads::coordinator_keys(ctx),
         };
         let mut background = Vec::new();
-        if let Some(docker) = ctx.docker {
+        // A cluster reached over the network only has no containers to watch.
+        if ctx.cluster.origin != crate::platform::Origin::External {
             background.push(tokio::spawn(background::supervise(
-                docker.clone(),
-                crate::docker::labels::Scope::of(ctx.cluster),
+                platform,
                 faults.down_on_purpose.clone(),
                 ctx.sink.clone(),
             )));
@@ -171,7 +169,6 @@ impl<'a> RunSession<'a> {
             topics,
             expected_brokers,
             observer,
-            docker_events,
             faults,
             producer,
             live_consumer,
@@ -180,17 +177,18 @@ impl<'a> RunSession<'a> {
             group_record: None,
             unprocessed: None,
             background,
-            docker_lost: false,
+            platform_lost: false,
         })
     }
 
     /// The experiment's steps, the workload ticking beside them; stops at Ctrl-C or when the
-    /// Docker daemon goes away.
+    /// platform (the Docker daemon) goes away.
     pub async fn steps(&mut self) -> Result<(), Error> {
         let ctx = self.ctx;
         ctx.sink.emit(EventKind::Phase {
             name: RunPhase::Steps,
         });
+        let platform = self.faults.platform.clone();
         let steps = steps::run_steps(
             ctx,
             &mut self.faults,
@@ -201,15 +199,10 @@ impl<'a> RunSession<'a> {
         );
         let tick =
             background::tick_workload(self.producer.as_ref(), self.group.as_deref(), &ctx.sink);
-        let daemon_lost = async {
-            match (&self.docker_events, ctx.docker) {
-                (Some(events), Some(docker)) => events.daemon_lost(docker).await,
-                _ => std::future::pending().await,
-            }
-        };
+        let lost = platform.lost();
         tokio::select! {
             r = self.shutdown.guard(steps) => r.and_then(|r| r),
-            lost = daemon_lost => Err(Error::Docker(lost)),
+            lost = lost => Err(Error::Fault(FaultError::Platform(lost))),
             _ = tick => unreachable!("the tick loop never ends"),
         }
     }
@@ -236,7 +229,7 @@ impl<'a> RunSession<'a> {
     /// A Ctrl-C or a lost daemon skips what follows the heal: the faults are already
     /// reverted, and what was measured so far goes into a partial report.
     fn cut_short(&self) -> bool {
-        self.shutdown.is_set() || self.docker_lost
+        self.shutdown.is_set() || self.platform_lost
     }
 
     /// Until every partition is led and fully replicated again (up to 180 s; a timeout is
@@ -435,7 +428,8 @@ impl<'a> RunSession<'a> {
         for task in &self.background {
             task.abort();
         }
-        background::record_kafka_leadership_log(self.ctx, &self.topics).await;
+        background::record_kafka_leadership_log(self.ctx, &self.faults.platform, &self.topics)
+            .await;
         steps?;
         healed?;
         if self.shutdown.is_set() {
@@ -496,7 +490,7 @@ fn start_prober(
     ctx: &RunContext<'_>,
     w: &WorkloadSpec,
     observer: &Observer,
-    faults: &Faults<'_, RunPlatform<'_>>,
+    faults: &Faults<'_, impl FaultPlatform>,
 ) -> JoinHandle<()> {
     let (topic, _) = ctx.experiment.workload_topic().unwrap_or_default();
     tokio::spawn(background::probe_recoveries(
@@ -516,21 +510,6 @@ fn start_prober(
         }),
         ctx.sink.clone(),
     ))
-}
-
-/// Where the run's faults go: the Docker engine that runs the cluster, or nowhere (None) for
-/// a cluster chaos did not start — every fault is then refused with the reason.
-pub type RunPlatform<'a> = Option<DockerPlatform<'a>>;
-
-fn run_platform<'a>(ctx: &RunContext<'a>, events: Option<&DockerEventLog>) -> RunPlatform<'a> {
-    match (ctx.docker, events) {
-        (Some(docker), Some(events)) => Some(DockerPlatform {
-            docker,
-            cluster: ctx.cluster,
-            events: events.clone(),
-        }),
-        _ => None,
-    }
 }
 
 fn start_observer(ctx: &RunContext<'_>, topics: &[String]) -> Observer {

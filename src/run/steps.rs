@@ -3,7 +3,7 @@
 use super::conditions::{self, Baseline};
 use super::context::RunContext;
 use super::faults::{Faults, HealTarget};
-use crate::docker::cluster::Cluster;
+use crate::platform::Cluster;
 use crate::error::Error;
 use crate::events::{BrokerId, ClusterSnapshot, ConditionCheck, EventKind, LatencyPhase};
 use crate::experiment::{Condition, ElectionType, Step};

@@ -3,7 +3,7 @@
 
 use super::context::RunContext;
 use crate::clock::EventSink;
-use crate::docker::cluster::Cluster;
+use crate::platform::Cluster;
 use crate::error::Error;
 use crate::events::EventKind;
 use crate::kafka::metadata;

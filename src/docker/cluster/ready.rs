@@ -11,6 +11,8 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 const POLL: Duration = Duration::from_millis(250);
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(2);
+/// How long an authentication or TLS refusal may last before waiting stops.
+const REFUSAL_GRACE: Duration = Duration::from_secs(10);
 
 pub async fn wait(
     engines: &crate::docker::engines::Engines,
@@ -33,14 +35,24 @@ pub async fn wait_service(
 ) -> Result<(), DockerError> {
     let docker = engines.of(service);
     let started = Instant::now();
+    let mut refused_since: Option<Instant> = None;
     loop {
         let mut last = match check(cluster, service).await {
             Ok(()) => return Ok(()),
-            // Wrong credentials or an untrusted certificate do not get better by waiting.
+            // Wrong credentials or an untrusted certificate do not get better by waiting; but
+            // a broker still starting may also drop a handshake, so a refusal is final only
+            // once it has lasted.
             Err(Unready::Refused(reason)) => {
-                return Err(not_ready(docker, service, started, reason).await)
+                let since = *refused_since.get_or_insert_with(Instant::now);
+                if since.elapsed() >= REFUSAL_GRACE {
+                    return Err(not_ready(docker, service, started, reason).await);
+                }
+                reason
             }
-            Err(Unready::Yet(reason)) => reason,
+            Err(Unready::Yet(reason)) => {
+                refused_since = None;
+                reason
+            }
         };
         if let Ok(inspect) = docker.inspect_container(&service.container_id, None).await {
             let state = inspect.state.unwrap_or_default();
