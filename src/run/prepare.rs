@@ -112,6 +112,15 @@ pub fn prepare(file: &Path, overrides: &ComposeOverrides) -> Result<Prepared, Ve
             let Some(attach) = variant.experiment.cluster.attach.clone() else {
                 continue; // validation said why
             };
+            if let Some(nodes) = &nodes {
+                errors.push(Error::Invalid(format!(
+                    "{}: cluster.attach: an attached compose project runs on the one engine, \
+                     but a nodes file ({}) is given\n  hint: run it without --nodes / CHAOS_NODES",
+                    file.display(),
+                    nodes.file.display()
+                )));
+                continue;
+            }
             // Only the sidecar image, when network faults need it: the project's are there.
             let images = images::needed([], variant.experiment.needs_network_sidecar());
             variants.push(PreparedVariant {
