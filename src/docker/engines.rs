@@ -130,9 +130,11 @@ async fn connect_node(
 }
 
 /// The engine's clock minus ours, from its `/info` time taken at the midpoint of the
-/// request; the best of five by round trip. The error is half that round trip (plus the
-/// daemon's own formatting, which is at nanosecond resolution).
+/// request; the best of five by round trip, after one that opens the connection. The error
+/// is half that round trip (the daemon formats its time to the nanosecond).
 async fn clock_offset(docker: &Docker) -> Result<(i64, i64), String> {
+    // A first request opens the connection (and its TLS session): not a sample.
+    docker.info().await.map_err(|e| e.to_string())?;
     let mut best: Option<(i64, i64)> = None;
     for _ in 0..5 {
         let sent = Instant::now();
