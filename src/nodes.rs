@@ -80,8 +80,8 @@ impl NodesFile {
     #[allow(clippy::result_large_err)]
     pub fn parse(path: &Path, text: &str) -> Result<NodesFile, InputError> {
         let de = serde_yaml_ng::Deserializer::from_str(text);
-        let raw: RawNodesFile = serde_path_to_error::deserialize(de)
-            .map_err(|e| crate::input::from_serde(path, e))?;
+        let raw: RawNodesFile =
+            serde_path_to_error::deserialize(de).map_err(|e| crate::input::from_serde(path, e))?;
         let err = |node: &str, field: &str, message: String, hint: &str| InputError {
             file: path.to_path_buf(),
             line: crate::input::line_of_nested_key(text, "nodes", node),
@@ -394,11 +394,20 @@ mod tests {
         .unwrap_err();
         assert_eq!((e.line, e.path.as_str()), (Some(2), "nodes.n1.address"));
         assert!(e.hint.unwrap().contains("address"));
-        let e = NodesFile::parse(Path::new("nodes.yaml"), "nodes:\n  n1:\n    engine: ssh://me@h\n")
-            .unwrap_err();
-        assert!(e.message.contains("ssh://me@h") && e.hint.as_ref().unwrap().contains("ssh -nNT"), "{e}");
-        let e = NodesFile::parse(Path::new("nodes.yaml"), "nodes:\n  n1:\n    engin: tcp://h:1\n")
-            .unwrap_err();
+        let e = NodesFile::parse(
+            Path::new("nodes.yaml"),
+            "nodes:\n  n1:\n    engine: ssh://me@h\n",
+        )
+        .unwrap_err();
+        assert!(
+            e.message.contains("ssh://me@h") && e.hint.as_ref().unwrap().contains("ssh -nNT"),
+            "{e}"
+        );
+        let e = NodesFile::parse(
+            Path::new("nodes.yaml"),
+            "nodes:\n  n1:\n    engin: tcp://h:1\n",
+        )
+        .unwrap_err();
         assert!(e.message.contains("unknown field `engin`"), "{e}");
         assert_eq!(e.line, Some(3));
     }
@@ -409,7 +418,10 @@ mod tests {
             service(
                 "zookeeper-1",
                 "n1",
-                &[("ZOOKEEPER_CLIENT_PORT", "2181"), ("ZOOKEEPER_SERVERS", "zookeeper-1:2888:3888")],
+                &[
+                    ("ZOOKEEPER_CLIENT_PORT", "2181"),
+                    ("ZOOKEEPER_SERVERS", "zookeeper-1:2888:3888"),
+                ],
                 &[],
             ),
             service(
@@ -429,12 +441,23 @@ mod tests {
         let published = |s: &Service| -> Vec<String> {
             s.ports
                 .iter()
-                .map(|p| format!("{}:{}:{}", p.host_ip.as_deref().unwrap(), p.host_port, p.container_port))
+                .map(|p| {
+                    format!(
+                        "{}:{}:{}",
+                        p.host_ip.as_deref().unwrap(),
+                        p.host_port,
+                        p.container_port
+                    )
+                })
                 .collect()
         };
         assert_eq!(
             published(&services[0]),
-            ["10.250.0.11:2181:2181", "10.250.0.11:2888:2888", "10.250.0.11:3888:3888"]
+            [
+                "10.250.0.11:2181:2181",
+                "10.250.0.11:2888:2888",
+                "10.250.0.11:3888:3888"
+            ]
         );
         assert_eq!(
             published(&services[1]),
@@ -448,8 +471,14 @@ mod tests {
         assert_eq!(placed[1].extra_hosts, ["zookeeper-1:10.250.0.11"]);
         assert_eq!(placed[1].address.as_deref(), Some("10.250.0.12"));
         // `zookeeper-10` is not `zookeeper-1`.
-        assert_eq!(ports_after("zookeeper-10:2181,xzookeeper-1:1", "zookeeper-1"), Vec::<u16>::new());
-        assert_eq!(ports_after("1@kafka-1:9093,2@kafka-2:9093", "kafka-1"), [9093]);
+        assert_eq!(
+            ports_after("zookeeper-10:2181,xzookeeper-1:1", "zookeeper-1"),
+            Vec::<u16>::new()
+        );
+        assert_eq!(
+            ports_after("1@kafka-1:9093,2@kafka-2:9093", "kafka-1"),
+            [9093]
+        );
     }
 
     #[test]
@@ -459,16 +488,35 @@ mod tests {
             ..Default::default()
         }];
         let e = place(&mut unplaced, &nodes()).unwrap_err();
-        assert!(e.contains("kafka-1: no x-chaos-node") && e.contains("n1, n2"), "{e}");
+        assert!(
+            e.contains("kafka-1: no x-chaos-node") && e.contains("n1, n2"),
+            "{e}"
+        );
         let mut unknown = vec![service("kafka-1", "n9", &[], &[])];
         let e = place(&mut unknown, &nodes()).unwrap_err();
-        assert!(e.contains("`n9` is not in the nodes file nodes.yaml"), "{e}");
+        assert!(
+            e.contains("`n9` is not in the nodes file nodes.yaml"),
+            "{e}"
+        );
         let listener = |n: &str| format!("PLAINTEXT://{n}:9092");
         let mut clash = vec![
-            service("kafka-1", "n1", &[("KAFKA_ADVERTISED_LISTENERS", &listener("kafka-1"))], &[]),
-            service("kafka-2", "n1", &[("KAFKA_ADVERTISED_LISTENERS", &listener("kafka-2"))], &[]),
+            service(
+                "kafka-1",
+                "n1",
+                &[("KAFKA_ADVERTISED_LISTENERS", &listener("kafka-1"))],
+                &[],
+            ),
+            service(
+                "kafka-2",
+                "n1",
+                &[("KAFKA_ADVERTISED_LISTENERS", &listener("kafka-2"))],
+                &[],
+            ),
         ];
         let e = place(&mut clash, &nodes()).unwrap_err();
-        assert!(e.contains("kafka-1 and kafka-2") && e.contains("port 9092"), "{e}");
+        assert!(
+            e.contains("kafka-1 and kafka-2") && e.contains("port 9092"),
+            "{e}"
+        );
     }
 }

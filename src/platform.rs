@@ -157,7 +157,10 @@ impl Cluster {
             .collect()
     }
     /// The services on any of `nodes` (placement names), in the cluster's order.
-    pub fn services_on<'a>(&'a self, nodes: &'a [&str]) -> impl Iterator<Item = &'a RunningService> {
+    pub fn services_on<'a>(
+        &'a self,
+        nodes: &'a [&str],
+    ) -> impl Iterator<Item = &'a RunningService> {
         self.services
             .iter()
             .filter(move |s| nodes.contains(&s.node_name()))

@@ -266,17 +266,22 @@ fn a_nodes_file_places_services_and_its_mistakes_name_file_line_and_service() {
     let dir = tempfile::tempdir().expect("tempdir");
     let exp = "experiments/multi-node/node-crash.yaml";
     // The test hosts' file: every service placed, the plan shows where.
-    let out = chaos(&["run", "--dry-run", "--nodes", "nodes/test-nodes.yaml", exp], &[]);
+    let out = chaos(
+        &["run", "--dry-run", "--nodes", "nodes/test-nodes.yaml", exp],
+        &[],
+    );
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     let plan = text(&out.stdout);
     assert!(
-        plan.contains("broker 2 (kafka-2, chaos/kafka:3.9.1, on n2 at 10.250.0.12, host 10.250.0.12:39092)")
-            && plan.contains("PLAINTEXT_HOST://10.250.0.12:39092"),
+        plan.contains(
+            "broker 2 (kafka-2, chaos/kafka:3.9.1, on n2 at 10.250.0.12, host 10.250.0.12:39092)"
+        ) && plan.contains("PLAINTEXT_HOST://10.250.0.12:39092"),
         "{plan}"
     );
     // Without it, the same experiment on one engine.
     let out = chaos(&["run", "--dry-run", exp], &[]);
-    assert!(text(&out.stdout).contains("kafka-2, chaos/kafka:3.9.1, node n2 (one engine), host 127.0.0.1:39092"));
+    assert!(text(&out.stdout)
+        .contains("kafka-2, chaos/kafka:3.9.1, node n2 (one engine), host 127.0.0.1:39092"));
     // A node the compose file names is missing.
     let two = dir.path().join("two.yaml");
     std::fs::write(&two, "nodes:\n  n1: {engine: \"tcp://10.0.0.1:2375\"}\n  n2: {engine: \"tcp://10.0.0.2:2375\"}\n").unwrap();
@@ -284,16 +289,23 @@ fn a_nodes_file_places_services_and_its_mistakes_name_file_line_and_service() {
     assert_eq!(out.status.code(), Some(2));
     let said = text(&out.stderr);
     assert!(
-        said.contains("service zookeeper-3: x-chaos-node `n3` is not in the nodes file") && said.contains("hint: one of n1, n2"),
+        said.contains("service zookeeper-3: x-chaos-node `n3` is not in the nodes file")
+            && said.contains("hint: one of n1, n2"),
         "{said}"
     );
     // A malformed nodes file: its line and field, from the environment as from the flag.
     let bad = dir.path().join("bad.yaml");
     std::fs::write(&bad, "nodes:\n  n1:\n    engine: ftp://x\n").unwrap();
-    let out = chaos(&["validate", exp], &[("CHAOS_NODES", bad.to_str().unwrap())]);
+    let out = chaos(
+        &["validate", exp],
+        &[("CHAOS_NODES", bad.to_str().unwrap())],
+    );
     assert_eq!(out.status.code(), Some(2));
     let said = text(&out.stderr);
-    assert!(said.contains("bad.yaml:2: nodes.n1.engine: `ftp://x` is not an engine address"), "{said}");
+    assert!(
+        said.contains("bad.yaml:2: nodes.n1.engine: `ftp://x` is not an engine address"),
+        "{said}"
+    );
 }
 
 #[test]

@@ -61,7 +61,12 @@ async fn left_on(docker: &bollard::Docker) -> Vec<String> {
             .await
             .expect("list containers")
             .iter()
-            .map(|c| format!("container {}", chaos::docker::cluster::lifecycle::name_of(c)))
+            .map(|c| {
+                format!(
+                    "container {}",
+                    chaos::docker::cluster::lifecycle::name_of(c)
+                )
+            })
             .collect();
         let networks = docker
             .list_networks(None::<bollard::query_parameters::ListNetworksOptions>)
@@ -103,7 +108,13 @@ fn node_of(r: &Value, service: &str) -> String {
         .as_array()
         .expect("cluster.nodes")
         .iter()
-        .find(|n| n["services"].as_array().unwrap().iter().any(|s| s == service))
+        .find(|n| {
+            n["services"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|s| s == service)
+        })
         .map(|n| n["name"].as_str().unwrap().to_string())
         .unwrap_or_else(|| panic!("{service} on no node"))
 }
@@ -146,7 +157,10 @@ fn experiments_run_on_three_hosts_and_unchanged_on_one_engine() {
             // Engines in containers share this kernel's clock: the offset is within its error.
             let (offset, error) = (f64_at(n, "/clock_offset_us"), f64_at(n, "/clock_error_us"));
             assert!((0.0..50_000.0).contains(&error), "clock error {error} µs");
-            assert!(offset.abs() <= error + 2_000.0, "clock offset {offset} ± {error} µs");
+            assert!(
+                offset.abs() <= error + 2_000.0,
+                "clock offset {offset} ± {error} µs"
+            );
         }
         assert_eq!(f64_at(r, "/verification/lost_acked"), 0.0, "{r:#}");
         assert!(f64_at(r, "/verification/acked") > 1_000.0, "{r:#}");
@@ -157,16 +171,25 @@ fn experiments_run_on_three_hosts_and_unchanged_on_one_engine() {
     let kill = by_name("multi-node-leader-kill");
     assert_eq!(hit(fault(kill, "kill")).len(), 1);
     let failover = f64_at(kill, "/failover/metadata_ms/max");
-    assert!((4_000.0..15_000.0).contains(&failover), "leader-kill failover {failover} ms");
+    assert!(
+        (4_000.0..15_000.0).contains(&failover),
+        "leader-kill failover {failover} ms"
+    );
 
     // A host crash: the broker and ZooKeeper server of one host, killed together.
     let crash = by_name("multi-node-node-crash");
     let crashed = hit(fault(crash, "node-crash"));
     assert_eq!(crashed.len(), 2, "{crashed:?}");
     assert_eq!(node_of(crash, &crashed[0]), node_of(crash, &crashed[1]));
-    assert!(crashed.iter().any(|s| s.starts_with("kafka-")) && crashed.iter().any(|s| s.starts_with("zookeeper-")));
+    assert!(
+        crashed.iter().any(|s| s.starts_with("kafka-"))
+            && crashed.iter().any(|s| s.starts_with("zookeeper-"))
+    );
     let failover = f64_at(crash, "/failover/metadata_ms/max");
-    assert!((4_000.0..20_000.0).contains(&failover), "node-crash failover {failover} ms");
+    assert!(
+        (4_000.0..20_000.0).contains(&failover),
+        "node-crash failover {failover} ms"
+    );
 
     // The controller's host cut from the others: a controller elected on the majority side.
     let cut = by_name("multi-node-node-partition");
@@ -174,10 +197,21 @@ fn experiments_run_on_three_hosts_and_unchanged_on_one_engine() {
     assert_eq!(isolated.len(), 2, "{isolated:?}");
     assert_eq!(node_of(cut, &isolated[0]), node_of(cut, &isolated[1]));
     let controller = f64_at(cut, "/controller_failover_ms");
-    assert!((2_000.0..20_000.0).contains(&controller), "controller failover {controller} ms");
+    assert!(
+        (2_000.0..20_000.0).contains(&controller),
+        "controller failover {controller} ms"
+    );
 
-    assert_eq!(out.status.code(), Some(0), "every multi-node experiment passes");
-    assert_eq!(left_on_the_nodes(), Vec::<String>::new(), "left on the nodes");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "every multi-node experiment passes"
+    );
+    assert_eq!(
+        left_on_the_nodes(),
+        Vec::<String>::new(),
+        "left on the nodes"
+    );
 
     // The same experiment, unchanged, on one engine: the host is a group of containers.
     let one = reports_dir("multi-node-one-engine");
@@ -188,11 +222,18 @@ fn experiments_run_on_three_hosts_and_unchanged_on_one_engine() {
         one.to_str().unwrap(),
     ]);
     let r = results(&one).remove(0);
-    assert!(r["cluster"].get("nodes").is_none(), "one engine: no hosts recorded");
+    assert!(
+        r["cluster"].get("nodes").is_none(),
+        "one engine: no hosts recorded"
+    );
     let crashed = hit(fault(&r, "node-crash"));
     assert_eq!(crashed.len(), 2, "{crashed:?}");
     let n = |s: &str| s.rsplit('-').next().unwrap().to_string();
-    assert_eq!(n(&crashed[0]), n(&crashed[1]), "kafka-N and zookeeper-N: {crashed:?}");
+    assert_eq!(
+        n(&crashed[0]),
+        n(&crashed[1]),
+        "kafka-N and zookeeper-N: {crashed:?}"
+    );
     assert_eq!(f64_at(&r, "/verification/lost_acked"), 0.0);
     assert_eq!(out.status.code(), Some(0), "{r:#}");
     nodes_script("down");

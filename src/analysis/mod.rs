@@ -143,7 +143,11 @@ fn record_event(result: &mut RunResult, e: &Event, bounds: &mut Bounds) {
             };
             // A fault's time comes from its host's events, a failover's end from the
             // observer: across hosts, the clock estimate's error adds to the poll's.
-            let clock_error_us = nodes.iter().map(|n| n.clock_error_us.max(0)).max().unwrap_or(0);
+            let clock_error_us = nodes
+                .iter()
+                .map(|n| n.clock_error_us.max(0))
+                .max()
+                .unwrap_or(0);
             result.error_bar_ms = ms(*observer_period_us) + ms(clock_error_us as u64);
         }
         EventKind::FaultInjected {

@@ -116,7 +116,9 @@ mod tests {
         let table = crate::report::render_table(&r);
         assert!(
             table.contains("on 2 hosts (n1, n2); times ± 102 ms (observer poll + host clocks)")
-                && table.contains("host n2: tcp://10.0.0.1:2375 at 10.0.0.1, clock +0.04 ms ± 2.50 ms: kafka-1"),
+                && table.contains(
+                    "host n2: tcp://10.0.0.1:2375 at 10.0.0.1, clock +0.04 ms ± 2.50 ms: kafka-1"
+                ),
             "{table}"
         );
         assert!(crate::report::render_markdown(&r).contains("Host n1: "));

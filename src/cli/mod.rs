@@ -320,7 +320,12 @@ async fn dispatch(cli: Cli) -> Result<i32, Error> {
             Ok(exit::PASSED)
         }
         Command::Status { cluster, json } => {
-            status::run(&cluster.nodes.engines().await?, cluster.name.as_deref(), json).await
+            status::run(
+                &cluster.nodes.engines().await?,
+                cluster.name.as_deref(),
+                json,
+            )
+            .await
         }
         Command::Watch { cluster } => {
             status::watch(&cluster.nodes.engines().await?, cluster.name.as_deref()).await

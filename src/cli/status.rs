@@ -38,7 +38,14 @@ pub async fn run(
     }
     println!("cluster {} ({} mode)", cluster.name, cluster.mode);
     let mut services = Builder::default();
-    services.push_record(["service", "container", "state", "role", "host address", "node"]);
+    services.push_record([
+        "service",
+        "container",
+        "state",
+        "role",
+        "host address",
+        "node",
+    ]);
     for s in &cluster.services {
         services.push_record([
             s.name.clone(),

@@ -293,7 +293,9 @@ impl Loader<'_> {
                     at,
                     path("x-chaos-node"),
                     format!("`{node}` is not a node name"),
-                    Some("node names match [a-zA-Z0-9][a-zA-Z0-9_.-]+, e.g. x-chaos-node: n2".into()),
+                    Some(
+                        "node names match [a-zA-Z0-9][a-zA-Z0-9_.-]+, e.g. x-chaos-node: n2".into(),
+                    ),
                 ));
             }
             service.node = Some(node);

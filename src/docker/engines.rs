@@ -31,12 +31,13 @@ impl Engines {
         let mut engines = Engines::one(local);
         for node in nodes.iter().flat_map(|n| n.nodes.values()) {
             let docker = connect_node(&node.engine, node.tls.as_ref()).await?;
-            let (offset, error) = clock_offset(&docker).await.map_err(|e| {
-                DockerError::NotReachable {
-                    socket: format!("{} (node {})", node.engine, node.name),
-                    reason: e,
-                }
-            })?;
+            let (offset, error) =
+                clock_offset(&docker)
+                    .await
+                    .map_err(|e| DockerError::NotReachable {
+                        socket: format!("{} (node {})", node.engine, node.name),
+                        reason: e,
+                    })?;
             engines.nodes.push((
                 NodeInfo {
                     name: node.name.clone(),

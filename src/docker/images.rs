@@ -188,7 +188,10 @@ pub async fn distribute(
             if have.is_some() && have == wanted.id {
                 continue;
             }
-            progress(&format!("copying image {tag} to node {} ({})", node.name, node.engine));
+            progress(&format!(
+                "copying image {tag} to node {} ({})",
+                node.name, node.engine
+            ));
             let export = local.export_image(tag);
             let mut load = docker.import_image_stream(
                 bollard::query_parameters::ImportImageOptionsBuilder::default()

@@ -2,8 +2,8 @@
 //! network, faults, the events stream and logs. Nothing here shells out to `docker`.
 
 pub mod client;
-pub mod engines;
 pub mod cluster;
+pub mod engines;
 pub mod events;
 pub mod faults;
 pub mod images;

@@ -9,8 +9,7 @@ use crate::docker::engines::Engines;
 use crate::docker::{faults as docker_faults, DockerError};
 use crate::experiment::Direction;
 use crate::platform::{
-    Cluster, ClusterPlatform, FaultPlatform, Lifecycle, NetworkRules, PlatformError,
-    RunningService,
+    Cluster, ClusterPlatform, FaultPlatform, Lifecycle, NetworkRules, PlatformError, RunningService,
 };
 use std::time::Duration;
 
@@ -113,9 +112,15 @@ impl FaultPlatform for DockerRun {
             .iter()
             .filter_map(|p| self.cluster.service(p))
             .collect();
-        docker_faults::partition(self.docker.of(target), &self.cluster, target, &peers, direction)
-            .await
-            .map_err(platform_error("partition", service))
+        docker_faults::partition(
+            self.docker.of(target),
+            &self.cluster,
+            target,
+            &peers,
+            direction,
+        )
+        .await
+        .map_err(platform_error("partition", service))
     }
 
     async fn heal_partition(

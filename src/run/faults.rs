@@ -308,8 +308,7 @@ impl<P: FaultPlatform> Faults<'_, P> {
             return Err(FaultError::Target {
                 fault: spec.kind,
                 target: spec.target.to_string(),
-                reason: "no peer is left on the other side (every service is on that node)"
-                    .into(),
+                reason: "no peer is left on the other side (every service is on that node)".into(),
             });
         }
         for name in names {
@@ -577,15 +576,18 @@ impl<P: FaultPlatform> Faults<'_, P> {
             _ => None,
         };
         let networked = |k: FaultKind| {
-            matches!(k.per_container(), FaultKind::Partition | FaultKind::Bandwidth)
+            matches!(
+                k.per_container(),
+                FaultKind::Partition | FaultKind::Bandwidth
+            )
         };
         if networked(active.kind) {
             // The sidecar goes once no other network fault in force uses it.
             for name in &active.services {
-                let still_used = self.active.iter().any(|a| {
-                    networked(a.kind)
-                        && a.services.contains(name)
-                });
+                let still_used = self
+                    .active
+                    .iter()
+                    .any(|a| networked(a.kind) && a.services.contains(name));
                 if !still_used {
                     self.platform.retire_network_helper(name).await?;
                 }
@@ -749,10 +751,7 @@ mod tests {
         .unwrap();
         assert_eq!(f.resolved["crash"], ["zookeeper", "kafka-1"]);
         // Both held down: the supervisor must not restart either.
-        assert_eq!(
-            *f.down_on_purpose.lock().unwrap(),
-            ["zookeeper", "kafka-1"]
-        );
+        assert_eq!(*f.down_on_purpose.lock().unwrap(), ["zookeeper", "kafka-1"]);
         // The controller (kafka-3) is alone on n3: cut from every service elsewhere.
         f.inject(
             "cut",

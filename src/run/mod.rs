@@ -557,7 +557,8 @@ async fn attached_cluster(
     let exp = &variant.experiment;
     let started = std::time::Instant::now();
     say(&format!("attaching to compose project {project}"));
-    let (mut cluster, compose) = docker::inventory::attach_project(engines.local(), project).await?;
+    let (mut cluster, compose) =
+        docker::inventory::attach_project(engines.local(), project).await?;
     let wrong = crate::experiment::validate_against_compose_all(exp, file, &compose);
     all_errors(wrong.into_iter().map(Error::from).collect())?;
     if cluster.brokers().is_empty() {

@@ -98,9 +98,7 @@ pub fn prepare(file: &Path, overrides: &ComposeOverrides) -> Result<Prepared, Ve
     let exp = experiment::load_all(file)
         .map_err(|errors| errors.into_iter().map(Error::from).collect::<Vec<_>>())?;
     let nodes = match &overrides.nodes {
-        Some(path) => Some(
-            crate::nodes::NodesFile::load(path).map_err(|e| vec![Error::from(e)])?,
-        ),
+        Some(path) => Some(crate::nodes::NodesFile::load(path).map_err(|e| vec![Error::from(e)])?),
         None => None,
     };
     let mut errors: Vec<Error> = Vec::new();

@@ -3,10 +3,10 @@
 //! takes from a saved events.jsonl.
 
 use crate::clock::{Clock, EventSink};
-use crate::platform::Cluster;
 use crate::error::Error;
 use crate::events::{Event, EventKind, EventWriter};
 use crate::model::RunResult;
+use crate::platform::Cluster;
 use std::path::{Path, PathBuf};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;

@@ -3,7 +3,6 @@
 use super::conditions::{self, Baseline};
 use super::context::RunContext;
 use super::faults::{Faults, HealTarget};
-use crate::platform::Cluster;
 use crate::error::Error;
 use crate::events::{BrokerId, ClusterSnapshot, ConditionCheck, EventKind, LatencyPhase};
 use crate::experiment::{Condition, ElectionType, Step};
@@ -11,6 +10,7 @@ use crate::kafka::metadata;
 use crate::kafka::producer::TrackedProducer;
 use crate::kafka::wire::Connection;
 use crate::kafka::KafkaError;
+use crate::platform::Cluster;
 use crate::platform::FaultPlatform;
 use crate::run::observer::Observer;
 use std::time::{Duration, Instant};

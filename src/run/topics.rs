@@ -3,11 +3,11 @@
 
 use super::context::RunContext;
 use crate::clock::EventSink;
-use crate::platform::Cluster;
 use crate::error::Error;
 use crate::events::EventKind;
 use crate::kafka::metadata;
 use crate::kafka::producer::{ProducerOptions, TrackedProducer};
+use crate::platform::Cluster;
 use std::time::{Duration, Instant};
 
 const WARM_UP_TOPIC: &str = "chaos-warm-up";

@@ -3,6 +3,7 @@
 
 use super::plan::{Plan, Role, ServicePlan};
 use super::ready;
+use crate::docker::engines::Engines;
 use crate::docker::{api, labels, DockerError};
 use bollard::models::{
     ContainerCreateBody, EndpointSettings, HealthConfig, HostConfig, NetworkCreateRequest,
@@ -11,7 +12,6 @@ use bollard::models::{
 use bollard::query_parameters::{
     CreateContainerOptionsBuilder, ListNetworksOptionsBuilder, RemoveContainerOptionsBuilder,
 };
-use crate::docker::engines::Engines;
 use bollard::Docker;
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -134,7 +134,10 @@ pub async fn up(
     for service in &plan.services {
         let node = service.service.node.as_deref();
         let docker = engines.on(node);
-        if !networked.iter().any(|n| std::ptr::eq(engines.on(*n), docker)) {
+        if !networked
+            .iter()
+            .any(|n| std::ptr::eq(engines.on(*n), docker))
+        {
             create_network(docker, plan).await?;
             networked.push(node);
         }

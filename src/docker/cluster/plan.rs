@@ -80,19 +80,25 @@ impl Plan {
             None => vec![crate::nodes::Placement::default(); configured.len()],
         };
         let mut services = Vec::new();
-        for ((service, written), placement) in configured.into_iter().zip(&as_written).zip(placements) {
+        for ((service, written), placement) in
+            configured.into_iter().zip(&as_written).zip(placements)
+        {
             let role = role_of(&service);
             let host_bootstrap = match role {
-                Role::Broker { .. } => Some(host_bootstrap(written).map(|b| match &placement.address {
-                    Some(a) => b.replacen("127.0.0.1", a, 1),
-                    None => b,
-                }).ok_or_else(|| {
-                    format!(
+                Role::Broker { .. } => Some(
+                    host_bootstrap(written)
+                        .map(|b| match &placement.address {
+                            Some(a) => b.replacen("127.0.0.1", a, 1),
+                            None => b,
+                        })
+                        .ok_or_else(|| {
+                            format!(
                         "service {}: no advertised listener reachable from the host; advertise \
                          e.g. PLAINTEXT_HOST://localhost:29092 and publish that port",
                         service.name
                     )
-                })?),
+                        })?,
+                ),
                 _ => None,
             };
             let container_name = service
@@ -227,7 +233,8 @@ mod tests {
     fn a_broker_without_a_host_listener_is_an_error_that_says_what_to_add() {
         let mut b = broker("kafka-1", "1", 29092);
         b.ports.clear();
-        let err = Plan::new(&project(vec![b]), &IndexMap::new(), &IndexMap::new(), None).unwrap_err();
+        let err =
+            Plan::new(&project(vec![b]), &IndexMap::new(), &IndexMap::new(), None).unwrap_err();
         assert!(err.contains("PLAINTEXT_HOST://localhost"), "{err}");
     }
 
