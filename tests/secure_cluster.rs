@@ -23,20 +23,8 @@ fn chaos_with(args: &[&str], env: &[(&str, &str)]) -> Output {
             command.env_remove(k);
         }
     }
-    let out = command
-        .args(args)
-        .envs(env.iter().copied())
-        .current_dir(repo())
-        .output()
-        .expect("run chaos");
-    eprintln!(
-        "$ chaos {}\n-- exit {:?}\n-- stdout\n{}\n-- stderr\n{}",
-        args.join(" "),
-        out.status.code(),
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out
+    command.envs(env.iter().copied());
+    logged(command, args)
 }
 
 fn openssl(dir: &Path, args: &[&str]) {

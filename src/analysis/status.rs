@@ -29,6 +29,14 @@ mod tests {
     use crate::model::Status;
 
     fn run_with(conditions: Vec<EventKind>) -> crate::model::RunResult {
+        run_on(vec![], conditions)
+    }
+
+    /// A run on `nodes` (empty: one engine) with these events between its start and end.
+    fn run_on(
+        nodes: Vec<crate::events::RunNode>,
+        conditions: Vec<EventKind>,
+    ) -> crate::model::RunResult {
         let mut events = vec![EventKind::RunStarted {
             experiment: "x".into(),
             variant: None,
@@ -41,7 +49,7 @@ mod tests {
             seed: 0,
             reused_cluster: false,
             attached_project: None,
-            nodes: vec![],
+            nodes,
             expect: vec![],
         }];
         events.extend(conditions);
@@ -72,46 +80,20 @@ mod tests {
 
     #[test]
     fn hosts_clocks_widen_the_error_bar_and_every_report_names_the_hosts() {
-        let mut r = run_with(vec![]);
-        assert_eq!(r.error_bar_ms, 100.0);
-        let mut events = vec![Event {
-            at_us: 0,
-            wall_ms: 0,
-            kind: EventKind::RunStarted {
-                experiment: "x".into(),
-                variant: None,
-                cluster_name: "c".into(),
-                cluster_mode: crate::events::ClusterMode::Zookeeper,
-                kafka_version: "3.9.1".into(),
-                observer_period_us: 100_000,
-                brokers: vec![],
-                settings: vec![],
-                seed: 0,
-                reused_cluster: false,
-                attached_project: None,
-                nodes: ["n1", "n2"]
-                    .iter()
-                    .enumerate()
-                    .map(|(i, n)| crate::events::RunNode {
-                        name: n.to_string(),
-                        engine: format!("tcp://10.0.0.{i}:2375"),
-                        address: format!("10.0.0.{i}"),
-                        clock_offset_us: 40,
-                        clock_error_us: 300 + i as i64 * 2_200,
-                        services: vec![format!("kafka-{i}")],
-                    })
-                    .collect(),
-                expect: vec![],
-            },
-        }];
-        events.push(Event {
-            at_us: 10,
-            wall_ms: 0,
-            kind: EventKind::RunFinished {
-                outcome: crate::events::RunOutcome::Completed,
-            },
-        });
-        r = crate::analysis::analyze(&events);
+        assert_eq!(run_with(vec![]).error_bar_ms, 100.0);
+        let nodes = ["n1", "n2"]
+            .iter()
+            .enumerate()
+            .map(|(i, n)| crate::events::RunNode {
+                name: n.to_string(),
+                engine: format!("tcp://10.0.0.{i}:2375"),
+                address: format!("10.0.0.{i}"),
+                clock_offset_us: 40,
+                clock_error_us: 300 + i as i64 * 2_200,
+                services: vec![format!("kafka-{i}")],
+            })
+            .collect();
+        let r = run_on(nodes, vec![]);
         assert_eq!(r.error_bar_ms, 102.5);
         let table = crate::report::render_table(&r);
         assert!(

@@ -30,7 +30,13 @@ pub fn repo() -> PathBuf {
 }
 
 pub fn chaos(args: &[&str]) -> Output {
-    let out = Command::new(env!("CARGO_BIN_EXE_chaos"))
+    logged(Command::new(env!("CARGO_BIN_EXE_chaos")), args)
+}
+
+/// Runs `command` (the chaos binary, configured by the caller) with `args` in the repo and logs
+/// what it said, as `chaos` does.
+pub fn logged(mut command: Command, args: &[&str]) -> Output {
+    let out = command
         .args(args)
         .current_dir(repo())
         .output()
