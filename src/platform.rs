@@ -156,6 +156,11 @@ impl Cluster {
             .filter_map(|(s, id)| s.host_bootstrap.clone().map(|a| (id, a)))
             .collect()
     }
+    /// The host (engine) a service runs on, when the cluster spans several.
+    pub fn node_of(&self, service: &RunningService) -> Option<&NodeInfo> {
+        let name = service.node.as_deref()?;
+        self.nodes.iter().find(|n| n.name == name)
+    }
     /// The services on any of `nodes` (placement names), in the cluster's order.
     pub fn services_on<'a>(
         &'a self,

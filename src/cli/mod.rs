@@ -81,13 +81,16 @@ pub struct NodesArg {
 }
 
 impl NodesArg {
+    pub fn load(&self) -> Result<Option<crate::nodes::NodesFile>, Error> {
+        match &self.file {
+            Some(path) => Ok(Some(crate::nodes::NodesFile::load(path)?)),
+            None => Ok(None),
+        }
+    }
+
     /// The engines: each node's, or the one (`DOCKER_HOST` / the default socket).
     pub async fn engines(&self) -> Result<docker::engines::Engines, Error> {
-        let nodes = match &self.file {
-            Some(path) => Some(crate::nodes::NodesFile::load(path)?),
-            None => None,
-        };
-        Ok(docker::engines::Engines::connect(nodes.as_ref()).await?)
+        Ok(docker::engines::Engines::connect(self.load()?.as_ref()).await?)
     }
 }
 
@@ -287,10 +290,7 @@ async fn dispatch(cli: Cli) -> Result<i32, Error> {
             let project =
                 load_compose_files(&files, &env_files, project_name.as_deref(), &profiles)?;
             let progress = Progress::new();
-            let nodes_file = match &nodes.file {
-                Some(path) => Some(crate::nodes::NodesFile::load(path)?),
-                None => None,
-            };
+            let nodes_file = nodes.load()?;
             let plan = cluster::Plan::new(
                 &project,
                 &Default::default(),
@@ -455,7 +455,10 @@ async fn dispatch(cli: Cli) -> Result<i32, Error> {
 /// `chaos validate`: every file checked as `run` checks it before starting; every error
 /// printed. 0 when all are valid, 2 otherwise.
 fn validate(files: &[PathBuf], compose: &crate::run::ComposeOverrides) -> i32 {
-    let (good, errors) = crate::run::prepare_all(files, compose);
+    let (good, errors) = match compose.load_nodes() {
+        Ok(nodes) => crate::run::prepare_all(files, compose, nodes.as_ref()),
+        Err(e) => (Vec::new(), vec![e]),
+    };
     for p in &good {
         let clusters: Vec<&str> = {
             let mut c: Vec<&str> = p.variants.iter().map(|v| v.cluster_name()).collect();

@@ -374,13 +374,9 @@ pub async fn partition(
 ) -> Result<Vec<Vec<String>>, DockerError> {
     // A peer on another node is reached through its node's address (its published ports),
     // and its traffic arrives from that address: the rules name the node.
-    let address_of = |p: &RunningService| match cluster
-        .nodes
-        .iter()
-        .find(|n| p.node.as_deref() == Some(n.name.as_str()) && p.node != target.node)
-    {
-        Some(node) => Some(node.address.clone()),
-        None => p.ip.clone(),
+    let address_of = |p: &RunningService| match cluster.node_of(p) {
+        Some(node) if p.node != target.node => Some(node.address.clone()),
+        _ => p.ip.clone(),
     };
     let mut peer_ips: Vec<String> = peers
         .iter()

@@ -152,9 +152,7 @@ pub(super) async fn record_kafka_leadership_log(
         // A broker on another node logs on that node's clock: brought to ours.
         let offset_ms = ctx
             .cluster
-            .nodes
-            .iter()
-            .find(|n| service.node.as_deref() == Some(n.name.as_str()))
+            .node_of(service)
             .map_or(0, |n| n.clock_offset_ns / 1_000_000);
         for entry in crate::analysis::kafka_log::leadership_lines(&log) {
             if topics.contains(&entry.topic) {

@@ -78,7 +78,8 @@ pub fn all_errors(mut errors: Vec<Error>) -> Result<(), Error> {
 
 pub async fn run_cli(args: RunArgs, reporter: &dyn Reporter) -> Result<i32, Error> {
     // Everything is validated before any cluster starts; every error is reported.
-    let (plans, mut errors) = prepare::prepare_all(&args.files, &args.compose);
+    let nodes = args.compose.load_nodes()?;
+    let (plans, mut errors) = prepare::prepare_all(&args.files, &args.compose, nodes.as_ref());
     // Each experiment's connection security (its own, else the environment's), checked
     // before any cluster starts.
     let default_security = crate::kafka::connect::current().security.clone();
@@ -96,10 +97,6 @@ pub async fn run_cli(args: RunArgs, reporter: &dyn Reporter) -> Result<i32, Erro
     if args.dry_run {
         return dry_run(&plans, args.fresh, reporter).await;
     }
-    let nodes = match &args.compose.nodes {
-        Some(path) => Some(crate::nodes::NodesFile::load(path)?),
-        None => None,
-    };
     let engines = docker::engines::Engines::connect(nodes.as_ref()).await?;
     // What an earlier killed run left behind (its owner process is gone) is healed first.
     for docker in engines.all() {

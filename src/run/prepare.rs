@@ -28,6 +28,16 @@ pub struct ComposeOverrides {
     pub nodes: Option<PathBuf>,
 }
 
+impl ComposeOverrides {
+    /// The nodes file, read once per command (None: every service on the one engine).
+    pub fn load_nodes(&self) -> Result<Option<crate::nodes::NodesFile>, Error> {
+        match &self.nodes {
+            Some(path) => Ok(Some(crate::nodes::NodesFile::load(path)?)),
+            None => Ok(None),
+        }
+    }
+}
+
 /// One matrix variant, ready to run.
 #[derive(Debug, Clone)]
 pub struct PreparedVariant {
@@ -94,13 +104,13 @@ pub fn experiment_files(inputs: &[PathBuf]) -> Result<Vec<PathBuf>, Error> {
 }
 
 /// Validates one experiment file as `run` does before starting anything.
-pub fn prepare(file: &Path, overrides: &ComposeOverrides) -> Result<Prepared, Vec<Error>> {
+pub fn prepare(
+    file: &Path,
+    overrides: &ComposeOverrides,
+    nodes: Option<&crate::nodes::NodesFile>,
+) -> Result<Prepared, Vec<Error>> {
     let exp = experiment::load_all(file)
         .map_err(|errors| errors.into_iter().map(Error::from).collect::<Vec<_>>())?;
-    let nodes = match &overrides.nodes {
-        Some(path) => Some(crate::nodes::NodesFile::load(path).map_err(|e| vec![Error::from(e)])?),
-        None => None,
-    };
     let mut errors: Vec<Error> = Vec::new();
     // Compose files by path, loaded and checked once each.
     let mut composes: Vec<(PathBuf, Option<ComposeProject>)> = Vec::new();
@@ -110,7 +120,7 @@ pub fn prepare(file: &Path, overrides: &ComposeOverrides) -> Result<Prepared, Ve
             let Some(attach) = variant.experiment.cluster.attach.clone() else {
                 continue; // validation said why
             };
-            if let Some(nodes) = &nodes {
+            if let Some(nodes) = nodes {
                 errors.push(Error::Invalid(format!(
                     "{}: cluster.attach: an attached compose project runs on the one engine, \
                      but a nodes file ({}) is given\n  hint: run it without --nodes / CHAOS_NODES",
@@ -163,7 +173,7 @@ pub fn prepare(file: &Path, overrides: &ComposeOverrides) -> Result<Prepared, Ve
             &project,
             &variant.experiment.cluster.broker_environment,
             &variant.experiment.cluster.environment,
-            nodes.as_ref(),
+            nodes,
         ) {
             Ok(plan) => plan,
             Err(e) => {
@@ -197,6 +207,7 @@ pub fn prepare(file: &Path, overrides: &ComposeOverrides) -> Result<Prepared, Ve
 pub fn prepare_all(
     inputs: &[PathBuf],
     overrides: &ComposeOverrides,
+    nodes: Option<&crate::nodes::NodesFile>,
 ) -> (Vec<Prepared>, Vec<Error>) {
     let mut good = Vec::new();
     let mut errors = Vec::new();
@@ -204,7 +215,7 @@ pub fn prepare_all(
         match experiment_files(std::slice::from_ref(input)) {
             Ok(files) => {
                 for file in files {
-                    match prepare(&file, overrides) {
+                    match prepare(&file, overrides, nodes) {
                         Ok(p) => good.push(p),
                         Err(e) => errors.extend(e),
                     }
@@ -450,6 +461,7 @@ mod tests {
         let p = prepare(
             &fixture("tests/fixtures/good/experiment.yaml"),
             &ComposeOverrides::default(),
+            None,
         )
         .expect("valid");
         assert_eq!(p.variants.len(), 1);
@@ -472,6 +484,7 @@ mod tests {
         let (ok, errors) = prepare_all(
             &[dir.path().to_path_buf(), good],
             &ComposeOverrides::default(),
+            None,
         );
         assert_eq!(ok.len(), 1);
         assert_eq!(errors.len(), 2, "{errors:?}");
@@ -482,7 +495,11 @@ mod tests {
     #[test]
     fn an_empty_directory_is_an_error() {
         let dir = tempfile::tempdir().expect("tempdir");
-        let (ok, errors) = prepare_all(&[dir.path().to_path_buf()], &ComposeOverrides::default());
+        let (ok, errors) = prepare_all(
+            &[dir.path().to_path_buf()],
+            &ComposeOverrides::default(),
+            None,
+        );
         assert!(ok.is_empty());
         assert!(errors[0].to_string().contains("no experiment files"));
     }
@@ -498,7 +515,7 @@ mod tests {
             project_name: Some("Mine".into()),
             nodes: None,
         };
-        let p = prepare(&exp, &overrides).expect("valid");
+        let p = prepare(&exp, &overrides, None).expect("valid");
         for v in &p.variants {
             assert_eq!(v.cluster_name(), "mine");
             assert!(
@@ -515,6 +532,7 @@ mod tests {
         let p = prepare(
             &fixture("tests/fixtures/good/experiment.yaml"),
             &ComposeOverrides::default(),
+            None,
         )
         .expect("valid");
         let text = render_dry_run(&p, false, &|_, _| ClusterState::DockerUnreachable);

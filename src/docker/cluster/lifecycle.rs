@@ -130,17 +130,9 @@ pub async fn up(
     for docker in engines.all() {
         free_ports_held_by_our_other_clusters(engines, docker, plan, options.progress).await?;
     }
-    let mut networked: Vec<Option<&str>> = Vec::new();
-    for service in &plan.services {
-        let node = service.service.node.as_deref();
-        let docker = engines.on(node);
-        if !networked
-            .iter()
-            .any(|n| std::ptr::eq(engines.on(*n), docker))
-        {
-            create_network(docker, plan).await?;
-            networked.push(node);
-        }
+    // The cluster network on every engine in use (`down` removes it from each).
+    for docker in engines.all() {
+        create_network(docker, plan).await?;
     }
     for service in &plan.services {
         // Dependencies must answer before a dependent starts (Kafka gives up on ZooKeeper

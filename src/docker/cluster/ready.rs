@@ -118,11 +118,7 @@ pub async fn check(cluster: &Cluster, service: &RunningService) -> Result<(), Un
         Role::ZooKeeper { client_port } => {
             // On a node of several, through the node's address (the client port is published
             // there); on one engine, the container's own address.
-            let node = cluster
-                .nodes
-                .iter()
-                .find(|n| service.node.as_deref() == Some(n.name.as_str()));
-            let ip = match node {
+            let ip = match cluster.node_of(service) {
                 Some(n) => &n.address,
                 None => service
                     .ip
