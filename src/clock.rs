@@ -5,6 +5,14 @@ use crate::events::{Event, EventKind};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 use tokio::sync::mpsc::UnboundedSender;
 
+/// The wall time now, Unix nanoseconds (the scale of Docker's event times).
+pub fn wall_now_ns() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_nanos() as i64)
+        .unwrap_or(0)
+}
+
 #[derive(Debug, Clone, Copy)]
 pub struct Clock {
     start: Instant,

@@ -7,7 +7,7 @@ use super::DockerError;
 use crate::nodes::NodesFile;
 use crate::platform::{NodeInfo, RunningService};
 use bollard::Docker;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 #[derive(Clone)]
 pub struct Engines {
@@ -70,11 +70,7 @@ impl Engines {
 
     /// Every engine in use: the nodes', or the local one.
     pub fn all(&self) -> Vec<&Docker> {
-        if self.nodes.is_empty() {
-            vec![&self.local]
-        } else {
-            self.nodes.iter().map(|(_, d)| d).collect()
-        }
+        self.named().into_iter().map(|(_, d)| d).collect()
     }
 
     /// Every engine in use with its node (None: the local engine).
@@ -139,7 +135,7 @@ async fn clock_offset(docker: &Docker) -> Result<(i64, i64), String> {
     let mut best: Option<(i64, i64)> = None;
     for _ in 0..5 {
         let sent = Instant::now();
-        let wall_sent = wall_ns();
+        let wall_sent = crate::clock::wall_now_ns();
         let info = docker.info().await.map_err(|e| e.to_string())?;
         let rtt = sent.elapsed().as_nanos() as i64;
         let Some(theirs) = info.system_time.as_deref().and_then(parse_rfc3339_ns) else {
@@ -162,13 +158,6 @@ fn source_chain(e: &dyn std::error::Error) -> String {
         next = cause.source();
     }
     out
-}
-
-fn wall_ns() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_nanos() as i64)
-        .unwrap_or(0)
 }
 
 /// Docker's `SystemTime`: RFC 3339 with nanoseconds, `Z` or a numeric offset.

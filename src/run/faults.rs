@@ -2,7 +2,7 @@
 //! Docker's events, and every revert registered before the fault is applied so that success,
 //! failure and Ctrl-C all heal.
 
-use crate::clock::EventSink;
+use crate::clock::{wall_now_ns, EventSink};
 use crate::events::{ClusterSnapshot, EventKind, TimeSource};
 use crate::experiment::{FaultKind, FaultSpec, Target};
 use crate::platform::{Cluster, FaultError, FaultPlatform, Lifecycle, NetworkRules, PlatformError};
@@ -216,13 +216,6 @@ fn lifecycle_of(kind: FaultKind) -> Option<(Lifecycle, Option<Lifecycle>)> {
         | FaultKind::MemberPause => return None,
         node_fault => return lifecycle_of(node_fault.per_container()),
     })
-}
-
-fn wall_now_ns() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_nanos() as i64)
-        .unwrap_or(0)
 }
 
 impl<P: FaultPlatform> Faults<'_, P> {
