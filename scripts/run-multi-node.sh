@@ -4,8 +4,8 @@
 # infrastructure, they need nearly every capability), then experiments/multi-node/ across
 # them (a leader kill, a crash of the leader's host, a partition of the controller's host).
 # Extra arguments go to `chaos run`. `scripts/nodes.sh down` removes the test hosts.
-# For real hosts: write a nodes file naming each host's engine and address (README, "Several
-# hosts") and run `chaos run --nodes that-file experiments/multi-node/`.
+# For real hosts: write a nodes file naming each host's engine and address (docs/multi-host.md)
+# and run `chaos run --nodes that-file experiments/multi-node/`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
