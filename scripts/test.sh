@@ -1,32 +1,76 @@
 #!/usr/bin/env bash
-# The test command: on a fresh Debian machine it installs the Docker engine and the build tools
-# (scripts/install-docker.sh), builds the images (no registry needed), then runs every test —
-# unit tests, the bad-input corpus, golden files, the real-cluster tests (ZooKeeper and KRaft),
-# a cluster over three Docker hosts (scripts/nodes.sh: engines in containers, test infrastructure),
-# the web view in a real browser (headless Chromium),
-# then a short fuzz run of the parsers.
-# Real-cluster tests fail (never skip) when Docker is not reachable.
+# The test command, in two tiers.
+#
+#   scripts/test.sh          the fast tier (CI, every push): unit tests, the bad-input corpus,
+#                            golden files, and at least one real-cluster test of every area —
+#                            ZooKeeper and KRaft lifecycle, leader kill with the log cross-check,
+#                            the unclean scenario (with an ordinary librdkafka producer beside the
+#                            tracked one), no-fault, an interrupt, the orphan sweep, a group
+#                            without faults, transactions under a leader kill, the web view over
+#                            HTTP and in headless Chromium — then a 60 s fuzz run per parser.
+#   scripts/test.sh --all    everything (the nightly workflow): also every test marked
+#                            #[ignore = "full tier: …"] — fidelity repeats, three Docker hosts,
+#                            attach, Docker outage, full disk, the secured cluster, every
+#                            interrupt point, the live browser view — and a 10-minute fuzz run.
+#
+# Every test is in exactly one tier: a test is in the full tier when it carries
+# #[ignore = "full tier: <reason>, ~N s"]. Rule: a new real-cluster suite goes into the full
+# tier unless it replaces time in the fast one (CI's budget: ≤ 35 min on a fresh machine).
+#
+# On a fresh Debian machine it first installs the Docker engine and the build tools
+# (scripts/install-docker.sh), Python's confluent-kafka (the witness producer), Chromium, then
+# builds the images (no registry needed). Real-cluster tests fail (never skip) when Docker is
+# not reachable. Extra arguments go to every test binary (e.g. a test name filter).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-if [ "$(id -u)" -eq 0 ]; then scripts/install-docker.sh; else sudo scripts/install-docker.sh; fi
+tier=fast
+if [ "${1:-}" = "--all" ]; then tier=all; shift; fi
+
+started=$(date +%s)
+sudo_=""; [ "$(id -u)" -eq 0 ] || sudo_=sudo
+$sudo_ scripts/install-docker.sh
 # The web view's browser tests (tests/serve_browser.rs) drive Debian's headless Chromium.
 if ! command -v chromium >/dev/null 2>&1 || ! command -v chromedriver >/dev/null 2>&1; then
-  sudo_=""; [ "$(id -u)" -eq 0 ] || sudo_=sudo
   $sudo_ env DEBIAN_FRONTEND=noninteractive apt-get update -qq
   $sudo_ env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver fonts-dejavu-core >/dev/null
 fi
+# The witness of client recovery: an ordinary producer of the same librdkafka as ours
+# (confluent-kafka 2.12.1 carries librdkafka 2.12.1), run beside the tracked producer.
+scripts/install-witness.sh
 cargo build --locked --bins
 target/debug/chaos images build
+cargo test --locked --no-run --quiet 2>&1 | grep -v '^ *Executable' || true
+echo "set-up (installs, build, images): $(( $(date +%s) - started )) s"
+
+ignored_args=()
+[ "$tier" = all ] && ignored_args=(--include-ignored)
+
 status=0
 log=$(mktemp)
-cargo test --locked --no-fail-fast "$@" 2>&1 | tee "$log" || status=$?
-# One closing line over every test binary.
-awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($i ~ /^passed/) p += $(i-1); if ($i ~ /^failed/) f += $(i-1) } }
-     END { printf "tests: %d passed, %d failed\n", p, f }' "$log"
-rm -f "$log"
-# A short fuzz run of the experiment and compose parsers (cargo-fuzz, nightly; 60 s each).
-FUZZ_SECONDS="${FUZZ_SECONDS:-60}" scripts/fuzz.sh || status=1
+times=$(mktemp)
+# One test binary at a time (the real-cluster ones share one cluster), each timed.
+targets=(--lib)
+for f in tests/*.rs; do targets+=("--test=$(basename "$f" .rs)"); done
+for t in "${targets[@]}"; do
+  t0=$(date +%s)
+  cargo test --locked --quiet "$t" -- "${ignored_args[@]}" "$@" 2>&1 | tee -a "$log" || status=1
+  printf '%6d s  %s\n' "$(( $(date +%s) - t0 ))" "${t#--test=}" >> "$times"
+done
+echo "time per test binary ($tier tier):"
+cat "$times"
+# The closing line over every test binary: what passed, failed, and what this tier did not run.
+awk -v tier="$tier" '/^test result:/ {
+       for (i = 1; i <= NF; i++) {
+         if ($i ~ /^passed/) p += $(i-1); if ($i ~ /^failed/) f += $(i-1); if ($i ~ /^ignored/) n += $(i-1)
+       } }
+     END { printf "tests (%s tier): %d passed, %d failed, %d not run in this tier\n%d passed, %d failed\n", tier, p, f, n, p, f }' "$log"
+rm -f "$log" "$times"
+# A fuzz run of the experiment and compose parsers (cargo-fuzz, nightly): 60 s each, 10 min
+# each in the full tier.
+default_fuzz=60; [ "$tier" = all ] && default_fuzz=600
+FUZZ_SECONDS="${FUZZ_SECONDS:-$default_fuzz}" scripts/fuzz.sh || status=1
 # Real-cluster tests keep one cluster running for each other (reuse); remove it now.
 target/debug/chaos clean --all >/dev/null 2>&1 || true
+echo "total ($tier tier): $(( $(date +%s) - started )) s"
 exit $status

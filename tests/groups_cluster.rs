@@ -44,6 +44,7 @@ fn a_group_without_faults_processes_every_acked_message_once() {
 }
 
 #[test]
+#[ignore = "full tier: member crash and coordinator kill, ~50 s"]
 fn a_crashed_member_is_noticed_after_the_session_timeout_and_a_coordinator_kill_rebalances() {
     let _one = cluster_test();
     let (code, r, events) = run("tests/experiments/group-faults-fast.yaml", "group-faults");
@@ -135,6 +136,7 @@ fn every_committed_transaction_is_whole_under_a_leader_kill_and_aborted_ones_sta
 }
 
 #[test]
+#[ignore = "full tier: read-process-write EOS (transactions under a leader kill are in the fast tier), ~40 s"]
 fn read_process_write_processes_every_input_exactly_once_under_an_output_leader_kill() {
     let _one = cluster_test();
     let started = std::time::Instant::now();
@@ -197,6 +199,7 @@ fn read_process_write_processes_every_input_exactly_once_under_an_output_leader_
 }
 
 #[test]
+#[ignore = "full tier: member leave and max.poll.interval, ~40 s"]
 fn a_member_that_leaves_is_replaced_at_once_and_one_that_stops_polling_after_max_poll_interval() {
     let _one = cluster_test();
     let (code, r, events) = run(

@@ -19,6 +19,7 @@ fn run(experiment: &str, test: &str) -> (Option<i32>, serde_json::Value) {
 }
 
 #[test]
+#[ignore = "full tier: KRaft leader kill (ZooKeeper's is in the fast tier), ~35 s"]
 fn kraft_leader_kill_failover_follows_the_broker_session_timeout() {
     let _one = cluster_test();
     let (code, r) = run(
@@ -60,6 +61,7 @@ fn kraft_leader_kill_failover_follows_the_broker_session_timeout() {
 }
 
 #[test]
+#[ignore = "full tier: KRaft controller kill, ~30 s"]
 fn kraft_controller_kill_moves_the_quorum_leadership_in_seconds() {
     let _one = cluster_test();
     let (code, r) = run(

@@ -92,6 +92,7 @@ fn leader_kill_failover_follows_the_zookeeper_session_timeout() {
 }
 
 #[test]
+#[ignore = "full tier: controller failover (KRaft's is in the fast tier's lifecycle), ~45 s"]
 fn controller_kill_elects_a_new_controller_after_the_session_expires() {
     let _one = cluster_test();
     let (code, results, _) = run(
@@ -350,6 +351,7 @@ fn interrupt_at(experiment: &str, test: &str, point: &str, times: usize) -> Stri
 }
 
 #[test]
+#[ignore = "full tier: an interrupt with faults in force (the fast tier interrupts before the first fault), ~40 s"]
 fn sigint_during_a_pause_and_a_partition_heals_and_writes_a_partial_report() {
     let _one = cluster_test();
     // A decoy named like a compose service must survive faults, the interrupt and the heal.
@@ -385,6 +387,7 @@ fn sigint_before_the_first_fault_stops_without_injecting_anything() {
 }
 
 #[test]
+#[ignore = "full tier: an interrupt during the heal wait, ~40 s"]
 fn sigint_during_the_heal_wait_stops_it_and_skips_the_reread() {
     let _one = cluster_test();
     let events = interrupt_at(
@@ -401,6 +404,7 @@ fn sigint_during_the_heal_wait_stops_it_and_skips_the_reread() {
 }
 
 #[test]
+#[ignore = "full tier: an interrupt during the re-read, ~40 s"]
 fn sigint_during_the_reread_abandons_it_and_reports_no_verification() {
     let _one = cluster_test();
     let events = interrupt_at(
@@ -417,6 +421,7 @@ fn sigint_during_the_reread_abandons_it_and_reports_no_verification() {
 }
 
 #[test]
+#[ignore = "full tier: chaos clean after SIGKILL (the fast tier sweeps at the next run), ~35 s"]
 fn sigkill_of_the_harness_then_chaos_clean_heals() {
     let _one = cluster_test();
     let reports = reports_dir("seed-sigkill");
@@ -454,6 +459,7 @@ fn sigkill_of_the_harness_then_the_next_run_sweeps_the_orphans() {
 }
 
 #[test]
+#[ignore = "full tier: every fault kind, ~60 s"]
 fn every_other_fault_kind_is_applied_resolved_and_reverted() {
     let _one = cluster_test();
     let (code, results, reports) = run("tests/experiments/fault-kinds.yaml", "seed-fault-kinds");
@@ -524,6 +530,7 @@ fn every_other_fault_kind_is_applied_resolved_and_reverted() {
 }
 
 #[test]
+#[ignore = "full tier: netem's capability error, ~25 s"]
 fn a_fault_that_needs_netem_stops_with_a_capability_error_or_delays_for_real() {
     let _one = cluster_test();
     let reports = reports_dir("seed-netem");
@@ -564,6 +571,7 @@ fn a_fault_that_needs_netem_stops_with_a_capability_error_or_delays_for_real() {
 }
 
 #[test]
+#[ignore = "full tier: matrix with repeats, ~90 s"]
 fn a_matrix_with_repeats_reuses_the_cluster_and_compares_the_combinations() {
     let _one = cluster_test();
     let reports = reports_dir("seed-repeat");
@@ -687,6 +695,7 @@ fn assert_tracks(results: &[Value], value: impl Fn(&Value) -> f64, t: Tracking) 
 }
 
 #[test]
+#[ignore = "full tier: fidelity repeats (2 settings x 2 runs), ~180 s"]
 fn failover_time_follows_zookeeper_session_timeout_across_two_settings() {
     let _one = cluster_test();
     let (code, results, _) = run(
@@ -714,6 +723,7 @@ fn failover_time_follows_zookeeper_session_timeout_across_two_settings() {
 }
 
 #[test]
+#[ignore = "full tier: fidelity repeats (2 settings x 2 runs), ~150 s"]
 fn isr_shrink_follows_replica_lag_time_max_across_two_settings() {
     let _one = cluster_test();
     let (code, results, _) = run("tests/experiments/fidelity-lag.yaml", "seed-fidelity-lag");
@@ -744,6 +754,7 @@ fn isr_shrink_follows_replica_lag_time_max_across_two_settings() {
 }
 
 #[test]
+#[ignore = "full tier: a taken host port, ~15 s"]
 fn a_taken_port_is_an_infrastructure_error_with_a_hint() {
     let _one = cluster_test();
     // The cluster must be down for its port to be free for us to take.
@@ -790,6 +801,7 @@ impl Drop for FullDisk {
 }
 
 #[test]
+#[ignore = "full tier: full disk (tmpfs), ~60 s"]
 fn a_full_disk_while_writing_reports_is_exit_4_and_nothing_measured_is_lost() {
     let _one = cluster_test();
     let disk = FullDisk::mount("seed-full-disk", "24k");
@@ -851,6 +863,7 @@ fn freeze_behind_dockers_back(container: &str) {
 }
 
 #[test]
+#[ignore = "full tier: a reused cluster replaced, ~60 s"]
 fn a_reused_cluster_that_is_not_ready_is_replaced_by_a_fresh_one() {
     let _one = cluster_test();
     // The shared cluster exists (started or reused) and is ready.
@@ -899,6 +912,7 @@ fn whole_after(reports: &std::path::Path, after: usize) -> bool {
 }
 
 #[test]
+#[ignore = "full tier: observe during a rolling restart, ~70 s"]
 fn observe_measures_a_rolling_restart_done_by_someone_else() {
     let _one = cluster_test();
     // The seed cluster up (reused when it runs): the "someone else's" cluster here.
@@ -1026,6 +1040,7 @@ impl Drop for UserProject {
 }
 
 #[test]
+#[ignore = "full tier: attach to a docker-compose project, ~60 s"]
 fn a_compose_project_started_without_chaos_is_faulted_healed_and_left_in_place() {
     let _one = cluster_test();
     // One cluster fits: the shared seed cluster goes; the next seed test starts it again.

@@ -132,6 +132,7 @@ fn the_reports_page_compares_two_runs_of_a_matrix() {
 /// The live page of `chaos run tests/experiments/leader-kill-fast.yaml --serve` on the seed
 /// cluster (reused when running, kept for the next test).
 #[test]
+#[ignore = "full tier: browser live view of a real run, ~60 s"]
 fn the_live_page_shows_a_leader_kill_as_it_happens() {
     let _one = ONE_BROWSER.lock().unwrap_or_else(|e| e.into_inner());
     let _cluster = common::cluster_test();
