@@ -491,6 +491,7 @@ async fn tracked_rate(
         max_messages: Some(messages),
         keys: Default::default(),
         key_seed: 0,
+        rebootstrap_when_no_brokers: true,
     };
     let started = Instant::now();
     let producer = TrackedProducer::start(options, sink).map_err(Error::Kafka)?;
@@ -704,6 +705,7 @@ async fn overhead(cluster: &cluster::Cluster, seconds: u64) -> Result<Overhead, 
         max_messages: None,
         keys: Default::default(),
         key_seed: 0,
+        rebootstrap_when_no_brokers: true,
     };
     let producer = TrackedProducer::start(options, sink).map_err(Error::Kafka)?;
     tokio::time::sleep(Duration::from_secs(3)).await;

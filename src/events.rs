@@ -465,6 +465,15 @@ pub enum EventKind {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         error: Option<String>,
     },
+    /// The tracked producer's librdkafka knew no broker any more: every one it had learned
+    /// was decommissioned because a Metadata response listed none (a broker that is still
+    /// starting answers so — librdkafka issue #5301, 2.10 to at least 2.15 — and the client
+    /// then never re-bootstraps by itself). `rebootstrapped`: the harness gave it the
+    /// bootstrap servers again (`rd_kafka_brokers_add`), as its re-bootstrap should have.
+    ClientLostBrokers {
+        client: String,
+        rebootstrapped: bool,
+    },
     /// Totals of the tracked producer when it stopped.
     WorkloadDone(WorkloadSummary),
     /// A partition delivered nothing to the live consumer for a while (above 200 ms): the last

@@ -367,6 +367,18 @@ pub struct WorkloadResult {
     /// The key strategy, when messages carried keys.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub keys: Option<String>,
+    /// When the client's library lost every broker it knew (run clock, ms) — librdkafka
+    /// issue #5301 — and whether the harness re-bootstrapped it. An application on the same
+    /// library stays without brokers until it is restarted.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub lost_brokers: Vec<LostBrokers>,
+}
+
+/// One time the tracked client knew no broker any more.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LostBrokers {
+    pub at_ms: f64,
+    pub rebootstrapped: bool,
 }
 
 /// A `wait-for` (met, or timed out) or an `assert` (held or not) as the run saw it.

@@ -2,7 +2,9 @@
 
 use super::ms;
 use crate::events::{Event, EventKind};
-use crate::model::{ConsumerGap, ConsumerResult, GroupResult, Interval, Latency, WorkloadResult};
+use crate::model::{
+    ConsumerGap, ConsumerResult, GroupResult, Interval, Latency, LostBrokers, WorkloadResult,
+};
 use base64::Engine;
 use hdrhistogram::serialization::Deserializer;
 use hdrhistogram::Histogram;
@@ -39,6 +41,16 @@ pub fn summarize(events: &[&Event], errors: &mut Vec<String>) -> Option<Workload
         resumed: true,
         not_resumed: vec![],
         keys: done.keys.clone(),
+        lost_brokers: events
+            .iter()
+            .filter_map(|e| match &e.kind {
+                EventKind::ClientLostBrokers { rebootstrapped, .. } => Some(LostBrokers {
+                    at_ms: ms(e.at_us),
+                    rebootstrapped: *rebootstrapped,
+                }),
+                _ => None,
+            })
+            .collect(),
     })
 }
 

@@ -275,6 +275,13 @@ pub struct WorkloadSpec {
     /// that does not resume is seen, not cut off.
     #[serde(default = "default_recovery_window", with = "humantime_serde")]
     pub recovery_window: Duration,
+    /// When the tracked producer's librdkafka has lost every broker (a Metadata response
+    /// listing none makes 2.10–2.15 decommission all of them, librdkafka issue #5301, and it
+    /// never re-bootstraps by itself), give it the bootstrap servers again, as its
+    /// re-bootstrap should. Either way the report says when it happened; `false` shows what an
+    /// application on that library does (it stays without brokers).
+    #[serde(default = "yes")]
+    pub rebootstrap_when_no_brokers: bool,
     /// A consumer group reading the topic: duplicates, skips, rebalances, lag.
     #[serde(default)]
     pub group: Option<GroupSpec>,

@@ -89,9 +89,12 @@ pub fn client_config(bootstrap: &str) -> ClientConfig {
 
 pub fn client_config_with(bootstrap: &str, security: &ClientSecurity) -> ClientConfig {
     let mut config = ClientConfig::new();
-    config
-        .set("bootstrap.servers", bootstrap)
-        .set("broker.address.family", "v4");
+    // librdkafka's defaults otherwise, as an application has them. Not even
+    // `broker.address.family=v4`: with it, a broker published on 127.0.0.1 only is never
+    // refused (Docker's proxy accepts, then resets), librdkafka takes each reset for a
+    // planned disconnect, never sees every broker down and never re-bootstraps — which left
+    // the tracked producer stuck where an application (trying ::1 too) was not.
+    config.set("bootstrap.servers", bootstrap);
     security.apply_rdkafka(&mut |k, v| {
         config.set(k, v);
     });
@@ -123,7 +126,11 @@ mod tests {
         // Plaintext: what the clients always had.
         let plain = client_config_with("h:1", &ClientSecurity::default());
         assert_eq!(plain.get("security.protocol"), None);
-        assert_eq!(plain.get("broker.address.family"), Some("v4"));
+        assert_eq!(
+            plain.get("broker.address.family"),
+            None,
+            "librdkafka's default, as applications have it"
+        );
     }
 
     #[test]

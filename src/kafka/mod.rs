@@ -18,6 +18,26 @@ pub mod transactions;
 pub mod wire;
 
 pub use connect::client_config;
+
+/// Forwards one of librdkafka's log lines to tracing under target `librdkafka`, naming the
+/// client: a run has several (tracked producer, live consumer, probes, re-read) and their
+/// lines are otherwise indistinguishable.
+pub(crate) fn log_client_line(
+    client: &str,
+    level: rdkafka::config::RDKafkaLogLevel,
+    fac: &str,
+    message: &str,
+) {
+    use rdkafka::config::RDKafkaLogLevel as L;
+    match level {
+        L::Emerg | L::Alert | L::Critical | L::Error => {
+            tracing::error!(target: "librdkafka", client, "{fac} {message}")
+        }
+        L::Warning => tracing::warn!(target: "librdkafka", client, "{fac} {message}"),
+        L::Notice | L::Info => tracing::info!(target: "librdkafka", client, "{fac} {message}"),
+        L::Debug => tracing::debug!(target: "librdkafka", client, "{fac} {message}"),
+    }
+}
 use thiserror::Error;
 
 #[derive(Debug, Error)]

@@ -48,6 +48,9 @@ pub struct ProducerOptions {
     pub keys: crate::keys::KeyStrategy,
     /// Seeds the random key choice (the run's seed).
     pub key_seed: u64,
+    /// Give librdkafka the bootstrap servers again when it has lost every broker (librdkafka
+    /// issue #5301); the loss is reported either way.
+    pub rebootstrap_when_no_brokers: bool,
 }
 
 struct Shared {
@@ -71,11 +74,51 @@ struct Shared {
     last_send_us: AtomicU64,
     topic: String,
     producer_id: u64,
+    /// From librdkafka's latest statistics: it knows no broker any more (`knows_no_broker`).
+    no_brokers: AtomicBool,
 }
 
 struct TrackingContext(Arc<Shared>);
 
-impl ClientContext for TrackingContext {}
+/// The part of librdkafka's statistics that says which brokers the client knows.
+#[derive(serde::Deserialize)]
+struct BrokerStats {
+    #[serde(default)]
+    brokers: std::collections::HashMap<String, KnownBroker>,
+}
+
+#[derive(serde::Deserialize)]
+struct KnownBroker {
+    /// learned (from metadata), configured (bootstrap), internal or logical.
+    source: String,
+}
+
+/// Whether a statistics document shows no broker the client could ever reach: every learned
+/// and configured one decommissioned, only librdkafka's internal ones left.
+fn knows_no_broker(stats: &[u8]) -> bool {
+    serde_json::from_slice::<BrokerStats>(stats).is_ok_and(|s| {
+        !s.brokers
+            .values()
+            .any(|b| b.source == "learned" || b.source == "configured")
+    })
+}
+
+impl ClientContext for TrackingContext {
+    /// librdkafka's log lines, tagged with the client they come from (a run has several).
+    fn log(&self, level: rdkafka::config::RDKafkaLogLevel, fac: &str, message: &str) {
+        super::log_client_line("tracked-producer", level, fac, message);
+    }
+
+    /// librdkafka's statistics (once a second): the only place it says which brokers it
+    /// still knows. A client that knows none never sends again by itself (librdkafka issue
+    /// #5301: a Metadata response listing no brokers — from a broker still starting —
+    /// decommissions every broker, and no re-bootstrap follows).
+    fn stats_raw(&self, statistics: &[u8]) {
+        self.0
+            .no_brokers
+            .store(knows_no_broker(statistics), Ordering::Relaxed);
+    }
+}
 
 impl ProducerContext for TrackingContext {
     type DeliveryOpaque = ();
@@ -222,6 +265,7 @@ impl TrackedProducer {
             last_send_us: AtomicU64::new(started_at_us),
             topic: options.topic.clone(),
             producer_id: options.producer_id,
+            no_brokers: AtomicBool::new(false),
         });
         let mut config = super::client_config(&options.bootstrap);
         config
@@ -232,7 +276,8 @@ impl TrackedProducer {
                 options.delivery_timeout.as_millis().to_string(),
             )
             .set("linger.ms", "5")
-            .set("statistics.interval.ms", "0");
+            // Statistics once a second: how a lost broker list is seen (`stats_raw`).
+            .set("statistics.interval.ms", "1000");
         if let Some(r) = options.retries {
             config.set("retries", r.to_string());
         }
@@ -402,6 +447,31 @@ impl Drop for TrackedProducer {
     }
 }
 
+/// The client knows no broker any more: say so, and — unless the experiment wants to see
+/// the library left alone — hand it the bootstrap servers again, which is what its own
+/// re-bootstrap (`metadata.recovery.strategy=rebootstrap`) should have done.
+fn rebootstrap(
+    producer: &ThreadedProducer<TrackingContext>,
+    shared: &Shared,
+    options: &ProducerOptions,
+) {
+    let rebootstrapped = options.rebootstrap_when_no_brokers
+        && std::ffi::CString::new(options.bootstrap.as_str()).is_ok_and(|list| {
+            // SAFETY: a live client handle and a NUL-terminated broker list; librdkafka copies
+            // the list. It returns how many brokers it added.
+            unsafe {
+                rdkafka::bindings::rd_kafka_brokers_add(
+                    producer.client().native_ptr(),
+                    list.as_ptr(),
+                ) > 0
+            }
+        });
+    shared.sink.emit(EventKind::ClientLostBrokers {
+        client: "tracked-producer".into(),
+        rebootstrapped,
+    });
+}
+
 fn send_loop(
     producer: &ThreadedProducer<TrackingContext>,
     shared: &Shared,
@@ -416,7 +486,19 @@ fn send_loop(
     let interval = (options.rate > 0).then(|| Duration::from_secs_f64(1.0 / options.rate as f64));
     let mut started_shift = Instant::now();
     let mut n: u64 = 0;
+    // When the client was last seen without brokers and handled (None: it has brokers).
+    let mut lost_since: Option<Instant> = None;
     while !stop.load(Ordering::Relaxed) && options.max_messages.is_none_or(|max| n < max) {
+        if !shared.no_brokers.load(Ordering::Relaxed) {
+            lost_since = None;
+        } else if lost_since.is_none_or(|t| {
+            // Re-bootstrapped, and still none two statistics later: the new ones were
+            // decommissioned too (the broker still starting); once more.
+            options.rebootstrap_when_no_brokers && t.elapsed() > Duration::from_secs(2)
+        }) {
+            rebootstrap(producer, shared, options);
+            lost_since = Some(Instant::now());
+        }
         if let Some(interval) = interval {
             let due = started_shift + interval.mul_f64(n as f64);
             let now = Instant::now();
@@ -465,5 +547,30 @@ fn send_loop(
                 n += 1;
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::knows_no_broker;
+
+    #[test]
+    fn a_client_with_only_internal_brokers_knows_none() {
+        // Trimmed from librdkafka 2.12.1's statistics after a Metadata response listing no
+        // brokers: every learned broker decommissioned, the internal one left.
+        let lost = br#"{"name":"rdkafka#producer-1","type":"producer","brokers":{
+            ":0/internal":{"name":":0/internal","nodeid":-1,"source":"internal","state":"UP"}}}"#;
+        assert!(knows_no_broker(lost));
+        let fine = br#"{"brokers":{
+            ":0/internal":{"source":"internal"},
+            "localhost:39092/2":{"source":"learned","state":"DOWN"}}}"#;
+        assert!(!knows_no_broker(fine), "a known broker, even down, is one");
+        let rebootstrapped =
+            br#"{"brokers":{"localhost:29092/bootstrap":{"source":"configured"}}}"#;
+        assert!(!knows_no_broker(rebootstrapped));
+        assert!(
+            !knows_no_broker(b"not json"),
+            "unreadable statistics change nothing"
+        );
     }
 }

@@ -488,3 +488,26 @@ mod tests {
         assert_eq!(count(1_234_567), "1,234,567");
     }
 }
+
+/// "CLIENT LOST EVERY BROKER …": when the tracked client's library decommissioned every broker
+/// it knew (librdkafka issue #5301), and whether the harness re-bootstrapped it.
+pub fn lost_brokers_line(w: &crate::model::WorkloadResult) -> Option<String> {
+    let first = w.lost_brokers.first()?;
+    let times: Vec<String> = w
+        .lost_brokers
+        .iter()
+        .map(|l| duration_ms(l.at_ms))
+        .collect();
+    let what = if first.rebootstrapped {
+        "the harness gave it the bootstrap servers again each time; an application on this \
+         library stays without brokers until it is restarted"
+    } else {
+        "not re-bootstrapped (workload.rebootstrap-when-no-brokers: false): it stays without \
+         brokers, as an application on this library does"
+    };
+    Some(format!(
+        "CLIENT LOST EVERY BROKER at {}: a Metadata response listed no brokers (a broker still \
+         starting), so librdkafka decommissioned every broker it knew (librdkafka issue #5301); {what}",
+        times.join(", ")
+    ))
+}

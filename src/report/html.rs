@@ -364,6 +364,7 @@ fn details(r: &RunResult, running: bool) -> String {
                 w.not_resumed.join(", ")
             ));
         }
+        lines.extend(super::format::lost_brokers_line(w));
         for (phase, l) in &w.latency_by_phase_ms {
             lines.push(format!(
                 "{phase}: p50 {} · p99 {} · max {}",

@@ -104,6 +104,14 @@ pub fn render_table(r: &RunResult) -> String {
             w.not_resumed.join(", ")
         ));
     }
+    if let Some(line) = r
+        .workload
+        .as_ref()
+        .and_then(super::format::lost_brokers_line)
+    {
+        out.push_str(&line);
+        out.push('\n');
+    }
     if let Some(w) = &r.workload {
         let (acks, counts) = super::format::workload_line(w);
         out.push_str(&format!("workload ({acks}): {counts}\n"));

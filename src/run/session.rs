@@ -464,6 +464,7 @@ fn start_producer(ctx: &RunContext<'_>, w: &WorkloadSpec) -> Result<TrackedProdu
             max_messages: w.messages,
             keys: w.keys,
             key_seed: ctx.seed,
+            rebootstrap_when_no_brokers: w.rebootstrap_when_no_brokers,
         },
         ctx.sink.clone(),
     )

@@ -41,6 +41,7 @@ pub async fn warm_up(cluster: &Cluster, duration: Duration) -> Result<(), Error>
             max_messages: None,
             keys: Default::default(),
             key_seed: 0,
+            rebootstrap_when_no_brokers: true,
         },
         sink,
     )?;
