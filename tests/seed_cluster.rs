@@ -238,34 +238,15 @@ fn unclean_election_trades_offline_time_for_acked_loss() {
     // s). Without, the leader is A, just restarted after a SIGKILL (log recovery, a cold JVM):
     // 1.9–2.3 s measured here, so its bound leaves room for a slower CI machine.
     for (r, fresh_bound_ms) in [(clean, 6_000.0), (unclean, 3_000.0)] {
-        // Whether and when the long-lived producer resumed is librdkafka's doing (2.12.1:
-        // 1–9 s, once 27 s, behind its reconnect back-off; in about one run in ten never, its
-        // "leader -1" reversion; see README "Client recovery"), so the test checks that the
-        // report says which: the time it took, or "did not resume" with the time waited as a
-        // lower bound — never a number that looks like a recovery.
+        // The long-lived producer writes again in both (the stall of librdkafka #5301 is
+        // re-bootstrapped and reported: see the witness test below).
+        assert_eq!(r["workload"]["resumed"], true, "{r:#}");
+        assert_eq!(r["partitions"][0]["resumed"], true, "{r:#}");
         let recovery = f64_at(r, "/partitions/0/recovery_ms");
-        let resumed = r["workload"]["resumed"] == true;
-        assert_eq!(r["partitions"][0]["resumed"], resumed, "{r:#}");
-        if resumed {
-            assert!(recovery >= 0.0, "recovery {recovery} ms");
-        } else {
-            // Run directories are named after the variant: …-enable-true-<time>.
-            let setting = r["variant"].as_str().unwrap().rsplit('=').next().unwrap();
-            let dir = run_dirs(&reports)
-                .into_iter()
-                .find(|d| d.to_string_lossy().contains(&format!("enable-{setting}-")))
-                .expect("the variant's run directory");
-            let summary = std::fs::read_to_string(dir.join("summary.md")).unwrap();
-            assert!(
-                summary.contains("did not resume"),
-                "a client that did not resume is said so: {summary}"
-            );
-            assert!(recovery > 10_000.0, "waited {recovery} ms (a lower bound)");
-            eprintln!(
-                "note: the long-lived producer did not resume in {} (librdkafka), waited {recovery} ms",
-                r["variant"]
-            );
-        }
+        eprintln!(
+            "{}: long-lived producer {recovery:.0} ms after usable, lost brokers: {}",
+            r["variant"], r["workload"]["lost_brokers"]
+        );
         let fresh = f64_at(r, "/partitions/0/fresh_client_ms");
         assert!(
             (0.0..=fresh_bound_ms).contains(&fresh),
@@ -304,6 +285,100 @@ fn unclean_election_trades_offline_time_for_acked_loss() {
         console_consumer_count() as f64,
         f64_at(unclean, "/verification/read"),
         "console consumer and chaos read different counts"
+    );
+    assert_everything_healed();
+}
+
+/// An ordinary long-lived producer of the same librdkafka (Python's confluent-kafka 2.12.1,
+/// tests/witness/producer.py) beside the tracked one through the seed's unclean scenario: the
+/// tracked producer must write again as an application does. Before the fix it did not in 7
+/// of 8 runs on one machine (3 of 5 here) while the witness always did: with
+/// `broker.address.family=v4` librdkafka never saw every broker down, so it never
+/// re-bootstrapped, and the Metadata response of a broker still starting (no brokers listed)
+/// then made it decommission every broker it knew (librdkafka issue #5301).
+#[test]
+fn the_tracked_producer_recovers_like_an_ordinary_producer_of_the_same_library() {
+    let _one = cluster_test();
+    let reports = reports_dir("seed-unclean-witness");
+    let mut run = spawn_run("tests/experiments/unclean-witness.yaml", &reports);
+    wait_for_events(&reports, &phase("steps"), 1);
+    // The topic exists from here on: the witness cannot auto-create it with other settings.
+    let mut witness = std::process::Command::new("python3")
+        .arg(repo().join("tests/witness/producer.py"))
+        .args([
+            "--bootstrap",
+            "localhost:29092,localhost:39092,localhost:49092",
+        ])
+        .args([
+            "--topic",
+            "orders",
+            "--rate",
+            "150",
+            "--delivery-timeout-ms",
+            "15000",
+        ])
+        .args(["--debug", "broker,metadata", "--log"])
+        .arg(reports.join("witness.log"))
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::fs::File::create(reports.join("witness.jsonl")).unwrap())
+        .spawn()
+        .expect(
+            "python3 tests/witness/producer.py (scripts/install-witness.sh installs its library)",
+        );
+    let code = run.0.wait().unwrap().code();
+    drop(witness.stdin.take());
+    assert!(
+        witness.wait().unwrap().success(),
+        "the witness producer failed"
+    );
+    let r = &results(&reports)[0];
+    assert_eq!(code, Some(0), "{r:#}");
+
+    let lines: Vec<Value> = std::fs::read_to_string(reports.join("witness.jsonl"))
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(
+        lines[0]["librdkafka"], "2.12.1",
+        "the witness runs our librdkafka"
+    );
+    // Usable again: the end of orders/0's last unavailable interval (run clock), on the wall
+    // clock the witness stamps its acks with (every event carries both).
+    let usable_ms = r["partitions"][0]["unavailable_intervals"]
+        .as_array()
+        .and_then(|i| i.last())
+        .and_then(|i| i["to_ms"].as_f64())
+        .expect("orders/0 was unavailable and usable again");
+    let events = events_of(&reports);
+    let first: Value = serde_json::from_str(events.lines().next().unwrap()).unwrap();
+    let wall_of_run_ms =
+        first["wall_ms"].as_f64().unwrap() - first["at_us"].as_f64().unwrap() / 1e3;
+    let usable_wall_ms = wall_of_run_ms + usable_ms;
+    let witness_ms = lines[1..]
+        .iter()
+        .filter(|l| l["ok"] == true)
+        .map(|l| l["ack_wall_ms"].as_f64().unwrap())
+        .find(|at| *at >= usable_wall_ms)
+        .map(|at| at - usable_wall_ms);
+    let tracked_ms = f64_at(r, "/partitions/0/recovery_ms");
+    let lost = &r["workload"]["lost_brokers"];
+    eprintln!(
+        "recovery after usable: tracked {tracked_ms:.0} ms, witness {witness_ms:?} ms, fresh client {} ms; tracked lost its brokers: {lost}",
+        r["partitions"][0]["fresh_client_ms"]
+    );
+    assert_eq!(
+        r["workload"]["resumed"], true,
+        "the tracked producer resumed: {r:#}"
+    );
+    let witness_ms = witness_ms.expect("the witness wrote again after the partition was usable");
+    // Within 1 s of the application: a tracked producer that lost its brokers is seen in
+    // librdkafka's statistics (statistics.interval.ms 1000) and re-bootstrapped at once, a
+    // loopback connect and a Metadata round trip later; acks are then as prompt as the
+    // witness's (both linger 5 ms). The clock mapping adds < 1 ms.
+    assert!(
+        tracked_ms <= witness_ms + 1_000.0,
+        "tracked {tracked_ms} ms vs witness {witness_ms} ms after the partition was usable"
     );
     assert_everything_healed();
 }
