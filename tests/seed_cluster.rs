@@ -211,6 +211,17 @@ fn unclean_election_trades_offline_time_for_acked_loss() {
         .find(|d| d.to_string_lossy().contains("true"))
         .unwrap();
     let alone = acks_between(&unclean_dir, stopped, killed);
+    // Each lost message was acked by A alone, between the followers' stop and A's kill: its
+    // own ack time says so (runs of acks span ≤ 100 ms, the precision of that time).
+    let sample = unclean["verification"]["lost_sample"].as_array().unwrap();
+    assert!(!sample.is_empty());
+    for m in sample {
+        let acked_ms = m["acked_at_us"].as_f64().unwrap() / 1e3;
+        assert!(
+            (stopped - 100.0..=killed + 100.0).contains(&acked_ms),
+            "lost message acked at {acked_ms} ms, outside A's time alone [{stopped}, {killed}] ms: {m}"
+        );
+    }
     assert!(
         lost > 0.0 && (lost - alone).abs() <= 0.25 * alone + 250.0,
         "lost {lost} vs {alone} acked by A alone: {unclean:#}"
