@@ -24,6 +24,12 @@ def main() -> int:
     p.add_argument("--rate", type=float, default=150.0)
     p.add_argument("--duration", type=float, default=600.0)
     p.add_argument("--delivery-timeout-ms", default="20000")
+    p.add_argument(
+        "--config",
+        action="append",
+        default=[],
+        help="another librdkafka setting, KEY=VALUE (repeatable): the tracked producer's",
+    )
     p.add_argument("--debug", default="", help="librdkafka debug contexts, logged to --log")
     p.add_argument("--log", default="", help="file for librdkafka's log lines")
     args = p.parse_args()
@@ -44,6 +50,9 @@ def main() -> int:
         "delivery.timeout.ms": args.delivery_timeout_ms,
         "enable.idempotence": False,
     }
+    for kv in args.config:
+        key, _, value = kv.partition("=")
+        config[key] = value
     if args.debug:
         config["debug"] = args.debug
     if args.log:
