@@ -328,6 +328,7 @@ fn the_tracked_producer_recovers_like_an_ordinary_producer_of_the_same_library()
             "--delivery-timeout-ms",
             "15000",
         ])
+        .args(["--config", "reconnect.backoff.max.ms=1000"])
         .args(["--debug", "broker,metadata", "--log"])
         .arg(reports.join("witness.log"))
         .stdin(std::process::Stdio::piped())
@@ -383,12 +384,14 @@ fn the_tracked_producer_recovers_like_an_ordinary_producer_of_the_same_library()
         "the tracked producer resumed: {r:#}"
     );
     let witness_ms = witness_ms.expect("the witness wrote again after the partition was usable");
-    // Within 1 s of the application: a tracked producer that lost its brokers is seen in
-    // librdkafka's statistics (statistics.interval.ms 1000) and re-bootstrapped at once, a
-    // loopback connect and a Metadata round trip later; acks are then as prompt as the
-    // witness's (both linger 5 ms). The clock mapping adds < 1 ms.
+    // As prompt as the application, within what separates any two clients of this library:
+    // each finds the new leader at its next reconnect (back-off capped at 1 s, ±25 % jitter)
+    // and its next leader query (every 1 s while the partition is unavailable), so two of
+    // them can be up to 1.25 + 1 s apart. A tracked producer that lost its brokers is seen in
+    // librdkafka's statistics (every 1 s) and re-bootstrapped onto fresh broker handles,
+    // which skip the back-off: within the same bound. The clock mapping adds < 1 ms.
     assert!(
-        tracked_ms <= witness_ms + 1_000.0,
+        tracked_ms <= witness_ms + 2_250.0,
         "tracked {tracked_ms} ms vs witness {witness_ms} ms after the partition was usable"
     );
     assert_everything_healed();
