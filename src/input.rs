@@ -87,6 +87,10 @@ pub fn from_serde(
     if let Some(i) = message.find(" at line ") {
         message.truncate(i);
     }
+    // serde_yaml_ng starts the message of a nested error with the same path: printed once.
+    if let Some(rest) = message.strip_prefix(&format!("{path}: ")) {
+        message = rest.to_string();
+    }
     let hint = hint_for(&message);
     InputError {
         file: file.to_path_buf(),
@@ -98,7 +102,39 @@ pub fn from_serde(
     }
 }
 
+/// The value a serde "invalid value"/"invalid type" message quotes: `string "60"` → `60`,
+/// ``integer `60` `` → `60`.
+fn quoted_value(message: &str) -> Option<&str> {
+    if let Some(rest) = message.split("string \"").nth(1) {
+        return rest.split('"').next();
+    }
+    for kind in ["integer `", "floating point `"] {
+        if let Some(rest) = message.split(kind).nth(1) {
+            return rest.split('`').next();
+        }
+    }
+    None
+}
+
 fn hint_for(message: &str) -> Option<String> {
+    if message.contains("expected a duration") {
+        // `timeout: 60`: a bare number; say which unit was probably meant.
+        return Some(match quoted_value(message) {
+            Some(v) if v.trim().parse::<u64>().is_ok() => {
+                format!("durations need a unit: {}s", v.trim())
+            }
+            // humantime takes whole numbers only: 1.5 → 1500ms.
+            Some(v)
+                if v.trim()
+                    .parse::<f64>()
+                    .is_ok_and(|f| f.is_finite() && f >= 0.0) =>
+            {
+                let ms = v.trim().parse::<f64>().unwrap_or_default() * 1000.0;
+                format!("durations need a unit: {}ms", ms.round())
+            }
+            _ => "durations look like 500ms, 30s, 2m, 1h".into(),
+        });
+    }
     if message.contains("unknown field") {
         Some("check the spelling; keys are kebab-case (e.g. replication-factor, wait-for)".into())
     } else if message.contains("time unit")

@@ -22,7 +22,8 @@ fn expected(path: &Path) -> String {
         .next()
         .and_then(|l| l.strip_prefix("# expect: "))
         .unwrap_or_else(|| panic!("{} lacks its # expect: line", path.display()))
-        .to_string()
+        // `\n` in the expect line stands for a line break (an error and its hint).
+        .replace("\\n", "\n")
 }
 
 fn experiment_error(path: &Path) -> String {

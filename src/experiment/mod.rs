@@ -110,6 +110,92 @@ pub fn client_security(
 mod tests {
     use super::*;
 
+    /// Every duration field of the schema, as `(path, file with that field set to 60)`.
+    fn every_duration_field_set_to_60() -> Vec<(&'static str, String)> {
+        let base = "name: t\ntopics: [{name: orders}]\n";
+        let cluster = |f: &str| format!("{base}cluster:\n  compose: c.yml\n  {f}: 60\n");
+        let c = "cluster: {compose: c.yml}\n";
+        let observer = |f: &str| format!("{base}{c}observer:\n  {f}: 60\n");
+        let workload = |f: &str| format!("{base}{c}workload:\n  {f}: 60\n");
+        let group = |f: &str| format!("{base}{c}workload:\n  group:\n    {f}: 60\n");
+        let step = |s: &str| format!("{base}{c}steps:\n  - wait: 1s\n  - {s}\n");
+        vec![
+            ("cluster.ready-timeout", cluster("ready-timeout")),
+            ("cluster.warm-up", cluster("warm-up")),
+            ("observer.period", observer("period")),
+            ("observer.fast-period", observer("fast-period")),
+            ("observer.fast-for", observer("fast-for")),
+            ("workload.delivery-timeout", workload("delivery-timeout")),
+            ("workload.recovery-window", workload("recovery-window")),
+            (
+                "workload.transactions.pause",
+                format!("{base}{c}workload:\n  transactions:\n    pause: 60\n"),
+            ),
+            ("workload.group.commit-interval", group("commit-interval")),
+            ("workload.group.processing", group("processing")),
+            ("workload.group.session-timeout", group("session-timeout")),
+            (
+                "workload.group.max-poll-interval",
+                group("max-poll-interval"),
+            ),
+            ("steps[1].at", step("at: 60\n    wait: 1s")),
+            ("steps[1].wait", step("wait: 60")),
+            (
+                "steps[1].timeout",
+                step("wait-for: {cluster-healthy: true}\n    timeout: 60"),
+            ),
+            (
+                "steps[1].fault.delay",
+                step("fault: {kind: delay, target: kafka-1, delay: 60}"),
+            ),
+        ]
+    }
+
+    #[test]
+    fn a_bare_number_for_any_duration_says_durations_need_a_unit() {
+        let fields = every_duration_field_set_to_60();
+        assert_eq!(fields.len(), 16, "every humantime_serde field of schema.rs");
+        for (path, text) in fields {
+            let e = parse(&text, Path::new("e.yaml")).unwrap_err().to_string();
+            assert!(
+                e.starts_with("e.yaml:")
+                    && e.contains(&format!(": {path}: invalid value"))
+                    && e.contains("hint: durations need a unit: 60s"),
+                "{path}:\n{e}"
+            );
+            // The path is printed once.
+            assert_eq!(e.matches(path).count(), 1, "{e}");
+        }
+        let e = parse(
+            "name: t\ncluster: {compose: c.yml}\nsteps:\n  - wait: 1.5\n",
+            Path::new("e.yaml"),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("hint: durations need a unit: 1500ms"), "{e}");
+        let e = parse(
+            "name: t\ncluster: {compose: c.yml}\nsteps:\n  - wait: soon\n",
+            Path::new("e.yaml"),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("hint: durations look like 500ms"), "{e}");
+    }
+
+    #[test]
+    fn a_nested_serde_error_names_its_field_path_once() {
+        let e = parse(
+            "name: t\ncluster: {compose: c.yml}\nsteps:\n  - wait: 1s\n  - fault: {kind: kill, target: {leaderof: a/0}}\n",
+            Path::new("e.yaml"),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.starts_with("e.yaml:5:33: steps[1].fault.target: unknown field `leaderof`"),
+            "{e}"
+        );
+    }
+
     #[test]
     fn client_security_is_resolved_against_the_environment_with_positioned_errors() {
         let dir = tempfile::tempdir().unwrap();
