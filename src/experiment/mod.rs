@@ -3,6 +3,7 @@
 
 pub mod expr;
 pub mod matrix;
+pub mod paths;
 pub mod schema;
 mod validate;
 

@@ -1,7 +1,7 @@
 //! Static validation of an experiment (what serde cannot check), and validation against the
 //! compose file it names. Errors name the step and field and, where it can be found, the line.
 
-use super::expr::parse_expectation;
+use super::expr::{check_against_result, parse_expectation};
 use super::matrix;
 use super::schema::*;
 use super::ExperimentError;
@@ -460,15 +460,17 @@ fn check_axis(
 }
 
 fn check_expectation(c: &Checker, text: &str, i: usize, e: &str) -> Result<(), ExperimentError> {
-    parse_expectation(e).map_err(|why| {
+    let line = line_of_item(text, "expect", i);
+    let parsed = parse_expectation(e).map_err(|why| {
         c.err(
-            line_of_item(text, "expect", i),
+            line,
             format!("expect[{i}]"),
             why,
             Some("e.g. failover.metadata.max < 25s, verification.lost_acked == 0"),
         )
     })?;
-    Ok(())
+    check_against_result(&parsed)
+        .map_err(|m| c.err(line, format!("expect[{i}]"), m.message, Some(&m.hint)))
 }
 
 /// `heal: <step>` names an earlier fault step that leaves something to revert.
