@@ -159,6 +159,15 @@ pub fn line_of_item(text: &str, key: &str, index: usize) -> Option<usize> {
     let start = lines
         .iter()
         .position(|l| l.trim_end() == format!("{key}:") || l.starts_with(&format!("{key}: ")))?;
+    // Flow style, `key: [a, b]` (over one line or several; the `[` may be on the next line).
+    let offset: usize = lines[..start].iter().map(|l| l.len() + 1).sum();
+    let after_key = offset + key.len() + 1;
+    if let Some(rest) = text.get(after_key..) {
+        let skipped = rest.len() - rest.trim_start().len();
+        if rest.trim_start().starts_with('[') {
+            return flow_item_line(text, after_key + skipped, index);
+        }
+    }
     let mut item_indent: Option<usize> = None;
     let mut seen = 0;
     for (i, line) in lines.iter().enumerate().skip(start + 1) {
@@ -180,6 +189,62 @@ pub fn line_of_item(text: &str, key: &str, index: usize) -> Option<usize> {
                 }
                 seen += 1;
             }
+        }
+    }
+    None
+}
+
+/// 1-based line of the `index`-th item of the flow sequence whose `[` is at byte `open`.
+fn flow_item_line(text: &str, open: usize, index: usize) -> Option<usize> {
+    let line_at = |byte: usize| text[..byte].matches('\n').count() + 1;
+    let mut depth = 0usize;
+    let mut quote: Option<char> = None;
+    let mut seen = 0;
+    // Waiting for the first character of the next item.
+    let mut item_starts = true;
+    let mut comment = false;
+    for (i, c) in text[open..].char_indices() {
+        let at = open + i;
+        if comment {
+            comment = c != '\n';
+            continue;
+        }
+        if let Some(q) = quote {
+            if c == q {
+                quote = None;
+            }
+            continue;
+        }
+        match c {
+            '[' | '{' if depth == 0 && i == 0 => {
+                depth = 1;
+                continue;
+            }
+            '#' if item_starts || text[..at].ends_with([' ', '\t']) => {
+                comment = true;
+                continue;
+            }
+            c if c.is_whitespace() => continue,
+            _ => {}
+        }
+        if item_starts && depth == 1 && c != ']' && c != ',' {
+            if seen == index {
+                return Some(line_at(at));
+            }
+            seen += 1;
+            item_starts = false;
+        }
+        match c {
+            '"' | '\'' => quote = Some(c),
+            '[' | '{' => depth += 1,
+            ']' | '}' => {
+                depth -= 1;
+                if depth == 0 {
+                    return None;
+                }
+            }
+            ',' if depth == 1 => item_starts = true,
+            _ => {}
         }
     }
     None
@@ -227,6 +292,25 @@ mod tests {
         assert_eq!(line_of_item(text, "steps", 3), None);
         assert_eq!(line_of_item(text, "expect", 0), Some(9));
         assert_eq!(line_of_key(text, "expect"), Some(8));
+    }
+
+    #[test]
+    fn finds_flow_style_items_over_one_line_or_several() {
+        let text = "name: x\nexpect: [a == 1, b < 2s]\nsteps: [{wait: 5s}, {heal: all}]\n";
+        assert_eq!(line_of_item(text, "expect", 0), Some(2));
+        assert_eq!(line_of_item(text, "expect", 1), Some(2));
+        assert_eq!(line_of_item(text, "expect", 2), None);
+        assert_eq!(line_of_item(text, "steps", 1), Some(3));
+        let text = "name: x\nsteps: [\n  {wait: 5s},  # first\n  {fault: {kind: kill, target: [a, b]}},\n  'x, y', \"p]\",\n  {heal: all}\n]\nexpect:\n  [\n   a == 1,\n   b < 2s]\n";
+        assert_eq!(line_of_item(text, "steps", 0), Some(3));
+        assert_eq!(line_of_item(text, "steps", 1), Some(4));
+        assert_eq!(line_of_item(text, "steps", 2), Some(5));
+        assert_eq!(line_of_item(text, "steps", 3), Some(5));
+        assert_eq!(line_of_item(text, "steps", 4), Some(6));
+        assert_eq!(line_of_item(text, "steps", 5), None);
+        assert_eq!(line_of_item(text, "expect", 0), Some(10));
+        assert_eq!(line_of_item(text, "expect", 1), Some(11));
+        assert_eq!(line_of_item("expect: []\n", "expect", 0), None);
     }
 
     #[test]

@@ -1027,6 +1027,22 @@ mod tests {
     }
 
     #[test]
+    fn flow_style_entries_keep_their_lines() {
+        let e = err("steps: [{wait: 1s}, {heal: nope}]\n");
+        assert!(
+            e.starts_with("e.yaml:5: steps[1].heal: no earlier fault step is named `nope`"),
+            "{e}"
+        );
+        let e = err(
+            "steps:\n  - wait: 1s\nexpect: [verification.lost_acked == 0,\n  failover.max < 10s]\n",
+        );
+        assert!(
+            e.starts_with("e.yaml:8: expect[1]: `failover.max < 10s`"),
+            "{e}"
+        );
+    }
+
+    #[test]
     fn serde_errors_carry_line_column_and_path() {
         let e = parse(
             "name: t\ncluster: {compose: c.yml}\nsteps:\n  - wait: soon\n",
