@@ -34,9 +34,10 @@ pub fn load(path: &Path) -> Result<Experiment, ExperimentError> {
 /// Like [`load`], with every static problem of the file (one when it does not parse).
 pub fn load_all(path: &Path) -> Result<Experiment, Vec<ExperimentError>> {
     let text = read_text(path, "experiment file").map_err(|e| vec![e.into()])?;
-    let exp = parse_unchecked(&text, path).map_err(|e| vec![e])?;
+    let mut exp = parse_unchecked(&text, path).map_err(|e| vec![e])?;
     let errors = validate::statically_all(&exp, &text, path);
     if errors.is_empty() {
+        merge_broker_config(&mut exp);
         Ok(exp)
     } else {
         Err(errors)
@@ -44,9 +45,21 @@ pub fn load_all(path: &Path) -> Result<Experiment, Vec<ExperimentError>> {
 }
 
 pub fn parse(text: &str, file: &Path) -> Result<Experiment, ExperimentError> {
-    let exp = parse_unchecked(text, file)?;
+    let mut exp = parse_unchecked(text, file)?;
     validate::statically(&exp, text, file)?;
+    merge_broker_config(&mut exp);
     Ok(exp)
+}
+
+/// `cluster.broker-config` (Kafka's property names) into `cluster.broker-environment` (our
+/// images' variables), where everything that creates brokers, and `--dry-run`, reads it.
+/// Validation has made sure no variable is named by both.
+fn merge_broker_config(exp: &mut Experiment) {
+    for (property, value) in &exp.cluster.broker_config {
+        exp.cluster
+            .broker_environment
+            .insert(matrix::property_to_env(property), value.0.clone());
+    }
 }
 
 /// Parsed, not yet statically validated.

@@ -53,6 +53,13 @@ pub struct ClusterSpec {
     /// Environment added to every broker service (e.g. `KAFKA_ZOOKEEPER_SESSION_TIMEOUT_MS`).
     #[serde(default)]
     pub broker_environment: IndexMap<String, String>,
+    /// Broker settings by Kafka's own property names (`zookeeper.session.timeout.ms: 6000`),
+    /// set on every broker through our images' environment convention
+    /// (`KAFKA_ZOOKEEPER_SESSION_TIMEOUT_MS`, see [`super::matrix::property_to_env`]). Merged
+    /// into `broker_environment` when the file is loaded; naming the same setting in both is
+    /// an error, a `broker:` matrix axis overrides it per variant.
+    #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
+    pub broker_config: IndexMap<String, ConfigValue>,
     /// Environment added per service.
     #[serde(default)]
     pub environment: IndexMap<String, IndexMap<String, String>>,

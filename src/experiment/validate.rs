@@ -124,14 +124,15 @@ pub fn statically(exp: &Experiment, text: &str, file: &Path) -> Result<(), Exper
 /// another problem, so that later steps naming it are not reported too.
 pub fn statically_all(exp: &Experiment, text: &str, file: &Path) -> Vec<ExperimentError> {
     let c = Checker { text, file };
-    let mut errors = Vec::new();
+    let mut errors: Vec<ExperimentError> = Vec::new();
+    errors.extend(check_name(&c, exp, text).err());
+    errors.extend(check_cluster(&c, exp, text).err());
+    errors.extend(check_broker_settings(&c, exp, text));
     let mut keep = |r: Result<(), ExperimentError>| {
         if let Err(e) = r {
             errors.push(e);
         }
     };
-    keep(check_name(&c, exp, text));
-    keep(check_cluster(&c, exp, text));
     keep(check_client_security(&c, exp, text));
     for (i, t) in exp.topics.iter().enumerate() {
         keep(check_topic(&c, exp, text, i, t));
@@ -196,8 +197,9 @@ fn check_cluster(c: &Checker, exp: &Experiment, text: &str) -> Result<(), Experi
             Some("the name `docker compose ls` (or the com.docker.compose.project label) shows"),
         ));
     }
-    let created: [(&str, bool); 2] = [
+    let created: [(&str, bool); 3] = [
         ("broker-environment", !cluster.broker_environment.is_empty()),
+        ("broker-config", !cluster.broker_config.is_empty()),
         ("environment", !cluster.environment.is_empty()),
     ];
     if let Some((field, _)) = created.iter().find(|(_, set)| *set) {
@@ -221,6 +223,103 @@ fn check_cluster(c: &Checker, exp: &Experiment, text: &str) -> Result<(), Experi
         ));
     }
     Ok(())
+}
+
+/// The line of `key` inside the `cluster:` section, block or flow style (the section's line
+/// when it cannot be told).
+fn cluster_key_line(text: &str, key: &str) -> Option<usize> {
+    let start = line_of_key(text, "cluster")?;
+    let lines: Vec<&str> = text.lines().collect();
+    let section_end = lines
+        .iter()
+        .enumerate()
+        .skip(start)
+        .find(|(_, l)| !l.is_empty() && !l.starts_with([' ', '\t', '#']))
+        .map(|(i, _)| i)
+        .unwrap_or(lines.len());
+    let needles = [
+        format!("{key}:"),
+        format!("\"{key}\":"),
+        format!("'{key}':"),
+    ];
+    let names_it = |l: &str| {
+        needles.iter().any(|n| {
+            l.match_indices(n.as_str())
+                .any(|(i, _)| l[..i].ends_with([' ', '\t', '{', ',']) || i == 0)
+        })
+    };
+    let first = lines[start - 1..section_end]
+        .iter()
+        .position(|l| names_it(l))
+        .map(|i| i + start);
+    first.or(Some(start))
+}
+
+/// `broker-environment` holds environment variables (a dotted Kafka property there sets
+/// nothing: the broker never sees it); `broker-config` holds Kafka's property names; the
+/// two never name the same setting. Every problem, one error each.
+fn check_broker_settings(c: &Checker, exp: &Experiment, text: &str) -> Vec<ExperimentError> {
+    let cluster = &exp.cluster;
+    let mut errors = Vec::new();
+    for name in cluster.broker_environment.keys() {
+        if name.contains('.') {
+            errors.push(c.err(
+                cluster_key_line(text, name),
+                format!("cluster.broker-environment.{name}"),
+                format!("`{name}` is a Kafka property name, not an environment variable: the broker would never see it"),
+                Some(&format!(
+                    "write {}: … under broker-environment, or {name}: … under cluster.broker-config (Kafka's names, translated)",
+                    matrix::property_to_env(name)
+                )),
+            ));
+        }
+    }
+    for (property, _) in &cluster.broker_config {
+        let env = matrix::property_to_env(property);
+        let bad = if property.trim().is_empty() {
+            Some(("an empty property name".to_string(), None))
+        } else if property.starts_with("KAFKA_")
+            || property.chars().any(|ch| ch.is_ascii_uppercase())
+        {
+            Some((
+                format!("`{property}` is not a Kafka property name (those are lower-case and dotted)"),
+                Some(format!(
+                    "environment variables go under broker-environment; here write Kafka's name, e.g. {}",
+                    property
+                        .strip_prefix("KAFKA_")
+                        .unwrap_or(property)
+                        .to_ascii_lowercase()
+                        .replace('_', ".")
+                )),
+            ))
+        } else if !property
+            .chars()
+            .all(|ch| ch.is_ascii_alphanumeric() || "._-".contains(ch))
+        {
+            Some((
+                format!("`{property}` is not a Kafka property name"),
+                Some("property names are letters, digits, dots, `_` and `-`, e.g. zookeeper.session.timeout.ms".to_string()),
+            ))
+        } else if cluster.broker_environment.contains_key(&env) {
+            Some((
+                format!("`{property}` is {env}, which broker-environment sets too"),
+                Some(format!(
+                    "keep one of them: broker-config.{property} or broker-environment.{env}"
+                )),
+            ))
+        } else {
+            None
+        };
+        if let Some((message, hint)) = bad {
+            errors.push(c.err(
+                cluster_key_line(text, property),
+                format!("cluster.broker-config.{property}"),
+                message,
+                hint.as_deref(),
+            ));
+        }
+    }
+    errors
 }
 
 /// `cluster.client-security`: what holds without the environment (the password variable and
@@ -1023,6 +1122,83 @@ mod tests {
         assert_eq!(
             parse(&text, Path::new("e.yaml")).unwrap_err().to_string(),
             all[0]
+        );
+    }
+
+    #[test]
+    fn broker_config_takes_kafka_names_and_broker_environment_variables() {
+        let parse_err = |text: &str| {
+            parse(text, Path::new("e.yaml"))
+                .map(|_| String::new())
+                .unwrap_or_else(|e| e.to_string())
+        };
+        let e = parse_err("name: t\ncluster:\n  compose: c.yml\n  broker-environment:\n    KAFKA_X: '1'\n    zookeeper.session.timeout.ms: \"6000\"\n");
+        assert!(
+            e.starts_with("e.yaml:6: cluster.broker-environment.zookeeper.session.timeout.ms: `zookeeper.session.timeout.ms` is a Kafka property name, not an environment variable")
+                && e.contains("hint: write KAFKA_ZOOKEEPER_SESSION_TIMEOUT_MS: … under broker-environment, or zookeeper.session.timeout.ms: … under cluster.broker-config"),
+            "{e}"
+        );
+        // Flow style: the line of the section's map.
+        let e = parse_err("name: t\ncluster:\n  compose: c.yml\n  broker-environment: {zookeeper.session.timeout.ms: \"6000\"}\n");
+        assert!(
+            e.starts_with("e.yaml:4: cluster.broker-environment.zookeeper"),
+            "{e}"
+        );
+        let e = parse_err("name: t\ncluster:\n  compose: c.yml\n  broker-config:\n    KAFKA_LOG_RETENTION_MS: 1\n");
+        assert!(
+            e.starts_with("e.yaml:5: cluster.broker-config.KAFKA_LOG_RETENTION_MS: `KAFKA_LOG_RETENTION_MS` is not a Kafka property name")
+                && e.contains("e.g. log.retention.ms"),
+            "{e}"
+        );
+        let e = parse_err("name: t\ncluster:\n  compose: c.yml\n  broker-environment: {KAFKA_ZOOKEEPER_SESSION_TIMEOUT_MS: '6000'}\n  broker-config:\n    zookeeper.session.timeout.ms: 12000\n");
+        assert!(
+            e.starts_with("e.yaml:6: cluster.broker-config.zookeeper.session.timeout.ms: `zookeeper.session.timeout.ms` is KAFKA_ZOOKEEPER_SESSION_TIMEOUT_MS, which broker-environment sets too"),
+            "{e}"
+        );
+        let e = parse_err("name: t\ncluster:\n  attach: {project: p}\n  broker-config: {a.b: 1}\n");
+        assert!(
+            e.contains("cluster.broker-config: `broker-config` configures containers"),
+            "{e}"
+        );
+        // Translated into the images' variables, merged with broker-environment.
+        let exp = parse(
+            "name: t\ncluster:\n  compose: c.yml\n  broker-environment: {KAFKA_X: '1'}\n  broker-config:\n    zookeeper.session.timeout.ms: 6000\n    unclean.leader.election.enable: true\n    confluent.support_metrics-enable: false\n",
+            Path::new("e.yaml"),
+        )
+        .unwrap();
+        let env: Vec<(&str, &str)> = exp
+            .cluster
+            .broker_environment
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        assert_eq!(
+            env,
+            [
+                ("KAFKA_X", "1"),
+                ("KAFKA_ZOOKEEPER_SESSION_TIMEOUT_MS", "6000"),
+                ("KAFKA_UNCLEAN_LEADER_ELECTION_ENABLE", "true"),
+                ("KAFKA_CONFLUENT_SUPPORT__METRICS___ENABLE", "false"),
+            ]
+        );
+        // A broker: axis overrides it per variant.
+        let exp = parse(
+            "name: t\ncluster:\n  compose: c.yml\n  broker-config: {replica.lag.time.max.ms: 30000}\nmatrix:\n  broker:replica.lag.time.max.ms: [5000, 10000]\n",
+            Path::new("e.yaml"),
+        )
+        .unwrap();
+        let v = super::super::matrix::expand(&exp);
+        assert_eq!(
+            exp.cluster.broker_environment["KAFKA_REPLICA_LAG_TIME_MAX_MS"],
+            "30000"
+        );
+        assert_eq!(
+            v[0].experiment.cluster.broker_environment["KAFKA_REPLICA_LAG_TIME_MAX_MS"],
+            "5000"
+        );
+        assert_eq!(
+            v[1].experiment.cluster.broker_environment["KAFKA_REPLICA_LAG_TIME_MAX_MS"],
+            "10000"
         );
     }
 
