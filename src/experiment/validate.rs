@@ -144,7 +144,8 @@ pub fn statically_all(exp: &Experiment, text: &str, file: &Path) -> Vec<Experime
         keep(check_axis(&c, exp, text, key, values));
     }
     for (i, e) in exp.expect.iter().enumerate() {
-        keep(check_expectation(&c, text, i, e));
+        keep(check_expectation(&c, text, i, &e.that));
+        keep(check_when(&c, exp, text, i, e));
     }
     let mut names: HashMap<&str, (usize, Option<FaultKind>)> = HashMap::new();
     for (i, step) in exp.steps.iter().enumerate() {
@@ -570,6 +571,45 @@ fn check_expectation(c: &Checker, text: &str, i: usize, e: &str) -> Result<(), E
     })?;
     check_against_result(&parsed)
         .map_err(|m| c.err(line, format!("expect[{i}]"), m.message, Some(&m.hint)))
+}
+
+/// A per-variant expectation names axes of the matrix and values they take.
+fn check_when(
+    c: &Checker,
+    exp: &Experiment,
+    text: &str,
+    i: usize,
+    e: &ExpectEntry,
+) -> Result<(), ExperimentError> {
+    let line = line_of_item(text, "expect", i);
+    let axes: Vec<&str> = exp.matrix.keys().map(String::as_str).collect();
+    for (key, want) in &e.when {
+        let Some(values) = exp.matrix.get(key) else {
+            return Err(c.err(
+                line,
+                format!("expect[{i}].when.{key}"),
+                format!("`{key}` is not an axis of the matrix"),
+                Some(&if axes.is_empty() {
+                    "the experiment has no matrix: `when` picks variants of one; write the expectation alone".to_string()
+                } else {
+                    format!("the axes: {}", axes.join(", "))
+                }),
+            ));
+        };
+        let shown: Vec<String> = values.iter().map(matrix::scalar).collect();
+        if !shown.contains(&matrix::scalar(want)) {
+            return Err(c.err(
+                line,
+                format!("expect[{i}].when.{key}"),
+                format!(
+                    "`{}` is not a value of the axis `{key}`",
+                    matrix::scalar(want)
+                ),
+                Some(&format!("its values: {}", shown.join(", "))),
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// `heal: <step>` names an earlier fault step that leaves something to revert.
@@ -1200,6 +1240,49 @@ mod tests {
             v[1].experiment.cluster.broker_environment["KAFKA_REPLICA_LAG_TIME_MAX_MS"],
             "10000"
         );
+    }
+
+    #[test]
+    fn a_per_variant_expectation_names_axes_and_values_of_the_matrix() {
+        let base = "name: t\ncluster: {compose: c.yml}\ntopics: [{name: orders}]\nmatrix:\n  topic:unclean.leader.election.enable: [false, true]\nexpect:\n  - verification.complete == true\n";
+        let with = |entry: &str| {
+            parse(&format!("{base}  - {entry}\n"), Path::new("e.yaml"))
+                .map(|_| String::new())
+                .unwrap_or_else(|e| e.to_string())
+        };
+        assert_eq!(
+            with("{when: {topic:unclean.leader.election.enable: false}, that: verification.lost_acked == 0}"),
+            ""
+        );
+        let e = with("{when: {broker:unclean.leader.election.enable: false}, that: verification.lost_acked == 0}");
+        assert!(
+            e.starts_with("e.yaml:8: expect[1].when.broker:unclean.leader.election.enable: `broker:unclean.leader.election.enable` is not an axis of the matrix")
+                && e.contains("hint: the axes: topic:unclean.leader.election.enable"),
+            "{e}"
+        );
+        let e = with("{when: {topic:unclean.leader.election.enable: maybe}, that: verification.lost_acked == 0}");
+        assert!(
+            e.contains("expect[1].when.topic:unclean.leader.election.enable: `maybe` is not a value of the axis")
+                && e.contains("hint: its values: false, true"),
+            "{e}"
+        );
+        // The expectation itself is checked as any other.
+        let e = with(
+            "{when: {topic:unclean.leader.election.enable: true}, that: verification.lost > 0}",
+        );
+        assert!(
+            e.contains("e.yaml:8: expect[1]: `verification.lost > 0`"),
+            "{e}"
+        );
+        let e = with("{when: {topic:unclean.leader.election.enable: true}, than: x}");
+        assert!(e.contains("unknown field `than`"), "{e}");
+        let e = parse(
+            "name: t\ncluster: {compose: c.yml}\nexpect:\n  - {when: {topic:x: 1}, that: verification.lost_acked == 0}\n",
+            Path::new("e.yaml"),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("the experiment has no matrix"), "{e}");
     }
 
     #[test]
