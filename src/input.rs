@@ -116,7 +116,8 @@ fn quoted_value(message: &str) -> Option<&str> {
     None
 }
 
-fn hint_for(message: &str) -> Option<String> {
+/// The hint for a serde message (also for errors found without the text's positions).
+pub fn hint_for(message: &str) -> Option<String> {
     if message.contains("expected a duration") {
         // `timeout: 60`: a bare number; say which unit was probably meant.
         return Some(match quoted_value(message) {

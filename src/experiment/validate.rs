@@ -559,6 +559,11 @@ fn check_axis(
     Ok(())
 }
 
+/// `expect[i]` on its own (for a file whose other parts do not parse).
+pub(super) fn expectation(text: &str, file: &Path, i: usize, e: &str) -> Option<ExperimentError> {
+    check_expectation(&Checker { text, file }, text, i, e).err()
+}
+
 fn check_expectation(c: &Checker, text: &str, i: usize, e: &str) -> Result<(), ExperimentError> {
     let line = line_of_item(text, "expect", i);
     let parsed = parse_expectation(e).map_err(|why| {
