@@ -100,8 +100,7 @@ fn independent_errors_of_one_file_are_all_reported() {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/fixtures/bad/experiments/two-independent-errors.yaml");
     let errors: Vec<String> = chaos::experiment::load_all(&path)
-        .err()
-        .expect("refused")
+        .expect_err("refused")
         .iter()
         .map(|e| e.to_string())
         .collect();
