@@ -147,6 +147,33 @@ pub fn hint_for(message: &str) -> Option<String> {
         Some("use one of the values listed".into())
     } else if message.contains("missing field") {
         Some("add the field; see experiments/ for complete examples".into())
+    } else if [
+        "expected i32",
+        "expected u32",
+        "expected u64",
+        "expected usize",
+        "expected i64",
+    ]
+    .iter()
+    .any(|t| message.contains(t))
+    {
+        Some(match quoted_value(message) {
+            Some(v) if v.trim().parse::<f64>().is_ok() => {
+                format!(
+                    "a whole number, without quotes or decimals: e.g. {}",
+                    v.trim().split('.').next().unwrap_or("3")
+                )
+            }
+            _ => "a whole number, e.g. 3".into(),
+        })
+    } else if message.contains("expected f64") {
+        Some("a number, e.g. 2.5".into())
+    } else if message.contains("expected a boolean") {
+        Some("true or false (without quotes)".into())
+    } else if message.contains("expected a sequence") {
+        Some("a list: [a, b], or one `- item` per line".into())
+    } else if message.contains("expected struct") || message.contains("expected a map") {
+        Some("a map: {key: value}, or one `key: value` per line, indented".into())
     } else if message.contains("recursion limit") || message.contains("repetition limit") {
         Some("the file nests or repeats aliases too deeply to be an experiment".into())
     } else {
@@ -312,6 +339,27 @@ mod tests {
         assert_eq!(line_of_item(text, "expect", 0), Some(10));
         assert_eq!(line_of_item(text, "expect", 1), Some(11));
         assert_eq!(line_of_item("expect: []\n", "expect", 0), None);
+    }
+
+    #[test]
+    fn common_type_errors_get_a_hint() {
+        let hint = |m: &str| hint_for(m).unwrap_or_default();
+        assert_eq!(
+            hint("invalid value: string \"60\", expected a duration"),
+            "durations need a unit: 60s"
+        );
+        assert_eq!(
+            hint("invalid type: integer `60`, expected a duration"),
+            "durations need a unit: 60s"
+        );
+        assert!(hint("invalid type: string \"three\", expected i32").contains("a whole number"));
+        assert!(hint("invalid type: floating point `2.5`, expected u32").contains("e.g. 2"));
+        assert!(
+            hint("invalid type: string \"yes please\", expected a boolean")
+                .contains("true or false")
+        );
+        assert!(hint("invalid type: string \"x\", expected a sequence").contains("a list"));
+        assert!(hint("invalid type: string \"x\", expected struct ClusterSpec").contains("a map"));
     }
 
     #[test]
