@@ -97,8 +97,13 @@ fn parse_unchecked(text: &str, file: &Path) -> Result<Experiment, ExperimentErro
 /// hide the next; an error found this way has the line of the key it names, within its item.
 fn every_parse_error(text: &str, file: &Path, first: ExperimentError) -> Vec<ExperimentError> {
     use serde_yaml_ng::Value;
-    let Ok(Value::Mapping(doc)) = serde_yaml_ng::from_str::<Value>(text) else {
-        return vec![first]; // not YAML, or not a map: nothing more to tell apart
+    let Ok(mut doc) = serde_yaml_ng::from_str::<Value>(text) else {
+        return vec![first]; // not YAML: nothing more to tell apart
+    };
+    // Merge keys (`<<: *common`) as the whole-file parse reads them.
+    let merged = doc.apply_merge();
+    let (Ok(()), Value::Mapping(doc)) = (merged, doc) else {
+        return vec![first];
     };
     let mut found: Vec<InputError> = Vec::new();
     let mut report = |path: String, line: Option<usize>, message: String| {
@@ -417,6 +422,15 @@ mod tests {
         std::fs::write(&file, text).unwrap();
         let first = load(&file).unwrap_err().to_string();
         assert!(first.contains(":4:18: cluster.ready-timeout"), "{first}");
+    }
+
+    #[test]
+    fn merge_keys_are_read_as_the_whole_file_parse_reads_them() {
+        let all = all_errors("name: t\ncluster: {compose: c.yml}\nx-wait: &w {wait: 1s}\nsteps:\n  - <<: *w\n  - wait: 60\n");
+        // The unknown top-level key and the bare duration; the merged step is fine.
+        assert_eq!(all.len(), 2, "{all:#?}");
+        assert!(all[0].starts_with("e.yaml:3"), "{}", all[0]);
+        assert!(all[1].starts_with("e.yaml:6"), "{}", all[1]);
     }
 
     #[test]
