@@ -22,7 +22,8 @@ fn expected(path: &Path) -> String {
         .next()
         .and_then(|l| l.strip_prefix("# expect: "))
         .unwrap_or_else(|| panic!("{} lacks its # expect: line", path.display()))
-        .to_string()
+        // `\n` in the expect line stands for a line break (an error and its hint).
+        .replace("\\n", "\n")
 }
 
 fn experiment_error(path: &Path) -> String {
@@ -90,6 +91,31 @@ fn every_malformed_experiment_is_refused_with_position_and_reason() {
                 path.display()
             );
         }
+    }
+}
+
+/// `validate` reports every error of a file, each with its line, not the first alone.
+#[test]
+fn independent_errors_of_one_file_are_all_reported() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/bad/experiments/two-independent-errors.yaml");
+    let errors: Vec<String> = chaos::experiment::load_all(&path)
+        .expect_err("refused")
+        .iter()
+        .map(|e| e.to_string())
+        .collect();
+    let name = path.display().to_string();
+    let want = [
+        format!("{name}:11:14: steps[1].timeout: invalid value"),
+        format!("{name}:13: steps[2].fault.target: unknown field `leader-off`"),
+        format!("{name}:14: expect[1]: `failover.max < 10s`"),
+    ];
+    assert_eq!(errors.len(), want.len(), "{errors:#?}");
+    for (got, want) in errors.iter().zip(&want) {
+        assert!(
+            got.starts_with(want.as_str()),
+            "{got}\n  does not start with\n{want}"
+        );
     }
 }
 

@@ -108,6 +108,25 @@ fn no_mutated_input_makes_a_parser_panic() {
                 .map(|e| e.to_string())
         });
         assert!(e.is_ok(), "experiment parser panicked on:\n{input}");
+        // Every error of the file (validate): each part read on its own, lines found in the text.
+        let all = std::panic::catch_unwind(|| {
+            chaos::experiment::parse_all(&input, Path::new("m.yaml"))
+                .err()
+                .map(|errors| errors.iter().map(|e| e.to_string()).collect::<Vec<_>>())
+        });
+        assert!(
+            all.is_ok(),
+            "experiment parser (every error) panicked on:\n{input}"
+        );
+        if let Ok(Some(messages)) = &all {
+            assert!(!messages.is_empty(), "an error without a message:\n{input}");
+            for message in messages {
+                assert!(
+                    message.starts_with("m.yaml"),
+                    "every error names the file: {message}"
+                );
+            }
+        }
         let c = std::panic::catch_unwind(|| {
             chaos::compose::parse(&input, Path::new("m.yml"), &|_| None)
                 .err()

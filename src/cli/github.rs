@@ -64,10 +64,15 @@ fn expect_items(text: &str) -> Vec<String> {
     #[derive(serde::Deserialize)]
     struct Only {
         #[serde(default)]
-        expect: Vec<String>,
+        expect: Vec<crate::experiment::ExpectEntry>,
     }
     serde_yaml_ng::from_str::<Only>(text)
-        .map(|o| o.expect.into_iter().map(|e| e.trim().to_string()).collect())
+        .map(|o| {
+            o.expect
+                .into_iter()
+                .map(|e| e.that.trim().to_string())
+                .collect()
+        })
         .unwrap_or_default()
 }
 

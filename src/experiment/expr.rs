@@ -3,7 +3,7 @@
 //! `partitions[*].failover_ms < 10s` (the largest). Paths are into result.json; times there
 //! are milliseconds, so a duration value is compared in ms. No data is never a pass.
 
-use crate::report::ExpectationResult;
+use crate::model::ExpectationResult;
 use serde_json::Value;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -103,6 +103,74 @@ pub fn parse_expectation(s: &str) -> Result<Expectation, String> {
         op,
         value,
     })
+}
+
+/// A problem found by [`check_against_result`]: message and hint.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SchemaMismatch {
+    pub message: String,
+    pub hint: String,
+}
+
+/// Checks a parsed expectation against the result schema ([`super::paths`]): the path names a
+/// number or true/false of result.json, and the value is written in that field's unit — a
+/// duration with a unit (`25s`; a bare 0 is 0 in any unit), a count as a bare number.
+pub fn check_against_result(e: &Expectation) -> Result<(), SchemaMismatch> {
+    use super::paths::{self, Unit};
+    let pattern = paths::pattern(&e.path);
+    let err = |message: String, hint: String| Err(SchemaMismatch { message, hint });
+    let unit = match paths::lookup(&pattern, 3) {
+        Ok(unit) => unit,
+        Err(near) => {
+            return err(
+                format!(
+                    "`{}`: result.json has no number or true/false at `{pattern}`",
+                    e.text
+                ),
+                if near.is_empty() {
+                    "see the fields of result.json (README, Reports)".into()
+                } else {
+                    format!("the nearest valid paths: {}", near.join(", "))
+                },
+            )
+        }
+    };
+    match (unit, &e.value) {
+        (Unit::Millis, Expected::Number(n)) if *n != 0.0 => err(
+            format!(
+                "`{}`: `{pattern}` is a duration and `{n}` has no unit",
+                e.text
+            ),
+            format!("write {n}ms or {n}s"),
+        ),
+        (Unit::Count, Expected::Millis(_)) => err(
+            format!("`{}`: `{pattern}` is a count, not a duration", e.text),
+            "compare it with a bare number, e.g. verification.lost_acked == 0".into(),
+        ),
+        (Unit::Micros, Expected::Millis(_)) => err(
+            format!(
+                "`{}`: `{pattern}` is in microseconds (a bare number), not a duration",
+                e.text
+            ),
+            "write the number of µs, e.g. 5000 for 5ms".into(),
+        ),
+        (Unit::Bool, Expected::Number(_) | Expected::Millis(_)) => err(
+            format!("`{}`: `{pattern}` is true or false, not a number", e.text),
+            format!("e.g. {pattern} == true"),
+        ),
+        (Unit::Millis | Unit::Micros | Unit::Count, Expected::Bool(_)) => err(
+            format!("`{}`: `{pattern}` is a number, not true or false", e.text),
+            format!(
+                "compare it with a {}",
+                if unit == Unit::Millis {
+                    "duration, e.g. < 25s"
+                } else {
+                    "number, e.g. == 0"
+                }
+            ),
+        ),
+        _ => Ok(()),
+    }
 }
 
 /// `partitions[orders/0].offline_ms` → ["partitions", "[orders/0]", "offline_ms"].
@@ -292,6 +360,68 @@ mod tests {
         assert_eq!(eval("controller_failover_ms < 10s").passed, None);
         assert_eq!(eval("no.such.path == 1").passed, None);
         assert_eq!(eval("partitions[orders/9].offline_ms == 0").passed, None);
+    }
+
+    fn schema(s: &str) -> Result<(), SchemaMismatch> {
+        check_against_result(&parse_expectation(s).unwrap())
+    }
+
+    #[test]
+    fn paths_are_checked_against_the_result_schema_with_the_nearest_valid_ones() {
+        for ok in [
+            "failover.metadata.max < 25s",
+            "failover.metadata_ms.count == 1",
+            "verification.lost_acked == 0",
+            "verification.complete == true",
+            "offline.total == 0",
+            "partitions[orders/0].offline_ms > 0s",
+            "partitions[*].failover_ms < 10s",
+            "workload.latency.p99 < 2s",
+            "transactions.atomicity_violations == 0",
+            "group.rebalance_ms.max < 30s",
+        ] {
+            assert_eq!(schema(ok), Ok(()), "{ok}");
+        }
+        let e = schema("failover.max < 10s").unwrap_err();
+        assert!(
+            e.message
+                .contains("no number or true/false at `failover.max`"),
+            "{e:?}"
+        );
+        assert!(
+            e.hint.contains("failover.metadata_ms.max")
+                && e.hint.contains("failover.election_ms.max"),
+            "{e:?}"
+        );
+        let e = schema("verification.lost == 0").unwrap_err();
+        assert!(
+            e.hint
+                .starts_with("the nearest valid paths: verification.lost_acked"),
+            "{e:?}"
+        );
+        let e = schema("partitions[orders/0].ofline_ms > 0s").unwrap_err();
+        assert!(e.hint.contains("partitions[*].offline_ms"), "{e:?}");
+    }
+
+    #[test]
+    fn a_duration_needs_a_unit_and_a_count_none() {
+        let e = schema("failover.metadata.max < 25").unwrap_err();
+        assert!(
+            e.message.contains("is a duration and `25` has no unit"),
+            "{e:?}"
+        );
+        assert_eq!(e.hint, "write 25ms or 25s");
+        let e = schema("verification.lost_acked < 1s").unwrap_err();
+        assert!(e.message.contains("is a count, not a duration"), "{e:?}");
+        let e = schema("verification.complete == 1").unwrap_err();
+        assert!(e.message.contains("true or false, not a number"), "{e:?}");
+        let e = schema("verification.lost_acked == true").unwrap_err();
+        assert!(e.message.contains("a number, not true or false"), "{e:?}");
+        let e = schema("cluster.nodes[*].clock_offset_us < 5ms").unwrap_err();
+        assert!(e.message.contains("microseconds"), "{e:?}");
+        // Counts keep bare numbers; a bare 0 is 0 in any unit.
+        assert_eq!(schema("workload.acked > 100"), Ok(()));
+        assert_eq!(schema("offline.max == 0"), Ok(()));
     }
 
     #[test]

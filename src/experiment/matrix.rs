@@ -28,7 +28,8 @@ pub fn property_to_env(prop: &str) -> String {
     out
 }
 
-fn scalar(v: &Value) -> String {
+/// An axis value as text (`true`, `5000`, `all`).
+pub fn scalar(v: &Value) -> String {
     match v {
         Value::String(s) => s.clone(),
         Value::Bool(b) => b.to_string(),
@@ -93,18 +94,23 @@ pub fn apply(exp: &mut Experiment, key: &str, value: &Value) -> Result<(), Strin
     Ok(())
 }
 
+/// The variants of the matrix, in key order; each keeps the expectations that apply to it
+/// (every plain one, and those whose `when` names its axis values).
 pub fn expand(exp: &Experiment) -> Vec<Variant> {
-    let mut variants = vec![Variant {
-        name: String::new(),
-        experiment: Experiment {
-            matrix: Default::default(),
-            ..exp.clone()
+    let mut variants = vec![(
+        Vec::<(String, String)>::new(),
+        Variant {
+            name: String::new(),
+            experiment: Experiment {
+                matrix: Default::default(),
+                ..exp.clone()
+            },
         },
-    }];
+    )];
     for (key, values) in &exp.matrix {
         let label = key.split_once(':').map(|(_, k)| k).unwrap_or(key);
         let mut next = Vec::new();
-        for v in &variants {
+        for (axes, v) in &variants {
             for value in values {
                 let mut e = v.experiment.clone();
                 if apply(&mut e, key, value).is_err() {
@@ -116,15 +122,26 @@ pub fn expand(exp: &Experiment) -> Vec<Variant> {
                 } else {
                     format!("{}, {part}", v.name)
                 };
-                next.push(Variant {
-                    name,
-                    experiment: e,
-                });
+                let mut axes = axes.clone();
+                axes.push((key.clone(), scalar(value)));
+                next.push((
+                    axes,
+                    Variant {
+                        name,
+                        experiment: e,
+                    },
+                ));
             }
         }
         variants = next;
     }
     variants
+        .into_iter()
+        .map(|(axes, mut v)| {
+            v.experiment.expect.retain(|e| e.applies_to(&axes));
+            v
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -170,6 +187,53 @@ mod tests {
             "10000"
         );
         assert!(v[0].experiment.matrix.is_empty());
+    }
+
+    #[test]
+    fn each_variant_keeps_the_expectations_that_apply_to_it() {
+        let text = "name: m\ncluster: {compose: c.yml}\ntopics: [{name: t}]\nworkload: {acks: all}\nmatrix:\n  topic:unclean.leader.election.enable: [false, true]\n  workload:acks: [\"1\", all]\nexpect:\n  - verification.complete == true\n  - {when: {topic:unclean.leader.election.enable: false}, that: verification.lost_acked == 0}\n  - when: {topic:unclean.leader.election.enable: true, workload:acks: '1'}\n    that: verification.lost_acked > 0\n";
+        let exp: Experiment = serde_yaml_ng::from_str(text).unwrap();
+        let expects: Vec<Vec<String>> = expand(&exp)
+            .iter()
+            .map(|v| v.experiment.expect.iter().map(|e| e.that.clone()).collect())
+            .collect();
+        let complete = "verification.complete == true".to_string();
+        let none_lost = "verification.lost_acked == 0".to_string();
+        let lost = "verification.lost_acked > 0".to_string();
+        assert_eq!(
+            expects,
+            [
+                vec![complete.clone(), none_lost.clone()],
+                vec![complete.clone(), none_lost],
+                vec![complete.clone(), lost],
+                vec![complete],
+            ]
+        );
+        assert_eq!(
+            exp.expect[2].to_string(),
+            "verification.lost_acked > 0 (when topic:unclean.leader.election.enable=true, workload:acks=1)"
+        );
+    }
+
+    #[test]
+    fn the_unclean_experiment_bounds_acked_loss_only_without_unclean_election() {
+        let file = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("experiments/unclean-election.yaml");
+        let exp = crate::experiment::load(&file).unwrap();
+        let v = expand(&exp);
+        let expects = |i: usize| -> Vec<&str> {
+            v[i].experiment
+                .expect
+                .iter()
+                .map(|e| e.that.as_str())
+                .collect()
+        };
+        assert_eq!(v[0].name, "unclean.leader.election.enable=false");
+        assert!(expects(0).contains(&"verification.lost_acked == 0"));
+        assert!(expects(0).contains(&"verification.complete == true"));
+        assert_eq!(v[1].name, "unclean.leader.election.enable=true");
+        assert!(!expects(1).contains(&"verification.lost_acked == 0"));
+        assert!(expects(1).contains(&"verification.complete == true"));
     }
 
     #[test]

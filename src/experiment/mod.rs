@@ -3,6 +3,7 @@
 
 pub mod expr;
 pub mod matrix;
+pub mod paths;
 pub mod schema;
 mod validate;
 
@@ -30,12 +31,21 @@ pub fn load(path: &Path) -> Result<Experiment, ExperimentError> {
     parse(&text, path)
 }
 
-/// Like [`load`], with every static problem of the file (one when it does not parse).
+/// Like [`load`], with every problem of the file: when it does not parse, every section and
+/// every step, expectation and topic that does not (one error each), else every static
+/// problem (see [`validate::statically_all`]).
 pub fn load_all(path: &Path) -> Result<Experiment, Vec<ExperimentError>> {
     let text = read_text(path, "experiment file").map_err(|e| vec![e.into()])?;
-    let exp = parse_unchecked(&text, path).map_err(|e| vec![e])?;
-    let errors = validate::statically_all(&exp, &text, path);
+    parse_all(&text, path)
+}
+
+/// [`load_all`] of a file's text.
+pub fn parse_all(text: &str, file: &Path) -> Result<Experiment, Vec<ExperimentError>> {
+    let mut exp =
+        parse_unchecked(text, file).map_err(|first| every_parse_error(text, file, first))?;
+    let errors = validate::statically_all(&exp, text, file);
     if errors.is_empty() {
+        merge_broker_config(&mut exp);
         Ok(exp)
     } else {
         Err(errors)
@@ -43,9 +53,21 @@ pub fn load_all(path: &Path) -> Result<Experiment, Vec<ExperimentError>> {
 }
 
 pub fn parse(text: &str, file: &Path) -> Result<Experiment, ExperimentError> {
-    let exp = parse_unchecked(text, file)?;
+    let mut exp = parse_unchecked(text, file)?;
     validate::statically(&exp, text, file)?;
+    merge_broker_config(&mut exp);
     Ok(exp)
+}
+
+/// `cluster.broker-config` (Kafka's property names) into `cluster.broker-environment` (our
+/// images' variables), where everything that creates brokers, and `--dry-run`, reads it.
+/// Validation has made sure no variable is named by both.
+fn merge_broker_config(exp: &mut Experiment) {
+    for (property, value) in &exp.cluster.broker_config {
+        exp.cluster
+            .broker_environment
+            .insert(matrix::property_to_env(property), value.0.clone());
+    }
 }
 
 /// Parsed, not yet statically validated.
@@ -67,6 +89,166 @@ fn parse_unchecked(text: &str, file: &Path) -> Result<Experiment, ExperimentErro
     }
     let de = serde_yaml_ng::Deserializer::from_str(text);
     serde_path_to_error::deserialize(de).map_err(|e| crate::input::from_serde(file, e).into())
+}
+
+/// Every part of a file that does not parse, given the first error the whole-file parse
+/// found (kept as it is: it has the exact line and column). Each list item (`steps`,
+/// `expect`, `topics`) and each other section is read on its own, so one mistake does not
+/// hide the next; an error found this way has the line of the key it names, within its item.
+fn every_parse_error(text: &str, file: &Path, first: ExperimentError) -> Vec<ExperimentError> {
+    use serde_yaml_ng::Value;
+    let Ok(mut doc) = serde_yaml_ng::from_str::<Value>(text) else {
+        return vec![first]; // not YAML: nothing more to tell apart
+    };
+    // Merge keys (`<<: *common`) as the whole-file parse reads them.
+    let merged = doc.apply_merge();
+    let (Ok(()), Value::Mapping(doc)) = (merged, doc) else {
+        return vec![first];
+    };
+    let mut found: Vec<InputError> = Vec::new();
+    let mut report = |path: String, line: Option<usize>, message: String| {
+        let hint = crate::input::hint_for(&message);
+        found.push(InputError {
+            file: file.to_path_buf(),
+            line,
+            column: None,
+            path,
+            message,
+            hint,
+        });
+    };
+    for (key, value) in &doc {
+        let Some(key) = key.as_str() else { continue };
+        let item: Option<Probe> = match key {
+            "steps" => Some(probe::<Step>),
+            "expect" => Some(probe::<ExpectEntry>),
+            "topics" => Some(probe::<TopicSpec>),
+            _ => None,
+        };
+        match (item, value) {
+            (Some(item), Value::Sequence(seq)) => {
+                for (i, v) in seq.iter().enumerate() {
+                    if let Err((inner, message)) = item(v.clone()) {
+                        let path = if inner.is_empty() || inner == "." {
+                            format!("{key}[{i}]")
+                        } else {
+                            format!("{key}[{i}].{inner}")
+                        };
+                        report(path, item_key_line(text, key, i, &inner), message);
+                    }
+                }
+            }
+            _ => what_section(key, value, &mut report, text),
+        }
+    }
+    let mut found: Vec<ExperimentError> = found.into_iter().map(ExperimentError::from).collect();
+    // The expectations that parse are checked as in a file that parses (paths, units).
+    if let Some(Value::Sequence(items)) = doc.get("expect") {
+        for (i, item) in items.iter().enumerate() {
+            if let Ok(entry) = serde_yaml_ng::from_value::<ExpectEntry>(item.clone()) {
+                found.extend(validate::expectation(text, file, i, &entry.that));
+            }
+        }
+    }
+    // Every item or section once: the first error stands for its own.
+    let first_part = part_of(&first.0.path).to_string();
+    let mut errors = vec![first];
+    errors.extend(
+        found
+            .into_iter()
+            .filter(|e| part_of(&e.0.path) != first_part),
+    );
+    errors.sort_by_key(|e| e.0.line.unwrap_or(usize::MAX));
+    errors
+}
+
+/// `steps[3].fault.target` → `steps[3]`; `cluster.reuse` → `cluster`.
+fn part_of(path: &str) -> &str {
+    match (path.find(']'), path.find('.')) {
+        (Some(b), Some(d)) if b < d => &path[..=b],
+        (Some(b), None) => &path[..=b],
+        (_, Some(d)) => &path[..d],
+        _ => path,
+    }
+}
+
+type Probe = fn(serde_yaml_ng::Value) -> Result<(), (String, String)>;
+
+/// Reads a value as `T`: the path inside it and the message of the first problem.
+fn probe<T: serde::de::DeserializeOwned>(
+    value: serde_yaml_ng::Value,
+) -> Result<(), (String, String)> {
+    serde_path_to_error::deserialize::<_, T>(value)
+        .map(|_| ())
+        .map_err(|e| {
+            let path = e.path().to_string();
+            let mut message = e.into_inner().to_string();
+            if let Some(rest) = message.strip_prefix(&format!("{path}: ")) {
+                message = rest.to_string();
+            }
+            (path, message)
+        })
+}
+
+/// A top-level section other than the lists, read as the schema's type for it.
+fn what_section(
+    key: &str,
+    value: &serde_yaml_ng::Value,
+    report: &mut dyn FnMut(String, Option<usize>, String),
+    text: &str,
+) {
+    let v = value.clone();
+    let result = match key {
+        "name" | "description" => probe::<String>(v),
+        "cluster" => probe::<ClusterSpec>(v),
+        "observer" => probe::<ObserverSpec>(v),
+        "workload" => probe::<Option<WorkloadSpec>>(v),
+        "matrix" => probe::<indexmap::IndexMap<String, Vec<serde_yaml_ng::Value>>>(v),
+        "repeat" => probe::<u32>(v),
+        "seed" => probe::<Option<u64>>(v),
+        "steps" => probe::<Vec<Step>>(v),
+        "expect" => probe::<Vec<ExpectEntry>>(v),
+        "topics" => probe::<Vec<TopicSpec>>(v),
+        _ => Err((String::new(), format!("unknown field `{key}`"))),
+    };
+    if let Err((inner, message)) = result {
+        let path = if inner.is_empty() || inner == "." {
+            key.to_string()
+        } else {
+            format!("{key}.{inner}")
+        };
+        let last = inner.rsplit('.').next().unwrap_or_default();
+        let line = crate::input::line_of_nested_key(text, key, last).or(line_of_key(text, key));
+        report(path, line, message);
+    }
+}
+
+/// The line of the innermost key of `inner` within item `i` of the list `key`: the item's
+/// line when the key is not on a line of its own.
+fn item_key_line(text: &str, key: &str, i: usize, inner: &str) -> Option<usize> {
+    let start = line_of_item(text, key, i)?;
+    let end = line_of_item(text, key, i + 1).unwrap_or(usize::MAX);
+    let last = inner
+        .rsplit('.')
+        .next()
+        .unwrap_or_default()
+        .split('[')
+        .next()
+        .unwrap_or_default();
+    if last.is_empty() {
+        return Some(start);
+    }
+    let needle = format!("{last}:");
+    text.lines()
+        .enumerate()
+        .skip(start - 1)
+        .take_while(|(n, _)| n + 1 < end)
+        .find(|(_, l)| {
+            l.match_indices(&needle)
+                .any(|(at, _)| at == 0 || l[..at].ends_with([' ', '{', ',', '-']))
+        })
+        .map(|(n, _)| n + 1)
+        .or(Some(start))
 }
 
 /// The compose file, relative to the experiment file's directory; None when the experiment
@@ -109,6 +291,183 @@ pub fn client_security(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Every duration field of the schema, as `(path, file with that field set to 60)`.
+    fn every_duration_field_set_to_60() -> Vec<(&'static str, String)> {
+        let base = "name: t\ntopics: [{name: orders}]\n";
+        let cluster = |f: &str| format!("{base}cluster:\n  compose: c.yml\n  {f}: 60\n");
+        let c = "cluster: {compose: c.yml}\n";
+        let observer = |f: &str| format!("{base}{c}observer:\n  {f}: 60\n");
+        let workload = |f: &str| format!("{base}{c}workload:\n  {f}: 60\n");
+        let group = |f: &str| format!("{base}{c}workload:\n  group:\n    {f}: 60\n");
+        let step = |s: &str| format!("{base}{c}steps:\n  - wait: 1s\n  - {s}\n");
+        vec![
+            ("cluster.ready-timeout", cluster("ready-timeout")),
+            ("cluster.warm-up", cluster("warm-up")),
+            ("observer.period", observer("period")),
+            ("observer.fast-period", observer("fast-period")),
+            ("observer.fast-for", observer("fast-for")),
+            ("workload.delivery-timeout", workload("delivery-timeout")),
+            ("workload.recovery-window", workload("recovery-window")),
+            (
+                "workload.transactions.pause",
+                format!("{base}{c}workload:\n  transactions:\n    pause: 60\n"),
+            ),
+            ("workload.group.commit-interval", group("commit-interval")),
+            ("workload.group.processing", group("processing")),
+            ("workload.group.session-timeout", group("session-timeout")),
+            (
+                "workload.group.max-poll-interval",
+                group("max-poll-interval"),
+            ),
+            ("steps[1].at", step("at: 60\n    wait: 1s")),
+            ("steps[1].wait", step("wait: 60")),
+            (
+                "steps[1].timeout",
+                step("wait-for: {cluster-healthy: true}\n    timeout: 60"),
+            ),
+            (
+                "steps[1].fault.delay",
+                step("fault: {kind: delay, target: kafka-1, delay: 60}"),
+            ),
+        ]
+    }
+
+    #[test]
+    fn a_bare_number_for_any_duration_says_durations_need_a_unit() {
+        let fields = every_duration_field_set_to_60();
+        assert_eq!(fields.len(), 16, "every humantime_serde field of schema.rs");
+        for (path, text) in fields {
+            let e = parse(&text, Path::new("e.yaml")).unwrap_err().to_string();
+            assert!(
+                e.starts_with("e.yaml:")
+                    && e.contains(&format!(": {path}: invalid value"))
+                    && e.contains("hint: durations need a unit: 60s"),
+                "{path}:\n{e}"
+            );
+            // The path is printed once.
+            assert_eq!(e.matches(path).count(), 1, "{e}");
+        }
+        let e = parse(
+            "name: t\ncluster: {compose: c.yml}\nsteps:\n  - wait: 1.5\n",
+            Path::new("e.yaml"),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("hint: durations need a unit: 1500ms"), "{e}");
+        let e = parse(
+            "name: t\ncluster: {compose: c.yml}\nsteps:\n  - wait: soon\n",
+            Path::new("e.yaml"),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("hint: durations look like 500ms"), "{e}");
+    }
+
+    fn all_errors(text: &str) -> Vec<String> {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("e.yaml");
+        std::fs::write(&file, text).unwrap();
+        load_all(&file)
+            .map(|_| vec![])
+            .unwrap_or_else(|errors| errors.iter().map(|e| e.to_string()).collect())
+            .into_iter()
+            .map(|e| e.replace(&file.display().to_string(), "e.yaml"))
+            .collect()
+    }
+
+    #[test]
+    fn every_error_of_a_file_that_does_not_parse_each_with_its_line() {
+        let text = [
+            "name: t",
+            "cluster:",
+            "  compose: c.yml",
+            "  ready-timeout: 60",
+            "topics: [{name: orders, partitions: 2}]",
+            "steps:",
+            "  - wait: 1s",
+            "  - wait-for: {leader-changed: orders/0}",
+            "    timeout: 60",
+            "  - name: k",
+            "    fault: {kind: kill, target: {leader-off: orders/0}}",
+            "  - wait: 2s",
+            "    colour: red",
+            "expect:",
+            "  - verification.lost == 0",
+            "  - {when: {a: b}, than: x}",
+            "  - failover.metadata.max < 25",
+        ]
+        .join("\n");
+        let text = text.as_str();
+        let all = all_errors(text);
+        let want = [
+            "e.yaml:4:18: cluster.ready-timeout: invalid value",
+            "e.yaml:9: steps[1].timeout: invalid type: integer `60`, expected a duration\n  hint: durations need a unit: 60s",
+            "e.yaml:11: steps[2].fault.target: unknown field `leader-off`",
+            "e.yaml:13: steps[3].colour: unknown field `colour`",
+            "e.yaml:15: expect[0]: `verification.lost == 0`: result.json has no number or true/false at `verification.lost`",
+            "e.yaml:16: expect[1].than: unknown field `than`",
+            "e.yaml:17: expect[2]: `failover.metadata.max < 25`: `failover.metadata_ms.max` is a duration",
+        ];
+        assert_eq!(all.len(), want.len(), "{all:#?}");
+        for (got, want) in all.iter().zip(want) {
+            assert!(
+                got.starts_with(want),
+                "{got}\n  does not start with\n{want}"
+            );
+        }
+        // `load` (and `run`) stop at the first, the same one.
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("e.yaml");
+        std::fs::write(&file, text).unwrap();
+        let first = load(&file).unwrap_err().to_string();
+        assert!(first.contains(":4:18: cluster.ready-timeout"), "{first}");
+    }
+
+    #[test]
+    fn merge_keys_are_read_as_the_whole_file_parse_reads_them() {
+        let all = all_errors("name: t\ncluster: {compose: c.yml}\nx-wait: &w {wait: 1s}\nsteps:\n  - <<: *w\n  - wait: 60\n");
+        // The unknown top-level key and the bare duration; the merged step is fine.
+        assert_eq!(all.len(), 2, "{all:#?}");
+        assert!(all[0].starts_with("e.yaml:3"), "{}", all[0]);
+        assert!(all[1].starts_with("e.yaml:6"), "{}", all[1]);
+    }
+
+    #[test]
+    fn every_expectation_and_step_error_of_a_file_that_parses() {
+        let all = all_errors("name: t\ncluster: {compose: c.yml}\ntopics: [{name: orders}]\nsteps:\n  - wait: 1s\n  - heal: nope\n  - fault: {kind: kill, target: {leader-of: orders/3}}\nexpect: [failover.max < 10s, verification.lost_acked == 0,\n  workload.latency.p99 < 2]\n");
+        assert_eq!(all.len(), 4, "{all:#?}");
+        assert!(
+            all[0].starts_with("e.yaml:8: expect[0]: `failover.max < 10s`"),
+            "{}",
+            all[0]
+        );
+        assert!(
+            all[1].starts_with("e.yaml:9: expect[2]: `workload.latency.p99 < 2`"),
+            "{}",
+            all[1]
+        );
+        assert!(all[2].starts_with("e.yaml:6: steps[1].heal"), "{}", all[2]);
+        assert!(
+            all[3].starts_with("e.yaml:7: steps[2].fault.target: orders/3"),
+            "{}",
+            all[3]
+        );
+    }
+
+    #[test]
+    fn a_nested_serde_error_names_its_field_path_once() {
+        let e = parse(
+            "name: t\ncluster: {compose: c.yml}\nsteps:\n  - wait: 1s\n  - fault: {kind: kill, target: {leaderof: a/0}}\n",
+            Path::new("e.yaml"),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.starts_with("e.yaml:5:33: steps[1].fault.target: unknown field `leaderof`"),
+            "{e}"
+        );
+    }
 
     #[test]
     fn client_security_is_resolved_against_the_environment_with_positioned_errors() {

@@ -22,9 +22,10 @@ pub struct Experiment {
     pub workload: Option<WorkloadSpec>,
     #[serde(default)]
     pub steps: Vec<Step>,
-    /// Expectations such as `failover.metadata_ms.max < 25s` (see `expr.rs`).
+    /// Expectations such as `failover.metadata_ms.max < 25s` (see `expr.rs`), each for every
+    /// variant or, with `when`, for the variants of the matrix it names.
     #[serde(default)]
-    pub expect: Vec<String>,
+    pub expect: Vec<ExpectEntry>,
     /// Axes over settings; the run covers their product. Keys: `broker:<property>`,
     /// `topic:<config>`, `workload:<field>`, `cluster:compose`.
     #[serde(default)]
@@ -41,6 +42,95 @@ fn one() -> u32 {
     1
 }
 
+/// One `expect:` entry: an expectation (`verification.lost_acked == 0`) for every variant, or
+/// `{when: {<matrix axis>: <value>, …}, that: <expectation>}` for the variants with those axis
+/// values only.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ExpectEntry {
+    pub that: String,
+    /// Matrix axis → value; empty: every variant.
+    pub when: IndexMap<String, serde_yaml_ng::Value>,
+}
+
+impl ExpectEntry {
+    pub fn plain(that: impl Into<String>) -> Self {
+        Self {
+            that: that.into(),
+            when: IndexMap::new(),
+        }
+    }
+
+    /// Whether the entry applies to a variant with these axis values (key, value as text).
+    pub fn applies_to(&self, axes: &[(String, String)]) -> bool {
+        self.when.iter().all(|(key, want)| {
+            axes.iter()
+                .any(|(k, v)| k == key && *v == super::matrix::scalar(want))
+        })
+    }
+}
+
+impl fmt::Display for ExpectEntry {
+    fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str(&self.that)?;
+        if !self.when.is_empty() {
+            let when: Vec<String> = self
+                .when
+                .iter()
+                .map(|(k, v)| format!("{k}={}", super::matrix::scalar(v)))
+                .collect();
+            write!(f, " (when {})", when.join(", "))?;
+        }
+        Ok(())
+    }
+}
+
+/// The map form of an [`ExpectEntry`].
+#[derive(Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+struct ExpectRepr {
+    when: IndexMap<String, serde_yaml_ng::Value>,
+    that: String,
+}
+
+impl Serialize for ExpectEntry {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        if self.when.is_empty() {
+            s.serialize_str(&self.that)
+        } else {
+            ExpectRepr {
+                when: self.when.clone(),
+                that: self.that.clone(),
+            }
+            .serialize(s)
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for ExpectEntry {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> de::Visitor<'de> for V {
+            type Value = ExpectEntry;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str(
+                    "an expectation (`verification.lost_acked == 0`) or {when: {<axis>: <value>}, that: <expectation>}",
+                )
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<ExpectEntry, E> {
+                Ok(ExpectEntry::plain(v))
+            }
+            fn visit_map<A: de::MapAccess<'de>>(self, map: A) -> Result<ExpectEntry, A::Error> {
+                let r = ExpectRepr::deserialize(de::value::MapAccessDeserializer::new(map))?;
+                Ok(ExpectEntry {
+                    that: r.that,
+                    when: r.when,
+                })
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct ClusterSpec {
@@ -53,6 +143,13 @@ pub struct ClusterSpec {
     /// Environment added to every broker service (e.g. `KAFKA_ZOOKEEPER_SESSION_TIMEOUT_MS`).
     #[serde(default)]
     pub broker_environment: IndexMap<String, String>,
+    /// Broker settings by Kafka's own property names (`zookeeper.session.timeout.ms: 6000`),
+    /// set on every broker through our images' environment convention
+    /// (`KAFKA_ZOOKEEPER_SESSION_TIMEOUT_MS`, see [`super::matrix::property_to_env`]). Merged
+    /// into `broker_environment` when the file is loaded; naming the same setting in both is
+    /// an error, a `broker:` matrix axis overrides it per variant.
+    #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
+    pub broker_config: IndexMap<String, ConfigValue>,
     /// Environment added per service.
     #[serde(default)]
     pub environment: IndexMap<String, IndexMap<String, String>>,

@@ -1,7 +1,7 @@
 //! Static validation of an experiment (what serde cannot check), and validation against the
 //! compose file it names. Errors name the step and field and, where it can be found, the line.
 
-use super::expr::parse_expectation;
+use super::expr::{check_against_result, parse_expectation};
 use super::matrix;
 use super::schema::*;
 use super::ExperimentError;
@@ -124,14 +124,15 @@ pub fn statically(exp: &Experiment, text: &str, file: &Path) -> Result<(), Exper
 /// another problem, so that later steps naming it are not reported too.
 pub fn statically_all(exp: &Experiment, text: &str, file: &Path) -> Vec<ExperimentError> {
     let c = Checker { text, file };
-    let mut errors = Vec::new();
+    let mut errors: Vec<ExperimentError> = Vec::new();
+    errors.extend(check_name(&c, exp, text).err());
+    errors.extend(check_cluster(&c, exp, text).err());
+    errors.extend(check_broker_settings(&c, exp, text));
     let mut keep = |r: Result<(), ExperimentError>| {
         if let Err(e) = r {
             errors.push(e);
         }
     };
-    keep(check_name(&c, exp, text));
-    keep(check_cluster(&c, exp, text));
     keep(check_client_security(&c, exp, text));
     for (i, t) in exp.topics.iter().enumerate() {
         keep(check_topic(&c, exp, text, i, t));
@@ -143,7 +144,8 @@ pub fn statically_all(exp: &Experiment, text: &str, file: &Path) -> Vec<Experime
         keep(check_axis(&c, exp, text, key, values));
     }
     for (i, e) in exp.expect.iter().enumerate() {
-        keep(check_expectation(&c, text, i, e));
+        keep(check_expectation(&c, text, i, &e.that));
+        keep(check_when(&c, exp, text, i, e));
     }
     let mut names: HashMap<&str, (usize, Option<FaultKind>)> = HashMap::new();
     for (i, step) in exp.steps.iter().enumerate() {
@@ -196,8 +198,9 @@ fn check_cluster(c: &Checker, exp: &Experiment, text: &str) -> Result<(), Experi
             Some("the name `docker compose ls` (or the com.docker.compose.project label) shows"),
         ));
     }
-    let created: [(&str, bool); 2] = [
+    let created: [(&str, bool); 3] = [
         ("broker-environment", !cluster.broker_environment.is_empty()),
+        ("broker-config", !cluster.broker_config.is_empty()),
         ("environment", !cluster.environment.is_empty()),
     ];
     if let Some((field, _)) = created.iter().find(|(_, set)| *set) {
@@ -221,6 +224,103 @@ fn check_cluster(c: &Checker, exp: &Experiment, text: &str) -> Result<(), Experi
         ));
     }
     Ok(())
+}
+
+/// The line of `key` inside the `cluster:` section, block or flow style (the section's line
+/// when it cannot be told).
+fn cluster_key_line(text: &str, key: &str) -> Option<usize> {
+    let start = line_of_key(text, "cluster")?;
+    let lines: Vec<&str> = text.lines().collect();
+    let section_end = lines
+        .iter()
+        .enumerate()
+        .skip(start)
+        .find(|(_, l)| !l.is_empty() && !l.starts_with([' ', '\t', '#']))
+        .map(|(i, _)| i)
+        .unwrap_or(lines.len());
+    let needles = [
+        format!("{key}:"),
+        format!("\"{key}\":"),
+        format!("'{key}':"),
+    ];
+    let names_it = |l: &str| {
+        needles.iter().any(|n| {
+            l.match_indices(n.as_str())
+                .any(|(i, _)| l[..i].ends_with([' ', '\t', '{', ',']) || i == 0)
+        })
+    };
+    let first = lines[start - 1..section_end]
+        .iter()
+        .position(|l| names_it(l))
+        .map(|i| i + start);
+    first.or(Some(start))
+}
+
+/// `broker-environment` holds environment variables (a dotted Kafka property there sets
+/// nothing: the broker never sees it); `broker-config` holds Kafka's property names; the
+/// two never name the same setting. Every problem, one error each.
+fn check_broker_settings(c: &Checker, exp: &Experiment, text: &str) -> Vec<ExperimentError> {
+    let cluster = &exp.cluster;
+    let mut errors = Vec::new();
+    for name in cluster.broker_environment.keys() {
+        if name.contains('.') {
+            errors.push(c.err(
+                cluster_key_line(text, name),
+                format!("cluster.broker-environment.{name}"),
+                format!("`{name}` is a Kafka property name, not an environment variable: the broker would never see it"),
+                Some(&format!(
+                    "write {}: … under broker-environment, or {name}: … under cluster.broker-config (Kafka's names, translated)",
+                    matrix::property_to_env(name)
+                )),
+            ));
+        }
+    }
+    for (property, _) in &cluster.broker_config {
+        let env = matrix::property_to_env(property);
+        let bad = if property.trim().is_empty() {
+            Some(("an empty property name".to_string(), None))
+        } else if property.starts_with("KAFKA_")
+            || property.chars().any(|ch| ch.is_ascii_uppercase())
+        {
+            Some((
+                format!("`{property}` is not a Kafka property name (those are lower-case and dotted)"),
+                Some(format!(
+                    "environment variables go under broker-environment; here write Kafka's name, e.g. {}",
+                    property
+                        .strip_prefix("KAFKA_")
+                        .unwrap_or(property)
+                        .to_ascii_lowercase()
+                        .replace('_', ".")
+                )),
+            ))
+        } else if !property
+            .chars()
+            .all(|ch| ch.is_ascii_alphanumeric() || "._-".contains(ch))
+        {
+            Some((
+                format!("`{property}` is not a Kafka property name"),
+                Some("property names are letters, digits, dots, `_` and `-`, e.g. zookeeper.session.timeout.ms".to_string()),
+            ))
+        } else if cluster.broker_environment.contains_key(&env) {
+            Some((
+                format!("`{property}` is {env}, which broker-environment sets too"),
+                Some(format!(
+                    "keep one of them: broker-config.{property} or broker-environment.{env}"
+                )),
+            ))
+        } else {
+            None
+        };
+        if let Some((message, hint)) = bad {
+            errors.push(c.err(
+                cluster_key_line(text, property),
+                format!("cluster.broker-config.{property}"),
+                message,
+                hint.as_deref(),
+            ));
+        }
+    }
+    errors
 }
 
 /// `cluster.client-security`: what holds without the environment (the password variable and
@@ -459,15 +559,61 @@ fn check_axis(
     Ok(())
 }
 
+/// `expect[i]` on its own (for a file whose other parts do not parse).
+pub(super) fn expectation(text: &str, file: &Path, i: usize, e: &str) -> Option<ExperimentError> {
+    check_expectation(&Checker { text, file }, text, i, e).err()
+}
+
 fn check_expectation(c: &Checker, text: &str, i: usize, e: &str) -> Result<(), ExperimentError> {
-    parse_expectation(e).map_err(|why| {
+    let line = line_of_item(text, "expect", i);
+    let parsed = parse_expectation(e).map_err(|why| {
         c.err(
-            line_of_item(text, "expect", i),
+            line,
             format!("expect[{i}]"),
             why,
             Some("e.g. failover.metadata.max < 25s, verification.lost_acked == 0"),
         )
     })?;
+    check_against_result(&parsed)
+        .map_err(|m| c.err(line, format!("expect[{i}]"), m.message, Some(&m.hint)))
+}
+
+/// A per-variant expectation names axes of the matrix and values they take.
+fn check_when(
+    c: &Checker,
+    exp: &Experiment,
+    text: &str,
+    i: usize,
+    e: &ExpectEntry,
+) -> Result<(), ExperimentError> {
+    let line = line_of_item(text, "expect", i);
+    let axes: Vec<&str> = exp.matrix.keys().map(String::as_str).collect();
+    for (key, want) in &e.when {
+        let Some(values) = exp.matrix.get(key) else {
+            return Err(c.err(
+                line,
+                format!("expect[{i}].when.{key}"),
+                format!("`{key}` is not an axis of the matrix"),
+                Some(&if axes.is_empty() {
+                    "the experiment has no matrix: `when` picks variants of one; write the expectation alone".to_string()
+                } else {
+                    format!("the axes: {}", axes.join(", "))
+                }),
+            ));
+        };
+        let shown: Vec<String> = values.iter().map(matrix::scalar).collect();
+        if !shown.contains(&matrix::scalar(want)) {
+            return Err(c.err(
+                line,
+                format!("expect[{i}].when.{key}"),
+                format!(
+                    "`{}` is not a value of the axis `{key}`",
+                    matrix::scalar(want)
+                ),
+                Some(&format!("its values: {}", shown.join(", "))),
+            ));
+        }
+    }
     Ok(())
 }
 
@@ -1021,6 +1167,142 @@ mod tests {
         assert_eq!(
             parse(&text, Path::new("e.yaml")).unwrap_err().to_string(),
             all[0]
+        );
+    }
+
+    #[test]
+    fn broker_config_takes_kafka_names_and_broker_environment_variables() {
+        let parse_err = |text: &str| {
+            parse(text, Path::new("e.yaml"))
+                .map(|_| String::new())
+                .unwrap_or_else(|e| e.to_string())
+        };
+        let e = parse_err("name: t\ncluster:\n  compose: c.yml\n  broker-environment:\n    KAFKA_X: '1'\n    zookeeper.session.timeout.ms: \"6000\"\n");
+        assert!(
+            e.starts_with("e.yaml:6: cluster.broker-environment.zookeeper.session.timeout.ms: `zookeeper.session.timeout.ms` is a Kafka property name, not an environment variable")
+                && e.contains("hint: write KAFKA_ZOOKEEPER_SESSION_TIMEOUT_MS: … under broker-environment, or zookeeper.session.timeout.ms: … under cluster.broker-config"),
+            "{e}"
+        );
+        // Flow style: the line of the section's map.
+        let e = parse_err("name: t\ncluster:\n  compose: c.yml\n  broker-environment: {zookeeper.session.timeout.ms: \"6000\"}\n");
+        assert!(
+            e.starts_with("e.yaml:4: cluster.broker-environment.zookeeper"),
+            "{e}"
+        );
+        let e = parse_err("name: t\ncluster:\n  compose: c.yml\n  broker-config:\n    KAFKA_LOG_RETENTION_MS: 1\n");
+        assert!(
+            e.starts_with("e.yaml:5: cluster.broker-config.KAFKA_LOG_RETENTION_MS: `KAFKA_LOG_RETENTION_MS` is not a Kafka property name")
+                && e.contains("e.g. log.retention.ms"),
+            "{e}"
+        );
+        let e = parse_err("name: t\ncluster:\n  compose: c.yml\n  broker-environment: {KAFKA_ZOOKEEPER_SESSION_TIMEOUT_MS: '6000'}\n  broker-config:\n    zookeeper.session.timeout.ms: 12000\n");
+        assert!(
+            e.starts_with("e.yaml:6: cluster.broker-config.zookeeper.session.timeout.ms: `zookeeper.session.timeout.ms` is KAFKA_ZOOKEEPER_SESSION_TIMEOUT_MS, which broker-environment sets too"),
+            "{e}"
+        );
+        let e = parse_err("name: t\ncluster:\n  attach: {project: p}\n  broker-config: {a.b: 1}\n");
+        assert!(
+            e.contains("cluster.broker-config: `broker-config` configures containers"),
+            "{e}"
+        );
+        // Translated into the images' variables, merged with broker-environment.
+        let exp = parse(
+            "name: t\ncluster:\n  compose: c.yml\n  broker-environment: {KAFKA_X: '1'}\n  broker-config:\n    zookeeper.session.timeout.ms: 6000\n    unclean.leader.election.enable: true\n    confluent.support_metrics-enable: false\n",
+            Path::new("e.yaml"),
+        )
+        .unwrap();
+        let env: Vec<(&str, &str)> = exp
+            .cluster
+            .broker_environment
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        assert_eq!(
+            env,
+            [
+                ("KAFKA_X", "1"),
+                ("KAFKA_ZOOKEEPER_SESSION_TIMEOUT_MS", "6000"),
+                ("KAFKA_UNCLEAN_LEADER_ELECTION_ENABLE", "true"),
+                ("KAFKA_CONFLUENT_SUPPORT__METRICS___ENABLE", "false"),
+            ]
+        );
+        // A broker: axis overrides it per variant.
+        let exp = parse(
+            "name: t\ncluster:\n  compose: c.yml\n  broker-config: {replica.lag.time.max.ms: 30000}\nmatrix:\n  broker:replica.lag.time.max.ms: [5000, 10000]\n",
+            Path::new("e.yaml"),
+        )
+        .unwrap();
+        let v = super::super::matrix::expand(&exp);
+        assert_eq!(
+            exp.cluster.broker_environment["KAFKA_REPLICA_LAG_TIME_MAX_MS"],
+            "30000"
+        );
+        assert_eq!(
+            v[0].experiment.cluster.broker_environment["KAFKA_REPLICA_LAG_TIME_MAX_MS"],
+            "5000"
+        );
+        assert_eq!(
+            v[1].experiment.cluster.broker_environment["KAFKA_REPLICA_LAG_TIME_MAX_MS"],
+            "10000"
+        );
+    }
+
+    #[test]
+    fn a_per_variant_expectation_names_axes_and_values_of_the_matrix() {
+        let base = "name: t\ncluster: {compose: c.yml}\ntopics: [{name: orders}]\nmatrix:\n  topic:unclean.leader.election.enable: [false, true]\nexpect:\n  - verification.complete == true\n";
+        let with = |entry: &str| {
+            parse(&format!("{base}  - {entry}\n"), Path::new("e.yaml"))
+                .map(|_| String::new())
+                .unwrap_or_else(|e| e.to_string())
+        };
+        assert_eq!(
+            with("{when: {topic:unclean.leader.election.enable: false}, that: verification.lost_acked == 0}"),
+            ""
+        );
+        let e = with("{when: {broker:unclean.leader.election.enable: false}, that: verification.lost_acked == 0}");
+        assert!(
+            e.starts_with("e.yaml:8: expect[1].when.broker:unclean.leader.election.enable: `broker:unclean.leader.election.enable` is not an axis of the matrix")
+                && e.contains("hint: the axes: topic:unclean.leader.election.enable"),
+            "{e}"
+        );
+        let e = with("{when: {topic:unclean.leader.election.enable: maybe}, that: verification.lost_acked == 0}");
+        assert!(
+            e.contains("expect[1].when.topic:unclean.leader.election.enable: `maybe` is not a value of the axis")
+                && e.contains("hint: its values: false, true"),
+            "{e}"
+        );
+        // The expectation itself is checked as any other.
+        let e = with(
+            "{when: {topic:unclean.leader.election.enable: true}, that: verification.lost > 0}",
+        );
+        assert!(
+            e.contains("e.yaml:8: expect[1]: `verification.lost > 0`"),
+            "{e}"
+        );
+        let e = with("{when: {topic:unclean.leader.election.enable: true}, than: x}");
+        assert!(e.contains("unknown field `than`"), "{e}");
+        let e = parse(
+            "name: t\ncluster: {compose: c.yml}\nexpect:\n  - {when: {topic:x: 1}, that: verification.lost_acked == 0}\n",
+            Path::new("e.yaml"),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("the experiment has no matrix"), "{e}");
+    }
+
+    #[test]
+    fn flow_style_entries_keep_their_lines() {
+        let e = err("steps: [{wait: 1s}, {heal: nope}]\n");
+        assert!(
+            e.starts_with("e.yaml:5: steps[1].heal: no earlier fault step is named `nope`"),
+            "{e}"
+        );
+        let e = err(
+            "steps:\n  - wait: 1s\nexpect: [verification.lost_acked == 0,\n  failover.max < 10s]\n",
+        );
+        assert!(
+            e.starts_with("e.yaml:8: expect[1]: `failover.max < 10s`"),
+            "{e}"
         );
     }
 

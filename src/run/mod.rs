@@ -647,7 +647,8 @@ fn run_started(
             crate::platform::Origin::Attached { project } => Some(project.clone()),
             _ => None,
         },
-        expect: exp.expect.clone(),
+        // The variant's own expectations (matrix::expand kept those whose `when` fits).
+        expect: exp.expect.iter().map(|e| e.that.clone()).collect(),
         nodes: cluster
             .nodes
             .iter()
