@@ -82,11 +82,9 @@ fn kraft_controller_kill_moves_the_quorum_leadership_in_seconds() {
     assert_eq!(code, Some(0), "{r:#}");
     // The observer never went blind: DescribeQuorum stalls while the quorum elects, but it
     // runs apart from Metadata, so every broker's answers kept coming.
-    assert!(
-        r.get("unobserved")
-            .is_none_or(|u| u.as_array().unwrap().is_empty()),
-        "observer blind: {r:#}"
-    );
+    // Typed: a renamed field fails to compile instead of reading as "never blind".
+    let typed: chaos::model::RunResult = serde_json::from_value(r.clone()).unwrap();
+    assert!(typed.unobserved.is_empty(), "observer blind: {r:#}");
     // The killed controller led a partition (three partitions, one per broker): that one
     // failed over; the partitions whose leader lived were never offline nor unavailable.
     let partitions = r["partitions"].as_array().unwrap();

@@ -165,7 +165,22 @@ fn experiments_run_on_three_hosts_and_unchanged_on_one_engine() {
         }
         assert_eq!(f64_at(r, "/verification/lost_acked"), 0.0, "{r:#}");
         assert!(f64_at(r, "/verification/acked") > 1_000.0, "{r:#}");
-        assert!(f64_at(r, "/error_bar_ms") >= 100.0);
+        // The error bar is the observer's poll plus the worst host clock's error, exactly.
+        let worst_clock_ms = nodes
+            .iter()
+            .map(|n| f64_at(n, "/clock_error_us"))
+            .fold(0.0, f64::max)
+            / 1e3;
+        // The experiments keep the observer's default period.
+        let poll_ms = chaos::experiment::ObserverSpec::default()
+            .period
+            .as_secs_f64()
+            * 1e3;
+        assert!(
+            (f64_at(r, "/error_bar_ms") - (poll_ms + worst_clock_ms)).abs() < 0.01,
+            "error bar {} ms = poll {poll_ms} + clocks {worst_clock_ms}: {r:#}",
+            f64_at(r, "/error_bar_ms")
+        );
     }
 
     // A leader kill across hosts: the failover follows the 6 s ZooKeeper session.

@@ -22,7 +22,9 @@ fn the_analysis_finds_the_failover_of_the_killed_leader() {
         .unwrap()
         .failover_ms
         .unwrap();
-    assert!((6000.0..7000.0).contains(&failover), "{failover}");
+    // A fixed fixture: the exact value (fault at the Docker kill event, the new leader at the
+    // first view that showed it), so any change to how it is derived shows here.
+    assert_eq!(failover, 6389.135);
     assert_eq!(
         r.failover.metadata_ms.count, 1,
         "only orders/0 was led by the killed broker"

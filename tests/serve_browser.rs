@@ -126,7 +126,12 @@ fn the_reports_page_compares_two_runs_of_a_matrix() {
     let table = b.eval("return document.getElementById('compare-table').innerText");
     assert!(table.as_str().unwrap().contains("(n=2)"), "{table}");
     b.screenshot(&out.join("compare.png"));
-    assert!(out.join("compare.png").metadata().unwrap().len() > 10_000);
+    // The whole page at the window's width (the window is 1300 px wide, less a scrollbar).
+    let (width, height) = browser::png_size(&out.join("compare.png"));
+    assert!(
+        (1200..=1300).contains(&width) && height >= 600,
+        "{width}x{height}"
+    );
 }
 
 /// The live page of `chaos run tests/experiments/leader-kill-fast.yaml --serve` on the seed
@@ -295,7 +300,11 @@ fn the_live_page_shows_a_leader_kill_as_it_happens() {
         }),
         "{output}"
     );
-    assert!(out.join("live-final.png").metadata().unwrap().len() > 10_000);
+    let (width, height) = browser::png_size(&out.join("live-final.png"));
+    assert!(
+        (1200..=1300).contains(&width) && height >= 600,
+        "{width}x{height}"
+    );
 }
 
 /// `chaos run --serve --keep` serves until Ctrl-C: interrupted when the test ends, also

@@ -244,6 +244,19 @@ impl Browser {
     }
 }
 
+/// The width and height a PNG file declares (its IHDR chunk), after checking the signature:
+/// a screenshot is a whole image of the page, not an error page or an empty file.
+pub fn png_size(path: &Path) -> (u32, u32) {
+    let bytes = std::fs::read(path).expect("screenshot");
+    assert!(
+        bytes.len() > 24 && bytes[..8] == *b"\x89PNG\r\n\x1a\n" && &bytes[12..16] == b"IHDR",
+        "{} is not a PNG",
+        path.display()
+    );
+    let be = |at: usize| u32::from_be_bytes(bytes[at..at + 4].try_into().unwrap());
+    (be(16), be(20))
+}
+
 struct Killed(Option<Child>);
 
 impl Drop for Killed {
