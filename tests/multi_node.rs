@@ -187,10 +187,18 @@ fn experiments_run_on_three_hosts_and_unchanged_on_one_engine() {
     let kill = by_name("multi-node-leader-kill");
     assert_eq!(hit(fault(kill, "kill")).len(), 1);
     let failover = f64_at(kill, "/failover/metadata_ms/max");
+    // compose/multi-node.yml: 6 s session, tickTime 2 s.
+    let window = zk_kill_failover_window_ms(6_000.0, 2_000.0);
     assert!(
-        (4_000.0..15_000.0).contains(&failover),
-        "leader-kill failover {failover} ms"
+        window.contains(&failover),
+        "leader-kill failover {failover} ms outside {window:?}"
     );
+    // A host lost with a ZooKeeper server on it: when that server led the ensemble, the
+    // followers notice after syncLimit × tickTime (2 × 2 s), vote (< 1 s), and the lost
+    // broker's session then expires under the new leader: the kill's window, 5 s later at
+    // most (the README's measurement: ≈ 3.6 + 6 s + the controller's work).
+    let ensemble_lost = 2.0 * 2_000.0 + 1_000.0;
+    let host_window = *window.start()..=(*window.end() + ensemble_lost);
 
     // A host crash: the broker and ZooKeeper server of one host, killed together.
     let crash = by_name("multi-node-node-crash");
@@ -203,8 +211,8 @@ fn experiments_run_on_three_hosts_and_unchanged_on_one_engine() {
     );
     let failover = f64_at(crash, "/failover/metadata_ms/max");
     assert!(
-        (4_000.0..20_000.0).contains(&failover),
-        "node-crash failover {failover} ms"
+        host_window.contains(&failover),
+        "node-crash failover {failover} ms outside {host_window:?}"
     );
 
     // The controller's host cut from the others: a controller elected on the majority side.
@@ -214,8 +222,8 @@ fn experiments_run_on_three_hosts_and_unchanged_on_one_engine() {
     assert_eq!(node_of(cut, &isolated[0]), node_of(cut, &isolated[1]));
     let controller = f64_at(cut, "/controller_failover_ms");
     assert!(
-        (2_000.0..20_000.0).contains(&controller),
-        "controller failover {controller} ms"
+        host_window.contains(&controller),
+        "controller failover {controller} ms outside {host_window:?}"
     );
 
     assert_eq!(

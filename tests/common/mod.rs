@@ -216,3 +216,13 @@ impl Drop for RunningChaos {
             .output();
     }
 }
+
+/// Where a broker kill's failover must land in ZooKeeper mode, from the settings in force
+/// (ms): ZooKeeper counts the session timeout `session_ms` from the session's last heartbeat
+/// (the broker pings every third of it) and expires sessions on its tick (`tick_ms`), so the
+/// broker is declared dead between 2/3·T and T + tick after the kill; the controller's
+/// election, its LeaderAndIsr and the next metadata poll add up to 1 s on two busy cores, and
+/// the poll period (100 ms) can put the observed time that much early.
+pub fn zk_kill_failover_window_ms(session_ms: f64, tick_ms: f64) -> std::ops::RangeInclusive<f64> {
+    (session_ms * 2.0 / 3.0 - 100.0)..=(session_ms + tick_ms + 1_000.0)
+}
