@@ -104,3 +104,47 @@ fn compare_skips_files_a_glob_matched_and_compares_the_runs() {
         "no run directory is invalid input"
     );
 }
+
+/// Runs of different experiments are compared like with like: a table each, no "beyond
+/// noise" line between them unless asked (`--across-experiments`).
+#[test]
+fn compare_groups_runs_by_experiment_unless_asked_across() {
+    let dir = tempfile::tempdir().unwrap();
+    let events = std::fs::read_to_string("tests/fixtures/events/leader-kill.jsonl").unwrap();
+    let mut args = vec!["compare".to_string()];
+    for (run, experiment) in [
+        ("run-a", "leader-kill-fast"),
+        ("run-b", "same-scenario-renamed"),
+    ] {
+        std::fs::create_dir(dir.path().join(run)).unwrap();
+        let renamed = events.replacen(
+            r#""experiment":"leader-kill-fast""#,
+            &format!(r#""experiment":"{experiment}""#),
+            1,
+        );
+        std::fs::write(dir.path().join(run).join("events.jsonl"), renamed).unwrap();
+        args.push(dir.path().join(run).display().to_string());
+    }
+    let compare = |extra: &[&str]| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_chaos"))
+            .args(&args)
+            .args(extra)
+            .output()
+            .unwrap();
+        assert!(out.status.success());
+        String::from_utf8_lossy(&out.stdout).to_string()
+    };
+    let grouped = compare(&[]);
+    assert!(
+        grouped.contains("== leader-kill-fast (1 run(s))")
+            && grouped.contains("== same-scenario-renamed (1 run(s))"),
+        "{grouped}"
+    );
+    assert!(!grouped.contains("beyond noise:"), "{grouped}");
+    let across = compare(&["--across-experiments"]);
+    assert!(!across.contains("== "), "one table: {across}");
+    assert!(
+        across.contains("leader-kill-fast") && across.contains("same-scenario-renamed"),
+        "{across}"
+    );
+}

@@ -178,6 +178,10 @@ pub enum Command {
         /// One JSON document (each run's result and the differences) instead of the table.
         #[arg(long)]
         json: bool,
+        /// Also compare runs of different experiments with each other (by default only the
+        /// variants and repeats of one experiment are: like with like).
+        #[arg(long)]
+        across_experiments: bool,
     },
     /// Compare the latest run of each experiment with the previous ones (history.jsonl);
     /// exits 1 on a regression.
@@ -418,7 +422,11 @@ async fn dispatch(cli: Cli) -> Result<i32, Error> {
         Command::Bench(args) => crate::bench::run(args).await,
         Command::Report { dir } => reports::rerender(&dir),
         Command::Serve(args) => crate::serve::serve(args).await,
-        Command::Compare { dirs, json } => reports::compare(&dirs, json),
+        Command::Compare {
+            dirs,
+            json,
+            across_experiments,
+        } => reports::compare(&dirs, json, across_experiments),
         Command::Trend {
             history,
             previous,

@@ -76,7 +76,7 @@ pub fn rerender(dir: &Path) -> Result<i32, Error> {
 }
 
 /// `chaos compare`: results re-derived from each run's events, side by side.
-pub fn compare(dirs: &[PathBuf], json: bool) -> Result<i32, Error> {
+pub fn compare(dirs: &[PathBuf], json: bool, across_experiments: bool) -> Result<i32, Error> {
     let mut runs: Vec<PathBuf> = Vec::new();
     for d in dirs {
         if d.join("events.jsonl").exists() {
@@ -110,7 +110,11 @@ pub fn compare(dirs: &[PathBuf], json: bool) -> Result<i32, Error> {
             .map_err(|e| Error::Invalid(format!("{}: {e}", dir.display())))?;
         results.push(crate::run::result_of(&events));
     }
-    let differences = crate::report::differences_beyond_noise(&results);
+    let differences = if across_experiments {
+        crate::report::differences_beyond_noise_across(&results)
+    } else {
+        crate::report::differences_beyond_noise(&results)
+    };
     if json {
         let value = serde_json::json!({
             "runs": runs.iter().zip(&results).map(|(dir, result)| serde_json::json!({
@@ -125,7 +129,26 @@ pub fn compare(dirs: &[PathBuf], json: bool) -> Result<i32, Error> {
         ));
         return Ok(exit::PASSED);
     }
-    println!("{}", crate::report::render_comparison(&results));
+    // One table per experiment (like with like), unless asked to put them side by side.
+    let mut experiments: Vec<&str> = Vec::new();
+    for r in &results {
+        if !experiments.contains(&r.experiment.as_str()) {
+            experiments.push(&r.experiment);
+        }
+    }
+    if across_experiments || experiments.len() == 1 {
+        println!("{}", crate::report::render_comparison(&results));
+    } else {
+        for experiment in experiments {
+            let runs: Vec<_> = results
+                .iter()
+                .filter(|r| r.experiment == experiment)
+                .cloned()
+                .collect();
+            println!("== {experiment} ({} run(s))", runs.len());
+            println!("{}", crate::report::render_comparison(&runs));
+        }
+    }
     if differences.is_empty() {
         println!("no difference beyond noise");
     }

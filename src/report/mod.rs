@@ -21,7 +21,7 @@ pub use format::{duration_ms as format_duration_ms, opt_ms as format_duration_op
 pub use html::{render_html, render_matrix_html};
 pub use junit::{render_junit, run_label};
 pub use markdown::render_markdown;
-pub use noise::differences_beyond_noise;
+pub use noise::{differences_beyond_noise, differences_beyond_noise_across};
 pub use table::render_table;
 
 /// Settings as the reports print them: `key=value`, separated by `sep` (the one format of

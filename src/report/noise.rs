@@ -25,8 +25,31 @@ fn why(single: bool, a_runs: usize, b_runs: usize) -> String {
     }
 }
 
-/// Describes the differences between the first group and each other group that exceed the noise.
+/// The differences beyond noise, like with like: within each experiment, between its first
+/// variant and each other (runs of different experiments are not compared: two names for one
+/// scenario, or two scenarios, say nothing about a setting).
 pub fn differences_beyond_noise(results: &[RunResult]) -> Vec<String> {
+    let mut experiments: Vec<(&str, Vec<RunResult>)> = Vec::new();
+    for r in results {
+        match experiments.iter_mut().find(|(e, _)| *e == r.experiment) {
+            Some((_, runs)) => runs.push(r.clone()),
+            None => experiments.push((&r.experiment, vec![r.clone()])),
+        }
+    }
+    experiments
+        .iter()
+        .flat_map(|(_, runs)| differences_from_the_first(runs))
+        .collect()
+}
+
+/// Across experiments too (`chaos compare --across-experiments`): the first experiment ×
+/// variant against every other group.
+pub fn differences_beyond_noise_across(results: &[RunResult]) -> Vec<String> {
+    differences_from_the_first(results)
+}
+
+/// Describes the differences between the first group and each other group that exceed the noise.
+fn differences_from_the_first(results: &[RunResult]) -> Vec<String> {
     let mut groups: Vec<(String, Vec<&RunResult>)> = Vec::new();
     for r in results {
         let key = label(r);
@@ -118,6 +141,26 @@ mod tests {
         let d = differences_beyond_noise(&[run("a", 6000.0), run("b", 9000.0)]);
         assert_eq!(d.len(), 1, "{d:?}");
         assert!(d[0].contains("run-to-run noise is unknown"), "{d:?}");
+    }
+
+    #[test]
+    fn different_experiments_are_compared_only_when_asked() {
+        let mut other = run("a", 9000.0);
+        other.experiment = "another-name-for-it".into();
+        let runs = [run("a", 6000.0), other];
+        assert!(differences_beyond_noise(&runs).is_empty());
+        let across = differences_beyond_noise_across(&runs);
+        assert_eq!(across.len(), 1, "{across:?}");
+        assert!(across[0].contains("another-name-for-it [a]"), "{across:?}");
+        // Within each experiment its variants still are.
+        let mut runs = runs.to_vec();
+        runs.push(run("b", 12000.0));
+        let d = differences_beyond_noise(&runs);
+        assert_eq!(d.len(), 1, "{d:?}");
+        assert!(
+            d[0].contains("[a] 6000 ms vs") && d[0].contains("[b] 12000 ms"),
+            "{d:?}"
+        );
     }
 
     #[test]
