@@ -6,8 +6,8 @@
 //! from the group's committed offsets with a new producer (which fences the old one).
 
 use super::transactions::{
-    create, dispose, end_transaction, fatal, fence_if_needed, note, send_one, Stop, TxProducer,
-    TxnOptions, TxnRecord,
+    create, dispose_noting, end_transaction, fatal, fence_if_needed, note, send_one, Stop,
+    TxProducer, TxnOptions, TxnRecord,
 };
 use crate::analysis::transactions::{Txn, TxnOutcome};
 use crate::clock::EventSink;
@@ -244,18 +244,18 @@ pub(super) fn run(o: &TxnOptions, input: &Input<'_>, sink: &EventSink, stop: &St
                 // Committed or not, nobody knows: a new producer settles it, then the group's
                 // committed offsets say where to go on.
                 record.rewinds += 1;
-                dispose(c);
-                dispose(p);
+                dispose_noting(c, &mut record.errors);
+                dispose_noting(p, &mut record.errors);
                 next.iter_mut().for_each(|n| *n = None);
             }
         }
     }
     fence_if_needed(o, producer.is_none(), &mut record.errors);
     if let Some(c) = source {
-        dispose(c);
+        dispose_noting(c, &mut record.errors);
     }
     if let Some(p) = producer {
-        dispose(p);
+        dispose_noting(p, &mut record.errors);
     }
     record
 }
@@ -304,6 +304,6 @@ fn send_offsets(
 /// put for 55 s while the other partitions went on); a fresh consumer carries no fetch state.
 fn rewind(c: BaseConsumer, record: &mut TxnRecord) -> Option<BaseConsumer> {
     record.rewinds += 1;
-    dispose(c);
+    dispose_noting(c, &mut record.errors);
     None
 }

@@ -236,11 +236,24 @@ pub(super) fn fatal(e: &RdError) -> bool {
 /// Destroys a librdkafka client on a thread of its own: a consumer that lived through a
 /// broker going down and coming back can wait forever in `rd_kafka_destroy` for its broker
 /// threads (librdkafka issue #4674, seen here with 2.12.1 after a leader kill), and the run
-/// must not wait with it.
-pub(super) fn dispose<T: Send + 'static>(client: T) {
-    let _ = std::thread::Builder::new()
+/// must not wait with it. A thread that cannot be started is an error (the client was then
+/// destroyed on this thread, as the failed spawn dropped it).
+fn dispose<T: Send + 'static>(client: T) -> Result<(), KafkaError> {
+    std::thread::Builder::new()
         .name("chaos-rdkafka-destroy".into())
-        .spawn(move || drop(client));
+        .spawn(move || drop(client))
+        .map(drop)
+        .map_err(|source| KafkaError::Thread {
+            what: "client destroy thread",
+            source,
+        })
+}
+
+/// [`dispose`], a failure kept with the workload's errors.
+pub(super) fn dispose_noting<T: Send + 'static>(client: T, errors: &mut Vec<String>) {
+    if let Err(e) = dispose(client) {
+        note(errors, e.to_string());
+    }
 }
 
 /// Keeps the first 20 distinct errors.
@@ -594,7 +607,7 @@ fn live(o: &LiveOptions, consumer: BaseConsumer, sink: &EventSink, stop: &Stop) 
     // On to the end with a fresh consumer: the old one reported the end of a partition only
     // once, maybe long before the last transactions.
     let positions = consumer.position().ok();
-    dispose(consumer);
+    dispose_noting(consumer, &mut record.errors);
     if stop.at_once() {
         return record;
     }
@@ -629,7 +642,7 @@ fn live(o: &LiveOptions, consumer: BaseConsumer, sink: &EventSink, stop: &Stop) 
         }
     }
     record.complete = at_end.iter().all(|e| *e);
-    dispose(consumer);
+    dispose_noting(consumer, &mut record.errors);
     record
 }
 
@@ -707,6 +720,23 @@ pub fn committed_offsets(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_client_is_destroyed_on_a_thread_of_its_own() {
+        struct Client(std::sync::mpsc::Sender<Option<String>>);
+        impl Drop for Client {
+            fn drop(&mut self) {
+                let name = std::thread::current().name().map(str::to_owned);
+                self.0.send(name).unwrap();
+            }
+        }
+        let (tx, rx) = std::sync::mpsc::channel();
+        let mut errors = Vec::new();
+        dispose_noting(Client(tx), &mut errors);
+        let dropped_on = rx.recv_timeout(Duration::from_secs(10)).unwrap();
+        assert_eq!(dropped_on.as_deref(), Some("chaos-rdkafka-destroy"));
+        assert!(errors.is_empty(), "{errors:?}");
+    }
 
     #[test]
     fn a_transactional_payload_round_trips_with_and_without_its_input() {
