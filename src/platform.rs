@@ -66,10 +66,78 @@ pub struct RunningService {
     pub host_bootstrap: Option<String>,
     /// Address on the cluster network (None while disconnected or stopped).
     pub ip: Option<String>,
-    pub state: String,
+    pub state: ContainerState,
     /// Its placement (`x-chaos-node`): the host it runs on, and what node faults act on.
     /// None: unplaced, on the one engine (all unplaced services are one node, [`LOCAL_NODE`]).
     pub node: Option<String>,
+}
+
+/// A container's state as its platform reports it (Docker's words; serialised and shown as
+/// them). `Unknown` when the platform said nothing (shown as an empty string, as before).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ContainerState {
+    #[default]
+    #[serde(rename = "")]
+    Unknown,
+    Created,
+    Running,
+    Paused,
+    Restarting,
+    Removing,
+    Stopping,
+    Exited,
+    Dead,
+}
+
+impl ContainerState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ContainerState::Unknown => "",
+            ContainerState::Created => "created",
+            ContainerState::Running => "running",
+            ContainerState::Paused => "paused",
+            ContainerState::Restarting => "restarting",
+            ContainerState::Removing => "removing",
+            ContainerState::Stopping => "stopping",
+            ContainerState::Exited => "exited",
+            ContainerState::Dead => "dead",
+        }
+    }
+    /// Docker's word for it; a word it does not know is `Unknown`.
+    pub fn from_docker(word: &str) -> Self {
+        [
+            ContainerState::Created,
+            ContainerState::Running,
+            ContainerState::Paused,
+            ContainerState::Restarting,
+            ContainerState::Removing,
+            ContainerState::Stopping,
+            ContainerState::Exited,
+            ContainerState::Dead,
+        ]
+        .into_iter()
+        .find(|s| s.as_str() == word)
+        .unwrap_or_default()
+    }
+    /// Not running and not about to be: stopped (or never started) by someone.
+    pub fn is_stopped(self) -> bool {
+        matches!(self, ContainerState::Exited | ContainerState::Created)
+    }
+}
+
+impl std::fmt::Display for ContainerState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Transitional: `run::background` still compares the state with Docker's words (a file
+/// being edited elsewhere now); remove once it matches the variants.
+impl PartialEq<&str> for ContainerState {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
+    }
 }
 
 /// The node of unplaced services: the one engine the harness talks to by default.
@@ -355,4 +423,39 @@ fn not_ours() -> PlatformError {
          need a cluster chaos started"
             .into(),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn container_states_are_dockers_words_both_ways() {
+        for word in [
+            "created",
+            "running",
+            "paused",
+            "restarting",
+            "removing",
+            "stopping",
+            "exited",
+            "dead",
+        ] {
+            let state = ContainerState::from_docker(word);
+            assert_eq!(state.as_str(), word);
+            assert_eq!(
+                serde_json::to_string(&state).unwrap(),
+                format!("\"{word}\"")
+            );
+        }
+        assert_eq!(ContainerState::from_docker(""), ContainerState::Unknown);
+        assert_eq!(
+            ContainerState::from_docker("zombie"),
+            ContainerState::Unknown
+        );
+        assert_eq!(
+            serde_json::to_string(&ContainerState::Unknown).unwrap(),
+            "\"\""
+        );
+    }
 }

@@ -50,7 +50,7 @@ pub async fn run(
         services.push_record([
             s.name.clone(),
             s.container_name.clone(),
-            s.state.clone(),
+            s.state.to_string(),
             s.role.as_label(),
             s.host_bootstrap.clone().unwrap_or_default(),
             s.node.clone().unwrap_or_default(),

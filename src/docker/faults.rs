@@ -6,7 +6,7 @@
 //! removes exactly what we added.
 
 use super::images::BASE_IMAGE;
-use super::inventory::{self, Cluster, RunningService};
+use super::inventory::{self, Cluster, ContainerState, RunningService};
 use super::labels::Scope;
 use super::{api, labels, DockerError};
 use crate::experiment::Direction;
@@ -570,14 +570,16 @@ async fn heal_everything_on(docker: &Docker, scope: &Scope) -> Result<Vec<String
         Err(e) => return Err(e),
     };
     for s in &cluster.services {
-        match s.state.as_str() {
-            "paused" => {
+        match s.state {
+            ContainerState::Paused => {
                 unpause(docker, &cluster, s).await?;
                 done.push(format!("unpaused {}", s.name));
             }
             // Ours are started again; an attached project's stopped container may have been
             // stopped by its owner, so it is named, not started.
-            "exited" | "created" if matches!(scope, Scope::Project(_)) => {
+            ContainerState::Exited | ContainerState::Created
+                if matches!(scope, Scope::Project(_)) =>
+            {
                 done.push(format!(
                     "{} is not running (not started: the project is not ours; \
                      `docker compose -p {} start {}` if a run left it down)",
@@ -586,13 +588,13 @@ async fn heal_everything_on(docker: &Docker, scope: &Scope) -> Result<Vec<String
                     s.name
                 ));
             }
-            "exited" | "created" => {
+            ContainerState::Exited | ContainerState::Created => {
                 start(docker, &cluster, s).await?;
                 done.push(format!("started {}", s.name));
             }
             _ => {}
         }
-        if s.ip.is_none() && s.state != "exited" && s.state != "created" {
+        if s.ip.is_none() && !s.state.is_stopped() {
             connect(docker, &cluster, s).await?;
             done.push(format!("reconnected {}", s.name));
         }

@@ -675,7 +675,7 @@ mod tests {
             role,
             host_bootstrap: None,
             ip: Some("10.0.0.2".into()),
-            state: "running".into(),
+            state: crate::platform::ContainerState::Running,
             node: None,
         };
         Cluster {

@@ -132,7 +132,7 @@ fn external_cluster(brokers: &[(i32, String)], kraft: bool) -> Cluster {
                 role: Role::Broker { id: *id, kraft },
                 host_bootstrap: Some(addr.clone()),
                 ip: None,
-                state: "running".into(),
+                state: crate::platform::ContainerState::Running,
                 node: None,
             })
             .collect(),

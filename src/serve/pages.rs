@@ -461,7 +461,7 @@ pub async fn trend(
             crate::report::format_duration_ms(h.offline_total_ms),
             h.lost_acked.map(|l| l.to_string()).unwrap_or_else(|| "—".into()),
             crate::report::format_duration_opt(h.latency_p99_ms),
-            s = escape(&h.status),
+            s = escape(h.status.as_str()),
         ));
     }
     body.push_str("</tbody></table>");
@@ -555,7 +555,7 @@ async fn cluster_body(wanted: Option<String>) -> Result<String, String> {
             "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
             escape(&s.name),
             escape(&s.container_name),
-            escape(&s.state),
+            escape(s.state.as_str()),
             escape(&s.role.as_label()),
             escape(s.host_bootstrap.as_deref().unwrap_or(""))
         ));
