@@ -172,6 +172,57 @@ impl LatencyPhase {
     }
 }
 
+/// The container lifecycle actions worth a place on the timeline, in Docker's words (its
+/// `exec_*`, `attach` and the like are noise and never recorded).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ContainerAction {
+    Kill,
+    Die,
+    Stop,
+    Start,
+    Restart,
+    Pause,
+    Unpause,
+    Oom,
+}
+
+impl ContainerAction {
+    pub const ALL: [ContainerAction; 8] = [
+        ContainerAction::Kill,
+        ContainerAction::Die,
+        ContainerAction::Stop,
+        ContainerAction::Start,
+        ContainerAction::Restart,
+        ContainerAction::Pause,
+        ContainerAction::Unpause,
+        ContainerAction::Oom,
+    ];
+    pub const fn as_str(&self) -> &'static str {
+        match self {
+            ContainerAction::Kill => "kill",
+            ContainerAction::Die => "die",
+            ContainerAction::Stop => "stop",
+            ContainerAction::Start => "start",
+            ContainerAction::Restart => "restart",
+            ContainerAction::Pause => "pause",
+            ContainerAction::Unpause => "unpause",
+            ContainerAction::Oom => "oom",
+        }
+    }
+    /// Docker's action word (`kill`, or `exec_start: sh -c …`); None for one not tracked.
+    pub fn from_docker(action: &str) -> Option<Self> {
+        let word = action.split(':').next().unwrap_or_default();
+        Self::ALL.into_iter().find(|a| a.as_str() == word)
+    }
+}
+
+impl std::fmt::Display for ContainerAction {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Acks {
@@ -412,7 +463,10 @@ pub enum EventKind {
         source: TimeSource,
     },
     /// A container lifecycle event seen on Docker's event stream (die, start, pause, …).
-    Container { service: String, action: String },
+    Container {
+        service: String,
+        action: ContainerAction,
+    },
     /// The observer saw a change; `snapshot` is the whole new view.
     Observed {
         snapshot: ClusterSnapshot,
@@ -1078,6 +1132,25 @@ pub fn read_events(input: impl BufRead) -> Result<Vec<Event>, ReadEventsError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn container_actions_are_dockers_words() {
+        assert_eq!(
+            ContainerAction::from_docker("kill"),
+            Some(ContainerAction::Kill)
+        );
+        assert_eq!(ContainerAction::from_docker("exec_start: sh -c tc"), None);
+        assert_eq!(ContainerAction::from_docker("attach"), None);
+        for action in ContainerAction::ALL {
+            let json = serde_json::to_string(&action).unwrap();
+            assert_eq!(json, format!("\"{}\"", action.as_str()));
+            assert_eq!(ContainerAction::from_docker(action.as_str()), Some(action));
+        }
+        let line =
+            r#"{"at_us":1,"wall_ms":2,"event":"container","service":"kafka-1","action":"die"}"#;
+        let event: Event = serde_json::from_str(line).unwrap();
+        assert_eq!(serde_json::to_string(&event).unwrap(), line);
+    }
 
     #[test]
     fn round_trips_through_jsonl_and_tolerates_a_torn_last_line() {

@@ -270,6 +270,52 @@ pub enum Lifecycle {
     Connect,
 }
 
+impl Lifecycle {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Lifecycle::Kill => "kill",
+            Lifecycle::Stop => "stop",
+            Lifecycle::Start => "start",
+            Lifecycle::Restart => "restart",
+            Lifecycle::Pause => "pause",
+            Lifecycle::Unpause => "unpause",
+            Lifecycle::Disconnect => "disconnect",
+            Lifecycle::Connect => "connect",
+        }
+    }
+}
+
+/// What the runner asked of the platform, as a failure names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PlatformAction {
+    /// Finding the service in the cluster.
+    Find,
+    Lifecycle(Lifecycle),
+    Partition,
+    HealPartition,
+    Bandwidth,
+    HealBandwidth,
+    RetireNetworkHelper,
+    ListServices,
+    ReadLog,
+}
+
+impl std::fmt::Display for PlatformAction {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            PlatformAction::Find => "find",
+            PlatformAction::Lifecycle(l) => l.as_str(),
+            PlatformAction::Partition => "partition",
+            PlatformAction::HealPartition => "heal partition of",
+            PlatformAction::Bandwidth => "bandwidth",
+            PlatformAction::HealBandwidth => "heal bandwidth of",
+            PlatformAction::RetireNetworkHelper => "remove the network helper of",
+            PlatformAction::ListServices => "list the services of",
+            PlatformAction::ReadLog => "read the log of",
+        })
+    }
+}
+
 /// Network rules a partition added to one service (to delete exactly those on heal).
 pub type NetworkRules = Vec<Vec<String>>;
 
@@ -279,7 +325,7 @@ pub enum PlatformError {
     /// The platform refused or failed; `source` is its own error.
     #[error("{action} {service}: {source}")]
     Failed {
-        action: String,
+        action: PlatformAction,
         service: String,
         #[source]
         source: Box<dyn std::error::Error + Send + Sync>,

@@ -110,7 +110,7 @@ fn from_containers(
         .filter(|c| c.labels.as_ref().and_then(|l| l.get(labels::CLUSTER)) == Some(&name))
     {
         let l = c.labels.clone().unwrap_or_default();
-        if l.get(labels::ROLE).map(String::as_str) != Some("service") {
+        if labels::ContainerRole::of(&l) != Some(labels::ContainerRole::Service) {
             continue;
         }
         if let Some(n) = l.get(NETWORK) {

@@ -41,7 +41,7 @@ pub enum DockerError {
     NotInProject { name: String, project: String },
     #[error("fault {fault} on {service}: {reason}")]
     Fault {
-        fault: String,
+        fault: crate::platform::PlatformAction,
         service: String,
         reason: String,
     },

@@ -90,10 +90,7 @@ pub enum Verdict {
 
 /// The decision for one container's labels.
 pub fn judge(l: &HashMap<String, String>, processes: &dyn Processes) -> Verdict {
-    if !matches!(
-        l.get(labels::ROLE).map(String::as_str),
-        Some("sidecar" | "tool")
-    ) {
+    if !labels::ContainerRole::of(l).is_some_and(labels::ContainerRole::is_helper) {
         return Verdict::NotAHelper;
     }
     let Some(owner) = Owner::from_labels(l) else {
@@ -238,8 +235,8 @@ pub async fn sweep_orphans(docker: &Docker) -> Result<Vec<SweepNote>, DockerErro
         let l = c.labels.clone().unwrap_or_default();
         let verdict = judge(&l, &processes);
         let cluster = l.get(labels::CLUSTER).cloned().unwrap_or_default();
-        let what = match l.get(labels::ROLE).map(String::as_str) {
-            Some("sidecar") => "network-fault sidecar",
+        let what = match labels::ContainerRole::of(&l) {
+            Some(labels::ContainerRole::Sidecar) => "network-fault sidecar",
             _ => "helper",
         };
         match verdict {

@@ -607,7 +607,7 @@ mod tests {
     use super::*;
     use crate::events::PartitionState;
     use crate::experiment::{Direction, PartitionRef};
-    use crate::platform::{Role, RunningService};
+    use crate::platform::{PlatformAction, Role, RunningService};
     use rand::SeedableRng;
     use std::sync::Mutex;
 
@@ -619,12 +619,12 @@ mod tests {
     }
 
     impl Fake {
-        fn record(&self, call: String) -> Result<(), PlatformError> {
+        fn record(&self, action: PlatformAction, call: String) -> Result<(), PlatformError> {
             let refuse = self.fail.contains(&call);
             self.calls.lock().unwrap().push(call.clone());
             if refuse {
                 return Err(PlatformError::Failed {
-                    action: call,
+                    action,
                     service: String::new(),
                     source: "refused by the fake".into(),
                 });
@@ -635,7 +635,10 @@ mod tests {
 
     impl FaultPlatform for &Fake {
         async fn act(&self, action: Lifecycle, service: &str) -> Result<(), PlatformError> {
-            self.record(format!("{action:?} {service}"))
+            self.record(
+                PlatformAction::Lifecycle(action),
+                format!("{action:?} {service}"),
+            )
         }
         async fn moment(&self, _: &str, _: Lifecycle, since_ns: i64, _: Duration) -> Option<i64> {
             Some(since_ns + 5_000_000)
@@ -646,7 +649,10 @@ mod tests {
             peers: &[String],
             _: Direction,
         ) -> Result<NetworkRules, PlatformError> {
-            self.record(format!("partition {service} from {}", peers.join(",")))?;
+            self.record(
+                PlatformAction::Partition,
+                format!("partition {service} from {}", peers.join(",")),
+            )?;
             Ok(vec![vec![format!("rule-{service}")]])
         }
         async fn heal_partition(
@@ -654,16 +660,28 @@ mod tests {
             service: &str,
             rules: &NetworkRules,
         ) -> Result<(), PlatformError> {
-            self.record(format!("heal-partition {service} {}", rules[0][0]))
+            self.record(
+                PlatformAction::HealPartition,
+                format!("heal-partition {service} {}", rules[0][0]),
+            )
         }
         async fn bandwidth(&self, service: &str, rate: &str) -> Result<(), PlatformError> {
-            self.record(format!("bandwidth {service} {rate}"))
+            self.record(
+                PlatformAction::Bandwidth,
+                format!("bandwidth {service} {rate}"),
+            )
         }
         async fn heal_bandwidth(&self, service: &str) -> Result<(), PlatformError> {
-            self.record(format!("heal-bandwidth {service}"))
+            self.record(
+                PlatformAction::HealBandwidth,
+                format!("heal-bandwidth {service}"),
+            )
         }
         async fn retire_network_helper(&self, service: &str) -> Result<(), PlatformError> {
-            self.record(format!("retire {service}"))
+            self.record(
+                PlatformAction::RetireNetworkHelper,
+                format!("retire {service}"),
+            )
         }
     }
 

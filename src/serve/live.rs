@@ -7,7 +7,7 @@
 //! (hyper's bounded write buffer), and a push is an append under a short lock. A client that
 //! reconnects with `Last-Event-ID: N` resumes at N + 1: no gap, no duplicate.
 
-use crate::events::{Event, EventKind};
+use crate::events::{ContainerAction, Event, EventKind};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, Weak};
 use tokio::sync::watch;
@@ -211,12 +211,49 @@ impl LiveHub {
     }
 }
 
+/// A broker's container as the live view shows it (its CSS class and text: "up", …).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BrokerState {
+    Up,
+    Down,
+    Frozen,
+}
+
+impl BrokerState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BrokerState::Up => "up",
+            BrokerState::Down => "down",
+            BrokerState::Frozen => "frozen",
+        }
+    }
+    /// What a container action leaves it as.
+    fn after(action: ContainerAction) -> Self {
+        match action {
+            ContainerAction::Kill
+            | ContainerAction::Die
+            | ContainerAction::Stop
+            | ContainerAction::Oom => BrokerState::Down,
+            ContainerAction::Pause => BrokerState::Frozen,
+            ContainerAction::Unpause | ContainerAction::Start | ContainerAction::Restart => {
+                BrokerState::Up
+            }
+        }
+    }
+}
+
+impl std::fmt::Display for BrokerState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// What a page shows live beside the run's report: the brokers as Docker and the observer
 /// see them, each partition's leader and ISR, faults in force, the last workload second,
 /// and a list of what happened.
 pub struct LiveView {
-    /// (service, broker id, "up" | "down" | "frozen", registered in the metadata).
-    pub brokers: Vec<(String, i32, &'static str, bool)>,
+    /// (service, broker id, its container's state, registered in the metadata).
+    pub brokers: Vec<(String, i32, BrokerState, bool)>,
     pub controller: Option<i32>,
     pub partitions: Vec<crate::events::PartitionState>,
     /// Fault label and when it was applied (ms), for faults not yet healed.
@@ -259,7 +296,7 @@ pub fn live_view(events: &[Arc<Event>]) -> LiveView {
             } => {
                 view.brokers = brokers
                     .iter()
-                    .map(|(s, id)| (s.clone(), *id, "up", true))
+                    .map(|(s, id)| (s.clone(), *id, BrokerState::Up, true))
                     .collect();
                 view.happenings
                     .push((t, "", format!("run of {experiment} started")));
@@ -288,16 +325,8 @@ pub fn live_view(events: &[Arc<Event>]) -> LiveView {
                 ));
             }
             EventKind::Container { service, action } => {
-                let state = match action.as_str() {
-                    "kill" | "die" | "stop" | "oom" => Some("down"),
-                    "pause" => Some("frozen"),
-                    "unpause" | "start" | "restart" => Some("up"),
-                    _ => None,
-                };
-                if let (Some(state), Some(b)) =
-                    (state, view.brokers.iter_mut().find(|b| &b.0 == service))
-                {
-                    b.2 = state;
+                if let Some(b) = view.brokers.iter_mut().find(|b| &b.0 == service) {
+                    b.2 = BrokerState::after(*action);
                 }
                 view.happenings
                     .push((t, "", format!("docker: {service} {action}")));
@@ -496,6 +525,28 @@ mod tests {
         );
         assert!(v.happenings.iter().any(|(_, c, _)| *c == "fault"));
         assert_eq!(v.brokers.len(), 3);
+        assert!(
+            v.brokers.iter().all(|b| b.2 == BrokerState::Up),
+            "killed, then started again: {:?}",
+            v.brokers
+        );
+        let killed: Vec<Arc<Event>> = events
+            .iter()
+            .take_while(|e| {
+                !matches!(
+                    e.kind,
+                    EventKind::Container {
+                        action: ContainerAction::Start,
+                        ..
+                    }
+                )
+            })
+            .cloned()
+            .collect();
+        assert!(live_view(&killed)
+            .brokers
+            .iter()
+            .any(|b| b.2 == BrokerState::Down));
         assert!(v.faults_in_force.is_empty(), "healed by the end");
     }
 }
