@@ -170,6 +170,10 @@ impl LatencyPhase {
     pub fn index(&self) -> usize {
         *self as usize
     }
+    /// The phase of its name in events.jsonl ("during-fault").
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|p| p.as_str() == name)
+    }
 }
 
 /// The container lifecycle actions worth a place on the timeline, in Docker's words (its
@@ -1010,7 +1014,7 @@ impl UnknownCause {
 pub struct UnresolvedClass {
     pub cause: UnknownCause,
     /// The workload phase the message was sent in.
-    pub phase: String,
+    pub phase: LatencyPhase,
     /// In the log: written, only the ack was lost.
     pub written: u64,
     pub not_written: u64,
@@ -1029,7 +1033,7 @@ pub struct UnknownOutcomes {
 }
 
 impl UnknownOutcomes {
-    pub fn add(&mut self, cause: UnknownCause, phase: &str, written: bool) {
+    pub fn add(&mut self, cause: UnknownCause, phase: LatencyPhase, written: bool) {
         self.total += 1;
         if written {
             self.written += 1;
@@ -1045,7 +1049,7 @@ impl UnknownOutcomes {
             None => {
                 self.classes.push(UnresolvedClass {
                     cause,
-                    phase: phase.to_string(),
+                    phase,
                     written: 0,
                     not_written: 0,
                 });

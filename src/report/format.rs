@@ -100,12 +100,13 @@ pub fn unknown_outcomes(u: &crate::events::UnknownOutcomes) -> String {
         count(u.not_written)
     );
     let mut classes = u.classes.clone();
-    classes.sort_by(|a, b| (a.cause, &a.phase).cmp(&(b.cause, &b.phase)));
+    // By cause, then the phase's name (the order these lines have always had).
+    classes.sort_by_key(|c| (c.cause, c.phase.as_str()));
     for c in &classes {
         out.push_str(&format!(
             "  {} during {}: {} written · {} not written\n",
             c.cause.describe(),
-            c.phase,
+            c.phase.as_str(),
             count(c.written),
             count(c.not_written)
         ));
