@@ -1138,6 +1138,19 @@ mod tests {
     use super::*;
 
     #[test]
+    fn unknown_outcome_classes_name_their_phase_as_ever() {
+        let mut u = UnknownOutcomes::default();
+        u.add(UnknownCause::NoAnswer, LatencyPhase::DuringFault, true);
+        u.add(UnknownCause::NoAnswer, LatencyPhase::DuringFault, false);
+        u.add(UnknownCause::NoAnswer, LatencyPhase::AfterHeal, false);
+        let json = serde_json::to_string(&u.classes).unwrap();
+        assert_eq!(
+            json,
+            r#"[{"cause":"no-answer","phase":"during-fault","written":1,"not_written":1},{"cause":"no-answer","phase":"after-heal","written":0,"not_written":1}]"#
+        );
+    }
+
+    #[test]
     fn container_actions_are_dockers_words() {
         assert_eq!(
             ContainerAction::from_docker("kill"),

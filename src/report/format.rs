@@ -389,6 +389,29 @@ pub fn host_line(n: &crate::events::RunNode) -> String {
 #[cfg(test)]
 mod tests {
     #[test]
+    fn unknown_outcome_classes_are_listed_by_cause_then_the_phases_name() {
+        use crate::events::{LatencyPhase, UnknownCause, UnknownOutcomes};
+        let mut u = UnknownOutcomes::default();
+        u.add(UnknownCause::NoAnswer, LatencyPhase::DuringFault, true);
+        u.add(UnknownCause::NoAnswer, LatencyPhase::AfterHeal, false);
+        u.add(
+            UnknownCause::TimedOutQueued,
+            LatencyPhase::BeforeFault,
+            false,
+        );
+        let text = super::unknown_outcomes(&u);
+        let at = |needle: &str| {
+            text.find(needle)
+                .unwrap_or_else(|| panic!("{needle}: {text}"))
+        };
+        assert!(at("queued (never sent) during before-fault") < at("flush during after-heal"));
+        assert!(
+            at("during after-heal") < at("during during-fault"),
+            "{text}"
+        );
+    }
+
+    #[test]
     fn the_transaction_lines_carry_the_live_view_and_name_read_process_write_offenders() {
         use crate::events::{
             LiveTransactionView, ProcessingAnomaly, ProcessingOffender, ReadProcessWriteSummary,
