@@ -289,7 +289,7 @@ pub fn bench_verification(messages: u64) -> Verification {
 }
 
 /// The benchmark suite in the order its report lists it (read top to bottom).
-pub async fn run(args: BenchArgs) -> Result<i32, Error> {
+pub async fn run(args: BenchArgs) -> Result<crate::exit::ExitCode, Error> {
     let mut report = BenchReport {
         machine: machine(),
         ..Default::default()
@@ -371,7 +371,7 @@ pub async fn run(args: BenchArgs) -> Result<i32, Error> {
         &serde_json::to_vec_pretty(&report).unwrap_or_default(),
     )?;
     println!("{md}\nwritten to {}", dir.display());
-    Ok(0)
+    Ok(crate::exit::ExitCode::Passed)
 }
 
 /// The clusters the benchmark starts: the seed (ZooKeeper mode) and KRaft.
