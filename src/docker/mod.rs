@@ -26,6 +26,13 @@ pub enum DockerError {
         #[source]
         source: bollard::errors::Error,
     },
+    /// A node's engine answered, but its clock (its `/info` time) could not be read.
+    #[error("docker is not reachable at {engine}: its clock: {source}\n  hint: start dockerd, or run scripts/install-docker.sh (as root)")]
+    Clock {
+        engine: String,
+        #[source]
+        source: engines::ClockError,
+    },
     #[error("image build failed: {0}")]
     ImageBuild(String),
     #[error("service {service} did not become ready within {waited_s} s: {reason}\n  last log lines of {service}:\n{logs}")]
