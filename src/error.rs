@@ -53,6 +53,9 @@ pub enum Error {
         what: String,
         after: std::time::Duration,
     },
+    /// The JUnit report could not be serialised.
+    #[error("{0}")]
+    Junit(#[from] quick_junit::SerializeError),
     /// Another infrastructure failure, described (e.g. an external tool that failed).
     #[error("{0}")]
     Infrastructure(String),
@@ -81,6 +84,7 @@ impl Error {
             Error::Io { .. }
             | Error::Panic(_)
             | Error::Timeout { .. }
+            | Error::Junit(_)
             | Error::Infrastructure(_) => ExitCode::Infrastructure,
             #[cfg(feature = "runtime")]
             Error::Task { .. } => ExitCode::Infrastructure,

@@ -311,7 +311,7 @@ fn write_suite_reports(
         }
     }
     if let Some(path) = &args.junit {
-        let bytes = crate::report::render_junit(results).map_err(Error::Infrastructure)?;
+        let bytes = crate::report::render_junit(results)?;
         crate::report::write_atomically(path, &bytes)?;
     }
     if let Some(path) = &args.summary_md {
