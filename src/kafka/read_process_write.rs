@@ -5,7 +5,7 @@
 //! last committed offsets with a new input consumer; after an unknown outcome it starts again
 //! from the group's committed offsets with a new producer (which fences the old one).
 
-use super::transactions::{
+use super::txn_client::{
     create, dispose_noting, end_transaction, fatal, fence_if_needed, note, send_one, Stop,
     TxProducer, TxnOptions, TxnRecord,
 };

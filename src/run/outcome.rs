@@ -12,7 +12,6 @@ pub fn exit_code_of(result: &RunResult, interrupted: bool) -> ExitCode {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
     use crate::model::Status;
 
     #[test]
