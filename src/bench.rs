@@ -390,7 +390,7 @@ fn plans() -> Result<[cluster::Plan; 2], Error> {
 pub fn images_needed(plans: &[&cluster::Plan]) -> Vec<String> {
     let mut all: Vec<String> = Vec::new();
     for plan in plans {
-        for image in docker::images::needed_for_plan(plan, None) {
+        for image in plan.images_needed(None) {
             if !all.contains(&image) {
                 all.push(image);
             }

@@ -298,7 +298,7 @@ async fn dispatch(cli: Cli) -> Result<ExitCode, Error> {
             .map_err(|e| Error::Invalid(format!("{}: {e}", project.file.display())))?;
             let engines = docker::engines::Engines::connect(nodes_file.as_ref()).await?;
             let say = |m: &str| progress.say(m);
-            let images = docker::images::needed_for_plan(&plan, None);
+            let images = plan.images_needed(None);
             docker::images::ensure_on_engines(&engines, &images, &say).await?;
             let options = cluster::UpOptions {
                 reuse: !fresh,

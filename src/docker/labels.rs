@@ -10,14 +10,7 @@ pub const SERVICE: &str = "chaos.service";
 pub const CONFIG_HASH: &str = "chaos.config-hash";
 /// "service", "sidecar" (network fault helper) or "tool" (one-off helper containers).
 pub const ROLE: &str = "chaos.role";
-/// Pid of the `chaos` process that created it, for the orphan sweep.
-pub const OWNER_PID: &str = "chaos.owner-pid";
-/// That process's start time (field 22 of /proc/<pid>/stat, clock ticks since boot): a pid
-/// reused by another process has another start time.
-pub const OWNER_START: &str = "chaos.owner-start";
-/// The host the owner runs on (/etc/machine-id, else the hostname): a pid means nothing on
-/// another host.
-pub const OWNER_HOST: &str = "chaos.owner-host";
+pub use super::owner::{OWNER_HOST, OWNER_PID, OWNER_START};
 /// So `docker compose -p <cluster>` tools see our containers as a project.
 pub const COMPOSE_PROJECT: &str = "com.docker.compose.project";
 pub const COMPOSE_SERVICE: &str = "com.docker.compose.service";
@@ -28,7 +21,7 @@ pub fn for_cluster(cluster: &str) -> HashMap<String, String> {
         (CLUSTER.to_string(), cluster.to_string()),
         (COMPOSE_PROJECT.to_string(), cluster.to_string()),
     ]);
-    labels.extend(super::sweep::Owner::this_process().labels());
+    labels.extend(super::owner::Owner::this_process().labels());
     labels
 }
 

@@ -10,6 +10,7 @@ pub mod images;
 pub mod inventory;
 pub mod labels;
 pub mod logs;
+pub mod owner;
 pub mod sweep;
 
 pub use client::connect;

@@ -139,6 +139,14 @@ impl Plan {
         })
     }
 
+    /// The images this plan (and, for a run, the experiment's faults) needs.
+    pub fn images_needed(&self, experiment: Option<&crate::experiment::Experiment>) -> Vec<String> {
+        crate::docker::images::needed(
+            self.services.iter().map(|s| s.service.image.as_str()),
+            experiment.is_some_and(|e| e.needs_network_sidecar()),
+        )
+    }
+
     pub fn mode(&self) -> ClusterMode {
         mode_of(self.services.iter().map(|s| &s.role))
     }

@@ -1,8 +1,8 @@
 //! Readiness by protocol: ZooKeeper answers `srvr`; every broker's metadata lists all
 //! brokers; in KRaft the quorum has a leader. Waiting (not measuring): polls every 250 ms.
 
-use super::lifecycle::{Cluster, RunningService};
 use super::plan::Role;
+use crate::docker::inventory::{Cluster, RunningService};
 use crate::docker::{logs, DockerError};
 use crate::kafka::{metadata, wire::Connection};
 use bollard::Docker;
