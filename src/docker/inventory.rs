@@ -48,7 +48,7 @@ pub fn name_of(c: &bollard::models::ContainerSummary) -> String {
 fn container_state(c: &bollard::models::ContainerSummary) -> ContainerState {
     c.state
         .as_ref()
-        .map(|s| ContainerState::from_docker(&s.to_string()))
+        .map(|s| ContainerState::from_docker(s.as_ref()))
         .unwrap_or_default()
 }
 
