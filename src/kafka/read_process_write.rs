@@ -9,6 +9,7 @@ use super::txn_client::{
     create, dispose_noting, end_transaction, fatal, fence_if_needed, note, send_one, Stop,
     TxProducer, TxnOptions, TxnRecord,
 };
+use super::KafkaError;
 use crate::analysis::transactions::{Txn, TxnOutcome};
 use crate::clock::EventSink;
 use rdkafka::consumer::{BaseConsumer, Consumer};
@@ -33,7 +34,7 @@ fn consumer(
     o: &TxnOptions,
     input: &Input<'_>,
     start: &[Option<i64>],
-) -> Result<BaseConsumer, String> {
+) -> Result<BaseConsumer, KafkaError> {
     let consumer: BaseConsumer = super::client_config(&o.bootstrap)
         .set("group.id", input.group_id)
         .set("enable.auto.commit", "false")
@@ -41,7 +42,7 @@ fn consumer(
         .set("auto.offset.reset", "earliest")
         .set("isolation.level", "read_committed")
         .create()
-        .map_err(|e| format!("input consumer: {e}"))?;
+        .map_err(KafkaError::client("input consumer"))?;
     let mut assignment = TopicPartitionList::new();
     for p in 0..input.partitions {
         let offset = match start.get(p as usize).copied().flatten() {
@@ -50,19 +51,19 @@ fn consumer(
         };
         assignment
             .add_partition_offset(input.topic, p, offset)
-            .map_err(|e| format!("input assignment: {e}"))?;
+            .map_err(KafkaError::client("input assignment"))?;
     }
     consumer
         .assign(&assignment)
-        .map_err(|e| format!("input assign: {e}"))?;
+        .map_err(KafkaError::client("input assign"))?;
     Ok(consumer)
 }
 
 /// The group's committed offset per partition (`None`: none yet, the log's start).
-fn committed(consumer: &BaseConsumer, partitions: i32) -> Result<Vec<Option<i64>>, String> {
+fn committed(consumer: &BaseConsumer, partitions: i32) -> Result<Vec<Option<i64>>, KafkaError> {
     let list = consumer
         .committed(TIMEOUT)
-        .map_err(|e| format!("committed offsets: {e}"))?;
+        .map_err(KafkaError::client("committed offsets"))?;
     Ok((0..partitions)
         .map(|p| {
             list.elements()
@@ -108,7 +109,7 @@ pub(super) fn run(o: &TxnOptions, input: &Input<'_>, sink: &EventSink, stop: &St
             if Instant::now() >= until {
                 note(
                     &mut record.errors,
-                    "inputs left unprocessed after 30 s of drain".into(),
+                    "inputs left unprocessed after 30 s of drain",
                 );
                 break;
             }
@@ -286,7 +287,7 @@ fn send_offsets(
         }
     }
     let Some(metadata) = c.group_metadata() else {
-        note(errors, "the input consumer has no group metadata".into());
+        note(errors, "the input consumer has no group metadata");
         return false;
     };
     match p.send_offsets_to_transaction(&offsets, &metadata, TIMEOUT) {

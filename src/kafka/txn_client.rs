@@ -93,16 +93,16 @@ impl Stop {
     }
 }
 
-pub(super) fn create(o: &TxnOptions) -> Result<TxProducer, String> {
+pub(super) fn create(o: &TxnOptions) -> Result<TxProducer, KafkaError> {
     let producer: TxProducer = super::client_config(&o.bootstrap)
         .set("transactional.id", &o.transactional_id)
         .set("enable.idempotence", "true")
         .set("acks", "all")
         .create()
-        .map_err(|e| e.to_string())?;
+        .map_err(KafkaError::client("transactional producer"))?;
     producer
         .init_transactions(TIMEOUT)
-        .map_err(|e| format!("init_transactions: {e}"))?;
+        .map_err(KafkaError::client("init_transactions"))?;
     Ok(producer)
 }
 
@@ -187,7 +187,8 @@ pub(super) fn dispose_noting<T: Send + 'static>(client: T, errors: &mut Vec<Stri
 }
 
 /// Keeps the first 20 distinct errors.
-pub(super) fn note(errors: &mut Vec<String>, e: String) {
+pub(super) fn note(errors: &mut Vec<String>, e: impl std::fmt::Display) {
+    let e = e.to_string();
     if errors.len() < 20 && !errors.contains(&e) {
         errors.push(e);
     }
@@ -268,7 +269,7 @@ pub(super) fn send_one(
     partition: i32,
     txn: u64,
     input: Option<(i32, i64)>,
-) -> Result<u64, String> {
+) -> Result<u64, KafkaError> {
     let seq = seqs[partition as usize];
     seqs[partition as usize] += 1;
     let buf = encode_txn(
@@ -292,7 +293,7 @@ pub(super) fn send_one(
                 std::thread::sleep(Duration::from_millis(10));
                 record = r;
             }
-            Err((e, _)) => return Err(format!("send: {e}")),
+            Err((e, _)) => return Err(KafkaError::client("send")(e)),
         }
     }
 }

@@ -57,7 +57,7 @@ impl Connection {
                     addr: addr.into(),
                     reason,
                 };
-                let connector = connector.map_err(tls)?;
+                let connector = connector.map_err(|e| tls(e.to_string()))?;
                 let verify = profile.security.tls().is_none_or(|t| t.verify_hostname);
                 let host = host_of(addr);
                 let ssl = connector
@@ -240,13 +240,15 @@ async fn authenticate(
     match ScramHash::of(mechanism) {
         None => {
             let token = plain_token(user, &creds.password);
-            round(conn, token, user, timeout).await.map_err(&failed)?;
+            round(conn, token, user, timeout)
+                .await
+                .map_err(|e| failed(e.to_string()))?;
         }
         Some(hash) => {
             let mut scram = ScramClient::new(hash, user, creds.password.clone(), random_nonce());
             let first = round(conn, scram.client_first().into_bytes(), user, timeout)
                 .await
-                .map_err(&failed)?;
+                .map_err(|e| failed(e.to_string()))?;
             let first = String::from_utf8(first)
                 .map_err(|_| failed("server-first message is not UTF-8".into()))?;
             let last = scram
@@ -254,7 +256,7 @@ async fn authenticate(
                 .map_err(|e| failed(e.to_string()))?;
             let last = round(conn, last.into_bytes(), user, timeout)
                 .await
-                .map_err(&failed)?;
+                .map_err(|e| failed(e.to_string()))?;
             let last = String::from_utf8(last)
                 .map_err(|_| failed("server-final message is not UTF-8".into()))?;
             scram
@@ -271,12 +273,12 @@ async fn round(
     token: Vec<u8>,
     user: &str,
     timeout: Duration,
-) -> Result<Vec<u8>, String> {
+) -> Result<Vec<u8>, RoundError> {
     let request = SaslAuthenticateRequest::default().with_auth_bytes(token.into());
     let answer = conn
         .send(&request, AUTHENTICATE_VERSION, timeout)
         .await
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| RoundError::Exchange(Box::new(e)))?;
     match answer.error_code {
         0 => Ok(answer.auth_bytes.to_vec()),
         code => {
@@ -286,12 +288,28 @@ async fn round(
                 .map(|m| m.to_string())
                 .unwrap_or_else(|| format!("error code {code}"));
             Err(if code == AUTHENTICATION_FAILED {
-                format!("the broker refused the credentials of user `{user}` ({said})")
+                RoundError::Refused {
+                    user: user.to_string(),
+                    said,
+                }
             } else {
-                said
+                RoundError::Answer(said)
             })
         }
     }
+}
+
+/// Why a SaslAuthenticate round failed.
+#[derive(Debug, thiserror::Error)]
+enum RoundError {
+    /// The request itself (the connection, the protocol).
+    #[error("{0}")]
+    Exchange(#[source] Box<KafkaError>),
+    #[error("the broker refused the credentials of user `{user}` ({said})")]
+    Refused { user: String, said: String },
+    /// Another error code, with the broker's message.
+    #[error("{0}")]
+    Answer(String),
 }
 
 #[cfg(test)]
