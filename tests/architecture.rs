@@ -76,7 +76,7 @@ fn no_import_cycles_between_sibling_modules() {
 fn describe(edges: &BTreeMap<ModPath, BTreeMap<(String, String), Evidence>>) -> Vec<String> {
     let mut out = Vec::new();
     for (parent, level) in edges {
-        for cycle in cycles(level) {
+        for (cycle, component) in cycles_and_components(level) {
             let name = if parent.is_empty() {
                 "crate".to_string()
             } else {
@@ -89,8 +89,15 @@ fn describe(edges: &BTreeMap<ModPath, BTreeMap<(String, String), Evidence>>) -> 
                     format!("  {} → {} ({seen})", w[0], w[1])
                 })
                 .collect();
+            let others: Vec<&String> = component.iter().filter(|m| !cycle.contains(m)).collect();
+            let also = if others.is_empty() {
+                String::new()
+            } else {
+                let others: Vec<&str> = others.iter().map(|m| m.as_str()).collect();
+                format!(" (and, in loops with them: {})", others.join(", "))
+            };
             out.push(format!(
-                "{name}: {}\n{}",
+                "{name}: {}{also}\n{}",
                 cycle.join(" → "),
                 steps.join("\n")
             ));
@@ -485,8 +492,17 @@ fn sibling_edge(from: &ModPath, to: &ModPath) -> Option<(ModPath, String, String
 }
 
 /// One cycle per strongly connected component of more than one module, as a closed walk
-/// (`a → b → a`).
+/// (`a → b → a`), with the component's other modules (caught in loops with it) after it.
 fn cycles(edges: &BTreeMap<(String, String), Evidence>) -> Vec<Vec<String>> {
+    cycles_and_components(edges)
+        .into_iter()
+        .map(|(c, _)| c)
+        .collect()
+}
+
+fn cycles_and_components(
+    edges: &BTreeMap<(String, String), Evidence>,
+) -> Vec<(Vec<String>, BTreeSet<String>)> {
     let mut next: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
     for (a, b) in edges.keys() {
         next.entry(a).or_default().push(b);
@@ -537,7 +553,7 @@ fn cycles(edges: &BTreeMap<(String, String), Evidence>) -> Vec<Vec<String>> {
                     }
                     walk.reverse();
                     walk.push(n.to_string());
-                    out.push(walk);
+                    out.push((walk, component.clone()));
                     break 'search;
                 }
                 if !back.contains_key(*k) {
