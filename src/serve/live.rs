@@ -248,6 +248,26 @@ impl std::fmt::Display for BrokerState {
     }
 }
 
+/// The kind of a line in the live view's list of what happened (its CSS class).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Happening {
+    Plain,
+    Fault,
+    Heal,
+    Leader,
+}
+
+impl Happening {
+    pub fn css_class(self) -> &'static str {
+        match self {
+            Happening::Plain => "",
+            Happening::Fault => "fault",
+            Happening::Heal => "heal",
+            Happening::Leader => "leader",
+        }
+    }
+}
+
 /// What a page shows live beside the run's report: the brokers as Docker and the observer
 /// see them, each partition's leader and ISR, faults in force, the last workload second,
 /// and a list of what happened.
@@ -261,8 +281,8 @@ pub struct LiveView {
     pub phase: Option<String>,
     /// Acked in the last second, its p99 (ms; `None` when nothing was acked).
     pub last_tick: Option<(u64, Option<f64>)>,
-    /// (ms, class, text), oldest first.
-    pub happenings: Vec<(f64, &'static str, String)>,
+    /// (ms, its kind, text), oldest first.
+    pub happenings: Vec<(f64, Happening, String)>,
     pub elapsed_ms: f64,
     pub finished: bool,
 }
@@ -299,11 +319,12 @@ pub fn live_view(events: &[Arc<Event>]) -> LiveView {
                     .map(|(s, id)| (s.clone(), *id, BrokerState::Up, true))
                     .collect();
                 view.happenings
-                    .push((t, "", format!("run of {experiment} started")));
+                    .push((t, Happening::Plain, format!("run of {experiment} started")));
             }
             EventKind::Phase { name } => {
                 let name = kebab(name);
-                view.happenings.push((t, "", format!("phase: {name}")));
+                view.happenings
+                    .push((t, Happening::Plain, format!("phase: {name}")));
                 view.phase = Some(name);
             }
             EventKind::FaultInjected {
@@ -311,7 +332,7 @@ pub fn live_view(events: &[Arc<Event>]) -> LiveView {
             } => {
                 let label = format!("{kind} {}", resolved.join(", "));
                 view.happenings
-                    .push((t, "fault", format!("fault {id}: {label}")));
+                    .push((t, Happening::Fault, format!("fault {id}: {label}")));
                 fault_ids.push((id.clone(), label, t));
             }
             EventKind::FaultReverted {
@@ -320,7 +341,7 @@ pub fn live_view(events: &[Arc<Event>]) -> LiveView {
                 fault_ids.retain(|(f, _, _)| f != id);
                 view.happenings.push((
                     t,
-                    "heal",
+                    Happening::Heal,
                     format!("healed {id}: {kind} {}", resolved.join(", ")),
                 ));
             }
@@ -329,7 +350,7 @@ pub fn live_view(events: &[Arc<Event>]) -> LiveView {
                     b.2 = BrokerState::after(*action);
                 }
                 view.happenings
-                    .push((t, "", format!("docker: {service} {action}")));
+                    .push((t, Happening::Plain, format!("docker: {service} {action}")));
             }
             EventKind::Observed { snapshot, .. } => {
                 if snapshot.brokers.is_empty() && snapshot.partitions.is_empty() {
@@ -339,7 +360,7 @@ pub fn live_view(events: &[Arc<Event>]) -> LiveView {
                     if before.controller != snapshot.controller {
                         view.happenings.push((
                             t,
-                            "leader",
+                            Happening::Leader,
                             format!(
                                 "controller {} → {}",
                                 opt_id(before.controller),
@@ -354,7 +375,7 @@ pub fn live_view(events: &[Arc<Event>]) -> LiveView {
                         if old.leader != p.leader {
                             view.happenings.push((
                                 t,
-                                "leader",
+                                Happening::Leader,
                                 format!(
                                     "{} leader {} → {} (epoch {})",
                                     p.key(),
@@ -367,7 +388,7 @@ pub fn live_view(events: &[Arc<Event>]) -> LiveView {
                         if old.isr != p.isr {
                             view.happenings.push((
                                 t,
-                                "",
+                                Happening::Plain,
                                 format!("{} ISR {:?} → {:?}", p.key(), old.isr, p.isr),
                             ));
                         }
@@ -380,7 +401,7 @@ pub fn live_view(events: &[Arc<Event>]) -> LiveView {
             }
             EventKind::ObserverError { .. } => {
                 view.happenings
-                    .push((t, "fault", "observer: no broker answers".into()));
+                    .push((t, Happening::Fault, "observer: no broker answers".into()));
             }
             EventKind::Condition {
                 step,
@@ -389,7 +410,11 @@ pub fn live_view(events: &[Arc<Event>]) -> LiveView {
                 ..
             } => view.happenings.push((
                 t,
-                if *met { "heal" } else { "fault" },
+                if *met {
+                    Happening::Heal
+                } else {
+                    Happening::Fault
+                },
                 format!(
                     "{step}: {condition} {}",
                     if *met { "met" } else { "NOT met" }
@@ -400,7 +425,7 @@ pub fn live_view(events: &[Arc<Event>]) -> LiveView {
             }
             EventKind::AckGap(g) => view.happenings.push((
                 t,
-                "",
+                Happening::Plain,
                 format!(
                     "client gap on {}/{}: {}{}",
                     g.topic,
@@ -411,23 +436,28 @@ pub fn live_view(events: &[Arc<Event>]) -> LiveView {
             )),
             EventKind::Verified(v) => view.happenings.push((
                 t,
-                if v.lost_acked > 0 { "fault" } else { "heal" },
+                if v.lost_acked > 0 {
+                    Happening::Fault
+                } else {
+                    Happening::Heal
+                },
                 format!(
                     "verified: {} acked, {} LOST, {} duplicated",
                     v.acked, v.lost_acked, v.duplicated
                 ),
             )),
             EventKind::Note { message } => {
-                view.happenings.push((t, "", format!("note: {message}")))
+                view.happenings
+                    .push((t, Happening::Plain, format!("note: {message}")))
             }
             EventKind::Error { message } => {
                 view.happenings
-                    .push((t, "fault", format!("error: {message}")))
+                    .push((t, Happening::Fault, format!("error: {message}")))
             }
             EventKind::RunFinished { outcome } => {
                 view.finished = true;
                 view.happenings
-                    .push((t, "", format!("run {}", kebab(outcome))));
+                    .push((t, Happening::Plain, format!("run {}", kebab(outcome))));
             }
             _ => {}
         }
@@ -519,11 +549,11 @@ mod tests {
         assert!(
             v.happenings
                 .iter()
-                .any(|(_, c, t)| *c == "leader" && t.starts_with("orders/0 leader")),
+                .any(|(_, c, t)| *c == Happening::Leader && t.starts_with("orders/0 leader")),
             "{:?}",
             v.happenings
         );
-        assert!(v.happenings.iter().any(|(_, c, _)| *c == "fault"));
+        assert!(v.happenings.iter().any(|(_, c, _)| *c == Happening::Fault));
         assert_eq!(v.brokers.len(), 3);
         assert!(
             v.brokers.iter().all(|b| b.2 == BrokerState::Up),

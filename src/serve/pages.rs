@@ -848,9 +848,10 @@ fn render_live(snapshot: &live::Snapshot) -> String {
     }
     out.push_str(&partition_lanes(&view.partitions));
     out.push_str("<h2>What happened</h2><ul class=\"happenings lines\" id=\"happenings\">");
-    for (t, class, text) in view.happenings.iter().rev() {
+    for (t, kind, text) in view.happenings.iter().rev() {
         out.push_str(&format!(
-            "<li class=\"{class}\">{} — {}</li>",
+            "<li class=\"{}\">{} — {}</li>",
+            kind.css_class(),
             crate::report::format_duration_ms(*t),
             escape(text)
         ));
