@@ -289,7 +289,7 @@ pub fn bench_verification(messages: u64) -> Verification {
 }
 
 /// The benchmark suite in the order its report lists it (read top to bottom).
-pub async fn run(args: BenchArgs) -> Result<i32, Error> {
+pub async fn run(args: BenchArgs) -> Result<crate::exit::ExitCode, Error> {
     let mut report = BenchReport {
         machine: machine(),
         ..Default::default()
@@ -371,7 +371,7 @@ pub async fn run(args: BenchArgs) -> Result<i32, Error> {
         &serde_json::to_vec_pretty(&report).unwrap_or_default(),
     )?;
     println!("{md}\nwritten to {}", dir.display());
-    Ok(0)
+    Ok(crate::exit::ExitCode::Passed)
 }
 
 /// The clusters the benchmark starts: the seed (ZooKeeper mode) and KRaft.
@@ -390,7 +390,7 @@ fn plans() -> Result<[cluster::Plan; 2], Error> {
 pub fn images_needed(plans: &[&cluster::Plan]) -> Vec<String> {
     let mut all: Vec<String> = Vec::new();
     for plan in plans {
-        for image in docker::images::needed_for_plan(plan, None) {
+        for image in plan.images_needed(None) {
             if !all.contains(&image) {
                 all.push(image);
             }

@@ -1,16 +1,7 @@
-//! Top-level errors and the documented exit codes.
+//! Top-level errors and the exit code each one means.
 
+use crate::exit::ExitCode;
 use thiserror::Error;
-
-/// Exit codes (documented in the README).
-pub mod exit {
-    pub const PASSED: i32 = 0;
-    pub const EXPECTATIONS_FAILED: i32 = 1;
-    pub const INVALID_INPUT: i32 = 2;
-    pub const INCONCLUSIVE: i32 = 3;
-    pub const INFRASTRUCTURE: i32 = 4;
-    pub const INTERRUPTED: i32 = 130;
-}
 
 #[derive(Debug, Error)]
 pub enum Error {
@@ -62,6 +53,9 @@ pub enum Error {
         what: String,
         after: std::time::Duration,
     },
+    /// The JUnit report could not be serialised.
+    #[error("{0}")]
+    Junit(#[from] quick_junit::SerializeError),
     /// Another infrastructure failure, described (e.g. an external tool that failed).
     #[error("{0}")]
     Infrastructure(String),
@@ -78,26 +72,27 @@ impl From<crate::input::InputError> for Error {
 }
 
 impl Error {
-    pub fn exit_code(&self) -> i32 {
+    pub fn exit_code(&self) -> ExitCode {
         match self {
             Error::Compose(_)
             | Error::Experiment(_)
             | Error::Security(_)
             | Error::Invalid(_)
-            | Error::Input(_) => exit::INVALID_INPUT,
+            | Error::Input(_) => ExitCode::InvalidInput,
             #[cfg(feature = "runtime")]
-            Error::Docker(_) | Error::Kafka(_) | Error::Fault(_) => exit::INFRASTRUCTURE,
+            Error::Docker(_) | Error::Kafka(_) | Error::Fault(_) => ExitCode::Infrastructure,
             Error::Io { .. }
             | Error::Panic(_)
             | Error::Timeout { .. }
-            | Error::Infrastructure(_) => exit::INFRASTRUCTURE,
+            | Error::Junit(_)
+            | Error::Infrastructure(_) => ExitCode::Infrastructure,
             #[cfg(feature = "runtime")]
-            Error::Task { .. } => exit::INFRASTRUCTURE,
-            Error::Interrupted => exit::INTERRUPTED,
+            Error::Task { .. } => ExitCode::Infrastructure,
+            Error::Interrupted => ExitCode::Interrupted,
             Error::Several(errors) => errors
                 .first()
                 .map(Error::exit_code)
-                .unwrap_or(exit::INVALID_INPUT),
+                .unwrap_or(ExitCode::InvalidInput),
         }
     }
 }
@@ -159,6 +154,6 @@ mod tests {
             Error::Infrastructure("disk".into()),
         ]);
         assert_eq!(e.to_string(), "a.yaml:3: bad\nerror: disk");
-        assert_eq!(e.exit_code(), exit::INVALID_INPUT);
+        assert_eq!(e.exit_code(), ExitCode::InvalidInput);
     }
 }

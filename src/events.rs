@@ -170,6 +170,61 @@ impl LatencyPhase {
     pub fn index(&self) -> usize {
         *self as usize
     }
+    /// The phase of its name in events.jsonl ("during-fault").
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|p| p.as_str() == name)
+    }
+}
+
+/// The container lifecycle actions worth a place on the timeline, in Docker's words (its
+/// `exec_*`, `attach` and the like are noise and never recorded).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ContainerAction {
+    Kill,
+    Die,
+    Stop,
+    Start,
+    Restart,
+    Pause,
+    Unpause,
+    Oom,
+}
+
+impl ContainerAction {
+    pub const ALL: [ContainerAction; 8] = [
+        ContainerAction::Kill,
+        ContainerAction::Die,
+        ContainerAction::Stop,
+        ContainerAction::Start,
+        ContainerAction::Restart,
+        ContainerAction::Pause,
+        ContainerAction::Unpause,
+        ContainerAction::Oom,
+    ];
+    pub const fn as_str(&self) -> &'static str {
+        match self {
+            ContainerAction::Kill => "kill",
+            ContainerAction::Die => "die",
+            ContainerAction::Stop => "stop",
+            ContainerAction::Start => "start",
+            ContainerAction::Restart => "restart",
+            ContainerAction::Pause => "pause",
+            ContainerAction::Unpause => "unpause",
+            ContainerAction::Oom => "oom",
+        }
+    }
+    /// Docker's action word (`kill`, or `exec_start: sh -c …`); None for one not tracked.
+    pub fn from_docker(action: &str) -> Option<Self> {
+        let word = action.split(':').next().unwrap_or_default();
+        Self::ALL.into_iter().find(|a| a.as_str() == word)
+    }
+}
+
+impl std::fmt::Display for ContainerAction {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize)]
@@ -412,7 +467,10 @@ pub enum EventKind {
         source: TimeSource,
     },
     /// A container lifecycle event seen on Docker's event stream (die, start, pause, …).
-    Container { service: String, action: String },
+    Container {
+        service: String,
+        action: ContainerAction,
+    },
     /// The observer saw a change; `snapshot` is the whole new view.
     Observed {
         snapshot: ClusterSnapshot,
@@ -965,7 +1023,7 @@ impl UnknownCause {
 pub struct UnresolvedClass {
     pub cause: UnknownCause,
     /// The workload phase the message was sent in.
-    pub phase: String,
+    pub phase: LatencyPhase,
     /// In the log: written, only the ack was lost.
     pub written: u64,
     pub not_written: u64,
@@ -984,7 +1042,7 @@ pub struct UnknownOutcomes {
 }
 
 impl UnknownOutcomes {
-    pub fn add(&mut self, cause: UnknownCause, phase: &str, written: bool) {
+    pub fn add(&mut self, cause: UnknownCause, phase: LatencyPhase, written: bool) {
         self.total += 1;
         if written {
             self.written += 1;
@@ -1000,7 +1058,7 @@ impl UnknownOutcomes {
             None => {
                 self.classes.push(UnresolvedClass {
                     cause,
-                    phase: phase.to_string(),
+                    phase,
                     written: 0,
                     not_written: 0,
                 });
@@ -1087,6 +1145,38 @@ pub fn read_events(input: impl BufRead) -> Result<Vec<Event>, ReadEventsError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn unknown_outcome_classes_name_their_phase_as_ever() {
+        let mut u = UnknownOutcomes::default();
+        u.add(UnknownCause::NoAnswer, LatencyPhase::DuringFault, true);
+        u.add(UnknownCause::NoAnswer, LatencyPhase::DuringFault, false);
+        u.add(UnknownCause::NoAnswer, LatencyPhase::AfterHeal, false);
+        let json = serde_json::to_string(&u.classes).unwrap();
+        assert_eq!(
+            json,
+            r#"[{"cause":"no-answer","phase":"during-fault","written":1,"not_written":1},{"cause":"no-answer","phase":"after-heal","written":0,"not_written":1}]"#
+        );
+    }
+
+    #[test]
+    fn container_actions_are_dockers_words() {
+        assert_eq!(
+            ContainerAction::from_docker("kill"),
+            Some(ContainerAction::Kill)
+        );
+        assert_eq!(ContainerAction::from_docker("exec_start: sh -c tc"), None);
+        assert_eq!(ContainerAction::from_docker("attach"), None);
+        for action in ContainerAction::ALL {
+            let json = serde_json::to_string(&action).unwrap();
+            assert_eq!(json, format!("\"{}\"", action.as_str()));
+            assert_eq!(ContainerAction::from_docker(action.as_str()), Some(action));
+        }
+        let line =
+            r#"{"at_us":1,"wall_ms":2,"event":"container","service":"kafka-1","action":"die"}"#;
+        let event: Event = serde_json::from_str(line).unwrap();
+        assert_eq!(serde_json::to_string(&event).unwrap(), line);
+    }
 
     #[test]
     fn round_trips_through_jsonl_and_tolerates_a_torn_last_line() {

@@ -16,6 +16,7 @@ pub mod compose;
 pub mod docker;
 pub mod error;
 pub mod events;
+pub mod exit;
 pub mod experiment;
 pub mod input;
 #[cfg(feature = "runtime")]

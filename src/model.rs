@@ -14,13 +14,13 @@ pub enum Status {
 
 impl Status {
     /// Documented exit codes: 0 passed, 1 failed, 3 inconclusive, 4 aborted (infrastructure).
-    pub fn exit_code(&self) -> i32 {
-        use crate::error::exit;
+    pub fn exit_code(&self) -> crate::exit::ExitCode {
+        use crate::exit::ExitCode;
         match self {
-            Status::Passed => exit::PASSED,
-            Status::Failed => exit::EXPECTATIONS_FAILED,
-            Status::Inconclusive => exit::INCONCLUSIVE,
-            Status::Aborted => exit::INFRASTRUCTURE,
+            Status::Passed => ExitCode::Passed,
+            Status::Failed => ExitCode::ExpectationsFailed,
+            Status::Inconclusive => ExitCode::Inconclusive,
+            Status::Aborted => ExitCode::Infrastructure,
         }
     }
     pub fn as_str(&self) -> &'static str {

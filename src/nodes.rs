@@ -190,29 +190,65 @@ pub struct Placement {
     pub extra_hosts: Vec<String>,
 }
 
+/// Why the services cannot be placed on the nodes.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum PlacementError {
+    #[error(
+        "service {service}: no x-chaos-node, but the nodes file {} places every service\n  \
+         hint: add `x-chaos-node: <one of {known}>` to it in the compose file",
+        file.display()
+    )]
+    Unplaced {
+        service: String,
+        file: PathBuf,
+        /// The nodes the file has, comma-separated.
+        known: String,
+    },
+    #[error(
+        "service {service}: x-chaos-node `{node}` is not in the nodes file {}\n  hint: one of {known}",
+        file.display()
+    )]
+    UnknownNode {
+        service: String,
+        node: String,
+        file: PathBuf,
+        known: String,
+    },
+    #[error(
+        "services {first} and {second} are on the same node ({address}) and both need port {port}\n  \
+         hint: give one of them another port (listener and published port), or put it on another node"
+    )]
+    PortClash {
+        first: String,
+        second: String,
+        address: String,
+        port: u16,
+    },
+}
+
 /// Checks every service's node against the nodes file and rewrites them to run across the
 /// nodes (see the module's rules). Returns each service's placement, in order.
-pub fn place(services: &mut [Service], nodes: &NodesFile) -> Result<Vec<Placement>, String> {
+pub fn place(
+    services: &mut [Service],
+    nodes: &NodesFile,
+) -> Result<Vec<Placement>, PlacementError> {
     let known = || nodes.nodes.keys().cloned().collect::<Vec<_>>().join(", ");
     let mut addresses = Vec::new();
     for s in services.iter() {
-        let node = s.node.as_deref().ok_or_else(|| {
-            format!(
-                "service {}: no x-chaos-node, but the nodes file {} places every service\n  \
-                 hint: add `x-chaos-node: <one of {}>` to it in the compose file",
-                s.name,
-                nodes.file.display(),
-                known()
-            )
+        let node = s.node.as_deref().ok_or_else(|| PlacementError::Unplaced {
+            service: s.name.clone(),
+            file: nodes.file.clone(),
+            known: known(),
         })?;
-        let n = nodes.nodes.get(node).ok_or_else(|| {
-            format!(
-                "service {}: x-chaos-node `{node}` is not in the nodes file {}\n  hint: one of {}",
-                s.name,
-                nodes.file.display(),
-                known()
-            )
-        })?;
+        let n = nodes
+            .nodes
+            .get(node)
+            .ok_or_else(|| PlacementError::UnknownNode {
+                service: s.name.clone(),
+                node: node.to_string(),
+                file: nodes.file.clone(),
+                known: known(),
+            })?;
         addresses.push(n.address.clone());
     }
     // Ports each service is reached on by name, from every service's environment.
@@ -251,11 +287,12 @@ pub fn place(services: &mut [Service], nodes: &NodesFile) -> Result<Vec<Placemen
                 .iter()
                 .find(|(a, port, _)| *a == address && *port == p.host_port)
             {
-                return Err(format!(
-                    "services {other} and {} are on the same node ({address}) and both need port {}\n  \
-                     hint: give one of them another port (listener and published port), or put it on another node",
-                    s.name, p.host_port
-                ));
+                return Err(PlacementError::PortClash {
+                    first: other.clone(),
+                    second: s.name.clone(),
+                    address,
+                    port: p.host_port,
+                });
             }
             taken.push((address.clone(), p.host_port, s.name.clone()));
         }
@@ -487,13 +524,13 @@ mod tests {
             name: "kafka-1".into(),
             ..Default::default()
         }];
-        let e = place(&mut unplaced, &nodes()).unwrap_err();
+        let e = place(&mut unplaced, &nodes()).unwrap_err().to_string();
         assert!(
             e.contains("kafka-1: no x-chaos-node") && e.contains("n1, n2"),
             "{e}"
         );
         let mut unknown = vec![service("kafka-1", "n9", &[], &[])];
-        let e = place(&mut unknown, &nodes()).unwrap_err();
+        let e = place(&mut unknown, &nodes()).unwrap_err().to_string();
         assert!(
             e.contains("`n9` is not in the nodes file nodes.yaml"),
             "{e}"
@@ -513,7 +550,7 @@ mod tests {
                 &[],
             ),
         ];
-        let e = place(&mut clash, &nodes()).unwrap_err();
+        let e = place(&mut clash, &nodes()).unwrap_err().to_string();
         assert!(
             e.contains("kafka-1 and kafka-2") && e.contains("port 9092"),
             "{e}"

@@ -66,12 +66,74 @@ pub struct RunningService {
     pub host_bootstrap: Option<String>,
     /// Address on the cluster network (None while disconnected or stopped).
     pub ip: Option<String>,
-    pub state: String,
+    pub state: ContainerState,
     /// Its placement (`x-chaos-node`): the host it runs on, and what node faults act on.
     /// None: unplaced, on the one engine (all unplaced services are one node, [`LOCAL_NODE`]).
     pub node: Option<String>,
 }
 
+/// A container's state as its platform reports it (Docker's words; serialised and shown as
+/// them). `Unknown` when the platform said nothing (shown as an empty string, as before).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ContainerState {
+    #[default]
+    #[serde(rename = "")]
+    Unknown,
+    Created,
+    Running,
+    Paused,
+    Restarting,
+    Removing,
+    Stopping,
+    Exited,
+    Dead,
+}
+
+impl ContainerState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ContainerState::Unknown => "",
+            ContainerState::Created => "created",
+            ContainerState::Running => "running",
+            ContainerState::Paused => "paused",
+            ContainerState::Restarting => "restarting",
+            ContainerState::Removing => "removing",
+            ContainerState::Stopping => "stopping",
+            ContainerState::Exited => "exited",
+            ContainerState::Dead => "dead",
+        }
+    }
+    /// Docker's word for it; a word it does not know is `Unknown`.
+    pub fn from_docker(word: &str) -> Self {
+        [
+            ContainerState::Created,
+            ContainerState::Running,
+            ContainerState::Paused,
+            ContainerState::Restarting,
+            ContainerState::Removing,
+            ContainerState::Stopping,
+            ContainerState::Exited,
+            ContainerState::Dead,
+        ]
+        .into_iter()
+        .find(|s| s.as_str() == word)
+        .unwrap_or_default()
+    }
+    /// Not running and not about to be: stopped (or never started) by someone.
+    pub fn is_stopped(self) -> bool {
+        matches!(self, ContainerState::Exited | ContainerState::Created)
+    }
+}
+
+impl std::fmt::Display for ContainerState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Transitional: `run::background` still compares the state with Docker's words (a file
+/// being edited elsewhere now); remove once it matches the variants.
 /// The node of unplaced services: the one engine the harness talks to by default.
 pub const LOCAL_NODE: &str = "local";
 
@@ -202,6 +264,52 @@ pub enum Lifecycle {
     Connect,
 }
 
+impl Lifecycle {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Lifecycle::Kill => "kill",
+            Lifecycle::Stop => "stop",
+            Lifecycle::Start => "start",
+            Lifecycle::Restart => "restart",
+            Lifecycle::Pause => "pause",
+            Lifecycle::Unpause => "unpause",
+            Lifecycle::Disconnect => "disconnect",
+            Lifecycle::Connect => "connect",
+        }
+    }
+}
+
+/// What the runner asked of the platform, as a failure names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PlatformAction {
+    /// Finding the service in the cluster.
+    Find,
+    Lifecycle(Lifecycle),
+    Partition,
+    HealPartition,
+    Bandwidth,
+    HealBandwidth,
+    RetireNetworkHelper,
+    ListServices,
+    ReadLog,
+}
+
+impl std::fmt::Display for PlatformAction {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            PlatformAction::Find => "find",
+            PlatformAction::Lifecycle(l) => l.as_str(),
+            PlatformAction::Partition => "partition",
+            PlatformAction::HealPartition => "heal partition of",
+            PlatformAction::Bandwidth => "bandwidth",
+            PlatformAction::HealBandwidth => "heal bandwidth of",
+            PlatformAction::RetireNetworkHelper => "remove the network helper of",
+            PlatformAction::ListServices => "list the services of",
+            PlatformAction::ReadLog => "read the log of",
+        })
+    }
+}
+
 /// Network rules a partition added to one service (to delete exactly those on heal).
 pub type NetworkRules = Vec<Vec<String>>;
 
@@ -211,7 +319,7 @@ pub enum PlatformError {
     /// The platform refused or failed; `source` is its own error.
     #[error("{action} {service}: {source}")]
     Failed {
-        action: String,
+        action: PlatformAction,
         service: String,
         #[source]
         source: Box<dyn std::error::Error + Send + Sync>,
@@ -355,4 +463,39 @@ fn not_ours() -> PlatformError {
          need a cluster chaos started"
             .into(),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn container_states_are_dockers_words_both_ways() {
+        for word in [
+            "created",
+            "running",
+            "paused",
+            "restarting",
+            "removing",
+            "stopping",
+            "exited",
+            "dead",
+        ] {
+            let state = ContainerState::from_docker(word);
+            assert_eq!(state.as_str(), word);
+            assert_eq!(
+                serde_json::to_string(&state).unwrap(),
+                format!("\"{word}\"")
+            );
+        }
+        assert_eq!(ContainerState::from_docker(""), ContainerState::Unknown);
+        assert_eq!(
+            ContainerState::from_docker("zombie"),
+            ContainerState::Unknown
+        );
+        assert_eq!(
+            serde_json::to_string(&ContainerState::Unknown).unwrap(),
+            "\"\""
+        );
+    }
 }

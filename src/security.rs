@@ -73,17 +73,24 @@ impl fmt::Display for SecurityProtocol {
     }
 }
 
+/// A name (from a flag or a variable) that is no protocol or mechanism of ours.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum UnknownName {
+    #[error("unknown security protocol `{0}`; one of plaintext, ssl, sasl-plaintext, sasl-ssl")]
+    SecurityProtocol(String),
+    #[error("unknown SASL mechanism `{0}`; one of plain, scram-sha-256, scram-sha-512")]
+    SaslMechanism(String),
+}
+
 impl std::str::FromStr for SecurityProtocol {
-    type Err = String;
+    type Err = UnknownName;
     /// Our spelling or Kafka's, in any case (`sasl-ssl`, `SASL_SSL`).
-    fn from_str(s: &str) -> Result<Self, String> {
+    fn from_str(s: &str) -> Result<Self, UnknownName> {
         let norm = s.trim().to_ascii_lowercase().replace('_', "-");
         Self::ALL
             .into_iter()
             .find(|p| p.as_kebab() == norm)
-            .ok_or_else(|| {
-                format!("unknown security protocol `{s}`; one of plaintext, ssl, sasl-plaintext, sasl-ssl")
-            })
+            .ok_or_else(|| UnknownName::SecurityProtocol(s.to_string()))
     }
 }
 
@@ -120,16 +127,14 @@ impl fmt::Display for SaslMechanism {
 }
 
 impl std::str::FromStr for SaslMechanism {
-    type Err = String;
+    type Err = UnknownName;
     /// Our spelling or Kafka's, in any case (`scram-sha-512`, `SCRAM-SHA-512`).
-    fn from_str(s: &str) -> Result<Self, String> {
+    fn from_str(s: &str) -> Result<Self, UnknownName> {
         let norm = s.trim().to_ascii_uppercase().replace('_', "-");
         Self::ALL
             .into_iter()
             .find(|m| m.kafka_name() == norm)
-            .ok_or_else(|| {
-                format!("unknown SASL mechanism `{s}`; one of plain, scram-sha-256, scram-sha-512")
-            })
+            .ok_or_else(|| UnknownName::SaslMechanism(s.to_string()))
     }
 }
 
@@ -475,26 +480,24 @@ impl SecurityInput {
         let bad =
             |name: &str, message: String, hint: &str| SecurityError::new(name, message, Some(hint));
         Ok(Self {
-            protocol: get(env::PROTOCOL)
-                .map(|v| v.parse())
-                .transpose()
-                .map_err(|m| {
+            protocol: get(env::PROTOCOL).map(|v| v.parse()).transpose().map_err(
+                |m: UnknownName| {
                     bad(
                         env::PROTOCOL,
-                        m,
+                        m.to_string(),
                         "e.g. CHAOS_KAFKA_SECURITY_PROTOCOL=sasl-ssl",
                     )
-                })?,
-            mechanism: get(env::MECHANISM)
-                .map(|v| v.parse())
-                .transpose()
-                .map_err(|m| {
+                },
+            )?,
+            mechanism: get(env::MECHANISM).map(|v| v.parse()).transpose().map_err(
+                |m: UnknownName| {
                     bad(
                         env::MECHANISM,
-                        m,
+                        m.to_string(),
                         "e.g. CHAOS_KAFKA_SASL_MECHANISM=scram-sha-512",
                     )
-                })?,
+                },
+            )?,
             username: get(env::USERNAME),
             ca_file: get(env::CA).map(PathBuf::from),
             cert_file: get(env::CERT).map(PathBuf::from),
@@ -914,5 +917,9 @@ mod tests {
             Ok(SaslMechanism::ScramSha512)
         );
         assert!(is_env_name("KAFKA_PW_1") && !is_env_name("1X") && !is_env_name("a b"));
+        assert_eq!(
+            "kerberos".parse::<SaslMechanism>(),
+            Err(UnknownName::SaslMechanism("kerberos".into()))
+        );
     }
 }

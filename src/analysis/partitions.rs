@@ -721,8 +721,6 @@ mod tests {
         assert_eq!(p.failover_ms, Some(6000.0));
         assert_eq!(p.failover_log_ms, Some(5937.0));
         assert_eq!(r.failover.log_ms.max, Some(5937.0));
-        let table = crate::report::render_table(&r);
-        assert!(table.contains("5.94 s ± 1 ms (log; poll 6.00 s"), "{table}");
     }
 
     #[test]
@@ -809,7 +807,6 @@ mod tests {
             Some(13000.0),
             "a lower bound: online → the stop"
         );
-        assert!(crate::report::render_table(&r).contains("did not resume"));
     }
 
     #[test]

@@ -79,7 +79,7 @@ mod tests {
     }
 
     #[test]
-    fn hosts_clocks_widen_the_error_bar_and_every_report_names_the_hosts() {
+    fn hosts_clocks_widen_the_error_bar() {
         assert_eq!(run_with(vec![]).error_bar_ms, 100.0);
         let nodes = ["n1", "n2"]
             .iter()
@@ -95,15 +95,7 @@ mod tests {
             .collect();
         let r = run_on(nodes, vec![]);
         assert_eq!(r.error_bar_ms, 102.5);
-        let table = crate::report::render_table(&r);
-        assert!(
-            table.contains("on 2 hosts (n1, n2); times ± 102 ms (observer poll + host clocks)")
-                && table.contains(
-                    "host n2: tcp://10.0.0.1:2375 at 10.0.0.1, clock +0.04 ms ± 2.50 ms: kafka-1"
-                ),
-            "{table}"
-        );
-        assert!(crate::report::render_markdown(&r).contains("Host n1: "));
+        // How the reports show the hosts: report::analysed.
     }
 
     #[test]
@@ -116,10 +108,6 @@ mod tests {
             Some(OnTimeout::Inconclusive),
         )]);
         assert_eq!(timed_out.status, Status::Inconclusive);
-        assert!(
-            crate::report::render_table(&timed_out).contains("TIMED OUT: step-2"),
-            "the table shows it"
-        );
         // An old events.jsonl has no on-timeout: a timeout there is inconclusive too.
         let old = run_with(vec![condition(false, ConditionCheck::WaitFor, None)]);
         assert_eq!(old.status, Status::Inconclusive);
@@ -135,16 +123,12 @@ mod tests {
             Some(OnTimeout::Continue),
         )]);
         assert_eq!(accepted.status, Status::Passed);
-        assert!(crate::report::render_table(&accepted).contains("accepted (on-timeout: continue)"));
     }
 
     #[test]
     fn a_failed_assert_fails_the_run() {
         let r = run_with(vec![condition(false, ConditionCheck::Assert, None)]);
         assert_eq!(r.status, Status::Failed);
-        assert!(crate::report::render_junit(std::slice::from_ref(&r))
-            .map(|x| String::from_utf8_lossy(&x).contains("ASSERT FAILED"))
-            .unwrap());
         assert_eq!(r.conditions[0].on_timeout, None);
     }
 }

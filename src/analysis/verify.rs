@@ -4,7 +4,8 @@
 //! million messages cost a few bits each.
 
 use crate::events::{
-    LostMessage, PartitionVerification, UnknownCause, UnknownOutcomes, VerificationSummary,
+    LatencyPhase, LostMessage, PartitionVerification, UnknownCause, UnknownOutcomes,
+    VerificationSummary,
 };
 
 const LOST_SAMPLE: usize = 100;
@@ -85,8 +86,8 @@ pub struct AckLedger {
     topic: String,
     partitions: Vec<PartitionLedger>,
     acked: u64,
-    /// Where each workload phase began: (phase name, the first seq of each partition in it).
-    phase_starts: Vec<(String, Vec<u64>)>,
+    /// Where each workload phase began: (phase, the first seq of each partition in it).
+    phase_starts: Vec<(LatencyPhase, Vec<u64>)>,
 }
 
 impl AckLedger {
@@ -154,21 +155,20 @@ impl AckLedger {
     }
 
     /// A workload phase begins: messages sent from now on belong to it.
-    pub fn begin_phase(&mut self, name: &str) {
-        if self.phase_starts.last().is_some_and(|(n, _)| n == name) {
+    pub fn begin(&mut self, phase: LatencyPhase) {
+        if self.phase_starts.last().is_some_and(|(p, _)| *p == phase) {
             return;
         }
         let next: Vec<u64> = self.partitions.iter().map(|p| p.sent).collect();
-        self.phase_starts.push((name.to_string(), next));
+        self.phase_starts.push((phase, next));
     }
 
-    fn phase_of(&self, partition: usize, seq: u64) -> &str {
+    fn phase_of(&self, partition: usize, seq: u64) -> LatencyPhase {
         self.phase_starts
             .iter()
             .rev()
             .find(|(_, starts)| starts.get(partition).is_some_and(|s| *s <= seq))
-            .map(|(n, _)| n.as_str())
-            .unwrap_or("before-fault")
+            .map_or(LatencyPhase::BeforeFault, |(p, _)| *p)
     }
 
     /// Offset and ack time of an acked seq: the ack time is interpolated within its run, so it
@@ -521,12 +521,12 @@ mod tests {
     fn unknown_outcomes_are_resolved_by_the_reread_and_add_up() {
         use crate::events::UnknownCause as C;
         let mut l = AckLedger::new("t", 1);
-        l.begin_phase("before-fault");
+        l.begin(LatencyPhase::BeforeFault);
         for s in 0..4 {
             l.record_sent(0, s);
             l.record_ack(0, s, s as i64, s);
         }
-        l.begin_phase("during-fault");
+        l.begin(LatencyPhase::DuringFault);
         // 4, 5 timed out queued; 6, 7 in flight; 8 failed; 9, 10 never answered.
         for s in 4..11 {
             l.record_sent(0, s);
@@ -551,11 +551,17 @@ mod tests {
             u.classes
                 .iter()
                 .find(|c| c.cause == cause)
-                .map(|c| (c.phase.as_str(), c.written, c.not_written))
+                .map(|c| (c.phase, c.written, c.not_written))
         };
-        assert_eq!(class(C::TimedOutQueued), Some(("during-fault", 0, 2)));
-        assert_eq!(class(C::TimedOutInFlight), Some(("during-fault", 1, 1)));
-        assert_eq!(class(C::NoAnswer), Some(("during-fault", 1, 1)));
+        assert_eq!(
+            class(C::TimedOutQueued),
+            Some((LatencyPhase::DuringFault, 0, 2))
+        );
+        assert_eq!(
+            class(C::TimedOutInFlight),
+            Some((LatencyPhase::DuringFault, 1, 1))
+        );
+        assert_eq!(class(C::NoAnswer), Some((LatencyPhase::DuringFault, 1, 1)));
         let sum: u64 = u.classes.iter().map(|c| c.written + c.not_written).sum();
         assert_eq!(sum, u.total, "the classes add up");
         // Read-but-never-acked still counts every unacked message found in the log.

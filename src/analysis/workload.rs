@@ -76,7 +76,13 @@ fn merge_histograms(
                 by_phase.push((phase.clone(), latency(&h)));
                 match &mut all {
                     Some(a) => {
-                        let _ = a.add(&h);
+                        // Each phase's histogram carries its own bounds: one whose values do
+                        // not fit the first phase's range leaves the total short, said so.
+                        if let Err(e) = a.add(&h) {
+                            errors.push(format!(
+                                "latency histogram of {phase}: not in the total over all phases: {e}"
+                            ));
+                        }
                     }
                     None => all = Some(h),
                 }
@@ -207,13 +213,36 @@ mod tests {
     use hdrhistogram::serialization::{Serializer, V2Serializer};
 
     fn encoded(values_us: &[u64]) -> String {
-        let mut h = Histogram::<u64>::new_with_bounds(1, 3_600_000_000, 3).unwrap();
+        encoded_within(3_600_000_000, values_us)
+    }
+
+    fn encoded_within(highest_us: u64, values_us: &[u64]) -> String {
+        let mut h = Histogram::<u64>::new_with_bounds(1, highest_us, 3).unwrap();
         for v in values_us {
             h.record(*v).unwrap();
         }
         let mut bytes = Vec::new();
         V2Serializer::new().serialize(&h, &mut bytes).unwrap();
         base64::engine::general_purpose::STANDARD.encode(bytes)
+    }
+
+    #[test]
+    fn a_phase_that_does_not_fit_the_total_is_an_error_not_dropped_silently() {
+        let mut errors = Vec::new();
+        let (all, by_phase) = merge_histograms(
+            &[
+                ("before-fault".into(), encoded_within(10_000, &[2_000])),
+                ("during-fault".into(), encoded(&[9_000_000])),
+            ],
+            &mut errors,
+        );
+        assert_eq!(by_phase.len(), 2, "each phase still has its own latency");
+        assert_eq!(all.unwrap().len(), 1, "the total has what fitted");
+        assert_eq!(errors.len(), 1, "{errors:?}");
+        assert!(
+            errors[0].starts_with("latency histogram of during-fault: "),
+            "{errors:?}"
+        );
     }
 
     #[test]

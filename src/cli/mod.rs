@@ -10,7 +10,8 @@ pub use crate::compose::files::load as load_compose_files;
 pub use progress::{log_filter, set_verbosity, verbosity, Progress, Verbosity};
 
 use crate::docker::{self, cluster};
-use crate::error::{exit, Error};
+use crate::error::Error;
+use crate::exit::ExitCode;
 use clap::{CommandFactory, Parser, Subcommand};
 use std::path::PathBuf;
 use std::time::Duration;
@@ -226,7 +227,7 @@ pub enum ImagesAction {
 }
 
 /// Runs the CLI; returns the process exit code.
-pub async fn main(cli: Cli) -> i32 {
+pub async fn main(cli: Cli) -> ExitCode {
     match dispatch(cli).await {
         Ok(code) => code,
         Err(e) => {
@@ -241,7 +242,7 @@ pub async fn main(cli: Cli) -> i32 {
 async fn run_with_view(
     run: crate::run::RunArgs,
     serve: crate::serve::RunServeArgs,
-) -> Result<i32, Error> {
+) -> Result<ExitCode, Error> {
     let terminal = progress::TerminalReporter::new();
     let served = if run.dry_run {
         None
@@ -257,17 +258,14 @@ async fn run_with_view(
     let outcome = crate::run::run_cli(run, reporter).await;
     if let Some(served) = served {
         // An interrupted run ends the view too; a kept cluster keeps it up until Ctrl-C.
-        let interrupted = matches!(
-            outcome,
-            Ok(crate::error::exit::INTERRUPTED) | Err(Error::Interrupted)
-        );
+        let interrupted = matches!(outcome, Ok(ExitCode::Interrupted) | Err(Error::Interrupted));
         served.finish(keep && !interrupted).await;
     }
     outcome
 }
 
 // Long by nature: one arm per subcommand, each mapping flags to one library call.
-async fn dispatch(cli: Cli) -> Result<i32, Error> {
+async fn dispatch(cli: Cli) -> Result<ExitCode, Error> {
     // Every command that talks to Kafka connects as CHAOS_KAFKA_* says (an experiment's
     // `client-security` and observe's flags take over where they are given).
     if matches!(
@@ -304,7 +302,7 @@ async fn dispatch(cli: Cli) -> Result<i32, Error> {
             .map_err(|e| Error::Invalid(format!("{}: {e}", project.file.display())))?;
             let engines = docker::engines::Engines::connect(nodes_file.as_ref()).await?;
             let say = |m: &str| progress.say(m);
-            let images = docker::images::needed_for_plan(&plan, None);
+            let images = plan.images_needed(None);
             docker::images::ensure_on_engines(&engines, &images, &say).await?;
             let options = cluster::UpOptions {
                 reuse: !fresh,
@@ -321,7 +319,7 @@ async fn dispatch(cli: Cli) -> Result<i32, Error> {
                 if cluster.reused { " (reused)" } else { "" },
                 cluster.bootstrap_list()
             );
-            Ok(exit::PASSED)
+            Ok(ExitCode::Passed)
         }
         Command::Status { cluster, json } => {
             status::run(
@@ -343,7 +341,7 @@ async fn dispatch(cli: Cli) -> Result<i32, Error> {
             for r in removed {
                 println!("removed {r}");
             }
-            Ok(exit::PASSED)
+            Ok(ExitCode::Passed)
         }
         Command::Clean {
             all,
@@ -394,7 +392,7 @@ async fn dispatch(cli: Cli) -> Result<i32, Error> {
             if clusters.is_empty() && orphans.is_empty() && projects.is_empty() {
                 println!("nothing to clean");
             }
-            Ok(exit::PASSED)
+            Ok(ExitCode::Passed)
         }
         Command::Images {
             action: ImagesAction::Build,
@@ -412,7 +410,7 @@ async fn dispatch(cli: Cli) -> Result<i32, Error> {
                     if b.cached { "cached" } else { "built" }
                 );
             }
-            Ok(exit::PASSED)
+            Ok(ExitCode::Passed)
         }
         Command::Run(RunCommand { run, serve }) => run_with_view(run, serve).await,
         Command::Observe(args) => {
@@ -447,7 +445,7 @@ async fn dispatch(cli: Cli) -> Result<i32, Error> {
             let mut script = Vec::new();
             clap_complete::generate(shell, &mut Cli::command(), name, &mut script);
             out(&String::from_utf8_lossy(&script));
-            Ok(exit::PASSED)
+            Ok(ExitCode::Passed)
         }
         Command::Man => {
             let mut page = Vec::new();
@@ -455,14 +453,14 @@ async fn dispatch(cli: Cli) -> Result<i32, Error> {
                 .render(&mut page)
                 .map_err(Error::io("rendering the man page"))?;
             out(&String::from_utf8_lossy(&page));
-            Ok(exit::PASSED)
+            Ok(ExitCode::Passed)
         }
     }
 }
 
 /// `chaos validate`: every file checked as `run` checks it before starting; every error
 /// printed. 0 when all are valid, 2 otherwise.
-fn validate(files: &[PathBuf], compose: &crate::run::ComposeOverrides) -> i32 {
+fn validate(files: &[PathBuf], compose: &crate::run::ComposeOverrides) -> ExitCode {
     let (good, errors) = match compose.load_nodes() {
         Ok(nodes) => crate::run::prepare_all(files, compose, nodes.as_ref()),
         Err(e) => (Vec::new(), vec![e]),
@@ -486,10 +484,10 @@ fn validate(files: &[PathBuf], compose: &crate::run::ComposeOverrides) -> i32 {
         eprintln!("error: {e}");
     }
     if errors.is_empty() {
-        exit::PASSED
+        ExitCode::Passed
     } else {
         eprintln!("{} error(s); {} file(s) valid", errors.len(), good.len());
-        exit::INVALID_INPUT
+        ExitCode::InvalidInput
     }
 }
 

@@ -1,11 +1,12 @@
 //! The commands that read saved runs — `chaos report`, `compare`, `trend` — and print them.
 
-use crate::error::{exit, Error};
+use crate::error::Error;
+use crate::exit::ExitCode;
 use std::path::{Path, PathBuf};
 
 /// `chaos trend`: the latest run of each experiment against the previous ones. With `json`,
 /// one JSON document on stdout instead of the text.
-pub fn trend(history: &Path, previous: usize, ratio: f64, json: bool) -> Result<i32, Error> {
+pub fn trend(history: &Path, previous: usize, ratio: f64, json: bool) -> Result<ExitCode, Error> {
     let text = std::fs::read_to_string(history)
         .map_err(|e| Error::Invalid(format!("{}: {e}", history.display())))?;
     let mut unreadable = 0usize;
@@ -20,9 +21,9 @@ pub fn trend(history: &Path, previous: usize, ratio: f64, json: bool) -> Result<
         .collect();
     let regressions = crate::report::trend::regressions(&entries, previous, ratio, 500.0);
     let code = if regressions.is_empty() {
-        exit::PASSED
+        ExitCode::Passed
     } else {
-        exit::EXPECTATIONS_FAILED
+        ExitCode::ExpectationsFailed
     };
     if json {
         let value = serde_json::json!({
@@ -56,7 +57,7 @@ pub fn trend(history: &Path, previous: usize, ratio: f64, json: bool) -> Result<
 }
 
 /// `chaos report <dir>`: re-renders result.json, summary.md and the table from events.jsonl.
-pub fn rerender(dir: &Path) -> Result<i32, Error> {
+pub fn rerender(dir: &Path) -> Result<ExitCode, Error> {
     let file = std::fs::File::open(dir.join("events.jsonl"))
         .map_err(|e| Error::Invalid(format!("{}: {e}", dir.join("events.jsonl").display())))?;
     let events = crate::events::read_events(std::io::BufReader::new(file))
@@ -76,7 +77,7 @@ pub fn rerender(dir: &Path) -> Result<i32, Error> {
 }
 
 /// `chaos compare`: results re-derived from each run's events, side by side.
-pub fn compare(dirs: &[PathBuf], json: bool, across_experiments: bool) -> Result<i32, Error> {
+pub fn compare(dirs: &[PathBuf], json: bool, across_experiments: bool) -> Result<ExitCode, Error> {
     let mut runs: Vec<PathBuf> = Vec::new();
     for d in dirs {
         if d.join("events.jsonl").exists() {
@@ -127,7 +128,7 @@ pub fn compare(dirs: &[PathBuf], json: bool, across_experiments: bool) -> Result
             "{}\n",
             serde_json::to_string_pretty(&value).unwrap_or_default()
         ));
-        return Ok(exit::PASSED);
+        return Ok(ExitCode::Passed);
     }
     // One table per experiment (like with like), unless asked to put them side by side.
     let mut experiments: Vec<&str> = Vec::new();
@@ -155,5 +156,5 @@ pub fn compare(dirs: &[PathBuf], json: bool, across_experiments: bool) -> Result
     for d in differences {
         println!("beyond noise: {d}");
     }
-    Ok(exit::PASSED)
+    Ok(ExitCode::Passed)
 }

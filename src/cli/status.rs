@@ -1,7 +1,8 @@
 //! `chaos status`: services, brokers registered, controller, and per partition leader / ISR.
 
 use crate::docker::{self, cluster};
-use crate::error::{exit, Error};
+use crate::error::Error;
+use crate::exit::ExitCode;
 use crate::kafka::metadata;
 use std::time::Duration;
 use tabled::{builder::Builder, settings::Style};
@@ -10,7 +11,7 @@ pub async fn run(
     engines: &docker::engines::Engines,
     cluster_name: Option<&str>,
     json: bool,
-) -> Result<i32, Error> {
+) -> Result<ExitCode, Error> {
     let cluster = cluster::attach(engines, cluster_name).await?;
     let snapshot = metadata::snapshot(
         &cluster.bootstrap(),
@@ -34,7 +35,7 @@ pub async fn run(
             "{}",
             serde_json::to_string_pretty(&value).unwrap_or_default()
         );
-        return Ok(exit::PASSED);
+        return Ok(ExitCode::Passed);
     }
     println!("cluster {} ({} mode)", cluster.name, cluster.mode);
     let mut services = Builder::default();
@@ -50,7 +51,7 @@ pub async fn run(
         services.push_record([
             s.name.clone(),
             s.container_name.clone(),
-            s.state.clone(),
+            s.state.to_string(),
             s.role.as_label(),
             s.host_bootstrap.clone().unwrap_or_default(),
             s.node.clone().unwrap_or_default(),
@@ -60,11 +61,11 @@ pub async fn run(
     match snapshot {
         Ok(view) => {
             print!("{}", render_view(&cluster, &view));
-            Ok(exit::PASSED)
+            Ok(ExitCode::Passed)
         }
         Err(e) => {
             println!("cluster view unavailable: {e}");
-            Ok(exit::INFRASTRUCTURE)
+            Ok(ExitCode::Infrastructure)
         }
     }
 }
@@ -123,13 +124,13 @@ pub fn render_view(cluster: &cluster::Cluster, view: &crate::events::ClusterSnap
 pub async fn watch(
     engines: &docker::engines::Engines,
     cluster_name: Option<&str>,
-) -> Result<i32, Error> {
+) -> Result<ExitCode, Error> {
     use std::io::{IsTerminal, Write};
     let mut ticker = tokio::time::interval(Duration::from_secs(1));
     loop {
         tokio::select! {
             _ = ticker.tick() => {}
-            _ = tokio::signal::ctrl_c() => return Ok(exit::PASSED),
+            _ = tokio::signal::ctrl_c() => return Ok(ExitCode::Passed),
         }
         let cluster = match cluster::attach(engines, cluster_name).await {
             Ok(c) => c,

@@ -307,7 +307,7 @@ impl Loader<'_> {
                 self.err(
                     at,
                     format!("services.{name}.ports[{i}]"),
-                    m,
+                    m.to_string(),
                     Some("e.g. \"127.0.0.1:29092:29092\" (ranges are not supported)".into()),
                 )
             })?);
@@ -566,14 +566,36 @@ fn command(c: Command) -> Vec<String> {
     }
 }
 
-fn port(p: RawPort) -> Result<PortMapping, String> {
+/// Why a `ports` entry is not one this tool maps.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+enum PortError {
+    #[error("published port `{published}` is not a port number")]
+    Published {
+        published: String,
+        #[source]
+        source: std::num::ParseIntError,
+    },
+    #[error("`{text}`: port ranges are not supported")]
+    Range { text: String },
+    #[error("`{text}`: `{part}` is not a port number")]
+    NotANumber {
+        text: String,
+        part: String,
+        #[source]
+        source: std::num::ParseIntError,
+    },
+    #[error("`{text}` is not host:container or ip:host:container")]
+    Shape { text: String },
+}
+
+fn port(p: RawPort) -> Result<PortMapping, PortError> {
     match p {
         RawPort::Long(l) => {
             let host_port = match l.published {
-                Some(p) => {
-                    p.0.parse()
-                        .map_err(|_| format!("published port `{}` is not a port number", p.0))?
-                }
+                Some(p) => p.0.parse().map_err(|source| PortError::Published {
+                    published: p.0.clone(),
+                    source,
+                })?,
                 None => l.target,
             };
             Ok(PortMapping {
@@ -590,22 +612,21 @@ fn port(p: RawPort) -> Result<PortMapping, String> {
                 None => (text.as_str(), "tcp".to_string()),
             };
             if spec.contains('-') {
-                return Err(format!("`{text}`: port ranges are not supported"));
+                return Err(PortError::Range { text });
             }
             let parts: Vec<&str> = spec.split(':').collect();
             let num = |s: &str| {
-                s.parse::<u16>()
-                    .map_err(|_| format!("`{text}`: `{s}` is not a port number"))
+                s.parse::<u16>().map_err(|source| PortError::NotANumber {
+                    text: text.clone(),
+                    part: s.to_string(),
+                    source,
+                })
             };
             let (host_ip, host, container) = match parts.as_slice() {
                 [c] => (None, num(c)?, num(c)?),
                 [h, c] => (None, num(h)?, num(c)?),
                 [ip, h, c] => (Some(ip.to_string()), num(h)?, num(c)?),
-                _ => {
-                    return Err(format!(
-                        "`{text}` is not host:container or ip:host:container"
-                    ))
-                }
+                _ => return Err(PortError::Shape { text }),
             };
             Ok(PortMapping {
                 host_ip,

@@ -34,9 +34,9 @@ impl Engines {
             let (offset, error) =
                 clock_offset(&docker)
                     .await
-                    .map_err(|e| DockerError::NotReachable {
-                        socket: format!("{} (node {})", node.engine, node.name),
-                        reason: e,
+                    .map_err(|source| DockerError::Clock {
+                        engine: format!("{} (node {})", node.engine, node.name),
+                        source,
                     })?;
             engines.nodes.push((
                 NodeInfo {
@@ -129,24 +129,35 @@ async fn connect_node(
 /// The engine's clock minus ours, from its `/info` time taken at the midpoint of the
 /// request; the best of five by round trip, after one that opens the connection. The error
 /// is half that round trip (the daemon formats its time to the nanosecond).
-async fn clock_offset(docker: &Docker) -> Result<(i64, i64), String> {
+async fn clock_offset(docker: &Docker) -> Result<(i64, i64), ClockError> {
     // A first request opens the connection (and its TLS session): not a sample.
-    docker.info().await.map_err(|e| e.to_string())?;
+    docker.info().await?;
     let mut best: Option<(i64, i64)> = None;
     for _ in 0..5 {
         let sent = Instant::now();
         let wall_sent = crate::clock::wall_now_ns();
-        let info = docker.info().await.map_err(|e| e.to_string())?;
+        let info = docker.info().await?;
         let rtt = sent.elapsed().as_nanos() as i64;
         let Some(theirs) = info.system_time.as_deref().and_then(parse_rfc3339_ns) else {
-            return Err("the engine's /info has no SystemTime".into());
+            return Err(ClockError::NoSystemTime);
         };
         let offset = theirs - (wall_sent + rtt / 2);
         if best.is_none_or(|(_, e)| rtt / 2 < e) {
             best = Some((offset, rtt / 2));
         }
     }
-    best.ok_or_else(|| "no clock sample".into())
+    best.ok_or(ClockError::NoSample)
+}
+
+/// Why an engine's clock could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum ClockError {
+    #[error("{0}")]
+    Info(#[from] bollard::errors::Error),
+    #[error("the engine's /info has no SystemTime")]
+    NoSystemTime,
+    #[error("no clock sample")]
+    NoSample,
 }
 
 /// The causes under an error (a TLS failure's reason is often two levels down).

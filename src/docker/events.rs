@@ -1,7 +1,8 @@
 //! Docker's events stream for our cluster's containers: fault times come from here
 //! (`timeNano` of kill / die / pause / unpause / start), not from the clock around a call.
 
-use super::labels;
+use super::labels::{self, ContainerRole};
+use crate::events::ContainerAction;
 use bollard::query_parameters::EventsOptionsBuilder;
 use bollard::Docker;
 use futures_util::StreamExt;
@@ -11,8 +12,10 @@ use tokio::sync::mpsc;
 pub struct ContainerEvent {
     pub container_id: String,
     pub service: Option<String>,
-    pub role: Option<String>,
-    pub action: String,
+    /// None: a role label this version does not know.
+    pub role: Option<ContainerRole>,
+    /// None: an action not tracked (`exec_start`, `attach`, …).
+    pub action: Option<ContainerAction>,
     /// Unix time in nanoseconds, as the daemon stamped it.
     pub time_nano: i64,
 }
@@ -56,18 +59,11 @@ async fn subscribe_on(
                     .get(labels::SERVICE)
                     .or_else(|| attributes.get(labels::COMPOSE_SERVICE))
                     .cloned(),
-                role: attributes
-                    .get(labels::ROLE)
-                    .cloned()
-                    .or_else(|| Some("service".to_string())),
-                // "exec_start: sh -c …" → "exec_start"
-                action: message
-                    .action
-                    .unwrap_or_default()
-                    .split(':')
-                    .next()
-                    .unwrap_or_default()
-                    .to_string(),
+                role: match attributes.get(labels::ROLE) {
+                    Some(role) => ContainerRole::from_label(role),
+                    None => Some(ContainerRole::Service),
+                },
+                action: ContainerAction::from_docker(&message.action.unwrap_or_default()),
                 time_nano: message
                     .time_nano
                     .unwrap_or_else(|| message.time.unwrap_or(0) * 1_000_000_000)

@@ -6,10 +6,11 @@
 //! removes exactly what we added.
 
 use super::images::BASE_IMAGE;
-use super::inventory::{self, Cluster, RunningService};
+use super::inventory::{self, Cluster, ContainerState, RunningService};
 use super::labels::Scope;
 use super::{api, labels, DockerError};
 use crate::experiment::Direction;
+use crate::platform::{Lifecycle, PlatformAction};
 use bollard::exec::{StartExecOptions, StartExecResults};
 use bollard::models::{
     ContainerCreateBody, EndpointSettings, ExecConfig, HostConfig, NetworkConnectRequest,
@@ -63,10 +64,10 @@ async fn ensure_ours(
 }
 
 fn fault_err(
-    fault: &str,
+    action: Lifecycle,
     service: &RunningService,
 ) -> impl FnOnce(bollard::errors::Error) -> DockerError {
-    let (fault, service) = (fault.to_string(), service.name.clone());
+    let (fault, service) = (PlatformAction::Lifecycle(action), service.name.clone());
     move |e| DockerError::Fault {
         fault,
         service,
@@ -86,7 +87,7 @@ pub async fn kill(
     docker
         .kill_container(&s.container_id, Some(options))
         .await
-        .map_err(fault_err("kill", s))
+        .map_err(fault_err(Lifecycle::Kill, s))
 }
 
 /// SIGTERM and wait (controlled shutdown moves leadership first).
@@ -100,7 +101,7 @@ pub async fn stop(
     docker
         .stop_container(&s.container_id, Some(options))
         .await
-        .map_err(fault_err("stop", s))
+        .map_err(fault_err(Lifecycle::Stop, s))
 }
 
 pub async fn start(
@@ -121,7 +122,7 @@ pub async fn start(
         Err(bollard::errors::Error::DockerResponseServerError {
             status_code: 304, ..
         }) => Ok(()),
-        Err(e) => Err(fault_err("start", s)(e)),
+        Err(e) => Err(fault_err(Lifecycle::Start, s)(e)),
     }
 }
 
@@ -137,7 +138,7 @@ pub async fn restart(
     docker
         .restart_container(&s.container_id, Some(options))
         .await
-        .map_err(fault_err("restart", s))
+        .map_err(fault_err(Lifecycle::Restart, s))
 }
 
 pub async fn pause(
@@ -164,7 +165,7 @@ pub async fn pause(
                 );
                 tokio::time::sleep(std::time::Duration::from_millis(200)).await;
             }
-            Err(e) => return Err(fault_err("pause", s)(e)),
+            Err(e) => return Err(fault_err(Lifecycle::Pause, s)(e)),
         }
     }
 }
@@ -183,7 +184,7 @@ pub async fn unpause(
             status_code: 500,
             message,
         }) if message.contains("is not paused") => Ok(()),
-        Err(e) => Err(fault_err("unpause", s)(e)),
+        Err(e) => Err(fault_err(Lifecycle::Unpause, s)(e)),
     }
 }
 
@@ -200,7 +201,7 @@ pub async fn disconnect(
     docker
         .disconnect_network(&cluster.network, request)
         .await
-        .map_err(fault_err("disconnect", s))
+        .map_err(fault_err(Lifecycle::Disconnect, s))
 }
 
 pub async fn connect(
@@ -224,7 +225,7 @@ pub async fn connect(
         Err(bollard::errors::Error::DockerResponseServerError {
             status_code: 403, ..
         }) => Ok(()),
-        Err(e) => Err(fault_err("connect", s)(e)),
+        Err(e) => Err(fault_err(Lifecycle::Connect, s)(e)),
     }
 }
 
@@ -259,7 +260,7 @@ async fn sidecar(
     let body = ContainerCreateBody {
         image: Some(BASE_IMAGE.into()),
         cmd: Some(vec!["sleep".into(), "infinity".into()]),
-        labels: Some(Scope::of(cluster).helper_labels(&s.name, "sidecar")),
+        labels: Some(Scope::of(cluster).helper_labels(&s.name, labels::ContainerRole::Sidecar)),
         host_config: Some(HostConfig {
             network_mode: Some(format!("container:{}", s.container_id)),
             cap_add: Some(vec!["NET_ADMIN".into()]),
@@ -336,13 +337,13 @@ async fn run_in(
     docker: &Docker,
     sidecar: &str,
     service: &RunningService,
-    fault: &str,
+    fault: PlatformAction,
     cmd: &[&str],
 ) -> Result<(), DockerError> {
     let (code, output) = exec(docker, sidecar, cmd).await?;
     if code != 0 {
         return Err(DockerError::Fault {
-            fault: fault.into(),
+            fault,
             service: service.name.clone(),
             reason: format!("`{}` exited {code}: {}", cmd.join(" "), output.trim()),
         });
@@ -382,7 +383,7 @@ pub async fn partition(
         .iter()
         .map(|p| {
             address_of(p).ok_or_else(|| DockerError::Fault {
-                fault: "partition".into(),
+                fault: PlatformAction::Partition,
                 service: target.name.clone(),
                 reason: format!(
                     "peer {} has no address on the cluster network (stopped or disconnected?)",
@@ -398,12 +399,19 @@ pub async fn partition(
         "iptables -N {CHAIN} 2>/dev/null; iptables -C INPUT -j {CHAIN} 2>/dev/null || iptables -I INPUT -j {CHAIN}; \
          iptables -C OUTPUT -j {CHAIN} 2>/dev/null || iptables -I OUTPUT -j {CHAIN}"
     );
-    run_in(docker, &sc, target, "partition", &["sh", "-c", &setup]).await?;
+    run_in(
+        docker,
+        &sc,
+        target,
+        PlatformAction::Partition,
+        &["sh", "-c", &setup],
+    )
+    .await?;
     let rules = partition_rules(&peer_ips, direction);
     for rule in &rules {
         let mut cmd = vec!["iptables", "-A", CHAIN];
         cmd.extend(rule.iter().map(String::as_str));
-        run_in(docker, &sc, target, "partition", &cmd).await?;
+        run_in(docker, &sc, target, PlatformAction::Partition, &cmd).await?;
     }
     Ok(rules)
 }
@@ -422,7 +430,7 @@ pub async fn heal_partition(
     for rule in rules {
         let mut cmd = vec!["iptables", "-D", CHAIN];
         cmd.extend(rule.iter().map(String::as_str));
-        run_in(docker, &sc, target, "heal partition", &cmd).await?;
+        run_in(docker, &sc, target, PlatformAction::HealPartition, &cmd).await?;
     }
     Ok(())
 }
@@ -439,7 +447,7 @@ pub async fn bandwidth(
         docker,
         &sc,
         target,
-        "bandwidth",
+        PlatformAction::Bandwidth,
         &[
             "tc", "qdisc", "replace", "dev", "eth0", "root", "tbf", "rate", rate, "burst",
             "32kbit", "latency", "400ms",
@@ -523,11 +531,8 @@ pub async fn retire_helper(
     c: &bollard::models::ContainerSummary,
 ) -> Result<String, DockerError> {
     let name = inventory::name_of(c);
-    let sidecar = c
-        .labels
-        .as_ref()
-        .and_then(|l| l.get(labels::ROLE))
-        .is_some_and(|r| r == "sidecar");
+    let sidecar = c.labels.as_ref().and_then(labels::ContainerRole::of)
+        == Some(labels::ContainerRole::Sidecar);
     if sidecar && inventory::is_running(c) {
         clear_network_faults(docker, &name).await?;
     } else {
@@ -556,7 +561,7 @@ async fn heal_everything_on(docker: &Docker, scope: &Scope) -> Result<Vec<String
     let containers = inventory::list(docker, Some(scope.name())).await?;
     for c in &containers {
         let l = c.labels.clone().unwrap_or_default();
-        if l.get(labels::ROLE).map(String::as_str) == Some("sidecar") {
+        if labels::ContainerRole::of(&l) == Some(labels::ContainerRole::Sidecar) {
             let name = retire_helper(docker, c).await?;
             done.push(format!(
                 "removed network-fault sidecar {name} (rules cleared)"
@@ -570,14 +575,16 @@ async fn heal_everything_on(docker: &Docker, scope: &Scope) -> Result<Vec<String
         Err(e) => return Err(e),
     };
     for s in &cluster.services {
-        match s.state.as_str() {
-            "paused" => {
+        match s.state {
+            ContainerState::Paused => {
                 unpause(docker, &cluster, s).await?;
                 done.push(format!("unpaused {}", s.name));
             }
             // Ours are started again; an attached project's stopped container may have been
             // stopped by its owner, so it is named, not started.
-            "exited" | "created" if matches!(scope, Scope::Project(_)) => {
+            ContainerState::Exited | ContainerState::Created
+                if matches!(scope, Scope::Project(_)) =>
+            {
                 done.push(format!(
                     "{} is not running (not started: the project is not ours; \
                      `docker compose -p {} start {}` if a run left it down)",
@@ -586,13 +593,13 @@ async fn heal_everything_on(docker: &Docker, scope: &Scope) -> Result<Vec<String
                     s.name
                 ));
             }
-            "exited" | "created" => {
+            ContainerState::Exited | ContainerState::Created => {
                 start(docker, &cluster, s).await?;
                 done.push(format!("started {}", s.name));
             }
             _ => {}
         }
-        if s.ip.is_none() && s.state != "exited" && s.state != "created" {
+        if s.ip.is_none() && !s.state.is_stopped() {
             connect(docker, &cluster, s).await?;
             done.push(format!("reconnected {}", s.name));
         }

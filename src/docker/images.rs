@@ -86,17 +86,6 @@ pub fn needed<'a>(
     out
 }
 
-/// The images a cluster plan (and, for a run, the experiment's faults) needs.
-pub fn needed_for_plan(
-    plan: &super::cluster::Plan,
-    experiment: Option<&crate::experiment::Experiment>,
-) -> Vec<String> {
-    needed(
-        plan.services.iter().map(|s| s.service.image.as_str()),
-        experiment.is_some_and(|e| e.needs_network_sidecar()),
-    )
-}
-
 /// Builds the images the given tags need, when they are ours (`chaos/…`); other images
 /// (e.g. confluentinc/cp-kafka) must be present already.
 pub async fn ensure_for(

@@ -4,7 +4,7 @@
 use crate::compose::{ComposeProject, PortMapping, Service};
 use crate::docker::labels::Scope;
 use crate::docker::{api, labels, DockerError};
-pub use crate::platform::{mode_of, Cluster, Origin, Role, RunningService};
+pub use crate::platform::{mode_of, Cluster, ContainerState, Origin, Role, RunningService};
 use bollard::query_parameters::ListContainersOptionsBuilder;
 use bollard::Docker;
 use std::time::Duration;
@@ -44,9 +44,17 @@ pub fn name_of(c: &bollard::models::ContainerSummary) -> String {
         .unwrap_or_default()
 }
 
+/// A listed container's state, in the platform's terms.
+fn container_state(c: &bollard::models::ContainerSummary) -> ContainerState {
+    c.state
+        .as_ref()
+        .map(|s| ContainerState::from_docker(s.as_ref()))
+        .unwrap_or_default()
+}
+
 /// True when a listed container is running.
 pub fn is_running(c: &bollard::models::ContainerSummary) -> bool {
-    c.state.as_ref().map(|s| s.to_string()).as_deref() == Some("running")
+    container_state(c) == ContainerState::Running
 }
 
 /// Builds the view of a running cluster from its containers' labels alone, on every engine
@@ -102,7 +110,7 @@ fn from_containers(
         .filter(|c| c.labels.as_ref().and_then(|l| l.get(labels::CLUSTER)) == Some(&name))
     {
         let l = c.labels.clone().unwrap_or_default();
-        if l.get(labels::ROLE).map(String::as_str) != Some("service") {
+        if labels::ContainerRole::of(&l) != Some(labels::ContainerRole::Service) {
             continue;
         }
         if let Some(n) = l.get(NETWORK) {
@@ -123,7 +131,7 @@ fn from_containers(
             role: Role::from_label(l.get(ROLE_KIND).map(String::as_str).unwrap_or("other")),
             host_bootstrap: l.get(BOOTSTRAP).cloned(),
             ip,
-            state: c.state.as_ref().map(|s| s.to_string()).unwrap_or_default(),
+            state: container_state(c),
             node: l.get(NODE).cloned(),
         });
     }
@@ -261,7 +269,7 @@ pub async fn attach_project(
                 .iter()
                 .find(|(n, _)| *n == network)
                 .and_then(|(_, ip)| ip.clone()),
-            state: c.state.as_ref().map(|s| s.to_string()).unwrap_or_default(),
+            state: container_state(c),
             node: None,
         });
     }

@@ -10,14 +10,7 @@ pub const SERVICE: &str = "chaos.service";
 pub const CONFIG_HASH: &str = "chaos.config-hash";
 /// "service", "sidecar" (network fault helper) or "tool" (one-off helper containers).
 pub const ROLE: &str = "chaos.role";
-/// Pid of the `chaos` process that created it, for the orphan sweep.
-pub const OWNER_PID: &str = "chaos.owner-pid";
-/// That process's start time (field 22 of /proc/<pid>/stat, clock ticks since boot): a pid
-/// reused by another process has another start time.
-pub const OWNER_START: &str = "chaos.owner-start";
-/// The host the owner runs on (/etc/machine-id, else the hostname): a pid means nothing on
-/// another host.
-pub const OWNER_HOST: &str = "chaos.owner-host";
+pub use super::owner::{OWNER_HOST, OWNER_PID, OWNER_START};
 /// So `docker compose -p <cluster>` tools see our containers as a project.
 pub const COMPOSE_PROJECT: &str = "com.docker.compose.project";
 pub const COMPOSE_SERVICE: &str = "com.docker.compose.service";
@@ -28,15 +21,54 @@ pub fn for_cluster(cluster: &str) -> HashMap<String, String> {
         (CLUSTER.to_string(), cluster.to_string()),
         (COMPOSE_PROJECT.to_string(), cluster.to_string()),
     ]);
-    labels.extend(super::sweep::Owner::this_process().labels());
+    labels.extend(super::owner::Owner::this_process().labels());
     labels
 }
 
-pub fn for_service(cluster: &str, service: &str, role: &str) -> HashMap<String, String> {
+/// What a container of ours is: the value of [`ROLE`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ContainerRole {
+    /// One of the cluster's services (a broker, ZooKeeper, a controller, …).
+    Service,
+    /// The network-fault helper next to a service (NET_ADMIN, its network namespace).
+    Sidecar,
+    /// A one-off helper container.
+    Tool,
+}
+
+impl ContainerRole {
+    pub fn as_label(self) -> &'static str {
+        match self {
+            ContainerRole::Service => "service",
+            ContainerRole::Sidecar => "sidecar",
+            ContainerRole::Tool => "tool",
+        }
+    }
+    pub fn from_label(value: &str) -> Option<Self> {
+        [
+            ContainerRole::Service,
+            ContainerRole::Sidecar,
+            ContainerRole::Tool,
+        ]
+        .into_iter()
+        .find(|r| r.as_label() == value)
+    }
+    /// The role a container's labels give it; None without the label or with a value this
+    /// version does not know.
+    pub fn of(labels: &HashMap<String, String>) -> Option<Self> {
+        labels.get(ROLE).and_then(|v| Self::from_label(v))
+    }
+    /// A helper of ours (sidecar or tool), which the orphan sweep may remove.
+    pub fn is_helper(self) -> bool {
+        matches!(self, ContainerRole::Sidecar | ContainerRole::Tool)
+    }
+}
+
+pub fn for_service(cluster: &str, service: &str, role: ContainerRole) -> HashMap<String, String> {
     let mut labels = for_cluster(cluster);
     labels.insert(SERVICE.to_string(), service.to_string());
     labels.insert(COMPOSE_SERVICE.to_string(), service.to_string());
-    labels.insert(ROLE.to_string(), role.to_string());
+    labels.insert(ROLE.to_string(), role.as_label().to_string());
     labels
 }
 
@@ -90,7 +122,7 @@ impl Scope {
     }
 
     /// Labels for a helper container (network-fault sidecar) next to `service`.
-    pub fn helper_labels(&self, service: &str, role: &str) -> HashMap<String, String> {
+    pub fn helper_labels(&self, service: &str, role: ContainerRole) -> HashMap<String, String> {
         let mut labels = for_service(self.name(), service, role);
         if matches!(self, Scope::Project(_)) {
             labels.remove(COMPOSE_PROJECT);
@@ -122,7 +154,7 @@ mod tests {
 
     #[test]
     fn only_labelled_resources_of_the_cluster_are_ours() {
-        let ours = for_service("seed", "kafka-1", "service");
+        let ours = for_service("seed", "kafka-1", ContainerRole::Service);
         assert!(is_ours(Some(&ours), Some("seed")));
         assert!(is_ours(Some(&ours), None));
         assert!(!is_ours(Some(&ours), Some("other")));
@@ -141,14 +173,18 @@ mod tests {
         assert!(!project.admits(Some(&other)));
         assert!(!project.admits(None));
         // Our sidecar next to one of its containers: not a service, and invisible to compose.
-        let helper = project.helper_labels("kafka-1", "sidecar");
+        let helper = project.helper_labels("kafka-1", ContainerRole::Sidecar);
         assert!(!project.admits(Some(&helper)));
         assert!(is_ours(Some(&helper), Some("shop")));
         assert!(!helper.contains_key(COMPOSE_PROJECT) && !helper.contains_key(COMPOSE_SERVICE));
         // A cluster of ours does not admit the project's containers, and vice versa.
         let ours = Scope::Cluster("shop".into());
         assert!(!ours.admits(Some(&theirs)));
-        assert!(ours.admits(Some(&for_service("shop", "kafka-1", "service"))));
+        assert!(ours.admits(Some(&for_service(
+            "shop",
+            "kafka-1",
+            ContainerRole::Service
+        ))));
         assert_eq!(
             project.filter()["label"],
             vec!["com.docker.compose.project=shop".to_string()]
@@ -157,7 +193,7 @@ mod tests {
 
     #[test]
     fn every_resource_names_its_owner_pid_start_time_and_host() {
-        let l = for_service("seed", "kafka-1", "sidecar");
+        let l = for_service("seed", "kafka-1", ContainerRole::Sidecar);
         assert_eq!(l[OWNER_PID], std::process::id().to_string());
         assert!(l[OWNER_START].parse::<u64>().is_ok(), "{l:?}");
         assert!(!l[OWNER_HOST].is_empty(), "{l:?}");

@@ -10,6 +10,7 @@ pub mod images;
 pub mod inventory;
 pub mod labels;
 pub mod logs;
+pub mod owner;
 pub mod sweep;
 
 pub use client::connect;
@@ -26,6 +27,13 @@ pub enum DockerError {
         #[source]
         source: bollard::errors::Error,
     },
+    /// A node's engine answered, but its clock (its `/info` time) could not be read.
+    #[error("docker is not reachable at {engine}: its clock: {source}\n  hint: start dockerd, or run scripts/install-docker.sh (as root)")]
+    Clock {
+        engine: String,
+        #[source]
+        source: engines::ClockError,
+    },
     #[error("image build failed: {0}")]
     ImageBuild(String),
     #[error("service {service} did not become ready within {waited_s} s: {reason}\n  last log lines of {service}:\n{logs}")]
@@ -41,7 +49,7 @@ pub enum DockerError {
     NotInProject { name: String, project: String },
     #[error("fault {fault} on {service}: {reason}")]
     Fault {
-        fault: String,
+        fault: crate::platform::PlatformAction,
         service: String,
         reason: String,
     },

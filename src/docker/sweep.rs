@@ -7,61 +7,11 @@
 //! neither the binary's name nor a pid reused by another process, nor the same pid on another
 //! host sharing the Docker daemon, decides whether a live run's helpers are removed.
 
-use super::{cluster::lifecycle, faults, labels, DockerError};
+pub use super::owner::{host_id, parse_start_time, start_time_of, Owner};
+use super::{faults, inventory, labels, DockerError};
 use bollard::Docker;
 use std::collections::HashMap;
 use std::fmt;
-use std::sync::OnceLock;
-
-/// The process that created a resource, as recorded in its labels.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Owner {
-    pub pid: u32,
-    /// Clock ticks since boot at which the process started; `None` on labels written before
-    /// start times were recorded.
-    pub start_time: Option<u64>,
-    /// `None` on labels written before hosts were recorded.
-    pub host: Option<String>,
-}
-
-impl Owner {
-    /// This process (computed once).
-    pub fn this_process() -> &'static Owner {
-        static THIS: OnceLock<Owner> = OnceLock::new();
-        THIS.get_or_init(|| {
-            let pid = std::process::id();
-            Owner {
-                pid,
-                start_time: start_time_of(pid),
-                host: Some(host_id()),
-            }
-        })
-    }
-
-    /// The labels that record this owner.
-    pub fn labels(&self) -> Vec<(String, String)> {
-        let mut l = vec![(labels::OWNER_PID.to_string(), self.pid.to_string())];
-        if let Some(s) = self.start_time {
-            l.push((labels::OWNER_START.to_string(), s.to_string()));
-        }
-        if let Some(h) = &self.host {
-            l.push((labels::OWNER_HOST.to_string(), h.clone()));
-        }
-        l
-    }
-
-    /// The owner recorded in a resource's labels; `None` when there is no readable pid.
-    pub fn from_labels(l: &HashMap<String, String>) -> Option<Owner> {
-        Some(Owner {
-            pid: l.get(labels::OWNER_PID)?.parse().ok()?,
-            start_time: l.get(labels::OWNER_START).and_then(|s| s.parse().ok()),
-            host: l
-                .get(labels::OWNER_HOST)
-                .map(|h| h.trim().to_string())
-                .filter(|h| !h.is_empty()),
-        })
-    }
-}
 
 /// What the sweep needs to know about the processes of this host.
 pub trait Processes {
@@ -90,10 +40,7 @@ pub enum Verdict {
 
 /// The decision for one container's labels.
 pub fn judge(l: &HashMap<String, String>, processes: &dyn Processes) -> Verdict {
-    if !matches!(
-        l.get(labels::ROLE).map(String::as_str),
-        Some("sidecar" | "tool")
-    ) {
+    if !labels::ContainerRole::of(l).is_some_and(labels::ContainerRole::is_helper) {
         return Verdict::NotAHelper;
     }
     let Some(owner) = Owner::from_labels(l) else {
@@ -118,32 +65,6 @@ pub fn judge(l: &HashMap<String, String>, processes: &dyn Processes) -> Verdict 
 /// A helper whose owner process is not alive. Services are never orphans (`--keep`).
 pub fn is_orphan(l: &HashMap<String, String>, processes: &dyn Processes) -> bool {
     judge(l, processes) == Verdict::Orphan
-}
-
-/// Field 22 of /proc/<pid>/stat (start time in clock ticks after boot). The fields are
-/// counted after the command name's closing parenthesis, since the name may hold spaces.
-pub fn parse_start_time(stat: &str) -> Option<u64> {
-    let (_, after_comm) = stat.rsplit_once(')')?;
-    // After ")" come field 3 (state), 4, …: field 22 is the 20th.
-    after_comm.split_whitespace().nth(19)?.parse().ok()
-}
-
-pub fn start_time_of(pid: u32) -> Option<u64> {
-    parse_start_time(&std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?)
-}
-
-/// /etc/machine-id, else the hostname (trimmed); "unknown" when neither can be read.
-pub fn host_id() -> String {
-    [
-        "/etc/machine-id",
-        "/proc/sys/kernel/hostname",
-        "/etc/hostname",
-    ]
-    .iter()
-    .filter_map(|p| std::fs::read_to_string(p).ok())
-    .map(|s| s.trim().to_string())
-    .find(|s| !s.is_empty())
-    .unwrap_or_else(|| "unknown".to_string())
 }
 
 /// The processes of this host, read from /proc.
@@ -234,12 +155,12 @@ impl fmt::Display for SweepNote {
 pub async fn sweep_orphans(docker: &Docker) -> Result<Vec<SweepNote>, DockerError> {
     let processes = LocalProcesses::new();
     let mut done = Vec::new();
-    for c in lifecycle::list(docker, None).await? {
+    for c in inventory::list(docker, None).await? {
         let l = c.labels.clone().unwrap_or_default();
         let verdict = judge(&l, &processes);
         let cluster = l.get(labels::CLUSTER).cloned().unwrap_or_default();
-        let what = match l.get(labels::ROLE).map(String::as_str) {
-            Some("sidecar") => "network-fault sidecar",
+        let what = match labels::ContainerRole::of(&l) {
+            Some(labels::ContainerRole::Sidecar) => "network-fault sidecar",
             _ => "helper",
         };
         match verdict {
@@ -247,7 +168,7 @@ pub async fn sweep_orphans(docker: &Docker) -> Result<Vec<SweepNote>, DockerErro
             Verdict::OtherHost(host) => done.push(SweepNote::LeftAlone {
                 cluster,
                 what,
-                name: lifecycle::name_of(&c),
+                name: inventory::name_of(&c),
                 host,
             }),
             Verdict::Orphan => {

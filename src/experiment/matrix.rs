@@ -28,18 +28,7 @@ pub fn property_to_env(prop: &str) -> String {
     out
 }
 
-/// An axis value as text (`true`, `5000`, `all`).
-pub fn scalar(v: &Value) -> String {
-    match v {
-        Value::String(s) => s.clone(),
-        Value::Bool(b) => b.to_string(),
-        Value::Number(n) => n.to_string(),
-        other => serde_yaml_ng::to_string(other)
-            .unwrap_or_default()
-            .trim()
-            .to_string(),
-    }
-}
+pub use super::schema::scalar;
 
 /// Applies one axis value. Errors say what is wrong with the axis.
 pub fn apply(exp: &mut Experiment, key: &str, value: &Value) -> Result<(), String> {

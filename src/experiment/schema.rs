@@ -62,10 +62,9 @@ impl ExpectEntry {
 
     /// Whether the entry applies to a variant with these axis values (key, value as text).
     pub fn applies_to(&self, axes: &[(String, String)]) -> bool {
-        self.when.iter().all(|(key, want)| {
-            axes.iter()
-                .any(|(k, v)| k == key && *v == super::matrix::scalar(want))
-        })
+        self.when
+            .iter()
+            .all(|(key, want)| axes.iter().any(|(k, v)| k == key && *v == scalar(want)))
     }
 }
 
@@ -76,7 +75,7 @@ impl fmt::Display for ExpectEntry {
             let when: Vec<String> = self
                 .when
                 .iter()
-                .map(|(k, v)| format!("{k}={}", super::matrix::scalar(v)))
+                .map(|(k, v)| format!("{k}={}", scalar(v)))
                 .collect();
             write!(f, " (when {})", when.join(", "))?;
         }
@@ -873,4 +872,18 @@ pub struct ElectSpec {
     /// `unclean.leader.election.enable` is not true — the operator's choice, kept across a matrix.
     #[serde(default)]
     pub if_topic_allows: bool,
+}
+
+/// A matrix axis value as text (`true`, `5000`, `all`).
+pub fn scalar(v: &serde_yaml_ng::Value) -> String {
+    use serde_yaml_ng::Value;
+    match v {
+        Value::String(s) => s.clone(),
+        Value::Bool(b) => b.to_string(),
+        Value::Number(n) => n.to_string(),
+        other => serde_yaml_ng::to_string(other)
+            .unwrap_or_default()
+            .trim()
+            .to_string(),
+    }
 }

@@ -16,7 +16,23 @@ static CURRENT: RwLock<Option<Arc<Profile>>> = RwLock::new(None);
 #[derive(Debug)]
 pub struct Profile {
     pub security: ClientSecurity,
-    tls: OnceLock<Result<SslConnector, String>>,
+    tls: OnceLock<Result<SslConnector, TlsSetupError>>,
+}
+
+/// The TLS connector could not be built: what failed (a named file, the system's CA
+/// certificates) and OpenSSL's error.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{what}: {source}")]
+pub struct TlsSetupError {
+    what: String,
+    #[source]
+    source: openssl::error::ErrorStack,
+}
+
+/// `map_err(failed("CA file /etc/…"))`.
+fn failed(what: impl Into<String>) -> impl FnOnce(openssl::error::ErrorStack) -> TlsSetupError {
+    let what = what.into();
+    move |source| TlsSetupError { what, source }
 }
 
 impl Profile {
@@ -28,21 +44,18 @@ impl Profile {
     }
 
     /// The TLS connector, when the protocol uses TLS; an error names the file that failed.
-    pub fn tls_connector(&self) -> Option<Result<&SslConnector, String>> {
+    pub fn tls_connector(&self) -> Option<Result<&SslConnector, TlsSetupError>> {
         let tls = self.security.tls()?;
         let built = self.tls.get_or_init(|| {
-            let named = |what: &str, path: &std::path::Path| {
-                let what = what.to_string();
-                let path = path.display().to_string();
-                move |e: openssl::error::ErrorStack| format!("{what} {path}: {e}")
-            };
-            let mut b = SslConnector::builder(SslMethod::tls_client())
-                .map_err(|e| format!("TLS set-up: {e}"))?;
+            let named =
+                |what: &str, path: &std::path::Path| failed(format!("{what} {}", path.display()));
+            let mut b =
+                SslConnector::builder(SslMethod::tls_client()).map_err(failed("TLS set-up"))?;
             match &tls.ca_file {
                 Some(ca) => b.set_ca_file(ca).map_err(named("CA file", ca))?,
                 None => b
                     .set_default_verify_paths()
-                    .map_err(|e| format!("the system's CA certificates: {e}"))?,
+                    .map_err(failed("the system's CA certificates"))?,
             }
             if let Some((cert, key)) = &tls.client_cert {
                 b.set_certificate_chain_file(cert)

@@ -15,6 +15,7 @@ pub mod read_process_write;
 pub mod reader;
 pub mod sasl;
 pub mod transactions;
+mod txn_client;
 pub mod wire;
 
 pub use connect::client_config;

@@ -245,7 +245,7 @@ impl TrackedProducer {
             sink,
             ledger: Mutex::new({
                 let mut ledger = AckLedger::new(&options.topic, options.partitions);
-                ledger.begin_phase(PHASES[0]);
+                ledger.begin(LatencyPhase::BeforeFault);
                 ledger
             }),
             phase: Arc::new(AtomicUsize::new(0)),
@@ -322,7 +322,7 @@ impl TrackedProducer {
     /// from now on count in this phase.
     pub fn set_phase(&self, phase: LatencyPhase) {
         self.shared.phase.store(phase.index(), Ordering::Relaxed);
-        lock(&self.shared.ledger).begin_phase(phase.as_str());
+        lock(&self.shared.ledger).begin(phase);
     }
 
     /// Counts since the last call, and the p99 latency over them (µs).

@@ -5,10 +5,11 @@
 //! last committed offsets with a new input consumer; after an unknown outcome it starts again
 //! from the group's committed offsets with a new producer (which fences the old one).
 
-use super::transactions::{
-    create, dispose, end_transaction, fatal, fence_if_needed, note, send_one, Stop, TxProducer,
-    TxnOptions, TxnRecord,
+use super::txn_client::{
+    create, dispose_noting, end_transaction, fatal, fence_if_needed, note, send_one, Stop,
+    TxProducer, TxnOptions, TxnRecord,
 };
+use super::KafkaError;
 use crate::analysis::transactions::{Txn, TxnOutcome};
 use crate::clock::EventSink;
 use rdkafka::consumer::{BaseConsumer, Consumer};
@@ -33,7 +34,7 @@ fn consumer(
     o: &TxnOptions,
     input: &Input<'_>,
     start: &[Option<i64>],
-) -> Result<BaseConsumer, String> {
+) -> Result<BaseConsumer, KafkaError> {
     let consumer: BaseConsumer = super::client_config(&o.bootstrap)
         .set("group.id", input.group_id)
         .set("enable.auto.commit", "false")
@@ -41,7 +42,7 @@ fn consumer(
         .set("auto.offset.reset", "earliest")
         .set("isolation.level", "read_committed")
         .create()
-        .map_err(|e| format!("input consumer: {e}"))?;
+        .map_err(KafkaError::client("input consumer"))?;
     let mut assignment = TopicPartitionList::new();
     for p in 0..input.partitions {
         let offset = match start.get(p as usize).copied().flatten() {
@@ -50,19 +51,19 @@ fn consumer(
         };
         assignment
             .add_partition_offset(input.topic, p, offset)
-            .map_err(|e| format!("input assignment: {e}"))?;
+            .map_err(KafkaError::client("input assignment"))?;
     }
     consumer
         .assign(&assignment)
-        .map_err(|e| format!("input assign: {e}"))?;
+        .map_err(KafkaError::client("input assign"))?;
     Ok(consumer)
 }
 
 /// The group's committed offset per partition (`None`: none yet, the log's start).
-fn committed(consumer: &BaseConsumer, partitions: i32) -> Result<Vec<Option<i64>>, String> {
+fn committed(consumer: &BaseConsumer, partitions: i32) -> Result<Vec<Option<i64>>, KafkaError> {
     let list = consumer
         .committed(TIMEOUT)
-        .map_err(|e| format!("committed offsets: {e}"))?;
+        .map_err(KafkaError::client("committed offsets"))?;
     Ok((0..partitions)
         .map(|p| {
             list.elements()
@@ -108,7 +109,7 @@ pub(super) fn run(o: &TxnOptions, input: &Input<'_>, sink: &EventSink, stop: &St
             if Instant::now() >= until {
                 note(
                     &mut record.errors,
-                    "inputs left unprocessed after 30 s of drain".into(),
+                    "inputs left unprocessed after 30 s of drain",
                 );
                 break;
             }
@@ -244,18 +245,18 @@ pub(super) fn run(o: &TxnOptions, input: &Input<'_>, sink: &EventSink, stop: &St
                 // Committed or not, nobody knows: a new producer settles it, then the group's
                 // committed offsets say where to go on.
                 record.rewinds += 1;
-                dispose(c);
-                dispose(p);
+                dispose_noting(c, &mut record.errors);
+                dispose_noting(p, &mut record.errors);
                 next.iter_mut().for_each(|n| *n = None);
             }
         }
     }
     fence_if_needed(o, producer.is_none(), &mut record.errors);
     if let Some(c) = source {
-        dispose(c);
+        dispose_noting(c, &mut record.errors);
     }
     if let Some(p) = producer {
-        dispose(p);
+        dispose_noting(p, &mut record.errors);
     }
     record
 }
@@ -286,7 +287,7 @@ fn send_offsets(
         }
     }
     let Some(metadata) = c.group_metadata() else {
-        note(errors, "the input consumer has no group metadata".into());
+        note(errors, "the input consumer has no group metadata");
         return false;
     };
     match p.send_offsets_to_transaction(&offsets, &metadata, TIMEOUT) {
@@ -304,6 +305,6 @@ fn send_offsets(
 /// put for 55 s while the other partitions went on); a fresh consumer carries no fetch state.
 fn rewind(c: BaseConsumer, record: &mut TxnRecord) -> Option<BaseConsumer> {
     record.rewinds += 1;
-    dispose(c);
+    dispose_noting(c, &mut record.errors);
     None
 }

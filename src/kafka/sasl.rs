@@ -1,28 +1,16 @@
-//! SASL for the wire client: SaslHandshake, then SaslAuthenticate rounds with PLAIN (RFC 4616)
-//! or SCRAM-SHA-256/512 (RFC 5802, RFC 7677). The SCRAM client is pure and tested against
-//! the RFC's vectors; [`authenticate`] runs it over a connection.
+//! SASL for the wire client, the mechanisms: PLAIN (RFC 4616) and SCRAM-SHA-256/512
+//! (RFC 5802, RFC 7677). Pure, no I/O: the SCRAM client is tested against the RFC's vectors;
+//! `wire` runs the exchange (SaslHandshake, then SaslAuthenticate rounds) over a connection.
 
-use super::wire::Connection;
-use super::KafkaError;
-use crate::security::{SaslCredentials, SaslMechanism, Secret};
+use crate::security::{SaslMechanism, Secret};
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
 use hmac::{Hmac, Mac};
-use kafka_protocol::messages::{SaslAuthenticateRequest, SaslHandshakeRequest};
-use kafka_protocol::protocol::StrBytes;
 use sha2::{Digest, Sha256, Sha512};
-use std::time::Duration;
-
-// v1 of both: the handshake, then every token in a SaslAuthenticate request (KIP-152); all
-// brokers since Kafka 1.0 answer them, and Kafka 4 dropped the older handshake.
-const HANDSHAKE_VERSION: i16 = 1;
-const AUTHENTICATE_VERSION: i16 = 1;
 /// Kafka refuses fewer (its ScramMechanism minimum); more than its maximum would only make a
 /// hostile server burn our CPU.
 const MIN_ITERATIONS: u32 = 4096;
 const MAX_ITERATIONS: u32 = 100_000;
-/// SASL_AUTHENTICATION_FAILED.
-const AUTHENTICATION_FAILED: i16 = 58;
 
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum ScramError {
@@ -197,103 +185,15 @@ impl ScramClient {
     }
 }
 
+/// PLAIN's one token (RFC 4616): [authzid] NUL authcid NUL passwd.
+pub fn plain_token(user: &str, password: &Secret) -> Vec<u8> {
+    [b"\0", user.as_bytes(), b"\0", password.expose().as_bytes()].concat()
+}
+
 /// A client nonce: 32 random alphanumerics.
 pub fn random_nonce() -> String {
     use rand::distributions::{Alphanumeric, DistString};
     Alphanumeric.sample_string(&mut rand::thread_rng(), 32)
-}
-
-/// Authenticates `conn` with `creds`: SaslHandshake naming the mechanism, then its rounds.
-/// A refusal is [`KafkaError::Authentication`], which callers do not retry.
-pub async fn authenticate(
-    conn: &mut Connection,
-    creds: &SaslCredentials,
-    timeout: Duration,
-) -> Result<(), KafkaError> {
-    let mechanism = creds.mechanism;
-    let addr = conn.addr().to_string();
-    let failed = |reason: String| KafkaError::Authentication {
-        addr: addr.clone(),
-        mechanism,
-        reason,
-    };
-    let handshake = SaslHandshakeRequest::default()
-        .with_mechanism(StrBytes::from_static_str(mechanism.kafka_name()));
-    let answer = conn.send(&handshake, HANDSHAKE_VERSION, timeout).await?;
-    if answer.error_code != 0 {
-        let offered: Vec<&str> = answer.mechanisms.iter().map(|m| m.as_str()).collect();
-        return Err(failed(format!(
-            "the listener does not enable {mechanism} (it offers {})",
-            if offered.is_empty() {
-                "none".into()
-            } else {
-                offered.join(", ")
-            }
-        )));
-    }
-    let user = &creds.username;
-    match ScramHash::of(mechanism) {
-        None => {
-            // RFC 4616: [authzid] NUL authcid NUL passwd.
-            let token = [
-                b"\0",
-                user.as_bytes(),
-                b"\0",
-                creds.password.expose().as_bytes(),
-            ]
-            .concat();
-            round(conn, token, user, timeout).await.map_err(&failed)?;
-        }
-        Some(hash) => {
-            let mut scram = ScramClient::new(hash, user, creds.password.clone(), random_nonce());
-            let first = round(conn, scram.client_first().into_bytes(), user, timeout)
-                .await
-                .map_err(&failed)?;
-            let first = String::from_utf8(first)
-                .map_err(|_| failed("server-first message is not UTF-8".into()))?;
-            let last = scram
-                .client_final(&first)
-                .map_err(|e| failed(e.to_string()))?;
-            let last = round(conn, last.into_bytes(), user, timeout)
-                .await
-                .map_err(&failed)?;
-            let last = String::from_utf8(last)
-                .map_err(|_| failed("server-final message is not UTF-8".into()))?;
-            scram
-                .verify_server_final(&last)
-                .map_err(|e| failed(e.to_string()))?;
-        }
-    }
-    Ok(())
-}
-
-/// One SaslAuthenticate round: our token out, the server's back; the reason when refused.
-async fn round(
-    conn: &mut Connection,
-    token: Vec<u8>,
-    user: &str,
-    timeout: Duration,
-) -> Result<Vec<u8>, String> {
-    let request = SaslAuthenticateRequest::default().with_auth_bytes(token.into());
-    let answer = conn
-        .send(&request, AUTHENTICATE_VERSION, timeout)
-        .await
-        .map_err(|e| e.to_string())?;
-    match answer.error_code {
-        0 => Ok(answer.auth_bytes.to_vec()),
-        code => {
-            let said = answer
-                .error_message
-                .as_ref()
-                .map(|m| m.to_string())
-                .unwrap_or_else(|| format!("error code {code}"));
-            Err(if code == AUTHENTICATION_FAILED {
-                format!("the broker refused the credentials of user `{user}` ({said})")
-            } else {
-                said
-            })
-        }
-    }
 }
 
 #[cfg(test)]

@@ -1,12 +1,15 @@
 //! A minimal Kafka protocol client: one connection, one request at a time, with a timeout.
 //! Enough for Metadata, DescribeQuorum and ElectLeaders, which librdkafka does not expose.
 //! It connects with the connection security in force (`connect::current`): TLS (OpenSSL, the
-//! library librdkafka links too) and SASL (`sasl`).
+//! library librdkafka links too) and SASL (the exchange here, the mechanisms in `sasl`).
 
+use super::sasl::{plain_token, random_nonce, ScramClient, ScramHash};
 use super::KafkaError;
-use crate::security::SecurityProtocol;
+use crate::security::{SaslCredentials, SecurityProtocol};
 use bytes::{Buf, BufMut, BytesMut};
-use kafka_protocol::messages::{RequestHeader, ResponseHeader};
+use kafka_protocol::messages::{
+    RequestHeader, ResponseHeader, SaslAuthenticateRequest, SaslHandshakeRequest,
+};
 use kafka_protocol::protocol::{Decodable, Encodable, HeaderVersion, Request, StrBytes};
 use std::pin::Pin;
 use std::time::Duration;
@@ -54,7 +57,7 @@ impl Connection {
                     addr: addr.into(),
                     reason,
                 };
-                let connector = connector.map_err(tls)?;
+                let connector = connector.map_err(|e| tls(e.to_string()))?;
                 let verify = profile.security.tls().is_none_or(|t| t.verify_hostname);
                 let host = host_of(addr);
                 let ssl = connector
@@ -80,7 +83,7 @@ impl Connection {
         };
         if let Some(creds) = profile.security.sasl() {
             let left = deadline.saturating_duration_since(tokio::time::Instant::now());
-            super::sasl::authenticate(&mut conn, creds, left.max(Duration::from_millis(1))).await?;
+            authenticate(&mut conn, creds, left.max(Duration::from_millis(1))).await?;
         }
         Ok(conn)
     }
@@ -195,6 +198,118 @@ fn handshake_error(
     } else {
         format!("handshake failed: {e}")
     }
+}
+
+// SASL over the connection. v1 of both: the handshake, then every token in a
+// SaslAuthenticate request (KIP-152); all brokers since Kafka 1.0 answer them, and Kafka 4
+// dropped the older handshake.
+const HANDSHAKE_VERSION: i16 = 1;
+const AUTHENTICATE_VERSION: i16 = 1;
+/// SASL_AUTHENTICATION_FAILED.
+const AUTHENTICATION_FAILED: i16 = 58;
+
+/// Authenticates `conn` with `creds`: SaslHandshake naming the mechanism, then its rounds.
+/// A refusal is [`KafkaError::Authentication`], which callers do not retry.
+async fn authenticate(
+    conn: &mut Connection,
+    creds: &SaslCredentials,
+    timeout: Duration,
+) -> Result<(), KafkaError> {
+    let mechanism = creds.mechanism;
+    let addr = conn.addr().to_string();
+    let failed = |reason: String| KafkaError::Authentication {
+        addr: addr.clone(),
+        mechanism,
+        reason,
+    };
+    let handshake = SaslHandshakeRequest::default()
+        .with_mechanism(StrBytes::from_static_str(mechanism.kafka_name()));
+    let answer = conn.send(&handshake, HANDSHAKE_VERSION, timeout).await?;
+    if answer.error_code != 0 {
+        let offered: Vec<&str> = answer.mechanisms.iter().map(|m| m.as_str()).collect();
+        return Err(failed(format!(
+            "the listener does not enable {mechanism} (it offers {})",
+            if offered.is_empty() {
+                "none".into()
+            } else {
+                offered.join(", ")
+            }
+        )));
+    }
+    let user = &creds.username;
+    match ScramHash::of(mechanism) {
+        None => {
+            let token = plain_token(user, &creds.password);
+            round(conn, token, user, timeout)
+                .await
+                .map_err(|e| failed(e.to_string()))?;
+        }
+        Some(hash) => {
+            let mut scram = ScramClient::new(hash, user, creds.password.clone(), random_nonce());
+            let first = round(conn, scram.client_first().into_bytes(), user, timeout)
+                .await
+                .map_err(|e| failed(e.to_string()))?;
+            let first = String::from_utf8(first)
+                .map_err(|_| failed("server-first message is not UTF-8".into()))?;
+            let last = scram
+                .client_final(&first)
+                .map_err(|e| failed(e.to_string()))?;
+            let last = round(conn, last.into_bytes(), user, timeout)
+                .await
+                .map_err(|e| failed(e.to_string()))?;
+            let last = String::from_utf8(last)
+                .map_err(|_| failed("server-final message is not UTF-8".into()))?;
+            scram
+                .verify_server_final(&last)
+                .map_err(|e| failed(e.to_string()))?;
+        }
+    }
+    Ok(())
+}
+
+/// One SaslAuthenticate round: our token out, the server's back; the reason when refused.
+async fn round(
+    conn: &mut Connection,
+    token: Vec<u8>,
+    user: &str,
+    timeout: Duration,
+) -> Result<Vec<u8>, RoundError> {
+    let request = SaslAuthenticateRequest::default().with_auth_bytes(token.into());
+    let answer = conn
+        .send(&request, AUTHENTICATE_VERSION, timeout)
+        .await
+        .map_err(|e| RoundError::Exchange(Box::new(e)))?;
+    match answer.error_code {
+        0 => Ok(answer.auth_bytes.to_vec()),
+        code => {
+            let said = answer
+                .error_message
+                .as_ref()
+                .map(|m| m.to_string())
+                .unwrap_or_else(|| format!("error code {code}"));
+            Err(if code == AUTHENTICATION_FAILED {
+                RoundError::Refused {
+                    user: user.to_string(),
+                    said,
+                }
+            } else {
+                RoundError::Answer(said)
+            })
+        }
+    }
+}
+
+/// Why a SaslAuthenticate round failed.
+#[derive(Debug, thiserror::Error)]
+enum RoundError {
+    /// The request itself (the connection, the protocol).
+    #[error("{0}")]
+    Exchange(#[source] Box<KafkaError>),
+    #[error("the broker refused the credentials of user `{user}` ({said})")]
+    Refused { user: String, said: String },
+    /// Another error code, with the broker's message.
+    #[error("{0}")]
+    Answer(String),
 }
 
 #[cfg(test)]

@@ -100,12 +100,13 @@ pub fn unknown_outcomes(u: &crate::events::UnknownOutcomes) -> String {
         count(u.not_written)
     );
     let mut classes = u.classes.clone();
-    classes.sort_by(|a, b| (a.cause, &a.phase).cmp(&(b.cause, &b.phase)));
+    // By cause, then the phase's name (the order these lines have always had).
+    classes.sort_by_key(|c| (c.cause, c.phase.as_str()));
     for c in &classes {
         out.push_str(&format!(
             "  {} during {}: {} written · {} not written\n",
             c.cause.describe(),
-            c.phase,
+            c.phase.as_str(),
             count(c.written),
             count(c.not_written)
         ));
@@ -385,8 +386,54 @@ pub fn host_line(n: &crate::events::RunNode) -> String {
     )
 }
 
+/// "CLIENT LOST EVERY BROKER …": when the tracked client's library decommissioned every broker
+/// it knew (librdkafka issue #5301), and whether the harness re-bootstrapped it.
+pub fn lost_brokers_line(w: &crate::model::WorkloadResult) -> Option<String> {
+    let first = w.lost_brokers.first()?;
+    let times: Vec<String> = w
+        .lost_brokers
+        .iter()
+        .map(|l| duration_ms(l.at_ms))
+        .collect();
+    let what = if first.rebootstrapped {
+        "the harness gave it the bootstrap servers again each time; an application on this \
+         library stays without brokers until it is restarted"
+    } else {
+        "not re-bootstrapped (workload.rebootstrap-when-no-brokers: false): it stays without \
+         brokers, as an application on this library does"
+    };
+    Some(format!(
+        "CLIENT LOST EVERY BROKER at {}: a Metadata response listed no brokers (a broker still \
+         starting), so librdkafka decommissioned every broker it knew (librdkafka issue #5301); {what}",
+        times.join(", ")
+    ))
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn unknown_outcome_classes_are_listed_by_cause_then_the_phases_name() {
+        use crate::events::{LatencyPhase, UnknownCause, UnknownOutcomes};
+        let mut u = UnknownOutcomes::default();
+        u.add(UnknownCause::NoAnswer, LatencyPhase::DuringFault, true);
+        u.add(UnknownCause::NoAnswer, LatencyPhase::AfterHeal, false);
+        u.add(
+            UnknownCause::TimedOutQueued,
+            LatencyPhase::BeforeFault,
+            false,
+        );
+        let text = super::unknown_outcomes(&u);
+        let at = |needle: &str| {
+            text.find(needle)
+                .unwrap_or_else(|| panic!("{needle}: {text}"))
+        };
+        assert!(at("queued (never sent) during before-fault") < at("flush during after-heal"));
+        assert!(
+            at("during after-heal") < at("during during-fault"),
+            "{text}"
+        );
+    }
+
     #[test]
     fn the_transaction_lines_carry_the_live_view_and_name_read_process_write_offenders() {
         use crate::events::{
@@ -487,27 +534,4 @@ mod tests {
         assert_eq!(measured(Some(6292.3), 100.0), "6.29 s ± 100 ms");
         assert_eq!(count(1_234_567), "1,234,567");
     }
-}
-
-/// "CLIENT LOST EVERY BROKER …": when the tracked client's library decommissioned every broker
-/// it knew (librdkafka issue #5301), and whether the harness re-bootstrapped it.
-pub fn lost_brokers_line(w: &crate::model::WorkloadResult) -> Option<String> {
-    let first = w.lost_brokers.first()?;
-    let times: Vec<String> = w
-        .lost_brokers
-        .iter()
-        .map(|l| duration_ms(l.at_ms))
-        .collect();
-    let what = if first.rebootstrapped {
-        "the harness gave it the bootstrap servers again each time; an application on this \
-         library stays without brokers until it is restarted"
-    } else {
-        "not re-bootstrapped (workload.rebootstrap-when-no-brokers: false): it stays without \
-         brokers, as an application on this library does"
-    };
-    Some(format!(
-        "CLIENT LOST EVERY BROKER at {}: a Metadata response listed no brokers (a broker still \
-         starting), so librdkafka decommissioned every broker it knew (librdkafka issue #5301); {what}",
-        times.join(", ")
-    ))
 }

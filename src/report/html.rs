@@ -784,8 +784,8 @@ pub fn trend_svg(entries: &[super::trend::HistoryEntry]) -> String {
                         "<circle cx=\"{:.1}\" cy=\"{:.1}\" r=\"3.5\" fill=\"{}\"><title>{}: {}</title></circle>",
                         x(j),
                         y(*v),
-                        if entries[j].status == "passed" { "#1f77b4" } else { "#c62828" },
-                        entries[j].status,
+                        if entries[j].status == crate::model::Status::Passed { "#1f77b4" } else { "#c62828" },
+                        entries[j].status.as_str(),
                         shown(unit, *v)
                     ));
                     pen_up = false;
@@ -874,7 +874,7 @@ mod tests {
             unix_s: 0,
             experiment: "x".into(),
             variant: None,
-            status: "passed".into(),
+            status: crate::model::Status::Passed,
             failover_p50_ms: p50,
             failover_max_ms: p50,
             controller_failover_ms: None,

@@ -39,7 +39,7 @@ fn case_names(results: &[RunResult]) -> Vec<String> {
         .collect()
 }
 
-pub fn render_junit(results: &[RunResult]) -> Result<Vec<u8>, String> {
+pub fn render_junit(results: &[RunResult]) -> Result<Vec<u8>, quick_junit::SerializeError> {
     let mut report = Report::new("chaos");
     let mut suite = TestSuite::new("chaos");
     let mut total = Duration::ZERO;
@@ -110,10 +110,7 @@ pub fn render_junit(results: &[RunResult]) -> Result<Vec<u8>, String> {
     suite.set_time(total);
     report.set_time(total);
     report.add_test_suite(suite);
-    report
-        .to_string()
-        .map(String::into_bytes)
-        .map_err(|e| e.to_string())
+    report.to_string().map(String::into_bytes)
 }
 
 #[cfg(test)]

@@ -1,6 +1,8 @@
 //! Report exporters: one per format, each returning bytes or text from a `RunResult` (and the
 //! events, for pictures).
 
+#[cfg(test)]
+mod analysed;
 mod compare;
 mod files;
 mod format;

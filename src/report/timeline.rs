@@ -34,7 +34,12 @@ pub fn broker_colour_hex(id: i32) -> String {
     format!("#{r:02x}{g:02x}{b:02x}")
 }
 
-pub fn render_timeline_svg(events: &[Event]) -> Result<String, String> {
+/// The SVG could not be drawn (plotters' error; its backend writes to a string).
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct TimelineError(#[from] DrawingAreaErrorKind<std::io::Error>);
+
+pub fn render_timeline_svg(events: &[Event]) -> Result<String, TimelineError> {
     let mut events: Vec<&Event> = events.iter().collect();
     events.sort_by_key(|e| e.at_us);
     let secs = |us: u64| us as f64 / 1e6;
@@ -145,7 +150,7 @@ pub fn render_timeline_svg(events: &[Event]) -> Result<String, String> {
     {
         let root =
             SVGBackend::with_string(&mut svg, (width, lanes_px + charts_px)).into_drawing_area();
-        let err = |e: DrawingAreaErrorKind<_>| e.to_string();
+        let err = TimelineError::from;
         root.fill(&WHITE).map_err(err)?;
         let (top, bottom) = root.split_vertically(lanes_px);
         let n = lane_names.len() as f64;
@@ -190,7 +195,7 @@ pub fn render_timeline_svg(events: &[Event]) -> Result<String, String> {
                 .map_err(err)?;
         }
         let lane_y = |i: usize| n - 1.0 - i as f64;
-        let mut draw_lane = |i: usize, segments: &[Segment]| -> Result<(), String> {
+        let mut draw_lane = |i: usize, segments: &[Segment]| -> Result<(), TimelineError> {
             let y = lane_y(i);
             for s in segments {
                 let colour = match s.leader {

@@ -1,7 +1,7 @@
 //! Trends across nightly runs: each run appends one line to `history.jsonl`; `chaos trend`
 //! compares the latest entry of every experiment × variant with the previous ones.
 
-use crate::model::RunResult;
+use crate::model::{RunResult, Status};
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -9,7 +9,7 @@ pub struct HistoryEntry {
     pub unix_s: u64,
     pub experiment: String,
     pub variant: Option<String>,
-    pub status: String,
+    pub status: Status,
     pub failover_p50_ms: Option<f64>,
     pub failover_max_ms: Option<f64>,
     pub controller_failover_ms: Option<f64>,
@@ -24,7 +24,7 @@ impl HistoryEntry {
             unix_s,
             experiment: r.experiment.clone(),
             variant: r.variant.clone(),
-            status: r.status.as_str().into(),
+            status: r.status,
             failover_p50_ms: r.failover.metadata_ms.p50,
             failover_max_ms: r.failover.metadata_ms.max,
             controller_failover_ms: r.controller_failover_ms,
@@ -100,8 +100,11 @@ pub fn regressions(
                 latest.lost_acked.unwrap_or(0)
             ));
         }
-        if latest.status != "passed" && before.iter().all(|h| h.status == "passed") {
-            out.push(format!("{name}: {} (passed before)", latest.status));
+        if latest.status != Status::Passed && before.iter().all(|h| h.status == Status::Passed) {
+            out.push(format!(
+                "{name}: {} (passed before)",
+                latest.status.as_str()
+            ));
         }
     }
     out
@@ -111,12 +114,12 @@ pub fn regressions(
 mod tests {
     use super::*;
 
-    fn entry(failover: f64, lost: u64, status: &str) -> HistoryEntry {
+    fn entry(failover: f64, lost: u64, status: Status) -> HistoryEntry {
         HistoryEntry {
             unix_s: 0,
             experiment: "leader-kill".into(),
             variant: None,
-            status: status.into(),
+            status,
             failover_p50_ms: Some(failover),
             failover_max_ms: Some(failover),
             controller_failover_ms: None,
@@ -129,9 +132,9 @@ mod tests {
     #[test]
     fn slower_failover_new_loss_and_a_new_failure_are_flagged() {
         let h = vec![
-            entry(6000.0, 0, "passed"),
-            entry(6100.0, 0, "passed"),
-            entry(18000.0, 3, "failed"),
+            entry(6000.0, 0, Status::Passed),
+            entry(6100.0, 0, Status::Passed),
+            entry(18000.0, 3, Status::Failed),
         ];
         let r = regressions(&h, 5, 1.5, 200.0);
         assert_eq!(r.len(), 3, "{r:?}");
@@ -139,8 +142,19 @@ mod tests {
     }
 
     #[test]
+    fn history_lines_keep_the_status_strings() {
+        let line = serde_json::to_string(&entry(6000.0, 0, Status::Inconclusive)).unwrap();
+        assert!(line.contains(r#""status":"inconclusive""#), "{line}");
+        let back: HistoryEntry = serde_json::from_str(&line).unwrap();
+        assert_eq!(back.status, Status::Inconclusive);
+    }
+
+    #[test]
     fn noise_is_not_a_regression() {
-        let h = vec![entry(6000.0, 0, "passed"), entry(6150.0, 0, "passed")];
+        let h = vec![
+            entry(6000.0, 0, Status::Passed),
+            entry(6150.0, 0, Status::Passed),
+        ];
         assert!(regressions(&h, 5, 1.5, 200.0).is_empty());
         assert!(
             regressions(&h[..1], 5, 1.5, 200.0).is_empty(),

@@ -5,7 +5,7 @@ use super::context::RunContext;
 use crate::clock::EventSink;
 use crate::events::{BrokerId, ClusterSnapshot, EventKind};
 use crate::kafka::producer::TrackedProducer;
-use crate::platform::{ClusterPlatform, FaultPlatform, Lifecycle};
+use crate::platform::{ClusterPlatform, ContainerState, FaultPlatform, Lifecycle};
 use std::time::{Duration, Instant};
 use tokio::sync::watch;
 
@@ -25,7 +25,7 @@ pub(super) async fn supervise<P: ClusterPlatform + FaultPlatform>(
     let down_before: Vec<String> = match platform.services().await {
         Ok(services) => services
             .iter()
-            .filter(|s| s.state != "running" && s.state != "paused")
+            .filter(|s| !matches!(s.state, ContainerState::Running | ContainerState::Paused))
             .map(|s| s.name.clone())
             .collect(),
         Err(_) => Vec::new(),
@@ -42,7 +42,7 @@ pub(super) async fn supervise<P: ClusterPlatform + FaultPlatform>(
             continue;
         };
         for s in &services {
-            if !(s.state == "exited" || s.state == "dead")
+            if !matches!(s.state, ContainerState::Exited | ContainerState::Dead)
                 || down.contains(&s.name)
                 || down_before.contains(&s.name)
             {

@@ -3,16 +3,12 @@
 
 use crate::clock::EventSink;
 use crate::docker::events::ContainerEvent;
+use crate::docker::labels::ContainerRole;
 use crate::docker::DockerError;
-use crate::events::EventKind;
+use crate::events::{ContainerAction, EventKind};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::{mpsc, watch, Notify};
-
-/// Container lifecycle actions worth a place on the timeline (exec_* and attach are noise).
-const TIMELINE_ACTIONS: &[&str] = &[
-    "kill", "die", "stop", "start", "restart", "pause", "unpause", "oom",
-];
 
 #[derive(Clone)]
 pub struct DockerEventLog {
@@ -33,15 +29,14 @@ impl DockerEventLog {
         let forward = log.clone();
         tokio::spawn(async move {
             while let Some(event) = rx.recv().await {
-                if event.role.as_deref() == Some("service")
-                    && TIMELINE_ACTIONS.contains(&event.action.as_str())
-                {
+                // Every tracked action has a place on the timeline.
+                if let (Some(ContainerRole::Service), Some(action)) = (event.role, event.action) {
                     let at = sink.clock().at_us_of_wall_ns(event.time_nano);
                     sink.emit_at(
                         at,
                         EventKind::Container {
                             service: event.service.clone().unwrap_or_default(),
-                            action: event.action.clone(),
+                            action,
                         },
                     );
                 }
@@ -82,7 +77,7 @@ impl DockerEventLog {
     pub async fn wait_for(
         &self,
         container_id: &str,
-        actions: &[&str],
+        actions: &[ContainerAction],
         since_ns: i64,
         timeout: Duration,
     ) -> Option<ContainerEvent> {
@@ -93,7 +88,7 @@ impl DockerEventLog {
                 .iter()
                 .find(|e| {
                     e.container_id == container_id
-                        && actions.contains(&e.action.as_str())
+                        && e.action.is_some_and(|a| actions.contains(&a))
                         && e.time_nano >= since_ns
                 })
                 .cloned()

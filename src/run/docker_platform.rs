@@ -7,9 +7,11 @@ use super::docker_events::DockerEventLog;
 use crate::clock::EventSink;
 use crate::docker::engines::Engines;
 use crate::docker::{faults as docker_faults, DockerError};
+use crate::events::ContainerAction;
 use crate::experiment::Direction;
 use crate::platform::{
-    Cluster, ClusterPlatform, FaultPlatform, Lifecycle, NetworkRules, PlatformError, RunningService,
+    Cluster, ClusterPlatform, FaultPlatform, Lifecycle, NetworkRules, PlatformAction,
+    PlatformError, RunningService,
 };
 use std::time::Duration;
 
@@ -38,27 +40,30 @@ impl DockerRun {
         self.cluster
             .service(name)
             .ok_or_else(|| PlatformError::Failed {
-                action: "find".into(),
+                action: PlatformAction::Find,
                 service: name.into(),
                 source: format!("no service {name} in cluster {}", self.cluster.name).into(),
             })
     }
 }
 
-/// Docker's own event name for a lifecycle action.
-fn docker_action(action: Lifecycle) -> &'static str {
+/// The container event that marks a lifecycle action's moment (stop and restart begin with
+/// the kill of their signal); None for the network's own actions.
+fn container_action(action: Lifecycle) -> Option<ContainerAction> {
     match action {
-        Lifecycle::Kill | Lifecycle::Stop | Lifecycle::Restart => "kill",
-        Lifecycle::Start => "start",
-        Lifecycle::Pause => "pause",
-        Lifecycle::Unpause => "unpause",
-        Lifecycle::Disconnect => "network_disconnect",
-        Lifecycle::Connect => "network_connect",
+        Lifecycle::Kill | Lifecycle::Stop | Lifecycle::Restart => Some(ContainerAction::Kill),
+        Lifecycle::Start => Some(ContainerAction::Start),
+        Lifecycle::Pause => Some(ContainerAction::Pause),
+        Lifecycle::Unpause => Some(ContainerAction::Unpause),
+        Lifecycle::Disconnect | Lifecycle::Connect => None,
     }
 }
 
-fn platform_error(action: &str, service: &str) -> impl FnOnce(DockerError) -> PlatformError {
-    let (action, service) = (action.to_string(), service.to_string());
+fn platform_error(
+    action: PlatformAction,
+    service: &str,
+) -> impl FnOnce(DockerError) -> PlatformError {
+    let service = service.to_string();
     move |e| match e {
         DockerError::Lost(why) => PlatformError::Lost(why),
         DockerError::Capability(why) => PlatformError::Capability(why),
@@ -84,7 +89,7 @@ impl FaultPlatform for DockerRun {
             Lifecycle::Disconnect => docker_faults::disconnect(d, c, s).await,
             Lifecycle::Connect => docker_faults::connect(d, c, s).await,
         };
-        done.map_err(platform_error(docker_action(action), service))
+        done.map_err(platform_error(PlatformAction::Lifecycle(action), service))
     }
 
     async fn moment(
@@ -95,8 +100,10 @@ impl FaultPlatform for DockerRun {
         wait: Duration,
     ) -> Option<i64> {
         let s = self.cluster.service(service)?;
+        // Network (dis)connects are network events, not on the containers' stream.
+        let action = container_action(action)?;
         self.events
-            .wait_for(&s.container_id, &[docker_action(action)], since_ns, wait)
+            .wait_for(&s.container_id, &[action], since_ns, wait)
             .await
             .map(|e| e.time_nano)
     }
@@ -120,7 +127,7 @@ impl FaultPlatform for DockerRun {
             direction,
         )
         .await
-        .map_err(platform_error("partition", service))
+        .map_err(platform_error(PlatformAction::Partition, service))
     }
 
     async fn heal_partition(
@@ -131,28 +138,28 @@ impl FaultPlatform for DockerRun {
         let s = self.service(service)?;
         docker_faults::heal_partition(self.docker.of(s), &self.cluster, s, rules)
             .await
-            .map_err(platform_error("heal partition of", service))
+            .map_err(platform_error(PlatformAction::HealPartition, service))
     }
 
     async fn bandwidth(&self, service: &str, rate: &str) -> Result<(), PlatformError> {
         let s = self.service(service)?;
         docker_faults::bandwidth(self.docker.of(s), &self.cluster, s, rate)
             .await
-            .map_err(platform_error("bandwidth", service))
+            .map_err(platform_error(PlatformAction::Bandwidth, service))
     }
 
     async fn heal_bandwidth(&self, service: &str) -> Result<(), PlatformError> {
         let s = self.service(service)?;
         docker_faults::heal_bandwidth(self.docker.of(s), &self.cluster, s)
             .await
-            .map_err(platform_error("heal bandwidth of", service))
+            .map_err(platform_error(PlatformAction::HealBandwidth, service))
     }
 
     async fn retire_network_helper(&self, service: &str) -> Result<(), PlatformError> {
         let s = self.service(service)?;
         docker_faults::remove_network_sidecar(self.docker.of(s), s)
             .await
-            .map_err(platform_error("remove the network sidecar of", service))
+            .map_err(platform_error(PlatformAction::RetireNetworkHelper, service))
     }
 }
 
@@ -162,14 +169,17 @@ impl ClusterPlatform for DockerRun {
         crate::docker::inventory::view(&self.docker, &scope)
             .await
             .map(|view| view.services)
-            .map_err(platform_error("list the services of", &self.cluster.name))
+            .map_err(platform_error(
+                PlatformAction::ListServices,
+                &self.cluster.name,
+            ))
     }
 
     async fn logs_since(&self, service: &str, since_unix_s: i64) -> Result<String, PlatformError> {
         let s = self.service(service)?;
         crate::docker::logs::since(self.docker.of(s), &s.container_id, since_unix_s)
             .await
-            .map_err(platform_error("read the log of", service))
+            .map_err(platform_error(PlatformAction::ReadLog, service))
     }
 
     async fn lost(&self) -> PlatformError {

@@ -61,6 +61,45 @@ pub struct Faults<'a, P: FaultPlatform> {
     pub coordinator_keys: HashMap<String, String>,
 }
 
+/// Why a target did not resolve to services (each names the role it asked for).
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum TargetError {
+    #[error("broker {id} is not a service of cluster {cluster}")]
+    BrokerNotAService { id: i32, cluster: String },
+    #[error("{target}: partition {partition} is not in the observed metadata")]
+    UnknownPartition { target: String, partition: String },
+    #[error("service {name} is not in cluster {cluster}")]
+    UnknownService { name: String, cluster: String },
+    #[error("controller: no active controller observed")]
+    NoController,
+    #[error("leader-of {partition}: the partition has no leader")]
+    NoLeader { partition: String },
+    #[error("random: the cluster has no brokers")]
+    NoBrokers,
+    #[error("same-as {step}: no fault step named {step} ran before")]
+    UnknownStep { step: String },
+    #[error("node {node}: no service of cluster {cluster} runs there (nodes: {nodes})")]
+    EmptyNode {
+        node: String,
+        cluster: String,
+        /// The cluster's nodes, comma-separated.
+        nodes: String,
+    },
+    #[error("{target}: resolved by FindCoordinator before this")]
+    Coordinator { target: String },
+    #[error("{target} resolved to no service")]
+    Nothing { target: String },
+    #[error("{target}: coordinator {broker} is not a service of the cluster")]
+    CoordinatorNotAService { target: String, broker: i32 },
+    /// No broker named the coordinator: the last answer (or that none came).
+    #[error("{target} (`{key}`): {last}")]
+    NoCoordinator {
+        target: String,
+        key: String,
+        last: String,
+    },
+}
+
 /// Resolves a target against the current view. Errors name the role. (One arm per target
 /// kind, kept together so the kinds read side by side.)
 pub fn resolve(
@@ -69,12 +108,15 @@ pub fn resolve(
     cluster: &Cluster,
     resolved: &HashMap<String, Vec<String>>,
     rng: &mut StdRng,
-) -> Result<Vec<String>, String> {
+) -> Result<Vec<String>, TargetError> {
     let broker_name = |id: i32| {
         cluster
             .broker_service(id)
             .map(|s| s.name.clone())
-            .ok_or_else(|| format!("broker {id} is not a service of cluster {}", cluster.name))
+            .ok_or_else(|| TargetError::BrokerNotAService {
+                id,
+                cluster: cluster.name.clone(),
+            })
     };
     let brokers: Vec<String> = cluster
         .brokers()
@@ -84,22 +126,29 @@ pub fn resolve(
     let partition = |p: &crate::experiment::PartitionRef| {
         view.partition(&p.topic, p.partition)
             .cloned()
-            .ok_or_else(|| format!("{target}: partition {p} is not in the observed metadata"))
+            .ok_or_else(|| TargetError::UnknownPartition {
+                target: target.to_string(),
+                partition: p.to_string(),
+            })
     };
     let names = match target {
         Target::Service(name) => {
             cluster
                 .service(name)
-                .ok_or_else(|| format!("service {name} is not in cluster {}", cluster.name))?;
+                .ok_or_else(|| TargetError::UnknownService {
+                    name: name.clone(),
+                    cluster: cluster.name.clone(),
+                })?;
             vec![name.clone()]
         }
         Target::Controller => vec![broker_name(
-            view.controller
-                .ok_or("controller: no active controller observed")?,
+            view.controller.ok_or(TargetError::NoController)?,
         )?],
         Target::LeaderOf(p) => {
             vec![broker_name(partition(p)?.leader.ok_or_else(|| {
-                format!("leader-of {p}: the partition has no leader")
+                TargetError::NoLeader {
+                    partition: p.to_string(),
+                }
             })?)?]
         }
         Target::FollowersOf(p) => {
@@ -138,10 +187,7 @@ pub fn resolve(
             .iter()
             .map(|r| broker_name(*r))
             .collect::<Result<_, _>>()?,
-        Target::Random => vec![brokers
-            .choose(rng)
-            .cloned()
-            .ok_or("random: the cluster has no brokers")?],
+        Target::Random => vec![brokers.choose(rng).cloned().ok_or(TargetError::NoBrokers)?],
         Target::AllButOne => {
             let mut all = brokers.clone();
             all.shuffle(rng);
@@ -153,7 +199,7 @@ pub fn resolve(
         Target::SameAs(step) => resolved
             .get(step)
             .cloned()
-            .ok_or_else(|| format!("same-as {step}: no fault step named {step} ran before"))?,
+            .ok_or_else(|| TargetError::UnknownStep { step: step.clone() })?,
         Target::Member(m) => vec![format!("member-{m}")],
         Target::Node(node) => {
             let on: Vec<String> = cluster
@@ -161,11 +207,11 @@ pub fn resolve(
                 .map(|s| s.name.clone())
                 .collect();
             if on.is_empty() {
-                return Err(format!(
-                    "node {node}: no service of cluster {} runs there (nodes: {})",
-                    cluster.name,
-                    cluster.node_names().join(", ")
-                ));
+                return Err(TargetError::EmptyNode {
+                    node: node.clone(),
+                    cluster: cluster.name.clone(),
+                    nodes: cluster.node_names().join(", "),
+                });
             }
             on
         }
@@ -173,11 +219,15 @@ pub fn resolve(
             services_on_nodes_of(&resolve(inner, view, cluster, resolved, rng)?, cluster)
         }
         Target::CoordinatorOf(_) | Target::TransactionCoordinatorOf(_) => {
-            return Err(format!("{target}: resolved by FindCoordinator before this"))
+            return Err(TargetError::Coordinator {
+                target: target.to_string(),
+            })
         }
     };
     if names.is_empty() {
-        return Err(format!("{target} resolved to no service"));
+        return Err(TargetError::Nothing {
+            target: target.to_string(),
+        });
     }
     Ok(names)
 }
@@ -282,7 +332,7 @@ impl<P: FaultPlatform> Faults<'_, P> {
                     |reason| FaultError::Target {
                         fault: FaultKind::Partition,
                         target: p.to_string(),
-                        reason,
+                        reason: reason.to_string(),
                     },
                 )?,
             );
@@ -319,7 +369,7 @@ impl<P: FaultPlatform> Faults<'_, P> {
 
     /// `coordinator-of` / `transaction-coordinator-of`: the broker FindCoordinator names now,
     /// as a service target (any broker may answer; the first that does wins).
-    async fn coordinator_target(&self, target: &Target) -> Result<Option<Target>, String> {
+    async fn coordinator_target(&self, target: &Target) -> Result<Option<Target>, TargetError> {
         use crate::kafka::metadata::{find_coordinator, CoordinatorKind};
         let (kind, name) = match target {
             Target::CoordinatorOf(g) => (CoordinatorKind::Group, g),
@@ -337,14 +387,21 @@ impl<P: FaultPlatform> Faults<'_, P> {
             match answer {
                 Ok(broker) => {
                     let service = self.cluster.broker_service(broker).ok_or_else(|| {
-                        format!("{target}: coordinator {broker} is not a service of the cluster")
+                        TargetError::CoordinatorNotAService {
+                            target: target.to_string(),
+                            broker,
+                        }
                     })?;
                     return Ok(Some(Target::Service(service.name.clone())));
                 }
                 Err(e) => last = e.to_string(),
             }
         }
-        Err(format!("{target} (`{key}`): {last}"))
+        Err(TargetError::NoCoordinator {
+            target: target.to_string(),
+            key: key.clone(),
+            last,
+        })
     }
 
     pub async fn inject(
@@ -359,7 +416,7 @@ impl<P: FaultPlatform> Faults<'_, P> {
             .map_err(|reason| FaultError::Target {
                 fault: spec.kind,
                 target: spec.target.to_string(),
-                reason,
+                reason: reason.to_string(),
             })?;
         let mut names = resolve(
             coordinator.as_ref().unwrap_or(&spec.target),
@@ -371,7 +428,7 @@ impl<P: FaultPlatform> Faults<'_, P> {
         .map_err(|reason| FaultError::Target {
             fault: spec.kind,
             target: spec.target.to_string(),
-            reason,
+            reason: reason.to_string(),
         })?;
         if spec.kind.is_node_fault() {
             names = services_on_nodes_of(&names, self.cluster);
@@ -607,7 +664,7 @@ mod tests {
     use super::*;
     use crate::events::PartitionState;
     use crate::experiment::{Direction, PartitionRef};
-    use crate::platform::{Role, RunningService};
+    use crate::platform::{PlatformAction, Role, RunningService};
     use rand::SeedableRng;
     use std::sync::Mutex;
 
@@ -619,12 +676,12 @@ mod tests {
     }
 
     impl Fake {
-        fn record(&self, call: String) -> Result<(), PlatformError> {
+        fn record(&self, action: PlatformAction, call: String) -> Result<(), PlatformError> {
             let refuse = self.fail.contains(&call);
             self.calls.lock().unwrap().push(call.clone());
             if refuse {
                 return Err(PlatformError::Failed {
-                    action: call,
+                    action,
                     service: String::new(),
                     source: "refused by the fake".into(),
                 });
@@ -635,7 +692,10 @@ mod tests {
 
     impl FaultPlatform for &Fake {
         async fn act(&self, action: Lifecycle, service: &str) -> Result<(), PlatformError> {
-            self.record(format!("{action:?} {service}"))
+            self.record(
+                PlatformAction::Lifecycle(action),
+                format!("{action:?} {service}"),
+            )
         }
         async fn moment(&self, _: &str, _: Lifecycle, since_ns: i64, _: Duration) -> Option<i64> {
             Some(since_ns + 5_000_000)
@@ -646,7 +706,10 @@ mod tests {
             peers: &[String],
             _: Direction,
         ) -> Result<NetworkRules, PlatformError> {
-            self.record(format!("partition {service} from {}", peers.join(",")))?;
+            self.record(
+                PlatformAction::Partition,
+                format!("partition {service} from {}", peers.join(",")),
+            )?;
             Ok(vec![vec![format!("rule-{service}")]])
         }
         async fn heal_partition(
@@ -654,16 +717,28 @@ mod tests {
             service: &str,
             rules: &NetworkRules,
         ) -> Result<(), PlatformError> {
-            self.record(format!("heal-partition {service} {}", rules[0][0]))
+            self.record(
+                PlatformAction::HealPartition,
+                format!("heal-partition {service} {}", rules[0][0]),
+            )
         }
         async fn bandwidth(&self, service: &str, rate: &str) -> Result<(), PlatformError> {
-            self.record(format!("bandwidth {service} {rate}"))
+            self.record(
+                PlatformAction::Bandwidth,
+                format!("bandwidth {service} {rate}"),
+            )
         }
         async fn heal_bandwidth(&self, service: &str) -> Result<(), PlatformError> {
-            self.record(format!("heal-bandwidth {service}"))
+            self.record(
+                PlatformAction::HealBandwidth,
+                format!("heal-bandwidth {service}"),
+            )
         }
         async fn retire_network_helper(&self, service: &str) -> Result<(), PlatformError> {
-            self.record(format!("retire {service}"))
+            self.record(
+                PlatformAction::RetireNetworkHelper,
+                format!("retire {service}"),
+            )
         }
     }
 
@@ -675,7 +750,7 @@ mod tests {
             role,
             host_bootstrap: None,
             ip: Some("10.0.0.2".into()),
-            state: "running".into(),
+            state: crate::platform::ContainerState::Running,
             node: None,
         };
         Cluster {
@@ -777,7 +852,8 @@ mod tests {
             &HashMap::new(),
             &mut StdRng::seed_from_u64(1),
         )
-        .unwrap_err();
+        .unwrap_err()
+        .to_string();
         assert!(e.contains("node n9") && e.contains("n1, n2, n3"), "{e}");
         // Unplaced services are one node: a node crash on one engine takes them all.
         assert_eq!(
@@ -844,7 +920,7 @@ mod tests {
         (faults, rx)
     }
 
-    fn resolve_one(target: Target) -> Result<Vec<String>, String> {
+    fn resolve_one(target: Target) -> Result<Vec<String>, TargetError> {
         resolve(
             &target,
             &view(),
@@ -891,13 +967,21 @@ mod tests {
             topic: "orders".into(),
             partition: 9,
         };
-        let e = resolve_one(Target::LeaderOf(missing)).unwrap_err();
+        let e = resolve_one(Target::LeaderOf(missing))
+            .unwrap_err()
+            .to_string();
         assert!(
             e.contains("orders/9") && e.contains("not in the observed metadata"),
             "{e}"
         );
         let e = resolve_one(Target::SameAs("kill-it".into())).unwrap_err();
-        assert!(e.contains("no fault step named kill-it"), "{e}");
+        assert_eq!(
+            e,
+            TargetError::UnknownStep {
+                step: "kill-it".into()
+            }
+        );
+        assert!(e.to_string().contains("no fault step named kill-it"), "{e}");
         assert!(resolve_one(Target::Service("nope".into())).is_err());
     }
 

@@ -22,15 +22,16 @@ mod steps;
 mod topics;
 
 pub use crate::platform::FaultError;
-pub use outcome::{exit_code_of, worst_exit_code};
+pub use outcome::exit_code_of;
 pub use prepare::{prepare, prepare_all, ComposeOverrides, Prepared, PreparedVariant};
 pub use progress::{Reporter, RunnerEvent};
 pub use reports::{analyze_and_write, result_of, unwritten_error};
 
 use crate::docker::labels::Scope;
 use crate::docker::{self, cluster};
-use crate::error::{exit, Error};
+use crate::error::Error;
 use crate::events::{EventKind, RunOutcome};
+use crate::exit::ExitCode;
 use crate::experiment::{Experiment, FaultKind};
 use crate::model::RunResult;
 use shutdown::{Shutdown, ShutdownTrigger};
@@ -76,7 +77,7 @@ pub fn all_errors(mut errors: Vec<Error>) -> Result<(), Error> {
     }
 }
 
-pub async fn run_cli(args: RunArgs, reporter: &dyn Reporter) -> Result<i32, Error> {
+pub async fn run_cli(args: RunArgs, reporter: &dyn Reporter) -> Result<ExitCode, Error> {
     // Everything is validated before any cluster starts; every error is reported.
     let nodes = args.compose.load_nodes()?;
     let (plans, mut errors) = prepare::prepare_all(&args.files, &args.compose, nodes.as_ref());
@@ -132,7 +133,7 @@ pub async fn run_cli(args: RunArgs, reporter: &dyn Reporter) -> Result<i32, Erro
                 Err(e) => reporter.report(RunnerEvent::Warning(&format!("aborted, but healing failed: {e}; run `chaos clean`"))),
             }
             reporter.report(RunnerEvent::Finished);
-            Ok(exit::INTERRUPTED)
+            Ok(ExitCode::Interrupted)
         }
     };
     handler.abort();
@@ -141,7 +142,11 @@ pub async fn run_cli(args: RunArgs, reporter: &dyn Reporter) -> Result<i32, Erro
 
 /// `chaos run --dry-run`: the plan, without changing anything. Docker is asked (read-only)
 /// whether a matching cluster runs; when it cannot be reached the answer is "unknown".
-async fn dry_run(plans: &[Prepared], fresh: bool, reporter: &dyn Reporter) -> Result<i32, Error> {
+async fn dry_run(
+    plans: &[Prepared],
+    fresh: bool,
+    reporter: &dyn Reporter,
+) -> Result<ExitCode, Error> {
     use std::collections::HashMap;
     let docker = tokio::time::timeout(std::time::Duration::from_secs(5), docker::connect())
         .await
@@ -183,7 +188,7 @@ async fn dry_run(plans: &[Prepared], fresh: bool, reporter: &dyn Reporter) -> Re
     }
     text.push_str("dry run: nothing was started, stopped or changed\n");
     reporter.report(RunnerEvent::Output(&text));
-    Ok(exit::PASSED)
+    Ok(ExitCode::Passed)
 }
 
 #[allow(clippy::too_many_arguments)] // the plans, how to run them, and the run's channels
@@ -195,7 +200,7 @@ async fn run_all(
     reporter: &dyn Reporter,
     shutdown: Shutdown,
     current_cluster: &Mutex<Option<Scope>>,
-) -> Result<i32, Error> {
+) -> Result<ExitCode, Error> {
     let say = |m: &str| reporter.report(RunnerEvent::Status(m));
     let mut results: Vec<RunResult> = Vec::new();
     let mut codes = Vec::new();
@@ -271,7 +276,7 @@ async fn run_all(
         }
     }
     reporter.report(RunnerEvent::Finished);
-    Ok(worst_exit_code(&codes))
+    Ok(ExitCode::worst(codes))
 }
 
 /// What a suite of runs adds to each run's own reports: the comparison of the variants and
@@ -306,7 +311,7 @@ fn write_suite_reports(
         }
     }
     if let Some(path) = &args.junit {
-        let bytes = crate::report::render_junit(results).map_err(Error::Infrastructure)?;
+        let bytes = crate::report::render_junit(results)?;
         crate::report::write_atomically(path, &bytes)?;
     }
     if let Some(path) = &args.summary_md {

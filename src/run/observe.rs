@@ -6,8 +6,9 @@
 use super::progress::{Reporter, RunnerEvent};
 use super::shutdown::Shutdown;
 use super::{close_run, execute_catching_panics, reports, run_started, session, signals};
-use crate::error::{exit, Error};
+use crate::error::Error;
 use crate::events::{ClusterMode, EventKind};
+use crate::exit::ExitCode;
 use crate::experiment::Experiment;
 use crate::platform::{Cluster, Role, RunningService};
 use crate::security::{SaslMechanism, SecurityInput, SecurityProtocol};
@@ -132,7 +133,7 @@ fn external_cluster(brokers: &[(i32, String)], kraft: bool) -> Cluster {
                 role: Role::Broker { id: *id, kraft },
                 host_bootstrap: Some(addr.clone()),
                 ip: None,
-                state: "running".into(),
+                state: crate::platform::ContainerState::Running,
                 node: None,
             })
             .collect(),
@@ -143,7 +144,7 @@ fn external_cluster(brokers: &[(i32, String)], kraft: bool) -> Cluster {
     }
 }
 
-pub async fn observe(args: ObserveArgs, reporter: &dyn Reporter) -> Result<i32, Error> {
+pub async fn observe(args: ObserveArgs, reporter: &dyn Reporter) -> Result<ExitCode, Error> {
     let say = &|m: &str| reporter.report(RunnerEvent::Status(m));
     let security = crate::kafka::connect::from_environment_and(args.security.to_input())?;
     let connected_as = security.to_string();
@@ -197,7 +198,7 @@ pub async fn observe(args: ObserveArgs, reporter: &dyn Reporter) -> Result<i32, 
     };
     let outcome = tokio::select! {
         outcome = execute_catching_panics(&ctx, crate::platform::NotStarted, shutdown.clone()) => outcome,
-        Ok(Some(_)) = handler => return Ok(exit::INTERRUPTED),
+        Ok(Some(_)) = handler => return Ok(ExitCode::Interrupted),
     };
     drop(sink);
     let (result, dir) = close_run(recorder, dir, outcome, None, reporter).await?;

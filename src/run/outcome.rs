@@ -1,42 +1,28 @@
-//! Exit codes of a run and of a suite (the worst outcome wins).
+//! Exit codes of a run and of a suite (the worst outcome wins: [`ExitCode`]'s order).
 
-use crate::error::exit;
+use crate::exit::ExitCode;
 use crate::model::RunResult;
 
-pub fn exit_code_of(result: &RunResult, interrupted: bool) -> i32 {
+pub fn exit_code_of(result: &RunResult, interrupted: bool) -> ExitCode {
     if interrupted {
-        return exit::INTERRUPTED;
+        return ExitCode::Interrupted;
     }
     result.status.exit_code()
 }
 
-/// Severity order: passed < failed < inconclusive < invalid < infrastructure < interrupted.
-pub fn worst_exit_code(codes: &[i32]) -> i32 {
-    let rank = |c: i32| match c {
-        exit::PASSED => 0,
-        exit::EXPECTATIONS_FAILED => 1,
-        exit::INCONCLUSIVE => 2,
-        exit::INVALID_INPUT => 3,
-        exit::INFRASTRUCTURE => 4,
-        _ => 5,
-    };
-    codes
-        .iter()
-        .copied()
-        .max_by_key(|c| rank(*c))
-        .unwrap_or(exit::PASSED)
-}
-
 #[cfg(test)]
 mod tests {
-    use super::*;
+    use crate::model::Status;
 
     #[test]
-    fn the_worst_outcome_decides() {
-        assert_eq!(worst_exit_code(&[]), 0);
-        assert_eq!(worst_exit_code(&[0, 1, 0]), 1);
-        assert_eq!(worst_exit_code(&[1, 3]), 3);
-        assert_eq!(worst_exit_code(&[3, 4, 1]), 4);
-        assert_eq!(worst_exit_code(&[4, 130]), 130);
+    fn each_status_has_its_documented_code() {
+        let codes = [
+            Status::Passed,
+            Status::Failed,
+            Status::Inconclusive,
+            Status::Aborted,
+        ]
+        .map(|s| s.exit_code().code());
+        assert_eq!(codes, [0, 1, 3, 4]);
     }
 }

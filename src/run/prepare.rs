@@ -184,7 +184,7 @@ pub fn prepare(
                 continue;
             }
         };
-        let images = images::needed_for_plan(&plan, Some(&variant.experiment));
+        let images = plan.images_needed(Some(&variant.experiment));
         variants.push(PreparedVariant {
             name: variant.name,
             experiment: variant.experiment,

@@ -7,7 +7,7 @@
 //! (hyper's bounded write buffer), and a push is an append under a short lock. A client that
 //! reconnects with `Last-Event-ID: N` resumes at N + 1: no gap, no duplicate.
 
-use crate::events::{Event, EventKind};
+use crate::events::{ContainerAction, Event, EventKind};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, Weak};
 use tokio::sync::watch;
@@ -211,12 +211,69 @@ impl LiveHub {
     }
 }
 
+/// A broker's container as the live view shows it (its CSS class and text: "up", …).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BrokerState {
+    Up,
+    Down,
+    Frozen,
+}
+
+impl BrokerState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BrokerState::Up => "up",
+            BrokerState::Down => "down",
+            BrokerState::Frozen => "frozen",
+        }
+    }
+    /// What a container action leaves it as.
+    fn after(action: ContainerAction) -> Self {
+        match action {
+            ContainerAction::Kill
+            | ContainerAction::Die
+            | ContainerAction::Stop
+            | ContainerAction::Oom => BrokerState::Down,
+            ContainerAction::Pause => BrokerState::Frozen,
+            ContainerAction::Unpause | ContainerAction::Start | ContainerAction::Restart => {
+                BrokerState::Up
+            }
+        }
+    }
+}
+
+impl std::fmt::Display for BrokerState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The kind of a line in the live view's list of what happened (its CSS class).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Happening {
+    Plain,
+    Fault,
+    Heal,
+    Leader,
+}
+
+impl Happening {
+    pub fn css_class(self) -> &'static str {
+        match self {
+            Happening::Plain => "",
+            Happening::Fault => "fault",
+            Happening::Heal => "heal",
+            Happening::Leader => "leader",
+        }
+    }
+}
+
 /// What a page shows live beside the run's report: the brokers as Docker and the observer
 /// see them, each partition's leader and ISR, faults in force, the last workload second,
 /// and a list of what happened.
 pub struct LiveView {
-    /// (service, broker id, "up" | "down" | "frozen", registered in the metadata).
-    pub brokers: Vec<(String, i32, &'static str, bool)>,
+    /// (service, broker id, its container's state, registered in the metadata).
+    pub brokers: Vec<(String, i32, BrokerState, bool)>,
     pub controller: Option<i32>,
     pub partitions: Vec<crate::events::PartitionState>,
     /// Fault label and when it was applied (ms), for faults not yet healed.
@@ -224,8 +281,8 @@ pub struct LiveView {
     pub phase: Option<String>,
     /// Acked in the last second, its p99 (ms; `None` when nothing was acked).
     pub last_tick: Option<(u64, Option<f64>)>,
-    /// (ms, class, text), oldest first.
-    pub happenings: Vec<(f64, &'static str, String)>,
+    /// (ms, its kind, text), oldest first.
+    pub happenings: Vec<(f64, Happening, String)>,
     pub elapsed_ms: f64,
     pub finished: bool,
 }
@@ -259,14 +316,15 @@ pub fn live_view(events: &[Arc<Event>]) -> LiveView {
             } => {
                 view.brokers = brokers
                     .iter()
-                    .map(|(s, id)| (s.clone(), *id, "up", true))
+                    .map(|(s, id)| (s.clone(), *id, BrokerState::Up, true))
                     .collect();
                 view.happenings
-                    .push((t, "", format!("run of {experiment} started")));
+                    .push((t, Happening::Plain, format!("run of {experiment} started")));
             }
             EventKind::Phase { name } => {
                 let name = kebab(name);
-                view.happenings.push((t, "", format!("phase: {name}")));
+                view.happenings
+                    .push((t, Happening::Plain, format!("phase: {name}")));
                 view.phase = Some(name);
             }
             EventKind::FaultInjected {
@@ -274,7 +332,7 @@ pub fn live_view(events: &[Arc<Event>]) -> LiveView {
             } => {
                 let label = format!("{kind} {}", resolved.join(", "));
                 view.happenings
-                    .push((t, "fault", format!("fault {id}: {label}")));
+                    .push((t, Happening::Fault, format!("fault {id}: {label}")));
                 fault_ids.push((id.clone(), label, t));
             }
             EventKind::FaultReverted {
@@ -283,24 +341,16 @@ pub fn live_view(events: &[Arc<Event>]) -> LiveView {
                 fault_ids.retain(|(f, _, _)| f != id);
                 view.happenings.push((
                     t,
-                    "heal",
+                    Happening::Heal,
                     format!("healed {id}: {kind} {}", resolved.join(", ")),
                 ));
             }
             EventKind::Container { service, action } => {
-                let state = match action.as_str() {
-                    "kill" | "die" | "stop" | "oom" => Some("down"),
-                    "pause" => Some("frozen"),
-                    "unpause" | "start" | "restart" => Some("up"),
-                    _ => None,
-                };
-                if let (Some(state), Some(b)) =
-                    (state, view.brokers.iter_mut().find(|b| &b.0 == service))
-                {
-                    b.2 = state;
+                if let Some(b) = view.brokers.iter_mut().find(|b| &b.0 == service) {
+                    b.2 = BrokerState::after(*action);
                 }
                 view.happenings
-                    .push((t, "", format!("docker: {service} {action}")));
+                    .push((t, Happening::Plain, format!("docker: {service} {action}")));
             }
             EventKind::Observed { snapshot, .. } => {
                 if snapshot.brokers.is_empty() && snapshot.partitions.is_empty() {
@@ -310,7 +360,7 @@ pub fn live_view(events: &[Arc<Event>]) -> LiveView {
                     if before.controller != snapshot.controller {
                         view.happenings.push((
                             t,
-                            "leader",
+                            Happening::Leader,
                             format!(
                                 "controller {} → {}",
                                 opt_id(before.controller),
@@ -325,7 +375,7 @@ pub fn live_view(events: &[Arc<Event>]) -> LiveView {
                         if old.leader != p.leader {
                             view.happenings.push((
                                 t,
-                                "leader",
+                                Happening::Leader,
                                 format!(
                                     "{} leader {} → {} (epoch {})",
                                     p.key(),
@@ -338,7 +388,7 @@ pub fn live_view(events: &[Arc<Event>]) -> LiveView {
                         if old.isr != p.isr {
                             view.happenings.push((
                                 t,
-                                "",
+                                Happening::Plain,
                                 format!("{} ISR {:?} → {:?}", p.key(), old.isr, p.isr),
                             ));
                         }
@@ -351,7 +401,7 @@ pub fn live_view(events: &[Arc<Event>]) -> LiveView {
             }
             EventKind::ObserverError { .. } => {
                 view.happenings
-                    .push((t, "fault", "observer: no broker answers".into()));
+                    .push((t, Happening::Fault, "observer: no broker answers".into()));
             }
             EventKind::Condition {
                 step,
@@ -360,7 +410,11 @@ pub fn live_view(events: &[Arc<Event>]) -> LiveView {
                 ..
             } => view.happenings.push((
                 t,
-                if *met { "heal" } else { "fault" },
+                if *met {
+                    Happening::Heal
+                } else {
+                    Happening::Fault
+                },
                 format!(
                     "{step}: {condition} {}",
                     if *met { "met" } else { "NOT met" }
@@ -371,7 +425,7 @@ pub fn live_view(events: &[Arc<Event>]) -> LiveView {
             }
             EventKind::AckGap(g) => view.happenings.push((
                 t,
-                "",
+                Happening::Plain,
                 format!(
                     "client gap on {}/{}: {}{}",
                     g.topic,
@@ -382,23 +436,28 @@ pub fn live_view(events: &[Arc<Event>]) -> LiveView {
             )),
             EventKind::Verified(v) => view.happenings.push((
                 t,
-                if v.lost_acked > 0 { "fault" } else { "heal" },
+                if v.lost_acked > 0 {
+                    Happening::Fault
+                } else {
+                    Happening::Heal
+                },
                 format!(
                     "verified: {} acked, {} LOST, {} duplicated",
                     v.acked, v.lost_acked, v.duplicated
                 ),
             )),
             EventKind::Note { message } => {
-                view.happenings.push((t, "", format!("note: {message}")))
+                view.happenings
+                    .push((t, Happening::Plain, format!("note: {message}")))
             }
             EventKind::Error { message } => {
                 view.happenings
-                    .push((t, "fault", format!("error: {message}")))
+                    .push((t, Happening::Fault, format!("error: {message}")))
             }
             EventKind::RunFinished { outcome } => {
                 view.finished = true;
                 view.happenings
-                    .push((t, "", format!("run {}", kebab(outcome))));
+                    .push((t, Happening::Plain, format!("run {}", kebab(outcome))));
             }
             _ => {}
         }
@@ -490,12 +549,34 @@ mod tests {
         assert!(
             v.happenings
                 .iter()
-                .any(|(_, c, t)| *c == "leader" && t.starts_with("orders/0 leader")),
+                .any(|(_, c, t)| *c == Happening::Leader && t.starts_with("orders/0 leader")),
             "{:?}",
             v.happenings
         );
-        assert!(v.happenings.iter().any(|(_, c, _)| *c == "fault"));
+        assert!(v.happenings.iter().any(|(_, c, _)| *c == Happening::Fault));
         assert_eq!(v.brokers.len(), 3);
+        assert!(
+            v.brokers.iter().all(|b| b.2 == BrokerState::Up),
+            "killed, then started again: {:?}",
+            v.brokers
+        );
+        let killed: Vec<Arc<Event>> = events
+            .iter()
+            .take_while(|e| {
+                !matches!(
+                    e.kind,
+                    EventKind::Container {
+                        action: ContainerAction::Start,
+                        ..
+                    }
+                )
+            })
+            .cloned()
+            .collect();
+        assert!(live_view(&killed)
+            .brokers
+            .iter()
+            .any(|b| b.2 == BrokerState::Down));
         assert!(v.faults_in_force.is_empty(), "healed by the end");
     }
 }

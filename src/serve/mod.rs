@@ -235,7 +235,7 @@ fn url(addr: SocketAddr, path: &str) -> String {
 }
 
 /// `chaos serve`: until Ctrl-C or SIGTERM.
-pub async fn serve(args: ServeArgs) -> Result<i32, crate::error::Error> {
+pub async fn serve(args: ServeArgs) -> Result<crate::exit::ExitCode, crate::error::Error> {
     if !args.reports.is_dir() {
         return Err(crate::error::Error::Invalid(format!(
             "{}: not a directory (the reports folder to browse; --reports DIR)",
@@ -250,7 +250,7 @@ pub async fn serve(args: ServeArgs) -> Result<i32, crate::error::Error> {
     );
     wait_for_interrupt().await;
     running.stop();
-    Ok(crate::error::exit::PASSED)
+    Ok(crate::exit::ExitCode::Passed)
 }
 
 async fn wait_for_interrupt() {

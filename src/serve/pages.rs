@@ -461,7 +461,7 @@ pub async fn trend(
             crate::report::format_duration_ms(h.offline_total_ms),
             h.lost_acked.map(|l| l.to_string()).unwrap_or_else(|| "—".into()),
             crate::report::format_duration_opt(h.latency_p99_ms),
-            s = escape(&h.status),
+            s = escape(h.status.as_str()),
         ));
     }
     body.push_str("</tbody></table>");
@@ -555,7 +555,7 @@ async fn cluster_body(wanted: Option<String>) -> Result<String, String> {
             "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
             escape(&s.name),
             escape(&s.container_name),
-            escape(&s.state),
+            escape(s.state.as_str()),
             escape(&s.role.as_label()),
             escape(s.host_bootstrap.as_deref().unwrap_or(""))
         ));
@@ -848,9 +848,10 @@ fn render_live(snapshot: &live::Snapshot) -> String {
     }
     out.push_str(&partition_lanes(&view.partitions));
     out.push_str("<h2>What happened</h2><ul class=\"happenings lines\" id=\"happenings\">");
-    for (t, class, text) in view.happenings.iter().rev() {
+    for (t, kind, text) in view.happenings.iter().rev() {
         out.push_str(&format!(
-            "<li class=\"{class}\">{} — {}</li>",
+            "<li class=\"{}\">{} — {}</li>",
+            kind.css_class(),
             crate::report::format_duration_ms(*t),
             escape(text)
         ));

@@ -289,7 +289,11 @@ async fn create_and_start(
 fn container_body(plan: &Plan, service: &ServicePlan) -> ContainerCreateBody {
     let s = &service.service;
     let mut container_labels: HashMap<String, String> = s.labels.clone().into_iter().collect();
-    container_labels.extend(labels::for_service(&plan.cluster, &s.name, "service"));
+    container_labels.extend(labels::for_service(
+        &plan.cluster,
+        &s.name,
+        labels::ContainerRole::Service,
+    ));
     container_labels.insert(labels::CONFIG_HASH.into(), plan.config_hash.clone());
     container_labels.insert(ROLE_KIND.into(), service.role.as_label());
     container_labels.insert(NETWORK.into(), plan.network.clone());

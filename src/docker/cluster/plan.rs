@@ -21,6 +21,18 @@ pub struct ServicePlan {
     pub placement: crate::nodes::Placement,
 }
 
+/// Why a compose project cannot be planned.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum PlanError {
+    #[error(transparent)]
+    Placement(#[from] crate::nodes::PlacementError),
+    #[error(
+        "service {service}: no advertised listener reachable from the host; advertise \
+         e.g. PLAINTEXT_HOST://localhost:29092 and publish that port"
+    )]
+    NoHostListener { service: String },
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct Plan {
     pub cluster: String,
@@ -36,7 +48,7 @@ impl Plan {
         broker_env: &IndexMap<String, String>,
         service_env: &IndexMap<String, IndexMap<String, String>>,
         nodes: Option<&crate::nodes::NodesFile>,
-    ) -> Result<Plan, String> {
+    ) -> Result<Plan, PlanError> {
         let cluster = project
             .name
             .clone()
@@ -91,12 +103,8 @@ impl Plan {
                             Some(a) => b.replacen("127.0.0.1", a, 1),
                             None => b,
                         })
-                        .ok_or_else(|| {
-                            format!(
-                        "service {}: no advertised listener reachable from the host; advertise \
-                         e.g. PLAINTEXT_HOST://localhost:29092 and publish that port",
-                        service.name
-                    )
+                        .ok_or_else(|| PlanError::NoHostListener {
+                            service: service.name.clone(),
                         })?,
                 ),
                 _ => None,
@@ -129,6 +137,14 @@ impl Plan {
             Role::Broker { id, .. } => Some((s, id)),
             _ => None,
         })
+    }
+
+    /// The images this plan (and, for a run, the experiment's faults) needs.
+    pub fn images_needed(&self, experiment: Option<&crate::experiment::Experiment>) -> Vec<String> {
+        crate::docker::images::needed(
+            self.services.iter().map(|s| s.service.image.as_str()),
+            experiment.is_some_and(|e| e.needs_network_sidecar()),
+        )
     }
 
     pub fn mode(&self) -> ClusterMode {
@@ -233,8 +249,9 @@ mod tests {
     fn a_broker_without_a_host_listener_is_an_error_that_says_what_to_add() {
         let mut b = broker("kafka-1", "1", 29092);
         b.ports.clear();
-        let err =
-            Plan::new(&project(vec![b]), &IndexMap::new(), &IndexMap::new(), None).unwrap_err();
+        let err = Plan::new(&project(vec![b]), &IndexMap::new(), &IndexMap::new(), None)
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("PLAINTEXT_HOST://localhost"), "{err}");
     }
 

@@ -1,8 +1,8 @@
 //! Readiness by protocol: ZooKeeper answers `srvr`; every broker's metadata lists all
 //! brokers; in KRaft the quorum has a leader. Waiting (not measuring): polls every 250 ms.
 
-use super::lifecycle::{Cluster, RunningService};
 use super::plan::Role;
+use crate::docker::inventory::{Cluster, RunningService};
 use crate::docker::{logs, DockerError};
 use crate::kafka::{metadata, wire::Connection};
 use bollard::Docker;
@@ -128,7 +128,7 @@ pub async fn check(cluster: &Cluster, service: &RunningService) -> Result<(), Un
             zookeeper_srvr(&format!("{ip}:{client_port}"))
                 .await
                 .map(|_| ())
-                .map_err(Unready::Yet)
+                .map_err(|e| Unready::Yet(e.to_string()))
         }
         Role::Broker { kraft, .. } => {
             let addr = service.host_bootstrap.as_ref().ok_or("no host listener")?;
@@ -161,29 +161,35 @@ pub async fn check(cluster: &Cluster, service: &RunningService) -> Result<(), Un
     }
 }
 
+/// Why ZooKeeper did not answer `srvr` as a serving server.
+#[derive(Debug, thiserror::Error)]
+pub enum SrvrError {
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+    #[error("srvr timed out")]
+    TimedOut,
+    /// It answered, without a mode: the first line of its answer.
+    #[error("not serving yet: {0}")]
+    NotServing(String),
+}
+
 /// ZooKeeper's four-letter word `srvr`: answers with its version and mode when serving.
-pub async fn zookeeper_srvr(addr: &str) -> Result<String, String> {
+pub async fn zookeeper_srvr(addr: &str) -> Result<String, SrvrError> {
     let exchange = async {
-        let mut stream = tokio::net::TcpStream::connect(addr)
-            .await
-            .map_err(|e| e.to_string())?;
-        stream.write_all(b"srvr").await.map_err(|e| e.to_string())?;
+        let mut stream = tokio::net::TcpStream::connect(addr).await?;
+        stream.write_all(b"srvr").await?;
         let mut answer = String::new();
-        stream
-            .read_to_string(&mut answer)
-            .await
-            .map_err(|e| e.to_string())?;
-        Ok::<_, String>(answer)
+        stream.read_to_string(&mut answer).await?;
+        Ok::<_, std::io::Error>(answer)
     };
     let answer = tokio::time::timeout(REQUEST_TIMEOUT, exchange)
         .await
-        .map_err(|_| "srvr timed out".to_string())??;
+        .map_err(|_| SrvrError::TimedOut)??;
     if answer.contains("Mode:") {
         Ok(answer)
     } else {
-        Err(format!(
-            "not serving yet: {}",
-            answer.lines().next().unwrap_or("no answer")
+        Err(SrvrError::NotServing(
+            answer.lines().next().unwrap_or("no answer").to_string(),
         ))
     }
 }
