@@ -478,17 +478,21 @@ fn the_schema_accepts_every_shipped_experiment_and_each_points_to_it() {
 }
 
 /// The bad-input corpus' files whose error is one of the schema's: unknown keys, wrong types,
-/// values outside a fixed set, missing required keys, malformed durations and references.
+/// values outside a fixed set or range, missing required keys, malformed durations and
+/// references, steps without exactly one action.
 const SCHEMA_ERRORS: &[&str] = &[
     "bad-acks.yaml",
     "bad-duration-unit.yaml",
     "bad-duration.yaml",
     "bad-partition-ref.yaml",
+    "loss-percent.yaml",
     "group-unknown-field.yaml",
     "missing-cluster.yaml",
     "nested-path-once.yaml",
+    "repeat-zero.yaml",
     "no-action.yaml",
     "timeout-without-unit.yaml",
+    "transactions-size-zero.yaml",
     "two-actions.yaml",
     "two-independent-errors.yaml",
     "unknown-fault-kind.yaml",

@@ -34,6 +34,7 @@ pub struct Experiment {
     pub matrix: IndexMap<String, Vec<serde_yaml_ng::Value>>,
     /// Runs each combination this many times.
     #[serde(default = "one")]
+    #[schemars(range(min = 1, max = 100))]
     pub repeat: u32,
     /// Seed for `random` targets; recorded in the events. Default: from the clock.
     #[serde(default)]
@@ -239,8 +240,10 @@ fn default_period() -> Duration {
 pub struct TopicSpec {
     pub name: String,
     #[serde(default = "one_i32")]
+    #[schemars(range(min = 1))]
     pub partitions: i32,
     #[serde(default = "three")]
+    #[schemars(range(min = 1))]
     pub replication_factor: i32,
     /// Topic configs, e.g. `min.insync.replicas: 2`.
     #[serde(default)]
@@ -410,6 +413,7 @@ pub struct TransactionSpec {
     #[serde(default = "default_txn_id")]
     pub id: String,
     #[serde(default = "default_txn_size")]
+    #[schemars(range(min = 1, max = 10_000))]
     pub size: u32,
     /// Abort every n-th transaction on purpose (0: never).
     #[serde(default = "default_abort_every")]
@@ -464,6 +468,7 @@ pub struct GroupSpec {
     #[serde(default = "default_group_id")]
     pub id: String,
     #[serde(default = "default_members")]
+    #[schemars(range(min = 1, max = 32))]
     pub members: u32,
     #[serde(default)]
     pub commit: crate::events::CommitMode,
@@ -615,6 +620,7 @@ pub struct FaultSpec {
     pub delay: Option<Duration>,
     /// `loss`: percent of packets dropped.
     #[serde(default)]
+    #[schemars(range(min = 0, max = 100))]
     pub percent: Option<f64>,
 }
 
