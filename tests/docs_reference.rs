@@ -469,9 +469,23 @@ fn the_schema_accepts_every_shipped_experiment_and_each_points_to_it() {
                 "{rel}: the first line is not `# yaml-language-server: $schema=<relative path to {SCHEMA_FILE}>`"
             )),
         }
-        // And chaos still reads it (the comment changes nothing).
-        if let Err(e) = chaos::experiment::load(&file) {
-            problems.push(format!("{rel}: chaos does not load it: {e}"));
+        // And `chaos validate` still accepts it (the comment changes nothing): the file, then
+        // the file against its compose file.
+        match chaos::experiment::load(&file) {
+            Err(e) => problems.push(format!("{rel}: chaos does not load it: {e}")),
+            Ok(exp) => {
+                if let Some(compose) = chaos::experiment::compose_path(&exp, &file) {
+                    let checked = chaos::compose::load(&compose)
+                        .map_err(|e| e.to_string())
+                        .and_then(|c| {
+                            chaos::experiment::validate_against_compose(&exp, &file, &c)
+                                .map_err(|e| e.to_string())
+                        });
+                    if let Err(e) = checked {
+                        problems.push(format!("{rel}: not valid against its compose file: {e}"));
+                    }
+                }
+            }
         }
     }
     assert!(problems.is_empty(), "{}", problems.join("\n"));
