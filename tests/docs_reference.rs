@@ -148,14 +148,23 @@ fn keys_of(maps: &[&Value]) -> BTreeSet<String> {
 /// The key tables of docs/experiments.md's "Every key": heading path (`` (top level), `cluster`,
 /// `steps.fault.target`, …) → the keys in the first column of its table.
 fn documented_keys() -> BTreeMap<String, BTreeSet<String>> {
+    key_tables()
+        .into_iter()
+        .map(|(path, rows)| (path, rows.into_keys().collect()))
+        .collect()
+}
+
+/// The key tables: heading path → key → its default column (None: the table has none).
+fn key_tables() -> BTreeMap<String, BTreeMap<String, Option<String>>> {
     let doc = read("docs/experiments.md");
     let section = doc
         .split("\n## Every key")
         .nth(1)
         .expect("docs/experiments.md has a section `## Every key`");
     let section = section.split("\n## ").next().unwrap();
-    let mut out: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    let mut out: BTreeMap<String, BTreeMap<String, Option<String>>> = BTreeMap::new();
     let mut current: Option<String> = None;
+    let mut default_column: Option<usize> = None;
     for line in section.lines() {
         if let Some(heading) = line.strip_prefix("### ") {
             let path = if heading.trim() == "Top level" {
@@ -170,10 +179,11 @@ fn documented_keys() -> BTreeMap<String, BTreeSet<String>> {
                 !out.contains_key(&path),
                 "docs/experiments.md: `{path}` has two key tables"
             );
-            out.insert(path.clone(), BTreeSet::new());
+            out.insert(path.clone(), BTreeMap::new());
             current = Some(path);
         } else if let (Some(path), Some(cells)) = (&current, cells(line)) {
             if cells[0] == "key" {
+                default_column = cells.iter().position(|c| *c == "default");
                 continue;
             }
             let key = backticked(cells[0])
@@ -182,8 +192,14 @@ fn documented_keys() -> BTreeMap<String, BTreeSet<String>> {
                     panic!("docs/experiments.md, `{path}`: row `{line}` names no key")
                 })
                 .to_string();
+            let default = default_column
+                .and_then(|i| cells.get(i))
+                .map(|c| c.to_string());
             assert!(
-                out.get_mut(path).unwrap().insert(key.clone()),
+                out.get_mut(path)
+                    .unwrap()
+                    .insert(key.clone(), default)
+                    .is_none(),
                 "docs/experiments.md, `{path}`: `{key}` twice"
             );
         }
@@ -230,6 +246,62 @@ fn experiments_md_documents_every_key_of_the_schema_and_no_other() {
     assert!(
         problems.is_empty(),
         "docs/experiments.md (\"Every key\") has drifted from src/experiment/schema.rs:\n  {}",
+        problems.join("\n  ")
+    );
+}
+
+/// Whether a documented default (`120s`, `true`, 3, `chaos-tx`) says the schema's.
+fn same_default(documented: &str, schema: &Value) -> bool {
+    let doc = documented.replace('`', "");
+    let doc = doc.trim();
+    match schema {
+        Value::Bool(b) => doc == b.to_string(),
+        Value::Number(n) => doc.replace(',', "").parse::<f64>().ok() == n.as_f64(),
+        Value::String(s) => {
+            doc == s
+                || matches!(
+                    (humantime::parse_duration(doc), humantime::parse_duration(s)),
+                    (Ok(a), Ok(b)) if a == b
+                )
+        }
+        _ => true,
+    }
+}
+
+#[test]
+fn experiments_md_states_the_schemas_defaults() {
+    let schema = chaos::experiment::json_schema::experiment_schema();
+    let walk = Walk { root: &schema };
+    let mut problems = Vec::new();
+    let mut compared = 0;
+    for (path, rows) in key_tables() {
+        let maps = walk.maps_at(&path);
+        for (key, documented) in rows {
+            let Some(documented) = documented else {
+                continue;
+            };
+            let defaults: Vec<&Value> = maps
+                .iter()
+                .filter_map(|m| m["properties"].get(&key))
+                .filter_map(|p| p.get("default"))
+                .filter(|d| {
+                    d.is_boolean() || d.is_number() || d.as_str().is_some_and(|s| !s.is_empty())
+                })
+                .collect();
+            for d in defaults {
+                compared += 1;
+                if !same_default(&documented, d) {
+                    problems.push(format!(
+                        "`{path}` `{key}`: the table says {documented}, the schema's default is {d}"
+                    ));
+                }
+            }
+        }
+    }
+    assert!(compared > 30, "only {compared} defaults compared");
+    assert!(
+        problems.is_empty(),
+        "docs/experiments.md's defaults have drifted from src/experiment/schema.rs:\n  {}",
         problems.join("\n  ")
     );
 }

@@ -202,9 +202,9 @@ pub struct SaslShape {
     #[schemars(with = "MechanismShape")]
     mechanism: (),
     username: String,
-    /// The environment variable holding the password (default CHAOS_KAFKA_SASL_PASSWORD).
-    #[serde(default)]
-    password_env: Option<String>,
+    /// The environment variable holding the password.
+    #[serde(default = "default_password_env")]
+    password_env: String,
 }
 
 #[derive(JsonSchema)]
@@ -221,9 +221,17 @@ pub struct TlsShape {
     /// The client certificate's key (PEM).
     #[serde(default)]
     key_file: Option<String>,
-    /// Check that the certificate names the host connected to (default true).
-    #[serde(default)]
-    verify_hostname: Option<bool>,
+    /// Check that the certificate names the host connected to.
+    #[serde(default = "yes")]
+    verify_hostname: bool,
+}
+
+fn default_password_env() -> String {
+    crate::security::env::PASSWORD.into()
+}
+
+fn yes() -> bool {
+    true
 }
 
 struct ProtocolShape;
