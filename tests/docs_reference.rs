@@ -49,10 +49,13 @@ struct Walk<'a> {
 impl<'a> Walk<'a> {
     fn resolve(&self, mut v: &'a Value) -> &'a Value {
         while let Some(r) = v.get("$ref").and_then(Value::as_str) {
-            let name = r
-                .strip_prefix("#/$defs/")
-                .unwrap_or_else(|| panic!("unexpected $ref {r}"));
-            v = &self.root["$defs"][name];
+            v = self
+                .root
+                .pointer(
+                    r.strip_prefix('#')
+                        .unwrap_or_else(|| panic!("unexpected $ref {r}")),
+                )
+                .unwrap_or_else(|| panic!("no {r} in the schema"));
         }
         v
     }

@@ -12,10 +12,13 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 use std::borrow::Cow;
 
-/// The schema of an experiment file, as committed at `docs/experiment.schema.json`.
+/// The schema of an experiment file, as committed at `docs/experiment.schema.json`: draft 7,
+/// the newest draft editors' YAML language server (VS Code's YAML extension) fully supports.
 pub fn experiment_schema() -> Value {
-    let mut schema =
-        serde_json::to_value(schemars::schema_for!(super::Experiment)).expect("a schema is JSON");
+    let schema = schemars::generate::SchemaSettings::draft07()
+        .into_generator()
+        .into_root_schema_for::<super::Experiment>();
+    let mut schema = serde_json::to_value(schema).expect("a schema is JSON");
     if let Value::Object(map) = &mut schema {
         map.insert("title".into(), "chaos experiment".into());
         map.insert(
@@ -304,10 +307,7 @@ mod tests {
     #[test]
     fn the_schema_is_a_json_schema_with_every_top_level_key() {
         let schema = experiment_schema();
-        assert_eq!(
-            schema["$schema"],
-            "https://json-schema.org/draft/2020-12/schema"
-        );
+        assert_eq!(schema["$schema"], "http://json-schema.org/draft-07/schema#");
         let mut keys: Vec<String> = schema["properties"]
             .as_object()
             .unwrap()
@@ -321,7 +321,7 @@ mod tests {
     #[test]
     fn the_target_and_condition_maps_have_the_keys_serde_takes() {
         let schema = experiment_schema();
-        let mut keys: Vec<String> = schema["$defs"]["Target"]["oneOf"]
+        let mut keys: Vec<String> = schema["definitions"]["Target"]["oneOf"]
             .as_array()
             .unwrap()
             .iter()
@@ -330,7 +330,7 @@ mod tests {
             .collect();
         keys.sort();
         assert_eq!(keys, sorted(fields::<crate::experiment::Target>()));
-        let mut keys: Vec<String> = schema["$defs"]["Condition"]["properties"]
+        let mut keys: Vec<String> = schema["definitions"]["Condition"]["properties"]
             .as_object()
             .unwrap()
             .keys()
