@@ -72,9 +72,15 @@ pub fn fields<T: DeserializeOwned>() -> Vec<String> {
 }
 
 fn enum_of<T: DeserializeOwned>(description: &str) -> Schema {
+    let names = variants::<T>();
+    assert!(
+        !names.is_empty(),
+        "serde names no variant of {}",
+        std::any::type_name::<T>()
+    );
     json_schema!({
         "type": "string",
-        "enum": variants::<T>(),
+        "enum": names,
         "description": description,
     })
 }
