@@ -2,6 +2,7 @@
 //! against the compose file, expectations and matrices.
 
 pub mod expr;
+pub mod json_schema;
 pub mod matrix;
 pub mod paths;
 pub mod schema;

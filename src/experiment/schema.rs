@@ -2,12 +2,13 @@
 //! results are expected. Pure data; parsing with positioned errors lives in `load.rs`.
 
 use indexmap::IndexMap;
+use schemars::JsonSchema;
 use serde::{de, Deserialize, Deserializer, Serialize};
 use std::fmt;
 use std::path::PathBuf;
 use std::time::Duration;
 
-#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct Experiment {
     pub name: String,
@@ -29,9 +30,11 @@ pub struct Experiment {
     /// Axes over settings; the run covers their product. Keys: `broker:<property>`,
     /// `topic:<config>`, `workload:<field>`, `cluster:compose`.
     #[serde(default)]
+    #[schemars(with = "IndexMap<String, Vec<serde_json::Value>>")]
     pub matrix: IndexMap<String, Vec<serde_yaml_ng::Value>>,
     /// Runs each combination this many times.
     #[serde(default = "one")]
+    #[schemars(range(min = 1, max = 100))]
     pub repeat: u32,
     /// Seed for `random` targets; recorded in the events. Default: from the clock.
     #[serde(default)]
@@ -130,7 +133,7 @@ impl<'de> Deserialize<'de> for ExpectEntry {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct ClusterSpec {
     /// Compose file, relative to the experiment file: the cluster this tool starts (or reuses).
@@ -157,21 +160,24 @@ pub struct ClusterSpec {
     pub reuse: bool,
     /// How long to wait for the cluster to become ready.
     #[serde(default = "default_ready_timeout", with = "humantime_serde")]
+    #[schemars(with = "super::json_schema::HumanDuration")]
     pub ready_timeout: Duration,
     /// Unmeasured traffic to a scratch topic after a fresh start: JVMs on a small machine are
     /// slow until their JIT has warmed up, which would skew the first latencies. 0s disables.
     #[serde(default = "default_warm_up", with = "humantime_serde")]
+    #[schemars(with = "super::json_schema::HumanDuration")]
     pub warm_up: Duration,
     /// How the harness's clients connect (TLS, SASL); default: the CHAOS_KAFKA_* environment,
     /// else plaintext. The password is never in the file (`password-env`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Option<super::json_schema::ClientSecurityShape>")]
     pub client_security: Option<crate::security::ClientSecuritySpec>,
 }
 
 /// `cluster.attach`: run against a compose project started without this tool (`docker compose
 /// -p <project> up`). Its containers are faulted and healed, never created or removed;
 /// nothing outside the project is touched.
-#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct AttachSpec {
     /// The compose project name (the `com.docker.compose.project` label of its containers).
@@ -189,17 +195,20 @@ fn default_ready_timeout() -> Duration {
     Duration::from_secs(120)
 }
 
-#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct ObserverSpec {
     /// Metadata poll period; the error bar of every metadata-derived time.
     #[serde(default = "default_period", with = "humantime_serde")]
+    #[schemars(with = "super::json_schema::HumanDuration")]
     pub period: Duration,
     /// The faster poll period for `fast-for` after each fault and heal, when leadership moves.
     #[serde(default = "default_fast_period", with = "humantime_serde")]
+    #[schemars(with = "super::json_schema::HumanDuration")]
     pub fast_period: Duration,
     /// How long to poll at `fast-period` after each fault and heal (0s: never).
     #[serde(default = "default_fast_for", with = "humantime_serde")]
+    #[schemars(with = "super::json_schema::HumanDuration")]
     pub fast_for: Duration,
 }
 
@@ -225,13 +234,15 @@ fn default_period() -> Duration {
     Duration::from_millis(100)
 }
 
-#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct TopicSpec {
     pub name: String,
     #[serde(default = "one_i32")]
+    #[schemars(range(min = 1))]
     pub partitions: i32,
     #[serde(default = "three")]
+    #[schemars(range(min = 1))]
     pub replication_factor: i32,
     /// Topic configs, e.g. `min.insync.replicas: 2`.
     #[serde(default)]
@@ -327,13 +338,14 @@ impl<'de> Deserialize<'de> for ConfigValue {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct WorkloadSpec {
     /// Topic to write; default: the first topic.
     #[serde(default)]
     pub topic: Option<String>,
     #[serde(default = "default_acks", deserialize_with = "deserialize_acks")]
+    #[schemars(with = "super::json_schema::AcksShape")]
     pub acks: Acks,
     #[serde(default)]
     pub idempotence: bool,
@@ -345,6 +357,7 @@ pub struct WorkloadSpec {
     pub message_size: usize,
     /// Producer `delivery.timeout.ms`.
     #[serde(default = "default_delivery_timeout", with = "humantime_serde")]
+    #[schemars(with = "super::json_schema::HumanDuration")]
     pub delivery_timeout: Duration,
     /// Producer `retries` (default: librdkafka's).
     #[serde(default)]
@@ -358,6 +371,7 @@ pub struct WorkloadSpec {
     /// Message keys: `none` (partitions in turn), {round-robin: N} or {random: N} (Kafka's
     /// murmur2 partitioner decides the partition).
     #[serde(default, with = "serde_yaml_ng::with::singleton_map")]
+    #[schemars(with = "super::json_schema::KeysShape")]
     pub keys: crate::keys::KeyStrategy,
     /// Stop sending after this many messages (default: until the steps end).
     #[serde(default)]
@@ -370,6 +384,7 @@ pub struct WorkloadSpec {
     /// goes on until every partition has been acked again, for at most this long: a client
     /// that does not resume is seen, not cut off.
     #[serde(default = "default_recovery_window", with = "humantime_serde")]
+    #[schemars(with = "super::json_schema::HumanDuration")]
     pub recovery_window: Duration,
     /// When the tracked producer's librdkafka has lost every broker (a Metadata response
     /// listing none makes 2.10–2.15 decommission all of them, librdkafka issue #5301, and it
@@ -389,7 +404,7 @@ pub struct WorkloadSpec {
 /// `workload.transactions`: a transactional producer (idempotent, `transactional.id` from the
 /// run) writing transactions of `size` messages across the partitions, every `abort-every`-th
 /// aborted on purpose.
-#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct TransactionSpec {
     /// The name in targets (`transaction-coordinator-of: <id>`); the transactional.id on the
@@ -397,6 +412,7 @@ pub struct TransactionSpec {
     #[serde(default = "default_txn_id")]
     pub id: String,
     #[serde(default = "default_txn_size")]
+    #[schemars(range(min = 1, max = 10_000))]
     pub size: u32,
     /// Abort every n-th transaction on purpose (0: never).
     #[serde(default = "default_abort_every")]
@@ -404,6 +420,7 @@ pub struct TransactionSpec {
     /// Between transactions (pacing); read-process-write: how long a transaction waits for
     /// its inputs (it takes what arrived, up to `size`).
     #[serde(default = "default_txn_pause", with = "humantime_serde")]
+    #[schemars(with = "super::json_schema::HumanDuration")]
     pub pause: Duration,
     /// Consume the workload's topic (what the tracked producer writes) and write one message
     /// per input to `output-topic`, committing the consumed offsets inside each transaction
@@ -442,7 +459,7 @@ fn default_txn_pause() -> Duration {
 }
 
 /// `workload.group`: N consumers in one group (librdkafka), inside the harness.
-#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct GroupSpec {
     /// The group's name in targets (`coordinator-of: <id>`); the group id on the cluster is
@@ -450,19 +467,24 @@ pub struct GroupSpec {
     #[serde(default = "default_group_id")]
     pub id: String,
     #[serde(default = "default_members")]
+    #[schemars(range(min = 1, max = 32))]
     pub members: u32,
     #[serde(default)]
     pub commit: crate::events::CommitMode,
     /// Auto: `auto.commit.interval.ms`; sync/async: how often the member commits (0s: after
     /// every message).
     #[serde(default = "default_commit_interval", with = "humantime_serde")]
+    #[schemars(with = "super::json_schema::HumanDuration")]
     pub commit_interval: Duration,
     /// Simulated work per message (the member sleeps; nothing is measured with it).
     #[serde(default = "default_processing", with = "humantime_serde")]
+    #[schemars(with = "super::json_schema::HumanDuration")]
     pub processing: Duration,
     #[serde(default = "default_session_timeout", with = "humantime_serde")]
+    #[schemars(with = "super::json_schema::HumanDuration")]
     pub session_timeout: Duration,
     #[serde(default = "default_max_poll_interval", with = "humantime_serde")]
+    #[schemars(with = "super::json_schema::HumanDuration")]
     pub max_poll_interval: Duration,
     /// Extra librdkafka consumer settings.
     #[serde(default)]
@@ -522,14 +544,23 @@ fn deserialize_acks<'de, D: Deserializer<'de>>(d: D) -> Result<Acks, D::Error> {
 
 /// One step of the timeline. Exactly one of `fault`, `heal`, `wait`, `wait-for`, `assert`,
 /// `elect` is set (checked by validation).
-#[derive(Debug, Clone, PartialEq, Default, Deserialize, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
+#[schemars(extend("oneOf" = [
+    {"required": ["fault"]},
+    {"required": ["heal"]},
+    {"required": ["wait"]},
+    {"required": ["wait-for"]},
+    {"required": ["assert"]},
+    {"required": ["elect"]},
+]))]
 pub struct Step {
     /// A name to refer to this step (its fault) later, e.g. in `heal`.
     #[serde(default)]
     pub name: Option<String>,
     /// Start no earlier than this offset from the start of the workload.
     #[serde(default, with = "humantime_serde")]
+    #[schemars(with = "Option<super::json_schema::HumanDuration>")]
     pub at: Option<Duration>,
     #[serde(default)]
     pub fault: Option<FaultSpec>,
@@ -537,6 +568,7 @@ pub struct Step {
     #[serde(default)]
     pub heal: Option<String>,
     #[serde(default, with = "humantime_serde")]
+    #[schemars(with = "Option<super::json_schema::HumanDuration>")]
     pub wait: Option<Duration>,
     #[serde(default)]
     pub wait_for: Option<Condition>,
@@ -547,6 +579,7 @@ pub struct Step {
     pub elect: Option<ElectSpec>,
     /// Timeout for `wait-for` (default 60 s).
     #[serde(default, with = "humantime_serde")]
+    #[schemars(with = "Option<super::json_schema::HumanDuration>")]
     pub timeout: Option<Duration>,
     /// What a `wait-for` that times out makes of the run (default: inconclusive).
     #[serde(default)]
@@ -555,7 +588,7 @@ pub struct Step {
 
 pub use crate::events::{Acks, ElectionType, FaultKind, OnTimeout};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum Direction {
     /// Drop both ways.
@@ -567,7 +600,7 @@ pub enum Direction {
     Incoming,
 }
 
-#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct FaultSpec {
     pub kind: FaultKind,
@@ -582,9 +615,11 @@ pub struct FaultSpec {
     pub rate: Option<String>,
     /// `delay`: added latency.
     #[serde(default, with = "humantime_serde")]
+    #[schemars(with = "Option<super::json_schema::HumanDuration>")]
     pub delay: Option<Duration>,
     /// `loss`: percent of packets dropped.
     #[serde(default)]
+    #[schemars(range(min = 0, max = 100))]
     pub percent: Option<f64>,
 }
 
@@ -806,8 +841,13 @@ pub enum Condition {
 
 /// YAML form of a condition: a map with exactly one of these keys. (serde_yaml_ng reads
 /// externally tagged enums only as YAML tags, so the map form is spelled out here.)
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
+#[schemars(
+    rename = "Condition",
+    description = "A condition on the observed cluster (wait-for, assert): a map with exactly one key, e.g. {leader-changed: orders/0}.",
+    extend("minProperties" = 1, "maxProperties" = 1)
+)]
 pub struct ConditionRepr {
     leader_changed: Option<PartitionRef>,
     partition_offline: Option<PartitionRef>,
@@ -841,7 +881,7 @@ isr-size, preferred-leader, controller-changed, cluster-healthy"
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct IsrSizeCondition {
     pub partition: PartitionRef,
@@ -862,7 +902,7 @@ impl fmt::Display for Condition {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct ElectSpec {
     pub partition: PartitionRef,
@@ -885,5 +925,101 @@ pub fn scalar(v: &serde_yaml_ng::Value) -> String {
             .unwrap_or_default()
             .trim()
             .to_string(),
+    }
+}
+
+// The JSON Schema (`json_schema.rs`) of the types whose serde form is written by hand above.
+
+impl JsonSchema for ConfigValue {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "ConfigValue".into()
+    }
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "type": ["string", "number", "boolean"],
+            "description": "A setting passed to Kafka or librdkafka: a string, number or boolean.",
+        })
+    }
+}
+
+impl JsonSchema for ExpectEntry {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Expectation".into()
+    }
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "description": "`<result.json path> <op> <value>` (docs/metrics.md), or {when: {<matrix axis>: <value>}, that: <expectation>}.",
+            "oneOf": [
+                {"type": "string", "minLength": 1},
+                {
+                    "type": "object",
+                    "properties": {
+                        "when": {"type": "object", "description": "Matrix axis → value: the variants the expectation applies to."},
+                        "that": {"type": "string", "minLength": 1, "description": "The expectation."},
+                    },
+                    "required": ["when", "that"],
+                    "additionalProperties": false,
+                },
+            ],
+        })
+    }
+}
+
+impl JsonSchema for PartitionRef {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "PartitionRef".into()
+    }
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "type": "string",
+            "pattern": "^.+/[0-9]+$",
+            "description": "topic/partition, e.g. orders/0.",
+        })
+    }
+}
+
+impl JsonSchema for Target {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Target".into()
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let partition = generator.subschema_for::<PartitionRef>();
+        let target = generator.subschema_for::<Target>();
+        let name = schemars::json_schema!({"type": "string", "minLength": 1});
+        let member = schemars::json_schema!({"type": ["integer", "string"], "minimum": 0});
+        let one = |key: &str, value: &schemars::Schema| {
+            schemars::json_schema!({
+                "type": "object",
+                "properties": {key: value},
+                "required": [key],
+                "additionalProperties": false,
+            })
+        };
+        schemars::json_schema!({
+            "description": TARGET_HINT,
+            "oneOf": [
+                {"type": "string", "minLength": 1, "description": "A service name, controller, random, all-but-one or all-brokers."},
+                one("leader-of", &partition),
+                one("followers-of", &partition),
+                one("follower-of", &partition),
+                one("isr-of", &partition),
+                one("same-as", &name),
+                one("service", &name),
+                one("coordinator-of", &name),
+                one("transaction-coordinator-of", &name),
+                one("member", &member),
+                one("node", &name),
+                one("node-of", &target),
+            ],
+        })
+    }
+}
+
+impl JsonSchema for Condition {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Condition".into()
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        ConditionRepr::json_schema(generator)
     }
 }
