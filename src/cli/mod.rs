@@ -20,7 +20,8 @@ use std::time::Duration;
 #[command(
     name = "chaos",
     version,
-    about = "Chaos experiments on real Kafka clusters: failover, ISR and acked-data loss, measured"
+    about = "Chaos experiments on real Kafka clusters: failover, ISR and acked-data loss, measured",
+    after_long_help = AFTER_HELP
 )]
 pub struct Cli {
     /// Only results (the final tables and status lines) and errors.
@@ -38,6 +39,36 @@ impl Cli {
         Verbosity::from_flags(self.quiet, self.verbose)
     }
 }
+
+/// Exit status and environment, in `--help` and the man page (docs/cli.md has the same, with
+/// links); a unit test keeps the exit codes in step with `ExitCode`.
+const AFTER_HELP: &str = "\
+EXIT STATUS
+  0    passed: every expectation held
+  1    an expectation failed (chaos trend: a regression)
+  2    invalid input: experiment, compose or nodes file, flags; a missing capability
+  3    inconclusive: an expectation had no data, or the re-read could not complete
+  4    infrastructure: Docker unreachable or failing, image missing, cluster not ready
+       (a partial report is written)
+  130  interrupted (Ctrl-C, SIGTERM): every fault reverted first, partial report written
+  A suite exits with the worst outcome of its runs (130 > 4 > 2 > 3 > 1 > 0).
+
+ENVIRONMENT
+  CHAOS_LOG             tracing filter, overrides -v/-vv (e.g. librdkafka=debug)
+  NO_COLOR, CLICOLOR_FORCE=1
+                        colour off / forced
+  CHAOS_NODES           the nodes file (several Docker hosts), as --nodes
+  DOCKER_HOST           the one Docker engine without a nodes file
+  CHAOS_KAFKA_SECURITY_PROTOCOL, CHAOS_KAFKA_SASL_MECHANISM, CHAOS_KAFKA_SASL_USERNAME,
+  CHAOS_KAFKA_SASL_PASSWORD, CHAOS_KAFKA_SSL_CA, CHAOS_KAFKA_SSL_CERT, CHAOS_KAFKA_SSL_KEY,
+  CHAOS_KAFKA_SSL_VERIFY_HOSTNAME
+                        how the harness's clients connect (TLS, SASL)
+  KAFKA_IMAGE, ZOOKEEPER_IMAGE, COMPOSE_PROFILES
+                        read by the shipped compose files
+  CHAOS_DEBIAN_MIRROR   the Debian mirror of `chaos images build`
+  GITHUB_ACTIONS=true   failed expectations also as GitHub annotations
+
+Documentation: README.md and docs/ (docs/cli.md, docs/experiments.md, docs/metrics.md).";
 
 /// Sets the verbosity and installs the tracing subscriber (stderr; `CHAOS_LOG` overrides the
 /// filter, e.g. CHAOS_LOG=librdkafka=warn).
@@ -497,6 +528,40 @@ mod tests {
 
     fn parse(args: &[&str]) -> Result<Cli, clap::Error> {
         Cli::try_parse_from(std::iter::once("chaos").chain(args.iter().copied()))
+    }
+
+    #[test]
+    fn help_lists_every_exit_code_and_the_man_page_has_it() {
+        use crate::exit::ExitCode::*;
+        for code in [
+            Passed,
+            ExpectationsFailed,
+            InvalidInput,
+            Inconclusive,
+            Infrastructure,
+            Interrupted,
+        ] {
+            let line = format!("\n  {:<5}", code.code());
+            assert!(
+                AFTER_HELP.contains(&line),
+                "exit code {} not in --help",
+                code.code()
+            );
+        }
+        let help = Cli::command().render_long_help().to_string();
+        assert!(
+            help.contains("EXIT STATUS") && help.contains("CHAOS_LOG"),
+            "{help}"
+        );
+        let mut man = Vec::new();
+        clap_mangen::Man::new(Cli::command())
+            .render(&mut man)
+            .unwrap();
+        let man = String::from_utf8(man).unwrap();
+        assert!(
+            man.contains("EXIT STATUS") && man.contains("CHAOS_NODES"),
+            "{man}"
+        );
     }
 
     #[test]
