@@ -386,7 +386,18 @@ fn the_tracked_producer_recovers_like_an_ordinary_producer_of_the_same_library()
         r["workload"]["resumed"], true,
         "the tracked producer resumed: {r:#}"
     );
-    let witness_ms = witness_ms.expect("the witness wrote again after the partition was usable");
+    let Some(witness_ms) = witness_ms else {
+        // The application itself can be left without brokers by librdkafka #5301 (its log
+        // then shows a Metadata response listing none): nothing to compare with, and the
+        // tracked producer resumed anyway (asserted above). Anything else is a failure.
+        let log = std::fs::read_to_string(reports.join("witness.log")).unwrap_or_default();
+        assert!(
+            log.contains(": 0 brokers, "),
+            "the witness wrote nothing after the partition was usable, and not for #5301"
+        );
+        eprintln!("note: the witness (an application) lost every broker (librdkafka #5301)");
+        return;
+    };
     // As prompt as the application, within what separates any two clients of this library:
     // each finds the new leader at its next reconnect (back-off capped at 1 s, ±25 % jitter)
     // and its next leader query (every 1 s while the partition is unavailable), so two of
