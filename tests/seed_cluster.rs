@@ -396,6 +396,7 @@ fn the_tracked_producer_recovers_like_an_ordinary_producer_of_the_same_library()
             "the witness wrote nothing after the partition was usable, and not for #5301"
         );
         eprintln!("note: the witness (an application) lost every broker (librdkafka #5301)");
+        assert_everything_healed();
         return;
     };
     // As prompt as the application, within what separates any two clients of this library:
