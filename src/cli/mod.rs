@@ -532,15 +532,7 @@ mod tests {
 
     #[test]
     fn help_lists_every_exit_code_and_the_man_page_has_it() {
-        use crate::exit::ExitCode::*;
-        for code in [
-            Passed,
-            ExpectationsFailed,
-            InvalidInput,
-            Inconclusive,
-            Infrastructure,
-            Interrupted,
-        ] {
+        for code in crate::exit::ExitCode::ALL {
             let line = format!("\n  {:<5}", code.code());
             assert!(
                 AFTER_HELP.contains(&line),
