@@ -100,14 +100,17 @@ pub fn client_config(bootstrap: &str) -> ClientConfig {
     client_config_with(bootstrap, &current().security)
 }
 
+/// `broker.address.family=v4`: what every client of the harness but the tracked producer sets.
+pub const IPV4_ONLY: (&str, &str) = ("broker.address.family", "v4");
+
 pub fn client_config_with(bootstrap: &str, security: &ClientSecurity) -> ClientConfig {
     let mut config = ClientConfig::new();
-    // librdkafka's defaults otherwise, as an application has them. Not even
-    // `broker.address.family=v4`: with it, a broker published on 127.0.0.1 only is never
-    // refused (Docker's proxy accepts, then resets), librdkafka takes each reset for a
-    // planned disconnect, never sees every broker down and never re-bootstraps — which left
-    // the tracked producer stuck where an application (trying ::1 too) was not.
-    config.set("bootstrap.servers", bootstrap);
+    // The harness's own clients reach the brokers over IPv4 only (published on 127.0.0.1):
+    // no refused ::1 attempt beside each connection. The tracked producer, which stands for
+    // an application, takes librdkafka's default back (`TrackedProducer::start`).
+    config
+        .set("bootstrap.servers", bootstrap)
+        .set(IPV4_ONLY.0, IPV4_ONLY.1);
     security.apply_rdkafka(&mut |k, v| {
         config.set(k, v);
     });
@@ -139,11 +142,7 @@ mod tests {
         // Plaintext: what the clients always had.
         let plain = client_config_with("h:1", &ClientSecurity::default());
         assert_eq!(plain.get("security.protocol"), None);
-        assert_eq!(
-            plain.get("broker.address.family"),
-            None,
-            "librdkafka's default, as applications have it"
-        );
+        assert_eq!(plain.get("broker.address.family"), Some("v4"));
     }
 
     #[test]

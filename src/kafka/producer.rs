@@ -268,6 +268,12 @@ impl TrackedProducer {
             no_brokers: AtomicBool::new(false),
         });
         let mut config = super::client_config(&options.bootstrap);
+        // librdkafka's default address family, as an application has it: with v4 only, a
+        // broker published on 127.0.0.1 is never refused (Docker's proxy accepts, then resets),
+        // librdkafka takes each reset for a planned disconnect, never sees every broker down and
+        // never re-bootstraps — which left the tracked producer stuck where an application
+        // (trying ::1 too) was not (librdkafka #5301; docs/measurements.md, client recovery).
+        config.remove(super::connect::IPV4_ONLY.0);
         config
             .set("acks", options.acks.as_kafka())
             .set("enable.idempotence", options.idempotence.to_string())
