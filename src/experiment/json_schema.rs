@@ -152,40 +152,25 @@ impl JsonSchema for KeysShape {
     }
 }
 
-impl JsonSchema for crate::events::FaultKind {
-    fn schema_name() -> Cow<'static, str> {
-        "FaultKind".into()
-    }
-    fn json_schema(_: &mut SchemaGenerator) -> Schema {
-        enum_of::<Self>("What the fault does (docs/experiments.md, Steps).")
-    }
+/// A closed set from outside this module, its values taken from serde (`enum_of`).
+macro_rules! enum_schema {
+    ($($ty:ident: $description:literal),* $(,)?) => {$(
+        impl JsonSchema for crate::events::$ty {
+            fn schema_name() -> Cow<'static, str> {
+                stringify!($ty).into()
+            }
+            fn json_schema(_: &mut SchemaGenerator) -> Schema {
+                enum_of::<Self>($description)
+            }
+        }
+    )*};
 }
 
-impl JsonSchema for crate::events::ElectionType {
-    fn schema_name() -> Cow<'static, str> {
-        "ElectionType".into()
-    }
-    fn json_schema(_: &mut SchemaGenerator) -> Schema {
-        enum_of::<Self>("The ElectLeaders election type.")
-    }
-}
-
-impl JsonSchema for crate::events::OnTimeout {
-    fn schema_name() -> Cow<'static, str> {
-        "OnTimeout".into()
-    }
-    fn json_schema(_: &mut SchemaGenerator) -> Schema {
-        enum_of::<Self>("What a wait-for that times out makes of the run.")
-    }
-}
-
-impl JsonSchema for crate::events::CommitMode {
-    fn schema_name() -> Cow<'static, str> {
-        "CommitMode".into()
-    }
-    fn json_schema(_: &mut SchemaGenerator) -> Schema {
-        enum_of::<Self>("How the group's members commit their offsets.")
-    }
+enum_schema! {
+    FaultKind: "What the fault does (docs/experiments.md, Steps).",
+    ElectionType: "The ElectLeaders election type.",
+    OnTimeout: "What a wait-for that times out makes of the run.",
+    CommitMode: "How the group's members commit their offsets.",
 }
 
 /// `cluster.client-security` (`crate::security::ClientSecuritySpec`), field for field; a unit
