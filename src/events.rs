@@ -1226,3 +1226,79 @@ mod tests {
         assert!(err.to_string().starts_with("line 2:"), "{err}");
     }
 }
+
+/// Builders of events for the unit tests of every module that reads them (one place, so the
+/// tests agree on what "orders/0 on brokers 1–3" is).
+#[cfg(test)]
+pub(crate) mod testing {
+    use super::*;
+
+    /// An event `at_ms` into the run.
+    pub fn at_ms(at_ms: u64, kind: EventKind) -> Event {
+        Event {
+            at_us: at_ms * 1000,
+            wall_ms: 0,
+            kind,
+        }
+    }
+
+    /// orders/0 on `replicas` with this leader, epoch and ISR.
+    pub fn orders0(
+        leader: Option<BrokerId>,
+        epoch: i32,
+        replicas: &[BrokerId],
+        isr: &[BrokerId],
+    ) -> PartitionState {
+        PartitionState {
+            topic: "orders".into(),
+            partition: 0,
+            leader,
+            leader_epoch: epoch,
+            replicas: replicas.to_vec(),
+            isr: isr.to_vec(),
+            offline_replicas: vec![],
+        }
+    }
+
+    /// Brokers 1–3 with this controller and orders/0 on 1, 2, 3.
+    pub fn snapshot(
+        leader: Option<BrokerId>,
+        epoch: i32,
+        isr: &[BrokerId],
+        controller: BrokerId,
+    ) -> ClusterSnapshot {
+        ClusterSnapshot {
+            controller: Some(controller),
+            brokers: vec![1, 2, 3],
+            partitions: vec![orders0(leader, epoch, &[1, 2, 3], isr)],
+        }
+    }
+
+    /// The observer's view of `snapshot`.
+    pub fn observed(
+        leader: Option<BrokerId>,
+        epoch: i32,
+        isr: &[BrokerId],
+        controller: BrokerId,
+    ) -> EventKind {
+        EventKind::Observed {
+            snapshot: snapshot(leader, epoch, isr, controller),
+            previous_view_us: None,
+        }
+    }
+
+    /// step-2's wait for a new leader of orders/0, met or not.
+    pub fn leader_changed_condition(
+        met: bool,
+        check: ConditionCheck,
+        on_timeout: Option<OnTimeout>,
+    ) -> EventKind {
+        EventKind::Condition {
+            step: "step-2".into(),
+            condition: "leader of orders/0 changed".into(),
+            met,
+            check,
+            on_timeout,
+        }
+    }
+}

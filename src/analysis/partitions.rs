@@ -589,34 +589,9 @@ fn log_check(timeline: &Timeline, events: &[&Event]) -> Option<LogCheck> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::events::{ClusterSnapshot, TimeSource};
+    use crate::events::TimeSource;
 
-    fn ev(at_ms: u64, kind: EventKind) -> Event {
-        Event {
-            at_us: at_ms * 1000,
-            wall_ms: 0,
-            kind,
-        }
-    }
-
-    fn snap(leader: Option<i32>, epoch: i32, isr: &[i32], controller: i32) -> EventKind {
-        EventKind::Observed {
-            snapshot: ClusterSnapshot {
-                controller: Some(controller),
-                brokers: vec![1, 2, 3],
-                partitions: vec![PartitionState {
-                    topic: "orders".into(),
-                    partition: 0,
-                    leader,
-                    leader_epoch: epoch,
-                    replicas: vec![1, 2, 3],
-                    isr: isr.to_vec(),
-                    offline_replicas: vec![],
-                }],
-            },
-            previous_view_us: None,
-        }
-    }
+    use crate::events::testing::{at_ms as ev, observed as snap};
 
     fn kill(at_ms: u64, broker: i32) -> Event {
         ev(

@@ -68,15 +68,7 @@ mod tests {
         crate::analysis::analyze(&events)
     }
 
-    fn condition(met: bool, check: ConditionCheck, on_timeout: Option<OnTimeout>) -> EventKind {
-        EventKind::Condition {
-            step: "step-2".into(),
-            condition: "leader of orders/0 changed".into(),
-            met,
-            check,
-            on_timeout,
-        }
-    }
+    use crate::events::testing::leader_changed_condition as condition;
 
     #[test]
     fn hosts_clocks_widen_the_error_bar() {

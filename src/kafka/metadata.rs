@@ -345,15 +345,7 @@ mod tests {
     use super::*;
 
     fn p(leader: Option<i32>, epoch: i32, isr: &[i32]) -> PartitionState {
-        PartitionState {
-            topic: "orders".into(),
-            partition: 0,
-            leader,
-            leader_epoch: epoch,
-            replicas: vec![1, 2, 3],
-            isr: isr.to_vec(),
-            offline_replicas: vec![],
-        }
+        crate::events::testing::orders0(leader, epoch, &[1, 2, 3], isr)
     }
 
     fn view(controller: i32, part: PartitionState) -> BrokerView {

@@ -4,40 +4,16 @@
 
 use super::{render_junit, render_markdown, render_table};
 use crate::events::{
-    AckGap, ClusterMode, ClusterSnapshot, ConditionCheck, Event, EventKind, FaultKind, OnTimeout,
-    PartitionState, RunNode, RunOutcome, TimeSource, WorkloadSummary,
+    AckGap, ClusterMode, ConditionCheck, Event, EventKind, FaultKind, OnTimeout, RunNode,
+    RunOutcome, TimeSource, WorkloadSummary,
 };
 use crate::model::RunResult;
 
-fn ev(at_ms: u64, kind: EventKind) -> Event {
-    Event {
-        at_us: at_ms * 1000,
-        wall_ms: 0,
-        kind,
-    }
-}
+use crate::events::testing::{at_ms as ev, leader_changed_condition as condition, observed};
 
 /// At `at_ms`, orders/0 on brokers 1–3 with this leader, epoch, ISR and controller.
 fn snap(at_ms: u64, leader: Option<i32>, epoch: i32, isr: &[i32], controller: i32) -> Event {
-    ev(
-        at_ms,
-        EventKind::Observed {
-            snapshot: ClusterSnapshot {
-                controller: Some(controller),
-                brokers: vec![1, 2, 3],
-                partitions: vec![PartitionState {
-                    topic: "orders".into(),
-                    partition: 0,
-                    leader,
-                    leader_epoch: epoch,
-                    replicas: vec![1, 2, 3],
-                    isr: isr.to_vec(),
-                    offline_replicas: vec![],
-                }],
-            },
-            previous_view_us: None,
-        },
-    )
+    ev(at_ms, observed(leader, epoch, isr, controller))
 }
 
 fn kill(at_ms: u64, broker: i32) -> Event {
@@ -85,16 +61,6 @@ fn run_on(nodes: Vec<RunNode>, between: Vec<EventKind>) -> RunResult {
         .map(|(i, kind)| ev(i as u64, kind))
         .collect();
     analyze(events)
-}
-
-fn condition(met: bool, check: ConditionCheck, on_timeout: Option<OnTimeout>) -> EventKind {
-    EventKind::Condition {
-        step: "step-2".into(),
-        condition: "leader of orders/0 changed".into(),
-        met,
-        check,
-        on_timeout,
-    }
 }
 
 #[test]

@@ -101,23 +101,10 @@ pub fn is_met(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::events::PartitionState;
     use crate::experiment::{IsrSizeCondition, PartitionRef};
 
     fn snap(leader: Option<i32>, isr: &[i32], controller: i32) -> ClusterSnapshot {
-        ClusterSnapshot {
-            controller: Some(controller),
-            brokers: vec![1, 2, 3],
-            partitions: vec![PartitionState {
-                topic: "orders".into(),
-                partition: 0,
-                leader,
-                leader_epoch: 0,
-                replicas: vec![1, 2, 3],
-                isr: isr.to_vec(),
-                offline_replicas: vec![],
-            }],
-        }
+        crate::events::testing::snapshot(leader, 0, isr, controller)
     }
 
     fn p() -> PartitionRef {

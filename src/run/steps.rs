@@ -302,22 +302,18 @@ pub(super) async fn request_election(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::events::PartitionState;
     use crate::experiment::PartitionRef;
 
     fn view(leader: Option<BrokerId>, epoch: i32) -> ClusterSnapshot {
         ClusterSnapshot {
             controller: Some(1),
             brokers: vec![1, 2, 3],
-            partitions: vec![PartitionState {
-                topic: "orders".into(),
-                partition: 0,
+            partitions: vec![crate::events::testing::orders0(
                 leader,
-                leader_epoch: epoch,
-                replicas: vec![2, 3, 1],
-                isr: vec![2, 3, 1],
-                offline_replicas: vec![],
-            }],
+                epoch,
+                &[2, 3, 1],
+                &[2, 3, 1],
+            )],
         }
     }
 
