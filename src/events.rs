@@ -1287,6 +1287,49 @@ pub(crate) mod testing {
         }
     }
 
+    /// SIGKILL of `broker`, timed by Docker's event stream.
+    pub fn kill(at: u64, broker: BrokerId) -> Event {
+        at_ms(
+            at,
+            EventKind::FaultInjected {
+                id: "k".into(),
+                kind: FaultKind::Kill,
+                target: "t".into(),
+                resolved: vec![],
+                broker_ids: vec![broker],
+                source: TimeSource::DockerEvent,
+            },
+        )
+    }
+
+    /// A whole run on `nodes` (empty: one engine): started, `between`, finished, 1 ms apart.
+    pub fn run_on(nodes: Vec<RunNode>, between: Vec<EventKind>) -> Vec<Event> {
+        let mut kinds = vec![EventKind::RunStarted {
+            experiment: "x".into(),
+            variant: None,
+            cluster_name: "c".into(),
+            cluster_mode: ClusterMode::Zookeeper,
+            kafka_version: "3.9.1".into(),
+            observer_period_us: 100_000,
+            brokers: vec![],
+            settings: vec![],
+            seed: 0,
+            reused_cluster: false,
+            attached_project: None,
+            nodes,
+            expect: vec![],
+        }];
+        kinds.extend(between);
+        kinds.push(EventKind::RunFinished {
+            outcome: RunOutcome::Completed,
+        });
+        kinds
+            .into_iter()
+            .enumerate()
+            .map(|(i, kind)| at_ms(i as u64, kind))
+            .collect()
+    }
+
     /// step-2's wait for a new leader of orders/0, met or not.
     pub fn leader_changed_condition(
         met: bool,

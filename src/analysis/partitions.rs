@@ -591,21 +591,7 @@ mod tests {
     use super::*;
     use crate::events::TimeSource;
 
-    use crate::events::testing::{at_ms as ev, observed as snap};
-
-    fn kill(at_ms: u64, broker: i32) -> Event {
-        ev(
-            at_ms,
-            EventKind::FaultInjected {
-                id: "k".into(),
-                kind: crate::events::FaultKind::Kill,
-                target: "t".into(),
-                resolved: vec![],
-                broker_ids: vec![broker],
-                source: TimeSource::DockerEvent,
-            },
-        )
-    }
+    use crate::events::testing::{at_ms as ev, kill, observed as snap};
 
     fn analyze(events: Vec<Event>) -> RunResult {
         crate::analysis::analyze(&events)

@@ -25,7 +25,7 @@ pub fn conclude(r: &mut RunResult) {
 
 #[cfg(test)]
 mod tests {
-    use crate::events::{ConditionCheck, Event, EventKind, OnTimeout};
+    use crate::events::{ConditionCheck, EventKind, OnTimeout};
     use crate::model::Status;
 
     fn run_with(conditions: Vec<EventKind>) -> crate::model::RunResult {
@@ -37,35 +37,7 @@ mod tests {
         nodes: Vec<crate::events::RunNode>,
         conditions: Vec<EventKind>,
     ) -> crate::model::RunResult {
-        let mut events = vec![EventKind::RunStarted {
-            experiment: "x".into(),
-            variant: None,
-            cluster_name: "c".into(),
-            cluster_mode: crate::events::ClusterMode::Zookeeper,
-            kafka_version: "3.9.1".into(),
-            observer_period_us: 100_000,
-            brokers: vec![],
-            settings: vec![],
-            seed: 0,
-            reused_cluster: false,
-            attached_project: None,
-            nodes,
-            expect: vec![],
-        }];
-        events.extend(conditions);
-        events.push(EventKind::RunFinished {
-            outcome: crate::events::RunOutcome::Completed,
-        });
-        let events: Vec<Event> = events
-            .into_iter()
-            .enumerate()
-            .map(|(i, kind)| Event {
-                at_us: i as u64 * 1000,
-                wall_ms: 0,
-                kind,
-            })
-            .collect();
-        crate::analysis::analyze(&events)
+        crate::analysis::analyze(&crate::events::testing::run_on(nodes, conditions))
     }
 
     use crate::events::testing::leader_changed_condition as condition;

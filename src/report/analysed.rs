@@ -4,30 +4,15 @@
 
 use super::{render_junit, render_markdown, render_table};
 use crate::events::{
-    AckGap, ClusterMode, ConditionCheck, Event, EventKind, FaultKind, OnTimeout, RunNode,
-    RunOutcome, TimeSource, WorkloadSummary,
+    AckGap, ConditionCheck, Event, EventKind, OnTimeout, RunNode, WorkloadSummary,
 };
 use crate::model::RunResult;
 
-use crate::events::testing::{at_ms as ev, leader_changed_condition as condition, observed};
+use crate::events::testing::{at_ms as ev, kill, leader_changed_condition as condition, observed};
 
 /// At `at_ms`, orders/0 on brokers 1–3 with this leader, epoch, ISR and controller.
 fn snap(at_ms: u64, leader: Option<i32>, epoch: i32, isr: &[i32], controller: i32) -> Event {
     ev(at_ms, observed(leader, epoch, isr, controller))
-}
-
-fn kill(at_ms: u64, broker: i32) -> Event {
-    ev(
-        at_ms,
-        EventKind::FaultInjected {
-            id: "k".into(),
-            kind: FaultKind::Kill,
-            target: "t".into(),
-            resolved: vec![],
-            broker_ids: vec![broker],
-            source: TimeSource::DockerEvent,
-        },
-    )
 }
 
 fn analyze(events: Vec<Event>) -> RunResult {
@@ -36,31 +21,7 @@ fn analyze(events: Vec<Event>) -> RunResult {
 
 /// A run on `nodes` (empty: one engine) with these events between its start and end.
 fn run_on(nodes: Vec<RunNode>, between: Vec<EventKind>) -> RunResult {
-    let mut events = vec![EventKind::RunStarted {
-        experiment: "x".into(),
-        variant: None,
-        cluster_name: "c".into(),
-        cluster_mode: ClusterMode::Zookeeper,
-        kafka_version: "3.9.1".into(),
-        observer_period_us: 100_000,
-        brokers: vec![],
-        settings: vec![],
-        seed: 0,
-        reused_cluster: false,
-        attached_project: None,
-        nodes,
-        expect: vec![],
-    }];
-    events.extend(between);
-    events.push(EventKind::RunFinished {
-        outcome: RunOutcome::Completed,
-    });
-    let events = events
-        .into_iter()
-        .enumerate()
-        .map(|(i, kind)| ev(i as u64, kind))
-        .collect();
-    analyze(events)
+    analyze(crate::events::testing::run_on(nodes, between))
 }
 
 #[test]
