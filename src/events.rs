@@ -1302,6 +1302,22 @@ pub(crate) mod testing {
         )
     }
 
+    /// Two hosts n1 and n2 (n2's clock 2.2 ms less sure than n1's).
+    pub fn two_hosts() -> Vec<RunNode> {
+        ["n1", "n2"]
+            .iter()
+            .enumerate()
+            .map(|(i, n)| RunNode {
+                name: n.to_string(),
+                engine: format!("tcp://10.0.0.{i}:2375"),
+                address: format!("10.0.0.{i}"),
+                clock_offset_us: 40,
+                clock_error_us: 300 + i as i64 * 2_200,
+                services: vec![format!("kafka-{i}")],
+            })
+            .collect()
+    }
+
     /// A whole run on `nodes` (empty: one engine): started, `between`, finished, 1 ms apart.
     pub fn run_on(nodes: Vec<RunNode>, between: Vec<EventKind>) -> Vec<Event> {
         let mut kinds = vec![EventKind::RunStarted {

@@ -45,19 +45,7 @@ mod tests {
     #[test]
     fn hosts_clocks_widen_the_error_bar() {
         assert_eq!(run_with(vec![]).error_bar_ms, 100.0);
-        let nodes = ["n1", "n2"]
-            .iter()
-            .enumerate()
-            .map(|(i, n)| crate::events::RunNode {
-                name: n.to_string(),
-                engine: format!("tcp://10.0.0.{i}:2375"),
-                address: format!("10.0.0.{i}"),
-                clock_offset_us: 40,
-                clock_error_us: 300 + i as i64 * 2_200,
-                services: vec![format!("kafka-{i}")],
-            })
-            .collect();
-        let r = run_on(nodes, vec![]);
+        let r = run_on(crate::events::testing::two_hosts(), vec![]);
         assert_eq!(r.error_bar_ms, 102.5);
         // How the reports show the hosts: report::analysed.
     }

@@ -67,19 +67,7 @@ fn a_gap_that_did_not_resume_says_so() {
 
 #[test]
 fn every_report_names_the_hosts_and_their_clocks() {
-    let nodes = ["n1", "n2"]
-        .iter()
-        .enumerate()
-        .map(|(i, n)| RunNode {
-            name: n.to_string(),
-            engine: format!("tcp://10.0.0.{i}:2375"),
-            address: format!("10.0.0.{i}"),
-            clock_offset_us: 40,
-            clock_error_us: 300 + i as i64 * 2_200,
-            services: vec![format!("kafka-{i}")],
-        })
-        .collect();
-    let r = run_on(nodes, vec![]);
+    let r = run_on(crate::events::testing::two_hosts(), vec![]);
     let table = render_table(&r);
     assert!(
         table.contains("on 2 hosts (n1, n2); times ± 102 ms (observer poll + host clocks)")
