@@ -367,7 +367,8 @@ pub struct WorkloadResult {
     /// The key strategy, when messages carried keys.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub keys: Option<String>,
-    /// When the client's library lost every broker it knew (run clock, ms) — librdkafka
+    /// When the client's library was seen without a broker (run clock, ms; from its statistics,
+    /// once a second, so up to 1 s after it happened) — librdkafka
     /// issue #5301 — and whether the harness re-bootstrapped it. An application on the same
     /// library stays without brokers until it is restarted.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]

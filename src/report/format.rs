@@ -403,14 +403,46 @@ pub fn lost_brokers_line(w: &crate::model::WorkloadResult) -> Option<String> {
          brokers, as an application on this library does"
     };
     Some(format!(
-        "CLIENT LOST EVERY BROKER at {}: a Metadata response listed no brokers (a broker still \
-         starting), so librdkafka decommissioned every broker it knew (librdkafka issue #5301); {what}",
+        "CLIENT LOST EVERY BROKER at {} (seen in librdkafka's statistics, once a second: up to \
+         1 s late): a Metadata response listed no brokers (a broker still starting), so \
+         librdkafka decommissioned every broker it knew (librdkafka issue #5301); {what}",
         times.join(", ")
     ))
 }
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_client_that_lost_every_broker_is_said_with_its_times_and_what_followed() {
+        let mut w = crate::model::WorkloadResult::default();
+        assert_eq!(lost_brokers_line(&w), None);
+        w.lost_brokers = vec![
+            crate::model::LostBrokers {
+                at_ms: 20_700.0,
+                rebootstrapped: true,
+            },
+            crate::model::LostBrokers {
+                at_ms: 23_100.0,
+                rebootstrapped: true,
+            },
+        ];
+        let line = lost_brokers_line(&w).unwrap();
+        assert!(
+            line.starts_with("CLIENT LOST EVERY BROKER at 20.7 s, 23.1 s (seen"),
+            "{line}"
+        );
+        assert!(
+            line.contains("up to 1 s late") && line.contains("#5301"),
+            "{line}"
+        );
+        assert!(line.contains("bootstrap servers again"), "{line}");
+        w.lost_brokers.truncate(1);
+        w.lost_brokers[0].rebootstrapped = false;
+        assert!(lost_brokers_line(&w)
+            .unwrap()
+            .contains("not re-bootstrapped"));
+    }
+
     #[test]
     fn unknown_outcome_classes_are_listed_by_cause_then_the_phases_name() {
         use crate::events::{LatencyPhase, UnknownCause, UnknownOutcomes};
