@@ -142,6 +142,10 @@ pub struct ClusterSpec {
     /// Instead of `compose`: a compose project someone else started.
     #[serde(default)]
     pub attach: Option<AttachSpec>,
+    /// Instead of `compose`: a Kafka cluster running on Kubernetes (our `k8s/` manifests or
+    /// Strimzi's), found by its labels and reached through a port-forward per broker.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kubernetes: Option<KubernetesSpec>,
     /// Environment added to every broker service (e.g. `KAFKA_ZOOKEEPER_SESSION_TIMEOUT_MS`).
     #[serde(default)]
     pub broker_environment: IndexMap<String, String>,
@@ -182,6 +186,41 @@ pub struct ClusterSpec {
 pub struct AttachSpec {
     /// The compose project name (the `com.docker.compose.project` label of its containers).
     pub project: String,
+}
+
+/// `cluster.kubernetes`: a Kafka cluster on Kubernetes, found by Strimzi's labels (pods with
+/// `strimzi.io/cluster=<strimzi-cluster>`; brokers `strimzi.io/name=<c>-kafka` or
+/// `strimzi.io/broker-role=true`, the broker id the pod's ordinal). Its pods are faulted; its
+/// StatefulSets are never created, scaled or removed. The harness reaches broker N through a
+/// port-forward from `127.0.0.1:<local-port-base + N>` to the pod's `external-port`, so each
+/// broker must advertise that address on that listener (as `k8s/seed.yaml` does).
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct KubernetesSpec {
+    /// The namespace the cluster's pods run in.
+    pub namespace: String,
+    /// The value of the pods' `strimzi.io/cluster` label (Strimzi's `Kafka` resource name).
+    pub strimzi_cluster: String,
+    /// The kubeconfig context (default: the kubeconfig's current context).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub context: Option<String>,
+    /// The kubeconfig file (default: `KUBECONFIG`, else `~/.kube/config`), relative to the
+    /// experiment file.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kubeconfig: Option<PathBuf>,
+    /// The broker listener the harness's clients use, in the pod (default 9094).
+    #[serde(default = "default_external_port")]
+    pub external_port: u16,
+    /// Broker N is reached on `127.0.0.1:<local-port-base + N>` (default 31090).
+    #[serde(default = "default_local_port_base")]
+    pub local_port_base: u16,
+}
+
+fn default_external_port() -> u16 {
+    9094
+}
+fn default_local_port_base() -> u16 {
+    31090
 }
 
 fn default_warm_up() -> Duration {

@@ -166,38 +166,82 @@ fn check_name(c: &Checker, exp: &Experiment, text: &str) -> Result<(), Experimen
     Ok(())
 }
 
-/// A cluster is either started from a compose file or attached to; an attached project's
-/// containers exist already, so nothing that configures them at creation applies.
+/// A cluster is started from a compose file, attached to (a running compose project), or on
+/// Kubernetes; the last two exist already, so nothing that configures them at creation applies.
 fn check_cluster(c: &Checker, exp: &Experiment, text: &str) -> Result<(), ExperimentError> {
     let cluster = &exp.cluster;
     let at = line_of_key(text, "cluster");
-    let Some(attach) = &cluster.attach else {
-        if cluster.compose.is_none() {
+    let sources: Vec<&str> = [
+        ("compose", cluster.compose.is_some()),
+        ("attach", cluster.attach.is_some()),
+        ("kubernetes", cluster.kubernetes.is_some()),
+    ]
+    .into_iter()
+    .filter_map(|(name, set)| set.then_some(name))
+    .collect();
+    match sources.as_slice() {
+        [] => {
             return Err(c.err(
                 at,
                 "cluster",
-                "the cluster needs `compose:` (a compose file this tool starts) or `attach:` (a running compose project)",
-                Some("cluster: {compose: ../compose/seed.yml}, or cluster: {attach: {project: my-kafka}}"),
+                "the cluster needs `compose:` (a compose file this tool starts), `attach:` (a running compose project) or `kubernetes:` (a cluster on Kubernetes)",
+                Some("cluster: {compose: ../compose/seed.yml}, or cluster: {attach: {project: my-kafka}}, or cluster: {kubernetes: {namespace: kafka, strimzi-cluster: my-cluster}}"),
+            ))
+        }
+        ["compose"] => return Ok(()),
+        [_] => {}
+        [_, second, ..] => {
+            return Err(c.err(
+                line_of_nested_key(text, "cluster", second),
+                format!("cluster.{second}"),
+                format!("`{}` exclude each other: a cluster is started by this tool, attached to, or on Kubernetes", sources.join("` and `")),
+                Some("keep one of them"),
+            ))
+        }
+    }
+    let source = sources[0];
+    if let Some(attach) = &cluster.attach {
+        if attach.project.trim().is_empty() {
+            return Err(c.err(
+                line_of_nested_key(text, "cluster", "project"),
+                "cluster.attach.project",
+                "the compose project name is empty",
+                Some("the name `docker compose ls` (or the com.docker.compose.project label) shows"),
             ));
         }
-        return Ok(());
+    }
+    if let Some(k8s) = &cluster.kubernetes {
+        for (field, value) in [("namespace", &k8s.namespace), ("strimzi-cluster", &k8s.strimzi_cluster)] {
+            if value.trim().is_empty() {
+                return Err(c.err(
+                    line_of_nested_key(text, "cluster", field),
+                    format!("cluster.kubernetes.{field}"),
+                    format!("`{field}` is empty"),
+                    Some("cluster: {kubernetes: {namespace: chaos, strimzi-cluster: seed}} (the pods' strimzi.io/cluster label)"),
+                ));
+            }
+        }
+        if let Some(step) = exp.steps.iter().find(|s| {
+            s.fault.as_ref().is_some_and(|f| {
+                matches!(f.kind, FaultKind::Disconnect | FaultKind::Connect)
+            })
+        }) {
+            let kind = step.fault.as_ref().map(|f| f.kind);
+            return Err(c.err(
+                line_of_key(text, "steps"),
+                "steps.fault.kind",
+                format!(
+                    "`{}` is not available on Kubernetes: a pod cannot be taken off its network through the API",
+                    kind.map(|k| k.to_string()).unwrap_or_default()
+                ),
+                Some("use `partition` (iptables in an ephemeral container, the same rules as on Docker)"),
+            ));
+        }
+    }
+    let (what, where_) = match source {
+        "attach" => ("an attached project's containers exist already", "set it in the project's compose file and recreate the project, or start the cluster with `compose:`"),
+        _ => ("a Kubernetes cluster's pods exist already", "set it in the StatefulSet (or Strimzi's Kafka resource) and let it roll, or start the cluster with `compose:`"),
     };
-    if cluster.compose.is_some() {
-        return Err(c.err(
-            line_of_nested_key(text, "cluster", "attach"),
-            "cluster.attach",
-            "`compose` and `attach` exclude each other: a cluster is started by this tool or by someone else",
-            Some("keep `attach: {project: …}` to run against a running project; keep `compose:` to start one"),
-        ));
-    }
-    if attach.project.trim().is_empty() {
-        return Err(c.err(
-            line_of_nested_key(text, "cluster", "project"),
-            "cluster.attach.project",
-            "the compose project name is empty",
-            Some("the name `docker compose ls` (or the com.docker.compose.project label) shows"),
-        ));
-    }
     let created: [(&str, bool); 3] = [
         ("broker-environment", !cluster.broker_environment.is_empty()),
         ("broker-config", !cluster.broker_config.is_empty()),
@@ -207,8 +251,8 @@ fn check_cluster(c: &Checker, exp: &Experiment, text: &str) -> Result<(), Experi
         return Err(c.err(
             line_of_nested_key(text, "cluster", field),
             format!("cluster.{field}"),
-            format!("`{field}` configures containers this tool creates; an attached project's containers exist already"),
-            Some("set it in the project's compose file and recreate the project, or start the cluster with `compose:`"),
+            format!("`{field}` configures containers this tool creates; {what}"),
+            Some(where_),
         ));
     }
     if let Some(axis) = exp
@@ -219,8 +263,8 @@ fn check_cluster(c: &Checker, exp: &Experiment, text: &str) -> Result<(), Experi
         return Err(c.err(
             line_of_key(text, "matrix").or(at),
             format!("matrix.{axis}"),
-            format!("the axis `{axis}` needs a cluster this tool starts; an attached project keeps its settings"),
-            Some("topic: and workload: axes work on an attached project"),
+            format!("the axis `{axis}` needs a cluster this tool starts; {} keeps its settings", if source == "attach" { "an attached project" } else { "a Kubernetes cluster" }),
+            Some("topic: and workload: axes work on it"),
         ));
     }
     Ok(())
@@ -1068,7 +1112,7 @@ mod tests {
         );
         assert!(
             e.contains("matrix.broker:replica.lag.time.max.ms: the axis")
-                && e.contains("hint: topic: and workload: axes work on an attached project"),
+                && e.contains("hint: topic: and workload: axes work on it"),
             "{e}"
         );
         let e = parse_err("name: t\ncluster:\n  attach: {project: ' '}\n");
@@ -1078,6 +1122,44 @@ mod tests {
         );
         let e = parse_err("name: t\ncluster:\n  attach: {projekt: shop}\n");
         assert!(e.contains("unknown field `projekt`"), "{e}");
+    }
+
+    #[test]
+    fn a_kubernetes_cluster_excludes_compose_and_what_configures_containers() {
+        let parse_err = |text: &str| {
+            parse(text, Path::new("e.yaml"))
+                .map(|_| String::new())
+                .unwrap_or_else(|e| e.to_string())
+        };
+        let ok = "name: t\ncluster:\n  kubernetes: {namespace: chaos, strimzi-cluster: seed}\n";
+        assert_eq!(parse_err(ok), "");
+        let e = parse_err(
+            "name: t\ncluster:\n  compose: c.yml\n  kubernetes: {namespace: chaos, strimzi-cluster: seed}\n",
+        );
+        assert!(
+            e.starts_with("e.yaml:4: cluster.kubernetes: `compose` and `kubernetes` exclude each other"),
+            "{e}"
+        );
+        let e = parse_err(
+            "name: t\ncluster:\n  kubernetes: {namespace: chaos, strimzi-cluster: ''}\n",
+        );
+        assert!(e.contains("cluster.kubernetes.strimzi-cluster: `strimzi-cluster` is empty"), "{e}");
+        let e = parse_err(
+            "name: t\ncluster:\n  kubernetes: {namespace: chaos, strimzi-cluster: seed}\n  broker-config: {a.b: 1}\n",
+        );
+        assert!(
+            e.contains("cluster.broker-config: `broker-config` configures containers this tool creates; a Kubernetes cluster's pods exist already"),
+            "{e}"
+        );
+        let e = parse_err(
+            "name: t\ncluster:\n  kubernetes: {namespace: chaos, strimzi-cluster: seed}\nsteps:\n  - fault: {kind: disconnect, target: {service: seed-kafka-0}}\n",
+        );
+        assert!(
+            e.contains("`disconnect` is not available on Kubernetes") && e.contains("hint: use `partition`"),
+            "{e}"
+        );
+        let e = parse_err("name: t\ncluster:\n  kubernetes: {namespace: chaos}\n");
+        assert!(e.contains("strimzi-cluster"), "{e}");
     }
 
     #[test]

@@ -177,6 +177,7 @@ async fn dry_run(
             fresh,
             &|v, reuse| match &v.cluster {
                 prepare::ClusterSource::Attach { .. } => prepare::ClusterState::Attached,
+                prepare::ClusterSource::Kubernetes { .. } => prepare::ClusterState::Kubernetes,
                 prepare::ClusterSource::Compose { plan, .. } => match existing.get(&plan.cluster) {
                     Some(Some(containers)) => {
                         prepare::ClusterState::Known(cluster::decide_start(plan, containers, reuse))

@@ -57,6 +57,9 @@ pub enum ClusterSource {
     /// A compose project someone else started; found, and the experiment checked against
     /// it, when the run starts.
     Attach { project: String },
+    /// A Kafka cluster on Kubernetes (its kubeconfig path resolved against the experiment
+    /// file): found and port-forwarded when the run starts, never started or removed.
+    Kubernetes { spec: crate::experiment::KubernetesSpec },
 }
 
 impl PreparedVariant {
@@ -65,6 +68,7 @@ impl PreparedVariant {
         match &self.cluster {
             ClusterSource::Compose { plan, .. } => &plan.cluster,
             ClusterSource::Attach { project } => project,
+            ClusterSource::Kubernetes { spec } => &spec.strimzi_cluster,
         }
     }
 }
@@ -116,6 +120,28 @@ pub fn prepare(
     let mut composes: Vec<(PathBuf, Option<ComposeProject>)> = Vec::new();
     let mut variants = Vec::new();
     for variant in experiment::matrix::expand(&exp) {
+        if let Some(mut spec) = variant.experiment.cluster.kubernetes.clone() {
+            if let Some(nodes) = nodes {
+                errors.push(Error::Invalid(format!(
+                    "{}: cluster.kubernetes: a Kubernetes cluster places its own pods, \
+                     but a nodes file ({}) is given\n  hint: run it without --nodes / CHAOS_NODES",
+                    file.display(),
+                    nodes.file.display()
+                )));
+                continue;
+            }
+            let base = file.parent().unwrap_or(Path::new("."));
+            spec.kubeconfig = spec.kubeconfig.map(|k| base.join(k));
+            // Nothing is built: the cluster's own images run its pods, and the network
+            // helper's image must be on its nodes (docs/kubernetes.md).
+            variants.push(PreparedVariant {
+                name: variant.name,
+                experiment: variant.experiment,
+                cluster: ClusterSource::Kubernetes { spec },
+                images: Vec::new(),
+            });
+            continue;
+        }
         let Some(path) = experiment::compose_path(&variant.experiment, file) else {
             let Some(attach) = variant.experiment.cluster.attach.clone() else {
                 continue; // validation said why
@@ -237,6 +263,8 @@ pub enum ClusterState {
     DockerUnreachable,
     /// A project someone else started: attached to, never started.
     Attached,
+    /// A cluster on Kubernetes: found, never started.
+    Kubernetes,
 }
 
 /// The plan `chaos run --dry-run` prints: compose file and cluster, whether it would be
@@ -292,9 +320,28 @@ pub fn render_dry_run(
                 );
                 None
             }
+            ClusterSource::Kubernetes { spec } => {
+                let _ = writeln!(
+                    out,
+                    "  kubernetes: namespace {}, pods labelled strimzi.io/cluster={}{} (found \
+                     when the run starts; broker N reached on 127.0.0.1:{}+N → pod port {})",
+                    spec.namespace,
+                    spec.strimzi_cluster,
+                    spec.context
+                        .as_deref()
+                        .map(|c| format!(", context {c}"))
+                        .unwrap_or_default(),
+                    spec.local_port_base,
+                    spec.external_port
+                );
+                None
+            }
         };
         let cluster_line = match state(v, reuse) {
             ClusterState::Attached => "attach (nothing started or removed)".to_string(),
+            ClusterState::Kubernetes => {
+                "on Kubernetes (pods faulted; nothing started or removed)".to_string()
+            }
             ClusterState::Known(d) => d.to_string(),
             ClusterState::DockerUnreachable => {
                 if reuse {
