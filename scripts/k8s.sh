@@ -183,9 +183,13 @@ kube-apiserver --etcd-servers http://127.0.0.1:2379 --advertise-address 10.251.0
   --service-account-issuer https://kubernetes.default.svc.cluster.local \
   --service-account-key-file $P/sa.pub --service-account-signing-key-file $P/sa.key \
   --authorization-mode Node,RBAC --enable-admission-plugins NodeRestriction \
-  --allow-privileged true --v 1 >$L/apiserver.log 2>&1 &
+  --allow-privileged=true --v 1 >$L/apiserver.log 2>&1 &
+apiserver=$!
 until curl -sk --cacert $P/ca.crt https://127.0.0.1:6443/readyz >/dev/null 2>&1 \
-      && [ "$(curl -sk https://127.0.0.1:6443/readyz --cert $P/admin.crt --key $P/admin.key)" = ok ]; do sleep 0.5; done
+      && [ "$(curl -sk https://127.0.0.1:6443/readyz --cert $P/admin.crt --key $P/admin.key)" = ok ]; do
+  kill -0 $apiserver 2>/dev/null || { echo "kube-apiserver exited:" >&2; tail -5 $L/apiserver.log >&2; exit 1; }
+  sleep 0.5
+done
 kube-controller-manager --kubeconfig $K/controller-manager.kubeconfig \
   --authentication-kubeconfig $K/controller-manager.kubeconfig --authorization-kubeconfig $K/controller-manager.kubeconfig \
   --service-account-private-key-file $P/sa.key --root-ca-file $P/ca.crt --use-service-account-credentials \
@@ -353,7 +357,9 @@ up() {
   # The control plane answers pods (DNS) and kubelets: it needs the way back to each subnet.
   for i in $(seq 1 "$n"); do docker exec "$CONTROL" ip route replace "10.244.$i.0/24" via "$(node_ip "$i")"; done
   log "waiting for the API server"
+  local deadline=$(( $(date +%s) + 180 ))
   until kubectl_ get --raw /readyz >/dev/null 2>&1; do
+    [ "$(date +%s)" -lt "$deadline" ] || { log "the API server is not ready after 180 s"; docker exec "$CONTROL" tail -5 /var/log/k8s/apiserver.log; exit 1; }
     docker container inspect -f '{{.State.Running}}' "$CONTROL" | grep -q true || { docker logs "$CONTROL" | tail; exit 1; }
     sleep 1
   done
