@@ -32,7 +32,8 @@ NETWORK=chaos-k8s
 LABEL=chaos.test-infra=k8s
 CONTROL=chaos-k8s-control
 CONTROL_IP=10.251.0.10
-KAFKA_IMAGES=${CHAOS_K8S_IMAGES:-chaos/kafka:3.9.1 chaos/kafka:4.1.1}
+# Our Kafka images, and the base image the harness's network helper (ephemeral container) runs.
+KAFKA_IMAGES=${CHAOS_K8S_IMAGES:-chaos/kafka:3.9.1 chaos/kafka:4.1.1 chaos/base:bookworm-jre17}
 export KUBECONFIG=$CACHE/kubeconfig
 log() { printf '[k8s] %s\n' "$*" >&2; }
 
@@ -242,6 +243,10 @@ cat > /etc/containerd/config.toml <<TOML
 version = 2
 [plugins."io.containerd.grpc.v1.cri"]
   sandbox_image = "docker.io/chaos/pause:3.10"
+  # The node lacks CAP_SYS_RESOURCE (--privileged fails here), and lowering a process's
+  # oom_score_adj needs it: runc's init dies ("can't get final child's PID from pipe")
+  # unless containerd keeps the adjustment at or above its own, as in rootless setups.
+  restrict_oom_score_adj = true
   [plugins."io.containerd.grpc.v1.cri".containerd]
     snapshotter = "overlayfs"
   [plugins."io.containerd.grpc.v1.cri".cni]
@@ -317,7 +322,7 @@ start_node() {
     --network "$NETWORK" --ip "$(node_ip "$i")" \
     --cap-add ALL --cap-drop SYS_RESOURCE --security-opt seccomp=unconfined \
     --security-opt apparmor=unconfined --security-opt systempaths=unconfined --cgroupns host \
-    --tmpfs /run --tmpfs /tmp -v /lib/modules:/lib/modules:ro \
+    -v /sys/fs/cgroup:/sys/fs/cgroup:rw --tmpfs /run --tmpfs /tmp -v /lib/modules:/lib/modules:ro \
     -v "chaos-k8s-node-$i:/var/lib/containerd" \
     -v "$BIN:/opt/k8s/bin:ro" -v "$PKI:/etc/k8s/pki:ro" -v "$CACHE/inside:/etc/k8s/inside:ro" \
     -v "$CACHE/node.sh:/node.sh:ro" -v "$CACHE/pause.tar:/images/pause.tar:ro" \

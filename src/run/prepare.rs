@@ -26,9 +26,42 @@ pub struct ComposeOverrides {
     /// README, "Several hosts"). Without it every service runs on the one engine.
     #[arg(long = "nodes", env = "CHAOS_NODES", value_name = "FILE")]
     pub nodes: Option<PathBuf>,
+    /// Run every experiment against a Kafka cluster on Kubernetes instead of its compose
+    /// file: NAMESPACE/CLUSTER, CLUSTER being the pods' `strimzi.io/cluster` label (see
+    /// docs/kubernetes.md). Broker settings the experiment would set are refused: the
+    /// cluster keeps its own.
+    #[arg(long = "kubernetes", value_name = "NAMESPACE/CLUSTER")]
+    pub kubernetes: Option<String>,
+    /// The kubeconfig context for --kubernetes (default: the current context).
+    #[arg(long = "kube-context", requires = "kubernetes")]
+    pub kube_context: Option<String>,
 }
 
 impl ComposeOverrides {
+    /// `--kubernetes NAMESPACE/CLUSTER` as the experiment's `cluster.kubernetes` would say it.
+    pub fn kubernetes_spec(&self) -> Result<Option<crate::experiment::KubernetesSpec>, Error> {
+        let Some(value) = &self.kubernetes else {
+            return Ok(None);
+        };
+        let Some((namespace, cluster)) = value
+            .split_once('/')
+            .filter(|(n, c)| !n.trim().is_empty() && !c.trim().is_empty())
+        else {
+            return Err(Error::Invalid(format!(
+                "--kubernetes {value}: expected NAMESPACE/CLUSTER\n  hint: --kubernetes chaos/seed \
+                 (CLUSTER is the pods' strimzi.io/cluster label)"
+            )));
+        };
+        Ok(Some(crate::experiment::KubernetesSpec {
+            namespace: namespace.trim().to_string(),
+            strimzi_cluster: cluster.trim().to_string(),
+            context: self.kube_context.clone(),
+            kubeconfig: None,
+            external_port: 9094,
+            local_port_base: 31090,
+        }))
+    }
+
     /// The nodes file, read once per command (None: every service on the one engine).
     pub fn load_nodes(&self) -> Result<Option<crate::nodes::NodesFile>, Error> {
         match &self.nodes {
@@ -119,7 +152,40 @@ pub fn prepare(
     // Compose files by path, loaded and checked once each.
     let mut composes: Vec<(PathBuf, Option<ComposeProject>)> = Vec::new();
     let mut variants = Vec::new();
-    for variant in experiment::matrix::expand(&exp) {
+    let on_kubernetes = match overrides.kubernetes_spec() {
+        Ok(spec) => spec,
+        Err(e) => return Err(vec![e]),
+    };
+    for mut variant in experiment::matrix::expand(&exp) {
+        if let Some(spec) = &on_kubernetes {
+            // The same experiment, unchanged, against a cluster on Kubernetes: what it would
+            // set on brokers it creates cannot apply to pods that exist.
+            let cluster = &mut variant.experiment.cluster;
+            if !cluster.broker_environment.is_empty() || !cluster.environment.is_empty() {
+                errors.push(Error::Invalid(format!(
+                    "{}: cluster.broker-config / broker-environment / environment{}: sets broker \
+                     settings, but --kubernetes runs it on a cluster that keeps its own\n  hint: set \
+                     them in the StatefulSet (or Strimzi's Kafka resource), or run it with its compose file",
+                    file.display(),
+                    if variant.name.is_empty() { String::new() } else { format!(" (variant {})", variant.name) }
+                )));
+                continue;
+            }
+            if let Some(f) = variant.experiment.steps.iter().filter_map(|s| s.fault.as_ref()).find(|f| {
+                matches!(f.kind, crate::events::FaultKind::Disconnect | crate::events::FaultKind::Connect)
+            }) {
+                errors.push(Error::Invalid(format!(
+                    "{}: steps: a `{}` fault is not available on Kubernetes (a pod cannot be taken \
+                     off its network through the API)\n  hint: use `partition`",
+                    file.display(),
+                    f.kind
+                )));
+                continue;
+            }
+            cluster.compose = None;
+            cluster.attach = None;
+            cluster.kubernetes = Some(spec.clone());
+        }
         if let Some(mut spec) = variant.experiment.cluster.kubernetes.clone() {
             if let Some(nodes) = nodes {
                 errors.push(Error::Invalid(format!(
