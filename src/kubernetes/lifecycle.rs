@@ -89,10 +89,9 @@ impl PodTracker {
                 if let Some(name) = self.ours(pod) {
                     let uid = pod.metadata.uid.as_deref().unwrap_or_default();
                     // A late delete of the previous pod must not end its successor.
-                    if self.pods.get(&name).is_some_and(|s| s.uid == uid) {
-                        if self.pods.remove(&name).is_some_and(|s| s.running) {
-                            out.push((name, ContainerAction::Die));
-                        }
+                    let current = self.pods.get(&name).is_some_and(|s| s.uid == uid);
+                    if current && self.pods.remove(&name).is_some_and(|s| s.running) {
+                        out.push((name, ContainerAction::Die));
                     }
                 }
             }
