@@ -17,7 +17,7 @@ pub mod lifecycle;
 pub mod platform;
 pub mod tunnel;
 
-pub use platform::{clean, connect, KubernetesRun, HELPER_IMAGE};
+pub use platform::{clean, connect, Connection, KubernetesRun, Transition, HELPER_IMAGE};
 pub use tunnel::Tunnels;
 
 use std::path::PathBuf;
