@@ -441,6 +441,16 @@ fn helpers(pod: &Pod) -> Vec<(String, bool)> {
         .collect()
 }
 
+/// The next helper's name: one past the highest number in use.
+fn next_helper(existing: &[(String, bool)]) -> String {
+    let next = existing
+        .iter()
+        .filter_map(|(name, _)| name.strip_prefix(HELPER_PREFIX)?.parse::<u32>().ok())
+        .max()
+        .map_or(0, |n| n + 1);
+    format!("{HELPER_PREFIX}{next}")
+}
+
 /// Whether the helper `name` in `pod` runs, cannot start (its waiting reason), or not yet.
 fn helper_state(pod: Option<&Pod>, name: &str) -> Wait {
     let Some(pod) = pod else {
@@ -706,36 +716,68 @@ impl KubernetesRun {
         .await
     }
 
-    /// Sends `signal` to the JVM in Kafka's container.
-    async fn signal_java(&self, name: &str, signal: &str) -> Result<(), KubeError> {
+    /// Sends SIGSTOP (pause) or SIGCONT to the JVM in Kafka's container; a pause is checked
+    /// to have taken (every JVM in state T).
+    async fn signal_java(&self, name: &str, pause: bool) -> Result<(), KubeError> {
         let pod = self.existing_pod(name).await?;
         let container = main_container(&pod).unwrap_or("kafka").to_string();
-        // `-f java`, not PID 1: our manifests share the pod's process namespace, where PID 1
-        // is the pause container, and a signal to its own PID 1 from inside the namespace is
-        // ignored by the kernel unless PID 1 handles it (the JVM's STOP would be dropped).
-        let cmd = ["pkill", signal, "-f", "java"];
-        let done = exec_in(
+        // `-f java`, not PID 1: our manifests share the pod's process namespace (PID 1 is the
+        // pause container's). A signal sent from inside a namespace to its own PID 1 is
+        // dropped by the kernel when PID 1 installed no handler, SIGSTOP included. pkill runs
+        // without a shell: a shell whose command line says "java" would be matched too.
+        let cmd = ["pkill", if pause { "-STOP" } else { "-CONT" }, "-f", "java"];
+        let exec = self.call("create", "pods/exec");
+        let done = exec_in(&self.inner.pods, exec, name, &container, &cmd).await?;
+        let failed = |code, output| KubeError::Exec {
+            pod: name.to_string(),
+            container: container.clone(),
+            command: cmd.join(" "),
+            code,
+            output,
+        };
+        match done.code {
+            0 => {}
+            // Nothing to resume (e.g. the pod was recreated since): resumed.
+            1 if !pause => return Ok(()),
+            1 => return Err(failed(1, "no java process matched".into())),
+            127 => {
+                return Err(failed(
+                    127,
+                    format!("pkill is not in the image ({})", done.output),
+                ))
+            }
+            code => return Err(failed(code, done.output)),
+        }
+        if !pause {
+            return Ok(());
+        }
+        // `jav[a]`: matches the JVM, not this script's own command line.
+        let check = r#"for p in $(pgrep -f 'jav[a]'); do grep -q '^State:.*stopped' /proc/$p/status || echo "pid $p"; done"#;
+        let running = exec_in(
             &self.inner.pods,
-            self.call("create", "pods/exec"),
+            exec,
             name,
             &container,
-            &cmd,
+            &["sh", "-c", check],
         )
         .await?;
-        match done.code {
-            0 => Ok(()),
-            code => Err(KubeError::Exec {
-                pod: name.to_string(),
-                container,
-                command: cmd.join(" "),
-                code,
-                output: match code {
-                    1 => "no java process matched".to_string(),
-                    127 => format!("pkill is not in the image ({})", done.output),
-                    _ => done.output,
-                },
-            }),
+        match running.code {
+            0 if running.output.is_empty() => {}
+            0 => {
+                return Err(KubeError::Refused(format!(
+                    "SIGSTOP did not stop java in {name}/{container} ({}): a process \
+                     namespace's PID 1 ignores it from inside; run the pod with \
+                     shareProcessNamespace: true",
+                    running.output
+                )))
+            }
+            // No sh or pgrep to check with: the signal was delivered, unverified.
+            code => tracing::warn!(
+                "pause of {name}: could not check that java stopped (exit {code}: {})",
+                running.output
+            ),
         }
+        Ok(())
     }
 
     /// A running helper in `pod` (ours from an earlier fault), else a new one, waited for.
@@ -745,7 +787,7 @@ impl KubernetesRun {
         if let Some((helper, _)) = existing.iter().find(|(_, running)| *running) {
             return Ok(helper.clone());
         }
-        let helper = format!("{HELPER_PREFIX}{}", existing.len());
+        let helper = next_helper(&existing);
         self.inner
             .pods
             .patch_ephemeral_containers(
@@ -861,12 +903,13 @@ impl KubernetesRun {
                 .await
             }
             Lifecycle::Pause | Lifecycle::Unpause => {
-                let (signal, transition) = if action == Lifecycle::Pause {
-                    ("-STOP", ContainerAction::Pause)
+                let pause = action == Lifecycle::Pause;
+                self.signal_java(name, pause).await?;
+                let transition = if pause {
+                    ContainerAction::Pause
                 } else {
-                    ("-CONT", ContainerAction::Unpause)
+                    ContainerAction::Unpause
                 };
-                self.signal_java(name, signal).await?;
                 // No watch event shows a signal: the moment is the exec's answer (the signal
                 // was sent within its round trip before).
                 self.inner
@@ -1110,22 +1153,29 @@ pub async fn clean(conn: &Connection, namespace: &str) -> Result<Vec<String>, Ku
         .await
         .map_err(|e| call("list", "pods").error(e))?;
     let mut done = Vec::new();
+    // One pod that cannot be reached does not stop the others; a refusal or a lost server
+    // does.
+    let note = |done: &mut Vec<String>, what: String, e: KubeError| match e {
+        KubeError::Forbidden { .. } | KubeError::Unreachable { .. } => Err(e),
+        e => {
+            done.push(format!("could not {what}: {e}"));
+            Ok(())
+        }
+    };
     for pod in &listed.items {
         let name = pod_name(pod);
         for (helper, running) in helpers(pod) {
-            if running {
-                let script = cleanup_script();
-                exec_in(
-                    &pods,
-                    call("create", "pods/exec"),
-                    name,
-                    &helper,
-                    &["sh", "-c", &script],
-                )
-                .await?;
-                done.push(format!(
-                    "cleared network rules in {name} (helper {helper} stays: ephemeral containers cannot be removed)"
-                ));
+            if !running {
+                continue;
+            }
+            let script = cleanup_script();
+            let cmd = ["sh", "-c", script.as_str()];
+            match exec_in(&pods, call("create", "pods/exec"), name, &helper, &cmd).await {
+                Ok(_) => done.push(format!(
+                    "cleared network rules in {name} (helper {helper} stays: ephemeral \
+                     containers cannot be removed)"
+                )),
+                Err(e) => note(&mut done, format!("clear the rules in {name}"), e)?,
             }
         }
         let cluster = pod
@@ -1135,20 +1185,17 @@ pub async fn clean(conn: &Connection, namespace: &str) -> Result<Vec<String>, Ku
             .and_then(|l| l.get(discovery::CLUSTER_LABEL))
             .cloned()
             .unwrap_or_default();
-        let running = discovery::is_running(pod);
-        if let (Some(_), true) = (discovery::kind_of(pod, &cluster), running) {
-            let container = main_container(pod).unwrap_or("kafka");
-            let resumed = exec_in(
-                &pods,
-                call("create", "pods/exec"),
-                name,
-                container,
-                &["pkill", "-CONT", "-f", "java"],
-            )
-            .await?;
-            if resumed.code == 0 {
-                done.push(format!("resumed java in {name} (SIGCONT)"));
+        if discovery::kind_of(pod, &cluster).is_none() || !discovery::is_running(pod) {
+            continue;
+        }
+        let container = main_container(pod).unwrap_or("kafka");
+        let cmd = ["pkill", "-CONT", "-f", "java"];
+        match exec_in(&pods, call("create", "pods/exec"), name, container, &cmd).await {
+            Ok(resumed) if resumed.code == 0 => {
+                done.push(format!("resumed java in {name} (SIGCONT)"))
             }
+            Ok(_) => {}
+            Err(e) => note(&mut done, format!("resume java in {name}"), e)?,
         }
     }
     Ok(done)
@@ -1262,6 +1309,16 @@ mod tests {
             Wait::Continue
         ));
         assert!(matches!(helper_state(None, "chaos-net-2"), Wait::Fail(_)));
+    }
+
+    #[test]
+    fn helper_numbers_go_past_the_highest() {
+        assert_eq!(next_helper(&[]), "chaos-net-0");
+        let existing = [
+            ("chaos-net-0".to_string(), false),
+            ("chaos-net-4".to_string(), false),
+        ];
+        assert_eq!(next_helper(&existing), "chaos-net-5");
     }
 
     #[test]
