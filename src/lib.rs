@@ -22,6 +22,8 @@ pub mod input;
 #[cfg(feature = "runtime")]
 pub mod kafka;
 pub mod keys;
+#[cfg(feature = "runtime")]
+pub mod kubernetes;
 pub mod model;
 pub mod nodes;
 pub mod platform;

@@ -313,6 +313,22 @@ impl std::fmt::Display for PlatformAction {
 /// Network rules a partition added to one service (to delete exactly those on heal).
 pub type NetworkRules = Vec<Vec<String>>;
 
+/// The iptables rule specs (without -A/-D, in the `CHAOS` chain jumped to from INPUT and
+/// OUTPUT) that cut a service from `peer_ips`: outgoing drops by destination, incoming by
+/// source. Every platform's network helper adds exactly these, and deletes them on heal.
+pub fn partition_rules(peer_ips: &[String], direction: Direction) -> NetworkRules {
+    let mut rules = Vec::new();
+    for ip in peer_ips {
+        if matches!(direction, Direction::Both | Direction::Outgoing) {
+            rules.push(vec!["-d".into(), ip.clone(), "-j".into(), "DROP".into()]);
+        }
+        if matches!(direction, Direction::Both | Direction::Incoming) {
+            rules.push(vec!["-s".into(), ip.clone(), "-j".into(), "DROP".into()]);
+        }
+    }
+    rules
+}
+
 /// Why the platform could not do what the runner asked.
 #[derive(Debug, thiserror::Error)]
 pub enum PlatformError {

@@ -351,19 +351,8 @@ async fn run_in(
     Ok(())
 }
 
-/// The iptables rule specs (without -A/-D) that cut `target` from `peer_ips`.
-pub fn partition_rules(peer_ips: &[String], direction: Direction) -> Vec<Vec<String>> {
-    let mut rules = Vec::new();
-    for ip in peer_ips {
-        if matches!(direction, Direction::Both | Direction::Outgoing) {
-            rules.push(vec!["-d".into(), ip.clone(), "-j".into(), "DROP".into()]);
-        }
-        if matches!(direction, Direction::Both | Direction::Incoming) {
-            rules.push(vec!["-s".into(), ip.clone(), "-j".into(), "DROP".into()]);
-        }
-    }
-    rules
-}
+/// The rules are the seam's (Kubernetes' helper adds the same).
+pub use crate::platform::partition_rules;
 
 /// Drops traffic between `target` and `peers`. Returns the rules added (for the heal).
 pub async fn partition(
