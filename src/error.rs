@@ -21,6 +21,9 @@ pub enum Error {
     #[cfg(feature = "runtime")]
     #[error(transparent)]
     Fault(#[from] crate::platform::FaultError),
+    #[cfg(feature = "runtime")]
+    #[error(transparent)]
+    Kubernetes(#[from] crate::kubernetes::KubeError),
     /// A file of ours that is wrong where it stands (e.g. the nodes file).
     #[error("{0}")]
     Input(Box<crate::input::InputError>),
@@ -81,6 +84,14 @@ impl Error {
             | Error::Input(_) => ExitCode::InvalidInput,
             #[cfg(feature = "runtime")]
             Error::Docker(_) | Error::Kafka(_) | Error::Fault(_) => ExitCode::Infrastructure,
+            // A selector matching nothing is the experiment's mistake; the rest is the
+            // cluster's or the API server's.
+            #[cfg(feature = "runtime")]
+            Error::Kubernetes(crate::kubernetes::KubeError::NothingMatched { .. }) => {
+                ExitCode::InvalidInput
+            }
+            #[cfg(feature = "runtime")]
+            Error::Kubernetes(_) => ExitCode::Infrastructure,
             Error::Io { .. }
             | Error::Panic(_)
             | Error::Timeout { .. }
