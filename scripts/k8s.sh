@@ -157,6 +157,12 @@ make_pki() {
   local i
   for i in $(seq 1 "$n"); do cert "node-$i" "system:node:$(node_name "$i")" system:nodes; done
   kubeconfig "$CACHE/kubeconfig" admin "https://127.0.0.1:6443"
+  # Users with no rights but the Role of k8s/rbac.yaml (bound to user `chaos`), and one with a
+  # verb missing (the tests' "forbidden" case): what a user grants, not cluster-admin.
+  cert chaos chaos ""
+  cert chaos-limited chaos-limited ""
+  kubeconfig "$CACHE/chaos.kubeconfig" chaos "https://127.0.0.1:6443"
+  kubeconfig "$CACHE/chaos-limited.kubeconfig" chaos-limited "https://127.0.0.1:6443"
   local inside=$CACHE/inside; mkdir -p "$inside"
   kubeconfig "$inside/admin.kubeconfig" admin "https://$CONTROL_IP:6443"
   kubeconfig "$inside/controller-manager.kubeconfig" controller-manager "https://$CONTROL_IP:6443"
