@@ -1213,9 +1213,9 @@ pub async fn clean(conn: &Connection, namespace: &str) -> Result<Vec<String>, Ku
         let container = main_container(pod).unwrap_or("kafka");
         let cmd = ["pkill", "-CONT", "-f", "java"];
         match exec_in(&pods, call("create", "pods/exec"), name, container, &cmd).await {
-            Ok(resumed) if resumed.code == 0 => {
-                done.push(format!("resumed java in {name} (SIGCONT)"))
-            }
+            Ok(resumed) if resumed.code == 0 => done.push(format!(
+                "sent SIGCONT to java in {name} (resumes it if paused)"
+            )),
             Ok(_) => {}
             Err(e) => note(&mut done, format!("resume java in {name}"), e)?,
         }
