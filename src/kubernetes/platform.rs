@@ -112,9 +112,9 @@ struct TransitionLog {
 }
 
 impl TransitionLog {
-    /// Stamps `action` on `service` now (its arrival), into the run's stream and the log.
-    fn record(&self, sink: &EventSink, service: String, action: ContainerAction) {
-        let at_ns = wall_now_ns();
+    /// Stamps `action` on `service` at `at_ns` (harness wall time), into the run's stream
+    /// and the log.
+    fn record(&self, sink: &EventSink, service: String, action: ContainerAction, at_ns: i64) {
         sink.emit_at(
             sink.clock().at_us_of_wall_ns(at_ns),
             EventKind::Container {
@@ -288,7 +288,7 @@ async fn watch_pods(
         match item {
             Ok(event) => {
                 for (service, action) in tracker.observe(&event) {
-                    log.record(&sink, service, action);
+                    log.record(&sink, service, action, wall_now_ns());
                 }
                 if matches!(event, watcher::Event::InitDone) {
                     if let Some(p) = primed.take() {
@@ -417,8 +417,17 @@ fn helper_patch(name: &str) -> serde_json::Value {
     })
 }
 
-/// Our helpers in `pod`: (name, running), in the order added.
-fn helpers(pod: &Pod) -> Vec<(String, bool)> {
+/// Where a helper is in its life (ephemeral containers are never restarted).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum HelperState {
+    Running,
+    /// Not running yet (its image being pulled, or failing to be).
+    Starting,
+    Ended,
+}
+
+/// Our helpers in `pod`, in the order added.
+fn helpers(pod: &Pod) -> Vec<(String, HelperState)> {
     let statuses = pod
         .status
         .as_ref()
@@ -430,19 +439,23 @@ fn helpers(pod: &Pod) -> Vec<(String, bool)> {
         .flatten()
         .filter(|c| c.name.starts_with(HELPER_PREFIX))
         .map(|c| {
-            let running = statuses
+            let state = statuses
                 .into_iter()
                 .flatten()
                 .find(|s| s.name == c.name)
-                .and_then(|s| s.state.as_ref())
-                .is_some_and(|s| s.running.is_some());
-            (c.name.clone(), running)
+                .and_then(|s| s.state.as_ref());
+            let state = match state {
+                Some(s) if s.running.is_some() => HelperState::Running,
+                Some(s) if s.terminated.is_some() => HelperState::Ended,
+                _ => HelperState::Starting,
+            };
+            (c.name.clone(), state)
         })
         .collect()
 }
 
 /// The next helper's name: one past the highest number in use.
-fn next_helper(existing: &[(String, bool)]) -> String {
+fn next_helper(existing: &[(String, HelperState)]) -> String {
     let next = existing
         .iter()
         .filter_map(|(name, _)| name.strip_prefix(HELPER_PREFIX)?.parse::<u32>().ok())
@@ -717,8 +730,8 @@ impl KubernetesRun {
     }
 
     /// Sends SIGSTOP (pause) or SIGCONT to the JVM in Kafka's container; a pause is checked
-    /// to have taken (every JVM in state T).
-    async fn signal_java(&self, name: &str, pause: bool) -> Result<(), KubeError> {
+    /// to have taken (every JVM in state T). Returns when pkill answered (harness wall ns).
+    async fn signal_java(&self, name: &str, pause: bool) -> Result<i64, KubeError> {
         let pod = self.existing_pod(name).await?;
         let container = main_container(&pod).unwrap_or("kafka").to_string();
         // `-f java`, not PID 1: our manifests share the pod's process namespace (PID 1 is the
@@ -728,6 +741,7 @@ impl KubernetesRun {
         let cmd = ["pkill", if pause { "-STOP" } else { "-CONT" }, "-f", "java"];
         let exec = self.call("create", "pods/exec");
         let done = exec_in(&self.inner.pods, exec, name, &container, &cmd).await?;
+        let answered = wall_now_ns();
         let failed = |code, output| KubeError::Exec {
             pod: name.to_string(),
             container: container.clone(),
@@ -738,7 +752,7 @@ impl KubernetesRun {
         match done.code {
             0 => {}
             // Nothing to resume (e.g. the pod was recreated since): resumed.
-            1 if !pause => return Ok(()),
+            1 if !pause => return Ok(answered),
             1 => return Err(failed(1, "no java process matched".into())),
             127 => {
                 return Err(failed(
@@ -749,7 +763,7 @@ impl KubernetesRun {
             code => return Err(failed(code, done.output)),
         }
         if !pause {
-            return Ok(());
+            return Ok(answered);
         }
         // `jav[a]`: matches the JVM, not this script's own command line.
         let check = r#"for p in $(pgrep -f 'jav[a]'); do grep -q '^State:.*stopped' /proc/$p/status || echo "pid $p"; done"#;
@@ -777,26 +791,34 @@ impl KubernetesRun {
                 running.output
             ),
         }
-        Ok(())
+        Ok(answered)
     }
 
     /// A running helper in `pod` (ours from an earlier fault), else a new one, waited for.
     async fn helper(&self, name: &str) -> Result<String, KubeError> {
         let pod = self.existing_pod(name).await?;
         let existing = helpers(&pod);
-        if let Some((helper, _)) = existing.iter().find(|(_, running)| *running) {
+        let find = |wanted| existing.iter().find(|(_, s)| *s == wanted).map(|(h, _)| h);
+        if let Some(helper) = find(HelperState::Running) {
             return Ok(helper.clone());
         }
-        let helper = next_helper(&existing);
-        self.inner
-            .pods
-            .patch_ephemeral_containers(
-                name,
-                &PatchParams::default(),
-                &Patch::Strategic(helper_patch(&helper)),
-            )
-            .await
-            .map_err(|e| self.call("patch", "pods/ephemeralcontainers").error(e))?;
+        // One still starting is waited for, not doubled: each one added stays in the pod.
+        let helper = match find(HelperState::Starting) {
+            Some(helper) => helper.clone(),
+            None => {
+                let helper = next_helper(&existing);
+                self.inner
+                    .pods
+                    .patch_ephemeral_containers(
+                        name,
+                        &PatchParams::default(),
+                        &Patch::Strategic(helper_patch(&helper)),
+                    )
+                    .await
+                    .map_err(|e| self.call("patch", "pods/ephemeralcontainers").error(e))?;
+                helper
+            }
+        };
         self.wait_pod(
             name,
             &format!("network helper {helper} in {name}"),
@@ -815,7 +837,7 @@ impl KubernetesRun {
         };
         Ok(helpers(&pod)
             .into_iter()
-            .find(|(_, running)| *running)
+            .find(|(_, s)| *s == HelperState::Running)
             .map(|(h, _)| h))
     }
 
@@ -904,17 +926,17 @@ impl KubernetesRun {
             }
             Lifecycle::Pause | Lifecycle::Unpause => {
                 let pause = action == Lifecycle::Pause;
-                self.signal_java(name, pause).await?;
+                let answered = self.signal_java(name, pause).await?;
                 let transition = if pause {
                     ContainerAction::Pause
                 } else {
                     ContainerAction::Unpause
                 };
-                // No watch event shows a signal: the moment is the exec's answer (the signal
-                // was sent within its round trip before).
+                // No watch event shows a signal: the moment is pkill's answer (the signal
+                // was sent within that exec's round trip before it).
                 self.inner
                     .log
-                    .record(&self.inner.sink, name.to_string(), transition);
+                    .record(&self.inner.sink, name.to_string(), transition, answered);
                 Ok(())
             }
             Lifecycle::Disconnect | Lifecycle::Connect => unreachable_network(action),
@@ -1164,8 +1186,8 @@ pub async fn clean(conn: &Connection, namespace: &str) -> Result<Vec<String>, Ku
     };
     for pod in &listed.items {
         let name = pod_name(pod);
-        for (helper, running) in helpers(pod) {
-            if !running {
+        for (helper, state) in helpers(pod) {
+            if state != HelperState::Running {
                 continue;
             }
             let script = cleanup_script();
@@ -1191,9 +1213,9 @@ pub async fn clean(conn: &Connection, namespace: &str) -> Result<Vec<String>, Ku
         let container = main_container(pod).unwrap_or("kafka");
         let cmd = ["pkill", "-CONT", "-f", "java"];
         match exec_in(&pods, call("create", "pods/exec"), name, container, &cmd).await {
-            Ok(resumed) if resumed.code == 0 => {
-                done.push(format!("resumed java in {name} (SIGCONT)"))
-            }
+            Ok(resumed) if resumed.code == 0 => done.push(format!(
+                "sent SIGCONT to java in {name} (resumes it if paused)"
+            )),
             Ok(_) => {}
             Err(e) => note(&mut done, format!("resume java in {name}"), e)?,
         }
@@ -1293,8 +1315,8 @@ mod tests {
         assert_eq!(
             helpers(&pod),
             vec![
-                ("chaos-net-0".to_string(), false),
-                ("chaos-net-1".to_string(), false)
+                ("chaos-net-0".to_string(), HelperState::Ended),
+                ("chaos-net-1".to_string(), HelperState::Starting)
             ]
         );
         assert!(
@@ -1315,8 +1337,8 @@ mod tests {
     fn helper_numbers_go_past_the_highest() {
         assert_eq!(next_helper(&[]), "chaos-net-0");
         let existing = [
-            ("chaos-net-0".to_string(), false),
-            ("chaos-net-4".to_string(), false),
+            ("chaos-net-0".to_string(), HelperState::Ended),
+            ("chaos-net-4".to_string(), HelperState::Ended),
         ];
         assert_eq!(next_helper(&existing), "chaos-net-5");
     }
@@ -1351,8 +1373,18 @@ mod tests {
             })
         };
         tokio::task::yield_now().await;
-        log.record(&sink, "seed-kafka-0".into(), ContainerAction::Die);
-        log.record(&sink, "seed-kafka-1".into(), ContainerAction::Die);
+        log.record(
+            &sink,
+            "seed-kafka-0".into(),
+            ContainerAction::Die,
+            wall_now_ns(),
+        );
+        log.record(
+            &sink,
+            "seed-kafka-1".into(),
+            ContainerAction::Die,
+            wall_now_ns(),
+        );
         let at = waiting.await.unwrap().expect("seen");
         assert!(at >= since);
         let first = rx.recv().await.unwrap();
