@@ -10,6 +10,8 @@
 #                             (default 3), import the images, wait until every node is Ready
 #   scripts/k8s.sh down       remove the containers, their volumes and the network
 #   scripts/k8s.sh status     nodes and pods
+#   scripts/k8s.sh deploy [seed|kraft]    apply k8s/<name>.yaml and k8s/rbac.yaml in namespace
+#                             chaos, wait until its pods are Ready (undeploy removes it)
 #   scripts/k8s.sh kubectl …  kubectl with this cluster's kubeconfig
 #
 # Layout (test infrastructure only; never started on a user's host: nodes need most
@@ -385,6 +387,28 @@ up() {
   log "ready in $(( $(date +%s) - t0 )) s; KUBECONFIG=$KUBECONFIG"
 }
 
+# Applies a shipped cluster (k8s/<name>.yaml) and the harness's Role into namespace chaos and
+# waits until every pod of it is Ready.
+deploy() {
+  local name=${1:-seed}
+  [ -f "k8s/$name.yaml" ] || { log "no k8s/$name.yaml"; exit 2; }
+  kubectl_ apply -n chaos -f k8s/rbac.yaml -f "k8s/$name.yaml" >/dev/null
+  log "waiting for the pods of $name to be Ready"
+  local deadline=$(( $(date +%s) + 300 ))
+  until kubectl_ wait -n chaos --for=condition=Ready pod -l "strimzi.io/cluster=$name" --timeout=10s >/dev/null 2>&1 \
+        && [ "$(kubectl_ get pods -n chaos -l "strimzi.io/cluster=$name" --no-headers 2>/dev/null | wc -l)" -gt 0 ]; do
+    [ "$(date +%s)" -lt "$deadline" ] || { kubectl_ get pods -n chaos -o wide; kubectl_ get events -n chaos | tail; exit 1; }
+  done
+  log "$name ready: $(kubectl_ get pods -n chaos -l "strimzi.io/cluster=$name" --no-headers | awk '{print $1}' | tr '\n' ' ')"
+}
+
+# Removes a shipped cluster (its StatefulSets, services and PDB; the pods' hostPath data stays on
+# the nodes until `down`).
+undeploy() {
+  local name=${1:-seed}
+  kubectl_ delete -n chaos -f "k8s/$name.yaml" --ignore-not-found --wait=true >/dev/null
+}
+
 down() {
   local ids
   ids=$(docker ps -aq --filter "label=$LABEL")
@@ -408,5 +432,7 @@ case "${1:-}" in
   status) status ;;
   images) mkdir -p "$CACHE"; build_node_image; build_pause_image ;;
   kubectl) shift; kubectl_ "$@" ;;
-  *) echo "usage: scripts/k8s.sh up [N] | down | status | kubectl …" >&2; exit 2 ;;
+  deploy) shift; deploy "$@" ;;
+  undeploy) shift; undeploy "$@" ;;
+  *) echo "usage: scripts/k8s.sh up [N] | down | status | deploy [seed|kraft] | undeploy [seed|kraft] | kubectl …" >&2; exit 2 ;;
 esac

@@ -433,6 +433,9 @@ pub enum EventKind {
         /// The compose project the run attached to (a cluster chaos did not start).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         attached_project: Option<String>,
+        /// The Kubernetes cluster the run faulted (`namespace/strimzi-cluster`).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        kubernetes: Option<String>,
         /// The experiment's expectations, so a saved run re-evaluates them.
         #[serde(default)]
         expect: Vec<String>,
@@ -1332,6 +1335,7 @@ pub(crate) mod testing {
             seed: 0,
             reused_cluster: false,
             attached_project: None,
+            kubernetes: None,
             nodes,
             expect: vec![],
         }];

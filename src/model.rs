@@ -109,6 +109,9 @@ pub struct ClusterInfo {
     /// The compose project the run attached to (started without chaos).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub attached_project: Option<String>,
+    /// The Kubernetes cluster the run faulted (`namespace/strimzi-cluster`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kubernetes: Option<String>,
     /// Settings in force that decide the numbers.
     pub settings: Vec<(String, String)>,
     /// Each workload topic's effective settings and their source (topic / broker / default).
@@ -123,10 +126,11 @@ impl ClusterInfo {
     /// How the cluster came to be, for headers: "", ", reused cluster" or ", attached to
     /// compose project X".
     pub fn origin_suffix(&self) -> String {
-        let mut suffix = match &self.attached_project {
-            Some(p) => format!(", attached to compose project {p}"),
-            None if self.reused => ", reused cluster".into(),
-            None => String::new(),
+        let mut suffix = match (&self.attached_project, &self.kubernetes) {
+            (Some(p), _) => format!(", attached to compose project {p}"),
+            (None, Some(k)) => format!(", on Kubernetes ({k})"),
+            (None, None) if self.reused => ", reused cluster".into(),
+            (None, None) => String::new(),
         };
         if !self.nodes.is_empty() {
             suffix.push_str(&format!(

@@ -168,6 +168,9 @@ pub enum Origin {
     Attached { project: String },
     /// Reached over the network only (`chaos observe`): no faults, no container events.
     External,
+    /// Pods on Kubernetes (`cluster: {kubernetes: …}`): faulted through the API; their
+    /// StatefulSets are never created, scaled or removed.
+    Kubernetes { namespace: String, cluster: String },
 }
 
 #[derive(Debug, Clone, PartialEq)]

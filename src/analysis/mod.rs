@@ -78,6 +78,7 @@ fn empty_result() -> RunResult {
             kafka_version: "unknown".into(),
             reused: false,
             attached_project: None,
+            kubernetes: None,
             settings: vec![],
             topic_settings: vec![],
             nodes: vec![],
@@ -124,6 +125,7 @@ fn record_event(result: &mut RunResult, e: &Event, bounds: &mut Bounds) {
             settings,
             reused_cluster,
             attached_project,
+            kubernetes,
             nodes,
             ..
         } => {
@@ -137,6 +139,7 @@ fn record_event(result: &mut RunResult, e: &Event, bounds: &mut Bounds) {
                 kafka_version: kafka_version.clone(),
                 reused: *reused_cluster,
                 attached_project: attached_project.clone(),
+                kubernetes: kubernetes.clone(),
                 settings: settings.clone(),
                 topic_settings: std::mem::take(&mut result.cluster.topic_settings),
                 nodes: nodes.clone(),

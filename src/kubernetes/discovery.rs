@@ -204,8 +204,9 @@ pub fn cluster(pods: &[Pod], target: &KubernetesTarget) -> Result<Cluster, super
     }
     Ok(Cluster {
         name: target.cluster.clone(),
-        origin: Origin::Attached {
-            project: format!("{}/{}", target.namespace, target.cluster),
+        origin: Origin::Kubernetes {
+            namespace: target.namespace.clone(),
+            cluster: target.cluster.clone(),
         },
         network: target.namespace.clone(),
         mode: mode_of(services.iter().map(|s| &s.role)),
@@ -318,8 +319,9 @@ mod tests {
         assert_eq!(c.mode, ClusterMode::Zookeeper);
         assert_eq!(
             c.origin,
-            Origin::Attached {
-                project: "chaos/seed".into()
+            Origin::Kubernetes {
+                namespace: "chaos".into(),
+                cluster: "seed".into()
             }
         );
         let names: Vec<&str> = c.services.iter().map(|s| s.name.as_str()).collect();

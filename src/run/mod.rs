@@ -787,6 +787,12 @@ fn run_started(
             crate::platform::Origin::Attached { project } => Some(project.clone()),
             _ => None,
         },
+        kubernetes: match &cluster.origin {
+            crate::platform::Origin::Kubernetes { namespace, cluster } => {
+                Some(format!("{namespace}/{cluster}"))
+            }
+            _ => None,
+        },
         // The variant's own expectations (matrix::expand kept those whose `when` fits).
         expect: exp.expect.iter().map(|e| e.that.clone()).collect(),
         nodes: cluster

@@ -627,6 +627,8 @@ mod tests {
             env_files: vec![env],
             project_name: Some("Mine".into()),
             nodes: None,
+            kubernetes: None,
+            kube_context: None,
         };
         let p = prepare(&exp, &overrides, None).expect("valid");
         for v in &p.variants {
