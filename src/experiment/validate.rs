@@ -206,12 +206,17 @@ fn check_cluster(c: &Checker, exp: &Experiment, text: &str) -> Result<(), Experi
                 line_of_nested_key(text, "cluster", "project"),
                 "cluster.attach.project",
                 "the compose project name is empty",
-                Some("the name `docker compose ls` (or the com.docker.compose.project label) shows"),
+                Some(
+                    "the name `docker compose ls` (or the com.docker.compose.project label) shows",
+                ),
             ));
         }
     }
     if let Some(k8s) = &cluster.kubernetes {
-        for (field, value) in [("namespace", &k8s.namespace), ("strimzi-cluster", &k8s.strimzi_cluster)] {
+        for (field, value) in [
+            ("namespace", &k8s.namespace),
+            ("strimzi-cluster", &k8s.strimzi_cluster),
+        ] {
             if value.trim().is_empty() {
                 return Err(c.err(
                     line_of_nested_key(text, "cluster", field),
@@ -222,9 +227,9 @@ fn check_cluster(c: &Checker, exp: &Experiment, text: &str) -> Result<(), Experi
             }
         }
         if let Some(step) = exp.steps.iter().find(|s| {
-            s.fault.as_ref().is_some_and(|f| {
-                matches!(f.kind, FaultKind::Disconnect | FaultKind::Connect)
-            })
+            s.fault
+                .as_ref()
+                .is_some_and(|f| matches!(f.kind, FaultKind::Disconnect | FaultKind::Connect))
         }) {
             let kind = step.fault.as_ref().map(|f| f.kind);
             return Err(c.err(
@@ -263,7 +268,14 @@ fn check_cluster(c: &Checker, exp: &Experiment, text: &str) -> Result<(), Experi
         return Err(c.err(
             line_of_key(text, "matrix").or(at),
             format!("matrix.{axis}"),
-            format!("the axis `{axis}` needs a cluster this tool starts; {} keeps its settings", if source == "attach" { "an attached project" } else { "a Kubernetes cluster" }),
+            format!(
+                "the axis `{axis}` needs a cluster this tool starts; {} keeps its settings",
+                if source == "attach" {
+                    "an attached project"
+                } else {
+                    "a Kubernetes cluster"
+                }
+            ),
             Some("topic: and workload: axes work on it"),
         ));
     }
@@ -1137,13 +1149,17 @@ mod tests {
             "name: t\ncluster:\n  compose: c.yml\n  kubernetes: {namespace: chaos, strimzi-cluster: seed}\n",
         );
         assert!(
-            e.starts_with("e.yaml:4: cluster.kubernetes: `compose` and `kubernetes` exclude each other"),
+            e.starts_with(
+                "e.yaml:4: cluster.kubernetes: `compose` and `kubernetes` exclude each other"
+            ),
             "{e}"
         );
-        let e = parse_err(
-            "name: t\ncluster:\n  kubernetes: {namespace: chaos, strimzi-cluster: ''}\n",
+        let e =
+            parse_err("name: t\ncluster:\n  kubernetes: {namespace: chaos, strimzi-cluster: ''}\n");
+        assert!(
+            e.contains("cluster.kubernetes.strimzi-cluster: `strimzi-cluster` is empty"),
+            "{e}"
         );
-        assert!(e.contains("cluster.kubernetes.strimzi-cluster: `strimzi-cluster` is empty"), "{e}");
         let e = parse_err(
             "name: t\ncluster:\n  kubernetes: {namespace: chaos, strimzi-cluster: seed}\n  broker-config: {a.b: 1}\n",
         );
@@ -1155,7 +1171,8 @@ mod tests {
             "name: t\ncluster:\n  kubernetes: {namespace: chaos, strimzi-cluster: seed}\nsteps:\n  - fault: {kind: disconnect, target: {service: seed-kafka-0}}\n",
         );
         assert!(
-            e.contains("`disconnect` is not available on Kubernetes") && e.contains("hint: use `partition`"),
+            e.contains("`disconnect` is not available on Kubernetes")
+                && e.contains("hint: use `partition`"),
             "{e}"
         );
         let e = parse_err("name: t\ncluster:\n  kubernetes: {namespace: chaos}\n");

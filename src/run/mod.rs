@@ -426,7 +426,9 @@ async fn run_variant(
 }
 
 /// The plain options of the Kubernetes platform from the experiment's `cluster.kubernetes`.
-fn kubernetes_target(spec: &crate::experiment::KubernetesSpec) -> crate::kubernetes::KubernetesTarget {
+fn kubernetes_target(
+    spec: &crate::experiment::KubernetesSpec,
+) -> crate::kubernetes::KubernetesTarget {
     crate::kubernetes::KubernetesTarget {
         namespace: spec.namespace.clone(),
         cluster: spec.strimzi_cluster.clone(),
@@ -520,20 +522,31 @@ async fn run_kubernetes_variant(
         match crate::kubernetes::clean(&conn, &target.namespace).await {
             Ok(done) => {
                 for line in done {
-                    sink.emit(EventKind::Note { message: format!("heal everything: {line}") });
+                    sink.emit(EventKind::Note {
+                        message: format!("heal everything: {line}"),
+                    });
                 }
             }
-            Err(e) => sink.emit(EventKind::Error { message: format!("heal everything: {e}") }),
+            Err(e) => sink.emit(EventKind::Error {
+                message: format!("heal everything: {e}"),
+            }),
         }
     }
     let (result, dir) = close_run(recorder, dir, outcome, None, reporter).await?;
-    Ok((result, dir, format!("{}/{}", target.namespace, target.cluster)))
+    Ok((
+        result,
+        dir,
+        format!("{}/{}", target.namespace, target.cluster),
+    ))
 }
 
 /// Every broker answers through its tunnel with every broker registered and a controller
 /// (the same check as on Docker; ZooKeeper's pod address is not reachable from outside the
 /// cluster, so its health is read through the brokers'). Waiting, not measuring.
-async fn wait_brokers_ready(cluster: &cluster::Cluster, timeout: std::time::Duration) -> Result<(), Error> {
+async fn wait_brokers_ready(
+    cluster: &cluster::Cluster,
+    timeout: std::time::Duration,
+) -> Result<(), Error> {
     let deadline = std::time::Instant::now() + timeout;
     for (service, _) in cluster.brokers() {
         loop {

@@ -92,7 +92,9 @@ pub enum ClusterSource {
     Attach { project: String },
     /// A Kafka cluster on Kubernetes (its kubeconfig path resolved against the experiment
     /// file): found and port-forwarded when the run starts, never started or removed.
-    Kubernetes { spec: crate::experiment::KubernetesSpec },
+    Kubernetes {
+        spec: crate::experiment::KubernetesSpec,
+    },
 }
 
 impl PreparedVariant {
@@ -171,9 +173,18 @@ pub fn prepare(
                 )));
                 continue;
             }
-            if let Some(f) = variant.experiment.steps.iter().filter_map(|s| s.fault.as_ref()).find(|f| {
-                matches!(f.kind, crate::events::FaultKind::Disconnect | crate::events::FaultKind::Connect)
-            }) {
+            if let Some(f) = variant
+                .experiment
+                .steps
+                .iter()
+                .filter_map(|s| s.fault.as_ref())
+                .find(|f| {
+                    matches!(
+                        f.kind,
+                        crate::events::FaultKind::Disconnect | crate::events::FaultKind::Connect
+                    )
+                })
+            {
                 errors.push(Error::Invalid(format!(
                     "{}: steps: a `{}` fault is not available on Kubernetes (a pod cannot be taken \
                      off its network through the API)\n  hint: use `partition`",

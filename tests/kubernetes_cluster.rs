@@ -1,0 +1,379 @@
+//! Real-Kubernetes tests (full tier): the harness against the seed topology on the Kubernetes
+//! 1.34 that `scripts/k8s.sh up` builds and starts here (`scripts/k8s.sh deploy seed`), as a user
+//! holding only `k8s/rbac.yaml`'s Role. They fail — never skip — when that cluster is missing.
+//! Test infrastructure is checked with the admin kubeconfig and kubectl, independent of the
+//! harness's own Kubernetes client.
+mod common;
+
+use common::*;
+use serde_json::Value;
+use std::path::PathBuf;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+fn cache() -> PathBuf {
+    std::env::var_os("CHAOS_K8S_CACHE")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            PathBuf::from(std::env::var("HOME").expect("HOME")).join(".cache/chaos/k8s")
+        })
+}
+
+/// kubectl as the cluster's admin (test infrastructure, not the harness).
+fn kubectl(args: &[&str]) -> std::process::Output {
+    Command::new(cache().join("bin/kubectl"))
+        .env("KUBECONFIG", cache().join("kubeconfig"))
+        .args(args)
+        .output()
+        .expect("run kubectl (scripts/k8s.sh up builds it)")
+}
+
+fn kubectl_ok(args: &[&str]) -> String {
+    let out = kubectl(args);
+    assert!(
+        out.status.success(),
+        "kubectl {}: {}",
+        args.join(" "),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+const SEED_PODS: [&str; 4] = [
+    "seed-zookeeper-0",
+    "seed-kafka-0",
+    "seed-kafka-1",
+    "seed-kafka-2",
+];
+
+/// Serialises the tests, checks the API server answers and every pod of the seed cluster is
+/// Ready (a pod killed by the previous test may still be coming back: waiting, not measuring).
+fn k8s_test() -> std::sync::MutexGuard<'static, ()> {
+    let guard = cluster_test();
+    let ready = kubectl(&["get", "--raw", "/readyz"]);
+    assert!(
+        ready.status.success(),
+        "real-Kubernetes test needs the test cluster and its API server does not answer ({}); \
+         run `scripts/k8s.sh up && scripts/k8s.sh deploy seed`",
+        String::from_utf8_lossy(&ready.stderr).trim()
+    );
+    let deadline = Instant::now() + Duration::from_secs(240);
+    loop {
+        let out = kubectl(&[
+            "wait",
+            "-n",
+            "chaos",
+            "--for=condition=Ready",
+            "pod",
+            "-l",
+            "strimzi.io/cluster=seed",
+            "--timeout=5s",
+        ]);
+        let count = kubectl_ok(&[
+            "get",
+            "pods",
+            "-n",
+            "chaos",
+            "-l",
+            "strimzi.io/cluster=seed",
+            "-o",
+            "name",
+        ])
+        .lines()
+        .count();
+        if out.status.success() && count == SEED_PODS.len() {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the seed cluster is not Ready (scripts/k8s.sh deploy seed): {}",
+            kubectl_ok(&["get", "pods", "-n", "chaos", "-o", "wide"])
+        );
+    }
+    guard
+}
+
+/// `chaos run` as the Role-only user `chaos` (k8s/rbac.yaml), reports kept under `reports`.
+fn chaos_k8s(kubeconfig: &str, args: &[&str]) -> std::process::Output {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_chaos"));
+    command.env("KUBECONFIG", cache().join(kubeconfig));
+    logged(command, args)
+}
+
+fn run_on_k8s(
+    experiment: &str,
+    reports: &std::path::Path,
+    extra: &[&str],
+) -> (std::process::Output, Value) {
+    let mut args = vec!["run", experiment, "--reports", reports.to_str().unwrap()];
+    args.extend_from_slice(extra);
+    let out = chaos_k8s("chaos.kubeconfig", &args);
+    let mut all = results(reports);
+    assert_eq!(all.len(), 1, "one result.json under {}", reports.display());
+    (out, all.remove(0))
+}
+
+/// Nothing of ours is left in any pod: no JVM stopped (state T), and every network helper
+/// (ephemeral container `chaos-net-*`) that still runs has no rule in chain CHAOS and no tbf.
+fn assert_nothing_left_in_pods() {
+    for pod in SEED_PODS {
+        let container = if pod.contains("zookeeper") {
+            "zookeeper"
+        } else {
+            "kafka"
+        };
+        let states = kubectl_ok(&[
+            "exec", "-n", "chaos", pod, "-c", container, "--", "ps", "-o", "stat=", "-C", "java",
+        ]);
+        assert!(
+            !states.trim().is_empty() && !states.lines().any(|s| s.trim_start().starts_with('T')),
+            "{pod}: the JVM is stopped (ps stat {states:?}) — a pause was not healed"
+        );
+        let helpers = kubectl_ok(&[
+            "get", "pod", "-n", "chaos", pod, "-o",
+            "jsonpath={range .status.ephemeralContainerStatuses[?(@.state.running)]}{.name}{\"\\n\"}{end}",
+        ]);
+        for helper in helpers.lines().filter(|h| h.starts_with("chaos-net-")) {
+            let rules = kubectl_ok(&[
+                "exec", "-n", "chaos", pod, "-c", helper, "--", "iptables", "-S",
+            ]);
+            assert!(
+                !rules
+                    .lines()
+                    .any(|l| l.contains("CHAOS") && l.starts_with("-A")),
+                "{pod}/{helper}: rules left behind:\n{rules}"
+            );
+            let qdisc = kubectl_ok(&[
+                "exec", "-n", "chaos", pod, "-c", helper, "--", "tc", "qdisc", "show", "dev",
+                "eth0",
+            ]);
+            assert!(
+                !qdisc.contains("tbf"),
+                "{pod}/{helper}: a bandwidth limit left behind: {qdisc}"
+            );
+        }
+    }
+}
+
+fn container_events(reports: &std::path::Path, pod: &str) -> Vec<(f64, String)> {
+    events_of(reports)
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter(|e| e["event"] == "container" && e["service"] == pod)
+        .map(|e| {
+            (
+                e["at_us"].as_f64().unwrap_or(0.0) / 1e3,
+                e["action"].as_str().unwrap_or("").to_string(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+#[ignore = "full tier: real Kubernetes (scripts/k8s.sh), ~60 s"]
+fn leader_kill_on_kubernetes_fails_over_within_the_zookeeper_session_and_the_kubelet_restarts_the_broker(
+) {
+    let _k8s = k8s_test();
+    let reports = reports_dir("k8s-leader-kill");
+    // The shipped experiment, unchanged, pointed at the Kubernetes cluster.
+    let (out, result) = run_on_k8s(
+        "experiments/leader-kill.yaml",
+        &reports,
+        &["--kubernetes", "chaos/seed"],
+    );
+    assert_eq!(out.status.code(), Some(0), "the run passes");
+    assert_eq!(
+        result["cluster"]["kubernetes"], "chaos/seed",
+        "{:#}",
+        result["cluster"]
+    );
+    // ZooKeeper mode with Kafka's default session (18 s, k8s/seed.yaml sets none) and tick
+    // 2 s: the controller declares the killed broker dead between 2/3·T and T + tick after the
+    // kill (tests/common: zk_kill_failover_window_ms).
+    let window = zk_kill_failover_window_ms(18_000.0, 2_000.0);
+    let failover = f64_at(&result, "/failover/metadata_ms/max");
+    assert!(
+        window.contains(&failover),
+        "failover {failover} ms outside {window:?}"
+    );
+    assert_eq!(
+        f64_at(&result, "/verification/lost_acked"),
+        0.0,
+        "acks=all, min ISR 2: nothing acked is lost"
+    );
+    // Our SIGKILL (kill, at pkill's answer), then the pod watch's die and the kubelet's
+    // restart of the container in place (start), in that order; the kill within 1 s of the
+    // fault's recorded moment (it is that moment).
+    let hit = result["faults"][0]["resolved"][0]
+        .as_str()
+        .expect("the fault's pod")
+        .to_string();
+    let fault_at = f64_at(&result, "/faults/0/at_ms");
+    let events = container_events(&reports, &hit);
+    let kill = events
+        .iter()
+        .find(|(_, a)| a == "kill")
+        .unwrap_or_else(|| panic!("no kill of {hit}: {events:?}"));
+    assert!(
+        (kill.0 - fault_at).abs() < 1_000.0,
+        "kill at {} ms, fault at {fault_at} ms",
+        kill.0
+    );
+    let die = events
+        .iter()
+        .find(|(at, a)| a == "die" && *at >= kill.0)
+        .unwrap_or_else(|| panic!("no die of {hit} after the kill: {events:?}"));
+    assert!(
+        events.iter().any(|(at, a)| a == "start" && *at > die.0),
+        "the kubelet's restart of {hit} is on the timeline: {events:?}"
+    );
+    assert_nothing_left_in_pods();
+}
+
+#[test]
+#[ignore = "full tier: real Kubernetes (scripts/k8s.sh), ~60 s"]
+fn a_partition_through_an_ephemeral_container_moves_leadership_and_is_healed() {
+    let _k8s = k8s_test();
+    let reports = reports_dir("k8s-partition");
+    let (out, result) = run_on_k8s("tests/experiments/kubernetes/partition.yaml", &reports, &[]);
+    assert_eq!(out.status.code(), Some(0), "the run passes");
+    // Cut from ZooKeeper only: its session (18 s, tick 2 s) expires as after a kill.
+    let window = zk_kill_failover_window_ms(18_000.0, 2_000.0);
+    let failover = f64_at(&result, "/failover/metadata_ms/max");
+    assert!(
+        window.contains(&failover),
+        "failover {failover} ms outside {window:?}"
+    );
+    assert_eq!(f64_at(&result, "/verification/lost_acked"), 0.0);
+    assert_nothing_left_in_pods();
+}
+
+#[test]
+#[ignore = "full tier: real Kubernetes (scripts/k8s.sh), ~30 s"]
+fn a_paused_broker_stops_acking_and_is_thawed() {
+    let _k8s = k8s_test();
+    let reports = reports_dir("k8s-pause");
+    let (out, result) = run_on_k8s("tests/experiments/kubernetes/pause.yaml", &reports, &[]);
+    assert_eq!(out.status.code(), Some(0), "the run passes");
+    // Frozen 8 s (the steps), under the 18 s session: no failover, and the partition's acks
+    // stop for the freeze: the client gap is at least the 8 s minus the observer's 100 ms.
+    assert!(
+        result["partitions"][0]["failover_ms"].is_null(),
+        "no failover under the session timeout: {:#}",
+        result["partitions"][0]
+    );
+    let gap = f64_at(&result, "/partitions/0/unavailability_ms");
+    assert!(
+        gap >= 7_900.0,
+        "acks stopped for the 8 s freeze, gap {gap} ms"
+    );
+    assert_nothing_left_in_pods();
+}
+
+#[test]
+#[ignore = "full tier: real Kubernetes (scripts/k8s.sh), ~25 s"]
+fn ctrl_c_mid_partition_leaves_no_rule_behind() {
+    let _k8s = k8s_test();
+    let reports = reports_dir("k8s-interrupt");
+    let mut command = Command::new(env!("CARGO_BIN_EXE_chaos"));
+    command
+        .env("KUBECONFIG", cache().join("chaos.kubeconfig"))
+        .args([
+            "run",
+            "tests/experiments/kubernetes/partition.yaml",
+            "--reports",
+        ])
+        .arg(&reports)
+        .current_dir(repo());
+    let mut child = RunningChaos(command.spawn().expect("spawn chaos run"));
+    wait_for_events(&reports, "\"event\":\"fault-injected\"", 1);
+    Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .expect("kill -INT");
+    let status = child.wait().expect("wait");
+    assert_eq!(status.code(), Some(130), "an interrupted run exits 130");
+    assert_nothing_left_in_pods();
+}
+
+#[test]
+#[ignore = "full tier: real Kubernetes (scripts/k8s.sh), ~2 s"]
+fn a_missing_permission_is_named_with_its_verb_and_resource() {
+    let _k8s = k8s_test();
+    let reports = reports_dir("k8s-forbidden");
+    // chaos-limited holds no Role at all.
+    let out = chaos_k8s(
+        "chaos-limited.kubeconfig",
+        &[
+            "run",
+            "experiments/leader-kill.yaml",
+            "--kubernetes",
+            "chaos/seed",
+            "--reports",
+            reports.to_str().unwrap(),
+        ],
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(4), "{stderr}");
+    assert!(
+        stderr.contains("forbidden: cannot list pods in namespace chaos"),
+        "{stderr}"
+    );
+}
+
+#[test]
+#[ignore = "full tier: real Kubernetes (scripts/k8s.sh), ~2 s"]
+fn a_cluster_label_matching_nothing_exits_2_naming_namespace_and_selector() {
+    let _k8s = k8s_test();
+    let reports = reports_dir("k8s-nothing");
+    let out = chaos_k8s(
+        "chaos.kubeconfig",
+        &[
+            "run",
+            "experiments/leader-kill.yaml",
+            "--kubernetes",
+            "chaos/nosuch",
+            "--reports",
+            reports.to_str().unwrap(),
+        ],
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("namespace chaos") && stderr.contains("strimzi.io/cluster=nosuch"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn an_unreachable_api_server_exits_4_naming_the_address() {
+    // No cluster needed: a kubeconfig pointing at a port nothing listens on.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let kubeconfig = dir.path().join("kubeconfig");
+    std::fs::write(
+        &kubeconfig,
+        "apiVersion: v1\nkind: Config\nclusters:\n- name: c\n  cluster: {server: 'https://127.0.0.1:9'}\n\
+         users:\n- name: u\n  user: {token: t}\ncontexts:\n- name: x\n  context: {cluster: c, user: u}\ncurrent-context: x\n",
+    )
+    .expect("write kubeconfig");
+    let mut command = Command::new(env!("CARGO_BIN_EXE_chaos"));
+    command.env("KUBECONFIG", &kubeconfig);
+    let reports = dir.path().join("reports");
+    let out = logged(
+        command,
+        &[
+            "run",
+            "experiments/leader-kill.yaml",
+            "--kubernetes",
+            "chaos/seed",
+            "--reports",
+            reports.to_str().unwrap(),
+        ],
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(4), "{stderr}");
+    assert!(
+        stderr.contains("https://127.0.0.1:9"),
+        "the address tried: {stderr}"
+    );
+}
