@@ -502,9 +502,11 @@ async fn run_kubernetes_variant(
     sink.emit(EventKind::Note {
         message: format!(
             "on Kubernetes ({}): pods faulted through the API, never created or removed; a killed \
-             pod is restarted by its StatefulSet, not by chaos; lifecycle moments from a pod watch \
-             (stamped on arrival, up to ~1 s after the fact); clients reach broker N through a \
-             port-forward 127.0.0.1:{}+N → pod port {} via the API server",
+             broker (SIGKILL of its JVM) is restarted in place by the kubelet, with its back-off, \
+             not by chaos; a stopped one is deleted and recreated by its StatefulSet; moments of \
+             signals at the exec's answer, of container exits and starts from a pod watch (stamped \
+             on arrival, up to ~1 s late); clients reach broker N through a port-forward \
+             127.0.0.1:{}+N → pod port {} via the API server",
             conn.address, target.local_port_base, target.pod_port
         ),
     });
