@@ -11,7 +11,9 @@
 #   scripts/test.sh --all    everything (the nightly workflow): also every test marked
 #                            #[ignore = "full tier: …"] — fidelity repeats, three Docker hosts,
 #                            attach, Docker outage, full disk, the secured cluster, every
-#                            interrupt point, the live browser view — and a 10-minute fuzz run.
+#                            interrupt point, the live browser view, the real Kubernetes
+#                            (scripts/k8s.sh, started for its suite and removed after) — and a
+#                            10-minute fuzz run.
 #
 # Every test is in exactly one tier: a test is in the full tier when it carries
 # #[ignore = "full tier: <reason>, ~N s"]. Rule: a new real-cluster suite goes into the full
@@ -54,7 +56,15 @@ targets=(--lib)
 for f in tests/*.rs; do targets+=("--test=$(basename "$f" .rs)"); done
 for t in "${targets[@]}"; do
   t0=$(date +%s)
+  # The real Kubernetes (scripts/k8s.sh: built once, ~14 min from nothing, then ~1 min to
+  # start) runs only beside its own suite: its control plane and pods would slow the others.
+  k8s=false
+  if [ "$tier" = all ] && [ "$t" = --test=kubernetes_cluster ]; then
+    k8s=true
+    { scripts/k8s.sh up && scripts/k8s.sh deploy seed; } || status=1
+  fi
   cargo test --locked --quiet "$t" -- "${ignored_args[@]}" "$@" 2>&1 | tee -a "$log" || status=1
+  if $k8s; then scripts/k8s.sh down || true; fi
   printf '%6d s  %s\n' "$(( $(date +%s) - t0 ))" "${t#--test=}" >> "$times"
 done
 echo "time per test binary ($tier tier):"

@@ -510,6 +510,16 @@ fn validate(files: &[PathBuf], compose: &crate::run::ComposeOverrides) -> ExitCo
             p.experiment.repeat.max(1),
             clusters.join(", ")
         );
+        // Where a fault means something else on Kubernetes: said, not refused.
+        if p
+            .variants
+            .iter()
+            .any(|v| matches!(v.cluster, crate::run::ClusterSource::Kubernetes { .. }))
+        {
+            for line in crate::experiment::kubernetes_differences(&p.experiment) {
+                eprintln!("warning: {}: {line}", p.file.display());
+            }
+        }
     }
     for e in &errors {
         eprintln!("error: {e}");

@@ -500,3 +500,90 @@ mod tests {
         assert_eq!(client_security(&plain, &file, &env).unwrap(), None);
     }
 }
+
+/// Where the experiment's faults mean something else when its cluster is on Kubernetes (a
+/// controller brings pods back by itself): one line per fault kind used, for `validate` and the
+/// run's notes. Pure; empty when nothing differs.
+pub fn kubernetes_differences(exp: &Experiment) -> Vec<String> {
+    use crate::events::FaultKind;
+    let mut kinds: Vec<FaultKind> = exp
+        .steps
+        .iter()
+        .filter_map(|s| s.fault.as_ref().map(|f| f.kind))
+        .collect();
+    kinds.dedup();
+    let mut seen = Vec::new();
+    kinds
+        .into_iter()
+        .filter(|k| {
+            let new = !seen.contains(k);
+            seen.push(*k);
+            new
+        })
+        .filter_map(|kind| {
+            let why = match kind {
+                FaultKind::Kill | FaultKind::NodeCrash => {
+                    "the killed JVM's container is restarted in place by the kubelet at once (then \
+                     with its back-off), not when the experiment heals it; in ZooKeeper mode a \
+                     broker restarted before its old session expires fails to register and \
+                     crash-loops until it does"
+                }
+                FaultKind::Stop | FaultKind::Restart => {
+                    "the pod is deleted gracefully and its StatefulSet recreates it at once: a \
+                     stopped broker does not stay down until the heal"
+                }
+                FaultKind::Pause | FaultKind::NodePause => {
+                    "the JVM is stopped with SIGSTOP (pods/exec), not a cgroup freeze: the pod's \
+                     other processes run on and the API still shows it Running"
+                }
+                _ => return None,
+            };
+            Some(format!("`{kind}` on Kubernetes: {why}"))
+        })
+        .collect()
+}
+
+/// Broker ids an experiment names in topic assignments that the cluster does not have (known
+/// once a cluster found at run time — Kubernetes, an attached project — is listed).
+pub fn unknown_assigned_brokers(exp: &Experiment, brokers: &[i32]) -> Vec<(String, i32)> {
+    exp.topics
+        .iter()
+        .flat_map(|t| {
+            t.assignment
+                .iter()
+                .flatten()
+                .filter(|id| !brokers.contains(id))
+                .map(|id| (t.name.clone(), *id))
+                .collect::<Vec<_>>()
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod kubernetes_tests {
+    use super::*;
+
+    #[test]
+    fn kubernetes_differences_name_each_fault_kind_once_and_skip_the_same_ones() {
+        let exp = parse(
+            "name: t\ncluster: {kubernetes: {namespace: n, strimzi-cluster: c}}\ntopics: [{name: t}]\nsteps:\n  - fault: {kind: kill, target: {leader-of: t/0}}\n  - fault: {kind: stop, target: {leader-of: t/0}}\n  - fault: {kind: kill, target: controller}\n  - fault: {kind: partition, target: {leader-of: t/0}, peers: [z]}\n",
+            std::path::Path::new("e.yaml"),
+        )
+        .expect("valid");
+        let lines = kubernetes_differences(&exp);
+        assert_eq!(lines.len(), 2, "{lines:?}");
+        assert!(lines[0].starts_with("`kill` on Kubernetes: the killed JVM's container is restarted in place"));
+        assert!(lines[1].starts_with("`stop` on Kubernetes: the pod is deleted gracefully"));
+    }
+
+    #[test]
+    fn assigned_brokers_the_cluster_lacks_are_named_with_their_topic() {
+        let exp = parse(
+            "name: t\ncluster: {kubernetes: {namespace: n, strimzi-cluster: c}}\ntopics:\n  - name: orders\n    assignment: [[1, 2, 3]]\n",
+            std::path::Path::new("e.yaml"),
+        )
+        .expect("valid");
+        assert_eq!(unknown_assigned_brokers(&exp, &[0, 1, 2]), vec![("orders".to_string(), 3)]);
+        assert!(unknown_assigned_brokers(&exp, &[1, 2, 3]).is_empty());
+    }
+}

@@ -23,7 +23,7 @@ mod topics;
 
 pub use crate::platform::FaultError;
 pub use outcome::exit_code_of;
-pub use prepare::{prepare, prepare_all, ComposeOverrides, Prepared, PreparedVariant};
+pub use prepare::{prepare, prepare_all, ClusterSource, ComposeOverrides, Prepared, PreparedVariant};
 pub use progress::{Reporter, RunnerEvent};
 pub use reports::{analyze_and_write, result_of, unwritten_error};
 
@@ -482,6 +482,26 @@ async fn run_kubernetes_variant(
         return Err(e);
     }
     cluster.ready_after = started.elapsed();
+    let ids: Vec<i32> = cluster.brokers().into_iter().map(|(_, id)| id).collect();
+    let unknown = crate::experiment::unknown_assigned_brokers(exp, &ids);
+    if !unknown.is_empty() {
+        drop(sink);
+        drop(recorder);
+        return Err(Error::Invalid(format!(
+            "topics: {} name broker(s) this cluster does not have (its brokers: {ids:?}, the pods' \
+             ordinals)\n  hint: on Kubernetes a broker's id is its pod's ordinal; write the \
+             assignment with those ids, or drop it",
+            unknown
+                .iter()
+                .map(|(t, id)| format!("{t}'s assignment, broker {id}"))
+                .collect::<Vec<_>>()
+                .join("; ")
+        )));
+    }
+    for line in crate::experiment::kubernetes_differences(exp) {
+        reporter.report(RunnerEvent::Warning(&line));
+        sink.emit(EventKind::Note { message: line });
+    }
     say(&format!(
         "Kubernetes cluster {}/{} found: {} pod(s), brokers {} on nodes {}, ready in {:.1} s (reached through port-forwards: {})",
         target.namespace,

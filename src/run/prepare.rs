@@ -193,6 +193,15 @@ pub fn prepare(
                 )));
                 continue;
             }
+            if let Some(axis) = exp.matrix.keys().find(|k| k.starts_with("cluster:")) {
+                errors.push(Error::Invalid(format!(
+                    "{}: matrix.{axis}: the axis chooses clusters this tool starts, but --kubernetes \
+                     runs every variant on the one cluster on Kubernetes\n  hint: run it with its \
+                     compose files, or without that axis",
+                    file.display()
+                )));
+                break;
+            }
             cluster.compose = None;
             cluster.attach = None;
             cluster.kubernetes = Some(spec.clone());
