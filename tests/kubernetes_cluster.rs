@@ -377,3 +377,45 @@ fn an_unreachable_api_server_exits_4_naming_the_address() {
         "the address tried: {stderr}"
     );
 }
+
+#[test]
+#[ignore = "full tier: real Kubernetes (scripts/k8s.sh), ~5 s"]
+fn chaos_clean_thaws_what_a_killed_run_left_frozen() {
+    let _k8s = k8s_test();
+    // What a run killed with SIGKILL mid-pause leaves: a frozen JVM (done here by hand).
+    kubectl_ok(&[
+        "exec",
+        "-n",
+        "chaos",
+        "seed-kafka-1",
+        "-c",
+        "kafka",
+        "--",
+        "pkill",
+        "-STOP",
+        "-f",
+        "java",
+    ]);
+    let frozen = kubectl_ok(&[
+        "exec",
+        "-n",
+        "chaos",
+        "seed-kafka-1",
+        "-c",
+        "kafka",
+        "--",
+        "ps",
+        "-o",
+        "stat=",
+        "-C",
+        "java",
+    ]);
+    assert!(
+        frozen.trim_start().starts_with('T'),
+        "the JVM is frozen first: {frozen:?}"
+    );
+    let out = chaos_k8s("chaos.kubeconfig", &["clean", "--kubernetes", "chaos/seed"]);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("sent SIGCONT to java in seed-kafka-1"));
+    assert_nothing_left_in_pods();
+}

@@ -177,6 +177,11 @@ pub enum Command {
         /// containers, clear our network rules, reconnect; never starts or removes any of them.
         #[arg(long = "project", value_name = "PROJECT")]
         projects: Vec<String>,
+        /// Heal a Kafka cluster on Kubernetes instead (NAMESPACE/CLUSTER, the pods'
+        /// strimzi.io/cluster label): SIGCONT to every JVM, our network rules and bandwidth
+        /// limits flushed from every helper; no pod is deleted. Docker is not asked.
+        #[arg(long = "kubernetes", value_name = "NAMESPACE/CLUSTER")]
+        kubernetes: Option<String>,
         #[command(flatten)]
         nodes: NodesArg,
     },
@@ -375,9 +380,26 @@ async fn dispatch(cli: Cli) -> Result<ExitCode, Error> {
             Ok(ExitCode::Passed)
         }
         Command::Clean {
+            kubernetes: Some(target),
+            ..
+        } => {
+            let Some((namespace, cluster)) = target.split_once('/') else {
+                return Err(Error::Invalid(format!(
+                    "--kubernetes {target}: expected NAMESPACE/CLUSTER\n  hint: chaos clean --kubernetes chaos/seed"
+                )));
+            };
+            let target = crate::kubernetes::KubernetesTarget::new(namespace, cluster);
+            let conn = crate::kubernetes::connect(&target).await?;
+            for done in crate::kubernetes::clean(&conn, namespace).await? {
+                println!("{done}");
+            }
+            Ok(ExitCode::Passed)
+        }
+        Command::Clean {
             all,
             projects,
             nodes,
+            ..
         } => {
             let engines = nodes.engines().await?;
             let mut orphans = Vec::new();
@@ -511,8 +533,7 @@ fn validate(files: &[PathBuf], compose: &crate::run::ComposeOverrides) -> ExitCo
             clusters.join(", ")
         );
         // Where a fault means something else on Kubernetes: said, not refused.
-        if p
-            .variants
+        if p.variants
             .iter()
             .any(|v| matches!(v.cluster, crate::run::ClusterSource::Kubernetes { .. }))
         {

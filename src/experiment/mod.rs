@@ -572,7 +572,8 @@ mod kubernetes_tests {
         .expect("valid");
         let lines = kubernetes_differences(&exp);
         assert_eq!(lines.len(), 2, "{lines:?}");
-        assert!(lines[0].starts_with("`kill` on Kubernetes: the killed JVM's container is restarted in place"));
+        assert!(lines[0]
+            .starts_with("`kill` on Kubernetes: the killed JVM's container is restarted in place"));
         assert!(lines[1].starts_with("`stop` on Kubernetes: the pod is deleted gracefully"));
     }
 
@@ -583,7 +584,10 @@ mod kubernetes_tests {
             std::path::Path::new("e.yaml"),
         )
         .expect("valid");
-        assert_eq!(unknown_assigned_brokers(&exp, &[0, 1, 2]), vec![("orders".to_string(), 3)]);
+        assert_eq!(
+            unknown_assigned_brokers(&exp, &[0, 1, 2]),
+            vec![("orders".to_string(), 3)]
+        );
         assert!(unknown_assigned_brokers(&exp, &[1, 2, 3]).is_empty());
     }
 }

@@ -23,7 +23,9 @@ mod topics;
 
 pub use crate::platform::FaultError;
 pub use outcome::exit_code_of;
-pub use prepare::{prepare, prepare_all, ClusterSource, ComposeOverrides, Prepared, PreparedVariant};
+pub use prepare::{
+    prepare, prepare_all, ClusterSource, ComposeOverrides, Prepared, PreparedVariant,
+};
 pub use progress::{Reporter, RunnerEvent};
 pub use reports::{analyze_and_write, result_of, unwritten_error};
 
