@@ -52,6 +52,22 @@ impl Engines {
         Ok(engines)
     }
 
+    /// An inert client, for a run whose every cluster is on Kubernetes: it needs no Docker
+    /// (the machine may have none) and calls nothing through it. It points at the discard
+    /// port of 127.0.0.1, so a call made by mistake fails at once instead of reaching a daemon.
+    pub fn unconnected() -> Result<Engines, DockerError> {
+        let local = bollard::Docker::connect_with_http(
+            "http://127.0.0.1:9",
+            1,
+            bollard::API_DEFAULT_VERSION,
+        )
+        .map_err(|e| DockerError::NotReachable {
+            socket: "http://127.0.0.1:9".into(),
+            reason: e.to_string(),
+        })?;
+        Ok(Engines::one(local))
+    }
+
     /// The engine images are built on and unplaced services run on.
     pub fn local(&self) -> &Docker {
         &self.local

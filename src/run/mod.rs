@@ -100,13 +100,23 @@ pub async fn run_cli(args: RunArgs, reporter: &dyn Reporter) -> Result<ExitCode,
     if args.dry_run {
         return dry_run(&plans, args.fresh, reporter).await;
     }
-    let engines = docker::engines::Engines::connect(nodes.as_ref()).await?;
-    // What an earlier killed run left behind (its owner process is gone) is healed first.
-    for docker in engines.all() {
-        for done in docker::sweep::sweep_orphans(docker).await? {
-            reporter.report(RunnerEvent::Line(&format!("orphan sweep: {done}")));
+    // Runs against Kubernetes only need no Docker engine (a machine may have none).
+    let kubernetes_only = plans
+        .iter()
+        .flat_map(|p| &p.variants)
+        .all(|v| matches!(v.cluster, prepare::ClusterSource::Kubernetes { .. }));
+    let engines = if kubernetes_only {
+        docker::engines::Engines::unconnected()?
+    } else {
+        let engines = docker::engines::Engines::connect(nodes.as_ref()).await?;
+        // What an earlier killed run left behind (its owner process is gone) is healed first.
+        for docker in engines.all() {
+            for done in docker::sweep::sweep_orphans(docker).await? {
+                reporter.report(RunnerEvent::Line(&format!("orphan sweep: {done}")));
+            }
         }
-    }
+        engines
+    };
     let (trigger, shutdown) = Shutdown::new();
     let (abort_tx, abort_rx) = oneshot::channel();
     let current_cluster: Arc<Mutex<Option<Scope>>> = Arc::new(Mutex::new(None));
