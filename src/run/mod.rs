@@ -11,6 +11,7 @@ mod docker_platform;
 mod faults;
 pub mod observe;
 pub mod observer;
+mod on_kubernetes;
 mod outcome;
 pub mod prepare;
 mod progress;
@@ -401,7 +402,7 @@ async fn run_variant(
         prepare::ClusterSource::Kubernetes { .. } => None,
     };
     if let prepare::ClusterSource::Kubernetes { spec } = &variant.cluster {
-        return run_kubernetes_variant(variant, spec, repeat, args, reporter, shutdown).await;
+        return on_kubernetes::run_variant(variant, spec, repeat, args, reporter, shutdown).await;
     }
     let cluster = ready_cluster(engines, file, variant, args, say, &shutdown).await?;
     let dir = reports::run_dir(&args.reports, &exp.name, &variant.name, repeat)?;
@@ -435,168 +436,6 @@ async fn run_variant(
     )
     .await?;
     Ok((result, dir, cluster.name.clone()))
-}
-
-/// The plain options of the Kubernetes platform from the experiment's `cluster.kubernetes`.
-fn kubernetes_target(
-    spec: &crate::experiment::KubernetesSpec,
-) -> crate::kubernetes::KubernetesTarget {
-    crate::kubernetes::KubernetesTarget {
-        namespace: spec.namespace.clone(),
-        cluster: spec.strimzi_cluster.clone(),
-        context: spec.context.clone(),
-        kubeconfig: spec.kubeconfig.clone(),
-        pod_port: spec.external_port,
-        local_port_base: spec.local_port_base,
-    }
-}
-
-/// One run against a Kafka cluster on Kubernetes: its pods found by their labels, a tunnel
-/// per broker, the pod watch feeding the run's stream, then the same session as on Docker.
-/// Nothing is started or removed; a fault's revert waits for the StatefulSet's own restart.
-async fn run_kubernetes_variant(
-    variant: &PreparedVariant,
-    spec: &crate::experiment::KubernetesSpec,
-    repeat: u32,
-    args: &RunArgs,
-    reporter: &dyn Reporter,
-    shutdown: Shutdown,
-) -> Result<(RunResult, PathBuf, String), Error> {
-    let say = &|m: &str| reporter.report(RunnerEvent::Status(m));
-    let exp = &variant.experiment;
-    let target = kubernetes_target(spec);
-    say(&format!(
-        "connecting to Kubernetes: namespace {}, pods labelled {}",
-        target.namespace,
-        target.selector()
-    ));
-    let started = std::time::Instant::now();
-    let conn = shutdown
-        .guard(crate::kubernetes::connect(&target))
-        .await??;
-    let dir = reports::run_dir(&args.reports, &exp.name, &variant.name, repeat)?;
-    let recorder = reports::Recorder::start(&dir)?;
-    let sink = recorder.sink();
-    // The pod watch feeds the run's stream from here on; the tunnels live with the platform.
-    let (platform, mut cluster) = shutdown
-        .guard(crate::kubernetes::KubernetesRun::start(
-            conn.clone(),
-            &target,
-            sink.clone(),
-        ))
-        .await??;
-    let ready = shutdown
-        .guard(wait_brokers_ready(&cluster, exp.cluster.ready_timeout))
-        .await?;
-    if let Err(e) = ready {
-        drop(sink);
-        drop(recorder);
-        return Err(e);
-    }
-    cluster.ready_after = started.elapsed();
-    let ids: Vec<i32> = cluster.brokers().into_iter().map(|(_, id)| id).collect();
-    let unknown = crate::experiment::unknown_assigned_brokers(exp, &ids);
-    if !unknown.is_empty() {
-        drop(sink);
-        drop(recorder);
-        return Err(Error::Invalid(format!(
-            "topics: {} name broker(s) this cluster does not have (its brokers: {ids:?}, the pods' \
-             ordinals)\n  hint: on Kubernetes a broker's id is its pod's ordinal; write the \
-             assignment with those ids, or drop it",
-            unknown
-                .iter()
-                .map(|(t, id)| format!("{t}'s assignment, broker {id}"))
-                .collect::<Vec<_>>()
-                .join("; ")
-        )));
-    }
-    for line in crate::experiment::kubernetes_differences(exp) {
-        reporter.report(RunnerEvent::Warning(&line));
-        sink.emit(EventKind::Note { message: line });
-    }
-    say(&format!(
-        "Kubernetes cluster {}/{} found: {} pod(s), brokers {} on nodes {}, ready in {:.1} s (reached through port-forwards: {})",
-        target.namespace,
-        target.cluster,
-        cluster.services.len(),
-        cluster
-            .brokers()
-            .iter()
-            .map(|(s, id)| format!("{id} ({})", s.name))
-            .collect::<Vec<_>>()
-            .join(", "),
-        cluster.node_names().join(", "),
-        cluster.ready_after.as_secs_f64(),
-        cluster.bootstrap_list()
-    ));
-    let seed = exp.seed.unwrap_or_else(|| rand::random::<u32>() as u64);
-    record_start(&platform, &cluster, variant, seed, &sink).await;
-    sink.emit(EventKind::Note {
-        message: format!(
-            "on Kubernetes ({}): pods faulted through the API, never created or removed; a killed \
-             broker (SIGKILL of its JVM) is restarted in place by the kubelet, with its back-off, \
-             not by chaos; a stopped one is deleted and recreated by its StatefulSet; moments of \
-             signals at the exec's answer, of container exits and starts from a pod watch (stamped \
-             on arrival, up to ~1 s late); clients reach broker N through a port-forward \
-             127.0.0.1:{}+N → pod port {} via the API server",
-            conn.address, target.local_port_base, target.pod_port
-        ),
-    });
-    let ctx = session::RunContext {
-        cluster: &cluster,
-        experiment: exp,
-        sink: sink.clone(),
-        seed,
-        producer_id: rand::random(),
-        progress: say,
-    };
-    let outcome = execute_catching_panics(&ctx, platform, shutdown).await;
-    if outcome.is_err() {
-        // Belt and braces, as on Docker: nothing of ours stays faulted.
-        match crate::kubernetes::clean(&conn, &target.namespace).await {
-            Ok(done) => {
-                for line in done {
-                    sink.emit(EventKind::Note {
-                        message: format!("heal everything: {line}"),
-                    });
-                }
-            }
-            Err(e) => sink.emit(EventKind::Error {
-                message: format!("heal everything: {e}"),
-            }),
-        }
-    }
-    let (result, dir) = close_run(recorder, dir, outcome, None, reporter).await?;
-    Ok((
-        result,
-        dir,
-        format!("{}/{}", target.namespace, target.cluster),
-    ))
-}
-
-/// Every broker answers through its tunnel with every broker registered and a controller
-/// (the same check as on Docker; ZooKeeper's pod address is not reachable from outside the
-/// cluster, so its health is read through the brokers'). Waiting, not measuring.
-async fn wait_brokers_ready(
-    cluster: &cluster::Cluster,
-    timeout: std::time::Duration,
-) -> Result<(), Error> {
-    let deadline = std::time::Instant::now() + timeout;
-    for (service, _) in cluster.brokers() {
-        loop {
-            match docker::cluster::ready::check(cluster, service).await {
-                Ok(()) => break,
-                Err(why) if std::time::Instant::now() >= deadline => {
-                    return Err(Error::Timeout {
-                        what: format!("broker pod {} ready ({why:?})", service.name),
-                        after: timeout,
-                    })
-                }
-                Err(_) => tokio::time::sleep(std::time::Duration::from_millis(250)).await,
-            }
-        }
-    }
-    Ok(())
 }
 
 /// Ends a run: its outcome recorded (and, on an error, every fault of ours healed once more),
