@@ -419,3 +419,91 @@ fn chaos_clean_thaws_what_a_killed_run_left_frozen() {
     assert!(String::from_utf8_lossy(&out.stdout).contains("sent SIGCONT to java in seed-kafka-1"));
     assert_nothing_left_in_pods();
 }
+
+#[test]
+#[ignore = "full tier: real Kubernetes (scripts/k8s.sh), ~70 s"]
+fn a_node_crash_kills_every_cluster_pod_on_the_node_at_once_and_leadership_moves() {
+    let _k8s = k8s_test();
+    let reports = reports_dir("k8s-node-crash");
+    let (out, result) = run_on_k8s("experiments/kubernetes/node-crash.yaml", &reports, &[]);
+    assert_eq!(out.status.code(), Some(0), "the run passes");
+    // Every pod the fault resolved to (all of the cluster's on the leader's node) was killed,
+    // each within one exec round trip of the others (< 1 s: the execs run back to back).
+    let hit: Vec<String> = result["faults"][0]["resolved"]
+        .as_array()
+        .expect("resolved pods")
+        .iter()
+        .map(|v| v.as_str().unwrap_or_default().to_string())
+        .collect();
+    assert!(
+        hit.iter().any(|p| p.starts_with("seed-kafka-")),
+        "the leader's pod is among {hit:?}"
+    );
+    let pods_on_node = kubectl_ok(&[
+        "get",
+        "pods",
+        "-n",
+        "chaos",
+        "-l",
+        "strimzi.io/cluster=seed",
+        "-o",
+        "jsonpath={range .items[*]}{.metadata.name} {.spec.nodeName}{\"\\n\"}{end}",
+    ]);
+    let node_of = |pod: &str| {
+        pods_on_node
+            .lines()
+            .find_map(|l| l.strip_prefix(&format!("{pod} ")).map(str::to_string))
+            .unwrap_or_default()
+    };
+    let node = node_of(&hit[0]);
+    for line in pods_on_node.lines() {
+        let pod = line.split(' ').next().unwrap_or_default();
+        assert_eq!(
+            hit.contains(&pod.to_string()),
+            node_of(pod) == node,
+            "a pod is hit exactly when it runs on {node}: hit {hit:?}, pods {pods_on_node}"
+        );
+    }
+    let kills: Vec<f64> = hit
+        .iter()
+        .map(|pod| {
+            container_events(&reports, pod)
+                .into_iter()
+                .find(|(_, a)| a == "kill")
+                .unwrap_or_else(|| panic!("no kill of {pod}"))
+                .0
+        })
+        .collect();
+    let spread = kills.iter().cloned().fold(f64::MIN, f64::max)
+        - kills.iter().cloned().fold(f64::MAX, f64::min);
+    assert!(
+        spread < 1_000.0,
+        "the node's pods were killed together, spread {spread} ms"
+    );
+    // Leadership moves when the killed broker's session (18 s, tick 2 s) expires; when
+    // ZooKeeper was on the node too it restarts, and its sessions' timeouts start again from
+    // its return: the window's end moves by the time it was down (its kill → its start, from
+    // this run's timeline).
+    let mut window = zk_kill_failover_window_ms(18_000.0, 2_000.0);
+    if let Some(zk) = hit.iter().find(|p| p.contains("zookeeper")) {
+        let events = container_events(&reports, zk);
+        let kill = events
+            .iter()
+            .find(|(_, a)| a == "kill")
+            .map(|e| e.0)
+            .unwrap_or(0.0);
+        let back = events
+            .iter()
+            .find(|(at, a)| a == "start" && *at > kill)
+            .unwrap_or_else(|| panic!("ZooKeeper's restart on the timeline: {events:?}"))
+            .0;
+        window = *window.start()..=(*window.end() + (back - kill));
+    }
+    let failover = f64_at(&result, "/failover/metadata_ms/max");
+    assert!(
+        window.contains(&failover),
+        "failover {failover} ms outside {window:?}"
+    );
+    assert_eq!(f64_at(&result, "/verification/lost_acked"), 0.0);
+    assert_nothing_left_in_pods();
+}
