@@ -507,3 +507,55 @@ fn a_node_crash_kills_every_cluster_pod_on_the_node_at_once_and_leadership_moves
     assert_eq!(f64_at(&result, "/verification/lost_acked"), 0.0);
     assert_nothing_left_in_pods();
 }
+
+#[test]
+#[ignore = "full tier: real Kubernetes (scripts/k8s.sh), ~10 s"]
+fn a_broker_that_never_answers_is_named_with_its_last_kubernetes_event() {
+    let _k8s = k8s_test();
+    let reports = reports_dir("k8s-never-ready");
+    // A frozen JVM: its pod stays Running and Ready (the kernel still accepts the probe's TCP
+    // connection), but the broker never answers a request.
+    kubectl_ok(&[
+        "exec",
+        "-n",
+        "chaos",
+        "seed-kafka-0",
+        "-c",
+        "kafka",
+        "--",
+        "pkill",
+        "-STOP",
+        "-f",
+        "java",
+    ]);
+    let out = chaos_k8s(
+        "chaos.kubeconfig",
+        &[
+            "run",
+            "tests/experiments/kubernetes/ready-timeout.yaml",
+            "--reports",
+            reports.to_str().unwrap(),
+        ],
+    );
+    kubectl_ok(&[
+        "exec",
+        "-n",
+        "chaos",
+        "seed-kafka-0",
+        "-c",
+        "kafka",
+        "--",
+        "pkill",
+        "-CONT",
+        "-f",
+        "java",
+    ]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(4), "{stderr}");
+    assert!(
+        stderr.contains("broker pod seed-kafka-0 ready")
+            && stderr.contains("its last Kubernetes event: "),
+        "{stderr}"
+    );
+    assert_nothing_left_in_pods();
+}

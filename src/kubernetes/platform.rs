@@ -595,6 +595,35 @@ impl KubernetesRun {
         &self.inner.cluster
     }
 
+    /// The newest event Kubernetes recorded about `pod` ("Back-off restarting failed
+    /// container…", "Readiness probe failed…"), for an error that names why a pod is not
+    /// ready; None when there is none or events cannot be read (`events: list` in the Role).
+    pub async fn last_event(&self, pod: &str) -> Option<String> {
+        use k8s_openapi::api::core::v1::Event;
+        let events: Api<Event> =
+            Api::namespaced(self.inner.conn.client.clone(), &self.inner.target.namespace);
+        let list = events
+            .list(&ListParams::default().fields(&format!("involvedObject.name={pod}")))
+            .await
+            .ok()?;
+        list.items
+            .into_iter()
+            .max_by_key(|e| {
+                e.last_timestamp
+                    .as_ref()
+                    .map(|t| t.0)
+                    .or_else(|| e.event_time.as_ref().map(|t| t.0))
+            })
+            .map(|e| {
+                format!(
+                    "{} {}: {}",
+                    e.type_.unwrap_or_default(),
+                    e.reason.unwrap_or_default(),
+                    e.message.unwrap_or_default().trim()
+                )
+            })
+    }
+
     /// Every transition seen so far (the run's container lifecycle on Kubernetes).
     pub fn transitions(&self) -> Vec<Transition> {
         self.inner

@@ -55,6 +55,20 @@ pub(super) async fn run_variant(
     let ready = shutdown
         .guard(wait_brokers_ready(&cluster, exp.cluster.ready_timeout))
         .await?;
+    // A pod that never answered is named with the last thing Kubernetes said about it.
+    let ready = match ready {
+        Err(NotReady { pod, why }) => {
+            let event = platform
+                .last_event(&pod)
+                .await
+                .unwrap_or_else(|| "none readable".into());
+            Err(Error::Timeout {
+                what: format!("broker pod {pod} ready ({why}; its last Kubernetes event: {event})"),
+                after: exp.cluster.ready_timeout,
+            })
+        }
+        Ok(()) => Ok(()),
+    };
     if let Err(e) = ready {
         drop(sink);
         drop(recorder);
@@ -141,22 +155,31 @@ pub(super) async fn run_variant(
     ))
 }
 
+/// A broker pod that did not answer in time, and the last reason.
+struct NotReady {
+    pod: String,
+    why: String,
+}
+
 /// Every broker answers through its tunnel with every broker registered and a controller
 /// (the same check as on Docker; ZooKeeper's pod address is not reachable from outside the
 /// cluster, so its health is read through the brokers'). Waiting, not measuring.
 async fn wait_brokers_ready(
     cluster: &cluster::Cluster,
     timeout: std::time::Duration,
-) -> Result<(), Error> {
+) -> Result<(), NotReady> {
     let deadline = std::time::Instant::now() + timeout;
     for (service, _) in cluster.brokers() {
         loop {
             match docker::cluster::ready::check(cluster, service).await {
                 Ok(()) => break,
                 Err(why) if std::time::Instant::now() >= deadline => {
-                    return Err(Error::Timeout {
-                        what: format!("broker pod {} ready ({why:?})", service.name),
-                        after: timeout,
+                    return Err(NotReady {
+                        pod: service.name.clone(),
+                        why: match why {
+                            docker::cluster::ready::Unready::Yet(r)
+                            | docker::cluster::ready::Unready::Refused(r) => r,
+                        },
                     })
                 }
                 Err(_) => tokio::time::sleep(std::time::Duration::from_millis(250)).await,
