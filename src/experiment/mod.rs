@@ -506,20 +506,18 @@ mod tests {
 /// run's notes. Pure; empty when nothing differs.
 pub fn kubernetes_differences(exp: &Experiment) -> Vec<String> {
     use crate::events::FaultKind;
-    let mut kinds: Vec<FaultKind> = exp
+    let mut kinds: Vec<FaultKind> = Vec::new();
+    for kind in exp
         .steps
         .iter()
         .filter_map(|s| s.fault.as_ref().map(|f| f.kind))
-        .collect();
-    kinds.dedup();
-    let mut seen = Vec::new();
+    {
+        if !kinds.contains(&kind) {
+            kinds.push(kind);
+        }
+    }
     kinds
         .into_iter()
-        .filter(|k| {
-            let new = !seen.contains(k);
-            seen.push(*k);
-            new
-        })
         .filter_map(|kind| {
             let why = match kind {
                 FaultKind::Kill | FaultKind::NodeCrash => {
@@ -541,6 +539,16 @@ pub fn kubernetes_differences(exp: &Experiment) -> Vec<String> {
             Some(format!("`{kind}` on Kubernetes: {why}"))
         })
         .collect()
+}
+
+/// The first fault the experiment uses that Kubernetes cannot do (a pod cannot be taken off
+/// its network through the API): one rule for `validate` and `run --kubernetes`.
+pub fn fault_unavailable_on_kubernetes(exp: &Experiment) -> Option<crate::events::FaultKind> {
+    use crate::events::FaultKind;
+    exp.steps
+        .iter()
+        .filter_map(|s| s.fault.as_ref().map(|f| f.kind))
+        .find(|k| matches!(k, FaultKind::Disconnect | FaultKind::Connect))
 }
 
 /// Broker ids an experiment names in topic assignments that the cluster does not have (known

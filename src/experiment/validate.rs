@@ -226,19 +226,11 @@ fn check_cluster(c: &Checker, exp: &Experiment, text: &str) -> Result<(), Experi
                 ));
             }
         }
-        if let Some(step) = exp.steps.iter().find(|s| {
-            s.fault
-                .as_ref()
-                .is_some_and(|f| matches!(f.kind, FaultKind::Disconnect | FaultKind::Connect))
-        }) {
-            let kind = step.fault.as_ref().map(|f| f.kind);
+        if let Some(kind) = super::fault_unavailable_on_kubernetes(exp) {
             return Err(c.err(
                 line_of_key(text, "steps"),
                 "steps.fault.kind",
-                format!(
-                    "`{}` is not available on Kubernetes: a pod cannot be taken off its network through the API",
-                    kind.map(|k| k.to_string()).unwrap_or_default()
-                ),
+                format!("`{kind}` is not available on Kubernetes: a pod cannot be taken off its network through the API"),
                 Some("use `partition` (iptables in an ephemeral container, the same rules as on Docker)"),
             ));
         }

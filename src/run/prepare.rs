@@ -162,7 +162,7 @@ pub fn prepare(
         if let Some(spec) = &on_kubernetes {
             // The same experiment, unchanged, against a cluster on Kubernetes: what it would
             // set on brokers it creates cannot apply to pods that exist.
-            let cluster = &mut variant.experiment.cluster;
+            let cluster = &variant.experiment.cluster;
             if !cluster.broker_environment.is_empty() || !cluster.environment.is_empty() {
                 errors.push(Error::Invalid(format!(
                     "{}: cluster.broker-config / broker-environment / environment{}: sets broker \
@@ -173,23 +173,11 @@ pub fn prepare(
                 )));
                 continue;
             }
-            if let Some(f) = variant
-                .experiment
-                .steps
-                .iter()
-                .filter_map(|s| s.fault.as_ref())
-                .find(|f| {
-                    matches!(
-                        f.kind,
-                        crate::events::FaultKind::Disconnect | crate::events::FaultKind::Connect
-                    )
-                })
-            {
+            if let Some(kind) = experiment::fault_unavailable_on_kubernetes(&variant.experiment) {
                 errors.push(Error::Invalid(format!(
-                    "{}: steps: a `{}` fault is not available on Kubernetes (a pod cannot be taken \
+                    "{}: steps: a `{kind}` fault is not available on Kubernetes (a pod cannot be taken \
                      off its network through the API)\n  hint: use `partition`",
                     file.display(),
-                    f.kind
                 )));
                 continue;
             }
@@ -202,6 +190,7 @@ pub fn prepare(
                 )));
                 break;
             }
+            let cluster = &mut variant.experiment.cluster;
             cluster.compose = None;
             cluster.attach = None;
             cluster.kubernetes = Some(spec.clone());
