@@ -412,12 +412,6 @@ async fn run_variant(
     // Docker's events (on every engine) flow into the run's stream from here on.
     let platform = docker_platform::DockerRun::start(engines, &cluster, sink.clone()).await;
     record_start(&platform, &cluster, variant, seed, &sink).await;
-    let security = &crate::kafka::connect::current().security;
-    if security.protocol() != crate::security::SecurityProtocol::Plaintext {
-        sink.emit(EventKind::Note {
-            message: format!("clients connect over {security}"),
-        });
-    }
     let ctx = session::RunContext {
         cluster: &cluster,
         experiment: exp,
@@ -635,6 +629,12 @@ async fn record_start(
                 "attached to compose project {project}, started without chaos: its containers \
                  were faulted and healed, never created or removed"
             ),
+        });
+    }
+    let security = &crate::kafka::connect::current().security;
+    if security.protocol() != crate::security::SecurityProtocol::Plaintext {
+        sink.emit(EventKind::Note {
+            message: format!("clients connect over {security}"),
         });
     }
     if let Some(why) = &cluster.replaced_unready {
