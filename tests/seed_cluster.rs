@@ -475,6 +475,22 @@ fn sigint_during_a_pause_and_a_partition_heals_and_writes_a_partial_report() {
 }
 
 #[test]
+#[ignore = "full tier: a second interrupt with faults in force, ~40 s"]
+fn a_second_sigint_aborts_at_once_and_still_heals_the_pause_and_the_partition() {
+    let _one = cluster_test();
+    let reports = reports_dir("seed-sigint-twice");
+    let mut child = spawn_run("tests/experiments/interrupt.yaml", &reports);
+    wait_for_events(&reports, r#""event":"fault-injected""#, 2);
+    // Back to back: the second arrives while the first's orderly heal has barely begun, so
+    // only the abort path's own heal can leave the cluster clean.
+    signal(&child, "-INT");
+    signal(&child, "-INT");
+    let code = child.wait().unwrap().code();
+    assert_eq!(code, Some(130), "an aborted run exits 130");
+    assert_everything_healed();
+}
+
+#[test]
 fn sigint_before_the_first_fault_stops_without_injecting_anything() {
     let _one = cluster_test();
     let events = interrupt_at(

@@ -120,7 +120,7 @@ pub async fn run_cli(args: RunArgs, reporter: &dyn Reporter) -> Result<ExitCode,
     };
     let (trigger, shutdown) = Shutdown::new();
     let (abort_tx, abort_rx) = oneshot::channel();
-    let current_cluster: Arc<Mutex<Option<Scope>>> = Arc::new(Mutex::new(None));
+    let current_cluster: Arc<Mutex<Option<HealTarget>>> = Arc::new(Mutex::new(None));
     let handler = spawn_signal_handler(trigger, current_cluster.clone(), engines.clone(), abort_tx);
     // The second signal ends the run at once (its faults were healed by the handler); the
     // caller exits 130.
@@ -142,7 +142,7 @@ pub async fn run_cli(args: RunArgs, reporter: &dyn Reporter) -> Result<ExitCode,
         () = announce => unreachable!("the announcement never ends"),
         healed = aborted => {
             match healed {
-                Ok(()) => reporter.report(RunnerEvent::Line("aborted: network rules cleared and containers unpaused; no report written (`chaos clean` heals anything left)")),
+                Ok(()) => reporter.report(RunnerEvent::Line("aborted: network rules cleared and paused processes resumed; no report written (`chaos clean` heals anything left)")),
                 Err(e) => reporter.report(RunnerEvent::Warning(&format!("aborted, but healing failed: {e}; run `chaos clean`"))),
             }
             reporter.report(RunnerEvent::Finished);
@@ -213,7 +213,7 @@ async fn run_all(
     args: &RunArgs,
     reporter: &dyn Reporter,
     shutdown: Shutdown,
-    current_cluster: &Mutex<Option<Scope>>,
+    current_cluster: &Mutex<Option<HealTarget>>,
 ) -> Result<ExitCode, Error> {
     let say = |m: &str| reporter.report(RunnerEvent::Status(m));
     let mut results: Vec<RunResult> = Vec::new();
@@ -249,7 +249,7 @@ async fn run_all(
                     .lock()
                     .unwrap_or_else(|e| e.into_inner())
                     .clone();
-                if let Some(Scope::Cluster(name)) = current {
+                if let Some(HealTarget::Docker(Scope::Cluster(name))) = current {
                     if !clusters_used.contains(&name) {
                         clusters_used.push(name);
                     }
@@ -392,18 +392,29 @@ async fn run_variant(
     args: &RunArgs,
     reporter: &dyn Reporter,
     shutdown: Shutdown,
-    current_cluster: &Mutex<Option<Scope>>,
+    current_cluster: &Mutex<Option<HealTarget>>,
 ) -> Result<(RunResult, PathBuf, String), Error> {
     let say = &|m: &str| reporter.report(RunnerEvent::Status(m));
     let exp = &variant.experiment;
-    *current_cluster.lock().unwrap_or_else(|e| e.into_inner()) = match &variant.cluster {
-        prepare::ClusterSource::Compose { plan, .. } => Some(Scope::Cluster(plan.cluster.clone())),
-        prepare::ClusterSource::Attach { project } => Some(Scope::Project(project.clone())),
-        prepare::ClusterSource::Kubernetes { .. } => None,
+    let scope = match &variant.cluster {
+        prepare::ClusterSource::Compose { plan, .. } => Scope::Cluster(plan.cluster.clone()),
+        prepare::ClusterSource::Attach { project } => Scope::Project(project.clone()),
+        prepare::ClusterSource::Kubernetes { spec } => {
+            // Set once connected: the connection is what the heal needs.
+            *current_cluster.lock().unwrap_or_else(|e| e.into_inner()) = None;
+            return on_kubernetes::run_variant(
+                variant,
+                spec,
+                repeat,
+                args,
+                reporter,
+                shutdown,
+                current_cluster,
+            )
+            .await;
+        }
     };
-    if let prepare::ClusterSource::Kubernetes { spec } = &variant.cluster {
-        return on_kubernetes::run_variant(variant, spec, repeat, args, reporter, shutdown).await;
-    }
+    *current_cluster.lock().unwrap_or_else(|e| e.into_inner()) = Some(HealTarget::Docker(scope));
     let cluster = ready_cluster(engines, file, variant, args, say, &shutdown).await?;
     let dir = reports::run_dir(&args.reports, &exp.name, &variant.name, repeat)?;
     let recorder = reports::Recorder::start(&dir)?;
@@ -723,13 +734,42 @@ where
         })
 }
 
+/// Where the current run's faults live, for the second Ctrl-C to heal at once (`None`
+/// between runs): the Docker cluster or attached project, or the Kubernetes namespace.
+#[derive(Clone)]
+pub(crate) enum HealTarget {
+    Docker(Scope),
+    Kubernetes {
+        conn: crate::kubernetes::Connection,
+        namespace: String,
+    },
+}
+
+impl HealTarget {
+    /// Clears every network rule and resumes every paused process of ours, on its platform
+    /// (a killed broker comes back by itself on Kubernetes; on Docker `chaos clean` or the
+    /// next run starts it).
+    async fn heal_everything(&self, engines: &docker::engines::Engines) -> Result<(), Error> {
+        match self {
+            HealTarget::Docker(scope) => {
+                docker::faults::heal_everything(engines, scope).await?;
+            }
+            HealTarget::Kubernetes { conn, namespace } => {
+                crate::kubernetes::clean(conn, namespace).await?;
+            }
+        }
+        Ok(())
+    }
+}
+
 /// First Ctrl-C / SIGTERM: stop the steps, heal, write a partial report. Second (either
-/// kind): heal the network and unpause right now, then tell the run to end (exit 130).
+/// kind): heal the network and unpause right now, on whichever platform the run is, then
+/// tell the run to end (exit 130).
 fn spawn_signal_handler(
     trigger: ShutdownTrigger,
-    current: Arc<Mutex<Option<Scope>>>,
+    current: Arc<Mutex<Option<HealTarget>>>,
     engines: docker::engines::Engines,
-    abort: oneshot::Sender<Result<(), docker::DockerError>>,
+    abort: oneshot::Sender<Result<(), Error>>,
 ) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         let second =
@@ -737,11 +777,9 @@ fn spawn_signal_handler(
         if second.is_none() {
             return;
         }
-        let scope = current.lock().unwrap_or_else(|e| e.into_inner()).clone();
-        let healed = match scope {
-            Some(scope) => docker::faults::heal_everything(&engines, &scope)
-                .await
-                .map(|_| ()),
+        let target = current.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        let healed = match target {
+            Some(target) => target.heal_everything(&engines).await,
             None => Ok(()),
         };
         // The receiver is gone only when the run already ended: nothing left to abort.

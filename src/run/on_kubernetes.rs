@@ -28,6 +28,7 @@ pub(super) async fn run_variant(
     args: &RunArgs,
     reporter: &dyn Reporter,
     shutdown: Shutdown,
+    current_cluster: &Mutex<Option<HealTarget>>,
 ) -> Result<(RunResult, PathBuf, String), Error> {
     let say = &|m: &str| reporter.report(RunnerEvent::Status(m));
     let exp = &variant.experiment;
@@ -41,6 +42,11 @@ pub(super) async fn run_variant(
     let conn = shutdown
         .guard(crate::kubernetes::connect(&target))
         .await??;
+    // From here a second Ctrl-C heals this namespace at once.
+    *current_cluster.lock().unwrap_or_else(|e| e.into_inner()) = Some(HealTarget::Kubernetes {
+        conn: conn.clone(),
+        namespace: target.namespace.clone(),
+    });
     let dir = reports::run_dir(&args.reports, &exp.name, &variant.name, repeat)?;
     let recorder = reports::Recorder::start(&dir)?;
     let sink = recorder.sink();
