@@ -20,7 +20,8 @@
 # tier unless it replaces time in the fast one (CI's budget: ≤ 35 min on a fresh machine).
 #
 # On a fresh Debian machine it first installs the Docker engine and the build tools
-# (scripts/install-docker.sh), Python's confluent-kafka (the witness producer), Chromium, then
+# (scripts/install-docker.sh), Python's confluent-kafka (the witness producer), Chromium, the
+# Java client (a JDK, Maven, kafka-clients: scripts/java-client.sh), then
 # builds the images (no registry needed). Real-cluster tests fail (never skip) when Docker is
 # not reachable. Extra arguments go to every test binary (e.g. a test name filter).
 set -euo pipefail
@@ -40,6 +41,13 @@ fi
 # The witness of client recovery: an ordinary producer of the same librdkafka as ours
 # (confluent-kafka 2.12.1 carries librdkafka 2.12.1), run beside the tracked producer.
 scripts/install-witness.sh
+# Apache Kafka's Java client (workload.client: java): a JDK and Maven from Debian, then
+# kafka-clients from Maven Central and the driver compiled against it (scripts/java-client.sh).
+if ! command -v javac >/dev/null 2>&1 || ! command -v mvn >/dev/null 2>&1; then
+  $sudo_ env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+  $sudo_ env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openjdk-17-jdk-headless maven >/dev/null
+fi
+scripts/java-client.sh
 cargo build --locked --bins
 target/debug/chaos images build
 cargo test --locked --no-run --quiet 2>&1 | grep -v '^ *Executable' || true

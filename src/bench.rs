@@ -492,6 +492,7 @@ async fn tracked_rate(
         keys: Default::default(),
         key_seed: 0,
         rebootstrap_when_no_brokers: true,
+        client: crate::kafka::producer::ClientLibrary::Librdkafka,
     };
     let started = Instant::now();
     let producer = TrackedProducer::start(options, sink).map_err(Error::Kafka)?;
@@ -706,6 +707,7 @@ async fn overhead(cluster: &cluster::Cluster, seconds: u64) -> Result<Overhead, 
         keys: Default::default(),
         key_seed: 0,
         rebootstrap_when_no_brokers: true,
+        client: crate::kafka::producer::ClientLibrary::Librdkafka,
     };
     let producer = TrackedProducer::start(options, sink).map_err(Error::Kafka)?;
     tokio::time::sleep(Duration::from_secs(3)).await;

@@ -8,6 +8,7 @@
 pub mod analysis;
 #[cfg(feature = "runtime")]
 pub mod bench;
+pub mod cache;
 #[cfg(feature = "runtime")]
 pub mod cli;
 pub mod clock;

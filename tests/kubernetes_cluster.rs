@@ -304,7 +304,11 @@ fn a_second_ctrl_c_aborts_at_once_and_still_thaws_the_frozen_broker() {
     let mut command = Command::new(env!("CARGO_BIN_EXE_chaos"));
     command
         .env("KUBECONFIG", cache().join("chaos.kubeconfig"))
-        .args(["run", "tests/experiments/kubernetes/pause.yaml", "--reports"])
+        .args([
+            "run",
+            "tests/experiments/kubernetes/pause.yaml",
+            "--reports",
+        ])
         .arg(&reports)
         .current_dir(repo());
     let mut child = RunningChaos(command.spawn().expect("spawn chaos run"));

@@ -457,11 +457,7 @@ pub fn debian_mirror() -> String {
 }
 
 fn cache_dir() -> PathBuf {
-    std::env::var_os("CHAOS_CACHE_DIR")
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("XDG_CACHE_HOME").map(|d| PathBuf::from(d).join("chaos")))
-        .or_else(|| std::env::var_os("HOME").map(|d| PathBuf::from(d).join(".cache/chaos")))
-        .unwrap_or_else(|| PathBuf::from("/tmp/chaos-cache"))
+    crate::cache::cache_dir()
 }
 
 fn tempdir(what: &str) -> Result<PathBuf, DockerError> {

@@ -105,6 +105,22 @@ impl JsonSchema for HumanDuration {
 }
 
 /// `acks`: 0, 1 or all (as numbers or strings; -1 is all).
+/// `client`: `librdkafka`, `java` or `java@<version>`.
+pub struct ClientShape;
+
+impl JsonSchema for ClientShape {
+    fn schema_name() -> Cow<'static, str> {
+        "Client".into()
+    }
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        json_schema!({
+            "type": "string",
+            "pattern": "^(librdkafka|java(@[0-9A-Za-z.+-]+)?)$",
+            "description": "The tracked producer's client: librdkafka (bundled), java (Apache Kafka's Java client of the brokers' version) or java@<version>.",
+        })
+    }
+}
+
 pub struct AcksShape;
 
 impl JsonSchema for AcksShape {

@@ -289,6 +289,83 @@ pub fn client_security(
     })
 }
 
+/// What the Java client needs from the machine, checked before any cluster starts: the
+/// chosen version installed, and every `producer-config` key one it knows (Java's names
+/// differ from librdkafka's). `installed(version)` answers that version's setting names, or
+/// why it cannot be used (with its hint). Without a version (the brokers'), the check waits
+/// for the run, which knows the brokers' version.
+pub fn check_java_client(
+    exp: &Experiment,
+    experiment_file: &Path,
+    installed: &dyn Fn(&str) -> Result<std::collections::BTreeSet<String>, String>,
+) -> Result<(), ExperimentError> {
+    let Some(w) = &exp.workload else {
+        return Ok(());
+    };
+    let ClientChoice::Java { version } = &w.client else {
+        return Ok(());
+    };
+    let text = read_text(experiment_file, "experiment file").unwrap_or_default();
+    let err = |key: &str, path: String, message: String, hint: Option<String>| -> ExperimentError {
+        InputError {
+            file: experiment_file.into(),
+            line: crate::input::line_of_nested_key(&text, "workload", key)
+                .or_else(|| line_of_key(&text, "workload")),
+            column: None,
+            path,
+            message,
+            hint,
+        }
+        .into()
+    };
+    if exp.cluster.client_security.is_some() {
+        return Err(err(
+            "client",
+            "workload.client".into(),
+            "the Java client connects in plaintext only (TLS and SASL are not wired for it yet)"
+                .into(),
+            Some("use client: librdkafka on a secured cluster".into()),
+        ));
+    }
+    let Some(version) = version else {
+        return Ok(());
+    };
+    let names = installed(version).map_err(|why| {
+        let (message, hint) = why.split_once("\n  hint: ").unwrap_or((&why, ""));
+        err(
+            "client",
+            "workload.client".into(),
+            message.to_string(),
+            (!hint.is_empty()).then(|| hint.to_string()),
+        )
+    })?;
+    unknown_java_settings(w, &names).map_or(Ok(()), |(key, message)| {
+        Err(err(&key, format!("workload.producer-config.{key}"), message, Some(
+            "the Java client takes Java's names (e.g. retry.backoff.ms, max.in.flight.requests.per.connection); \
+             librdkafka-only settings do not apply to it".into(),
+        )))
+    })
+}
+
+/// The first `producer-config` key the Java client does not know, and the message.
+pub fn unknown_java_settings(
+    w: &WorkloadSpec,
+    names: &std::collections::BTreeSet<String>,
+) -> Option<(String, String)> {
+    w.producer_config
+        .keys()
+        .find(|k| !names.contains(*k))
+        .map(|k| {
+            (
+                k.clone(),
+                format!(
+                    "`{k}` is not a setting of the Java client's producer (it knows {} settings)",
+                    names.len()
+                ),
+            )
+        })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -377,6 +377,58 @@ impl<'de> Deserialize<'de> for ConfigValue {
     }
 }
 
+/// The tracked producer's client library (`workload.client`).
+#[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize, Serialize)]
+#[serde(try_from = "String", into = "String")]
+pub enum ClientChoice {
+    /// librdkafka as rdkafka-sys bundles it.
+    #[default]
+    Librdkafka,
+    /// Apache Kafka's Java client; without a version, the brokers' (known once they run).
+    Java { version: Option<String> },
+}
+
+impl TryFrom<String> for ClientChoice {
+    type Error = String;
+    fn try_from(s: String) -> Result<Self, String> {
+        match s.trim() {
+            "librdkafka" => Ok(ClientChoice::Librdkafka),
+            "java" => Ok(ClientChoice::Java { version: None }),
+            other => match other.strip_prefix("java@") {
+                Some(v)
+                    if !v.is_empty()
+                        && v.chars()
+                            .all(|c| c.is_ascii_alphanumeric() || ".-+".contains(c)) =>
+                {
+                    Ok(ClientChoice::Java {
+                        version: Some(v.to_string()),
+                    })
+                }
+                _ => Err(format!(
+                    "unknown client `{other}`: expected `librdkafka`, `java` (the brokers' \
+                     version) or `java@<version>`, e.g. java@3.9.1"
+                )),
+            },
+        }
+    }
+}
+
+impl From<ClientChoice> for String {
+    fn from(c: ClientChoice) -> String {
+        c.to_string()
+    }
+}
+
+impl std::fmt::Display for ClientChoice {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ClientChoice::Librdkafka => f.write_str("librdkafka"),
+            ClientChoice::Java { version: None } => f.write_str("java"),
+            ClientChoice::Java { version: Some(v) } => write!(f, "java@{v}"),
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct WorkloadSpec {
@@ -432,6 +484,12 @@ pub struct WorkloadSpec {
     /// application on that library does (it stays without brokers).
     #[serde(default = "yes")]
     pub rebootstrap_when_no_brokers: bool,
+    /// The tracked producer's client library: `librdkafka` (bundled, the default), `java`
+    /// (Apache Kafka's Java client of the brokers' version) or `java@<version>`; installed by
+    /// `scripts/java-client.sh`. A matrix axis like any other (`workload:client`).
+    #[serde(default)]
+    #[schemars(with = "super::json_schema::ClientShape")]
+    pub client: ClientChoice,
     /// A consumer group reading the topic: duplicates, skips, rebalances, lag.
     #[serde(default)]
     pub group: Option<GroupSpec>,

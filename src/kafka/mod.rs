@@ -6,6 +6,7 @@ pub mod admin;
 pub mod connect;
 pub mod features;
 pub mod group;
+pub mod java_client;
 pub mod live_consumer;
 pub mod metadata;
 pub mod payload;
@@ -81,6 +82,9 @@ pub enum KafkaError {
     /// does not exist).
     #[error("{0}")]
     Workload(String),
+    /// The Java client (its JVM driver) could not be started or failed.
+    #[error("tracked producer (Java client): {0}")]
+    Java(#[from] java_client::JavaClientError),
     /// A client thread could not be started.
     #[error("{what}: {source}")]
     Thread {
@@ -91,6 +95,9 @@ pub enum KafkaError {
 }
 
 impl KafkaError {
+    pub fn java(e: java_client::JavaClientError) -> Self {
+        KafkaError::Java(e)
+    }
     /// `map_err(KafkaError::client("create topics"))`.
     pub fn client(what: impl std::fmt::Display) -> impl FnOnce(rdkafka::error::KafkaError) -> Self {
         move |source| KafkaError::Client {

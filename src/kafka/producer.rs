@@ -4,6 +4,7 @@
 //! unavailability). Sends from one thread at a fixed rate; outcomes arrive on librdkafka's
 //! delivery callback.
 
+use super::java_client::{self, JavaDriver, JavaInstall};
 use super::payload::{self, Identity, HEADER_LEN};
 use super::KafkaError;
 use crate::analysis::verify::{AckLedger, NotAcked};
@@ -51,6 +52,89 @@ pub struct ProducerOptions {
     /// Give librdkafka the bootstrap servers again when it has lost every broker (librdkafka
     /// issue #5301); the loss is reported either way.
     pub rebootstrap_when_no_brokers: bool,
+    /// The client library that sends.
+    pub client: ClientLibrary,
+}
+
+/// Which client library sends the tracked messages: what an application's recovery depends on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ClientLibrary {
+    /// librdkafka as rdkafka-sys bundles it.
+    Librdkafka,
+    /// Apache Kafka's Java client (`scripts/java-client.sh`), in a JVM the harness drives.
+    Java(JavaInstall),
+}
+
+impl ClientLibrary {
+    pub fn name(&self) -> &'static str {
+        match self {
+            ClientLibrary::Librdkafka => "librdkafka",
+            ClientLibrary::Java(_) => "java",
+        }
+    }
+
+    pub fn version(&self) -> String {
+        match self {
+            ClientLibrary::Librdkafka => rdkafka::util::get_rdkafka_version().1,
+            ClientLibrary::Java(install) => install.version.clone(),
+        }
+    }
+}
+
+/// The client that sends: one variant per library.
+enum Client {
+    Librdkafka(ThreadedProducer<TrackingContext>),
+    Java(JavaDriver),
+}
+
+/// Why a send was not taken.
+enum Refused {
+    /// The client's queue is full (back-pressure): try again.
+    Full,
+    /// Refused for good: counted as failed.
+    Error(String),
+}
+
+impl Client {
+    fn send(
+        &self,
+        id: Identity,
+        key: Option<&[u8]>,
+        payload: &[u8],
+        topic: &str,
+    ) -> Result<(), Refused> {
+        match self {
+            Client::Librdkafka(producer) => {
+                let mut record: BaseRecord<'_, [u8], [u8], ()> = BaseRecord::to(topic)
+                    .partition(id.partition)
+                    .payload(payload);
+                if let Some(key) = key {
+                    record = record.key(key);
+                }
+                producer.send(record).map_err(|(e, _)| {
+                    if e.rdkafka_error_code() == Some(RDKafkaErrorCode::QueueFull) {
+                        Refused::Full
+                    } else {
+                        Refused::Error(e.to_string())
+                    }
+                })
+            }
+            Client::Java(driver) => driver
+                .send(id, key, payload)
+                .map_err(|e| Refused::Error(e.to_string())),
+        }
+    }
+
+    /// Waits up to `timeout` for every outstanding outcome; the client then stops.
+    fn flush(&self, timeout: Duration) {
+        match self {
+            // A flush that times out leaves messages without an outcome: they stay "unknown".
+            Client::Librdkafka(producer) => {
+                let _ = producer.flush(timeout);
+            }
+            Client::Java(driver) => driver.close(timeout),
+        }
+    }
 }
 
 struct Shared {
@@ -137,29 +221,7 @@ impl ProducerContext for TrackingContext {
             return;
         }
         match error {
-            None => {
-                shared.acked.fetch_add(1, Ordering::Relaxed);
-                shared.interval_acked.fetch_add(1, Ordering::Relaxed);
-                lock(&shared.ledger).record_ack(id.partition, id.seq, message.offset(), now);
-                let latency = now.saturating_sub(id.sent_at_us).max(1);
-                let phase = shared.phase.load(Ordering::Relaxed).min(PHASES.len() - 1);
-                // Poison-proof locks: a panic elsewhere must not make acks vanish from the
-                // measurements (verification would then report loss that did not happen).
-                lock(&shared.histograms)[phase].saturating_record(latency);
-                lock(&shared.interval).saturating_record(latency);
-                if let Some(slot) = lock(&shared.last_ack_us).get_mut(id.partition as usize) {
-                    if *slot > 0 && now.saturating_sub(*slot) > shared.gap_floor_us {
-                        shared.sink.emit(EventKind::AckGap(AckGap {
-                            topic: shared.topic.clone(),
-                            partition: id.partition,
-                            from_us: *slot,
-                            to_us: now,
-                            open: false,
-                        }));
-                    }
-                    *slot = (*slot).max(now);
-                }
-            }
+            None => shared.on_acked(&id, message.offset(), now),
             Some(e) => {
                 let timed_out = e.rdkafka_error_code() == Some(RDKafkaErrorCode::MessageTimedOut);
                 // librdkafka knows whether the message ever left the client.
@@ -175,23 +237,66 @@ impl ProducerContext for TrackingContext {
                     (false, true) => NotAcked::Failed,
                     (false, false) => NotAcked::TimedOutInFlight,
                 };
-                lock(&shared.ledger).record_not_acked(id.partition, id.seq, how);
-                if how == NotAcked::Failed {
-                    shared.failed.fetch_add(1, Ordering::Relaxed);
-                } else {
-                    shared.timed_out.fetch_add(1, Ordering::Relaxed);
-                }
-                shared.interval_failed.fetch_add(1, Ordering::Relaxed);
-                {
-                    let mut errors = lock(&shared.errors);
-                    let text = e.to_string();
-                    match errors.iter_mut().find(|(t, _)| *t == text) {
-                        Some((_, n)) => *n += 1,
-                        None => errors.push((text, 1)),
-                    }
-                }
+                shared.on_not_acked(&id, how, e.to_string(), now);
             }
         }
+    }
+}
+
+impl Shared {
+    fn on_acked(&self, id: &Identity, offset: i64, now: u64) {
+        self.acked.fetch_add(1, Ordering::Relaxed);
+        self.interval_acked.fetch_add(1, Ordering::Relaxed);
+        lock(&self.ledger).record_ack(id.partition, id.seq, offset, now);
+        let latency = now.saturating_sub(id.sent_at_us).max(1);
+        let phase = self.phase.load(Ordering::Relaxed).min(PHASES.len() - 1);
+        // Poison-proof locks: a panic elsewhere must not make acks vanish from the
+        // measurements (verification would then report loss that did not happen).
+        lock(&self.histograms)[phase].saturating_record(latency);
+        lock(&self.interval).saturating_record(latency);
+        if let Some(slot) = lock(&self.last_ack_us).get_mut(id.partition as usize) {
+            if *slot > 0 && now.saturating_sub(*slot) > self.gap_floor_us {
+                self.sink.emit(EventKind::AckGap(AckGap {
+                    topic: self.topic.clone(),
+                    partition: id.partition,
+                    from_us: *slot,
+                    to_us: now,
+                    open: false,
+                }));
+            }
+            *slot = (*slot).max(now);
+        }
+    }
+
+    fn on_not_acked(&self, id: &Identity, how: NotAcked, text: String, _now: u64) {
+        lock(&self.ledger).record_not_acked(id.partition, id.seq, how);
+        if how == NotAcked::Failed {
+            self.failed.fetch_add(1, Ordering::Relaxed);
+        } else {
+            self.timed_out.fetch_add(1, Ordering::Relaxed);
+        }
+        self.interval_failed.fetch_add(1, Ordering::Relaxed);
+        let mut errors = lock(&self.errors);
+        match errors.iter_mut().find(|(t, _)| *t == text) {
+            Some((_, n)) => *n += 1,
+            None => errors.push((text, 1)),
+        }
+    }
+}
+
+/// The Java client's answers, into the same bookkeeping as librdkafka's delivery callback.
+impl java_client::Outcomes for Shared {
+    fn acked(&self, id: &Identity, offset: i64) {
+        self.on_acked(id, offset, self.sink.clock().now_us());
+    }
+
+    fn not_acked(&self, id: &Identity, how: NotAcked, error: &str) {
+        self.on_not_acked(id, how, error.to_string(), self.sink.clock().now_us());
+    }
+
+    fn driver_died(&self, why: String) {
+        lock(&self.errors).push((why.clone(), 1));
+        self.sink.emit(EventKind::Error { message: why });
     }
 }
 
@@ -199,7 +304,7 @@ pub struct TrackedProducer {
     shared: Arc<Shared>,
     stop: Arc<AtomicBool>,
     sender: Option<std::thread::JoinHandle<()>>,
-    producer: ThreadedProducer<TrackingContext>,
+    producer: Arc<Client>,
     started: Instant,
     options: ProducerOptions,
 }
@@ -267,32 +372,30 @@ impl TrackedProducer {
             producer_id: options.producer_id,
             no_brokers: AtomicBool::new(false),
         });
-        let mut config = super::client_config(&options.bootstrap);
-        // librdkafka's default address family, as an application has it: with v4 only, a
-        // broker published on 127.0.0.1 is never refused (Docker's proxy accepts, then resets),
-        // librdkafka takes each reset for a planned disconnect, never sees every broker down and
-        // never re-bootstraps — which left the tracked producer stuck where an application
-        // (trying ::1 too) was not (librdkafka #5301; docs/measurements.md, client recovery).
-        config.remove(super::connect::IPV4_ONLY.0);
-        config
-            .set("acks", options.acks.as_kafka())
-            .set("enable.idempotence", options.idempotence.to_string())
-            .set(
-                "delivery.timeout.ms",
-                options.delivery_timeout.as_millis().to_string(),
-            )
-            .set("linger.ms", "5")
-            // Statistics once a second: how a lost broker list is seen (`stats_raw`).
-            .set("statistics.interval.ms", "1000");
-        if let Some(r) = options.retries {
-            config.set("retries", r.to_string());
-        }
-        for (k, v) in &options.extra {
-            config.set(k, v);
-        }
-        let producer: ThreadedProducer<TrackingContext> = config
-            .create_with_context(TrackingContext(shared.clone()))
-            .map_err(KafkaError::client("producer"))?;
+        let producer = Arc::new(match &options.client {
+            ClientLibrary::Librdkafka => {
+                Client::Librdkafka(librdkafka_producer(&options, &shared)?)
+            }
+            ClientLibrary::Java(install) => {
+                let driver = JavaDriver::start(
+                    java_client::DriverOptions {
+                        install,
+                        topic: &options.topic,
+                        settings: java_client::settings(
+                            &options.bootstrap,
+                            options.acks.as_kafka(),
+                            options.idempotence,
+                            options.delivery_timeout,
+                            options.retries,
+                            &options.extra,
+                        ),
+                    },
+                    shared.clone(),
+                )
+                .map_err(KafkaError::java)?;
+                Client::Java(driver)
+            }
+        });
         let stop = Arc::new(AtomicBool::new(false));
         let sender = {
             let (producer, shared, stop, options) = (
@@ -398,8 +501,7 @@ impl TrackedProducer {
         let stopped_at = self.shared.last_send_us.load(Ordering::Relaxed);
         // A flush that times out leaves messages without an outcome: they stay "unknown" in
         // the ledger and the summary, which is what happened.
-        let _ = self
-            .producer
+        self.producer
             .flush(self.options.delivery_timeout + Duration::from_secs(5));
         // A partition with no ack for a while when sending stopped, and none during the flush
         // either, has an open gap: the client never resumed it. (Acks during the flush close
@@ -453,14 +555,47 @@ impl Drop for TrackedProducer {
     }
 }
 
+/// The librdkafka producer, configured as the workload says.
+fn librdkafka_producer(
+    options: &ProducerOptions,
+    shared: &Arc<Shared>,
+) -> Result<ThreadedProducer<TrackingContext>, KafkaError> {
+    let mut config = super::client_config(&options.bootstrap);
+    // librdkafka's default address family, as an application has it: with v4 only, a
+    // broker published on 127.0.0.1 is never refused (Docker's proxy accepts, then resets),
+    // librdkafka takes each reset for a planned disconnect, never sees every broker down and
+    // never re-bootstraps — which left the tracked producer stuck where an application
+    // (trying ::1 too) was not (librdkafka #5301; docs/measurements.md, client recovery).
+    config.remove(super::connect::IPV4_ONLY.0);
+    config
+        .set("acks", options.acks.as_kafka())
+        .set("enable.idempotence", options.idempotence.to_string())
+        .set(
+            "delivery.timeout.ms",
+            options.delivery_timeout.as_millis().to_string(),
+        )
+        .set("linger.ms", "5")
+        // Statistics once a second: how a lost broker list is seen (`stats_raw`).
+        .set("statistics.interval.ms", "1000");
+    if let Some(r) = options.retries {
+        config.set("retries", r.to_string());
+    }
+    for (k, v) in &options.extra {
+        config.set(k, v);
+    }
+    config
+        .create_with_context(TrackingContext(shared.clone()))
+        .map_err(KafkaError::client("producer"))
+}
+
 /// The client knows no broker any more: say so, and — unless the experiment wants to see
 /// the library left alone — hand it the bootstrap servers again, which is what its own
 /// re-bootstrap (`metadata.recovery.strategy=rebootstrap`) should have done.
-fn rebootstrap(
-    producer: &ThreadedProducer<TrackingContext>,
-    shared: &Shared,
-    options: &ProducerOptions,
-) {
+fn rebootstrap(producer: &Client, shared: &Shared, options: &ProducerOptions) {
+    // Only librdkafka's statistics say so; the Java client is never here.
+    let Client::Librdkafka(producer) = producer else {
+        return;
+    };
     let rebootstrapped = options.rebootstrap_when_no_brokers
         && std::ffi::CString::new(options.bootstrap.as_str()).is_ok_and(|list| {
             // SAFETY: a live client handle and a NUL-terminated broker list; librdkafka copies
@@ -478,12 +613,7 @@ fn rebootstrap(
     });
 }
 
-fn send_loop(
-    producer: &ThreadedProducer<TrackingContext>,
-    shared: &Shared,
-    stop: &AtomicBool,
-    options: &ProducerOptions,
-) {
+fn send_loop(producer: &Client, shared: &Shared, stop: &AtomicBool, options: &ProducerOptions) {
     let clock = *shared.sink.clock();
     let partitions = options.partitions.max(1);
     let keys = crate::keys::KeyPlan::new(options.keys, partitions, options.key_seed);
@@ -527,13 +657,7 @@ fn send_loop(
             sent_at_us: clock.now_us(),
         };
         payload::encode(&id, &mut buf);
-        let mut record: BaseRecord<'_, [u8], [u8], ()> = BaseRecord::to(&options.topic)
-            .partition(partition)
-            .payload(&buf[..]);
-        if let Some(key) = key {
-            record = record.key(key);
-        }
-        match producer.send(record) {
+        match producer.send(id, key, &buf, &options.topic) {
             Ok(()) => {
                 seqs[partition as usize] += 1;
                 shared.sent.fetch_add(1, Ordering::Relaxed);
@@ -541,11 +665,11 @@ fn send_loop(
                 shared.last_send_us.store(id.sent_at_us, Ordering::Relaxed);
                 n += 1;
             }
-            Err((e, _)) if e.rdkafka_error_code() == Some(RDKafkaErrorCode::QueueFull) => {
-                // Back-pressure: librdkafka's queue is full (e.g. partition offline).
+            Err(Refused::Full) => {
+                // Back-pressure: the client's queue is full (e.g. partition offline).
                 std::thread::sleep(Duration::from_millis(10));
             }
-            Err((e, _)) => {
+            Err(Refused::Error(e)) => {
                 shared.failed.fetch_add(1, Ordering::Relaxed);
                 seqs[partition as usize] += 1;
                 shared.sent.fetch_add(1, Ordering::Relaxed);

@@ -12,4 +12,6 @@ pub struct RunContext<'a> {
     pub seed: u64,
     pub producer_id: u64,
     pub progress: &'a (dyn Fn(&str) + Sync),
+    /// The tracked producer's client library, resolved (a Java client's version known).
+    pub client: crate::kafka::producer::ClientLibrary,
 }

@@ -422,7 +422,16 @@ async fn run_variant(
     let seed = exp.seed.unwrap_or_else(|| rand::random::<u32>() as u64);
     // Docker's events (on every engine) flow into the run's stream from here on.
     let platform = docker_platform::DockerRun::start(engines, &cluster, sink.clone()).await;
-    record_start(&platform, &cluster, variant, seed, &sink).await;
+    let kafka_version = reports::kafka_version(&platform, &cluster).await;
+    let client = match resolve_client(exp, &kafka_version) {
+        Ok(client) => client,
+        Err(e) => {
+            drop(sink);
+            drop(recorder);
+            return Err(e);
+        }
+    };
+    record_start(&cluster, variant, seed, &sink, kafka_version, &client).await;
     let ctx = session::RunContext {
         cluster: &cluster,
         experiment: exp,
@@ -430,6 +439,7 @@ async fn run_variant(
         seed,
         producer_id: rand::random(),
         progress: say,
+        client,
     };
     let outcome = execute_catching_panics(&ctx, platform, shutdown).await;
     let (result, dir) = close_run(
@@ -617,21 +627,60 @@ async fn attached_cluster(
     Ok(cluster)
 }
 
+/// The tracked producer's client, as the workload chooses it: a Java client without a
+/// version is the brokers' (`kafka_version`, from their logs), which must be installed, and
+/// must know every `producer-config` key. Checked before the workload starts.
+fn resolve_client(
+    exp: &crate::experiment::Experiment,
+    kafka_version: &str,
+) -> Result<crate::kafka::producer::ClientLibrary, Error> {
+    use crate::experiment::ClientChoice;
+    use crate::kafka::java_client::JavaInstall;
+    use crate::kafka::producer::ClientLibrary;
+    let Some(w) = &exp.workload else {
+        return Ok(ClientLibrary::Librdkafka);
+    };
+    let version = match &w.client {
+        ClientChoice::Librdkafka => return Ok(ClientLibrary::Librdkafka),
+        ClientChoice::Java { version: Some(v) } => v.clone(),
+        ClientChoice::Java { version: None } => {
+            if kafka_version.is_empty() || kafka_version.starts_with("unknown") {
+                return Err(Error::Invalid(
+                    "workload.client: java (the brokers' version), but the brokers' version is \
+                     unknown (not in their logs)\n  hint: name it: client: java@3.9.1"
+                        .into(),
+                ));
+            }
+            kafka_version.to_string()
+        }
+    };
+    let install =
+        JavaInstall::find(&version).map_err(|e| Error::Invalid(format!("workload.client: {e}")))?;
+    if let Some((_, message)) = crate::experiment::unknown_java_settings(w, &install.config_names())
+    {
+        return Err(Error::Invalid(format!(
+            "workload.producer-config: {message}"
+        )));
+    }
+    Ok(ClientLibrary::Java(install))
+}
+
 /// The run's first event: what ran where, with the settings in force and the expectations.
 async fn record_start(
-    platform: &impl crate::platform::ClusterPlatform,
     cluster: &cluster::Cluster,
     variant: &PreparedVariant,
     seed: u64,
     sink: &crate::clock::EventSink,
+    kafka_version: String,
+    client: &crate::kafka::producer::ClientLibrary,
 ) {
     let exp = &variant.experiment;
     sink.emit(run_started(
         exp,
         (!variant.name.is_empty()).then(|| variant.name.clone()),
         cluster,
-        reports::kafka_version(platform, cluster).await,
-        reports::settings_in_force(cluster).await,
+        kafka_version,
+        reports::settings_in_force(cluster, client).await,
         seed,
     ));
     if let crate::platform::Origin::Attached { project } = &cluster.origin {

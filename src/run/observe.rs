@@ -178,7 +178,8 @@ pub async fn observe(args: ObserveArgs, reporter: &dyn Reporter) -> Result<ExitC
         None,
         &cluster,
         "unknown (not started by chaos)".into(),
-        reports::settings_in_force(&cluster).await,
+        reports::settings_in_force(&cluster, &crate::kafka::producer::ClientLibrary::Librdkafka)
+            .await,
         seed,
     ));
     sink.emit(EventKind::Note {
@@ -195,6 +196,7 @@ pub async fn observe(args: ObserveArgs, reporter: &dyn Reporter) -> Result<ExitC
         seed,
         producer_id: rand::random(),
         progress: say,
+        client: crate::kafka::producer::ClientLibrary::Librdkafka,
     };
     let outcome = tokio::select! {
         outcome = execute_catching_panics(&ctx, crate::platform::NotStarted, shutdown.clone()) => outcome,

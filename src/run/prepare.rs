@@ -158,7 +158,19 @@ pub fn prepare(
         Ok(spec) => spec,
         Err(e) => return Err(vec![e]),
     };
+    let java_installed = |version: &str| {
+        crate::kafka::java_client::JavaInstall::find(version)
+            .map(|install| install.config_names())
+            .map_err(|e| e.to_string())
+    };
     for mut variant in experiment::matrix::expand(&exp) {
+        if let Err(e) = experiment::check_java_client(&variant.experiment, file, &java_installed) {
+            let e = Error::from(e);
+            if !errors.iter().any(|o| o.to_string() == e.to_string()) {
+                errors.push(e);
+            }
+            continue;
+        }
         if let Some(spec) = &on_kubernetes {
             // The same experiment, unchanged, against a cluster on Kubernetes: what it would
             // set on brokers it creates cannot apply to pods that exist.

@@ -178,7 +178,10 @@ pub fn unwritten_error(dir: &Path, unwritten: &[String]) -> Error {
 }
 
 /// Broker settings that decide the numbers, as the broker reports them (defaults included).
-pub async fn settings_in_force(cluster: &Cluster) -> Vec<(String, String)> {
+pub async fn settings_in_force(
+    cluster: &Cluster,
+    client: &crate::kafka::producer::ClientLibrary,
+) -> Vec<(String, String)> {
     const KEYS: &[&str] = &[
         "zookeeper.session.timeout.ms",
         "replica.lag.time.max.ms",
@@ -213,10 +216,7 @@ pub async fn settings_in_force(cluster: &Cluster) -> Vec<(String, String)> {
     }
     // The client library decides how fast a long-lived producer recovers (reconnect back-off,
     // metadata refresh, its own bugs): which one measured is part of the result.
-    settings.push((
-        "client:librdkafka".into(),
-        rdkafka::util::get_rdkafka_version().1,
-    ));
+    settings.push((format!("client:{}", client.name()), client.version()));
     settings
 }
 

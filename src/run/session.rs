@@ -465,6 +465,7 @@ fn start_producer(ctx: &RunContext<'_>, w: &WorkloadSpec) -> Result<TrackedProdu
             keys: w.keys,
             key_seed: ctx.seed,
             rebootstrap_when_no_brokers: w.rebootstrap_when_no_brokers,
+            client: ctx.client.clone(),
         },
         ctx.sink.clone(),
     )

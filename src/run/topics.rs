@@ -45,6 +45,7 @@ pub async fn warm_up(cluster: &Cluster, duration: Duration) -> Result<(), Error>
             keys: Default::default(),
             key_seed: 0,
             rebootstrap_when_no_brokers: true,
+            client: crate::kafka::producer::ClientLibrary::Librdkafka,
         },
         sink,
     )?;

@@ -1,0 +1,235 @@
+//! The Java client's driver (java/ChaosProducer.java) and its Rust side, without a cluster:
+//! the line protocol, a record never queued (no broker: metadata never arrives) answered as a
+//! definite failure, a setting the Java client refuses named at start, and a driver that dies
+//! said, not silence. Needs the Java client installed (scripts/java-client.sh, which the
+//! README's test command runs); fails, never skips, without it. ~5 s (three JVM starts).
+
+use chaos::analysis::verify::NotAcked;
+use chaos::kafka::java_client::{self, DriverOptions, JavaDriver, JavaInstall, Outcomes};
+use chaos::kafka::payload::Identity;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+#[derive(Default)]
+struct Seen {
+    acked: Mutex<Vec<(Identity, i64)>>,
+    not_acked: Mutex<Vec<(Identity, NotAcked, String)>>,
+    died: Mutex<Vec<String>>,
+}
+
+impl Outcomes for Seen {
+    fn acked(&self, id: &Identity, offset: i64) {
+        self.acked.lock().unwrap().push((*id, offset));
+    }
+    fn not_acked(&self, id: &Identity, how: NotAcked, error: &str) {
+        self.not_acked
+            .lock()
+            .unwrap()
+            .push((*id, how, error.to_string()));
+    }
+    fn driver_died(&self, why: String) {
+        self.died.lock().unwrap().push(why);
+    }
+}
+
+fn install() -> JavaInstall {
+    JavaInstall::find("3.9.1").expect("the Java client 3.9.1 (scripts/java-client.sh)")
+}
+
+/// Nothing listens on port 1: no metadata, ever.
+fn settings_without_a_cluster(extra: &[(String, String)]) -> Vec<(String, String)> {
+    let mut extra = extra.to_vec();
+    // send() waits this long for the topic's metadata, then refuses the record.
+    extra.push(("max.block.ms".into(), "500".into()));
+    java_client::settings(
+        "127.0.0.1:1",
+        "all",
+        false,
+        Duration::from_millis(1500),
+        None,
+        &extra,
+    )
+}
+
+fn id(seq: u64) -> Identity {
+    Identity {
+        producer_id: 7,
+        partition: 0,
+        seq,
+        sent_at_us: 0,
+    }
+}
+
+fn wait_until(what: &str, timeout: Duration, done: impl Fn() -> bool) {
+    let start = Instant::now();
+    while !done() {
+        assert!(start.elapsed() < timeout, "{what}: not within {timeout:?}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn a_record_never_queued_is_a_definite_failure_and_close_is_clean() {
+    let install = install();
+    let seen = Arc::new(Seen::default());
+    let driver = JavaDriver::start(
+        DriverOptions {
+            install: &install,
+            topic: "orders",
+            settings: settings_without_a_cluster(&[]),
+        },
+        seen.clone(),
+    )
+    .expect("the driver starts (the Java client connects lazily)");
+    assert_eq!(driver.version, "3.9.1", "the version is the client's own");
+    for seq in 0..3 {
+        driver
+            .send(id(seq), None, b"CHS1 payload")
+            .expect("sent to the driver");
+    }
+    // Each send() blocks max.block.ms (500 ms) for metadata, then refuses: 3 × 0.5 s.
+    wait_until("three answers", Duration::from_secs(10), || {
+        seen.not_acked.lock().unwrap().len() == 3
+    });
+    let not_acked = seen.not_acked.lock().unwrap().clone();
+    for (i, (id, how, error)) in not_acked.iter().enumerate() {
+        assert_eq!(
+            id.seq, i as u64,
+            "answers come back matched to their record"
+        );
+        assert_eq!(
+            *how,
+            NotAcked::Failed,
+            "never queued: not written ({error})"
+        );
+        assert!(error.contains("TimeoutException"), "{error}");
+    }
+    driver.close(Duration::from_secs(10));
+    assert!(seen.acked.lock().unwrap().is_empty());
+    assert!(
+        seen.died.lock().unwrap().is_empty(),
+        "a driver asked to close did not die: {:?}",
+        seen.died.lock().unwrap()
+    );
+}
+
+#[test]
+fn a_setting_the_java_client_refuses_is_named_at_start() {
+    let install = install();
+    let refused = JavaDriver::start(
+        DriverOptions {
+            install: &install,
+            topic: "orders",
+            settings: settings_without_a_cluster(&[("linger.ms".into(), "soon".into())]),
+        },
+        Arc::new(Seen::default()),
+    )
+    .err()
+    .expect("linger.ms=soon is refused");
+    let text = refused.to_string();
+    assert!(
+        text.contains("ConfigException") && text.contains("linger.ms"),
+        "{text}"
+    );
+}
+
+#[test]
+fn a_driver_that_dies_is_said_with_what_had_no_answer() {
+    let install = install();
+    let seen = Arc::new(Seen::default());
+    let driver = JavaDriver::start(
+        DriverOptions {
+            install: &install,
+            topic: "orders",
+            // Metadata is waited for a minute: the record stays without an answer.
+            settings: java_client::settings(
+                "127.0.0.1:1",
+                "all",
+                false,
+                Duration::from_secs(60),
+                None,
+                &[],
+            ),
+        },
+        seen.clone(),
+    )
+    .expect("the driver starts");
+    driver.send(id(0), None, b"CHS1 payload").expect("sent");
+    let status = std::process::Command::new("kill")
+        .args(["-KILL", &driver.pid().to_string()])
+        .status()
+        .expect("kill(1)");
+    assert!(status.success());
+    wait_until("the death said", Duration::from_secs(10), || {
+        !seen.died.lock().unwrap().is_empty()
+    });
+    let died = seen.died.lock().unwrap().clone();
+    assert!(
+        died[0].contains("exited without closing") && died[0].contains("1 record(s) had no answer"),
+        "{died:?}"
+    );
+    assert!(
+        driver.send(id(1), None, b"CHS1 payload").is_err() || {
+            // The pipe may take the line before the write sees the broken pipe: the next does.
+            driver.send(id(2), None, b"CHS1 payload").is_err()
+        },
+        "sending to a dead driver is an error"
+    );
+}
+
+fn validate(experiment: &str) -> std::process::Output {
+    let dir = std::env::temp_dir().join(format!("chaos-java-validate-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("e.yaml");
+    std::fs::write(&file, experiment).unwrap();
+    std::process::Command::new(env!("CARGO_BIN_EXE_chaos"))
+        .args(["validate"])
+        .arg(&file)
+        .output()
+        .expect("chaos validate")
+}
+
+const EXPERIMENT: &str =
+    "name: j\ncluster:\n  compose: COMPOSE\ntopics:\n  - name: orders\nworkload:\n  acks: all\n";
+
+fn experiment(workload_lines: &str) -> String {
+    let compose = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("compose/seed.yml");
+    EXPERIMENT.replace("COMPOSE", compose.to_str().unwrap()) + workload_lines
+}
+
+#[test]
+fn a_java_client_version_not_installed_is_refused_with_its_line_and_the_install_command() {
+    let out = validate(&experiment("  client: java@0.0.1-none\n"));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("e.yaml:8: workload.client: the Java client 0.0.1-none is not installed")
+            && stderr.contains("hint: scripts/java-client.sh 0.0.1-none"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn a_librdkafka_setting_given_to_the_java_client_is_refused_before_the_run() {
+    let out = validate(&experiment(
+        "  client: java@3.9.1\n  producer-config:\n    queue.buffering.max.ms: \"5\"\n",
+    ));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("workload.producer-config.queue.buffering.max.ms")
+            && stderr.contains("not a setting of the Java client's producer")
+            && stderr.contains("e.yaml:10:"),
+        "{stderr}"
+    );
+    // Java's own name is accepted.
+    let ok = validate(&experiment(
+        "  client: java@3.9.1\n  producer-config:\n    retry.backoff.ms: \"50\"\n",
+    ));
+    assert_eq!(
+        ok.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
+}
