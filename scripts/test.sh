@@ -41,12 +41,8 @@ fi
 # The witness of client recovery: an ordinary producer of the same librdkafka as ours
 # (confluent-kafka 2.12.1 carries librdkafka 2.12.1), run beside the tracked producer.
 scripts/install-witness.sh
-# Apache Kafka's Java client (workload.client: java): a JDK and Maven from Debian, then
-# kafka-clients from Maven Central and the driver compiled against it (scripts/java-client.sh).
-if ! command -v javac >/dev/null 2>&1 || ! command -v mvn >/dev/null 2>&1; then
-  $sudo_ env DEBIAN_FRONTEND=noninteractive apt-get update -qq
-  $sudo_ env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openjdk-17-jdk-headless maven >/dev/null
-fi
+# Apache Kafka's Java client (workload.client: java): kafka-clients from Maven Central and the
+# driver compiled against it, with the JDK and Maven install-docker.sh installed for the images.
 scripts/java-client.sh
 cargo build --locked --bins
 target/debug/chaos images build
