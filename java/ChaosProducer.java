@@ -11,6 +11,8 @@
 //   (end of input)        flush, close, answer `closed`, exit 0
 // stdout, one answer per line:
 //   ready <version> | a <n> <offset> | e <n> <timeout|failed|unknown> <error> | closed
+//   b <n> <ms>            send() of record n blocked this long (≥ 200 ms: waiting for the
+//                         topic's metadata or for buffer space, up to max.block.ms)
 //   x <error>             fatal: the producer could not be created or the input is wrong
 // `--config-names` prints the producer setting names this kafka-clients knows and exits.
 import java.io.BufferedReader;
@@ -131,6 +133,7 @@ public final class ChaosProducer {
             byte[] key = f[3].equals("-") ? null : b64.decode(f[3]);
             byte[] value = b64.decode(f[4]);
             final Thread sender = Thread.currentThread();
+            long started = System.nanoTime();
             try {
                 producer.send(new ProducerRecord<>(topic, partition, key, value), (meta, error) -> {
                     if (error == null) {
@@ -146,6 +149,10 @@ public final class ChaosProducer {
             } catch (Exception e) {
                 // Refused before it was queued (e.g. metadata not available in max.block.ms).
                 answer("e " + n + " " + (e instanceof TimeoutException ? "failed" : classify(e)) + " " + oneLine(e));
+            }
+            long blockedMs = (System.nanoTime() - started) / 1_000_000;
+            if (blockedMs >= 200) {
+                answer("b " + n + " " + blockedMs);
             }
         }
         producer.flush();

@@ -36,8 +36,9 @@ for v in "${versions[@]}"; do
 </project>
 POM
   rm -rf "$dir.tmp" && mkdir -p "$dir.tmp/lib" "$dir.tmp/classes"
-  mvn -q -B -Dstyle.color=never -f "$work/pom.xml" dependency:copy-dependencies -DincludeScope=runtime \
-    -DoutputDirectory="$dir.tmp/lib" >&2
+  # -q prints errors only; Debian's Maven 3.8 still writes colour resets, stripped here.
+  mvn -q -B -f "$work/pom.xml" dependency:copy-dependencies -DincludeScope=runtime \
+    -DoutputDirectory="$dir.tmp/lib" 2>&1 | sed 's/\x1b\[[0-9;]*m//g' >&2
   javac -nowarn -d "$dir.tmp/classes" -cp "$dir.tmp/lib/*" java/ChaosProducer.java
   java -cp "$dir.tmp/classes:$dir.tmp/lib/*" ChaosProducer --config-names > "$dir.tmp/config-names.txt"
   cp java/ChaosProducer.java "$dir.tmp/"

@@ -15,6 +15,7 @@ struct Seen {
     acked: Mutex<Vec<(Identity, i64)>>,
     not_acked: Mutex<Vec<(Identity, NotAcked, String)>>,
     died: Mutex<Vec<String>>,
+    blocked: Mutex<Vec<u64>>,
 }
 
 impl Outcomes for Seen {
@@ -29,6 +30,9 @@ impl Outcomes for Seen {
     }
     fn driver_died(&self, why: String) {
         self.died.lock().unwrap().push(why);
+    }
+    fn send_blocked(&self, ms: u64) {
+        self.blocked.lock().unwrap().push(ms);
     }
 }
 
@@ -104,6 +108,10 @@ fn a_record_never_queued_is_a_definite_failure_and_close_is_clean() {
         );
         assert!(error.contains("TimeoutException"), "{error}");
     }
+    // Each send() waited for metadata: the blocking is said, about max.block.ms each.
+    let blocked = seen.blocked.lock().unwrap().clone();
+    assert_eq!(blocked.len(), 3, "{blocked:?}");
+    assert!(blocked.iter().all(|ms| (450..=2_000).contains(ms)), "{blocked:?}");
     driver.close(Duration::from_secs(10));
     assert!(seen.acked.lock().unwrap().is_empty());
     assert!(

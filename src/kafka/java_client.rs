@@ -110,6 +110,8 @@ pub trait Outcomes: Send + Sync {
     fn not_acked(&self, id: &Identity, how: NotAcked, error: &str);
     /// The driver ended without being asked to (a crash, a kill): what it said last.
     fn driver_died(&self, why: String);
+    /// The client's `send()` blocked for `ms` (an application's sending thread would too).
+    fn send_blocked(&self, ms: u64);
 }
 
 /// One answer line of the driver.
@@ -125,6 +127,8 @@ enum Answer<'a> {
         how: NotAcked,
         error: &'a str,
     },
+    /// `send()` of record n blocked this long (ms).
+    Blocked { n: u64, ms: u64 },
     Closed,
     Fatal(&'a str),
 }
@@ -135,6 +139,13 @@ fn parse_answer(line: &str) -> Option<Answer<'_>> {
         "ready" => Answer::Ready(rest),
         "closed" => Answer::Closed,
         "x" => Answer::Fatal(rest),
+        "b" => {
+            let (n, ms) = rest.split_once(' ')?;
+            Answer::Blocked {
+                n: n.parse().ok()?,
+                ms: ms.parse().ok()?,
+            }
+        }
         "a" => {
             let (n, offset) = rest.split_once(' ')?;
             Answer::Acked {
@@ -363,6 +374,7 @@ fn read_answers(
                     outcomes.not_acked(&id, how, error);
                 }
             }
+            Some(Answer::Blocked { ms, .. }) => outcomes.send_blocked(ms),
             Some(Answer::Closed) => closed = true,
             Some(Answer::Fatal(why)) => {
                 let _ = ready.send(Err(why.to_string()));
@@ -452,6 +464,10 @@ mod tests {
         );
         assert_eq!(parse_answer("a x 1"), None);
         assert_eq!(parse_answer("closed"), Some(Answer::Closed));
+        assert_eq!(
+            parse_answer("b 9 6210"),
+            Some(Answer::Blocked { n: 9, ms: 6210 })
+        );
     }
 
     #[test]

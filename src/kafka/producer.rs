@@ -298,6 +298,22 @@ impl java_client::Outcomes for Shared {
         lock(&self.errors).push((why.clone(), 1));
         self.sink.emit(EventKind::Error { message: why });
     }
+
+    fn send_blocked(&self, ms: u64) {
+        // Long enough to matter beside the send interval: an application's sending thread
+        // stops for that long, and the harness's rate with it.
+        if ms >= 500 {
+            let at_s = self.sink.clock().now_us().saturating_sub(ms * 1000) as f64 / 1e6;
+            self.sink.emit(EventKind::Note {
+                message: format!(
+                    "tracked producer (Java client): send() blocked {:.2} s from {at_s:.1} s \
+                     (waiting for the topic's metadata or for buffer space, up to max.block.ms); \
+                     nothing was sent meanwhile",
+                    ms as f64 / 1e3
+                ),
+            });
+        }
+    }
 }
 
 pub struct TrackedProducer {
