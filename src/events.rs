@@ -651,6 +651,28 @@ pub enum RebalanceChange {
     Lost,
 }
 
+/// The consumer group protocol the members speak (`workload.group.protocol`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum GroupProtocol {
+    /// The classic protocol (JoinGroup/SyncGroup, client-side assignment, eager rebalances
+    /// with librdkafka's default assignors); its session timeout is the client's.
+    #[default]
+    Classic,
+    /// Kafka 4's consumer protocol (KIP-848: ConsumerGroupHeartbeat, broker-side assignment,
+    /// incremental); its session timeout is the broker's `group.consumer.session.timeout.ms`.
+    Consumer,
+}
+
+impl GroupProtocol {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            GroupProtocol::Classic => "classic",
+            GroupProtocol::Consumer => "consumer",
+        }
+    }
+}
+
 /// How the group's members commit their offsets (`workload.group.commit`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]

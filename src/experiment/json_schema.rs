@@ -187,6 +187,7 @@ enum_schema! {
     ElectionType: "The ElectLeaders election type.",
     OnTimeout: "What a wait-for that times out makes of the run.",
     CommitMode: "How the group's members commit their offsets.",
+    GroupProtocol: "The consumer group protocol: classic, or consumer (KIP-848, Kafka 4 on KRaft).",
 }
 
 /// `cluster.client-security` (`crate::security::ClientSecuritySpec`), field for field; a unit

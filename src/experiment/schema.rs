@@ -568,6 +568,10 @@ pub struct GroupSpec {
     pub members: u32,
     #[serde(default)]
     pub commit: crate::events::CommitMode,
+    /// `classic`, or `consumer` (KIP-848: Kafka 4 on KRaft; the session timeout is then the
+    /// broker's `group.consumer.session.timeout.ms`, and `session-timeout` does not apply).
+    #[serde(default)]
+    pub protocol: crate::events::GroupProtocol,
     /// Auto: `auto.commit.interval.ms`; sync/async: how often the member commits (0s: after
     /// every message).
     #[serde(default = "default_commit_interval", with = "humantime_serde")]

@@ -451,6 +451,14 @@ fn check_observer(c: &Checker, exp: &Experiment, text: &str) -> Result<(), Exper
     Ok(())
 }
 
+/// Consumer settings librdkafka refuses with `group.protocol=consumer` (the broker decides).
+const CONSUMER_PROTOCOL_REFUSES: [&str; 4] = [
+    "session.timeout.ms",
+    "heartbeat.interval.ms",
+    "partition.assignment.strategy",
+    "group.protocol.type",
+];
+
 fn check_workload(c: &Checker, exp: &Experiment, text: &str) -> Result<(), ExperimentError> {
     if let Some(w) = &exp.workload {
         if w.message_size > 1 << 20 {
@@ -476,6 +484,19 @@ fn check_workload(c: &Checker, exp: &Experiment, text: &str) -> Result<(), Exper
                 Some(("members", "members must be between 1 and 32"))
             } else if g.session_timeout < Duration::from_secs(1) {
                 Some(("session-timeout", "session-timeout must be at least 1s"))
+            } else if g.protocol == crate::events::GroupProtocol::Consumer {
+                CONSUMER_PROTOCOL_REFUSES
+                    .iter()
+                    .find(|k| g.consumer_config.contains_key(**k))
+                    .map(|_| {
+                        (
+                            "consumer-config",
+                            "protocol: consumer (KIP-848) refuses session.timeout.ms, heartbeat.interval.ms, \
+                             partition.assignment.strategy and group.protocol.type: the broker decides them \
+                             (group.consumer.session.timeout.ms, group.consumer.heartbeat.interval.ms, \
+                             group.consumer.assignors)",
+                        )
+                    })
             } else if g.max_poll_interval < g.session_timeout {
                 Some((
                     "max-poll-interval",

@@ -38,6 +38,7 @@ pub struct GroupOptions {
     pub processing: Duration,
     pub session_timeout: Duration,
     pub max_poll_interval: Duration,
+    pub protocol: crate::events::GroupProtocol,
     pub extra: Vec<(String, String)>,
     pub producer_id: u64,
 }
@@ -397,16 +398,20 @@ fn create_consumer(
         .set("auto.offset.reset", "earliest")
         .set("enable.partition.eof", "false")
         .set("fetch.wait.max.ms", "50")
-        .set(
-            "session.timeout.ms",
-            o.session_timeout.as_millis().to_string(),
-        )
+        .set("group.protocol", o.protocol.as_str())
         .set(
             "max.poll.interval.ms",
             o.max_poll_interval.as_millis().to_string(),
         )
         .set("enable.auto.commit", (!explicit).to_string())
         .set("enable.auto.offset.store", (!explicit).to_string());
+    // The consumer protocol's session timeout is the broker's: librdkafka refuses one here.
+    if o.protocol == crate::events::GroupProtocol::Classic {
+        config.set(
+            "session.timeout.ms",
+            o.session_timeout.as_millis().to_string(),
+        );
+    }
     if !explicit {
         config.set(
             "auto.commit.interval.ms",

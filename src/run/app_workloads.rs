@@ -33,6 +33,15 @@ pub fn start_group(
     let Some(g) = &w.group else {
         return Ok(None);
     };
+    if g.protocol == crate::events::GroupProtocol::Consumer
+        && ctx.cluster.mode != crate::events::ClusterMode::Kraft
+    {
+        return Err(Error::Invalid(
+            "workload.group.protocol: consumer (KIP-848) needs a KRaft cluster (Kafka 4); this one \
+             runs in ZooKeeper mode\n  hint: compose/kraft.yml, or protocol: classic"
+                .into(),
+        ));
+    }
     let (topic, partitions) = ctx.experiment.workload_topic().unwrap_or_default();
     let group = GroupWorkload::start(
         GroupOptions {
@@ -46,6 +55,7 @@ pub fn start_group(
             processing: g.processing,
             session_timeout: g.session_timeout,
             max_poll_interval: g.max_poll_interval,
+            protocol: g.protocol,
             extra: g
                 .consumer_config
                 .iter()

@@ -192,6 +192,8 @@ pub async fn settings_in_force(
         "leader.imbalance.check.interval.seconds",
         "broker.session.timeout.ms",
         "broker.heartbeat.interval.ms",
+        // The consumer group protocol's (KIP-848) session, decided by the broker.
+        "group.consumer.session.timeout.ms",
     ];
     let Some((id, addr)) = cluster.bootstrap().into_iter().next() else {
         return Vec::new();
@@ -202,7 +204,7 @@ pub async fn settings_in_force(
     if cluster.mode == crate::events::ClusterMode::Kraft {
         settings.retain(|(k, _)| k != "zookeeper.session.timeout.ms");
     } else {
-        settings.retain(|(k, _)| !k.starts_with("broker."));
+        settings.retain(|(k, _)| !k.starts_with("broker.") && !k.starts_with("group.consumer."));
     }
     // Finalized feature levels (e.g. eligible.leader.replicas.version), as `feature:<name>`.
     if let Ok(features) =
