@@ -769,7 +769,11 @@ pub struct GroupSummary {
     pub partitions: i32,
     pub members: u32,
     pub commit: CommitMode,
+    #[serde(default)]
+    pub protocol: GroupProtocol,
     pub commit_interval_us: u64,
+    /// The client's session timeout; with the consumer protocol the broker's decides (0 here,
+    /// the analysis reads it from the settings in force).
     pub session_timeout_ms: u64,
     pub max_poll_interval_ms: u64,
     /// Our messages processed, duplicates included.

@@ -309,7 +309,12 @@ pub struct GroupResult {
     pub group_id: String,
     pub members: u32,
     pub commit: crate::events::CommitMode,
+    /// `classic` or `consumer` (KIP-848).
+    #[serde(default)]
+    pub protocol: crate::events::GroupProtocol,
     pub commit_interval_ms: f64,
+    /// The session timeout in force: the client's (classic) or the broker's
+    /// `group.consumer.session.timeout.ms` (consumer protocol; 0 when it was not read).
     pub session_timeout_ms: u64,
     pub max_poll_interval_ms: u64,
     pub processed: u64,

@@ -111,7 +111,10 @@ fn a_record_never_queued_is_a_definite_failure_and_close_is_clean() {
     // Each send() waited for metadata: the blocking is said, about max.block.ms each.
     let blocked = seen.blocked.lock().unwrap().clone();
     assert_eq!(blocked.len(), 3, "{blocked:?}");
-    assert!(blocked.iter().all(|ms| (450..=2_000).contains(ms)), "{blocked:?}");
+    assert!(
+        blocked.iter().all(|ms| (450..=2_000).contains(ms)),
+        "{blocked:?}"
+    );
     driver.close(Duration::from_secs(10));
     assert!(seen.acked.lock().unwrap().is_empty());
     assert!(

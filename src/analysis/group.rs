@@ -170,6 +170,8 @@ pub fn rebalances(
     let mut waiting: Vec<(String, u64)> = Vec::new();
     let mut resumed: Vec<(String, Option<u64>)> = Vec::new();
     let mut ever_whole = false;
+    // Not whole after the last event (a member down holding partitions, or mid-rebalance).
+    let mut broken = false;
     let whole = |owner: &BTreeMap<i32, u32>, down: &BTreeSet<u32>| {
         (0..partitions).all(|p| owner.get(&p).is_some_and(|m| !down.contains(m)))
     };
@@ -213,20 +215,27 @@ pub fn rebalances(
             }
             _ => continue,
         }
-        if whole(&owner, &down) {
+        let now_whole = whole(&owner, &down);
+        if now_whole {
+            // A fault is over for the group once it is whole again after being broken: a
+            // rebalance completed (classic: revoke, then assign), or — incremental, KIP-848 —
+            // the broker handed a dead member's partitions to the live ones without any
+            // revoke callback.
+            if open.is_some() || (broken && ever_whole) {
+                let (done, still): (Vec<_>, Vec<_>) =
+                    waiting.drain(..).partition(|(_, at)| *at <= e.at_us);
+                waiting = still;
+                resumed.extend(done.into_iter().map(|(id, at)| (id, Some(e.at_us - at))));
+            }
             ever_whole = true;
             if let Some(from) = open.take() {
                 episodes.push(Episode {
                     from_us: from,
                     to_us: Some(e.at_us),
                 });
-                // A fault is over for the group once a rebalance after it completed.
-                let (done, still): (Vec<_>, Vec<_>) =
-                    waiting.drain(..).partition(|(_, at)| *at <= e.at_us);
-                waiting = still;
-                resumed.extend(done.into_iter().map(|(id, at)| (id, Some(e.at_us - at))));
             }
         }
+        broken = !now_whole;
     }
     if let Some(from) = open {
         episodes.push(Episode {
@@ -407,5 +416,45 @@ mod tests {
         let (episodes, resumed) = rebalances(&refs[..6], 3);
         assert_eq!(episodes[0].to_us, None);
         assert_eq!(resumed, vec![("crash".to_string(), None)]);
+    }
+
+    #[test]
+    fn an_incremental_reassignment_without_any_revoke_ends_the_crash_and_is_no_rebalance() {
+        use crate::events::TimeSource;
+        use RebalanceChange::*;
+        let fault = |at, id: &str, kind, resolved: &str| {
+            ev(
+                at,
+                EventKind::FaultInjected {
+                    id: id.into(),
+                    kind,
+                    target: id.into(),
+                    resolved: vec![resolved.into()],
+                    broker_ids: vec![],
+                    source: TimeSource::ApiResponse,
+                },
+            )
+        };
+        // KIP-848 (measured on Kafka 4.1.1): the session expires, the broker gives the dead
+        // member's partition to a live one, which only sees an assign callback.
+        let events = [
+            ev(0, rb(0, Assigned, &[0])),
+            ev(1, rb(1, Assigned, &[1])),
+            ev(2, rb(2, Assigned, &[2])),
+            fault(1_000, "crash", FaultKind::MemberCrash, "member-1"),
+            ev(11_000, rb(0, Assigned, &[1])),
+            // A coordinator kill the members carry on through: nothing is revoked.
+            fault(20_000, "kill-coordinator", FaultKind::Kill, "kafka-3"),
+        ];
+        let refs: Vec<&Event> = events.iter().collect();
+        let (episodes, resumed) = rebalances(&refs, 3);
+        assert!(episodes.is_empty(), "no revoke, no rebalance: {episodes:?}");
+        assert_eq!(
+            resumed,
+            vec![
+                ("crash".to_string(), Some(10_000)),
+                ("kill-coordinator".to_string(), None)
+            ]
+        );
     }
 }

@@ -179,8 +179,22 @@ pub fn summarize_group(events: &[&Event]) -> Option<GroupResult> {
         group_id: d.group_id,
         members: d.members,
         commit: d.commit,
+        protocol: d.protocol,
         commit_interval_ms: ms(d.commit_interval_us),
-        session_timeout_ms: d.session_timeout_ms,
+        session_timeout_ms: match d.protocol {
+            crate::events::GroupProtocol::Classic => d.session_timeout_ms,
+            // The consumer protocol's session is the broker's, recorded at the run's start.
+            crate::events::GroupProtocol::Consumer => events
+                .iter()
+                .find_map(|e| match &e.kind {
+                    EventKind::RunStarted { settings, .. } => settings
+                        .iter()
+                        .find(|(k, _)| k == "group.consumer.session.timeout.ms")
+                        .and_then(|(_, v)| v.parse().ok()),
+                    _ => None,
+                })
+                .unwrap_or(0),
+        },
         max_poll_interval_ms: d.max_poll_interval_ms,
         processed: d.processed,
         distinct: d.distinct,

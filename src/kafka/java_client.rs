@@ -128,7 +128,10 @@ enum Answer<'a> {
         error: &'a str,
     },
     /// `send()` of record n blocked this long (ms).
-    Blocked { n: u64, ms: u64 },
+    Blocked {
+        n: u64,
+        ms: u64,
+    },
     Closed,
     Fatal(&'a str),
 }

@@ -164,10 +164,18 @@ pub fn group_lines(g: &super::GroupResult) -> Vec<String> {
         .join(", ");
     let opt = |v: Option<u64>| v.map(count).unwrap_or_else(|| "— (no re-read)".into());
     let mut lines = vec![format!(
-        "group {} ({} members, commit {commit}, session {}, max poll {}): processed {} · distinct {} · duplicates {}{} · skipped {} · past its progress {} · commits {}{} · lag max {}",
+        "group {} ({} members, {} protocol, commit {commit}, session {}, max poll {}): processed {} · distinct {} · duplicates {}{} · skipped {} · past its progress {} · commits {}{} · lag max {}",
         g.group_id,
         g.members,
-        duration_ms(g.session_timeout_ms as f64),
+        match g.protocol {
+            crate::events::GroupProtocol::Classic => "classic",
+            crate::events::GroupProtocol::Consumer => "consumer (KIP-848)",
+        },
+        match (g.protocol, g.session_timeout_ms) {
+            (crate::events::GroupProtocol::Consumer, 0) => "the broker's (not read)".to_string(),
+            (crate::events::GroupProtocol::Consumer, ms) => format!("{} (the broker's)", duration_ms(ms as f64)),
+            (_, ms) => duration_ms(ms as f64),
+        },
         duration_ms(g.max_poll_interval_ms as f64),
         count(g.processed),
         count(g.distinct),

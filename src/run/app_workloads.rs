@@ -233,8 +233,12 @@ pub fn record_group(ctx: &RunContext<'_>, record: GroupRecord, unprocessed: Opti
             partitions,
             members: g.members,
             commit: g.commit,
+            protocol: g.protocol,
             commit_interval_us: g.commit_interval.as_micros() as u64,
-            session_timeout_ms: g.session_timeout.as_millis() as u64,
+            session_timeout_ms: match g.protocol {
+                crate::events::GroupProtocol::Classic => g.session_timeout.as_millis() as u64,
+                crate::events::GroupProtocol::Consumer => 0,
+            },
             max_poll_interval_ms: g.max_poll_interval.as_millis() as u64,
             processed: check.processed,
             distinct: check.distinct,
