@@ -23,6 +23,8 @@ command -v mmdebstrap >/dev/null 2>&1 || need+=(mmdebstrap)
 command -v curl >/dev/null 2>&1 || need+=(curl)
 command -v mvn >/dev/null 2>&1 || need+=(maven)
 command -v javac >/dev/null 2>&1 || need+=(openjdk-17-jdk-headless)
+# scripts/python-client.sh makes a virtualenv per librdkafka version.
+python3 -c "import ensurepip, venv" >/dev/null 2>&1 || need+=(python3-venv)
 # rdkafka is built from source by cargo (cmake-build); it needs these.
 command -v cmake >/dev/null 2>&1 || need+=(cmake)
 command -v g++ >/dev/null 2>&1 || need+=(g++)

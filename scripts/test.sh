@@ -41,9 +41,11 @@ fi
 # The witness of client recovery: an ordinary producer of the same librdkafka as ours
 # (confluent-kafka 2.12.1 carries librdkafka 2.12.1), run beside the tracked producer.
 scripts/install-witness.sh
-# Apache Kafka's Java client (workload.client: java): kafka-clients from Maven Central and the
-# driver compiled against it, with the JDK and Maven install-docker.sh installed for the images.
+# The clients the tracked producer can run out of process (workload.client): Apache Kafka's
+# Java client (kafka-clients from Maven Central, the driver compiled with the JDK and Maven
+# install-docker.sh installed for the images) and librdkafka 2.16 (Python's confluent-kafka).
 scripts/java-client.sh
+scripts/python-client.sh
 cargo build --locked --bins
 target/debug/chaos images build
 cargo test --locked --no-run --quiet 2>&1 | grep -v '^ *Executable' || true

@@ -252,3 +252,81 @@ fn assert_live_reader_clean(r: &Value) -> &Value {
     assert_eq!(live["duplicates"], 0, "{live:#}");
     live
 }
+
+#[test]
+#[ignore = "full tier: the classic and the consumer (KIP-848) group protocol on KRaft, ~150 s"]
+fn a_member_crash_and_a_coordinator_kill_under_the_classic_and_the_consumer_group_protocol() {
+    let _one = cluster_test();
+    let reports = reports_dir("group-protocols");
+    let out = chaos_run("tests/experiments/group-protocols-fast.yaml", &reports);
+    let results = results(&reports);
+    assert_eq!(results.len(), 2, "one result per protocol");
+    let by = |protocol: &str| {
+        results
+            .iter()
+            .find(|r| r["group"]["protocol"] == protocol)
+            .unwrap_or_else(|| panic!("no {protocol} variant"))
+    };
+    let resumed = |r: &Value, id: &str| -> Option<f64> {
+        let list: Vec<(String, Option<f64>)> =
+            serde_json::from_value(r["group"]["resumed_after_fault"].clone()).unwrap();
+        list.into_iter()
+            .find(|(f, _)| f == id)
+            .unwrap_or_else(|| panic!("no entry for {id}: {r:#}"))
+            .1
+    };
+    for r in &results {
+        let g = &r["group"];
+        assert_eq!(r["status"], "passed", "{r:#}");
+        assert_eq!(g["skipped"], 0, "{g:#}");
+        // Sync commit after every message: a crash or a kill re-delivers at most the one
+        // message in flight per partition (3 partitions, two faults).
+        assert!(f64_at(r, "/group/duplicates") <= 6.0, "{g:#}");
+        assert_eq!(f64_at(r, "/verification/lost_acked"), 0.0);
+    }
+    let (classic, consumer) = (by("classic"), by("consumer"));
+    // Both sessions are 6 s. Classic (librdkafka heartbeats every 3 s): the coordinator expires
+    // the crashed member T − hb … T after the crash, the survivors learn of it at their next
+    // heartbeat (≤ 3 s) and rejoin (≤ 2 s on two busy cores): [3, 11] s.
+    let classic_crash =
+        resumed(classic, "crash").expect("classic: the group whole again after the crash");
+    assert!(
+        (2_900.0..=11_100.0).contains(&classic_crash),
+        "classic crash {classic_crash} ms"
+    );
+    // Consumer protocol (group.consumer.heartbeat.interval.ms 2 s): expiry T − hb … T after
+    // the crash, then the broker hands the partitions to a live member in its next heartbeat
+    // response (≤ 2 s), with no revoke anywhere: [4, 8] s, + 2 s for busy cores.
+    let consumer_crash =
+        resumed(consumer, "crash").expect("consumer: the group whole again after the crash");
+    assert!(
+        (3_900.0..=10_100.0).contains(&consumer_crash),
+        "consumer crash {consumer_crash} ms"
+    );
+    assert_eq!(
+        consumer["group"]["session_timeout_ms"], 6000,
+        "the consumer protocol's session is the broker's, read from its settings"
+    );
+    // The coordinator's broker is killed. Classic: the members must rejoin on the new
+    // coordinator, which exists once the killed broker is fenced (KRaft broker session 4 s,
+    // heartbeats every 0.5 s: 3.5–4 s) and __consumer_offsets' partition moved; each member
+    // finds it (≤ 1 s back-off), learns of the rebalance at its next heartbeat (≤ 3 s) and
+    // rejoins (≤ 2 s): [3.4, 11] s.
+    let kill = resumed(classic, "kill-coordinator").expect("classic: a rebalance after the kill");
+    assert!(
+        (3_400.0..=11_100.0).contains(&kill),
+        "classic coordinator kill {kill} ms"
+    );
+    // Consumer protocol: the assignment lives on the broker and moves with the coordinator;
+    // the members keep their partitions: no revoke, no rebalance.
+    assert_eq!(
+        resumed(consumer, "kill-coordinator"),
+        None,
+        "consumer protocol: a coordinator kill revoked partitions: {:#}",
+        consumer["group"]
+    );
+    eprintln!(
+        "crash → whole: classic {classic_crash} ms, consumer {consumer_crash} ms; coordinator kill: classic {kill} ms"
+    );
+    assert_eq!(out.status.code(), Some(0));
+}

@@ -51,10 +51,10 @@ pub fn verbosity() -> Verbosity {
 /// matters, so it is silent unless asked for with -vv.
 pub fn log_filter(v: Verbosity) -> &'static str {
     match v {
-        Verbosity::Quiet => "error,librdkafka=off,rdkafka=off,java-client=off",
-        Verbosity::Normal => "warn,librdkafka=off,rdkafka=off,java-client=off",
-        Verbosity::Verbose => "warn,chaos=debug,librdkafka=off,rdkafka=off,java-client=off",
-        Verbosity::VeryVerbose => "debug,librdkafka=info,rdkafka=info,java-client=info",
+        Verbosity::Quiet => "error,librdkafka=off,rdkafka=off,client-driver=off",
+        Verbosity::Normal => "warn,librdkafka=off,rdkafka=off,client-driver=off",
+        Verbosity::Verbose => "warn,chaos=debug,librdkafka=off,rdkafka=off,client-driver=off",
+        Verbosity::VeryVerbose => "debug,librdkafka=info,rdkafka=info,client-driver=info",
     }
 }
 

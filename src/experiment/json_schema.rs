@@ -115,8 +115,8 @@ impl JsonSchema for ClientShape {
     fn json_schema(_: &mut SchemaGenerator) -> Schema {
         json_schema!({
             "type": "string",
-            "pattern": "^(librdkafka|java(@[0-9A-Za-z.+-]+)?)$",
-            "description": "The tracked producer's client: librdkafka (bundled), java (Apache Kafka's Java client of the brokers' version) or java@<version>.",
+            "pattern": "^(librdkafka(@[0-9A-Za-z.+-]+)?|java(@[0-9A-Za-z.+-]+)?)$",
+            "description": "The tracked producer's client: librdkafka (bundled), librdkafka@<version> (through Python's confluent-kafka), java (Apache Kafka's Java client of the brokers' version) or java@<version>.",
         })
     }
 }

@@ -289,21 +289,29 @@ pub fn client_security(
     })
 }
 
-/// What the Java client needs from the machine, checked before any cluster starts: the
-/// chosen version installed, and every `producer-config` key one it knows (Java's names
-/// differ from librdkafka's). `installed(version)` answers that version's setting names, or
-/// why it cannot be used (with its hint). Without a version (the brokers'), the check waits
-/// for the run, which knows the brokers' version.
-pub fn check_java_client(
+/// Answers whether a client version is installed: the setting names it knows (`None`: not
+/// checked), or why it cannot be used.
+pub type InstalledClient =
+    dyn Fn(&ClientChoice, &str) -> Result<Option<std::collections::BTreeSet<String>>, String>;
+
+/// What a client out of process needs from the machine, checked before any cluster starts:
+/// the chosen version installed, and (Java) every `producer-config` key one it knows (Java's
+/// names differ from librdkafka's). `installed(choice, version)` answers the setting names
+/// that version knows (`None`: not checked), or why it cannot be used (with its hint). A Java
+/// client without a version (the brokers') waits for the run, which knows the brokers'
+/// version.
+pub fn check_client(
     exp: &Experiment,
     experiment_file: &Path,
-    installed: &dyn Fn(&str) -> Result<std::collections::BTreeSet<String>, String>,
+    installed: &InstalledClient,
 ) -> Result<(), ExperimentError> {
     let Some(w) = &exp.workload else {
         return Ok(());
     };
-    let ClientChoice::Java { version } = &w.client else {
-        return Ok(());
+    let version = match &w.client {
+        ClientChoice::Librdkafka => return Ok(()),
+        ClientChoice::Java { version } => version.clone(),
+        ClientChoice::LibrdkafkaPython { version } => Some(version.clone()),
     };
     let text = read_text(experiment_file, "experiment file").unwrap_or_default();
     let err = |key: &str, path: String, message: String, hint: Option<String>| -> ExperimentError {
@@ -322,15 +330,17 @@ pub fn check_java_client(
         return Err(err(
             "client",
             "workload.client".into(),
-            "the Java client connects in plaintext only (TLS and SASL are not wired for it yet)"
-                .into(),
+            format!(
+                "the client `{}` connects in plaintext only (TLS and SASL are not wired for it yet)",
+                w.client
+            ),
             Some("use client: librdkafka on a secured cluster".into()),
         ));
     }
     let Some(version) = version else {
         return Ok(());
     };
-    let names = installed(version).map_err(|why| {
+    let names = installed(&w.client, &version).map_err(|why| {
         let (message, hint) = why.split_once("\n  hint: ").unwrap_or((&why, ""));
         err(
             "client",
@@ -339,6 +349,9 @@ pub fn check_java_client(
             (!hint.is_empty()).then(|| hint.to_string()),
         )
     })?;
+    let Some(names) = names else {
+        return Ok(());
+    };
     unknown_java_settings(w, &names).map_or(Ok(()), |(key, message)| {
         Err(err(&key, format!("workload.producer-config.{key}"), message, Some(
             "the Java client takes Java's names (e.g. retry.backoff.ms, max.in.flight.requests.per.connection); \

@@ -381,9 +381,11 @@ impl<'de> Deserialize<'de> for ConfigValue {
 #[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize, Serialize)]
 #[serde(try_from = "String", into = "String")]
 pub enum ClientChoice {
-    /// librdkafka as rdkafka-sys bundles it.
+    /// librdkafka as rdkafka-sys bundles it, in the harness.
     #[default]
     Librdkafka,
+    /// librdkafka of this version, through Python's confluent-kafka of the same version.
+    LibrdkafkaPython { version: String },
     /// Apache Kafka's Java client; without a version, the brokers' (known once they run).
     Java { version: Option<String> },
 }
@@ -394,21 +396,29 @@ impl TryFrom<String> for ClientChoice {
         match s.trim() {
             "librdkafka" => Ok(ClientChoice::Librdkafka),
             "java" => Ok(ClientChoice::Java { version: None }),
-            other => match other.strip_prefix("java@") {
-                Some(v)
-                    if !v.is_empty()
+            other => {
+                let version = |v: &str| {
+                    (!v.is_empty()
                         && v.chars()
-                            .all(|c| c.is_ascii_alphanumeric() || ".-+".contains(c)) =>
-                {
-                    Ok(ClientChoice::Java {
-                        version: Some(v.to_string()),
-                    })
+                            .all(|c| c.is_ascii_alphanumeric() || ".-+".contains(c)))
+                    .then(|| v.to_string())
+                };
+                match other.split_once('@') {
+                    Some(("java", v)) if version(v).is_some() => Ok(ClientChoice::Java {
+                        version: version(v),
+                    }),
+                    Some(("librdkafka", v)) if version(v).is_some() => {
+                        Ok(ClientChoice::LibrdkafkaPython {
+                            version: v.to_string(),
+                        })
+                    }
+                    _ => Err(format!(
+                        "unknown client `{other}`: expected `librdkafka` (bundled), \
+                         `librdkafka@<version>` (through Python's confluent-kafka), `java` (the \
+                         brokers' version) or `java@<version>`, e.g. java@3.9.1"
+                    )),
                 }
-                _ => Err(format!(
-                    "unknown client `{other}`: expected `librdkafka`, `java` (the brokers' \
-                     version) or `java@<version>`, e.g. java@3.9.1"
-                )),
-            },
+            }
         }
     }
 }
@@ -423,6 +433,7 @@ impl std::fmt::Display for ClientChoice {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             ClientChoice::Librdkafka => f.write_str("librdkafka"),
+            ClientChoice::LibrdkafkaPython { version } => write!(f, "librdkafka@{version}"),
             ClientChoice::Java { version: None } => f.write_str("java"),
             ClientChoice::Java { version: Some(v) } => write!(f, "java@{v}"),
         }

@@ -3,10 +3,11 @@
 //! and the tracked workload and re-read (rdkafka).
 
 pub mod admin;
+pub mod client_driver;
+pub mod client_install;
 pub mod connect;
 pub mod features;
 pub mod group;
-pub mod java_client;
 pub mod live_consumer;
 pub mod metadata;
 pub mod payload;
@@ -82,9 +83,10 @@ pub enum KafkaError {
     /// does not exist).
     #[error("{0}")]
     Workload(String),
-    /// The Java client (its JVM driver) could not be started or failed.
-    #[error("tracked producer (Java client): {0}")]
-    Java(#[from] java_client::JavaClientError),
+    /// A client in another process (the Java client, librdkafka through Python) could not
+    /// be started or failed.
+    #[error("tracked producer: {0}")]
+    Driver(#[from] client_driver::DriverError),
     /// A client thread could not be started.
     #[error("{what}: {source}")]
     Thread {
@@ -95,9 +97,6 @@ pub enum KafkaError {
 }
 
 impl KafkaError {
-    pub fn java(e: java_client::JavaClientError) -> Self {
-        KafkaError::Java(e)
-    }
     /// `map_err(KafkaError::client("create topics"))`.
     pub fn client(what: impl std::fmt::Display) -> impl FnOnce(rdkafka::error::KafkaError) -> Self {
         move |source| KafkaError::Client {

@@ -4,7 +4,8 @@
 //! unavailability). Sends from one thread at a fixed rate; outcomes arrive on librdkafka's
 //! delivery callback.
 
-use super::java_client::{self, JavaDriver, JavaInstall};
+use super::client_driver::{self, ClientDriver};
+use super::client_install::{self, JavaInstall, PythonInstall};
 use super::payload::{self, Identity, HEADER_LEN};
 use super::KafkaError;
 use crate::analysis::verify::{AckLedger, NotAcked};
@@ -63,6 +64,9 @@ pub enum ClientLibrary {
     Librdkafka,
     /// Apache Kafka's Java client (`scripts/java-client.sh`), in a JVM the harness drives.
     Java(JavaInstall),
+    /// Another librdkafka, through Python's confluent-kafka of the same version
+    /// (`scripts/python-client.sh`), in a Python process the harness drives.
+    LibrdkafkaPython(PythonInstall),
 }
 
 impl ClientLibrary {
@@ -70,6 +74,7 @@ impl ClientLibrary {
         match self {
             ClientLibrary::Librdkafka => "librdkafka",
             ClientLibrary::Java(_) => "java",
+            ClientLibrary::LibrdkafkaPython(_) => "librdkafka-python",
         }
     }
 
@@ -77,6 +82,7 @@ impl ClientLibrary {
         match self {
             ClientLibrary::Librdkafka => rdkafka::util::get_rdkafka_version().1,
             ClientLibrary::Java(install) => install.version.clone(),
+            ClientLibrary::LibrdkafkaPython(install) => install.version.clone(),
         }
     }
 }
@@ -84,7 +90,8 @@ impl ClientLibrary {
 /// The client that sends: one variant per library.
 enum Client {
     Librdkafka(ThreadedProducer<TrackingContext>),
-    Java(JavaDriver),
+    /// Another process: the Java client, librdkafka through Python.
+    Driver(ClientDriver),
 }
 
 /// Why a send was not taken.
@@ -119,7 +126,7 @@ impl Client {
                     }
                 })
             }
-            Client::Java(driver) => driver
+            Client::Driver(driver) => driver
                 .send(id, key, payload)
                 .map_err(|e| Refused::Error(e.to_string())),
         }
@@ -132,7 +139,7 @@ impl Client {
             Client::Librdkafka(producer) => {
                 let _ = producer.flush(timeout);
             }
-            Client::Java(driver) => driver.close(timeout),
+            Client::Driver(driver) => driver.close(timeout),
         }
     }
 }
@@ -160,6 +167,7 @@ struct Shared {
     producer_id: u64,
     /// From librdkafka's latest statistics: it knows no broker any more (`knows_no_broker`).
     no_brokers: AtomicBool,
+    client: ClientLibrary,
 }
 
 struct TrackingContext(Arc<Shared>);
@@ -284,8 +292,8 @@ impl Shared {
     }
 }
 
-/// The Java client's answers, into the same bookkeeping as librdkafka's delivery callback.
-impl java_client::Outcomes for Shared {
+/// A driver's answers, into the same bookkeeping as librdkafka's delivery callback.
+impl client_driver::Outcomes for Shared {
     fn acked(&self, id: &Identity, offset: i64) {
         self.on_acked(id, offset, self.sink.clock().now_us());
     }
@@ -299,6 +307,14 @@ impl java_client::Outcomes for Shared {
         self.sink.emit(EventKind::Error { message: why });
     }
 
+    fn lost_brokers(&self) {
+        // In another process: its bootstrap servers cannot be handed back from here.
+        self.sink.emit(EventKind::ClientLostBrokers {
+            client: "tracked-producer".into(),
+            rebootstrapped: false,
+        });
+    }
+
     fn send_blocked(&self, ms: u64) {
         // Long enough to matter beside the send interval: an application's sending thread
         // stops for that long, and the harness's rate with it.
@@ -306,9 +322,11 @@ impl java_client::Outcomes for Shared {
             let at_s = self.sink.clock().now_us().saturating_sub(ms * 1000) as f64 / 1e6;
             self.sink.emit(EventKind::Note {
                 message: format!(
-                    "tracked producer (Java client): send() blocked {:.2} s from {at_s:.1} s \
-                     (waiting for the topic's metadata or for buffer space, up to max.block.ms); \
-                     nothing was sent meanwhile",
+                    "tracked producer ({} {}): send() blocked {:.2} s from {at_s:.1} s \
+                     (waiting for the topic's metadata or for buffer space); nothing was sent \
+                     meanwhile",
+                    self.client.name(),
+                    self.client.version(),
                     ms as f64 / 1e3
                 ),
             });
@@ -387,30 +405,38 @@ impl TrackedProducer {
             topic: options.topic.clone(),
             producer_id: options.producer_id,
             no_brokers: AtomicBool::new(false),
+            client: options.client.clone(),
         });
         let producer = Arc::new(match &options.client {
             ClientLibrary::Librdkafka => {
                 Client::Librdkafka(librdkafka_producer(&options, &shared)?)
             }
-            ClientLibrary::Java(install) => {
-                let driver = JavaDriver::start(
-                    java_client::DriverOptions {
-                        install,
-                        topic: &options.topic,
-                        settings: java_client::settings(
-                            &options.bootstrap,
-                            options.acks.as_kafka(),
-                            options.idempotence,
-                            options.delivery_timeout,
-                            options.retries,
-                            &options.extra,
-                        ),
-                    },
-                    shared.clone(),
-                )
-                .map_err(KafkaError::java)?;
-                Client::Java(driver)
-            }
+            ClientLibrary::Java(install) => Client::Driver(start_driver(
+                install.command(),
+                client_install::java_settings(
+                    &options.bootstrap,
+                    options.acks.as_kafka(),
+                    options.idempotence,
+                    options.delivery_timeout,
+                    options.retries,
+                    &options.extra,
+                ),
+                &options,
+                &shared,
+            )?),
+            ClientLibrary::LibrdkafkaPython(install) => Client::Driver(start_driver(
+                install.command(),
+                client_install::librdkafka_settings(
+                    &options.bootstrap,
+                    options.acks.as_kafka(),
+                    options.idempotence,
+                    options.delivery_timeout,
+                    options.retries,
+                    &options.extra,
+                ),
+                &options,
+                &shared,
+            )?),
         });
         let stop = Arc::new(AtomicBool::new(false));
         let sender = {
@@ -569,6 +595,35 @@ impl Drop for TrackedProducer {
     fn drop(&mut self) {
         self.stop.store(true, Ordering::Relaxed);
     }
+}
+
+/// A client in another process, its version checked against the one installed.
+fn start_driver(
+    command: client_driver::DriverCommand,
+    settings: Vec<(String, String)>,
+    options: &ProducerOptions,
+    shared: &Arc<Shared>,
+) -> Result<ClientDriver, KafkaError> {
+    let client = command.client;
+    let driver = ClientDriver::start(
+        client_driver::DriverOptions {
+            command,
+            topic: &options.topic,
+            settings,
+        },
+        shared.clone(),
+    )?;
+    let expected = options.client.version();
+    if driver.version != expected {
+        return Err(KafkaError::Driver(client_driver::DriverError::Refused {
+            client,
+            why: format!(
+                "it runs version {}, not the {expected} installed under that name (reinstall it)",
+                driver.version
+            ),
+        }));
+    }
+    Ok(driver)
 }
 
 /// The librdkafka producer, configured as the workload says.

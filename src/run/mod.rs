@@ -635,13 +635,18 @@ fn resolve_client(
     kafka_version: &str,
 ) -> Result<crate::kafka::producer::ClientLibrary, Error> {
     use crate::experiment::ClientChoice;
-    use crate::kafka::java_client::JavaInstall;
+    use crate::kafka::client_install::{JavaInstall, PythonInstall};
     use crate::kafka::producer::ClientLibrary;
     let Some(w) = &exp.workload else {
         return Ok(ClientLibrary::Librdkafka);
     };
     let version = match &w.client {
         ClientChoice::Librdkafka => return Ok(ClientLibrary::Librdkafka),
+        ClientChoice::LibrdkafkaPython { version } => {
+            return PythonInstall::find(version)
+                .map(ClientLibrary::LibrdkafkaPython)
+                .map_err(|e| Error::Invalid(format!("workload.client: {e}")));
+        }
         ClientChoice::Java { version: Some(v) } => v.clone(),
         ClientChoice::Java { version: None } => {
             if kafka_version.is_empty() || kafka_version.starts_with("unknown") {

@@ -158,13 +158,19 @@ pub fn prepare(
         Ok(spec) => spec,
         Err(e) => return Err(vec![e]),
     };
-    let java_installed = |version: &str| {
-        crate::kafka::java_client::JavaInstall::find(version)
-            .map(|install| install.config_names())
-            .map_err(|e| e.to_string())
+    let installed = |client: &experiment::ClientChoice, version: &str| {
+        use crate::kafka::client_install::{JavaInstall, PythonInstall};
+        match client {
+            experiment::ClientChoice::LibrdkafkaPython { .. } => PythonInstall::find(version)
+                .map(|_| None)
+                .map_err(|e| e.to_string()),
+            _ => JavaInstall::find(version)
+                .map(|install| Some(install.config_names()))
+                .map_err(|e| e.to_string()),
+        }
     };
     for mut variant in experiment::matrix::expand(&exp) {
-        if let Err(e) = experiment::check_java_client(&variant.experiment, file, &java_installed) {
+        if let Err(e) = experiment::check_client(&variant.experiment, file, &installed) {
             let e = Error::from(e);
             if !errors.iter().any(|o| o.to_string() == e.to_string()) {
                 errors.push(e);

@@ -1,13 +1,14 @@
-//! Apache Kafka's Java client as the tracked producer's client: a JVM running
-//! `java/ChaosProducer.java` (installed by `scripts/java-client.sh`), driven over a line
-//! protocol on its stdin and stdout. The harness keeps the rate, the sequence numbers, the
-//! payloads and the ledger; the JVM only sends and answers each record's outcome, so every
-//! analysis works unchanged. A driver that dies is said, never silence.
+//! A client library in another process as the tracked producer's client (Apache Kafka's Java
+//! client in a JVM, a newer librdkafka through Python's confluent-kafka), driven over one line
+//! protocol on its stdin and stdout (documented at the top of `java/ChaosProducer.java` and
+//! `python/chaos_producer.py`). The harness keeps the rate, the sequence numbers, the payloads
+//! and the ledger; the driver only sends and answers each record's outcome, so every analysis
+//! works unchanged. A driver that dies is said, never silence.
 
 use super::payload::Identity;
 use crate::analysis::verify::NotAcked;
 use base64::Engine;
-use std::collections::{BTreeSet, HashMap};
+use std::collections::HashMap;
 use std::io::{BufRead, BufReader, BufWriter, Write};
 use std::path::PathBuf;
 use std::process::{Child, ChildStdin, Command, Stdio};
@@ -17,91 +18,39 @@ use std::time::Duration;
 use thiserror::Error;
 
 #[derive(Debug, Error)]
-pub enum JavaClientError {
-    #[error(
-        "the Java client {version} is not installed (no {path})\n  hint: scripts/java-client.sh \
-         {version} installs it from Maven Central{installed}"
-    )]
-    NotInstalled {
-        version: String,
-        path: PathBuf,
-        installed: String,
-    },
-    #[error(
-        "`java` could not be started: {source}\n  hint: apt-get install openjdk-17-jre-headless"
-    )]
-    NoJava {
+pub enum DriverError {
+    #[error("`{program}` could not be started: {source}\n  hint: {hint}")]
+    NoProgram {
+        program: String,
+        hint: &'static str,
         #[source]
         source: std::io::Error,
     },
-    #[error("the Java client did not start: {0}")]
-    Refused(String),
-    #[error("the Java client did not answer within {0:?} of starting")]
-    Silent(Duration),
-    #[error("the Java client's {what}: {source}")]
+    #[error("the {client} did not start: {why}")]
+    Refused { client: &'static str, why: String },
+    #[error("the {client} did not answer within {after:?} of starting")]
+    Silent {
+        client: &'static str,
+        after: Duration,
+    },
+    #[error("the {client}'s {what}: {source}")]
     Io {
+        client: &'static str,
         what: &'static str,
         #[source]
         source: std::io::Error,
     },
 }
 
-/// One installed version of the Java client: `<cache>/java-client/<version>/`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct JavaInstall {
-    pub version: String,
-    pub dir: PathBuf,
-}
-
-impl JavaInstall {
-    pub fn root() -> PathBuf {
-        crate::cache::cache_dir().join("java-client")
-    }
-
-    /// The versions installed, oldest first.
-    pub fn installed() -> Vec<String> {
-        let mut versions: Vec<String> = std::fs::read_dir(Self::root())
-            .into_iter()
-            .flatten()
-            .flatten()
-            .filter(|e| e.path().join("config-names.txt").is_file())
-            .filter_map(|e| e.file_name().into_string().ok())
-            .collect();
-        versions.sort();
-        versions
-    }
-
-    /// The installation of `version`, checked complete.
-    pub fn find(version: &str) -> Result<Self, JavaClientError> {
-        let dir = Self::root().join(version);
-        let names = dir.join("config-names.txt");
-        if !names.is_file() || !dir.join("classes/ChaosProducer.class").is_file() {
-            let installed = Self::installed();
-            return Err(JavaClientError::NotInstalled {
-                version: version.to_string(),
-                path: names,
-                installed: if installed.is_empty() {
-                    String::new()
-                } else {
-                    format!(" (installed: {})", installed.join(", "))
-                },
-            });
-        }
-        Ok(Self {
-            version: version.to_string(),
-            dir,
-        })
-    }
-
-    /// The producer setting names this version knows (`ProducerConfig.configNames()`,
-    /// written at install).
-    pub fn config_names(&self) -> BTreeSet<String> {
-        std::fs::read_to_string(self.dir.join("config-names.txt"))
-            .unwrap_or_default()
-            .lines()
-            .map(str::to_string)
-            .collect()
-    }
+/// How to start a driver: its program and arguments, and what to call it.
+#[derive(Debug, Clone)]
+pub struct DriverCommand {
+    /// As errors and notes name it: "Java client", "librdkafka 2.16.1 (Python)".
+    pub client: &'static str,
+    pub program: PathBuf,
+    pub args: Vec<String>,
+    /// Where `program` comes from, when it cannot be started.
+    pub hint: &'static str,
 }
 
 /// Where the driver's answers go: the tracked producer's bookkeeping.
@@ -112,6 +61,9 @@ pub trait Outcomes: Send + Sync {
     fn driver_died(&self, why: String);
     /// The client's `send()` blocked for `ms` (an application's sending thread would too).
     fn send_blocked(&self, ms: u64);
+    /// librdkafka (in the driver) knows no broker any more (issue #5301); it cannot be
+    /// re-bootstrapped from outside.
+    fn lost_brokers(&self);
 }
 
 /// One answer line of the driver.
@@ -132,6 +84,8 @@ enum Answer<'a> {
         n: u64,
         ms: u64,
     },
+    /// librdkafka's statistics show no broker it could reach.
+    LostBrokers,
     Closed,
     Fatal(&'a str),
 }
@@ -142,6 +96,7 @@ fn parse_answer(line: &str) -> Option<Answer<'_>> {
         "ready" => Answer::Ready(rest),
         "closed" => Answer::Closed,
         "x" => Answer::Fatal(rest),
+        "lost-brokers" => Answer::LostBrokers,
         "b" => {
             let (n, ms) = rest.split_once(' ')?;
             Answer::Blocked {
@@ -177,7 +132,7 @@ fn parse_answer(line: &str) -> Option<Answer<'_>> {
 }
 
 /// The running driver: its stdin for sends, a thread reading its answers.
-pub struct JavaDriver {
+pub struct ClientDriver {
     stdin: Mutex<Option<BufWriter<ChildStdin>>>,
     child: Mutex<Child>,
     /// Sends whose outcome has not come yet, by their number.
@@ -185,46 +140,48 @@ pub struct JavaDriver {
     next: Mutex<u64>,
     /// Ends when the driver's stdout does (after `closed`, or when it died).
     reader: Mutex<Option<std::thread::JoinHandle<()>>>,
+    /// The library's own version, as the driver reported it.
     pub version: String,
+    client: &'static str,
 }
 
-/// Settings for the driver, in Java's names.
+/// What the driver runs and sends.
 pub struct DriverOptions<'a> {
-    pub install: &'a JavaInstall,
+    pub command: DriverCommand,
     pub topic: &'a str,
+    /// Producer settings in the library's own names.
     pub settings: Vec<(String, String)>,
 }
 
-/// How long a JVM may take to start and create its producer on a shared 2-core machine.
+/// How long a driver (a JVM, a Python interpreter) may take to start and create its producer
+/// on a shared 2-core machine.
 const START_TIMEOUT: Duration = Duration::from_secs(60);
 
-impl JavaDriver {
+impl ClientDriver {
     pub fn start(
         options: DriverOptions<'_>,
         outcomes: Arc<dyn Outcomes>,
-    ) -> Result<Self, JavaClientError> {
-        let dir = &options.install.dir;
-        let mut child = Command::new("java")
-            .arg("-cp")
-            .arg(format!(
-                "{}:{}/*",
-                dir.join("classes").display(),
-                dir.join("lib").display()
-            ))
-            // A small heap: the harness shares the machine with the cluster's JVMs.
-            .args([
-                "-Xmx256m",
-                "-XX:+UseSerialGC",
-                "-Dorg.slf4j.simpleLogger.defaultLogLevel=warn",
-                "-Dorg.slf4j.simpleLogger.showDateTime=false",
-                "ChaosProducer",
-            ])
+    ) -> Result<Self, DriverError> {
+        let command = options.command;
+        let client = command.client;
+        let mut child = Command::new(&command.program)
+            .args(&command.args)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
-            .map_err(|source| JavaClientError::NoJava { source })?;
-        let io = |what| move |source| JavaClientError::Io { what, source };
+            .map_err(|source| DriverError::NoProgram {
+                program: command.program.display().to_string(),
+                hint: command.hint,
+                source,
+            })?;
+        let io = |what| {
+            move |source| DriverError::Io {
+                client,
+                what,
+                source,
+            }
+        };
         let mut stdin = BufWriter::new(child.stdin.take().expect("piped stdin"));
         for (k, v) in &options.settings {
             writeln!(stdin, "c {k}\t{v}").map_err(io("settings"))?;
@@ -232,18 +189,26 @@ impl JavaDriver {
         writeln!(stdin, "t {}", options.topic).map_err(io("settings"))?;
         writeln!(stdin, "start").map_err(io("settings"))?;
         stdin.flush().map_err(io("settings"))?;
-        // Its log (SLF4J, warnings and up) goes where librdkafka's does.
+        // Its log (warnings and up) goes where librdkafka's does: off unless -vv.
         let stderr = child.stderr.take().expect("piped stderr");
+        // Its last lines, for the error when it dies (a traceback, a JVM that would not start).
+        let last_log: Arc<Mutex<std::collections::VecDeque<String>>> = Arc::default();
+        let keep = last_log.clone();
         std::thread::Builder::new()
-            .name("chaos-java-log".into())
+            .name("chaos-driver-log".into())
             .spawn(move || {
-                // Off unless -vv, like librdkafka's (every refused reconnect of an outage is a
-                // warning of the Java client's); its errors are warnings.
                 for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                    if line.contains(" ERROR ") || !line.starts_with('[') {
-                        tracing::warn!(target: "java-client", client = "tracked-producer", "{line}");
+                    {
+                        let mut kept = lock(&keep);
+                        if kept.len() == 3 {
+                            kept.pop_front();
+                        }
+                        kept.push_back(line.clone());
+                    }
+                    if line.contains(" ERROR ") || line.contains("Traceback") {
+                        tracing::warn!(target: "client-driver", client, "{line}");
                     } else {
-                        tracing::info!(target: "java-client", client = "tracked-producer", "{line}");
+                        tracing::info!(target: "client-driver", client, "{line}");
                     }
                 }
             })
@@ -255,7 +220,9 @@ impl JavaDriver {
             let pending = pending.clone();
             std::thread::Builder::new()
                 .name("chaos-java-answers".into())
-                .spawn(move || read_answers(stdout, &pending, &*outcomes, ready_tx))
+                .spawn(move || {
+                    read_answers(stdout, &pending, &*outcomes, ready_tx, client, &last_log)
+                })
                 .map_err(io("answer thread"))?
         };
         let version = match ready_rx.recv_timeout(START_TIMEOUT) {
@@ -263,12 +230,15 @@ impl JavaDriver {
             Ok(Err(why)) => {
                 let _ = child.kill();
                 let _ = child.wait();
-                return Err(JavaClientError::Refused(why));
+                return Err(DriverError::Refused { client, why });
             }
             Err(_) => {
                 let _ = child.kill();
                 let _ = child.wait();
-                return Err(JavaClientError::Silent(START_TIMEOUT));
+                return Err(DriverError::Silent {
+                    client,
+                    after: START_TIMEOUT,
+                });
             }
         };
         Ok(Self {
@@ -278,6 +248,7 @@ impl JavaDriver {
             next: Mutex::new(0),
             reader: Mutex::new(Some(reader)),
             version,
+            client,
         })
     }
 
@@ -292,11 +263,12 @@ impl JavaDriver {
         id: Identity,
         key: Option<&[u8]>,
         payload: &[u8],
-    ) -> Result<(), JavaClientError> {
+    ) -> Result<(), DriverError> {
         let b64 = &base64::engine::general_purpose::STANDARD;
         let mut stdin = lock(&self.stdin);
         let Some(w) = stdin.as_mut() else {
-            return Err(JavaClientError::Io {
+            return Err(DriverError::Io {
+                client: self.client,
                 what: "input",
                 source: std::io::Error::new(std::io::ErrorKind::BrokenPipe, "already closed"),
             });
@@ -310,7 +282,8 @@ impl JavaDriver {
             .and_then(|()| w.flush());
         if let Err(source) = written {
             lock(&self.pending).remove(&n);
-            return Err(JavaClientError::Io {
+            return Err(DriverError::Io {
+                client: self.client,
                 what: "input",
                 source,
             });
@@ -341,7 +314,7 @@ impl JavaDriver {
     }
 }
 
-impl Drop for JavaDriver {
+impl Drop for ClientDriver {
     fn drop(&mut self) {
         let mut child = lock(&self.child);
         let _ = child.kill();
@@ -358,6 +331,8 @@ fn read_answers(
     pending: &Mutex<HashMap<u64, Identity>>,
     outcomes: &dyn Outcomes,
     ready: mpsc::Sender<Result<String, String>>,
+    client: &'static str,
+    last_log: &Mutex<std::collections::VecDeque<String>>,
 ) {
     let mut closed = false;
     let mut last_fatal = None;
@@ -383,52 +358,27 @@ fn read_answers(
                 let _ = ready.send(Err(why.to_string()));
                 last_fatal = Some(why.to_string());
             }
-            None => tracing::warn!(target: "java-client", "unreadable answer: {line}"),
+            Some(Answer::LostBrokers) => outcomes.lost_brokers(),
+            None => tracing::warn!(target: "client-driver", client, "unreadable answer: {line}"),
         }
     }
     if !closed {
-        let why = last_fatal.unwrap_or_else(|| "its output ended".into());
+        let why = last_fatal.unwrap_or_else(|| {
+            // The log thread may still be reading the last lines of a dying process.
+            std::thread::sleep(Duration::from_millis(100));
+            let log: Vec<String> = lock(last_log).iter().cloned().collect();
+            if log.is_empty() {
+                "its output ended".into()
+            } else {
+                format!("its output ended; its log ended with: {}", log.join(" | "))
+            }
+        });
         let _ = ready.send(Err(why.clone()));
         let left = lock(pending).len();
         outcomes.driver_died(format!(
-            "the Java client exited without closing ({why}); {left} record(s) had no answer"
+            "the {client} exited without closing ({why}); {left} record(s) had no answer"
         ));
     }
-}
-
-/// The settings the Java client gets from a workload (Java's names), then the user's own.
-/// Java refuses `delivery.timeout.ms` < `linger.ms` + `request.timeout.ms` (30 s by
-/// default), so a shorter delivery timeout lowers the request timeout to fit, unless the
-/// user set it.
-pub fn settings(
-    bootstrap: &str,
-    acks: &str,
-    idempotence: bool,
-    delivery_timeout: Duration,
-    retries: Option<u32>,
-    extra: &[(String, String)],
-) -> Vec<(String, String)> {
-    const LINGER_MS: u128 = 5;
-    let delivery_ms = delivery_timeout.as_millis();
-    let mut s: Vec<(String, String)> = vec![
-        ("bootstrap.servers".into(), bootstrap.into()),
-        ("client.id".into(), "chaos-tracked-producer".into()),
-        ("acks".into(), acks.into()),
-        ("enable.idempotence".into(), idempotence.to_string()),
-        ("delivery.timeout.ms".into(), delivery_ms.to_string()),
-        ("linger.ms".into(), LINGER_MS.to_string()),
-    ];
-    if !extra.iter().any(|(k, _)| k == "request.timeout.ms") && delivery_ms < 30_000 + LINGER_MS {
-        s.push((
-            "request.timeout.ms".into(),
-            delivery_ms.saturating_sub(LINGER_MS).max(1).to_string(),
-        ));
-    }
-    if let Some(r) = retries {
-        s.push(("retries".into(), r.to_string()));
-    }
-    s.extend(extra.iter().cloned());
-    s
 }
 
 #[cfg(test)]
@@ -471,31 +421,5 @@ mod tests {
             parse_answer("b 9 6210"),
             Some(Answer::Blocked { n: 9, ms: 6210 })
         );
-    }
-
-    #[test]
-    fn a_short_delivery_timeout_lowers_the_request_timeout_java_would_refuse() {
-        let s = settings("b:1", "all", false, Duration::from_secs(20), None, &[]);
-        let get = |k: &str| s.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
-        assert_eq!(get("request.timeout.ms"), Some("19995"));
-        assert_eq!(get("delivery.timeout.ms"), Some("20000"));
-        let own = settings(
-            "b:1",
-            "all",
-            false,
-            Duration::from_secs(20),
-            None,
-            &[("request.timeout.ms".into(), "5000".into())],
-        );
-        assert_eq!(
-            own.iter()
-                .filter(|(k, _)| k == "request.timeout.ms")
-                .map(|(_, v)| v.as_str())
-                .collect::<Vec<_>>(),
-            ["5000"],
-            "the user's own wins, alone"
-        );
-        let long = settings("b:1", "all", false, Duration::from_secs(120), None, &[]);
-        assert!(!long.iter().any(|(k, _)| k == "request.timeout.ms"));
     }
 }

@@ -1,11 +1,14 @@
-//! The Java client's driver (java/ChaosProducer.java) and its Rust side, without a cluster:
-//! the line protocol, a record never queued (no broker: metadata never arrives) answered as a
-//! definite failure, a setting the Java client refuses named at start, and a driver that dies
-//! said, not silence. Needs the Java client installed (scripts/java-client.sh, which the
-//! README's test command runs); fails, never skips, without it. ~5 s (three JVM starts).
+//! The drivers of the clients out of process (java/ChaosProducer.java, python/chaos_producer.py)
+//! and their Rust side, without a cluster: the line protocol, a record never queued (no
+//! broker: metadata never arrives) answered as a definite failure, an expired one as unknown,
+//! a setting the client refuses named at start, a driver that dies said, not silence, and the
+//! checks `validate` makes. Needs the Java client and librdkafka 2.16.0 through Python
+//! installed (scripts/java-client.sh, scripts/python-client.sh, which the README's test command
+//! runs); fails, never skips, without them. ~8 s (JVM and Python starts).
 
 use chaos::analysis::verify::NotAcked;
-use chaos::kafka::java_client::{self, DriverOptions, JavaDriver, JavaInstall, Outcomes};
+use chaos::kafka::client_driver::{ClientDriver, DriverOptions, Outcomes};
+use chaos::kafka::client_install::{self, JavaInstall, PythonInstall};
 use chaos::kafka::payload::Identity;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -34,6 +37,7 @@ impl Outcomes for Seen {
     fn send_blocked(&self, ms: u64) {
         self.blocked.lock().unwrap().push(ms);
     }
+    fn lost_brokers(&self) {}
 }
 
 fn install() -> JavaInstall {
@@ -45,7 +49,7 @@ fn settings_without_a_cluster(extra: &[(String, String)]) -> Vec<(String, String
     let mut extra = extra.to_vec();
     // send() waits this long for the topic's metadata, then refuses the record.
     extra.push(("max.block.ms".into(), "500".into()));
-    java_client::settings(
+    client_install::java_settings(
         "127.0.0.1:1",
         "all",
         false,
@@ -76,9 +80,9 @@ fn wait_until(what: &str, timeout: Duration, done: impl Fn() -> bool) {
 fn a_record_never_queued_is_a_definite_failure_and_close_is_clean() {
     let install = install();
     let seen = Arc::new(Seen::default());
-    let driver = JavaDriver::start(
+    let driver = ClientDriver::start(
         DriverOptions {
-            install: &install,
+            command: install.command(),
             topic: "orders",
             settings: settings_without_a_cluster(&[]),
         },
@@ -127,9 +131,9 @@ fn a_record_never_queued_is_a_definite_failure_and_close_is_clean() {
 #[test]
 fn a_setting_the_java_client_refuses_is_named_at_start() {
     let install = install();
-    let refused = JavaDriver::start(
+    let refused = ClientDriver::start(
         DriverOptions {
-            install: &install,
+            command: install.command(),
             topic: "orders",
             settings: settings_without_a_cluster(&[("linger.ms".into(), "soon".into())]),
         },
@@ -148,12 +152,12 @@ fn a_setting_the_java_client_refuses_is_named_at_start() {
 fn a_driver_that_dies_is_said_with_what_had_no_answer() {
     let install = install();
     let seen = Arc::new(Seen::default());
-    let driver = JavaDriver::start(
+    let driver = ClientDriver::start(
         DriverOptions {
-            install: &install,
+            command: install.command(),
             topic: "orders",
             // Metadata is waited for a minute: the record stays without an answer.
-            settings: java_client::settings(
+            settings: client_install::java_settings(
                 "127.0.0.1:1",
                 "all",
                 false,
@@ -243,4 +247,63 @@ fn a_librdkafka_setting_given_to_the_java_client_is_refused_before_the_run() {
         "{}",
         String::from_utf8_lossy(&ok.stderr)
     );
+}
+
+#[test]
+fn librdkafka_through_python_reports_its_version_and_an_expired_record_as_unknown() {
+    let install =
+        PythonInstall::find("2.16.0").expect("librdkafka 2.16.0 (scripts/python-client.sh)");
+    let seen = Arc::new(Seen::default());
+    let driver = ClientDriver::start(
+        DriverOptions {
+            command: install.command(),
+            topic: "orders",
+            settings: client_install::librdkafka_settings(
+                "127.0.0.1:1",
+                "all",
+                false,
+                Duration::from_millis(1000),
+                None,
+                &[],
+            ),
+        },
+        seen.clone(),
+    )
+    .expect("the driver starts");
+    assert_eq!(driver.version, "2.16.0", "the librdkafka the wheel carries");
+    driver.send(id(0), None, b"CHS1 payload").expect("sent");
+    // No broker: the message expires after delivery.timeout.ms (1 s). Whether it was ever
+    // sent is not said through Python: unknown, never a definite failure.
+    wait_until("the expiry", Duration::from_secs(10), || {
+        seen.not_acked.lock().unwrap().len() == 1
+    });
+    let (got, how, error) = seen.not_acked.lock().unwrap()[0].clone();
+    assert_eq!(got.seq, 0);
+    assert_eq!(how, NotAcked::TimedOutInFlight, "{error}");
+    driver.close(Duration::from_secs(10));
+    assert!(seen.died.lock().unwrap().is_empty());
+}
+
+#[test]
+fn a_setting_librdkafka_refuses_is_named_at_start_through_python_too() {
+    let install =
+        PythonInstall::find("2.16.0").expect("librdkafka 2.16.0 (scripts/python-client.sh)");
+    let refused = ClientDriver::start(
+        DriverOptions {
+            command: install.command(),
+            topic: "orders",
+            settings: client_install::librdkafka_settings(
+                "127.0.0.1:1",
+                "all",
+                false,
+                Duration::from_secs(5),
+                None,
+                &[("no.such.setting".into(), "1".into())],
+            ),
+        },
+        Arc::new(Seen::default()),
+    )
+    .err()
+    .expect("refused");
+    assert!(refused.to_string().contains("no.such.setting"), "{refused}");
 }
