@@ -407,8 +407,9 @@ pub fn lost_brokers_line(w: &crate::model::WorkloadResult) -> Option<String> {
         "the harness gave it the bootstrap servers again each time; an application on this \
          library stays without brokers until it is restarted"
     } else {
-        "not re-bootstrapped (workload.rebootstrap-when-no-brokers: false): it stays without \
-         brokers, as an application on this library does"
+        "not re-bootstrapped (workload.rebootstrap-when-no-brokers: false, or a client in \
+         another process): it stays without brokers, as an application on this library does, \
+         unless the library finds them again itself"
     };
     Some(format!(
         "CLIENT LOST EVERY BROKER at {} (seen in librdkafka's statistics, once a second: up to \
