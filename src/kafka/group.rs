@@ -129,11 +129,14 @@ impl ConsumerContext for MemberContext {
                 return;
             }
         };
+        // Only what is revoked: an incremental revoke (cooperative assignors, the consumer
+        // protocol of KIP-848) leaves the member its other partitions; an eager one lists all.
+        let revoked = Self::partitions(list);
         if let Ok(mut lag) = self.shared.lag.lock() {
-            lag.retain(|(m, _), _| *m != self.index);
+            lag.retain(|(m, p), _| *m != self.index || !revoked.contains(p));
         }
         if let Ok(mut owners) = self.shared.owners.lock() {
-            owners.retain(|_, m| *m != self.index);
+            owners.retain(|p, m| *m != self.index || !revoked.contains(p));
         }
         if let Ok(mut stored) = self.stored.lock() {
             for e in list.elements() {
@@ -146,7 +149,7 @@ impl ConsumerContext for MemberContext {
         self.shared.sink.emit(EventKind::GroupRebalance {
             member: self.index,
             change,
-            partitions: Self::partitions(list),
+            partitions: revoked,
         });
     }
 
