@@ -307,14 +307,17 @@ fn a_member_crash_and_a_coordinator_kill_under_the_classic_and_the_consumer_grou
         consumer["group"]["session_timeout_ms"], 6000,
         "the consumer protocol's session is the broker's, read from its settings"
     );
-    // The coordinator's broker is killed. Classic: the members must rejoin on the new
-    // coordinator, which exists once the killed broker is fenced (KRaft broker session 4 s,
-    // heartbeats every 0.5 s: 3.5–4 s) and __consumer_offsets' partition moved; each member
-    // finds it (≤ 1 s back-off), learns of the rebalance at its next heartbeat (≤ 3 s) and
-    // rejoins (≤ 2 s): [3.4, 11] s.
+    // The coordinator's broker is killed. Classic: a new coordinator exists once the killed
+    // broker is fenced (KRaft broker session 4 s, heartbeats every 0.5 s: 3.5–4 s) and
+    // __consumer_offsets' partition moved. Before the members reach it, librdkafka declares
+    // their assignment lost (no successful heartbeat for the 6 s session, checked every 3 s
+    // heartbeat: seen 8.1 s after the kill), and the new coordinator completes their rejoin
+    // once the old member ids' sessions ran out (≤ 6 s; seen 6.0 s). Window: fence 4 s +
+    // session 6 s + heartbeat 3 s + session 6 s + 2 s for busy cores = [3.4, 21] s (measured
+    // 14.2 s; 18.9–21.7 s with the defaults' 9 s fence and a 10 s session).
     let kill = resumed(classic, "kill-coordinator").expect("classic: a rebalance after the kill");
     assert!(
-        (3_400.0..=11_100.0).contains(&kill),
+        (3_400.0..=21_100.0).contains(&kill),
         "classic coordinator kill {kill} ms"
     );
     // Consumer protocol: the assignment lives on the broker and moves with the coordinator;
