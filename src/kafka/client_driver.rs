@@ -116,8 +116,8 @@ fn parse_answer(line: &str) -> Option<Answer<'_>> {
             let n = f.next()?.parse().ok()?;
             let how = match f.next()? {
                 "failed" => NotAcked::Failed,
-                // The Java client does not say whether an expired record was in flight:
-                // written or not, unknown until the re-read.
+                // Neither the Java client nor confluent-kafka says whether an expired record
+                // was in flight: written or not, unknown until the re-read.
                 "timeout" | "unknown" => NotAcked::TimedOutInFlight,
                 _ => return None,
             };
@@ -219,7 +219,7 @@ impl ClientDriver {
         let reader = {
             let pending = pending.clone();
             std::thread::Builder::new()
-                .name("chaos-java-answers".into())
+                .name("chaos-driver-answers".into())
                 .spawn(move || {
                     read_answers(stdout, &pending, &*outcomes, ready_tx, client, &last_log)
                 })
@@ -252,7 +252,7 @@ impl ClientDriver {
         })
     }
 
-    /// The JVM's process id.
+    /// The driver's process id.
     pub fn pid(&self) -> u32 {
         lock(&self.child).id()
     }
