@@ -1366,3 +1366,39 @@ fn a_leader_kill_fails_over_the_same_for_either_client_and_each_clients_recovery
     assert_eq!(code, Some(0));
     assert_everything_healed();
 }
+
+#[test]
+#[ignore = "full tier: librdkafka 2.12.1 and 2.16.0 left alone in the unclean scenario (scripts/python-client.sh), ~90 s"]
+fn librdkafka_2_16_through_python_resumes_by_itself_where_2_12_may_lose_every_broker() {
+    let _one = cluster_test();
+    let (_, results, _) = run(
+        "tests/experiments/unclean-librdkafka-versions-fast.yaml",
+        "seed-librdkafka-versions",
+    );
+    assert_eq!(results.len(), 2, "one result per client");
+    for r in &results {
+        let variant = r["variant"].as_str().unwrap_or_default();
+        let lost = r["workload"]["lost_brokers"]
+            .as_array()
+            .map_or(0, Vec::len);
+        eprintln!(
+            "{variant}: lost every broker {lost} time(s), resumed {}",
+            r["workload"]["resumed"]
+        );
+        if variant.contains("2.16.0") {
+            assert_eq!(setting_text(r, "client:librdkafka-python"), "2.16.0");
+            // Measured 0 of 5 runs losing its brokers (2.12.1: 9 of 9), resuming 0.69–0.94 s
+            // after usable: nothing re-bootstraps it here (the harness cannot reach into
+            // another process), so resuming is its own doing.
+            assert_eq!(lost, 0, "librdkafka 2.16.0 lost every broker: {r:#}");
+            assert_eq!(r["workload"]["resumed"], true, "{r:#}");
+            assert!(f64_at(r, "/partitions/0/recovery_ms") < 5_000.0, "{r:#}");
+        } else {
+            // 2.12.1 left alone: whether it loses its brokers depends on timing (9 of 9 here,
+            // 1 in 8 on another machine), so only printed above.
+            assert_eq!(setting_text(r, "client:librdkafka"), "2.12.1");
+        }
+        assert_eq!(r["verification"]["complete"], true, "{r:#}");
+    }
+    assert_everything_healed();
+}
