@@ -427,8 +427,19 @@ async fn fresh_topic(bootstrap: &str, partitions: i32) -> Result<(), Error> {
 async fn throughput(cluster: &cluster::Cluster, messages: u64) -> Result<Throughput, Error> {
     let (partitions, size, acks) = (3, 100usize, "all");
     let bootstrap = cluster.bootstrap_list();
+    let untracked_rate = |bootstrap: String| async move {
+        fresh_topic(&bootstrap, partitions).await?;
+        tokio::task::spawn_blocking(move || untracked(&bootstrap, partitions, size, acks, messages))
+            .await
+            .map_err(Error::task("the untracked producer"))?
+    };
+    // The brokers' JIT compiles under the first heavy load (profiled: a third of the machine
+    // in C2 compiler threads then): whichever producer ran first paid for it. A warm-up run,
+    // discarded, then two rounds of each, alternating; each counts with its better round.
+    eprintln!("throughput: warm-up (an untracked producer, not counted), {messages} messages");
+    untracked_rate(bootstrap.clone()).await?;
     fresh_topic(&bootstrap, partitions).await?;
-    let (chaos_per_s, ledger) = tracked_rate(&bootstrap, partitions, size, messages).await?;
+    let (first_tracked, ledger) = tracked_rate(&bootstrap, partitions, size, messages).await?;
 
     // The same topic re-read end to end: our re-read + verification vs Kafka's own console
     // consumer reading it (no checking at all), both from the host listeners.
@@ -438,14 +449,18 @@ async fn throughput(cluster: &cluster::Cluster, messages: u64) -> Result<Through
     let (reread_per_s, read) = reread_rate(&bootstrap, partitions, ledger).await?;
     let console_per_s = console_consumer_rate(&bootstrap, read).await?;
 
-    eprintln!("throughput: untracked rdkafka producer, {messages} messages");
+    eprintln!("throughput: untracked rdkafka producer, {messages} messages (round 1)");
+    let first_untracked = untracked_rate(bootstrap.clone()).await?;
     fresh_topic(&bootstrap, partitions).await?;
-    let untracked_per_s = {
-        let bootstrap = bootstrap.clone();
-        tokio::task::spawn_blocking(move || untracked(&bootstrap, partitions, size, acks, messages))
-            .await
-            .map_err(Error::task("the untracked producer"))??
-    };
+    let (second_tracked, _) = tracked_rate(&bootstrap, partitions, size, messages).await?;
+    eprintln!("throughput: untracked rdkafka producer, {messages} messages (round 2)");
+    let second_untracked = untracked_rate(bootstrap.clone()).await?;
+    let chaos_per_s = first_tracked.max(second_tracked);
+    let untracked_per_s = first_untracked.max(second_untracked);
+    eprintln!(
+        "throughput rounds: tracked {first_tracked:.0}, {second_tracked:.0}; untracked \
+         {first_untracked:.0}, {second_untracked:.0} msg/s"
+    );
 
     eprintln!("throughput: kafka-producer-perf-test, {messages} messages");
     fresh_topic(&bootstrap, partitions).await?;
@@ -743,7 +758,7 @@ fn render(r: &BenchReport) -> String {
     }
     if let Some(t) = &r.throughput {
         md.push_str(&format!(
-            "| tracked producer vs an untracked rdkafka producer, same settings | {:.0} vs {:.0} msg/s: tracking costs **{:.1} %** | ≤ 5 % |\n",
+            "| tracked producer vs an untracked rdkafka producer, same settings (after a warm-up; the better of two alternating rounds each) | {:.0} vs {:.0} msg/s: tracking costs **{:.1} %** | ≤ 5 % |\n",
             t.chaos_per_s, t.untracked_per_s, t.tracking_cost * 100.0
         ));
     }

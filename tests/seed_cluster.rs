@@ -1378,9 +1378,7 @@ fn librdkafka_2_16_through_python_resumes_by_itself_where_2_12_may_lose_every_br
     assert_eq!(results.len(), 2, "one result per client");
     for r in &results {
         let variant = r["variant"].as_str().unwrap_or_default();
-        let lost = r["workload"]["lost_brokers"]
-            .as_array()
-            .map_or(0, Vec::len);
+        let lost = r["workload"]["lost_brokers"].as_array().map_or(0, Vec::len);
         eprintln!(
             "{variant}: lost every broker {lost} time(s), resumed {}",
             r["workload"]["resumed"]
