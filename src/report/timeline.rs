@@ -69,10 +69,20 @@ pub fn render_timeline_svg(events: &[Event]) -> Result<String, TimelineError> {
                 variant,
                 cluster_mode,
                 kafka_version,
+                attached_project,
+                kubernetes,
+                nodes,
                 ..
             } => {
+                // Where it ran, as the reports' headers say it: the picture travels alone.
+                let origin = match (attached_project, kubernetes) {
+                    (Some(p), _) => format!(", attached to {p}"),
+                    (None, Some(k)) => format!(", on Kubernetes ({k})"),
+                    (None, None) if nodes.len() > 1 => format!(", on {} hosts", nodes.len()),
+                    (None, None) => String::new(),
+                };
                 title = format!(
-                    "{experiment}{} — {cluster_mode}, Kafka {kafka_version}",
+                    "{experiment}{} — {cluster_mode}, Kafka {kafka_version}{origin}",
                     variant
                         .as_ref()
                         .map(|v| format!(" [{v}]"))
@@ -418,6 +428,41 @@ mod tests {
             },
             previous_view_us: None,
         }
+    }
+
+    #[test]
+    fn the_title_says_where_the_run_was() {
+        let started = |kubernetes: Option<&str>| {
+            ev(
+                0,
+                EventKind::RunStarted {
+                    experiment: "leader-kill".into(),
+                    variant: None,
+                    cluster_name: "seed".into(),
+                    cluster_mode: crate::events::ClusterMode::Zookeeper,
+                    kafka_version: "3.9.1".into(),
+                    observer_period_us: 100_000,
+                    brokers: vec![],
+                    settings: vec![],
+                    seed: 0,
+                    reused_cluster: false,
+                    attached_project: None,
+                    kubernetes: kubernetes.map(str::to_string),
+                    expect: vec![],
+                    nodes: vec![],
+                },
+            )
+        };
+        let svg =
+            render_timeline_svg(&[started(Some("chaos/seed")), ev(1000, snap(Some(1), &[1]))])
+                .unwrap();
+        assert!(
+            svg.contains("on Kubernetes (chaos/seed)"),
+            "{}",
+            &svg[..400.min(svg.len())]
+        );
+        let svg = render_timeline_svg(&[started(None), ev(1000, snap(Some(1), &[1]))]).unwrap();
+        assert!(!svg.contains("Kubernetes"));
     }
 
     #[test]
