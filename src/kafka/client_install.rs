@@ -21,37 +21,66 @@ pub struct NotInstalled {
     pub installed: String,
 }
 
-/// The versions installed under `root` (each a directory with `marker`), oldest first.
-fn installed_under(root: &std::path::Path, marker: &str) -> Vec<String> {
-    let mut versions: Vec<String> = std::fs::read_dir(root)
-        .into_iter()
-        .flatten()
-        .flatten()
-        .filter(|e| e.path().join(marker).is_file())
-        .filter_map(|e| e.file_name().into_string().ok())
-        .collect();
-    versions.sort();
-    versions
-}
-
-fn not_installed(
+/// Where one kind of client is installed, and what makes an installation of it complete.
+struct Layout {
+    /// Under the cache directory: `<cache>/<subdir>/<version>/`.
+    subdir: &'static str,
+    /// Files an installation has (the first one also marks it in the list of versions).
+    files: [&'static str; 2],
     client: &'static str,
     script: &'static str,
-    root: &std::path::Path,
-    version: &str,
-    marker: &str,
-) -> NotInstalled {
-    let installed = installed_under(root, marker);
-    NotInstalled {
-        client,
-        version: version.to_string(),
-        path: root.join(version).join(marker),
-        script,
-        installed: if installed.is_empty() {
-            String::new()
-        } else {
-            format!(" (installed: {})", installed.join(", "))
-        },
+}
+
+const JAVA: Layout = Layout {
+    subdir: "java-client",
+    files: ["config-names.txt", "classes/ChaosProducer.class"],
+    client: "Java client",
+    script: "scripts/java-client.sh",
+};
+
+const PYTHON: Layout = Layout {
+    subdir: "python-client",
+    files: ["chaos_producer.py", "venv/bin/python"],
+    client: "librdkafka (Python's confluent-kafka)",
+    script: "scripts/python-client.sh",
+};
+
+impl Layout {
+    fn root(&self) -> PathBuf {
+        crate::cache::cache_dir().join(self.subdir)
+    }
+
+    /// The versions installed, oldest first.
+    fn installed(&self) -> Vec<String> {
+        let mut versions: Vec<String> = std::fs::read_dir(self.root())
+            .into_iter()
+            .flatten()
+            .flatten()
+            .filter(|e| e.path().join(self.files[0]).is_file())
+            .filter_map(|e| e.file_name().into_string().ok())
+            .collect();
+        versions.sort();
+        versions
+    }
+
+    /// The directory of `version`, checked complete.
+    fn find(&self, version: &str) -> Result<PathBuf, NotInstalled> {
+        let dir = self.root().join(version);
+        if self.files.iter().all(|f| dir.join(f).exists()) {
+            return Ok(dir);
+        }
+        let installed = self.installed();
+        Err(NotInstalled {
+            client: self.client,
+            version: version.to_string(),
+            path: dir.join(self.files[0]),
+            script: self.script,
+            installed: if installed.is_empty() {
+                String::new()
+            } else {
+                format!(" (installed: {})", installed.join(", "))
+            },
+        })
     }
 }
 
@@ -63,39 +92,18 @@ pub struct JavaInstall {
 }
 
 impl JavaInstall {
-    const MARKER: &'static str = "config-names.txt";
-
-    pub fn root() -> PathBuf {
-        crate::cache::cache_dir().join("java-client")
-    }
-
-    /// The versions installed, oldest first.
-    pub fn installed() -> Vec<String> {
-        installed_under(&Self::root(), Self::MARKER)
-    }
-
     /// The installation of `version`, checked complete.
     pub fn find(version: &str) -> Result<Self, NotInstalled> {
-        let dir = Self::root().join(version);
-        if !dir.join(Self::MARKER).is_file() || !dir.join("classes/ChaosProducer.class").is_file() {
-            return Err(not_installed(
-                "Java client",
-                "scripts/java-client.sh",
-                &Self::root(),
-                version,
-                Self::MARKER,
-            ));
-        }
         Ok(Self {
             version: version.to_string(),
-            dir,
+            dir: JAVA.find(version)?,
         })
     }
 
     /// The producer setting names this version knows (`ProducerConfig.configNames()`,
     /// written at install).
     pub fn config_names(&self) -> BTreeSet<String> {
-        std::fs::read_to_string(self.dir.join(Self::MARKER))
+        std::fs::read_to_string(self.dir.join(JAVA.files[0]))
             .unwrap_or_default()
             .lines()
             .map(str::to_string)
@@ -105,7 +113,7 @@ impl JavaInstall {
     /// The JVM running `java/ChaosProducer.java` against this kafka-clients.
     pub fn command(&self) -> DriverCommand {
         DriverCommand {
-            client: "Java client",
+            client: JAVA.client,
             program: "java".into(),
             args: vec![
                 "-cp".into(),
@@ -135,57 +143,39 @@ pub struct PythonInstall {
 }
 
 impl PythonInstall {
-    const MARKER: &'static str = "chaos_producer.py";
-
-    pub fn root() -> PathBuf {
-        crate::cache::cache_dir().join("python-client")
-    }
-
-    pub fn installed() -> Vec<String> {
-        installed_under(&Self::root(), Self::MARKER)
-    }
-
     pub fn find(version: &str) -> Result<Self, NotInstalled> {
-        let dir = Self::root().join(version);
-        if !dir.join(Self::MARKER).is_file() || !dir.join("venv/bin/python").exists() {
-            return Err(not_installed(
-                "librdkafka (Python's confluent-kafka)",
-                "scripts/python-client.sh",
-                &Self::root(),
-                version,
-                Self::MARKER,
-            ));
-        }
         Ok(Self {
             version: version.to_string(),
-            dir,
+            dir: PYTHON.find(version)?,
         })
     }
 
     /// The virtualenv's Python running `python/chaos_producer.py`.
     pub fn command(&self) -> DriverCommand {
         DriverCommand {
-            client: "librdkafka (Python's confluent-kafka)",
-            program: self.dir.join("venv/bin/python"),
+            client: PYTHON.client,
+            program: self.dir.join(PYTHON.files[1]),
             args: vec![
                 "-u".into(),
-                self.dir.join(Self::MARKER).display().to_string(),
+                self.dir.join(PYTHON.files[0]).display().to_string(),
             ],
             hint: "scripts/python-client.sh <version> makes the virtualenv",
         }
     }
 }
 
-/// The settings librdkafka in the Python driver gets: the bundled producer's (its own names).
-pub fn librdkafka_settings(
+/// Every client's linger: batches of 5 ms, as the harness has always sent.
+const LINGER_MS: u128 = 5;
+
+/// The settings every client gets from a workload (the names are the same in librdkafka and
+/// Java), before each library's own and the user's.
+fn common_settings(
     bootstrap: &str,
     acks: &str,
     idempotence: bool,
     delivery_timeout: Duration,
-    retries: Option<u32>,
-    extra: &[(String, String)],
 ) -> Vec<(String, String)> {
-    let mut s: Vec<(String, String)> = vec![
+    vec![
         ("bootstrap.servers".into(), bootstrap.into()),
         ("client.id".into(), "chaos-tracked-producer".into()),
         ("acks".into(), acks.into()),
@@ -194,10 +184,22 @@ pub fn librdkafka_settings(
             "delivery.timeout.ms".into(),
             delivery_timeout.as_millis().to_string(),
         ),
-        ("linger.ms".into(), "5".into()),
-        // Statistics once a second: how a lost broker list is seen (librdkafka #5301).
-        ("statistics.interval.ms".into(), "1000".into()),
-    ];
+        ("linger.ms".into(), LINGER_MS.to_string()),
+    ]
+}
+
+/// The librdkafka producer's settings, in the harness and in the Python driver alike.
+pub fn librdkafka_settings(
+    bootstrap: &str,
+    acks: &str,
+    idempotence: bool,
+    delivery_timeout: Duration,
+    retries: Option<u32>,
+    extra: &[(String, String)],
+) -> Vec<(String, String)> {
+    let mut s = common_settings(bootstrap, acks, idempotence, delivery_timeout);
+    // Statistics once a second: how a lost broker list is seen (librdkafka #5301).
+    s.push(("statistics.interval.ms".into(), "1000".into()));
     if let Some(r) = retries {
         s.push(("retries".into(), r.to_string()));
     }
@@ -217,16 +219,8 @@ pub fn java_settings(
     retries: Option<u32>,
     extra: &[(String, String)],
 ) -> Vec<(String, String)> {
-    const LINGER_MS: u128 = 5;
     let delivery_ms = delivery_timeout.as_millis();
-    let mut s: Vec<(String, String)> = vec![
-        ("bootstrap.servers".into(), bootstrap.into()),
-        ("client.id".into(), "chaos-tracked-producer".into()),
-        ("acks".into(), acks.into()),
-        ("enable.idempotence".into(), idempotence.to_string()),
-        ("delivery.timeout.ms".into(), delivery_ms.to_string()),
-        ("linger.ms".into(), LINGER_MS.to_string()),
-    ];
+    let mut s = common_settings(bootstrap, acks, idempotence, delivery_timeout);
     if !extra.iter().any(|(k, _)| k == "request.timeout.ms") && delivery_ms < 30_000 + LINGER_MS {
         s.push((
             "request.timeout.ms".into(),

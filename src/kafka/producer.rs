@@ -245,7 +245,7 @@ impl ProducerContext for TrackingContext {
                     (false, true) => NotAcked::Failed,
                     (false, false) => NotAcked::TimedOutInFlight,
                 };
-                shared.on_not_acked(&id, how, e.to_string(), now);
+                shared.on_not_acked(&id, how, e.to_string());
             }
         }
     }
@@ -276,7 +276,7 @@ impl Shared {
         }
     }
 
-    fn on_not_acked(&self, id: &Identity, how: NotAcked, text: String, _now: u64) {
+    fn on_not_acked(&self, id: &Identity, how: NotAcked, text: String) {
         lock(&self.ledger).record_not_acked(id.partition, id.seq, how);
         if how == NotAcked::Failed {
             self.failed.fetch_add(1, Ordering::Relaxed);
@@ -299,7 +299,7 @@ impl client_driver::Outcomes for Shared {
     }
 
     fn not_acked(&self, id: &Identity, how: NotAcked, error: &str) {
-        self.on_not_acked(id, how, error.to_string(), self.sink.clock().now_us());
+        self.on_not_acked(id, how, error.to_string());
     }
 
     fn driver_died(&self, why: String) {
@@ -413,27 +413,13 @@ impl TrackedProducer {
             }
             ClientLibrary::Java(install) => Client::Driver(start_driver(
                 install.command(),
-                client_install::java_settings(
-                    &options.bootstrap,
-                    options.acks.as_kafka(),
-                    options.idempotence,
-                    options.delivery_timeout,
-                    options.retries,
-                    &options.extra,
-                ),
+                workload_settings(&options, client_install::java_settings),
                 &options,
                 &shared,
             )?),
             ClientLibrary::LibrdkafkaPython(install) => Client::Driver(start_driver(
                 install.command(),
-                client_install::librdkafka_settings(
-                    &options.bootstrap,
-                    options.acks.as_kafka(),
-                    options.idempotence,
-                    options.delivery_timeout,
-                    options.retries,
-                    &options.extra,
-                ),
+                workload_settings(&options, client_install::librdkafka_settings),
                 &options,
                 &shared,
             )?),
@@ -597,6 +583,21 @@ impl Drop for TrackedProducer {
     }
 }
 
+/// The producer settings a client gets from the workload, in its library's names.
+fn workload_settings(
+    options: &ProducerOptions,
+    of: fn(&str, &str, bool, Duration, Option<u32>, &[(String, String)]) -> Vec<(String, String)>,
+) -> Vec<(String, String)> {
+    of(
+        &options.bootstrap,
+        options.acks.as_kafka(),
+        options.idempotence,
+        options.delivery_timeout,
+        options.retries,
+        &options.extra,
+    )
+}
+
 /// A client in another process, its version checked against the one installed.
 fn start_driver(
     command: client_driver::DriverCommand,
@@ -638,20 +639,8 @@ fn librdkafka_producer(
     // never re-bootstraps — which left the tracked producer stuck where an application
     // (trying ::1 too) was not (librdkafka #5301; docs/measurements.md, client recovery).
     config.remove(super::connect::IPV4_ONLY.0);
-    config
-        .set("acks", options.acks.as_kafka())
-        .set("enable.idempotence", options.idempotence.to_string())
-        .set(
-            "delivery.timeout.ms",
-            options.delivery_timeout.as_millis().to_string(),
-        )
-        .set("linger.ms", "5")
-        // Statistics once a second: how a lost broker list is seen (`stats_raw`).
-        .set("statistics.interval.ms", "1000");
-    if let Some(r) = options.retries {
-        config.set("retries", r.to_string());
-    }
-    for (k, v) in &options.extra {
+    // The same settings librdkafka gets in the Python driver: one list, two routes.
+    for (k, v) in workload_settings(options, client_install::librdkafka_settings) {
         config.set(k, v);
     }
     config
