@@ -44,18 +44,42 @@ fn install() -> JavaInstall {
     JavaInstall::find("3.9.1").expect("the Java client 3.9.1 (scripts/java-client.sh)")
 }
 
-/// Nothing listens on port 1: no metadata, ever.
-fn settings_without_a_cluster(extra: &[(String, String)]) -> Vec<(String, String)> {
+/// What a workload asks, of a cluster that is not there: nothing listens on port 1, no
+/// metadata ever comes.
+fn without_a_cluster(
+    delivery_timeout: Duration,
+    extra: &[(String, String)],
+) -> client_install::WorkloadSettings<'_> {
+    client_install::WorkloadSettings {
+        bootstrap: "127.0.0.1:1",
+        acks: "all",
+        idempotence: false,
+        delivery_timeout,
+        retries: None,
+        extra,
+    }
+}
+
+/// The Java client, whose send() waits 500 ms for the topic's metadata, then refuses.
+fn java_without_a_cluster(extra: &[(String, String)]) -> Vec<(String, String)> {
     let mut extra = extra.to_vec();
-    // send() waits this long for the topic's metadata, then refuses the record.
     extra.push(("max.block.ms".into(), "500".into()));
-    client_install::java_settings(
-        "127.0.0.1:1",
-        "all",
-        false,
-        Duration::from_millis(1500),
-        None,
-        &extra,
+    without_a_cluster(Duration::from_millis(1500), &extra).java()
+}
+
+/// A driver on topic `orders` answering into `outcomes`.
+fn start(
+    command: chaos::kafka::client_driver::DriverCommand,
+    settings: Vec<(String, String)>,
+    outcomes: Arc<Seen>,
+) -> Result<ClientDriver, chaos::kafka::client_driver::DriverError> {
+    ClientDriver::start(
+        DriverOptions {
+            command,
+            topic: "orders",
+            settings,
+        },
+        outcomes,
     )
 }
 
@@ -80,15 +104,8 @@ fn wait_until(what: &str, timeout: Duration, done: impl Fn() -> bool) {
 fn a_record_never_queued_is_a_definite_failure_and_close_is_clean() {
     let install = install();
     let seen = Arc::new(Seen::default());
-    let driver = ClientDriver::start(
-        DriverOptions {
-            command: install.command(),
-            topic: "orders",
-            settings: settings_without_a_cluster(&[]),
-        },
-        seen.clone(),
-    )
-    .expect("the driver starts (the Java client connects lazily)");
+    let driver = start(install.command(), java_without_a_cluster(&[]), seen.clone())
+        .expect("the driver starts (the Java client connects lazily)");
     assert_eq!(driver.version, "3.9.1", "the version is the client's own");
     for seq in 0..3 {
         driver
@@ -131,12 +148,9 @@ fn a_record_never_queued_is_a_definite_failure_and_close_is_clean() {
 #[test]
 fn a_setting_the_java_client_refuses_is_named_at_start() {
     let install = install();
-    let refused = ClientDriver::start(
-        DriverOptions {
-            command: install.command(),
-            topic: "orders",
-            settings: settings_without_a_cluster(&[("linger.ms".into(), "soon".into())]),
-        },
+    let refused = start(
+        install.command(),
+        java_without_a_cluster(&[("linger.ms".into(), "soon".into())]),
         Arc::new(Seen::default()),
     )
     .err()
@@ -152,20 +166,9 @@ fn a_setting_the_java_client_refuses_is_named_at_start() {
 fn a_driver_that_dies_is_said_with_what_had_no_answer() {
     let install = install();
     let seen = Arc::new(Seen::default());
-    let driver = ClientDriver::start(
-        DriverOptions {
-            command: install.command(),
-            topic: "orders",
-            // Metadata is waited for a minute: the record stays without an answer.
-            settings: client_install::java_settings(
-                "127.0.0.1:1",
-                "all",
-                false,
-                Duration::from_secs(60),
-                None,
-                &[],
-            ),
-        },
+    let driver = start(
+        install.command(), // Metadata is waited for a minute: the record stays without an answer.
+        without_a_cluster(Duration::from_secs(60), &[]).java(),
         seen.clone(),
     )
     .expect("the driver starts");
@@ -254,19 +257,9 @@ fn librdkafka_through_python_reports_its_version_and_an_expired_record_as_unknow
     let install =
         PythonInstall::find("2.16.0").expect("librdkafka 2.16.0 (scripts/python-client.sh)");
     let seen = Arc::new(Seen::default());
-    let driver = ClientDriver::start(
-        DriverOptions {
-            command: install.command(),
-            topic: "orders",
-            settings: client_install::librdkafka_settings(
-                "127.0.0.1:1",
-                "all",
-                false,
-                Duration::from_millis(1000),
-                None,
-                &[],
-            ),
-        },
+    let driver = start(
+        install.command(),
+        without_a_cluster(Duration::from_millis(1000), &[]).librdkafka(),
         seen.clone(),
     )
     .expect("the driver starts");
@@ -288,19 +281,13 @@ fn librdkafka_through_python_reports_its_version_and_an_expired_record_as_unknow
 fn a_setting_librdkafka_refuses_is_named_at_start_through_python_too() {
     let install =
         PythonInstall::find("2.16.0").expect("librdkafka 2.16.0 (scripts/python-client.sh)");
-    let refused = ClientDriver::start(
-        DriverOptions {
-            command: install.command(),
-            topic: "orders",
-            settings: client_install::librdkafka_settings(
-                "127.0.0.1:1",
-                "all",
-                false,
-                Duration::from_secs(5),
-                None,
-                &[("no.such.setting".into(), "1".into())],
-            ),
-        },
+    let refused = start(
+        install.command(),
+        without_a_cluster(
+            Duration::from_secs(5),
+            &[("no.such.setting".into(), "1".into())],
+        )
+        .librdkafka(),
         Arc::new(Seen::default()),
     )
     .err()

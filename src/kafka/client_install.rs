@@ -167,91 +167,92 @@ impl PythonInstall {
 /// Every client's linger: batches of 5 ms, as the harness has always sent.
 const LINGER_MS: u128 = 5;
 
-/// The settings every client gets from a workload (the names are the same in librdkafka and
-/// Java), before each library's own and the user's.
-fn common_settings(
-    bootstrap: &str,
-    acks: &str,
-    idempotence: bool,
-    delivery_timeout: Duration,
-) -> Vec<(String, String)> {
-    vec![
-        ("bootstrap.servers".into(), bootstrap.into()),
-        ("client.id".into(), "chaos-tracked-producer".into()),
-        ("acks".into(), acks.into()),
-        ("enable.idempotence".into(), idempotence.to_string()),
-        (
-            "delivery.timeout.ms".into(),
-            delivery_timeout.as_millis().to_string(),
-        ),
-        ("linger.ms".into(), LINGER_MS.to_string()),
-    ]
+/// What the workload asks of the producer, before each library names it.
+#[derive(Debug, Clone, Copy)]
+pub struct WorkloadSettings<'a> {
+    pub bootstrap: &'a str,
+    pub acks: &'a str,
+    pub idempotence: bool,
+    pub delivery_timeout: Duration,
+    pub retries: Option<u32>,
+    /// The user's own `producer-config`, last, so it wins.
+    pub extra: &'a [(String, String)],
 }
 
-/// The librdkafka producer's settings, in the harness and in the Python driver alike.
-pub fn librdkafka_settings(
-    bootstrap: &str,
-    acks: &str,
-    idempotence: bool,
-    delivery_timeout: Duration,
-    retries: Option<u32>,
-    extra: &[(String, String)],
-) -> Vec<(String, String)> {
-    let mut s = common_settings(bootstrap, acks, idempotence, delivery_timeout);
-    // Statistics once a second: how a lost broker list is seen (librdkafka #5301).
-    s.push(("statistics.interval.ms".into(), "1000".into()));
-    if let Some(r) = retries {
-        s.push(("retries".into(), r.to_string()));
+impl WorkloadSettings<'_> {
+    /// The settings every client gets (the names are the same in librdkafka and Java).
+    fn common(&self) -> Vec<(String, String)> {
+        vec![
+            ("bootstrap.servers".into(), self.bootstrap.into()),
+            ("client.id".into(), "chaos-tracked-producer".into()),
+            ("acks".into(), self.acks.into()),
+            ("enable.idempotence".into(), self.idempotence.to_string()),
+            (
+                "delivery.timeout.ms".into(),
+                self.delivery_timeout.as_millis().to_string(),
+            ),
+            ("linger.ms".into(), LINGER_MS.to_string()),
+        ]
     }
-    s.extend(extra.iter().cloned());
-    s
-}
 
-/// The settings the Java client gets from a workload (Java's names), then the user's own.
-/// Java refuses `delivery.timeout.ms` < `linger.ms` + `request.timeout.ms` (30 s by
-/// default), so a shorter delivery timeout lowers the request timeout to fit, unless the
-/// user set it.
-pub fn java_settings(
-    bootstrap: &str,
-    acks: &str,
-    idempotence: bool,
-    delivery_timeout: Duration,
-    retries: Option<u32>,
-    extra: &[(String, String)],
-) -> Vec<(String, String)> {
-    let delivery_ms = delivery_timeout.as_millis();
-    let mut s = common_settings(bootstrap, acks, idempotence, delivery_timeout);
-    if !extra.iter().any(|(k, _)| k == "request.timeout.ms") && delivery_ms < 30_000 + LINGER_MS {
-        s.push((
-            "request.timeout.ms".into(),
-            delivery_ms.saturating_sub(LINGER_MS).max(1).to_string(),
-        ));
+    /// `retries` if given, then the user's own.
+    fn finish(&self, mut s: Vec<(String, String)>) -> Vec<(String, String)> {
+        if let Some(r) = self.retries {
+            s.push(("retries".into(), r.to_string()));
+        }
+        s.extend(self.extra.iter().cloned());
+        s
     }
-    if let Some(r) = retries {
-        s.push(("retries".into(), r.to_string()));
+
+    /// The librdkafka producer's settings, in the harness and in the Python driver alike.
+    pub fn librdkafka(&self) -> Vec<(String, String)> {
+        let mut s = self.common();
+        // Statistics once a second: how a lost broker list is seen (librdkafka #5301).
+        s.push(("statistics.interval.ms".into(), "1000".into()));
+        self.finish(s)
     }
-    s.extend(extra.iter().cloned());
-    s
+
+    /// The Java client's (Java's names). Java refuses `delivery.timeout.ms` < `linger.ms` +
+    /// `request.timeout.ms` (30 s by default), so a shorter delivery timeout lowers the
+    /// request timeout to fit, unless the user set it.
+    pub fn java(&self) -> Vec<(String, String)> {
+        let delivery_ms = self.delivery_timeout.as_millis();
+        let mut s = self.common();
+        if !self.extra.iter().any(|(k, _)| k == "request.timeout.ms")
+            && delivery_ms < 30_000 + LINGER_MS
+        {
+            s.push((
+                "request.timeout.ms".into(),
+                delivery_ms.saturating_sub(LINGER_MS).max(1).to_string(),
+            ));
+        }
+        self.finish(s)
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn java(delivery_s: u64, extra: &[(String, String)]) -> Vec<(String, String)> {
+        WorkloadSettings {
+            bootstrap: "b:1",
+            acks: "all",
+            idempotence: false,
+            delivery_timeout: Duration::from_secs(delivery_s),
+            retries: None,
+            extra,
+        }
+        .java()
+    }
+
     #[test]
     fn a_short_delivery_timeout_lowers_the_request_timeout_java_would_refuse() {
-        let s = java_settings("b:1", "all", false, Duration::from_secs(20), None, &[]);
+        let s = java(20, &[]);
         let get = |k: &str| s.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
         assert_eq!(get("request.timeout.ms"), Some("19995"));
         assert_eq!(get("delivery.timeout.ms"), Some("20000"));
-        let own = java_settings(
-            "b:1",
-            "all",
-            false,
-            Duration::from_secs(20),
-            None,
-            &[("request.timeout.ms".into(), "5000".into())],
-        );
+        let own = java(20, &[("request.timeout.ms".into(), "5000".into())]);
         assert_eq!(
             own.iter()
                 .filter(|(k, _)| k == "request.timeout.ms")
@@ -260,7 +261,7 @@ mod tests {
             ["5000"],
             "the user's own wins, alone"
         );
-        let long = java_settings("b:1", "all", false, Duration::from_secs(120), None, &[]);
+        let long = java(120, &[]);
         assert!(!long.iter().any(|(k, _)| k == "request.timeout.ms"));
     }
 }

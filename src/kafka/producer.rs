@@ -413,13 +413,13 @@ impl TrackedProducer {
             }
             ClientLibrary::Java(install) => Client::Driver(start_driver(
                 install.command(),
-                workload_settings(&options, client_install::java_settings),
+                workload_settings(&options).java(),
                 &options,
                 &shared,
             )?),
             ClientLibrary::LibrdkafkaPython(install) => Client::Driver(start_driver(
                 install.command(),
-                workload_settings(&options, client_install::librdkafka_settings),
+                workload_settings(&options).librdkafka(),
                 &options,
                 &shared,
             )?),
@@ -583,19 +583,16 @@ impl Drop for TrackedProducer {
     }
 }
 
-/// The producer settings a client gets from the workload, in its library's names.
-fn workload_settings(
-    options: &ProducerOptions,
-    of: fn(&str, &str, bool, Duration, Option<u32>, &[(String, String)]) -> Vec<(String, String)>,
-) -> Vec<(String, String)> {
-    of(
-        &options.bootstrap,
-        options.acks.as_kafka(),
-        options.idempotence,
-        options.delivery_timeout,
-        options.retries,
-        &options.extra,
-    )
+/// What the workload asks of the producer, for each library to name.
+fn workload_settings(options: &ProducerOptions) -> client_install::WorkloadSettings<'_> {
+    client_install::WorkloadSettings {
+        bootstrap: &options.bootstrap,
+        acks: options.acks.as_kafka(),
+        idempotence: options.idempotence,
+        delivery_timeout: options.delivery_timeout,
+        retries: options.retries,
+        extra: &options.extra,
+    }
 }
 
 /// A client in another process, its version checked against the one installed.
@@ -640,7 +637,7 @@ fn librdkafka_producer(
     // (trying ::1 too) was not (librdkafka #5301; docs/measurements.md, client recovery).
     config.remove(super::connect::IPV4_ONLY.0);
     // The same settings librdkafka gets in the Python driver: one list, two routes.
-    for (k, v) in workload_settings(options, client_install::librdkafka_settings) {
+    for (k, v) in workload_settings(options).librdkafka() {
         config.set(k, v);
     }
     config
