@@ -166,8 +166,9 @@ fn a_setting_the_java_client_refuses_is_named_at_start() {
 fn a_driver_that_dies_is_said_with_what_had_no_answer() {
     let install = install();
     let seen = Arc::new(Seen::default());
+    // Metadata is waited for a minute: the record stays without an answer.
     let driver = start(
-        install.command(), // Metadata is waited for a minute: the record stays without an answer.
+        install.command(),
         without_a_cluster(Duration::from_secs(60), &[]).java(),
         seen.clone(),
     )
