@@ -448,19 +448,16 @@ async fn throughput(cluster: &cluster::Cluster, messages: u64) -> Result<Through
         untracked_rate(bootstrap.clone()).await?;
     }
     let (mut tracked_rounds, mut untracked_rounds) = (Vec::new(), Vec::new());
-    let mut ledger = None;
     for round in 1..=3 {
         fresh_topic(&bootstrap, partitions).await?;
-        let (rate, this_ledger) = tracked_rate(&bootstrap, partitions, size, messages).await?;
+        let (rate, ledger) = tracked_rate(&bootstrap, partitions, size, messages).await?;
         tracked_rounds.push(rate);
-        ledger.get_or_insert(this_ledger);
         if round == 1 {
             // The same topic re-read end to end: our re-read + verification vs Kafka's own
             // console consumer reading it (no checking at all), both from the host listeners.
             eprintln!(
                 "re-read: chaos re-read + verification vs kafka-console-consumer, {messages} messages"
             );
-            let ledger = ledger.take().unwrap_or_default();
             let (reread_per_s, read) = reread_rate(&bootstrap, partitions, ledger).await?;
             let console_per_s = console_consumer_rate(&bootstrap, read).await?;
             reread = Some((reread_per_s, console_per_s));
@@ -468,15 +465,12 @@ async fn throughput(cluster: &cluster::Cluster, messages: u64) -> Result<Through
         eprintln!("throughput: untracked rdkafka producer, {messages} messages (round {round})");
         untracked_rounds.push(untracked_rate(bootstrap.clone()).await?);
     }
-    let median = |v: &mut Vec<f64>| {
-        v.sort_by(f64::total_cmp);
-        v[v.len() / 2]
-    };
+    let median = |rounds: &[f64]| crate::analysis::stats::stats(rounds).p50.unwrap_or(0.0);
     eprintln!(
         "throughput rounds: tracked {tracked_rounds:.0?}; untracked {untracked_rounds:.0?} msg/s"
     );
-    let chaos_per_s = median(&mut tracked_rounds.clone());
-    let untracked_per_s = median(&mut untracked_rounds.clone());
+    let chaos_per_s = median(&tracked_rounds);
+    let untracked_per_s = median(&untracked_rounds);
     let (reread_per_s, console_per_s) = reread.unwrap_or_default();
 
     eprintln!("throughput: kafka-producer-perf-test, {messages} messages");

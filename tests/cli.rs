@@ -340,3 +340,29 @@ fn a_bad_connection_security_is_an_input_error_before_anything_connects() {
         text(&out.stderr)
     );
 }
+
+#[test]
+fn validate_refuses_the_consumer_group_protocol_on_a_zookeeper_compose_file() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = dir.path().join("e.yaml");
+    let compose = Path::new(env!("CARGO_MANIFEST_DIR")).join("compose");
+    let experiment = |compose_file: &str| {
+        format!(
+            "name: k\ncluster:\n  compose: {}\ntopics:\n  - name: orders\nworkload:\n  acks: all\n  group: {{ protocol: consumer }}\n",
+            compose.join(compose_file).display()
+        )
+    };
+    std::fs::write(&file, experiment("seed.yml")).unwrap();
+    let out = chaos(&["validate", file.to_str().unwrap()], &[]);
+    let said = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{said}");
+    assert!(
+        said.contains(
+            "e.yaml:8: workload.group.protocol: consumer (KIP-848) needs a KRaft cluster"
+        ) && said.contains("hint: compose/kraft.yml"),
+        "{said}"
+    );
+    std::fs::write(&file, experiment("kraft.yml")).unwrap();
+    let out = chaos(&["validate", file.to_str().unwrap()], &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+}

@@ -33,14 +33,13 @@ pub fn start_group(
     let Some(g) = &w.group else {
         return Ok(None);
     };
-    if g.protocol == crate::events::GroupProtocol::Consumer
-        && ctx.cluster.mode != crate::events::ClusterMode::Kraft
-    {
-        return Err(Error::Invalid(
-            "workload.group.protocol: consumer (KIP-848) needs a KRaft cluster (Kafka 4); this one \
-             runs in ZooKeeper mode\n  hint: compose/kraft.yml, or protocol: classic"
-                .into(),
-        ));
+    // Compose clusters were checked before they started; attached and Kubernetes ones are
+    // known from here.
+    if super::prepare::consumer_protocol_on_zookeeper(ctx.experiment, ctx.cluster.mode) {
+        let (message, hint) = super::prepare::CONSUMER_PROTOCOL_NEEDS_KRAFT;
+        return Err(Error::Invalid(format!(
+            "workload.group.protocol: {message}\n  hint: {hint}"
+        )));
     }
     let (topic, partitions) = ctx.experiment.workload_topic().unwrap_or_default();
     let group = GroupWorkload::start(

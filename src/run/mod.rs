@@ -422,16 +422,7 @@ async fn run_variant(
     let seed = exp.seed.unwrap_or_else(|| rand::random::<u32>() as u64);
     // Docker's events (on every engine) flow into the run's stream from here on.
     let platform = docker_platform::DockerRun::start(engines, &cluster, sink.clone()).await;
-    let kafka_version = reports::kafka_version(&platform, &cluster).await;
-    let client = match resolve_client(exp, &kafka_version) {
-        Ok(client) => client,
-        Err(e) => {
-            drop(sink);
-            drop(recorder);
-            return Err(e);
-        }
-    };
-    record_start(&cluster, variant, seed, &sink, kafka_version, &client).await;
+    let client = record_start(&platform, &cluster, variant, seed, &sink).await?;
     let ctx = session::RunContext {
         cluster: &cluster,
         experiment: exp,
@@ -640,14 +631,21 @@ fn resolve_client(
     let Some(w) = &exp.workload else {
         return Ok(ClientLibrary::Librdkafka);
     };
+    let installed = |e| Error::Invalid(format!("workload.client: {e}"));
     let version = match &w.client {
         ClientChoice::Librdkafka => return Ok(ClientLibrary::Librdkafka),
+        // Named versions and their settings were checked before the cluster started
+        // (`prepare`); only the installation is looked up again.
         ClientChoice::LibrdkafkaPython { version } => {
             return PythonInstall::find(version)
                 .map(ClientLibrary::LibrdkafkaPython)
-                .map_err(|e| Error::Invalid(format!("workload.client: {e}")));
+                .map_err(installed);
         }
-        ClientChoice::Java { version: Some(v) } => v.clone(),
+        ClientChoice::Java { version: Some(v) } => {
+            return JavaInstall::find(v)
+                .map(ClientLibrary::Java)
+                .map_err(installed);
+        }
         ClientChoice::Java { version: None } => {
             if kafka_version.is_empty() || kafka_version.starts_with("unknown") {
                 return Err(Error::Invalid(
@@ -659,8 +657,7 @@ fn resolve_client(
             kafka_version.to_string()
         }
     };
-    let install =
-        JavaInstall::find(&version).map_err(|e| Error::Invalid(format!("workload.client: {e}")))?;
+    let install = JavaInstall::find(&version).map_err(installed)?;
     if let Some((_, message)) = crate::experiment::unknown_java_settings(w, &install.config_names())
     {
         return Err(Error::Invalid(format!(
@@ -670,22 +667,25 @@ fn resolve_client(
     Ok(ClientLibrary::Java(install))
 }
 
-/// The run's first event: what ran where, with the settings in force and the expectations.
+/// The run's first event: what ran where, with the settings in force and the expectations;
+/// and the tracked producer's client, which a Java client without a version takes from the
+/// brokers' version read here (an error before any event when it cannot be used).
 async fn record_start(
+    platform: &impl crate::platform::ClusterPlatform,
     cluster: &cluster::Cluster,
     variant: &PreparedVariant,
     seed: u64,
     sink: &crate::clock::EventSink,
-    kafka_version: String,
-    client: &crate::kafka::producer::ClientLibrary,
-) {
+) -> Result<crate::kafka::producer::ClientLibrary, Error> {
     let exp = &variant.experiment;
+    let kafka_version = reports::kafka_version(platform, cluster).await;
+    let client = resolve_client(exp, &kafka_version)?;
     sink.emit(run_started(
         exp,
         (!variant.name.is_empty()).then(|| variant.name.clone()),
         cluster,
         kafka_version,
-        reports::settings_in_force(cluster, client).await,
+        reports::settings_in_force(cluster, &client).await,
         seed,
     ));
     if let crate::platform::Origin::Attached { project } = &cluster.origin {
@@ -707,6 +707,7 @@ async fn record_start(
             message: why.clone(),
         });
     }
+    Ok(client)
 }
 
 /// A run's first event: what ran where, with the settings in force and the expectations (so

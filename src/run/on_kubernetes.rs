@@ -117,16 +117,7 @@ pub(super) async fn run_variant(
         cluster.bootstrap_list()
     ));
     let seed = exp.seed.unwrap_or_else(|| rand::random::<u32>() as u64);
-    let kafka_version = reports::kafka_version(&platform, &cluster).await;
-    let client = match resolve_client(exp, &kafka_version) {
-        Ok(client) => client,
-        Err(e) => {
-            drop(sink);
-            drop(recorder);
-            return Err(e);
-        }
-    };
-    record_start(&cluster, variant, seed, &sink, kafka_version, &client).await;
+    let client = record_start(&platform, &cluster, variant, seed, &sink).await?;
     sink.emit(EventKind::Note {
         message: format!(
             "on Kubernetes ({}): pods faulted through the API, never created or removed; a killed \

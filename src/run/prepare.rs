@@ -71,6 +71,25 @@ impl ComposeOverrides {
     }
 }
 
+/// Why a consumer group on the consumer protocol cannot run here, and the hint.
+pub(crate) const CONSUMER_PROTOCOL_NEEDS_KRAFT: (&str, &str) = (
+    "consumer (KIP-848) needs a KRaft cluster (Kafka 4); this one runs in ZooKeeper mode",
+    "compose/kraft.yml, or protocol: classic",
+);
+
+/// Whether the experiment asks for the consumer group protocol on a ZooKeeper cluster.
+pub(crate) fn consumer_protocol_on_zookeeper(
+    exp: &Experiment,
+    mode: crate::events::ClusterMode,
+) -> bool {
+    mode != crate::events::ClusterMode::Kraft
+        && exp
+            .workload
+            .as_ref()
+            .and_then(|w| w.group.as_ref())
+            .is_some_and(|g| g.protocol == crate::events::GroupProtocol::Consumer)
+}
+
 /// One matrix variant, ready to run.
 #[derive(Debug, Clone)]
 pub struct PreparedVariant {
@@ -303,6 +322,24 @@ pub fn prepare(
                 continue;
             }
         };
+        // Known from the compose file already (the run checks attached and Kubernetes
+        // clusters once it sees them).
+        if consumer_protocol_on_zookeeper(&variant.experiment, plan.mode()) {
+            let text = experiment::read_text(file, "experiment file").unwrap_or_default();
+            let (message, hint) = CONSUMER_PROTOCOL_NEEDS_KRAFT;
+            let e = Error::from(experiment::ExperimentError::from(experiment::InputError {
+                file: file.to_path_buf(),
+                line: crate::input::line_of_nested_key(&text, "workload", "group"),
+                column: None,
+                path: "workload.group.protocol".into(),
+                message: message.into(),
+                hint: Some(hint.into()),
+            }));
+            if !errors.iter().any(|o| o.to_string() == e.to_string()) {
+                errors.push(e);
+            }
+            continue;
+        }
         let images = plan.images_needed(Some(&variant.experiment));
         variants.push(PreparedVariant {
             name: variant.name,
