@@ -270,60 +270,52 @@ fn a_paused_broker_stops_acking_and_is_thawed() {
     assert_nothing_left_in_pods();
 }
 
-#[test]
-#[ignore = "full tier: real Kubernetes (scripts/k8s.sh), ~25 s"]
-fn ctrl_c_mid_partition_leaves_no_rule_behind() {
-    let _k8s = k8s_test();
-    let reports = reports_dir("k8s-interrupt");
+/// Runs `experiment` on the test Kubernetes, interrupts it with `signals` SIGINTs back to
+/// back once its first fault is in, and checks the run exits 130 with nothing of ours left in
+/// any pod.
+fn interrupt_on_k8s(experiment: &str, test: &str, signals: usize) {
+    let reports = reports_dir(test);
     let mut command = Command::new(env!("CARGO_BIN_EXE_chaos"));
     command
         .env("KUBECONFIG", cache().join("chaos.kubeconfig"))
-        .args([
-            "run",
-            "tests/experiments/kubernetes/partition.yaml",
-            "--reports",
-        ])
+        .args(["run", experiment, "--reports"])
         .arg(&reports)
         .current_dir(repo());
     let mut child = RunningChaos(command.spawn().expect("spawn chaos run"));
     wait_for_events(&reports, "\"event\":\"fault-injected\"", 1);
-    Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .expect("kill -INT");
-    let status = child.wait().expect("wait");
-    assert_eq!(status.code(), Some(130), "an interrupted run exits 130");
-    assert_nothing_left_in_pods();
-}
-
-#[test]
-#[ignore = "full tier: real Kubernetes (scripts/k8s.sh), ~20 s"]
-fn a_second_ctrl_c_aborts_at_once_and_still_thaws_the_frozen_broker() {
-    let _k8s = k8s_test();
-    let reports = reports_dir("k8s-interrupt-twice");
-    let mut command = Command::new(env!("CARGO_BIN_EXE_chaos"));
-    command
-        .env("KUBECONFIG", cache().join("chaos.kubeconfig"))
-        .args([
-            "run",
-            "tests/experiments/kubernetes/pause.yaml",
-            "--reports",
-        ])
-        .arg(&reports)
-        .current_dir(repo());
-    let mut child = RunningChaos(command.spawn().expect("spawn chaos run"));
-    wait_for_events(&reports, "\"event\":\"fault-injected\"", 1);
-    // Back to back: the second arrives while the first's orderly heal (a pods/exec round
-    // trip) has barely begun, so only the abort path's own heal can thaw the JVM.
-    for _ in 0..2 {
+    for _ in 0..signals {
         Command::new("kill")
             .args(["-INT", &child.id().to_string()])
             .status()
             .expect("kill -INT");
     }
     let status = child.wait().expect("wait");
-    assert_eq!(status.code(), Some(130), "an aborted run exits 130");
+    assert_eq!(status.code(), Some(130), "an interrupted run exits 130");
     assert_nothing_left_in_pods();
+}
+
+#[test]
+#[ignore = "full tier: real Kubernetes (scripts/k8s.sh), ~25 s"]
+fn ctrl_c_mid_partition_leaves_no_rule_behind() {
+    let _k8s = k8s_test();
+    interrupt_on_k8s(
+        "tests/experiments/kubernetes/partition.yaml",
+        "k8s-interrupt",
+        1,
+    );
+}
+
+#[test]
+#[ignore = "full tier: real Kubernetes (scripts/k8s.sh), ~20 s"]
+fn a_second_ctrl_c_aborts_at_once_and_still_thaws_the_frozen_broker() {
+    let _k8s = k8s_test();
+    // Back to back: the second arrives while the first's orderly heal (a pods/exec round
+    // trip) has barely begun, so only the abort path's own heal can thaw the JVM.
+    interrupt_on_k8s(
+        "tests/experiments/kubernetes/pause.yaml",
+        "k8s-interrupt-twice",
+        2,
+    );
 }
 
 #[test]

@@ -172,6 +172,35 @@ fn acks_between(run: &std::path::Path, from_ms: f64, to_ms: f64) -> f64 {
     total
 }
 
+/// The unclean scenario's loss, checked message by message: what is lost is what A
+/// acknowledged alone, from the followers' stop to A's kill (B stopped with everything up to
+/// then, less its last fetch). Each lost message's own ack time says so (runs of acks span ≤
+/// 100 ms, the precision of that time), and their number is about the acks of that window.
+/// Returns how many were lost.
+fn assert_lost_are_the_writes_a_had_alone(r: &Value, run_dir: &std::path::Path) -> f64 {
+    let lost = f64_at(r, "/verification/lost_acked");
+    let faults = r["faults"].as_array().unwrap();
+    let (stopped, killed) = (
+        faults[0]["at_ms"].as_f64().unwrap(),
+        faults[1]["at_ms"].as_f64().unwrap(),
+    );
+    let alone = acks_between(run_dir, stopped, killed);
+    let sample = r["verification"]["lost_sample"].as_array().unwrap();
+    assert!(!sample.is_empty());
+    for m in sample {
+        let acked_ms = m["acked_at_us"].as_f64().unwrap() / 1e3;
+        assert!(
+            (stopped - 100.0..=killed + 100.0).contains(&acked_ms),
+            "lost message acked at {acked_ms} ms, outside A's time alone [{stopped}, {killed}] ms: {m}"
+        );
+    }
+    assert!(
+        lost > 0.0 && (lost - alone).abs() <= 0.25 * alone + 250.0,
+        "lost {lost} vs {alone} acked by A alone: {r:#}"
+    );
+    lost
+}
+
 #[test]
 fn unclean_election_trades_offline_time_for_acked_loss() {
     let _one = cluster_test();
@@ -203,32 +232,11 @@ fn unclean_election_trades_offline_time_for_acked_loss() {
     // true: an out-of-sync replica leads; what only A had is lost when A truncates: the
     // writes A acknowledged alone, from the followers' stop to A's kill (B stopped with
     // everything up to then, less its last fetch).
-    let lost = f64_at(unclean, "/verification/lost_acked");
-    let faults = unclean["faults"].as_array().unwrap();
-    let (stopped, killed) = (
-        faults[0]["at_ms"].as_f64().unwrap(),
-        faults[1]["at_ms"].as_f64().unwrap(),
-    );
     let unclean_dir = run_dirs(&reports)
         .into_iter()
         .find(|d| d.to_string_lossy().contains("true"))
         .unwrap();
-    let alone = acks_between(&unclean_dir, stopped, killed);
-    // Each lost message was acked by A alone, between the followers' stop and A's kill: its
-    // own ack time says so (runs of acks span ≤ 100 ms, the precision of that time).
-    let sample = unclean["verification"]["lost_sample"].as_array().unwrap();
-    assert!(!sample.is_empty());
-    for m in sample {
-        let acked_ms = m["acked_at_us"].as_f64().unwrap() / 1e3;
-        assert!(
-            (stopped - 100.0..=killed + 100.0).contains(&acked_ms),
-            "lost message acked at {acked_ms} ms, outside A's time alone [{stopped}, {killed}] ms: {m}"
-        );
-    }
-    assert!(
-        lost > 0.0 && (lost - alone).abs() <= 0.25 * alone + 250.0,
-        "lost {lost} vs {alone} acked by A alone: {unclean:#}"
-    );
+    let lost = assert_lost_are_the_writes_a_had_alone(unclean, &unclean_dir);
     assert!(
         offline(unclean) < offline(clean),
         "unclean election must shorten the offline window"
@@ -1295,24 +1303,7 @@ fn the_java_client_resumes_after_an_unclean_election_and_its_lost_acks_are_the_w
     assert_eq!(code, Some(0));
     // The same ledger checks as librdkafka's (unclean_election_trades_offline_time_for_acked_loss):
     // what is lost is what A acknowledged alone, by the Java client's own ack times.
-    let faults = r["faults"].as_array().unwrap();
-    let (stopped, killed) = (
-        faults[0]["at_ms"].as_f64().unwrap(),
-        faults[1]["at_ms"].as_f64().unwrap(),
-    );
-    let lost = f64_at(r, "/verification/lost_acked");
-    let alone = acks_between(&run_dirs(&reports)[0], stopped, killed);
-    for m in r["verification"]["lost_sample"].as_array().unwrap() {
-        let acked_ms = m["acked_at_us"].as_f64().unwrap() / 1e3;
-        assert!(
-            (stopped - 100.0..=killed + 100.0).contains(&acked_ms),
-            "lost message acked at {acked_ms} ms, outside A's time alone [{stopped}, {killed}] ms: {m}"
-        );
-    }
-    assert!(
-        lost > 0.0 && (lost - alone).abs() <= 0.25 * alone + 250.0,
-        "lost {lost} vs {alone} acked by A alone: {r:#}"
-    );
+    assert_lost_are_the_writes_a_had_alone(r, &run_dirs(&reports)[0]);
     assert_eq!(r["verification"]["complete"], true);
     // The Java producer writes again once the partition is usable: its first ack after that
     // is measured. Its reconnect back-off is 1 s at most (Java's reconnect.backoff.max.ms

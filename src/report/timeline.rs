@@ -432,37 +432,20 @@ mod tests {
 
     #[test]
     fn the_title_says_where_the_run_was() {
-        let started = |kubernetes: Option<&str>| {
-            ev(
-                0,
-                EventKind::RunStarted {
-                    experiment: "leader-kill".into(),
-                    variant: None,
-                    cluster_name: "seed".into(),
-                    cluster_mode: crate::events::ClusterMode::Zookeeper,
-                    kafka_version: "3.9.1".into(),
-                    observer_period_us: 100_000,
-                    brokers: vec![],
-                    settings: vec![],
-                    seed: 0,
-                    reused_cluster: false,
-                    attached_project: None,
-                    kubernetes: kubernetes.map(str::to_string),
-                    expect: vec![],
-                    nodes: vec![],
-                },
-            )
+        let run = |kubernetes: Option<&str>| {
+            let mut events = crate::events::testing::run_on(vec![], vec![snap(Some(1), &[1])]);
+            if let EventKind::RunStarted { kubernetes: k, .. } = &mut events[0].kind {
+                *k = kubernetes.map(str::to_string);
+            }
+            render_timeline_svg(&events).unwrap()
         };
-        let svg =
-            render_timeline_svg(&[started(Some("chaos/seed")), ev(1000, snap(Some(1), &[1]))])
-                .unwrap();
+        let svg = run(Some("chaos/seed"));
         assert!(
             svg.contains("on Kubernetes (chaos/seed)"),
             "{}",
             &svg[..400.min(svg.len())]
         );
-        let svg = render_timeline_svg(&[started(None), ev(1000, snap(Some(1), &[1]))]).unwrap();
-        assert!(!svg.contains("Kubernetes"));
+        assert!(!run(None).contains("Kubernetes"));
     }
 
     #[test]
