@@ -282,7 +282,9 @@ fn a_member_crash_and_a_coordinator_kill_under_the_classic_and_the_consumer_grou
         // The group formed before the steps (an incremental revoke once made a member look
         // empty and the steps start after a 60 s wait instead).
         assert!(
-            !r["notes"].to_string().contains("not assigned every partition"),
+            !r["notes"]
+                .to_string()
+                .contains("not assigned every partition"),
             "the group never counted as formed: {:#}",
             r["notes"]
         );

@@ -3,8 +3,9 @@
 //!
 //! Merge rules (those of `docker compose` for the keys the loader supports): services are
 //! merged by name, key by key; `environment` and `labels` by variable / label name (list and
-//! map forms alike); `ports`, `depends_on`, `networks` and `profiles` lists are appended
-//! (without repeats); `command`, `entrypoint` and `healthcheck.test` are replaced; other
+//! map forms alike); `ports`, `depends_on`, `networks`, `profiles`, `env_file` and `tmpfs`
+//! lists are appended (without repeats); `volumes` by target path (a later file's mount
+//! replaces the one at the same path); anchors' merge keys within each file first; `command`, `entrypoint` and `healthcheck.test` are replaced; other
 //! maps are merged recursively and other values replaced by the later file.
 
 use crate::compose::{self, ComposeError, ComposeProject};
@@ -131,13 +132,17 @@ fn merge_files(
             let hint = e.kind.hint();
             input_error(file, Some(e.line), e.kind.to_string(), Some(hint.as_str()))
         })?;
-        let value: Value = serde_yaml_ng::from_str(&text).map_err(|e| {
+        let mut value: Value = serde_yaml_ng::from_str(&text).map_err(|e| {
             let mut message = e.to_string();
             if let Some(i) = message.find(" at line ") {
                 message.truncate(i);
             }
             input_error(file, e.location().map(|l| l.line()), message, None)
         })?;
+        // `<<: *anchor` merged in each file before the files are merged with each other.
+        value
+            .apply_merge()
+            .map_err(|e| input_error(file, None, e.to_string(), None))?;
         match value {
             Value::Mapping(_) => merge_top(&mut merged, value),
             Value::Null => {}
@@ -213,10 +218,38 @@ fn merge_service(base: &mut Value, over: Value) {
                 }
                 *existing = Value::Mapping(merged);
             }
-            "ports" | "depends_on" | "networks" | "profiles" => append_unique(existing, v),
+            "ports" | "depends_on" | "networks" | "profiles" | "env_file" | "tmpfs" => {
+                append_unique(existing, v)
+            }
+            // Compose merges mounts by their target: a later file's mount replaces one at
+            // the same path.
+            "volumes" => merge_mounts(existing, v),
             "command" | "entrypoint" => *existing = v,
             "healthcheck" => merge_deep(existing, v),
             _ => merge_deep(existing, v),
+        }
+    }
+}
+
+fn merge_mounts(base: &mut Value, over: Value) {
+    fn target(m: &Value) -> Option<String> {
+        match m {
+            Value::String(s) => s.split(':').nth(1).or(Some(s.as_str())).map(str::to_string),
+            Value::Mapping(_) => m.get("target").and_then(Value::as_str).map(str::to_string),
+            _ => None,
+        }
+    }
+    let (Value::Sequence(b), Value::Sequence(o)) = (&mut *base, &over) else {
+        *base = over;
+        return;
+    };
+    for m in o {
+        match b
+            .iter_mut()
+            .find(|x| target(x).is_some() && target(x) == target(m))
+        {
+            Some(slot) => *slot = m.clone(),
+            None => b.push(m.clone()),
         }
     }
 }
@@ -341,7 +374,7 @@ mod tests {
         assert_eq!(k.environment["LITERAL"], "cost$5", "interpolated once");
         assert_eq!(k.ports.len(), 2, "{:?}", k.ports);
         assert_eq!(k.command.as_deref(), Some(&["b".to_string()][..]));
-        assert_eq!(k.depends_on, ["zookeeper-1"]);
+        assert_eq!(k.dependencies().collect::<Vec<_>>(), ["zookeeper-1"]);
     }
 
     #[test]

@@ -1,6 +1,8 @@
 //! The part of the Docker Compose format the cluster files use: services, image, environment
 //! (map or list), ports, depends_on, hostname / container_name, networks, command, entrypoint,
-//! healthcheck, labels, profiles, restart — with compose's interpolation (`${VAR}`, `$VAR`,
+//! healthcheck, labels, profiles, restart, volumes and tmpfs (with top-level named volumes),
+//! env_file, pull_policy, top-level `x-` fields, YAML anchors and merge keys (`<<: *common`)
+//! — with compose's interpolation (`${VAR}`, `$VAR`,
 //! `${VAR:-default}`, `${VAR-default}`, `${VAR:?err}`, `${VAR?err}`, `${VAR:+alt}`,
 //! `${VAR+alt}`, `$$`, nested defaults) from the process environment and a `.env` beside the
 //! file. `profiles` follow compose: a service listing some starts only when one is active
@@ -10,12 +12,17 @@
 pub mod files;
 mod interpolate;
 mod model;
+mod mounts;
 mod order;
 
 pub use interpolate::{
     interpolate, parse_dotenv, DotenvError, InterpolationError, InterpolationErrorKind,
 };
-pub use model::{ComposeProject, Healthcheck, PortMapping, Service};
+pub use model::{
+    ComposeProject, Condition, Dependency, Healthcheck, Mount, NamedVolume, PortMapping,
+    PullPolicy, Service,
+};
+pub use mounts::MountError;
 
 use crate::input::{read_text, InputError};
 use indexmap::IndexMap;
@@ -27,8 +34,9 @@ use std::time::Duration;
 #[error("{0}")]
 pub struct ComposeError(pub Box<InputError>);
 
-const SUPPORTED: &str = "services keys: image, environment, ports, depends_on, hostname, container_name, command, \
-entrypoint, healthcheck, labels, networks, profiles, restart; top level: version, name, services, networks";
+const SUPPORTED: &str = "services keys: image, environment, env_file, ports, volumes, tmpfs, depends_on, hostname, \
+container_name, command, entrypoint, healthcheck, labels, networks, profiles, restart, pull_policy; top level: \
+version, name, services, networks, volumes and x- fields";
 
 /// Reads a compose file; variables come from the process environment, then a `.env` beside
 /// it (compose's precedence: the environment wins). Active profiles come from
@@ -162,7 +170,11 @@ pub fn parse_with_profiles(
             hint: Some(e.kind.hint()),
         }))
     })?;
-    let loader = Loader { file, text: &text };
+    let loader = Loader {
+        file,
+        text: &text,
+        dir: file.parent().unwrap_or(Path::new("")),
+    };
     if text
         .lines()
         .all(|l| l.trim().is_empty() || l.trim_start().starts_with('#'))
@@ -174,10 +186,13 @@ pub fn parse_with_profiles(
             None,
         ));
     }
-    let de = serde_yaml_ng::Deserializer::from_str(&text);
-    let raw: RawFile = serde_path_to_error::deserialize(de).map_err(|e| {
-        let mut e = crate::input::InputError::from(ComposeErrorSource(e, file));
+    let raw: RawFile = deserialize(&text).map_err(|e| {
+        let mut e = e.into_input_error(file);
         if e.message.contains("unknown field") {
+            // The hint lists what is supported, beyond the struct's own field names.
+            if let Some(i) = e.message.find(", expected one of") {
+                e.message.truncate(i);
+            }
             e.hint = Some(format!(
                 "not supported by chaos's compose loader ({SUPPORTED})"
             ));
@@ -195,7 +210,7 @@ pub fn parse_with_profiles(
     }
     let mut services: IndexMap<String, Service> = IndexMap::new();
     // Every dependency with its `required` (compose's default: true).
-    let mut dependencies: IndexMap<String, Vec<(String, bool)>> = IndexMap::new();
+    let mut dependencies: IndexMap<String, Vec<(Dependency, bool)>> = IndexMap::new();
     for (name, s) in services_raw {
         let (service, deps) = loader.service(&name, s, vars)?;
         dependencies.insert(name.clone(), deps);
@@ -208,9 +223,16 @@ pub fn parse_with_profiles(
         &active_profiles(profiles, vars),
     )?;
     loader.check_container_names(&services)?;
+    let volumes = loader.named_volumes(raw.volumes.unwrap_or_default(), vars)?;
+    loader.check_volumes_declared(&services, &volumes)?;
     let deps: IndexMap<String, Vec<String>> = services
         .values()
-        .map(|s| (s.name.clone(), s.depends_on.clone()))
+        .map(|s| {
+            (
+                s.name.clone(),
+                s.dependencies().map(str::to_string).collect(),
+            )
+        })
         .collect();
     let order = order::start_order(&deps).map_err(|cycle| {
         loader.err(
@@ -227,6 +249,7 @@ pub fn parse_with_profiles(
             .iter()
             .filter_map(|n| services.get(n).cloned())
             .collect(),
+        volumes,
     })
 }
 
@@ -235,6 +258,8 @@ struct Loader<'a> {
     file: &'a Path,
     /// The interpolated text (lines of services are found in it).
     text: &'a str,
+    /// The compose file's directory: relative paths (bind mounts, env_file) start there.
+    dir: &'a Path,
 }
 
 impl Loader<'_> {
@@ -273,7 +298,7 @@ impl Loader<'_> {
         name: &str,
         s: model::RawService,
         vars: &dyn Fn(&str) -> Option<String>,
-    ) -> Result<(Service, Vec<(String, bool)>), ComposeError> {
+    ) -> Result<(Service, Vec<(Dependency, bool)>), ComposeError> {
         let at = self.line_of_service(name);
         let path = |field: &str| format!("services.{name}.{field}");
         let image = s
@@ -300,8 +325,45 @@ impl Loader<'_> {
             }
             service.node = Some(node);
         }
-        service.environment = key_values(s.environment, vars);
+        // env_file first, `environment:` over it (compose's precedence).
+        service.environment = self.env_files(name, s.env_file)?;
+        service.environment.extend(key_values(s.environment, vars));
         service.labels = key_values(s.labels, vars);
+        let resolver = mounts::Resolver {
+            dir: self.dir,
+            home: vars("HOME"),
+        };
+        for (i, m) in s.volumes.unwrap_or_default().into_iter().enumerate() {
+            service.mounts.push(resolver.mount(m).map_err(|e| {
+                self.err(
+                    at,
+                    format!("services.{name}.volumes[{i}]"),
+                    e.to_string(),
+                    Some(e.hint().into()),
+                )
+            })?);
+        }
+        for (i, t) in s
+            .tmpfs
+            .map(model::OneOrMany::into_vec)
+            .unwrap_or_default()
+            .iter()
+            .enumerate()
+        {
+            service.mounts.push(resolver.tmpfs(t).map_err(|e| {
+                self.err(
+                    at,
+                    format!("services.{name}.tmpfs[{i}]"),
+                    e.to_string(),
+                    Some(e.hint().into()),
+                )
+            })?);
+        }
+        if let Some(policy) = s.pull_policy {
+            service.pull_policy = pull_policy(&policy).map_err(|(message, hint)| {
+                self.err(at, path("pull_policy"), message, Some(hint))
+            })?;
+        }
         for (i, p) in s.ports.unwrap_or_default().into_iter().enumerate() {
             service.ports.push(port(p).map_err(|m| {
                 self.err(
@@ -312,12 +374,12 @@ impl Loader<'_> {
                 )
             })?);
         }
-        let deps = dependencies_of(s.depends_on).map_err(|(dep, m)| {
+        let deps = dependencies_of(s.depends_on).map_err(|(dep, field, m, hint)| {
             self.err(
                 at,
-                format!("services.{name}.depends_on.{dep}.required"),
+                format!("services.{name}.depends_on.{dep}.{field}"),
                 m,
-                Some("required: true or required: false".into()),
+                Some(hint.into()),
             )
         })?;
         service.depends_on = deps.iter().map(|(d, _)| d.clone()).collect();
@@ -337,6 +399,143 @@ impl Loader<'_> {
             service.healthcheck = Some(self.healthcheck(name, h)?);
         }
         Ok((service, deps))
+    }
+
+    /// The variables of a service's `env_file:` entries, later files over earlier ones.
+    fn env_files(
+        &self,
+        name: &str,
+        files: Option<model::RawEnvFiles>,
+    ) -> Result<IndexMap<String, String>, ComposeError> {
+        use model::{RawEnvFile, RawEnvFiles};
+        let entries: Vec<(String, bool, bool)> = match files {
+            None => vec![],
+            Some(RawEnvFiles::One(p)) => vec![(p, true, false)],
+            Some(RawEnvFiles::List(l)) => l
+                .into_iter()
+                .map(|e| match e {
+                    RawEnvFile::Path(p) => (p, true, false),
+                    RawEnvFile::Long(l) => (
+                        l.path,
+                        l.required.unwrap_or(true),
+                        l.format.as_deref() == Some("raw"),
+                    ),
+                })
+                .collect(),
+        };
+        let mut vars = IndexMap::new();
+        for (i, (path, required, raw)) in entries.into_iter().enumerate() {
+            let at = self.dir.join(&path);
+            let field = format!("services.{name}.env_file[{i}]");
+            let text = match std::fs::metadata(&at) {
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound && !required => continue,
+                Err(e) => {
+                    return Err(self.err(
+                        self.line_of_service(name),
+                        field,
+                        format!("env file {}: {e}", at.display()),
+                        Some(format!(
+                            "paths are relative to the compose file's directory ({}); \
+                             `{{path: {path}, required: false}}` makes it optional",
+                            self.dir.display()
+                        )),
+                    ))
+                }
+                Ok(_) => read_text(&at, "env file").map_err(|e| ComposeError(Box::new(e)))?,
+            };
+            if raw {
+                // `format: raw`: KEY=value lines taken as they are.
+                for line in text
+                    .lines()
+                    .filter(|l| !l.trim().is_empty() && !l.starts_with('#'))
+                {
+                    if let Some((k, v)) = line.split_once('=') {
+                        vars.insert(k.trim().to_string(), v.to_string());
+                    }
+                }
+                continue;
+            }
+            let parsed = parse_dotenv(&text).map_err(|e| {
+                ComposeError(Box::new(InputError {
+                    file: at.clone(),
+                    line: e.line,
+                    column: None,
+                    path: String::new(),
+                    message: e.message,
+                    hint: Some(
+                        "lines are KEY=value; quote a value with spaces: KEY=\"a b\"".into(),
+                    ),
+                }))
+            })?;
+            vars.extend(parsed);
+        }
+        Ok(vars)
+    }
+
+    /// The top-level `volumes:`.
+    fn named_volumes(
+        &self,
+        raw: IndexMap<String, Option<model::RawNamedVolume>>,
+        vars: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<IndexMap<String, NamedVolume>, ComposeError> {
+        let mut volumes = IndexMap::new();
+        for (key, v) in raw {
+            let v = v.unwrap_or(model::RawNamedVolume {
+                external: None,
+                name: None,
+                driver: None,
+                driver_opts: None,
+                labels: None,
+            });
+            volumes.insert(
+                key,
+                NamedVolume {
+                    external: v.external.unwrap_or(false),
+                    name: v.name,
+                    driver: v.driver,
+                    driver_opts: v
+                        .driver_opts
+                        .unwrap_or_default()
+                        .into_iter()
+                        .map(|(k, v)| (k, v.0))
+                        .collect(),
+                    labels: key_values(v.labels, vars),
+                },
+            );
+        }
+        Ok(volumes)
+    }
+
+    /// Compose refuses a named volume that the top level does not declare; so does this.
+    fn check_volumes_declared(
+        &self,
+        services: &IndexMap<String, Service>,
+        volumes: &IndexMap<String, NamedVolume>,
+    ) -> Result<(), ComposeError> {
+        for s in services.values() {
+            for (i, m) in s.mounts.iter().enumerate() {
+                if let Mount::Volume {
+                    source: Some(source),
+                    ..
+                } = m
+                {
+                    if !volumes.contains_key(source) {
+                        let declared: Vec<&str> = volumes.keys().map(String::as_str).collect();
+                        return Err(self.err(
+                            self.line_of_service(&s.name),
+                            format!("services.{}.volumes[{i}]", s.name),
+                            format!("volume `{source}` is not declared under the top-level volumes:"),
+                            Some(if declared.is_empty() {
+                                format!("add it: volumes: {{{source}: {{}}}} at the top level, or write a host path as ./{source}")
+                            } else {
+                                format!("declared: {}; or write a host path as ./{source}", declared.join(", "))
+                            }),
+                        ));
+                    }
+                }
+            }
+        }
+        Ok(())
     }
 
     fn healthcheck(
@@ -370,11 +569,15 @@ impl Loader<'_> {
     fn check_dependencies_exist(
         &self,
         services: &IndexMap<String, Service>,
-        dependencies: &IndexMap<String, Vec<(String, bool)>>,
+        dependencies: &IndexMap<String, Vec<(Dependency, bool)>>,
     ) -> Result<(), ComposeError> {
         let known: Vec<&str> = services.keys().map(String::as_str).collect();
         for (name, deps) in dependencies {
-            if let Some((d, _)) = deps.iter().find(|(d, _)| !services.contains_key(d)) {
+            if let Some((d, _)) = deps
+                .iter()
+                .find(|(d, _)| !services.contains_key(&d.service))
+            {
+                let d = &d.service;
                 return Err(self.err(
                     self.line_of_service(name),
                     format!("services.{name}.depends_on"),
@@ -391,7 +594,7 @@ impl Loader<'_> {
     fn apply_profiles(
         &self,
         services: &mut IndexMap<String, Service>,
-        dependencies: &IndexMap<String, Vec<(String, bool)>>,
+        dependencies: &IndexMap<String, Vec<(Dependency, bool)>>,
         active: &[String],
     ) -> Result<(), ComposeError> {
         // Disabled services and their profiles, for the messages.
@@ -427,7 +630,8 @@ impl Loader<'_> {
             ));
         }
         for s in services.values_mut() {
-            for (d, required) in &dependencies[&s.name] {
+            for (dependency, required) in &dependencies[&s.name] {
+                let d = &dependency.service;
                 let Some(their_profiles) = disabled.get(d) else {
                     continue;
                 };
@@ -447,7 +651,7 @@ impl Loader<'_> {
                     ));
                 }
                 // `required: false`: compose starts the service without it.
-                s.depends_on.retain(|x| x != d);
+                s.depends_on.retain(|x| &x.service != d);
             }
         }
         Ok(())
@@ -478,11 +682,50 @@ impl Loader<'_> {
     }
 }
 
-struct ComposeErrorSource<'a>(serde_path_to_error::Error<serde_yaml_ng::Error>, &'a Path);
+/// A YAML or type error of the raw file: where, and the field path.
+struct RawError {
+    path: String,
+    error: serde_saphyr::Error,
+}
 
-impl From<ComposeErrorSource<'_>> for InputError {
-    fn from(s: ComposeErrorSource<'_>) -> InputError {
-        crate::input::from_serde(s.1, s.0)
+/// The raw file through serde-saphyr: anchors, aliases and merge keys resolved, positions
+/// kept (for a key merged in from an anchor, the line where it is written).
+fn deserialize(text: &str) -> Result<RawFile, RawError> {
+    let mut path = String::new();
+    // YAML 1.2's core schema, as compose reads files: `N`, `yes`, `on` are strings and
+    // `0755` keeps its zero.
+    let options = serde_saphyr::options! {
+        with_snippet: false,
+        strict_booleans: true,
+        leading_zero_numbers_as_strings: true,
+        underscored_numbers_as_strings: true,
+    };
+    serde_saphyr::with_deserializer_from_str_with_options(text, options, |de| {
+        serde_path_to_error::deserialize(de).map_err(|e| {
+            path = e.path().to_string();
+            e.into_inner()
+        })
+    })
+    .map_err(|error| RawError { path, error })
+}
+
+impl RawError {
+    fn into_input_error(self, file: &Path) -> InputError {
+        let location = self.error.location();
+        let mut message = self.error.to_string();
+        // The position is printed in front; drop the library's own " at line X, column Y".
+        if let Some(i) = message.rfind(" at line ") {
+            message.truncate(i);
+        }
+        let hint = crate::input::hint_for(&message);
+        InputError {
+            file: file.to_path_buf(),
+            line: location.map(|l| l.line() as usize),
+            column: location.map(|l| l.column() as usize),
+            path: self.path,
+            message,
+            hint,
+        }
     }
 }
 
@@ -509,18 +752,88 @@ fn key_values(
 
 /// depends_on as (service, required): the list form is always required; the map form may say
 /// `required: false` (compose's optional dependency). Err: (service, message).
-fn dependencies_of(n: Option<Names>) -> Result<Vec<(String, bool)>, (String, String)> {
+/// depends_on as (dependency, required): the list form is always required and waits for the
+/// start; the map form may give `condition` and say `required: false` (compose's optional
+/// dependency). Err: (service, field, message, hint).
+#[allow(clippy::type_complexity)]
+fn dependencies_of(
+    n: Option<Names>,
+) -> Result<Vec<(Dependency, bool)>, (String, &'static str, String, &'static str)> {
+    use serde_yaml_ng::Value;
+    let started = |service: String| Dependency {
+        service,
+        condition: Condition::ServiceStarted,
+    };
     match n {
         None => Ok(vec![]),
-        Some(Names::List(l)) => Ok(l.into_iter().map(|d| (d, true)).collect()),
+        Some(Names::List(l)) => Ok(l.into_iter().map(|d| (started(d), true)).collect()),
         Some(Names::Map(m)) => m
             .into_iter()
-            .map(|(d, v)| match v.get("required") {
-                None => Ok((d, true)),
-                Some(serde_yaml_ng::Value::Bool(b)) => Ok((d, *b)),
-                Some(_) => Err((d, "`required` must be true or false".to_string())),
+            .map(|(d, v)| {
+                if let Some(other) = v.as_mapping().and_then(|m| {
+                    m.keys()
+                        .find(|k| !matches!(k.as_str(), Some("condition" | "required" | "restart")))
+                }) {
+                    let key = other.as_str().unwrap_or("?").to_string();
+                    return Err((
+                        d,
+                        "",
+                        format!("unknown field `{key}`"),
+                        "a dependency has condition, required and restart",
+                    ));
+                }
+                let required = match v.get("required") {
+                    None => true,
+                    Some(Value::Bool(b)) => *b,
+                    Some(_) => {
+                        return Err((
+                            d,
+                            "required",
+                            "`required` must be true or false".to_string(),
+                            "required: true or required: false",
+                        ))
+                    }
+                };
+                let condition = match v.get("condition") {
+                    None => Condition::ServiceStarted,
+                    Some(c) => serde_yaml_ng::from_value::<Condition>(c.clone()).map_err(|_| {
+                        (
+                            d.clone(),
+                            "condition",
+                            format!(
+                                "`{}` is not a dependency condition",
+                                c.as_str().unwrap_or("?")
+                            ),
+                            "service_started, service_healthy or service_completed_successfully",
+                        )
+                    })?,
+                };
+                Ok((
+                    Dependency {
+                        service: d,
+                        condition,
+                    },
+                    required,
+                ))
             })
             .collect(),
+    }
+}
+
+/// Compose's `pull_policy`; Err: (message, hint).
+fn pull_policy(text: &str) -> Result<PullPolicy, (String, String)> {
+    match text {
+        "missing" | "if_not_present" => Ok(PullPolicy::Missing),
+        "always" => Ok(PullPolicy::Always),
+        "never" => Ok(PullPolicy::Never),
+        "build" => Err((
+            "pull_policy: build: chaos does not build images".into(),
+            "build it first (docker build -t <image> <dir>), then use pull_policy: never".into(),
+        )),
+        other => Err((
+            format!("pull_policy `{other}` is not supported"),
+            "missing (the default), always or never".into(),
+        )),
     }
 }
 
@@ -697,7 +1010,7 @@ mod tests {
             a.command.as_ref().unwrap(),
             &vec!["sh".to_string(), "-c".into(), "echo hi there".into()]
         );
-        assert_eq!(a.depends_on, vec!["b"]);
+        assert_eq!(a.dependencies().collect::<Vec<_>>(), ["b"]);
         assert_eq!(p.service("b").unwrap().environment["T"], "true");
     }
 
@@ -903,5 +1216,168 @@ mod tests {
         // The nested default that used to come out as `${KAFKA_IMAGE}` followed by a `}`.
         let p = parse_str("services:\n  a:\n    image: ${IMG:-${KAFKA_IMAGE}}\n").unwrap();
         assert_eq!(p.services[0].image, "confluentinc/cp-kafka:7.9.1");
+    }
+
+    /// The way users write Kafka compose files: shared settings in an `x-` field, merged
+    /// in with `<<: *anchor`; named volumes for data; an env file; a one-off set-up service.
+    const AS_USERS_WRITE_IT: &str = "x-kafka-common: &kafka-common
+  image: chaos/kafka:3.9.1
+  env_file: [kafka.env]
+  environment: &kafka-env
+    KAFKA_PROCESS_ROLES: broker,controller
+    KAFKA_LOG_DIRS: /var/lib/kafka/data
+  healthcheck:
+    test: [CMD-SHELL, \"nc -z localhost 9092\"]
+    interval: 2s
+  depends_on:
+    init:
+      condition: service_completed_successfully
+services:
+  init:
+    image: chaos/kafka:3.9.1
+    command: [\"true\"]
+  kafka-1:
+    <<: *kafka-common
+    environment:
+      <<: *kafka-env
+      KAFKA_NODE_ID: 1
+    volumes:
+      - kafka-1-data:/var/lib/kafka/data
+      - ./config:/etc/kafka/extra:ro
+    tmpfs: /tmp:size=64m
+    pull_policy: never
+volumes:
+  kafka-1-data:
+  shared: {external: true, name: team-shared}
+";
+
+    #[test]
+    fn anchors_merge_keys_x_fields_volumes_and_env_files_load() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("compose.yml");
+        std::fs::write(&file, AS_USERS_WRITE_IT).unwrap();
+        std::fs::write(
+            dir.path().join("kafka.env"),
+            "KAFKA_NODE_ID=9\nFROM_FILE=yes\n",
+        )
+        .unwrap();
+        let p = load_with_env(&file, &[], &|_| None).unwrap();
+        assert_eq!(p.services[0].name, "init");
+        let k = p.service("kafka-1").unwrap();
+        assert_eq!(k.image, "chaos/kafka:3.9.1");
+        // `environment:` over env_file; the merged map under the service's own keys.
+        assert_eq!(k.environment["KAFKA_NODE_ID"], "1");
+        assert_eq!(k.environment["FROM_FILE"], "yes");
+        assert_eq!(k.environment["KAFKA_PROCESS_ROLES"], "broker,controller");
+        assert_eq!(
+            k.depends_on,
+            [Dependency {
+                service: "init".into(),
+                condition: Condition::ServiceCompletedSuccessfully
+            }]
+        );
+        assert_eq!(
+            k.healthcheck.as_ref().unwrap().interval,
+            Some(Duration::from_secs(2))
+        );
+        assert_eq!(k.pull_policy, PullPolicy::Never);
+        assert_eq!(
+            k.mounts,
+            [
+                Mount::Volume {
+                    source: Some("kafka-1-data".into()),
+                    target: "/var/lib/kafka/data".into(),
+                    read_only: false,
+                    nocopy: false
+                },
+                Mount::Bind {
+                    source: dir.path().join("config"),
+                    target: "/etc/kafka/extra".into(),
+                    read_only: true,
+                    options: vec![]
+                },
+                Mount::Tmpfs {
+                    target: "/tmp".into(),
+                    options: "size=67108864".into()
+                },
+            ]
+        );
+        assert!(p.volumes["shared"].external);
+        assert_eq!(p.volumes["shared"].name.as_deref(), Some("team-shared"));
+        assert_eq!(p.volumes["kafka-1-data"], NamedVolume::default());
+    }
+
+    #[test]
+    fn mistakes_in_the_new_keys_name_file_line_and_a_hint() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("compose.yml");
+        let load_text = |text: &str| {
+            std::fs::write(&file, text).unwrap();
+            load_with_env(&file, &[], &|_| None)
+                .unwrap_err()
+                .to_string()
+        };
+        // The env file is missing: named with its resolved path; required: false skips it.
+        let e = load_text(AS_USERS_WRITE_IT);
+        assert!(
+            e.contains("services.kafka-1.env_file[0]: env file") && e.contains("kafka.env"),
+            "{e}"
+        );
+        assert!(e.contains("required: false"), "{e}");
+        let optional = AS_USERS_WRITE_IT.replace(
+            "env_file: [kafka.env]",
+            "env_file: [{path: kafka.env, required: false}]",
+        );
+        std::fs::write(&file, &optional).unwrap();
+        assert!(load_with_env(&file, &[], &|_| None).is_ok());
+        // An undeclared volume, a relative target, a bad mode, an unknown top-level key.
+        let e = load_text("services:\n  a:\n    image: x\n    volumes: [data:/d]\n");
+        assert!(
+            e.starts_with(&format!(
+                "{}:2: services.a.volumes[0]: volume `data` is not declared",
+                file.display()
+            )),
+            "{e}"
+        );
+        assert!(e.contains("hint: add it: volumes: {data: {}}"), "{e}");
+        let e = load_text("services:\n  a:\n    image: x\n    volumes: [\"./d:d\"]\n");
+        assert!(e.contains("target `d` is not an absolute path"), "{e}");
+        let e = load_text("services:\n  a:\n    image: x\n    volumes: [\"./d:/d:rx\"]\n");
+        assert!(e.contains("`rx` is not a mount mode"), "{e}");
+        let e = load_text("services:\n  a:\n    image: x\nconfigs: {}\n");
+        assert!(
+            e.starts_with(&format!("{}:4:1: unknown field `configs`", file.display())),
+            "{e}"
+        );
+        // A key merged in from an anchor is reported where it is written.
+        let e = load_text(
+            "x-common: &c\n  image: x\n  privileged: true\nservices:\n  a:\n    <<: *c\n",
+        );
+        assert!(
+            e.starts_with(&format!(
+                "{}:3:3: services.a.privileged: unknown field `privileged`",
+                file.display()
+            )),
+            "{e}"
+        );
+        // Conditions and pull policies compose does not have, or this tool does not do.
+        let e = load_text("services:\n  a:\n    image: x\n    depends_on: {b: {condition: healthy}}\n  b:\n    image: x\n");
+        assert!(
+            e.contains(
+                "services.a.depends_on.b.condition: `healthy` is not a dependency condition"
+            ),
+            "{e}"
+        );
+        assert!(e.contains("service_healthy"), "{e}");
+        let e = load_text("services:\n  a:\n    image: x\n    pull_policy: build\n");
+        assert!(
+            e.contains("chaos does not build images") && e.contains("docker build"),
+            "{e}"
+        );
+        // YAML 1.2 as compose reads it: `N`, `no` and `0755` stay strings.
+        let p = parse_str("services:\n  a:\n    image: x\n    environment: {N: no, MODE: 0755}\n")
+            .unwrap();
+        assert_eq!(p.services[0].environment["N"], "no");
+        assert_eq!(p.services[0].environment["MODE"], "0755");
     }
 }

@@ -191,6 +191,7 @@ pub async fn attach_project(
         .await
         .map_err(api("list containers"))?;
     let mut compose = ComposeProject {
+        volumes: Default::default(),
         file: format!("compose project {project}").into(),
         name: Some(project.to_string()),
         services: Vec::new(),

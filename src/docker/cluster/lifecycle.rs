@@ -3,14 +3,17 @@
 
 use super::plan::{Plan, Role, ServicePlan};
 use super::ready;
+use crate::compose::{Condition, Mount};
 use crate::docker::engines::Engines;
 use crate::docker::{api, labels, DockerError};
 use bollard::models::{
-    ContainerCreateBody, EndpointSettings, HealthConfig, HostConfig, NetworkCreateRequest,
-    NetworkingConfig, PortBinding, RestartPolicy, RestartPolicyNameEnum,
+    ContainerCreateBody, EndpointSettings, HealthConfig, HostConfig, MountType, MountVolumeOptions,
+    NetworkCreateRequest, NetworkingConfig, PortBinding, RestartPolicy, RestartPolicyNameEnum,
+    VolumeCreateRequest,
 };
 use bollard::query_parameters::{
-    CreateContainerOptionsBuilder, ListNetworksOptionsBuilder, RemoveContainerOptionsBuilder,
+    CreateContainerOptionsBuilder, ListNetworksOptionsBuilder, ListVolumesOptionsBuilder,
+    RemoveContainerOptionsBuilder,
 };
 use bollard::Docker;
 use std::collections::HashMap;
@@ -134,19 +137,10 @@ pub async fn up(
     for docker in engines.all() {
         create_network(docker, plan).await?;
     }
+    create_volumes(engines, plan).await?;
     for service in &plan.services {
-        // Dependencies must answer before a dependent starts (Kafka gives up on ZooKeeper
-        // after zookeeper.connection.timeout.ms).
         for dep in &service.service.depends_on {
-            if let Some(dep) = plan.services.iter().find(|s| &s.service.name == dep) {
-                if let Role::ZooKeeper { .. } = dep.role {
-                    let partial = attach(engines, Some(&plan.cluster)).await?;
-                    if let Some(running) = partial.service(&dep.service.name) {
-                        ready::wait_service(engines, &partial, running, options.ready_timeout)
-                            .await?;
-                    }
-                }
-            }
+            wait_for_dependency(engines, plan, dep, options).await?;
         }
         (options.progress)(&format!("starting {}", service.service.name));
         create_and_start(engines.on(service.service.node.as_deref()), plan, service).await?;
@@ -158,6 +152,87 @@ pub async fn up(
     cluster.ready_after = started.elapsed();
     cluster.replaced_unready = replaced;
     Ok(cluster)
+}
+
+/// Waits until a dependency has reached its `depends_on` condition. ZooKeeper is also waited
+/// for when only its start is asked: Kafka gives up on it after
+/// `zookeeper.connection.timeout.ms`.
+async fn wait_for_dependency(
+    engines: &Engines,
+    plan: &Plan,
+    dep: &crate::compose::Dependency,
+    options: &UpOptions<'_>,
+) -> Result<(), DockerError> {
+    let Some(planned) = plan.services.iter().find(|s| s.service.name == dep.service) else {
+        return Ok(());
+    };
+    let is_zookeeper = matches!(planned.role, Role::ZooKeeper { .. });
+    if dep.condition == Condition::ServiceStarted && !is_zookeeper {
+        return Ok(());
+    }
+    let partial = attach(engines, Some(&plan.cluster)).await?;
+    let Some(running) = partial.service(&dep.service) else {
+        return Ok(());
+    };
+    match dep.condition {
+        Condition::ServiceStarted => {
+            ready::wait_service(engines, &partial, running, options.ready_timeout).await
+        }
+        Condition::ServiceHealthy => {
+            (options.progress)(&format!("waiting for {} to be healthy", dep.service));
+            ready::wait_healthy(engines.of(running), running, options.ready_timeout).await
+        }
+        Condition::ServiceCompletedSuccessfully => {
+            (options.progress)(&format!("waiting for {} to complete", dep.service));
+            ready::wait_completed(engines.of(running), running, options.ready_timeout).await
+        }
+    }
+}
+
+/// The plan's named volumes, on each engine that runs a service mounting one, with our
+/// labels (so `down` removes them); an external one must exist already.
+async fn create_volumes(engines: &Engines, plan: &Plan) -> Result<(), DockerError> {
+    for (key, planned) in &plan.volumes {
+        for node in &planned.nodes {
+            let docker = engines.on(node.as_deref());
+            let found = docker.inspect_volume(&planned.name).await;
+            if planned.volume.external {
+                if found.is_err() {
+                    return Err(DockerError::Other(format!(
+                        "volume {key}: the external volume {} does not exist\n  hint: create it \
+                         (docker volume create {}) or drop `external: true` to let chaos create it",
+                        planned.name, planned.name
+                    )));
+                }
+                continue;
+            }
+            if let Ok(found) = found {
+                if labels::is_ours(Some(&found.labels), Some(&plan.cluster)) {
+                    continue;
+                }
+                return Err(DockerError::Foreign {
+                    name: format!("volume {}", planned.name),
+                    cluster: plan.cluster.clone(),
+                });
+            }
+            let mut volume_labels: HashMap<String, String> =
+                planned.volume.labels.clone().into_iter().collect();
+            volume_labels.extend(labels::for_cluster(&plan.cluster));
+            let request = VolumeCreateRequest {
+                name: Some(planned.name.clone()),
+                driver: planned.volume.driver.clone(),
+                driver_opts: Some(planned.volume.driver_opts.clone().into_iter().collect())
+                    .filter(|o: &HashMap<String, String>| !o.is_empty()),
+                labels: Some(volume_labels),
+                ..Default::default()
+            };
+            docker
+                .create_volume(request)
+                .await
+                .map_err(api(format!("create volume {}", planned.name)))?;
+        }
+    }
+    Ok(())
 }
 
 /// How long a reused cluster may take to be ready before it is replaced.
@@ -315,6 +390,51 @@ fn container_body(plan: &Plan, service: &ServicePlan) -> ContainerCreateBody {
                 host_port: Some(p.host_port.to_string()),
             });
     }
+    let (mut binds, mut mounts, mut tmpfs) = (Vec::new(), Vec::new(), HashMap::new());
+    for m in &s.mounts {
+        match m {
+            Mount::Volume {
+                source,
+                target,
+                read_only,
+                nocopy,
+            } => mounts.push(bollard::models::Mount {
+                target: Some(target.clone()),
+                // None: an anonymous volume, removed with the container.
+                source: source
+                    .as_ref()
+                    .map(|k| plan.volumes.get(k).map_or(k.clone(), |v| v.name.clone())),
+                typ: Some(MountType::VOLUME),
+                read_only: Some(*read_only),
+                volume_options: nocopy.then(|| MountVolumeOptions {
+                    no_copy: Some(true),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            }),
+            // The `Binds` form: the engine creates a missing host directory, as compose does.
+            Mount::Bind {
+                source,
+                target,
+                read_only,
+                options,
+            } => {
+                let mut opts: Vec<&str> = options.iter().map(String::as_str).collect();
+                if *read_only {
+                    opts.push("ro");
+                }
+                let suffix = if opts.is_empty() {
+                    String::new()
+                } else {
+                    format!(":{}", opts.join(","))
+                };
+                binds.push(format!("{}:{target}{suffix}", source.display()));
+            }
+            Mount::Tmpfs { target, options } => {
+                tmpfs.insert(target.clone(), options.clone());
+            }
+        }
+    }
     let hostname = s.hostname.clone().unwrap_or_else(|| s.name.clone());
     let mut aliases = vec![s.name.clone()];
     if hostname != s.name {
@@ -343,6 +463,9 @@ fn container_body(plan: &Plan, service: &ServicePlan) -> ContainerCreateBody {
         }),
         host_config: Some(HostConfig {
             port_bindings: Some(bindings),
+            binds: Some(binds).filter(|b| !b.is_empty()),
+            mounts: Some(mounts).filter(|m| !m.is_empty()),
+            tmpfs: Some(tmpfs).filter(|t| !t.is_empty()),
             network_mode: Some(plan.network.clone()),
             // Across nodes: the other nodes' services by name, at their node's address.
             extra_hosts: Some(service.placement.extra_hosts.clone()).filter(|h| !h.is_empty()),
@@ -417,6 +540,35 @@ pub async fn down_on(docker: &Docker, cluster: Option<&str>) -> Result<Vec<Strin
             .await
             .map_err(api(format!("remove network {name}")))?;
         removed.push(format!("network {name}"));
+    }
+    // Named volumes go with the cluster (a fresh cluster starts from empty data), never an
+    // external one: those carry no labels of ours.
+    let options = ListVolumesOptionsBuilder::default()
+        .filters(&labels::filter(cluster))
+        .build();
+    let volumes = docker
+        .list_volumes(Some(options))
+        .await
+        .map_err(api("list volumes"))?;
+    for v in volumes
+        .volumes
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|v| labels::is_ours(Some(&v.labels), cluster))
+    {
+        match docker
+            .remove_volume(
+                &v.name,
+                None::<bollard::query_parameters::RemoveVolumeOptions>,
+            )
+            .await
+        {
+            Ok(()) => removed.push(format!("volume {}", v.name)),
+            Err(bollard::errors::Error::DockerResponseServerError {
+                status_code: 404, ..
+            }) => {}
+            Err(e) => return Err(api(format!("remove volume {}", v.name))(e)),
+        }
     }
     Ok(removed)
 }

@@ -38,7 +38,19 @@ pub struct Plan {
     pub cluster: String,
     pub network: String,
     pub services: Vec<ServicePlan>,
+    /// The named volumes the services mount, by their key in the compose file.
+    pub volumes: IndexMap<String, PlannedVolume>,
     pub config_hash: String,
+}
+
+/// A named volume: the engine's name for it, and the nodes that need it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PlannedVolume {
+    /// `<cluster>_<key>` as compose names them, or the file's `name:`.
+    pub name: String,
+    pub volume: crate::compose::NamedVolume,
+    /// The `x-chaos-node` of each service mounting it (None: the one engine).
+    pub nodes: Vec<Option<String>>,
 }
 
 impl Plan {
@@ -121,13 +133,39 @@ impl Plan {
                 placement,
             });
         }
+        let mut volumes = IndexMap::new();
+        for (key, volume) in &project.volumes {
+            let mut nodes: Vec<Option<String>> = services
+                .iter()
+                .filter(|s| {
+                    s.service.mounts.iter().any(|m| {
+                        matches!(m, crate::compose::Mount::Volume { source: Some(k), .. } if k == key)
+                    })
+                })
+                .map(|s| s.service.node.clone())
+                .collect();
+            nodes.dedup();
+            let name = volume
+                .name
+                .clone()
+                .unwrap_or_else(|| format!("{cluster}_{key}"));
+            volumes.insert(
+                key.clone(),
+                PlannedVolume {
+                    name,
+                    volume: volume.clone(),
+                    nodes,
+                },
+            );
+        }
         let mut hasher = Sha256::new();
-        hasher.update(format!("{:?}", services));
+        hasher.update(format!("{:?}{:?}", services, volumes));
         let config_hash = format!("{:x}", hasher.finalize())[..16].to_string();
         Ok(Plan {
             network: format!("{cluster}-net"),
             cluster,
             services,
+            volumes,
             config_hash,
         })
     }
@@ -179,6 +217,7 @@ mod tests {
 
     fn project(services: Vec<Service>) -> ComposeProject {
         ComposeProject {
+            volumes: Default::default(),
             file: "compose/seed.yml".into(),
             name: None,
             services,

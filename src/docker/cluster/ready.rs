@@ -38,7 +38,13 @@ pub async fn wait_service(
     let mut refused_since: Option<Instant> = None;
     loop {
         let mut last = match check(cluster, service).await {
-            Ok(()) => return Ok(()),
+            Ok(()) => match health(docker, service).await {
+                Health::Ready => return Ok(()),
+                Health::Waiting(reason) => reason,
+                Health::Failed(reason) => {
+                    return Err(not_ready(docker, service, started, reason).await)
+                }
+            },
             // Wrong credentials or an untrusted certificate do not get better by waiting; but
             // a broker still starting may also drop a handshake, so a refusal is final only
             // once it has lasted.
@@ -63,6 +69,123 @@ pub async fn wait_service(
         }
         if started.elapsed() >= timeout {
             return Err(not_ready(docker, service, started, last).await);
+        }
+        tokio::time::sleep(POLL).await;
+    }
+}
+
+/// What the container's own state says beyond the protocol check: its healthcheck (the
+/// compose file's or the image's) must report healthy, as compose's `service_healthy` asks;
+/// a one-off service (not Kafka, not ZooKeeper) that ran to completion with code 0 is done.
+enum Health {
+    Ready,
+    Waiting(String),
+    Failed(String),
+}
+
+async fn health(docker: &Docker, service: &RunningService) -> Health {
+    let Ok(inspect) = docker.inspect_container(&service.container_id, None).await else {
+        return Health::Ready;
+    };
+    let state = inspect.state.unwrap_or_default();
+    if state.running == Some(false) && state.paused != Some(true) {
+        let code = state.exit_code.unwrap_or(-1);
+        return if code == 0 && matches!(service.role, Role::Other) {
+            Health::Ready
+        } else {
+            Health::Failed(format!("container exited (code {code})"))
+        };
+    }
+    use bollard::models::HealthStatusEnum as H;
+    let h = state.health.unwrap_or_default();
+    match h.status {
+        Some(H::STARTING) => Health::Waiting(format!("healthcheck: starting{}", last_probe(&h))),
+        Some(H::UNHEALTHY) => Health::Failed(format!("healthcheck: unhealthy{}", last_probe(&h))),
+        _ => Health::Ready,
+    }
+}
+
+/// The last healthcheck probe's exit code and output, for the message.
+fn last_probe(h: &bollard::models::Health) -> String {
+    h.log
+        .as_ref()
+        .and_then(|l| l.last())
+        .map(|p| {
+            format!(
+                " (last probe: exit {}, {:?})",
+                p.exit_code.unwrap_or(-1),
+                p.output.as_deref().unwrap_or("").trim()
+            )
+        })
+        .unwrap_or_default()
+}
+
+/// Compose's `condition: service_healthy`: the container's healthcheck reports healthy.
+/// Waiting (not measuring): polls every 250 ms.
+pub async fn wait_healthy(
+    docker: &Docker,
+    service: &RunningService,
+    timeout: Duration,
+) -> Result<(), DockerError> {
+    let started = Instant::now();
+    loop {
+        let inspect = docker
+            .inspect_container(&service.container_id, None)
+            .await
+            .map_err(crate::docker::api(format!("inspect {}", service.name)))?;
+        let has_check = inspect
+            .config
+            .as_ref()
+            .and_then(|c| c.healthcheck.as_ref())
+            .and_then(|h| h.test.as_ref())
+            .is_some_and(|t| t.first().map(String::as_str) != Some("NONE"));
+        if !has_check {
+            return Err(DockerError::Other(format!(
+                "{} has no healthcheck, but a service depends on it with condition: \
+                 service_healthy\n  hint: give it a healthcheck: in the compose file, or use \
+                 condition: service_started",
+                service.name
+            )));
+        }
+        let reason = match health(docker, service).await {
+            Health::Ready => return Ok(()),
+            Health::Waiting(reason) => reason,
+            Health::Failed(reason) => return Err(not_ready(docker, service, started, reason).await),
+        };
+        if started.elapsed() >= timeout {
+            return Err(not_ready(docker, service, started, reason).await);
+        }
+        tokio::time::sleep(POLL).await;
+    }
+}
+
+/// Compose's `condition: service_completed_successfully`: the container exited with code 0.
+pub async fn wait_completed(
+    docker: &Docker,
+    service: &RunningService,
+    timeout: Duration,
+) -> Result<(), DockerError> {
+    let started = Instant::now();
+    loop {
+        let inspect = docker
+            .inspect_container(&service.container_id, None)
+            .await
+            .map_err(crate::docker::api(format!("inspect {}", service.name)))?;
+        let state = inspect.state.unwrap_or_default();
+        if state.running == Some(false) && state.paused != Some(true) {
+            return match state.exit_code.unwrap_or(-1) {
+                0 => Ok(()),
+                code => Err(not_ready(
+                    docker,
+                    service,
+                    started,
+                    format!("it exited with code {code}; a service depends on it with condition: service_completed_successfully"),
+                )
+                .await),
+            };
+        }
+        if started.elapsed() >= timeout {
+            return Err(not_ready(docker, service, started, "still running".into()).await);
         }
         tokio::time::sleep(POLL).await;
     }
