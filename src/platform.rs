@@ -88,6 +88,9 @@ pub enum ContainerState {
     Stopping,
     Exited,
     Dead,
+    /// A one-off service (not Kafka, not ZooKeeper) that exited with code 0: it ran to
+    /// completion (compose's `service_completed_successfully`). Never started again by a heal.
+    Completed,
 }
 
 impl ContainerState {
@@ -102,6 +105,7 @@ impl ContainerState {
             ContainerState::Stopping => "stopping",
             ContainerState::Exited => "exited",
             ContainerState::Dead => "dead",
+            ContainerState::Completed => "completed",
         }
     }
     /// Docker's word for it; a word it does not know is `Unknown`.
@@ -120,9 +124,12 @@ impl ContainerState {
         .find(|s| s.as_str() == word)
         .unwrap_or_default()
     }
-    /// Not running and not about to be: stopped (or never started) by someone.
+    /// Not running and not about to be: stopped (or never started) by someone, or done.
     pub fn is_stopped(self) -> bool {
-        matches!(self, ContainerState::Exited | ContainerState::Created)
+        matches!(
+            self,
+            ContainerState::Exited | ContainerState::Created | ContainerState::Completed
+        )
     }
 }
 

@@ -18,19 +18,9 @@ fn run(experiment: &str, test: &str) -> (Option<i32>, serde_json::Value) {
     (out.status.code(), results(&reports).remove(0))
 }
 
-#[test]
-#[ignore = "full tier: KRaft leader kill (ZooKeeper's is in the fast tier), ~35 s"]
-fn kraft_leader_kill_failover_follows_the_broker_session_timeout() {
-    let _one = cluster_test();
-    let (code, r) = run(
-        "tests/experiments/kraft-leader-kill-fast.yaml",
-        "kraft-leader-kill",
-    );
-    // broker.session.timeout.ms = 4000 (heartbeats every 500 ms): fenced after ~4 s. When the
-    // killed leader was also the active controller (combined mode), a quorum election comes
-    // first and the new controller gives every broker a fresh session before it fences the dead
-    // one (measured: controller 2.1 s, leader 10.0 s).
-    let failover = f64_at(&r, "/failover/metadata_ms/max");
+/// The leader kill's failover on a 4 s broker session (the KRaft test experiments' setting).
+fn assert_kraft_leader_kill_failover(r: &Value) {
+    let failover = f64_at(r, "/failover/metadata_ms/max");
     // The broker is fenced when broker.session.timeout.ms (4 s) passes after its last
     // heartbeat (every 500 ms): 3.5–4 s after the kill; the controller's fencing, the new
     // leader's election and the next poll add up to 1 s: [3.4, 5] s. When the killed broker
@@ -45,6 +35,96 @@ fn kraft_leader_kill_failover_follows_the_broker_session_timeout() {
         (low..=high).contains(&failover),
         "failover {failover} ms outside {low}–{high} ms for a 4 s session"
     );
+}
+
+/// `docker` (the CLI) with `args`; its stdout.
+fn docker(args: &[&str]) -> String {
+    let out = std::process::Command::new("docker")
+        .args(args)
+        .output()
+        .expect("docker CLI");
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+/// compose/kraft-user-style.yml is written the way users write compose files: anchors and
+/// merge keys, an env file, named volumes, healthchecks, a tmpfs, a one-off set-up service
+/// behind `service_healthy` conditions. A leader kill runs on it as on our own files, and
+/// `down` leaves nothing behind (containers, network, volumes).
+#[test]
+fn a_compose_file_as_users_write_it_runs_a_leader_kill_and_down_leaves_nothing() {
+    let _one = cluster_test();
+    let (code, r) = run(
+        "tests/experiments/user-style-leader-kill-fast.yaml",
+        "user-style-leader-kill",
+    );
+    assert_eq!(code, Some(0), "{r:#}");
+    assert_kraft_leader_kill_failover(&r);
+    assert_eq!(f64_at(&r, "/verification/lost_acked"), 0.0);
+    // What the file asked for is what Docker ran.
+    assert_eq!(
+        docker(&[
+            "volume",
+            "ls",
+            "-q",
+            "--filter",
+            "label=chaos.cluster=user-style"
+        ]),
+        "user-style_kafka-1-data\nuser-style_kafka-2-data\nuser-style_kafka-3-data"
+    );
+    assert_eq!(
+        docker(&["inspect", "user-style-kafka-2", "--format",
+            "{{range .Mounts}}{{.Name}}:{{.Destination}}{{end}} {{json .HostConfig.Tmpfs}} {{json .Config.Healthcheck.Test}}"]),
+        "user-style_kafka-2-data:/var/lib/kafka/data {\"/tmp\":\"size=67108864\"} [\"CMD-SHELL\",\"nc -z localhost 9092\"]"
+    );
+    // The env file's and the merged anchor's settings reached the broker.
+    let env = docker(&[
+        "inspect",
+        "user-style-kafka-3",
+        "--format",
+        "{{json .Config.Env}}",
+    ]);
+    for wanted in [
+        "KAFKA_TRANSACTION_STATE_LOG_MIN_ISR=2",
+        "KAFKA_CONTROLLER_QUORUM_VOTERS=1@kafka-1:9093",
+        "KAFKA_NODE_ID=3",
+    ] {
+        assert!(env.contains(wanted), "{wanted} not in {env}");
+    }
+    // The set-up service ran after the brokers were healthy, once, and is not restarted by
+    // the heal (it is `completed`, not `exited`).
+    assert_eq!(
+        docker(&[
+            "inspect",
+            "user-style-kafka-setup",
+            "--format",
+            "{{.State.ExitCode}} {{.RestartCount}}"
+        ]),
+        "0 0"
+    );
+    assert!(docker(&["logs", "user-style-kafka-setup"]).contains("Created topic audit."));
+    assert_everything_healed();
+    let out = chaos(&["down", "-p", "user-style"]);
+    assert!(out.status.success());
+    for kind in ["ps -a", "volume ls", "network ls"] {
+        let mut args: Vec<&str> = kind.split(' ').collect();
+        args.extend(["-q", "--filter", "label=chaos.cluster=user-style"]);
+        assert_eq!(docker(&args), "", "docker {kind} after down");
+    }
+}
+
+#[test]
+#[ignore = "full tier: KRaft leader kill (ZooKeeper's is in the fast tier), ~35 s"]
+fn kraft_leader_kill_failover_follows_the_broker_session_timeout() {
+    let _one = cluster_test();
+    let (code, r) = run(
+        "tests/experiments/kraft-leader-kill-fast.yaml",
+        "kraft-leader-kill",
+    );
+    // broker.session.timeout.ms = 4000 (heartbeats every 500 ms): fenced after ~4 s. When the
+    // killed leader was also the active controller (combined mode), a quorum election comes
+    // first and the new controller gives every broker a fresh session before it fences the dead
+    // one (measured: controller 2.1 s, leader 10.0 s).
+    assert_kraft_leader_kill_failover(&r);
     assert_eq!(f64_at(&r, "/verification/lost_acked"), 0.0);
     assert_eq!(r["cluster"]["mode"], "kraft");
     // The finalized feature levels are recorded (ELR, KIP-966, changes unclean elections).

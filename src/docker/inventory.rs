@@ -124,14 +124,27 @@ fn from_containers(
             .and_then(|n| n.get(&network))
             .and_then(|e| e.ip_address.clone())
             .filter(|ip| !ip.is_empty());
+        let role = Role::from_label(l.get(ROLE_KIND).map(String::as_str).unwrap_or("other"));
+        let state = match container_state(c) {
+            // Docker's status text is the summary's only word on the exit code.
+            ContainerState::Exited
+                if matches!(role, Role::Other)
+                    && c.status
+                        .as_deref()
+                        .is_some_and(|s| s.starts_with("Exited (0)")) =>
+            {
+                ContainerState::Completed
+            }
+            state => state,
+        };
         services.push(RunningService {
             name: l.get(labels::SERVICE).cloned().unwrap_or_default(),
             container_id: c.id.clone().unwrap_or_default(),
             container_name: name_of(c),
-            role: Role::from_label(l.get(ROLE_KIND).map(String::as_str).unwrap_or("other")),
+            role,
             host_bootstrap: l.get(BOOTSTRAP).cloned(),
             ip,
-            state: container_state(c),
+            state,
             node: l.get(NODE).cloned(),
         });
     }
