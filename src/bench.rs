@@ -390,8 +390,8 @@ fn plans() -> Result<[cluster::Plan; 2], Error> {
 }
 
 /// The images of every cluster the benchmark starts (no faults: no sidecar).
-pub fn images_needed(plans: &[&cluster::Plan]) -> Vec<String> {
-    let mut all: Vec<String> = Vec::new();
+pub fn images_needed(plans: &[&cluster::Plan]) -> Vec<crate::docker::images::WantedImage> {
+    let mut all = Vec::new();
     for plan in plans {
         for image in plan.images_needed(None) {
             if !all.contains(&image) {
@@ -818,7 +818,10 @@ mod tests {
             "run from the crate root"
         );
         let [seed, kraft] = plans().expect("the shipped compose files plan");
-        let images = images_needed(&[&seed, &kraft]);
+        let images: Vec<String> = images_needed(&[&seed, &kraft])
+            .into_iter()
+            .map(|w| w.tag)
+            .collect();
         assert!(
             images.contains(&crate::docker::images::ZOOKEEPER_MODE.tag.to_string()),
             "{images:?}"

@@ -82,6 +82,11 @@ impl Error {
             | Error::Security(_)
             | Error::Invalid(_)
             | Error::Input(_) => ExitCode::InvalidInput,
+            // An image no registry has is the compose file's mistake.
+            #[cfg(feature = "runtime")]
+            Error::Docker(crate::docker::DockerError::ImageNotFound { .. }) => {
+                ExitCode::InvalidInput
+            }
             #[cfg(feature = "runtime")]
             Error::Docker(_) | Error::Kafka(_) | Error::Fault(_) => ExitCode::Infrastructure,
             // A selector matching nothing is the experiment's mistake; the rest is the

@@ -185,7 +185,8 @@ pub enum Command {
         #[command(flatten)]
         nodes: NodesArg,
     },
-    /// Build the images locally (Debian base, Kafka 3.9 for ZooKeeper mode, Kafka 4 for KRaft).
+    /// Build this tool's images locally (Debian base, Kafka 3.9 for ZooKeeper mode, Kafka 4
+    /// for KRaft), or pull others.
     Images {
         #[command(subcommand)]
         action: ImagesAction,
@@ -259,7 +260,17 @@ pub struct RunCommand {
 
 #[derive(Debug, Subcommand)]
 pub enum ImagesAction {
+    /// Build this tool's images (chaos/base, chaos/kafka:3.9.1 and 4.1.1).
     Build,
+    /// Pull images through the Docker API, with progress: those named, or every image of
+    /// the compose files that is not one of ours.
+    Pull {
+        /// Image references (name[:tag] or name@digest).
+        images: Vec<String>,
+        /// Compose files whose images to pull (merged as `up -f` merges them).
+        #[arg(short = 'f', long = "file")]
+        files: Vec<PathBuf>,
+    },
 }
 
 /// Runs the CLI; returns the process exit code.
@@ -462,6 +473,37 @@ async fn dispatch(cli: Cli) -> Result<ExitCode, Error> {
                     b.seconds,
                     if b.cached { "cached" } else { "built" }
                 );
+            }
+            Ok(ExitCode::Passed)
+        }
+        Command::Images {
+            action: ImagesAction::Pull { images, files },
+        } => {
+            let mut references = images;
+            if !files.is_empty() {
+                let project = load_compose_files(&files, &[], None, &[])?;
+                for s in &project.services {
+                    if !docker::images::is_ours(&s.image) && !references.contains(&s.image) {
+                        references.push(s.image.clone());
+                    }
+                }
+            }
+            if references.is_empty() {
+                return Err(Error::Invalid(
+                    "nothing to pull: name images, or compose files with -f (chaos's own \
+                     images are built: chaos images build)"
+                        .into(),
+                ));
+            }
+            let progress = Progress::new();
+            let docker = docker::connect().await?;
+            let say = |m: &str| progress.say(m);
+            for reference in &references {
+                docker::images::pull(&docker, reference, &say).await?;
+            }
+            progress.finish();
+            for reference in &references {
+                println!("pulled {reference}");
             }
             Ok(ExitCode::Passed)
         }

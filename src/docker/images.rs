@@ -3,6 +3,7 @@
 //! Each image carries a hash of what it was built from; a matching image is reused.
 
 use super::{api, DockerError};
+use crate::compose::PullPolicy;
 use bollard::query_parameters::{BuildImageOptionsBuilder, CreateImageOptionsBuilder};
 use bollard::Docker;
 use futures_util::StreamExt;
@@ -68,43 +69,80 @@ pub async fn ensure_all(
     Ok(built)
 }
 
+/// An image a cluster needs, and when to pull it (the service's `pull_policy`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WantedImage {
+    pub tag: String,
+    pub pull: PullPolicy,
+}
+
 /// The images a cluster needs before it starts: every service's image, and the sidecar image
 /// ([`BASE_IMAGE`]) when network faults will run — whoever built the service images (a
 /// cluster on Confluent's images still gets its iptables / tc from our sidecar). In order,
-/// without repeats; [`ensure_for`] builds those that are ours.
+/// without repeats (the strictest policy of the services sharing an image wins: `always`
+/// over `missing` over `never`); [`ensure_for`] builds those that are ours and pulls the rest.
 pub fn needed<'a>(
-    service_images: impl IntoIterator<Item = &'a str>,
+    service_images: impl IntoIterator<Item = (&'a str, PullPolicy)>,
     network_sidecar: bool,
-) -> Vec<String> {
-    let mut out: Vec<String> = Vec::new();
-    let sidecar = network_sidecar.then_some(BASE_IMAGE);
-    for tag in service_images.into_iter().chain(sidecar) {
-        if !out.iter().any(|t| t == tag) {
-            out.push(tag.to_string());
+) -> Vec<WantedImage> {
+    let mut out: Vec<WantedImage> = Vec::new();
+    let sidecar = network_sidecar.then_some((BASE_IMAGE, PullPolicy::Missing));
+    for (tag, pull) in service_images.into_iter().chain(sidecar) {
+        match out.iter_mut().find(|w| w.tag == tag) {
+            Some(w) => {
+                if pull == PullPolicy::Always || w.pull == PullPolicy::Never {
+                    w.pull = pull;
+                }
+            }
+            None => out.push(WantedImage {
+                tag: tag.to_string(),
+                pull,
+            }),
         }
     }
     out
 }
 
-/// Builds the images the given tags need, when they are ours (`chaos/…`); other images
-/// (e.g. confluentinc/cp-kafka) must be present already.
+/// One of the images this tool builds (never pulled).
+pub fn is_ours(tag: &str) -> bool {
+    tag == BASE_IMAGE || ALL.iter().any(|i| i.tag == tag)
+}
+
+/// Builds the images that are ours (`chaos/…`) and pulls the others as their pull policy
+/// says (`missing`: when absent; `always`: every time; `never`: absent is an error).
 pub async fn ensure_for(
     docker: &Docker,
-    tags: &[String],
+    wanted: &[WantedImage],
     progress: Progress<'_>,
 ) -> Result<(), DockerError> {
     let mut need_base = false;
-    for tag in tags {
+    for w in wanted {
+        let tag = &w.tag;
         if let Some(image) = ALL.iter().find(|i| i.tag == tag) {
             ensure_base(docker, progress).await?;
             ensure_kafka(docker, image, progress).await?;
-        } else if tag == BASE_IMAGE {
+            continue;
+        }
+        if tag == BASE_IMAGE {
             need_base = true;
-        } else if docker.inspect_image(tag).await.is_err() {
-            return Err(DockerError::ImageBuild(format!(
-                "image {tag} is not present and is not one this tool builds; pull or load it first \
-                 (no registry is used by chaos)"
-            )));
+            continue;
+        }
+        let present = docker.inspect_image(tag).await.is_ok();
+        match (w.pull, present) {
+            (PullPolicy::Always, _) | (PullPolicy::Missing, false) => {
+                pull(docker, tag, progress).await?
+            }
+            (PullPolicy::Never, false) => {
+                return Err(DockerError::ImageNotFound {
+                    image: tag.clone(),
+                    reason: "not present on the engine, and its pull_policy is never".into(),
+                    hint: format!(
+                        "load it (docker load -i …), pull it (chaos images pull {tag}), or \
+                         drop pull_policy: never"
+                    ),
+                })
+            }
+            (PullPolicy::Missing | PullPolicy::Never, true) => {}
         }
     }
     if need_base {
@@ -113,46 +151,191 @@ pub async fn ensure_for(
     Ok(())
 }
 
+/// `name[:tag]` or `name@digest` as the API's `fromImage` and `tag` (a port in the registry
+/// host is not a tag: `127.0.0.1:5000/kafka` is `latest`).
+pub fn split_reference(reference: &str) -> (&str, &str) {
+    if let Some((name, digest)) = reference.split_once('@') {
+        return (name, digest);
+    }
+    let last_slash = reference.rfind('/').map_or(0, |i| i + 1);
+    match reference[last_slash..].rfind(':') {
+        Some(i) => (
+            &reference[..last_slash + i],
+            &reference[last_slash + i + 1..],
+        ),
+        None => (reference, "latest"),
+    }
+}
+
+/// Pulls an image through the Docker API, reporting layers and bytes at most once a second.
+pub async fn pull(
+    docker: &Docker,
+    reference: &str,
+    progress: Progress<'_>,
+) -> Result<(), DockerError> {
+    let started = std::time::Instant::now();
+    let (from_image, tag) = split_reference(reference);
+    let options = CreateImageOptionsBuilder::default()
+        .from_image(from_image)
+        .tag(tag)
+        .build();
+    progress(&format!("pulling {reference}"));
+    let mut stream = docker.create_image(Some(options), None, None);
+    let mut layers = PullProgress::default();
+    let mut last_said = started;
+    while let Some(step) = stream.next().await {
+        let info = step.map_err(|e| pull_error(reference, e.to_string(), status_of(&e)))?;
+        if let Some(message) = info.error_detail.and_then(|d| d.message) {
+            return Err(pull_error(reference, message, None));
+        }
+        if let (Some(id), Some(status)) = (info.id, info.status) {
+            let detail = info.progress_detail.unwrap_or_default();
+            layers.update(&id, &status, detail.current, detail.total);
+        }
+        if last_said.elapsed() >= std::time::Duration::from_secs(1) {
+            progress(&format!("pulling {reference}: {}", layers.summary()));
+            last_said = std::time::Instant::now();
+        }
+    }
+    docker.inspect_image(reference).await.map_err(|e| {
+        pull_error(
+            reference,
+            format!("the engine does not have it after the pull: {e}"),
+            None,
+        )
+    })?;
+    progress(&format!(
+        "pulled {reference} ({}) in {:.1} s",
+        layers.summary(),
+        started.elapsed().as_secs_f64()
+    ));
+    Ok(())
+}
+
+fn status_of(e: &bollard::errors::Error) -> Option<u16> {
+    match e {
+        bollard::errors::Error::DockerResponseServerError { status_code, .. } => Some(*status_code),
+        _ => None,
+    }
+}
+
+/// An unknown image (the registry says so) or another failure, with what to do.
+fn pull_error(reference: &str, reason: String, status: Option<u16>) -> DockerError {
+    let unknown = status == Some(404)
+        || [
+            "manifest unknown",
+            "not found",
+            "repository does not exist",
+            "does not exist or",
+        ]
+        .iter()
+        .any(|m| reason.contains(m));
+    if unknown {
+        return DockerError::ImageNotFound {
+            image: reference.to_string(),
+            reason: format!("no such image in its registry ({reason})"),
+            hint: "check the name and tag in the compose file (or the variable that sets it)"
+                .into(),
+        };
+    }
+    let registry = crate::docker::images::split_reference(reference)
+        .0
+        .split('/')
+        .next()
+        .filter(|h| h.contains('.') || h.contains(':') || *h == "localhost")
+        .unwrap_or("docker.io")
+        .to_string();
+    DockerError::Pull {
+        image: reference.to_string(),
+        reason,
+        hint: format!(
+            "is the registry {registry} reachable from the Docker engine? Or load the image \
+             there (docker load -i …) and set pull_policy: never"
+        ),
+    }
+}
+
+/// The layers of a pull as the engine reports them, for the progress line.
+#[derive(Debug, Default)]
+struct PullProgress {
+    /// Layer id → (bytes so far, bytes in all, done).
+    layers: indexmap::IndexMap<String, (u64, u64, bool)>,
+}
+
+impl PullProgress {
+    fn update(&mut self, id: &str, status: &str, current: Option<i64>, total: Option<i64>) {
+        // The first status of an image pull names the tag, not a layer.
+        if status.starts_with("Pulling from") {
+            return;
+        }
+        let layer = self.layers.entry(id.to_string()).or_default();
+        if status == "Downloading" {
+            layer.0 = current.unwrap_or(0).max(0) as u64;
+            layer.1 = total.unwrap_or(0).max(0) as u64;
+        } else if matches!(
+            status,
+            "Pull complete" | "Already exists" | "Download complete"
+        ) {
+            layer.0 = layer.1;
+            layer.2 = status != "Download complete";
+        }
+    }
+
+    fn summary(&self) -> String {
+        if self.layers.is_empty() {
+            return "every layer was present already".into();
+        }
+        let done = self.layers.values().filter(|l| l.2).count();
+        let (got, all) = self
+            .layers
+            .values()
+            .fold((0, 0), |(g, a), l| (g + l.0, a + l.1));
+        format!(
+            "{done}/{} layers, {:.1} of {:.1} MB",
+            self.layers.len(),
+            got as f64 / 1e6,
+            all as f64 / 1e6
+        )
+    }
+}
+
 /// The images on every engine in use: ours built on the local engine and streamed to each
 /// node; another (e.g. confluentinc/cp-kafka) copied from the local engine when it has it,
 /// else pulled by the node that lacks it (a registry may be reachable from there).
 pub async fn ensure_on_engines(
     engines: &super::engines::Engines,
-    tags: &[String],
+    wanted: &[WantedImage],
     progress: Progress<'_>,
 ) -> Result<(), DockerError> {
     if !engines.is_several() {
-        return ensure_for(engines.local(), tags, progress).await;
+        return ensure_for(engines.local(), wanted, progress).await;
     }
-    let ours: Vec<String> = tags
-        .iter()
-        .filter(|t| *t == BASE_IMAGE || ALL.iter().any(|i| i.tag == t.as_str()))
-        .cloned()
-        .collect();
+    let ours: Vec<WantedImage> = wanted.iter().filter(|w| is_ours(&w.tag)).cloned().collect();
     ensure_for(engines.local(), &ours, progress).await?;
-    distribute(engines, tags, progress).await?;
-    for tag in tags.iter().filter(|t| !ours.contains(t)) {
+    let tags: Vec<String> = wanted.iter().map(|w| w.tag.clone()).collect();
+    distribute(engines, &tags, progress).await?;
+    for w in wanted.iter().filter(|w| !is_ours(&w.tag)) {
         for (node, docker) in engines.named() {
             let Some(node) = node else { continue };
-            if docker.inspect_image(tag).await.is_ok() {
+            let present = docker.inspect_image(&w.tag).await.is_ok();
+            if present && w.pull != PullPolicy::Always {
                 continue;
             }
-            progress(&format!("pulling {tag} on node {}", node.name));
-            let (repo, version) = tag.rsplit_once(':').unwrap_or((tag, "latest"));
-            let options = CreateImageOptionsBuilder::default()
-                .from_image(repo)
-                .tag(version)
-                .build();
-            let mut pull = docker.create_image(Some(options), None, None);
-            while let Some(step) = pull.next().await {
-                step.map_err(|e| {
-                    DockerError::ImageBuild(format!(
-                        "node {} lacks image {tag}, this engine too, and the node could not pull it: {e}\n  \
-                         hint: load it there (docker save {tag} | docker -H {} load)",
-                        node.name, node.engine
-                    ))
-                })?;
+            if !present && w.pull == PullPolicy::Never {
+                return Err(DockerError::ImageNotFound {
+                    image: w.tag.clone(),
+                    reason: format!(
+                        "not present on node {}, and its pull_policy is never",
+                        node.name
+                    ),
+                    hint: format!(
+                        "load it there (docker save {} | docker -H {} load)",
+                        w.tag, node.engine
+                    ),
+                });
             }
+            progress(&format!("on node {}:", node.name));
+            pull(docker, &w.tag, progress).await?;
         }
     }
     Ok(())
@@ -475,6 +658,83 @@ fn tail(text: &str, lines: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn references_split_into_name_and_tag_with_registry_ports_and_digests() {
+        assert_eq!(
+            split_reference("confluentinc/cp-kafka:7.9.1"),
+            ("confluentinc/cp-kafka", "7.9.1")
+        );
+        assert_eq!(split_reference("apache/kafka"), ("apache/kafka", "latest"));
+        assert_eq!(
+            split_reference("127.0.0.1:5000/acme/kafka"),
+            ("127.0.0.1:5000/acme/kafka", "latest")
+        );
+        assert_eq!(
+            split_reference("127.0.0.1:5000/acme/kafka:4.1.1"),
+            ("127.0.0.1:5000/acme/kafka", "4.1.1")
+        );
+        assert_eq!(split_reference("kafka@sha256:abc"), ("kafka", "sha256:abc"));
+    }
+
+    #[test]
+    fn an_image_shared_by_services_takes_the_strictest_pull_policy() {
+        let wanted = needed(
+            [
+                ("a:1", PullPolicy::Never),
+                ("a:1", PullPolicy::Missing),
+                ("b:1", PullPolicy::Always),
+                ("b:1", PullPolicy::Missing),
+            ],
+            true,
+        );
+        let pulls: Vec<(&str, PullPolicy)> =
+            wanted.iter().map(|w| (w.tag.as_str(), w.pull)).collect();
+        assert_eq!(
+            pulls,
+            [
+                ("a:1", PullPolicy::Missing),
+                ("b:1", PullPolicy::Always),
+                (BASE_IMAGE, PullPolicy::Missing)
+            ]
+        );
+    }
+
+    #[test]
+    fn pull_progress_counts_layers_and_bytes() {
+        let mut p = PullProgress::default();
+        assert_eq!(p.summary(), "every layer was present already");
+        p.update("4.1.1", "Pulling from acme/kafka", None, None);
+        p.update("aaa", "Already exists", None, None);
+        p.update("bbb", "Downloading", Some(1_000_000), Some(4_000_000));
+        assert_eq!(p.summary(), "1/2 layers, 1.0 of 4.0 MB");
+        p.update("bbb", "Download complete", None, None);
+        p.update("bbb", "Pull complete", None, None);
+        assert_eq!(p.summary(), "2/2 layers, 4.0 of 4.0 MB");
+    }
+
+    #[test]
+    fn unknown_images_are_the_input_s_mistake_and_the_rest_names_the_registry() {
+        assert!(matches!(
+            pull_error("127.0.0.1:5000/x:1", "manifest unknown".into(), Some(404)),
+            DockerError::ImageNotFound { .. }
+        ));
+        let e = pull_error(
+            "127.0.0.1:5000/x:1",
+            "Get \"http://127.0.0.1:5000/v2/\": dial tcp 127.0.0.1:5000: connect: connection refused".into(),
+            Some(500),
+        );
+        assert!(matches!(e, DockerError::Pull { .. }));
+        assert!(
+            e.to_string()
+                .contains("is the registry 127.0.0.1:5000 reachable"),
+            "{e}"
+        );
+        assert!(pull_error("apache/kafka:4.1.1", "timeout".into(), None)
+            .to_string()
+            .contains("registry docker.io"));
+    }
+
     use crate::experiment::{FaultKind, FaultSpec, Step, Target};
 
     fn with_fault(kind: FaultKind) -> crate::experiment::Experiment {
@@ -501,6 +761,17 @@ mod tests {
         "confluentinc/cp-kafka:7.9.1",
     ];
 
+    /// `needed` with the default pull policy, as tags.
+    fn tags<'a>(images: impl IntoIterator<Item = &'a str>, sidecar: bool) -> Vec<String> {
+        needed(
+            images.into_iter().map(|i| (i, PullPolicy::Missing)),
+            sidecar,
+        )
+        .into_iter()
+        .map(|w| w.tag)
+        .collect()
+    }
+
     #[test]
     fn network_faults_need_the_sidecar_image_on_any_cluster() {
         for kind in [
@@ -512,7 +783,7 @@ mod tests {
             let exp = with_fault(kind);
             assert!(exp.needs_network_sidecar(), "{kind:?}");
             assert_eq!(
-                needed(CONFLUENT, exp.needs_network_sidecar()),
+                tags(CONFLUENT, exp.needs_network_sidecar()),
                 vec![CONFLUENT[0], CONFLUENT[1], BASE_IMAGE],
                 "{kind:?}"
             );
@@ -531,12 +802,12 @@ mod tests {
         ] {
             let exp = with_fault(kind);
             assert!(!exp.needs_network_sidecar(), "{kind:?}");
-            assert_eq!(needed(CONFLUENT, false), CONFLUENT.to_vec());
+            assert_eq!(tags(CONFLUENT, false), CONFLUENT.to_vec());
         }
         // Our own images: listed once, the base only when asked for (ensure_for builds it
         // for any chaos/kafka image anyway).
         assert_eq!(
-            needed([ZOOKEEPER_MODE.tag, ZOOKEEPER_MODE.tag, BASE_IMAGE], false),
+            tags([ZOOKEEPER_MODE.tag, ZOOKEEPER_MODE.tag, BASE_IMAGE], false),
             vec![ZOOKEEPER_MODE.tag, BASE_IMAGE]
         );
     }

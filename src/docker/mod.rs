@@ -36,6 +36,21 @@ pub enum DockerError {
     },
     #[error("image build failed: {0}")]
     ImageBuild(String),
+    /// The registry answered that it has no such image (or the image is absent and its
+    /// pull_policy is `never`): the compose file's mistake.
+    #[error("image {image}: {reason}\n  hint: {hint}")]
+    ImageNotFound {
+        image: String,
+        reason: String,
+        hint: String,
+    },
+    /// The pull failed for another reason (registry unreachable, refused, interrupted).
+    #[error("pulling image {image} failed: {reason}\n  hint: {hint}")]
+    Pull {
+        image: String,
+        reason: String,
+        hint: String,
+    },
     #[error("service {service} did not become ready within {waited_s} s: {reason}\n  last log lines of {service}:\n{logs}")]
     NotReady {
         service: String,

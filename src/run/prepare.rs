@@ -98,7 +98,7 @@ pub struct PreparedVariant {
     pub experiment: Experiment,
     pub cluster: ClusterSource,
     /// Service images, and the network sidecar's when a fault needs it.
-    pub images: Vec<String>,
+    pub images: Vec<crate::docker::images::WantedImage>,
 }
 
 /// Where a variant's cluster comes from.
@@ -484,7 +484,15 @@ pub fn render_dry_run(
         let _ = writeln!(
             out,
             "  cluster: {cluster_line}; images: {}",
-            v.images.join(", ")
+            v.images
+                .iter()
+                .map(|w| match w.pull {
+                    crate::compose::PullPolicy::Missing => w.tag.clone(),
+                    crate::compose::PullPolicy::Always => format!("{} (pulled every run)", w.tag),
+                    crate::compose::PullPolicy::Never => format!("{} (never pulled)", w.tag),
+                })
+                .collect::<Vec<_>>()
+                .join(", ")
         );
         if !e.cluster.broker_environment.is_empty() {
             let _ = writeln!(
@@ -699,7 +707,8 @@ mod tests {
             assert_eq!(v.cluster_name(), "mine");
             assert!(
                 v.images
-                    .contains(&"confluentinc/cp-kafka:7.9.1".to_string()),
+                    .iter()
+                    .any(|w| w.tag == "confluentinc/cp-kafka:7.9.1"),
                 "{:?}",
                 v.images
             );

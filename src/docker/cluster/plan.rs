@@ -178,9 +178,14 @@ impl Plan {
     }
 
     /// The images this plan (and, for a run, the experiment's faults) needs.
-    pub fn images_needed(&self, experiment: Option<&crate::experiment::Experiment>) -> Vec<String> {
+    pub fn images_needed(
+        &self,
+        experiment: Option<&crate::experiment::Experiment>,
+    ) -> Vec<crate::docker::images::WantedImage> {
         crate::docker::images::needed(
-            self.services.iter().map(|s| s.service.image.as_str()),
+            self.services
+                .iter()
+                .map(|s| (s.service.image.as_str(), s.service.pull_policy)),
             experiment.is_some_and(|e| e.needs_network_sidecar()),
         )
     }
