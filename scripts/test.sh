@@ -46,6 +46,8 @@ scripts/install-witness.sh
 # install-docker.sh installed for the images) and librdkafka 2.16 (Python's confluent-kafka).
 scripts/java-client.sh
 scripts/python-client.sh
+# Docker's registry (distribution/v3, from the Go module proxy) for the tests of pulling.
+scripts/registry.sh
 cargo build --locked --bins
 target/debug/chaos images build
 cargo test --locked --no-run --quiet 2>&1 | grep -v '^ *Executable' || true
