@@ -296,7 +296,9 @@ pub fn place(
             }
             taken.push((address.clone(), p.host_port, s.name.clone()));
         }
-        if let Some(advertised) = s.environment.get_mut("KAFKA_ADVERTISED_LISTENERS") {
+        let advertised_name =
+            crate::compose::convention::Convention::of(s).env_name("advertised.listeners");
+        if let Some(advertised) = s.environment.get_mut(&advertised_name) {
             *advertised = advertised
                 .split(',')
                 .map(|l| match l.trim().split_once("://") {

@@ -21,12 +21,16 @@ struct Registry {
 
 impl Registry {
     fn binary() -> PathBuf {
-        let cache = std::env::var("CHAOS_CACHE_DIR").map(PathBuf::from).unwrap_or_else(|_| {
-            std::env::var("XDG_CACHE_HOME")
-                .map(PathBuf::from)
-                .unwrap_or_else(|_| PathBuf::from(std::env::var("HOME").unwrap()).join(".cache"))
-                .join("chaos")
-        });
+        let cache = std::env::var("CHAOS_CACHE_DIR")
+            .map(PathBuf::from)
+            .unwrap_or_else(|_| {
+                std::env::var("XDG_CACHE_HOME")
+                    .map(PathBuf::from)
+                    .unwrap_or_else(|_| {
+                        PathBuf::from(std::env::var("HOME").unwrap()).join(".cache")
+                    })
+                    .join("chaos")
+            });
         cache.join("registry/registry")
     }
 
@@ -66,7 +70,10 @@ impl Registry {
         // Waiting (not measuring): the registry answers `/v2/` once it listens.
         let deadline = Instant::now() + Duration::from_secs(20);
         while !registry.answers() {
-            assert!(Instant::now() < deadline, "the registry did not answer /v2/ within 20 s");
+            assert!(
+                Instant::now() < deadline,
+                "the registry did not answer /v2/ within 20 s"
+            );
             std::thread::sleep(Duration::from_millis(100));
         }
         registry
@@ -99,7 +106,10 @@ impl Drop for Registry {
 }
 
 fn docker(args: &[&str]) -> std::process::Output {
-    let out = Command::new("docker").args(args).output().expect("docker CLI");
+    let out = Command::new("docker")
+        .args(args)
+        .output()
+        .expect("docker CLI");
     eprintln!(
         "$ docker {}\n{}{}",
         args.join(" "),
@@ -121,9 +131,15 @@ fn push_probe_image(reference: &str) {
         "FROM chaos/base:bookworm-jre17\nCOPY blob /blob\nCMD [\"sleep\", \"3600\"]\n",
     )
     .unwrap();
-    assert!(docker(&["build", "-q", "-t", reference, context.path().to_str().unwrap()])
-        .status
-        .success());
+    assert!(docker(&[
+        "build",
+        "-q",
+        "-t",
+        reference,
+        context.path().to_str().unwrap()
+    ])
+    .status
+    .success());
     assert!(docker(&["push", "-q", reference]).status.success());
     assert!(docker(&["rmi", reference]).status.success());
 }
@@ -164,7 +180,10 @@ fn images_are_pulled_with_progress_and_unknown_images_or_a_registry_down_are_cle
     let said = text(&out);
     assert_eq!(out.status.code(), Some(0), "{said}");
     assert!(said.contains(&format!("pulling {probe}")), "{said}");
-    assert!(said.contains(&format!("pulled {probe} (")) && said.contains(" layers, "), "{said}");
+    assert!(
+        said.contains(&format!("pulled {probe} (")) && said.contains(" layers, "),
+        "{said}"
+    );
     assert!(docker(&["image", "inspect", &probe]).status.success());
 
     // `chaos up` pulls what a compose file needs (pull_policy: missing, the default) ...
@@ -190,23 +209,37 @@ fn images_are_pulled_with_progress_and_unknown_images_or_a_registry_down_are_cle
     let out = chaos(&["up", "-f", compose.to_str().unwrap()]);
     let said = text(&out);
     assert_eq!(out.status.code(), Some(2), "{said}");
-    assert!(said.contains(&probe) && said.contains("pull_policy is never"), "{said}");
-    assert!(docker(&["ps", "-aq", "--filter", "label=chaos.cluster=pull-probe"])
-        .stdout
-        .is_empty());
+    assert!(
+        said.contains(&probe) && said.contains("pull_policy is never"),
+        "{said}"
+    );
+    assert!(
+        docker(&["ps", "-aq", "--filter", "label=chaos.cluster=pull-probe"])
+            .stdout
+            .is_empty()
+    );
 
     // An image the registry does not have: exit 2, naming it.
     let unknown = format!("{}/chaos-test/no-such-image:{tag}", registry.host());
     let out = chaos(&["images", "pull", &unknown]);
     let said = text(&out);
     assert_eq!(out.status.code(), Some(2), "{said}");
-    assert!(said.contains(&format!("image {unknown}: no such image")), "{said}");
+    assert!(
+        said.contains(&format!("image {unknown}: no such image")),
+        "{said}"
+    );
 
     // The registry down: exit 4, naming the registry.
     registry.stop();
     let out = chaos(&["images", "pull", &probe]);
     let said = text(&out);
     assert_eq!(out.status.code(), Some(4), "{said}");
-    assert!(said.contains(&format!("pulling image {probe} failed")), "{said}");
-    assert!(said.contains(&format!("is the registry {} reachable", registry.host())), "{said}");
+    assert!(
+        said.contains(&format!("pulling image {probe} failed")),
+        "{said}"
+    );
+    assert!(
+        said.contains(&format!("is the registry {} reachable", registry.host())),
+        "{said}"
+    );
 }

@@ -112,6 +112,60 @@ fn a_compose_file_as_users_write_it_runs_a_leader_kill_and_down_leaves_nothing()
     }
 }
 
+/// bitnami/kafka's convention (KAFKA_CFG_*, KAFKA_KRAFT_CLUSTER_ID): an image that follows it,
+/// built here from ours (tests/images/bitnami-convention), runs tests/compose/bitnami-kraft.yml
+/// as bitnami's README writes it. Roles, node ids and host listeners are found in its terms;
+/// the experiment's broker settings (Confluent's names) reach the brokers as KAFKA_CFG_* and
+/// are in force; a leader kill fails over on the 4 s session they set.
+#[test]
+fn a_bitnami_convention_cluster_is_recognised_and_takes_the_experiment_s_settings() {
+    let _one = cluster_test();
+    let image = "localhost/bitnami/kafka:4.1.1-test";
+    let built = std::process::Command::new("docker")
+        .args([
+            "build",
+            "-q",
+            "-t",
+            image,
+            "tests/images/bitnami-convention",
+        ])
+        .current_dir(repo())
+        .status()
+        .expect("docker build");
+    assert!(built.success(), "building {image}");
+    let (code, r) = run(
+        "tests/experiments/bitnami-leader-kill-fast.yaml",
+        "bitnami-leader-kill",
+    );
+    assert_eq!(code, Some(0), "{r:#}");
+    assert_eq!(r["cluster"]["mode"], "kraft");
+    let settings: Vec<String> = r["cluster"]["settings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|kv| format!("{}={}", kv[0].as_str().unwrap(), kv[1].as_str().unwrap()))
+        .collect();
+    // Read back from the brokers (DescribeConfigs), not from the file.
+    assert!(
+        settings.contains(&"broker.session.timeout.ms=4000".to_string()),
+        "{settings:?}"
+    );
+    assert_eq!(
+        docker(&[
+            "inspect",
+            "bitnami-kraft-kafka-1",
+            "--format",
+            "{{json .Config.Env}}"
+        ])
+        .contains("\"KAFKA_CFG_BROKER_SESSION_TIMEOUT_MS=4000\""),
+        true
+    );
+    assert_kraft_leader_kill_failover(&r);
+    assert_eq!(f64_at(&r, "/verification/lost_acked"), 0.0);
+    assert_everything_healed();
+    assert!(chaos(&["down", "-p", "bitnami-kraft"]).status.success());
+}
+
 #[test]
 #[ignore = "full tier: KRaft leader kill (ZooKeeper's is in the fast tier), ~35 s"]
 fn kraft_leader_kill_failover_follows_the_broker_session_timeout() {

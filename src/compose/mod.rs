@@ -9,6 +9,7 @@
 //! (`load_with_profiles`, or `COMPOSE_PROFILES`). Any other key is an error naming file, line
 //! and key. Pure: no Docker here.
 
+pub mod convention;
 pub mod files;
 mod interpolate;
 mod model;

@@ -333,21 +333,20 @@ fn published_ports(host: Option<&bollard::models::HostConfig>) -> Vec<PortMappin
 
 /// ZooKeeper when it has a client port; a broker when it has a broker/node id.
 pub fn role_of(service: &Service) -> Role {
-    let env = &service.environment;
-    if let Some(port) = env
-        .get("ZOOKEEPER_CLIENT_PORT")
-        .and_then(|p| p.parse().ok())
-    {
+    use crate::compose::convention::{zookeeper_client_port, Convention};
+    if let Some(port) = zookeeper_client_port(service) {
         return Role::ZooKeeper { client_port: port };
     }
-    let id = env
-        .get("KAFKA_BROKER_ID")
-        .or_else(|| env.get("KAFKA_NODE_ID"))
+    // In the image's own terms (KAFKA_NODE_ID, or bitnami's KAFKA_CFG_NODE_ID).
+    let convention = Convention::of(service);
+    let id = convention
+        .get(service, "broker.id")
+        .or_else(|| convention.get(service, "node.id"))
         .and_then(|id| id.parse().ok());
     match id {
         Some(id) => Role::Broker {
             id,
-            kraft: env.contains_key("KAFKA_PROCESS_ROLES"),
+            kraft: convention.get(service, "process.roles").is_some(),
         },
         None => Role::Other,
     }
@@ -355,7 +354,8 @@ pub fn role_of(service: &Service) -> Role {
 
 /// The first advertised listener on localhost/127.0.0.1 whose port is published.
 pub(crate) fn host_bootstrap(service: &Service) -> Option<String> {
-    let advertised = service.environment.get("KAFKA_ADVERTISED_LISTENERS")?;
+    let convention = crate::compose::convention::Convention::of(service);
+    let advertised = convention.get(service, "advertised.listeners")?;
     advertised.split(',').find_map(|listener| {
         let (_, address) = listener.trim().split_once("://")?;
         let (host, port) = address.rsplit_once(':')?;

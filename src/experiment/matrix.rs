@@ -16,16 +16,7 @@ pub const PREFIXES: [&str; 4] = ["broker:", "topic:", "workload:", "cluster:comp
 /// `unclean.leader.election.enable` → `KAFKA_UNCLEAN_LEADER_ELECTION_ENABLE` (the inverse of
 /// the cp-kafka rule: `_` → `__`, `-` → `___`, `.` → `_`).
 pub fn property_to_env(prop: &str) -> String {
-    let mut out = String::from("KAFKA_");
-    for c in prop.chars() {
-        match c {
-            '_' => out.push_str("__"),
-            '-' => out.push_str("___"),
-            '.' => out.push('_'),
-            c => out.push(c.to_ascii_uppercase()),
-        }
-    }
-    out
+    crate::compose::convention::Convention::Confluent.env_name(prop)
 }
 
 pub use super::schema::scalar;

@@ -85,8 +85,12 @@ impl Plan {
         for service in &project.services {
             let mut service = service.clone();
             if matches!(role_of(&service), Role::Broker { .. }) {
+                // Written in Confluent's terms (KAFKA_FOO); bitnami's image reads KAFKA_CFG_FOO.
+                let convention = crate::compose::convention::Convention::of(&service);
                 for (k, v) in broker_env {
-                    service.environment.insert(k.clone(), v.clone());
+                    service
+                        .environment
+                        .insert(convention.translate(k), v.clone());
                 }
             }
             if let Some(extra) = service_env.get(&service.name) {
