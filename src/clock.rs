@@ -59,11 +59,21 @@ impl Clock {
 pub struct EventSink {
     clock: Clock,
     tx: UnboundedSender<Event>,
+    /// Transactions committed so far, for the `transactions-committed` condition.
+    committed: std::sync::Arc<tokio::sync::watch::Sender<u64>>,
 }
 
 impl EventSink {
     pub fn new(clock: Clock, tx: UnboundedSender<Event>) -> Self {
-        Self { clock, tx }
+        Self {
+            clock,
+            tx,
+            committed: std::sync::Arc::new(tokio::sync::watch::Sender::new(0)),
+        }
+    }
+    /// The number of transactions committed so far, as it changes.
+    pub fn committed_transactions(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.committed.subscribe()
     }
     pub fn clock(&self) -> &Clock {
         &self.clock
@@ -72,6 +82,13 @@ impl EventSink {
         self.emit_at(self.clock.now_us(), kind);
     }
     pub fn emit_at(&self, at_us: u64, kind: EventKind) {
+        if let EventKind::TransactionEnded {
+            outcome: crate::events::TxnOutcome::Committed,
+            ..
+        } = kind
+        {
+            self.committed.send_modify(|n| *n += 1);
+        }
         let _ = self.tx.send(Event {
             at_us,
             wall_ms: self.clock.wall_ms_at(at_us),

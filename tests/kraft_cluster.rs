@@ -262,3 +262,63 @@ fn kraft_controller_kill_moves_the_quorum_leadership_in_seconds() {
     assert!(f64_at(&r, "/log_check/matched") >= 1.0, "{r:#}");
     assert_everything_healed();
 }
+
+/// The transaction coordinator killed for 15 s, __transaction_state at replication factor 1
+/// and 3 (experiments/compare-transaction-log-rf.yaml, shortened): with 3 the first commit
+/// after the kill comes before the killed broker returns (a follower took the log over once
+/// the broker was fenced); with 1, only after it returned.
+#[test]
+#[ignore = "full tier: two KRaft clusters, ~3 min"]
+fn a_replicated_transaction_log_resumes_commits_without_the_killed_coordinator() {
+    let _one = cluster_test();
+    let reports = reports_dir("eos-coordinator-rf");
+    let out = chaos_run("tests/experiments/eos-coordinator-rf-fast.yaml", &reports);
+    assert_eq!(out.status.code(), Some(0));
+    let dirs = run_dirs(&reports);
+    assert_eq!(dirs.len(), 2);
+    for dir in dirs {
+        let r: Value =
+            serde_json::from_str(&std::fs::read_to_string(dir.join("result.json")).unwrap())
+                .unwrap();
+        let rf = r["variant"].as_str().unwrap_or_default().to_string();
+        let t = &r["transactions"];
+        assert_eq!(t["atomicity_violations"], 0, "{rf}: {t:#}");
+        // From the run's events: the kill, the heal and the first commit after the kill.
+        let events: Vec<Value> = std::fs::read_to_string(dir.join("events.jsonl"))
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        let at = |kind: &str| {
+            events
+                .iter()
+                .find(|e| e["event"] == kind)
+                .and_then(|e| e["at_us"].as_f64())
+                .unwrap_or_else(|| panic!("{rf}: no {kind} event"))
+        };
+        let (killed, healed) = (at("fault-injected"), at("fault-reverted"));
+        let first_commit = events
+            .iter()
+            .filter(|e| e["event"] == "transaction-ended" && e["outcome"] == "committed")
+            .filter_map(|e| e["at_us"].as_f64())
+            .find(|t| *t > killed)
+            .unwrap_or_else(|| panic!("{rf}: no commit after the kill: {t:#}"));
+        eprintln!(
+            "{rf}: first commit {:.2} s after the kill (heal at {:.2} s)",
+            (first_commit - killed) / 1e6,
+            (healed - killed) / 1e6
+        );
+        if rf.ends_with("=1") {
+            assert!(
+                first_commit > healed,
+                "{rf}: committed while its only log replica was down"
+            );
+        } else {
+            assert!(
+                first_commit < healed,
+                "{rf}: no commit until the killed coordinator returned"
+            );
+        }
+    }
+    assert_everything_healed();
+}

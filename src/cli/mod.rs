@@ -574,6 +574,22 @@ fn validate(files: &[PathBuf], compose: &crate::run::ComposeOverrides) -> ExitCo
             p.experiment.repeat.max(1),
             clusters.join(", ")
         );
+        // A coordinator fault on a single-replica internal topic: said, not refused.
+        for v in &p.variants {
+            if let crate::run::ClusterSource::Compose { plan, .. } = &v.cluster {
+                let brokers: Vec<&crate::compose::Service> =
+                    plan.brokers().map(|(s, _)| &s.service).collect();
+                for line in crate::experiment::single_replica_coordinators(&v.experiment, &brokers)
+                {
+                    let variant = if v.name.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" [{}]", v.name)
+                    };
+                    eprintln!("warning: {}{variant}: {line}", p.file.display());
+                }
+            }
+        }
         // Where a fault means something else on Kubernetes: said, not refused.
         if p.variants
             .iter()

@@ -591,6 +591,52 @@ mod tests {
     }
 }
 
+/// Faults on a coordinator whose internal topic has one replica in this cluster: killing it
+/// is an outage of that topic until the broker returns, not a coordinator failover. One line
+/// per such fault, for `validate`; `brokers` are the brokers as they will start (the
+/// experiment's broker settings applied). Pure.
+pub fn single_replica_coordinators(
+    exp: &Experiment,
+    brokers: &[&crate::compose::Service],
+) -> Vec<String> {
+    use crate::compose::convention::Convention;
+    let replication_factor = |property: &str| -> Option<String> {
+        let values: Vec<Option<String>> = brokers
+            .iter()
+            .map(|b| Convention::of(b).get(b, property))
+            .collect();
+        // Kafka's default is 3; only a factor every broker is given counts.
+        match values.first() {
+            Some(Some(v)) if values.iter().all(|x| x.as_deref() == Some(v.as_str())) => {
+                Some(v.clone())
+            }
+            _ => None,
+        }
+    };
+    let mut lines = Vec::new();
+    for (i, step) in exp.steps.iter().enumerate() {
+        let Some(fault) = &step.fault else { continue };
+        let (topic, property) = match &fault.target {
+            Target::TransactionCoordinatorOf(_) => (
+                "__transaction_state",
+                "transaction.state.log.replication.factor",
+            ),
+            Target::CoordinatorOf(_) => ("__consumer_offsets", "offsets.topic.replication.factor"),
+            _ => continue,
+        };
+        if replication_factor(property).as_deref() == Some("1") {
+            lines.push(format!(
+                "steps[{i}]: {} {}: {topic} has replication factor 1 on this cluster \
+                 ({property}=1), so this measures an outage of that topic until the broker \
+                 returns, not a coordinator failover; set {property}: 3 under \
+                 cluster.broker-config to measure a failover",
+                fault.kind, fault.target
+            ));
+        }
+    }
+    lines
+}
+
 /// Where the experiment's faults mean something else when its cluster is on Kubernetes (a
 /// controller brings pods back by itself): one line per fault kind used, for `validate` and the
 /// run's notes. Pure; empty when nothing differs.

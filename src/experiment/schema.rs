@@ -949,6 +949,9 @@ pub enum Condition {
     ControllerChanged(bool),
     /// Every broker registered, every partition led, every ISR full.
     ClusterHealthy(bool),
+    /// At least this many transactions of the workload committed since the step began
+    /// (`workload.transactions`): e.g. a fault only once transactions flow.
+    TransactionsCommitted(u64),
 }
 
 /// YAML form of a condition: a map with exactly one of these keys. (serde_yaml_ng reads
@@ -968,6 +971,7 @@ pub struct ConditionRepr {
     preferred_leader: Option<PartitionRef>,
     controller_changed: Option<bool>,
     cluster_healthy: Option<bool>,
+    transactions_committed: Option<u64>,
 }
 
 impl TryFrom<ConditionRepr> for Condition {
@@ -981,11 +985,15 @@ impl TryFrom<ConditionRepr> for Condition {
         found.extend(r.preferred_leader.map(Condition::PreferredLeader));
         found.extend(r.controller_changed.map(Condition::ControllerChanged));
         found.extend(r.cluster_healthy.map(Condition::ClusterHealthy));
+        found.extend(
+            r.transactions_committed
+                .map(Condition::TransactionsCommitted),
+        );
         match found.len() {
             1 => Ok(found.remove(0)),
             0 => Err(
                 "a condition needs one of leader-changed, partition-offline, partition-online, \
-isr-size, preferred-leader, controller-changed, cluster-healthy"
+isr-size, preferred-leader, controller-changed, cluster-healthy, transactions-committed"
                     .into(),
             ),
             _ => Err("a condition has exactly one key, e.g. {leader-changed: orders/0}".into()),
@@ -1010,6 +1018,7 @@ impl fmt::Display for Condition {
             Condition::PreferredLeader(p) => write!(f, "{p} led by its preferred replica"),
             Condition::ControllerChanged(_) => f.write_str("controller changed"),
             Condition::ClusterHealthy(_) => f.write_str("cluster healthy"),
+            Condition::TransactionsCommitted(n) => write!(f, "{n} transaction(s) committed"),
         }
     }
 }

@@ -97,7 +97,9 @@ fn condition_partition(c: &Condition) -> Option<&PartitionRef> {
         | Condition::PartitionOnline(p)
         | Condition::PreferredLeader(p) => Some(p),
         Condition::IsrSize(s) => Some(&s.partition),
-        Condition::ControllerChanged(_) | Condition::ClusterHealthy(_) => None,
+        Condition::ControllerChanged(_)
+        | Condition::ClusterHealthy(_)
+        | Condition::TransactionsCommitted(_) => None,
     }
 }
 
@@ -801,6 +803,19 @@ fn check_step<'a>(
     for (field, cond) in [("wait-for", &step.wait_for), ("assert", &step.assert)] {
         if let Some(p) = cond.as_ref().and_then(condition_partition) {
             check_partition(c, exp, i, field, p)?;
+        }
+        if matches!(cond, Some(Condition::TransactionsCommitted(_)))
+            && exp
+                .workload
+                .as_ref()
+                .is_none_or(|w| w.transactions.is_none())
+        {
+            return Err(c.step(
+                i,
+                field,
+                "transactions-committed counts the workload's transactions, and it has none",
+                Some("add workload.transactions: {size: 10}, or wait for a cluster condition"),
+            ));
         }
     }
     if let Some(e) = &step.elect {

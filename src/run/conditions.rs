@@ -7,6 +7,8 @@ use crate::experiment::Condition;
 #[derive(Debug, Clone, Default)]
 pub struct Baseline {
     pub snapshot: ClusterSnapshot,
+    /// Transactions committed by then (`transactions-committed` counts from it).
+    pub committed: u64,
 }
 
 /// Leaderships that are gone: a partition whose leader we killed or stopped serves nothing
@@ -95,6 +97,8 @@ pub fn is_met(
                 });
             healthy == *want
         }
+        // Not a cluster condition: the step runner counts the workload's commits.
+        Condition::TransactionsCommitted(_) => false,
     }
 }
 
@@ -114,6 +118,7 @@ mod tests {
     #[test]
     fn leader_changed_needs_a_new_live_leader() {
         let base = Baseline {
+            committed: 0,
             snapshot: snap(Some(1), &[1, 2, 3], 1),
         };
         assert!(!is_met(
@@ -185,6 +190,7 @@ mod tests {
     #[test]
     fn controller_changed_is_relative_to_the_step_start() {
         let base = Baseline {
+            committed: 0,
             snapshot: snap(Some(1), &[1], 1),
         };
         assert!(!is_met(

@@ -92,6 +92,7 @@ pub(super) async fn run_steps(
         expected_brokers,
         baseline: Baseline {
             snapshot: observer.current(),
+            committed: *ctx.sink.committed_transactions().borrow(),
         },
     };
     for (i, step) in ctx.experiment.steps.iter().enumerate() {
@@ -121,6 +122,7 @@ impl<P: FaultPlatform> StepRunner<'_, '_, '_, P> {
     fn rebase(&mut self) {
         self.baseline = Baseline {
             snapshot: self.observer.current(),
+            committed: *self.ctx.sink.committed_transactions().borrow(),
         };
     }
 
@@ -159,32 +161,16 @@ impl<P: FaultPlatform> StepRunner<'_, '_, '_, P> {
             "{label}: wait for {condition} (up to {})",
             humantime::format_duration(timeout)
         ));
-        let mut view = self.observer.view();
-        let down: Vec<BrokerId> = self
-            .faults
-            .down_on_purpose
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .iter()
-            .filter_map(|n| self.ctx.cluster.broker_id(n))
-            .collect();
-        let dead = self
-            .faults
-            .dead_leaderships
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone();
-        let met = wait_condition_knowing(
-            &mut view,
-            condition,
-            &self.baseline,
-            self.expected_brokers,
-            &down,
-            &dead,
-            timeout,
-        )
-        .await
-        .is_ok();
+        let met = if let Condition::TransactionsCommitted(n) = condition {
+            // The workload's commits, counted as their events are emitted.
+            let wanted = self.baseline.committed + n;
+            let mut committed = self.ctx.sink.committed_transactions();
+            tokio::time::timeout(timeout, committed.wait_for(|c| *c >= wanted))
+                .await
+                .is_ok_and(|r| r.is_ok())
+        } else {
+            self.wait_for_cluster(condition, timeout).await
+        };
         if met {
             self.rebase();
         } else {
@@ -202,13 +188,48 @@ impl<P: FaultPlatform> StepRunner<'_, '_, '_, P> {
         });
     }
 
-    fn assert(&mut self, label: &str, condition: &Condition) {
-        let met = conditions::is_met(
+    /// Waits for a condition on the observed cluster.
+    async fn wait_for_cluster(&self, condition: &Condition, timeout: Duration) -> bool {
+        let mut view = self.observer.view();
+        let down: Vec<BrokerId> = self
+            .faults
+            .down_on_purpose
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .filter_map(|n| self.ctx.cluster.broker_id(n))
+            .collect();
+        let dead = self
+            .faults
+            .dead_leaderships
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
+        wait_condition_knowing(
+            &mut view,
             condition,
-            &self.observer.current(),
             &self.baseline,
             self.expected_brokers,
-        );
+            &down,
+            &dead,
+            timeout,
+        )
+        .await
+        .is_ok()
+    }
+
+    fn assert(&mut self, label: &str, condition: &Condition) {
+        let met = match condition {
+            Condition::TransactionsCommitted(n) => {
+                *self.ctx.sink.committed_transactions().borrow() >= self.baseline.committed + n
+            }
+            _ => conditions::is_met(
+                condition,
+                &self.observer.current(),
+                &self.baseline,
+                self.expected_brokers,
+            ),
+        };
         self.ctx.sink.emit(EventKind::Condition {
             step: label.to_string(),
             condition: condition.to_string(),
