@@ -129,6 +129,16 @@ impl Convention {
     }
 }
 
+/// A broker's id (`broker.id`, else KRaft's `node.id`) in its image's terms; None for a
+/// service that is not a broker.
+pub fn broker_id(service: &Service) -> Option<i32> {
+    let convention = Convention::of(service);
+    convention
+        .get(service, "broker.id")
+        .or_else(|| convention.get(service, "node.id"))
+        .and_then(|id| id.parse().ok())
+}
+
 /// The client port of a ZooKeeper service: `ZOOKEEPER_CLIENT_PORT` (cp-zookeeper, chaos/kafka),
 /// or for the bitnami and Docker official ZooKeeper images `ZOO_PORT_NUMBER`, default 2181.
 pub fn zookeeper_client_port(service: &Service) -> Option<u16> {

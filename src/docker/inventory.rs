@@ -338,15 +338,12 @@ pub fn role_of(service: &Service) -> Role {
         return Role::ZooKeeper { client_port: port };
     }
     // In the image's own terms (KAFKA_NODE_ID, or bitnami's KAFKA_CFG_NODE_ID).
-    let convention = Convention::of(service);
-    let id = convention
-        .get(service, "broker.id")
-        .or_else(|| convention.get(service, "node.id"))
-        .and_then(|id| id.parse().ok());
-    match id {
+    match crate::compose::convention::broker_id(service) {
         Some(id) => Role::Broker {
             id,
-            kraft: convention.get(service, "process.roles").is_some(),
+            kraft: Convention::of(service)
+                .get(service, "process.roles")
+                .is_some(),
         },
         None => Role::Other,
     }

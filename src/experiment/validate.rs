@@ -428,6 +428,19 @@ fn check_topic(
             ));
         }
     }
+    for (key, value) in &t.config {
+        if let Some(expected) = topic_config_refused(key, &value.0) {
+            return Err(c.err(
+                at,
+                format!("topics[{i}].config.{key}"),
+                format!(
+                    "`{}`: Kafka refuses this value (InvalidConfigurationException)",
+                    value.0
+                ),
+                Some(&format!("{key} is {expected}")),
+            ));
+        }
+    }
     if exp.topics.iter().filter(|o| o.name == t.name).count() > 1 {
         return Err(c.err(
             at,
@@ -437,6 +450,50 @@ fn check_topic(
         ));
     }
     Ok(())
+}
+
+/// What a common topic config takes, when `value` is not that (Kafka refuses the topic);
+/// None when the value fits or the key is not one checked here.
+fn topic_config_refused(key: &str, value: &str) -> Option<&'static str> {
+    let v = value.trim();
+    let long_at_least = |min: i64| v.parse::<i64>().is_ok_and(|n| n >= min);
+    let ok = match key {
+        "unclean.leader.election.enable" | "preallocate" | "message.downconversion.enable" => {
+            ["true", "false"].contains(&v.to_ascii_lowercase().as_str())
+        }
+        "min.insync.replicas" => long_at_least(1),
+        "retention.ms" | "retention.bytes" | "local.retention.ms" | "local.retention.bytes" => {
+            long_at_least(-1)
+        }
+        "segment.bytes" => long_at_least(14),
+        "segment.ms" | "flush.ms" | "flush.messages" => long_at_least(1),
+        "max.message.bytes" | "delete.retention.ms" | "min.compaction.lag.ms" => long_at_least(0),
+        "cleanup.policy" => v
+            .split(',')
+            .all(|p| ["delete", "compact"].contains(&p.trim())),
+        "compression.type" => {
+            ["uncompressed", "zstd", "lz4", "snappy", "gzip", "producer"].contains(&v)
+        }
+        "message.timestamp.type" => ["CreateTime", "LogAppendTime"].contains(&v),
+        _ => return None,
+    };
+    if ok {
+        return None;
+    }
+    Some(match key {
+        "unclean.leader.election.enable" | "preallocate" | "message.downconversion.enable" => {
+            "true or false"
+        }
+        "min.insync.replicas" => "a whole number, at least 1",
+        "retention.ms" | "retention.bytes" | "local.retention.ms" | "local.retention.bytes" => {
+            "a whole number, -1 for unlimited"
+        }
+        "segment.bytes" => "a whole number of bytes, at least 14",
+        "cleanup.policy" => "delete, compact, or delete,compact",
+        "compression.type" => "uncompressed, zstd, lz4, snappy, gzip or producer",
+        "message.timestamp.type" => "CreateTime or LogAppendTime",
+        _ => "a whole number (milliseconds, bytes or a count)",
+    })
 }
 
 fn check_observer(c: &Checker, exp: &Experiment, text: &str) -> Result<(), ExperimentError> {
@@ -1043,6 +1100,7 @@ pub fn against_compose_all(
             }
         }
     }
+    errors.extend(cluster_refusals(&c, exp, compose));
     for service in exp.cluster.environment.keys() {
         if !known.contains(&service.as_str()) {
             errors.push(c.err(
@@ -1050,6 +1108,86 @@ pub fn against_compose_all(
                 format!("cluster.environment.{service}"),
                 format!("no service `{service}` in the compose file"),
                 Some(&hint),
+            ));
+        }
+    }
+    errors
+}
+
+/// What Kafka would refuse (or never complete) on the compose file's brokers: a replication
+/// factor above the broker count, an assignment naming a broker the file lacks, a
+/// transactional workload whose transaction log cannot be created.
+fn cluster_refusals(
+    c: &Checker,
+    exp: &Experiment,
+    compose: &ComposeProject,
+) -> Vec<ExperimentError> {
+    use crate::compose::convention::{broker_id, Convention};
+    let brokers: Vec<i32> = compose.services.iter().filter_map(broker_id).collect();
+    let mut errors = Vec::new();
+    if brokers.is_empty() {
+        return errors; // no broker found: said where the cluster is started or attached
+    }
+    let n = brokers.len();
+    let file = compose.file.display();
+    for (i, t) in exp.topics.iter().enumerate() {
+        let at = line_of_item(c.text, "topics", i);
+        if t.assignment.is_empty() && t.replication_factor as usize > n {
+            errors.push(c.err(
+                at,
+                format!("topics[{i}].replication-factor"),
+                format!(
+                    "replication factor {} but {file} has {n} broker(s): Kafka refuses the topic \
+                     (INVALID_REPLICATION_FACTOR)",
+                    t.replication_factor
+                ),
+                Some(&format!("at most {n}")),
+            ));
+        }
+        if let Some(id) = t
+            .assignment
+            .iter()
+            .flatten()
+            .find(|id| !brokers.contains(id))
+        {
+            errors.push(c.err(
+                at,
+                format!("topics[{i}].assignment"),
+                format!("broker {id} is not in {file} (its brokers: {brokers:?})"),
+                None,
+            ));
+        }
+    }
+    if exp
+        .workload
+        .as_ref()
+        .is_some_and(|w| w.transactions.is_some())
+    {
+        // The experiment's own setting, else the file's (every broker alike), else Kafka's 3.
+        let property = "transaction.state.log.replication.factor";
+        let rf: usize = exp
+            .cluster
+            .broker_environment
+            .get(&Convention::Confluent.env_name(property))
+            .cloned()
+            .or_else(|| {
+                compose
+                    .services
+                    .iter()
+                    .filter(|s| broker_id(s).is_some())
+                    .find_map(|s| Convention::of(s).get(s, property))
+            })
+            .and_then(|v| v.trim().parse().ok())
+            .unwrap_or(3);
+        if rf > n {
+            errors.push(c.err(
+                line_of_key(c.text, "workload"),
+                "workload.transactions",
+                format!(
+                    "{property} is {rf} but {file} has {n} broker(s): Kafka cannot create \
+                     __transaction_state, and init_transactions waits forever"
+                ),
+                Some(&format!("set {property}: {n} under cluster.broker-config")),
             ));
         }
     }
