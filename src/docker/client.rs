@@ -9,8 +9,27 @@ pub fn socket_description() -> String {
 }
 
 /// Connects, negotiates the API version (Engine 20.10 speaks 1.41, older than bollard's
-/// default) and pings, so that every later call can assume a live daemon.
+/// default) and pings, so that every later call can assume a live daemon. The engine is the
+/// docker CLI's: `DOCKER_HOST`, else the docker context in force, else the default socket.
 pub async fn connect() -> Result<Docker, DockerError> {
+    let home = std::env::var_os("HOME").map(std::path::PathBuf::from);
+    if let Some(endpoint) =
+        super::context::resolve(&|name| std::env::var(name).ok(), home.as_deref())?
+    {
+        tracing::debug!(context = %endpoint.context, host = %endpoint.host, "docker context");
+        return super::engines::connect_node(&endpoint.host, endpoint.tls.as_ref())
+            .await
+            .map_err(|e| match e {
+                DockerError::NotReachable { socket, reason } => DockerError::NotReachable {
+                    socket: format!(
+                        "{socket} (docker context {}; `docker context use default` leaves it)",
+                        endpoint.context
+                    ),
+                    reason,
+                },
+                other => other,
+            });
+    }
     let not_reachable = |reason: String| DockerError::NotReachable {
         socket: socket_description(),
         reason,

@@ -108,7 +108,7 @@ impl Engines {
     }
 }
 
-async fn connect_node(
+pub(crate) async fn connect_node(
     engine: &str,
     tls: Option<&crate::nodes::EngineTls>,
 ) -> Result<Docker, DockerError> {

@@ -3,6 +3,7 @@
 
 pub mod client;
 pub mod cluster;
+pub mod context;
 pub mod engines;
 pub mod events;
 pub mod faults;
@@ -21,6 +22,8 @@ use thiserror::Error;
 pub enum DockerError {
     #[error("docker is not reachable at {socket}: {reason}\n  hint: start dockerd, or run scripts/install-docker.sh (as root)")]
     NotReachable { socket: String, reason: String },
+    #[error(transparent)]
+    Context(#[from] context::ContextError),
     #[error("docker api: {context}: {source}")]
     Api {
         context: String,
