@@ -7,7 +7,9 @@
 #                            the unclean scenario (with an ordinary librdkafka producer beside the
 #                            tracked one), no-fault, an interrupt, the orphan sweep, a group
 #                            without faults, transactions under a leader kill, the web view over
-#                            HTTP and in headless Chromium — then a 60 s fuzz run per parser.
+#                            HTTP and in headless Chromium, a compose file as users write it
+#                            (anchors, volumes, healthchecks), pulling from a real registry,
+#                            docker contexts — then a 60 s fuzz run per parser.
 #   scripts/test.sh --all    everything (the nightly workflow): also every test marked
 #                            #[ignore = "full tier: …"] — fidelity repeats, three Docker hosts,
 #                            attach, Docker outage, full disk, the secured cluster, every
