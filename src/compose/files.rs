@@ -89,7 +89,12 @@ pub fn load(
     } else {
         let merged = merge_files(files, &vars)?;
         // Already interpolated: only COMPOSE_PROFILES is still asked for.
-        let profiles_var = |name: &str| (name == "COMPOSE_PROFILES").then(|| vars(name)).flatten();
+        // HOME too: `~` in a bind mount's source.
+        let profiles_var = |name: &str| {
+            matches!(name, "COMPOSE_PROFILES" | "HOME")
+                .then(|| vars(name))
+                .flatten()
+        };
         compose::parse_with_profiles(&merged, first, &profiles_var, profiles).map_err(|e| {
             // Lines of the merged text mean nothing to the user: name the files instead.
             let mut inner = *e.0;

@@ -53,7 +53,10 @@ pub struct Resolver<'a> {
 impl Resolver<'_> {
     fn host_path(&self, source: &str) -> Result<PathBuf, MountError> {
         let joined = if let Some(rest) = source.strip_prefix('~') {
-            let home = self.home.as_deref().unwrap_or("");
+            // Without HOME, `~/x` must not quietly become `/x`.
+            let home = self.home.as_deref().ok_or_else(|| MountError::Home {
+                path: source.to_string(),
+            })?;
             PathBuf::from(format!("{home}{rest}"))
         } else {
             self.dir.join(source)
@@ -324,6 +327,14 @@ mod tests {
             MountError::Mode { mode: "rx".into() }
         );
         assert!(matches!(short("a:/b:ro:x"), Err(MountError::Shape { .. })));
+        let homeless = Resolver {
+            dir: Path::new("/work"),
+            home: None,
+        };
+        assert!(matches!(
+            homeless.mount(RawMount::Short("~/kafka:/data".into())),
+            Err(MountError::Home { .. })
+        ));
     }
 
     #[test]
