@@ -7,12 +7,44 @@ use crate::kafka::metadata;
 use std::time::Duration;
 use tabled::{builder::Builder, settings::Style};
 
+/// The named cluster, or an error that names the clusters there are (a name with no
+/// container would otherwise show an empty table and "no broker answered").
+async fn attach_existing(
+    engines: &docker::engines::Engines,
+    cluster_name: Option<&str>,
+) -> Result<cluster::Cluster, Error> {
+    let found = cluster::attach(engines, cluster_name).await?;
+    if !found.services.is_empty() {
+        return Ok(found);
+    }
+    let mut running: Vec<String> = Vec::new();
+    for docker in engines.all() {
+        running.extend(
+            cluster::lifecycle::list(docker, None)
+                .await?
+                .iter()
+                .filter_map(|c| c.labels.as_ref()?.get(docker::labels::CLUSTER).cloned()),
+        );
+    }
+    running.sort();
+    running.dedup();
+    Err(Error::Invalid(format!(
+        "no cluster named {} (running: {})\n  hint: chaos up -f <compose file>, or --cluster with one of those",
+        found.name,
+        if running.is_empty() {
+            "none".to_string()
+        } else {
+            running.join(", ")
+        }
+    )))
+}
+
 pub async fn run(
     engines: &docker::engines::Engines,
     cluster_name: Option<&str>,
     json: bool,
 ) -> Result<ExitCode, Error> {
-    let cluster = cluster::attach(engines, cluster_name).await?;
+    let cluster = attach_existing(engines, cluster_name).await?;
     let snapshot = metadata::snapshot(
         &cluster.bootstrap(),
         cluster.mode == crate::events::ClusterMode::Kraft,
@@ -132,7 +164,7 @@ pub async fn watch(
             _ = ticker.tick() => {}
             _ = tokio::signal::ctrl_c() => return Ok(ExitCode::Passed),
         }
-        let cluster = match cluster::attach(engines, cluster_name).await {
+        let cluster = match attach_existing(engines, cluster_name).await {
             Ok(c) => c,
             Err(e) => {
                 println!("{e}");

@@ -202,6 +202,10 @@ pub fn lifecycle(compose: &str, cluster: &str) {
             .unwrap()
     });
     assert!(left.is_empty(), "labelled containers left: {left:?}");
+    // Status of a cluster that is gone: said, exit 2 (not an empty table and exit 4).
+    let out = chaos(&["status", "--cluster", cluster]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains(&format!("no cluster named {cluster}")));
     assert_eq!(
         decoy_state(decoy).as_deref(),
         Some("running"),
