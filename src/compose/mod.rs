@@ -36,8 +36,9 @@ use std::time::Duration;
 pub struct ComposeError(pub Box<InputError>);
 
 const SUPPORTED: &str = "services keys: image, environment, env_file, ports, volumes, tmpfs, depends_on, hostname, \
-container_name, command, entrypoint, healthcheck, labels, networks, profiles, restart, pull_policy; top level: \
-version, name, services, networks, volumes and x- fields";
+container_name, command, entrypoint, healthcheck, labels, networks, profiles, restart, pull_policy, x- fields; \
+top level: \
+version, name, services, networks, volumes, x- fields";
 
 /// Reads a compose file; variables come from the process environment, then a `.env` beside
 /// it (compose's precedence: the environment wins). Active profiles come from
@@ -1356,7 +1357,7 @@ volumes:
         );
         assert!(
             e.starts_with(&format!(
-                "{}:3:3: services.a.privileged: unknown field `privileged`",
+                "{}:3:3: services.a: unknown field `privileged`",
                 file.display()
             )),
             "{e}"
@@ -1375,6 +1376,9 @@ volumes:
             e.contains("chaos does not build images") && e.contains("docker build"),
             "{e}"
         );
+        // A service's own `x-` fields are skipped, as compose skips them.
+        let p = parse_str("services:\n  a:\n    image: x\n    x-team: {owner: kafka}\n").unwrap();
+        assert_eq!(p.services[0].image, "x");
         // YAML 1.2 as compose reads it: `N`, `no` and `0755` stay strings.
         let p = parse_str("services:\n  a:\n    image: x\n    environment: {N: no, MODE: 0755}\n")
             .unwrap();

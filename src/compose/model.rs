@@ -238,29 +238,74 @@ pub struct RawHealthcheck {
     pub start_period: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RawService {
-    pub image: Option<String>,
-    pub environment: Option<KeyValues>,
-    pub ports: Option<Vec<RawPort>>,
-    pub depends_on: Option<Names>,
-    pub hostname: Option<String>,
-    pub container_name: Option<String>,
-    pub command: Option<Command>,
-    pub entrypoint: Option<Command>,
-    pub healthcheck: Option<RawHealthcheck>,
-    pub labels: Option<KeyValues>,
-    pub networks: Option<Names>,
-    pub profiles: Option<Vec<String>>,
-    pub restart: Option<String>,
-    pub volumes: Option<Vec<RawMount>>,
-    pub tmpfs: Option<OneOrMany>,
-    pub env_file: Option<RawEnvFiles>,
-    pub pull_policy: Option<String>,
-    #[serde(rename = "x-chaos-node")]
-    pub x_chaos_node: Option<String>,
+/// A struct of optional fields read from a map whose other keys are errors, except compose's
+/// `x-` extension fields, which are skipped. Values are read as they stream (serde's
+/// `flatten` would buffer them and lose their positions).
+macro_rules! extensible {
+    ($(#[$meta:meta])* $name:ident { $($field:ident: $ty:ty = $key:literal),* $(,)? }) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, PartialEq, Default)]
+        pub struct $name {
+            $(pub $field: Option<$ty>,)*
+        }
+
+        impl<'de> Deserialize<'de> for $name {
+            fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                const FIELDS: &[&str] = &[$($key,)* "x-…"];
+                struct V;
+                impl<'de> de::Visitor<'de> for V {
+                    type Value = $name;
+                    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                        f.write_str(concat!("a map (", stringify!($name), ")"))
+                    }
+                    fn visit_map<A: de::MapAccess<'de>>(self, mut map: A) -> Result<$name, A::Error> {
+                        let mut out = $name::default();
+                        while let Some(key) = map.next_key::<String>()? {
+                            match key.as_str() {
+                                $($key => {
+                                    if out.$field.is_some() {
+                                        return Err(de::Error::duplicate_field($key));
+                                    }
+                                    out.$field = Some(map.next_value()?);
+                                })*
+                                x if x.starts_with("x-") => {
+                                    map.next_value::<de::IgnoredAny>()?;
+                                }
+                                other => return Err(de::Error::unknown_field(other, FIELDS)),
+                            }
+                        }
+                        Ok(out)
+                    }
+                }
+                d.deserialize_map(V)
+            }
+        }
+    };
 }
+
+extensible!(
+    /// A service as the file writes it; its `x-` fields other than `x-chaos-node` are skipped.
+    RawService {
+        image: String = "image",
+        environment: KeyValues = "environment",
+        ports: Vec<RawPort> = "ports",
+        depends_on: Names = "depends_on",
+        hostname: String = "hostname",
+        container_name: String = "container_name",
+        command: Command = "command",
+        entrypoint: Command = "entrypoint",
+        healthcheck: RawHealthcheck = "healthcheck",
+        labels: KeyValues = "labels",
+        networks: Names = "networks",
+        profiles: Vec<String> = "profiles",
+        restart: String = "restart",
+        volumes: Vec<RawMount> = "volumes",
+        tmpfs: OneOrMany = "tmpfs",
+        env_file: RawEnvFiles = "env_file",
+        pull_policy: String = "pull_policy",
+        x_chaos_node: String = "x-chaos-node",
+    }
+);
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
