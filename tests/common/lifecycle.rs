@@ -76,8 +76,8 @@ pub fn remove_decoy(name: &str) {
     });
 }
 
-pub fn status_json() -> Value {
-    let out = chaos(&["status", "--json"]);
+pub fn status_json(cluster: &str) -> Value {
+    let out = chaos(&["status", "--json", "--cluster", cluster]);
     assert!(out.status.success(), "status failed");
     serde_json::from_slice(&out.stdout).expect("status --json is JSON")
 }
@@ -165,7 +165,7 @@ pub fn lifecycle(compose: &str, cluster: &str) {
 
     let listeners = ["127.0.0.1:29092", "127.0.0.1:39092", "127.0.0.1:49092"];
     produce_and_consume_through_each_listener(&listeners, "lifecycle");
-    let status = status_json();
+    let status = status_json(cluster);
     assert_eq!(status["cluster"], cluster);
     let brokers: Vec<i64> = status["view"]["brokers"]
         .as_array()

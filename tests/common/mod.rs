@@ -140,11 +140,20 @@ pub fn assert_everything_healed() {
                     .is_some_and(|s| s.starts_with("Exited (0)"));
             assert!(state == "running" || completed, "{name} is {state}");
         }
-        let cluster = chaos::docker::inventory::attach_on(&docker, None)
-            .await
-            .expect("attach");
-        for s in cluster.services.iter().filter(|s| !s.state.is_stopped()) {
-            assert!(s.ip.is_some(), "{} is not on the cluster network", s.name);
+        // Every cluster of ours (tests on other ports leave the shared one running).
+        let mut names: Vec<String> = containers
+            .iter()
+            .filter_map(|c| c.labels.as_ref()?.get("chaos.cluster").cloned())
+            .collect();
+        names.sort();
+        names.dedup();
+        for name in names {
+            let cluster = chaos::docker::inventory::attach_on(&docker, Some(&name))
+                .await
+                .expect("attach");
+            for s in cluster.services.iter().filter(|s| !s.state.is_stopped()) {
+                assert!(s.ip.is_some(), "{} is not on the cluster network", s.name);
+            }
         }
     });
 }
