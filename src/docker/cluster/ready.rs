@@ -37,13 +37,19 @@ pub async fn wait_service(
     let started = Instant::now();
     let mut refused_since: Option<Instant> = None;
     loop {
-        let mut last = match check(cluster, service).await {
-            Ok(()) => match health(docker, service).await {
-                Health::Ready => return Ok(()),
+        let checked = check(cluster, service).await;
+        // The container's own word (exited, healthcheck), one inspect per poll.
+        let health = match inspect(docker, service).await {
+            Ok(i) => health_of(&i, &service.role),
+            Err(_) => Health::Ready,
+        };
+        if let Health::Failed(reason) = health {
+            return Err(not_ready(docker, service, started, reason).await);
+        }
+        let last = match checked {
+            Ok(()) => match health {
                 Health::Waiting(reason) => reason,
-                Health::Failed(reason) => {
-                    return Err(not_ready(docker, service, started, reason).await)
-                }
+                _ => return Ok(()),
             },
             // Wrong credentials or an untrusted certificate do not get better by waiting; but
             // a broker still starting may also drop a handshake, so a refusal is final only
@@ -60,13 +66,6 @@ pub async fn wait_service(
                 reason
             }
         };
-        if let Ok(inspect) = docker.inspect_container(&service.container_id, None).await {
-            let state = inspect.state.unwrap_or_default();
-            if state.running == Some(false) && state.paused != Some(true) {
-                last = format!("container exited (code {})", state.exit_code.unwrap_or(-1));
-                return Err(not_ready(docker, service, started, last).await);
-            }
-        }
         if started.elapsed() >= timeout {
             return Err(not_ready(docker, service, started, last).await);
         }
@@ -83,14 +82,21 @@ enum Health {
     Failed(String),
 }
 
-async fn health(docker: &Docker, service: &RunningService) -> Health {
-    let Ok(inspect) = docker.inspect_container(&service.container_id, None).await else {
-        return Health::Ready;
-    };
-    let state = inspect.state.unwrap_or_default();
-    if state.running == Some(false) && state.paused != Some(true) {
-        let code = state.exit_code.unwrap_or(-1);
-        return if code == 0 && matches!(service.role, Role::Other) {
+async fn inspect(
+    docker: &Docker,
+    service: &RunningService,
+) -> Result<bollard::models::ContainerInspectResponse, DockerError> {
+    docker
+        .inspect_container(&service.container_id, None)
+        .await
+        .map_err(crate::docker::api(format!("inspect {}", service.name)))
+}
+
+/// Exited (code 0 is done for a one-off service), or what its healthcheck says.
+fn health_of(inspect: &bollard::models::ContainerInspectResponse, role: &Role) -> Health {
+    let state = inspect.state.clone().unwrap_or_default();
+    if let Some(code) = exit_code(&state) {
+        return if code == 0 && matches!(role, Role::Other) {
             Health::Ready
         } else {
             Health::Failed(format!("container exited (code {code})"))
@@ -103,6 +109,23 @@ async fn health(docker: &Docker, service: &RunningService) -> Health {
         Some(H::UNHEALTHY) => Health::Failed(format!("healthcheck: unhealthy{}", last_probe(&h))),
         _ => Health::Ready,
     }
+}
+
+/// Compose's `service_completed_successfully`: exited with code 0.
+fn completion_of(inspect: &bollard::models::ContainerInspectResponse) -> Health {
+    match exit_code(&inspect.state.clone().unwrap_or_default()) {
+        Some(0) => Health::Ready,
+        Some(code) => Health::Failed(format!(
+            "it exited with code {code}; a service depends on it with condition: service_completed_successfully"
+        )),
+        None => Health::Waiting("still running".into()),
+    }
+}
+
+/// The exit code of a container that stopped by itself (not one paused).
+fn exit_code(state: &bollard::models::ContainerState) -> Option<i64> {
+    (state.running == Some(false) && state.paused != Some(true))
+        .then(|| state.exit_code.unwrap_or(-1))
 }
 
 /// The last healthcheck probe's exit code and output, for the message.
@@ -120,34 +143,17 @@ fn last_probe(h: &bollard::models::Health) -> String {
         .unwrap_or_default()
 }
 
-/// Compose's `condition: service_healthy`: the container's healthcheck reports healthy.
-/// Waiting (not measuring): polls every 250 ms.
-pub async fn wait_healthy(
+/// Polls the container until `judge` says ready (or failed, or the timeout passes).
+/// Waiting (not measuring): every 250 ms.
+async fn wait_until(
     docker: &Docker,
     service: &RunningService,
     timeout: Duration,
+    judge: impl Fn(&bollard::models::ContainerInspectResponse) -> Health,
 ) -> Result<(), DockerError> {
     let started = Instant::now();
     loop {
-        let inspect = docker
-            .inspect_container(&service.container_id, None)
-            .await
-            .map_err(crate::docker::api(format!("inspect {}", service.name)))?;
-        let has_check = inspect
-            .config
-            .as_ref()
-            .and_then(|c| c.healthcheck.as_ref())
-            .and_then(|h| h.test.as_ref())
-            .is_some_and(|t| t.first().map(String::as_str) != Some("NONE"));
-        if !has_check {
-            return Err(DockerError::Other(format!(
-                "{} has no healthcheck, but a service depends on it with condition: \
-                 service_healthy\n  hint: give it a healthcheck: in the compose file, or use \
-                 condition: service_started",
-                service.name
-            )));
-        }
-        let reason = match health(docker, service).await {
+        let reason = match judge(&inspect(docker, service).await?) {
             Health::Ready => return Ok(()),
             Health::Waiting(reason) => reason,
             Health::Failed(reason) => return Err(not_ready(docker, service, started, reason).await),
@@ -159,36 +165,37 @@ pub async fn wait_healthy(
     }
 }
 
+/// Compose's `condition: service_healthy`: the container's healthcheck reports healthy.
+pub async fn wait_healthy(
+    docker: &Docker,
+    service: &RunningService,
+    timeout: Duration,
+) -> Result<(), DockerError> {
+    // Configuration, not state: checked once.
+    let has_check = inspect(docker, service)
+        .await?
+        .config
+        .and_then(|c| c.healthcheck)
+        .and_then(|h| h.test)
+        .is_some_and(|t| t.first().map(String::as_str) != Some("NONE"));
+    if !has_check {
+        return Err(DockerError::Other(format!(
+            "{} has no healthcheck, but a service depends on it with condition: \
+             service_healthy\n  hint: give it a healthcheck: in the compose file, or use \
+             condition: service_started",
+            service.name
+        )));
+    }
+    wait_until(docker, service, timeout, |i| health_of(i, &service.role)).await
+}
+
 /// Compose's `condition: service_completed_successfully`: the container exited with code 0.
 pub async fn wait_completed(
     docker: &Docker,
     service: &RunningService,
     timeout: Duration,
 ) -> Result<(), DockerError> {
-    let started = Instant::now();
-    loop {
-        let inspect = docker
-            .inspect_container(&service.container_id, None)
-            .await
-            .map_err(crate::docker::api(format!("inspect {}", service.name)))?;
-        let state = inspect.state.unwrap_or_default();
-        if state.running == Some(false) && state.paused != Some(true) {
-            return match state.exit_code.unwrap_or(-1) {
-                0 => Ok(()),
-                code => Err(not_ready(
-                    docker,
-                    service,
-                    started,
-                    format!("it exited with code {code}; a service depends on it with condition: service_completed_successfully"),
-                )
-                .await),
-            };
-        }
-        if started.elapsed() >= timeout {
-            return Err(not_ready(docker, service, started, "still running".into()).await);
-        }
-        tokio::time::sleep(POLL).await;
-    }
+    wait_until(docker, service, timeout, completion_of).await
 }
 
 async fn not_ready(
