@@ -20,14 +20,7 @@ pub fn variables(
 ) -> Result<impl Fn(&str) -> Option<String>, ComposeError> {
     let mut parsed: Vec<(String, String)> = Vec::new();
     for (file, text) in env_files.iter().rev() {
-        parsed.extend(compose::parse_dotenv(text).map_err(|e| {
-            input_error(
-                file,
-                e.line,
-                e.to_string(),
-                Some("lines are KEY=value; quote values with spaces"),
-            )
-        })?);
+        parsed.extend(compose::parse_env_text(text, file)?);
     }
     Ok(move |name: &str| {
         std::env::var(name).ok().or_else(|| {

@@ -106,12 +106,25 @@ fn read_dotenv(env_file: &Path) -> Result<Vec<(String, String)>, ComposeError> {
         Ok(_) => {}
     }
     let text = read_text(env_file, ".env file").map_err(|e| ComposeError(Box::new(e)))?;
-    parse_dotenv(&text).map_err(|e| {
-        input_error(
-            e.line,
-            e.message,
-            Some("lines are KEY=value; quote a value with spaces: KEY=\"a b\" or KEY='a b'"),
-        )
+    parse_env_text(&text, env_file)
+}
+
+/// An env file's variables (`.env`, `env_file:`, `--env-file`), its errors naming it.
+pub(crate) fn parse_env_text(
+    text: &str,
+    file: &Path,
+) -> Result<Vec<(String, String)>, ComposeError> {
+    parse_dotenv(text).map_err(|e| {
+        ComposeError(Box::new(InputError {
+            file: file.to_path_buf(),
+            line: e.line,
+            column: None,
+            path: String::new(),
+            message: e.message,
+            hint: Some(
+                "lines are KEY=value; quote a value with spaces: KEY=\"a b\" or KEY='a b'".into(),
+            ),
+        }))
     })
 }
 
@@ -457,19 +470,7 @@ impl Loader<'_> {
                 }
                 continue;
             }
-            let parsed = parse_dotenv(&text).map_err(|e| {
-                ComposeError(Box::new(InputError {
-                    file: at.clone(),
-                    line: e.line,
-                    column: None,
-                    path: String::new(),
-                    message: e.message,
-                    hint: Some(
-                        "lines are KEY=value; quote a value with spaces: KEY=\"a b\"".into(),
-                    ),
-                }))
-            })?;
-            vars.extend(parsed);
+            vars.extend(parse_env_text(&text, &at)?);
         }
         Ok(vars)
     }
@@ -482,13 +483,7 @@ impl Loader<'_> {
     ) -> Result<IndexMap<String, NamedVolume>, ComposeError> {
         let mut volumes = IndexMap::new();
         for (key, v) in raw {
-            let v = v.unwrap_or(model::RawNamedVolume {
-                external: None,
-                name: None,
-                driver: None,
-                driver_opts: None,
-                labels: None,
-            });
+            let v = v.unwrap_or_default();
             volumes.insert(
                 key,
                 NamedVolume {

@@ -359,7 +359,7 @@ impl<'de> Deserialize<'de> for RawFile {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawNamedVolume {
     pub external: Option<bool>,

@@ -148,6 +148,7 @@ impl Plan {
                 })
                 .map(|s| s.service.node.clone())
                 .collect();
+            nodes.sort();
             nodes.dedup();
             let name = volume
                 .name
