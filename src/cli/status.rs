@@ -17,17 +17,11 @@ async fn attach_existing(
     if !found.services.is_empty() {
         return Ok(found);
     }
-    let mut running: Vec<String> = Vec::new();
+    let mut containers = Vec::new();
     for docker in engines.all() {
-        running.extend(
-            cluster::lifecycle::list(docker, None)
-                .await?
-                .iter()
-                .filter_map(|c| c.labels.as_ref()?.get(docker::labels::CLUSTER).cloned()),
-        );
+        containers.extend(cluster::lifecycle::list(docker, None).await?);
     }
-    running.sort();
-    running.dedup();
+    let running = docker::inventory::cluster_names(&containers);
     Err(Error::Invalid(format!(
         "no cluster named {} (running: {})\n  hint: chaos up -f <compose file>, or --cluster with one of those",
         found.name,

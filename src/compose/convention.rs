@@ -129,6 +129,16 @@ impl Convention {
     }
 }
 
+/// A setting every broker is given alike, each in its image's terms; None when one lacks it
+/// or they differ (Kafka's default then applies to some).
+pub fn common_setting(brokers: &[&Service], property: &str) -> Option<String> {
+    let mut values = brokers.iter().map(|b| Convention::of(b).get(b, property));
+    let first = values.next()??;
+    values
+        .all(|v| v.as_deref() == Some(first.as_str()))
+        .then_some(first)
+}
+
 /// A broker's id (`broker.id`, else KRaft's `node.id`) in its image's terms; None for a
 /// service that is not a broker.
 pub fn broker_id(service: &Service) -> Option<i32> {

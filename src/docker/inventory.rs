@@ -77,16 +77,22 @@ pub async fn attach_on(docker: &Docker, cluster: Option<&str>) -> Result<Cluster
     from_containers(&list(docker, cluster).await?, cluster)
 }
 
-fn from_containers(
-    containers: &[bollard::models::ContainerSummary],
-    cluster: Option<&str>,
-) -> Result<Cluster, DockerError> {
+/// The clusters these containers belong to, sorted, each once.
+pub fn cluster_names(containers: &[bollard::models::ContainerSummary]) -> Vec<String> {
     let mut names: Vec<String> = containers
         .iter()
         .filter_map(|c| c.labels.as_ref()?.get(labels::CLUSTER).cloned())
         .collect();
     names.sort();
     names.dedup();
+    names
+}
+
+fn from_containers(
+    containers: &[bollard::models::ContainerSummary],
+    cluster: Option<&str>,
+) -> Result<Cluster, DockerError> {
+    let names = cluster_names(containers);
     let name = match (cluster, names.as_slice()) {
         (Some(c), _) => c.to_string(),
         (None, [one]) => one.clone(),

@@ -599,20 +599,9 @@ pub fn single_replica_coordinators(
     exp: &Experiment,
     brokers: &[&crate::compose::Service],
 ) -> Vec<String> {
-    use crate::compose::convention::Convention;
-    let replication_factor = |property: &str| -> Option<String> {
-        let values: Vec<Option<String>> = brokers
-            .iter()
-            .map(|b| Convention::of(b).get(b, property))
-            .collect();
-        // Kafka's default is 3; only a factor every broker is given counts.
-        match values.first() {
-            Some(Some(v)) if values.iter().all(|x| x.as_deref() == Some(v.as_str())) => {
-                Some(v.clone())
-            }
-            _ => None,
-        }
-    };
+    // Kafka's default is 3; only a factor every broker is given counts.
+    let replication_factor =
+        |property: &str| crate::compose::convention::common_setting(brokers, property);
     let mut lines = Vec::new();
     for (i, step) in exp.steps.iter().enumerate() {
         let Some(fault) = &step.fault else { continue };

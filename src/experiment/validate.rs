@@ -457,43 +457,40 @@ fn check_topic(
 fn topic_config_refused(key: &str, value: &str) -> Option<&'static str> {
     let v = value.trim();
     let long_at_least = |min: i64| v.parse::<i64>().is_ok_and(|n| n >= min);
-    let ok = match key {
-        "unclean.leader.election.enable" | "preallocate" | "message.downconversion.enable" => {
-            ["true", "false"].contains(&v.to_ascii_lowercase().as_str())
-        }
-        "min.insync.replicas" => long_at_least(1),
+    // Each key: whether the value fits, and what the key takes (for the hint).
+    let (fits, takes) = match key {
+        "unclean.leader.election.enable" | "preallocate" | "message.downconversion.enable" => (
+            ["true", "false"].contains(&v.to_ascii_lowercase().as_str()),
+            "true or false",
+        ),
+        "min.insync.replicas" => (long_at_least(1), "a whole number, at least 1"),
         "retention.ms" | "retention.bytes" | "local.retention.ms" | "local.retention.bytes" => {
-            long_at_least(-1)
+            (long_at_least(-1), "a whole number, -1 for unlimited")
         }
-        "segment.bytes" => long_at_least(14),
-        "segment.ms" | "flush.ms" | "flush.messages" => long_at_least(1),
-        "max.message.bytes" | "delete.retention.ms" | "min.compaction.lag.ms" => long_at_least(0),
-        "cleanup.policy" => v
-            .split(',')
-            .all(|p| ["delete", "compact"].contains(&p.trim())),
-        "compression.type" => {
-            ["uncompressed", "zstd", "lz4", "snappy", "gzip", "producer"].contains(&v)
+        "segment.bytes" => (long_at_least(14), "a whole number of bytes, at least 14"),
+        "segment.ms" | "flush.ms" | "flush.messages" => {
+            (long_at_least(1), "a whole number, at least 1")
         }
-        "message.timestamp.type" => ["CreateTime", "LogAppendTime"].contains(&v),
+        "max.message.bytes" | "delete.retention.ms" | "min.compaction.lag.ms" => (
+            long_at_least(0),
+            "a whole number (milliseconds, bytes or a count)",
+        ),
+        "cleanup.policy" => (
+            v.split(',')
+                .all(|p| ["delete", "compact"].contains(&p.trim())),
+            "delete, compact, or delete,compact",
+        ),
+        "compression.type" => (
+            ["uncompressed", "zstd", "lz4", "snappy", "gzip", "producer"].contains(&v),
+            "uncompressed, zstd, lz4, snappy, gzip or producer",
+        ),
+        "message.timestamp.type" => (
+            ["CreateTime", "LogAppendTime"].contains(&v),
+            "CreateTime or LogAppendTime",
+        ),
         _ => return None,
     };
-    if ok {
-        return None;
-    }
-    Some(match key {
-        "unclean.leader.election.enable" | "preallocate" | "message.downconversion.enable" => {
-            "true or false"
-        }
-        "min.insync.replicas" => "a whole number, at least 1",
-        "retention.ms" | "retention.bytes" | "local.retention.ms" | "local.retention.bytes" => {
-            "a whole number, -1 for unlimited"
-        }
-        "segment.bytes" => "a whole number of bytes, at least 14",
-        "cleanup.policy" => "delete, compact, or delete,compact",
-        "compression.type" => "uncompressed, zstd, lz4, snappy, gzip or producer",
-        "message.timestamp.type" => "CreateTime or LogAppendTime",
-        _ => "a whole number (milliseconds, bytes or a count)",
-    })
+    (!fits).then_some(takes)
 }
 
 fn check_observer(c: &Checker, exp: &Experiment, text: &str) -> Result<(), ExperimentError> {
@@ -1122,7 +1119,7 @@ fn cluster_refusals(
     exp: &Experiment,
     compose: &ComposeProject,
 ) -> Vec<ExperimentError> {
-    use crate::compose::convention::{broker_id, Convention};
+    use crate::compose::convention::{broker_id, common_setting, Convention};
     let brokers: Vec<i32> = compose.services.iter().filter_map(broker_id).collect();
     let mut errors = Vec::new();
     if brokers.is_empty() {
@@ -1171,11 +1168,12 @@ fn cluster_refusals(
             .get(&Convention::Confluent.env_name(property))
             .cloned()
             .or_else(|| {
-                compose
+                let brokers: Vec<&crate::compose::Service> = compose
                     .services
                     .iter()
                     .filter(|s| broker_id(s).is_some())
-                    .find_map(|s| Convention::of(s).get(s, property))
+                    .collect();
+                common_setting(&brokers, property)
             })
             .and_then(|v| v.trim().parse().ok())
             .unwrap_or(3);

@@ -141,13 +141,7 @@ pub fn assert_everything_healed() {
             assert!(state == "running" || completed, "{name} is {state}");
         }
         // Every cluster of ours (tests on other ports leave the shared one running).
-        let mut names: Vec<String> = containers
-            .iter()
-            .filter_map(|c| c.labels.as_ref()?.get("chaos.cluster").cloned())
-            .collect();
-        names.sort();
-        names.dedup();
-        for name in names {
+        for name in chaos::docker::inventory::cluster_names(&containers) {
             let cluster = chaos::docker::inventory::attach_on(&docker, Some(&name))
                 .await
                 .expect("attach");
