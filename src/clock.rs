@@ -71,6 +71,10 @@ impl EventSink {
             committed: std::sync::Arc::new(tokio::sync::watch::Sender::new(0)),
         }
     }
+    /// The number of transactions committed so far.
+    pub fn transactions_committed(&self) -> u64 {
+        *self.committed.borrow()
+    }
     /// The number of transactions committed so far, as it changes.
     pub fn committed_transactions(&self) -> tokio::sync::watch::Receiver<u64> {
         self.committed.subscribe()

@@ -127,28 +127,51 @@ pub async fn ensure_for(
             need_base = true;
             continue;
         }
-        let present = docker.inspect_image(tag).await.is_ok();
-        match (w.pull, present) {
-            (PullPolicy::Always, _) | (PullPolicy::Missing, false) => {
-                pull(docker, tag, progress).await?
-            }
-            (PullPolicy::Never, false) => {
-                return Err(DockerError::ImageNotFound {
-                    image: tag.clone(),
-                    reason: "not present on the engine, and its pull_policy is never".into(),
-                    hint: format!(
-                        "load it (docker load -i …), pull it (chaos images pull {tag}), or \
-                         drop pull_policy: never"
-                    ),
-                })
-            }
-            (PullPolicy::Missing | PullPolicy::Never, true) => {}
-        }
+        apply_pull_policy(docker, w, None, progress).await?;
     }
     if need_base {
         ensure_base(docker, progress).await?;
     }
     Ok(())
+}
+
+/// Pulls an image that is not ours as its `pull_policy` says: when absent (`missing`), every
+/// time (`always`), never (`never`: absent is an error). `node`: the engine's node, for the
+/// messages (None: the one engine).
+async fn apply_pull_policy(
+    docker: &Docker,
+    w: &WantedImage,
+    node: Option<&crate::platform::NodeInfo>,
+    progress: Progress<'_>,
+) -> Result<(), DockerError> {
+    let present = docker.inspect_image(&w.tag).await.is_ok();
+    match (w.pull, present) {
+        (PullPolicy::Missing | PullPolicy::Never, true) => Ok(()),
+        (PullPolicy::Never, false) => Err(DockerError::ImageNotFound {
+            image: w.tag.clone(),
+            reason: format!(
+                "not present on {}, and its pull_policy is never",
+                node.map_or("the engine".to_string(), |n| format!("node {}", n.name))
+            ),
+            hint: match node {
+                None => format!(
+                    "load it (docker load -i …), pull it (chaos images pull {}), or drop \
+                     pull_policy: never",
+                    w.tag
+                ),
+                Some(n) => format!(
+                    "load it there (docker save {} | docker -H {} load)",
+                    w.tag, n.engine
+                ),
+            },
+        }),
+        (PullPolicy::Always, _) | (PullPolicy::Missing, false) => {
+            if let Some(n) = node {
+                progress(&format!("on node {}:", n.name));
+            }
+            pull(docker, &w.tag, progress).await
+        }
+    }
 }
 
 /// `name[:tag]` or `name@digest` as the API's `fromImage` and `tag` (a port in the registry
@@ -317,25 +340,7 @@ pub async fn ensure_on_engines(
     for w in wanted.iter().filter(|w| !is_ours(&w.tag)) {
         for (node, docker) in engines.named() {
             let Some(node) = node else { continue };
-            let present = docker.inspect_image(&w.tag).await.is_ok();
-            if present && w.pull != PullPolicy::Always {
-                continue;
-            }
-            if !present && w.pull == PullPolicy::Never {
-                return Err(DockerError::ImageNotFound {
-                    image: w.tag.clone(),
-                    reason: format!(
-                        "not present on node {}, and its pull_policy is never",
-                        node.name
-                    ),
-                    hint: format!(
-                        "load it there (docker save {} | docker -H {} load)",
-                        w.tag, node.engine
-                    ),
-                });
-            }
-            progress(&format!("on node {}:", node.name));
-            pull(docker, &w.tag, progress).await?;
+            apply_pull_policy(docker, w, Some(node), progress).await?;
         }
     }
     Ok(())

@@ -92,7 +92,7 @@ pub(super) async fn run_steps(
         expected_brokers,
         baseline: Baseline {
             snapshot: observer.current(),
-            committed: *ctx.sink.committed_transactions().borrow(),
+            committed: ctx.sink.transactions_committed(),
         },
     };
     for (i, step) in ctx.experiment.steps.iter().enumerate() {
@@ -122,7 +122,7 @@ impl<P: FaultPlatform> StepRunner<'_, '_, '_, P> {
     fn rebase(&mut self) {
         self.baseline = Baseline {
             snapshot: self.observer.current(),
-            committed: *self.ctx.sink.committed_transactions().borrow(),
+            committed: self.ctx.sink.transactions_committed(),
         };
     }
 
@@ -221,7 +221,7 @@ impl<P: FaultPlatform> StepRunner<'_, '_, '_, P> {
     fn assert(&mut self, label: &str, condition: &Condition) {
         let met = match condition {
             Condition::TransactionsCommitted(n) => {
-                *self.ctx.sink.committed_transactions().borrow() >= self.baseline.committed + n
+                self.ctx.sink.transactions_committed() >= self.baseline.committed + n
             }
             _ => conditions::is_met(
                 condition,
