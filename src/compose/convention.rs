@@ -8,6 +8,7 @@
 //! - `bitnami/kafka`: `KAFKA_CFG_FOO_BAR` → `foo.bar`; `bitnami/zookeeper`: `ZOO_PORT_NUMBER`
 //!   (default 2181). The Docker official `zookeeper` image listens on 2181.
 
+use super::image_ref::repository;
 use super::model::Service;
 
 /// A Kafka image's environment convention.
@@ -35,24 +36,6 @@ fn is_image_variable(name: &str) -> bool {
         || ["KAFKA_JMX_", "KAFKA_LOG4J_", "KAFKA_TOOLS_LOG4J_"]
             .iter()
             .any(|p| name.starts_with(p))
-}
-
-/// The image's repository without registry host and tag: `docker.io/bitnami/kafka:3.9` →
-/// `bitnami/kafka`.
-fn repository(image: &str) -> &str {
-    let name = image.split('@').next().unwrap_or(image);
-    let last_slash = name.rfind('/').map_or(0, |i| i + 1);
-    let name = match name[last_slash..].rfind(':') {
-        Some(i) => &name[..last_slash + i],
-        None => name,
-    };
-    // A first component with a dot or a port is a registry host.
-    match name.split_once('/') {
-        Some((host, rest)) if host.contains('.') || host.contains(':') || host == "localhost" => {
-            rest
-        }
-        _ => name,
-    }
 }
 
 impl Convention {

@@ -11,6 +11,7 @@
 
 pub mod convention;
 pub mod files;
+pub mod image_ref;
 mod interpolate;
 mod model;
 mod mounts;

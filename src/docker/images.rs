@@ -3,6 +3,7 @@
 //! Each image carries a hash of what it was built from; a matching image is reused.
 
 use super::{api, DockerError};
+use crate::compose::image_ref::split_reference;
 use crate::compose::PullPolicy;
 use bollard::query_parameters::{BuildImageOptionsBuilder, CreateImageOptionsBuilder};
 use bollard::Docker;
@@ -174,22 +175,6 @@ async fn apply_pull_policy(
     }
 }
 
-/// `name[:tag]` or `name@digest` as the API's `fromImage` and `tag` (a port in the registry
-/// host is not a tag: `127.0.0.1:5000/kafka` is `latest`).
-pub fn split_reference(reference: &str) -> (&str, &str) {
-    if let Some((name, digest)) = reference.split_once('@') {
-        return (name, digest);
-    }
-    let last_slash = reference.rfind('/').map_or(0, |i| i + 1);
-    match reference[last_slash..].rfind(':') {
-        Some(i) => (
-            &reference[..last_slash + i],
-            &reference[last_slash + i + 1..],
-        ),
-        None => (reference, "latest"),
-    }
-}
-
 /// Pulls an image through the Docker API, reporting layers and bytes at most once a second.
 pub async fn pull(
     docker: &Docker,
@@ -261,11 +246,7 @@ fn pull_error(reference: &str, reason: String, status: Option<u16>) -> DockerErr
                 .into(),
         };
     }
-    let registry = crate::docker::images::split_reference(reference)
-        .0
-        .split('/')
-        .next()
-        .filter(|h| h.contains('.') || h.contains(':') || *h == "localhost")
+    let registry = crate::compose::image_ref::registry_host(reference)
         .unwrap_or("docker.io")
         .to_string();
     DockerError::Pull {
