@@ -59,6 +59,10 @@ ignored_args=()
 [ "$tier" = all ] && ignored_args=(--include-ignored)
 
 status=0
+# Lints as errors over every target (issue 25's bar: clippy clean), timed like a test binary.
+t0=$(date +%s)
+cargo clippy --locked --quiet --all-targets -- -D warnings || status=1
+clippy_s=$(( $(date +%s) - t0 ))
 log=$(mktemp)
 times=$(mktemp)
 # One test binary at a time (the real-cluster ones share one cluster), each timed.
@@ -78,6 +82,7 @@ for t in "${targets[@]}"; do
   printf '%6d s  %s\n' "$(( $(date +%s) - t0 ))" "${t#--test=}" >> "$times"
 done
 echo "time per test binary ($tier tier):"
+printf '%6d s  %s\n' "$clippy_s" "clippy (lints as errors)"
 cat "$times"
 # The closing line over every test binary: what passed, failed, and what this tier did not run.
 awk -v tier="$tier" '/^test result:/ {

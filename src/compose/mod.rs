@@ -683,7 +683,8 @@ impl Loader<'_> {
 /// A YAML or type error of the raw file: where, and the field path.
 struct RawError {
     path: String,
-    error: serde_saphyr::Error,
+    // Boxed: the library's error is large and this one travels in a `Result`.
+    error: Box<serde_saphyr::Error>,
 }
 
 /// The raw file through serde-saphyr: anchors, aliases and merge keys resolved, positions
@@ -704,7 +705,7 @@ fn deserialize(text: &str) -> Result<RawFile, RawError> {
             e.into_inner()
         })
     })
-    .map_err(|error| RawError { path, error })
+    .map_err(|error| RawError { path, error: Box::new(error) })
 }
 
 impl RawError {

@@ -105,7 +105,8 @@ pub struct PreparedVariant {
 #[derive(Debug, Clone)]
 pub enum ClusterSource {
     /// Started (or reused) by this tool from a compose file.
-    Compose { project: ComposeProject, plan: Plan },
+    // Boxed: a plan is large beside the other sources' names.
+    Compose { project: Box<ComposeProject>, plan: Box<Plan> },
     /// A compose project someone else started; found, and the experiment checked against
     /// it, when the run starts.
     Attach { project: String },
@@ -344,7 +345,7 @@ pub fn prepare(
         variants.push(PreparedVariant {
             name: variant.name,
             experiment: variant.experiment,
-            cluster: ClusterSource::Compose { project, plan },
+            cluster: ClusterSource::Compose { project: Box::new(project), plan: Box::new(plan) },
             images,
         });
     }
