@@ -20,21 +20,17 @@ use serde::Serialize;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-#[derive(Debug, clap::Args)]
-pub struct BenchArgs {
+/// What `chaos bench` measures and where it writes.
+#[derive(Debug)]
+pub struct BenchOptions {
     /// Messages for the throughput comparison.
-    #[arg(long, default_value_t = 200_000)]
     pub messages: u64,
     /// Messages for the verification benchmark.
-    #[arg(long, default_value_t = 10_000_000)]
     pub verify_messages: u64,
     /// Seconds of steady workload for the overhead measurement.
-    #[arg(long, default_value_t = 30)]
     pub overhead_seconds: u64,
-    #[arg(long, default_value = "reports")]
     pub reports: PathBuf,
     /// Only the pure verification benchmark (no cluster).
-    #[arg(long)]
     pub verify_only: bool,
 }
 
@@ -292,7 +288,7 @@ pub fn bench_verification(messages: u64) -> Verification {
 }
 
 /// The benchmark suite in the order its report lists it (read top to bottom).
-pub async fn run(args: BenchArgs) -> Result<crate::exit::ExitCode, Error> {
+pub async fn run(args: BenchOptions) -> Result<crate::exit::ExitCode, Error> {
     let mut report = BenchReport {
         machine: machine(),
         ..Default::default()

@@ -27,6 +27,7 @@ pub mod keys;
 pub mod kubernetes;
 pub mod model;
 pub mod nodes;
+pub mod observe;
 pub mod platform;
 pub mod report;
 #[cfg(feature = "runtime")]

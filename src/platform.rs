@@ -1,6 +1,6 @@
 //! The seam between the runner and the place brokers run. The runner sees a cluster as
 //! services with roles (this module's data, no platform types) and asks a [`FaultPlatform`]
-//! to act on them; Docker on one engine is one implementation (`run::docker_platform`), a
+//! to act on them; Docker on one engine is one implementation (`docker::run_platform`), a
 //! recording fake tests the orchestration in milliseconds, and `docs/kubernetes.md` maps each
 //! operation to the Kubernetes API. Pure: no Docker or Kafka imports.
 
@@ -423,7 +423,7 @@ pub trait FaultPlatform: Sync {
 /// cross-check), and noticing that the platform itself went away. Its lifecycle events reach
 /// the run's stream from the implementation (Docker's events stream on one or several
 /// engines); [`FaultPlatform::moment`] reads them. Docker is one implementation
-/// (`run::docker_platform::DockerRun`), [`NotStarted`] the other (`observe`).
+/// (`docker::run_platform::DockerRun`), [`NotStarted`] the other (`observe`).
 pub trait ClusterPlatform: Sync {
     /// Every service with its state now.
     fn services(&self) -> impl Future<Output = Result<Vec<RunningService>, PlatformError>> + Send;

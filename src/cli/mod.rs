@@ -1,5 +1,6 @@
 //! Command-line interface: clap maps flags to options; the work is in the library.
 
+mod args;
 pub mod github;
 mod progress;
 mod reports;
@@ -196,18 +197,18 @@ pub enum Command {
     /// Observe a cluster chaos did not start while something else disturbs it (a rolling
     /// restart, an upgrade): the observer, a tracked workload on a topic of its own and the
     /// final verification; no faults. Reports as for a run.
-    Observe(crate::run::observe::ObserveArgs),
+    Observe(args::ObserveArgs),
     /// Check experiment files (or directories of them) against their compose files, as `run`
     /// does before starting; every error is printed. Exit 0 when all are valid, 2 otherwise.
     Validate {
         #[arg(required = true)]
         files: Vec<PathBuf>,
         #[command(flatten)]
-        compose: crate::run::ComposeOverrides,
+        compose: args::ComposeArgs,
     },
     /// Benchmarks of the harness itself (throughput vs kafka-producer-perf-test, verification
     /// speed and memory, overhead, time to ready); writes reports/bench-*/bench.md.
-    Bench(crate::bench::BenchArgs),
+    Bench(args::BenchArgs),
     /// Side by side: several run directories (or a parent of them), with the differences
     /// beyond noise.
     Compare {
@@ -237,7 +238,7 @@ pub enum Command {
     },
     /// A local web view of the reports folder: every run, its page, comparisons, trends and
     /// the running cluster (read-only; `chaos run --serve` adds the live run).
-    Serve(crate::serve::ServeArgs),
+    Serve(args::ServeArgs),
     /// Re-render a run's reports from its events.jsonl.
     Report { dir: PathBuf },
     /// Print a shell completion script (e.g. `chaos completions bash > /etc/bash_completion.d/chaos`).
@@ -253,9 +254,9 @@ pub enum Command {
 #[derive(Debug, clap::Args)]
 pub struct RunCommand {
     #[command(flatten)]
-    pub run: crate::run::RunArgs,
+    pub run: args::RunArgs,
     #[command(flatten)]
-    pub serve: crate::serve::RunServeArgs,
+    pub serve: args::RunServeArgs,
 }
 
 #[derive(Debug, Subcommand)]
@@ -287,14 +288,14 @@ pub async fn main(cli: Cli) -> ExitCode {
 /// `chaos run`, with the live web view when `--serve` asks for it: the view is the CLI's
 /// (a reporter and an event tap around the runner), the runner does not know it.
 async fn run_with_view(
-    run: crate::run::RunArgs,
-    serve: crate::serve::RunServeArgs,
+    run: crate::run::RunOptions,
+    serve: args::RunServeArgs,
 ) -> Result<ExitCode, Error> {
     let terminal = progress::TerminalReporter::new();
-    let served = if run.dry_run {
-        None
+    let served = if serve.serve && !run.dry_run {
+        Some(crate::serve::ForRun::start(serve.serve_bind, serve.serve_port, &run.reports).await?)
     } else {
-        crate::serve::ForRun::start(&serve, &run.reports).await?
+        None
     };
     let live = served.as_ref().map(|s| s.reporter(&terminal));
     let reporter: &dyn crate::run::Reporter = match &live {
@@ -302,7 +303,7 @@ async fn run_with_view(
         None => &terminal,
     };
     let keep = run.keep;
-    let outcome = crate::run::run_cli(run, reporter).await;
+    let outcome = crate::run::run_experiments(run, reporter).await;
     if let Some(served) = served {
         // An interrupted run ends the view too; a kept cluster keeps it up until Ctrl-C.
         let interrupted = matches!(outcome, Ok(ExitCode::Interrupted) | Err(Error::Interrupted));
@@ -507,14 +508,14 @@ async fn dispatch(cli: Cli) -> Result<ExitCode, Error> {
             }
             Ok(ExitCode::Passed)
         }
-        Command::Run(RunCommand { run, serve }) => run_with_view(run, serve).await,
+        Command::Run(RunCommand { run, serve }) => run_with_view(run.options(), serve).await,
         Command::Observe(args) => {
-            crate::run::observe::observe(args, &progress::TerminalReporter::new()).await
+            crate::observe::observe(args.options(), &progress::TerminalReporter::new()).await
         }
-        Command::Validate { files, compose } => Ok(validate(&files, &compose)),
-        Command::Bench(args) => crate::bench::run(args).await,
+        Command::Validate { files, compose } => Ok(validate(&files, &compose.options())),
+        Command::Bench(args) => crate::bench::run(args.options()).await,
         Command::Report { dir } => reports::rerender(&dir),
-        Command::Serve(args) => crate::serve::serve(args).await,
+        Command::Serve(args) => crate::serve::serve(args.options()).await,
         Command::Compare {
             dirs,
             json,

@@ -705,7 +705,10 @@ fn deserialize(text: &str) -> Result<RawFile, RawError> {
             e.into_inner()
         })
     })
-    .map_err(|error| RawError { path, error: Box::new(error) })
+    .map_err(|error| RawError {
+        path,
+        error: Box::new(error),
+    })
 }
 
 impl RawError {

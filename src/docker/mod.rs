@@ -5,6 +5,7 @@ pub mod client;
 pub mod cluster;
 pub mod context;
 pub mod engines;
+mod event_log;
 pub mod events;
 pub mod faults;
 pub mod images;
@@ -12,6 +13,7 @@ pub mod inventory;
 pub mod labels;
 pub mod logs;
 pub mod owner;
+pub mod run_platform;
 pub mod sweep;
 
 pub use client::connect;

@@ -6,17 +6,14 @@ mod app_workloads;
 mod background;
 mod conditions;
 mod context;
-mod docker_events;
-mod docker_platform;
 mod faults;
-pub mod observe;
 pub mod observer;
 mod on_kubernetes;
 mod outcome;
 pub mod prepare;
 mod progress;
-mod reports;
-mod session;
+pub(crate) mod reports;
+pub(crate) mod session;
 pub mod shutdown;
 pub mod signals;
 mod steps;
@@ -42,31 +39,24 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use tokio::sync::oneshot;
 
-#[derive(Debug, clap::Args)]
-pub struct RunArgs {
+/// What `chaos run` is asked to do (the CLI maps its flags to these).
+#[derive(Debug, Clone)]
+pub struct RunOptions {
     /// Experiment files, or directories of *.yaml / *.yml (a suite).
-    #[arg(required = true)]
     pub files: Vec<PathBuf>,
     /// Where run directories are written.
-    #[arg(long, default_value = "reports")]
     pub reports: PathBuf,
     /// Leave the cluster running (healed) after the run.
-    #[arg(long)]
     pub keep: bool,
     /// Start a fresh cluster even when a matching one is running.
-    #[arg(long)]
     pub fresh: bool,
     /// Write a JUnit XML file (one test case per experiment × variant).
-    #[arg(long)]
     pub junit: Option<PathBuf>,
     /// Write a markdown summary (e.g. $GITHUB_STEP_SUMMARY).
-    #[arg(long)]
     pub summary_md: Option<PathBuf>,
     /// Print the plan (compose file, cluster started or reused, broker settings, topics,
     /// variants × repeats, steps, expectations) and change nothing.
-    #[arg(long)]
     pub dry_run: bool,
-    #[command(flatten)]
     pub compose: ComposeOverrides,
 }
 
@@ -80,7 +70,7 @@ pub fn all_errors(mut errors: Vec<Error>) -> Result<(), Error> {
     }
 }
 
-pub async fn run_cli(args: RunArgs, reporter: &dyn Reporter) -> Result<ExitCode, Error> {
+pub async fn run_experiments(args: RunOptions, reporter: &dyn Reporter) -> Result<ExitCode, Error> {
     // Everything is validated before any cluster starts; every error is reported.
     let nodes = args.compose.load_nodes()?;
     let (plans, mut errors) = prepare::prepare_all(&args.files, &args.compose, nodes.as_ref());
@@ -210,7 +200,7 @@ async fn run_all(
     engines: &docker::engines::Engines,
     plans: &[Prepared],
     securities: &[crate::security::ClientSecurity],
-    args: &RunArgs,
+    args: &RunOptions,
     reporter: &dyn Reporter,
     shutdown: Shutdown,
     current_cluster: &Mutex<Option<HealTarget>>,
@@ -297,7 +287,7 @@ async fn run_all(
 /// repeats of each experiment (page and terminal), the JUnit file, the markdown summary.
 fn write_suite_reports(
     results: &[RunResult],
-    args: &RunArgs,
+    args: &RunOptions,
     reporter: &dyn Reporter,
 ) -> Result<(), Error> {
     // Variants and repeats of one experiment side by side (different experiments are not
@@ -389,7 +379,7 @@ async fn run_variant(
     file: &Path,
     variant: &PreparedVariant,
     repeat: u32,
-    args: &RunArgs,
+    args: &RunOptions,
     reporter: &dyn Reporter,
     shutdown: Shutdown,
     current_cluster: &Mutex<Option<HealTarget>>,
@@ -421,7 +411,7 @@ async fn run_variant(
     let sink = recorder.sink();
     let seed = exp.seed.unwrap_or_else(|| rand::random::<u32>() as u64);
     // Docker's events (on every engine) flow into the run's stream from here on.
-    let platform = docker_platform::DockerRun::start(engines, &cluster, sink.clone()).await;
+    let platform = docker::run_platform::DockerRun::start(engines, &cluster, sink.clone()).await;
     let client = record_start(&platform, &cluster, variant, seed, &sink).await?;
     let ctx = session::RunContext {
         cluster: &cluster,
@@ -447,7 +437,7 @@ async fn run_variant(
 /// Ends a run: its outcome recorded (and, on an error, every fault of ours healed once more),
 /// the reports written from the events. A run that failed still has its partial report; the
 /// error decides the exit code.
-async fn close_run(
+pub(crate) async fn close_run(
     recorder: reports::Recorder,
     dir: PathBuf,
     outcome: Result<(), Error>,
@@ -506,7 +496,7 @@ async fn ready_cluster(
     engines: &docker::engines::Engines,
     file: &Path,
     variant: &PreparedVariant,
-    args: &RunArgs,
+    args: &RunOptions,
     say: &(dyn Fn(&str) + Sync),
     shutdown: &Shutdown,
 ) -> Result<cluster::Cluster, Error> {
@@ -712,7 +702,7 @@ async fn record_start(
 
 /// A run's first event: what ran where, with the settings in force and the expectations (so
 /// a saved run re-evaluates them).
-fn run_started(
+pub(crate) fn run_started(
     exp: &Experiment,
     variant: Option<String>,
     cluster: &cluster::Cluster,
@@ -767,7 +757,7 @@ fn run_started(
 
 /// A panic inside the run (a bug of ours) must not leave faults in force: it becomes an
 /// error, so the heal and the partial report still happen.
-async fn execute_catching_panics<P>(
+pub(crate) async fn execute_catching_panics<P>(
     ctx: &session::RunContext<'_>,
     platform: P,
     shutdown: Shutdown,

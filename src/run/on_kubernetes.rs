@@ -25,7 +25,7 @@ pub(super) async fn run_variant(
     variant: &PreparedVariant,
     spec: &crate::experiment::KubernetesSpec,
     repeat: u32,
-    args: &RunArgs,
+    args: &RunOptions,
     reporter: &dyn Reporter,
     shutdown: Shutdown,
     current_cluster: &Mutex<Option<HealTarget>>,

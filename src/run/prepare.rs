@@ -10,30 +10,25 @@ use crate::error::Error;
 use crate::experiment::{self, Experiment};
 use std::path::{Path, PathBuf};
 
-/// Compose-like flags of `run` and `validate`, applied to every compose file an experiment
+/// Compose-like options of `run` and `validate`, applied to every compose file an experiment
 /// names.
-#[derive(Debug, Clone, Default, clap::Args)]
+#[derive(Debug, Clone, Default)]
 pub struct ComposeOverrides {
     /// Variables for ${VAR} in the compose files instead of the .env beside each (repeatable;
     /// the process environment still wins).
-    #[arg(long = "env-file")]
     pub env_files: Vec<PathBuf>,
     /// The cluster (compose project) name for every experiment, instead of the compose
     /// file's `name:` or stem.
-    #[arg(short = 'p', long = "project-name")]
     pub project_name: Option<String>,
     /// A nodes file: run each service on the Docker engine its `x-chaos-node` names (see
     /// README, "Several hosts"). Without it every service runs on the one engine.
-    #[arg(long = "nodes", env = "CHAOS_NODES", value_name = "FILE")]
     pub nodes: Option<PathBuf>,
     /// Run every experiment against a Kafka cluster on Kubernetes instead of its compose
     /// file: NAMESPACE/CLUSTER, CLUSTER being the pods' `strimzi.io/cluster` label (see
     /// docs/kubernetes.md). Broker settings the experiment would set are refused: the
     /// cluster keeps its own.
-    #[arg(long = "kubernetes", value_name = "NAMESPACE/CLUSTER")]
     pub kubernetes: Option<String>,
     /// The kubeconfig context for --kubernetes (default: the current context).
-    #[arg(long = "kube-context", requires = "kubernetes")]
     pub kube_context: Option<String>,
 }
 
@@ -106,7 +101,10 @@ pub struct PreparedVariant {
 pub enum ClusterSource {
     /// Started (or reused) by this tool from a compose file.
     // Boxed: a plan is large beside the other sources' names.
-    Compose { project: Box<ComposeProject>, plan: Box<Plan> },
+    Compose {
+        project: Box<ComposeProject>,
+        plan: Box<Plan>,
+    },
     /// A compose project someone else started; found, and the experiment checked against
     /// it, when the run starts.
     Attach { project: String },
@@ -345,7 +343,10 @@ pub fn prepare(
         variants.push(PreparedVariant {
             name: variant.name,
             experiment: variant.experiment,
-            cluster: ClusterSource::Compose { project: Box::new(project), plan: Box::new(plan) },
+            cluster: ClusterSource::Compose {
+                project: Box::new(project),
+                plan: Box::new(plan),
+            },
             images,
         });
     }

@@ -24,32 +24,14 @@ use std::sync::{Arc, Mutex};
 pub use live::LiveHub;
 
 /// `chaos serve`.
-#[derive(Debug, clap::Args)]
-pub struct ServeArgs {
+#[derive(Debug)]
+pub struct ServeOptions {
     /// The reports folder to browse.
-    #[arg(long, default_value = "reports")]
     pub reports: PathBuf,
     /// Port (0: any free port; the address is printed).
-    #[arg(long, default_value_t = 8080)]
     pub port: u16,
     /// Address to bind; 127.0.0.1 keeps the view on this machine.
-    #[arg(long, default_value = "127.0.0.1")]
     pub bind: IpAddr,
-}
-
-/// `chaos run --serve`: the same server for the duration of the run.
-#[derive(Debug, Clone, clap::Args)]
-pub struct RunServeArgs {
-    /// Serve the live web view of the run (and the reports folder) while it runs; with
-    /// --keep, until Ctrl-C after the run.
-    #[arg(long)]
-    pub serve: bool,
-    /// Port of the web view (0: any free port).
-    #[arg(long, default_value_t = 8080, requires = "serve")]
-    pub serve_port: u16,
-    /// Address of the web view.
-    #[arg(long, default_value = "127.0.0.1", requires = "serve")]
-    pub serve_bind: IpAddr,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -235,7 +217,7 @@ fn url(addr: SocketAddr, path: &str) -> String {
 }
 
 /// `chaos serve`: until Ctrl-C or SIGTERM.
-pub async fn serve(args: ServeArgs) -> Result<crate::exit::ExitCode, crate::error::Error> {
+pub async fn serve(args: ServeOptions) -> Result<crate::exit::ExitCode, crate::error::Error> {
     if !args.reports.is_dir() {
         return Err(crate::error::Error::Invalid(format!(
             "{}: not a directory (the reports folder to browse; --reports DIR)",
@@ -293,23 +275,15 @@ pub struct ForRun {
 
 impl ForRun {
     pub async fn start(
-        args: &RunServeArgs,
+        bind: IpAddr,
+        port: u16,
         reports: &std::path::Path,
-    ) -> Result<Option<Self>, crate::error::Error> {
-        if !args.serve {
-            return Ok(None);
-        }
+    ) -> Result<Self, crate::error::Error> {
         std::fs::create_dir_all(reports)?;
         let hub = live::install(LiveHub::new()).clone();
-        let running = start(
-            reports.to_path_buf(),
-            Some(hub.clone()),
-            args.serve_bind,
-            args.serve_port,
-        )
-        .await?;
+        let running = start(reports.to_path_buf(), Some(hub.clone()), bind, port).await?;
         eprintln!("live view: {}", url(running.addr, "/live"));
-        Ok(Some(Self { running, hub }))
+        Ok(Self { running, hub })
     }
 
     /// `inner`, with the status line also shown on the live page.

@@ -3,10 +3,10 @@
 //! engines on the harness clock), network faults from a NET_ADMIN sidecar, the services'
 //! states and logs. The runner sees it only as a [`FaultPlatform`] and a [`ClusterPlatform`].
 
-use super::docker_events::DockerEventLog;
+use super::engines::Engines;
+use super::event_log::DockerEventLog;
+use super::{faults as docker_faults, DockerError};
 use crate::clock::EventSink;
-use crate::docker::engines::Engines;
-use crate::docker::{faults as docker_faults, DockerError};
 use crate::events::ContainerAction;
 use crate::experiment::Direction;
 use crate::platform::{

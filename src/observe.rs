@@ -3,97 +3,47 @@
 //! workload on a topic of our own and the final verification run, and the reports are those
 //! of a run.
 
-use super::progress::{Reporter, RunnerEvent};
-use super::shutdown::Shutdown;
-use super::{close_run, execute_catching_panics, reports, run_started, session, signals};
 use crate::error::Error;
 use crate::events::{ClusterMode, EventKind};
 use crate::exit::ExitCode;
 use crate::experiment::Experiment;
 use crate::platform::{Cluster, Role, RunningService};
-use crate::security::{SaslMechanism, SecurityInput, SecurityProtocol};
+use crate::run::shutdown::Shutdown;
+use crate::run::{
+    close_run, execute_catching_panics, reports, run_started, session, signals, Reporter,
+    RunnerEvent,
+};
+use crate::security::SecurityInput;
 use std::path::PathBuf;
 use std::time::Duration;
 
-#[derive(Debug, Clone, clap::Args)]
-pub struct ObserveArgs {
+#[derive(Debug, Clone)]
+pub struct ObserveOptions {
     /// The cluster's bootstrap addresses, as a client reaches them (host:port,…).
-    #[arg(long, required = true)]
     pub bootstrap: String,
     /// How long to observe.
-    #[arg(long, default_value = "60s", value_parser = humantime::parse_duration)]
     pub duration: Duration,
     /// The workload's topic: deleted and created fresh at the start — never name a topic
     /// whose data matters.
-    #[arg(long, default_value = "chaos-observe")]
     pub topic: String,
-    #[arg(long, default_value_t = 3)]
     pub partitions: i32,
     /// Replication factor (at most the number of brokers).
-    #[arg(long, default_value_t = 3)]
     pub replication_factor: i32,
     /// The topic's min.insync.replicas.
-    #[arg(long, default_value_t = 2)]
     pub min_insync_replicas: u32,
     /// Messages per second.
-    #[arg(long, default_value_t = 200)]
     pub rate: u32,
     /// The run's name in its reports.
-    #[arg(long, default_value = "observe")]
     pub name: String,
     /// Where the run directory is written.
-    #[arg(long, default_value = "reports")]
     pub reports: PathBuf,
-    #[command(flatten)]
-    pub security: SecurityFlags,
-}
-
-/// How the clients connect; each flag overrides its CHAOS_KAFKA_* variable. The password is
-/// read from CHAOS_KAFKA_SASL_PASSWORD only, never from a flag.
-#[derive(Debug, Clone, Default, clap::Args)]
-#[command(next_help_heading = "Connection security (default: the CHAOS_KAFKA_* environment)")]
-pub struct SecurityFlags {
-    /// plaintext, ssl, sasl-plaintext or sasl-ssl [env: CHAOS_KAFKA_SECURITY_PROTOCOL].
-    #[arg(long, value_name = "PROTOCOL")]
-    pub security_protocol: Option<SecurityProtocol>,
-    /// plain, scram-sha-256 or scram-sha-512 [env: CHAOS_KAFKA_SASL_MECHANISM].
-    #[arg(long, value_name = "MECHANISM")]
-    pub sasl_mechanism: Option<SaslMechanism>,
-    /// [env: CHAOS_KAFKA_SASL_USERNAME]; the password: CHAOS_KAFKA_SASL_PASSWORD.
-    #[arg(long, value_name = "USER")]
-    pub sasl_username: Option<String>,
-    /// PEM file of the CA that signed the brokers' certificates [env: CHAOS_KAFKA_SSL_CA].
-    #[arg(long, value_name = "FILE")]
-    pub ssl_ca: Option<PathBuf>,
-    /// Client certificate (PEM) for mutual TLS [env: CHAOS_KAFKA_SSL_CERT].
-    #[arg(long, value_name = "FILE")]
-    pub ssl_cert: Option<PathBuf>,
-    /// The client certificate's key (PEM) [env: CHAOS_KAFKA_SSL_KEY].
-    #[arg(long, value_name = "FILE")]
-    pub ssl_key: Option<PathBuf>,
-    /// Do not check that a broker's certificate names its host [env:
-    /// CHAOS_KAFKA_SSL_VERIFY_HOSTNAME=false].
-    #[arg(long)]
-    pub ssl_no_verify_hostname: bool,
-}
-
-impl SecurityFlags {
-    pub fn to_input(&self) -> SecurityInput {
-        SecurityInput {
-            protocol: self.security_protocol,
-            mechanism: self.sasl_mechanism,
-            username: self.sasl_username.clone(),
-            ca_file: self.ssl_ca.clone(),
-            cert_file: self.ssl_cert.clone(),
-            key_file: self.ssl_key.clone(),
-            verify_hostname: self.ssl_no_verify_hostname.then_some(false),
-        }
-    }
+    /// How the clients connect, over the CHAOS_KAFKA_* environment.
+    pub security: SecurityInput,
 }
 
 /// The experiment `observe` runs: one topic, the tracked workload (acks=all) with a live
 /// consumer, and a single step — waiting.
-pub fn experiment_for(args: &ObserveArgs, brokers: usize) -> Result<Experiment, Error> {
+pub fn experiment_for(args: &ObserveOptions, brokers: usize) -> Result<Experiment, Error> {
     let yaml = format!(
         "name: {name:?}\n\
          cluster: {{compose: external, warm-up: 0s}}\n\
@@ -144,9 +94,9 @@ fn external_cluster(brokers: &[(i32, String)], kraft: bool) -> Cluster {
     }
 }
 
-pub async fn observe(args: ObserveArgs, reporter: &dyn Reporter) -> Result<ExitCode, Error> {
+pub async fn observe(args: ObserveOptions, reporter: &dyn Reporter) -> Result<ExitCode, Error> {
     let say = &|m: &str| reporter.report(RunnerEvent::Status(m));
-    let security = crate::kafka::connect::from_environment_and(args.security.to_input())?;
+    let security = crate::kafka::connect::from_environment_and(args.security.clone())?;
     let connected_as = security.to_string();
     crate::kafka::connect::install(security);
     let (brokers, kraft) =
@@ -210,64 +160,12 @@ pub async fn observe(args: ObserveArgs, reporter: &dyn Reporter) -> Result<ExitC
         experiment_file: std::path::Path::new("(observe)"),
     });
     reporter.report(RunnerEvent::Finished);
-    Ok(super::outcome::exit_code_of(&result, shutdown.is_set()))
+    Ok(crate::run::exit_code_of(&result, shutdown.is_set()))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use clap::Parser;
-
-    #[derive(Parser)]
-    struct T {
-        #[command(flatten)]
-        args: ObserveArgs,
-    }
-
-    #[test]
-    fn the_flags_make_a_valid_experiment_with_one_wait() {
-        let t = T::parse_from([
-            "t",
-            "--bootstrap",
-            "h:1",
-            "--duration",
-            "90s",
-            "--rate",
-            "50",
-        ]);
-        let exp = experiment_for(&t.args, 2).unwrap();
-        assert_eq!(exp.steps.len(), 1);
-        assert_eq!(exp.steps[0].wait, Some(Duration::from_secs(90)));
-        // The replication factor never exceeds the brokers found.
-        assert_eq!(exp.topics[0].replication_factor, 2);
-        assert_eq!(exp.topics[0].name, "chaos-observe");
-        let w = exp.workload.unwrap();
-        assert_eq!((w.rate, w.consumer), (50, true));
-    }
-
-    #[test]
-    fn security_flags_parse_in_both_spellings_and_take_no_password() {
-        let t = T::parse_from([
-            "t",
-            "--bootstrap",
-            "h:1",
-            "--security-protocol",
-            "SASL_SSL",
-            "--sasl-mechanism",
-            "scram-sha-512",
-            "--sasl-username",
-            "alice",
-            "--ssl-no-verify-hostname",
-        ]);
-        let input = t.args.security.to_input();
-        assert_eq!(input.protocol, Some(SecurityProtocol::SaslSsl));
-        assert_eq!(input.mechanism, Some(SaslMechanism::ScramSha512));
-        assert_eq!(input.verify_hostname, Some(false));
-        assert!(T::try_parse_from(["t", "--bootstrap", "h:1", "--sasl-password", "x"]).is_err());
-        assert!(
-            T::try_parse_from(["t", "--bootstrap", "h:1", "--security-protocol", "tls"]).is_err()
-        );
-    }
 
     #[test]
     fn the_cluster_is_named_by_broker_ids_and_addresses() {

@@ -1,10 +1,10 @@
 //! Forwards Docker's container events into the run's event stream (on the run clock) and
 //! lets a fault wait for the event that marks its moment (e.g. the `kill` of SIGKILL).
 
+use super::events::ContainerEvent;
+use super::labels::ContainerRole;
+use super::DockerError;
 use crate::clock::EventSink;
-use crate::docker::events::ContainerEvent;
-use crate::docker::labels::ContainerRole;
-use crate::docker::DockerError;
 use crate::events::{ContainerAction, EventKind};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
