@@ -1103,22 +1103,12 @@ impl UnknownOutcomes {
 }
 
 /// Something outside the run that sees every event as it is recorded (the live web view of
-/// `run --serve`). Installed once per process; the recorder only appends to it, never waits.
+/// `run --serve`), handed to the recorder by the run's reporter; the recorder only appends to
+/// it, never waits.
 pub trait EventTap: Send + Sync {
     /// A run begins (its directory's name).
     fn begin_run(&self, run: &str);
     fn push(&self, event: &Event);
-}
-
-static TAP: std::sync::OnceLock<&'static dyn EventTap> = std::sync::OnceLock::new();
-
-/// Installs the process's tap (once; a second call keeps the first).
-pub fn install_tap(tap: &'static dyn EventTap) {
-    let _ = TAP.set(tap);
-}
-
-pub fn tap() -> Option<&'static dyn EventTap> {
-    TAP.get().copied()
 }
 
 /// Writes events as JSON lines. Each event is flushed at once so a crash loses nothing.

@@ -119,7 +119,7 @@ pub async fn observe(args: ObserveOptions, reporter: &dyn Reporter) -> Result<Ex
         signals::first_stops_second_aborts(signals::os_interrupts(), &trigger, |_| {}).await
     });
     let dir = reports::run_dir(&args.reports, &exp.name, "", 1)?;
-    let recorder = reports::Recorder::start(&dir)?;
+    let recorder = reports::Recorder::start(&dir, reporter.event_tap())?;
     let sink = recorder.sink();
     let seed = rand::random::<u32>() as u64;
     // Not ours (never "reused"): the header says "not started by chaos" in Kafka's version.

@@ -8,7 +8,7 @@ mod status;
 pub mod style;
 
 pub use crate::compose::files::load as load_compose_files;
-pub use progress::{log_filter, set_verbosity, verbosity, Progress, Verbosity};
+pub use progress::{log_filter, Progress, Verbosity};
 
 use crate::docker::{self, cluster};
 use crate::error::Error;
@@ -75,7 +75,6 @@ Documentation: README.md and docs/ (docs/cli.md, docs/experiments.md, docs/metri
 /// filter, e.g. CHAOS_LOG=librdkafka=warn).
 pub fn init_logging(cli: &Cli) {
     let v = cli.verbosity();
-    set_verbosity(v);
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("CHAOS_LOG")
@@ -288,10 +287,11 @@ pub async fn main(cli: Cli) -> ExitCode {
 /// `chaos run`, with the live web view when `--serve` asks for it: the view is the CLI's
 /// (a reporter and an event tap around the runner), the runner does not know it.
 async fn run_with_view(
+    verbosity: Verbosity,
     run: crate::run::RunOptions,
     serve: args::RunServeArgs,
 ) -> Result<ExitCode, Error> {
-    let terminal = progress::TerminalReporter::new();
+    let terminal = progress::TerminalReporter::new(verbosity);
     let served = if serve.serve && !run.dry_run {
         Some(crate::serve::ForRun::start(serve.serve_bind, serve.serve_port, &run.reports).await?)
     } else {
@@ -314,6 +314,7 @@ async fn run_with_view(
 
 // Long by nature: one arm per subcommand, each mapping flags to one library call.
 async fn dispatch(cli: Cli) -> Result<ExitCode, Error> {
+    let verbosity = cli.verbosity();
     // Every command that talks to Kafka connects as CHAOS_KAFKA_* says (an experiment's
     // `client-security` and observe's flags take over where they are given).
     if matches!(
@@ -339,7 +340,7 @@ async fn dispatch(cli: Cli) -> Result<ExitCode, Error> {
         } => {
             let project =
                 load_compose_files(&files, &env_files, project_name.as_deref(), &profiles)?;
-            let progress = Progress::new();
+            let progress = Progress::new(verbosity);
             let nodes_file = nodes.load()?;
             let plan = cluster::Plan::new(
                 &project,
@@ -462,7 +463,7 @@ async fn dispatch(cli: Cli) -> Result<ExitCode, Error> {
         Command::Images {
             action: ImagesAction::Build,
         } => {
-            let progress = Progress::new();
+            let progress = Progress::new(verbosity);
             let docker = docker::connect().await?;
             let say = |m: &str| progress.say(m);
             let built = docker::images::ensure_all(&docker, &say).await?;
@@ -496,7 +497,7 @@ async fn dispatch(cli: Cli) -> Result<ExitCode, Error> {
                         .into(),
                 ));
             }
-            let progress = Progress::new();
+            let progress = Progress::new(verbosity);
             let docker = docker::connect().await?;
             let say = |m: &str| progress.say(m);
             for reference in &references {
@@ -508,9 +509,9 @@ async fn dispatch(cli: Cli) -> Result<ExitCode, Error> {
             }
             Ok(ExitCode::Passed)
         }
-        Command::Run(RunCommand { run, serve }) => run_with_view(run.options(), serve).await,
+        Command::Run(RunCommand { run, serve }) => run_with_view(verbosity, run.options(), serve).await,
         Command::Observe(args) => {
-            crate::observe::observe(args.options(), &progress::TerminalReporter::new()).await
+            crate::observe::observe(args.options(), &progress::TerminalReporter::new(verbosity)).await
         }
         Command::Validate { files, compose } => Ok(validate(&files, &compose.options())),
         Command::Bench(args) => crate::bench::run(args.options()).await,

@@ -4,7 +4,6 @@
 
 use indicatif::{ProgressBar, ProgressStyle};
 use std::io::IsTerminal;
-use std::sync::atomic::{AtomicU8, Ordering};
 use std::time::{Duration, Instant};
 
 /// How much the CLI says, from `--quiet` / `-v`.
@@ -30,22 +29,6 @@ impl Verbosity {
     }
 }
 
-static VERBOSITY: AtomicU8 = AtomicU8::new(Verbosity::Normal as u8);
-
-/// Set once by the CLI before any output.
-pub fn set_verbosity(v: Verbosity) {
-    VERBOSITY.store(v as u8, Ordering::Relaxed);
-}
-
-pub fn verbosity() -> Verbosity {
-    match VERBOSITY.load(Ordering::Relaxed) {
-        0 => Verbosity::Quiet,
-        1 => Verbosity::Normal,
-        2 => Verbosity::Verbose,
-        _ => Verbosity::VeryVerbose,
-    }
-}
-
 /// The tracing filter for a verbosity (`CHAOS_LOG` overrides it). librdkafka reports every
 /// refused connection during a fault as an error: expected here, and the run records what
 /// matters, so it is silent unless asked for with -vv.
@@ -65,8 +48,8 @@ pub struct Progress {
 }
 
 impl Progress {
-    pub fn new() -> Self {
-        let quiet = verbosity() == Verbosity::Quiet;
+    pub fn new(verbosity: Verbosity) -> Self {
+        let quiet = verbosity == Verbosity::Quiet;
         let bar = (!quiet && std::io::stderr().is_terminal()).then(|| {
             let bar = ProgressBar::new_spinner();
             bar.set_style(
@@ -128,12 +111,6 @@ impl Progress {
     }
 }
 
-impl Default for Progress {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
 /// `chaos run`'s terminal: the runner's events as spinner messages, lines and tables, and
 /// GitHub annotations for unmet expectations when run on GitHub Actions.
 pub struct TerminalReporter {
@@ -142,17 +119,11 @@ pub struct TerminalReporter {
 }
 
 impl TerminalReporter {
-    pub fn new() -> Self {
+    pub fn new(verbosity: Verbosity) -> Self {
         Self {
-            progress: Progress::new(),
+            progress: Progress::new(verbosity),
             github: super::github::on_github_actions(),
         }
-    }
-}
-
-impl Default for TerminalReporter {
-    fn default() -> Self {
-        Self::new()
     }
 }
 

@@ -407,7 +407,7 @@ async fn run_variant(
     *current_cluster.lock().unwrap_or_else(|e| e.into_inner()) = Some(HealTarget::Docker(scope));
     let cluster = ready_cluster(engines, file, variant, args, say, &shutdown).await?;
     let dir = reports::run_dir(&args.reports, &exp.name, &variant.name, repeat)?;
-    let recorder = reports::Recorder::start(&dir)?;
+    let recorder = reports::Recorder::start(&dir, reporter.event_tap())?;
     let sink = recorder.sink();
     let seed = exp.seed.unwrap_or_else(|| rand::random::<u32>() as u64);
     // Docker's events (on every engine) flow into the run's stream from here on.

@@ -48,7 +48,7 @@ pub(super) async fn run_variant(
         namespace: target.namespace.clone(),
     });
     let dir = reports::run_dir(&args.reports, &exp.name, &variant.name, repeat)?;
-    let recorder = reports::Recorder::start(&dir)?;
+    let recorder = reports::Recorder::start(&dir, reporter.event_tap())?;
     let sink = recorder.sink();
     // The pod watch feeds the run's stream from here on; the tunnels live with the platform.
     let (platform, mut cluster) = shutdown

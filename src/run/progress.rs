@@ -2,8 +2,10 @@
 //! typed events (nextest's reporter model): the runner never prints, the watcher decides how.
 
 use crate::error::Error;
+use crate::events::EventTap;
 use crate::model::RunResult;
 use std::path::Path;
+use std::sync::Arc;
 
 /// One thing the runner has to say.
 #[derive(Debug)]
@@ -42,4 +44,8 @@ pub enum RunnerEvent<'a> {
 /// Receives the runner's events; `Sync` because the runner's tasks share it.
 pub trait Reporter: Send + Sync {
     fn report(&self, event: RunnerEvent<'_>);
+    /// Who else sees every event as it is recorded (the live web view); none by default.
+    fn event_tap(&self) -> Option<Arc<dyn EventTap>> {
+        None
+    }
 }

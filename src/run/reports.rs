@@ -4,10 +4,11 @@
 
 use crate::clock::{Clock, EventSink};
 use crate::error::Error;
-use crate::events::{Event, EventKind, EventWriter};
+use crate::events::{Event, EventKind, EventTap, EventWriter};
 use crate::model::RunResult;
 use crate::platform::Cluster;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
@@ -63,12 +64,12 @@ pub struct Recorder {
 type Recorded = (Vec<Event>, Option<String>);
 
 impl Recorder {
-    pub fn start(dir: &Path) -> Result<Self, Error> {
+    /// `live`: who else sees every event (the reporter's tap, e.g. the web view of `run --serve`).
+    pub fn start(dir: &Path, live: Option<Arc<dyn EventTap>>) -> Result<Self, Error> {
         let file = std::fs::File::create(dir.join("events.jsonl"))?;
         let (tx, mut rx) = mpsc::unbounded_channel::<Event>();
         // `run --serve`: every event also goes to the live web view (an append, never a wait).
-        let live = crate::events::tap();
-        if let (Some(live), Some(name)) = (live, dir.file_name()) {
+        if let (Some(live), Some(name)) = (&live, dir.file_name()) {
             live.begin_run(&name.to_string_lossy());
         }
         let writer = tokio::task::spawn_blocking(move || {
@@ -84,7 +85,7 @@ impl Recorder {
                         write_error = Some(format!("events.jsonl: {e}"));
                     }
                 }
-                if let Some(live) = live {
+                if let Some(live) = &live {
                     live.push(&event);
                 }
                 events.push(event);

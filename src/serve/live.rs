@@ -9,7 +9,7 @@
 
 use crate::events::{ContainerAction, Event, EventKind};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, OnceLock, Weak};
+use std::sync::{Arc, Mutex, Weak};
 use tokio::sync::watch;
 
 #[derive(Default)]
@@ -58,22 +58,6 @@ pub struct Snapshot {
     pub base: usize,
     pub events: Vec<Arc<Event>>,
     pub finished: bool,
-}
-
-static INSTALLED: OnceLock<LiveHub> = OnceLock::new();
-
-/// The hub `chaos run --serve` installed for this process, if any: the Recorder publishes
-/// every event of every run to it.
-pub fn installed() -> Option<&'static LiveHub> {
-    INSTALLED.get()
-}
-
-/// Installs `hub` for this process (once; a second call keeps the first), and as the
-/// process's event tap: the recorder publishes every event of every run to it.
-pub fn install(hub: LiveHub) -> &'static LiveHub {
-    let hub: &'static LiveHub = INSTALLED.get_or_init(|| hub);
-    crate::events::install_tap(hub);
-    hub
 }
 
 impl crate::events::EventTap for LiveHub {

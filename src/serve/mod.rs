@@ -264,10 +264,14 @@ impl crate::run::Reporter for LiveReporter<'_> {
         }
         self.inner.report(event);
     }
+    /// Every recorder of the runs publishes its events to the live page.
+    fn event_tap(&self) -> Option<Arc<dyn crate::events::EventTap>> {
+        Some(Arc::new(self.hub.clone()))
+    }
 }
 
 /// The web view of `chaos run --serve`: started before the first run, fed by every run's
-/// Recorder through the installed hub.
+/// Recorder through the reporter's tap (the hub).
 pub struct ForRun {
     running: Running,
     hub: LiveHub,
@@ -280,7 +284,7 @@ impl ForRun {
         reports: &std::path::Path,
     ) -> Result<Self, crate::error::Error> {
         std::fs::create_dir_all(reports)?;
-        let hub = live::install(LiveHub::new()).clone();
+        let hub = LiveHub::new();
         let running = start(reports.to_path_buf(), Some(hub.clone()), bind, port).await?;
         eprintln!("live view: {}", url(running.addr, "/live"));
         Ok(Self { running, hub })
