@@ -287,6 +287,12 @@ pub fn bench_verification(messages: u64) -> Verification {
     }
 }
 
+/// The benchmarks start their own clusters from the shipped compose files, whose listeners are
+/// plaintext: every client connects without TLS or SASL, whatever CHAOS_KAFKA_* says.
+fn plaintext() -> crate::kafka::connect::Profile {
+    crate::kafka::connect::Profile::default()
+}
+
 /// The benchmark suite in the order its report lists it (read top to bottom).
 pub async fn run(args: BenchOptions) -> Result<crate::exit::ExitCode, Error> {
     let mut report = BenchReport {
@@ -313,6 +319,7 @@ pub async fn run(args: BenchOptions) -> Result<crate::exit::ExitCode, Error> {
                 reuse: false,
                 ready_timeout: Duration::from_secs(180),
                 progress: &say,
+                profile: &plaintext(),
             },
         )
         .await?;
@@ -326,6 +333,7 @@ pub async fn run(args: BenchOptions) -> Result<crate::exit::ExitCode, Error> {
                 reuse: true,
                 ready_timeout: Duration::from_secs(180),
                 progress: &say,
+                profile: &plaintext(),
             },
         )
         .await?;
@@ -341,6 +349,7 @@ pub async fn run(args: BenchOptions) -> Result<crate::exit::ExitCode, Error> {
                 reuse: false,
                 ready_timeout: Duration::from_secs(180),
                 progress: &say,
+                profile: &plaintext(),
             },
         )
         .await?;
@@ -399,7 +408,7 @@ pub fn images_needed(plans: &[&cluster::Plan]) -> Vec<crate::docker::images::Wan
 }
 
 async fn fresh_topic(bootstrap: &str, partitions: i32) -> Result<(), Error> {
-    crate::kafka::admin::delete_topics(bootstrap, &["bench".into()]).await?;
+    crate::kafka::admin::delete_topics(bootstrap, &plaintext(), &["bench".into()]).await?;
     tokio::time::sleep(Duration::from_secs(2)).await;
     let plan = crate::kafka::admin::TopicPlan {
         name: "bench".into(),
@@ -409,7 +418,7 @@ async fn fresh_topic(bootstrap: &str, partitions: i32) -> Result<(), Error> {
         config: vec![],
     };
     for _ in 0..20 {
-        if crate::kafka::admin::create_topics(bootstrap, std::slice::from_ref(&plan))
+        if crate::kafka::admin::create_topics(bootstrap, &plaintext(), std::slice::from_ref(&plan))
             .await
             .is_ok()
         {
@@ -502,6 +511,7 @@ async fn tracked_rate(
     let sink = EventSink::new(Clock::start(), tx);
     let options = ProducerOptions {
         bootstrap: bootstrap.to_string(),
+        profile: plaintext(),
         topic: "bench".into(),
         partitions,
         acks: crate::events::Acks::All,
@@ -536,6 +546,7 @@ async fn reread_rate(
 ) -> Result<(f64, u64), Error> {
     let read_options = crate::kafka::reader::ReadOptions {
         bootstrap: bootstrap.to_string(),
+        profile: plaintext(),
         topic: "bench".into(),
         partitions,
         producer_id: 1,
@@ -670,7 +681,7 @@ fn untracked(
             }
         }
     }
-    let producer: ThreadedProducer<Count> = crate::kafka::client_config(bootstrap)
+    let producer: ThreadedProducer<Count> = crate::kafka::client_config(bootstrap, &plaintext())
         .set("acks", acks)
         .set("linger.ms", "5")
         .create_with_context(Count(AtomicU64::new(0)))
@@ -712,11 +723,13 @@ async fn overhead(cluster: &cluster::Cluster, seconds: u64) -> Result<Overhead, 
             period: Duration::from_millis(100),
             fast_period: Duration::from_millis(100),
             topics: vec!["bench".into()],
+            profile: plaintext(),
         },
         sink.clone(),
     );
     let options = ProducerOptions {
         bootstrap,
+        profile: plaintext(),
         topic: "bench".into(),
         partitions: 3,
         acks: crate::events::Acks::All,

@@ -7,13 +7,14 @@ use crate::error::Error;
 use crate::events::{ClusterMode, EventKind};
 use crate::exit::ExitCode;
 use crate::experiment::Experiment;
+use crate::kafka::connect::Profile;
 use crate::platform::{Cluster, Role, RunningService};
 use crate::run::shutdown::Shutdown;
 use crate::run::{
     close_run, execute_catching_panics, reports, run_started, session, signals, Reporter,
     RunnerEvent,
 };
-use crate::security::SecurityInput;
+use crate::security::ClientSecurity;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -37,8 +38,8 @@ pub struct ObserveOptions {
     pub name: String,
     /// Where the run directory is written.
     pub reports: PathBuf,
-    /// How the clients connect, over the CHAOS_KAFKA_* environment.
-    pub security: SecurityInput,
+    /// How the clients connect (the CLI's flags over the CHAOS_KAFKA_* environment).
+    pub security: ClientSecurity,
 }
 
 /// The experiment `observe` runs: one topic, the tracked workload (acks=all) with a live
@@ -96,11 +97,10 @@ fn external_cluster(brokers: &[(i32, String)], kraft: bool) -> Cluster {
 
 pub async fn observe(args: ObserveOptions, reporter: &dyn Reporter) -> Result<ExitCode, Error> {
     let say = &|m: &str| reporter.report(RunnerEvent::Status(m));
-    let security = crate::kafka::connect::from_environment_and(args.security.clone())?;
-    let connected_as = security.to_string();
-    crate::kafka::connect::install(security);
+    let connected_as = args.security.to_string();
+    let profile = Profile::new(args.security.clone());
     let (brokers, kraft) =
-        crate::kafka::metadata::discover(&args.bootstrap, Duration::from_secs(5))
+        crate::kafka::metadata::discover(&args.bootstrap, Duration::from_secs(5), &profile)
             .await
             .map_err(Error::Kafka)?;
     let cluster = external_cluster(&brokers, kraft);
@@ -128,8 +128,12 @@ pub async fn observe(args: ObserveOptions, reporter: &dyn Reporter) -> Result<Ex
         None,
         &cluster,
         "unknown (not started by chaos)".into(),
-        reports::settings_in_force(&cluster, &crate::kafka::producer::ClientLibrary::Librdkafka)
-            .await,
+        reports::settings_in_force(
+            &cluster,
+            &crate::kafka::producer::ClientLibrary::Librdkafka,
+            &profile,
+        )
+        .await,
         seed,
     ));
     sink.emit(EventKind::Note {
@@ -147,6 +151,7 @@ pub async fn observe(args: ObserveOptions, reporter: &dyn Reporter) -> Result<Ex
         producer_id: rand::random(),
         progress: say,
         client: crate::kafka::producer::ClientLibrary::Librdkafka,
+        profile,
     };
     let outcome = tokio::select! {
         outcome = execute_catching_panics(&ctx, crate::platform::NotStarted, shutdown.clone()) => outcome,

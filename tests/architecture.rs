@@ -79,6 +79,58 @@ fn no_import_cycles_between_sibling_modules() {
     );
 }
 
+/// No process-wide mutable state: a `static` holding a lock, an atomic, a cell or a `static mut`
+/// would be state every caller shares unseen (mini-redis and nextest pass state in). The
+/// only statics allowed are values computed once from what never changes while the process
+/// runs, each named here with why.
+#[test]
+fn no_process_wide_mutable_state() {
+    const COMPUTED_ONCE: &[(&str, &str)] = &[
+        // This process's pid, start time and host: fixed for its life.
+        ("src/docker/owner.rs", "static THIS: OnceLock<Owner>"),
+        // The result.json paths, parsed from a file compiled in.
+        (
+            "src/experiment/paths.rs",
+            "static PATHS: OnceLock<Vec<ResultPath>>",
+        ),
+    ];
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut found = Vec::new();
+    for (_, path) in library_files(&src) {
+        let text = std::fs::read_to_string(&path).unwrap();
+        let shown = path
+            .strip_prefix(src.parent().unwrap())
+            .unwrap()
+            .display()
+            .to_string();
+        for (i, line) in blank_out(&text).lines().enumerate() {
+            let code = line.trim_start();
+            let is_static = code.starts_with("static ")
+                || code.starts_with("pub static ")
+                || code.starts_with("pub(crate) static ");
+            let shared = [
+                "Mutex", "RwLock", "Atomic", "OnceLock", "OnceCell", "Cell<", "LazyLock",
+            ]
+            .iter()
+            .any(|t| code.contains(t))
+                || code.contains("static mut ");
+            if is_static && shared {
+                let allowed = COMPUTED_ONCE
+                    .iter()
+                    .any(|(file, decl)| shown == *file && code.contains(decl));
+                if !allowed {
+                    found.push(format!("{shown}:{}: {code}", i + 1));
+                }
+            }
+        }
+    }
+    assert!(
+        found.is_empty(),
+        "process-wide mutable state (pass it in, or own it in the session):\n{}",
+        found.join("\n")
+    );
+}
+
 /// Each cycle at each level: `crate::a: b → c → b` and the line behind every step.
 fn describe(edges: &BTreeMap<ModPath, BTreeMap<(String, String), Evidence>>) -> Vec<String> {
     let mut out = Vec::new();

@@ -62,6 +62,7 @@ fn serve(reports: &Path, hub: Option<LiveHub>) -> Server {
             hub,
             "127.0.0.1".parse().unwrap(),
             0,
+            Default::default(),
         ))
         .expect("server starts");
     Server {

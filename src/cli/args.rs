@@ -2,9 +2,12 @@
 //! plain options the library takes (ripgrep's split: clap stays in the CLI).
 
 use crate::bench::BenchOptions;
+use crate::kafka::connect::Profile;
 use crate::observe::ObserveOptions;
 use crate::run::{ComposeOverrides, RunOptions};
-use crate::security::{SaslMechanism, SecurityInput, SecurityProtocol};
+use crate::security::{
+    ClientSecurity, SaslMechanism, SecurityError, SecurityInput, SecurityProtocol,
+};
 use crate::serve::ServeOptions;
 use std::net::IpAddr;
 use std::path::PathBuf;
@@ -189,7 +192,8 @@ pub struct RunServeArgs {
 }
 
 impl RunArgs {
-    pub fn options(self) -> RunOptions {
+    /// `security`: how clients connect where an experiment does not say (the environment's).
+    pub fn options(self, security: ClientSecurity) -> RunOptions {
         RunOptions {
             files: self.files,
             reports: self.reports,
@@ -199,6 +203,7 @@ impl RunArgs {
             summary_md: self.summary_md,
             dry_run: self.dry_run,
             compose: self.compose.options(),
+            security,
         }
     }
 }
@@ -216,8 +221,9 @@ impl ComposeArgs {
 }
 
 impl ObserveArgs {
-    pub fn options(self) -> ObserveOptions {
-        ObserveOptions {
+    /// The security flags over the CHAOS_KAFKA_* environment, field by field.
+    pub fn options(self) -> Result<ObserveOptions, SecurityError> {
+        Ok(ObserveOptions {
             bootstrap: self.bootstrap,
             duration: self.duration,
             topic: self.topic,
@@ -227,8 +233,8 @@ impl ObserveArgs {
             rate: self.rate,
             name: self.name,
             reports: self.reports,
-            security: self.security.to_input(),
-        }
+            security: crate::kafka::connect::from_environment_and(self.security.to_input())?,
+        })
     }
 }
 
@@ -245,11 +251,12 @@ impl BenchArgs {
 }
 
 impl ServeArgs {
-    pub fn options(self) -> ServeOptions {
+    pub fn options(self, profile: Profile) -> ServeOptions {
         ServeOptions {
             reports: self.reports,
             port: self.port,
             bind: self.bind,
+            profile,
         }
     }
 }
@@ -276,7 +283,7 @@ mod tests {
             "--rate",
             "50",
         ]);
-        let exp = crate::observe::experiment_for(&t.args.options(), 2).unwrap();
+        let exp = crate::observe::experiment_for(&t.args.options().unwrap(), 2).unwrap();
         assert_eq!(exp.steps.len(), 1);
         assert_eq!(exp.steps[0].wait, Some(Duration::from_secs(90)));
         // The replication factor never exceeds the brokers found.
@@ -300,7 +307,7 @@ mod tests {
             "alice",
             "--ssl-no-verify-hostname",
         ]);
-        let input = t.args.options().security;
+        let input = t.args.security.to_input();
         assert_eq!(input.protocol, Some(SecurityProtocol::SaslSsl));
         assert_eq!(input.mechanism, Some(SaslMechanism::ScramSha512));
         assert_eq!(input.verify_hostname, Some(false));

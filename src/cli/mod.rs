@@ -13,6 +13,7 @@ pub use progress::{log_filter, Progress, Verbosity};
 use crate::docker::{self, cluster};
 use crate::error::Error;
 use crate::exit::ExitCode;
+use crate::kafka::connect::Profile;
 use clap::{CommandFactory, Parser, Subcommand};
 use std::path::PathBuf;
 use std::time::Duration;
@@ -293,7 +294,15 @@ async fn run_with_view(
 ) -> Result<ExitCode, Error> {
     let terminal = progress::TerminalReporter::new(verbosity);
     let served = if serve.serve && !run.dry_run {
-        Some(crate::serve::ForRun::start(serve.serve_bind, serve.serve_port, &run.reports).await?)
+        Some(
+            crate::serve::ForRun::start(
+                serve.serve_bind,
+                serve.serve_port,
+                &run.reports,
+                Profile::new(run.security.clone()),
+            )
+            .await?,
+        )
     } else {
         None
     };
@@ -317,7 +326,7 @@ async fn dispatch(cli: Cli) -> Result<ExitCode, Error> {
     let verbosity = cli.verbosity();
     // Every command that talks to Kafka connects as CHAOS_KAFKA_* says (an experiment's
     // `client-security` and observe's flags take over where they are given).
-    if matches!(
+    let profile = if matches!(
         cli.command,
         Command::Up { .. }
             | Command::Status { .. }
@@ -326,8 +335,10 @@ async fn dispatch(cli: Cli) -> Result<ExitCode, Error> {
             | Command::Bench(_)
             | Command::Serve(_)
     ) {
-        crate::kafka::connect::install(crate::kafka::connect::from_environment()?);
-    }
+        Profile::new(crate::kafka::connect::from_environment()?)
+    } else {
+        Profile::default()
+    };
     match cli.command {
         Command::Up {
             files,
@@ -357,6 +368,7 @@ async fn dispatch(cli: Cli) -> Result<ExitCode, Error> {
                 reuse: !fresh,
                 ready_timeout: timeout,
                 progress: &say,
+                profile: &profile,
             };
             let cluster = cluster::up(&engines, &plan, &options).await?;
             progress.finish();
@@ -375,11 +387,17 @@ async fn dispatch(cli: Cli) -> Result<ExitCode, Error> {
                 &cluster.nodes.engines().await?,
                 cluster.name.as_deref(),
                 json,
+                &profile,
             )
             .await
         }
         Command::Watch { cluster } => {
-            status::watch(&cluster.nodes.engines().await?, cluster.name.as_deref()).await
+            status::watch(
+                &cluster.nodes.engines().await?,
+                cluster.name.as_deref(),
+                &profile,
+            )
+            .await
         }
         Command::Down { cluster } => {
             let engines = cluster.nodes.engines().await?;
@@ -509,14 +527,17 @@ async fn dispatch(cli: Cli) -> Result<ExitCode, Error> {
             }
             Ok(ExitCode::Passed)
         }
-        Command::Run(RunCommand { run, serve }) => run_with_view(verbosity, run.options(), serve).await,
+        Command::Run(RunCommand { run, serve }) => {
+            run_with_view(verbosity, run.options(profile.security.clone()), serve).await
+        }
         Command::Observe(args) => {
-            crate::observe::observe(args.options(), &progress::TerminalReporter::new(verbosity)).await
+            crate::observe::observe(args.options()?, &progress::TerminalReporter::new(verbosity))
+                .await
         }
         Command::Validate { files, compose } => Ok(validate(&files, &compose.options())),
         Command::Bench(args) => crate::bench::run(args.options()).await,
         Command::Report { dir } => reports::rerender(&dir),
-        Command::Serve(args) => crate::serve::serve(args.options()).await,
+        Command::Serve(args) => crate::serve::serve(args.options(profile)).await,
         Command::Compare {
             dirs,
             json,

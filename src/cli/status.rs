@@ -3,6 +3,7 @@
 use crate::docker::{self, cluster};
 use crate::error::Error;
 use crate::exit::ExitCode;
+use crate::kafka::connect::Profile;
 use crate::kafka::metadata;
 use std::time::Duration;
 use tabled::{builder::Builder, settings::Style};
@@ -37,12 +38,14 @@ pub async fn run(
     engines: &docker::engines::Engines,
     cluster_name: Option<&str>,
     json: bool,
+    profile: &Profile,
 ) -> Result<ExitCode, Error> {
     let cluster = attach_existing(engines, cluster_name).await?;
     let snapshot = metadata::snapshot(
         &cluster.bootstrap(),
         cluster.mode == crate::events::ClusterMode::Kraft,
         Duration::from_secs(3),
+        profile,
     )
     .await;
     if json {
@@ -150,6 +153,7 @@ pub fn render_view(cluster: &cluster::Cluster, view: &crate::events::ClusterSnap
 pub async fn watch(
     engines: &docker::engines::Engines,
     cluster_name: Option<&str>,
+    profile: &Profile,
 ) -> Result<ExitCode, Error> {
     use std::io::{IsTerminal, Write};
     let mut ticker = tokio::time::interval(Duration::from_secs(1));
@@ -174,6 +178,7 @@ pub async fn watch(
             &cluster.bootstrap(),
             cluster.mode == crate::events::ClusterMode::Kraft,
             Duration::from_millis(800),
+            profile,
         )
         .await;
         let mut screen = String::new();

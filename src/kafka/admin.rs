@@ -1,6 +1,7 @@
 //! Topic set-up and the broker settings in force (DescribeConfigs), through rdkafka's admin
 //! client.
 
+use super::connect::Profile;
 use super::KafkaError;
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, ResourceSpecifier, TopicReplication};
 use rdkafka::client::DefaultClientContext;
@@ -14,8 +15,11 @@ pub struct TopicPlan {
     pub config: Vec<(String, String)>,
 }
 
-fn admin(bootstrap: &str) -> Result<AdminClient<DefaultClientContext>, KafkaError> {
-    super::client_config(bootstrap)
+fn admin(
+    bootstrap: &str,
+    profile: &Profile,
+) -> Result<AdminClient<DefaultClientContext>, KafkaError> {
+    super::client_config(bootstrap, profile)
         .create()
         .map_err(KafkaError::client("admin client"))
 }
@@ -27,11 +31,15 @@ fn options() -> AdminOptions {
 }
 
 /// Deletes the topics if they exist (a run starts from empty topics).
-pub async fn delete_topics(bootstrap: &str, names: &[String]) -> Result<(), KafkaError> {
+pub async fn delete_topics(
+    bootstrap: &str,
+    profile: &Profile,
+    names: &[String],
+) -> Result<(), KafkaError> {
     if names.is_empty() {
         return Ok(());
     }
-    let client = admin(bootstrap)?;
+    let client = admin(bootstrap, profile)?;
     let refs: Vec<&str> = names.iter().map(String::as_str).collect();
     let results = client
         .delete_topics(&refs, &options())
@@ -50,8 +58,12 @@ pub async fn delete_topics(bootstrap: &str, names: &[String]) -> Result<(), Kafk
     Ok(())
 }
 
-pub async fn create_topics(bootstrap: &str, topics: &[TopicPlan]) -> Result<(), KafkaError> {
-    let client = admin(bootstrap)?;
+pub async fn create_topics(
+    bootstrap: &str,
+    profile: &Profile,
+    topics: &[TopicPlan],
+) -> Result<(), KafkaError> {
+    let client = admin(bootstrap, profile)?;
     let rows: Vec<Vec<&[i32]>> = topics
         .iter()
         .map(|t| t.assignment.iter().map(Vec::as_slice).collect())
@@ -95,11 +107,12 @@ pub async fn create_topics(bootstrap: &str, topics: &[TopicPlan]) -> Result<(), 
 /// The entries of one resource's configuration that `names` asks for (DescribeConfigs).
 async fn described(
     bootstrap: &str,
+    profile: &Profile,
     resource: ResourceSpecifier<'_>,
     names: &[&str],
 ) -> Result<Vec<rdkafka::admin::ConfigEntry>, KafkaError> {
     let what = format!("describe configs of {resource:?}");
-    let client = admin(bootstrap)?;
+    let client = admin(bootstrap, profile)?;
     let results = client
         .describe_configs(&[resource], &options())
         .await
@@ -122,11 +135,12 @@ async fn described(
 /// The values in force on a broker for `names` (defaults included), as the broker reports them.
 pub async fn broker_settings(
     bootstrap: &str,
+    profile: &Profile,
     broker: i32,
     names: &[&str],
 ) -> Result<Vec<(String, String)>, KafkaError> {
     Ok(
-        described(bootstrap, ResourceSpecifier::Broker(broker), names)
+        described(bootstrap, profile, ResourceSpecifier::Broker(broker), names)
             .await?
             .into_iter()
             .map(|e| (e.name, e.value.unwrap_or_default()))
@@ -138,27 +152,30 @@ pub async fn broker_settings(
 /// broker, or Kafka's default), as the broker reports them.
 pub async fn topic_settings(
     bootstrap: &str,
+    profile: &Profile,
     topic: &str,
     names: &[&str],
 ) -> Result<Vec<crate::events::TopicSetting>, KafkaError> {
     use rdkafka::admin::ConfigSource;
-    Ok(described(bootstrap, ResourceSpecifier::Topic(topic), names)
-        .await?
-        .into_iter()
-        .map(|entry| {
-            let source = match entry.source {
-                ConfigSource::DynamicTopic => "topic",
-                ConfigSource::DynamicBroker
-                | ConfigSource::DynamicDefaultBroker
-                | ConfigSource::StaticBroker => "broker",
-                ConfigSource::Default => "default",
-                ConfigSource::Unknown => "unknown",
-            };
-            crate::events::TopicSetting {
-                name: entry.name,
-                value: entry.value.unwrap_or_default(),
-                source: source.into(),
-            }
-        })
-        .collect())
+    Ok(
+        described(bootstrap, profile, ResourceSpecifier::Topic(topic), names)
+            .await?
+            .into_iter()
+            .map(|entry| {
+                let source = match entry.source {
+                    ConfigSource::DynamicTopic => "topic",
+                    ConfigSource::DynamicBroker
+                    | ConfigSource::DynamicDefaultBroker
+                    | ConfigSource::StaticBroker => "broker",
+                    ConfigSource::Default => "default",
+                    ConfigSource::Unknown => "unknown",
+                };
+                crate::events::TopicSetting {
+                    name: entry.name,
+                    value: entry.value.unwrap_or_default(),
+                    source: source.into(),
+                }
+            })
+            .collect(),
+    )
 }

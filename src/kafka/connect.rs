@@ -1,22 +1,21 @@
-//! The connection security in force for this process, applied by both clients: every rdkafka
+//! How the harness's clients connect to a cluster, applied by both clients: every rdkafka
 //! client is configured by [`client_config`], every wire connection is opened by
-//! `wire::Connection::connect`, and both read [`current`], so no client can connect without
-//! it. One cluster at a time per process: `chaos` installs the environment's settings at
-//! start, a run installs its experiment's before it touches the cluster, `observe` its flags'.
+//! `wire::Connection::connect`, and both take the [`Profile`] in force as an argument, so no
+//! client connects without it. Nothing process-wide: the CLI builds the environment's
+//! profile, a run its experiment's (`client-security`), `observe` its flags', and each passes
+//! it down.
 
 use crate::security::{ClientSecurity, SecurityError, SecurityInput};
 use openssl::ssl::{SslConnector, SslFiletype, SslMethod};
 use rdkafka::config::ClientConfig;
-use std::sync::{Arc, OnceLock, RwLock};
-
-static CURRENT: RwLock<Option<Arc<Profile>>> = RwLock::new(None);
+use std::sync::{Arc, OnceLock};
 
 /// The security and, built on first use, the wire client's TLS connector (the CA and client
-/// files are read once).
-#[derive(Debug)]
+/// files are read once, shared by the clones). Cheap to clone; plaintext by default.
+#[derive(Debug, Clone, Default)]
 pub struct Profile {
     pub security: ClientSecurity,
-    tls: OnceLock<Result<SslConnector, TlsSetupError>>,
+    tls: Arc<OnceLock<Result<SslConnector, TlsSetupError>>>,
 }
 
 /// The TLS connector could not be built: what failed (a named file, the system's CA
@@ -39,7 +38,7 @@ impl Profile {
     pub fn new(security: ClientSecurity) -> Self {
         Self {
             security,
-            tls: OnceLock::new(),
+            tls: Arc::default(),
         }
     }
 
@@ -69,20 +68,6 @@ impl Profile {
     }
 }
 
-/// From now on every new client of this process connects with `security`.
-pub fn install(security: ClientSecurity) {
-    let profile = Arc::new(Profile::new(security));
-    *CURRENT.write().unwrap_or_else(|e| e.into_inner()) = Some(profile);
-}
-
-/// The security in force (plaintext until something is installed).
-pub fn current() -> Arc<Profile> {
-    if let Some(p) = CURRENT.read().unwrap_or_else(|e| e.into_inner()).as_ref() {
-        return p.clone();
-    }
-    Arc::new(Profile::new(ClientSecurity::default()))
-}
-
 /// The security the `CHAOS_KAFKA_*` variables describe (plaintext when none is set).
 pub fn from_environment() -> Result<ClientSecurity, SecurityError> {
     from_environment_and(SecurityInput::default())
@@ -96,8 +81,8 @@ pub fn from_environment_and(flags: SecurityInput) -> Result<ClientSecurity, Secu
 
 /// The start of every rdkafka client's configuration: the bootstrap list, IPv4 (the brokers'
 /// host listeners are published on 127.0.0.1), and the connection security in force.
-pub fn client_config(bootstrap: &str) -> ClientConfig {
-    client_config_with(bootstrap, &current().security)
+pub fn client_config(bootstrap: &str, profile: &Profile) -> ClientConfig {
+    client_config_with(bootstrap, &profile.security)
 }
 
 /// `broker.address.family=v4`: what every client of the harness but the tracked producer sets.

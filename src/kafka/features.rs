@@ -15,8 +15,9 @@ const API_VERSIONS_VERSION: i16 = 3;
 pub async fn finalized_features(
     addr: &str,
     timeout: Duration,
+    profile: &super::connect::Profile,
 ) -> Result<Vec<(String, i16)>, KafkaError> {
-    let mut conn = Connection::connect(addr, timeout).await?;
+    let mut conn = Connection::connect(addr, timeout, profile).await?;
     let request = ApiVersionsRequest::default()
         .with_client_software_name(StrBytes::from_static_str("chaos"))
         .with_client_software_version(StrBytes::from_static_str(env!("CARGO_PKG_VERSION")));

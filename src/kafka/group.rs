@@ -4,6 +4,7 @@
 //! callback — the history the pure checker in `analysis::group` judges. Member faults
 //! (crash, leave, pause) are applied here, inside the harness.
 
+use super::connect::Profile;
 use super::payload;
 use super::KafkaError;
 use crate::analysis::group::{Assignment, Commit, GroupHistory, Processed};
@@ -28,6 +29,8 @@ const POLL: Duration = Duration::from_millis(100);
 #[derive(Debug, Clone)]
 pub struct GroupOptions {
     pub bootstrap: String,
+    /// How the clients connect (security, TLS).
+    pub profile: Profile,
     pub topic: String,
     pub partitions: i32,
     /// The group id on the cluster.
@@ -394,7 +397,7 @@ fn create_consumer(
 ) -> Result<BaseConsumer<MemberContext>, KafkaError> {
     let o = &shared.options;
     let explicit = o.commit != CommitMode::Auto;
-    let mut config = super::client_config(&o.bootstrap);
+    let mut config = super::client_config(&o.bootstrap, &o.profile);
     config
         .set("group.id", &o.group_id)
         .set("client.id", format!("chaos-member-{index}"))

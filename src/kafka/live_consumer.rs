@@ -3,6 +3,7 @@
 //! the run's one clock) and for what a consumer sees during a fault: the longest time each
 //! partition delivered nothing.
 
+use super::connect::Profile;
 use super::payload;
 use super::producer::{encode_histograms, histogram, PHASES};
 use super::KafkaError;
@@ -50,13 +51,14 @@ struct Reading {
 impl LiveConsumer {
     pub fn start(
         bootstrap: &str,
+        profile: &Profile,
         topic: &str,
         partitions: i32,
         producer_id: u64,
         phase: Arc<AtomicUsize>,
         sink: EventSink,
     ) -> Result<Self, KafkaError> {
-        let consumer: BaseConsumer = super::client_config(bootstrap)
+        let consumer: BaseConsumer = super::client_config(bootstrap, profile)
             .set("group.id", format!("chaos-live-{producer_id}"))
             .set("enable.auto.commit", "false")
             .set("enable.partition.eof", "false")

@@ -3,6 +3,7 @@
 //! KRaft: Metadata's controller id is a random broker, so the active controller is the
 //! quorum leader from DescribeQuorum.
 
+use super::connect::Profile;
 use super::wire::Connection;
 use super::KafkaError;
 use crate::events::{BrokerId, ClusterSnapshot, PartitionState};
@@ -106,6 +107,7 @@ pub async fn fetch_quorum_leader(
 pub async fn discover(
     bootstrap: &str,
     timeout: Duration,
+    profile: &Profile,
 ) -> Result<(Vec<(BrokerId, String)>, bool), KafkaError> {
     let mut last = String::from("an empty bootstrap list");
     for addr in bootstrap
@@ -113,7 +115,7 @@ pub async fn discover(
         .map(str::trim)
         .filter(|a| !a.is_empty())
     {
-        let mut conn = match Connection::connect(addr, timeout).await {
+        let mut conn = match Connection::connect(addr, timeout, profile).await {
             Ok(c) => c,
             // Wrong credentials or certificates fail on every broker alike: say so at once.
             Err(e @ (KafkaError::Authentication { .. } | KafkaError::Tls { .. })) => return Err(e),
@@ -299,9 +301,10 @@ pub async fn snapshot(
     endpoints: &[(BrokerId, String)],
     kraft: bool,
     timeout: Duration,
+    profile: &Profile,
 ) -> Result<ClusterSnapshot, KafkaError> {
     let asks = endpoints.iter().map(|(id, addr)| async move {
-        let mut conn = Connection::connect(addr, timeout).await?;
+        let mut conn = Connection::connect(addr, timeout, profile).await?;
         let view = fetch_view(&mut conn, timeout).await?;
         let quorum = if kraft {
             fetch_quorum_leader(&mut conn, timeout).await.ok().flatten()

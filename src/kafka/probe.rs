@@ -2,12 +2,15 @@
 //! (no reconnect back-off, no stale metadata) writes one message to it. Beside the long-lived
 //! tracked producer's first ack, it tells the cluster's recovery from the client's.
 
+use super::connect::Profile;
 use super::KafkaError;
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use std::time::Duration;
 
 pub struct ProbeOptions {
     pub bootstrap: String,
+    /// How the clients connect (security, TLS).
+    pub profile: Profile,
     pub acks: crate::events::Acks,
     pub extra: Vec<(String, String)>,
     pub timeout: Duration,
@@ -20,7 +23,7 @@ pub async fn probe_once(
     topic: &str,
     partition: i32,
 ) -> Result<(), KafkaError> {
-    let mut config = super::client_config(&options.bootstrap);
+    let mut config = super::client_config(&options.bootstrap, &options.profile);
     config
         .set("acks", options.acks.as_kafka())
         .set("linger.ms", "0")

@@ -6,6 +6,7 @@
 
 use super::client_driver::{self, ClientDriver};
 use super::client_install::{self, JavaInstall, PythonInstall};
+use super::connect::Profile;
 use super::payload::{self, Identity, HEADER_LEN};
 use super::KafkaError;
 use crate::analysis::verify::{AckLedger, NotAcked};
@@ -33,6 +34,8 @@ pub const PHASES: [&str; 3] = [
 #[derive(Debug, Clone)]
 pub struct ProducerOptions {
     pub bootstrap: String,
+    /// How the clients connect (security, TLS).
+    pub profile: Profile,
     pub topic: String,
     pub partitions: i32,
     /// "0", "1" or "all".
@@ -629,7 +632,7 @@ fn librdkafka_producer(
     options: &ProducerOptions,
     shared: &Arc<Shared>,
 ) -> Result<ThreadedProducer<TrackingContext>, KafkaError> {
-    let mut config = super::client_config(&options.bootstrap);
+    let mut config = super::client_config(&options.bootstrap, &options.profile);
     // librdkafka's default address family, as an application has it: with v4 only, a
     // broker published on 127.0.0.1 is never refused (Docker's proxy accepts, then resets),
     // librdkafka takes each reset for a planned disconnect, never sees every broker down and

@@ -35,7 +35,7 @@ fn consumer(
     input: &Input<'_>,
     start: &[Option<i64>],
 ) -> Result<BaseConsumer, KafkaError> {
-    let consumer: BaseConsumer = super::client_config(&o.bootstrap)
+    let consumer: BaseConsumer = super::client_config(&o.bootstrap, &o.profile)
         .set("group.id", input.group_id)
         .set("enable.auto.commit", "false")
         .set("enable.auto.offset.store", "false")

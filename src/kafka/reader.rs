@@ -2,6 +2,7 @@
 //! message's identity handed to the checker. If a partition cannot be read to the end (it is
 //! offline), the result says so (`complete: false`).
 
+use super::connect::Profile;
 use super::payload;
 use super::KafkaError;
 use crate::analysis::verify::{AckLedger, ReadChecker, SeenSet};
@@ -13,6 +14,8 @@ use std::time::{Duration, Instant};
 
 pub struct ReadOptions {
     pub bootstrap: String,
+    /// How the clients connect (security, TLS).
+    pub profile: Profile,
     pub topic: String,
     pub partitions: i32,
     pub producer_id: u64,
@@ -37,7 +40,7 @@ pub fn reread_and_check_with_group(
     consumed: Option<&SeenSet>,
     group: Option<&SeenSet>,
 ) -> Result<(VerificationSummary, Option<(u64, u64)>), KafkaError> {
-    let consumer: BaseConsumer = super::client_config(&options.bootstrap)
+    let consumer: BaseConsumer = super::client_config(&options.bootstrap, &options.profile)
         .set("group.id", format!("chaos-verify-{}", options.producer_id))
         .set("enable.auto.commit", "false")
         .set("enable.partition.eof", "false")

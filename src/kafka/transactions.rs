@@ -6,6 +6,7 @@
 //! (so the acked-message checker and the group ignore them); the layout and the client pieces
 //! both workloads share are in `txn_client`.
 
+use super::connect::Profile;
 use super::txn_client::{
     create, decode_txn, dispose_noting, end_transaction, fatal, fence_if_needed, note, send_one,
     Stop, TxProducer, DRAIN, TIMEOUT,
@@ -165,6 +166,7 @@ fn run(o: &TxnOptions, sink: &EventSink, stop: &Stop) -> TxnRecord {
 /// messages of `producer_id` in log order, and whether every partition was read to its end.
 pub fn reread(
     bootstrap: &str,
+    profile: &Profile,
     topic: &str,
     partitions: i32,
     producer_id: u64,
@@ -176,7 +178,7 @@ pub fn reread(
     } else {
         "read_uncommitted"
     };
-    let consumer: BaseConsumer = super::client_config(bootstrap)
+    let consumer: BaseConsumer = super::client_config(bootstrap, profile)
         .set("group.id", format!("chaos-txn-verify-{producer_id:016x}"))
         .set("enable.auto.commit", "false")
         // End of partition (past control records and aborted data too) ends the read.
@@ -240,6 +242,8 @@ pub struct LiveRecord {
 #[derive(Debug, Clone)]
 pub struct LiveOptions {
     pub bootstrap: String,
+    /// How the clients connect (security, TLS).
+    pub profile: Profile,
     pub topic: String,
     pub partitions: i32,
     pub producer_id: u64,
@@ -284,7 +288,7 @@ impl Drop for LiveTxnReader {
 }
 
 fn live_consumer(o: &LiveOptions, start: Vec<Offset>) -> Result<BaseConsumer, KafkaError> {
-    let consumer: BaseConsumer = super::client_config(&o.bootstrap)
+    let consumer: BaseConsumer = super::client_config(&o.bootstrap, &o.profile)
         .set("group.id", format!("chaos-txn-live-{:016x}", o.producer_id))
         .set("enable.auto.commit", "false")
         .set("enable.partition.eof", "true")
@@ -370,11 +374,12 @@ fn live(o: &LiveOptions, consumer: BaseConsumer, sink: &EventSink, stop: &Stop) 
 /// partition): the read-process-write loop's inputs. And whether every end was reached.
 pub fn read_offsets(
     bootstrap: &str,
+    profile: &Profile,
     topic: &str,
     partitions: i32,
     timeout: Duration,
 ) -> Result<(Vec<(i32, i64)>, bool), KafkaError> {
-    let consumer: BaseConsumer = super::client_config(bootstrap)
+    let consumer: BaseConsumer = super::client_config(bootstrap, profile)
         .set("group.id", "chaos-rpw-input-reread")
         .set("enable.auto.commit", "false")
         .set("enable.partition.eof", "true")
@@ -409,11 +414,12 @@ pub fn read_offsets(
 /// The group's committed offsets on `topic` (partitions without one are left out).
 pub fn committed_offsets(
     bootstrap: &str,
+    profile: &Profile,
     group_id: &str,
     topic: &str,
     partitions: i32,
 ) -> Result<Vec<(i32, i64)>, KafkaError> {
-    let consumer: BaseConsumer = super::client_config(bootstrap)
+    let consumer: BaseConsumer = super::client_config(bootstrap, profile)
         .set("group.id", group_id)
         .set("enable.auto.commit", "false")
         // Waits for offsets a transaction still holds (KIP-447's require_stable).

@@ -5,6 +5,7 @@
 //! header of its own producer id, then `TXN <id, 20>`, and for a read-process-write output
 //! ` IN <partition, 5> <offset, 20>`, the input it was made from).
 
+use super::connect::Profile;
 use super::payload::{self, Identity, HEADER_LEN};
 use super::KafkaError;
 use crate::analysis::transactions::{Txn, TxnOutcome};
@@ -56,6 +57,8 @@ pub struct TxnRecord {
 #[derive(Debug, Clone)]
 pub struct TxnOptions {
     pub bootstrap: String,
+    /// How the clients connect (security, TLS).
+    pub profile: Profile,
     pub topic: String,
     pub partitions: i32,
     pub transactional_id: String,
@@ -94,7 +97,7 @@ impl Stop {
 }
 
 pub(super) fn create(o: &TxnOptions) -> Result<TxProducer, KafkaError> {
-    let producer: TxProducer = super::client_config(&o.bootstrap)
+    let producer: TxProducer = super::client_config(&o.bootstrap, &o.profile)
         .set("transactional.id", &o.transactional_id)
         .set("enable.idempotence", "true")
         .set("acks", "all")

@@ -1,8 +1,9 @@
 //! A minimal Kafka protocol client: one connection, one request at a time, with a timeout.
 //! Enough for Metadata, DescribeQuorum and ElectLeaders, which librdkafka does not expose.
-//! It connects with the connection security in force (`connect::current`): TLS (OpenSSL, the
+//! It connects with the connection security it is given (`connect::Profile`): TLS (OpenSSL, the
 //! library librdkafka links too) and SASL (the exchange here, the mechanisms in `sasl`).
 
+use super::connect::Profile;
 use super::sasl::{plain_token, random_nonce, ScramClient, ScramHash};
 use super::KafkaError;
 use crate::security::{SaslCredentials, SecurityProtocol};
@@ -33,10 +34,13 @@ pub struct Connection {
 }
 
 impl Connection {
-    /// Connects to `addr` (host:port) with the security in force: TCP, then TLS and SASL
+    /// Connects to `addr` (host:port) with `profile`'s security: TCP, then TLS and SASL
     /// when configured, all within `timeout`.
-    pub async fn connect(addr: &str, timeout: Duration) -> Result<Self, KafkaError> {
-        let profile = super::connect::current();
+    pub async fn connect(
+        addr: &str,
+        timeout: Duration,
+        profile: &Profile,
+    ) -> Result<Self, KafkaError> {
         let timed_out = |what: &str| KafkaError::Connection {
             addr: addr.into(),
             reason: format!("{what} timed out"),

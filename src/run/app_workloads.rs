@@ -45,6 +45,7 @@ pub fn start_group(
     let group = GroupWorkload::start(
         GroupOptions {
             bootstrap: ctx.cluster.bootstrap_list(),
+            profile: ctx.profile.clone(),
             topic,
             partitions,
             group_id: cluster_id(&g.id, ctx.producer_id),
@@ -104,6 +105,7 @@ pub fn start_transactions(
     let live = match LiveTxnReader::start(
         LiveOptions {
             bootstrap: bootstrap.clone(),
+            profile: ctx.profile.clone(),
             topic: topic.clone(),
             partitions,
             producer_id: txn_producer_id(ctx.producer_id),
@@ -121,6 +123,7 @@ pub fn start_transactions(
     let producer = TxnProducer::start(
         TxnOptions {
             bootstrap,
+            profile: ctx.profile.clone(),
             topic,
             partitions,
             transactional_id,
@@ -279,6 +282,7 @@ pub async fn finish_transactions(
     let transactional_id = cluster_id(&spec.id, ctx.producer_id);
     let (size, abort_every, rpw) = (spec.size, spec.abort_every, spec.read_process_write);
     let bootstrap = ctx.cluster.bootstrap_list();
+    let profile = ctx.profile.clone();
     let txn_id = txn_producer_id(ctx.producer_id);
     let summary = tokio::task::spawn_blocking(move || {
         use crate::analysis::transactions as check;
@@ -292,8 +296,12 @@ pub async fn finish_transactions(
         });
         let timeout = Duration::from_secs(60);
         let (committed, uncommitted, complete) = if reread {
-            let c = read(&bootstrap, &topic, partitions, txn_id, true, timeout);
-            let u = read(&bootstrap, &topic, partitions, txn_id, false, timeout);
+            let c = read(
+                &bootstrap, &profile, &topic, partitions, txn_id, true, timeout,
+            );
+            let u = read(
+                &bootstrap, &profile, &topic, partitions, txn_id, false, timeout,
+            );
             match (c, u) {
                 (Ok((c, c_end)), Ok((u, u_end))) => (c, u, c_end && u_end),
                 (c, u) => {
@@ -309,7 +317,7 @@ pub async fn finish_transactions(
             let group_id = rpw_group_id(&transactional_id);
             let mut complete = reread;
             let inputs = if reread {
-                match read_offsets(&bootstrap, &input, input_partitions, timeout) {
+                match read_offsets(&bootstrap, &profile, &input, input_partitions, timeout) {
                     Ok((inputs, at_end)) => {
                         complete &= at_end;
                         inputs
@@ -323,7 +331,13 @@ pub async fn finish_transactions(
             } else {
                 vec![]
             };
-            let offsets = match committed_offsets(&bootstrap, &group_id, &input, input_partitions) {
+            let offsets = match committed_offsets(
+                &bootstrap,
+                &profile,
+                &group_id,
+                &input,
+                input_partitions,
+            ) {
                 Ok(o) => o,
                 Err(e) => {
                     errors.push(e.to_string());

@@ -14,4 +14,7 @@ pub struct RunContext<'a> {
     pub progress: &'a (dyn Fn(&str) + Sync),
     /// The tracked producer's client library, resolved (a Java client's version known).
     pub client: crate::kafka::producer::ClientLibrary,
+    /// How every client of the run connects (the experiment's `client-security`, else the
+    /// environment's).
+    pub profile: crate::kafka::connect::Profile,
 }

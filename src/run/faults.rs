@@ -59,6 +59,8 @@ pub struct Faults<'a, P: FaultPlatform> {
     /// Names in `coordinator-of` / `transaction-coordinator-of` → the id on the cluster (the
     /// workload's group and transactional id carry the run's producer id).
     pub coordinator_keys: HashMap<String, String>,
+    /// How the coordinator lookups connect to the brokers.
+    pub profile: crate::kafka::connect::Profile,
 }
 
 /// Why a target did not resolve to services (each names the role it asked for).
@@ -380,7 +382,13 @@ impl<P: FaultPlatform> Faults<'_, P> {
         let mut last = String::from("no broker answered");
         for (_, addr) in self.cluster.bootstrap() {
             let timeout = Duration::from_secs(3);
-            let answer = match crate::kafka::wire::Connection::connect(&addr, timeout).await {
+            let answer = match crate::kafka::wire::Connection::connect(
+                &addr,
+                timeout,
+                &self.profile,
+            )
+            .await
+            {
                 Ok(mut conn) => find_coordinator(&mut conn, kind, key, timeout).await,
                 Err(e) => Err(e),
             };
@@ -916,6 +924,7 @@ mod tests {
             dead_leaderships: Default::default(),
             group: None,
             coordinator_keys: HashMap::new(),
+            profile: Default::default(),
         };
         (faults, rx)
     }

@@ -33,6 +33,7 @@ use crate::error::Error;
 use crate::events::{EventKind, RunOutcome};
 use crate::exit::ExitCode;
 use crate::experiment::{Experiment, FaultKind};
+use crate::kafka::connect::Profile;
 use crate::model::RunResult;
 use shutdown::{Shutdown, ShutdownTrigger};
 use std::path::{Path, PathBuf};
@@ -58,6 +59,9 @@ pub struct RunOptions {
     /// variants × repeats, steps, expectations) and change nothing.
     pub dry_run: bool,
     pub compose: ComposeOverrides,
+    /// How clients connect where an experiment has no `client-security` (the CLI reads it
+    /// from the CHAOS_KAFKA_* environment).
+    pub security: crate::security::ClientSecurity,
 }
 
 /// Several errors as one: every one is printed (`error: …` each), the first decides the
@@ -76,16 +80,16 @@ pub async fn run_experiments(args: RunOptions, reporter: &dyn Reporter) -> Resul
     let (plans, mut errors) = prepare::prepare_all(&args.files, &args.compose, nodes.as_ref());
     // Each experiment's connection security (its own, else the environment's), checked
     // before any cluster starts.
-    let default_security = crate::kafka::connect::current().security.clone();
-    let securities: Vec<_> = plans
+    let profiles: Vec<Profile> = plans
         .iter()
         .map(|p| {
             crate::experiment::client_security(&p.experiment, &p.file, &|k| std::env::var(k).ok())
                 .map_err(|e| errors.push(e.into()))
                 .ok()
                 .flatten()
-                .unwrap_or_else(|| default_security.clone())
+                .unwrap_or_else(|| args.security.clone())
         })
+        .map(Profile::new)
         .collect();
     all_errors(errors)?;
     if args.dry_run {
@@ -128,7 +132,7 @@ pub async fn run_experiments(args: RunOptions, reporter: &dyn Reporter) -> Resul
         std::future::pending::<()>().await
     };
     let outcome = tokio::select! {
-        outcome = run_all(&engines, &plans, &securities, &args, reporter, shutdown.clone(), &current_cluster) => outcome,
+        outcome = run_all(&engines, &plans, &profiles, &args, reporter, shutdown.clone(), &current_cluster) => outcome,
         () = announce => unreachable!("the announcement never ends"),
         healed = aborted => {
             match healed {
@@ -199,7 +203,7 @@ async fn dry_run(
 async fn run_all(
     engines: &docker::engines::Engines,
     plans: &[Prepared],
-    securities: &[crate::security::ClientSecurity],
+    profiles: &[Profile],
     args: &RunOptions,
     reporter: &dyn Reporter,
     shutdown: Shutdown,
@@ -211,9 +215,7 @@ async fn run_all(
     // Clusters this run started (or reused): removed at the end unless --keep. An attached
     // project is never removed.
     let mut clusters_used: Vec<String> = Vec::new();
-    'files: for (prepared, security) in plans.iter().zip(securities) {
-        // Before anything connects: the readiness check, the observer, every client.
-        crate::kafka::connect::install(security.clone());
+    'files: for (prepared, profile) in plans.iter().zip(profiles) {
         let exp = &prepared.experiment;
         let file = &prepared.file;
         for variant in &prepared.variants {
@@ -229,6 +231,7 @@ async fn run_all(
                     variant,
                     repeat,
                     args,
+                    profile,
                     reporter,
                     shutdown.clone(),
                     current_cluster,
@@ -380,6 +383,7 @@ async fn run_variant(
     variant: &PreparedVariant,
     repeat: u32,
     args: &RunOptions,
+    profile: &Profile,
     reporter: &dyn Reporter,
     shutdown: Shutdown,
     current_cluster: &Mutex<Option<HealTarget>>,
@@ -397,6 +401,7 @@ async fn run_variant(
                 spec,
                 repeat,
                 args,
+                profile,
                 reporter,
                 shutdown,
                 current_cluster,
@@ -405,14 +410,14 @@ async fn run_variant(
         }
     };
     *current_cluster.lock().unwrap_or_else(|e| e.into_inner()) = Some(HealTarget::Docker(scope));
-    let cluster = ready_cluster(engines, file, variant, args, say, &shutdown).await?;
+    let cluster = ready_cluster(engines, file, variant, args, profile, say, &shutdown).await?;
     let dir = reports::run_dir(&args.reports, &exp.name, &variant.name, repeat)?;
     let recorder = reports::Recorder::start(&dir, reporter.event_tap())?;
     let sink = recorder.sink();
     let seed = exp.seed.unwrap_or_else(|| rand::random::<u32>() as u64);
     // Docker's events (on every engine) flow into the run's stream from here on.
     let platform = docker::run_platform::DockerRun::start(engines, &cluster, sink.clone()).await;
-    let client = record_start(&platform, &cluster, variant, seed, &sink).await?;
+    let client = record_start(&platform, &cluster, variant, profile, seed, &sink).await?;
     let ctx = session::RunContext {
         cluster: &cluster,
         experiment: exp,
@@ -421,6 +426,7 @@ async fn run_variant(
         producer_id: rand::random(),
         progress: say,
         client,
+        profile: profile.clone(),
     };
     let outcome = execute_catching_panics(&ctx, platform, shutdown).await;
     let (result, dir) = close_run(
@@ -497,6 +503,7 @@ async fn ready_cluster(
     file: &Path,
     variant: &PreparedVariant,
     args: &RunOptions,
+    profile: &Profile,
     say: &(dyn Fn(&str) + Sync),
     shutdown: &Shutdown,
 ) -> Result<cluster::Cluster, Error> {
@@ -509,6 +516,7 @@ async fn ready_cluster(
                 reuse: exp.cluster.reuse && !args.fresh,
                 ready_timeout: exp.cluster.ready_timeout,
                 progress: say,
+                profile,
             };
             let cluster = shutdown
                 .guard(cluster::up(engines, plan, &options))
@@ -523,7 +531,9 @@ async fn ready_cluster(
         }
         prepare::ClusterSource::Attach { project } => {
             shutdown
-                .guard(attached_cluster(engines, file, variant, project, say))
+                .guard(attached_cluster(
+                    engines, file, variant, project, profile, say,
+                ))
                 .await??
         }
         prepare::ClusterSource::Kubernetes { .. } => {
@@ -555,7 +565,7 @@ async fn ready_cluster(
             humantime::format_duration(exp.cluster.warm_up)
         ));
         shutdown
-            .guard(topics::warm_up(&cluster, exp.cluster.warm_up))
+            .guard(topics::warm_up(&cluster, profile, exp.cluster.warm_up))
             .await??;
     }
     if shutdown.is_set() {
@@ -571,6 +581,7 @@ async fn attached_cluster(
     file: &Path,
     variant: &PreparedVariant,
     project: &str,
+    profile: &Profile,
     say: &(dyn Fn(&str) + Sync),
 ) -> Result<cluster::Cluster, Error> {
     let exp = &variant.experiment;
@@ -592,7 +603,7 @@ async fn attached_cluster(
                 .join(", ")
         )));
     }
-    cluster::ready::wait(engines, &cluster, exp.cluster.ready_timeout).await?;
+    cluster::ready::wait(engines, &cluster, exp.cluster.ready_timeout, profile).await?;
     cluster.ready_after = started.elapsed();
     say(&format!(
         "compose project {project} attached: {} service(s), brokers {}, ready in {:.1} s",
@@ -664,6 +675,7 @@ async fn record_start(
     platform: &impl crate::platform::ClusterPlatform,
     cluster: &cluster::Cluster,
     variant: &PreparedVariant,
+    profile: &Profile,
     seed: u64,
     sink: &crate::clock::EventSink,
 ) -> Result<crate::kafka::producer::ClientLibrary, Error> {
@@ -675,7 +687,7 @@ async fn record_start(
         (!variant.name.is_empty()).then(|| variant.name.clone()),
         cluster,
         kafka_version,
-        reports::settings_in_force(cluster, &client).await,
+        reports::settings_in_force(cluster, &client, profile).await,
         seed,
     ));
     if let crate::platform::Origin::Attached { project } = &cluster.origin {
@@ -686,7 +698,7 @@ async fn record_start(
             ),
         });
     }
-    let security = &crate::kafka::connect::current().security;
+    let security = &profile.security;
     if security.protocol() != crate::security::SecurityProtocol::Plaintext {
         sink.emit(EventKind::Note {
             message: format!("clients connect over {security}"),

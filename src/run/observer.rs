@@ -21,6 +21,8 @@ pub struct ObserverOptions {
     pub fast_period: Duration,
     /// Only these topics are reported.
     pub topics: Vec<String>,
+    /// How the polls connect to the brokers.
+    pub profile: crate::kafka::connect::Profile,
 }
 
 #[derive(Default)]
@@ -143,7 +145,7 @@ async fn poll_broker(
         // poll delays the next instead of bursting to catch up.
         tokio::time::sleep_until(next).await;
         next = tokio::time::Instant::now().max(next) + burst.period(&options);
-        let Some(c) = connected(&mut conn, &addr).await else {
+        let Some(c) = connected(&mut conn, &addr, &options.profile).await else {
             publish(&state, &tx, &sink, &options, None);
             continue;
         };
@@ -177,9 +179,15 @@ fn poll_ticker(period: Duration) -> tokio::time::Interval {
 }
 
 /// The connection, opened again if the last one failed (None while the broker refuses).
-async fn connected<'a>(conn: &'a mut Option<Connection>, addr: &str) -> Option<&'a mut Connection> {
+async fn connected<'a>(
+    conn: &'a mut Option<Connection>,
+    addr: &str,
+    profile: &crate::kafka::connect::Profile,
+) -> Option<&'a mut Connection> {
     if conn.is_none() {
-        *conn = Connection::connect(addr, Duration::from_secs(1)).await.ok();
+        *conn = Connection::connect(addr, Duration::from_secs(1), profile)
+            .await
+            .ok();
     }
     conn.as_mut()
 }
@@ -205,7 +213,7 @@ async fn poll_quorum(
     let mut conn: Option<Connection> = None;
     loop {
         ticker.tick().await;
-        let Some(c) = connected(&mut conn, &addr).await else {
+        let Some(c) = connected(&mut conn, &addr, &options.profile).await else {
             continue;
         };
         match metadata::fetch_quorum_leader(c, Duration::from_secs(2)).await {

@@ -21,11 +21,13 @@ fn kubernetes_target(
 /// One run against a Kafka cluster on Kubernetes: its pods found by their labels, a tunnel
 /// per broker, the pod watch feeding the run's stream, then the same session as on Docker.
 /// Nothing is started or removed; a fault's revert waits for the StatefulSet's own restart.
+#[allow(clippy::too_many_arguments)] // run::run_variant's, and the Kubernetes spec it matched
 pub(super) async fn run_variant(
     variant: &PreparedVariant,
     spec: &crate::experiment::KubernetesSpec,
     repeat: u32,
     args: &RunOptions,
+    profile: &crate::kafka::connect::Profile,
     reporter: &dyn Reporter,
     shutdown: Shutdown,
     current_cluster: &Mutex<Option<HealTarget>>,
@@ -59,7 +61,11 @@ pub(super) async fn run_variant(
         ))
         .await??;
     let ready = shutdown
-        .guard(wait_brokers_ready(&cluster, exp.cluster.ready_timeout))
+        .guard(wait_brokers_ready(
+            &cluster,
+            exp.cluster.ready_timeout,
+            profile,
+        ))
         .await?;
     // A pod that never answered is named with the last thing Kubernetes said about it.
     let ready = match ready {
@@ -117,7 +123,7 @@ pub(super) async fn run_variant(
         cluster.bootstrap_list()
     ));
     let seed = exp.seed.unwrap_or_else(|| rand::random::<u32>() as u64);
-    let client = record_start(&platform, &cluster, variant, seed, &sink).await?;
+    let client = record_start(&platform, &cluster, variant, profile, seed, &sink).await?;
     sink.emit(EventKind::Note {
         message: format!(
             "on Kubernetes ({}): pods faulted through the API, never created or removed; a killed \
@@ -137,6 +143,7 @@ pub(super) async fn run_variant(
         producer_id: rand::random(),
         progress: say,
         client,
+        profile: profile.clone(),
     };
     let outcome = execute_catching_panics(&ctx, platform, shutdown).await;
     if outcome.is_err() {
@@ -174,11 +181,12 @@ struct NotReady {
 async fn wait_brokers_ready(
     cluster: &cluster::Cluster,
     timeout: std::time::Duration,
+    profile: &crate::kafka::connect::Profile,
 ) -> Result<(), NotReady> {
     let deadline = std::time::Instant::now() + timeout;
     for (service, _) in cluster.brokers() {
         loop {
-            match docker::cluster::ready::check(cluster, service).await {
+            match docker::cluster::ready::check(cluster, service, profile).await {
                 Ok(()) => break,
                 Err(why) if std::time::Instant::now() >= deadline => {
                     return Err(NotReady {

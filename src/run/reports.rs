@@ -182,6 +182,7 @@ pub fn unwritten_error(dir: &Path, unwritten: &[String]) -> Error {
 pub async fn settings_in_force(
     cluster: &Cluster,
     client: &crate::kafka::producer::ClientLibrary,
+    profile: &crate::kafka::connect::Profile,
 ) -> Vec<(String, String)> {
     const KEYS: &[&str] = &[
         "zookeeper.session.timeout.ms",
@@ -199,7 +200,7 @@ pub async fn settings_in_force(
     let Some((id, addr)) = cluster.bootstrap().into_iter().next() else {
         return Vec::new();
     };
-    let mut settings = crate::kafka::admin::broker_settings(&addr, id, KEYS)
+    let mut settings = crate::kafka::admin::broker_settings(&addr, profile, id, KEYS)
         .await
         .unwrap_or_default();
     if cluster.mode == crate::events::ClusterMode::Kraft {
@@ -208,8 +209,12 @@ pub async fn settings_in_force(
         settings.retain(|(k, _)| !k.starts_with("broker.") && !k.starts_with("group.consumer."));
     }
     // Finalized feature levels (e.g. eligible.leader.replicas.version), as `feature:<name>`.
-    if let Ok(features) =
-        crate::kafka::features::finalized_features(&addr, std::time::Duration::from_secs(5)).await
+    if let Ok(features) = crate::kafka::features::finalized_features(
+        &addr,
+        std::time::Duration::from_secs(5),
+        profile,
+    )
+    .await
     {
         settings.extend(
             features

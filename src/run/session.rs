@@ -142,6 +142,7 @@ where
             dead_leaderships: Default::default(),
             group: group.clone(),
             coordinator_keys: app_workloads::coordinator_keys(ctx),
+            profile: ctx.profile.clone(),
         };
         let mut background = Vec::new();
         // A cluster reached over the network only has no containers to watch.
@@ -375,6 +376,7 @@ where
         let (topic, partitions) = ctx.experiment.workload_topic().unwrap_or_default();
         let options = crate::kafka::reader::ReadOptions {
             bootstrap: ctx.cluster.bootstrap_list(),
+            profile: ctx.profile.clone(),
             topic,
             partitions,
             producer_id: ctx.producer_id,
@@ -451,6 +453,7 @@ fn start_producer(ctx: &RunContext<'_>, w: &WorkloadSpec) -> Result<TrackedProdu
     TrackedProducer::start(
         ProducerOptions {
             bootstrap: ctx.cluster.bootstrap_list(),
+            profile: ctx.profile.clone(),
             topic,
             partitions,
             acks: w.acks,
@@ -479,6 +482,7 @@ fn start_live_consumer(
     let (topic, partitions) = ctx.experiment.workload_topic().unwrap_or_default();
     LiveConsumer::start(
         &ctx.cluster.bootstrap_list(),
+        &ctx.profile,
         &topic,
         partitions,
         ctx.producer_id,
@@ -506,6 +510,7 @@ fn start_prober(
         topic,
         std::sync::Arc::new(crate::kafka::probe::ProbeOptions {
             bootstrap: ctx.cluster.bootstrap_list(),
+            profile: ctx.profile.clone(),
             acks: w.acks,
             extra: producer_config(w),
             timeout: Duration::from_secs(10),
@@ -523,6 +528,7 @@ fn start_observer(ctx: &RunContext<'_>, topics: &[String]) -> Observer {
             period: exp.observer.period,
             fast_period: exp.observer.fast_period,
             topics: topics.to_vec(),
+            profile: ctx.profile.clone(),
         },
         ctx.sink.clone(),
     )

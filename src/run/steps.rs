@@ -261,6 +261,7 @@ impl<P: FaultPlatform> StepRunner<'_, '_, '_, P> {
                 &elect.partition.topic,
                 elect.partition.partition,
                 unclean,
+                &self.ctx.profile,
             )
             .await
         };
@@ -280,6 +281,7 @@ pub(super) async fn request_election(
     topic: &str,
     partition: i32,
     unclean: bool,
+    profile: &crate::kafka::connect::Profile,
 ) -> Result<String, KafkaError> {
     let mut endpoints = cluster.bootstrap();
     if let Some(c) = view.controller {
@@ -291,7 +293,7 @@ pub(super) async fn request_election(
     let deadline = Instant::now() + Duration::from_secs(30);
     while Instant::now() < deadline {
         for (_, addr) in &endpoints {
-            let answer = match Connection::connect(addr, Duration::from_secs(2)).await {
+            let answer = match Connection::connect(addr, Duration::from_secs(2), profile).await {
                 Ok(mut conn) => metadata::elect_leader(
                     &mut conn,
                     topic,

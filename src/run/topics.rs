@@ -5,6 +5,7 @@ use super::context::RunContext;
 use crate::clock::EventSink;
 use crate::error::Error;
 use crate::events::EventKind;
+use crate::kafka::connect::Profile;
 use crate::kafka::producer::{ProducerOptions, TrackedProducer};
 use crate::kafka::{metadata, KafkaError};
 use crate::platform::Cluster;
@@ -14,7 +15,11 @@ use std::time::{Duration, Instant};
 const WARM_UP_TOPIC: &str = "chaos-warm-up";
 
 /// Unmeasured produce traffic so the brokers' JIT is warm before anything is measured.
-pub async fn warm_up(cluster: &Cluster, duration: Duration) -> Result<(), Error> {
+pub async fn warm_up(
+    cluster: &Cluster,
+    profile: &Profile,
+    duration: Duration,
+) -> Result<(), Error> {
     let bootstrap = cluster.bootstrap_list();
     let plan = crate::kafka::admin::TopicPlan {
         name: WARM_UP_TOPIC.into(),
@@ -24,13 +29,14 @@ pub async fn warm_up(cluster: &Cluster, duration: Duration) -> Result<(), Error>
         config: vec![],
     };
     already_there_is_fine(
-        crate::kafka::admin::create_topics(&bootstrap, std::slice::from_ref(&plan)).await,
+        crate::kafka::admin::create_topics(&bootstrap, profile, std::slice::from_ref(&plan)).await,
     )?;
     let (tx, _rx) = tokio::sync::mpsc::unbounded_channel();
     let sink = EventSink::new(crate::clock::Clock::start(), tx);
     let producer = TrackedProducer::start(
         ProducerOptions {
             bootstrap: bootstrap.clone(),
+            profile: profile.clone(),
             topic: WARM_UP_TOPIC.into(),
             partitions: 3,
             acks: crate::events::Acks::All,
@@ -51,7 +57,7 @@ pub async fn warm_up(cluster: &Cluster, duration: Duration) -> Result<(), Error>
     )?;
     tokio::time::sleep(duration).await;
     let _ = tokio::task::spawn_blocking(move || producer.finish()).await;
-    crate::kafka::admin::delete_topics(&bootstrap, &[WARM_UP_TOPIC.into()]).await?;
+    crate::kafka::admin::delete_topics(&bootstrap, profile, &[WARM_UP_TOPIC.into()]).await?;
     Ok(())
 }
 
@@ -74,7 +80,8 @@ pub(super) async fn record_topic_settings(ctx: &RunContext<'_>) {
     ];
     let bootstrap = ctx.cluster.bootstrap_list();
     for topic in &ctx.experiment.topics {
-        match crate::kafka::admin::topic_settings(&bootstrap, &topic.name, KEYS).await {
+        match crate::kafka::admin::topic_settings(&bootstrap, &ctx.profile, &topic.name, KEYS).await
+        {
             Ok(settings) => ctx.sink.emit(EventKind::TopicSettings {
                 topic: topic.name.clone(),
                 settings,
@@ -94,7 +101,7 @@ pub(super) async fn setup_topics(ctx: &RunContext<'_>) -> Result<(), Error> {
         .iter()
         .map(|t| t.name.clone())
         .collect();
-    crate::kafka::admin::delete_topics(&bootstrap, &names).await?;
+    crate::kafka::admin::delete_topics(&bootstrap, &ctx.profile, &names).await?;
     // Deletion is asynchronous: wait until the topics are gone from every broker's metadata.
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
@@ -102,6 +109,7 @@ pub(super) async fn setup_topics(ctx: &RunContext<'_>) -> Result<(), Error> {
             &ctx.cluster.bootstrap(),
             ctx.cluster.mode == crate::events::ClusterMode::Kraft,
             Duration::from_secs(3),
+            &ctx.profile,
         )
         .await?;
         if !snapshot.partitions.iter().any(|p| names.contains(&p.topic)) {
@@ -137,7 +145,13 @@ pub(super) async fn setup_topics(ctx: &RunContext<'_>) -> Result<(), Error> {
     for plan in &plans {
         let mut attempt = 0;
         loop {
-            match crate::kafka::admin::create_topics(&bootstrap, std::slice::from_ref(plan)).await {
+            match crate::kafka::admin::create_topics(
+                &bootstrap,
+                &ctx.profile,
+                std::slice::from_ref(plan),
+            )
+            .await
+            {
                 Ok(()) => break,
                 Err(e)
                     if attempt < 20 && e.code() == Some(RDKafkaErrorCode::TopicAlreadyExists) =>

@@ -11,6 +11,7 @@
 pub mod live;
 mod pages;
 
+use crate::kafka::connect::Profile;
 use axum::extract::{Request, State};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::middleware::Next;
@@ -32,6 +33,8 @@ pub struct ServeOptions {
     pub port: u16,
     /// Address to bind; 127.0.0.1 keeps the view on this machine.
     pub bind: IpAddr,
+    /// How the cluster page connects to the brokers (the CLI reads CHAOS_KAFKA_*).
+    pub profile: Profile,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -85,17 +88,26 @@ pub(crate) struct AppState {
     bound: IpAddr,
     /// The last rendered live view (run, upto) → html: several pages share one render.
     view_cache: ViewCache,
+    /// How the cluster page connects to the brokers.
+    profile: Profile,
 }
 
 /// The router of the web view over `reports`, with the live feed of `hub` if any. `port`
 /// and `bound` are what the Host header must name.
-pub fn router(reports: PathBuf, hub: Option<LiveHub>, bound: IpAddr, port: u16) -> Router {
+pub fn router(
+    reports: PathBuf,
+    hub: Option<LiveHub>,
+    bound: IpAddr,
+    port: u16,
+    profile: Profile,
+) -> Router {
     let state = AppState {
         reports,
         hub,
         port,
         bound,
         view_cache: Arc::new(Mutex::new(None)),
+        profile,
     };
     Router::new()
         .route("/", get(pages::reports))
@@ -189,6 +201,7 @@ pub async fn start(
     hub: Option<LiveHub>,
     bind: IpAddr,
     port: u16,
+    profile: Profile,
 ) -> Result<Running, crate::error::Error> {
     let listener = tokio::net::TcpListener::bind((bind, port))
         .await
@@ -199,7 +212,7 @@ pub async fn start(
             ))
         })?;
     let addr = listener.local_addr()?;
-    let app = router(reports, hub, bind, addr.port());
+    let app = router(reports, hub, bind, addr.port(), profile);
     let task = tokio::spawn(async move {
         if let Err(e) = axum::serve(listener, app).await {
             eprintln!("web view stopped: {e}");
@@ -224,7 +237,14 @@ pub async fn serve(args: ServeOptions) -> Result<crate::exit::ExitCode, crate::e
             args.reports.display()
         )));
     }
-    let running = start(args.reports.clone(), None, args.bind, args.port).await?;
+    let running = start(
+        args.reports.clone(),
+        None,
+        args.bind,
+        args.port,
+        args.profile,
+    )
+    .await?;
     println!(
         "serving {} on {}  (Ctrl-C to stop)",
         args.reports.display(),
@@ -282,10 +302,18 @@ impl ForRun {
         bind: IpAddr,
         port: u16,
         reports: &std::path::Path,
+        profile: Profile,
     ) -> Result<Self, crate::error::Error> {
         std::fs::create_dir_all(reports)?;
         let hub = LiveHub::new();
-        let running = start(reports.to_path_buf(), Some(hub.clone()), bind, port).await?;
+        let running = start(
+            reports.to_path_buf(),
+            Some(hub.clone()),
+            bind,
+            port,
+            profile,
+        )
+        .await?;
         eprintln!("live view: {}", url(running.addr, "/live"));
         Ok(Self { running, hub })
     }

@@ -4,6 +4,7 @@
 use super::live::{self, LiveHub};
 use super::{AppState, ServeError};
 use crate::events::Event;
+use crate::kafka::connect::Profile;
 use crate::report::html::{self, escape};
 use crate::report::{RunResult, Status};
 use axum::extract::rejection::QueryRejection;
@@ -495,7 +496,7 @@ pub async fn cluster(
     let wanted = query.name.or(live_cluster);
     let body = match tokio::time::timeout(
         std::time::Duration::from_secs(8),
-        cluster_body(wanted),
+        cluster_body(wanted, &state.profile),
     )
     .await
     {
@@ -508,26 +509,59 @@ pub async fn cluster(
     Ok(Html(shell("cluster", "cluster", &body)))
 }
 
+/// What the cluster page shows, all fetched before anything is rendered.
+struct ClusterPage {
+    cluster: crate::platform::Cluster,
+    /// The brokers' merged metadata, or why it is unavailable.
+    view: Result<crate::events::ClusterSnapshot, String>,
+    /// One broker's settings in force (absent when it did not answer).
+    settings: Option<(i32, Vec<(String, String)>)>,
+}
+
+/// Why there is no cluster page.
+enum NoCluster {
+    /// Docker did not answer, or the cluster could not be read.
+    Unreachable(String),
+    NoneRunning,
+    NotRunning {
+        wanted: String,
+        running: Vec<String>,
+    },
+    Several(Vec<String>),
+}
+
+const CLUSTER_SETTINGS: &[&str] = &[
+    "zookeeper.session.timeout.ms",
+    "replica.lag.time.max.ms",
+    "unclean.leader.election.enable",
+    "min.insync.replicas",
+    "default.replication.factor",
+    "controlled.shutdown.enable",
+    "auto.leader.rebalance.enable",
+    "leader.imbalance.check.interval.seconds",
+    "broker.session.timeout.ms",
+    "broker.heartbeat.interval.ms",
+];
+
 /// The cluster's page, or why there is none (HTML).
-async fn cluster_body(wanted: Option<String>) -> Result<String, String> {
+async fn cluster_body(wanted: Option<String>, profile: &Profile) -> Result<String, String> {
+    match fetch_cluster(wanted, profile).await {
+        Ok(page) => Ok(render_cluster(&page)),
+        Err(why) => Err(render_no_cluster(&why)),
+    }
+}
+
+/// Docker for the cluster's containers, the brokers for their metadata and settings.
+async fn fetch_cluster(
+    wanted: Option<String>,
+    profile: &Profile,
+) -> Result<ClusterPage, NoCluster> {
     use crate::docker::{self, cluster};
-    const SETTINGS: &[&str] = &[
-        "zookeeper.session.timeout.ms",
-        "replica.lag.time.max.ms",
-        "unclean.leader.election.enable",
-        "min.insync.replicas",
-        "default.replication.factor",
-        "controlled.shutdown.enable",
-        "auto.leader.rebalance.enable",
-        "leader.imbalance.check.interval.seconds",
-        "broker.session.timeout.ms",
-        "broker.heartbeat.interval.ms",
-    ];
-    let no = |e: &dyn std::fmt::Display| format!("No cluster to show: {}", escape(&e.to_string()));
-    let docker = docker::connect().await.map_err(|e| no(&e))?;
+    let unreachable = |e: &dyn std::fmt::Display| NoCluster::Unreachable(e.to_string());
+    let docker = docker::connect().await.map_err(|e| unreachable(&e))?;
     let containers = cluster::lifecycle::list(&docker, None)
         .await
-        .map_err(|e| no(&e))?;
+        .map_err(|e| unreachable(&e))?;
     let mut names: Vec<String> = containers
         .iter()
         .filter_map(|c| c.labels.as_ref()?.get(docker::labels::CLUSTER).cloned())
@@ -535,15 +569,58 @@ async fn cluster_body(wanted: Option<String>) -> Result<String, String> {
     names.sort();
     names.dedup();
     let name = match (wanted, names.as_slice()) {
-        (_, []) => return Err("No cluster is running (start one with <code>chaos up</code> or <code>chaos run … --keep</code>).".into()),
+        (_, []) => return Err(NoCluster::NoneRunning),
         (Some(w), _) if names.contains(&w) => w,
-        (Some(w), _) => return Err(format!("No cluster named <code>{}</code> is running; running: {}", escape(&w), cluster_links(&names))),
+        (Some(wanted), _) => {
+            return Err(NoCluster::NotRunning {
+                wanted,
+                running: names,
+            })
+        }
         (None, [one]) => one.clone(),
-        (None, _) => return Err(format!("Several clusters are running: {}", cluster_links(&names))),
+        (None, _) => return Err(NoCluster::Several(names)),
     };
     let cluster = cluster::attach(&docker::engines::Engines::one(docker.clone()), Some(&name))
         .await
-        .map_err(|e| no(&e))?;
+        .map_err(|e| unreachable(&e))?;
+    let view = crate::kafka::metadata::snapshot(
+        &cluster.bootstrap(),
+        cluster.mode == crate::events::ClusterMode::Kraft,
+        std::time::Duration::from_secs(3),
+        profile,
+    )
+    .await
+    .map_err(|e| e.to_string());
+    let mut settings = None;
+    if let Some((id, addr)) = cluster.bootstrap().into_iter().next() {
+        if let Ok(s) =
+            crate::kafka::admin::broker_settings(&addr, profile, id, CLUSTER_SETTINGS).await
+        {
+            settings = Some((id, s));
+        }
+    }
+    Ok(ClusterPage {
+        cluster,
+        view,
+        settings,
+    })
+}
+
+fn render_no_cluster(why: &NoCluster) -> String {
+    match why {
+        NoCluster::Unreachable(e) => format!("No cluster to show: {}", escape(e)),
+        NoCluster::NoneRunning => "No cluster is running (start one with <code>chaos up</code> or <code>chaos run … --keep</code>).".into(),
+        NoCluster::NotRunning { wanted, running } => format!(
+            "No cluster named <code>{}</code> is running; running: {}",
+            escape(wanted),
+            cluster_links(running)
+        ),
+        NoCluster::Several(names) => format!("Several clusters are running: {}", cluster_links(names)),
+    }
+}
+
+fn render_cluster(page: &ClusterPage) -> String {
+    let cluster = &page.cluster;
     let mut body = format!(
         "<h1>Cluster {}</h1><p class=\"sub\">{} mode · read-only view, refreshed on reload</p>",
         escape(&cluster.name),
@@ -561,13 +638,7 @@ async fn cluster_body(wanted: Option<String>) -> Result<String, String> {
         ));
     }
     body.push_str("</tbody></table>");
-    let view = crate::kafka::metadata::snapshot(
-        &cluster.bootstrap(),
-        cluster.mode == crate::events::ClusterMode::Kraft,
-        std::time::Duration::from_secs(3),
-    )
-    .await;
-    match view {
+    match &page.view {
         Ok(view) => {
             let name_of = |id: i32| {
                 cluster
@@ -594,25 +665,25 @@ async fn cluster_body(wanted: Option<String>) -> Result<String, String> {
         }
         Err(e) => body.push_str(&format!(
             "<p class=\"err\">cluster view unavailable: {}</p>",
-            escape(&e.to_string())
+            escape(e)
         )),
     }
-    if let Some((id, addr)) = cluster.bootstrap().into_iter().next() {
-        if let Ok(settings) = crate::kafka::admin::broker_settings(&addr, id, SETTINGS).await {
+    if let Some((id, settings)) = &page.settings {
+        {
             body.push_str(&format!(
                 "<h2>Broker settings in force (broker {id})</h2><table id=\"settings\"><tbody>"
             ));
             for (k, v) in settings {
                 body.push_str(&format!(
                     "<tr><td>{}</td><td>{}</td></tr>",
-                    escape(&k),
-                    escape(&v)
+                    escape(k),
+                    escape(v)
                 ));
             }
             body.push_str("</tbody></table>");
         }
     }
-    Ok(body)
+    body
 }
 
 fn cluster_links(names: &[String]) -> String {

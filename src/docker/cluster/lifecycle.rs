@@ -72,6 +72,8 @@ pub struct UpOptions<'a> {
     pub reuse: bool,
     pub ready_timeout: Duration,
     pub progress: &'a (dyn Fn(&str) + Sync),
+    /// How the readiness check connects to the brokers.
+    pub profile: &'a crate::kafka::connect::Profile,
 }
 
 /// Starts the plan's cluster (or reuses a running one with the same configuration hash) and
@@ -102,7 +104,7 @@ pub async fn up(
         // A healthy reused cluster is ready at once; one that an earlier run left broken
         // (e.g. a broker that never registered again) is replaced instead of failing the run.
         let patience = options.ready_timeout.min(REUSE_READY_TIMEOUT);
-        match ready::wait(engines, &cluster, patience).await {
+        match ready::wait(engines, &cluster, patience, options.profile).await {
             Ok(()) => {
                 let mut cluster = attach(engines, Some(&plan.cluster)).await?;
                 cluster.reused = true;
@@ -147,7 +149,7 @@ pub async fn up(
     }
     let cluster = attach(engines, Some(&plan.cluster)).await?;
     (options.progress)("waiting for the cluster to be ready");
-    ready::wait(engines, &cluster, options.ready_timeout).await?;
+    ready::wait(engines, &cluster, options.ready_timeout, options.profile).await?;
     let mut cluster = attach(engines, Some(&plan.cluster)).await?;
     cluster.ready_after = started.elapsed();
     cluster.replaced_unready = replaced;
@@ -176,7 +178,14 @@ async fn wait_for_dependency(
     };
     match dep.condition {
         Condition::ServiceStarted => {
-            ready::wait_service(engines, &partial, running, options.ready_timeout).await
+            ready::wait_service(
+                engines,
+                &partial,
+                running,
+                options.ready_timeout,
+                options.profile,
+            )
+            .await
         }
         Condition::ServiceHealthy => {
             (options.progress)(&format!("waiting for {} to be healthy", dep.service));

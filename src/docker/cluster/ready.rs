@@ -4,7 +4,7 @@
 use super::plan::Role;
 use crate::docker::inventory::{Cluster, RunningService};
 use crate::docker::{logs, DockerError};
-use crate::kafka::{metadata, wire::Connection};
+use crate::kafka::{connect::Profile, metadata, wire::Connection};
 use bollard::Docker;
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -18,11 +18,19 @@ pub async fn wait(
     engines: &crate::docker::engines::Engines,
     cluster: &Cluster,
     timeout: Duration,
+    profile: &Profile,
 ) -> Result<(), DockerError> {
     let deadline = Instant::now() + timeout;
     for service in &cluster.services {
         let left = deadline.saturating_duration_since(Instant::now());
-        wait_service(engines, cluster, service, left.max(Duration::from_secs(1))).await?;
+        wait_service(
+            engines,
+            cluster,
+            service,
+            left.max(Duration::from_secs(1)),
+            profile,
+        )
+        .await?;
     }
     Ok(())
 }
@@ -32,12 +40,13 @@ pub async fn wait_service(
     cluster: &Cluster,
     service: &RunningService,
     timeout: Duration,
+    profile: &Profile,
 ) -> Result<(), DockerError> {
     let docker = engines.of(service);
     let started = Instant::now();
     let mut refused_since: Option<Instant> = None;
     loop {
-        let checked = check(cluster, service).await;
+        let checked = check(cluster, service, profile).await;
         // The container's own word (exited, healthcheck), one inspect per poll.
         let health = match inspect(docker, service).await {
             Ok(i) => health_of(&i, &service.role),
@@ -243,7 +252,12 @@ fn unready(e: crate::kafka::KafkaError) -> Unready {
 }
 
 /// One readiness check of one service.
-pub async fn check(cluster: &Cluster, service: &RunningService) -> Result<(), Unready> {
+/// Brokers are asked over `profile`'s connection security.
+pub async fn check(
+    cluster: &Cluster,
+    service: &RunningService,
+    profile: &Profile,
+) -> Result<(), Unready> {
     match service.role {
         Role::ZooKeeper { client_port } => {
             // On a node of several, through the node's address (the client port is published
@@ -262,7 +276,7 @@ pub async fn check(cluster: &Cluster, service: &RunningService) -> Result<(), Un
         }
         Role::Broker { kraft, .. } => {
             let addr = service.host_bootstrap.as_ref().ok_or("no host listener")?;
-            let mut conn = Connection::connect(addr, REQUEST_TIMEOUT)
+            let mut conn = Connection::connect(addr, REQUEST_TIMEOUT, profile)
                 .await
                 .map_err(unready)?;
             let view = metadata::fetch_view(&mut conn, REQUEST_TIMEOUT)
