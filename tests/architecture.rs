@@ -131,6 +131,174 @@ fn no_process_wide_mutable_state() {
     );
 }
 
+/// Functions over 80 lines (signature to closing brace, test code aside) are split, or carry
+/// a one-line reason in a comment just above them (among their attributes and doc comments)
+/// that starts with `// Long:`. Prints each with its reason, longest first, so the list is
+/// read at every run; fails on one without a reason.
+#[test]
+fn long_functions_carry_a_reason() {
+    const LIMIT: usize = 80;
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut long = Vec::new();
+    let mut unexplained = Vec::new();
+    for (_, path) in library_files(&src) {
+        let text = std::fs::read_to_string(&path).unwrap();
+        let shown = path
+            .strip_prefix(src.parent().unwrap())
+            .unwrap()
+            .display()
+            .to_string();
+        for f in functions(&text) {
+            if f.in_test || f.lines <= LIMIT {
+                continue;
+            }
+            let at = format!("{shown}:{} {} ({} lines)", f.line, f.name, f.lines);
+            match f.reason {
+                Some(reason) => long.push((f.lines, format!("{at}: {reason}"))),
+                None => unexplained.push(at),
+            }
+        }
+    }
+    long.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+    println!(
+        "functions over {LIMIT} lines, with their reasons: {}",
+        long.len()
+    );
+    for (_, l) in &long {
+        println!("  {l}");
+    }
+    assert!(
+        unexplained.is_empty(),
+        "functions over {LIMIT} lines without a `// Long: <reason>` line above them (split \
+         them, or say why they are long):\n{}",
+        unexplained.join("\n")
+    );
+}
+
+/// A function of a source file: where it starts, its name, its length in lines, whether it
+/// is test code, and the `// Long:` reason above it.
+struct Function {
+    line: usize,
+    name: String,
+    lines: usize,
+    in_test: bool,
+    reason: Option<String>,
+}
+
+/// Every `fn` with a body: from its signature to the brace that closes the body (braces
+/// counted on the text with comments and literals blanked out).
+fn functions(text: &str) -> Vec<Function> {
+    let code = blank_out(text);
+    let code_lines: Vec<&str> = code.lines().collect();
+    let raw_lines: Vec<&str> = text.lines().collect();
+    // Line offsets, to map a byte position to its line.
+    let starts: Vec<usize> = std::iter::once(0)
+        .chain(code.match_indices('\n').map(|(i, _)| i + 1))
+        .collect();
+    let line_of = |pos: usize| starts.partition_point(|&s| s <= pos);
+    let test_from = code_lines
+        .iter()
+        .position(|l| l.trim_start().starts_with("mod tests"))
+        .map(|i| i + 1);
+    let bytes = code.as_bytes();
+    let mut out = Vec::new();
+    for (i, l) in code_lines.iter().enumerate() {
+        let t = l.trim_start();
+        let Some(at) = t.find("fn ").filter(|&k| {
+            let before = &t[..k];
+            (k == 0 || before.ends_with(' '))
+                && before.split_whitespace().all(|w| {
+                    matches!(w, "pub" | "async" | "const" | "unsafe" | "extern")
+                        || w.starts_with("pub(")
+                })
+        }) else {
+            continue;
+        };
+        let name: String = t[at + 3..]
+            .chars()
+            .take_while(|c| c.is_alphanumeric() || *c == '_')
+            .collect();
+        // The body: the first `{` after the signature before any `;` (a declaration has none).
+        let mut pos = starts[i] + (l.len() - t.len()) + at;
+        let (mut depth, mut paren) = (0i32, 0i32);
+        let mut open = None;
+        while pos < bytes.len() {
+            match bytes[pos] {
+                b'(' | b'[' => paren += 1,
+                b')' | b']' => paren -= 1,
+                b';' if paren == 0 && open.is_none() => break,
+                b'{' if paren == 0 => {
+                    if open.is_none() {
+                        open = Some(pos);
+                    }
+                    depth += 1;
+                }
+                b'}' if paren == 0 => {
+                    depth -= 1;
+                    if depth == 0 {
+                        break;
+                    }
+                }
+                _ => {}
+            }
+            pos += 1;
+        }
+        if open.is_none() {
+            continue;
+        }
+        let end_line = line_of(pos);
+        // Attributes, doc comments and plain comments above the signature.
+        let mut reason = None;
+        let mut k = i;
+        while k > 0 {
+            let above = raw_lines[k - 1].trim_start();
+            if let Some(r) = above.strip_prefix("// Long:") {
+                reason = Some(r.trim().to_string());
+            } else if !(above.starts_with("///")
+                || above.starts_with("//")
+                || above.starts_with("#["))
+            {
+                break;
+            }
+            k -= 1;
+        }
+        out.push(Function {
+            line: i + 1,
+            name,
+            lines: end_line - i,
+            in_test: test_from.is_some_and(|t| i + 1 > t),
+            reason,
+        });
+    }
+    out
+}
+
+#[test]
+fn the_function_scanner_measures_bodies_and_reads_reasons() {
+    let text = "fn a() {\n    let s = \"}\";\n}\n\n// Long: a table\n#[allow(x)]\npub(crate) async fn b(\n    x: u8,\n) -> u8 {\n    { x }\n}\ntrait T { fn c(&self); }\nmod tests {\n    fn d() {}\n}\n";
+    let f = functions(text);
+    let got: Vec<_> = f
+        .iter()
+        .map(|f| {
+            (
+                f.name.as_str(),
+                f.line,
+                f.lines,
+                f.in_test,
+                f.reason.as_deref(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        got,
+        [
+            ("a", 1, 3, false, None),
+            ("b", 7, 5, false, Some("a table")),
+            ("d", 14, 1, true, None),
+        ]
+    );
+}
+
 /// Each cycle at each level: `crate::a: b → c → b` and the line behind every step.
 fn describe(edges: &BTreeMap<ModPath, BTreeMap<(String, String), Evidence>>) -> Vec<String> {
     let mut out = Vec::new();

@@ -1,6 +1,7 @@
 //! Command-line interface: clap maps flags to options; the work is in the library.
 
 mod args;
+mod commands;
 pub mod github;
 mod progress;
 mod reports;
@@ -10,7 +11,7 @@ pub mod style;
 pub use crate::compose::files::load as load_compose_files;
 pub use progress::{log_filter, Progress, Verbosity};
 
-use crate::docker::{self, cluster};
+use crate::docker;
 use crate::error::Error;
 use crate::exit::ExitCode;
 use crate::kafka::connect::Profile;
@@ -321,7 +322,8 @@ async fn run_with_view(
     outcome
 }
 
-// Long by nature: one arm per subcommand, each mapping flags to one library call.
+/// One arm per subcommand, each mapping flags to one library call (the cluster commands'
+/// in `commands`).
 async fn dispatch(cli: Cli) -> Result<ExitCode, Error> {
     let verbosity = cli.verbosity();
     // Every command that talks to Kafka connects as CHAOS_KAFKA_* says (an experiment's
@@ -351,181 +353,47 @@ async fn dispatch(cli: Cli) -> Result<ExitCode, Error> {
         } => {
             let project =
                 load_compose_files(&files, &env_files, project_name.as_deref(), &profiles)?;
-            let progress = Progress::new(verbosity);
-            let nodes_file = nodes.load()?;
-            let plan = cluster::Plan::new(
-                &project,
-                &Default::default(),
-                &Default::default(),
-                nodes_file.as_ref(),
-            )
-            .map_err(|e| Error::Invalid(format!("{}: {e}", project.file.display())))?;
-            let engines = docker::engines::Engines::connect(nodes_file.as_ref()).await?;
-            let say = |m: &str| progress.say(m);
-            let images = plan.images_needed(None);
-            docker::images::ensure_on_engines(&engines, &images, &say).await?;
-            let options = cluster::UpOptions {
-                reuse: !fresh,
-                ready_timeout: timeout,
-                progress: &say,
+            let options = commands::Up {
+                fresh,
+                timeout,
+                verbosity,
                 profile: &profile,
             };
-            let cluster = cluster::up(&engines, &plan, &options).await?;
-            progress.finish();
-            println!(
-                "cluster {} ({} mode) ready in {:.1} s{}; bootstrap {}",
-                cluster.name,
-                cluster.mode,
-                cluster.ready_after.as_secs_f64(),
-                if cluster.reused { " (reused)" } else { "" },
-                cluster.bootstrap_list()
-            );
-            Ok(ExitCode::Passed)
+            commands::up(&project, nodes.load()?.as_ref(), &options).await
         }
         Command::Status { cluster, json } => {
-            status::run(
-                &cluster.nodes.engines().await?,
-                cluster.name.as_deref(),
-                json,
-                &profile,
-            )
-            .await
+            let engines = cluster.nodes.engines().await?;
+            status::run(&engines, cluster.name.as_deref(), json, &profile).await
         }
         Command::Watch { cluster } => {
-            status::watch(
-                &cluster.nodes.engines().await?,
-                cluster.name.as_deref(),
-                &profile,
-            )
-            .await
+            let engines = cluster.nodes.engines().await?;
+            status::watch(&engines, cluster.name.as_deref(), &profile).await
         }
         Command::Down { cluster } => {
-            let engines = cluster.nodes.engines().await?;
-            let removed = cluster::down(&engines, cluster.name.as_deref()).await?;
-            if removed.is_empty() {
-                println!("nothing to remove");
-            }
-            for r in removed {
-                println!("removed {r}");
-            }
-            Ok(ExitCode::Passed)
+            commands::down(&cluster.nodes.engines().await?, cluster.name.as_deref()).await
         }
         Command::Clean {
             kubernetes: Some(target),
             ..
-        } => {
-            let Some((namespace, cluster)) = target.split_once('/') else {
-                return Err(Error::Invalid(format!(
-                    "--kubernetes {target}: expected NAMESPACE/CLUSTER\n  hint: chaos clean --kubernetes chaos/seed"
-                )));
-            };
-            let target = crate::kubernetes::KubernetesTarget::new(namespace, cluster);
-            let conn = crate::kubernetes::connect(&target).await?;
-            for done in crate::kubernetes::clean(&conn, namespace).await? {
-                println!("{done}");
-            }
-            Ok(ExitCode::Passed)
-        }
+        } => commands::clean_kubernetes(&target).await,
         Command::Clean {
             all,
             projects,
             nodes,
             ..
-        } => {
-            let engines = nodes.engines().await?;
-            let mut orphans = Vec::new();
-            let mut containers = Vec::new();
-            for docker in engines.all() {
-                orphans.extend(docker::sweep::sweep_orphans(docker).await?);
-                containers.extend(cluster::lifecycle::list(docker, None).await?);
-            }
-            for done in &orphans {
-                println!("{done}");
-            }
-            let mut clusters: Vec<String> = containers
-                .iter()
-                .filter_map(|c| c.labels.as_ref()?.get(docker::labels::CLUSTER).cloned())
-                .collect();
-            clusters.sort();
-            clusters.dedup();
-            for name in &clusters {
-                for done in docker::faults::heal_everything(
-                    &engines,
-                    &docker::labels::Scope::Cluster(name.clone()),
-                )
-                .await?
-                {
-                    println!("{name}: {done}");
-                }
-            }
-            for project in &projects {
-                let scope = docker::labels::Scope::Project(project.clone());
-                let done = docker::faults::heal_everything(&engines, &scope).await?;
-                if done.is_empty() {
-                    println!("{project}: nothing to heal");
-                }
-                for d in done {
-                    println!("{project}: {d}");
-                }
-            }
-            if all {
-                for r in cluster::down(&engines, None).await? {
-                    println!("removed {r}");
-                }
-            }
-            if clusters.is_empty() && orphans.is_empty() && projects.is_empty() {
-                println!("nothing to clean");
-            }
-            Ok(ExitCode::Passed)
-        }
+        } => commands::clean(&nodes.engines().await?, &projects, all).await,
         Command::Images {
             action: ImagesAction::Build,
-        } => {
-            let progress = Progress::new(verbosity);
-            let docker = docker::connect().await?;
-            let say = |m: &str| progress.say(m);
-            let built = docker::images::ensure_all(&docker, &say).await?;
-            progress.finish();
-            for b in built {
-                println!(
-                    "{:<28} {:>7.1} s  {}",
-                    b.tag,
-                    b.seconds,
-                    if b.cached { "cached" } else { "built" }
-                );
-            }
-            Ok(ExitCode::Passed)
-        }
+        } => commands::images_build(verbosity).await,
         Command::Images {
             action: ImagesAction::Pull { images, files },
         } => {
-            let mut references = images;
-            if !files.is_empty() {
-                let project = load_compose_files(&files, &[], None, &[])?;
-                for s in &project.services {
-                    if !docker::images::is_ours(&s.image) && !references.contains(&s.image) {
-                        references.push(s.image.clone());
-                    }
-                }
-            }
-            if references.is_empty() {
-                return Err(Error::Invalid(
-                    "nothing to pull: name images, or compose files with -f (chaos's own \
-                     images are built: chaos images build)"
-                        .into(),
-                ));
-            }
-            let progress = Progress::new(verbosity);
-            let docker = docker::connect().await?;
-            let say = |m: &str| progress.say(m);
-            for reference in &references {
-                docker::images::pull(&docker, reference, &say).await?;
-            }
-            progress.finish();
-            for reference in &references {
-                println!("pulled {reference}");
-            }
-            Ok(ExitCode::Passed)
+            let compose = if files.is_empty() {
+                None
+            } else {
+                Some(load_compose_files(&files, &[], None, &[])?)
+            };
+            commands::images_pull(images, compose.as_ref(), verbosity).await
         }
         Command::Run(RunCommand { run, serve }) => {
             run_with_view(verbosity, run.options(profile.security.clone()), serve).await
@@ -550,18 +418,8 @@ async fn dispatch(cli: Cli) -> Result<ExitCode, Error> {
             json,
         } => reports::trend(&history, previous, ratio, json),
         Command::Completions { shell } => {
-            // For the name it was called by: a renamed or symlinked binary completes too.
-            let name = std::env::args_os()
-                .next()
-                .and_then(|a| {
-                    std::path::Path::new(&a)
-                        .file_name()
-                        .map(|n| n.to_string_lossy().to_string())
-                })
-                .filter(|n| !n.is_empty())
-                .unwrap_or_else(|| "chaos".into());
             let mut script = Vec::new();
-            clap_complete::generate(shell, &mut Cli::command(), name, &mut script);
+            clap_complete::generate(shell, &mut Cli::command(), invoked_as(), &mut script);
             out(&String::from_utf8_lossy(&script));
             Ok(ExitCode::Passed)
         }
@@ -574,6 +432,19 @@ async fn dispatch(cli: Cli) -> Result<ExitCode, Error> {
             Ok(ExitCode::Passed)
         }
     }
+}
+
+/// The name the binary was called by: a renamed or symlinked binary completes too.
+fn invoked_as() -> String {
+    std::env::args_os()
+        .next()
+        .and_then(|a| {
+            std::path::Path::new(&a)
+                .file_name()
+                .map(|n| n.to_string_lossy().to_string())
+        })
+        .filter(|n| !n.is_empty())
+        .unwrap_or_else(|| "chaos".into())
 }
 
 /// `chaos validate`: every file checked as `run` checks it before starting; every error

@@ -172,183 +172,55 @@ pub fn prepare(
     // Compose files by path, loaded and checked once each.
     let mut composes: Vec<(PathBuf, Option<ComposeProject>)> = Vec::new();
     let mut variants = Vec::new();
-    let on_kubernetes = match overrides.kubernetes_spec() {
-        Ok(spec) => spec,
-        Err(e) => return Err(vec![e]),
-    };
-    let installed = |client: &experiment::ClientChoice, version: &str| {
-        use crate::kafka::client_install::{JavaInstall, PythonInstall};
-        match client {
-            experiment::ClientChoice::LibrdkafkaPython { .. } => PythonInstall::find(version)
-                .map(|_| None)
-                .map_err(|e| e.to_string()),
-            _ => JavaInstall::find(version)
-                .map(|install| Some(install.config_names()))
-                .map_err(|e| e.to_string()),
-        }
-    };
+    let on_kubernetes = overrides.kubernetes_spec().map_err(|e| vec![e])?;
     for mut variant in experiment::matrix::expand(&exp) {
-        if let Err(e) = experiment::check_client(&variant.experiment, file, &installed) {
-            let e = Error::from(e);
-            if !errors.iter().any(|o| o.to_string() == e.to_string()) {
-                errors.push(e);
-            }
+        if let Err(e) = experiment::check_client(&variant.experiment, file, &installed_client) {
+            push_once(&mut errors, e.into());
             continue;
         }
         if let Some(spec) = &on_kubernetes {
-            // The same experiment, unchanged, against a cluster on Kubernetes: what it would
-            // set on brokers it creates cannot apply to pods that exist.
-            let cluster = &variant.experiment.cluster;
-            if !cluster.broker_environment.is_empty() || !cluster.environment.is_empty() {
-                errors.push(Error::Invalid(format!(
-                    "{}: cluster.broker-config / broker-environment / environment{}: sets broker \
-                     settings, but --kubernetes runs it on a cluster that keeps its own\n  hint: set \
-                     them in the StatefulSet (or Strimzi's Kafka resource), or run it with its compose file",
-                    file.display(),
-                    if variant.name.is_empty() { String::new() } else { format!(" (variant {})", variant.name) }
-                )));
-                continue;
+            match onto_kubernetes(&mut variant, spec, &exp, file) {
+                Ok(()) => {}
+                Err(Refused::Variant(e)) => {
+                    errors.push(e);
+                    continue;
+                }
+                Err(Refused::Every(e)) => {
+                    errors.push(e);
+                    break;
+                }
             }
-            if let Some(kind) = experiment::fault_unavailable_on_kubernetes(&variant.experiment) {
-                errors.push(Error::Invalid(format!(
-                    "{}: steps: a `{kind}` fault is not available on Kubernetes (a pod cannot be taken \
-                     off its network through the API)\n  hint: use `partition`",
-                    file.display(),
-                )));
-                continue;
-            }
-            if let Some(axis) = exp.matrix.keys().find(|k| k.starts_with("cluster:")) {
-                errors.push(Error::Invalid(format!(
-                    "{}: matrix.{axis}: the axis chooses clusters this tool starts, but --kubernetes \
-                     runs every variant on the one cluster on Kubernetes\n  hint: run it with its \
-                     compose files, or without that axis",
-                    file.display()
-                )));
-                break;
-            }
-            let cluster = &mut variant.experiment.cluster;
-            cluster.compose = None;
-            cluster.attach = None;
-            cluster.kubernetes = Some(spec.clone());
         }
-        if let Some(mut spec) = variant.experiment.cluster.kubernetes.clone() {
-            if let Some(nodes) = nodes {
-                errors.push(Error::Invalid(format!(
-                    "{}: cluster.kubernetes: a Kubernetes cluster places its own pods, \
-                     but a nodes file ({}) is given\n  hint: run it without --nodes / CHAOS_NODES",
-                    file.display(),
-                    nodes.file.display()
-                )));
-                continue;
+        if let Some(spec) = variant.experiment.cluster.kubernetes.clone() {
+            match kubernetes_variant(variant, spec, file, nodes) {
+                Ok(v) => variants.push(v),
+                Err(e) => errors.push(e),
             }
-            let base = file.parent().unwrap_or(Path::new("."));
-            spec.kubeconfig = spec.kubeconfig.map(|k| base.join(k));
-            // Nothing is built: the cluster's own images run its pods, and the network
-            // helper's image must be on its nodes (docs/kubernetes.md).
-            variants.push(PreparedVariant {
-                name: variant.name,
-                experiment: variant.experiment,
-                cluster: ClusterSource::Kubernetes { spec },
-                images: Vec::new(),
-            });
             continue;
         }
         let Some(path) = experiment::compose_path(&variant.experiment, file) else {
             let Some(attach) = variant.experiment.cluster.attach.clone() else {
                 continue; // validation said why
             };
-            if let Some(nodes) = nodes {
-                errors.push(Error::Invalid(format!(
-                    "{}: cluster.attach: an attached compose project runs on the one engine, \
-                     but a nodes file ({}) is given\n  hint: run it without --nodes / CHAOS_NODES",
-                    file.display(),
-                    nodes.file.display()
-                )));
-                continue;
+            match attached_variant(variant, attach.project, file, nodes) {
+                Ok(v) => variants.push(v),
+                Err(e) => errors.push(e),
             }
-            // Only the sidecar image, when network faults need it: the project's are there.
-            let images = images::needed([], variant.experiment.needs_network_sidecar());
-            variants.push(PreparedVariant {
-                name: variant.name,
-                experiment: variant.experiment,
-                cluster: ClusterSource::Attach {
-                    project: attach.project,
-                },
-                images,
-            });
             continue;
         };
         let project = match composes.iter().find(|(p, _)| *p == path) {
             Some((_, project)) => project.clone(),
             None => {
-                let project = match crate::compose::files::load(
-                    std::slice::from_ref(&path),
-                    &overrides.env_files,
-                    overrides.project_name.as_deref(),
-                    &[],
-                ) {
-                    Ok(project) => {
-                        let wrong = experiment::validate_against_compose_all(&exp, file, &project);
-                        if wrong.is_empty() {
-                            Some(project)
-                        } else {
-                            errors.extend(wrong.into_iter().map(Error::from));
-                            None
-                        }
-                    }
-                    Err(e) => {
-                        errors.push(e.into());
-                        None
-                    }
-                };
+                let project = load_and_check_compose(&path, overrides, &exp, file, &mut errors);
                 composes.push((path, project.clone()));
                 project
             }
         };
         let Some(project) = project else { continue };
-        let plan = match Plan::new(
-            &project,
-            &variant.experiment.cluster.broker_environment,
-            &variant.experiment.cluster.environment,
-            nodes,
-        ) {
-            Ok(plan) => plan,
-            Err(e) => {
-                let e = Error::Invalid(format!("{}: {e}", project.file.display()));
-                if !errors.iter().any(|o| o.to_string() == e.to_string()) {
-                    errors.push(e);
-                }
-                continue;
-            }
-        };
-        // Known from the compose file already (the run checks attached and Kubernetes
-        // clusters once it sees them).
-        if consumer_protocol_on_zookeeper(&variant.experiment, plan.mode()) {
-            let text = experiment::read_text(file, "experiment file").unwrap_or_default();
-            let (message, hint) = CONSUMER_PROTOCOL_NEEDS_KRAFT;
-            let e = Error::from(experiment::ExperimentError::from(experiment::InputError {
-                file: file.to_path_buf(),
-                line: crate::input::line_of_nested_key(&text, "workload", "group"),
-                column: None,
-                path: "workload.group.protocol".into(),
-                message: message.into(),
-                hint: Some(hint.into()),
-            }));
-            if !errors.iter().any(|o| o.to_string() == e.to_string()) {
-                errors.push(e);
-            }
-            continue;
+        match compose_variant(variant, project, file, nodes) {
+            Ok(v) => variants.push(v),
+            Err(e) => push_once(&mut errors, e),
         }
-        let images = plan.images_needed(Some(&variant.experiment));
-        variants.push(PreparedVariant {
-            name: variant.name,
-            experiment: variant.experiment,
-            cluster: ClusterSource::Compose {
-                project: Box::new(project),
-                plan: Box::new(plan),
-            },
-            images,
-        });
     }
     if errors.is_empty() {
         Ok(Prepared {
@@ -359,6 +231,200 @@ pub fn prepare(
     } else {
         Err(errors)
     }
+}
+
+/// An error, unless the same one is already there (variants of one file often share one).
+fn push_once(errors: &mut Vec<Error>, e: Error) {
+    if !errors.iter().any(|o| o.to_string() == e.to_string()) {
+        errors.push(e);
+    }
+}
+
+/// Whether the client a variant asks for is installed here; for the Java client, the
+/// configuration names its version knows.
+fn installed_client(
+    client: &experiment::ClientChoice,
+    version: &str,
+) -> Result<Option<std::collections::BTreeSet<String>>, String> {
+    use crate::kafka::client_install::{JavaInstall, PythonInstall};
+    match client {
+        experiment::ClientChoice::LibrdkafkaPython { .. } => PythonInstall::find(version)
+            .map(|_| None)
+            .map_err(|e| e.to_string()),
+        _ => JavaInstall::find(version)
+            .map(|install| Some(install.config_names()))
+            .map_err(|e| e.to_string()),
+    }
+}
+
+/// Why `--kubernetes` refuses a variant: this one only, or every variant of the file.
+enum Refused {
+    Variant(Error),
+    Every(Error),
+}
+
+/// `--kubernetes`: the same experiment, unchanged, against a cluster on Kubernetes; what it
+/// would set on brokers it creates cannot apply to pods that exist.
+fn onto_kubernetes(
+    variant: &mut experiment::matrix::Variant,
+    spec: &experiment::KubernetesSpec,
+    exp: &Experiment,
+    file: &Path,
+) -> Result<(), Refused> {
+    let cluster = &variant.experiment.cluster;
+    if !cluster.broker_environment.is_empty() || !cluster.environment.is_empty() {
+        return Err(Refused::Variant(Error::Invalid(format!(
+            "{}: cluster.broker-config / broker-environment / environment{}: sets broker \
+             settings, but --kubernetes runs it on a cluster that keeps its own\n  hint: set \
+             them in the StatefulSet (or Strimzi's Kafka resource), or run it with its compose file",
+            file.display(),
+            if variant.name.is_empty() { String::new() } else { format!(" (variant {})", variant.name) }
+        ))));
+    }
+    if let Some(kind) = experiment::fault_unavailable_on_kubernetes(&variant.experiment) {
+        return Err(Refused::Variant(Error::Invalid(format!(
+            "{}: steps: a `{kind}` fault is not available on Kubernetes (a pod cannot be taken \
+             off its network through the API)\n  hint: use `partition`",
+            file.display(),
+        ))));
+    }
+    if let Some(axis) = exp.matrix.keys().find(|k| k.starts_with("cluster:")) {
+        return Err(Refused::Every(Error::Invalid(format!(
+            "{}: matrix.{axis}: the axis chooses clusters this tool starts, but --kubernetes \
+             runs every variant on the one cluster on Kubernetes\n  hint: run it with its \
+             compose files, or without that axis",
+            file.display()
+        ))));
+    }
+    let cluster = &mut variant.experiment.cluster;
+    cluster.compose = None;
+    cluster.attach = None;
+    cluster.kubernetes = Some(spec.clone());
+    Ok(())
+}
+
+/// A variant on a cluster on Kubernetes (its kubeconfig resolved against the file). Nothing
+/// is built: the cluster's own images run its pods, and the network helper's image must be on
+/// its nodes (docs/kubernetes.md).
+fn kubernetes_variant(
+    variant: experiment::matrix::Variant,
+    mut spec: experiment::KubernetesSpec,
+    file: &Path,
+    nodes: Option<&crate::nodes::NodesFile>,
+) -> Result<PreparedVariant, Error> {
+    if let Some(nodes) = nodes {
+        return Err(Error::Invalid(format!(
+            "{}: cluster.kubernetes: a Kubernetes cluster places its own pods, \
+             but a nodes file ({}) is given\n  hint: run it without --nodes / CHAOS_NODES",
+            file.display(),
+            nodes.file.display()
+        )));
+    }
+    let base = file.parent().unwrap_or(Path::new("."));
+    spec.kubeconfig = spec.kubeconfig.map(|k| base.join(k));
+    Ok(PreparedVariant {
+        name: variant.name,
+        experiment: variant.experiment,
+        cluster: ClusterSource::Kubernetes { spec },
+        images: Vec::new(),
+    })
+}
+
+/// A variant on a compose project someone else started (on the one engine). Only the
+/// sidecar image is needed, when network faults need it: the project's are there.
+fn attached_variant(
+    variant: experiment::matrix::Variant,
+    project: String,
+    file: &Path,
+    nodes: Option<&crate::nodes::NodesFile>,
+) -> Result<PreparedVariant, Error> {
+    if let Some(nodes) = nodes {
+        return Err(Error::Invalid(format!(
+            "{}: cluster.attach: an attached compose project runs on the one engine, \
+             but a nodes file ({}) is given\n  hint: run it without --nodes / CHAOS_NODES",
+            file.display(),
+            nodes.file.display()
+        )));
+    }
+    let images = images::needed([], variant.experiment.needs_network_sidecar());
+    Ok(PreparedVariant {
+        name: variant.name,
+        experiment: variant.experiment,
+        cluster: ClusterSource::Attach { project },
+        images,
+    })
+}
+
+/// A compose file loaded and the experiment checked against it (every mismatch pushed);
+/// `None` when either failed.
+fn load_and_check_compose(
+    path: &Path,
+    overrides: &ComposeOverrides,
+    exp: &Experiment,
+    file: &Path,
+    errors: &mut Vec<Error>,
+) -> Option<ComposeProject> {
+    match crate::compose::files::load(
+        std::slice::from_ref(&path.to_path_buf()),
+        &overrides.env_files,
+        overrides.project_name.as_deref(),
+        &[],
+    ) {
+        Ok(project) => {
+            let wrong = experiment::validate_against_compose_all(exp, file, &project);
+            if wrong.is_empty() {
+                Some(project)
+            } else {
+                errors.extend(wrong.into_iter().map(Error::from));
+                None
+            }
+        }
+        Err(e) => {
+            errors.push(e.into());
+            None
+        }
+    }
+}
+
+/// A variant on a cluster this tool starts from a compose file: its plan, and what the plan
+/// already tells (the run checks attached and Kubernetes clusters once it sees them).
+fn compose_variant(
+    variant: experiment::matrix::Variant,
+    project: ComposeProject,
+    file: &Path,
+    nodes: Option<&crate::nodes::NodesFile>,
+) -> Result<PreparedVariant, Error> {
+    let plan = Plan::new(
+        &project,
+        &variant.experiment.cluster.broker_environment,
+        &variant.experiment.cluster.environment,
+        nodes,
+    )
+    .map_err(|e| Error::Invalid(format!("{}: {e}", project.file.display())))?;
+    if consumer_protocol_on_zookeeper(&variant.experiment, plan.mode()) {
+        let text = experiment::read_text(file, "experiment file").unwrap_or_default();
+        let (message, hint) = CONSUMER_PROTOCOL_NEEDS_KRAFT;
+        return Err(Error::from(experiment::ExperimentError::from(
+            experiment::InputError {
+                file: file.to_path_buf(),
+                line: crate::input::line_of_nested_key(&text, "workload", "group"),
+                column: None,
+                path: "workload.group.protocol".into(),
+                message: message.into(),
+                hint: Some(hint.into()),
+            },
+        )));
+    }
+    let images = plan.images_needed(Some(&variant.experiment));
+    Ok(PreparedVariant {
+        name: variant.name,
+        experiment: variant.experiment,
+        cluster: ClusterSource::Compose {
+            project: Box::new(project),
+            plan: Box::new(plan),
+        },
+        images,
+    })
 }
 
 /// Validates every file (directories expanded); returns the good ones and every error.

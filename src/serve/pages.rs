@@ -562,12 +562,7 @@ async fn fetch_cluster(
     let containers = cluster::lifecycle::list(&docker, None)
         .await
         .map_err(|e| unreachable(&e))?;
-    let mut names: Vec<String> = containers
-        .iter()
-        .filter_map(|c| c.labels.as_ref()?.get(docker::labels::CLUSTER).cloned())
-        .collect();
-    names.sort();
-    names.dedup();
+    let names = docker::inventory::cluster_names(&containers);
     let name = match (wanted, names.as_slice()) {
         (_, []) => return Err(NoCluster::NoneRunning),
         (Some(w), _) if names.contains(&w) => w,
