@@ -160,6 +160,7 @@ fn process_usage() -> (f64, u64) {
     (ticks / 100.0, hwm_kb * 1024)
 }
 
+// Long: a scripted ledger (random keys, reordered acks, retries) built, then timed
 /// The ledger as a real run fills it: keyed messages spread unevenly over partitions, the
 /// partitions' acks interleaved, each partition's in append order except a retried batch now
 /// and then (0.2 %: two acks swapped, their offsets too), 1 % timed out or failed, offsets
@@ -293,6 +294,7 @@ fn plaintext() -> crate::kafka::connect::Profile {
     crate::kafka::connect::Profile::default()
 }
 
+// Long: the benchmarks in the order the report lists them
 /// The benchmark suite in the order its report lists it (read top to bottom).
 pub async fn run(args: BenchOptions) -> Result<crate::exit::ExitCode, Error> {
     let mut report = BenchReport {

@@ -77,6 +77,7 @@ impl NodesFile {
         Self::parse(path, &text)
     }
 
+    // Long: one check per key of the nodes file
     #[allow(clippy::result_large_err)]
     pub fn parse(path: &Path, text: &str) -> Result<NodesFile, InputError> {
         let de = serde_yaml_ng::Deserializer::from_str(text);
@@ -226,6 +227,7 @@ pub enum PlacementError {
     },
 }
 
+// Long: the placement rules in the order the module states them
 /// Checks every service's node against the nodes file and rewrites them to run across the
 /// nodes (see the module's rules). Returns each service's placement, in order.
 pub fn place(

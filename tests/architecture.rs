@@ -253,7 +253,14 @@ fn functions(text: &str) -> Vec<Function> {
         while k > 0 {
             let above = raw_lines[k - 1].trim_start();
             if let Some(r) = above.strip_prefix("// Long:") {
-                reason = Some(r.trim().to_string());
+                // With the plain comment lines that continue it.
+                let more = raw_lines[k..i]
+                    .iter()
+                    .map(|l| l.trim_start())
+                    .take_while(|l| l.starts_with("// ") && !l.starts_with("// Long:"))
+                    .map(|l| l.trim_start_matches("//").trim());
+                let text: Vec<&str> = std::iter::once(r.trim()).chain(more).collect();
+                reason = Some(text.join(" "));
             } else if !(above.starts_with("///")
                 || above.starts_with("//")
                 || above.starts_with("#["))
@@ -275,7 +282,7 @@ fn functions(text: &str) -> Vec<Function> {
 
 #[test]
 fn the_function_scanner_measures_bodies_and_reads_reasons() {
-    let text = "fn a() {\n    let s = \"}\";\n}\n\n// Long: a table\n#[allow(x)]\npub(crate) async fn b(\n    x: u8,\n) -> u8 {\n    { x }\n}\ntrait T { fn c(&self); }\nmod tests {\n    fn d() {}\n}\n";
+    let text = "fn a() {\n    let s = \"}\";\n}\n\n// Long: a\n// table\n#[allow(x)]\npub(crate) async fn b(\n    x: u8,\n) -> u8 {\n    { x }\n}\ntrait T { fn c(&self); }\nmod tests {\n    fn d() {}\n}\n";
     let f = functions(text);
     let got: Vec<_> = f
         .iter()
@@ -293,8 +300,8 @@ fn the_function_scanner_measures_bodies_and_reads_reasons() {
         got,
         [
             ("a", 1, 3, false, None),
-            ("b", 7, 5, false, Some("a table")),
-            ("d", 14, 1, true, None),
+            ("b", 8, 5, false, Some("a table")),
+            ("d", 15, 1, true, None),
         ]
     );
 }

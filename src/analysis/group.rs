@@ -142,6 +142,7 @@ pub struct Episode {
     pub to_us: Option<u64>,
 }
 
+// Long: one pass over the group's events keeping who owns what, each event kind an arm
 /// The group's rebalances and, per member fault or broker fault, the time until every
 /// partition was held by a live member again. `partitions`: the topic's partition count.
 ///

@@ -112,6 +112,7 @@ struct Bounds {
     finished_at: Option<u64>,
 }
 
+// Long: one arm per event kind that carries run-level facts
 /// The run-level facts of one event: settings, faults, conditions, notes, errors, the end.
 fn record_event(result: &mut RunResult, e: &Event, bounds: &mut Bounds) {
     match &e.kind {

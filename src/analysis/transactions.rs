@@ -208,6 +208,7 @@ pub fn check_live(txns: &[Txn], live: &[TxnRead], complete: bool) -> LiveTransac
     }
 }
 
+// Long: each input checked against the outputs once, then the outputs of inputs not found
 /// Read-process-write: every input below the group's committed offset must be in the
 /// committed output exactly once, and nothing past it. `inputs`: (partition, offset) of every
 /// message in the input log; `committed_offsets`: per partition the next offset to consume

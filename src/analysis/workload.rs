@@ -121,6 +121,7 @@ pub fn summarize_consumer(events: &[&Event], errors: &mut Vec<String>) -> Option
     })
 }
 
+// Long: the group summary's numbers, each a short computation over the events
 /// The consumer group's section: the members' summary plus the rebalances and resume times
 /// the analysis reads off the callbacks and faults. `None` when the run had no group.
 pub fn summarize_group(events: &[&Event]) -> Option<GroupResult> {

@@ -322,6 +322,7 @@ async fn run_with_view(
     outcome
 }
 
+// Long: one arm per subcommand, each mapping flags to one library call
 /// One arm per subcommand, each mapping flags to one library call (the cluster commands'
 /// in `commands`).
 async fn dispatch(cli: Cli) -> Result<ExitCode, Error> {

@@ -76,6 +76,7 @@ pub fn rerender(dir: &Path) -> Result<ExitCode, Error> {
     Ok(crate::run::exit_code_of(&result, false))
 }
 
+// Long: run directories found, read, compared, then printed as a table or JSON
 /// `chaos compare`: results re-derived from each run's events, side by side.
 pub fn compare(dirs: &[PathBuf], json: bool, across_experiments: bool) -> Result<ExitCode, Error> {
     let mut runs: Vec<PathBuf> = Vec::new();

@@ -200,6 +200,7 @@ fn parse_word(
     }
 }
 
+// Long: one arm per interpolation form (${V}, ${V:-d}, ${V-d}, ${V:?e}, ${V?e}, ${V:+r}, ${V+r})
 /// Parses the `${…}` whose `$` is at `at`.
 fn parse_braced(line: &str, at: usize, depth: usize) -> Result<(Piece<'_>, usize), Located> {
     let inner = &line[at + 2..];

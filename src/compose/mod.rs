@@ -169,6 +169,7 @@ fn valid_profile_name(name: &str) -> bool {
         && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'))
 }
 
+// Long: the file's passes in order: interpolate, parse, each service, dependencies, profiles
 /// `parse` with compose's `--profile` (see `load_with_profiles`).
 pub fn parse_with_profiles(
     text: &str,
@@ -308,6 +309,7 @@ impl Loader<'_> {
             .map(|i| i + 1)
     }
 
+    // Long: one conversion per compose key of a service
     /// One service from its raw form, with its dependencies and their `required`.
     fn service(
         &self,

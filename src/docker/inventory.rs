@@ -88,6 +88,8 @@ pub fn cluster_names(containers: &[bollard::models::ContainerSummary]) -> Vec<St
     names
 }
 
+// Long: each labelled container read into a service (role, state, address), then the cluster's mode
+// and nodes
 fn from_containers(
     containers: &[bollard::models::ContainerSummary],
     cluster: Option<&str>,
@@ -192,6 +194,8 @@ pub async fn view_on(docker: &Docker, scope: &Scope) -> Result<Cluster, DockerEr
     }
 }
 
+// Long: each container of a foreign project read into a service (role, ports, address) by our
+// compose rules, then checked as a whole
 /// A compose project someone else started (`docker compose -p <project> up`), seen as a
 /// cluster: each container's service, role and host address come from its own configuration
 /// (environment, published ports) by the rules a compose file of ours follows. Also returns

@@ -168,6 +168,7 @@ fn check_name(c: &Checker, exp: &Experiment, text: &str) -> Result<(), Experimen
     Ok(())
 }
 
+// Long: one independent check per cluster key, in the schema's order
 /// A cluster is started from a compose file, attached to (a running compose project), or on
 /// Kubernetes; the last two exist already, so nothing that configures them at creation applies.
 fn check_cluster(c: &Checker, exp: &Experiment, text: &str) -> Result<(), ExperimentError> {
@@ -515,6 +516,7 @@ const CONSUMER_PROTOCOL_REFUSES: [&str; 4] = [
     "group.protocol.type",
 ];
 
+// Long: one independent check per workload key, in the schema's order
 fn check_workload(c: &Checker, exp: &Experiment, text: &str) -> Result<(), ExperimentError> {
     if let Some(w) = &exp.workload {
         if w.message_size > 1 << 20 {
@@ -878,6 +880,7 @@ fn check_step<'a>(
     Ok(())
 }
 
+// Long: one independent check per fault field, in the schema's order
 fn validate_fault(
     c: &Checker,
     exp: &Experiment,

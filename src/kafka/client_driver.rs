@@ -158,6 +158,7 @@ pub struct DriverOptions<'a> {
 const START_TIMEOUT: Duration = Duration::from_secs(60);
 
 impl ClientDriver {
+    // Long: a child process's wiring in order: spawn, settings, its log, its answers, readiness
     pub fn start(
         options: DriverOptions<'_>,
         outcomes: Arc<dyn Outcomes>,

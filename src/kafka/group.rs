@@ -442,6 +442,7 @@ fn create_consumer(
     Ok(consumer)
 }
 
+// Long: one poll loop of a member's life (commit mode, lag, callbacks); its arms short
 fn run_member(
     index: u32,
     consumer: BaseConsumer<MemberContext>,

@@ -87,6 +87,60 @@ fn drained(consumer: &BaseConsumer, input: &Input<'_>, next: &[Option<i64>]) -> 
     })
 }
 
+/// The consumer of the inputs, positioned where processing goes on: where this loop committed
+/// last it knows; elsewhere the group's committed offsets say (each unknown `next` filled in).
+fn open_source(
+    o: &TxnOptions,
+    input: &Input<'_>,
+    next: &mut [Option<i64>],
+) -> Result<BaseConsumer, KafkaError> {
+    let c = consumer(o, input, next)?;
+    let start = if next.iter().all(Option::is_some) {
+        next.to_vec()
+    } else {
+        committed(&c, input.partitions)?
+    };
+    for (n, s) in next.iter_mut().zip(start) {
+        if n.is_none() {
+            *n = s;
+        }
+    }
+    Ok(c)
+}
+
+/// Up to `size` inputs polled within `window` into `batch` (emptied first); the first input
+/// of a partition since the last (re)start is where its `next` begins.
+fn gather(
+    c: &BaseConsumer,
+    window: Duration,
+    size: usize,
+    next: &mut [Option<i64>],
+    batch: &mut Vec<(i32, i64)>,
+    errors: &mut Vec<String>,
+) {
+    batch.clear();
+    let gather_until = Instant::now() + window;
+    while batch.len() < size {
+        let left = gather_until.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            break;
+        }
+        match c.poll(left) {
+            Some(Ok(m)) => {
+                let (partition, offset) = (m.partition(), m.offset());
+                if let Some(n) = next.get_mut(partition as usize) {
+                    n.get_or_insert(offset);
+                }
+                batch.push((partition, offset));
+            }
+            Some(Err(e)) => note(errors, format!("input: {e}")),
+            None => break,
+        }
+    }
+}
+
+// Long: one loop over the producer's and the consumer's lives and the transaction's
+// outcome (each arm short); opening, gathering and the offsets are the helpers around it.
 pub(super) fn run(o: &TxnOptions, input: &Input<'_>, sink: &EventSink, stop: &Stop) -> TxnRecord {
     let mut record = TxnRecord::default();
     let parts = input.partitions.max(1) as usize;
@@ -129,23 +183,8 @@ pub(super) fn run(o: &TxnOptions, input: &Input<'_>, sink: &EventSink, stop: &St
         };
         let c = match source.take() {
             Some(c) => c,
-            None => match consumer(o, input, &next).and_then(|c| {
-                // Where this loop committed last it knows; elsewhere the group's offsets say.
-                let start = if next.iter().all(Option::is_some) {
-                    next.clone()
-                } else {
-                    committed(&c, input.partitions)?
-                };
-                Ok((c, start))
-            }) {
-                Ok((c, start)) => {
-                    for (n, s) in next.iter_mut().zip(start) {
-                        if n.is_none() {
-                            *n = s;
-                        }
-                    }
-                    c
-                }
+            None => match open_source(o, input, &mut next) {
+                Ok(c) => c,
                 Err(e) => {
                     note(&mut record.errors, e);
                     producer = Some(p);
@@ -154,26 +193,14 @@ pub(super) fn run(o: &TxnOptions, input: &Input<'_>, sink: &EventSink, stop: &St
                 }
             },
         };
-        batch.clear();
-        let gather_until = Instant::now() + window;
-        while batch.len() < o.size as usize {
-            let left = gather_until.saturating_duration_since(Instant::now());
-            if left.is_zero() {
-                break;
-            }
-            match c.poll(left) {
-                Some(Ok(m)) => {
-                    let (partition, offset) = (m.partition(), m.offset());
-                    // The first input of a partition since the last (re)start.
-                    if let Some(n) = next.get_mut(partition as usize) {
-                        n.get_or_insert(offset);
-                    }
-                    batch.push((partition, offset));
-                }
-                Some(Err(e)) => note(&mut record.errors, format!("input: {e}")),
-                None => break,
-            }
-        }
+        gather(
+            &c,
+            window,
+            o.size as usize,
+            &mut next,
+            &mut batch,
+            &mut record.errors,
+        );
         if batch.is_empty() {
             if stop.is_set() && drained(&c, input, &next) {
                 source = Some(c);

@@ -32,6 +32,8 @@ pub fn reread_and_check(
     reread_and_check_with_group(options, ledger, consumed, None).map(|(s, _)| s)
 }
 
+// Long: the re-read in order: watermarks, assignment, the read loop to the high watermarks, the
+// notes
 /// As `reread_and_check`; with what a consumer group processed, also the acked messages in
 /// the log it never processed: (skipped, unprocessed tail), see `ReadChecker::unprocessed`.
 pub fn reread_and_check_with_group(

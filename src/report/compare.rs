@@ -111,6 +111,7 @@ fn group_resumed_max(r: &RunResult) -> Option<f64> {
         .reduce(f64::max)
 }
 
+// Long: a renderer: the comparison's rows in reading order
 fn render_single(results: &[RunResult]) -> String {
     let mut b = Builder::default();
     let mut header = vec!["".to_string()];

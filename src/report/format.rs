@@ -147,6 +147,7 @@ pub fn unmet_condition(c: &super::ConditionResult) -> String {
     }
 }
 
+// Long: a renderer: the group summary's lines in reading order
 /// The consumer group in lines (terminal and Markdown alike): what it processed and what the
 /// checker found, its rebalances, and the first duplicate as an example.
 pub fn group_lines(g: &super::GroupResult) -> Vec<String> {

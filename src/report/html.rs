@@ -71,6 +71,7 @@ struct Figure {
     class: &'static str,
 }
 
+// Long: a renderer: the headline's facts in reading order
 /// The figures a reader needs first, loss before the verdict.
 pub fn headline(r: &RunResult, running: bool) -> String {
     let mut figures = Vec::new();
@@ -271,6 +272,7 @@ fn verdict_cell(passed: Option<bool>) -> String {
     format!("<span class=\"verdict {class}\">{text}</span>")
 }
 
+// Long: a renderer: the run page's sections in reading order, each a short block
 fn details(r: &RunResult, running: bool) -> String {
     let mut out = String::new();
     if !r.expectations.is_empty() {

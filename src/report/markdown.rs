@@ -3,6 +3,7 @@
 use super::format::{count, duration_ms, measured, opt_ms};
 use crate::model::RunResult;
 
+// Long: a renderer: the summary's sections in reading order
 pub fn render_markdown(r: &RunResult) -> String {
     let variant = r
         .variant

@@ -12,6 +12,7 @@ fn table(rows: Vec<Vec<String>>) -> String {
     b.build().with(Style::rounded()).to_string()
 }
 
+// Long: a renderer: the terminal report's tables in reading order
 pub fn render_table(r: &RunResult) -> String {
     let mut out = String::new();
     let variant = r

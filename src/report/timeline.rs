@@ -39,6 +39,8 @@ pub fn broker_colour_hex(id: i32) -> String {
 #[error("{0}")]
 pub struct TimelineError(#[from] DrawingAreaErrorKind<std::io::Error>);
 
+// Long: a renderer: the timeline's layers in drawing order (axes, lanes, faults, legend) on one
+// plotters canvas, each a short block
 pub fn render_timeline_svg(events: &[Event]) -> Result<String, TimelineError> {
     let mut events: Vec<&Event> = events.iter().collect();
     events.sort_by_key(|e| e.at_us);

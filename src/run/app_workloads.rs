@@ -256,6 +256,8 @@ pub fn record_group(ctx: &RunContext<'_>, record: GroupRecord, unprocessed: Opti
         }));
 }
 
+// Long: the transactional workload's end in order: stop, re-read both isolation levels, the
+// read-process-write checks, the summary
 /// Stops the transactional producer (read-process-write: once its input is processed), lets
 /// the live reader read on to the end and, unless the run was cut short, re-reads the topic
 /// `read_committed` and `read_uncommitted`: atomicity, aborted messages visible, order, and

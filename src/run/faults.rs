@@ -102,6 +102,8 @@ pub enum TargetError {
     },
 }
 
+// Long: one arm per target of the schema (service, controller, leader-of, followers-of, isr-of,
+// random, same-as, coordinator-of, …)
 /// Resolves a target against the current view. Errors name the role. (One arm per target
 /// kind, kept together so the kinds read side by side.)
 pub fn resolve(
@@ -569,6 +571,7 @@ impl<P: FaultPlatform> Faults<'_, P> {
         first_error.map_or(Ok(()), Err)
     }
 
+    // Long: one arm per fault kind: how each is undone
     async fn revert(&self, active: &Active) -> Result<(), FaultError> {
         let event_ns = match active.kind.per_container() {
             FaultKind::Kill | FaultKind::Stop => {

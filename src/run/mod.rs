@@ -199,6 +199,8 @@ async fn dry_run(
     Ok(ExitCode::Passed)
 }
 
+// Long: the suite's loop: variants × repeats, each outcome recorded, clusters removed between
+// experiments
 #[allow(clippy::too_many_arguments)] // the plans, how to run them, and the run's channels
 async fn run_all(
     engines: &docker::engines::Engines,

@@ -61,79 +61,24 @@ pub(super) async fn run_variant(
         ))
         .await??;
     let ready = shutdown
-        .guard(wait_brokers_ready(
-            &cluster,
-            exp.cluster.ready_timeout,
-            profile,
-        ))
-        .await?;
-    // A pod that never answered is named with the last thing Kubernetes said about it.
-    let ready = match ready {
-        Err(NotReady { pod, why }) => {
-            let event = platform
-                .last_event(&pod)
-                .await
-                .unwrap_or_else(|| "none readable".into());
-            Err(Error::Timeout {
-                what: format!("broker pod {pod} ready ({why}; its last Kubernetes event: {event})"),
-                after: exp.cluster.ready_timeout,
-            })
-        }
-        Ok(()) => Ok(()),
-    };
+        .guard(ready_or_why(&platform, &cluster, exp, profile))
+        .await?
+        .and_then(|()| assignment_fits(exp, &cluster));
     if let Err(e) = ready {
         drop(sink);
         drop(recorder);
         return Err(e);
     }
     cluster.ready_after = started.elapsed();
-    let ids: Vec<i32> = cluster.brokers().into_iter().map(|(_, id)| id).collect();
-    let unknown = crate::experiment::unknown_assigned_brokers(exp, &ids);
-    if !unknown.is_empty() {
-        drop(sink);
-        drop(recorder);
-        return Err(Error::Invalid(format!(
-            "topics: {} name broker(s) this cluster does not have (its brokers: {ids:?}, the pods' \
-             ordinals)\n  hint: on Kubernetes a broker's id is its pod's ordinal; write the \
-             assignment with those ids, or drop it",
-            unknown
-                .iter()
-                .map(|(t, id)| format!("{t}'s assignment, broker {id}"))
-                .collect::<Vec<_>>()
-                .join("; ")
-        )));
-    }
     for line in crate::experiment::kubernetes_differences(exp) {
         reporter.report(RunnerEvent::Warning(&line));
         sink.emit(EventKind::Note { message: line });
     }
-    say(&format!(
-        "Kubernetes cluster {}/{} found: {} pod(s), brokers {} on nodes {}, ready in {:.1} s (reached through port-forwards: {})",
-        target.namespace,
-        target.cluster,
-        cluster.services.len(),
-        cluster
-            .brokers()
-            .iter()
-            .map(|(s, id)| format!("{id} ({})", s.name))
-            .collect::<Vec<_>>()
-            .join(", "),
-        cluster.node_names().join(", "),
-        cluster.ready_after.as_secs_f64(),
-        cluster.bootstrap_list()
-    ));
+    say(&found(&target, &cluster));
     let seed = exp.seed.unwrap_or_else(|| rand::random::<u32>() as u64);
     let client = record_start(&platform, &cluster, variant, profile, seed, &sink).await?;
     sink.emit(EventKind::Note {
-        message: format!(
-            "on Kubernetes ({}): pods faulted through the API, never created or removed; a killed \
-             broker (SIGKILL of its JVM) is restarted in place by the kubelet, with its back-off, \
-             not by chaos; a stopped one is deleted and recreated by its StatefulSet; moments of \
-             signals at the exec's answer, of container exits and starts from a pod watch (stamped \
-             on arrival, up to ~1 s late); clients reach broker N through a port-forward \
-             127.0.0.1:{}+N → pod port {} via the API server",
-            conn.address, target.local_port_base, target.pod_port
-        ),
+        message: how_it_runs_there(&conn.address, &target),
     });
     let ctx = session::RunContext {
         cluster: &cluster,
@@ -148,18 +93,7 @@ pub(super) async fn run_variant(
     let outcome = execute_catching_panics(&ctx, platform, shutdown).await;
     if outcome.is_err() {
         // Belt and braces, as on Docker: nothing of ours stays faulted.
-        match crate::kubernetes::clean(&conn, &target.namespace).await {
-            Ok(done) => {
-                for line in done {
-                    sink.emit(EventKind::Note {
-                        message: format!("heal everything: {line}"),
-                    });
-                }
-            }
-            Err(e) => sink.emit(EventKind::Error {
-                message: format!("heal everything: {e}"),
-            }),
-        }
+        heal_everything(&conn, &target.namespace, &sink).await;
     }
     let (result, dir) = close_run(recorder, dir, outcome, None, reporter).await?;
     Ok((
@@ -167,6 +101,104 @@ pub(super) async fn run_variant(
         dir,
         format!("{}/{}", target.namespace, target.cluster),
     ))
+}
+
+/// Every broker ready, or the pod that never answered, named with the last thing Kubernetes
+/// said about it.
+async fn ready_or_why(
+    platform: &crate::kubernetes::KubernetesRun,
+    cluster: &cluster::Cluster,
+    exp: &crate::experiment::Experiment,
+    profile: &crate::kafka::connect::Profile,
+) -> Result<(), Error> {
+    let Err(NotReady { pod, why }) =
+        wait_brokers_ready(cluster, exp.cluster.ready_timeout, profile).await
+    else {
+        return Ok(());
+    };
+    let event = platform
+        .last_event(&pod)
+        .await
+        .unwrap_or_else(|| "none readable".into());
+    Err(Error::Timeout {
+        what: format!("broker pod {pod} ready ({why}; its last Kubernetes event: {event})"),
+        after: exp.cluster.ready_timeout,
+    })
+}
+
+/// The topics' assignments name only brokers the cluster has (on Kubernetes a broker's id is
+/// its pod's ordinal: known once the pods are found).
+fn assignment_fits(
+    exp: &crate::experiment::Experiment,
+    cluster: &cluster::Cluster,
+) -> Result<(), Error> {
+    let ids: Vec<i32> = cluster.brokers().into_iter().map(|(_, id)| id).collect();
+    let unknown = crate::experiment::unknown_assigned_brokers(exp, &ids);
+    if unknown.is_empty() {
+        return Ok(());
+    }
+    Err(Error::Invalid(format!(
+        "topics: {} name broker(s) this cluster does not have (its brokers: {ids:?}, the pods' \
+         ordinals)\n  hint: on Kubernetes a broker's id is its pod's ordinal; write the \
+         assignment with those ids, or drop it",
+        unknown
+            .iter()
+            .map(|(t, id)| format!("{t}'s assignment, broker {id}"))
+            .collect::<Vec<_>>()
+            .join("; ")
+    )))
+}
+
+/// The status line once the cluster is found and ready.
+fn found(target: &crate::kubernetes::KubernetesTarget, cluster: &cluster::Cluster) -> String {
+    format!(
+        "Kubernetes cluster {}/{} found: {} pod(s), brokers {} on nodes {}, ready in {:.1} s (reached through port-forwards: {})",
+        target.namespace,
+        target.cluster,
+        cluster.services.len(),
+        cluster
+            .brokers()
+            .iter()
+            .map(|(s, id)| format!("{id} ({})", s.name))
+            .collect::<Vec<_>>()
+            .join(", "),
+        cluster.node_names().join(", "),
+        cluster.ready_after.as_secs_f64(),
+        cluster.bootstrap_list()
+    )
+}
+
+/// The report's note on what differs on Kubernetes (faults, moments, how clients reach it).
+fn how_it_runs_there(api_server: &str, target: &crate::kubernetes::KubernetesTarget) -> String {
+    format!(
+        "on Kubernetes ({api_server}): pods faulted through the API, never created or removed; a killed \
+         broker (SIGKILL of its JVM) is restarted in place by the kubelet, with its back-off, \
+         not by chaos; a stopped one is deleted and recreated by its StatefulSet; moments of \
+         signals at the exec's answer, of container exits and starts from a pod watch (stamped \
+         on arrival, up to ~1 s late); clients reach broker N through a port-forward \
+         127.0.0.1:{}+N → pod port {} via the API server",
+        target.local_port_base, target.pod_port
+    )
+}
+
+/// Every fault of ours in the namespace healed, each step noted in the run's events.
+async fn heal_everything(
+    conn: &crate::kubernetes::Connection,
+    namespace: &str,
+    sink: &crate::clock::EventSink,
+) {
+    match crate::kubernetes::clean(conn, namespace).await {
+        Ok(done) => {
+            for line in done {
+                sink.emit(EventKind::Note {
+                    message: format!("heal everything: {line}"),
+                });
+            }
+        }
+        Err(e) => sink.emit(EventKind::Error {
+            message: format!("heal everything: {e}"),
+        }),
+    }
 }
 
 /// A broker pod that did not answer in time, and the last reason.

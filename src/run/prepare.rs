@@ -465,6 +465,7 @@ pub enum ClusterState {
     Kubernetes,
 }
 
+// Long: a renderer: the plan's sections in the order they are printed
 /// The plan `chaos run --dry-run` prints: compose file and cluster, whether it would be
 /// started or reused, resolved broker settings, topics, variants × repeats, steps and
 /// expectations. Pure; `state` tells what Docker would do with a plan.

@@ -81,6 +81,8 @@ impl<'a, P> RunSession<'a, P>
 where
     P: FaultPlatform + ClusterPlatform + Clone + Send + 'static,
 {
+    // Long: the set-up's steps in order (topics, observer, whole cluster, workloads, background tasks),
+    // each a call
     /// Fresh topics, the observer, a whole cluster, then the workload and what runs beside
     /// the steps.
     pub async fn set_up(

@@ -271,6 +271,7 @@ pub struct LiveView {
     pub finished: bool,
 }
 
+// Long: a renderer: the live page's sections in reading order
 /// The live view of a run from its events so far (pure).
 pub fn live_view(events: &[Arc<Event>]) -> LiveView {
     let mut sorted: Vec<&Event> = events.iter().map(|e| e.as_ref()).collect();

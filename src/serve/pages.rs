@@ -164,6 +164,7 @@ pub struct ListQuery {
     experiment: Option<String>,
 }
 
+// Long: a renderer: the reports index (runs, suites, trend links) in reading order
 pub async fn reports(
     State(state): State<AppState>,
     query: Result<Query<ListQuery>, QueryRejection>,
@@ -380,6 +381,7 @@ pub struct TrendQuery {
     variant: Option<String>,
 }
 
+// Long: a renderer: the trend page's table and chart in reading order
 pub async fn trend(
     State(state): State<AppState>,
     query: Result<Query<TrendQuery>, QueryRejection>,
@@ -840,6 +842,7 @@ pub async fn live_view(
     Ok(Html(html.as_ref().clone()))
 }
 
+// Long: a renderer: the live fragment's parts in reading order
 fn render_live(snapshot: &live::Snapshot) -> String {
     let Some(run) = &snapshot.run else {
         return "<p class=\"muted\" id=\"live-waiting\">No run has started yet.</p>".into();

@@ -368,6 +368,8 @@ async fn create_and_start(
     Ok(())
 }
 
+// Long: one Docker field per compose key the loader understands (labels, ports, mounts,
+// healthcheck, …)
 /// The container a service plan asks for: our labels, ports on loopback unless the compose
 /// file names an address, no restart policy, the cluster network with the service's aliases.
 fn container_body(plan: &Plan, service: &ServicePlan) -> ContainerCreateBody {

@@ -54,6 +54,8 @@ pub struct PlannedVolume {
 }
 
 impl Plan {
+    // Long: the plan's fields in order (name, mode, each service's role, ports, overrides, placement),
+    // each a short step
     /// Applies environment overrides (`broker_env` to every broker, `service_env` per service).
     pub fn new(
         project: &ComposeProject,
