@@ -56,7 +56,10 @@ pub async fn warm_up(
         sink,
     )?;
     tokio::time::sleep(duration).await;
-    let _ = tokio::task::spawn_blocking(move || producer.finish()).await;
+    // Unmeasured: its summary is not wanted, but a producer that panicked is an error.
+    tokio::task::spawn_blocking(move || producer.finish())
+        .await
+        .map_err(Error::task("the warm-up producer"))?;
     crate::kafka::admin::delete_topics(&bootstrap, profile, &[WARM_UP_TOPIC.into()]).await?;
     Ok(())
 }
