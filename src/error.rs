@@ -75,6 +75,16 @@ impl From<crate::input::InputError> for Error {
 }
 
 impl Error {
+    /// The positioned input error behind it (experiment, compose or nodes file), if any.
+    pub fn input_error(&self) -> Option<&crate::input::InputError> {
+        match self {
+            Error::Experiment(e) => Some(&e.0),
+            Error::Compose(e) => Some(&e.0),
+            Error::Input(e) => Some(e),
+            _ => None,
+        }
+    }
+
     pub fn exit_code(&self) -> ExitCode {
         match self {
             Error::Compose(_)

@@ -42,6 +42,18 @@ impl ExitCode {
         }
     }
 
+    /// Its name in JSON documents (`chaos run --json`).
+    pub const fn name(self) -> &'static str {
+        match self {
+            ExitCode::Passed => "passed",
+            ExitCode::ExpectationsFailed => "failed",
+            ExitCode::InvalidInput => "invalid-input",
+            ExitCode::Inconclusive => "inconclusive",
+            ExitCode::Infrastructure => "infrastructure",
+            ExitCode::Interrupted => "interrupted",
+        }
+    }
+
     /// The worst of several outcomes (a suite's); passed when there are none.
     pub fn worst(codes: impl IntoIterator<Item = ExitCode>) -> ExitCode {
         codes.into_iter().max().unwrap_or(ExitCode::Passed)

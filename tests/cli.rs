@@ -366,3 +366,110 @@ fn validate_refuses_the_consumer_group_protocol_on_a_zookeeper_compose_file() {
     let out = chaos(&["validate", file.to_str().unwrap()], &[]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
 }
+
+#[test]
+fn dry_run_json_is_the_plan_as_one_document_on_stdout() {
+    let out = chaos(
+        &[
+            "run",
+            "--dry-run",
+            "--json",
+            "tests/fixtures/good/experiment.yaml",
+        ],
+        &[],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let doc: serde_json::Value =
+        serde_json::from_slice(&out.stdout).expect("stdout is one JSON document");
+    assert_eq!(doc["dry_run"], true);
+    let exp = &doc["experiments"][0];
+    assert_eq!(exp["name"], "good");
+    assert_eq!(exp["runs"], 1);
+    let v = &exp["variants"][0];
+    assert_eq!(v["cluster"]["source"], "compose");
+    assert_eq!(
+        v["cluster"]["compose_file"],
+        "tests/fixtures/good/compose.yml"
+    );
+    assert_eq!(v["cluster"]["state"], "unknown (Docker unreachable)");
+    assert_eq!(v["experiment"]["topics"][0]["name"], "orders");
+    // A dry run records no events to stream.
+    let out = chaos(
+        &[
+            "run",
+            "--dry-run",
+            "--json-events",
+            "tests/fixtures/good/experiment.yaml",
+        ],
+        &[],
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    assert!(out.stdout.is_empty());
+    let out = chaos(
+        &[
+            "run",
+            "--json",
+            "--json-events",
+            "tests/fixtures/good/experiment.yaml",
+        ],
+        &[],
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "the two formats exclude each other"
+    );
+}
+
+#[test]
+fn validate_json_lists_the_valid_files_and_every_error_with_its_place() {
+    let out = chaos(
+        &[
+            "validate",
+            "--json",
+            "tests/fixtures/good/experiment.yaml",
+            "tests/fixtures/bad/experiments/bad-acks.yaml",
+        ],
+        &[],
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    let doc: serde_json::Value =
+        serde_json::from_slice(&out.stdout).expect("stdout is one JSON document");
+    assert_eq!(doc["exit_code"], 2);
+    assert_eq!(doc["status"], "invalid-input");
+    assert_eq!(doc["valid"][0]["name"], "good");
+    let e = &doc["errors"][0];
+    assert_eq!(e["file"], "tests/fixtures/bad/experiments/bad-acks.yaml");
+    assert!(e["line"].as_u64().is_some(), "{e}");
+    assert!(e["path"].as_str().unwrap().contains("acks"), "{e}");
+    assert!(
+        e["message"].as_str().unwrap().contains("bad-acks.yaml"),
+        "{e}"
+    );
+    // Nothing but the document on stdout, and the errors not repeated as text on stderr.
+    assert!(
+        !text(&out.stderr).contains("error:"),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+#[test]
+fn a_saved_run_renders_within_the_width_a_terminal_would_give_and_full_width_when_wide() {
+    // Piped (as here), tables are as wide as their content; `chaos report` re-renders a
+    // run from its events.
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::copy(
+        "tests/fixtures/events/leader-kill.jsonl",
+        dir.path().join("events.jsonl"),
+    )
+    .expect("copy");
+    let out = chaos(&["report", dir.path().to_str().unwrap()], &[]);
+    assert!(out.status.code().is_some(), "{}", text(&out.stderr));
+    let widest = text(&out.stdout)
+        .lines()
+        .map(|l| l.chars().count())
+        .max()
+        .unwrap_or(0);
+    assert!(widest > 120, "piped output keeps the full width: {widest}");
+}

@@ -116,7 +116,28 @@ fn controller_kill_elects_a_new_controller_after_the_session_expires() {
 #[test]
 fn a_run_without_faults_reports_no_failover_no_offline_time_and_no_loss() {
     let _one = cluster_test();
-    let (code, results, _) = run("tests/experiments/no-fault.yaml", "seed-no-fault");
+    let reports = reports_dir("seed-no-fault");
+    let out = chaos(&[
+        "run",
+        "tests/experiments/no-fault.yaml",
+        "--keep",
+        "--json",
+        "--reports",
+        reports.to_str().unwrap(),
+    ]);
+    let code = out.status.code();
+    let results = results(&reports);
+    // --json: stdout is one JSON document, the same result as result.json, nothing else;
+    // the table and the progress went to stderr.
+    let doc: Value = serde_json::from_slice(&out.stdout).expect("stdout is one JSON document");
+    assert_eq!(doc["exit_code"], 0);
+    assert_eq!(doc["status"], "passed");
+    assert_eq!(doc["runs"].as_array().map(Vec::len), Some(1));
+    assert_eq!(
+        doc["runs"][0]["result"], results[0],
+        "the document holds result.json"
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("PASSED"));
     let r = &results[0];
     assert_eq!(f64_at(r, "/failover/metadata_ms/count"), 0.0);
     assert_eq!(f64_at(r, "/offline/total_ms"), 0.0);
@@ -137,6 +158,37 @@ fn a_run_without_faults_reports_no_failover_no_offline_time_and_no_loss() {
     }
     assert_eq!(r["verification"]["complete"], true);
     assert_eq!(code, Some(0));
+}
+
+/// `--json-events`: stdout is the run's events as JSON lines as they are recorded, the same
+/// lines as events.jsonl, and nothing else (the table and progress go to stderr).
+#[test]
+fn a_run_streams_its_events_as_json_lines_on_stdout() {
+    let _one = cluster_test();
+    let reports = reports_dir("seed-json-events");
+    let out = chaos(&[
+        "run",
+        "tests/experiments/no-fault.yaml",
+        "--keep",
+        "--json-events",
+        "--reports",
+        reports.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(0));
+    let streamed: Vec<Value> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("every stdout line is one JSON event"))
+        .collect();
+    let dir = run_dirs(&reports).pop().expect("a run directory");
+    let recorded: Vec<Value> = std::fs::read_to_string(dir.join("events.jsonl"))
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert!(recorded.len() > 10, "{} events", recorded.len());
+    assert_eq!(streamed, recorded, "stdout streams exactly events.jsonl");
+    assert_eq!(streamed.first().unwrap()["event"], "run-started");
+    assert_eq!(streamed.last().unwrap()["event"], "run-finished");
 }
 
 /// Count of our messages Kafka's own console consumer reads from orders (independent re-read).
@@ -724,10 +776,11 @@ fn a_matrix_with_repeats_reuses_the_cluster_and_compares_the_combinations() {
             "controlled shutdown moves leadership quickly"
         );
     }
-    let stderr = String::from_utf8_lossy(&out.stderr);
+    // Results on stdout, progress on stderr.
+    let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
-        stderr.contains("(n=2)"),
-        "repeats are summarised with their count: {stderr}"
+        stdout.contains("(n=2)"),
+        "repeats are summarised with their count: {stdout}"
     );
     let page =
         std::fs::read_to_string(reports.join("repeat-fast-matrix.html")).expect("matrix page");
@@ -944,9 +997,10 @@ fn a_full_disk_while_writing_reports_is_exit_4_and_nothing_measured_is_lost() {
         stderr.contains("could not write every report") && stderr.contains("No space left"),
         "the error names the files and the cause: {stderr}"
     );
+    let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
-        stderr.contains("verification: acked 1,500"),
-        "the measured table is still shown: {stderr}"
+        stdout.contains("verification: acked 1,500"),
+        "the measured table is still shown (stdout): {stdout}"
     );
     // No half-written file: whatever is there parses.
     // (A full disk may leave a file out, never half of one: a missing result.json is
@@ -967,12 +1021,13 @@ fn a_full_disk_while_writing_reports_is_exit_4_and_nothing_measured_is_lost() {
     let disk = FullDisk::mount("seed-full-disk-early", "4k");
     let out = chaos_run("tests/experiments/no-fault.yaml", &disk.0);
     let stderr = String::from_utf8_lossy(&out.stderr);
+    let stdout = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(4), "{stderr}");
     assert!(
         stderr.contains("events.jsonl: No space left")
-            && stderr.contains("the table above is everything measured")
-            && stderr.contains("verification: acked 1,500"),
-        "{stderr}"
+            && stderr.contains("the result printed (stdout) is everything measured")
+            && stdout.contains("verification: acked 1,500"),
+        "{stderr}\n{stdout}"
     );
     assert_everything_healed();
 }

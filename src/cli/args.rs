@@ -1,6 +1,7 @@
 //! The flags of `run`, `validate`, `observe`, `bench` and `serve`, and how each maps to the
 //! plain options the library takes (ripgrep's split: clap stays in the CLI).
 
+use super::progress::ResultFormat;
 use crate::bench::BenchOptions;
 use crate::kafka::connect::Profile;
 use crate::observe::ObserveOptions;
@@ -189,6 +190,48 @@ pub struct RunServeArgs {
     /// Address of the web view.
     #[arg(long, default_value = "127.0.0.1", requires = "serve")]
     pub serve_bind: IpAddr,
+}
+
+/// `--json` of `validate` and `observe`.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct JsonArg {
+    /// One JSON document on stdout instead of text (progress and tables stay on stderr).
+    #[arg(long)]
+    pub json: bool,
+}
+
+impl JsonArg {
+    pub fn format(&self) -> ResultFormat {
+        if self.json {
+            ResultFormat::Json
+        } else {
+            ResultFormat::Text
+        }
+    }
+}
+
+/// How `chaos run` gives its results on stdout.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct RunOutputArgs {
+    /// One JSON document on stdout at the end: every run's result (as result.json) and
+    /// report folder, the differences beyond noise, the errors, the exit code. With
+    /// --dry-run: the plan. Tables and progress stay on stderr.
+    #[arg(long, conflicts_with = "json_events")]
+    pub json: bool,
+    /// Every event of every run on stdout as it is recorded, one JSON object per line
+    /// (NDJSON, the events.jsonl format). Tables and progress stay on stderr.
+    #[arg(long)]
+    pub json_events: bool,
+}
+
+impl RunOutputArgs {
+    pub fn format(&self) -> ResultFormat {
+        match (self.json, self.json_events) {
+            (true, _) => ResultFormat::Json,
+            (_, true) => ResultFormat::JsonEvents,
+            _ => ResultFormat::Text,
+        }
+    }
 }
 
 impl RunArgs {

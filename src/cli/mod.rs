@@ -33,6 +33,9 @@ pub struct Cli {
     /// More detail: -v debug logging of chaos itself, -vv also the Kafka client's.
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
+    /// Tables as wide as their content even on a terminal (piped output always is).
+    #[arg(long, global = true)]
+    pub wide: bool,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -198,7 +201,12 @@ pub enum Command {
     /// Observe a cluster chaos did not start while something else disturbs it (a rolling
     /// restart, an upgrade): the observer, a tracked workload on a topic of its own and the
     /// final verification; no faults. Reports as for a run.
-    Observe(args::ObserveArgs),
+    Observe {
+        #[command(flatten)]
+        args: args::ObserveArgs,
+        #[command(flatten)]
+        output: args::JsonArg,
+    },
     /// Check experiment files (or directories of them) against their compose files, as `run`
     /// does before starting; every error is printed. Exit 0 when all are valid, 2 otherwise.
     Validate {
@@ -206,6 +214,8 @@ pub enum Command {
         files: Vec<PathBuf>,
         #[command(flatten)]
         compose: args::ComposeArgs,
+        #[command(flatten)]
+        output: args::JsonArg,
     },
     /// Benchmarks of the harness itself (throughput vs kafka-producer-perf-test, verification
     /// speed and memory, overhead, time to ready); writes reports/bench-*/bench.md.
@@ -258,6 +268,8 @@ pub struct RunCommand {
     pub run: args::RunArgs,
     #[command(flatten)]
     pub serve: args::RunServeArgs,
+    #[command(flatten)]
+    pub output: args::RunOutputArgs,
 }
 
 #[derive(Debug, Subcommand)]
@@ -290,10 +302,11 @@ pub async fn main(cli: Cli) -> ExitCode {
 /// (a reporter and an event tap around the runner), the runner does not know it.
 async fn run_with_view(
     verbosity: Verbosity,
+    output: progress::Output,
     run: crate::run::RunOptions,
     serve: args::RunServeArgs,
 ) -> Result<ExitCode, Error> {
-    let terminal = progress::TerminalReporter::new(verbosity);
+    let terminal = progress::TerminalReporter::new(verbosity, output);
     let served = if serve.serve && !run.dry_run {
         Some(
             crate::serve::ForRun::start(
@@ -312,12 +325,32 @@ async fn run_with_view(
         Some(r) => r,
         None => &terminal,
     };
-    let keep = run.keep;
+    let (keep, dry_run) = (run.keep, run.dry_run);
     let outcome = crate::run::run_experiments(run, reporter).await;
     if let Some(served) = served {
         // An interrupted run ends the view too; a kept cluster keeps it up until Ctrl-C.
         let interrupted = matches!(outcome, Ok(ExitCode::Interrupted) | Err(Error::Interrupted));
         served.finish(keep && !interrupted).await;
+    }
+    if dry_run {
+        // The plan was the document (`validate --json` gives the errors as one).
+        return outcome;
+    }
+    print_json_document(&terminal, outcome)
+}
+
+/// `--json`: the document on stdout, whatever the outcome (an error is in it, and still
+/// printed on stderr by `main`).
+fn print_json_document(
+    terminal: &progress::TerminalReporter,
+    outcome: Result<ExitCode, Error>,
+) -> Result<ExitCode, Error> {
+    let (code, error) = match &outcome {
+        Ok(code) => (*code, None),
+        Err(e) => (e.exit_code(), Some(e)),
+    };
+    if let Some(doc) = terminal.json_document(code, error) {
+        out(&doc);
     }
     outcome
 }
@@ -327,6 +360,7 @@ async fn run_with_view(
 /// in `commands`).
 async fn dispatch(cli: Cli) -> Result<ExitCode, Error> {
     let verbosity = cli.verbosity();
+    let wide = cli.wide;
     // Every command that talks to Kafka connects as CHAOS_KAFKA_* says (an experiment's
     // `client-security` and observe's flags take over where they are given).
     let profile = if matches!(
@@ -396,22 +430,44 @@ async fn dispatch(cli: Cli) -> Result<ExitCode, Error> {
             };
             commands::images_pull(images, compose.as_ref(), verbosity).await
         }
-        Command::Run(RunCommand { run, serve }) => {
-            run_with_view(verbosity, run.options(profile.security.clone()), serve).await
+        Command::Run(RunCommand { run, serve, output }) => {
+            let output = progress::Output::new(output.format(), wide);
+            let run = run.options(profile.security.clone());
+            if run.dry_run && output.format == progress::ResultFormat::JsonEvents {
+                return Err(Error::Invalid(
+                    "--json-events with --dry-run: a dry run records no events\n  hint: \
+                     --dry-run --json prints the plan as JSON"
+                        .into(),
+                ));
+            }
+            run_with_view(verbosity, output, run, serve).await
         }
-        Command::Observe(args) => {
-            crate::observe::observe(args.options()?, &progress::TerminalReporter::new(verbosity))
-                .await
+        Command::Observe { args, output } => {
+            let output = progress::Output::new(output.format(), wide);
+            let terminal = progress::TerminalReporter::new(verbosity, output);
+            let outcome = crate::observe::observe(args.options()?, &terminal).await;
+            print_json_document(&terminal, outcome)
         }
-        Command::Validate { files, compose } => Ok(validate(&files, &compose.options())),
+        Command::Validate {
+            files,
+            compose,
+            output,
+        } => Ok(validate(&files, &compose.options(), output.json)),
         Command::Bench(args) => crate::bench::run(args.options()).await,
-        Command::Report { dir } => reports::rerender(&dir),
+        Command::Report { dir } => {
+            reports::rerender(&dir, progress::Output::new(Default::default(), wide).width)
+        }
         Command::Serve(args) => crate::serve::serve(args.options(profile)).await,
         Command::Compare {
             dirs,
             json,
             across_experiments,
-        } => reports::compare(&dirs, json, across_experiments),
+        } => reports::compare(
+            &dirs,
+            json,
+            across_experiments,
+            progress::Output::new(Default::default(), wide).width,
+        ),
         Command::Trend {
             history,
             previous,
@@ -449,61 +505,113 @@ fn invoked_as() -> String {
 }
 
 /// `chaos validate`: every file checked as `run` checks it before starting; every error
-/// printed. 0 when all are valid, 2 otherwise.
-fn validate(files: &[PathBuf], compose: &crate::run::ComposeOverrides) -> ExitCode {
+/// `chaos validate`: every file checked as `run` checks it before starting; every error
+/// printed (stderr), or, with `json`, one document on stdout. 0 when all are valid, 2 otherwise.
+fn validate(files: &[PathBuf], compose: &crate::run::ComposeOverrides, json: bool) -> ExitCode {
     let (good, errors) = match compose.load_nodes() {
         Ok(nodes) => crate::run::prepare_all(files, compose, nodes.as_ref()),
         Err(e) => (Vec::new(), vec![e]),
     };
-    for p in &good {
-        let clusters: Vec<&str> = {
-            let mut c: Vec<&str> = p.variants.iter().map(|v| v.cluster_name()).collect();
-            c.dedup();
-            c
-        };
+    let code = if errors.is_empty() {
+        ExitCode::Passed
+    } else {
+        ExitCode::InvalidInput
+    };
+    let warnings: Vec<Vec<String>> = good.iter().map(validation_warnings).collect();
+    if json {
+        let valid: Vec<serde_json::Value> = good
+            .iter()
+            .zip(&warnings)
+            .map(|(p, warnings)| {
+                serde_json::json!({
+                    "file": p.file,
+                    "name": p.experiment.name,
+                    "variants": p.variants.len(),
+                    "repeat": p.experiment.repeat.max(1),
+                    "clusters": cluster_names(p),
+                    "warnings": warnings,
+                })
+            })
+            .collect();
+        let doc = serde_json::json!({
+            "exit_code": code.code(),
+            "status": code.name(),
+            "valid": valid,
+            "errors": errors.iter().map(error_json).collect::<Vec<_>>(),
+        });
+        out(&(serde_json::to_string_pretty(&doc).unwrap_or_default() + "\n"));
+        return code;
+    }
+    for (p, warnings) in good.iter().zip(&warnings) {
         println!(
             "ok: {} ({}: {} variant(s) × {} repeat(s), cluster {})",
             p.file.display(),
             p.experiment.name,
             p.variants.len(),
             p.experiment.repeat.max(1),
-            clusters.join(", ")
+            cluster_names(p).join(", ")
         );
-        // A coordinator fault on a single-replica internal topic: said, not refused.
-        for v in &p.variants {
-            if let crate::run::ClusterSource::Compose { plan, .. } = &v.cluster {
-                let brokers: Vec<&crate::compose::Service> =
-                    plan.brokers().map(|(s, _)| &s.service).collect();
-                for line in crate::experiment::single_replica_coordinators(&v.experiment, &brokers)
-                {
-                    let variant = if v.name.is_empty() {
-                        String::new()
-                    } else {
-                        format!(" [{}]", v.name)
-                    };
-                    eprintln!("warning: {}{variant}: {line}", p.file.display());
-                }
-            }
-        }
-        // Where a fault means something else on Kubernetes: said, not refused.
-        if p.variants
-            .iter()
-            .any(|v| matches!(v.cluster, crate::run::ClusterSource::Kubernetes { .. }))
-        {
-            for line in crate::experiment::kubernetes_differences(&p.experiment) {
-                eprintln!("warning: {}: {line}", p.file.display());
-            }
+        for w in warnings {
+            eprintln!("warning: {w}");
         }
     }
     for e in &errors {
         eprintln!("error: {e}");
     }
-    if errors.is_empty() {
-        ExitCode::Passed
-    } else {
+    if !errors.is_empty() {
         eprintln!("{} error(s); {} file(s) valid", errors.len(), good.len());
-        ExitCode::InvalidInput
     }
+    code
+}
+
+/// The clusters a prepared file's variants run on, in order, without repeats side by side.
+fn cluster_names(p: &crate::run::Prepared) -> Vec<&str> {
+    let mut c: Vec<&str> = p.variants.iter().map(|v| v.cluster_name()).collect();
+    c.dedup();
+    c
+}
+
+/// What `validate` says but does not refuse: a coordinator fault on a single-replica internal
+/// topic, and where a fault means something else on Kubernetes. Each names its file.
+fn validation_warnings(p: &crate::run::Prepared) -> Vec<String> {
+    let mut out = Vec::new();
+    for v in &p.variants {
+        if let crate::run::ClusterSource::Compose { plan, .. } = &v.cluster {
+            let brokers: Vec<&crate::compose::Service> =
+                plan.brokers().map(|(s, _)| &s.service).collect();
+            let variant = if v.name.is_empty() {
+                String::new()
+            } else {
+                format!(" [{}]", v.name)
+            };
+            for line in crate::experiment::single_replica_coordinators(&v.experiment, &brokers) {
+                out.push(format!("{}{variant}: {line}", p.file.display()));
+            }
+        }
+    }
+    if p.variants
+        .iter()
+        .any(|v| matches!(v.cluster, crate::run::ClusterSource::Kubernetes { .. }))
+    {
+        for line in crate::experiment::kubernetes_differences(&p.experiment) {
+            out.push(format!("{}: {line}", p.file.display()));
+        }
+    }
+    out
+}
+
+/// An error in `validate --json`: its message, and where it is when it is in a file.
+fn error_json(e: &Error) -> serde_json::Value {
+    let mut v = serde_json::json!({ "message": e.to_string() });
+    if let Some(input) = e.input_error() {
+        v["file"] = serde_json::json!(input.file);
+        v["line"] = serde_json::json!(input.line);
+        v["column"] = serde_json::json!(input.column);
+        v["path"] = serde_json::json!(input.path);
+        v["reason"] = serde_json::json!(input.message);
+        v["hint"] = serde_json::json!(input.hint);
+    }
+    v
 }
 
 #[cfg(test)]

@@ -57,7 +57,8 @@ pub fn trend(history: &Path, previous: usize, ratio: f64, json: bool) -> Result<
 }
 
 /// `chaos report <dir>`: re-renders result.json, summary.md and the table from events.jsonl.
-pub fn rerender(dir: &Path) -> Result<ExitCode, Error> {
+/// `width`: the terminal's, for the table (`None`: as wide as its content).
+pub fn rerender(dir: &Path, width: Option<usize>) -> Result<ExitCode, Error> {
     let file = std::fs::File::open(dir.join("events.jsonl"))
         .map_err(|e| Error::Invalid(format!("{}: {e}", dir.join("events.jsonl").display())))?;
     let events = crate::events::read_events(std::io::BufReader::new(file))
@@ -66,7 +67,7 @@ pub fn rerender(dir: &Path) -> Result<ExitCode, Error> {
     println!(
         "{}",
         super::style::verdicts(
-            &crate::report::render_table(&result),
+            &crate::report::render_table_within(&result, width),
             super::style::stdout_colored()
         )
     );
@@ -78,7 +79,12 @@ pub fn rerender(dir: &Path) -> Result<ExitCode, Error> {
 
 // Long: run directories found, read, compared, then printed as a table or JSON
 /// `chaos compare`: results re-derived from each run's events, side by side.
-pub fn compare(dirs: &[PathBuf], json: bool, across_experiments: bool) -> Result<ExitCode, Error> {
+pub fn compare(
+    dirs: &[PathBuf],
+    json: bool,
+    across_experiments: bool,
+    width: Option<usize>,
+) -> Result<ExitCode, Error> {
     let mut runs: Vec<PathBuf> = Vec::new();
     for d in dirs {
         if d.join("events.jsonl").exists() {
@@ -139,7 +145,10 @@ pub fn compare(dirs: &[PathBuf], json: bool, across_experiments: bool) -> Result
         }
     }
     if across_experiments || experiments.len() == 1 {
-        println!("{}", crate::report::render_comparison(&results));
+        println!(
+            "{}",
+            crate::report::render_comparison_within(&results, width)
+        );
     } else {
         for experiment in experiments {
             let runs: Vec<_> = results
@@ -148,7 +157,7 @@ pub fn compare(dirs: &[PathBuf], json: bool, across_experiments: bool) -> Result
                 .cloned()
                 .collect();
             println!("== {experiment} ({} run(s))", runs.len());
-            println!("{}", crate::report::render_comparison(&runs));
+            println!("{}", crate::report::render_comparison_within(&runs, width));
         }
     }
     if differences.is_empty() {

@@ -13,6 +13,18 @@ pub trait EventTap: Send + Sync {
     fn push(&self, event: &Event);
 }
 
+/// Several taps, each given every event in turn.
+pub struct Fanout(pub Vec<std::sync::Arc<dyn EventTap>>);
+
+impl EventTap for Fanout {
+    fn begin_run(&self, run: &str) {
+        self.0.iter().for_each(|t| t.begin_run(run));
+    }
+    fn push(&self, event: &Event) {
+        self.0.iter().for_each(|t| t.push(event));
+    }
+}
+
 /// Writes events as JSON lines. Each event is flushed at once so a crash loses nothing.
 pub struct EventWriter<W: Write> {
     out: W,

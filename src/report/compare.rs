@@ -5,8 +5,13 @@ use crate::model::RunResult;
 use tabled::{builder::Builder, settings::Style};
 
 /// Repeats of one experiment × variant collapse into one column of median [min – max] and a
-/// bootstrap interval; single runs show their values.
+/// bootstrap interval; single runs show their values. As wide as its content.
 pub fn render_comparison(results: &[RunResult]) -> String {
+    render_comparison_within(results, None)
+}
+
+/// The comparison within `width` columns (a terminal's width): the widest cells wrapped.
+pub fn render_comparison_within(results: &[RunResult], width: Option<usize>) -> String {
     let mut groups: Vec<(String, Vec<&RunResult>)> = Vec::new();
     for r in results {
         let key = match &r.variant {
@@ -19,15 +24,15 @@ pub fn render_comparison(results: &[RunResult]) -> String {
         }
     }
     if groups.iter().any(|(_, g)| g.len() > 1) {
-        return render_repeats(&groups);
+        return render_repeats(&groups, width);
     }
-    render_single(results)
+    render_single(results, width)
 }
 
 /// A row of the repeats table: its name and how to read it from a run.
 type Metric = (&'static str, fn(&RunResult) -> Option<f64>);
 
-fn render_repeats(groups: &[(String, Vec<&RunResult>)]) -> String {
+fn render_repeats(groups: &[(String, Vec<&RunResult>)], width: Option<usize>) -> String {
     use super::repeats::spread;
     let mut b = Builder::default();
     let mut header = vec!["".to_string()];
@@ -98,7 +103,7 @@ fn render_repeats(groups: &[(String, Vec<&RunResult>)]) -> String {
             b.push_record(row);
         }
     }
-    b.build().with(Style::rounded()).to_string()
+    super::table::fitted(b.build().with(Style::rounded()), width)
 }
 
 /// The longest fault → group-whole-again time of a run.
@@ -112,7 +117,7 @@ fn group_resumed_max(r: &RunResult) -> Option<f64> {
 }
 
 // Long: a renderer: the comparison's rows in reading order
-fn render_single(results: &[RunResult]) -> String {
+fn render_single(results: &[RunResult], width: Option<usize>) -> String {
     let mut b = Builder::default();
     let mut header = vec!["".to_string()];
     header.extend(results.iter().map(|r| match &r.variant {
@@ -238,5 +243,5 @@ fn render_single(results: &[RunResult]) -> String {
                 )
         }));
     }
-    b.build().with(Style::rounded()).to_string()
+    super::table::fitted(b.build().with(Style::rounded()), width)
 }

@@ -17,14 +17,14 @@ pub mod trend;
 
 /// The result model lives in `crate::model`; re-exported for the renderers' callers.
 pub use crate::model::*;
-pub use compare::render_comparison;
+pub use compare::{render_comparison, render_comparison_within};
 pub use files::write_atomically;
 pub use format::{duration_ms as format_duration_ms, opt_ms as format_duration_opt};
 pub use html::{render_html, render_matrix_html};
 pub use junit::{render_junit, run_label};
 pub use markdown::render_markdown;
 pub use noise::{differences_beyond_noise, differences_beyond_noise_across};
-pub use table::render_table;
+pub use table::{render_table, render_table_within};
 
 /// Settings as the reports print them: `key=value`, separated by `sep` (the one format of
 /// the table, the markdown and the dry-run plan).

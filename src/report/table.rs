@@ -4,16 +4,81 @@ use super::format::{count, duration_ms, measured, opt_ms};
 use crate::model::RunResult;
 use tabled::{builder::Builder, settings::Style};
 
-fn table(rows: Vec<Vec<String>>) -> String {
+fn table(rows: Vec<Vec<String>>, width: Option<usize>) -> String {
     let mut b = Builder::default();
     for r in rows {
         b.push_record(r);
     }
-    b.build().with(Style::rounded()).to_string()
+    fitted(b.build().with(Style::rounded()), width)
 }
 
-// Long: a renderer: the terminal report's tables in reading order
+/// The partition table's columns a narrow terminal loses first (the rest wrap): the ones
+/// the run page and result.json still carry, and that the others summarise.
+const PARTITION_DROP_ORDER: &[&str] = &[
+    "preferred back",
+    "min ISR",
+    "ISR changes",
+    "under-replicated",
+    "unavailable",
+];
+
+/// Columns named in `order` (their header in the first row) removed, in that order, while the
+/// table is wider than `width`; returns the names removed. Nothing is removed without a width.
+fn drop_columns_to_fit(
+    rows: &mut [Vec<String>],
+    width: Option<usize>,
+    order: &[&str],
+) -> Vec<String> {
+    let Some(width) = width else {
+        return Vec::new();
+    };
+    let natural = |rows: &[Vec<String>]| {
+        table(rows.to_vec(), None)
+            .lines()
+            .map(|l| l.chars().count())
+            .max()
+            .unwrap_or(0)
+    };
+    let mut dropped = Vec::new();
+    for name in order {
+        if natural(rows) <= width {
+            break;
+        }
+        let Some(i) = rows.first().and_then(|h| h.iter().position(|c| c == name)) else {
+            continue;
+        };
+        for row in rows.iter_mut() {
+            if i < row.len() {
+                row.remove(i);
+            }
+        }
+        dropped.push(name.to_string());
+    }
+    dropped
+}
+
+/// A table within `width` columns: the widest columns' cells wrapped (words kept where they
+/// fit) until it fits; `None`: as wide as its content.
+pub(super) fn fitted(table: &mut tabled::Table, width: Option<usize>) -> String {
+    use tabled::settings::{peaker::PriorityMax, Width};
+    if let Some(w) = width {
+        table.with(
+            Width::wrap(w)
+                .priority(PriorityMax::right())
+                .keep_words(true),
+        );
+    }
+    table.to_string()
+}
+
+/// The terminal report as wide as its content (files, golden tests, piped output).
 pub fn render_table(r: &RunResult) -> String {
+    render_table_within(r, None)
+}
+
+/// The terminal report with every table within `width` columns (a terminal's width).
+// Long: a renderer: the terminal report's tables in reading order
+pub fn render_table_within(r: &RunResult, width: Option<usize>) -> String {
     let mut out = String::new();
     let variant = r
         .variant
@@ -63,15 +128,23 @@ pub fn render_table(r: &RunResult) -> String {
                 opt_ms(f.healed_at_ms),
             ]);
         }
-        out.push_str(&table(rows));
+        out.push_str(&table(rows, width));
         out.push('\n');
     }
     let mut rows = vec![super::format::PARTITION_COLUMNS.map(String::from).to_vec()];
     for p in &r.partitions {
         rows.push(super::format::partition_row(p, r.error_bar_ms));
     }
-    out.push_str(&table(rows));
+    let dropped = drop_columns_to_fit(&mut rows, width, PARTITION_DROP_ORDER);
+    out.push_str(&table(rows, width));
     out.push('\n');
+    if !dropped.is_empty() {
+        out.push_str(&format!(
+            "(left out to fit {} columns: {}; --wide shows all)\n",
+            width.unwrap_or_default(),
+            dropped.join(", ")
+        ));
+    }
     for u in &r.unobserved {
         out.push_str(&format!(
             "observer blind {} – {}: no broker answered; the cluster's state then is unknown (not counted as offline)\n",
@@ -186,7 +259,7 @@ pub fn render_table(r: &RunResult) -> String {
                 verdict.into(),
             ]);
         }
-        out.push_str(&table(rows));
+        out.push_str(&table(rows, width));
         out.push('\n');
     }
     for c in r.conditions.iter().filter(|c| !c.met) {
@@ -199,4 +272,71 @@ pub fn render_table(r: &RunResult) -> String {
         out.push_str(&format!("error: {e}\n"));
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fixture() -> RunResult {
+        let events = crate::events::read_events(
+            &include_bytes!("../../tests/fixtures/events/leader-kill.jsonl")[..],
+        )
+        .unwrap();
+        crate::analysis::analyze(&events)
+    }
+
+    /// The widest line of the tables (the lines drawn with box characters).
+    fn widest_table_line(text: &str) -> usize {
+        text.lines()
+            .filter(|l| l.starts_with(['╭', '│', '├', '╰']))
+            .map(|l| l.chars().count())
+            .max()
+            .unwrap_or(0)
+    }
+
+    #[test]
+    fn every_table_fits_a_terminal_of_80_120_or_200_columns_and_keeps_its_content() {
+        let r = fixture();
+        let full = render_table(&r);
+        assert!(
+            widest_table_line(&full) > 120,
+            "the fixture's partition table is wide"
+        );
+        for width in [80, 120, 200] {
+            let fitted = render_table_within(&r, Some(width));
+            assert!(
+                widest_table_line(&fitted) <= width,
+                "{width} columns:\n{fitted}"
+            );
+            if width < 200 {
+                // Narrow: low-priority columns left out, and said; the rest wrapped whole.
+                assert!(fitted.contains("left out to fit"), "{fitted}");
+                for kept in ["partition", "failover", "offline", "recovery", "orders/0"] {
+                    assert!(
+                        fitted.contains(kept),
+                        "{width} columns lost {kept}:\n{fitted}"
+                    );
+                }
+                continue;
+            }
+            // Wrapped, not cut: every word of the full table is still there.
+            let words = |t: &str| {
+                let mut w: Vec<String> = t
+                    .split(|c: char| c.is_whitespace() || "│╭╮╰╯├┤┬┴┼─".contains(c))
+                    .filter(|w| !w.is_empty())
+                    .map(str::to_string)
+                    .collect();
+                w.sort();
+                w
+            };
+            let missing: Vec<String> = words(&full)
+                .into_iter()
+                .filter(|w| !fitted.contains(w.as_str()))
+                .collect();
+            assert!(missing.is_empty(), "{width} columns lost {missing:?}");
+        }
+        // As wide as the content when there is room (or when piped / --wide).
+        assert_eq!(render_table_within(&r, Some(1000)), full);
+    }
 }

@@ -174,28 +174,35 @@ async fn dry_run(
         };
         existing.insert(plan.cluster.clone(), found);
     }
+    let state = |v: &PreparedVariant, reuse: bool| match &v.cluster {
+        prepare::ClusterSource::Attach { .. } => prepare::ClusterState::Attached,
+        prepare::ClusterSource::Kubernetes { .. } => prepare::ClusterState::Kubernetes,
+        prepare::ClusterSource::Compose { plan, .. } => match existing.get(&plan.cluster) {
+            Some(Some(containers)) => {
+                prepare::ClusterState::Known(cluster::decide_start(plan, containers, reuse))
+            }
+            _ => prepare::ClusterState::DockerUnreachable,
+        },
+    };
     let mut text = String::new();
     for (i, p) in plans.iter().enumerate() {
         if i > 0 {
             text.push('\n');
         }
-        text.push_str(&prepare::render_dry_run(
-            p,
-            fresh,
-            &|v, reuse| match &v.cluster {
-                prepare::ClusterSource::Attach { .. } => prepare::ClusterState::Attached,
-                prepare::ClusterSource::Kubernetes { .. } => prepare::ClusterState::Kubernetes,
-                prepare::ClusterSource::Compose { plan, .. } => match existing.get(&plan.cluster) {
-                    Some(Some(containers)) => {
-                        prepare::ClusterState::Known(cluster::decide_start(plan, containers, reuse))
-                    }
-                    _ => prepare::ClusterState::DockerUnreachable,
-                },
-            },
-        ));
+        text.push_str(&prepare::render_dry_run(p, fresh, &state));
     }
     text.push_str("dry run: nothing was started, stopped or changed\n");
-    reporter.report(RunnerEvent::Output(&text));
+    let plan = serde_json::json!({
+        "dry_run": true,
+        "experiments": plans
+            .iter()
+            .map(|p| prepare::dry_run_json(p, fresh, &state))
+            .collect::<Vec<_>>(),
+    });
+    reporter.report(RunnerEvent::DryRun {
+        text: &text,
+        plan: &plan,
+    });
     Ok(ExitCode::Passed)
 }
 

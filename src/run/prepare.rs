@@ -465,6 +465,72 @@ pub enum ClusterState {
     Kubernetes,
 }
 
+/// The plan of `chaos run --dry-run --json`: per experiment file, its variants, each with
+/// its cluster (where it comes from, and what Docker would do with it), the services and
+/// their images, and the experiment as the variant runs it (matrix values applied) — the
+/// same facts as [`render_dry_run`], for scripts.
+pub fn dry_run_json(
+    p: &Prepared,
+    fresh: bool,
+    state: &dyn Fn(&PreparedVariant, bool) -> ClusterState,
+) -> serde_json::Value {
+    use serde_json::json;
+    let variants: Vec<serde_json::Value> = p
+        .variants
+        .iter()
+        .map(|v| {
+            let reuse = v.experiment.cluster.reuse && !fresh;
+            let state = match state(v, reuse) {
+                ClusterState::Known(d) => match d {
+                    crate::docker::cluster::StartDecision::Reuse => "reuse",
+                    crate::docker::cluster::StartDecision::Recreate => "recreate",
+                    crate::docker::cluster::StartDecision::Start => "start",
+                },
+                ClusterState::DockerUnreachable => "unknown (Docker unreachable)",
+                ClusterState::Attached => "attach",
+                ClusterState::Kubernetes => "find on Kubernetes",
+            };
+            let cluster = match &v.cluster {
+                ClusterSource::Compose { project, plan } => json!({
+                    "source": "compose",
+                    "compose_file": project.file,
+                    "name": plan.cluster,
+                    "mode": plan.mode().to_string(),
+                    "services": plan.services.iter().map(|s| json!({
+                        "name": s.service.name,
+                        "role": s.role.as_label(),
+                        "image": s.service.image,
+                        "host_bootstrap": s.host_bootstrap,
+                    })).collect::<Vec<_>>(),
+                    "state": state,
+                }),
+                ClusterSource::Attach { project } => json!({
+                    "source": "attach", "project": project, "state": state,
+                }),
+                ClusterSource::Kubernetes { spec } => json!({
+                    "source": "kubernetes",
+                    "namespace": spec.namespace,
+                    "strimzi_cluster": spec.strimzi_cluster,
+                    "state": state,
+                }),
+            };
+            json!({
+                "name": v.name,
+                "cluster": cluster,
+                "images": v.images.iter().map(|i| &i.tag).collect::<Vec<_>>(),
+                "experiment": v.experiment,
+            })
+        })
+        .collect();
+    json!({
+        "file": p.file,
+        "name": p.experiment.name,
+        "repeat": p.experiment.repeat.max(1),
+        "runs": p.variants.len() as u32 * p.experiment.repeat.max(1),
+        "variants": variants,
+    })
+}
+
 // Long: a renderer: the plan's sections in the order they are printed
 /// The plan `chaos run --dry-run` prints: compose file and cluster, whether it would be
 /// started or reused, resolved broker settings, topics, variants × repeats, steps and

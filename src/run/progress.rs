@@ -35,8 +35,11 @@ pub enum RunnerEvent<'a> {
     },
     /// Something went wrong that does not stop the run (a report file not written).
     Warning(&'a str),
-    /// A document for standard output (e.g. the dry-run plan).
-    Output(&'a str),
+    /// The plan of `--dry-run`, as text and as JSON.
+    DryRun {
+        text: &'a str,
+        plan: &'a serde_json::Value,
+    },
     /// Nothing more will be said (the spinner can go).
     Finished,
 }

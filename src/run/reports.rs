@@ -173,7 +173,7 @@ pub fn unwritten_error(dir: &Path, unwritten: &[String]) -> Error {
         if events_kept {
             format!("events.jsonl holds everything measured: `chaos report {}` renders the rest", dir.display())
         } else {
-            "the table above is everything measured".to_string()
+            "the result printed (stdout) is everything measured".to_string()
         }
     ))
 }

@@ -284,9 +284,14 @@ impl crate::run::Reporter for LiveReporter<'_> {
         }
         self.inner.report(event);
     }
-    /// Every recorder of the runs publishes its events to the live page.
+    /// Every recorder of the runs publishes its events to the live page (and to the inner
+    /// reporter's tap, if it has one).
     fn event_tap(&self) -> Option<Arc<dyn crate::events::EventTap>> {
-        Some(Arc::new(self.hub.clone()))
+        let hub: Arc<dyn crate::events::EventTap> = Arc::new(self.hub.clone());
+        Some(match self.inner.event_tap() {
+            Some(inner) => Arc::new(crate::events::Fanout(vec![hub, inner])),
+            None => hub,
+        })
     }
 }
 
