@@ -36,7 +36,7 @@ cp "$bin" "$stage/chaos"
 "$bin" completions bash > "$stage/completions/chaos.bash"
 "$bin" completions zsh > "$stage/completions/_chaos"
 "$bin" completions fish > "$stage/completions/chaos.fish"
-"$bin" man > "$stage/man/man1/chaos.1"
+"$bin" man --dir "$stage/man/man1" >/dev/null   # chaos.1 and a page per subcommand
 cp LICENSE README.md CHANGELOG.md "$stage/"
 cp -R docs "$stage/docs"
 

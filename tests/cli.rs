@@ -473,3 +473,19 @@ fn a_saved_run_renders_within_the_width_a_terminal_would_give_and_full_width_whe
         .unwrap_or(0);
     assert!(widest > 120, "piped output keeps the full width: {widest}");
 }
+
+#[test]
+fn man_dir_writes_a_page_per_command_each_with_exit_status_and_environment() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = chaos(&["man", "--dir", dir.path().to_str().unwrap()], &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    for page in ["chaos.1", "chaos-run.1", "chaos-validate.1", "chaos-images-build.1"] {
+        let roff = std::fs::read_to_string(dir.path().join(page)).expect(page);
+        assert!(
+            roff.contains("EXIT STATUS") && roff.contains("CHAOS_KAFKA_SECURITY_PROTOCOL"),
+            "{page} says the exit codes and the environment"
+        );
+    }
+    let run = std::fs::read_to_string(dir.path().join("chaos-run.1")).unwrap();
+    assert!(run.contains("json\\-events") || run.contains("json-events"), "run's own flags");
+}

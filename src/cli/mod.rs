@@ -257,8 +257,13 @@ pub enum Command {
         #[arg(value_enum)]
         shell: clap_complete::Shell,
     },
-    /// Print the man page (roff), e.g. `chaos man > chaos.1`.
-    Man,
+    /// Print the man page (roff), e.g. `chaos man > chaos.1`; with --dir, write one page per
+    /// command there (chaos.1, chaos-run.1, chaos-images-build.1, …).
+    Man {
+        /// Write chaos.1 and a page per subcommand into this directory instead.
+        #[arg(long, value_name = "DIR")]
+        dir: Option<PathBuf>,
+    },
 }
 
 /// `chaos run`: the runner's options, and the live web view's.
@@ -480,7 +485,7 @@ async fn dispatch(cli: Cli) -> Result<ExitCode, Error> {
             out(&String::from_utf8_lossy(&script));
             Ok(ExitCode::Passed)
         }
-        Command::Man => {
+        Command::Man { dir: None } => {
             let mut page = Vec::new();
             clap_mangen::Man::new(Cli::command())
                 .render(&mut page)
@@ -488,7 +493,27 @@ async fn dispatch(cli: Cli) -> Result<ExitCode, Error> {
             out(&String::from_utf8_lossy(&page));
             Ok(ExitCode::Passed)
         }
+        Command::Man { dir: Some(dir) } => {
+            std::fs::create_dir_all(&dir).map_err(Error::io("the man page directory"))?;
+            clap_mangen::generate_to(with_exit_status_everywhere(Cli::command()), &dir)
+                .map_err(Error::io("writing the man pages"))?;
+            println!("man pages written to {}", dir.display());
+            Ok(ExitCode::Passed)
+        }
     }
+}
+
+/// Every subcommand's page also says the exit codes and the environment (as `chaos --help`).
+fn with_exit_status_everywhere(command: clap::Command) -> clap::Command {
+    let names: Vec<String> = command
+        .get_subcommands()
+        .map(|c| c.get_name().to_string())
+        .collect();
+    names.into_iter().fold(command, |command, name| {
+        command.mut_subcommand(name, |sub| {
+            with_exit_status_everywhere(sub.after_long_help(AFTER_HELP))
+        })
+    })
 }
 
 /// The name the binary was called by: a renamed or symlinked binary completes too.
