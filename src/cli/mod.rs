@@ -777,7 +777,7 @@ mod tests {
         assert!(parse(&["completions", "tcsh"]).is_err());
         assert!(matches!(
             parse(&["man"]).expect("parses").command,
-            Command::Man
+            Command::Man { dir: None }
         ));
         assert!(matches!(
             parse(&["compare", "--json", "a"]).expect("parses").command,
