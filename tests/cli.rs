@@ -479,7 +479,12 @@ fn man_dir_writes_a_page_per_command_each_with_exit_status_and_environment() {
     let dir = tempfile::tempdir().expect("tempdir");
     let out = chaos(&["man", "--dir", dir.path().to_str().unwrap()], &[]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
-    for page in ["chaos.1", "chaos-run.1", "chaos-validate.1", "chaos-images-build.1"] {
+    for page in [
+        "chaos.1",
+        "chaos-run.1",
+        "chaos-validate.1",
+        "chaos-images-build.1",
+    ] {
         let roff = std::fs::read_to_string(dir.path().join(page)).expect(page);
         assert!(
             roff.contains("EXIT STATUS") && roff.contains("CHAOS_KAFKA_SECURITY_PROTOCOL"),
@@ -487,5 +492,8 @@ fn man_dir_writes_a_page_per_command_each_with_exit_status_and_environment() {
         );
     }
     let run = std::fs::read_to_string(dir.path().join("chaos-run.1")).unwrap();
-    assert!(run.contains("json\\-events") || run.contains("json-events"), "run's own flags");
+    assert!(
+        run.contains("json\\-events") || run.contains("json-events"),
+        "run's own flags"
+    );
 }

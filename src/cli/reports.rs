@@ -9,16 +9,7 @@ use std::path::{Path, PathBuf};
 pub fn trend(history: &Path, previous: usize, ratio: f64, json: bool) -> Result<ExitCode, Error> {
     let text = std::fs::read_to_string(history)
         .map_err(|e| Error::Invalid(format!("{}: {e}", history.display())))?;
-    let mut unreadable = 0usize;
-    let entries: Vec<crate::report::trend::HistoryEntry> = text
-        .lines()
-        .filter(|l| !l.trim().is_empty())
-        .filter_map(|l| {
-            let entry = serde_json::from_str(l).ok();
-            unreadable += usize::from(entry.is_none());
-            entry
-        })
-        .collect();
+    let (entries, unreadable) = crate::report::trend::parse_history(&text);
     let regressions = crate::report::trend::regressions(&entries, previous, ratio, 500.0);
     let code = if regressions.is_empty() {
         ExitCode::Passed

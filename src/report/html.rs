@@ -883,6 +883,7 @@ mod tests {
             offline_total_ms: 0.0,
             lost_acked: Some(0),
             latency_p99_ms: None,
+            took_s: None,
         };
         let svg = super::trend_svg(&[entry(Some(6000.0)), entry(None), entry(Some(6500.0))]);
         // failover p50: two pieces (a gap), each starting with M.

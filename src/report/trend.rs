@@ -16,6 +16,10 @@ pub struct HistoryEntry {
     pub offline_total_ms: f64,
     pub lost_acked: Option<u64>,
     pub latency_p99_ms: Option<f64>,
+    /// Wall time the run took in its suite, cluster start included (s): what a suite's "time
+    /// left" is estimated from. Absent in lines written before it was recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub took_s: Option<f64>,
 }
 
 impl HistoryEntry {
@@ -31,6 +35,80 @@ impl HistoryEntry {
             offline_total_ms: r.offline.total_ms,
             lost_acked: r.verification.as_ref().map(|v| v.lost_acked),
             latency_p99_ms: r.workload.as_ref().map(|w| w.latency_ms.p99),
+            took_s: None,
+        }
+    }
+
+    /// The same entry, with the wall time the run took.
+    pub fn took(mut self, seconds: f64) -> Self {
+        self.took_s = Some(seconds);
+        self
+    }
+}
+
+/// Every readable line of a history.jsonl text, and how many were not.
+pub fn parse_history(text: &str) -> (Vec<HistoryEntry>, usize) {
+    let mut unreadable = 0usize;
+    let entries = text
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .filter_map(|l| {
+            let entry = serde_json::from_str(l).ok();
+            unreadable += usize::from(entry.is_none());
+            entry
+        })
+        .collect();
+    (entries, unreadable)
+}
+
+/// The time a suite's runs still to come will take, from the history: each run's median of
+/// its own past wall times (experiment and variant), else of its experiment's; `unknown`
+/// counts the runs never timed. `None` when no run to come has a past.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct TimeLeft {
+    pub seconds: f64,
+    pub unknown: usize,
+}
+
+pub fn time_left(
+    history: &[HistoryEntry],
+    to_come: &[(String, Option<String>)],
+) -> Option<TimeLeft> {
+    let took = |keep: &dyn Fn(&HistoryEntry) -> bool| {
+        median(
+            history
+                .iter()
+                .filter(|h| keep(h))
+                .filter_map(|h| h.took_s)
+                .collect(),
+        )
+    };
+    let mut left = TimeLeft {
+        seconds: 0.0,
+        unknown: 0,
+    };
+    for (experiment, variant) in to_come {
+        let own = took(&|h| h.experiment == *experiment && h.variant == *variant);
+        match own.or_else(|| took(&|h| h.experiment == *experiment)) {
+            Some(s) => left.seconds += s,
+            None => left.unknown += 1,
+        }
+    }
+    (left.unknown < to_come.len()).then_some(left)
+}
+
+impl std::fmt::Display for TimeLeft {
+    /// `~6 min left`, `~40 s left`, `~6 min left (+2 runs never timed)`.
+    fn fmt(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        if self.seconds >= 90.0 {
+            write!(f, "~{:.0} min left", self.seconds / 60.0)?;
+        } else {
+            write!(f, "~{:.0} s left", self.seconds)?;
+        }
+        match self.unknown {
+            0 => Ok(()),
+            1 => write!(f, " (+1 run never timed)"),
+            n => write!(f, " (+{n} runs never timed)"),
         }
     }
 }
@@ -126,7 +204,53 @@ mod tests {
             offline_total_ms: 0.0,
             lost_acked: Some(lost),
             latency_p99_ms: None,
+            took_s: None,
         }
+    }
+
+    #[test]
+    fn time_left_sums_each_runs_median_and_says_what_was_never_timed() {
+        let timed = |experiment: &str, variant: Option<&str>, took: f64| {
+            let mut e = entry(1.0, 0, Status::Passed).took(took);
+            e.experiment = experiment.into();
+            e.variant = variant.map(str::to_string);
+            e
+        };
+        let history = vec![
+            timed("leader-kill", None, 40.0),
+            timed("leader-kill", None, 60.0),
+            timed("leader-kill", None, 50.0),
+            timed("unclean", Some("u=true"), 100.0),
+            entry(1.0, 0, Status::Passed), // written before took_s was recorded
+        ];
+        let run = |e: &str, v: Option<&str>| (e.to_string(), v.map(str::to_string));
+        let left = time_left(
+            &history,
+            &[
+                run("leader-kill", None),
+                // Never run with this variant: its experiment's median.
+                run("unclean", Some("u=false")),
+                run("never-run", None),
+            ],
+        )
+        .unwrap();
+        assert_eq!(
+            left,
+            TimeLeft {
+                seconds: 150.0,
+                unknown: 1
+            }
+        );
+        assert_eq!(left.to_string(), "~2 min left (+1 run never timed)");
+        assert_eq!(time_left(&history, &[run("never-run", None)]), None);
+        assert_eq!(
+            TimeLeft {
+                seconds: 40.0,
+                unknown: 0
+            }
+            .to_string(),
+            "~40 s left"
+        );
     }
 
     #[test]

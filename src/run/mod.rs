@@ -224,6 +224,24 @@ async fn run_all(
     // Clusters this run started (or reused): removed at the end unless --keep. An attached
     // project is never removed.
     let mut clusters_used: Vec<String> = Vec::new();
+    // Every run of the suite, in order, for "run 3 of 27 …, ~6 min left" (estimated from the
+    // wall times in history.jsonl, and from this suite's runs as they end).
+    let to_run: Vec<(String, Option<String>)> = plans
+        .iter()
+        .flat_map(|p| {
+            p.variants.iter().flat_map(|v| {
+                let variant = (!v.name.is_empty()).then(|| v.name.clone());
+                std::iter::repeat_n(
+                    (p.experiment.name.clone(), variant),
+                    p.experiment.repeat.max(1) as usize,
+                )
+            })
+        })
+        .collect();
+    let mut history = std::fs::read_to_string(args.reports.join("history.jsonl"))
+        .map(|text| crate::report::trend::parse_history(&text).0)
+        .unwrap_or_default();
+    let mut done = 0usize;
     'files: for (prepared, profile) in plans.iter().zip(profiles) {
         let exp = &prepared.experiment;
         let file = &prepared.file;
@@ -233,7 +251,10 @@ async fn run_all(
                     break 'files;
                 }
                 let label = variant_label(exp, &variant.name, repeat);
-                reporter.report(RunnerEvent::Line(&format!("== {label}")));
+                reporter.report(RunnerEvent::Line(&suite_line(
+                    &label, done, &to_run, &history,
+                )));
+                let started = std::time::Instant::now();
                 let outcome = run_variant(
                     engines,
                     file,
@@ -264,11 +285,13 @@ async fn run_all(
                             experiment_file: file,
                         });
                         codes.push(outcome::exit_code_of(&result, shutdown.is_set()));
-                        if let Err(e) = append_history(&args.reports, &result) {
+                        let entry = history_entry(&result).took(started.elapsed().as_secs_f64());
+                        if let Err(e) = append_history(&args.reports, &entry) {
                             reporter.report(RunnerEvent::Warning(&format!(
                                 "history.jsonl not updated: {e}"
                             )));
                         }
+                        history.push(entry);
                         results.push(result);
                     }
                     Err(e) => {
@@ -279,6 +302,7 @@ async fn run_all(
                         }
                     }
                 }
+                done += 1;
             }
         }
     }
@@ -343,14 +367,38 @@ fn write_suite_reports(
 }
 
 /// One line per run in `<reports>/history.jsonl`, for `chaos trend`.
-fn append_history(reports: &Path, result: &RunResult) -> std::io::Result<()> {
-    use std::io::Write;
+/// A run's line of history.jsonl, stamped now.
+fn history_entry(result: &RunResult) -> crate::report::trend::HistoryEntry {
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs())
         .unwrap_or(0);
-    let entry = crate::report::trend::HistoryEntry::of(result, now);
-    let mut line = serde_json::to_vec(&entry)?;
+    crate::report::trend::HistoryEntry::of(result, now)
+}
+
+/// The line that starts a run: its label; in a suite, its place and the time left.
+fn suite_line(
+    label: &str,
+    done: usize,
+    to_run: &[(String, Option<String>)],
+    history: &[crate::report::trend::HistoryEntry],
+) -> String {
+    if to_run.len() <= 1 {
+        return format!("== {label}");
+    }
+    let left = match crate::report::trend::time_left(history, &to_run[done.min(to_run.len())..]) {
+        Some(left) => left.to_string(),
+        None => "time left unknown (not run here before)".into(),
+    };
+    format!("== run {} of {}: {label}; {left}", done + 1, to_run.len())
+}
+
+fn append_history(
+    reports: &Path,
+    entry: &crate::report::trend::HistoryEntry,
+) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut line = serde_json::to_vec(entry)?;
     line.push(b'\n');
     std::fs::OpenOptions::new()
         .create(true)
