@@ -423,8 +423,9 @@ pub async fn ensure_base(docker: &Docker, progress: Progress<'_>) -> Result<Buil
         )))?;
     if !output.status.success() {
         let _ = std::fs::remove_dir_all(&work);
+        let log = keep_log("base-mmdebstrap", &[&output.stdout, &output.stderr]);
         return Err(DockerError::ImageBuild(format!(
-            "mmdebstrap failed: {}",
+            "mmdebstrap failed{log}: {}",
             tail(&String::from_utf8_lossy(&output.stderr), 15)
         )));
     }
@@ -494,10 +495,23 @@ pub async fn ensure_kafka(
         )]))
         .build();
     let mut stream = docker.build_image(options, None, Some(bollard::body_full(context.into())));
+    // The build's own output: each step on the progress line, all of it kept in a log file
+    // when the build fails.
+    let mut output = String::new();
     while let Some(item) = stream.next().await {
-        let info = item.map_err(|e| DockerError::ImageBuild(format!("{}: {e}", image.tag)))?;
+        let failed = |e: String, output: &str| {
+            let log = keep_log(&format!("{}-build", image.tag), &[output.as_bytes()]);
+            DockerError::ImageBuild(format!("{}{log}: {e}\n{}", image.tag, tail(output, 15)))
+        };
+        let info = item.map_err(|e| failed(e.to_string(), &output))?;
+        if let Some(line) = &info.stream {
+            output.push_str(line);
+            if let Some(step) = line.trim().strip_prefix("Step ") {
+                progress(&format!("building {}: step {step}", image.tag));
+            }
+        }
         if let Some(err) = info.error_detail.and_then(|d| d.message) {
-            return Err(DockerError::ImageBuild(format!("{}: {err}", image.tag)));
+            return Err(failed(err, &output));
         }
     }
     Ok(Built {
@@ -550,8 +564,12 @@ async fn fetch_jars(image: &KafkaImage, progress: Progress<'_>) -> Result<PathBu
         })?;
     let _ = std::fs::remove_dir_all(&work);
     if !output.status.success() {
+        let log = keep_log(
+            &format!("jars-{}-mvn", image.kafka_version),
+            &[&output.stdout, &output.stderr],
+        );
         return Err(DockerError::ImageBuild(format!(
-            "mvn could not fetch Kafka {} jars: {}",
+            "mvn could not fetch Kafka {} jars{log}: {}",
             image.kafka_version,
             tail(&String::from_utf8_lossy(&output.stdout), 15)
         )));
@@ -634,6 +652,24 @@ fn tempdir(what: &str) -> Result<PathBuf, DockerError> {
     std::fs::create_dir_all(&dir)
         .map_err(|e| DockerError::ImageBuild(format!("{}: {e}", dir.display())))?;
     Ok(dir)
+}
+
+/// A failed step's whole output kept under the cache's `logs/` (named by what failed and
+/// when); returns " (full log: PATH)" to put in the error, or nothing when it cannot be
+/// written.
+fn keep_log(what: &str, parts: &[&[u8]]) -> String {
+    let dir = cache_dir().join("logs");
+    let stamp = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    let path = dir.join(format!("{}-{stamp}.log", what.replace(['/', ':'], "_")));
+    let written = std::fs::create_dir_all(&dir)
+        .and_then(|()| std::fs::write(&path, parts.concat()));
+    match written {
+        Ok(()) => format!(" (full log: {})", path.display()),
+        Err(_) => String::new(),
+    }
 }
 
 fn tail(text: &str, lines: usize) -> String {
