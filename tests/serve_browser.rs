@@ -356,3 +356,73 @@ fn common_http_status(addr: std::net::SocketAddr) -> serde_json::Value {
     let body = text.split_once("\r\n\r\n").map(|x| x.1).unwrap_or("");
     serde_json::from_str(body).unwrap_or_else(|e| panic!("{e}: {text}"))
 }
+
+/// The run page's timeline, measured in the browser: no two texts (lane names, fault
+/// labels, legend, leader numbers, axis labels) overlap, and the legend sits above every
+/// lane. A real unclean-election run (a stop and a kill 7 s apart, an observer blind span):
+/// before the fix its legend and fault labels were drawn over the lanes.
+#[test]
+fn the_timeline_has_no_overlapping_text_and_its_legend_clears_the_lanes() {
+    let _one = ONE_BROWSER.lock().unwrap_or_else(|e| e.into_inner());
+    let out = common::reports_dir("serve_browser_timeline");
+    let reports = out.join("reports");
+    let run = reports.join("unclean-election-20261205-173956");
+    std::fs::create_dir_all(&run).unwrap();
+    std::fs::write(
+        run.join("events.jsonl"),
+        include_str!("fixtures/events/unclean-election.jsonl"),
+    )
+    .unwrap();
+    let served = browser::chaos_serve(&reports);
+    let b = Browser::start();
+    b.goto(&format!(
+        "http://{}/runs/unclean-election-20261205-173956",
+        served.addr
+    ));
+    b.wait_for(
+        "the timeline",
+        "return document.querySelectorAll('#timeline svg text').length > 20",
+        Duration::from_secs(20),
+    );
+    let measured = b.eval(
+        r#"
+        const svg = document.querySelector('#timeline svg');
+        const boxes = [...svg.querySelectorAll('text')]
+          .filter(t => t.textContent.trim() !== '')
+          .map(t => { const r = t.getBoundingClientRect();
+                      return {text: t.textContent.trim(), l: r.left, r: r.right, t: r.top, b: r.bottom}; });
+        const over = [];
+        for (let i = 0; i < boxes.length; i++) for (let j = i + 1; j < boxes.length; j++) {
+          const a = boxes[i], c = boxes[j];
+          if (a.l < c.r - 1 && c.l < a.r - 1 && a.t < c.b - 1 && c.t < a.b - 1)
+            over.push(a.text + ' / ' + c.text);
+        }
+        const legend = boxes.filter(x => x.text.startsWith('■'));
+        const bars = [...svg.querySelectorAll('rect')].map(r => r.getBoundingClientRect())
+          .filter(r => r.height > 15 && r.height < 25);
+        const faultLabels = boxes.filter(x => x.text.startsWith('stop') || x.text.startsWith('kill'));
+        return {
+          over,
+          legend: legend.map(x => x.text),
+          lowestLegend: Math.max(...legend.map(x => x.b)),
+          lowestFaultLabel: Math.max(...faultLabels.map(x => x.b)),
+          faultLabels: faultLabels.length,
+          highestBar: Math.min(...bars.map(r => r.top)),
+          bars: bars.length,
+        };
+        "#,
+    );
+    b.screenshot(&out.join("timeline.png"));
+    assert_eq!(measured["over"], serde_json::json!([]), "{measured}");
+    let f = |k: &str| measured[k].as_f64().unwrap();
+    assert!(f("bars") >= 4.0, "lane bars measured: {measured}");
+    assert_eq!(f("faultLabels"), 2.0, "{measured}");
+    assert!(
+        f("lowestLegend") <= f("highestBar") && f("lowestFaultLabel") <= f("highestBar"),
+        "legend and fault labels above the lanes: {measured}"
+    );
+    let legend = measured["legend"].to_string();
+    for entry in ["broker 1", "broker 2", "broker 3", "offline", "unknown", "fault in force"] {
+        assert!(legend.contains(entry), "{entry} in the legend: {legend}");
+    }
+}

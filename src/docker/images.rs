@@ -664,8 +664,8 @@ fn keep_log(what: &str, parts: &[&[u8]]) -> String {
         .map(|d| d.as_secs())
         .unwrap_or(0);
     let path = dir.join(format!("{}-{stamp}.log", what.replace(['/', ':'], "_")));
-    let written = std::fs::create_dir_all(&dir)
-        .and_then(|()| std::fs::write(&path, parts.concat()));
+    let written =
+        std::fs::create_dir_all(&dir).and_then(|()| std::fs::write(&path, parts.concat()));
     match written {
         Ok(()) => format!(" (full log: {})", path.display()),
         Err(_) => String::new(),

@@ -5,6 +5,7 @@
 
 use crate::events::{Event, EventKind, TxnOutcome};
 use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
 use std::collections::BTreeMap;
 
 struct Segment {
@@ -32,6 +33,63 @@ fn broker_colour(id: i32) -> RGBColor {
 pub fn broker_colour_hex(id: i32) -> String {
     let RGBColor(r, g, b) = broker_colour(id);
     format!("#{r:02x}{g:02x}{b:02x}")
+}
+
+/// The title and the legend row above the lanes (px).
+const HEAD_PX: u32 = 44;
+
+/// Where the lanes' time axis lies on the canvas (px): the chart's margin and lane-name
+/// column on the left, its margin on the right.
+struct PlotGeometry {
+    left: f64,
+    width: f64,
+    end: f64,
+}
+
+impl PlotGeometry {
+    fn new(canvas: u32, end: f64) -> Self {
+        let left = 8.0 + 110.0;
+        Self {
+            left,
+            width: canvas as f64 - left - 8.0,
+            end,
+        }
+    }
+    fn x(&self, t: f64) -> f64 {
+        self.left + t / self.end * self.width
+    }
+}
+
+/// A label's width in px in the 11 px sans-serif the timeline uses (DejaVu Sans averages
+/// ~6.3 px a character at that size; taken high so that estimates never overlap).
+fn text_width_px(text: &str) -> f64 {
+    text.chars().count() as f64 * 6.8
+}
+
+/// Each fault label's row in the band above the lanes: the first row where it starts after
+/// the previous label there ends (with a gap), so that no two labels overlap.
+fn fault_label_rows(
+    faults: &[(String, String, f64, Option<f64>)],
+    plot: &PlotGeometry,
+) -> Vec<usize> {
+    let mut row_ends: Vec<f64> = Vec::new();
+    faults
+        .iter()
+        .map(|(_, label, from, _)| {
+            let start = plot.x(*from);
+            let end = start + text_width_px(label);
+            let row = row_ends
+                .iter()
+                .position(|&e| e + 8.0 <= start)
+                .unwrap_or(row_ends.len());
+            if row == row_ends.len() {
+                row_ends.push(end);
+            } else {
+                row_ends[row] = end;
+            }
+            row
+        })
+        .collect()
 }
 
 /// The SVG could not be drawn (plotters' error; its backend writes to a string).
@@ -111,6 +169,12 @@ pub fn render_timeline_svg(events: &[Event]) -> Result<String, TimelineError> {
                     });
                 };
                 close(&mut controller, snapshot.controller, false);
+                // The legend names every broker drawn: leaders and controllers.
+                if let Some(c) = snapshot.controller {
+                    if !brokers_seen.contains(&c) {
+                        brokers_seen.push(c);
+                    }
+                }
                 for p in &snapshot.partitions {
                     if let Some(l) = p.leader {
                         if !brokers_seen.contains(&l) {
@@ -155,9 +219,17 @@ pub fn render_timeline_svg(events: &[Event]) -> Result<String, TimelineError> {
         .chain(lanes.keys().cloned())
         .collect();
     let lane_height = 28u32;
-    let lanes_px = 70 + lane_height * lane_names.len() as u32;
+    let width = 1200u32;
+    // Fault labels go in a band of their own above the lanes, in as many rows as they need
+    // not to overlap; the legend in a row of its own under the title. Nothing is drawn over
+    // the lanes but the fault windows' shade and the observer's blind spans.
+    let plot = PlotGeometry::new(width, end);
+    let label_rows = fault_label_rows(&faults, &plot);
+    let band_rows = label_rows.iter().copied().max().map_or(0, |r| r + 1);
+    let band_units = 0.5 * band_rows as f64; // a row is 14 px, half a lane
+    let lanes_px = HEAD_PX + 36 + lane_height * lane_names.len() as u32 + 14 * band_rows as u32;
     let extra_charts = u32::from(!lag.is_empty()) + u32::from(!txn_ends.is_empty());
-    let (width, charts_px) = (1200u32, 300u32 + 150 * extra_charts);
+    let charts_px = 300u32 + 150 * extra_charts;
     let mut svg = String::new();
     {
         let root =
@@ -165,13 +237,42 @@ pub fn render_timeline_svg(events: &[Event]) -> Result<String, TimelineError> {
         let err = TimelineError::from;
         root.fill(&WHITE).map_err(err)?;
         let (top, bottom) = root.split_vertically(lanes_px);
+        let (head, lanes_area) = top.split_vertically(HEAD_PX);
+        head.draw(&Text::new(
+            title.clone(),
+            (width as i32 / 2, 4),
+            TextStyle::from(("sans-serif", 18).into_font()).pos(Pos::new(HPos::Center, VPos::Top)),
+        ))
+        .map_err(err)?;
+        let mut legend: Vec<(String, RGBColor)> = brokers_seen
+            .iter()
+            .map(|b| (format!("■ broker {b}"), broker_colour(*b)))
+            .collect();
+        legend.push(("■ offline".into(), RED));
+        legend.push(("■ under-replicated".into(), RGBColor(255, 160, 0)));
+        if !blind.is_empty() {
+            legend.push(("■ unknown (observer blind)".into(), RGBColor(120, 120, 120)));
+        }
+        if !faults.is_empty() {
+            legend.push(("■ fault in force".into(), RGBColor(220, 120, 120)));
+        }
+        let mut x = plot.left as i32;
+        for (text, colour) in legend {
+            let advance = text_width_px(&text) as i32 + 12;
+            head.draw(&Text::new(
+                text,
+                (x, 28),
+                ("sans-serif", 11).into_font().color(&colour),
+            ))
+            .map_err(err)?;
+            x += advance;
+        }
         let n = lane_names.len() as f64;
-        let mut chart = ChartBuilder::on(&top)
-            .caption(&title, ("sans-serif", 18))
+        let mut chart = ChartBuilder::on(&lanes_area)
             .margin(8)
             .x_label_area_size(20)
             .y_label_area_size(110)
-            .build_cartesian_2d(0f64..end, 0f64..n)
+            .build_cartesian_2d(0f64..end, 0f64..n + band_units)
             .map_err(err)?;
         chart
             .configure_mesh()
@@ -182,6 +283,7 @@ pub fn render_timeline_svg(events: &[Event]) -> Result<String, TimelineError> {
             .map_err(err)?;
         for (i, name) in lane_names.iter().enumerate() {
             let (px, py) = chart.backend_coord(&(0.0, n - 0.5 - i as f64));
+            // backend_coord is on the whole canvas, as `top` is.
             top.draw(&Text::new(
                 name.clone(),
                 (px - 100, py - 6),
@@ -189,19 +291,19 @@ pub fn render_timeline_svg(events: &[Event]) -> Result<String, TimelineError> {
             ))
             .map_err(err)?;
         }
-        // Fault windows behind everything.
-        for (_, label, from, to) in &faults {
+        // Fault windows behind everything, their labels in the band above the lanes.
+        for ((_, label, from, to), row) in faults.iter().zip(&label_rows) {
             let to = to.unwrap_or(end);
             chart
                 .draw_series(std::iter::once(Rectangle::new(
-                    [(*from, 0.0), (to, n)],
+                    [(*from, 0.0), (to, n + band_units)],
                     RGBColor(220, 50, 47).mix(0.12).filled(),
                 )))
                 .map_err(err)?;
             chart
                 .draw_series(std::iter::once(Text::new(
                     label.clone(),
-                    (*from, n - 0.05),
+                    (*from, n + band_units - 0.5 * *row as f64 - 0.05),
                     ("sans-serif", 11).into_font().color(&RGBColor(160, 30, 30)),
                 )))
                 .map_err(err)?;
@@ -248,48 +350,8 @@ pub fn render_timeline_svg(events: &[Event]) -> Result<String, TimelineError> {
         for (from, to) in &blind {
             chart
                 .draw_series(std::iter::once(Rectangle::new(
-                    [(*from, 0.0), (to.unwrap_or(end), n - 0.0)],
+                    [(*from, 0.0), (to.unwrap_or(end), n)],
                     RGBColor(150, 150, 150).mix(0.9).filled(),
-                )))
-                .map_err(err)?;
-        }
-        let legend: Vec<String> = brokers_seen
-            .iter()
-            .map(|b| format!("■ leader {b}"))
-            .collect();
-        let mut x = end * 0.55;
-        for (b, text) in brokers_seen.iter().zip(legend) {
-            chart
-                .draw_series(std::iter::once(Text::new(
-                    text,
-                    (x, n + 0.0),
-                    ("sans-serif", 11).into_font().color(&broker_colour(*b)),
-                )))
-                .map_err(err)?;
-            x += end * 0.08;
-        }
-        chart
-            .draw_series(std::iter::once(Text::new(
-                "■ offline",
-                (x, n),
-                ("sans-serif", 11).into_font().color(&RED),
-            )))
-            .map_err(err)?;
-        chart
-            .draw_series(std::iter::once(Text::new(
-                "■ under-replicated",
-                (x + end * 0.07, n),
-                ("sans-serif", 11).into_font().color(&RGBColor(255, 160, 0)),
-            )))
-            .map_err(err)?;
-        if !blind.is_empty() {
-            chart
-                .draw_series(std::iter::once(Text::new(
-                    "■ unknown",
-                    (x + end * 0.17, n),
-                    ("sans-serif", 11)
-                        .into_font()
-                        .color(&RGBColor(120, 120, 120)),
                 )))
                 .map_err(err)?;
         }
