@@ -382,6 +382,18 @@ pub struct WorkloadResult {
     /// library stays without brokers until it is restarted.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub lost_brokers: Vec<LostBrokers>,
+    /// The ack latency's percentile spectrum over every phase, from the same histogram as
+    /// `latency_ms` (HdrHistogram's iteration by percentile, ever closer to 100 %): the shape
+    /// behind p50 / p99 / max, plotted on the run page. Empty without a histogram.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub latency_spectrum_ms: Vec<PercentileMs>,
+}
+
+/// A latency at a percentile (0–100).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct PercentileMs {
+    pub percentile: f64,
+    pub ms: f64,
 }
 
 /// One time the tracked client knew no broker any more.

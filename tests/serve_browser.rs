@@ -414,6 +414,29 @@ fn the_timeline_has_no_overlapping_text_and_its_legend_clears_the_lanes() {
     );
     b.screenshot(&out.join("timeline.png"));
     assert_eq!(measured["over"], serde_json::json!([]), "{measured}");
+    // The latency distribution beside it: there, and its labels apart too.
+    let spectrum_overlaps = b.eval(
+        r#"
+        const svg = document.querySelector('#latency-spectrum svg');
+        if (!svg) return 'missing';
+        const boxes = [...svg.querySelectorAll('text')].filter(t => t.textContent.trim() !== '')
+          .map(t => { const r = t.getBoundingClientRect();
+                      return {text: t.textContent.trim(), l: r.left, r: r.right, t: r.top, b: r.bottom}; });
+        const over = [];
+        for (let i = 0; i < boxes.length; i++) for (let j = i + 1; j < boxes.length; j++) {
+          const a = boxes[i], c = boxes[j];
+          if (a.l < c.r - 1 && c.l < a.r - 1 && a.t < c.b - 1 && c.t < a.b - 1)
+            over.push(a.text + ' / ' + c.text);
+        }
+        const labels = boxes.map(x => x.text);
+        return {over, ninetyNine: labels.includes('99%'), max: labels.some(l => l.startsWith('max'))};
+        "#,
+    );
+    assert_eq!(
+        spectrum_overlaps,
+        serde_json::json!({"over": [], "ninetyNine": true, "max": true}),
+        "the latency distribution"
+    );
     let f = |k: &str| measured[k].as_f64().unwrap();
     assert!(f("bars") >= 4.0, "lane bars measured: {measured}");
     assert_eq!(f("faultLabels"), 2.0, "{measured}");
@@ -422,7 +445,14 @@ fn the_timeline_has_no_overlapping_text_and_its_legend_clears_the_lanes() {
         "legend and fault labels above the lanes: {measured}"
     );
     let legend = measured["legend"].to_string();
-    for entry in ["broker 1", "broker 2", "broker 3", "offline", "unknown", "fault in force"] {
+    for entry in [
+        "broker 1",
+        "broker 2",
+        "broker 3",
+        "offline",
+        "unknown",
+        "fault in force",
+    ] {
         assert!(legend.contains(entry), "{entry} in the legend: {legend}");
     }
 }

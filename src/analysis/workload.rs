@@ -3,11 +3,30 @@
 use super::ms;
 use crate::events::{Event, EventKind};
 use crate::model::{
-    ConsumerGap, ConsumerResult, GroupResult, Interval, Latency, LostBrokers, WorkloadResult,
+    ConsumerGap, ConsumerResult, GroupResult, Interval, Latency, LostBrokers, PercentileMs,
+    WorkloadResult,
 };
 use base64::Engine;
 use hdrhistogram::serialization::Deserializer;
 use hdrhistogram::Histogram;
+
+/// The percentile spectrum of a histogram: HdrHistogram's iteration by percentile with 2
+/// ticks per half distance to 100 % (0, 25, 50, 62.5, 75, … 99.9…, 100), one point per
+/// distinct percentile.
+pub fn spectrum(h: &Histogram<u64>) -> Vec<PercentileMs> {
+    let mut out: Vec<PercentileMs> = Vec::new();
+    for v in h.iter_quantiles(2) {
+        let point = PercentileMs {
+            percentile: v.quantile_iterated_to() * 100.0,
+            ms: ms(v.value_iterated_to()),
+        };
+        match out.last_mut() {
+            Some(last) if (last.percentile - point.percentile).abs() < 1e-9 => *last = point,
+            _ => out.push(point),
+        }
+    }
+    out
+}
 
 fn latency(h: &Histogram<u64>) -> Latency {
     Latency {
@@ -36,6 +55,7 @@ pub fn summarize(events: &[&Event], errors: &mut Vec<String>) -> Option<Workload
             0.0
         },
         latency_ms: all.as_ref().map(latency).unwrap_or_default(),
+        latency_spectrum_ms: all.as_ref().map(spectrum).unwrap_or_default(),
         latency_by_phase_ms: by_phase,
         max_unavailability_ms: None,
         resumed: true,

@@ -59,7 +59,18 @@ pub fn render_run_body_live(r: &RunResult, timeline_svg: Option<&str>, running: 
     out.push_str(&headline(r, running));
     out.push_str("<h2>Timeline</h2>\n<div class=\"timeline\" id=\"timeline\">");
     out.push_str(timeline_svg.unwrap_or("<p class=\"muted\">(no timeline)</p>"));
-    out.push_str("</div>\n<p class=\"muted\">One lane per partition coloured by its leader; red: no leader (offline); amber: under-replicated; shaded bands: faults in force; grey: no broker answered (unknown). Below: acked/s and p99 latency; a gap in the p99 line is a second with no ack.</p>\n");
+    out.push_str("</div>\n<p class=\"muted\">One lane per partition coloured by its leader; red: no leader (offline); amber: under-replicated; shaded bands: faults in force; grey: no broker answered (unknown). Below: acked/s and p99 latency over time, the faults' bands across them; a gap in the p99 line is a second with no ack.</p>\n");
+    if let Some(svg) = r
+        .workload
+        .as_ref()
+        .and_then(super::latency::render_latency_spectrum_svg)
+    {
+        out.push_str(
+            "<h2>Latency distribution</h2>\n<div class=\"timeline\" id=\"latency-spectrum\">",
+        );
+        out.push_str(&svg);
+        out.push_str("</div>\n<p class=\"muted\">Every acked message's latency (send → delivery report) by percentile, the tail opened up: each step right is ten times rarer. Dots: p50, p99, p99.9; dashed: the maximum.</p>\n");
+    }
     out.push_str(&details(r, running));
     out
 }

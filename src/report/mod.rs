@@ -8,6 +8,7 @@ mod files;
 mod format;
 pub mod html;
 mod junit;
+pub mod latency;
 mod markdown;
 mod noise;
 pub mod repeats;

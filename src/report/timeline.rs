@@ -381,6 +381,16 @@ pub fn render_timeline_svg(events: &[Event]) -> Result<String, TimelineError> {
             .x_label_formatter(&|x| format!("{x:.0}s"))
             .draw()
             .map_err(err)?;
+        // The faults' bands across the charts below too: what the workload saw, when.
+        let fault_bands = |top: f64| {
+            faults.iter().map(move |(_, _, from, to)| {
+                Rectangle::new(
+                    [(*from, 0.0), (to.unwrap_or(end), top)],
+                    RGBColor(220, 50, 47).mix(0.10).filled(),
+                )
+            })
+        };
+        tp.draw_series(fault_bands(max_tp)).map_err(err)?;
         tp.draw_series(
             AreaSeries::new(
                 throughput.iter().copied(),
@@ -402,6 +412,7 @@ pub fn render_timeline_svg(events: &[Event]) -> Result<String, TimelineError> {
             .x_label_formatter(&|x| format!("{x:.0}s"))
             .draw()
             .map_err(err)?;
+        lat.draw_series(fault_bands(max_lat)).map_err(err)?;
         for run in p99.split(Option::is_none).filter(|run| !run.is_empty()) {
             lat.draw_series(LineSeries::new(
                 run.iter().flatten().copied(),
