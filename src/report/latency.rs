@@ -90,26 +90,18 @@ pub fn render_latency_spectrum_svg(w: &WorkloadResult) -> Option<String> {
                 ("sans-serif", 12).into_font().color(&RGBColor(200, 40, 40)),
             )))
             .ok()?;
-        for (label, value) in [
-            ("p50", w.latency_ms.p50),
-            ("p99", w.latency_ms.p99),
-            ("p99.9", w.latency_ms.p999),
-        ] {
-            let x = x_of(match label {
-                "p50" => 50.0,
-                "p99" => 99.0,
-                _ => 99.9,
-            });
-            if x <= x_end {
-                chart
-                    .draw_series(std::iter::once(Circle::new(
-                        (x, value),
-                        3,
-                        RGBColor(31, 119, 180).filled(),
-                    )))
-                    .ok()?;
-            }
-        }
+        let marks = [
+            (50.0, w.latency_ms.p50),
+            (99.0, w.latency_ms.p99),
+            (99.9, w.latency_ms.p999),
+        ];
+        let inside = marks
+            .into_iter()
+            .map(|(p, ms)| (x_of(p), ms))
+            .filter(|(x, _)| *x <= x_end);
+        chart
+            .draw_series(inside.map(|at| Circle::new(at, 3, RGBColor(31, 119, 180).filled())))
+            .ok()?;
         root.present().ok()?;
     }
     Some(svg)
