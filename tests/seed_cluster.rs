@@ -158,6 +158,18 @@ fn a_run_without_faults_reports_no_failover_no_offline_time_and_no_loss() {
     }
     assert_eq!(r["verification"]["complete"], true);
     assert_eq!(code, Some(0));
+    // `chaos report` re-renders the run from its events alone: the same result.json, byte
+    // for byte, and the same table.
+    let dir = run_dirs(&reports).pop().unwrap();
+    let written = std::fs::read(dir.join("result.json")).unwrap();
+    let rerendered = chaos(&["report", dir.to_str().unwrap()]);
+    assert_eq!(rerendered.status.code(), Some(0));
+    assert_eq!(
+        std::fs::read(dir.join("result.json")).unwrap(),
+        written,
+        "chaos report writes the same result.json"
+    );
+    assert!(String::from_utf8_lossy(&rerendered.stdout).contains("no-fault: PASSED"));
 }
 
 /// `--json-events`: stdout is the run's events as JSON lines as they are recorded, the same

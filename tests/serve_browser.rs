@@ -456,3 +456,50 @@ fn the_timeline_has_no_overlapping_text_and_its_legend_clears_the_lanes() {
         assert!(legend.contains(entry), "{entry} in the legend: {legend}");
     }
 }
+
+/// The trend page in the browser: the experiments listed from history.jsonl, then one
+/// experiment's runs with its chart, and the latest run's regression flagged (failover 12 s
+/// against a median of 6 s before it: ratio 2 > 1.5, and 6 s more than the 500 ms floor).
+#[test]
+fn the_trend_page_lists_the_runs_and_flags_a_regression() {
+    let _one = ONE_BROWSER.lock().unwrap_or_else(|e| e.into_inner());
+    let out = common::reports_dir("serve_browser_trend");
+    let reports = out.join("reports");
+    std::fs::create_dir_all(&reports).unwrap();
+    let mut history = String::new();
+    for (i, failover) in [6000.0, 6100.0, 5900.0, 6050.0, 5950.0, 12000.0].iter().enumerate() {
+        history.push_str(&format!(
+            "{{\"unix_s\":{},\"experiment\":\"leader-kill\",\"variant\":null,\"status\":\"passed\",\"failover_p50_ms\":{failover},\"failover_max_ms\":{failover},\"controller_failover_ms\":null,\"offline_total_ms\":0.0,\"lost_acked\":0,\"latency_p99_ms\":90.0}}\n",
+            1_796_000_000 + i * 86_400
+        ));
+    }
+    std::fs::write(reports.join("history.jsonl"), history).unwrap();
+    let served = browser::chaos_serve(&reports);
+    let b = Browser::start();
+    b.goto(&format!("http://{}/trend", served.addr));
+    let listed = b.wait_for(
+        "the experiments",
+        "const l = document.getElementById('trend-list'); return l && l.innerText",
+        Duration::from_secs(20),
+    );
+    assert!(listed.as_str().unwrap().contains("leader-kill"), "{listed}");
+    b.goto(&format!("http://{}/trend?experiment=leader-kill", served.addr));
+    let rows = b.wait_for(
+        "the runs",
+        "const t = document.querySelectorAll('#trend-runs tbody tr'); return t.length > 0 && t.length",
+        Duration::from_secs(20),
+    );
+    assert_eq!(rows, 6);
+    let regressions = b.eval("return document.getElementById('regressions').innerText");
+    let regressions = regressions.as_str().unwrap();
+    assert!(
+        regressions.contains("REGRESSION") && regressions.contains("failover"),
+        "{regressions}"
+    );
+    assert_eq!(
+        b.eval("return document.querySelectorAll('svg path').length > 0"),
+        true,
+        "the trend chart is drawn"
+    );
+    b.screenshot(&out.join("trend.png"));
+}

@@ -48,7 +48,7 @@ pub fn render_latency_spectrum_svg(w: &WorkloadResult) -> Option<String> {
         .ceil();
     let mut svg = String::new();
     {
-        let root = SVGBackend::with_string(&mut svg, (760, 300)).into_drawing_area();
+        let root = SVGBackend::with_string(&mut svg, (1000, 260)).into_drawing_area();
         root.fill(&WHITE).ok()?;
         let mut chart = ChartBuilder::on(&root)
             .caption(
