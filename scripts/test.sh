@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The test command, in two tiers.
 #
-#   scripts/test.sh          the fast tier (CI, every push): unit tests, the bad-input corpus,
+#   scripts/test.sh          the fast tier (CI, every push): clippy with lints as errors, unit
+#                            tests (the architecture checks among them), the bad-input corpus,
 #                            golden files, and at least one real-cluster test of every area —
 #                            ZooKeeper and KRaft lifecycle, leader kill with the log cross-check,
 #                            the unclean scenario (with an ordinary librdkafka producer beside the
