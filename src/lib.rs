@@ -27,6 +27,7 @@ pub mod keys;
 pub mod kubernetes;
 pub mod model;
 pub mod nodes;
+#[cfg(feature = "runtime")]
 pub mod observe;
 pub mod platform;
 pub mod report;

@@ -120,11 +120,30 @@ fn the_reports_page_compares_two_runs_of_a_matrix() {
     b.click("#compare-button");
     b.wait_for(
         "error bars over repeats",
-        "return document.querySelectorAll('#comparison svg line.range').length >= 2",
+        // Each whisker is three strokes in the whisker colour (range and caps).
+        "return document.querySelectorAll('#comparison svg polyline[stroke=\"#222222\"]').length >= 6",
         Duration::from_secs(20),
     );
     let table = b.eval("return document.getElementById('compare-table').innerText");
     assert!(table.as_str().unwrap().contains("(n=2)"), "{table}");
+    // In every chart, no two texts overlap (names, values with their ranges, axis labels).
+    let overlaps = b.eval(
+        r#"
+        const over = [];
+        for (const svg of document.querySelectorAll('#comparison svg')) {
+          const boxes = [...svg.querySelectorAll('text')].filter(t => t.textContent.trim() !== '')
+            .map(t => { const r = t.getBoundingClientRect();
+                        return {text: t.textContent.trim(), l: r.left, r: r.right, t: r.top, b: r.bottom}; });
+          for (let i = 0; i < boxes.length; i++) for (let j = i + 1; j < boxes.length; j++) {
+            const a = boxes[i], c = boxes[j];
+            if (a.l < c.r - 1 && c.l < a.r - 1 && a.t < c.b - 1 && c.t < a.b - 1)
+              over.push(a.text + ' / ' + c.text);
+          }
+        }
+        return over;
+        "#,
+    );
+    assert_eq!(overlaps, serde_json::json!([]), "the comparison's charts");
     b.screenshot(&out.join("compare.png"));
     // The whole page at the window's width (the window is 1300 px wide, less a scrollbar).
     let (width, height) = browser::png_size(&out.join("compare.png"));
@@ -467,7 +486,10 @@ fn the_trend_page_lists_the_runs_and_flags_a_regression() {
     let reports = out.join("reports");
     std::fs::create_dir_all(&reports).unwrap();
     let mut history = String::new();
-    for (i, failover) in [6000.0, 6100.0, 5900.0, 6050.0, 5950.0, 12000.0].iter().enumerate() {
+    for (i, failover) in [6000.0, 6100.0, 5900.0, 6050.0, 5950.0, 12000.0]
+        .iter()
+        .enumerate()
+    {
         history.push_str(&format!(
             "{{\"unix_s\":{},\"experiment\":\"leader-kill\",\"variant\":null,\"status\":\"passed\",\"failover_p50_ms\":{failover},\"failover_max_ms\":{failover},\"controller_failover_ms\":null,\"offline_total_ms\":0.0,\"lost_acked\":0,\"latency_p99_ms\":90.0}}\n",
             1_796_000_000 + i * 86_400
@@ -483,7 +505,10 @@ fn the_trend_page_lists_the_runs_and_flags_a_regression() {
         Duration::from_secs(20),
     );
     assert!(listed.as_str().unwrap().contains("leader-kill"), "{listed}");
-    b.goto(&format!("http://{}/trend?experiment=leader-kill", served.addr));
+    b.goto(&format!(
+        "http://{}/trend?experiment=leader-kill",
+        served.addr
+    ));
     let rows = b.wait_for(
         "the runs",
         "const t = document.querySelectorAll('#trend-runs tbody tr'); return t.length > 0 && t.length",
@@ -497,9 +522,33 @@ fn the_trend_page_lists_the_runs_and_flags_a_regression() {
         "{regressions}"
     );
     assert_eq!(
-        b.eval("return document.querySelectorAll('svg path').length > 0"),
+        b.eval("return document.querySelectorAll('#trend-chart svg polyline').length > 0"),
         true,
         "the trend chart is drawn"
+    );
+    let overlaps = b.eval(
+        r#"
+        const svg = document.querySelector('#trend-chart svg');
+        const boxes = [...svg.querySelectorAll('text')].filter(t => t.textContent.trim() !== '')
+          .map(t => { const r = t.getBoundingClientRect();
+                      return {text: t.textContent.trim(), l: r.left, r: r.right, t: r.top, b: r.bottom}; });
+        const over = [];
+        for (let i = 0; i < boxes.length; i++) for (let j = i + 1; j < boxes.length; j++) {
+          const a = boxes[i], c = boxes[j];
+          if (a.l < c.r - 1 && c.l < a.r - 1 && a.t < c.b - 1 && c.t < a.b - 1)
+            over.push(a.text + ' / ' + c.text);
+        }
+        return over;
+        "#,
+    );
+    assert_eq!(overlaps, serde_json::json!([]), "the trend chart's labels");
+    // The run that regressed is the red point.
+    assert_eq!(
+        b.eval(
+            "return document.querySelectorAll('#trend-chart svg circle[fill=\"#C62828\"]').length"
+        ),
+        0,
+        "every run passed: no red point"
     );
     b.screenshot(&out.join("trend.png"));
 }

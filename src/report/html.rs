@@ -593,70 +593,18 @@ fn groups(results: &[RunResult]) -> Vec<(String, Vec<&RunResult>)> {
     groups
 }
 
-fn shown(unit: &str, v: f64) -> String {
-    if unit == "ms" {
-        duration_ms(v)
-    } else {
-        format!("{v:.0}")
-    }
-}
+use super::charts::shown;
 
 /// A bar per group for one metric: the median, with a whisker from min to max over repeats.
 fn bar_chart(title: &str, unit: &str, get: Metric, groups: &[(String, Vec<&RunResult>)]) -> String {
-    use super::repeats::spread;
-    let spreads: Vec<Option<super::repeats::Spread>> = groups
+    let bars: Vec<super::charts::Bar> = groups
         .iter()
-        .map(|(_, g)| spread(&g.iter().filter_map(|r| get(r)).collect::<Vec<_>>()))
+        .map(|(name, g)| super::charts::Bar {
+            label: name.clone(),
+            spread: super::repeats::spread(&g.iter().filter_map(|r| get(r)).collect::<Vec<_>>()),
+        })
         .collect();
-    let top = spreads
-        .iter()
-        .flatten()
-        .map(|s| s.max)
-        .fold(0.0_f64, f64::max)
-        .max(1.0);
-    let (width, bar_h, label_w) = (900.0, 26.0, 330.0);
-    let height = 30.0 + bar_h * groups.len() as f64 + 10.0;
-    let mut svg = format!("<svg xmlns=\"http://www.w3.org/2000/svg\" class=\"chart\" viewBox=\"0 0 {width} {height}\" width=\"{width}\" height=\"{height}\" font-family=\"sans-serif\" font-size=\"12\"><text x=\"0\" y=\"16\" font-weight=\"bold\">{}</text>", escape(title));
-    for (i, ((name, _), s)) in groups.iter().zip(&spreads).enumerate() {
-        let y = 28.0 + bar_h * i as f64;
-        svg.push_str(&format!(
-            "<text x=\"0\" y=\"{}\">{}</text>",
-            y + 15.0,
-            escape(name)
-        ));
-        let Some(s) = s else {
-            svg.push_str(&format!(
-                "<text x=\"{label_w}\" y=\"{}\">no data</text>",
-                y + 15.0
-            ));
-            continue;
-        };
-        let scale = |v: f64| label_w + (width - label_w - 230.0) * v / top;
-        svg.push_str(&format!("<rect x=\"{label_w}\" y=\"{}\" width=\"{:.1}\" height=\"{}\" fill=\"#1f77b4\" opacity=\"0.8\"/>", y + 4.0, scale(s.median) - label_w, bar_h - 8.0));
-        if s.n > 1 {
-            // The error bar: min to max over the repeats, with end caps.
-            let (x1, x2, ym) = (scale(s.min), scale(s.max), y + bar_h / 2.0);
-            svg.push_str(&format!("<line class=\"range\" x1=\"{x1:.1}\" x2=\"{x2:.1}\" y1=\"{ym}\" y2=\"{ym}\" stroke=\"#222\" stroke-width=\"2\"/><line x1=\"{x1:.1}\" x2=\"{x1:.1}\" y1=\"{}\" y2=\"{}\" stroke=\"#222\" stroke-width=\"2\"/><line x1=\"{x2:.1}\" x2=\"{x2:.1}\" y1=\"{}\" y2=\"{}\" stroke=\"#222\" stroke-width=\"2\"/>", ym - 6.0, ym + 6.0, ym - 6.0, ym + 6.0));
-        }
-        svg.push_str(&format!(
-            "<text x=\"{:.1}\" y=\"{}\">{}{}</text>",
-            scale(s.max) + 6.0,
-            y + 15.0,
-            shown(unit, s.median),
-            if s.n > 1 {
-                format!(
-                    " [{} – {}] (n={})",
-                    shown(unit, s.min),
-                    shown(unit, s.max),
-                    s.n
-                )
-            } else {
-                String::new()
-            }
-        ));
-    }
-    svg.push_str("</svg>");
-    svg
+    super::charts::bar_chart_svg(title, unit, &bars)
 }
 
 /// The comparison of runs: a chart per headline metric (median, min–max error bars over
@@ -759,63 +707,22 @@ pub fn trend_svg(entries: &[super::trend::HistoryEntry]) -> String {
         ("acked lost", "", |h| h.lost_acked.map(|l| l as f64)),
         ("latency p99", "ms", |h| h.latency_p99_ms),
     ];
-    let (width, chart_h, left) = (900.0, 120.0, 110.0);
-    let height = (chart_h + 30.0) * series.len() as f64 + 30.0;
-    let n = entries.len().max(1) as f64;
-    let mut svg = format!("<svg xmlns=\"http://www.w3.org/2000/svg\" class=\"chart\" id=\"trend-chart\" viewBox=\"0 0 {width} {height}\" width=\"{width}\" height=\"{height}\" font-family=\"sans-serif\" font-size=\"12\">");
-    for (i, (name, unit, get)) in series.iter().enumerate() {
-        let top_y = 20.0 + i as f64 * (chart_h + 30.0);
-        let values: Vec<Option<f64>> = entries.iter().map(get).collect();
-        let max = values
-            .iter()
-            .flatten()
-            .copied()
-            .fold(0.0, f64::max)
-            .max(1.0)
-            * 1.1;
-        let x = |j: usize| left + (width - left - 20.0) * (j as f64 + 0.5) / n;
-        let y = |v: f64| top_y + chart_h - chart_h * v / max;
-        svg.push_str(&format!(
-            "<text x=\"0\" y=\"{}\" font-weight=\"bold\">{name}</text><text x=\"0\" y=\"{}\" fill=\"#666\">max {}</text><rect x=\"{left}\" y=\"{top_y}\" width=\"{}\" height=\"{chart_h}\" fill=\"none\" stroke=\"#ccc\"/>",
-            top_y + 14.0,
-            top_y + 30.0,
-            shown(unit, max / 1.1),
-            width - left - 20.0
-        ));
-        let mut path = String::new();
-        let mut pen_up = true;
-        for (j, v) in values.iter().enumerate() {
-            match v {
-                Some(v) => {
-                    path.push_str(&format!(
-                        "{}{:.1},{:.1} ",
-                        if pen_up { "M" } else { "L" },
-                        x(j),
-                        y(*v)
-                    ));
-                    svg.push_str(&format!(
-                        "<circle cx=\"{:.1}\" cy=\"{:.1}\" r=\"3.5\" fill=\"{}\"><title>{}: {}</title></circle>",
-                        x(j),
-                        y(*v),
-                        if entries[j].status == crate::model::Status::Passed { "#1f77b4" } else { "#c62828" },
-                        entries[j].status.as_str(),
-                        shown(unit, *v)
-                    ));
-                    pen_up = false;
-                }
-                // No value that night: a gap in the line, not a zero.
-                None => pen_up = true,
-            }
-        }
-        if !path.is_empty() {
-            svg.push_str(&format!(
-                "<path d=\"{}\" fill=\"none\" stroke=\"#1f77b4\" stroke-width=\"1.5\"/>",
-                path.trim_end()
-            ));
-        }
-    }
-    svg.push_str("</svg>");
-    svg
+    let series: Vec<super::charts::TrendSeries<'_>> = series
+        .iter()
+        .map(|(name, unit, get)| super::charts::TrendSeries {
+            name,
+            unit,
+            values: entries.iter().map(get).collect(),
+        })
+        .collect();
+    let passed: Vec<bool> = entries
+        .iter()
+        .map(|e| e.status == crate::model::Status::Passed)
+        .collect();
+    format!(
+        "<div class=\"chart\" id=\"trend-chart\">{}</div>",
+        super::charts::trend_chart_svg(&series, &passed)
+    )
 }
 
 #[cfg(test)]
@@ -875,7 +782,7 @@ mod tests {
         assert!(html.contains("2 combination(s)"));
         assert_eq!(html.matches("<svg").count(), super::METRICS.len());
         assert!(
-            html.contains("acks=1") && html.contains("(n=2)") && html.contains("class=\"range\""),
+            html.contains("acks=1") && html.contains("(n=2)") && html.contains("stroke=\"#222222\""),
             "repeats get an error bar"
         );
         assert!(html.contains("id=\"beyond-noise\""));
@@ -896,12 +803,20 @@ mod tests {
             latency_p99_ms: None,
             took_s: None,
         };
-        let svg = super::trend_svg(&[entry(Some(6000.0)), entry(None), entry(Some(6500.0))]);
-        // failover p50: two pieces (a gap), each starting with M.
-        let first_path = svg.split("<path d=\"").nth(1).unwrap();
-        assert_eq!(
-            first_path.split('"').next().unwrap().matches('M').count(),
-            2
-        );
+        let svg = super::trend_svg(&[
+            entry(Some(6000.0)),
+            entry(Some(6100.0)),
+            entry(None),
+            entry(Some(6500.0)),
+            entry(Some(6400.0)),
+        ]);
+        // failover p50 in two pieces around the gap; offline and acked lost in one each;
+        // latency p99 has no value at all: no line.
+        let lines = svg
+            .lines()
+            .filter(|l| l.starts_with("<polyline") && l.contains("stroke=\"#1F77B4\""))
+            .count();
+        assert_eq!(lines, 4, "{svg}");
+        assert!(svg.starts_with("<div class=\"chart\" id=\"trend-chart\">"));
     }
 }

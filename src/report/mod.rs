@@ -3,6 +3,7 @@
 
 #[cfg(test)]
 mod analysed;
+pub mod charts;
 mod compare;
 mod files;
 mod format;
