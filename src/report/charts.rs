@@ -164,29 +164,24 @@ fn draw_trend(
     passed: &[bool],
 ) -> DrawResult {
     let n = s.values.len().max(1) as f64;
-    let max = s
-        .values
-        .iter()
-        .flatten()
-        .copied()
-        .fold(0.0, f64::max)
-        .max(1.0)
-        * 1.15;
     let unit = s.unit;
+    let max = s.values.iter().flatten().copied().fold(0.0, f64::max);
+    // An axis of at least 10 ms or 5 (a flat zero line still gets distinct labels).
+    let top = max.max(if unit == "ms" { 10.0 } else { 5.0 }) * 1.15;
     let mut chart = ChartBuilder::on(area)
         .caption(
-            format!("{} (max {})", s.name, shown(unit, max / 1.15)),
+            format!("{} (max {})", s.name, shown(unit, max)),
             ("sans-serif", 13),
         )
         .margin(6)
         .x_label_area_size(20)
         .y_label_area_size(80)
-        .build_cartesian_2d(-0.5f64..n - 0.5, 0f64..max)?;
+        .build_cartesian_2d(-0.5f64..n - 0.5, 0f64..top)?;
     chart
         .configure_mesh()
         .x_labels(s.values.len().clamp(2, 12))
         .x_label_formatter(&|x| format!("run {}", x.round() as i64 + 1))
-        .y_labels(4)
+        .y_labels(3)
         .y_label_formatter(&|y| shown(unit, *y))
         .draw()?;
     // A run without a value breaks the line: the pieces between gaps are drawn apart.

@@ -782,7 +782,9 @@ mod tests {
         assert!(html.contains("2 combination(s)"));
         assert_eq!(html.matches("<svg").count(), super::METRICS.len());
         assert!(
-            html.contains("acks=1") && html.contains("(n=2)") && html.contains("stroke=\"#222222\""),
+            html.contains("acks=1")
+                && html.contains("(n=2)")
+                && html.contains("stroke=\"#222222\""),
             "repeats get an error bar"
         );
         assert!(html.contains("id=\"beyond-noise\""));
