@@ -62,7 +62,7 @@ fn table_markdown_junit_json_and_timeline_render() {
     );
     let json: serde_json::Value = serde_json::from_slice(&chaos::report::render_json(&r)).unwrap();
     assert_eq!(json["status"], "inconclusive");
-    let svg = chaos::report::timeline::render_timeline_svg(&events).unwrap();
+    let svg = chaos::report::charts::timeline::render_timeline_svg(&events).unwrap();
     assert!(svg.contains("kill kafka-3"));
 }
 

@@ -63,7 +63,7 @@ pub fn render_run_body_live(r: &RunResult, timeline_svg: Option<&str>, running: 
     if let Some(svg) = r
         .workload
         .as_ref()
-        .and_then(super::latency::render_latency_spectrum_svg)
+        .and_then(super::charts::latency::render_latency_spectrum_svg)
     {
         out.push_str(
             "<h2>Latency distribution</h2>\n<div class=\"timeline\" id=\"latency-spectrum\">",
@@ -739,7 +739,7 @@ mod tests {
     #[test]
     fn the_page_is_self_contained_and_escaped() {
         let (events, r) = fixture();
-        let svg = crate::report::timeline::render_timeline_svg(&events).unwrap();
+        let svg = crate::report::charts::timeline::render_timeline_svg(&events).unwrap();
         let html = super::render_html(&r, Some(&svg));
         assert!(
             html.starts_with("<!doctype html>")
@@ -757,7 +757,7 @@ mod tests {
     #[test]
     fn headline_figures_come_before_the_timeline_and_loss_is_red() {
         let (events, mut r) = fixture();
-        let svg = crate::report::timeline::render_timeline_svg(&events).unwrap();
+        let svg = crate::report::charts::timeline::render_timeline_svg(&events).unwrap();
         let v = r.verification.as_mut().unwrap();
         v.lost_acked = 1262;
         let html = super::render_html(&r, Some(&svg));

@@ -9,12 +9,10 @@ mod files;
 mod format;
 pub mod html;
 mod junit;
-pub mod latency;
 mod markdown;
 mod noise;
 pub mod repeats;
 mod table;
-pub mod timeline;
 pub mod trend;
 
 /// The result model lives in `crate::model`; re-exported for the renderers' callers.

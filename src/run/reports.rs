@@ -147,7 +147,7 @@ pub fn analyze_and_write(dir: &Path, events: &[Event]) -> (RunResult, Vec<String
         "summary.md",
         crate::report::render_markdown(&result).as_bytes(),
     );
-    let svg = match crate::report::timeline::render_timeline_svg(events) {
+    let svg = match crate::report::charts::timeline::render_timeline_svg(events) {
         Ok(svg) => {
             write("timeline.svg", svg.as_bytes());
             Some(svg)

@@ -1,7 +1,7 @@
 //! `chaos serve` and `chaos run --serve`: a local, read-only web view of the reports folder
 //! and of the run in progress. One binary, every asset embedded (no Node, nothing fetched
 //! from the internet), bound to 127.0.0.1 unless told otherwise. The pages render with the
-//! report's own code (report::html, report::timeline): one rendering path for report.html,
+//! report's own code (report::html, report::charts::timeline): one rendering path for report.html,
 //! the served run page and the live page.
 //!
 //! Safety: nothing here changes the cluster or starts a run; files are served only from the

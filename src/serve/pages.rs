@@ -291,7 +291,7 @@ pub async fn run_page(
     let page = blocking(move || {
         let events = read_events(&dir)?;
         let result = crate::run::result_of(&events);
-        let svg = crate::report::timeline::render_timeline_svg(&events).ok();
+        let svg = crate::report::charts::timeline::render_timeline_svg(&events).ok();
         let files: String = RUN_FILES
             .iter()
             .filter(|(name, _)| dir.join(name).is_file())
@@ -715,7 +715,7 @@ fn partition_lanes(partitions: &[crate::events::PartitionState]) -> String {
                 },
                 format!(
                     " style=\"background:{}\"",
-                    crate::report::timeline::broker_colour_hex(l)
+                    crate::report::charts::timeline::broker_colour_hex(l)
                 ),
                 if p.isr.len() < p.replicas.len() {
                     "under-replicated"
@@ -849,7 +849,7 @@ fn render_live(snapshot: &live::Snapshot) -> String {
     };
     let events: Vec<Event> = snapshot.events.iter().map(|e| (**e).clone()).collect();
     let result = crate::run::result_of(&events);
-    let svg = crate::report::timeline::render_timeline_svg(&events).ok();
+    let svg = crate::report::charts::timeline::render_timeline_svg(&events).ok();
     let view = live::live_view(&snapshot.events);
     let running = !snapshot.finished;
     let mut out = format!(

@@ -85,7 +85,7 @@ pub fn render_latency_spectrum_svg(w: &WorkloadResult) -> Option<String> {
             .ok()?;
         chart
             .draw_series(std::iter::once(Text::new(
-                format!("max {}", super::format::duration_ms(max_ms)),
+                format!("max {}", crate::report::format::duration_ms(max_ms)),
                 (0.05, max_ms * 1.06),
                 ("sans-serif", 12).into_font().color(&RGBColor(200, 40, 40)),
             )))
@@ -125,7 +125,7 @@ mod tests {
     #[test]
     fn a_run_with_a_histogram_gets_a_plot_and_one_without_none() {
         let events = crate::events::read_events(
-            &include_bytes!("../../tests/fixtures/events/leader-kill.jsonl")[..],
+            &include_bytes!("../../../tests/fixtures/events/leader-kill.jsonl")[..],
         )
         .unwrap();
         let r = crate::analysis::analyze(&events);

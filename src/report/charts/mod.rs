@@ -1,9 +1,14 @@
-//! The reports' charts other than the timeline and the latency plot (modules of their own),
-//! drawn with plotters as they are: the comparison's bars with their repeat ranges, and an
-//! experiment's trend over runs. Labels are laid out of the data's way — names in a column
-//! of their own, values right of the longest whisker — and the pages check it in a browser.
+//! Every chart of the reports and the web view, drawn with plotters: the run's `timeline`
+//! (lanes, faults, throughput and p99 over time; the live page draws the same), its
+//! `latency` by percentile, and here the comparison's bars with their repeat ranges and an
+//! experiment's trend over runs. Labels are laid out of the data's way — a legend row and a
+//! fault band of their own, names in a column of their own, values right of the longest
+//! whisker — and the browser tests measure that no two overlap.
 
-use super::repeats::Spread;
+pub mod latency;
+pub mod timeline;
+
+use crate::report::repeats::Spread;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
@@ -15,7 +20,7 @@ pub const WHISKER: RGBColor = RGBColor(34, 34, 34);
 /// A value as the tables show it: a duration for milliseconds, a count otherwise.
 pub fn shown(unit: &str, v: f64) -> String {
     if unit == "ms" {
-        super::format::duration_ms(v)
+        crate::report::format::duration_ms(v)
     } else {
         format!("{v:.0}")
     }
@@ -235,7 +240,7 @@ mod tests {
 
     #[test]
     fn bars_carry_whiskers_only_with_repeats_and_say_no_data() {
-        let spread = |v: &[f64]| super::super::repeats::spread(v);
+        let spread = |v: &[f64]| crate::report::repeats::spread(v);
         let svg = bar_chart_svg(
             "failover",
             "ms",
