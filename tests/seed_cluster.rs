@@ -718,7 +718,62 @@ fn every_other_fault_kind_is_applied_resolved_and_reverted() {
         events.contains(r#""seed":7"#),
         "the seed of random targets is recorded"
     );
+    assert_fault_effects(faults, &run_dirs(&reports)[0]);
     assert_everything_healed();
+}
+
+/// What the pause and the bandwidth limit did to the workload, from its own events.
+/// - The pause froze the whole ISR of orders/0, leader included: no broker could ack, so one
+///   ack gap of orders/0 spans the freeze — it starts at the last ack before it and ends at
+///   the first ack after the thaw (50 ms for the fault moments' error: Docker's event time
+///   mapped onto the run clock, and a response already on the wire when the JVM stopped).
+/// - The bandwidth limit (64 kbit/s, see fault-kinds.yaml) leaves at most ~22 % of the
+///   replication each second needs, plus tbf's 4 KB burst: every whole second of workload
+///   ticks inside the limit acked at most 60 of the 100 a second the workload sends (without
+///   the limit a whole second acks ~100: the check fails if the limit does nothing).
+fn assert_fault_effects(faults: &[Value], run: &std::path::Path) {
+    let events: Vec<Value> = std::fs::read_to_string(run.join("events.jsonl"))
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let ms = |e: &Value, key: &str| e[key].as_f64().unwrap() / 1000.0;
+    let window = |f: &Value| {
+        (
+            f["at_ms"].as_f64().unwrap(),
+            f["healed_at_ms"].as_f64().unwrap(),
+        )
+    };
+    let (frozen, thawed) = window(&faults[2]);
+    let gaps: Vec<(f64, f64)> = events
+        .iter()
+        .filter(|e| e["event"] == "ack-gap" && e["partition"] == 0)
+        .map(|e| (ms(e, "from_us"), ms(e, "to_us")))
+        .collect();
+    assert!(
+        gaps.iter()
+            .any(|(from, to)| *from <= frozen + 50.0 && *to >= thawed - 50.0),
+        "an ack gap spans the freeze {frozen}–{thawed} ms: {gaps:?}"
+    );
+    let ticks: Vec<(f64, f64)> = events
+        .iter()
+        .filter(|e| e["event"] == "workload-tick")
+        .map(|e| (ms(e, "at_us"), e["acked"].as_f64().unwrap()))
+        .collect();
+    let (limited, lifted) = window(&faults[1]);
+    let inside: Vec<f64> = ticks
+        .iter()
+        .filter(|(at, _)| at - 1000.0 >= limited && *at <= lifted)
+        .map(|(_, acked)| *acked)
+        .collect();
+    assert!(
+        !inside.is_empty(),
+        "a whole second inside {limited}–{lifted} ms: {ticks:?}"
+    );
+    assert!(
+        inside.iter().all(|acked| *acked <= 60.0),
+        "throttled seconds acked {inside:?} (limit {limited}–{lifted} ms)"
+    );
 }
 
 #[test]
