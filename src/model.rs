@@ -37,6 +37,9 @@ impl Status {
 pub struct RunResult {
     pub status: Status,
     pub experiment: String,
+    /// What the experiment sets out to show (its file's `description`, on one line).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub description: String,
     #[serde(default)]
     pub variant: Option<String>,
     /// True when the run did not finish (aborted or interrupted): the numbers cover what was

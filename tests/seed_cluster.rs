@@ -282,6 +282,13 @@ fn unclean_election_trades_offline_time_for_acked_loss() {
     assert_eq!(clean["status"], "passed", "{clean:#}");
     assert_eq!(unclean["status"], "passed", "{unclean:#}");
     assert_eq!(code, Some(0));
+    // The report says what the run expects, so the accepted timeout reads as planned.
+    assert!(
+        clean["description"]
+            .as_str()
+            .is_some_and(|d| d.starts_with("B and C stopped") && d.contains("stays offline")),
+        "{clean:#}"
+    );
     let offline = |r: &Value| f64_at(r, "/partitions/0/offline_ms");
     // false: offline until A returns (at least the 20 s wait-for), nothing acked lost.
     assert_eq!(f64_at(clean, "/verification/lost_acked"), 0.0, "{clean:#}");

@@ -70,6 +70,7 @@ fn empty_result() -> RunResult {
     RunResult {
         status: Status::Inconclusive,
         experiment: "unknown".into(),
+        description: String::new(),
         variant: None,
         partial: true,
         cluster: ClusterInfo {
@@ -118,6 +119,7 @@ fn record_event(result: &mut RunResult, e: &Event, bounds: &mut Bounds) {
     match &e.kind {
         EventKind::RunStarted {
             experiment,
+            description,
             variant,
             cluster_name,
             cluster_mode,
@@ -133,6 +135,7 @@ fn record_event(result: &mut RunResult, e: &Event, bounds: &mut Bounds) {
             bounds.started = true;
             bounds.started_at.get_or_insert(e.at_us);
             result.experiment = experiment.clone();
+            result.description = description.clone();
             result.variant = variant.clone();
             result.cluster = ClusterInfo {
                 name: cluster_name.clone(),

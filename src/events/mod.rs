@@ -35,6 +35,10 @@ pub enum EventKind {
     /// First event of every run.
     RunStarted {
         experiment: String,
+        /// What the experiment sets out to show, as its file says (what a reader needs to
+        /// tell an expected timeout or outage from a surprise).
+        #[serde(default, skip_serializing_if = "String::is_empty")]
+        description: String,
         #[serde(default)]
         variant: Option<String>,
         cluster_name: String,
@@ -386,6 +390,7 @@ pub(crate) mod testing {
     pub fn run_on(nodes: Vec<RunNode>, between: Vec<EventKind>) -> Vec<Event> {
         let mut kinds = vec![EventKind::RunStarted {
             experiment: "x".into(),
+            description: String::new(),
             variant: None,
             cluster_name: "c".into(),
             cluster_mode: ClusterMode::Zookeeper,

@@ -92,6 +92,42 @@ pub fn recovery(p: &super::PartitionResult) -> String {
 
 /// "unknown outcomes 4,162: 1,900 written (only the ack was lost) · 2,262 not written", then a
 /// line per cause and phase.
+/// A span in which no broker answered the observer, with the run's own faults on brokers
+/// that overlap it (taken down then, or healed inside it and still starting) — what
+/// explains it when the run caused it; the line says so when none does.
+pub fn blind_line(r: &crate::model::RunResult, u: &crate::model::Interval) -> String {
+    let end = u.to_ms.unwrap_or(f64::INFINITY);
+    let causes: Vec<String> = r
+        .faults
+        .iter()
+        .filter(|f| !f.resolved.is_empty())
+        .filter(|f| f.at_ms < end && f.healed_at_ms.is_none_or(|h| h > u.from_ms))
+        .map(|f| {
+            let healed = match f.healed_at_ms {
+                Some(h) if h < end => format!(", healed at {}: starting again", duration_ms(h)),
+                Some(_) => String::new(),
+                None => ", never healed".into(),
+            };
+            format!(
+                "{} {} at {}{healed}",
+                f.kind,
+                f.resolved.join(", "),
+                duration_ms(f.at_ms)
+            )
+        })
+        .collect();
+    let why = if causes.is_empty() {
+        "no fault of the run explains it".to_string()
+    } else {
+        format!("the run's faults then: {}", causes.join("; "))
+    };
+    format!(
+        "observer blind {} – {}: no broker answered ({why}); the cluster's state then is unknown (not counted as offline)",
+        duration_ms(u.from_ms),
+        opt_ms(u.to_ms)
+    )
+}
+
 pub fn unknown_outcomes(u: &crate::events::UnknownOutcomes) -> String {
     let mut out = format!(
         "unknown outcomes {}: {} written (only the ack was lost) · {} not written\n",
@@ -575,5 +611,31 @@ mod tests {
         assert_eq!(duration_ms(18_260.0), "18.3 s");
         assert_eq!(measured(Some(6292.3), 100.0), "6.29 s ± 100 ms");
         assert_eq!(count(1_234_567), "1,234,567");
+    }
+}
+
+#[cfg(test)]
+mod blind_tests {
+    #[test]
+    fn a_blind_span_names_the_runs_faults_that_explain_it() {
+        // The unclean scenario: B and C stopped, then A killed; no broker answered until B
+        // and C, healed, had started again.
+        let events = crate::events::read_events(
+            &include_bytes!("../../tests/fixtures/events/unclean-election.jsonl")[..],
+        )
+        .unwrap();
+        let r = crate::analysis::analyze(&events);
+        let u = r.unobserved.first().expect("the fixture's blind span");
+        let line = super::blind_line(&r, u);
+        assert!(
+            line.contains("the run's faults then: stop kafka-2, kafka-3 at")
+                && line.contains("healed at")
+                && line.contains("starting again")
+                && line.contains("kill kafka-1 at"),
+            "{line}"
+        );
+        let mut quiet = r.clone();
+        quiet.faults.clear();
+        assert!(super::blind_line(&quiet, u).contains("no fault of the run explains it"));
     }
 }

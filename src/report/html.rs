@@ -56,6 +56,12 @@ pub fn render_run_body_live(r: &RunResult, timeline_svg: Option<&str>, running: 
         r.cluster.error_bar_source(),
         if r.partial { " · <b>partial</b>: the numbers cover what was measured until then" } else { "" },
     ));
+    if !r.description.is_empty() {
+        out.push_str(&format!(
+            "<p id=\"description\">{}</p>\n",
+            escape(&r.description)
+        ));
+    }
     out.push_str(&headline(r, running));
     out.push_str("<h2>Timeline</h2>\n<div class=\"timeline\" id=\"timeline\">");
     out.push_str(timeline_svg.unwrap_or("<p class=\"muted\">(no timeline)</p>"));
@@ -359,11 +365,7 @@ fn details(r: &RunResult, running: bool) -> String {
             measured(r.controller_failover_ms, r.error_bar_ms)
         ));
         for u in &r.unobserved {
-            lines.push(format!(
-                "observer blind {} – {}: no broker answered; the state then is unknown (not counted as offline)",
-                duration_ms(u.from_ms),
-                opt_ms(u.to_ms)
-            ));
+            lines.push(super::format::blind_line(r, u));
         }
         out.push_str(&list(&lines));
     }

@@ -96,6 +96,10 @@ pub fn render_table_within(r: &RunResult, width: Option<usize>) -> String {
         duration_ms(r.error_bar_ms),
         r.cluster.error_bar_source()
     ));
+    if !r.description.is_empty() {
+        // What the experiment expects, so an accepted timeout or an outage reads as planned.
+        out.push_str(&format!("what it shows: {}\n", r.description));
+    }
     for n in &r.cluster.nodes {
         out.push_str(&format!("host {}\n", super::format::host_line(n)));
     }
@@ -146,11 +150,8 @@ pub fn render_table_within(r: &RunResult, width: Option<usize>) -> String {
         ));
     }
     for u in &r.unobserved {
-        out.push_str(&format!(
-            "observer blind {} – {}: no broker answered; the cluster's state then is unknown (not counted as offline)\n",
-            duration_ms(u.from_ms),
-            opt_ms(u.to_ms)
-        ));
+        out.push_str(&super::format::blind_line(r, u));
+        out.push('\n');
     }
     let fo = &r.failover.metadata_ms;
     let lo = &r.failover.log_ms;

@@ -781,6 +781,11 @@ pub(crate) fn run_started(
 ) -> EventKind {
     EventKind::RunStarted {
         experiment: exp.name.clone(),
+        description: exp
+            .description
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" "),
         variant,
         cluster_name: cluster.name.clone(),
         cluster_mode: cluster.mode,
