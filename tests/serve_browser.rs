@@ -18,6 +18,30 @@ use std::process::Stdio;
 use std::sync::Mutex;
 use std::time::Duration;
 
+/// `script` with two helpers before it: `textBoxes(svg)`, the bounding box of every
+/// non-empty text of an SVG, and `overlaps(boxes)`, each pair of boxes that overlap by more
+/// than a pixel ("a / b").
+fn with_text_boxes(script: &str) -> String {
+    format!(
+        "{}\n{script}",
+        r#"
+        const textBoxes = svg => [...svg.querySelectorAll('text')]
+          .filter(t => t.textContent.trim() !== '')
+          .map(t => { const r = t.getBoundingClientRect();
+                      return {text: t.textContent.trim(), l: r.left, r: r.right, t: r.top, b: r.bottom}; });
+        const overlaps = boxes => {
+          const over = [];
+          for (let i = 0; i < boxes.length; i++) for (let j = i + 1; j < boxes.length; j++) {
+            const a = boxes[i], c = boxes[j];
+            if (a.l < c.r - 1 && c.l < a.r - 1 && a.t < c.b - 1 && c.t < a.b - 1)
+              over.push(a.text + ' / ' + c.text);
+          }
+          return over;
+        };
+        "#
+    )
+}
+
 /// One browser at a time: two Chromiums beside a Kafka cluster are too much for two cores.
 static ONE_BROWSER: Mutex<()> = Mutex::new(());
 
@@ -127,22 +151,11 @@ fn the_reports_page_compares_two_runs_of_a_matrix() {
     let table = b.eval("return document.getElementById('compare-table').innerText");
     assert!(table.as_str().unwrap().contains("(n=2)"), "{table}");
     // In every chart, no two texts overlap (names, values with their ranges, axis labels).
-    let overlaps = b.eval(
+    let overlaps = b.eval(&with_text_boxes(
         r#"
-        const over = [];
-        for (const svg of document.querySelectorAll('#comparison svg')) {
-          const boxes = [...svg.querySelectorAll('text')].filter(t => t.textContent.trim() !== '')
-            .map(t => { const r = t.getBoundingClientRect();
-                        return {text: t.textContent.trim(), l: r.left, r: r.right, t: r.top, b: r.bottom}; });
-          for (let i = 0; i < boxes.length; i++) for (let j = i + 1; j < boxes.length; j++) {
-            const a = boxes[i], c = boxes[j];
-            if (a.l < c.r - 1 && c.l < a.r - 1 && a.t < c.b - 1 && c.t < a.b - 1)
-              over.push(a.text + ' / ' + c.text);
-          }
-        }
-        return over;
+        return [...document.querySelectorAll('#comparison svg')].flatMap(svg => overlaps(textBoxes(svg)));
         "#,
-    );
+    ));
     assert_eq!(overlaps, serde_json::json!([]), "the comparison's charts");
     b.screenshot(&out.join("compare.png"));
     // The whole page at the window's width (the window is 1300 px wide, less a scrollbar).
@@ -403,19 +416,11 @@ fn the_timeline_has_no_overlapping_text_and_its_legend_clears_the_lanes() {
         "return document.querySelectorAll('#timeline svg text').length > 20",
         Duration::from_secs(20),
     );
-    let measured = b.eval(
+    let measured = b.eval(&with_text_boxes(
         r#"
         const svg = document.querySelector('#timeline svg');
-        const boxes = [...svg.querySelectorAll('text')]
-          .filter(t => t.textContent.trim() !== '')
-          .map(t => { const r = t.getBoundingClientRect();
-                      return {text: t.textContent.trim(), l: r.left, r: r.right, t: r.top, b: r.bottom}; });
-        const over = [];
-        for (let i = 0; i < boxes.length; i++) for (let j = i + 1; j < boxes.length; j++) {
-          const a = boxes[i], c = boxes[j];
-          if (a.l < c.r - 1 && c.l < a.r - 1 && a.t < c.b - 1 && c.t < a.b - 1)
-            over.push(a.text + ' / ' + c.text);
-        }
+        const boxes = textBoxes(svg);
+        const over = overlaps(boxes);
         const legend = boxes.filter(x => x.text.startsWith('■'));
         const bars = [...svg.querySelectorAll('rect')].map(r => r.getBoundingClientRect())
           .filter(r => r.height > 15 && r.height < 25);
@@ -430,27 +435,20 @@ fn the_timeline_has_no_overlapping_text_and_its_legend_clears_the_lanes() {
           bars: bars.length,
         };
         "#,
-    );
+    ));
     b.screenshot(&out.join("timeline.png"));
     assert_eq!(measured["over"], serde_json::json!([]), "{measured}");
     // The latency distribution beside it: there, and its labels apart too.
-    let spectrum_overlaps = b.eval(
+    let spectrum_overlaps = b.eval(&with_text_boxes(
         r#"
         const svg = document.querySelector('#latency-spectrum svg');
         if (!svg) return 'missing';
-        const boxes = [...svg.querySelectorAll('text')].filter(t => t.textContent.trim() !== '')
-          .map(t => { const r = t.getBoundingClientRect();
-                      return {text: t.textContent.trim(), l: r.left, r: r.right, t: r.top, b: r.bottom}; });
-        const over = [];
-        for (let i = 0; i < boxes.length; i++) for (let j = i + 1; j < boxes.length; j++) {
-          const a = boxes[i], c = boxes[j];
-          if (a.l < c.r - 1 && c.l < a.r - 1 && a.t < c.b - 1 && c.t < a.b - 1)
-            over.push(a.text + ' / ' + c.text);
-        }
+        const boxes = textBoxes(svg);
+        const over = overlaps(boxes);
         const labels = boxes.map(x => x.text);
         return {over, ninetyNine: labels.includes('99%'), max: labels.some(l => l.startsWith('max'))};
         "#,
-    );
+    ));
     assert_eq!(
         spectrum_overlaps,
         serde_json::json!({"over": [], "ninetyNine": true, "max": true}),
@@ -526,21 +524,14 @@ fn the_trend_page_lists_the_runs_and_flags_a_regression() {
         true,
         "the trend chart is drawn"
     );
-    let overlaps = b.eval(
+    let overlaps = b.eval(&with_text_boxes(
         r#"
         const svg = document.querySelector('#trend-chart svg');
-        const boxes = [...svg.querySelectorAll('text')].filter(t => t.textContent.trim() !== '')
-          .map(t => { const r = t.getBoundingClientRect();
-                      return {text: t.textContent.trim(), l: r.left, r: r.right, t: r.top, b: r.bottom}; });
-        const over = [];
-        for (let i = 0; i < boxes.length; i++) for (let j = i + 1; j < boxes.length; j++) {
-          const a = boxes[i], c = boxes[j];
-          if (a.l < c.r - 1 && c.l < a.r - 1 && a.t < c.b - 1 && c.t < a.b - 1)
-            over.push(a.text + ' / ' + c.text);
-        }
+        const boxes = textBoxes(svg);
+        const over = overlaps(boxes);
         return over;
         "#,
-    );
+    ));
     assert_eq!(overlaps, serde_json::json!([]), "the trend chart's labels");
     // The run that regressed is the red point.
     assert_eq!(
