@@ -94,15 +94,8 @@ fn no_process_wide_mutable_state() {
             "static PATHS: OnceLock<Vec<ResultPath>>",
         ),
     ];
-    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
     let mut found = Vec::new();
-    for (_, path) in library_files(&src) {
-        let text = std::fs::read_to_string(&path).unwrap();
-        let shown = path
-            .strip_prefix(src.parent().unwrap())
-            .unwrap()
-            .display()
-            .to_string();
+    for (shown, text) in library_sources() {
         for (i, line) in blank_out(&text).lines().enumerate() {
             let code = line.trim_start();
             let is_static = code.starts_with("static ")
@@ -138,16 +131,9 @@ fn no_process_wide_mutable_state() {
 #[test]
 fn long_functions_carry_a_reason() {
     const LIMIT: usize = 80;
-    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
     let mut long = Vec::new();
     let mut unexplained = Vec::new();
-    for (_, path) in library_files(&src) {
-        let text = std::fs::read_to_string(&path).unwrap();
-        let shown = path
-            .strip_prefix(src.parent().unwrap())
-            .unwrap()
-            .display()
-            .to_string();
+    for (shown, text) in library_sources() {
         for f in functions(&text) {
             if f.in_test || f.lines <= LIMIT {
                 continue;
@@ -338,6 +324,21 @@ fn describe(edges: &BTreeMap<ModPath, BTreeMap<(String, String), Evidence>>) -> 
         }
     }
     out
+}
+
+/// Every `.rs` file of the library as (`src/…` path, text).
+fn library_sources() -> Vec<(String, String)> {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    library_files(&src)
+        .into_iter()
+        .map(|(_, path)| {
+            let shown = path.strip_prefix(src.parent().unwrap()).unwrap();
+            (
+                shown.display().to_string(),
+                std::fs::read_to_string(&path).unwrap(),
+            )
+        })
+        .collect()
 }
 
 /// Every `.rs` file of the library with its module path.
