@@ -725,8 +725,8 @@ async fn overhead(cluster: &cluster::Cluster, seconds: u64) -> Result<Overhead, 
             period: Duration::from_millis(100),
             fast_period: Duration::from_millis(100),
             topics: vec!["bench".into()],
-            profile: plaintext(),
         },
+        crate::run::observer::WireMetadata(plaintext()),
         sink.clone(),
     );
     let options = ProducerOptions {

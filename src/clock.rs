@@ -2,8 +2,11 @@
 //! instant. Docker event times (wall, ns) are mapped onto it through the anchor.
 
 use crate::events::{Event, EventKind};
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use std::time::{SystemTime, UNIX_EPOCH};
+// Tokio's instant (std's outside a paused test runtime): run times follow paused time in
+// the session's tests.
 use tokio::sync::mpsc::UnboundedSender;
+use tokio::time::Instant;
 
 /// The wall time now, Unix nanoseconds (the scale of Docker's event times).
 pub fn wall_now_ns() -> i64 {
@@ -36,8 +39,10 @@ impl Clock {
         self.start.elapsed().as_micros() as u64
     }
 
-    pub fn at_us_of(&self, instant: Instant) -> u64 {
-        instant.saturating_duration_since(self.start).as_micros() as u64
+    pub fn at_us_of(&self, instant: std::time::Instant) -> u64 {
+        Instant::from_std(instant)
+            .saturating_duration_since(self.start)
+            .as_micros() as u64
     }
 
     pub fn wall_ms_at(&self, at_us: u64) -> i64 {

@@ -7,12 +7,15 @@ mod background;
 mod conditions;
 mod context;
 mod faults;
+pub(crate) mod kafka_side;
 pub mod observer;
 mod on_kubernetes;
 mod outcome;
 pub mod prepare;
 mod progress;
 pub(crate) mod reports;
+#[cfg(test)]
+mod scripted;
 pub(crate) mod session;
 pub mod shutdown;
 pub mod signals;
@@ -840,17 +843,22 @@ where
     P: crate::platform::FaultPlatform + crate::platform::ClusterPlatform + Clone + Send + 'static,
 {
     use futures_util::FutureExt;
-    std::panic::AssertUnwindSafe(session::execute(ctx, platform, shutdown))
-        .catch_unwind()
-        .await
-        .unwrap_or_else(|panic| {
-            let what = panic
-                .downcast_ref::<&str>()
-                .map(|s| s.to_string())
-                .or_else(|| panic.downcast_ref::<String>().cloned())
-                .unwrap_or_else(|| "unknown".into());
-            Err(Error::Panic(what))
-        })
+    std::panic::AssertUnwindSafe(session::execute(
+        ctx,
+        platform,
+        &kafka_side::LiveKafka,
+        shutdown,
+    ))
+    .catch_unwind()
+    .await
+    .unwrap_or_else(|panic| {
+        let what = panic
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| panic.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "unknown".into());
+        Err(Error::Panic(what))
+    })
 }
 
 /// Where the current run's faults live, for the second Ctrl-C to heal at once (`None`

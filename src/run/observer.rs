@@ -5,13 +5,64 @@
 
 use crate::clock::EventSink;
 use crate::events::{BrokerId, ClusterSnapshot, EventKind};
+use crate::kafka::connect::Profile;
 use crate::kafka::metadata::{self, BrokerView};
 use crate::kafka::wire::Connection;
+use crate::kafka::KafkaError;
 use std::collections::HashMap;
+use std::future::Future;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
+// Tokio's instant: the observer's freshness follows paused time in the session's tests.
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
+use tokio::time::Instant;
+
+/// Where the observer's answers come from: each broker asked on a connection of its own.
+/// Kafka's protocol ([`WireMetadata`]) is the real source; the session's tests script one.
+pub trait MetadataSource: Send + Sync + 'static {
+    type Conn: BrokerConnection;
+    /// A connection to the broker at `addr` (None while it refuses or does not answer).
+    fn connect(&self, addr: &str) -> impl Future<Output = Option<Self::Conn>> + Send;
+}
+
+/// One broker's answers on one connection.
+pub trait BrokerConnection: Send + 'static {
+    /// Its Metadata answer: controller, registered brokers, partitions.
+    fn view(
+        &mut self,
+        timeout: Duration,
+    ) -> impl Future<Output = Result<BrokerView, KafkaError>> + Send;
+    /// KRaft: the quorum leader and its epoch as this broker knows them.
+    fn quorum_leader(
+        &mut self,
+        timeout: Duration,
+    ) -> impl Future<Output = Result<Option<(BrokerId, i32)>, KafkaError>> + Send;
+}
+
+/// The brokers asked over Kafka's protocol, connected as the run's clients are.
+pub struct WireMetadata(pub Profile);
+
+impl MetadataSource for WireMetadata {
+    type Conn = Connection;
+    async fn connect(&self, addr: &str) -> Option<Connection> {
+        Connection::connect(addr, Duration::from_secs(1), &self.0)
+            .await
+            .ok()
+    }
+}
+
+impl BrokerConnection for Connection {
+    async fn view(&mut self, timeout: Duration) -> Result<BrokerView, KafkaError> {
+        metadata::fetch_view(self, timeout).await
+    }
+    async fn quorum_leader(
+        &mut self,
+        timeout: Duration,
+    ) -> Result<Option<(BrokerId, i32)>, KafkaError> {
+        metadata::fetch_quorum_leader(self, timeout).await
+    }
+}
 
 pub struct ObserverOptions {
     pub endpoints: Vec<(BrokerId, String)>,
@@ -21,8 +72,6 @@ pub struct ObserverOptions {
     pub fast_period: Duration,
     /// Only these topics are reported.
     pub topics: Vec<String>,
-    /// How the polls connect to the brokers.
-    pub profile: crate::kafka::connect::Profile,
 }
 
 #[derive(Default)]
@@ -63,25 +112,27 @@ pub struct Observer {
 }
 
 impl Observer {
-    pub fn start(options: ObserverOptions, sink: EventSink) -> Self {
+    pub fn start(options: ObserverOptions, source: impl MetadataSource, sink: EventSink) -> Self {
         let (tx, view) = watch::channel(ClusterSnapshot::default());
         let (answering_tx, answering) = watch::channel(Vec::new());
         let state = Arc::new(Mutex::new(State::default()));
         let tx = Arc::new((tx, answering_tx));
         let options = Arc::new(options);
+        let source = Arc::new(source);
         let burst = Burst::default();
         let mut tasks = Vec::new();
         for (id, addr) in options.endpoints.clone() {
-            let (state, tx, sink, options, burst) = (
-                state.clone(),
-                tx.clone(),
-                sink.clone(),
-                options.clone(),
-                burst.clone(),
-            );
-            tasks.push(tokio::spawn(async move {
-                poll_broker(id, addr, options, state, tx, sink, burst).await
-            }));
+            let poller = Poller {
+                id,
+                addr,
+                source: source.clone(),
+                options: options.clone(),
+                state: state.clone(),
+                tx: tx.clone(),
+                sink: sink.clone(),
+                burst: burst.clone(),
+            };
+            tasks.push(tokio::spawn(poll_broker(poller)));
         }
         Self {
             tasks,
@@ -114,58 +165,76 @@ impl Observer {
     }
 
     pub fn stop(self) {
-        for t in self.tasks {
+        drop(self)
+    }
+}
+
+/// An observer dropped on an early return (a set-up that failed or was interrupted) stops
+/// polling: its tasks would otherwise go on for the rest of the process.
+impl Drop for Observer {
+    fn drop(&mut self) {
+        for t in &self.tasks {
             t.abort();
         }
     }
 }
 
-async fn poll_broker(
+/// What one broker's poll task holds.
+struct Poller<S> {
     id: BrokerId,
     addr: String,
+    source: Arc<S>,
     options: Arc<ObserverOptions>,
     state: Arc<Mutex<State>>,
     tx: Arc<(watch::Sender<ClusterSnapshot>, watch::Sender<Vec<BrokerId>>)>,
     sink: EventSink,
     burst: Burst,
-) {
+}
+
+async fn poll_broker<S: MetadataSource>(p: Poller<S>) {
     // KRaft's active controller comes from DescribeQuorum, which stalls while the quorum
     // elects: it runs on a connection and task of its own, so it never delays Metadata.
-    let quorum_task = options.kraft.then(|| {
-        let (addr, options, state) = (addr.clone(), options.clone(), state.clone());
-        tokio::spawn(async move { poll_quorum(id, addr, options, state).await })
+    let quorum_task = p.options.kraft.then(|| {
+        let (id, addr, source, options, state) = (
+            p.id,
+            p.addr.clone(),
+            p.source.clone(),
+            p.options.clone(),
+            p.state.clone(),
+        );
+        tokio::spawn(async move { poll_quorum(id, addr, source, options, state).await })
     });
     let _stop_quorum = AbortOnDrop(quorum_task);
     let request_timeout = Duration::from_secs(2);
-    let mut conn: Option<Connection> = None;
+    let mut conn: Option<S::Conn> = None;
     let mut previous_answer_us: Option<u64> = None;
-    let mut next = tokio::time::Instant::now();
+    let mut next = Instant::now();
     loop {
         // The next poll one period after the last began (the fast one during a burst); a slow
         // poll delays the next instead of bursting to catch up.
         tokio::time::sleep_until(next).await;
-        next = tokio::time::Instant::now().max(next) + burst.period(&options);
-        let Some(c) = connected(&mut conn, &addr, &options.profile).await else {
-            publish(&state, &tx, &sink, &options, None);
+        next = Instant::now().max(next) + p.burst.period(&p.options);
+        let Some(c) = connected(&mut conn, &p.addr, &*p.source).await else {
+            publish(&p.state, &p.tx, &p.sink, &p.options, None);
             continue;
         };
-        match metadata::fetch_view(c, request_timeout).await {
+        match c.view(request_timeout).await {
             Ok(mut view) => {
                 let received = Instant::now();
-                let received_us = sink.clock().now_us();
+                let received_us = p.sink.clock().now_us();
                 view.partitions
-                    .retain(|p| options.topics.contains(&p.topic));
-                if let Ok(mut s) = state.lock() {
-                    s.views.insert(id, (received, view));
+                    .retain(|part| p.options.topics.contains(&part.topic));
+                if let Ok(mut s) = p.state.lock() {
+                    s.views.insert(p.id, (received, view));
                 }
-                publish(&state, &tx, &sink, &options, previous_answer_us);
+                publish(&p.state, &p.tx, &p.sink, &p.options, previous_answer_us);
                 previous_answer_us = Some(received_us);
             }
             // A timed-out request may still be answered later: never read that answer as the
             // next request's (a fresh connection next time).
             Err(_) => {
                 conn = None;
-                publish(&state, &tx, &sink, &options, None);
+                publish(&p.state, &p.tx, &p.sink, &p.options, None);
             }
         }
     }
@@ -179,15 +248,13 @@ fn poll_ticker(period: Duration) -> tokio::time::Interval {
 }
 
 /// The connection, opened again if the last one failed (None while the broker refuses).
-async fn connected<'a>(
-    conn: &'a mut Option<Connection>,
+async fn connected<'a, S: MetadataSource>(
+    conn: &'a mut Option<S::Conn>,
     addr: &str,
-    profile: &crate::kafka::connect::Profile,
-) -> Option<&'a mut Connection> {
+    source: &S,
+) -> Option<&'a mut S::Conn> {
     if conn.is_none() {
-        *conn = Connection::connect(addr, Duration::from_secs(1), profile)
-            .await
-            .ok();
+        *conn = source.connect(addr).await;
     }
     conn.as_mut()
 }
@@ -203,20 +270,21 @@ impl Drop for AbortOnDrop {
 }
 
 /// KRaft: the quorum leader as this broker knows it, on its own connection.
-async fn poll_quorum(
+async fn poll_quorum<S: MetadataSource>(
     id: BrokerId,
     addr: String,
+    source: Arc<S>,
     options: Arc<ObserverOptions>,
     state: Arc<Mutex<State>>,
 ) {
     let mut ticker = poll_ticker(options.period);
-    let mut conn: Option<Connection> = None;
+    let mut conn: Option<S::Conn> = None;
     loop {
         ticker.tick().await;
-        let Some(c) = connected(&mut conn, &addr, &options.profile).await else {
+        let Some(c) = connected(&mut conn, &addr, &*source).await else {
             continue;
         };
-        match metadata::fetch_quorum_leader(c, Duration::from_secs(2)).await {
+        match c.quorum_leader(Duration::from_secs(2)).await {
             Ok(Some(q)) => {
                 if let Ok(mut s) = state.lock() {
                     s.quorum.insert(id, (Instant::now(), q));
@@ -295,5 +363,86 @@ fn publish(
             previous_view_us,
         });
         tx.0.send_replace(merged);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! The observer against the scripted cluster under paused time: what one silent broker
+    //! and then no broker at all do to the merged view.
+    use super::*;
+    use crate::clock::Clock;
+    use crate::events::Event;
+    use crate::run::scripted::Scripted;
+
+    fn start(world: &Scripted) -> (Observer, tokio::sync::mpsc::UnboundedReceiver<Event>) {
+        let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+        let observer = Observer::start(
+            ObserverOptions {
+                endpoints: world.cluster().bootstrap(),
+                kraft: false,
+                period: Duration::from_millis(100),
+                fast_period: Duration::from_millis(50),
+                topics: vec!["orders".into()],
+            },
+            world.clone(),
+            EventSink::new(Clock::start(), tx),
+        );
+        (observer, rx)
+    }
+
+    fn observer_errors(rx: &mut tokio::sync::mpsc::UnboundedReceiver<Event>) -> usize {
+        std::iter::from_fn(|| rx.try_recv().ok())
+            .filter(|e| matches!(e.kind, EventKind::ObserverError { .. }))
+            .count()
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_frozen_broker_silences_only_itself() {
+        let world = Scripted::three_brokers("orders", 3);
+        let (observer, mut rx) = start(&world);
+        let mut answering = observer.answering();
+        answering.wait_for(|a| *a == [1, 2, 3]).await.unwrap();
+        let before = tokio::time::Instant::now();
+        world.world().hanging.push(3);
+        answering.wait_for(|a| *a == [1, 2]).await.unwrap();
+        // Its last answer stops speaking for it once older than max(5 periods, 1 s) = 1 s,
+        // counted from its last answer (up to one 100 ms period before the freeze) and seen
+        // at the next publish (the others poll every 100 ms): 0.9–1.1 s.
+        let silent_after = before.elapsed();
+        assert!(
+            (Duration::from_millis(900)..=Duration::from_millis(1_100)).contains(&silent_after),
+            "{silent_after:?}"
+        );
+        // Every partition stays known through the two brokers that answer, broker 3's too
+        // (the others still name it leader: it has not left the cluster yet).
+        let view = observer.current();
+        for p in 0..3 {
+            let state = view.partition("orders", p).expect("still known");
+            assert_eq!(state.leader, Some(p % 3 + 1));
+        }
+        assert_eq!(
+            observer_errors(&mut rx),
+            0,
+            "one silent broker is not a blind observer"
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn no_broker_answering_is_said_once_and_nothing_stale_is_kept() {
+        let world = Scripted::three_brokers("orders", 3);
+        let (observer, mut rx) = start(&world);
+        let mut view = observer.view();
+        view.wait_for(|v| v.partitions.len() == 3).await.unwrap();
+        world.world().hanging.extend([1, 2, 3]);
+        view.wait_for(|v| v.partitions.is_empty()).await.unwrap();
+        tokio::time::sleep(Duration::from_secs(10)).await;
+        assert_eq!(observer_errors(&mut rx), 1, "said once, not at every poll");
+        // Answers again: the view is back, and a later blindness would be said again.
+        world.world().hanging.clear();
+        view.wait_for(|v| v.partitions.len() == 3).await.unwrap();
+        world.world().hanging.extend([1, 2, 3]);
+        view.wait_for(|v| v.partitions.is_empty()).await.unwrap();
+        assert_eq!(observer_errors(&mut rx), 1);
     }
 }

@@ -6,9 +6,9 @@ use super::app_workloads;
 use super::background;
 pub use super::context::RunContext;
 use super::faults::{Faults, HealTarget};
+use super::kafka_side::KafkaSide;
 use super::shutdown::Shutdown;
 use super::steps;
-use super::topics;
 use crate::analysis::verify::{AckLedger, SeenSet};
 use crate::error::Error;
 use crate::events::{BrokerId, ClusterMode, EventKind, LatencyPhase, RunPhase};
@@ -28,12 +28,19 @@ const HEAL_TIMEOUT: Duration = Duration::from_secs(180);
 
 /// Runs the experiment's phases in order; faults are reverted whatever happens.
 /// The place brokers run is one thing the run asks of (`P`): Docker for the clusters chaos
-/// starts or attaches to, [`crate::platform::NotStarted`] for `observe`.
-pub async fn execute<P>(ctx: &RunContext<'_>, platform: P, shutdown: Shutdown) -> Result<(), Error>
+/// starts or attaches to, [`crate::platform::NotStarted`] for `observe`. Kafka before the
+/// workload (topics, metadata) is the other (`K`): the cluster itself, or a test's script.
+pub async fn execute<P, K>(
+    ctx: &RunContext<'_>,
+    platform: P,
+    kafka: &K,
+    shutdown: Shutdown,
+) -> Result<(), Error>
 where
     P: FaultPlatform + ClusterPlatform + Clone + Send + 'static,
+    K: KafkaSide,
 {
-    let mut session = RunSession::set_up(ctx, platform, shutdown).await?;
+    let mut session = RunSession::set_up(ctx, platform, kafka, shutdown).await?;
     let steps = session.steps().await;
     // Without the platform there is no cluster to wait for or to re-read.
     session.platform_lost = steps.as_ref().is_err_and(Error::platform_lost);
@@ -88,15 +95,16 @@ where
     pub async fn set_up(
         ctx: &'a RunContext<'a>,
         platform: P,
+        kafka: &impl KafkaSide,
         shutdown: Shutdown,
     ) -> Result<Self, Error> {
         let exp = ctx.experiment;
         let topics: Vec<String> = exp.topics.iter().map(|t| t.name.clone()).collect();
         (ctx.progress)("creating topics");
-        topics::setup_topics(ctx).await?;
-        topics::record_topic_settings(ctx).await;
+        kafka.setup_topics(ctx).await?;
+        kafka.record_topic_settings(ctx).await;
 
-        let observer = start_observer(ctx, &topics);
+        let observer = start_observer(ctx, &topics, kafka.metadata(ctx));
         let expected_brokers: Vec<BrokerId> = ctx
             .cluster
             .brokers()
@@ -521,7 +529,11 @@ fn start_prober(
     ))
 }
 
-fn start_observer(ctx: &RunContext<'_>, topics: &[String]) -> Observer {
+fn start_observer(
+    ctx: &RunContext<'_>,
+    topics: &[String],
+    source: impl crate::run::observer::MetadataSource,
+) -> Observer {
     let exp = ctx.experiment;
     Observer::start(
         ObserverOptions {
@@ -530,8 +542,12 @@ fn start_observer(ctx: &RunContext<'_>, topics: &[String]) -> Observer {
             period: exp.observer.period,
             fast_period: exp.observer.fast_period,
             topics: topics.to_vec(),
-            profile: ctx.profile.clone(),
         },
+        source,
         ctx.sink.clone(),
     )
 }
+
+#[cfg(test)]
+#[path = "session_tests.rs"]
+mod tests;

@@ -1,0 +1,270 @@
+//! The session's phases against the scripted cluster (`run::scripted`) under paused time:
+//! a whole run, an interrupt at each phase, a platform lost mid-run, a broker that exits by
+//! itself, a broker that stops answering. Milliseconds each; the real-cluster suites test the
+//! same paths against Kafka.
+
+use super::*;
+use crate::clock::{Clock, EventSink};
+use crate::events::Event;
+use crate::experiment::Experiment;
+use crate::run::scripted::Scripted;
+use crate::run::shutdown::ShutdownTrigger;
+use std::sync::{Arc, Mutex};
+
+/// The seed's leader-kill experiment without a workload (the workload's clients have no seam
+/// yet): kill the leader of orders/0, wait for a new one, heal, wait until whole.
+const LEADER_KILL: &str = r#"
+name: leader-kill
+cluster: { compose: seed.yml }
+topics:
+  - { name: orders, partitions: 3, replication-factor: 3 }
+steps:
+  - wait: 5s
+  - name: kill-leader
+    fault: { kind: kill, target: { leader-of: orders/0 } }
+  - wait-for: { leader-changed: orders/0 }
+    timeout: 60s
+  - wait: 5s
+  - heal: kill-leader
+  - wait-for: { cluster-healthy: true }
+    timeout: 120s
+"#;
+
+fn experiment(yaml: &str) -> Experiment {
+    crate::experiment::parse(yaml, std::path::Path::new("test.yaml")).expect("a valid experiment")
+}
+
+/// What a run left behind: its outcome, its events, its progress lines.
+struct Ran {
+    outcome: Result<(), Error>,
+    events: Vec<Event>,
+    progress: Vec<String>,
+}
+
+impl Ran {
+    fn phases(&self) -> Vec<RunPhase> {
+        self.events
+            .iter()
+            .filter_map(|e| match &e.kind {
+                EventKind::Phase { name } => Some(*name),
+                _ => None,
+            })
+            .collect()
+    }
+    fn notes(&self) -> Vec<&str> {
+        self.events
+            .iter()
+            .filter_map(|e| match &e.kind {
+                EventKind::Note { message } | EventKind::Error { message } => {
+                    Some(message.as_str())
+                }
+                _ => None,
+            })
+            .collect()
+    }
+}
+
+/// When the run is to be disturbed, and how.
+type Hook = Arc<dyn Fn(&str, &Scripted, &ShutdownTrigger) + Send + Sync>;
+
+/// Runs `yaml` on `world`; `hook` sees every progress line and every event's kind (as
+/// `event:<kind>`) as they happen, with the world and the Ctrl-C trigger at hand.
+async fn run(yaml: &str, world: &Scripted, hook: Hook) -> Ran {
+    let experiment = experiment(yaml);
+    let cluster = world.cluster();
+    let (trigger, shutdown) = Shutdown::new();
+    let trigger = Arc::new(trigger);
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<Event>();
+    let events = Arc::new(Mutex::new(Vec::new()));
+    let forward = {
+        let (events, world, hook, trigger) =
+            (events.clone(), world.clone(), hook.clone(), trigger.clone());
+        tokio::spawn(async move {
+            while let Some(e) = rx.recv().await {
+                let kind = serde_json::to_value(&e.kind).expect("an event serialises");
+                let name = kind["event"].as_str().unwrap_or_default().to_string();
+                hook(&format!("event:{name}"), &world, &trigger);
+                events.lock().unwrap().push(e);
+            }
+        })
+    };
+    let progress = Arc::new(Mutex::new(Vec::new()));
+    let on_progress = {
+        let (progress, world, hook, trigger) = (
+            progress.clone(),
+            world.clone(),
+            hook.clone(),
+            trigger.clone(),
+        );
+        move |line: &str| {
+            progress.lock().unwrap().push(line.to_string());
+            hook(line, &world, &trigger);
+        }
+    };
+    let ctx = RunContext {
+        cluster: &cluster,
+        experiment: &experiment,
+        sink: EventSink::new(Clock::start(), tx),
+        seed: 7,
+        producer_id: 1,
+        progress: &on_progress,
+        client: crate::kafka::producer::ClientLibrary::Librdkafka,
+        profile: Default::default(),
+    };
+    let outcome = execute(&ctx, world.clone(), world, shutdown).await;
+    drop(ctx);
+    // Paused time: the forwarder drains what was sent before the sleep ends.
+    tokio::time::sleep(Duration::from_millis(10)).await;
+    forward.abort();
+    let events = std::mem::take(&mut *events.lock().unwrap());
+    let progress = std::mem::take(&mut *progress.lock().unwrap());
+    Ran {
+        outcome,
+        events,
+        progress,
+    }
+}
+
+fn no_hook() -> Hook {
+    Arc::new(|_, _, _| {})
+}
+
+/// Triggers Ctrl-C the first time a progress line or event starting with `at` is seen.
+fn interrupt_at(at: &'static str) -> Hook {
+    Arc::new(move |line, _, trigger| {
+        if line.starts_with(at) {
+            trigger.trigger();
+        }
+    })
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_leader_kill_runs_every_phase_heals_and_ends_whole() {
+    let world = Scripted::three_brokers("orders", 3);
+    let ran = run(LEADER_KILL, &world, no_hook()).await;
+    assert!(ran.outcome.is_ok(), "{:?}", ran.outcome);
+    // orders/0 is led by broker 1: killed, then started by the heal.
+    assert_eq!(world.calls(), ["kill kafka-1", "start kafka-1"]);
+    assert_eq!(ran.phases(), [RunPhase::Steps, RunPhase::Heal]);
+    let led_by_2 = ran.events.iter().any(|e| match &e.kind {
+        EventKind::Observed { snapshot, .. } => snapshot
+            .partition("orders", 0)
+            .is_some_and(|p| p.leader == Some(2)),
+        _ => false,
+    });
+    assert!(led_by_2, "the observer saw the new leader");
+    assert!(ran.notes().is_empty(), "{:?}", ran.notes());
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_interrupt_at_each_phase_reverts_every_fault_and_says_interrupted() {
+    // (where Ctrl-C comes, the platform calls the run must have made by its end)
+    let cases: [(&str, &[&str]); 5] = [
+        ("creating topics", &[]),
+        ("event:phase", &[]),
+        ("event:fault-injected", &["kill kafka-1", "start kafka-1"]),
+        ("healing", &["kill kafka-1", "start kafka-1"]),
+        (
+            "waiting for every partition",
+            &["kill kafka-1", "start kafka-1"],
+        ),
+    ];
+    for (at, calls) in cases {
+        let world = Scripted::three_brokers("orders", 3);
+        let ran = run(LEADER_KILL, &world, interrupt_at(at)).await;
+        assert!(
+            matches!(ran.outcome, Err(Error::Interrupted)),
+            "at {at}: {:?}",
+            ran.outcome
+        );
+        assert_eq!(world.calls(), calls, "at {at}");
+        // Nothing after the interrupt waits for the cluster: the run ends at once.
+        let waited = ran
+            .progress
+            .iter()
+            .any(|l| l.starts_with("waiting for every"));
+        assert_eq!(
+            waited,
+            at.starts_with("waiting"),
+            "at {at}: {:?}",
+            ran.progress
+        );
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_interrupted_set_up_leaves_no_observer_polling() {
+    let world = Scripted::three_brokers("orders", 3);
+    // Broker 1 never answers: the set-up waits for a whole cluster and is interrupted there.
+    world.world().hanging.push(1);
+    let ran = run(LEADER_KILL, &world, interrupt_at("creating topics")).await;
+    assert!(matches!(ran.outcome, Err(Error::Interrupted)));
+    let asked = world.world().requests;
+    tokio::time::sleep(Duration::from_secs(60)).await;
+    assert_eq!(world.world().requests, asked, "the observer still polls");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_platform_lost_mid_run_ends_the_steps_tries_the_heal_and_skips_the_wait() {
+    let world = Scripted::three_brokers("orders", 3);
+    let lose = Arc::new(|line: &str, world: &Scripted, _: &ShutdownTrigger| {
+        if line == "event:fault-injected" {
+            world.lose_platform();
+        }
+    });
+    let ran = run(LEADER_KILL, &world, lose).await;
+    let err = ran
+        .outcome
+        .as_ref()
+        .expect_err("a lost platform fails the run");
+    assert!(err.platform_lost(), "{err}");
+    // The heal was tried (and refused: the platform is gone); nothing waited for the cluster.
+    assert_eq!(world.calls(), ["kill kafka-1", "start kafka-1"]);
+    assert_eq!(ran.phases(), [RunPhase::Steps, RunPhase::Heal]);
+    assert!(!ran
+        .progress
+        .iter()
+        .any(|l| l.starts_with("waiting for every")));
+    assert!(
+        ran.notes().iter().any(|n| n.starts_with("heal:")),
+        "the failed heal is reported: {:?}",
+        ran.notes()
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_broker_that_exits_without_a_fault_is_started_again_with_a_note() {
+    let world = Scripted::three_brokers("orders", 3);
+    let exit = Arc::new(|line: &str, world: &Scripted, _: &ShutdownTrigger| {
+        if line == "event:phase" && world.world().calls.is_empty() {
+            world.exit_by_itself(3);
+        }
+    });
+    let ran = run(LEADER_KILL, &world, exit).await;
+    assert!(ran.outcome.is_ok(), "{:?}", ran.outcome);
+    let calls = world.calls();
+    assert!(calls.contains(&"start kafka-3".to_string()), "{calls:?}");
+    assert!(
+        ran.notes()
+            .iter()
+            .any(|n| n.starts_with("kafka-3 exited although no fault holds it down")),
+        "{:?}",
+        ran.notes()
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_broker_that_never_comes_back_is_an_error_after_the_heal_timeout() {
+    let world = Scripted::three_brokers("orders", 3);
+    // The heal's start is refused: broker 1 stays down, the cluster is never whole again.
+    world.world().refuse.push("start kafka-1".into());
+    let ran = run(LEADER_KILL, &world, no_hook()).await;
+    assert!(ran.outcome.is_err(), "a refused heal fails the run");
+    let notes = ran.notes();
+    assert!(
+        notes
+            .iter()
+            .any(|n| n.starts_with("the cluster was not whole again within 180 s")),
+        "{notes:?}"
+    );
+}
