@@ -12,6 +12,7 @@ pub mod observer;
 mod on_kubernetes;
 mod outcome;
 pub mod prepare;
+mod prober;
 mod progress;
 pub(crate) mod reports;
 #[cfg(test)]

@@ -6,20 +6,28 @@
 //! on demand; a broker can be made to hang without being down (frozen answers).
 
 use super::context::RunContext;
-use super::kafka_side::KafkaSide;
+use super::kafka_side::{DownOnPurpose, Drained, KafkaSide, Producer, Reread};
 use super::observer::{BrokerConnection, MetadataSource};
+use crate::analysis::verify::AckLedger;
 use crate::error::Error;
-use crate::events::{BrokerId, ClusterMode, PartitionState};
-use crate::experiment::Direction;
+use crate::events::{
+    BrokerId, ClusterMode, ClusterSnapshot, EventKind, LatencyPhase, PartitionState,
+    VerificationSummary, WorkloadSummary,
+};
+use crate::experiment::{Direction, WorkloadSpec};
 use crate::kafka::metadata::BrokerView;
+use crate::kafka::reader::ReadOptions;
 use crate::kafka::KafkaError;
 use crate::platform::{
     Cluster, ClusterPlatform, ContainerState, FaultPlatform, Lifecycle, NetworkRules, Origin,
     PlatformError, Role, RunningService,
 };
 use std::collections::BTreeMap;
+use std::sync::atomic::AtomicUsize;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
 
 /// The cluster as the fakes see it.
 #[derive(Debug, Default)]
@@ -35,6 +43,13 @@ pub struct World {
     pub refuse: Vec<String>,
     /// Metadata requests asked of any broker so far.
     pub requests: u64,
+    /// The tracked producer acks nothing, whatever the partitions (a client that does not
+    /// resume).
+    pub producer_stalled: bool,
+    /// The latency phases the session switched the producer to, in order.
+    pub producer_phases: Vec<LatencyPhase>,
+    /// How long the re-read takes.
+    pub reread_takes: Duration,
 }
 
 /// One world shared by the fake platform and the fake Kafka.
@@ -271,6 +286,67 @@ impl KafkaSide for Scripted {
     fn metadata(&self, _: &RunContext<'_>) -> Scripted {
         self.clone()
     }
+    fn start_producer(
+        &self,
+        _: &RunContext<'_>,
+        _: &WorkloadSpec,
+    ) -> Result<Box<dyn Producer>, Error> {
+        Ok(Box::new(ScriptedProducer {
+            world: self.clone(),
+            stopped: false.into(),
+        }))
+    }
+    fn start_prober(
+        &self,
+        _: &RunContext<'_>,
+        _: &WorkloadSpec,
+        _: watch::Receiver<ClusterSnapshot>,
+        _: DownOnPurpose,
+    ) -> Option<JoinHandle<()>> {
+        None
+    }
+    fn reread(&self, _: ReadOptions, _: Drained) -> JoinHandle<Reread> {
+        let takes = self.world().reread_takes;
+        tokio::spawn(async move {
+            tokio::time::sleep(takes).await;
+            Ok((VerificationSummary::default(), None))
+        })
+    }
+}
+
+/// A producer whose partitions are acked whenever they have a leader, unless the world says
+/// it stalls.
+pub struct ScriptedProducer {
+    world: Scripted,
+    stopped: std::sync::atomic::AtomicBool,
+}
+
+impl Producer for ScriptedProducer {
+    fn set_phase(&self, phase: LatencyPhase) {
+        self.world.world().producer_phases.push(phase);
+    }
+    fn phase_handle(&self) -> Arc<AtomicUsize> {
+        Arc::default()
+    }
+    fn tick(&self) -> EventKind {
+        EventKind::WorkloadTick {
+            acked: 0,
+            failed: 0,
+            p99_us: 0,
+        }
+    }
+    fn is_sending(&self) -> bool {
+        !self.stopped.load(std::sync::atomic::Ordering::Relaxed)
+    }
+    fn every_partition_acked_since(&self, _: u64) -> bool {
+        let w = self.world.world();
+        !w.producer_stalled && w.partitions.iter().all(|p| p.leader.is_some())
+    }
+    fn finish(self: Box<Self>) -> (WorkloadSummary, AckLedger) {
+        self.stopped
+            .store(true, std::sync::atomic::Ordering::Relaxed);
+        (WorkloadSummary::default(), AckLedger::default())
+    }
 }
 
 impl MetadataSource for Scripted {
@@ -326,5 +402,87 @@ impl BrokerConnection for ScriptedConnection {
         timeout: Duration,
     ) -> Result<Option<(BrokerId, i32)>, KafkaError> {
         self.ask(timeout, |_| None).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! The observer against the scripted cluster under paused time: what one silent broker
+    //! and then no broker at all do to the merged view. (Here, above the observer: the
+    //! scripted cluster imports it.)
+    use super::*;
+    use crate::clock::{Clock, EventSink};
+    use crate::events::Event;
+    use crate::run::observer::{Observer, ObserverOptions};
+
+    fn start(world: &Scripted) -> (Observer, tokio::sync::mpsc::UnboundedReceiver<Event>) {
+        let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+        let observer = Observer::start(
+            ObserverOptions {
+                endpoints: world.cluster().bootstrap(),
+                kraft: false,
+                period: Duration::from_millis(100),
+                fast_period: Duration::from_millis(50),
+                topics: vec!["orders".into()],
+            },
+            world.clone(),
+            EventSink::new(Clock::start(), tx),
+        );
+        (observer, rx)
+    }
+
+    fn observer_errors(rx: &mut tokio::sync::mpsc::UnboundedReceiver<Event>) -> usize {
+        std::iter::from_fn(|| rx.try_recv().ok())
+            .filter(|e| matches!(e.kind, EventKind::ObserverError { .. }))
+            .count()
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_frozen_broker_silences_only_itself() {
+        let world = Scripted::three_brokers("orders", 3);
+        let (observer, mut rx) = start(&world);
+        let mut answering = observer.answering();
+        answering.wait_for(|a| *a == [1, 2, 3]).await.unwrap();
+        let before = tokio::time::Instant::now();
+        world.world().hanging.push(3);
+        answering.wait_for(|a| *a == [1, 2]).await.unwrap();
+        // Its last answer stops speaking for it once older than max(5 periods, 1 s) = 1 s,
+        // counted from its last answer (up to one 100 ms period before the freeze) and seen
+        // at the next publish (the others poll every 100 ms): 0.9–1.1 s.
+        let silent_after = before.elapsed();
+        assert!(
+            (Duration::from_millis(900)..=Duration::from_millis(1_100)).contains(&silent_after),
+            "{silent_after:?}"
+        );
+        // Every partition stays known through the two brokers that answer, broker 3's too
+        // (the others still name it leader: it has not left the cluster yet).
+        let view = observer.current();
+        for p in 0..3 {
+            let state = view.partition("orders", p).expect("still known");
+            assert_eq!(state.leader, Some(p % 3 + 1));
+        }
+        assert_eq!(
+            observer_errors(&mut rx),
+            0,
+            "one silent broker is not a blind observer"
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn no_broker_answering_is_said_once_and_nothing_stale_is_kept() {
+        let world = Scripted::three_brokers("orders", 3);
+        let (observer, mut rx) = start(&world);
+        let mut view = observer.view();
+        view.wait_for(|v| v.partitions.len() == 3).await.unwrap();
+        world.world().hanging.extend([1, 2, 3]);
+        view.wait_for(|v| v.partitions.is_empty()).await.unwrap();
+        tokio::time::sleep(Duration::from_secs(10)).await;
+        assert_eq!(observer_errors(&mut rx), 1, "said once, not at every poll");
+        // Answers again: the view is back, and a later blindness would be said again.
+        world.world().hanging.clear();
+        view.wait_for(|v| v.partitions.len() == 3).await.unwrap();
+        world.world().hanging.extend([1, 2, 3]);
+        view.wait_for(|v| v.partitions.is_empty()).await.unwrap();
+        assert_eq!(observer_errors(&mut rx), 1);
     }
 }

@@ -6,16 +6,14 @@ use super::app_workloads;
 use super::background;
 pub use super::context::RunContext;
 use super::faults::{Faults, HealTarget};
-use super::kafka_side::KafkaSide;
+use super::kafka_side::{Drained, KafkaSide, Producer};
 use super::shutdown::Shutdown;
 use super::steps;
-use crate::analysis::verify::{AckLedger, SeenSet};
 use crate::error::Error;
 use crate::events::{BrokerId, ClusterMode, EventKind, LatencyPhase, RunPhase};
-use crate::experiment::{Condition, WorkloadSpec};
+use crate::experiment::Condition;
 use crate::kafka::group::GroupWorkload;
 use crate::kafka::live_consumer::LiveConsumer;
-use crate::kafka::producer::{ProducerOptions, TrackedProducer};
 use crate::platform::{ClusterPlatform, FaultError, FaultPlatform};
 use crate::run::conditions::Baseline;
 use crate::run::observer::{Observer, ObserverOptions};
@@ -49,18 +47,10 @@ where
     session.recovery_window().await;
     let drained = session.drain().await?;
     if let Some(drained) = drained {
-        session.verify(drained).await?;
+        session.verify(kafka, drained).await?;
     }
     session.judge_app_workloads().await?;
     session.finish(steps, healed).await
-}
-
-/// What the drain hands to the verification.
-pub struct Drained {
-    ledger: AckLedger,
-    consumed: Option<SeenSet>,
-    /// What the consumer group processed, for its skip check.
-    group_seen: Option<SeenSet>,
 }
 
 /// The state a run carries from phase to phase.
@@ -71,7 +61,7 @@ pub struct RunSession<'a, P: FaultPlatform> {
     expected_brokers: Vec<BrokerId>,
     observer: Observer,
     faults: Faults<'a, P>,
-    producer: Option<TrackedProducer>,
+    producer: Option<Box<dyn Producer>>,
     live_consumer: Option<LiveConsumer>,
     group: Option<std::sync::Arc<GroupWorkload>>,
     txn_producer: Option<app_workloads::TxnWorkload>,
@@ -127,11 +117,11 @@ where
             })?;
 
         let producer = match &exp.workload {
-            Some(w) => Some(start_producer(ctx, w)?),
+            Some(w) => Some(kafka.start_producer(ctx, w)?),
             None => None,
         };
         let live_consumer = match (&exp.workload, &producer) {
-            (Some(w), Some(p)) if w.consumer => Some(start_live_consumer(ctx, p)?),
+            (Some(w), Some(p)) if w.consumer => Some(start_live_consumer(ctx, p.as_ref())?),
             _ => None,
         };
         let (group, txn_producer) = match (&exp.workload, &producer) {
@@ -166,7 +156,8 @@ where
         // A fresh client's write to each partition that becomes usable again, beside the
         // long-lived producer's first ack (is a slow recovery the cluster's or the client's?).
         if let Some(w) = &exp.workload {
-            background.push(start_prober(ctx, w, &observer, &faults));
+            let down = faults.down_on_purpose.clone();
+            background.extend(kafka.start_prober(ctx, w, observer.view(), down));
         }
         if let Some(g) = &group {
             // An interrupt here falls through to the steps, which stop at once and heal.
@@ -204,12 +195,12 @@ where
             ctx,
             &mut self.faults,
             &self.observer,
-            self.producer.as_ref(),
+            self.producer.as_deref(),
             &self.expected_brokers,
             Instant::now(),
         );
         let tick =
-            background::tick_workload(self.producer.as_ref(), self.group.as_deref(), &ctx.sink);
+            background::tick_workload(self.producer.as_deref(), self.group.as_deref(), &ctx.sink);
         let lost = platform.lost();
         tokio::select! {
             r = self.shutdown.guard(steps) => r.and_then(|r| r),
@@ -280,7 +271,7 @@ where
         };
         let healed = tokio::select! {
             r = self.shutdown.guard(heal_wait) => r,
-            _ = background::tick_workload(self.producer.as_ref(), self.group.as_deref(), &ctx.sink) => unreachable!(),
+            _ = background::tick_workload(self.producer.as_deref(), self.group.as_deref(), &ctx.sink) => unreachable!(),
         };
         if let Ok(Err(())) = healed {
             ctx.sink.emit(EventKind::Error {
@@ -321,7 +312,7 @@ where
         let window = tokio::time::timeout(w.recovery_window, resumed);
         tokio::select! {
             _ = self.shutdown.guard(window) => {}
-            _ = background::tick_workload(Some(p), self.group.as_deref(), &ctx.sink) => unreachable!(),
+            _ = background::tick_workload(Some(p.as_ref()), self.group.as_deref(), &ctx.sink) => unreachable!(),
         }
     }
 
@@ -377,7 +368,7 @@ where
     }
 
     /// Re-reads every partition to its high watermark and checks every acked message.
-    pub async fn verify(&mut self, drained: Drained) -> Result<(), Error> {
+    pub async fn verify(&mut self, kafka: &impl KafkaSide, drained: Drained) -> Result<(), Error> {
         let ctx = self.ctx;
         ctx.sink.emit(EventKind::Phase {
             name: RunPhase::Verify,
@@ -392,14 +383,7 @@ where
             producer_id: ctx.producer_id,
             timeout: Duration::from_secs(120),
         };
-        let reread = tokio::task::spawn_blocking(move || {
-            crate::kafka::reader::reread_and_check_with_group(
-                &options,
-                &drained.ledger,
-                drained.consumed.as_ref(),
-                drained.group_seen.as_ref(),
-            )
-        });
+        let reread = kafka.reread(options, drained);
         // An interrupted re-read is abandoned (the blocking reader ends with the process).
         match self.shutdown.guard(reread).await {
             Err(_) => ctx.sink.emit(EventKind::Note {
@@ -451,43 +435,9 @@ where
     }
 }
 
-fn producer_config(w: &WorkloadSpec) -> Vec<(String, String)> {
-    w.producer_config
-        .iter()
-        .map(|(k, v)| (k.clone(), v.0.clone()))
-        .collect()
-}
-
-fn start_producer(ctx: &RunContext<'_>, w: &WorkloadSpec) -> Result<TrackedProducer, Error> {
-    let (topic, partitions) = ctx.experiment.workload_topic().unwrap_or_default();
-    TrackedProducer::start(
-        ProducerOptions {
-            bootstrap: ctx.cluster.bootstrap_list(),
-            profile: ctx.profile.clone(),
-            topic,
-            partitions,
-            acks: w.acks,
-            idempotence: w.idempotence,
-            rate: w.rate,
-            message_size: w.message_size,
-            delivery_timeout: w.delivery_timeout,
-            retries: w.retries,
-            extra: producer_config(w),
-            producer_id: ctx.producer_id,
-            max_messages: w.messages,
-            keys: w.keys,
-            key_seed: ctx.seed,
-            rebootstrap_when_no_brokers: w.rebootstrap_when_no_brokers,
-            client: ctx.client.clone(),
-        },
-        ctx.sink.clone(),
-    )
-    .map_err(Error::Kafka)
-}
-
 fn start_live_consumer(
     ctx: &RunContext<'_>,
-    producer: &TrackedProducer,
+    producer: &dyn Producer,
 ) -> Result<LiveConsumer, Error> {
     let (topic, partitions) = ctx.experiment.workload_topic().unwrap_or_default();
     LiveConsumer::start(
@@ -500,33 +450,6 @@ fn start_live_consumer(
         ctx.sink.clone(),
     )
     .map_err(Error::Kafka)
-}
-
-fn start_prober(
-    ctx: &RunContext<'_>,
-    w: &WorkloadSpec,
-    observer: &Observer,
-    faults: &Faults<'_, impl FaultPlatform>,
-) -> JoinHandle<()> {
-    let (topic, _) = ctx.experiment.workload_topic().unwrap_or_default();
-    tokio::spawn(background::probe_recoveries(
-        observer.view(),
-        faults.down_on_purpose.clone(),
-        ctx.cluster
-            .brokers()
-            .into_iter()
-            .map(|(s, id)| (s.name.clone(), id))
-            .collect(),
-        topic,
-        std::sync::Arc::new(crate::kafka::probe::ProbeOptions {
-            bootstrap: ctx.cluster.bootstrap_list(),
-            profile: ctx.profile.clone(),
-            acks: w.acks,
-            extra: producer_config(w),
-            timeout: Duration::from_secs(10),
-        }),
-        ctx.sink.clone(),
-    ))
 }
 
 fn start_observer(

@@ -30,6 +30,24 @@ steps:
     timeout: 120s
 "#;
 
+/// The same with the tracked producer (scripted: acked whenever every partition has a
+/// leader, unless the world stalls it), its 30 s recovery window and the re-read.
+fn with_workload() -> String {
+    LEADER_KILL.replace(
+        "steps:",
+        "workload: { rate: 10, recovery-window: 30s }\nsteps:",
+    )
+}
+
+/// Run-clock time of the first event of `phase`.
+fn phase_at(ran: &Ran, phase: RunPhase) -> u64 {
+    ran.events
+        .iter()
+        .find(|e| matches!(&e.kind, EventKind::Phase { name } if *name == phase))
+        .map(|e| e.at_us)
+        .unwrap_or_else(|| panic!("no {phase:?} phase"))
+}
+
 fn experiment(yaml: &str) -> Experiment {
     crate::experiment::parse(yaml, std::path::Path::new("test.yaml")).expect("a valid experiment")
 }
@@ -82,8 +100,11 @@ async fn run(yaml: &str, world: &Scripted, hook: Hook) -> Ran {
         tokio::spawn(async move {
             while let Some(e) = rx.recv().await {
                 let kind = serde_json::to_value(&e.kind).expect("an event serialises");
-                let name = kind["event"].as_str().unwrap_or_default().to_string();
-                hook(&format!("event:{name}"), &world, &trigger);
+                let mut name = format!("event:{}", kind["event"].as_str().unwrap_or_default());
+                if let Some(phase) = kind["name"].as_str() {
+                    name = format!("{name}:{phase}");
+                }
+                hook(&name, &world, &trigger);
                 events.lock().unwrap().push(e);
             }
         })
@@ -236,7 +257,7 @@ async fn a_platform_lost_mid_run_ends_the_steps_tries_the_heal_and_skips_the_wai
 async fn a_broker_that_exits_without_a_fault_is_started_again_with_a_note() {
     let world = Scripted::three_brokers("orders", 3);
     let exit = Arc::new(|line: &str, world: &Scripted, _: &ShutdownTrigger| {
-        if line == "event:phase" && world.world().calls.is_empty() {
+        if line == "event:phase:steps" {
             world.exit_by_itself(3);
         }
     });
@@ -267,4 +288,92 @@ async fn a_broker_that_never_comes_back_is_an_error_after_the_heal_timeout() {
             .any(|n| n.starts_with("the cluster was not whole again within 180 s")),
         "{notes:?}"
     );
+}
+
+#[tokio::test(start_paused = true)]
+async fn with_a_workload_every_phase_runs_and_the_producer_is_switched_at_fault_and_heal() {
+    let world = Scripted::three_brokers("orders", 3);
+    let ran = run(&with_workload(), &world, no_hook()).await;
+    assert!(ran.outcome.is_ok(), "{:?}", ran.outcome);
+    use RunPhase::*;
+    assert_eq!(ran.phases(), [Steps, Heal, RecoveryWindow, Drain, Verify]);
+    assert_eq!(
+        world.world().producer_phases,
+        [LatencyPhase::DuringFault, LatencyPhase::AfterHeal]
+    );
+    let kinds = |f: fn(&EventKind) -> bool| ran.events.iter().filter(|e| f(&e.kind)).count();
+    assert_eq!(kinds(|k| matches!(k, EventKind::WorkloadDone(_))), 1);
+    assert_eq!(kinds(|k| matches!(k, EventKind::Verified(_))), 1);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_producer_that_does_not_resume_is_given_the_whole_recovery_window() {
+    let world = Scripted::three_brokers("orders", 3);
+    world.world().producer_stalled = true;
+    let ran = run(&with_workload(), &world, no_hook()).await;
+    assert!(ran.outcome.is_ok(), "{:?}", ran.outcome);
+    // The window is 30 s; the check runs every 100 ms.
+    let window = phase_at(&ran, RunPhase::Drain) - phase_at(&ran, RunPhase::RecoveryWindow);
+    assert!((30_000_000..=30_100_000).contains(&window), "{window} µs");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_producer_that_resumes_ends_the_recovery_window_at_its_first_acks() {
+    let world = Scripted::three_brokers("orders", 3);
+    let ran = run(&with_workload(), &world, no_hook()).await;
+    // Every partition acked at the first check (the cluster is whole when the window opens).
+    let window = phase_at(&ran, RunPhase::Drain) - phase_at(&ran, RunPhase::RecoveryWindow);
+    assert!(window <= 100_000, "{window} µs");
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_interrupt_after_the_heal_drains_the_workload_and_skips_or_abandons_the_re_read() {
+    use RunPhase::*;
+    // (where Ctrl-C comes — progress lines, said in the session's own task, so the flag is
+    // set before its next step — and the phases the run went through)
+    let cases: [(&str, RunPhase, &[RunPhase]); 3] = [
+        (
+            "recovery window",
+            RecoveryWindow,
+            &[Steps, Heal, RecoveryWindow, Drain],
+        ),
+        (
+            "stopping the workload",
+            Drain,
+            &[Steps, Heal, RecoveryWindow, Drain],
+        ),
+        (
+            "re-reading every partition",
+            Verify,
+            &[Steps, Heal, RecoveryWindow, Drain, Verify],
+        ),
+    ];
+    for (at, interrupted, phases) in cases {
+        let world = Scripted::three_brokers("orders", 3);
+        world.world().producer_stalled = true;
+        world.world().reread_takes = Duration::from_secs(60);
+        let ran = run(&with_workload(), &world, interrupt_at(at)).await;
+        assert!(
+            matches!(ran.outcome, Err(Error::Interrupted)),
+            "at {at}: {:?}",
+            ran.outcome
+        );
+        assert_eq!(ran.phases(), phases, "at {at}");
+        assert_eq!(world.calls(), ["kill kafka-1", "start kafka-1"], "at {at}");
+        // The acks so far are always summarised; an interrupted re-read says so.
+        let done = ran
+            .events
+            .iter()
+            .any(|e| matches!(e.kind, EventKind::WorkloadDone(_)));
+        assert!(done, "at {at}");
+        if at.starts_with("re-reading") {
+            assert!(ran
+                .notes()
+                .contains(&"the re-read was interrupted: no verification"));
+        }
+        // Nothing waited after the interrupt: not the stalled producer's 30 s window, not the
+        // 60 s re-read, not the live consumer's 10 s grace.
+        let after = ran.events.last().map_or(0, |e| e.at_us) - phase_at(&ran, interrupted);
+        assert!(after < 100_000, "at {at}: the run went on {after} µs");
+    }
 }

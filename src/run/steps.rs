@@ -3,11 +3,11 @@
 use super::conditions::{self, Baseline};
 use super::context::RunContext;
 use super::faults::{Faults, HealTarget};
+use super::kafka_side::Producer;
 use crate::error::Error;
 use crate::events::{BrokerId, ClusterSnapshot, ConditionCheck, EventKind, LatencyPhase};
 use crate::experiment::{Condition, ElectionType, Step};
 use crate::kafka::metadata;
-use crate::kafka::producer::TrackedProducer;
 use crate::kafka::wire::Connection;
 use crate::kafka::KafkaError;
 use crate::platform::Cluster;
@@ -80,7 +80,7 @@ pub(super) async fn run_steps(
     ctx: &RunContext<'_>,
     faults: &mut Faults<'_, impl FaultPlatform>,
     observer: &Observer,
-    producer: Option<&TrackedProducer>,
+    producer: Option<&dyn Producer>,
     expected_brokers: &[BrokerId],
     started: Instant,
 ) -> Result<(), Error> {
@@ -109,7 +109,7 @@ struct StepRunner<'r, 'c, 'f, P: FaultPlatform> {
     ctx: &'r RunContext<'c>,
     faults: &'r mut Faults<'f, P>,
     observer: &'r Observer,
-    producer: Option<&'r TrackedProducer>,
+    producer: Option<&'r dyn Producer>,
     expected_brokers: &'r [BrokerId],
     baseline: Baseline,
 }
