@@ -52,7 +52,30 @@ fn canonical(path: &str) -> String {
     p
 }
 
-pub fn parse_expectation(s: &str) -> Result<Expectation, String> {
+/// Why an expectation's text is not `<path> <op> <value>`.
+#[derive(Debug, thiserror::Error)]
+pub enum ExpectationSyntax {
+    #[error("`{text}`: no comparison (use <, <=, >, >=, == or !=)")]
+    NoComparison { text: String },
+    #[error("`{text}`: expected `<path> <op> <value>`, e.g. `verification.lost_acked == 0`")]
+    Incomplete { text: String },
+    #[error("`{text}`: `{path}` is not a result path (e.g. failover.metadata_ms.max)")]
+    NotAPath { text: String, path: String },
+    #[error(
+        "`{text}`: `{value}` is neither a number, a duration (500ms, 30s) nor true/false: {source}"
+    )]
+    NotAValue {
+        text: String,
+        value: String,
+        #[source]
+        source: humantime::DurationError,
+    },
+    #[error("`{text}`: true/false compare with == or != only")]
+    OrderedBool { text: String },
+}
+
+pub fn parse_expectation(s: &str) -> Result<Expectation, ExpectationSyntax> {
+    let whole = || s.to_string();
     const OPS: [(&str, Op); 6] = [
         ("<=", Op::Le),
         (">=", Op::Ge),
@@ -65,21 +88,20 @@ pub fn parse_expectation(s: &str) -> Result<Expectation, String> {
         .iter()
         .filter_map(|(t, op)| s.find(t).map(|i| (i, *t, *op)))
         .min_by_key(|(i, t, _)| (*i, std::cmp::Reverse(t.len())))
-        .ok_or_else(|| format!("`{s}`: no comparison (use <, <=, >, >=, == or !=)"))?;
+        .ok_or_else(|| ExpectationSyntax::NoComparison { text: whole() })?;
     let path = s[..i].trim();
     let value = s[i + text.len()..].trim();
     if path.is_empty() || value.is_empty() {
-        return Err(format!(
-            "`{s}`: expected `<path> <op> <value>`, e.g. `verification.lost_acked == 0`"
-        ));
+        return Err(ExpectationSyntax::Incomplete { text: whole() });
     }
     if !path
         .chars()
         .all(|c| c.is_ascii_alphanumeric() || "._[]/*-".contains(c))
     {
-        return Err(format!(
-            "`{s}`: `{path}` is not a result path (e.g. failover.metadata_ms.max)"
-        ));
+        return Err(ExpectationSyntax::NotAPath {
+            text: whole(),
+            path: path.to_string(),
+        });
     }
     let value = match value {
         "true" => Expected::Bool(true),
@@ -88,14 +110,18 @@ pub fn parse_expectation(s: &str) -> Result<Expectation, String> {
             Ok(n) => Expected::Number(n),
             Err(_) => Expected::Millis(
                 humantime::parse_duration(v)
-                    .map_err(|e| format!("`{s}`: `{v}` is neither a number, a duration (500ms, 30s) nor true/false: {e}"))?
+                    .map_err(|source| ExpectationSyntax::NotAValue {
+                        text: whole(),
+                        value: v.to_string(),
+                        source,
+                    })?
                     .as_secs_f64()
                     * 1000.0,
             ),
         },
     };
     if matches!(value, Expected::Bool(_)) && !matches!(op, Op::Eq | Op::Ne) {
-        return Err(format!("`{s}`: true/false compare with == or != only"));
+        return Err(ExpectationSyntax::OrderedBool { text: whole() });
     }
     Ok(Expectation {
         text: s.to_string(),

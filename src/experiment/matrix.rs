@@ -21,8 +21,29 @@ pub fn property_to_env(prop: &str) -> String {
 
 pub use super::schema::scalar;
 
+/// What is wrong with a matrix axis.
+#[derive(Debug, thiserror::Error)]
+pub enum AxisError {
+    #[error("matrix axis {key}: the experiment has no workload")]
+    NoWorkload { key: String },
+    #[error("matrix axis {key}: workload.{field} is not a map")]
+    NotAMap { key: String, field: String },
+    #[error("matrix axis {key}: {source}")]
+    Value {
+        key: String,
+        #[source]
+        source: serde_yaml_ng::Error,
+    },
+    #[error("matrix axis `{key}` has no known prefix ({})", PREFIXES.join(", "))]
+    UnknownPrefix { key: String },
+}
+
 /// Applies one axis value. Errors say what is wrong with the axis.
-pub fn apply(exp: &mut Experiment, key: &str, value: &Value) -> Result<(), String> {
+pub fn apply(exp: &mut Experiment, key: &str, value: &Value) -> Result<(), AxisError> {
+    let value_error = |source| AxisError::Value {
+        key: key.to_string(),
+        source,
+    };
     if let Some(prop) = key.strip_prefix("broker:") {
         exp.cluster
             .broker_environment
@@ -33,13 +54,16 @@ pub fn apply(exp: &mut Experiment, key: &str, value: &Value) -> Result<(), Strin
                 .insert(config.to_string(), ConfigValue(scalar(value)));
         }
     } else if let Some(field) = key.strip_prefix("workload:") {
-        let workload = exp
-            .workload
-            .as_ref()
-            .ok_or_else(|| format!("matrix axis {key}: the experiment has no workload"))?;
-        let mut map = match serde_yaml_ng::to_value(workload).map_err(|e| e.to_string())? {
+        let workload = exp.workload.as_ref().ok_or_else(|| AxisError::NoWorkload {
+            key: key.to_string(),
+        })?;
+        let not_a_map = |field: &str| AxisError::NotAMap {
+            key: key.to_string(),
+            field: field.to_string(),
+        };
+        let mut map = match serde_yaml_ng::to_value(workload).map_err(value_error)? {
             Value::Mapping(m) => m,
-            _ => return Err("workload is not a map".into()),
+            _ => return Err(not_a_map("")),
         };
         // `workload:group.commit`: one level down (a map created when absent).
         match field.split_once('.') {
@@ -51,7 +75,7 @@ pub fn apply(exp: &mut Experiment, key: &str, value: &Value) -> Result<(), Strin
                     *entry = Value::Mapping(Default::default());
                 }
                 let Value::Mapping(m) = entry else {
-                    return Err(format!("matrix axis {key}: workload.{outer} is not a map"));
+                    return Err(not_a_map(outer));
                 };
                 m.insert(Value::String(inner.to_string()), value.clone());
             }
@@ -59,17 +83,13 @@ pub fn apply(exp: &mut Experiment, key: &str, value: &Value) -> Result<(), Strin
                 map.insert(Value::String(field.to_string()), value.clone());
             }
         }
-        exp.workload = Some(
-            serde_yaml_ng::from_value(Value::Mapping(map))
-                .map_err(|e| format!("matrix axis {key}: {e}"))?,
-        );
+        exp.workload = Some(serde_yaml_ng::from_value(Value::Mapping(map)).map_err(value_error)?);
     } else if key == "cluster:compose" {
         exp.cluster.compose = Some(scalar(value).into());
     } else {
-        return Err(format!(
-            "matrix axis `{key}` has no known prefix ({})",
-            PREFIXES.join(", ")
-        ));
+        return Err(AxisError::UnknownPrefix {
+            key: key.to_string(),
+        });
     }
     Ok(())
 }

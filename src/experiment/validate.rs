@@ -681,7 +681,7 @@ fn check_axis(
     let mut probe = exp.clone();
     for v in values {
         matrix::apply(&mut probe, key, v)
-            .map_err(|e| c.err(at, format!("matrix.{key}"), e, None))?;
+            .map_err(|e| c.err(at, format!("matrix.{key}"), e.to_string(), None))?;
     }
     Ok(())
 }
@@ -697,7 +697,7 @@ fn check_expectation(c: &Checker, text: &str, i: usize, e: &str) -> Result<(), E
         c.err(
             line,
             format!("expect[{i}]"),
-            why,
+            why.to_string(),
             Some("e.g. failover.metadata.max < 25s, verification.lost_acked == 0"),
         )
     })?;
