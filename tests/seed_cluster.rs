@@ -514,10 +514,15 @@ fn signal(child: &std::process::Child, sig: &str) {
 /// SIGINT once the events show `point`; the run must exit 130 soon, healed, with a partial
 /// report. Returns the run's events.
 fn interrupt_at(experiment: &str, test: &str, point: &str, times: usize) -> String {
+    signal_at(experiment, test, point, times, "-INT")
+}
+
+/// `interrupt_at` with the signal given (`-INT`, `-TERM`).
+fn signal_at(experiment: &str, test: &str, point: &str, times: usize, sig: &str) -> String {
     let reports = reports_dir(test);
     let mut child = spawn_run(experiment, &reports);
     wait_for_events(&reports, point, times);
-    signal(&child, "-INT");
+    signal(&child, sig);
     let signalled = Instant::now();
     let code = child.wait().unwrap().code();
     assert_eq!(code, Some(130), "{test}: interrupted runs exit 130");
@@ -551,6 +556,103 @@ fn sigint_during_a_pause_and_a_partition_heals_and_writes_a_partial_report() {
         Some("running")
     );
     common::lifecycle::remove_decoy("kafka-2");
+}
+
+#[test]
+#[ignore = "full tier: SIGTERM with faults in force (SIGINT's path is in the fast tier), ~40 s"]
+fn sigterm_with_faults_in_force_heals_and_writes_a_partial_report_like_sigint() {
+    let _one = cluster_test();
+    let events = signal_at(
+        "tests/experiments/interrupt.yaml",
+        "seed-sigterm",
+        r#""event":"fault-injected""#,
+        2,
+        "-TERM",
+    );
+    assert_eq!(events.matches(r#""event":"fault-reverted""#).count(), 2, "{events}");
+}
+
+/// `chaos run --fresh` with its progress lines (stderr) read as they come: the points before
+/// any event exists (the cluster's start, the warm-up) are only visible there.
+fn spawn_reading_progress(
+    experiment: &str,
+    reports: &std::path::Path,
+) -> (common::RunningChaos, std::sync::mpsc::Receiver<String>) {
+    use std::io::BufRead;
+    let mut child = common::run_command(experiment, reports)
+        .arg("--fresh")
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn chaos run");
+    let stderr = child.stderr.take().expect("piped stderr");
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stderr).lines().map_while(Result::ok) {
+            eprintln!("{line}");
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    (common::RunningChaos(child), rx)
+}
+
+/// SIGINT at the first progress line containing `point`; the run must exit 130 within 5 s
+/// (a Docker call in flight — a container start, ~0.5 s here — then the process's own
+/// teardown) with nothing to report: no run had begun, so no result.json.
+fn interrupt_before_the_run(test: &str, point: &str) {
+    let reports = reports_dir(test);
+    let (mut child, lines) = spawn_reading_progress("tests/experiments/interrupt.yaml", &reports);
+    let deadline = Instant::now() + Duration::from_secs(180);
+    loop {
+        let line = lines
+            .recv_timeout(deadline.saturating_duration_since(Instant::now()))
+            .unwrap_or_else(|_| panic!("{test}: no progress line with `{point}` within 180 s"));
+        if line.contains(point) {
+            break;
+        }
+    }
+    signal(&child, "-INT");
+    let signalled = Instant::now();
+    let code = child.wait().unwrap().code();
+    assert_eq!(code, Some(130), "{test}: interrupted runs exit 130");
+    assert!(
+        signalled.elapsed() < Duration::from_secs(5),
+        "{test}: took {:?} after Ctrl-C",
+        signalled.elapsed()
+    );
+    let said: Vec<String> = lines.try_iter().collect();
+    assert!(
+        said.iter().any(|l| l.contains("error: interrupted")),
+        "{test}: {said:?}"
+    );
+    assert!(results(&reports).is_empty(), "{test}: nothing was measured");
+    assert_everything_healed();
+}
+
+#[test]
+#[ignore = "full tier: Ctrl-C while a fresh cluster starts and while it warms up, ~40 s"]
+fn sigint_while_the_cluster_starts_or_warms_up_stops_at_once_with_nothing_to_report() {
+    let _one = cluster_test();
+    interrupt_before_the_run("seed-sigint-starting", "starting kafka-2");
+    interrupt_before_the_run("seed-sigint-warm-up", "warming up the fresh cluster");
+}
+
+#[test]
+#[ignore = "full tier: an interrupt in the recovery window, ~40 s"]
+fn sigint_in_the_recovery_window_ends_it_drains_the_workload_and_skips_the_reread() {
+    let _one = cluster_test();
+    let events = interrupt_at(
+        "tests/experiments/interrupt-recovery.yaml",
+        "seed-sigint-recovery",
+        &phase("recovery-window"),
+        1,
+    );
+    // Interrupted inside its 5-minute window (interrupt_at bounds the stop to 60 s), the
+    // workload still drained and summarised, no re-read.
+    assert!(events.contains(&phase("drain")), "{events}");
+    assert!(events.contains(r#""event":"workload-done""#), "{events}");
+    assert!(!events.contains(&phase("verify")), "{events}");
 }
 
 #[test]
@@ -1377,6 +1479,22 @@ fn a_compose_project_started_without_chaos_is_faulted_healed_and_left_in_place()
         .output()
         .unwrap();
     assert!(ours.stdout.is_empty(), "a helper of ours was left behind");
+    // Ctrl-C with a follower frozen and the leader cut from ZooKeeper: the user's containers
+    // are unpaused and reconnected in place, a partial report written, exit 130.
+    let events = interrupt_at(
+        "tests/experiments/attach-interrupt.yaml",
+        "seed-attach-sigint",
+        r#""event":"fault-injected""#,
+        2,
+    );
+    assert_eq!(events.matches(r#""event":"fault-reverted""#).count(), 2, "{events}");
+    assert_eq!(project.containers(false), before, "every container runs");
+    let paused = std::process::Command::new("docker")
+        .args(["ps", "-q", "--filter", "status=paused"])
+        .args(["--filter", "label=com.docker.compose.project=chaos-attach-test"])
+        .output()
+        .unwrap();
+    assert!(paused.stdout.is_empty(), "a container of the project is still paused");
     let clean = chaos(&["clean", "--project", "chaos-attach-test"]);
     assert!(clean.status.success());
     assert!(String::from_utf8_lossy(&clean.stdout).contains("chaos-attach-test: nothing to heal"));

@@ -131,7 +131,8 @@ pub async fn run_experiments(args: RunOptions, reporter: &dyn Reporter) -> Resul
     let announce = async {
         shutdown.wait().await;
         reporter.report(RunnerEvent::Line(
-            "interrupted: healing every fault, then writing a partial report (again to abort at once)",
+            // Before a run begins (cluster start, warm-up) there is nothing to heal or report.
+            "interrupted: stopping — faults in force are healed and a run in progress writes a partial report (again to abort at once)",
         ));
         std::future::pending::<()>().await
     };
