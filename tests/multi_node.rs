@@ -262,3 +262,49 @@ fn experiments_run_on_three_hosts_and_unchanged_on_one_engine() {
     assert_eq!(out.status.code(), Some(0), "{r:#}");
     nodes_script("down");
 }
+
+#[test]
+#[ignore = "full tier: node-pause on one engine (6 containers), ~90 s"]
+fn node_pause_freezes_the_broker_and_zookeeper_of_one_host_and_thaws_both() {
+    let _one = cluster_test();
+    // One cluster fits two cores: the shared seed cluster goes (the next seed test starts it).
+    assert!(chaos(&["down"]).status.success());
+    let reports = reports_dir("node-pause");
+    let out = chaos(&[
+        "run",
+        "tests/experiments/node-pause-fast.yaml",
+        "--reports",
+        reports.to_str().unwrap(),
+    ]);
+    let r = results(&reports).remove(0);
+    assert_eq!(out.status.code(), Some(0), "{r:#}");
+    // Both containers of the host: kafka-N and zookeeper-N.
+    let frozen = hit(fault(&r, "node-pause"));
+    assert_eq!(frozen.len(), 2, "{frozen:?}");
+    let n = |s: &str| s.rsplit('-').next().unwrap().to_string();
+    assert_eq!(n(&frozen[0]), n(&frozen[1]), "{frozen:?}");
+    assert!(
+        fault(&r, "node-pause")["healed_at_ms"].as_f64().is_some(),
+        "{r:#}"
+    );
+    // Docker saw each of them paused and unpaused.
+    let events = events_of(&reports);
+    for service in &frozen {
+        for action in ["pause", "unpause"] {
+            let line = format!(r#""event":"container","service":"{service}","action":"{action}""#);
+            assert!(events.contains(&line), "no {action} of {service}");
+        }
+    }
+    // A frozen broker is a dead one to ZooKeeper once its 6 s session expires; a frozen
+    // ZooKeeper leader costs the ensemble syncLimit × tickTime (2 × 2 s) and a vote (< 1 s)
+    // first — the node-crash window of the three-host test.
+    let window = zk_kill_failover_window_ms(6_000.0, 2_000.0);
+    let host_window = *window.start()..=(*window.end() + 2.0 * 2_000.0 + 1_000.0);
+    let failover = f64_at(&r, "/failover/metadata_ms/max");
+    assert!(
+        host_window.contains(&failover),
+        "node-pause failover {failover} ms outside {host_window:?}"
+    );
+    assert_eq!(f64_at(&r, "/verification/lost_acked"), 0.0, "{r:#}");
+    assert_everything_healed();
+}
