@@ -41,8 +41,9 @@ fn openssl(dir: &Path, args: &[&str]) {
     );
 }
 
-/// A CA, the broker's certificate for localhost and 127.0.0.1 signed by it, and the broker's
-/// PKCS#12 keystore (base64, for the compose file's environment).
+/// A CA, the broker's certificate for localhost and 127.0.0.1 signed by it, a client's
+/// (client.pem, client.key), and the broker's PKCS#12 keystore (base64, for the compose file's
+/// environment).
 fn make_certificates(dir: &Path) -> String {
     openssl(
         dir,
@@ -121,8 +122,46 @@ fn make_certificates(dir: &Path) -> String {
             "pass:changeit",
         ],
     );
+    // A client's certificate, signed by the same CA, for the mutual-TLS listener.
+    openssl(
+        dir,
+        &[
+            "req",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            "client.key",
+            "-out",
+            "client.csr",
+            "-subj",
+            "/CN=chaos-client",
+        ],
+    );
+    openssl(
+        dir,
+        &[
+            "x509",
+            "-req",
+            "-in",
+            "client.csr",
+            "-CA",
+            "ca.pem",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-out",
+            "client.pem",
+            "-days",
+            "2",
+        ],
+    );
+    base64_of(&dir.join("broker.p12"))
+}
+
+fn base64_of(file: &Path) -> String {
     use base64::Engine;
-    base64::engine::general_purpose::STANDARD.encode(std::fs::read(dir.join("broker.p12")).unwrap())
+    base64::engine::general_purpose::STANDARD.encode(std::fs::read(file).unwrap())
 }
 
 /// Removes the cluster when the test ends, however it ends.
@@ -220,9 +259,11 @@ fn tls_and_sasl_clients_write_and_reread_without_printing_the_password() {
     )
     .unwrap();
     let run_reports = reports_dir("secure-run");
+    let ca_pem = base64_of(&dir.join("ca.pem"));
     let env = [
         ("SEC_TEST_PASSWORD", password.as_str()),
         ("SEC_TEST_KEYSTORE", keystore.as_str()),
+        ("SEC_TEST_CA", ca_pem.as_str()),
     ];
     let run = chaos_with(
         &[
@@ -374,9 +415,65 @@ fn tls_and_sasl_clients_write_and_reread_without_printing_the_password() {
         String::from_utf8_lossy(&plaintext.stderr)
     );
 
+    // 5. Mutual TLS: the broker requires a client certificate signed by its CA. With one,
+    // the workload (librdkafka) and the observer (the wire client) both get in; without,
+    // the broker's refusal is named with what to set.
+    let mtls_reports = reports_dir("secure-mtls");
+    let cert = dir.join("client.pem");
+    let key = dir.join("client.key");
+    let observe_mtls = |reports: &Path, with_cert: bool| {
+        let mut env = vec![
+            ("CHAOS_KAFKA_SECURITY_PROTOCOL", "ssl"),
+            ("CHAOS_KAFKA_SSL_CA", ca),
+        ];
+        if with_cert {
+            env.push(("CHAOS_KAFKA_SSL_CERT", cert.to_str().unwrap()));
+            env.push(("CHAOS_KAFKA_SSL_KEY", key.to_str().unwrap()));
+        }
+        chaos_with(
+            &[
+                "observe",
+                "--bootstrap",
+                "127.0.0.1:29195",
+                "--duration",
+                "6s",
+                "--rate",
+                "100",
+                "--partitions",
+                "2",
+                "--replication-factor",
+                "1",
+                "--min-insync-replicas",
+                "1",
+                "--reports",
+                reports.to_str().unwrap(),
+            ],
+            &env,
+        )
+    };
+    let mtls = observe_mtls(&mtls_reports, true);
+    let m = only_result(&mtls_reports);
+    assert_eq!(mtls.status.code(), Some(0), "{m:#}");
+    assert_eq!(f64_at(&m, "/verification/lost_acked"), 0.0, "{m:#}");
+    assert!(f64_at(&m, "/verification/acked") >= 300.0, "{m:#}");
+    assert!(
+        m["notes"].to_string().contains("client certificate"),
+        "{m:#}"
+    );
+    let no_cert_reports = reports_dir("secure-mtls-refused");
+    let no_cert = observe_mtls(&no_cert_reports, false);
+    let stderr = String::from_utf8_lossy(&no_cert.stderr);
+    assert_eq!(no_cert.status.code(), Some(4), "{stderr}");
+    assert!(
+        stderr.contains("client certificate") && stderr.contains("CHAOS_KAFKA_SSL_CERT"),
+        "{stderr}"
+    );
+
     assert_secret_absent(
         &password,
-        &[&run, &observe, &status, &refused, &untrusted],
+        &[
+            &run, &observe, &status, &refused, &untrusted, &mtls, &no_cert,
+        ],
         &[&run_reports, &observe_reports],
     );
     eprintln!(

@@ -182,6 +182,13 @@ fn host_of(addr: &str) -> &str {
 }
 
 fn closed_reason(e: &std::io::Error, plaintext: bool) -> String {
+    let refused_cert = e
+        .get_ref()
+        .and_then(|inner| inner.downcast_ref::<openssl::ssl::Error>())
+        .is_some_and(refused_our_certificate);
+    if refused_cert {
+        return format!("{e} — {CLIENT_CERT_HINT}");
+    }
     if plaintext && e.kind() == std::io::ErrorKind::UnexpectedEof {
         "the broker closed the connection (a listener that needs TLS or SASL does that to a \
          plaintext client: set CHAOS_KAFKA_SECURITY_PROTOCOL, or observe's --security-protocol)"
@@ -189,6 +196,23 @@ fn closed_reason(e: &std::io::Error, plaintext: bool) -> String {
     } else {
         e.to_string()
     }
+}
+
+const CLIENT_CERT_HINT: &str = "the broker requires a client certificate signed by a CA it \
+     trusts: set CHAOS_KAFKA_SSL_CERT and CHAOS_KAFKA_SSL_KEY (or --ssl-cert / --ssl-key)";
+
+/// Whether the broker's TLS alert refused our certificate or its absence: TLS 1.3's
+/// certificate_required (alert 116), or bad_certificate (42). OpenSSL reports an alert from
+/// the peer as reason 1000 + its number.
+fn refused_our_certificate(e: &openssl::ssl::Error) -> bool {
+    const CERTIFICATE_REQUIRED: i32 = 1000 + 116;
+    const BAD_CERTIFICATE: i32 = 1000 + 42;
+    e.ssl_error().is_some_and(|stack| {
+        stack
+            .errors()
+            .iter()
+            .any(|err| matches!(err.reason_code(), CERTIFICATE_REQUIRED | BAD_CERTIFICATE))
+    })
 }
 
 /// OpenSSL's error with the certificate check's verdict when that is what failed.
@@ -199,6 +223,8 @@ fn handshake_error(
     let verify = stream.ssl().verify_result();
     if verify != openssl::x509::X509VerifyResult::OK {
         format!("certificate verification failed: {}", verify.error_string())
+    } else if refused_our_certificate(e) {
+        format!("handshake failed: {e} — {CLIENT_CERT_HINT}")
     } else {
         format!("handshake failed: {e}")
     }
