@@ -300,7 +300,7 @@ pub async fn run_page(
             .join(" · ");
         let body = format!(
             "{}<h2>Files</h2><p id=\"files\">{files}</p>",
-            html::render_run_body(&result, svg.as_deref())
+            html::render_run_body(&result, svg.as_ref()).into_string()
         );
         Ok(shell(&id, "reports", &body))
     })
@@ -366,7 +366,7 @@ pub async fn compare(
         let body = format!(
             "<h1>Comparison of {} runs</h1><ul class=\"lines\">{runs}</ul>{}",
             ids.len(),
-            html::comparison_body(&results)
+            html::comparison_body(&results).into_string()
         );
         Ok(shell("comparison", "reports", &body))
     })
@@ -454,7 +454,7 @@ pub async fn trend(
         body.push_str(&format!("<li class=\"err\">REGRESSION {}</li>", escape(r)));
     }
     body.push_str("</ul>");
-    body.push_str(&html::trend_svg(&runs));
+    body.push_str(&html::trend_svg(&runs).into_string());
     body.push_str("<table id=\"trend-runs\"><thead><tr><th>when</th><th>status</th><th>failover p50</th><th>offline</th><th>acked lost</th><th>p99</th></tr></thead><tbody>");
     for h in runs.iter().rev() {
         body.push_str(&format!(
@@ -926,11 +926,7 @@ fn render_live(snapshot: &live::Snapshot) -> String {
         ));
     }
     out.push_str("</ul>");
-    out.push_str(&html::render_run_body_live(
-        &result,
-        svg.as_deref(),
-        running,
-    ));
+    out.push_str(&html::render_run_body_live(&result, svg.as_ref(), running).into_string());
     out.push_str("</div>");
     out
 }
