@@ -15,14 +15,6 @@ use maud::{html, Markup, PreEscaped, DOCTYPE};
 /// The style of every page (static report, served pages, live page).
 pub const CSS: &str = include_str!("report.css");
 
-/// Still used by the web view's pages until they are maud templates too.
-pub fn escape(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-}
-
 fn title_of(r: &RunResult) -> String {
     match &r.variant {
         Some(v) => format!("{} [{v}]", r.experiment),
