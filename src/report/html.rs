@@ -880,6 +880,48 @@ mod tests {
         assert!(!html.contains("<pre"), "tables, not preformatted text");
     }
 
+    /// Markup in a name, a quote that would end an attribute, an entity.
+    const HOSTILE: &str = "<script>alert(1)</script>\"'&";
+    const ESCAPED: &str = "&lt;script&gt;alert(1)&lt;/script&gt;&quot;'&amp;";
+
+    #[test]
+    fn every_value_of_the_run_is_escaped() {
+        let (events, mut r) = fixture();
+        r.experiment = format!("x{HOSTILE}");
+        r.variant = Some(HOSTILE.into());
+        r.description = HOSTILE.into();
+        r.cluster.name = HOSTILE.into();
+        for f in &mut r.faults {
+            f.target = HOSTILE.into();
+            f.resolved = vec![HOSTILE.into()];
+        }
+        for p in &mut r.partitions {
+            p.topic = HOSTILE.into();
+        }
+        r.expectations.push(crate::model::ExpectationResult {
+            expr: HOSTILE.into(),
+            actual: Some(HOSTILE.into()),
+            passed: Some(false),
+        });
+        r.conditions[0].step = HOSTILE.into();
+        r.conditions[0].condition = HOSTILE.into();
+        r.notes.push(HOSTILE.into());
+        r.errors.push(HOSTILE.into());
+        let svg = crate::report::charts::timeline::render_timeline_svg(&events).unwrap();
+        let pages = [
+            super::render_html(&r, Some(&svg)),
+            super::render_run_body_live(&r, None, true).into_string(),
+            super::render_matrix_html(&[r.clone(), r]),
+        ];
+        for page in pages {
+            assert!(
+                !page.contains(HOSTILE) && !page.contains("<script"),
+                "{page}"
+            );
+            assert!(page.matches(ESCAPED).count() >= 2, "{page}");
+        }
+    }
+
     #[test]
     fn headline_figures_come_before_the_timeline_and_loss_is_red() {
         let (events, mut r) = fixture();

@@ -1062,3 +1062,76 @@ pub async fn asset(Path(name): Path<String>) -> Result<Response, ServeError> {
 pub async fn not_found(uri: Uri) -> ServeError {
     ServeError::NotFound(format!("no page at {}", uri.path()))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::platform::{Cluster, ContainerState, Role, RunningService};
+
+    /// Markup in a name, a quote that would end an attribute, an entity.
+    const HOSTILE: &str = "<script>alert(1)</script>\"'&";
+    const ESCAPED: &str = "&lt;script&gt;alert(1)&lt;/script&gt;&quot;'&amp;";
+
+    fn broker(name: &str, id: i32) -> RunningService {
+        RunningService {
+            name: name.into(),
+            container_id: "c0ffee".into(),
+            container_name: format!("seed-{name}"),
+            role: Role::Broker { id, kraft: true },
+            host_bootstrap: Some(format!("127.0.0.1:{}", 9091 + id)),
+            ip: None,
+            state: ContainerState::Running,
+            node: None,
+        }
+    }
+
+    #[test]
+    fn the_cluster_page_escapes_what_docker_and_the_brokers_report() {
+        let partition = |leader, isr| crate::events::PartitionState {
+            topic: HOSTILE.into(),
+            partition: 0,
+            leader,
+            leader_epoch: 3,
+            replicas: vec![1, 2],
+            isr,
+            offline_replicas: vec![],
+        };
+        let page = ClusterPage {
+            cluster: Cluster {
+                name: HOSTILE.into(),
+                origin: Default::default(),
+                network: "seed".into(),
+                mode: crate::events::ClusterMode::Kraft,
+                config_hash: String::new(),
+                services: vec![broker(HOSTILE, 1), broker("kafka-2", 2)],
+                reused: false,
+                ready_after: std::time::Duration::ZERO,
+                replaced_unready: None,
+                nodes: vec![],
+            },
+            view: Ok(crate::events::ClusterSnapshot {
+                controller: Some(1),
+                brokers: vec![1, 2],
+                partitions: vec![partition(Some(1), vec![1]), partition(None, vec![])],
+            }),
+            settings: Some((1, vec![(HOSTILE.into(), HOSTILE.into())])),
+        };
+        let not_running = NoCluster::NotRunning {
+            wanted: HOSTILE.into(),
+            running: vec![HOSTILE.into()],
+        };
+        for html in [
+            render_cluster(&page).into_string(),
+            render_no_cluster(&not_running).into_string(),
+            render_no_cluster(&NoCluster::Unreachable(HOSTILE.into())).into_string(),
+        ] {
+            assert!(
+                !html.contains(HOSTILE) && !html.contains("<script"),
+                "{html}"
+            );
+            assert!(html.contains(ESCAPED), "{html}");
+        }
+        let html = render_cluster(&page).into_string();
+        assert!(html.contains("class=\"lane under\"") && html.contains("class=\"lane offline\""));
+    }
+}
