@@ -1,7 +1,7 @@
 //! The web view over HTTP, without a cluster: a reports folder made from the saved events of
 //! a real run (tests/fixtures/events/leader-kill.jsonl) and a live hub fed by the test.
-//! Path traversal, unknown run ids, malformed query strings, foreign Host headers, the SSE
-//! resume, and a client that never reads its stream.
+//! Path traversal, unknown run ids, malformed query strings, foreign Host headers, markup in
+//! names, the SSE resume, and a client that never reads its stream.
 
 #[path = "common/http.rs"]
 mod http;
@@ -249,6 +249,77 @@ fn a_foreign_host_header_is_refused() {
         );
         assert_eq!(r.status, 403, "{host}");
         assert!(r.body.contains("DNS-rebinding") && !r.body.contains("kill kafka-3"));
+    }
+}
+
+/// Markup in a name, a quote that would end an attribute, an entity.
+const HOSTILE: &str = "<script>alert(1)</script>\"'&";
+const ESCAPED: &str = "&lt;script&gt;alert(1)&lt;/script&gt;&quot;'&amp;";
+
+/// Every name a run's events carry (experiment, variant, description, topic, broker, fault
+/// target), the run's name, the runner's status line, the history's names and the request's
+/// own text reach the pages escaped: none can add markup or leave an attribute.
+#[test]
+fn names_from_the_events_are_escaped_on_every_page() {
+    // HOSTILE inside a JSON string.
+    let json = HOSTILE.replace('"', "\\\"");
+    let events = FIXTURE
+        .replace("leader-kill-fast", &format!("x{json}"))
+        .replace("orders", &json)
+        .replace("kafka-3", &format!("kafka-3{json}"))
+        .replacen(
+            "\"variant\":null",
+            &format!("\"variant\":\"{json}\",\"description\":\"{json}\""),
+            1,
+        );
+    let root = tempfile::tempdir().expect("tempdir");
+    let reports = root.path().join("reports");
+    for dir in ["a-20261127-100000", "b-20261127-100100"] {
+        std::fs::create_dir_all(reports.join(dir)).unwrap();
+        std::fs::write(reports.join(dir).join("events.jsonl"), &events).unwrap();
+    }
+    std::fs::write(
+        reports.join("history.jsonl"),
+        format!("{{\"unix_s\":1795600000,\"experiment\":\"x{json}\",\"variant\":\"{json}\",\"status\":\"passed\",\"failover_p50_ms\":6100.0,\"failover_max_ms\":6100.0,\"controller_failover_ms\":null,\"offline_total_ms\":95.0,\"lost_acked\":0,\"latency_p99_ms\":7090.0}}\n"),
+    )
+    .unwrap();
+    let hub = LiveHub::new();
+    let s = serve(&reports, Some(hub.clone()));
+    hub.begin_run(&format!("run{HOSTILE}"));
+    let parsed = chaos::events::read_events(events.as_bytes()).unwrap();
+    // All but run-finished: the page shows the runner's status line while running.
+    for e in &parsed[..parsed.len() - 1] {
+        hub.push(e);
+    }
+    hub.set_now(HOSTILE);
+    let encoded = "x%3Cscript%3Ealert(1)%3C%2Fscript%3E%22'%26";
+    for (target, status) in [
+        ("/".to_string(), 200),
+        ("/?q=%3Cscript%3Ealert(1)%3C%2Fscript%3E%22'%26".into(), 200),
+        ("/runs/a-20261127-100000".into(), 200),
+        (
+            "/compare?run=a-20261127-100000&run=b-20261127-100100".into(),
+            200,
+        ),
+        ("/trend".into(), 200),
+        (
+            format!("/trend?experiment={encoded}&variant={}", &encoded[1..]),
+            200,
+        ),
+        ("/api/live/view".into(), 200),
+        (
+            "/runs/%3Cscript%3Ealert(1)%3C%2Fscript%3E%22'%26".into(),
+            404,
+        ),
+    ] {
+        let page = http::get(s.addr, &target, &[]);
+        assert_eq!(page.status, status, "{target}: {}", page.body);
+        assert!(
+            !page.body.contains(HOSTILE) && !page.body.contains("<script>alert"),
+            "{target}: {}",
+            page.body
+        );
+        assert!(page.body.contains(ESCAPED), "{target}: {}", page.body);
     }
 }
 

@@ -157,7 +157,7 @@ pub fn analyze_and_write(dir: &Path, events: &[Event]) -> (RunResult, Vec<String
             None
         }
     };
-    let html = crate::report::render_html(&result, svg.as_deref());
+    let html = crate::report::render_html(&result, svg.as_ref());
     write("report.html", html.as_bytes());
     (result, unwritten)
 }

@@ -63,10 +63,11 @@ impl IntoResponse for ServeError {
         let body = pages::shell(
             title,
             "",
-            &format!(
-                "<h1>{title}</h1><p class=\"err\" id=\"error\">{}</p><p><a href=\"/\">all reports</a></p>",
-                crate::report::html::escape(&self.to_string())
-            ),
+            maud::html! {
+                h1 { (title) }
+                p.err #error { (self) }
+                p { a href="/" { "all reports" } }
+            },
         );
         (
             status,

@@ -5,7 +5,8 @@ use super::live::{self, LiveHub};
 use super::{AppState, ServeError};
 use crate::events::Event;
 use crate::kafka::connect::Profile;
-use crate::report::html::{self, escape};
+use crate::report::html;
+use crate::report::trend::HistoryEntry;
 use crate::report::{RunResult, Status};
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
@@ -13,6 +14,7 @@ use axum::http::{header, HeaderMap, Uri};
 use axum::response::sse::{self, KeepAlive, Sse};
 use axum::response::{Html, IntoResponse, Response};
 use futures_util::Stream;
+use maud::{html, Markup, DOCTYPE};
 use serde::Deserialize;
 use std::collections::VecDeque;
 use std::convert::Infallible;
@@ -31,32 +33,40 @@ const RUN_FILES: &[(&str, &str)] = &[
     ("report.html", "text/html; charset=utf-8"),
 ];
 
+/// The pages of the navigation bar: link, key (the page's `active`), label.
+const NAV: [(&str, &str, &str); 4] = [
+    ("/", "reports", "Reports"),
+    ("/live", "live", "Live run"),
+    ("/trend", "trend", "Trend"),
+    ("/cluster", "cluster", "Cluster"),
+];
+
 /// A full page: navigation, the shared style and script.
-pub fn shell(title: &str, active: &str, body: &str) -> String {
-    let nav = [
-        ("/", "reports", "Reports"),
-        ("/live", "live", "Live run"),
-        ("/trend", "trend", "Trend"),
-        ("/cluster", "cluster", "Cluster"),
-    ]
-    .iter()
-    .map(|(href, key, label)| {
-        format!(
-            "<a href=\"{href}\"{}>{label}</a>",
-            if *key == active {
-                " style=\"color:#fff;font-weight:600\""
-            } else {
-                ""
+pub fn shell(title: &str, active: &str, body: Markup) -> String {
+    html! {
+        (DOCTYPE)
+        html lang="en" {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width";
+                title { "chaos: " (title) }
+                link rel="stylesheet" href="/assets/style.css";
+                script src="/assets/app.js" defer {}
             }
-        )
-    })
-    .collect::<String>();
-    format!(
-        "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width\">\
-<title>chaos: {}</title><link rel=\"stylesheet\" href=\"/assets/style.css\"><script src=\"/assets/app.js\" defer></script></head>\n\
-<body><nav class=\"top\"><span class=\"brand\">chaos</span>{nav}</nav><main>\n{body}\n</main></body></html>\n",
-        escape(title)
-    )
+            body {
+                nav.top {
+                    span.brand { "chaos" }
+                    @for (href, key, label) in NAV {
+                        a href=(href) style=[(key == active).then_some("color:#fff;font-weight:600")] {
+                            (label)
+                        }
+                    }
+                }
+                main { (body) }
+            }
+        }
+    }
+    .into_string()
 }
 
 fn bad_query(e: QueryRejection) -> ServeError {
@@ -164,7 +174,6 @@ pub struct ListQuery {
     experiment: Option<String>,
 }
 
-// Long: a renderer: the reports index (runs, suites, trend links) in reading order
 pub async fn reports(
     State(state): State<AppState>,
     query: Result<Query<ListQuery>, QueryRejection>,
@@ -184,81 +193,108 @@ pub async fn reports(
         })
         .filter(|r| needle.is_empty() || row_text(r).contains(&needle))
         .collect();
-    let mut body = String::new();
-    if let Some(hub) = &state.hub {
-        if let (Some(run), _, finished) = hub.status() {
-            body.push_str(&format!(
-                "<p class=\"figure {}\" id=\"live-banner\">{} <b>{}</b> — <a href=\"/live\">watch it live</a></p>",
-                if finished { "" } else { "warn" },
-                if finished { "Last run:" } else { "Running now:" },
-                escape(&run)
-            ));
+    let body = html! {
+        @if let Some(hub) = &state.hub { (live_banner(hub)) }
+        h1 { "Reports" }
+        p.sub { (shown.len()) " of " (runs.len()) " run(s) in " (state.reports.display()) }
+        (filters(&query))
+        (runs_table(&shown))
+        (trend_links(&runs))
+    };
+    Ok(Html(shell("reports", "reports", body)))
+}
+
+/// The run in progress (or the last one) of `run --serve`, linked to the live page.
+fn live_banner(hub: &LiveHub) -> Markup {
+    let (Some(run), _, finished) = hub.status() else {
+        return html! {};
+    };
+    html! {
+        p.figure.warn[!finished] #live-banner {
+            (if finished { "Last run:" } else { "Running now:" }) " " b { (run) }
+            " — " a href="/live" { "watch it live" }
         }
     }
-    body.push_str(&format!(
-        "<h1>Reports</h1><p class=\"sub\">{} of {} run(s) in {}</p>",
-        shown.len(),
-        runs.len(),
-        escape(&state.reports.display().to_string())
-    ));
-    let status_options: String = ["", "passed", "failed", "inconclusive", "aborted"]
-        .iter()
-        .map(|s| {
-            format!(
-                "<option value=\"{s}\"{}>{}</option>",
-                if query.status.map(|q| q.as_str()) == Some(*s) {
-                    " selected"
-                } else {
-                    ""
-                },
-                if s.is_empty() { "any status" } else { s }
-            )
-        })
-        .collect();
-    body.push_str(&format!(
-        "<form class=\"filters\" method=\"get\" action=\"/\"><input type=\"search\" name=\"q\" id=\"filter\" placeholder=\"filter: experiment, variant, status\" value=\"{}\"><select name=\"status\" id=\"status-filter\">{status_options}</select><button type=\"submit\">filter</button></form>",
-        escape(query.q.as_deref().unwrap_or(""))
-    ));
-    body.push_str("<form method=\"get\" action=\"/compare\" id=\"compare-form\"><table id=\"runs\"><thead><tr><th></th><th>experiment</th><th>variant</th><th>status</th><th>when</th><th>failover</th><th>offline</th><th>acked lost</th><th>client gap</th></tr></thead><tbody>\n");
-    for r in &shown {
-        let res = &r.result;
-        let lost = res.verification.as_ref().map(|v| v.lost_acked);
-        body.push_str(&format!(
-            "<tr data-run=\"{id}\" data-text=\"{text}\"><td><input type=\"checkbox\" name=\"run\" value=\"{id}\"></td><td><a href=\"/runs/{id}\">{exp}</a></td><td>{variant}</td><td><span class=\"verdict {status}\">{status}</span>{partial}</td><td>{when}</td><td class=\"num\">{failover}</td><td class=\"num\">{offline}</td><td class=\"num{lost_class}\">{lost}</td><td class=\"num\">{gap}</td></tr>\n",
-            id = escape(&r.id),
-            text = escape(&row_text(r)),
-            exp = escape(&res.experiment),
-            variant = escape(res.variant.as_deref().unwrap_or("")),
-            status = res.status.as_str(),
-            partial = if res.partial { " <span class=\"muted\">partial</span>" } else { "" },
-            when = when(r.started_ms),
-            failover = crate::report::format_duration_opt(
-                res.failover.log_ms.max.or(res.failover.metadata_ms.max)
-            ),
-            offline = crate::report::format_duration_ms(res.offline.total_ms),
-            lost_class = if lost.unwrap_or(0) > 0 { " err" } else { "" },
-            lost = lost.map(|l| l.to_string()).unwrap_or_else(|| "—".into()),
-            gap = crate::report::format_duration_opt(
-                res.workload.as_ref().and_then(|w| w.max_unavailability_ms)
-            ),
-        ));
+}
+
+/// The list's filters: text (also applied as you type) and status.
+fn filters(query: &ListQuery) -> Markup {
+    let selected = query.status.map(|q| q.as_str());
+    html! {
+        form.filters method="get" action="/" {
+            input type="search" name="q" #filter placeholder="filter: experiment, variant, status"
+                value=(query.q.as_deref().unwrap_or(""));
+            select name="status" #status-filter {
+                @for status in ["", "passed", "failed", "inconclusive", "aborted"] {
+                    option value=(status) selected[selected == Some(status)] {
+                        (if status.is_empty() { "any status" } else { status })
+                    }
+                }
+            }
+            button type="submit" { "filter" }
+        }
     }
-    body.push_str("</tbody></table><button type=\"submit\" id=\"compare-button\">compare selected runs</button></form>");
+}
+
+/// The runs, each with a box to pick it for the comparison.
+fn runs_table(shown: &[&RunEntry]) -> Markup {
+    html! {
+        form method="get" action="/compare" #compare-form {
+            table #runs {
+                thead {
+                    tr {
+                        th {} th { "experiment" } th { "variant" } th { "status" } th { "when" }
+                        th { "failover" } th { "offline" } th { "acked lost" } th { "client gap" }
+                    }
+                }
+                tbody { @for r in shown { (run_row(r)) } }
+            }
+            button type="submit" #compare-button { "compare selected runs" }
+        }
+    }
+}
+
+fn run_row(r: &RunEntry) -> Markup {
+    let res = &r.result;
+    let lost = res.verification.as_ref().map(|v| v.lost_acked);
+    let failover = res.failover.log_ms.max.or(res.failover.metadata_ms.max);
+    let gap = res.workload.as_ref().and_then(|w| w.max_unavailability_ms);
+    html! {
+        tr data-run=(r.id) data-text=(row_text(r)) {
+            td { input type="checkbox" name="run" value=(r.id); }
+            td { a href={ "/runs/" (r.id) } { (res.experiment) } }
+            td { (res.variant.as_deref().unwrap_or("")) }
+            td {
+                span class={ "verdict " (res.status.as_str()) } { (res.status.as_str()) }
+                @if res.partial { " " span.muted { "partial" } }
+            }
+            td { (when(r.started_ms)) }
+            td.num { (crate::report::format_duration_opt(failover)) }
+            td.num { (crate::report::format_duration_ms(res.offline.total_ms)) }
+            td.num.err[lost.unwrap_or(0) > 0] {
+                (lost.map(|l| l.to_string()).unwrap_or_else(|| "—".into()))
+            }
+            td.num { (crate::report::format_duration_opt(gap)) }
+        }
+    }
+}
+
+/// A link to each experiment's trend.
+fn trend_links(runs: &[RunEntry]) -> Markup {
     let mut experiments: Vec<&str> = runs.iter().map(|r| r.result.experiment.as_str()).collect();
     experiments.sort_unstable();
     experiments.dedup();
-    if !experiments.is_empty() {
-        body.push_str("<h2>Trends</h2><ul class=\"lines\">");
-        for e in experiments {
-            body.push_str(&format!(
-                "<li><a href=\"/trend?experiment={}\">{}</a></li>",
-                percent_encode(e),
-                escape(e)
-            ));
-        }
-        body.push_str("</ul>");
+    if experiments.is_empty() {
+        return html! {};
     }
-    Ok(Html(shell("reports", "reports", &body)))
+    html! {
+        h2 { "Trends" }
+        ul.lines {
+            @for e in experiments {
+                li { a href={ "/trend?experiment=" (percent_encode(e)) } { (e) } }
+            }
+        }
+    }
 }
 
 fn row_text(r: &RunEntry) -> String {
@@ -292,17 +328,22 @@ pub async fn run_page(
         let events = read_events(&dir)?;
         let result = crate::run::result_of(&events);
         let svg = crate::report::charts::timeline::render_timeline_svg(&events).ok();
-        let files: String = RUN_FILES
+        let files: Vec<&str> = RUN_FILES
             .iter()
-            .filter(|(name, _)| dir.join(name).is_file())
-            .map(|(name, _)| format!("<a href=\"/runs/{}/files/{name}\">{name}</a>", escape(&id)))
-            .collect::<Vec<_>>()
-            .join(" · ");
-        let body = format!(
-            "{}<h2>Files</h2><p id=\"files\">{files}</p>",
-            html::render_run_body(&result, svg.as_deref())
-        );
-        Ok(shell(&id, "reports", &body))
+            .map(|(name, _)| *name)
+            .filter(|name| dir.join(name).is_file())
+            .collect();
+        let body = html! {
+            (html::render_run_body(&result, svg.as_ref()))
+            h2 { "Files" }
+            p #files {
+                @for (i, name) in files.iter().enumerate() {
+                    @if i > 0 { " · " }
+                    a href={ "/runs/" (id) "/files/" (name) } { (name) }
+                }
+            }
+        };
+        Ok(shell(&id, "reports", body))
     })
     .await?;
     Ok(Html(page))
@@ -359,16 +400,12 @@ pub async fn compare(
         for dir in &dirs {
             results.push(crate::run::result_of(&read_events(dir)?));
         }
-        let runs: String = ids
-            .iter()
-            .map(|id| format!("<li><a href=\"/runs/{id}\">{id}</a></li>", id = escape(id)))
-            .collect();
-        let body = format!(
-            "<h1>Comparison of {} runs</h1><ul class=\"lines\">{runs}</ul>{}",
-            ids.len(),
-            html::comparison_body(&results)
-        );
-        Ok(shell("comparison", "reports", &body))
+        let body = html! {
+            h1 { "Comparison of " (ids.len()) " runs" }
+            ul.lines { @for id in &ids { li { a href={ "/runs/" (id) } { (id) } } } }
+            (html::comparison_body(&results))
+        };
+        Ok(shell("comparison", "reports", body))
     })
     .await?;
     Ok(Html(page))
@@ -381,7 +418,6 @@ pub struct TrendQuery {
     variant: Option<String>,
 }
 
-// Long: a renderer: the trend page's table and chart in reading order
 pub async fn trend(
     State(state): State<AppState>,
     query: Result<Query<TrendQuery>, QueryRejection>,
@@ -389,44 +425,14 @@ pub async fn trend(
     let Query(query) = query.map_err(bad_query)?;
     let path = state.reports.join("history.jsonl");
     let text = tokio::fs::read_to_string(&path).await.unwrap_or_default();
-    let entries: Vec<crate::report::trend::HistoryEntry> = text
+    let entries: Vec<HistoryEntry> = text
         .lines()
         .filter_map(|l| serde_json::from_str(l).ok())
         .collect();
-    let mut body = String::new();
     let Some(experiment) = query.experiment else {
-        body.push_str("<h1>Trend</h1>");
-        if entries.is_empty() {
-            body.push_str("<p>No history yet: every `chaos run` appends a line to history.jsonl in the reports folder.</p>");
-        }
-        let mut keys: Vec<(String, Option<String>)> = entries
-            .iter()
-            .map(|h| (h.experiment.clone(), h.variant.clone()))
-            .collect();
-        keys.sort();
-        keys.dedup();
-        body.push_str("<ul class=\"lines\" id=\"trend-list\">");
-        for (e, v) in keys {
-            let n = entries
-                .iter()
-                .filter(|h| h.experiment == e && h.variant == v)
-                .count();
-            body.push_str(&format!(
-                "<li><a href=\"/trend?experiment={}{}\">{}{}</a> — {n} run(s)</li>",
-                percent_encode(&e),
-                v.as_ref()
-                    .map(|v| format!("&variant={}", percent_encode(v)))
-                    .unwrap_or_default(),
-                escape(&e),
-                v.as_ref()
-                    .map(|v| format!(" [{}]", escape(v)))
-                    .unwrap_or_default()
-            ));
-        }
-        body.push_str("</ul>");
-        return Ok(Html(shell("trend", "trend", &body)));
+        return Ok(Html(shell("trend", "trend", trend_index(&entries))));
     };
-    let runs: Vec<crate::report::trend::HistoryEntry> = entries
+    let runs: Vec<HistoryEntry> = entries
         .into_iter()
         .filter(|h| h.experiment == experiment && h.variant == query.variant)
         .collect();
@@ -440,35 +446,86 @@ pub async fn trend(
         Some(v) => format!("{experiment} [{v}]"),
         None => experiment.clone(),
     };
-    body.push_str(&format!(
-        "<h1>Trend: {}</h1><p class=\"sub\">{} run(s) from history.jsonl; a red point is a run that did not pass; a gap is a run without that value.</p>",
-        escape(&title),
-        runs.len()
-    ));
-    let regressions = crate::report::trend::regressions(&runs, 5, 1.5, 500.0);
-    body.push_str("<ul class=\"lines\" id=\"regressions\">");
-    if regressions.is_empty() {
-        body.push_str("<li>no regression of the latest run against the previous 5</li>");
+    Ok(Html(shell("trend", "trend", trend_of(&title, &runs))))
+}
+
+/// Every experiment (and variant) in the history, linked to its trend.
+fn trend_index(entries: &[HistoryEntry]) -> Markup {
+    let mut keys: Vec<(&str, Option<&str>)> = entries
+        .iter()
+        .map(|h| (h.experiment.as_str(), h.variant.as_deref()))
+        .collect();
+    keys.sort();
+    keys.dedup();
+    let runs_of = |e: &str, v: Option<&str>| {
+        entries
+            .iter()
+            .filter(|h| h.experiment == e && h.variant.as_deref() == v)
+            .count()
+    };
+    html! {
+        h1 { "Trend" }
+        @if entries.is_empty() {
+            p { "No history yet: every `chaos run` appends a line to history.jsonl in the reports folder." }
+        }
+        ul.lines #trend-list {
+            @for (e, v) in keys {
+                li {
+                    a href=(trend_href(e, v)) {
+                        (e)
+                        @if let Some(v) = v { " [" (v) "]" }
+                    }
+                    " — " (runs_of(e, v)) " run(s)"
+                }
+            }
+        }
     }
-    for r in &regressions {
-        body.push_str(&format!("<li class=\"err\">REGRESSION {}</li>", escape(r)));
+}
+
+fn trend_href(experiment: &str, variant: Option<&str>) -> String {
+    let mut href = format!("/trend?experiment={}", percent_encode(experiment));
+    if let Some(v) = variant {
+        href.push_str(&format!("&variant={}", percent_encode(v)));
     }
-    body.push_str("</ul>");
-    body.push_str(&html::trend_svg(&runs));
-    body.push_str("<table id=\"trend-runs\"><thead><tr><th>when</th><th>status</th><th>failover p50</th><th>offline</th><th>acked lost</th><th>p99</th></tr></thead><tbody>");
-    for h in runs.iter().rev() {
-        body.push_str(&format!(
-            "<tr><td>{}</td><td><span class=\"verdict {s}\">{s}</span></td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td></tr>",
-            when(i64::try_from(h.unix_s.saturating_mul(1000)).ok()),
-            crate::report::format_duration_opt(h.failover_p50_ms),
-            crate::report::format_duration_ms(h.offline_total_ms),
-            h.lost_acked.map(|l| l.to_string()).unwrap_or_else(|| "—".into()),
-            crate::report::format_duration_opt(h.latency_p99_ms),
-            s = escape(h.status.as_str()),
-        ));
+    href
+}
+
+/// One experiment's trend: regressions of the latest run, the chart, the runs newest first.
+fn trend_of(title: &str, runs: &[HistoryEntry]) -> Markup {
+    let regressions = crate::report::trend::regressions(runs, 5, 1.5, 500.0);
+    html! {
+        h1 { "Trend: " (title) }
+        p.sub {
+            (runs.len()) " run(s) from history.jsonl; a red point is a run that did not pass; a gap is a run without that value."
+        }
+        ul.lines #regressions {
+            @if regressions.is_empty() {
+                li { "no regression of the latest run against the previous 5" }
+            }
+            @for r in &regressions { li.err { "REGRESSION " (r) } }
+        }
+        (html::trend_svg(runs))
+        table #trend-runs {
+            thead {
+                tr {
+                    th { "when" } th { "status" } th { "failover p50" } th { "offline" }
+                    th { "acked lost" } th { "p99" }
+                }
+            }
+            tbody {
+                @for h in runs.iter().rev() {
+                    tr {
+                        td { (when(i64::try_from(h.unix_s.saturating_mul(1000)).ok())) }
+                        td { span class={ "verdict " (h.status.as_str()) } { (h.status.as_str()) } }
+                        td.num { (crate::report::format_duration_opt(h.failover_p50_ms)) }
+                        td.num { (crate::report::format_duration_ms(h.offline_total_ms)) }
+                        td.num { (h.lost_acked.map(|l| l.to_string()).unwrap_or_else(|| "—".into())) }
+                        td.num { (crate::report::format_duration_opt(h.latency_p99_ms)) }
+                    }
+                }
+            }
+        }
     }
-    body.push_str("</tbody></table>");
-    Ok(Html(shell("trend", "trend", &body)))
 }
 
 #[derive(Debug, Deserialize)]
@@ -503,12 +560,13 @@ pub async fn cluster(
     .await
     {
         Ok(Ok(body)) => body,
-        Ok(Err(why)) => format!(
-            "<h1>Cluster</h1><p id=\"no-cluster\">{why}</p>"
-        ),
-        Err(_) => "<h1>Cluster</h1><p id=\"no-cluster\">No answer from Docker or the brokers within 8 s.</p>".into(),
+        Ok(Err(why)) => html! { h1 { "Cluster" } p #no-cluster { (why) } },
+        Err(_) => html! {
+            h1 { "Cluster" }
+            p #no-cluster { "No answer from Docker or the brokers within 8 s." }
+        },
     };
-    Ok(Html(shell("cluster", "cluster", &body)))
+    Ok(Html(shell("cluster", "cluster", body)))
 }
 
 /// What the cluster page shows, all fetched before anything is rendered.
@@ -545,8 +603,8 @@ const CLUSTER_SETTINGS: &[&str] = &[
     "broker.heartbeat.interval.ms",
 ];
 
-/// The cluster's page, or why there is none (HTML).
-async fn cluster_body(wanted: Option<String>, profile: &Profile) -> Result<String, String> {
+/// The cluster's page, or why there is none.
+async fn cluster_body(wanted: Option<String>, profile: &Profile) -> Result<Markup, Markup> {
     match fetch_cluster(wanted, profile).await {
         Ok(page) => Ok(render_cluster(&page)),
         Err(why) => Err(render_no_cluster(&why)),
@@ -603,146 +661,168 @@ async fn fetch_cluster(
     })
 }
 
-fn render_no_cluster(why: &NoCluster) -> String {
+fn render_no_cluster(why: &NoCluster) -> Markup {
     match why {
-        NoCluster::Unreachable(e) => format!("No cluster to show: {}", escape(e)),
-        NoCluster::NoneRunning => "No cluster is running (start one with <code>chaos up</code> or <code>chaos run … --keep</code>).".into(),
-        NoCluster::NotRunning { wanted, running } => format!(
-            "No cluster named <code>{}</code> is running; running: {}",
-            escape(wanted),
-            cluster_links(running)
-        ),
-        NoCluster::Several(names) => format!("Several clusters are running: {}", cluster_links(names)),
+        NoCluster::Unreachable(e) => html! { "No cluster to show: " (e) },
+        NoCluster::NoneRunning => html! {
+            "No cluster is running (start one with " code { "chaos up" } " or "
+            code { "chaos run … --keep" } ")."
+        },
+        NoCluster::NotRunning { wanted, running } => html! {
+            "No cluster named " code { (wanted) } " is running; running: " (cluster_links(running))
+        },
+        NoCluster::Several(names) => html! {
+            "Several clusters are running: " (cluster_links(names))
+        },
     }
 }
 
-fn render_cluster(page: &ClusterPage) -> String {
+fn render_cluster(page: &ClusterPage) -> Markup {
     let cluster = &page.cluster;
-    let mut body = format!(
-        "<h1>Cluster {}</h1><p class=\"sub\">{} mode · read-only view, refreshed on reload</p>",
-        escape(&cluster.name),
-        cluster.mode
-    );
-    body.push_str("<h2>Services</h2><table id=\"services\"><thead><tr><th>service</th><th>container</th><th>state</th><th>role</th><th>host address</th></tr></thead><tbody>");
-    for s in &cluster.services {
-        body.push_str(&format!(
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-            escape(&s.name),
-            escape(&s.container_name),
-            escape(s.state.as_str()),
-            escape(&s.role.as_label()),
-            escape(s.host_bootstrap.as_deref().unwrap_or(""))
-        ));
-    }
-    body.push_str("</tbody></table>");
-    match &page.view {
-        Ok(view) => {
-            let name_of = |id: i32| {
-                cluster
-                    .broker_service(id)
-                    .map(|s| format!("{id} ({})", s.name))
-                    .unwrap_or(id.to_string())
-            };
-            body.push_str(&format!(
-                "<h2>Brokers</h2><p id=\"brokers\">{}</p><p>controller: <b id=\"controller\">{}</b></p>",
-                view.brokers
-                    .iter()
-                    .map(|b| format!(
-                        "<span class=\"broker up{}\">{}</span>",
-                        if view.controller == Some(*b) { " controller" } else { "" },
-                        escape(&name_of(*b))
-                    ))
-                    .collect::<String>(),
-                view.controller
-                    .map(|c| escape(&name_of(c)))
-                    .unwrap_or_else(|| "none".into())
-            ));
-            body.push_str("<h2>Partitions</h2>");
-            body.push_str(&partition_lanes(&view.partitions));
-        }
-        Err(e) => body.push_str(&format!(
-            "<p class=\"err\">cluster view unavailable: {}</p>",
-            escape(e)
-        )),
-    }
-    if let Some((id, settings)) = &page.settings {
-        {
-            body.push_str(&format!(
-                "<h2>Broker settings in force (broker {id})</h2><table id=\"settings\"><tbody>"
-            ));
-            for (k, v) in settings {
-                body.push_str(&format!(
-                    "<tr><td>{}</td><td>{}</td></tr>",
-                    escape(k),
-                    escape(v)
-                ));
+    html! {
+        h1 { "Cluster " (cluster.name) }
+        p.sub { (cluster.mode) " mode · read-only view, refreshed on reload" }
+        h2 { "Services" }
+        (services_table(&cluster.services))
+        @match &page.view {
+            Ok(view) => {
+                (brokers_section(cluster, view))
+                h2 { "Partitions" }
+                (partition_lanes(&view.partitions))
             }
-            body.push_str("</tbody></table>");
+            Err(e) => p.err { "cluster view unavailable: " (e) },
+        }
+        @if let Some((id, settings)) = &page.settings {
+            h2 { "Broker settings in force (broker " (id) ")" }
+            table #settings {
+                tbody { @for (k, v) in settings { tr { td { (k) } td { (v) } } } }
+            }
         }
     }
-    body
 }
 
-fn cluster_links(names: &[String]) -> String {
-    names
-        .iter()
-        .map(|n| {
-            format!(
-                "<a href=\"/cluster?name={}\">{}</a>",
-                percent_encode(n),
-                escape(n)
-            )
-        })
-        .collect::<Vec<_>>()
-        .join(", ")
+fn services_table(services: &[crate::platform::RunningService]) -> Markup {
+    html! {
+        table #services {
+            thead {
+                tr {
+                    th { "service" } th { "container" } th { "state" } th { "role" }
+                    th { "host address" }
+                }
+            }
+            tbody {
+                @for s in services {
+                    tr {
+                        td { (s.name) }
+                        td { (s.container_name) }
+                        td { (s.state.as_str()) }
+                        td { (s.role.as_label()) }
+                        td { (s.host_bootstrap.as_deref().unwrap_or("")) }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The brokers registered in the metadata, named by their service, and the controller.
+fn brokers_section(
+    cluster: &crate::platform::Cluster,
+    view: &crate::events::ClusterSnapshot,
+) -> Markup {
+    let name_of = |id: i32| {
+        cluster
+            .broker_service(id)
+            .map(|s| format!("{id} ({})", s.name))
+            .unwrap_or(id.to_string())
+    };
+    html! {
+        h2 { "Brokers" }
+        p #brokers {
+            @for b in &view.brokers {
+                span.broker.up.controller[view.controller == Some(*b)] { (name_of(*b)) }
+            }
+        }
+        p {
+            "controller: "
+            b #controller { (view.controller.map(name_of).unwrap_or_else(|| "none".into())) }
+        }
+    }
+}
+
+fn cluster_links(names: &[String]) -> Markup {
+    html! {
+        @for (i, n) in names.iter().enumerate() {
+            @if i > 0 { ", " }
+            a href={ "/cluster?name=" (percent_encode(n)) } { (n) }
+        }
+    }
 }
 
 /// Each partition as a lane: its leader coloured as in the timeline, red without a leader,
 /// an amber edge while under-replicated.
-fn partition_lanes(partitions: &[crate::events::PartitionState]) -> String {
+fn partition_lanes(partitions: &[crate::events::PartitionState]) -> Markup {
     if partitions.is_empty() {
-        return "<p>no topics</p>".into();
+        return html! { p { "no topics" } };
     }
-    let mut out = String::from("<table class=\"lanes\" id=\"lanes\"><thead><tr><th>partition</th><th>leader</th><th>epoch</th><th>replicas</th><th>ISR</th><th></th></tr></thead><tbody>");
-    for p in partitions {
-        let (class, style, note) = match p.leader {
-            None => ("lane offline", String::new(), "OFFLINE"),
-            Some(l) => (
-                if p.isr.len() < p.replicas.len() {
-                    "lane under"
-                } else {
-                    "lane"
-                },
-                format!(
-                    " style=\"background:{}\"",
-                    crate::report::charts::timeline::broker_colour_hex(l)
-                ),
-                if p.isr.len() < p.replicas.len() {
-                    "under-replicated"
-                } else {
-                    ""
-                },
-            ),
-        };
-        out.push_str(&format!(
-            "<tr data-partition=\"{key}\" data-leader=\"{leader}\"><td>{key}</td><td class=\"{class}\"{style}>{leader}</td><td class=\"num\">{}</td><td>{:?}</td><td>{:?}</td><td>{note}</td></tr>",
-            p.leader_epoch,
-            p.replicas,
-            p.isr,
-            key = escape(&p.key()),
-            leader = p.leader.map(|l| l.to_string()).unwrap_or_else(|| "none".into()),
-        ));
+    html! {
+        table.lanes #lanes {
+            thead {
+                tr {
+                    th { "partition" } th { "leader" } th { "epoch" } th { "replicas" } th { "ISR" }
+                    th {}
+                }
+            }
+            tbody { @for p in partitions { (lane_row(p)) } }
+        }
     }
-    out.push_str("</tbody></table>");
-    out
+}
+
+fn lane_row(p: &crate::events::PartitionState) -> Markup {
+    let under = p.isr.len() < p.replicas.len();
+    let (class, background, note) = match p.leader {
+        None => ("lane offline", None, "OFFLINE"),
+        Some(l) => (
+            if under { "lane under" } else { "lane" },
+            Some(format!(
+                "background:{}",
+                crate::report::charts::timeline::broker_colour_hex(l)
+            )),
+            if under { "under-replicated" } else { "" },
+        ),
+    };
+    let leader = p
+        .leader
+        .map(|l| l.to_string())
+        .unwrap_or_else(|| "none".into());
+    html! {
+        tr data-partition=(p.key()) data-leader=(leader) {
+            td { (p.key()) }
+            td class=(class) style=[background] { (leader) }
+            td.num { (p.leader_epoch) }
+            td { (format!("{:?}", p.replicas)) }
+            td { (format!("{:?}", p.isr)) }
+            td { (note) }
+        }
+    }
 }
 
 pub async fn live_page(State(state): State<AppState>) -> Html<String> {
     let body = match &state.hub {
-        Some(_) => "<div id=\"live\" data-live=\"1\"><p class=\"muted\" id=\"live-waiting\">Waiting for the run's events…</p></div>".to_string(),
-        None => "<h1>Live run</h1><p id=\"no-live\">This server (`chaos serve`) shows saved reports only. Watch a run as it happens with <code>chaos run EXPERIMENT --serve</code>.</p>".to_string(),
+        Some(_) => html! {
+            div #live data-live="1" {
+                p.muted #live-waiting { "Waiting for the run's events…" }
+            }
+        },
+        None => html! {
+            h1 { "Live run" }
+            p #no-live {
+                "This server (`chaos serve`) shows saved reports only. Watch a run as it happens with "
+                code { "chaos run EXPERIMENT --serve" } "."
+            }
+        },
     };
-    Html(shell("live run", "live", &body))
+    Html(shell("live run", "live", body))
 }
 
 fn hub_of(state: &AppState) -> Result<&LiveHub, ServeError> {
@@ -835,104 +915,116 @@ pub async fn live_view(
         }
     }
     let run = snapshot.run.clone();
-    let html = Arc::new(blocking(move || Ok(render_live(&snapshot))).await?);
+    let html = Arc::new(blocking(move || Ok(render_live(&snapshot).into_string())).await?);
     if let Ok(mut cache) = state.view_cache.lock() {
         *cache = Some((run, upto, html.clone()));
     }
     Ok(Html(html.as_ref().clone()))
 }
 
-// Long: a renderer: the live fragment's parts in reading order
-fn render_live(snapshot: &live::Snapshot) -> String {
+/// The live run so far: its state for the page's script, the status bar, the brokers, the
+/// faults in force, the partitions, what happened, then the run page's body.
+fn render_live(snapshot: &live::Snapshot) -> Markup {
     let Some(run) = &snapshot.run else {
-        return "<p class=\"muted\" id=\"live-waiting\">No run has started yet.</p>".into();
+        return html! { p.muted #live-waiting { "No run has started yet." } };
     };
     let events: Vec<Event> = snapshot.events.iter().map(|e| (**e).clone()).collect();
     let result = crate::run::result_of(&events);
     let svg = crate::report::charts::timeline::render_timeline_svg(&events).ok();
     let view = live::live_view(&snapshot.events);
     let running = !snapshot.finished;
-    let mut out = format!(
-        "<div id=\"live-state\" data-run=\"{}\" data-events=\"{}\" data-finished=\"{}\">",
-        escape(run),
-        snapshot.events.len(),
-        snapshot.finished
-    );
-    out.push_str(&format!(
-        "<div class=\"livebar\"><span class=\"verdict {}\" id=\"live-status\">{}</span><span>phase: <b id=\"phase\">{}</b></span><span>{}</span>{}<span id=\"acked\">acked/s: {}</span><span id=\"p99\">p99: {}</span><span class=\"muted\">{} event(s) · <a href=\"/runs/{}\">run page</a></span></div>",
-        if running { "running" } else { result.status.as_str() },
-        if running { "RUNNING".to_string() } else { format!("FINISHED: {}", result.status.as_str()) },
-        escape(view.phase.as_deref().unwrap_or("starting")),
-        crate::report::format_duration_ms(view.elapsed_ms),
-        match (&snapshot.now, running) {
-            (Some(now), true) => format!("<span id=\"now\">now: <b>{}</b></span>", escape(now)),
-            _ => String::new(),
-        },
-        view.last_tick.map(|(a, _)| a.to_string()).unwrap_or_else(|| "—".into()),
-        // No ack in the last second: no latency to show (a gap, not 0 ms).
-        match view.last_tick {
-            Some((_, Some(p))) => crate::report::format_duration_ms(p),
-            Some((_, None)) => "— (nothing acked)".into(),
-            None => "—".into(),
-        },
-        snapshot.events.len(),
-        escape(run),
-    ));
-    out.push_str("<h2>Cluster now</h2><p id=\"live-brokers\">");
-    for (service, id, state, registered) in &view.brokers {
-        out.push_str(&format!(
-            "<span class=\"broker {state}{}\" data-broker=\"{id}\">{} ({id}): {state}{}{}</span>",
-            if view.controller == Some(*id) {
-                " controller"
-            } else {
-                ""
-            },
-            escape(service),
-            if *registered { "" } else { ", not registered" },
-            if view.controller == Some(*id) {
-                " · controller"
-            } else {
-                ""
-            },
-        ));
+    html! {
+        div #live-state data-run=(run) data-events=(snapshot.events.len()) data-finished=(snapshot.finished) {
+            (live_bar(run, snapshot, &view, result.status, running))
+            h2 { "Cluster now" }
+            (live_brokers(&view))
+            @if !view.faults_in_force.is_empty() {
+                p #faults-in-force .err { "in force: " (faults_in_force(&view)) }
+            }
+            (partition_lanes(&view.partitions))
+            h2 { "What happened" }
+            ul.happenings.lines #happenings {
+                @for (t, kind, text) in view.happenings.iter().rev() {
+                    li class=(kind.css_class()) {
+                        (crate::report::format_duration_ms(*t)) " — " (text)
+                    }
+                }
+            }
+            (html::render_run_body_live(&result, svg.as_ref(), running))
+        }
     }
-    out.push_str("</p>");
-    if !view.faults_in_force.is_empty() {
-        out.push_str("<p id=\"faults-in-force\" class=\"err\">in force: ");
-        out.push_str(
-            &view
-                .faults_in_force
-                .iter()
-                .map(|(l, t)| {
-                    format!(
-                        "{} since {}",
-                        escape(l),
-                        crate::report::format_duration_ms(*t)
-                    )
-                })
-                .collect::<Vec<_>>()
-                .join(", "),
-        );
-        out.push_str("</p>");
+}
+
+/// Status, phase, time, what the runner waits for, the last second's acks and p99.
+fn live_bar(
+    run: &str,
+    snapshot: &live::Snapshot,
+    view: &live::LiveView,
+    status: Status,
+    running: bool,
+) -> Markup {
+    let acked = view
+        .last_tick
+        .map(|(a, _)| a.to_string())
+        .unwrap_or_else(|| "—".into());
+    // No ack in the last second: no latency to show (a gap, not 0 ms).
+    let p99 = match view.last_tick {
+        Some((_, Some(p))) => crate::report::format_duration_ms(p),
+        Some((_, None)) => "— (nothing acked)".into(),
+        None => "—".into(),
+    };
+    let now = snapshot.now.as_deref().filter(|_| running);
+    html! {
+        div.livebar {
+            @if running {
+                span.verdict.running #live-status { "RUNNING" }
+            } @else {
+                span class={ "verdict " (status.as_str()) } #live-status {
+                    "FINISHED: " (status.as_str())
+                }
+            }
+            span { "phase: " b #phase { (view.phase.as_deref().unwrap_or("starting")) } }
+            span { (crate::report::format_duration_ms(view.elapsed_ms)) }
+            @if let Some(now) = now {
+                span #now { "now: " b { (now) } }
+            }
+            span #acked { "acked/s: " (acked) }
+            span #p99 { "p99: " (p99) }
+            span.muted {
+                (snapshot.events.len()) " event(s) · " a href={ "/runs/" (run) } { "run page" }
+            }
+        }
     }
-    out.push_str(&partition_lanes(&view.partitions));
-    out.push_str("<h2>What happened</h2><ul class=\"happenings lines\" id=\"happenings\">");
-    for (t, kind, text) in view.happenings.iter().rev() {
-        out.push_str(&format!(
-            "<li class=\"{}\">{} — {}</li>",
-            kind.css_class(),
-            crate::report::format_duration_ms(*t),
-            escape(text)
-        ));
+}
+
+/// Each broker as Docker and the observer see it, the controller marked.
+fn live_brokers(view: &live::LiveView) -> Markup {
+    html! {
+        p #live-brokers {
+            @for (service, id, state, registered) in &view.brokers {
+                @let controller = view.controller == Some(*id);
+                @let class = if controller {
+                    format!("broker {state} controller")
+                } else {
+                    format!("broker {state}")
+                };
+                span class=(class) data-broker=(id) {
+                    (service) " (" (id) "): " (state)
+                    @if !registered { ", not registered" }
+                    @if controller { " · controller" }
+                }
+            }
+        }
     }
-    out.push_str("</ul>");
-    out.push_str(&html::render_run_body_live(
-        &result,
-        svg.as_deref(),
-        running,
-    ));
-    out.push_str("</div>");
-    out
+}
+
+/// "kill kafka-2 since 5.01 s, …": the faults not yet healed.
+fn faults_in_force(view: &live::LiveView) -> String {
+    view.faults_in_force
+        .iter()
+        .map(|(label, at)| format!("{label} since {}", crate::report::format_duration_ms(*at)))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 pub async fn live_status(State(state): State<AppState>) -> Result<Response, ServeError> {
@@ -969,4 +1061,77 @@ pub async fn asset(Path(name): Path<String>) -> Result<Response, ServeError> {
 
 pub async fn not_found(uri: Uri) -> ServeError {
     ServeError::NotFound(format!("no page at {}", uri.path()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::platform::{Cluster, ContainerState, Role, RunningService};
+
+    /// Markup in a name, a quote that would end an attribute, an entity.
+    const HOSTILE: &str = "<script>alert(1)</script>\"'&";
+    const ESCAPED: &str = "&lt;script&gt;alert(1)&lt;/script&gt;&quot;'&amp;";
+
+    fn broker(name: &str, id: i32) -> RunningService {
+        RunningService {
+            name: name.into(),
+            container_id: "c0ffee".into(),
+            container_name: format!("seed-{name}"),
+            role: Role::Broker { id, kraft: true },
+            host_bootstrap: Some(format!("127.0.0.1:{}", 9091 + id)),
+            ip: None,
+            state: ContainerState::Running,
+            node: None,
+        }
+    }
+
+    #[test]
+    fn the_cluster_page_escapes_what_docker_and_the_brokers_report() {
+        let partition = |leader, isr| crate::events::PartitionState {
+            topic: HOSTILE.into(),
+            partition: 0,
+            leader,
+            leader_epoch: 3,
+            replicas: vec![1, 2],
+            isr,
+            offline_replicas: vec![],
+        };
+        let page = ClusterPage {
+            cluster: Cluster {
+                name: HOSTILE.into(),
+                origin: Default::default(),
+                network: "seed".into(),
+                mode: crate::events::ClusterMode::Kraft,
+                config_hash: String::new(),
+                services: vec![broker(HOSTILE, 1), broker("kafka-2", 2)],
+                reused: false,
+                ready_after: std::time::Duration::ZERO,
+                replaced_unready: None,
+                nodes: vec![],
+            },
+            view: Ok(crate::events::ClusterSnapshot {
+                controller: Some(1),
+                brokers: vec![1, 2],
+                partitions: vec![partition(Some(1), vec![1]), partition(None, vec![])],
+            }),
+            settings: Some((1, vec![(HOSTILE.into(), HOSTILE.into())])),
+        };
+        let not_running = NoCluster::NotRunning {
+            wanted: HOSTILE.into(),
+            running: vec![HOSTILE.into()],
+        };
+        for html in [
+            render_cluster(&page).into_string(),
+            render_no_cluster(&not_running).into_string(),
+            render_no_cluster(&NoCluster::Unreachable(HOSTILE.into())).into_string(),
+        ] {
+            assert!(
+                !html.contains(HOSTILE) && !html.contains("<script"),
+                "{html}"
+            );
+            assert!(html.contains(ESCAPED), "{html}");
+        }
+        let html = render_cluster(&page).into_string();
+        assert!(html.contains("class=\"lane under\"") && html.contains("class=\"lane offline\""));
+    }
 }

@@ -27,7 +27,7 @@ fn label_at(x: f64) -> String {
 
 /// The plot (SVG), or `None` when the run has no latency histogram. 100 % (the maximum) is
 /// not a point on this scale: it is the dashed line, labelled.
-pub fn render_latency_spectrum_svg(w: &WorkloadResult) -> Option<String> {
+pub fn render_latency_spectrum_svg(w: &WorkloadResult) -> Option<super::Svg> {
     let points: Vec<&PercentileMs> = w
         .latency_spectrum_ms
         .iter()
@@ -104,7 +104,7 @@ pub fn render_latency_spectrum_svg(w: &WorkloadResult) -> Option<String> {
             .ok()?;
         root.present().ok()?;
     }
-    Some(svg)
+    Some(super::Svg(svg))
 }
 
 #[cfg(test)]

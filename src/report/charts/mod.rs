@@ -12,6 +12,36 @@ use crate::report::repeats::Spread;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
+/// A chart as plotters' SVG backend wrote it. Only the charts here make one, so a page can
+/// embed it as markup (`report::html` does): the backend escapes every text and attribute
+/// value it writes, and nothing is added to its output.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Svg(String);
+
+impl Svg {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::ops::Deref for Svg {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl maud::Render for Svg {
+    fn render_to(&self, buffer: &mut String) {
+        // Trusted: plotters' SVG backend escaped every text and attribute in it (see above).
+        maud::PreEscaped(self.0.as_str()).render_to(buffer)
+    }
+}
+
+/// A chart plotters could not draw, by its title: the page says so in its place.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NotDrawn(pub String);
+
 const BLUE: RGBColor = RGBColor(31, 119, 180);
 const RED_POINT: RGBColor = RGBColor(198, 40, 40);
 /// The whiskers' colour: the browser test finds the error bars by it.
@@ -34,7 +64,7 @@ pub struct Bar {
 
 /// A bar per group for one metric, horizontal: the median, a whisker from min to max when
 /// there were repeats, and the values written right of the whisker.
-pub fn bar_chart_svg(title: &str, unit: &str, bars: &[Bar]) -> String {
+pub fn bar_chart_svg(title: &str, unit: &str, bars: &[Bar]) -> Result<Svg, NotDrawn> {
     let top = bars
         .iter()
         .filter_map(|b| b.spread.as_ref())
@@ -47,10 +77,10 @@ pub fn bar_chart_svg(title: &str, unit: &str, bars: &[Bar]) -> String {
     {
         let root = SVGBackend::with_string(&mut svg, (width, height)).into_drawing_area();
         if draw_bars(&root, title, unit, bars, top).is_err() {
-            return format!("<p class=\"muted\">{title}: chart not drawn</p>");
+            return Err(NotDrawn(title.to_string()));
         }
     }
-    svg
+    Ok(Svg(svg))
 }
 
 type DrawResult = Result<(), DrawingAreaErrorKind<std::io::Error>>;
@@ -144,23 +174,23 @@ pub struct TrendSeries<'a> {
 
 /// An experiment's trend over runs: a chart per metric, a point per run (red when the run
 /// did not pass), a gap where a run has no value (never a zero).
-pub fn trend_chart_svg(series: &[TrendSeries<'_>], passed: &[bool]) -> String {
+pub fn trend_chart_svg(series: &[TrendSeries<'_>], passed: &[bool]) -> Result<Svg, NotDrawn> {
     let (width, chart_h) = (900u32, 150u32);
     let mut svg = String::new();
     {
         let root = SVGBackend::with_string(&mut svg, (width, chart_h * series.len().max(1) as u32))
             .into_drawing_area();
         if root.fill(&WHITE).is_err() {
-            return String::new();
+            return Err(NotDrawn("trend".into()));
         }
         let areas = root.split_evenly((series.len().max(1), 1));
         for (area, s) in areas.iter().zip(series) {
             if draw_trend(area, s, passed).is_err() {
-                return format!("<p class=\"muted\">{}: chart not drawn</p>", s.name);
+                return Err(NotDrawn(s.name.to_string()));
             }
         }
     }
-    svg
+    Ok(Svg(svg))
 }
 
 fn draw_trend(
@@ -226,13 +256,14 @@ mod tests {
                 values: vec![Some(6000.0), Some(6100.0), None, Some(6500.0), Some(6400.0)],
             }],
             &[true, true, true, true, false],
-        );
+        )
+        .expect("drawn");
         // The data's lines (the axes' ticks are polylines too, in black).
         let lines = svg
             .lines()
             .filter(|l| l.starts_with("<polyline") && l.contains("stroke=\"#1F77B4\""))
             .count();
-        assert_eq!(lines, 2, "two pieces around the gap:\n{svg}");
+        assert_eq!(lines, 2, "two pieces around the gap:\n{}", svg.as_str());
         // One point per value; the run that did not pass is red.
         assert_eq!(svg.matches("<circle").count(), 4);
         assert_eq!(svg.matches("#C62828").count(), 1);
@@ -258,9 +289,15 @@ mod tests {
                     spread: None,
                 },
             ],
-        );
+        )
+        .expect("drawn");
         // Three strokes per whisker (the range and its two caps), only for the repeats.
-        assert_eq!(svg.matches("stroke=\"#222222\"").count(), 3, "{svg}");
+        assert_eq!(
+            svg.matches("stroke=\"#222222\"").count(),
+            3,
+            "{}",
+            svg.as_str()
+        );
         assert!(svg.contains("(n=3)") && svg.contains("no data") && svg.contains("a [x=1]"));
     }
 }

@@ -99,7 +99,7 @@ pub struct TimelineError(#[from] DrawingAreaErrorKind<std::io::Error>);
 
 // Long: a renderer: the timeline's layers in drawing order (axes, lanes, faults, legend) on one
 // plotters canvas, each a short block
-pub fn render_timeline_svg(events: &[Event]) -> Result<String, TimelineError> {
+pub fn render_timeline_svg(events: &[Event]) -> Result<super::Svg, TimelineError> {
     let mut events: Vec<&Event> = events.iter().collect();
     events.sort_by_key(|e| e.at_us);
     let secs = |us: u64| us as f64 / 1e6;
@@ -470,7 +470,7 @@ pub fn render_timeline_svg(events: &[Event]) -> Result<String, TimelineError> {
         }
         root.present().map_err(err)?;
     }
-    Ok(svg)
+    Ok(super::Svg(svg))
 }
 
 #[cfg(test)]
