@@ -237,6 +237,58 @@ fn experiments_run_on_three_hosts_and_unchanged_on_one_engine() {
         "left on the nodes"
     );
 
+    // Ctrl-C on three hosts, the controller's host cut off and a broker on another frozen:
+    // exit 130 with a partial report, and every host's part healed by the run itself —
+    // `chaos clean` finds nothing left to heal on any engine.
+    let interrupted = reports_dir("multi-node-sigint");
+    let mut child = common::RunningChaos(
+        Command::new(env!("CARGO_BIN_EXE_chaos"))
+            .args(["run", "--nodes", NODES_FILE, "--keep", "--reports"])
+            .arg(&interrupted)
+            .arg("tests/experiments/multi-node-interrupt.yaml")
+            .current_dir(repo())
+            .spawn()
+            .expect("spawn chaos run"),
+    );
+    wait_for_events(&interrupted, r#""event":"fault-injected""#, 2);
+    let status = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let signalled = std::time::Instant::now();
+    assert_eq!(
+        child.wait().unwrap().code(),
+        Some(130),
+        "interrupted runs exit 130"
+    );
+    assert!(
+        signalled.elapsed() < std::time::Duration::from_secs(60),
+        "stopped {:?} after Ctrl-C",
+        signalled.elapsed()
+    );
+    let r = results(&interrupted).remove(0);
+    assert_eq!(r["partial"], true, "{r:#}");
+    let events = events_of(&interrupted);
+    assert_eq!(
+        events.matches(r#""event":"fault-reverted""#).count(),
+        2,
+        "{events}"
+    );
+    let clean = chaos(&["clean", "--nodes", NODES_FILE]);
+    assert!(clean.status.success());
+    assert_eq!(
+        String::from_utf8_lossy(&clean.stdout).trim(),
+        "",
+        "chaos clean healed what the interrupted run left"
+    );
+    assert!(chaos(&["down", "--nodes", NODES_FILE]).status.success());
+    assert_eq!(
+        left_on_the_nodes(),
+        Vec::<String>::new(),
+        "left on the nodes"
+    );
+
     // The same experiment, unchanged, on one engine: the host is a group of containers.
     let one = reports_dir("multi-node-one-engine");
     let out = chaos(&[

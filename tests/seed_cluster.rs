@@ -1057,6 +1057,30 @@ fn a_matrix_with_repeats_reuses_the_cluster_and_compares_the_combinations() {
         "repeats get an error bar"
     );
     assert_eq!(out.status.code(), Some(0));
+
+    // Another experiment's run in the same folder: `chaos compare` keeps like with like (a
+    // table per experiment, differences only within one), unless asked to put them together.
+    let other = chaos_run("tests/experiments/no-fault.yaml", &reports);
+    assert_eq!(other.status.code(), Some(0));
+    let compare = chaos(&["compare", reports.to_str().unwrap()]);
+    assert!(compare.status.success());
+    let said = String::from_utf8_lossy(&compare.stdout);
+    assert!(said.contains("== repeat-fast (4 run(s))"), "{said}");
+    assert!(said.contains("== no-fault (1 run(s))"), "{said}");
+    assert!(
+        !said
+            .lines()
+            .any(|l| l.starts_with("beyond noise:") && l.contains("no-fault")),
+        "no difference across experiments unless asked: {said}"
+    );
+    let across = chaos(&["compare", "--across-experiments", reports.to_str().unwrap()]);
+    assert!(across.status.success());
+    let said = String::from_utf8_lossy(&across.stdout);
+    assert!(!said.contains("== "), "one table: {said}");
+    assert!(
+        said.contains("no-fault") && said.contains("repeat-fast"),
+        "{said}"
+    );
 }
 
 /// A broker setting as the broker reported it at the start of the run.
