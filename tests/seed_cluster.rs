@@ -881,8 +881,8 @@ fn one_frozen_broker_leaves_the_partitions_led_elsewhere_observed_at_the_usual_p
     // The partitions the others led when the freeze began: always listed, always led.
     let last_before = events
         .iter()
-        .filter(|e| e["event"] == "observed" && e["at_us"].as_u64().unwrap() < froze)
-        .last()
+        .rev()
+        .find(|e| e["event"] == "observed" && e["at_us"].as_u64().unwrap() < froze)
         .expect("a view before the freeze");
     let led_elsewhere: Vec<i64> = last_before["snapshot"]["partitions"]
         .as_array()

@@ -3,11 +3,13 @@
 //! after the re-read.
 
 use super::context::RunContext;
+use super::workload::{Group, SharedGroup, Transactions};
 use crate::analysis::group::GroupHistory;
 use crate::analysis::verify::SeenSet;
 use crate::error::Error;
-use crate::events::EventKind;
+use crate::events::{EventKind, TransactionSummary};
 use crate::experiment::WorkloadSpec;
+use crate::kafka::connect::Profile;
 use crate::kafka::group::{GroupOptions, GroupWorkload};
 use crate::kafka::transactions::{LiveOptions, LiveTxnReader, TxnOptions, TxnProducer, TxnSource};
 use std::collections::HashMap;
@@ -26,10 +28,7 @@ pub fn txn_producer_id(producer_id: u64) -> u64 {
     producer_id ^ 0x5458_0000_0000_0000
 }
 
-pub fn start_group(
-    ctx: &RunContext<'_>,
-    w: &WorkloadSpec,
-) -> Result<Option<Arc<GroupWorkload>>, Error> {
+pub fn start_group(ctx: &RunContext<'_>, w: &WorkloadSpec) -> Result<Option<SharedGroup>, Error> {
     let Some(g) = &w.group else {
         return Ok(None);
     };
@@ -66,13 +65,22 @@ pub fn start_group(
         ctx.sink.clone(),
     )
     .map_err(Error::Kafka)?;
-    Ok(Some(Arc::new(group)))
+    Ok(Some(Arc::new(Box::new(group))))
 }
 
-/// The transactional producer (or read-process-write loop) and its live read_committed reader.
+/// The transactional producer (or read-process-write loop) and its live read_committed reader,
+/// with what its end needs to re-read and check.
 pub struct TxnWorkload {
     producer: TxnProducer,
     live: Option<LiveTxnReader>,
+    spec: crate::experiment::TransactionSpec,
+    /// The workload's topic and partitions (read-process-write's input).
+    input: (String, i32),
+    /// The topic written and its partitions.
+    output: (String, i32),
+    bootstrap: String,
+    profile: Profile,
+    producer_id: u64,
 }
 
 /// The consumer group whose offsets the read-process-write transactions commit.
@@ -83,7 +91,7 @@ fn rpw_group_id(transactional_id: &str) -> String {
 pub fn start_transactions(
     ctx: &RunContext<'_>,
     w: &WorkloadSpec,
-) -> Result<Option<TxnWorkload>, Error> {
+) -> Result<Option<Box<dyn Transactions>>, Error> {
     let Some(t) = &w.transactions else {
         return Ok(None);
     };
@@ -93,7 +101,7 @@ pub fn start_transactions(
     let transactional_id = cluster_id(&t.id, ctx.producer_id);
     let source = if t.read_process_write {
         TxnSource::Consumed {
-            input_topic: input,
+            input_topic: input.clone(),
             input_partitions,
             group_id: rpw_group_id(&transactional_id),
         }
@@ -136,7 +144,19 @@ pub fn start_transactions(
         ctx.sink.clone(),
     )
     .map_err(Error::Kafka)?;
-    Ok(Some(TxnWorkload { producer, live }))
+    Ok(Some(Box::new(TxnWorkload {
+        producer,
+        live,
+        spec: t.clone(),
+        input: (input, input_partitions),
+        output: (
+            t.written_topic(&ctx.experiment.workload_topic().unwrap_or_default().0),
+            partitions,
+        ),
+        bootstrap: ctx.cluster.bootstrap_list(),
+        profile: ctx.profile.clone(),
+        producer_id: ctx.producer_id,
+    })))
 }
 
 /// `coordinator-of: <name>` → the id FindCoordinator is asked about.
@@ -151,7 +171,7 @@ pub fn coordinator_keys(ctx: &RunContext<'_>) -> HashMap<String, String> {
 
 /// Faults are meant for a formed group: waits until every partition is held by a member (up
 /// to 60 s; a group that did not form is a note, and the steps start anyway).
-pub async fn wait_until_formed(ctx: &RunContext<'_>, group: &GroupWorkload) {
+pub async fn wait_until_formed(ctx: &RunContext<'_>, group: &dyn Group) {
     (ctx.progress)("waiting for the consumer group to be assigned every partition");
     let formed = async {
         let mut check = tokio::time::interval(Duration::from_millis(50));
@@ -193,7 +213,7 @@ impl GroupRecord {
 /// members commit and leave.
 pub async fn drain_group(
     ctx: &RunContext<'_>,
-    group: Arc<GroupWorkload>,
+    group: SharedGroup,
     acked: u64,
     grace: Duration,
 ) -> Result<Option<GroupRecord>, Error> {
@@ -256,37 +276,40 @@ pub fn record_group(ctx: &RunContext<'_>, record: GroupRecord, unprocessed: Opti
         }));
 }
 
-// Long: the transactional workload's end in order: stop, re-read both isolation levels, the
-// read-process-write checks, the summary
 /// Stops the transactional producer (read-process-write: once its input is processed), lets
 /// the live reader read on to the end and, unless the run was cut short, re-reads the topic
-/// `read_committed` and `read_uncommitted`: atomicity, aborted messages visible, order, and
-/// for read-process-write each input processed once.
+/// `read_committed` and `read_uncommitted` (see [`TxnWorkload::finish`]).
 pub async fn finish_transactions(
     ctx: &RunContext<'_>,
-    workload: TxnWorkload,
+    workload: Box<dyn Transactions>,
     reread: bool,
 ) -> Result<(), Error> {
-    let Some(spec) = ctx
-        .experiment
-        .workload
-        .as_ref()
-        .and_then(|w| w.transactions.as_ref())
-    else {
-        return Ok(());
-    };
     (ctx.progress)(
         "stopping the transactional producer; re-reading read_committed and read_uncommitted",
     );
-    let (input, input_partitions) = ctx.experiment.workload_topic().unwrap_or_default();
-    let topic = spec.written_topic(&input);
-    let partitions = ctx.experiment.partition_count(&topic).unwrap_or(1);
-    let transactional_id = cluster_id(&spec.id, ctx.producer_id);
-    let (size, abort_every, rpw) = (spec.size, spec.abort_every, spec.read_process_write);
-    let bootstrap = ctx.cluster.bootstrap_list();
-    let profile = ctx.profile.clone();
-    let txn_id = txn_producer_id(ctx.producer_id);
-    let summary = tokio::task::spawn_blocking(move || {
+    let summary = tokio::task::spawn_blocking(move || workload.finish(reread))
+        .await
+        .map_err(Error::task("the transactions' re-read"))?;
+    ctx.sink.emit(EventKind::TransactionsDone(summary));
+    Ok(())
+}
+
+impl Transactions for TxnWorkload {
+    // Long: the transactional workload's end in order: stop, re-read both isolation levels,
+    // the read-process-write checks, the summary
+    /// Atomicity, aborted messages visible, order, and for read-process-write each input
+    /// processed once.
+    fn finish(self: Box<Self>, reread: bool) -> TransactionSummary {
+        let workload = *self;
+        let spec = &workload.spec;
+        let (input, input_partitions) = workload.input.clone();
+        let (topic, partitions) = workload.output.clone();
+        let transactional_id = cluster_id(&spec.id, workload.producer_id);
+        let (size, abort_every, rpw) = (spec.size, spec.abort_every, spec.read_process_write);
+        let bootstrap = workload.bootstrap.clone();
+        let profile = workload.profile.clone();
+        let txn_id = txn_producer_id(workload.producer_id);
+
         use crate::analysis::transactions as check;
         use crate::kafka::transactions::{committed_offsets, read_offsets, reread as read};
         let record = workload.producer.finish(reread);
@@ -364,9 +387,5 @@ pub async fn finish_transactions(
         s.live = live;
         s.errors = errors;
         s
-    })
-    .await
-    .map_err(Error::task("the transactions' re-read"))?;
-    ctx.sink.emit(EventKind::TransactionsDone(summary));
-    Ok(())
+    }
 }

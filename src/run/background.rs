@@ -3,7 +3,7 @@
 //! are `run::prober`).
 
 use super::context::RunContext;
-use super::kafka_side::Producer;
+use super::workload::Producer;
 use crate::clock::EventSink;
 use crate::events::EventKind;
 use crate::platform::{ClusterPlatform, ContainerState, FaultPlatform, Lifecycle};
@@ -121,7 +121,7 @@ pub(super) async fn record_kafka_leadership_log(
 /// workload, never anything.
 pub(super) async fn tick_workload(
     producer: Option<&dyn Producer>,
-    group: Option<&crate::kafka::group::GroupWorkload>,
+    group: Option<&dyn super::workload::Group>,
     sink: &EventSink,
 ) {
     let Some(producer) = producer else {

@@ -55,7 +55,7 @@ pub struct Faults<'a, P: FaultPlatform> {
     pub dead_leaderships: std::sync::Arc<std::sync::Mutex<super::conditions::DeadLeaderships>>,
     /// The workload's consumer group, for member faults (they act inside the harness, not on
     /// the platform).
-    pub group: Option<std::sync::Arc<crate::kafka::group::GroupWorkload>>,
+    pub group: Option<super::workload::SharedGroup>,
     /// Names in `coordinator-of` / `transaction-coordinator-of` → the id on the cluster (the
     /// workload's group and transactional id carry the run's producer id).
     pub coordinator_keys: HashMap<String, String>,

@@ -1,79 +1,28 @@
 //! What a run asks of Kafka: fresh topics, their settings as the brokers hold them, the
 //! brokers' metadata for the observer, the tracked producer, the fresh-client prober and the
-//! re-read. [`LiveKafka`] is the real one (librdkafka and Kafka's protocol, connected with
-//! the run's profile); the session's tests script a cluster instead, under paused time. The
-//! live consumer, the consumer group and the transactions are not behind it yet (always real).
+//! re-read, the live consumer, the consumer group and the transactional producer.
+//! [`LiveKafka`] is the real one (librdkafka and Kafka's protocol, connected with the run's
+//! profile); the session's tests script a cluster instead, under paused time.
 
+use super::app_workloads;
 use super::context::RunContext;
 use super::observer::{MetadataSource, WireMetadata};
 use super::prober;
 use super::topics;
-use crate::analysis::verify::{AckLedger, SeenSet};
+use super::workload::{
+    DownOnPurpose, Drained, LiveReader, Producer, Reread, SharedGroup, Transactions,
+};
 use crate::error::Error;
-use crate::events::WorkloadSummary;
-use crate::events::{ClusterSnapshot, EventKind, LatencyPhase, VerificationSummary};
+use crate::events::ClusterSnapshot;
 use crate::experiment::WorkloadSpec;
 use crate::kafka::producer::{ProducerOptions, TrackedProducer};
 use crate::kafka::reader::ReadOptions;
-use crate::kafka::KafkaError;
 use std::future::Future;
 use std::sync::atomic::AtomicUsize;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
-
-/// The tracked producer as the session drives it ([`TrackedProducer`] is the real one).
-pub trait Producer: Send + Sync {
-    /// Messages sent from now on count in this latency phase.
-    fn set_phase(&self, phase: LatencyPhase);
-    /// The phase switch, shared with the live consumer so both histograms agree.
-    fn phase_handle(&self) -> Arc<AtomicUsize>;
-    /// Counts since the last call (a `WorkloadTick`).
-    fn tick(&self) -> EventKind;
-    /// Whether it still sends (it stops at its message count, if any).
-    fn is_sending(&self) -> bool;
-    /// Whether every partition has had an ack at or after `t_us` (run clock).
-    fn every_partition_acked_since(&self, t_us: u64) -> bool;
-    /// Stops sending, waits for every outstanding outcome (blocking): the summary and the
-    /// ledger of acks.
-    fn finish(self: Box<Self>) -> (WorkloadSummary, AckLedger);
-}
-
-impl Producer for TrackedProducer {
-    fn set_phase(&self, phase: LatencyPhase) {
-        TrackedProducer::set_phase(self, phase)
-    }
-    fn phase_handle(&self) -> Arc<AtomicUsize> {
-        TrackedProducer::phase_handle(self)
-    }
-    fn tick(&self) -> EventKind {
-        TrackedProducer::tick(self)
-    }
-    fn is_sending(&self) -> bool {
-        TrackedProducer::is_sending(self)
-    }
-    fn every_partition_acked_since(&self, t_us: u64) -> bool {
-        TrackedProducer::every_partition_acked_since(self, t_us)
-    }
-    fn finish(self: Box<Self>) -> (WorkloadSummary, AckLedger) {
-        TrackedProducer::finish(*self)
-    }
-}
-
-/// What the drain hands to the verification.
-pub struct Drained {
-    pub ledger: AckLedger,
-    pub consumed: Option<SeenSet>,
-    /// What the consumer group processed, for its skip check.
-    pub group_seen: Option<SeenSet>,
-}
-
-/// The re-read's verdict, and the group's (skipped, unprocessed tail) when it ran.
-pub type Reread = Result<(VerificationSummary, Option<(u64, u64)>), KafkaError>;
-
-/// Names of the services a fault holds down right now (the prober leaves them alone).
-pub type DownOnPurpose = Arc<Mutex<Vec<String>>>;
 
 pub trait KafkaSide: Sync {
     type Metadata: MetadataSource;
@@ -101,6 +50,24 @@ pub trait KafkaSide: Sync {
     /// Re-reads every partition to its high watermark and checks every acked message (an
     /// abandoned handle ends with the process).
     fn reread(&self, options: ReadOptions, drained: Drained) -> JoinHandle<Reread>;
+    /// The live consumer, reading what the producer writes (latency phases shared).
+    fn start_live_consumer(
+        &self,
+        ctx: &RunContext<'_>,
+        phase: Arc<AtomicUsize>,
+    ) -> Result<Box<dyn LiveReader>, Error>;
+    /// The workload's consumer group, when it has one.
+    fn start_group(
+        &self,
+        ctx: &RunContext<'_>,
+        w: &WorkloadSpec,
+    ) -> Result<Option<SharedGroup>, Error>;
+    /// The transactional producer, when the workload has one.
+    fn start_transactions(
+        &self,
+        ctx: &RunContext<'_>,
+        w: &WorkloadSpec,
+    ) -> Result<Option<Box<dyn Transactions>>, Error>;
 }
 
 /// The cluster itself, through the run's clients.
@@ -175,6 +142,38 @@ impl KafkaSide for LiveKafka {
             }),
             ctx.sink.clone(),
         )))
+    }
+    fn start_live_consumer(
+        &self,
+        ctx: &RunContext<'_>,
+        phase: Arc<AtomicUsize>,
+    ) -> Result<Box<dyn LiveReader>, Error> {
+        let (topic, partitions) = ctx.experiment.workload_topic().unwrap_or_default();
+        let consumer = crate::kafka::live_consumer::LiveConsumer::start(
+            &ctx.cluster.bootstrap_list(),
+            &ctx.profile,
+            &topic,
+            partitions,
+            ctx.producer_id,
+            phase,
+            ctx.sink.clone(),
+        )
+        .map_err(Error::Kafka)?;
+        Ok(Box::new(consumer))
+    }
+    fn start_group(
+        &self,
+        ctx: &RunContext<'_>,
+        w: &WorkloadSpec,
+    ) -> Result<Option<SharedGroup>, Error> {
+        app_workloads::start_group(ctx, w)
+    }
+    fn start_transactions(
+        &self,
+        ctx: &RunContext<'_>,
+        w: &WorkloadSpec,
+    ) -> Result<Option<Box<dyn Transactions>>, Error> {
+        app_workloads::start_transactions(ctx, w)
     }
     fn reread(&self, options: ReadOptions, drained: Drained) -> JoinHandle<Reread> {
         tokio::task::spawn_blocking(move || {

@@ -22,6 +22,7 @@ pub mod shutdown;
 pub mod signals;
 mod steps;
 mod topics;
+pub(crate) mod workload;
 
 pub use crate::platform::FaultError;
 pub use outcome::exit_code_of;

@@ -6,15 +6,19 @@
 //! on demand; a broker can be made to hang without being down (frozen answers).
 
 use super::context::RunContext;
-use super::kafka_side::{DownOnPurpose, Drained, KafkaSide, Producer, Reread};
+use super::kafka_side::KafkaSide;
 use super::observer::{BrokerConnection, MetadataSource};
-use crate::analysis::verify::AckLedger;
+use super::workload::{
+    DownOnPurpose, Drained, Group, LiveReader, Producer, Reread, SharedGroup, Transactions,
+};
+use crate::analysis::group::GroupHistory;
+use crate::analysis::verify::{AckLedger, SeenSet};
 use crate::error::Error;
 use crate::events::{
-    BrokerId, ClusterMode, ClusterSnapshot, EventKind, LatencyPhase, PartitionState,
-    VerificationSummary, WorkloadSummary,
+    BrokerId, ClusterMode, ClusterSnapshot, ConsumerSummary, EventKind, LatencyPhase,
+    PartitionState, TransactionSummary, VerificationSummary, WorkloadSummary,
 };
-use crate::experiment::{Direction, WorkloadSpec};
+use crate::experiment::{Direction, FaultKind, WorkloadSpec};
 use crate::kafka::metadata::BrokerView;
 use crate::kafka::reader::ReadOptions;
 use crate::kafka::KafkaError;
@@ -50,6 +54,13 @@ pub struct World {
     pub producer_phases: Vec<LatencyPhase>,
     /// How long the re-read takes.
     pub reread_takes: Duration,
+    /// Whether the consumer group holds every partition (it forms when set).
+    pub group_formed: bool,
+    /// The grace each drain was given: the live consumer's, the group's.
+    pub consumer_grace: Option<Duration>,
+    pub group_grace: Option<Duration>,
+    /// Whether the transactions' end was asked to re-read (None: not ended).
+    pub transactions_reread: Option<bool>,
 }
 
 /// One world shared by the fake platform and the fake Kafka.
@@ -305,12 +316,82 @@ impl KafkaSide for Scripted {
     ) -> Option<JoinHandle<()>> {
         None
     }
+    fn start_live_consumer(
+        &self,
+        _: &RunContext<'_>,
+        _: Arc<AtomicUsize>,
+    ) -> Result<Box<dyn LiveReader>, Error> {
+        Ok(Box::new(self.clone()))
+    }
+    fn start_group(
+        &self,
+        _: &RunContext<'_>,
+        w: &WorkloadSpec,
+    ) -> Result<Option<SharedGroup>, Error> {
+        Ok(w.group
+            .is_some()
+            .then(|| Arc::new(Box::new(self.clone()) as Box<dyn Group>)))
+    }
+    fn start_transactions(
+        &self,
+        _: &RunContext<'_>,
+        w: &WorkloadSpec,
+    ) -> Result<Option<Box<dyn Transactions>>, Error> {
+        Ok(w.transactions
+            .is_some()
+            .then(|| Box::new(self.clone()) as Box<dyn Transactions>))
+    }
     fn reread(&self, _: ReadOptions, _: Drained) -> JoinHandle<Reread> {
         let takes = self.world().reread_takes;
         tokio::spawn(async move {
             tokio::time::sleep(takes).await;
             Ok((VerificationSummary::default(), None))
         })
+    }
+}
+
+/// The live consumer: records the grace it was given.
+impl LiveReader for Scripted {
+    fn finish(self: Box<Self>, _: u64, grace: Duration) -> (ConsumerSummary, SeenSet) {
+        self.world().consumer_grace = Some(grace);
+        (ConsumerSummary::default(), SeenSet::new(1))
+    }
+}
+
+/// The consumer group: formed when the world says so; member faults recorded as platform
+/// calls are (`"member-crash member-0"`, `"heal member-crash member-0"`).
+impl Group for Scripted {
+    fn fault(&self, member: u32, kind: FaultKind) -> Result<(), KafkaError> {
+        let mut w = self.world();
+        w.calls.push(format!("{} member-{member}", kind.as_str()));
+        Ok(())
+    }
+    fn heal(&self, member: u32, kind: FaultKind) -> Result<(), KafkaError> {
+        let mut w = self.world();
+        w.calls
+            .push(format!("heal {} member-{member}", kind.as_str()));
+        Ok(())
+    }
+    fn tick(&self) -> EventKind {
+        EventKind::GroupTick {
+            processed: 0,
+            lag: None,
+        }
+    }
+    fn fully_assigned(&self) -> bool {
+        self.world().group_formed
+    }
+    fn finish(self: Box<Self>, _: u64, grace: Duration) -> (GroupHistory, u64, Vec<String>) {
+        self.world().group_grace = Some(grace);
+        (GroupHistory::default(), 0, Vec::new())
+    }
+}
+
+/// The transactional producer: records whether its end re-reads.
+impl Transactions for Scripted {
+    fn finish(self: Box<Self>, reread: bool) -> TransactionSummary {
+        self.world().transactions_reread = Some(reread);
+        TransactionSummary::default()
     }
 }
 

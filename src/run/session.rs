@@ -6,14 +6,13 @@ use super::app_workloads;
 use super::background;
 pub use super::context::RunContext;
 use super::faults::{Faults, HealTarget};
-use super::kafka_side::{Drained, KafkaSide, Producer};
+use super::kafka_side::KafkaSide;
 use super::shutdown::Shutdown;
 use super::steps;
+use super::workload::{Drained, LiveReader, Producer, SharedGroup, Transactions};
 use crate::error::Error;
 use crate::events::{BrokerId, ClusterMode, EventKind, LatencyPhase, RunPhase};
 use crate::experiment::Condition;
-use crate::kafka::group::GroupWorkload;
-use crate::kafka::live_consumer::LiveConsumer;
 use crate::platform::{ClusterPlatform, FaultError, FaultPlatform};
 use crate::run::conditions::Baseline;
 use crate::run::observer::{Observer, ObserverOptions};
@@ -62,9 +61,9 @@ pub struct RunSession<'a, P: FaultPlatform> {
     observer: Observer,
     faults: Faults<'a, P>,
     producer: Option<Box<dyn Producer>>,
-    live_consumer: Option<LiveConsumer>,
-    group: Option<std::sync::Arc<GroupWorkload>>,
-    txn_producer: Option<app_workloads::TxnWorkload>,
+    live_consumer: Option<Box<dyn LiveReader>>,
+    group: Option<SharedGroup>,
+    txn_producer: Option<Box<dyn Transactions>>,
     /// The group after its drain, judged once the re-read says what it skipped.
     group_record: Option<app_workloads::GroupRecord>,
     /// (skipped, unprocessed tail) of the group, from the re-read.
@@ -121,13 +120,15 @@ where
             None => None,
         };
         let live_consumer = match (&exp.workload, &producer) {
-            (Some(w), Some(p)) if w.consumer => Some(start_live_consumer(ctx, p.as_ref())?),
+            (Some(w), Some(p)) if w.consumer => {
+                Some(kafka.start_live_consumer(ctx, p.phase_handle())?)
+            }
             _ => None,
         };
         let (group, txn_producer) = match (&exp.workload, &producer) {
             (Some(w), Some(_)) => (
-                app_workloads::start_group(ctx, w)?,
-                app_workloads::start_transactions(ctx, w)?,
+                kafka.start_group(ctx, w)?,
+                kafka.start_transactions(ctx, w)?,
             ),
             _ => (None, None),
         };
@@ -162,7 +163,7 @@ where
         if let Some(g) = &group {
             // An interrupt here falls through to the steps, which stop at once and heal.
             let _ = shutdown
-                .guard(app_workloads::wait_until_formed(ctx, g))
+                .guard(app_workloads::wait_until_formed(ctx, g.as_ref().as_ref()))
                 .await;
         }
         Ok(Self {
@@ -199,8 +200,11 @@ where
             &self.expected_brokers,
             Instant::now(),
         );
-        let tick =
-            background::tick_workload(self.producer.as_deref(), self.group.as_deref(), &ctx.sink);
+        let tick = background::tick_workload(
+            self.producer.as_deref(),
+            self.group.as_deref().map(|g| g.as_ref()),
+            &ctx.sink,
+        );
         let lost = platform.lost();
         tokio::select! {
             r = self.shutdown.guard(steps) => r.and_then(|r| r),
@@ -271,7 +275,7 @@ where
         };
         let healed = tokio::select! {
             r = self.shutdown.guard(heal_wait) => r,
-            _ = background::tick_workload(self.producer.as_deref(), self.group.as_deref(), &ctx.sink) => unreachable!(),
+            _ = background::tick_workload(self.producer.as_deref(), self.group.as_deref().map(|g| g.as_ref()), &ctx.sink) => unreachable!(),
         };
         if let Ok(Err(())) = healed {
             ctx.sink.emit(EventKind::Error {
@@ -312,7 +316,7 @@ where
         let window = tokio::time::timeout(w.recovery_window, resumed);
         tokio::select! {
             _ = self.shutdown.guard(window) => {}
-            _ = background::tick_workload(Some(p.as_ref()), self.group.as_deref(), &ctx.sink) => unreachable!(),
+            _ = background::tick_workload(Some(p.as_ref()), self.group.as_deref().map(|g| g.as_ref()), &ctx.sink) => unreachable!(),
         }
     }
 
@@ -433,23 +437,6 @@ where
         }
         Ok(())
     }
-}
-
-fn start_live_consumer(
-    ctx: &RunContext<'_>,
-    producer: &dyn Producer,
-) -> Result<LiveConsumer, Error> {
-    let (topic, partitions) = ctx.experiment.workload_topic().unwrap_or_default();
-    LiveConsumer::start(
-        &ctx.cluster.bootstrap_list(),
-        &ctx.profile,
-        &topic,
-        partitions,
-        ctx.producer_id,
-        producer.phase_handle(),
-        ctx.sink.clone(),
-    )
-    .map_err(Error::Kafka)
 }
 
 fn start_observer(

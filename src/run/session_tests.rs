@@ -377,3 +377,88 @@ async fn an_interrupt_after_the_heal_drains_the_workload_and_skips_or_abandons_t
         assert!(after < 100_000, "at {at}: the run went on {after} µs");
     }
 }
+
+/// The seed's leader kill with the whole application side: the live consumer, a consumer
+/// group of two (a member crashed, then the leader killed) and a transactional producer.
+fn with_applications() -> String {
+    LEADER_KILL
+        .replace(
+            "steps:",
+            "workload:\n  rate: 10\n  recovery-window: 30s\n  consumer: true\n  \
+             group: { members: 2 }\n  transactions: { size: 5 }\nsteps:",
+        )
+        .replace(
+            "  - name: kill-leader",
+            "  - name: crash\n    fault: { kind: member-crash, target: { member: 0 } }\n  \
+             - name: kill-leader",
+        )
+}
+
+fn formed(world: &Scripted) -> &Scripted {
+    world.world().group_formed = true;
+    world
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_applications_are_drained_with_their_grace_and_judged_after_the_re_read() {
+    let world = Scripted::three_brokers("orders", 3);
+    let ran = run(&with_applications(), formed(&world), no_hook()).await;
+    assert!(ran.outcome.is_ok(), "{:?}", ran.outcome);
+    // The member fault acts on the group, its heal too (the heal reverts it with the kill).
+    let calls = world.calls();
+    assert_eq!(calls[0], "member-crash member-0", "{calls:?}");
+    assert!(
+        calls.contains(&"heal member-crash member-0".into()),
+        "{calls:?}"
+    );
+    let w = world.world();
+    // The live consumer reads on up to 10 s for what was acked, the group up to 20 s.
+    assert_eq!(w.consumer_grace, Some(Duration::from_secs(10)));
+    assert_eq!(w.group_grace, Some(Duration::from_secs(20)));
+    assert_eq!(w.transactions_reread, Some(true));
+    let has = |f: fn(&EventKind) -> bool| ran.events.iter().any(|e| f(&e.kind));
+    assert!(has(|k| matches!(k, EventKind::ConsumerDone(_))));
+    assert!(has(|k| matches!(k, EventKind::GroupDone(_))));
+    assert!(has(|k| matches!(k, EventKind::TransactionsDone(_))));
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_interrupt_gives_the_applications_no_grace_and_the_transactions_no_re_read() {
+    let world = Scripted::three_brokers("orders", 3);
+    // A long wait after the member crash: Ctrl-C lands in it, before the kill.
+    let yaml = with_applications().replace(
+        "  - name: kill-leader",
+        "  - wait: 5m\n  - name: kill-leader",
+    );
+    let ran = run(&yaml, formed(&world), interrupt_at("event:fault-injected")).await;
+    assert!(
+        matches!(ran.outcome, Err(Error::Interrupted)),
+        "{:?}",
+        ran.outcome
+    );
+    // Ctrl-C came with the member crash in force: it is healed like any fault.
+    assert_eq!(
+        world.calls(),
+        ["member-crash member-0", "heal member-crash member-0"]
+    );
+    let w = world.world();
+    assert_eq!(w.consumer_grace, Some(Duration::ZERO));
+    assert_eq!(w.group_grace, Some(Duration::ZERO));
+    assert_eq!(w.transactions_reread, Some(false));
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_group_that_never_forms_is_said_after_60_s_and_the_steps_start_anyway() {
+    let world = Scripted::three_brokers("orders", 3);
+    let ran = run(&with_applications(), &world, no_hook()).await;
+    assert!(ran.outcome.is_ok(), "{:?}", ran.outcome);
+    assert!(
+        ran.notes()
+            .contains(&"the consumer group was not assigned every partition within 60 s; the steps start anyway"),
+        "{:?}",
+        ran.notes()
+    );
+    // The set-up itself takes no time here: the steps begin at the 60 s wait's end.
+    let steps = phase_at(&ran, RunPhase::Steps);
+    assert!((60_000_000..60_100_000).contains(&steps), "{steps} µs");
+}

@@ -3,7 +3,7 @@
 use super::conditions::{self, Baseline};
 use super::context::RunContext;
 use super::faults::{Faults, HealTarget};
-use super::kafka_side::Producer;
+use super::workload::Producer;
 use crate::error::Error;
 use crate::events::{BrokerId, ClusterSnapshot, ConditionCheck, EventKind, LatencyPhase};
 use crate::experiment::{Condition, ElectionType, Step};
