@@ -3,9 +3,9 @@
 
 use crate::events::{Event, EventKind};
 use std::time::{SystemTime, UNIX_EPOCH};
+use tokio::sync::mpsc::UnboundedSender;
 // Tokio's instant (std's outside a paused test runtime): run times follow paused time in
 // the session's tests.
-use tokio::sync::mpsc::UnboundedSender;
 use tokio::time::Instant;
 
 /// The wall time now, Unix nanoseconds (the scale of Docker's event times).
@@ -37,12 +37,6 @@ impl Clock {
 
     pub fn now_us(&self) -> u64 {
         self.start.elapsed().as_micros() as u64
-    }
-
-    pub fn at_us_of(&self, instant: std::time::Instant) -> u64 {
-        Instant::from_std(instant)
-            .saturating_duration_since(self.start)
-            .as_micros() as u64
     }
 
     pub fn wall_ms_at(&self, at_us: u64) -> i64 {

@@ -156,6 +156,25 @@ fn make_certificates(dir: &Path) -> String {
             "2",
         ],
     );
+    // A stranger: a self-signed client certificate no CA of the broker's vouches for.
+    openssl(
+        dir,
+        &[
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            "stranger.key",
+            "-out",
+            "stranger.pem",
+            "-days",
+            "2",
+            "-subj",
+            "/CN=stranger",
+        ],
+    );
     base64_of(&dir.join("broker.p12"))
 }
 
@@ -421,12 +440,14 @@ fn tls_and_sasl_clients_write_and_reread_without_printing_the_password() {
     let mtls_reports = reports_dir("secure-mtls");
     let cert = dir.join("client.pem");
     let key = dir.join("client.key");
-    let observe_mtls = |reports: &Path, with_cert: bool| {
+    let (stranger_cert, stranger_key) = (dir.join("stranger.pem"), dir.join("stranger.key"));
+    // `with`: the client certificate and key presented, if any.
+    let observe_mtls = |reports: &Path, with: Option<(&Path, &Path)>| {
         let mut env = vec![
             ("CHAOS_KAFKA_SECURITY_PROTOCOL", "ssl"),
             ("CHAOS_KAFKA_SSL_CA", ca),
         ];
-        if with_cert {
+        if let Some((cert, key)) = with {
             env.push(("CHAOS_KAFKA_SSL_CERT", cert.to_str().unwrap()));
             env.push(("CHAOS_KAFKA_SSL_KEY", key.to_str().unwrap()));
         }
@@ -451,7 +472,7 @@ fn tls_and_sasl_clients_write_and_reread_without_printing_the_password() {
             &env,
         )
     };
-    let mtls = observe_mtls(&mtls_reports, true);
+    let mtls = observe_mtls(&mtls_reports, Some((&cert, &key)));
     let m = only_result(&mtls_reports);
     assert_eq!(mtls.status.code(), Some(0), "{m:#}");
     assert_eq!(f64_at(&m, "/verification/lost_acked"), 0.0, "{m:#}");
@@ -461,13 +482,17 @@ fn tls_and_sasl_clients_write_and_reread_without_printing_the_password() {
         "{m:#}"
     );
     let no_cert_reports = reports_dir("secure-mtls-refused");
-    let no_cert = observe_mtls(&no_cert_reports, false);
-    let stderr = String::from_utf8_lossy(&no_cert.stderr);
-    assert_eq!(no_cert.status.code(), Some(4), "{stderr}");
-    assert!(
-        stderr.contains("client certificate") && stderr.contains("CHAOS_KAFKA_SSL_CERT"),
-        "{stderr}"
-    );
+    let no_cert = observe_mtls(&no_cert_reports, None);
+    let stranger = observe_mtls(&no_cert_reports, Some((&stranger_cert, &stranger_key)));
+    for (refused, what) in [(&no_cert, "no certificate"), (&stranger, "a stranger's")] {
+        let stderr = String::from_utf8_lossy(&refused.stderr);
+        assert_eq!(refused.status.code(), Some(4), "{what}: {stderr}");
+        assert!(
+            stderr.contains("requires a client certificate")
+                && stderr.contains("CHAOS_KAFKA_SSL_CERT"),
+            "{what}: {stderr}"
+        );
+    }
 
     assert_secret_absent(
         &password,

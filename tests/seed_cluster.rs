@@ -1051,9 +1051,10 @@ fn a_matrix_with_repeats_reuses_the_cluster_and_compares_the_combinations() {
         6,
         "a chart per headline metric"
     );
-    // Each combination ran twice: its failover bar carries a min–max whisker.
+    // Each combination ran twice: its failover bar carries a min–max whisker, three strokes
+    // (range and caps) in the whisker colour (`report::charts::WHISKER`, #222222).
     assert!(
-        page.matches("class=\"range\"").count() >= 2,
+        page.matches(r##"stroke="#222222""##).count() >= 2 * 3,
         "repeats get an error bar"
     );
     assert_eq!(out.status.code(), Some(0));

@@ -202,16 +202,22 @@ const CLIENT_CERT_HINT: &str = "the broker requires a client certificate signed 
      trusts: set CHAOS_KAFKA_SSL_CERT and CHAOS_KAFKA_SSL_KEY (or --ssl-cert / --ssl-key)";
 
 /// Whether the broker's TLS alert refused our certificate or its absence: TLS 1.3's
-/// certificate_required (alert 116), or bad_certificate (42). OpenSSL reports an alert from
-/// the peer as reason 1000 + its number.
+/// certificate_required (alert 116) for none; bad_certificate (42), certificate_unknown (46)
+/// or unknown_ca (48) for one it does not trust. OpenSSL reports an alert received from the
+/// peer as reason 1000 + its number (our own check of the broker's certificate is not an
+/// alert received: `verify_result` says that one).
 fn refused_our_certificate(e: &openssl::ssl::Error) -> bool {
     const CERTIFICATE_REQUIRED: i32 = 1000 + 116;
     const BAD_CERTIFICATE: i32 = 1000 + 42;
+    const CERTIFICATE_UNKNOWN: i32 = 1000 + 46;
+    const UNKNOWN_CA: i32 = 1000 + 48;
     e.ssl_error().is_some_and(|stack| {
-        stack
-            .errors()
-            .iter()
-            .any(|err| matches!(err.reason_code(), CERTIFICATE_REQUIRED | BAD_CERTIFICATE))
+        stack.errors().iter().any(|err| {
+            matches!(
+                err.reason_code(),
+                CERTIFICATE_REQUIRED | BAD_CERTIFICATE | CERTIFICATE_UNKNOWN | UNKNOWN_CA
+            )
+        })
     })
 }
 

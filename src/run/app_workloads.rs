@@ -132,7 +132,7 @@ pub fn start_transactions(
         TxnOptions {
             bootstrap,
             profile: ctx.profile.clone(),
-            topic,
+            topic: topic.clone(),
             partitions,
             transactional_id,
             producer_id: txn_producer_id(ctx.producer_id),
@@ -149,10 +149,8 @@ pub fn start_transactions(
         live,
         spec: t.clone(),
         input: (input, input_partitions),
-        output: (
-            t.written_topic(&ctx.experiment.workload_topic().unwrap_or_default().0),
-            partitions,
-        ),
+        // The re-read reads the topic written, as given to the producer.
+        output: (topic, partitions),
         bootstrap: ctx.cluster.bootstrap_list(),
         profile: ctx.profile.clone(),
         producer_id: ctx.producer_id,

@@ -7,14 +7,16 @@ use super::workload::Producer;
 use crate::clock::EventSink;
 use crate::events::EventKind;
 use crate::platform::{ClusterPlatform, ContainerState, FaultPlatform, Lifecycle};
-use std::time::{Duration, Instant};
+use std::time::Duration;
+// Tokio's instant: the restart back-off follows paused time in the session's tests.
+use tokio::time::Instant;
 
 /// Starts again a service that exited although no fault keeps it down — e.g. a ZooKeeper-mode
 /// broker restarted before its old session expired exits with NodeExistsException on
 /// /brokers/ids/N. That is Kafka's behaviour, recorded as a note; the heal still has to hold.
 pub(super) async fn supervise<P: ClusterPlatform + FaultPlatform>(
     platform: P,
-    down_on_purpose: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+    down_on_purpose: super::workload::DownOnPurpose,
     sink: EventSink,
 ) {
     let mut ticker = tokio::time::interval(Duration::from_secs(1));

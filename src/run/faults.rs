@@ -50,7 +50,7 @@ pub struct Faults<'a, P: FaultPlatform> {
     /// Services each named fault step resolved to (for `same-as`).
     pub resolved: HashMap<String, Vec<String>>,
     /// Services stopped or killed on purpose right now (the supervisor leaves them alone).
-    pub down_on_purpose: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+    pub down_on_purpose: super::workload::DownOnPurpose,
     /// The leaderships that died with a broker we killed or stopped.
     pub dead_leaderships: std::sync::Arc<std::sync::Mutex<super::conditions::DeadLeaderships>>,
     /// The workload's consumer group, for member faults (they act inside the harness, not on

@@ -13,9 +13,9 @@ use std::collections::HashMap;
 use std::future::Future;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-// Tokio's instant: the observer's freshness follows paused time in the session's tests.
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
+// Tokio's instant: the observer's freshness follows paused time in the session's tests.
 use tokio::time::Instant;
 
 /// Where the observer's answers come from: each broker asked on a connection of its own.

@@ -10,7 +10,7 @@ use tokio::sync::watch;
 /// the metadata that no fault holds down), a fresh producer writes one message to it.
 pub(super) async fn probe_recoveries(
     mut view: watch::Receiver<ClusterSnapshot>,
-    down: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+    down: super::workload::DownOnPurpose,
     brokers: Vec<(String, BrokerId)>,
     topic: String,
     options: std::sync::Arc<crate::kafka::probe::ProbeOptions>,

@@ -54,6 +54,8 @@ pub struct World {
     pub producer_phases: Vec<LatencyPhase>,
     /// How long the re-read takes.
     pub reread_takes: Duration,
+    /// What the re-read finds the group skipped and left unprocessed.
+    pub group_unprocessed: Option<(u64, u64)>,
     /// Whether the consumer group holds every partition (it forms when set).
     pub group_formed: bool,
     /// The grace each drain was given: the live consumer's, the group's.
@@ -342,10 +344,13 @@ impl KafkaSide for Scripted {
             .then(|| Box::new(self.clone()) as Box<dyn Transactions>))
     }
     fn reread(&self, _: ReadOptions, _: Drained) -> JoinHandle<Reread> {
-        let takes = self.world().reread_takes;
+        let (takes, unprocessed) = {
+            let w = self.world();
+            (w.reread_takes, w.group_unprocessed)
+        };
         tokio::spawn(async move {
             tokio::time::sleep(takes).await;
-            Ok((VerificationSummary::default(), None))
+            Ok((VerificationSummary::default(), unprocessed))
         })
     }
 }
@@ -486,7 +491,6 @@ impl BrokerConnection for ScriptedConnection {
     }
 }
 
-#[cfg(test)]
 mod tests {
     //! The observer against the scripted cluster under paused time: what one silent broker
     //! and then no broker at all do to the merged view. (Here, above the observer: the

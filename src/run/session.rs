@@ -17,7 +17,7 @@ use crate::platform::{ClusterPlatform, FaultError, FaultPlatform};
 use crate::run::conditions::Baseline;
 use crate::run::observer::{Observer, ObserverOptions};
 use rand::SeedableRng;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use tokio::task::JoinHandle;
 
 /// After the last step: every fault reverted, then the cluster must be whole again.
@@ -25,8 +25,9 @@ const HEAL_TIMEOUT: Duration = Duration::from_secs(180);
 
 /// Runs the experiment's phases in order; faults are reverted whatever happens.
 /// The place brokers run is one thing the run asks of (`P`): Docker for the clusters chaos
-/// starts or attaches to, [`crate::platform::NotStarted`] for `observe`. Kafka before the
-/// workload (topics, metadata) is the other (`K`): the cluster itself, or a test's script.
+/// starts or attaches to, [`crate::platform::NotStarted`] for `observe`. Kafka is the other
+/// (`K`: topics, metadata, the workload's clients, the prober, the re-read): the cluster
+/// itself, or a test's script.
 pub async fn execute<P, K>(
     ctx: &RunContext<'_>,
     platform: P,
@@ -52,6 +53,20 @@ where
     session.finish(steps, healed).await
 }
 
+/// What runs beside the phases. Aborted when dropped: a run that ends early (an error, a
+/// panic caught above) must not leave its supervisor restarting brokers the next run of a
+/// suite kills on purpose.
+#[derive(Default)]
+struct Background(Vec<JoinHandle<()>>);
+
+impl Drop for Background {
+    fn drop(&mut self) {
+        for task in &self.0 {
+            task.abort();
+        }
+    }
+}
+
 /// The state a run carries from phase to phase.
 pub struct RunSession<'a, P: FaultPlatform> {
     ctx: &'a RunContext<'a>,
@@ -68,8 +83,8 @@ pub struct RunSession<'a, P: FaultPlatform> {
     group_record: Option<app_workloads::GroupRecord>,
     /// (skipped, unprocessed tail) of the group, from the re-read.
     unprocessed: Option<(u64, u64)>,
-    /// The supervisor and the fresh-client prober: stopped when the run ends.
-    background: Vec<JoinHandle<()>>,
+    /// The supervisor and the fresh-client prober: stopped when the run ends, however it ends.
+    background: Background,
     platform_lost: bool,
 }
 
@@ -145,10 +160,10 @@ where
             coordinator_keys: app_workloads::coordinator_keys(ctx),
             profile: ctx.profile.clone(),
         };
-        let mut background = Vec::new();
+        let mut background = Background::default();
         // A cluster reached over the network only has no containers to watch.
         if ctx.cluster.origin != crate::platform::Origin::External {
-            background.push(tokio::spawn(background::supervise(
+            background.0.push(tokio::spawn(background::supervise(
                 platform,
                 faults.down_on_purpose.clone(),
                 ctx.sink.clone(),
@@ -158,7 +173,9 @@ where
         // long-lived producer's first ack (is a slow recovery the cluster's or the client's?).
         if let Some(w) = &exp.workload {
             let down = faults.down_on_purpose.clone();
-            background.extend(kafka.start_prober(ctx, w, observer.view(), down));
+            background
+                .0
+                .extend(kafka.start_prober(ctx, w, observer.view(), down));
         }
         if let Some(g) = &group {
             // An interrupt here falls through to the steps, which stop at once and heal.
@@ -198,7 +215,7 @@ where
             &self.observer,
             self.producer.as_deref(),
             &self.expected_brokers,
-            Instant::now(),
+            tokio::time::Instant::now(),
         );
         let tick = background::tick_workload(
             self.producer.as_deref(),
@@ -425,9 +442,7 @@ where
         healed: Result<(), FaultError>,
     ) -> Result<(), Error> {
         self.observer.stop();
-        for task in &self.background {
-            task.abort();
-        }
+        drop(self.background);
         background::record_kafka_leadership_log(self.ctx, &self.faults.platform, &self.topics)
             .await;
         steps?;

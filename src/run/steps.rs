@@ -13,8 +13,10 @@ use crate::kafka::KafkaError;
 use crate::platform::Cluster;
 use crate::platform::FaultPlatform;
 use crate::run::observer::Observer;
-use std::time::{Duration, Instant};
+use std::time::Duration;
+// Tokio's instant: schedules and deadlines follow paused time in the session's tests.
 use tokio::sync::watch;
+use tokio::time::Instant;
 
 const DEFAULT_WAIT_TIMEOUT: Duration = Duration::from_secs(60);
 
@@ -98,7 +100,7 @@ pub(super) async fn run_steps(
     for (i, step) in ctx.experiment.steps.iter().enumerate() {
         if let Some(at) = step.at {
             // Scheduling, not measuring: the step starts at this offset.
-            tokio::time::sleep_until((started + at).into()).await;
+            tokio::time::sleep_until(started + at).await;
         }
         runner.run(&step_label(i, step), step).await?;
     }

@@ -79,6 +79,7 @@ pub trait Group: Send + Sync {
 }
 
 /// The group, shared by the session and the fault registry until the drain takes it back.
+/// Boxed inside the `Arc`: `Arc::into_inner` needs a sized type, and `finish` takes the box.
 pub type SharedGroup = Arc<Box<dyn Group>>;
 
 impl Group for crate::kafka::group::GroupWorkload {
