@@ -20,6 +20,8 @@ command -v iptables >/dev/null 2>&1 || need+=(iptables)
 # The attach test starts a compose project the way a user does, without chaos.
 command -v docker-compose >/dev/null 2>&1 || need+=(docker-compose)
 command -v mmdebstrap >/dev/null 2>&1 || need+=(mmdebstrap)
+# `chaos bench` compares its re-read with kcat's (librdkafka's consumer in C).
+command -v kcat >/dev/null 2>&1 || need+=(kcat)
 command -v curl >/dev/null 2>&1 || need+=(curl)
 command -v mvn >/dev/null 2>&1 || need+=(maven)
 command -v javac >/dev/null 2>&1 || need+=(openjdk-17-jdk-headless)

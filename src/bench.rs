@@ -66,6 +66,9 @@ struct Throughput {
     reread_per_s: f64,
     console_consumer_per_s: f64,
     reread_ratio: f64,
+    /// kcat (librdkafka's consumer, as C, no checking) reading them: the same library's
+    /// ceiling for reading (its process start included).
+    kcat_per_s: f64,
 }
 
 #[derive(Debug, Default, Serialize)]
@@ -467,7 +470,8 @@ async fn throughput(cluster: &cluster::Cluster, messages: u64) -> Result<Through
             );
             let (reread_per_s, read) = reread_rate(&bootstrap, partitions, ledger).await?;
             let console_per_s = console_consumer_rate(&bootstrap, read).await?;
-            reread = Some((reread_per_s, console_per_s));
+            let kcat_per_s = kcat_rate(&bootstrap, read).await?;
+            reread = Some((reread_per_s, console_per_s, kcat_per_s));
         }
         eprintln!("throughput: untracked rdkafka producer, {messages} messages (round {round})");
         untracked_rounds.push(untracked_rate(bootstrap.clone()).await?);
@@ -478,7 +482,7 @@ async fn throughput(cluster: &cluster::Cluster, messages: u64) -> Result<Through
     );
     let chaos_per_s = median(&tracked_rounds);
     let untracked_per_s = median(&untracked_rounds);
-    let (reread_per_s, console_per_s) = reread.unwrap_or_default();
+    let (reread_per_s, console_per_s, kcat_per_s) = reread.unwrap_or_default();
 
     eprintln!("throughput: kafka-producer-perf-test, {messages} messages");
     fresh_topic(&bootstrap, partitions).await?;
@@ -498,6 +502,7 @@ async fn throughput(cluster: &cluster::Cluster, messages: u64) -> Result<Through
         reread_per_s,
         console_consumer_per_s: console_per_s,
         reread_ratio: reread_per_s / console_per_s,
+        kcat_per_s,
     })
 }
 
@@ -601,6 +606,30 @@ async fn console_consumer_rate(bootstrap: &str, read: u64) -> Result<f64, Error>
         )));
     };
     Ok(console_per_s)
+}
+
+/// kcat reading the same `read` messages from the beginning (`-C -o beginning -c N`, output
+/// discarded): messages per second, its process start included as the console consumer's is.
+async fn kcat_rate(bootstrap: &str, read: u64) -> Result<f64, Error> {
+    let started = Instant::now();
+    let out = tokio::process::Command::new("kcat")
+        .args(["-C", "-b", bootstrap, "-t", "bench", "-o", "beginning", "-q"])
+        .args(["-c", &read.to_string(), "-f", "%o\\n"])
+        .stdout(std::process::Stdio::null())
+        .output()
+        .await
+        .map_err(|e| {
+            Error::Infrastructure(format!(
+                "kcat: {e}\n  hint: scripts/install-docker.sh installs it (Debian's kcat)"
+            ))
+        })?;
+    if !out.status.success() {
+        return Err(Error::Infrastructure(format!(
+            "kcat failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        )));
+    }
+    Ok(read as f64 / started.elapsed().as_secs_f64())
 }
 
 /// Kafka's own producer benchmark with the same settings: records per second.
@@ -790,6 +819,10 @@ fn render(r: &BenchReport) -> String {
         md.push_str(&format!(
             "| re-read + verification of those {} messages from the cluster vs kafka-console-consumer reading them | {:.0} vs {:.0} msg/s = **{:.2}×** | ≥ 1.0× |\n",
             t.messages, t.reread_per_s, t.console_consumer_per_s, t.reread_ratio
+        ));
+        md.push_str(&format!(
+            "| the same re-read vs kcat (librdkafka's consumer in C, nothing checked) | {:.0} vs {:.0} msg/s = **{:.2}×** | — |\n",
+            t.reread_per_s, t.kcat_per_s, t.reread_per_s / t.kcat_per_s
         ));
     }
     let v = &r.verification;
