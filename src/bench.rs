@@ -32,6 +32,8 @@ pub struct BenchOptions {
     pub reports: PathBuf,
     /// Only the pure verification benchmark (no cluster).
     pub verify_only: bool,
+    /// Only the soak: this many minutes of the overhead workload, its memory sampled.
+    pub soak_minutes: Option<u64>,
 }
 
 #[derive(Debug, Default, Serialize)]
@@ -42,7 +44,18 @@ struct BenchReport {
     /// The ledger with random keys, out-of-order acks, failures and timeouts.
     verification_realistic: Verification,
     overhead: Option<Overhead>,
+    soak: Option<Soak>,
     ready: Vec<(String, f64)>,
+}
+
+/// A long steady workload in a process that ran nothing before it: does memory stay flat?
+#[derive(Debug, Serialize)]
+struct Soak {
+    minutes: u64,
+    rate: u32,
+    /// (seconds since the workload started, resident set MB) every 30 s.
+    rss_mb: Vec<(f64, f64)>,
+    acked: u64,
 }
 
 #[derive(Debug, Serialize)]
@@ -304,6 +317,10 @@ pub async fn run(args: BenchOptions) -> Result<crate::exit::ExitCode, Error> {
         machine: machine(),
         ..Default::default()
     };
+    if let Some(minutes) = args.soak_minutes {
+        report.soak = Some(soak_on_the_seed(minutes).await?);
+        return write_report(&args, &report);
+    }
     eprintln!("verification: {} messages", args.verify_messages);
     let n = args.verify_messages;
     report.verification = tokio::task::spawn_blocking(move || bench_verification(n))
@@ -370,6 +387,11 @@ pub async fn run(args: BenchOptions) -> Result<crate::exit::ExitCode, Error> {
         tokio::task::spawn_blocking(move || bench_verification_realistic(n))
             .await
             .map_err(Error::task("the realistic verification benchmark"))?;
+    write_report(&args, &report)
+}
+
+/// bench.md and bench.json in a new `bench-<time>` folder; the tables on stdout.
+fn write_report(args: &BenchOptions, report: &BenchReport) -> Result<crate::exit::ExitCode, Error> {
     let dir = args.reports.join(format!(
         "bench-{}",
         humantime::format_rfc3339_seconds(std::time::SystemTime::now())
@@ -377,14 +399,95 @@ pub async fn run(args: BenchOptions) -> Result<crate::exit::ExitCode, Error> {
             .replace([':', '-'], "")
     ));
     std::fs::create_dir_all(&dir)?;
-    let md = render(&report);
+    let md = render(report);
     crate::report::write_atomically(&dir.join("bench.md"), md.as_bytes())?;
     crate::report::write_atomically(
         &dir.join("bench.json"),
-        &serde_json::to_vec_pretty(&report).unwrap_or_default(),
+        &serde_json::to_vec_pretty(report).unwrap_or_default(),
     )?;
     println!("{md}\nwritten to {}", dir.display());
     Ok(crate::exit::ExitCode::Passed)
+}
+
+/// The soak on the seed cluster (started, or reused when it runs).
+async fn soak_on_the_seed(minutes: u64) -> Result<Soak, Error> {
+    let [plan, _] = plans()?;
+    let docker = docker::connect().await?;
+    let engines = docker::engines::Engines::one(docker.clone());
+    let say = |m: &str| eprintln!("{m}");
+    docker::images::ensure_for(&docker, &images_needed(&[&plan]), &say).await?;
+    let cluster = cluster::up(
+        &engines,
+        &plan,
+        &cluster::UpOptions {
+            reuse: true,
+            ready_timeout: Duration::from_secs(180),
+            progress: &say,
+            profile: &plaintext(),
+        },
+    )
+    .await?;
+    soak(&cluster, minutes).await
+}
+
+/// The overhead workload (500 msg/s tracked, the observer at 100 ms) for `minutes`, this
+/// process's resident set read every 30 s (/proc/self/status VmRSS: now, not the peak).
+async fn soak(cluster: &cluster::Cluster, minutes: u64) -> Result<Soak, Error> {
+    let rate = 500;
+    let bootstrap = cluster.bootstrap_list();
+    fresh_topic(&bootstrap, 3).await?;
+    eprintln!("soak: {minutes} min of a steady {rate} msg/s workload with the observer at 100 ms");
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let drain = tokio::spawn(async move { while rx.recv().await.is_some() {} });
+    let sink = EventSink::new(Clock::start(), tx);
+    let observer = Observer::start(
+        ObserverOptions {
+            endpoints: cluster.bootstrap(),
+            kraft: false,
+            period: Duration::from_millis(100),
+            fast_period: Duration::from_millis(100),
+            topics: vec!["bench".into()],
+        },
+        crate::run::observer::WireMetadata(plaintext()),
+        sink.clone(),
+    );
+    let producer =
+        TrackedProducer::start(steady_producer(bootstrap, rate), sink).map_err(Error::Kafka)?;
+    let started = Instant::now();
+    let mut rss_mb = Vec::new();
+    let mut every = tokio::time::interval(Duration::from_secs(30));
+    while started.elapsed() < Duration::from_secs(minutes * 60) {
+        every.tick().await;
+        let mb = resident_kb() as f64 / 1024.0;
+        eprintln!(
+            "soak: {:.0} s, RSS {mb:.1} MB",
+            started.elapsed().as_secs_f64()
+        );
+        rss_mb.push((started.elapsed().as_secs_f64(), mb));
+    }
+    observer.stop();
+    let (summary, _) = tokio::task::spawn_blocking(move || producer.finish())
+        .await
+        .map_err(Error::task("the soak's producer"))?;
+    drain.abort();
+    Ok(Soak {
+        minutes,
+        rate,
+        rss_mb,
+        acked: summary.acked,
+    })
+}
+
+/// The resident set now (kB), from /proc/self/status.
+fn resident_kb() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmRSS:"))
+                .and_then(|l| l.split_whitespace().nth(1)?.parse::<u64>().ok())
+        })
+        .unwrap_or(0)
 }
 
 /// The clusters the benchmark starts: the seed (ZooKeeper mode) and KRaft.
@@ -613,7 +716,16 @@ async fn console_consumer_rate(bootstrap: &str, read: u64) -> Result<f64, Error>
 async fn kcat_rate(bootstrap: &str, read: u64) -> Result<f64, Error> {
     let started = Instant::now();
     let out = tokio::process::Command::new("kcat")
-        .args(["-C", "-b", bootstrap, "-t", "bench", "-o", "beginning", "-q"])
+        .args([
+            "-C",
+            "-b",
+            bootstrap,
+            "-t",
+            "bench",
+            "-o",
+            "beginning",
+            "-q",
+        ])
         .args(["-c", &read.to_string(), "-f", "%o\\n"])
         .stdout(std::process::Stdio::null())
         .output()
@@ -737,6 +849,29 @@ fn untracked(
     Ok(acked as f64 / started.elapsed().as_secs_f64())
 }
 
+/// The overhead's and the soak's workload: `rate` msg/s of 100 B, acks=all, 3 partitions.
+fn steady_producer(bootstrap: String, rate: u32) -> ProducerOptions {
+    ProducerOptions {
+        bootstrap,
+        profile: plaintext(),
+        topic: "bench".into(),
+        partitions: 3,
+        acks: crate::events::Acks::All,
+        idempotence: false,
+        rate,
+        message_size: 100,
+        delivery_timeout: Duration::from_secs(30),
+        retries: None,
+        extra: vec![],
+        producer_id: 2,
+        max_messages: None,
+        keys: Default::default(),
+        key_seed: 0,
+        rebootstrap_when_no_brokers: true,
+        client: crate::kafka::producer::ClientLibrary::Librdkafka,
+    }
+}
+
 async fn overhead(cluster: &cluster::Cluster, seconds: u64) -> Result<Overhead, Error> {
     let rate = 500;
     let bootstrap = cluster.bootstrap_list();
@@ -758,26 +893,8 @@ async fn overhead(cluster: &cluster::Cluster, seconds: u64) -> Result<Overhead, 
         crate::run::observer::WireMetadata(plaintext()),
         sink.clone(),
     );
-    let options = ProducerOptions {
-        bootstrap,
-        profile: plaintext(),
-        topic: "bench".into(),
-        partitions: 3,
-        acks: crate::events::Acks::All,
-        idempotence: false,
-        rate,
-        message_size: 100,
-        delivery_timeout: Duration::from_secs(30),
-        retries: None,
-        extra: vec![],
-        producer_id: 2,
-        max_messages: None,
-        keys: Default::default(),
-        key_seed: 0,
-        rebootstrap_when_no_brokers: true,
-        client: crate::kafka::producer::ClientLibrary::Librdkafka,
-    };
-    let producer = TrackedProducer::start(options, sink).map_err(Error::Kafka)?;
+    let producer =
+        TrackedProducer::start(steady_producer(bootstrap, rate), sink).map_err(Error::Kafka)?;
     tokio::time::sleep(Duration::from_secs(3)).await;
     let (cpu0, _) = process_usage();
     let t0 = Instant::now();
@@ -825,20 +942,34 @@ fn render(r: &BenchReport) -> String {
             t.reread_per_s, t.kcat_per_s, t.reread_per_s / t.kcat_per_s
         ));
     }
+    // A soak alone runs no verification benchmark: no row for what did not run.
     let v = &r.verification;
-    md.push_str(&format!(
-        "| verification of {} acked messages | {:.2} s ({:.1} M msg/s), {:.2} B/msg heap | < 5 s, < 4 B/msg |\n",
-        v.messages, v.seconds, v.messages_per_s / 1e6, v.bytes_per_message
-    ));
+    if v.messages > 0 {
+        md.push_str(&format!(
+            "| verification of {} acked messages | {:.2} s ({:.1} M msg/s), {:.2} B/msg heap | < 5 s, < 4 B/msg |\n",
+            v.messages, v.seconds, v.messages_per_s / 1e6, v.bytes_per_message
+        ));
+    }
     let v = &r.verification_realistic;
-    md.push_str(&format!(
-        "| the same with random keys, 0.2 % of acks reordered by retries, 1 % failed or timed out, offset holes | {:.2} s ({:.1} M msg/s), {:.2} B/msg heap | < 5 s, < 4 B/msg |\n",
-        v.seconds, v.messages_per_s / 1e6, v.bytes_per_message
-    ));
+    if v.messages > 0 {
+        md.push_str(&format!(
+            "| the same with random keys, 0.2 % of acks reordered by retries, 1 % failed or timed out, offset holes | {:.2} s ({:.1} M msg/s), {:.2} B/msg heap | < 5 s, < 4 B/msg |\n",
+            v.seconds, v.messages_per_s / 1e6, v.bytes_per_message
+        ));
+    }
     if let Some(o) = &r.overhead {
         md.push_str(&format!(
             "| harness overhead ({} msg/s, observer 100 ms, {:.0} s) | {:.1} % of one core, peak RSS {:.0} MB, {:.0} metadata req/s | < 10 % of one core |\n",
             o.rate, o.seconds, o.cpu_percent_of_one_core, o.peak_rss_mb, o.observer_requests_per_s
+        ));
+    }
+    if let Some(s) = &r.soak {
+        let first = s.rss_mb.first().map_or(0.0, |(_, mb)| *mb);
+        let last = s.rss_mb.last().map_or(0.0, |(_, mb)| *mb);
+        let max = s.rss_mb.iter().map(|(_, mb)| *mb).fold(0.0, f64::max);
+        md.push_str(&format!(
+            "| soak: {} min of {} msg/s tracked + observer, RSS every 30 s ({} samples), {} acked | first {first:.1} MB, last {last:.1} MB, max {max:.1} MB: {:+.1} MB | flat |\n",
+            s.minutes, s.rate, s.rss_mb.len(), s.acked, last - first
         ));
     }
     for (what, s) in &r.ready {

@@ -161,6 +161,10 @@ pub struct BenchArgs {
     /// Only the pure verification benchmark (no cluster).
     #[arg(long)]
     pub verify_only: bool,
+    /// Only the soak: MINUTES of a steady 500 msg/s tracked workload with the observer, this
+    /// process's memory read every 30 s (does it stay flat?).
+    #[arg(long, value_name = "MINUTES")]
+    pub soak: Option<u64>,
 }
 
 /// `chaos serve`.
@@ -289,6 +293,7 @@ impl BenchArgs {
             overhead_seconds: self.overhead_seconds,
             reports: self.reports,
             verify_only: self.verify_only,
+            soak_minutes: self.soak,
         }
     }
 }
