@@ -959,7 +959,7 @@ fn render(r: &BenchReport) -> String {
     }
     if let Some(o) = &r.overhead {
         md.push_str(&format!(
-            "| harness overhead ({} msg/s, observer 100 ms, {:.0} s) | {:.1} % of one core, peak RSS {:.0} MB, {:.0} metadata req/s | < 10 % of one core |\n",
+            "| harness overhead ({} msg/s, observer 100 ms, {:.0} s) | {:.1} % of one core, the process's peak RSS {:.0} MB (the benchmarks before it included; see --soak), {:.0} metadata req/s | < 10 % of one core |\n",
             o.rate, o.seconds, o.cpu_percent_of_one_core, o.peak_rss_mb, o.observer_requests_per_s
         ));
     }
