@@ -409,7 +409,7 @@ fn write_report(args: &BenchOptions, report: &BenchReport) -> Result<crate::exit
     Ok(crate::exit::ExitCode::Passed)
 }
 
-/// The soak on the seed cluster (started, or reused when it runs).
+/// The soak on the seed cluster (reused when it runs; otherwise started, and removed after).
 async fn soak_on_the_seed(minutes: u64) -> Result<Soak, Error> {
     let [plan, _] = plans()?;
     let docker = docker::connect().await?;
@@ -427,7 +427,12 @@ async fn soak_on_the_seed(minutes: u64) -> Result<Soak, Error> {
         },
     )
     .await?;
-    soak(&cluster, minutes).await
+    let soaked = soak(&cluster, minutes).await;
+    // A cluster the soak started is removed, as the full bench removes its own.
+    if !cluster.reused {
+        cluster::down(&engines, Some(&cluster.name)).await?;
+    }
+    soaked
 }
 
 /// The overhead workload (500 msg/s tracked, the observer at 100 ms) for `minutes`, this
