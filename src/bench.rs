@@ -442,22 +442,7 @@ async fn soak(cluster: &cluster::Cluster, minutes: u64) -> Result<Soak, Error> {
     let bootstrap = cluster.bootstrap_list();
     fresh_topic(&bootstrap, 3).await?;
     eprintln!("soak: {minutes} min of a steady {rate} msg/s workload with the observer at 100 ms");
-    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
-    let drain = tokio::spawn(async move { while rx.recv().await.is_some() {} });
-    let sink = EventSink::new(Clock::start(), tx);
-    let observer = Observer::start(
-        ObserverOptions {
-            endpoints: cluster.bootstrap(),
-            kraft: false,
-            period: Duration::from_millis(100),
-            fast_period: Duration::from_millis(100),
-            topics: vec!["bench".into()],
-        },
-        crate::run::observer::WireMetadata(plaintext()),
-        sink.clone(),
-    );
-    let producer =
-        TrackedProducer::start(steady_producer(bootstrap, rate), sink).map_err(Error::Kafka)?;
+    let (observer, producer, drain) = start_steady_workload(cluster, bootstrap, rate)?;
     let started = Instant::now();
     let mut rss_mb = Vec::new();
     let mut every = tokio::time::interval(Duration::from_secs(30));
@@ -854,6 +839,32 @@ fn untracked(
     Ok(acked as f64 / started.elapsed().as_secs_f64())
 }
 
+/// The overhead's and the soak's workload started: the observer at 100 ms on topic `bench`,
+/// the tracked producer, and the task that drains their events.
+fn start_steady_workload(
+    cluster: &cluster::Cluster,
+    bootstrap: String,
+    rate: u32,
+) -> Result<(Observer, TrackedProducer, tokio::task::JoinHandle<()>), Error> {
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let drain = tokio::spawn(async move { while rx.recv().await.is_some() {} });
+    let sink = EventSink::new(Clock::start(), tx);
+    let observer = Observer::start(
+        ObserverOptions {
+            endpoints: cluster.bootstrap(),
+            kraft: false,
+            period: Duration::from_millis(100),
+            fast_period: Duration::from_millis(100),
+            topics: vec!["bench".into()],
+        },
+        crate::run::observer::WireMetadata(plaintext()),
+        sink.clone(),
+    );
+    let producer =
+        TrackedProducer::start(steady_producer(bootstrap, rate), sink).map_err(Error::Kafka)?;
+    Ok((observer, producer, drain))
+}
+
 /// The overhead's and the soak's workload: `rate` msg/s of 100 B, acks=all, 3 partitions.
 fn steady_producer(bootstrap: String, rate: u32) -> ProducerOptions {
     ProducerOptions {
@@ -884,22 +895,7 @@ async fn overhead(cluster: &cluster::Cluster, seconds: u64) -> Result<Overhead, 
     eprintln!(
         "overhead: {seconds} s of a steady {rate} msg/s workload with the observer at 100 ms"
     );
-    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
-    let drain = tokio::spawn(async move { while rx.recv().await.is_some() {} });
-    let sink = EventSink::new(Clock::start(), tx);
-    let observer = Observer::start(
-        ObserverOptions {
-            endpoints: cluster.bootstrap(),
-            kraft: false,
-            period: Duration::from_millis(100),
-            fast_period: Duration::from_millis(100),
-            topics: vec!["bench".into()],
-        },
-        crate::run::observer::WireMetadata(plaintext()),
-        sink.clone(),
-    );
-    let producer =
-        TrackedProducer::start(steady_producer(bootstrap, rate), sink).map_err(Error::Kafka)?;
+    let (observer, producer, drain) = start_steady_workload(cluster, bootstrap, rate)?;
     tokio::time::sleep(Duration::from_secs(3)).await;
     let (cpu0, _) = process_usage();
     let t0 = Instant::now();
