@@ -416,6 +416,16 @@ pub trait FaultPlatform: Sync {
         &self,
         service: &str,
     ) -> impl Future<Output = Result<(), PlatformError>> + Send;
+    /// A node fault's `action` on the nodes themselves, `services` being every service on
+    /// them; false when this platform reaches nodes only through their services (the caller
+    /// then acts on each service at once). Its moment is [`Self::moment`]'s, per service.
+    fn act_on_nodes(
+        &self,
+        _action: Lifecycle,
+        _services: &[String],
+    ) -> impl Future<Output = Result<bool, PlatformError>> + Send {
+        async { Ok(false) }
+    }
 }
 
 /// What a run asks of the place brokers run besides faults: the services as they are now

@@ -67,6 +67,28 @@ pub struct ComposeArgs {
     /// The kubeconfig context for --kubernetes (default: the current context).
     #[arg(long = "kube-context", requires = "kubernetes")]
     pub kube_context: Option<String>,
+    /// How a node fault reaches a node for --kubernetes: `pods` (default: each of the
+    /// cluster's pods on it, through the API) or `docker-containers` (the nodes are
+    /// containers of this machine's Docker engine named as the nodes — kind, k3d,
+    /// scripts/k8s.sh — and `node-crash` kills the node itself).
+    #[arg(long = "kube-nodes", requires = "kubernetes", value_enum)]
+    pub kube_nodes: Option<KubeNodes>,
+}
+
+/// `--kube-nodes`: the CLI's names for [`crate::experiment::NodeAccess`].
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum KubeNodes {
+    Pods,
+    DockerContainers,
+}
+
+impl From<KubeNodes> for crate::experiment::NodeAccess {
+    fn from(nodes: KubeNodes) -> Self {
+        match nodes {
+            KubeNodes::Pods => crate::experiment::NodeAccess::Pods,
+            KubeNodes::DockerContainers => crate::experiment::NodeAccess::DockerContainers,
+        }
+    }
 }
 
 #[derive(Debug, Clone, clap::Args)]
@@ -263,6 +285,7 @@ impl ComposeArgs {
             nodes: self.nodes,
             kubernetes: self.kubernetes,
             kube_context: self.kube_context,
+            kube_nodes: self.kube_nodes.map(Into::into).unwrap_or_default(),
         }
     }
 }

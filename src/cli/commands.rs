@@ -62,7 +62,10 @@ pub async fn down(engines: &Engines, name: Option<&str>) -> Result<ExitCode, Err
 }
 
 /// `chaos clean --kubernetes NAMESPACE/CLUSTER`.
-pub async fn clean_kubernetes(target: &str) -> Result<ExitCode, Error> {
+pub async fn clean_kubernetes(
+    target: &str,
+    nodes: crate::experiment::NodeAccess,
+) -> Result<ExitCode, Error> {
     let Some((namespace, cluster)) = target.split_once('/') else {
         return Err(Error::Invalid(format!(
             "--kubernetes {target}: expected NAMESPACE/CLUSTER\n  hint: chaos clean --kubernetes chaos/seed"
@@ -70,7 +73,7 @@ pub async fn clean_kubernetes(target: &str) -> Result<ExitCode, Error> {
     };
     let target = crate::kubernetes::KubernetesTarget::new(namespace, cluster);
     let conn = crate::kubernetes::connect(&target).await?;
-    for done in crate::kubernetes::clean(&conn, namespace).await? {
+    for done in crate::kubernetes::clean(&conn, namespace, nodes).await? {
         println!("{done}");
     }
     Ok(ExitCode::Passed)

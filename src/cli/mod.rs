@@ -187,6 +187,11 @@ pub enum Command {
         /// limits flushed from every helper; no pod is deleted. Docker is not asked.
         #[arg(long = "kubernetes", value_name = "NAMESPACE/CLUSTER")]
         kubernetes: Option<String>,
+        /// With --kubernetes: the nodes are Docker containers of this engine (as the run's
+        /// `nodes: docker-containers`): a node container of the cluster's pods that is down
+        /// is started again (a node a killed run crashed).
+        #[arg(long = "kube-nodes", requires = "kubernetes", value_enum)]
+        kube_nodes: Option<args::KubeNodes>,
         #[command(flatten)]
         nodes: NodesArg,
     },
@@ -414,8 +419,12 @@ async fn dispatch(cli: Cli) -> Result<ExitCode, Error> {
         }
         Command::Clean {
             kubernetes: Some(target),
+            kube_nodes,
             ..
-        } => commands::clean_kubernetes(&target).await,
+        } => {
+            commands::clean_kubernetes(&target, kube_nodes.map(Into::into).unwrap_or_default())
+                .await
+        }
         Command::Clean {
             all,
             projects,
@@ -614,11 +623,11 @@ fn validation_warnings(p: &crate::run::Prepared) -> Vec<String> {
             }
         }
     }
-    if p.variants
-        .iter()
-        .any(|v| matches!(v.cluster, crate::run::ClusterSource::Kubernetes { .. }))
-    {
-        for line in crate::experiment::kubernetes_differences(&p.experiment) {
+    if let Some(spec) = p.variants.iter().find_map(|v| match &v.cluster {
+        crate::run::ClusterSource::Kubernetes { spec } => Some(spec),
+        _ => None,
+    }) {
+        for line in crate::experiment::kubernetes_differences(&p.experiment, spec.nodes) {
             out.push(format!("{}: {line}", p.file.display()));
         }
     }

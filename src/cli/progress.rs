@@ -32,11 +32,16 @@ impl Verbosity {
 /// The tracing filter for a verbosity (`CHAOS_LOG` overrides it). librdkafka reports every
 /// refused connection during a fault as an error: expected here, and the run records what
 /// matters, so it is silent unless asked for with -vv.
+/// kube's client logs every failed request at ERROR; each error also comes back to us and is
+/// reported with its call (a port-forward to a pod on a dead node fails ~20 times a second
+/// while clients reconnect), so its own log shows only at -vv.
 pub fn log_filter(v: Verbosity) -> &'static str {
     match v {
-        Verbosity::Quiet => "error,librdkafka=off,rdkafka=off,client-driver=off",
-        Verbosity::Normal => "warn,librdkafka=off,rdkafka=off,client-driver=off",
-        Verbosity::Verbose => "warn,chaos=debug,librdkafka=off,rdkafka=off,client-driver=off",
+        Verbosity::Quiet => "error,librdkafka=off,rdkafka=off,client-driver=off,kube_client=off",
+        Verbosity::Normal => "warn,librdkafka=off,rdkafka=off,client-driver=off,kube_client=off",
+        Verbosity::Verbose => {
+            "warn,chaos=debug,librdkafka=off,rdkafka=off,client-driver=off,kube_client=off"
+        }
         Verbosity::VeryVerbose => "debug,librdkafka=info,rdkafka=info,client-driver=info",
     }
 }

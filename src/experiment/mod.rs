@@ -629,7 +629,7 @@ pub fn single_replica_coordinators(
 /// Where the experiment's faults mean something else when its cluster is on Kubernetes (a
 /// controller brings pods back by itself): one line per fault kind used, for `validate` and the
 /// run's notes. Pure; empty when nothing differs.
-pub fn kubernetes_differences(exp: &Experiment) -> Vec<String> {
+pub fn kubernetes_differences(exp: &Experiment, nodes: NodeAccess) -> Vec<String> {
     use crate::events::FaultKind;
     let mut kinds: Vec<FaultKind> = Vec::new();
     for kind in exp
@@ -645,6 +645,13 @@ pub fn kubernetes_differences(exp: &Experiment) -> Vec<String> {
         .into_iter()
         .filter_map(|kind| {
             let why = match kind {
+                FaultKind::NodeCrash if nodes == NodeAccess::DockerContainers => {
+                    "the node's Docker container is killed: its kubelet, containerd and every \
+                     pod on it die at once (other clusters' too); Kubernetes marks the node \
+                     NotReady and its pods not Ready only after the node controller's grace \
+                     period (50 s by default); the heal starts the container again (a reboot) \
+                     and its kubelet restarts the pods in place"
+                }
                 FaultKind::Kill | FaultKind::NodeCrash => {
                     "the killed JVM's container is restarted in place by the kubelet at once (then \
                      with its back-off), not when the experiment heals it; in ZooKeeper mode a \
@@ -703,11 +710,26 @@ mod kubernetes_tests {
             std::path::Path::new("e.yaml"),
         )
         .expect("valid");
-        let lines = kubernetes_differences(&exp);
+        let lines = kubernetes_differences(&exp, NodeAccess::Pods);
         assert_eq!(lines.len(), 2, "{lines:?}");
         assert!(lines[0]
             .starts_with("`kill` on Kubernetes: the killed JVM's container is restarted in place"));
         assert!(lines[1].starts_with("`stop` on Kubernetes: the pod is deleted gracefully"));
+    }
+
+    #[test]
+    fn a_node_crash_on_node_containers_is_said_to_crash_the_node() {
+        let exp = parse(
+            "name: t\ncluster: {kubernetes: {namespace: n, strimzi-cluster: c, nodes: docker-containers}}\ntopics: [{name: t}]\nsteps:\n  - fault: {kind: node-crash, target: {node-of: {leader-of: t/0}}}\n",
+            std::path::Path::new("e.yaml"),
+        )
+        .expect("valid");
+        let on_nodes = kubernetes_differences(&exp, NodeAccess::DockerContainers);
+        assert_eq!(on_nodes.len(), 1);
+        assert!(on_nodes[0]
+            .starts_with("`node-crash` on Kubernetes: the node's Docker container is killed"));
+        let on_pods = kubernetes_differences(&exp, NodeAccess::Pods);
+        assert!(on_pods[0].contains("restarted in place by the kubelet at once"));
     }
 
     #[test]

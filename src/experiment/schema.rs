@@ -214,6 +214,32 @@ pub struct KubernetesSpec {
     /// Broker N is reached on `127.0.0.1:<local-port-base + N>` (default 31090).
     #[serde(default = "default_local_port_base")]
     pub local_port_base: u16,
+    /// How a node fault reaches a node (default `pods`: through the API, on each of the
+    /// cluster's pods on it).
+    #[serde(default, skip_serializing_if = "NodeAccess::is_pods")]
+    pub nodes: NodeAccess,
+}
+
+/// How a node fault (`node-crash`) reaches a Kubernetes node.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum NodeAccess {
+    /// Only through the API: a node fault acts on each of the cluster's pods on the node
+    /// (every JVM killed at once); the node itself, its kubelet and the control plane's view
+    /// of it are untouched.
+    #[default]
+    Pods,
+    /// The nodes are containers of this machine's Docker engine named as the nodes (kind,
+    /// k3d, `scripts/k8s.sh`): `node-crash` kills the node container (kubelet, containerd and
+    /// every pod on it die at once; the control plane learns it from the missing heartbeats)
+    /// and its heal starts it again (a reboot: the kubelet restarts the pods in place).
+    DockerContainers,
+}
+
+impl NodeAccess {
+    pub fn is_pods(&self) -> bool {
+        *self == NodeAccess::Pods
+    }
 }
 
 fn default_external_port() -> u16 {

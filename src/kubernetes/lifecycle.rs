@@ -7,7 +7,7 @@
 //! between two watch events) is both. We cannot tell a SIGKILL from a crash here (the watch
 //! sees results, not causes), hence `die`, never `kill`.
 
-use super::discovery::{is_running, kind_of, main_status, pod_name};
+use super::discovery::{is_ready, is_running, kind_of, main_status, pod_name};
 use crate::events::ContainerAction;
 use k8s_openapi::api::core::v1::Pod;
 use kube::runtime::watcher::Event;
@@ -17,6 +17,7 @@ use std::collections::{HashMap, HashSet};
 struct Seen {
     uid: String,
     running: bool,
+    ready: bool,
     container_id: Option<String>,
 }
 
@@ -24,6 +25,7 @@ fn seen(pod: &Pod) -> Seen {
     Seen {
         uid: pod.metadata.uid.clone().unwrap_or_default(),
         running: is_running(pod),
+        ready: is_ready(pod),
         container_id: main_status(pod).and_then(|s| s.container_id.clone()),
     }
 }
@@ -38,6 +40,8 @@ pub struct PodTracker {
     primed: bool,
     /// Pods listed since the last `Init` (a re-list after a gap in the watch).
     relisted: HashSet<String>,
+    /// Readiness that changed while the container kept running, not yet taken.
+    readiness: Vec<(String, bool)>,
 }
 
 impl PodTracker {
@@ -99,6 +103,14 @@ impl PodTracker {
         out
     }
 
+    /// Pods whose Ready condition changed while their container was reported running
+    /// throughout (name, ready now), since the last call: Kubernetes's own view turning, with
+    /// no exit behind it — the node controller marking the pods of a node that stopped
+    /// reporting, or a readiness probe failing.
+    pub fn take_readiness(&mut self) -> Vec<(String, bool)> {
+        std::mem::take(&mut self.readiness)
+    }
+
     fn ours(&self, pod: &Pod) -> Option<String> {
         kind_of(pod, &self.cluster).map(|_| pod_name(pod).to_string())
     }
@@ -119,9 +131,16 @@ impl PodTracker {
         match (was_running, now.running) {
             (true, false) => out.push((name.clone(), ContainerAction::Die)),
             (false, true) => out.push((name.clone(), ContainerAction::Start)),
-            (true, true) if before.is_some_and(|b| b.container_id != now.container_id) => {
+            (true, true)
+                if before
+                    .as_ref()
+                    .is_some_and(|b| b.container_id != now.container_id) =>
+            {
                 out.push((name.clone(), ContainerAction::Die));
                 out.push((name.clone(), ContainerAction::Start));
+            }
+            (true, true) if before.as_ref().is_some_and(|b| b.ready != now.ready) => {
+                self.readiness.push((name.clone(), now.ready));
             }
             _ => {}
         }
@@ -216,6 +235,30 @@ mod tests {
                 ("seed-kafka-0".to_string(), Start)
             ]
         );
+    }
+
+    #[test]
+    fn readiness_turning_while_the_container_runs_is_taken_apart() {
+        let mut t = primed(&[broker("seed", 0, "running")]);
+        let mut marked = broker("seed", 0, "running");
+        if let Some(c) = marked.status.as_mut().and_then(|s| s.conditions.as_mut()) {
+            c[0].status = "False".into();
+        }
+        // The node controller's mark: no transition, one readiness change.
+        assert!(t.observe(&Event::Apply(marked.clone())).is_empty());
+        assert_eq!(
+            t.take_readiness(),
+            vec![("seed-kafka-0".to_string(), false)]
+        );
+        assert!(t.observe(&Event::Apply(marked)).is_empty());
+        assert!(t.take_readiness().is_empty(), "only changes");
+        assert!(t
+            .observe(&Event::Apply(broker("seed", 0, "running")))
+            .is_empty());
+        assert_eq!(t.take_readiness(), vec![("seed-kafka-0".to_string(), true)]);
+        // An exit is a transition, not a readiness change.
+        t.observe(&Event::Apply(broker("seed", 0, "terminated")));
+        assert!(t.take_readiness().is_empty());
     }
 
     #[test]

@@ -14,6 +14,7 @@
 
 pub mod discovery;
 pub mod lifecycle;
+pub mod nodes;
 pub mod platform;
 pub mod tunnel;
 
@@ -38,6 +39,8 @@ pub struct KubernetesTarget {
     /// Broker `id` is reached on `127.0.0.1:(local_port_base + id)`; the brokers must
     /// advertise exactly that address on the external listener.
     pub local_port_base: u16,
+    /// How a node fault reaches a node.
+    pub nodes: crate::experiment::NodeAccess,
 }
 
 impl KubernetesTarget {
@@ -52,6 +55,7 @@ impl KubernetesTarget {
             kubeconfig: None,
             pod_port: Self::DEFAULT_POD_PORT,
             local_port_base: Self::DEFAULT_LOCAL_PORT_BASE,
+            nodes: crate::experiment::NodeAccess::Pods,
         }
     }
 
@@ -127,6 +131,9 @@ pub enum KubeError {
     /// image that cannot be pulled, …).
     #[error("{0}")]
     Refused(String),
+    /// A node container (`nodes: docker-containers`) could not be acted on.
+    #[error(transparent)]
+    Node(#[from] nodes::NodeError),
 }
 
 /// What a call was, for its error: the RBAC verb and resource it needs, in which namespace,

@@ -6,11 +6,12 @@
 
 use super::discovery::{self, is_ready, main_container, main_status, pod_name};
 use super::lifecycle::PodTracker;
+use super::nodes::DockerNodes;
 use super::tunnel::Tunnels;
 use super::{is_not_found, Call, KubeError, KubernetesTarget};
 use crate::clock::{wall_now_ns, EventSink};
 use crate::events::{ContainerAction, EventKind};
-use crate::experiment::Direction;
+use crate::experiment::{Direction, NodeAccess};
 use crate::platform::{
     partition_rules, Cluster, ClusterPlatform, FaultPlatform, Lifecycle, NetworkRules,
     PlatformAction, PlatformError, RunningService,
@@ -182,6 +183,10 @@ struct Inner {
     log: Arc<TransitionLog>,
     /// Counts the watch's errors: `lost` checks the server after each one.
     watch_errors: watch::Receiver<u64>,
+    /// The node containers, with `nodes: docker-containers`.
+    nodes: Option<DockerNodes>,
+    /// Nodes this run crashed and has not booted again.
+    crashed: Mutex<Vec<String>>,
     _watch: AbortOnDrop,
     _tunnels: Tunnels,
 }
@@ -251,6 +256,10 @@ impl KubernetesRun {
             .map(|(s, id)| (id, s.name.clone()))
             .collect();
         let tunnels = Tunnels::open(pods.clone(), target, &brokers).await?;
+        let nodes = match target.nodes {
+            NodeAccess::Pods => None,
+            NodeAccess::DockerContainers => Some(node_containers(&cluster).await?),
+        };
 
         let run = KubernetesRun {
             inner: Arc::new(Inner {
@@ -261,12 +270,24 @@ impl KubernetesRun {
                 sink,
                 log,
                 watch_errors,
+                nodes,
+                crashed: Mutex::new(Vec::new()),
                 _watch: watch,
                 _tunnels: tunnels,
             }),
         };
         Ok((run, cluster))
     }
+}
+
+/// The engine of the node containers, each node of the cluster's pods checked to be one (a
+/// wrong `nodes:` is said before anything is faulted).
+async fn node_containers(cluster: &Cluster) -> Result<DockerNodes, KubeError> {
+    let nodes = DockerNodes::connect().await?;
+    for node in cluster.node_names() {
+        nodes.state(node).await?;
+    }
+    Ok(nodes)
 }
 
 /// The pod watch: every event through the tracker, every transition into the log and the
@@ -289,6 +310,19 @@ async fn watch_pods(
             Ok(event) => {
                 for (service, action) in tracker.observe(&event) {
                     log.record(&sink, service, action, wall_now_ns());
+                }
+                for (pod, ready) in tracker.take_readiness() {
+                    sink.emit(EventKind::Note {
+                        message: if ready {
+                            format!("Kubernetes: pod {pod} Ready again")
+                        } else {
+                            format!(
+                                "Kubernetes: pod {pod} not Ready while its container is still \
+                                 reported running (its node stopped reporting, or its readiness \
+                                 probe fails)"
+                            )
+                        },
+                    });
                 }
                 if matches!(event, watcher::Event::InitDone) {
                     if let Some(p) = primed.take() {
@@ -978,6 +1012,7 @@ impl KubernetesRun {
             }
             // The StatefulSet restarts it; we only wait for Running and Ready.
             Lifecycle::Start => {
+                self.boot_node_of(name).await?;
                 self.wait_pod(
                     name,
                     &format!("pod {name} Running and Ready"),
@@ -1009,6 +1044,79 @@ impl KubernetesRun {
             }
             Lifecycle::Disconnect | Lifecycle::Connect => unreachable_network(action),
         }
+    }
+}
+
+impl KubernetesRun {
+    /// Starts the node container of `service` again when this run crashed it (a reboot:
+    /// its kubelet then restarts the pods in place); nothing otherwise.
+    async fn boot_node_of(&self, service: &str) -> Result<(), KubeError> {
+        let Some(nodes) = &self.inner.nodes else {
+            return Ok(());
+        };
+        let Some(node) = self.inner.cluster.service(service).map(|s| s.node_name()) else {
+            return Ok(());
+        };
+        let was_crashed = {
+            let mut crashed = self.inner.crashed.lock().unwrap_or_else(|e| e.into_inner());
+            let found = crashed.iter().position(|n| n == node);
+            found.map(|i| crashed.remove(i)).is_some()
+        };
+        if was_crashed && nodes.boot(node).await? {
+            self.inner.sink.emit(EventKind::Note {
+                message: format!(
+                    "node {node} started again (its Docker container): its kubelet restarts \
+                     the pods on it in place"
+                ),
+            });
+        }
+        Ok(())
+    }
+
+    /// `node-crash` on nodes that are Docker containers: each node of `services` killed
+    /// (registered first, so a failure half-way still boots it on heal); each service's
+    /// kill moment is Docker's answer for its node.
+    async fn crash_nodes(&self, services: &[String]) -> Result<(), PlatformError> {
+        let Some(nodes) = &self.inner.nodes else {
+            return Ok(());
+        };
+        let mut hit: Vec<String> = Vec::new();
+        for service in services {
+            let node = self.service(service)?.node_name().to_string();
+            if !hit.contains(&node) {
+                hit.push(node);
+            }
+        }
+        self.inner
+            .crashed
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .extend(hit.iter().cloned());
+        for node in &hit {
+            nodes.crash(node).await.map_err(|e| PlatformError::Failed {
+                action: PlatformAction::Lifecycle(Lifecycle::Kill),
+                service: node.clone(),
+                source: Box::new(e),
+            })?;
+            let answered = wall_now_ns();
+            self.inner.sink.emit(EventKind::Note {
+                message: format!(
+                    "node {node} crashed (its Docker container killed): its kubelet, containerd \
+                     and every pod on it died at once, other clusters' included"
+                ),
+            });
+            for service in services {
+                if self.service(service)?.node_name() == node {
+                    self.inner.log.record(
+                        &self.inner.sink,
+                        service.clone(),
+                        ContainerAction::Kill,
+                        answered,
+                    );
+                }
+            }
+        }
+        Ok(())
     }
 }
 
@@ -1046,6 +1154,20 @@ impl FaultPlatform for KubernetesRun {
             .log
             .wait_for(service, transition, since_ns, wait)
             .await
+    }
+
+    /// With `nodes: docker-containers`, `node-crash` kills the node itself (the rest of the
+    /// node faults act on its pods).
+    async fn act_on_nodes(
+        &self,
+        action: Lifecycle,
+        services: &[String],
+    ) -> Result<bool, PlatformError> {
+        if self.inner.nodes.is_none() || action != Lifecycle::Kill {
+            return Ok(false);
+        }
+        self.crash_nodes(services).await?;
+        Ok(true)
     }
 
     async fn partition(
@@ -1227,10 +1349,16 @@ impl ClusterPlatform for KubernetesRun {
     }
 }
 
-/// After a crashed run: clears our network rules and qdisc in every running helper and
-/// sends SIGCONT to the JVM of every Kafka and ZooKeeper pod (a no-op on one not paused) in
-/// `namespace`. Helpers stay (ephemeral containers cannot be removed). Returns what it did.
-pub async fn clean(conn: &Connection, namespace: &str) -> Result<Vec<String>, KubeError> {
+/// After a crashed run: with `nodes: docker-containers`, starts every node container of the
+/// cluster's pods that is down (a node the run crashed); clears our network rules and qdisc
+/// in every running helper and sends SIGCONT to the JVM of every Kafka and ZooKeeper pod (a
+/// no-op on one not paused) in `namespace`. Helpers stay (ephemeral containers cannot be
+/// removed). Returns what it did.
+pub async fn clean(
+    conn: &Connection,
+    namespace: &str,
+    nodes: NodeAccess,
+) -> Result<Vec<String>, KubeError> {
     let pods: Api<Pod> = Api::namespaced(conn.client.clone(), namespace);
     let call = |verb, resource| Call {
         verb,
@@ -1243,6 +1371,26 @@ pub async fn clean(conn: &Connection, namespace: &str) -> Result<Vec<String>, Ku
         .await
         .map_err(|e| call("list", "pods").error(e))?;
     let mut done = Vec::new();
+    if nodes == NodeAccess::DockerContainers {
+        let containers = DockerNodes::connect().await?;
+        let mut seen: Vec<&str> = Vec::new();
+        for node in listed
+            .items
+            .iter()
+            .filter_map(|p| p.spec.as_ref()?.node_name.as_deref())
+        {
+            if seen.contains(&node) {
+                continue;
+            }
+            seen.push(node);
+            if containers.boot(node).await? {
+                done.push(format!(
+                    "started node {node} again (its Docker container was down; its kubelet \
+                     restarts the pods on it)"
+                ));
+            }
+        }
+    }
     // One pod that cannot be reached does not stop the others; a refusal or a lost server
     // does.
     let note = |done: &mut Vec<String>, what: String, e: KubeError| match e {

@@ -283,7 +283,9 @@ impl<P: FaultPlatform> Faults<'_, P> {
         at_once: bool,
     ) -> Result<Option<i64>, PlatformError> {
         let since = wall_now_ns() - 1_000_000;
-        if at_once {
+        if at_once && self.platform.act_on_nodes(action, names).await? {
+            // The nodes themselves (a real host crash): their services went with them.
+        } else if at_once {
             // A node fault: every container of the node in the same instant, as a host dies.
             let acts = names.iter().map(|name| self.platform.act(action, name));
             futures_util::future::join_all(acts)

@@ -872,6 +872,7 @@ pub(crate) enum HealTarget {
     Kubernetes {
         conn: crate::kubernetes::Connection,
         namespace: String,
+        nodes: crate::experiment::NodeAccess,
     },
 }
 
@@ -884,8 +885,12 @@ impl HealTarget {
             HealTarget::Docker(scope) => {
                 docker::faults::heal_everything(engines, scope).await?;
             }
-            HealTarget::Kubernetes { conn, namespace } => {
-                crate::kubernetes::clean(conn, namespace).await?;
+            HealTarget::Kubernetes {
+                conn,
+                namespace,
+                nodes,
+            } => {
+                crate::kubernetes::clean(conn, namespace, *nodes).await?;
             }
         }
         Ok(())

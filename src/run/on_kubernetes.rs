@@ -15,6 +15,7 @@ fn kubernetes_target(
         kubeconfig: spec.kubeconfig.clone(),
         pod_port: spec.external_port,
         local_port_base: spec.local_port_base,
+        nodes: spec.nodes,
     }
 }
 
@@ -48,6 +49,7 @@ pub(super) async fn run_variant(
     *current_cluster.lock().unwrap_or_else(|e| e.into_inner()) = Some(HealTarget::Kubernetes {
         conn: conn.clone(),
         namespace: target.namespace.clone(),
+        nodes: target.nodes,
     });
     let dir = reports::run_dir(&args.reports, &exp.name, &variant.name, repeat)?;
     let recorder = reports::Recorder::start(&dir, reporter.event_tap())?;
@@ -70,7 +72,7 @@ pub(super) async fn run_variant(
         return Err(e);
     }
     cluster.ready_after = started.elapsed();
-    for line in crate::experiment::kubernetes_differences(exp) {
+    for line in crate::experiment::kubernetes_differences(exp, target.nodes) {
         reporter.report(RunnerEvent::Warning(&line));
         sink.emit(EventKind::Note { message: line });
     }
@@ -93,7 +95,7 @@ pub(super) async fn run_variant(
     let outcome = execute_catching_panics(&ctx, platform, shutdown).await;
     if outcome.is_err() {
         // Belt and braces, as on Docker: nothing of ours stays faulted.
-        heal_everything(&conn, &target.namespace, &sink).await;
+        heal_everything(&conn, &target.namespace, target.nodes, &sink).await;
     }
     let (result, dir) = close_run(recorder, dir, outcome, None, reporter).await?;
     Ok((
@@ -176,8 +178,16 @@ fn how_it_runs_there(api_server: &str, target: &crate::kubernetes::KubernetesTar
          not by chaos; a stopped one is deleted and recreated by its StatefulSet; moments of \
          signals at the exec's answer, of container exits and starts from a pod watch (stamped \
          on arrival, up to ~1 s late); clients reach broker N through a port-forward \
-         127.0.0.1:{}+N → pod port {} via the API server",
-        target.local_port_base, target.pod_port
+         127.0.0.1:{}+N → pod port {} via the API server{}",
+        target.local_port_base,
+        target.pod_port,
+        match target.nodes {
+            crate::experiment::NodeAccess::Pods => "",
+            crate::experiment::NodeAccess::DockerContainers => {
+                "; the nodes are Docker containers: node-crash kills a node's container (its \
+                 moment Docker's answer) and the heal starts it again"
+            }
+        }
     )
 }
 
@@ -185,9 +195,10 @@ fn how_it_runs_there(api_server: &str, target: &crate::kubernetes::KubernetesTar
 async fn heal_everything(
     conn: &crate::kubernetes::Connection,
     namespace: &str,
+    nodes: crate::experiment::NodeAccess,
     sink: &crate::clock::EventSink,
 ) {
-    match crate::kubernetes::clean(conn, namespace).await {
+    match crate::kubernetes::clean(conn, namespace, nodes).await {
         Ok(done) => {
             for line in done {
                 sink.emit(EventKind::Note {

@@ -30,6 +30,8 @@ pub struct ComposeOverrides {
     pub kubernetes: Option<String>,
     /// The kubeconfig context for --kubernetes (default: the current context).
     pub kube_context: Option<String>,
+    /// How a node fault reaches a node for --kubernetes.
+    pub kube_nodes: crate::experiment::NodeAccess,
 }
 
 impl ComposeOverrides {
@@ -54,6 +56,7 @@ impl ComposeOverrides {
             kubeconfig: None,
             external_port: 9094,
             local_port_base: 31090,
+            nodes: self.kube_nodes,
         }))
     }
 
@@ -589,7 +592,7 @@ pub fn render_dry_run(
                 let _ = writeln!(
                     out,
                     "  kubernetes: namespace {}, pods labelled strimzi.io/cluster={}{} (found \
-                     when the run starts; broker N reached on 127.0.0.1:{}+N → pod port {})",
+                     when the run starts; broker N reached on 127.0.0.1:{}+N → pod port {}{})",
                     spec.namespace,
                     spec.strimzi_cluster,
                     spec.context
@@ -597,7 +600,12 @@ pub fn render_dry_run(
                         .map(|c| format!(", context {c}"))
                         .unwrap_or_default(),
                     spec.local_port_base,
-                    spec.external_port
+                    spec.external_port,
+                    match spec.nodes {
+                        crate::experiment::NodeAccess::Pods => "",
+                        crate::experiment::NodeAccess::DockerContainers =>
+                            "; nodes are Docker containers: node-crash kills the node itself",
+                    }
                 );
                 None
             }
@@ -836,6 +844,7 @@ mod tests {
             nodes: None,
             kubernetes: None,
             kube_context: None,
+            kube_nodes: Default::default(),
         };
         let p = prepare(&exp, &overrides, None).expect("valid");
         for v in &p.variants {
