@@ -76,7 +76,8 @@ for t in "${targets[@]}"; do
   k8s=false
   if [ "$tier" = all ] && [ "$t" = --test=kubernetes_cluster ]; then
     k8s=true
-    { scripts/k8s.sh up && scripts/k8s.sh deploy seed; } || status=1
+    # seed for most tests; kraft for the real node failure (k8s/kraft.yaml).
+    { scripts/k8s.sh up && scripts/k8s.sh deploy seed && scripts/k8s.sh deploy kraft; } || status=1
   fi
   cargo test --locked --quiet "$t" -- "${ignored_args[@]}" "$@" 2>&1 | tee -a "$log" || status=1
   if $k8s; then scripts/k8s.sh down || true; fi

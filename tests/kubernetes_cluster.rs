@@ -49,6 +49,12 @@ const SEED_PODS: [&str; 4] = [
 /// Serialises the tests, checks the API server answers and every pod of the seed cluster is
 /// Ready (a pod killed by the previous test may still be coming back: waiting, not measuring).
 fn k8s_test() -> std::sync::MutexGuard<'static, ()> {
+    k8s_test_on("seed", SEED_PODS.len())
+}
+
+/// As [`k8s_test`], for the deployed cluster `name` (`scripts/k8s.sh deploy <name>`) of
+/// `pods` pods.
+fn k8s_test_on(name: &str, pods: usize) -> std::sync::MutexGuard<'static, ()> {
     let guard = cluster_test();
     let ready = kubectl(&["get", "--raw", "/readyz"]);
     assert!(
@@ -66,7 +72,7 @@ fn k8s_test() -> std::sync::MutexGuard<'static, ()> {
             "--for=condition=Ready",
             "pod",
             "-l",
-            "strimzi.io/cluster=seed",
+            &format!("strimzi.io/cluster={name}"),
             "--timeout=5s",
         ]);
         let count = kubectl_ok(&[
@@ -75,18 +81,18 @@ fn k8s_test() -> std::sync::MutexGuard<'static, ()> {
             "-n",
             "chaos",
             "-l",
-            "strimzi.io/cluster=seed",
+            &format!("strimzi.io/cluster={name}"),
             "-o",
             "name",
         ])
         .lines()
         .count();
-        if out.status.success() && count == SEED_PODS.len() {
+        if out.status.success() && count == pods {
             break;
         }
         assert!(
             Instant::now() < deadline,
-            "the seed cluster is not Ready (scripts/k8s.sh deploy seed): {}",
+            "the {name} cluster is not Ready (scripts/k8s.sh deploy {name}): {}",
             kubectl_ok(&["get", "pods", "-n", "chaos", "-o", "wide"])
         );
     }
@@ -580,4 +586,161 @@ fn a_broker_that_never_answers_is_named_with_its_last_kubernetes_event() {
         "{stderr}"
     );
     assert_nothing_left_in_pods();
+}
+
+/// `docker inspect -f FORMAT NAME` (test infrastructure: the node containers of scripts/k8s.sh).
+fn docker_inspect(format: &str, name: &str) -> String {
+    let out = Command::new("docker")
+        .args(["inspect", "-f", format, name])
+        .output()
+        .expect("docker CLI");
+    assert!(
+        out.status.success(),
+        "docker inspect {name}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+#[test]
+#[ignore = "full tier: real Kubernetes (scripts/k8s.sh, KRaft deployed), ~2.5 min"]
+fn a_real_node_failure_kills_the_node_container_kafka_fences_its_broker_and_kubernetes_notices_late(
+) {
+    let _k8s = k8s_test_on("kraft", 3);
+    let pods_before = kubectl_ok(&[
+        "get", "pods", "-n", "chaos", "-l", "strimzi.io/cluster=kraft", "-o",
+        "jsonpath={range .items[*]}{.metadata.name} {.metadata.uid} {.spec.nodeName} {.status.containerStatuses[0].restartCount}{\"\\n\"}{end}",
+    ]);
+    // RFC 3339 in UTC sorts as text: what Kubernetes records from here on is this run's.
+    let run_started = String::from_utf8(
+        Command::new("date")
+            .args(["-u", "+%Y-%m-%dT%H:%M:%SZ"])
+            .output()
+            .expect("date")
+            .stdout,
+    )
+    .expect("utf-8")
+    .trim()
+    .to_string();
+    let reports = reports_dir("k8s-node-failure");
+    let (out, result) = run_on_k8s("experiments/kubernetes/node-failure.yaml", &reports, &[]);
+    assert_eq!(out.status.code(), Some(0), "the run passes: {result:#}");
+    let hit = result["faults"][0]["resolved"][0]
+        .as_str()
+        .expect("the leader's pod")
+        .to_string();
+    let before = pods_before
+        .lines()
+        .find(|l| l.starts_with(&format!("{hit} ")))
+        .unwrap_or_else(|| panic!("{hit} among {pods_before}"));
+    let fields: Vec<&str> = before.split(' ').collect();
+    let (uid, node, restarts) = (fields[1], fields[2], fields[3].parse::<u32>().unwrap_or(0));
+    let events = events_of(&reports);
+    let note_at = |needle: &str| -> Option<f64> {
+        events
+            .lines()
+            .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+            .find(|e| {
+                e["event"] == "note" && e["message"].as_str().is_some_and(|m| m.contains(needle))
+            })
+            .and_then(|e| e["at_us"].as_f64())
+            .map(|us| us / 1e3)
+    };
+    let crashed = note_at(&format!("node {node} crashed"))
+        .unwrap_or_else(|| panic!("the node {node}'s crash is noted"));
+    let kill = f64_at(&result, "/faults/0/at_ms");
+    assert!(
+        (crashed - kill).abs() < 100.0,
+        "the fault's moment is the node's kill"
+    );
+    // The node container was killed and started again within the run (Docker's own record).
+    assert_eq!(
+        docker_inspect("{{.State.Running}}", node),
+        "true",
+        "{node} runs again"
+    );
+    let started = note_at(&format!("node {node} started again"))
+        .unwrap_or_else(|| panic!("the heal's boot of {node} is noted"));
+    assert!(started > kill, "booted after the crash");
+    // Kafka fences the broker when broker.session.timeout.ms (9 s, k8s/kraft.yaml's Kafka 4.1
+    // default) passes after its last heartbeat (every 2 s): 7–9 s after the kill; the
+    // controller's fencing, the election and the next poll add up to 1 s: [6.9, 10] s. When the
+    // node held the active controller too, the new controller gives every broker a fresh
+    // session from its own election and fences after it (as kraft_cluster.rs derives).
+    let failover = f64_at(&result, "/failover/metadata_ms/max");
+    let (low, high) = match result["controller_failover_ms"].as_f64() {
+        Some(controller) => (6_900.0, controller + 2.0 * 9_000.0 + 2_000.0),
+        None => (6_900.0, 10_000.0),
+    };
+    assert!(
+        (low..=high).contains(&failover),
+        "failover {failover} ms outside {low}–{high} ms for a 9 s session"
+    );
+    // The report's times agree with Kafka's log: the leader change it logged was matched.
+    assert!(
+        f64_at(&result, "/log_check/matched") >= 1.0,
+        "{:#}",
+        result["log_check"]
+    );
+    assert_eq!(f64_at(&result, "/log_check/unmatched"), 0.0);
+    // The control plane noticed late, from the missing heartbeats: the node controller marks
+    // the pods not Ready after node-monitor-grace-period (50 s, 1.34's default) since the
+    // node's last lease renewal (every 10 s: its 40 s lease / 4), checked every 5 s
+    // (node-monitor-period), the pods' mark queued behind the node's (~1 s) and seen by our
+    // watch within ~1 s: [40, 57] s after the kill (measured 47.9 and 53.4 s).
+    let not_ready = note_at(&format!("pod {hit} not Ready while its container"))
+        .unwrap_or_else(|| panic!("{hit} marked not Ready by the node controller: {events}"));
+    let late = not_ready - kill;
+    assert!(
+        (40_000.0..=57_000.0).contains(&late),
+        "{hit} not Ready {late} ms after the kill, outside [40, 57] s"
+    );
+    let node_events = kubectl_ok(&[
+        "get",
+        "events",
+        "-n",
+        "chaos",
+        "--field-selector",
+        &format!("involvedObject.name={hit},reason=NodeNotReady"),
+        "-o",
+        "jsonpath={range .items[*]}{.lastTimestamp}{\"\\n\"}{end}",
+    ]);
+    assert!(
+        node_events.lines().any(|t| t >= run_started.as_str()),
+        "Kubernetes recorded NodeNotReady for {hit} in this run (since {run_started}): \
+         {node_events:?}"
+    );
+    // Rebooted, not recreated: the same pod, its container restarted in place with its data.
+    let after = kubectl_ok(&[
+        "get",
+        "pod",
+        "-n",
+        "chaos",
+        &hit,
+        "-o",
+        "jsonpath={.metadata.uid} {.status.containerStatuses[0].restartCount}",
+    ]);
+    let after: Vec<&str> = after.split(' ').collect();
+    assert_eq!(after[0], uid, "{hit} is the same pod");
+    assert!(
+        after[1].parse::<u32>().unwrap_or(0) > restarts,
+        "{hit}'s container restarted"
+    );
+    assert_eq!(f64_at(&result, "/verification/lost_acked"), 0.0);
+    // Nothing left for `chaos clean` to boot.
+    let cleaned = chaos_k8s(
+        "chaos.kubeconfig",
+        &[
+            "clean",
+            "--kubernetes",
+            "chaos/kraft",
+            "--kube-nodes",
+            "docker-containers",
+        ],
+    );
+    assert_eq!(cleaned.status.code(), Some(0));
+    assert!(
+        !String::from_utf8_lossy(&cleaned.stdout).contains("started node"),
+        "no node left down"
+    );
 }

@@ -1349,6 +1349,28 @@ impl ClusterPlatform for KubernetesRun {
     }
 }
 
+/// Starts every node container of `pods` that is down (a node a killed run crashed); says
+/// which.
+async fn boot_nodes_of(pods: &[Pod]) -> Result<Vec<String>, KubeError> {
+    let containers = DockerNodes::connect().await?;
+    let mut nodes: Vec<&str> = pods
+        .iter()
+        .filter_map(|p| p.spec.as_ref()?.node_name.as_deref())
+        .collect();
+    nodes.sort_unstable();
+    nodes.dedup();
+    let mut done = Vec::new();
+    for node in nodes {
+        if containers.boot(node).await? {
+            done.push(format!(
+                "started node {node} again (its Docker container was down; its kubelet \
+                 restarts the pods on it)"
+            ));
+        }
+    }
+    Ok(done)
+}
+
 /// After a crashed run: with `nodes: docker-containers`, starts every node container of the
 /// cluster's pods that is down (a node the run crashed); clears our network rules and qdisc
 /// in every running helper and sends SIGCONT to the JVM of every Kafka and ZooKeeper pod (a
@@ -1370,27 +1392,10 @@ pub async fn clean(
         .list(&ListParams::default().labels(discovery::CLUSTER_LABEL))
         .await
         .map_err(|e| call("list", "pods").error(e))?;
-    let mut done = Vec::new();
-    if nodes == NodeAccess::DockerContainers {
-        let containers = DockerNodes::connect().await?;
-        let mut seen: Vec<&str> = Vec::new();
-        for node in listed
-            .items
-            .iter()
-            .filter_map(|p| p.spec.as_ref()?.node_name.as_deref())
-        {
-            if seen.contains(&node) {
-                continue;
-            }
-            seen.push(node);
-            if containers.boot(node).await? {
-                done.push(format!(
-                    "started node {node} again (its Docker container was down; its kubelet \
-                     restarts the pods on it)"
-                ));
-            }
-        }
-    }
+    let mut done = match nodes {
+        NodeAccess::Pods => Vec::new(),
+        NodeAccess::DockerContainers => boot_nodes_of(&listed.items).await?,
+    };
     // One pod that cannot be reached does not stop the others; a refusal or a lost server
     // does.
     let note = |done: &mut Vec<String>, what: String, e: KubeError| match e {

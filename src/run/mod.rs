@@ -871,8 +871,7 @@ pub(crate) enum HealTarget {
     Docker(Scope),
     Kubernetes {
         conn: crate::kubernetes::Connection,
-        namespace: String,
-        nodes: crate::experiment::NodeAccess,
+        target: crate::kubernetes::KubernetesTarget,
     },
 }
 
@@ -885,12 +884,8 @@ impl HealTarget {
             HealTarget::Docker(scope) => {
                 docker::faults::heal_everything(engines, scope).await?;
             }
-            HealTarget::Kubernetes {
-                conn,
-                namespace,
-                nodes,
-            } => {
-                crate::kubernetes::clean(conn, namespace, *nodes).await?;
+            HealTarget::Kubernetes { conn, target } => {
+                crate::kubernetes::clean(conn, &target.namespace, target.nodes).await?;
             }
         }
         Ok(())

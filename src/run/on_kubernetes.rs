@@ -48,8 +48,7 @@ pub(super) async fn run_variant(
     // From here a second Ctrl-C heals this namespace at once.
     *current_cluster.lock().unwrap_or_else(|e| e.into_inner()) = Some(HealTarget::Kubernetes {
         conn: conn.clone(),
-        namespace: target.namespace.clone(),
-        nodes: target.nodes,
+        target: target.clone(),
     });
     let dir = reports::run_dir(&args.reports, &exp.name, &variant.name, repeat)?;
     let recorder = reports::Recorder::start(&dir, reporter.event_tap())?;
