@@ -744,3 +744,100 @@ fn a_real_node_failure_kills_the_node_container_kafka_fences_its_broker_and_kube
         "no node left down"
     );
 }
+
+#[test]
+#[ignore = "full tier: real Kubernetes (scripts/k8s.sh), ~10 s"]
+fn status_and_watch_show_the_cluster_on_kubernetes_through_its_tunnels() {
+    let _k8s = k8s_test();
+    // Through the tunnels as the Role-only user; the placement checked against kubectl's.
+    let status = chaos_k8s(
+        "chaos.kubeconfig",
+        &["status", "--kubernetes", "chaos/seed", "--json"],
+    );
+    assert_eq!(status.status.code(), Some(0), "status as the Role user");
+    let v: Value = serde_json::from_slice(&status.stdout).expect("status --json");
+    assert_eq!(v["cluster"], "seed");
+    assert_eq!(v["mode"], "zookeeper");
+    let brokers: Vec<i64> = v["view"]["brokers"]
+        .as_array()
+        .expect("a view through the tunnels")
+        .iter()
+        .filter_map(Value::as_i64)
+        .collect();
+    assert_eq!(brokers, vec![0, 1, 2], "{v:#}");
+    assert!(v["view"]["controller"].is_i64(), "a controller: {v:#}");
+    for s in v["services"].as_array().unwrap() {
+        let name = s["name"].as_str().unwrap();
+        let node = kubectl_ok(&[
+            "get",
+            "pod",
+            "-n",
+            "chaos",
+            name,
+            "-o",
+            "jsonpath={.spec.nodeName}",
+        ]);
+        assert_eq!(s["node"], node.as_str(), "{name}'s node as Kubernetes says");
+        if let Some(id) = name.strip_prefix("seed-kafka-") {
+            assert_eq!(
+                s["host_bootstrap"],
+                format!("127.0.0.1:{}", 31090 + id.parse::<u16>().unwrap())
+            );
+        }
+    }
+    // watch: the same view every second until Ctrl-C, which ends it with 0.
+    let mut child = Command::new(env!("CARGO_BIN_EXE_chaos"))
+        .env("KUBECONFIG", cache().join("chaos.kubeconfig"))
+        .args(["watch", "--kubernetes", "chaos/seed"])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn chaos watch");
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel::<String>();
+    let reader = std::thread::spawn(move || {
+        use std::io::BufRead;
+        for line in std::io::BufReader::new(stdout)
+            .lines()
+            .map_while(Result::ok)
+        {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    // Waiting (not measuring) for two refreshes of the view, then Ctrl-C.
+    let full_view = "brokers registered: 0 (seed-kafka-0), 1 (seed-kafka-1), 2 (seed-kafka-2)";
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let mut seen = Vec::new();
+    while seen
+        .iter()
+        .filter(|l: &&String| l.starts_with(full_view))
+        .count()
+        < 2
+    {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match rx.recv_timeout(left) {
+            Ok(line) => seen.push(line),
+            Err(_) => break,
+        }
+    }
+    Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .expect("kill -INT");
+    let code = child.wait().expect("wait").code();
+    reader.join().unwrap();
+    seen.extend(rx.try_iter());
+    assert_eq!(code, Some(0), "Ctrl-C ends watch: {seen:?}");
+    let views = seen.iter().filter(|l| l.starts_with(full_view)).count();
+    assert!(views >= 2, "two refreshes within 30 s: {seen:?}");
+    assert!(
+        seen.iter()
+            .any(|l| l.contains("cluster seed (zookeeper) on Kubernetes, namespace chaos")),
+        "{seen:?}"
+    );
+    // down refuses: the cluster is the user's.
+    let down = chaos_k8s("chaos.kubeconfig", &["down", "--kubernetes", "chaos/seed"]);
+    assert_eq!(down.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&down.stderr).contains("a cluster on Kubernetes is yours"));
+}

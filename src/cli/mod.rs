@@ -107,6 +107,50 @@ pub struct ClusterArg {
     pub name: Option<String>,
     #[command(flatten)]
     pub nodes: NodesArg,
+    /// A Kafka cluster on Kubernetes instead (NAMESPACE/CLUSTER, the pods' strimzi.io/cluster
+    /// label), reached through a port-forward per broker (docs/kubernetes.md).
+    #[arg(
+        long = "kubernetes",
+        value_name = "NAMESPACE/CLUSTER",
+        conflicts_with = "name"
+    )]
+    pub kubernetes: Option<String>,
+    /// The kubeconfig context for --kubernetes (default: the current context).
+    #[arg(long = "kube-context", requires = "kubernetes")]
+    pub kube_context: Option<String>,
+}
+
+impl ClusterArg {
+    /// `--kubernetes` as a target; None without it.
+    fn kubernetes_target(&self) -> Result<Option<crate::kubernetes::KubernetesTarget>, Error> {
+        let Some(value) = &self.kubernetes else {
+            return Ok(None);
+        };
+        let Some((namespace, cluster)) = value
+            .split_once('/')
+            .filter(|(n, c)| !n.trim().is_empty() && !c.trim().is_empty())
+        else {
+            return Err(Error::Invalid(format!(
+                "--kubernetes {value}: expected NAMESPACE/CLUSTER\n  hint: --kubernetes chaos/seed \
+                 (CLUSTER is the pods' strimzi.io/cluster label)"
+            )));
+        };
+        let mut target = crate::kubernetes::KubernetesTarget::new(namespace.trim(), cluster.trim());
+        target.context = self.kube_context.clone();
+        Ok(Some(target))
+    }
+
+    /// Where `status` and `watch` look: the Kubernetes cluster (its tunnels opened), else the
+    /// Docker engines.
+    async fn lookout(&self) -> Result<Option<crate::kubernetes::Lookout>, Error> {
+        let Some(target) = self.kubernetes_target()? else {
+            return Ok(None);
+        };
+        let conn = crate::kubernetes::connect(&target).await?;
+        Ok(Some(
+            crate::kubernetes::Lookout::open(&conn, &target).await?,
+        ))
+    }
 }
 
 /// `--nodes FILE` (or CHAOS_NODES): the Docker engines a cluster spans.
@@ -406,14 +450,52 @@ async fn dispatch(cli: Cli) -> Result<ExitCode, Error> {
             };
             commands::up(&project, nodes.load()?.as_ref(), &options).await
         }
-        Command::Status { cluster, json } => {
-            let engines = cluster.nodes.engines().await?;
-            status::run(&engines, cluster.name.as_deref(), json, &profile).await
-        }
-        Command::Watch { cluster } => {
-            let engines = cluster.nodes.engines().await?;
-            status::watch(&engines, cluster.name.as_deref(), &profile).await
-        }
+        Command::Status { cluster, json } => match cluster.lookout().await? {
+            Some(lookout) => {
+                status::run(
+                    &status::Source::Kubernetes(Box::new(lookout)),
+                    json,
+                    &profile,
+                )
+                .await
+            }
+            None => {
+                let engines = cluster.nodes.engines().await?;
+                let name = cluster.name.as_deref();
+                status::run(
+                    &status::Source::Docker {
+                        engines: &engines,
+                        name,
+                    },
+                    json,
+                    &profile,
+                )
+                .await
+            }
+        },
+        Command::Watch { cluster } => match cluster.lookout().await? {
+            Some(lookout) => {
+                status::watch(&status::Source::Kubernetes(Box::new(lookout)), &profile).await
+            }
+            None => {
+                let engines = cluster.nodes.engines().await?;
+                let name = cluster.name.as_deref();
+                status::watch(
+                    &status::Source::Docker {
+                        engines: &engines,
+                        name,
+                    },
+                    &profile,
+                )
+                .await
+            }
+        },
+        Command::Down { cluster } if cluster.kubernetes.is_some() => Err(Error::Invalid(format!(
+            "--kubernetes {}: chaos removes only the clusters it started on Docker; a cluster on \
+             Kubernetes is yours\n  hint: kubectl delete -n <namespace> -f <its manifest> (for \
+             ours: scripts/k8s.sh undeploy seed)",
+            cluster.kubernetes.as_deref().unwrap_or_default()
+        ))),
         Command::Down { cluster } => {
             commands::down(&cluster.nodes.engines().await?, cluster.name.as_deref()).await
         }

@@ -34,13 +34,39 @@ async fn attach_existing(
     )))
 }
 
-pub async fn run(
-    engines: &docker::engines::Engines,
-    cluster_name: Option<&str>,
-    json: bool,
-    profile: &Profile,
-) -> Result<ExitCode, Error> {
-    let cluster = attach_existing(engines, cluster_name).await?;
+/// Where `status` and `watch` find the cluster: Docker's containers, or a Kafka cluster on
+/// Kubernetes reached through a tunnel per broker.
+pub enum Source<'a> {
+    Docker {
+        engines: &'a docker::engines::Engines,
+        name: Option<&'a str>,
+    },
+    Kubernetes(Box<crate::kubernetes::Lookout>),
+}
+
+impl Source<'_> {
+    /// Where the cluster is, after its name ("" on Docker).
+    fn location(&self) -> String {
+        match self {
+            Source::Docker { .. } => String::new(),
+            Source::Kubernetes(lookout) => format!(
+                " on Kubernetes, namespace {}; brokers through a port-forward each (host address)",
+                lookout.namespace()
+            ),
+        }
+    }
+
+    /// The cluster as it is now.
+    async fn cluster(&self) -> Result<cluster::Cluster, Error> {
+        match self {
+            Source::Docker { engines, name } => attach_existing(engines, *name).await,
+            Source::Kubernetes(lookout) => Ok(lookout.cluster().await?),
+        }
+    }
+}
+
+pub async fn run(source: &Source<'_>, json: bool, profile: &Profile) -> Result<ExitCode, Error> {
+    let cluster = source.cluster().await?;
     let snapshot = metadata::snapshot(
         &cluster.bootstrap(),
         cluster.mode == crate::events::ClusterMode::Kraft,
@@ -66,7 +92,12 @@ pub async fn run(
         );
         return Ok(ExitCode::Passed);
     }
-    println!("cluster {} ({} mode)", cluster.name, cluster.mode);
+    println!(
+        "cluster {} ({} mode){}",
+        cluster.name,
+        cluster.mode,
+        source.location()
+    );
     let mut services = Builder::default();
     services.push_record([
         "service",
@@ -150,11 +181,7 @@ pub fn render_view(cluster: &cluster::Cluster, view: &crate::events::ClusterSnap
 
 /// `chaos watch`: the view refreshed every second (the part of Kafka-UI that matters during
 /// chaos), beside a run. Ends on Ctrl-C.
-pub async fn watch(
-    engines: &docker::engines::Engines,
-    cluster_name: Option<&str>,
-    profile: &Profile,
-) -> Result<ExitCode, Error> {
+pub async fn watch(source: &Source<'_>, profile: &Profile) -> Result<ExitCode, Error> {
     use std::io::{IsTerminal, Write};
     let mut ticker = tokio::time::interval(Duration::from_secs(1));
     loop {
@@ -162,7 +189,7 @@ pub async fn watch(
             _ = ticker.tick() => {}
             _ = tokio::signal::ctrl_c() => return Ok(ExitCode::Passed),
         }
-        let cluster = match attach_existing(engines, cluster_name).await {
+        let cluster = match source.cluster().await {
             Ok(c) => c,
             Err(e) => {
                 println!("{e}");
@@ -186,10 +213,11 @@ pub async fn watch(
             screen.push_str("\x1b[2J\x1b[H");
         }
         screen.push_str(&format!(
-            "{} cluster {} ({})    {}\n",
+            "{} cluster {} ({}){}    {}\n",
             humantime::format_rfc3339_seconds(std::time::SystemTime::now()),
             cluster.name,
             cluster.mode,
+            source.location(),
             states.join(" · ")
         ));
         match view {

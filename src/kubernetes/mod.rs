@@ -18,7 +18,7 @@ pub mod nodes;
 pub mod platform;
 pub mod tunnel;
 
-pub use platform::{clean, connect, Connection, KubernetesRun, Transition, HELPER_IMAGE};
+pub use platform::{clean, connect, Connection, KubernetesRun, Lookout, Transition, HELPER_IMAGE};
 pub use tunnel::Tunnels;
 
 use std::path::PathBuf;

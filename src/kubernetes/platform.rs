@@ -221,11 +221,7 @@ impl KubernetesRun {
             namespace: &target.namespace,
             address: &conn.address,
         };
-        let listed = pods
-            .list(&ListParams::default().labels(&target.selector()))
-            .await
-            .map_err(|e| call("list", "pods").error(e))?;
-        let cluster = discovery::cluster(&listed.items, target)?;
+        let cluster = list_cluster(&pods, target, &conn.address).await?;
 
         let log = Arc::new(TransitionLog::default());
         let (errors_tx, watch_errors) = watch::channel(0u64);
@@ -278,6 +274,63 @@ impl KubernetesRun {
         };
         Ok((run, cluster))
     }
+}
+
+/// The cluster as it is now and a tunnel per broker, for commands that only look (`status`,
+/// `watch`): no pod watch, nothing faulted. The tunnels end when it is dropped.
+pub struct Lookout {
+    pods: Api<Pod>,
+    target: KubernetesTarget,
+    address: String,
+    _tunnels: Tunnels,
+}
+
+impl Lookout {
+    /// Finds the cluster's pods and opens a tunnel per broker found.
+    pub async fn open(conn: &Connection, target: &KubernetesTarget) -> Result<Self, KubeError> {
+        let pods: Api<Pod> = Api::namespaced(conn.client.clone(), &target.namespace);
+        let cluster = list_cluster(&pods, target, &conn.address).await?;
+        let brokers: Vec<(i32, String)> = cluster
+            .brokers()
+            .into_iter()
+            .map(|(s, id)| (id, s.name.clone()))
+            .collect();
+        let tunnels = Tunnels::open(pods.clone(), target, &brokers).await?;
+        Ok(Self {
+            pods,
+            target: target.clone(),
+            address: conn.address.clone(),
+            _tunnels: tunnels,
+        })
+    }
+
+    pub fn namespace(&self) -> &str {
+        &self.target.namespace
+    }
+
+    /// The cluster's pods as they are now.
+    pub async fn cluster(&self) -> Result<Cluster, KubeError> {
+        list_cluster(&self.pods, &self.target, &self.address).await
+    }
+}
+
+/// The cluster from a list of the pods labelled as its.
+async fn list_cluster(
+    pods: &Api<Pod>,
+    target: &KubernetesTarget,
+    address: &str,
+) -> Result<Cluster, KubeError> {
+    let call = Call {
+        verb: "list",
+        resource: "pods",
+        namespace: &target.namespace,
+        address,
+    };
+    let listed = pods
+        .list(&ListParams::default().labels(&target.selector()))
+        .await
+        .map_err(|e| call.error(e))?;
+    discovery::cluster(&listed.items, target)
 }
 
 /// The engine of the node containers, each node of the cluster's pods checked to be one (a
