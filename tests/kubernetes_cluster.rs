@@ -841,3 +841,91 @@ fn status_and_watch_show_the_cluster_on_kubernetes_through_its_tunnels() {
     assert_eq!(down.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&down.stderr).contains("a cluster on Kubernetes is yours"));
 }
+
+/// GET `path` from the run's web view; the body.
+fn http_get(addr: &str, path: &str) -> String {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(addr).expect("connect to the live view");
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut text = String::new();
+    stream.read_to_string(&mut text).unwrap();
+    text.split_once("\r\n\r\n")
+        .map(|x| x.1.to_string())
+        .unwrap_or_default()
+}
+
+#[test]
+#[ignore = "full tier: real Kubernetes (scripts/k8s.sh), ~60 s"]
+fn run_serve_shows_a_kubernetes_run_live() {
+    let _k8s = k8s_test();
+    let reports = reports_dir("k8s-serve");
+    let mut child = RunningChaos(
+        Command::new(env!("CARGO_BIN_EXE_chaos"))
+            .env("KUBECONFIG", cache().join("chaos.kubeconfig"))
+            .args([
+                "run",
+                "experiments/leader-kill.yaml",
+                "--kubernetes",
+                "chaos/seed",
+            ])
+            .args(["--serve", "--serve-port", "0", "--reports"])
+            .arg(&reports)
+            .current_dir(repo())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("spawn chaos run --serve"),
+    );
+    let stderr = child.stderr.take().expect("stderr");
+    let (tx, rx) = std::sync::mpsc::channel::<String>();
+    let log = std::thread::spawn(move || {
+        use std::io::BufRead;
+        for line in std::io::BufReader::new(stderr)
+            .lines()
+            .map_while(Result::ok)
+        {
+            eprintln!("chaos: {line}");
+            if let Some(rest) = line.strip_prefix("live view: ") {
+                let addr = rest
+                    .trim()
+                    .trim_start_matches("http://")
+                    .split('/')
+                    .next()
+                    .unwrap_or_default()
+                    .to_string();
+                let _ = tx.send(addr);
+            }
+        }
+    });
+    let addr = rx
+        .recv_timeout(Duration::from_secs(60))
+        .expect("chaos run printed the live view's address");
+    // Waiting (not measuring) for the kill and the leader change to reach the live view.
+    let deadline = Instant::now() + Duration::from_secs(180);
+    let mut view = String::new();
+    while Instant::now() < deadline {
+        view = http_get(&addr, "/api/live/view");
+        if view.contains("kill seed-kafka-") && view.contains("orders/0 leader") {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    assert!(
+        view.contains("kill seed-kafka-"),
+        "the fault in the live view: {view}"
+    );
+    assert!(
+        view.contains("container: seed-kafka-"),
+        "the pod watch's transitions, not called Docker's: {view}"
+    );
+    assert!(
+        view.contains("orders/0 leader"),
+        "the leader change: {view}"
+    );
+    let status = child.wait().expect("wait");
+    log.join().unwrap();
+    assert_eq!(status.code(), Some(0), "the run passes");
+}

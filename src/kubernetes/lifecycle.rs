@@ -42,6 +42,9 @@ pub struct PodTracker {
     relisted: HashSet<String>,
     /// Readiness that changed while the container kept running, not yet taken.
     readiness: Vec<(String, bool)>,
+    /// Pods said not Ready that way, until they are Ready again (a restart between keeps
+    /// them here: "Ready again" follows only a "not Ready").
+    not_ready: HashSet<String>,
 }
 
 impl PodTracker {
@@ -140,7 +143,12 @@ impl PodTracker {
                 out.push((name.clone(), ContainerAction::Start));
             }
             (true, true) if before.as_ref().is_some_and(|b| b.ready != now.ready) => {
-                self.readiness.push((name.clone(), now.ready));
+                if !now.ready {
+                    self.not_ready.insert(name.clone());
+                    self.readiness.push((name.clone(), false));
+                } else if self.not_ready.remove(&name) {
+                    self.readiness.push((name.clone(), true));
+                }
             }
             _ => {}
         }
@@ -256,9 +264,16 @@ mod tests {
             .observe(&Event::Apply(broker("seed", 0, "running")))
             .is_empty());
         assert_eq!(t.take_readiness(), vec![("seed-kafka-0".to_string(), true)]);
-        // An exit is a transition, not a readiness change.
+        // An exit is a transition, not a readiness change; Ready after a restart is said
+        // only after a "not Ready".
         t.observe(&Event::Apply(broker("seed", 0, "terminated")));
-        assert!(t.take_readiness().is_empty());
+        let mut starting = broker("seed", 0, "running");
+        if let Some(c) = starting.status.as_mut().and_then(|s| s.conditions.as_mut()) {
+            c[0].status = "False".into();
+        }
+        t.observe(&Event::Apply(starting));
+        t.observe(&Event::Apply(broker("seed", 0, "running")));
+        assert!(t.take_readiness().is_empty(), "a restart's own readiness");
     }
 
     #[test]

@@ -334,8 +334,11 @@ pub fn live_view(events: &[Arc<Event>]) -> LiveView {
                 if let Some(b) = view.brokers.iter_mut().find(|b| &b.0 == service) {
                     b.2 = BrokerState::after(*action);
                 }
-                view.happenings
-                    .push((t, Happening::Plain, format!("docker: {service} {action}")));
+                view.happenings.push((
+                    t,
+                    Happening::Plain,
+                    format!("container: {service} {action}"),
+                ));
             }
             EventKind::Observed { snapshot, .. } => {
                 if snapshot.brokers.is_empty() && snapshot.partitions.is_empty() {
