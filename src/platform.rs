@@ -426,6 +426,25 @@ pub trait FaultPlatform: Sync {
     ) -> impl Future<Output = Result<bool, PlatformError>> + Send {
         async { Ok(false) }
     }
+    /// Whether a `node-partition` without peers cuts the nodes themselves from the network
+    /// ([`Self::isolate_nodes`]) rather than each service from the others.
+    fn isolates_nodes(&self) -> bool {
+        false
+    }
+    /// Cuts the nodes of `services` (every service on them) from the network.
+    fn isolate_nodes(
+        &self,
+        _services: &[String],
+    ) -> impl Future<Output = Result<(), PlatformError>> + Send {
+        async { Err(not_ours()) }
+    }
+    /// Undoes [`Self::isolate_nodes`] (what was added of it, after a failure half-way).
+    fn rejoin_nodes(
+        &self,
+        _services: &[String],
+    ) -> impl Future<Output = Result<(), PlatformError>> + Send {
+        async { Ok(()) }
+    }
 }
 
 /// What a run asks of the place brokers run besides faults: the services as they are now

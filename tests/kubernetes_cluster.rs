@@ -929,3 +929,147 @@ fn run_serve_shows_a_kubernetes_run_live() {
     log.join().unwrap();
     assert_eq!(status.code(), Some(0), "the run passes");
 }
+
+#[test]
+#[ignore = "full tier: real Kubernetes (scripts/k8s.sh, KRaft deployed), ~2 min"]
+fn a_node_cut_at_its_uplink_loses_its_leadership_kubernetes_notices_late_and_nothing_restarts() {
+    let _k8s = k8s_test_on("kraft", 3);
+    let pods_before = kubectl_ok(&[
+        "get", "pods", "-n", "chaos", "-l", "strimzi.io/cluster=kraft", "-o",
+        "jsonpath={range .items[*]}{.metadata.name} {.metadata.uid} {.spec.nodeName} {.status.containerStatuses[0].restartCount}{\"\\n\"}{end}",
+    ]);
+    let reports = reports_dir("k8s-node-partition");
+    let (out, result) = run_on_k8s("experiments/kubernetes/node-partition.yaml", &reports, &[]);
+    assert_eq!(out.status.code(), Some(0), "the run passes: {result:#}");
+    let hit = result["faults"][0]["resolved"][0]
+        .as_str()
+        .expect("the leader's pod")
+        .to_string();
+    let before = pods_before
+        .lines()
+        .find(|l| l.starts_with(&format!("{hit} ")))
+        .unwrap_or_else(|| panic!("{hit} among {pods_before}"));
+    let fields: Vec<&str> = before.split(' ').collect();
+    let (uid, node, restarts) = (fields[1], fields[2], fields[3]);
+    let events = events_of(&reports);
+    let note_at = |needle: &str| -> Option<f64> {
+        events
+            .lines()
+            .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+            .find(|e| {
+                e["event"] == "note" && e["message"].as_str().is_some_and(|m| m.contains(needle))
+            })
+            .and_then(|e| e["at_us"].as_f64())
+            .map(|us| us / 1e3)
+    };
+    let cut = f64_at(&result, "/faults/0/at_ms");
+    assert!(
+        note_at(&format!("node {node} cut from the network")).is_some(),
+        "the cut of {node} is noted"
+    );
+    // Fenced when broker.session.timeout.ms (9 s) passes after the last heartbeat that got
+    // through (every 2 s): 7–9 s after the cut; fencing, election and the next poll add up to
+    // 1 s: [6.9, 10] s; after a controller failover first when the node held the active
+    // controller (as kraft_cluster.rs derives).
+    let failover = f64_at(&result, "/failover/metadata_ms/max");
+    let (low, high) = match result["controller_failover_ms"].as_f64() {
+        Some(controller) => (6_900.0, controller + 2.0 * 9_000.0 + 2_000.0),
+        None => (6_900.0, 10_000.0),
+    };
+    assert!(
+        (low..=high).contains(&failover),
+        "failover {failover} ms outside {low}–{high} ms for a 9 s session"
+    );
+    assert!(
+        f64_at(&result, "/log_check/matched") >= 1.0,
+        "{:#}",
+        result["log_check"]
+    );
+    // Cut from every client too: the old leader counts as unusable from the cut to the new
+    // leader (within the poll's bar), and the producer's recovery after it is reported.
+    let unavailable = f64_at(&result, "/partitions/0/unavailable_ms");
+    assert!(
+        (unavailable - failover).abs() <= 250.0,
+        "unavailable {unavailable} ms vs failover {failover} ms"
+    );
+    assert!(
+        result["partitions"][0]["recovery_ms"].is_f64(),
+        "{:#}",
+        result["partitions"][0]
+    );
+    // The node controller marks the pods not Ready [40, 57] s after the cut (as for a node
+    // failure: the lease stops being renewed either way).
+    let not_ready = note_at(&format!("pod {hit} not Ready while its container"))
+        .unwrap_or_else(|| panic!("{hit} marked not Ready by the node controller: {events}"));
+    assert!(
+        (40_000.0..=57_000.0).contains(&(not_ready - cut)),
+        "{hit} not Ready {} ms after the cut, outside [40, 57] s",
+        not_ready - cut
+    );
+    assert!(
+        note_at(&format!("pod {hit} Ready again")).is_some(),
+        "Ready again after the heal"
+    );
+    // Nothing restarted, and no rule of ours is left in the node.
+    let after = kubectl_ok(&[
+        "get",
+        "pod",
+        "-n",
+        "chaos",
+        &hit,
+        "-o",
+        "jsonpath={.metadata.uid} {.status.containerStatuses[0].restartCount}",
+    ]);
+    assert_eq!(
+        after,
+        format!("{uid} {restarts}"),
+        "{hit}: same pod, no restart"
+    );
+    let rules = Command::new("docker")
+        .args(["exec", node, "iptables", "-S"])
+        .output()
+        .expect("docker exec");
+    let rules = String::from_utf8_lossy(&rules.stdout);
+    assert!(
+        !rules.contains("chaos-node-isolated"),
+        "rules left in {node}: {rules}"
+    );
+    assert_eq!(f64_at(&result, "/verification/lost_acked"), 0.0);
+}
+
+#[test]
+#[ignore = "full tier: real Kubernetes (scripts/k8s.sh, KRaft deployed), ~30 s"]
+fn ctrl_c_mid_node_cut_rejoins_the_node() {
+    let _k8s = k8s_test_on("kraft", 3);
+    let reports = reports_dir("k8s-node-partition-interrupted");
+    let mut command = Command::new(env!("CARGO_BIN_EXE_chaos"));
+    command
+        .env("KUBECONFIG", cache().join("chaos.kubeconfig"))
+        .args([
+            "run",
+            "experiments/kubernetes/node-partition.yaml",
+            "--reports",
+        ])
+        .arg(&reports)
+        .current_dir(repo());
+    let mut child = RunningChaos(command.spawn().expect("spawn chaos run"));
+    wait_for_events(&reports, "\"event\":\"fault-injected\"", 1);
+    Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .expect("kill -INT");
+    let status = child.wait().expect("wait");
+    assert_eq!(status.code(), Some(130), "an interrupted run exits 130");
+    for i in 1..=3 {
+        let node = format!("chaos-k8s-node-{i}");
+        let rules = Command::new("docker")
+            .args(["exec", &node, "iptables", "-S"])
+            .output()
+            .expect("docker exec");
+        let rules = String::from_utf8_lossy(&rules.stdout);
+        assert!(
+            !rules.contains("chaos-node-isolated"),
+            "rules left in {node}: {rules}"
+        );
+    }
+}

@@ -378,6 +378,7 @@ mod tests {
                     resolved: vec!["member-1".into()],
                     broker_ids: vec![],
                     source: TimeSource::ApiResponse,
+                    unreachable: false,
                 },
             ),
             // Session timeout later, the survivors' callbacks.
@@ -433,6 +434,7 @@ mod tests {
                     resolved: vec![resolved.into()],
                     broker_ids: vec![],
                     source: TimeSource::ApiResponse,
+                    unreachable: false,
                 },
             )
         };

@@ -104,7 +104,8 @@ struct HeldDown {
     died: bool,
 }
 
-/// Brokers a fault holds unreachable for clients (killed, stopped, frozen, disconnected).
+/// Brokers a fault holds unreachable for clients (killed, stopped, frozen, disconnected, or
+/// on a node cut at its uplink).
 fn held_down(events: &[&Event]) -> Vec<HeldDown> {
     let mut down: Vec<(String, HeldDown)> = Vec::new();
     for e in events {
@@ -113,8 +114,9 @@ fn held_down(events: &[&Event]) -> Vec<HeldDown> {
                 id,
                 kind,
                 broker_ids,
+                unreachable,
                 ..
-            } if kind.makes_broker_unusable() => {
+            } if kind.makes_broker_unusable() || *unreachable => {
                 for b in broker_ids {
                     down.push((
                         id.clone(),
@@ -768,6 +770,43 @@ mod tests {
             Some(13000.0),
             "a lower bound: online → the stop"
         );
+    }
+
+    #[test]
+    fn a_node_cut_off_from_every_client_holds_its_leader_unusable_until_the_new_one() {
+        let cut = |unreachable: bool| {
+            ev(
+                1000,
+                EventKind::FaultInjected {
+                    id: "cut".into(),
+                    kind: crate::events::FaultKind::NodePartition,
+                    target: "t".into(),
+                    resolved: vec![],
+                    broker_ids: vec![1],
+                    source: TimeSource::ApiResponse,
+                    unreachable,
+                },
+            )
+        };
+        let events = |unreachable: bool| {
+            vec![
+                ev(0, snap(Some(1), 0, &[1, 2], 1)),
+                cut(unreachable),
+                // The cut-off leader stays listed until the controller fences it.
+                ev(10_000, snap(Some(2), 1, &[2], 2)),
+                gap(990, 40_000, false),
+                done(60_000),
+            ]
+        };
+        let cut_off = analyze(events(true));
+        let p = &cut_off.partitions[0];
+        assert_eq!(p.unavailable_ms, 9000.0);
+        // The client's own recovery: its requests to the old leader time out first.
+        assert_eq!(p.recovery_ms, Some(30_000.0));
+        // Cut from its peers only, a leader may still serve clients on its side: no claim.
+        let peers_only = analyze(events(false));
+        assert_eq!(peers_only.partitions[0].unavailable_ms, 0.0);
+        assert_eq!(peers_only.partitions[0].recovery_ms, None);
     }
 
     #[test]

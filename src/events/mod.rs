@@ -86,6 +86,11 @@ pub enum EventKind {
         #[serde(default)]
         broker_ids: Vec<BrokerId>,
         source: TimeSource,
+        /// The fault left its services out of every client's reach too, not only of their
+        /// peers (a node cut at its uplink on Kubernetes): its brokers serve no one until it
+        /// is reverted.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        unreachable: bool,
     },
     /// A fault was reverted (healed).
     FaultReverted {
@@ -366,6 +371,7 @@ pub(crate) mod testing {
                 resolved: vec![],
                 broker_ids: vec![broker],
                 source: TimeSource::DockerEvent,
+                unreachable: false,
             },
         )
     }

@@ -652,6 +652,14 @@ pub fn kubernetes_differences(exp: &Experiment, nodes: NodeAccess) -> Vec<String
                      period (50 s by default); the heal starts the container again (a reboot) \
                      and its kubelet restarts the pods in place"
                 }
+                FaultKind::NodePartition if nodes == NodeAccess::DockerContainers => {
+                    "without peers, the node itself is cut at its uplink (iptables in its \
+                     container): from the other nodes, the control plane and the \
+                     port-forwards, so its brokers are out of the harness's reach too; its pods \
+                     keep running and reach each other; Kubernetes marks the node NotReady \
+                     after its grace period (50 s by default); with peers, each pod is cut from \
+                     them as without `nodes`"
+                }
                 FaultKind::Kill | FaultKind::NodeCrash => {
                     "the killed JVM's container is restarted in place by the kubelet at once (then \
                      with its back-off), not when the experiment heals it; in ZooKeeper mode a \

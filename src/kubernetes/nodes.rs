@@ -3,7 +3,10 @@
 //! containerd and every pod on it at once, as a host that loses power — and the heal starts
 //! it again (a reboot). The API cannot do this: a node fails for the control plane only when
 //! its kubelet stops reporting. Only the containers named by the cluster's pods'
-//! `spec.nodeName` are touched.
+//! `spec.nodeName` are touched. `node-partition` (without `peers`) cuts a node at its uplink
+//! instead: iptables in the node container's own network namespace drop everything in and out
+//! of `eth0` — other nodes, the control plane, the port-forwards — while its pods still reach
+//! each other; the heal deletes exactly those rules.
 
 use bollard::query_parameters::{KillContainerOptionsBuilder, StartContainerOptions};
 use bollard::Docker;
@@ -15,6 +18,14 @@ pub enum NodeError {
     Engine(#[source] crate::docker::DockerError),
     #[error("node {node}: no Docker container of that name on this machine's engine\n  hint: `nodes: docker-containers` is for nodes that are containers named as the nodes (kind, k3d, scripts/k8s.sh); elsewhere leave it out (node faults then act on the pods)")]
     NoContainer { node: String },
+    #[error("node {node}: a command in its container: {source}")]
+    Exec {
+        node: String,
+        #[source]
+        source: Box<crate::docker::DockerError>,
+    },
+    #[error("node {node}: cannot cut it from the network: {why}")]
+    Refused { node: String, why: String },
     #[error("node {node}: docker {action} of its container: {source}")]
     Docker {
         node: String,
@@ -22,6 +33,44 @@ pub enum NodeError {
         #[source]
         source: bollard::errors::Error,
     },
+}
+
+/// Marks our rules in a node's chains (what a heal or `chaos clean` deletes, and only that).
+const ISOLATION_COMMENT: &str = "chaos-node-isolated";
+/// The node's uplink: a container's one interface on its Docker network.
+const UPLINK: &str = "eth0";
+
+/// The four rules that cut a node at its uplink, as iptables arguments after the chain verb.
+fn isolation_rules() -> [String; 4] {
+    let tail = format!("-m comment --comment {ISOLATION_COMMENT} -j DROP");
+    [
+        format!("INPUT -i {UPLINK} {tail}"),
+        format!("OUTPUT -o {UPLINK} {tail}"),
+        format!("FORWARD -i {UPLINK} {tail}"),
+        format!("FORWARD -o {UPLINK} {tail}"),
+    ]
+}
+
+/// Inserts the rules first in their chains (before kube-proxy's accepts); fails, adding
+/// nothing more, at the first refused.
+fn isolate_script() -> String {
+    let mut script = format!("ip link show {UPLINK} >/dev/null || exit 3\n");
+    for rule in isolation_rules() {
+        script.push_str(&format!("iptables -I {rule} || exit 4\n"));
+    }
+    script
+}
+
+/// Deletes every copy of the rules; says how many went.
+fn rejoin_script() -> String {
+    let mut script = String::from("n=0\n");
+    for rule in isolation_rules() {
+        script.push_str(&format!(
+            "while iptables -D {rule} 2>/dev/null; do n=$((n+1)); done\n"
+        ));
+    }
+    script.push_str("echo $n\n");
+    script
 }
 
 /// What a node container is doing now.
@@ -103,6 +152,41 @@ impl DockerNodes {
             .map_err(Self::failed(node, "kill"))
     }
 
+    /// Cuts the node at its uplink (see the module's note). Returns when the rules are in.
+    pub async fn isolate(&self, node: &str) -> Result<(), NodeError> {
+        let (code, output) = self.shell(node, &isolate_script()).await?;
+        match code {
+            0 => Ok(()),
+            3 => Err(NodeError::Refused {
+                node: node.to_string(),
+                why: format!("it has no {UPLINK} to cut"),
+            }),
+            _ => Err(NodeError::Refused {
+                node: node.to_string(),
+                why: format!("iptables refused a rule (exit {code}): {}", output.trim()),
+            }),
+        }
+    }
+
+    /// Deletes our isolation rules in the node (none: nothing); how many there were. A node
+    /// that is not running has none in force.
+    pub async fn rejoin(&self, node: &str) -> Result<usize, NodeError> {
+        if self.state(node).await? != NodeState::Running {
+            return Ok(0);
+        }
+        let (_, output) = self.shell(node, &rejoin_script()).await?;
+        Ok(output.trim().parse().unwrap_or(0))
+    }
+
+    async fn shell(&self, node: &str, script: &str) -> Result<(i64, String), NodeError> {
+        crate::docker::faults::exec(&self.docker, node, &["sh", "-c", script])
+            .await
+            .map_err(|e| NodeError::Exec {
+                node: node.to_string(),
+                source: Box::new(e),
+            })
+    }
+
     /// Starts the node container when it is down (a reboot: its init starts containerd,
     /// the kubelet and kube-proxy again); true when it was started now.
     pub async fn boot(&self, node: &str) -> Result<bool, NodeError> {
@@ -114,5 +198,26 @@ impl DockerNodes {
             .await
             .map_err(Self::failed(node, "start"))?;
         Ok(true)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_rejoin_deletes_exactly_the_rules_the_isolation_inserts() {
+        let isolate = isolate_script();
+        let rejoin = rejoin_script();
+        for rule in isolation_rules() {
+            assert!(
+                isolate.contains(&format!("iptables -I {rule} ")),
+                "{isolate}"
+            );
+            assert!(rejoin.contains(&format!("iptables -D {rule} ")), "{rejoin}");
+            assert!(rule.contains("--comment chaos-node-isolated -j DROP"));
+        }
+        assert_eq!(isolate.matches("iptables -I").count(), 4);
+        assert!(isolate.contains("-i eth0") && isolate.contains("-o eth0"));
     }
 }

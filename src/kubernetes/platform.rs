@@ -1126,6 +1126,18 @@ impl KubernetesRun {
         Ok(())
     }
 
+    /// The distinct nodes `services` run on, in order.
+    fn nodes_of(&self, services: &[String]) -> Result<Vec<String>, PlatformError> {
+        let mut nodes: Vec<String> = Vec::new();
+        for service in services {
+            let node = self.service(service)?.node_name().to_string();
+            if !nodes.contains(&node) {
+                nodes.push(node);
+            }
+        }
+        Ok(nodes)
+    }
+
     /// `node-crash` on nodes that are Docker containers: each node of `services` killed
     /// (registered first, so a failure half-way still boots it on heal); each service's
     /// kill moment is Docker's answer for its node.
@@ -1133,13 +1145,7 @@ impl KubernetesRun {
         let Some(nodes) = &self.inner.nodes else {
             return Ok(());
         };
-        let mut hit: Vec<String> = Vec::new();
-        for service in services {
-            let node = self.service(service)?.node_name().to_string();
-            if !hit.contains(&node) {
-                hit.push(node);
-            }
-        }
+        let hit = self.nodes_of(services)?;
         self.inner
             .crashed
             .lock()
@@ -1221,6 +1227,55 @@ impl FaultPlatform for KubernetesRun {
         }
         self.crash_nodes(services).await?;
         Ok(true)
+    }
+
+    /// With `nodes: docker-containers`, a `node-partition` without peers cuts the node at its
+    /// uplink (with peers, each pod from those peers, as without).
+    fn isolates_nodes(&self) -> bool {
+        self.inner.nodes.is_some()
+    }
+
+    async fn isolate_nodes(&self, services: &[String]) -> Result<(), PlatformError> {
+        let Some(nodes) = &self.inner.nodes else {
+            return Err(PlatformError::Capability(
+                "cutting a node needs cluster.kubernetes.nodes: docker-containers".into(),
+            ));
+        };
+        for node in self.nodes_of(services)? {
+            nodes
+                .isolate(&node)
+                .await
+                .map_err(|e| PlatformError::Failed {
+                    action: PlatformAction::Partition,
+                    service: node.clone(),
+                    source: Box::new(e),
+                })?;
+            self.inner.sink.emit(EventKind::Note {
+                message: format!(
+                    "node {node} cut from the network at its uplink (iptables in its container): \
+                     other nodes, the control plane and the port-forwards; its pods still reach \
+                     each other"
+                ),
+            });
+        }
+        Ok(())
+    }
+
+    async fn rejoin_nodes(&self, services: &[String]) -> Result<(), PlatformError> {
+        let Some(nodes) = &self.inner.nodes else {
+            return Ok(());
+        };
+        for node in self.nodes_of(services)? {
+            nodes
+                .rejoin(&node)
+                .await
+                .map_err(|e| PlatformError::Failed {
+                    action: PlatformAction::Partition,
+                    service: node.clone(),
+                    source: Box::new(e),
+                })?;
+        }
+        Ok(())
     }
 
     async fn partition(
@@ -1402,8 +1457,8 @@ impl ClusterPlatform for KubernetesRun {
     }
 }
 
-/// Starts every node container of `pods` that is down (a node a killed run crashed); says
-/// which.
+/// Starts every node container of `pods` that is down (a node a killed run crashed) and
+/// deletes our isolation rules in every one (a node a killed run cut off); says which.
 async fn boot_nodes_of(pods: &[Pod]) -> Result<Vec<String>, KubeError> {
     let containers = DockerNodes::connect().await?;
     let mut nodes: Vec<&str> = pods
@@ -1418,6 +1473,12 @@ async fn boot_nodes_of(pods: &[Pod]) -> Result<Vec<String>, KubeError> {
             done.push(format!(
                 "started node {node} again (its Docker container was down; its kubelet \
                  restarts the pods on it)"
+            ));
+        }
+        let cut = containers.rejoin(node).await?;
+        if cut > 0 {
+            done.push(format!(
+                "joined node {node} to the network again ({cut} rules of ours deleted)"
             ));
         }
     }

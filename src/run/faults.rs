@@ -19,6 +19,8 @@ pub struct Active {
     pub services: Vec<String>,
     /// Partition faults: the rules added per service.
     pub rules: Vec<(String, NetworkRules)>,
+    /// A node partition that cut the nodes themselves ([`FaultPlatform::isolate_nodes`]).
+    pub isolated_nodes: bool,
 }
 
 /// What a heal reverts.
@@ -330,6 +332,17 @@ impl<P: FaultPlatform> Faults<'_, P> {
         names: &[String],
         view: &ClusterSnapshot,
     ) -> Result<(), FaultError> {
+        if spec.kind == FaultKind::NodePartition
+            && spec.peers.is_empty()
+            && self.platform.isolates_nodes()
+        {
+            // Marked first: a failure half-way still rejoins what was cut.
+            if let Some(a) = self.active.last_mut() {
+                a.isolated_nodes = true;
+            }
+            self.platform.isolate_nodes(names).await?;
+            return Ok(());
+        }
         let mut rules: Vec<(String, NetworkRules)> = Vec::new();
         let mut peers = Vec::new();
         for p in &spec.peers {
@@ -453,6 +466,7 @@ impl<P: FaultPlatform> Faults<'_, P> {
                 kind: spec.kind,
                 services: names.clone(),
                 rules: Vec::new(),
+                isolated_nodes: false,
             });
         }
         self.hold_down(spec.kind, &names, view);
@@ -462,6 +476,7 @@ impl<P: FaultPlatform> Faults<'_, P> {
             .iter()
             .filter_map(|n| self.cluster.broker_id(n))
             .collect();
+        let unreachable = self.active.iter().any(|a| a.id == id && a.isolated_nodes);
         self.sink.emit_at(
             at,
             EventKind::FaultInjected {
@@ -471,6 +486,7 @@ impl<P: FaultPlatform> Faults<'_, P> {
                 resolved: names.clone(),
                 broker_ids,
                 source,
+                unreachable,
             },
         );
         self.resolved.insert(id.to_string(), names);
@@ -607,6 +623,10 @@ impl<P: FaultPlatform> Faults<'_, P> {
             FaultKind::Disconnect => {
                 self.apply(Lifecycle::Connect, None, &active.services, false)
                     .await?
+            }
+            FaultKind::Partition if active.isolated_nodes => {
+                self.platform.rejoin_nodes(&active.services).await?;
+                None
             }
             FaultKind::Partition => {
                 for (name, rules) in &active.rules {

@@ -536,6 +536,7 @@ mod tests {
                     resolved: vec!["kafka-1".into()],
                     broker_ids: vec![1],
                     source: crate::events::TimeSource::DockerEvent,
+                    unreachable: false,
                 },
             ),
             ev(
