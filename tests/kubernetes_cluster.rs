@@ -683,17 +683,18 @@ fn a_real_node_failure_kills_the_node_container_kafka_fences_its_broker_and_kube
         result["log_check"]
     );
     assert_eq!(f64_at(&result, "/log_check/unmatched"), 0.0);
-    // The control plane noticed late, from the missing heartbeats: the node controller marks
-    // the pods not Ready after node-monitor-grace-period (50 s, 1.34's default) since the
-    // node's last lease renewal (every 10 s: its 40 s lease / 4), checked every 5 s
-    // (node-monitor-period), the pods' mark queued behind the node's (~1 s) and seen by our
-    // watch within ~1 s: [40, 57] s after the kill (measured 47.9 and 53.4 s).
+    // The control plane noticed late, from the missing heartbeats. The kubelet renews its lease
+    // every 10 s (a quarter of 40 s); the node controller, every 5 s (node-monitor-period),
+    // stamps a renewal it sees with its own clock, and marks the node and its pods not Ready
+    // at its first pass 50 s (node-monitor-grace-period, 1.34's default) after that stamp: the
+    // last renewal at [kill − 10, kill] s, seen [0, 5] s later, acted on [50, 55] s after that,
+    // the pods' update and our watch ~1 s more: [40, 61] s (measured 47.9, 53.4 and 58.0 s).
     let not_ready = note_at(&format!("pod {hit} not Ready while its container"))
         .unwrap_or_else(|| panic!("{hit} marked not Ready by the node controller: {events}"));
     let late = not_ready - kill;
     assert!(
-        (40_000.0..=57_000.0).contains(&late),
-        "{hit} not Ready {late} ms after the kill, outside [40, 57] s"
+        (40_000.0..=61_000.0).contains(&late),
+        "{hit} not Ready {late} ms after the kill, outside [40, 61] s"
     );
     let node_events = kubectl_ok(&[
         "get",
@@ -997,19 +998,24 @@ fn a_node_cut_at_its_uplink_loses_its_leadership_kubernetes_notices_late_and_not
         "{:#}",
         result["partitions"][0]
     );
-    // The node controller marks the pods not Ready [40, 57] s after the cut (as for a node
-    // failure: the lease stops being renewed either way).
+    // The node controller marks the pods not Ready [40, 61] s after the cut (derived in the
+    // node failure's test: the lease stops being renewed either way).
     let not_ready = note_at(&format!("pod {hit} not Ready while its container"))
         .unwrap_or_else(|| panic!("{hit} marked not Ready by the node controller: {events}"));
     assert!(
-        (40_000.0..=57_000.0).contains(&(not_ready - cut)),
-        "{hit} not Ready {} ms after the cut, outside [40, 57] s",
+        (40_000.0..=61_000.0).contains(&(not_ready - cut)),
+        "{hit} not Ready {} ms after the cut, outside [40, 61] s",
         not_ready - cut
     );
-    assert!(
-        note_at(&format!("pod {hit} Ready again")).is_some(),
-        "Ready again after the heal"
-    );
+    // Ready again once the kubelet reports (waiting, not measuring: the run may end first).
+    kubectl_ok(&[
+        "wait",
+        "-n",
+        "chaos",
+        "--for=condition=Ready",
+        &format!("pod/{hit}"),
+        "--timeout=120s",
+    ]);
     // Nothing restarted, and no rule of ours is left in the node.
     let after = kubectl_ok(&[
         "get",
