@@ -340,6 +340,11 @@ impl<P: FaultPlatform> Faults<'_, P> {
             if let Some(a) = self.active.last_mut() {
                 a.isolated_nodes = true;
             }
+            // Out of every client's reach: the prober waits for a leader elsewhere.
+            self.down_on_purpose
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .extend(names.iter().cloned());
             self.platform.isolate_nodes(names).await?;
             return Ok(());
         }
@@ -625,7 +630,12 @@ impl<P: FaultPlatform> Faults<'_, P> {
                     .await?
             }
             FaultKind::Partition if active.isolated_nodes => {
-                self.platform.rejoin_nodes(&active.services).await?;
+                let rejoined = self.platform.rejoin_nodes(&active.services).await;
+                self.down_on_purpose
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .retain(|n| !active.services.contains(n));
+                rejoined?;
                 None
             }
             FaultKind::Partition => {
