@@ -112,6 +112,11 @@ pub fn render_timeline_svg(events: &[Event]) -> Result<super::Svg, TimelineError
     // A second with no ack has no latency: a gap in the line, not a zero.
     let mut p99: Vec<Option<(f64, f64)>> = Vec::new();
     let mut brokers_seen: Vec<i32> = Vec::new();
+    // service -> broker id (the run's start says it), for the brokers' process lane.
+    let mut broker_of: Vec<(String, i32)> = Vec::new();
+    // Each broker process's end (kill, die, stop, oom) and start, as the platform saw it: a
+    // lane of its own when there were any (a kubelet's restarts, a node's reboot).
+    let mut processes: Vec<(f64, i32, bool)> = Vec::new();
     // The consumer group's lag, once a second (a lane of its own when the run had a group).
     let mut lag: Vec<(f64, f64)> = Vec::new();
     // Each transaction's end (commit, abort, unknown): a chart of its own when there were any.
@@ -132,8 +137,10 @@ pub fn render_timeline_svg(events: &[Event]) -> Result<super::Svg, TimelineError
                 attached_project,
                 kubernetes,
                 nodes,
+                brokers,
                 ..
             } => {
+                broker_of = brokers.clone();
                 // Where it ran, as the reports' headers say it: the picture travels alone.
                 let origin = match (attached_project, kubernetes) {
                     (Some(p), _) => format!(", attached to {p}"),
@@ -205,6 +212,17 @@ pub fn render_timeline_svg(events: &[Event]) -> Result<super::Svg, TimelineError
                     f.3 = Some(t);
                 }
             }
+            EventKind::Container { service, action } => {
+                use crate::events::ContainerAction as A;
+                let ended = match action {
+                    A::Kill | A::Die | A::Stop | A::Oom => true,
+                    A::Start | A::Restart => false,
+                    A::Pause | A::Unpause => continue,
+                };
+                if let Some((_, id)) = broker_of.iter().find(|(s, _)| s == service) {
+                    processes.push((t, *id, ended));
+                }
+            }
             EventKind::GroupTick { lag: Some(l), .. } => lag.push((t, *l as f64)),
             EventKind::TransactionEnded { outcome, .. } => txn_ends.push((t, *outcome)),
             EventKind::WorkloadTick { acked, p99_us, .. } => {
@@ -217,6 +235,7 @@ pub fn render_timeline_svg(events: &[Event]) -> Result<super::Svg, TimelineError
     brokers_seen.sort_unstable();
     let lane_names: Vec<String> = std::iter::once("controller".to_string())
         .chain(lanes.keys().cloned())
+        .chain((!processes.is_empty()).then(|| "broker processes".to_string()))
         .collect();
     let lane_height = 28u32;
     let width = 1200u32;
@@ -255,6 +274,9 @@ pub fn render_timeline_svg(events: &[Event]) -> Result<super::Svg, TimelineError
         }
         if !faults.is_empty() {
             legend.push(("■ fault in force".into(), RGBColor(220, 120, 120)));
+        }
+        if !processes.is_empty() {
+            legend.push(("✕ process ended  ▲ started".into(), RGBColor(60, 60, 60)));
         }
         let mut x = plot.left as i32;
         for (text, colour) in legend {
@@ -346,6 +368,19 @@ pub fn render_timeline_svg(events: &[Event]) -> Result<super::Svg, TimelineError
         for (i, segments) in lanes.values().enumerate() {
             draw_lane(i + 1, segments)?;
         }
+        // The brokers' processes: a cross where one ended, a triangle where one started, in
+        // the broker's colour, on the last lane.
+        let y = lane_y(lane_names.len() - 1) + 0.5;
+        chart
+            .draw_series(processes.iter().map(|(t, id, ended)| {
+                let colour = broker_colour(*id).stroke_width(2);
+                if *ended {
+                    Cross::new((*t, y), 5, colour).into_dyn()
+                } else {
+                    TriangleMarker::new((*t, y), 5, colour.filled()).into_dyn()
+                }
+            }))
+            .map_err(err)?;
         // What the observer could not see is grey over every lane: unknown, not offline.
         for (from, to) in &blind {
             chart
@@ -503,6 +538,51 @@ mod tests {
             },
             previous_view_us: None,
         }
+    }
+
+    #[test]
+    fn a_brokers_process_ending_and_starting_is_drawn_on_a_lane_of_its_own() {
+        let container = |at: u64, action| {
+            ev(
+                at,
+                EventKind::Container {
+                    service: "kafka-2".into(),
+                    action,
+                },
+            )
+        };
+        let run = |extra: Vec<Event>| {
+            let mut events = crate::events::testing::run_on(vec![], vec![snap(Some(1), &[1])]);
+            if let EventKind::RunStarted { brokers, .. } = &mut events[0].kind {
+                *brokers = vec![("kafka-2".into(), 2)];
+            }
+            events.extend(extra);
+            render_timeline_svg(&events).unwrap()
+        };
+        use crate::events::ContainerAction as A;
+        let svg = run(vec![
+            container(2000, A::Kill),
+            container(2001, A::Die),
+            container(9000, A::Start),
+            // A ZooKeeper or a paused broker is not a process ending or starting.
+            container(3000, A::Pause),
+        ]);
+        assert!(svg.contains("broker processes"), "the lane");
+        assert!(svg.contains("✕ process ended  ▲ started"), "the legend");
+        // Two crosses (two lines each) and a triangle, in broker 2's colour.
+        let colour = {
+            let c = broker_colour(2);
+            format!("#{:02X}{:02X}{:02X}", c.0, c.1, c.2)
+        };
+        let quiet = run(vec![container(3000, A::Pause)]);
+        assert!(
+            !quiet.contains("broker processes"),
+            "no lane without a process event"
+        );
+        assert!(
+            svg.matches(&colour).count() >= quiet.matches(&colour).count() + 3,
+            "three markers in broker 2's colour"
+        );
     }
 
     #[test]
