@@ -155,6 +155,14 @@ impl LatencyPhase {
     pub fn index(&self) -> usize {
         *self as usize
     }
+    /// In a sentence: "timed out in flight during the fault".
+    pub const fn describe(&self) -> &'static str {
+        match self {
+            LatencyPhase::BeforeFault => "before the fault",
+            LatencyPhase::DuringFault => "during the fault",
+            LatencyPhase::AfterHeal => "after the heal",
+        }
+    }
     /// The phase of its name in events.jsonl ("during-fault").
     pub fn from_name(name: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|p| p.as_str() == name)

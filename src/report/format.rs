@@ -140,9 +140,9 @@ pub fn unknown_outcomes(u: &crate::events::UnknownOutcomes) -> String {
     classes.sort_by_key(|c| (c.cause, c.phase.as_str()));
     for c in &classes {
         out.push_str(&format!(
-            "  {} during {}: {} written · {} not written\n",
+            "  {} {}: {} written · {} not written\n",
             c.cause.describe(),
-            c.phase.as_str(),
+            c.phase.describe(),
             count(c.written),
             count(c.not_written)
         ));
@@ -505,11 +505,8 @@ mod tests {
             text.find(needle)
                 .unwrap_or_else(|| panic!("{needle}: {text}"))
         };
-        assert!(at("queued (never sent) during before-fault") < at("flush during after-heal"));
-        assert!(
-            at("during after-heal") < at("during during-fault"),
-            "{text}"
-        );
+        assert!(at("queued (never sent) before the fault") < at("flush after the heal"));
+        assert!(at("after the heal") < at("during the fault"), "{text}");
     }
 
     #[test]
