@@ -1312,6 +1312,29 @@ volumes:
     }
 
     #[test]
+    fn an_env_file_in_raw_format_keeps_its_values_as_written() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("compose.yml");
+        std::fs::write(
+            &file,
+            "services:\n  kafka-1:\n    image: chaos/kafka:3.9.1\n    env_file:\n      - {path: raw.env, format: raw}\n      - {path: plain.env}\n",
+        )
+        .unwrap();
+        let text = "# a comment\nRAW_QUOTED=\"a b\"\nRAW_DOLLAR=${HOME}\n\nRAW_SPACES= kept \n";
+        std::fs::write(dir.path().join("raw.env"), text).unwrap();
+        std::fs::write(dir.path().join("plain.env"), text.replace("RAW_", "PLAIN_")).unwrap();
+        let p = load_with_env(&file, &[], &|_| None).unwrap();
+        let env = &p.service("kafka-1").unwrap().environment;
+        // Raw: quotes, `$` and spaces after `=` as written; comments and blank lines skipped.
+        assert_eq!(env["RAW_QUOTED"], "\"a b\"");
+        assert_eq!(env["RAW_DOLLAR"], "${HOME}");
+        assert_eq!(env["RAW_SPACES"], " kept ");
+        assert!(!env.keys().any(|k| k.starts_with('#')));
+        // The default format unquotes the same line.
+        assert_eq!(env["PLAIN_QUOTED"], "a b");
+    }
+
+    #[test]
     fn mistakes_in_the_new_keys_name_file_line_and_a_hint() {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("compose.yml");
