@@ -56,7 +56,7 @@ pub enum DockerError {
         reason: String,
         hint: String,
     },
-    #[error("service {service} did not become ready within {waited_s} s: {reason}\n  last log lines of {service}:\n{logs}")]
+    #[error("service {service} was not ready after {waited_s} s: {reason}\n  last log lines of {service}:\n{logs}")]
     NotReady {
         service: String,
         waited_s: u64,
