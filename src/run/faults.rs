@@ -711,11 +711,13 @@ mod tests {
     use rand::SeedableRng;
     use std::sync::Mutex;
 
-    /// Records every call; fails the calls it is told to.
+    /// Records every call; fails the calls it is told to; with `reaches_nodes`, crashes and
+    /// cuts the nodes themselves (as Kubernetes nodes that are Docker containers).
     #[derive(Default)]
     struct Fake {
         calls: Mutex<Vec<String>>,
         fail: Vec<String>,
+        reaches_nodes: bool,
     }
 
     impl Fake {
@@ -781,6 +783,35 @@ mod tests {
             self.record(
                 PlatformAction::RetireNetworkHelper,
                 format!("retire {service}"),
+            )
+        }
+        async fn act_on_nodes(
+            &self,
+            action: Lifecycle,
+            services: &[String],
+        ) -> Result<bool, PlatformError> {
+            if !self.reaches_nodes || action != Lifecycle::Kill {
+                return Ok(false);
+            }
+            self.record(
+                PlatformAction::Lifecycle(action),
+                format!("crash the node of {}", services.join(",")),
+            )?;
+            Ok(true)
+        }
+        fn isolates_nodes(&self) -> bool {
+            self.reaches_nodes
+        }
+        async fn isolate_nodes(&self, services: &[String]) -> Result<(), PlatformError> {
+            self.record(
+                PlatformAction::Partition,
+                format!("cut the node of {}", services.join(",")),
+            )
+        }
+        async fn rejoin_nodes(&self, services: &[String]) -> Result<(), PlatformError> {
+            self.record(
+                PlatformAction::HealPartition,
+                format!("rejoin the node of {}", services.join(",")),
             )
         }
     }
@@ -902,6 +933,77 @@ mod tests {
         assert_eq!(
             services_on_nodes_of(&["kafka-2".into()], &cluster()),
             ["zookeeper", "kafka-1", "kafka-2", "kafka-3"]
+        );
+    }
+
+    #[tokio::test]
+    async fn a_platform_that_reaches_the_nodes_crashes_and_cuts_them_and_says_so() {
+        let fake = Fake {
+            reaches_nodes: true,
+            ..Fake::default()
+        };
+        let c = placed();
+        let (mut f, mut rx) = faults(&fake, &c);
+        f.inject(
+            "crash",
+            &spec(FaultKind::NodeCrash, Target::Service("kafka-1".into())),
+            &view(),
+        )
+        .await
+        .unwrap();
+        f.inject(
+            "cut",
+            &spec(
+                FaultKind::NodePartition,
+                Target::NodeOf(Box::new(Target::Controller)),
+            ),
+            &view(),
+        )
+        .await
+        .unwrap();
+        // The cut node's broker is out of every client's reach: held down, and said so.
+        assert_eq!(
+            *f.down_on_purpose.lock().unwrap(),
+            ["zookeeper", "kafka-1", "kafka-3"]
+        );
+        let mut unreachable = Vec::new();
+        while let Ok(e) = rx.try_recv() {
+            if let EventKind::FaultInjected {
+                id, unreachable: u, ..
+            } = e.kind
+            {
+                unreachable.push((id, u));
+            }
+        }
+        assert_eq!(
+            unreachable,
+            [("crash".to_string(), false), ("cut".to_string(), true)]
+        );
+        f.heal(HealTarget::All).await.unwrap();
+        assert!(f.down_on_purpose.lock().unwrap().is_empty());
+        assert_eq!(
+            *fake.calls.lock().unwrap(),
+            [
+                "crash the node of zookeeper,kafka-1",
+                "cut the node of kafka-3",
+                "rejoin the node of kafka-3",
+                "retire kafka-3",
+                // Each service started (the platform boots the node at the first).
+                "Start zookeeper",
+                "Start kafka-1",
+            ]
+        );
+        // With peers, a node partition cuts the services from them, as without node access.
+        let (mut f, _rx) = faults(&fake, &c);
+        let mut with_peers = spec(
+            FaultKind::NodePartition,
+            Target::NodeOf(Box::new(Target::Controller)),
+        );
+        with_peers.peers = vec![Target::Service("kafka-2".into())];
+        f.inject("cut-some", &with_peers, &view()).await.unwrap();
+        assert_eq!(
+            fake.calls.lock().unwrap().last().unwrap(),
+            "partition kafka-3 from kafka-2"
         );
     }
 
