@@ -220,7 +220,7 @@ pub struct KubernetesSpec {
     pub nodes: NodeAccess,
 }
 
-/// How a node fault (`node-crash`) reaches a Kubernetes node.
+/// How a node fault (`node-crash`, `node-partition`) reaches a Kubernetes node.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum NodeAccess {
@@ -232,7 +232,9 @@ pub enum NodeAccess {
     /// The nodes are containers of this machine's Docker engine named as the nodes (kind,
     /// k3d, `scripts/k8s.sh`): `node-crash` kills the node container (kubelet, containerd and
     /// every pod on it die at once; the control plane learns it from the missing heartbeats)
-    /// and its heal starts it again (a reboot: the kubelet restarts the pods in place).
+    /// and its heal starts it again (a reboot: the kubelet restarts the pods in place);
+    /// `node-partition` without `peers` cuts the node at its uplink (iptables in the node
+    /// container: other nodes, the control plane and the port-forwards).
     DockerContainers,
 }
 
