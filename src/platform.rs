@@ -197,6 +197,29 @@ pub struct Cluster {
 }
 
 impl Cluster {
+    /// A cluster found running rather than started by this tool (attached, on Kubernetes,
+    /// observed): reused, ready from the start, on one engine as far as faults go, with no
+    /// configuration of ours to compare.
+    pub fn found(
+        name: String,
+        origin: Origin,
+        network: String,
+        mode: crate::events::ClusterMode,
+        services: Vec<RunningService>,
+    ) -> Cluster {
+        Cluster {
+            name,
+            origin,
+            network,
+            mode,
+            config_hash: String::new(),
+            services,
+            reused: true,
+            ready_after: Duration::ZERO,
+            replaced_unready: None,
+            nodes: Vec::new(),
+        }
+    }
     pub fn service(&self, name: &str) -> Option<&RunningService> {
         self.services.iter().find(|s| s.name == name)
     }

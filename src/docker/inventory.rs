@@ -299,20 +299,15 @@ pub async fn attach_project(
     }
     services.sort_by(|a, b| a.name.cmp(&b.name));
     let mode = mode_of(services.iter().map(|s| &s.role));
-    let cluster = Cluster {
-        name: project.to_string(),
-        origin: Origin::Attached {
+    let cluster = Cluster::found(
+        project.to_string(),
+        Origin::Attached {
             project: project.to_string(),
         },
         network,
         mode,
-        config_hash: String::new(),
         services,
-        reused: true,
-        ready_after: Duration::ZERO,
-        replaced_unready: None,
-        nodes: Vec::new(),
-    };
+    );
     Ok((cluster, compose))
 }
 

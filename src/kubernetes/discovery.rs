@@ -6,7 +6,6 @@
 use super::KubernetesTarget;
 use crate::platform::{mode_of, Cluster, ContainerState, Origin, Role, RunningService};
 use k8s_openapi::api::core::v1::{ContainerStatus, Pod};
-use std::time::Duration;
 
 pub const CLUSTER_LABEL: &str = "strimzi.io/cluster";
 pub const NAME_LABEL: &str = "strimzi.io/name";
@@ -202,21 +201,17 @@ pub fn cluster(pods: &[Pod], target: &KubernetesTarget) -> Result<Cluster, super
             selector: target.selector(),
         });
     }
-    Ok(Cluster {
-        name: target.cluster.clone(),
-        origin: Origin::Kubernetes {
+    let mode = mode_of(services.iter().map(|s| &s.role));
+    Ok(Cluster::found(
+        target.cluster.clone(),
+        Origin::Kubernetes {
             namespace: target.namespace.clone(),
             cluster: target.cluster.clone(),
         },
-        network: target.namespace.clone(),
-        mode: mode_of(services.iter().map(|s| &s.role)),
-        config_hash: String::new(),
+        target.namespace.clone(),
+        mode,
         services,
-        reused: true,
-        ready_after: Duration::ZERO,
-        replaced_unready: None,
-        nodes: Vec::new(),
-    })
+    ))
 }
 
 /// Test pods, shaped as the API server returns them (the watch tests use them too).
