@@ -66,14 +66,11 @@ pub async fn clean_kubernetes(
     target: &str,
     nodes: crate::experiment::NodeAccess,
 ) -> Result<ExitCode, Error> {
-    let Some((namespace, cluster)) = target.split_once('/') else {
-        return Err(Error::Invalid(format!(
-            "--kubernetes {target}: expected NAMESPACE/CLUSTER\n  hint: chaos clean --kubernetes chaos/seed"
-        )));
-    };
-    let target = crate::kubernetes::KubernetesTarget::new(namespace, cluster);
+    let (namespace, cluster) = crate::run::namespace_and_cluster(target)?;
+    let mut target = crate::kubernetes::KubernetesTarget::new(namespace, cluster);
+    target.nodes = nodes;
     let conn = crate::kubernetes::connect(&target).await?;
-    for done in crate::kubernetes::clean(&conn, namespace, nodes).await? {
+    for done in crate::kubernetes::clean(&conn, &target).await? {
         println!("{done}");
     }
     Ok(ExitCode::Passed)

@@ -126,16 +126,8 @@ impl ClusterArg {
         let Some(value) = &self.kubernetes else {
             return Ok(None);
         };
-        let Some((namespace, cluster)) = value
-            .split_once('/')
-            .filter(|(n, c)| !n.trim().is_empty() && !c.trim().is_empty())
-        else {
-            return Err(Error::Invalid(format!(
-                "--kubernetes {value}: expected NAMESPACE/CLUSTER\n  hint: --kubernetes chaos/seed \
-                 (CLUSTER is the pods' strimzi.io/cluster label)"
-            )));
-        };
-        let mut target = crate::kubernetes::KubernetesTarget::new(namespace.trim(), cluster.trim());
+        let (namespace, cluster) = crate::run::namespace_and_cluster(value)?;
+        let mut target = crate::kubernetes::KubernetesTarget::new(namespace, cluster);
         target.context = self.kube_context.clone();
         Ok(Some(target))
     }

@@ -1490,11 +1490,8 @@ async fn boot_nodes_of(pods: &[Pod]) -> Result<Vec<String>, KubeError> {
 /// in every running helper and sends SIGCONT to the JVM of every Kafka and ZooKeeper pod (a
 /// no-op on one not paused) in `namespace`. Helpers stay (ephemeral containers cannot be
 /// removed). Returns what it did.
-pub async fn clean(
-    conn: &Connection,
-    namespace: &str,
-    nodes: NodeAccess,
-) -> Result<Vec<String>, KubeError> {
+pub async fn clean(conn: &Connection, target: &KubernetesTarget) -> Result<Vec<String>, KubeError> {
+    let namespace = target.namespace.as_str();
     let pods: Api<Pod> = Api::namespaced(conn.client.clone(), namespace);
     let call = |verb, resource| Call {
         verb,
@@ -1506,7 +1503,7 @@ pub async fn clean(
         .list(&ListParams::default().labels(discovery::CLUSTER_LABEL))
         .await
         .map_err(|e| call("list", "pods").error(e))?;
-    let mut done = match nodes {
+    let mut done = match target.nodes {
         NodeAccess::Pods => Vec::new(),
         NodeAccess::DockerContainers => boot_nodes_of(&listed.items).await?,
     };

@@ -27,7 +27,8 @@ pub(crate) mod workload;
 pub use crate::platform::FaultError;
 pub use outcome::exit_code_of;
 pub use prepare::{
-    prepare, prepare_all, ClusterSource, ComposeOverrides, Prepared, PreparedVariant,
+    namespace_and_cluster, prepare, prepare_all, ClusterSource, ComposeOverrides, Prepared,
+    PreparedVariant,
 };
 pub use progress::{Reporter, RunnerEvent};
 pub use reports::{analyze_and_write, result_of, unwritten_error};
@@ -885,7 +886,7 @@ impl HealTarget {
                 docker::faults::heal_everything(engines, scope).await?;
             }
             HealTarget::Kubernetes { conn, target } => {
-                crate::kubernetes::clean(conn, &target.namespace, target.nodes).await?;
+                crate::kubernetes::clean(conn, target).await?;
             }
         }
         Ok(())

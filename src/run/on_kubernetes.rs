@@ -94,7 +94,7 @@ pub(super) async fn run_variant(
     let outcome = execute_catching_panics(&ctx, platform, shutdown).await;
     if outcome.is_err() {
         // Belt and braces, as on Docker: nothing of ours stays faulted.
-        heal_everything(&conn, &target.namespace, target.nodes, &sink).await;
+        heal_everything(&conn, &target, &sink).await;
     }
     let (result, dir) = close_run(recorder, dir, outcome, None, reporter).await?;
     Ok((
@@ -193,11 +193,10 @@ fn how_it_runs_there(api_server: &str, target: &crate::kubernetes::KubernetesTar
 /// Every fault of ours in the namespace healed, each step noted in the run's events.
 async fn heal_everything(
     conn: &crate::kubernetes::Connection,
-    namespace: &str,
-    nodes: crate::experiment::NodeAccess,
+    target: &crate::kubernetes::KubernetesTarget,
     sink: &crate::clock::EventSink,
 ) {
-    match crate::kubernetes::clean(conn, namespace, nodes).await {
+    match crate::kubernetes::clean(conn, target).await {
         Ok(done) => {
             for line in done {
                 sink.emit(EventKind::Note {

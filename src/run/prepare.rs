@@ -34,24 +34,31 @@ pub struct ComposeOverrides {
     pub kube_nodes: crate::experiment::NodeAccess,
 }
 
+/// `--kubernetes NAMESPACE/CLUSTER` (every command that takes it): the two names, trimmed.
+pub fn namespace_and_cluster(value: &str) -> Result<(String, String), Error> {
+    match value
+        .split_once('/')
+        .map(|(n, c)| (n.trim(), c.trim()))
+        .filter(|(n, c)| !n.is_empty() && !c.is_empty())
+    {
+        Some((n, c)) => Ok((n.to_string(), c.to_string())),
+        None => Err(Error::Invalid(format!(
+            "--kubernetes {value}: expected NAMESPACE/CLUSTER\n  hint: --kubernetes chaos/seed \
+             (CLUSTER is the pods' strimzi.io/cluster label)"
+        ))),
+    }
+}
+
 impl ComposeOverrides {
     /// `--kubernetes NAMESPACE/CLUSTER` as the experiment's `cluster.kubernetes` would say it.
     pub fn kubernetes_spec(&self) -> Result<Option<crate::experiment::KubernetesSpec>, Error> {
         let Some(value) = &self.kubernetes else {
             return Ok(None);
         };
-        let Some((namespace, cluster)) = value
-            .split_once('/')
-            .filter(|(n, c)| !n.trim().is_empty() && !c.trim().is_empty())
-        else {
-            return Err(Error::Invalid(format!(
-                "--kubernetes {value}: expected NAMESPACE/CLUSTER\n  hint: --kubernetes chaos/seed \
-                 (CLUSTER is the pods' strimzi.io/cluster label)"
-            )));
-        };
+        let (namespace, cluster) = namespace_and_cluster(value)?;
         Ok(Some(crate::experiment::KubernetesSpec {
-            namespace: namespace.trim().to_string(),
-            strimzi_cluster: cluster.trim().to_string(),
+            namespace,
+            strimzi_cluster: cluster,
             context: self.kube_context.clone(),
             kubeconfig: None,
             external_port: 9094,
