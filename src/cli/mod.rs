@@ -134,14 +134,16 @@ impl ClusterArg {
 
     /// Where `status` and `watch` look: the Kubernetes cluster (its tunnels opened), else the
     /// Docker engines.
-    async fn lookout(&self) -> Result<Option<crate::kubernetes::Lookout>, Error> {
+    async fn source(&self) -> Result<status::Source, Error> {
         let Some(target) = self.kubernetes_target()? else {
-            return Ok(None);
+            return Ok(status::Source::Docker {
+                engines: self.nodes.engines().await?,
+                name: self.name.clone(),
+            });
         };
         let conn = crate::kubernetes::connect(&target).await?;
-        Ok(Some(
-            crate::kubernetes::Lookout::open(&conn, &target).await?,
-        ))
+        let lookout = crate::kubernetes::Lookout::open(&conn, &target).await?;
+        Ok(status::Source::Kubernetes(Box::new(lookout)))
     }
 }
 
@@ -442,46 +444,10 @@ async fn dispatch(cli: Cli) -> Result<ExitCode, Error> {
             };
             commands::up(&project, nodes.load()?.as_ref(), &options).await
         }
-        Command::Status { cluster, json } => match cluster.lookout().await? {
-            Some(lookout) => {
-                status::run(
-                    &status::Source::Kubernetes(Box::new(lookout)),
-                    json,
-                    &profile,
-                )
-                .await
-            }
-            None => {
-                let engines = cluster.nodes.engines().await?;
-                let name = cluster.name.as_deref();
-                status::run(
-                    &status::Source::Docker {
-                        engines: &engines,
-                        name,
-                    },
-                    json,
-                    &profile,
-                )
-                .await
-            }
-        },
-        Command::Watch { cluster } => match cluster.lookout().await? {
-            Some(lookout) => {
-                status::watch(&status::Source::Kubernetes(Box::new(lookout)), &profile).await
-            }
-            None => {
-                let engines = cluster.nodes.engines().await?;
-                let name = cluster.name.as_deref();
-                status::watch(
-                    &status::Source::Docker {
-                        engines: &engines,
-                        name,
-                    },
-                    &profile,
-                )
-                .await
-            }
-        },
+        Command::Status { cluster, json } => {
+            status::run(&cluster.source().await?, json, &profile).await
+        }
+        Command::Watch { cluster } => status::watch(&cluster.source().await?, &profile).await,
         Command::Down { cluster } if cluster.kubernetes.is_some() => Err(Error::Invalid(format!(
             "--kubernetes {}: chaos removes only the clusters it started on Docker; a cluster on \
              Kubernetes is yours\n  hint: kubectl delete -n <namespace> -f <its manifest> (for \

@@ -36,15 +36,15 @@ async fn attach_existing(
 
 /// Where `status` and `watch` find the cluster: Docker's containers, or a Kafka cluster on
 /// Kubernetes reached through a tunnel per broker.
-pub enum Source<'a> {
+pub enum Source {
     Docker {
-        engines: &'a docker::engines::Engines,
-        name: Option<&'a str>,
+        engines: docker::engines::Engines,
+        name: Option<String>,
     },
     Kubernetes(Box<crate::kubernetes::Lookout>),
 }
 
-impl Source<'_> {
+impl Source {
     /// Where the cluster is, after its name ("" on Docker).
     fn location(&self) -> String {
         match self {
@@ -59,13 +59,13 @@ impl Source<'_> {
     /// The cluster as it is now.
     async fn cluster(&self) -> Result<cluster::Cluster, Error> {
         match self {
-            Source::Docker { engines, name } => attach_existing(engines, *name).await,
+            Source::Docker { engines, name } => attach_existing(engines, name.as_deref()).await,
             Source::Kubernetes(lookout) => Ok(lookout.cluster().await?),
         }
     }
 }
 
-pub async fn run(source: &Source<'_>, json: bool, profile: &Profile) -> Result<ExitCode, Error> {
+pub async fn run(source: &Source, json: bool, profile: &Profile) -> Result<ExitCode, Error> {
     let cluster = source.cluster().await?;
     let snapshot = metadata::snapshot(
         &cluster.bootstrap(),
@@ -181,7 +181,7 @@ pub fn render_view(cluster: &cluster::Cluster, view: &crate::events::ClusterSnap
 
 /// `chaos watch`: the view refreshed every second (the part of Kafka-UI that matters during
 /// chaos), beside a run. Ends on Ctrl-C.
-pub async fn watch(source: &Source<'_>, profile: &Profile) -> Result<ExitCode, Error> {
+pub async fn watch(source: &Source, profile: &Profile) -> Result<ExitCode, Error> {
     use std::io::{IsTerminal, Write};
     let mut ticker = tokio::time::interval(Duration::from_secs(1));
     loop {
