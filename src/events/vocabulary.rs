@@ -184,7 +184,29 @@ pub enum ContainerAction {
     Oom,
 }
 
+/// What a container action does to the process in it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProcessChange {
+    Ended,
+    Started,
+    Frozen,
+    Thawed,
+}
+
 impl ContainerAction {
+    /// Kill, die, stop and oom end the process; start and restart start one; pause freezes
+    /// it and unpause thaws it.
+    pub const fn process_change(&self) -> ProcessChange {
+        match self {
+            ContainerAction::Kill
+            | ContainerAction::Die
+            | ContainerAction::Stop
+            | ContainerAction::Oom => ProcessChange::Ended,
+            ContainerAction::Pause => ProcessChange::Frozen,
+            ContainerAction::Unpause => ProcessChange::Thawed,
+            ContainerAction::Start | ContainerAction::Restart => ProcessChange::Started,
+        }
+    }
     pub const ALL: [ContainerAction; 8] = [
         ContainerAction::Kill,
         ContainerAction::Die,

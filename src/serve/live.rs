@@ -213,15 +213,11 @@ impl BrokerState {
     }
     /// What a container action leaves it as.
     fn after(action: ContainerAction) -> Self {
-        match action {
-            ContainerAction::Kill
-            | ContainerAction::Die
-            | ContainerAction::Stop
-            | ContainerAction::Oom => BrokerState::Down,
-            ContainerAction::Pause => BrokerState::Frozen,
-            ContainerAction::Unpause | ContainerAction::Start | ContainerAction::Restart => {
-                BrokerState::Up
-            }
+        use crate::events::ProcessChange;
+        match action.process_change() {
+            ProcessChange::Ended => BrokerState::Down,
+            ProcessChange::Frozen => BrokerState::Frozen,
+            ProcessChange::Started | ProcessChange::Thawed => BrokerState::Up,
         }
     }
 }

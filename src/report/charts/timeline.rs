@@ -213,11 +213,12 @@ pub fn render_timeline_svg(events: &[Event]) -> Result<super::Svg, TimelineError
                 }
             }
             EventKind::Container { service, action } => {
-                use crate::events::ContainerAction as A;
-                let ended = match action {
-                    A::Kill | A::Die | A::Stop | A::Oom => true,
-                    A::Start | A::Restart => false,
-                    A::Pause | A::Unpause => continue,
+                use crate::events::ProcessChange;
+                // A freeze and its thaw are the fault band's, not a process ending or starting.
+                let ended = match action.process_change() {
+                    ProcessChange::Ended => true,
+                    ProcessChange::Started => false,
+                    ProcessChange::Frozen | ProcessChange::Thawed => continue,
                 };
                 if let Some((_, id)) = broker_of.iter().find(|(s, _)| s == service) {
                     processes.push((t, *id, ended));
