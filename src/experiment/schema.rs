@@ -242,6 +242,16 @@ impl NodeAccess {
     pub fn is_pods(&self) -> bool {
         *self == NodeAccess::Pods
     }
+    /// A clause for the plan and the run's notes ("" for `pods`, the default).
+    pub fn clause(&self) -> &'static str {
+        match self {
+            NodeAccess::Pods => "",
+            NodeAccess::DockerContainers => {
+                "; the nodes are Docker containers: node-crash kills a node's container and the \
+                 heal starts it again, node-partition without peers cuts it at its uplink"
+            }
+        }
+    }
 }
 
 fn default_external_port() -> u16 {

@@ -6,7 +6,7 @@
 
 use super::discovery::{self, is_ready, main_container, main_status, pod_name};
 use super::lifecycle::PodTracker;
-use super::nodes::DockerNodes;
+use super::nodes::{DockerNodes, NodeError};
 use super::tunnel::Tunnels;
 use super::{is_not_found, Call, KubeError, KubernetesTarget};
 use crate::clock::{wall_now_ns, EventSink};
@@ -1126,6 +1126,16 @@ impl KubernetesRun {
         Ok(())
     }
 
+    /// A node container's failure as the platform's, naming the node.
+    fn node_failed(action: PlatformAction, node: &str) -> impl FnOnce(NodeError) -> PlatformError {
+        let node = node.to_string();
+        move |e| PlatformError::Failed {
+            action,
+            service: node,
+            source: Box::new(e),
+        }
+    }
+
     /// The distinct nodes `services` run on, in order.
     fn nodes_of(&self, services: &[String]) -> Result<Vec<String>, PlatformError> {
         let mut nodes: Vec<String> = Vec::new();
@@ -1152,11 +1162,10 @@ impl KubernetesRun {
             .unwrap_or_else(|e| e.into_inner())
             .extend(hit.iter().cloned());
         for node in &hit {
-            nodes.crash(node).await.map_err(|e| PlatformError::Failed {
-                action: PlatformAction::Lifecycle(Lifecycle::Kill),
-                service: node.clone(),
-                source: Box::new(e),
-            })?;
+            nodes.crash(node).await.map_err(Self::node_failed(
+                PlatformAction::Lifecycle(Lifecycle::Kill),
+                node,
+            ))?;
             let answered = wall_now_ns();
             self.inner.sink.emit(EventKind::Note {
                 message: format!(
@@ -1245,11 +1254,7 @@ impl FaultPlatform for KubernetesRun {
             nodes
                 .isolate(&node)
                 .await
-                .map_err(|e| PlatformError::Failed {
-                    action: PlatformAction::Partition,
-                    service: node.clone(),
-                    source: Box::new(e),
-                })?;
+                .map_err(Self::node_failed(PlatformAction::Partition, &node))?;
             self.inner.sink.emit(EventKind::Note {
                 message: format!(
                     "node {node} cut from the network at its uplink (iptables in its container): \
@@ -1269,11 +1274,7 @@ impl FaultPlatform for KubernetesRun {
             nodes
                 .rejoin(&node)
                 .await
-                .map_err(|e| PlatformError::Failed {
-                    action: PlatformAction::Partition,
-                    service: node.clone(),
-                    source: Box::new(e),
-                })?;
+                .map_err(Self::node_failed(PlatformAction::HealPartition, &node))?;
         }
         Ok(())
     }
@@ -1459,7 +1460,7 @@ impl ClusterPlatform for KubernetesRun {
 
 /// Starts every node container of `pods` that is down (a node a killed run crashed) and
 /// deletes our isolation rules in every one (a node a killed run cut off); says which.
-async fn boot_nodes_of(pods: &[Pod]) -> Result<Vec<String>, KubeError> {
+async fn restore_nodes_of(pods: &[Pod]) -> Result<Vec<String>, KubeError> {
     let containers = DockerNodes::connect().await?;
     let mut nodes: Vec<&str> = pods
         .iter()
@@ -1486,7 +1487,8 @@ async fn boot_nodes_of(pods: &[Pod]) -> Result<Vec<String>, KubeError> {
 }
 
 /// After a crashed run: with `nodes: docker-containers`, starts every node container of the
-/// cluster's pods that is down (a node the run crashed); clears our network rules and qdisc
+/// cluster's pods that is down and deletes our isolation rules in each (a node the run crashed
+/// or cut off); clears our network rules and qdisc
 /// in every running helper and sends SIGCONT to the JVM of every Kafka and ZooKeeper pod (a
 /// no-op on one not paused) in `namespace`. Helpers stay (ephemeral containers cannot be
 /// removed). Returns what it did.
@@ -1505,7 +1507,7 @@ pub async fn clean(conn: &Connection, target: &KubernetesTarget) -> Result<Vec<S
         .map_err(|e| call("list", "pods").error(e))?;
     let mut done = match target.nodes {
         NodeAccess::Pods => Vec::new(),
-        NodeAccess::DockerContainers => boot_nodes_of(&listed.items).await?,
+        NodeAccess::DockerContainers => restore_nodes_of(&listed.items).await?,
     };
     // One pod that cannot be reached does not stop the others; a refusal or a lost server
     // does.

@@ -180,13 +180,7 @@ fn how_it_runs_there(api_server: &str, target: &crate::kubernetes::KubernetesTar
          127.0.0.1:{}+N → pod port {} via the API server{}",
         target.local_port_base,
         target.pod_port,
-        match target.nodes {
-            crate::experiment::NodeAccess::Pods => "",
-            crate::experiment::NodeAccess::DockerContainers => {
-                "; the nodes are Docker containers: node-crash kills a node's container (its \
-                 moment Docker's answer) and the heal starts it again"
-            }
-        }
+        target.nodes.clause()
     )
 }
 

@@ -608,11 +608,7 @@ pub fn render_dry_run(
                         .unwrap_or_default(),
                     spec.local_port_base,
                     spec.external_port,
-                    match spec.nodes {
-                        crate::experiment::NodeAccess::Pods => "",
-                        crate::experiment::NodeAccess::DockerContainers =>
-                            "; nodes are Docker containers: node-crash kills the node itself",
-                    }
+                    spec.nodes.clause()
                 );
                 None
             }
