@@ -334,47 +334,17 @@ pub async fn run(args: BenchOptions) -> Result<crate::exit::ExitCode, Error> {
         let say = |m: &str| eprintln!("{m}");
         // Every image either cluster needs, built on first use (a fresh machine has none).
         docker::images::ensure_for(&docker, &images_needed(&[&plan, &kplan]), &say).await?;
-        let fresh = cluster::up(
-            &engines,
-            &plan,
-            &cluster::UpOptions {
-                reuse: false,
-                ready_timeout: Duration::from_secs(180),
-                progress: &say,
-                profile: &plaintext(),
-            },
-        )
-        .await?;
+        let fresh = bench_up(&engines, &plan, false).await?;
         report
             .ready
             .push(("seed, fresh".into(), fresh.ready_after.as_secs_f64()));
-        let reused = cluster::up(
-            &engines,
-            &plan,
-            &cluster::UpOptions {
-                reuse: true,
-                ready_timeout: Duration::from_secs(180),
-                progress: &say,
-                profile: &plaintext(),
-            },
-        )
-        .await?;
+        let reused = bench_up(&engines, &plan, true).await?;
         report
             .ready
             .push(("seed, reused".into(), reused.ready_after.as_secs_f64()));
         report.throughput = Some(throughput(&reused, args.messages).await?);
         report.overhead = Some(overhead(&reused, args.overhead_seconds).await?);
-        let k = cluster::up(
-            &engines,
-            &kplan,
-            &cluster::UpOptions {
-                reuse: false,
-                ready_timeout: Duration::from_secs(180),
-                progress: &say,
-                profile: &plaintext(),
-            },
-        )
-        .await?;
+        let k = bench_up(&engines, &kplan, false).await?;
         report
             .ready
             .push(("kraft, fresh".into(), k.ready_after.as_secs_f64()));
@@ -409,6 +379,23 @@ fn write_report(args: &BenchOptions, report: &BenchReport) -> Result<crate::exit
     Ok(crate::exit::ExitCode::Passed)
 }
 
+/// `plan`'s cluster up (reused when `reuse` and it runs), waiting up to 3 min, its progress
+/// on stderr.
+async fn bench_up(
+    engines: &docker::engines::Engines,
+    plan: &cluster::Plan,
+    reuse: bool,
+) -> Result<cluster::Cluster, Error> {
+    let say = |m: &str| eprintln!("{m}");
+    let options = cluster::UpOptions {
+        reuse,
+        ready_timeout: Duration::from_secs(180),
+        progress: &say,
+        profile: &plaintext(),
+    };
+    Ok(cluster::up(engines, plan, &options).await?)
+}
+
 /// The soak on the seed cluster (reused when it runs; otherwise started, and removed after).
 async fn soak_on_the_seed(minutes: u64) -> Result<Soak, Error> {
     let [plan, _] = plans()?;
@@ -416,17 +403,7 @@ async fn soak_on_the_seed(minutes: u64) -> Result<Soak, Error> {
     let engines = docker::engines::Engines::one(docker.clone());
     let say = |m: &str| eprintln!("{m}");
     docker::images::ensure_for(&docker, &images_needed(&[&plan]), &say).await?;
-    let cluster = cluster::up(
-        &engines,
-        &plan,
-        &cluster::UpOptions {
-            reuse: true,
-            ready_timeout: Duration::from_secs(180),
-            progress: &say,
-            profile: &plaintext(),
-        },
-    )
-    .await?;
+    let cluster = bench_up(&engines, &plan, true).await?;
     let soaked = soak(&cluster, minutes).await;
     // A cluster the soak started is removed, as the full bench removes its own.
     if !cluster.reused {
