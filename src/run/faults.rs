@@ -880,31 +880,29 @@ mod tests {
         c
     }
 
+    /// `crash`: a node crash of kafka-1's node (n1, with ZooKeeper, in `placed()`).
+    async fn crash_node_of_kafka_1(f: &mut Faults<'_, &Fake>) {
+        let crash = spec(FaultKind::NodeCrash, Target::Service("kafka-1".into()));
+        f.inject("crash", &crash, &view()).await.unwrap();
+    }
+
+    /// `cut`: a node partition of the controller's node (n3, kafka-3 alone).
+    async fn cut_node_of_the_controller(f: &mut Faults<'_, &Fake>) {
+        let target = Target::NodeOf(Box::new(Target::Controller));
+        let cut = spec(FaultKind::NodePartition, target);
+        f.inject("cut", &cut, &view()).await.unwrap();
+    }
+
     #[tokio::test]
     async fn node_faults_act_on_every_service_of_the_node_and_heal_zookeeper_first() {
         let (fake, c) = (Fake::default(), placed());
         let (mut f, _rx) = faults(&fake, &c);
-        f.inject(
-            "crash",
-            &spec(FaultKind::NodeCrash, Target::Service("kafka-1".into())),
-            &view(),
-        )
-        .await
-        .unwrap();
+        crash_node_of_kafka_1(&mut f).await;
         assert_eq!(f.resolved["crash"], ["zookeeper", "kafka-1"]);
         // Both held down: the supervisor must not restart either.
         assert_eq!(*f.down_on_purpose.lock().unwrap(), ["zookeeper", "kafka-1"]);
         // The controller (kafka-3) is alone on n3: cut from every service elsewhere.
-        f.inject(
-            "cut",
-            &spec(
-                FaultKind::NodePartition,
-                Target::NodeOf(Box::new(Target::Controller)),
-            ),
-            &view(),
-        )
-        .await
-        .unwrap();
+        cut_node_of_the_controller(&mut f).await;
         f.heal(HealTarget::All).await.unwrap();
         let calls = fake.calls.lock().unwrap().clone();
         assert_eq!(
@@ -944,23 +942,8 @@ mod tests {
         };
         let c = placed();
         let (mut f, mut rx) = faults(&fake, &c);
-        f.inject(
-            "crash",
-            &spec(FaultKind::NodeCrash, Target::Service("kafka-1".into())),
-            &view(),
-        )
-        .await
-        .unwrap();
-        f.inject(
-            "cut",
-            &spec(
-                FaultKind::NodePartition,
-                Target::NodeOf(Box::new(Target::Controller)),
-            ),
-            &view(),
-        )
-        .await
-        .unwrap();
+        crash_node_of_kafka_1(&mut f).await;
+        cut_node_of_the_controller(&mut f).await;
         // The cut node's broker is out of every client's reach: held down, and said so.
         assert_eq!(
             *f.down_on_purpose.lock().unwrap(),
