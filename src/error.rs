@@ -102,7 +102,10 @@ impl Error {
             // A selector matching nothing is the experiment's mistake; the rest is the
             // cluster's or the API server's.
             #[cfg(feature = "runtime")]
-            Error::Kubernetes(crate::kubernetes::KubeError::NothingMatched { .. }) => {
+            Error::Kubernetes(
+                crate::kubernetes::KubeError::NothingMatched { .. }
+                | crate::kubernetes::KubeError::NotOurs(_),
+            ) => {
                 ExitCode::InvalidInput
             }
             #[cfg(feature = "runtime")]

@@ -4,7 +4,7 @@
 //! recording fake tests the orchestration in milliseconds, and `docs/kubernetes.md` maps each
 //! operation to the Kubernetes API. Pure: no Docker or Kafka imports.
 
-use crate::events::ClusterMode;
+use crate::events::{ClusterMode, TimeSource};
 use crate::experiment::{Direction, FaultKind};
 use std::future::Future;
 use std::time::Duration;
@@ -395,6 +395,13 @@ pub enum FaultError {
     Platform(#[from] PlatformError),
 }
 
+/// When a fault took effect (harness wall time, Unix ns) and where that time came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Moment {
+    pub at_ns: i64,
+    pub source: TimeSource,
+}
+
 /// What the runner's faults ask of the place brokers run. Every method acts on one service
 /// by name; the platform owns how (Docker API calls, pod deletes, exec'd `kill -STOP`, …).
 pub trait FaultPlatform: Sync {
@@ -403,15 +410,15 @@ pub trait FaultPlatform: Sync {
         action: Lifecycle,
         service: &str,
     ) -> impl Future<Output = Result<(), PlatformError>> + Send;
-    /// When the platform's own event stream saw `action` take effect on `service` (Unix ns),
-    /// after `since_ns`, waiting up to `wait`; None when it has no such stream or saw nothing.
+    /// When `action` took effect on `service` (after `since_ns`, waiting up to `wait`), by the
+    /// platform's own account, with its source; None when it has none or saw nothing.
     fn moment(
         &self,
         service: &str,
         action: Lifecycle,
         since_ns: i64,
         wait: Duration,
-    ) -> impl Future<Output = Option<i64>> + Send;
+    ) -> impl Future<Output = Option<Moment>> + Send;
     /// Drops traffic between `service` and `peers`; returns the rules it added.
     fn partition(
         &self,
@@ -498,7 +505,7 @@ impl FaultPlatform for NotStarted {
     async fn act(&self, _: Lifecycle, _: &str) -> Result<(), PlatformError> {
         Err(not_ours())
     }
-    async fn moment(&self, _: &str, _: Lifecycle, _: i64, _: Duration) -> Option<i64> {
+    async fn moment(&self, _: &str, _: Lifecycle, _: i64, _: Duration) -> Option<Moment> {
         None
     }
     async fn partition(

@@ -837,10 +837,26 @@ fn status_and_watch_show_the_cluster_on_kubernetes_through_its_tunnels() {
             .any(|l| l.contains("cluster seed (zookeeper) on Kubernetes, namespace chaos")),
         "{seen:?}"
     );
-    // down refuses: the cluster is the user's.
+    // A closed stdout (`| head`) ends the output, not in a panic; and it ends the watch.
+    for command in ["status", "watch"] {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_chaos"))
+            .env("KUBECONFIG", cache().join("chaos.kubeconfig"))
+            .args([command, "--kubernetes", "chaos/seed"])
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("spawn");
+        drop(child.stdout.take());
+        let out = child.wait_with_output().expect("wait");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(0), "{command} into a closed pipe: {stderr}");
+        assert!(!stderr.contains("panicked"), "{command}: {stderr}");
+    }
+    // down deletes only what `chaos up` made, and this Role may not even look for it.
     let down = chaos_k8s("chaos.kubeconfig", &["down", "--kubernetes", "chaos/seed"]);
-    assert_eq!(down.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&down.stderr).contains("a cluster on Kubernetes is yours"));
+    let stderr = String::from_utf8_lossy(&down.stderr);
+    assert_eq!(down.status.code(), Some(4), "{stderr}");
+    assert!(stderr.contains("forbidden: cannot list configmaps in namespace chaos"), "{stderr}");
 }
 
 /// GET `path` from the run's web view; the body.
@@ -1078,4 +1094,305 @@ fn ctrl_c_mid_node_cut_rejoins_the_node() {
             "rules left in {node}: {rules}"
         );
     }
+}
+
+/// Deletes the `upcheck` cluster's objects as the admin when the test ends, however it ends.
+struct DeleteOnDrop(PathBuf);
+
+impl Drop for DeleteOnDrop {
+    fn drop(&mut self) {
+        let _ = kubectl(&[
+            "delete",
+            "-n",
+            "chaos",
+            "--ignore-not-found",
+            "-f",
+            self.0.to_str().unwrap(),
+        ]);
+    }
+}
+
+/// The pods of cluster `name` as `pod=uid` lines (kubectl, sorted).
+fn pod_uids(name: &str) -> String {
+    kubectl_ok(&[
+        "get",
+        "pods",
+        "-n",
+        "chaos",
+        "-l",
+        &format!("strimzi.io/cluster={name}"),
+        "-o",
+        "jsonpath={range .items[*]}{.metadata.name}={.metadata.uid}{\"\\n\"}{end}",
+    ])
+}
+
+#[test]
+#[ignore = "full tier: real Kubernetes (scripts/k8s.sh), ~2 min"]
+fn up_and_down_on_kubernetes_create_and_remove_only_what_chaos_made() {
+    let _k8s = k8s_test_on("kraft", 3);
+    // A cluster made with kubectl (k8s.sh deploy) is the user's: refused, nothing deleted.
+    let kraft_before = pod_uids("kraft");
+    let out = chaos_k8s("kubeconfig", &["down", "--kubernetes", "chaos/kraft"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("was not created by chaos up"), "{stderr}");
+    assert!(stderr.contains("nothing was deleted"), "{stderr}");
+    assert_eq!(pod_uids("kraft"), kraft_before, "down deleted a pod of the user's cluster");
+
+    // One combined KRaft node, `upcheck`: the shipped KRaft manifest renamed and cut to one.
+    let dir = tempfile::tempdir().unwrap();
+    let manifest = dir.path().join("upcheck.yaml");
+    let kraft = std::fs::read_to_string(repo().join("k8s/kraft.yaml")).unwrap();
+    let one = kraft
+        .replace(
+            "0@kraft-kafka-0.kraft-kafka:9093,1@kraft-kafka-1.kraft-kafka:9093,2@kraft-kafka-2.kraft-kafka:9093",
+            "0@kraft-kafka-0.kraft-kafka:9093",
+        )
+        .replace("kraft-kafka", "upcheck-kafka")
+        .replace("strimzi.io/cluster: kraft", "strimzi.io/cluster: upcheck")
+        .replace("replicas: 3", "replicas: 1");
+    assert!(one.contains("0@upcheck-kafka-0.upcheck-kafka:9093\""), "{one}");
+    std::fs::write(&manifest, one).unwrap();
+    let _cleanup = DeleteOnDrop(manifest.clone());
+    let up = |kubeconfig: &str| {
+        chaos_k8s(
+            kubeconfig,
+            &[
+                "up",
+                "--kubernetes",
+                "chaos/upcheck",
+                "-f",
+                manifest.to_str().unwrap(),
+                "--timeout",
+                "240s",
+            ],
+        )
+    };
+
+    // The harness's Role may look, not create: the first call it lacks is named.
+    let out = up("chaos.kubeconfig");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(4), "{stderr}");
+    assert!(
+        stderr.contains("forbidden: cannot get services in namespace chaos"),
+        "{stderr}"
+    );
+
+    let out = up("kubeconfig");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        stdout.contains("cluster chaos/upcheck (kraft mode) ready in")
+            && stdout.contains("127.0.0.1:31090"),
+        "{stdout}"
+    );
+    // Kubernetes' own view: every object labelled ours, the pod Ready.
+    for object in [
+        "service/upcheck-kafka",
+        "statefulset/upcheck-kafka",
+        "poddisruptionbudget/upcheck-kafka",
+    ] {
+        let labels = kubectl_ok(&["get", "-n", "chaos", object, "-o", "jsonpath={.metadata.labels}"]);
+        assert!(
+            labels.contains("\"app.kubernetes.io/managed-by\":\"chaos\"")
+                && labels.contains("\"strimzi.io/cluster\":\"upcheck\""),
+            "{object}: {labels}"
+        );
+    }
+    kubectl_ok(&["wait", "-n", "chaos", "--for=condition=Ready", "pod/upcheck-kafka-0", "--timeout=5s"]);
+    let status = chaos_k8s("chaos.kubeconfig", &["status", "--kubernetes", "chaos/upcheck", "--json"]);
+    assert!(status.status.success(), "{}", String::from_utf8_lossy(&status.stderr));
+    let status: Value = serde_json::from_slice(&status.stdout).unwrap();
+    assert_eq!(status["mode"], "kraft", "{status}");
+    assert_eq!(status["view"]["brokers"].as_array().map(Vec::len), Some(1), "{status:#}");
+
+    // Again: nothing changes, nothing restarts.
+    let uids = pod_uids("upcheck");
+    let out = up("kubeconfig");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(pod_uids("upcheck"), uids, "a second up restarted the pod");
+
+    let out = chaos_k8s("kubeconfig", &["down", "--kubernetes", "chaos/upcheck"]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    for object in [
+        "removed service/upcheck-kafka",
+        "removed statefulset/upcheck-kafka",
+        "removed poddisruptionbudget/upcheck-kafka",
+    ] {
+        assert!(stdout.contains(object), "{stdout}");
+    }
+    let left = kubectl_ok(&[
+        "get",
+        "statefulsets,services,poddisruptionbudgets,pods",
+        "-n",
+        "chaos",
+        "-l",
+        "strimzi.io/cluster=upcheck",
+        "-o",
+        "name",
+    ]);
+    assert!(left.trim().is_empty(), "left after down: {left}");
+    let out = chaos_k8s("kubeconfig", &["down", "--kubernetes", "chaos/upcheck"]);
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "nothing to remove");
+    assert_eq!(pod_uids("kraft"), kraft_before, "the user's cluster was touched");
+}
+
+/// Every node container of the test cluster runs (Docker's own record).
+fn every_node_runs() -> bool {
+    ["chaos-k8s-node-1", "chaos-k8s-node-2", "chaos-k8s-node-3"]
+        .iter()
+        .all(|n| docker_inspect("{{.State.Running}}", n) == "true")
+}
+
+/// Starts node-failure.yaml (KRaft, `nodes: docker-containers`) and returns once its node
+/// crash is injected and the node's container is down.
+fn run_until_a_node_is_down(test: &str) -> (RunningChaos, PathBuf) {
+    assert!(every_node_runs(), "every node runs before the test");
+    let reports = reports_dir(test);
+    let mut command = Command::new(env!("CARGO_BIN_EXE_chaos"));
+    command
+        .env("KUBECONFIG", cache().join("chaos.kubeconfig"))
+        .args(["run", "experiments/kubernetes/node-failure.yaml", "--reports"])
+        .arg(&reports)
+        .current_dir(repo());
+    let child = RunningChaos(command.spawn().expect("spawn chaos run"));
+    wait_for_events(&reports, "\"event\":\"fault-injected\"", 1);
+    assert!(!every_node_runs(), "the fault took a node container down");
+    (child, reports)
+}
+
+/// The kraft cluster whole again: every pod Ready (the rebooted node's kubelet restarts its
+/// pod; waiting, not measuring: KRaft's start takes ~30 s on these cores).
+fn kraft_ready_again() {
+    kubectl_ok(&[
+        "wait",
+        "-n",
+        "chaos",
+        "--for=condition=Ready",
+        "pod",
+        "-l",
+        "strimzi.io/cluster=kraft",
+        "--timeout=240s",
+    ]);
+}
+
+#[test]
+#[ignore = "full tier: real Kubernetes (scripts/k8s.sh, KRaft deployed), ~1.5 min"]
+fn ctrl_c_mid_node_crash_boots_the_node_again() {
+    let _k8s = k8s_test_on("kraft", 3);
+    let (mut child, _) = run_until_a_node_is_down("k8s-interrupt-node-crash");
+    Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .expect("kill -INT");
+    let status = child.wait().expect("wait");
+    assert_eq!(status.code(), Some(130), "an interrupted run exits 130");
+    // The heal ran before the exit: the node is up again by then.
+    assert!(every_node_runs(), "Ctrl-C left a node container down");
+    kraft_ready_again();
+}
+
+#[test]
+#[ignore = "full tier: real Kubernetes (scripts/k8s.sh, KRaft deployed), ~1.5 min"]
+fn chaos_clean_boots_the_node_a_killed_run_left_down() {
+    let _k8s = k8s_test_on("kraft", 3);
+    let (mut child, _) = run_until_a_node_is_down("k8s-sigkill-node-crash");
+    // SIGKILL: no heal can run; the node stays down until `chaos clean`.
+    child.kill().expect("SIGKILL");
+    child.wait().expect("wait");
+    assert!(!every_node_runs(), "the node is still down after the SIGKILL");
+    let cleaned = chaos_k8s(
+        "chaos.kubeconfig",
+        &[
+            "clean",
+            "--kubernetes",
+            "chaos/kraft",
+            "--kube-nodes",
+            "docker-containers",
+        ],
+    );
+    let stdout = String::from_utf8_lossy(&cleaned.stdout);
+    assert_eq!(
+        cleaned.status.code(),
+        Some(0),
+        "{stdout}{}",
+        String::from_utf8_lossy(&cleaned.stderr)
+    );
+    assert!(stdout.contains("started node chaos-k8s-node-"), "{stdout}");
+    assert!(every_node_runs(), "clean started the node");
+    kraft_ready_again();
+}
+
+#[test]
+#[ignore = "full tier: real Kubernetes (scripts/k8s.sh), ~1.5 min"]
+fn a_bandwidth_limit_slows_replication_and_a_stop_moves_leadership_by_controlled_shutdown() {
+    let _k8s = k8s_test();
+    let stopped_before = kubectl_ok(&[
+        "get", "pods", "-n", "chaos", "-l", "strimzi.io/cluster=seed", "-o",
+        "jsonpath={range .items[*]}{.metadata.name}={.metadata.uid}{\"\\n\"}{end}",
+    ]);
+    let reports = reports_dir("k8s-limit-and-stop");
+    let (out, r) = run_on_k8s("tests/experiments/kubernetes/limit-and-stop.yaml", &reports, &[]);
+    assert_eq!(out.status.code(), Some(0), "{r:#}");
+    let faults = r["faults"].as_array().unwrap();
+    let window = |f: &Value| (f64_at(f, "/at_ms"), f64_at(f, "/healed_at_ms"));
+    // The limit, by the workload's own ticks: each whole second inside it acked at most 60 of
+    // the 100 sent (the derivation is in the experiment), where the seconds before it, after
+    // the first two (connections and metadata through the tunnels), acked at least 80.
+    let ticks: Vec<(f64, f64)> = events_of(&reports)
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter(|e| e["event"] == "workload-tick")
+        .map(|e| (f64_at(&e, "/at_us") / 1e3, f64_at(&e, "/acked")))
+        .collect();
+    let (limited, lifted) = window(&faults[0]);
+    let inside: Vec<f64> = ticks
+        .iter()
+        .filter(|(at, _)| at - 1000.0 >= limited && *at <= lifted)
+        .map(|(_, acked)| *acked)
+        .collect();
+    let before: Vec<f64> = ticks
+        .iter()
+        .filter(|(at, _)| *at >= 2000.0 && *at <= limited)
+        .map(|(_, acked)| *acked)
+        .collect();
+    assert!(
+        !inside.is_empty() && !before.is_empty(),
+        "whole seconds before and inside {limited}–{lifted} ms: {ticks:?}"
+    );
+    assert!(
+        before.iter().all(|a| *a >= 80.0),
+        "unthrottled seconds acked {before:?}"
+    );
+    assert!(
+        inside.iter().all(|a| *a <= 60.0),
+        "throttled seconds acked {inside:?} (limit {limited}–{lifted} ms)"
+    );
+    // The stop: a graceful delete, so Kafka's controlled shutdown hands leadership over while
+    // the pod terminates — well inside the 18 s session a crash would wait for (5 s: the
+    // shutdown's request to the controller and the next metadata poll, with slack for two busy
+    // cores) — and the StatefulSet makes a new pod of the same name.
+    let stopped = faults[1]["resolved"][0].as_str().unwrap().to_string();
+    let stop_at = f64_at(&faults[1], "/at_ms");
+    let changed = r["conditions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["condition"].as_str().unwrap().contains("leader of orders/0 changed"))
+        .expect("the leader-changed wait");
+    assert_eq!(changed["met"], true, "{changed}");
+    assert!(
+        f64_at(changed, "/at_ms") - stop_at < 5_000.0,
+        "{changed} vs the stop at {stop_at} ms"
+    );
+    let uid_before = stopped_before
+        .lines()
+        .find_map(|l| l.strip_prefix(&format!("{stopped}=")))
+        .unwrap_or_else(|| panic!("{stopped} in {stopped_before}"))
+        .to_string();
+    let uid_after = kubectl_ok(&["get", "pod", "-n", "chaos", &stopped, "-o", "jsonpath={.metadata.uid}"]);
+    assert_ne!(uid_after, uid_before, "the StatefulSet recreated {stopped}");
+    assert_eq!(f64_at(&r, "/verification/lost_acked"), 0.0);
+    assert_nothing_left_in_pods();
 }

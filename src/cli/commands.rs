@@ -39,7 +39,7 @@ pub async fn up(
     };
     let cluster = cluster::up(&engines, &plan, &up).await?;
     progress.finish();
-    println!(
+    outln!(
         "cluster {} ({} mode) ready in {:.1} s{}; bootstrap {}",
         cluster.name,
         cluster.mode,
@@ -53,10 +53,87 @@ pub async fn up(
 pub async fn down(engines: &Engines, name: Option<&str>) -> Result<ExitCode, Error> {
     let removed = cluster::down(engines, name).await?;
     if removed.is_empty() {
-        println!("nothing to remove");
+        outln!("nothing to remove");
     }
     for r in removed {
-        println!("removed {r}");
+        outln!("removed {r}");
+    }
+    Ok(ExitCode::Passed)
+}
+
+/// `chaos up --kubernetes`'s options beside the target.
+pub struct UpKubernetes<'a> {
+    /// The cluster's manifests.
+    pub files: &'a [std::path::PathBuf],
+    /// How long to wait for the pods, then for the brokers.
+    pub timeout: Duration,
+    pub verbosity: Verbosity,
+    /// How the readiness check connects to the brokers (through their tunnels).
+    pub profile: &'a Profile,
+}
+
+/// `chaos up --kubernetes NAMESPACE/CLUSTER`: every manifest checked before anything is
+/// sent, applied as ours, then waited for: every replica ready, then every broker answering
+/// through its port-forward with the cluster whole (the same check as a run's).
+pub async fn up_kubernetes(
+    target: &crate::kubernetes::KubernetesTarget,
+    options: &UpKubernetes<'_>,
+) -> Result<ExitCode, Error> {
+    use crate::kubernetes::manifests;
+    let started = std::time::Instant::now();
+    let objects = manifests::read(options.files, target)?;
+    let progress = Progress::new(options.verbosity);
+    let conn = crate::kubernetes::connect(target).await?;
+    for (object, applied) in manifests::apply(&conn, target, &objects).await? {
+        progress.say(&format!("{object} {applied}"));
+    }
+    progress.say(&format!(
+        "waiting for the pods labelled {} in {}",
+        target.selector(),
+        target.namespace
+    ));
+    manifests::wait_rolled_out(&conn, target, &objects, options.timeout).await?;
+    let lookout = crate::kubernetes::Lookout::open(&conn, target).await?;
+    let cluster = lookout.cluster().await?;
+    progress.say("waiting for every broker to answer through its port-forward");
+    let left = options.timeout.saturating_sub(started.elapsed());
+    if let Err(crate::run::NotReady { pod, why }) =
+        crate::run::wait_brokers_ready(&cluster, left, options.profile).await
+    {
+        let event = crate::kubernetes::platform::last_event(&conn.client, &target.namespace, &pod)
+            .await
+            .unwrap_or_else(|| "none readable".into());
+        return Err(Error::Timeout {
+            what: format!("broker pod {pod} ready ({why}; its last Kubernetes event: {event})"),
+            after: options.timeout,
+        });
+    }
+    progress.finish();
+    outln!(
+        "cluster {}/{} ({} mode) ready in {:.1} s on Kubernetes; brokers through port-forwards {}",
+        target.namespace,
+        target.cluster,
+        cluster.mode,
+        started.elapsed().as_secs_f64(),
+        cluster.bootstrap_list()
+    );
+    Ok(ExitCode::Passed)
+}
+
+/// `chaos down --kubernetes NAMESPACE/CLUSTER`: what `up --kubernetes` created, deleted.
+pub async fn down_kubernetes(target: &crate::kubernetes::KubernetesTarget) -> Result<ExitCode, Error> {
+    use crate::kubernetes::manifests::{delete_ours, Removal};
+    let conn = crate::kubernetes::connect(target).await?;
+    // A Kafka pod's grace period (60 s in ours) plus the garbage collector's turn.
+    match delete_ours(&conn, target, Duration::from_secs(120)).await? {
+        Removal::Nothing => {
+            outln!("nothing to remove");
+        }
+        Removal::Deleted(objects) => {
+            for object in objects {
+                outln!("removed {object}");
+            }
+        }
     }
     Ok(ExitCode::Passed)
 }
@@ -71,7 +148,7 @@ pub async fn clean_kubernetes(
     target.nodes = nodes;
     let conn = crate::kubernetes::connect(&target).await?;
     for done in crate::kubernetes::clean(&conn, &target).await? {
-        println!("{done}");
+        outln!("{done}");
     }
     Ok(ExitCode::Passed)
 }
@@ -86,32 +163,32 @@ pub async fn clean(engines: &Engines, projects: &[String], all: bool) -> Result<
         containers.extend(cluster::lifecycle::list(docker, None).await?);
     }
     for done in &orphans {
-        println!("{done}");
+        outln!("{done}");
     }
     let clusters = docker::inventory::cluster_names(&containers);
     for name in &clusters {
         let scope = docker::labels::Scope::Cluster(name.clone());
         for done in docker::faults::heal_everything(engines, &scope).await? {
-            println!("{name}: {done}");
+            outln!("{name}: {done}");
         }
     }
     for project in projects {
         let scope = docker::labels::Scope::Project(project.clone());
         let done = docker::faults::heal_everything(engines, &scope).await?;
         if done.is_empty() {
-            println!("{project}: nothing to heal");
+            outln!("{project}: nothing to heal");
         }
         for d in done {
-            println!("{project}: {d}");
+            outln!("{project}: {d}");
         }
     }
     if all {
         for r in cluster::down(engines, None).await? {
-            println!("removed {r}");
+            outln!("removed {r}");
         }
     }
     if clusters.is_empty() && orphans.is_empty() && projects.is_empty() {
-        println!("nothing to clean");
+        outln!("nothing to clean");
     }
     Ok(ExitCode::Passed)
 }
@@ -123,7 +200,7 @@ pub async fn images_build(verbosity: Verbosity) -> Result<ExitCode, Error> {
     let built = docker::images::ensure_all(&docker, &say).await?;
     progress.finish();
     for b in built {
-        println!(
+        outln!(
             "{:<28} {:>7.1} s  {}",
             b.tag,
             b.seconds,
@@ -160,7 +237,7 @@ pub async fn images_pull(
     }
     progress.finish();
     for reference in &references {
-        println!("pulled {reference}");
+        outln!("pulled {reference}");
     }
     Ok(ExitCode::Passed)
 }

@@ -1,5 +1,16 @@
 //! Command-line interface: clap maps flags to options; the work is in the library.
 
+/// `println!` that treats a closed stdout as the end of output (`chaos status | head`)
+/// instead of panicking; see [`out`].
+macro_rules! outln {
+    () => {
+        $crate::cli::out("\n")
+    };
+    ($($arg:tt)*) => {
+        $crate::cli::out(&format!("{}\n", format_args!($($arg)*)))
+    };
+}
+
 mod args;
 mod commands;
 pub mod github;
@@ -90,13 +101,18 @@ pub fn init_logging(cli: &Cli) {
         .init();
 }
 
-/// Writes to stdout, ignoring a closed pipe (`chaos man | head`) instead of panicking as
-/// `println!` does.
+/// Writes to stdout; a closed pipe (`chaos man | head`) ends the output instead of panicking
+/// as `println!` does (SIGPIPE stays ignored: its default would kill a run mid-fault whose
+/// output is piped).
 pub fn out(text: &str) {
+    write_out(text);
+}
+
+/// As [`out`]; false when stdout is closed, so a loop (`watch`) can stop.
+pub fn write_out(text: &str) -> bool {
     use std::io::Write;
     let mut stdout = std::io::stdout().lock();
-    let _ = stdout.write_all(text.as_bytes());
-    let _ = stdout.flush();
+    stdout.write_all(text.as_bytes()).is_ok() && stdout.flush().is_ok()
 }
 
 /// `-p/--project-name` (compose's name) or `--cluster`: which cluster.
@@ -171,10 +187,13 @@ impl NodesArg {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Start a cluster from compose files and wait until it is ready.
+    /// Start a cluster from compose files and wait until it is ready (with --kubernetes:
+    /// apply a cluster's manifests in a namespace and wait until its brokers answer).
     Up {
-        /// Compose file; several are merged in order, as `docker compose -f a -f b` does.
-        #[arg(short = 'f', long = "file", default_value = "compose/seed.yml")]
+        /// Compose file; several are merged in order, as `docker compose -f a -f b` does
+        /// (default compose/seed.yml). With --kubernetes: the cluster's manifests (default
+        /// k8s/<CLUSTER>.yaml).
+        #[arg(short = 'f', long = "file")]
         files: Vec<PathBuf>,
         /// Variables for ${VAR} instead of the .env beside the first file (repeatable; the
         /// process environment still wins).
@@ -190,10 +209,22 @@ pub enum Command {
         #[arg(long, default_value = "180s", value_parser = humantime::parse_duration)]
         timeout: Duration,
         /// Recreate even when a cluster with the same configuration is running.
-        #[arg(long)]
+        #[arg(long, conflicts_with = "kubernetes")]
         fresh: bool,
         #[command(flatten)]
         nodes: NodesArg,
+        /// Create the cluster on Kubernetes instead (NAMESPACE/CLUSTER): the manifests'
+        /// objects applied server-side in NAMESPACE, labelled app.kubernetes.io/managed-by=chaos
+        /// so `chaos down --kubernetes` removes exactly them (docs/kubernetes.md).
+        #[arg(
+            long = "kubernetes",
+            value_name = "NAMESPACE/CLUSTER",
+            conflicts_with_all = ["env_files", "project_name", "profiles"]
+        )]
+        kubernetes: Option<String>,
+        /// The kubeconfig context for --kubernetes (default: the current context).
+        #[arg(long = "kube-context", requires = "kubernetes")]
+        kube_context: Option<String>,
     },
     /// Services, brokers, controller, and leader / ISR per partition.
     Status {
@@ -207,7 +238,8 @@ pub enum Command {
         #[command(flatten)]
         cluster: ClusterArg,
     },
-    /// Remove the containers and networks this tool created (all clusters, or one).
+    /// Remove the containers and networks this tool created (all clusters, or one); with
+    /// --kubernetes, the objects `chaos up --kubernetes` created for that cluster.
     Down {
         #[command(flatten)]
         cluster: ClusterArg,
@@ -427,13 +459,42 @@ async fn dispatch(cli: Cli) -> Result<ExitCode, Error> {
     match cli.command {
         Command::Up {
             files,
+            timeout,
+            kubernetes: Some(target),
+            kube_context,
+            ..
+        } => {
+            let (namespace, cluster) = crate::run::namespace_and_cluster(&target)?;
+            let mut target = crate::kubernetes::KubernetesTarget::new(namespace, cluster);
+            target.context = kube_context;
+            let files = if files.is_empty() {
+                vec![PathBuf::from(format!("k8s/{}.yaml", target.cluster))]
+            } else {
+                files
+            };
+            let options = commands::UpKubernetes {
+                files: &files,
+                timeout,
+                verbosity,
+                profile: &profile,
+            };
+            commands::up_kubernetes(&target, &options).await
+        }
+        Command::Up {
+            files,
             env_files,
             project_name,
             profiles,
             timeout,
             fresh,
             nodes,
+            ..
         } => {
+            let files = if files.is_empty() {
+                vec![PathBuf::from("compose/seed.yml")]
+            } else {
+                files
+            };
             let project =
                 load_compose_files(&files, &env_files, project_name.as_deref(), &profiles)?;
             let options = commands::Up {
@@ -448,15 +509,10 @@ async fn dispatch(cli: Cli) -> Result<ExitCode, Error> {
             status::run(&cluster.source().await?, json, &profile).await
         }
         Command::Watch { cluster } => status::watch(&cluster.source().await?, &profile).await,
-        Command::Down { cluster } if cluster.kubernetes.is_some() => Err(Error::Invalid(format!(
-            "--kubernetes {}: chaos removes only the clusters it started on Docker; a cluster on \
-             Kubernetes is yours\n  hint: kubectl delete -n <namespace> -f <its manifest> (for \
-             ours: scripts/k8s.sh undeploy seed)",
-            cluster.kubernetes.as_deref().unwrap_or_default()
-        ))),
-        Command::Down { cluster } => {
-            commands::down(&cluster.nodes.engines().await?, cluster.name.as_deref()).await
-        }
+        Command::Down { cluster } => match cluster.kubernetes_target()? {
+            Some(target) => commands::down_kubernetes(&target).await,
+            None => commands::down(&cluster.nodes.engines().await?, cluster.name.as_deref()).await,
+        },
         Command::Clean {
             kubernetes: Some(target),
             kube_nodes,
@@ -546,7 +602,7 @@ async fn dispatch(cli: Cli) -> Result<ExitCode, Error> {
             std::fs::create_dir_all(&dir).map_err(Error::io("the man page directory"))?;
             clap_mangen::generate_to(with_exit_status_everywhere(Cli::command()), &dir)
                 .map_err(Error::io("writing the man pages"))?;
-            println!("man pages written to {}", dir.display());
+            outln!("man pages written to {}", dir.display());
             Ok(ExitCode::Passed)
         }
     }
@@ -617,7 +673,7 @@ fn validate(files: &[PathBuf], compose: &crate::run::ComposeOverrides, json: boo
         return code;
     }
     for (p, warnings) in good.iter().zip(&warnings) {
-        println!(
+        outln!(
             "ok: {} ({}: {} variant(s) × {} repeat(s), cluster {})",
             p.file.display(),
             p.experiment.name,

@@ -32,14 +32,14 @@ pub fn trend(history: &Path, previous: usize, ratio: f64, json: bool) -> Result<
         ));
         return Ok(code);
     }
-    println!("{} runs in {}", entries.len(), history.display());
+    outln!("{} runs in {}", entries.len(), history.display());
     if regressions.is_empty() {
-        println!("no regression against the previous {previous} runs");
+        outln!("no regression against the previous {previous} runs");
         return Ok(code);
     }
     let color = super::style::stdout_colored();
     for r in &regressions {
-        println!(
+        outln!(
             "{} {r}",
             super::style::paint("REGRESSION", super::style::Verdict::Fail, color)
         );
@@ -55,7 +55,7 @@ pub fn rerender(dir: &Path, width: Option<usize>) -> Result<ExitCode, Error> {
     let events = crate::events::read_events(std::io::BufReader::new(file))
         .map_err(|e| Error::Invalid(format!("{}: {e}", dir.display())))?;
     let (result, unwritten) = crate::run::analyze_and_write(dir, &events);
-    println!(
+    outln!(
         "{}",
         super::style::verdicts(
             &crate::report::render_table_within(&result, width),
@@ -136,7 +136,7 @@ pub fn compare(
         }
     }
     if across_experiments || experiments.len() == 1 {
-        println!(
+        outln!(
             "{}",
             crate::report::render_comparison_within(&results, width)
         );
@@ -147,15 +147,15 @@ pub fn compare(
                 .filter(|r| r.experiment == experiment)
                 .cloned()
                 .collect();
-            println!("== {experiment} ({} run(s))", runs.len());
-            println!("{}", crate::report::render_comparison_within(&runs, width));
+            outln!("== {experiment} ({} run(s))", runs.len());
+            outln!("{}", crate::report::render_comparison_within(&runs, width));
         }
     }
     if differences.is_empty() {
-        println!("no difference beyond noise");
+        outln!("no difference beyond noise");
     }
     for d in differences {
-        println!("beyond noise: {d}");
+        outln!("beyond noise: {d}");
     }
     Ok(ExitCode::Passed)
 }

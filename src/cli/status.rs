@@ -86,13 +86,13 @@ pub async fn run(source: &Source, json: bool, profile: &Profile) -> Result<ExitC
             "view": snapshot.as_ref().ok(),
             "view_error": snapshot.as_ref().err().map(|e| e.to_string()),
         });
-        println!(
+        outln!(
             "{}",
             serde_json::to_string_pretty(&value).unwrap_or_default()
         );
         return Ok(ExitCode::Passed);
     }
-    println!(
+    outln!(
         "cluster {} ({} mode){}",
         cluster.name,
         cluster.mode,
@@ -117,14 +117,14 @@ pub async fn run(source: &Source, json: bool, profile: &Profile) -> Result<ExitC
             s.node.clone().unwrap_or_default(),
         ]);
     }
-    println!("{}", services.build().with(Style::rounded()));
+    outln!("{}", services.build().with(Style::rounded()));
     match snapshot {
         Ok(view) => {
-            print!("{}", render_view(&cluster, &view));
+            super::out(&render_view(&cluster, &view));
             Ok(ExitCode::Passed)
         }
         Err(e) => {
-            println!("cluster view unavailable: {e}");
+            outln!("cluster view unavailable: {e}");
             Ok(ExitCode::Infrastructure)
         }
     }
@@ -182,7 +182,7 @@ pub fn render_view(cluster: &cluster::Cluster, view: &crate::events::ClusterSnap
 /// `chaos watch`: the view refreshed every second (the part of Kafka-UI that matters during
 /// chaos), beside a run. Ends on Ctrl-C.
 pub async fn watch(source: &Source, profile: &Profile) -> Result<ExitCode, Error> {
-    use std::io::{IsTerminal, Write};
+    use std::io::IsTerminal;
     let mut ticker = tokio::time::interval(Duration::from_secs(1));
     loop {
         tokio::select! {
@@ -192,7 +192,7 @@ pub async fn watch(source: &Source, profile: &Profile) -> Result<ExitCode, Error
         let cluster = match source.cluster().await {
             Ok(c) => c,
             Err(e) => {
-                println!("{e}");
+                outln!("{e}");
                 continue;
             }
         };
@@ -224,7 +224,9 @@ pub async fn watch(source: &Source, profile: &Profile) -> Result<ExitCode, Error
             Ok(v) => screen.push_str(&render_view(&cluster, &v)),
             Err(e) => screen.push_str(&format!("cluster view unavailable: {e}\n")),
         }
-        print!("{screen}");
-        let _ = std::io::stdout().flush();
+        // A closed stdout (`chaos watch | head`) ends the watch.
+        if !super::write_out(&screen) {
+            return Ok(ExitCode::Passed);
+        }
     }
 }

@@ -10,7 +10,7 @@ use crate::clock::EventSink;
 use crate::events::ContainerAction;
 use crate::experiment::Direction;
 use crate::platform::{
-    Cluster, ClusterPlatform, FaultPlatform, Lifecycle, NetworkRules, PlatformAction,
+    Cluster, ClusterPlatform, FaultPlatform, Lifecycle, Moment, NetworkRules, PlatformAction,
     PlatformError, RunningService,
 };
 use std::time::Duration;
@@ -98,14 +98,17 @@ impl FaultPlatform for DockerRun {
         action: Lifecycle,
         since_ns: i64,
         wait: Duration,
-    ) -> Option<i64> {
+    ) -> Option<Moment> {
         let s = self.cluster.service(service)?;
         // Network (dis)connects are network events, not on the containers' stream.
         let action = container_action(action)?;
         self.events
             .wait_for(&s.container_id, &[action], since_ns, wait)
             .await
-            .map(|e| e.time_nano)
+            .map(|e| Moment {
+                at_ns: e.time_nano,
+                source: crate::events::TimeSource::DockerEvent,
+            })
     }
 
     async fn partition(

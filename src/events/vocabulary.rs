@@ -11,8 +11,12 @@ use serde::{Deserialize, Serialize};
 pub enum TimeSource {
     /// Docker's events stream (`timeNano` of kill/die/pause/…), mapped onto the run clock.
     DockerEvent,
-    /// The completion of the Docker API call that applied the fault.
+    /// The answer to the call that applied the fault: Docker's API, an exec through the
+    /// Kubernetes API (a signal sent within its round trip), a node container's kill.
     ApiResponse,
+    /// A Kubernetes pod watch event's arrival at the harness (late by the kubelet's status
+    /// report, up to about a second).
+    KubernetesWatch,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -1,8 +1,9 @@
 //! The platform seam on Kubernetes (kube-rs): a Kafka cluster's pods found by Strimzi's
 //! labels, faults as pod deletes, exec'd signals and an ephemeral network helper, lifecycle
 //! from a pod watch, and a port-forward per broker so the harness reaches every broker as
-//! `127.0.0.1:<port>`. We fault the user's pods but never create or delete their StatefulSets:
-//! a deleted pod comes back by its controller.
+//! `127.0.0.1:<port>`. A run faults the user's pods but never creates or deletes their
+//! StatefulSets: a deleted pod comes back by its controller. Only `chaos up`/`down` create and
+//! delete objects, and only those labelled as ours ([`manifests`]).
 //!
 //! Imports point one way: this module uses `platform`, `events` and `clock` (and the owner
 //! of `docker::owner`); `run` uses it, never the reverse.
@@ -10,10 +11,12 @@
 //! - [`discovery`]: pods → [`crate::platform::Cluster`] (pure);
 //! - [`lifecycle`]: pod watch events → container transitions (pure);
 //! - [`tunnel`]: the per-broker port-forwards;
-//! - [`platform`]: [`KubernetesRun`], the `FaultPlatform` and `ClusterPlatform`, and [`clean`].
+//! - [`platform`]: [`KubernetesRun`], the `FaultPlatform` and `ClusterPlatform`, and [`clean`];
+//! - [`manifests`]: `chaos up` / `down` — a cluster's objects applied and deleted as ours.
 
 pub mod discovery;
 pub mod lifecycle;
+pub mod manifests;
 pub mod nodes;
 pub mod platform;
 pub mod tunnel;
@@ -131,6 +134,10 @@ pub enum KubeError {
     /// image that cannot be pulled, …).
     #[error("{0}")]
     Refused(String),
+    /// An object (or a whole cluster) that someone else made: `chaos up` does not take it
+    /// over and `chaos down` does not delete it.
+    #[error("{0}")]
+    NotOurs(String),
     /// A node container (`nodes: docker-containers`) could not be acted on.
     #[error(transparent)]
     Node(#[from] nodes::NodeError),

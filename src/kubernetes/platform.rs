@@ -10,10 +10,10 @@ use super::nodes::{DockerNodes, NodeError};
 use super::tunnel::Tunnels;
 use super::{is_not_found, Call, KubeError, KubernetesTarget};
 use crate::clock::{wall_now_ns, EventSink};
-use crate::events::{ContainerAction, EventKind};
+use crate::events::{ContainerAction, EventKind, TimeSource};
 use crate::experiment::{Direction, NodeAccess};
 use crate::platform::{
-    partition_rules, Cluster, ClusterPlatform, FaultPlatform, Lifecycle, NetworkRules,
+    partition_rules, Cluster, ClusterPlatform, FaultPlatform, Lifecycle, Moment, NetworkRules,
     PlatformAction, PlatformError, RunningService,
 };
 use futures_util::StreamExt;
@@ -96,13 +96,16 @@ pub async fn connect(target: &KubernetesTarget) -> Result<Connection, KubeError>
     Ok(Connection { client, address })
 }
 
-/// A container transition the watch saw (or, for pause / unpause, the exec that did it).
+/// A container transition the watch saw (or, for a signal or a node's kill, the answer of
+/// the call that did it).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Transition {
     pub service: String,
     pub action: ContainerAction,
     /// Harness wall time (Unix ns) when it arrived.
     pub at_ns: i64,
+    /// The watch's arrival, or a call's answer.
+    pub source: TimeSource,
 }
 
 /// Every transition of the run, for `moment` to wait on.
@@ -113,9 +116,16 @@ struct TransitionLog {
 }
 
 impl TransitionLog {
-    /// Stamps `action` on `service` at `at_ns` (harness wall time), into the run's stream
-    /// and the log.
-    fn record(&self, sink: &EventSink, service: String, action: ContainerAction, at_ns: i64) {
+    /// Stamps `action` on `service` at `at_ns` (harness wall time, from `source`), into the
+    /// run's stream and the log.
+    fn record(
+        &self,
+        sink: &EventSink,
+        service: String,
+        action: ContainerAction,
+        at_ns: i64,
+        source: TimeSource,
+    ) {
         sink.emit_at(
             sink.clock().at_us_of_wall_ns(at_ns),
             EventKind::Container {
@@ -129,6 +139,7 @@ impl TransitionLog {
                 service,
                 action,
                 at_ns,
+                source,
             });
             if seen.len() > 10_000 {
                 seen.drain(..5_000);
@@ -143,14 +154,17 @@ impl TransitionLog {
         action: ContainerAction,
         since_ns: i64,
         timeout: Duration,
-    ) -> Option<i64> {
+    ) -> Option<Moment> {
         let find = || {
             self.seen
                 .lock()
                 .unwrap_or_else(|e| e.into_inner())
                 .iter()
                 .find(|t| t.service == service && t.action == action && t.at_ns >= since_ns)
-                .map(|t| t.at_ns)
+                .map(|t| Moment {
+                    at_ns: t.at_ns,
+                    source: t.source,
+                })
         };
         let deadline = tokio::time::Instant::now() + timeout;
         loop {
@@ -314,6 +328,34 @@ impl Lookout {
     }
 }
 
+/// The newest event Kubernetes recorded about `pod` ("Back-off restarting failed
+/// container…", "Readiness probe failed…"), for an error that names why a pod is not
+/// ready; None when there is none or events cannot be read (`events: list` in the Role).
+pub async fn last_event(client: &Client, namespace: &str, pod: &str) -> Option<String> {
+    use k8s_openapi::api::core::v1::Event;
+    let events: Api<Event> = Api::namespaced(client.clone(), namespace);
+    let list = events
+        .list(&ListParams::default().fields(&format!("involvedObject.name={pod}")))
+        .await
+        .ok()?;
+    list.items
+        .into_iter()
+        .max_by_key(|e| {
+            e.last_timestamp
+                .as_ref()
+                .map(|t| t.0)
+                .or_else(|| e.event_time.as_ref().map(|t| t.0))
+        })
+        .map(|e| {
+            format!(
+                "{} {}: {}",
+                e.type_.unwrap_or_default(),
+                e.reason.unwrap_or_default(),
+                e.message.unwrap_or_default().trim()
+            )
+        })
+}
+
 /// The cluster from a list of the pods labelled as its.
 async fn list_cluster(
     pods: &Api<Pod>,
@@ -362,7 +404,7 @@ async fn watch_pods(
         match item {
             Ok(event) => {
                 for (service, action) in tracker.observe(&event) {
-                    log.record(&sink, service, action, wall_now_ns());
+                    log.record(&sink, service, action, wall_now_ns(), TimeSource::KubernetesWatch);
                 }
                 for (pod, ready) in tracker.take_readiness() {
                     sink.emit(EventKind::Note {
@@ -682,33 +724,9 @@ impl KubernetesRun {
         &self.inner.cluster
     }
 
-    /// The newest event Kubernetes recorded about `pod` ("Back-off restarting failed
-    /// container…", "Readiness probe failed…"), for an error that names why a pod is not
-    /// ready; None when there is none or events cannot be read (`events: list` in the Role).
+    /// The newest event Kubernetes recorded about `pod` (see [`last_event`]).
     pub async fn last_event(&self, pod: &str) -> Option<String> {
-        use k8s_openapi::api::core::v1::Event;
-        let events: Api<Event> =
-            Api::namespaced(self.inner.conn.client.clone(), &self.inner.target.namespace);
-        let list = events
-            .list(&ListParams::default().fields(&format!("involvedObject.name={pod}")))
-            .await
-            .ok()?;
-        list.items
-            .into_iter()
-            .max_by_key(|e| {
-                e.last_timestamp
-                    .as_ref()
-                    .map(|t| t.0)
-                    .or_else(|| e.event_time.as_ref().map(|t| t.0))
-            })
-            .map(|e| {
-                format!(
-                    "{} {}: {}",
-                    e.type_.unwrap_or_default(),
-                    e.reason.unwrap_or_default(),
-                    e.message.unwrap_or_default().trim()
-                )
-            })
+        last_event(&self.inner.conn.client, &self.inner.target.namespace, pod).await
     }
 
     /// Every transition seen so far (the run's container lifecycle on Kubernetes).
@@ -1054,6 +1072,7 @@ impl KubernetesRun {
                     name.to_string(),
                     ContainerAction::Kill,
                     answered,
+                    TimeSource::ApiResponse,
                 );
                 Ok(())
             }
@@ -1092,7 +1111,13 @@ impl KubernetesRun {
                 // was sent within that exec's round trip before it).
                 self.inner
                     .log
-                    .record(&self.inner.sink, name.to_string(), transition, answered);
+                    .record(
+                        &self.inner.sink,
+                        name.to_string(),
+                        transition,
+                        answered,
+                        TimeSource::ApiResponse,
+                    );
                 Ok(())
             }
             Lifecycle::Disconnect | Lifecycle::Connect => unreachable_network(action),
@@ -1180,6 +1205,7 @@ impl KubernetesRun {
                         service.clone(),
                         ContainerAction::Kill,
                         answered,
+                        TimeSource::ApiResponse,
                     );
                 }
             }
@@ -1216,7 +1242,7 @@ impl FaultPlatform for KubernetesRun {
         action: Lifecycle,
         since_ns: i64,
         wait: Duration,
-    ) -> Option<i64> {
+    ) -> Option<Moment> {
         let transition = transition_of(action)?;
         self.inner
             .log
@@ -1712,15 +1738,18 @@ mod tests {
             "seed-kafka-0".into(),
             ContainerAction::Die,
             wall_now_ns(),
+            TimeSource::KubernetesWatch,
         );
         log.record(
             &sink,
             "seed-kafka-1".into(),
             ContainerAction::Die,
             wall_now_ns(),
+            TimeSource::KubernetesWatch,
         );
         let at = waiting.await.unwrap().expect("seen");
-        assert!(at >= since);
+        assert!(at.at_ns >= since);
+        assert_eq!(at.source, TimeSource::KubernetesWatch);
         let first = rx.recv().await.unwrap();
         assert!(
             matches!(first.kind, EventKind::Container { ref service, action: ContainerAction::Die } if service == "seed-kafka-0")

@@ -5,7 +5,9 @@
 use crate::clock::{wall_now_ns, EventSink};
 use crate::events::{ClusterSnapshot, EventKind, TimeSource};
 use crate::experiment::{FaultKind, FaultSpec, Target};
-use crate::platform::{Cluster, FaultError, FaultPlatform, Lifecycle, NetworkRules, PlatformError};
+use crate::platform::{
+    Cluster, FaultError, FaultPlatform, Lifecycle, Moment, NetworkRules, PlatformError,
+};
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
 use std::collections::HashMap;
@@ -275,15 +277,15 @@ fn lifecycle_of(kind: FaultKind) -> Option<(Lifecycle, Option<Lifecycle>)> {
 }
 
 impl<P: FaultPlatform> Faults<'_, P> {
-    /// Applies one lifecycle action to every service; returns the earliest time the
-    /// platform saw it take effect (Unix ns).
+    /// Applies one lifecycle action to every service; returns the earliest moment the
+    /// platform saw it take effect.
     async fn apply(
         &self,
         action: Lifecycle,
         moment: Option<Lifecycle>,
         names: &[String],
         at_once: bool,
-    ) -> Result<Option<i64>, PlatformError> {
+    ) -> Result<Option<Moment>, PlatformError> {
         let since = wall_now_ns() - 1_000_000;
         if at_once && self.platform.act_on_nodes(action, names).await? {
             // The nodes themselves (a real host crash): their services went with them.
@@ -299,7 +301,7 @@ impl<P: FaultPlatform> Faults<'_, P> {
                 self.platform.act(action, name).await?;
             }
         }
-        let mut earliest: Option<i64> = None;
+        let mut earliest: Option<Moment> = None;
         if let Some(moment) = moment {
             for name in names {
                 if let Some(t) = self
@@ -307,19 +309,16 @@ impl<P: FaultPlatform> Faults<'_, P> {
                     .moment(name, moment, since, Duration::from_secs(3))
                     .await
                 {
-                    earliest = Some(earliest.map_or(t, |e| e.min(t)));
+                    earliest = Some(earliest.map_or(t, |e| if t.at_ns < e.at_ns { t } else { e }));
                 }
             }
         }
         Ok(earliest)
     }
 
-    fn stamp(&self, event_ns: Option<i64>) -> (u64, TimeSource) {
-        match event_ns {
-            Some(ns) => (
-                self.sink.clock().at_us_of_wall_ns(ns),
-                TimeSource::DockerEvent,
-            ),
+    fn stamp(&self, moment: Option<Moment>) -> (u64, TimeSource) {
+        match moment {
+            Some(m) => (self.sink.clock().at_us_of_wall_ns(m.at_ns), m.source),
             None => (self.sink.clock().now_us(), TimeSource::ApiResponse),
         }
     }
@@ -475,8 +474,8 @@ impl<P: FaultPlatform> Faults<'_, P> {
             });
         }
         self.hold_down(spec.kind, &names, view);
-        let event_ns = self.apply_fault(spec, &names, view).await?;
-        let (at, source) = self.stamp(event_ns);
+        let moment = self.apply_fault(spec, &names, view).await?;
+        let (at, source) = self.stamp(moment);
         let broker_ids = names
             .iter()
             .filter_map(|n| self.cluster.broker_id(n))
@@ -528,7 +527,7 @@ impl<P: FaultPlatform> Faults<'_, P> {
         spec: &FaultSpec,
         names: &[String],
         view: &ClusterSnapshot,
-    ) -> Result<Option<i64>, FaultError> {
+    ) -> Result<Option<Moment>, FaultError> {
         Ok(match spec.kind {
             FaultKind::Partition | FaultKind::NodePartition => {
                 self.inject_partition(spec, names, view).await?;
@@ -596,7 +595,7 @@ impl<P: FaultPlatform> Faults<'_, P> {
 
     // Long: one arm per fault kind: how each is undone
     async fn revert(&self, active: &Active) -> Result<(), FaultError> {
-        let event_ns = match active.kind.per_container() {
+        let moment = match active.kind.per_container() {
             FaultKind::Kill | FaultKind::Stop => {
                 // ZooKeeper first: a broker started before it answers may give up on it.
                 let mut order = active.services.clone();
@@ -686,7 +685,7 @@ impl<P: FaultPlatform> Faults<'_, P> {
                 }
             }
         }
-        let (at, source) = self.stamp(event_ns);
+        let (at, source) = self.stamp(moment);
         self.sink.emit_at(
             at,
             EventKind::FaultReverted {
@@ -742,8 +741,17 @@ mod tests {
                 format!("{action:?} {service}"),
             )
         }
-        async fn moment(&self, _: &str, _: Lifecycle, since_ns: i64, _: Duration) -> Option<i64> {
-            Some(since_ns + 5_000_000)
+        async fn moment(
+            &self,
+            _: &str,
+            _: Lifecycle,
+            since_ns: i64,
+            _: Duration,
+        ) -> Option<crate::platform::Moment> {
+            Some(crate::platform::Moment {
+                at_ns: since_ns + 5_000_000,
+                source: TimeSource::DockerEvent,
+            })
         }
         async fn partition(
             &self,

@@ -205,15 +205,15 @@ async fn heal_everything(
 }
 
 /// A broker pod that did not answer in time, and the last reason.
-struct NotReady {
-    pod: String,
-    why: String,
+pub struct NotReady {
+    pub pod: String,
+    pub why: String,
 }
 
 /// Every broker answers through its tunnel with every broker registered and a controller
 /// (the same check as on Docker; ZooKeeper's pod address is not reachable from outside the
 /// cluster, so its health is read through the brokers'). Waiting, not measuring.
-async fn wait_brokers_ready(
+pub async fn wait_brokers_ready(
     cluster: &cluster::Cluster,
     timeout: std::time::Duration,
     profile: &crate::kafka::connect::Profile,

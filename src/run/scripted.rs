@@ -248,8 +248,18 @@ impl FaultPlatform for Scripted {
         }
         Ok(())
     }
-    async fn moment(&self, _: &str, _: Lifecycle, since_ns: i64, _: Duration) -> Option<i64> {
-        Some(since_ns + 5_000_000)
+    async fn moment(
+        &self,
+        _: &str,
+        _: Lifecycle,
+        since_ns: i64,
+        _: Duration,
+    ) -> Option<crate::platform::Moment> {
+        // As Docker's event stream would say it.
+        Some(crate::platform::Moment {
+            at_ns: since_ns + 5_000_000,
+            source: crate::events::TimeSource::DockerEvent,
+        })
     }
     async fn partition(
         &self,
