@@ -105,9 +105,7 @@ impl Error {
             Error::Kubernetes(
                 crate::kubernetes::KubeError::NothingMatched { .. }
                 | crate::kubernetes::KubeError::NotOurs(_),
-            ) => {
-                ExitCode::InvalidInput
-            }
+            ) => ExitCode::InvalidInput,
             #[cfg(feature = "runtime")]
             Error::Kubernetes(_) => ExitCode::Infrastructure,
             Error::Io { .. }

@@ -849,14 +849,21 @@ fn status_and_watch_show_the_cluster_on_kubernetes_through_its_tunnels() {
         drop(child.stdout.take());
         let out = child.wait_with_output().expect("wait");
         let stderr = String::from_utf8_lossy(&out.stderr);
-        assert_eq!(out.status.code(), Some(0), "{command} into a closed pipe: {stderr}");
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{command} into a closed pipe: {stderr}"
+        );
         assert!(!stderr.contains("panicked"), "{command}: {stderr}");
     }
     // down deletes only what `chaos up` made, and this Role may not even look for it.
     let down = chaos_k8s("chaos.kubeconfig", &["down", "--kubernetes", "chaos/seed"]);
     let stderr = String::from_utf8_lossy(&down.stderr);
     assert_eq!(down.status.code(), Some(4), "{stderr}");
-    assert!(stderr.contains("forbidden: cannot list configmaps in namespace chaos"), "{stderr}");
+    assert!(
+        stderr.contains("forbidden: cannot list configmaps in namespace chaos"),
+        "{stderr}"
+    );
 }
 
 /// GET `path` from the run's web view; the body.
@@ -1137,7 +1144,11 @@ fn up_and_down_on_kubernetes_create_and_remove_only_what_chaos_made() {
     assert_eq!(out.status.code(), Some(2), "{stderr}");
     assert!(stderr.contains("was not created by chaos up"), "{stderr}");
     assert!(stderr.contains("nothing was deleted"), "{stderr}");
-    assert_eq!(pod_uids("kraft"), kraft_before, "down deleted a pod of the user's cluster");
+    assert_eq!(
+        pod_uids("kraft"),
+        kraft_before,
+        "down deleted a pod of the user's cluster"
+    );
 
     // One combined KRaft node, `upcheck`: the shipped KRaft manifest renamed and cut to one.
     let dir = tempfile::tempdir().unwrap();
@@ -1151,7 +1162,10 @@ fn up_and_down_on_kubernetes_create_and_remove_only_what_chaos_made() {
         .replace("kraft-kafka", "upcheck-kafka")
         .replace("strimzi.io/cluster: kraft", "strimzi.io/cluster: upcheck")
         .replace("replicas: 3", "replicas: 1");
-    assert!(one.contains("0@upcheck-kafka-0.upcheck-kafka:9093\""), "{one}");
+    assert!(
+        one.contains("0@upcheck-kafka-0.upcheck-kafka:9093\""),
+        "{one}"
+    );
     std::fs::write(&manifest, one).unwrap();
     let _cleanup = DeleteOnDrop(manifest.clone());
     let up = |kubeconfig: &str| {
@@ -1180,7 +1194,11 @@ fn up_and_down_on_kubernetes_create_and_remove_only_what_chaos_made() {
 
     let out = up("kubeconfig");
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(
         stdout.contains("cluster chaos/upcheck (kraft mode) ready in")
             && stdout.contains("127.0.0.1:31090"),
@@ -1192,29 +1210,62 @@ fn up_and_down_on_kubernetes_create_and_remove_only_what_chaos_made() {
         "statefulset/upcheck-kafka",
         "poddisruptionbudget/upcheck-kafka",
     ] {
-        let labels = kubectl_ok(&["get", "-n", "chaos", object, "-o", "jsonpath={.metadata.labels}"]);
+        let labels = kubectl_ok(&[
+            "get",
+            "-n",
+            "chaos",
+            object,
+            "-o",
+            "jsonpath={.metadata.labels}",
+        ]);
         assert!(
             labels.contains("\"app.kubernetes.io/managed-by\":\"chaos\"")
                 && labels.contains("\"strimzi.io/cluster\":\"upcheck\""),
             "{object}: {labels}"
         );
     }
-    kubectl_ok(&["wait", "-n", "chaos", "--for=condition=Ready", "pod/upcheck-kafka-0", "--timeout=5s"]);
-    let status = chaos_k8s("chaos.kubeconfig", &["status", "--kubernetes", "chaos/upcheck", "--json"]);
-    assert!(status.status.success(), "{}", String::from_utf8_lossy(&status.stderr));
+    kubectl_ok(&[
+        "wait",
+        "-n",
+        "chaos",
+        "--for=condition=Ready",
+        "pod/upcheck-kafka-0",
+        "--timeout=5s",
+    ]);
+    let status = chaos_k8s(
+        "chaos.kubeconfig",
+        &["status", "--kubernetes", "chaos/upcheck", "--json"],
+    );
+    assert!(
+        status.status.success(),
+        "{}",
+        String::from_utf8_lossy(&status.stderr)
+    );
     let status: Value = serde_json::from_slice(&status.stdout).unwrap();
     assert_eq!(status["mode"], "kraft", "{status}");
-    assert_eq!(status["view"]["brokers"].as_array().map(Vec::len), Some(1), "{status:#}");
+    assert_eq!(
+        status["view"]["brokers"].as_array().map(Vec::len),
+        Some(1),
+        "{status:#}"
+    );
 
     // Again: nothing changes, nothing restarts.
     let uids = pod_uids("upcheck");
     let out = up("kubeconfig");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert_eq!(pod_uids("upcheck"), uids, "a second up restarted the pod");
 
     let out = chaos_k8s("kubeconfig", &["down", "--kubernetes", "chaos/upcheck"]);
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     for object in [
         "removed service/upcheck-kafka",
         "removed statefulset/upcheck-kafka",
@@ -1234,8 +1285,15 @@ fn up_and_down_on_kubernetes_create_and_remove_only_what_chaos_made() {
     ]);
     assert!(left.trim().is_empty(), "left after down: {left}");
     let out = chaos_k8s("kubeconfig", &["down", "--kubernetes", "chaos/upcheck"]);
-    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "nothing to remove");
-    assert_eq!(pod_uids("kraft"), kraft_before, "the user's cluster was touched");
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        "nothing to remove"
+    );
+    assert_eq!(
+        pod_uids("kraft"),
+        kraft_before,
+        "the user's cluster was touched"
+    );
 }
 
 /// Every node container of the test cluster runs (Docker's own record).
@@ -1253,7 +1311,11 @@ fn run_until_a_node_is_down(test: &str) -> (RunningChaos, PathBuf) {
     let mut command = Command::new(env!("CARGO_BIN_EXE_chaos"));
     command
         .env("KUBECONFIG", cache().join("chaos.kubeconfig"))
-        .args(["run", "experiments/kubernetes/node-failure.yaml", "--reports"])
+        .args([
+            "run",
+            "experiments/kubernetes/node-failure.yaml",
+            "--reports",
+        ])
         .arg(&reports)
         .current_dir(repo());
     let child = RunningChaos(command.spawn().expect("spawn chaos run"));
@@ -1301,7 +1363,10 @@ fn chaos_clean_boots_the_node_a_killed_run_left_down() {
     // SIGKILL: no heal can run; the node stays down until `chaos clean`.
     child.kill().expect("SIGKILL");
     child.wait().expect("wait");
-    assert!(!every_node_runs(), "the node is still down after the SIGKILL");
+    assert!(
+        !every_node_runs(),
+        "the node is still down after the SIGKILL"
+    );
     let cleaned = chaos_k8s(
         "chaos.kubeconfig",
         &[
@@ -1329,11 +1394,21 @@ fn chaos_clean_boots_the_node_a_killed_run_left_down() {
 fn a_bandwidth_limit_slows_replication_and_a_stop_moves_leadership_by_controlled_shutdown() {
     let _k8s = k8s_test();
     let stopped_before = kubectl_ok(&[
-        "get", "pods", "-n", "chaos", "-l", "strimzi.io/cluster=seed", "-o",
+        "get",
+        "pods",
+        "-n",
+        "chaos",
+        "-l",
+        "strimzi.io/cluster=seed",
+        "-o",
         "jsonpath={range .items[*]}{.metadata.name}={.metadata.uid}{\"\\n\"}{end}",
     ]);
     let reports = reports_dir("k8s-limit-and-stop");
-    let (out, r) = run_on_k8s("tests/experiments/kubernetes/limit-and-stop.yaml", &reports, &[]);
+    let (out, r) = run_on_k8s(
+        "tests/experiments/kubernetes/limit-and-stop.yaml",
+        &reports,
+        &[],
+    );
     assert_eq!(out.status.code(), Some(0), "{r:#}");
     let faults = r["faults"].as_array().unwrap();
     let window = |f: &Value| (f64_at(f, "/at_ms"), f64_at(f, "/healed_at_ms"));
@@ -1379,7 +1454,12 @@ fn a_bandwidth_limit_slows_replication_and_a_stop_moves_leadership_by_controlled
         .as_array()
         .unwrap()
         .iter()
-        .find(|c| c["condition"].as_str().unwrap().contains("leader of orders/0 changed"))
+        .find(|c| {
+            c["condition"]
+                .as_str()
+                .unwrap()
+                .contains("leader of orders/0 changed")
+        })
         .expect("the leader-changed wait");
     assert_eq!(changed["met"], true, "{changed}");
     assert!(
@@ -1391,7 +1471,15 @@ fn a_bandwidth_limit_slows_replication_and_a_stop_moves_leadership_by_controlled
         .find_map(|l| l.strip_prefix(&format!("{stopped}=")))
         .unwrap_or_else(|| panic!("{stopped} in {stopped_before}"))
         .to_string();
-    let uid_after = kubectl_ok(&["get", "pod", "-n", "chaos", &stopped, "-o", "jsonpath={.metadata.uid}"]);
+    let uid_after = kubectl_ok(&[
+        "get",
+        "pod",
+        "-n",
+        "chaos",
+        &stopped,
+        "-o",
+        "jsonpath={.metadata.uid}",
+    ]);
     assert_ne!(uid_after, uid_before, "the StatefulSet recreated {stopped}");
     assert_eq!(f64_at(&r, "/verification/lost_acked"), 0.0);
     assert_nothing_left_in_pods();

@@ -121,7 +121,9 @@ pub async fn up_kubernetes(
 }
 
 /// `chaos down --kubernetes NAMESPACE/CLUSTER`: what `up --kubernetes` created, deleted.
-pub async fn down_kubernetes(target: &crate::kubernetes::KubernetesTarget) -> Result<ExitCode, Error> {
+pub async fn down_kubernetes(
+    target: &crate::kubernetes::KubernetesTarget,
+) -> Result<ExitCode, Error> {
     use crate::kubernetes::manifests::{delete_ours, Removal};
     let conn = crate::kubernetes::connect(target).await?;
     // A Kafka pod's grace period (60 s in ours) plus the garbage collector's turn.

@@ -468,7 +468,18 @@ async fn dispatch(cli: Cli) -> Result<ExitCode, Error> {
             let mut target = crate::kubernetes::KubernetesTarget::new(namespace, cluster);
             target.context = kube_context;
             let files = if files.is_empty() {
-                vec![PathBuf::from(format!("k8s/{}.yaml", target.cluster))]
+                let default = PathBuf::from(format!("k8s/{}.yaml", target.cluster));
+                if !default.exists() {
+                    return Err(Error::Invalid(format!(
+                        "--kubernetes {}/{}: no -f given, and the default {} does not exist\n  \
+                         hint: pass the cluster's manifests with -f (ours: k8s/seed.yaml, \
+                         k8s/kraft.yaml)",
+                        target.namespace,
+                        target.cluster,
+                        default.display()
+                    )));
+                }
+                vec![default]
             } else {
                 files
             };

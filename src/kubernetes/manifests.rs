@@ -103,7 +103,8 @@ impl ManifestKind {
     }
 }
 
-const KINDS_HINT: &str = "chaos up creates ConfigMap, Secret, ServiceAccount, Service, StatefulSet, \
+const KINDS_HINT: &str =
+    "chaos up creates ConfigMap, Secret, ServiceAccount, Service, StatefulSet, \
      Deployment and PodDisruptionBudget objects in the cluster's namespace; apply the rest with \
      kubectl (the namespace, RBAC: k8s/rbac.yaml)";
 
@@ -126,6 +127,7 @@ impl Manifest {
 }
 
 /// Reads and checks every file (see [`parse`]); nothing is sent before all are valid.
+#[allow(clippy::result_large_err)] // once per command; the caller boxes it into its error
 pub fn read(files: &[PathBuf], target: &KubernetesTarget) -> Result<Vec<Manifest>, InputError> {
     let mut all = Vec::new();
     for file in files {
@@ -153,7 +155,12 @@ pub fn read(files: &[PathBuf], target: &KubernetesTarget) -> Result<Vec<Manifest
                 line: None,
                 column: None,
                 path: String::new(),
-                message: format!("{} is written twice: {} and {}", m.describe(), first.origin, m.origin),
+                message: format!(
+                    "{} is written twice: {} and {}",
+                    m.describe(),
+                    first.origin,
+                    m.origin
+                ),
                 hint: Some("keep one of them".into()),
             });
         }
@@ -165,6 +172,7 @@ pub fn read(files: &[PathBuf], target: &KubernetesTarget) -> Result<Vec<Manifest
 /// name, no other namespace or cluster than the target's, and a workload's pods labelled with
 /// the cluster (or they would not be found). Each gets the target's namespace and the labels
 /// [`MANAGED_BY_LABEL`]=[`MANAGER`] and `strimzi.io/cluster=<cluster>`.
+#[allow(clippy::result_large_err)] // once per file, as `read`
 pub fn parse(
     text: &str,
     file: &Path,
@@ -172,91 +180,16 @@ pub fn parse(
 ) -> Result<Vec<Manifest>, InputError> {
     let mut manifests = Vec::new();
     for (first_line, chunk) in documents(text) {
-        let error = |line: usize, path: &str, message: String, hint: &str| InputError {
-            file: file.to_path_buf(),
-            line: Some(line),
-            column: None,
-            path: path.into(),
-            message,
-            hint: (!hint.is_empty()).then(|| hint.to_string()),
+        let document = Document {
+            file,
+            first_line,
+            text: &chunk,
         };
-        let yaml: serde_yaml_ng::Value = serde_yaml_ng::from_str(&chunk).map_err(|e| {
-            let at = e.location();
-            InputError {
-                file: file.to_path_buf(),
-                line: Some(first_line + at.as_ref().map_or(0, |l| l.line().saturating_sub(1))),
-                column: at.map(|l| l.column()),
-                path: String::new(),
-                message: e.to_string().split(" at line ").next().unwrap_or_default().into(),
-                hint: None,
-            }
-        })?;
-        if yaml.is_null() {
+        let Some(mut object) = document.object()? else {
             continue;
-        }
-        let line_of = |key: &str| first_line + key_line(&chunk, key).unwrap_or(0);
-        let mut object = serde_json::to_value(&yaml).map_err(|e| {
-            error(first_line, "", format!("not a Kubernetes object: {e}"), "")
-        })?;
-        let text_at = |pointer: &str| object.pointer(pointer).and_then(Value::as_str).map(str::to_string);
-        let (Some(api_version), Some(kind_name)) = (text_at("/apiVersion"), text_at("/kind")) else {
-            return Err(error(
-                first_line,
-                "",
-                "a document without apiVersion and kind".into(),
-                "each document of a manifest file is one Kubernetes object",
-            ));
         };
-        let Some(kind) = ManifestKind::of(&api_version, &kind_name) else {
-            return Err(error(
-                line_of("kind"),
-                "kind",
-                format!("{kind_name} ({api_version}) is not a kind chaos up creates"),
-                KINDS_HINT,
-            ));
-        };
-        let Some(name) = text_at("/metadata/name") else {
-            return Err(error(line_of("metadata"), "metadata.name", "missing".into(), ""));
-        };
-        if let Some(namespace) = text_at("/metadata/namespace") {
-            if namespace != target.namespace {
-                return Err(error(
-                    line_of("namespace"),
-                    "metadata.namespace",
-                    format!("{namespace}, but the cluster is in {}", target.namespace),
-                    "remove it: every object goes into the namespace of --kubernetes NAMESPACE/CLUSTER",
-                ));
-            }
-        }
-        let cluster_label = format!("/metadata/labels/{}", pointer_key(super::discovery::CLUSTER_LABEL));
-        if let Some(cluster) = text_at(&cluster_label) {
-            if cluster != target.cluster {
-                return Err(error(
-                    line_of("labels"),
-                    &format!("metadata.labels.{}", super::discovery::CLUSTER_LABEL),
-                    format!("{cluster}, but the cluster is {}", target.cluster),
-                    "the files of one cluster name it alike (--kubernetes NAMESPACE/CLUSTER)",
-                ));
-            }
-        }
-        if kind.is_workload() {
-            let pod_label = format!(
-                "/spec/template/metadata/labels/{}",
-                pointer_key(super::discovery::CLUSTER_LABEL)
-            );
-            if text_at(&pod_label).as_deref() != Some(target.cluster.as_str()) {
-                return Err(error(
-                    line_of("template"),
-                    &format!("spec.template.metadata.labels.{}", super::discovery::CLUSTER_LABEL),
-                    format!(
-                        "its pods are not labelled {}={}: the harness would not find them",
-                        super::discovery::CLUSTER_LABEL,
-                        target.cluster
-                    ),
-                    "label the pod template as Strimzi does (see k8s/seed.yaml)",
-                ));
-            }
-        }
+        let (kind, name) = document.identify(&object)?;
+        document.check_placement(&object, kind, target)?;
         make_ours(&mut object, target);
         manifests.push(Manifest {
             kind,
@@ -266,6 +199,133 @@ pub fn parse(
         });
     }
     Ok(manifests)
+}
+
+/// One document of a manifest file, for the errors that place what is wrong in it.
+struct Document<'a> {
+    file: &'a Path,
+    first_line: usize,
+    text: &'a str,
+}
+
+/// The text at a JSON pointer of an object, if it is text.
+fn text_at(object: &Value, pointer: &str) -> Option<String> {
+    object
+        .pointer(pointer)
+        .and_then(Value::as_str)
+        .map(str::to_string)
+}
+
+#[allow(clippy::result_large_err)] // per document of a file read once
+impl Document<'_> {
+    /// An error at the line where `key:` is written (else the document's first line).
+    fn error(&self, key: &str, path: &str, message: String, hint: &str) -> InputError {
+        InputError {
+            file: self.file.to_path_buf(),
+            line: Some(self.first_line + key_line(self.text, key).unwrap_or(0)),
+            column: None,
+            path: path.into(),
+            message,
+            hint: (!hint.is_empty()).then(|| hint.to_string()),
+        }
+    }
+
+    /// The document as JSON; None when it holds nothing (comments only).
+    fn object(&self) -> Result<Option<Value>, InputError> {
+        let yaml: serde_yaml_ng::Value = serde_yaml_ng::from_str(self.text).map_err(|e| {
+            let at = e.location();
+            InputError {
+                file: self.file.to_path_buf(),
+                line: Some(self.first_line + at.as_ref().map_or(0, |l| l.line().saturating_sub(1))),
+                column: at.map(|l| l.column()),
+                path: String::new(),
+                message: e
+                    .to_string()
+                    .split(" at line ")
+                    .next()
+                    .unwrap_or_default()
+                    .into(),
+                hint: None,
+            }
+        })?;
+        if yaml.is_null() {
+            return Ok(None);
+        }
+        serde_json::to_value(&yaml)
+            .map(Some)
+            .map_err(|e| self.error("", "", format!("not a Kubernetes object: {e}"), ""))
+    }
+
+    /// Its kind (one `up` creates) and name.
+    fn identify(&self, object: &Value) -> Result<(ManifestKind, String), InputError> {
+        let (Some(api_version), Some(kind_name)) =
+            (text_at(object, "/apiVersion"), text_at(object, "/kind"))
+        else {
+            return Err(self.error(
+                "",
+                "",
+                "a document without apiVersion and kind".into(),
+                "each document of a manifest file is one Kubernetes object",
+            ));
+        };
+        let Some(kind) = ManifestKind::of(&api_version, &kind_name) else {
+            return Err(self.error(
+                "kind",
+                "kind",
+                format!("{kind_name} ({api_version}) is not a kind chaos up creates"),
+                KINDS_HINT,
+            ));
+        };
+        let Some(name) = text_at(object, "/metadata/name") else {
+            return Err(self.error("metadata", "metadata.name", "missing".into(), ""));
+        };
+        Ok((kind, name))
+    }
+
+    /// No other namespace or cluster than the target's, and a workload's pods labelled with
+    /// the cluster (or the harness would not find them).
+    fn check_placement(
+        &self,
+        object: &Value,
+        kind: ManifestKind,
+        target: &KubernetesTarget,
+    ) -> Result<(), InputError> {
+        let label = super::discovery::CLUSTER_LABEL;
+        if let Some(namespace) = text_at(object, "/metadata/namespace") {
+            if namespace != target.namespace {
+                return Err(self.error(
+                    "namespace",
+                    "metadata.namespace",
+                    format!("{namespace}, but the cluster is in {}", target.namespace),
+                    "remove it: every object goes into the namespace of --kubernetes NAMESPACE/CLUSTER",
+                ));
+            }
+        }
+        let cluster = text_at(object, &format!("/metadata/labels/{}", pointer_key(label)));
+        if let Some(cluster) = cluster {
+            if cluster != target.cluster {
+                return Err(self.error(
+                    "labels",
+                    &format!("metadata.labels.{label}"),
+                    format!("{cluster}, but the cluster is {}", target.cluster),
+                    "the files of one cluster name it alike (--kubernetes NAMESPACE/CLUSTER)",
+                ));
+            }
+        }
+        let pod_label = format!("/spec/template/metadata/labels/{}", pointer_key(label));
+        if kind.is_workload() && text_at(object, &pod_label).as_deref() != Some(&target.cluster) {
+            return Err(self.error(
+                "template",
+                &format!("spec.template.metadata.labels.{label}"),
+                format!(
+                    "its pods are not labelled {label}={}: the harness would not find them",
+                    target.cluster
+                ),
+                "label the pod template as Strimzi does (see k8s/seed.yaml)",
+            ));
+        }
+        Ok(())
+    }
 }
 
 /// Namespace set, our two labels added (kept beside the object's own).
@@ -443,7 +503,11 @@ pub async fn wait_rolled_out(
             }
             if tokio::time::Instant::now() >= deadline {
                 return Err(KubeError::Timeout {
-                    what: format!("{} ready ({})", m.describe(), why_not_ready(conn, target).await),
+                    what: format!(
+                        "{} ready ({})",
+                        m.describe(),
+                        why_not_ready(conn, target).await
+                    ),
                     waited: timeout,
                 });
             }
@@ -466,12 +530,18 @@ fn rolled_out(object: &DynamicObject) -> bool {
 /// The first of the cluster's pods that is not ready, with its last event.
 async fn why_not_ready(conn: &Connection, target: &KubernetesTarget) -> String {
     let pods: Api<Pod> = Api::namespaced(conn.client.clone(), &target.namespace);
-    let listed = match pods.list(&ListParams::default().labels(&target.selector())).await {
+    let listed = match pods
+        .list(&ListParams::default().labels(&target.selector()))
+        .await
+    {
         Ok(list) => list.items,
         Err(e) => return format!("its pods could not be listed: {e}"),
     };
     let Some(pod) = listed.iter().find(|p| !super::discovery::is_ready(p)) else {
-        return format!("no pod labelled {} is missing readiness yet", target.selector());
+        return format!(
+            "no pod labelled {} is missing readiness yet",
+            target.selector()
+        );
     };
     let name = super::discovery::pod_name(pod);
     let event = super::platform::last_event(&conn.client, &target.namespace, name)
@@ -504,7 +574,12 @@ pub async fn delete_ours(
             .list(&ListParams::default().labels(&selector))
             .await
             .map_err(|e| call(conn, target, "list", kind.plural()).error(e))?;
-        ours.extend(listed.items.into_iter().map(|o| (kind, o.metadata.name.unwrap_or_default())));
+        ours.extend(
+            listed
+                .items
+                .into_iter()
+                .map(|o| (kind, o.metadata.name.unwrap_or_default())),
+        );
     }
     if ours.is_empty() {
         return match cluster_pods(conn, target).await?.first() {
@@ -572,6 +647,7 @@ mod tests {
         KubernetesTarget::new("chaos", "seed")
     }
 
+    #[allow(clippy::result_large_err)]
     fn parse_text(text: &str) -> Result<Vec<Manifest>, InputError> {
         parse(text, Path::new("m.yaml"), &target())
     }
@@ -589,20 +665,27 @@ spec:
 
     #[test]
     fn the_shipped_manifests_are_read_as_they_are_and_made_ours() {
-        for (file, cluster, kinds) in [
-            ("k8s/seed.yaml", "seed", 5),
-            ("k8s/kraft.yaml", "kraft", 3),
-        ] {
+        for (file, cluster, kinds) in [("k8s/seed.yaml", "seed", 5), ("k8s/kraft.yaml", "kraft", 3)]
+        {
             let target = KubernetesTarget::new("chaos", cluster);
             let all = read(&[PathBuf::from(file)], &target).unwrap();
             assert_eq!(all.len(), kinds, "{file}");
             for m in &all {
-                assert_eq!(m.object["metadata"]["namespace"], "chaos", "{file} {}", m.name);
+                assert_eq!(
+                    m.object["metadata"]["namespace"], "chaos",
+                    "{file} {}",
+                    m.name
+                );
                 assert_eq!(m.object["metadata"]["labels"][MANAGED_BY_LABEL], MANAGER);
-                assert_eq!(m.object["metadata"]["labels"]["strimzi.io/cluster"], cluster);
+                assert_eq!(
+                    m.object["metadata"]["labels"]["strimzi.io/cluster"],
+                    cluster
+                );
             }
             // kraft's PodDisruptionBudget carries no cluster label of its own: it gets one.
-            assert!(all.iter().any(|m| m.kind == ManifestKind::PodDisruptionBudget));
+            assert!(all
+                .iter()
+                .any(|m| m.kind == ManifestKind::PodDisruptionBudget));
         }
     }
 
@@ -611,7 +694,11 @@ spec:
         let docs = documents("# c\n---\na: 1\n---\nb: 2\n");
         assert_eq!(
             docs,
-            vec![(1, "# c\n".to_string()), (3, "a: 1\n".into()), (5, "b: 2\n".into())]
+            vec![
+                (1, "# c\n".to_string()),
+                (3, "a: 1\n".into()),
+                (5, "b: 2\n".into())
+            ]
         );
         let all = parse_text(&format!("---\n{WORKLOAD}---\n# only a comment\n")).unwrap();
         assert_eq!(all.len(), 1);
@@ -627,23 +714,44 @@ spec:
         .unwrap_err();
         assert_eq!(e.line, Some(12), "{e}");
         assert_eq!(e.path, "kind");
-        assert!(e.to_string().contains("Namespace (v1) is not a kind chaos up creates"), "{e}");
+        assert!(
+            e.to_string()
+                .contains("Namespace (v1) is not a kind chaos up creates"),
+            "{e}"
+        );
         assert!(e.hint.unwrap().contains("kubectl"));
     }
 
     #[test]
     fn another_namespace_or_cluster_is_refused_before_anything_is_sent() {
-        let e = parse_text(&WORKLOAD.replace("  name: seed-kafka\n", "  name: seed-kafka\n  namespace: prod\n"))
-            .unwrap_err();
-        assert_eq!((e.line, e.path.as_str()), (Some(5), "metadata.namespace"), "{e}");
-        assert!(e.message.contains("prod, but the cluster is in chaos"), "{e}");
+        let e = parse_text(&WORKLOAD.replace(
+            "  name: seed-kafka\n",
+            "  name: seed-kafka\n  namespace: prod\n",
+        ))
+        .unwrap_err();
+        assert_eq!(
+            (e.line, e.path.as_str()),
+            (Some(5), "metadata.namespace"),
+            "{e}"
+        );
+        assert!(
+            e.message.contains("prod, but the cluster is in chaos"),
+            "{e}"
+        );
 
-        let e = parse_text(&WORKLOAD.replace("  name: seed-kafka\n", "  name: seed-kafka\n  labels: {strimzi.io/cluster: other}\n"))
-            .unwrap_err();
+        let e = parse_text(&WORKLOAD.replace(
+            "  name: seed-kafka\n",
+            "  name: seed-kafka\n  labels: {strimzi.io/cluster: other}\n",
+        ))
+        .unwrap_err();
         assert_eq!(e.path, "metadata.labels.strimzi.io/cluster", "{e}");
 
-        let e = parse_text(&WORKLOAD.replace("strimzi.io/cluster: seed", "app: kafka")).unwrap_err();
-        assert_eq!(e.path, "spec.template.metadata.labels.strimzi.io/cluster", "{e}");
+        let e =
+            parse_text(&WORKLOAD.replace("strimzi.io/cluster: seed", "app: kafka")).unwrap_err();
+        assert_eq!(
+            e.path, "spec.template.metadata.labels.strimzi.io/cluster",
+            "{e}"
+        );
         assert_eq!(e.line, Some(7), "{e}");
         assert!(e.message.contains("would not find them"), "{e}");
     }
@@ -661,14 +769,22 @@ spec:
     fn files_without_a_workload_or_with_an_object_twice_are_refused() {
         let dir = tempfile::tempdir().unwrap();
         let only_service = dir.path().join("s.yaml");
-        std::fs::write(&only_service, "apiVersion: v1\nkind: Service\nmetadata: {name: s}\n").unwrap();
+        std::fs::write(
+            &only_service,
+            "apiVersion: v1\nkind: Service\nmetadata: {name: s}\n",
+        )
+        .unwrap();
         let e = read(std::slice::from_ref(&only_service), &target()).unwrap_err();
         assert!(e.message.contains("no StatefulSet or Deployment"), "{e}");
 
         let twice = dir.path().join("w.yaml");
         std::fs::write(&twice, format!("{WORKLOAD}---\n{WORKLOAD}")).unwrap();
         let e = read(&[twice], &target()).unwrap_err();
-        assert!(e.message.contains("statefulset/seed-kafka is written twice"), "{e}");
+        assert!(
+            e.message
+                .contains("statefulset/seed-kafka is written twice"),
+            "{e}"
+        );
     }
 
     #[test]
@@ -684,9 +800,13 @@ spec:
             o.metadata.generation = Some(generation);
             o
         };
-        let ready = serde_json::json!({"observedGeneration": 2, "readyReplicas": 3, "updatedReplicas": 3});
+        let ready =
+            serde_json::json!({"observedGeneration": 2, "readyReplicas": 3, "updatedReplicas": 3});
         assert!(rolled_out(&object(ready.clone(), 2)));
-        assert!(!rolled_out(&object(ready, 3)), "an older generation's status");
+        assert!(
+            !rolled_out(&object(ready, 3)),
+            "an older generation's status"
+        );
         assert!(!rolled_out(&object(
             serde_json::json!({"observedGeneration": 2, "readyReplicas": 2, "updatedReplicas": 3}),
             2

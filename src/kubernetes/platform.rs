@@ -404,7 +404,13 @@ async fn watch_pods(
         match item {
             Ok(event) => {
                 for (service, action) in tracker.observe(&event) {
-                    log.record(&sink, service, action, wall_now_ns(), TimeSource::KubernetesWatch);
+                    log.record(
+                        &sink,
+                        service,
+                        action,
+                        wall_now_ns(),
+                        TimeSource::KubernetesWatch,
+                    );
                 }
                 for (pod, ready) in tracker.take_readiness() {
                     sink.emit(EventKind::Note {
@@ -1109,15 +1115,13 @@ impl KubernetesRun {
                 };
                 // No watch event shows a signal: the moment is pkill's answer (the signal
                 // was sent within that exec's round trip before it).
-                self.inner
-                    .log
-                    .record(
-                        &self.inner.sink,
-                        name.to_string(),
-                        transition,
-                        answered,
-                        TimeSource::ApiResponse,
-                    );
+                self.inner.log.record(
+                    &self.inner.sink,
+                    name.to_string(),
+                    transition,
+                    answered,
+                    TimeSource::ApiResponse,
+                );
                 Ok(())
             }
             Lifecycle::Disconnect | Lifecycle::Connect => unreachable_network(action),
