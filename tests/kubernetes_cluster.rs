@@ -1448,23 +1448,25 @@ fn a_bandwidth_limit_slows_replication_and_a_stop_moves_leadership_by_controlled
     // the pod terminates — well inside the 18 s session a crash would wait for (5 s: the
     // shutdown's request to the controller and the next metadata poll, with slack for two busy
     // cores) — and the StatefulSet makes a new pod of the same name.
+    // Its moment is the delete's answer: before the pod watch's `die` of that pod (the JVM's
+    // end, after its shutdown), and before the leader change that shutdown made.
     let stopped = faults[1]["resolved"][0].as_str().unwrap().to_string();
     let stop_at = f64_at(&faults[1], "/at_ms");
-    let changed = r["conditions"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| {
-            c["condition"]
-                .as_str()
-                .unwrap()
-                .contains("leader of orders/0 changed")
-        })
-        .expect("the leader-changed wait");
-    assert_eq!(changed["met"], true, "{changed}");
+    let die = container_events(&reports, &stopped)
+        .into_iter()
+        .find(|(at, action)| action == "die" && *at > f64_at(&faults[0], "/healed_at_ms"))
+        .map(|(at, _)| at)
+        .unwrap_or_else(|| panic!("the watch saw {stopped} die"));
     assert!(
-        f64_at(changed, "/at_ms") - stop_at < 5_000.0,
-        "{changed} vs the stop at {stop_at} ms"
+        stop_at <= die,
+        "the stop at {stop_at} ms, its die at {die} ms"
+    );
+    let changes = r["partitions"][0]["leader_changes"].as_array().unwrap();
+    assert!(
+        changes
+            .iter()
+            .any(|c| (stop_at..stop_at + 5_000.0).contains(&f64_at(c, "/at_ms"))),
+        "a leader change within 5 s of the stop at {stop_at} ms: {changes:?}"
     );
     let uid_before = stopped_before
         .lines()

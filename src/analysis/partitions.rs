@@ -423,7 +423,9 @@ fn walk_history(
 }
 
 /// For every fault that hit this partition's leader: the time to a leader elsewhere, from
-/// the metadata (with its error bar) and from the new leader's own log line.
+/// the metadata (with its error bar) and from the new leader's own log line. A change that
+/// follows a later fault on the leader is that fault's (a bandwidth limit on the leader, then
+/// its stop: the stop moved leadership, not the limit).
 fn failovers_of(
     pr: &mut PartitionResult,
     history: &[(u64, PartitionState)],
@@ -447,6 +449,16 @@ fn failovers_of(
         let Some((t, state)) = new_leader else {
             continue;
         };
+        let hit_the_leader = |(at_us, brokers): &(u64, Vec<i32>)| {
+            at(history, *at_us).is_some_and(|s| s.leader.is_some_and(|l| brokers.contains(&l)))
+        };
+        if facts
+            .faults
+            .iter()
+            .any(|f| f.0 > *fault_at && f.0 < *t && hit_the_leader(f))
+        {
+            continue;
+        }
         // The new leader's own log line for that epoch: the same host clock as the fault's
         // Docker event, to the millisecond.
         if let Some(logged_at) = facts.logged.iter().find_map(|(at, l)| {
@@ -630,6 +642,22 @@ mod tests {
         assert_eq!(p.preferred_restored_ms, Some(6000.0));
         assert_eq!(p.offline_ms, 0.0);
         assert_eq!(p.leader_changes.len(), 2);
+    }
+
+    #[test]
+    fn a_leader_change_after_a_second_fault_on_the_leader_is_the_second_faults_failover() {
+        // A bandwidth limit on the leader (no failover), then a stop of it (controlled
+        // shutdown: leadership moves 200 ms later).
+        let r = analyze(vec![
+            ev(0, snap(Some(1), 0, &[1, 2, 3], 1)),
+            kill(1000, 1),
+            ev(3000, snap(Some(1), 0, &[1, 2, 3], 1)),
+            kill(5000, 1),
+            ev(5200, snap(Some(2), 1, &[2, 3], 2)),
+        ]);
+        let p = &r.partitions[0];
+        assert_eq!(p.failover_ms, Some(200.0), "{p:?}");
+        assert_eq!(r.failover.metadata_ms.max, Some(200.0));
     }
 
     #[test]

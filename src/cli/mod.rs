@@ -827,7 +827,31 @@ mod tests {
         let Command::Up { files, .. } = parse(&["up"]).expect("parses").command else {
             panic!("not up")
         };
-        assert_eq!(files, [PathBuf::from("compose/seed.yml")]);
+        // The default is dispatch's: compose/seed.yml, or k8s/<CLUSTER>.yaml with --kubernetes.
+        assert!(files.is_empty());
+        let Command::Up {
+            files, kubernetes, ..
+        } = parse(&["up", "--kubernetes", "chaos/kraft", "-f", "k.yaml"])
+            .expect("parses")
+            .command
+        else {
+            panic!("not up")
+        };
+        assert_eq!(
+            (files, kubernetes.as_deref()),
+            (vec![PathBuf::from("k.yaml")], Some("chaos/kraft"))
+        );
+        // Compose's own flags mean nothing there.
+        for flag in [
+            &["--env-file", "x.env"][..],
+            &["-p", "x"],
+            &["--profile", "ui"],
+            &["--fresh"],
+        ] {
+            let mut args = vec!["up", "--kubernetes", "chaos/kraft"];
+            args.extend_from_slice(flag);
+            assert!(parse(&args).is_err(), "{args:?}");
+        }
     }
 
     #[test]

@@ -848,9 +848,19 @@ impl KubernetesRun {
         }
     }
 
-    /// A graceful delete, waited for until the pod (that uid) is gone.
+    /// A graceful delete, waited for until the pod (that uid) is gone. The stop's moment is
+    /// the delete's answer: the kubelet sends SIGTERM as soon as its watch sees the deletion
+    /// (milliseconds), as Docker's `kill` event marks a `docker stop`'s SIGTERM; the pod
+    /// watch's `die` follows when the JVM has shut down.
     async fn delete_gracefully(&self, pod: &Pod) -> Result<(), KubeError> {
         self.delete(pod, None).await?;
+        self.inner.log.record(
+            &self.inner.sink,
+            pod_name(pod).to_string(),
+            ContainerAction::Kill,
+            wall_now_ns(),
+            TimeSource::ApiResponse,
+        );
         let grace = pod
             .spec
             .as_ref()

@@ -175,8 +175,8 @@ fn how_it_runs_there(api_server: &str, target: &crate::kubernetes::KubernetesTar
         "on Kubernetes ({api_server}): pods faulted through the API, never created or removed; a killed \
          broker (SIGKILL of its JVM) is restarted in place by the kubelet, with its back-off, \
          not by chaos; a stopped one is deleted and recreated by its StatefulSet; moments of \
-         signals at the exec's answer, of container exits and starts from a pod watch (stamped \
-         on arrival, up to ~1 s late); clients reach broker N through a port-forward \
+         signals at the exec's answer, of a stop at the delete's answer, of container exits and \
+         starts from a pod watch (stamped on arrival, up to ~1 s late); clients reach broker N through a port-forward \
          127.0.0.1:{}+N → pod port {} via the API server{}",
         target.local_port_base,
         target.pod_port,
