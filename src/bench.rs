@@ -55,6 +55,9 @@ struct Soak {
     rate: u32,
     /// (seconds since the workload started, resident set MB) every 30 s.
     rss_mb: Vec<(f64, f64)>,
+    /// The ack ledger's heap (MB, its own estimate) at the same moments: it grows by design
+    /// (every ack's run is kept for the re-read).
+    ledger_mb: Vec<f64>,
     acked: u64,
 }
 
@@ -422,15 +425,18 @@ async fn soak(cluster: &cluster::Cluster, minutes: u64) -> Result<Soak, Error> {
     let (observer, producer, drain) = start_steady_workload(cluster, bootstrap, rate)?;
     let started = Instant::now();
     let mut rss_mb = Vec::new();
+    let mut ledger_mb = Vec::new();
     let mut every = tokio::time::interval(Duration::from_secs(30));
     while started.elapsed() < Duration::from_secs(minutes * 60) {
         every.tick().await;
         let mb = resident_kb() as f64 / 1024.0;
+        let ledger = producer.ledger_heap_bytes() as f64 / 1_048_576.0;
         eprintln!(
-            "soak: {:.0} s, RSS {mb:.1} MB",
+            "soak: {:.0} s, RSS {mb:.1} MB, ack ledger {ledger:.2} MB",
             started.elapsed().as_secs_f64()
         );
         rss_mb.push((started.elapsed().as_secs_f64(), mb));
+        ledger_mb.push(ledger);
     }
     observer.stop();
     let (summary, _) = tokio::task::spawn_blocking(move || producer.finish())
@@ -441,6 +447,7 @@ async fn soak(cluster: &cluster::Cluster, minutes: u64) -> Result<Soak, Error> {
         minutes,
         rate,
         rss_mb,
+        ledger_mb,
         acked: summary.acked,
     })
 }
@@ -945,8 +952,10 @@ fn render(r: &BenchReport) -> String {
         let first = s.rss_mb.first().map_or(0.0, |(_, mb)| *mb);
         let last = s.rss_mb.last().map_or(0.0, |(_, mb)| *mb);
         let max = s.rss_mb.iter().map(|(_, mb)| *mb).fold(0.0, f64::max);
+        let ledger = s.ledger_mb.last().copied().unwrap_or(0.0)
+            - s.ledger_mb.first().copied().unwrap_or(0.0);
         md.push_str(&format!(
-            "| soak: {} min of {} msg/s tracked + observer, RSS every 30 s ({} samples), {} acked | first {first:.1} MB, last {last:.1} MB, max {max:.1} MB: {:+.1} MB | flat |\n",
+            "| soak: {} min of {} msg/s tracked + observer, RSS every 30 s ({} samples), {} acked | first {first:.1} MB, last {last:.1} MB, max {max:.1} MB: {:+.1} MB, of which the ack ledger (kept for the re-read by design) {ledger:+.1} MB | flat beside the ledger |\n",
             s.minutes, s.rate, s.rss_mb.len(), s.acked, last - first
         ));
     }

@@ -507,6 +507,12 @@ impl TrackedProducer {
         self.shared.sent.load(Ordering::Relaxed)
     }
 
+    /// The ack ledger's heap now (bytes, its own estimate): what the soak sets beside the
+    /// process's resident set.
+    pub fn ledger_heap_bytes(&self) -> usize {
+        lock(&self.shared.ledger).approx_heap_bytes()
+    }
+
     /// Waits until `max_messages` have been handed over, then finishes (benchmarks).
     pub fn finish_when_sent(self) -> (WorkloadSummary, AckLedger) {
         if let Some(sender) = &self.sender {
