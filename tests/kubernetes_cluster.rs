@@ -961,7 +961,6 @@ fn run_serve_shows_a_kubernetes_run_live() {
 #[ignore = "full tier: real Kubernetes (scripts/k8s.sh, KRaft deployed), ~2 min"]
 fn a_node_cut_at_its_uplink_loses_its_leadership_kubernetes_notices_late_and_nothing_restarts() {
     let _k8s = k8s_test_on("kraft", 3);
-    let every_pod_before = pods_and_restarts();
     let pods_before = kubectl_ok(&[
         "get", "pods", "-n", "chaos", "-l", "strimzi.io/cluster=kraft", "-o",
         "jsonpath={range .items[*]}{.metadata.name} {.metadata.uid} {.spec.nodeName} {.status.containerStatuses[0].restartCount}{\"\\n\"}{end}",
@@ -1334,7 +1333,11 @@ fn run_until_a_node_is_down(test: &str) -> (RunningChaos, String, Vec<(String, S
     let mut command = Command::new(env!("CARGO_BIN_EXE_chaos"));
     command
         .env("KUBECONFIG", cache().join("chaos.kubeconfig"))
-        .args(["run", "experiments/kubernetes/node-failure.yaml", "--reports"])
+        .args([
+            "run",
+            "experiments/kubernetes/node-failure.yaml",
+            "--reports",
+        ])
         .arg(&reports)
         .current_dir(repo());
     let child = RunningChaos(command.spawn().expect("spawn chaos run"));

@@ -30,30 +30,55 @@ fn options() -> AdminOptions {
         .request_timeout(Some(Duration::from_secs(30)))
 }
 
+/// A topic request can reach a broker that stopped being the controller since the client
+/// last looked (a controller just moved: a controller-kill or a stop a moment before). Kafka
+/// answers NotController, a retriable error its own admin client retries after refreshing
+/// its metadata; so do we, with a fresh client, for this long.
+const NOT_CONTROLLER_RETRY: Duration = Duration::from_secs(15);
+const NOT_CONTROLLER_PAUSE: Duration = Duration::from_millis(500);
+
+fn not_controller(code: &rdkafka::types::RDKafkaErrorCode) -> bool {
+    *code == rdkafka::types::RDKafkaErrorCode::NotController
+}
+
 /// Deletes the topics if they exist (a run starts from empty topics).
 pub async fn delete_topics(
     bootstrap: &str,
     profile: &Profile,
     names: &[String],
 ) -> Result<(), KafkaError> {
-    if names.is_empty() {
-        return Ok(());
-    }
-    let client = admin(bootstrap, profile)?;
-    let refs: Vec<&str> = names.iter().map(String::as_str).collect();
-    let results = client
-        .delete_topics(&refs, &options())
-        .await
-        .map_err(KafkaError::client("delete topics"))?;
-    for r in results {
-        if let Err((topic, code)) = r {
-            if code != rdkafka::types::RDKafkaErrorCode::UnknownTopicOrPartition {
-                return Err(KafkaError::Rejected {
-                    what: format!("delete topic {topic}"),
-                    code,
-                });
+    let deadline = tokio::time::Instant::now() + NOT_CONTROLLER_RETRY;
+    let mut left: Vec<String> = names.to_vec();
+    while !left.is_empty() {
+        let client = admin(bootstrap, profile)?;
+        let refs: Vec<&str> = left.iter().map(String::as_str).collect();
+        let results = client
+            .delete_topics(&refs, &options())
+            .await
+            .map_err(KafkaError::client("delete topics"))?;
+        let mut again = Vec::new();
+        for r in results {
+            match r {
+                Ok(_) => {}
+                Err((_, rdkafka::types::RDKafkaErrorCode::UnknownTopicOrPartition)) => {}
+                Err((topic, code))
+                    if not_controller(&code) && tokio::time::Instant::now() < deadline =>
+                {
+                    tracing::debug!("delete topic {topic}: {code}; retrying");
+                    again.push(topic);
+                }
+                Err((topic, code)) => {
+                    return Err(KafkaError::Rejected {
+                        what: format!("delete topic {topic}"),
+                        code,
+                    })
+                }
             }
         }
+        if !again.is_empty() {
+            tokio::time::sleep(NOT_CONTROLLER_PAUSE).await;
+        }
+        left = again;
     }
     Ok(())
 }
@@ -63,43 +88,61 @@ pub async fn create_topics(
     profile: &Profile,
     topics: &[TopicPlan],
 ) -> Result<(), KafkaError> {
-    let client = admin(bootstrap, profile)?;
-    let rows: Vec<Vec<&[i32]>> = topics
-        .iter()
-        .map(|t| t.assignment.iter().map(Vec::as_slice).collect())
-        .collect();
-    let new_topics: Vec<NewTopic> = topics
-        .iter()
-        .zip(&rows)
-        .map(|(t, rows)| {
-            let replication = if t.assignment.is_empty() {
-                TopicReplication::Fixed(t.replication_factor)
-            } else {
-                TopicReplication::Variable(rows.as_slice())
-            };
-            let partitions = if t.assignment.is_empty() {
-                t.partitions
-            } else {
-                t.assignment.len() as i32
-            };
-            let mut nt = NewTopic::new(&t.name, partitions, replication);
-            for (k, v) in &t.config {
-                nt = nt.set(k, v);
+    let deadline = tokio::time::Instant::now() + NOT_CONTROLLER_RETRY;
+    let mut left: Vec<&TopicPlan> = topics.iter().collect();
+    while !left.is_empty() {
+        let client = admin(bootstrap, profile)?;
+        let rows: Vec<Vec<&[i32]>> = left
+            .iter()
+            .map(|t| t.assignment.iter().map(Vec::as_slice).collect())
+            .collect();
+        let new_topics: Vec<NewTopic> = left
+            .iter()
+            .zip(&rows)
+            .map(|(t, rows)| {
+                let replication = if t.assignment.is_empty() {
+                    TopicReplication::Fixed(t.replication_factor)
+                } else {
+                    TopicReplication::Variable(rows.as_slice())
+                };
+                let partitions = if t.assignment.is_empty() {
+                    t.partitions
+                } else {
+                    t.assignment.len() as i32
+                };
+                let mut nt = NewTopic::new(&t.name, partitions, replication);
+                for (k, v) in &t.config {
+                    nt = nt.set(k, v);
+                }
+                nt
+            })
+            .collect();
+        let results = client
+            .create_topics(&new_topics, &options())
+            .await
+            .map_err(KafkaError::client("create topics"))?;
+        let mut again = Vec::new();
+        for r in results {
+            match r {
+                Ok(_) => {}
+                Err((topic, code))
+                    if not_controller(&code) && tokio::time::Instant::now() < deadline =>
+                {
+                    tracing::debug!("create topic {topic}: {code}; retrying");
+                    again.extend(left.iter().copied().filter(|t| t.name == topic));
+                }
+                Err((topic, code)) => {
+                    return Err(KafkaError::Rejected {
+                        what: format!("create topic {topic}"),
+                        code,
+                    })
+                }
             }
-            nt
-        })
-        .collect();
-    let results = client
-        .create_topics(&new_topics, &options())
-        .await
-        .map_err(KafkaError::client("create topics"))?;
-    for r in results {
-        if let Err((topic, code)) = r {
-            return Err(KafkaError::Rejected {
-                what: format!("create topic {topic}"),
-                code,
-            });
         }
+        if !again.is_empty() {
+            tokio::time::sleep(NOT_CONTROLLER_PAUSE).await;
+        }
+        left = again;
     }
     Ok(())
 }
