@@ -97,17 +97,8 @@ pub async fn up_kubernetes(
     let cluster = lookout.cluster().await?;
     progress.say("waiting for every broker to answer through its port-forward");
     let left = options.timeout.saturating_sub(started.elapsed());
-    if let Err(crate::run::NotReady { pod, why }) =
-        crate::run::wait_brokers_ready(&cluster, left, options.profile).await
-    {
-        let event = crate::kubernetes::platform::last_event(&conn.client, &target.namespace, &pod)
-            .await
-            .unwrap_or_else(|| "none readable".into());
-        return Err(Error::Timeout {
-            what: format!("broker pod {pod} ready ({why}; its last Kubernetes event: {event})"),
-            after: options.timeout,
-        });
-    }
+    crate::run::kubernetes_brokers_ready(&conn, &target.namespace, &cluster, left, options.profile)
+        .await?;
     progress.finish();
     outln!(
         "cluster {}/{} ({} mode) ready in {:.1} s on Kubernetes; brokers through port-forwards {}",

@@ -25,7 +25,7 @@ mod topics;
 pub(crate) mod workload;
 
 pub use crate::platform::FaultError;
-pub use on_kubernetes::{wait_brokers_ready, NotReady};
+pub use on_kubernetes::ready_or_why as kubernetes_brokers_ready;
 pub use outcome::exit_code_of;
 pub use prepare::{
     namespace_and_cluster, prepare, prepare_all, ClusterSource, ComposeOverrides, Prepared,

@@ -22,6 +22,7 @@ fn kubernetes_target(
 /// One run against a Kafka cluster on Kubernetes: its pods found by their labels, a tunnel
 /// per broker, the pod watch feeding the run's stream, then the same session as on Docker.
 /// Nothing is started or removed; a fault's revert waits for the StatefulSet's own restart.
+// Long: one run on Kubernetes in its order: connect, watch, wait until ready, record, execute, close
 #[allow(clippy::too_many_arguments)] // run::run_variant's, and the Kubernetes spec it matched
 pub(super) async fn run_variant(
     variant: &PreparedVariant,
@@ -61,8 +62,10 @@ pub(super) async fn run_variant(
             sink.clone(),
         ))
         .await??;
+    let (namespace, timeout) = (&target.namespace, exp.cluster.ready_timeout);
+    let waited = ready_or_why(&conn, namespace, &cluster, timeout, profile);
     let ready = shutdown
-        .guard(ready_or_why(&platform, &cluster, exp, profile))
+        .guard(waited)
         .await?
         .and_then(|()| assignment_fits(exp, &cluster));
     if let Err(e) = ready {
@@ -106,24 +109,23 @@ pub(super) async fn run_variant(
 
 /// Every broker ready, or the pod that never answered, named with the last thing Kubernetes
 /// said about it.
-async fn ready_or_why(
-    platform: &crate::kubernetes::KubernetesRun,
+/// (A run's and `chaos up --kubernetes`'s wait.)
+pub async fn ready_or_why(
+    conn: &crate::kubernetes::Connection,
+    namespace: &str,
     cluster: &cluster::Cluster,
-    exp: &crate::experiment::Experiment,
+    timeout: std::time::Duration,
     profile: &crate::kafka::connect::Profile,
 ) -> Result<(), Error> {
-    let Err(NotReady { pod, why }) =
-        wait_brokers_ready(cluster, exp.cluster.ready_timeout, profile).await
-    else {
+    let Err(NotReady { pod, why }) = wait_brokers_ready(cluster, timeout, profile).await else {
         return Ok(());
     };
-    let event = platform
-        .last_event(&pod)
+    let event = crate::kubernetes::platform::last_event(&conn.client, namespace, &pod)
         .await
         .unwrap_or_else(|| "none readable".into());
     Err(Error::Timeout {
         what: format!("broker pod {pod} ready ({why}; its last Kubernetes event: {event})"),
-        after: exp.cluster.ready_timeout,
+        after: timeout,
     })
 }
 
@@ -205,15 +207,15 @@ async fn heal_everything(
 }
 
 /// A broker pod that did not answer in time, and the last reason.
-pub struct NotReady {
-    pub pod: String,
-    pub why: String,
+struct NotReady {
+    pod: String,
+    why: String,
 }
 
 /// Every broker answers through its tunnel with every broker registered and a controller
 /// (the same check as on Docker; ZooKeeper's pod address is not reachable from outside the
 /// cluster, so its health is read through the brokers'). Waiting, not measuring.
-pub async fn wait_brokers_ready(
+async fn wait_brokers_ready(
     cluster: &cluster::Cluster,
     timeout: std::time::Duration,
     profile: &crate::kafka::connect::Profile,
