@@ -51,6 +51,12 @@ if daemon_answers; then
   exit 0
 fi
 
+# A machine restored from a snapshot keeps the old daemon's pid files; when that pid now
+# belongs to another process, dockerd waits on it for its containerd and gives up.
+if ! pgrep -x dockerd >/dev/null 2>&1; then
+  rm -f /var/run/docker.pid /var/run/docker/containerd/containerd.pid
+fi
+
 log "starting dockerd in the background (log: /var/log/dockerd.log)"
 # setsid: the daemon must outlive this script and the shell that ran it.
 setsid nohup dockerd --host "unix://$SOCKET_PATH" >/var/log/dockerd.log 2>&1 < /dev/null &
