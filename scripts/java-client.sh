@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Installs Apache Kafka's Java client for chaos's `workload.client: java` (and `java@<version>`):
-# kafka-clients <version> and its dependencies from Maven Central, and the driver
-# (java/ChaosProducer.java) compiled against it, into
+# kafka-clients <version> and its dependencies from Maven Central, and the drivers
+# (java/ChaosProducer.java, java/ChaosConsumer.java) compiled against it, into
 #   ${CHAOS_CACHE_DIR:-${XDG_CACHE_HOME:-~/.cache}/chaos}/java-client/<version>/
-#     lib/*.jar  classes/ChaosProducer.class  config-names.txt  (what `chaos validate` checks)
+#     lib/*.jar  classes/*.class  config-names.txt  consumer-config-names.txt
+#     (the setting names `chaos validate` checks producer-config and consumer-config against)
 # Usage: scripts/java-client.sh [version ...]   (default: 3.9.1 4.1.1, our images' Kafka)
 # Idempotent: a version already installed is left as it is. Needs java, javac and mvn.
 set -euo pipefail
@@ -16,8 +17,9 @@ for tool in java javac mvn; do
 done
 for v in "${versions[@]}"; do
   dir=$cache/$v
-  if [ -s "$dir/config-names.txt" ] && [ -f "$dir/classes/ChaosProducer.class" ] \
-     && cmp -s java/ChaosProducer.java "$dir/ChaosProducer.java"; then
+  if [ -s "$dir/config-names.txt" ] && [ -s "$dir/consumer-config-names.txt" ] \
+     && cmp -s java/ChaosProducer.java "$dir/ChaosProducer.java" \
+     && cmp -s java/ChaosConsumer.java "$dir/ChaosConsumer.java"; then
     continue
   fi
   echo "[java-client] installing kafka-clients $v into $dir" >&2
@@ -39,9 +41,10 @@ POM
   # -q prints errors only; Debian's Maven 3.8 still writes colour resets, stripped here.
   mvn -q -B -f "$work/pom.xml" dependency:copy-dependencies -DincludeScope=runtime \
     -DoutputDirectory="$dir.tmp/lib" 2>&1 | sed 's/\x1b\[[0-9;]*m//g' >&2
-  javac -nowarn -d "$dir.tmp/classes" -cp "$dir.tmp/lib/*" java/ChaosProducer.java
+  javac -nowarn -d "$dir.tmp/classes" -cp "$dir.tmp/lib/*" java/ChaosProducer.java java/ChaosConsumer.java
   java -cp "$dir.tmp/classes:$dir.tmp/lib/*" ChaosProducer --config-names > "$dir.tmp/config-names.txt"
-  cp java/ChaosProducer.java "$dir.tmp/"
+  java -cp "$dir.tmp/classes:$dir.tmp/lib/*" ChaosConsumer --config-names > "$dir.tmp/consumer-config-names.txt"
+  cp java/ChaosProducer.java java/ChaosConsumer.java "$dir.tmp/"
   rm -rf "$dir" && mv "$dir.tmp" "$dir"
   rm -rf "$work"; trap - EXIT
 done

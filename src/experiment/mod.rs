@@ -289,10 +289,16 @@ pub fn client_security(
     })
 }
 
+/// The setting names a client version knows (Java's differ from librdkafka's).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SettingNames {
+    pub producer: std::collections::BTreeSet<String>,
+    pub consumer: std::collections::BTreeSet<String>,
+}
+
 /// Answers whether a client version is installed: the setting names it knows (`None`: not
 /// checked), or why it cannot be used.
-pub type InstalledClient =
-    dyn Fn(&ClientChoice, &str) -> Result<Option<std::collections::BTreeSet<String>>, String>;
+pub type InstalledClient = dyn Fn(&ClientChoice, &str) -> Result<Option<SettingNames>, String>;
 
 /// What a client out of process needs from the machine, checked before any cluster starts:
 /// the chosen version installed, and (Java) every `producer-config` key one it knows (Java's
@@ -352,31 +358,72 @@ pub fn check_client(
     let Some(names) = names else {
         return Ok(());
     };
-    unknown_java_settings(w, &names).map_or(Ok(()), |(key, message)| {
-        Err(err(&key, format!("workload.producer-config.{key}"), message, Some(
-            "the Java client takes Java's names (e.g. retry.backoff.ms, max.in.flight.requests.per.connection); \
-             librdkafka-only settings do not apply to it".into(),
-        )))
+    unknown_java_settings(w, &names).map_or(Ok(()), |unknown| {
+        let line = if unknown.in_group {
+            crate::input::line_of_nested_key(&text, "consumer-config", &unknown.key)
+        } else {
+            crate::input::line_of_nested_key(&text, "producer-config", &unknown.key)
+        };
+        let mut e = err(
+            &unknown.key,
+            unknown.path(),
+            unknown.message,
+            Some(
+                "the Java client takes Java's names (e.g. retry.backoff.ms, fetch.max.wait.ms); \
+                 librdkafka-only settings do not apply to it"
+                    .into(),
+            ),
+        );
+        if line.is_some() {
+            e.0.line = line;
+        }
+        Err(e)
     })
 }
 
-/// The first `producer-config` key the Java client does not know, and the message.
-pub fn unknown_java_settings(
-    w: &WorkloadSpec,
-    names: &std::collections::BTreeSet<String>,
-) -> Option<(String, String)> {
-    w.producer_config
-        .keys()
-        .find(|k| !names.contains(*k))
-        .map(|k| {
-            (
-                k.clone(),
-                format!(
-                    "`{k}` is not a setting of the Java client's producer (it knows {} settings)",
-                    names.len()
+/// A `producer-config` or group `consumer-config` key the Java client does not know.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnknownSetting {
+    pub key: String,
+    /// Under `workload.group.consumer-config` (else `workload.producer-config`).
+    pub in_group: bool,
+    pub message: String,
+}
+
+impl UnknownSetting {
+    pub fn path(&self) -> String {
+        if self.in_group {
+            format!("workload.group.consumer-config.{}", self.key)
+        } else {
+            format!("workload.producer-config.{}", self.key)
+        }
+    }
+}
+
+/// The first `producer-config` (then group `consumer-config`) key the Java client does not
+/// know. The group's members and the live consumer run the same client as the producer.
+pub fn unknown_java_settings(w: &WorkloadSpec, names: &SettingNames) -> Option<UnknownSetting> {
+    let unknown = |keys: Vec<&String>, known: &std::collections::BTreeSet<String>, in_group| {
+        keys.into_iter()
+            .find(|k| !known.contains(*k))
+            .map(|k| UnknownSetting {
+                key: k.clone(),
+                in_group,
+                message: format!(
+                    "`{k}` is not a setting of the Java client's {} (it knows {} settings)",
+                    if in_group { "consumer" } else { "producer" },
+                    known.len()
                 ),
-            )
-        })
+            })
+    };
+    unknown(w.producer_config.keys().collect(), &names.producer, false).or_else(|| {
+        let group = w.group.as_ref()?;
+        unknown(
+            group.consumer_config.keys().collect(),
+            &names.consumer,
+            true,
+        )
+    })
 }
 
 #[cfg(test)]

@@ -158,24 +158,23 @@ pub struct DriverOptions<'a> {
 const START_TIMEOUT: Duration = Duration::from_secs(60);
 
 impl ClientDriver {
-    // Long: a child process's wiring in order: spawn, settings, its log, its answers, readiness
     pub fn start(
         options: DriverOptions<'_>,
         outcomes: Arc<dyn Outcomes>,
     ) -> Result<Self, DriverError> {
-        let command = options.command;
-        let client = command.client;
-        let mut child = Command::new(&command.program)
-            .args(&command.args)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .map_err(|source| DriverError::NoProgram {
-                program: command.program.display().to_string(),
-                hint: command.hint,
-                source,
-            })?;
+        let mut preamble: Vec<String> = options
+            .settings
+            .iter()
+            .map(|(k, v)| format!("c {k}\t{v}"))
+            .collect();
+        preamble.push(format!("t {}", options.topic));
+        let Spawned {
+            mut child,
+            stdin,
+            stdout,
+            last_log,
+            client,
+        } = spawn(&options.command, &preamble)?;
         let io = |what| {
             move |source| DriverError::Io {
                 client,
@@ -183,40 +182,8 @@ impl ClientDriver {
                 source,
             }
         };
-        let mut stdin = BufWriter::new(child.stdin.take().expect("piped stdin"));
-        for (k, v) in &options.settings {
-            writeln!(stdin, "c {k}\t{v}").map_err(io("settings"))?;
-        }
-        writeln!(stdin, "t {}", options.topic).map_err(io("settings"))?;
-        writeln!(stdin, "start").map_err(io("settings"))?;
-        stdin.flush().map_err(io("settings"))?;
-        // Its log (warnings and up) goes where librdkafka's does: off unless -vv.
-        let stderr = child.stderr.take().expect("piped stderr");
-        // Its last lines, for the error when it dies (a traceback, a JVM that would not start).
-        let last_log: Arc<Mutex<std::collections::VecDeque<String>>> = Arc::default();
-        let keep = last_log.clone();
-        std::thread::Builder::new()
-            .name("chaos-driver-log".into())
-            .spawn(move || {
-                for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                    {
-                        let mut kept = lock(&keep);
-                        if kept.len() == 3 {
-                            kept.pop_front();
-                        }
-                        kept.push_back(line.clone());
-                    }
-                    if line.contains(" ERROR ") || line.contains("Traceback") {
-                        tracing::warn!(target: "client-driver", client, "{line}");
-                    } else {
-                        tracing::info!(target: "client-driver", client, "{line}");
-                    }
-                }
-            })
-            .map_err(io("log thread"))?;
         let pending: Arc<Mutex<HashMap<u64, Identity>>> = Arc::default();
         let (ready_tx, ready_rx) = mpsc::channel::<Result<String, String>>();
-        let stdout = child.stdout.take().expect("piped stdout");
         let reader = {
             let pending = pending.clone();
             std::thread::Builder::new()
@@ -226,22 +193,7 @@ impl ClientDriver {
                 })
                 .map_err(io("answer thread"))?
         };
-        let version = match ready_rx.recv_timeout(START_TIMEOUT) {
-            Ok(Ok(version)) => version,
-            Ok(Err(why)) => {
-                let _ = child.kill();
-                let _ = child.wait();
-                return Err(DriverError::Refused { client, why });
-            }
-            Err(_) => {
-                let _ = child.kill();
-                let _ = child.wait();
-                return Err(DriverError::Silent {
-                    client,
-                    after: START_TIMEOUT,
-                });
-            }
-        };
+        let version = await_ready(&ready_rx, &mut child, client)?;
         Ok(Self {
             stdin: Mutex::new(Some(stdin)),
             child: Mutex::new(child),
@@ -323,8 +275,114 @@ impl Drop for ClientDriver {
     }
 }
 
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+pub(super) fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// A driver process just started: its settings written, `start` sent.
+pub(super) struct Spawned {
+    pub child: Child,
+    pub stdin: BufWriter<ChildStdin>,
+    pub stdout: std::process::ChildStdout,
+    /// Its log's last lines, for the error when it dies.
+    pub last_log: LastLog,
+    pub client: &'static str,
+}
+
+pub(super) type LastLog = Arc<Mutex<std::collections::VecDeque<String>>>;
+
+/// Starts a driver, writes `preamble` and `start`, and passes its log (stderr) on where
+/// librdkafka's goes (off unless -vv), keeping the last lines.
+pub(super) fn spawn(command: &DriverCommand, preamble: &[String]) -> Result<Spawned, DriverError> {
+    let client = command.client;
+    let mut child = Command::new(&command.program)
+        .args(&command.args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|source| DriverError::NoProgram {
+            program: command.program.display().to_string(),
+            hint: command.hint,
+            source,
+        })?;
+    let io = |what| {
+        move |source| DriverError::Io {
+            client,
+            what,
+            source,
+        }
+    };
+    let mut stdin = BufWriter::new(child.stdin.take().expect("piped stdin"));
+    for line in preamble {
+        writeln!(stdin, "{line}").map_err(io("settings"))?;
+    }
+    writeln!(stdin, "start").map_err(io("settings"))?;
+    stdin.flush().map_err(io("settings"))?;
+    let stderr = child.stderr.take().expect("piped stderr");
+    let last_log: LastLog = Arc::default();
+    let keep = last_log.clone();
+    std::thread::Builder::new()
+        .name("chaos-driver-log".into())
+        .spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                {
+                    let mut kept = lock(&keep);
+                    if kept.len() == 3 {
+                        kept.pop_front();
+                    }
+                    kept.push_back(line.clone());
+                }
+                if line.contains(" ERROR ") || line.contains("Traceback") {
+                    tracing::warn!(target: "client-driver", client, "{line}");
+                } else {
+                    tracing::info!(target: "client-driver", client, "{line}");
+                }
+            }
+        })
+        .map_err(io("log thread"))?;
+    let stdout = child.stdout.take().expect("piped stdout");
+    Ok(Spawned {
+        child,
+        stdin,
+        stdout,
+        last_log,
+        client,
+    })
+}
+
+/// Waits for the driver's `ready` (its version); a driver that refused or stayed silent is
+/// killed.
+pub(super) fn await_ready(
+    ready: &mpsc::Receiver<Result<String, String>>,
+    child: &mut Child,
+    client: &'static str,
+) -> Result<String, DriverError> {
+    let failed = match ready.recv_timeout(START_TIMEOUT) {
+        Ok(Ok(version)) => return Ok(version),
+        Ok(Err(why)) => DriverError::Refused { client, why },
+        Err(_) => DriverError::Silent {
+            client,
+            after: START_TIMEOUT,
+        },
+    };
+    let _ = child.kill();
+    let _ = child.wait();
+    Err(failed)
+}
+
+/// Why a driver's output ended without `closed`: its last fatal answer, else its log's end.
+pub(super) fn why_it_ended(last_fatal: Option<String>, last_log: &LastLog) -> String {
+    last_fatal.unwrap_or_else(|| {
+        // The log thread may still be reading the last lines of a dying process.
+        std::thread::sleep(Duration::from_millis(100));
+        let log: Vec<String> = lock(last_log).iter().cloned().collect();
+        if log.is_empty() {
+            "its output ended".into()
+        } else {
+            format!("its output ended; its log ended with: {}", log.join(" | "))
+        }
+    })
 }
 
 fn read_answers(
@@ -333,7 +391,7 @@ fn read_answers(
     outcomes: &dyn Outcomes,
     ready: mpsc::Sender<Result<String, String>>,
     client: &'static str,
-    last_log: &Mutex<std::collections::VecDeque<String>>,
+    last_log: &LastLog,
 ) {
     let mut closed = false;
     let mut last_fatal = None;
@@ -364,16 +422,7 @@ fn read_answers(
         }
     }
     if !closed {
-        let why = last_fatal.unwrap_or_else(|| {
-            // The log thread may still be reading the last lines of a dying process.
-            std::thread::sleep(Duration::from_millis(100));
-            let log: Vec<String> = lock(last_log).iter().cloned().collect();
-            if log.is_empty() {
-                "its output ended".into()
-            } else {
-                format!("its output ended; its log ended with: {}", log.join(" | "))
-            }
-        });
+        let why = why_it_ended(last_fatal, last_log);
         let _ = ready.send(Err(why.clone()));
         let left = lock(pending).len();
         outcomes.driver_died(format!(

@@ -26,21 +26,26 @@ struct Layout {
     /// Under the cache directory: `<cache>/<subdir>/<version>/`.
     subdir: &'static str,
     /// Files an installation has (the first one also marks it in the list of versions).
-    files: [&'static str; 2],
+    files: &'static [&'static str],
     client: &'static str,
     script: &'static str,
 }
 
 const JAVA: Layout = Layout {
     subdir: "java-client",
-    files: ["config-names.txt", "classes/ChaosProducer.class"],
+    files: &[
+        "config-names.txt",
+        "consumer-config-names.txt",
+        "classes/ChaosProducer.class",
+        "classes/ChaosConsumer.class",
+    ],
     client: "Java client",
     script: "scripts/java-client.sh",
 };
 
 const PYTHON: Layout = Layout {
     subdir: "python-client",
-    files: ["chaos_producer.py", "venv/bin/python"],
+    files: &["chaos_producer.py", "venv/bin/python"],
     client: "librdkafka (Python's confluent-kafka)",
     script: "scripts/python-client.sh",
 };
@@ -100,18 +105,33 @@ impl JavaInstall {
         })
     }
 
-    /// The producer setting names this version knows (`ProducerConfig.configNames()`,
-    /// written at install).
-    pub fn config_names(&self) -> BTreeSet<String> {
-        std::fs::read_to_string(self.dir.join(JAVA.files[0]))
-            .unwrap_or_default()
-            .lines()
-            .map(str::to_string)
-            .collect()
+    /// The setting names this version knows (`ProducerConfig.configNames()` and
+    /// `ConsumerConfig.configNames()`, written at install).
+    pub fn setting_names(&self) -> crate::experiment::SettingNames {
+        let read = |file: &str| {
+            std::fs::read_to_string(self.dir.join(file))
+                .unwrap_or_default()
+                .lines()
+                .map(str::to_string)
+                .collect::<BTreeSet<String>>()
+        };
+        crate::experiment::SettingNames {
+            producer: read(JAVA.files[0]),
+            consumer: read(JAVA.files[1]),
+        }
     }
 
     /// The JVM running `java/ChaosProducer.java` against this kafka-clients.
     pub fn command(&self) -> DriverCommand {
+        self.jvm("ChaosProducer")
+    }
+
+    /// The JVM running `java/ChaosConsumer.java` (a group member, or the live consumer).
+    pub fn consumer_command(&self) -> DriverCommand {
+        self.jvm("ChaosConsumer")
+    }
+
+    fn jvm(&self, main: &str) -> DriverCommand {
         DriverCommand {
             client: JAVA.client,
             program: "java".into(),
@@ -127,7 +147,7 @@ impl JavaInstall {
                 "-XX:+UseSerialGC".into(),
                 "-Dorg.slf4j.simpleLogger.defaultLogLevel=warn".into(),
                 "-Dorg.slf4j.simpleLogger.showDateTime=false".into(),
-                "ChaosProducer".into(),
+                main.into(),
             ],
             hint: "apt-get install openjdk-17-jre-headless",
         }

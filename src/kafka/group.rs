@@ -1,12 +1,14 @@
 //! The consumer group (`workload.group`): N members in one group, each a librdkafka consumer
-//! on a thread of its own, reading the workload's topic, recording every message it processed
-//! (by identity and offset), every commit its commit callback confirmed and every rebalance
-//! callback — the history the pure checker in `analysis::group` judges. Member faults
-//! (crash, leave, pause) are applied here, inside the harness.
+//! on a thread of its own or a Java consumer in a JVM of its own (`workload.client: java`),
+//! reading the workload's topic, recording every message it processed (by identity and
+//! offset), every commit the cluster confirmed and every rebalance callback — the history the
+//! pure checker in `analysis::group` judges, the same for both clients. Member faults (crash,
+//! leave, pause) are applied here: a Java member's crash kills its process.
 
 use super::connect::Profile;
-use super::payload;
-use super::KafkaError;
+use super::consumer_driver::{ConsumerAnswer, ConsumerDriver, Role};
+use super::payload::{self, Identity};
+use super::{ConsumerClient, KafkaError};
 use crate::analysis::group::{Assignment, Commit, GroupHistory, Processed};
 use crate::clock::EventSink;
 use crate::events::{CommitMode, EventKind, FaultKind, RebalanceChange};
@@ -44,6 +46,8 @@ pub struct GroupOptions {
     pub protocol: crate::events::GroupProtocol,
     pub extra: Vec<(String, String)>,
     pub producer_id: u64,
+    /// The members' client.
+    pub client: ConsumerClient,
 }
 
 /// What a member thread is told to do, checked before every poll.
@@ -100,6 +104,94 @@ impl Shared {
             }
         }
     }
+
+    /// A member's partitions taken away (revoked, or lost without a clean revoke). Only the
+    /// ones listed: an incremental revoke (cooperative assignors, the consumer protocol of
+    /// KIP-848) leaves the member its other partitions; an eager one lists all.
+    fn revoked(&self, member: u32, change: RebalanceChange, revoked: Vec<i32>) {
+        if let Ok(mut lag) = self.lag.lock() {
+            lag.retain(|(m, p), _| *m != member || !revoked.contains(p));
+        }
+        if let Ok(mut owners) = self.owners.lock() {
+            owners.retain(|p, m| *m != member || !revoked.contains(p));
+        }
+        if self.stopping.load(Ordering::SeqCst) {
+            return;
+        }
+        self.sink.emit(EventKind::GroupRebalance {
+            member,
+            change,
+            partitions: revoked,
+        });
+    }
+
+    fn assigned(&self, member: u32, partitions: Vec<i32>) {
+        let at_us = self.sink.clock().now_us();
+        if let Ok(mut owners) = self.owners.lock() {
+            owners.extend(partitions.iter().map(|p| (*p, member)));
+        }
+        if let Ok(mut h) = self.history.lock() {
+            h.assignments.extend(partitions.iter().map(|p| Assignment {
+                member,
+                partition: *p,
+                at_us,
+            }));
+        }
+        self.sink.emit_at(
+            at_us,
+            EventKind::GroupRebalance {
+                member,
+                change: RebalanceChange::Assigned,
+                partitions,
+            },
+        );
+    }
+
+    fn committed(&self, commits: impl IntoIterator<Item = Commit>) {
+        if let Ok(mut h) = self.history.lock() {
+            h.commits.extend(commits);
+        }
+    }
+
+    /// A record a member processed; whether it is one of the run's (others are not work).
+    fn processed(&self, member: u32, partition: i32, offset: i64, id: Option<Identity>) -> bool {
+        let o = &self.options;
+        let Some(id) = id.filter(|id| id.producer_id == o.producer_id && id.partition == partition)
+        else {
+            return false;
+        };
+        let at_us = self.sink.clock().now_us();
+        if let Ok(mut h) = self.history.lock() {
+            h.processed.push(Processed {
+                member,
+                partition,
+                seq: id.seq,
+                offset,
+                at_us,
+            });
+        }
+        self.processed_in_tick.fetch_add(1, Ordering::Relaxed);
+        self.processed_total.fetch_add(1, Ordering::Relaxed);
+        let again = self
+            .distinct
+            .lock()
+            .map_or(true, |mut d| d.insert(partition, id.seq));
+        if !again {
+            self.distinct_total.fetch_add(1, Ordering::Relaxed);
+        }
+        true
+    }
+
+    fn commit_failed(&self, member: u32, error: String) {
+        self.commit_failures.fetch_add(1, Ordering::Relaxed);
+        self.error(format!("member {member}: commit: {error}"));
+    }
+
+    fn clear_lag(&self, member: u32) {
+        if let Ok(mut lag) = self.lag.lock() {
+            lag.retain(|(m, _), _| *m != member);
+        }
+    }
 }
 
 struct MemberContext {
@@ -132,54 +224,20 @@ impl ConsumerContext for MemberContext {
                 return;
             }
         };
-        // Only what is revoked: an incremental revoke (cooperative assignors, the consumer
-        // protocol of KIP-848) leaves the member its other partitions; an eager one lists all.
         let revoked = Self::partitions(list);
-        if let Ok(mut lag) = self.shared.lag.lock() {
-            lag.retain(|(m, p), _| *m != self.index || !revoked.contains(p));
-        }
-        if let Ok(mut owners) = self.shared.owners.lock() {
-            owners.retain(|p, m| *m != self.index || !revoked.contains(p));
-        }
         if let Ok(mut stored) = self.stored.lock() {
-            for e in list.elements() {
-                stored.remove(&e.partition());
+            for p in &revoked {
+                stored.remove(p);
             }
         }
-        if self.shared.stopping.load(Ordering::SeqCst) {
-            return;
-        }
-        self.shared.sink.emit(EventKind::GroupRebalance {
-            member: self.index,
-            change,
-            partitions: revoked,
-        });
+        self.shared.revoked(self.index, change, revoked);
     }
 
     fn post_rebalance(&self, _: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
         let Rebalance::Assign(list) = rebalance else {
             return;
         };
-        let partitions = Self::partitions(list);
-        let at_us = self.shared.sink.clock().now_us();
-        if let Ok(mut owners) = self.shared.owners.lock() {
-            owners.extend(partitions.iter().map(|p| (*p, self.index)));
-        }
-        if let Ok(mut h) = self.shared.history.lock() {
-            h.assignments.extend(partitions.iter().map(|p| Assignment {
-                member: self.index,
-                partition: *p,
-                at_us,
-            }));
-        }
-        self.shared.sink.emit_at(
-            at_us,
-            EventKind::GroupRebalance {
-                member: self.index,
-                change: RebalanceChange::Assigned,
-                partitions,
-            },
-        );
+        self.shared.assigned(self.index, Self::partitions(list));
     }
 
     fn commit_callback(&self, result: KafkaResult<()>, offsets: &TopicPartitionList) {
@@ -188,25 +246,62 @@ impl ConsumerContext for MemberContext {
             self.shared.commit_failures.fetch_add(1, Ordering::Relaxed);
             return;
         }
-        let Ok(mut h) = self.shared.history.lock() else {
-            return;
-        };
-        for e in offsets.elements() {
-            if let (Ok(()), rdkafka::Offset::Offset(o)) = (e.error(), e.offset()) {
-                h.commits.push(Commit {
-                    member: self.index,
-                    partition: e.partition(),
-                    offset: o,
-                    at_us,
-                });
-            }
-        }
+        self.shared
+            .committed(
+                offsets
+                    .elements()
+                    .iter()
+                    .filter_map(|e| match (e.error(), e.offset()) {
+                        (Ok(()), rdkafka::Offset::Offset(o)) => Some(Commit {
+                            member: self.index,
+                            partition: e.partition(),
+                            offset: o,
+                            at_us,
+                        }),
+                        _ => None,
+                    }),
+            );
     }
 }
 
-struct Member {
-    command: Arc<AtomicU8>,
-    thread: Option<JoinHandle<()>>,
+enum Member {
+    /// librdkafka in this process, on a thread of its own, told what to do by `command`.
+    InProcess {
+        command: Arc<AtomicU8>,
+        thread: Option<JoinHandle<()>>,
+    },
+    /// The Java client in a JVM of its own.
+    Java(ConsumerDriver),
+}
+
+impl Member {
+    /// Tells a running member to stop (commit, close); a crashed or departed one stays so.
+    fn ask_to_stop(&self) {
+        match self {
+            Member::InProcess { command, .. } => {
+                let _ = command.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |c| {
+                    matches!(Command::of(c), Command::Run | Command::Pause)
+                        .then_some(Command::Stop as u8)
+                });
+            }
+            // A JVM that already exited (crashed, left) cannot read it: harmless.
+            Member::Java(driver) => {
+                let _ = driver.tell("stop");
+            }
+        }
+    }
+
+    /// Waits until it has closed (a Java member that does not within `timeout` is killed).
+    fn wait_closed(self, timeout: Duration) {
+        match self {
+            Member::InProcess { thread, .. } => {
+                if let Some(t) = thread {
+                    let _ = t.join();
+                }
+            }
+            Member::Java(driver) => driver.close(timeout),
+        }
+    }
 }
 
 pub struct GroupWorkload {
@@ -231,9 +326,19 @@ impl GroupWorkload {
             stopping: AtomicBool::new(false),
             errors: Mutex::default(),
         });
-        let members = (0..n)
-            .map(|i| spawn_member(i, &shared))
-            .collect::<Result<Vec<_>, _>>()?;
+        // At once: a JVM takes a second or two to start, and the members should join together.
+        let members = std::thread::scope(|scope| {
+            let starting: Vec<_> = (0..n)
+                .map(|i| {
+                    let shared = &shared;
+                    scope.spawn(move || spawn_member(i, shared))
+                })
+                .collect();
+            starting
+                .into_iter()
+                .map(|t| t.join().unwrap_or_else(|_| Err(poisoned())))
+                .collect::<Result<Vec<_>, _>>()
+        })?;
         Ok(Self {
             shared,
             members: Mutex::new(members),
@@ -256,7 +361,14 @@ impl GroupWorkload {
         let m = members
             .get(member as usize)
             .ok_or_else(|| KafkaError::Workload(format!("no member {member}")))?;
-        m.command.store(command as u8, Ordering::SeqCst);
+        match m {
+            Member::InProcess { command: c, .. } => c.store(command as u8, Ordering::SeqCst),
+            Member::Java(driver) => match command {
+                Command::Crash => driver.kill(),
+                Command::Leave => driver.tell("leave").map_err(driver_error(member))?,
+                _ => driver.tell("pause").map_err(driver_error(member))?,
+            },
+        }
         Ok(())
     }
 
@@ -268,7 +380,12 @@ impl GroupWorkload {
             .get_mut(member as usize)
             .ok_or_else(|| KafkaError::Workload(format!("no member {member}")))?;
         if kind == FaultKind::MemberPause {
-            slot.command.store(Command::Run as u8, Ordering::SeqCst);
+            match slot {
+                Member::InProcess { command, .. } => {
+                    command.store(Command::Run as u8, Ordering::SeqCst)
+                }
+                Member::Java(driver) => driver.tell("run").map_err(driver_error(member))?,
+            }
             return Ok(());
         }
         // The old thread has ended (or is closing); its consumer is gone from the group.
@@ -319,18 +436,12 @@ impl GroupWorkload {
             .unwrap_or_default();
         self.shared.stopping.store(true, Ordering::SeqCst);
         for m in &members {
-            // A crashed or departed member stays so; the rest stop (paused ones too).
-            let _ = m
-                .command
-                .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |c| {
-                    matches!(Command::of(c), Command::Run | Command::Pause)
-                        .then_some(Command::Stop as u8)
-                });
+            m.ask_to_stop();
         }
-        for mut m in members {
-            if let Some(t) = m.thread.take() {
-                let _ = t.join();
-            }
+        for m in members {
+            // A Java member's close: its last commit, then LeaveGroup, bounded by the client's
+            // own close timeout (30 s by default).
+            m.wait_closed(Duration::from_secs(35));
         }
         let history = self
             .shared
@@ -357,12 +468,7 @@ impl Drop for GroupWorkload {
     fn drop(&mut self) {
         if let Ok(members) = self.members.lock() {
             for m in members.iter() {
-                let _ = m
-                    .command
-                    .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |c| {
-                        matches!(Command::of(c), Command::Run | Command::Pause)
-                            .then_some(Command::Stop as u8)
-                    });
+                m.ask_to_stop();
             }
         }
     }
@@ -372,7 +478,14 @@ fn poisoned() -> KafkaError {
     KafkaError::Workload("group state poisoned".into())
 }
 
+fn driver_error(member: u32) -> impl Fn(super::client_driver::DriverError) -> KafkaError {
+    move |e| KafkaError::Workload(format!("member {member}: {e}"))
+}
+
 fn spawn_member(index: u32, shared: &Arc<Shared>) -> Result<Member, KafkaError> {
+    if let ConsumerClient::Java(install) = &shared.options.client {
+        return spawn_java_member(index, shared, install);
+    }
     let command = Arc::new(AtomicU8::new(Command::Run as u8));
     let consumer = create_consumer(index, shared)?;
     let thread = {
@@ -385,10 +498,120 @@ fn spawn_member(index: u32, shared: &Arc<Shared>) -> Result<Member, KafkaError> 
                 source,
             })?
     };
-    Ok(Member {
+    Ok(Member::InProcess {
         command,
         thread: Some(thread),
     })
+}
+
+/// A member in a JVM of its own: what it answers goes into the same history as an
+/// in-process member's, stamped as it arrives (the pipe adds well under a millisecond).
+fn spawn_java_member(
+    index: u32,
+    shared: &Arc<Shared>,
+    install: &super::client_install::JavaInstall,
+) -> Result<Member, KafkaError> {
+    let o = &shared.options;
+    let on_answer = {
+        let shared = shared.clone();
+        move |answer| match answer {
+            ConsumerAnswer::Rebalance {
+                change: RebalanceChange::Assigned,
+                partitions,
+            } => shared.assigned(index, partitions),
+            ConsumerAnswer::Rebalance { change, partitions } => {
+                shared.revoked(index, change, partitions)
+            }
+            ConsumerAnswer::Record {
+                partition,
+                offset,
+                head,
+            } => {
+                let id = head.as_deref().and_then(payload::decode);
+                shared.processed(index, partition, offset, id);
+            }
+            ConsumerAnswer::Committed { partition, offset } => {
+                let at_us = shared.sink.clock().now_us();
+                shared.committed([Commit {
+                    member: index,
+                    partition,
+                    offset,
+                    at_us,
+                }]);
+            }
+            ConsumerAnswer::CommitFailed(error) => shared.commit_failed(index, error),
+            ConsumerAnswer::Lag { partition, lag } => {
+                // Only a partition it still holds: a lag line may follow its revoke.
+                let holds = shared
+                    .owners
+                    .lock()
+                    .is_ok_and(|o| o.get(&partition) == Some(&index));
+                if let (true, Ok(mut l)) = (holds, shared.lag.lock()) {
+                    l.insert((index, partition), lag);
+                }
+            }
+            ConsumerAnswer::Warning(w) => shared.error(format!("member {index}: {w}")),
+            ConsumerAnswer::Closed => shared.clear_lag(index),
+        }
+    };
+    let on_died = {
+        let shared = shared.clone();
+        move |why: String| {
+            shared.clear_lag(index);
+            shared.error(format!("member {index}: {why}"));
+        }
+    };
+    let driver = ConsumerDriver::start(
+        &install.consumer_command(),
+        &o.topic,
+        Role::Member {
+            commit: o.commit,
+            commit_interval: o.commit_interval,
+            processing: o.processing,
+        },
+        &java_member_settings(index, o),
+        on_answer,
+        on_died,
+    )
+    .map_err(driver_error(index))?;
+    Ok(Member::Java(driver))
+}
+
+/// A Java member's settings, in Java's names, as `create_consumer` sets librdkafka's.
+fn java_member_settings(index: u32, o: &GroupOptions) -> Vec<(String, String)> {
+    let explicit = o.commit != CommitMode::Auto;
+    let mut s: Vec<(String, String)> = vec![
+        ("bootstrap.servers".into(), o.bootstrap.clone()),
+        ("group.id".into(), o.group_id.clone()),
+        ("client.id".into(), format!("chaos-member-{index}")),
+        ("auto.offset.reset".into(), "earliest".into()),
+        // librdkafka's fetch.wait.max.ms under Java's name.
+        ("fetch.max.wait.ms".into(), "50".into()),
+        (
+            "max.poll.interval.ms".into(),
+            o.max_poll_interval.as_millis().to_string(),
+        ),
+        ("enable.auto.commit".into(), (!explicit).to_string()),
+    ];
+    // The consumer protocol's session is the broker's: Java refuses session.timeout.ms with it
+    // (and 3.x clients know no group.protocol for the classic default).
+    match o.protocol {
+        crate::events::GroupProtocol::Classic => s.push((
+            "session.timeout.ms".into(),
+            o.session_timeout.as_millis().to_string(),
+        )),
+        crate::events::GroupProtocol::Consumer => {
+            s.push(("group.protocol".into(), "consumer".into()))
+        }
+    }
+    if !explicit {
+        s.push((
+            "auto.commit.interval.ms".into(),
+            o.commit_interval.as_millis().max(1).to_string(),
+        ));
+    }
+    s.extend(o.extra.iter().cloned());
+    s
 }
 
 fn create_consumer(
@@ -470,24 +693,18 @@ fn run_member(
         match consumer.commit_consumer_state(mode) {
             Ok(()) if sync => {
                 let at_us = shared.sink.clock().now_us();
-                if let Ok(mut h) = shared.history.lock() {
-                    h.commits
-                        .extend(pending.into_iter().map(|(partition, offset)| Commit {
-                            member: index,
-                            partition,
-                            offset,
-                            at_us,
-                        }));
-                }
+                shared.committed(pending.into_iter().map(|(partition, offset)| Commit {
+                    member: index,
+                    partition,
+                    offset,
+                    at_us,
+                }));
             }
             // Async: the commit callback reports the outcome.
             Ok(()) => {}
             // Nothing stored yet for any partition is not a failure.
             Err(e) if e.to_string().contains("No offset stored") => {}
-            Err(e) => {
-                shared.commit_failures.fetch_add(1, Ordering::Relaxed);
-                shared.error(format!("member {index}: commit: {e}"));
-            }
+            Err(e) => shared.commit_failed(index, e.to_string()),
         }
     };
     loop {
@@ -503,44 +720,22 @@ fn run_member(
                 }
                 // Dropping closes the consumer: revoke callback, LeaveGroup.
                 drop(consumer);
-                clear_lag(shared, index);
+                shared.clear_lag(index);
                 return;
             }
             Command::Crash => {
                 crash(consumer);
-                clear_lag(shared, index);
+                shared.clear_lag(index);
                 return;
             }
         }
         match consumer.poll(POLL) {
             Some(Ok(m)) => {
                 let id = m.payload().and_then(payload::decode);
-                if let Some(id) =
-                    id.filter(|id| id.producer_id == o.producer_id && id.partition == m.partition())
+                if shared.processed(index, m.partition(), m.offset(), id) && !o.processing.is_zero()
                 {
-                    let at_us = shared.sink.clock().now_us();
-                    if let Ok(mut h) = shared.history.lock() {
-                        h.processed.push(Processed {
-                            member: index,
-                            partition: m.partition(),
-                            seq: id.seq,
-                            offset: m.offset(),
-                            at_us,
-                        });
-                    }
-                    shared.processed_in_tick.fetch_add(1, Ordering::Relaxed);
-                    shared.processed_total.fetch_add(1, Ordering::Relaxed);
-                    let again = shared
-                        .distinct
-                        .lock()
-                        .map_or(true, |mut d| d.insert(m.partition(), id.seq));
-                    if !again {
-                        shared.distinct_total.fetch_add(1, Ordering::Relaxed);
-                    }
-                    if !o.processing.is_zero() {
-                        // Simulated work, not a measurement.
-                        std::thread::sleep(o.processing);
-                    }
+                    // Simulated work, not a measurement.
+                    std::thread::sleep(o.processing);
                 }
                 if explicit {
                     // Processed: only now may its offset be committed.
@@ -567,12 +762,6 @@ fn run_member(
             record_lag(&consumer, shared, index);
             last_lag = Instant::now();
         }
-    }
-}
-
-fn clear_lag(shared: &Shared, index: u32) {
-    if let Ok(mut lag) = shared.lag.lock() {
-        lag.retain(|(m, _), _| *m != index);
     }
 }
 

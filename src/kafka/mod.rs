@@ -6,6 +6,7 @@ pub mod admin;
 pub mod client_driver;
 pub mod client_install;
 pub mod connect;
+pub mod consumer_driver;
 pub mod features;
 pub mod group;
 pub mod live_consumer;
@@ -19,6 +20,16 @@ pub mod sasl;
 pub mod transactions;
 mod txn_client;
 pub mod wire;
+
+/// The client the consumers of a run (the group's members, the live consumer) run: the
+/// workload's `client`, where it has a consumer driver.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ConsumerClient {
+    /// The bundled librdkafka, in this process.
+    Librdkafka,
+    /// Apache Kafka's Java client, one JVM per consumer.
+    Java(client_install::JavaInstall),
+}
 
 pub use connect::client_config;
 

@@ -73,6 +73,16 @@ pub enum ClientLibrary {
 }
 
 impl ClientLibrary {
+    /// The client the run's consumers (the group's members, the live consumer) use: the Java
+    /// client's where it sends; the bundled librdkafka otherwise (the Python driver sends
+    /// only).
+    pub fn consumers(&self) -> super::ConsumerClient {
+        match self {
+            ClientLibrary::Java(install) => super::ConsumerClient::Java(install.clone()),
+            _ => super::ConsumerClient::Librdkafka,
+        }
+    }
+
     pub fn name(&self) -> &'static str {
         match self {
             ClientLibrary::Librdkafka => "librdkafka",

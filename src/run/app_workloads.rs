@@ -61,6 +61,7 @@ pub fn start_group(ctx: &RunContext<'_>, w: &WorkloadSpec) -> Result<Option<Shar
                 .map(|(k, v)| (k.clone(), v.0.clone()))
                 .collect(),
             producer_id: ctx.producer_id,
+            client: ctx.client.consumers(),
         },
         ctx.sink.clone(),
     )

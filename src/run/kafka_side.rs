@@ -150,12 +150,15 @@ impl KafkaSide for LiveKafka {
     ) -> Result<Box<dyn LiveReader>, Error> {
         let (topic, partitions) = ctx.experiment.workload_topic().unwrap_or_default();
         let consumer = crate::kafka::live_consumer::LiveConsumer::start(
-            &ctx.cluster.bootstrap_list(),
-            &ctx.profile,
-            &topic,
-            partitions,
-            ctx.producer_id,
-            phase,
+            crate::kafka::live_consumer::LiveOptions {
+                bootstrap: &ctx.cluster.bootstrap_list(),
+                profile: &ctx.profile,
+                topic: &topic,
+                partitions,
+                producer_id: ctx.producer_id,
+                phase,
+                client: &ctx.client.consumers(),
+            },
             ctx.sink.clone(),
         )
         .map_err(Error::Kafka)?;

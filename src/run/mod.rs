@@ -724,13 +724,44 @@ fn resolve_client(
         }
     };
     let install = JavaInstall::find(&version).map_err(installed)?;
-    if let Some((_, message)) = crate::experiment::unknown_java_settings(w, &install.config_names())
-    {
+    if let Some(unknown) = crate::experiment::unknown_java_settings(w, &install.setting_names()) {
         return Err(Error::Invalid(format!(
-            "workload.producer-config: {message}"
+            "{}: {}",
+            unknown.path(),
+            unknown.message
         )));
     }
     Ok(ClientLibrary::Java(install))
+}
+
+/// What of the workload runs the bundled librdkafka although `client` names another: said
+/// in the report, so no number is read as that client's.
+fn clients_not_chosen(
+    exp: &crate::experiment::Experiment,
+    client: &crate::kafka::producer::ClientLibrary,
+) -> Option<String> {
+    use crate::kafka::producer::ClientLibrary;
+    let w = exp.workload.as_ref()?;
+    let mut parts = Vec::new();
+    if matches!(client, ClientLibrary::LibrdkafkaPython(_)) {
+        if w.group.is_some() {
+            parts.push("the consumer group's members");
+        }
+        if w.consumer {
+            parts.push("the live consumer");
+        }
+    }
+    if *client != ClientLibrary::Librdkafka && w.transactions.is_some() {
+        parts.push("the transactions");
+    }
+    (!parts.is_empty()).then(|| {
+        format!(
+            "{} run the bundled librdkafka {}, not the workload's client ({}): it has no driver for them yet",
+            parts.join(" and "),
+            rdkafka::util::get_rdkafka_version().1,
+            client.name()
+        )
+    })
 }
 
 /// The run's first event: what ran where, with the settings in force and the expectations;
@@ -762,6 +793,9 @@ async fn record_start(
                  were faulted and healed, never created or removed"
             ),
         });
+    }
+    if let Some(message) = clients_not_chosen(exp, &client) {
+        sink.emit(EventKind::Note { message });
     }
     let security = &profile.security;
     if security.protocol() != crate::security::SecurityProtocol::Plaintext {

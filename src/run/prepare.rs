@@ -255,14 +255,14 @@ fn push_once(errors: &mut Vec<Error>, e: Error) {
 fn installed_client(
     client: &experiment::ClientChoice,
     version: &str,
-) -> Result<Option<std::collections::BTreeSet<String>>, String> {
+) -> Result<Option<experiment::SettingNames>, String> {
     use crate::kafka::client_install::{JavaInstall, PythonInstall};
     match client {
         experiment::ClientChoice::LibrdkafkaPython { .. } => PythonInstall::find(version)
             .map(|_| None)
             .map_err(|e| e.to_string()),
         _ => JavaInstall::find(version)
-            .map(|install| Some(install.config_names()))
+            .map(|install| Some(install.setting_names()))
             .map_err(|e| e.to_string()),
     }
 }
