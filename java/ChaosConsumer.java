@@ -105,6 +105,25 @@ public final class ChaosConsumer {
 
     enum Command { RUN, PAUSE, LEAVE, STOP }
 
+    /// Commits what was processed and not yet committed; its confirmation is the interceptor's.
+    static void commit(KafkaConsumer<byte[], byte[]> consumer, Map<TopicPartition, OffsetAndMetadata> stored, boolean sync) {
+        Map<TopicPartition, OffsetAndMetadata> offsets = new HashMap<>(stored);
+        stored.clear();
+        if (sync) {
+            try {
+                consumer.commitSync(offsets);
+            } catch (Exception e) {
+                answer("kf " + oneLine(e));
+            }
+        } else {
+            consumer.commitAsync(offsets, (done, error) -> {
+                if (error != null) {
+                    answer("kf " + oneLine(error));
+                }
+            });
+        }
+    }
+
     private static volatile Command command = Command.RUN;
 
     public static void main(String[] args) throws Exception {
@@ -251,7 +270,20 @@ public final class ChaosConsumer {
                 answer("w poll: " + oneLine(e));
                 continue;
             }
-            for (ConsumerRecord<byte[], byte[]> r : records) {
+            List<ConsumerRecord<byte[], byte[]>> batch = new ArrayList<>();
+            records.forEach(batch::add);
+            for (int i = 0; i < batch.size(); i++) {
+                if (command != Command.RUN) {
+                    // Told to pause or close mid-batch: the rest is fetched again later (as the
+                    // librdkafka member, which polls one message at a time, never took it).
+                    Map<TopicPartition, Long> rest = new HashMap<>();
+                    for (ConsumerRecord<byte[], byte[]> left : batch.subList(i, batch.size())) {
+                        rest.putIfAbsent(new TopicPartition(left.topic(), left.partition()), left.offset());
+                    }
+                    rest.forEach(consumer::seek);
+                    break;
+                }
+                ConsumerRecord<byte[], byte[]> r = batch.get(i);
                 byte[] v = r.value();
                 String header = v == null ? "-" : b64.encodeToString(Arrays.copyOf(v, Math.min(v.length, HEADER_LEN)));
                 answer("m " + r.partition() + " " + r.offset() + " " + header);
@@ -262,25 +294,13 @@ public final class ChaosConsumer {
                     stored.put(new TopicPartition(r.topic(), r.partition()), new OffsetAndMetadata(r.offset() + 1));
                     dirty = true;
                 }
-            }
-            if (explicit && dirty && System.nanoTime() - lastCommit >= commitIntervalMs * 1_000_000L) {
-                Map<TopicPartition, OffsetAndMetadata> offsets = new HashMap<>(stored);
-                stored.clear();
-                if (sync) {
-                    try {
-                        consumer.commitSync(offsets);
-                    } catch (Exception e) {
-                        answer("kf " + oneLine(e));
-                    }
-                } else {
-                    consumer.commitAsync(offsets, (done, error) -> {
-                        if (error != null) {
-                            answer("kf " + oneLine(error));
-                        }
-                    });
+                // After every record, as the librdkafka member does: a commit interval of 0
+                // commits each message, not each poll's batch (up to max.poll.records).
+                if (explicit && dirty && System.nanoTime() - lastCommit >= commitIntervalMs * 1_000_000L) {
+                    commit(consumer, stored, sync);
+                    dirty = false;
+                    lastCommit = System.nanoTime();
                 }
-                dirty = false;
-                lastCommit = System.nanoTime();
             }
             if (group && System.nanoTime() - lastLag >= 1_000_000_000L) {
                 for (TopicPartition tp : consumer.assignment()) {

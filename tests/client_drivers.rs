@@ -254,6 +254,122 @@ fn a_librdkafka_setting_given_to_the_java_client_is_refused_before_the_run() {
 }
 
 #[test]
+fn a_librdkafka_consumer_setting_given_to_java_group_members_is_refused_with_its_line() {
+    let group = |key_value: &str| {
+        experiment(&format!(
+            "  client: java@4.1.1\n  group:\n    id: g\n    consumer-config:\n      {key_value}\n"
+        ))
+    };
+    let out = validate(&group("fetch.wait.max.ms: \"50\""));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("e.yaml:12: workload.group.consumer-config.fetch.wait.max.ms")
+            && stderr.contains("not a setting of the Java client's consumer"),
+        "{stderr}"
+    );
+    // Java's own name for it is accepted.
+    let ok = validate(&group("fetch.max.wait.ms: \"50\""));
+    assert_eq!(
+        ok.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
+}
+
+/// The Java consumer's driver without a cluster: it starts (a consumer needs no broker to be
+/// created), a stop closes it with `closed` and no death reported; a kill (a member crash) is
+/// not a death either; a setting Java refuses is named at start; a driver killed from outside
+/// is said.
+#[test]
+fn the_java_consumer_driver_starts_stops_and_is_killed_without_a_cluster() {
+    use chaos::events::CommitMode;
+    use chaos::kafka::consumer_driver::{ConsumerAnswer, ConsumerDriver, Role};
+    let command = JavaInstall::find("4.1.1")
+        .expect("the Java client 4.1.1 (scripts/java-client.sh)")
+        .consumer_command();
+    let member = Role::Member {
+        commit: CommitMode::Sync,
+        commit_interval: Duration::ZERO,
+        processing: Duration::ZERO,
+    };
+    let settings = |extra: &[(&str, &str)]| -> Vec<(String, String)> {
+        [("bootstrap.servers", "127.0.0.1:1"), ("group.id", "g")]
+            .iter()
+            .chain(extra)
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    };
+    let start = |extra: &[(&str, &str)]| {
+        let answers: Arc<Mutex<Vec<ConsumerAnswer>>> = Arc::default();
+        let died: Arc<Mutex<Vec<String>>> = Arc::default();
+        let (a, d) = (answers.clone(), died.clone());
+        let driver = ConsumerDriver::start(
+            &command,
+            "orders",
+            member,
+            &settings(extra),
+            move |answer| a.lock().unwrap().push(answer),
+            move |why| d.lock().unwrap().push(why),
+        );
+        (driver, answers, died)
+    };
+
+    let (driver, answers, died) = start(&[]);
+    let driver = driver.expect("the consumer starts without a broker");
+    assert_eq!(driver.version, "4.1.1");
+    driver.close(Duration::from_secs(20));
+    assert_eq!(
+        answers.lock().unwrap().last(),
+        Some(&ConsumerAnswer::Closed),
+        "{:?}",
+        answers.lock().unwrap()
+    );
+    assert!(
+        died.lock().unwrap().is_empty(),
+        "{:?}",
+        died.lock().unwrap()
+    );
+
+    let (driver, _, died) = start(&[]);
+    let driver = driver.expect("starts");
+    driver.kill();
+    driver.close(Duration::from_secs(5));
+    assert!(
+        died.lock().unwrap().is_empty(),
+        "a crash on purpose is not a death: {:?}",
+        died.lock().unwrap()
+    );
+
+    let (driver, _, died) = start(&[]);
+    let driver = driver.expect("starts");
+    let pid = driver.pid();
+    let killed = std::process::Command::new("kill")
+        .args(["-KILL", &pid.to_string()])
+        .status()
+        .expect("kill");
+    assert!(killed.success());
+    wait_until("the death said", Duration::from_secs(10), || {
+        !died.lock().unwrap().is_empty()
+    });
+    assert!(
+        died.lock().unwrap()[0].contains("exited without closing"),
+        "{:?}",
+        died.lock().unwrap()
+    );
+
+    let (refused, _, _) = start(&[
+        ("session.timeout.ms", "6000"),
+        ("group.protocol", "consumer"),
+    ]);
+    let e = refused
+        .err()
+        .expect("Java refuses a session timeout with the consumer protocol");
+    assert!(e.to_string().contains("session.timeout.ms"), "{e}");
+}
+
+#[test]
 fn librdkafka_through_python_reports_its_version_and_an_expired_record_as_unknown() {
     let install =
         PythonInstall::find("2.16.0").expect("librdkafka 2.16.0 (scripts/python-client.sh)");

@@ -1668,8 +1668,19 @@ fn the_java_client_resumes_after_an_unclean_election_and_its_lost_acks_are_the_w
     assert_eq!(code, Some(0));
     // The same ledger checks as librdkafka's (unclean_election_trades_offline_time_for_acked_loss):
     // what is lost is what A acknowledged alone, by the Java client's own ack times.
-    assert_lost_are_the_writes_a_had_alone(r, &run_dirs(&reports)[0]);
+    let lost = assert_lost_are_the_writes_a_had_alone(r, &run_dirs(&reports)[0]);
     assert_eq!(r["verification"]["complete"], true);
+    // The live consumer is a Java consumer too: it read what A acknowledged alone, which the
+    // unclean election then truncated (the same check as librdkafka's consumer's above).
+    let consumed_lost = f64_at(r, "/verification/consumed_then_lost");
+    assert!(
+        consumed_lost > 0.0 && consumed_lost <= lost + f64_at(r, "/verification/unacked_present"),
+        "Java live consumer: consumed then lost {consumed_lost} vs lost {lost}: {r:#}"
+    );
+    assert!(
+        f64_at(r, "/consumer/received") >= f64_at(r, "/workload/acked") - lost,
+        "the Java live consumer received every acked message that survived: {r:#}"
+    );
     // The Java producer writes again once the partition is usable: its first ack after that
     // is measured. Its reconnect back-off is 1 s at most (Java's reconnect.backoff.max.ms
     // default) and its metadata refresh follows the NOT_LEADER error at once, so it is back

@@ -202,6 +202,11 @@ impl ConsumerDriver {
         })
     }
 
+    /// The driver's process id.
+    pub fn pid(&self) -> u32 {
+        lock(&self.child).id()
+    }
+
     /// Tells the consumer to `pause`, `run`, `leave` or `stop`.
     pub fn tell(&self, command: &'static str) -> Result<(), DriverError> {
         let mut stdin = lock(&self.stdin);
