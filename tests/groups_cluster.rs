@@ -366,9 +366,11 @@ fn java_group_members_under_the_classic_and_the_consumer_protocol_crash_and_lose
         let protocol = g["protocol"].as_str().unwrap_or("?").to_string();
         assert_eq!(r["status"], "passed", "{r:#}");
         assert!(
-            r["settings"].to_string().contains("client:java"),
+            r["cluster"]["settings"]
+                .to_string()
+                .contains(r#"["client:java","4.1.1"]"#),
             "the client is recorded: {:#}",
-            r["settings"]
+            r["cluster"]["settings"]
         );
         // A commit may fail while the coordinator moves; a member's JVM must not die.
         assert!(
