@@ -168,8 +168,9 @@ pub fn coordinator_keys(ctx: &RunContext<'_>) -> HashMap<String, String> {
         .collect()
 }
 
-/// Faults are meant for a formed group: waits until every partition is held by a member (up
-/// to 60 s; a group that did not form is a note, and the steps start anyway).
+/// Faults are meant for a formed group: waits until every partition is held by a member and
+/// every member holds one (when there are enough partitions; up to 60 s; a group that did not
+/// form is a note, and the steps start anyway).
 pub async fn wait_until_formed(ctx: &RunContext<'_>, group: &dyn Group) {
     (ctx.progress)("waiting for the consumer group to be assigned every partition");
     let formed = async {
@@ -183,8 +184,8 @@ pub async fn wait_until_formed(ctx: &RunContext<'_>, group: &dyn Group) {
         .is_err()
     {
         ctx.sink.emit(EventKind::Note {
-            message: "the consumer group was not assigned every partition within 60 s; \
-                      the steps start anyway"
+            message: "the consumer group was not assigned every partition (one or more to \
+                      each member) within 60 s; the steps start anyway"
                 .into(),
         });
     }

@@ -71,7 +71,8 @@ pub trait Group: Send + Sync {
     fn heal(&self, member: u32, kind: FaultKind) -> Result<(), KafkaError>;
     /// Counts since the last call (a `GroupTick`).
     fn tick(&self) -> EventKind;
-    /// Whether every partition is held by a member.
+    /// Whether the group has formed: every partition held, every member holding one (when
+    /// there are enough partitions).
     fn fully_assigned(&self) -> bool;
     /// Reads on until it processed `enough` or `grace` passed, then the members commit and
     /// leave (blocking): what it did, its commit failures, its errors.
