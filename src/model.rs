@@ -339,6 +339,9 @@ pub struct GroupResult {
     /// Per fault: fault → the end of the first rebalance after it (`None`: no rebalance
     /// completed after it).
     pub resumed_after_fault: Vec<(String, Option<f64>)>,
+    /// Faults that hit while the group was not whole (forming, or mid-rebalance): not timed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub faults_hit_while_not_whole: Vec<String>,
     /// The longest time a partition was processed by nobody.
     pub longest_gap: Option<ConsumerGap>,
     /// The largest lag seen (high watermark − position, summed over held partitions).

@@ -147,11 +147,13 @@ pub struct Episode {
 /// partition was held by a live member again. `partitions`: the topic's partition count.
 ///
 /// Revokes before the steps began (the group forming: members joining one after another)
-/// are not rebalances under a fault.
+/// are not rebalances under a fault. A fault that hit while the group was not whole (still
+/// forming, or mid-rebalance) is not timed — its "whole again" would measure what was already
+/// under way — and is listed apart (third).
 pub fn rebalances(
     events: &[&Event],
     partitions: i32,
-) -> (Vec<Episode>, Vec<(String, Option<u64>)>) {
+) -> (Vec<Episode>, Vec<(String, Option<u64>)>, Vec<String>) {
     let counting_from = events
         .iter()
         .find(|e| {
@@ -170,6 +172,7 @@ pub fn rebalances(
     // Faults waiting for the group to be whole again: (fault id, injected at).
     let mut waiting: Vec<(String, u64)> = Vec::new();
     let mut resumed: Vec<(String, Option<u64>)> = Vec::new();
+    let mut hit_while_not_whole: Vec<String> = Vec::new();
     let mut ever_whole = false;
     // Not whole after the last event (a member down holding partitions, or mid-rebalance).
     let mut broken = false;
@@ -202,11 +205,16 @@ pub fn rebalances(
             EventKind::FaultInjected {
                 id, kind, resolved, ..
             } => {
+                let whole_before = whole(&owner, &down);
                 if kind.is_member_fault() {
                     down.extend(resolved.iter().filter_map(|r| member_of(r)));
                 }
                 if ever_whole && *kind != FaultKind::Start {
-                    waiting.push((id.clone(), e.at_us));
+                    if whole_before {
+                        waiting.push((id.clone(), e.at_us));
+                    } else {
+                        hit_while_not_whole.push(id.clone());
+                    }
                 }
             }
             EventKind::FaultReverted { kind, resolved, .. } if kind.is_member_fault() => {
@@ -245,7 +253,7 @@ pub fn rebalances(
         });
     }
     resumed.extend(waiting.into_iter().map(|(id, _)| (id, None)));
-    (episodes, resumed)
+    (episodes, resumed, hit_while_not_whole)
 }
 
 /// `member-3` → 3.
@@ -389,7 +397,7 @@ mod tests {
             ev(10_500, rb(2, Assigned, &[2])),
         ];
         let refs: Vec<&Event> = events.iter().collect();
-        let (episodes, resumed) = rebalances(&refs, 3);
+        let (episodes, resumed, _) = rebalances(&refs, 3);
         assert_eq!(
             episodes,
             vec![Episode {
@@ -415,7 +423,7 @@ mod tests {
         assert_eq!(rebalances(&refs_forming, 3).0.len(), 1);
 
         // Without the survivors' reassignment the group never resumes: open episode, None.
-        let (episodes, resumed) = rebalances(&refs[..6], 3);
+        let (episodes, resumed, _) = rebalances(&refs[..6], 3);
         assert_eq!(episodes[0].to_us, None);
         assert_eq!(resumed, vec![("crash".to_string(), None)]);
     }
@@ -450,7 +458,7 @@ mod tests {
             fault(20_000, "kill-coordinator", FaultKind::Kill, "kafka-3"),
         ];
         let refs: Vec<&Event> = events.iter().collect();
-        let (episodes, resumed) = rebalances(&refs, 3);
+        let (episodes, resumed, _) = rebalances(&refs, 3);
         assert!(episodes.is_empty(), "no revoke, no rebalance: {episodes:?}");
         assert_eq!(
             resumed,
@@ -459,5 +467,36 @@ mod tests {
                 ("kill-coordinator".to_string(), None)
             ]
         );
+    }
+
+    #[test]
+    fn a_fault_that_hits_a_group_still_moving_partitions_is_not_timed() {
+        use crate::events::TimeSource;
+        use RebalanceChange::*;
+        // KIP-848 forming (measured, Java 4.1.1): member 2 gets everything, then gives 1 and 2
+        // up; before anyone holds them, member 1 crashes. The partitions' arrival later ends
+        // the forming, not the crash.
+        let events = [
+            ev(0, rb(2, Assigned, &[0, 1, 2])),
+            ev(400, rb(2, Revoked, &[1, 2])),
+            ev(
+                5_000,
+                EventKind::FaultInjected {
+                    id: "crash".into(),
+                    kind: FaultKind::MemberCrash,
+                    target: "member 1".into(),
+                    resolved: vec!["member-1".into()],
+                    broker_ids: vec![],
+                    source: TimeSource::ApiResponse,
+                    unreachable: false,
+                },
+            ),
+            ev(5_300, rb(0, Assigned, &[2])),
+            ev(10_400, rb(0, Assigned, &[1])),
+        ];
+        let refs: Vec<&Event> = events.iter().collect();
+        let (_, resumed, untimed) = rebalances(&refs, 3);
+        assert!(resumed.is_empty(), "{resumed:?}");
+        assert_eq!(untimed, vec!["crash".to_string()]);
     }
 }

@@ -165,7 +165,7 @@ pub fn summarize_group(events: &[&Event]) -> Option<GroupResult> {
             .max()
             .map_or(0, |p| p + 1)
     });
-    let (episodes, resumed) = super::group::rebalances(events, partitions);
+    let (episodes, resumed, hit_while_not_whole) = super::group::rebalances(events, partitions);
     let rebalances: Vec<Interval> = episodes
         .iter()
         .map(|e| Interval {
@@ -228,6 +228,7 @@ pub fn summarize_group(events: &[&Event]) -> Option<GroupResult> {
         commit_failures: d.commit_failures,
         rebalances,
         rebalance_ms: super::stats::stats(&durations),
+        faults_hit_while_not_whole: hit_while_not_whole,
         resumed_after_fault: resumed
             .into_iter()
             .map(|(id, us)| (id, us.map(ms)))

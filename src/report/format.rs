@@ -242,12 +242,21 @@ pub fn group_lines(g: &super::GroupResult) -> Vec<String> {
         })
         .collect::<Vec<_>>()
         .join(", ");
+    let untimed = if g.faults_hit_while_not_whole.is_empty() {
+        String::new()
+    } else {
+        format!(
+            " · not timed, the group was not whole when it hit: {}",
+            g.faults_hit_while_not_whole.join(", ")
+        )
+    };
     lines.push(format!(
-        "rebalances: {}{} (first revoke → every partition held by a live member, ± {} each end){}{}",
+        "rebalances: {}{} (first revoke → every partition held by a live member, ± {} each end){}{}{}",
         g.rebalances.len(),
         if rebalances.is_empty() { String::new() } else { format!(" — {rebalances}") },
         duration_ms(g.error_bar_ms),
         if resumed.is_empty() { String::new() } else { format!(" · fault → group whole again: {resumed}") },
+        untimed,
         g.longest_gap
             .as_ref()
             .map(|gap| format!(" · longest unprocessed: {}/{} {}", gap.topic, gap.partition, duration_ms(gap.ms)))
