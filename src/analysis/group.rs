@@ -142,6 +142,16 @@ pub struct Episode {
     pub to_us: Option<u64>,
 }
 
+/// What the group's callbacks and the faults say about its rebalances.
+#[derive(Debug, Default)]
+pub struct GroupTimes {
+    pub episodes: Vec<Episode>,
+    /// Per fault that hit a whole group: the time until it was whole again (`None`: never).
+    pub resumed: Vec<(String, Option<u64>)>,
+    /// Faults that hit while the group was not whole: not timed.
+    pub hit_while_not_whole: Vec<String>,
+}
+
 // Long: one pass over the group's events keeping who owns what, each event kind an arm
 /// The group's rebalances and, per member fault or broker fault, the time until every
 /// partition was held by a live member again. `partitions`: the topic's partition count.
@@ -149,11 +159,8 @@ pub struct Episode {
 /// Revokes before the steps began (the group forming: members joining one after another)
 /// are not rebalances under a fault. A fault that hit while the group was not whole (still
 /// forming, or mid-rebalance) is not timed — its "whole again" would measure what was already
-/// under way — and is listed apart (third).
-pub fn rebalances(
-    events: &[&Event],
-    partitions: i32,
-) -> (Vec<Episode>, Vec<(String, Option<u64>)>, Vec<String>) {
+/// under way — and is listed apart.
+pub fn rebalances(events: &[&Event], partitions: i32) -> GroupTimes {
     let counting_from = events
         .iter()
         .find(|e| {
@@ -253,7 +260,11 @@ pub fn rebalances(
         });
     }
     resumed.extend(waiting.into_iter().map(|(id, _)| (id, None)));
-    (episodes, resumed, hit_while_not_whole)
+    GroupTimes {
+        episodes,
+        resumed,
+        hit_while_not_whole,
+    }
 }
 
 /// `member-3` → 3.
@@ -397,7 +408,9 @@ mod tests {
             ev(10_500, rb(2, Assigned, &[2])),
         ];
         let refs: Vec<&Event> = events.iter().collect();
-        let (episodes, resumed, _) = rebalances(&refs, 3);
+        let GroupTimes {
+            episodes, resumed, ..
+        } = rebalances(&refs, 3);
         assert_eq!(
             episodes,
             vec![Episode {
@@ -420,10 +433,12 @@ mod tests {
         ));
         forming.extend(events[3..].iter().cloned());
         let refs_forming: Vec<&Event> = forming.iter().collect();
-        assert_eq!(rebalances(&refs_forming, 3).0.len(), 1);
+        assert_eq!(rebalances(&refs_forming, 3).episodes.len(), 1);
 
         // Without the survivors' reassignment the group never resumes: open episode, None.
-        let (episodes, resumed, _) = rebalances(&refs[..6], 3);
+        let GroupTimes {
+            episodes, resumed, ..
+        } = rebalances(&refs[..6], 3);
         assert_eq!(episodes[0].to_us, None);
         assert_eq!(resumed, vec![("crash".to_string(), None)]);
     }
@@ -458,7 +473,9 @@ mod tests {
             fault(20_000, "kill-coordinator", FaultKind::Kill, "kafka-3"),
         ];
         let refs: Vec<&Event> = events.iter().collect();
-        let (episodes, resumed, _) = rebalances(&refs, 3);
+        let GroupTimes {
+            episodes, resumed, ..
+        } = rebalances(&refs, 3);
         assert!(episodes.is_empty(), "no revoke, no rebalance: {episodes:?}");
         assert_eq!(
             resumed,
@@ -495,8 +512,8 @@ mod tests {
             ev(10_400, rb(0, Assigned, &[1])),
         ];
         let refs: Vec<&Event> = events.iter().collect();
-        let (_, resumed, untimed) = rebalances(&refs, 3);
-        assert!(resumed.is_empty(), "{resumed:?}");
-        assert_eq!(untimed, vec!["crash".to_string()]);
+        let times = rebalances(&refs, 3);
+        assert!(times.resumed.is_empty(), "{:?}", times.resumed);
+        assert_eq!(times.hit_while_not_whole, vec!["crash".to_string()]);
     }
 }

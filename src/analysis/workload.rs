@@ -165,7 +165,11 @@ pub fn summarize_group(events: &[&Event]) -> Option<GroupResult> {
             .max()
             .map_or(0, |p| p + 1)
     });
-    let (episodes, resumed, hit_while_not_whole) = super::group::rebalances(events, partitions);
+    let super::group::GroupTimes {
+        episodes,
+        resumed,
+        hit_while_not_whole,
+    } = super::group::rebalances(events, partitions);
     let rebalances: Vec<Interval> = episodes
         .iter()
         .map(|e| Interval {
