@@ -165,11 +165,11 @@ struct Shared {
     acked: AtomicU64,
     failed: AtomicU64,
     timed_out: AtomicU64,
-    histograms: Mutex<Vec<Histogram<u64>>>,
-    interval: Mutex<Histogram<u64>>,
+    /// What each ack updates beside the ledger, under one lock (the delivery callback takes
+    /// two locks per ack, not four).
+    acks: Mutex<AckStats>,
     interval_acked: AtomicU64,
     interval_failed: AtomicU64,
-    last_ack_us: Mutex<Vec<u64>>,
     errors: Mutex<Vec<(String, u64)>>,
     gap_floor_us: u64,
     /// When the producer started (run clock, µs): a partition never acked is silent since.
@@ -264,6 +264,16 @@ impl ProducerContext for TrackingContext {
     }
 }
 
+/// The acks' latency histograms and each partition's last ack.
+struct AckStats {
+    /// Per latency phase, for the whole run.
+    by_phase: Vec<Histogram<u64>>,
+    /// Since the last tick.
+    interval: Histogram<u64>,
+    /// Per partition, the last ack's time (run clock, µs; 0: none yet).
+    last_ack_us: Vec<u64>,
+}
+
 impl Shared {
     fn on_acked(&self, id: &Identity, offset: i64, now: u64) {
         self.acked.fetch_add(1, Ordering::Relaxed);
@@ -273,19 +283,26 @@ impl Shared {
         let phase = self.phase.load(Ordering::Relaxed).min(PHASES.len() - 1);
         // Poison-proof locks: a panic elsewhere must not make acks vanish from the
         // measurements (verification would then report loss that did not happen).
-        lock(&self.histograms)[phase].saturating_record(latency);
-        lock(&self.interval).saturating_record(latency);
-        if let Some(slot) = lock(&self.last_ack_us).get_mut(id.partition as usize) {
-            if *slot > 0 && now.saturating_sub(*slot) > self.gap_floor_us {
-                self.sink.emit(EventKind::AckGap(AckGap {
-                    topic: self.topic.clone(),
-                    partition: id.partition,
-                    from_us: *slot,
-                    to_us: now,
-                    open: false,
-                }));
-            }
-            *slot = (*slot).max(now);
+        let gap_from = {
+            let mut acks = lock(&self.acks);
+            acks.by_phase[phase].saturating_record(latency);
+            acks.interval.saturating_record(latency);
+            acks.last_ack_us
+                .get_mut(id.partition as usize)
+                .and_then(|slot| {
+                    let before = *slot;
+                    *slot = before.max(now);
+                    (before > 0 && now.saturating_sub(before) > self.gap_floor_us).then_some(before)
+                })
+        };
+        if let Some(from_us) = gap_from {
+            self.sink.emit(EventKind::AckGap(AckGap {
+                topic: self.topic.clone(),
+                partition: id.partition,
+                from_us,
+                to_us: now,
+                open: false,
+            }));
         }
     }
 
@@ -405,11 +422,13 @@ impl TrackedProducer {
             acked: AtomicU64::new(0),
             failed: AtomicU64::new(0),
             timed_out: AtomicU64::new(0),
-            histograms: Mutex::new(PHASES.iter().map(|_| histogram()).collect()),
-            interval: Mutex::new(histogram()),
+            acks: Mutex::new(AckStats {
+                by_phase: PHASES.iter().map(|_| histogram()).collect(),
+                interval: histogram(),
+                last_ack_us: vec![0; options.partitions.max(0) as usize],
+            }),
             interval_acked: AtomicU64::new(0),
             interval_failed: AtomicU64::new(0),
-            last_ack_us: Mutex::new(vec![0; options.partitions.max(0) as usize]),
             errors: Mutex::new(Vec::new()),
             // A gap worth recording: well above the normal spacing of acks on a partition.
             gap_floor_us: (per_partition_interval_us * 5).max(200_000),
@@ -479,16 +498,12 @@ impl TrackedProducer {
     pub fn tick(&self) -> EventKind {
         let acked = self.shared.interval_acked.swap(0, Ordering::Relaxed);
         let failed = self.shared.interval_failed.swap(0, Ordering::Relaxed);
-        let p99_us = self
-            .shared
-            .interval
-            .lock()
-            .map(|mut h| {
-                let p = h.value_at_quantile(0.99);
-                h.reset();
-                p
-            })
-            .unwrap_or(0);
+        let p99_us = {
+            let mut acks = lock(&self.shared.acks);
+            let p = acks.interval.value_at_quantile(0.99);
+            acks.interval.reset();
+            p
+        };
         EventKind::WorkloadTick {
             acked,
             failed,
@@ -503,7 +518,8 @@ impl TrackedProducer {
 
     /// Whether every partition has had an ack at or after `t_us` (run clock).
     pub fn every_partition_acked_since(&self, t_us: u64) -> bool {
-        lock(&self.shared.last_ack_us)
+        lock(&self.shared.acks)
+            .last_ack_us
             .iter()
             .all(|last| *last >= t_us)
     }
@@ -555,7 +571,8 @@ impl TrackedProducer {
         // their gap in the delivery callback.)
         let flushed_at = self.shared.sink.clock().now_us();
         let started_at = self.shared.started_at_us;
-        for (partition, last) in lock(&self.shared.last_ack_us).iter().enumerate() {
+        let last_acks = lock(&self.shared.acks).last_ack_us.clone();
+        for (partition, last) in last_acks.iter().enumerate() {
             let last = if *last > 0 { *last } else { started_at };
             if stopped_at.saturating_sub(last) > self.shared.gap_floor_us {
                 self.shared.sink.emit(EventKind::AckGap(AckGap {
@@ -572,11 +589,7 @@ impl TrackedProducer {
         let acked = s.acked.load(Ordering::Relaxed);
         let failed = s.failed.load(Ordering::Relaxed);
         let timed_out = s.timed_out.load(Ordering::Relaxed);
-        let latency_histograms = s
-            .histograms
-            .lock()
-            .map(|hs| encode_histograms(&hs))
-            .unwrap_or_default();
+        let latency_histograms = encode_histograms(&lock(&s.acks).by_phase);
         let summary = WorkloadSummary {
             acks: self.options.acks,
             sent,
