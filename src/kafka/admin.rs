@@ -41,35 +41,41 @@ fn not_controller(code: &rdkafka::types::RDKafkaErrorCode) -> bool {
     *code == rdkafka::types::RDKafkaErrorCode::NotController
 }
 
-/// Deletes the topics if they exist (a run starts from empty topics).
-pub async fn delete_topics(
+type TopicResults = rdkafka::error::KafkaResult<Vec<rdkafka::admin::TopicResult>>;
+type Request<'a> = std::pin::Pin<Box<dyn std::future::Future<Output = TopicResults> + Send + 'a>>;
+
+/// Sends a per-topic request (create, delete) for `items` with a fresh client, again for the
+/// topics answered NotController, until none is or `NOT_CONTROLLER_RETRY` has passed. `fine`
+/// says which other answers are no error (a topic already gone, for a delete).
+async fn per_topic<'a, T: Copy + Send + 'a>(
     bootstrap: &str,
     profile: &Profile,
-    names: &[String],
+    verb: &str,
+    items: Vec<T>,
+    name_of: impl Fn(T) -> &'a str,
+    mut request: impl FnMut(AdminClient<DefaultClientContext>, Vec<T>) -> Request<'a>,
+    fine: impl Fn(rdkafka::types::RDKafkaErrorCode) -> bool,
 ) -> Result<(), KafkaError> {
     let deadline = tokio::time::Instant::now() + NOT_CONTROLLER_RETRY;
-    let mut left: Vec<String> = names.to_vec();
+    let mut left = items;
     while !left.is_empty() {
-        let client = admin(bootstrap, profile)?;
-        let refs: Vec<&str> = left.iter().map(String::as_str).collect();
-        let results = client
-            .delete_topics(&refs, &options())
+        let results = request(admin(bootstrap, profile)?, left.clone())
             .await
-            .map_err(KafkaError::client("delete topics"))?;
+            .map_err(KafkaError::client(format!("{verb} topics")))?;
         let mut again = Vec::new();
         for r in results {
             match r {
                 Ok(_) => {}
-                Err((_, rdkafka::types::RDKafkaErrorCode::UnknownTopicOrPartition)) => {}
+                Err((_, code)) if fine(code) => {}
                 Err((topic, code))
                     if not_controller(&code) && tokio::time::Instant::now() < deadline =>
                 {
-                    tracing::debug!("delete topic {topic}: {code}; retrying");
-                    again.push(topic);
+                    tracing::debug!("{verb} topic {topic}: {code}; retrying");
+                    again.extend(left.iter().copied().filter(|t| name_of(*t) == topic));
                 }
                 Err((topic, code)) => {
                     return Err(KafkaError::Rejected {
-                        what: format!("delete topic {topic}"),
+                        what: format!("{verb} topic {topic}"),
                         code,
                     })
                 }
@@ -83,68 +89,74 @@ pub async fn delete_topics(
     Ok(())
 }
 
+/// Deletes the topics if they exist (a run starts from empty topics).
+pub async fn delete_topics(
+    bootstrap: &str,
+    profile: &Profile,
+    names: &[String],
+) -> Result<(), KafkaError> {
+    per_topic(
+        bootstrap,
+        profile,
+        "delete",
+        names.iter().map(String::as_str).collect(),
+        |name| name,
+        |client, left| Box::pin(async move { client.delete_topics(&left, &options()).await }),
+        |code| code == rdkafka::types::RDKafkaErrorCode::UnknownTopicOrPartition,
+    )
+    .await
+}
+
 pub async fn create_topics(
     bootstrap: &str,
     profile: &Profile,
     topics: &[TopicPlan],
 ) -> Result<(), KafkaError> {
-    let deadline = tokio::time::Instant::now() + NOT_CONTROLLER_RETRY;
-    let mut left: Vec<&TopicPlan> = topics.iter().collect();
-    while !left.is_empty() {
-        let client = admin(bootstrap, profile)?;
-        let rows: Vec<Vec<&[i32]>> = left
-            .iter()
-            .map(|t| t.assignment.iter().map(Vec::as_slice).collect())
-            .collect();
-        let new_topics: Vec<NewTopic> = left
-            .iter()
-            .zip(&rows)
-            .map(|(t, rows)| {
-                let replication = if t.assignment.is_empty() {
-                    TopicReplication::Fixed(t.replication_factor)
-                } else {
-                    TopicReplication::Variable(rows.as_slice())
-                };
-                let partitions = if t.assignment.is_empty() {
-                    t.partitions
-                } else {
-                    t.assignment.len() as i32
-                };
-                let mut nt = NewTopic::new(&t.name, partitions, replication);
-                for (k, v) in &t.config {
-                    nt = nt.set(k, v);
-                }
-                nt
+    per_topic(
+        bootstrap,
+        profile,
+        "create",
+        topics.iter().collect(),
+        |t: &TopicPlan| t.name.as_str(),
+        |client, left| {
+            Box::pin(async move {
+                let rows: Vec<Vec<&[i32]>> = left
+                    .iter()
+                    .map(|t| t.assignment.iter().map(Vec::as_slice).collect())
+                    .collect();
+                client
+                    .create_topics(&new_topics(&left, &rows), &options())
+                    .await
             })
-            .collect();
-        let results = client
-            .create_topics(&new_topics, &options())
-            .await
-            .map_err(KafkaError::client("create topics"))?;
-        let mut again = Vec::new();
-        for r in results {
-            match r {
-                Ok(_) => {}
-                Err((topic, code))
-                    if not_controller(&code) && tokio::time::Instant::now() < deadline =>
-                {
-                    tracing::debug!("create topic {topic}: {code}; retrying");
-                    again.extend(left.iter().copied().filter(|t| t.name == topic));
-                }
-                Err((topic, code)) => {
-                    return Err(KafkaError::Rejected {
-                        what: format!("create topic {topic}"),
-                        code,
-                    })
-                }
+        },
+        |_| false,
+    )
+    .await
+}
+
+/// The topics as the admin client takes them; `rows`: each plan's assignment as slices.
+fn new_topics<'a>(plans: &[&'a TopicPlan], rows: &'a [Vec<&'a [i32]>]) -> Vec<NewTopic<'a>> {
+    plans
+        .iter()
+        .zip(rows)
+        .map(|(t, rows)| {
+            let replication = if t.assignment.is_empty() {
+                TopicReplication::Fixed(t.replication_factor)
+            } else {
+                TopicReplication::Variable(rows.as_slice())
+            };
+            let partitions = if t.assignment.is_empty() {
+                t.partitions
+            } else {
+                t.assignment.len() as i32
+            };
+            let mut nt = NewTopic::new(&t.name, partitions, replication);
+            for (k, v) in &t.config {
+                nt = nt.set(k, v);
             }
-        }
-        if !again.is_empty() {
-            tokio::time::sleep(NOT_CONTROLLER_PAUSE).await;
-        }
-        left = again;
-    }
-    Ok(())
+            nt
+        })
+        .collect()
 }
 
 /// The entries of one resource's configuration that `names` asks for (DescribeConfigs).
