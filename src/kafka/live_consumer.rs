@@ -33,6 +33,14 @@ pub struct LiveConsumer {
     reader: Reader,
 }
 
+/// How the reader is told to stop, and says it has enough.
+struct Reading {
+    stop: Arc<AtomicBool>,
+    enough: Arc<AtomicU64>,
+    done: std::sync::mpsc::Receiver<()>,
+    done_tx: std::sync::mpsc::Sender<()>,
+}
+
 /// Where the records come from.
 enum Reader {
     /// librdkafka polled on a thread of its own, which returns the tally.
@@ -106,66 +114,111 @@ impl LiveConsumer {
         let stop = Arc::new(AtomicBool::new(false));
         let enough = Arc::new(AtomicU64::new(u64::MAX));
         let (done_tx, done) = std::sync::mpsc::channel();
-        if let ConsumerClient::Java(install) = client {
-            let tally = Arc::new(Mutex::new(tally));
-            let on_answer = {
-                let (tally, enough) = (tally.clone(), enough.clone());
-                move |answer| {
-                    let ConsumerAnswer::Record {
-                        partition,
-                        offset,
-                        head,
-                    } = answer
-                    else {
-                        return;
-                    };
-                    let Some(id) = head.as_deref().and_then(payload::decode) else {
-                        return;
-                    };
-                    let mut t = tally.lock().unwrap_or_else(|p| p.into_inner());
-                    t.record(partition, offset, id);
-                    if t.received >= enough.load(Ordering::Relaxed) {
-                        let _ = done_tx.send(());
-                    }
-                }
-            };
-            let on_died = {
-                let tally = tally.clone();
-                move |why: String| {
-                    let t = tally.lock().unwrap_or_else(|p| p.into_inner());
-                    t.sink.emit(EventKind::Error {
-                        message: format!("the live consumer: {why}"),
-                    });
-                }
-            };
-            let settings = [
-                ("bootstrap.servers", bootstrap),
-                ("client.id", "chaos-live-consumer"),
-                ("enable.auto.commit", "false"),
-                ("auto.offset.reset", "earliest"),
-                // librdkafka's fetch.wait.max.ms under Java's name.
-                ("fetch.max.wait.ms", "50"),
-                ("isolation.level", "read_uncommitted"),
-            ]
-            .map(|(k, v)| (k.to_string(), v.to_string()));
-            let driver = ConsumerDriver::start(
-                &install.consumer_command(),
-                topic,
-                Role::Live,
-                &settings,
-                on_answer,
-                on_died,
-            )
-            .map_err(|e| KafkaError::Workload(format!("the live consumer: {e}")))?;
-            return Ok(Self {
-                stop,
-                enough,
-                done,
-                reader: Reader::Java { driver, tally },
-            });
+        let reading = Reading {
+            stop,
+            enough,
+            done,
+            done_tx,
+        };
+        match client {
+            ConsumerClient::Java(install) => {
+                Self::on_java(install, bootstrap, topic, tally, reading)
+            }
+            ConsumerClient::Librdkafka => {
+                Self::on_librdkafka(bootstrap, profile, topic, partitions, tally, reading)
+            }
         }
+    }
+
+    /// The Java client's consumer in a JVM: its records are tallied as their lines arrive.
+    fn on_java(
+        install: &super::client_install::JavaInstall,
+        bootstrap: &str,
+        topic: &str,
+        tally: Tally,
+        reading: Reading,
+    ) -> Result<Self, KafkaError> {
+        let Reading {
+            stop,
+            enough,
+            done,
+            done_tx,
+        } = reading;
+        let tally = Arc::new(Mutex::new(tally));
+        let on_answer = {
+            let (tally, enough) = (tally.clone(), enough.clone());
+            move |answer| {
+                let ConsumerAnswer::Record {
+                    partition,
+                    offset,
+                    head,
+                } = answer
+                else {
+                    return;
+                };
+                let Some(id) = head.as_deref().and_then(payload::decode) else {
+                    return;
+                };
+                let mut t = tally.lock().unwrap_or_else(|p| p.into_inner());
+                t.record(partition, offset, id);
+                if t.received >= enough.load(Ordering::Relaxed) {
+                    let _ = done_tx.send(());
+                }
+            }
+        };
+        let on_died = {
+            let tally = tally.clone();
+            move |why: String| {
+                let t = tally.lock().unwrap_or_else(|p| p.into_inner());
+                t.sink.emit(EventKind::Error {
+                    message: format!("the live consumer: {why}"),
+                });
+            }
+        };
+        let settings = [
+            ("bootstrap.servers", bootstrap),
+            ("client.id", "chaos-live-consumer"),
+            ("enable.auto.commit", "false"),
+            ("auto.offset.reset", "earliest"),
+            // librdkafka's fetch.wait.max.ms under Java's name.
+            ("fetch.max.wait.ms", "50"),
+            ("isolation.level", "read_uncommitted"),
+        ]
+        .map(|(k, v)| (k.to_string(), v.to_string()));
+        let driver = ConsumerDriver::start(
+            &install.consumer_command(),
+            topic,
+            Role::Live,
+            &settings,
+            on_answer,
+            on_died,
+        )
+        .map_err(|e| KafkaError::Workload(format!("the live consumer: {e}")))?;
+        Ok(Self {
+            stop,
+            enough,
+            done,
+            reader: Reader::Java { driver, tally },
+        })
+    }
+
+    /// The bundled librdkafka, polled on a thread of its own.
+    fn on_librdkafka(
+        bootstrap: &str,
+        profile: &Profile,
+        topic: &str,
+        partitions: i32,
+        tally: Tally,
+        reading: Reading,
+    ) -> Result<Self, KafkaError> {
+        let Reading {
+            stop,
+            enough,
+            done,
+            done_tx,
+        } = reading;
         let consumer: BaseConsumer = super::client_config(bootstrap, profile)
-            .set("group.id", format!("chaos-live-{producer_id}"))
+            .set("group.id", format!("chaos-live-{}", tally.producer_id))
             .set("enable.auto.commit", "false")
             .set("enable.partition.eof", "false")
             .set("fetch.wait.max.ms", "50")
