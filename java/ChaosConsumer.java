@@ -6,6 +6,8 @@
 //
 // stdin, one command per line:
 //   c <key>\t<value>      a consumer setting (before `start`)
+//   f <key>\t<path>       a setting whose value is that file's content (a PEM keystore's
+//                         certificate chain and key, which span lines)
 //   t <topic>             the topic (before `start`)
 //   mode group|assign     a group member (subscribe) or every partition from the beginning
 //   commit auto|sync|async  who commits a member's offsets (before `start`, group mode)
@@ -154,6 +156,15 @@ public final class ChaosConsumer {
                         System.exit(1);
                     }
                     props.put(value.substring(0, tab), value.substring(tab + 1));
+                    break;
+                }
+                case "f": {
+                    int tab = value.indexOf('\t');
+                    if (tab < 0) {
+                        answer("x a file setting without a tab: " + line);
+                        System.exit(1);
+                    }
+                    props.put(value.substring(0, tab), ChaosProducer.fileContent(value.substring(tab + 1)));
                     break;
                 }
                 case "t": topic = value; break;

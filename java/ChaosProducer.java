@@ -4,6 +4,8 @@
 //
 // stdin, one command per line:
 //   c <key>\t<value>      a producer setting (before `start`)
+//   f <key>\t<path>       a setting whose value is that file's content (a PEM keystore's
+//                         certificate chain and key, which span lines)
 //   t <topic>             the topic (before `start`)
 //   start                 create the producer; answers `ready <kafka-clients version>`
 //   s <n> <partition> <key base64 or -> <value base64>
@@ -71,6 +73,16 @@ public final class ChaosProducer {
         return "unknown";
     }
 
+    static String fileContent(String path) {
+        try {
+            return java.nio.file.Files.readString(java.nio.file.Path.of(path));
+        } catch (java.io.IOException e) {
+            answer("x cannot read " + path + ": " + oneLine(e));
+            System.exit(1);
+            return null;
+        }
+    }
+
     static String oneLine(Exception e) {
         String text = e.getClass().getSimpleName() + ": " + e.getMessage();
         return text.replace('\n', ' ').replace('\r', ' ');
@@ -97,6 +109,13 @@ public final class ChaosProducer {
                     System.exit(1);
                 }
                 props.put(line.substring(2, tab), line.substring(tab + 1));
+            } else if (line.startsWith("f ")) {
+                int tab = line.indexOf('\t');
+                if (tab < 0) {
+                    answer("x a file setting without a tab: " + line);
+                    System.exit(1);
+                }
+                props.put(line.substring(2, tab), fileContent(line.substring(tab + 1)));
             } else if (line.startsWith("t ")) {
                 topic = line.substring(2);
             } else {

@@ -658,6 +658,69 @@ impl ClientSecurity {
     }
 }
 
+/// One setting of Apache Kafka's Java client: a value, or a file whose content is the value
+/// (a PEM keystore's certificate chain and key are given inline and span lines).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum JavaSetting {
+    Value(&'static str, String),
+    FileContent(&'static str, PathBuf),
+}
+
+impl ClientSecurity {
+    /// The Java client's settings for this security (the password in `sasl.jaas.config`: for
+    /// the client's configuration only). Plaintext gives none. The CA and the client
+    /// certificate are PEM files, as librdkafka takes them (Java reads PEM since 2.7, KIP-651).
+    pub fn java_settings(&self) -> Vec<JavaSetting> {
+        use JavaSetting::{FileContent, Value};
+        if self.protocol == SecurityProtocol::Plaintext {
+            return Vec::new();
+        }
+        let mut out = vec![Value(
+            "security.protocol",
+            self.protocol.kafka_name().into(),
+        )];
+        if let Some(s) = &self.sasl {
+            let module = match s.mechanism {
+                SaslMechanism::Plain => "org.apache.kafka.common.security.plain.PlainLoginModule",
+                SaslMechanism::ScramSha256 | SaslMechanism::ScramSha512 => {
+                    "org.apache.kafka.common.security.scram.ScramLoginModule"
+                }
+            };
+            // JAAS quoting: a backslash escapes the next character.
+            let quoted = |v: &str| v.replace('\\', "\\\\").replace('"', "\\\"");
+            out.push(Value("sasl.mechanism", s.mechanism.kafka_name().into()));
+            out.push(Value(
+                "sasl.jaas.config",
+                format!(
+                    "{module} required username=\"{}\" password=\"{}\";",
+                    quoted(&s.username),
+                    quoted(s.password.expose())
+                ),
+            ));
+        }
+        if let Some(t) = self.tls() {
+            if let Some(ca) = &t.ca_file {
+                out.push(Value("ssl.truststore.type", "PEM".into()));
+                out.push(Value(
+                    "ssl.truststore.location",
+                    ca.to_string_lossy().into(),
+                ));
+            }
+            if let Some((cert, key)) = &t.client_cert {
+                out.push(Value("ssl.keystore.type", "PEM".into()));
+                out.push(FileContent("ssl.keystore.certificate.chain", cert.clone()));
+                out.push(FileContent("ssl.keystore.key", key.clone()));
+            }
+            // Java's empty string turns the host name check off.
+            out.push(Value(
+                "ssl.endpoint.identification.algorithm",
+                if t.verify_hostname { "https" } else { "" }.into(),
+            ));
+        }
+        out
+    }
+}
+
 /// One line for logs and reports: protocol, mechanism, user, CA; never the password.
 impl fmt::Display for ClientSecurity {
     fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
@@ -721,6 +784,33 @@ mod tests {
             .unwrap();
         assert_eq!(sec, ClientSecurity::default());
         assert_eq!(sec.to_string(), "PLAINTEXT");
+    }
+
+    #[test]
+    fn sasl_ssl_scram_maps_to_the_java_clients_keys_with_the_password_quoted() {
+        use JavaSetting::Value;
+        let s = spec(
+            "protocol: sasl-ssl\nsasl: {mechanism: scram-sha-512, username: alice, password-env: PW}\ntls: {ca-file: Cargo.toml}",
+        );
+        let sec = s
+            .resolve(Path::new(HERE), &env_of(&[("PW", r#"s3"c\ret"#)]))
+            .unwrap();
+        assert_eq!(
+            sec.java_settings(),
+            vec![
+                Value("security.protocol", "SASL_SSL".into()),
+                Value("sasl.mechanism", "SCRAM-SHA-512".into()),
+                Value(
+                    "sasl.jaas.config",
+                    r#"org.apache.kafka.common.security.scram.ScramLoginModule required username="alice" password="s3\"c\\ret";"#
+                        .into()
+                ),
+                Value("ssl.truststore.type", "PEM".into()),
+                Value("ssl.truststore.location", format!("{HERE}/Cargo.toml")),
+                Value("ssl.endpoint.identification.algorithm", "https".into()),
+            ]
+        );
+        assert!(ClientSecurity::default().java_settings().is_empty());
     }
 
     #[test]

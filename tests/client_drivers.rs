@@ -78,6 +78,7 @@ fn start(
             command,
             topic: "orders",
             settings,
+            security: &Default::default(),
         },
         outcomes,
     )
@@ -310,6 +311,7 @@ fn the_java_consumer_driver_starts_stops_and_is_killed_without_a_cluster() {
             "orders",
             member,
             &settings(extra),
+            &Default::default(),
             move |answer| a.lock().unwrap().push(answer),
             move |why| d.lock().unwrap().push(why),
         );

@@ -307,6 +307,48 @@ fn tls_and_sasl_clients_write_and_reread_without_printing_the_password() {
     );
     eprintln!("run done after {:.1} s", started.elapsed().as_secs_f64());
 
+    // 1b. The same run with Apache Kafka's Java client as the producer and the live consumer
+    // (two JVMs): SASL_SSL with SCRAM-SHA-512 in Java's names (a JAAS line, a PEM truststore).
+    let java_experiment = dir.join("secure-scram-java.yaml");
+    std::fs::write(
+        &java_experiment,
+        std::fs::read_to_string(&experiment).unwrap().replace(
+            "workload: {acks: all, rate: 100, consumer: true}",
+            "workload: {acks: all, rate: 100, consumer: true, client: java@4.1.1}",
+        ),
+    )
+    .unwrap();
+    let java_reports = reports_dir("secure-run-java");
+    let java_run = chaos_with(
+        &[
+            "run",
+            java_experiment.to_str().unwrap(),
+            "--keep",
+            "--reports",
+            java_reports.to_str().unwrap(),
+        ],
+        &env,
+    );
+    let j = only_result(&java_reports);
+    assert_eq!(java_run.status.code(), Some(0), "{j:#}");
+    assert!(
+        j["cluster"]["settings"]
+            .to_string()
+            .contains(r#"["client:java","4.1.1"]"#),
+        "{j:#}"
+    );
+    assert_eq!(f64_at(&j, "/verification/lost_acked"), 0.0, "{j:#}");
+    assert!(f64_at(&j, "/verification/acked") >= 400.0, "{j:#}");
+    assert_eq!(
+        f64_at(&j, "/consumer/received"),
+        f64_at(&j, "/verification/acked"),
+        "the Java live consumer read every acked message over SASL_SSL: {j:#}"
+    );
+    eprintln!(
+        "Java run done after {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
+
     // 2. `chaos observe` from the environment and the flags: PLAIN over SASL_PLAINTEXT, at
     // the most verbose logging (-vv).
     let observe_reports = reports_dir("secure-observe");
@@ -497,9 +539,9 @@ fn tls_and_sasl_clients_write_and_reread_without_printing_the_password() {
     assert_secret_absent(
         &password,
         &[
-            &run, &observe, &status, &refused, &untrusted, &mtls, &no_cert,
+            &run, &java_run, &observe, &status, &refused, &untrusted, &mtls, &no_cert,
         ],
-        &[&run_reports, &observe_reports],
+        &[&run_reports, &java_reports, &observe_reports],
     );
     eprintln!(
         "secure cluster test: {:.1} s",

@@ -332,17 +332,6 @@ pub fn check_client(
         }
         .into()
     };
-    if exp.cluster.client_security.is_some() {
-        return Err(err(
-            "client",
-            "workload.client".into(),
-            format!(
-                "the client `{}` connects in plaintext only (TLS and SASL are not wired for it yet)",
-                w.client
-            ),
-            Some("use client: librdkafka on a secured cluster".into()),
-        ));
-    }
     let Some(version) = version else {
         return Ok(());
     };

@@ -51,6 +51,37 @@ pub struct DriverCommand {
     pub args: Vec<String>,
     /// Where `program` comes from, when it cannot be started.
     pub hint: &'static str,
+    /// Whose setting names it takes.
+    pub dialect: Dialect,
+}
+
+/// Whose setting names a driver's client takes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dialect {
+    Java,
+    Librdkafka,
+}
+
+/// The lines that make a driver's client connect as `security` says, in its dialect:
+/// `c <key>\t<value>`, and for a value that is a file's content (Java's PEM keystore)
+/// `f <key>\t<path>`, which the driver reads. Plaintext gives none.
+pub fn security_lines(dialect: Dialect, security: &crate::security::ClientSecurity) -> Vec<String> {
+    use crate::security::JavaSetting;
+    match dialect {
+        Dialect::Java => security
+            .java_settings()
+            .into_iter()
+            .map(|s| match s {
+                JavaSetting::Value(k, v) => format!("c {k}\t{v}"),
+                JavaSetting::FileContent(k, path) => format!("f {k}\t{}", path.display()),
+            })
+            .collect(),
+        Dialect::Librdkafka => {
+            let mut lines = Vec::new();
+            security.apply_rdkafka(&mut |k, v| lines.push(format!("c {k}\t{v}")));
+            lines
+        }
+    }
 }
 
 /// Where the driver's answers go: the tracked producer's bookkeeping.
@@ -151,6 +182,8 @@ pub struct DriverOptions<'a> {
     pub topic: &'a str,
     /// Producer settings in the library's own names.
     pub settings: Vec<(String, String)>,
+    /// How it connects (the run's client security).
+    pub security: &'a crate::security::ClientSecurity,
 }
 
 /// How long a driver (a JVM, a Python interpreter) may take to start and create its producer
@@ -167,6 +200,7 @@ impl ClientDriver {
             .iter()
             .map(|(k, v)| format!("c {k}\t{v}"))
             .collect();
+        preamble.extend(security_lines(options.command.dialect, options.security));
         preamble.push(format!("t {}", options.topic));
         let Spawned {
             mut child,

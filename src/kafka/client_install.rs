@@ -150,6 +150,7 @@ impl JavaInstall {
                 main.into(),
             ],
             hint: "apt-get install openjdk-17-jre-headless",
+            dialect: super::client_driver::Dialect::Java,
         }
     }
 }
@@ -180,6 +181,7 @@ impl PythonInstall {
                 self.dir.join(PYTHON.files[0]).display().to_string(),
             ],
             hint: "scripts/python-client.sh <version> makes the virtualenv",
+            dialect: super::client_driver::Dialect::Librdkafka,
         }
     }
 }

@@ -143,6 +143,7 @@ impl ConsumerDriver {
         topic: &str,
         role: Role,
         settings: &[(String, String)],
+        security: &crate::security::ClientSecurity,
         mut on_answer: impl FnMut(ConsumerAnswer) + Send + 'static,
         on_died: impl FnOnce(String) + Send + 'static,
     ) -> Result<Self, DriverError> {
@@ -150,6 +151,7 @@ impl ConsumerDriver {
             .iter()
             .map(|(k, v)| format!("c {k}\t{v}"))
             .collect();
+        preamble.extend(client_driver::security_lines(command.dialect, security));
         preamble.push(format!("t {topic}"));
         match role {
             Role::Live => preamble.push("mode assign".into()),

@@ -582,6 +582,7 @@ fn spawn_java_member(
             processing: o.processing,
         },
         &java_member_settings(index, o),
+        &o.profile.security,
         on_answer,
         on_died,
     )

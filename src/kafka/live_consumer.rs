@@ -122,7 +122,7 @@ impl LiveConsumer {
         };
         match client {
             ConsumerClient::Java(install) => {
-                Self::on_java(install, bootstrap, topic, tally, reading)
+                Self::on_java(install, bootstrap, profile, topic, tally, reading)
             }
             ConsumerClient::Librdkafka => {
                 Self::on_librdkafka(bootstrap, profile, topic, partitions, tally, reading)
@@ -134,6 +134,7 @@ impl LiveConsumer {
     fn on_java(
         install: &super::client_install::JavaInstall,
         bootstrap: &str,
+        profile: &Profile,
         topic: &str,
         tally: Tally,
         reading: Reading,
@@ -190,6 +191,7 @@ impl LiveConsumer {
             topic,
             Role::Live,
             &settings,
+            &profile.security,
             on_answer,
             on_died,
         )

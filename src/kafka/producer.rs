@@ -640,6 +640,7 @@ fn start_driver(
             command,
             topic: &options.topic,
             settings,
+            security: &options.profile.security,
         },
         shared.clone(),
     )?;
