@@ -949,14 +949,23 @@ fn render(r: &BenchReport) -> String {
         ));
     }
     if let Some(s) = &r.soak {
-        let first = s.rss_mb.first().map_or(0.0, |(_, mb)| *mb);
-        let last = s.rss_mb.last().map_or(0.0, |(_, mb)| *mb);
+        // The sample at 0 s is before the workload's buffers and histograms exist: growth is
+        // counted from the first sample under load (30 s).
+        let loaded = s.rss_mb.iter().position(|(t, _)| *t >= 29.0).unwrap_or(0);
+        let (from_s, first) = s.rss_mb.get(loaded).copied().unwrap_or((0.0, 0.0));
+        let (to_s, last) = s.rss_mb.last().copied().unwrap_or((0.0, 0.0));
         let max = s.rss_mb.iter().map(|(_, mb)| *mb).fold(0.0, f64::max);
         let ledger = s.ledger_mb.last().copied().unwrap_or(0.0)
-            - s.ledger_mb.first().copied().unwrap_or(0.0);
+            - s.ledger_mb.get(loaded).copied().unwrap_or(0.0);
+        let per_min = (last - first) / ((to_s - from_s) / 60.0).max(1.0 / 60.0);
         md.push_str(&format!(
-            "| soak: {} min of {} msg/s tracked + observer, RSS every 30 s ({} samples), {} acked | first {first:.1} MB, last {last:.1} MB, max {max:.1} MB: {:+.1} MB, of which the ack ledger (kept for the re-read by design) {ledger:+.1} MB | flat beside the ledger |\n",
-            s.minutes, s.rate, s.rss_mb.len(), s.acked, last - first
+            "| soak: {} min of {} msg/s tracked + observer, RSS every 30 s ({} samples), {} acked | at start {:.1} MB; under load from {from_s:.0} s {first:.1} MB → {last:.1} MB (max {max:.1}): {:+.1} MB, {per_min:+.3} MB/min; the ack ledger (kept for the re-read by design) reserved {ledger:+.1} MB more, in doubling steps | flat beside the ledger |\n",
+            s.minutes,
+            s.rate,
+            s.rss_mb.len(),
+            s.acked,
+            s.rss_mb.first().map_or(0.0, |(_, mb)| *mb),
+            last - first
         ));
     }
     for (what, s) in &r.ready {
