@@ -636,7 +636,7 @@ pub struct GroupSpec {
     #[serde(default = "default_max_poll_interval", with = "humantime_serde")]
     #[schemars(with = "super::json_schema::HumanDuration")]
     pub max_poll_interval: Duration,
-    /// Extra librdkafka consumer settings.
+    /// Extra consumer settings, in the client's own names (librdkafka's, or Java's).
     #[serde(default)]
     pub consumer_config: IndexMap<String, ConfigValue>,
 }
