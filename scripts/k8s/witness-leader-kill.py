@@ -5,12 +5,12 @@ is the long-lived producer's slow recovery after a pod kill the library's or the
 
 Each run: `chaos run experiments/leader-kill.yaml --kubernetes chaos/seed`; once its steps
 begin (the topic exists), the witness writes 150 msg/s to orders/0 through the run's
-port-forwards (127.0.0.1:31091-31093, what the brokers advertise); the run's end stops it.
+port-forwards (127.0.0.1:31090-31092, what the brokers advertise); the run's end stops it.
 Recovery = the first ack after orders/0 is usable again (the end of its last unavailable
 interval, run clock mapped to the wall clock the witness stamps its acks with), for the
 tracked producer (result.json), the witness and a fresh client.
 
-Usage: scripts/k8s/witness-leader-kill.py [N] [--chaos target/debug/chaos]
+Usage: scripts/k8s/witness-leader-kill.py [N] [--chaos target/debug/chaos] [--experiment FILE]
 Needs the test Kubernetes up with the seed deployed (scripts/k8s.sh up && scripts/k8s.sh
 deploy seed) and the witness's library (scripts/install-witness.sh).
 """
@@ -33,11 +33,11 @@ def wait_for_steps(events: pathlib.Path, run: subprocess.Popen) -> bool:
     return False
 
 
-def one_run(chaos: str, reports: pathlib.Path, kubeconfig: str) -> dict:
+def one_run(chaos: str, experiment: str, reports: pathlib.Path, kubeconfig: str, spread: bool) -> dict:
     reports.mkdir(parents=True, exist_ok=True)
     env = dict(os.environ, KUBECONFIG=kubeconfig)
     run = subprocess.Popen(
-        [chaos, "run", "experiments/leader-kill.yaml", "--kubernetes", "chaos/seed",
+        [chaos, "run", experiment, "--kubernetes", "chaos/seed",
          "--reports", str(reports)],
         cwd=ROOT, env=env, stdout=open(reports / "chaos.out", "w"), stderr=subprocess.STDOUT,
     )
@@ -52,8 +52,10 @@ def one_run(chaos: str, reports: pathlib.Path, kubeconfig: str) -> dict:
         return {"error": "the run ended before its steps"}
     witness = subprocess.Popen(
         [sys.executable, str(ROOT / "tests/witness/producer.py"),
-         "--bootstrap", "127.0.0.1:31091,127.0.0.1:31092,127.0.0.1:31093",
-         "--topic", "orders", "--rate", "150", "--delivery-timeout-ms", "30000",
+         "--bootstrap", "127.0.0.1:31090,127.0.0.1:31091,127.0.0.1:31092",
+         "--topic", "orders", "--delivery-timeout-ms", "30000",
+         # --spread: every partition in turn at the tracked producer's 200 msg/s, as it writes.
+         *(["--partition", "-1", "--rate", "200"] if spread else ["--rate", "150"]),
          "--debug", "broker,metadata", "--log", str(reports / "witness.log")],
         stdin=subprocess.PIPE, stdout=open(reports / "witness.jsonl", "w"),
     )
@@ -77,7 +79,7 @@ def one_run(chaos: str, reports: pathlib.Path, kubeconfig: str) -> dict:
     }
     if intervals and intervals[-1].get("to_ms") is not None:
         usable_wall = wall_of_run_ms + intervals[-1]["to_ms"]
-        acks = [l["ack_wall_ms"] for l in lines[1:] if l.get("ok")]
+        acks = [l["ack_wall_ms"] for l in lines[1:] if l.get("ok") and l.get("partition", 0) == 0]
         after = [a for a in acks if a >= usable_wall]
         out["witness_ms"] = round(after[0] - usable_wall, 1) if after else None
         # The witness's own gap: its last ack before the kill's effect to its first after.
@@ -91,12 +93,16 @@ def main() -> int:
     p = argparse.ArgumentParser()
     p.add_argument("n", type=int, nargs="?", default=5)
     p.add_argument("--chaos", default=str(ROOT / "target/debug/chaos"))
+    p.add_argument("--experiment", default="experiments/leader-kill.yaml")
+    p.add_argument("--spread", action="store_true",
+                   help="the witness writes every partition in turn (as the tracked producer), not orders/0 alone")
     p.add_argument("--reports", default=str(ROOT / "target/witness-k8s"))
     p.add_argument("--kubeconfig",
                    default=os.path.expanduser("~/.cache/chaos/k8s/chaos.kubeconfig"))
     args = p.parse_args()
     for i in range(1, args.n + 1):
-        r = one_run(args.chaos, pathlib.Path(args.reports) / f"run-{i}", args.kubeconfig)
+        r = one_run(args.chaos, args.experiment, pathlib.Path(args.reports) / f"run-{i}",
+                    args.kubeconfig, args.spread)
         print(json.dumps({"run": i, **r}), flush=True)
     return 0
 

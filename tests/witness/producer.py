@@ -3,7 +3,8 @@
 run beside chaos's tracked producer as an independent witness of client recovery.
 
 It writes to one partition at a fixed rate with the same settings as the tracked workload and
-prints one JSON line per delivery report: {"ack_wall_ms": …, "ok": true|false, "err": "…"}.
+prints one JSON line per delivery report: {"ack_wall_ms": …, "ok": true|false, "err": "…",
+"partition": …}.
 It stops when its stdin closes or after --duration seconds. The first line says which
 librdkafka it runs ({"librdkafka": "2.12.1"}), so a test can check the library is the same.
 """
@@ -20,7 +21,13 @@ def main() -> int:
     p = argparse.ArgumentParser()
     p.add_argument("--bootstrap", required=True)
     p.add_argument("--topic", required=True)
-    p.add_argument("--partition", type=int, default=0)
+    p.add_argument(
+        "--partition",
+        type=int,
+        default=0,
+        help="the partition written; -1: every partition in turn, as an application spreading its writes",
+    )
+    p.add_argument("--partitions", type=int, default=3, help="how many, with --partition -1")
     p.add_argument("--rate", type=float, default=150.0)
     p.add_argument("--duration", type=float, default=600.0)
     p.add_argument("--delivery-timeout-ms", default="20000")
@@ -66,12 +73,12 @@ def main() -> int:
         config["logger"] = logger
     producer = Producer(config)
 
-    def on_delivery(err, _msg):
+    def on_delivery(err, msg):
         now = int(time.time() * 1000)
         if err is None:
-            emit({"ack_wall_ms": now, "ok": True})
+            emit({"ack_wall_ms": now, "ok": True, "partition": msg.partition()})
         else:
-            emit({"ack_wall_ms": now, "ok": False, "err": str(err)})
+            emit({"ack_wall_ms": now, "ok": False, "err": str(err), "partition": msg.partition()})
 
     stop = threading.Event()
 
@@ -90,8 +97,9 @@ def main() -> int:
             producer.poll(min(due - now, 0.05))
             continue
         try:
+            partition = args.partition if args.partition >= 0 else n % args.partitions
             producer.produce(
-                args.topic, value=b"witness-%d" % n, partition=args.partition, on_delivery=on_delivery
+                args.topic, value=b"witness-%d" % n, partition=partition, on_delivery=on_delivery
             )
             n += 1
         except BufferError:
