@@ -755,8 +755,13 @@ fn clients_not_chosen(
         parts.push("the transactions");
     }
     (!parts.is_empty()).then(|| {
+        let (verb, them) = if parts.len() == 1 && parts[0] == "the live consumer" {
+            ("runs", "it")
+        } else {
+            ("run", "them")
+        };
         format!(
-            "{} run the bundled librdkafka {}, not the workload's client ({}): it has no driver for them yet",
+            "{} {verb} the bundled librdkafka {}, not the workload's client ({}): it has no driver for {them} yet",
             parts.join(" and "),
             rdkafka::util::get_rdkafka_version().1,
             client.name()
