@@ -146,27 +146,12 @@ public final class ChaosConsumer {
         long processingMs = 0;
         String line;
         while ((line = in.readLine()) != null && !line.equals("start")) {
+            if (ChaosProducer.setting(props, line)) {
+                continue;
+            }
             String[] f = line.split(" ", 2);
             String value = f.length == 2 ? f[1] : "";
             switch (f[0]) {
-                case "c": {
-                    int tab = value.indexOf('\t');
-                    if (tab < 0) {
-                        answer("x a setting without a tab: " + line);
-                        System.exit(1);
-                    }
-                    props.put(value.substring(0, tab), value.substring(tab + 1));
-                    break;
-                }
-                case "f": {
-                    int tab = value.indexOf('\t');
-                    if (tab < 0) {
-                        answer("x a file setting without a tab: " + line);
-                        System.exit(1);
-                    }
-                    props.put(value.substring(0, tab), ChaosProducer.fileContent(value.substring(tab + 1)));
-                    break;
-                }
                 case "t": topic = value; break;
                 case "mode": group = value.equals("group"); break;
                 case "commit": commit = value; break;

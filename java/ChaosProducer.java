@@ -73,6 +73,23 @@ public final class ChaosProducer {
         return "unknown";
     }
 
+    /// A setting line (`c <key>\t<value>`, or `f <key>\t<path>`: the file's content), put into
+    /// `props`; false for any other line. Both drivers read their settings with it.
+    static boolean setting(Properties props, String line) {
+        boolean file = line.startsWith("f ");
+        if (!file && !line.startsWith("c ")) {
+            return false;
+        }
+        int tab = line.indexOf('\t');
+        if (tab < 0) {
+            answer("x a setting without a tab: " + line);
+            System.exit(1);
+        }
+        String value = line.substring(tab + 1);
+        props.put(line.substring(2, tab), file ? fileContent(value) : value);
+        return true;
+    }
+
     static String fileContent(String path) {
         try {
             return java.nio.file.Files.readString(java.nio.file.Path.of(path));
@@ -102,20 +119,8 @@ public final class ChaosProducer {
         String topic = null;
         String line;
         while ((line = in.readLine()) != null && !line.equals("start")) {
-            if (line.startsWith("c ")) {
-                int tab = line.indexOf('\t');
-                if (tab < 0) {
-                    answer("x a setting without a tab: " + line);
-                    System.exit(1);
-                }
-                props.put(line.substring(2, tab), line.substring(tab + 1));
-            } else if (line.startsWith("f ")) {
-                int tab = line.indexOf('\t');
-                if (tab < 0) {
-                    answer("x a file setting without a tab: " + line);
-                    System.exit(1);
-                }
-                props.put(line.substring(2, tab), fileContent(line.substring(tab + 1)));
+            if (setting(props, line)) {
+                continue;
             } else if (line.startsWith("t ")) {
                 topic = line.substring(2);
             } else {

@@ -267,14 +267,6 @@ fn a_member_crash_and_a_coordinator_kill_under_the_classic_and_the_consumer_grou
             .find(|r| r["group"]["protocol"] == protocol)
             .unwrap_or_else(|| panic!("no {protocol} variant"))
     };
-    let resumed = |r: &Value, id: &str| -> Option<f64> {
-        let list: Vec<(String, Option<f64>)> =
-            serde_json::from_value(r["group"]["resumed_after_fault"].clone()).unwrap();
-        list.into_iter()
-            .find(|(f, _)| f == id)
-            .unwrap_or_else(|| panic!("no entry for {id}: {r:#}"))
-            .1
-    };
     for r in &results {
         let g = &r["group"];
         assert_eq!(r["status"], "passed", "{r:#}");
@@ -298,7 +290,7 @@ fn a_member_crash_and_a_coordinator_kill_under_the_classic_and_the_consumer_grou
     // the crashed member T − hb … T after the crash, the survivors learn of it at their next
     // heartbeat (≤ 3 s) and rejoin (≤ 2 s on two busy cores): [3, 11] s.
     let classic_crash =
-        resumed(classic, "crash").expect("classic: the group whole again after the crash");
+        resumed_after(classic, "crash").expect("classic: the group whole again after the crash");
     assert!(
         (2_900.0..=11_100.0).contains(&classic_crash),
         "classic crash {classic_crash} ms"
@@ -307,7 +299,7 @@ fn a_member_crash_and_a_coordinator_kill_under_the_classic_and_the_consumer_grou
     // the crash, then the broker hands the partitions to a live member in its next heartbeat
     // response (≤ 2 s), with no revoke anywhere: [4, 8] s, + 2 s for busy cores.
     let consumer_crash =
-        resumed(consumer, "crash").expect("consumer: the group whole again after the crash");
+        resumed_after(consumer, "crash").expect("consumer: the group whole again after the crash");
     assert!(
         (3_900.0..=10_100.0).contains(&consumer_crash),
         "consumer crash {consumer_crash} ms"
@@ -324,7 +316,8 @@ fn a_member_crash_and_a_coordinator_kill_under_the_classic_and_the_consumer_grou
     // once the old member ids' sessions ran out (≤ 6 s; seen 6.0 s). Window: fence 4 s +
     // session 6 s + heartbeat 3 s + session 6 s + 2 s for busy cores = [3.4, 21] s (measured
     // 14.2 s; 18.9–21.7 s with the defaults' 9 s fence and a 10 s session).
-    let kill = resumed(classic, "kill-coordinator").expect("classic: a rebalance after the kill");
+    let kill =
+        resumed_after(classic, "kill-coordinator").expect("classic: a rebalance after the kill");
     assert!(
         (3_400.0..=21_100.0).contains(&kill),
         "classic coordinator kill {kill} ms"
@@ -332,7 +325,7 @@ fn a_member_crash_and_a_coordinator_kill_under_the_classic_and_the_consumer_grou
     // Consumer protocol: the assignment lives on the broker and moves with the coordinator;
     // the members keep their partitions: no revoke, no rebalance.
     assert_eq!(
-        resumed(consumer, "kill-coordinator"),
+        resumed_after(consumer, "kill-coordinator"),
         None,
         "consumer protocol: a coordinator kill revoked partitions: {:#}",
         consumer["group"]
@@ -352,14 +345,6 @@ fn java_group_members_under_the_classic_and_the_consumer_protocol_crash_and_lose
     let out = chaos_run("tests/experiments/group-protocols-java-fast.yaml", &reports);
     let results = results(&reports);
     assert_eq!(results.len(), 2, "one result per protocol");
-    let resumed = |r: &Value, id: &str| -> Option<f64> {
-        let list: Vec<(String, Option<f64>)> =
-            serde_json::from_value(r["group"]["resumed_after_fault"].clone()).unwrap();
-        list.into_iter()
-            .find(|(f, _)| f == id)
-            .unwrap_or_else(|| panic!("no entry for {id}: {r:#}"))
-            .1
-    };
     let mut seen = Vec::new();
     for r in &results {
         let g = &r["group"];
@@ -396,7 +381,7 @@ fn java_group_members_under_the_classic_and_the_consumer_protocol_crash_and_lose
         // on two busy cores): [3, 11] s. Consumer protocol (heartbeat 2 s): expiry T − hb … T,
         // the partitions handed over in a live member's next heartbeat response (≤ 2 s),
         // its callback in its next poll: [4, 8] s + 2 s for busy cores.
-        let crash = resumed(r, "crash").expect("the group whole again after the crash");
+        let crash = resumed_after(r, "crash").expect("the group whole again after the crash");
         let window = if protocol == "classic" {
             2_900.0..=11_100.0
         } else {
@@ -408,7 +393,7 @@ fn java_group_members_under_the_classic_and_the_consumer_protocol_crash_and_lose
         );
         seen.push(format!(
             "{protocol}: crash → whole {crash} ms, coordinator kill → {:?} ms",
-            resumed(r, "kill-coordinator")
+            resumed_after(r, "kill-coordinator")
         ));
     }
     // The coordinator kill is reported, not asserted: whether a member rebalances depends on
@@ -417,4 +402,14 @@ fn java_group_members_under_the_classic_and_the_consumer_protocol_crash_and_lose
     // generation) and on how loaded the machine is (docs/clients.md, measured).
     eprintln!("Java group: {}", seen.join("; "));
     assert_eq!(out.status.code(), Some(0));
+}
+
+/// The group's "fault → whole again" time for fault `id` (`None`: no rebalance after it).
+fn resumed_after(r: &Value, id: &str) -> Option<f64> {
+    let list: Vec<(String, Option<f64>)> =
+        serde_json::from_value(r["group"]["resumed_after_fault"].clone()).unwrap();
+    list.into_iter()
+        .find(|(f, _)| f == id)
+        .unwrap_or_else(|| panic!("no entry for {id}: {r:#}"))
+        .1
 }

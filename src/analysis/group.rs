@@ -372,6 +372,21 @@ mod tests {
             kind,
         }
     }
+    fn fault(at: u64, id: &str, kind: FaultKind, resolved: &str) -> Event {
+        ev(
+            at,
+            EventKind::FaultInjected {
+                id: id.into(),
+                kind,
+                target: id.into(),
+                resolved: vec![resolved.into()],
+                broker_ids: vec![],
+                source: crate::events::TimeSource::ApiResponse,
+                unreachable: false,
+            },
+        )
+    }
+
     fn rb(member: u32, change: RebalanceChange, partitions: &[i32]) -> EventKind {
         EventKind::GroupRebalance {
             member,
@@ -382,24 +397,12 @@ mod tests {
 
     #[test]
     fn a_crashed_member_rebalance_runs_from_the_first_revoke_to_the_last_assign() {
-        use crate::events::TimeSource;
         use RebalanceChange::*;
         let events = [
             ev(0, rb(0, Assigned, &[0])),
             ev(1, rb(1, Assigned, &[1])),
             ev(2, rb(2, Assigned, &[2])),
-            ev(
-                1_000,
-                EventKind::FaultInjected {
-                    id: "crash".into(),
-                    kind: FaultKind::MemberCrash,
-                    target: "member 1".into(),
-                    resolved: vec!["member-1".into()],
-                    broker_ids: vec![],
-                    source: TimeSource::ApiResponse,
-                    unreachable: false,
-                },
-            ),
+            fault(1_000, "crash", FaultKind::MemberCrash, "member-1"),
             // Session timeout later, the survivors' callbacks.
             ev(10_000, rb(0, Revoked, &[0])),
             ev(10_050, rb(2, Revoked, &[2])),
@@ -445,22 +448,7 @@ mod tests {
 
     #[test]
     fn an_incremental_reassignment_without_any_revoke_ends_the_crash_and_is_no_rebalance() {
-        use crate::events::TimeSource;
         use RebalanceChange::*;
-        let fault = |at, id: &str, kind, resolved: &str| {
-            ev(
-                at,
-                EventKind::FaultInjected {
-                    id: id.into(),
-                    kind,
-                    target: id.into(),
-                    resolved: vec![resolved.into()],
-                    broker_ids: vec![],
-                    source: TimeSource::ApiResponse,
-                    unreachable: false,
-                },
-            )
-        };
         // KIP-848 (measured on Kafka 4.1.1): the session expires, the broker gives the dead
         // member's partition to a live one, which only sees an assign callback.
         let events = [
@@ -488,7 +476,6 @@ mod tests {
 
     #[test]
     fn a_fault_that_hits_a_group_still_moving_partitions_is_not_timed() {
-        use crate::events::TimeSource;
         use RebalanceChange::*;
         // KIP-848 forming (measured, Java 4.1.1): member 2 gets everything, then gives 1 and 2
         // up; before anyone holds them, member 1 crashes. The partitions' arrival later ends
@@ -496,18 +483,7 @@ mod tests {
         let events = [
             ev(0, rb(2, Assigned, &[0, 1, 2])),
             ev(400, rb(2, Revoked, &[1, 2])),
-            ev(
-                5_000,
-                EventKind::FaultInjected {
-                    id: "crash".into(),
-                    kind: FaultKind::MemberCrash,
-                    target: "member 1".into(),
-                    resolved: vec!["member-1".into()],
-                    broker_ids: vec![],
-                    source: TimeSource::ApiResponse,
-                    unreachable: false,
-                },
-            ),
+            fault(5_000, "crash", FaultKind::MemberCrash, "member-1"),
             ev(5_300, rb(0, Assigned, &[2])),
             ev(10_400, rb(0, Assigned, &[1])),
         ];

@@ -65,7 +65,7 @@ pub enum Dialect {
 /// The lines that make a driver's client connect as `security` says, in its dialect:
 /// `c <key>\t<value>`, and for a value that is a file's content (Java's PEM keystore)
 /// `f <key>\t<path>`, which the driver reads. Plaintext gives none.
-pub fn security_lines(dialect: Dialect, security: &crate::security::ClientSecurity) -> Vec<String> {
+fn security_lines(dialect: Dialect, security: &crate::security::ClientSecurity) -> Vec<String> {
     use crate::security::JavaSetting;
     match dialect {
         Dialect::Java => security
@@ -195,20 +195,19 @@ impl ClientDriver {
         options: DriverOptions<'_>,
         outcomes: Arc<dyn Outcomes>,
     ) -> Result<Self, DriverError> {
-        let mut preamble: Vec<String> = options
-            .settings
-            .iter()
-            .map(|(k, v)| format!("c {k}\t{v}"))
-            .collect();
-        preamble.extend(security_lines(options.command.dialect, options.security));
-        preamble.push(format!("t {}", options.topic));
         let Spawned {
             mut child,
             stdin,
             stdout,
             last_log,
             client,
-        } = spawn(&options.command, &preamble)?;
+        } = spawn(
+            &options.command,
+            &options.settings,
+            options.security,
+            options.topic,
+            &[],
+        )?;
         let io = |what| {
             move |source| DriverError::Io {
                 client,
@@ -284,17 +283,7 @@ impl ClientDriver {
     /// unknown in the ledger.
     pub fn close(&self, timeout: Duration) {
         drop(lock(&self.stdin).take());
-        let deadline = std::time::Instant::now() + timeout;
-        let mut child = lock(&self.child);
-        while std::time::Instant::now() < deadline {
-            match child.try_wait() {
-                Ok(Some(_)) | Err(_) => break,
-                Ok(None) => std::thread::sleep(Duration::from_millis(20)),
-            }
-        }
-        let _ = child.kill();
-        let _ = child.wait();
-        drop(child);
+        exit_within(&mut lock(&self.child), timeout);
         if let Some(reader) = lock(&self.reader).take() {
             let _ = reader.join();
         }
@@ -325,10 +314,37 @@ pub(super) struct Spawned {
 
 pub(super) type LastLog = Arc<Mutex<std::collections::VecDeque<String>>>;
 
-/// Starts a driver, writes `preamble` and `start`, and passes its log (stderr) on where
-/// librdkafka's goes (off unless -vv), keeping the last lines.
-pub(super) fn spawn(command: &DriverCommand, preamble: &[String]) -> Result<Spawned, DriverError> {
+/// Waits up to `timeout` for a driver whose input ended to exit, then kills it.
+pub(super) fn exit_within(child: &mut Child, timeout: Duration) {
+    let deadline = std::time::Instant::now() + timeout;
+    while std::time::Instant::now() < deadline {
+        match child.try_wait() {
+            Ok(Some(_)) | Err(_) => break,
+            Ok(None) => std::thread::sleep(Duration::from_millis(20)),
+        }
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
+/// Starts a driver and writes its settings (the client's own, then how it connects, in its
+/// dialect), its topic, `more` (what a kind of driver needs besides) and `start`; passes its
+/// log (stderr) on where librdkafka's goes (off unless -vv), keeping the last lines.
+pub(super) fn spawn(
+    command: &DriverCommand,
+    settings: &[(String, String)],
+    security: &crate::security::ClientSecurity,
+    topic: &str,
+    more: &[String],
+) -> Result<Spawned, DriverError> {
     let client = command.client;
+    let mut preamble: Vec<String> = settings
+        .iter()
+        .map(|(k, v)| format!("c {k}\t{v}"))
+        .collect();
+    preamble.extend(security_lines(command.dialect, security));
+    preamble.push(format!("t {topic}"));
+    preamble.extend(more.iter().cloned());
     let mut child = Command::new(&command.program)
         .args(&command.args)
         .stdin(Stdio::piped())

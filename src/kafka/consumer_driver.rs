@@ -12,7 +12,7 @@ use std::io::{BufRead, BufReader, BufWriter, Write};
 use std::process::{Child, ChildStdin};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{mpsc, Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// One answer of the consumer driver, after `ready`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -147,32 +147,26 @@ impl ConsumerDriver {
         mut on_answer: impl FnMut(ConsumerAnswer) + Send + 'static,
         on_died: impl FnOnce(String) + Send + 'static,
     ) -> Result<Self, DriverError> {
-        let mut preamble: Vec<String> = settings
-            .iter()
-            .map(|(k, v)| format!("c {k}\t{v}"))
-            .collect();
-        preamble.extend(client_driver::security_lines(command.dialect, security));
-        preamble.push(format!("t {topic}"));
-        match role {
-            Role::Live => preamble.push("mode assign".into()),
+        let more: Vec<String> = match role {
+            Role::Live => vec!["mode assign".into()],
             Role::Member {
                 commit,
                 commit_interval,
                 processing,
-            } => {
-                preamble.push("mode group".into());
-                preamble.push(format!("commit {}", commit.as_str()));
-                preamble.push(format!("commit-interval {}", commit_interval.as_millis()));
-                preamble.push(format!("processing {}", processing.as_millis()));
-            }
-        }
+            } => vec![
+                "mode group".into(),
+                format!("commit {}", commit.as_str()),
+                format!("commit-interval {}", commit_interval.as_millis()),
+                format!("processing {}", processing.as_millis()),
+            ],
+        };
         let Spawned {
             mut child,
             stdin,
             stdout,
             last_log,
             client,
-        } = client_driver::spawn(command, &preamble)?;
+        } = client_driver::spawn(command, settings, security, topic, &more)?;
         let killed = Arc::new(AtomicBool::new(false));
         let (ready_tx, ready_rx) = mpsc::channel();
         let reader = {
@@ -235,18 +229,7 @@ impl ConsumerDriver {
     pub fn close(&self, timeout: Duration) {
         let _ = self.tell("stop");
         drop(lock(&self.stdin).take());
-        let deadline = Instant::now() + timeout;
-        {
-            let mut child = lock(&self.child);
-            while Instant::now() < deadline {
-                match child.try_wait() {
-                    Ok(Some(_)) | Err(_) => break,
-                    Ok(None) => std::thread::sleep(Duration::from_millis(20)),
-                }
-            }
-            let _ = child.kill();
-            let _ = child.wait();
-        }
+        client_driver::exit_within(&mut lock(&self.child), timeout);
         if let Some(reader) = lock(&self.reader).take() {
             let _ = reader.join();
         }

@@ -33,14 +33,6 @@ pub struct LiveConsumer {
     reader: Reader,
 }
 
-/// How the reader is told to stop, and says it has enough.
-struct Reading {
-    stop: Arc<AtomicBool>,
-    enough: Arc<AtomicU64>,
-    done: std::sync::mpsc::Receiver<()>,
-    done_tx: std::sync::mpsc::Sender<()>,
-}
-
 /// Where the records come from.
 enum Reader {
     /// librdkafka polled on a thread of its own, which returns the tally.
@@ -114,151 +106,135 @@ impl LiveConsumer {
         let stop = Arc::new(AtomicBool::new(false));
         let enough = Arc::new(AtomicU64::new(u64::MAX));
         let (done_tx, done) = std::sync::mpsc::channel();
-        let reading = Reading {
-            stop,
-            enough,
-            done,
-            done_tx,
-        };
-        match client {
+        let reader = match client {
             ConsumerClient::Java(install) => {
-                Self::on_java(install, bootstrap, profile, topic, tally, reading)
+                on_java(install, bootstrap, profile, topic, tally, &enough, done_tx)?
             }
-            ConsumerClient::Librdkafka => {
-                Self::on_librdkafka(bootstrap, profile, topic, partitions, tally, reading)
-            }
-        }
-    }
-
-    /// The Java client's consumer in a JVM: its records are tallied as their lines arrive.
-    fn on_java(
-        install: &super::client_install::JavaInstall,
-        bootstrap: &str,
-        profile: &Profile,
-        topic: &str,
-        tally: Tally,
-        reading: Reading,
-    ) -> Result<Self, KafkaError> {
-        let Reading {
-            stop,
-            enough,
-            done,
-            done_tx,
-        } = reading;
-        let tally = Arc::new(Mutex::new(tally));
-        let on_answer = {
-            let (tally, enough) = (tally.clone(), enough.clone());
-            move |answer| {
-                let ConsumerAnswer::Record {
-                    partition,
-                    offset,
-                    head,
-                } = answer
-                else {
-                    return;
-                };
-                let Some(id) = head.as_deref().and_then(payload::decode) else {
-                    return;
-                };
-                let mut t = tally.lock().unwrap_or_else(|p| p.into_inner());
-                t.record(partition, offset, id);
-                if t.received >= enough.load(Ordering::Relaxed) {
-                    let _ = done_tx.send(());
-                }
-            }
-        };
-        let on_died = {
-            let tally = tally.clone();
-            move |why: String| {
-                let t = tally.lock().unwrap_or_else(|p| p.into_inner());
-                t.sink.emit(EventKind::Error {
-                    message: format!("the live consumer: {why}"),
-                });
-            }
-        };
-        let settings = [
-            ("bootstrap.servers", bootstrap),
-            ("client.id", "chaos-live-consumer"),
-            ("enable.auto.commit", "false"),
-            ("auto.offset.reset", "earliest"),
-            // librdkafka's fetch.wait.max.ms under Java's name.
-            ("fetch.max.wait.ms", "50"),
-            ("isolation.level", "read_uncommitted"),
-        ]
-        .map(|(k, v)| (k.to_string(), v.to_string()));
-        let driver = ConsumerDriver::start(
-            &install.consumer_command(),
-            topic,
-            Role::Live,
-            &settings,
-            &profile.security,
-            on_answer,
-            on_died,
-        )
-        .map_err(|e| KafkaError::Workload(format!("the live consumer: {e}")))?;
-        Ok(Self {
-            stop,
-            enough,
-            done,
-            reader: Reader::Java { driver, tally },
-        })
-    }
-
-    /// The bundled librdkafka, polled on a thread of its own.
-    fn on_librdkafka(
-        bootstrap: &str,
-        profile: &Profile,
-        topic: &str,
-        partitions: i32,
-        tally: Tally,
-        reading: Reading,
-    ) -> Result<Self, KafkaError> {
-        let Reading {
-            stop,
-            enough,
-            done,
-            done_tx,
-        } = reading;
-        let consumer: BaseConsumer = super::client_config(bootstrap, profile)
-            .set("group.id", format!("chaos-live-{}", tally.producer_id))
-            .set("enable.auto.commit", "false")
-            .set("enable.partition.eof", "false")
-            .set("fetch.wait.max.ms", "50")
-            // Not held back by another producer's open transaction (see reader.rs).
-            .set("isolation.level", "read_uncommitted")
-            .create()
-            .map_err(KafkaError::client("live consumer"))?;
-        let mut assignment = TopicPartitionList::new();
-        for p in 0..partitions {
-            assignment
-                .add_partition_offset(topic, p, Offset::Beginning)
-                .map_err(KafkaError::client("live consumer assignment"))?;
-        }
-        consumer
-            .assign(&assignment)
-            .map_err(KafkaError::client("live consumer assign"))?;
-        let reader = {
-            let (stop, enough) = (stop.clone(), enough.clone());
-            std::thread::Builder::new()
-                .name("chaos-live-consumer".into())
-                .spawn(move || {
-                    let summary = poll(consumer, tally, &stop, &enough);
-                    let _ = done_tx.send(());
-                    summary
-                })
-                .map_err(|source| KafkaError::Thread {
-                    what: "live consumer thread",
-                    source,
-                })?
+            ConsumerClient::Librdkafka => on_librdkafka(
+                bootstrap, profile, topic, partitions, tally, &stop, &enough, done_tx,
+            )?,
         };
         Ok(Self {
             stop,
             enough,
             done,
-            reader: Reader::Thread(Some(reader)),
+            reader,
         })
     }
+}
 
+/// The Java client's consumer in a JVM: its records are tallied as their lines arrive.
+fn on_java(
+    install: &super::client_install::JavaInstall,
+    bootstrap: &str,
+    profile: &Profile,
+    topic: &str,
+    tally: Tally,
+    enough: &Arc<AtomicU64>,
+    done_tx: std::sync::mpsc::Sender<()>,
+) -> Result<Reader, KafkaError> {
+    let tally = Arc::new(Mutex::new(tally));
+    let on_answer = {
+        let (tally, enough) = (tally.clone(), enough.clone());
+        move |answer| {
+            let ConsumerAnswer::Record {
+                partition,
+                offset,
+                head,
+            } = answer
+            else {
+                return;
+            };
+            let Some(id) = head.as_deref().and_then(payload::decode) else {
+                return;
+            };
+            let mut t = tally.lock().unwrap_or_else(|p| p.into_inner());
+            t.record(partition, offset, id);
+            if t.received >= enough.load(Ordering::Relaxed) {
+                let _ = done_tx.send(());
+            }
+        }
+    };
+    let on_died = {
+        let tally = tally.clone();
+        move |why: String| {
+            let t = tally.lock().unwrap_or_else(|p| p.into_inner());
+            t.sink.emit(EventKind::Error {
+                message: format!("the live consumer: {why}"),
+            });
+        }
+    };
+    let settings = [
+        ("bootstrap.servers", bootstrap),
+        ("client.id", "chaos-live-consumer"),
+        ("enable.auto.commit", "false"),
+        ("auto.offset.reset", "earliest"),
+        // librdkafka's fetch.wait.max.ms under Java's name.
+        ("fetch.max.wait.ms", "50"),
+        ("isolation.level", "read_uncommitted"),
+    ]
+    .map(|(k, v)| (k.to_string(), v.to_string()));
+    let driver = ConsumerDriver::start(
+        &install.consumer_command(),
+        topic,
+        Role::Live,
+        &settings,
+        &profile.security,
+        on_answer,
+        on_died,
+    )
+    .map_err(|e| KafkaError::Workload(format!("the live consumer: {e}")))?;
+    Ok(Reader::Java { driver, tally })
+}
+
+/// The bundled librdkafka, polled on a thread of its own.
+#[allow(clippy::too_many_arguments)]
+fn on_librdkafka(
+    bootstrap: &str,
+    profile: &Profile,
+    topic: &str,
+    partitions: i32,
+    tally: Tally,
+    stop: &Arc<AtomicBool>,
+    enough: &Arc<AtomicU64>,
+    done_tx: std::sync::mpsc::Sender<()>,
+) -> Result<Reader, KafkaError> {
+    let consumer: BaseConsumer = super::client_config(bootstrap, profile)
+        .set("group.id", format!("chaos-live-{}", tally.producer_id))
+        .set("enable.auto.commit", "false")
+        .set("enable.partition.eof", "false")
+        .set("fetch.wait.max.ms", "50")
+        // Not held back by another producer's open transaction (see reader.rs).
+        .set("isolation.level", "read_uncommitted")
+        .create()
+        .map_err(KafkaError::client("live consumer"))?;
+    let mut assignment = TopicPartitionList::new();
+    for p in 0..partitions {
+        assignment
+            .add_partition_offset(topic, p, Offset::Beginning)
+            .map_err(KafkaError::client("live consumer assignment"))?;
+    }
+    consumer
+        .assign(&assignment)
+        .map_err(KafkaError::client("live consumer assign"))?;
+    let reader = {
+        let (stop, enough) = (stop.clone(), enough.clone());
+        std::thread::Builder::new()
+            .name("chaos-live-consumer".into())
+            .spawn(move || {
+                let summary = poll(consumer, tally, &stop, &enough);
+                let _ = done_tx.send(());
+                summary
+            })
+            .map_err(|source| KafkaError::Thread {
+                what: "live consumer thread",
+                source,
+            })?
+    };
+    Ok(Reader::Thread(Some(reader)))
+}
+
+impl LiveConsumer {
     /// Reads on until `acked` of our messages arrived or `grace` passed, then stops. Returns
     /// what it saw, and which messages (to compare with the re-read).
     pub fn finish(mut self, acked: u64, grace: Duration) -> (ConsumerSummary, SeenSet) {

@@ -742,24 +742,25 @@ fn clients_not_chosen(
 ) -> Option<String> {
     use crate::kafka::producer::ClientLibrary;
     let w = exp.workload.as_ref()?;
-    let mut parts = Vec::new();
+    // Each part, and whether it is one thing (the verb agrees).
+    let mut parts: Vec<(&str, bool)> = Vec::new();
     if matches!(client, ClientLibrary::LibrdkafkaPython(_)) {
         if w.group.is_some() {
-            parts.push("the consumer group's members");
+            parts.push(("the consumer group's members", false));
         }
         if w.consumer {
-            parts.push("the live consumer");
+            parts.push(("the live consumer", true));
         }
     }
     if *client != ClientLibrary::Librdkafka && w.transactions.is_some() {
-        parts.push("the transactions");
+        parts.push(("the transactions", false));
     }
     (!parts.is_empty()).then(|| {
-        let (verb, them) = if parts.len() == 1 && parts[0] == "the live consumer" {
-            ("runs", "it")
-        } else {
-            ("run", "them")
+        let (verb, them) = match parts.as_slice() {
+            [(_, true)] => ("runs", "it"),
+            _ => ("run", "them"),
         };
+        let parts: Vec<&str> = parts.iter().map(|(name, _)| *name).collect();
         format!(
             "{} {verb} the bundled librdkafka {}, not the workload's client ({}): it has no driver for {them} yet",
             parts.join(" and "),
