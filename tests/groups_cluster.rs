@@ -207,10 +207,28 @@ fn read_process_write_processes_every_input_exactly_once_under_an_output_leader_
 #[ignore = "full tier: member leave and max.poll.interval, ~40 s"]
 fn a_member_that_leaves_is_replaced_at_once_and_one_that_stops_polling_after_max_poll_interval() {
     let _one = cluster_test();
-    let (code, r, events) = run(
+    assert_leave_then_pause(
         "tests/experiments/group-leave-pause-fast.yaml",
         "group-leave-pause",
     );
+}
+
+#[test]
+#[ignore = "full tier: member leave and max.poll.interval with Java members (a JVM each), ~70 s"]
+fn a_java_member_that_leaves_is_replaced_at_once_and_one_that_stops_polling_after_max_poll_interval(
+) {
+    let _one = cluster_test();
+    assert_leave_then_pause(
+        "tests/experiments/group-leave-pause-java-fast.yaml",
+        "group-leave-pause-java",
+    );
+}
+
+/// A member leaves cleanly, then another stops polling: both times the group is whole again
+/// within what the settings allow, and the paused member's partitions are reported lost.
+/// The same windows for either client: Java's and librdkafka's heartbeat interval is 3 s.
+fn assert_leave_then_pause(experiment: &str, name: &str) {
+    let (code, r, events) = run(experiment, name);
     assert_eq!(code, Some(0), "{r:#}");
     let g = &r["group"];
     let resumed: Vec<(String, Option<f64>)> =
@@ -226,7 +244,7 @@ fn a_member_that_leaves_is_replaced_at_once_and_one_that_stops_polling_after_max
     // heartbeat (heartbeat.interval.ms 3000), so well inside the 6 s session.
     let leave = after("leave");
     assert!(leave < 4_500.0, "leave → whole again {leave} ms: {g:#}");
-    // No poll for longer than max.poll.interval.ms (7 s): librdkafka leaves the group itself,
+    // No poll for longer than max.poll.interval.ms (7 s): the client leaves the group itself,
     // then the same ≤ 3 s until the survivors rejoin. Window [7, 11] s, ± the 100 ms poll.
     let pause = after("pause");
     assert!(
