@@ -187,6 +187,10 @@ pub struct BenchArgs {
     /// process's memory read every 30 s (does it stay flat?).
     #[arg(long, value_name = "MINUTES")]
     pub soak: Option<u64>,
+    /// Only the cost of tracking: the tracked producer against an untracked one, in
+    /// alternating rounds of --messages each (throughput and CPU per message).
+    #[arg(long, conflicts_with = "soak")]
+    pub tracking_only: bool,
 }
 
 /// `chaos serve`.
@@ -317,6 +321,7 @@ impl BenchArgs {
             reports: self.reports,
             verify_only: self.verify_only,
             soak_minutes: self.soak,
+            tracking_only: self.tracking_only,
         }
     }
 }

@@ -14,6 +14,7 @@ use crate::clock::EventSink;
 use crate::events::LatencyPhase;
 use crate::events::{AckGap, EventKind, WorkloadSummary};
 use base64::Engine;
+use crossbeam_utils::CachePadded;
 use hdrhistogram::serialization::{Serializer, V2Serializer};
 use hdrhistogram::Histogram;
 use rdkafka::message::Message;
@@ -159,23 +160,17 @@ impl Client {
 
 struct Shared {
     sink: EventSink,
-    ledger: Mutex<AckLedger>,
     phase: Arc<AtomicUsize>,
-    sent: AtomicU64,
-    acked: AtomicU64,
-    failed: AtomicU64,
-    timed_out: AtomicU64,
-    /// What each ack updates beside the ledger, under one lock (the delivery callback takes
-    /// two locks per ack, not four).
-    acks: Mutex<AckStats>,
-    interval_acked: AtomicU64,
-    interval_failed: AtomicU64,
+    /// Written by the send loop only, on its own cache line: the delivery callback's thread
+    /// writes its counters on another, so neither steals the other's line once per message.
+    progress: CachePadded<SendProgress>,
+    counts: CachePadded<OutcomeCounts>,
+    /// Everything an ack updates, under one lock: the delivery callback takes one per ack.
+    acks: Mutex<Acks>,
     errors: Mutex<Vec<(String, u64)>>,
     gap_floor_us: u64,
     /// When the producer started (run clock, µs): a partition never acked is silent since.
     started_at_us: u64,
-    /// The last message handed to librdkafka (run clock, µs).
-    last_send_us: AtomicU64,
     topic: String,
     producer_id: u64,
     /// From librdkafka's latest statistics: it knows no broker any more (`knows_no_broker`).
@@ -265,7 +260,29 @@ impl ProducerContext for TrackingContext {
 }
 
 /// The acks' latency histograms and each partition's last ack.
-struct AckStats {
+/// What the send loop publishes as it goes (one writer: plain stores, no lock). The ledger
+/// takes the per-partition sequence numbers when it needs them: at a phase change and at the
+/// end (`Shared::sync_sent`).
+struct SendProgress {
+    /// Messages handed to the client.
+    sent: AtomicU64,
+    /// The last message handed to the client (run clock, µs).
+    last_send_us: AtomicU64,
+    /// Per partition, the next sequence number to send.
+    next_seq: Box<[AtomicU64]>,
+}
+
+/// Outcome counters, written by the client's callback thread.
+struct OutcomeCounts {
+    acked: AtomicU64,
+    failed: AtomicU64,
+    timed_out: AtomicU64,
+    interval_acked: AtomicU64,
+    interval_failed: AtomicU64,
+}
+
+struct Acks {
+    ledger: AckLedger,
     /// Per latency phase, for the whole run.
     by_phase: Vec<Histogram<u64>>,
     /// Since the last tick.
@@ -276,15 +293,15 @@ struct AckStats {
 
 impl Shared {
     fn on_acked(&self, id: &Identity, offset: i64, now: u64) {
-        self.acked.fetch_add(1, Ordering::Relaxed);
-        self.interval_acked.fetch_add(1, Ordering::Relaxed);
-        lock(&self.ledger).record_ack(id.partition, id.seq, offset, now);
+        self.counts.acked.fetch_add(1, Ordering::Relaxed);
+        self.counts.interval_acked.fetch_add(1, Ordering::Relaxed);
         let latency = now.saturating_sub(id.sent_at_us).max(1);
         let phase = self.phase.load(Ordering::Relaxed).min(PHASES.len() - 1);
         // Poison-proof locks: a panic elsewhere must not make acks vanish from the
         // measurements (verification would then report loss that did not happen).
         let gap_from = {
             let mut acks = lock(&self.acks);
+            acks.ledger.record_ack(id.partition, id.seq, offset, now);
             acks.by_phase[phase].saturating_record(latency);
             acks.interval.saturating_record(latency);
             acks.last_ack_us
@@ -307,17 +324,29 @@ impl Shared {
     }
 
     fn on_not_acked(&self, id: &Identity, how: NotAcked, text: String) {
-        lock(&self.ledger).record_not_acked(id.partition, id.seq, how);
+        lock(&self.acks)
+            .ledger
+            .record_not_acked(id.partition, id.seq, how);
         if how == NotAcked::Failed {
-            self.failed.fetch_add(1, Ordering::Relaxed);
+            self.counts.failed.fetch_add(1, Ordering::Relaxed);
         } else {
-            self.timed_out.fetch_add(1, Ordering::Relaxed);
+            self.counts.timed_out.fetch_add(1, Ordering::Relaxed);
         }
-        self.interval_failed.fetch_add(1, Ordering::Relaxed);
+        self.counts.interval_failed.fetch_add(1, Ordering::Relaxed);
         let mut errors = lock(&self.errors);
         match errors.iter_mut().find(|(t, _)| *t == text) {
             Some((_, n)) => *n += 1,
             None => errors.push((text, 1)),
+        }
+    }
+
+    /// Brings the ledger's sent counts up to what the send loop published.
+    fn sync_sent(&self, ledger: &mut AckLedger) {
+        for (partition, next) in self.progress.next_seq.iter().enumerate() {
+            let next = next.load(Ordering::Relaxed);
+            if next > 0 {
+                ledger.record_sent(partition as i32, next - 1);
+            }
         }
     }
 }
@@ -412,28 +441,35 @@ impl TrackedProducer {
         let started_at_us = sink.clock().now_us();
         let shared = Arc::new(Shared {
             sink,
-            ledger: Mutex::new({
-                let mut ledger = AckLedger::new(&options.topic, options.partitions);
-                ledger.begin(LatencyPhase::BeforeFault);
-                ledger
-            }),
             phase: Arc::new(AtomicUsize::new(0)),
-            sent: AtomicU64::new(0),
-            acked: AtomicU64::new(0),
-            failed: AtomicU64::new(0),
-            timed_out: AtomicU64::new(0),
-            acks: Mutex::new(AckStats {
+            progress: CachePadded::new(SendProgress {
+                sent: AtomicU64::new(0),
+                last_send_us: AtomicU64::new(started_at_us),
+                next_seq: (0..options.partitions.max(0))
+                    .map(|_| AtomicU64::new(0))
+                    .collect(),
+            }),
+            counts: CachePadded::new(OutcomeCounts {
+                acked: AtomicU64::new(0),
+                failed: AtomicU64::new(0),
+                timed_out: AtomicU64::new(0),
+                interval_acked: AtomicU64::new(0),
+                interval_failed: AtomicU64::new(0),
+            }),
+            acks: Mutex::new(Acks {
+                ledger: {
+                    let mut ledger = AckLedger::new(&options.topic, options.partitions);
+                    ledger.begin(LatencyPhase::BeforeFault);
+                    ledger
+                },
                 by_phase: PHASES.iter().map(|_| histogram()).collect(),
                 interval: histogram(),
                 last_ack_us: vec![0; options.partitions.max(0) as usize],
             }),
-            interval_acked: AtomicU64::new(0),
-            interval_failed: AtomicU64::new(0),
             errors: Mutex::new(Vec::new()),
             // A gap worth recording: well above the normal spacing of acks on a partition.
             gap_floor_us: (per_partition_interval_us * 5).max(200_000),
             started_at_us,
-            last_send_us: AtomicU64::new(started_at_us),
             topic: options.topic.clone(),
             producer_id: options.producer_id,
             no_brokers: AtomicBool::new(false),
@@ -491,13 +527,15 @@ impl TrackedProducer {
     /// from now on count in this phase.
     pub fn set_phase(&self, phase: LatencyPhase) {
         self.shared.phase.store(phase.index(), Ordering::Relaxed);
-        lock(&self.shared.ledger).begin(phase);
+        let mut acks = lock(&self.shared.acks);
+        self.shared.sync_sent(&mut acks.ledger);
+        acks.ledger.begin(phase);
     }
 
     /// Counts since the last call, and the p99 latency over them (µs).
     pub fn tick(&self) -> EventKind {
-        let acked = self.shared.interval_acked.swap(0, Ordering::Relaxed);
-        let failed = self.shared.interval_failed.swap(0, Ordering::Relaxed);
+        let acked = self.shared.counts.interval_acked.swap(0, Ordering::Relaxed);
+        let failed = self.shared.counts.interval_failed.swap(0, Ordering::Relaxed);
         let p99_us = {
             let mut acks = lock(&self.shared.acks);
             let p = acks.interval.value_at_quantile(0.99);
@@ -525,18 +563,18 @@ impl TrackedProducer {
     }
 
     pub fn acked(&self) -> u64 {
-        self.shared.acked.load(Ordering::Relaxed)
+        self.shared.counts.acked.load(Ordering::Relaxed)
     }
 
     /// Messages handed to librdkafka so far.
     pub fn sent(&self) -> u64 {
-        self.shared.sent.load(Ordering::Relaxed)
+        self.shared.progress.sent.load(Ordering::Relaxed)
     }
 
     /// The ack ledger's heap now (bytes, its own estimate): what the soak sets beside the
     /// process's resident set.
     pub fn ledger_heap_bytes(&self) -> usize {
-        lock(&self.shared.ledger).approx_heap_bytes()
+        lock(&self.shared.acks).ledger.approx_heap_bytes()
     }
 
     /// Waits until `max_messages` have been handed over, then finishes (benchmarks).
@@ -561,7 +599,7 @@ impl TrackedProducer {
         }
         let duration_us = self.started.elapsed().as_micros() as u64;
         // Sending stopped here (earlier than now when a message count was reached).
-        let stopped_at = self.shared.last_send_us.load(Ordering::Relaxed);
+        let stopped_at = self.shared.progress.last_send_us.load(Ordering::Relaxed);
         // A flush that times out leaves messages without an outcome: they stay "unknown" in
         // the ledger and the summary, which is what happened.
         self.producer
@@ -585,10 +623,10 @@ impl TrackedProducer {
             }
         }
         let s = &self.shared;
-        let sent = s.sent.load(Ordering::Relaxed);
-        let acked = s.acked.load(Ordering::Relaxed);
-        let failed = s.failed.load(Ordering::Relaxed);
-        let timed_out = s.timed_out.load(Ordering::Relaxed);
+        let sent = s.progress.sent.load(Ordering::Relaxed);
+        let acked = s.counts.acked.load(Ordering::Relaxed);
+        let failed = s.counts.failed.load(Ordering::Relaxed);
+        let timed_out = s.counts.timed_out.load(Ordering::Relaxed);
         let latency_histograms = encode_histograms(&lock(&s.acks).by_phase);
         let summary = WorkloadSummary {
             acks: self.options.acks,
@@ -603,7 +641,10 @@ impl TrackedProducer {
             keys: (self.options.keys != crate::keys::KeyStrategy::None)
                 .then(|| self.options.keys.to_string()),
         };
-        let ledger = std::mem::replace(&mut *lock(&s.ledger), AckLedger::new(&s.topic, 0));
+        let mut acks = lock(&s.acks);
+        // The send loop has ended: what it published is final.
+        s.sync_sent(&mut acks.ledger);
+        let ledger = std::mem::replace(&mut acks.ledger, AckLedger::new(&s.topic, 0));
         (summary, ledger)
     }
 }
@@ -750,21 +791,25 @@ fn send_loop(producer: &Client, shared: &Shared, stop: &AtomicBool, options: &Pr
         match producer.send(id, key, &buf, &options.topic) {
             Ok(()) => {
                 seqs[partition as usize] += 1;
-                shared.sent.fetch_add(1, Ordering::Relaxed);
-                lock(&shared.ledger).record_sent(partition, seq);
-                shared.last_send_us.store(id.sent_at_us, Ordering::Relaxed);
                 n += 1;
+                // One writer: stores, not read-modify-writes, and no lock.
+                let progress = &shared.progress;
+                progress.next_seq[partition as usize].store(seq + 1, Ordering::Relaxed);
+                progress.sent.store(n, Ordering::Relaxed);
+                progress.last_send_us.store(id.sent_at_us, Ordering::Relaxed);
             }
             Err(Refused::Full) => {
                 // Back-pressure: the client's queue is full (e.g. partition offline).
                 std::thread::sleep(Duration::from_millis(10));
             }
             Err(Refused::Error(e)) => {
-                shared.failed.fetch_add(1, Ordering::Relaxed);
+                // Refused before the client took it: not written, a definite failure (in
+                // the ledger too, so the re-read does not count it unknown).
+                shared.on_not_acked(&id, NotAcked::Failed, format!("send: {e}"));
                 seqs[partition as usize] += 1;
-                shared.sent.fetch_add(1, Ordering::Relaxed);
-                lock(&shared.errors).push((format!("send: {e}"), 1));
                 n += 1;
+                shared.progress.next_seq[partition as usize].store(seq + 1, Ordering::Relaxed);
+                shared.progress.sent.store(n, Ordering::Relaxed);
             }
         }
     }
