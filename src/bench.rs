@@ -42,7 +42,8 @@ pub struct BenchOptions {
 struct BenchReport {
     machine: Vec<(String, String)>,
     throughput: Option<Throughput>,
-    tracking: Option<TrackingCost>,
+    /// On librdkafka's mock cluster, then on the seed cluster.
+    tracking: Vec<TrackingCost>,
     verification: Verification,
     /// The ledger with random keys, out-of-order acks, failures and timeouts.
     verification_realistic: Verification,
@@ -105,6 +106,7 @@ impl Round {
 /// linger 5 ms, 100 B, 3 partitions in turn) whose delivery callback only counts.
 #[derive(Debug, Serialize)]
 struct TrackingCost {
+    brokers: Brokers,
     messages: u64,
     /// Each as fast as acks allow.
     tracked: Vec<Round>,
@@ -116,6 +118,8 @@ struct TrackingCost {
     /// 1 − median tracked rate / median untracked rate. On a machine whose cores the brokers
     /// share, the brokers' speed from round to round is most of it.
     throughput_cost: f64,
+    /// The same, as fast as acks allow.
+    cpu_cost_unpaced: f64,
     /// At the fixed rate, median tracked CPU per message / median untracked − 1: what
     /// tracking adds to the client's work, i.e. its cost in throughput wherever the client is
     /// the bottleneck.
@@ -125,8 +129,9 @@ struct TrackingCost {
 }
 
 impl TrackingCost {
-    fn new(messages: u64) -> Self {
+    fn new(brokers: Brokers, messages: u64) -> Self {
         TrackingCost {
+            brokers,
             messages,
             tracked: vec![],
             untracked: vec![],
@@ -134,6 +139,7 @@ impl TrackingCost {
             tracked_paced: vec![],
             untracked_paced: vec![],
             throughput_cost: f64::NAN,
+            cpu_cost_unpaced: f64::NAN,
             cpu_cost: f64::NAN,
             cpu_cost_range: (f64::NAN, f64::NAN),
         }
@@ -143,6 +149,7 @@ impl TrackingCost {
         let rate = |rounds: &[Round]| median(rounds.iter().map(|r| r.messages_per_s));
         let cpu = |rounds: &[Round]| median(rounds.iter().map(|r| r.cpu_us_per_message));
         self.throughput_cost = 1.0 - rate(&self.tracked) / rate(&self.untracked);
+        self.cpu_cost_unpaced = cpu(&self.tracked) / cpu(&self.untracked) - 1.0;
         self.cpu_cost = cpu(&self.tracked_paced) / cpu(&self.untracked_paced) - 1.0;
         self.cpu_cost_range = self
             .tracked_paced
@@ -394,11 +401,12 @@ pub async fn run(args: BenchOptions) -> Result<crate::exit::ExitCode, Error> {
     }
     if args.tracking_only {
         let messages = args.messages;
+        report.tracking.push(tracking_cost(Brokers::Mock, "", messages).await?.0);
         let (cost, _) = on_the_seed(|cluster| async move {
-            tracking_cost(&cluster.bootstrap_list(), messages).await
+            tracking_cost(Brokers::Cluster, &cluster.bootstrap_list(), messages).await
         })
         .await?;
-        report.tracking = Some(cost);
+        report.tracking.push(cost);
         return write_report(&args, &report);
     }
     eprintln!("verification: {} messages", args.verify_messages);
@@ -424,7 +432,7 @@ pub async fn run(args: BenchOptions) -> Result<crate::exit::ExitCode, Error> {
             .push(("seed, reused".into(), reused.ready_after.as_secs_f64()));
         let (throughput, tracking) = throughput(&reused, args.messages).await?;
         report.throughput = Some(throughput);
-        report.tracking = Some(tracking);
+        report.tracking = tracking;
         report.overhead = Some(overhead(&reused, args.overhead_seconds).await?);
         let k = bench_up(&engines, &kplan, false).await?;
         report
@@ -607,14 +615,17 @@ async fn fresh_topic(bootstrap: &str, partitions: i32) -> Result<(), Error> {
 const ROUNDS: usize = 5;
 /// The throughput benchmarks' messages: 100 B, acks=all, 3 partitions.
 const MESSAGE_SIZE: usize = 100;
+const PARTITIONS: i32 = 3;
 
 async fn throughput(
     cluster: &cluster::Cluster,
     messages: u64,
-) -> Result<(Throughput, TrackingCost), Error> {
-    let (partitions, size, acks) = (3, MESSAGE_SIZE, "all");
+) -> Result<(Throughput, Vec<TrackingCost>), Error> {
+    let (partitions, size, acks) = (PARTITIONS, MESSAGE_SIZE, "all");
     let bootstrap = cluster.bootstrap_list();
-    let (tracking, ledger) = tracking_cost(&bootstrap, messages).await?;
+    let (mock, _) = tracking_cost(Brokers::Mock, "", messages).await?;
+    let (tracking, ledger) = tracking_cost(Brokers::Cluster, &bootstrap, messages).await?;
+    let ledger = ledger.ok_or_else(|| Error::Infrastructure("no tracked round ran".into()))?;
     // The last tracked round's topic re-read end to end: our re-read + verification vs Kafka's
     // own console consumer reading it (no checking at all) and kcat, all from the host
     // listeners.
@@ -627,6 +638,7 @@ async fn throughput(
     fresh_topic(&bootstrap, partitions).await?;
     let perf_test_per_s = perf_test_rate(&bootstrap, size, acks, messages).await?;
     let chaos_per_s = median(tracking.tracked.iter().map(|r| r.messages_per_s));
+    let tracking = vec![mock, tracking];
     let throughput = Throughput {
         messages,
         message_size: size,
@@ -652,74 +664,120 @@ fn median(values: impl Iterator<Item = f64>) -> f64 {
 /// so both send the same batches whatever the brokers' speed that moment.
 const PACED_RATE: u32 = 100_000;
 
+/// Where a round of the tracking-cost comparison writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+enum Brokers {
+    /// The seed cluster: what a run sees, the brokers' speed (two cores shared with four
+    /// JVMs) in every round.
+    Cluster,
+    /// librdkafka's mock cluster (3 brokers in this process, a fresh one per round): the
+    /// client is the bottleneck, so its own cost is what the rounds compare.
+    Mock,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Producer {
+    Tracked,
+    Untracked,
+}
+
+/// One producer's run of `messages` at `rate` (0: as fast as acks allow) on a fresh topic,
+/// with this process's CPU over it; the tracked producer's ledger (its topic left as written).
+async fn round(
+    producer: Producer,
+    brokers: Brokers,
+    bootstrap: &str,
+    messages: u64,
+    rate: u32,
+) -> Result<(Round, Option<AckLedger>), Error> {
+    if brokers == Brokers::Cluster {
+        fresh_topic(bootstrap, PARTITIONS).await?;
+    }
+    let bootstrap = bootstrap.to_string();
+    tokio::task::spawn_blocking(move || {
+        // The mock lives for the round (it is not Send: made and dropped on this thread).
+        let mock = match brokers {
+            Brokers::Cluster => None,
+            Brokers::Mock => Some(mock_cluster()?),
+        };
+        let bootstrap = mock.as_ref().map_or(bootstrap, |m| m.bootstrap_servers());
+        let cpu = process_usage().0;
+        let (per_s, acked, ledger) = match producer {
+            Producer::Tracked => {
+                let (per_s, acked, ledger) = tracked(&bootstrap, messages, rate)?;
+                (per_s, acked, Some(ledger))
+            }
+            Producer::Untracked => {
+                let (per_s, acked) = untracked(&bootstrap, messages, rate)?;
+                (per_s, acked, None)
+            }
+        };
+        Ok((Round::new(per_s, process_usage().0 - cpu, acked), ledger))
+    })
+    .await
+    .map_err(Error::task("a tracking-cost round"))?
+}
+
+fn mock_cluster() -> Result<rdkafka::mocking::MockCluster<'static, rdkafka::producer::DefaultProducerContext>, Error> {
+    let mock = rdkafka::mocking::MockCluster::new(3)
+        .map_err(|e| Error::Infrastructure(format!("librdkafka's mock cluster: {e}")))?;
+    mock.create_topic("bench", PARTITIONS, 3)
+        .map_err(|e| Error::Infrastructure(format!("mock cluster topic: {e}")))?;
+    Ok(mock)
+}
+
 // Long: warm-ups, then the alternating rounds of four runs each, then the summary
 /// The tracked producer against an untracked one with the same settings, in alternating
 /// rounds: each as fast as acks allow (throughput), then both at one fixed rate (this
 /// process's CPU per acked message). Returns the ledger of the last tracked round, whose
 /// topic is left as written, for the re-read.
-async fn tracking_cost(bootstrap: &str, messages: u64) -> Result<(TrackingCost, AckLedger), Error> {
-    let partitions = 3;
-    let untracked_round = |rate: u32| async move {
-        fresh_topic(bootstrap, partitions).await?;
-        let cpu = process_usage().0;
-        let b = bootstrap.to_string();
-        let (per_s, acked) =
-            tokio::task::spawn_blocking(move || untracked(&b, partitions, messages, rate))
-                .await
-                .map_err(Error::task("the untracked producer"))??;
-        Ok::<_, Error>(Round::new(per_s, process_usage().0 - cpu, acked))
-    };
-    let tracked_round = |rate: u32| async move {
-        fresh_topic(bootstrap, partitions).await?;
-        let cpu = process_usage().0;
-        let (per_s, acked, ledger) = tracked_rate(bootstrap, partitions, messages, rate).await?;
-        Ok::<_, Error>((Round::new(per_s, process_usage().0 - cpu, acked), ledger))
-    };
+async fn tracking_cost(
+    brokers: Brokers,
+    bootstrap: &str,
+    messages: u64,
+) -> Result<(TrackingCost, Option<AckLedger>), Error> {
+    let run = |producer, rate| round(producer, brokers, bootstrap, messages, rate);
     // The brokers' JIT compiles under the first heavy load (profiled: a third of the machine
     // in C2 compiler threads then): whichever producer ran first paid for it, and each later
     // round was faster. Two warm-up runs, discarded, then the rounds, alternating.
     for i in 1..=2 {
-        eprintln!("tracking cost: warm-up {i} (untracked, not counted), {messages} messages");
-        untracked_round(0).await?;
+        eprintln!("tracking cost ({brokers:?}): warm-up {i} (untracked, not counted), {messages} messages");
+        run(Producer::Untracked, 0).await?;
     }
-    let mut cost = TrackingCost::new(messages);
+    let mut cost = TrackingCost::new(brokers, messages);
     let mut last_ledger = None;
-    for round in 1..=ROUNDS {
-        eprintln!("tracking cost, round {round}: untracked, tracked ({messages} messages, as fast as acks allow; then at {PACED_RATE} msg/s)");
-        cost.untracked.push(untracked_round(0).await?);
-        cost.tracked.push(tracked_round(0).await?.0);
-        cost.untracked_paced.push(untracked_round(PACED_RATE).await?);
-        let (paced, ledger) = tracked_round(PACED_RATE).await?;
+    for n in 1..=ROUNDS {
+        eprintln!("tracking cost ({brokers:?}), round {n}: untracked, tracked ({messages} messages, as fast as acks allow; then at {PACED_RATE} msg/s)");
+        cost.untracked.push(run(Producer::Untracked, 0).await?.0);
+        cost.tracked.push(run(Producer::Tracked, 0).await?.0);
+        cost.untracked_paced.push(run(Producer::Untracked, PACED_RATE).await?.0);
+        let (paced, ledger) = run(Producer::Tracked, PACED_RATE).await?;
         cost.tracked_paced.push(paced);
-        last_ledger = Some(ledger);
+        last_ledger = ledger;
     }
     cost.summarise();
     eprintln!(
-        "tracking cost: throughput {:.1} %, CPU per message at {PACED_RATE} msg/s {:.1} % (pairs {:.1} … {:.1} %)",
+        "tracking cost ({brokers:?}): throughput {:.1} %, CPU per message as fast as acks allow {:.1} %, at {PACED_RATE} msg/s {:.1} % (pairs {:.1} … {:.1} %)",
         cost.throughput_cost * 100.0,
+        cost.cpu_cost_unpaced * 100.0,
         cost.cpu_cost * 100.0,
         cost.cpu_cost_range.0 * 100.0,
         cost.cpu_cost_range.1 * 100.0
     );
-    let ledger = last_ledger.ok_or_else(|| Error::Infrastructure("no tracked round ran".into()))?;
-    Ok((cost, ledger))
+    Ok((cost, last_ledger))
 }
 
-/// The tracked producer, as fast as acks allow: acked messages per second, how many, and its
-/// ledger.
-async fn tracked_rate(
-    bootstrap: &str,
-    partitions: i32,
-    messages: u64,
-    rate: u32,
-) -> Result<(f64, u64, AckLedger), Error> {
+/// The tracked producer paced at `rate` (0: as fast as acks allow): acked messages per second,
+/// how many, and its ledger. Blocks.
+fn tracked(bootstrap: &str, messages: u64, rate: u32) -> Result<(f64, u64, AckLedger), Error> {
     let (tx, _rx) = tokio::sync::mpsc::unbounded_channel();
     let sink = EventSink::new(Clock::start(), tx);
     let options = ProducerOptions {
         bootstrap: bootstrap.to_string(),
         profile: plaintext(),
         topic: "bench".into(),
-        partitions,
+        partitions: PARTITIONS,
         acks: crate::events::Acks::All,
         idempotence: false,
         rate,
@@ -736,9 +794,7 @@ async fn tracked_rate(
     };
     let started = Instant::now();
     let producer = TrackedProducer::start(options, sink).map_err(Error::Kafka)?;
-    let (summary, ledger) = tokio::task::spawn_blocking(move || producer.finish_when_sent())
-        .await
-        .map_err(Error::task("the tracked producer"))?;
+    let (summary, ledger) = producer.finish_when_sent();
     let chaos_per_s = summary.acked as f64 / started.elapsed().as_secs_f64();
     Ok((chaos_per_s, summary.acked, ledger))
 }
@@ -899,12 +955,7 @@ async fn perf_test_rate(
 /// The same producer settings as the tracked one (acks=all, linger 5 ms, 100 B, partitions in
 /// turn), with a delivery callback that only counts, paced as the tracked producer paces
 /// (`rate` 0: as fast as the queue takes them): acked messages per second, and how many.
-fn untracked(
-    bootstrap: &str,
-    partitions: i32,
-    messages: u64,
-    rate: u32,
-) -> Result<(f64, u64), Error> {
+fn untracked(bootstrap: &str, messages: u64, rate: u32) -> Result<(f64, u64), Error> {
     use rdkafka::producer::{
         BaseRecord, DeliveryResult, Producer, ProducerContext, ThreadedProducer,
     };
@@ -939,7 +990,7 @@ fn untracked(
             }
         }
         let record: BaseRecord<'_, [u8], [u8], ()> = BaseRecord::to("bench")
-            .partition((n % partitions as u64) as i32)
+            .partition((n % PARTITIONS as u64) as i32)
             .payload(&payload[..]);
         match producer.send(record) {
             Ok(()) => n += 1,
@@ -1042,7 +1093,7 @@ fn render(r: &BenchReport) -> String {
             t.messages, t.message_size, t.acks, t.partitions, t.chaos_per_s, t.perf_test_per_s, t.ratio
         ));
     }
-    if let Some(c) = &r.tracking {
+    for c in &r.tracking {
         let rates = |rounds: &[Round]| {
             let v: Vec<String> = rounds.iter().map(|r| format!("{:.0}", r.messages_per_s)).collect();
             v.join(" / ")
@@ -1051,13 +1102,17 @@ fn render(r: &BenchReport) -> String {
             let v: Vec<String> = rounds.iter().map(|r| format!("{:.2}", r.cpu_us_per_message)).collect();
             v.join(" / ")
         };
+        let on = match c.brokers {
+            Brokers::Mock => "librdkafka's mock cluster (in this process: the client is the bottleneck)",
+            Brokers::Cluster => "the seed cluster (its brokers' speed from round to round is in it)",
+        };
         md.push_str(&format!(
-            "| tracked producer vs an untracked rdkafka producer, same settings, {} msgs each: throughput (two warm-up runs, then {} alternating rounds: tracked {} vs untracked {} msg/s) | medians: tracking costs **{:.1} %** of the throughput — the brokers' speed from round to round is in it | ≤ 5 % |\n",
-            c.messages, c.tracked.len(), rates(&c.tracked), rates(&c.untracked), c.throughput_cost * 100.0
+            "| tracked producer vs an untracked rdkafka producer, same settings, on {on}, {} msgs each, as fast as acks allow (two warm-up runs, then {} alternating rounds: tracked {} vs untracked {} msg/s; CPU per message tracked {} vs untracked {} µs) | medians: tracking costs **{:.1} %** of the throughput, **{:.1} %** more CPU per message | ≤ 5 % |\n",
+            c.messages, c.tracked.len(), rates(&c.tracked), rates(&c.untracked), cpus(&c.tracked), cpus(&c.untracked), c.throughput_cost * 100.0, c.cpu_cost_unpaced * 100.0
         ));
         md.push_str(&format!(
-            "| the same producers at a fixed {} msg/s, {} msgs each, in the same rounds: this process's CPU per acked message (user + system, all threads, 10 ms ticks: tracked {} vs untracked {} µs) | medians: tracking adds **{:.1} %** to the client's work (pairs of rounds: {:.1} … {:.1} %) | ≤ 5 % |\n",
-            c.paced_rate, c.messages, cpus(&c.tracked_paced), cpus(&c.untracked_paced), c.cpu_cost * 100.0, c.cpu_cost_range.0 * 100.0, c.cpu_cost_range.1 * 100.0
+            "| the same on {on}, both at a fixed {} msg/s, in the same rounds: this process's CPU per acked message (user + system, all threads, 10 ms ticks: tracked {} vs untracked {} µs) | medians: tracking adds **{:.1} %** to the client's work (pairs of rounds: {:.1} … {:.1} %) | ≤ 5 % |\n",
+            c.paced_rate, cpus(&c.tracked_paced), cpus(&c.untracked_paced), c.cpu_cost * 100.0, c.cpu_cost_range.0 * 100.0, c.cpu_cost_range.1 * 100.0
         ));
     }
     if let Some(t) = &r.throughput {

@@ -166,7 +166,9 @@ struct Shared {
     progress: CachePadded<SendProgress>,
     counts: CachePadded<OutcomeCounts>,
     /// Everything an ack updates, under one lock: the delivery callback takes one per ack.
-    acks: Mutex<Acks>,
+    /// Padded too: the lock's word is written twice per ack, and the send loop reads the
+    /// fields around it once per message.
+    acks: CachePadded<Mutex<Acks>>,
     errors: Mutex<Vec<(String, u64)>>,
     gap_floor_us: u64,
     /// When the producer started (run clock, µs): a partition never acked is silent since.
@@ -456,7 +458,7 @@ impl TrackedProducer {
                 interval_acked: AtomicU64::new(0),
                 interval_failed: AtomicU64::new(0),
             }),
-            acks: Mutex::new(Acks {
+            acks: CachePadded::new(Mutex::new(Acks {
                 ledger: {
                     let mut ledger = AckLedger::new(&options.topic, options.partitions);
                     ledger.begin(LatencyPhase::BeforeFault);
@@ -465,7 +467,7 @@ impl TrackedProducer {
                 by_phase: PHASES.iter().map(|_| histogram()).collect(),
                 interval: histogram(),
                 last_ack_us: vec![0; options.partitions.max(0) as usize],
-            }),
+            })),
             errors: Mutex::new(Vec::new()),
             // A gap worth recording: well above the normal spacing of acks on a partition.
             gap_floor_us: (per_partition_interval_us * 5).max(200_000),
