@@ -126,9 +126,12 @@ impl Client {
     ) -> Result<(), Refused> {
         match self {
             Client::Librdkafka(producer) => {
-                let mut record: BaseRecord<'_, [u8], [u8], ()> = BaseRecord::to(topic)
-                    .partition(id.partition)
-                    .payload(payload);
+                // The sequence number rides as the delivery opaque (a u64 in a usize).
+                const _: () = assert!(usize::BITS == 64);
+                let mut record: BaseRecord<'_, [u8], [u8], usize> =
+                    BaseRecord::with_opaque_to(topic, id.seq as usize)
+                        .partition(id.partition)
+                        .payload(payload);
                 if let Some(key) = key {
                     record = record.key(key);
                 }
@@ -174,7 +177,6 @@ struct Shared {
     /// When the producer started (run clock, µs): a partition never acked is silent since.
     started_at_us: u64,
     topic: String,
-    producer_id: u64,
     /// From librdkafka's latest statistics: it knows no broker any more (`knows_no_broker`).
     no_brokers: AtomicBool,
     client: ClientLibrary,
@@ -223,23 +225,28 @@ impl ClientContext for TrackingContext {
 }
 
 impl ProducerContext for TrackingContext {
-    type DeliveryOpaque = ();
+    /// The message's sequence number, handed to `produce()` beside it: the callback needs
+    /// no look at the payload, which by then is out of every cache (≈ 100,000 messages are in
+    /// flight at full speed) — reading it back cost more than everything else an ack does
+    /// (docs/measurements.md, the cost of tracking).
+    type DeliveryOpaque = usize;
 
-    fn delivery(&self, result: &DeliveryResult<'_>, _: ()) {
+    fn delivery(&self, result: &DeliveryResult<'_>, seq: usize) {
         let shared = &self.0;
         let now = shared.sink.clock().now_us();
         let (message, error) = match result {
             Ok(m) => (m, None),
             Err((e, m)) => (m, Some(e)),
         };
-        let Some(id) = message.payload().and_then(payload::decode) else {
-            return;
-        };
-        if id.producer_id != shared.producer_id {
-            return;
-        }
+        let (partition, seq) = (message.partition(), seq as u64);
         match error {
-            None => shared.on_acked(&id, message.offset(), now),
+            None => {
+                // librdkafka's own count from its `produce()` to now (µs): the same span as
+                // the send time in the payload to `now`, without reading the payload.
+                // SAFETY: the message pointer is valid for the duration of the callback.
+                let latency = unsafe { rdkafka::bindings::rd_kafka_message_latency(message.ptr()) };
+                shared.on_acked(partition, seq, message.offset(), now, latency.max(1) as u64)
+            }
             Some(e) => {
                 let timed_out = e.rdkafka_error_code() == Some(RDKafkaErrorCode::MessageTimedOut);
                 // librdkafka knows whether the message ever left the client.
@@ -255,13 +262,12 @@ impl ProducerContext for TrackingContext {
                     (false, true) => NotAcked::Failed,
                     (false, false) => NotAcked::TimedOutInFlight,
                 };
-                shared.on_not_acked(&id, how, e.to_string());
+                shared.on_not_acked(partition, seq, how, e.to_string());
             }
         }
     }
 }
 
-/// The acks' latency histograms and each partition's last ack.
 /// What the send loop publishes as it goes (one writer: plain stores, no lock). The ledger
 /// takes the per-partition sequence numbers when it needs them: at a phase change and at the
 /// end (`Shared::sync_sent`).
@@ -283,6 +289,7 @@ struct OutcomeCounts {
     interval_failed: AtomicU64,
 }
 
+/// The ledger, the acks' latency histograms and each partition's last ack.
 struct Acks {
     ledger: AckLedger,
     /// Per latency phase, for the whole run.
@@ -294,20 +301,21 @@ struct Acks {
 }
 
 impl Shared {
-    fn on_acked(&self, id: &Identity, offset: i64, now: u64) {
+    /// An ack at `now` (run clock, µs), `latency_us` after the message was handed over.
+    fn on_acked(&self, partition: i32, seq: u64, offset: i64, now: u64, latency_us: u64) {
         self.counts.acked.fetch_add(1, Ordering::Relaxed);
         self.counts.interval_acked.fetch_add(1, Ordering::Relaxed);
-        let latency = now.saturating_sub(id.sent_at_us).max(1);
+        let latency = latency_us.max(1);
         let phase = self.phase.load(Ordering::Relaxed).min(PHASES.len() - 1);
         // Poison-proof locks: a panic elsewhere must not make acks vanish from the
         // measurements (verification would then report loss that did not happen).
         let gap_from = {
             let mut acks = lock(&self.acks);
-            acks.ledger.record_ack(id.partition, id.seq, offset, now);
+            acks.ledger.record_ack(partition, seq, offset, now);
             acks.by_phase[phase].saturating_record(latency);
             acks.interval.saturating_record(latency);
             acks.last_ack_us
-                .get_mut(id.partition as usize)
+                .get_mut(partition as usize)
                 .and_then(|slot| {
                     let before = *slot;
                     *slot = before.max(now);
@@ -317,7 +325,7 @@ impl Shared {
         if let Some(from_us) = gap_from {
             self.sink.emit(EventKind::AckGap(AckGap {
                 topic: self.topic.clone(),
-                partition: id.partition,
+                partition,
                 from_us,
                 to_us: now,
                 open: false,
@@ -325,10 +333,10 @@ impl Shared {
         }
     }
 
-    fn on_not_acked(&self, id: &Identity, how: NotAcked, text: String) {
+    fn on_not_acked(&self, partition: i32, seq: u64, how: NotAcked, text: String) {
         lock(&self.acks)
             .ledger
-            .record_not_acked(id.partition, id.seq, how);
+            .record_not_acked(partition, seq, how);
         if how == NotAcked::Failed {
             self.counts.failed.fetch_add(1, Ordering::Relaxed);
         } else {
@@ -356,11 +364,13 @@ impl Shared {
 /// A driver's answers, into the same bookkeeping as librdkafka's delivery callback.
 impl client_driver::Outcomes for Shared {
     fn acked(&self, id: &Identity, offset: i64) {
-        self.on_acked(id, offset, self.sink.clock().now_us());
+        let now = self.sink.clock().now_us();
+        let latency = now.saturating_sub(id.sent_at_us);
+        self.on_acked(id.partition, id.seq, offset, now, latency);
     }
 
     fn not_acked(&self, id: &Identity, how: NotAcked, error: &str) {
-        self.on_not_acked(id, how, error.to_string());
+        self.on_not_acked(id.partition, id.seq, how, error.to_string());
     }
 
     fn driver_died(&self, why: String) {
@@ -473,7 +483,6 @@ impl TrackedProducer {
             gap_floor_us: (per_partition_interval_us * 5).max(200_000),
             started_at_us,
             topic: options.topic.clone(),
-            producer_id: options.producer_id,
             no_brokers: AtomicBool::new(false),
             client: options.client.clone(),
         });
@@ -807,7 +816,7 @@ fn send_loop(producer: &Client, shared: &Shared, stop: &AtomicBool, options: &Pr
             Err(Refused::Error(e)) => {
                 // Refused before the client took it: not written, a definite failure (in
                 // the ledger too, so the re-read does not count it unknown).
-                shared.on_not_acked(&id, NotAcked::Failed, format!("send: {e}"));
+                shared.on_not_acked(partition, seq, NotAcked::Failed, format!("send: {e}"));
                 seqs[partition as usize] += 1;
                 n += 1;
                 shared.progress.next_seq[partition as usize].store(seq + 1, Ordering::Relaxed);
