@@ -401,7 +401,9 @@ pub async fn run(args: BenchOptions) -> Result<crate::exit::ExitCode, Error> {
     }
     if args.tracking_only {
         let messages = args.messages;
-        report.tracking.push(tracking_cost(Brokers::Mock, "", messages).await?.0);
+        report
+            .tracking
+            .push(tracking_cost(Brokers::Mock, "", messages).await?.0);
         let (cost, _) = on_the_seed(|cluster| async move {
             tracking_cost(Brokers::Cluster, &cluster.bootstrap_list(), messages).await
         })
@@ -629,7 +631,9 @@ async fn throughput(
     // The last tracked round's topic re-read end to end: our re-read + verification vs Kafka's
     // own console consumer reading it (no checking at all) and kcat, all from the host
     // listeners.
-    eprintln!("re-read: chaos re-read + verification vs kafka-console-consumer, {messages} messages");
+    eprintln!(
+        "re-read: chaos re-read + verification vs kafka-console-consumer, {messages} messages"
+    );
     let (reread_per_s, read) = reread_rate(&bootstrap, partitions, ledger).await?;
     let console_per_s = console_consumer_rate(&bootstrap, read).await?;
     let kcat_per_s = kcat_rate(&bootstrap, read).await?;
@@ -719,7 +723,9 @@ async fn round(
     .map_err(Error::task("a tracking-cost round"))?
 }
 
-fn mock_cluster() -> Result<rdkafka::mocking::MockCluster<'static, rdkafka::producer::DefaultProducerContext>, Error> {
+fn mock_cluster(
+) -> Result<rdkafka::mocking::MockCluster<'static, rdkafka::producer::DefaultProducerContext>, Error>
+{
     let mock = rdkafka::mocking::MockCluster::new(3)
         .map_err(|e| Error::Infrastructure(format!("librdkafka's mock cluster: {e}")))?;
     mock.create_topic("bench", PARTITIONS, 3)
@@ -751,7 +757,8 @@ async fn tracking_cost(
         eprintln!("tracking cost ({brokers:?}), round {n}: untracked, tracked ({messages} messages, as fast as acks allow; then at {PACED_RATE} msg/s)");
         cost.untracked.push(run(Producer::Untracked, 0).await?.0);
         cost.tracked.push(run(Producer::Tracked, 0).await?.0);
-        cost.untracked_paced.push(run(Producer::Untracked, PACED_RATE).await?.0);
+        cost.untracked_paced
+            .push(run(Producer::Untracked, PACED_RATE).await?.0);
         let (paced, ledger) = run(Producer::Tracked, PACED_RATE).await?;
         cost.tracked_paced.push(paced);
         last_ledger = ledger;
@@ -975,7 +982,7 @@ fn untracked(bootstrap: &str, messages: u64, rate: u32) -> Result<(f64, u64), Er
         .set("linger.ms", "5")
         .create_with_context(Count(AtomicU64::new(0)))
         .map_err(|e| Error::Infrastructure(format!("untracked producer: {e}")))?;
-    let payload = vec![b'.'; MESSAGE_SIZE];
+    let payload = [b'.'; MESSAGE_SIZE];
     let interval = (rate > 0).then(|| Duration::from_secs_f64(1.0 / rate as f64));
     let started = Instant::now();
     let mut n = 0u64;
@@ -1094,26 +1101,7 @@ fn render(r: &BenchReport) -> String {
         ));
     }
     for c in &r.tracking {
-        let rates = |rounds: &[Round]| {
-            let v: Vec<String> = rounds.iter().map(|r| format!("{:.0}", r.messages_per_s)).collect();
-            v.join(" / ")
-        };
-        let cpus = |rounds: &[Round]| {
-            let v: Vec<String> = rounds.iter().map(|r| format!("{:.2}", r.cpu_us_per_message)).collect();
-            v.join(" / ")
-        };
-        let on = match c.brokers {
-            Brokers::Mock => "librdkafka's mock cluster (in this process: the client is the bottleneck)",
-            Brokers::Cluster => "the seed cluster (its brokers' speed from round to round is in it)",
-        };
-        md.push_str(&format!(
-            "| tracked producer vs an untracked rdkafka producer, same settings, on {on}, {} msgs each, as fast as acks allow (two warm-up runs, then {} alternating rounds: tracked {} vs untracked {} msg/s; CPU per message tracked {} vs untracked {} µs) | medians: tracking costs **{:.1} %** of the throughput, **{:.1} %** more CPU per message | ≤ 5 % |\n",
-            c.messages, c.tracked.len(), rates(&c.tracked), rates(&c.untracked), cpus(&c.tracked), cpus(&c.untracked), c.throughput_cost * 100.0, c.cpu_cost_unpaced * 100.0
-        ));
-        md.push_str(&format!(
-            "| the same on {on}, both at a fixed {} msg/s, in the same rounds: this process's CPU per acked message (user + system, all threads, 10 ms ticks: tracked {} vs untracked {} µs) | medians: tracking adds **{:.1} %** to the client's work (pairs of rounds: {:.1} … {:.1} %) | ≤ 5 % |\n",
-            c.paced_rate, cpus(&c.tracked_paced), cpus(&c.untracked_paced), c.cpu_cost * 100.0, c.cpu_cost_range.0 * 100.0, c.cpu_cost_range.1 * 100.0
-        ));
+        md.push_str(&tracking_rows(c));
     }
     if let Some(t) = &r.throughput {
         md.push_str(&format!(
@@ -1172,6 +1160,40 @@ fn render(r: &BenchReport) -> String {
         ));
     }
     md
+}
+
+/// The two rows of one tracking-cost comparison (mock or seed cluster).
+fn tracking_rows(c: &TrackingCost) -> String {
+    let mut rows = String::new();
+    let rates = |rounds: &[Round]| {
+        let v: Vec<String> = rounds
+            .iter()
+            .map(|r| format!("{:.0}", r.messages_per_s))
+            .collect();
+        v.join(" / ")
+    };
+    let cpus = |rounds: &[Round]| {
+        let v: Vec<String> = rounds
+            .iter()
+            .map(|r| format!("{:.2}", r.cpu_us_per_message))
+            .collect();
+        v.join(" / ")
+    };
+    let on = match c.brokers {
+        Brokers::Mock => {
+            "librdkafka's mock cluster (in this process: the client is the bottleneck)"
+        }
+        Brokers::Cluster => "the seed cluster (its brokers' speed from round to round is in it)",
+    };
+    rows.push_str(&format!(
+        "| tracked producer vs an untracked rdkafka producer, same settings, on {on}, {} msgs each, as fast as acks allow (two warm-up runs, then {} alternating rounds: tracked {} vs untracked {} msg/s; CPU per message tracked {} vs untracked {} µs) | medians: tracking costs **{:.1} %** of the throughput, **{:.1} %** more CPU per message | ≤ 5 % |\n",
+        c.messages, c.tracked.len(), rates(&c.tracked), rates(&c.untracked), cpus(&c.tracked), cpus(&c.untracked), c.throughput_cost * 100.0, c.cpu_cost_unpaced * 100.0
+    ));
+    rows.push_str(&format!(
+        "| the same on {on}, both at a fixed {} msg/s, in the same rounds: this process's CPU per acked message (user + system, all threads, 10 ms ticks: tracked {} vs untracked {} µs) | medians: tracking adds **{:.1} %** to the client's work (pairs of rounds: {:.1} … {:.1} %) | ≤ 5 % |\n",
+        c.paced_rate, cpus(&c.tracked_paced), cpus(&c.untracked_paced), c.cpu_cost * 100.0, c.cpu_cost_range.0 * 100.0, c.cpu_cost_range.1 * 100.0
+    ));
+    rows
 }
 
 #[cfg(test)]

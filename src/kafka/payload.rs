@@ -72,17 +72,16 @@ pub fn decode(buf: &[u8]) -> Option<Identity> {
     if buf.len() < HEADER_LEN - 1 || &buf[0..5] != MAGIC {
         return None;
     }
-    if [21, 27, 48].iter().any(|at| buf[*at] != b' ') || buf.get(69).is_some_and(|b| *b != b' ')
-    {
+    if [21, 27, 48].iter().any(|at| buf[*at] != b' ') || buf.get(69).is_some_and(|b| *b != b' ') {
         return None;
     }
     let producer_id = buf[5..21].iter().try_fold(0u64, |v, b| {
         let digit = (*b as char).to_digit(16)? as u64;
         Some(v << 4 | digit)
     })?;
-    let partition = buf[22..27].iter().try_fold(0u32, |v, b| {
-        Some(v * 10 + (*b as char).to_digit(10)?)
-    })?;
+    let partition = buf[22..27]
+        .iter()
+        .try_fold(0u32, |v, b| Some(v * 10 + (*b as char).to_digit(10)?))?;
     Some(Identity {
         producer_id,
         partition: i32::try_from(partition).ok()?,
@@ -111,8 +110,8 @@ fn eight_digits(bytes: [u8; 8]) -> Option<u64> {
     let v = u64::from_le_bytes(bytes);
     // Every byte 0x30..=0x39: its high nibble is 3, and adding 6 keeps it 3 (no byte carries:
     // one that could already failed the first test).
-    let digits = v & HIGH_NIBBLES == ZEROS
-        && v.wrapping_add(0x0606_0606_0606_0606) & HIGH_NIBBLES == ZEROS;
+    let digits =
+        v & HIGH_NIBBLES == ZEROS && v.wrapping_add(0x0606_0606_0606_0606) & HIGH_NIBBLES == ZEROS;
     if !digits {
         return None;
     }

@@ -446,15 +446,16 @@ pub(crate) fn histogram() -> Histogram<u64> {
         .unwrap_or_else(|_| Histogram::new(3).expect("3 sigfig histogram"))
 }
 
-impl TrackedProducer {
-    pub fn start(options: ProducerOptions, sink: EventSink) -> Result<Self, KafkaError> {
+impl Shared {
+    /// The state both threads share, for a producer about to start.
+    fn new(options: &ProducerOptions, sink: EventSink) -> Self {
         let per_partition_interval_us = if options.rate > 0 {
             1_000_000 * options.partitions as u64 / options.rate as u64
         } else {
             0
         };
         let started_at_us = sink.clock().now_us();
-        let shared = Arc::new(Shared {
+        Shared {
             sink,
             phase: Arc::new(AtomicUsize::new(0)),
             progress: CachePadded::new(SendProgress {
@@ -488,7 +489,13 @@ impl TrackedProducer {
             topic: options.topic.clone(),
             no_brokers: AtomicBool::new(false),
             client: options.client.clone(),
-        });
+        }
+    }
+}
+
+impl TrackedProducer {
+    pub fn start(options: ProducerOptions, sink: EventSink) -> Result<Self, KafkaError> {
+        let shared = Arc::new(Shared::new(&options, sink));
         let producer = Arc::new(match &options.client {
             ClientLibrary::Librdkafka => {
                 Client::Librdkafka(librdkafka_producer(&options, &shared)?)
@@ -548,7 +555,11 @@ impl TrackedProducer {
 
     /// Counts since the last call, and the p99 latency over them (µs).
     pub fn tick(&self) -> EventKind {
-        let failed = self.shared.counts.interval_failed.swap(0, Ordering::Relaxed);
+        let failed = self
+            .shared
+            .counts
+            .interval_failed
+            .swap(0, Ordering::Relaxed);
         let (acked, p99_us) = {
             let mut acks = lock(&self.shared.acks);
             let p = acks.interval.value_at_quantile(0.99);
@@ -809,7 +820,9 @@ fn send_loop(producer: &Client, shared: &Shared, stop: &AtomicBool, options: &Pr
                 let progress = &shared.progress;
                 progress.next_seq[partition as usize].store(seq + 1, Ordering::Relaxed);
                 progress.sent.store(n, Ordering::Relaxed);
-                progress.last_send_us.store(id.sent_at_us, Ordering::Relaxed);
+                progress
+                    .last_send_us
+                    .store(id.sent_at_us, Ordering::Relaxed);
             }
             Err(Refused::Full) => {
                 // Back-pressure: the client's queue is full (e.g. partition offline).
