@@ -1201,6 +1201,36 @@ mod tests {
     use super::*;
 
     #[test]
+    fn the_tracking_cost_compares_medians_and_keeps_the_spread_of_pairs() {
+        let round = |per_s: f64, cpu: f64| Round {
+            messages_per_s: per_s,
+            cpu_us_per_message: cpu,
+        };
+        let mut cost = TrackingCost::new(Brokers::Mock, 1000);
+        // Full speed: tracked 80, 90, 100 vs untracked 100, 100, 200 (medians 90 vs 100).
+        cost.tracked = vec![round(80.0, 1.2), round(90.0, 1.1), round(100.0, 1.0)];
+        cost.untracked = vec![round(100.0, 1.0), round(100.0, 1.0), round(200.0, 0.5)];
+        // Paced: CPU 3.3, 3.0, 4.4 vs 3.0, 3.0, 4.0 (medians 3.3 vs 3.0; pairs +10 %, 0, +10 %).
+        cost.tracked_paced = vec![round(1.0, 3.3), round(1.0, 3.0), round(1.0, 4.4)];
+        cost.untracked_paced = vec![round(1.0, 3.0), round(1.0, 3.0), round(1.0, 4.0)];
+        cost.summarise();
+        let close = |a: f64, b: f64| (a - b).abs() < 1e-9;
+        assert!(close(cost.throughput_cost, 0.1), "{}", cost.throughput_cost);
+        assert!(
+            close(cost.cpu_cost_unpaced, 0.1),
+            "{}",
+            cost.cpu_cost_unpaced
+        );
+        assert!(close(cost.cpu_cost, 0.1), "{}", cost.cpu_cost);
+        assert!(close(cost.cpu_cost_range.0, 0.0) && close(cost.cpu_cost_range.1, 0.1));
+        let rows = tracking_rows(&cost);
+        assert!(
+            rows.contains("mock cluster") && rows.contains("**10.0 %**"),
+            "{rows}"
+        );
+    }
+
+    #[test]
     fn bench_builds_the_images_of_both_clusters_it_starts() {
         // Unit-level: which images the command needs (starting the clusters is a real test).
         let dir = std::env::current_dir().expect("cwd");
