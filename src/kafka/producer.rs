@@ -245,7 +245,9 @@ impl ProducerContext for TrackingContext {
                 // the send time in the payload to `now`, without reading the payload.
                 // SAFETY: the message pointer is valid for the duration of the callback.
                 let latency = unsafe { rdkafka::bindings::rd_kafka_message_latency(message.ptr()) };
-                shared.on_acked(partition, seq, message.offset(), now, latency.max(1) as u64)
+                // −1: librdkafka has no enqueue time for it (never for a produced message).
+                let latency = u64::try_from(latency).ok();
+                shared.on_acked(partition, seq, message.offset(), now, latency)
             }
             Some(e) => {
                 let timed_out = e.rdkafka_error_code() == Some(RDKafkaErrorCode::MessageTimedOut);
@@ -303,9 +305,9 @@ struct Acks {
 }
 
 impl Shared {
-    /// An ack at `now` (run clock, µs), `latency_us` after the message was handed over.
-    fn on_acked(&self, partition: i32, seq: u64, offset: i64, now: u64, latency_us: u64) {
-        let latency = latency_us.max(1);
+    /// An ack at `now` (run clock, µs), `latency_us` after the message was handed over (if
+    /// known: an unknown latency is left out of the histograms, not counted as 0).
+    fn on_acked(&self, partition: i32, seq: u64, offset: i64, now: u64, latency_us: Option<u64>) {
         let phase = self.phase.load(Ordering::Relaxed).min(PHASES.len() - 1);
         // Poison-proof locks: a panic elsewhere must not make acks vanish from the
         // measurements (verification would then report loss that did not happen).
@@ -315,8 +317,10 @@ impl Shared {
             // Counted under the lock taken anyway: two atomic read-modify-writes fewer.
             acks.acked += 1;
             acks.interval_acked += 1;
-            acks.by_phase[phase].saturating_record(latency);
-            acks.interval.saturating_record(latency);
+            if let Some(latency) = latency_us.map(|l| l.max(1)) {
+                acks.by_phase[phase].saturating_record(latency);
+                acks.interval.saturating_record(latency);
+            }
             acks.last_ack_us
                 .get_mut(partition as usize)
                 .and_then(|slot| {
@@ -369,7 +373,7 @@ impl client_driver::Outcomes for Shared {
     fn acked(&self, id: &Identity, offset: i64) {
         let now = self.sink.clock().now_us();
         let latency = now.saturating_sub(id.sent_at_us);
-        self.on_acked(id.partition, id.seq, offset, now, latency);
+        self.on_acked(id.partition, id.seq, offset, now, Some(latency));
     }
 
     fn not_acked(&self, id: &Identity, how: NotAcked, error: &str) {
