@@ -128,6 +128,16 @@ pub fn blind_line(r: &crate::model::RunResult, u: &crate::model::Interval) -> St
     )
 }
 
+/// "CLIENT DID NOT RESUME …" when a partition had no ack at all after its fault.
+pub fn not_resumed_line(w: &crate::model::WorkloadResult) -> Option<String> {
+    (!w.resumed).then(|| {
+        format!(
+            "CLIENT DID NOT RESUME on {}: no ack at all when the workload stopped (see recovery)",
+            w.not_resumed.join(", ")
+        )
+    })
+}
+
 pub fn unknown_outcomes(u: &crate::events::UnknownOutcomes) -> String {
     let mut out = format!(
         "unknown outcomes {}: {} written (only the ack was lost) · {} not written\n",

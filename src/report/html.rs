@@ -431,12 +431,7 @@ fn workload_section(r: &RunResult) -> Markup {
     };
     let (acks, counts) = super::format::workload_line(w);
     let mut lines = vec![format!("{acks}: {counts}")];
-    if !w.resumed {
-        lines.push(format!(
-            "CLIENT DID NOT RESUME on {}: no ack at all when the workload stopped",
-            w.not_resumed.join(", ")
-        ));
-    }
+    lines.extend(super::format::not_resumed_line(w));
     lines.extend(super::format::lost_brokers_line(w));
     for (phase, l) in &w.latency_by_phase_ms {
         lines.push(format!(

@@ -64,10 +64,22 @@ pub fn render_markdown(r: &RunResult) -> String {
             super::format::recovery(p)
         ));
     }
+    // What the text report says beside the table, so a summary read alone hides none of it.
+    for u in &r.unobserved {
+        md.push_str(&format!("\n{}.\n", super::format::blind_line(r, u)));
+    }
     md.push_str(&format!(
         "\nController failover: {}.\n",
         measured(r.controller_failover_ms, r.error_bar_ms)
     ));
+    if let Some(w) = &r.workload {
+        for line in super::format::not_resumed_line(w)
+            .into_iter()
+            .chain(super::format::lost_brokers_line(w))
+        {
+            md.push_str(&format!("\n**{line}**\n"));
+        }
+    }
     if let Some(w) = &r.workload {
         md.push_str(&format!(
             "\nWorkload (acks={}{}): {} sent, {} acked, {} failed, {} unknown; {:.0} msg/s; latency p50 {}, p99 {}, max {}.\n",
@@ -115,6 +127,12 @@ pub fn render_markdown(r: &RunResult) -> String {
             count(v.acked),
             count(v.read)
         ));
+    }
+    if let Some(u) = r.verification.as_ref().and_then(|v| v.unknown.as_ref()) {
+        md.push('\n');
+        for line in super::format::unknown_outcomes(u).lines() {
+            md.push_str(&format!("- {}\n", line.trim_start()));
+        }
     }
     for n in &r.notes {
         md.push_str(&format!("\nNote: {n}\n"));

@@ -173,19 +173,14 @@ pub fn render_table_within(r: &RunResult, width: Option<usize>) -> String {
         duration_ms(r.failover.resolution_ms),
         measured(r.controller_failover_ms, r.error_bar_ms)
     ));
-    if let Some(w) = r.workload.as_ref().filter(|w| !w.resumed) {
-        out.push_str(&format!(
-            "CLIENT DID NOT RESUME on {}: no ack at all when the workload stopped (see recovery)\n",
-            w.not_resumed.join(", ")
-        ));
-    }
-    if let Some(line) = r
-        .workload
-        .as_ref()
-        .and_then(super::format::lost_brokers_line)
-    {
-        out.push_str(&line);
-        out.push('\n');
+    if let Some(w) = &r.workload {
+        for line in super::format::not_resumed_line(w)
+            .into_iter()
+            .chain(super::format::lost_brokers_line(w))
+        {
+            out.push_str(&line);
+            out.push('\n');
+        }
     }
     if let Some(w) = &r.workload {
         let (acks, counts) = super::format::workload_line(w);
