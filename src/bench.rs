@@ -983,18 +983,13 @@ fn untracked(bootstrap: &str, messages: u64, rate: u32) -> Result<(f64, u64), Er
         .create_with_context(Count(AtomicU64::new(0)))
         .map_err(|e| Error::Infrastructure(format!("untracked producer: {e}")))?;
     let payload = [b'.'; MESSAGE_SIZE];
-    let interval = (rate > 0).then(|| Duration::from_secs_f64(1.0 / rate as f64));
+    // Paced as the tracked producer is (the same `Pace`).
+    let mut pace = crate::kafka::producer::Pace::new(rate);
     let started = Instant::now();
     let mut n = 0u64;
     while n < messages {
-        if let Some(interval) = interval {
-            // The tracked producer's pacing (kafka::producer::send_loop).
-            let due = started + interval.mul_f64(n as f64);
-            let now = Instant::now();
-            if due > now {
-                std::thread::sleep((due - now).min(Duration::from_millis(50)));
-                continue;
-            }
+        if !pace.ready(n) {
+            continue;
         }
         let record: BaseRecord<'_, [u8], [u8], ()> = BaseRecord::to("bench")
             .partition((n % PARTITIONS as u64) as i32)
@@ -1165,19 +1160,22 @@ fn render(r: &BenchReport) -> String {
 /// The two rows of one tracking-cost comparison (mock or seed cluster).
 fn tracking_rows(c: &TrackingCost) -> String {
     let mut rows = String::new();
+    let joined = |values: Vec<String>| values.join(" / ");
     let rates = |rounds: &[Round]| {
-        let v: Vec<String> = rounds
-            .iter()
-            .map(|r| format!("{:.0}", r.messages_per_s))
-            .collect();
-        v.join(" / ")
+        joined(
+            rounds
+                .iter()
+                .map(|r| format!("{:.0}", r.messages_per_s))
+                .collect(),
+        )
     };
     let cpus = |rounds: &[Round]| {
-        let v: Vec<String> = rounds
-            .iter()
-            .map(|r| format!("{:.2}", r.cpu_us_per_message))
-            .collect();
-        v.join(" / ")
+        joined(
+            rounds
+                .iter()
+                .map(|r| format!("{:.2}", r.cpu_us_per_message))
+                .collect(),
+        )
     };
     let on = match c.brokers {
         Brokers::Mock => {

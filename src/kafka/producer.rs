@@ -652,10 +652,11 @@ impl TrackedProducer {
         }
         let s = &self.shared;
         let sent = s.progress.sent.load(Ordering::Relaxed);
-        let acked = lock(&s.acks).acked;
         let failed = s.counts.failed.load(Ordering::Relaxed);
         let timed_out = s.counts.timed_out.load(Ordering::Relaxed);
-        let latency_histograms = encode_histograms(&lock(&s.acks).by_phase);
+        let mut acks = lock(&s.acks);
+        let acked = acks.acked;
+        let latency_histograms = encode_histograms(&acks.by_phase);
         let summary = WorkloadSummary {
             acks: self.options.acks,
             sent,
@@ -669,7 +670,6 @@ impl TrackedProducer {
             keys: (self.options.keys != crate::keys::KeyStrategy::None)
                 .then(|| self.options.keys.to_string()),
         };
-        let mut acks = lock(&s.acks);
         // The send loop has ended: what it published is final.
         s.sync_sent(&mut acks.ledger);
         let ledger = std::mem::replace(&mut acks.ledger, AckLedger::new(&s.topic, 0));
@@ -772,14 +772,48 @@ fn rebootstrap(producer: &Client, shared: &Shared, options: &ProducerOptions) {
     });
 }
 
+/// The send loop's rate: message `n` is due `n` intervals after the start (0: no limit).
+pub(crate) struct Pace {
+    interval: Option<Duration>,
+    started: Instant,
+}
+
+impl Pace {
+    pub(crate) fn new(rate: u32) -> Self {
+        Pace {
+            interval: (rate > 0).then(|| Duration::from_secs_f64(1.0 / rate as f64)),
+            started: Instant::now(),
+        }
+    }
+
+    /// Whether message `n` may go now; if it is not due yet, sleeps towards it (at most
+    /// 50 ms, so a stop is seen) and says no.
+    pub(crate) fn ready(&mut self, n: u64) -> bool {
+        let Some(interval) = self.interval else {
+            return true;
+        };
+        let due = self.started + interval.mul_f64(n as f64);
+        let now = Instant::now();
+        if due > now {
+            std::thread::sleep((due - now).min(Duration::from_millis(50)));
+            return false;
+        }
+        if now - due > Duration::from_secs(1) {
+            // Far behind (the queue was full during an outage): resume the rate from now
+            // instead of bursting the backlog into a cluster that just recovered.
+            self.started = now - interval.mul_f64(n as f64);
+        }
+        true
+    }
+}
+
 fn send_loop(producer: &Client, shared: &Shared, stop: &AtomicBool, options: &ProducerOptions) {
     let clock = *shared.sink.clock();
     let partitions = options.partitions.max(1);
     let keys = crate::keys::KeyPlan::new(options.keys, partitions, options.key_seed);
     let mut seqs = vec![0u64; partitions as usize];
     let mut buf = vec![b'.'; options.message_size.max(HEADER_LEN)];
-    let interval = (options.rate > 0).then(|| Duration::from_secs_f64(1.0 / options.rate as f64));
-    let mut started_shift = Instant::now();
+    let mut pace = Pace::new(options.rate);
     let mut n: u64 = 0;
     // When the client was last seen without brokers and handled (None: it has brokers).
     let mut lost_since: Option<Instant> = None;
@@ -794,18 +828,8 @@ fn send_loop(producer: &Client, shared: &Shared, stop: &AtomicBool, options: &Pr
             rebootstrap(producer, shared, options);
             lost_since = Some(Instant::now());
         }
-        if let Some(interval) = interval {
-            let due = started_shift + interval.mul_f64(n as f64);
-            let now = Instant::now();
-            if due > now {
-                std::thread::sleep((due - now).min(Duration::from_millis(50)));
-                continue;
-            }
-            if now - due > Duration::from_secs(1) {
-                // Far behind (the queue was full during an outage): resume the rate from now
-                // instead of bursting the backlog into a cluster that just recovered.
-                started_shift = now - interval.mul_f64(n as f64);
-            }
+        if !pace.ready(n) {
+            continue;
         }
         let (key, partition) = keys.at(n);
         let seq = seqs[partition as usize];
