@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs and starts a Docker engine on a Debian host (as root), idempotently.
 # Also installs the host tools the image build needs: mmdebstrap (rootfs), Maven + a JDK (jars),
-# and the build's C dependencies (cmake, g++, curl and OpenSSL headers).
+# and the build's C dependencies (make, g++, OpenSSL headers).
 # Usage: scripts/install-docker.sh        (safe to run again; does nothing when all is there)
 set -euo pipefail
 
@@ -27,11 +27,10 @@ command -v mvn >/dev/null 2>&1 || need+=(maven)
 command -v javac >/dev/null 2>&1 || need+=(openjdk-17-jdk-headless)
 # scripts/python-client.sh makes a virtualenv per librdkafka version.
 python3 -c "import ensurepip, venv" >/dev/null 2>&1 || need+=(python3-venv)
-# rdkafka is built from source by cargo (cmake-build); it needs these.
-command -v cmake >/dev/null 2>&1 || need+=(cmake)
+# rdkafka builds librdkafka from source with its own ./configure and make (not CMake: that
+# build's atomics are broken, docs/measurements.md); it needs these.
+command -v make >/dev/null 2>&1 || need+=(make)
 command -v g++ >/dev/null 2>&1 || need+=(g++)
-# librdkafka 2.12 includes curl/curl.h even when built without curl support.
-[ -f /usr/include/x86_64-linux-gnu/curl/curl.h ] || [ -f /usr/include/curl/curl.h ] || need+=(libcurl4-openssl-dev)
 # TLS and SASL/SCRAM: librdkafka (rdkafka's `ssl` feature) and the wire client link OpenSSL.
 [ -f /usr/include/openssl/ssl.h ] || need+=(libssl-dev)
 command -v pkg-config >/dev/null 2>&1 || need+=(pkg-config)

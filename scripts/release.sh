@@ -4,8 +4,8 @@
 # holding the binary, shell completions (bash, zsh, fish), the man page, LICENSE, README.md,
 # CHANGELOG.md and docs/ (the pages README.md links to), plus a .sha256 beside it.
 # The version comes from Cargo.toml, the target triple from `rustc -vV` (the host's: the build
-# is native). Needs the build prerequisites listed in docs/install.md (cmake, g++, libssl-dev,
-# libcurl4-openssl-dev, pkg-config); no Docker, no cluster.
+# is native). Needs the build prerequisites listed in docs/install.md (make, g++, libssl-dev,
+# pkg-config); no Docker, no cluster.
 # Usage: scripts/release.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -161,6 +161,62 @@ mod tests {
         );
     }
 
+    /// The bundled librdkafka must count its brokers down: its `ALL_BROKERS_DOWN` error and
+    /// its own re-bootstrap (`metadata.recovery.strategy=rebootstrap`) hang on that count.
+    /// librdkafka's CMake build (rdkafka's `cmake-build`, this crate's until 2026-12-06)
+    /// defines `HAVE_ATOMICS_32` but not `HAVE_ATOMICS_32_ATOMIC`, so `rd_atomic32_set`
+    /// returns the new value instead of the old one and the count never moves (librdkafka PR
+    /// #5136): the tracked producer never re-bootstrapped where an application on the same
+    /// version did (docs/measurements.md). On such a build this test fails.
+    #[test]
+    fn the_bundled_librdkafka_says_when_every_broker_is_down() {
+        use rdkafka::client::ClientContext;
+        use rdkafka::error::KafkaError;
+        use rdkafka::producer::{BaseProducer, ProducerContext};
+        use rdkafka::types::RDKafkaErrorCode;
+        use std::time::{Duration, Instant};
+
+        struct GlobalErrors(std::sync::mpsc::Sender<RDKafkaErrorCode>);
+        impl ClientContext for GlobalErrors {
+            fn error(&self, error: KafkaError, _reason: &str) {
+                if let Some(code) = error.rdkafka_error_code() {
+                    let _ = self.0.send(code);
+                }
+            }
+        }
+        impl ProducerContext for GlobalErrors {
+            type DeliveryOpaque = ();
+            fn delivery(&self, _: &rdkafka::message::DeliveryResult<'_>, _: ()) {}
+        }
+        // A port nothing listens on: the one broker's connection is refused at once.
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .unwrap()
+            .port();
+        let (tx, rx) = std::sync::mpsc::channel();
+        let producer: BaseProducer<GlobalErrors> =
+            client_config_with(&format!("127.0.0.1:{port}"), &ClientSecurity::default())
+                .create_with_context(GlobalErrors(tx))
+                .unwrap();
+        // The client connects to its bootstrap broker when made; a refused loopback connect
+        // takes well under a millisecond, so the error is due within milliseconds. 2 s leaves
+        // room for a loaded 2-core machine to schedule the broker thread; never is the bug.
+        let deadline = Instant::now() + Duration::from_secs(2);
+        let mut seen = Vec::new();
+        while Instant::now() < deadline {
+            producer.poll(Duration::from_millis(20));
+            seen.extend(rx.try_iter());
+            if seen.contains(&RDKafkaErrorCode::AllBrokersDown) {
+                return;
+            }
+        }
+        panic!(
+            "librdkafka {} never said every broker was down (errors seen: {seen:?}): a build \
+             whose rd_atomic32_set is broken (CMake without HAVE_ATOMICS_32_ATOMIC)",
+            rdkafka::util::get_rdkafka_version().1
+        );
+    }
+
     #[test]
     fn a_tls_connector_only_for_tls_protocols() {
         let sec = SecurityInput {
