@@ -732,11 +732,9 @@ fn librdkafka_producer(
     shared: &Arc<Shared>,
 ) -> Result<ThreadedProducer<TrackingContext>, KafkaError> {
     let mut config = super::client_config(&options.bootstrap, &options.profile);
-    // librdkafka's default address family, as an application has it: with v4 only, a
-    // broker published on 127.0.0.1 is never refused (Docker's proxy accepts, then resets),
-    // librdkafka takes each reset for a planned disconnect, never sees every broker down and
-    // never re-bootstraps — which left the tracked producer stuck where an application
-    // (trying ::1 too) was not (librdkafka #5301; docs/measurements.md, client recovery).
+    // librdkafka's default address family, as an application has it (the harness's own
+    // clients take v4 only). The stall this was first blamed on was the CMake build's
+    // (docs/measurements.md, "The bundled librdkafka was a broken build").
     config.remove(super::connect::IPV4_ONLY.0);
     // The same settings librdkafka gets in the Python driver: one list, two routes.
     for (k, v) in workload_settings(options).librdkafka() {
