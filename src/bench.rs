@@ -1160,23 +1160,12 @@ fn render(r: &BenchReport) -> String {
 /// The two rows of one tracking-cost comparison (mock or seed cluster).
 fn tracking_rows(c: &TrackingCost) -> String {
     let mut rows = String::new();
-    let joined = |values: Vec<String>| values.join(" / ");
-    let rates = |rounds: &[Round]| {
-        joined(
-            rounds
-                .iter()
-                .map(|r| format!("{:.0}", r.messages_per_s))
-                .collect(),
-        )
+    // One cell per round, " / " between: the rates (msg/s) or the CPU per message (µs).
+    let column = |rounds: &[Round], cell: fn(&Round) -> String| {
+        rounds.iter().map(cell).collect::<Vec<_>>().join(" / ")
     };
-    let cpus = |rounds: &[Round]| {
-        joined(
-            rounds
-                .iter()
-                .map(|r| format!("{:.2}", r.cpu_us_per_message))
-                .collect(),
-        )
-    };
+    let rates = |rounds: &[Round]| column(rounds, |r| format!("{:.0}", r.messages_per_s));
+    let cpus = |rounds: &[Round]| column(rounds, |r| format!("{:.2}", r.cpu_us_per_message));
     let on = match c.brokers {
         Brokers::Mock => {
             "librdkafka's mock cluster (in this process: the client is the bottleneck)"

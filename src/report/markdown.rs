@@ -79,8 +79,6 @@ pub fn render_markdown(r: &RunResult) -> String {
         {
             md.push_str(&format!("\n**{line}**\n"));
         }
-    }
-    if let Some(w) = &r.workload {
         md.push_str(&format!(
             "\nWorkload (acks={}{}): {} sent, {} acked, {} failed, {} unknown; {:.0} msg/s; latency p50 {}, p99 {}, max {}.\n",
             w.acks,

@@ -181,8 +181,6 @@ pub fn render_table_within(r: &RunResult, width: Option<usize>) -> String {
             out.push_str(&line);
             out.push('\n');
         }
-    }
-    if let Some(w) = &r.workload {
         let (acks, counts) = super::format::workload_line(w);
         out.push_str(&format!("workload ({acks}): {counts}\n"));
     }
