@@ -34,8 +34,11 @@ pub struct BenchOptions {
     pub verify_only: bool,
     /// Only the soak: this many minutes of the overhead workload, its memory sampled.
     pub soak_minutes: Option<u64>,
-    /// Only the tracked-vs-untracked rounds (the cost of tracking), on the seed cluster.
+    /// Only the tracked-vs-untracked rounds (the cost of tracking): on librdkafka's mock
+    /// cluster, then on the seed cluster.
     pub tracking_only: bool,
+    /// With `tracking_only`: on the mock cluster only (no Docker).
+    pub mock_only: bool,
 }
 
 #[derive(Debug, Default, Serialize)]
@@ -404,6 +407,9 @@ pub async fn run(args: BenchOptions) -> Result<crate::exit::ExitCode, Error> {
         report
             .tracking
             .push(tracking_cost(Brokers::Mock, "", messages).await?.0);
+        if args.mock_only {
+            return write_report(&args, &report);
+        }
         let (cost, _) = on_the_seed(|cluster| async move {
             tracking_cost(Brokers::Cluster, &cluster.bootstrap_list(), messages).await
         })

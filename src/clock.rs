@@ -20,6 +20,9 @@ pub fn wall_now_ns() -> i64 {
 pub struct Clock {
     start: Instant,
     start_wall_ns: i128,
+    /// `start_wall_ns` in whole milliseconds: `wall_ms_at` runs once per tracked message,
+    /// and an `i128` division there would cost more than the rest of it.
+    start_wall_ms: i64,
 }
 
 impl Clock {
@@ -32,6 +35,7 @@ impl Clock {
         Self {
             start,
             start_wall_ns,
+            start_wall_ms: (start_wall_ns / 1_000_000) as i64,
         }
     }
 
@@ -39,8 +43,17 @@ impl Clock {
         self.start.elapsed().as_micros() as u64
     }
 
+    /// The wall time (Unix ms) of a run time: the run's start plus the whole milliseconds since.
     pub fn wall_ms_at(&self, at_us: u64) -> i64 {
-        ((self.start_wall_ns / 1_000_000) + (at_us / 1000) as i128) as i64
+        self.start_wall_ms + (at_us / 1000) as i64
+    }
+
+    /// The run time (µs) of the millisecond that `wall_ms_at` gave: the exact inverse for
+    /// every `at_us` a whole millisecond (None before the run).
+    pub fn at_us_of_stamped_ms(&self, wall_ms: i64) -> Option<u64> {
+        u64::try_from(wall_ms - self.start_wall_ms)
+            .ok()
+            .map(|ms| ms * 1000)
     }
 
     /// A wall-clock time in Unix nanoseconds (e.g. Docker's `timeNano`) on the run clock.
@@ -114,5 +127,18 @@ mod tests {
             clock.wall_ms_at(2_000),
             (clock.start_wall_ns / 1_000_000) as i64 + 2
         );
+    }
+
+    #[test]
+    fn a_wall_millisecond_maps_back_to_its_run_millisecond() {
+        let clock = Clock::start();
+        for at_us in [0, 999, 1_000, 1_234_567, 86_400_000_123] {
+            assert_eq!(
+                clock.at_us_of_stamped_ms(clock.wall_ms_at(at_us)),
+                Some(at_us / 1000 * 1000),
+                "{at_us}"
+            );
+        }
+        assert_eq!(clock.at_us_of_stamped_ms(clock.wall_ms_at(0) - 1), None);
     }
 }

@@ -191,6 +191,10 @@ pub struct BenchArgs {
     /// alternating rounds of --messages each (throughput and CPU per message).
     #[arg(long, conflicts_with = "soak")]
     pub tracking_only: bool,
+    /// With --tracking-only: only on librdkafka's mock cluster, in this process (no Docker):
+    /// the client's own cost, the client being the bottleneck.
+    #[arg(long, requires = "tracking_only")]
+    pub mock_only: bool,
 }
 
 /// `chaos serve`.
@@ -322,6 +326,7 @@ impl BenchArgs {
             verify_only: self.verify_only,
             soak_minutes: self.soak,
             tracking_only: self.tracking_only,
+            mock_only: self.mock_only,
         }
     }
 }

@@ -10,14 +10,14 @@ use super::connect::Profile;
 use super::payload::{self, Identity, HEADER_LEN};
 use super::KafkaError;
 use crate::analysis::verify::{AckLedger, NotAcked};
-use crate::clock::EventSink;
+use crate::clock::{Clock, EventSink};
 use crate::events::LatencyPhase;
 use crate::events::{AckGap, EventKind, WorkloadSummary};
 use base64::Engine;
 use crossbeam_utils::CachePadded;
 use hdrhistogram::serialization::{Serializer, V2Serializer};
 use hdrhistogram::Histogram;
-use rdkafka::message::Message;
+use rdkafka::message::{Message, Timestamp};
 use rdkafka::producer::{BaseRecord, DeliveryResult, Producer, ProducerContext, ThreadedProducer};
 use rdkafka::types::RDKafkaErrorCode;
 use rdkafka::ClientContext;
@@ -123,14 +123,15 @@ impl Client {
         key: Option<&[u8]>,
         payload: &[u8],
         topic: &str,
+        clock: &Clock,
     ) -> Result<(), Refused> {
         match self {
             Client::Librdkafka(producer) => {
-                // The sequence number rides as the delivery opaque (a u64 in a usize).
-                const _: () = assert!(usize::BITS == 64);
+                let tag = DeliveryTag::new(clock, id.seq, id.sent_at_us);
                 let mut record: BaseRecord<'_, [u8], [u8], usize> =
-                    BaseRecord::with_opaque_to(topic, id.seq as usize)
+                    BaseRecord::with_opaque_to(topic, tag.opaque)
                         .partition(id.partition)
+                        .timestamp(tag.create_time_ms)
                         .payload(payload);
                 if let Some(key) = key {
                     record = record.key(key);
@@ -224,29 +225,82 @@ impl ClientContext for TrackingContext {
     }
 }
 
+/// What rides with a librdkafka message to its delivery callback, so that the callback reads
+/// one clock (the ack's time), not two: the send time's whole milliseconds as the record's
+/// CreateTime (the wall time the run clock gives it, so it maps back exactly; librdkafka then
+/// reads no clock of its own for it), the rest beside the sequence number in the opaque.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct DeliveryTag {
+    /// The sequence number above `SUB_MS_BITS`, the send time's microseconds within its
+    /// millisecond below.
+    opaque: usize,
+    create_time_ms: i64,
+}
+
+impl DeliveryTag {
+    /// 0..=999 needs 10 bits; the sequence number keeps 54 (per partition: more messages
+    /// than a run sends in centuries).
+    const SUB_MS_BITS: u32 = 10;
+
+    fn new(clock: &Clock, seq: u64, sent_at_us: u64) -> Self {
+        const _: () = assert!(usize::BITS == 64);
+        DeliveryTag {
+            opaque: ((seq << Self::SUB_MS_BITS) | (sent_at_us % 1000)) as usize,
+            create_time_ms: clock.wall_ms_at(sent_at_us),
+        }
+    }
+
+    fn seq(opaque: usize) -> u64 {
+        opaque as u64 >> Self::SUB_MS_BITS
+    }
+
+    /// The send time (run clock, µs) back from the acked message's CreateTime and opaque
+    /// (None when the CreateTime is not ours: before the run).
+    fn sent_at_us(clock: &Clock, opaque: usize, create_time_ms: i64) -> Option<u64> {
+        let sub_ms = opaque as u64 & ((1 << Self::SUB_MS_BITS) - 1);
+        clock
+            .at_us_of_stamped_ms(create_time_ms)
+            .map(|ms_us| ms_us + sub_ms)
+    }
+
+    /// From the send to the ack at `now` (µs), if the message still carries our stamp. A
+    /// topic with `message.timestamp.type=LogAppendTime` replaces it with the broker's time
+    /// (librdkafka's mock cluster always does): None, ask librdkafka.
+    fn latency_us(clock: &Clock, opaque: usize, timestamp: Timestamp, now: u64) -> Option<u64> {
+        let Timestamp::CreateTime(ms) = timestamp else {
+            return None;
+        };
+        Self::sent_at_us(clock, opaque, ms).and_then(|sent| now.checked_sub(sent))
+    }
+}
+
 impl ProducerContext for TrackingContext {
-    /// The message's sequence number, handed to `produce()` beside it: the callback needs
-    /// no look at the payload, which by then is out of every cache (≈ 100,000 messages are in
-    /// flight at full speed) — reading it back cost more than everything else an ack does
-    /// (docs/measurements.md, the cost of tracking).
+    /// The message's sequence number and the rest of its send time (`DeliveryTag`), handed
+    /// to `produce()` beside it: the callback needs no look at the payload, which by then is
+    /// out of every cache (≈ 100,000 messages are in flight at full speed) — reading it back
+    /// cost more than everything else an ack does (docs/measurements.md, the cost of tracking).
     type DeliveryOpaque = usize;
 
-    fn delivery(&self, result: &DeliveryResult<'_>, seq: usize) {
+    fn delivery(&self, result: &DeliveryResult<'_>, opaque: usize) {
         let shared = &self.0;
-        let now = shared.sink.clock().now_us();
+        let clock = shared.sink.clock();
+        let now = clock.now_us();
         let (message, error) = match result {
             Ok(m) => (m, None),
             Err((e, m)) => (m, Some(e)),
         };
-        let (partition, seq) = (message.partition(), seq as u64);
+        let (partition, seq) = (message.partition(), DeliveryTag::seq(opaque));
         match error {
             None => {
-                // librdkafka's own count from its `produce()` to now (µs): the same span as
-                // the send time in the payload to `now`, without reading the payload.
-                // SAFETY: the message pointer is valid for the duration of the callback.
-                let latency = unsafe { rdkafka::bindings::rd_kafka_message_latency(message.ptr()) };
-                // −1: librdkafka has no enqueue time for it (never for a produced message).
-                let latency = u64::try_from(latency).ok();
+                let latency = DeliveryTag::latency_us(clock, opaque, message.timestamp(), now)
+                    .or_else(|| {
+                        // librdkafka's own count from its `produce()` (µs): one more clock
+                        // read. −1: it has no enqueue time (never for a produced message).
+                        // SAFETY: the message pointer is valid for the duration of the callback.
+                        let us =
+                            unsafe { rdkafka::bindings::rd_kafka_message_latency(message.ptr()) };
+                        u64::try_from(us).ok()
+                    });
                 shared.on_acked(partition, seq, message.offset(), now, latency)
             }
             Some(e) => {
@@ -296,19 +350,67 @@ struct Acks {
     acked: u64,
     /// Since the last tick.
     interval_acked: u64,
-    /// Per latency phase, for the whole run.
+    /// Per latency phase, for the whole run (up to the last fold).
     by_phase: Vec<Histogram<u64>>,
-    /// Since the last tick.
-    interval: Histogram<u64>,
+    /// Acks since the last fold into `by_phase` (at a tick, a phase change and the end): one
+    /// record per ack, not one here and one there.
+    unfolded: Histogram<u64>,
+    /// What a phase change folded since the last tick: the tick's p99 covers it too.
+    folded_since_tick: Option<Histogram<u64>>,
     /// Per partition, the last ack's time (run clock, µs; 0: none yet).
     last_ack_us: Vec<u64>,
 }
 
+impl Acks {
+    /// The acks' latencies since the last fold into `phase`'s histogram (`unfolded` is kept:
+    /// the tick's p99 reads it).
+    fn fold(&mut self, phase: usize) {
+        // Same bounds: adding cannot fail.
+        let _ = self.by_phase[phase].add(&self.unfolded);
+    }
+}
+
 impl Shared {
+    /// Switches the latency phase: every ack recorded before it counts in the old one.
+    fn set_phase(&self, phase: LatencyPhase) {
+        // Under the lock acks are recorded under.
+        let mut guard = lock(&self.acks);
+        let acks = &mut *guard;
+        acks.fold(self.phase());
+        let _ = acks
+            .folded_since_tick
+            .get_or_insert_with(histogram)
+            .add(&acks.unfolded);
+        acks.unfolded.reset();
+        self.phase.store(phase.index(), Ordering::Relaxed);
+        self.sync_sent(&mut acks.ledger);
+        acks.ledger.begin(phase);
+    }
+
+    /// Acks since the last call, and their p99 latency (µs); the latencies folded into their
+    /// phase.
+    fn take_interval(&self) -> (u64, u64) {
+        let mut acks = lock(&self.acks);
+        acks.fold(self.phase());
+        let p99 = match acks.folded_since_tick.take() {
+            Some(mut since_tick) => {
+                let _ = since_tick.add(&acks.unfolded);
+                since_tick.value_at_quantile(0.99)
+            }
+            None => acks.unfolded.value_at_quantile(0.99),
+        };
+        acks.unfolded.reset();
+        (std::mem::take(&mut acks.interval_acked), p99)
+    }
+
+    /// The latency phase now, as an index of `PHASES`.
+    fn phase(&self) -> usize {
+        self.phase.load(Ordering::Relaxed).min(PHASES.len() - 1)
+    }
+
     /// An ack at `now` (run clock, µs), `latency_us` after the message was handed over (if
     /// known: an unknown latency is left out of the histograms, not counted as 0).
     fn on_acked(&self, partition: i32, seq: u64, offset: i64, now: u64, latency_us: Option<u64>) {
-        let phase = self.phase.load(Ordering::Relaxed).min(PHASES.len() - 1);
         // Poison-proof locks: a panic elsewhere must not make acks vanish from the
         // measurements (verification would then report loss that did not happen).
         let gap_from = {
@@ -318,8 +420,7 @@ impl Shared {
             acks.acked += 1;
             acks.interval_acked += 1;
             if let Some(latency) = latency_us.map(|l| l.max(1)) {
-                acks.by_phase[phase].saturating_record(latency);
-                acks.interval.saturating_record(latency);
+                acks.unfolded.saturating_record(latency);
             }
             acks.last_ack_us
                 .get_mut(partition as usize)
@@ -483,7 +584,8 @@ impl Shared {
                 acked: 0,
                 interval_acked: 0,
                 by_phase: PHASES.iter().map(|_| histogram()).collect(),
-                interval: histogram(),
+                unfolded: histogram(),
+                folded_since_tick: None,
                 last_ack_us: vec![0; options.partitions.max(0) as usize],
             })),
             errors: Mutex::new(Vec::new()),
@@ -551,10 +653,7 @@ impl TrackedProducer {
     /// Switches the latency histogram (before-fault, during-fault, after-heal); messages sent
     /// from now on count in this phase.
     pub fn set_phase(&self, phase: LatencyPhase) {
-        self.shared.phase.store(phase.index(), Ordering::Relaxed);
-        let mut acks = lock(&self.shared.acks);
-        self.shared.sync_sent(&mut acks.ledger);
-        acks.ledger.begin(phase);
+        self.shared.set_phase(phase);
     }
 
     /// Counts since the last call, and the p99 latency over them (µs).
@@ -564,12 +663,7 @@ impl TrackedProducer {
             .counts
             .interval_failed
             .swap(0, Ordering::Relaxed);
-        let (acked, p99_us) = {
-            let mut acks = lock(&self.shared.acks);
-            let p = acks.interval.value_at_quantile(0.99);
-            acks.interval.reset();
-            (std::mem::take(&mut acks.interval_acked), p)
-        };
+        let (acked, p99_us) = self.shared.take_interval();
         EventKind::WorkloadTick {
             acked,
             failed,
@@ -655,6 +749,7 @@ impl TrackedProducer {
         let failed = s.counts.failed.load(Ordering::Relaxed);
         let timed_out = s.counts.timed_out.load(Ordering::Relaxed);
         let mut acks = lock(&s.acks);
+        acks.fold(s.phase());
         let acked = acks.acked;
         let latency_histograms = encode_histograms(&acks.by_phase);
         let summary = WorkloadSummary {
@@ -838,7 +933,7 @@ fn send_loop(producer: &Client, shared: &Shared, stop: &AtomicBool, options: &Pr
             sent_at_us: clock.now_us(),
         };
         payload::encode(&id, &mut buf);
-        match producer.send(id, key, &buf, &options.topic) {
+        match producer.send(id, key, &buf, &options.topic, &clock) {
             Ok(()) => {
                 seqs[partition as usize] += 1;
                 n += 1;
@@ -869,7 +964,100 @@ fn send_loop(producer: &Client, shared: &Shared, stop: &AtomicBool, options: &Pr
 
 #[cfg(test)]
 mod tests {
-    use super::knows_no_broker;
+    use super::*;
+
+    fn options() -> ProducerOptions {
+        ProducerOptions {
+            bootstrap: "localhost:1".into(),
+            profile: Default::default(),
+            topic: "t".into(),
+            partitions: 3,
+            acks: crate::events::Acks::All,
+            idempotence: false,
+            rate: 0,
+            message_size: 100,
+            delivery_timeout: Duration::from_secs(60),
+            retries: None,
+            extra: vec![],
+            producer_id: 1,
+            max_messages: None,
+            keys: Default::default(),
+            key_seed: 0,
+            rebootstrap_when_no_brokers: true,
+            client: ClientLibrary::Librdkafka,
+        }
+    }
+
+    #[test]
+    fn a_delivery_tag_gives_back_the_sequence_number_and_the_send_time() {
+        let clock = Clock::start();
+        for (seq, sent_at_us) in [(0, 0), (1, 999), (12_345, 1_000), (1 << 53, 86_400_123_456)] {
+            let tag = DeliveryTag::new(&clock, seq, sent_at_us);
+            assert_eq!(DeliveryTag::seq(tag.opaque), seq);
+            assert_eq!(
+                DeliveryTag::sent_at_us(&clock, tag.opaque, tag.create_time_ms),
+                Some(sent_at_us)
+            );
+        }
+        // Not a time this run stamped (the topic's own, or before the run): no send time.
+        let tag = DeliveryTag::new(&clock, 7, 500);
+        assert_eq!(
+            DeliveryTag::sent_at_us(&clock, tag.opaque, tag.create_time_ms - 1),
+            None
+        );
+    }
+
+    #[test]
+    fn the_latency_comes_from_the_tag_unless_the_broker_restamped_the_message() {
+        let clock = Clock::start();
+        let tag = DeliveryTag::new(&clock, 3, 2_500_250);
+        let latency = |ts, now| DeliveryTag::latency_us(&clock, tag.opaque, ts, now);
+        let ours = Timestamp::CreateTime(tag.create_time_ms);
+        assert_eq!(latency(ours, 2_503_000), Some(2_750));
+        assert_eq!(latency(ours, 2_500_250), Some(0));
+        assert_eq!(
+            latency(ours, 2_500_000),
+            None,
+            "an ack before its send is not ours"
+        );
+        assert_eq!(latency(Timestamp::LogAppendTime(1234), 2_503_000), None);
+        assert_eq!(latency(Timestamp::NotAvailable, 2_503_000), None);
+    }
+
+    #[test]
+    fn latencies_count_in_the_phase_they_were_acked_in_and_in_their_tick() {
+        let (tx, _rx) = tokio::sync::mpsc::unbounded_channel();
+        let shared = Shared::new(&options(), EventSink::new(Clock::start(), tx));
+        let ack = |seq: u64, latency: u64| shared.on_acked(0, seq, seq as i64, 1, Some(latency));
+        ack(0, 100);
+        assert_eq!(shared.take_interval(), (1, 100));
+        ack(1, 5_000);
+        shared.set_phase(LatencyPhase::DuringFault);
+        ack(2, 9_000);
+        ack(3, 9_000);
+        let (acked, p99) = shared.take_interval();
+        assert_eq!(
+            acked, 3,
+            "the tick counts the acks on both sides of the switch"
+        );
+        assert!((9_000..9_010).contains(&p99), "{p99}");
+        ack(4, 20);
+        let acks = lock(&shared.acks);
+        let [before, during, _] = &acks.by_phase[..] else {
+            panic!("three phases")
+        };
+        assert_eq!(
+            (before.len(), before.max()),
+            (2, 5_003),
+            "to 3 significant digits"
+        );
+        assert_eq!(
+            during.len(),
+            2,
+            "the last ack is not folded until the next tick"
+        );
+        assert_eq!(acks.unfolded.len(), 1);
+    }
 
     #[test]
     fn a_client_with_only_internal_brokers_knows_none() {
