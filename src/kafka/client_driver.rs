@@ -164,16 +164,86 @@ fn parse_answer(line: &str) -> Option<Answer<'_>> {
 
 /// The running driver: its stdin for sends, a thread reading its answers.
 pub struct ClientDriver {
-    stdin: Mutex<Option<BufWriter<ChildStdin>>>,
-    child: Mutex<Child>,
+    process: DriverProcess,
     /// Sends whose outcome has not come yet, by their number.
     pending: Arc<Mutex<HashMap<u64, Identity>>>,
     next: Mutex<u64>,
-    /// Ends when the driver's stdout does (after `closed`, or when it died).
-    reader: Mutex<Option<std::thread::JoinHandle<()>>>,
     /// The library's own version, as the driver reported it.
     pub version: String,
+}
+
+/// A running driver (the producer's or a consumer's): its input, its process and the thread
+/// reading its answers. Dropped, it kills the process: no driver outlives its owner.
+pub(super) struct DriverProcess {
+    stdin: Mutex<Option<BufWriter<ChildStdin>>>,
+    child: Mutex<Child>,
+    /// Ends when the driver's stdout does (after `closed`, or when it died).
+    reader: Mutex<Option<std::thread::JoinHandle<()>>>,
     client: &'static str,
+}
+
+impl DriverProcess {
+    pub(super) fn new(
+        child: Child,
+        stdin: BufWriter<ChildStdin>,
+        reader: std::thread::JoinHandle<()>,
+        client: &'static str,
+    ) -> Self {
+        DriverProcess {
+            stdin: Mutex::new(Some(stdin)),
+            child: Mutex::new(child),
+            reader: Mutex::new(Some(reader)),
+            client,
+        }
+    }
+
+    pub(super) fn pid(&self) -> u32 {
+        lock(&self.child).id()
+    }
+
+    /// Writes to the driver's input and flushes; an error means the driver is gone (or its
+    /// input was closed).
+    pub(super) fn write_input(
+        &self,
+        write: impl FnOnce(&mut BufWriter<ChildStdin>) -> std::io::Result<()>,
+    ) -> Result<(), DriverError> {
+        let mut stdin = lock(&self.stdin);
+        let written = match stdin.as_mut() {
+            Some(w) => write(w).and_then(|()| w.flush()),
+            None => Err(std::io::Error::new(
+                std::io::ErrorKind::BrokenPipe,
+                "already closed",
+            )),
+        };
+        written.map_err(|source| DriverError::Io {
+            client: self.client,
+            what: "input",
+            source,
+        })
+    }
+
+    /// SIGKILL, as an application's process dies.
+    pub(super) fn kill(&self) {
+        let mut child = lock(&self.child);
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+
+    /// Ends the input, waits up to `timeout` for the driver to exit (then kills it), and for
+    /// its answers to be read to the end.
+    pub(super) fn close(&self, timeout: Duration) {
+        drop(lock(&self.stdin).take());
+        exit_within(&mut lock(&self.child), timeout);
+        if let Some(reader) = lock(&self.reader).take() {
+            let _ = reader.join();
+        }
+    }
+}
+
+impl Drop for DriverProcess {
+    fn drop(&mut self) {
+        self.kill();
+    }
 }
 
 /// What the driver runs and sends.
@@ -228,19 +298,16 @@ impl ClientDriver {
         };
         let version = await_ready(&ready_rx, &mut child, client)?;
         Ok(Self {
-            stdin: Mutex::new(Some(stdin)),
-            child: Mutex::new(child),
+            process: DriverProcess::new(child, stdin, reader, client),
             pending,
             next: Mutex::new(0),
-            reader: Mutex::new(Some(reader)),
             version,
-            client,
         })
     }
 
     /// The driver's process id.
     pub fn pid(&self) -> u32 {
-        lock(&self.child).id()
+        self.process.pid()
     }
 
     /// Hands one record to the driver. An error means the driver is gone.
@@ -251,50 +318,27 @@ impl ClientDriver {
         payload: &[u8],
     ) -> Result<(), DriverError> {
         let b64 = &base64::engine::general_purpose::STANDARD;
-        let mut stdin = lock(&self.stdin);
-        let Some(w) = stdin.as_mut() else {
-            return Err(DriverError::Io {
-                client: self.client,
-                what: "input",
-                source: std::io::Error::new(std::io::ErrorKind::BrokenPipe, "already closed"),
-            });
-        };
         let mut next = lock(&self.next);
         let n = *next;
         // Pending before written: the answer may come back before this returns.
         lock(&self.pending).insert(n, id);
         let key = key.map_or_else(|| "-".to_string(), |k| b64.encode(k));
-        let written = writeln!(w, "s {n} {} {key} {}", id.partition, b64.encode(payload))
-            .and_then(|()| w.flush());
-        if let Err(source) = written {
+        let written = self
+            .process
+            .write_input(|w| writeln!(w, "s {n} {} {key} {}", id.partition, b64.encode(payload)));
+        if written.is_err() {
             lock(&self.pending).remove(&n);
-            return Err(DriverError::Io {
-                client: self.client,
-                what: "input",
-                source,
-            });
+        } else {
+            *next += 1;
         }
-        *next += 1;
-        Ok(())
+        written
     }
 
     /// Ends the input (the driver flushes and closes its producer) and waits up to `timeout`
     /// for every answer; a driver still running then is killed, and what had no answer stays
     /// unknown in the ledger.
     pub fn close(&self, timeout: Duration) {
-        drop(lock(&self.stdin).take());
-        exit_within(&mut lock(&self.child), timeout);
-        if let Some(reader) = lock(&self.reader).take() {
-            let _ = reader.join();
-        }
-    }
-}
-
-impl Drop for ClientDriver {
-    fn drop(&mut self) {
-        let mut child = lock(&self.child);
-        let _ = child.kill();
-        let _ = child.wait();
+        self.process.close(timeout);
     }
 }
 

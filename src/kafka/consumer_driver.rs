@@ -5,13 +5,12 @@
 //! each answer on the run's clock as it arrives and keeps the history, so every analysis
 //! works unchanged. A member crash is this process killed: no LeaveGroup, no final commit.
 
-use super::client_driver::{self, lock, DriverCommand, DriverError, LastLog, Spawned};
+use super::client_driver::{self, DriverCommand, DriverError, DriverProcess, LastLog, Spawned};
 use crate::events::RebalanceChange;
 use base64::Engine;
-use std::io::{BufRead, BufReader, BufWriter, Write};
-use std::process::{Child, ChildStdin};
+use std::io::{BufRead, BufReader, Write};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{mpsc, Arc, Mutex};
+use std::sync::{mpsc, Arc};
 use std::time::Duration;
 
 /// One answer of the consumer driver, after `ready`.
@@ -124,14 +123,11 @@ pub enum Role {
 
 /// The running consumer driver.
 pub struct ConsumerDriver {
-    stdin: Mutex<Option<BufWriter<ChildStdin>>>,
-    child: Mutex<Child>,
-    reader: Mutex<Option<std::thread::JoinHandle<()>>>,
+    process: DriverProcess,
     /// Killed on purpose (a member crash): its end is not a death to report.
     killed: Arc<AtomicBool>,
     /// kafka-clients' version, as the driver reported it.
     pub version: String,
-    client: &'static str,
 }
 
 impl ConsumerDriver {
@@ -189,59 +185,40 @@ impl ConsumerDriver {
         };
         let version = client_driver::await_ready(&ready_rx, &mut child, client)?;
         Ok(Self {
-            stdin: Mutex::new(Some(stdin)),
-            child: Mutex::new(child),
-            reader: Mutex::new(Some(reader)),
+            process: DriverProcess::new(child, stdin, reader, client),
             killed,
             version,
-            client,
         })
     }
 
     /// The driver's process id.
     pub fn pid(&self) -> u32 {
-        lock(&self.child).id()
+        self.process.pid()
     }
 
     /// Tells the consumer to `pause`, `run`, `leave` or `stop`.
     pub fn tell(&self, command: &'static str) -> Result<(), DriverError> {
-        let mut stdin = lock(&self.stdin);
-        let gone = || std::io::Error::new(std::io::ErrorKind::BrokenPipe, "already closed");
-        let w = stdin.as_mut().ok_or_else(gone);
-        w.and_then(|w| writeln!(w, "{command}").and_then(|()| w.flush()))
-            .map_err(|source| DriverError::Io {
-                client: self.client,
-                what: "input",
-                source,
-            })
+        self.process.write_input(|w| writeln!(w, "{command}"))
     }
 
     /// A crash: SIGKILL, as an application's process dies (no LeaveGroup, no commit).
     pub fn kill(&self) {
         self.killed.store(true, Ordering::SeqCst);
-        let mut child = lock(&self.child);
-        let _ = child.kill();
-        let _ = child.wait();
+        self.process.kill();
     }
 
     /// Asks it to stop (commit, close), waits up to `timeout` for it to exit, then kills it;
     /// every answer it gave has been handed on when this returns.
     pub fn close(&self, timeout: Duration) {
         let _ = self.tell("stop");
-        drop(lock(&self.stdin).take());
-        client_driver::exit_within(&mut lock(&self.child), timeout);
-        if let Some(reader) = lock(&self.reader).take() {
-            let _ = reader.join();
-        }
+        self.process.close(timeout);
     }
 }
 
 impl Drop for ConsumerDriver {
     fn drop(&mut self) {
+        // Before the process is killed (its field drops after this): not a death to report.
         self.killed.store(true, Ordering::SeqCst);
-        let mut child = lock(&self.child);
-        let _ = child.kill();
-        let _ = child.wait();
     }
 }
 

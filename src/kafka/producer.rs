@@ -7,6 +7,7 @@
 use super::client_driver::{self, ClientDriver};
 use super::client_install::{self, JavaInstall, PythonInstall};
 use super::connect::Profile;
+use super::fast_clock::FastClock;
 use super::payload::{self, Identity, HEADER_LEN};
 use super::KafkaError;
 use crate::analysis::verify::{AckLedger, NotAcked};
@@ -283,8 +284,6 @@ impl ProducerContext for TrackingContext {
 
     fn delivery(&self, result: &DeliveryResult<'_>, opaque: usize) {
         let shared = &self.0;
-        let clock = shared.sink.clock();
-        let now = clock.now_us();
         let (message, error) = match result {
             Ok(m) => (m, None),
             Err((e, m)) => (m, Some(e)),
@@ -292,16 +291,18 @@ impl ProducerContext for TrackingContext {
         let (partition, seq) = (message.partition(), DeliveryTag::seq(opaque));
         match error {
             None => {
-                let latency = DeliveryTag::latency_us(clock, opaque, message.timestamp(), now)
-                    .or_else(|| {
+                let timestamp = message.timestamp();
+                let clock = shared.sink.clock();
+                shared.on_acked(partition, seq, message.offset(), |now| {
+                    DeliveryTag::latency_us(clock, opaque, timestamp, now).or_else(|| {
                         // librdkafka's own count from its `produce()` (µs): one more clock
                         // read. −1: it has no enqueue time (never for a produced message).
                         // SAFETY: the message pointer is valid for the duration of the callback.
                         let us =
                             unsafe { rdkafka::bindings::rd_kafka_message_latency(message.ptr()) };
                         u64::try_from(us).ok()
-                    });
-                shared.on_acked(partition, seq, message.offset(), now, latency)
+                    })
+                })
             }
             Some(e) => {
                 let timed_out = e.rdkafka_error_code() == Some(RDKafkaErrorCode::MessageTimedOut);
@@ -359,6 +360,8 @@ struct Acks {
     folded_since_tick: Option<Histogram<u64>>,
     /// Per partition, the last ack's time (run clock, µs; 0: none yet).
     last_ack_us: Vec<u64>,
+    /// The acks' clock (the send loop has its own).
+    clock: FastClock,
 }
 
 impl Acks {
@@ -408,13 +411,23 @@ impl Shared {
         self.phase.load(Ordering::Relaxed).min(PHASES.len() - 1)
     }
 
-    /// An ack at `now` (run clock, µs), `latency_us` after the message was handed over (if
-    /// known: an unknown latency is left out of the histograms, not counted as 0).
-    fn on_acked(&self, partition: i32, seq: u64, offset: i64, now: u64, latency_us: Option<u64>) {
+    /// An ack now; `latency_us` gives, from the ack's time (run clock, µs), how long after
+    /// the message was handed over it came (if known: an unknown latency is left out of the
+    /// histograms, not counted as 0).
+    fn on_acked(
+        &self,
+        partition: i32,
+        seq: u64,
+        offset: i64,
+        latency_us: impl FnOnce(u64) -> Option<u64>,
+    ) {
         // Poison-proof locks: a panic elsewhere must not make acks vanish from the
         // measurements (verification would then report loss that did not happen).
-        let gap_from = {
+        let (now, gap_from) = {
             let mut acks = lock(&self.acks);
+            // The callback's clock lives under the lock it takes anyway.
+            let now = acks.clock.now_us();
+            let latency_us = latency_us(now);
             acks.ledger.record_ack(partition, seq, offset, now);
             // Counted under the lock taken anyway: two atomic read-modify-writes fewer.
             acks.acked += 1;
@@ -422,13 +435,15 @@ impl Shared {
             if let Some(latency) = latency_us.map(|l| l.max(1)) {
                 acks.unfolded.saturating_record(latency);
             }
-            acks.last_ack_us
+            let gap_from = acks
+                .last_ack_us
                 .get_mut(partition as usize)
                 .and_then(|slot| {
                     let before = *slot;
                     *slot = before.max(now);
                     (before > 0 && now.saturating_sub(before) > self.gap_floor_us).then_some(before)
-                })
+                });
+            (now, gap_from)
         };
         if let Some(from_us) = gap_from {
             self.sink.emit(EventKind::AckGap(AckGap {
@@ -472,9 +487,9 @@ impl Shared {
 /// A driver's answers, into the same bookkeeping as librdkafka's delivery callback.
 impl client_driver::Outcomes for Shared {
     fn acked(&self, id: &Identity, offset: i64) {
-        let now = self.sink.clock().now_us();
-        let latency = now.saturating_sub(id.sent_at_us);
-        self.on_acked(id.partition, id.seq, offset, now, Some(latency));
+        self.on_acked(id.partition, id.seq, offset, |now| {
+            Some(now.saturating_sub(id.sent_at_us))
+        });
     }
 
     fn not_acked(&self, id: &Identity, how: NotAcked, error: &str) {
@@ -560,6 +575,7 @@ impl Shared {
             0
         };
         let started_at_us = sink.clock().now_us();
+        let run_clock = *sink.clock();
         Shared {
             sink,
             phase: Arc::new(AtomicUsize::new(0)),
@@ -587,6 +603,7 @@ impl Shared {
                 unfolded: histogram(),
                 folded_since_tick: None,
                 last_ack_us: vec![0; options.partitions.max(0) as usize],
+                clock: FastClock::new(run_clock),
             })),
             errors: Mutex::new(Vec::new()),
             // A gap worth recording: well above the normal spacing of acks on a partition.
@@ -902,10 +919,12 @@ impl Pace {
 
 fn send_loop(producer: &Client, shared: &Shared, stop: &AtomicBool, options: &ProducerOptions) {
     let clock = *shared.sink.clock();
+    let mut timestamps = FastClock::new(clock);
     let partitions = options.partitions.max(1);
     let keys = crate::keys::KeyPlan::new(options.keys, partitions, options.key_seed);
     let mut seqs = vec![0u64; partitions as usize];
     let mut buf = vec![b'.'; options.message_size.max(HEADER_LEN)];
+    let header = payload::HeaderWriter::new(options.producer_id);
     let mut pace = Pace::new(options.rate);
     let mut n: u64 = 0;
     // When the client was last seen without brokers and handled (None: it has brokers).
@@ -930,9 +949,9 @@ fn send_loop(producer: &Client, shared: &Shared, stop: &AtomicBool, options: &Pr
             producer_id: options.producer_id,
             partition,
             seq,
-            sent_at_us: clock.now_us(),
+            sent_at_us: timestamps.now_us(),
         };
-        payload::encode(&id, &mut buf);
+        header.write(&id, &mut buf);
         match producer.send(id, key, &buf, &options.topic, &clock) {
             Ok(()) => {
                 seqs[partition as usize] += 1;
@@ -966,7 +985,7 @@ fn send_loop(producer: &Client, shared: &Shared, stop: &AtomicBool, options: &Pr
 mod tests {
     use super::*;
 
-    fn options() -> ProducerOptions {
+    pub(super) fn options() -> ProducerOptions {
         ProducerOptions {
             bootstrap: "localhost:1".into(),
             profile: Default::default(),
@@ -1028,7 +1047,7 @@ mod tests {
     fn latencies_count_in_the_phase_they_were_acked_in_and_in_their_tick() {
         let (tx, _rx) = tokio::sync::mpsc::unbounded_channel();
         let shared = Shared::new(&options(), EventSink::new(Clock::start(), tx));
-        let ack = |seq: u64, latency: u64| shared.on_acked(0, seq, seq as i64, 1, Some(latency));
+        let ack = |seq: u64, latency: u64| shared.on_acked(0, seq, seq as i64, |_| Some(latency));
         ack(0, 100);
         assert_eq!(shared.take_interval(), (1, 100));
         ack(1, 5_000);
@@ -1077,5 +1096,103 @@ mod tests {
             !knows_no_broker(b"not json"),
             "unreadable statistics change nothing"
         );
+    }
+}
+
+#[cfg(test)]
+mod micro {
+    use super::*;
+
+    #[test]
+    #[ignore]
+    fn micro_costs() {
+        let (tx, _rx) = tokio::sync::mpsc::unbounded_channel();
+        let sink = EventSink::new(crate::clock::Clock::start(), tx);
+        let shared = Shared::new(&tests::options(), sink);
+        const N: u64 = 5_000_000;
+        let clock = *shared.sink.clock();
+        let mut s = 0u64;
+        let t = Instant::now();
+        for _ in 0..N {
+            s = s.wrapping_add(clock.now_us());
+        }
+        eprintln!("now_us {:.1} ns", t.elapsed().as_nanos() as f64 / N as f64);
+        let mut fast = FastClock::new(clock);
+        let t = Instant::now();
+        for _ in 0..N {
+            s = s.wrapping_add(fast.now_us());
+        }
+        eprintln!(
+            "FastClock::now_us {:.1} ns",
+            t.elapsed().as_nanos() as f64 / N as f64
+        );
+        let t = Instant::now();
+        for _ in 0..N {
+            s = s.wrapping_add(crate::clock::wall_now_ns() as u64);
+        }
+        eprintln!(
+            "wall clock (gettimeofday-like) {:.1} ns",
+            t.elapsed().as_nanos() as f64 / N as f64
+        );
+        let mut buf = vec![b'.'; 100];
+        let t = Instant::now();
+        for n in 0..N {
+            let id = Identity {
+                producer_id: 1,
+                partition: (n % 3) as i32,
+                seq: n / 3,
+                sent_at_us: 1_000_000 + n,
+            };
+            payload::encode(&id, &mut buf);
+            s = s.wrapping_add(buf[60] as u64);
+        }
+        eprintln!(
+            "encode (all fields) {:.1} ns",
+            t.elapsed().as_nanos() as f64 / N as f64
+        );
+        let header = payload::HeaderWriter::new(1);
+        let t = Instant::now();
+        for n in 0..N {
+            let id = Identity {
+                producer_id: 1,
+                partition: (n % 3) as i32,
+                seq: n / 3,
+                sent_at_us: 1_000_000 + n,
+            };
+            header.write(&id, &mut buf);
+            s = s.wrapping_add(buf[60] as u64);
+        }
+        eprintln!(
+            "HeaderWriter::write {:.1} ns",
+            t.elapsed().as_nanos() as f64 / N as f64
+        );
+        let t = Instant::now();
+        for n in 0..N {
+            let tag = DeliveryTag::new(&clock, n, 1_000_000 + n);
+            s = s.wrapping_add(
+                DeliveryTag::latency_us(
+                    &clock,
+                    tag.opaque,
+                    Timestamp::CreateTime(tag.create_time_ms),
+                    2_000_000 + n,
+                )
+                .unwrap_or(0),
+            );
+        }
+        eprintln!(
+            "tag made and read {:.1} ns",
+            t.elapsed().as_nanos() as f64 / N as f64
+        );
+        let t = Instant::now();
+        for n in 0..N {
+            shared.on_acked((n % 3) as i32, n / 3, (n / 3) as i64, |_| {
+                Some(1000 + (n * 7919) % 3000)
+            });
+        }
+        eprintln!(
+            "on_acked {:.1} ns",
+            t.elapsed().as_nanos() as f64 / N as f64
+        );
+        eprintln!("{s}");
     }
 }
