@@ -985,7 +985,7 @@ fn send_loop(producer: &Client, shared: &Shared, stop: &AtomicBool, options: &Pr
 mod tests {
     use super::*;
 
-    pub(super) fn options() -> ProducerOptions {
+    fn options() -> ProducerOptions {
         ProducerOptions {
             bootstrap: "localhost:1".into(),
             profile: Default::default(),
@@ -1096,103 +1096,5 @@ mod tests {
             !knows_no_broker(b"not json"),
             "unreadable statistics change nothing"
         );
-    }
-}
-
-#[cfg(test)]
-mod micro {
-    use super::*;
-
-    #[test]
-    #[ignore]
-    fn micro_costs() {
-        let (tx, _rx) = tokio::sync::mpsc::unbounded_channel();
-        let sink = EventSink::new(crate::clock::Clock::start(), tx);
-        let shared = Shared::new(&tests::options(), sink);
-        const N: u64 = 5_000_000;
-        let clock = *shared.sink.clock();
-        let mut s = 0u64;
-        let t = Instant::now();
-        for _ in 0..N {
-            s = s.wrapping_add(clock.now_us());
-        }
-        eprintln!("now_us {:.1} ns", t.elapsed().as_nanos() as f64 / N as f64);
-        let mut fast = FastClock::new(clock);
-        let t = Instant::now();
-        for _ in 0..N {
-            s = s.wrapping_add(fast.now_us());
-        }
-        eprintln!(
-            "FastClock::now_us {:.1} ns",
-            t.elapsed().as_nanos() as f64 / N as f64
-        );
-        let t = Instant::now();
-        for _ in 0..N {
-            s = s.wrapping_add(crate::clock::wall_now_ns() as u64);
-        }
-        eprintln!(
-            "wall clock (gettimeofday-like) {:.1} ns",
-            t.elapsed().as_nanos() as f64 / N as f64
-        );
-        let mut buf = vec![b'.'; 100];
-        let t = Instant::now();
-        for n in 0..N {
-            let id = Identity {
-                producer_id: 1,
-                partition: (n % 3) as i32,
-                seq: n / 3,
-                sent_at_us: 1_000_000 + n,
-            };
-            payload::encode(&id, &mut buf);
-            s = s.wrapping_add(buf[60] as u64);
-        }
-        eprintln!(
-            "encode (all fields) {:.1} ns",
-            t.elapsed().as_nanos() as f64 / N as f64
-        );
-        let header = payload::HeaderWriter::new(1);
-        let t = Instant::now();
-        for n in 0..N {
-            let id = Identity {
-                producer_id: 1,
-                partition: (n % 3) as i32,
-                seq: n / 3,
-                sent_at_us: 1_000_000 + n,
-            };
-            header.write(&id, &mut buf);
-            s = s.wrapping_add(buf[60] as u64);
-        }
-        eprintln!(
-            "HeaderWriter::write {:.1} ns",
-            t.elapsed().as_nanos() as f64 / N as f64
-        );
-        let t = Instant::now();
-        for n in 0..N {
-            let tag = DeliveryTag::new(&clock, n, 1_000_000 + n);
-            s = s.wrapping_add(
-                DeliveryTag::latency_us(
-                    &clock,
-                    tag.opaque,
-                    Timestamp::CreateTime(tag.create_time_ms),
-                    2_000_000 + n,
-                )
-                .unwrap_or(0),
-            );
-        }
-        eprintln!(
-            "tag made and read {:.1} ns",
-            t.elapsed().as_nanos() as f64 / N as f64
-        );
-        let t = Instant::now();
-        for n in 0..N {
-            shared.on_acked((n % 3) as i32, n / 3, (n / 3) as i64, |_| {
-                Some(1000 + (n * 7919) % 3000)
-            });
-        }
-        eprintln!(
-            "on_acked {:.1} ns",
-            t.elapsed().as_nanos() as f64 / N as f64
-        );
-        eprintln!("{s}");
     }
 }
