@@ -158,6 +158,16 @@ fn a_run_without_faults_reports_no_failover_no_offline_time_and_no_loss() {
     }
     assert_eq!(r["verification"]["complete"], true);
     assert_eq!(code, Some(0));
+    // On a real broker (CreateTime topics, Kafka's default) every ack's latency is from the
+    // send time the tracked producer stamped on the record and read back from it: no ack
+    // fell back to librdkafka's own count.
+    let notes = r["notes"].as_array().expect("notes");
+    assert!(
+        !notes
+            .iter()
+            .any(|n| n.as_str().is_some_and(|n| n.contains("LogAppendTime"))),
+        "{notes:?}"
+    );
     // `chaos report` re-renders the run from its events alone: the same result.json, byte
     // for byte, and the same table.
     let dir = run_dirs(&reports).pop().unwrap();

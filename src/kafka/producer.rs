@@ -298,6 +298,10 @@ impl ProducerContext for TrackingContext {
                         // librdkafka's own count from its `produce()` (µs): one more clock
                         // read. −1: it has no enqueue time (never for a produced message).
                         // SAFETY: the message pointer is valid for the duration of the callback.
+                        shared
+                            .counts
+                            .latency_from_librdkafka
+                            .fetch_add(1, Ordering::Relaxed);
                         let us =
                             unsafe { rdkafka::bindings::rd_kafka_message_latency(message.ptr()) };
                         u64::try_from(us).ok()
@@ -343,6 +347,9 @@ struct OutcomeCounts {
     failed: AtomicU64,
     timed_out: AtomicU64,
     interval_failed: AtomicU64,
+    /// Acks whose latency is librdkafka's own count: the broker replaced the send time the
+    /// producer stamped (`DeliveryTag::latency_us`).
+    latency_from_librdkafka: AtomicU64,
 }
 
 /// The ledger, the acks' latency histograms and each partition's last ack.
@@ -590,6 +597,7 @@ impl Shared {
                 failed: AtomicU64::new(0),
                 timed_out: AtomicU64::new(0),
                 interval_failed: AtomicU64::new(0),
+                latency_from_librdkafka: AtomicU64::new(0),
             }),
             acks: CachePadded::new(Mutex::new(Acks {
                 ledger: {
@@ -762,6 +770,16 @@ impl TrackedProducer {
             }
         }
         let s = &self.shared;
+        let restamped = s.counts.latency_from_librdkafka.load(Ordering::Relaxed);
+        if restamped > 0 {
+            s.sink.emit(EventKind::Note {
+                message: format!(
+                    "tracked producer: the latency of {restamped} acks is librdkafka's own count \
+                     from produce() to the ack: the topic stamps LogAppendTime, which replaces \
+                     the send time the producer stamped as CreateTime"
+                ),
+            });
+        }
         let sent = s.progress.sent.load(Ordering::Relaxed);
         let failed = s.counts.failed.load(Ordering::Relaxed);
         let timed_out = s.counts.timed_out.load(Ordering::Relaxed);
@@ -1041,6 +1059,36 @@ mod tests {
         );
         assert_eq!(latency(Timestamp::LogAppendTime(1234), 2_503_000), None);
         assert_eq!(latency(Timestamp::NotAvailable, 2_503_000), None);
+    }
+
+    #[test]
+    fn acks_restamped_by_the_broker_take_librdkafkas_latency_and_say_so() {
+        // librdkafka's mock cluster answers every produce with a LogAppendTime: the send time
+        // the producer stamped is gone, as on a topic with message.timestamp.type=LogAppendTime.
+        let mock = rdkafka::mocking::MockCluster::new(1).expect("mock cluster");
+        mock.create_topic("t", 3, 1).expect("topic");
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+        let options = ProducerOptions {
+            bootstrap: mock.bootstrap_servers(),
+            max_messages: Some(200),
+            ..options()
+        };
+        let producer =
+            TrackedProducer::start(options, EventSink::new(Clock::start(), tx)).expect("producer");
+        let (summary, _) = producer.finish_when_sent();
+        assert_eq!(summary.acked, 200);
+        let mut notes = vec![];
+        while let Ok(event) = rx.try_recv() {
+            if let EventKind::Note { message } = event.kind {
+                notes.push(message);
+            }
+        }
+        assert!(
+            notes
+                .iter()
+                .any(|n| n.contains("latency of 200 acks is librdkafka's own count")),
+            "{notes:?}"
+        );
     }
 
     #[test]
