@@ -807,8 +807,17 @@ fn tracked(bootstrap: &str, messages: u64, rate: u32) -> Result<(f64, u64, AckLe
     };
     let started = Instant::now();
     let producer = TrackedProducer::start(options, sink).map_err(Error::Kafka)?;
+    // Until every message is acked, in 1 ms steps as the untracked round waits: the
+    // producer's finish comes after, not timed (its client's polling thread, joined when the
+    // client drops, sleeps in 100 ms slices).
+    let deadline = started + Duration::from_secs(60);
+    while (producer.is_sending() || producer.acked() < producer.sent()) && Instant::now() < deadline
+    {
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    let took = started.elapsed();
     let (summary, ledger) = producer.finish_when_sent();
-    let chaos_per_s = summary.acked as f64 / started.elapsed().as_secs_f64();
+    let chaos_per_s = summary.acked as f64 / took.as_secs_f64();
     Ok((chaos_per_s, summary.acked, ledger))
 }
 
@@ -1006,9 +1015,12 @@ fn untracked(bootstrap: &str, messages: u64, rate: u32) -> Result<(f64, u64), Er
             Err(_) => std::thread::sleep(Duration::from_millis(10)),
         }
     }
-    producer
-        .flush(Duration::from_secs(60))
-        .map_err(|e| Error::Infrastructure(format!("untracked producer flush: {e}")))?;
+    // As the tracked producer flushes (`flush_within`: 1 ms steps, not rdkafka's 100 ms).
+    if !crate::kafka::flush_within(&producer, Duration::from_secs(60)) {
+        return Err(Error::Infrastructure(
+            "untracked producer flush: outcomes still missing after 60 s".into(),
+        ));
+    }
     let acked = producer.context().0.load(Ordering::Relaxed);
     Ok((acked as f64 / started.elapsed().as_secs_f64(), acked))
 }

@@ -156,7 +156,7 @@ impl Client {
         match self {
             // A flush that times out leaves messages without an outcome: they stay "unknown".
             Client::Librdkafka(producer) => {
-                let _ = producer.flush(timeout);
+                let _ = super::flush_within(producer, timeout);
             }
             Client::Driver(driver) => driver.close(timeout),
         }
@@ -728,7 +728,7 @@ impl TrackedProducer {
     pub fn finish_when_sent(self) -> (WorkloadSummary, AckLedger) {
         if let Some(sender) = &self.sender {
             while !sender.is_finished() {
-                std::thread::sleep(Duration::from_millis(5));
+                std::thread::sleep(Duration::from_millis(1));
             }
         }
         self.finish()
