@@ -295,13 +295,13 @@ impl ProducerContext for TrackingContext {
                 let clock = shared.sink.clock();
                 shared.on_acked(partition, seq, message.offset(), |now| {
                     DeliveryTag::latency_us(clock, opaque, timestamp, now).or_else(|| {
-                        // librdkafka's own count from its `produce()` (µs): one more clock
-                        // read. −1: it has no enqueue time (never for a produced message).
-                        // SAFETY: the message pointer is valid for the duration of the callback.
                         shared
                             .counts
                             .latency_from_librdkafka
                             .fetch_add(1, Ordering::Relaxed);
+                        // librdkafka's own count from its `produce()` (µs): one more clock
+                        // read. −1: it has no enqueue time (never for a produced message).
+                        // SAFETY: the message pointer is valid for the duration of the callback.
                         let us =
                             unsafe { rdkafka::bindings::rd_kafka_message_latency(message.ptr()) };
                         u64::try_from(us).ok()
