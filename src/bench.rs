@@ -25,6 +25,8 @@ use std::time::{Duration, Instant};
 pub struct BenchOptions {
     /// Messages for the throughput comparison.
     pub messages: u64,
+    /// Pairs of rounds in the tracking-cost comparison.
+    pub rounds: usize,
     /// Messages for the verification benchmark.
     pub verify_messages: u64,
     /// Seconds of steady workload for the overhead measurement.
@@ -121,15 +123,89 @@ struct TrackingCost {
     /// 1 − median tracked rate / median untracked rate. On a machine whose cores the brokers
     /// share, the brokers' speed from round to round is most of it.
     throughput_cost: f64,
+    /// 1 − tracked rate / untracked rate in each pair of rounds (the untracked just before
+    /// the tracked, so both meet the brokers in about the same state): the verdict's number.
+    throughput_cost_pairs: Option<PairedCost>,
     /// The same, as fast as acks allow.
     cpu_cost_unpaced: f64,
     /// At the fixed rate, median tracked CPU per message / median untracked − 1: what
     /// tracking adds to the client's work, i.e. its cost in throughput wherever the client is
     /// the bottleneck.
     cpu_cost: f64,
-    /// The same ratio for each pair of paced rounds: lowest and highest.
-    cpu_cost_range: (f64, f64),
+    /// The same ratio for each pair of paced rounds.
+    cpu_cost_pairs: Option<PairedCost>,
 }
+
+/// A cost measured in each pair of rounds: the median of the pairs, and how far the true
+/// median may lie from it (`analysis::stats::median_interval`: distribution-free, 95 % or
+/// more; with too few pairs for that, their lowest and highest, `confidence` None).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+struct PairedCost {
+    pairs: usize,
+    median: f64,
+    low: f64,
+    high: f64,
+    confidence: Option<f64>,
+}
+
+impl PairedCost {
+    fn of(costs: &[f64]) -> Option<Self> {
+        let all = crate::analysis::stats::stats(costs);
+        let median = all.p50?;
+        let (low, high, confidence) = match crate::analysis::stats::median_interval(costs) {
+            Some((low, high, c)) => (low, high, Some(c)),
+            None => (all.min?, all.max?, None),
+        };
+        Some(PairedCost {
+            pairs: all.count,
+            median,
+            low,
+            high,
+            confidence,
+        })
+    }
+
+    /// Whether the cost is shown to be at most `bound`: the interval's top is under it.
+    fn shown_at_most(&self, bound: f64) -> bool {
+        self.confidence.is_some() && self.high <= bound
+    }
+
+    /// "4.2 % (95 % interval 1.0 … 6.3 %, 9 pairs)".
+    fn describe(&self) -> String {
+        let pct = |x: f64| format!("{:.1}", x * 100.0);
+        match self.confidence {
+            Some(c) => format!(
+                "{} % ({:.0} % interval of the median {} … {} %, {} pairs)",
+                pct(self.median),
+                (c * 100.0).floor(),
+                pct(self.low),
+                pct(self.high),
+                self.pairs
+            ),
+            None => format!(
+                "{} % (pairs {} … {} %; {} pairs are too few for a 95 % interval, 6 are needed)",
+                pct(self.median),
+                pct(self.low),
+                pct(self.high),
+                self.pairs
+            ),
+        }
+    }
+
+    /// The verdict against the bound (5 %).
+    fn verdict(&self) -> &'static str {
+        if self.shown_at_most(GOAL) {
+            "≤ 5 %: shown"
+        } else if self.confidence.is_some() && self.low > GOAL {
+            "≤ 5 %: not met"
+        } else {
+            "≤ 5 %: not shown (the interval reaches past it)"
+        }
+    }
+}
+
+/// What tracking may cost: at most 5 % of the throughput and of the client's work.
+const GOAL: f64 = 0.05;
 
 impl TrackingCost {
     fn new(brokers: Brokers, messages: u64) -> Self {
@@ -144,7 +220,8 @@ impl TrackingCost {
             throughput_cost: f64::NAN,
             cpu_cost_unpaced: f64::NAN,
             cpu_cost: f64::NAN,
-            cpu_cost_range: (f64::NAN, f64::NAN),
+            throughput_cost_pairs: None,
+            cpu_cost_pairs: None,
         }
     }
 
@@ -154,14 +231,14 @@ impl TrackingCost {
         self.throughput_cost = 1.0 - rate(&self.tracked) / rate(&self.untracked);
         self.cpu_cost_unpaced = cpu(&self.tracked) / cpu(&self.untracked) - 1.0;
         self.cpu_cost = cpu(&self.tracked_paced) / cpu(&self.untracked_paced) - 1.0;
-        self.cpu_cost_range = self
-            .tracked_paced
-            .iter()
-            .zip(&self.untracked_paced)
+        let throughput_pairs: Vec<f64> = (self.tracked.iter().zip(&self.untracked))
+            .map(|(t, u)| 1.0 - t.messages_per_s / u.messages_per_s)
+            .collect();
+        self.throughput_cost_pairs = PairedCost::of(&throughput_pairs);
+        let cpu_pairs: Vec<f64> = (self.tracked_paced.iter().zip(&self.untracked_paced))
             .map(|(t, u)| t.cpu_us_per_message / u.cpu_us_per_message - 1.0)
-            .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), c| {
-                (lo.min(c), hi.max(c))
-            });
+            .collect();
+        self.cpu_cost_pairs = PairedCost::of(&cpu_pairs);
     }
 }
 
@@ -403,15 +480,21 @@ pub async fn run(args: BenchOptions) -> Result<crate::exit::ExitCode, Error> {
         return write_report(&args, &report);
     }
     if args.tracking_only {
-        let messages = args.messages;
+        let (messages, rounds) = (args.messages, args.rounds);
         report
             .tracking
-            .push(tracking_cost(Brokers::Mock, "", messages).await?.0);
+            .push(tracking_cost(Brokers::Mock, "", messages, rounds).await?.0);
         if args.mock_only {
             return write_report(&args, &report);
         }
         let (cost, _) = on_the_seed(|cluster| async move {
-            tracking_cost(Brokers::Cluster, &cluster.bootstrap_list(), messages).await
+            tracking_cost(
+                Brokers::Cluster,
+                &cluster.bootstrap_list(),
+                messages,
+                rounds,
+            )
+            .await
         })
         .await?;
         report.tracking.push(cost);
@@ -438,7 +521,7 @@ pub async fn run(args: BenchOptions) -> Result<crate::exit::ExitCode, Error> {
         report
             .ready
             .push(("seed, reused".into(), reused.ready_after.as_secs_f64()));
-        let (throughput, tracking) = throughput(&reused, args.messages).await?;
+        let (throughput, tracking) = throughput(&reused, args.messages, args.rounds).await?;
         report.throughput = Some(throughput);
         report.tracking = tracking;
         report.overhead = Some(overhead(&reused, args.overhead_seconds).await?);
@@ -619,8 +702,6 @@ async fn fresh_topic(bootstrap: &str, partitions: i32) -> Result<(), Error> {
     ))
 }
 
-/// Rounds of each producer in the tracking-cost comparison.
-const ROUNDS: usize = 5;
 /// The throughput benchmarks' messages: 100 B, acks=all, 3 partitions.
 const MESSAGE_SIZE: usize = 100;
 const PARTITIONS: i32 = 3;
@@ -628,11 +709,12 @@ const PARTITIONS: i32 = 3;
 async fn throughput(
     cluster: &cluster::Cluster,
     messages: u64,
+    rounds: usize,
 ) -> Result<(Throughput, Vec<TrackingCost>), Error> {
     let (partitions, size, acks) = (PARTITIONS, MESSAGE_SIZE, "all");
     let bootstrap = cluster.bootstrap_list();
-    let (mock, _) = tracking_cost(Brokers::Mock, "", messages).await?;
-    let (tracking, ledger) = tracking_cost(Brokers::Cluster, &bootstrap, messages).await?;
+    let (mock, _) = tracking_cost(Brokers::Mock, "", messages, rounds).await?;
+    let (tracking, ledger) = tracking_cost(Brokers::Cluster, &bootstrap, messages, rounds).await?;
     let ledger = ledger.ok_or_else(|| Error::Infrastructure("no tracked round ran".into()))?;
     // The last tracked round's topic re-read end to end: our re-read + verification vs Kafka's
     // own console consumer reading it (no checking at all) and kcat, all from the host
@@ -748,6 +830,7 @@ async fn tracking_cost(
     brokers: Brokers,
     bootstrap: &str,
     messages: u64,
+    rounds: usize,
 ) -> Result<(TrackingCost, Option<AckLedger>), Error> {
     let run = |producer, rate| round(producer, brokers, bootstrap, messages, rate);
     // The brokers' JIT compiles under the first heavy load (profiled: a third of the machine
@@ -759,7 +842,7 @@ async fn tracking_cost(
     }
     let mut cost = TrackingCost::new(brokers, messages);
     let mut last_ledger = None;
-    for n in 1..=ROUNDS {
+    for n in 1..=rounds {
         eprintln!("tracking cost ({brokers:?}), round {n}: untracked, tracked ({messages} messages, as fast as acks allow; then at {PACED_RATE} msg/s)");
         cost.untracked.push(run(Producer::Untracked, 0).await?.0);
         cost.tracked.push(run(Producer::Tracked, 0).await?.0);
@@ -770,13 +853,14 @@ async fn tracking_cost(
         last_ledger = ledger;
     }
     cost.summarise();
+    let pairs = |p: Option<PairedCost>| p.map_or("no pairs".into(), |p| p.describe());
     eprintln!(
-        "tracking cost ({brokers:?}): throughput {:.1} %, CPU per message as fast as acks allow {:.1} %, at {PACED_RATE} msg/s {:.1} % (pairs {:.1} … {:.1} %)",
+        "tracking cost ({brokers:?}): throughput, pairs of rounds {}; CPU per message at {PACED_RATE} msg/s, pairs {} (medians of all rounds: throughput {:.1} %, CPU as fast as acks allow {:.1} %, paced {:.1} %)",
+        pairs(cost.throughput_cost_pairs),
+        pairs(cost.cpu_cost_pairs),
         cost.throughput_cost * 100.0,
         cost.cpu_cost_unpaced * 100.0,
         cost.cpu_cost * 100.0,
-        cost.cpu_cost_range.0 * 100.0,
-        cost.cpu_cost_range.1 * 100.0
     );
     Ok((cost, last_ledger))
 }
@@ -992,6 +1076,8 @@ fn untracked(bootstrap: &str, messages: u64, rate: u32) -> Result<(f64, u64), Er
             }
         }
     }
+    // Timed from before the client is made, as the tracked round is (its start makes one).
+    let started = Instant::now();
     let producer: ThreadedProducer<Count> = crate::kafka::client_config(bootstrap, &plaintext())
         .set("acks", "all")
         .set("linger.ms", "5")
@@ -1000,7 +1086,6 @@ fn untracked(bootstrap: &str, messages: u64, rate: u32) -> Result<(f64, u64), Er
     let payload = [b'.'; MESSAGE_SIZE];
     // Paced as the tracked producer is (the same `Pace`).
     let mut pace = crate::kafka::producer::Pace::new(rate);
-    let started = Instant::now();
     let mut n = 0u64;
     while n < messages {
         if !pace.ready(n) {
@@ -1190,13 +1275,20 @@ fn tracking_rows(c: &TrackingCost) -> String {
         }
         Brokers::Cluster => "the seed cluster (its brokers' speed from round to round is in it)",
     };
+    let pairs = |p: Option<PairedCost>| {
+        p.map_or(("no pairs".to_string(), "≤ 5 %: not measured"), |p| {
+            (format!("**{}**", p.describe()), p.verdict())
+        })
+    };
+    let (throughput, throughput_verdict) = pairs(c.throughput_cost_pairs);
     rows.push_str(&format!(
-        "| tracked producer vs an untracked rdkafka producer, same settings, on {on}, {} msgs each, as fast as acks allow (two warm-up runs, then {} alternating rounds: tracked {} vs untracked {} msg/s; CPU per message tracked {} vs untracked {} µs) | medians: tracking costs **{:.1} %** of the throughput, **{:.1} %** more CPU per message | ≤ 5 % |\n",
+        "| tracked producer vs an untracked rdkafka producer, same settings, on {on}, {} msgs each, as fast as acks allow (two warm-up runs, then {} alternating rounds: tracked {} vs untracked {} msg/s; CPU per message tracked {} vs untracked {} µs) | tracking costs, pair by pair, {throughput} of the throughput (medians of all rounds: {:.1} %; CPU per message {:.1} % more) | {throughput_verdict} |\n",
         c.messages, c.tracked.len(), rates(&c.tracked), rates(&c.untracked), cpus(&c.tracked), cpus(&c.untracked), c.throughput_cost * 100.0, c.cpu_cost_unpaced * 100.0
     ));
+    let (cpu, cpu_verdict) = pairs(c.cpu_cost_pairs);
     rows.push_str(&format!(
-        "| the same on {on}, both at a fixed {} msg/s, in the same rounds: this process's CPU per acked message (user + system, all threads, 10 ms ticks: tracked {} vs untracked {} µs) | medians: tracking adds **{:.1} %** to the client's work (pairs of rounds: {:.1} … {:.1} %) | ≤ 5 % |\n",
-        c.paced_rate, cpus(&c.tracked_paced), cpus(&c.untracked_paced), c.cpu_cost * 100.0, c.cpu_cost_range.0 * 100.0, c.cpu_cost_range.1 * 100.0
+        "| the same on {on}, both at a fixed {} msg/s, in the same rounds: this process's CPU per acked message (user + system, all threads, 10 ms ticks: tracked {} vs untracked {} µs) | tracking adds, pair by pair, {cpu} to the client's work (medians of all rounds: {:.1} %) | {cpu_verdict} |\n",
+        c.paced_rate, cpus(&c.tracked_paced), cpus(&c.untracked_paced), c.cpu_cost * 100.0
     ));
     rows
 }
@@ -1227,11 +1319,44 @@ mod tests {
             cost.cpu_cost_unpaced
         );
         assert!(close(cost.cpu_cost, 0.1), "{}", cost.cpu_cost);
-        assert!(close(cost.cpu_cost_range.0, 0.0) && close(cost.cpu_cost_range.1, 0.1));
+        let paced = cost.cpu_cost_pairs.unwrap();
+        assert!(close(paced.median, 0.1) && close(paced.low, 0.0) && close(paced.high, 0.1));
+        assert_eq!(
+            paced.confidence, None,
+            "three pairs are too few for an interval"
+        );
+        // Pairs of full-speed rounds: 1 − 80/100, 1 − 90/100, 1 − 100/200.
+        let full = cost.throughput_cost_pairs.unwrap();
+        assert!(close(full.median, 0.2) && close(full.low, 0.1) && close(full.high, 0.5));
         let rows = tracking_rows(&cost);
         assert!(
-            rows.contains("mock cluster") && rows.contains("**10.0 %**"),
+            rows.contains("mock cluster")
+                && rows.contains("**20.0 % (pairs 10.0 … 50.0 %")
+                && rows.contains("not shown"),
             "{rows}"
+        );
+    }
+
+    #[test]
+    fn a_cost_is_shown_under_the_bound_only_when_its_interval_is() {
+        let cost = |pairs: &[f64]| PairedCost::of(pairs).unwrap();
+        let under = cost(&[0.01, 0.02, 0.03, 0.00, 0.04, 0.02, 0.01, 0.03, 0.02]);
+        assert_eq!(under.verdict(), "≤ 5 %: shown", "{}", under.describe());
+        assert!(under
+            .describe()
+            .contains("96 % interval of the median 1.0 … 3.0 %, 9 pairs"));
+        // The median under 5 %, the interval reaching past it: not shown.
+        let wide = cost(&[0.01, 0.02, 0.03, 0.00, 0.04, 0.02, 0.20, 0.30, 0.02]);
+        assert_eq!(
+            wide.verdict(),
+            "≤ 5 %: not shown (the interval reaches past it)"
+        );
+        let over = cost(&[0.10, 0.12, 0.20, 0.15, 0.11, 0.13]);
+        assert_eq!(over.verdict(), "≤ 5 %: not met");
+        // Five pairs: no interval, whatever the values.
+        assert_eq!(
+            cost(&[0.0; 5]).verdict(),
+            "≤ 5 %: not shown (the interval reaches past it)"
         );
     }
 

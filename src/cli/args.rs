@@ -172,6 +172,10 @@ pub struct BenchArgs {
     /// Messages for the throughput comparison.
     #[arg(long, default_value_t = 200_000)]
     pub messages: u64,
+    /// Pairs of rounds (untracked, then tracked) in the tracking-cost comparison; 6 or more
+    /// give its cost a 95 % interval.
+    #[arg(long, default_value_t = 9, value_parser = clap::value_parser!(u16).range(1..))]
+    pub rounds: u16,
     /// Messages for the verification benchmark.
     #[arg(long, default_value_t = 10_000_000)]
     pub verify_messages: u64,
@@ -320,6 +324,7 @@ impl BenchArgs {
     pub fn options(self) -> BenchOptions {
         BenchOptions {
             messages: self.messages,
+            rounds: usize::from(self.rounds),
             verify_messages: self.verify_messages,
             overhead_seconds: self.overhead_seconds,
             reports: self.reports,
