@@ -716,6 +716,14 @@ impl TrackedProducer {
         lock(&self.shared.acks).acked
     }
 
+    /// Messages with an outcome so far: acked, failed or timed out.
+    pub fn settled(&self) -> u64 {
+        let counts = &self.shared.counts;
+        self.acked()
+            + counts.failed.load(Ordering::Relaxed)
+            + counts.timed_out.load(Ordering::Relaxed)
+    }
+
     /// Messages handed to librdkafka so far.
     pub fn sent(&self) -> u64 {
         self.shared.progress.sent.load(Ordering::Relaxed)
