@@ -1824,3 +1824,40 @@ fn the_java_client_4_1_blocks_in_send_while_the_partition_has_no_leader_and_3_9_
     }
     assert_everything_healed();
 }
+
+#[test]
+#[ignore = "full tier: a topic that stamps LogAppendTime, ~20 s"]
+fn a_topic_that_stamps_log_append_time_gives_librdkafkas_latency_and_says_so() {
+    let _one = cluster_test();
+    let (code, results, _) = run(
+        "tests/experiments/log-append-time.yaml",
+        "seed-log-append-time",
+    );
+    let r = &results[0];
+    assert_eq!(code, Some(0), "{r:#}");
+    let acked = f64_at(r, "/verification/acked");
+    assert_eq!(acked, 600.0, "messages: 600 stops the producer");
+    // The broker replaced every record's CreateTime with its own append time: no ack kept the
+    // send time the producer stamped, so every latency is librdkafka's own count, and the
+    // report says how many.
+    let notes = r["notes"].as_array().expect("notes");
+    let note = notes
+        .iter()
+        .filter_map(|n| n.as_str())
+        .find(|n| n.contains("LogAppendTime"))
+        .unwrap_or_else(|| panic!("no LogAppendTime note: {notes:?}"));
+    assert!(
+        note.contains("the latency of 600 acks is librdkafka's own count"),
+        "{note}"
+    );
+    // The latencies are still there (not dropped for want of a send time): an ack on a
+    // healthy cluster takes at least a network round trip and at most the run.
+    let before = r["workload"]["latency_by_phase_ms"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p[0] == "before-fault")
+        .map(|p| p[1]["p50"].as_f64().unwrap())
+        .expect("latency before the fault");
+    assert!(before > 0.0 && before < 3_000.0, "p50 {before} ms");
+}
