@@ -1110,23 +1110,34 @@ fn untracked(bootstrap: &str, messages: u64, rate: u32) -> Result<(f64, u64), Er
         .set("linger.ms", "5")
         .create_with_context(Count(AtomicU64::new(0)))
         .map_err(|e| Error::Infrastructure(format!("untracked producer: {e}")))?;
-    let payload = [b'.'; MESSAGE_SIZE];
-    // Paced as the tracked producer is (the same `Pace`).
-    let mut pace = crate::kafka::producer::Pace::new(rate);
-    let mut n = 0u64;
-    while n < messages {
-        if !pace.ready(n) {
-            continue;
-        }
-        let record: BaseRecord<'_, [u8], [u8], ()> = BaseRecord::to("bench")
-            .partition((n % PARTITIONS as u64) as i32)
-            .payload(&payload[..]);
-        match producer.send(record) {
-            Ok(()) => n += 1,
-            // Back-pressure, as in the tracked producer.
-            Err(_) => std::thread::sleep(Duration::from_millis(10)),
-        }
-    }
+    // On a thread of its own, new each round, as the tracked producer's send loop is (a
+    // thread the process reused from round to round would start every round warm).
+    std::thread::scope(|scope| {
+        std::thread::Builder::new()
+            .name("untracked-send".into())
+            .spawn_scoped(scope, || {
+                let payload = [b'.'; MESSAGE_SIZE];
+                // Paced as the tracked producer is (the same `Pace`).
+                let mut pace = crate::kafka::producer::Pace::new(rate);
+                let mut n = 0u64;
+                while n < messages {
+                    if !pace.ready(n) {
+                        continue;
+                    }
+                    let record: BaseRecord<'_, [u8], [u8], ()> = BaseRecord::to("bench")
+                        .partition((n % PARTITIONS as u64) as i32)
+                        .payload(&payload[..]);
+                    match producer.send(record) {
+                        Ok(()) => n += 1,
+                        // Back-pressure, as in the tracked producer.
+                        Err(_) => std::thread::sleep(Duration::from_millis(10)),
+                    }
+                }
+            })
+            .map(|thread| thread.join())
+    })
+    .map_err(|e| Error::Infrastructure(format!("untracked send thread: {e}")))?
+    .map_err(|_| Error::Infrastructure("untracked send thread panicked".into()))?;
     // As the tracked producer flushes (`flush_within`: 1 ms steps, not rdkafka's 100 ms).
     if !crate::kafka::flush_within(&producer, Duration::from_secs(60)) {
         return Err(Error::Infrastructure(
