@@ -759,25 +759,27 @@ impl TrackedProducer {
     }
 
     /// Waits until `max_messages` have been handed over, then finishes (benchmarks).
-    pub fn finish_when_sent(self) -> (WorkloadSummary, AckLedger) {
-        if let Some(sender) = &self.sender {
-            while !sender.is_finished() {
-                std::thread::sleep(Duration::from_millis(1));
-            }
-        }
+    pub fn finish_when_sent(mut self) -> (WorkloadSummary, AckLedger) {
+        // The send loop ends by itself at `max_messages`: joined, not polled.
+        self.join_sender();
         self.finish()
     }
 
-    /// Stops sending, waits for every outstanding message's outcome (up to the delivery
-    /// timeout), and returns the summary and the ledger of acks for verification.
-    pub fn finish(mut self) -> (WorkloadSummary, AckLedger) {
-        self.stop.store(true, Ordering::Relaxed);
+    /// Waits for the send loop to end (at once if it already has).
+    fn join_sender(&mut self) {
         if let Some(sender) = self.sender.take() {
             if sender.join().is_err() {
                 // The send loop panicked: what it sent is in the ledger; say so.
                 lock(&self.shared.errors).push(("the send loop panicked".into(), 1));
             }
         }
+    }
+
+    /// Stops sending, waits for every outstanding message's outcome (up to the delivery
+    /// timeout), and returns the summary and the ledger of acks for verification.
+    pub fn finish(mut self) -> (WorkloadSummary, AckLedger) {
+        self.stop.store(true, Ordering::Relaxed);
+        self.join_sender();
         let duration_us = self.started.elapsed().as_micros() as u64;
         // Sending stopped here (earlier than now when a message count was reached).
         let stopped_at = self.shared.progress.last_send_us.load(Ordering::Relaxed);
