@@ -937,37 +937,64 @@ fn rebootstrap(producer: &Client, shared: &Shared, options: &ProducerOptions) {
 }
 
 /// The send loop's rate: message `n` is due `n` intervals after the start (0: no limit).
+///
+/// Above 1,000 msg/s it sleeps in steps of at least 1 ms and then sends what fell due as a
+/// burst: a sleep per message (10 µs at 100 k msg/s) cost both producers most of their CPU in
+/// `clock_nanosleep` and context switches (docs/measurements.md). Each message is stamped when
+/// it goes, and `linger.ms` (5) batches over a longer span than a step, so the brokers see the
+/// same batches and the latencies are the messages' own.
 pub(crate) struct Pace {
     interval: Option<Duration>,
     started: Instant,
+    /// The clock's last reading: a message due before it goes without another read.
+    seen: Instant,
 }
+
+/// The shortest sleep between bursts.
+const MIN_PACE_SLEEP: Duration = Duration::from_millis(1);
+/// The longest sleep, so a stop is seen.
+const MAX_PACE_SLEEP: Duration = Duration::from_millis(50);
 
 impl Pace {
     pub(crate) fn new(rate: u32) -> Self {
+        let now = Instant::now();
         Pace {
             interval: (rate > 0).then(|| Duration::from_secs_f64(1.0 / rate as f64)),
-            started: Instant::now(),
+            started: now,
+            seen: now,
         }
     }
 
-    /// Whether message `n` may go now; if it is not due yet, sleeps towards it (at most
-    /// 50 ms, so a stop is seen) and says no.
+    /// Whether message `n` may go now; if it is not due yet, sleeps towards it and says no.
     pub(crate) fn ready(&mut self, n: u64) -> bool {
-        let Some(interval) = self.interval else {
-            return true;
-        };
+        match self.wait_before(n, || Instant::now()) {
+            None => true,
+            Some(sleep) => {
+                std::thread::sleep(sleep);
+                false
+            }
+        }
+    }
+
+    /// `None` when message `n` is due (the clock read only when the last reading does not
+    /// already say so), else how long to sleep first.
+    fn wait_before(&mut self, n: u64, now: impl FnOnce() -> Instant) -> Option<Duration> {
+        let interval = self.interval?;
         let due = self.started + interval.mul_f64(n as f64);
-        let now = Instant::now();
+        if due <= self.seen {
+            return None;
+        }
+        let now = now();
+        self.seen = now;
         if due > now {
-            std::thread::sleep((due - now).min(Duration::from_millis(50)));
-            return false;
+            return Some((due - now).clamp(MIN_PACE_SLEEP, MAX_PACE_SLEEP));
         }
         if now - due > Duration::from_secs(1) {
             // Far behind (the queue was full during an outage): resume the rate from now
             // instead of bursting the backlog into a cluster that just recovered.
             self.started = now - interval.mul_f64(n as f64);
         }
-        true
+        None
     }
 }
 
@@ -1059,6 +1086,41 @@ mod tests {
             rebootstrap_when_no_brokers: true,
             client: ClientLibrary::Librdkafka,
         }
+    }
+
+    #[test]
+    fn above_a_thousand_a_second_the_pace_sleeps_a_millisecond_and_sends_what_fell_due() {
+        let mut pace = Pace::new(100_000); // a message every 10 µs
+        let t0 = pace.started;
+        let at = |us: u64| t0 + Duration::from_micros(us);
+        assert_eq!(pace.wait_before(0, || at(0)), None);
+        // Message 1 is due in 10 µs: a sleep of 1 ms, not 10 µs.
+        assert_eq!(pace.wait_before(1, || at(0)), Some(MIN_PACE_SLEEP));
+        // Awake 1,005 µs later: messages 1..=100 are due, one clock reading for all of them.
+        assert_eq!(pace.wait_before(1, || at(1_005)), None);
+        for n in 2..=100 {
+            assert_eq!(pace.wait_before(n, || unreachable!("read once")), None);
+        }
+        assert_eq!(pace.wait_before(101, || at(1_006)), Some(MIN_PACE_SLEEP));
+        // A slow rate sleeps just until the next message (and at most 50 ms).
+        let mut slow = Pace::new(150);
+        let t0 = slow.started;
+        assert_eq!(slow.wait_before(0, || t0), None);
+        let sleep = slow.wait_before(1, || t0).unwrap();
+        assert!(sleep > Duration::from_micros(6_600) && sleep < Duration::from_micros(6_700));
+        assert_eq!(Pace::new(1).wait_before(1, || t0), Some(MAX_PACE_SLEEP));
+        // No rate: never waits, never reads the clock.
+        assert_eq!(Pace::new(0).wait_before(9, || unreachable!()), None);
+    }
+
+    #[test]
+    fn a_pace_far_behind_resumes_the_rate_from_now() {
+        let mut pace = Pace::new(1_000);
+        let t0 = pace.started;
+        // Message 10 was due at 10 ms; it is 5 s: it goes, and 11 is due 1 ms later.
+        let now = t0 + Duration::from_secs(5);
+        assert_eq!(pace.wait_before(10, || now), None);
+        assert_eq!(pace.wait_before(11, || now), Some(MIN_PACE_SLEEP));
     }
 
     #[test]
