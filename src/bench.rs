@@ -17,6 +17,7 @@ use crate::error::Error;
 use crate::kafka::producer::{ProducerOptions, TrackedProducer};
 use crate::run::observer::{Observer, ObserverOptions};
 use serde::Serialize;
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -90,20 +91,123 @@ struct Throughput {
 }
 
 /// One producer's run of the same messages.
-#[derive(Debug, Clone, Copy, Serialize)]
+#[derive(Debug, Clone, Serialize)]
 struct Round {
     messages_per_s: f64,
-    /// This process's CPU (user + system, all threads, 10 ms ticks) per acked message: the
-    /// client's own work, which the brokers' speed moves far less than the throughput.
+    /// This process's CPU (user + system, all threads) per acked message: the client's own
+    /// work, which the brokers' speed moves far less than the throughput.
     cpu_us_per_message: f64,
+    /// The same by thread (ns a message): where the work went.
+    cpu_ns_by_thread: BTreeMap<ThreadKind, f64>,
 }
 
 impl Round {
-    fn new(messages_per_s: f64, cpu_seconds: f64, acked: u64) -> Self {
+    fn new(messages_per_s: f64, cpu: &BTreeMap<ThreadKind, u64>, acked: u64) -> Self {
+        let per_message = |ns: u64| ns as f64 / acked.max(1) as f64;
         Round {
             messages_per_s,
-            cpu_us_per_message: cpu_seconds * 1e6 / acked.max(1) as f64,
+            cpu_us_per_message: per_message(cpu.values().sum()) / 1e3,
+            cpu_ns_by_thread: cpu.iter().map(|(k, ns)| (*k, per_message(*ns))).collect(),
         }
+    }
+}
+
+/// Where a round's CPU went, by the threads' names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "kebab-case")]
+enum ThreadKind {
+    /// Threads that ended during the round: the producer's send loop, joined before the
+    /// round ends (the process's total less its live threads).
+    SendLoop,
+    /// rust-rdkafka's polling thread: librdkafka's delivery reports and the callback on them.
+    Delivery,
+    /// librdkafka's own threads (main, one per broker).
+    Librdkafka,
+    /// The mock cluster's brokers (in this process; none on the seed cluster).
+    MockBrokers,
+    /// Everything else alive: the round's own waiting, the async runtime.
+    Other,
+}
+
+impl ThreadKind {
+    /// By the name the kernel keeps (15 bytes: "producer polling thread" is cut).
+    fn of(name: &str) -> Self {
+        match name {
+            n if n.starts_with("producer pollin") => ThreadKind::Delivery,
+            "rdk:mock" => ThreadKind::MockBrokers,
+            n if n.starts_with("rdk:") => ThreadKind::Librdkafka,
+            _ => ThreadKind::Other,
+        }
+    }
+
+    fn describe(self) -> &'static str {
+        match self {
+            ThreadKind::SendLoop => "send loop",
+            ThreadKind::Delivery => "delivery thread",
+            ThreadKind::Librdkafka => "librdkafka's threads",
+            ThreadKind::MockBrokers => "mock brokers",
+            ThreadKind::Other => "the rest",
+        }
+    }
+}
+
+/// This process's CPU so far: in all (threads ended included) and by live thread.
+struct ThreadsCpu {
+    total_ns: u64,
+    /// (thread id, name, ns).
+    live: Vec<(u32, String, u64)>,
+}
+
+impl ThreadsCpu {
+    /// From getrusage (to the µs; every thread, ended too) and /proc/self/task/*/schedstat
+    /// (its first field: ns on the CPU).
+    fn now() -> Self {
+        let mut live = Vec::new();
+        for entry in std::fs::read_dir("/proc/self/task")
+            .into_iter()
+            .flatten()
+            .flatten()
+        {
+            let read = |file: &str| std::fs::read_to_string(entry.path().join(file));
+            let tid = entry.file_name().to_string_lossy().parse().ok();
+            let ns = read("schedstat")
+                .ok()
+                .and_then(|s| s.split_whitespace().next()?.parse().ok());
+            if let (Some(tid), Some(ns)) = (tid, ns) {
+                live.push((tid, read("comm").unwrap_or_default().trim().to_string(), ns));
+            }
+        }
+        // SAFETY: getrusage fills the struct it is given; RUSAGE_SELF is always valid.
+        let usage = unsafe {
+            let mut usage: libc::rusage = std::mem::zeroed();
+            libc::getrusage(libc::RUSAGE_SELF, &mut usage);
+            usage
+        };
+        let ns = |t: libc::timeval| t.tv_sec as u64 * 1_000_000_000 + t.tv_usec as u64 * 1_000;
+        ThreadsCpu {
+            total_ns: ns(usage.ru_utime) + ns(usage.ru_stime),
+            live,
+        }
+    }
+
+    /// The CPU each kind of thread used since `before`.
+    fn since(&self, before: &ThreadsCpu) -> BTreeMap<ThreadKind, u64> {
+        let mut by_kind = BTreeMap::new();
+        let mut live_ns = 0;
+        for (tid, name, ns) in &self.live {
+            let then = before
+                .live
+                .iter()
+                .find(|(t, _, _)| t == tid)
+                .map_or(0, |t| t.2);
+            let used = ns.saturating_sub(then);
+            live_ns += used;
+            *by_kind.entry(ThreadKind::of(name)).or_default() += used;
+        }
+        let total = self.total_ns.saturating_sub(before.total_ns);
+        // getrusage's µs against schedstat's ns: a live thread's share may round above it.
+        by_kind.insert(ThreadKind::SendLoop, total.saturating_sub(live_ns));
+        by_kind
     }
 }
 
@@ -134,6 +238,59 @@ struct TrackingCost {
     cpu_cost: f64,
     /// The same ratio for each pair of paced rounds.
     cpu_cost_pairs: Option<PairedCost>,
+    /// Where the CPU went, ns a message by kind of thread (medians of the rounds): as fast as
+    /// acks allow, then paced.
+    by_thread: Vec<ThreadShare>,
+    by_thread_paced: Vec<ThreadShare>,
+}
+
+/// One kind of thread's CPU a message (ns, the median of the rounds), tracked and untracked.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+struct ThreadShare {
+    thread: ThreadKind,
+    tracked_ns: f64,
+    untracked_ns: f64,
+}
+
+impl ThreadShare {
+    /// Every kind either producer's rounds used.
+    fn of(tracked: &[Round], untracked: &[Round]) -> Vec<Self> {
+        let kinds: std::collections::BTreeSet<ThreadKind> = (tracked.iter().chain(untracked))
+            .flat_map(|r| r.cpu_ns_by_thread.keys().copied())
+            .collect();
+        let at = |rounds: &[Round], kind| {
+            median(
+                rounds
+                    .iter()
+                    .map(|r| r.cpu_ns_by_thread.get(&kind).copied().unwrap_or(0.0)),
+            )
+        };
+        kinds
+            .into_iter()
+            .map(|thread| ThreadShare {
+                thread,
+                tracked_ns: at(tracked, thread),
+                untracked_ns: at(untracked, thread),
+            })
+            .collect()
+    }
+
+    /// "send loop 540 vs 500 (+40)".
+    fn describe(shares: &[ThreadShare]) -> String {
+        shares
+            .iter()
+            .map(|s| {
+                format!(
+                    "{} {:.0} vs {:.0} ({:+.0})",
+                    s.thread.describe(),
+                    s.tracked_ns,
+                    s.untracked_ns,
+                    s.tracked_ns - s.untracked_ns
+                )
+            })
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
 }
 
 /// A cost measured in each pair of rounds: the median of the pairs, and how far the true
@@ -222,6 +379,8 @@ impl TrackingCost {
             cpu_cost: f64::NAN,
             throughput_cost_pairs: None,
             cpu_cost_pairs: None,
+            by_thread: vec![],
+            by_thread_paced: vec![],
         }
     }
 
@@ -239,6 +398,8 @@ impl TrackingCost {
             .map(|(t, u)| t.cpu_us_per_message / u.cpu_us_per_message - 1.0)
             .collect();
         self.cpu_cost_pairs = PairedCost::of(&cpu_pairs);
+        self.by_thread = ThreadShare::of(&self.tracked, &self.untracked);
+        self.by_thread_paced = ThreadShare::of(&self.tracked_paced, &self.untracked_paced);
     }
 }
 
@@ -794,18 +955,18 @@ async fn round(
             Brokers::Mock => Some(mock_cluster()?),
         };
         let bootstrap = mock.as_ref().map_or(bootstrap, |m| m.bootstrap_servers());
-        let cpu = process_usage().0;
-        let (per_s, acked, ledger) = match producer {
+        let before = ThreadsCpu::now();
+        let (per_s, acked, ledger, after) = match producer {
             Producer::Tracked => {
-                let (per_s, acked, ledger) = tracked(&bootstrap, messages, rate)?;
-                (per_s, acked, Some(ledger))
+                let (per_s, acked, ledger, after) = tracked(&bootstrap, messages, rate)?;
+                (per_s, acked, Some(ledger), after)
             }
             Producer::Untracked => {
-                let (per_s, acked) = untracked(&bootstrap, messages, rate)?;
-                (per_s, acked, None)
+                let (per_s, acked, after) = untracked(&bootstrap, messages, rate)?;
+                (per_s, acked, None, after)
             }
         };
-        Ok((Round::new(per_s, process_usage().0 - cpu, acked), ledger))
+        Ok((Round::new(per_s, &after.since(&before), acked), ledger))
     })
     .await
     .map_err(Error::task("a tracking-cost round"))?
@@ -891,8 +1052,13 @@ fn pair_order(n: usize) -> [Producer; 2] {
 }
 
 /// The tracked producer paced at `rate` (0: as fast as acks allow): acked messages per second,
-/// how many, and its ledger. Blocks.
-fn tracked(bootstrap: &str, messages: u64, rate: u32) -> Result<(f64, u64, AckLedger), Error> {
+/// how many, its ledger, and this process's CPU when the last outcome came (before the
+/// client's teardown). Blocks.
+fn tracked(
+    bootstrap: &str,
+    messages: u64,
+    rate: u32,
+) -> Result<(f64, u64, AckLedger, ThreadsCpu), Error> {
     let (tx, _rx) = tokio::sync::mpsc::unbounded_channel();
     let sink = EventSink::new(Clock::start(), tx);
     let options = ProducerOptions {
@@ -915,21 +1081,24 @@ fn tracked(bootstrap: &str, messages: u64, rate: u32) -> Result<(f64, u64, AckLe
         client: crate::kafka::producer::ClientLibrary::Librdkafka,
     };
     let started = Instant::now();
-    let producer = TrackedProducer::start(options, sink).map_err(Error::Kafka)?;
-    // Until every message has its outcome (a failure too: the round then says how many were
-    // acked), in 1 ms steps as the untracked round waits: the producer's finish comes after,
-    // not timed (its client's polling thread, joined when the client drops, sleeps in 100 ms
-    // slices).
+    let mut producer = TrackedProducer::start(options, sink).map_err(Error::Kafka)?;
     let deadline = started + Duration::from_secs(60);
-    while (producer.is_sending() || producer.settled() < producer.sent())
-        && Instant::now() < deadline
-    {
+    // The send loop joined, as the untracked round joins its send thread (polled from here
+    // in 1 ms steps it cost this thread ≈ 170 ns a message at the paced rate, counted as
+    // tracking's); then every message's outcome (a failure too: the round then says how
+    // many were acked) in 1 ms steps, as the untracked round's flush waits. The producer's
+    // finish comes after, not timed (its client's polling thread, joined when the client
+    // drops, sleeps in 100 ms slices).
+    let sent = producer.wait_until_sent(Duration::from_secs(60));
+    while sent && producer.settled() < producer.sent() && Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(1));
     }
     let took = started.elapsed();
-    let (summary, ledger) = producer.finish_when_sent();
+    let cpu = ThreadsCpu::now();
+    // Sending has ended (or never will: `finish` stops it).
+    let (summary, ledger) = producer.finish();
     let chaos_per_s = summary.acked as f64 / took.as_secs_f64();
-    Ok((chaos_per_s, summary.acked, ledger))
+    Ok((chaos_per_s, summary.acked, ledger, cpu))
 }
 
 /// Our re-read and verification of the topic: messages per second, and how many it read.
@@ -1087,8 +1256,9 @@ async fn perf_test_rate(
 
 /// The same producer settings as the tracked one (acks=all, linger 5 ms, 100 B, partitions in
 /// turn), with a delivery callback that only counts, paced as the tracked producer paces
-/// (`rate` 0: as fast as the queue takes them): acked messages per second, and how many.
-fn untracked(bootstrap: &str, messages: u64, rate: u32) -> Result<(f64, u64), Error> {
+/// (`rate` 0: as fast as the queue takes them): acked messages per second, how many, and this
+/// process's CPU when the last outcome came (before the client's teardown).
+fn untracked(bootstrap: &str, messages: u64, rate: u32) -> Result<(f64, u64, ThreadsCpu), Error> {
     use rdkafka::producer::{
         BaseRecord, DeliveryResult, Producer, ProducerContext, ThreadedProducer,
     };
@@ -1144,8 +1314,10 @@ fn untracked(bootstrap: &str, messages: u64, rate: u32) -> Result<(f64, u64), Er
             "untracked producer flush: outcomes still missing after 60 s".into(),
         ));
     }
+    let took = started.elapsed();
+    let cpu = ThreadsCpu::now();
     let acked = producer.context().0.load(Ordering::Relaxed);
-    Ok((acked as f64 / started.elapsed().as_secs_f64(), acked))
+    Ok((acked as f64 / took.as_secs_f64(), acked, cpu))
 }
 
 /// The overhead's and the soak's workload started: the observer at 100 ms on topic `bench`,
@@ -1325,8 +1497,12 @@ fn tracking_rows(c: &TrackingCost) -> String {
     ));
     let (cpu, cpu_verdict) = pairs(c.cpu_cost_pairs);
     rows.push_str(&format!(
-        "| the same on {on}, both at a fixed {} msg/s, in the same rounds: this process's CPU per acked message (user + system, all threads, 10 ms ticks: tracked {} vs untracked {} µs) | tracking adds, pair by pair, {cpu} to the client's work (medians of all rounds: {:.1} %) | {cpu_verdict} |\n",
+        "| the same on {on}, both at a fixed {} msg/s, in the same rounds: this process's CPU per acked message (user + system, all threads: tracked {} vs untracked {} µs) | tracking adds, pair by pair, {cpu} to the client's work (medians of all rounds: {:.1} %) | {cpu_verdict} |\n",
         c.paced_rate, cpus(&c.tracked_paced), cpus(&c.untracked_paced), c.cpu_cost * 100.0
+    ));
+    rows.push_str(&format!(
+        "| where that CPU went on {on}, by thread (ns a message, medians of the rounds, tracked vs untracked; the send loop: the threads that ended in the round) | as fast as acks allow: {}; at {} msg/s: {} | — |\n",
+        ThreadShare::describe(&c.by_thread), c.paced_rate, ThreadShare::describe(&c.by_thread_paced)
     ));
     rows
 }
@@ -1340,6 +1516,7 @@ mod tests {
         let round = |per_s: f64, cpu: f64| Round {
             messages_per_s: per_s,
             cpu_us_per_message: cpu,
+            cpu_ns_by_thread: [(ThreadKind::Delivery, cpu * 1e3)].into(),
         };
         let mut cost = TrackingCost::new(Brokers::Mock, 1000);
         // Full speed: tracked 80, 90, 100 vs untracked 100, 100, 200 (medians 90 vs 100).
@@ -1373,6 +1550,60 @@ mod tests {
                 && rows.contains("not shown"),
             "{rows}"
         );
+        // By thread: the delivery thread's medians, 1,100 vs 1,000 ns (+100).
+        assert!(
+            rows.contains("as fast as acks allow: delivery thread 1100 vs 1000 (+100); at 100000 msg/s: delivery thread 3300 vs 3000 (+300)"),
+            "{rows}"
+        );
+    }
+
+    #[test]
+    fn a_rounds_cpu_goes_to_the_threads_it_ran_on_and_what_ended_is_the_send_loop() {
+        let snapshot = |total_ns: u64, live: &[(u32, &str, u64)]| ThreadsCpu {
+            total_ns,
+            live: live
+                .iter()
+                .map(|(t, n, ns)| (*t, n.to_string(), *ns))
+                .collect(),
+        };
+        let before = snapshot(
+            10_000,
+            &[
+                (1, "chaos", 5_000),
+                (7, "rdk:mock", 1_000),
+                (9, "chaos-producer", 0),
+            ],
+        );
+        // Thread 9 (the send loop) ended; 11-14 were made in the round.
+        let after = snapshot(
+            30_000,
+            &[
+                (1, "chaos", 5_500),
+                (7, "rdk:mock", 3_000),
+                (11, "producer pollin", 4_000),
+                (12, "rdk:broker1", 2_000),
+                (13, "rdk:main", 500),
+                (14, "tokio-rt-worker", 1_000),
+            ],
+        );
+        let used = after.since(&before);
+        assert_eq!(
+            used,
+            [
+                (
+                    ThreadKind::SendLoop,
+                    20_000 - 500 - 2_000 - 4_000 - 2_500 - 1_000
+                ),
+                (ThreadKind::Delivery, 4_000),
+                (ThreadKind::Librdkafka, 2_500),
+                (ThreadKind::MockBrokers, 2_000),
+                (ThreadKind::Other, 1_500),
+            ]
+            .into()
+        );
+        let round = Round::new(1.0, &used, 1_000);
+        assert!((round.cpu_us_per_message - 0.02).abs() < 1e-12);
+        assert_eq!(round.cpu_ns_by_thread[&ThreadKind::Delivery], 4.0);
     }
 
     #[test]
