@@ -1008,7 +1008,7 @@ impl Pace {
 
     /// Whether message `n` may go now; if it is not due yet, sleeps towards it and says no.
     pub(crate) fn ready(&mut self, n: u64) -> bool {
-        match self.wait_before(n, || Instant::now()) {
+        match self.wait_before(n, Instant::now) {
             None => true,
             Some(sleep) => {
                 std::thread::sleep(sleep);
