@@ -734,6 +734,7 @@ async fn bench_up(
         ready_timeout: Duration::from_secs(180),
         progress: &say,
         profile: &plaintext(),
+        in_flight: None,
     };
     Ok(cluster::up(engines, plan, &options).await?)
 }

@@ -36,6 +36,7 @@ pub async fn up(
         ready_timeout: options.timeout,
         progress: &say,
         profile: options.profile,
+        in_flight: None,
     };
     let cluster = cluster::up(&engines, &plan, &up).await?;
     progress.finish();

@@ -560,6 +560,38 @@ pub(crate) async fn close_run(
     }
 }
 
+/// How long an interrupted run waits for a container's create and start in flight: one pair
+/// of Docker API calls, well under a second here; a wedged engine does not hold the exit.
+const IN_FLIGHT_START: std::time::Duration = std::time::Duration::from_secs(3);
+
+/// A compose cluster up (or reused). Interrupted, it first lets a container whose create was
+/// sent be started (it takes well under a second), so the half-made cluster holds no
+/// container created and never started; the next run reuses or replaces it.
+async fn up_compose(
+    engines: &docker::engines::Engines,
+    plan: &cluster::Plan,
+    exp: &crate::experiment::schema::Experiment,
+    args: &RunOptions,
+    profile: &Profile,
+    say: &(dyn Fn(&str) + Sync),
+    shutdown: &Shutdown,
+) -> Result<cluster::Cluster, Error> {
+    let in_flight = tokio_util::task::TaskTracker::new();
+    let options = cluster::UpOptions {
+        reuse: exp.cluster.reuse && !args.fresh,
+        ready_timeout: exp.cluster.ready_timeout,
+        progress: say,
+        profile,
+        in_flight: Some(&in_flight),
+    };
+    let up = shutdown.guard(cluster::up(engines, plan, &options)).await;
+    if up.is_err() {
+        in_flight.close();
+        let _ = tokio::time::timeout(IN_FLIGHT_START, in_flight.wait()).await;
+    }
+    Ok(up??)
+}
+
 /// The variant's cluster, up and ready: images built when they are ours, a running cluster
 /// reused when it was started from the same configuration, the kernel asked for what the
 /// faults need, and a fresh cluster warmed up.
@@ -577,15 +609,7 @@ async fn ready_cluster(
     docker::images::ensure_on_engines(engines, &variant.images, say).await?;
     let cluster = match &variant.cluster {
         prepare::ClusterSource::Compose { plan, .. } => {
-            let options = cluster::UpOptions {
-                reuse: exp.cluster.reuse && !args.fresh,
-                ready_timeout: exp.cluster.ready_timeout,
-                progress: say,
-                profile,
-            };
-            let cluster = shutdown
-                .guard(cluster::up(engines, plan, &options))
-                .await??;
+            let cluster = up_compose(engines, plan, exp, args, profile, say, shutdown).await?;
             say(&format!(
                 "cluster {} ready in {:.1} s{}",
                 cluster.name,

@@ -74,6 +74,10 @@ pub struct UpOptions<'a> {
     pub progress: &'a (dyn Fn(&str) + Sync),
     /// How the readiness check connects to the brokers.
     pub profile: &'a crate::kafka::connect::Profile,
+    /// Where each container's create-and-start runs when the caller may drop `up` half-way
+    /// (a run's Ctrl-C): as a task of its own, which the caller then waits for, so no
+    /// container is left created and never started. None: inline.
+    pub in_flight: Option<&'a tokio_util::task::TaskTracker>,
 }
 
 /// Starts the plan's cluster (or reuses a running one with the same configuration hash) and
@@ -145,7 +149,7 @@ pub async fn up(
             wait_for_dependency(engines, plan, dep, options).await?;
         }
         (options.progress)(&format!("starting {}", service.service.name));
-        create_and_start(engines.on(service.service.node.as_deref()), plan, service).await?;
+        start_service(engines, plan, service, options.in_flight).await?;
     }
     let cluster = attach(engines, Some(&plan.cluster)).await?;
     (options.progress)("waiting for the cluster to be ready");
@@ -337,24 +341,45 @@ async fn create_network(docker: &Docker, plan: &Plan) -> Result<(), DockerError>
     Ok(())
 }
 
-async fn create_and_start(
-    docker: &Docker,
+/// One service's container created and started: on `in_flight` when given (it then finishes
+/// even if `up` is dropped half-way), else inline.
+async fn start_service(
+    engines: &Engines,
     plan: &Plan,
     service: &ServicePlan,
+    in_flight: Option<&tokio_util::task::TaskTracker>,
 ) -> Result<(), DockerError> {
-    let s = &service.service;
+    let create_and_start = create_and_start(
+        engines.on(service.service.node.as_deref()).clone(),
+        service.container_name.clone(),
+        service.service.image.clone(),
+        container_body(plan, service),
+    );
+    match in_flight {
+        Some(tracker) => tracker
+            .spawn(create_and_start)
+            .await
+            .map_err(|e| DockerError::Other(format!("starting {}: {e}", service.container_name)))?,
+        None => create_and_start.await,
+    }
+}
+
+/// Owns what it needs: it may run as a task of its own (`UpOptions::in_flight`).
+async fn create_and_start(
+    docker: Docker,
+    container_name: String,
+    image: String,
+    body: bollard::models::ContainerCreateBody,
+) -> Result<(), DockerError> {
     let options = CreateContainerOptionsBuilder::default()
-        .name(&service.container_name)
+        .name(&container_name)
         .build();
     docker
-        .create_container(Some(options), container_body(plan, service))
+        .create_container(Some(options), body)
         .await
-        .map_err(api(format!(
-            "create container {} ({})",
-            service.container_name, s.image
-        )))?;
+        .map_err(api(format!("create container {container_name} ({image})")))?;
     docker
-        .start_container(&service.container_name, None::<bollard::query_parameters::StartContainerOptions>)
+        .start_container(&container_name, None::<bollard::query_parameters::StartContainerOptions>)
         .await
         .map_err(|e| {
             // Docker answers a taken port with a 500 whose message is the only tell.
@@ -363,7 +388,7 @@ async fn create_and_start(
             } else {
                 ""
             };
-            DockerError::Other(format!("start {}: {e}{hint}", service.container_name))
+            DockerError::Other(format!("start {container_name}: {e}{hint}"))
         })?;
     Ok(())
 }
