@@ -565,8 +565,9 @@ pub(crate) async fn close_run(
 const IN_FLIGHT_START: std::time::Duration = std::time::Duration::from_secs(3);
 
 /// A compose cluster up (or reused). Interrupted, it first lets a container whose create was
-/// sent be started (it takes well under a second), so the half-made cluster holds no
-/// container created and never started; the next run reuses or replaces it.
+/// sent be started (it takes well under a second): dropped half-way, the create still landed
+/// after the run's removal of the half-started cluster had listed its containers, and a
+/// container was left created and never started (the seed sigint test, 4 of 6 runs).
 async fn up_compose(
     engines: &docker::engines::Engines,
     plan: &cluster::Plan,
