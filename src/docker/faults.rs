@@ -432,17 +432,53 @@ pub async fn bandwidth(
     rate: &str,
 ) -> Result<(), DockerError> {
     let sc = sidecar(docker, cluster, target).await?;
+    let dev = cluster_interface(docker, &sc, target).await?;
     run_in(
         docker,
         &sc,
         target,
         PlatformAction::Bandwidth,
         &[
-            "tc", "qdisc", "replace", "dev", "eth0", "root", "tbf", "rate", rate, "burst",
-            "32kbit", "latency", "400ms",
+            "tc", "qdisc", "replace", "dev", &dev, "root", "tbf", "rate", rate, "burst", "32kbit",
+            "latency", "400ms",
         ],
     )
     .await
+}
+
+/// The container's interface on the cluster network, read in its network namespace (the
+/// sidecar shares it): not always eth0 — a container disconnected from the network and
+/// connected again comes back on eth1, eth2, ….
+async fn cluster_interface(
+    docker: &Docker,
+    sidecar: &str,
+    target: &RunningService,
+) -> Result<String, DockerError> {
+    let (_, listed) = exec(docker, sidecar, &["ip", "-o", "-4", "addr", "show"]).await?;
+    interface_with(&listed, target.ip.as_deref()).ok_or_else(|| {
+        DockerError::Other(format!(
+            "{}: no network interface but lo (`ip -o -4 addr show`: {listed})",
+            target.container_name
+        ))
+    })
+}
+
+/// From `ip -o -4 addr show` ("2: eth2    inet 172.18.0.4/16 …"): the interface holding `ip`,
+/// else the first that is not the loopback.
+fn interface_with(listed: &str, ip: Option<&str>) -> Option<String> {
+    let interfaces: Vec<(&str, &str)> = listed
+        .lines()
+        .filter_map(|line| {
+            let fields: Vec<&str> = line.split_whitespace().collect();
+            let inet = fields.iter().position(|f| *f == "inet")?;
+            let name = fields.get(1)?.split('@').next()?;
+            Some((name, fields.get(inet + 1)?.split('/').next()?))
+        })
+        .filter(|(name, _)| *name != "lo")
+        .collect();
+    ip.and_then(|ip| interfaces.iter().find(|(_, a)| *a == ip))
+        .or(interfaces.first())
+        .map(|(name, _)| name.to_string())
 }
 
 pub async fn heal_bandwidth(
@@ -454,7 +490,8 @@ pub async fn heal_bandwidth(
         return remove_sidecar(docker, &sidecar_name(target)).await;
     }
     let sc = sidecar(docker, cluster, target).await?;
-    let (_, _) = exec(docker, &sc, &["tc", "qdisc", "del", "dev", "eth0", "root"]).await?;
+    let dev = cluster_interface(docker, &sc, target).await?;
+    let (_, _) = exec(docker, &sc, &["tc", "qdisc", "del", "dev", &dev, "root"]).await?;
     Ok(())
 }
 
@@ -505,7 +542,7 @@ pub async fn remove_network_sidecar(
 pub async fn clear_network_faults(docker: &Docker, sidecar: &str) -> Result<(), DockerError> {
     let cleanup = format!(
         "iptables -D INPUT -j {CHAIN} 2>/dev/null; iptables -D OUTPUT -j {CHAIN} 2>/dev/null; \
-         iptables -F {CHAIN} 2>/dev/null; iptables -X {CHAIN} 2>/dev/null; tc qdisc del dev eth0 root 2>/dev/null; true"
+         iptables -F {CHAIN} 2>/dev/null; iptables -X {CHAIN} 2>/dev/null; for d in /sys/class/net/*; do tc qdisc del dev $(basename $d) root 2>/dev/null; done; true"
     );
     // The script always exits 0; the exec itself fails only when the sidecar is not running,
     // i.e. its target's network namespace is gone, and the rules with it.
@@ -594,4 +631,34 @@ async fn heal_everything_on(docker: &Docker, scope: &Scope) -> Result<Vec<String
         }
     }
     Ok(done)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::interface_with;
+
+    #[test]
+    fn the_cluster_interface_is_the_one_holding_the_address_not_always_eth0() {
+        let listed = "1: lo    inet 127.0.0.1/8 scope host lo\\       valid_lft forever\n\
+                      47: eth2    inet 172.18.0.4/16 brd 172.18.255.255 scope global eth2\n\
+                      48: eth3@if49    inet 10.0.0.7/24 brd 10.0.0.255 scope global eth3\n";
+        assert_eq!(
+            interface_with(listed, Some("10.0.0.7")).as_deref(),
+            Some("eth3")
+        );
+        assert_eq!(
+            interface_with(listed, Some("172.18.0.4")).as_deref(),
+            Some("eth2")
+        );
+        // Its address unknown (or stale): the first that is not the loopback.
+        assert_eq!(interface_with(listed, None).as_deref(), Some("eth2"));
+        assert_eq!(
+            interface_with(listed, Some("192.0.2.1")).as_deref(),
+            Some("eth2")
+        );
+        assert_eq!(
+            interface_with("1: lo    inet 127.0.0.1/8 scope host lo\n", None),
+            None
+        );
+    }
 }
