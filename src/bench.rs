@@ -159,8 +159,8 @@ struct ThreadsCpu {
 }
 
 impl ThreadsCpu {
-    /// From getrusage (to the µs; every thread, ended too) and /proc/self/task/*/schedstat
-    /// (its first field: ns on the CPU).
+    /// From getrusage (`process_usage`: to the µs, ended threads too) and
+    /// /proc/self/task/*/schedstat (its first field: ns on the CPU).
     fn now() -> Self {
         let mut live = Vec::new();
         for entry in std::fs::read_dir("/proc/self/task")
@@ -177,15 +177,8 @@ impl ThreadsCpu {
                 live.push((tid, read("comm").unwrap_or_default().trim().to_string(), ns));
             }
         }
-        // SAFETY: getrusage fills the struct it is given; RUSAGE_SELF is always valid.
-        let usage = unsafe {
-            let mut usage: libc::rusage = std::mem::zeroed();
-            libc::getrusage(libc::RUSAGE_SELF, &mut usage);
-            usage
-        };
-        let ns = |t: libc::timeval| t.tv_sec as u64 * 1_000_000_000 + t.tv_usec as u64 * 1_000;
         ThreadsCpu {
-            total_ns: ns(usage.ru_utime) + ns(usage.ru_stime),
+            total_ns: (process_usage().0 * 1e9).round() as u64,
             live,
         }
     }
@@ -470,29 +463,21 @@ fn machine() -> Vec<(String, String)> {
     ]
 }
 
-/// CPU seconds (user + system) of this process so far, and its peak RSS in bytes.
+/// CPU seconds (user + system, every thread, ended ones too; to the µs) of this process so
+/// far, and its peak RSS in bytes — both from getrusage.
 fn process_usage() -> (f64, u64) {
-    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
-    let after_comm = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or("");
-    let fields: Vec<&str> = after_comm.split_whitespace().collect();
-    // utime and stime are fields 14 and 15 (1-based) of stat, i.e. 11 and 12 after the comm.
-    let ticks: f64 = fields
-        .get(11)
-        .and_then(|v| v.parse::<f64>().ok())
-        .unwrap_or(0.0)
-        + fields
-            .get(12)
-            .and_then(|v| v.parse::<f64>().ok())
-            .unwrap_or(0.0);
-    let hwm_kb = std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmHWM:"))
-                .and_then(|l| l.split_whitespace().nth(1)?.parse::<u64>().ok())
-        })
-        .unwrap_or(0);
-    (ticks / 100.0, hwm_kb * 1024)
+    // SAFETY: getrusage fills the struct it is given; RUSAGE_SELF is always valid.
+    let usage = unsafe {
+        let mut usage: libc::rusage = std::mem::zeroed();
+        libc::getrusage(libc::RUSAGE_SELF, &mut usage);
+        usage
+    };
+    let seconds = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
+    // ru_maxrss: kB on Linux.
+    (
+        seconds(usage.ru_utime) + seconds(usage.ru_stime),
+        usage.ru_maxrss as u64 * 1024,
+    )
 }
 
 // Long: a scripted ledger (random keys, reordered acks, retries) built, then timed
