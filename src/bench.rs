@@ -560,7 +560,7 @@ pub fn bench_verification_realistic(messages: u64) -> Verification {
         }
     }
     let heap = ledger.approx_heap_bytes() + checker.approx_heap_bytes();
-    let summary = checker.finish(&ledger, true);
+    let summary = checker.finish_read_to_end(&ledger);
     let seconds = started.elapsed().as_secs_f64();
     assert!(summary.acked == acked, "the benchmark's own check failed");
     Verification {
@@ -593,7 +593,7 @@ pub fn bench_verification(messages: u64) -> Verification {
         }
     }
     let heap = ledger.approx_heap_bytes() + checker.approx_heap_bytes();
-    let summary = checker.finish(&ledger, true);
+    let summary = checker.finish_read_to_end(&ledger);
     let seconds = started.elapsed().as_secs_f64();
     assert!(
         summary.acked == per * partitions as u64,

@@ -232,6 +232,16 @@ impl SeenSet {
     }
 }
 
+/// How far the re-read got in one partition.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReadExtent {
+    /// To the high watermark it asked for first: every acked message not read is lost.
+    ToHighWatermark,
+    /// Only offsets below this one (0: nothing, e.g. no high watermark): an acked message not
+    /// read at or past it is unverified.
+    Below(i64),
+}
+
 #[derive(Debug)]
 pub struct ReadChecker {
     partitions: Vec<PartitionRead>,
@@ -310,9 +320,21 @@ impl ReadChecker {
         (skipped, tail)
     }
 
-    pub fn finish(self, ledger: &AckLedger, complete: bool) -> VerificationSummary {
+    /// As `finish`, every partition read to its high watermark.
+    pub fn finish_read_to_end(self, ledger: &AckLedger) -> VerificationSummary {
+        let extents = vec![ReadExtent::ToHighWatermark; ledger.partitions.len()];
+        self.finish(ledger, &extents)
+    }
+
+    /// What the re-read found against what was acked. `extents` says per partition how far
+    /// the re-read got (a partition it does not list was not read): an acked message not read
+    /// is lost only where the re-read passed the offset its ack gave — a log never moves a
+    /// message, so past that offset it is gone — and unverified where it did not get there.
+    pub fn finish(self, ledger: &AckLedger, extents: &[ReadExtent]) -> VerificationSummary {
+        let extent = |i: usize| extents.get(i).copied().unwrap_or(ReadExtent::Below(0));
         let mut summary = VerificationSummary {
-            complete,
+            complete: (0..ledger.partitions.len().max(extents.len()))
+                .all(|i| extent(i) == ReadExtent::ToHighWatermark),
             ..Default::default()
         };
         let mut unknown = UnknownOutcomes::default();
@@ -330,10 +352,29 @@ impl ReadChecker {
             for w in 0..words {
                 let a = acked.acked.words.get(w).copied().unwrap_or(0);
                 let s = read.seen.words.get(w).copied().unwrap_or(0);
-                let lost = a & !s;
-                pv.lost_acked += lost.count_ones() as u64;
                 pv.unacked_present += (s & !a).count_ones() as u64;
-                let mut bits = lost;
+                let mut unread = a & !s;
+                if let ReadExtent::Below(end) = extent(i) {
+                    // Not read before it stopped: which of these did it get past?
+                    let mut bits = unread;
+                    while bits != 0 {
+                        let seq = w as u64 * 64 + bits.trailing_zeros() as u64;
+                        let bit = bits & bits.wrapping_neg();
+                        bits &= bits - 1;
+                        // An ack without an offset (acks=0) cannot be placed: unverified.
+                        let (offset, _) = if end > 0 {
+                            ledger.ack_of(i, seq)
+                        } else {
+                            (-1, 0)
+                        };
+                        if !(0..end).contains(&offset) {
+                            unread &= !bit;
+                            pv.unverified_acked += 1;
+                        }
+                    }
+                }
+                pv.lost_acked += unread.count_ones() as u64;
+                let mut bits = unread;
                 while bits != 0 && summary.lost_sample.len() < LOST_SAMPLE {
                     let seq = w as u64 * 64 + bits.trailing_zeros() as u64;
                     bits &= bits - 1;
@@ -351,6 +392,7 @@ impl ReadChecker {
             summary.acked += pv.acked;
             summary.read += pv.read;
             summary.lost_acked += pv.lost_acked;
+            summary.unverified_acked += pv.unverified_acked;
             summary.duplicated += pv.duplicated;
             summary.reordered += pv.reordered;
             summary.unacked_present += pv.unacked_present;
@@ -359,8 +401,8 @@ impl ReadChecker {
         if unknown.total > 0 || unknown.failed_but_written > 0 {
             summary.unknown = Some(unknown);
         }
-        if !complete {
-            summary.note = Some("the re-read did not reach every partition's high watermark: counts are a lower bound".into());
+        if !summary.complete {
+            summary.note = Some("the re-read did not reach every partition's high watermark: what it did not get to is unverified, not lost".into());
         }
         summary
     }
@@ -459,7 +501,7 @@ mod tests {
         for (p, s) in [(0, 0), (0, 1), (1, 0)] {
             c.observe(p, s, s as i64);
         }
-        let v = c.finish(&l, true);
+        let v = c.finish_read_to_end(&l);
         assert_eq!(
             (
                 v.acked,
@@ -481,7 +523,7 @@ mod tests {
         for s in [1, 0, 1, 3, 5] {
             c.observe(0, s, 0);
         }
-        let v = c.finish(&l, true);
+        let v = c.finish_read_to_end(&l);
         assert_eq!(v.lost_acked, 1);
         assert_eq!(v.duplicated, 1);
         // Only 0 comes after a higher seq (1); a duplicate of the highest is not a reorder.
@@ -509,7 +551,7 @@ mod tests {
         for s in (0..5).chain(10..13) {
             c.observe(0, s, 0);
         }
-        let v = c.finish(&l, true);
+        let v = c.finish_read_to_end(&l);
         assert_eq!(v.lost_acked, 5);
         assert_eq!(
             v.lost_sample.iter().map(|m| m.seq).collect::<Vec<_>>(),
@@ -543,7 +585,7 @@ mod tests {
         for s in [0, 1, 2, 3, 7, 8, 10] {
             c.observe(0, s, 0);
         }
-        let v = c.finish(&l, true);
+        let v = c.finish_read_to_end(&l);
         let u = v.unknown.expect("unknown outcomes");
         assert_eq!((u.total, u.written, u.not_written), (6, 2, 4));
         assert_eq!(u.failed_but_written, 1);
@@ -584,13 +626,66 @@ mod tests {
         assert_eq!(c.consumed_then_lost(&consumed), 0);
     }
 
+    /// An incomplete re-read claims no loss it did not see: an acked message it never got to
+    /// is unverified; one whose offset it passed without finding it is lost.
+    #[test]
+    fn an_acked_message_the_reread_never_got_to_is_unverified_not_lost() {
+        // Partition 0: seqs 0..6 at offsets 0..6; partition 1: 0..4 at 0..4, acks=0-like 4 (-1).
+        let mut acks: Vec<(i32, u64, i64)> = (0..6).map(|s| (0, s, s as i64)).collect();
+        acks.extend((0..4).map(|s| (1, s, s as i64)));
+        acks.push((1, 4, -1));
+        let l = ledger(&acks);
+        let mut c = ReadChecker::new(&l);
+        // Partition 0 read up to offset 3 (0, 1 found, 2 missing), then the timeout.
+        for s in [0, 1] {
+            c.observe(0, s, s as i64);
+        }
+        let v = c.finish(&l, &[ReadExtent::Below(3), ReadExtent::Below(0)]);
+        assert!(!v.complete);
+        assert_eq!(v.partitions[0].lost_acked, 1, "offset 2 was passed: lost");
+        assert_eq!(
+            v.partitions[0].unverified_acked, 3,
+            "offsets 3..6 never reached"
+        );
+        assert_eq!(
+            (v.partitions[1].lost_acked, v.partitions[1].unverified_acked),
+            (0, 5),
+            "a partition not read at all (no high watermark) verifies nothing"
+        );
+        assert_eq!((v.lost_acked, v.unverified_acked), (1, 8));
+        assert_eq!(
+            v.lost_sample
+                .iter()
+                .map(|m| (m.partition, m.seq))
+                .collect::<Vec<_>>(),
+            vec![(0, 2)],
+            "only what is lost is sampled as lost"
+        );
+        assert!(v.note.as_deref().is_some_and(|n| n.contains("unverified")));
+        // The same acks read to the end: what is missing is lost, nothing is unverified.
+        let mut all = ReadChecker::new(&l);
+        for s in [0, 1] {
+            all.observe(0, s, s as i64);
+        }
+        let v = all.finish_read_to_end(&l);
+        assert!(v.complete);
+        assert_eq!((v.lost_acked, v.unverified_acked), (9, 0));
+        // Past an ack without an offset the re-read cannot say: unverified, even when it read on.
+        let v =
+            ReadChecker::new(&l).finish(&l, &[ReadExtent::ToHighWatermark, ReadExtent::Below(9)]);
+        assert_eq!(
+            (v.partitions[1].lost_acked, v.partitions[1].unverified_acked),
+            (4, 1)
+        );
+    }
+
     #[test]
     fn empty_and_out_of_range_inputs_are_harmless() {
         let l = AckLedger::new("t", 0);
         let mut c = ReadChecker::new(&l);
         c.observe(7, 1, 1);
         c.observe(-1, 1, 1);
-        let v = c.finish(&l, false);
+        let v = c.finish(&l, &[ReadExtent::Below(0)]);
         assert_eq!(v.acked, 0);
         assert!(!v.complete && v.note.is_some());
     }
@@ -611,7 +706,7 @@ mod tests {
             (bytes as f64) / (n as f64) < 0.5,
             "{bytes} bytes for {n} messages"
         );
-        assert_eq!(c.finish(&l, true).lost_acked, 0);
+        assert_eq!(c.finish_read_to_end(&l).lost_acked, 0);
     }
 
     /// A lost message's ack time says when the loss window was: each one's own (to the run
@@ -629,7 +724,7 @@ mod tests {
         for s in (0..2_000u64).filter(|s| !(1_000..1_091).contains(s)) {
             c.observe(0, s, s as i64);
         }
-        let v = c.finish(&l, true);
+        let v = c.finish_read_to_end(&l);
         assert_eq!(v.lost_acked, 91);
         for m in &v.lost_sample {
             let acked = 681_922 + m.seq * 5_000;

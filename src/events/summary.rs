@@ -395,6 +395,10 @@ pub struct PartitionVerification {
     pub acked: u64,
     pub read: u64,
     pub lost_acked: u64,
+    /// Acked, not read, and the re-read never got to where the ack put it (its partition read
+    /// short of the high watermark, or not at all): neither lost nor present, unknown.
+    #[serde(default)]
+    pub unverified_acked: u64,
     pub duplicated: u64,
     pub reordered: u64,
     pub unacked_present: u64,
@@ -406,7 +410,12 @@ pub struct VerificationSummary {
     pub complete: bool,
     pub acked: u64,
     pub read: u64,
+    /// Acked and absent where the re-read looked: acknowledged-data loss.
     pub lost_acked: u64,
+    /// Acked and not read, where the re-read did not look (an incomplete re-read): unknown,
+    /// not counted as lost.
+    #[serde(default)]
+    pub unverified_acked: u64,
     pub duplicated: u64,
     pub reordered: u64,
     pub unacked_present: u64,

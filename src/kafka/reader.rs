@@ -5,7 +5,7 @@
 use super::connect::Profile;
 use super::payload;
 use super::KafkaError;
-use crate::analysis::verify::{AckLedger, ReadChecker, SeenSet};
+use crate::analysis::verify::{AckLedger, ReadChecker, ReadExtent, SeenSet};
 use crate::events::VerificationSummary;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::message::Message;
@@ -98,21 +98,24 @@ pub fn reread_and_check_with_group(
             }
         }
     }
-    let mut complete = high.iter().all(Option::is_some);
+    let mut extents = Vec::with_capacity(high.len());
     for (p, (hw, n)) in high.iter().zip(&next).enumerate() {
-        if let Some(hw) = hw {
-            if n < hw {
-                complete = false;
+        extents.push(match hw {
+            // No high watermark: not read, nothing in it verified.
+            None => ReadExtent::Below(0),
+            Some(hw) if n < hw => {
                 notes.push(format!(
                     "{}/{p}: read to offset {n} of {hw} before the timeout",
                     options.topic
                 ));
+                ReadExtent::Below(*n)
             }
-        }
+            Some(_) => ReadExtent::ToHighWatermark,
+        });
     }
     let consumed_then_lost = consumed.map(|c| checker.consumed_then_lost(c));
     let unprocessed = group.map(|g| checker.unprocessed(ledger, g));
-    let mut summary = checker.finish(ledger, complete);
+    let mut summary = checker.finish(ledger, &extents);
     summary.consumed_then_lost = consumed_then_lost;
     if !notes.is_empty() {
         notes.dedup();

@@ -138,6 +138,18 @@ pub fn not_resumed_line(w: &crate::model::WorkloadResult) -> Option<String> {
     })
 }
 
+/// " (+ N unverified: not read)" beside the acked-lost count when the re-read did not get to
+/// every acked message, so that the loss it counts is not read as the whole story.
+pub fn unverified_suffix(v: &crate::events::VerificationSummary) -> String {
+    if v.unverified_acked == 0 {
+        return String::new();
+    }
+    format!(
+        " (+ {} acked unverified: not read)",
+        count(v.unverified_acked)
+    )
+}
+
 pub fn unknown_outcomes(u: &crate::events::UnknownOutcomes) -> String {
     let mut out = format!(
         "unknown outcomes {}: {} written (only the ack was lost) · {} not written\n",

@@ -224,9 +224,12 @@ fn loss_figure(r: &RunResult) -> Figure {
             count(v.acked),
             count(v.duplicated),
             if v.complete {
-                ""
+                String::new()
             } else {
-                "; re-read INCOMPLETE"
+                format!(
+                    "; re-read INCOMPLETE: {} acked unverified (not read)",
+                    count(v.unverified_acked)
+                )
             }
         ),
         class: if v.lost_acked > 0 {
@@ -496,6 +499,15 @@ fn verification_section(r: &RunResult) -> Markup {
         "reordered",
         "unacked-present",
     ];
+    let mut header = header.to_vec();
+    // Only an incomplete re-read leaves acked messages unverified: a column then, not always.
+    if v.unverified_acked > 0 {
+        header.insert(4, "unverified");
+        let column = v.partitions.iter().map(|p| p.unverified_acked);
+        for (row, n) in rows.iter_mut().zip(column.chain([v.unverified_acked])) {
+            row.insert(4, count(n));
+        }
+    }
     html! {
         h2 { "Verification" }
         (html_table("verification", &header, &rows, 1))

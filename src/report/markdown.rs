@@ -116,9 +116,10 @@ pub fn render_markdown(r: &RunResult) -> String {
     }
     if let Some(v) = &r.verification {
         md.push_str(&format!(
-            "\nVerification{}: **{} acked lost**, {} duplicated, {} reordered, {} unacked-but-present ({} acked, {} read).\n",
+            "\nVerification{}: **{} acked lost**{}, {} duplicated, {} reordered, {} unacked-but-present ({} acked, {} read).\n",
             if v.complete { "" } else { " (INCOMPLETE)" },
             count(v.lost_acked),
+            super::format::unverified_suffix(v),
             count(v.duplicated),
             count(v.reordered),
             count(v.unacked_present),

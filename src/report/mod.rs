@@ -19,7 +19,9 @@ pub mod trend;
 pub use crate::model::*;
 pub use compare::{render_comparison, render_comparison_within};
 pub use files::write_atomically;
-pub use format::{duration_ms as format_duration_ms, opt_ms as format_duration_opt};
+pub use format::{
+    duration_ms as format_duration_ms, opt_ms as format_duration_opt, unverified_suffix,
+};
 pub use html::{render_html, render_matrix_html};
 pub use junit::{render_junit, run_label};
 pub use markdown::render_markdown;

@@ -210,10 +210,11 @@ pub fn render_table_within(r: &RunResult, width: Option<usize>) -> String {
     }
     if let Some(v) = &r.verification {
         out.push_str(&format!(
-            "verification: acked {} · read {} · LOST {} · duplicated {} · reordered {} · unacked-present {}{}\n",
+            "verification: acked {} · read {} · LOST {}{} · duplicated {} · reordered {} · unacked-present {}{}\n",
             count(v.acked),
             count(v.read),
             count(v.lost_acked),
+            super::format::unverified_suffix(v),
             count(v.duplicated),
             count(v.reordered),
             count(v.unacked_present),

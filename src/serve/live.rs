@@ -426,8 +426,11 @@ pub fn live_view(events: &[Arc<Event>]) -> LiveView {
                     Happening::Heal
                 },
                 format!(
-                    "verified: {} acked, {} LOST, {} duplicated",
-                    v.acked, v.lost_acked, v.duplicated
+                    "verified: {} acked, {} LOST{}, {} duplicated",
+                    v.acked,
+                    v.lost_acked,
+                    crate::report::unverified_suffix(v),
+                    v.duplicated
                 ),
             )),
             EventKind::Note { message } => {
