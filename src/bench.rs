@@ -235,6 +235,43 @@ struct TrackingCost {
     /// acks allow, then paced.
     by_thread: Vec<ThreadShare>,
     by_thread_paced: Vec<ThreadShare>,
+    /// Both producers at once (`side_by_side`).
+    side_by_side: Option<SideBySide>,
+}
+
+/// Both producers at once, on the same brokers and topic, each at half the paced rate, CPU
+/// per acked message compared window by window: what disturbs a window (the brokers'
+/// collections, the other JVMs, this machine's other work) falls on both in the same seconds,
+/// which rounds taken one after the other cannot give.
+#[derive(Debug, Clone, Serialize)]
+struct SideBySide {
+    rate_each: u32,
+    window_s: f64,
+    /// Per window, ns a message: (tracked, untracked).
+    windows: Vec<(f64, f64)>,
+    /// tracked / untracked − 1, window by window.
+    cost: Option<PairedCost>,
+    /// CPU of threads that appeared after both producers had started (in neither's count),
+    /// ns over all windows: should be 0.
+    unattributed_ns: u64,
+}
+
+impl SideBySide {
+    fn new(
+        rate_each: u32,
+        window: Duration,
+        windows: Vec<(f64, f64)>,
+        unattributed_ns: u64,
+    ) -> Self {
+        let costs: Vec<f64> = windows.iter().map(|(t, u)| t / u - 1.0).collect();
+        SideBySide {
+            rate_each,
+            window_s: window.as_secs_f64(),
+            cost: PairedCost::of(&costs),
+            windows,
+            unattributed_ns,
+        }
+    }
 }
 
 /// One kind of thread's CPU a message (ns, the median of the rounds), tracked and untracked.
@@ -374,6 +411,7 @@ impl TrackingCost {
             cpu_cost_pairs: None,
             by_thread: vec![],
             by_thread_paced: vec![],
+            side_by_side: None,
         }
     }
 
@@ -1014,6 +1052,28 @@ async fn tracking_cost(
         }
     }
     cost.summarise();
+    if brokers == Brokers::Cluster {
+        fresh_topic(bootstrap, PARTITIONS).await?;
+    }
+    eprintln!("tracking cost ({brokers:?}): both at once, {} msg/s each, {SIDE_BY_SIDE_WINDOWS} windows of {SIDE_BY_SIDE_WINDOW:?}", PACED_RATE / 2);
+    let bootstrap_list = bootstrap.to_string();
+    let side = tokio::task::spawn_blocking(move || {
+        let mock = match brokers {
+            Brokers::Cluster => None,
+            Brokers::Mock => Some(mock_cluster()?),
+        };
+        let bootstrap = mock
+            .as_ref()
+            .map_or(bootstrap_list, |m| m.bootstrap_servers());
+        side_by_side(&bootstrap, PACED_RATE / 2, SIDE_BY_SIDE_WINDOWS)
+    })
+    .await
+    .map_err(Error::task("both producers at once"))??;
+    eprintln!(
+        "tracking cost ({brokers:?}): both at once, window by window {}",
+        side.cost.map_or("no windows".into(), |c| c.describe())
+    );
+    cost.side_by_side = Some(side);
     let pairs = |p: Option<PairedCost>| p.map_or("no pairs".into(), |p| p.describe());
     eprintln!(
         "tracking cost ({brokers:?}): throughput, pairs of rounds {}; CPU per message at {PACED_RATE} msg/s, pairs {} (medians of all rounds: throughput {:.1} %, CPU as fast as acks allow {:.1} %, paced {:.1} %)",
@@ -1047,25 +1107,7 @@ fn tracked(
 ) -> Result<(f64, u64, AckLedger, ThreadsCpu), Error> {
     let (tx, _rx) = tokio::sync::mpsc::unbounded_channel();
     let sink = EventSink::new(Clock::start(), tx);
-    let options = ProducerOptions {
-        bootstrap: bootstrap.to_string(),
-        profile: plaintext(),
-        topic: "bench".into(),
-        partitions: PARTITIONS,
-        acks: crate::events::Acks::All,
-        idempotence: false,
-        rate,
-        message_size: MESSAGE_SIZE,
-        delivery_timeout: Duration::from_secs(60),
-        retries: None,
-        extra: vec![],
-        producer_id: 1,
-        max_messages: Some(messages),
-        keys: Default::default(),
-        key_seed: 0,
-        rebootstrap_when_no_brokers: true,
-        client: crate::kafka::producer::ClientLibrary::Librdkafka,
-    };
+    let options = tracked_options(bootstrap, Some(messages), rate);
     let started = Instant::now();
     let mut producer = TrackedProducer::start(options, sink).map_err(Error::Kafka)?;
     let deadline = started + Duration::from_secs(60);
@@ -1085,6 +1127,137 @@ fn tracked(
     let (summary, ledger) = producer.finish();
     let chaos_per_s = summary.acked as f64 / took.as_secs_f64();
     Ok((chaos_per_s, summary.acked, ledger, cpu))
+}
+
+/// The tracked producer's settings in the bench: acks=all, 100 B, partitions in turn.
+fn tracked_options(bootstrap: &str, messages: Option<u64>, rate: u32) -> ProducerOptions {
+    ProducerOptions {
+        bootstrap: bootstrap.to_string(),
+        profile: plaintext(),
+        topic: "bench".into(),
+        partitions: PARTITIONS,
+        acks: crate::events::Acks::All,
+        idempotence: false,
+        rate,
+        message_size: MESSAGE_SIZE,
+        delivery_timeout: Duration::from_secs(60),
+        retries: None,
+        extra: vec![],
+        producer_id: 1,
+        max_messages: messages,
+        keys: Default::default(),
+        key_seed: 0,
+        rebootstrap_when_no_brokers: true,
+        client: crate::kafka::producer::ClientLibrary::Librdkafka,
+    }
+}
+
+/// Windows of the side-by-side comparison: 15 give its median a 96 % interval from the 4th
+/// to the 12th.
+const SIDE_BY_SIDE_WINDOWS: usize = 15;
+const SIDE_BY_SIDE_WINDOW: Duration = Duration::from_secs(4);
+
+// Long: two producers started, their threads told apart, the windows, the teardown
+/// Both producers at `rate_each` at once (see `SideBySide`): the untracked one starts, its
+/// threads are noted once it has sent for a while (librdkafka starts a broker's thread when
+/// it learns of the broker), then the tracked one, the same; then `windows` windows, each
+/// producer's CPU the sum of its threads' (schedstat, ns). Blocks.
+fn side_by_side(bootstrap: &str, rate_each: u32, windows: usize) -> Result<SideBySide, Error> {
+    use rdkafka::producer::{BaseRecord, Producer, ThreadedProducer};
+    use std::collections::{HashMap, HashSet};
+    use std::sync::atomic::{AtomicBool, Ordering};
+    // Long enough for either client's metadata, connections and first batches.
+    const SETTLE: Duration = Duration::from_secs(3);
+    let cpu_by_tid = || -> HashMap<u32, u64> {
+        ThreadsCpu::now()
+            .live
+            .into_iter()
+            .map(|(tid, _, ns)| (tid, ns))
+            .collect()
+    };
+    let base: HashSet<u32> = cpu_by_tid().into_keys().collect();
+    let untracked: ThreadedProducer<CountAcks> = untracked_client(bootstrap)?;
+    let stop = AtomicBool::new(false);
+    std::thread::scope(|scope| {
+        let send = std::thread::Builder::new()
+            .name("untracked-send".into())
+            .spawn_scoped(scope, || {
+                let payload = [b'.'; MESSAGE_SIZE];
+                let mut pace = crate::kafka::producer::Pace::new(rate_each);
+                let mut n = 0u64;
+                while !stop.load(Ordering::Relaxed) {
+                    if !pace.ready(n) {
+                        continue;
+                    }
+                    let record: BaseRecord<'_, [u8], [u8], ()> = BaseRecord::to("bench")
+                        .partition((n % PARTITIONS as u64) as i32)
+                        .payload(&payload[..]);
+                    match untracked.send(record) {
+                        Ok(()) => n += 1,
+                        Err(_) => std::thread::sleep(Duration::from_millis(10)),
+                    }
+                }
+            })
+            .map_err(|e| Error::Infrastructure(format!("untracked send thread: {e}")))?;
+        std::thread::sleep(SETTLE);
+        let untracked_threads: HashSet<u32> = cpu_by_tid()
+            .into_keys()
+            .filter(|t| !base.contains(t))
+            .collect();
+        let (tx, _rx) = tokio::sync::mpsc::unbounded_channel();
+        let sink = EventSink::new(Clock::start(), tx);
+        let started = TrackedProducer::start(tracked_options(bootstrap, None, rate_each), sink)
+            .map_err(Error::Kafka);
+        let result = started.map(|tracked| {
+            std::thread::sleep(SETTLE);
+            let tracked_threads: HashSet<u32> = cpu_by_tid()
+                .into_keys()
+                .filter(|t| !base.contains(t) && !untracked_threads.contains(t))
+                .collect();
+            let acks = |tracked: &TrackedProducer| {
+                (
+                    tracked.acked(),
+                    untracked.context().0.load(Ordering::Relaxed),
+                )
+            };
+            let mut before = (cpu_by_tid(), acks(&tracked));
+            let (mut per_window, mut unattributed_ns) = (Vec::with_capacity(windows), 0);
+            for _ in 0..windows {
+                // The window's length only sets how many messages each ratio covers.
+                std::thread::sleep(SIDE_BY_SIDE_WINDOW);
+                let after = (cpu_by_tid(), acks(&tracked));
+                let used = |threads: &dyn Fn(&u32) -> bool| -> u64 {
+                    (after.0.iter())
+                        .filter(|(tid, _)| threads(tid))
+                        .map(|(tid, ns)| ns.saturating_sub(before.0.get(tid).copied().unwrap_or(0)))
+                        .sum()
+                };
+                let tracked_ns = used(&|t| tracked_threads.contains(t));
+                let untracked_ns = used(&|t| untracked_threads.contains(t));
+                unattributed_ns += used(&|t| {
+                    !base.contains(t)
+                        && !tracked_threads.contains(t)
+                        && !untracked_threads.contains(t)
+                });
+                let acked = (
+                    after.1 .0.saturating_sub(before.1 .0).max(1),
+                    after.1 .1.saturating_sub(before.1 .1).max(1),
+                );
+                per_window.push((
+                    tracked_ns as f64 / acked.0 as f64,
+                    untracked_ns as f64 / acked.1 as f64,
+                ));
+                before = after;
+            }
+            stop.store(true, Ordering::Relaxed);
+            let _ = tracked.finish();
+            SideBySide::new(rate_each, SIDE_BY_SIDE_WINDOW, per_window, unattributed_ns)
+        });
+        stop.store(true, Ordering::Relaxed);
+        send.join()
+            .map_err(|_| Error::Infrastructure("untracked send thread panicked".into()))?;
+        result
+    })
 }
 
 /// Our re-read and verification of the topic: messages per second, and how many it read.
@@ -1245,27 +1418,11 @@ async fn perf_test_rate(
 /// (`rate` 0: as fast as the queue takes them): acked messages per second, how many, and this
 /// process's CPU when the last outcome came (before the client's teardown).
 fn untracked(bootstrap: &str, messages: u64, rate: u32) -> Result<(f64, u64, ThreadsCpu), Error> {
-    use rdkafka::producer::{
-        BaseRecord, DeliveryResult, Producer, ProducerContext, ThreadedProducer,
-    };
-    use std::sync::atomic::{AtomicU64, Ordering};
-    struct Count(AtomicU64);
-    impl rdkafka::ClientContext for Count {}
-    impl ProducerContext for Count {
-        type DeliveryOpaque = ();
-        fn delivery(&self, r: &DeliveryResult<'_>, _: ()) {
-            if r.is_ok() {
-                self.0.fetch_add(1, Ordering::Relaxed);
-            }
-        }
-    }
+    use rdkafka::producer::{BaseRecord, Producer, ThreadedProducer};
+    use std::sync::atomic::Ordering;
     // Timed from before the client is made, as the tracked round is (its start makes one).
     let started = Instant::now();
-    let producer: ThreadedProducer<Count> = crate::kafka::client_config(bootstrap, &plaintext())
-        .set("acks", "all")
-        .set("linger.ms", "5")
-        .create_with_context(Count(AtomicU64::new(0)))
-        .map_err(|e| Error::Infrastructure(format!("untracked producer: {e}")))?;
+    let producer: ThreadedProducer<CountAcks> = untracked_client(bootstrap)?;
     // On a thread of its own, new each round, as the tracked producer's send loop is (a
     // thread the process reused from round to round would start every round warm).
     std::thread::scope(|scope| {
@@ -1304,6 +1461,31 @@ fn untracked(bootstrap: &str, messages: u64, rate: u32) -> Result<(f64, u64, Thr
     let cpu = ThreadsCpu::now();
     let acked = producer.context().0.load(Ordering::Relaxed);
     Ok((acked as f64 / took.as_secs_f64(), acked, cpu))
+}
+
+/// The untracked producer's delivery callback: it only counts the acks.
+struct CountAcks(std::sync::atomic::AtomicU64);
+
+impl rdkafka::ClientContext for CountAcks {}
+
+impl rdkafka::producer::ProducerContext for CountAcks {
+    type DeliveryOpaque = ();
+    fn delivery(&self, r: &rdkafka::producer::DeliveryResult<'_>, _: ()) {
+        if r.is_ok() {
+            self.0.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        }
+    }
+}
+
+/// The untracked producer: the tracked one's settings (acks=all, linger 5 ms).
+fn untracked_client(
+    bootstrap: &str,
+) -> Result<rdkafka::producer::ThreadedProducer<CountAcks>, Error> {
+    crate::kafka::client_config(bootstrap, &plaintext())
+        .set("acks", "all")
+        .set("linger.ms", "5")
+        .create_with_context(CountAcks(std::sync::atomic::AtomicU64::new(0)))
+        .map_err(|e| Error::Infrastructure(format!("untracked producer: {e}")))
 }
 
 /// The overhead's and the soak's workload started: the observer at 100 ms on topic `bench`,
@@ -1486,6 +1668,14 @@ fn tracking_rows(c: &TrackingCost) -> String {
         "| the same on {on}, both at a fixed {} msg/s, in the same rounds: this process's CPU per acked message (user + system, all threads: tracked {} vs untracked {} µs) | tracking adds, pair by pair, {cpu} to the client's work (medians of all rounds: {:.1} %) | {cpu_verdict} |\n",
         c.paced_rate, cpus(&c.tracked_paced), cpus(&c.untracked_paced), c.cpu_cost * 100.0
     ));
+    if let Some(side) = &c.side_by_side {
+        let (cost, verdict) = pairs(side.cost);
+        let ns = |pick: fn(&(f64, f64)) -> f64| median(side.windows.iter().map(pick));
+        rows.push_str(&format!(
+            "| both at once on {on}, {} msg/s each, {} windows of {:.0} s: each producer's threads' CPU per acked message (schedstat; median tracked {:.0} vs untracked {:.0} ns; threads in neither's count {:.1} ms) | tracking adds, window by window, {cost} to the client's work | {verdict} |\n",
+            side.rate_each, side.windows.len(), side.window_s, ns(|w| w.0), ns(|w| w.1), side.unattributed_ns as f64 / 1e6
+        ));
+    }
     rows.push_str(&format!(
         "| where that CPU went on {on}, by thread (ns a message, medians of the rounds, tracked vs untracked; the send loop: the threads that ended in the round) | as fast as acks allow: {}; at {} msg/s: {} | — |\n",
         ThreadShare::describe(&c.by_thread), c.paced_rate, ThreadShare::describe(&c.by_thread_paced)
@@ -1539,6 +1729,26 @@ mod tests {
         // By thread: the delivery thread's medians, 1,100 vs 1,000 ns (+100).
         assert!(
             rows.contains("as fast as acks allow: delivery thread 1100 vs 1000 (+100); at 100000 msg/s: delivery thread 3300 vs 3000 (+300)"),
+            "{rows}"
+        );
+        // Both at once: each window's ratio, their (lower) median and interval (6 windows:
+        // the 1st and 6th, 96.9 %).
+        let windows = vec![
+            (1_030.0, 1_000.0),
+            (2_040.0, 2_000.0),
+            (990.0, 1_000.0),
+            (1_050.0, 1_000.0),
+            (1_010.0, 1_000.0),
+            (1_100.0, 1_000.0),
+        ];
+        cost.side_by_side = Some(SideBySide::new(50_000, Duration::from_secs(4), windows, 0));
+        let side = cost.side_by_side.as_ref().and_then(|s| s.cost).unwrap();
+        assert!(close(side.median, 0.02) && close(side.low, -0.01) && close(side.high, 0.1));
+        let rows = tracking_rows(&cost);
+        assert!(
+            rows.contains("both at once on librdkafka's mock cluster")
+                && rows.contains("50000 msg/s each, 6 windows of 4 s")
+                && rows.contains("median tracked 1030 vs untracked 1000 ns"),
             "{rows}"
         );
     }
