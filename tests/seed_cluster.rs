@@ -190,7 +190,7 @@ fn a_run_streams_its_events_as_json_lines_on_stdout() {
     let reports = reports_dir("seed-json-events");
     let out = chaos(&[
         "run",
-        "tests/experiments/no-fault.yaml",
+        "tests/experiments/no-fault-5000.yaml",
         "--keep",
         "--json-events",
         "--reports",
@@ -211,6 +211,41 @@ fn a_run_streams_its_events_as_json_lines_on_stdout() {
     assert_eq!(streamed, recorded, "stdout streams exactly events.jsonl");
     assert_eq!(streamed.first().unwrap()["event"], "run-started");
     assert_eq!(streamed.last().unwrap()["event"], "run-finished");
+    assert_paced(&streamed, 5_000.0, 25_000.0);
+}
+
+/// The producer kept `rate` above 1,000 msg/s, where it paces in bursts: it sent every one of
+/// its `messages` (too slow a pace would leave some unsent when the run's 8 s step ends, 5 s
+/// of sending at the rate), and no tick counted more acks than the pace allows by then — a
+/// message is acked after it is sent, so acks ahead of `rate` × the time since the steps
+/// began mean messages sent ahead of it. The slack, one second of the rate: the producer
+/// starts just before the "steps" phase event, and the ticks are a second apart.
+fn assert_paced(events: &[Value], rate: f64, messages: f64) {
+    let at_s = |e: &Value| e["at_us"].as_f64().unwrap() / 1e6;
+    let steps = events
+        .iter()
+        .find(|e| e["event"] == "phase" && e["name"] == "steps")
+        .map(at_s)
+        .expect("a steps phase");
+    let mut acked = 0.0;
+    for tick in events.iter().filter(|e| e["event"] == "workload-tick") {
+        acked += tick["acked"].as_f64().unwrap();
+        let allowed = rate * (at_s(tick) - steps + 1.0);
+        assert!(
+            acked <= allowed,
+            "{acked} acked {:.2} s after the steps began: more than {rate} msg/s allows",
+            at_s(tick) - steps
+        );
+    }
+    let done = events
+        .iter()
+        .find(|e| e["event"] == "workload-done")
+        .expect("workload-done");
+    assert_eq!(
+        done["sent"].as_f64(),
+        Some(messages),
+        "every message sent at {rate} msg/s: {done}"
+    );
 }
 
 /// Count of our messages Kafka's own console consumer reads from orders (independent re-read).
