@@ -254,6 +254,9 @@ struct SideBySide {
     /// CPU of threads that appeared after both producers had started (in neither's count),
     /// ns over all windows: should be 0.
     unattributed_ns: u64,
+    /// Either producer's threads that ended during the windows (their last window's CPU is
+    /// in neither's count): should be 0.
+    threads_exited: usize,
 }
 
 impl SideBySide {
@@ -270,6 +273,7 @@ impl SideBySide {
             cost: PairedCost::of(&costs),
             windows,
             unattributed_ns,
+            threads_exited: 0,
         }
     }
 }
@@ -863,10 +867,15 @@ pub fn images_needed(plans: &[&cluster::Plan]) -> Vec<crate::docker::images::Wan
 }
 
 async fn fresh_topic(bootstrap: &str, partitions: i32) -> Result<(), Error> {
-    crate::kafka::admin::delete_topics(bootstrap, &plaintext(), &["bench".into()]).await?;
+    fresh_topic_named(bootstrap, "bench", partitions).await
+}
+
+/// `topic` deleted and created again (3 replicas).
+async fn fresh_topic_named(bootstrap: &str, topic: &str, partitions: i32) -> Result<(), Error> {
+    crate::kafka::admin::delete_topics(bootstrap, &plaintext(), &[topic.into()]).await?;
     tokio::time::sleep(Duration::from_secs(2)).await;
     let plan = crate::kafka::admin::TopicPlan {
-        name: "bench".into(),
+        name: topic.into(),
         partitions,
         replication_factor: 3,
         assignment: vec![],
@@ -882,9 +891,9 @@ async fn fresh_topic(bootstrap: &str, partitions: i32) -> Result<(), Error> {
         }
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
-    Err(Error::Infrastructure(
-        "could not create the bench topic".into(),
-    ))
+    Err(Error::Infrastructure(format!(
+        "could not create the topic {topic}"
+    )))
 }
 
 /// The throughput benchmarks' messages: 100 B, acks=all, 3 partitions.
@@ -1052,8 +1061,10 @@ async fn tracking_cost(
         }
     }
     cost.summarise();
+    // A topic of its own: `bench` stays as the last tracked round left it, for the re-read
+    // benchmarks after this.
     if brokers == Brokers::Cluster {
-        fresh_topic(bootstrap, PARTITIONS).await?;
+        fresh_topic_named(bootstrap, SIDE_BY_SIDE_TOPIC, PARTITIONS).await?;
     }
     eprintln!("tracking cost ({brokers:?}): both at once, {} msg/s each, {SIDE_BY_SIDE_WINDOWS} windows of {SIDE_BY_SIDE_WINDOW:?}", PACED_RATE / 2);
     let bootstrap_list = bootstrap.to_string();
@@ -1062,10 +1073,19 @@ async fn tracking_cost(
             Brokers::Cluster => None,
             Brokers::Mock => Some(mock_cluster()?),
         };
+        if let Some(mock) = &mock {
+            mock.create_topic(SIDE_BY_SIDE_TOPIC, PARTITIONS, 3)
+                .map_err(|e| Error::Infrastructure(format!("mock cluster topic: {e}")))?;
+        }
         let bootstrap = mock
             .as_ref()
             .map_or(bootstrap_list, |m| m.bootstrap_servers());
-        side_by_side(&bootstrap, PACED_RATE / 2, SIDE_BY_SIDE_WINDOWS)
+        side_by_side(
+            &bootstrap,
+            SIDE_BY_SIDE_TOPIC,
+            PACED_RATE / 2,
+            SIDE_BY_SIDE_WINDOWS,
+        )
     })
     .await
     .map_err(Error::task("both producers at once"))??;
@@ -1107,7 +1127,7 @@ fn tracked(
 ) -> Result<(f64, u64, AckLedger, ThreadsCpu), Error> {
     let (tx, _rx) = tokio::sync::mpsc::unbounded_channel();
     let sink = EventSink::new(Clock::start(), tx);
-    let options = tracked_options(bootstrap, Some(messages), rate);
+    let options = tracked_options(bootstrap, "bench", Some(messages), rate);
     let started = Instant::now();
     let mut producer = TrackedProducer::start(options, sink).map_err(Error::Kafka)?;
     let deadline = started + Duration::from_secs(60);
@@ -1130,11 +1150,16 @@ fn tracked(
 }
 
 /// The tracked producer's settings in the bench: acks=all, 100 B, partitions in turn.
-fn tracked_options(bootstrap: &str, messages: Option<u64>, rate: u32) -> ProducerOptions {
+fn tracked_options(
+    bootstrap: &str,
+    topic: &str,
+    messages: Option<u64>,
+    rate: u32,
+) -> ProducerOptions {
     ProducerOptions {
         bootstrap: bootstrap.to_string(),
         profile: plaintext(),
-        topic: "bench".into(),
+        topic: topic.into(),
         partitions: PARTITIONS,
         acks: crate::events::Acks::All,
         idempotence: false,
@@ -1156,18 +1181,33 @@ fn tracked_options(bootstrap: &str, messages: Option<u64>, rate: u32) -> Produce
 /// to the 12th.
 const SIDE_BY_SIDE_WINDOWS: usize = 15;
 const SIDE_BY_SIDE_WINDOW: Duration = Duration::from_secs(4);
+const SIDE_BY_SIDE_TOPIC: &str = "bench-side-by-side";
 
 // Long: two producers started, their threads told apart, the windows, the teardown
-/// Both producers at `rate_each` at once (see `SideBySide`): the untracked one starts, its
-/// threads are noted once it has sent for a while (librdkafka starts a broker's thread when
-/// it learns of the broker), then the tracked one, the same; then `windows` windows, each
-/// producer's CPU the sum of its threads' (schedstat, ns). Blocks.
-fn side_by_side(bootstrap: &str, rate_each: u32, windows: usize) -> Result<SideBySide, Error> {
+/// Both producers at `rate_each` at once (see `SideBySide`), on `topic`: the untracked one
+/// starts and sends for a while (librdkafka starts a broker's thread when it learns of the
+/// broker), its threads are noted just before the tracked one starts, whose threads are those
+/// that appeared since; then `windows` windows, each producer's CPU the sum of its threads'
+/// (schedstat, ns). Blocks.
+fn side_by_side(
+    bootstrap: &str,
+    topic: &str,
+    rate_each: u32,
+    windows: usize,
+) -> Result<SideBySide, Error> {
     use rdkafka::producer::{BaseRecord, Producer, ThreadedProducer};
     use std::collections::{HashMap, HashSet};
     use std::sync::atomic::{AtomicBool, Ordering};
     // Long enough for either client's metadata, connections and first batches.
     const SETTLE: Duration = Duration::from_secs(3);
+    /// Stops the untracked send loop however the scope ends (a panic too: the scope would
+    /// otherwise wait for it forever).
+    struct StopOnDrop<'a>(&'a AtomicBool);
+    impl Drop for StopOnDrop<'_> {
+        fn drop(&mut self) {
+            self.0.store(true, Ordering::Relaxed);
+        }
+    }
     let cpu_by_tid = || -> HashMap<u32, u64> {
         ThreadsCpu::now()
             .live
@@ -1175,10 +1215,17 @@ fn side_by_side(bootstrap: &str, rate_each: u32, windows: usize) -> Result<SideB
             .map(|(tid, _, ns)| (tid, ns))
             .collect()
     };
+    let new_since = |known: &[&HashSet<u32>]| -> HashSet<u32> {
+        cpu_by_tid()
+            .into_keys()
+            .filter(|t| known.iter().all(|k| !k.contains(t)))
+            .collect()
+    };
     let base: HashSet<u32> = cpu_by_tid().into_keys().collect();
     let untracked: ThreadedProducer<CountAcks> = untracked_client(bootstrap)?;
     let stop = AtomicBool::new(false);
     std::thread::scope(|scope| {
+        let _stop = StopOnDrop(&stop);
         let send = std::thread::Builder::new()
             .name("untracked-send".into())
             .spawn_scoped(scope, || {
@@ -1189,7 +1236,7 @@ fn side_by_side(bootstrap: &str, rate_each: u32, windows: usize) -> Result<SideB
                     if !pace.ready(n) {
                         continue;
                     }
-                    let record: BaseRecord<'_, [u8], [u8], ()> = BaseRecord::to("bench")
+                    let record: BaseRecord<'_, [u8], [u8], ()> = BaseRecord::to(topic)
                         .partition((n % PARTITIONS as u64) as i32)
                         .payload(&payload[..]);
                     match untracked.send(record) {
@@ -1200,20 +1247,16 @@ fn side_by_side(bootstrap: &str, rate_each: u32, windows: usize) -> Result<SideB
             })
             .map_err(|e| Error::Infrastructure(format!("untracked send thread: {e}")))?;
         std::thread::sleep(SETTLE);
-        let untracked_threads: HashSet<u32> = cpu_by_tid()
-            .into_keys()
-            .filter(|t| !base.contains(t))
-            .collect();
+        // Just before the tracked producer starts: every thread since `base` is the
+        // untracked producer's.
+        let untracked_threads = new_since(&[&base]);
         let (tx, _rx) = tokio::sync::mpsc::unbounded_channel();
         let sink = EventSink::new(Clock::start(), tx);
-        let started = TrackedProducer::start(tracked_options(bootstrap, None, rate_each), sink)
-            .map_err(Error::Kafka);
+        let options = tracked_options(bootstrap, topic, None, rate_each);
+        let started = TrackedProducer::start(options, sink).map_err(Error::Kafka);
         let result = started.map(|tracked| {
             std::thread::sleep(SETTLE);
-            let tracked_threads: HashSet<u32> = cpu_by_tid()
-                .into_keys()
-                .filter(|t| !base.contains(t) && !untracked_threads.contains(t))
-                .collect();
+            let tracked_threads = new_since(&[&base, &untracked_threads]);
             let acks = |tracked: &TrackedProducer| {
                 (
                     tracked.acked(),
@@ -1221,7 +1264,8 @@ fn side_by_side(bootstrap: &str, rate_each: u32, windows: usize) -> Result<SideB
                 )
             };
             let mut before = (cpu_by_tid(), acks(&tracked));
-            let (mut per_window, mut unattributed_ns) = (Vec::with_capacity(windows), 0);
+            let mut per_window = Vec::with_capacity(windows);
+            let (mut unattributed_ns, mut exited) = (0, 0);
             for _ in 0..windows {
                 // The window's length only sets how many messages each ratio covers.
                 std::thread::sleep(SIDE_BY_SIDE_WINDOW);
@@ -1239,6 +1283,11 @@ fn side_by_side(bootstrap: &str, rate_each: u32, windows: usize) -> Result<SideB
                         && !tracked_threads.contains(t)
                         && !untracked_threads.contains(t)
                 });
+                // A producer's thread that ended in the window took its CPU with it.
+                exited += (before.0.keys())
+                    .filter(|t| tracked_threads.contains(t) || untracked_threads.contains(t))
+                    .filter(|t| !after.0.contains_key(t))
+                    .count();
                 let acked = (
                     after.1 .0.saturating_sub(before.1 .0).max(1),
                     after.1 .1.saturating_sub(before.1 .1).max(1),
@@ -1251,7 +1300,10 @@ fn side_by_side(bootstrap: &str, rate_each: u32, windows: usize) -> Result<SideB
             }
             stop.store(true, Ordering::Relaxed);
             let _ = tracked.finish();
-            SideBySide::new(rate_each, SIDE_BY_SIDE_WINDOW, per_window, unattributed_ns)
+            let mut side =
+                SideBySide::new(rate_each, SIDE_BY_SIDE_WINDOW, per_window, unattributed_ns);
+            side.threads_exited = exited;
+            side
         });
         stop.store(true, Ordering::Relaxed);
         send.join()
@@ -1672,8 +1724,8 @@ fn tracking_rows(c: &TrackingCost) -> String {
         let (cost, verdict) = pairs(side.cost);
         let ns = |pick: fn(&(f64, f64)) -> f64| median(side.windows.iter().map(pick));
         rows.push_str(&format!(
-            "| both at once on {on}, {} msg/s each, {} windows of {:.0} s: each producer's threads' CPU per acked message (schedstat; median tracked {:.0} vs untracked {:.0} ns; threads in neither's count {:.1} ms) | tracking adds, window by window, {cost} to the client's work | {verdict} |\n",
-            side.rate_each, side.windows.len(), side.window_s, ns(|w| w.0), ns(|w| w.1), side.unattributed_ns as f64 / 1e6
+            "| both at once on {on}, {} msg/s each, {} windows of {:.0} s: each producer's threads' CPU per acked message (schedstat; median tracked {:.0} vs untracked {:.0} ns; threads in neither's count {:.1} ms; producers' threads ended in a window {}; one run, the untracked producer started first: the interval is this run's, runs differ by more) | tracking adds, window by window, {cost} to the client's work | {verdict} |\n",
+            side.rate_each, side.windows.len(), side.window_s, ns(|w| w.0), ns(|w| w.1), side.unattributed_ns as f64 / 1e6, side.threads_exited
         ));
     }
     rows.push_str(&format!(

@@ -57,6 +57,22 @@ struct AckRun {
 /// 200 msg/s this is 20 messages a run (16 bytes each), at 130,000 msg/s 13,000.
 const MAX_RUN_SPAN_US: u64 = 100_000;
 
+impl PartitionLedger {
+    /// The acked messages whose ack gave an offset below `end`, from the runs in one pass
+    /// (an ack without an offset, acks=0, is never below).
+    fn acked_below(&self, end: i64) -> BitSet {
+        let mut below = BitSet::default();
+        for r in self.runs.iter().filter(|r| r.offset >= 0 && r.offset < end) {
+            // Offsets r.offset.. in the run: the first (end − r.offset) are below `end`.
+            let n = (end - r.offset).min(r.len as i64) as u64;
+            for seq in r.seq..r.seq + n {
+                below.set(seq);
+            }
+        }
+        below
+    }
+}
+
 #[derive(Debug, Default, Clone)]
 struct PartitionLedger {
     acked: BitSet,
@@ -348,30 +364,21 @@ impl ReadChecker {
                 reordered: read.reordered,
                 ..Default::default()
             };
+            // Where the re-read stopped short: the acked messages whose offset it passed.
+            let passed = match extent(i) {
+                ReadExtent::ToHighWatermark => None,
+                ReadExtent::Below(end) => Some(acked.acked_below(end)),
+            };
             let words = acked.acked.words.len().max(read.seen.words.len());
             for w in 0..words {
                 let a = acked.acked.words.get(w).copied().unwrap_or(0);
                 let s = read.seen.words.get(w).copied().unwrap_or(0);
                 pv.unacked_present += (s & !a).count_ones() as u64;
                 let mut unread = a & !s;
-                if let ReadExtent::Below(end) = extent(i) {
-                    // Not read before it stopped: which of these did it get past?
-                    let mut bits = unread;
-                    while bits != 0 {
-                        let seq = w as u64 * 64 + bits.trailing_zeros() as u64;
-                        let bit = bits & bits.wrapping_neg();
-                        bits &= bits - 1;
-                        // An ack without an offset (acks=0) cannot be placed: unverified.
-                        let (offset, _) = if end > 0 {
-                            ledger.ack_of(i, seq)
-                        } else {
-                            (-1, 0)
-                        };
-                        if !(0..end).contains(&offset) {
-                            unread &= !bit;
-                            pv.unverified_acked += 1;
-                        }
-                    }
+                if let Some(passed) = &passed {
+                    // Not read where the re-read did not get to: unverified, not lost.
+                    pv.unverified_acked += (unread & !passed.word(w)).count_ones() as u64;
+                    unread &= passed.word(w);
                 }
                 pv.lost_acked += unread.count_ones() as u64;
                 let mut bits = unread;

@@ -140,7 +140,7 @@ fn render_single(results: &[RunResult], width: Option<usize>) -> String {
     b.push_record(row("acked lost", &|r| {
         r.verification
             .as_ref()
-            .map(|v| count(v.lost_acked))
+            .map(|v| count(v.lost_acked) + &super::format::unverified_suffix(v))
             .unwrap_or_else(|| "—".into())
     }));
     b.push_record(row("duplicated", &|r| {

@@ -273,6 +273,9 @@ fn run_row(r: &RunEntry) -> Markup {
             td.num { (crate::report::format_duration_ms(res.offline.total_ms)) }
             td.num.err[lost.unwrap_or(0) > 0] {
                 (lost.map(|l| l.to_string()).unwrap_or_else(|| "—".into()))
+                @if let Some(v) = res.verification.as_ref().filter(|v| v.unverified_acked > 0) {
+                    " " span.muted { "+ " (v.unverified_acked) " unverified" }
+                }
             }
             td.num { (crate::report::format_duration_opt(gap)) }
         }
