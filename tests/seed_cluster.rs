@@ -1923,13 +1923,15 @@ impl Drop for Stopped {
 /// The re-read claims no loss it did not see: with the only replica of one partition down it
 /// cannot read that partition at all (no high watermark), and every message acked there is
 /// unverified — before, it was counted as lost. The other partition, read to its end, is
-/// verified as usual.
+/// verified as usual; stopped part-way by a short timeout, what it read past is verified
+/// and the rest unverified.
 #[test]
 #[ignore = "full tier: a re-read with one partition's only replica down, ~45 s"]
 fn acked_messages_on_a_partition_the_reread_cannot_read_are_unverified_not_lost() {
     use chaos::kafka::admin::{create_topics, delete_topics, TopicPlan};
     use chaos::kafka::producer::{ClientLibrary, ProducerOptions, TrackedProducer};
     use chaos::kafka::reader::{reread_and_check, ReadOptions};
+    const MESSAGES: u64 = 200_000;
     let _one = cluster_test();
     let up = chaos(&["up", "-f", "compose/seed.yml"]);
     assert!(
@@ -1970,13 +1972,14 @@ fn acked_messages_on_a_partition_the_reread_cannot_read_are_unverified_not_lost(
         partitions: 2,
         acks: chaos::events::Acks::All,
         idempotence: false,
-        rate: 400,
+        // As fast as acks come: enough messages that a short re-read stops part-way.
+        rate: 0,
         message_size: 100,
         delivery_timeout: Duration::from_secs(20),
         retries: None,
         extra: vec![],
         producer_id: 7,
-        max_messages: Some(400),
+        max_messages: Some(MESSAGES),
         keys: Default::default(),
         key_seed: 0,
         rebootstrap_when_no_brokers: true,
@@ -1985,7 +1988,7 @@ fn acked_messages_on_a_partition_the_reread_cannot_read_are_unverified_not_lost(
     let mut producer = TrackedProducer::start(options, sink).expect("producer");
     assert!(
         producer.wait_until_sent(Duration::from_secs(20)),
-        "400 messages at 400/s"
+        "{MESSAGES} messages sent"
     );
     let deadline = Instant::now() + Duration::from_secs(25);
     while producer.settled() < producer.sent() && Instant::now() < deadline {
@@ -1993,7 +1996,7 @@ fn acked_messages_on_a_partition_the_reread_cannot_read_are_unverified_not_lost(
     }
     let (summary, ledger) = producer.finish();
     assert_eq!(
-        summary.acked, 400,
+        summary.acked, MESSAGES,
         "every message acked before the stop: {summary:?}"
     );
     let down = Stopped::stop("seed-kafka-2");
@@ -2008,11 +2011,38 @@ fn acked_messages_on_a_partition_the_reread_cannot_read_are_unverified_not_lost(
         timeout: Duration::from_secs(30),
     };
     let v = reread_and_check(&options, &ledger, None).expect("re-read");
+    // Re-reads with ever longer timeouts until one stops part-way through partition 0 (read
+    // some, not all): every message below where it stopped was read, so nothing is lost
+    // there, and what it did not get to is unverified.
+    // (Partition 0's 100,000 messages take ≈ 17 fetches of librdkafka's 1 MB: the read
+    // spans hundreds of ms, and timeouts 25 ms apart land inside it.)
+    let mut tried = Vec::new();
+    let partial = (1..=80).find_map(|step| {
+        let options = ReadOptions {
+            timeout: Duration::from_millis(25 * step),
+            ..options.clone()
+        };
+        let v = reread_and_check(&options, &ledger, None).expect("re-read");
+        let p0 = &v.partitions[0];
+        tried.push((25 * step, p0.read));
+        (p0.read > 0 && p0.read < p0.acked).then_some(v)
+    });
     drop(down);
+    let partial = partial.unwrap_or_else(|| {
+        panic!("no timeout stopped the re-read part-way through partition 0: (ms, read) {tried:?}")
+    });
+    eprintln!("re-reads of partition 0 (timeout ms, messages read): {tried:?}");
+    let p0 = &partial.partitions[0];
+    assert_eq!(
+        (p0.lost_acked, p0.unverified_acked),
+        (0, p0.acked - p0.read),
+        "read part-way: nothing lost below where it stopped, the rest unverified: {partial:#?}"
+    );
+    assert!(!partial.complete);
     let (p0, p1) = (&v.partitions[0], &v.partitions[1]);
     assert!(!v.complete, "partition 1 could not be read: {v:#?}");
     assert!(
-        p0.acked > 0 && p1.acked > 0 && p0.acked + p1.acked == 400,
+        p0.acked > 0 && p1.acked > 0 && p0.acked + p1.acked == MESSAGES,
         "both partitions got messages: {v:#?}"
     );
     assert_eq!(

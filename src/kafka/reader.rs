@@ -12,6 +12,7 @@ use rdkafka::message::Message;
 use rdkafka::{Offset, TopicPartitionList};
 use std::time::{Duration, Instant};
 
+#[derive(Debug, Clone)]
 pub struct ReadOptions {
     pub bootstrap: String,
     /// How the clients connect (security, TLS).
