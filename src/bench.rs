@@ -265,6 +265,7 @@ impl SideBySide {
         window: Duration,
         windows: Vec<(f64, f64)>,
         unattributed_ns: u64,
+        threads_exited: usize,
     ) -> Self {
         let costs: Vec<f64> = windows.iter().map(|(t, u)| t / u - 1.0).collect();
         SideBySide {
@@ -273,7 +274,7 @@ impl SideBySide {
             cost: PairedCost::of(&costs),
             windows,
             unattributed_ns,
-            threads_exited: 0,
+            threads_exited,
         }
     }
 }
@@ -982,37 +983,45 @@ async fn round(
     }
     let bootstrap = bootstrap.to_string();
     tokio::task::spawn_blocking(move || {
-        // The mock lives for the round (it is not Send: made and dropped on this thread).
-        let mock = match brokers {
-            Brokers::Cluster => None,
-            Brokers::Mock => Some(mock_cluster()?),
-        };
-        let bootstrap = mock.as_ref().map_or(bootstrap, |m| m.bootstrap_servers());
-        let before = ThreadsCpu::now();
-        let (per_s, acked, ledger, after) = match producer {
-            Producer::Tracked => {
-                let (per_s, acked, ledger, after) = tracked(&bootstrap, messages, rate)?;
-                (per_s, acked, Some(ledger), after)
-            }
-            Producer::Untracked => {
-                let (per_s, acked, after) = untracked(&bootstrap, messages, rate)?;
-                (per_s, acked, None, after)
-            }
-        };
-        Ok((Round::new(per_s, &after.since(&before), acked), ledger))
+        on_brokers(brokers, bootstrap, |bootstrap| {
+            let before = ThreadsCpu::now();
+            let (per_s, acked, ledger, after) = match producer {
+                Producer::Tracked => {
+                    let (per_s, acked, ledger, after) = tracked(bootstrap, messages, rate)?;
+                    (per_s, acked, Some(ledger), after)
+                }
+                Producer::Untracked => {
+                    let (per_s, acked, after) = untracked(bootstrap, messages, rate)?;
+                    (per_s, acked, None, after)
+                }
+            };
+            Ok((Round::new(per_s, &after.since(&before), acked), ledger))
+        })
     })
     .await
     .map_err(Error::task("a tracking-cost round"))?
 }
 
-fn mock_cluster(
-) -> Result<rdkafka::mocking::MockCluster<'static, rdkafka::producer::DefaultProducerContext>, Error>
-{
-    let mock = rdkafka::mocking::MockCluster::new(3)
-        .map_err(|e| Error::Infrastructure(format!("librdkafka's mock cluster: {e}")))?;
-    mock.create_topic("bench", PARTITIONS, 3)
-        .map_err(|e| Error::Infrastructure(format!("mock cluster topic: {e}")))?;
-    Ok(mock)
+/// `run` with the bootstrap servers of `brokers`: the cluster's (`bootstrap`), or a mock
+/// cluster made for the call — it lives for it (it is not Send: made and dropped on this
+/// thread), with the bench's topics. Blocks.
+fn on_brokers<T>(
+    brokers: Brokers,
+    bootstrap: String,
+    run: impl FnOnce(&str) -> Result<T, Error>,
+) -> Result<T, Error> {
+    match brokers {
+        Brokers::Cluster => run(&bootstrap),
+        Brokers::Mock => {
+            let mock = rdkafka::mocking::MockCluster::new(3)
+                .map_err(|e| Error::Infrastructure(format!("librdkafka's mock cluster: {e}")))?;
+            for topic in ["bench", SIDE_BY_SIDE_TOPIC] {
+                mock.create_topic(topic, PARTITIONS, 3)
+                    .map_err(|e| Error::Infrastructure(format!("mock cluster topic: {e}")))?;
+            }
+            run(&mock.bootstrap_servers())
+        }
+    }
 }
 
 // Long: warm-ups, then the alternating rounds of four runs each, then the summary
@@ -1069,23 +1078,14 @@ async fn tracking_cost(
     eprintln!("tracking cost ({brokers:?}): both at once, {} msg/s each, {SIDE_BY_SIDE_WINDOWS} windows of {SIDE_BY_SIDE_WINDOW:?}", PACED_RATE / 2);
     let bootstrap_list = bootstrap.to_string();
     let side = tokio::task::spawn_blocking(move || {
-        let mock = match brokers {
-            Brokers::Cluster => None,
-            Brokers::Mock => Some(mock_cluster()?),
-        };
-        if let Some(mock) = &mock {
-            mock.create_topic(SIDE_BY_SIDE_TOPIC, PARTITIONS, 3)
-                .map_err(|e| Error::Infrastructure(format!("mock cluster topic: {e}")))?;
-        }
-        let bootstrap = mock
-            .as_ref()
-            .map_or(bootstrap_list, |m| m.bootstrap_servers());
-        side_by_side(
-            &bootstrap,
-            SIDE_BY_SIDE_TOPIC,
-            PACED_RATE / 2,
-            SIDE_BY_SIDE_WINDOWS,
-        )
+        on_brokers(brokers, bootstrap_list, |bootstrap| {
+            side_by_side(
+                bootstrap,
+                SIDE_BY_SIDE_TOPIC,
+                PACED_RATE / 2,
+                SIDE_BY_SIDE_WINDOWS,
+            )
+        })
     })
     .await
     .map_err(Error::task("both producers at once"))??;
@@ -1195,7 +1195,7 @@ fn side_by_side(
     rate_each: u32,
     windows: usize,
 ) -> Result<SideBySide, Error> {
-    use rdkafka::producer::{BaseRecord, Producer, ThreadedProducer};
+    use rdkafka::producer::{Producer, ThreadedProducer};
     use std::collections::{HashMap, HashSet};
     use std::sync::atomic::{AtomicBool, Ordering};
     // Long enough for either client's metadata, connections and first batches.
@@ -1229,21 +1229,9 @@ fn side_by_side(
         let send = std::thread::Builder::new()
             .name("untracked-send".into())
             .spawn_scoped(scope, || {
-                let payload = [b'.'; MESSAGE_SIZE];
-                let mut pace = crate::kafka::producer::Pace::new(rate_each);
-                let mut n = 0u64;
-                while !stop.load(Ordering::Relaxed) {
-                    if !pace.ready(n) {
-                        continue;
-                    }
-                    let record: BaseRecord<'_, [u8], [u8], ()> = BaseRecord::to(topic)
-                        .partition((n % PARTITIONS as u64) as i32)
-                        .payload(&payload[..]);
-                    match untracked.send(record) {
-                        Ok(()) => n += 1,
-                        Err(_) => std::thread::sleep(Duration::from_millis(10)),
-                    }
-                }
+                untracked_send_loop(&untracked, topic, rate_each, |_| {
+                    !stop.load(Ordering::Relaxed)
+                })
             })
             .map_err(|e| Error::Infrastructure(format!("untracked send thread: {e}")))?;
         std::thread::sleep(SETTLE);
@@ -1300,10 +1288,13 @@ fn side_by_side(
             }
             stop.store(true, Ordering::Relaxed);
             let _ = tracked.finish();
-            let mut side =
-                SideBySide::new(rate_each, SIDE_BY_SIDE_WINDOW, per_window, unattributed_ns);
-            side.threads_exited = exited;
-            side
+            SideBySide::new(
+                rate_each,
+                SIDE_BY_SIDE_WINDOW,
+                per_window,
+                unattributed_ns,
+                exited,
+            )
         });
         stop.store(true, Ordering::Relaxed);
         send.join()
@@ -1470,7 +1461,7 @@ async fn perf_test_rate(
 /// (`rate` 0: as fast as the queue takes them): acked messages per second, how many, and this
 /// process's CPU when the last outcome came (before the client's teardown).
 fn untracked(bootstrap: &str, messages: u64, rate: u32) -> Result<(f64, u64, ThreadsCpu), Error> {
-    use rdkafka::producer::{BaseRecord, Producer, ThreadedProducer};
+    use rdkafka::producer::{Producer, ThreadedProducer};
     use std::sync::atomic::Ordering;
     // Timed from before the client is made, as the tracked round is (its start makes one).
     let started = Instant::now();
@@ -1481,23 +1472,7 @@ fn untracked(bootstrap: &str, messages: u64, rate: u32) -> Result<(f64, u64, Thr
         std::thread::Builder::new()
             .name("untracked-send".into())
             .spawn_scoped(scope, || {
-                let payload = [b'.'; MESSAGE_SIZE];
-                // Paced as the tracked producer is (the same `Pace`).
-                let mut pace = crate::kafka::producer::Pace::new(rate);
-                let mut n = 0u64;
-                while n < messages {
-                    if !pace.ready(n) {
-                        continue;
-                    }
-                    let record: BaseRecord<'_, [u8], [u8], ()> = BaseRecord::to("bench")
-                        .partition((n % PARTITIONS as u64) as i32)
-                        .payload(&payload[..]);
-                    match producer.send(record) {
-                        Ok(()) => n += 1,
-                        // Back-pressure, as in the tracked producer.
-                        Err(_) => std::thread::sleep(Duration::from_millis(10)),
-                    }
-                }
+                untracked_send_loop(&producer, "bench", rate, |n| n < messages)
             })
             .map(|thread| thread.join())
     })
@@ -1525,6 +1500,33 @@ impl rdkafka::producer::ProducerContext for CountAcks {
     fn delivery(&self, r: &rdkafka::producer::DeliveryResult<'_>, _: ()) {
         if r.is_ok() {
             self.0.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        }
+    }
+}
+
+/// The untracked producer's send loop: 100 B messages to `topic`'s partitions in turn, paced
+/// as the tracked producer is (the same `Pace`), while `go_on(messages sent so far)`.
+fn untracked_send_loop(
+    producer: &rdkafka::producer::ThreadedProducer<CountAcks>,
+    topic: &str,
+    rate: u32,
+    go_on: impl Fn(u64) -> bool,
+) {
+    use rdkafka::producer::BaseRecord;
+    let payload = [b'.'; MESSAGE_SIZE];
+    let mut pace = crate::kafka::producer::Pace::new(rate);
+    let mut n = 0u64;
+    while go_on(n) {
+        if !pace.ready(n) {
+            continue;
+        }
+        let record: BaseRecord<'_, [u8], [u8], ()> = BaseRecord::to(topic)
+            .partition((n % PARTITIONS as u64) as i32)
+            .payload(&payload[..]);
+        match producer.send(record) {
+            Ok(()) => n += 1,
+            // Back-pressure, as in the tracked producer.
+            Err(_) => std::thread::sleep(Duration::from_millis(10)),
         }
     }
 }
@@ -1793,7 +1795,13 @@ mod tests {
             (1_010.0, 1_000.0),
             (1_100.0, 1_000.0),
         ];
-        cost.side_by_side = Some(SideBySide::new(50_000, Duration::from_secs(4), windows, 0));
+        cost.side_by_side = Some(SideBySide::new(
+            50_000,
+            Duration::from_secs(4),
+            windows,
+            0,
+            0,
+        ));
         let side = cost.side_by_side.as_ref().and_then(|s| s.cost).unwrap();
         assert!(close(side.median, 0.02) && close(side.low, -0.01) && close(side.high, 0.1));
         let rows = tracking_rows(&cost);

@@ -57,6 +57,19 @@ struct AckRun {
 /// 200 msg/s this is 20 messages a run (16 bytes each), at 130,000 msg/s 13,000.
 const MAX_RUN_SPAN_US: u64 = 100_000;
 
+#[derive(Debug, Default, Clone)]
+struct PartitionLedger {
+    acked: BitSet,
+    /// Definitely not written (a non-retriable error: librdkafka says not persisted).
+    failed: BitSet,
+    /// Timed out before it was ever sent to a broker (no leader to send it to).
+    timed_out_queued: BitSet,
+    /// Timed out after it was sent: the broker may or may not have written it.
+    timed_out_in_flight: BitSet,
+    sent: u64,
+    runs: Vec<AckRun>,
+}
+
 impl PartitionLedger {
     /// The acked messages whose ack gave an offset below `end`, from the runs in one pass
     /// (an ack without an offset, acks=0, is never below).
@@ -71,19 +84,6 @@ impl PartitionLedger {
         }
         below
     }
-}
-
-#[derive(Debug, Default, Clone)]
-struct PartitionLedger {
-    acked: BitSet,
-    /// Definitely not written (a non-retriable error: librdkafka says not persisted).
-    failed: BitSet,
-    /// Timed out before it was ever sent to a broker (no leader to send it to).
-    timed_out_queued: BitSet,
-    /// Timed out after it was sent: the broker may or may not have written it.
-    timed_out_in_flight: BitSet,
-    sent: u64,
-    runs: Vec<AckRun>,
 }
 
 /// How a message that was not acked ended, as the client saw it.
