@@ -7,6 +7,7 @@
 use super::client_driver::{self, ClientDriver};
 use super::client_install::{self, JavaInstall, PythonInstall};
 use super::connect::Profile;
+use super::delivery_events::{BatchedProducer, Delivery, DeliveryBatches, DeliveryOutcome};
 use super::fast_clock::FastClock;
 use super::payload::{self, Identity, HEADER_LEN};
 use super::KafkaError;
@@ -18,8 +19,7 @@ use base64::Engine;
 use crossbeam_utils::CachePadded;
 use hdrhistogram::serialization::{Serializer, V2Serializer};
 use hdrhistogram::Histogram;
-use rdkafka::message::{Message, Timestamp};
-use rdkafka::producer::{BaseRecord, DeliveryResult, Producer, ProducerContext, ThreadedProducer};
+use rdkafka::producer::{BaseProducer, BaseRecord, DeliveryResult, Producer, ProducerContext};
 use rdkafka::types::RDKafkaErrorCode;
 use rdkafka::ClientContext;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
@@ -104,7 +104,7 @@ impl ClientLibrary {
 
 /// The client that sends: one variant per library.
 enum Client {
-    Librdkafka(ThreadedProducer<TrackingContext>),
+    Librdkafka(BatchedProducer<TrackingContext>),
     /// Another process: the Java client, librdkafka through Python.
     Driver(ClientDriver),
 }
@@ -137,7 +137,7 @@ impl Client {
                 if let Some(key) = key {
                     record = record.key(key);
                 }
-                producer.send(record).map_err(|(e, _)| {
+                producer.producer().send(record).map_err(|(e, _)| {
                     if e.rdkafka_error_code() == Some(RDKafkaErrorCode::QueueFull) {
                         Refused::Full
                     } else {
@@ -156,7 +156,7 @@ impl Client {
         match self {
             // A flush that times out leaves messages without an outcome: they stay "unknown".
             Client::Librdkafka(producer) => {
-                let _ = super::flush_within(producer, timeout);
+                producer.flush(timeout);
             }
             Client::Driver(driver) => driver.close(timeout),
         }
@@ -264,17 +264,13 @@ impl DeliveryTag {
             .map(|ms_us| ms_us + sub_ms)
     }
 
-    /// From the send to the ack at `now` (µs), if the message still carries our stamp. A
-    /// topic with `message.timestamp.type=LogAppendTime` replaces it with the broker's time
-    /// (librdkafka's mock cluster always does): None, ask librdkafka.
-    fn latency_us(clock: &Clock, opaque: usize, timestamp: Timestamp, now: u64) -> Option<u64> {
-        let Timestamp::CreateTime(ms) = timestamp else {
-            return None;
-        };
+    /// From the send to the ack at `now` (µs), from the CreateTime the ack returned (None:
+    /// not ours, before the run).
+    fn latency_us(clock: &Clock, opaque: usize, create_time_ms: i64, now: u64) -> Option<u64> {
         // The send and the ack are read on two threads' `FastClock`s, each within 13 µs of
         // the run clock: an ack within 26 µs of its send may read before it. That is 0 µs,
         // not a restamped message.
-        Self::sent_at_us(clock, opaque, ms).map(|sent| now.saturating_sub(sent))
+        Self::sent_at_us(clock, opaque, create_time_ms).map(|sent| now.saturating_sub(sent))
     }
 }
 
@@ -285,50 +281,19 @@ impl ProducerContext for TrackingContext {
     /// cost more than everything else an ack does (docs/measurements.md, the cost of tracking).
     type DeliveryOpaque = usize;
 
+    /// Reports reach `delivered` an event at a time (`BatchedProducer`); this is only for a
+    /// poll of rust-rdkafka's own (the one `BaseProducer` makes when it is dropped).
     fn delivery(&self, result: &DeliveryResult<'_>, opaque: usize) {
-        let shared = &self.0;
-        let (message, error) = match result {
-            Ok(m) => (m, None),
-            Err((e, m)) => (m, Some(e)),
+        let message = match result {
+            Ok(m) | Err((_, m)) => m,
         };
-        let (partition, seq) = (message.partition(), DeliveryTag::seq(opaque));
-        match error {
-            None => {
-                let timestamp = message.timestamp();
-                let clock = shared.sink.clock();
-                shared.on_acked(partition, seq, message.offset(), |now| {
-                    match DeliveryTag::latency_us(clock, opaque, timestamp, now) {
-                        Some(us) => AckLatency::Ours(us),
-                        // librdkafka's own count from its `produce()` (µs): one more clock
-                        // read. −1: it has no enqueue time (never for a produced message).
-                        // SAFETY: the message pointer is valid for the duration of the callback.
-                        None => AckLatency::Librdkafka(
-                            u64::try_from(unsafe {
-                                rdkafka::bindings::rd_kafka_message_latency(message.ptr())
-                            })
-                            .ok(),
-                        ),
-                    }
-                })
-            }
-            Some(e) => {
-                let timed_out = e.rdkafka_error_code() == Some(RDKafkaErrorCode::MessageTimedOut);
-                // librdkafka knows whether the message ever left the client.
-                // SAFETY: the message pointer is valid for the duration of the callback.
-                let status = unsafe { rdkafka::bindings::rd_kafka_message_status(message.ptr()) };
-                let never_sent = status
-                    == rdkafka::bindings::rd_kafka_msg_status_t::RD_KAFKA_MSG_STATUS_NOT_PERSISTED;
-                let how = match (timed_out, never_sent) {
-                    (true, true) => NotAcked::TimedOutQueued,
-                    (true, false) => NotAcked::TimedOutInFlight,
-                    // Not persisted for sure: a definite failure. Otherwise the error left the
-                    // outcome open (e.g. a timeout reported as a request error): unknown.
-                    (false, true) => NotAcked::Failed,
-                    (false, false) => NotAcked::TimedOutInFlight,
-                };
-                shared.on_not_acked(partition, seq, how, e.to_string());
-            }
-        }
+        self.delivered(&[Delivery::of(message, opaque)]);
+    }
+}
+
+impl DeliveryBatches for TrackingContext {
+    fn delivered(&self, reports: &[Delivery]) {
+        self.0.on_deliveries(reports);
     }
 }
 
@@ -398,6 +363,38 @@ impl Acks {
         }
     }
 
+    /// An ack at `now` (run clock, µs): in the ledger, the counts and the latency histogram
+    /// (an unknown latency is left out of it, not counted as 0). If the partition's last ack
+    /// was more than `gap_floor_us` before, when it was: the gap this ack closes.
+    fn record(
+        &mut self,
+        partition: i32,
+        seq: u64,
+        offset: i64,
+        now: u64,
+        latency: AckLatency,
+        gap_floor_us: u64,
+    ) -> Option<u64> {
+        let latency_us = match latency {
+            AckLatency::Ours(us) => Some(us),
+            AckLatency::Librdkafka(us) => {
+                self.latency_from_librdkafka += 1;
+                us
+            }
+        };
+        self.ledger.record_ack(partition, seq, offset, now);
+        // Counted under the lock taken anyway: two atomic read-modify-writes fewer.
+        self.acked += 1;
+        self.interval_acked += 1;
+        if let Some(latency) = latency_us.map(|l| l.max(1)) {
+            self.record_latency(latency);
+        }
+        let slot = self.last_ack_us.get_mut(partition as usize)?;
+        let before = *slot;
+        *slot = before.max(now);
+        (before > 0 && now.saturating_sub(before) > gap_floor_us).then_some(before)
+    }
+
     fn record_pending(&mut self) {
         for &latency in &self.pending {
             self.unfolded.saturating_record(latency);
@@ -452,47 +449,82 @@ impl Shared {
         self.phase.load(Ordering::Relaxed).min(PHASES.len() - 1)
     }
 
-    /// An ack now; `latency_us` gives, from the ack's time (run clock, µs), how long after
-    /// the message was handed over it came (if known: an unknown latency is left out of the
-    /// histograms, not counted as 0).
-    fn on_acked(
-        &self,
-        partition: i32,
-        seq: u64,
-        offset: i64,
-        latency_us: impl FnOnce(u64) -> AckLatency,
-    ) {
-        // Poison-proof locks: a panic elsewhere must not make acks vanish from the
-        // measurements (verification would then report loss that did not happen).
+    /// One event's delivery reports: the acks under one lock and at one time (the response
+    /// that settled them came at one time), the rest one by one (rare).
+    fn on_deliveries(&self, reports: &[Delivery]) {
+        let clock = self.sink.clock();
+        let mut gaps = Vec::new();
+        let now = {
+            let mut acks = lock(&self.acks);
+            let now = acks.clock.now_us();
+            for report in reports {
+                let DeliveryOutcome::Acked {
+                    offset,
+                    create_time_ms,
+                    librdkafka_latency_us,
+                } = report.outcome
+                else {
+                    continue;
+                };
+                let latency = match create_time_ms
+                    .and_then(|ms| DeliveryTag::latency_us(clock, report.opaque, ms, now))
+                {
+                    Some(us) => AckLatency::Ours(us),
+                    // The topic stamps LogAppendTime (librdkafka's mock cluster always does).
+                    None => AckLatency::Librdkafka(librdkafka_latency_us),
+                };
+                let seq = DeliveryTag::seq(report.opaque);
+                if let Some(from_us) = acks.record(
+                    report.partition,
+                    seq,
+                    offset,
+                    now,
+                    latency,
+                    self.gap_floor_us,
+                ) {
+                    gaps.push((report.partition, from_us));
+                }
+            }
+            now
+        };
+        self.emit_gaps(gaps, now);
+        for report in reports {
+            if let DeliveryOutcome::NotAcked { error, never_sent } = report.outcome {
+                let timed_out = error == RDKafkaErrorCode::MessageTimedOut;
+                // librdkafka knows whether the message ever left the client.
+                let how = match (timed_out, never_sent) {
+                    (true, true) => NotAcked::TimedOutQueued,
+                    (true, false) => NotAcked::TimedOutInFlight,
+                    // Not persisted for sure: a definite failure. Otherwise the error left the
+                    // outcome open (e.g. a timeout reported as a request error): unknown.
+                    (false, true) => NotAcked::Failed,
+                    (false, false) => NotAcked::TimedOutInFlight,
+                };
+                self.on_not_acked(
+                    report.partition,
+                    DeliveryTag::seq(report.opaque),
+                    how,
+                    DeliveryOutcome::error_text(error),
+                );
+            }
+        }
+    }
+
+    /// An ack now, from a client in another process.
+    fn on_acked(&self, partition: i32, seq: u64, offset: i64, sent_at_us: u64) {
         let (now, gap_from) = {
             let mut acks = lock(&self.acks);
-            // The callback's clock lives under the lock it takes anyway.
             let now = acks.clock.now_us();
-            let latency_us = match latency_us(now) {
-                AckLatency::Ours(us) => Some(us),
-                AckLatency::Librdkafka(us) => {
-                    acks.latency_from_librdkafka += 1;
-                    us
-                }
-            };
-            acks.ledger.record_ack(partition, seq, offset, now);
-            // Counted under the lock taken anyway: two atomic read-modify-writes fewer.
-            acks.acked += 1;
-            acks.interval_acked += 1;
-            if let Some(latency) = latency_us.map(|l| l.max(1)) {
-                acks.record_latency(latency);
-            }
-            let gap_from = acks
-                .last_ack_us
-                .get_mut(partition as usize)
-                .and_then(|slot| {
-                    let before = *slot;
-                    *slot = before.max(now);
-                    (before > 0 && now.saturating_sub(before) > self.gap_floor_us).then_some(before)
-                });
-            (now, gap_from)
+            let latency = AckLatency::Ours(now.saturating_sub(sent_at_us));
+            let gap = acks.record(partition, seq, offset, now, latency, self.gap_floor_us);
+            (now, gap)
         };
-        if let Some(from_us) = gap_from {
+        self.emit_gaps(gap_from.map(|from| (partition, from)), now);
+    }
+
+    /// The partitions' ack gaps that an ack at `now` closed (from when).
+    fn emit_gaps(&self, gaps: impl IntoIterator<Item = (i32, u64)>, now: u64) {
+        for (partition, from_us) in gaps {
             self.sink.emit(EventKind::AckGap(AckGap {
                 topic: self.topic.clone(),
                 partition,
@@ -534,9 +566,7 @@ impl Shared {
 /// A driver's answers, into the same bookkeeping as librdkafka's delivery callback.
 impl client_driver::Outcomes for Shared {
     fn acked(&self, id: &Identity, offset: i64) {
-        self.on_acked(id.partition, id.seq, offset, |now| {
-            AckLatency::Ours(now.saturating_sub(id.sent_at_us))
-        });
+        self.on_acked(id.partition, id.seq, offset, id.sent_at_us);
     }
 
     fn not_acked(&self, id: &Identity, how: NotAcked, error: &str) {
@@ -930,7 +960,7 @@ fn start_driver(
 fn librdkafka_producer(
     options: &ProducerOptions,
     shared: &Arc<Shared>,
-) -> Result<ThreadedProducer<TrackingContext>, KafkaError> {
+) -> Result<BatchedProducer<TrackingContext>, KafkaError> {
     let mut config = super::client_config(&options.bootstrap, &options.profile);
     // librdkafka's default address family, as an application has it (the harness's own
     // clients take v4 only). The stall this was first blamed on was the CMake build's
@@ -940,9 +970,13 @@ fn librdkafka_producer(
     for (k, v) in workload_settings(options).librdkafka() {
         config.set(k, v);
     }
-    config
+    let producer: BaseProducer<TrackingContext> = config
         .create_with_context(TrackingContext(shared.clone()))
-        .map_err(KafkaError::client("producer"))
+        .map_err(KafkaError::client("producer"))?;
+    BatchedProducer::start(producer).map_err(|source| KafkaError::Thread {
+        what: "delivery report thread",
+        source,
+    })
 }
 
 /// The client knows no broker any more: say so, and — unless the experiment wants to see
@@ -959,7 +993,7 @@ fn rebootstrap(producer: &Client, shared: &Shared, options: &ProducerOptions) {
             // the list. It returns how many brokers it added.
             unsafe {
                 rdkafka::bindings::rd_kafka_brokers_add(
-                    producer.client().native_ptr(),
+                    producer.producer().client().native_ptr(),
                     list.as_ptr(),
                 ) > 0
             }
@@ -1204,11 +1238,11 @@ mod tests {
     }
 
     #[test]
-    fn the_latency_comes_from_the_tag_unless_the_broker_restamped_the_message() {
+    fn the_latency_comes_from_the_tag_and_the_create_time() {
         let clock = Clock::start();
         let tag = DeliveryTag::new(&clock, 3, 2_500_250);
         let latency = |ts, now| DeliveryTag::latency_us(&clock, tag.opaque, ts, now);
-        let ours = Timestamp::CreateTime(tag.create_time_ms);
+        let ours = tag.create_time_ms;
         assert_eq!(latency(ours, 2_503_000), Some(2_750));
         assert_eq!(latency(ours, 2_500_250), Some(0));
         assert_eq!(
@@ -1216,8 +1250,66 @@ mod tests {
             Some(0),
             "two threads' clocks, 26 µs apart at most: an ack read before its send is at once"
         );
-        assert_eq!(latency(Timestamp::LogAppendTime(1234), 2_503_000), None);
-        assert_eq!(latency(Timestamp::NotAvailable, 2_503_000), None);
+        assert_eq!(
+            latency(clock.wall_ms_at(0) - 1, 2_503_000),
+            None,
+            "a CreateTime before the run is not ours"
+        );
+    }
+
+    /// One event's reports: the acks at one time, each in the ledger with its own latency
+    /// (or librdkafka's, counted, where the broker restamped it), the failures one by one.
+    #[test]
+    fn an_events_reports_are_acked_at_one_time_and_its_failures_counted() {
+        let (tx, _rx) = tokio::sync::mpsc::unbounded_channel();
+        let shared = Shared::new(&options(), EventSink::new(Clock::start(), tx));
+        let clock = *shared.sink.clock();
+        let acked = |partition, seq, offset, sent_at_us| {
+            let tag = DeliveryTag::new(&clock, seq, sent_at_us);
+            Delivery {
+                partition,
+                opaque: tag.opaque,
+                outcome: DeliveryOutcome::Acked {
+                    offset,
+                    create_time_ms: Some(tag.create_time_ms),
+                    librdkafka_latency_us: None,
+                },
+            }
+        };
+        let restamped = Delivery {
+            outcome: DeliveryOutcome::Acked {
+                offset: 12,
+                create_time_ms: None,
+                librdkafka_latency_us: Some(777),
+            },
+            ..acked(1, 1, 0, 0)
+        };
+        let failed = Delivery {
+            outcome: DeliveryOutcome::NotAcked {
+                error: RDKafkaErrorCode::MessageTimedOut,
+                never_sent: true,
+            },
+            ..acked(2, 0, 0, 0)
+        };
+        shared.on_deliveries(&[acked(0, 0, 10, 0), acked(0, 1, 11, 0), restamped, failed]);
+        let acks = lock(&shared.acks);
+        assert_eq!((acks.acked, acks.latency_from_librdkafka), (3, 1));
+        assert_eq!(acks.ledger.acked_count(), 3);
+        assert_eq!(
+            acks.last_ack_us[0], acks.last_ack_us[1],
+            "one response, one ack time"
+        );
+        assert_eq!(acks.last_ack_us[2], 0, "the failed one is not an ack");
+        assert!(acks.pending.contains(&777));
+        drop(acks);
+        assert_eq!(shared.counts.timed_out.load(Ordering::Relaxed), 1);
+        assert_eq!(
+            lock(&shared.errors).as_slice(),
+            [(
+                "Message production error: MessageTimedOut (Local: Message timed out)".to_string(),
+                1
+            )]
+        );
     }
 
     #[test]
@@ -1256,7 +1348,9 @@ mod tests {
         let (tx, _rx) = tokio::sync::mpsc::unbounded_channel();
         let shared = Shared::new(&options(), EventSink::new(Clock::start(), tx));
         let ack = |seq: u64, latency: u64| {
-            shared.on_acked(0, seq, seq as i64, |_| AckLatency::Ours(latency))
+            let mut acks = lock(&shared.acks);
+            let now = acks.clock.now_us();
+            acks.record(0, seq, seq as i64, now, AckLatency::Ours(latency), u64::MAX);
         };
         ack(0, 100);
         assert_eq!(shared.take_interval(), (1, 100));

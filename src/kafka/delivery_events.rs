@@ -1,0 +1,263 @@
+//! A librdkafka producer whose delivery reports arrive a response at a time.
+//!
+//! rust-rdkafka's `ThreadedProducer` polls librdkafka's event queue and hands each delivery
+//! report to `ProducerContext::delivery` one message at a time. But librdkafka reports a
+//! produce response's messages together, in one event: they were acked by one response, at
+//! one time. Taken together, the tracked producer reads one clock and takes one lock per
+//! response instead of per message (docs/measurements.md, "What tracking costs").
+//!
+//! `BatchedProducer` is a `BaseProducer` with its own polling thread, which serves the same
+//! events rust-rdkafka's would (delivery reports, logs, statistics, errors) and hands the
+//! delivery reports to `DeliveryBatches::delivered` an event at a time.
+
+use rdkafka::bindings as rdsys;
+use rdkafka::config::RDKafkaLogLevel;
+use rdkafka::error::KafkaError as RdKafkaError;
+use rdkafka::message::BorrowedMessage;
+use rdkafka::producer::{BaseProducer, Producer, ProducerContext};
+use rdkafka::types::RDKafkaErrorCode;
+use std::ffi::CStr;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// One message's delivery report, read out of librdkafka's message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Delivery {
+    pub partition: i32,
+    /// What the producer handed over with the message (`BaseRecord::with_opaque_to`).
+    pub opaque: usize,
+    pub outcome: DeliveryOutcome,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum DeliveryOutcome {
+    /// Written at `offset`. `create_time_ms`: the record's CreateTime as the ack returned
+    /// it (None: the topic replaced it with the broker's LogAppendTime, or there is none).
+    /// `librdkafka_latency_us`: librdkafka's own count from `produce()` to the report, read
+    /// only when there is no CreateTime (it reads a clock).
+    Acked {
+        offset: i64,
+        create_time_ms: Option<i64>,
+        librdkafka_latency_us: Option<u64>,
+    },
+    /// Not written for sure (`never_sent`: librdkafka says it never left the client), or
+    /// with its outcome open.
+    NotAcked {
+        error: RDKafkaErrorCode,
+        never_sent: bool,
+    },
+}
+
+impl DeliveryOutcome {
+    /// The error as rust-rdkafka words it (the text the reports have always shown).
+    pub(crate) fn error_text(error: RDKafkaErrorCode) -> String {
+        RdKafkaError::MessageProduction(error).to_string()
+    }
+}
+
+impl Delivery {
+    /// Reads a delivery report's message.
+    ///
+    /// # Safety
+    /// `message` points to a live message of a delivery report.
+    unsafe fn read(message: *const rdsys::rd_kafka_message_t) -> Self {
+        let m = &*message;
+        let outcome = if m.err == rdsys::rd_kafka_resp_err_t::RD_KAFKA_RESP_ERR_NO_ERROR {
+            let mut kind = rdsys::rd_kafka_timestamp_type_t::RD_KAFKA_TIMESTAMP_NOT_AVAILABLE;
+            let ms = rdsys::rd_kafka_message_timestamp(message, &mut kind);
+            let create_time_ms = (kind
+                == rdsys::rd_kafka_timestamp_type_t::RD_KAFKA_TIMESTAMP_CREATE_TIME
+                && ms != -1)
+                .then_some(ms);
+            DeliveryOutcome::Acked {
+                offset: m.offset,
+                create_time_ms,
+                // −1: no enqueue time (never for a produced message).
+                librdkafka_latency_us: match create_time_ms {
+                    Some(_) => None,
+                    None => u64::try_from(rdsys::rd_kafka_message_latency(message)).ok(),
+                },
+            }
+        } else {
+            let status = rdsys::rd_kafka_message_status(message);
+            DeliveryOutcome::NotAcked {
+                error: m.err.into(),
+                never_sent: status
+                    == rdsys::rd_kafka_msg_status_t::RD_KAFKA_MSG_STATUS_NOT_PERSISTED,
+            }
+        };
+        Delivery {
+            partition: m.partition,
+            opaque: m._private as usize,
+            outcome,
+        }
+    }
+
+    /// A report rust-rdkafka handed over itself (`ProducerContext::delivery`: a poll other
+    /// than ours, e.g. the one `BaseProducer` makes when it is dropped).
+    pub(crate) fn of(message: &BorrowedMessage<'_>, opaque: usize) -> Self {
+        // SAFETY: the message is borrowed, so it is alive; its opaque is ours already.
+        Delivery {
+            opaque,
+            ..unsafe { Delivery::read(message.ptr()) }
+        }
+    }
+}
+
+/// A producer context that takes delivery reports an event at a time.
+pub(crate) trait DeliveryBatches: ProducerContext<DeliveryOpaque = usize> {
+    /// The reports of one event: the messages one produce response settled (or one batch
+    /// that failed or timed out together).
+    fn delivered(&self, reports: &[Delivery]);
+}
+
+/// A `BaseProducer` with a thread that serves its events (see the module's comment).
+pub(crate) struct BatchedProducer<C: DeliveryBatches + 'static> {
+    producer: Arc<BaseProducer<C>>,
+    stop: Arc<AtomicBool>,
+    poller: Option<std::thread::JoinHandle<()>>,
+}
+
+/// How long one wait for an event lasts, so that a stop is seen (rust-rdkafka's too).
+const POLL_MS: i32 = 100;
+
+impl<C: DeliveryBatches + 'static> BatchedProducer<C> {
+    pub(crate) fn start(producer: BaseProducer<C>) -> std::io::Result<Self> {
+        let producer = Arc::new(producer);
+        let stop = Arc::new(AtomicBool::new(false));
+        let poller = {
+            let (producer, stop) = (producer.clone(), stop.clone());
+            std::thread::Builder::new()
+                .name("chaos-deliveries".into())
+                .spawn(move || serve_events(&producer, &stop))?
+        };
+        Ok(BatchedProducer {
+            producer,
+            stop,
+            poller: Some(poller),
+        })
+    }
+
+    pub(crate) fn producer(&self) -> &BaseProducer<C> {
+        &self.producer
+    }
+
+    /// Waits up to `timeout` for every message's report (the polling thread hands them over
+    /// meanwhile): whether all came. librdkafka's own wait, which with events returns once
+    /// the last report was handled, not at the end of a poll slice.
+    pub(crate) fn flush(&self, timeout: Duration) -> bool {
+        let ms = i32::try_from(timeout.as_millis()).unwrap_or(i32::MAX);
+        // SAFETY: a live client handle.
+        let result = unsafe { rdsys::rd_kafka_flush(self.producer.client().native_ptr(), ms) };
+        result == rdsys::rd_kafka_resp_err_t::RD_KAFKA_RESP_ERR_NO_ERROR
+    }
+}
+
+/// The polling thread stops before the producer goes (whose own drop purges and polls).
+impl<C: DeliveryBatches + 'static> Drop for BatchedProducer<C> {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(poller) = self.poller.take() {
+            let _ = poller.join();
+        }
+    }
+}
+
+/// librdkafka's main queue, released when the polling ends (a panic too).
+struct MainQueue(*mut rdsys::rd_kafka_queue_t);
+
+impl Drop for MainQueue {
+    fn drop(&mut self) {
+        // SAFETY: our reference from `rd_kafka_queue_get_main`, released once.
+        unsafe { rdsys::rd_kafka_queue_destroy(self.0) }
+    }
+}
+
+/// One event, released once handled.
+struct Event(*mut rdsys::rd_kafka_event_t);
+
+impl Drop for Event {
+    fn drop(&mut self) {
+        // SAFETY: an event `rd_kafka_queue_poll` returned, released once.
+        unsafe { rdsys::rd_kafka_event_destroy(self.0) }
+    }
+}
+
+/// Serves the producer's events until `stop`: what rust-rdkafka's polling does (delivery
+/// reports, logs, statistics, errors), delivery reports an event at a time.
+fn serve_events<C: DeliveryBatches>(producer: &BaseProducer<C>, stop: &AtomicBool) {
+    let context = producer.context();
+    // SAFETY: a live client handle; the reference is released by `MainQueue`'s drop, before
+    // the producer (which this thread's `Arc` keeps alive) is destroyed.
+    let queue =
+        MainQueue(unsafe { rdsys::rd_kafka_queue_get_main(producer.client().native_ptr()) });
+    // Reused: no allocation per event.
+    let mut reports = Vec::new();
+    while !stop.load(Ordering::Relaxed) {
+        // SAFETY: the queue is alive (above).
+        let event = unsafe { rdsys::rd_kafka_queue_poll(queue.0, POLL_MS) };
+        if event.is_null() {
+            continue;
+        }
+        let event = Event(event);
+        // SAFETY (every call below): a live event, used as its type says; the strings it
+        // returns live as long as it does.
+        match unsafe { rdsys::rd_kafka_event_type(event.0) } {
+            rdsys::RD_KAFKA_EVENT_DR => {
+                reports.clear();
+                loop {
+                    let message = unsafe { rdsys::rd_kafka_event_message_next(event.0) };
+                    if message.is_null() {
+                        break;
+                    }
+                    reports.push(unsafe { Delivery::read(message) });
+                }
+                context.delivered(&reports);
+            }
+            rdsys::RD_KAFKA_EVENT_LOG => {
+                let (mut fac, mut text, mut level) = (std::ptr::null(), std::ptr::null(), 0);
+                if unsafe { rdsys::rd_kafka_event_log(event.0, &mut fac, &mut text, &mut level) }
+                    == 0
+                {
+                    let (fac, text) = unsafe {
+                        (
+                            CStr::from_ptr(fac).to_string_lossy(),
+                            CStr::from_ptr(text).to_string_lossy(),
+                        )
+                    };
+                    context.log(log_level(level), fac.trim(), text.trim());
+                }
+            }
+            rdsys::RD_KAFKA_EVENT_STATS => {
+                let json = unsafe { CStr::from_ptr(rdsys::rd_kafka_event_stats(event.0)) };
+                context.stats_raw(json.to_bytes());
+            }
+            rdsys::RD_KAFKA_EVENT_ERROR => {
+                let code = unsafe { rdsys::rd_kafka_event_error(event.0) };
+                let reason = unsafe { CStr::from_ptr(rdsys::rd_kafka_event_error_string(event.0)) };
+                context.error(
+                    RdKafkaError::Global(code.into()),
+                    reason.to_string_lossy().trim(),
+                );
+            }
+            // Nothing else is asked for (rust-rdkafka sets the producer's event mask); a
+            // token refresh is for OAUTHBEARER, which no profile uses.
+            _ => {}
+        }
+    }
+}
+
+/// librdkafka's syslog level (rust-rdkafka's own mapping is private).
+fn log_level(level: i32) -> RDKafkaLogLevel {
+    match level {
+        i32::MIN..=0 => RDKafkaLogLevel::Emerg,
+        1 => RDKafkaLogLevel::Alert,
+        2 => RDKafkaLogLevel::Critical,
+        3 => RDKafkaLogLevel::Error,
+        4 => RDKafkaLogLevel::Warning,
+        5 => RDKafkaLogLevel::Notice,
+        6 => RDKafkaLogLevel::Info,
+        _ => RDKafkaLogLevel::Debug,
+    }
+}
