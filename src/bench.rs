@@ -14,11 +14,15 @@ use crate::analysis::verify::{AckLedger, ReadChecker};
 use crate::clock::{Clock, EventSink};
 use crate::docker::{self, cluster};
 use crate::error::Error;
+use crate::kafka::delivery_events::{
+    BatchedProducer, Delivery, DeliveryBatches, DeliveryOutcome, DELIVERY_THREAD,
+};
 use crate::kafka::producer::{ProducerOptions, TrackedProducer};
 use crate::run::observer::{Observer, ObserverOptions};
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 /// What `chaos bench` measures and where it writes.
@@ -119,7 +123,8 @@ enum ThreadKind {
     /// Threads that ended during the round: the producer's send loop, joined before the
     /// round ends (the process's total less its live threads).
     SendLoop,
-    /// rust-rdkafka's polling thread: librdkafka's delivery reports and the callback on them.
+    /// rust-rdkafka's polling thread or ours (`BatchedProducer`): librdkafka's delivery
+    /// reports and what is done with them.
     Delivery,
     /// librdkafka's own threads (main, one per broker).
     Librdkafka,
@@ -134,6 +139,7 @@ impl ThreadKind {
     fn of(name: &str) -> Self {
         match name {
             n if n.starts_with("producer pollin") => ThreadKind::Delivery,
+            n if DELIVERY_THREAD.starts_with(n) && n.len() >= 15 => ThreadKind::Delivery,
             "rdk:mock" => ThreadKind::MockBrokers,
             n if n.starts_with("rdk:") => ThreadKind::Librdkafka,
             _ => ThreadKind::Other,
@@ -235,8 +241,8 @@ struct TrackingCost {
     /// acks allow, then paced.
     by_thread: Vec<ThreadShare>,
     by_thread_paced: Vec<ThreadShare>,
-    /// Both producers at once (`side_by_side`).
-    side_by_side: Option<SideBySide>,
+    /// Both producers at once (`side_by_side`), against each baseline.
+    side_by_side: Vec<SideBySide>,
 }
 
 /// Both producers at once, on the same brokers and topic, each at half the paced rate, CPU
@@ -245,6 +251,8 @@ struct TrackingCost {
 /// which rounds taken one after the other cannot give.
 #[derive(Debug, Clone, Serialize)]
 struct SideBySide {
+    /// What the tracked producer is compared with.
+    baseline: Baseline,
     rate_each: u32,
     window_s: f64,
     /// Per window, ns a message: (tracked, untracked).
@@ -261,6 +269,7 @@ struct SideBySide {
 
 impl SideBySide {
     fn new(
+        baseline: Baseline,
         rate_each: u32,
         window: Duration,
         windows: Vec<(f64, f64)>,
@@ -269,6 +278,7 @@ impl SideBySide {
     ) -> Self {
         let costs: Vec<f64> = windows.iter().map(|(t, u)| t / u - 1.0).collect();
         SideBySide {
+            baseline,
             rate_each,
             window_s: window.as_secs_f64(),
             cost: PairedCost::of(&costs),
@@ -416,7 +426,7 @@ impl TrackingCost {
             cpu_cost_pairs: None,
             by_thread: vec![],
             by_thread_paced: vec![],
-            side_by_side: None,
+            side_by_side: vec![],
         }
     }
 
@@ -1070,30 +1080,33 @@ async fn tracking_cost(
         }
     }
     cost.summarise();
-    // A topic of its own: `bench` stays as the last tracked round left it, for the re-read
-    // benchmarks after this.
-    if brokers == Brokers::Cluster {
-        fresh_topic_named(bootstrap, SIDE_BY_SIDE_TOPIC, PARTITIONS).await?;
-    }
-    eprintln!("tracking cost ({brokers:?}): both at once, {} msg/s each, {SIDE_BY_SIDE_WINDOWS} windows of {SIDE_BY_SIDE_WINDOW:?}", PACED_RATE / 2);
-    let bootstrap_list = bootstrap.to_string();
-    let side = tokio::task::spawn_blocking(move || {
-        on_brokers(brokers, bootstrap_list, |bootstrap| {
-            side_by_side(
-                bootstrap,
-                SIDE_BY_SIDE_TOPIC,
-                PACED_RATE / 2,
-                SIDE_BY_SIDE_WINDOWS,
-            )
+    for baseline in [Baseline::PerMessageCallback, Baseline::SameDeliveryPath] {
+        // A topic of its own: `bench` stays as the last tracked round left it, for the
+        // re-read benchmarks after this.
+        if brokers == Brokers::Cluster {
+            fresh_topic_named(bootstrap, SIDE_BY_SIDE_TOPIC, PARTITIONS).await?;
+        }
+        eprintln!("tracking cost ({brokers:?}): both at once against {}, {} msg/s each, {SIDE_BY_SIDE_WINDOWS} windows of {SIDE_BY_SIDE_WINDOW:?}", baseline.describe(), PACED_RATE / 2);
+        let bootstrap_list = bootstrap.to_string();
+        let side = tokio::task::spawn_blocking(move || {
+            on_brokers(brokers, bootstrap_list, |bootstrap| {
+                side_by_side(
+                    bootstrap,
+                    SIDE_BY_SIDE_TOPIC,
+                    PACED_RATE / 2,
+                    SIDE_BY_SIDE_WINDOWS,
+                    baseline,
+                )
+            })
         })
-    })
-    .await
-    .map_err(Error::task("both producers at once"))??;
-    eprintln!(
-        "tracking cost ({brokers:?}): both at once, window by window {}",
-        side.cost.map_or("no windows".into(), |c| c.describe())
-    );
-    cost.side_by_side = Some(side);
+        .await
+        .map_err(Error::task("both producers at once"))??;
+        eprintln!(
+            "tracking cost ({brokers:?}): both at once, window by window {}",
+            side.cost.map_or("no windows".into(), |c| c.describe())
+        );
+        cost.side_by_side.push(side);
+    }
     let pairs = |p: Option<PairedCost>| p.map_or("no pairs".into(), |p| p.describe());
     eprintln!(
         "tracking cost ({brokers:?}): throughput, pairs of rounds {}; CPU per message at {PACED_RATE} msg/s, pairs {} (medians of all rounds: throughput {:.1} %, CPU as fast as acks allow {:.1} %, paced {:.1} %)",
@@ -1194,10 +1207,9 @@ fn side_by_side(
     topic: &str,
     rate_each: u32,
     windows: usize,
+    baseline: Baseline,
 ) -> Result<SideBySide, Error> {
-    use rdkafka::producer::{Producer, ThreadedProducer};
     use std::collections::{HashMap, HashSet};
-    use std::sync::atomic::{AtomicBool, Ordering};
     // Long enough for either client's metadata, connections and first batches.
     const SETTLE: Duration = Duration::from_secs(3);
     /// Stops the untracked send loop however the scope ends (a panic too: the scope would
@@ -1222,7 +1234,7 @@ fn side_by_side(
             .collect()
     };
     let base: HashSet<u32> = cpu_by_tid().into_keys().collect();
-    let untracked: ThreadedProducer<CountAcks> = untracked_client(bootstrap)?;
+    let untracked = Untracked::new(bootstrap, baseline)?;
     let stop = AtomicBool::new(false);
     std::thread::scope(|scope| {
         let _stop = StopOnDrop(&stop);
@@ -1245,12 +1257,7 @@ fn side_by_side(
         let result = started.map(|tracked| {
             std::thread::sleep(SETTLE);
             let tracked_threads = new_since(&[&base, &untracked_threads]);
-            let acks = |tracked: &TrackedProducer| {
-                (
-                    tracked.acked(),
-                    untracked.context().0.load(Ordering::Relaxed),
-                )
-            };
+            let acks = |tracked: &TrackedProducer| (tracked.acked(), untracked.acked());
             let mut before = (cpu_by_tid(), acks(&tracked));
             let mut per_window = Vec::with_capacity(windows);
             let (mut unattributed_ns, mut exited) = (0, 0);
@@ -1289,6 +1296,7 @@ fn side_by_side(
             stop.store(true, Ordering::Relaxed);
             let _ = tracked.finish();
             SideBySide::new(
+                baseline,
                 rate_each,
                 SIDE_BY_SIDE_WINDOW,
                 per_window,
@@ -1461,11 +1469,9 @@ async fn perf_test_rate(
 /// (`rate` 0: as fast as the queue takes them): acked messages per second, how many, and this
 /// process's CPU when the last outcome came (before the client's teardown).
 fn untracked(bootstrap: &str, messages: u64, rate: u32) -> Result<(f64, u64, ThreadsCpu), Error> {
-    use rdkafka::producer::{Producer, ThreadedProducer};
-    use std::sync::atomic::Ordering;
     // Timed from before the client is made, as the tracked round is (its start makes one).
     let started = Instant::now();
-    let producer: ThreadedProducer<CountAcks> = untracked_client(bootstrap)?;
+    let producer = Untracked::new(bootstrap, Baseline::PerMessageCallback)?;
     // On a thread of its own, new each round, as the tracked producer's send loop is (a
     // thread the process reused from round to round would start every round warm).
     std::thread::scope(|scope| {
@@ -1478,41 +1484,124 @@ fn untracked(bootstrap: &str, messages: u64, rate: u32) -> Result<(f64, u64, Thr
     })
     .map_err(|e| Error::Infrastructure(format!("untracked send thread: {e}")))?
     .map_err(|_| Error::Infrastructure("untracked send thread panicked".into()))?;
-    // As the tracked producer flushes (`flush_within`: 1 ms steps, not rdkafka's 100 ms).
-    if !crate::kafka::flush_within(&producer, Duration::from_secs(60)) {
+    if !producer.flush(Duration::from_secs(60)) {
         return Err(Error::Infrastructure(
             "untracked producer flush: outcomes still missing after 60 s".into(),
         ));
     }
     let took = started.elapsed();
     let cpu = ThreadsCpu::now();
-    let acked = producer.context().0.load(Ordering::Relaxed);
+    let acked = producer.acked();
     Ok((acked as f64 / took.as_secs_f64(), acked, cpu))
 }
 
 /// The untracked producer's delivery callback: it only counts the acks.
-struct CountAcks(std::sync::atomic::AtomicU64);
+struct CountAcks(AtomicU64);
 
 impl rdkafka::ClientContext for CountAcks {}
 
 impl rdkafka::producer::ProducerContext for CountAcks {
-    type DeliveryOpaque = ();
-    fn delivery(&self, r: &rdkafka::producer::DeliveryResult<'_>, _: ()) {
+    type DeliveryOpaque = usize;
+    fn delivery(&self, r: &rdkafka::producer::DeliveryResult<'_>, _: usize) {
         if r.is_ok() {
-            self.0.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            self.0.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+}
+
+/// The same count an event at a time, on the tracked producer's delivery path.
+impl DeliveryBatches for CountAcks {
+    fn delivered(&self, reports: &[Delivery]) {
+        let acked = (reports.iter())
+            .filter(|r| matches!(r.outcome, DeliveryOutcome::Acked { .. }))
+            .count();
+        self.0.fetch_add(acked as u64, Ordering::Relaxed);
+    }
+}
+
+/// Which untracked producer the tracked one is compared with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+enum Baseline {
+    /// rust-rdkafka's `ThreadedProducer`, its delivery reports handed to a callback one
+    /// message at a time: what an application on rust-rdkafka runs.
+    PerMessageCallback,
+    /// The tracked producer's own delivery path (`BatchedProducer`: reports an event at a
+    /// time), counting only: what the tracking itself adds.
+    SameDeliveryPath,
+}
+
+impl Baseline {
+    fn describe(self) -> &'static str {
+        match self {
+            Baseline::PerMessageCallback => "an untracked rust-rdkafka producer (ThreadedProducer, a callback per message: an application's)",
+            Baseline::SameDeliveryPath => "an untracked producer on the tracked one's delivery path (reports an event at a time: the tracking's own work)",
+        }
+    }
+}
+
+/// The untracked producer: the tracked one's settings (acks=all, linger 5 ms, 100 B,
+/// partitions in turn), its delivery reports only counted.
+enum Untracked {
+    PerMessage(rdkafka::producer::ThreadedProducer<CountAcks>),
+    PerEvent(BatchedProducer<CountAcks>),
+}
+
+impl Untracked {
+    fn new(bootstrap: &str, baseline: Baseline) -> Result<Self, Error> {
+        let config = crate::kafka::client_config(bootstrap, &plaintext())
+            .set("acks", "all")
+            .set("linger.ms", "5")
+            .clone();
+        let failed = |e: rdkafka::error::KafkaError| {
+            Error::Infrastructure(format!("untracked producer: {e}"))
+        };
+        let counter = CountAcks(AtomicU64::new(0));
+        Ok(match baseline {
+            Baseline::PerMessageCallback => {
+                Untracked::PerMessage(config.create_with_context(counter).map_err(failed)?)
+            }
+            Baseline::SameDeliveryPath => Untracked::PerEvent(
+                BatchedProducer::start(config.create_with_context(counter).map_err(failed)?)
+                    .map_err(|e| Error::Infrastructure(format!("untracked producer: {e}")))?,
+            ),
+        })
+    }
+
+    /// Whether the client took the message (no: its queue is full).
+    fn send(&self, topic: &str, partition: i32, payload: &[u8]) -> bool {
+        let record: rdkafka::producer::BaseRecord<'_, [u8], [u8], usize> =
+            rdkafka::producer::BaseRecord::with_opaque_to(topic, 0)
+                .partition(partition)
+                .payload(payload);
+        match self {
+            Untracked::PerMessage(p) => p.send(record).is_ok(),
+            Untracked::PerEvent(p) => p.producer().send(record).is_ok(),
+        }
+    }
+
+    fn acked(&self) -> u64 {
+        use rdkafka::producer::Producer;
+        let counter = match self {
+            Untracked::PerMessage(p) => p.context(),
+            Untracked::PerEvent(p) => p.producer().context(),
+        };
+        counter.0.load(Ordering::Relaxed)
+    }
+
+    /// Waits up to `timeout` for every outcome, as the tracked producer does: whether all came.
+    fn flush(&self, timeout: Duration) -> bool {
+        match self {
+            // `flush_within`: 1 ms steps, not rdkafka's 100 ms.
+            Untracked::PerMessage(p) => crate::kafka::flush_within(p, timeout),
+            Untracked::PerEvent(p) => p.flush(timeout),
         }
     }
 }
 
 /// The untracked producer's send loop: 100 B messages to `topic`'s partitions in turn, paced
 /// as the tracked producer is (the same `Pace`), while `go_on(messages sent so far)`.
-fn untracked_send_loop(
-    producer: &rdkafka::producer::ThreadedProducer<CountAcks>,
-    topic: &str,
-    rate: u32,
-    go_on: impl Fn(u64) -> bool,
-) {
-    use rdkafka::producer::BaseRecord;
+fn untracked_send_loop(producer: &Untracked, topic: &str, rate: u32, go_on: impl Fn(u64) -> bool) {
     let payload = [b'.'; MESSAGE_SIZE];
     let mut pace = crate::kafka::producer::Pace::new(rate);
     let mut n = 0u64;
@@ -1520,26 +1609,13 @@ fn untracked_send_loop(
         if !pace.ready(n) {
             continue;
         }
-        let record: BaseRecord<'_, [u8], [u8], ()> = BaseRecord::to(topic)
-            .partition((n % PARTITIONS as u64) as i32)
-            .payload(&payload[..]);
-        match producer.send(record) {
-            Ok(()) => n += 1,
+        if producer.send(topic, (n % PARTITIONS as u64) as i32, &payload) {
+            n += 1;
+        } else {
             // Back-pressure, as in the tracked producer.
-            Err(_) => std::thread::sleep(Duration::from_millis(10)),
+            std::thread::sleep(Duration::from_millis(10));
         }
     }
-}
-
-/// The untracked producer: the tracked one's settings (acks=all, linger 5 ms).
-fn untracked_client(
-    bootstrap: &str,
-) -> Result<rdkafka::producer::ThreadedProducer<CountAcks>, Error> {
-    crate::kafka::client_config(bootstrap, &plaintext())
-        .set("acks", "all")
-        .set("linger.ms", "5")
-        .create_with_context(CountAcks(std::sync::atomic::AtomicU64::new(0)))
-        .map_err(|e| Error::Infrastructure(format!("untracked producer: {e}")))
 }
 
 /// The overhead's and the soak's workload started: the observer at 100 ms on topic `bench`,
@@ -1722,12 +1798,12 @@ fn tracking_rows(c: &TrackingCost) -> String {
         "| the same on {on}, both at a fixed {} msg/s, in the same rounds: this process's CPU per acked message (user + system, all threads: tracked {} vs untracked {} µs) | tracking adds, pair by pair, {cpu} to the client's work (medians of all rounds: {:.1} %) | {cpu_verdict} |\n",
         c.paced_rate, cpus(&c.tracked_paced), cpus(&c.untracked_paced), c.cpu_cost * 100.0
     ));
-    if let Some(side) = &c.side_by_side {
+    for side in &c.side_by_side {
         let (cost, verdict) = pairs(side.cost);
         let ns = |pick: fn(&(f64, f64)) -> f64| median(side.windows.iter().map(pick));
         rows.push_str(&format!(
-            "| both at once on {on}, {} msg/s each, {} windows of {:.0} s: each producer's threads' CPU per acked message (schedstat; median tracked {:.0} vs untracked {:.0} ns; threads in neither's count {:.1} ms; producers' threads ended in a window {}; one run, the untracked producer started first: the interval is this run's, runs differ by more) | tracking adds, window by window, {cost} to the client's work | {verdict} |\n",
-            side.rate_each, side.windows.len(), side.window_s, ns(|w| w.0), ns(|w| w.1), side.unattributed_ns as f64 / 1e6, side.threads_exited
+            "| both at once on {on}, against {}, {} msg/s each, {} windows of {:.0} s: each producer's threads' CPU per acked message (schedstat; median tracked {:.0} vs untracked {:.0} ns; threads in neither's count {:.1} ms; producers' threads ended in a window {}; one run, the untracked producer started first: the interval is this run's, runs differ by more) | tracking adds, window by window, {cost} to the client's work | {verdict} |\n",
+            side.baseline.describe(), side.rate_each, side.windows.len(), side.window_s, ns(|w| w.0), ns(|w| w.1), side.unattributed_ns as f64 / 1e6, side.threads_exited
         ));
     }
     rows.push_str(&format!(
@@ -1795,18 +1871,21 @@ mod tests {
             (1_010.0, 1_000.0),
             (1_100.0, 1_000.0),
         ];
-        cost.side_by_side = Some(SideBySide::new(
+        cost.side_by_side = vec![SideBySide::new(
+            Baseline::SameDeliveryPath,
             50_000,
             Duration::from_secs(4),
             windows,
             0,
             0,
-        ));
-        let side = cost.side_by_side.as_ref().and_then(|s| s.cost).unwrap();
+        )];
+        let side = cost.side_by_side[0].cost.unwrap();
         assert!(close(side.median, 0.02) && close(side.low, -0.01) && close(side.high, 0.1));
         let rows = tracking_rows(&cost);
         assert!(
             rows.contains("both at once on librdkafka's mock cluster")
+                && rows
+                    .contains("against an untracked producer on the tracked one's delivery path")
                 && rows.contains("50000 msg/s each, 6 windows of 4 s")
                 && rows.contains("median tracked 1030 vs untracked 1000 ns"),
             "{rows}"
@@ -1843,6 +1922,9 @@ mod tests {
             ],
         );
         let used = after.since(&before);
+        // Ours as the kernel keeps it (15 bytes), as rust-rdkafka's is.
+        assert_eq!(ThreadKind::of("chaos-deliverie"), ThreadKind::Delivery);
+        assert_eq!(ThreadKind::of("chaos-producer"), ThreadKind::Other);
         assert_eq!(
             used,
             [

@@ -119,6 +119,9 @@ pub(crate) struct BatchedProducer<C: DeliveryBatches + 'static> {
     poller: Option<std::thread::JoinHandle<()>>,
 }
 
+/// The polling thread's name (the kernel keeps 15 bytes of it).
+pub(crate) const DELIVERY_THREAD: &str = "chaos-deliveries";
+
 /// How long one wait for an event lasts, so that a stop is seen (rust-rdkafka's too).
 const POLL_MS: i32 = 100;
 
@@ -129,7 +132,7 @@ impl<C: DeliveryBatches + 'static> BatchedProducer<C> {
         let poller = {
             let (producer, stop) = (producer.clone(), stop.clone());
             std::thread::Builder::new()
-                .name("chaos-deliveries".into())
+                .name(DELIVERY_THREAD.into())
                 .spawn(move || serve_events(&producer, &stop))?
         };
         Ok(BatchedProducer {

@@ -7,7 +7,7 @@ pub mod client_driver;
 pub mod client_install;
 pub mod connect;
 pub mod consumer_driver;
-mod delivery_events;
+pub(crate) mod delivery_events;
 pub mod fast_clock;
 pub mod features;
 pub mod group;
