@@ -1,8 +1,8 @@
 //! The tracked producer: every message sequence-numbered per partition, its outcome recorded
 //! (acked with offset and time, failed with the error, or unknown when it timed out), latency
 //! in an HdrHistogram per phase, and gaps between acks per partition (client-visible
-//! unavailability). Sends from one thread at a fixed rate; outcomes arrive on librdkafka's
-//! delivery callback.
+//! unavailability). Sends from one thread at a fixed rate; outcomes arrive a produce response
+//! at a time on our own delivery thread (`delivery_events::BatchedProducer`).
 
 use super::client_driver::{self, ClientDriver};
 use super::client_install::{self, JavaInstall, PythonInstall};
@@ -166,11 +166,12 @@ impl Client {
 struct Shared {
     sink: EventSink,
     phase: Arc<AtomicUsize>,
-    /// Written by the send loop only, on its own cache line: the delivery callback's thread
+    /// Written by the send loop only, on its own cache line: the delivery thread
     /// writes its counters on another, so neither steals the other's line once per message.
     progress: CachePadded<SendProgress>,
     counts: CachePadded<OutcomeCounts>,
-    /// Everything an ack updates, under one lock: the delivery callback takes one per ack.
+    /// Everything an ack updates, under one lock: the delivery thread takes one per event
+    /// (a produce response's acks).
     /// Padded too: the lock's word is written twice per ack, and the send loop reads the
     /// fields around it once per message.
     acks: CachePadded<Mutex<Acks>>,
@@ -226,8 +227,8 @@ impl ClientContext for TrackingContext {
     }
 }
 
-/// What rides with a librdkafka message to its delivery callback, so that the callback reads
-/// one clock (the ack's time), not two: the send time's whole milliseconds as the record's
+/// What rides with a librdkafka message to its delivery report, so that the report needs no
+/// clock of its own for the send time: the send time's whole milliseconds as the record's
 /// CreateTime (the wall time the run clock gives it, so it maps back exactly; librdkafka then
 /// reads no clock of its own for it), the rest beside the sequence number in the opaque.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -563,7 +564,7 @@ impl Shared {
     }
 }
 
-/// A driver's answers, into the same bookkeeping as librdkafka's delivery callback.
+/// A driver's answers, into the same bookkeeping as librdkafka's delivery reports.
 impl client_driver::Outcomes for Shared {
     fn acked(&self, id: &Identity, offset: i64) {
         self.on_acked(id.partition, id.seq, offset, id.sent_at_us);
@@ -853,7 +854,7 @@ impl TrackedProducer {
             .flush(self.options.delivery_timeout + Duration::from_secs(5));
         // A partition with no ack for a while when sending stopped, and none during the flush
         // either, has an open gap: the client never resumed it. (Acks during the flush close
-        // their gap in the delivery callback.)
+        // their gap on the delivery thread.)
         let flushed_at = self.shared.sink.clock().now_us();
         let started_at = self.shared.started_at_us;
         let last_acks = lock(&self.shared.acks).last_ack_us.clone();
