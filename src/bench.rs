@@ -1589,7 +1589,8 @@ impl Untracked {
         counter.0.load(Ordering::Relaxed)
     }
 
-    /// Waits up to `timeout` for every outcome, as the tracked producer does: whether all came.
+    /// Waits up to `timeout` for every outcome: whether all came. The rounds' (per message)
+    /// in 1 ms steps, as the tracked round waits for its last outcome.
     fn flush(&self, timeout: Duration) -> bool {
         match self {
             // `flush_within`: 1 ms steps, not rdkafka's 100 ms.
@@ -1790,7 +1791,7 @@ fn tracking_rows(c: &TrackingCost) -> String {
     };
     let (throughput, throughput_verdict) = pairs(c.throughput_cost_pairs);
     rows.push_str(&format!(
-        "| tracked producer vs an untracked rdkafka producer, same settings, on {on}, {} msgs each, as fast as acks allow (two warm-up runs, then {} alternating rounds: tracked {} vs untracked {} msg/s; CPU per message tracked {} vs untracked {} µs) | tracking costs, pair by pair, {throughput} of the throughput (medians of all rounds: {:.1} %; CPU per message {:.1} % more) | {throughput_verdict} |\n",
+        "| tracked producer vs an untracked rust-rdkafka producer (ThreadedProducer, a callback per message: an application's), same settings, on {on}, {} msgs each, as fast as acks allow (two warm-up runs, then {} alternating rounds: tracked {} vs untracked {} msg/s; CPU per message tracked {} vs untracked {} µs) | tracking costs, pair by pair, {throughput} of the throughput (medians of all rounds: {:.1} %; CPU per message {:.1} % more) | {throughput_verdict} |\n",
         c.messages, c.tracked.len(), rates(&c.tracked), rates(&c.untracked), cpus(&c.tracked), cpus(&c.untracked), c.throughput_cost * 100.0, c.cpu_cost_unpaced * 100.0
     ));
     let (cpu, cpu_verdict) = pairs(c.cpu_cost_pairs);

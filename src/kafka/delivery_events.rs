@@ -4,7 +4,8 @@
 //! report to `ProducerContext::delivery` one message at a time. But librdkafka reports a
 //! produce response's messages together, in one event: they were acked by one response, at
 //! one time. Taken together, the tracked producer reads one clock and takes one lock per
-//! response instead of per message (docs/measurements.md, "What tracking costs").
+//! response instead of per message (docs/measurements.md, "Delivery reports a response at a
+//! time").
 //!
 //! `BatchedProducer` is a `BaseProducer` with its own polling thread, which serves the same
 //! events rust-rdkafka's would (delivery reports, logs, statistics, errors) and hands the
@@ -144,6 +145,12 @@ impl<C: DeliveryBatches + 'static> BatchedProducer<C> {
 
     pub(crate) fn producer(&self) -> &BaseProducer<C> {
         &self.producer
+    }
+
+    /// Whether the polling thread still serves the events (until the drop: no, only if it
+    /// panicked — its reports since are lost).
+    pub(crate) fn is_serving(&self) -> bool {
+        self.poller.as_ref().is_some_and(|p| !p.is_finished())
     }
 
     /// Waits up to `timeout` for every message's report (the polling thread hands them over

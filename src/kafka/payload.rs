@@ -75,6 +75,7 @@ fn write_hex(out: &mut [u8], v: u64) {
 fn write_decimal(out: &mut [u8], v: u64) {
     const E8: u64 = 100_000_000;
     let width = out.len();
+    debug_assert!(width <= 20, "a u64 has at most 20 digits");
     if width <= 8 {
         out.copy_from_slice(&eight_ascii_digits(v % E8)[8 - width..]);
         return;

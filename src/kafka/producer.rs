@@ -325,6 +325,8 @@ enum AckLatency {
     /// librdkafka's own count (none: it had none): the broker replaced the stamped send
     /// time (`DeliveryTag::latency_us`).
     Librdkafka(Option<u64>),
+    /// A CreateTime that is not ours (before the run): left out of the histograms.
+    Unknown,
 }
 
 /// The ledger, the acks' latency histograms and each partition's last ack.
@@ -382,6 +384,7 @@ impl Acks {
                 self.latency_from_librdkafka += 1;
                 us
             }
+            AckLatency::Unknown => None,
         };
         self.ledger.record_ack(partition, seq, offset, now);
         // Counted under the lock taken anyway: two atomic read-modify-writes fewer.
@@ -467,10 +470,9 @@ impl Shared {
                 else {
                     continue;
                 };
-                let latency = match create_time_ms
-                    .and_then(|ms| DeliveryTag::latency_us(clock, report.opaque, ms, now))
-                {
-                    Some(us) => AckLatency::Ours(us),
+                let latency = match create_time_ms {
+                    Some(ms) => DeliveryTag::latency_us(clock, report.opaque, ms, now)
+                        .map_or(AckLatency::Unknown, AckLatency::Ours),
                     // The topic stamps LogAppendTime (librdkafka's mock cluster always does).
                     None => AckLatency::Librdkafka(librdkafka_latency_us),
                 };
@@ -852,6 +854,16 @@ impl TrackedProducer {
         // the ledger and the summary, which is what happened.
         self.producer
             .flush(self.options.delivery_timeout + Duration::from_secs(5));
+        if let Client::Librdkafka(producer) = &*self.producer {
+            if !producer.is_serving() {
+                // Its reports since are not in the ledger: those messages stay unknown.
+                lock(&self.shared.errors).push((
+                    "the delivery report thread ended early (a panic): later outcomes unknown"
+                        .into(),
+                    1,
+                ));
+            }
+        }
         // A partition with no ack for a while when sending stopped, and none during the flush
         // either, has an open gap: the client never resumed it. (Acks during the flush close
         // their gap on the delivery thread.)
