@@ -96,13 +96,11 @@ impl Delivery {
     }
 
     /// A report rust-rdkafka handed over itself (`ProducerContext::delivery`: a poll other
-    /// than ours, e.g. the one `BaseProducer` makes when it is dropped).
-    pub(crate) fn of(message: &BorrowedMessage<'_>, opaque: usize) -> Self {
-        // SAFETY: the message is borrowed, so it is alive; its opaque is ours already.
-        Delivery {
-            opaque,
-            ..unsafe { Delivery::read(message.ptr()) }
-        }
+    /// than ours, e.g. the one `BaseProducer` makes when it is dropped). Its opaque is the
+    /// message's own (rust-rdkafka's `usize` opaque is the pointer-sized value as it is).
+    pub(crate) fn of(message: &BorrowedMessage<'_>) -> Self {
+        // SAFETY: the message is borrowed, so it is alive.
+        unsafe { Delivery::read(message.ptr()) }
     }
 }
 
@@ -269,5 +267,124 @@ fn log_level(level: i32) -> RDKafkaLogLevel {
         5 => RDKafkaLogLevel::Notice,
         6 => RDKafkaLogLevel::Info,
         _ => RDKafkaLogLevel::Debug,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rdkafka::producer::{BaseRecord, DeliveryResult};
+    use std::sync::atomic::AtomicU64;
+
+    /// Counts events and reports; panics on its first event if asked to.
+    #[derive(Default)]
+    struct Counting {
+        events: AtomicU64,
+        acked: AtomicU64,
+        /// The acked reports' opaques and offsets, summed.
+        opaques: AtomicU64,
+        offsets: AtomicU64,
+        panic_once: AtomicBool,
+    }
+
+    impl rdkafka::ClientContext for Counting {}
+
+    impl ProducerContext for Counting {
+        type DeliveryOpaque = usize;
+        fn delivery(&self, result: &DeliveryResult<'_>, _: usize) {
+            let message = match result {
+                Ok(m) | Err((_, m)) => m,
+            };
+            self.delivered(&[Delivery::of(message)]);
+        }
+    }
+
+    impl DeliveryBatches for Counting {
+        fn delivered(&self, reports: &[Delivery]) {
+            if self.panic_once.swap(false, Ordering::Relaxed) {
+                panic!("a delivery handler that fails");
+            }
+            self.events.fetch_add(1, Ordering::Relaxed);
+            for report in reports {
+                if let DeliveryOutcome::Acked { offset, .. } = report.outcome {
+                    self.acked.fetch_add(1, Ordering::Relaxed);
+                    self.opaques
+                        .fetch_add(report.opaque as u64, Ordering::Relaxed);
+                    self.offsets.fetch_add(offset as u64, Ordering::Relaxed);
+                }
+            }
+        }
+    }
+
+    fn producer_on_mock(
+        mock: &rdkafka::mocking::MockCluster<'_, rdkafka::producer::DefaultProducerContext>,
+        context: Counting,
+    ) -> BatchedProducer<Counting> {
+        let producer: BaseProducer<Counting> =
+            crate::kafka::client_config(&mock.bootstrap_servers(), &Default::default())
+                .set("linger.ms", "5")
+                .create_with_context(context)
+                .expect("producer");
+        BatchedProducer::start(producer).expect("polling thread")
+    }
+
+    fn send(producer: &BatchedProducer<Counting>, n: usize) {
+        for seq in 0..n {
+            let record: BaseRecord<'_, [u8], [u8], usize> = BaseRecord::with_opaque_to("t", seq)
+                .partition(0)
+                .payload(&b"x"[..]);
+            producer.producer().send(record).expect("queued");
+        }
+    }
+
+    /// librdkafka's real client against its mock cluster: every report arrives, with its
+    /// opaque and offset, and the reports of one produce response come as one event.
+    #[test]
+    fn every_report_arrives_and_one_responses_reports_come_together() {
+        let mock = rdkafka::mocking::MockCluster::new(1).expect("mock cluster");
+        mock.create_topic("t", 1, 1).expect("topic");
+        let producer = producer_on_mock(&mock, Counting::default());
+        send(&producer, 2_000);
+        assert!(
+            producer.flush(Duration::from_secs(30)),
+            "every report within 30 s"
+        );
+        let context = producer.producer().context();
+        let (events, acked) = (
+            context.events.load(Ordering::Relaxed),
+            context.acked.load(Ordering::Relaxed),
+        );
+        assert_eq!(acked, 2_000);
+        // Each message's own opaque (0..2000) and offset (0..2000 on a fresh partition).
+        let sum = (0..2_000u64).sum::<u64>();
+        assert_eq!(context.opaques.load(Ordering::Relaxed), sum);
+        assert_eq!(context.offsets.load(Ordering::Relaxed), sum);
+        // 2,000 messages queued at once with linger 5 ms go in a few batches, not one each.
+        assert!(events < 200, "{events} events for 2,000 reports");
+        assert!(producer.is_serving());
+    }
+
+    /// A handler that panics ends the polling thread: said by `is_serving` (the tracked
+    /// producer then reports later outcomes as unknown), not left silent.
+    #[test]
+    fn a_polling_thread_that_panics_is_no_longer_serving() {
+        let mock = rdkafka::mocking::MockCluster::new(1).expect("mock cluster");
+        mock.create_topic("t", 1, 1).expect("topic");
+        let context = Counting {
+            panic_once: AtomicBool::new(true),
+            ..Default::default()
+        };
+        let producer = producer_on_mock(&mock, context);
+        assert!(producer.is_serving());
+        send(&producer, 10);
+        // Waits for the thread's end (an outcome, not a measurement): at most the delivery.
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        while producer.is_serving() && std::time::Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        assert!(
+            !producer.is_serving(),
+            "the polling thread ended with its panic"
+        );
     }
 }

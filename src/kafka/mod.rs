@@ -126,25 +126,3 @@ impl KafkaError {
         }
     }
 }
-
-/// Waits up to `timeout` for every message's outcome (librdkafka's flush), in 1 ms steps;
-/// whether all came. rdkafka's own `flush` polls in 100 ms slices and returns only at the end
-/// of one: up to 100 ms late, which the benchmark's half-second rounds read as throughput.
-pub(crate) fn flush_within<
-    P: rdkafka::producer::Producer<C>,
-    C: rdkafka::producer::ProducerContext,
->(
-    producer: &P,
-    timeout: std::time::Duration,
-) -> bool {
-    let deadline = std::time::Instant::now() + timeout;
-    loop {
-        if producer.flush(std::time::Duration::ZERO).is_ok() {
-            return true;
-        }
-        if std::time::Instant::now() >= deadline {
-            return false;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(1));
-    }
-}
