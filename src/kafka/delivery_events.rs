@@ -14,8 +14,7 @@
 use rdkafka::bindings as rdsys;
 use rdkafka::config::RDKafkaLogLevel;
 use rdkafka::error::KafkaError as RdKafkaError;
-use rdkafka::message::BorrowedMessage;
-use rdkafka::producer::{BaseProducer, Producer, ProducerContext};
+use rdkafka::producer::{BaseProducer, DeliveryResult, Producer, ProducerContext};
 use rdkafka::types::RDKafkaErrorCode;
 use std::ffi::CStr;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -98,7 +97,10 @@ impl Delivery {
     /// A report rust-rdkafka handed over itself (`ProducerContext::delivery`: a poll other
     /// than ours, e.g. the one `BaseProducer` makes when it is dropped). Its opaque is the
     /// message's own (rust-rdkafka's `usize` opaque is the pointer-sized value as it is).
-    pub(crate) fn of(message: &BorrowedMessage<'_>) -> Self {
+    pub(crate) fn of(result: &DeliveryResult<'_>) -> Self {
+        let message = match result {
+            Ok(m) | Err((_, m)) => m,
+        };
         // SAFETY: the message is borrowed, so it is alive.
         unsafe { Delivery::read(message.ptr()) }
     }
@@ -273,7 +275,7 @@ fn log_level(level: i32) -> RDKafkaLogLevel {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use rdkafka::producer::{BaseRecord, DeliveryResult};
+    use rdkafka::producer::BaseRecord;
     use std::sync::atomic::AtomicU64;
 
     /// Counts events and reports; panics on its first event if asked to.
@@ -292,10 +294,7 @@ mod tests {
     impl ProducerContext for Counting {
         type DeliveryOpaque = usize;
         fn delivery(&self, result: &DeliveryResult<'_>, _: usize) {
-            let message = match result {
-                Ok(m) | Err((_, m)) => m,
-            };
-            self.delivered(&[Delivery::of(message)]);
+            self.delivered(&[Delivery::of(result)]);
         }
     }
 

@@ -285,10 +285,7 @@ impl ProducerContext for TrackingContext {
     /// Reports reach `delivered` an event at a time (`BatchedProducer`); this is only for a
     /// poll of rust-rdkafka's own (the one `BaseProducer` makes when it is dropped).
     fn delivery(&self, result: &DeliveryResult<'_>, _: usize) {
-        let message = match result {
-            Ok(m) | Err((_, m)) => m,
-        };
-        self.delivered(&[Delivery::of(message)]);
+        self.delivered(&[Delivery::of(result)]);
     }
 }
 
